@@ -1,0 +1,1 @@
+"""Grid-based city management: unit grid, case store, lifecycle, KPIs. No Qt."""

@@ -1,0 +1,312 @@
+"""One entry point to read and write any supported layer format.
+
+Readers: GeoPackage, Shapefile (GBK-aware), GeoJSON, FlatGeobuf, GeoParquet, CSV with
+coordinates, GeoTIFF, USGS ASCII DEM. Writers: GeoPackage, GeoJSON, GeoParquet, FlatGeobuf,
+GeoTIFF. Writes go to a temporary file that replaces the target only when complete, so an
+interrupted export never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from .crs import parse_crs
+from .errors import LayerReadError, LayerWriteError
+from .feedback import Feedback, NullFeedback
+from .layer import Layer, LayerRole, RasterLayer, VectorLayer, slugify
+from .readers.csv_points import read_csv_points
+from .readers.raster import read_raster
+from .readers.vector import read_vector
+from .style import default_style
+
+VECTOR_READ = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite"}
+PARQUET = {".parquet", ".geoparquet"}
+CSV = {".csv", ".tsv", ".txt"}
+RASTER = {".tif", ".tiff", ".dem", ".asc", ".img", ".vrt"}
+
+VECTOR_WRITE_DRIVERS = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".fgb": "FlatGeobuf",
+    ".shp": "ESRI Shapefile",
+}
+
+_ROLE_HINTS: list[tuple[tuple[str, ...], LayerRole]] = [
+    (("parcel", "landuse", "land_use", "zoning", "lot"), LayerRole.LAND),
+    (("housing", "building", "dwelling"), LayerRole.HOUSING),
+    (("flood", "open_space", "openspace", "protected", "water", "wetland"), LayerRole.CONSTRAINT),
+    (
+        ("street", "road", "centerline", "rail", "transit", "hydrant", "pipe"),
+        LayerRole.INFRASTRUCTURE,
+    ),
+    (
+        ("school", "fire", "police", "clinic", "hospital", "library", "facilit"),
+        LayerRole.FACILITIES,
+    ),
+    (
+        ("boundary", "neighborhood", "neighbourhood", "district", "tract", "block", "grid"),
+        LayerRole.BOUNDARY,
+    ),
+    (("crash", "incident", "311", "case", "complaint", "event"), LayerRole.INCIDENTS),
+    (("dem", "elev", "terrain", "slope"), LayerRole.ELEVATION),
+]
+
+
+def guess_role(name: str) -> LayerRole:
+    """A first guess at a layer's role from its name; the user can always change it."""
+    low = name.lower()
+    for words, role in _ROLE_HINTS:
+        if any(w in low for w in words):
+            return role
+    return LayerRole.OTHER
+
+
+def layer_kind(path: str | Path) -> str:
+    """'vector', 'parquet', 'csv' or 'raster' by file extension (clear error otherwise)."""
+    ext = Path(path).suffix.lower()
+    for kind, exts in (
+        ("vector", VECTOR_READ),
+        ("parquet", PARQUET),
+        ("csv", CSV),
+        ("raster", RASTER),
+    ):
+        if ext in exts:
+            return kind
+    raise LayerReadError(
+        f"'{ext or 'no extension'}' is not a format CityDesk reads",
+        "Supported: .gpkg .shp .geojson .fgb .parquet .csv .tif .dem",
+        path=str(path),
+    )
+
+
+def read_frame(
+    path: str | Path,
+    layer: str | int | None = None,
+    *,
+    encoding: str | None = None,
+    x_field: str | None = None,
+    y_field: str | None = None,
+    wkt_field: str | None = None,
+    csv_crs: Any = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    feedback: Feedback | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Read a vector source of any supported format into a GeoDataFrame plus read facts."""
+    path = Path(path)
+    kind = layer_kind(path)
+    if not path.exists():
+        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+    if kind == "vector":
+        return read_vector(path, layer, encoding=encoding, bbox=bbox, feedback=feedback)
+    if kind == "parquet":
+        return _read_parquet(path, bbox)
+    if kind == "csv":
+        return read_csv_points(
+            path,
+            x_field=x_field,
+            y_field=y_field,
+            wkt_field=wkt_field,
+            crs=csv_crs,
+            encoding=encoding,
+            feedback=feedback,
+        )
+    raise LayerReadError(
+        "this is a raster, not a vector layer", "Use read_layer().", path=str(path)
+    )
+
+
+def _read_parquet(path: Path, bbox) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    try:
+        frame = gpd.read_parquet(path, bbox=bbox)
+    except Exception as exc:  # pyarrow raises many types for damaged files
+        raise LayerReadError(
+            f"cannot read the GeoParquet file ({exc})",
+            "The file is damaged or is plain Parquet without geometry metadata; re-export it.",
+            path=str(path),
+        ) from exc
+    return frame, {"path": str(path), "driver": "Parquet"}
+
+
+def read_layer(
+    path: str | Path,
+    layer: str | int | None = None,
+    *,
+    name: str | None = None,
+    role: LayerRole | str | None = None,
+    assign_crs: Any = None,
+    encoding: str | None = None,
+    x_field: str | None = None,
+    y_field: str | None = None,
+    wkt_field: str | None = None,
+    style_index: int = 0,
+    feedback: Feedback | None = None,
+) -> Layer:
+    """Read any supported file as a :class:`VectorLayer` or :class:`RasterLayer`.
+
+    ``assign_crs`` labels data whose file carries no CRS (it does not reproject).
+    """
+    feedback = feedback or NullFeedback()
+    path = Path(path)
+    base = name or (str(layer) if isinstance(layer, str) else path.stem)
+    if layer_kind(path) == "raster":
+        if not path.exists():
+            raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+        raster = read_raster(path, name=base, feedback=feedback)
+        if assign_crs is not None and raster.raster_crs is None:
+            raster.raster_crs = parse_crs(assign_crs)
+        if role:
+            raster.role = LayerRole(role)
+        return raster
+    frame, facts = read_frame(
+        path,
+        layer,
+        encoding=encoding,
+        x_field=x_field,
+        y_field=y_field,
+        wkt_field=wkt_field,
+        csv_crs=assign_crs,
+        feedback=feedback,
+    )
+    if assign_crs is not None and frame.crs is None:
+        frame = frame.set_crs(parse_crs(assign_crs))
+    source = f"{path}|layername={layer}" if layer is not None else str(path)
+    geom_type = _dominant_type(frame)
+    return VectorLayer(
+        name=base,
+        source=source,
+        role=LayerRole(role) if role else guess_role(base),
+        style=default_style(geom_type, style_index),
+        data=frame,
+        metadata={
+            "read": {k: v for k, v in facts.items() if k != "bad_lines"},
+            "bad_lines": facts.get("bad_lines", []),
+        },
+    )
+
+
+def _dominant_type(frame: gpd.GeoDataFrame) -> str:
+    types = frame.geom_type.dropna()
+    return str(types.mode().iloc[0]) if len(types) else "Unknown"
+
+
+def _atomic_target(path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL drivers want to create the file themselves
+    return Path(tmp)
+
+
+def write_frame(
+    frame: gpd.GeoDataFrame,
+    path: str | Path,
+    layer_name: str | None = None,
+    *,
+    feedback: Feedback | None = None,
+) -> Path:
+    """Write a GeoDataFrame to .gpkg/.geojson/.fgb/.shp/.parquet, atomically."""
+    feedback = feedback or NullFeedback()
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in VECTOR_WRITE_DRIVERS and ext not in PARQUET:
+        raise LayerWriteError(
+            f"'{ext}' is not a vector format CityDesk writes",
+            "Use .gpkg, .geojson, .fgb, .shp or .parquet.",
+            path=str(path),
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _atomic_target(path)
+    try:
+        if ext in PARQUET:
+            frame.to_parquet(tmp, write_covering_bbox=True, compression="zstd")
+        else:
+            import pyogrio
+
+            out = frame
+            if VECTOR_WRITE_DRIVERS[ext] == "GeoJSON" and frame.crs is not None:
+                out = frame.to_crs(4326)  # RFC 7946: GeoJSON is WGS 84 lon/lat
+            pyogrio.write_dataframe(
+                out,
+                str(tmp),
+                layer=layer_name or slugify(path.stem),
+                driver=VECTOR_WRITE_DRIVERS[ext],
+                encoding="UTF-8" if ext == ".shp" else None,
+                promote_to_multi=ext in (".gpkg", ".fgb", ".shp") or None,
+            )
+        _replace(tmp, path)
+    except Exception as exc:
+        _cleanup(tmp)
+        raise LayerWriteError(
+            f"could not write the layer ({exc})",
+            "Check the folder is writable and has space.",
+            path=str(path),
+        ) from exc
+    feedback.set_progress(100)
+    return path
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Move the finished temp file (and shapefile sidecars) over the target."""
+    if tmp.suffix.lower() == ".shp":
+        for side in tmp.parent.glob(tmp.stem + ".*"):
+            os.replace(side, path.with_suffix(side.suffix))
+    else:
+        os.replace(tmp, path)
+
+
+def _cleanup(tmp: Path) -> None:
+    for side in tmp.parent.glob(tmp.stem + ".*"):
+        side.unlink(missing_ok=True)
+
+
+def write_raster(layer: RasterLayer, path: str | Path) -> Path:
+    """Write a raster layer as a tiled, deflate-compressed GeoTIFF (atomically)."""
+    import rasterio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _atomic_target(path)
+    bands, rows, cols = layer.shape
+    profile = {
+        "driver": "GTiff",
+        "width": cols,
+        "height": rows,
+        "count": bands,
+        "dtype": str(layer.array.dtype),
+        "crs": layer.crs.to_wkt() if layer.crs else None,
+        "transform": layer.transform,
+        "nodata": layer.nodata,
+        "compress": "deflate",
+        "tiled": cols >= 256 and rows >= 256,
+    }
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(layer.array)
+            if layer.units:
+                dst.update_tags(ELEVATION_UNITS=layer.units)
+                dst.units = tuple(layer.units for _ in range(bands))
+        os.replace(tmp, path)
+    except Exception as exc:
+        _cleanup(tmp)
+        raise LayerWriteError(
+            f"could not write the raster ({exc})", "Check the folder.", path=str(path)
+        ) from exc
+    return path
+
+
+def write_layer(layer: Layer, path: str | Path, *, feedback: Feedback | None = None) -> Path:
+    """Write a vector layer to a vector format or a raster layer to GeoTIFF."""
+    path = Path(path)
+    if isinstance(layer, RasterLayer):
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            raise LayerWriteError(
+                "rasters are written as GeoTIFF", "Use a .tif file name.", path=str(path)
+            )
+        return write_raster(layer, path)
+    assert isinstance(layer, VectorLayer)
+    return write_frame(layer.data, path, layer.id, feedback=feedback)

@@ -1,0 +1,206 @@
+"""The project: an ordered layer tree with groups, a project CRS, an extent and metadata.
+
+The tree is the one thing the layer dock, the legend, the renderer and the project file all
+agree on. Order is top-to-bottom as shown in the layer dock; drawing goes bottom-to-top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyproj import CRS
+
+from .crs import crs_label, parse_crs
+from .errors import CityDeskError
+from .layer import Layer, slugify
+
+
+@dataclass(eq=False)
+class LayerNode:
+    layer_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "layer", "id": self.layer_id}
+
+
+@dataclass(eq=False)
+class GroupNode:
+    name: str
+    children: list[LayerNode | GroupNode] = field(default_factory=list)
+    visible: bool = True
+    expanded: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "group",
+            "name": self.name,
+            "visible": self.visible,
+            "expanded": self.expanded,
+            "children": [c.to_dict() for c in self.children],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroupNode:
+        if data.get("type") != "group":
+            raise ValueError("the root of a layer tree must be a group")
+        children: list[LayerNode | GroupNode] = []
+        for child in data.get("children", []):
+            if child.get("type") == "layer":
+                children.append(LayerNode(str(child["id"])))
+            elif child.get("type") == "group":
+                children.append(cls.from_dict(child))
+            else:
+                raise ValueError(f"unknown layer tree node {child.get('type')!r}")
+        return cls(
+            name=str(data.get("name", "")),
+            children=children,
+            visible=bool(data.get("visible", True)),
+            expanded=bool(data.get("expanded", True)),
+        )
+
+    def walk(self) -> Iterator[tuple[GroupNode, LayerNode | GroupNode]]:
+        """(parent, node) pairs, depth-first, top to bottom."""
+        for child in self.children:
+            yield self, child
+            if isinstance(child, GroupNode):
+                yield from child.walk()
+
+
+class Project:
+    """Layers plus their tree, CRS and metadata. No Qt, no files: see ``project_store``."""
+
+    def __init__(self, name: str = "Untitled", crs: Any = "EPSG:4326") -> None:
+        self.name = name
+        self.crs: CRS = parse_crs(crs)
+        self.layers: dict[str, Layer] = {}
+        self.root = GroupNode("")
+        self.metadata: dict[str, Any] = {}
+        self.path: str | None = None
+
+    # --- layers -----------------------------------------------------------------------------
+    def add_layer(self, layer: Layer, group: str | None = None, index: int = 0) -> Layer:
+        """Add ``layer`` at ``index`` (0 = top) of ``group`` (created if missing)."""
+        layer.id = self._unique_id(layer.id or slugify(layer.name))
+        self.layers[layer.id] = layer
+        parent = self.group(group, create=True) if group else self.root
+        parent.children.insert(max(0, min(index, len(parent.children))), LayerNode(layer.id))
+        return layer
+
+    def _unique_id(self, base: str) -> str:
+        candidate, n = base, 2
+        while candidate in self.layers or candidate.startswith(("gpkg_", "rtree_", "citydesk_")):
+            candidate = f"{base}_{n}"
+            n += 1
+        return candidate
+
+    def remove_layer(self, layer_id: str) -> None:
+        self.layer(layer_id)
+        del self.layers[layer_id]
+        for parent, node in list(self.root.walk()):
+            if isinstance(node, LayerNode) and node.layer_id == layer_id:
+                parent.children.remove(node)
+
+    def layer(self, key: str) -> Layer:
+        """A layer by id or by (unique) name."""
+        if key in self.layers:
+            return self.layers[key]
+        matches = [lyr for lyr in self.layers.values() if lyr.name == key]
+        if len(matches) == 1:
+            return matches[0]
+        raise CityDeskError(
+            f"the project has no layer '{key}'",
+            f"layers are: {', '.join(self.layers) or '(none)'}",
+        )
+
+    # --- tree -------------------------------------------------------------------------------
+    def group(self, name: str, create: bool = False) -> GroupNode:
+        for _parent, node in self.root.walk():
+            if isinstance(node, GroupNode) and node.name == name:
+                return node
+        if not create:
+            raise CityDeskError(f"the project has no group '{name}'", "create it first")
+        node = GroupNode(name)
+        self.root.children.append(node)
+        return node
+
+    def add_group(
+        self, name: str, parent: str | None = None, index: int | None = None
+    ) -> GroupNode:
+        target = self.group(parent) if parent else self.root
+        node = GroupNode(name)
+        target.children.insert(len(target.children) if index is None else index, node)
+        return node
+
+    def _find(self, layer_id: str) -> tuple[GroupNode, LayerNode]:
+        for parent, node in self.root.walk():
+            if isinstance(node, LayerNode) and node.layer_id == layer_id:
+                return parent, node
+        raise CityDeskError(f"the project has no layer '{layer_id}'", "check the layer id")
+
+    def move_layer(self, layer_id: str, index: int, group: str | None = None) -> None:
+        """Move a layer to ``index`` inside ``group`` (None = its current group)."""
+        parent, node = self._find(layer_id)
+        target = self.group(group) if group else parent
+        parent.children.remove(node)
+        target.children.insert(max(0, min(index, len(target.children))), node)
+
+    def layer_order(self) -> list[str]:
+        """Layer ids top to bottom, as the layer dock shows them."""
+        return [n.layer_id for _p, n in self.root.walk() if isinstance(n, LayerNode)]
+
+    def is_visible(self, layer_id: str) -> bool:
+        """A layer shows when it and every group above it are visible."""
+
+        def search(group: GroupNode, visible: bool) -> bool | None:
+            for child in group.children:
+                if isinstance(child, LayerNode) and child.layer_id == layer_id:
+                    return visible and self.layers[layer_id].visible
+                if isinstance(child, GroupNode):
+                    found = search(child, visible and child.visible)
+                    if found is not None:
+                        return found
+            return None
+
+        return bool(search(self.root, True))
+
+    def drawing_order(self) -> list[Layer]:
+        """Visible layers bottom to top (the order a renderer paints them)."""
+        return [self.layers[i] for i in reversed(self.layer_order()) if self.is_visible(i)]
+
+    # --- geometry ---------------------------------------------------------------------------
+    def set_crs(self, crs: Any) -> None:
+        self.crs = parse_crs(crs)
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """Union of the layers' extents in the project CRS."""
+        from pyproj import Transformer
+
+        xs0, ys0, xs1, ys1 = [], [], [], []
+        for lyr in self.layers.values():
+            ext = lyr.extent
+            if lyr.crs is None or any(math.isnan(v) for v in ext):
+                continue
+            if lyr.crs != self.crs:
+                tr = Transformer.from_crs(lyr.crs, self.crs, always_xy=True)
+                ext = tr.transform_bounds(*ext, densify_pts=21)
+            xs0.append(ext[0])
+            ys0.append(ext[1])
+            xs1.append(ext[2])
+            ys1.append(ext[3])
+        if not xs0:
+            return (math.nan, math.nan, math.nan, math.nan)
+        return (min(xs0), min(ys0), max(xs1), max(ys1))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "crs": crs_label(self.crs),
+            "extent": [round(v, 3) for v in self.extent],
+            "layers": [self.layers[i].describe() for i in self.layer_order()],
+            "tree": self.root.to_dict(),
+            "metadata": self.metadata,
+        }

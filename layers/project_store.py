@@ -1,0 +1,351 @@
+"""A CityDesk project is one GeoPackage.
+
+Inside the file:
+
+- one feature table per vector layer (named by the layer id), readable by QGIS and GDAL;
+- ``layer_styles``: the standard QGIS table, one QML per layer, so QGIS shows our symbology;
+- ``citydesk_project``: key/value JSON with the format version, CRS, extent, layer tree and
+  each layer's settings;
+- ``citydesk_rasters``: rasters as GeoTIFF blobs (GDAL's GPKG raster writer refuses float DEMs
+  without tiling-scheme gymnastics; see docs/ARCHITECTURE.md).
+
+Saving writes a complete new file beside the target and renames it over the old one, so an
+interrupted save leaves the previous project intact. Loading parses JSON only: project content
+is data, never code (no pickle, no eval).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyogrio
+
+from .crs import crs_to_string
+from .errors import ProjectFormatError
+from .feedback import Feedback, NullFeedback, check_canceled
+from .layer import Layer, LayerRole, RasterLayer, VectorLayer
+from .project import GroupNode, LayerNode, Project
+from .qml import style_to_qml
+from .style import Style
+from .version import PROJECT_FORMAT_VERSION, __version__
+
+META_TABLE = "citydesk_project"
+RASTER_TABLE = "citydesk_rasters"
+#: GeoPackage 1.2, not GDAL 3.12's default 1.4: QGIS 3.22 LTR (Debian 12) warns that 1.4 "may only
+#: be partially supported", and nothing CityDesk stores needs 1.3/1.4 features.
+GPKG_VERSION = "1.2"
+
+_LAYER_STYLES_DDL = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  f_table_catalog TEXT(256),
+  f_table_schema TEXT(256),
+  f_table_name TEXT(256),
+  f_geometry_column TEXT(256),
+  styleName TEXT(30),
+  styleQML TEXT,
+  styleSLD TEXT,
+  useAsDefault BOOLEAN,
+  description TEXT,
+  owner TEXT(30),
+  ui TEXT(30),
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)"""
+
+
+def _layer_record(layer: Layer) -> dict[str, Any]:
+    record = {
+        "id": layer.id,
+        "name": layer.name,
+        "kind": layer.kind,
+        "role": str(layer.role),
+        "source": layer.source,
+        "visible": layer.visible,
+        "opacity": layer.opacity,
+        "style": layer.style.to_dict(),
+        "metadata": _json_safe(layer.metadata),
+    }
+    if isinstance(layer, RasterLayer):
+        record["units"] = layer.units
+    return record
+
+
+def _json_safe(value: Any) -> Any:
+    """Drop what JSON cannot hold (numpy scalars become numbers, the rest strings)."""
+    return json.loads(
+        json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    )
+
+
+def _register_attributes_table(con: sqlite3.Connection, table: str, description: str) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description, "
+        "last_change) VALUES (?, 'attributes', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+        (table, table, description),
+    )
+
+
+def _raster_bytes(layer: RasterLayer) -> bytes:
+    from rasterio.io import MemoryFile
+
+    bands, rows, cols = layer.shape
+    with MemoryFile() as mem:
+        with mem.open(
+            driver="GTiff",
+            width=cols,
+            height=rows,
+            count=bands,
+            dtype=str(layer.array.dtype),
+            crs=layer.crs.to_wkt() if layer.crs else None,
+            transform=layer.transform,
+            nodata=layer.nodata,
+            compress="deflate",
+        ) as dst:
+            dst.write(layer.array)
+        return bytes(mem.read())
+
+
+def _raster_from_bytes(blob: bytes, record: dict[str, Any]) -> RasterLayer:
+    from pyproj import CRS
+    from rasterio.io import MemoryFile
+
+    with MemoryFile(blob) as mem, mem.open() as src:
+        return RasterLayer(
+            name=record["name"],
+            source=record.get("source", ""),
+            role=LayerRole(record.get("role", "other")),
+            style=Style.from_dict(record.get("style", {})),
+            visible=bool(record.get("visible", True)),
+            opacity=float(record.get("opacity", 1.0)),
+            id=record["id"],
+            metadata=record.get("metadata", {}),
+            array=src.read(),
+            transform=src.transform,
+            raster_crs=CRS.from_wkt(src.crs.to_wkt()) if src.crs else None,
+            nodata=src.nodata,
+            units=record.get("units", ""),
+        )
+
+
+def save_project(
+    project: Project, path: str | Path | None = None, feedback: Feedback | None = None
+) -> Path:
+    """Write ``project`` to one GeoPackage, atomically. Returns the path written."""
+    feedback = feedback or NullFeedback()
+    target = Path(path or project.path or "")
+    if not target.name:
+        raise ProjectFormatError("the project has no file name yet", "Choose where to save it.")
+    if target.suffix.lower() != ".gpkg":
+        target = target.with_suffix(".gpkg")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".gpkg", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp_name)
+    tmp = Path(tmp_name)
+    try:
+        _write_all(project, tmp, feedback)
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+            leftover.unlink(missing_ok=True)
+    project.path = str(target)
+    return target
+
+
+def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
+    order = project.layer_order()
+    vectors = [project.layers[i] for i in order if isinstance(project.layers[i], VectorLayer)]
+    rasters = [project.layers[i] for i in order if isinstance(project.layers[i], RasterLayer)]
+    steps = max(1, len(vectors) + 1)
+    for n, layer in enumerate(vectors):
+        check_canceled(feedback)
+        feedback.push_info(f"writing {layer.name}")
+        frame = layer.data
+        if frame.index.name == "fid":  # keep the source feature ids as the GPKG fid
+            frame = frame.reset_index()
+        pyogrio.write_dataframe(
+            frame,
+            str(tmp),
+            layer=layer.id,
+            driver="GPKG",
+            dataset_options={"VERSION": GPKG_VERSION},
+            layer_options={"FID": "fid", "DESCRIPTION": layer.name},
+        )
+        feedback.set_progress(100.0 * (n + 1) / steps)
+    if not vectors:  # a raster-only project still needs a valid GeoPackage to hold the tables
+        import geopandas as gpd
+
+        empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=project.crs)
+        pyogrio.write_dataframe(
+            empty,
+            str(tmp),
+            layer="citydesk_placeholder",
+            driver="GPKG",
+            dataset_options={"VERSION": GPKG_VERSION},
+        )
+    con = sqlite3.connect(tmp)
+    try:
+        with con:  # one transaction for every CityDesk table
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            _register_attributes_table(con, META_TABLE, "CityDesk project settings (JSON)")
+            if rasters:
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS {RASTER_TABLE} "
+                    "(id TEXT PRIMARY KEY, name TEXT, geotiff BLOB NOT NULL)"
+                )
+                _register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
+                for layer in rasters:
+                    con.execute(
+                        f"INSERT INTO {RASTER_TABLE} (id, name, geotiff) VALUES (?, ?, ?)",
+                        (layer.id, layer.name, _raster_bytes(layer)),
+                    )
+            con.execute(_LAYER_STYLES_DDL)
+            _register_attributes_table(con, "layer_styles", "QGIS layer styles")
+            for layer in vectors:
+                qml = style_to_qml(layer.style, layer.geometry_type, layer.opacity)
+                con.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                    "owner, ui) VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, '', '')",
+                    (layer.id, layer.name, qml, "CityDesk style"),
+                )
+            meta = {
+                "format_version": PROJECT_FORMAT_VERSION,
+                "app_version": __version__,
+                "name": project.name,
+                "crs": crs_to_string(project.crs),
+                "extent": list(project.extent),
+                "tree": project.root.to_dict(),
+                "layers": [_layer_record(project.layers[i]) for i in order],
+                "metadata": _json_safe(project.metadata),
+                "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            con.executemany(
+                f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()],
+            )
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    feedback.set_progress(100.0)
+
+
+def read_project_meta(path: str | Path) -> dict[str, Any]:
+    """The parsed ``citydesk_project`` table, after checking it is a project we can read."""
+    path = Path(path)
+    if not path.exists():
+        raise ProjectFormatError(
+            "the project file does not exist", "Check the path.", path=str(path)
+        )
+    with open(path, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise ProjectFormatError(
+                "this is not a GeoPackage (not an SQLite file)",
+                "Open a .gpkg saved by CityDesk, or add the file as a layer instead.",
+                path=str(path),
+            )
+    con = sqlite3.connect(path)
+    try:
+        found = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (META_TABLE,)
+        ).fetchone()
+        if not found:
+            raise ProjectFormatError(
+                "this GeoPackage is not a CityDesk project (no citydesk_project table)",
+                "Create a project from it: citydesk project new NEW.gpkg --from FILE.gpkg",
+                path=str(path),
+            )
+        rows = con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise ProjectFormatError(
+            f"the project file is damaged ({exc})", "Restore it from a backup.", path=str(path)
+        ) from exc
+    finally:
+        con.close()
+    try:
+        meta = {k: json.loads(v) for k, v in rows}
+    except json.JSONDecodeError as exc:
+        raise ProjectFormatError(
+            f"the project settings are damaged ({exc})",
+            "Restore the file from a backup.",
+            path=str(path),
+        ) from exc
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ProjectFormatError(
+            "the project has no valid format_version",
+            "Restore the file from a backup.",
+            path=str(path),
+        )
+    if version > PROJECT_FORMAT_VERSION:
+        raise ProjectFormatError(
+            f"the project was saved in format {version} by CityDesk "
+            f"{meta.get('app_version', '?')}; this CityDesk {__version__} reads format "
+            f"{PROJECT_FORMAT_VERSION} and older",
+            "Upgrade CityDesk to open it (opening it here could lose what it contains).",
+            path=str(path),
+        )
+    return meta
+
+
+def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
+    """Open a project saved by :func:`save_project`."""
+    from .readers.vector import read_vector
+
+    feedback = feedback or NullFeedback()
+    path = Path(path)
+    meta = read_project_meta(path)
+    project = Project(name=str(meta.get("name", path.stem)), crs=meta.get("crs") or "EPSG:4326")
+    project.metadata = dict(meta.get("metadata") or {})
+    project.path = str(path)
+    records = list(meta.get("layers") or [])
+    blobs: dict[str, bytes] = {}
+    if any(r.get("kind") == "raster" for r in records):
+        con = sqlite3.connect(path)
+        try:
+            blobs = dict(con.execute(f"SELECT id, geotiff FROM {RASTER_TABLE}").fetchall())
+        finally:
+            con.close()
+    for n, record in enumerate(records):
+        check_canceled(feedback)
+        if record.get("kind") == "raster":
+            layer: Layer = _raster_from_bytes(blobs[record["id"]], record)
+        else:
+            frame, _facts = read_vector(path, layer=record["id"])
+            layer = VectorLayer(
+                name=record["name"],
+                source=record.get("source", ""),
+                role=LayerRole(record.get("role", "other")),
+                style=Style.from_dict(record.get("style", {})),
+                visible=bool(record.get("visible", True)),
+                opacity=float(record.get("opacity", 1.0)),
+                id=record["id"],
+                metadata=record.get("metadata", {}),
+                data=frame,
+            )
+        project.layers[layer.id] = layer
+        feedback.set_progress(100.0 * (n + 1) / max(1, len(records)))
+    project.root = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})
+    _reconcile_tree(project)
+    return project
+
+
+def _reconcile_tree(project: Project) -> None:
+    """Make the tree and the layer list agree after reading a hand-edited or damaged file:
+    tree entries without a layer are dropped, layers missing from the tree go to the bottom."""
+    for parent, node in list(project.root.walk()):
+        if isinstance(node, LayerNode) and node.layer_id not in project.layers:
+            parent.children.remove(node)
+    known = set(project.layer_order())
+    for lid in project.layers:
+        if lid not in known:
+            project.root.children.append(LayerNode(lid))

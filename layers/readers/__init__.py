@@ -1,0 +1,1 @@
+"""Format readers. Each returns plain data (GeoDataFrame or RasterLayer), never a widget."""

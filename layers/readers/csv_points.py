@@ -1,0 +1,177 @@
+"""CSV files with coordinate columns (311 exports, GPS logs, assessor tables).
+
+Real exports have quirks: differently named coordinate columns, rows with too many fields,
+empty or non-numeric coordinates, and GBK text. Each is reported, never fatal by surprise:
+malformed rows are skipped and listed with their line numbers, rows without usable coordinates
+are kept with an empty geometry so no record silently disappears.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import LayerReadError
+from ..feedback import Feedback, NullFeedback
+from .encoding import detect_encoding
+
+X_NAMES = ("longitude", "lon", "lng", "long", "x", "point_x", "xcoord", "x_coord", "经度")
+Y_NAMES = ("latitude", "lat", "y", "point_y", "ycoord", "y_coord", "纬度")
+WKT_NAMES = ("wkt", "geometry", "the_geom", "geom", "shape")
+_LONLAT_NAMES = {"longitude", "lon", "lng", "long", "latitude", "lat", "经度", "纬度"}
+_BAD_LINE = re.compile(r"line (\d+): (.*)")
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def detect_coordinate_columns(columns: list[str]) -> tuple[str | None, str | None, str | None]:
+    """(x, y, wkt) column names found among ``columns`` by common spellings."""
+    normed = {_norm(c): c for c in columns}
+    x = next((normed[n] for n in X_NAMES if n in normed), None)
+    y = next((normed[n] for n in Y_NAMES if n in normed), None)
+    wkt = next((normed[n] for n in WKT_NAMES if n in normed), None)
+    return x, y, wkt
+
+
+def _sniff_encoding(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return detect_encoding(fh.read(1 << 20))
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    """Comma unless the header line clearly uses ; tab or | (European and Chinese exports)."""
+    with open(path, encoding=encoding, errors="replace") as fh:
+        header = fh.readline()
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def read_csv_points(
+    path: str | Path,
+    *,
+    x_field: str | None = None,
+    y_field: str | None = None,
+    wkt_field: str | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    feedback: Feedback | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Read a CSV into points (or WKT geometries). Returns the frame and the read facts.
+
+    Without ``crs``, coordinates in lon/lat-named columns (or within +-180/+-90) are taken as
+    EPSG:4326; anything else is left without a CRS so validation asks the user for one.
+    """
+    feedback = feedback or NullFeedback()
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+    encoding = encoding or _sniff_encoding(path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = pd.read_csv(
+                path,
+                sep=delimiter or _sniff_delimiter(path, encoding),
+                engine="c",
+                encoding=encoding,
+                on_bad_lines="warn",
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+            )
+    except UnicodeDecodeError as exc:
+        raise LayerReadError(
+            f"the text is not {encoding} ({exc.reason} at byte {exc.start})",
+            "Give the encoding with --encoding (e.g. gb18030 or latin-1).",
+            path=str(path),
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise LayerReadError(
+            f"this is not a readable CSV ({exc})",
+            "Check the delimiter (--delimiter) and that the file is complete.",
+            path=str(path),
+        ) from exc
+    feedback.set_progress(60)
+    bad_lines: list[dict[str, Any]] = []
+    for w in caught:
+        for m in _BAD_LINE.finditer(str(w.message)):
+            bad_lines.append({"line": int(m.group(1)), "problem": m.group(2).strip()})
+
+    auto_x, auto_y, auto_wkt = detect_coordinate_columns(list(df.columns))
+    x_field = x_field or (None if wkt_field else auto_x)
+    y_field = y_field or (None if wkt_field else auto_y)
+    wkt_field = wkt_field or (None if (x_field and y_field) else auto_wkt)
+    for name in (x_field, y_field, wkt_field):
+        if name is not None and name not in df.columns:
+            raise LayerReadError(
+                f"there is no column '{name}' (columns: {', '.join(df.columns)})",
+                "Name the coordinate columns with --x-field and --y-field.",
+                path=str(path),
+            )
+    facts: dict[str, Any] = {
+        "path": str(path),
+        "driver": "CSV",
+        "encoding": encoding,
+        "bad_lines": bad_lines,
+        "x_field": x_field,
+        "y_field": y_field,
+        "wkt_field": wkt_field,
+    }
+    if x_field and y_field:
+        xs = pd.to_numeric(df[x_field], errors="coerce").to_numpy(dtype=float)
+        ys = pd.to_numeric(df[y_field], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        geoms = np.full(len(df), None, dtype=object)
+        geoms[ok] = shapely.points(xs[ok], ys[ok])
+        df = df.drop(columns=[x_field, y_field]).assign(**{x_field: xs, y_field: ys})
+        lonlat_named = _norm(x_field) in _LONLAT_NAMES or _norm(y_field) in _LONLAT_NAMES
+        within_degrees = ok.any() and np.abs(xs[ok]).max() <= 180 and np.abs(ys[ok]).max() <= 90
+        if crs is None and (lonlat_named or within_degrees):
+            crs = "EPSG:4326"
+            facts["crs_assumed"] = True
+    elif wkt_field:
+        text = df[wkt_field].fillna("").to_numpy(dtype=object)
+        geoms = shapely.from_wkt(np.where(text == "", None, text), on_invalid="ignore")
+        ok = ~shapely.is_missing(geoms)
+        df = df.drop(columns=[wkt_field])
+    else:
+        raise LayerReadError(
+            f"no coordinate columns were found (columns: {', '.join(df.columns)})",
+            "Name them with --x-field and --y-field, or --wkt-field for a WKT column.",
+            path=str(path),
+        )
+    facts["rows_without_coordinates"] = int((~ok).sum())
+    df = _numeric_where_possible(df, exclude={x_field, y_field})
+    frame = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
+    feedback.set_progress(100)
+    return frame, facts
+
+
+def _numeric_where_possible(df: pd.DataFrame, exclude: set[str | None]) -> pd.DataFrame:
+    """Columns that are entirely numeric (ignoring blanks) become numbers; ids like '02139'
+    keep their leading zeros because a column with a leading-zero value stays text."""
+    out = {}
+    for col in df.columns:
+        series = df[col]
+        if col in exclude or series.dtype.kind in "fiu":
+            out[col] = series
+            continue
+        text = series.dropna().astype(str)
+        if len(text) and not text.str.match(r"^0\d").any():
+            converted = pd.to_numeric(series, errors="coerce")
+            if converted.notna().sum() == len(text):
+                out[col] = converted
+                continue
+        out[col] = series
+    return pd.DataFrame(out, index=df.index)

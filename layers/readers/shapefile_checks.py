@@ -1,0 +1,45 @@
+"""Structural checks GDAL does not do for shapefiles.
+
+GDAL reads a truncated ``.shp`` without complaint and returns the missing shapes as empty
+geometries, so a half-copied download looks like a layer with "some features without shape".
+The shapefile header records the file length; comparing it with the real size catches the
+truncation before any data is trusted.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from ..errors import LayerReadError
+
+
+def check_shapefile_complete(shp_path: Path) -> None:
+    """Raise :class:`LayerReadError` when the .shp or .shx is shorter than its header says."""
+    for ext in (".shp", ".shx"):
+        part = shp_path.with_suffix(ext)
+        if not part.exists():
+            part = shp_path.with_suffix(ext.upper())
+        if not part.exists():
+            if ext == ".shx":
+                continue  # GDAL can rebuild a missing .shx (SHAPE_RESTORE_SHX)
+            raise LayerReadError(
+                "the .shp file is missing", "Copy all the shapefile's files.", path=str(shp_path)
+            )
+        with open(part, "rb") as fh:
+            header = fh.read(100)
+        if len(header) < 100 or struct.unpack(">i", header[0:4])[0] != 9994:
+            raise LayerReadError(
+                f"{part.name} is not a shapefile (bad header)",
+                "The file is damaged; re-export or re-download it.",
+                path=str(shp_path),
+            )
+        declared = struct.unpack(">i", header[24:28])[0] * 2
+        actual = part.stat().st_size
+        if actual < declared:
+            raise LayerReadError(
+                f"{part.name} is truncated: its header says {declared:,} bytes but the file has "
+                f"{actual:,}",
+                "The copy or download was cut short; re-export or re-download it.",
+                path=str(shp_path),
+            )

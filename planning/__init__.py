@@ -1,0 +1,1 @@
+"""Guided planning: scenarios, suitability, accessibility, indicators, comparison. No Qt."""

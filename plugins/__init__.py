@@ -1,0 +1,1 @@
+"""Plugin host and built-in plugins. No Qt outside lazily imported panels."""

@@ -1,0 +1,1 @@
+"""The ``citydesk`` command line: every GUI action, scriptable and batchable."""

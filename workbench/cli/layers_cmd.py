@@ -1,0 +1,160 @@
+"""``citydesk layers info|validate|convert``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from layers.crs import parse_crs
+from layers.i18n import _
+from layers.io import layer_kind, read_layer, write_layer
+from layers.layer import VectorLayer
+from layers.readers.vector import list_vector_layers
+from layers.validation import repair, validate_path
+
+from .progress import TqdmFeedback
+
+
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help=_("a .gpkg, .shp, .geojson, .fgb, .parquet, .csv, .tif or .dem"))
+    p.add_argument("--layer", help=_("layer name inside a multi-layer file"))
+    p.add_argument("--encoding", help=_("attribute encoding, e.g. gb18030 (default: detect)"))
+    p.add_argument("--x-field", help=_("CSV column with x / longitude"))
+    p.add_argument("--y-field", help=_("CSV column with y / latitude"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("layers", help=_("inspect, validate and convert data files"))
+    lsub = cmd.add_subparsers(dest="layers_command", metavar="ACTION", required=True)
+
+    info = lsub.add_parser("info", help=_("describe a data file and its layers"))
+    _add_read_options(info)
+    info.add_argument("--json", action="store_true", help=_("print JSON"))
+    info.set_defaults(func=cmd_info)
+
+    val = lsub.add_parser("validate", help=_("check a data file and explain every problem"))
+    _add_read_options(val)
+    val.add_argument("--id-field", help=_("field that must be a unique feature id"))
+    val.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help=_("field that must have a value (repeatable)"),
+    )
+    val.add_argument(
+        "--repair",
+        metavar="OUT",
+        help=_("write a copy with invalid geometries repaired (make_valid)"),
+    )
+    val.add_argument("--json", action="store_true", help=_("print the report as JSON"))
+    val.set_defaults(func=cmd_validate)
+
+    conv = lsub.add_parser("convert", help=_("convert between formats and CRSs"))
+    _add_read_options(conv)
+    conv.add_argument("output", help=_("output file: .gpkg .geojson .fgb .parquet .shp .tif"))
+    conv.add_argument("--to-crs", help=_("reproject to this CRS, e.g. EPSG:4490"))
+    conv.add_argument("--assign-crs", help=_("label data that has no CRS (no reprojection)"))
+    conv.add_argument("--repair", action="store_true", help=_("repair invalid geometries"))
+    conv.set_defaults(func=cmd_convert)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .main import print_json
+
+    path = Path(args.file)
+    sublayers = []
+    if layer_kind(path) == "vector" and args.layer is None:
+        sublayers = list_vector_layers(path)
+    with TqdmFeedback(_("reading")) as fb:
+        layer = read_layer(
+            path,
+            args.layer,
+            encoding=args.encoding,
+            x_field=args.x_field,
+            y_field=args.y_field,
+            feedback=fb,
+        )
+    info = layer.describe()
+    if len(sublayers) > 1:
+        info["layers_in_file"] = [{"name": n, "geometry": t} for n, t in sublayers]
+    if args.json:
+        print_json(info)
+        return 0
+    for key, value in info.items():
+        if key == "layers_in_file":
+            print(f"{key}:")
+            for sub in value:
+                print(f"  - {sub['name']} ({sub['geometry']})")
+        else:
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .main import print_json
+
+    with TqdmFeedback(_("validating")) as fb:
+        report = validate_path(
+            args.file,
+            args.layer,
+            id_field=args.id_field,
+            required_fields=args.require,
+            encoding=args.encoding,
+            x_field=args.x_field,
+            y_field=args.y_field,
+            feedback=fb,
+        )
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.to_text())
+    if args.repair and report.get("unreadable") is None:
+        layer = read_layer(
+            args.file,
+            args.layer,
+            encoding=args.encoding,
+            x_field=args.x_field,
+            y_field=args.y_field,
+        )
+        if isinstance(layer, VectorLayer):
+            fixed, count = repair(layer.data)
+            layer.set_data(fixed)
+            write_layer(layer, args.repair)
+            print(_("repaired {n} geometries, wrote {path}").format(n=count, path=args.repair))
+    return 0 if report.ok else 1
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    with TqdmFeedback(_("converting")) as fb:
+        layer = read_layer(
+            args.file,
+            args.layer,
+            encoding=args.encoding,
+            x_field=args.x_field,
+            y_field=args.y_field,
+            assign_crs=args.assign_crs,
+            feedback=fb,
+        )
+    if isinstance(layer, VectorLayer):
+        if args.repair:
+            fixed, count = repair(layer.data)
+            layer.set_data(fixed)
+            print(_("repaired {n} geometries").format(n=count))
+        if args.to_crs:
+            if layer.crs is None:
+                from layers.errors import CRSError
+
+                raise CRSError(
+                    _("the input has no CRS, so it cannot be reprojected"),
+                    _("give --assign-crs with the CRS the data was made in"),
+                    path=args.file,
+                )
+            layer.set_data(layer.data.to_crs(parse_crs(args.to_crs)))
+    elif args.to_crs:
+        from layers.raster_ops import reproject_raster
+
+        layer = reproject_raster(layer, parse_crs(args.to_crs))
+    out = write_layer(layer, args.output)
+    print(_("wrote {path}").format(path=out))
+    return 0

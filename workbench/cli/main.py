@@ -1,0 +1,103 @@
+"""``citydesk``: the command line entry point.
+
+Sub-commands map one-to-one onto domain functions, so anything done here can be done from
+Python too. Errors a user can cause are :class:`layers.errors.CityDeskError` and print one
+clear line (exit 2); a validation that finds errors exits 1; Ctrl+C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from layers.errors import CityDeskError
+from layers.feedback import CanceledError
+from layers.i18n import _, set_language
+from layers.version import __version__
+
+from . import demo_cmd, layers_cmd, project_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citydesk",
+        description=_("CityDesk: a desktop GIS workbench for city planning and city management."),
+    )
+    parser.add_argument("--version", action="version", version=f"CityDesk {__version__}")
+    parser.add_argument("--lang", help=_("interface language: en or zh_CN (default: system)"))
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks on errors"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    layers_cmd.register(sub)
+    project_cmd.register(sub)
+    demo_cmd.register(sub)
+    gui = sub.add_parser("gui", help=_("open the desktop workbench"))
+    gui.add_argument("project", nargs="?", help=_("project .gpkg to open (default: the demo)"))
+    gui.set_defaults(func=_run_gui)
+    return parser
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from workbench.gui.app import run_gui  # Qt is imported only here
+
+    return run_gui(args.project, lang=args.lang)
+
+
+def has_display() -> bool:
+    """True when a GUI can be shown (X11/Wayland, macOS, Windows, or forced offscreen)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The language must be set before the parser is built so help texts are translated.
+    lang = None
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    set_language(lang)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        if has_display():
+            return _run_gui(argparse.Namespace(project=None, lang=args.lang))
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CityDeskError as exc:
+        print(_("citydesk: error: {msg}").format(msg=exc.message), file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 2
+    except CanceledError:
+        print(_("citydesk: canceled"), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(_("citydesk: interrupted"), file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: say so plainly
+        print(
+            _("citydesk: internal error: {exc}. Please report it with --debug output.").format(
+                exc=f"{type(exc).__name__}: {exc}"
+            ),
+            file=sys.stderr,
+        )
+        if args.debug:
+            traceback.print_exc()
+        return 3
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

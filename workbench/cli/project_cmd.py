@@ -1,0 +1,143 @@
+"""``citydesk project new|add|info``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from layers.i18n import _
+from layers.io import read_layer
+from layers.layer import LayerRole
+from layers.project import Project
+from layers.project_store import load_project, save_project
+from layers.readers.vector import list_vector_layers
+
+from .progress import TqdmFeedback
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("project", help=_("create and inspect CityDesk projects (.gpkg)"))
+    psub = cmd.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+
+    new = psub.add_parser("new", help=_("create a new, empty project"))
+    new.add_argument("project", help=_("the project file to create (.gpkg)"))
+    new.add_argument("--name", help=_("project title"))
+    new.add_argument(
+        "--crs",
+        default="EPSG:4326",
+        help=_("project CRS, e.g. EPSG:4490 or EPSG:2249 (default EPSG:4326)"),
+    )
+    new.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="GPKG",
+        help=_("start from every layer of an existing GeoPackage"),
+    )
+    new.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
+    new.set_defaults(func=cmd_new)
+
+    add = psub.add_parser("add", help=_("add a data file as a layer"))
+    add.add_argument("project", help=_("the project file (.gpkg)"))
+    add.add_argument("file", help=_("the data file to add"))
+    add.add_argument("--layer", help=_("layer name inside a multi-layer file"))
+    add.add_argument("--name", help=_("display name of the new layer"))
+    add.add_argument("--role", choices=[r.value for r in LayerRole], help=_("layer role"))
+    add.add_argument("--group", help=_("layer tree group to put it in"))
+    add.add_argument("--assign-crs", help=_("CRS for data whose file has none"))
+    add.add_argument("--encoding", help=_("attribute encoding, e.g. gb18030"))
+    add.add_argument("--x-field", help=_("CSV column with x / longitude"))
+    add.add_argument("--y-field", help=_("CSV column with y / latitude"))
+    add.set_defaults(func=cmd_add)
+
+    info = psub.add_parser("info", help=_("show a project's layers, tree and CRS"))
+    info.add_argument("project", help=_("the project file (.gpkg)"))
+    info.add_argument("--json", action="store_true", help=_("print JSON"))
+    info.set_defaults(func=cmd_info)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from layers.errors import CityDeskError
+
+    path = Path(args.project)
+    if path.exists() and not args.force:
+        raise CityDeskError(
+            _("the file already exists"), _("choose another name or add --force"), path=str(path)
+        )
+    project = Project(args.name or path.stem, crs=args.crs)
+    if args.from_file:
+        with TqdmFeedback(_("importing")) as fb:
+            names = [
+                n
+                for n, _t in list_vector_layers(args.from_file)
+                if not n.startswith(("citydesk_", "layer_styles"))
+            ]
+            for i, name in enumerate(names):
+                project.add_layer(
+                    read_layer(args.from_file, name, style_index=i),
+                    index=len(project.layer_order()),
+                )
+                fb.set_progress(100 * (i + 1) / max(1, len(names)))
+    save_project(project, path)
+    print(
+        _("created {path} ({n} layers, {crs})").format(
+            path=path, n=len(project.layers), crs=project.crs.to_string()
+        )
+    )
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    project = load_project(args.project)
+    with TqdmFeedback(_("reading")) as fb:
+        layer = read_layer(
+            args.file,
+            args.layer,
+            name=args.name,
+            role=args.role,
+            assign_crs=args.assign_crs,
+            encoding=args.encoding,
+            x_field=args.x_field,
+            y_field=args.y_field,
+            style_index=len(project.layers),
+            feedback=fb,
+        )
+    project.add_layer(layer, group=args.group)
+    save_project(project, args.project)
+    print(
+        _("added layer '{name}' (id {id}) to {path}").format(
+            name=layer.name, id=layer.id, path=args.project
+        )
+    )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .main import print_json
+
+    project = load_project(args.project)
+    info = project.describe()
+    if args.json:
+        print_json(info)
+        return 0
+    print(_("project: {name}").format(name=info["name"]))
+    print(_("CRS: {crs}").format(crs=info["crs"]))
+    print(_("extent: {ext}").format(ext=info["extent"]))
+    print(_("layers (top to bottom):"))
+
+    def show(node: dict, depth: int) -> None:
+        for child in node["children"]:
+            pad = "  " * depth
+            if child["type"] == "group":
+                print(f"{pad}[{child['name']}]")
+                show(child, depth + 1)
+            else:
+                layer = project.layers[child["id"]]
+                d = layer.describe()
+                size = d.get("features", d.get("size"))
+                mark = "x" if layer.visible else " "
+                print(
+                    f"{pad}[{mark}] {layer.name} ({layer.id}, {layer.kind}, {layer.role}, {size})"
+                )
+
+    show(info["tree"], 1)
+    return 0
