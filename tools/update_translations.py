@@ -45,6 +45,8 @@ def extract() -> bytes:
                 "--omit-header",
                 "-k",
                 "_",
+                "-k",
+                "tr",
                 "-o",
                 str(out),
                 *[s for s in SOURCES if (ROOT / s).exists()],

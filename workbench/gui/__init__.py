@@ -1,0 +1,1 @@
+"""The Qt workbench. Imported only when the GUI starts (``citydesk gui``)."""

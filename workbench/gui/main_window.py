@@ -1,0 +1,235 @@
+"""The main window: canvas in the centre, layer tree dock, status bar, menus, recent files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5.QtCore import QSettings, Qt
+from PyQt5.QtWidgets import (
+    QAction,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+)
+
+from layers.crs import crs_label
+from layers.errors import CityDeskError
+from layers.io import read_layer
+from layers.project import Project
+from layers.project_store import load_project, save_project
+from layers.version import __version__
+
+from .i18n import tr
+from .layer_tree import LayerTreeWidget
+from .map_canvas import MapCanvas
+
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("CityDesk", "CityDesk")
+        self.project: Project | None = None
+        self.setWindowTitle("CityDesk")
+        self.canvas = MapCanvas(self)
+        self.setCentralWidget(self.canvas)
+
+        self.layer_tree = LayerTreeWidget(self)
+        dock = QDockWidget(tr("Layers"), self)
+        dock.setObjectName("layers_dock")
+        dock.setWidget(self.layer_tree)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.layers_dock = dock
+
+        self.coord_label = QLabel()
+        self.scale_label = QLabel()
+        self.crs_label = QLabel()
+        for w in (self.coord_label, self.scale_label, self.crs_label):
+            self.statusBar().addPermanentWidget(w)
+        self.canvas.coordinates_changed.connect(self._show_coordinates)
+        self.canvas.scale_changed.connect(
+            lambda s: self.scale_label.setText(tr("Scale 1:{n}").format(n=f"{s:,.0f}"))
+        )
+        self.canvas.layer_failed.connect(self._layer_failed)
+        self.layer_tree.visibility_changed.connect(self.canvas.schedule_refresh)
+        self.layer_tree.order_changed.connect(self.canvas.schedule_refresh)
+        self.layer_tree.zoom_to_layer.connect(self._zoom_to_layer)
+        self.layer_tree.remove_layer.connect(self._remove_layer)
+        self._build_menus()
+        self._restore_layout()
+
+    # --- menus -----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(tr("&Project"))
+        self.action_open = QAction(
+            tr("&Open project..."), self, shortcut="Ctrl+O", triggered=self.open_project_dialog
+        )
+        self.action_add = QAction(
+            tr("&Add layer..."), self, shortcut="Ctrl+L", triggered=self.add_layer_dialog
+        )
+        self.action_save = QAction(
+            tr("&Save"), self, shortcut="Ctrl+S", triggered=self.save_project
+        )
+        self.action_export = QAction(
+            tr("Export map as PNG..."), self, triggered=self.export_png_dialog
+        )
+        self.recent_menu = file_menu.addMenu(tr("Recent projects"))
+        for action in (self.action_open, self.action_add, self.action_save, self.action_export):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(QAction(tr("&Quit"), self, shortcut="Ctrl+Q", triggered=self.close))
+        view_menu = self.menuBar().addMenu(tr("&View"))
+        self.action_full = QAction(
+            tr("Zoom to full extent"),
+            self,
+            shortcut="Ctrl+Shift+F",
+            triggered=self.canvas.zoom_full,
+        )
+        view_menu.addAction(self.action_full)
+        view_menu.addAction(self.layers_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu(tr("&Help"))
+        help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
+        toolbar = self.addToolBar(tr("Map"))
+        toolbar.setObjectName("map_toolbar")
+        for action in (self.action_open, self.action_add, self.action_save, self.action_full):
+            toolbar.addAction(action)
+        self._update_recent_menu()
+
+    # --- project ---------------------------------------------------------------------------
+    def set_project(self, project: Project) -> None:
+        self.project = project
+        self.setWindowTitle(f"CityDesk — {project.name}")
+        self.crs_label.setText(crs_label(project.crs))
+        self.layer_tree.set_project(project)
+        self.canvas.set_project(project)
+        if project.path:
+            self._remember(project.path)
+
+    def open_project(self, path: str) -> bool:
+        try:
+            self.set_project(load_project(path))
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return False
+        return True
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, tr("Open project"), "", tr("CityDesk projects (*.gpkg)")
+        )
+        if path:
+            self.open_project(path)
+
+    def add_layer_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            tr("Add layer"),
+            "",
+            tr("GIS data (*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem)"),
+        )
+        if path:
+            self.add_layer(path)
+
+    def add_layer(self, path: str, layer: str | None = None) -> None:
+        if self.project is None:
+            self.set_project(Project(Path(path).stem))
+        try:
+            new = read_layer(path, layer, style_index=len(self.project.layers))
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return
+        self.project.add_layer(new)
+        self.layer_tree.set_project(self.project)
+        self.canvas.schedule_refresh()
+
+    def save_project(self) -> None:
+        if self.project is None:
+            return
+        path = self.project.path
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, tr("Save project"), "", tr("CityDesk projects (*.gpkg)")
+            )
+            if not path:
+                return
+        try:
+            save_project(self.project, path)
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return
+        self.statusBar().showMessage(tr("Saved {path}").format(path=path), 4000)
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export map"), "map.png", "PNG (*.png)")
+        if path:
+            self.canvas.grab_map().save(path)
+
+    def _zoom_to_layer(self, layer_id: str) -> None:
+        from pyproj import Transformer
+
+        layer = self.project.layers[layer_id]
+        ext = layer.extent
+        if layer.crs is not None and layer.crs != self.project.crs:
+            tr_ = Transformer.from_crs(layer.crs, self.project.crs, always_xy=True)
+            ext = tr_.transform_bounds(*ext, densify_pts=21)
+        self.canvas.zoom_to_extent(ext)
+
+    def _remove_layer(self, layer_id: str) -> None:
+        self.project.remove_layer(layer_id)
+        self.layer_tree.set_project(self.project)
+        self.canvas.invalidate_layer(layer_id)
+
+    # --- status and messages ---------------------------------------------------------------
+    def _show_coordinates(self, x: float, y: float) -> None:
+        self.coord_label.setText(f"{x:,.2f}, {y:,.2f}")
+
+    def _layer_failed(self, layer_id: str, message: str) -> None:
+        self.statusBar().showMessage(
+            tr("Layer {id} could not be drawn: {msg}").format(id=layer_id, msg=message), 8000
+        )
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        QMessageBox.warning(self, "CityDesk", message)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            tr("About CityDesk"),
+            tr("CityDesk {v}: a desktop GIS workbench for city governments.").format(v=__version__),
+        )
+
+    # --- settings --------------------------------------------------------------------------
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.recent_projects() if p != path]
+        self.settings.setValue("recent_projects", [path, *recent][:MAX_RECENT])
+        self._update_recent_menu()
+
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value("recent_projects", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_projects():
+            self.recent_menu.addAction(path, lambda p=path: self.open_project(p))
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        super().closeEvent(event)

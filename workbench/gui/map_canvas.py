@@ -1,0 +1,314 @@
+"""The map canvas: per-layer images rendered in worker threads, composed on the GUI thread.
+
+- A view change (pan, zoom, resize, visibility) starts a new render *generation*; each visible
+  layer is rendered by a ``QRunnable`` on the global thread pool into its own ``QImage``.
+- Finished images come back through a queued signal; images of an older generation are
+  dropped, and the older generation's tokens are cancelled so stale work stops early.
+- While the user drags, the last composed image is simply drawn shifted (instant pan), and
+  re-rendering starts once the mouse is released.
+- Geometry is converted to Qt once per layer and CRS (``geometry_cache``), never per paint.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import QObject, QPoint, QPointF, QRunnable, Qt, QThreadPool, QTimer, pyqtSignal
+from PyQt5.QtGui import QColor, QImage, QPainter, QPen
+from PyQt5.QtWidgets import QWidget
+
+from layers.layer import RasterLayer, VectorLayer
+from layers.project import Project
+
+from .geometry_cache import build_cache
+from .renderer import CancelToken, View, feature_colors, render_raster, render_vector
+
+
+class _Signals(QObject):
+    done = pyqtSignal(int, str, object)  # generation, layer id, QImage or None
+    failed = pyqtSignal(str, str)  # layer id, message
+
+
+class _RenderTask(QRunnable):
+    def __init__(self, generation, layer, prepared, view, token, signals):
+        super().__init__()
+        self.generation, self.layer, self.prepared = generation, layer, prepared
+        self.view, self.token, self.signals = view, token, signals
+
+    def run(self) -> None:
+        try:
+            if isinstance(self.layer, RasterLayer):
+                image = render_raster(self.prepared, self.view, self.token)
+            else:
+                cache, colors = self.prepared
+                image = render_vector(self.layer, cache, colors, self.view, self.token)
+        except Exception as exc:  # a broken layer must not take the canvas down
+            self.signals.failed.emit(self.layer.id, f"{type(exc).__name__}: {exc}")
+            return
+        if not self.token.canceled:
+            self.signals.done.emit(self.generation, self.layer.id, image)
+
+
+class MapCanvas(QWidget):
+    """Shows a :class:`~layers.project.Project`; emits map coordinates under the cursor."""
+
+    coordinates_changed = pyqtSignal(float, float)
+    scale_changed = pyqtSignal(float)
+    render_finished = pyqtSignal()
+    layer_failed = pyqtSignal(str, str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMinimumSize(200, 150)
+        self.project: Project | None = None
+        self._center = QPointF(0, 0)
+        self._upp = 1.0  # map units per pixel
+        self._prepared: dict[str, object] = {}
+        self._images: dict[str, QImage] = {}
+        self._composed: QImage | None = None
+        self._composed_view: View | None = None
+        self._generation = 0
+        self._tokens: list[CancelToken] = []
+        self._pending: set[str] = set()
+        self._drag_start: QPoint | None = None
+        self._drag_offset = QPoint(0, 0)
+        self._signals = _Signals()
+        self._signals.done.connect(self._on_layer_done, Qt.QueuedConnection)
+        self._signals.failed.connect(self.layer_failed, Qt.QueuedConnection)
+        self._timer = QTimer(self, singleShot=True, interval=30)
+        self._timer.timeout.connect(self.refresh)
+        self.pool = QThreadPool.globalInstance()
+
+    # --- project and view ------------------------------------------------------------------
+    def set_project(self, project: Project) -> None:
+        self.project = project
+        self._prepared.clear()
+        self._images.clear()
+        self.zoom_to_extent(project.extent)
+
+    def current_view(self) -> View:
+        w, h = max(1, self.width()), max(1, self.height())
+        half_w, half_h = w * self._upp / 2, h * self._upp / 2
+        c = self._center
+        return View((c.x() - half_w, c.y() - half_h, c.x() + half_w, c.y() + half_h), w, h)
+
+    def zoom_to_extent(self, extent) -> None:
+        if not extent or any(not math.isfinite(v) for v in extent):
+            return
+        x0, y0, x1, y1 = extent
+        w, h = max(1, self.width()), max(1, self.height())
+        self._center = QPointF((x0 + x1) / 2, (y0 + y1) / 2)
+        self._upp = max((x1 - x0) / w, (y1 - y0) / h, 1e-9) * 1.05
+        self.schedule_refresh()
+
+    def zoom_full(self) -> None:
+        if self.project:
+            self.zoom_to_extent(self.project.extent)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by ``factor`` (>1 zooms in) keeping ``anchor`` (pixel) fixed on the map."""
+        if anchor is not None:
+            before = self.to_map(anchor)
+        self._upp /= factor
+        if anchor is not None:
+            after = self.to_map(anchor)
+            self._center += before - after
+        self.schedule_refresh()
+
+    def pan_pixels(self, dx: float, dy: float) -> None:
+        self._center += QPointF(-dx * self._upp, dy * self._upp)
+        self.schedule_refresh()
+
+    def to_map(self, pixel: QPointF) -> QPointF:
+        view = self.current_view()
+        x0, _y0, _x1, y1 = view.extent
+        return QPointF(x0 + pixel.x() * self._upp, y1 - pixel.y() * self._upp)
+
+    def scale_denominator(self, dpi: float = 96.0) -> float:
+        """The map scale 1:N at the screen's resolution (CRS units converted to metres)."""
+        crs = self.project.crs if self.project else None
+        unit_m = (
+            1.0
+            if crs is None or crs.is_geographic
+            else float(crs.axis_info[0].unit_conversion_factor)
+        )
+        if crs is not None and crs.is_geographic:
+            unit_m = 111_320 * math.cos(math.radians(self._center.y()))
+        return self._upp * unit_m / (0.0254 / dpi)
+
+    # --- rendering -------------------------------------------------------------------------
+    def schedule_refresh(self) -> None:
+        self.scale_changed.emit(self.scale_denominator())
+        self._timer.start()
+        self.update()
+
+    def _prepare(self, layer):
+        """Per-layer data in the project CRS, converted for Qt once (cached)."""
+        if layer.id in self._prepared:
+            return self._prepared[layer.id]
+        if isinstance(layer, VectorLayer):
+            frame = layer.in_crs(self.project.crs)
+            kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
+                layer.geometry_type, "polygon"
+            )
+            prepared = (build_cache(frame.geometry.values, kind), feature_colors(layer, frame))
+        else:
+            from layers.raster_ops import reproject_raster
+
+            prepared = reproject_raster(layer, self.project.crs)
+        self._prepared[layer.id] = prepared
+        return prepared
+
+    def invalidate_layer(self, layer_id: str) -> None:
+        """Call after a layer's data or style changed."""
+        self._prepared.pop(layer_id, None)
+        self._images.pop(layer_id, None)
+        self.schedule_refresh()
+
+    def refresh(self) -> None:
+        if self.project is None:
+            return
+        for token in self._tokens:
+            token.cancel()
+        self._tokens = []
+        self._generation += 1
+        view = self.current_view()
+        self._render_view = view
+        layers = self.project.drawing_order()
+        self._pending = {layer.id for layer in layers}
+        self._images = {}
+        if not layers:
+            self._compose()
+            return
+        for layer in layers:
+            try:
+                prepared = self._prepare(layer)
+            except Exception as exc:
+                self._pending.discard(layer.id)
+                self.layer_failed.emit(layer.id, f"{type(exc).__name__}: {exc}")
+                continue
+            token = CancelToken()
+            self._tokens.append(token)
+            self.pool.start(
+                _RenderTask(self._generation, layer, prepared, view, token, self._signals)
+            )
+
+    def _on_layer_done(self, generation: int, layer_id: str, image) -> None:
+        if generation != self._generation:
+            return  # a newer view superseded this render
+        if image is not None:
+            self._images[layer_id] = image
+        self._pending.discard(layer_id)
+        if not self._pending:
+            self._compose()
+
+    def _compose(self) -> None:
+        view = self._render_view
+        composed = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
+        composed.fill(QColor("white"))
+        painter = QPainter(composed)
+        for layer in self.project.drawing_order():
+            image = self._images.get(layer.id)
+            if image is not None:
+                painter.setOpacity(layer.opacity)
+                painter.drawImage(0, 0, image)
+        painter.end()
+        self._composed, self._composed_view = composed, view
+        self._drag_offset = QPoint(0, 0)
+        self.update()
+        self.render_finished.emit()
+
+    def is_rendering(self) -> bool:
+        return bool(self._pending) or self._timer.isActive()
+
+    def grab_map(self) -> QImage:
+        return self._composed.copy() if self._composed is not None else QImage()
+
+    # --- painting and interaction ----------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("white"))
+        if self._composed is not None and self._composed_view is not None:
+            old, new = self._composed_view, self.current_view()
+            # place the last finished image where it belongs in the current view: this makes
+            # panning and zooming show instantly while the new render runs
+            scale = old.units_per_pixel / new.units_per_pixel
+            ox = (old.extent[0] - new.extent[0]) / new.units_per_pixel
+            oy = (new.extent[3] - old.extent[3]) / new.units_per_pixel
+            painter.translate(ox + self._drag_offset.x(), oy + self._drag_offset.y())
+            painter.scale(scale, scale)
+            painter.drawImage(0, 0, self._composed)
+            painter.resetTransform()
+        self._draw_scale_bar(painter)
+        painter.end()
+
+    def _draw_scale_bar(self, painter: QPainter) -> None:
+        if self.project is None or self.project.crs.is_geographic:
+            return
+        unit_m = float(self.project.crs.axis_info[0].unit_conversion_factor)
+        from layers.mapplot import nice_scale_length
+
+        width_m = self.width() * self._upp * unit_m
+        if width_m <= 0:
+            return
+        length_m = nice_scale_length(width_m)
+        px = length_m / unit_m / self._upp
+        x, y = 16, self.height() - 18
+        painter.setPen(QPen(QColor("black"), 3))
+        painter.drawLine(QPointF(x, y), QPointF(x + px, y))
+        label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
+        painter.setPen(QColor("black"))
+        painter.drawText(QPointF(x + px / 2 - 12, y - 6), label)
+        # north arrow
+        nx, ny = self.width() - 24, 20
+        painter.drawLine(QPointF(nx, ny + 26), QPointF(nx, ny))
+        painter.drawLine(QPointF(nx, ny), QPointF(nx - 5, ny + 8))
+        painter.drawLine(QPointF(nx, ny), QPointF(nx + 5, ny + 8))
+        painter.drawText(QPointF(nx - 4, ny + 40), "N")
+
+    def resizeEvent(self, event) -> None:
+        self.schedule_refresh()
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        self.zoom_by(1.25**steps, QPointF(event.pos()))
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            self._drag_start = event.pos()
+
+    def mouseMoveEvent(self, event) -> None:
+        p = self.to_map(QPointF(event.pos()))
+        self.coordinates_changed.emit(p.x(), p.y())
+        if self._drag_start is not None:
+            self._drag_offset = event.pos() - self._drag_start
+            self.update()  # instant: the cached image moves, nothing re-renders
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._drag_start is not None and event.button() == Qt.LeftButton:
+            delta = event.pos() - self._drag_start
+            self._drag_start = None
+            offset = self._drag_offset
+            self._drag_offset = QPoint(0, 0)
+            if delta.manhattanLength() > 0:
+                self._center += QPointF(-offset.x() * self._upp, offset.y() * self._upp)
+                self.schedule_refresh()
+
+    def keyPressEvent(self, event) -> None:
+        step = 60
+        moves = {
+            Qt.Key_Left: (step, 0),
+            Qt.Key_Right: (-step, 0),
+            Qt.Key_Up: (0, step),
+            Qt.Key_Down: (0, -step),
+        }
+        if event.key() in moves:
+            self.pan_pixels(*moves[event.key()])
+        elif event.key() in (Qt.Key_Plus, Qt.Key_Equal):
+            self.zoom_by(1.5)
+        elif event.key() == Qt.Key_Minus:
+            self.zoom_by(1 / 1.5)
+        else:
+            super().keyPressEvent(event)

@@ -1,0 +1,157 @@
+"""Render one layer into a QImage, off the GUI thread, cancellable.
+
+Follows the way QGIS draws: a layer is painted into its own image with the world->pixel
+transform set once on the painter, visible features found through the spatial index, features
+grouped by colour so the painter changes brush rarely, and antialiasing applied per polygon
+(a single huge antialiased path is 20-40x slower).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt5.QtCore import QPointF, QRectF, Qt
+from PyQt5.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPolygonF, QTransform
+
+from layers.layer import RasterLayer, VectorLayer
+from layers.style import color_for_values
+
+from .geometry_cache import GeometryCache
+
+MM_TO_PX = 96 / 25.4
+
+
+@dataclass(frozen=True)
+class View:
+    """What the canvas shows: map extent and pixel size (extent matches the aspect ratio)."""
+
+    extent: tuple[float, float, float, float]
+    width: int
+    height: int
+
+    @property
+    def units_per_pixel(self) -> float:
+        return (self.extent[2] - self.extent[0]) / max(1, self.width)
+
+    def transform(self) -> QTransform:
+        x0, y0, x1, y1 = self.extent
+        sx = self.width / (x1 - x0)
+        sy = self.height / (y1 - y0)
+        return QTransform(sx, 0, 0, -sy, -x0 * sx, y1 * sy)
+
+
+class CancelToken:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def canceled(self) -> bool:
+        return self._event.is_set()
+
+
+def _qcolor(hex_color: str, alpha: float = 1.0) -> QColor:
+    if hex_color == "none":
+        return QColor(0, 0, 0, 0)
+    c = QColor(hex_color)
+    c.setAlphaF(alpha)
+    return c
+
+
+def feature_colors(layer: VectorLayer, frame) -> np.ndarray:
+    style = layer.style
+    values = frame[style.field] if style.field and style.field in frame.columns else None
+    return np.asarray(color_for_values(style, values, len(frame)), dtype=object)
+
+
+def render_vector(
+    layer: VectorLayer,
+    cache: GeometryCache,
+    colors: np.ndarray,
+    view: View,
+    token: CancelToken,
+    antialias: bool = True,
+) -> QImage | None:
+    image = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
+    image.fill(Qt.transparent)
+    idx = cache.visible(view.extent)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.Antialiasing, antialias)
+        style = layer.style
+        stroke = _qcolor(style.symbol.stroke)
+        width_px = max(0.0, style.symbol.stroke_width * MM_TO_PX)
+        if cache.kind == "point":
+            pts = cache.points[idx]
+            tf = view.transform()
+            size = style.symbol.size * MM_TO_PX
+            pen = QPen(stroke, max(0.5, width_px))
+            painter.setPen(pen)
+            for color in np.unique(colors[idx]):
+                painter.setBrush(QBrush(_qcolor(color)))
+                for x, y in pts[colors[idx] == color]:
+                    p = tf.map(QPointF(x, y))
+                    painter.drawEllipse(p, size / 2, size / 2)
+                if token.canceled:
+                    return None
+            return image
+        painter.setTransform(view.transform())
+        if cache.kind == "line":
+            painter.setBrush(Qt.NoBrush)
+            for color in np.unique(colors[idx]) if style.kind != "single" else [None]:
+                pen = QPen(stroke if color is None else _qcolor(color), max(0.6, width_px))
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                members = idx if color is None else idx[colors[idx] == color]
+                for n, i in enumerate(members):
+                    for part in cache.shapes[i]:
+                        painter.drawPolyline(part)
+                    if n % 2000 == 0 and token.canceled:
+                        return None
+            return image
+        pen = QPen(stroke, width_px) if width_px > 0 else QPen(Qt.NoPen)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        for color in np.unique(colors[idx]):
+            painter.setBrush(QBrush(_qcolor(color)) if color != "none" else Qt.NoBrush)
+            for n, i in enumerate(idx[colors[idx] == color]):
+                for part in cache.shapes[i]:
+                    if isinstance(part, QPolygonF):
+                        painter.drawPolygon(part)
+                    else:
+                        painter.drawPath(part)
+                if n % 2000 == 0 and token.canceled:
+                    return None
+        return image
+    finally:
+        painter.end()
+
+
+def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage | None:
+    """Colour-ramped raster (nodata transparent), drawn into the view's pixel grid."""
+    from matplotlib import colormaps
+
+    band = layer.masked(1)
+    style = layer.style
+    vmin = style.vmin if style.vmin is not None else float(band.min())
+    vmax = style.vmax if style.vmax is not None else float(band.max())
+    norm = np.clip((band.filled(vmin) - vmin) / max(1e-12, vmax - vmin), 0, 1)
+    rgba = (colormaps[style.ramp or "terrain"](norm) * 255).astype(np.uint8)
+    rgba[..., 3] = np.where(band.mask, 0, 255)
+    if token.canceled:
+        return None
+    h, w = norm.shape
+    argb = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    src = QImage(argb.data, w, h, 4 * w, QImage.Format_ARGB32).copy()
+    image = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
+    image.fill(Qt.transparent)
+    painter = QPainter(image)
+    painter.setTransform(view.transform())
+    x0, y0, x1, y1 = layer.extent
+    painter.drawImage(QRectF(x0, y1, x1 - x0, y0 - y1), src)
+    painter.end()
+    return image
