@@ -111,20 +111,27 @@ def _raster_bytes(layer: RasterLayer) -> bytes:
         return bytes(mem.read())
 
 
+def _common_settings(record: dict[str, Any]) -> dict[str, Any]:
+    """The settings every layer kind stores, parsed (and type-checked) from its JSON record."""
+    return {
+        "name": str(record["name"]),
+        "source": str(record.get("source", "")),
+        "role": LayerRole(record.get("role", "other")),
+        "style": Style.from_dict(record.get("style", {})),
+        "visible": bool(record.get("visible", True)),
+        "opacity": float(record.get("opacity", 1.0)),
+        "id": str(record["id"]),
+        "metadata": dict(record.get("metadata") or {}),
+    }
+
+
 def _raster_from_bytes(blob: bytes, record: dict[str, Any]) -> RasterLayer:
     from pyproj import CRS
     from rasterio.io import MemoryFile
 
     with MemoryFile(blob) as mem, mem.open() as src:
         return RasterLayer(
-            name=record["name"],
-            source=record.get("source", ""),
-            role=LayerRole(record.get("role", "other")),
-            style=Style.from_dict(record.get("style", {})),
-            visible=bool(record.get("visible", True)),
-            opacity=float(record.get("opacity", 1.0)),
-            id=record["id"],
-            metadata=record.get("metadata", {}),
+            **_common_settings(record),
             array=src.read(),
             transform=src.transform,
             raster_crs=CRS.from_wkt(src.crs.to_wkt()) if src.crs else None,
@@ -321,17 +328,7 @@ def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
             layer: Layer = _raster_from_bytes(blobs[record["id"]], record)
         else:
             frame, _facts = read_vector(path, layer=record["id"])
-            layer = VectorLayer(
-                name=record["name"],
-                source=record.get("source", ""),
-                role=LayerRole(record.get("role", "other")),
-                style=Style.from_dict(record.get("style", {})),
-                visible=bool(record.get("visible", True)),
-                opacity=float(record.get("opacity", 1.0)),
-                id=record["id"],
-                metadata=record.get("metadata", {}),
-                data=frame,
-            )
+            layer = VectorLayer(**_common_settings(record), data=frame)
         project.layers[layer.id] = layer
         feedback.set_progress(100.0 * (n + 1) / max(1, len(records)))
     project.root = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})

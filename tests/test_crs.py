@@ -98,3 +98,29 @@ def test_wrong_zone_is_detected():
     # Cambridge state-plane feet labelled as CGCS2000 GK CM 117E
     res = check_coordinates_fit_crs((760000, 2950000, 770000, 2960000), CRS.from_epsg(4548))
     assert not res.ok and "area of use" in res.problem
+
+
+def test_layers_reproject_on_the_fly_into_cgcs2000_and_gauss_kruger():
+    import geopandas as gpd
+    import shapely
+
+    from layers.layer import VectorLayer
+    from layers.project import Project
+
+    # Tiananmen Square in WGS 84; CGCS2000 and WGS 84 agree to well under a metre here.
+    frame = gpd.GeoDataFrame(
+        {"name": ["天安门"]}, geometry=[shapely.Point(116.3975, 39.9087)], crs=4326
+    )
+    layer = VectorLayer(name="poi", data=frame)
+    project = Project("Beijing", crs="EPSG:4490")
+    project.add_layer(layer)
+    cgcs = layer.in_crs(project.crs).geometry.iloc[0]
+    assert cgcs.x == pytest.approx(116.3975, abs=1e-6)
+    gk = layer.in_crs(cgcs2000_gauss_kruger(116.3975)).geometry.iloc[0]
+    # 3-degree zone, CM 117E: ~51 km west of the central meridian, false easting 500 km
+    assert 448_000 < gk.x < 449_500 and 4_417_000 < gk.y < 4_420_000
+    assert layer.in_crs("EPSG:4548") is layer.in_crs("EPSG:4548")  # cached
+    project.set_crs("EPSG:4548")
+    x0, y0, x1, y1 = project.extent
+    assert x0 == pytest.approx(gk.x) == pytest.approx(x1)
+    assert y0 == pytest.approx(gk.y) == pytest.approx(y1)

@@ -23,6 +23,19 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--y-field", help=_("CSV column with y / latitude"))
 
 
+def read_from_args(args: argparse.Namespace, feedback=None, **extra):
+    """``read_layer`` with the read options every layer-reading command shares."""
+    return read_layer(
+        args.file,
+        args.layer,
+        encoding=args.encoding,
+        x_field=args.x_field,
+        y_field=args.y_field,
+        feedback=feedback,
+        **extra,
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("layers", help=_("inspect, validate and convert data files"))
     lsub = cmd.add_subparsers(dest="layers_command", metavar="ACTION", required=True)
@@ -67,14 +80,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if layer_kind(path) == "vector" and args.layer is None:
         sublayers = list_vector_layers(path)
     with TqdmFeedback(_("reading")) as fb:
-        layer = read_layer(
-            path,
-            args.layer,
-            encoding=args.encoding,
-            x_field=args.x_field,
-            y_field=args.y_field,
-            feedback=fb,
-        )
+        layer = read_from_args(args, fb)
     info = layer.describe()
     if len(sublayers) > 1:
         info["layers_in_file"] = [{"name": n, "geometry": t} for n, t in sublayers]
@@ -110,13 +116,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(report.to_text())
     if args.repair and report.get("unreadable") is None:
-        layer = read_layer(
-            args.file,
-            args.layer,
-            encoding=args.encoding,
-            x_field=args.x_field,
-            y_field=args.y_field,
-        )
+        layer = read_from_args(args)
         if isinstance(layer, VectorLayer):
             fixed, count = repair(layer.data)
             layer.set_data(fixed)
@@ -127,15 +127,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     with TqdmFeedback(_("converting")) as fb:
-        layer = read_layer(
-            args.file,
-            args.layer,
-            encoding=args.encoding,
-            x_field=args.x_field,
-            y_field=args.y_field,
-            assign_crs=args.assign_crs,
-            feedback=fb,
-        )
+        layer = read_from_args(args, fb, assign_crs=args.assign_crs)
     if isinstance(layer, VectorLayer):
         if args.repair:
             fixed, count = repair(layer.data)

@@ -12,6 +12,7 @@ from layers.project import Project
 from layers.project_store import load_project, save_project
 from layers.readers.vector import list_vector_layers
 
+from .layers_cmd import read_from_args
 from .progress import TqdmFeedback
 
 
@@ -89,17 +90,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     with TqdmFeedback(_("reading")) as fb:
-        layer = read_layer(
-            args.file,
-            args.layer,
+        layer = read_from_args(
+            args,
+            fb,
             name=args.name,
             role=args.role,
             assign_crs=args.assign_crs,
-            encoding=args.encoding,
-            x_field=args.x_field,
-            y_field=args.y_field,
             style_index=len(project.layers),
-            feedback=fb,
         )
     project.add_layer(layer, group=args.group)
     save_project(project, args.project)
