@@ -25,7 +25,8 @@ def window(qtbot, tmp_path, demo_copy):
     qtbot.addWidget(win)
     win.resize(1280, 820)
     win.show()
-    assert win.open_project(str(demo_copy))
+    win.open_project(str(demo_copy))
+    qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
     qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
     return win
 
@@ -104,5 +105,48 @@ def test_create_window_opens_the_users_demo_copy(qtbot):
 
     win = create_window(None, lang="en")
     qtbot.addWidget(win)
-    assert win.project is not None and "parcels" in win.project.layers
+    qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
+    assert "parcels" in win.project.layers
     assert win.project.path.endswith("cambridge_demo.gpkg")
+
+
+def test_gui_stays_responsive_while_a_project_loads(qtbot, tmp_path, demo_copy):
+    """The event loop keeps running (timers fire) while the project loads in a worker."""
+    from PyQt5.QtCore import QTimer
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    win.open_project(str(demo_copy))
+    qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
+    timer.stop()
+    assert len(ticks) >= 5
+
+
+def test_bad_files_show_in_the_message_bar_and_the_app_keeps_running(window, qtbot, tmp_path):
+    import broken_inputs as bi
+
+    window.add_layer(str(bi.truncated_gpkg(tmp_path)))
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=30_000)
+    assert "re-export" in window.message_bar.label.text()
+    window.message_bar.hide()
+    layers_before = len(window.project.layers)
+    window.add_layer(str(bi.mixed_geometry_geojson(tmp_path)))
+    qtbot.waitUntil(lambda: len(window.project.layers) == layers_before + 1, timeout=30_000)
+    assert window.message_bar.isVisible()
+    assert "data problems found" in window.message_bar.label.text()
+    _shot(window, "message_bar.png")
+
+
+def test_opening_a_non_project_reports_it(window, qtbot):
+    from conftest import BOUNDARIES
+
+    window.open_project(str(BOUNDARIES))
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=30_000)
+    assert "not a CityDesk project" in window.message_bar.label.text()
+    assert window.project.name.startswith("Cambridge")  # the open project is untouched

@@ -159,4 +159,11 @@ ZH_CN = {
     "Scale 1:{n}": "比例尺 1:{n}",
     "Zoom to full extent": "缩放到全图",
     "Zoom to layer": "缩放到图层",
+    "Adding {name}": "正在添加 {name}",
+    "Cancel": "取消",
+    "Details": "详情",
+    "Opening {name}": "正在打开 {name}",
+    "Tasks": "任务",
+    "{name}: data problems found ({n}); see Details": "{name}：发现数据问题（{n} 项），请查看详情",
+    "{task} failed: {msg}": "{task}失败：{msg}",
 }

@@ -13,7 +13,8 @@ from .main_window import MainWindow
 
 
 def create_window(project_path: str | None = None, lang: str | None = None) -> MainWindow:
-    """Build the main window (the QApplication must exist); opens the demo by default."""
+    """Build the main window (the QApplication must exist) and start loading the project
+    (the demo by default) in the background, so the window appears at once."""
     app = QApplication.instance()
     install_translator(app, lang)
     window = MainWindow()

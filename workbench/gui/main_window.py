@@ -12,18 +12,23 @@ from PyQt5.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from layers.crs import crs_label
 from layers.errors import CityDeskError
 from layers.io import read_layer
+from layers.layer import VectorLayer
 from layers.project import Project
 from layers.project_store import load_project, save_project
+from layers.validation import validate_frame
 from layers.version import __version__
 
 from .i18n import tr
 from .layer_tree import LayerTreeWidget
 from .map_canvas import MapCanvas
+from .tasks import MessageBar, TaskManager
 
 MAX_RECENT = 8
 
@@ -35,7 +40,24 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.setWindowTitle("CityDesk")
         self.canvas = MapCanvas(self)
-        self.setCentralWidget(self.canvas)
+        self.message_bar = MessageBar(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.message_bar)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.tasks = TaskManager(self)
+        self.tasks.error.connect(self.message_bar.show_message)
+        task_dock = QDockWidget(tr("Tasks"), self)
+        task_dock.setObjectName("tasks_dock")
+        task_dock.setWidget(self.tasks)
+        self.addDockWidget(Qt.BottomDockWidgetArea, task_dock)
+        self.tasks_dock = task_dock
+        self.tasks.active_changed.connect(lambda n: task_dock.setVisible(n > 0))
+        task_dock.hide()
 
         self.layer_tree = LayerTreeWidget(self)
         dock = QDockWidget(tr("Layers"), self)
@@ -108,13 +130,13 @@ class MainWindow(QMainWindow):
         if project.path:
             self._remember(project.path)
 
-    def open_project(self, path: str) -> bool:
-        try:
-            self.set_project(load_project(path))
-        except CityDeskError as exc:
-            self.show_error(exc.message)
-            return False
-        return True
+    def open_project(self, path: str):
+        """Load a project in the background; the window stays responsive meanwhile."""
+        return self.tasks.start(
+            tr("Opening {name}").format(name=Path(path).name),
+            lambda feedback: load_project(path, feedback=feedback),
+            on_done=self.set_project,
+        )
 
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -133,17 +155,35 @@ class MainWindow(QMainWindow):
         if path:
             self.add_layer(path)
 
-    def add_layer(self, path: str, layer: str | None = None) -> None:
+    def add_layer(self, path: str, layer: str | None = None):
+        """Read and check a data file in the background, then add it on the GUI thread."""
         if self.project is None:
             self.set_project(Project(Path(path).stem))
-        try:
-            new = read_layer(path, layer, style_index=len(self.project.layers))
-        except CityDeskError as exc:
-            self.show_error(exc.message)
-            return
-        self.project.add_layer(new)
-        self.layer_tree.set_project(self.project)
-        self.canvas.schedule_refresh()
+        index = len(self.project.layers)
+
+        def work(feedback):
+            new = read_layer(path, layer, style_index=index, feedback=feedback)
+            report = None
+            if isinstance(new, VectorLayer):
+                report = validate_frame(new.data, path=path, facts=new.metadata.get("read"))
+            return new, report
+
+        def done(result) -> None:
+            new, report = result
+            self.project.add_layer(new)
+            self.layer_tree.set_project(self.project)
+            self.canvas.schedule_refresh()
+            if report is not None and report.issues:
+                worst = [i for i in report.issues if i.severity != "info"]
+                if worst:
+                    self.message_bar.show_message(
+                        tr("{name}: data problems found ({n}); see Details").format(
+                            name=new.name, n=len(worst)
+                        ),
+                        report.to_text(),
+                    )
+
+        return self.tasks.start(tr("Adding {name}").format(name=Path(path).name), work, done)
 
     def save_project(self) -> None:
         if self.project is None:
@@ -187,13 +227,11 @@ class MainWindow(QMainWindow):
         self.coord_label.setText(f"{x:,.2f}, {y:,.2f}")
 
     def _layer_failed(self, layer_id: str, message: str) -> None:
-        self.statusBar().showMessage(
-            tr("Layer {id} could not be drawn: {msg}").format(id=layer_id, msg=message), 8000
-        )
+        self.show_error(tr("Layer {id} could not be drawn: {msg}").format(id=layer_id, msg=message))
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, details: str = "") -> None:
         self.statusBar().showMessage(message, 10000)
-        QMessageBox.warning(self, "CityDesk", message)
+        self.message_bar.show_message(message, details)
 
     def _about(self) -> None:
         QMessageBox.about(

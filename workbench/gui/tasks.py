@@ -1,0 +1,201 @@
+"""Run domain work off the GUI thread, with progress, Cancel, and errors in the message bar.
+
+The domain code only sees the ``feedback`` contract (``layers.feedback``). ``QtFeedback``
+implements it thread-safely: progress travels to the GUI thread as a queued signal, and
+cancellation is a ``threading.Event`` the worker polls. Results and errors come back on the GUI
+thread, so callbacks may touch widgets; domain code never does.
+
+Domain tasks run on Python threads (a ``ThreadPoolExecutor``), not on ``QThreadPool``: pyproj
+3.7 segfaults creating its first CRS in a thread started by Qt (reproduced with three
+concurrent ``load_project`` calls), while the same work is fine on Python threads. The map
+renderer, which only paints, keeps using ``QThreadPool``.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PyQt5.QtCore import QObject, Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from layers.errors import CityDeskError
+from layers.feedback import CanceledError
+
+from .i18n import tr
+
+#: parallel domain tasks (the machines CityDesk targets have 2-8 cores; GDAL releases the GIL)
+WORKERS = 4
+
+
+class QtFeedback(QObject):
+    progress = pyqtSignal(float)
+    info = pyqtSignal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def set_progress(self, pct: float) -> None:
+        self.progress.emit(float(pct))
+
+    def push_info(self, msg: str) -> None:
+        self.info.emit(str(msg))
+
+    def is_canceled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+class _TaskSignals(QObject):
+    finished = pyqtSignal(object)
+    failed = pyqtSignal(str, str)  # message, details
+    canceled = pyqtSignal()
+
+
+class Task:
+    """``fn(feedback)`` run on a worker thread; exactly one of the three signals fires."""
+
+    def __init__(self, name: str, fn: Callable[[QtFeedback], Any]) -> None:
+        self.name = name
+        self.fn = fn
+        self.feedback = QtFeedback()
+        self.signals = _TaskSignals()
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self.feedback)
+        except CanceledError:
+            self.signals.canceled.emit()
+        except CityDeskError as exc:
+            self.signals.failed.emit(exc.message, "")
+        except Exception as exc:  # report, never crash the application
+            self.signals.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            if self.feedback.is_canceled():
+                self.signals.canceled.emit()
+            else:
+                self.signals.finished.emit(result)
+
+
+class TaskRow(QWidget):
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        self.label = QLabel(task.name)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.clicked.connect(task.feedback.cancel)
+        layout.addWidget(self.label, 2)
+        layout.addWidget(self.bar, 3)
+        layout.addWidget(self.cancel_button)
+        task.feedback.progress.connect(lambda p: self.bar.setValue(round(p)), Qt.QueuedConnection)
+        task.feedback.info.connect(
+            lambda m: self.label.setText(f"{task.name}: {m}"), Qt.QueuedConnection
+        )
+
+
+class TaskManager(QWidget):
+    """The task dock's content: one row per running task."""
+
+    error = pyqtSignal(str, str)
+    active_changed = pyqtSignal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.addStretch(1)
+        self._running: dict[int, tuple[Task, TaskRow]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="citydesk-task")
+
+    def start(
+        self,
+        name: str,
+        fn: Callable[[QtFeedback], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_canceled: Callable[[], None] | None = None,
+    ) -> Task:
+        task = Task(name, fn)
+        row = TaskRow(task)
+        self._layout.insertWidget(self._layout.count() - 1, row)
+        self._running[id(task)] = (task, row)
+        self.active_changed.emit(len(self._running))
+
+        def finish() -> None:
+            task_row = self._running.pop(id(task), None)
+            if task_row:
+                task_row[1].deleteLater()
+            self.active_changed.emit(len(self._running))
+
+        def done(result: Any) -> None:
+            finish()
+            if on_done:
+                on_done(result)
+
+        def failed(message: str, details: str) -> None:
+            finish()
+            self.error.emit(tr("{task} failed: {msg}").format(task=name, msg=message), details)
+
+        def canceled() -> None:
+            finish()
+            if on_canceled:
+                on_canceled()
+
+        task.signals.finished.connect(done, Qt.QueuedConnection)
+        task.signals.failed.connect(failed, Qt.QueuedConnection)
+        task.signals.canceled.connect(canceled, Qt.QueuedConnection)
+        self.pool.submit(task.run)
+        return task
+
+    def active(self) -> int:
+        return len(self._running)
+
+
+class MessageBar(QWidget):
+    """A dismissable bar above the map for errors and warnings, with details on demand."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.details_button = QPushButton(tr("Details"))
+        self.close_button = QPushButton("×")
+        self.close_button.setFixedWidth(28)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.details_button)
+        layout.addWidget(self.close_button)
+        self.setStyleSheet("MessageBar { background: #fde2e1; border-bottom: 1px solid #e0a0a0; }")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.details_button.clicked.connect(self._show_details)
+        self.close_button.clicked.connect(self.hide)
+        self._details = ""
+        self.hide()
+
+    def show_message(self, message: str, details: str = "") -> None:
+        self.label.setText(message)
+        self._details = details
+        self.details_button.setVisible(bool(details))
+        self.show()
+
+    def _show_details(self) -> None:
+        from PyQt5.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Warning, "CityDesk", self.label.text(), parent=self)
+        box.setDetailedText(self._details)
+        box.exec_()
