@@ -1,14 +1,17 @@
-"""Geometry converted to Qt once, vectorised through numpy, and indexed for culling.
+"""Geometry converted to Qt on demand, vectorised through numpy, and indexed for culling.
 
-A layer's features (already in the project CRS) become one ``QPolygonF`` per ring or line part,
-filled straight from shapely's coordinate array through the polygon's memory buffer: no Python
-loop over vertices, no Qt item per feature. An STRtree answers "what is in the view" so a
-render only touches visible features.
+A feature becomes one ``QPolygonF`` per ring or line part, filled straight from shapely's
+coordinate array through the polygon's memory buffer: no Python loop over vertices, no Qt item
+per feature. Conversion is lazy: a render converts only the features it must draw as shapes
+(visible, and at least a pixel across) and keeps them for the next render. Features smaller
+than a pixel are drawn as single pixels straight into the image (see ``renderer``), so a
+whole-city view of 500k parcels never converts them at all. An STRtree answers "what is in
+the view".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 
 import numpy as np
 import shapely
@@ -23,15 +26,34 @@ def _qpolygon(xy: np.ndarray) -> QPolygonF:
     return poly
 
 
-@dataclass
 class GeometryCache:
-    """Per feature: a list of Qt shapes (polygons may be QPainterPath when they have holes)."""
+    """Per-layer drawing data in the project CRS: bounds, centres, index, and Qt shapes."""
 
-    kind: str  # "polygon", "line" or "point"
-    shapes: list[list]  # feature -> parts
-    points: np.ndarray  # point layers: (n, 2) coordinates
-    tree: shapely.STRtree
-    valid: np.ndarray  # feature has something to draw
+    def __init__(self, geoms: np.ndarray, kind: str) -> None:
+        self.kind = kind  # "polygon", "line" or "point"
+        self.geoms = np.asarray(geoms, dtype=object)
+        n = len(self.geoms)
+        self.valid = ~(shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms))
+        self.bounds = np.full((n, 4), np.nan)
+        self.bounds[self.valid] = shapely.bounds(self.geoms[self.valid])
+        self.centers = np.column_stack(
+            [
+                (self.bounds[:, 0] + self.bounds[:, 2]) / 2,
+                (self.bounds[:, 1] + self.bounds[:, 3]) / 2,
+            ]
+        )
+        if kind == "point":
+            self.centers[self.valid] = shapely.get_coordinates(
+                shapely.centroid(self.geoms[self.valid])
+            )
+        self.tree = shapely.STRtree(np.where(self.valid, self.geoms, None))
+        self._shapes: list[list | None] = [None] * n
+        # renders of one layer may overlap (a stale one finishing while a new one starts)
+        self._lock = threading.Lock()
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.centers
 
     def visible(self, extent: tuple[float, float, float, float]) -> np.ndarray:
         hits = self.tree.query(shapely.box(*extent))
@@ -39,27 +61,42 @@ class GeometryCache:
         hits.sort()
         return hits
 
+    def sizes_in_pixels(self, idx: np.ndarray, units_per_pixel: float) -> np.ndarray:
+        b = self.bounds[idx]
+        return np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / units_per_pixel
 
-def build_cache(geoms: np.ndarray, kind: str) -> GeometryCache:
-    """Convert shapely geometries (in project CRS) into Qt shapes."""
-    geoms = np.asarray(geoms, dtype=object)
-    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    n = len(geoms)
-    shapes: list[list] = [[] for _ in range(n)]
-    points = np.full((n, 2), np.nan)
-    if kind == "point":
-        pts = shapely.get_coordinates(shapely.centroid(geoms[valid]))
-        points[valid] = pts
-    elif kind == "line":
-        parts, idx = shapely.get_parts(geoms[valid], return_index=True)
-        owners = np.flatnonzero(valid)[idx]
+    def shapes(self, i: int) -> list:
+        return self._shapes[i] or []
+
+    def ensure(self, idx: np.ndarray) -> None:
+        """Convert the features ``idx`` that are not converted yet, in one vectorised pass."""
+        with self._lock:
+            todo = np.array([i for i in idx if self._shapes[i] is None], dtype=np.int64)
+            if len(todo) == 0:
+                return
+            if self.kind == "line":
+                built = self._convert_lines(todo)
+            elif self.kind == "polygon":
+                built = self._convert_polygons(todo)
+            else:
+                built = {}
+            for i in todo:
+                self._shapes[i] = built.get(int(i), [])
+
+    def _convert_lines(self, todo: np.ndarray) -> dict[int, list]:
+        built: dict[int, list] = {}
+        parts, idx = shapely.get_parts(self.geoms[todo], return_index=True)
+        owners = todo[idx]
         coords, cidx = shapely.get_coordinates(parts, return_index=True)
-        bounds = np.searchsorted(cidx, np.arange(len(parts) + 1))
+        cb = np.searchsorted(cidx, np.arange(len(parts) + 1))
         for p, owner in enumerate(owners):
-            shapes[owner].append(_qpolygon(coords[bounds[p] : bounds[p + 1]]))
-    else:
-        polys, idx = shapely.get_parts(geoms[valid], return_index=True)
-        owners = np.flatnonzero(valid)[idx]
+            built.setdefault(int(owner), []).append(_qpolygon(coords[cb[p] : cb[p + 1]]))
+        return built
+
+    def _convert_polygons(self, todo: np.ndarray) -> dict[int, list]:
+        built: dict[int, list] = {}
+        polys, idx = shapely.get_parts(self.geoms[todo], return_index=True)
+        owners = todo[idx]
         n_interior = shapely.get_num_interior_rings(polys)
         rings, ridx = shapely.get_rings(polys, return_index=True)
         coords, cidx = shapely.get_coordinates(rings, return_index=True)
@@ -68,11 +105,14 @@ def build_cache(geoms: np.ndarray, kind: str) -> GeometryCache:
         for p, owner in enumerate(owners):
             if n_interior[p] == 0:
                 r = rb[p]
-                shapes[owner].append(_qpolygon(coords[cb[r] : cb[r + 1]]))
+                shape = _qpolygon(coords[cb[r] : cb[r + 1]])
             else:
-                path = QPainterPath()
+                shape = QPainterPath()
                 for r in range(rb[p], rb[p + 1]):
-                    path.addPolygon(_qpolygon(coords[cb[r] : cb[r + 1]]))
-                shapes[owner].append(path)
-    tree = shapely.STRtree(np.where(valid, geoms, None))
-    return GeometryCache(kind, shapes, points, tree, valid)
+                    shape.addPolygon(_qpolygon(coords[cb[r] : cb[r + 1]]))
+            built.setdefault(int(owner), []).append(shape)
+        return built
+
+
+def build_cache(geoms: np.ndarray, kind: str) -> GeometryCache:
+    return GeometryCache(geoms, kind)

@@ -99,6 +99,17 @@ def render_vector(
                 if token.canceled:
                     return None
             return image
+        upp = view.units_per_pixel
+        small = cache.sizes_in_pixels(idx, upp) < TINY_PX
+        if small.any():
+            painter.end()
+            _splat(image, cache.bounds[idx[small]], colors[idx[small]], view, style)
+            painter.begin(image)
+            painter.setRenderHint(QPainter.Antialiasing, antialias)
+        idx = idx[~small]
+        cache.ensure(idx)
+        if token.canceled:
+            return None
         painter.setTransform(view.transform())
         if cache.kind == "line":
             painter.setBrush(Qt.NoBrush)
@@ -108,7 +119,7 @@ def render_vector(
                 painter.setPen(pen)
                 members = idx if color is None else idx[colors[idx] == color]
                 for n, i in enumerate(members):
-                    for part in cache.shapes[i]:
+                    for part in cache.shapes(i):
                         painter.drawPolyline(part)
                     if n % 2000 == 0 and token.canceled:
                         return None
@@ -119,7 +130,7 @@ def render_vector(
         for color in np.unique(colors[idx]):
             painter.setBrush(QBrush(_qcolor(color)) if color != "none" else Qt.NoBrush)
             for n, i in enumerate(idx[colors[idx] == color]):
-                for part in cache.shapes[i]:
+                for part in cache.shapes(i):
                     if isinstance(part, QPolygonF):
                         painter.drawPolygon(part)
                     else:
@@ -128,7 +139,47 @@ def render_vector(
                     return None
         return image
     finally:
-        painter.end()
+        if painter.isActive():
+            painter.end()
+
+
+#: features smaller than this many pixels across are drawn as their pixel block, straight into
+#: the image; at that size the outline is invisible anyway (QGIS simplifies alike)
+TINY_PX = 3.0
+
+
+def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, style) -> None:
+    """Fill the pixel footprint (at most TINY_PX square) of tiny features with numpy."""
+    x0, _y0, _x1, y1 = view.extent
+    upp = view.units_per_pixel
+    c0 = np.floor((bounds[:, 0] - x0) / upp).astype(np.int64)
+    c1 = np.floor((bounds[:, 2] - x0) / upp).astype(np.int64)
+    r0 = np.floor((y1 - bounds[:, 3]) / upp).astype(np.int64)
+    r1 = np.floor((y1 - bounds[:, 1]) / upp).astype(np.int64)
+    palette, inverse = np.unique(colors, return_inverse=True)
+    fill = style.symbol.stroke if palette.size == 1 and palette[0] == "none" else None
+    argb = np.array([_argb(fill or c) for c in palette], dtype=np.uint32)[inverse]
+    ptr = image.bits()
+    ptr.setsize(image.sizeInBytes())
+    pixels = np.frombuffer(ptr, dtype=np.uint32).reshape(view.height, image.bytesPerLine() // 4)
+    span = int(np.ceil(TINY_PX))
+    for dy in range(span):
+        for dx in range(span):
+            rows, cols = r0 + dy, c0 + dx
+            keep = (
+                (rows <= r1)
+                & (cols <= c1)
+                & (cols >= 0)
+                & (cols < view.width)
+                & (rows >= 0)
+                & (rows < view.height)
+            )
+            pixels[rows[keep], cols[keep]] = argb[keep]
+
+
+def _argb(hex_color: str) -> int:
+    c = QColor(hex_color)
+    return (255 << 24) | (c.red() << 16) | (c.green() << 8) | c.blue()
 
 
 def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage | None:
