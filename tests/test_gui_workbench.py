@@ -150,3 +150,105 @@ def test_opening_a_non_project_reports_it(window, qtbot):
     qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=30_000)
     assert "not a CityDesk project" in window.message_bar.label.text()
     assert window.project.name.startswith("Cambridge")  # the open project is untouched
+
+
+def _click(qtbot, canvas, x: float, y: float, modifier=Qt.NoModifier):
+    from PyQt5.QtCore import QPoint
+
+    p = canvas.to_pixel(QPointF(x, y))
+    qtbot.mouseClick(canvas, Qt.LeftButton, modifier, QPoint(round(p.x()), round(p.y())))
+
+
+def test_identify_a_known_cambridge_parcel(window, qtbot):
+    parcels = window.project.layers["parcels"]
+    row = parcels.data[parcels.data["ML"] == "127-123"].iloc[0]  # 23 Rockwell St
+    pt = parcels.in_crs(window.project.crs).loc[row.name].geometry.representative_point()
+    window.canvas.zoom_to_extent(pt.buffer(300).bounds)
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    window.set_active_layer("parcels")
+    window.tool_actions["identify"].trigger()
+    _click(qtbot, window.canvas, pt.x, pt.y)
+    _layer_name, fid, attrs = window.identify_panel.results[0]
+    assert attrs["address"] == "23 ROCKWELL ST" and attrs["ML"] == "127-123"
+    assert fid == row.name
+    assert window.selection.ids("parcels") == {row.name}
+    assert window.canvas.highlight  # drawn on the map
+    _shot(window, "identify.png")
+
+
+def test_box_select_matches_geopandas_and_the_table_follows(window, qtbot):
+    import shapely
+    from PyQt5.QtCore import QPoint
+
+    canvas = window.canvas
+    window.set_active_layer("parcels")
+    window.tool_actions["select"].trigger()
+    w, h = canvas.width(), canvas.height()
+    a, b = QPoint(int(w * 0.45), int(h * 0.45)), QPoint(int(w * 0.55), int(h * 0.55))
+    qtbot.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, a)
+    qtbot.mouseMove(canvas, b)
+    qtbot.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, b)
+    pa, pb = canvas.to_map(QPointF(a)), canvas.to_map(QPointF(b))
+    box = shapely.box(
+        min(pa.x(), pb.x()), min(pa.y(), pb.y()), max(pa.x(), pb.x()), max(pa.y(), pb.y())
+    )
+    frame = window.project.layers["parcels"].in_crs(window.project.crs)
+    expected = set(frame.index[frame.intersects(box)])
+    assert window.selection.ids("parcels") == expected and len(expected) > 20
+    table = window.open_attribute_table("parcels")
+    selected_rows = {i.row() for i in table.view.selectionModel().selectedRows()}
+    assert len(selected_rows) == len(expected)
+    # Shift adds a second box
+    c, d = QPoint(int(w * 0.2), int(h * 0.2)), QPoint(int(w * 0.25), int(h * 0.25))
+    qtbot.mousePress(canvas, Qt.LeftButton, Qt.ShiftModifier, c)
+    qtbot.mouseMove(canvas, d)
+    qtbot.mouseRelease(canvas, Qt.LeftButton, Qt.ShiftModifier, d)
+    assert window.selection.ids("parcels") > expected
+    _shot(window, "box_select_table.png")
+
+
+def test_attribute_table_filter_selected_only_and_export(window, qtbot, tmp_path):
+    import geopandas as gpd
+
+    table = window.open_attribute_table("parcels")
+    table.filter_edit.setText("land_use = 'vacant' AND land_value_usd > 500000")
+    table.apply_filter()
+    data = window.project.layers["parcels"].data
+    expected = data[(data.land_use == "vacant") & (data.land_value_usd > 500000)]
+    assert table.model.rowCount() == len(expected) > 0
+    table.filter_edit.setText("land_value_usd >")  # malformed: a message, not a crash
+    table.apply_filter()
+    assert "expected a field" in table.status.text()
+    table.filter_edit.setText("")
+    table.apply_filter()
+    # select through the selection model: QTableView.selectRow honours keyboard modifiers,
+    # and an earlier test's synthetic Shift can linger in QApplication's modifier state
+    from PyQt5.QtCore import QItemSelectionModel
+
+    table.view.selectionModel().select(
+        table.model.index(0, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+    )
+    assert window.selection.count("parcels") == 1  # table -> map
+    assert window.canvas.highlight
+    table.selected_only.setChecked(True)
+    assert table.model.rowCount() == 1
+    out = table.export_selection(str(tmp_path / "sel.gpkg"))
+    assert len(gpd.read_file(out)) == 1
+    csv = table.export_selection(str(tmp_path / "sel.csv"))
+    assert "wkt" in csv.read_text().splitlines()[0]
+
+
+def test_measure_in_metres_on_a_feet_crs(window, qtbot):
+    from PyQt5.QtCore import QPoint
+
+    canvas = window.canvas
+    window.tool_actions["measure"].trigger()
+    a, b = QPoint(100, 300), QPoint(500, 300)
+    qtbot.mouseClick(canvas, Qt.LeftButton, Qt.NoModifier, a)
+    qtbot.mouseMove(canvas, b)
+    qtbot.mouseClick(canvas, Qt.LeftButton, Qt.NoModifier, b)
+    qtbot.mouseClick(canvas, Qt.RightButton, Qt.NoModifier, b)
+    length, _area = window.last_measure
+    pa, pb = canvas.to_map(QPointF(a)), canvas.to_map(QPointF(b))
+    feet = abs(pb.x() - pa.x())
+    assert length == pytest.approx(feet * 0.3048006096, rel=1e-6)

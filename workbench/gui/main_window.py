@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import QSettings, Qt
+from PyQt5.QtCore import QPointF, QSettings, Qt
 from PyQt5.QtWidgets import (
     QAction,
+    QActionGroup,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -22,10 +23,13 @@ from layers.io import read_layer
 from layers.layer import VectorLayer
 from layers.project import Project
 from layers.project_store import load_project, save_project
+from layers.selection import Selection, ids_at_point, ids_in_geometry
 from layers.validation import validate_frame
 from layers.version import __version__
 
+from .attribute_table import AttributeTable
 from .i18n import tr
+from .identify_panel import IdentifyPanel
 from .layer_tree import LayerTreeWidget
 from .map_canvas import MapCanvas
 from .tasks import MessageBar, TaskManager
@@ -80,7 +84,21 @@ class MainWindow(QMainWindow):
         self.layer_tree.order_changed.connect(self.canvas.schedule_refresh)
         self.layer_tree.zoom_to_layer.connect(self._zoom_to_layer)
         self.layer_tree.remove_layer.connect(self._remove_layer)
+        self.selection = Selection()
+        self.selection.subscribe(self._selection_changed)
+        self.identify_panel = IdentifyPanel(self)
+        identify_dock = QDockWidget(tr("Identify results"), self)
+        identify_dock.setObjectName("identify_dock")
+        identify_dock.setWidget(self.identify_panel)
+        self.addDockWidget(Qt.RightDockWidgetArea, identify_dock)
+        identify_dock.hide()
+        self.identify_dock = identify_dock
+        self.tables: dict[str, QDockWidget] = {}
+        self.canvas.clicked.connect(self._map_clicked)
+        self.canvas.area_drawn.connect(self._area_drawn)
+        self.canvas.measured.connect(self._show_measure)
         self._build_menus()
+        self._build_tools()
         self._restore_layout()
 
     # --- menus -----------------------------------------------------------------------------
@@ -120,8 +138,130 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
         self._update_recent_menu()
 
+    def _build_tools(self) -> None:
+        toolbar = self.addToolBar(tr("Tools"))
+        toolbar.setObjectName("tools_toolbar")
+        group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for tool, label, key in (
+            ("pan", tr("Pan"), "P"),
+            ("identify", tr("Identify"), "I"),
+            ("select", tr("Select (click or box; Shift adds)"), "S"),
+            ("select_polygon", tr("Select by polygon"), ""),
+            ("measure", tr("Measure"), "M"),
+        ):
+            action = QAction(label, self, checkable=True)
+            if key:
+                action.setShortcut(key)
+            action.triggered.connect(lambda _c=False, t=tool: self.canvas.set_tool(t))
+            group.addAction(action)
+            toolbar.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["pan"].setChecked(True)
+        toolbar.addSeparator()
+        self.action_table = QAction(
+            tr("Open attribute table"),
+            self,
+            shortcut="F6",
+            triggered=lambda: self.open_attribute_table(),
+        )
+        self.action_clear = QAction(
+            tr("Clear selection"), self, triggered=lambda: self.selection.clear()
+        )
+        toolbar.addAction(self.action_table)
+        toolbar.addAction(self.action_clear)
+
+    # --- selection, identify, measure ------------------------------------------------------
+    def active_layer(self) -> VectorLayer | None:
+        """The layer selected in the layer tree, else the topmost visible vector layer."""
+        if self.project is None:
+            return None
+        item = self.layer_tree.currentItem()
+        if item is not None and item.data(0, Qt.UserRole + 1) == "layer":
+            layer = self.project.layers.get(item.data(0, Qt.UserRole))
+            if isinstance(layer, VectorLayer):
+                return layer
+        for layer_id in self.project.layer_order():
+            layer = self.project.layers[layer_id]
+            if isinstance(layer, VectorLayer) and self.project.is_visible(layer_id):
+                return layer
+        return None
+
+    def set_active_layer(self, layer_id: str) -> None:
+        item = self.layer_tree.layer_item(layer_id)
+        if item is not None:
+            self.layer_tree.setCurrentItem(item)
+
+    def _map_clicked(self, x: float, y: float, shift: bool) -> None:
+        layer = self.active_layer()
+        if layer is None:
+            return
+        frame = layer.in_crs(self.project.crs)
+        ids = ids_at_point(frame, x, y, self.canvas.pick_tolerance())
+        if self.canvas.tool == "identify":
+            self.identify_panel.show_features(layer.name, layer.data.loc[ids[:1]])
+            self.identify_dock.show()
+            self.selection.set(layer.id, ids[:1])
+        else:
+            self.selection.set(layer.id, ids[:1], mode="add" if shift else "replace")
+
+    def _area_drawn(self, area, shift: bool) -> None:
+        layer = self.active_layer()
+        if layer is None:
+            return
+        ids = ids_in_geometry(layer.in_crs(self.project.crs), area)
+        self.selection.set(layer.id, ids, mode="add" if shift else "replace")
+
+    def _selection_changed(self, layer_id: str) -> None:
+        layer = self.project.layers.get(layer_id) if self.project else None
+        if not isinstance(layer, VectorLayer):
+            return
+        ids = self.selection.ids(layer_id)
+        self.statusBar().showMessage(
+            tr("{n} features selected in {layer}").format(n=len(ids), layer=layer.name), 5000
+        )
+        cache = self.canvas.prepared_geometry(layer)
+        positions = layer.data.index.get_indexer(list(ids))
+        positions = positions[positions >= 0]
+        if cache.kind == "point":
+            shapes = [QPointF(*cache.centers[p]) for p in positions]
+        else:
+            cache.ensure(positions)
+            shapes = [shape for p in positions for shape in cache.shapes(p)]
+        self.canvas.set_highlight(shapes)
+
+    def _show_measure(self, length: float, area: float) -> None:
+        text = tr("Length {length} m").format(length=f"{length:,.1f}")
+        if area > 0:
+            text += " · " + tr("area {area} m²").format(area=f"{area:,.0f}")
+        self.statusBar().showMessage(text)
+        self.last_measure = (length, area)
+
+    def open_attribute_table(self, layer_id: str | None = None) -> AttributeTable | None:
+        layer = self.project.layers.get(layer_id) if layer_id else self.active_layer()
+        if not isinstance(layer, VectorLayer):
+            return None
+        if layer.id in self.tables:
+            dock = self.tables[layer.id]
+        else:
+            dock = QDockWidget(tr("Attributes: {name}").format(name=layer.name), self)
+            dock.setObjectName(f"table_{layer.id}")
+            dock.setWidget(AttributeTable(layer, self.selection, dock))
+            self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+            self.tables[layer.id] = dock
+        dock.show()
+        dock.raise_()
+        return dock.widget()
+
     # --- project ---------------------------------------------------------------------------
     def set_project(self, project: Project) -> None:
+        for dock in self.tables.values():
+            dock.close()
+            dock.deleteLater()
+        self.tables = {}
+        self.selection = Selection()
+        self.selection.subscribe(self._selection_changed)
+        self.canvas.set_highlight([])
         self.project = project
         self.setWindowTitle(f"CityDesk — {project.name}")
         self.crs_label.setText(crs_label(project.crs))

@@ -13,11 +13,23 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import QObject, QPoint, QPointF, QRunnable, Qt, QThreadPool, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QImage, QPainter, QPen
+import shapely
+from PyQt5.QtCore import (
+    QObject,
+    QPoint,
+    QPointF,
+    QRectF,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    pyqtSignal,
+)
+from PyQt5.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PyQt5.QtWidgets import QWidget
 
 from layers.layer import RasterLayer, VectorLayer
+from layers.measure import measure_path
 from layers.project import Project
 
 from .geometry_cache import build_cache
@@ -53,6 +65,9 @@ class MapCanvas(QWidget):
     """Shows a :class:`~layers.project.Project`; emits map coordinates under the cursor."""
 
     coordinates_changed = pyqtSignal(float, float)
+    clicked = pyqtSignal(float, float, bool)  # map x, y, shift held (identify / select)
+    area_drawn = pyqtSignal(object, bool)  # shapely geometry (box or polygon), shift held
+    measured = pyqtSignal(float, float)  # length and area in metres / square metres
     scale_changed = pyqtSignal(float)
     render_finished = pyqtSignal()
     layer_failed = pyqtSignal(str, str)
@@ -80,6 +95,10 @@ class MapCanvas(QWidget):
         self._timer = QTimer(self, singleShot=True, interval=30)
         self._timer.timeout.connect(self.refresh)
         self.pool = QThreadPool.globalInstance()
+        self.tool = "pan"  # pan, identify, select, select_polygon, measure
+        self._band: list[QPointF] = []  # rubber band vertices, in map units
+        self._band_start: QPointF | None = None
+        self.highlight: list = []  # Qt shapes of selected features, in map units
 
     # --- project and view ------------------------------------------------------------------
     def set_project(self, project: Project) -> None:
@@ -161,6 +180,10 @@ class MapCanvas(QWidget):
         self._prepared[layer.id] = prepared
         return prepared
 
+    def prepared_geometry(self, layer: VectorLayer):
+        """The layer's geometry cache in the project CRS (built on first use)."""
+        return self._prepare(layer)[0]
+
     def invalidate_layer(self, layer_id: str) -> None:
         """Call after a layer's data or style changed."""
         self._prepared.pop(layer_id, None)
@@ -241,8 +264,39 @@ class MapCanvas(QWidget):
             painter.scale(scale, scale)
             painter.drawImage(0, 0, self._composed)
             painter.resetTransform()
+        self._draw_overlays(painter)
         self._draw_scale_bar(painter)
         painter.end()
+
+    def _draw_overlays(self, painter: QPainter) -> None:
+        """Selection highlight and rubber bands: few shapes, drawn on the GUI thread."""
+        view = self.current_view()
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setTransform(view.transform())
+        if self.highlight:
+            pen = QPen(QColor(230, 180, 0), 1.2)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(QColor(255, 235, 59, 150))
+            for shape in self.highlight:
+                if isinstance(shape, QPolygonF):
+                    painter.drawPolygon(shape)
+                elif isinstance(shape, QPointF):
+                    painter.drawEllipse(shape, 4 * self._upp, 4 * self._upp)
+                else:
+                    painter.drawPath(shape)
+        if self._band:
+            pen = QPen(QColor(220, 40, 40), 1.5, Qt.DashLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(QColor(220, 40, 40, 40))
+            if self.tool == "select" and len(self._band) == 2:
+                a, b = self._band
+                painter.drawRect(QRectF(a, b).normalized())
+            elif len(self._band) > 1:
+                painter.drawPolyline(QPolygonF(self._band))
+        painter.restore()
 
     def _draw_scale_bar(self, painter: QPainter) -> None:
         if self.project is None or self.project.crs.is_geographic:
@@ -275,9 +329,32 @@ class MapCanvas(QWidget):
         steps = event.angleDelta().y() / 120
         self.zoom_by(1.25**steps, QPointF(event.pos()))
 
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        self._band = []
+        self.setCursor(Qt.OpenHandCursor if tool == "pan" else Qt.CrossCursor)
+        self.update()
+
     def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton:
+        if event.button() == Qt.RightButton and self.tool in ("select_polygon", "measure"):
+            self._finish_band(bool(event.modifiers() & Qt.ShiftModifier))
+            return
+        if event.button() != Qt.LeftButton:
+            return
+        point = self.to_map(QPointF(event.pos()))
+        if self.tool == "pan":
             self._drag_start = event.pos()
+        elif self.tool == "select":
+            self._band_start = point
+            self._band = [point, point]
+        elif self.tool in ("select_polygon", "measure"):
+            self._band = [*self._band[:-1], point, point] if self._band else [point, point]
+            self._emit_measure()
+        self.update()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.tool in ("select_polygon", "measure"):
+            self._finish_band(bool(event.modifiers() & Qt.ShiftModifier))
 
     def mouseMoveEvent(self, event) -> None:
         p = self.to_map(QPointF(event.pos()))
@@ -285,9 +362,17 @@ class MapCanvas(QWidget):
         if self._drag_start is not None:
             self._drag_offset = event.pos() - self._drag_start
             self.update()  # instant: the cached image moves, nothing re-renders
+        elif self._band:
+            self._band[-1] = p
+            if self.tool == "measure":
+                self._emit_measure()
+            self.update()
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._drag_start is not None and event.button() == Qt.LeftButton:
+        shift = bool(event.modifiers() & Qt.ShiftModifier)
+        if event.button() != Qt.LeftButton:
+            return
+        if self._drag_start is not None:
             delta = event.pos() - self._drag_start
             self._drag_start = None
             offset = self._drag_offset
@@ -295,6 +380,50 @@ class MapCanvas(QWidget):
             if delta.manhattanLength() > 0:
                 self._center += QPointF(-offset.x() * self._upp, offset.y() * self._upp)
                 self.schedule_refresh()
+            return
+        point = self.to_map(QPointF(event.pos()))
+        if self.tool == "identify":
+            self.clicked.emit(point.x(), point.y(), shift)
+        elif self.tool == "select" and self._band_start is not None:
+            start, self._band_start = self._band_start, None
+            self._band = []
+            if (QPointF(event.pos()) - self.to_pixel(start)).manhattanLength() < 4:
+                self.clicked.emit(point.x(), point.y(), shift)
+            else:
+                area = shapely.box(
+                    min(start.x(), point.x()),
+                    min(start.y(), point.y()),
+                    max(start.x(), point.x()),
+                    max(start.y(), point.y()),
+                )
+                self.area_drawn.emit(area, shift)
+            self.update()
+
+    def _finish_band(self, shift: bool) -> None:
+        points = [(p.x(), p.y()) for p in self._band[:-1]]
+        if self.tool == "select_polygon" and len(points) >= 3:
+            self.area_drawn.emit(shapely.Polygon(points), shift)
+        if self.tool == "measure":
+            self._emit_measure(final=True)
+        self._band = []
+        self.update()
+
+    def _emit_measure(self, final: bool = False) -> None:
+        pts = [(p.x(), p.y()) for p in (self._band if not final else self._band[:-1])]
+        if len(pts) >= 2 and self.project is not None:
+            length, area = measure_path(pts, self.project.crs)
+            self.measured.emit(length, area)
+
+    def to_pixel(self, point: QPointF) -> QPointF:
+        x0, _y0, _x1, y1 = self.current_view().extent
+        return QPointF((point.x() - x0) / self._upp, (y1 - point.y()) / self._upp)
+
+    def set_highlight(self, shapes: list) -> None:
+        self.highlight = shapes
+        self.update()
+
+    def pick_tolerance(self, pixels: float = 4.0) -> float:
+        return pixels * self._upp
 
     def keyPressEvent(self, event) -> None:
         step = 60

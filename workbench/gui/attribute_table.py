@@ -1,0 +1,201 @@
+"""The attribute table: sortable, filterable (safe expressions), linked with the map selection.
+
+A ``QAbstractTableModel`` over the layer's DataFrame shows only the rows that pass the filter
+(or only the selected rows); selecting rows in the table updates the shared ``Selection``, and
+selection changes from the map update the table. Nothing here copies the data per cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PyQt5.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from layers.errors import CityDeskError
+from layers.expressions import filter_mask
+from layers.io import write_frame
+from layers.layer import VectorLayer
+from layers.selection import Selection
+
+from .i18n import tr
+
+_ROOT = QModelIndex()  # Qt's "no parent" index
+
+
+class FrameModel(QAbstractTableModel):
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.columns = [
+            c for c in frame.columns if c != getattr(frame, "_geometry_column_name", "")
+        ]
+        self.frame = frame
+        self.rows = np.arange(len(frame))  # positions into frame, in display order
+
+    def set_rows(self, rows: np.ndarray) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if role not in (Qt.DisplayRole, Qt.ToolTipRole) or not index.isValid():
+            return None
+        value = self.frame.iat[
+            self.rows[index.row()], self.frame.columns.get_loc(self.columns[index.column()])
+        ]
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "NULL"
+        return str(value)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role != Qt.DisplayRole:
+            return None
+        if orientation == Qt.Horizontal:
+            return self.columns[section]
+        return str(self.frame.index[self.rows[section]])
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        values = self.frame[self.columns[column]].iloc[self.rows]
+        ordered = values.reset_index(drop=True).sort_values(
+            ascending=order == Qt.AscendingOrder, kind="stable", na_position="last"
+        )
+        self.set_rows(self.rows[ordered.index.to_numpy()])
+
+    def ids(self, rows: list[int]) -> list:
+        return list(self.frame.index[self.rows[rows]])
+
+
+class AttributeTable(QWidget):
+    def __init__(self, layer: VectorLayer, selection: Selection, parent=None) -> None:
+        super().__init__(parent)
+        self.layer = layer
+        self.selection = selection
+        self.model = FrameModel(layer.data)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText(
+            tr("Filter, e.g. land_use = 'residential' AND land_value_usd > 1000000")
+        )
+        self.filter_edit.returnPressed.connect(self.apply_filter)
+        self.selected_only = QCheckBox(tr("Show selected only"))
+        self.selected_only.toggled.connect(self.apply_filter)
+        self.export_button = QPushButton(tr("Export selection..."))
+        self.export_button.clicked.connect(self.export_dialog)
+        self.status = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.selected_only)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+        self._syncing = False
+        self.view.selectionModel().selectionChanged.connect(self._table_selection_changed)
+        selection.subscribe(self._selection_changed)
+        self.apply_filter()
+
+    def apply_filter(self) -> None:
+        frame = self.layer.data
+        try:
+            mask = filter_mask(frame, self.filter_edit.text()).to_numpy()
+        except CityDeskError as exc:
+            self.status.setText(exc.message)
+            self.status.setStyleSheet("color: #b00020")
+            return
+        if self.selected_only.isChecked():
+            mask = mask & frame.index.isin(list(self.selection.ids(self.layer.id)))
+        self.model.set_rows(np.flatnonzero(mask))
+        self.status.setStyleSheet("")
+        self._show_selection()
+
+    def _status_text(self) -> str:
+        return tr("{shown} of {total} features shown, {sel} selected").format(
+            shown=len(self.model.rows),
+            total=len(self.layer.data),
+            sel=self.selection.count(self.layer.id),
+        )
+
+    def _table_selection_changed(self, *_args) -> None:
+        if self._syncing:
+            return
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        self._syncing = True
+        try:
+            self.selection.set(self.layer.id, self.model.ids(rows))
+        finally:
+            self._syncing = False
+        self.status.setText(self._status_text())
+
+    def _selection_changed(self, layer_id: str) -> None:
+        if layer_id != self.layer.id or self._syncing:
+            return
+        if self.selected_only.isChecked():
+            self.apply_filter()
+        else:
+            self._show_selection()
+
+    def _show_selection(self) -> None:
+        ids = self.selection.ids(self.layer.id)
+        shown = self.layer.data.index[self.model.rows]
+        rows = np.flatnonzero(shown.isin(list(ids)))
+        qsel = QItemSelection()
+        last = self.model.columnCount() - 1
+        for r in rows:
+            qsel.select(self.model.index(int(r), 0), self.model.index(int(r), last))
+        self._syncing = True
+        try:
+            self.view.selectionModel().select(
+                qsel, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+            )
+            if len(rows):
+                self.view.scrollTo(self.model.index(int(rows[0]), 0))
+        finally:
+            self._syncing = False
+        self.status.setText(self._status_text())
+
+    def selected_frame(self):
+        return self.layer.data.loc[
+            self.layer.data.index.isin(list(self.selection.ids(self.layer.id)))
+        ]
+
+    def export_selection(self, path: str) -> Path:
+        frame = self.selected_frame()
+        if path.lower().endswith(".csv"):
+            out = frame.drop(columns=frame.geometry.name).assign(wkt=frame.geometry.to_wkt())
+            out.to_csv(path, index=True)
+            return Path(path)
+        return write_frame(frame, path, self.layer.id)
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            tr("Export selection"),
+            f"{self.layer.id}_selection.gpkg",
+            "GeoPackage (*.gpkg);;CSV (*.csv)",
+        )
+        if path:
+            self.export_selection(path)
