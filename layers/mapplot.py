@@ -233,3 +233,28 @@ def render_map(
     if text:
         fig.text(0.01, 0.005, text, fontsize=6, wrap=True, ha="left", va="bottom", color="#444")
     return fig
+
+
+def export_map(
+    project: Project,
+    path: str,
+    *,
+    dpi: int = 200,
+    title: str | None = None,
+    extent: tuple[float, float, float, float] | None = None,
+    layer_ids: Sequence[str] | None = None,
+    page: tuple[float, float] = (11.69, 8.27),
+) -> str:
+    """Write the map to PNG or PDF (one A4 landscape page by default) at ``dpi``.
+
+    The page carries the title, legend, scale bar, north arrow and the project's data credits,
+    so it can go straight into a report.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = render_map(project, layer_ids, title=title or project.name, extent=extent, figsize=page)
+    try:
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+    return path

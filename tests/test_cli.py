@@ -143,3 +143,27 @@ def test_bad_input_gives_one_clear_line_and_exit_2(tmp_path, args, needle):
 
 def test_unknown_command_is_a_usage_error():
     assert run("frobnicate").returncode == 2
+
+
+def test_export_map_pdf_and_png(tmp_path, demo_copy):
+    import re
+
+    pdf = tmp_path / "map.pdf"
+    out = run(
+        "project",
+        "export-map",
+        demo_copy,
+        pdf,
+        "--title",
+        "Cambridge land use",
+        "--layers",
+        "parcels,neighborhoods",
+    )
+    assert out.returncode == 0, out.stderr
+    data = pdf.read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1
+    png = tmp_path / "map.png"
+    assert run("project", "export-map", demo_copy, png, "--dpi", "100").returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run("project", "export-map", demo_copy, png, "--layers", "nope")
+    assert bad.returncode == 2 and "no layer 'nope'" in bad.stderr

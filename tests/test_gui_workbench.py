@@ -252,3 +252,53 @@ def test_measure_in_metres_on_a_feet_crs(window, qtbot):
     pa, pb = canvas.to_map(QPointF(a)), canvas.to_map(QPointF(b))
     feet = abs(pb.x() - pa.x())
     assert length == pytest.approx(feet * 0.3048006096, rel=1e-6)
+
+
+def test_export_pdf_has_one_page_with_title_and_credits(window, qtbot, tmp_path):
+    out = tmp_path / "map.pdf"
+    window.export_map(str(out), dpi=150)
+    qtbot.waitUntil(lambda: out.exists() and window.tasks.active() == 0, timeout=60_000)
+    assert out.read_bytes().startswith(b"%PDF")
+    assert _pdf_pages(out) == 1
+
+
+def _pdf_pages(path) -> int:
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
+
+
+def test_style_graduated_by_land_value(window, qtbot, tmp_path):
+    from layers.project_store import load_project, save_project
+
+    dialog = window.style_dialog("parcels", run=False)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("graduated"))
+    dialog.field.setCurrentText("land_value_usd")
+    dialog.method.setCurrentIndex(dialog.method.findData("jenks"))
+    dialog.classes.setValue(6)
+    dialog.label_field.setCurrentIndex(dialog.label_field.findData("address"))
+    style = dialog.preview()
+    assert style.kind == "graduated" and len(style.classes) == 6
+    assert dialog.classes_list.count() == 6
+    assert dialog.figure.axes, "the histogram of the breaks is drawn"
+    dialog.grab().save(str(SHOTS / "style_dialog.png"))
+    window.apply_style(dialog)
+    layer = window.project.layers["parcels"]
+    assert layer.style.field == "land_value_usd" and layer.style.method == "jenks"
+    assert layer.style.label_field == "address"
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    legend_items = window.legend.findItems("Parcels", Qt.MatchExactly)
+    assert legend_items and legend_items[0].childCount() == 6
+    _shot(window, "graduated_land_value.png")
+    path = tmp_path / "styled.gpkg"
+    save_project(window.project, path)
+    again = load_project(path).layers["parcels"].style
+    assert again.to_dict() == layer.style.to_dict()
+
+
+def test_style_dialog_rejects_a_text_field_for_graduated(window, qtbot):
+    dialog = window.style_dialog("parcels", run=False)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("graduated"))
+    assert "address" not in [dialog.field.itemText(i) for i in range(dialog.field.count())]

@@ -47,6 +47,8 @@ def extract() -> bytes:
                 "_",
                 "-k",
                 "tr",
+                "-k",
+                "N_",
                 "-o",
                 str(out),
                 *[s for s in SOURCES if (ROOT / s).exists()],

@@ -50,6 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--y-field", help=_("CSV column with y / latitude"))
     add.set_defaults(func=cmd_add)
 
+    export = psub.add_parser("export-map", help=_("export the project map to PDF or PNG"))
+    export.add_argument("project", help=_("the project file (.gpkg)"))
+    export.add_argument("output", help=_("output .pdf or .png"))
+    export.add_argument("--dpi", type=int, default=200, help=_("resolution (default 200)"))
+    export.add_argument("--title", help=_("map title (default: the project name)"))
+    export.add_argument("--layers", help=_("comma-separated layer ids (default: visible)"))
+    export.set_defaults(func=cmd_export_map)
+
     info = psub.add_parser("info", help=_("show a project's layers, tree and CRS"))
     info.add_argument("project", help=_("the project file (.gpkg)"))
     info.add_argument("--json", action="store_true", help=_("print JSON"))
@@ -137,4 +145,16 @@ def cmd_info(args: argparse.Namespace) -> int:
                 )
 
     show(info["tree"], 1)
+    return 0
+
+
+def cmd_export_map(args: argparse.Namespace) -> int:
+    from layers.mapplot import export_map
+
+    project = load_project(args.project)
+    ids = [i.strip() for i in args.layers.split(",")] if args.layers else None
+    for layer_id in ids or []:
+        project.layer(layer_id)  # clear error for an unknown id
+    export_map(project, args.output, dpi=args.dpi, title=args.title, layer_ids=ids)
+    print(_("wrote {path}").format(path=args.output))
     return 0

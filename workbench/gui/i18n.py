@@ -12,6 +12,11 @@ from PyQt5.QtCore import QCoreApplication, QTranslator
 from layers import i18n
 
 
+def N_(text: str) -> str:
+    """Mark a constant for extraction; translate it with ``tr`` where it is shown."""
+    return text
+
+
 def tr(text: str) -> str:
     return QCoreApplication.translate("CityDesk", text)
 

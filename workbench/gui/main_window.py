@@ -10,6 +10,7 @@ from PyQt5.QtWidgets import (
     QActionGroup,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -21,6 +22,7 @@ from layers.crs import crs_label
 from layers.errors import CityDeskError
 from layers.io import read_layer
 from layers.layer import VectorLayer
+from layers.mapplot import export_map
 from layers.project import Project
 from layers.project_store import load_project, save_project
 from layers.selection import Selection, ids_at_point, ids_in_geometry
@@ -31,7 +33,9 @@ from .attribute_table import AttributeTable
 from .i18n import tr
 from .identify_panel import IdentifyPanel
 from .layer_tree import LayerTreeWidget
+from .legend import LegendWidget
 from .map_canvas import MapCanvas
+from .style_dialog import StyleDialog
 from .tasks import MessageBar, TaskManager
 
 MAX_RECENT = 8
@@ -70,6 +74,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
         self.layers_dock = dock
 
+        self.legend = LegendWidget(self)
+        legend_dock = QDockWidget(tr("Legend"), self)
+        legend_dock.setObjectName("legend_dock")
+        legend_dock.setWidget(self.legend)
+        self.addDockWidget(Qt.LeftDockWidgetArea, legend_dock)
+        self.legend_dock = legend_dock
+
         self.coord_label = QLabel()
         self.scale_label = QLabel()
         self.crs_label = QLabel()
@@ -80,8 +91,8 @@ class MainWindow(QMainWindow):
             lambda s: self.scale_label.setText(tr("Scale 1:{n}").format(n=f"{s:,.0f}"))
         )
         self.canvas.layer_failed.connect(self._layer_failed)
-        self.layer_tree.visibility_changed.connect(self.canvas.schedule_refresh)
-        self.layer_tree.order_changed.connect(self.canvas.schedule_refresh)
+        self.layer_tree.visibility_changed.connect(self._tree_changed)
+        self.layer_tree.order_changed.connect(self._tree_changed)
         self.layer_tree.zoom_to_layer.connect(self._zoom_to_layer)
         self.layer_tree.remove_layer.connect(self._remove_layer)
         self.selection = Selection()
@@ -114,7 +125,7 @@ class MainWindow(QMainWindow):
             tr("&Save"), self, shortcut="Ctrl+S", triggered=self.save_project
         )
         self.action_export = QAction(
-            tr("Export map as PNG..."), self, triggered=self.export_png_dialog
+            tr("Export map (PDF/PNG)..."), self, shortcut="Ctrl+P", triggered=self.export_map_dialog
         )
         self.recent_menu = file_menu.addMenu(tr("Recent projects"))
         for action in (self.action_open, self.action_add, self.action_save, self.action_export):
@@ -168,6 +179,13 @@ class MainWindow(QMainWindow):
         self.action_clear = QAction(
             tr("Clear selection"), self, triggered=lambda: self.selection.clear()
         )
+        self.action_style = QAction(
+            tr("Style layer..."),
+            self,
+            shortcut="Ctrl+Shift+S",
+            triggered=lambda: self.style_dialog(),
+        )
+        toolbar.addAction(self.action_style)
         toolbar.addAction(self.action_table)
         toolbar.addAction(self.action_clear)
 
@@ -237,6 +255,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text)
         self.last_measure = (length, area)
 
+    def style_dialog(self, layer_id: str | None = None, run: bool = True):
+        """Open the styling dialog; on OK the layer is restyled and redrawn."""
+        layer = self.project.layers.get(layer_id) if layer_id else self.active_layer()
+        if not isinstance(layer, VectorLayer):
+            return None
+        dialog = StyleDialog(layer, self)
+        if run and dialog.exec_() == StyleDialog.Accepted:
+            self.apply_style(dialog)
+        return dialog
+
+    def apply_style(self, dialog) -> None:
+        if dialog.apply_to_layer() is not None:
+            self.canvas.invalidate_layer(dialog.layer.id)
+            self.legend.refresh()
+
     def open_attribute_table(self, layer_id: str | None = None) -> AttributeTable | None:
         layer = self.project.layers.get(layer_id) if layer_id else self.active_layer()
         if not isinstance(layer, VectorLayer):
@@ -266,6 +299,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"CityDesk — {project.name}")
         self.crs_label.setText(crs_label(project.crs))
         self.layer_tree.set_project(project)
+        self.legend.set_project(project)
         self.canvas.set_project(project)
         if project.path:
             self._remember(project.path)
@@ -342,10 +376,28 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(tr("Saved {path}").format(path=path), 4000)
 
-    def export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export map"), "map.png", "PNG (*.png)")
-        if path:
-            self.canvas.grab_map().save(path)
+    def export_map_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, tr("Export map"), "map.pdf", "PDF (*.pdf);;PNG (*.png)"
+        )
+        if not path:
+            return
+        dpi, ok = QInputDialog.getInt(self, tr("Export map"), tr("Resolution (DPI)"), 200, 72, 1200)
+        if ok:
+            self.export_map(path, dpi)
+
+    def export_map(self, path: str, dpi: int = 200):
+        """Export the current view with title, legend, scale bar, north arrow and credits."""
+        project, extent = self.project, self.canvas.current_view().extent
+        return self.tasks.start(
+            tr("Exporting {name}").format(name=Path(path).name),
+            lambda feedback: export_map(project, path, dpi=dpi, extent=extent),
+            on_done=lambda p: self.statusBar().showMessage(tr("Saved {path}").format(path=p), 5000),
+        )
+
+    def _tree_changed(self) -> None:
+        self.canvas.schedule_refresh()
+        self.legend.refresh()
 
     def _zoom_to_layer(self, layer_id: str) -> None:
         from pyproj import Transformer

@@ -1,0 +1,211 @@
+"""The styling dialog: single, categorized or graduated, with a histogram of the breaks.
+
+A thin form over ``layers.style_builder``: it collects a ``StyleRequest``, previews the classes
+and histogram, and applies the resulting style to the layer (saved into ``layer_styles`` with
+the project).
+"""
+
+from __future__ import annotations
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PyQt5.QtGui import QColor, QIcon, QPixmap
+from PyQt5.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from layers.layer import VectorLayer
+from layers.mpl_fonts import configure_matplotlib
+from layers.style import CLASSIFIERS, Style
+from layers.style_builder import StyleRequest, build_style, histogram, numeric_fields
+
+from .i18n import N_, tr
+
+RAMPS = ["viridis", "magma", "YlOrRd", "Blues", "Greens", "RdYlGn", "Spectral", "coolwarm"]
+PALETTES = ["tab20", "tab10", "Set3", "Paired", "Pastel1"]
+METHODS = {
+    "quantile": N_("Quantile (equal count)"),
+    "equal_interval": N_("Equal interval"),
+    "jenks": N_("Natural breaks (Jenks)"),
+    "natural_breaks": N_("Natural breaks (k-means)"),
+    "std_mean": N_("Standard deviation"),
+    "pretty": N_("Pretty breaks"),
+}
+
+
+class StyleDialog(QDialog):
+    def __init__(self, layer: VectorLayer, parent=None) -> None:
+        super().__init__(parent)
+        configure_matplotlib()
+        self.layer = layer
+        self.setWindowTitle(tr("Style: {name}").format(name=layer.name))
+        self.kind = QComboBox()
+        for key, label in (
+            ("single", tr("Single symbol")),
+            ("categorized", tr("Categorized")),
+            ("graduated", tr("Graduated")),
+        ):
+            self.kind.addItem(label, key)
+        self.field = QComboBox()
+        self.method = QComboBox()
+        for key in CLASSIFIERS:
+            self.method.addItem(tr(METHODS[key]), key)
+        self.classes = QSpinBox(minimum=2, maximum=12, value=5)
+        self.ramp = QComboBox()
+        self.ramp.addItems(RAMPS)
+        self.palette = QComboBox()
+        self.palette.addItems(PALETTES)
+        self.fill_button = QPushButton()
+        self._fill = layer.style.symbol.fill if layer.style.symbol.fill != "none" else "#a6cee3"
+        self.fill_button.clicked.connect(self._pick_fill)
+        self.label_field = QComboBox()
+        self.label_field.addItem(tr("(no labels)"), None)
+        for name in layer.fields:
+            self.label_field.addItem(name, name)
+        self.opacity = QDoubleSpinBox(
+            minimum=0.0, maximum=1.0, singleStep=0.05, value=layer.opacity
+        )
+        self.classes_list = QListWidget()
+        self.figure = Figure(figsize=(4, 1.8), layout="constrained")
+        self.hist = FigureCanvasQTAgg(self.figure)
+        self.hist.setMinimumHeight(170)
+        self.classes_list.setMinimumHeight(140)
+        self.setMinimumSize(520, 680)
+        self.message = QLabel()
+        form = QFormLayout()
+        form.addRow(tr("Renderer"), self.kind)
+        form.addRow(tr("Field"), self.field)
+        form.addRow(tr("Classification"), self.method)
+        form.addRow(tr("Classes"), self.classes)
+        form.addRow(tr("Colour ramp"), self.ramp)
+        form.addRow(tr("Palette"), self.palette)
+        form.addRow(tr("Fill colour"), self.fill_button)
+        form.addRow(tr("Labels"), self.label_field)
+        form.addRow(tr("Opacity"), self.opacity)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.Ok | QDialogButtonBox.Cancel | QDialogButtonBox.Apply
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.Apply).clicked.connect(self.preview)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.classes_list, 1)
+        layout.addWidget(self.hist)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        for w in (self.kind, self.field, self.method, self.ramp, self.palette):
+            w.currentIndexChanged.connect(self.preview)
+        self.classes.valueChanged.connect(self.preview)
+        self._load(layer.style)
+        self.preview()
+
+    def _load(self, style: Style) -> None:
+        self.kind.setCurrentIndex(max(0, self.kind.findData(style.kind)))
+        self._fill_fields()
+        if style.field:
+            self.field.setCurrentIndex(max(0, self.field.findText(style.field)))
+        if style.method:
+            self.method.setCurrentIndex(max(0, self.method.findData(style.method)))
+        if style.classes:
+            self.classes.setValue(len(style.classes))
+        if style.label_field:
+            self.label_field.setCurrentIndex(max(0, self.label_field.findData(style.label_field)))
+        self._paint_fill_button()
+
+    def _fill_fields(self) -> None:
+        kind = self.kind.currentData()
+        names = numeric_fields(self.layer) if kind == "graduated" else self.layer.fields
+        current = self.field.currentText()
+        self.field.blockSignals(True)
+        self.field.clear()
+        self.field.addItems(names)
+        if current in names:
+            self.field.setCurrentText(current)
+        self.field.blockSignals(False)
+
+    def _pick_fill(self) -> None:
+        color = QColorDialog.getColor(QColor(self._fill), self)
+        if color.isValid():
+            self._fill = color.name()
+            self._paint_fill_button()
+            self.preview()
+
+    def _paint_fill_button(self) -> None:
+        self.fill_button.setStyleSheet(f"background: {self._fill}")
+        self.fill_button.setText(self._fill)
+
+    def request(self) -> StyleRequest:
+        return StyleRequest(
+            kind=self.kind.currentData(),
+            field=self.field.currentText() or None,
+            method=self.method.currentData(),
+            classes=self.classes.value(),
+            ramp=self.ramp.currentText(),
+            palette=self.palette.currentText(),
+            fill=self._fill,
+            label_field=self.label_field.currentData(),
+            opacity=self.opacity.value(),
+        )
+
+    def preview(self) -> Style | None:
+        kind = self.kind.currentData()
+        if self.sender() is self.kind:
+            self._fill_fields()
+        for w, used in (
+            (self.field, kind != "single"),
+            (self.method, kind == "graduated"),
+            (self.classes, kind == "graduated"),
+            (self.ramp, kind == "graduated"),
+            (self.palette, kind == "categorized"),
+            (self.fill_button, kind == "single"),
+        ):
+            w.setEnabled(used)
+        try:
+            style = build_style(self.layer, self.request())
+        except ValueError as exc:
+            self.message.setText(str(exc))
+            return None
+        self.message.setText("")
+        self.classes_list.clear()
+        entries = style.classes or style.categories
+        for entry in entries:
+            pix = QPixmap(14, 14)
+            pix.fill(QColor(entry.symbol.fill))
+            self.classes_list.addItem(QListWidgetItem(QIcon(pix), entry.label))
+        self._draw_histogram(style)
+        self.style = style
+        return style
+
+    def _draw_histogram(self, style: Style) -> None:
+        self.figure.clear()
+        if style.kind != "graduated" or not style.field:
+            self.hist.draw_idle()
+            return
+        ax = self.figure.add_subplot()
+        counts, edges = histogram(self.layer, style.field)
+        ax.bar(edges[:-1], counts, width=edges[1:] - edges[:-1], align="edge", color="#9e9e9e")
+        for cls in style.classes[:-1]:
+            ax.axvline(cls.upper, color="#d62728", lw=1)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+        ax.set_title(tr("Histogram and class breaks"), fontsize=8)
+        self.hist.draw_idle()
+
+    def apply_to_layer(self) -> Style | None:
+        style = self.preview()
+        if style is not None:
+            self.layer.style = style
+            self.layer.opacity = self.opacity.value()
+        return style
