@@ -91,11 +91,9 @@ def _draw_raster(ax: Axes, layer: RasterLayer, crs) -> None:
         interpolation="nearest",
     )
     if style.hillshade:
-        from matplotlib.colors import LightSource
+        from .raster_ops import hillshade
 
-        shade = LightSource(azdeg=315, altdeg=45).hillshade(
-            band.filled(np.nan), dx=abs(shown.transform.a), dy=abs(shown.transform.e)
-        )
+        shade = hillshade(band.filled(np.nan), abs(shown.transform.a), abs(shown.transform.e))
         ax.imshow(
             np.ma.masked_invalid(shade),
             extent=(x0, x1, y0, y1),

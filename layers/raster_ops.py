@@ -142,3 +142,20 @@ def reproject_raster(layer: RasterLayer, crs: Any, resolution: float | None = No
         style=layer.style,
         metadata=dict(layer.metadata),
     )
+
+
+def hillshade(
+    elevation: np.ndarray, dx: float, dy: float, azimuth: float = 315.0, altitude: float = 45.0
+) -> np.ndarray:
+    """Illumination 0..1 of a DEM (NaN stays NaN), sun from ``azimuth``/``altitude`` degrees.
+
+    The standard Horn-style shading (as in GDAL's gdaldem hillshade), vectorised with numpy;
+    ``dx``/``dy`` are the cell sizes in the same unit as the elevations.
+    """
+    z = np.asarray(elevation, dtype=float)
+    gy, gx = np.gradient(z, dy, dx)
+    slope = np.pi / 2 - np.arctan(np.hypot(gx, gy))
+    aspect = np.arctan2(-gx, gy)
+    az, alt = np.radians(360.0 - azimuth + 90.0), np.radians(altitude)
+    shade = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
+    return np.clip(shade, 0.0, 1.0)

@@ -302,3 +302,56 @@ def test_style_dialog_rejects_a_text_field_for_graduated(window, qtbot):
     qtbot.addWidget(dialog)
     dialog.kind.setCurrentIndex(dialog.kind.findData("graduated"))
     assert "address" not in [dialog.field.itemText(i) for i in range(dialog.field.count())]
+
+
+def test_zoom_box_zoom_to_selection_and_opacity(window, qtbot):
+    from PyQt5.QtCore import QPoint
+
+    canvas = window.canvas
+    before = canvas.current_view().extent
+    window.tool_actions["zoom_box"].trigger()
+    a, b = QPoint(300, 200), QPoint(500, 330)
+    qtbot.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, a)
+    qtbot.mouseMove(canvas, b)
+    qtbot.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, b)
+    after = canvas.current_view().extent
+    assert (after[2] - after[0]) < (before[2] - before[0]) / 3
+    parcels = window.project.layers["parcels"]
+    some = list(parcels.data.index[:3])
+    window.selection.set("parcels", some)
+    window.zoom_to_selection()
+    x0, y0, x1, y1 = canvas.current_view().extent
+    sel = parcels.in_crs(window.project.crs).loc[some].total_bounds
+    assert x0 <= sel[0] and y0 <= sel[1] and x1 >= sel[2] and y1 >= sel[3]
+    window.layer_tree.set_opacity("parcels", 40)
+    assert parcels.opacity == pytest.approx(0.4)
+
+
+def test_labels_and_hillshade_are_drawn(qtbot, tmp_path, demo_copy):
+    import numpy as np
+
+    from layers.demo import SHIPPED_SF_DEM
+    from layers.project_store import load_project
+    from workbench.gui.geometry_cache import build_cache
+    from workbench.gui.renderer import CancelToken, View, feature_colors, render_raster
+    from workbench.gui.renderer import render_vector as rv
+
+    project = load_project(demo_copy)
+    hoods = project.layers["neighborhoods"]
+    assert hoods.style.label_field == "NAME"
+    frame = hoods.in_crs(project.crs)
+    cache = build_cache(frame.geometry.values, "polygon")
+    view = View(frame.total_bounds, 800, 600)
+    with_labels = rv(hoods, cache, feature_colors(hoods, frame), view, CancelToken())
+    hoods.style.label_field = None
+    without = rv(hoods, cache, feature_colors(hoods, frame), view, CancelToken())
+    assert with_labels != without  # the text changes pixels
+    dem = load_project(SHIPPED_SF_DEM).layers["sf_dem"]
+    assert dem.style.hillshade
+    image = render_raster(dem, View(dem.extent, 373, 928), CancelToken())
+    ptr = image.bits()
+    ptr.setsize(image.sizeInBytes())
+    px = np.frombuffer(ptr, dtype=np.uint32)
+    alpha = px >> 24
+    assert (alpha == 0).any(), "nodata is transparent"
+    assert len(np.unique(px[alpha > 0])) > 500  # shaded relief, not flat colour classes

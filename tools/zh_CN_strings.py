@@ -217,4 +217,8 @@ ZH_CN = {
     "Standard deviation": "标准差",
     "Pretty breaks": "整数断点",
     "Export map (PDF/PNG)...": "导出地图（PDF/PNG）...",
+    "Opacity (%)": "不透明度（%）",
+    "Opacity...": "不透明度...",
+    "Zoom to box": "拉框放大",
+    "Zoom to selection": "缩放到所选要素",
 }

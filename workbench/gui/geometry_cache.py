@@ -50,6 +50,7 @@ class GeometryCache:
         self._shapes: list[list | None] = [None] * n
         # renders of one layer may overlap (a stale one finishing while a new one starts)
         self._lock = threading.Lock()
+        self._label_points: np.ndarray | None = None
 
     @property
     def points(self) -> np.ndarray:
@@ -64,6 +65,17 @@ class GeometryCache:
     def sizes_in_pixels(self, idx: np.ndarray, units_per_pixel: float) -> np.ndarray:
         b = self.bounds[idx]
         return np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / units_per_pixel
+
+    def label_points(self, idx: np.ndarray) -> np.ndarray:
+        """A point inside each feature (computed on first use, then cached)."""
+        with self._lock:
+            if self._label_points is None:
+                self._label_points = np.full((len(self.geoms), 2), np.nan)
+            todo = idx[np.isnan(self._label_points[idx, 0])]
+            if len(todo):
+                pts = shapely.point_on_surface(self.geoms[todo])
+                self._label_points[todo] = shapely.get_coordinates(pts)
+            return self._label_points[idx]
 
     def shapes(self, i: int) -> list:
         return self._shapes[i] or []

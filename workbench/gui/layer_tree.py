@@ -117,6 +117,18 @@ class LayerTreeWidget(QTreeWidget):
 
         self.project.root = GroupNode("", build(self.invisibleRootItem()))
 
+    def set_opacity(self, layer_id: str, percent: int) -> None:
+        self.project.layers[layer_id].opacity = max(0, min(100, percent)) / 100
+        self.visibility_changed.emit()
+
+    def _ask_opacity(self, layer_id: str) -> None:
+        from PyQt5.QtWidgets import QInputDialog
+
+        current = round(self.project.layers[layer_id].opacity * 100)
+        value, ok = QInputDialog.getInt(self, tr("Opacity"), tr("Opacity (%)"), current, 0, 100)
+        if ok:
+            self.set_opacity(layer_id, value)
+
     def _menu(self, pos) -> None:
         item = self.itemAt(pos)
         if item is None or item.data(0, ROLE_KIND) != "layer":
@@ -124,5 +136,6 @@ class LayerTreeWidget(QTreeWidget):
         layer_id = item.data(0, ROLE_ID)
         menu = QMenu(self)
         menu.addAction(tr("Zoom to layer"), lambda: self.zoom_to_layer.emit(layer_id))
+        menu.addAction(tr("Opacity..."), lambda: self._ask_opacity(layer_id))
         menu.addAction(tr("Remove layer"), lambda: self.remove_layer.emit(layer_id))
         menu.exec_(self.viewport().mapToGlobal(pos))

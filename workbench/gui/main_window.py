@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.tool_actions: dict[str, QAction] = {}
         for tool, label, key in (
             ("pan", tr("Pan"), "P"),
+            ("zoom_box", tr("Zoom to box"), "Z"),
             ("identify", tr("Identify"), "I"),
             ("select", tr("Select (click or box; Shift adds)"), "S"),
             ("select_polygon", tr("Select by polygon"), ""),
@@ -176,6 +177,10 @@ class MainWindow(QMainWindow):
             shortcut="F6",
             triggered=lambda: self.open_attribute_table(),
         )
+        self.action_zoom_selection = QAction(
+            tr("Zoom to selection"), self, triggered=self.zoom_to_selection
+        )
+        toolbar.addAction(self.action_zoom_selection)
         self.action_clear = QAction(
             tr("Clear selection"), self, triggered=lambda: self.selection.clear()
         )
@@ -247,6 +252,17 @@ class MainWindow(QMainWindow):
             cache.ensure(positions)
             shapes = [shape for p in positions for shape in cache.shapes(p)]
         self.canvas.set_highlight(shapes)
+
+    def zoom_to_selection(self) -> None:
+        for layer_id in self.project.layer_order() if self.project else []:
+            ids = self.selection.ids(layer_id)
+            layer = self.project.layers[layer_id]
+            if ids and isinstance(layer, VectorLayer):
+                frame = layer.in_crs(self.project.crs)
+                x0, y0, x1, y1 = frame.loc[frame.index.isin(list(ids))].total_bounds
+                pad = max(x1 - x0, y1 - y0, 100.0) * 0.15
+                self.canvas.zoom_to_extent((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
+                return
 
     def _show_measure(self, length: float, area: float) -> None:
         text = tr("Length {length} m").format(length=f"{length:,.1f}")

@@ -291,7 +291,7 @@ class MapCanvas(QWidget):
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(QColor(220, 40, 40, 40))
-            if self.tool == "select" and len(self._band) == 2:
+            if self.tool in ("select", "zoom_box") and len(self._band) == 2:
                 a, b = self._band
                 painter.drawRect(QRectF(a, b).normalized())
             elif len(self._band) > 1:
@@ -344,7 +344,7 @@ class MapCanvas(QWidget):
         point = self.to_map(QPointF(event.pos()))
         if self.tool == "pan":
             self._drag_start = event.pos()
-        elif self.tool == "select":
+        elif self.tool in ("select", "zoom_box"):
             self._band_start = point
             self._band = [point, point]
         elif self.tool in ("select_polygon", "measure"):
@@ -384,10 +384,23 @@ class MapCanvas(QWidget):
         point = self.to_map(QPointF(event.pos()))
         if self.tool == "identify":
             self.clicked.emit(point.x(), point.y(), shift)
-        elif self.tool == "select" and self._band_start is not None:
+        elif self.tool in ("select", "zoom_box") and self._band_start is not None:
             start, self._band_start = self._band_start, None
             self._band = []
-            if (QPointF(event.pos()) - self.to_pixel(start)).manhattanLength() < 4:
+            is_click = (QPointF(event.pos()) - self.to_pixel(start)).manhattanLength() < 4
+            if self.tool == "zoom_box":
+                if is_click:
+                    self.zoom_by(2.0, QPointF(event.pos()))
+                else:
+                    self.zoom_to_extent(
+                        (
+                            min(start.x(), point.x()),
+                            min(start.y(), point.y()),
+                            max(start.x(), point.x()),
+                            max(start.y(), point.y()),
+                        )
+                    )
+            elif is_click:
                 self.clicked.emit(point.x(), point.y(), shift)
             else:
                 area = shapely.box(

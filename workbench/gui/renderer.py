@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from PyQt5.QtCore import QPointF, QRectF, Qt
-from PyQt5.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPolygonF, QTransform
+from PyQt5.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
 
 from layers.layer import RasterLayer, VectorLayer
 from layers.style import color_for_values
@@ -137,10 +146,39 @@ def render_vector(
                         painter.drawPath(part)
                 if n % 2000 == 0 and token.canceled:
                     return None
+        _draw_labels(painter, layer, cache, idx, view)
         return image
     finally:
         if painter.isActive():
             painter.end()
+
+
+#: above this many labelled features in view, labels are skipped (they would be unreadable)
+MAX_LABELS = 1500
+
+
+def _draw_labels(painter: QPainter, layer: VectorLayer, cache, idx: np.ndarray, view: View):
+    """Labels from ``style.label_field`` at a point inside each feature, with a white halo."""
+    field = layer.style.label_field
+    if not field or field not in layer.data.columns or len(idx) == 0 or len(idx) > MAX_LABELS:
+        return
+    points = cache.label_points(idx)
+    texts = layer.data[field].to_numpy()[idx]
+    tf = view.transform()
+    painter.resetTransform()
+    font = painter.font()
+    font.setPointSizeF(8)
+    painter.setFont(font)
+    halo = QPen(QColor(255, 255, 255, 220), 3)
+    for (x, y), text in zip(points, texts, strict=True):
+        if text is None or (isinstance(text, float) and np.isnan(text)):
+            continue
+        p = tf.map(QPointF(x, y))
+        path = QPainterPath()
+        label = str(text)
+        path.addText(p.x() - 3 * len(label), p.y() + 4, font, label)
+        painter.strokePath(path, halo)
+        painter.fillPath(path, QColor(30, 30, 30))
 
 
 #: features smaller than this many pixels across are drawn as their pixel block, straight into
@@ -191,7 +229,15 @@ def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage 
     vmin = style.vmin if style.vmin is not None else float(band.min())
     vmax = style.vmax if style.vmax is not None else float(band.max())
     norm = np.clip((band.filled(vmin) - vmin) / max(1e-12, vmax - vmin), 0, 1)
-    rgba = (colormaps[style.ramp or "terrain"](norm) * 255).astype(np.uint8)
+    colors = colormaps[style.ramp or "terrain"](norm)[..., :3]
+    if style.hillshade:
+        from layers.raster_ops import hillshade
+
+        cell_x, cell_y = abs(layer.transform.a), abs(layer.transform.e)
+        shade = hillshade(band.filled(np.nan), cell_x, cell_y)
+        colors = colors * (0.35 + 0.65 * np.nan_to_num(shade, nan=1.0))[..., None]
+    rgba = np.empty((*norm.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = (colors * 255).astype(np.uint8)
     rgba[..., 3] = np.where(band.mask, 0, 255)
     if token.canceled:
         return None
@@ -201,8 +247,9 @@ def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage 
     image = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
     image.fill(Qt.transparent)
     painter = QPainter(image)
-    painter.setTransform(view.transform())
     x0, y0, x1, y1 = layer.extent
-    painter.drawImage(QRectF(x0, y1, x1 - x0, y0 - y1), src)
+    tf = view.transform()
+    top_left, bottom_right = tf.map(QPointF(x0, y1)), tf.map(QPointF(x1, y0))
+    painter.drawImage(QRectF(top_left, bottom_right), src)  # pixel space: positive size
     painter.end()
     return image
