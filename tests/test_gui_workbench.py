@@ -355,3 +355,43 @@ def test_labels_and_hillshade_are_drawn(qtbot, tmp_path, demo_copy):
     alpha = px >> 24
     assert (alpha == 0).any(), "nodata is transparent"
     assert len(np.unique(px[alpha > 0])) > 500  # shaded relief, not flat colour classes
+
+
+@pytest.mark.slow
+def test_event_loop_keeps_running_while_500k_features_render(qtbot, tmp_path):
+    """The GUI thread never blocks on rendering: timers fire while 500k polygons draw."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from conftest import PARCELS
+    from PyQt5.QtCore import QTimer
+
+    from layers.layer import VectorLayer
+    from layers.project import Project
+
+    base = gpd.read_file(PARCELS).to_crs(2249)
+    base = base[~base.geometry.is_empty]
+    geoms = base.geometry.values
+    w = base.total_bounds[2] - base.total_bounds[0]
+    offsets = [np.array([i * w * 1.05, 0.0]) for i in range(int(np.ceil(500_000 / len(geoms))))]
+    tiles = [shapely.transform(geoms, lambda c, off=off: c + off) for off in offsets]
+    big = gpd.GeoDataFrame(
+        {"v": np.arange(500_000) % 7}, geometry=np.concatenate(tiles)[:500_000], crs=2249
+    )
+    project = Project("big", crs="EPSG:2249")
+    project.add_layer(VectorLayer(name="big", data=big))
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    win.set_project(project)
+    qtbot.waitUntil(
+        lambda: win.canvas._composed is not None and not win.canvas.is_rendering(), timeout=120_000
+    )
+    timer.stop()
+    assert len(ticks) >= 5, "the event loop stalled while rendering"

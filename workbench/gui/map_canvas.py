@@ -1,7 +1,8 @@
 """The map canvas: per-layer images rendered in worker threads, composed on the GUI thread.
 
 - A view change (pan, zoom, resize, visibility) starts a new render *generation*; each visible
-  layer is rendered by a ``QRunnable`` on the global thread pool into its own ``QImage``.
+  layer is prepared (reprojected, converted for Qt) and rendered on a worker thread into its
+  own ``QImage``; the GUI thread only composes the finished images.
 - Finished images come back through a queued signal; images of an older generation are
   dropped, and the older generation's tokens are cancelled so stale work stops early.
 - While the user drags, the last composed image is simply drawn shifted (instant pan), and
@@ -12,6 +13,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import shapely
 from PyQt5.QtCore import (
@@ -19,9 +22,7 @@ from PyQt5.QtCore import (
     QPoint,
     QPointF,
     QRectF,
-    QRunnable,
     Qt,
-    QThreadPool,
     QTimer,
     pyqtSignal,
 )
@@ -35,20 +36,26 @@ from layers.project import Project
 from .geometry_cache import build_cache
 from .renderer import CancelToken, View, feature_colors, render_raster, render_vector
 
+RENDER_WORKERS = 2
+
 
 class _Signals(QObject):
     done = pyqtSignal(int, str, object)  # generation, layer id, QImage or None
     failed = pyqtSignal(str, str)  # layer id, message
 
 
-class _RenderTask(QRunnable):
-    def __init__(self, generation, layer, prepared, view, token, signals):
-        super().__init__()
-        self.generation, self.layer, self.prepared = generation, layer, prepared
+class _RenderTask:
+    """Prepare (first time only) and paint one layer; runs on a worker thread."""
+
+    def __init__(self, generation, layer, prepare, view, token, signals):
+        self.generation, self.layer, self.prepare = generation, layer, prepare
         self.view, self.token, self.signals = view, token, signals
 
     def run(self) -> None:
         try:
+            self.prepared = self.prepare(self.layer)
+            if self.token.canceled:
+                return
             if isinstance(self.layer, RasterLayer):
                 image = render_raster(self.prepared, self.view, self.token)
             else:
@@ -91,10 +98,15 @@ class MapCanvas(QWidget):
         self._drag_offset = QPoint(0, 0)
         self._signals = _Signals()
         self._signals.done.connect(self._on_layer_done, Qt.QueuedConnection)
-        self._signals.failed.connect(self.layer_failed, Qt.QueuedConnection)
+        self._signals.failed.connect(self._on_layer_failed, Qt.QueuedConnection)
         self._timer = QTimer(self, singleShot=True, interval=30)
         self._timer.timeout.connect(self.refresh)
-        self.pool = QThreadPool.globalInstance()
+        # Python threads, not QThreadPool: preparing a layer reprojects it, and pyproj crashes
+        # in threads started by Qt (see workbench/gui/tasks.py).
+        self.pool = ThreadPoolExecutor(
+            max_workers=RENDER_WORKERS, thread_name_prefix="citydesk-render"
+        )
+        self._prepare_lock = threading.Lock()
         self.tool = "pan"  # pan, identify, select, select_polygon, measure
         self._band: list[QPointF] = []  # rubber band vertices, in map units
         self._band_start: QPointF | None = None
@@ -164,9 +176,16 @@ class MapCanvas(QWidget):
         self.update()
 
     def _prepare(self, layer):
-        """Per-layer data in the project CRS, converted for Qt once (cached)."""
-        if layer.id in self._prepared:
-            return self._prepared[layer.id]
+        """Per-layer data in the project CRS, converted for Qt once (cached). Called from
+        render workers; the lock keeps two renders from preparing the same layer twice."""
+        with self._prepare_lock:
+            if layer.id in self._prepared:
+                return self._prepared[layer.id]
+            prepared = self._build_prepared(layer)
+            self._prepared[layer.id] = prepared
+            return prepared
+
+    def _build_prepared(self, layer):
         if isinstance(layer, VectorLayer):
             frame = layer.in_crs(self.project.crs)
             kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
@@ -177,7 +196,6 @@ class MapCanvas(QWidget):
             from layers.raster_ops import reproject_raster
 
             prepared = reproject_raster(layer, self.project.crs)
-        self._prepared[layer.id] = prepared
         return prepared
 
     def prepared_geometry(self, layer: VectorLayer):
@@ -206,17 +224,16 @@ class MapCanvas(QWidget):
             self._compose()
             return
         for layer in layers:
-            try:
-                prepared = self._prepare(layer)
-            except Exception as exc:
-                self._pending.discard(layer.id)
-                self.layer_failed.emit(layer.id, f"{type(exc).__name__}: {exc}")
-                continue
             token = CancelToken()
             self._tokens.append(token)
-            self.pool.start(
-                _RenderTask(self._generation, layer, prepared, view, token, self._signals)
-            )
+            task = _RenderTask(self._generation, layer, self._prepare, view, token, self._signals)
+            self.pool.submit(task.run)
+
+    def _on_layer_failed(self, layer_id: str, message: str) -> None:
+        self._pending.discard(layer_id)
+        if not self._pending:
+            self._compose()
+        self.layer_failed.emit(layer_id, message)
 
     def _on_layer_done(self, generation: int, layer_id: str, image) -> None:
         if generation != self._generation:

@@ -8,7 +8,7 @@ thread, so callbacks may touch widgets; domain code never does.
 Domain tasks run on Python threads (a ``ThreadPoolExecutor``), not on ``QThreadPool``: pyproj
 3.7 segfaults creating its first CRS in a thread started by Qt (reproduced with three
 concurrent ``load_project`` calls), while the same work is fine on Python threads. The map
-renderer, which only paints, keeps using ``QThreadPool``.
+canvas uses Python threads for the same reason (preparing a layer reprojects it).
 """
 
 from __future__ import annotations
