@@ -395,3 +395,102 @@ def test_event_loop_keeps_running_while_500k_features_render(qtbot, tmp_path):
     )
     timer.stop()
     assert len(ticks) >= 5, "the event loop stalled while rendering"
+
+
+def test_polygon_select_and_area_measure(window, qtbot):
+    import shapely
+    from PyQt5.QtCore import QPoint
+
+    canvas = window.canvas
+    window.set_active_layer("parcels")
+    window.tool_actions["select_polygon"].trigger()
+    corners = [QPoint(400, 250), QPoint(600, 260), QPoint(560, 420), QPoint(420, 400)]
+    for p in corners:
+        qtbot.mouseClick(canvas, Qt.LeftButton, Qt.NoModifier, p)
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseClick(canvas, Qt.RightButton, Qt.NoModifier, corners[-1])
+    ring = [canvas.to_map(QPointF(p)) for p in corners]
+    poly = shapely.Polygon([(p.x(), p.y()) for p in ring])
+    frame = window.project.layers["parcels"].in_crs(window.project.crs)
+    expected = set(frame.index[frame.intersects(poly)])
+    assert window.selection.ids("parcels") == expected and expected
+    window.tool_actions["measure"].trigger()
+    for p in corners:
+        qtbot.mouseClick(canvas, Qt.LeftButton, Qt.NoModifier, p)
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseClick(canvas, Qt.RightButton, Qt.NoModifier, corners[-1])
+    _length, area = window.last_measure
+    assert area == pytest.approx(poly.area * 0.3048006096**2, rel=1e-6)
+
+
+def test_long_task_can_be_canceled(window, qtbot):
+    import time
+
+    from layers.feedback import check_canceled
+
+    outcome = []
+
+    def slow(feedback):
+        for i in range(500):
+            feedback.set_progress(i / 5)
+            check_canceled(feedback)
+            time.sleep(0.01)
+        return "finished"
+
+    task = window.tasks.start(
+        "slow job", slow, on_done=outcome.append, on_canceled=lambda: outcome.append("canceled")
+    )
+    qtbot.waitUntil(lambda: window.tasks_dock.isVisible(), timeout=5_000)
+    row = window.tasks._running[id(task)][1]
+    qtbot.waitUntil(lambda: row.bar.value() > 0, timeout=5_000)
+    _shot(window, "task_dock.png")
+    row.cancel_button.click()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    assert outcome == ["canceled"] and window.tasks.active() == 0
+
+
+def test_a_new_view_cancels_the_render_in_progress(window, qtbot):
+    canvas = window.canvas
+    canvas.zoom_by(1.5)
+    canvas.refresh()
+    first = list(canvas._tokens)
+    canvas.zoom_by(1.5)
+    canvas.refresh()
+    assert first and all(token.canceled for token in first)
+    qtbot.waitUntil(lambda: not canvas.is_rendering(), timeout=30_000)
+
+
+def test_layout_persists_between_sessions(qtbot, tmp_path, demo_copy):
+    ini = str(tmp_path / "layout.ini")
+    win = MainWindow(QSettings(ini, QSettings.IniFormat))
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    win.legend_dock.hide()
+    win.close()
+    again = MainWindow(QSettings(ini, QSettings.IniFormat))
+    qtbot.addWidget(again)
+    again.show()
+    assert again.size().width() == 1000
+    assert not again.legend_dock.isVisible()
+
+
+def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
+    from PyQt5.QtWidgets import QApplication
+
+    from workbench.gui.i18n import install_translator
+
+    install_translator(QApplication.instance(), "zh_CN")
+    try:
+        win = MainWindow(QSettings(str(tmp_path / "zh.ini"), QSettings.IniFormat))
+        qtbot.addWidget(win)
+        win.resize(1280, 820)
+        win.show()
+        win.open_project(str(demo_copy))
+        qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
+        qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
+        assert win.tool_actions["identify"].text() == "识别"
+        assert win.menuBar().actions()[0].text() == "项目(&P)"
+        _shot(win, "main_window_zh_CN.png")
+    finally:
+        install_translator(QApplication.instance(), "en")
