@@ -494,3 +494,18 @@ def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
         _shot(win, "main_window_zh_CN.png")
     finally:
         install_translator(QApplication.instance(), "en")
+
+
+def test_save_runs_as_a_task_and_adds_a_chosen_sublayer(window, qtbot, tmp_path):
+    from conftest import BOUNDARIES
+
+    from layers.project_store import load_project
+
+    window.add_layer(str(BOUNDARIES), "census2020_tracts")
+    qtbot.waitUntil(lambda: "census2020_tracts" in window.project.layers, timeout=30_000)
+    target = tmp_path / "saved.gpkg"
+    window.project.path = str(target)
+    window.save_project()
+    qtbot.waitUntil(lambda: target.exists() and window.tasks.active() == 0, timeout=30_000)
+    assert load_project(target).layers["census2020_tracts"].feature_count == 33
+    assert window.recent_projects()[0] == str(target)

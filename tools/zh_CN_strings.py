@@ -221,4 +221,6 @@ ZH_CN = {
     "Opacity...": "不透明度...",
     "Zoom to box": "拉框放大",
     "Zoom to selection": "缩放到所选要素",
+    "Layer in {file}": "{file} 中的图层",
+    "Saving {name}": "正在保存 {name}",
 }

@@ -25,6 +25,7 @@ from layers.layer import VectorLayer
 from layers.mapplot import export_map
 from layers.project import Project
 from layers.project_store import load_project, save_project
+from layers.readers.vector import list_vector_layers
 from layers.selection import Selection, ids_at_point, ids_in_geometry
 from layers.validation import validate_frame
 from layers.version import __version__
@@ -342,8 +343,31 @@ class MainWindow(QMainWindow):
             "",
             tr("GIS data (*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem)"),
         )
-        if path:
-            self.add_layer(path)
+        if not path:
+            return
+        layer = None
+        if path.lower().endswith((".gpkg", ".sqlite")):
+            try:
+                names = [
+                    n
+                    for n, _t in list_vector_layers(path)
+                    if not n.startswith(("citydesk_", "layer_styles"))
+                ]
+            except CityDeskError as exc:
+                self.show_error(exc.message)
+                return
+            if len(names) > 1:
+                layer, ok = QInputDialog.getItem(
+                    self,
+                    tr("Add layer"),
+                    tr("Layer in {file}").format(file=Path(path).name),
+                    names,
+                    0,
+                    False,
+                )
+                if not ok:
+                    return
+        self.add_layer(path, layer)
 
     def add_layer(self, path: str, layer: str | None = None):
         """Read and check a data file in the background, then add it on the GUI thread."""
@@ -385,12 +409,16 @@ class MainWindow(QMainWindow):
             )
             if not path:
                 return
-        try:
-            save_project(self.project, path)
-        except CityDeskError as exc:
-            self.show_error(exc.message)
-            return
+        project = self.project
+        return self.tasks.start(
+            tr("Saving {name}").format(name=Path(path).name),
+            lambda feedback: save_project(project, path, feedback=feedback),
+            on_done=lambda saved: self._saved(saved),
+        )
+
+    def _saved(self, path) -> None:
         self.statusBar().showMessage(tr("Saved {path}").format(path=path), 4000)
+        self._remember(str(path))
 
     def export_map_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
