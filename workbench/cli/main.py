@@ -19,7 +19,7 @@ from layers.feedback import CanceledError
 from layers.i18n import _, set_language
 from layers.version import __version__
 
-from . import demo_cmd, layers_cmd, project_cmd
+from . import demo_cmd, grid_cmd, layers_cmd, project_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     layers_cmd.register(sub)
     project_cmd.register(sub)
+    grid_cmd.register(sub)
     demo_cmd.register(sub)
     gui = sub.add_parser("gui", help=_("open the desktop workbench"))
     gui.add_argument("project", nargs="?", help=_("project .gpkg to open (default: the demo)"))
