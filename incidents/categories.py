@@ -1,0 +1,171 @@
+"""The category catalogue: components (部件) and events (事件) as versioned data, not an enum.
+
+Categories are keyed by (standard, code). The shipped CJ/T 214 catalogue is loaded first; a
+city's extension files follow, replacing entries with the same key and adding new ones. Each
+category carries its English and Chinese names, the handling time limit on the working
+calendar, and the default responsible department.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from layers.errors import CityDeskError
+
+DATA = Path(__file__).parent / "data"
+STANDARD_FILE = DATA / "cjt214_categories.toml"
+CAMBRIDGE_FILE = DATA / "cambridge_extension.toml"
+
+Kind = Literal["component", "event"]
+Unit = Literal["working_hours", "working_days"]
+
+
+class CatalogueError(CityDeskError):
+    """A catalogue file is malformed, or a category is unknown."""
+
+
+@dataclass(frozen=True)
+class MajorClass:
+    kind: Kind
+    code: str
+    name_en: str
+    name_zh: str
+
+
+@dataclass(frozen=True)
+class Category:
+    standard: str
+    version: str
+    kind: Kind
+    code: str
+    name_en: str
+    name_zh: str
+    limit: float
+    unit: Unit
+    department: str
+
+    @property
+    def major_code(self) -> str:
+        return self.code[:2]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.standard, self.kind, self.code)
+
+    def name(self, lang: str = "en") -> str:
+        return self.name_zh if lang.startswith("zh") else self.name_en
+
+    def label(self, lang: str = "en") -> str:
+        return f"{self.kind[0].upper()}{self.code} {self.name(lang)}"
+
+
+_REQUIRED = ("kind", "code", "name_en", "name_zh", "limit", "unit", "department")
+
+
+class Catalogue:
+    """All categories known to the city, searchable in English and Chinese."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], Category] = {}
+        self.majors: dict[tuple[str, str], MajorClass] = {}
+        self.sources: list[tuple[str, str]] = []  # (standard, version) loaded, in order
+
+    @classmethod
+    def default(cls, with_cambridge: bool = True) -> Catalogue:
+        cat = cls()
+        cat.load(STANDARD_FILE)
+        if with_cambridge:
+            cat.load(CAMBRIDGE_FILE)
+        return cat
+
+    def load(self, path: str | Path) -> None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CatalogueError(
+                f"cannot read the category file ({exc})", "Check the TOML syntax.", path=str(path)
+            ) from exc
+        standard, version = data.get("standard"), str(data.get("version", ""))
+        if not standard:
+            raise CatalogueError(
+                "the file names no 'standard'", 'Add standard = "..." at the top.', path=str(path)
+            )
+        for item in data.get("majors", []):
+            self.majors[(item["kind"], item["code"])] = MajorClass(
+                item["kind"], item["code"], item["name_en"], item["name_zh"]
+            )
+        for n, item in enumerate(data.get("categories", []), start=1):
+            missing = [k for k in _REQUIRED if k not in item]
+            if missing:
+                raise CatalogueError(
+                    f"category #{n} ({item.get('code', '?')}) lacks {', '.join(missing)}",
+                    "Every category needs kind, code, names, limit, unit and department.",
+                    path=str(path),
+                )
+            if item["kind"] not in ("component", "event") or item["unit"] not in (
+                "working_hours",
+                "working_days",
+            ):
+                raise CatalogueError(
+                    f"category {item['code']}: kind must be component/event and unit "
+                    "working_hours/working_days",
+                    "Fix the entry.",
+                    path=str(path),
+                )
+            if not (str(item["code"]).isdigit() and len(str(item["code"])) == 4):
+                raise CatalogueError(
+                    f"category code {item['code']!r} is not 4 digits",
+                    "Use 2-digit major + 2-digit minor class.",
+                    path=str(path),
+                )
+            cat = Category(
+                standard,
+                version,
+                item["kind"],
+                str(item["code"]),
+                item["name_en"],
+                item["name_zh"],
+                float(item["limit"]),
+                item["unit"],
+                item["department"],
+            )
+            self._items[cat.key] = cat
+        self.sources.append((standard, version))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(sorted(self._items.values(), key=lambda c: (c.kind, c.code, c.standard)))
+
+    def get(self, kind: Kind, code: str, standard: str | None = None) -> Category:
+        """A category by kind and code; the last loaded standard wins when none is given."""
+        if standard is not None:
+            found = self._items.get((standard, kind, code))
+        else:
+            found = next(
+                (c for s, _v in reversed(self.sources) if (c := self._items.get((s, kind, code)))),
+                None,
+            )
+        if found is None:
+            raise CatalogueError(
+                f"there is no {kind} category {code}", "Pick one from 'citydesk cases categories'."
+            )
+        return found
+
+    def search(self, text: str, kind: Kind | None = None) -> list[Category]:
+        """Categories whose code or English/Chinese name contains ``text`` (case-insensitive)."""
+        needle = text.strip().lower()
+        return [
+            c
+            for c in self
+            if (kind is None or c.kind == kind)
+            and (needle in c.code or needle in c.name_en.lower() or needle in c.name_zh)
+        ]
+
+    def major(self, category: Category) -> MajorClass | None:
+        return self.majors.get((category.kind, category.major_code))

@@ -1,0 +1,228 @@
+"""The closed loop of a case, as a transition table with roles, and replay from events.
+
+    reported -> (verified) -> accepted -> registered (立案) -> dispatched -> in process
+             -> handled -> checked -> closed
+
+Side paths: cancel (before registration, with a reason), return to dispatch (with a reason),
+rework when the check fails, suspend (挂账, by the shift chief) and resume, reopen.
+
+Everything here is pure: :func:`apply` checks an action against the table and the role and
+returns the event to append, or raises and changes nothing; :func:`replay` rebuilds a case's
+state and counters from its events. The store only appends what ``apply`` returns, so the
+state always equals the replay of the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+
+class State(StrEnum):
+    NEW = "new"  # before the first event
+    REPORTED = "reported"
+    VERIFIED = "verified"
+    ACCEPTED = "accepted"
+    REGISTERED = "registered"
+    DISPATCHED = "dispatched"
+    IN_PROCESS = "in_process"
+    HANDLED = "handled"
+    CHECKED = "checked"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    SUPERVISOR = "supervisor"  # field supervisor / reporter (监督员)
+    INTAKE = "intake_clerk"  # 受理员
+    SHIFT_CHIEF = "shift_chief"  # 值班长
+    DISPATCHER = "dispatcher"  # 派遣员
+    DEPARTMENT = "department"  # 专业部门 / crew
+    INSPECTOR = "inspector"  # 核查员
+    ADMIN = "admin"
+
+
+S, R = State, Role
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[State]
+    target: State
+    roles: frozenset[Role]
+    needs_note: bool = False
+
+
+def _t(action, sources, target, roles, needs_note=False) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles) | {R.ADMIN}, needs_note)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        _t("report", [S.NEW], S.REPORTED, [R.SUPERVISOR, R.INTAKE]),
+        _t("verify", [S.REPORTED], S.VERIFIED, [R.SUPERVISOR]),
+        _t("accept", [S.REPORTED, S.VERIFIED], S.ACCEPTED, [R.INTAKE]),
+        _t(
+            "cancel",
+            [S.REPORTED, S.VERIFIED, S.ACCEPTED],
+            S.CANCELLED,
+            [R.INTAKE, R.SHIFT_CHIEF],
+            needs_note=True,
+        ),
+        _t("register", [S.ACCEPTED], S.REGISTERED, [R.SHIFT_CHIEF]),
+        _t("dispatch", [S.REGISTERED], S.DISPATCHED, [R.DISPATCHER]),
+        _t(
+            "return_to_dispatch",
+            [S.DISPATCHED, S.IN_PROCESS],
+            S.REGISTERED,
+            [R.DEPARTMENT],
+            needs_note=True,
+        ),
+        _t("start", [S.DISPATCHED], S.IN_PROCESS, [R.DEPARTMENT]),
+        _t("handle", [S.IN_PROCESS], S.HANDLED, [R.DEPARTMENT]),
+        _t("check_pass", [S.HANDLED], S.CHECKED, [R.INSPECTOR, R.SUPERVISOR]),
+        _t("check_fail", [S.HANDLED], S.IN_PROCESS, [R.INSPECTOR, R.SUPERVISOR], needs_note=True),
+        _t("close", [S.CHECKED], S.CLOSED, [R.SHIFT_CHIEF]),
+        _t(
+            "suspend",
+            [S.REGISTERED, S.DISPATCHED, S.IN_PROCESS],
+            S.SUSPENDED,
+            [R.SHIFT_CHIEF],
+            needs_note=True,
+        ),
+        _t("resume", [S.SUSPENDED], S.REGISTERED, [R.SHIFT_CHIEF]),
+        _t("reopen", [S.CLOSED, S.CANCELLED], S.REGISTERED, [R.SHIFT_CHIEF], needs_note=True),
+    )
+}
+
+
+class TransitionError(CityDeskError):
+    """The action is not possible from the case's state."""
+
+
+class RoleError(CityDeskError):
+    """The user's role may not take this action."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a case's history; the store keeps them append-only."""
+
+    seq: int
+    action: str
+    from_state: State
+    to_state: State
+    actor: str
+    role: Role
+    at: dt.datetime
+    note: str = ""
+
+
+@dataclass
+class CaseState:
+    state: State = State.NEW
+    events: int = 0
+    rework_count: int = 0
+    return_count: int = 0
+    dispatch_count: int = 0
+    registered_at: dt.datetime | None = None
+    first_dispatched_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def allowed_actions(state: State, role: Role) -> list[str]:
+    """The actions ``role`` may take on a case in ``state`` (what the GUI shows as buttons)."""
+    return [a for a, t in TRANSITIONS.items() if state in t.sources and role in t.roles]
+
+
+def apply(
+    state: CaseState, action: str, actor: str, role: Role | str, at: dt.datetime, note: str = ""
+) -> Event:
+    """Check ``action`` and return the event to append. Raises and changes nothing if the
+    action is unknown, illegal from the current state, not allowed for the role, or needs a
+    reason that is missing."""
+    if action not in TRANSITIONS:
+        raise TransitionError(
+            _("there is no action {action!r}").format(action=action),
+            _("Actions are: {names}.").format(names=", ".join(TRANSITIONS)),
+        )
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise RoleError(
+            _("there is no role {role!r}").format(role=role),
+            _("Roles are: {names}.").format(names=", ".join(r.value for r in Role)),
+        ) from exc
+    t = TRANSITIONS[action]
+    verb = action.replace("_", " ")
+    if state.state not in t.sources:
+        possible = [a for a, tr in TRANSITIONS.items() if state.state in tr.sources]
+        raise TransitionError(
+            _("cannot {action} a case that is {state}").format(
+                action=verb, state=state.state.value
+            ),
+            _("Possible now: {actions}.").format(actions=", ".join(possible) or "-"),
+        )
+    if role not in t.roles:
+        raise RoleError(
+            _("the role {role} may not {action} a case").format(role=role.value, action=verb),
+            _("Allowed roles: {roles}.").format(roles=", ".join(sorted(r.value for r in t.roles))),
+        )
+    if t.needs_note and not note.strip():
+        raise TransitionError(
+            _("{action} needs a reason").format(action=verb), _("Give the reason in the note.")
+        )
+    return Event(state.events + 1, action, state.state, t.target, actor, role, at, note)
+
+
+def advance(state: CaseState, event: Event) -> CaseState:
+    """The case state after ``event`` (pure; the input is not modified)."""
+    if event.seq != state.events + 1 or event.from_state != state.state:
+        raise TransitionError(
+            _("event {seq} ({action}) does not follow the case's history").format(
+                seq=event.seq, action=event.action
+            ),
+            _("The case changed meanwhile; reload it."),
+        )
+    new = CaseState(**{**state.__dict__, "history": [*state.history, event.action]})
+    new.state = event.to_state
+    new.events = event.seq
+    if event.action == "check_fail":
+        new.rework_count += 1
+    elif event.action == "return_to_dispatch":
+        new.return_count += 1
+    elif event.action == "dispatch":
+        new.dispatch_count += 1
+        new.first_dispatched_at = new.first_dispatched_at or event.at
+    elif event.action == "register":
+        new.registered_at = new.registered_at or event.at
+    elif event.action == "close":
+        new.closed_at = event.at
+    elif event.action == "reopen":
+        new.closed_at = None
+    return new
+
+
+def replay(events: Iterable[Event]) -> CaseState:
+    """Rebuild a case from its history, checking every step against the table."""
+    state = CaseState()
+    for event in events:
+        t = TRANSITIONS.get(event.action)
+        if t is None or event.from_state not in t.sources or event.to_state != t.target:
+            raise TransitionError(
+                _("event {seq} ({action}) is not a legal step").format(
+                    seq=event.seq, action=event.action
+                ),
+                _("The history is corrupt; restore it from a backup."),
+            )
+        state = advance(state, event)
+    return state

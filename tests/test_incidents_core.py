@@ -1,0 +1,190 @@
+"""Categories as data, the working calendar, and the case lifecycle (with property tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from incidents.calendar import WorkingCalendar
+from incidents.categories import Catalogue, CatalogueError
+from incidents.lifecycle import (
+    TRANSITIONS,
+    CaseState,
+    Role,
+    RoleError,
+    State,
+    TransitionError,
+    advance,
+    allowed_actions,
+    apply,
+    replay,
+)
+
+NY = "America/New_York"
+
+
+def at(*args) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime(*args, tzinfo=ZoneInfo(NY))
+
+
+# --- categories -------------------------------------------------------------------------------
+def test_standard_catalogue_has_both_kinds_with_chinese_names():
+    cat = Catalogue.default()
+    majors = {(m.kind, m.code): m.name_zh for m in cat.majors.values()}
+    assert majors[("component", "01")] == "公用设施"
+    assert majors[("event", "04")] == "突发事件"
+    assert len({m.code for m in cat.majors.values() if m.kind == "component"}) == 6
+    cover = cat.get("component", "0101")
+    assert cover.name_zh == "上水井盖" and cover.unit == "working_hours" and cover.limit == 4
+    assert cat.get("event", "0490").name_zh == "交通事故"  # Cambridge extension
+    assert cat.get("event", "0490").standard == "CityDesk-Cambridge"
+
+
+def test_search_in_english_and_chinese():
+    cat = Catalogue.default()
+    assert [c.code for c in cat.search("井盖")][:3] == ["0101", "0102", "0103"]
+    assert any(c.name_en == "Illegally parked motor vehicle" for c in cat.search("parked"))
+    assert {c.kind for c in cat.search("01", kind="event")} == {"event"}
+
+
+def test_city_extension_overrides_and_bad_files_are_explained(tmp_path):
+    ext = tmp_path / "ext.toml"
+    ext.write_text(
+        'standard = "CJ/T 214-2007"\nversion = "local"\n[[categories]]\n'
+        'kind = "event"\ncode = "0102"\nname_en = "Exposed garbage"\n'
+        'name_zh = "暴露垃圾"\nlimit = 2\nunit = "working_hours"\n'
+        'department = "dpw"\n',
+        encoding="utf-8",
+    )
+    cat = Catalogue.default(with_cambridge=False)
+    cat.load(ext)
+    assert cat.get("event", "0102").limit == 2 and cat.get("event", "0102").department == "dpw"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('standard = "x"\n[[categories]]\nkind = "event"\ncode = "12"\n')
+    with pytest.raises(CatalogueError, match="lacks"):
+        cat.load(bad)
+    with pytest.raises(CatalogueError, match="no event category 9999"):
+        cat.get("event", "9999")
+
+
+# --- calendar ---------------------------------------------------------------------------------
+def test_friday_17h_plus_4_working_hours_is_monday_noon():
+    cal = WorkingCalendar(tz=NY)
+    assert cal.add_working_hours(at(2024, 3, 1, 17, 0), 4) == at(2024, 3, 4, 12, 0)
+
+
+def test_holidays_weekends_and_days():
+    cal = WorkingCalendar(tz=NY, holidays=frozenset({dt.date(2024, 3, 4)}))
+    assert cal.add_working_hours(at(2024, 3, 1, 17, 0), 4) == at(2024, 3, 5, 12, 0)
+    assert cal.add_working_hours(at(2024, 3, 2, 23, 0), 1) == at(2024, 3, 5, 10, 0)
+    assert cal.add_working_days(at(2024, 3, 5, 9, 0), 2) == at(2024, 3, 6, 18, 0)
+    assert cal.working_hours_between(at(2024, 3, 1, 17, 0), at(2024, 3, 5, 12, 0)) == 4
+    assert cal.working_hours_between(at(2024, 3, 5, 12, 0), at(2024, 3, 1, 17, 0)) == -4
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)),
+    st.floats(min_value=0, max_value=200),
+)
+@settings(max_examples=200, deadline=None)
+def test_due_time_is_exactly_that_many_working_hours_later(start, hours):
+    cal = WorkingCalendar(tz=NY)
+    due = cal.add_working_hours(start, hours)
+    assert cal.working_hours_between(start, due) == pytest.approx(hours, abs=1e-6)
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+HAPPY = [
+    ("report", Role.SUPERVISOR),
+    ("verify", Role.SUPERVISOR),
+    ("accept", Role.INTAKE),
+    ("register", Role.SHIFT_CHIEF),
+    ("dispatch", Role.DISPATCHER),
+    ("start", Role.DEPARTMENT),
+    ("handle", Role.DEPARTMENT),
+    ("check_fail", Role.INSPECTOR),
+    ("handle", Role.DEPARTMENT),
+    ("check_pass", Role.INSPECTOR),
+    ("close", Role.SHIFT_CHIEF),
+]
+
+
+def run(steps):
+    state, events = CaseState(), []
+    for n, (action, role) in enumerate(steps):
+        note = "reason" if TRANSITIONS[action].needs_note else ""
+        event = apply(state, action, f"user{n}", role, at(2024, 3, 1, 9, n), note)
+        events.append(event)
+        state = advance(state, event)
+    return state, events
+
+
+def test_the_whole_loop_with_one_rework():
+    state, events = run(HAPPY)
+    assert state.state == State.CLOSED and state.rework_count == 1
+    assert replay(events) == state
+    assert [e.to_state for e in events][-1] == State.CLOSED
+
+
+def test_illegal_transitions_and_roles_are_refused_and_change_nothing():
+    state, _ = run(HAPPY[:4])  # registered
+    with pytest.raises(TransitionError, match="cannot close a case that is registered"):
+        apply(state, "close", "x", Role.SHIFT_CHIEF, at(2024, 3, 2, 9))
+    with pytest.raises(RoleError, match="the role inspector may not dispatch"):
+        apply(state, "dispatch", "x", Role.INSPECTOR, at(2024, 3, 2, 9))
+    with pytest.raises(TransitionError, match="needs a reason"):
+        apply(state, "suspend", "x", Role.SHIFT_CHIEF, at(2024, 3, 2, 9))
+    assert state.state == State.REGISTERED and state.events == 4
+
+
+def test_buttons_per_role():
+    assert allowed_actions(State.REGISTERED, Role.DISPATCHER) == ["dispatch"]
+    assert allowed_actions(State.HANDLED, Role.INSPECTOR) == ["check_pass", "check_fail"]
+    assert allowed_actions(State.HANDLED, Role.DISPATCHER) == []
+    assert "close" in allowed_actions(State.CHECKED, Role.ADMIN)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(TRANSITIONS)), st.sampled_from(list(Role)), st.booleans()),
+        max_size=60,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_random_action_sequences_keep_the_invariants(steps):
+    """Whatever users click, the history only grows, the state equals its replay, and every
+    recorded step is in the transition table with an allowed role."""
+    state, events = CaseState(), []
+    for n, (action, role, with_note) in enumerate(steps):
+        before = (state.state, state.events)
+        try:
+            event = apply(
+                state,
+                action,
+                "u",
+                role,
+                at(2024, 1, 1, 9) + dt.timedelta(minutes=n),
+                "why" if with_note else "",
+            )
+        except (TransitionError, RoleError):
+            assert (state.state, state.events) == before
+            continue
+        events.append(event)
+        state = advance(state, event)
+        t = TRANSITIONS[event.action]
+        assert event.from_state in t.sources and event.to_state == t.target
+        assert event.role in t.roles
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert replay(events) == state
+
+
+def test_a_tampered_history_is_detected():
+    _state, events = run(HAPPY[:5])
+    forged = [*events[:3], events[4]]  # skip a step
+    with pytest.raises(TransitionError):
+        replay(forged)
