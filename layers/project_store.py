@@ -157,6 +157,8 @@ def save_project(
     tmp = Path(tmp_name)
     try:
         _write_all(project, tmp, feedback)
+        if target.exists():
+            _carry_over_tables(target, tmp, project)
         os.replace(tmp, target)
     finally:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
@@ -244,6 +246,64 @@ def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
     finally:
         con.close()
     feedback.set_progress(100.0)
+
+
+_OWN_TABLES = {META_TABLE, RASTER_TABLE, "layer_styles", "citydesk_placeholder"}
+
+
+def _carry_over_tables(old: Path, new: Path, project: Project) -> None:
+    """Copy the tables the project writer does not own (the case store, a plugin's tables)
+    from the file being replaced into the new one, with their indexes and triggers.
+
+    Saving rewrites the project as a new file; without this, the cases that live in the same
+    GeoPackage would be lost on every save.
+    """
+    owned = _OWN_TABLES | set(project.layers)
+    con = sqlite3.connect(new)
+    try:
+        con.execute("ATTACH DATABASE ? AS old", (str(old),))
+        objects = con.execute(
+            "SELECT type, name, tbl_name, sql FROM old.sqlite_master WHERE sql IS NOT NULL"
+        ).fetchall()
+        foreign = sorted(
+            {
+                tbl
+                for kind, _n, tbl, _sql in objects
+                if kind == "table"
+                and not tbl.startswith(("gpkg_", "rtree_", "sqlite_"))
+                and tbl not in owned
+            }
+        )
+        if not foreign:
+            return
+        with con:
+            for table in foreign:
+                for kind, _name, tbl, sql in objects:
+                    if tbl == table and kind == "table":
+                        con.execute(sql)
+                con.execute(f'INSERT INTO main."{table}" SELECT * FROM old."{table}"')
+                for kind, _name, tbl, sql in objects:
+                    if tbl == table and kind in ("index", "trigger"):
+                        con.execute(sql)
+                for meta in ("gpkg_contents", "gpkg_geometry_columns"):
+                    con.execute(
+                        f"INSERT OR REPLACE INTO main.{meta} SELECT * FROM old.{meta} "
+                        "WHERE table_name = ?",
+                        (table,),
+                    )
+            seq = con.execute(
+                "SELECT 1 FROM old.sqlite_master WHERE name = 'sqlite_sequence'"
+            ).fetchone()
+            if seq:
+                marks = ", ".join("?" for _ in foreign)
+                con.execute(
+                    "INSERT OR REPLACE INTO main.sqlite_sequence SELECT * FROM "
+                    f"old.sqlite_sequence WHERE name IN ({marks})",
+                    foreign,
+                )
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
 
 
 def read_project_meta(path: str | Path) -> dict[str, Any]:

@@ -253,4 +253,10 @@ ZH_CN = {
     "there is no action {action!r}": "不存在操作 {action!r}",
     "there is no role {role!r}": "不存在角色 {role!r}",
     "{action} needs a reason": "“{action}”需要填写原因",
+    # case store
+    "Check the case number.": "请核对案件编号。",
+    "Reload the case and decide again.": "请重新加载案件后再处理。",
+    "case {id} changed during the update": "案件 {id} 在更新过程中被修改",
+    "case {id} was changed by someone else (version {theirs}, you saw {yours})": "案件 {id} 已被他人修改（当前版本 {theirs}，您看到的是 {yours}）",
+    "there is no case {id}": "不存在案件 {id}",
 }

@@ -1,0 +1,31 @@
+"""GeoPackage point geometry blobs, so the case table opens in QGIS as a point layer.
+
+A GeoPackage geometry is a small header ("GP", version, flags, SRS id) followed by WKB
+(OGC GeoPackage 1.2, clause 2.1.3). Cases are points, so only points are written here.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import shapely
+
+_FLAGS_LE_NO_ENVELOPE = 0b0000_0001
+
+
+def point_blob(x: float, y: float, srs_id: int = 4326) -> bytes:
+    return (
+        b"GP"
+        + struct.pack("<BBi", 0, _FLAGS_LE_NO_ENVELOPE, srs_id)
+        + shapely.to_wkb(shapely.Point(x, y), byte_order=1)
+    )
+
+
+def blob_xy(blob: bytes | None) -> tuple[float, float] | None:
+    if not blob:
+        return None
+    flags = blob[3]
+    envelope = (flags >> 1) & 0b111
+    offset = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[envelope]
+    geom = shapely.from_wkb(bytes(blob[offset:]))
+    return (geom.x, geom.y) if not geom.is_empty else None
