@@ -100,6 +100,9 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t("resume", [S.SUSPENDED], S.REGISTERED, [R.SHIFT_CHIEF]),
         _t("reopen", [S.CLOSED, S.CANCELLED], S.REGISTERED, [R.SHIFT_CHIEF], needs_note=True),
+        # a case imported already closed in the source system: recorded as exactly that, rather
+        # than as invented intermediate steps
+        _t("close_imported", [S.REPORTED], S.CLOSED, [], needs_note=True),
     )
 }
 
@@ -205,7 +208,7 @@ def advance(state: CaseState, event: Event) -> CaseState:
         new.first_dispatched_at = new.first_dispatched_at or event.at
     elif event.action == "register":
         new.registered_at = new.registered_at or event.at
-    elif event.action == "close":
+    elif event.action in ("close", "close_imported"):
         new.closed_at = event.at
     elif event.action == "reopen":
         new.closed_at = None

@@ -65,6 +65,7 @@ class NewCase:
     priority: int = 3
     reported_at: dt.datetime | None = None
     category_standard: str | None = None
+    closed_at: dt.datetime | None = None  # imports of cases already closed at the source
 
 
 @dataclass
@@ -344,16 +345,36 @@ class SqliteCaseStore:
         return f"{reported:%Y%m%d}-{uuid.uuid4().hex[:10]}"
 
     def _insert(
-        self, con: sqlite3.Connection, row: dict[str, Any], actor: str, role: Role, at: dt.datetime
+        self,
+        con: sqlite3.Connection,
+        row: dict[str, Any],
+        actor: str,
+        role: Role,
+        closed_at: dt.datetime | None = None,
     ) -> None:
+        """Insert a case with its report event (at the reported time) and, for imports of
+        cases already closed at the source, an explicit ``close_imported`` event."""
         cols = ", ".join(row)
-        con.execute(
-            f"INSERT INTO cases ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-        )
-        event = apply(CaseState(), "report", actor, role, self.calendar.localize(at))
+        marks = ", ".join("?" for _ in row)
+        con.execute(f"INSERT INTO cases ({cols}) VALUES ({marks})", list(row.values()))
+        state = CaseState()
+        event = apply(state, "report", actor, role, _parse(row["reported_at"]))
         self._append(con, row["case_id"], event)
+        state = advance(state, event)
+        if closed_at is not None:
+            event = apply(
+                state,
+                "close_imported",
+                actor,
+                Role.ADMIN,
+                self.calendar.localize(closed_at),
+                _("closed in the source system"),
+            )
+            self._append(con, row["case_id"], event)
+            state = advance(state, event)
         con.execute(
-            "UPDATE cases SET status = ? WHERE case_id = ?", (event.to_state.value, row["case_id"])
+            "UPDATE cases SET status = ?, closed_at = ? WHERE case_id = ?",
+            (state.state.value, _iso(state.closed_at), row["case_id"]),
         )
 
     @staticmethod
@@ -385,7 +406,7 @@ class SqliteCaseStore:
         at = at or dt.datetime.now(dt.UTC)
         row = self._new_row(new, at)
         with self.transaction() as con:
-            self._insert(con, row, actor, Role(role), at)
+            self._insert(con, row, actor, Role(role))
         return self.get(row["case_id"])
 
     def transition(
@@ -449,7 +470,7 @@ class SqliteCaseStore:
         rows = [self._new_row(c, at) for c in cases]  # validate everything before writing
         added = skipped = 0
         with self.transaction() as con:
-            for row in rows:
+            for row, case in zip(rows, cases, strict=True):
                 if (
                     row["source_id"] is not None
                     and con.execute(
@@ -459,7 +480,7 @@ class SqliteCaseStore:
                 ):
                     skipped += 1
                     continue
-                self._insert(con, row, actor, Role.INTAKE, at)
+                self._insert(con, row, actor, Role.INTAKE, case.closed_at)
                 added += 1
         return added, skipped
 

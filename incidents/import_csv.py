@@ -1,0 +1,254 @@
+"""Import real 311-style CSV exports through a column mapping (TOML).
+
+Real exports disagree on everything: column names, date formats (``05/01/2022 12:00:03 AM``,
+ISO 8601, with or without zone), empty closed dates for open cases, rows without coordinates,
+complaint types of their own. A mapping file says which column is which, which date formats
+and time zone to expect, and which catalogue category each complaint type becomes. Rows
+without coordinates are kept (the case "needs location"); anything that cannot be read stops
+the whole batch with the row numbers, so a file is imported completely or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+from layers.readers.encoding import detect_encoding
+
+from .store import NewCase
+
+MAPPINGS = Path(__file__).parent / "data" / "mappings"
+
+
+class CaseImportError(CityDeskError):
+    """The file or its mapping cannot be imported; nothing was written."""
+
+
+@dataclass
+class ColumnMapping:
+    source: str
+    columns: dict[str, object]
+    date_formats: list[str]
+    timezone: str
+    categories: dict[str, str] = field(default_factory=dict)
+    default_category: str | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> ColumnMapping:
+        path = Path(path)
+        if not path.exists() and (MAPPINGS / f"{path.name}.toml").exists():
+            path = MAPPINGS / f"{path.name}.toml"  # shipped mappings by name: nyc311
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CaseImportError(
+                _("cannot read the mapping ({err})").format(err=exc),
+                _("Check the TOML file."),
+                path=str(path),
+            ) from exc
+        columns = data.get("columns", {})
+        if "reported_at" not in columns:
+            raise CaseImportError(
+                _("the mapping has no [columns] reported_at"),
+                _("Name the column with the report date and time."),
+                path=str(path),
+            )
+        dates = data.get("dates", {})
+        return cls(
+            source=str(data.get("source", path.stem)),
+            columns=columns,
+            date_formats=list(dates.get("formats", [])),
+            timezone=str(dates.get("timezone", "UTC")),
+            categories={str(k): str(v) for k, v in data.get("categories", {}).items()},
+            default_category=data.get("defaults", {}).get("category"),
+        )
+
+
+@dataclass
+class ParsedFile:
+    cases: list[NewCase]
+    rows: int
+    bad_lines: list[int]
+    needs_location: int
+    closed: int
+    category_counts: Counter
+
+
+def parse_dates(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
+    """Parse with the given formats first (fast and unambiguous), then pandas' mixed parser;
+    naive times are in ``tz``. Unparseable non-empty values become NaT and are reported."""
+    text = values.astype("string").str.strip()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    todo = text.notna() & (text != "")
+    for fmt in formats:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
+            todo.loc[ok[ok].index] = False
+    if todo.any():
+        # values with their own offset (ISO 8601 "+00:00"/"Z") are absolute; the rest are
+        # local times in ``tz``. pandas refuses to mix the two in one call, so split them.
+        rest = text[todo]
+        aware = rest.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False)
+        if aware.any():
+            parsed = pd.to_datetime(rest[aware], format="mixed", errors="coerce", utc=True)
+            result.loc[parsed[parsed.notna()].index] = parsed[parsed.notna()]
+        if (~aware).any():
+            parsed = pd.to_datetime(rest[~aware], format="mixed", errors="coerce")
+            ok = parsed.notna()
+            if ok.any():
+                result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
+    return result
+
+
+def _to_utc(parsed: pd.Series, tz: str) -> pd.Series:
+    """Local times -> UTC. A time in the hour that happens twice when daylight saving ends
+    (e.g. 01:24 on 6 Nov 2011 in Massachusetts) is read as the first, daylight-time
+    occurrence; a time skipped when it starts is moved forward. Exports rarely say which."""
+    if getattr(parsed.dt, "tz", None) is None:
+        first = np.ones(len(parsed), dtype=bool)
+        parsed = parsed.dt.tz_localize(ZoneInfo(tz), ambiguous=first, nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC")
+
+
+def _category(mapping: ColumnMapping, value: object) -> str | None:
+    key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return mapping.categories.get(key, mapping.default_category)
+
+
+def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
+    """Read a CSV into ``NewCase`` objects, or raise listing every row that cannot be used."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        encoding = detect_encoding(fh.read(1 << 20))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding=encoding,
+                on_bad_lines="warn",
+            )
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise CaseImportError(
+                _("cannot read the CSV ({err})").format(err=exc),
+                _("Check that the file is a complete CSV export."),
+                path=str(path),
+            ) from exc
+    bad_lines = sorted(int(m) for w in caught for m in re.findall(r"line (\d+)", str(w.message)))
+    cols = mapping.columns
+    wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise CaseImportError(
+            _("the CSV has no column(s) {cols}").format(cols=", ".join(map(repr, missing))),
+            _("Fix the [columns] of the mapping; the file has: {cols}").format(
+                cols=", ".join(frame.columns[:25])
+            ),
+            path=str(path),
+        )
+    reported = parse_dates(frame[cols["reported_at"]], mapping.date_formats, mapping.timezone)
+    unreadable = frame.index[reported.isna()]
+    if len(unreadable):
+        rows = ", ".join(str(i + 2) for i in unreadable[:20])  # +2: header line, 1-based
+        raise CaseImportError(
+            _("{n} rows have no readable report date (file lines {rows})").format(
+                n=len(unreadable), rows=rows
+            ),
+            _("Add the date format to [dates] formats, or fix those rows."),
+            path=str(path),
+        )
+    closed = (
+        parse_dates(frame[cols["closed_at"]], mapping.date_formats, mapping.timezone)
+        if "closed_at" in cols
+        else pd.Series(pd.NaT, index=frame.index)
+    )
+    lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
+    lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
+    categories = (
+        frame[cols["category"]].map(lambda v: _category(mapping, v))
+        if "category" in cols
+        else pd.Series(mapping.default_category, frame.index)
+    )
+    unmapped = (
+        frame.loc[categories.isna(), cols.get("category", "")]
+        if categories.isna().any()
+        else pd.Series(dtype=str)
+    )
+    if len(unmapped):
+        kinds = Counter(unmapped.fillna("(empty)"))
+        raise CaseImportError(
+            _("{n} rows have complaint types with no category: {types}").format(
+                n=len(unmapped), types=", ".join(f"{k} ({v})" for k, v in kinds.most_common(8))
+            ),
+            _("Map them in [categories] or set [defaults] category in the mapping."),
+            path=str(path),
+        )
+    desc_cols = cols.get("description", [])
+    desc_cols = desc_cols if isinstance(desc_cols, list) else [desc_cols]
+    descriptions = (
+        frame[desc_cols].fillna("").astype(str).agg(" / ".join, axis=1).str.strip(" /")
+        if desc_cols
+        else pd.Series("", frame.index)
+    )
+    source_ids = frame[cols["source_id"]].astype(str) if "source_id" in cols else None
+    cases, needs_location = [], 0
+    for i in range(len(frame)):
+        kind, code = str(categories.iloc[i]).split(":", 1)
+        x = float(lon.iloc[i]) if lon is not None and pd.notna(lon.iloc[i]) else None
+        y = float(lat.iloc[i]) if lat is not None and pd.notna(lat.iloc[i]) else None
+        if x is None or y is None or (x == 0 and y == 0):
+            x = y = None
+            needs_location += 1
+        closed_at = closed.iloc[i]
+        cases.append(
+            NewCase(
+                kind=kind,
+                category_code=code,
+                lon=x,
+                lat=y,
+                description=descriptions.iloc[i],
+                source=mapping.source,
+                source_id=source_ids.iloc[i] if source_ids is not None else None,
+                reported_at=reported.iloc[i].to_pydatetime(),
+                closed_at=None if pd.isna(closed_at) else closed_at.to_pydatetime(),
+            )
+        )
+    return ParsedFile(
+        cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()), Counter(categories)
+    )
+
+
+def import_csv(
+    store, path: str | Path, mapping: ColumnMapping | str | Path, actor: str = "import"
+) -> dict[str, object]:
+    """Read and import a CSV in one all-or-nothing batch; re-importing adds nothing."""
+    if not isinstance(mapping, ColumnMapping):
+        mapping = ColumnMapping.load(mapping)
+    parsed = read_cases(path, mapping)
+    added, skipped = store.import_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
+    return {
+        "rows": parsed.rows,
+        "added": added,
+        "skipped": skipped,
+        "needs_location": parsed.needs_location,
+        "closed": parsed.closed,
+        "bad_lines": parsed.bad_lines,
+    }

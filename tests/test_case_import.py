@@ -1,0 +1,154 @@
+"""Importing real 311 and crash exports through column mappings, and the cases CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import CRASHES_CSV, NYC311
+
+from incidents.import_csv import CaseImportError, ColumnMapping, import_csv, parse_dates
+from incidents.lifecycle import State
+from incidents.store import SqliteCaseStore
+
+pytestmark = pytest.mark.shared_data
+EXE = str(Path(sys.executable).parent / "citydesk")
+
+
+@pytest.fixture()
+def store(demo_copy):
+    with SqliteCaseStore(demo_copy) as s:
+        yield s
+
+
+def test_nyc311_import_keeps_everything_and_is_idempotent(store):
+    result = import_csv(store, NYC311, "nyc311")
+    assert result == {
+        "rows": 924,
+        "added": 924,
+        "skipped": 0,
+        "needs_location": 11,
+        "closed": 480,
+        "bad_lines": [],
+    }
+    assert import_csv(store, NYC311, "nyc311")["added"] == 0
+    cases = store.query()
+    raw = pd.read_csv(NYC311, dtype=str)
+    assert len(cases) == 924
+    assert set(cases["source_id"]) == set(raw["Unique Key"])
+    # 12:00:03 AM Eastern daylight time is 04:00:03 UTC
+    first = cases[cases["source_id"] == "54049402"].iloc[0]
+    assert first["reported_at"].startswith("2022-05-01T00:00:03-04:00")
+    assert first["status"] == "reported"  # open at the source: an empty Closed Date
+    closed = cases[cases["status"] == "closed"]
+    assert len(closed) == 480
+    history = store.history(closed["case_id"].iloc[0])
+    assert [e.action for e in history] == ["report", "close_imported"]
+    assert (cases["lon"].isna().sum()) == 11
+    noise = cases[cases["category_code"] == "0590"]
+    assert len(noise) > 700 and (noise["department"] == "police").all()
+    assert store.verify_all() == []
+
+
+def test_crash_history_with_the_dst_fall_back_hour(store):
+    result = import_csv(store, CRASHES_CSV, "cambridge_crashes")
+    assert result["added"] == 10335 and result["needs_location"] == 1225
+    case = store.query().set_index("source_id").loc["26757"]  # 11/06/2011 01:24:00 AM
+    assert case["reported_at"] == "2011-11-06T01:24:00-04:00"  # first (daylight) occurrence
+
+
+def test_dates_in_several_formats_and_zones():
+    values = pd.Series(
+        [
+            "05/01/2022 12:00:03 AM",
+            "2022-05-01T13:15:00",
+            "2022-05-01 13:15:00",
+            "2022-05-01T17:15:00+00:00",
+            "",
+            None,
+            "not a date",
+        ]
+    )
+    parsed = parse_dates(values, ["%m/%d/%Y %I:%M:%S %p"], "America/New_York")
+    assert parsed.iloc[0] == pd.Timestamp("2022-05-01 04:00:03", tz="UTC")
+    assert parsed.iloc[1] == parsed.iloc[2] == parsed.iloc[3]
+    assert parsed.iloc[4:].isna().all()
+
+
+def test_mapping_problems_stop_the_batch_and_say_why(store, tmp_path):
+    no_default = ColumnMapping.load("nyc311")
+    no_default.default_category = None
+    with pytest.raises(CaseImportError, match="no category: Encampment"):
+        import_csv(store, NYC311, no_default)
+    wrong = ColumnMapping.load("nyc311")
+    wrong.columns = {**wrong.columns, "lat": "Lat"}
+    with pytest.raises(CaseImportError, match="no column"):
+        import_csv(store, NYC311, wrong)
+    raw = pd.read_csv(NYC311, dtype=str, nrows=30)
+    raw.loc[7, "Created Date"] = "sometime last week"
+    bad = tmp_path / "bad.csv"
+    raw.to_csv(bad, index=False)
+    with pytest.raises(CaseImportError, match="file lines 9"):
+        import_csv(store, bad, "nyc311")
+    assert store.count() == 0  # nothing from any failed batch
+
+
+def test_cases_cli_import_list_show_move(demo_copy):
+    def run(*args):
+        return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+    out = run("cases", "import", NYC311, "--mapping", "nyc311", "--project", demo_copy)
+    assert out.returncode == 0, out.stderr
+    assert "924 added" in out.stdout and "11 need a location" in out.stdout
+    listing = run("cases", "list", "--project", demo_copy, "--status", "reported")
+    assert "444 cases" in listing.stdout
+    with SqliteCaseStore(demo_copy) as store:
+        case_id = store.query(status=["reported"])["case_id"].iloc[0]
+    moved = run(
+        "cases",
+        "move",
+        case_id,
+        "accept",
+        "--as",
+        "intake_clerk",
+        "--actor",
+        "ben",
+        "--project",
+        demo_copy,
+    )
+    assert moved.returncode == 0 and "accepted" in moved.stdout
+    refused = run(
+        "cases",
+        "move",
+        case_id,
+        "dispatch",
+        "--as",
+        "inspector",
+        "--actor",
+        "x",
+        "--project",
+        demo_copy,
+    )
+    assert refused.returncode == 2 and "cannot dispatch" in refused.stderr
+    stale = run(
+        "cases",
+        "move",
+        case_id,
+        "register",
+        "--as",
+        "shift_chief",
+        "--actor",
+        "c",
+        "--version",
+        "1",
+        "--project",
+        demo_copy,
+    )
+    assert stale.returncode == 2 and "someone else" in stale.stderr
+    shown = run("cases", "show", case_id, "--project", demo_copy)
+    assert "accept" in shown.stdout and "噪声扰民" in shown.stdout
+    with SqliteCaseStore(demo_copy) as store:
+        assert store.get(case_id).status == State.ACCEPTED

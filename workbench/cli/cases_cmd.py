@@ -1,0 +1,140 @@
+"""``citydesk cases import|list|show|move``: the case store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from layers.i18n import _
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("cases", help=_("city-management cases (grid-based management)"))
+    csub = cmd.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
+
+    imp = csub.add_parser("import", help=_("import a 311-style CSV through a column mapping"))
+    imp.add_argument("file", help=_("the CSV export"))
+    imp.add_argument(
+        "--mapping",
+        required=True,
+        help=_("mapping TOML, or a shipped one: nyc311, cambridge_crashes"),
+    )
+    imp.add_argument("--project", required=True, help=_("the project (.gpkg) holding the cases"))
+    imp.set_defaults(func=cmd_import)
+
+    lst = csub.add_parser("list", help=_("list cases"))
+    lst.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    lst.add_argument("--status", action="append", help=_("only this status (repeatable)"))
+    lst.add_argument("--department", help=_("only this department"))
+    lst.add_argument("--grid", help=_("only grid codes starting with this"))
+    lst.add_argument("--limit", type=int, default=20, help=_("rows to show (default 20)"))
+    lst.set_defaults(func=cmd_list)
+
+    show = csub.add_parser("show", help=_("a case and its full history"))
+    show.add_argument("case_id")
+    show.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    show.set_defaults(func=cmd_show)
+
+    move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
+    move.add_argument("case_id")
+    move.add_argument("action")
+    move.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    move.add_argument("--as", dest="role", required=True, help=_("your role"))
+    move.add_argument("--actor", required=True, help=_("your user name"))
+    move.add_argument("--version", type=int, help=_("the case version you saw (default: current)"))
+    move.add_argument("--note", default="", help=_("reason or remark"))
+    move.set_defaults(func=cmd_move)
+
+
+def open_store(project: str | Path):
+    """The project's case store, with its unit grid (if the project has one) for grid codes."""
+    from incidents.grid_index import GridIndex
+    from incidents.store import SqliteCaseStore
+    from layers.project_store import read_project_meta
+
+    meta = read_project_meta(project)  # refuses non-projects with a clear message
+    grid = None
+    if any(layer.get("id") == "unit_grid" for layer in meta.get("layers", [])):
+        from layers.readers.vector import read_vector
+
+        frame, _facts = read_vector(project, "unit_grid")
+        grid = GridIndex(frame)
+    return SqliteCaseStore(project, grid=grid)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from incidents.import_csv import import_csv
+
+    with open_store(args.project) as store:
+        result = import_csv(store, args.file, args.mapping)
+    print(
+        _(
+            "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
+            "source, {nl} need a location"
+        ).format(
+            rows=result["rows"],
+            added=result["added"],
+            skipped=result["skipped"],
+            closed=result["closed"],
+            nl=result["needs_location"],
+        )
+    )
+    if result["bad_lines"]:
+        print(
+            _("skipped malformed lines: {lines}").format(
+                lines=", ".join(map(str, result["bad_lines"]))
+            )
+        )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with open_store(args.project) as store:
+        frame = store.query(status=args.status, department=args.department, grid_prefix=args.grid)
+    cols = [
+        "case_id",
+        "status",
+        "category_code",
+        "department",
+        "grid_code",
+        "reported_at",
+        "due_at",
+    ]
+    print(_("{n} cases").format(n=len(frame)))
+    if len(frame):
+        print(frame[cols].tail(args.limit).to_string(index=False))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with open_store(args.project) as store:
+        case = store.get(args.case_id)
+        history = store.history(args.case_id)
+        category = store.catalogue.get(case.kind, case.category_code, case.category_standard)
+    print(f"{case.case_id}  {case.status.value}  v{case.version}")
+    print(f"  {category.label('en')} / {category.name_zh}  -> {case.department}")
+    print(f"  grid {case.grid_code or '-'}  ({case.lon}, {case.lat})")
+    print(f"  reported {case.reported_at:%Y-%m-%d %H:%M}  due {case.due_at:%Y-%m-%d %H:%M}")
+    if case.description:
+        print(f"  {case.description}")
+    for e in history:
+        note = f'  "{e.note}"' if e.note else ""
+        print(
+            f"  {e.seq:>3} {e.at:%Y-%m-%d %H:%M} {e.action:<18} {e.from_state.value:>10} -> "
+            f"{e.to_state.value:<10} {e.actor} ({e.role.value}){note}"
+        )
+    return 0
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    with open_store(args.project) as store:
+        version = args.version if args.version is not None else store.get(args.case_id).version
+        case = store.transition(
+            args.case_id, args.action, args.actor, args.role, version, args.note
+        )
+    print(
+        _("case {id} is now {status} (version {v})").format(
+            id=case.case_id, status=case.status.value, v=case.version
+        )
+    )
+    return 0
