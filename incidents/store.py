@@ -269,6 +269,14 @@ class SqliteCaseStore:
             for r in rows
         ]
 
+    def events_frame(self) -> pd.DataFrame:
+        """The whole history as a DataFrame (for KPIs and audits)."""
+        return pd.read_sql_query(
+            "SELECT case_id, seq, action, from_state, to_state, actor, role, at, note "
+            "FROM case_events ORDER BY case_id, seq",
+            self._con,
+        )
+
     def count(self) -> int:
         return self._con.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
 

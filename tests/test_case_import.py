@@ -152,3 +152,44 @@ def test_cases_cli_import_list_show_move(demo_copy):
     assert "accept" in shown.stdout and "噪声扰民" in shown.stdout
     with SqliteCaseStore(demo_copy) as store:
         assert store.get(case_id).status == State.ACCEPTED
+
+
+def test_cases_kpi_cli(demo_copy, tmp_path):
+    subprocess.run(
+        [EXE, "cases", "import", str(NYC311), "--mapping", "nyc311", "--project", str(demo_copy)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    with SqliteCaseStore(demo_copy) as store:
+        ids = store.query(status=["reported"])["case_id"].iloc[:3]
+        for case_id in ids:
+            c = store.get(case_id)
+            c = store.transition(case_id, "accept", "ben", "intake_clerk", c.version)
+            store.transition(case_id, "register", "chen", "shift_chief", c.version)
+    out = subprocess.run(
+        [
+            EXE,
+            "cases",
+            "kpi",
+            "--project",
+            str(demo_copy),
+            "--by",
+            "department",
+            "--csv",
+            str(tmp_path / "k.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    table = pd.read_csv(tmp_path / "k.csv")
+    assert table.loc[table["department"] == "ALL", "registered"].iloc[0] == 3
+    bad = subprocess.run(
+        [EXE, "cases", "kpi", "--project", str(demo_copy), "--from", "May 1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2

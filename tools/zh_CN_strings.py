@@ -294,4 +294,15 @@ ZH_CN = {
     "{n} rows have complaint types with no category: {types}": "{n} 行的投诉类型没有对应类别：{types}",
     "{n} rows have no readable report date (file lines {rows})": "{n} 行的上报时间无法识别（文件第 {rows} 行）",
     "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the source, {nl} need a location": "{rows} 行：新增 {added}，已导入过 {skipped}，来源系统已结案 {closed}，需补充位置 {nl}",
+    # KPIs
+    "(none)": "（无）",
+    "Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.": "请使用 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM 格式。",
+    "Use one of: {names}.": "请使用以下之一：{names}。",
+    "also write the table to this CSV": "同时将表格写入此 CSV",
+    "cannot group KPIs by {by!r}": "无法按 {by!r} 分组统计指标",
+    "group by (role = the dispatcher)": "分组方式（role = 派遣员）",
+    "performance indicators and A-E grades": "绩效指标与 A–E 等级",
+    "registered before": "立案时间早于",
+    "registered on or after": "立案时间不早于",
+    "{text!r} is not a date": "{text!r} 不是日期",
 }

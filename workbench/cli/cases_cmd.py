@@ -35,6 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--project", required=True, help=_("the project (.gpkg)"))
     show.set_defaults(func=cmd_show)
 
+    kpi = csub.add_parser("kpi", help=_("performance indicators and A-E grades"))
+    kpi.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    kpi.add_argument(
+        "--by",
+        default="department",
+        choices=["department", "grid", "community", "category", "role"],
+        help=_("group by (role = the dispatcher)"),
+    )
+    kpi.add_argument("--from", dest="start", type=_date, help=_("registered on or after"))
+    kpi.add_argument("--to", dest="end", type=_date, help=_("registered before"))
+    kpi.add_argument("--csv", help=_("also write the table to this CSV"))
+    kpi.set_defaults(func=cmd_kpi)
+
     move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
     move.add_argument("case_id")
     move.add_argument("action")
@@ -44,6 +57,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     move.add_argument("--version", type=int, help=_("the case version you saw (default: current)"))
     move.add_argument("--note", default="", help=_("reason or remark"))
     move.set_defaults(func=cmd_move)
+
+
+def _date(text: str):
+    """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2)."""
+    import datetime as dt
+
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            _("{text!r} is not a date").format(text=text)
+            + "; "
+            + _("Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def open_store(project: str | Path):
@@ -137,4 +165,21 @@ def cmd_move(args: argparse.Namespace) -> int:
             id=case.case_id, status=case.status.value, v=case.version
         )
     )
+    return 0
+
+
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from incidents.kpi import KpiSpec, kpis_from_store
+
+    with open_store(args.project) as store:
+        table = kpis_from_store(store, KpiSpec(by=args.by, start=args.start, end=args.end))
+    shown = table.copy()
+    for col in [c for c in shown.columns if c.endswith("_rate")]:
+        shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
+    for col in ("mean_hours_to_close", "median_hours_to_close", "score"):
+        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
+    print(shown.to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(_("wrote {path}").format(path=args.csv))
     return 0
