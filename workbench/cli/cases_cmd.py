@@ -16,11 +16,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("file", help=_("the CSV export"))
     imp.add_argument(
         "--mapping",
-        required=True,
-        help=_("mapping TOML, or a shipped one: nyc311, cambridge_crashes"),
+        help=_(
+            "mapping TOML, or a shipped one: nyc311, cambridge_crashes (not needed for "
+            "Open311 .json/.xml)"
+        ),
     )
     imp.add_argument("--project", required=True, help=_("the project (.gpkg) holding the cases"))
     imp.set_defaults(func=cmd_import)
+
+    exp = csub.add_parser("export", help=_("export cases: .csv .gpkg, or Open311 .json .xml"))
+    exp.add_argument("output", help=_("output file"))
+    exp.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    exp.add_argument("--status", action="append", help=_("only this status (repeatable)"))
+    exp.add_argument(
+        "--include-personal-data",
+        action="store_true",
+        help=_("keep reporters' names, phones and e-mails (masked by default)"),
+    )
+    exp.set_defaults(func=cmd_export)
 
     lst = csub.add_parser("list", help=_("list cases"))
     lst.add_argument("--project", required=True, help=_("the project (.gpkg)"))
@@ -91,8 +104,33 @@ def open_store(project: str | Path):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from incidents.import_csv import import_csv
+    from incidents.import_csv import CaseImportError, import_csv
 
+    if Path(args.file).suffix.lower() in (".json", ".xml"):
+        from incidents import open311
+
+        requests = open311.read_requests(args.file)
+        cases = open311.to_new_cases(requests)
+        with open_store(args.project) as store:
+            added, skipped = store.import_batch(cases)
+        print(
+            _(
+                "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
+                "source, {nl} need a location"
+            ).format(
+                rows=len(cases),
+                added=added,
+                skipped=skipped,
+                closed=sum(c.closed_at is not None for c in cases),
+                nl=sum(c.lon is None for c in cases),
+            )
+        )
+        return 0
+    if not args.mapping:
+        raise CaseImportError(
+            _("a CSV import needs --mapping"),
+            _("Use a shipped mapping (nyc311) or write one; see docs."),
+        )
     with open_store(args.project) as store:
         result = import_csv(store, args.file, args.mapping)
     print(
@@ -182,4 +220,20 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     if args.csv:
         table.to_csv(args.csv, index=False)
         print(_("wrote {path}").format(path=args.csv))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from incidents.export import export_cases
+    from layers.i18n import current_language
+
+    with open_store(args.project) as store:
+        out = export_cases(
+            store,
+            args.output,
+            include_personal=args.include_personal_data,
+            lang=current_language(),
+            status=args.status,
+        )
+    print(_("wrote {path}").format(path=out))
     return 0

@@ -1,0 +1,63 @@
+"""Export cases to CSV, GeoPackage or Open311, with reporters' personal data masked.
+
+Reporter name, phone and e-mail are personal data: exports replace them with a mask unless
+the user explicitly asks for them (``include_personal=True`` / ``--include-personal-data``),
+because exported files travel further than the case store does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+from layers.io import write_frame
+
+from . import open311
+
+PERSONAL = ("reporter_name", "reporter_phone", "reporter_email")
+MASK = "***"
+
+
+def mask_personal(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in PERSONAL:
+        if col in out:
+            out[col] = out[col].where(out[col].fillna("") == "", MASK)
+    return out
+
+
+def export_cases(
+    store, path: str | Path, *, include_personal: bool = False, lang: str = "en", **filters
+) -> Path:
+    """Write the cases matching ``filters`` (see ``store.query``) to ``path``; the format
+    comes from the extension: .csv, .gpkg, .json or .xml (Open311 GeoReport v2)."""
+    path = Path(path)
+    cases = store.query(**filters)
+    ext = path.suffix.lower()
+    if ext in (".json", ".xml"):  # Open311 has no reporter fields: nothing personal leaves
+        requests = open311.to_requests(cases, store.catalogue, lang)
+        return (
+            open311.write_json(requests, path)
+            if ext == ".json"
+            else open311.write_xml(requests, path)
+        )
+    if not include_personal:
+        cases = mask_personal(cases)
+    if ext == ".csv":
+        cases.to_csv(path, index=False)
+        return path
+    if ext == ".gpkg":
+        geom = [
+            shapely.Point(x, y) if pd.notna(x) and pd.notna(y) else None
+            for x, y in zip(cases["lon"], cases["lat"], strict=True)
+        ]
+        return write_frame(gpd.GeoDataFrame(cases, geometry=geom, crs=4326), path, "cases")
+    raise CityDeskError(
+        _("cannot export cases as {ext!r}").format(ext=ext),
+        _("Use .csv, .gpkg, .json or .xml (Open311)."),
+    )

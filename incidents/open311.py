@@ -1,0 +1,212 @@
+"""Open311 GeoReport v2: export cases as service requests (JSON and XML) and import them.
+
+Field mapping (GeoReport v2 -> CityDesk):
+
+- ``service_request_id`` = case id; ``status`` = ``closed`` for closed or cancelled cases,
+  ``open`` otherwise, with the CityDesk state in ``status_notes``;
+- ``service_code`` = ``E0490`` / ``C0101`` (kind initial + category code), ``service_name`` =
+  the category name (English, or Chinese with ``lang="zh_CN"``);
+- ``requested_datetime`` = reported, ``updated_datetime`` = last change (the close time for
+  closed cases), ``expected_datetime`` = due time, all ISO 8601 with offset;
+- ``agency_responsible`` = department; ``lat``/``long`` = the case point (null when unknown);
+  ``media_url`` = the first photo when it is a URL.
+
+Every JSON export is validated against the published GeoReport v2 schemas, shipped in
+``incidents/data/open311``.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from layers.i18n import _
+
+from .import_csv import CaseImportError
+from .store import NewCase
+
+SCHEMA_DIR = Path(__file__).parent / "data" / "open311"
+FIELDS = [
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+]
+
+
+def service_code(kind: str, code: str) -> str:
+    return f"{kind[0].upper()}{code}"
+
+
+def parse_service_code(text: str) -> tuple[str, str] | None:
+    if len(text) == 5 and text[0] in "CE" and text[1:].isdigit():
+        return ("component" if text[0] == "C" else "event", text[1:])
+    return None
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def to_requests(cases: pd.DataFrame, catalogue, lang: str = "en") -> list[dict[str, Any]]:
+    """Service requests for the rows of ``store.query()``."""
+    out = []
+    for row in cases.itertuples(index=False):
+        category = catalogue.get(row.kind, row.category_code, row.category_standard)
+        closed = row.status in ("closed", "cancelled")
+        photos = json.loads(row.photos or "[]")
+        media = next((p for p in photos if str(p).startswith(("http://", "https://"))), None)
+        out.append(
+            {
+                "service_request_id": row.case_id,
+                "status": "closed" if closed else "open",
+                "status_notes": row.status,
+                "service_name": category.name(lang),
+                "service_code": service_code(row.kind, row.category_code),
+                "description": (row.description or None) and str(row.description)[:4000],
+                "agency_responsible": row.department,
+                "service_notice": None,
+                "requested_datetime": _iso(row.reported_at),
+                "updated_datetime": _iso(
+                    row.closed_at if closed and row.closed_at else row.updated_at
+                ),
+                "expected_datetime": _iso(row.due_at),
+                "address": None,
+                "address_id": row.grid_code if isinstance(row.grid_code, str) else None,
+                "zipcode": None,
+                "lat": None if pd.isna(row.lat) else float(row.lat),
+                "long": None if pd.isna(row.lon) else float(row.lon),
+                "media_url": media,
+            }
+        )
+    return out
+
+
+def validate(requests: list[dict[str, Any]]) -> None:
+    """Raise ``jsonschema.ValidationError`` unless the list is valid GeoReport v2."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    schemas = {
+        name: json.loads((SCHEMA_DIR / name).read_text())
+        for name in ("request.json", "requests.json")
+    }
+    registry = Registry().with_resources(
+        (name, Resource.from_contents(schema, default_specification=DRAFT7))
+        for name, schema in schemas.items()
+    )
+    validator = jsonschema.Draft7Validator(
+        schemas["requests.json"], registry=registry, format_checker=jsonschema.FormatChecker()
+    )
+    validator.validate(requests)
+
+
+def write_json(requests: list[dict[str, Any]], path: str | Path) -> Path:
+    validate(requests)
+    Path(path).write_text(json.dumps(requests, ensure_ascii=False, indent=1), encoding="utf-8")
+    return Path(path)
+
+
+def write_xml(requests: list[dict[str, Any]], path: str | Path) -> Path:
+    """GeoReport v2 XML: ``<service_requests><request>...</request></service_requests>``."""
+    root = ET.Element("service_requests")
+    for req in requests:
+        el = ET.SubElement(root, "request")
+        for key in FIELDS:
+            child = ET.SubElement(el, key)
+            if req.get(key) is not None:
+                child.text = str(req[key])
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return Path(path)
+
+
+def read_requests(path: str | Path) -> list[dict[str, Any]]:
+    """GeoReport v2 requests from a JSON or XML file."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".xml":
+            root = ET.parse(path).getroot()
+            items = []
+            for el in root.iter("request"):
+                item = {child.tag: child.text for child in el}
+                for key in ("lat", "long"):
+                    item[key] = float(item[key]) if item.get(key) else None
+                items.append(item)
+            return items
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ET.ParseError, json.JSONDecodeError, ValueError) as exc:
+        raise CaseImportError(
+            _("cannot read the Open311 file ({err})").format(err=exc),
+            _("Check that it is GeoReport v2 JSON or XML."),
+            path=str(path),
+        ) from exc
+    if isinstance(data, dict):
+        data = data.get("service_requests") or data.get("requests") or [data]
+    return list(data)
+
+
+def to_new_cases(
+    requests: list[dict[str, Any]], codes: dict[str, str] | None = None, source: str = "open311"
+) -> list[NewCase]:
+    """NewCase objects; ``codes`` maps foreign service codes to ``kind:code``."""
+    codes = codes or {}
+    unknown: dict[str, int] = {}
+    cases = []
+    for req in requests:
+        code = str(req.get("service_code") or "")
+        parsed = parse_service_code(code)
+        if parsed is None and code in codes:
+            parsed = tuple(codes[code].split(":", 1))
+        if parsed is None:
+            unknown[code] = unknown.get(code, 0) + 1
+            continue
+        requested = pd.Timestamp(req["requested_datetime"]).to_pydatetime()
+        closed = None
+        if req.get("status") == "closed":
+            closed = pd.Timestamp(
+                req.get("updated_datetime") or req["requested_datetime"]
+            ).to_pydatetime()
+        lon, lat = req.get("long"), req.get("lat")
+        cases.append(
+            NewCase(
+                kind=parsed[0],
+                category_code=parsed[1],
+                lon=float(lon) if lon is not None else None,
+                lat=float(lat) if lat is not None else None,
+                description=req.get("description") or "",
+                source=source,
+                source_id=str(req["service_request_id"]),
+                reported_at=requested,
+                closed_at=closed,
+                photos=[req["media_url"]] if req.get("media_url") else [],
+            )
+        )
+    if unknown:
+        raise CaseImportError(
+            _("{n} requests have service codes CityDesk does not know: {codes}").format(
+                n=sum(unknown.values()), codes=", ".join(sorted(unknown)[:10])
+            ),
+            _("Give a mapping of service codes to categories."),
+        )
+    return cases
