@@ -317,4 +317,13 @@ ZH_CN = {
     "mapping TOML, or a shipped one: nyc311, cambridge_crashes (not needed for Open311 .json/.xml)": "映射 TOML 文件，或内置映射：nyc311、cambridge_crashes（Open311 .json/.xml 无需映射）",
     "output file": "输出文件",
     "{n} requests have service codes CityDesk does not know: {codes}": "{n} 条请求的服务代码 CityDesk 无法识别：{codes}",
+    # hotspots
+    "Build one first: citydesk grid build ... --out PROJECT": "请先划分网格：citydesk grid build ... --out 项目",
+    "case counts, Gi* hotspots and early warnings per cell": "按网格统计案件数、Gi* 热点与预警",
+    "period end (reported before)": "统计结束时间（上报时间早于）",
+    "period start (reported on or after)": "统计开始时间（上报时间不早于）",
+    "the project (.gpkg) with a unit grid": "含单元网格的项目（.gpkg）",
+    "the project has no unit grid": "项目中没有单元网格",
+    "write the cells with their statistics to this .gpkg": "将网格及其统计结果写入此 .gpkg",
+    "{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings": "{n} 件案件分布于 {cells} 个网格；热点网格 {hot} 个（95%），预警 {warn} 个",
 }

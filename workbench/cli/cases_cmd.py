@@ -61,6 +61,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     kpi.add_argument("--csv", help=_("also write the table to this CSV"))
     kpi.set_defaults(func=cmd_kpi)
 
+    hot = csub.add_parser(
+        "hotspots", help=_("case counts, Gi* hotspots and early warnings per cell")
+    )
+    hot.add_argument("--project", required=True, help=_("the project (.gpkg) with a unit grid"))
+    hot.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        required=True,
+        help=_("period start (reported on or after)"),
+    )
+    hot.add_argument(
+        "--to", dest="end", type=_date, required=True, help=_("period end (reported before)")
+    )
+    hot.add_argument("--out", help=_("write the cells with their statistics to this .gpkg"))
+    hot.set_defaults(func=cmd_hotspots)
+
     move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
     move.add_argument("case_id")
     move.add_argument("action")
@@ -236,4 +253,37 @@ def cmd_export(args: argparse.Namespace) -> int:
             status=args.status,
         )
     print(_("wrote {path}").format(path=out))
+    return 0
+
+
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    from incidents.hotspots import counts_per_cell, early_warning, getis_ord
+    from layers.errors import CityDeskError
+    from layers.io import write_frame
+    from layers.readers.vector import read_vector
+
+    with open_store(args.project) as store:
+        if store.grid is None:
+            raise CityDeskError(
+                _("the project has no unit grid"),
+                _("Build one first: citydesk grid build ... --out PROJECT"),
+            )
+        cases = store.query()
+    grid, _facts = read_vector(args.project, "unit_grid")
+    counts = counts_per_cell(cases, grid["code"], args.start, args.end)
+    stats = getis_ord(grid, counts)
+    warn = early_warning(cases, grid["code"], args.start, args.end)
+    table = stats.merge(warn[["code", "baseline_mean", "p_value", "warning"]], on="code")
+    print(
+        _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(
+            n=int(counts.sum()),
+            cells=int((counts > 0).sum()),
+            hot=int(table["hotspot"].str.startswith("hot").sum()),
+            warn=int(table["warning"].sum()),
+        )
+    )
+    print(table.sort_values("count", ascending=False).head(10).to_string(index=False))
+    if args.out:
+        write_frame(grid[["code", "geometry"]].merge(table, on="code"), args.out, "hotspots")
+        print(_("wrote {path}").format(path=args.out))
     return 0
