@@ -61,3 +61,50 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+
+
+#: the Cambridge unit grid as the tests build it: neighborhoods as streets, tracts as communities
+CAMBRIDGE_GRID_SPEC = dict(
+    county_code="250170",
+    street_code_field="N_HOOD",
+    street_name_field="NAME",
+    community_id_field="GEOID20",
+)
+
+
+def cambridge_grid_cli_args(out) -> list[str]:
+    """``citydesk grid build`` arguments for the Cambridge grid, written into ``out``."""
+    return [
+        "grid",
+        "build",
+        "--boundary",
+        f"{BOUNDARIES}::city_boundary",
+        "--streets",
+        f"{BOUNDARIES}::neighborhoods",
+        "--street-code-field",
+        "N_HOOD",
+        "--street-name-field",
+        "NAME",
+        "--communities",
+        f"{BOUNDARIES}::census2020_tracts",
+        "--community-id-field",
+        "GEOID20",
+        "--county",
+        "250170",
+        "--out",
+        str(out),
+    ]
+
+
+@pytest.fixture(scope="session")
+def cambridge_grid():
+    import geopandas as gpd
+
+    from incidents.grid import GridSpec, build_unit_grid
+
+    return build_unit_grid(
+        gpd.read_file(BOUNDARIES, layer="city_boundary"),
+        gpd.read_file(BOUNDARIES, layer="neighborhoods"),
+        GridSpec(**CAMBRIDGE_GRID_SPEC),
+        gpd.read_file(BOUNDARIES, layer="census2020_tracts"),
+    )

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import pyogrio
 import pytest
-from conftest import BOUNDARIES, CRASHES_GPKG
+from conftest import CRASHES_GPKG
 
-from incidents.grid import GridSpec, build_unit_grid
 from incidents.grid_index import GridIndex
 from incidents.lifecycle import Role, RoleError, State, TransitionError
 from incidents.store import NewCase, SqliteCaseStore, VersionConflict
@@ -21,14 +20,8 @@ NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def grid():
-    city = gpd.read_file(BOUNDARIES, layer="city_boundary")
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods")
-    tracts = gpd.read_file(BOUNDARIES, layer="census2020_tracts")
-    spec = GridSpec(
-        "250170", street_code_field="N_HOOD", street_name_field="NAME", community_id_field="GEOID20"
-    )
-    return build_unit_grid(city, hoods, spec, tracts)
+def grid(cambridge_grid):
+    return cambridge_grid
 
 
 @pytest.fixture(scope="module")

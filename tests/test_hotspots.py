@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import BOUNDARIES, CRASHES_GPKG
+from conftest import CRASHES_GPKG
 from scipy.stats import poisson
 
-from incidents.grid import GridSpec, build_unit_grid
 from incidents.grid_index import GridIndex
 from incidents.hotspots import counts_per_cell, early_warning, getis_ord
 
@@ -20,14 +19,8 @@ TZ = "America/New_York"
 
 
 @pytest.fixture(scope="module")
-def grid():
-    spec = GridSpec("250170", street_code_field="N_HOOD", community_id_field="GEOID20")
-    return build_unit_grid(
-        gpd.read_file(BOUNDARIES, layer="city_boundary"),
-        gpd.read_file(BOUNDARIES, layer="neighborhoods"),
-        spec,
-        gpd.read_file(BOUNDARIES, layer="census2020_tracts"),
-    )
+def grid(cambridge_grid):
+    return cambridge_grid
 
 
 @pytest.fixture(scope="module")
@@ -104,27 +97,9 @@ def test_cli_hotspots_on_the_demo(demo_copy, tmp_path):
     from pathlib import Path
 
     exe = str(Path(sys.executable).parent / "citydesk")
-    from conftest import CRASHES_CSV
+    from conftest import CRASHES_CSV, cambridge_grid_cli_args
 
-    build = [
-        exe,
-        "grid",
-        "build",
-        "--boundary",
-        f"{BOUNDARIES}::city_boundary",
-        "--streets",
-        f"{BOUNDARIES}::neighborhoods",
-        "--street-code-field",
-        "N_HOOD",
-        "--communities",
-        f"{BOUNDARIES}::census2020_tracts",
-        "--community-id-field",
-        "GEOID20",
-        "--county",
-        "250170",
-        "--out",
-        str(demo_copy),
-    ]
+    build = [exe, *cambridge_grid_cli_args(demo_copy)]
     subprocess.run(build, check=True, capture_output=True, timeout=300)
     subprocess.run(
         [

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import BOUNDARIES
+from conftest import BOUNDARIES, cambridge_grid_cli_args
 
 from incidents.grid import GridError, GridSpec, build_unit_grid
 
@@ -118,30 +118,7 @@ def test_other_cell_sizes_and_a_feet_crs(inputs):
 def test_cli_grid_build_into_a_project(tmp_path, demo_copy):
     exe = str(Path(sys.executable).parent / "citydesk")
     out = subprocess.run(
-        [
-            exe,
-            "grid",
-            "build",
-            "--boundary",
-            f"{BOUNDARIES}::city_boundary",
-            "--streets",
-            f"{BOUNDARIES}::neighborhoods",
-            "--street-code-field",
-            "N_HOOD",
-            "--street-name-field",
-            "NAME",
-            "--communities",
-            f"{BOUNDARIES}::census2020_tracts",
-            "--community-id-field",
-            "GEOID20",
-            "--county",
-            "250170",
-            "--out",
-            str(demo_copy),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [exe, *cambridge_grid_cli_args(demo_copy)], capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr
     assert "1942 cells" in out.stdout
