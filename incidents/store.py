@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from layers.errors import CityDeskError
@@ -269,13 +270,25 @@ class SqliteCaseStore:
             for r in rows
         ]
 
-    def events_frame(self) -> pd.DataFrame:
+    _EVENT_COLUMNS = (
+        "case_id",
+        "seq",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "role",
+        "at",
+        "note",
+    )
+
+    def events_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The whole history as a DataFrame (for KPIs and audits)."""
-        return pd.read_sql_query(
-            "SELECT case_id, seq, action, from_state, to_state, actor, role, at, note "
-            "FROM case_events ORDER BY case_id, seq",
-            self._con,
-        )
+        cols = list(columns or self._EVENT_COLUMNS)
+        unknown = set(cols) - set(self._EVENT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown event columns {sorted(unknown)}")
+        return pd.read_sql_query(f"SELECT {', '.join(cols)} FROM case_events", self._con)
 
     def count(self) -> int:
         return self._con.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
@@ -288,8 +301,18 @@ class SqliteCaseStore:
         grid_prefix: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        columns: list[str] | None = None,
+        ordered: bool = True,
     ) -> pd.DataFrame:
-        """Cases as a DataFrame, filtered with bound parameters only (never string-built)."""
+        """Cases as a DataFrame, filtered with bound parameters only (never string-built).
+        ``columns`` limits what is read (KPIs over a million cases need six of them);
+        ``ordered=False`` skips sorting by report time, which on a large store turns a
+        sequential scan into random page reads through the index."""
+        if columns is not None:
+            unknown = set(columns) - set(_CASE_COLUMNS)
+            if unknown:
+                raise ValueError(f"unknown case columns {sorted(unknown)}")
+        select = ", ".join(columns) if columns is not None else "*"
         where, args = [], []
         if status:
             status = list(status)
@@ -310,16 +333,20 @@ class SqliteCaseStore:
         if until:
             where.append("reported_at < ?")
             args.append(_iso(until))
-        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
-        frame = pd.read_sql_query(sql + " ORDER BY reported_at", self._con, params=args)
-        return frame.drop(columns=["geom"])
+        sql = f"SELECT {select} FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY reported_at" if ordered else ""
+        frame = pd.read_sql_query(sql, self._con, params=args)
+        return frame.drop(columns=["geom"], errors="ignore")
 
     # --- writing ---------------------------------------------------------------------------
-    def _new_row(self, new: NewCase, at: dt.datetime) -> dict[str, Any]:
+    def _new_row(self, new: NewCase, at: dt.datetime, grid_code: Any = ...) -> dict[str, Any]:
+        """The row for a new case; ``grid_code`` may be precomputed (bulk imports look all
+        points up in one vectorised query)."""
         category = self.catalogue.get(new.kind, new.category_code, new.category_standard)
         reported = self.calendar.localize(new.reported_at or at)
         has_xy = new.lon is not None and new.lat is not None
-        grid_code = self.grid.code_at(new.lon, new.lat) if (self.grid and has_xy) else None
+        if grid_code is ...:
+            grid_code = self.grid.code_at(new.lon, new.lat) if (self.grid and has_xy) else None
         return {
             "geom": point_blob(new.lon, new.lat) if has_xy else None,
             "case_id": self._new_id(reported),
@@ -475,7 +502,13 @@ class SqliteCaseStore:
         is already stored are skipped, so re-importing a file adds nothing.
         Returns (added, skipped)."""
         at = at or dt.datetime.now(dt.UTC)
-        rows = [self._new_row(c, at) for c in cases]  # validate everything before writing
+        codes = [None] * len(cases)
+        if self.grid is not None and cases:
+            lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
+            lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
+            codes = self.grid.codes_at(lon, lat)
+        # validate and build everything before writing anything
+        rows = [self._new_row(c, at, code) for c, code in zip(cases, codes, strict=True)]
         added = skipped = 0
         with self.transaction() as con:
             for row, case in zip(rows, cases, strict=True):

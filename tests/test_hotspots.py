@@ -138,3 +138,17 @@ def test_cli_hotspots_on_the_demo(demo_copy, tmp_path):
     assert "3 early warnings" in out.stdout
     layer = gpd.read_file(tmp_path / "h.gpkg")
     assert len(layer) == 1942 and {"gi_z", "hotspot", "warning"} <= set(layer.columns)
+
+
+def test_fast_grid_lookup_agrees_with_point_in_polygon(grid, crashes):
+    """The arithmetic lookup for whole squares gives the same cell as a covers() test."""
+    index = GridIndex(grid)
+    codes = index.codes_at(crashes.geometry.x.values, crashes.geometry.y.values)
+    assert index._lookup is not None
+    pts = crashes.to_crs(grid.crs).geometry.values
+    by_code = dict(zip(grid["code"], grid.geometry.values, strict=True))
+    for code, pt in zip(codes, pts, strict=True):
+        if code is not None:
+            assert by_code[code].covers(pt)
+    outside = index.codes_at(np.array([-71.3, 0.0]), np.array([42.5, 0.0]))
+    assert list(outside) == [None, None]
