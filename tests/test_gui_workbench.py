@@ -18,17 +18,22 @@ pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ.get("CITYDESK_SCREENSHOTS", "/tmp/citydesk-screenshots"))
 
 
+def open_window(qtbot, settings_file, project=None, size=(1280, 820)) -> MainWindow:
+    """A shown main window with its own settings file, the project loaded and drawn."""
+    win = MainWindow(QSettings(str(settings_file), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    if project is not None:
+        win.open_project(str(project))
+        qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
+        qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
+    return win
+
+
 @pytest.fixture()
 def window(qtbot, tmp_path, demo_copy):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 820)
-    win.show()
-    win.open_project(str(demo_copy))
-    qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
-    return win
+    return open_window(qtbot, tmp_path / "settings.ini", demo_copy)
 
 
 def _shot(widget, name: str) -> Path:
@@ -482,13 +487,7 @@ def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
 
     install_translator(QApplication.instance(), "zh_CN")
     try:
-        win = MainWindow(QSettings(str(tmp_path / "zh.ini"), QSettings.IniFormat))
-        qtbot.addWidget(win)
-        win.resize(1280, 820)
-        win.show()
-        win.open_project(str(demo_copy))
-        qtbot.waitUntil(lambda: win.project is not None, timeout=30_000)
-        qtbot.waitUntil(lambda: not win.canvas.is_rendering(), timeout=30_000)
+        win = open_window(qtbot, tmp_path / "zh.ini", demo_copy)
         assert win.tool_actions["identify"].text() == "识别"
         assert win.menuBar().actions()[0].text() == "项目(&P)"
         _shot(win, "main_window_zh_CN.png")
