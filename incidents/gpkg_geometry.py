@@ -21,6 +21,20 @@ def point_blob(x: float, y: float, srs_id: int = 4326) -> bytes:
     )
 
 
+def point_blobs(x, y, srs_id: int = 4326) -> list[bytes | None]:
+    """``point_blob`` for many points at once (None where a coordinate is missing)."""
+    import numpy as np
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    header = b"GP" + struct.pack("<BBi", 0, _FLAGS_LE_NO_ENVELOPE, srs_id)
+    out: list[bytes | None] = [None] * len(x)
+    wkbs = shapely.to_wkb(shapely.points(x[ok], y[ok]), byte_order=1)
+    for i, wkb in zip(np.flatnonzero(ok), wkbs, strict=True):
+        out[i] = header + wkb
+    return out
+
+
 def blob_xy(blob: bytes | None) -> tuple[float, float] | None:
     if not blob:
         return None

@@ -34,7 +34,7 @@ from layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue
-from .gpkg_geometry import blob_xy, point_blob
+from .gpkg_geometry import blob_xy, point_blob, point_blobs
 from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
 
 SCHEMA_VERSION = 1
@@ -339,7 +339,9 @@ class SqliteCaseStore:
         return frame.drop(columns=["geom"], errors="ignore")
 
     # --- writing ---------------------------------------------------------------------------
-    def _new_row(self, new: NewCase, at: dt.datetime, grid_code: Any = ...) -> dict[str, Any]:
+    def _new_row(
+        self, new: NewCase, at: dt.datetime, grid_code: Any = ..., blob: Any = ...
+    ) -> dict[str, Any]:
         """The row for a new case; ``grid_code`` may be precomputed (bulk imports look all
         points up in one vectorised query)."""
         category = self.catalogue.get(new.kind, new.category_code, new.category_standard)
@@ -348,7 +350,7 @@ class SqliteCaseStore:
         if grid_code is ...:
             grid_code = self.grid.code_at(new.lon, new.lat) if (self.grid and has_xy) else None
         return {
-            "geom": point_blob(new.lon, new.lat) if has_xy else None,
+            "geom": (point_blob(new.lon, new.lat) if has_xy else None) if blob is ... else blob,
             "case_id": self._new_id(reported),
             "kind": new.kind,
             "category_code": category.code,
@@ -379,37 +381,58 @@ class SqliteCaseStore:
     def _new_id(reported: dt.datetime) -> str:
         return f"{reported:%Y%m%d}-{uuid.uuid4().hex[:10]}"
 
-    def _insert(
-        self,
-        con: sqlite3.Connection,
-        row: dict[str, Any],
-        actor: str,
-        role: Role,
-        closed_at: dt.datetime | None = None,
-    ) -> None:
-        """Insert a case with its report event (at the reported time) and, for imports of
-        cases already closed at the source, an explicit ``close_imported`` event."""
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        con.execute(f"INSERT INTO cases ({cols}) VALUES ({marks})", list(row.values()))
+    def _initial_events(
+        self, row: dict[str, Any], actor: str, role: Role, closed_at: dt.datetime | None
+    ) -> tuple[list[Event], CaseState]:
+        """The report event (at the reported time) and, for imports of cases already closed
+        at the source, an explicit ``close_imported`` event; checked by the lifecycle."""
         state = CaseState()
-        event = apply(state, "report", actor, role, _parse(row["reported_at"]))
-        self._append(con, row["case_id"], event)
-        state = advance(state, event)
+        events = [apply(state, "report", actor, role, _parse(row["reported_at"]))]
+        state = advance(state, events[-1])
         if closed_at is not None:
-            event = apply(
-                state,
-                "close_imported",
-                actor,
-                Role.ADMIN,
-                self.calendar.localize(closed_at),
-                _("closed in the source system"),
+            events.append(
+                apply(
+                    state,
+                    "close_imported",
+                    actor,
+                    Role.ADMIN,
+                    self.calendar.localize(closed_at),
+                    _("closed in the source system"),
+                )
             )
-            self._append(con, row["case_id"], event)
-            state = advance(state, event)
-        con.execute(
-            "UPDATE cases SET status = ?, closed_at = ? WHERE case_id = ?",
-            (state.state.value, _iso(state.closed_at), row["case_id"]),
+            state = advance(state, events[-1])
+        row["status"] = state.state.value
+        row["closed_at"] = _iso(state.closed_at)
+        return events, state
+
+    def _write_new(
+        self, con: sqlite3.Connection, rows: list[dict[str, Any]], events: list[tuple[str, Event]]
+    ) -> None:
+        """Insert case rows and their first events in bulk (inside the caller's transaction)."""
+        if not rows:
+            return
+        cols = list(rows[0])
+        con.executemany(
+            f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [[r[c] for c in cols] for r in rows],
+        )
+        con.executemany(
+            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, "
+            "at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    cid,
+                    e.seq,
+                    e.action,
+                    e.from_state.value,
+                    e.to_state.value,
+                    e.actor,
+                    e.role.value,
+                    _iso(e.at),
+                    e.note,
+                )
+                for cid, e in events
+            ],
         )
 
     @staticmethod
@@ -440,8 +463,9 @@ class SqliteCaseStore:
         """Create a case in state ``reported`` (grid code, department and due time filled)."""
         at = at or dt.datetime.now(dt.UTC)
         row = self._new_row(new, at)
+        events, _state = self._initial_events(row, actor, Role(role), new.closed_at)
         with self.transaction() as con:
-            self._insert(con, row, actor, Role(role))
+            self._write_new(con, [row], [(row["case_id"], e) for e in events])
         return self.get(row["case_id"])
 
     def transition(
@@ -499,31 +523,43 @@ class SqliteCaseStore:
         self, cases: list[NewCase], actor: str = "import", at: dt.datetime | None = None
     ) -> tuple[int, int]:
         """Insert a batch in one transaction: all or nothing. Cases whose (source, source_id)
-        is already stored are skipped, so re-importing a file adds nothing.
-        Returns (added, skipped)."""
+        is already stored, or repeated in the batch, are skipped, so re-importing a file adds
+        nothing. Grid codes and geometries are computed for the whole batch at once and rows
+        go in with ``executemany``. Returns (added, skipped)."""
         at = at or dt.datetime.now(dt.UTC)
-        codes = [None] * len(cases)
-        if self.grid is not None and cases:
-            lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
-            lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
-            codes = self.grid.codes_at(lon, lat)
+        n = len(cases)
+        lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
+        lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
+        codes = self.grid.codes_at(lon, lat) if (self.grid is not None and n) else [None] * n
+        blobs = point_blobs(lon, lat)
         # validate and build everything before writing anything
-        rows = [self._new_row(c, at, code) for c, code in zip(cases, codes, strict=True)]
-        added = skipped = 0
+        rows = [
+            self._new_row(c, at, code, blob)
+            for c, code, blob in zip(cases, codes, blobs, strict=True)
+        ]
+        added_rows, events = [], []
         with self.transaction() as con:
+            stored = {
+                source: {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
+                        (source,),
+                    )
+                }
+                for source in {r["source"] for r in rows}
+            }
             for row, case in zip(rows, cases, strict=True):
-                if (
-                    row["source_id"] is not None
-                    and con.execute(
-                        "SELECT 1 FROM cases WHERE source = ? AND source_id = ?",
-                        (row["source"], row["source_id"]),
-                    ).fetchone()
-                ):
-                    skipped += 1
-                    continue
-                self._insert(con, row, actor, Role.INTAKE, case.closed_at)
-                added += 1
-        return added, skipped
+                key = row["source_id"]
+                if key is not None:
+                    if key in stored[row["source"]]:
+                        continue
+                    stored[row["source"]].add(key)
+                new_events, _state = self._initial_events(row, actor, Role.INTAKE, case.closed_at)
+                added_rows.append(row)
+                events.extend((row["case_id"], e) for e in new_events)
+            self._write_new(con, added_rows, events)
+        return len(added_rows), n - len(added_rows)
 
     def verify_all(self) -> list[str]:
         """Case ids whose stored state disagrees with the replay of their history."""
