@@ -166,6 +166,3 @@ class Catalogue:
             if (kind is None or c.kind == kind)
             and (needle in c.code or needle in c.name_en.lower() or needle in c.name_zh)
         ]
-
-    def major(self, category: Category) -> MajorClass | None:
-        return self.majors.get((category.kind, category.major_code))

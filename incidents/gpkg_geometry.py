@@ -33,13 +33,3 @@ def point_blobs(x, y, srs_id: int = 4326) -> list[bytes | None]:
     for i, wkb in zip(np.flatnonzero(ok), wkbs, strict=True):
         out[i] = header + wkb
     return out
-
-
-def blob_xy(blob: bytes | None) -> tuple[float, float] | None:
-    if not blob:
-        return None
-    flags = blob[3]
-    envelope = (flags >> 1) & 0b111
-    offset = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[envelope]
-    geom = shapely.from_wkb(bytes(blob[offset:]))
-    return (geom.x, geom.y) if not geom.is_empty else None

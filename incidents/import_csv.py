@@ -82,7 +82,6 @@ class ParsedFile:
     bad_lines: list[int]
     needs_location: int
     closed: int
-    category_counts: Counter
 
 
 def parse_dates(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
@@ -228,9 +227,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
         for i in range(n)
     ]
     needs_location = int((~located).sum())
-    return ParsedFile(
-        cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()), Counter(categories)
-    )
+    return ParsedFile(cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()))
 
 
 def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:

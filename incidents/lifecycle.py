@@ -135,7 +135,6 @@ class CaseState:
     events: int = 0
     rework_count: int = 0
     return_count: int = 0
-    dispatch_count: int = 0
     registered_at: dt.datetime | None = None
     first_dispatched_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
@@ -204,7 +203,6 @@ def advance(state: CaseState, event: Event) -> CaseState:
     elif event.action == "return_to_dispatch":
         new.return_count += 1
     elif event.action == "dispatch":
-        new.dispatch_count += 1
         new.first_dispatched_at = new.first_dispatched_at or event.at
     elif event.action == "register":
         new.registered_at = new.registered_at or event.at

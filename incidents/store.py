@@ -22,7 +22,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue
-from .gpkg_geometry import blob_xy, point_blob, point_blobs
+from .gpkg_geometry import point_blob, point_blobs
 from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
 
 SCHEMA_VERSION = 1
@@ -573,10 +573,3 @@ class SqliteCaseStore:
             if state.state.value != row["status"] or state.rework_count != row["rework_count"]:
                 bad.append(row["case_id"])
         return bad
-
-    def location(self, case_id: str) -> tuple[float, float] | None:
-        row = self._con.execute("SELECT geom FROM cases WHERE case_id = ?", (case_id,)).fetchone()
-        return blob_xy(row["geom"]) if row else None
-
-    def as_dict(self, case: Case) -> dict[str, Any]:
-        return asdict(case)

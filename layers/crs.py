@@ -15,9 +15,6 @@ from pyproj.database import query_utm_crs_info
 
 from .errors import CRSError
 
-CGCS2000 = "EPSG:4490"
-WGS84 = "EPSG:4326"
-
 
 def parse_crs(value: object) -> CRS:
     """Turn ``"EPSG:2249"``, ``2249``, WKT, PROJ strings or a CRS into a :class:`pyproj.CRS`."""

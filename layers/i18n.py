@@ -14,7 +14,6 @@ from pathlib import Path
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "citydesk"
-SUPPORTED = ("en", "zh_CN")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"

@@ -176,23 +176,18 @@ def read_layer(
     if assign_crs is not None and frame.crs is None:
         frame = frame.set_crs(parse_crs(assign_crs))
     source = f"{path}|layername={layer}" if layer is not None else str(path)
-    geom_type = _dominant_type(frame)
-    return VectorLayer(
+    vector = VectorLayer(
         name=base,
         source=source,
         role=LayerRole(role) if role else guess_role(base),
-        style=default_style(geom_type, style_index),
         data=frame,
         metadata={
             "read": {k: v for k, v in facts.items() if k != "bad_lines"},
             "bad_lines": facts.get("bad_lines", []),
         },
     )
-
-
-def _dominant_type(frame: gpd.GeoDataFrame) -> str:
-    types = frame.geom_type.dropna()
-    return str(types.mode().iloc[0]) if len(types) else "Unknown"
+    vector.style = default_style(vector.geometry_type, style_index)
+    return vector
 
 
 def _atomic_target(path: Path) -> Path:

@@ -121,35 +121,20 @@ def open_store(project: str | Path):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from incidents import open311
     from incidents.import_csv import CaseImportError, import_csv
 
-    if Path(args.file).suffix.lower() in (".json", ".xml"):
-        from incidents import open311
-
-        requests = open311.read_requests(args.file)
-        cases = open311.to_new_cases(requests)
-        with open_store(args.project) as store:
-            added, skipped = store.import_batch(cases)
-        print(
-            _(
-                "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
-                "source, {nl} need a location"
-            ).format(
-                rows=len(cases),
-                added=added,
-                skipped=skipped,
-                closed=sum(c.closed_at is not None for c in cases),
-                nl=sum(c.lon is None for c in cases),
-            )
-        )
-        return 0
-    if not args.mapping:
+    is_open311 = Path(args.file).suffix.lower() in (".json", ".xml")
+    if not is_open311 and not args.mapping:
         raise CaseImportError(
             _("a CSV import needs --mapping"),
             _("Use a shipped mapping (nyc311) or write one; see docs."),
         )
     with open_store(args.project) as store:
-        result = import_csv(store, args.file, args.mapping)
+        if is_open311:
+            result = open311.import_file(store, args.file)
+        else:
+            result = import_csv(store, args.file, args.mapping)
     print(
         _(
             "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
