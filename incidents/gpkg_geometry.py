@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import shapely
 
 _FLAGS_LE_NO_ENVELOPE = 0b0000_0001
 
 
-def point_blob(x: float, y: float, srs_id: int = 4326) -> bytes:
-    return (
-        b"GP"
-        + struct.pack("<BBi", 0, _FLAGS_LE_NO_ENVELOPE, srs_id)
-        + shapely.to_wkb(shapely.Point(x, y), byte_order=1)
-    )
-
-
 def point_blobs(x, y, srs_id: int = 4326) -> list[bytes | None]:
-    """``point_blob`` for many points at once (None where a coordinate is missing)."""
-    import numpy as np
-
+    """GeoPackage point blobs (header + little-endian WKB) for many points at once; None
+    where a coordinate is missing."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     header = b"GP" + struct.pack("<BBi", 0, _FLAGS_LE_NO_ENVELOPE, srs_id)

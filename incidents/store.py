@@ -34,7 +34,7 @@ from layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue
-from .gpkg_geometry import point_blob, point_blobs
+from .gpkg_geometry import point_blobs
 from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
 
 SCHEMA_VERSION = 1
@@ -339,18 +339,26 @@ class SqliteCaseStore:
         return frame.drop(columns=["geom"], errors="ignore")
 
     # --- writing ---------------------------------------------------------------------------
+    def _locate(self, cases: list[NewCase]) -> tuple[list[str | None], list[bytes | None]]:
+        """Grid codes and GeoPackage point blobs for many cases in one vectorised pass."""
+        lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
+        lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
+        codes = (
+            list(self.grid.codes_at(lon, lat))
+            if self.grid is not None and cases
+            else [None] * len(cases)
+        )
+        return codes, point_blobs(lon, lat)
+
     def _new_row(
-        self, new: NewCase, at: dt.datetime, grid_code: Any = ..., blob: Any = ...
+        self, new: NewCase, at: dt.datetime, grid_code: str | None, blob: bytes | None
     ) -> dict[str, Any]:
-        """The row for a new case; ``grid_code`` may be precomputed (bulk imports look all
-        points up in one vectorised query)."""
+        """The row for a new case (grid code and geometry come from ``_locate``)."""
         category = self.catalogue.get(new.kind, new.category_code, new.category_standard)
         reported = self.calendar.localize(new.reported_at or at)
         has_xy = new.lon is not None and new.lat is not None
-        if grid_code is ...:
-            grid_code = self.grid.code_at(new.lon, new.lat) if (self.grid and has_xy) else None
         return {
-            "geom": (point_blob(new.lon, new.lat) if has_xy else None) if blob is ... else blob,
+            "geom": blob,
             "case_id": self._new_id(reported),
             "kind": new.kind,
             "category_code": category.code,
@@ -462,7 +470,8 @@ class SqliteCaseStore:
     ) -> Case:
         """Create a case in state ``reported`` (grid code, department and due time filled)."""
         at = at or dt.datetime.now(dt.UTC)
-        row = self._new_row(new, at)
+        codes, blobs = self._locate([new])
+        row = self._new_row(new, at, codes[0], blobs[0])
         events, _state = self._initial_events(row, actor, Role(role), new.closed_at)
         with self.transaction() as con:
             self._write_new(con, [row], [(row["case_id"], e) for e in events])
@@ -528,10 +537,7 @@ class SqliteCaseStore:
         go in with ``executemany``. Returns (added, skipped)."""
         at = at or dt.datetime.now(dt.UTC)
         n = len(cases)
-        lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
-        lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
-        codes = self.grid.codes_at(lon, lat) if (self.grid is not None and n) else [None] * n
-        blobs = point_blobs(lon, lat)
+        codes, blobs = self._locate(cases)
         # validate and build everything before writing anything
         rows = [
             self._new_row(c, at, code, blob)
