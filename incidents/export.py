@@ -40,7 +40,7 @@ def export_cases(
     cases = store.query(**filters)
     ext = path.suffix.lower()
     if ext in (".json", ".xml"):  # Open311 has no reporter fields: nothing personal leaves
-        requests = open311.to_requests(cases, store.catalogue, lang)
+        requests = open311.to_requests(cases, store.catalogue, lang, store.calendar.tz)
         return (
             open311.write_json(requests, path)
             if ext == ".json"

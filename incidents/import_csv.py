@@ -26,8 +26,6 @@ from layers.errors import CityDeskError
 from layers.i18n import _
 from layers.readers.encoding import detect_encoding
 
-from .store import NewCase
-
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
 
 
@@ -77,7 +75,7 @@ class ColumnMapping:
 
 @dataclass
 class ParsedFile:
-    cases: list[NewCase]
+    cases: pd.DataFrame  # the columns of NewCase (see incidents.new_cases)
     rows: int
     bad_lines: list[int]
     needs_location: int
@@ -130,7 +128,7 @@ def _category(mapping: ColumnMapping, value: object) -> str | None:
 
 
 def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
-    """Read a CSV into ``NewCase`` objects, or raise listing every row that cannot be used."""
+    """Read a CSV into new-case columns, or raise listing every row that cannot be used."""
     path = Path(path)
     with open(path, "rb") as fh:
         encoding = detect_encoding(fh.read(1 << 20))
@@ -204,28 +202,25 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     desc_cols = desc_cols if isinstance(desc_cols, list) else [desc_cols]
     descriptions = _join_columns(frame, desc_cols)
     n = len(frame)
-    # plain Python lists: per-row pandas indexing cost 10 s per 100k rows (profiled)
-    kinds_codes = [str(c).split(":", 1) for c in categories.tolist()]
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
-    located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))
-    reported_py = reported.dt.to_pydatetime().tolist()
-    closed_py = [None if pd.isna(c) else c.to_pydatetime() for c in closed.tolist()]
-    ids = frame[cols["source_id"]].astype(str).tolist() if "source_id" in cols else [None] * n
-    cases = [
-        NewCase(
-            kind=kinds_codes[i][0],
-            category_code=kinds_codes[i][1],
-            lon=float(xs[i]) if located[i] else None,
-            lat=float(ys[i]) if located[i] else None,
-            description=descriptions[i],
-            source=mapping.source,
-            source_id=ids[i],
-            reported_at=reported_py[i],
-            closed_at=closed_py[i],
-        )
-        for i in range(n)
-    ]
+    located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
+    kind_code = categories.astype(str).str.split(":", n=1, expand=True)
+    cases = pd.DataFrame(
+        {
+            "kind": kind_code[0].to_numpy(),
+            "category_code": kind_code[1].to_numpy(),
+            "lon": np.where(located, xs, np.nan),
+            "lat": np.where(located, ys, np.nan),
+            "description": descriptions,
+            "source": mapping.source,
+            "source_id": frame[cols["source_id"]].astype(str).to_numpy()
+            if "source_id" in cols
+            else None,
+            "reported_at": reported,
+            "closed_at": closed,
+        }
+    )
     needs_location = int((~located).sum())
     return ParsedFile(cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()))
 

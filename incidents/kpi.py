@@ -51,88 +51,75 @@ def grade(score: float) -> str:
     return next((g for limit, g in GRADES if score >= limit), "E")
 
 
-def case_facts(cases: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """One row per case with the moments and flags the KPIs need, from its history."""
-    ev = events.copy()
-    ev["at"] = pd.to_datetime(ev["at"], utc=True, format="ISO8601")
-    first = lambda action: ev[ev["action"] == action].groupby("case_id")["at"].min()  # noqa: E731
-    facts = cases.set_index("case_id")[
-        ["department", "grid_code", "category_code", "due_at", "status"]
-    ].copy()
-    facts["due_at"] = pd.to_datetime(facts["due_at"], utc=True, format="ISO8601")
-    facts["registered_at"] = first("register")
-    facts["dispatched_at"] = first("dispatch")
-    closes = ev[ev["action"].isin(["close", "close_imported"])].groupby("case_id")["at"].max()
-    facts["closed_at"] = closes.where(facts["status"].reindex(closes.index) == "closed")
-    dispatchers = (
-        ev[ev["action"] == "dispatch"].sort_values("at").groupby("case_id")["actor"].first()
-    )
-    facts["dispatcher"] = dispatchers
-    facts["returned"] = ev[ev["action"] == "return_to_dispatch"].groupby("case_id").size()
-    facts["reworked"] = ev[ev["action"] == "check_fail"].groupby("case_id").size()
-    facts[["returned", "reworked"]] = facts[["returned", "reworked"]].fillna(0).astype(int)
-    facts["community"] = facts["grid_code"].str[:12]
-    return facts.reset_index()
-
-
 def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
-    """The KPI table, one row per group, plus an ``ALL`` row for the whole period."""
+    """The KPI table, one row per group, plus an ``ALL`` row for the whole period.
+
+    ``facts`` has one row per registered case (``store.case_facts``). Everything is a
+    column operation and one ``groupby``: grouping a million cases by 1,942 grid cells one
+    group at a time took seconds."""
     if spec.by not in GROUPS:
         raise CityDeskError(
             _("cannot group KPIs by {by!r}").format(by=spec.by),
             _("Use one of: {names}.").format(names=", ".join(GROUPS)),
         )
-    f = facts[facts["registered_at"].notna()].copy()
+    f = facts[facts["registered_at"].notna()]
     if spec.start is not None:
         f = f[f["registered_at"] >= pd.Timestamp(spec.start)]
     if spec.end is not None:
         f = f[f["registered_at"] < pd.Timestamp(spec.end)]
     end = pd.Timestamp(spec.end) if spec.end is not None else pd.Timestamp.now(tz="UTC")
-    closed = f["closed_at"].notna() & (f["closed_at"] < end)
-    f["closed"] = closed
-    f["due_to_close"] = closed | (f["due_at"] < end)
-    f["closed_on_time"] = closed & (f["closed_at"] <= f["due_at"])
-    f["dispatched"] = f["dispatched_at"].notna() & (f["dispatched_at"] < end)
+    closed = (f["status"] == "closed") & f["closed_at"].notna() & (f["closed_at"] < end)
+    due_to_close = closed | (f["due_at"] < end)
+    dispatched = f["dispatched_at"].notna() & (f["dispatched_at"] < end)
     limit = pd.Timedelta(hours=spec.dispatch_limit_hours)
-    f["dispatched_on_time"] = f["dispatched"] & (f["dispatched_at"] - f["registered_at"] <= limit)
-    f["dispatch_returned"] = f["dispatched"] & (f["returned"] > 0)
-    f["has_rework"] = f["due_to_close"] & (f["reworked"] > 0)
-    f["hours_to_close"] = ((f["closed_at"] - f["registered_at"]).dt.total_seconds() / 3600).where(
-        closed
-    )
+    hours = (f["closed_at"] - f["registered_at"]).dt.total_seconds() / 3600
     key = GROUPS[spec.by]
-    f[key] = f[key].fillna(_("(none)"))
-    parts = [_aggregate(g, spec).assign(**{spec.by: name}) for name, g in f.groupby(key)]
-    parts.append(_aggregate(f, spec).assign(**{spec.by: "ALL"}))
-    table = pd.concat(parts, ignore_index=True)
-    first = [spec.by]
-    return table[first + [c for c in table.columns if c not in first]]
+    keys = f["grid_code"].str[:12] if key == "community" else f[key]
+    flags = pd.DataFrame(
+        {
+            "key": keys.astype(object).where(keys.notna(), _("(none)")),
+            "registered": 1,
+            "due_to_close": due_to_close,
+            "closed": closed,
+            "closed_on_time": closed & (f["closed_at"] <= f["due_at"]),
+            "reworked": due_to_close & (f["rework_count"] > 0),
+            "dispatched": dispatched,
+            "dispatched_on_time": dispatched & (f["dispatched_at"] - f["registered_at"] <= limit),
+            "dispatch_returned": dispatched & (f["return_count"] > 0),
+            "hours_to_close": hours.where(closed),
+        }
+    )
+    groups = flags.groupby("key", sort=True)
+    table = _rates(groups.sum(numeric_only=True), groups["hours_to_close"], spec)
+    whole = _rates(
+        flags.drop(columns="key").sum(numeric_only=True).to_frame("ALL").T,
+        flags.assign(key="ALL").groupby("key")["hours_to_close"],
+        spec,
+    )
+    table = pd.concat([table, whole]).rename_axis(spec.by).reset_index()
+    return table
 
 
-def _rate(num: int, den: int) -> float:
-    return float(num) / den if den else float("nan")
-
-
-def _aggregate(g: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
-    due = int(g["due_to_close"].sum())
-    dispatched = int(g["dispatched"].sum())
-    row = {
-        "registered": len(g),
-        "due_to_close": due,
-        "closed": int(g["closed"].sum()),
-        "closed_on_time": int(g["closed_on_time"].sum()),
-        "close_rate": _rate(g["closed"].sum(), due),
-        "on_time_close_rate": _rate(g["closed_on_time"].sum(), due),
-        "rework_rate": _rate(g["has_rework"].sum(), due),
-        "dispatched": dispatched,
-        "on_time_dispatch_rate": _rate(g["dispatched_on_time"].sum(), dispatched),
-        "accurate_dispatch_rate": _rate(dispatched - g["dispatch_returned"].sum(), dispatched),
-        "mean_hours_to_close": float(g["hours_to_close"].mean()),
-        "median_hours_to_close": float(g["hours_to_close"].median()),
-    }
-    row["score"] = composite_score(row, spec.weights)
-    row["grade"] = grade(row["score"])
-    return pd.DataFrame([row])
+def _rates(sums: pd.DataFrame, hours, spec: KpiSpec) -> pd.DataFrame:
+    """Counts -> the KPI columns; a rate with nothing to divide by is NaN, not 0."""
+    ratio = lambda num, den: (sums[num] / sums[den].where(sums[den] > 0)).astype(float)  # noqa: E731
+    out = pd.DataFrame(index=sums.index)
+    for col in ("registered", "due_to_close", "closed", "closed_on_time"):
+        out[col] = sums[col].astype(int)
+    out["close_rate"] = ratio("closed", "due_to_close")
+    out["on_time_close_rate"] = ratio("closed_on_time", "due_to_close")
+    out["rework_rate"] = ratio("reworked", "due_to_close")
+    out["dispatched"] = sums["dispatched"].astype(int)
+    out["on_time_dispatch_rate"] = ratio("dispatched_on_time", "dispatched")
+    out["accurate_dispatch_rate"] = (
+        (sums["dispatched"] - sums["dispatch_returned"])
+        / sums["dispatched"].where(sums["dispatched"] > 0)
+    ).astype(float)
+    out["mean_hours_to_close"] = hours.mean().reindex(out.index).astype(float)
+    out["median_hours_to_close"] = hours.median().reindex(out.index).astype(float)
+    out["score"] = [composite_score(row, spec.weights) for row in out.to_dict("records")]
+    out["grade"] = [grade(v) for v in out["score"]]
+    return out
 
 
 def composite_score(row: dict[str, float], weights: dict[str, float]) -> float:
@@ -150,10 +137,6 @@ def composite_score(row: dict[str, float], weights: dict[str, float]) -> float:
 
 
 def kpis_from_store(store, spec: KpiSpec) -> pd.DataFrame:
-    import pandas as pd
-
-    cases = store.query()
-    events = pd.read_sql_query(
-        "SELECT case_id, action, actor, role, at FROM case_events", store._con
-    )
-    return compute_kpis(case_facts(cases, events), spec)
+    """KPIs straight from a case store: one narrow read of the cases' summary columns,
+    which the store keeps equal to the replay of each history (``verify_all``)."""
+    return compute_kpis(store.case_facts(spec.start, spec.end), spec)

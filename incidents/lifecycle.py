@@ -135,8 +135,9 @@ class CaseState:
     events: int = 0
     rework_count: int = 0
     return_count: int = 0
-    registered_at: dt.datetime | None = None
-    first_dispatched_at: dt.datetime | None = None
+    registered_at: dt.datetime | None = None  # first registration (立案)
+    dispatched_at: dt.datetime | None = None  # first dispatch, and who made it:
+    dispatcher: str | None = None  # dispatch KPIs are about the first decision
     closed_at: dt.datetime | None = None
     history: list[str] = field(default_factory=list)
 
@@ -203,7 +204,8 @@ def advance(state: CaseState, event: Event) -> CaseState:
     elif event.action == "return_to_dispatch":
         new.return_count += 1
     elif event.action == "dispatch":
-        new.first_dispatched_at = new.first_dispatched_at or event.at
+        if new.dispatched_at is None:
+            new.dispatched_at, new.dispatcher = event.at, event.actor
     elif event.action == "register":
         new.registered_at = new.registered_at or event.at
     elif event.action in ("close", "close_imported"):

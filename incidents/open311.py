@@ -7,7 +7,8 @@ Field mapping (GeoReport v2 -> CityDesk):
 - ``service_code`` = ``E0490`` / ``C0101`` (kind initial + category code), ``service_name`` =
   the category name (English, or Chinese with ``lang="zh_CN"``);
 - ``requested_datetime`` = reported, ``updated_datetime`` = last change (the close time for
-  closed cases), ``expected_datetime`` = due time, all ISO 8601 with offset;
+  closed cases), ``expected_datetime`` = due time, all ISO 8601 with the offset of the
+  city's time zone (the store keeps UTC);
 - ``agency_responsible`` = department; ``lat``/``long`` = the case point (null when unknown);
   ``media_url`` = the first photo when it is a URL.
 
@@ -61,13 +62,15 @@ def parse_service_code(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: Any, tz: str) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return None
-    return pd.Timestamp(value).isoformat()
+    return pd.Timestamp(value).tz_convert(tz).isoformat()
 
 
-def to_requests(cases: pd.DataFrame, catalogue, lang: str = "en") -> list[dict[str, Any]]:
+def to_requests(
+    cases: pd.DataFrame, catalogue, lang: str = "en", tz: str = "UTC"
+) -> list[dict[str, Any]]:
     """Service requests for the rows of ``store.query()``."""
     out = []
     for row in cases.itertuples(index=False):
@@ -85,11 +88,11 @@ def to_requests(cases: pd.DataFrame, catalogue, lang: str = "en") -> list[dict[s
                 "description": (row.description or None) and str(row.description)[:4000],
                 "agency_responsible": row.department,
                 "service_notice": None,
-                "requested_datetime": _iso(row.reported_at),
+                "requested_datetime": _iso(row.reported_at, tz),
                 "updated_datetime": _iso(
-                    row.closed_at if closed and row.closed_at else row.updated_at
+                    row.closed_at if closed and row.closed_at else row.updated_at, tz
                 ),
-                "expected_datetime": _iso(row.due_at),
+                "expected_datetime": _iso(row.due_at, tz),
                 "address": None,
                 "address_id": row.grid_code if isinstance(row.grid_code, str) else None,
                 "zipcode": None,

@@ -19,25 +19,31 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from layers.errors import CityDeskError
 from layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue
-from .gpkg_geometry import point_blobs
+from .gpkg import ensure_geopackage, point_blobs
 from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
+from .new_cases import HistoryStep, NewCase, build_rows, complete, new_cases_frame
+from .timestamps import from_text, to_text
 
-SCHEMA_VERSION = 1
+__all__ = ["Case", "HistoryStep", "NewCase", "SqliteCaseStore", "VersionConflict"]
+
+#: 2: moments as GeoPackage DATETIME in UTC; first registration/dispatch kept on the case
+SCHEMA_VERSION = 2
 
 
 class VersionConflict(CityDeskError):
@@ -48,25 +54,8 @@ class CaseNotFound(CityDeskError):
     pass
 
 
-@dataclass
-class NewCase:
-    """What intake knows about a problem before it becomes a case."""
-
-    kind: str  # component / event
-    category_code: str
-    lon: float | None = None
-    lat: float | None = None
-    description: str = ""
-    source: str = "patrol"  # patrol, hotline, app, import
-    source_id: str | None = None
-    reporter_name: str = ""
-    reporter_phone: str = ""
-    reporter_email: str = ""
-    photos: list[str] = field(default_factory=list)
-    priority: int = 3
-    reported_at: dt.datetime | None = None
-    category_standard: str | None = None
-    closed_at: dt.datetime | None = None  # imports of cases already closed at the source
+class DuplicateCase(CityDeskError):
+    """The (source, source id) of a new case is already stored."""
 
 
 @dataclass
@@ -90,6 +79,9 @@ class Case:
     priority: int
     reported_at: dt.datetime
     due_at: dt.datetime
+    registered_at: dt.datetime | None
+    dispatched_at: dt.datetime | None
+    dispatcher: str | None
     closed_at: dt.datetime | None
     rework_count: int
     return_count: int
@@ -101,10 +93,12 @@ class Case:
         return self.lon is None or self.lat is None
 
 
+_MOMENTS = ("reported_at", "due_at", "registered_at", "dispatched_at", "closed_at", "updated_at")
+
 _DDL = [
     """CREATE TABLE IF NOT EXISTS cases (
         fid INTEGER PRIMARY KEY AUTOINCREMENT,
-        geom BLOB,
+        geom POINT,
         case_id TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
         category_code TEXT NOT NULL,
@@ -121,13 +115,16 @@ _DDL = [
         reporter_email TEXT NOT NULL DEFAULT '',
         photos TEXT NOT NULL DEFAULT '[]',
         priority INTEGER NOT NULL DEFAULT 3,
-        reported_at TEXT NOT NULL,
-        due_at TEXT NOT NULL,
-        closed_at TEXT,
+        reported_at DATETIME NOT NULL,
+        due_at DATETIME NOT NULL,
+        registered_at DATETIME,
+        dispatched_at DATETIME,
+        dispatcher TEXT,
+        closed_at DATETIME,
         rework_count INTEGER NOT NULL DEFAULT 0,
         return_count INTEGER NOT NULL DEFAULT 0,
         version INTEGER NOT NULL DEFAULT 1,
-        updated_at TEXT NOT NULL,
+        updated_at DATETIME NOT NULL,
         UNIQUE (source, source_id)
     )""",
     """CREATE TABLE IF NOT EXISTS case_events (
@@ -138,7 +135,7 @@ _DDL = [
         to_state TEXT NOT NULL,
         actor TEXT NOT NULL,
         role TEXT NOT NULL,
-        at TEXT NOT NULL,
+        at DATETIME NOT NULL,
         note TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (case_id, seq)
     )""",
@@ -153,18 +150,39 @@ _DDL = [
 ]
 
 _CASE_COLUMNS = [f for f in Case.__dataclass_fields__]
+#: what the KPIs read: one narrow scan, no history (the store keeps these on the case)
+FACT_COLUMNS = [
+    "case_id",
+    "department",
+    "grid_code",
+    "category_code",
+    "status",
+    "due_at",
+    "registered_at",
+    "dispatched_at",
+    "dispatcher",
+    "closed_at",
+    "rework_count",
+    "return_count",
+]
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _parse(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+def _state_facts(state: CaseState) -> dict[str, object]:
+    """The columns of a case that summarise its history; always written together with the
+    event that changed them, and checked against the replay by ``verify_all``."""
+    return {
+        "status": state.state.value,
+        "registered_at": to_text(state.registered_at),
+        "dispatched_at": to_text(state.dispatched_at),
+        "dispatcher": state.dispatcher,
+        "closed_at": to_text(state.closed_at),
+        "rework_count": state.rework_count,
+        "return_count": state.return_count,
+    }
 
 
 class SqliteCaseStore:
-    """Cases in a GeoPackage (or any SQLite file)."""
+    """Cases in a GeoPackage: the project file, or a file of its own."""
 
     def __init__(
         self,
@@ -182,13 +200,46 @@ class SqliteCaseStore:
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA busy_timeout=30000")
         self._con.execute("PRAGMA foreign_keys=ON")
-        with self.transaction():
-            for ddl in _DDL:
-                self._con.execute(ddl)
-            self._register_in_geopackage()
-            self._con.execute(
-                "INSERT OR IGNORE INTO case_store_meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
+        # 64 MB of page cache: a bulk import touches the case-id and source-id indexes all
+        # over; with SQLite's default 2 MB it re-reads them from disk (import 90 s -> 40 s/M)
+        self._con.execute("PRAGMA cache_size=-65536")
+        try:
+            with self.transaction():
+                self._check_schema()
+                ensure_geopackage(self._con)
+                for ddl in _DDL:
+                    self._con.execute(ddl)
+                self._register_in_geopackage()
+                self._con.execute(
+                    "INSERT OR IGNORE INTO case_store_meta (key, value) "
+                    "VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _check_schema(self) -> None:
+        has_meta = self._con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_store_meta'"
+        ).fetchone()
+        if not has_meta:
+            return
+        row = self._con.execute(
+            "SELECT value FROM case_store_meta WHERE key='schema_version'"
+        ).fetchone()
+        found = int(row[0]) if row else 0
+        if found != SCHEMA_VERSION:
+            raise CityDeskError(
+                _(
+                    "the case store in this file has schema version {found}; this CityDesk "
+                    "reads version {ours}"
+                ).format(found=found, ours=SCHEMA_VERSION),
+                _(
+                    "Open it with the CityDesk that wrote it, export the cases (Open311 or "
+                    "CSV) and import them here."
+                ),
+                path=str(self.path),
             )
 
     def close(self) -> None:
@@ -214,12 +265,8 @@ class SqliteCaseStore:
             self._con.execute("COMMIT")
 
     def _register_in_geopackage(self) -> None:
-        """Make ``cases`` a GeoPackage point layer (EPSG:4326) when the file is a GeoPackage."""
-        has = self._con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='gpkg_contents'"
-        ).fetchone()
-        if not has:
-            return
+        """Make ``cases`` a GeoPackage point layer (EPSG:4326) and the history an
+        attributes table, so QGIS and GDAL list both."""
         self._con.execute(
             "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
             "description, srs_id) VALUES ('cases', 'features', 'cases', "
@@ -236,12 +283,16 @@ class SqliteCaseStore:
         )
 
     # --- reading ---------------------------------------------------------------------------
+    def _local(self, text: str | None) -> dt.datetime | None:
+        moment = from_text(text)
+        return moment.astimezone(self.calendar.zone) if moment is not None else None
+
     def _row_to_case(self, row: sqlite3.Row) -> Case:
         data = {k: row[k] for k in _CASE_COLUMNS}
         data["status"] = State(data["status"])
         data["photos"] = json.loads(data["photos"] or "[]")
-        for key in ("reported_at", "due_at", "closed_at", "updated_at"):
-            data[key] = _parse(data[key])
+        for key in _MOMENTS:
+            data[key] = self._local(data[key])
         return Case(**data)
 
     def get(self, case_id: str) -> Case:
@@ -252,23 +303,23 @@ class SqliteCaseStore:
             )
         return self._row_to_case(row)
 
+    def _event(self, r: sqlite3.Row) -> Event:
+        return Event(
+            r["seq"],
+            r["action"],
+            State(r["from_state"]),
+            State(r["to_state"]),
+            r["actor"],
+            Role(r["role"]),
+            self._local(r["at"]),
+            r["note"],
+        )
+
     def history(self, case_id: str) -> list[Event]:
         rows = self._con.execute(
             "SELECT * FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
         ).fetchall()
-        return [
-            Event(
-                r["seq"],
-                r["action"],
-                State(r["from_state"]),
-                State(r["to_state"]),
-                r["actor"],
-                Role(r["role"]),
-                _parse(r["at"]),
-                r["note"],
-            )
-            for r in rows
-        ]
+        return [self._event(r) for r in rows]
 
     _EVENT_COLUMNS = (
         "case_id",
@@ -283,7 +334,7 @@ class SqliteCaseStore:
     )
 
     def events_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole history as a DataFrame (for KPIs and audits)."""
+        """The whole history as a DataFrame (for audits)."""
         cols = list(columns or self._EVENT_COLUMNS)
         unknown = set(cols) - set(self._EVENT_COLUMNS)
         if unknown:
@@ -305,9 +356,8 @@ class SqliteCaseStore:
         ordered: bool = True,
     ) -> pd.DataFrame:
         """Cases as a DataFrame, filtered with bound parameters only (never string-built).
-        ``columns`` limits what is read (KPIs over a million cases need six of them);
-        ``ordered=False`` skips sorting by report time, which on a large store turns a
-        sequential scan into random page reads through the index."""
+        ``columns`` limits what is read; ``ordered=False`` skips sorting by report time,
+        which on a large store turns a sequential scan into random page reads."""
         if columns is not None:
             unknown = set(columns) - set(_CASE_COLUMNS)
             if unknown:
@@ -327,120 +377,112 @@ class SqliteCaseStore:
             args.append(
                 grid_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             )
-        if since:
-            where.append("reported_at >= ?")
-            args.append(_iso(since))
-        if until:
-            where.append("reported_at < ?")
-            args.append(_iso(until))
+        for op, moment in ((">=", since), ("<", until)):
+            if moment:
+                where.append(f"reported_at {op} ?")
+                args.append(to_text(self.calendar.localize(moment)))
         sql = f"SELECT {select} FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY reported_at" if ordered else ""
         frame = pd.read_sql_query(sql, self._con, params=args)
         return frame.drop(columns=["geom"], errors="ignore")
 
+    def case_facts(
+        self,
+        registered_since: dt.datetime | None = None,
+        registered_until: dt.datetime | None = None,
+    ) -> pd.DataFrame:
+        """The ``FACT_COLUMNS`` of the registered cases, moments as UTC datetimes.
+
+        Read through GDAL's Arrow stream rather than row by row through Python: GDAL parses
+        the GeoPackage DATETIME columns in C, which makes a million cases 0.4 s instead of
+        4 s. The WHERE clause is built from validated moments only."""
+        where = ["registered_at IS NOT NULL"]
+        for op, moment in ((">=", registered_since), ("<", registered_until)):
+            if moment is not None:
+                where.append(f"registered_at {op} '{to_text(self.calendar.localize(moment))}'")
+        with warnings.catch_warnings():  # GDAL notes a GeoPackage not named .gpkg; harmless
+            warnings.filterwarnings("ignore", message=".*non conformant file extension")
+            _meta, table = pyogrio.read_arrow(
+                self.path,
+                layer="cases",
+                columns=FACT_COLUMNS,
+                read_geometry=False,
+                where=" AND ".join(where),
+            )
+        frame = table.to_pandas()
+        for col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
     # --- writing ---------------------------------------------------------------------------
-    def _locate(self, cases: list[NewCase]) -> tuple[list[str | None], list[bytes | None]]:
+    def _locate(self, frame: pd.DataFrame) -> tuple[list[str | None], list[bytes | None]]:
         """Grid codes and GeoPackage point blobs for many cases in one vectorised pass."""
-        lon = np.array([c.lon if c.lon is not None else np.nan for c in cases], float)
-        lat = np.array([c.lat if c.lat is not None else np.nan for c in cases], float)
+        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
         codes = (
             list(self.grid.codes_at(lon, lat))
-            if self.grid is not None and cases
-            else [None] * len(cases)
+            if self.grid is not None and len(frame)
+            else [None] * len(frame)
         )
         return codes, point_blobs(lon, lat)
 
-    def _new_row(
-        self, new: NewCase, at: dt.datetime, grid_code: str | None, blob: bytes | None
-    ) -> dict[str, Any]:
-        """The row for a new case (grid code and geometry come from ``_locate``)."""
-        category = self.catalogue.get(new.kind, new.category_code, new.category_standard)
-        reported = self.calendar.localize(new.reported_at or at)
-        has_xy = new.lon is not None and new.lat is not None
-        return {
-            "geom": blob,
-            "case_id": self._new_id(reported),
-            "kind": new.kind,
-            "category_code": category.code,
-            "category_standard": category.standard,
-            "status": State.NEW.value,
-            "lon": new.lon if has_xy else None,
-            "lat": new.lat if has_xy else None,
-            "grid_code": grid_code,
-            "department": category.department,
-            "description": new.description,
-            "source": new.source,
-            "source_id": new.source_id,
-            "reporter_name": new.reporter_name,
-            "reporter_phone": new.reporter_phone,
-            "reporter_email": new.reporter_email,
-            "photos": json.dumps(new.photos, ensure_ascii=False),
-            "priority": int(new.priority),
-            "reported_at": _iso(reported),
-            "due_at": _iso(self.calendar.due(reported, category.limit, category.unit)),
-            "closed_at": None,
-            "rework_count": 0,
-            "return_count": 0,
-            "version": 1,
-            "updated_at": _iso(self.calendar.localize(at)),
-        }
+    def _already_stored(self, con: sqlite3.Connection, frame: pd.DataFrame) -> np.ndarray:
+        """Rows whose (source, source id) is stored, or repeated earlier in the batch."""
+        keyed = frame["source_id"].notna().to_numpy()
+        repeated = keyed & frame.duplicated(["source", "source_id"]).to_numpy()
+        stored = np.zeros(len(frame), dtype=bool)
+        for source in frame.loc[keyed, "source"].unique():
+            ids = {
+                r[0]
+                for r in con.execute(
+                    "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
+                    (source,),
+                )
+            }
+            if ids:
+                mine = keyed & (frame["source"] == source).to_numpy()
+                stored |= mine & frame["source_id"].astype(str).isin(ids).to_numpy()
+        return repeated | stored
+
+    def _insert(
+        self,
+        frame: pd.DataFrame,
+        actor: str,
+        role: Role,
+        at: dt.datetime,
+        skip_stored: bool,
+    ) -> tuple[list[str], int]:
+        """Insert new cases and their first events in one transaction: all or nothing.
+        Rows are built (and checked) before the write lock is taken; they go in sorted by
+        case id, so the id indexes grow at their end instead of being split all over."""
+        frame = complete(frame).reset_index(drop=True)
+        with self.transaction() as con:
+            dup = self._already_stored(con, frame)
+            if dup.any() and not skip_stored:
+                raise DuplicateCase(
+                    _("a case from {source} with id {id} is already stored").format(
+                        source=frame["source"][dup].iloc[0], id=frame["source_id"][dup].iloc[0]
+                    ),
+                    _("Open the stored case instead of reporting it again."),
+                )
+            fresh = frame[~dup].reset_index(drop=True)
+            codes, blobs = self._locate(fresh)
+            rows = build_rows(fresh, self.catalogue, self.calendar, actor, role, at, blobs, codes)
+            self._write(con, rows.cases, "cases", "case_id")
+            self._write(con, rows.events, "case_events", "case_id", "seq")
+        return rows.cases["case_id"], int(dup.sum())
 
     @staticmethod
-    def _new_id(reported: dt.datetime) -> str:
-        return f"{reported:%Y%m%d}-{uuid.uuid4().hex[:10]}"
-
-    def _initial_events(
-        self, row: dict[str, Any], actor: str, role: Role, closed_at: dt.datetime | None
-    ) -> tuple[list[Event], CaseState]:
-        """The report event (at the reported time) and, for imports of cases already closed
-        at the source, an explicit ``close_imported`` event; checked by the lifecycle."""
-        state = CaseState()
-        events = [apply(state, "report", actor, role, _parse(row["reported_at"]))]
-        state = advance(state, events[-1])
-        if closed_at is not None:
-            events.append(
-                apply(
-                    state,
-                    "close_imported",
-                    actor,
-                    Role.ADMIN,
-                    self.calendar.localize(closed_at),
-                    _("closed in the source system"),
-                )
-            )
-            state = advance(state, events[-1])
-        row["status"] = state.state.value
-        row["closed_at"] = _iso(state.closed_at)
-        return events, state
-
-    def _write_new(
-        self, con: sqlite3.Connection, rows: list[dict[str, Any]], events: list[tuple[str, Event]]
-    ) -> None:
-        """Insert case rows and their first events in bulk (inside the caller's transaction)."""
-        if not rows:
+    def _write(con: sqlite3.Connection, columns: dict, table: str, *order: str) -> None:
+        if not columns or not len(columns[order[0]]):
             return
-        cols = list(rows[0])
+        keys = [np.asarray(columns[c], dtype=object) for c in reversed(order)]
+        perm = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
+        names = list(columns)
+        ordered = [np.asarray(columns[c], dtype=object)[perm].tolist() for c in names]
         con.executemany(
-            f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-            [[r[c] for c in cols] for r in rows],
-        )
-        con.executemany(
-            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, "
-            "at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    cid,
-                    e.seq,
-                    e.action,
-                    e.from_state.value,
-                    e.to_state.value,
-                    e.actor,
-                    e.role.value,
-                    _iso(e.at),
-                    e.note,
-                )
-                for cid, e in events
-            ],
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+            zip(*ordered, strict=True),
         )
 
     @staticmethod
@@ -456,7 +498,7 @@ class SqliteCaseStore:
                 event.to_state.value,
                 event.actor,
                 event.role.value,
-                _iso(event.at),
+                to_text(event.at),
                 event.note,
             ),
         )
@@ -468,14 +510,13 @@ class SqliteCaseStore:
         role: Role | str = Role.SUPERVISOR,
         at: dt.datetime | None = None,
     ) -> Case:
-        """Create a case in state ``reported`` (grid code, department and due time filled)."""
+        """Create a case in state ``reported`` (grid code, department and due time filled).
+        A case whose (source, source id) is already stored is refused."""
         at = at or dt.datetime.now(dt.UTC)
-        codes, blobs = self._locate([new])
-        row = self._new_row(new, at, codes[0], blobs[0])
-        events, _state = self._initial_events(row, actor, Role(role), new.closed_at)
-        with self.transaction() as con:
-            self._write_new(con, [row], [(row["case_id"], e) for e in events])
-        return self.get(row["case_id"])
+        ids, _skipped = self._insert(
+            new_cases_frame([new], self.calendar), actor, Role(role), at, skip_stored=False
+        )
+        return self.get(ids[0])
 
     def transition(
         self,
@@ -507,19 +548,11 @@ class SqliteCaseStore:
             event = apply(state, action, actor, role, at, note)
             new_state = advance(state, event)
             self._append(con, case_id, event)
+            facts = _state_facts(new_state)
             cur = con.execute(
-                "UPDATE cases SET status = ?, rework_count = ?, return_count = ?, "
-                "closed_at = ?, version = version + 1, updated_at = ? "
-                "WHERE case_id = ? AND version = ?",
-                (
-                    new_state.state.value,
-                    new_state.rework_count,
-                    new_state.return_count,
-                    _iso(new_state.closed_at),
-                    _iso(at),
-                    case_id,
-                    expected_version,
-                ),
+                f"UPDATE cases SET {', '.join(f'{k} = ?' for k in facts)}, "
+                "version = version + 1, updated_at = ? WHERE case_id = ? AND version = ?",
+                (*facts.values(), to_text(at), case_id, expected_version),
             )
             if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; kept as a guard
                 raise VersionConflict(
@@ -529,53 +562,42 @@ class SqliteCaseStore:
         return self.get(case_id)
 
     def import_batch(
-        self, cases: list[NewCase], actor: str = "import", at: dt.datetime | None = None
+        self,
+        cases: list[NewCase] | pd.DataFrame,
+        actor: str = "import",
+        at: dt.datetime | None = None,
     ) -> tuple[int, int]:
         """Insert a batch in one transaction: all or nothing. Cases whose (source, source_id)
         is already stored, or repeated in the batch, are skipped, so re-importing a file adds
-        nothing. Grid codes and geometries are computed for the whole batch at once and rows
-        go in with ``executemany``. Returns (added, skipped)."""
+        nothing. ``cases`` is a list of ``NewCase`` or the same as columns (what the CSV
+        reader produces; a million rows never become a million objects). Cases with a
+        ``history`` (a migration from another system) are checked step by step against the
+        lifecycle. Returns (added, skipped)."""
         at = at or dt.datetime.now(dt.UTC)
-        n = len(cases)
-        codes, blobs = self._locate(cases)
-        # validate and build everything before writing anything
-        rows = [
-            self._new_row(c, at, code, blob)
-            for c, code, blob in zip(cases, codes, blobs, strict=True)
-        ]
-        added_rows, events = [], []
-        with self.transaction() as con:
-            stored = {
-                source: {
-                    r[0]
-                    for r in con.execute(
-                        "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
-                        (source,),
-                    )
-                }
-                for source in {r["source"] for r in rows}
-            }
-            for row, case in zip(rows, cases, strict=True):
-                key = row["source_id"]
-                if key is not None:
-                    if key in stored[row["source"]]:
-                        continue
-                    stored[row["source"]].add(key)
-                new_events, _state = self._initial_events(row, actor, Role.INTAKE, case.closed_at)
-                added_rows.append(row)
-                events.extend((row["case_id"], e) for e in new_events)
-            self._write_new(con, added_rows, events)
-        return len(added_rows), n - len(added_rows)
+        frame = cases if isinstance(cases, pd.DataFrame) else new_cases_frame(cases, self.calendar)
+        ids, skipped = self._insert(frame, actor, Role.INTAKE, at, skip_stored=True)
+        return len(ids), skipped
 
     def verify_all(self) -> list[str]:
-        """Case ids whose stored state disagrees with the replay of their history."""
+        """Case ids whose stored state or summary columns disagree with the replay of their
+        history (one pass over the history, in case-id order)."""
+        stored = {
+            r["case_id"]: dict(zip(r.keys(), r, strict=True))
+            for r in self._con.execute(
+                "SELECT case_id, status, registered_at, dispatched_at, dispatcher, closed_at, "
+                "rework_count, return_count FROM cases"
+            )
+        }
+        events = self._con.execute("SELECT * FROM case_events ORDER BY case_id, seq")
         bad = []
-        for row in self._con.execute("SELECT case_id, status, rework_count FROM cases"):
+        for case_id, rows in groupby(events, key=lambda r: r["case_id"]):
+            facts = stored.pop(case_id, None)
             try:
-                state = replay(self.history(row["case_id"]))
+                state = replay(self._event(r) for r in rows)
             except CityDeskError:
-                bad.append(row["case_id"])
+                bad.append(case_id)
                 continue
-            if state.state.value != row["status"] or state.rework_count != row["rework_count"]:
-                bad.append(row["case_id"])
-        return bad
+            expected = {"case_id": case_id, **_state_facts(state)}
+            if facts is None or facts != expected:
+                bad.append(case_id)
+        return sorted(bad + list(stored))  # cases without any history are broken too

@@ -7,13 +7,22 @@ import sqlite3
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 from conftest import CRASHES_GPKG
 
 from incidents.grid_index import GridIndex
 from incidents.lifecycle import Role, RoleError, State, TransitionError
-from incidents.store import NewCase, SqliteCaseStore, VersionConflict
+from incidents.new_cases import HistoryError
+from incidents.store import (
+    DuplicateCase,
+    HistoryStep,
+    NewCase,
+    SqliteCaseStore,
+    VersionConflict,
+)
+from layers.errors import CityDeskError
 
 pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")
@@ -174,3 +183,106 @@ def test_rows_without_coordinates_need_location(store):
         NewCase(kind="event", category_code="0102", description="no address"), "ben", Role.INTAKE
     )
     assert c.needs_location and c.grid_code is None
+
+
+def _loop(t0: dt.datetime, rework: bool = False) -> list[HistoryStep]:
+    """A migrated case's steps after its report, an hour apart."""
+    names = [
+        ("accept", "ben", Role.INTAKE, ""),
+        ("register", "chen", Role.SHIFT_CHIEF, ""),
+        ("dispatch", "dora", Role.DISPATCHER, ""),
+        ("start", "crew7", Role.DEPARTMENT, ""),
+        ("handle", "crew7", Role.DEPARTMENT, ""),
+    ]
+    if rework:
+        names += [("check_fail", "ivy", Role.INSPECTOR, "not done"), names[-1]]
+    names += [("check_pass", "ivy", Role.INSPECTOR, ""), ("close", "chen", Role.SHIFT_CHIEF, "")]
+    return [
+        HistoryStep(a, who, r, t0 + dt.timedelta(hours=k + 1), n)
+        for k, (a, who, r, n) in enumerate(names)
+    ]
+
+
+def test_migrated_histories_are_checked_and_summarised(store, crashes):
+    t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
+    rows = crashes.iloc[300:303]
+    batch = [crash_case(r, reported_at=t0) for r in rows.itertuples()]
+    batch[0].history = _loop(t0)
+    batch[1].history = _loop(t0, rework=True)
+    batch[2].history = _loop(t0)[:3]  # registered and dispatched, still open
+    assert store.import_batch(batch) == (3, 0)
+    cases = store.query().set_index("source_id")
+    first, second, third = (
+        store.get(cases.loc[str(r.crash_number), "case_id"]) for r in rows.itertuples()
+    )
+    assert first.status == State.CLOSED and first.rework_count == 0
+    assert second.status == State.CLOSED and second.rework_count == 1
+    assert third.status == State.DISPATCHED and third.closed_at is None
+    assert first.registered_at == t0 + dt.timedelta(hours=2)
+    assert first.dispatched_at == t0 + dt.timedelta(hours=3) and first.dispatcher == "dora"
+    assert second.closed_at == t0 + dt.timedelta(hours=9)
+    assert [e.action for e in store.history(second.case_id)][-3:] == [
+        "handle",
+        "check_pass",
+        "close",
+    ]
+    assert store.verify_all() == []
+    facts = store.case_facts().set_index("case_id")
+    assert facts.loc[third.case_id, "dispatcher"] == "dora"
+    assert pd.isna(facts.loc[third.case_id, "closed_at"])
+    assert facts.loc[first.case_id, "registered_at"] == pd.Timestamp(first.registered_at)
+
+
+def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
+    t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
+    batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[310:315].itertuples()]
+    for case in batch:
+        case.history = _loop(t0)
+    batch[3].history = _loop(t0)[1:]  # registered without being accepted
+    before = store.count()
+    with pytest.raises(HistoryError, match=rf"{batch[3].source_id}.*step 2.*cannot register"):
+        store.import_batch(batch)
+    assert store.count() == before
+
+
+def test_reporting_a_stored_source_id_again_is_refused(store, crashes):
+    case = crash_case(crashes.iloc[320])
+    store.report(case, "anna")
+    with pytest.raises(DuplicateCase, match=case.source_id):
+        store.report(case, "anna")
+
+
+def test_verify_all_catches_a_tampered_summary(store, crashes, demo_copy):
+    c = store.report(crash_case(crashes.iloc[321]), "anna", Role.SUPERVISOR)
+    assert store.verify_all() == []
+    con = sqlite3.connect(demo_copy)
+    with con:
+        con.execute("UPDATE cases SET rework_count = 3 WHERE case_id = ?", (c.case_id,))
+    con.close()
+    assert store.verify_all() == [c.case_id]
+
+
+def test_a_store_of_its_own_is_a_geopackage_with_utc_datetimes(tmp_path):
+    path = tmp_path / "desk.sqlite"
+    reported = dt.datetime(2024, 3, 1, 17, 0, tzinfo=NY)
+    with SqliteCaseStore(path) as s:
+        c = s.report(NewCase("event", "0102", lon=-71.1, lat=42.37, reported_at=reported), "a")
+        assert c.reported_at == reported and c.reported_at.tzinfo is not None
+        assert c.due_at.utcoffset() == dt.timedelta(hours=-5)  # shown in the city's time
+        raw = s.query()["reported_at"].iloc[0]
+    assert raw == "2024-03-01T22:00:00.000Z"  # stored in UTC, fixed width: text order = time
+    frame = pyogrio.read_dataframe(path, layer="cases")
+    assert frame.crs.to_epsg() == 4326 and len(frame) == 1
+    assert str(frame["reported_at"].dtype).startswith("datetime64")
+    assert frame["reported_at"].iloc[0] == pd.Timestamp(reported)
+
+
+def test_a_store_of_another_schema_version_is_refused(tmp_path):
+    path = tmp_path / "old.gpkg"
+    SqliteCaseStore(path).close()
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE case_store_meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(CityDeskError, match="schema version 1"):
+        SqliteCaseStore(path)

@@ -96,6 +96,40 @@ def test_due_time_is_exactly_that_many_working_hours_later(start, hours):
     cal = WorkingCalendar(tz=NY)
     due = cal.add_working_hours(start, hours)
     assert cal.working_hours_between(start, due) == pytest.approx(hours, abs=1e-6)
+    assert due == _walk_working_hours(cal, cal.localize(start), hours)
+
+
+def _walk_working_hours(cal: WorkingCalendar, when: dt.datetime, hours: float) -> dt.datetime:
+    """An independent oracle: walk day by day through the working periods."""
+    remaining = dt.timedelta(microseconds=round(hours * 3.6e9))
+    day = when.date()
+    while True:
+        if cal.is_workday(day):
+            open_ = dt.datetime.combine(day, cal.start, tzinfo=cal.zone)
+            close = dt.datetime.combine(day, cal.end, tzinfo=cal.zone)
+            current = max(when, open_)
+            if current < close or (current == close and not remaining):
+                if remaining <= close - current:
+                    return current + remaining
+                remaining -= close - current
+        day += dt.timedelta(days=1)
+        when = dt.datetime.combine(day, dt.time(0), tzinfo=cal.zone)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=dt.datetime(2015, 1, 1), max_value=dt.datetime(2030, 1, 1)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([1.0, 4.0, 9.0, 45.0]),
+)
+def test_many_due_times_at_once_equal_one_at_a_time(starts, hours):
+    cal = WorkingCalendar(tz=NY, holidays=frozenset({dt.date(2024, 12, 25)}))
+    local = [cal.localize(s) for s in starts]
+    many = cal.due_many(local, hours)
+    assert [cal._one(v) for v in many] == [_walk_working_hours(cal, s, hours) for s in local]
 
 
 # --- lifecycle --------------------------------------------------------------------------------

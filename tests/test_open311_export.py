@@ -67,10 +67,14 @@ def test_open311_json_is_valid_georeport_v2(store, tmp_path):
     cases = store.query().set_index("case_id")
     closed = cases[cases["status"] == "closed"].index[0]
     assert by_id[closed]["status"] == "closed"
-    assert by_id[closed]["updated_datetime"] == cases.loc[closed, "closed_at"]
+    updated = by_id[closed]["updated_datetime"]
+    assert pd.Timestamp(updated) == pd.Timestamp(cases.loc[closed, "closed_at"])
+    assert updated.endswith(("-04:00", "-05:00"))  # the city's local time, as a clerk reads it
     open_one = cases[cases["status"] == "reported"].index[0]
     r = by_id[open_one]
-    assert r["status"] == "open" and r["expected_datetime"] == cases.loc[open_one, "due_at"]
+    assert r["status"] == "open" and pd.Timestamp(r["expected_datetime"]) == pd.Timestamp(
+        cases.loc[open_one, "due_at"]
+    )
     assert r["service_code"].startswith("E") and r["agency_responsible"]
     assert {"lat", "long", "requested_datetime"} <= set(r)
     assert "li@example.org" not in out.read_text()  # Open311 carries no reporter data

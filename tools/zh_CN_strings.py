@@ -326,4 +326,10 @@ ZH_CN = {
     "the project has no unit grid": "项目中没有单元网格",
     "write the cells with their statistics to this .gpkg": "将网格及其统计结果写入此 .gpkg",
     "{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings": "{n} 件案件分布于 {cells} 个网格；热点网格 {hot} 个（95%），预警 {warn} 个",
+    # case store v2
+    "Open it with the CityDesk that wrote it, export the cases (Open311 or CSV) and import them here.": "请用写入该文件的 CityDesk 版本打开，导出案件（Open311 或 CSV）后在此导入。",
+    "Open the stored case instead of reporting it again.": "请打开已存储的案件，不要重复上报。",
+    "a case from {source} with id {id} is already stored": "来源 {source} 编号 {id} 的案件已存在",
+    "the case store in this file has schema version {found}; this CityDesk reads version {ours}": "该文件中的案件库结构版本为 {found}；当前 CityDesk 读取版本 {ours}",
+    "the history of case {where} is not legal at step {k}: {problem}": "案件 {where} 的历史在第 {k} 步不合规：{problem}",
 }
