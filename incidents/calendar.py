@@ -127,6 +127,16 @@ class WorkingCalendar:
         due = axis.moment(axis.position(t) + limit)
         return np.where(limit == 0, axis.next_start(t), due)
 
+    def working_hours_many(self, a, b) -> np.ndarray:
+        """Working hours from each ``a`` to each ``b`` (UTC ns; negative when ``b`` is
+        earlier): the time left on many cases at once."""
+        a, b = utc_ns(a), utc_ns(b)
+        if len(a) == 0:
+            return np.zeros(0)
+        both = np.concatenate([a, b])
+        axis = self._axis_for(np.array([both.min(), both.max()]), 0)
+        return (axis.position(b) - axis.position(a)) / _NS_PER_HOUR
+
     def limit_hours(self, limit: float, unit: str) -> float:
         """A category's time limit in working hours (a working day is one day's hours)."""
         if unit == "working_hours":
@@ -157,6 +167,4 @@ class WorkingCalendar:
     def working_hours_between(self, a: dt.datetime, b: dt.datetime) -> float:
         """Working hours from ``a`` to ``b`` (negative when ``b`` is earlier)."""
         t = utc_ns([self.localize(a), self.localize(b)])
-        axis = self._axis_for(np.sort(t), 0)
-        pa, pb = axis.position(t)
-        return float(pb - pa) / _NS_PER_HOUR
+        return float(self.working_hours_many(t[:1], t[1:])[0])

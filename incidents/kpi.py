@@ -51,72 +51,110 @@ def grade(score: float) -> str:
     return next((g for limit, g in GRADES if score >= limit), "E")
 
 
+def _ms(values: pd.Series) -> np.ndarray:
+    """Milliseconds since the epoch as int64, NaT as the smallest int64 (sorts first)."""
+    return pd.to_datetime(values, utc=True).to_numpy("datetime64[ms]").view(np.int64)
+
+
+_NAT = np.iinfo(np.int64).min
+
+
 def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
     """The KPI table, one row per group, plus an ``ALL`` row for the whole period.
 
-    ``facts`` has one row per registered case (``store.case_facts``). Everything is a
-    column operation and one ``groupby``: grouping a million cases by 1,942 grid cells one
-    group at a time took seconds."""
+    ``facts`` has one row per registered case (``store.case_facts``). The counts are
+    ``numpy.bincount`` over integer group codes and millisecond timestamps: pandas'
+    datetime and groupby machinery took 0.9 s of the 2 s budget at a million cases."""
     if spec.by not in GROUPS:
         raise CityDeskError(
             _("cannot group KPIs by {by!r}").format(by=spec.by),
             _("Use one of: {names}.").format(names=", ".join(GROUPS)),
         )
-    f = facts[facts["registered_at"].notna()]
+    reg, due = _ms(facts["registered_at"]), _ms(facts["due_at"])
+    disp, closed_at = _ms(facts["dispatched_at"]), _ms(facts["closed_at"])
+    keep = reg != _NAT
     if spec.start is not None:
-        f = f[f["registered_at"] >= pd.Timestamp(spec.start)]
+        keep &= reg >= _ms(pd.Series([spec.start]))[0]
     if spec.end is not None:
-        f = f[f["registered_at"] < pd.Timestamp(spec.end)]
-    end = pd.Timestamp(spec.end) if spec.end is not None else pd.Timestamp.now(tz="UTC")
-    closed = (f["status"] == "closed") & f["closed_at"].notna() & (f["closed_at"] < end)
-    due_to_close = closed | (f["due_at"] < end)
-    dispatched = f["dispatched_at"].notna() & (f["dispatched_at"] < end)
-    limit = pd.Timedelta(hours=spec.dispatch_limit_hours)
-    hours = (f["closed_at"] - f["registered_at"]).dt.total_seconds() / 3600
+        keep &= reg < _ms(pd.Series([spec.end]))[0]
+    end = _ms(pd.Series([spec.end or dt.datetime.now(dt.UTC)]))[0]
     key = GROUPS[spec.by]
-    keys = f["grid_code"].str[:12] if key == "community" else f[key]
-    flags = pd.DataFrame(
-        {
-            "key": keys.astype(object).where(keys.notna(), _("(none)")),
-            "registered": 1,
-            "due_to_close": due_to_close,
-            "closed": closed,
-            "closed_on_time": closed & (f["closed_at"] <= f["due_at"]),
-            "reworked": due_to_close & (f["rework_count"] > 0),
-            "dispatched": dispatched,
-            "dispatched_on_time": dispatched & (f["dispatched_at"] - f["registered_at"] <= limit),
-            "dispatch_returned": dispatched & (f["return_count"] > 0),
-            "hours_to_close": hours.where(closed),
-        }
+    keys = facts["grid_code"].str[:12] if key == "community" else facts[key]
+    codes, names = pd.factorize(keys[keep], sort=True, use_na_sentinel=True)
+    names = list(names)
+    if (codes < 0).any():  # cases with no grid cell, no dispatcher, ...
+        codes = np.where(codes < 0, len(names), codes)
+        names.append(_("(none)"))
+    reg, due, disp, closed_at = reg[keep], due[keep], disp[keep], closed_at[keep]
+    status = facts["status"].to_numpy()[keep]
+    closed = (status == "closed") & (closed_at != _NAT) & (closed_at < end)
+    due_to_close = closed | (due < end)
+    dispatched = (disp != _NAT) & (disp < end)
+    limit_ms = spec.dispatch_limit_hours * 3_600_000
+    hours = np.where(closed, (closed_at - reg) / 3_600_000, np.nan)
+    flags = {
+        "registered": np.ones(len(reg), dtype=bool),
+        "due_to_close": due_to_close,
+        "closed": closed,
+        "closed_on_time": closed & (closed_at <= due),
+        "reworked": due_to_close & (facts["rework_count"].to_numpy()[keep] > 0),
+        "dispatched": dispatched,
+        "dispatched_on_time": dispatched & (disp - reg <= limit_ms),
+        "dispatch_returned": dispatched & (facts["return_count"].to_numpy()[keep] > 0),
+    }
+    groups = len(names)
+    sums = {k: np.bincount(codes, weights=v, minlength=groups) for k, v in flags.items()}
+    total = {k: np.array([v.sum()]) for k, v in flags.items()}
+    table = pd.concat(
+        [
+            _rates(sums, *_close_hours(codes, hours, groups), names, spec),
+            _rates(total, *_close_hours(np.zeros(len(hours), int), hours, 1), ["ALL"], spec),
+        ],
+        ignore_index=True,
     )
-    groups = flags.groupby("key", sort=True)
-    table = _rates(groups.sum(numeric_only=True), groups["hours_to_close"], spec)
-    whole = _rates(
-        flags.drop(columns="key").sum(numeric_only=True).to_frame("ALL").T,
-        flags.assign(key="ALL").groupby("key")["hours_to_close"],
-        spec,
-    )
-    table = pd.concat([table, whole]).rename_axis(spec.by).reset_index()
-    return table
+    return table.rename(columns={"group": spec.by})
 
 
-def _rates(sums: pd.DataFrame, hours, spec: KpiSpec) -> pd.DataFrame:
+def _close_hours(codes: np.ndarray, hours: np.ndarray, groups: int):
+    """Mean and median hours to close per group (NaN for a group with nothing closed):
+    one sort by (group, hours), then the middle of each group's run. Hours may be negative
+    (a migrated case closed before its registration), hence the doubled span."""
+    ok = ~np.isnan(hours)
+    codes, hours = codes[ok], hours[ok]
+    count = np.bincount(codes, minlength=groups)
+    mean = np.bincount(codes, weights=hours, minlength=groups) / np.where(count, count, np.nan)
+    if not len(hours):
+        return mean, np.full(groups, np.nan)
+    # one float key orders by group, then hours (3x faster than lexsort on two keys)
+    span = float(np.nanmax(np.abs(hours))) * 2 + 1
+    ranked = hours[np.argsort(codes * span + hours)]
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    lo = np.clip(start + (count - 1) // 2, 0, len(ranked) - 1)
+    hi = np.clip(start + count // 2, 0, len(ranked) - 1)
+    median = np.where(count > 0, (ranked[lo] + ranked[hi]) / 2, np.nan)
+    return mean, median
+
+
+def _rates(sums: dict, mean, median, names: list, spec: KpiSpec) -> pd.DataFrame:
     """Counts -> the KPI columns; a rate with nothing to divide by is NaN, not 0."""
-    ratio = lambda num, den: (sums[num] / sums[den].where(sums[den] > 0)).astype(float)  # noqa: E731
-    out = pd.DataFrame(index=sums.index)
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+    out = pd.DataFrame({"group": names})
     for col in ("registered", "due_to_close", "closed", "closed_on_time"):
         out[col] = sums[col].astype(int)
-    out["close_rate"] = ratio("closed", "due_to_close")
-    out["on_time_close_rate"] = ratio("closed_on_time", "due_to_close")
-    out["rework_rate"] = ratio("reworked", "due_to_close")
+    out["close_rate"] = ratio(sums["closed"], sums["due_to_close"])
+    out["on_time_close_rate"] = ratio(sums["closed_on_time"], sums["due_to_close"])
+    out["rework_rate"] = ratio(sums["reworked"], sums["due_to_close"])
     out["dispatched"] = sums["dispatched"].astype(int)
-    out["on_time_dispatch_rate"] = ratio("dispatched_on_time", "dispatched")
-    out["accurate_dispatch_rate"] = (
-        (sums["dispatched"] - sums["dispatch_returned"])
-        / sums["dispatched"].where(sums["dispatched"] > 0)
-    ).astype(float)
-    out["mean_hours_to_close"] = hours.mean().reindex(out.index).astype(float)
-    out["median_hours_to_close"] = hours.median().reindex(out.index).astype(float)
+    out["on_time_dispatch_rate"] = ratio(sums["dispatched_on_time"], sums["dispatched"])
+    out["accurate_dispatch_rate"] = ratio(
+        sums["dispatched"] - sums["dispatch_returned"], sums["dispatched"]
+    )
+    out["mean_hours_to_close"] = mean
+    out["median_hours_to_close"] = median
     out["score"] = [composite_score(row, spec.weights) for row in out.to_dict("records")]
     out["grade"] = [grade(v) for v in out["score"]]
     return out

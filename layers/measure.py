@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
+import numpy as np
 from pyproj import CRS, Geod
 
 _GEOD = Geod(ellps="WGS84")
@@ -34,3 +35,11 @@ def measure_path(points: Sequence[tuple[float, float]], crs: CRS) -> tuple[float
         ring = [*points, points[0]]
         area = abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in pairwise(ring))) / 2
     return length * unit, area * unit * unit
+
+
+def geodesic_distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Metres between lon/lat points on the WGS84 ellipsoid, element-wise (arrays broadcast)."""
+    lon1, lat1, lon2, lat2 = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (lon1, lat1, lon2, lat2))
+    )
+    return np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2], dtype=float)

@@ -10,9 +10,11 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from incidents.kpi import KpiSpec, composite_score, grade, kpis_from_store
+from incidents.kpi import KpiSpec, composite_score, compute_kpis, grade, kpis_from_store
 from incidents.lifecycle import Role
 from incidents.store import NewCase, SqliteCaseStore
 
@@ -196,3 +198,47 @@ def test_grades_and_score_edges():
             {"close_rate": 1.0},
         )
     )
+
+
+def test_vectorised_counts_and_medians_equal_a_plain_groupby():
+    """The bincount/sort arithmetic against pandas on 5,000 random cases in 37 groups,
+    with missing moments, negative durations and cases outside the period."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    hours = lambda: pd.to_timedelta(rng.exponential(30, n), unit="h")  # noqa: E731
+    reg = base + pd.to_timedelta(rng.uniform(0, 24 * 60, n), unit="h")
+    facts = pd.DataFrame(
+        {
+            "department": rng.choice([f"d{i}" for i in range(37)], n),
+            "grid_code": None,
+            "status": rng.choice(["closed", "dispatched", "registered"], n, p=[0.6, 0.3, 0.1]),
+            "registered_at": pd.Series(reg).where(rng.random(n) > 0.05),
+            "due_at": reg + hours(),
+            "dispatched_at": pd.Series(reg + hours()).where(rng.random(n) > 0.2),
+            "closed_at": pd.Series(reg + hours() - pd.Timedelta(hours=5)),
+            "rework_count": rng.integers(0, 2, n),
+            "return_count": rng.integers(0, 2, n),
+        }
+    )
+    facts.loc[facts["status"] != "closed", "closed_at"] = pd.NaT
+    spec = KpiSpec(
+        by="department", start=base + pd.Timedelta(days=3), end=base + pd.Timedelta(days=50)
+    )
+    table = compute_kpis(facts, spec).set_index("department")
+    f = facts[(facts["registered_at"] >= spec.start) & (facts["registered_at"] < spec.end)]
+    closed = f["closed_at"] < spec.end
+    h = ((f["closed_at"] - f["registered_at"]).dt.total_seconds() / 3600).where(closed)
+    due = closed | (f["due_at"] < spec.end)
+    expected = pd.DataFrame(
+        {
+            "registered": f.groupby("department").size(),
+            "closed": closed.groupby(f["department"]).sum(),
+            "due_to_close": due.groupby(f["department"]).sum(),
+            "median_hours_to_close": h.groupby(f["department"]).median(),
+            "mean_hours_to_close": h.groupby(f["department"]).mean(),
+        }
+    )
+    got = table.drop(index="ALL")[expected.columns]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_names=False)
+    assert table.loc["ALL", "median_hours_to_close"] == pytest.approx(h.median())

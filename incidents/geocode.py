@@ -1,0 +1,149 @@
+"""An address geocoder from street-centerline address ranges ("123 Main St" -> a point).
+
+Each centerline segment carries the house numbers at its two ends on the left and the right
+side (Cambridge: ``L_From``/``L_To``/``R_From``/``R_To``, -1 where a side has none). A number
+is placed by linear interpolation along the segment whose range on the matching side
+(parity) contains it, the classic TIGER-style method. Nothing leaves the machine: the
+streets layer of the project is the gazetteer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.crs import suggest_projected_crs, to_lonlat_bounds
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+_SUFFIXES = {
+    "STREET": "ST",
+    "AVENUE": "AVE",
+    "AV": "AVE",
+    "ROAD": "RD",
+    "PLACE": "PL",
+    "TERRACE": "TER",
+    "COURT": "CT",
+    "SQUARE": "SQ",
+    "DRIVE": "DR",
+    "PARKWAY": "PKWY",
+    "LANE": "LN",
+    "CIRCLE": "CIR",
+    "HIGHWAY": "HWY",
+    "BOULEVARD": "BLVD",
+    "PARK": "PK",
+    "ALLEY": "ALY",
+}
+_ADDRESS = re.compile(r"^\s*(\d+)\s*[A-Za-z]?\s*[,]?\s+(.+?)\s*(?:,.*)?$")
+
+
+class GeocodeError(CityDeskError):
+    """The address cannot be placed."""
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    lon: float
+    lat: float
+    label: str  # the street as the layer names it, with the number: "1334 Cambridge St"
+    exact: bool  # False when the number lies outside every range and the nearest was used
+
+
+@dataclass(frozen=True)
+class RangeFields:
+    street: str = "Street"  # the full name, "Cambridge St"
+    left_from: str = "L_From"
+    left_to: str = "L_To"
+    right_from: str = "R_From"
+    right_to: str = "R_To"
+
+
+def normalize_street(text: str) -> str:
+    """ "Massachusetts Avenue" and "massachusetts ave." both become "MASSACHUSETTS AVE"."""
+    words = re.sub(r"[^\w\s]", " ", text.upper()).split()
+    return " ".join(_SUFFIXES.get(w, w) for w in words)
+
+
+class Geocoder:
+    def __init__(self, streets: gpd.GeoDataFrame, fields: RangeFields | None = None) -> None:
+        self.fields = fields or RangeFields()
+        f = self.fields
+        missing = [
+            c
+            for c in (f.street, f.left_from, f.left_to, f.right_from, f.right_to)
+            if c not in streets.columns
+        ]
+        if missing:
+            raise GeocodeError(
+                _("the streets layer has no address-range column(s) {cols}").format(
+                    cols=", ".join(missing)
+                ),
+                _("Geocoding needs a street name and from/to house numbers per side."),
+            )
+        crs = suggest_projected_crs(
+            to_lonlat_bounds(tuple(streets.total_bounds), streets.crs), streets.crs.geodetic_crs
+        )
+        named = streets[streets[f.street].notna()]
+        self._lines = named.to_crs(crs)
+        self._crs = crs
+        self._key = named[f.street].astype(str).map(normalize_street).to_numpy()
+        self._names = dict(zip(self._key, named[f.street].astype(str), strict=False))
+        self._ranges = {
+            side: named[[a, b]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+            for side, (a, b) in {
+                "L": (f.left_from, f.left_to),
+                "R": (f.right_from, f.right_to),
+            }.items()
+        }
+
+    def geocode(self, address: str) -> GeocodeResult:
+        m = _ADDRESS.match(address)
+        if not m:
+            raise GeocodeError(
+                _("cannot read the address {address!r}").format(address=address),
+                _('Write the house number first, then the street: "1334 Cambridge St".'),
+            )
+        number, street = int(m.group(1)), normalize_street(m.group(2))
+        rows = np.flatnonzero(self._key == street)
+        if not len(rows):  # "Cambridge" without the type: accept a unique street
+            rows = np.flatnonzero(np.char.startswith(self._key.astype(str), street + " "))
+            if len(set(self._key[rows])) > 1:
+                rows = rows[:0]
+        if not len(rows):
+            close = difflib.get_close_matches(street, list(self._names), n=3, cutoff=0.6)
+            raise GeocodeError(
+                _("there is no street {street!r} in the streets layer").format(street=m.group(2)),
+                _("Did you mean: {names}?").format(names=", ".join(self._names[c] for c in close))
+                if close
+                else _("Check the spelling, or click the place on the map."),
+            )
+        best = None  # (distance outside the range, row, fraction)
+        for ranges in self._ranges.values():
+            lo_hi = ranges[rows]
+            for row, (a, b) in zip(rows, lo_hi, strict=True):
+                if not (a > 0 and b > 0) or (a % 2) != (number % 2):
+                    continue
+                lo, hi = min(a, b), max(a, b)
+                outside = max(lo - number, number - hi, 0)
+                fraction = 0.5 if a == b else (np.clip(number, lo, hi) - a) / (b - a)
+                if best is None or outside < best[0]:
+                    best = (outside, row, float(fraction))
+        if best is None:
+            raise GeocodeError(
+                _("{street} has no house numbers on the side of {number}").format(
+                    street=self._names[street] if street in self._names else m.group(2),
+                    number=number,
+                ),
+                _("Click the place on the map instead."),
+            )
+        outside, row, fraction = best
+        line = self._lines.geometry.iloc[row]
+        point = gpd.GeoSeries([line.interpolate(fraction, normalized=True)], crs=self._crs)
+        point = point.to_crs(4326).iloc[0]
+        name = self._lines[self.fields.street].iloc[row]
+        return GeocodeResult(point.x, point.y, f"{number} {name}", exact=bool(outside == 0))
