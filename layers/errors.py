@@ -20,7 +20,9 @@ class CityDeskError(Exception):
     @property
     def message(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        hint = f" Fix: {self.fix}" if self.fix else ""
+        from .i18n import _  # late: the language may be chosen after this module loads
+
+        hint = " " + _("Fix: {fix}").format(fix=self.fix) if self.fix else ""
         return f"{where}{self.problem}{hint}"
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import subprocess
+import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -228,3 +231,42 @@ def test_routing_rules_and_department_names(tmp_path):
         RoutingTable.load(bad)
     assert department_names("zh_CN")["sanitation"] == "环境卫生"
     assert set(department_names()) >= {"fire", "police", "public_works"}
+
+
+def test_dispatch_cli_end_to_end(demo_copy, tmp_path):
+    """crews from the demo's fire stations, a registered crash, dispatch, due list, geocode."""
+    exe = str(Path(sys.executable).parent / "citydesk")
+
+    def run(*args):
+        out = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    crews = run(
+        "dispatch",
+        "crews",
+        f"{demo_copy}::all_facilities",
+        "--project",
+        demo_copy,
+        "--department",
+        "fire",
+        "--name-field",
+        "name",
+        "--where",
+        "category = 'fire_station'",
+    )
+    assert "Fire Headquarters" in crews and crews.count("fire-") == 8
+    at = dt.datetime(2024, 3, 4, 9, 0, tzinfo=NY)
+    with SqliteCaseStore(demo_copy) as store:
+        case = _registered(store, -71.1056, 42.3736, at=at)  # by City Hall
+    plan = run("dispatch", "run", "--project", demo_copy, "--rules", "cambridge", "--actor", "dora")
+    assert "1 dispatched" in plan and "nearest by road" in plan
+    with SqliteCaseStore(demo_copy) as store:
+        sent = store.get(case.case_id)
+        assert sent.status == State.DISPATCHED and sent.crew.startswith("fire-")
+    due = run(
+        "dispatch", "due", "--project", demo_copy, "--within", "100", "--at", "2024-03-05T12:00"
+    )
+    assert case.case_id in due and "red" in due
+    hit = run("dispatch", "geocode", "1334 Cambridge St", "--project", demo_copy)
+    assert hit.startswith("1334 Cambridge St: -71.09")

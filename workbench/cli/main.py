@@ -19,7 +19,7 @@ from layers.feedback import CanceledError
 from layers.i18n import _, set_language
 from layers.version import __version__
 
-from . import cases_cmd, demo_cmd, grid_cmd, layers_cmd, project_cmd
+from . import cases_cmd, demo_cmd, dispatch_cmd, grid_cmd, layers_cmd, project_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     project_cmd.register(sub)
     grid_cmd.register(sub)
     cases_cmd.register(sub)
+    dispatch_cmd.register(sub)
     demo_cmd.register(sub)
     gui = sub.add_parser("gui", help=_("open the desktop workbench"))
     gui.add_argument("project", nargs="?", help=_("project .gpkg to open (default: the demo)"))
@@ -85,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_("citydesk: interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output was piped into head or a pager that quit: fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug, not bad input: say so plainly
         print(
             _("citydesk: internal error: {exc}. Please report it with --debug output.").format(

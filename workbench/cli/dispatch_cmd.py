@@ -1,0 +1,181 @@
+"""``citydesk dispatch crews|run|due|duplicates|merge|geocode``: the dispatch desk headless."""
+
+from __future__ import annotations
+
+import argparse
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+from .cases_cmd import open_store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("dispatch", help=_("dispatch desk: crews, routing, time limits"))
+    dsub = cmd.add_subparsers(dest="dispatch_command", metavar="ACTION", required=True)
+
+    def project(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+
+    crews = dsub.add_parser("crews", help=_("place crews at points (e.g. fire stations)"))
+    project(crews)
+    crews.add_argument("points", nargs="?", help=_("point layer: FILE or FILE::LAYER"))
+    crews.add_argument("--department", help=_("the department the crews belong to"))
+    crews.add_argument("--name-field", default="SITE_NAME", help=_("field with the crew name"))
+    crews.add_argument("--where", help=_("filter the points, e.g. \"category = 'fire_station'\""))
+    crews.set_defaults(func=cmd_crews)
+
+    run = dsub.add_parser("run", help=_("dispatch registered cases to the nearest crews"))
+    project(run)
+    run.add_argument("--case", action="append", help=_("only this case (repeatable)"))
+    run.add_argument("--rules", help=_("routing rules TOML, or a shipped one: cambridge"))
+    run.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+    run.add_argument("--actor", required=True, help=_("your user name"))
+    run.add_argument("--dry-run", action="store_true", help=_("show the plan, change nothing"))
+    run.set_defaults(func=cmd_run)
+
+    due = dsub.add_parser("due", help=_("overdue cases and those due soon, by time left"))
+    project(due)
+    due.add_argument("--within", type=float, default=4.0, help=_("working hours (default 4)"))
+    due.add_argument("--at", type=_moment, help=_("as of this moment (default: now)"))
+    due.set_defaults(func=cmd_due)
+
+    dup = dsub.add_parser("duplicates", help=_("possible duplicates of a case"))
+    project(dup)
+    dup.add_argument("case_id")
+    dup.add_argument("--radius", type=float, default=50.0, help=_("metres (default 50)"))
+    dup.add_argument("--hours", type=float, default=72.0, help=_("time window (default 72 h)"))
+    dup.set_defaults(func=cmd_duplicates)
+
+    merge = dsub.add_parser("merge", help=_("cancel a case as a duplicate of another"))
+    project(merge)
+    merge.add_argument("duplicate_id")
+    merge.add_argument("original_id")
+    merge.add_argument("--as", dest="role", required=True, help=_("your role"))
+    merge.add_argument("--actor", required=True, help=_("your user name"))
+    merge.set_defaults(func=cmd_merge)
+
+    geo = dsub.add_parser("geocode", help=_("place an address on the streets layer"))
+    project(geo)
+    geo.add_argument("address")
+    geo.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+    geo.set_defaults(func=cmd_geocode)
+
+
+def _moment(text: str):
+    from .cases_cmd import _date
+
+    return _date(text)
+
+
+def _layer(project: str, layer_id: str):
+    from layers.readers.vector import read_vector
+
+    frame, _facts = read_vector(project, layer_id)
+    return frame
+
+
+def cmd_crews(args: argparse.Namespace) -> int:
+    from incidents.dispatch import crews_from_points
+    from layers.expressions import filter_mask
+
+    with open_store(args.project) as store:
+        if args.points:
+            from layers.io import read_frame
+
+            path, _sep, layer = args.points.partition("::")
+            points, _facts = read_frame(path, layer or None)
+            if args.where:
+                points = points[filter_mask(points, args.where)]
+            if not args.department:
+                raise CityDeskError(
+                    _("crews need a department"), _("Give --department with the point layer.")
+                )
+            store.save_crews(crews_from_points(points, args.department, args.name_field))
+        table = store.crews()
+    print(table.to_string(index=False) if len(table) else _("no crews"))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from incidents.dispatch import dispatch, plan_dispatch
+    from incidents.road_network import build_network
+    from incidents.routing import RoutingTable
+
+    network = build_network(_layer(args.project, args.streets))
+    table = RoutingTable.load(args.rules)
+    with open_store(args.project) as store:
+        cases = store.query(status=["registered"])
+        if args.case:
+            cases = cases[cases["case_id"].isin(args.case)]
+        plans = plan_dispatch(cases, store.crews(), store.catalogue, table, network)
+        for p in plans:
+            who = p.crew_name or _("manual queue")
+            print(f"{p.case_id}  {p.department or '-':<22} {who:<22} {p.reason}")
+        if not args.dry_run:
+            sent, manual = dispatch(store, plans, args.actor)
+            print(
+                _("{sent} dispatched, {manual} left for manual dispatch").format(
+                    sent=len(sent), manual=len(manual)
+                )
+            )
+    return 0
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    from incidents.deadlines import due_within, time_left
+
+    with open_store(args.project) as store:
+        table = due_within(time_left(store.query(), store.calendar, args.at), args.within)
+    for r in table.itertuples():
+        print(f"{r.case_id}  {r.level:<6} {r.hours_left:7.1f} h  {r.status:<11} {r.department}")
+    print(
+        _("{n} cases overdue or due within {h} working hours").format(n=len(table), h=args.within)
+    )
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from incidents.duplicates import DuplicateRule, possible_duplicates
+
+    with open_store(args.project) as store:
+        case = store.get(args.case_id)
+        near = possible_duplicates(
+            store,
+            case.kind,
+            case.category_code,
+            case.lon,
+            case.lat,
+            case.reported_at,
+            DuplicateRule(args.radius, args.hours),
+            exclude=case.case_id,
+        )
+    for r in near.itertuples():
+        print(f"{r.case_id}  {r.distance_m:6.0f} m  {r.hours_apart:5.1f} h  {r.status}")
+    print(_("{n} possible duplicates").format(n=len(near)))
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from incidents.duplicates import merge_duplicate
+
+    with open_store(args.project) as store:
+        dup = store.get(args.duplicate_id)
+        merged = merge_duplicate(
+            store, dup.case_id, args.original_id, args.actor, args.role, dup.version
+        )
+    print(
+        _("{id} cancelled as a duplicate of {original}").format(
+            id=merged.case_id, original=merged.duplicate_of
+        )
+    )
+    return 0
+
+
+def cmd_geocode(args: argparse.Namespace) -> int:
+    from incidents.geocode import Geocoder
+
+    hit = Geocoder(_layer(args.project, args.streets)).geocode(args.address)
+    note = "" if hit.exact else " " + _("(nearest numbered segment)")
+    print(f"{hit.label}: {hit.lon:.6f}, {hit.lat:.6f}{note}")
+    return 0
