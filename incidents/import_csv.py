@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ import pandas as pd
 from layers.errors import CityDeskError
 from layers.i18n import _
 from layers.readers.encoding import detect_encoding
+
+from .toml_files import load_toml
 
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
 
@@ -44,17 +45,8 @@ class ColumnMapping:
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
-        path = Path(path)
-        if not path.exists() and (MAPPINGS / f"{path.name}.toml").exists():
-            path = MAPPINGS / f"{path.name}.toml"  # shipped mappings by name: nyc311
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise CaseImportError(
-                _("cannot read the mapping ({err})").format(err=exc),
-                _("Check the TOML file."),
-                path=str(path),
-            ) from exc
+        # shipped mappings by name: nyc311, cambridge_crashes
+        path, data = load_toml(path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"))
         columns = data.get("columns", {})
         if "reported_at" not in columns:
             raise CaseImportError(

@@ -16,6 +16,8 @@ from pathlib import Path
 from layers.errors import CityDeskError
 from layers.i18n import _
 
+from .toml_files import load_toml
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -55,17 +57,8 @@ class RoutingTable:
         """Rules from a TOML file (``[[rules]]`` with category, area, department)."""
         if path is None:
             return cls([])
-        path = Path(path)
-        if not path.exists() and (DATA / f"routing_{path.name}.toml").exists():
-            path = DATA / f"routing_{path.name}.toml"  # shipped rules by name: cambridge
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise RoutingError(
-                _("cannot read the routing rules ({err})").format(err=exc),
-                _("Check the TOML file."),
-                path=str(path),
-            ) from exc
+        # shipped rules by name: cambridge
+        path, data = load_toml(path, DATA / "routing_{name}.toml", RoutingError, _("routing rules"))
         rules = []
         for n, raw in enumerate(data.get("rules", []), start=1):
             if not raw.get("category") or not raw.get("department"):

@@ -395,4 +395,7 @@ ZH_CN = {
     "{n} cases overdue or due within {h} working hours": "{n} 件案件已超期或将在 {h} 个工作小时内到期",
     "{n} possible duplicates": "{n} 件可能的重复件",
     "{sent} dispatched, {manual} left for manual dispatch": "已派遣 {sent} 件，{manual} 件待人工派遣",
+    "cannot read the {what} ({err})": "无法读取{what}（{err}）",
+    "mapping": "字段映射",
+    "routing rules": "派遣规则",
 }

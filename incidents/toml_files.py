@@ -1,0 +1,28 @@
+"""Reading the TOML files cities write (mappings, routing rules), or the shipped ones by name."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+
+def load_toml(
+    path: str | Path, shipped: Path, error: type[CityDeskError], what: str
+) -> tuple[Path, dict]:
+    """(the path read, its content). ``path`` may name a shipped file: ``nyc311`` reads
+    ``shipped`` with ``{name}`` replaced. Unreadable TOML raises ``error`` naming ``what``."""
+    path = Path(path)
+    candidate = Path(str(shipped).format(name=path.name))
+    if not path.exists() and candidate.exists():
+        path = candidate
+    try:
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise error(
+            _("cannot read the {what} ({err})").format(what=what, err=exc),
+            _("Check the TOML file."),
+            path=str(path),
+        ) from exc
