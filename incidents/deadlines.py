@@ -13,18 +13,13 @@ import numpy as np
 import pandas as pd
 
 from .calendar import WorkingCalendar
+from .lifecycle import State
 from .timestamps import utc_ns
 
 AMBER_AT = 0.75
-OPEN_STATES = (
-    "reported",
-    "verified",
-    "accepted",
-    "registered",
-    "dispatched",
-    "in_process",
-    "handled",
-    "checked",
+#: states whose clock runs: everything but not-yet-reported, finished and suspended (挂账)
+OPEN_STATES = tuple(
+    s.value for s in State if s not in (State.NEW, State.CLOSED, State.CANCELLED, State.SUSPENDED)
 )
 
 

@@ -70,7 +70,16 @@ def plan_dispatch(
     """A plan for each case (rows of ``store.query``); crews are ``store.crews()``."""
     free = crews[crews["available"].astype(bool) & crews["lon"].notna() & crews["lat"].notna()]
     by_department = {d: g for d, g in free.groupby("department")}
+    crew_names = dict(zip(free["crew_id"], free["name"], strict=True))
     snapped: dict[str, dict] = {}
+    located = cases["lon"].notna() & cases["lat"].notna()
+    case_nodes: dict[str, tuple[int, float]] = {}
+    if network is not None and located.any():  # one projection for all cases, not one each
+        nodes, access = network.snap(cases.loc[located, "lon"], cases.loc[located, "lat"])
+        case_nodes = {
+            cid: (int(n), float(a))
+            for cid, n, a in zip(cases.loc[located, "case_id"], nodes, access, strict=True)
+        }
     plans = []
     for case in cases.itertuples(index=False):
         category = catalogue.get(case.kind, case.category_code, case.category_standard)
@@ -99,16 +108,15 @@ def plan_dispatch(
                 crew: (int(n), float(a))
                 for crew, n, a in zip(pool["crew_id"], nodes, access, strict=True)
             }
-        node, access = network.snap(case.lon, case.lat)
-        found = network.nearest(int(node[0]), snapped[routing.department])
+        node, access = case_nodes[case.case_id]
+        found = network.nearest(node, snapped[routing.department])
         if found is None:
             plan.reason = _("no crew of {department} can reach the case by road").format(
                 department=routing.department
             )
             continue
         crew, seconds, path = found
-        plan.crew, plan.travel_s = crew, seconds + float(access[0])
-        plan.crew_name = pool.set_index("crew_id").loc[crew, "name"]
+        plan.crew, plan.travel_s, plan.crew_name = crew, seconds + access, crew_names[crew]
         plan.route = network.route_geometry(path)
         plan.reason += "; " + _("nearest by road: {minutes:.1f} min").format(
             minutes=plan.travel_s / 60

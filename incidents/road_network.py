@@ -123,10 +123,6 @@ class RoadNetwork:
         line = shapely.LineString(coords)
         return gpd.GeoSeries([line], crs=self.crs).to_crs(4326).iloc[0]
 
-    def travel_time(self, source: int, target: int) -> float:
-        """Seconds along the fastest path (networkx; the reference the tests compare with)."""
-        return nx.shortest_path_length(self.graph, source, target, weight="travel_s")
-
 
 def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) -> RoadNetwork:
     """The directed graph of a centerline layer with from/to node ids."""

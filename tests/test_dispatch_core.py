@@ -212,6 +212,10 @@ def test_geocoder_places_addresses_on_their_segment(streets):
     segment = streets.iloc[0]  # Cambridge St 1334-1378 / 1337-1369
     assert segment.geometry.distance(shapely.Point(hit.lon, hit.lat)) < 1e-6
     assert geocoder.geocode("1378 cambridge st.").exact
+    halls = gpd.read_file(FACILITIES, layer="municipal_building")
+    city_hall = halls[halls["ADDRESS"] == "795 Massachusetts Ave"].geometry.iloc[0]
+    placed = geocoder.geocode("795 Massachusetts Avenue")
+    assert geodesic_distance_m(placed.lon, placed.lat, city_hall.x, city_hall.y) < 60
     with pytest.raises(GeocodeError, match=r"no street 'Cambrige St'.*Cambridge St"):
         geocoder.geocode("12 Cambrige St")
     with pytest.raises(GeocodeError, match="house number first"):

@@ -7,7 +7,7 @@ import argparse
 from layers.errors import CityDeskError
 from layers.i18n import _
 
-from .cases_cmd import open_store
+from .cases_cmd import _date, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     due = dsub.add_parser("due", help=_("overdue cases and those due soon, by time left"))
     project(due)
     due.add_argument("--within", type=float, default=4.0, help=_("working hours (default 4)"))
-    due.add_argument("--at", type=_moment, help=_("as of this moment (default: now)"))
+    due.add_argument("--at", type=_date, help=_("as of this moment (default: now)"))
     due.set_defaults(func=cmd_due)
 
     dup = dsub.add_parser("duplicates", help=_("possible duplicates of a case"))
@@ -60,12 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     geo.add_argument("address")
     geo.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
     geo.set_defaults(func=cmd_geocode)
-
-
-def _moment(text: str):
-    from .cases_cmd import _date
-
-    return _date(text)
 
 
 def _layer(project: str, layer_id: str):
