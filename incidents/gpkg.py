@@ -50,9 +50,12 @@ _SRS_ROWS = [
 ]
 
 
-def ensure_geopackage(con: sqlite3.Connection) -> None:
+def ensure_geopackage(con: sqlite3.Connection) -> bool:
     """Make a new or plain SQLite file a GeoPackage (a project file already is one), inside
-    the caller's transaction, so a case store is always a file QGIS and GDAL can open."""
+    the caller's transaction, so a case store is always a file QGIS and GDAL can open.
+    Returns True when it set the header: in WAL mode the caller must checkpoint after the
+    commit, because GDAL reads the application id from the file's first bytes, not through
+    SQLite, and would see the old header while the new one sits in the log."""
     for ddl in _CORE_DDL:
         con.execute(ddl)
     con.executemany(
@@ -63,6 +66,8 @@ def ensure_geopackage(con: sqlite3.Connection) -> None:
     if con.execute("PRAGMA application_id").fetchone()[0] != _APPLICATION_ID:
         con.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
         con.execute(f"PRAGMA user_version = {_USER_VERSION}")
+        return True
+    return False
 
 
 def point_blobs(x, y, srs_id: int = 4326) -> list[bytes | None]:

@@ -112,6 +112,28 @@ class RoadNetwork:
             path.append(parent[path[-1]])
         return crew, total, path
 
+    def nearest_to_every_node(
+        self, sources: dict[object, tuple[int, float]]
+    ) -> tuple[dict[int, float], dict[int, object]]:
+        """For every node: the seconds from the source that reaches it first, and that
+        source. One forward Dijkstra seeded with every source at its access time, so it
+        agrees with :meth:`nearest` while all sources stay put (replaying a history);
+        cheaper than one search per case when the cases outnumber the nodes."""
+        dist: dict[int, float] = {}
+        owner: dict[int, object] = {}
+        heap = [(access, i, node, src) for i, (src, (node, access)) in enumerate(sources.items())]
+        heapq.heapify(heap)
+        successors = self.graph._succ
+        while heap:
+            d, i, node, src = heapq.heappop(heap)
+            if node in dist:
+                continue
+            dist[node], owner[node] = d, src
+            for nxt, attrs in successors[node].items():
+                if nxt not in dist:
+                    heapq.heappush(heap, (d + attrs["travel_s"], i, nxt, src))
+        return dist, owner
+
     def route_geometry(self, path: list[int]) -> shapely.LineString | None:
         """The route along the street geometries, in EPSG:4326 (for drawing)."""
         if len(path) < 2:

@@ -258,7 +258,7 @@ class SqliteCaseStore:
         try:
             with self.transaction():
                 self._check_schema()
-                ensure_geopackage(self._con)
+                new_header = ensure_geopackage(self._con)
                 for ddl in _DDL:
                     self._con.execute(ddl)
                 self._register_in_geopackage()
@@ -267,6 +267,8 @@ class SqliteCaseStore:
                     "VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+            if new_header:
+                self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except BaseException:
             self._con.close()
             raise
@@ -485,15 +487,31 @@ class SqliteCaseStore:
         repeated = keyed & frame.duplicated(["source", "source_id"]).to_numpy()
         stored = np.zeros(len(frame), dtype=bool)
         for source in frame.loc[keyed, "source"].unique():
-            ids = {
-                r[0]
-                for r in con.execute(
-                    "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
-                    (source,),
-                )
-            }
+            mine = keyed & (frame["source"] == source).to_numpy()
+            wanted = frame.loc[mine, "source_id"].astype(str).unique().tolist()
+            if len(wanted) < _BULK:
+                # a desk's report: look its ids up in the (source, source_id) index rather
+                # than reading every id of the source (7 ms a report at 10k stored cases)
+                ids = set()
+                for i in range(0, len(wanted), 500):
+                    chunk = wanted[i : i + 500]
+                    ids.update(
+                        r[0]
+                        for r in con.execute(
+                            "SELECT source_id FROM cases WHERE source = ? AND source_id IN "
+                            f"({', '.join('?' * len(chunk))})",
+                            (source, *chunk),
+                        )
+                    )
+            else:
+                ids = {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
+                        (source,),
+                    )
+                }
             if ids:
-                mine = keyed & (frame["source"] == source).to_numpy()
                 stored |= mine & frame["source_id"].astype(str).isin(ids).to_numpy()
         return repeated | stored
 

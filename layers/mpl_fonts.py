@@ -47,8 +47,12 @@ def cjk_font_family() -> str | None:
 
 def configure_matplotlib() -> str | None:
     """Use the Agg backend settings CityDesk needs; returns the CJK family used (or None)."""
+    import logging
+
     import matplotlib
 
+    # the CJK fallback font has no bold face; matplotlib says so on every bold title
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     family = cjk_font_family()
     fallback = ["DejaVu Sans"] + ([family] if family else [])
     # Fallback happens across the *family list*, so name the families, not "sans-serif".

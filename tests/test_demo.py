@@ -90,8 +90,27 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
         "map_crashes.png",
         "map_sf_dem.png",
         "cambridge_demo.gpkg",
+        "dashboard_grades.png",
+        "dashboard_trend.png",
+        "dashboard_cells.png",
+        "evaluation_report.pdf",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name
     html = (tmp_path / "report.html").read_text()
     assert "invalid_geometry (37)" in html
     assert "City of Cambridge" in html
+    assert "evaluation_report.pdf" in html and "simulated" in html
+
+    # every crash with a time and a point became a case, and every history replays
+    import geopandas as gpd
+    import pandas as pd
+
+    from incidents.store import SqliteCaseStore
+
+    crashes = gpd.read_file(tmp_path / "cambridge_demo.gpkg", layer="crashes")
+    when = pd.to_datetime(crashes["date_time"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
+    expected = int((when.notna() & ~crashes.geometry.is_empty & crashes.geometry.notna()).sum())
+    with SqliteCaseStore(tmp_path / "cambridge_demo.gpkg") as store:
+        assert store.count() == expected
+        assert store.verify_all() == []
+        assert store.crews()["available"].all()

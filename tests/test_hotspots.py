@@ -71,6 +71,17 @@ def test_gi_star_equals_the_textbook_formula(grid, cases):
     assert hottest["hotspot"] == "hot 99%"
 
 
+def test_sparse_counts_do_not_make_quiet_cells_cold(grid):
+    """Three cases in a whole city: every all-zero neighbourhood ties with all its
+    permutations, which esda reports as p_sim = 0.01; such cells are not cold spots."""
+    counts = pd.Series(0, index=grid["code"])
+    counts.iloc[[10, 500, 1000]] = 1
+    result = getis_ord(grid, counts, permutations=99)
+    quiet = result[result["count"] == 0]
+    assert (quiet["p_sim"] <= 0.01).mean() > 0.5  # the tie artefact is there ...
+    assert not quiet["hotspot"].str.startswith("cold").any()  # ... and is not reported
+
+
 def test_early_warning_matches_an_independent_poisson_computation(grid, cases, crashes):
     start = pd.Timestamp("2014-09-01", tz=TZ)
     end = pd.Timestamp("2014-10-01", tz=TZ)

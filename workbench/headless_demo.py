@@ -30,6 +30,8 @@ class DemoResult:
     maps: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     validation: dict[str, ValidationReport] = field(default_factory=dict)
+    desk: list[list[str]] = field(default_factory=list)  # the dispatch desk replay summary
+    evaluation_pdf: Path | None = None
 
 
 def _save(fig, path: Path) -> Path:
@@ -105,14 +107,57 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
         )
     )
     timings["draw maps"] = time.perf_counter() - t0
+    feedback.set_progress(85)
+
+    t0 = time.perf_counter()
+    desk_summary, evaluation_pdf = _dispatch_desk(project_path, out, maps)
+    timings["replay the crash history through the dispatch desk"] = time.perf_counter() - t0
     feedback.set_progress(95)
 
     result = DemoResult(
         out, project_path, out / "report.html", out / "report.md", maps, timings, reports
     )
+    result.desk = desk_summary
+    result.evaluation_pdf = evaluation_pdf
     _write_reports(result, project)
     feedback.set_progress(100)
     return result
+
+
+def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[list, Path]:
+    """Replay the crash history through the desk; the dashboard charts join the maps and the
+    evaluation report is written as a PDF. Returns the summary rows and the PDF's path."""
+    import numpy as np
+
+    from incidents.dashboard import cell_maps, kpi_chart, trend_chart, write_pdf
+    from incidents.demo_desk import run_demo_desk
+
+    _desk, replay, board = run_demo_desk(project_path)
+    maps.append(_save(kpi_chart(board), out / "dashboard_grades.png"))
+    maps.append(_save(trend_chart(board), out / "dashboard_trend.png"))
+    maps.append(_save(cell_maps(board), out / "dashboard_cells.png"))
+    pdf = write_pdf(board, out / "evaluation_report.pdf")
+    whole = board.kpis[board.kpis["department"] == "ALL"].iloc[0]
+    response = np.asarray(replay.response_min, dtype=float)
+    summary = [
+        [_("older crash reports migrated (simulated handling)"), f"{replay.migrated:,}"],
+        [
+            _("crash reports replayed live, {start} to {end}").format(
+                start=f"{replay.start:%Y-%m-%d}", end=f"{replay.end:%Y-%m-%d}"
+            ),
+            f"{replay.live:,}",
+        ],
+        [_("dispatched to the nearest free fire crew by road"), f"{replay.dispatched:,}"],
+        [_("left in the manual queue (no crew free)"), f"{replay.manual:,}"],
+        [_("flagged as possible duplicates at intake"), f"{replay.duplicates_flagged:,}"],
+        [_("failed the check and were reworked"), f"{replay.reworked:,}"],
+        [_("mean drive to the scene (minutes)"), f"{np.nanmean(response):.1f}"],
+        [_("90th percentile drive (minutes)"), f"{np.nanpercentile(response, 90):.1f}"],
+        [_("on-time close rate"), f"{whole['on_time_close_rate']:.1%}"],
+        [_("score and grade"), f"{whole['score']:.1f} {whole['grade']}"],
+        [_("early-warning cells"), f"{len(board.warnings)}"],
+    ]
+    return summary, pdf
 
 
 def _layer_rows(project) -> list[list[str]]:
@@ -122,6 +167,15 @@ def _layer_rows(project) -> list[list[str]]:
         d = layer.describe()
         rows.append([layer.name, str(layer.role), str(d.get("features", d.get("size"))), d["crs"]])
     return rows
+
+
+def _desk_note() -> str:
+    return _(
+        "Where and when each crash was reported is real (Cambridge Police Department). "
+        "What happened next is simulated from a fixed seed: intake, registration, "
+        "the dispatcher's delay, time on site, inspection and close. The drive to the "
+        "scene is the travel time on the street network from the nearest free crew."
+    )
 
 
 def _write_reports(result: DemoResult, project) -> None:
@@ -156,6 +210,11 @@ def _write_reports(result: DemoResult, project) -> None:
         "|---|---|---|",
     ]
     md += ["| " + " | ".join(r) + " |" for r in val_rows]
+    md += ["", f"## {_('Dispatch desk: the crash history replayed')}", ""]
+    md += [_desk_note(), "", f"| {_('Measure')} | {_('Value')} |", "|---|---|"]
+    md += [f"| {a} | {b} |" for a, b in result.desk]
+    if result.evaluation_pdf:
+        md += ["", f"[{_('Evaluation report (PDF)')}]({result.evaluation_pdf.name})"]
     md += ["", f"## {_('Timings')}", ""]
     md += [f"- {k}: {v:.2f} s" for k, v in result.timings.items()]
     md += ["", f"## {_('Maps')}", ""]
@@ -182,6 +241,15 @@ def _write_reports(result: DemoResult, project) -> None:
         table(headers, rows),
         f"<h2>{html.escape(_('Validation'))}</h2>",
         table([_("Layer"), _("Result"), _("Issues")], val_rows),
+        f"<h2>{html.escape(_('Dispatch desk: the crash history replayed'))}</h2>",
+        f"<p>{html.escape(_desk_note())}</p>",
+        table([_("Measure"), _("Value")], result.desk),
+        (
+            f"<p><a href='{result.evaluation_pdf.name}'>"
+            f"{html.escape(_('Evaluation report (PDF)'))}</a></p>"
+            if result.evaluation_pdf
+            else ""
+        ),
         f"<h2>{html.escape(_('Timings'))}</h2><ul>",
         *[f"<li>{html.escape(k)}: {v:.2f} s</li>" for k, v in result.timings.items()],
         "</ul>",

@@ -107,16 +107,11 @@ def _date(text: str):
 def open_store(project: str | Path):
     """The project's case store, with its unit grid (if the project has one) for grid codes."""
     from incidents.grid_index import GridIndex
+    from incidents.project_grid import read_project_grid
     from incidents.store import SqliteCaseStore
-    from layers.project_store import read_project_meta
 
-    meta = read_project_meta(project)  # refuses non-projects with a clear message
-    grid = None
-    if any(layer.get("id") == "unit_grid" for layer in meta.get("layers", [])):
-        from layers.readers.vector import read_vector
-
-        frame, _facts = read_vector(project, "unit_grid")
-        grid = GridIndex(frame)
+    frame = read_project_grid(project)  # refuses non-projects with a clear message
+    grid = GridIndex(frame) if frame is not None else None
     return SqliteCaseStore(project, grid=grid)
 
 
@@ -243,18 +238,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     from incidents.hotspots import counts_per_cell, early_warning, getis_ord
+    from incidents.project_grid import read_project_grid
     from layers.errors import CityDeskError
     from layers.io import write_frame
-    from layers.readers.vector import read_vector
 
+    grid = read_project_grid(args.project)
+    if grid is None:
+        raise CityDeskError(
+            _("the project has no unit grid"),
+            _("Build one first: citydesk grid build ... --out PROJECT"),
+        )
     with open_store(args.project) as store:
-        if store.grid is None:
-            raise CityDeskError(
-                _("the project has no unit grid"),
-                _("Build one first: citydesk grid build ... --out PROJECT"),
-            )
         cases = store.query()
-    grid, _facts = read_vector(args.project, "unit_grid")
     counts = counts_per_cell(cases, grid["code"], args.start, args.end)
     stats = getis_ord(grid, counts)
     warn = early_warning(cases, grid["code"], args.start, args.end)

@@ -39,6 +39,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {name}: {seconds:.2f} s")
     print(_("Project: {path}").format(path=result.project_path))
     print(_("Report:  {path}").format(path=result.report_html))
+    if result.evaluation_pdf:
+        print(_("Evaluation report: {path}").format(path=result.evaluation_pdf))
+    for label, value in result.desk:
+        print(f"  {label}: {value}")
     for path in result.maps:
         print(_("Map:     {path}").format(path=path))
     return 0

@@ -63,16 +63,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         grid = build_unit_grid(boundary, streets, spec, communities, feedback=fb)
     out = Path(args.out)
     if out.exists() and _is_project(out):
-        from layers.layer import LayerRole, VectorLayer
-        from layers.project_store import load_project, save_project
+        from incidents.project_grid import save_grid_to_project
 
-        project = load_project(out)
-        layer = VectorLayer(name=_("Unit grid"), data=grid, role=LayerRole.BOUNDARY, id="unit_grid")
-        layer.style.symbol.fill = "none"
-        layer.style.symbol.stroke = "#e6550d"
-        project.layers.pop("unit_grid", None)
-        project.add_layer(layer, group="Boundaries")
-        save_project(project, out)
+        save_grid_to_project(grid, out)
     else:
         write_frame(grid, out, "unit_grid")
     print(

@@ -1,0 +1,42 @@
+"""The unit grid inside a CityDesk project: the layer with id ``unit_grid``.
+
+One place decides where a project keeps its grid, so the case store (grid codes of new
+cases), the dashboard (cells, hotspots) and ``citydesk grid build`` agree on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+
+from layers.i18n import _
+
+GRID_LAYER_ID = "unit_grid"
+
+
+def read_project_grid(project: str | Path) -> gpd.GeoDataFrame | None:
+    """The project's unit grid, or None if it has none (refuses a non-project file)."""
+    from layers.project_store import read_project_meta
+    from layers.readers.vector import read_vector
+
+    meta = read_project_meta(project)
+    if not any(layer.get("id") == GRID_LAYER_ID for layer in meta.get("layers", [])):
+        return None
+    frame, _facts = read_vector(project, GRID_LAYER_ID)
+    return frame
+
+
+def save_grid_to_project(grid: gpd.GeoDataFrame, project: str | Path) -> None:
+    """Add the grid to the project (replacing an earlier one), drawn as orange outlines.
+    Call it before opening the project's case store: saving rewrites the file."""
+    from layers.layer import LayerRole, VectorLayer
+    from layers.project_store import load_project, save_project
+
+    loaded = load_project(project)
+    layer = VectorLayer(name=_("Unit grid"), data=grid, role=LayerRole.BOUNDARY, id=GRID_LAYER_ID)
+    layer.style.symbol.fill = "none"
+    layer.style.symbol.stroke = "#e6550d"
+    loaded.layers.pop(GRID_LAYER_ID, None)
+    loaded.add_layer(layer, group="Boundaries")
+    save_project(loaded, project)

@@ -1,0 +1,282 @@
+"""Replay a real incident history through the dispatch desk, for the demo and for training.
+
+The Cambridge crash reports (2010-2014) are real: where and when each crash was reported.
+What happened next is not in the open data, so it is *simulated*, reproducibly from a seed,
+and said to be so in every report that uses it:
+
+- the older reports are migrated as closed cases with a full simulated history (the
+  baseline that hotspots, early warnings and the weekly trend need);
+- the last ``live_days`` are replayed live, case by case in report order, through the same
+  calls a desk makes: report, duplicate check, accept, register, route and dispatch to the
+  nearest free crew by road, start, handle, check (a share fails and is reworked), close.
+  A crew is busy from its dispatch until it has handled the case.
+
+The crew's drive comes from the road network; the other durations are drawn from simple
+distributions (``ReplaySpec``), documented in docs/DISPATCH.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.feedback import Feedback, NullFeedback, check_canceled
+from layers.i18n import _
+
+from .dispatch import dispatch, plan_dispatch
+from .duplicates import possible_duplicates
+from .lifecycle import Role
+from .new_cases import HistoryStep, NewCase
+from .road_network import RoadNetwork
+from .routing import RoutingTable
+
+CRASH = ("event", "0490")
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    live_days: int = 28
+    seed: int = 7
+    dispatch_mean_min: float = 12.0  # registration -> dispatch (exponential)
+    work_min: tuple[float, float] = (20.0, 120.0)  # on site (uniform)
+    check_mean_h: float = 3.0  # handled -> inspected (exponential)
+    close_mean_h: float = 2.0  # inspected -> closed (exponential)
+    check_fail_share: float = 0.08
+
+
+@dataclass
+class ReplayResult:
+    migrated: int = 0
+    live: int = 0
+    dispatched: int = 0
+    manual: int = 0
+    reworked: int = 0
+    duplicates_flagged: int = 0
+    response_min: list[float] = field(default_factory=list)  # live: dispatch -> on site
+    start: pd.Timestamp | None = None  # the live window
+    end: pd.Timestamp | None = None
+
+
+def crash_reports(crashes: gpd.GeoDataFrame, tz: str = "America/New_York") -> pd.DataFrame:
+    """Crash number, report moment and position of each locatable crash, in time order.
+    The export's ``date_time`` text is local time; rows without a time or a point are left
+    out."""
+    when = pd.to_datetime(crashes["date_time"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
+    # the repeated hour of the autumn clock change is read as standard time
+    when = when.dt.tz_localize(
+        tz, ambiguous=np.zeros(len(when), dtype=bool), nonexistent="shift_forward"
+    )
+    pts = crashes.geometry.to_crs(4326)
+    out = pd.DataFrame(
+        {
+            "source_id": crashes["crash_number"].astype(str).to_numpy(),
+            "reported_at": when.to_numpy(),
+            "lon": pts.x.to_numpy(),
+            "lat": pts.y.to_numpy(),
+            "description": (
+                crashes["object_1"].fillna("").astype(str)
+                + " / "
+                + crashes["object_2"].fillna("").astype(str)
+                + ", "
+                + crashes["location"].fillna("").astype(str)
+            ).to_numpy(),
+        }
+    )
+    out["reported_at"] = pd.to_datetime(out["reported_at"]).dt.tz_convert(tz)
+    ok = out["reported_at"].notna() & np.isfinite(out["lon"]) & np.isfinite(out["lat"])
+    return out[ok].sort_values("reported_at", kind="stable").reset_index(drop=True)
+
+
+class _Timing:
+    """The simulated durations, one random stream for the whole replay."""
+
+    def __init__(self, spec: ReplaySpec) -> None:
+        self.spec = spec
+        self.rng = np.random.default_rng(spec.seed)
+
+    def minutes(self, mean: float) -> dt.timedelta:
+        return dt.timedelta(minutes=float(self.rng.exponential(mean)))
+
+    def intake(self, reported: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        accepted = reported + dt.timedelta(minutes=float(self.rng.uniform(1, 5)))
+        return accepted, accepted + dt.timedelta(minutes=float(self.rng.uniform(2, 10)))
+
+    def dispatch_at(self, registered: dt.datetime) -> dt.datetime:
+        return registered + self.minutes(self.spec.dispatch_mean_min)
+
+    def work(self) -> dt.timedelta:
+        return dt.timedelta(minutes=float(self.rng.uniform(*self.spec.work_min)))
+
+    def after_handling(self, handled: dt.datetime) -> list[tuple[str, Role, dt.datetime, str]]:
+        """The check (maybe failed, then reworked and checked again) and the close."""
+        steps = []
+        at = handled + self.minutes(self.spec.check_mean_h * 60)
+        if self.rng.random() < self.spec.check_fail_share:
+            steps.append(("check_fail", Role.INSPECTOR, at, _("debris still on the roadway")))
+            at += self.work()
+            steps.append(("handle", Role.DEPARTMENT, at, ""))
+            at += self.minutes(self.spec.check_mean_h * 60)
+        steps.append(("check_pass", Role.INSPECTOR, at, ""))
+        steps.append(
+            ("close", Role.SHIFT_CHIEF, at + self.minutes(self.spec.close_mean_h * 60), "")
+        )
+        return steps
+
+
+_ACTORS = {
+    Role.INTAKE: "intake-1",
+    Role.SHIFT_CHIEF: "chief-1",
+    Role.DISPATCHER: "dispatcher-1",
+    Role.INSPECTOR: "inspector-1",
+}
+
+
+def _crew_sources(network: RoadNetwork, crews: pd.DataFrame) -> dict[str, tuple[int, float]]:
+    nodes, access = network.snap(crews["lon"].to_numpy(), crews["lat"].to_numpy())
+    return {c: (int(n), float(a)) for c, n, a in zip(crews["crew_id"], nodes, access, strict=True)}
+
+
+def _history_cases(
+    reports: pd.DataFrame, network: RoadNetwork, crews: pd.DataFrame, timing: _Timing
+) -> list[NewCase]:
+    """Older reports as closed cases with a full simulated history (travel by road)."""
+    seconds, nearest = network.nearest_to_every_node(_crew_sources(network, crews))
+    nodes, access = network.snap(reports["lon"].to_numpy(), reports["lat"].to_numpy())
+    names = dict(zip(crews["crew_id"], crews["name"], strict=True))
+    cases = []
+    for row, node, walk in zip(reports.itertuples(index=False), nodes, access, strict=True):
+        crew = nearest.get(int(node))
+        travel = seconds[int(node)] + walk if crew is not None else 600.0
+        reported = row.reported_at.to_pydatetime()
+        accepted, registered = timing.intake(reported)
+        sent = timing.dispatch_at(registered)
+        started = sent + dt.timedelta(seconds=travel)
+        handled = started + timing.work()
+        crew_actor = names.get(crew, "crew")
+        steps = [
+            HistoryStep("accept", _ACTORS[Role.INTAKE], Role.INTAKE, accepted),
+            HistoryStep("register", _ACTORS[Role.SHIFT_CHIEF], Role.SHIFT_CHIEF, registered),
+            HistoryStep("dispatch", _ACTORS[Role.DISPATCHER], Role.DISPATCHER, sent),
+            HistoryStep("start", crew_actor, Role.DEPARTMENT, started),
+            HistoryStep("handle", crew_actor, Role.DEPARTMENT, handled),
+        ]
+        for action, role, at, note in timing.after_handling(handled):
+            actor = crew_actor if role == Role.DEPARTMENT else _ACTORS[role]
+            steps.append(HistoryStep(action, actor, role, at, note))
+        cases.append(
+            NewCase(
+                *CRASH,
+                lon=row.lon,
+                lat=row.lat,
+                description=row.description,
+                source="cambridge_crashes",
+                source_id=row.source_id,
+                reported_at=reported,
+                history=steps,
+            )
+        )
+    return cases
+
+
+def replay_crashes(
+    store,
+    crashes: gpd.GeoDataFrame,
+    network: RoadNetwork,
+    table: RoutingTable,
+    spec: ReplaySpec | None = None,
+    feedback: Feedback | None = None,
+) -> ReplayResult:
+    """Migrate the older crash reports, then replay the last ``live_days`` live through
+    the desk. The store must hold the crews (``store.save_crews``)."""
+    spec = spec or ReplaySpec()
+    feedback = feedback or NullFeedback()
+    timing = _Timing(spec)
+    reports = crash_reports(crashes, store.calendar.tz)
+    end = reports["reported_at"].max()
+    start = end.normalize() - pd.Timedelta(days=spec.live_days - 1)
+    older, live = reports[reports["reported_at"] < start], reports[reports["reported_at"] >= start]
+    result = ReplayResult(start=start, end=end + pd.Timedelta(days=1))
+    crews = store.crews()
+    feedback.push_info(_("migrating {n} older crash reports").format(n=len(older)))
+    added, _skipped = store.import_batch(
+        _history_cases(older, network, crews, timing), actor="migration"
+    )
+    result.migrated = added
+    feedback.set_progress(30)
+    busy: dict[str, dt.datetime] = {}  # crew -> free again at
+    for i, row in enumerate(live.itertuples(index=False)):
+        check_canceled(feedback)
+        _replay_one(store, row, network, table, timing, busy, result)
+        feedback.set_progress(30 + 70 * (i + 1) / max(len(live), 1))
+    for crew in busy:  # the replay is over: everyone back on duty
+        store.set_crew_available(crew, True)
+    return result
+
+
+def _replay_one(store, row, network, table, timing: _Timing, busy: dict, result) -> None:
+    reported = row.reported_at.to_pydatetime()
+    case = store.report(
+        NewCase(
+            *CRASH,
+            lon=row.lon,
+            lat=row.lat,
+            description=row.description,
+            source="cambridge_crashes",
+            source_id=row.source_id,
+            reported_at=reported,
+        ),
+        _ACTORS[Role.INTAKE],
+        Role.INTAKE,
+        at=reported,
+    )
+    result.live += 1
+    near = possible_duplicates(
+        store, case.kind, case.category_code, case.lon, case.lat, reported, exclude=case.case_id
+    )
+    # two crashes at one corner within days are usually two crashes: flagged, not merged
+    result.duplicates_flagged += bool(len(near))
+    accepted, registered = timing.intake(reported)
+    case = store.transition(
+        case.case_id, "accept", _ACTORS[Role.INTAKE], Role.INTAKE, case.version, at=accepted
+    )
+    case = store.transition(
+        case.case_id,
+        "register",
+        _ACTORS[Role.SHIFT_CHIEF],
+        Role.SHIFT_CHIEF,
+        case.version,
+        at=registered,
+    )
+    sent_at = timing.dispatch_at(registered)
+    for crew, free_at in list(busy.items()):
+        if free_at <= sent_at:
+            store.set_crew_available(crew, True)
+            del busy[crew]
+    rows = store.query(status=["registered"])
+    plans = plan_dispatch(
+        rows[rows["case_id"] == case.case_id], store.crews(), store.catalogue, table, network
+    )
+    sent, manual = dispatch(store, plans, _ACTORS[Role.DISPATCHER], Role.DISPATCHER, sent_at)
+    if manual:  # every crew busy: the case waits in the manual queue, as on a real desk
+        result.manual += 1
+        return
+    plan = sent[0]
+    result.dispatched += 1
+    result.response_min.append(plan.travel_s / 60 if plan.travel_s else float("nan"))
+    started = sent_at + dt.timedelta(seconds=plan.travel_s or 0)
+    handled = started + timing.work()
+    busy[plan.crew] = handled
+    store.set_crew_available(plan.crew, False)
+    version = store.get(case.case_id).version
+    steps = [("start", Role.DEPARTMENT, started, ""), ("handle", Role.DEPARTMENT, handled, "")]
+    steps += timing.after_handling(handled)
+    for action, role, at, note in steps:
+        actor = plan.crew_name if role == Role.DEPARTMENT else _ACTORS[role]
+        version = store.transition(
+            case.case_id, action, actor, role, version, note=note, at=at
+        ).version
+        result.reworked += action == "check_fail"

@@ -1,0 +1,114 @@
+"""The evaluation dashboard and the replayed dispatch desk, on the Cambridge demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from incidents.dashboard import DashboardSpec, build_dashboard, weekly_trend, write_pdf
+from incidents.demo_desk import open_desk_store, run_demo_desk
+from incidents.kpi import KpiSpec, kpis_from_store
+from incidents.replay import ReplaySpec
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    import shutil
+
+    from layers.demo import SHIPPED_DEMO
+
+    path = tmp_path_factory.mktemp("desk") / "demo.gpkg"
+    shutil.copyfile(SHIPPED_DEMO, path)
+    desk, result, board = run_demo_desk(path, ReplaySpec(live_days=14, seed=3))
+    return desk, result, board
+
+
+def test_replay_runs_every_live_case_round_the_loop(replayed):
+    desk, result, _board = replayed
+    assert result.live > 30 and result.migrated > 8000
+    assert result.dispatched + result.manual == result.live
+    with open_desk_store(desk.project, desk.grid) as store:
+        assert store.verify_all() == []
+        live = store.query(since=result.start.to_pydatetime())
+        assert len(live) == result.live
+        sent = live[live["crew"].notna()]
+        assert len(sent) == result.dispatched and set(sent["department"]) == {"fire"}
+        closed = (live["status"] == "closed").sum()
+        assert closed == result.dispatched  # the simulation closes whatever it dispatched
+        reworked = int((live["rework_count"] > 0).sum())
+        assert reworked == result.reworked
+        one = store.history(sent["case_id"].iloc[0])
+        actions = [e.action for e in one]
+        assert actions[:5] == ["report", "accept", "register", "dispatch", "start"]
+        assert actions[-1] == "close"
+        assert store.crews()["available"].all()
+
+
+def test_dashboard_agrees_with_the_kpi_table_and_the_raw_cases(replayed):
+    desk, _result, board = replayed
+    with open_desk_store(desk.project, desk.grid) as store:
+        spec = KpiSpec(by="department", start=board.start, end=board.end)
+        pd.testing.assert_frame_equal(board.kpis, kpis_from_store(store, spec))
+        cases = store.query()
+    registered = pd.to_datetime(cases["registered_at"], utc=True, format="ISO8601")
+    in_period = (registered >= board.start) & (registered < board.end) & cases["grid_code"].notna()
+    assert int(board.cells["count"].sum()) == int(in_period.sum())
+    per_cell = cases[in_period].groupby("grid_code").size()
+    mine = board.cells.set_index("code")["count"]
+    assert (mine.reindex(per_cell.index) == per_cell).all()
+    assert set(board.cells["hotspot"]) <= {
+        "hot 99%",
+        "hot 95%",
+        "not significant",
+        "cold 95%",
+        "cold 99%",
+    }
+
+
+def test_weekly_trend_against_a_pandas_resample():
+    rng = np.random.default_rng(1)
+    end = pd.Timestamp("2024-03-01", tz="UTC")
+    reg = end - pd.to_timedelta(rng.uniform(0, 70 * 24, 400), unit="h")
+    closed = reg + pd.to_timedelta(rng.uniform(1, 200, 400), unit="h")
+    due = reg + pd.Timedelta(hours=48)
+    status = np.where(rng.random(400) < 0.8, "closed", "in_process")
+    facts = pd.DataFrame(
+        {
+            "registered_at": reg,
+            "closed_at": pd.Series(closed).where(status == "closed"),
+            "due_at": due,
+            "status": status,
+        }
+    )
+    trend = weekly_trend(facts, end, 8)
+    assert len(trend) == 8 and trend["week"].iloc[-1] == end - pd.Timedelta(weeks=1)
+    for row in trend.itertuples():
+        lo, hi = row.week, row.week + pd.Timedelta(weeks=1)
+        assert row.registered == ((facts.registered_at >= lo) & (facts.registered_at < hi)).sum()
+        done = facts[(facts.closed_at >= lo) & (facts.closed_at < hi)]
+        assert row.closed == len(done)
+        assert row.closed_on_time == (done.closed_at <= done.due_at).sum()
+
+
+def test_evaluation_pdf_has_four_pages(replayed, tmp_path):
+    _desk, _result, board = replayed
+    pdf = write_pdf(board, tmp_path / "week.pdf", lang="zh_CN")
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())
+    assert len(pages) == 4
+
+
+def test_dashboard_without_a_grid_or_cases(tmp_path):
+    from incidents.store import SqliteCaseStore
+
+    with SqliteCaseStore(tmp_path / "empty.gpkg") as store:
+        board = build_dashboard(
+            store, None, DashboardSpec(end=dt.datetime(2024, 1, 8, tzinfo=dt.UTC))
+        )
+    assert board.cells is None and board.warnings.empty
+    assert int(board.kpis.iloc[-1]["registered"]) == 0
+    assert (board.trend["registered"] == 0).all()
+    write_pdf(board, tmp_path / "empty.pdf")
