@@ -45,7 +45,7 @@ def prepare_demo_desk(project: str | Path) -> DemoDesk:
             gpd.read_file(project, layer="neighborhoods"),
             DEMO_GRID,
         )
-        save_grid_to_project(grid, project)
+        save_grid_to_project(grid, project, {"routing_rules": "cambridge"})
         grid = read_project_grid(project)
     facilities = gpd.read_file(project, layer="all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]

@@ -27,9 +27,12 @@ def read_project_grid(project: str | Path) -> gpd.GeoDataFrame | None:
     return frame
 
 
-def save_grid_to_project(grid: gpd.GeoDataFrame, project: str | Path) -> None:
-    """Add the grid to the project (replacing an earlier one), drawn as orange outlines.
-    Call it before opening the project's case store: saving rewrites the file."""
+def save_grid_to_project(
+    grid: gpd.GeoDataFrame, project: str | Path, metadata: dict | None = None
+) -> None:
+    """Add the grid to the project (replacing an earlier one), drawn as orange outlines,
+    and merge ``metadata`` into the project's (e.g. ``routing_rules``). Call it before
+    opening the project's case store: saving rewrites the file."""
     from layers.layer import LayerRole, VectorLayer
     from layers.project_store import load_project, save_project
 
@@ -39,4 +42,5 @@ def save_grid_to_project(grid: gpd.GeoDataFrame, project: str | Path) -> None:
     layer.style.symbol.stroke = "#e6550d"
     loaded.layers.pop(GRID_LAYER_ID, None)
     loaded.add_layer(layer, group="Boundaries")
+    loaded.metadata.update(metadata or {})
     save_project(loaded, project)

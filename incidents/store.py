@@ -441,6 +441,27 @@ class SqliteCaseStore:
         frame = pd.read_sql_query(sql, self._con, params=args)
         return frame.drop(columns=["geom"], errors="ignore")
 
+    def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
+        """The rows of these cases (the ones that exist), in report order."""
+        ids = list(dict.fromkeys(case_ids))
+        parts = [
+            pd.read_sql_query(
+                f"SELECT * FROM cases WHERE case_id IN ({', '.join('?' * len(chunk))})",
+                self._con,
+                params=chunk,
+            )
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+        ]
+        if not parts:
+            return self.query(status=["-"]).iloc[:0]
+        frame = pd.concat(parts, ignore_index=True).drop(columns=["geom"], errors="ignore")
+        return frame.sort_values("reported_at", kind="stable").reset_index(drop=True)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (another desk, another process) commits:
+        what a desk polls to refresh live without re-reading the cases."""
+        return self._con.execute("PRAGMA data_version").fetchone()[0]
+
     def case_facts(
         self,
         registered_since: dt.datetime | None = None,

@@ -274,3 +274,33 @@ def test_dispatch_cli_end_to_end(demo_copy, tmp_path):
     assert case.case_id in due and "red" in due
     hit = run("dispatch", "geocode", "1334 Cambridge St", "--project", demo_copy)
     assert hit.startswith("1334 Cambridge St: -71.09")
+
+
+def test_desk_model_filters_and_cards(demo_copy):
+    """The Qt-free desk behind the GUI: filters, time left, the card's role-limited actions."""
+    from incidents.demo_desk import prepare_demo_desk
+    from incidents.desk import CaseFilter, open_desk
+
+    prepare_demo_desk(demo_copy)
+    desk = open_desk(demo_copy, "ben", Role.INTAKE)
+    at = dt.datetime(2024, 3, 4, 9, 0, tzinfo=NY)
+    crash = desk.report(NewCase("event", "0490", lon=-71.1042, lat=42.3672, reported_at=at))
+    noise = desk.report(NewCase("event", "0590", lon=-71.1189, lat=42.3736, reported_at=at))
+    now = at + dt.timedelta(hours=3, minutes=30)  # 3.5 of the crash's 4 working hours used
+    every = desk.cases(CaseFilter(), now)
+    assert set(every["case_id"]) == {crash.case_id, noise.case_id}
+    only = desk.cases(CaseFilter(category="event:0490"), now)
+    assert list(only["case_id"]) == [crash.case_id]
+    assert only["level"].iloc[0] == "amber" and only["hours_left"].iloc[0] == pytest.approx(0.5)
+    assert list(desk.cases(CaseFilter(due_within_hours=1), now)["case_id"]) == [crash.case_id]
+    cell = crash.grid_code
+    assert list(desk.cases(CaseFilter(grid_prefix=cell), now)["case_id"]) == [crash.case_id]
+    assert desk.cases(CaseFilter(status=("closed",)), now).empty
+    card = desk.card(crash.case_id, now)
+    assert card.actions == ["accept", "cancel"] and card.level == "amber"
+    assert card.category_label.startswith("E0490")
+    desk.sign_in("chen", Role.SHIFT_CHIEF)
+    assert desk.card(crash.case_id, now).actions == ["cancel"]
+    hit = desk.locate("795 Massachusetts Ave")
+    assert abs(hit.lat - 42.3672) < 0.001
+    desk.store.close()

@@ -42,6 +42,12 @@ from .tasks import MessageBar, TaskManager
 MAX_RECENT = 8
 
 
+def _current_lang() -> str:
+    from layers.i18n import current_language
+
+    return current_language()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -106,6 +112,9 @@ class MainWindow(QMainWindow):
         identify_dock.hide()
         self.identify_dock = identify_dock
         self.tables: dict[str, QDockWidget] = {}
+        self.desk_panel = None  # the dispatch desk, once opened (workbench/gui/desk)
+        self.desk_dock: QDockWidget | None = None
+        self.card_dock: QDockWidget | None = None
         self.canvas.clicked.connect(self._map_clicked)
         self.canvas.area_drawn.connect(self._area_drawn)
         self.canvas.measured.connect(self._show_measure)
@@ -142,6 +151,17 @@ class MainWindow(QMainWindow):
         )
         view_menu.addAction(self.action_full)
         view_menu.addAction(self.layers_dock.toggleViewAction())
+        desk_menu = self.menuBar().addMenu(tr("&Dispatch"))
+        self.action_desk = QAction(
+            tr("Open the dispatch desk"), self, shortcut="Ctrl+D", triggered=self.open_desk
+        )
+        self.action_demo_cases = QAction(
+            tr("Load the demo case history (Cambridge crashes)"),
+            self,
+            triggered=self.load_demo_cases,
+        )
+        desk_menu.addAction(self.action_desk)
+        desk_menu.addAction(self.action_demo_cases)
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
         toolbar = self.addToolBar(tr("Map"))
@@ -217,6 +237,14 @@ class MainWindow(QMainWindow):
             self.layer_tree.setCurrentItem(item)
 
     def _map_clicked(self, x: float, y: float, shift: bool) -> None:
+        if self.desk_panel is not None:
+            if self.canvas.tool == "report":
+                self.desk_panel.report_at_map(x, y)
+                return
+            case_id = self.desk_panel.case_at(x, y, self.canvas.pick_tolerance(6))
+            if case_id is not None:
+                self.desk_panel.open_case(case_id)
+                return
         layer = self.active_layer()
         if layer is None:
             return
@@ -303,8 +331,107 @@ class MainWindow(QMainWindow):
         dock.raise_()
         return dock.widget()
 
+    # --- dispatch desk ---------------------------------------------------------------------
+    def open_desk(self, actor: str | None = None, role: str | None = None):
+        """Open the dispatch desk on the project's case store (in the background: the road
+        network and the geocoder are built from the streets layer)."""
+        import getpass
+
+        from incidents.desk import open_desk
+
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Open or save a project first: its cases live in its file."))
+            return None
+        actor = actor or str(self.settings.value("desk/actor", getpass.getuser()))
+        role = role or str(self.settings.value("desk/role", "dispatcher"))
+        path, lang = self.project.path, _current_lang()
+
+        def work(_feedback):
+            desk = open_desk(path, actor, role, lang=lang)
+            desk.store.close()  # the worker's connection; the GUI thread opens its own
+            return desk
+
+        return self.tasks.start(tr("Opening the dispatch desk"), work, on_done=self._show_desk)
+
+    def _show_desk(self, desk) -> None:
+        from incidents.demo_desk import open_desk_store
+        from incidents.project_grid import read_project_grid
+
+        from .desk.case_card import CaseCardWidget
+        from .desk.desk_panel import DeskPanel
+
+        grid = read_project_grid(desk.store.path)
+        desk.store = open_desk_store(desk.store.path, grid)
+        _ = desk.network  # built now, not on the first dispatch
+        self.close_desk()
+        self.desk_panel = DeskPanel(desk, self, grid)
+        self.case_card = CaseCardWidget(desk, self)
+        self.desk_panel.case_opened.connect(self._open_card)
+        self.desk_panel.role_changed.connect(self._desk_role_changed)
+        self.case_card.changed.connect(lambda _id: self.desk_panel.refresh())
+        self.case_card.route_planned.connect(self.desk_panel.show_route)
+        self.desk_dock = QDockWidget(tr("Dispatch desk"), self)
+        self.desk_dock.setObjectName("desk_dock")
+        self.desk_dock.setWidget(self.desk_panel)
+        self.card_dock = QDockWidget(tr("Case"), self)
+        self.card_dock.setObjectName("case_card_dock")
+        self.card_dock.setWidget(self.case_card)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.desk_dock)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.card_dock)
+        self.desk_dock.show()
+        self.card_dock.hide()
+
+    def _open_card(self, case_id: str) -> None:
+        self.case_card.show_case(case_id)
+        self.card_dock.show()
+        self.card_dock.raise_()
+
+    def _desk_role_changed(self) -> None:
+        desk = self.desk_panel.desk
+        self.settings.setValue("desk/actor", desk.actor)
+        self.settings.setValue("desk/role", desk.role.value)
+        if self.case_card.card is not None:
+            self.case_card.show_case(self.case_card.card.case.case_id)
+
+    def close_desk(self) -> None:
+        if self.desk_panel is None:
+            return
+        self.desk_panel.timer.stop()
+        self.desk_panel.desk.store.close()
+        for dock in (self.desk_dock, self.card_dock):
+            self.removeDockWidget(dock)
+            dock.deleteLater()
+        self.desk_panel = self.desk_dock = self.card_dock = None
+        self.canvas.set_markers([])
+        self.canvas.set_marked(None)
+        self.canvas.set_route(None)
+
+    def load_demo_cases(self):
+        """Give the demo project its unit grid and fire crews and replay the crash history
+        through the desk (about 10 s), then reopen the project and the desk."""
+        from incidents.demo_desk import run_demo_desk
+
+        if self.project is None or not self.project.path:
+            return None
+        if "crashes" not in self.project.layers:
+            self.show_error(tr("This is not the Cambridge demo project."))
+            return None
+        self.close_desk()
+        path = self.project.path
+
+        def done(_result) -> None:
+            task = self.open_project(path)
+            task.signals.finished.connect(lambda _p: self.open_desk(), Qt.QueuedConnection)
+
+        return self.tasks.start(
+            tr("Replaying the Cambridge crash history"),
+            lambda feedback: run_demo_desk(path, feedback=feedback),
+            on_done=done,
+        )
+
     # --- project ---------------------------------------------------------------------------
     def set_project(self, project: Project) -> None:
+        self.close_desk()
         for dock in self.tables.values():
             dock.close()
             dock.deleteLater()
@@ -504,6 +631,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        self.close_desk()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         super().closeEvent(event)

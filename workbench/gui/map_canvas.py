@@ -107,10 +107,15 @@ class MapCanvas(QWidget):
             max_workers=RENDER_WORKERS, thread_name_prefix="citydesk-render"
         )
         self._prepare_lock = threading.Lock()
-        self.tool = "pan"  # pan, identify, select, select_polygon, measure
+        self.tool = "pan"  # pan, identify, select, select_polygon, measure, report
         self._band: list[QPointF] = []  # rubber band vertices, in map units
         self._band_start: QPointF | None = None
         self.highlight: list = []  # Qt shapes of selected features, in map units
+        # live markers (the dispatch desk's cases): points in map units with their colours,
+        # drawn over the layers on the GUI thread so a refresh never waits for a render
+        self.markers: list[tuple[QPointF, QColor]] = []
+        self.marked: QPointF | None = None  # the case whose card is open
+        self.route: QPolygonF | None = None  # a crew's route, in map units
 
     # --- project and view ------------------------------------------------------------------
     def set_project(self, project: Project) -> None:
@@ -303,6 +308,26 @@ class MapCanvas(QWidget):
                     painter.drawEllipse(shape, 4 * self._upp, 4 * self._upp)
                 else:
                     painter.drawPath(shape)
+        if self.route is not None:
+            pen = QPen(QColor(21, 101, 192, 220), 4)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPolyline(self.route)
+        if self.markers:
+            pen = QPen(QColor(40, 40, 40), 0.8)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            radius = 5 * self._upp
+            for point, colour in self.markers:
+                painter.setBrush(colour)
+                painter.drawEllipse(point, radius, radius)
+        if self.marked is not None:
+            pen = QPen(QColor(0, 0, 0), 2.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawEllipse(self.marked, 9 * self._upp, 9 * self._upp)
         if self._band:
             pen = QPen(QColor(220, 40, 40), 1.5, Qt.DashLine)
             pen.setCosmetic(True)
@@ -399,7 +424,7 @@ class MapCanvas(QWidget):
                 self.schedule_refresh()
             return
         point = self.to_map(QPointF(event.pos()))
-        if self.tool == "identify":
+        if self.tool in ("identify", "report"):  # report: a new case at the click
             self.clicked.emit(point.x(), point.y(), shift)
         elif self.tool in ("select", "zoom_box") and self._band_start is not None:
             start, self._band_start = self._band_start, None
@@ -447,6 +472,18 @@ class MapCanvas(QWidget):
     def to_pixel(self, point: QPointF) -> QPointF:
         x0, _y0, _x1, y1 = self.current_view().extent
         return QPointF((point.x() - x0) / self._upp, (y1 - point.y()) / self._upp)
+
+    def set_markers(self, markers: list[tuple[QPointF, QColor]]) -> None:
+        self.markers = markers
+        self.update()
+
+    def set_marked(self, point: QPointF | None) -> None:
+        self.marked = point
+        self.update()
+
+    def set_route(self, route: QPolygonF | None) -> None:
+        self.route = route
+        self.update()
 
     def set_highlight(self, shapes: list) -> None:
         self.highlight = shapes

@@ -1,0 +1,228 @@
+"""The dispatch desk as a Qt-free model: what one signed-in user sees and may do.
+
+The workbench's desk panels are thin views over this class (the napari way: the model knows
+nothing of widgets), and the tests drive the same object headless. Every action goes
+through the case store, so roles, the append-only history and optimistic locking are
+enforced there whatever the view shows; the view only hides what the role may not do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+from .deadlines import OPEN_STATES, due_within, time_left
+from .dispatch import DispatchPlan, dispatch, plan_dispatch
+from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
+from .lifecycle import TRANSITIONS, Event, Role, allowed_actions
+from .new_cases import NewCase
+from .road_network import RoadNetwork, build_network
+from .routing import RoutingTable, department_names
+from .store import Case, SqliteCaseStore
+
+
+@dataclass
+class CaseFilter:
+    """What the case list and the map show. Empty means "any"."""
+
+    status: tuple[str, ...] = OPEN_STATES
+    category: str | None = None  # "event:0490"
+    department: str | None = None
+    grid_prefix: str | None = None  # a street (9 digits) or community (12) or cell (14)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    due_within_hours: float | None = None  # only overdue or due within this many hours
+
+
+@dataclass
+class CaseCard:
+    """Everything the case card shows."""
+
+    case: Case
+    history: list[Event]
+    actions: list[str]  # what the signed-in role may do now
+    hours_left: float | None  # working hours; negative when overdue; None when not running
+    level: str | None  # ok / amber / red
+    department_label: str
+    category_label: str
+    duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class DispatchDesk:
+    """One user at the desk: ``actor`` (a user name) acting as ``role``."""
+
+    def __init__(
+        self,
+        store: SqliteCaseStore,
+        actor: str,
+        role: Role | str,
+        streets: gpd.GeoDataFrame | None = None,
+        routing: RoutingTable | None = None,
+        duplicate_rule: DuplicateRule | None = None,
+        lang: str = "en",
+    ) -> None:
+        self.store = store
+        self.actor = actor
+        self.role = Role(role)
+        self.streets = streets
+        self.routing = routing or RoutingTable.load(None)
+        self.duplicate_rule = duplicate_rule or DuplicateRule()
+        self.lang = lang
+
+    # --- who -------------------------------------------------------------------------------
+    def sign_in(self, actor: str, role: Role | str) -> None:
+        if not actor.strip():
+            raise CityDeskError(_("a user name is needed"), _("Type your user name."))
+        self.actor, self.role = actor.strip(), Role(role)
+
+    @cached_property
+    def network(self) -> RoadNetwork | None:
+        """Built on first use (a third of a second for Cambridge), then kept."""
+        return build_network(self.streets) if self.streets is not None else None
+
+    @cached_property
+    def geocoder(self):
+        from .geocode import Geocoder
+
+        if self.streets is None:
+            raise CityDeskError(
+                _("the project has no streets layer to find addresses on"),
+                _("Add the street centerlines, or click the place on the map."),
+            )
+        return Geocoder(self.streets)
+
+    # --- reading ---------------------------------------------------------------------------
+    def cases(self, filt: CaseFilter | None = None, now: dt.datetime | None = None):
+        """The filtered cases with their time left (``hours_left``, ``level``; empty for
+        cases whose clock is not running), most urgent first."""
+        filt = filt or CaseFilter()
+        kind, code = _split_category(filt.category)
+        table = self.store.query(
+            status=list(filt.status) if filt.status else None,
+            department=filt.department,
+            category_code=code,
+            grid_prefix=filt.grid_prefix,
+            since=filt.since,
+            until=filt.until,
+        )
+        if kind:
+            table = table[table["kind"] == kind]
+        clocks = time_left(table, self.store.calendar, now)
+        if filt.due_within_hours is not None:
+            return due_within(clocks, filt.due_within_hours)
+        rest = table[~table["case_id"].isin(clocks["case_id"])]
+        return pd.concat([clocks, rest], ignore_index=True) if len(rest) else clocks
+
+    def due_soon(self, hours: float, now: dt.datetime | None = None) -> pd.DataFrame:
+        return self.cases(CaseFilter(due_within_hours=hours), now)
+
+    def card(self, case_id: str, now: dt.datetime | None = None) -> CaseCard:
+        case = self.store.get(case_id)
+        clock = time_left(self.store.query_ids([case_id]), self.store.calendar, now)
+        left = clock.iloc[0] if len(clock) else None
+        category = self.store.catalogue.get(case.kind, case.category_code, case.category_standard)
+        return CaseCard(
+            case,
+            self.store.history(case_id),
+            allowed_actions(case.status, self.role),
+            None if left is None else float(left["hours_left"]),
+            None if left is None else str(left["level"]),
+            department_names(self.lang).get(case.department, case.department),
+            category.label(self.lang),
+        )
+
+    def may(self, action: str, case: Case) -> bool:
+        return action in allowed_actions(case.status, self.role)
+
+    @staticmethod
+    def needs_note(action: str) -> bool:
+        return TRANSITIONS[action].needs_note
+
+    # --- intake ----------------------------------------------------------------------------
+    def locate(self, address: str):
+        return self.geocoder.geocode(address)
+
+    def duplicates_of(self, new: NewCase, exclude: str | None = None) -> pd.DataFrame:
+        """Open cases that may be the same problem, before the new one is registered."""
+        at = new.reported_at or dt.datetime.now(dt.UTC)
+        return possible_duplicates(
+            self.store,
+            new.kind,
+            new.category_code,
+            new.lon,
+            new.lat,
+            at,
+            self.duplicate_rule,
+            exclude=exclude,
+        )
+
+    def report(self, new: NewCase) -> Case:
+        return self.store.report(new, self.actor, self.role, at=new.reported_at)
+
+    def merge(self, duplicate: Case, original_id: str) -> Case:
+        return merge_duplicate(
+            self.store, duplicate.case_id, original_id, self.actor, self.role, duplicate.version
+        )
+
+    # --- acting ----------------------------------------------------------------------------
+    def act(
+        self,
+        case_id: str,
+        action: str,
+        version: int,
+        note: str = "",
+        at: dt.datetime | None = None,
+    ) -> Case:
+        """Take ``action`` as the signed-in user. The store refuses a role that may not, a
+        missing reason, and a case someone else changed since ``version`` was read."""
+        return self.store.transition(case_id, action, self.actor, self.role, version, note, at)
+
+    def plan(self, case_ids: list[str]) -> list[DispatchPlan]:
+        """Who would go to each registered case, by road, and why; or why nobody can."""
+        rows = self.store.query_ids(case_ids)
+        rows = rows[rows["status"] == "registered"]
+        return plan_dispatch(
+            rows, self.store.crews(), self.store.catalogue, self.routing, self.network
+        )
+
+    def send(
+        self, plans: list[DispatchPlan], at: dt.datetime | None = None
+    ) -> tuple[list[DispatchPlan], list[DispatchPlan]]:
+        """Dispatch the planned cases in one transaction (all or none)."""
+        return dispatch(self.store, plans, self.actor, self.role, at)
+
+
+def _split_category(category: str | None) -> tuple[str | None, str | None]:
+    if not category:
+        return None, None
+    kind, _sep, code = category.partition(":")
+    return (kind, code) if code else (None, kind)
+
+
+def open_desk(project: str | Path, actor: str, role: Role | str, lang: str = "en"):
+    """A desk on a project: its case store (with the unit grid), its streets and the
+    routing rules the project names in its metadata (``routing_rules``)."""
+    from layers.project_store import read_project_meta
+
+    from .demo_desk import open_desk_store
+    from .project_grid import read_project_grid
+
+    meta = read_project_meta(project)
+    ids = {layer.get("id") for layer in meta.get("layers", [])}
+    streets = None
+    if "street_centerlines" in ids:
+        from layers.readers.vector import read_vector
+
+        streets, _facts = read_vector(project, "street_centerlines")
+    store = open_desk_store(project, read_project_grid(project))
+    # the project names its routing rules: a shipped set ("cambridge") or a TOML path
+    routing = RoutingTable.load(meta.get("metadata", {}).get("routing_rules"))
+    return DispatchDesk(store, actor, role, streets, routing, lang=lang)

@@ -1,0 +1,251 @@
+"""The dispatch desk driven from the GUI (pytest-qt, offscreen), on the Cambridge demo with
+fire crews at its real fire stations: a case goes round the whole loop by clicks, with
+screenshots of the real windows along the way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import networkx as nx
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PyQt5")
+
+from PyQt5.QtCore import QPointF, Qt
+from test_gui_workbench import _shot, open_window
+
+from incidents.demo_desk import prepare_demo_desk
+from incidents.lifecycle import Role, RoleError
+from incidents.new_cases import NewCase
+from incidents.store import SqliteCaseStore
+
+pytestmark = pytest.mark.gui
+CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hall
+
+
+@pytest.fixture()
+def desk_window(qtbot, tmp_path, demo_copy):
+    prepare_demo_desk(demo_copy)  # unit grid, fire crews, routing rules
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
+    window.open_desk(actor="ann", role="supervisor")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    return window
+
+
+def _as(window, qtbot, role: Role, actor: str) -> None:
+    panel = window.desk_panel
+    panel.user.setText(actor)
+    panel.role.setCurrentIndex(panel.role.findData(role.value))
+    assert panel.desk.role == role and panel.desk.actor == actor
+
+
+def _click_map(window, qtbot, lon: float, lat: float) -> None:
+    x, y = window.desk_panel._to_map.transform(lon, lat)
+    pixel = window.canvas.to_pixel(QPointF(x, y)).toPoint()
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=pixel)
+
+
+def _buttons(window) -> set[str]:
+    return set(window.case_card.buttons)
+
+
+def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
+    window, panel = desk_window, desk_window.desk_panel
+    store = panel.desk.store
+    # an earlier report of the same crash, 20 m away, an hour ago
+    earlier = store.report(
+        NewCase(
+            "event",
+            "0490",
+            lon=CITY_HALL[0] + 0.0002,
+            lat=CITY_HALL[1],
+            reported_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+        ),
+        "bob",
+        Role.SUPERVISOR,
+    )
+    panel.refresh()
+    window.canvas.zoom_to_extent(_around(panel, *CITY_HALL, 600))
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+
+    # 1. report by clicking the map, category found by its Chinese name
+    assert panel.report_button.isVisible() and not panel.bulk_button.isVisible()
+    panel.report_button.setChecked(True)
+    assert window.canvas.tool == "report"
+    _click_map(window, qtbot, *CITY_HALL)
+    dialog = panel.intake
+    assert dialog.isVisible() and dialog.lon == pytest.approx(CITY_HALL[0], abs=1e-6)
+    dialog.search.setText("交通事故")
+    assert dialog.categories.count() == 1 and dialog.category() == ("event", "0490")
+    # 2. the duplicate warning, before anything is registered
+    assert dialog.duplicates.count() == 1
+    assert earlier.case_id in dialog.duplicates.item(0).text()
+    assert "duplicates: 1" in dialog.duplicate_note.text()
+    assert not dialog.merge_button.isVisible()  # a supervisor may not cancel a report
+    dialog.description.setPlainText("two cars, one lane blocked")
+    _shot(dialog, "desk_intake_duplicate_warning.png")
+    dialog.submit_button.click()
+    case = dialog.created
+    assert case is not None and case.status == "reported"
+    assert case.grid_code and case.grid_code.startswith("250170")  # filled in from the click
+    assert case.department == "police" and case.due_at > case.reported_at
+    assert window.card_dock.isVisible() and window.case_card.card.case.case_id == case.case_id
+    assert _buttons(window) == {"verify"}  # all a supervisor may do with a new report
+
+    # the intake clerk merges the earlier report into this one: no second crew is sent
+    _as(window, qtbot, Role.INTAKE, "ben")
+    panel.report_button.setChecked(False)
+    window.case_card.show_case(earlier.case_id)
+    window.case_card.ask_note = lambda _label: f"duplicate of {case.case_id}"
+    assert window.case_card.take("cancel")
+    assert store.get(earlier.case_id).status == "cancelled"
+
+    # 3. accept and register
+    window.case_card.show_case(case.case_id)
+    window.case_card.buttons["accept"].click()
+    assert store.get(case.case_id).status == "accepted"
+    assert "register" not in _buttons(window)  # only the shift chief registers
+    with pytest.raises(RoleError):  # and the API refuses it anyway
+        panel.desk.act(case.case_id, "register", store.get(case.case_id).version)
+    _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
+    window.case_card.buttons["register"].click()
+    assert store.get(case.case_id).status == "registered"
+
+    # 4. dispatch to the nearest crew by road, the route drawn on the map
+    _as(window, qtbot, Role.DISPATCHER, "dina")
+    asked = []
+    window.case_card.confirm = lambda q: asked.append(q) or True
+    window.case_card.buttons["dispatch"].click()
+    sent = store.get(case.case_id)
+    assert sent.status == "dispatched" and asked
+    assert sent.crew == _nearest_by_networkx(panel.desk, store, sent)
+    assert window.canvas.route is not None and window.canvas.route.size() > 2
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    _shot(window, "desk_dispatched_route.png")
+
+    # 5. the crew handles it, the inspector fails the check, the crew reworks it
+    _as(window, qtbot, Role.DEPARTMENT, "fire-3")
+    assert _buttons(window) == {"start", "return_to_dispatch"}
+    window.case_card.buttons["start"].click()
+    window.case_card.buttons["handle"].click()
+    assert _buttons(window) == set()  # a crew does not pass its own work ...
+    with pytest.raises(RoleError):  # ... and the API refuses it if asked directly
+        panel.desk.act(case.case_id, "check_pass", store.get(case.case_id).version)
+    _as(window, qtbot, Role.INSPECTOR, "ivy")
+    assert _buttons(window) == {"check_pass", "check_fail"}
+    window.case_card.ask_note = lambda _label: "glass still on the road"
+    window.case_card.buttons["check_fail"].click()
+    assert store.get(case.case_id).status == "in_process"
+    _as(window, qtbot, Role.DEPARTMENT, "fire-3")
+    window.case_card.buttons["handle"].click()
+    _as(window, qtbot, Role.INSPECTOR, "ivy")
+    window.case_card.buttons["check_pass"].click()
+
+    # 6. close
+    _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
+    window.case_card.buttons["close"].click()
+    closed = store.get(case.case_id)
+    assert closed.status == "closed" and closed.rework_count == 1
+    actions = [e.action for e in store.history(case.case_id)]
+    assert actions == [
+        "report",
+        "accept",
+        "register",
+        "dispatch",
+        "start",
+        "handle",
+        "check_fail",
+        "handle",
+        "check_pass",
+        "close",
+    ]
+    timeline = window.case_card.timeline
+    assert timeline.topLevelItemCount() == len(actions)
+    assert _buttons(window) == {"reopen"}
+    _shot(window.case_card, "desk_case_card_closed.png")
+    assert store.verify_all() == []
+
+
+def test_version_conflict_asks_to_reload(desk_window, qtbot, demo_copy):
+    window, panel = desk_window, desk_window.desk_panel
+    _as(window, qtbot, Role.INTAKE, "ben")
+    case = panel.desk.report(NewCase("event", "0490", lon=CITY_HALL[0], lat=CITY_HALL[1]))
+    panel.open_case(case.case_id)
+    # another desk (its own connection, as another process would have) accepts it first
+    with SqliteCaseStore(demo_copy) as other:
+        other.transition(case.case_id, "accept", "zoe", Role.INTAKE, case.version)
+    questions = []
+    window.case_card.confirm = lambda q: questions.append(q) or True
+    assert not window.case_card.take("accept")
+    assert "changed by someone else" in questions[0]
+    assert window.case_card.card.case.status == "accepted"  # reloaded
+    qtbot.waitUntil(lambda: panel.frame["status"].eq("accepted").any(), timeout=10_000)
+
+
+def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot):
+    window, panel = desk_window, desk_window.desk_panel
+    store = panel.desk.store
+    now = dt.datetime.now(dt.UTC)
+    ids = []
+    for k, (dlon, dlat) in enumerate([(0.0, 0.0), (0.01, 0.004), (-0.012, -0.003)]):
+        c = store.report(
+            NewCase(
+                "event",
+                "0490",
+                lon=CITY_HALL[0] + dlon,
+                lat=CITY_HALL[1] + dlat,
+                reported_at=now - dt.timedelta(days=3 * k),
+            ),
+            "ann",
+            Role.SUPERVISOR,
+            at=now - dt.timedelta(days=3 * k),
+        )
+        c = store.transition(c.case_id, "accept", "ben", Role.INTAKE, c.version)
+        store.transition(c.case_id, "register", "chen", Role.SHIFT_CHIEF, c.version + 1 - 1)
+        ids.append(c.case_id)
+    _as(window, qtbot, Role.DISPATCHER, "dina")
+    panel.refresh()
+    assert panel.bulk_button.isVisible() and not panel.report_button.isVisible()
+    panel.table.selectAll()
+    sent, manual = panel.dispatch_selected(confirm=lambda _q: True)
+    assert {p.case_id for p in sent} == set(ids) and not manual
+    assert all(store.get(i).status == "dispatched" for i in ids)
+    # the due panel: the week-old case is overdue (red), sorted first
+    panel.due_within.setValue(8)
+    levels = list(panel.due_frame["level"])
+    assert levels[0] == "red" and panel.due_frame["hours_left"].is_monotonic_increasing
+    panel.tabs.setCurrentIndex(1)
+    _shot(window, "desk_due_panel.png")
+
+    # the dashboard tab computes in the background and draws three charts
+    panel.tabs.setCurrentIndex(2)
+    panel.dashboard.refresh()
+    qtbot.waitUntil(lambda: len(panel.dashboard.canvases) == 3, timeout=60_000)
+    qtbot.wait(300)  # the canvases draw on their first paint
+    _shot(window, "desk_dashboard.png")
+
+
+def _around(panel, lon, lat, metres):
+    x, y = panel._to_map.transform(lon, lat)
+    feet = metres / 0.3048  # the demo's CRS is in US feet
+    return (x - feet, y - feet, x + feet, y + feet)
+
+
+def _nearest_by_networkx(desk, store, case) -> str:
+    """The crew a plain networkx search picks: shortest travel time from each fire crew's
+    node to the case's node, plus both off-road walks."""
+    network = desk.network
+    crews = store.crews(department="fire", available_only=True)
+    nodes, access = network.snap(crews["lon"].to_numpy(), crews["lat"].to_numpy())
+    (target,), (walk,) = network.snap([case.lon], [case.lat])
+    best = {}
+    for crew, node, a in zip(crews["crew_id"], nodes, access, strict=True):
+        if nx.has_path(network.graph, int(node), int(target)):
+            best[crew] = (
+                nx.shortest_path_length(network.graph, int(node), int(target), weight="travel_s")
+                + a
+                + walk
+            )
+    return min(best, key=best.get)

@@ -1,0 +1,1 @@
+"""The dispatch desk in the workbench: thin Qt views over ``incidents.desk.DispatchDesk``."""

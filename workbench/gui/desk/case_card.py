@@ -1,0 +1,232 @@
+"""The case card: details, photos, the full history as a timeline, the time left, and a
+button for each action the signed-in role may take (and only those)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QPixmap
+from PyQt5.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incidents.desk import CaseCard, DispatchDesk
+from incidents.lifecycle import RoleError, TransitionError
+from incidents.store import VersionConflict
+from layers.errors import CityDeskError
+
+from ..i18n import N_, tr
+from .case_style import STATUS_LABELS
+
+ACTION_LABELS = {
+    "verify": N_("Verify"),
+    "accept": N_("Accept"),
+    "cancel": N_("Cancel case"),
+    "register": N_("Register (立案)"),
+    "dispatch": N_("Dispatch..."),
+    "return_to_dispatch": N_("Return to dispatch"),
+    "start": N_("Start work"),
+    "handle": N_("Mark handled"),
+    "check_pass": N_("Check passed"),
+    "check_fail": N_("Check failed"),
+    "close": N_("Close (结案)"),
+    "suspend": N_("Suspend (挂账)"),
+    "resume": N_("Resume"),
+    "reopen": N_("Reopen"),
+}
+LEVEL_STYLE = {
+    "ok": "background:#c8e6c9",
+    "amber": "background:#ffe082",
+    "red": "background:#ef9a9a",
+}
+
+
+class CaseCardWidget(QWidget):
+    """Shows one case. ``ask_note`` and ``confirm`` are the questions it asks the user;
+    tests replace them instead of clicking through modal dialogs."""
+
+    changed = pyqtSignal(str)  # a case id, after an action landed
+    route_planned = pyqtSignal(object)  # a shapely line in EPSG:4326, or None
+
+    def __init__(self, desk: DispatchDesk, parent=None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.card: CaseCard | None = None
+        self.ask_note: Callable[[str], str | None] = self._ask_note
+        self.confirm: Callable[[str], bool] = self._confirm
+        self.buttons: dict[str, QPushButton] = {}
+        self.title = QLabel(tr("No case selected"))
+        self.title.setStyleSheet("font-weight:bold; font-size:14px")
+        self.clock = QLabel()
+        self.clock.setAlignment(Qt.AlignCenter)
+        form = QFormLayout()
+        self.fields = {}
+        for key, label in (
+            ("category", N_("Category")),
+            ("status", N_("Status")),
+            ("department", N_("Department")),
+            ("crew", N_("Crew")),
+            ("grid", N_("Grid cell")),
+            ("reported", N_("Reported")),
+            ("due", N_("Due")),
+            ("description", N_("Description")),
+            ("reporter", N_("Reporter")),
+        ):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            self.fields[key] = value
+            form.addRow(tr(label), value)
+        self.photos = QHBoxLayout()
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(
+            [tr("When"), tr("Action"), tr("State"), tr("Who"), tr("Role"), tr("Note")]
+        )
+        self.timeline.setRootIsDecorated(False)
+        self.action_row = QHBoxLayout()
+        column = QVBoxLayout(self)
+        column.addWidget(self.title)
+        column.addWidget(self.clock)
+        column.addLayout(form)
+        column.addLayout(self.photos)
+        column.addWidget(QLabel(tr("History")))
+        column.addWidget(self.timeline, 1)
+        column.addLayout(self.action_row)
+
+    # --- showing ---------------------------------------------------------------------------
+    def show_case(self, case_id: str) -> None:
+        self.card = self.desk.card(case_id)
+        c, card = self.card.case, self.card
+        self.title.setText(tr("Case {id}").format(id=c.case_id))
+        self.fields["category"].setText(card.category_label)
+        self.fields["status"].setText(tr(STATUS_LABELS.get(c.status.value, c.status.value)))
+        self.fields["department"].setText(card.department_label)
+        self.fields["crew"].setText(c.crew or "-")
+        self.fields["grid"].setText(c.grid_code or tr("outside the grid"))
+        self.fields["reported"].setText(f"{c.reported_at:%Y-%m-%d %H:%M}")
+        self.fields["due"].setText(f"{c.due_at:%Y-%m-%d %H:%M}")
+        self.fields["description"].setText(c.description or "-")
+        self.fields["reporter"].setText(c.reporter_name or "-")
+        if card.hours_left is None:
+            self.clock.setText(tr("The clock is not running ({status})").format(status=c.status))
+            self.clock.setStyleSheet("")
+        else:
+            text = (
+                tr("Overdue by {h:.1f} working hours").format(h=-card.hours_left)
+                if card.hours_left < 0
+                else tr("{h:.1f} working hours left").format(h=card.hours_left)
+            )
+            self.clock.setText(text)
+            self.clock.setStyleSheet(LEVEL_STYLE.get(card.level, "") + "; padding:4px")
+        self._show_photos(c.photos)
+        self.timeline.clear()
+        for e in card.history:
+            QTreeWidgetItem(
+                self.timeline,
+                [
+                    f"{e.at:%Y-%m-%d %H:%M}",
+                    tr(ACTION_LABELS.get(e.action, e.action)),
+                    f"{e.from_state} → {e.to_state}",
+                    e.actor,
+                    e.role.value,
+                    e.note,
+                ],
+            )
+        self._show_actions(card.actions)
+
+    def _show_photos(self, photos: list[str]) -> None:
+        while self.photos.count():
+            self.photos.takeAt(0).widget().deleteLater()
+        for path in photos[:4]:
+            label = QLabel()
+            pixmap = QPixmap(path) if Path(path).is_file() else QPixmap()
+            if pixmap.isNull():
+                label.setText(tr("photo not found: {name}").format(name=Path(path).name))
+            else:
+                label.setPixmap(pixmap.scaledToHeight(96, Qt.SmoothTransformation))
+            self.photos.addWidget(label)
+
+    def _show_actions(self, actions: list[str]) -> None:
+        for button in self.buttons.values():
+            self.action_row.removeWidget(button)
+            button.deleteLater()
+        self.buttons = {}
+        for action in actions:
+            button = QPushButton(tr(ACTION_LABELS.get(action, action)))
+            button.clicked.connect(lambda _c=False, a=action: self.take(a))
+            self.action_row.addWidget(button)
+            self.buttons[action] = button
+
+    # --- acting ----------------------------------------------------------------------------
+    def take(self, action: str) -> bool:
+        """Take ``action`` on the shown case; True if it landed."""
+        case = self.card.case
+        note = ""
+        if self.desk.needs_note(action):
+            note = self.ask_note(tr(ACTION_LABELS.get(action, action)))
+            if not note:
+                return False
+        try:
+            if action == "dispatch":
+                return self._dispatch(case)
+            self.desk.act(case.case_id, action, case.version, note)
+        except VersionConflict as exc:
+            self._conflict(exc)
+            return False
+        except (RoleError, TransitionError, CityDeskError) as exc:
+            QMessageBox.warning(self, tr("Not possible"), str(exc))
+            return False
+        self._landed(case.case_id)
+        return True
+
+    def _dispatch(self, case) -> bool:
+        plan = self.desk.plan([case.case_id])
+        if not plan or plan[0].version != case.version:  # moved since the card was shown
+            raise VersionConflict(
+                tr("case {id} was changed by someone else").format(id=case.case_id),
+                tr("Reload the case and decide again."),
+            )
+        plan = plan[0]
+        self.route_planned.emit(plan.route)
+        if plan.manual:
+            QMessageBox.information(self, tr("Manual dispatch needed"), plan.reason)
+            return False
+        minutes = (plan.travel_s or 0) / 60
+        question = tr("Send {crew} ({department})? About {m:.1f} min by road.\n{reason}").format(
+            crew=plan.crew_name, department=plan.department, m=minutes, reason=plan.reason
+        )
+        if not self.confirm(question):
+            return False
+        self.desk.send([plan])
+        self._landed(case.case_id)
+        return True
+
+    def _landed(self, case_id: str) -> None:
+        self.show_case(case_id)
+        self.changed.emit(case_id)
+
+    def _conflict(self, exc: VersionConflict) -> None:
+        """Someone else moved the case: say so, and show what it is now."""
+        self.conflicts = getattr(self, "conflicts", 0) + 1
+        if self.confirm(tr("{msg}\n\nReload the case now?").format(msg=exc)):
+            self._landed(self.card.case.case_id)
+
+    def _ask_note(self, action_label: str) -> str | None:
+        text, ok = QInputDialog.getText(
+            self, action_label, tr("Reason (required, kept in the history):")
+        )
+        return text.strip() if ok else None
+
+    def _confirm(self, question: str) -> bool:
+        return QMessageBox.question(self, tr("Dispatch desk"), question) == QMessageBox.Yes

@@ -1,0 +1,117 @@
+"""The KPI dashboard inside the workbench: the charts of ``incidents.dashboard`` drawn on
+matplotlib Qt canvases, computed in the background, exportable as the PDF report."""
+
+from __future__ import annotations
+
+from PyQt5.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incidents.dashboard import (
+    Dashboard,
+    DashboardSpec,
+    build_dashboard,
+    cell_maps,
+    kpi_chart,
+    trend_chart,
+    write_pdf,
+)
+
+from ..i18n import tr
+
+
+def compute_dashboard(project, grid, spec: DashboardSpec) -> Dashboard:
+    """Runs in a worker thread, so it opens its own connection to the store (an SQLite
+    connection belongs to the thread that made it)."""
+    from incidents.store import SqliteCaseStore
+
+    with SqliteCaseStore(project) as store:
+        return build_dashboard(store, grid, spec)
+
+
+class DashboardView(QWidget):
+    def __init__(self, panel, parent=None) -> None:
+        super().__init__(parent)
+        self.panel = panel  # the DeskPanel: its desk, grid and task runner
+        self.board: Dashboard | None = None
+        self.canvases: list = []
+        self.summary = QLabel(tr("Press Refresh to compute the dashboard."))
+        self.summary.setWordWrap(True)
+        refresh = QPushButton(tr("Refresh"))
+        refresh.clicked.connect(self.refresh)
+        self.export_button = QPushButton(tr("Export PDF report..."))
+        self.export_button.clicked.connect(self.export_dialog)
+        self.export_button.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(self.summary, 1)
+        row.addWidget(refresh)
+        row.addWidget(self.export_button)
+        self.charts = QWidget()
+        self.chart_column = QVBoxLayout(self.charts)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.charts)
+        column = QVBoxLayout(self)
+        column.addLayout(row)
+        column.addWidget(scroll, 1)
+
+    def refresh(self, spec: DashboardSpec | None = None):
+        project, grid = self.panel.desk.store.path, self.panel.grid
+        spec = spec or DashboardSpec()
+        return self.panel.run_task(
+            tr("Computing the dashboard"),
+            lambda _feedback: compute_dashboard(project, grid, spec),
+            self.show_board,
+        )
+
+    def show_board(self, board: Dashboard) -> None:
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
+
+        self.board = board
+        for canvas in self.canvases:
+            self.chart_column.removeWidget(canvas)
+            canvas.deleteLater()
+        self.canvases = []
+        for figure in (kpi_chart(board, lang=self.panel.desk.lang), trend_chart(board)):
+            plt.close(figure)  # pyplot lets go of it; the Qt canvas below owns it now
+            self._add(FigureCanvasQTAgg(figure))
+        maps = cell_maps(board)
+        plt.close(maps)
+        self._add(FigureCanvasQTAgg(maps))
+        whole = board.kpis[board.kpis["department"] == "ALL"].iloc[0]
+        self.summary.setText(
+            tr("{start} to {end}: {n} registered, score {score}, grade {grade}").format(
+                start=f"{board.start:%Y-%m-%d}",
+                end=f"{board.end:%Y-%m-%d}",
+                n=int(whole["registered"]),
+                score="-" if whole["score"] != whole["score"] else f"{whole['score']:.1f}",
+                grade=whole["grade"],
+            )
+        )
+        self.export_button.setEnabled(True)
+
+    def _add(self, canvas) -> None:
+        # the figure's own height: a scroll area would otherwise squeeze the charts
+        canvas.setFixedHeight(int(canvas.figure.get_figheight() * canvas.figure.dpi))
+        self.chart_column.addWidget(canvas)
+        self.canvases.append(canvas)
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, tr("Export PDF report"), "evaluation_report.pdf", "PDF (*.pdf)"
+        )
+        if path:
+            self.export(path)
+
+    def export(self, path: str):
+        board, lang = self.board, self.panel.desk.lang
+        return self.panel.run_task(
+            tr("Writing the PDF report"), lambda _f: write_pdf(board, path, lang=lang), None
+        )
