@@ -68,9 +68,9 @@ def migrated_cases(lon: np.ndarray, lat: np.ndarray, n: int) -> pd.DataFrame:
     )
     reported = pd.DatetimeIndex(times)[rng.integers(0, len(times), n)]
     gaps = rng.exponential([10, 30, 40, 20, 240, 60, 120, 60], size=(n, 8))
-    moments = reported.tz_convert("UTC").asi8[:, None] + np.cumsum(gaps * 60e9, axis=1).astype(
-        np.int64
-    )
+    moments = reported.tz_convert("UTC").as_unit("ns").asi8[:, None] + np.cumsum(
+        gaps * 60e9, axis=1
+    ).astype(np.int64)
     as_dt = pd.to_datetime(moments.ravel(), utc=True).to_pydatetime().reshape(n, 8)
     fate = rng.random(n)
     histories = []

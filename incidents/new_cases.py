@@ -233,7 +233,31 @@ def _history_steps(
     if moments:
         for (i, k), ns in zip(pending, utc_ns(moments).tolist(), strict=True):
             times[i][k] = ns
+        _check_in_order(frame, {i for i, _k in pending}, times)
     return _Steps(keys, actors, times, notes)
+
+
+def _check_in_order(frame: pd.DataFrame, rows: set[int], times: list[list[int]]) -> None:
+    """A migrated history must not go back in time: a step before the report or before the
+    step it follows is a broken export (a time zone or a unit lost on the way), and the
+    KPIs computed from it would be nonsense."""
+    for i in sorted(rows):
+        row = times[i]
+        for k in range(1, len(row)):
+            if row[k] < row[k - 1]:
+                where = frame["source_id"].iloc[i]
+                raise HistoryError(
+                    _(
+                        "the history of case {where} goes back in time at step {k} "
+                        "({at} is before {before})"
+                    ).format(
+                        where=where if where is not None else i + 1,
+                        k=k + 1,
+                        at=pd.Timestamp(row[k], tz="UTC").isoformat(),
+                        before=pd.Timestamp(row[k - 1], tz="UTC").isoformat(),
+                    ),
+                    _("Check the time zone and the units of the exported step times."),
+                )
 
 
 _MARK = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from zoneinfo import ZoneInfo
@@ -241,6 +242,20 @@ def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
     batch[3].history = _loop(t0)[1:]  # registered without being accepted
     before = store.count()
     with pytest.raises(HistoryError, match=rf"{batch[3].source_id}.*step 2.*cannot register"):
+        store.import_batch(batch)
+    assert store.count() == before
+
+
+def test_a_migrated_history_that_goes_back_in_time_is_refused(store, crashes):
+    """The benchmark's own migration once lost the unit of its step times and imported
+    histories dated 1970 after reports dated 2014; now such a batch is refused."""
+    t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
+    batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[330:333].itertuples()]
+    for case in batch:
+        case.history = _loop(t0)
+    batch[1].history[0] = dataclasses.replace(batch[1].history[0], at=t0 - dt.timedelta(hours=1))
+    before = store.count()
+    with pytest.raises(HistoryError, match=rf"{batch[1].source_id}.*back in time at step 2"):
         store.import_batch(batch)
     assert store.count() == before
 

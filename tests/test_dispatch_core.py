@@ -304,3 +304,33 @@ def test_desk_model_filters_and_cards(demo_copy):
     hit = desk.locate("795 Massachusetts Ave")
     assert abs(hit.lat - 42.3672) < 0.001
     desk.store.close()
+
+
+def test_intake_and_report_from_the_command_line(demo_copy, tmp_path):
+    """What the GUI's intake and dashboard tabs do, headless: report by address with the
+    duplicate check, then the PDF evaluation report."""
+    from incidents.demo_desk import prepare_demo_desk
+
+    prepare_demo_desk(demo_copy)
+    exe = str(Path(sys.executable).parent / "citydesk")
+
+    def run(*args, ok=True):
+        out = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert (out.returncode == 0) == ok, out.stderr
+        return out.stdout + out.stderr
+
+    report = ["cases", "report", "--project", demo_copy, "--category", "event:0490"]
+    first = run(*report, "--address", "795 Massachusetts Ave", "--actor", "ann")
+    assert "reported in cell 250170" in first and "police" in first
+    lat, lon = first.splitlines()[0].split(": ")[1].split(", ")
+    again = run(*report, f"--at={float(lon) + 0.0003},{lat}", "--actor", "ann", ok=False)
+    assert "possible duplicate" in again and "nothing was reported" in again
+    assert "--even-if-duplicate" in again
+    run(*report, f"--at={lon},{lat}", "--actor", "ann", "--even-if-duplicate")
+    bad = run(*report, "--at=north,south", "--actor", "ann", ok=False)
+    assert "is not LON,LAT" in bad
+    with SqliteCaseStore(demo_copy) as store:
+        assert store.count() == 2
+    pdf = tmp_path / "week.pdf"
+    out = run("dispatch", "report", "--project", demo_copy, "--out", pdf)
+    assert pdf.read_bytes()[:4] == b"%PDF" and "ALL" in out

@@ -78,6 +78,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     hot.add_argument("--out", help=_("write the cells with their statistics to this .gpkg"))
     hot.set_defaults(func=cmd_hotspots)
 
+    new = csub.add_parser("report", help=_("report one case (intake), duplicates checked"))
+    new.add_argument("--project", required=True, help=_("the project (.gpkg)"))
+    new.add_argument("--category", required=True, help=_("kind:code, e.g. event:0490"))
+    where = new.add_mutually_exclusive_group(required=True)
+    where.add_argument("--at", dest="lonlat", help=_("LON,LAT in degrees (write --at=-71.1,42.37)"))
+    where.add_argument("--address", help=_("an address on the streets layer"))
+    new.add_argument("--description", default="", help=_("what the reporter said"))
+    new.add_argument("--as", dest="role", default="supervisor", help=_("your role"))
+    new.add_argument("--actor", required=True, help=_("your user name"))
+    new.add_argument(
+        "--even-if-duplicate",
+        action="store_true",
+        help=_("report although open cases of the category are near"),
+    )
+    new.set_defaults(func=cmd_report)
+
     move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
     move.add_argument("case_id")
     move.add_argument("action")
@@ -266,4 +282,56 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     if args.out:
         write_frame(grid[["code", "geometry"]].merge(table, on="code"), args.out, "hotspots")
         print(_("wrote {path}").format(path=args.out))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Intake from the command line, as the desk's intake dialog does it: locate, check for
+    duplicates, and refuse to add a probable duplicate unless told to."""
+    from incidents.desk import open_desk
+    from incidents.new_cases import NewCase
+    from layers.errors import CityDeskError
+
+    kind, _sep, code = args.category.partition(":")
+    desk = open_desk(args.project, args.actor, args.role)
+    try:
+        if args.address:
+            hit = desk.locate(args.address)
+            lon, lat = hit.lon, hit.lat
+            print(_("{label}: {lat:.6f}, {lon:.6f}").format(label=hit.label, lat=lat, lon=lon))
+        else:
+            try:
+                lon, lat = (float(v) for v in args.lonlat.split(","))
+            except ValueError as exc:
+                raise CityDeskError(
+                    _("{text!r} is not LON,LAT").format(text=args.lonlat),
+                    _("Write e.g. --at=-71.1042,42.3672"),
+                ) from exc
+        new = NewCase(kind, code, lon=lon, lat=lat, description=args.description, source="cli")
+        desk.store.catalogue.get(kind, code)  # an unknown category is refused here
+        near = desk.duplicates_of(new)
+        for r in near.itertuples():
+            print(
+                _("possible duplicate {id}: {m:.0f} m away, {h:.1f} h apart, {status}").format(
+                    id=r.case_id, m=r.distance_m, h=r.hours_apart, status=r.status
+                )
+            )
+        if len(near) and not args.even_if_duplicate:
+            raise CityDeskError(
+                _("{n} open cases of this category are near; nothing was reported").format(
+                    n=len(near)
+                ),
+                _(
+                    "Merge into one with 'citydesk dispatch merge', or report anyway with "
+                    "--even-if-duplicate."
+                ),
+            )
+        case = desk.report(new)
+    finally:
+        desk.store.close()
+    print(
+        _("{id} reported in cell {cell}, {department}, due {due}").format(
+            id=case.case_id, cell=case.grid_code, department=case.department, due=case.due_at
+        )
+    )
     return 0
