@@ -116,10 +116,8 @@ def migrated_cases(lon: np.ndarray, lat: np.ndarray, n: int) -> pd.DataFrame:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1_000_000)
-    args = parser.parse_args()
+def grid_and_places(n: int) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The Cambridge unit grid and n case places resampled from the real crash points."""
     b = SHARED / "cambridge/boundaries/cambridge_boundaries.gpkg"
     grid = build_unit_grid(
         gpd.read_file(b, layer="city_boundary"),
@@ -128,9 +126,15 @@ def main() -> int:
         gpd.read_file(b, layer="census2020_tracts"),
     )
     crashes = gpd.read_file(SHARED / "cambridge/crashes_2010_2014/cambridge_crashes_2010_2014.gpkg")
-    rng = np.random.default_rng(3)
-    pick = rng.integers(0, len(crashes), args.n)
-    lon, lat = crashes.geometry.x.values[pick], crashes.geometry.y.values[pick]
+    pick = np.random.default_rng(3).integers(0, len(crashes), n)
+    return grid, crashes.geometry.x.values[pick], crashes.geometry.y.values[pick]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    args = parser.parse_args()
+    grid, lon, lat = grid_and_places(args.n)
     rows = []
 
     index = GridIndex(grid)

@@ -18,16 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-from cases import migrated_cases
-from common import ROOT, SHARED, machine, markdown_table
+from cases import grid_and_places, migrated_cases
+from common import ROOT, best_of, machine, markdown_table
 
 sys.path.insert(0, str(ROOT))
 
 from incidents.dashboard import DashboardSpec, build_dashboard
-from incidents.grid import GridSpec, build_unit_grid
 from incidents.grid_index import GridIndex
 from incidents.store import FACT_COLUMNS, SqliteCaseStore
 
@@ -52,30 +49,11 @@ class ReadSqlFacts:
         return frame[keep]
 
 
-def timed(fn, repeat: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
     args = parser.parse_args()
-    b = SHARED / "cambridge/boundaries/cambridge_boundaries.gpkg"
-    grid = build_unit_grid(
-        gpd.read_file(b, layer="city_boundary"),
-        gpd.read_file(b, layer="neighborhoods"),
-        GridSpec("250170", street_code_field="N_HOOD", community_id_field="GEOID20"),
-        gpd.read_file(b, layer="census2020_tracts"),
-    )
-    crashes = gpd.read_file(SHARED / "cambridge/crashes_2010_2014/cambridge_crashes_2010_2014.gpkg")
-    rng = np.random.default_rng(3)
-    pick = rng.integers(0, len(crashes), args.n)
-    lon, lat = crashes.geometry.x.values[pick], crashes.geometry.y.values[pick]
+    grid, lon, lat = grid_and_places(args.n)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cases.gpkg"
@@ -87,8 +65,10 @@ def main() -> int:
                 store._con.execute("SELECT MAX(registered_at) FROM cases").fetchone()[0]
             )
             spec = DashboardSpec(start=last - pd.Timedelta(days=28), end=last)
-            t_ours, board = timed(lambda: build_dashboard(store, grid, spec))
-            t_peer, peer = timed(lambda: build_dashboard(ReadSqlFacts(store), grid, spec))
+            _median, t_ours = best_of(lambda: build_dashboard(store, grid, spec))
+            _median, t_peer = best_of(lambda: build_dashboard(ReadSqlFacts(store), grid, spec))
+            board = build_dashboard(store, grid, spec)
+            peer = build_dashboard(ReadSqlFacts(store), grid, spec)
         pd.testing.assert_frame_equal(board.kpis, peer.kpis)
         whole = board.kpis.iloc[-1]
         rows.append(

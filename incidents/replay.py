@@ -167,19 +167,21 @@ def _history_cases(
         for action, role, at, note in timing.after_handling(handled):
             actor = crew_actor if role == Role.DEPARTMENT else _ACTORS[role]
             steps.append(HistoryStep(action, actor, role, at, note))
-        cases.append(
-            NewCase(
-                *CRASH,
-                lon=row.lon,
-                lat=row.lat,
-                description=row.description,
-                source="cambridge_crashes",
-                source_id=row.source_id,
-                reported_at=reported,
-                history=steps,
-            )
-        )
+        cases.append(_crash_case(row, steps))
     return cases
+
+
+def _crash_case(row, history: list[HistoryStep] | None = None) -> NewCase:
+    return NewCase(
+        *CRASH,
+        lon=row.lon,
+        lat=row.lat,
+        description=row.description,
+        source="cambridge_crashes",
+        source_id=row.source_id,
+        reported_at=row.reported_at.to_pydatetime(),
+        history=history or [],
+    )
 
 
 def replay_crashes(
@@ -219,20 +221,7 @@ def replay_crashes(
 
 def _replay_one(store, row, network, table, timing: _Timing, busy: dict, result) -> None:
     reported = row.reported_at.to_pydatetime()
-    case = store.report(
-        NewCase(
-            *CRASH,
-            lon=row.lon,
-            lat=row.lat,
-            description=row.description,
-            source="cambridge_crashes",
-            source_id=row.source_id,
-            reported_at=reported,
-        ),
-        _ACTORS[Role.INTAKE],
-        Role.INTAKE,
-        at=reported,
-    )
+    case = store.report(_crash_case(row), _ACTORS[Role.INTAKE], Role.INTAKE, at=reported)
     result.live += 1
     near = possible_duplicates(
         store, case.kind, case.category_code, case.lon, case.lat, reported, exclude=case.case_id
