@@ -151,7 +151,7 @@ def _history_cases(
     for row, node, walk in zip(reports.itertuples(index=False), nodes, access, strict=True):
         crew = nearest.get(int(node))
         travel = seconds[int(node)] + walk if crew is not None else 600.0
-        reported = row.reported_at.to_pydatetime()
+        reported = _utc(row.reported_at)
         accepted, registered = timing.intake(reported)
         sent = timing.dispatch_at(registered)
         started = sent + dt.timedelta(seconds=travel)
@@ -169,6 +169,13 @@ def _history_cases(
             steps.append(HistoryStep(action, actor, role, at, note))
         cases.append(_crash_case(row, steps))
     return cases
+
+
+def _utc(moment: pd.Timestamp) -> dt.datetime:
+    """Durations are added in UTC: adding a timedelta to a zoned Python datetime moves the
+    wall clock, so a crash at 01:50 on the spring-forward night got steps that went back in
+    time (the store refuses such a history)."""
+    return moment.tz_convert("UTC").to_pydatetime()
 
 
 def _crash_case(row, history: list[HistoryStep] | None = None) -> NewCase:
@@ -220,7 +227,7 @@ def replay_crashes(
 
 
 def _replay_one(store, row, network, table, timing: _Timing, busy: dict, result) -> None:
-    reported = row.reported_at.to_pydatetime()
+    reported = _utc(row.reported_at)
     case = store.report(_crash_case(row), _ACTORS[Role.INTAKE], Role.INTAKE, at=reported)
     result.live += 1
     near = possible_duplicates(
