@@ -249,3 +249,18 @@ def _nearest_by_networkx(desk, store, case) -> str:
                 + walk
             )
     return min(best, key=best.get)
+
+
+def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
+    """Dispatch > Load the demo case history: grid, crews and the replay, then the project
+    and the desk reopen with the cases on the map."""
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    window.action_demo_cases.trigger()
+    qtbot.waitUntil(
+        lambda: window.desk_panel is not None and "unit_grid" in window.project.layers,
+        timeout=180_000,
+    )
+    panel = window.desk_panel
+    panel.status.setCurrentIndex(panel.status.findText("all cases"))
+    assert len(panel.frame) > 9000 and len(window.canvas.markers) == len(panel.frame)
+    assert set(panel.frame["status"]) == {"closed"}

@@ -35,7 +35,8 @@ class CaseTableModel(FrameModel):
     def data(self, index, role=Qt.DisplayRole):
         if role == Qt.BackgroundRole and index.isValid():
             return TINT.get(self.levels[self.rows[index.row()]])
-        return super().data(index, role)
+        value = super().data(index, role)
+        return "" if value == "NULL" else value  # no clock running, no crew yet: blank
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
