@@ -94,13 +94,22 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     assert window.card_dock.isVisible() and window.case_card.card.case.case_id == case.case_id
     assert _buttons(window) == {"verify"}  # all a supervisor may do with a new report
 
-    # the intake clerk merges the earlier report into this one: no second crew is sent
+    # a third call about the same crash: the intake clerk merges it into the new case, so
+    # the caller's report is kept and linked, and no second crew is sent
     _as(window, qtbot, Role.INTAKE, "ben")
+    _click_map(window, qtbot, CITY_HALL[0], CITY_HALL[1] + 0.0001)
+    third = panel.intake
+    third.search.setText("crash")
+    third.categories.setCurrentRow(0)
+    assert third.category() == ("event", "0490") and third.merge_button.isVisible()
+    rows = [third.duplicates.item(i).text() for i in range(third.duplicates.count())]
+    pick = next(i for i, text in enumerate(rows) if text.startswith(case.case_id))
+    third.duplicates.setCurrentRow(pick)
+    third.merge_button.click()
+    merged = store.get(third.created.case_id)
+    assert merged.status == "cancelled" and merged.duplicate_of == case.case_id
+    assert store.history(merged.case_id)[-1].note == f"duplicate of {case.case_id}"
     panel.report_button.setChecked(False)
-    window.case_card.show_case(earlier.case_id)
-    window.case_card.ask_note = lambda _label: f"duplicate of {case.case_id}"
-    assert window.case_card.take("cancel")
-    assert store.get(earlier.case_id).status == "cancelled"
 
     # 3. accept and register
     window.case_card.show_case(case.case_id)
