@@ -24,7 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, ROOT, SHARED, machine, markdown_table
+from common import DATA_DIR, ROOT, SHARED, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -201,8 +201,7 @@ def main() -> int:
                         f"score {whole['score']:.1f}",
                     ]
                 )
-    print(f"\n{args.n:,} cases; {machine()}\n")
-    print(markdown_table(["measure", "seconds", "target / note"], rows))
+    print_results(f"{args.n:,} cases", ["measure", "seconds", "target / note"], rows)
     return 0
 
 

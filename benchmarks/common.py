@@ -34,3 +34,10 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def print_results(title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """The run's conditions (title and this machine), then the figures as a Markdown table
+    ready for docs/BENCHMARKS.md."""
+    print(f"\n{title}; {machine()}\n")
+    print(markdown_table(headers, rows))

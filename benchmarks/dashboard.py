@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 from cases import grid_and_places, migrated_cases
-from common import ROOT, best_of, machine, markdown_table
+from common import ROOT, best_of, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -86,8 +86,7 @@ def main() -> int:
                 f"ratio {t_peer / t_ours:.1f}x; identical KPI table",
             ]
         )
-    print(f"\n{args.n:,} cases; {machine()}; best of 3\n")
-    print(markdown_table(["measure", "seconds", "target / note"], rows))
+    print_results(f"{args.n:,} cases; best of 3", ["measure", "seconds", "target / note"], rows)
     return 0
 
 

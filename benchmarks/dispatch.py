@@ -22,7 +22,7 @@ import time
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-from common import ROOT, SHARED, machine, markdown_table
+from common import ROOT, SHARED, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -111,8 +111,7 @@ def main() -> int:
     )
     rows = measure("Cambridge streets", build_network(streets), cases=500, loop_cases=100)
     rows += measure("street grid 317 x 317", grid_network(317), cases=200, loop_cases=5)
-    print(f"\nnearest of 50 crews, ms per case; {machine()}\n")
-    print(markdown_table(["graph", "method", "ms", "note"], rows))
+    print_results("nearest of 50 crews, ms per case", ["graph", "method", "ms", "note"], rows)
     return 0
 
 

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
-from common import DATA_DIR, SHARED, best_of, machine, markdown_table
+from common import DATA_DIR, SHARED, best_of, print_results
 
 sys.path.insert(0, str(DATA_DIR.parents[1]))
 from layers.io import read_layer
@@ -100,8 +100,11 @@ def main() -> int:
         [name, f"{med:.2f}", f"{mn:.2f}", f"{med / ours:.2f}"]
         for name, (med, mn) in results.items()
     ]
-    print(f"\n{args.n:,} polygons, EPSG:3857, 5 attributes; {machine()}; median of {args.repeat}\n")
-    print(markdown_table(["reader", "median s", "min s", "time / CityDesk GPKG"], rows))
+    print_results(
+        f"{args.n:,} polygons, EPSG:3857, 5 attributes; median of {args.repeat}",
+        ["reader", "median s", "min s", "time / CityDesk GPKG"],
+        rows,
+    )
     gp_ratio = results[runs[5][0]][0] / results[runs[0][0]][0]
     print(
         f"\nGeoParquet vs GeoPackage (CityDesk): {results[runs[4][0]][0] / ours:.2f}x the time "

@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import DATA_DIR, machine, markdown_table
+from common import DATA_DIR, print_results
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtGui import QImage, QPainter
 from PyQt5.QtWidgets import QApplication
@@ -161,8 +161,11 @@ def main() -> int:
             f"{ours['render_only']:.2f} s",
             file=sys.stderr,
         )
-    print(f"\n{W}x{H}; {machine()}; QGIS 3.22 QgsMapRendererParallelJob\n")
-    print(markdown_table(["layer", "measure", "CityDesk ms", "QGIS ms", "CityDesk / QGIS"], rows))
+    print_results(
+        f"{W}x{H}; QGIS 3.22 QgsMapRendererParallelJob",
+        ["layer", "measure", "CityDesk ms", "QGIS ms", "CityDesk / QGIS"],
+        rows,
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, machine, markdown_table
+from common import ROOT, print_results
 
 CHILD = r"""
 import json, sys, time
@@ -73,8 +73,9 @@ def main() -> int:
             ("rendered", "first map render finished"),
         )
     ]
-    print(f"\n{args.runs} fresh processes; {machine()}\n")
-    print(markdown_table(["moment after launch", "median s", "min s", "max s"], rows))
+    print_results(
+        f"{args.runs} fresh processes", ["moment after launch", "median s", "min s", "max s"], rows
+    )
     return 0
 
 

@@ -62,6 +62,12 @@ class Category:
         return f"{self.kind[0].upper()}{self.code} {self.name(lang)}"
 
 
+def split_key(text: str) -> tuple[str | None, str]:
+    """``"event:0490"`` -> ("event", "0490"); a bare code ``"0490"`` -> (None, "0490")."""
+    kind, sep, code = text.strip().partition(":")
+    return (kind, code) if sep else (None, kind)
+
+
 _REQUIRED = ("kind", "code", "name_en", "name_zh", "limit", "unit", "department")
 
 

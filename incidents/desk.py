@@ -19,6 +19,7 @@ import pandas as pd
 from layers.errors import CityDeskError
 from layers.i18n import _
 
+from .categories import split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
@@ -76,6 +77,7 @@ class DispatchDesk:
         self.routing = routing or RoutingTable.load(None)
         self.duplicate_rule = duplicate_rule or DuplicateRule()
         self.lang = lang
+        self.grid: gpd.GeoDataFrame | None = None  # the project's unit grid, if any
 
     # --- who -------------------------------------------------------------------------------
     def sign_in(self, actor: str, role: Role | str) -> None:
@@ -104,7 +106,7 @@ class DispatchDesk:
         """The filtered cases with their time left (``hours_left``, ``level``; empty for
         cases whose clock is not running), most urgent first."""
         filt = filt or CaseFilter()
-        kind, code = _split_category(filt.category)
+        kind, code = split_key(filt.category) if filt.category else (None, None)
         table = self.store.query(
             status=list(filt.status) if filt.status else None,
             department=filt.department,
@@ -200,29 +202,31 @@ class DispatchDesk:
         return dispatch(self.store, plans, self.actor, self.role, at)
 
 
-def _split_category(category: str | None) -> tuple[str | None, str | None]:
-    if not category:
-        return None, None
-    kind, _sep, code = category.partition(":")
-    return (kind, code) if code else (None, kind)
-
-
-def open_desk(project: str | Path, actor: str, role: Role | str, lang: str = "en"):
-    """A desk on a project: its case store (with the unit grid), its streets and the
-    routing rules the project names in its metadata (``routing_rules``)."""
+def open_desk(
+    project: str | Path,
+    actor: str,
+    role: Role | str,
+    lang: str = "en",
+    streets: str = "street_centerlines",
+    rules: str | None = None,
+):
+    """A desk on a project: its case store (with the unit grid), its streets layer and the
+    routing ``rules`` (a shipped set such as ``cambridge`` or a TOML path; by default the
+    ones the project names in its metadata as ``routing_rules``)."""
     from layers.project_store import read_project_meta
 
-    from .demo_desk import open_desk_store
-    from .project_grid import read_project_grid
+    from .project_grid import open_case_store, read_project_grid
 
     meta = read_project_meta(project)
     ids = {layer.get("id") for layer in meta.get("layers", [])}
-    streets = None
-    if "street_centerlines" in ids:
+    lines = None
+    if streets in ids:
         from layers.readers.vector import read_vector
 
-        streets, _facts = read_vector(project, "street_centerlines")
-    store = open_desk_store(project, read_project_grid(project))
+        lines, _facts = read_vector(project, streets)
+    grid = read_project_grid(project)
     # the project names its routing rules: a shipped set ("cambridge") or a TOML path
-    routing = RoutingTable.load(meta.get("metadata", {}).get("routing_rules"))
-    return DispatchDesk(store, actor, role, streets, routing, lang=lang)
+    routing = RoutingTable.load(rules or meta.get("metadata", {}).get("routing_rules"))
+    desk = DispatchDesk(open_case_store(project, grid), actor, role, lines, routing, lang=lang)
+    desk.grid = grid
+    return desk

@@ -75,11 +75,8 @@ def plan_dispatch(
     located = cases["lon"].notna() & cases["lat"].notna()
     case_nodes: dict[str, tuple[int, float]] = {}
     if network is not None and located.any():  # one projection for all cases, not one each
-        nodes, access = network.snap(cases.loc[located, "lon"], cases.loc[located, "lat"])
-        case_nodes = {
-            cid: (int(n), float(a))
-            for cid, n, a in zip(cases.loc[located, "case_id"], nodes, access, strict=True)
-        }
+        at = cases[located]
+        case_nodes = network.snap_named(at["case_id"], at["lon"], at["lat"])
     plans = []
     for case in cases.itertuples(index=False):
         category = catalogue.get(case.kind, case.category_code, case.category_standard)
@@ -103,11 +100,9 @@ def plan_dispatch(
             _nearest_straight(plan, pool, case.lon, case.lat)
             continue
         if routing.department not in snapped:
-            nodes, access = network.snap(pool["lon"].to_numpy(), pool["lat"].to_numpy())
-            snapped[routing.department] = {
-                crew: (int(n), float(a))
-                for crew, n, a in zip(pool["crew_id"], nodes, access, strict=True)
-            }
+            snapped[routing.department] = network.snap_named(
+                pool["crew_id"], pool["lon"], pool["lat"]
+            )
         node, access = case_nodes[case.case_id]
         found = network.nearest(node, snapped[routing.department])
         if found is None:

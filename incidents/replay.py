@@ -135,16 +135,12 @@ _ACTORS = {
 }
 
 
-def _crew_sources(network: RoadNetwork, crews: pd.DataFrame) -> dict[str, tuple[int, float]]:
-    nodes, access = network.snap(crews["lon"].to_numpy(), crews["lat"].to_numpy())
-    return {c: (int(n), float(a)) for c, n, a in zip(crews["crew_id"], nodes, access, strict=True)}
-
-
 def _history_cases(
     reports: pd.DataFrame, network: RoadNetwork, crews: pd.DataFrame, timing: _Timing
 ) -> list[NewCase]:
     """Older reports as closed cases with a full simulated history (travel by road)."""
-    seconds, nearest = network.nearest_to_every_node(_crew_sources(network, crews))
+    sources = network.snap_named(crews["crew_id"], crews["lon"], crews["lat"])
+    seconds, nearest = network.nearest_to_every_node(sources)
     nodes, access = network.snap(reports["lon"].to_numpy(), reports["lat"].to_numpy())
     names = dict(zip(crews["crew_id"], crews["name"], strict=True))
     cases = []

@@ -68,6 +68,14 @@ class RoadNetwork:
         dist, idx = self._tree.query(xy)
         return self.node_ids[idx], dist / (self.spec.access_speed_kmh / 3.6)
 
+    def snap_named(self, names, lon, lat) -> dict[object, tuple[int, float]]:
+        """``snap`` keyed by name: {crew or case id: (node, access seconds)}, the form
+        :meth:`nearest` takes its sources in."""
+        nodes, access = self.snap(np.asarray(lon), np.asarray(lat))
+        return {
+            name: (int(n), float(a)) for name, n, a in zip(list(names), nodes, access, strict=True)
+        }
+
     def nearest(
         self, target: int, sources: dict[object, tuple[int, float]]
     ) -> tuple[object, float, list[int]] | None:

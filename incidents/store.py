@@ -444,16 +444,15 @@ class SqliteCaseStore:
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))
+        chunks = [ids[i : i + 500] for i in range(0, len(ids), 500)] or [[]]
         parts = [
             pd.read_sql_query(
                 f"SELECT * FROM cases WHERE case_id IN ({', '.join('?' * len(chunk))})",
                 self._con,
                 params=chunk,
             )
-            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+            for chunk in chunks
         ]
-        if not parts:
-            return self.query(status=["-"]).iloc[:0]
         frame = pd.concat(parts, ignore_index=True).drop(columns=["geom"], errors="ignore")
         return frame.sort_values("reported_at", kind="stable").reset_index(drop=True)
 

@@ -72,17 +72,7 @@ def test_report_fills_grid_department_and_due_time(store, crashes, grid):
 
 def test_the_loop_with_rework_and_history(store, crashes):
     c = store.report(crash_case(crashes.iloc[1]), "anna", Role.SUPERVISOR)
-    steps = [
-        ("accept", "ben", Role.INTAKE, ""),
-        ("register", "chen", Role.SHIFT_CHIEF, ""),
-        ("dispatch", "dora", Role.DISPATCHER, ""),
-        ("start", "crew7", Role.DEPARTMENT, ""),
-        ("handle", "crew7", Role.DEPARTMENT, ""),
-        ("check_fail", "ivy", Role.INSPECTOR, "debris still on the road"),
-        ("handle", "crew7", Role.DEPARTMENT, ""),
-        ("check_pass", "ivy", Role.INSPECTOR, ""),
-        ("close", "chen", Role.SHIFT_CHIEF, ""),
-    ]
+    steps = _loop_steps(rework=True, fail_note="debris still on the road")
     for action, actor, role, note in steps:
         c = store.transition(c.case_id, action, actor, role, c.version, note)
     assert c.status == State.CLOSED and c.rework_count == 1 and c.closed_at is not None
@@ -186,8 +176,8 @@ def test_rows_without_coordinates_need_location(store):
     assert c.needs_location and c.grid_code is None
 
 
-def _loop(t0: dt.datetime, rework: bool = False) -> list[HistoryStep]:
-    """A migrated case's steps after its report, an hour apart."""
+def _loop_steps(rework: bool = False, fail_note: str = "not done") -> list[tuple]:
+    """(action, actor, role, note) of the whole loop after the report."""
     names = [
         ("accept", "ben", Role.INTAKE, ""),
         ("register", "chen", Role.SHIFT_CHIEF, ""),
@@ -196,11 +186,19 @@ def _loop(t0: dt.datetime, rework: bool = False) -> list[HistoryStep]:
         ("handle", "crew7", Role.DEPARTMENT, ""),
     ]
     if rework:
-        names += [("check_fail", "ivy", Role.INSPECTOR, "not done"), names[-1]]
-    names += [("check_pass", "ivy", Role.INSPECTOR, ""), ("close", "chen", Role.SHIFT_CHIEF, "")]
+        names += [("check_fail", "ivy", Role.INSPECTOR, fail_note), names[-1]]
+    return [
+        *names,
+        ("check_pass", "ivy", Role.INSPECTOR, ""),
+        ("close", "chen", Role.SHIFT_CHIEF, ""),
+    ]
+
+
+def _loop(t0: dt.datetime, rework: bool = False) -> list[HistoryStep]:
+    """A migrated case's steps after its report, an hour apart."""
     return [
         HistoryStep(a, who, r, t0 + dt.timedelta(hours=k + 1), n)
-        for k, (a, who, r, n) in enumerate(names)
+        for k, (a, who, r, n) in enumerate(_loop_steps(rework))
     ]
 
 

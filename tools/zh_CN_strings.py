@@ -584,4 +584,5 @@ ZH_CN = {
     "{migrated} older reports migrated, {live} replayed live ({dispatched} dispatched); on-time close rate {rate:.1%}, grade {grade}": "已迁移较早报告 {migrated} 件，实时回放 {live} 件（已派遣 {dispatched} 件）；按期结案率 {rate:.1%}，等级 {grade}",
     "{n} open cases of this category are near; nothing was reported": "附近有 {n} 件同类未结案件；未上报",
     "{text!r} is not LON,LAT": "{text!r} 不是 经度,纬度",
+    "routing rules TOML, or a shipped one: cambridge (default: the project's own)": "派遣规则 TOML 文件，或内置规则：cambridge（默认：项目自身的规则）",
 }

@@ -122,13 +122,10 @@ def _date(text: str):
 
 def open_store(project: str | Path):
     """The project's case store, with its unit grid (if the project has one) for grid codes."""
-    from incidents.grid_index import GridIndex
-    from incidents.project_grid import read_project_grid
-    from incidents.store import SqliteCaseStore
+    from incidents.project_grid import open_case_store, read_project_grid
 
-    frame = read_project_grid(project)  # refuses non-projects with a clear message
-    grid = GridIndex(frame) if frame is not None else None
-    return SqliteCaseStore(project, grid=grid)
+    # reading the grid first also refuses a file that is not a project, with a clear message
+    return open_case_store(project, read_project_grid(project))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -288,11 +285,12 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Intake from the command line, as the desk's intake dialog does it: locate, check for
     duplicates, and refuse to add a probable duplicate unless told to."""
+    from incidents.categories import split_key
     from incidents.desk import open_desk
     from incidents.new_cases import NewCase
     from layers.errors import CityDeskError
 
-    kind, _sep, code = args.category.partition(":")
+    kind, code = split_key(args.category)
     desk = open_desk(args.project, args.actor, args.role)
     try:
         if args.address:

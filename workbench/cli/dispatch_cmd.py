@@ -28,7 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run = dsub.add_parser("run", help=_("dispatch registered cases to the nearest crews"))
     project(run)
     run.add_argument("--case", action="append", help=_("only this case (repeatable)"))
-    run.add_argument("--rules", help=_("routing rules TOML, or a shipped one: cambridge"))
+    run.add_argument(
+        "--rules",
+        help=_("routing rules TOML, or a shipped one: cambridge (default: the project's own)"),
+    )
     run.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
     run.add_argument("--actor", required=True, help=_("your user name"))
     run.add_argument("--dry-run", action="store_true", help=_("show the plan, change nothing"))
@@ -60,12 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     geo.add_argument("address")
     geo.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
     geo.set_defaults(func=cmd_geocode)
-    register_more(dsub)
-
-
-def register_more(dsub) -> None:
-    def project(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--project", required=True, help=_("the project (.gpkg)"))
 
     rep = dsub.add_parser("report", help=_("the KPI dashboard as a PDF evaluation report"))
     project(rep)
@@ -153,22 +150,21 @@ def cmd_crews(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from incidents.dispatch import dispatch, plan_dispatch
-    from incidents.road_network import build_network
-    from incidents.routing import RoutingTable
+    """What the desk's *Dispatch selected* does, for all registered cases (or --case)."""
+    from incidents.desk import open_desk
+    from incidents.lifecycle import Role
 
-    network = build_network(_layer(args.project, args.streets))
-    table = RoutingTable.load(args.rules)
-    with open_store(args.project) as store:
-        cases = store.query(status=["registered"])
-        if args.case:
-            cases = cases[cases["case_id"].isin(args.case)]
-        plans = plan_dispatch(cases, store.crews(), store.catalogue, table, network)
+    desk = open_desk(
+        args.project, args.actor, Role.DISPATCHER, streets=args.streets, rules=args.rules
+    )
+    with desk.store:
+        ids = args.case or list(desk.store.query(status=["registered"])["case_id"])
+        plans = desk.plan(ids)
         for p in plans:
             who = p.crew_name or _("manual queue")
             print(f"{p.case_id}  {p.department or '-':<22} {who:<22} {p.reason}")
         if not args.dry_run:
-            sent, manual = dispatch(store, plans, args.actor)
+            sent, manual = desk.send(plans)
             print(
                 _("{sent} dispatched, {manual} left for manual dispatch").format(
                     sent=len(sent), manual=len(manual)

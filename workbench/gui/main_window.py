@@ -348,23 +348,21 @@ class MainWindow(QMainWindow):
 
         def work(_feedback):
             desk = open_desk(path, actor, role, lang=lang)
+            _ = desk.network  # the road graph is built here, not on the first dispatch
             desk.store.close()  # the worker's connection; the GUI thread opens its own
             return desk
 
         return self.tasks.start(tr("Opening the dispatch desk"), work, on_done=self._show_desk)
 
     def _show_desk(self, desk) -> None:
-        from incidents.demo_desk import open_desk_store
-        from incidents.project_grid import read_project_grid
+        from incidents.project_grid import open_case_store
 
         from .desk.case_card import CaseCardWidget
         from .desk.desk_panel import DeskPanel
 
-        grid = read_project_grid(desk.store.path)
-        desk.store = open_desk_store(desk.store.path, grid)
-        _ = desk.network  # built now, not on the first dispatch
+        desk.store = open_case_store(desk.store.path, desk.grid)
         self.close_desk()
-        self.desk_panel = DeskPanel(desk, self, grid)
+        self.desk_panel = DeskPanel(desk, self)
         self.case_card = CaseCardWidget(desk, self)
         self.desk_panel.case_opened.connect(self._open_card)
         self.desk_panel.role_changed.connect(self._desk_role_changed)

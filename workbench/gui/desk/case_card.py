@@ -218,7 +218,6 @@ class CaseCardWidget(QWidget):
 
     def _conflict(self, exc: VersionConflict) -> None:
         """Someone else moved the case: say so, and show what it is now."""
-        self.conflicts = getattr(self, "conflicts", 0) + 1
         if self.confirm(tr("{msg}\n\nReload the case now?").format(msg=exc)):
             self._landed(self.card.case.case_id)
 

@@ -62,7 +62,7 @@ class DashboardView(QWidget):
         column.addWidget(scroll, 1)
 
     def refresh(self, spec: DashboardSpec | None = None):
-        project, grid = self.panel.desk.store.path, self.panel.grid
+        project, grid = self.panel.desk.store.path, self.panel.desk.grid
         spec = spec or DashboardSpec()
         return self.panel.run_task(
             tr("Computing the dashboard"),

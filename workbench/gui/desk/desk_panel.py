@@ -58,11 +58,10 @@ class DeskPanel(QWidget):
     case_opened = pyqtSignal(str)
     role_changed = pyqtSignal()
 
-    def __init__(self, desk: DispatchDesk, window, grid=None) -> None:
+    def __init__(self, desk: DispatchDesk, window) -> None:
         super().__init__(window)
         self.desk = desk
         self.window = window  # the MainWindow: its canvas, tasks and message bar
-        self.grid = grid
         self.frame = None
         self._xy = np.empty((0, 2))
         self._seen_version: int | None = None
