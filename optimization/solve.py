@@ -1,0 +1,367 @@
+"""Run a PuLP model on CBC or HiGHS and report honestly what the solver proved.
+
+Why this module exists: PuLP's own status is not enough to tell a user the truth.
+
+* PuLP 3.3 sets ``status = Optimal`` when CBC stops at its time limit holding an incumbent;
+  only ``sol_status = IntegerFeasible`` gives it away.
+* CBC also says "Optimal solution found (within gap tolerance)" and PuLP reports
+  ``sol_status = Optimal`` when a relative gap was allowed; the real gap is only in the log.
+* HiGHS stops at a 0.01 % relative gap by default and calls that optimal.
+
+So every solve here pins the gap the caller asked for, reads the solver's own bound (the CBC log,
+or ``Highs.getInfo()``), and classifies the result as :class:`SolveStatus`: ``optimal`` only
+when the bound meets the objective.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pulp
+
+from layers.errors import CityDeskError
+from layers.feedback import Feedback, NullFeedback
+from layers.i18n import _
+
+#: relative gap under which a bound and an objective count as equal (solver tolerances)
+PROVEN_GAP = 1e-6
+SOLVERS = ("cbc", "highs")
+
+
+class SolveStatus(StrEnum):
+    """What the solver proved, in the words a planner needs."""
+
+    OPTIMAL = "optimal"  # the bound meets the objective
+    FEASIBLE = "feasible"  # a solution, with the proven bound and gap (time limit or gap stop)
+    INFEASIBLE = "infeasible"  # proven: no solution satisfies the constraints
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped (time limit) before any solution was found
+    CANCELED = "canceled"  # the user stopped it
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: which solver, how long, how close to optimal.
+
+    ``mip_gap`` is relative (0.001 = 0.1 %); 0 asks for a proof of optimality.
+    ``time_limit`` is in seconds (None: no limit).
+    """
+
+    solver: str = "cbc"
+    time_limit: float | None = None
+    mip_gap: float = 0.0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            raise CityDeskError(
+                _("Unknown solver {name!r}.").format(name=self.solver),
+                _("Use one of: {names}.").format(names=", ".join(SOLVERS)),
+            )
+        if self.mip_gap < 0 or self.mip_gap >= 1:
+            raise CityDeskError(
+                _("The MIP gap must be in [0, 1), not {gap}.").format(gap=self.mip_gap),
+                _("Give a relative gap such as 0.001 for 0.1 %."),
+            )
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise CityDeskError(
+                _("The time limit must be positive, not {t}.").format(t=self.time_limit),
+                _("Give seconds, such as 60, or leave it out for no limit."),
+            )
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """The solver's verdict on one model, with the numbers that back it."""
+
+    status: SolveStatus
+    objective: float | None
+    bound: float | None  # best proven bound (lower for minimisation, upper for maximisation)
+    seconds: float
+    solver: str
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap |objective - bound| / max(1, |objective|), as CBC and HiGHS define it."""
+        if self.objective is None or self.bound is None:
+            return None
+        return abs(self.objective - self.bound) / max(1.0, abs(self.objective))
+
+    def describe(self) -> str:
+        """One line for logs and reports: the status, the objective and what is proven."""
+        if self.status is SolveStatus.OPTIMAL:
+            return _("optimal (proven): {obj:,.6g} in {s:.1f} s").format(
+                obj=self.objective, s=self.seconds
+            )
+        if self.status is SolveStatus.FEASIBLE:
+            if self.gap is None:
+                return _("feasible, not proven optimal (no bound): {obj:,.6g} in {s:.1f} s").format(
+                    obj=self.objective, s=self.seconds
+                )
+            return _(
+                "feasible, not proven optimal: {obj:,.6g}, bound {bound:,.6g}, gap {gap:.3%}"
+                " in {s:.1f} s"
+            ).format(obj=self.objective, bound=self.bound, gap=self.gap, s=self.seconds)
+        return {
+            SolveStatus.INFEASIBLE: _("infeasible: no plan satisfies every constraint"),
+            SolveStatus.UNBOUNDED: _("unbounded: the objective can grow without limit"),
+            SolveStatus.NO_SOLUTION: _("stopped at the time limit before finding a solution"),
+            SolveStatus.CANCELED: _("canceled"),
+        }[self.status]
+
+
+def solve(
+    problem: pulp.LpProblem,
+    options: SolveOptions | None = None,
+    feedback: Feedback | None = None,
+    warm_start: Mapping[pulp.LpVariable, float] | None = None,
+) -> SolveOutcome:
+    """Solve ``problem`` in place (variables get their values) and classify the result.
+
+    ``warm_start`` gives starting values for some or all variables: CBC reads them as a MIP
+    start, HiGHS as a (possibly partial) solution. Cancellation through ``feedback`` stops the
+    solver itself, not only the next solve.
+    """
+    options = options or SolveOptions()
+    feedback = feedback or NullFeedback()
+    if warm_start:
+        for var, value in warm_start.items():
+            var.setInitialValue(value)
+    started = time.perf_counter()
+    if options.solver == "highs":
+        outcome = _solve_highs(problem, options, feedback, bool(warm_start))
+    else:
+        outcome = _solve_cbc(problem, options, feedback, bool(warm_start))
+    seconds = time.perf_counter() - started
+    return SolveOutcome(outcome[0], outcome[1], outcome[2], seconds, options.solver)
+
+
+def highs_available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --- CBC ------------------------------------------------------------------------------------
+
+_CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
+_CBC_RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
+
+
+def _solve_cbc(
+    problem: pulp.LpProblem, options: SolveOptions, feedback: Feedback, warm: bool
+) -> tuple[SolveStatus, float | None, float | None]:
+    fd, log_path = tempfile.mkstemp(prefix="citydesk-cbc-", suffix=".log")
+    os.close(fd)
+    solver = pulp.PULP_CBC_CMD(
+        msg=False,
+        timeLimit=options.time_limit,
+        gapRel=options.mip_gap,
+        threads=options.threads,
+        warmStart=warm,
+        logPath=log_path,
+    )
+    try:
+        with _cancel_watch(feedback, solver.path) as canceled:
+            try:
+                problem.solve(solver)
+            except pulp.PulpSolverError:
+                if canceled.is_set():
+                    return SolveStatus.CANCELED, None, None
+                raise
+        if canceled.is_set():
+            return SolveStatus.CANCELED, None, None
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(log_path)
+    return _classify_cbc(problem, log)
+
+
+def _classify_cbc(
+    problem: pulp.LpProblem, log: str
+) -> tuple[SolveStatus, float | None, float | None]:
+    if problem.status == pulp.LpStatusInfeasible or problem.sol_status == pulp.LpSolutionInfeasible:
+        return SolveStatus.INFEASIBLE, None, None
+    if problem.status == pulp.LpStatusUnbounded:
+        return SolveStatus.UNBOUNDED, None, None
+    if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        return SolveStatus.NO_SOLUTION, None, None
+    objective = pulp.value(problem.objective)
+    objective = float(objective) if objective is not None else 0.0
+    bound_match = _CBC_BOUND.search(log)
+    bound = _parse_float(bound_match.group(1)) if bound_match else None
+    if bound is not None:  # the solver's bound leaves out the objective's constant term
+        bound += problem.objective.constant
+    result = _CBC_RESULT.search(log)
+    stopped_early = problem.sol_status == pulp.LpSolutionIntegerFeasible or (
+        result is not None and "gap tolerance" in result.group(1)
+    )
+    if not stopped_early:
+        # CBC proved optimality; it prints no bound then because the bound is the objective
+        return SolveStatus.OPTIMAL, objective, objective
+    if bound is not None and _relative_gap(objective, bound) <= PROVEN_GAP:
+        return SolveStatus.OPTIMAL, objective, bound
+    return SolveStatus.FEASIBLE, objective, bound
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and abs(value) < 1e30 else None
+
+
+def _relative_gap(objective: float, bound: float) -> float:
+    return abs(objective - bound) / max(1.0, abs(objective))
+
+
+@contextlib.contextmanager
+def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Event]:
+    """While CBC runs, poll ``feedback`` and kill this process's CBC child when canceled.
+
+    PuLP owns the ``Popen`` and waits on it, so the only handle is the child process itself;
+    it is found through /proc (Linux). Elsewhere cancellation takes effect after the solve.
+    """
+    canceled = threading.Event()
+    done = threading.Event()
+    name = os.path.basename(solver_path)
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if feedback.is_canceled():
+                canceled.set()
+                for pid in _child_pids(name):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                return
+
+    thread = threading.Thread(target=watch, daemon=True, name="citydesk-solver-cancel")
+    thread.start()
+    try:
+        yield canceled
+    finally:
+        done.set()
+        thread.join()
+
+
+def _child_pids(name: str) -> list[int]:
+    me = os.getpid()
+    pids = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return pids
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == me and name.startswith(comm[:15]):
+            pids.append(int(entry))
+    return pids
+
+
+# --- HiGHS ----------------------------------------------------------------------------------
+
+
+def _solve_highs(
+    problem: pulp.LpProblem, options: SolveOptions, feedback: Feedback, warm: bool
+) -> tuple[SolveStatus, float | None, float | None]:
+    if not highs_available():
+        raise CityDeskError(
+            _("The HiGHS solver is not installed."),
+            _("Install it with 'pip install highspy', or choose the CBC solver."),
+        )
+    import highspy
+
+    def interrupt(_type, _message, _data_out, data_in, _user) -> None:
+        if feedback.is_canceled():
+            data_in.user_interrupt = True
+
+    solver = pulp.HiGHS(
+        msg=False,
+        timeLimit=options.time_limit,
+        gapRel=options.mip_gap,
+        threads=options.threads,
+        callbackTuple=(interrupt, None),
+        callbacksToActivate=[
+            highspy.cb.HighsCallbackType.kCallbackMipInterrupt,
+            highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,
+        ],
+    )
+    if warm:
+        solver.callSolver = _with_start(solver.callSolver)
+    problem.solve(solver)
+    return _classify_highs(problem, feedback)
+
+
+def _with_start(call_solver):
+    """Hand HiGHS the variables' initial values before it runs (PuLP's API does not)."""
+
+    def run(lp: pulp.LpProblem) -> None:
+        variables = [v for v in lp.variables() if v.varValue is not None]
+        if variables:
+            lp.solverModel.setSolution(
+                len(variables), [v.index for v in variables], [v.varValue for v in variables]
+            )
+        call_solver(lp)
+
+    return run
+
+
+def _classify_highs(
+    problem: pulp.LpProblem, feedback: Feedback
+) -> tuple[SolveStatus, float | None, float | None]:
+    import highspy
+
+    model = problem.solverModel
+    status = model.getModelStatus()
+    info = model.getInfo()
+    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return SolveStatus.INFEASIBLE, None, None
+    if status in (
+        highspy.HighsModelStatus.kUnbounded,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return SolveStatus.UNBOUNDED, None, None
+    if not has_solution:
+        if status == highspy.HighsModelStatus.kInterrupt or feedback.is_canceled():
+            return SolveStatus.CANCELED, None, None
+        return SolveStatus.NO_SOLUTION, None, None
+    objective = float(pulp.value(problem.objective) or 0.0)
+    is_mip = any(v.cat == pulp.LpInteger for v in problem.variables())
+    bound: float | None = objective
+    if is_mip:  # HiGHS minimises -f for a maximisation and leaves out the constant term
+        raw = sign * info.mip_dual_bound
+        bound = raw + problem.objective.constant if math.isfinite(raw) else None
+    if status == highspy.HighsModelStatus.kOptimal and (
+        not is_mip or (bound is not None and _relative_gap(objective, bound) <= PROVEN_GAP)
+    ):
+        return SolveStatus.OPTIMAL, objective, bound
+    return SolveStatus.FEASIBLE, objective, bound
