@@ -30,7 +30,7 @@ from enum import StrEnum
 import pulp
 
 from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback
+from layers.feedback import CanceledError, Feedback, NullFeedback
 from layers.i18n import _
 
 #: relative gap under which a bound and an objective count as equal (solver tolerances)
@@ -134,7 +134,7 @@ def solve(
 
     ``warm_start`` gives starting values for some or all variables: CBC reads them as a MIP
     start, HiGHS as a (possibly partial) solution. Cancellation through ``feedback`` stops the
-    solver itself, not only the next solve.
+    solver itself, not only the next solve, and raises :class:`CanceledError`.
     """
     options = options or SolveOptions()
     feedback = feedback or NullFeedback()
@@ -147,6 +147,8 @@ def solve(
     else:
         outcome = _solve_cbc(problem, options, feedback, bool(warm_start))
     seconds = time.perf_counter() - started
+    if outcome[0] is SolveStatus.CANCELED:
+        raise CanceledError(_("canceled"))
     return SolveOutcome(outcome[0], outcome[1], outcome[2], seconds, options.solver)
 
 
@@ -343,6 +345,8 @@ def _classify_highs(
     info = model.getInfo()
     sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == highspy.HighsModelStatus.kInterrupt and feedback.is_canceled():
+        return SolveStatus.CANCELED, None, None
     if status == highspy.HighsModelStatus.kInfeasible:
         return SolveStatus.INFEASIBLE, None, None
     if status in (
@@ -351,8 +355,6 @@ def _classify_highs(
     ):
         return SolveStatus.UNBOUNDED, None, None
     if not has_solution:
-        if status == highspy.HighsModelStatus.kInterrupt or feedback.is_canceled():
-            return SolveStatus.CANCELED, None, None
         return SolveStatus.NO_SOLUTION, None, None
     objective = float(pulp.value(problem.objective) or 0.0)
     is_mip = any(v.cat == pulp.LpInteger for v in problem.variables())

@@ -240,3 +240,24 @@ def test_cancel_stops_the_search():
     feedback.cancel()
     with pytest.raises(Exception, match="canceled"):
         solve_pmedian(_random_instance(3), 3, feedback=feedback)
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_cancel_during_a_long_solve_stops_the_solver(solver):
+    """Cancel 1.5 s into a solve with no time limit: the solver process itself is stopped."""
+    import threading
+    import time
+
+    from layers.feedback import CanceledError
+
+    rng = np.random.default_rng(42)
+    clients, sites = rng.uniform(0, 10000, (1000, 2)), rng.uniform(0, 10000, (100, 2))
+    costs = np.sqrt(((clients[:, None, :] - sites[None, :, :]) ** 2).sum(-1))
+    problem = FacilityProblem(costs, rng.integers(1, 12, 1000))
+    feedback = RecordingFeedback()
+    timer = threading.Timer(1.5, feedback.cancel)
+    timer.start()
+    started = time.perf_counter()
+    with pytest.raises(CanceledError):
+        solve_pmedian(problem, 10, SolveOptions(solver=solver), feedback, heuristic_start=False)
+    assert time.perf_counter() - started < 6
