@@ -8,6 +8,8 @@ reported by name instead of surfacing as a bare "infeasible".
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pulp
 
@@ -81,6 +83,16 @@ def solve_mclp(
         gain.append((z, float(weights[r])))
     model.setObjective(pulp.LpAffineExpression(gain, constant=float(problem.demand[done].sum())))
     result = _finish("MCLP", model, y, problem, options, feedback)
+    if result.outcome.objective is not None:
+        # report the covered demand itself: with every client pre-covered the model has
+        # no variables left in its objective and solvers drop the constant
+        covered = float(
+            problem.demand[np.nan_to_num(result.client_cost, nan=np.inf) <= radius].sum()
+        )
+        shift = covered - result.outcome.objective
+        bound = None if result.outcome.bound is None else result.outcome.bound + shift
+        outcome = replace(result.outcome, objective=covered, bound=bound)
+        result = replace(result, outcome=outcome)
     return result
 
 

@@ -1,0 +1,232 @@
+"""``citydesk optimize``: facility location on a project's road network and exact Pareto fronts.
+
+Every action maps onto a Qt-free function (``planning.station_siting``,
+``optimization.pareto``), so the GUI and Python scripts get the same answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+from .progress import TqdmFeedback
+
+SITING_MODELS = {
+    "pmedian": _("add sites minimising the demand-weighted mean travel time"),
+    "pcenter": _("add sites minimising the worst travel time"),
+    "mclp": _("add sites maximising the demand within a service standard"),
+    "lscp": _("fewest added sites bringing all demand within a service standard"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("optimize", help=_("facility location and Pareto fronts"))
+    osub = cmd.add_subparsers(dest="optimize_command", metavar="MODEL", required=True)
+    for model, text in SITING_MODELS.items():
+        p = osub.add_parser(model, help=text, description=text)
+        p.add_argument("project", help=_("the project (.gpkg)"))
+        p.add_argument(
+            "--demand",
+            default="cases",
+            help=_(
+                "demand points: 'cases' (the case store's history; 'cases:CATEGORY' for one"
+                " category) or a layer id, optionally ':WEIGHT_FIELD' (default: cases)"
+            ),
+        )
+        p.add_argument("--existing", required=True, help=_("layer id of the existing facilities"))
+        p.add_argument(
+            "--where", help=_("filter the existing facilities, e.g. \"category = 'fire_station'\"")
+        )
+        p.add_argument("--add", type=int, default=2, help=_("facilities to add (default 2)"))
+        p.add_argument(
+            "--radius",
+            type=float,
+            default=120.0,
+            help=_("service standard in seconds, for mclp and lscp (default 120)"),
+        )
+        p.add_argument(
+            "--spacing", type=float, default=400.0, help=_("candidate spacing in metres (400)")
+        )
+        p.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+        _solver_arguments(p)
+        p.add_argument("--output", help=_("layer id prefix for the results (default: the model)"))
+        p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+        p.set_defaults(func=cmd_siting, model=model)
+    pareto = osub.add_parser(
+        "pareto", help=_("exact Pareto front of a multi-objective 0/1 knapsack (CSV files)")
+    )
+    pareto.add_argument(
+        "folder", help=_("folder with c.csv (objectives), a.csv and b.csv (A x <= b)")
+    )
+    pareto.add_argument("--grid", type=int, help=_("grid points per objective (default: exact)"))
+    pareto.add_argument("--output", help=_("write the front as CSV here"))
+    _solver_arguments(pareto)
+    pareto.set_defaults(func=cmd_pareto)
+
+
+def _solver_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help=_("MILP solver"))
+    p.add_argument("--time-limit", type=float, help=_("seconds per solve (default: none)"))
+    p.add_argument("--gap", type=float, default=0.0, help=_("relative MIP gap (default 0)"))
+
+
+def _options(args: argparse.Namespace):
+    from optimization.solve import SolveOptions
+
+    return SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap)
+
+
+def cmd_siting(args: argparse.Namespace) -> int:
+
+    from incidents.road_network import build_network
+    from layers.expressions import filter_mask
+    from planning.station_siting import (
+        SitingSpec,
+        demand_by_node,
+        save_siting_to_project,
+        site_facilities,
+    )
+
+    project = Path(args.project)
+    spec = SitingSpec(
+        add=args.add,
+        candidate_spacing_m=args.spacing,
+        model=args.model,
+        radius_s=args.radius,
+        options=_options(args),
+    )
+    existing = _read_layer(project, args.existing)
+    if args.where:
+        existing = existing[filter_mask(existing, args.where)]
+    if existing.empty:
+        raise CityDeskError(
+            _("No existing facilities in {layer}.").format(layer=args.existing),
+            _("Check --existing and --where."),
+        )
+    network = build_network(_read_layer(project, args.streets))
+    lon, lat, weights = _demand_points(project, args.demand)
+    demand = demand_by_node(network, lon, lat, weights)
+    with TqdmFeedback(_("optimizing")) as fb:
+        result = site_facilities(network, demand, existing.to_crs(4326), spec, fb)
+    name = args.output or f"optimize_{args.model}"
+    if result.facility.outcome.status.has_solution:
+        ids = save_siting_to_project(result, project, name)
+    else:
+        ids = []
+    if args.json:
+        print(json.dumps(_siting_json(result, ids), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(result.summary()))
+        for row in result.new_sites.itertuples():
+            print(
+                _("new site {rank}: {lon:.5f}, {lat:.5f}").format(
+                    rank=row.rank, lon=row.geometry.x, lat=row.geometry.y
+                )
+            )
+        if ids:
+            print(_("written to the project as layers: {ids}").format(ids=", ".join(ids)))
+    return 0 if result.facility.outcome.status.has_solution else 1
+
+
+def _siting_json(result, ids: list[str]) -> dict:
+    outcome = result.facility.outcome
+    return {
+        "model": result.facility.model,
+        "status": outcome.status.value,
+        "objective": outcome.objective,
+        "bound": outcome.bound,
+        "seconds": round(outcome.seconds, 3),
+        "new_sites": [[round(g.x, 6), round(g.y, 6)] for g in result.new_sites.geometry],
+        "before_mean_s": result.before_mean_s,
+        "before_p90_s": result.before_p90_s,
+        "after_mean_s": result.after_mean_s,
+        "after_p90_s": result.after_p90_s,
+        "layers": ids,
+    }
+
+
+def _read_layer(project: Path, layer_id: str):
+    import geopandas as gpd
+    import pyogrio
+
+    layers = {name for name, _kind in pyogrio.list_layers(project)}
+    if layer_id not in layers:
+        raise CityDeskError(
+            _("The project has no layer {layer!r}.").format(layer=layer_id),
+            _("Layers in it: {names}.").format(names=", ".join(sorted(layers))),
+        )
+    return gpd.read_file(project, layer=layer_id)
+
+
+def _demand_points(project: Path, text: str):
+    """(lon, lat, weights) of ``cases[:CATEGORY]`` or ``LAYER[:WEIGHT_FIELD]``."""
+    source, _sep, detail = text.partition(":")
+    if source == "cases":
+        from incidents.project_grid import open_case_store, read_project_grid
+
+        with open_case_store(project, read_project_grid(project)) as store:
+            cases = store.query(category_code=detail or None, columns=["lon", "lat"], ordered=False)
+        if cases.empty:
+            raise CityDeskError(
+                _("The project's case store has no cases to weigh demand with."),
+                _("Import or replay cases first, or give --demand LAYER."),
+            )
+        return cases["lon"].to_numpy(), cases["lat"].to_numpy(), None
+    frame = _read_layer(project, source).to_crs(4326)
+    if detail and detail not in frame.columns:
+        raise CityDeskError(
+            _("Layer {layer!r} has no field {field!r}.").format(layer=source, field=detail),
+            _("Give a numeric field of the layer after the colon, or none."),
+        )
+    points = frame.geometry.representative_point()
+    weights = frame[detail].fillna(0).to_numpy(dtype=float) if detail else None
+    return points.x.to_numpy(), points.y.to_numpy(), weights
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+    import pulp
+
+    from optimization.pareto import Objective, augmecon2
+
+    folder = Path(args.folder)
+    try:
+        c, a, b = (
+            pd.read_csv(folder / f"{n}.csv", index_col=0).to_numpy() for n in ("c", "a", "b")
+        )
+    except (OSError, ValueError) as exc:
+        raise CityDeskError(
+            _("Cannot read the knapsack CSV files in {folder}: {err}").format(
+                folder=folder, err=exc
+            ),
+            _("The folder needs c.csv, a.csv and b.csv with a header row and an index column."),
+        ) from exc
+    items = range(c.shape[1])
+    model = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in items]
+    for r in range(a.shape[0]):
+        model += pulp.lpSum(float(a[r, i]) * x[i] for i in items) <= float(b.ravel()[r])
+    integer = bool(np.all(np.equal(np.mod(c, 1), 0)))
+    objectives = [
+        Objective(f"f{k + 1}", pulp.lpSum(float(c[k, i]) * x[i] for i in items), integer=integer)
+        for k in range(c.shape[0])
+    ]
+    with TqdmFeedback(_("Pareto front")) as fb:
+        front = augmecon2(model, objectives, grid=args.grid, options=_options(args), feedback=fb)
+    table = pd.DataFrame(front.values(), columns=list(front.objectives))
+    table["proven"] = [p.proven for p in front.points]
+    print(
+        _(
+            "{n} non-dominated points, {solves} solves, {skipped} grid points bypassed, {s:.1f} s"
+        ).format(n=len(front.points), solves=front.solves, skipped=front.skipped, s=front.seconds)
+    )
+    if args.output:
+        table.to_csv(args.output, index=False)
+    else:
+        print(table.to_string(index=False))
+    return 0
