@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from layers.i18n import _
+from layers.mpl_fonts import pyplot
 
 from .hotspots import early_warning, getis_ord
 from .kpi import KpiSpec, compute_kpis
@@ -172,17 +173,6 @@ def cell_statistics(
 # --- charts -------------------------------------------------------------------------------
 
 
-def _pyplot():
-    """pyplot, with the fonts that draw Chinese (imported late: the dashboard's numbers are
-    computed without matplotlib)."""
-    import matplotlib.pyplot as plt
-
-    from layers.mpl_fonts import configure_matplotlib
-
-    configure_matplotlib()
-    return plt
-
-
 def _department_labels(codes, lang: str | None) -> list[str]:
     from layers.i18n import current_language
 
@@ -192,7 +182,7 @@ def _department_labels(codes, lang: str | None) -> list[str]:
 
 def kpi_chart(board: Dashboard, ax=None, lang: str | None = None):
     """On-time close rate by department as bars coloured by grade, the grade written on each."""
-    plt = _pyplot()
+    plt = pyplot()
     table = board.kpis[board.kpis["department"] != "ALL"]
     if ax is None:
         _fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(table) + 1.2)))
@@ -212,7 +202,7 @@ def kpi_chart(board: Dashboard, ax=None, lang: str | None = None):
 
 def trend_chart(board: Dashboard, ax=None):
     """Registered and closed cases per week, with the on-time share on a second axis."""
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         _fig, ax = plt.subplots(figsize=(7, 3.2))
     t = board.trend
@@ -244,7 +234,7 @@ def cell_maps(board: Dashboard):
     outlined in red."""
     from matplotlib.patches import Patch
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5))
     if board.cells is None:
         for ax in (left, right):
@@ -273,7 +263,7 @@ def cell_maps(board: Dashboard):
 
 
 def _table_page(board: Dashboard, lang: str | None):
-    plt = _pyplot()
+    plt = pyplot()
     fig = plt.figure(figsize=(11.7, 8.3))  # A4 landscape
     fig.suptitle(
         _("City management evaluation, {start} to {end}").format(

@@ -60,3 +60,12 @@ def configure_matplotlib() -> str | None:
     matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType so PDFs keep CJK text searchable
     return family
+
+
+def pyplot():
+    """pyplot with the fonts that draw Chinese; imported late so that modules computing
+    numbers for charts do not pay for matplotlib until a chart is drawn."""
+    import matplotlib.pyplot as plt
+
+    configure_matplotlib()
+    return plt

@@ -209,3 +209,58 @@ def save_siting_to_project(result: SitingResult, project, name: str) -> list[str
         loaded.add_layer(layer, group=_("Optimization"))
     save_project(loaded, project)
     return ids
+
+
+def fire_station_scenario(
+    project, spec: SitingSpec | None = None, feedback: Feedback | None = None
+) -> SitingResult:
+    """The demo scenario: two more fire stations for the crash history in the case store.
+
+    Demand is every case in the project's case store (the replayed crashes), the existing
+    stations are the project's fire stations, and the result is written into the project as
+    the layers ``fire_stations_plus_N_sites`` and ``..._demand``.
+    """
+    from incidents.project_grid import open_case_store, read_project_grid
+    from incidents.road_network import build_network
+
+    spec = spec or SitingSpec()
+    facilities = gpd.read_file(project, layer="all_facilities")
+    stations = facilities[facilities["category"] == "fire_station"]
+    network = build_network(gpd.read_file(project, layer="street_centerlines"))
+    with open_case_store(project, read_project_grid(project)) as store:
+        cases = store.query(columns=["lon", "lat"], ordered=False)
+    if cases.empty:
+        raise CityDeskError(
+            _("The project's case store has no cases to weigh demand with."),
+            _("Import or replay cases first, or give --demand LAYER."),
+        )
+    demand = demand_by_node(network, cases["lon"].to_numpy(), cases["lat"].to_numpy())
+    result = site_facilities(network, demand, stations, spec, feedback)
+    if result.facility.outcome.status.has_solution:
+        save_siting_to_project(result, project, f"fire_stations_plus_{spec.add}")
+    return result
+
+
+def siting_map(result: SitingResult, existing: gpd.GeoDataFrame, streets: gpd.GeoDataFrame):
+    """Demand nodes coloured by the seconds saved, existing and new stations on the streets."""
+    from layers.mpl_fonts import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 8))
+    streets.to_crs(4326).plot(ax=ax, color="#cccccc", linewidth=0.4)
+    demand = result.demand
+    saved = demand["before_s"] - demand["after_s"]
+    demand.assign(saved=saved).plot(
+        ax=ax,
+        column="saved",
+        cmap="viridis",
+        markersize=4 + demand["weight"],
+        legend=True,
+        legend_kwds={"label": _("seconds saved per crash location"), "shrink": 0.6},
+    )
+    existing.to_crs(4326).plot(ax=ax, marker="^", color="black", markersize=60)
+    result.new_sites.plot(ax=ax, marker="*", color="#d62728", markersize=260)
+    ax.set_title(_("Two more fire stations (red stars) for the crash history"))
+    ax.set_axis_off()
+    fig.tight_layout()
+    return fig

@@ -94,12 +94,15 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
         "dashboard_trend.png",
         "dashboard_cells.png",
         "evaluation_report.pdf",
+        "map_fire_station_siting.png",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name
     html = (tmp_path / "report.html").read_text()
     assert "invalid_geometry (37)" in html
     assert "City of Cambridge" in html
     assert "evaluation_report.pdf" in html and "simulated" in html
+    # the planning scenario: two more fire stations over the case history, proven optimal
+    assert "two more fire stations" in html and "optimal (proven)" in html
 
     # every crash with a time and a point became a case, and every history replays
     import geopandas as gpd

@@ -31,6 +31,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     validation: dict[str, ValidationReport] = field(default_factory=dict)
     desk: list[list[str]] = field(default_factory=list)  # the dispatch desk replay summary
+    siting: list[list[str]] = field(default_factory=list)  # two more fire stations
     evaluation_pdf: Path | None = None
 
 
@@ -112,13 +113,21 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
     t0 = time.perf_counter()
     desk_summary, evaluation_pdf = _dispatch_desk(project_path, out, maps)
     timings["replay the crash history through the dispatch desk"] = time.perf_counter() - t0
-    feedback.set_progress(95)
+    feedback.set_progress(92)
+
+    t0 = time.perf_counter()
+    siting_summary = _station_siting(project_path, out, maps)
+    timings["site two more fire stations (p-median over the case history)"] = (
+        time.perf_counter() - t0
+    )
+    feedback.set_progress(97)
 
     result = DemoResult(
         out, project_path, out / "report.html", out / "report.md", maps, timings, reports
     )
     result.desk = desk_summary
     result.evaluation_pdf = evaluation_pdf
+    result.siting = siting_summary
     _write_reports(result, project)
     feedback.set_progress(100)
     return result
@@ -158,6 +167,51 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
         [_("early-warning cells"), f"{len(board.warnings)}"],
     ]
     return summary, pdf
+
+
+def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[list[str]]:
+    """Two more fire stations for the replayed crash cases; a map and the summary rows."""
+    import geopandas as gpd
+
+    from planning.station_siting import fire_station_scenario, siting_map
+
+    result = fire_station_scenario(project_path)
+    facilities = gpd.read_file(project_path, layer="all_facilities")
+    stations = facilities[facilities["category"] == "fire_station"]
+    streets = gpd.read_file(project_path, layer="street_centerlines")
+    maps.append(_save(siting_map(result, stations, streets), out / "map_fire_station_siting.png"))
+    outcome = result.facility.outcome
+    return [
+        [_("solver verdict"), outcome.describe()],
+        [
+            _("crash cases weighed (road nodes)"),
+            f"{int(result.demand['weight'].sum()):,} ({len(result.demand):,})",
+        ],
+        [_("candidate sites (one road node per 400 m square)"), f"{result.n_candidates:,}"],
+        [
+            _("mean response time, seconds: before -> after"),
+            f"{result.before_mean_s:.0f} -> {result.after_mean_s:.0f}",
+        ],
+        [
+            _("90th percentile, seconds: before -> after"),
+            f"{result.before_p90_s:.0f} -> {result.after_p90_s:.0f}",
+        ],
+        *[
+            [
+                _("new station {rank} (lon, lat)").format(rank=r.rank),
+                f"{r.geometry.x:.5f}, {r.geometry.y:.5f}",
+            ]
+            for r in result.new_sites.itertuples()
+        ],
+    ]
+
+
+def _siting_note() -> str:
+    return _(
+        "The eight existing fire stations stay; the p-median adds two road nodes that minimise "
+        "the crash-weighted travel time from the nearest station, over every crash case in "
+        "the case store. Travel times are network drive times without turnout time."
+    )
 
 
 def _layer_rows(project) -> list[list[str]]:
@@ -215,6 +269,9 @@ def _write_reports(result: DemoResult, project) -> None:
     md += [f"| {a} | {b} |" for a, b in result.desk]
     if result.evaluation_pdf:
         md += ["", f"[{_('Evaluation report (PDF)')}]({result.evaluation_pdf.name})"]
+    md += ["", f"## {_('Planning: two more fire stations')}", ""]
+    md += [_siting_note(), "", f"| {_('Measure')} | {_('Value')} |", "|---|---|"]
+    md += [f"| {a} | {b} |" for a, b in result.siting]
     md += ["", f"## {_('Timings')}", ""]
     md += [f"- {k}: {v:.2f} s" for k, v in result.timings.items()]
     md += ["", f"## {_('Maps')}", ""]
@@ -250,6 +307,9 @@ def _write_reports(result: DemoResult, project) -> None:
             if result.evaluation_pdf
             else ""
         ),
+        f"<h2>{html.escape(_('Planning: two more fire stations'))}</h2>",
+        f"<p>{html.escape(_siting_note())}</p>",
+        table([_("Measure"), _("Value")], result.siting),
         f"<h2>{html.escape(_('Timings'))}</h2><ul>",
         *[f"<li>{html.escape(k)}: {v:.2f} s</li>" for k, v in result.timings.items()],
         "</ul>",
