@@ -1,0 +1,309 @@
+"""Land-use allocation: each candidate parcel gets exactly one use.
+
+The model is built from plain per-parcel x per-use arrays (what a parcel yields under a use),
+so it can be tested on small hand-made instances and fed from real layers by
+``planning.landuse_inputs``. Binary x[i, u] = parcel i takes use u; use 0 is always "keep".
+
+Constraints (each a named row group, so an infeasible model can say which ones conflict):
+
+* one use per parcel: sum_u x[i, u] = 1; only allowed (zoning-compatible, not protected)
+  uses get a variable at all, which is how zoning and protected land enter;
+* demand targets: sum_iu yield[t][i, u] x[i, u] >= target_t for housing units, job floor
+  area, school seats, park area (density caps are already in the yields);
+* budget: sum_iu cost[i, u] x[i, u] <= budget;
+* change cap: sum_i (1 - x[i, keep]) <= max_changed.
+
+Objectives, each a linear expression sum_iu c[i, u] x[i, u] over the same variables:
+
+* ``economic`` (max): land value uplift;
+* ``social`` (max): new housing weighted by nearness to schools and parks, plus 2SFCA gain of
+  new schools and parks (the caller computes the per-parcel coefficients);
+* ``environment`` (min): impervious area added inside the floodplain;
+* ``compatibility`` (min): incompatible neighbouring uses over the parcel adjacency graph,
+  linearised with w_ij >= x[i, u] + x[j, v] - 1. It multiplies the model size by the
+  adjacency, so it is meant for aggregated blocks; at parcel scale
+  :func:`compatibility_penalty` reports it as a metric of a finished plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+#: the uses of the issue; index 0 must stay "keep"
+USES = ("keep", "housing_low", "housing_high", "mixed_use", "commercial", "park", "school")
+TARGETS = ("housing", "jobs", "school_seats", "park_area")
+OBJECTIVES = {"economic": "max", "social": "max", "environment": "min", "compatibility": "min"}
+
+
+class LandUseInputError(CityDeskError):
+    """The land-use inputs are inconsistent (shapes, unknown names, negative yields)."""
+
+
+@dataclass(frozen=True)
+class LandUseProblem:
+    """Per-parcel, per-use yields, costs and objective coefficients.
+
+    Every array is (parcels, uses). ``allowed[i, 0]`` (keep) must be True for every parcel:
+    not changing a parcel is always possible.
+    """
+
+    parcel_ids: np.ndarray
+    allowed: np.ndarray
+    yields: Mapping[str, np.ndarray]  # target name -> (n, k) amount added
+    cost: np.ndarray
+    coefficients: Mapping[str, np.ndarray]  # objective name -> (n, k)
+    uses: tuple[str, ...] = USES
+    targets: Mapping[str, float] = field(default_factory=dict)
+    budget: float | None = None
+    max_changed: int | None = None
+    protected: np.ndarray | None = None  # (n,) True: floodplain, open space, water... keep only
+    adjacency: np.ndarray | None = None  # (m, 2) parcel index pairs, for compatibility
+    incompatible: np.ndarray | None = None  # (k, k) penalty of neighbouring uses
+
+    def __post_init__(self) -> None:
+        n, k = len(self.parcel_ids), len(self.uses)
+        if self.uses[0] != "keep":
+            raise LandUseInputError(
+                _("The first use must be 'keep', not {use!r}.").format(use=self.uses[0]),
+                _("Put 'keep' first: every parcel may stay as it is."),
+            )
+        arrays = {"allowed": self.allowed, "cost": self.cost}
+        arrays |= {f"yield {t}": a for t, a in self.yields.items()}
+        arrays |= {f"objective {o}": a for o, a in self.coefficients.items()}
+        for name, array in arrays.items():
+            if np.shape(array) != (n, k):
+                raise LandUseInputError(
+                    _("{name} has shape {shape}; expected {n} parcels x {k} uses.").format(
+                        name=name, shape=np.shape(array), n=n, k=k
+                    ),
+                    _("Give one row per parcel and one column per use."),
+                )
+        if not np.asarray(self.allowed)[:, 0].all():
+            raise LandUseInputError(
+                _("Some parcels may not keep their current use."),
+                _("Allow 'keep' on every parcel; constrain change with max_changed."),
+            )
+        unknown = (set(self.targets) - set(self.yields)) | (
+            set(self.coefficients) - set(OBJECTIVES)
+        )
+        if unknown:
+            raise LandUseInputError(
+                _("Unknown target or objective names: {names}.").format(
+                    names=", ".join(sorted(unknown))
+                ),
+                _("Targets: {t}; objectives: {o}.").format(
+                    t=", ".join(TARGETS), o=", ".join(OBJECTIVES)
+                ),
+            )
+
+    @property
+    def n_parcels(self) -> int:
+        return len(self.parcel_ids)
+
+
+@dataclass
+class LandUseModel:
+    """The PuLP model with handles on its variables, rows and objective expressions."""
+
+    problem: pulp.LpProblem
+    x: dict[tuple[int, int], pulp.LpVariable]
+    expressions: dict[str, pulp.LpAffineExpression]  # objectives and target/budget sums
+    rows: dict[str, str]  # constraint group -> row name (targets, budget, changed)
+    inputs: LandUseProblem
+
+    def plan(self) -> np.ndarray:
+        """The use index chosen for each parcel (after a solve)."""
+        chosen = np.zeros(self.inputs.n_parcels, dtype=int)
+        for (i, u), var in self.x.items():
+            if (var.varValue or 0) > 0.5:
+                chosen[i] = u
+        return chosen
+
+    def plan_from(self, solution: Mapping[str, float]) -> np.ndarray:
+        """The plan stored in a Pareto point's solution (variable name -> value)."""
+        chosen = np.zeros(self.inputs.n_parcels, dtype=int)
+        for (i, u), var in self.x.items():
+            if solution.get(var.name, 0.0) > 0.5:
+                chosen[i] = u
+        return chosen
+
+
+def build_landuse_model(
+    inputs: LandUseProblem,
+    with_targets: bool = True,
+    relaxed: bool = False,
+    compatibility: bool = False,
+) -> LandUseModel:
+    """The allocation model; objectives are left to the caller (a Pareto run, a weighted sum).
+
+    ``relaxed`` builds the LP relaxation (continuous x), used for fast bounds and for fixing
+    the parcels whose LP value is already integral. ``compatibility`` adds the linearised
+    neighbour penalty (block scale only).
+    """
+    category = pulp.LpContinuous if relaxed else pulp.LpBinary
+    model = pulp.LpProblem("land_use", pulp.LpMaximize)
+    allowed = effective_allowed(inputs)
+    pairs = np.argwhere(allowed)
+    x = {
+        (int(i), int(u)): pulp.LpVariable(f"x_{i}_{u}", lowBound=0, upBound=1, cat=category)
+        for i, u in pairs
+    }
+    by_parcel: dict[int, list[pulp.LpVariable]] = {}
+    for (i, _u), var in x.items():
+        by_parcel.setdefault(i, []).append(var)
+    for i, row in by_parcel.items():
+        model += pulp.LpAffineExpression([(v, 1) for v in row]) == 1, f"one_use_{i}"
+
+    def linear(array: np.ndarray) -> pulp.LpAffineExpression:
+        array = np.asarray(array, dtype=float)
+        return pulp.LpAffineExpression(
+            [(var, array[i, u]) for (i, u), var in x.items() if array[i, u] != 0]
+        )
+
+    expressions = {name: linear(coef) for name, coef in inputs.coefficients.items()}
+    for name, amounts in inputs.yields.items():
+        expressions[f"target:{name}"] = linear(amounts)
+    expressions["budget"] = linear(inputs.cost)
+    changed = pulp.LpAffineExpression([(var, 1) for (i, u), var in x.items() if u != 0])
+    expressions["changed"] = changed
+    rows: dict[str, str] = {}
+    if with_targets:
+        for name, target in inputs.targets.items():
+            model += expressions[f"target:{name}"] >= float(target), f"target_{name}"
+            rows[name] = f"target_{name}"
+    if inputs.budget is not None:
+        model += expressions["budget"] <= float(inputs.budget), "budget"
+        rows["budget"] = "budget"
+    if inputs.max_changed is not None:
+        model += changed <= int(inputs.max_changed), "max_changed"
+        rows["max_changed"] = "max_changed"
+    if compatibility:
+        expressions["compatibility"] = _compatibility_rows(model, x, inputs)
+    return LandUseModel(model, x, expressions, rows, inputs)
+
+
+def effective_allowed(inputs: LandUseProblem) -> np.ndarray:
+    """Zoning-compatible uses, with protected parcels held to 'keep'."""
+    allowed = np.asarray(inputs.allowed, dtype=bool).copy()
+    if inputs.protected is not None:
+        allowed[np.asarray(inputs.protected, dtype=bool), 1:] = False
+    return allowed
+
+
+def _compatibility_rows(model, x, inputs: LandUseProblem) -> pulp.LpAffineExpression:
+    if inputs.adjacency is None or inputs.incompatible is None:
+        raise LandUseInputError(
+            _("The compatibility objective needs an adjacency list and a use penalty matrix."),
+            _("Build the adjacency with planning.landuse_inputs.parcel_adjacency."),
+        )
+    penalty = np.asarray(inputs.incompatible, dtype=float)
+    terms = []
+    for a, b in np.asarray(inputs.adjacency, dtype=int):
+        for u, v in np.argwhere(penalty > 0):
+            xa, xb = x.get((int(a), int(u))), x.get((int(b), int(v)))
+            if xa is None or xb is None:
+                continue
+            w = pulp.LpVariable(f"w_{a}_{b}_{u}_{v}", lowBound=0)
+            model += w >= xa + xb - 1, f"pair_{a}_{b}_{u}_{v}"
+            terms.append((w, penalty[u, v]))
+    return pulp.LpAffineExpression(terms)
+
+
+def plan_totals(inputs: LandUseProblem, plan: np.ndarray) -> dict[str, float]:
+    """Every objective, target sum, cost and change count of a plan (use index per parcel)."""
+    rows = np.arange(inputs.n_parcels)
+    totals = {
+        name: float(np.asarray(c)[rows, plan].sum()) for name, c in inputs.coefficients.items()
+    }
+    totals |= {name: float(np.asarray(a)[rows, plan].sum()) for name, a in inputs.yields.items()}
+    totals["cost"] = float(np.asarray(inputs.cost)[rows, plan].sum())
+    totals["changed"] = int((plan != 0).sum())
+    return totals
+
+
+def compatibility_penalty(inputs: LandUseProblem, plan: np.ndarray) -> float:
+    """The neighbour penalty of a finished plan: sum over adjacent pairs of the use penalty."""
+    if inputs.adjacency is None or inputs.incompatible is None or not len(inputs.adjacency):
+        return 0.0
+    pairs = np.asarray(inputs.adjacency, dtype=int)
+    penalty = np.asarray(inputs.incompatible, dtype=float)
+    return float(penalty[plan[pairs[:, 0]], plan[pairs[:, 1]]].sum())
+
+
+def objectives_for(model: LandUseModel, names: Sequence[str], integer: bool = False):
+    """:class:`optimization.pareto.Objective` handles for the named objectives."""
+    from .pareto import Objective
+
+    missing = [n for n in names if n not in model.expressions]
+    if missing:
+        raise LandUseInputError(
+            _("No coefficients for objective(s) {names}.").format(names=", ".join(missing)),
+            _("Objectives available: {names}.").format(
+                names=", ".join(n for n in model.expressions if ":" not in n)
+            ),
+        )
+    return [Objective(n, model.expressions[n], OBJECTIVES.get(n, "max"), integer) for n in names]
+
+
+def target_unit(target: str) -> str:
+    """The unit a target is counted in, for messages and reports."""
+    return {
+        "housing": _("units"),
+        "jobs": _("m² job floor area"),
+        "school_seats": _("seats"),
+        "park_area": _("m² of park"),
+    }.get(target, "")
+
+
+def solve_landuse(
+    inputs: LandUseProblem,
+    weights: Mapping[str, float],
+    options=None,
+    feedback=None,
+):
+    """One plan maximising ``sum weight * sign * objective`` under every constraint.
+
+    An infeasible model raises :class:`LandUseInfeasible`, whose message names the targets
+    that cannot be met, by how much, and which constraints stop them.
+    """
+    from .solve import SolveStatus, solve
+
+    model = build_landuse_model(inputs)
+    unknown = set(weights) - set(inputs.coefficients)
+    if unknown:
+        raise LandUseInputError(
+            _("No coefficients for objective(s) {names}.").format(names=", ".join(sorted(unknown))),
+            _("Objectives available: {names}.").format(names=", ".join(inputs.coefficients)),
+        )
+    sign = {"max": 1.0, "min": -1.0}
+    model.problem.setObjective(
+        pulp.lpSum(
+            w * sign[OBJECTIVES[name]] * model.expressions[name] for name, w in weights.items()
+        )
+    )
+    outcome = solve(model.problem, options, feedback)
+    if outcome.status is SolveStatus.INFEASIBLE:
+        from .landuse_infeasibility import explain_infeasibility
+
+        raise LandUseInfeasible(explain_infeasibility(inputs, options, feedback))
+    plan = model.plan() if outcome.status.has_solution else None
+    return outcome, plan
+
+
+class LandUseInfeasible(CityDeskError):
+    """The targets cannot all be met; ``shortfalls`` says which, by how much and why."""
+
+    def __init__(self, shortfalls) -> None:
+        self.shortfalls = shortfalls
+        lines = "; ".join(s.describe() for s in shortfalls) or _("no target could be named")
+        super().__init__(
+            _("The land-use targets cannot all be met: {lines}.").format(lines=lines),
+            _("Lower those targets, or relax the constraints named."),
+        )

@@ -1,0 +1,136 @@
+"""Why a land-use model is infeasible: elastic targets, then the capacity of each target.
+
+Step 1 (elastic): every target row gets a slack s_t in [0, target_t] and the model minimises
+sum_t s_t / target_t, so the smallest relative violation shows which targets conflict.
+Step 2 (capacity): for each short target, the most it can reach alone under the hard
+constraints (one use per parcel, zoning, protected land, budget, change cap).
+Step 3 (cause): that maximum is recomputed with one constraint group relaxed at a time;
+the groups whose relaxation raises it are the ones named in the message, e.g.
+"housing target 5,000 units; at most 3,870 are possible under the zoning and
+protected-land constraints".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pulp
+
+from layers.i18n import _
+
+from .landuse import LandUseProblem, build_landuse_model, target_unit
+from .solve import SolveOptions, solve
+
+GROUPS = ("budget", "max_changed", "zoning", "protected")
+
+
+def _group_label(group: str) -> str:
+    return {
+        "budget": _("budget"),
+        "max_changed": _("change cap"),
+        "zoning": _("zoning"),
+        "protected": _("protected-land"),
+    }[group]
+
+
+def _target_label(target: str) -> str:
+    return {
+        "housing": _("housing"),
+        "jobs": _("jobs floor area"),
+        "school_seats": _("school seats"),
+        "park_area": _("park area"),
+    }.get(target, target)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """One target that cannot be met, with the most that is possible and what limits it."""
+
+    target: str
+    wanted: float
+    reached: float  # in the least-violating compromise of all targets
+    most_possible: float  # this target alone, under every hard constraint
+    limited_by: tuple[str, ...]
+
+    def describe(self) -> str:
+        unit = target_unit(self.target)
+        labels = [_group_label(g) for g in self.limited_by]
+        causes = labels[0] if len(labels) == 1 else ""
+        if len(labels) > 1:
+            causes = _("{first} and {last}").format(first=", ".join(labels[:-1]), last=labels[-1])
+        base = _("{target} target {wanted:,.0f} {unit}; at most {most:,.0f} are possible").format(
+            target=_target_label(self.target),
+            wanted=self.wanted,
+            unit=unit,
+            most=self.most_possible,
+        )
+        if causes:
+            base += " " + _("under the {causes} constraints").format(causes=causes)
+        if self.most_possible >= self.wanted - 1e-6:
+            base = _(
+                "{target} target {wanted:,.0f} {unit} is possible alone, but with the other"
+                " targets only {reached:,.0f} are reached"
+            ).format(
+                target=_target_label(self.target),
+                wanted=self.wanted,
+                unit=unit,
+                reached=self.reached,
+            )
+        return base
+
+
+def explain_infeasibility(
+    inputs: LandUseProblem, options: SolveOptions | None = None, feedback=None
+) -> list[Shortfall]:
+    """The targets that conflict, by how much, and which constraint groups limit them."""
+    elastic = build_landuse_model(inputs, with_targets=False)
+    slacks = {}
+    for name, target in inputs.targets.items():
+        if target <= 0:
+            continue
+        s = pulp.LpVariable(f"short_{name}", lowBound=0, upBound=float(target))
+        elastic.problem += elastic.expressions[f"target:{name}"] + s >= float(target), f"t_{name}"
+        slacks[name] = (s, float(target))
+    elastic.problem.sense = pulp.LpMinimize
+    elastic.problem.setObjective(pulp.lpSum(s / t for s, t in slacks.values()))
+    solve(elastic.problem, options, feedback)
+    shortfalls = []
+    for name, (s, target) in slacks.items():
+        if (s.varValue or 0.0) <= 1e-6 * max(1.0, target):
+            continue
+        reached = float(pulp.value(elastic.expressions[f"target:{name}"]))
+        most = _most_possible(inputs, name, options, feedback)
+        limited = tuple(
+            group
+            for group in GROUPS
+            if (relaxed := _relax(inputs, group)) is not None
+            and _most_possible(relaxed, name, options, feedback) > most + 1e-6 * max(1.0, most)
+        )
+        shortfalls.append(Shortfall(name, target, reached, most, limited))
+    return shortfalls
+
+
+def _most_possible(inputs: LandUseProblem, target: str, options, feedback) -> float:
+    model = build_landuse_model(inputs, with_targets=False)
+    model.problem.sense = pulp.LpMaximize
+    model.problem.setObjective(model.expressions[f"target:{target}"])
+    outcome = solve(model.problem, options, feedback)
+    return float(outcome.objective or 0.0)
+
+
+def _relax(inputs: LandUseProblem, group: str) -> LandUseProblem | None:
+    """The inputs with one constraint group lifted (None when it is not there)."""
+    if group == "budget":
+        return replace(inputs, budget=None) if inputs.budget is not None else None
+    if group == "max_changed":
+        return replace(inputs, max_changed=None) if inputs.max_changed is not None else None
+    if group == "protected":
+        protected = inputs.protected
+        return (
+            replace(inputs, protected=None) if protected is not None and np.any(protected) else None
+        )
+    allowed = np.asarray(inputs.allowed, dtype=bool)
+    if allowed.all():
+        return None
+    return replace(inputs, allowed=np.ones_like(allowed))

@@ -1,0 +1,246 @@
+"""Per-parcel yields and objective coefficients for land-use allocation, from real layers.
+
+Turns parcels (with land value, land use and housing estimates), zoning districts, the
+floodplain, open space, water, schools and parks into an
+:class:`optimization.landuse.LandUseProblem`. Every number is an assumption a planner can
+change in :class:`AllocationAssumptions`; the defaults are round figures for a dense
+US city, documented in docs/OPTIMIZATION.md, not calibrated results.
+
+Coefficients, per parcel i of land area A_i (m²) and use u:
+
+* housing added: A_i * density_u (units/m²) minus the parcel's current units if it changes;
+* jobs floor area: A_i * job_floor_ratio_u;  school seats: A_i * seats_per_m2 (school);
+  park area: A_i (park);
+* cost (public and infrastructure): A_i * cost_per_m2_u;
+* economic: land value uplift, land_value_i * (value_factor_u - 1);
+* social: new housing * access_i, where access_i = mean of exp(-d/800 m) to the nearest
+  school and park, plus for a new school or park the housing units within 800 m that have
+  none nearer (straight-line distances; the planning issue's network 2SFCA replaces them);
+* environment: impervious area added inside the floodplain,
+  A_i * flood_share_i * max(0, impervious_u - impervious_now_i).
+
+Protected (keep only): parcels mostly (> 50 %) in the 100-year floodplain, open space or
+water. Zoning: a use is allowed when the parcel's district family permits it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+from scipy.spatial import cKDTree
+
+from layers.crs import suggest_projected_crs, to_lonlat_bounds
+from optimization.landuse import USES, LandUseProblem
+
+SQFT = 0.09290304  # m² per square foot
+
+
+@dataclass(frozen=True)
+class AllocationAssumptions:
+    """Densities, ratios, costs and factors per use (in the order of ``USES``)."""
+
+    density_units_per_ha: tuple = (0, 40, 200, 100, 0, 0, 0)
+    job_floor_ratio: tuple = (0, 0, 0, 0.8, 1.5, 0, 0)
+    school_seats_per_ha: float = 250.0
+    cost_per_m2: tuple = (0, 400, 1200, 1000, 900, 150, 1500)
+    value_factor: tuple = (1.0, 1.1, 1.6, 1.5, 1.4, 0.5, 0.6)
+    impervious: tuple = (0.6, 0.5, 0.8, 0.85, 0.9, 0.1, 0.6)
+    access_radius_m: float = 800.0
+    protected_share: float = 0.5
+    # zoning district families (prefix of ZONE_TYPE) -> allowed uses besides keep
+    zoning: dict = field(
+        default_factory=lambda: {
+            "A": ("housing_low", "park", "school"),
+            "B": ("housing_low", "housing_high", "park", "school"),
+            "C": ("housing_low", "housing_high", "mixed_use", "park", "school"),
+            "O": ("housing_high", "mixed_use", "commercial", "park", "school"),
+            "BA": ("housing_high", "mixed_use", "commercial", "park", "school"),
+            "BB": ("housing_high", "mixed_use", "commercial", "park", "school"),
+            "BC": ("housing_high", "mixed_use", "commercial", "park", "school"),
+            "I": ("mixed_use", "commercial", "park"),
+            "MXD": ("housing_high", "mixed_use", "commercial", "park", "school"),
+            "OS": ("park",),
+        }
+    )
+    default_zoning: tuple = ("housing_low", "park")
+
+
+def _metric(frame: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
+    return frame.to_crs(crs)
+
+
+def _share_inside(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Share of each parcel's area inside ``areas`` (0 when there are none)."""
+    if areas is None or areas.empty:
+        return np.zeros(len(parcels))
+    inside = gpd.overlay(
+        parcels[["geometry"]].assign(_i=np.arange(len(parcels))),
+        areas[["geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
+    part = inside.geometry.area.groupby(inside["_i"]).sum()
+    share = np.zeros(len(parcels))
+    share[part.index.to_numpy()] = part.to_numpy()
+    return np.clip(share / np.maximum(parcels.geometry.area.to_numpy(), 1e-9), 0, 1)
+
+
+def _zoning_allowed(parcels, zoning, rules: AllocationAssumptions) -> np.ndarray:
+    allowed = np.zeros((len(parcels), len(USES)), dtype=bool)
+    allowed[:, 0] = True
+    if zoning is None or zoning.empty:
+        families = np.array([""] * len(parcels), dtype=object)
+    else:
+        points = parcels.geometry.representative_point().to_frame("geometry")
+        joined = gpd.sjoin(
+            points, zoning[["ZONE_TYPE", "geometry"]], how="left", predicate="within"
+        )
+        joined = joined[~joined.index.duplicated()]
+        families = joined["ZONE_TYPE"].fillna("").astype(str).to_numpy()
+    index = {u: k for k, u in enumerate(USES)}
+    for i, zone in enumerate(families):
+        zone = zone.upper()
+        family = next(
+            (f for f in sorted(rules.zoning, key=len, reverse=True) if zone.startswith(f)), None
+        )
+        for use in rules.zoning[family] if family else rules.default_zoning:
+            allowed[i, index[use]] = True
+    return allowed
+
+
+def landuse_problem(
+    parcels: gpd.GeoDataFrame,
+    *,
+    zoning: gpd.GeoDataFrame | None = None,
+    floodplain: gpd.GeoDataFrame | None = None,
+    open_space: gpd.GeoDataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
+    schools: gpd.GeoDataFrame | None = None,
+    parks: gpd.GeoDataFrame | None = None,
+    candidates: np.ndarray | None = None,
+    targets: dict | None = None,
+    budget: float | None = None,
+    max_changed: int | None = None,
+    assumptions: AllocationAssumptions | None = None,
+) -> LandUseProblem:
+    """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask)."""
+    rules = assumptions or AllocationAssumptions()
+    crs = suggest_projected_crs(
+        to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
+    )
+    parcels = _metric(parcels.reset_index(drop=True), crs)
+    parcels["geometry"] = parcels.geometry.make_valid()
+    if candidates is not None:
+        parcels = parcels[np.asarray(candidates, dtype=bool)].reset_index(drop=True)
+    layers = {
+        name: None if frame is None else _metric(frame, crs)
+        for name, frame in (
+            ("zoning", zoning),
+            ("floodplain", floodplain),
+            ("open_space", open_space),
+            ("water", water),
+            ("schools", schools),
+            ("parks", parks),
+        )
+    }
+    n, k = len(parcels), len(USES)
+    area = parcels.geometry.area.to_numpy()
+    units_now = parcels.get("res_units_est", 0)
+    units_now = np.nan_to_num(np.asarray(units_now, dtype=float))
+    land_value = np.nan_to_num(parcels.get("land_value_usd", 0).to_numpy(dtype=float))
+    flood = _share_inside(parcels, layers["floodplain"])
+    protected = (flood > rules.protected_share) | (
+        _share_inside(parcels, layers["open_space"]) > rules.protected_share
+    )
+    protected |= _share_inside(parcels, layers["water"]) > rules.protected_share
+
+    density = np.asarray(rules.density_units_per_ha) / 10_000.0
+    housing = area[:, None] * density[None, :]
+    housing[:, 1:] -= units_now[:, None] * (density[1:] > 0)[None, :]  # replaced homes
+    housing[:, 1:][:, density[1:] == 0] = -units_now[:, None]  # a park or shop removes them
+    jobs = area[:, None] * np.asarray(rules.job_floor_ratio)[None, :]
+    seats = np.zeros((n, k))
+    seats[:, USES.index("school")] = area * rules.school_seats_per_ha / 10_000.0
+    park_area = np.zeros((n, k))
+    park_area[:, USES.index("park")] = area
+    cost = area[:, None] * np.asarray(rules.cost_per_m2, dtype=float)[None, :]
+    economic = land_value[:, None] * (np.asarray(rules.value_factor)[None, :] - 1.0)
+
+    centroids = np.column_stack([parcels.geometry.centroid.x, parcels.geometry.centroid.y])
+    # empty geometries (invalid parcels that make_valid could not rescue) keep their use
+    unusable = ~np.isfinite(centroids).all(axis=1) | (area <= 0)
+    centroids[unusable] = np.nanmean(centroids[~unusable], axis=0)
+    access = np.zeros(n)
+    gains = {}
+    for name in ("schools", "parks"):
+        frame = layers[name]
+        if frame is None or frame.empty:
+            gains[name] = np.zeros(n)
+            continue
+        pts = frame.geometry.representative_point()
+        tree = cKDTree(np.column_stack([pts.x, pts.y]))
+        dist, _ = tree.query(centroids)
+        access += 0.5 * np.exp(-dist / rules.access_radius_m)
+        # residents within the radius who have no such facility nearer than the radius
+        unserved = np.where(dist > rules.access_radius_m, units_now, 0.0)
+        near = cKDTree(centroids).query_ball_point(centroids, rules.access_radius_m)
+        gains[name] = np.array([unserved[idx].sum() for idx in near])
+    social = np.clip(housing, 0, None) * access[:, None]
+    social[:, USES.index("school")] += gains["schools"]
+    social[:, USES.index("park")] += gains["parks"]
+    now = rules.impervious[0]
+    environment = (
+        area[:, None]
+        * flood[:, None]
+        * np.clip(np.asarray(rules.impervious)[None, :] - now, 0, None)
+    )
+    allowed = _zoning_allowed(parcels, layers["zoning"], rules)
+    allowed[unusable, 1:] = False
+    return LandUseProblem(
+        parcel_ids=parcels.get("ML", parcels.index).to_numpy(),
+        allowed=allowed,
+        yields={"housing": housing, "jobs": jobs, "school_seats": seats, "park_area": park_area},
+        cost=cost,
+        coefficients={"economic": economic, "social": social, "environment": environment},
+        targets=targets or {},
+        budget=budget,
+        max_changed=max_changed,
+        protected=protected,
+    )
+
+
+def demo_landuse_problem(project, **kwargs) -> LandUseProblem:
+    """The allocation inputs of the Cambridge demo project (every parcel a candidate)."""
+    read = lambda layer: gpd.read_file(project, layer=layer)  # noqa: E731
+    facilities = read("all_facilities")
+    return landuse_problem(
+        read("parcels"),
+        zoning=read("zoning_districts"),
+        floodplain=read("fema_floodplain_100yr"),
+        open_space=read("open_space"),
+        water=read("water_bodies"),
+        schools=facilities[facilities["category"].astype(str).str.contains("school")],
+        parks=read("open_space"),
+        **kwargs,
+    )
+
+
+def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.ndarray:
+    """Pairs (i, j), i < j, of parcels that touch (within ``tolerance_m``, for slivers).
+
+    Rook-like adjacency from a spatial join: what the compatibility objective and metric
+    run over. Parcels must be in a metric CRS or are projected first.
+    """
+    if parcels.crs is not None and parcels.crs.is_geographic:
+        crs = suggest_projected_crs(
+            to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
+        )
+        parcels = parcels.to_crs(crs)
+    shapes = gpd.GeoDataFrame(geometry=parcels.geometry.make_valid().buffer(tolerance_m).values)
+    pairs = gpd.sjoin(shapes, shapes, predicate="intersects")
+    left = pairs.index.to_numpy()
+    right = pairs["index_right"].to_numpy()
+    keep = left < right
+    return np.column_stack([left[keep], right[keep]])

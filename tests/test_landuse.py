@@ -1,0 +1,165 @@
+"""Land-use allocation on small instances checked by enumerating every plan, and the
+explanation of infeasible targets."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from optimization.landuse import (
+    LandUseInfeasible,
+    LandUseInputError,
+    LandUseProblem,
+    build_landuse_model,
+    compatibility_penalty,
+    plan_totals,
+    solve_landuse,
+)
+from optimization.landuse_infeasibility import explain_infeasibility
+from optimization.pareto import augmecon2
+from optimization.solve import SolveStatus
+
+USES = ("keep", "housing_low", "housing_high", "park")
+
+
+def small(seed: int = 0, n: int = 6, **changes) -> LandUseProblem:
+    rng = np.random.default_rng(seed)
+    area = rng.uniform(500, 3000, n)
+    allowed = np.ones((n, 4), dtype=bool)
+    allowed[0, 2] = False  # zoning: parcel 0 may not go high density
+    housing = np.column_stack([np.zeros(n), area * 0.01, area * 0.04, np.zeros(n)])
+    park = np.column_stack([np.zeros(n), np.zeros(n), np.zeros(n), area])
+    cost = np.column_stack([np.zeros(n), area * 50, area * 120, area * 20])
+    value = np.column_stack([np.zeros(n), area * 30, area * 90, -area * 10]) * rng.uniform(
+        0.5, 1.5, (n, 1)
+    )
+    social = housing * rng.uniform(0.2, 1.0, (n, 1)) + park * 0.002
+    flood = rng.uniform(0, 1, n) > 0.6
+    environment = (
+        np.column_stack([np.zeros(n), area * 0.4, area * 0.7, -area * 0.2]) * flood[:, None]
+    )
+    base = dict(
+        parcel_ids=np.arange(n),
+        allowed=allowed,
+        yields={"housing": housing, "park_area": park},
+        cost=cost,
+        coefficients={"economic": value, "social": social, "environment": environment},
+        uses=USES,
+        targets={"housing": 60.0, "park_area": 1000.0},
+        budget=float(cost[:, 2].sum() * 0.6),
+        max_changed=4,
+        protected=np.array([False, False, False, False, False, True]),
+    )
+    base.update(changes)
+    return LandUseProblem(**base)
+
+
+def brute_force(inputs: LandUseProblem, objective: str) -> float:
+    best = -np.inf
+    allowed = inputs.allowed.copy()
+    allowed[inputs.protected, 1:] = False
+    for plan in itertools.product(range(len(inputs.uses)), repeat=inputs.n_parcels):
+        plan = np.array(plan)
+        if not allowed[np.arange(inputs.n_parcels), plan].all():
+            continue
+        t = plan_totals(inputs, plan)
+        if t["housing"] < inputs.targets["housing"] or t["park_area"] < inputs.targets["park_area"]:
+            continue
+        if t["cost"] > inputs.budget or t["changed"] > inputs.max_changed:
+            continue
+        best = max(best, t[objective])
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_single_objective_matches_enumeration(seed):
+    inputs = small(seed)
+    outcome, plan = solve_landuse(inputs, {"economic": 1.0})
+    assert outcome.status is SolveStatus.OPTIMAL
+    totals = plan_totals(inputs, plan)
+    assert totals["economic"] == pytest.approx(brute_force(inputs, "economic"))
+    assert totals["housing"] >= 60 and totals["park_area"] >= 1000
+    assert totals["changed"] <= 4 and totals["cost"] <= inputs.budget + 1e-6
+    assert plan[5] == 0  # protected
+    assert plan[0] != 2  # zoning
+
+
+def test_pareto_front_of_economy_against_environment_is_efficient():
+    inputs = small(1)
+    model = build_landuse_model(inputs)
+    from optimization.landuse import objectives_for
+
+    front = augmecon2(model.problem, objectives_for(model, ["economic", "environment"]), grid=8)
+    assert len(front.points) >= 2
+    for point in front.points:
+        plan = model.plan_from(point.solution)
+        totals = plan_totals(inputs, plan)
+        assert totals["economic"] == pytest.approx(point.values[0], abs=1e-4)
+        assert totals["environment"] == pytest.approx(point.values[1], abs=1e-4)
+    values = front.values()
+    for a in values:  # no point dominates another (economic max, environment min)
+        assert not any((b[0] >= a[0] and b[1] <= a[1]) and (b != a).any() for b in values)
+
+
+def test_infeasible_targets_are_explained_with_numbers_and_causes():
+    inputs = small(0, targets={"housing": 10_000.0, "park_area": 1000.0}, budget=None)
+    with pytest.raises(LandUseInfeasible) as err:
+        solve_landuse(inputs, {"economic": 1.0})
+    (shortfall,) = err.value.shortfalls
+    assert shortfall.target == "housing" and shortfall.wanted == 10_000
+    most = shortfall.most_possible
+    assert 0 < most < 10_000
+    # the change cap and the protected parcel both hold housing down; zoning too (parcel 0)
+    assert {"max_changed", "protected", "zoning"} <= set(shortfall.limited_by)
+    assert f"at most {most:,.0f} are possible" in err.value.message
+    assert "housing target 10,000 units" in err.value.message
+
+
+def test_conflicting_targets_name_the_compromise():
+    """Each target is possible alone; together they exceed the change cap."""
+    inputs = small(0, targets={"housing": 60.0, "park_area": 9000.0}, budget=None, max_changed=2)
+    shortfalls = explain_infeasibility(inputs)
+    assert shortfalls
+    assert any("change cap" in s.describe() or "only" in s.describe() for s in shortfalls)
+
+
+def test_bad_shapes_and_names_are_reported():
+    with pytest.raises(LandUseInputError, match="shape"):
+        small(0, cost=np.zeros((3, 4)))
+    with pytest.raises(LandUseInputError, match="Unknown target"):
+        small(0, targets={"housing": 1.0, "hospitals": 2.0})
+    bad = np.ones((6, 4), dtype=bool)
+    bad[2, 0] = False
+    with pytest.raises(LandUseInputError, match="keep"):
+        small(0, allowed=bad)
+
+
+def test_compatibility_linearisation_matches_the_reported_metric():
+    n = 4
+    incompatible = np.zeros((4, 4))
+    incompatible[2, 3] = incompatible[3, 2] = 5.0  # high density next to a park
+    inputs = small(
+        0,
+        n=n,
+        targets={},
+        budget=None,
+        max_changed=None,
+        protected=None,
+        adjacency=np.array([[0, 1], [1, 2], [2, 3]]),
+        incompatible=incompatible,
+    )
+    model = build_landuse_model(inputs, compatibility=True)
+    model.problem.setObjective(
+        model.expressions["economic"] - 1000 * model.expressions["compatibility"]
+    )
+    from optimization.solve import solve
+
+    solve(model.problem)
+    plan = model.plan()
+    import pulp
+
+    assert pulp.value(model.expressions["compatibility"]) == pytest.approx(
+        compatibility_penalty(inputs, plan)
+    )
