@@ -9,6 +9,20 @@ model is re-checked with ``sol_status``, because PuLP reports "Optimal" for a CB
 at its time limit.
 
     .venv/bin/python benchmarks/optimization.py pmedian [--seeds 0 1 42] [--limit 300]
+
+Pareto front at city scale (target 2): every Cambridge parcel a candidate, economic value
+against social benefit (additive per parcel), housing target, budget and change cap;
+CityDesk's AUGMECON2 with a 0.1 % MIP gap per point against pymoo's NSGA-II given the same
+wall-clock time, compared by point count and hypervolume (same reference point: the
+"change nothing" plan, economic 0 and social 0).
+
+    .venv/bin/python benchmarks/optimization.py front [--points 20]
+
+Land-use allocation scaling (target 3): 1k, 5k and 13k candidate parcels, one weighted
+objective: build time, solve time, gap reached within 60 s, peak memory (this process and
+the solver).
+
+    .venv/bin/python benchmarks/optimization.py scaling
 """
 
 from __future__ import annotations
@@ -98,6 +112,186 @@ def run_pmedian(seeds: list[int], limit: float, solvers: list[str]) -> None:
     )
 
 
+DEMO = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
+FRONT_SCENARIO = {"targets": {"housing": 2000.0}, "budget": 3e8, "max_changed": 600}
+
+
+def run_front(points: int) -> None:
+    from optimization.landuse import build_landuse_model, objectives_for
+    from optimization.pareto import augmecon2
+    from optimization.solve import SolveOptions
+    from planning.landuse_inputs import demo_landuse_problem
+
+    inputs = demo_landuse_problem(DEMO, **FRONT_SCENARIO)
+    started = time.perf_counter()
+    model = build_landuse_model(inputs)
+    front = augmecon2(
+        model.problem,
+        objectives_for(model, ["economic", "social"]),
+        grid=points,
+        options=SolveOptions(mip_gap=0.001),
+    )
+    ours_s = time.perf_counter() - started
+    ours = np.array([p.values for p in front.points])
+    gaps = [p.outcome.gap for p in front.points]
+    for p in front.points:
+        print(f"  economic {p.values[0]:,.0f}  social {p.values[1]:,.1f}  gap {p.outcome.gap:.4%}")
+    peer, peer_feasible = nsga2_front(inputs, ours_s)
+    ideal = ours.max(axis=0)
+    rows = [
+        [
+            "CityDesk AUGMECON2 (CBC, gap 0.1 %)",
+            f"{ours_s:.0f}",
+            str(len(ours)),
+            f"{max(g for g in gaps if g is not None):.3%}",
+            f"{hypervolume(ours, ideal):.4f}",
+        ],
+        [
+            "pymoo NSGA-II, same time",
+            f"{ours_s:.0f}",
+            f"{len(peer)} ({peer_feasible} feasible evaluations)",
+            "-",
+            f"{hypervolume(peer, ideal):.4f}",
+        ],
+    ]
+    print_results(
+        f"Pareto front, economic vs social, {inputs.n_parcels:,} Cambridge parcels x 7 uses",
+        ["method", "seconds", "points", "worst proven gap", "hypervolume (normalised)"],
+        rows,
+    )
+
+
+def hypervolume(points: np.ndarray, ideal: np.ndarray) -> float:
+    """2-D hypervolume of maximised points above the reference (0, 0), scaled by ``ideal``."""
+    if not len(points):
+        return 0.0
+    scaled = np.clip(points / ideal, 0, None)
+    order = np.argsort(-scaled[:, 0])
+    volume, best_y = 0.0, 0.0
+    for x, y in scaled[order]:
+        if y > best_y:
+            volume += x * (y - best_y)
+            best_y = y
+    return volume
+
+
+def nsga2_front(inputs, seconds: float):
+    """NSGA-II over one integer per parcel (its index among the parcel's allowed uses)."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.problem import Problem
+    from pymoo.operators.crossover.sbx import SBX
+    from pymoo.operators.mutation.pm import PM
+    from pymoo.operators.repair.rounding import RoundingRepair
+    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+    from pymoo.optimize import minimize
+    from pymoo.termination import get_termination
+
+    from optimization.landuse import effective_allowed
+
+    allowed = effective_allowed(inputs)
+    choices = [np.flatnonzero(row) for row in allowed]
+    width = max(len(c) for c in choices)
+    table = np.array([np.pad(c, (0, width - len(c)), mode="edge") for c in choices])
+    upper = np.array([len(c) - 1 for c in choices])
+    rows = np.arange(inputs.n_parcels)
+    econ, social = inputs.coefficients["economic"], inputs.coefficients["social"]
+    housing, cost = inputs.yields["housing"], inputs.cost
+    target = FRONT_SCENARIO["targets"]["housing"]
+    feasible_seen = [0]
+
+    class Allocation(Problem):
+        def __init__(self):
+            super().__init__(
+                n_var=inputs.n_parcels, n_obj=2, n_ieq_constr=3, xl=0, xu=upper, vtype=int
+            )
+
+        def _evaluate(self, x, out, *args, **kwargs):
+            uses = table[rows[None, :], np.clip(np.rint(x).astype(int), 0, upper)]
+            e = econ[rows[None, :], uses].sum(axis=1)
+            s = social[rows[None, :], uses].sum(axis=1)
+            h = housing[rows[None, :], uses].sum(axis=1)
+            c = cost[rows[None, :], uses].sum(axis=1)
+            g = np.column_stack(
+                [
+                    target - h,
+                    c - FRONT_SCENARIO["budget"],
+                    (uses != 0).sum(axis=1) - FRONT_SCENARIO["max_changed"],
+                ]
+            )
+            feasible_seen[0] += int((g <= 0).all(axis=1).sum())
+            out["F"] = np.column_stack([-e, -s])
+            out["G"] = g
+
+    algorithm = NSGA2(
+        pop_size=100,
+        sampling=IntegerRandomSampling(),
+        crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+        mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
+        eliminate_duplicates=True,
+    )
+    hms = time.strftime("%H:%M:%S", time.gmtime(max(1, int(seconds))))
+    result = minimize(Allocation(), algorithm, get_termination("time", hms), seed=1, verbose=False)
+    if result.F is None:
+        return np.empty((0, 2)), feasible_seen[0]
+    return -np.atleast_2d(result.F), feasible_seen[0]
+
+
+def run_scaling(sizes: list[int], limit: float) -> None:
+    import resource
+
+    from optimization.landuse import build_landuse_model
+    from optimization.solve import SolveOptions, solve
+    from planning.landuse_inputs import demo_landuse_problem
+
+    rows = []
+    full = demo_landuse_problem(DEMO)
+    for size in sizes:
+        size = min(size, full.n_parcels)
+        keep = np.zeros(full.n_parcels, dtype=bool)
+        keep[np.random.default_rng(0).choice(full.n_parcels, size, replace=False)] = True
+        inputs = demo_landuse_problem(
+            DEMO,
+            candidates=keep,
+            targets={"housing": 2000.0 * size / full.n_parcels},
+            budget=3e8 * size / full.n_parcels,
+            max_changed=int(600 * size / full.n_parcels),
+        )
+        started = time.perf_counter()
+        model = build_landuse_model(inputs)
+        model.problem.setObjective(
+            model.expressions["economic"] + 1000 * model.expressions["social"]
+        )
+        built = time.perf_counter() - started
+        outcome = solve(model.problem, SolveOptions(time_limit=limit))
+        me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rows.append(
+            [
+                f"{size:,}",
+                f"{len(model.x):,}",
+                f"{built:.1f}",
+                f"{outcome.seconds:.1f}",
+                outcome.status.value,
+                "-" if outcome.gap is None else f"{outcome.gap:.4%}",
+                f"{me:,.0f} / {child:,.0f}",
+            ]
+        )
+        print(rows[-1], flush=True)
+    print_results(
+        f"Land-use allocation scaling, CBC, time limit {limit:g} s",
+        [
+            "parcels",
+            "variables",
+            "build s",
+            "solve s",
+            "status",
+            "gap",
+            "peak MB (python / CBC so far)",
+        ],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="which", required=True)
@@ -105,9 +299,18 @@ def main() -> None:
     pm.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 42])
     pm.add_argument("--limit", type=float, default=300.0)
     pm.add_argument("--solvers", nargs="+", default=["cbc", "highs"])
+    fr = sub.add_parser("front")
+    fr.add_argument("--points", type=int, default=20)
+    sc = sub.add_parser("scaling")
+    sc.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 13116])
+    sc.add_argument("--limit", type=float, default=60.0)
     args = parser.parse_args()
     if args.which == "pmedian":
         run_pmedian(args.seeds, args.limit, args.solvers)
+    elif args.which == "front":
+        run_front(args.points)
+    else:
+        run_scaling(args.sizes, args.limit)
 
 
 if __name__ == "__main__":

@@ -43,13 +43,9 @@ def save_grid_to_project(
     and merge ``metadata`` into the project's (e.g. ``routing_rules``). Call it before
     opening the project's case store: saving rewrites the file."""
     from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import load_project, save_project
+    from layers.project_store import put_layers
 
-    loaded = load_project(project)
     layer = VectorLayer(name=_("Unit grid"), data=grid, role=LayerRole.BOUNDARY, id=GRID_LAYER_ID)
     layer.style.symbol.fill = "none"
     layer.style.symbol.stroke = "#e6550d"
-    loaded.layers.pop(GRID_LAYER_ID, None)
-    loaded.add_layer(layer, group="Boundaries")
-    loaded.metadata.update(metadata or {})
-    save_project(loaded, project)
+    put_layers(project, [layer], group="Boundaries", metadata=metadata)

@@ -406,3 +406,21 @@ def _reconcile_tree(project: Project) -> None:
     for lid in project.layers:
         if lid not in known:
             project.root.children.append(LayerNode(lid))
+
+
+def put_layers(
+    path: str | Path,
+    layers: list[Layer],
+    group: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[str]:
+    """Add ``layers`` to the project at ``path``, replacing layers with the same ids, and
+    merge ``metadata``. What analyses call to leave their results in the project; the file
+    is rewritten atomically, so call it with no case store open on it."""
+    loaded = load_project(path)
+    for layer in layers:
+        loaded.layers.pop(layer.id, None)
+        loaded.add_layer(layer, group=group)
+    loaded.metadata.update(metadata or {})
+    save_project(loaded, path)
+    return [layer.id for layer in layers]

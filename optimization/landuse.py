@@ -252,6 +252,16 @@ def objectives_for(model: LandUseModel, names: Sequence[str], integer: bool = Fa
     return [Objective(n, model.expressions[n], OBJECTIVES.get(n, "max"), integer) for n in names]
 
 
+def target_label(target: str) -> str:
+    """A target's name in the interface language."""
+    return {
+        "housing": _("housing"),
+        "jobs": _("jobs floor area"),
+        "school_seats": _("school seats"),
+        "park_area": _("park area"),
+    }.get(target, target)
+
+
 def target_unit(target: str) -> str:
     """The unit a target is counted in, for messages and reports."""
     return {

@@ -19,7 +19,7 @@ import pulp
 
 from layers.i18n import _
 
-from .landuse import LandUseProblem, build_landuse_model, target_unit
+from .landuse import LandUseProblem, build_landuse_model, target_label, target_unit
 from .solve import SolveOptions, solve
 
 GROUPS = ("budget", "max_changed", "zoning", "protected")
@@ -32,15 +32,6 @@ def _group_label(group: str) -> str:
         "zoning": _("zoning"),
         "protected": _("protected-land"),
     }[group]
-
-
-def _target_label(target: str) -> str:
-    return {
-        "housing": _("housing"),
-        "jobs": _("jobs floor area"),
-        "school_seats": _("school seats"),
-        "park_area": _("park area"),
-    }.get(target, target)
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ class Shortfall:
         if len(labels) > 1:
             causes = _("{first} and {last}").format(first=", ".join(labels[:-1]), last=labels[-1])
         base = _("{target} target {wanted:,.0f} {unit}; at most {most:,.0f} are possible").format(
-            target=_target_label(self.target),
+            target=target_label(self.target),
             wanted=self.wanted,
             unit=unit,
             most=self.most_possible,
@@ -72,7 +63,7 @@ class Shortfall:
                 "{target} target {wanted:,.0f} {unit} is possible alone, but with the other"
                 " targets only {reached:,.0f} are reached"
             ).format(
-                target=_target_label(self.target),
+                target=target_label(self.target),
                 wanted=self.wanted,
                 unit=unit,
                 reached=self.reached,

@@ -244,3 +244,34 @@ def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.
     right = pairs["index_right"].to_numpy()
     keep = left < right
     return np.column_stack([left[keep], right[keep]])
+
+
+def plans_frame(parcels: gpd.GeoDataFrame, plans: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """The parcels with one column of use names per plan (row order as the inputs were built)."""
+    out = parcels[[c for c in ("ML", "address", "land_use") if c in parcels.columns]].copy()
+    for name, plan in plans.items():
+        out[name] = np.asarray(USES, dtype=object)[np.asarray(plan, dtype=int)]
+    return gpd.GeoDataFrame(out, geometry=parcels.geometry.values, crs=parcels.crs)
+
+
+def plan_from_column(frame: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """Use indices from a column of use names (as written by :func:`plans_frame`)."""
+    from layers.errors import CityDeskError
+    from layers.i18n import _
+
+    if column not in frame.columns:
+        raise CityDeskError(
+            _("The plan layer has no column {column!r}.").format(column=column),
+            _("Columns: {names}.").format(names=", ".join(map(str, frame.columns))),
+        )
+    index = {u: k for k, u in enumerate(USES)}
+    names = frame[column].astype(str)
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise CityDeskError(
+            _("Unknown uses in {column!r}: {names}.").format(
+                column=column, names=", ".join(unknown)
+            ),
+            _("Uses are: {names}.").format(names=", ".join(USES)),
+        )
+    return names.map(index).to_numpy(dtype=int)

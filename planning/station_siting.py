@@ -186,15 +186,13 @@ def save_siting_to_project(result: SitingResult, project, name: str) -> list[str
     Returns the layer ids written.
     """
     from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import load_project, save_project
+    from layers.project_store import put_layers
 
-    loaded = load_project(project)
-    ids = [f"{name}_sites", f"{name}_demand"]
     sites = VectorLayer(
         name=_("{name}: new sites").format(name=name),
         data=result.new_sites,
         role=LayerRole.FACILITIES,
-        id=ids[0],
+        id=f"{name}_sites",
     )
     sites.style.symbol.fill = "#d62728"
     sites.style.symbol.size = 4.0
@@ -202,13 +200,9 @@ def save_siting_to_project(result: SitingResult, project, name: str) -> list[str
         name=_("{name}: demand and response time").format(name=name),
         data=result.demand,
         role=LayerRole.INCIDENTS,
-        id=ids[1],
+        id=f"{name}_demand",
     )
-    for layer in (demand, sites):
-        loaded.layers.pop(layer.id, None)
-        loaded.add_layer(layer, group=_("Optimization"))
-    save_project(loaded, project)
-    return ids
+    return put_layers(project, [demand, sites], group=_("Optimization"))
 
 
 def fire_station_scenario(

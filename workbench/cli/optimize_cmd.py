@@ -56,6 +56,47 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--output", help=_("layer id prefix for the results (default: the model)"))
         p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
         p.set_defaults(func=cmd_siting, model=model)
+    landuse = osub.add_parser(
+        "landuse",
+        help=_("allocate uses to parcels: a Pareto front or one weighted plan"),
+        description=_(
+            "Every parcel of the project's 'parcels' layer is a candidate; zoning, floodplain,"
+            " open space and water come from the demo layer ids (see docs/OPTIMIZATION.md)."
+        ),
+    )
+    landuse.add_argument("project", help=_("the project (.gpkg)"))
+    landuse.add_argument(
+        "--objectives",
+        default="economic,social",
+        help=_(
+            "two objectives for the front: economic, social, environment (default economic,social)"
+        ),
+    )
+    landuse.add_argument("--points", type=int, default=10, help=_("grid points of the front (10)"))
+    landuse.add_argument(
+        "--weights", help=_("one weighted plan instead of a front, e.g. economic=1,social=1000")
+    )
+    _landuse_arguments(landuse)
+    landuse.add_argument("--output", default="landuse", help=_("layer id prefix (landuse)"))
+    landuse.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    _solver_arguments(landuse)
+    landuse.set_defaults(func=cmd_landuse)
+
+    phasing = osub.add_parser("phasing", help=_("schedule a plan's changes over periods"))
+    phasing.add_argument("project", help=_("the project (.gpkg)"))
+    phasing.add_argument("--plan", default="landuse_plan", help=_("plan layer id (landuse_plan)"))
+    phasing.add_argument("--column", default="plan_1", help=_("the plan column (plan_1)"))
+    phasing.add_argument(
+        "--budgets", required=True, help=_("budget per period in USD, comma-separated")
+    )
+    phasing.add_argument(
+        "--housing-by-period", help=_("cumulative housing units by period, comma-separated")
+    )
+    phasing.add_argument("--years", type=float, default=5.0, help=_("years per period (5)"))
+    phasing.add_argument("--output", default="phasing", help=_("layer id (phasing)"))
+    _solver_arguments(phasing)
+    phasing.set_defaults(func=cmd_phasing)
+
     pareto = osub.add_parser(
         "pareto", help=_("exact Pareto front of a multi-objective 0/1 knapsack (CSV files)")
     )
@@ -66,6 +107,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     pareto.add_argument("--output", help=_("write the front as CSV here"))
     _solver_arguments(pareto)
     pareto.set_defaults(func=cmd_pareto)
+
+
+def _landuse_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--housing", type=float, help=_("housing units to add (target)"))
+    p.add_argument("--jobs", type=float, help=_("job floor area to add, m² (target)"))
+    p.add_argument("--school-seats", type=float, help=_("school seats to add (target)"))
+    p.add_argument("--park-area", type=float, help=_("park area to add, m² (target)"))
+    p.add_argument("--budget", type=float, help=_("public and infrastructure budget, USD"))
+    p.add_argument("--max-changed", type=int, help=_("most parcels that may change"))
+
+
+def _landuse_inputs(args: argparse.Namespace, project: Path):
+    from planning.landuse_inputs import demo_landuse_problem
+
+    targets = {
+        name: value
+        for name, value in (
+            ("housing", args.housing),
+            ("jobs", args.jobs),
+            ("school_seats", args.school_seats),
+            ("park_area", args.park_area),
+        )
+        if value
+    }
+    return demo_landuse_problem(
+        project, targets=targets, budget=args.budget, max_changed=args.max_changed
+    )
 
 
 def _solver_arguments(p: argparse.ArgumentParser) -> None:
@@ -229,4 +297,136 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         table.to_csv(args.output, index=False)
     else:
         print(table.to_string(index=False))
+    return 0
+
+
+def cmd_landuse(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+    import numpy as np
+
+    from layers.layer import LayerRole, VectorLayer
+    from layers.project_store import put_layers
+    from optimization.landuse import (
+        OBJECTIVES,
+        build_landuse_model,
+        objectives_for,
+        plan_totals,
+        solve_landuse,
+    )
+    from optimization.pareto import augmecon2
+    from planning.landuse_inputs import plans_frame
+
+    project = Path(args.project)
+    inputs = _landuse_inputs(args, project)
+    rows = []
+    plans: dict[str, np.ndarray] = {}
+    with TqdmFeedback(_("optimizing")) as fb:
+        if args.weights:
+            weights = {}
+            for part in args.weights.split(","):
+                name, _sep, value = part.partition("=")
+                weights[name.strip()] = float(value or 1)
+            outcome, plan = solve_landuse(inputs, weights, _options(args), fb)
+            if plan is not None:
+                plans["plan_1"] = plan
+                rows.append({"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap})
+        else:
+            names = [n.strip() for n in args.objectives.split(",") if n.strip()]
+            unknown = [n for n in names if n not in OBJECTIVES]
+            if len(names) != 2 or unknown:
+                raise CityDeskError(
+                    _("Give two objectives, not {names}.").format(names=", ".join(names)),
+                    _("Choose from: economic, social, environment."),
+                )
+            model = build_landuse_model(inputs)
+            front = augmecon2(
+                model.problem,
+                objectives_for(model, names),
+                grid=args.points,
+                options=_options(args),
+                feedback=fb,
+            )
+            for k, point in enumerate(front.points, start=1):
+                plans[f"plan_{k}"] = model.plan_from(point.solution)
+                rows.append(
+                    {
+                        "plan": f"plan_{k}",
+                        "status": point.outcome.status.value,
+                        "gap": point.outcome.gap,
+                    }
+                )
+    for row in rows:
+        row.update(plan_totals(inputs, plans[row["plan"]]))
+    parcels = gpd.read_file(project, layer="parcels")
+    layer_id = f"{args.output}_plan"
+    if plans:
+        layer = VectorLayer(
+            name=_("{name}: land-use plans").format(name=args.output),
+            data=plans_frame(parcels, plans).to_crs(parcels.crs),
+            role=LayerRole.LAND,
+            id=layer_id,
+        )
+        put_layers(project, [layer], group=_("Optimization"))
+    if args.json:
+        print(
+            json.dumps(
+                {"layer": layer_id if plans else None, "plans": rows}, indent=2, default=float
+            )
+        )
+    else:
+        for row in rows:
+            gap = "-" if row["gap"] is None else f"{row['gap']:.3%}"
+            print(
+                _(
+                    "{plan}: {status} (gap {gap}); economic {economic:,.0f} USD, social"
+                    " {social:,.1f}, environment {environment:,.0f} m², housing {housing:,.0f},"
+                    " {changed} parcels changed"
+                ).format(**{**row, "gap": gap})
+            )
+        if plans:
+            print(_("written to the project as layers: {ids}").format(ids=layer_id))
+    return 0 if plans else 1
+
+
+def cmd_phasing(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+
+    from layers.layer import LayerRole, VectorLayer
+    from layers.project_store import put_layers
+    from optimization.phasing import phasing_from_plan, solve_phasing
+    from planning.landuse_inputs import plan_from_column
+
+    project = Path(args.project)
+    plan_layer = _read_layer(project, args.plan)
+    plan = plan_from_column(plan_layer, args.column)
+    budgets = [float(b) for b in args.budgets.split(",")]
+    targets = {}
+    if args.housing_by_period:
+        targets["housing"] = [float(v) for v in args.housing_by_period.split(",")]
+    from planning.landuse_inputs import demo_landuse_problem
+
+    inputs = demo_landuse_problem(project)
+    if len(plan) != inputs.n_parcels:
+        raise CityDeskError(
+            _("The plan has {n} parcels; the project has {m}.").format(
+                n=len(plan), m=inputs.n_parcels
+            ),
+            _("Use a plan layer written by 'citydesk optimize landuse' on this project."),
+        )
+    problem = phasing_from_plan(inputs, plan, budgets, targets, years_per_period=args.years)
+    with TqdmFeedback(_("phasing")) as fb:
+        result = solve_phasing(problem, _options(args), fb)
+    print(result.outcome.describe())
+    print(result.by_period.to_string(index=False))
+    changed = plan != 0
+    frame = plan_layer[changed].copy()
+    frame["period"] = result.period
+    layer = VectorLayer(
+        name=_("{name}: development period").format(name=args.output),
+        data=gpd.GeoDataFrame(frame, geometry="geometry", crs=plan_layer.crs),
+        role=LayerRole.LAND,
+        id=args.output,
+    )
+    put_layers(project, [layer], group=_("Optimization"))
+    print(_("written to the project as layers: {ids}").format(ids=args.output))
     return 0

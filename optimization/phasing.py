@@ -1,0 +1,252 @@
+"""Phasing: *when* each chosen parcel changes, period by period (e.g. 3 periods of 5 years).
+
+Input: the parcels a plan changes (with what each yields and costs), the periods, a budget
+per period, cumulative demand targets per period, and infrastructure items (a new school, a
+road link) with their cost and the parcels they serve.
+
+Variables: x[i, t] = parcel i develops in period t (at most once; undeveloped parcels are
+deferred past the horizon), z[k, t] = item k is built in period t (at most once).
+
+* budget: sum_i cost_i x[i, t] + sum_k cost_k z[k, t] <= budget_t for every period;
+* targets, cumulative: sum_{t' <= t} sum_i yield_i x[i, t'] >= target_t;
+* precedence: a parcel served by item k develops no earlier than k is built,
+  x[i, t] <= sum_{t' <= t} z[k, t'] (the same period counts: build the road, then the homes);
+* objective: the parcels' value discounted to the present, sum_i,t value_i x[i, t] / (1+r)^
+  (years before period t starts), so earlier development is worth more, minus a small
+  discounted infrastructure cost so that nothing is built without need.
+
+An infeasible phasing is explained like an infeasible allocation: the cumulative targets get
+elastic slacks and the report names the period and target that fall short, by how much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from layers.errors import CityDeskError
+from layers.feedback import Feedback
+from layers.i18n import _
+
+from .landuse import LandUseProblem, target_label, target_unit
+from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """A prerequisite project: built once, in some period, before the parcels it serves."""
+
+    name: str
+    cost: float
+    serves: tuple[int, ...]  # indices into the phased parcels
+
+
+@dataclass(frozen=True)
+class PhasingProblem:
+    parcel_ids: np.ndarray
+    yields: Mapping[str, np.ndarray]  # target -> (n,) amount each parcel adds
+    cost: np.ndarray  # (n,)
+    value: np.ndarray  # (n,)
+    budgets: Sequence[float]  # per period
+    targets: Mapping[str, Sequence[float]] = field(default_factory=dict)  # cumulative
+    infrastructure: Sequence[Infrastructure] = ()
+    years_per_period: float = 5.0
+    discount_rate: float = 0.03
+
+    def __post_init__(self) -> None:
+        n, periods = len(self.parcel_ids), len(self.budgets)
+        if periods < 1:
+            raise CityDeskError(
+                _("Phasing needs at least one period."), _("Give one budget per period.")
+            )
+        for name, series in self.targets.items():
+            if len(series) != periods or name not in self.yields:
+                raise CityDeskError(
+                    _("Target {name!r} needs one cumulative value per period ({t}).").format(
+                        name=name, t=periods
+                    ),
+                    _("For example housing = [1000, 2500, 4000] for three periods."),
+                )
+        for item in self.infrastructure:
+            if any(not 0 <= i < n for i in item.serves):
+                raise CityDeskError(
+                    _("Infrastructure {name!r} serves parcels outside the plan.").format(
+                        name=item.name
+                    ),
+                    _("Give the indices of phased parcels it serves."),
+                )
+
+    @property
+    def periods(self) -> int:
+        return len(self.budgets)
+
+
+@dataclass
+class PhasingResult:
+    outcome: SolveOutcome
+    period: np.ndarray  # per parcel: 1..T, or 0 when deferred past the horizon
+    infrastructure_period: dict[str, int]  # item name -> period (0: not built)
+    by_period: pd.DataFrame  # per period: spending, and each target's cumulative amount
+
+
+def phasing_from_plan(
+    inputs: LandUseProblem,
+    plan: np.ndarray,
+    budgets: Sequence[float],
+    targets: Mapping[str, Sequence[float]] | None = None,
+    infrastructure: Sequence[Infrastructure] = (),
+    value: str = "economic",
+    **kwargs,
+) -> PhasingProblem:
+    """The phasing inputs of an allocation plan: only the parcels it changes."""
+    changed = np.flatnonzero(plan != 0)
+    uses = plan[changed]
+    return PhasingProblem(
+        parcel_ids=np.asarray(inputs.parcel_ids)[changed],
+        yields={k: np.asarray(a)[changed, uses] for k, a in inputs.yields.items()},
+        cost=np.asarray(inputs.cost)[changed, uses],
+        value=np.asarray(inputs.coefficients[value])[changed, uses],
+        budgets=budgets,
+        targets=targets or {},
+        infrastructure=infrastructure,
+        **kwargs,
+    )
+
+
+def _model(problem: PhasingProblem, elastic: bool):
+    n, periods = len(problem.parcel_ids), problem.periods
+    model = pulp.LpProblem("phasing", pulp.LpMaximize)
+    x = {
+        (i, t): pulp.LpVariable(f"x_{i}_{t}", cat=pulp.LpBinary)
+        for i in range(n)
+        for t in range(periods)
+    }
+    z = {
+        (k, t): pulp.LpVariable(f"z_{k}_{t}", cat=pulp.LpBinary)
+        for k in range(len(problem.infrastructure))
+        for t in range(periods)
+    }
+    for i in range(n):
+        model += pulp.lpSum(x[i, t] for t in range(periods)) <= 1, f"once_{i}"
+    for k, item in enumerate(problem.infrastructure):
+        model += pulp.lpSum(z[k, t] for t in range(periods)) <= 1, f"build_once_{k}"
+        for i in item.serves:
+            for t in range(periods):
+                model += (
+                    x[i, t] <= pulp.lpSum(z[k, s] for s in range(t + 1)),
+                    f"after_{k}_{i}_{t}",
+                )
+    for t, budget in enumerate(problem.budgets):
+        spend = pulp.lpSum(float(problem.cost[i]) * x[i, t] for i in range(n))
+        spend += pulp.lpSum(item.cost * z[k, t] for k, item in enumerate(problem.infrastructure))
+        model += spend <= float(budget), f"budget_{t}"
+    slacks = {}
+    for name, series in problem.targets.items():
+        amounts = np.asarray(problem.yields[name], dtype=float)
+        for t, target in enumerate(series):
+            reached = pulp.lpSum(
+                float(amounts[i]) * x[i, s] for i in range(n) for s in range(t + 1)
+            )
+            if elastic and target > 0:
+                short = pulp.LpVariable(f"short_{name}_{t}", lowBound=0, upBound=float(target))
+                slacks[name, t] = (short, float(target), reached)
+                model += reached + short >= float(target), f"target_{name}_{t}"
+            else:
+                model += reached >= float(target), f"target_{name}_{t}"
+    factor = [
+        (1 + problem.discount_rate) ** -(t * problem.years_per_period) for t in range(periods)
+    ]
+    value = pulp.lpSum(
+        float(problem.value[i]) * factor[t] * x[i, t] for i in range(n) for t in range(periods)
+    )
+    # a tiny infrastructure cost: never build what nothing needs
+    value -= pulp.lpSum(
+        1e-6 * item.cost * factor[t] * z[k, t]
+        for k, item in enumerate(problem.infrastructure)
+        for t in range(periods)
+    )
+    return model, x, z, value, slacks
+
+
+def solve_phasing(
+    problem: PhasingProblem,
+    options: SolveOptions | None = None,
+    feedback: Feedback | None = None,
+) -> PhasingResult:
+    """The schedule with the most discounted value that meets every period's constraints."""
+    model, x, z, value, _slacks = _model(problem, elastic=False)
+    model.setObjective(value)
+    outcome = solve(model, options, feedback)
+    if outcome.status is SolveStatus.INFEASIBLE:
+        raise PhasingInfeasible(explain_phasing(problem, options, feedback))
+    period = np.zeros(len(problem.parcel_ids), dtype=int)
+    built: dict[str, int] = {item.name: 0 for item in problem.infrastructure}
+    if outcome.status.has_solution:
+        for (i, t), var in x.items():
+            if (var.varValue or 0) > 0.5:
+                period[i] = t + 1
+        for (k, t), var in z.items():
+            if (var.varValue or 0) > 0.5:
+                built[problem.infrastructure[k].name] = t + 1
+    return PhasingResult(outcome, period, built, phasing_table(problem, period, built))
+
+
+def phasing_table(problem: PhasingProblem, period: np.ndarray, built: Mapping[str, int]):
+    """Per period: spending and each target's cumulative amount (with the target)."""
+    rows = []
+    for t in range(1, problem.periods + 1):
+        spent = float(np.asarray(problem.cost)[period == t].sum())
+        spent += sum(item.cost for item in problem.infrastructure if built.get(item.name) == t)
+        row = {"period": t, "spending": spent, "budget": float(problem.budgets[t - 1])}
+        for name, amounts in problem.yields.items():
+            row[name] = float(np.asarray(amounts)[(period >= 1) & (period <= t)].sum())
+            if name in problem.targets:
+                row[f"{name}_target"] = float(problem.targets[name][t - 1])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PeriodShortfall:
+    target: str
+    period: int
+    wanted: float
+    reached: float
+
+    def describe(self) -> str:
+        return _(
+            "{target} by period {period}: {wanted:,.0f} {unit} wanted, {reached:,.0f} in the"
+            " schedule that falls least short under the period budgets and precedence"
+        ).format(
+            target=target_label(self.target),
+            period=self.period,
+            wanted=self.wanted,
+            unit=target_unit(self.target),
+            reached=self.reached,
+        )
+
+
+def explain_phasing(problem: PhasingProblem, options=None, feedback=None) -> list[PeriodShortfall]:
+    """The cumulative targets that the budgets and precedence cannot meet, by period."""
+    model, _x, _z, _value, slacks = _model(problem, elastic=True)
+    model.setObjective(-pulp.lpSum(s / target for s, target, _r in slacks.values()))
+    solve(model, options, feedback)
+    return [
+        PeriodShortfall(name, t + 1, target, float(pulp.value(reached)))
+        for (name, t), (s, target, reached) in slacks.items()
+        if (s.varValue or 0) > 1e-6 * max(1.0, target)
+    ]
+
+
+class PhasingInfeasible(CityDeskError):
+    def __init__(self, shortfalls: list[PeriodShortfall]) -> None:
+        self.shortfalls = shortfalls
+        lines = "; ".join(s.describe() for s in shortfalls) or _("no target could be named")
+        super().__init__(
+            _("The phasing cannot meet every period's targets: {lines}.").format(lines=lines),
+            _("Raise the early budgets, lower the early targets, or add periods."),
+        )
