@@ -48,4 +48,4 @@ def save_grid_to_project(
     layer = VectorLayer(name=_("Unit grid"), data=grid, role=LayerRole.BOUNDARY, id=GRID_LAYER_ID)
     layer.style.symbol.fill = "none"
     layer.style.symbol.stroke = "#e6550d"
-    put_layers(project, [layer], group="Boundaries", metadata=metadata)
+    put_layers(project, [layer], group="Boundaries", metadata=metadata, on_top=False)

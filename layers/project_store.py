@@ -413,14 +413,21 @@ def put_layers(
     layers: list[Layer],
     group: str | None = None,
     metadata: dict[str, Any] | None = None,
+    on_top: bool = True,
 ) -> list[str]:
     """Add ``layers`` to the project at ``path``, replacing layers with the same ids, and
-    merge ``metadata``. What analyses call to leave their results in the project; the file
-    is rewritten atomically, so call it with no case store open on it."""
+    merge ``metadata``. What analyses call to leave their results in the project; their group
+    moves to the top of the map unless ``on_top=False``. The file is rewritten atomically, so
+    call it with no case store open on it."""
     loaded = load_project(path)
     for layer in layers:
-        loaded.layers.pop(layer.id, None)
+        if layer.id in loaded.layers:
+            loaded.remove_layer(layer.id)
         loaded.add_layer(layer, group=group)
+    if group and on_top:  # results go on top of the map, where the user looks for them
+        node = loaded.group(group)
+        loaded.root.children.remove(node)
+        loaded.root.children.insert(0, node)
     loaded.metadata.update(metadata or {})
     save_project(loaded, path)
     return [layer.id for layer in layers]

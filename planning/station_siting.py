@@ -179,7 +179,9 @@ def site_facilities(
     )
 
 
-def save_siting_to_project(result: SitingResult, project, name: str) -> list[str]:
+def save_siting_to_project(
+    result: SitingResult, project, name: str, title: str | None = None
+) -> list[str]:
     """Add the new sites and the demand (with before/after seconds) as project layers.
 
     Earlier layers of the same name are replaced, so re-running a scenario does not pile up.
@@ -188,20 +190,25 @@ def save_siting_to_project(result: SitingResult, project, name: str) -> list[str
     from layers.layer import LayerRole, VectorLayer
     from layers.project_store import put_layers
 
+    title = title or name
     sites = VectorLayer(
-        name=_("{name}: new sites").format(name=name),
+        name=_("{name}: new sites").format(name=title),
         data=result.new_sites,
         role=LayerRole.FACILITIES,
         id=f"{name}_sites",
     )
     sites.style.symbol.fill = "#d62728"
-    sites.style.symbol.size = 4.0
+    sites.style.symbol.stroke_width = 0.8
+    sites.style.symbol.size = 6.0
     demand = VectorLayer(
-        name=_("{name}: demand and response time").format(name=name),
+        name=_("{name}: demand and response time").format(name=title),
         data=result.demand,
         role=LayerRole.INCIDENTS,
         id=f"{name}_demand",
     )
+    demand.style.symbol.fill = "#9ecae1"
+    demand.style.symbol.stroke_width = 0.1
+    demand.style.symbol.size = 1.2
     return put_layers(project, [demand, sites], group=_("Optimization"))
 
 
@@ -231,7 +238,12 @@ def fire_station_scenario(
     demand = demand_by_node(network, cases["lon"].to_numpy(), cases["lat"].to_numpy())
     result = site_facilities(network, demand, stations, spec, feedback)
     if result.facility.outcome.status.has_solution:
-        save_siting_to_project(result, project, f"fire_stations_plus_{spec.add}")
+        save_siting_to_project(
+            result,
+            project,
+            f"fire_stations_plus_{spec.add}",
+            _("Fire stations +{n}").format(n=spec.add),
+        )
     return result
 
 

@@ -140,30 +140,20 @@ def test_cli_pareto_front_of_a_knapsack(tmp_path, capsys):
     assert len(out.read_text().splitlines()) == 36
 
 
-def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
-    """A weighted plan on all 13k Cambridge parcels, then its schedule over three periods."""
+def _demo_copy(tmp_path):
     from conftest import ROOT
 
     project = tmp_path / "demo.gpkg"
     shutil.copy(ROOT / DEMO, project)
-    code = main(
-        [
-            "optimize",
-            "landuse",
-            str(project),
-            "--weights",
-            "economic=1,social=1000",
-            "--housing",
-            "2000",
-            "--max-changed",
-            "600",
-            "--budget",
-            "3e8",
-            "--gap",
-            "0.001",
-            "--json",
-        ]
-    )
+    return project
+
+
+def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
+    """A weighted plan on all 13k Cambridge parcels, then its schedule over three periods."""
+    project = _demo_copy(tmp_path)
+    weights, targets = ["--weights", "economic=1,social=1000"], ["--housing", "2000"]
+    caps = ["--max-changed", "600", "--budget", "3e8", "--gap", "0.001"]
+    code = main(["optimize", "landuse", str(project), *weights, *targets, *caps, "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     (plan,) = out["plans"]
@@ -171,17 +161,8 @@ def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
     assert plan["gap"] <= 0.001
     layer = gpd.read_file(project, layer="landuse_plan")
     assert (layer["plan_1"] != "keep").sum() == plan["changed"]
-    code = main(
-        [
-            "optimize",
-            "phasing",
-            str(project),
-            "--budgets",
-            "1e8,1e8,1.2e8",
-            "--housing-by-period",
-            "1000,2500,4000",
-        ]
-    )
+    schedule = ["--budgets", "1e8,1e8,1.2e8", "--housing-by-period", "1000,2500,4000"]
+    code = main(["optimize", "phasing", str(project), *schedule])
     text = capsys.readouterr().out
     assert code == 0, text
     phased = gpd.read_file(project, layer="phasing")
@@ -190,23 +171,9 @@ def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
 
 
 def test_cli_infeasible_landuse_targets_are_explained(tmp_path, capsys):
-    from conftest import ROOT
-
-    project = tmp_path / "demo.gpkg"
-    shutil.copy(ROOT / DEMO, project)
-    code = main(
-        [
-            "optimize",
-            "landuse",
-            str(project),
-            "--weights",
-            "economic=1",
-            "--housing",
-            "200000",
-            "--max-changed",
-            "600",
-        ]
-    )
+    project = _demo_copy(tmp_path)
+    targets = ["--housing", "200000", "--max-changed", "600"]
+    code = main(["optimize", "landuse", str(project), "--weights", "economic=1", *targets])
     assert code == 2
     err = capsys.readouterr().err
     assert "housing target 200,000 units; at most" in err and "change cap" in err

@@ -162,6 +162,13 @@ class MainWindow(QMainWindow):
         )
         desk_menu.addAction(self.action_desk)
         desk_menu.addAction(self.action_demo_cases)
+        plan_menu = self.menuBar().addMenu(tr("&Optimize"))
+        self.action_siting = QAction(
+            tr("Site more fire stations over the case history..."),
+            self,
+            triggered=self.site_stations_dialog,
+        )
+        plan_menu.addAction(self.action_siting)
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
         toolbar = self.addToolBar(tr("Map"))
@@ -424,6 +431,37 @@ class MainWindow(QMainWindow):
         return self.tasks.start(
             tr("Replaying the Cambridge crash history"),
             lambda feedback: run_demo_desk(path, feedback=feedback),
+            on_done=done,
+        )
+
+    def site_stations_dialog(self):
+        from .optimize.siting_dialog import SitingDialog
+
+        if self.project is None or not self.project.path:
+            return None
+        dialog = SitingDialog(self)
+        if dialog.exec_() != SitingDialog.Accepted:
+            return None
+        return self.site_stations(dialog.spec())
+
+    def site_stations(self, spec):
+        """Add fire stations for the project's case history in the background; the result
+        layers join the project, and the before/after times go to the message bar."""
+        from planning.station_siting import fire_station_scenario
+
+        if self.project is None or not self.project.path:
+            return None
+        self.close_desk()  # the scenario rewrites the project file
+        path = self.project.path
+
+        def done(result) -> None:
+            self.last_siting = result
+            self.open_project(path)
+            self.statusBar().showMessage("  ".join(result.summary()))
+
+        return self.tasks.start(
+            tr("Siting fire stations"),
+            lambda feedback: fire_station_scenario(path, spec, feedback),
             on_done=done,
         )
 

@@ -1,0 +1,46 @@
+"""Siting fire stations from the workbench (pytest-qt, offscreen): the dialog builds the
+spec, the run goes through the task runner, and the new sites come back as project layers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PyQt5")
+
+from test_gui_workbench import _shot, open_window
+
+from incidents.demo_desk import run_demo_desk
+
+pytestmark = pytest.mark.gui
+
+
+def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
+    run_demo_desk(demo_copy)  # the crash history in the case store: the demand
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
+    from workbench.gui.optimize.siting_dialog import SitingDialog
+
+    dialog = SitingDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _shot(dialog, "siting_dialog.png")
+    assert not dialog.radius.isEnabled()  # the p-median needs no service standard
+    dialog.model.setCurrentIndex(dialog.model.findData("mclp"))
+    assert dialog.radius.isEnabled()
+    dialog.model.setCurrentIndex(dialog.model.findData("pmedian"))
+    spec = dialog.spec()
+    assert spec.model == "pmedian" and spec.add == 2
+    dialog.close()
+
+    window.last_siting = None
+    window.site_stations(spec)
+    qtbot.waitUntil(lambda: window.last_siting is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: "fire_stations_plus_2_sites" in window.project.layers, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    result = window.last_siting
+    assert result.after_mean_s < result.before_mean_s
+    assert len(window.project.layers["fire_stations_plus_2_sites"].data) == 2
+    assert "90th percentile" in window.statusBar().currentMessage()
+    _shot(window, "siting_result.png")
