@@ -85,6 +85,13 @@ class LandUseProblem:
                     ),
                     _("Give one row per parcel and one column per use."),
                 )
+        if self.protected is not None and np.shape(self.protected) != (n,):
+            raise LandUseInputError(
+                _("protected has shape {shape}; expected one flag per parcel ({n}).").format(
+                    shape=np.shape(self.protected), n=n
+                ),
+                _("Give True for each parcel that must keep its use."),
+            )
         if not np.asarray(self.allowed)[:, 0].all():
             raise LandUseInputError(
                 _("Some parcels may not keep their current use."),
@@ -117,6 +124,10 @@ class LandUseModel:
     expressions: dict[str, pulp.LpAffineExpression]  # objectives and target/budget sums
     rows: dict[str, str]  # constraint group -> row name (targets, budget, changed)
     inputs: LandUseProblem
+
+    def groups(self) -> dict[str, int]:
+        """Variable name -> parcel: the one-use-per-parcel groups of the city-scale front."""
+        return {var.name: i for (i, _u), var in self.x.items()}
 
     def plan(self) -> np.ndarray:
         """The use index chosen for each parcel (after a solve)."""

@@ -93,15 +93,18 @@ def _maximised(problem: pulp.LpProblem, expr: pulp.LpAffineExpression, sign: flo
     problem.setObjective(sign * expr)
 
 
+def infeasible_model(what: str) -> CityDeskError:
+    """The error for a model with no feasible plan at all, naming the stage that found it."""
+    return CityDeskError(
+        _("The model is infeasible ({what}): no plan satisfies its constraints.").format(what=what),
+        _("Relax the targets or constraints; the elastic model reports which ones conflict."),
+    )
+
+
 def _solve_checked(problem, options, feedback, what: str) -> SolveOutcome:
     outcome = solve(problem, options, feedback)
     if outcome.status is SolveStatus.INFEASIBLE:
-        raise CityDeskError(
-            _("The model is infeasible ({what}): no plan satisfies its constraints.").format(
-                what=what
-            ),
-            _("Relax the targets or constraints; the elastic model reports which ones conflict."),
-        )
+        raise infeasible_model(what)
     if not outcome.status.has_solution:
         raise CityDeskError(
             _("No solution while {what}: {status}.").format(what=what, status=outcome.describe()),

@@ -76,6 +76,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     landuse.add_argument(
         "--weights", help=_("one weighted plan instead of a front, e.g. economic=1,social=1000")
     )
+    landuse.add_argument(
+        "--exact",
+        action="store_true",
+        help=_("AUGMECON2 with a full MIP per point (small models) instead of LP + marginal MIP"),
+    )
     _landuse_arguments(landuse)
     landuse.add_argument("--output", default="landuse", help=_("layer id prefix (landuse)"))
     landuse.add_argument("--json", action="store_true", help=_("print the result as JSON"))
@@ -314,6 +319,7 @@ def cmd_landuse(args: argparse.Namespace) -> int:
         solve_landuse,
     )
     from optimization.pareto import augmecon2
+    from optimization.pareto_large import epsilon_front
     from planning.landuse_inputs import plans_frame
 
     project = Path(args.project)
@@ -339,13 +345,23 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                     _("Choose from: economic, social, environment."),
                 )
             model = build_landuse_model(inputs)
-            front = augmecon2(
-                model.problem,
-                objectives_for(model, names),
-                grid=args.points,
-                options=_options(args),
-                feedback=fb,
-            )
+            if args.exact:
+                front = augmecon2(
+                    model.problem,
+                    objectives_for(model, names),
+                    grid=args.points,
+                    options=_options(args),
+                    feedback=fb,
+                )
+            else:
+                front = epsilon_front(
+                    model.problem,
+                    model.groups(),
+                    objectives_for(model, names),
+                    points=args.points,
+                    target_gap=max(args.gap, 1e-6) if args.gap else 0.001,
+                    feedback=fb,
+                )
             for k, point in enumerate(front.points, start=1):
                 plans[f"plan_{k}"] = model.plan_from(point.solution)
                 rows.append(

@@ -1,0 +1,197 @@
+"""Large multiple-choice models: LP relaxation, then a MIP over the marginal groups only.
+
+City-scale land-use allocation has one group of binaries per parcel (one use each) and a
+handful of coupling rows (targets, budget, change cap, an epsilon row). Its LP relaxation
+is nearly integral, and the integer optimum differs from it only in *marginal* parcels:
+those left fractional, and those whose best unused alternative has the smallest reduced
+cost. Fixing every other parcel at its LP use and solving the MIP over the marginal ones
+gives a plan whose gap to the LP bound (valid for the whole MIP) is proven; on the 13k
+Cambridge parcels, 200 marginal parcels give gaps near 0.004 % in a quarter of a second,
+where freeing 3,000 took HiGHS a minute.
+
+The LP model is built once in HiGHS and kept: moving an epsilon row or the objective
+re-solves it from the previous basis in milliseconds. The MIP runs in a copy, so the LP
+keeps its basis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+from .solve import PROVEN_GAP, SolveOutcome, SolveStatus
+
+
+@dataclass(frozen=True)
+class GroupFixResult:
+    outcome: SolveOutcome  # objective: the plan's; bound: the LP relaxation's
+    values: np.ndarray  # column values, in ``PersistentLp.variables`` order
+    freed: int  # groups left free in the MIP
+
+
+class PersistentLp:
+    """One HiGHS LP of a PuLP model with binary groups, re-solved as rows and costs move."""
+
+    def __init__(self, problem: pulp.LpProblem, groups: Mapping[str, int]) -> None:
+        try:
+            import highspy
+        except ImportError as exc:  # pragma: no cover - highspy is a dependency
+            raise CityDeskError(
+                _("The HiGHS solver is not installed."),
+                _("Install it with 'pip install highspy', or choose the CBC solver."),
+            ) from exc
+        self._highspy = highspy
+        if problem.objective is None:
+            problem.setObjective(pulp.LpAffineExpression())
+        builder = pulp.HiGHS(msg=False, mip=False)
+        builder.createAndConfigureSolver(problem)
+        builder.buildSolverModel(problem)
+        self.problem = problem
+        self.model = problem.solverModel
+        self.variables = problem.variables()
+        self.n = len(self.variables)
+        self.index = {v.name: v.index for v in self.variables}
+        self.group = np.full(self.n, -1)
+        for name, g in groups.items():
+            self.group[self.index[name]] = g
+        self.binary = self.group >= 0
+        sizes = np.bincount(self.group[self.binary])
+        self._choice_groups = np.flatnonzero(sizes > 1)  # groups with something to decide
+        self._lower = np.array([v.lowBound or 0.0 for v in self.variables], dtype=float)
+        self._upper = np.array(
+            [np.inf if v.upBound is None else v.upBound for v in self.variables], dtype=float
+        )
+        self._cols = np.arange(self.n, dtype=np.int32)
+        self._sign = -1.0
+        self._constant = 0.0
+
+    def vector(self, expression: pulp.LpAffineExpression) -> np.ndarray:
+        """The expression's coefficients in column order (plans are evaluated with a dot)."""
+        out = np.zeros(self.n)
+        for var, coef in expression.items():
+            out[self.index[var.name]] = coef
+        return out
+
+    def maximise(self, expression: pulp.LpAffineExpression) -> None:
+        """Replace the objective (HiGHS minimises, so it gets the negated costs)."""
+        self._constant = float(expression.constant)
+        self.model.changeColsCost(self.n, self._cols, -self.vector(expression))
+
+    def set_row_lower(self, name: str, lower: float) -> None:
+        """Lower bound of a ``>=`` row's expression (its constant term must be zero)."""
+        row = self.problem.get_constraint_by_name(name)
+        self.model.changeRowBounds(row.index, lower, self._highspy.kHighsInf)
+
+    def _objective(self, model) -> float:
+        return -model.getInfo().objective_function_value + self._constant
+
+    def solve(
+        self,
+        target_gap: float = 0.001,
+        marginal: int = 200,
+        most_marginal: int = 800,
+        time_limit: float = 4.0,
+    ) -> GroupFixResult:
+        """LP, then MIPs over 200, 400, ... marginal groups until the proven gap is within
+        ``target_gap`` (or ``most_marginal`` groups were tried: the gap is then reported).
+        ``time_limit`` bounds each MIP; a MIP stopped there still returns its best plan."""
+        started = time.perf_counter()
+        result = self._solve_once(target_gap / 2, marginal, time_limit)
+        while (
+            result.outcome.gap is not None
+            and result.outcome.gap > target_gap
+            and marginal < most_marginal
+        ):
+            marginal *= 2
+            retry = self._solve_once(target_gap / 2, marginal, time_limit)
+            if retry.outcome.objective is not None and (
+                result.outcome.objective is None
+                or retry.outcome.objective > result.outcome.objective
+            ):
+                result = retry
+        outcome = result.outcome
+        seconds = time.perf_counter() - started
+        return GroupFixResult(
+            SolveOutcome(outcome.status, outcome.objective, outcome.bound, seconds, "highs"),
+            result.values,
+            result.freed,
+        )
+
+    def _solve_once(self, mip_gap: float, marginal: int, time_limit: float) -> GroupFixResult:
+        started = time.perf_counter()
+        self.model.run()
+        status = self.model.getModelStatus()
+        if status != self._highspy.HighsModelStatus.kOptimal:
+            verdict = (
+                SolveStatus.INFEASIBLE
+                if status == self._highspy.HighsModelStatus.kInfeasible
+                else SolveStatus.NO_SOLUTION
+            )
+            outcome = SolveOutcome(verdict, None, None, time.perf_counter() - started, "highs")
+            return GroupFixResult(outcome, np.zeros(self.n), 0)
+        bound = self._objective(self.model)
+        solution = self.model.getSolution()
+        lp = np.asarray(solution.col_value)
+        reduced = np.abs(np.asarray(solution.col_dual))
+        free_groups = self._marginal_groups(lp, reduced, marginal)
+        values, objective = lp, bound
+        if free_groups.size or self._fractional(lp).any():
+            values, objective, mip_bound = self._restricted_mip(
+                lp, free_groups, mip_gap, time_limit
+            )
+            if np.isin(self._choice_groups, free_groups).all() and np.isfinite(mip_bound):
+                bound = min(bound, mip_bound)  # nothing was fixed: the MIP's bound holds
+        if values is None:
+            outcome = SolveOutcome(
+                SolveStatus.NO_SOLUTION, None, bound, time.perf_counter() - started, "highs"
+            )
+            return GroupFixResult(outcome, lp, int(free_groups.size))
+        gap = abs(bound - objective) / max(1.0, abs(objective))
+        status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
+        outcome = SolveOutcome(status, objective, bound, time.perf_counter() - started, "highs")
+        return GroupFixResult(outcome, values, int(free_groups.size))
+
+    def _fractional(self, lp: np.ndarray) -> np.ndarray:
+        return self.binary & (np.abs(lp - np.round(lp)) > 1e-6)
+
+    def _marginal_groups(self, lp: np.ndarray, reduced: np.ndarray, count: int) -> np.ndarray:
+        """Groups with a fractional variable, then those whose best unused alternative is
+        cheapest to bring in (smallest reduced cost), up to ``count`` in all."""
+        chosen = list(dict.fromkeys(self.group[self._fractional(lp)].tolist()))
+        unused = self.binary & (lp < 0.5)
+        order = np.argsort(np.where(unused, reduced, np.inf), kind="stable")
+        seen = set(chosen)
+        for j in order:
+            if len(chosen) >= count or not unused[j]:
+                break
+            g = int(self.group[j])
+            if g not in seen:
+                seen.add(g)
+                chosen.append(g)
+        return np.array(chosen, dtype=int)
+
+    def _restricted_mip(self, lp, free_groups, mip_gap, time_limit):
+        mip = self._highspy.Highs()
+        mip.setOptionValue("output_flag", False)
+        mip.passModel(self.model.getLp())
+        free = self.binary & np.isin(self.group, free_groups)
+        fixed = self.binary & ~free
+        lower, upper = self._lower.copy(), self._upper.copy()
+        lower[fixed] = upper[fixed] = np.round(lp[fixed])
+        mip.changeColsBounds(self.n, self._cols, lower, upper)
+        mip.changeColsIntegrality(self.n, self._cols, self.binary.astype(np.uint8))
+        mip.setOptionValue("mip_rel_gap", float(mip_gap))
+        mip.setOptionValue("time_limit", float(time_limit))
+        mip.run()
+        info = mip.getInfo()
+        if info.primal_solution_status != 2:
+            return None, float("nan"), float("nan")
+        bound = -info.mip_dual_bound + self._constant
+        return np.asarray(mip.getSolution().col_value), self._objective(mip), bound
