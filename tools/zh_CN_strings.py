@@ -771,4 +771,9 @@ ZH_CN = {
     "Siting fire stations": "正在进行消防站选址",
     "Solver": "求解器",
     "Stations to add": "新增站点数",
+    "AUGMECON2 with a full MIP per point (small models) instead of LP + marginal MIP": "每个点求解完整 MIP 的 AUGMECON2（适合小模型），而不是 LP + 边际 MIP",
+    "Combine objectives with weights, or use AUGMECON2 on a smaller model.": "请用权重合并目标，或在较小的模型上使用 AUGMECON2。",
+    "Give True for each parcel that must keep its use.": "必须保持现状用途的地块请给 True。",
+    "The city-scale front takes 2 objectives, not {n}.": "城市尺度前沿只接受 2 个目标，而不是 {n} 个。",
+    "protected has shape {shape}; expected one flag per parcel ({n}).": "protected 的形状为 {shape}；应为每个地块一个标志（共 {n} 个）。",
 }
