@@ -44,3 +44,31 @@ def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     assert len(window.project.layers["fire_stations_plus_2_sites"].data) == 2
     assert "90th percentile" in window.statusBar().currentMessage()
     _shot(window, "siting_result.png")
+
+
+def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
+    from workbench.gui.optimize.front_dialog import FrontDialog
+
+    dialog = FrontDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _shot(dialog, "front_dialog.png")
+    dialog.points.setValue(8)
+    spec = dialog.spec()
+    assert spec.objectives == ("economic", "social") and spec.budget == 3e8
+    dialog.close()
+
+    window.last_front = None
+    window.landuse_front(spec)
+    qtbot.waitUntil(lambda: window.last_front is not None, timeout=180_000)
+    qtbot.waitUntil(lambda: "landuse_plan" in window.project.layers, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    run = window.last_front
+    assert len(run.front.points) >= 5
+    view = window.front_dock.widget()
+    assert view.model.rowCount() == len(run.front.points)
+    plans = window.project.layers["landuse_plan"].data
+    assert {"plan_1", "plan_2"} <= set(plans.columns)
+    qtbot.wait(300)
+    _shot(window, "front_result.png")

@@ -123,21 +123,21 @@ def _landuse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-changed", type=int, help=_("most parcels that may change"))
 
 
+def _targets(args: argparse.Namespace) -> dict[str, float]:
+    pairs = (
+        ("housing", args.housing),
+        ("jobs", args.jobs),
+        ("school_seats", args.school_seats),
+        ("park_area", args.park_area),
+    )
+    return {name: value for name, value in pairs if value}
+
+
 def _landuse_inputs(args: argparse.Namespace, project: Path):
     from planning.landuse_inputs import demo_landuse_problem
 
-    targets = {
-        name: value
-        for name, value in (
-            ("housing", args.housing),
-            ("jobs", args.jobs),
-            ("school_seats", args.school_seats),
-            ("park_area", args.park_area),
-        )
-        if value
-    }
     return demo_landuse_problem(
-        project, targets=targets, budget=args.budget, max_changed=args.max_changed
+        project, targets=_targets(args), budget=args.budget, max_changed=args.max_changed
     )
 
 
@@ -306,89 +306,35 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_landuse(args: argparse.Namespace) -> int:
-    import geopandas as gpd
-    import numpy as np
-
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
-    from optimization.landuse import (
-        OBJECTIVES,
-        build_landuse_model,
-        objectives_for,
-        plan_totals,
-        solve_landuse,
-    )
-    from optimization.pareto import augmecon2
-    from optimization.pareto_large import epsilon_front
-    from planning.landuse_inputs import plans_frame
+    from optimization.landuse import OBJECTIVES
 
     project = Path(args.project)
-    inputs = _landuse_inputs(args, project)
-    rows = []
-    plans: dict[str, np.ndarray] = {}
     with TqdmFeedback(_("optimizing")) as fb:
         if args.weights:
-            weights = {}
-            for part in args.weights.split(","):
-                name, _sep, value = part.partition("=")
-                weights[name.strip()] = float(value or 1)
-            outcome, plan = solve_landuse(inputs, weights, _options(args), fb)
-            if plan is not None:
-                plans["plan_1"] = plan
-                rows.append({"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap})
+            rows, layer_id = _weighted_plan(args, project, fb)
         else:
+            from planning.landuse_front import FrontSpec, run_landuse_front
+
             names = [n.strip() for n in args.objectives.split(",") if n.strip()]
-            unknown = [n for n in names if n not in OBJECTIVES]
-            if len(names) != 2 or unknown:
+            if len(names) != 2 or any(n not in OBJECTIVES for n in names):
                 raise CityDeskError(
                     _("Give two objectives, not {names}.").format(names=", ".join(names)),
                     _("Choose from: economic, social, environment."),
                 )
-            model = build_landuse_model(inputs)
-            if args.exact:
-                front = augmecon2(
-                    model.problem,
-                    objectives_for(model, names),
-                    grid=args.points,
-                    options=_options(args),
-                    feedback=fb,
-                )
-            else:
-                front = epsilon_front(
-                    model.problem,
-                    model.groups(),
-                    objectives_for(model, names),
-                    points=args.points,
-                    target_gap=max(args.gap, 1e-6) if args.gap else 0.001,
-                    feedback=fb,
-                )
-            for k, point in enumerate(front.points, start=1):
-                plans[f"plan_{k}"] = model.plan_from(point.solution)
-                rows.append(
-                    {
-                        "plan": f"plan_{k}",
-                        "status": point.outcome.status.value,
-                        "gap": point.outcome.gap,
-                    }
-                )
-    for row in rows:
-        row.update(plan_totals(inputs, plans[row["plan"]]))
-    parcels = gpd.read_file(project, layer="parcels")
-    layer_id = f"{args.output}_plan"
-    if plans:
-        layer = VectorLayer(
-            name=_("{name}: land-use plans").format(name=args.output),
-            data=plans_frame(parcels, plans).to_crs(parcels.crs),
-            role=LayerRole.LAND,
-            id=layer_id,
-        )
-        put_layers(project, [layer], group=_("Optimization"))
-    if args.json:
-        print(
-            json.dumps(
-                {"layer": layer_id if plans else None, "plans": rows}, indent=2, default=float
+            spec = FrontSpec(
+                objectives=tuple(names),
+                points=args.points,
+                targets=_targets(args),
+                budget=args.budget,
+                max_changed=args.max_changed,
+                target_gap=args.gap or 0.001,
+                exact=args.exact,
+                options=_options(args),
             )
-        )
+            run = run_landuse_front(project, spec, fb, name=args.output)
+            rows, layer_id = run.table.to_dict("records"), run.layer_id
+    if args.json:
+        print(json.dumps({"layer": layer_id, "plans": rows}, indent=2, default=float))
     else:
         for row in rows:
             gap = "-" if row["gap"] is None else f"{row['gap']:.3%}"
@@ -399,9 +345,28 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                     " {changed} parcels changed"
                 ).format(**{**row, "gap": gap})
             )
-        if plans:
+        if layer_id:
             print(_("written to the project as layers: {ids}").format(ids=layer_id))
-    return 0 if plans else 1
+    return 0 if rows else 1
+
+
+def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
+    """One plan for ``--weights``, written as ``<output>_plan`` with a ``plan_1`` column."""
+    from optimization.landuse import plan_totals, solve_landuse
+    from planning.landuse_front import save_plans
+
+    inputs = _landuse_inputs(args, project)
+    weights = {}
+    for part in args.weights.split(","):
+        name, _sep, value = part.partition("=")
+        weights[name.strip()] = float(value or 1)
+    outcome, plan = solve_landuse(inputs, weights, _options(args), feedback)
+    if plan is None:
+        return [], None
+    row = {"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap}
+    row |= plan_totals(inputs, plan)
+    layer_id = save_plans(project, {"plan_1": plan}, args.output)
+    return [row], layer_id
 
 
 def cmd_phasing(args: argparse.Namespace) -> int:

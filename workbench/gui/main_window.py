@@ -169,6 +169,10 @@ class MainWindow(QMainWindow):
             triggered=self.site_stations_dialog,
         )
         plan_menu.addAction(self.action_siting)
+        self.action_front = QAction(
+            tr("Land-use Pareto front..."), self, triggered=self.landuse_front_dialog
+        )
+        plan_menu.addAction(self.action_front)
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
         toolbar = self.addToolBar(tr("Map"))
@@ -462,6 +466,46 @@ class MainWindow(QMainWindow):
         return self.tasks.start(
             tr("Siting fire stations"),
             lambda feedback: fire_station_scenario(path, spec, feedback),
+            on_done=done,
+        )
+
+    def landuse_front_dialog(self):
+        from .optimize.front_dialog import FrontDialog
+
+        if self.project is None or not self.project.path:
+            return None
+        dialog = FrontDialog(self)
+        if dialog.exec_() != FrontDialog.Accepted:
+            return None
+        return self.landuse_front(dialog.spec())
+
+    def landuse_front(self, spec):
+        """Compute the front in the background; the plans join the project as one layer and
+        the front opens in a dock with its chart and table."""
+        from planning.landuse_front import run_landuse_front
+
+        from .optimize.front_view import FrontView
+
+        if self.project is None or not self.project.path:
+            return None
+        if "parcels" not in self.project.layers:
+            self.show_error(tr("This project has no 'parcels' layer."))
+            return None
+        self.close_desk()
+        path = self.project.path
+
+        def done(run) -> None:
+            self.last_front = run
+            self.open_project(path)
+            dock = QDockWidget(tr("Pareto front"), self)
+            dock.setObjectName("front_dock")
+            dock.setWidget(FrontView(run))
+            self.addDockWidget(Qt.RightDockWidgetArea, dock)
+            self.front_dock = dock
+
+        return self.tasks.start(
+            tr("Computing the land-use Pareto front"),
+            lambda feedback: run_landuse_front(path, spec, feedback),
             on_done=done,
         )
 

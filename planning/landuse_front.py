@@ -1,0 +1,139 @@
+"""A land-use Pareto front for a project: inputs from its layers, the front, plans as a layer.
+
+What the CLI's ``optimize landuse`` and the workbench's Optimize menu both run, so the two
+give the same plans. Qt-free; the chart is matplotlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.feedback import Feedback
+from layers.i18n import _
+from optimization.landuse import build_landuse_model, objectives_for, plan_totals
+from optimization.pareto import ParetoFront, augmecon2
+from optimization.pareto_large import epsilon_front
+from optimization.solve import SolveOptions
+
+from .landuse_inputs import demo_landuse_problem, plans_frame
+
+
+@dataclass(frozen=True)
+class FrontSpec:
+    """Two objectives, how many points, and the scenario's targets and caps."""
+
+    objectives: tuple[str, str] = ("economic", "social")
+    points: int = 22
+    targets: dict = field(default_factory=lambda: {"housing": 2000.0})
+    budget: float | None = 3e8
+    max_changed: int | None = 600
+    target_gap: float = 0.001
+    exact: bool = False  # AUGMECON2 with a full MIP per point (small models)
+    options: SolveOptions = field(default_factory=SolveOptions)
+
+
+@dataclass
+class FrontRun:
+    front: ParetoFront
+    plans: dict[str, np.ndarray]
+    table: pd.DataFrame  # one row per plan: status, gap, every objective and target total
+    layer_id: str | None
+
+
+def run_landuse_front(
+    project, spec: FrontSpec | None = None, feedback: Feedback | None = None, name="landuse"
+) -> FrontRun:
+    """The front over every parcel of the project, written as ``<name>_plan``."""
+    spec = spec or FrontSpec()
+    inputs = demo_landuse_problem(
+        project, targets=spec.targets, budget=spec.budget, max_changed=spec.max_changed
+    )
+    model = build_landuse_model(inputs)
+    objectives = objectives_for(model, list(spec.objectives))
+    if spec.exact:
+        front = augmecon2(
+            model.problem, objectives, grid=spec.points, options=spec.options, feedback=feedback
+        )
+    else:
+        front = epsilon_front(
+            model.problem,
+            model.groups(),
+            objectives,
+            points=spec.points,
+            target_gap=spec.target_gap,
+            feedback=feedback,
+        )
+    plans = {f"plan_{k}": model.plan_from(p.solution) for k, p in enumerate(front.points, 1)}
+    rows = []
+    for (key, plan), point in zip(plans.items(), front.points, strict=True):
+        rows.append(
+            {"plan": key, "status": point.outcome.status.value, "gap": point.outcome.gap}
+            | plan_totals(inputs, plan)
+        )
+    layer_id = save_plans(project, plans, name) if plans else None
+    return FrontRun(front, plans, pd.DataFrame(rows), layer_id)
+
+
+#: colours of the uses on the map; 'keep' draws no fill so the changes stand out
+USE_COLOURS = {
+    "keep": "none",
+    "housing_low": "#fdd49e",
+    "housing_high": "#d7301f",
+    "mixed_use": "#984ea3",
+    "commercial": "#377eb8",
+    "park": "#4daf4a",
+    "school": "#ff7f00",
+}
+
+
+def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
+    """The parcels with one use column per plan, as ``<name>_plan``, styled by the first."""
+    from layers.layer import LayerRole, VectorLayer
+    from layers.project_store import put_layers
+    from layers.style import Category, Style, Symbol
+
+    parcels = gpd.read_file(project, layer="parcels")
+    layer_id = f"{name}_plan"
+    first = next(iter(plans))
+    categories = [
+        Category(use, use, Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05))
+        for use, colour in USE_COLOURS.items()
+    ]
+    layer = VectorLayer(
+        name=_("{name}: land-use plans").format(name=name),
+        data=plans_frame(parcels, plans),
+        role=LayerRole.LAND,
+        id=layer_id,
+        style=Style(
+            kind="categorized",
+            symbol=Symbol(fill="none", stroke="#bbbbbb", stroke_width=0.05),
+            field=first,
+            categories=categories,
+        ),
+    )
+    put_layers(project, [layer], group=_("Optimization"))
+    return layer_id
+
+
+def pareto_chart(run: FrontRun):
+    """The front as a scatter of the two objectives, each point labelled with its plan."""
+    from layers.mpl_fonts import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    values = run.front.values()
+    if len(values):
+        ax.plot(values[:, 0], values[:, 1], "o-", color="#1f77b4")
+        for k, (x, y) in enumerate(values, 1):
+            ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    first, second = run.front.objectives
+    ax.set_xlabel(_("{name} ({sense})").format(name=first, sense=run.front.senses[0]))
+    ax.set_ylabel(_("{name} ({sense})").format(name=second, sense=run.front.senses[1]))
+    ax.set_title(_("Pareto front: {n} plans").format(n=len(values)))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

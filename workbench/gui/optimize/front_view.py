@@ -1,0 +1,41 @@
+"""A Pareto front on screen: the chart and one row per plan, with its proven gap."""
+
+from __future__ import annotations
+
+from PyQt5.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
+
+from planning.landuse_front import FrontRun, pareto_chart
+
+from ..attribute_table import FrameModel
+from ..i18n import tr
+
+
+class FrontView(QWidget):
+    def __init__(self, run: FrontRun, parent=None) -> None:
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
+
+        super().__init__(parent)
+        self.run = run
+        layout = QVBoxLayout(self)
+        figure = pareto_chart(run)
+        plt.close(figure)  # the Qt canvas owns it now
+        self.canvas = FigureCanvasQTAgg(figure)
+        self.canvas.setFixedHeight(int(figure.get_figheight() * figure.dpi))
+        layout.addWidget(self.canvas)
+        table = run.table.copy()
+        table["gap"] = ["-" if g is None or g != g else f"{g:.3%}" for g in table["gap"]]
+        self.model = FrameModel(table)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        layout.addWidget(self.table, 1)
+        within = sum(
+            1 for p in run.front.points if p.outcome.gap is not None and p.outcome.gap <= 0.001
+        )
+        self.summary = QLabel(
+            tr(
+                "{n} plans in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column"
+                " per plan"
+            ).format(n=len(run.front.points), s=run.front.seconds, k=within, layer=run.layer_id)
+        )
+        layout.addWidget(self.summary)
