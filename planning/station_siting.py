@@ -189,27 +189,39 @@ def save_siting_to_project(
     """
     from layers.layer import LayerRole, VectorLayer
     from layers.project_store import put_layers
+    from layers.style import Style, Symbol
 
     title = title or name
-    sites = VectorLayer(
-        name=_("{name}: new sites").format(name=title),
-        data=result.new_sites,
-        role=LayerRole.FACILITIES,
-        id=f"{name}_sites",
-    )
-    sites.style.symbol.fill = "#d62728"
-    sites.style.symbol.stroke_width = 0.8
-    sites.style.symbol.size = 6.0
-    demand = VectorLayer(
-        name=_("{name}: demand and response time").format(name=title),
-        data=result.demand,
-        role=LayerRole.INCIDENTS,
-        id=f"{name}_demand",
-    )
-    demand.style.symbol.fill = "#9ecae1"
-    demand.style.symbol.stroke_width = 0.1
-    demand.style.symbol.size = 1.2
-    return put_layers(project, [demand, sites], group=_("Optimization"))
+    layers = [
+        VectorLayer(
+            name=label.format(name=title),
+            data=frame,
+            role=role,
+            id=f"{name}_{suffix}",
+            style=Style(symbol=Symbol(fill=fill, stroke_width=stroke, size=size)),
+        )
+        for label, frame, role, suffix, fill, stroke, size in (
+            (
+                _("{name}: demand and response time"),
+                result.demand,
+                LayerRole.INCIDENTS,
+                "demand",
+                "#9ecae1",
+                0.1,
+                1.2,
+            ),
+            (
+                _("{name}: new sites"),
+                result.new_sites,
+                LayerRole.FACILITIES,
+                "sites",
+                "#d62728",
+                0.8,
+                6.0,
+            ),
+        )
+    ]
+    return put_layers(project, layers, group=_("Optimization"))
 
 
 def fire_station_scenario(

@@ -7,21 +7,13 @@ Cancel, which stops the solver), then reopens the project with the result layers
 
 from __future__ import annotations
 
-from PyQt5.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QLabel,
-    QSpinBox,
-    QVBoxLayout,
-)
+from PyQt5.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from optimization.solve import SolveOptions, highs_available
 from planning.station_siting import SitingSpec
 
 from ..i18n import N_, tr
+from .spec_dialog import SpecDialog, choice_box
 
 MODEL_LABELS = {
     "pmedian": N_("Shortest mean response time (p-median)"),
@@ -31,42 +23,32 @@ MODEL_LABELS = {
 }
 
 
-class SitingDialog(QDialog):
+class SitingDialog(SpecDialog):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(tr("Site more fire stations"))
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                tr(
-                    "Demand: every case in the project's case store, snapped to the road"
-                    " network. The existing fire stations stay open."
-                )
-            )
-        )
-        form = QFormLayout()
-        self.model = QComboBox()
-        for key, label in MODEL_LABELS.items():
-            self.model.addItem(tr(label), key)
+        self.model = choice_box(MODEL_LABELS)
         self.add = QSpinBox(minimum=1, maximum=20, value=2)
         self.radius = QDoubleSpinBox(minimum=10, maximum=3600, value=120, suffix=" s")
         self.spacing = QDoubleSpinBox(minimum=50, maximum=5000, value=400, suffix=" m")
-        self.solver = QComboBox()
-        self.solver.addItem("CBC", "cbc")
-        if highs_available():
-            self.solver.addItem("HiGHS", "highs")
+        self.solver = choice_box(
+            {"cbc": "CBC", **({"highs": "HiGHS"} if highs_available() else {})}
+        )
         self.time_limit = QSpinBox(minimum=1, maximum=3600, value=120, suffix=" s")
-        form.addRow(tr("Objective"), self.model)
-        form.addRow(tr("Stations to add"), self.add)
-        form.addRow(tr("Service standard"), self.radius)
-        form.addRow(tr("Candidate spacing"), self.spacing)
-        form.addRow(tr("Solver"), self.solver)
-        form.addRow(tr("Time limit"), self.time_limit)
-        layout.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        super().__init__(
+            tr("Site more fire stations"),
+            tr(
+                "Demand: every case in the project's case store, snapped to the road"
+                " network. The existing fire stations stay open."
+            ),
+            [
+                (tr("Objective"), self.model),
+                (tr("Stations to add"), self.add),
+                (tr("Service standard"), self.radius),
+                (tr("Candidate spacing"), self.spacing),
+                (tr("Solver"), self.solver),
+                (tr("Time limit"), self.time_limit),
+            ],
+            parent,
+        )
         self.model.currentIndexChanged.connect(self._sync)
         self._sync()
 
