@@ -95,6 +95,7 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
         "dashboard_cells.png",
         "evaluation_report.pdf",
         "map_fire_station_siting.png",
+        "landuse_pareto_front.png",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name
     html = (tmp_path / "report.html").read_text()
@@ -103,6 +104,7 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
     assert "evaluation_report.pdf" in html and "simulated" in html
     # the planning scenario: two more fire stations over the case history, proven optimal
     assert "two more fire stations" in html and "optimal (proven)" in html
+    assert "land-use Pareto front" in html and "plan_10" in html
 
     # every crash with a time and a point became a case, and every history replays
     import geopandas as gpd

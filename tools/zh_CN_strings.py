@@ -792,4 +792,12 @@ ZH_CN = {
     "This project has no 'parcels' layer.": "此项目没有“parcels”图层。",
     "{name} ({sense})": "{name}（{sense}）",
     "{n} plans in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column per plan": "{n} 个方案，用时 {s:.0f} 秒，其中 {k} 个已证明间隙在 0.1% 以内；图层 {layer}：每个方案一列",
+    "Every parcel may keep its use or become low or high density housing, mixed use, commercial, park or school where zoning allows; floodplain, open space and water are protected. Targets: 2,000 new homes, a USD 300 M budget, at most 600 parcels changed. Each plan is optimal for its level of social benefit within the proven gap. The coefficients are planning assumptions (docs/OPTIMIZATION.md).": "在分区规划允许的范围内，每个地块可以保持现状，或改为低密度或高密度住房、混合用途、商业、公园或学校；洪泛区、开放空间和水体受保护。指标：新增 2,000 套住房，预算 3 亿美元，最多变更 600 个地块。每个方案在已证明的间隙内，对其社会效益水平是最优的。系数为规划假设（见 docs/OPTIMIZATION.md）。",
+    "Housing units added": "新增住房套数",
+    "Land value uplift (M USD)": "土地增值（百万美元）",
+    "Parcels changed": "变更地块数",
+    "Plan": "方案",
+    "Proven gap": "已证明间隙",
+    "Social benefit": "社会效益",
+    "Planning: land-use Pareto front": "规划：土地利用帕累托前沿",
 }

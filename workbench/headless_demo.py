@@ -32,6 +32,7 @@ class DemoResult:
     validation: dict[str, ValidationReport] = field(default_factory=dict)
     desk: list[list[str]] = field(default_factory=list)  # the dispatch desk replay summary
     siting: list[list[str]] = field(default_factory=list)  # two more fire stations
+    front: list[list[str]] = field(default_factory=list)  # land-use plans on the front
     evaluation_pdf: Path | None = None
 
 
@@ -120,7 +121,12 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
     timings["site two more fire stations (p-median over the case history)"] = (
         time.perf_counter() - t0
     )
-    feedback.set_progress(97)
+    feedback.set_progress(95)
+
+    t0 = time.perf_counter()
+    front_rows = _landuse_front(project_path, out, maps)
+    timings["land-use Pareto front over 13k parcels"] = time.perf_counter() - t0
+    feedback.set_progress(98)
 
     result = DemoResult(
         out, project_path, out / "report.html", out / "report.md", maps, timings, reports
@@ -128,6 +134,7 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
     result.desk = desk_summary
     result.evaluation_pdf = evaluation_pdf
     result.siting = siting_summary
+    result.front = front_rows
     _write_reports(result, project)
     feedback.set_progress(100)
     return result
@@ -206,6 +213,46 @@ def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[lis
     ]
 
 
+def _landuse_front(project_path: Path, out: Path, maps: list[Path]) -> list[list[str]]:
+    """Economic value against social benefit over every parcel; chart and one row per plan."""
+    from planning.landuse_front import FrontSpec, pareto_chart, run_landuse_front
+
+    run = run_landuse_front(project_path, FrontSpec(points=12))
+    maps.append(_save(pareto_chart(run), out / "landuse_pareto_front.png"))
+    return [
+        [
+            row["plan"],
+            f"{row['economic'] / 1e6:,.1f}",
+            f"{row['social']:,.0f}",
+            f"{row['housing']:,.0f}",
+            f"{row['changed']:,}",
+            "-" if row["gap"] is None else f"{row['gap']:.3%}",
+        ]
+        for row in run.table.to_dict("records")
+    ]
+
+
+def _front_headers() -> list[str]:
+    return [
+        _("Plan"),
+        _("Land value uplift (M USD)"),
+        _("Social benefit"),
+        _("Housing units added"),
+        _("Parcels changed"),
+        _("Proven gap"),
+    ]
+
+
+def _front_note() -> str:
+    return _(
+        "Every parcel may keep its use or become low or high density housing, mixed use, "
+        "commercial, park or school where zoning allows; floodplain, open space and water are "
+        "protected. Targets: 2,000 new homes, a USD 300 M budget, at most 600 parcels changed. "
+        "Each plan is optimal for its level of social benefit within the proven gap. The "
+        "coefficients are planning assumptions (docs/OPTIMIZATION.md)."
+    )
+
+
 def _siting_note() -> str:
     return _(
         "The eight existing fire stations stay; the p-median adds two road nodes that minimise "
@@ -272,6 +319,9 @@ def _write_reports(result: DemoResult, project) -> None:
     md += ["", f"## {_('Planning: two more fire stations')}", ""]
     md += [_siting_note(), "", f"| {_('Measure')} | {_('Value')} |", "|---|---|"]
     md += [f"| {a} | {b} |" for a, b in result.siting]
+    md += ["", f"## {_('Planning: land-use Pareto front')}", "", _front_note(), ""]
+    md += ["| " + " | ".join(_front_headers()) + " |", "|" + "---|" * len(_front_headers())]
+    md += ["| " + " | ".join(r) + " |" for r in result.front]
     md += ["", f"## {_('Timings')}", ""]
     md += [f"- {k}: {v:.2f} s" for k, v in result.timings.items()]
     md += ["", f"## {_('Maps')}", ""]
@@ -310,6 +360,9 @@ def _write_reports(result: DemoResult, project) -> None:
         f"<h2>{html.escape(_('Planning: two more fire stations'))}</h2>",
         f"<p>{html.escape(_siting_note())}</p>",
         table([_("Measure"), _("Value")], result.siting),
+        f"<h2>{html.escape(_('Planning: land-use Pareto front'))}</h2>",
+        f"<p>{html.escape(_front_note())}</p>",
+        table(_front_headers(), result.front),
         f"<h2>{html.escape(_('Timings'))}</h2><ul>",
         *[f"<li>{html.escape(k)}: {v:.2f} s</li>" for k, v in result.timings.items()],
         "</ul>",
