@@ -438,15 +438,18 @@ class MainWindow(QMainWindow):
             on_done=done,
         )
 
+    def _ask_spec(self, dialog_class):
+        """Show an optimization dialog for a saved project; its spec, or None if canceled."""
+        if self.project is None or not self.project.path:
+            return None
+        dialog = dialog_class(self)
+        return dialog.spec() if dialog.exec_() == dialog_class.Accepted else None
+
     def site_stations_dialog(self):
         from .optimize.siting_dialog import SitingDialog
 
-        if self.project is None or not self.project.path:
-            return None
-        dialog = SitingDialog(self)
-        if dialog.exec_() != SitingDialog.Accepted:
-            return None
-        return self.site_stations(dialog.spec())
+        spec = self._ask_spec(SitingDialog)
+        return self.site_stations(spec) if spec else None
 
     def site_stations(self, spec):
         """Add fire stations for the project's case history in the background; the result
@@ -472,12 +475,8 @@ class MainWindow(QMainWindow):
     def landuse_front_dialog(self):
         from .optimize.front_dialog import FrontDialog
 
-        if self.project is None or not self.project.path:
-            return None
-        dialog = FrontDialog(self)
-        if dialog.exec_() != FrontDialog.Accepted:
-            return None
-        return self.landuse_front(dialog.spec())
+        spec = self._ask_spec(FrontDialog)
+        return self.landuse_front(spec) if spec else None
 
     def landuse_front(self, spec):
         """Compute the front in the background; the plans join the project as one layer and
