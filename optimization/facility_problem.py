@@ -136,9 +136,7 @@ class FacilityResult:
 
     def mean_cost(self) -> float:
         """Demand-weighted mean cost of the served clients (spopt's ``mean_dist``)."""
-        served = ~np.isnan(self.client_cost)
-        w = self.weights[served]
-        return float(np.sum(w * self.client_cost[served]) / np.sum(w)) if w.sum() else float("nan")
+        return weighted_mean(self.client_cost, self.weights)
 
     def percentile_cost(self, q: float) -> float:
         """Demand-weighted percentile (q in 0..100): the cost that q % of the demand beats."""
@@ -153,6 +151,13 @@ class FacilityResult:
         weights = self.weights if by_demand else np.ones_like(self.weights)
         total = weights.sum()
         return float(weights[within].sum() / total) if total else 0.0
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean of the non-nan values (nan when no weight is left)."""
+    keep = ~np.isnan(values)
+    w = weights[keep]
+    return float(np.sum(w * values[keep]) / w.sum()) if w.sum() else float("nan")
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

@@ -21,9 +21,15 @@ from incidents.road_network import RoadNetwork
 from layers.errors import CityDeskError
 from layers.feedback import Feedback, NullFeedback
 from layers.i18n import _
+from layers.style import Symbol
 from optimization.covering import solve_lscp, solve_mclp
-from optimization.facility_problem import FacilityProblem, FacilityResult, assign_nearest
-from optimization.facility_problem import weighted_percentile as _percentile
+from optimization.facility_problem import (
+    FacilityProblem,
+    FacilityResult,
+    assign_nearest,
+    weighted_mean,
+    weighted_percentile,
+)
 from optimization.network_costs import travel_cost_matrix
 from optimization.pcenter import solve_pcenter
 from optimization.pmedian import solve_pmedian
@@ -62,6 +68,7 @@ class SitingResult:
     """The chosen sites, and demand-weighted response times before and after."""
 
     facility: FacilityResult
+    existing: gpd.GeoDataFrame  # EPSG:4326 points of the facilities that stay
     new_sites: gpd.GeoDataFrame  # EPSG:4326 points of the added facilities
     demand: gpd.GeoDataFrame  # one point per demand node: weight, before_s, after_s
     n_candidates: int
@@ -150,7 +157,7 @@ def site_facilities(
         result = solve_mclp(problem, spec.radius_s, p, spec.options, feedback)
     else:
         result = solve_lscp(problem, spec.radius_s, spec.options, feedback)
-    _site, before = assign_nearest(problem.costs, presited)
+    before = assign_nearest(problem.costs, presited)[1]
     after = result.client_cost
     w = problem.demand
     new = [sites[j] for j in result.open_sites if j not in presited]
@@ -169,11 +176,12 @@ def site_facilities(
     ).to_crs(4326)
     return SitingResult(
         facility=result,
+        existing=points,
         new_sites=new_sites,
         demand=demand_frame,
         n_candidates=len(sites) - len(existing_nodes),
-        before_mean_s=float(np.sum(w * before) / w.sum()),
-        before_p90_s=_percentile(before, w, 90),
+        before_mean_s=weighted_mean(before, w),
+        before_p90_s=weighted_percentile(before, w, 90),
         after_mean_s=result.mean_cost(),
         after_p90_s=result.percentile_cost(90),
     )
@@ -187,41 +195,80 @@ def save_siting_to_project(
     Earlier layers of the same name are replaced, so re-running a scenario does not pile up.
     Returns the layer ids written.
     """
-    from layers.layer import LayerRole, VectorLayer
+    from layers.layer import LayerRole
     from layers.project_store import put_layers
-    from layers.style import Style, Symbol
 
     title = title or name
-    layers = [
-        VectorLayer(
-            name=label.format(name=title),
-            data=frame,
-            role=role,
-            id=f"{name}_{suffix}",
-            style=Style(symbol=Symbol(fill=fill, stroke_width=stroke, size=size)),
+    demand = _point_layer(
+        _("{name}: demand and response time").format(name=title),
+        result.demand,
+        LayerRole.INCIDENTS,
+        f"{name}_demand",
+        Symbol(fill="#9ecae1", stroke_width=0.1, size=1.2),
+    )
+    sites = _point_layer(
+        _("{name}: new sites").format(name=title),
+        result.new_sites,
+        LayerRole.FACILITIES,
+        f"{name}_sites",
+        Symbol(fill="#d62728", stroke_width=0.8, size=6.0),
+    )
+    return put_layers(project, [demand, sites], group=_("Optimization"))
+
+
+def _point_layer(name, frame, role, layer_id, symbol):
+    from layers.layer import VectorLayer
+    from layers.style import Style
+
+    return VectorLayer(name=name, data=frame, role=role, id=layer_id, style=Style(symbol=symbol))
+
+
+def case_points(project, category: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) of the cases in the project's case store (one category, or all)."""
+    from incidents.project_grid import open_case_store, read_project_grid
+
+    with open_case_store(project, read_project_grid(project)) as store:
+        cases = store.query(category_code=category, columns=["lon", "lat"], ordered=False)
+    if cases.empty:
+        raise CityDeskError(
+            _("The project's case store has no cases to weigh demand with."),
+            _("Import or replay cases first, or give --demand LAYER."),
         )
-        for label, frame, role, suffix, fill, stroke, size in (
-            (
-                _("{name}: demand and response time"),
-                result.demand,
-                LayerRole.INCIDENTS,
-                "demand",
-                "#9ecae1",
-                0.1,
-                1.2,
-            ),
-            (
-                _("{name}: new sites"),
-                result.new_sites,
-                LayerRole.FACILITIES,
-                "sites",
-                "#d62728",
-                0.8,
-                6.0,
-            ),
+    return cases["lon"].to_numpy(), cases["lat"].to_numpy()
+
+
+def site_in_project(
+    project,
+    existing: gpd.GeoDataFrame,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    weights: np.ndarray | None = None,
+    spec: SitingSpec | None = None,
+    feedback: Feedback | None = None,
+    name: str = "siting",
+    title: str | None = None,
+    streets: str = "street_centerlines",
+) -> tuple[SitingResult, list[str]]:
+    """Site facilities on the project's road network for demand points, and save the result.
+
+    What the CLI, the workbench and the demo all run. Returns the result and the layer ids
+    written (none when the solver found no plan).
+    """
+    from incidents.road_network import build_network
+    from layers.io import read_frame
+
+    if existing.empty:
+        raise CityDeskError(
+            _("There are no existing facilities to keep."),
+            _("Check the facility layer and its filter."),
         )
-    ]
-    return put_layers(project, layers, group=_("Optimization"))
+    network = build_network(read_frame(project, streets)[0])
+    demand = demand_by_node(network, lon, lat, weights)
+    result = site_facilities(network, demand, existing, spec, feedback)
+    ids: list[str] = []
+    if result.facility.outcome.status.has_solution:
+        ids = save_siting_to_project(result, project, name, title)
+    return result, ids
 
 
 def fire_station_scenario(
@@ -233,33 +280,24 @@ def fire_station_scenario(
     stations are the project's fire stations, and the result is written into the project as
     the layers ``fire_stations_plus_N_sites`` and ``..._demand``.
     """
-    from incidents.project_grid import open_case_store, read_project_grid
-    from incidents.road_network import build_network
-
     spec = spec or SitingSpec()
     facilities = gpd.read_file(project, layer="all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]
-    network = build_network(gpd.read_file(project, layer="street_centerlines"))
-    with open_case_store(project, read_project_grid(project)) as store:
-        cases = store.query(columns=["lon", "lat"], ordered=False)
-    if cases.empty:
-        raise CityDeskError(
-            _("The project's case store has no cases to weigh demand with."),
-            _("Import or replay cases first, or give --demand LAYER."),
-        )
-    demand = demand_by_node(network, cases["lon"].to_numpy(), cases["lat"].to_numpy())
-    result = site_facilities(network, demand, stations, spec, feedback)
-    if result.facility.outcome.status.has_solution:
-        save_siting_to_project(
-            result,
-            project,
-            f"fire_stations_plus_{spec.add}",
-            _("Fire stations +{n}").format(n=spec.add),
-        )
+    lon, lat = case_points(project)
+    result, _ids = site_in_project(
+        project,
+        stations,
+        lon,
+        lat,
+        spec=spec,
+        feedback=feedback,
+        name=f"fire_stations_plus_{spec.add}",
+        title=_("Fire stations +{n}").format(n=spec.add),
+    )
     return result
 
 
-def siting_map(result: SitingResult, existing: gpd.GeoDataFrame, streets: gpd.GeoDataFrame):
+def siting_map(result: SitingResult, streets: gpd.GeoDataFrame):
     """Demand nodes coloured by the seconds saved, existing and new stations on the streets."""
     from layers.mpl_fonts import pyplot
 
@@ -276,9 +314,13 @@ def siting_map(result: SitingResult, existing: gpd.GeoDataFrame, streets: gpd.Ge
         legend=True,
         legend_kwds={"label": _("seconds saved per crash location"), "shrink": 0.6},
     )
-    existing.to_crs(4326).plot(ax=ax, marker="^", color="black", markersize=60)
+    result.existing.plot(ax=ax, marker="^", color="black", markersize=60)
     result.new_sites.plot(ax=ax, marker="*", color="#d62728", markersize=260)
-    ax.set_title(_("Two more fire stations (red stars) for the crash history"))
+    ax.set_title(
+        _("{n} more fire stations (red stars) for the crash history").format(
+            n=len(result.new_sites)
+        )
+    )
     ax.set_axis_off()
     fig.tight_layout()
     return fig

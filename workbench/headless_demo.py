@@ -183,10 +183,8 @@ def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[lis
     from planning.station_siting import fire_station_scenario, siting_map
 
     result = fire_station_scenario(project_path)
-    facilities = gpd.read_file(project_path, layer="all_facilities")
-    stations = facilities[facilities["category"] == "fire_station"]
     streets = gpd.read_file(project_path, layer="street_centerlines")
-    maps.append(_save(siting_map(result, stations, streets), out / "map_fire_station_siting.png"))
+    maps.append(_save(siting_map(result, streets), out / "map_fire_station_siting.png"))
     outcome = result.facility.outcome
     return [
         [_("solver verdict"), outcome.describe()],
@@ -279,9 +277,20 @@ def _desk_note() -> str:
     )
 
 
-def _write_reports(result: DemoResult, project) -> None:
-    headers = [_("Layer"), _("Role"), _("Features"), _("Source CRS")]
-    rows = _layer_rows(project)
+@dataclass
+class _Section:
+    """One part of the report, rendered the same way into Markdown and HTML."""
+
+    heading: str
+    text: str = ""
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)
+    link: tuple[str, str] | None = None  # (label, target)
+
+
+def _sections(result: DemoResult, project) -> list[_Section]:
     val_rows = []
     for lid, rep in result.validation.items():
         summary = "; ".join(f"{i.code} ({i.count})" if i.count else i.code for i in rep.issues)
@@ -292,83 +301,84 @@ def _write_reports(result: DemoResult, project) -> None:
                 summary or _("no problems found"),
             ]
         )
-    credits = project.metadata.get("credits", "")
-    md = [f"# {_('CityDesk demo report')}: {project.name}", ""]
-    md.append(_("Project CRS: {crs}").format(crs=project.crs.name))
-    md += [
-        "",
-        f"## {_('Layers')}",
-        "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
+    measure = [_("Measure"), _("Value")]
+    pdf = result.evaluation_pdf
+    return [
+        _Section(
+            _("Layers"),
+            headers=[_("Layer"), _("Role"), _("Features"), _("Source CRS")],
+            rows=_layer_rows(project),
+        ),
+        _Section(_("Validation"), headers=[_("Layer"), _("Result"), _("Issues")], rows=val_rows),
+        _Section(
+            _("Dispatch desk: the crash history replayed"),
+            _desk_note(),
+            measure,
+            result.desk,
+            link=(_("Evaluation report (PDF)"), pdf.name) if pdf else None,
+        ),
+        _Section(_("Planning: two more fire stations"), _siting_note(), measure, result.siting),
+        _Section(
+            _("Planning: land-use Pareto front"), _front_note(), _front_headers(), result.front
+        ),
+        _Section(_("Timings"), items=[f"{k}: {v:.2f} s" for k, v in result.timings.items()]),
+        _Section(_("Maps"), images=result.maps),
+        _Section(_("Data credits"), project.metadata.get("credits", "")),
     ]
-    md += ["| " + " | ".join(r) + " |" for r in rows]
-    md += [
-        "",
-        f"## {_('Validation')}",
-        "",
-        f"| {_('Layer')} | {_('Result')} | {_('Issues')} |",
-        "|---|---|---|",
-    ]
-    md += ["| " + " | ".join(r) + " |" for r in val_rows]
-    md += ["", f"## {_('Dispatch desk: the crash history replayed')}", ""]
-    md += [_desk_note(), "", f"| {_('Measure')} | {_('Value')} |", "|---|---|"]
-    md += [f"| {a} | {b} |" for a, b in result.desk]
-    if result.evaluation_pdf:
-        md += ["", f"[{_('Evaluation report (PDF)')}]({result.evaluation_pdf.name})"]
-    md += ["", f"## {_('Planning: two more fire stations')}", ""]
-    md += [_siting_note(), "", f"| {_('Measure')} | {_('Value')} |", "|---|---|"]
-    md += [f"| {a} | {b} |" for a, b in result.siting]
-    md += ["", f"## {_('Planning: land-use Pareto front')}", "", _front_note(), ""]
-    md += ["| " + " | ".join(_front_headers()) + " |", "|" + "---|" * len(_front_headers())]
-    md += ["| " + " | ".join(r) + " |" for r in result.front]
-    md += ["", f"## {_('Timings')}", ""]
-    md += [f"- {k}: {v:.2f} s" for k, v in result.timings.items()]
-    md += ["", f"## {_('Maps')}", ""]
-    md += [f"![{p.stem}]({p.name})" for p in result.maps]
-    md += ["", f"## {_('Data credits')}", "", credits, ""]
-    result.report_md.write_text("\n".join(md), encoding="utf-8")
 
-    def table(head, body):
-        h = "".join(f"<th>{html.escape(c)}</th>" for c in head)
-        b = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body
+
+def _markdown(section: _Section) -> list[str]:
+    out = ["", f"## {section.heading}", ""]
+    if section.text:
+        out += [section.text, ""]
+    if section.headers:
+        out += ["| " + " | ".join(section.headers) + " |", "|" + "---|" * len(section.headers)]
+        out += ["| " + " | ".join(r) + " |" for r in section.rows]
+    out += [f"- {item}" for item in section.items]
+    out += [f"![{p.stem}]({p.name})" for p in section.images]
+    if section.link:
+        out += ["", f"[{section.link[0]}]({section.link[1]})"]
+    return out
+
+
+def _html(section: _Section) -> list[str]:
+    esc = html.escape
+    out = [f"<h2>{esc(section.heading)}</h2>"]
+    if section.text:
+        out.append(f"<p>{esc(section.text)}</p>")
+    if section.headers:
+        head = "".join(f"<th>{esc(c)}</th>" for c in section.headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in section.rows
         )
-        return f"<table><thead><tr>{h}</tr></thead><tbody>{b}</tbody></table>"
+        out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    if section.items:
+        out += ["<ul>", *[f"<li>{esc(item)}</li>" for item in section.items], "</ul>"]
+    out += [f"<img src='{p.name}' alt='{p.stem}'>" for p in section.images]
+    if section.link:
+        out.append(f"<p><a href='{section.link[1]}'>{esc(section.link[0])}</a></p>")
+    return out
 
+
+def _write_reports(result: DemoResult, project) -> None:
+    # translated outside f-strings: the message extractor does not look inside them
+    title = _("CityDesk demo report")
+    crs_line = _("Project CRS: {crs}").format(crs=project.crs.name)
+    sections = _sections(result, project)
+    md = [f"# {title}: {project.name}", "", crs_line]
+    for section in sections:
+        md += _markdown(section)
+    result.report_md.write_text("\n".join([*md, ""]), encoding="utf-8")
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(project.name)}</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
         "img{max-width:100%;border:1px solid #ddd;margin:1em 0}</style></head><body>",
-        f"<h1>{html.escape(_('CityDesk demo report'))}: {html.escape(project.name)}</h1>",
-        f"<p>{html.escape(_('Project CRS: {crs}').format(crs=project.crs.name))}</p>",
-        f"<h2>{html.escape(_('Layers'))}</h2>",
-        table(headers, rows),
-        f"<h2>{html.escape(_('Validation'))}</h2>",
-        table([_("Layer"), _("Result"), _("Issues")], val_rows),
-        f"<h2>{html.escape(_('Dispatch desk: the crash history replayed'))}</h2>",
-        f"<p>{html.escape(_desk_note())}</p>",
-        table([_("Measure"), _("Value")], result.desk),
-        (
-            f"<p><a href='{result.evaluation_pdf.name}'>"
-            f"{html.escape(_('Evaluation report (PDF)'))}</a></p>"
-            if result.evaluation_pdf
-            else ""
-        ),
-        f"<h2>{html.escape(_('Planning: two more fire stations'))}</h2>",
-        f"<p>{html.escape(_siting_note())}</p>",
-        table([_("Measure"), _("Value")], result.siting),
-        f"<h2>{html.escape(_('Planning: land-use Pareto front'))}</h2>",
-        f"<p>{html.escape(_front_note())}</p>",
-        table(_front_headers(), result.front),
-        f"<h2>{html.escape(_('Timings'))}</h2><ul>",
-        *[f"<li>{html.escape(k)}: {v:.2f} s</li>" for k, v in result.timings.items()],
-        "</ul>",
-        f"<h2>{html.escape(_('Maps'))}</h2>",
-        *[f"<img src='{p.name}' alt='{p.stem}'>" for p in result.maps],
-        f"<h2>{html.escape(_('Data credits'))}</h2><p>{html.escape(credits)}</p>",
-        "</body></html>",
+        f"<h1>{html.escape(title)}: {html.escape(project.name)}</h1>",
+        f"<p>{html.escape(crs_line)}</p>",
     ]
+    for section in sections:
+        parts += _html(section)
+    parts.append("</body></html>")
     result.report_html.write_text("\n".join(parts), encoding="utf-8")

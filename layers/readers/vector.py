@@ -48,6 +48,24 @@ def gdal_encoding_name(encoding: str) -> str:
     return {"iso8859-1": "ISO-8859-1", "utf-8": "UTF-8", "cp936": "CP936"}.get(name, name.upper())
 
 
+def _missing_layer(path: Path, layer, exc: Exception) -> LayerReadError:
+    """A named layer that is not in the file: list the ones that are, instead of calling a
+    healthy GeoPackage damaged."""
+    if layer is None:
+        return _unreadable(path, exc)
+    try:
+        names = [name for name, _kind in list_vector_layers(path)]
+    except LayerReadError:
+        return _unreadable(path, exc)
+    if str(layer) in names:
+        return _unreadable(path, exc)
+    return LayerReadError(
+        f"there is no layer '{layer}' in this file",
+        f"Layers in it: {', '.join(names)}.",
+        path=str(path),
+    )
+
+
 def _unreadable(path: str | Path, exc: Exception) -> LayerReadError:
     text = str(exc)
     fix = "The file is damaged, truncated or not a GIS format; re-export or re-download it."
@@ -131,7 +149,9 @@ def read_vector(
         frame = frame.rename_geometry("geometry") if geom_name != "geometry" else frame
         if crs and frame.crs is None:
             frame = frame.set_crs(crs, allow_override=True)
-    except (DataSourceError, DataLayerError) as exc:
+    except DataLayerError as exc:
+        raise _missing_layer(path, layer, exc) from exc
+    except DataSourceError as exc:
         raise _unreadable(path, exc) from exc
     except UnicodeDecodeError as exc:
         raise LayerReadError(

@@ -154,15 +154,8 @@ def _options(args: argparse.Namespace):
 
 
 def cmd_siting(args: argparse.Namespace) -> int:
-
-    from incidents.road_network import build_network
     from layers.expressions import filter_mask
-    from planning.station_siting import (
-        SitingSpec,
-        demand_by_node,
-        save_siting_to_project,
-        site_facilities,
-    )
+    from planning.station_siting import SitingSpec, site_in_project
 
     project = Path(args.project)
     spec = SitingSpec(
@@ -175,21 +168,19 @@ def cmd_siting(args: argparse.Namespace) -> int:
     existing = _read_layer(project, args.existing)
     if args.where:
         existing = existing[filter_mask(existing, args.where)]
-    if existing.empty:
-        raise CityDeskError(
-            _("No existing facilities in {layer}.").format(layer=args.existing),
-            _("Check --existing and --where."),
-        )
-    network = build_network(_read_layer(project, args.streets))
     lon, lat, weights = _demand_points(project, args.demand)
-    demand = demand_by_node(network, lon, lat, weights)
     with TqdmFeedback(_("optimizing")) as fb:
-        result = site_facilities(network, demand, existing.to_crs(4326), spec, fb)
-    name = args.output or f"optimize_{args.model}"
-    if result.facility.outcome.status.has_solution:
-        ids = save_siting_to_project(result, project, name)
-    else:
-        ids = []
+        result, ids = site_in_project(
+            project,
+            existing,
+            lon,
+            lat,
+            weights,
+            spec,
+            fb,
+            name=args.output or f"optimize_{args.model}",
+            streets=args.streets,
+        )
     if args.json:
         print(json.dumps(_siting_json(result, ids), ensure_ascii=False, indent=2))
     else:
@@ -202,7 +193,7 @@ def cmd_siting(args: argparse.Namespace) -> int:
             )
         if ids:
             print(_("written to the project as layers: {ids}").format(ids=", ".join(ids)))
-    return 0 if result.facility.outcome.status.has_solution else 1
+    return 0 if ids else 1
 
 
 def _siting_json(result, ids: list[str]) -> dict:
@@ -223,32 +214,18 @@ def _siting_json(result, ids: list[str]) -> dict:
 
 
 def _read_layer(project: Path, layer_id: str):
-    import geopandas as gpd
-    import pyogrio
+    from layers.io import read_frame
 
-    layers = {name for name, _kind in pyogrio.list_layers(project)}
-    if layer_id not in layers:
-        raise CityDeskError(
-            _("The project has no layer {layer!r}.").format(layer=layer_id),
-            _("Layers in it: {names}.").format(names=", ".join(sorted(layers))),
-        )
-    return gpd.read_file(project, layer=layer_id)
+    return read_frame(project, layer_id)[0]
 
 
 def _demand_points(project: Path, text: str):
     """(lon, lat, weights) of ``cases[:CATEGORY]`` or ``LAYER[:WEIGHT_FIELD]``."""
     source, _sep, detail = text.partition(":")
     if source == "cases":
-        from incidents.project_grid import open_case_store, read_project_grid
+        from planning.station_siting import case_points
 
-        with open_case_store(project, read_project_grid(project)) as store:
-            cases = store.query(category_code=detail or None, columns=["lon", "lat"], ordered=False)
-        if cases.empty:
-            raise CityDeskError(
-                _("The project's case store has no cases to weigh demand with."),
-                _("Import or replay cases first, or give --demand LAYER."),
-            )
-        return cases["lon"].to_numpy(), cases["lat"].to_numpy(), None
+        return (*case_points(project, detail or None), None)
     frame = _read_layer(project, source).to_crs(4326)
     if detail and detail not in frame.columns:
         raise CityDeskError(
