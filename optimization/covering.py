@@ -44,7 +44,7 @@ def solve_lscp(
             _(
                 "{n} demand point(s) are farther than {r:g} from every candidate site: {names}."
             ).format(
-                n=lonely.size, r=radius, names=", ".join(problem._client(i) for i in lonely[:5])
+                n=lonely.size, r=radius, names=", ".join(problem.client_name(i) for i in lonely[:5])
             ),
             _(
                 "Raise the service radius to at least {need:g}, or add candidate sites near them."

@@ -50,7 +50,7 @@ class FacilityProblem:
             row, col = np.argwhere(np.isnan(costs) | (costs < 0))[0]
             raise FacilityInputError(
                 _("The cost from client {i} to site {j} is {value}.").format(
-                    i=self._client(row), j=self._site(col), value=costs[row, col]
+                    i=self.client_name(row), j=self.site_name(col), value=costs[row, col]
                 ),
                 _("Costs must be zero or positive; use inf where a site cannot reach a client."),
             )
@@ -87,10 +87,10 @@ class FacilityProblem:
     def n_sites(self) -> int:
         return self.costs.shape[1]
 
-    def _client(self, i: int) -> str:
+    def client_name(self, i: int) -> str:
         return self.client_names[i] if self.client_names else str(int(i))
 
-    def _site(self, j: int) -> str:
+    def site_name(self, j: int) -> str:
         return self.site_names[j] if self.site_names else str(int(j))
 
     def check_p(self, p: int) -> None:
@@ -110,7 +110,7 @@ class FacilityProblem:
         """A client no site can reach makes every model infeasible; name it."""
         unreachable = np.flatnonzero(~np.isfinite(self.costs).any(axis=1) & (self._w > 0))
         if unreachable.size:
-            names = ", ".join(self._client(i) for i in unreachable[:5])
+            names = ", ".join(self.client_name(i) for i in unreachable[:5])
             raise FacilityInputError(
                 _("{n} demand point(s) cannot be reached from any candidate site: {names}.").format(
                     n=unreachable.size, names=names

@@ -252,15 +252,14 @@ def objectives_for(model: LandUseModel, names: Sequence[str], integer: bool = Fa
     """:class:`optimization.pareto.Objective` handles for the named objectives."""
     from .pareto import Objective
 
-    missing = [n for n in names if n not in model.expressions]
+    available = [n for n in OBJECTIVES if n in model.expressions]
+    missing = [n for n in names if n not in available]
     if missing:
         raise LandUseInputError(
             _("No coefficients for objective(s) {names}.").format(names=", ".join(missing)),
-            _("Objectives available: {names}.").format(
-                names=", ".join(n for n in model.expressions if ":" not in n)
-            ),
+            _("Objectives available: {names}.").format(names=", ".join(available)),
         )
-    return [Objective(n, model.expressions[n], OBJECTIVES.get(n, "max"), integer) for n in names]
+    return [Objective(n, model.expressions[n], OBJECTIVES[n], integer) for n in names]
 
 
 def target_label(target: str) -> str:
@@ -297,17 +296,9 @@ def solve_landuse(
     from .solve import SolveStatus, solve
 
     model = build_landuse_model(inputs)
-    unknown = set(weights) - set(inputs.coefficients)
-    if unknown:
-        raise LandUseInputError(
-            _("No coefficients for objective(s) {names}.").format(names=", ".join(sorted(unknown))),
-            _("Objectives available: {names}.").format(names=", ".join(inputs.coefficients)),
-        )
-    sign = {"max": 1.0, "min": -1.0}
+    objectives = objectives_for(model, list(weights))
     model.problem.setObjective(
-        pulp.lpSum(
-            w * sign[OBJECTIVES[name]] * model.expressions[name] for name, w in weights.items()
-        )
+        pulp.lpSum(weights[o.name] * o.sign * o.expression for o in objectives)
     )
     outcome = solve(model.problem, options, feedback)
     if outcome.status is SolveStatus.INFEASIBLE:

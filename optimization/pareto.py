@@ -204,7 +204,7 @@ def augmecon2(
     best = np.full(flags.shape, ideal)
     points: dict[tuple, ParetoPoint] = {}
     solves = 0
-    variables = [v for v in problem.variables()]
+    variables = problem.variables()
     for i3 in range(flags.shape[0]):
         if len(sizes) == 2:
             rows[1].changeRHS(float(g_lo[1] + i3 * steps[1]))
@@ -238,23 +238,9 @@ def augmecon2(
                 points[key] = ParetoPoint(values, outcome, solution)
             i2 = reached[0] + 1
         feedback.set_progress(100.0 * flags.mean())
-    kept = _non_dominated(list(points.values()), [o.sign for o in objectives])
-    front = ParetoFront(
-        tuple(o.name for o in objectives),
-        tuple(o.sense for o in objectives),
-        kept,
-        table,
-        solves=solves,
-        skipped=int(flags.size) - solves,
-        seconds=time.perf_counter() - started,
+    return collect_front(
+        objectives, points, table, started, "augmecon2", solves, int(flags.size) - solves
     )
-    if len(kept) < len(points):
-        front.notes.append(
-            _("{n} dominated points dropped (solver tolerance or gap).").format(
-                n=len(points) - len(kept)
-            )
-        )
-    return front
 
 
 def _augmented(objectives: Sequence[Objective], ranges: np.ndarray) -> pulp.LpAffineExpression:
@@ -279,6 +265,37 @@ def _worst(problem: pulp.LpProblem, objective: Objective, options, feedback) -> 
     worst = problem.copy()
     _maximised(worst, objective.expression, -objective.sign)
     return _solve_checked(worst, options, feedback, objective.name).objective
+
+
+def collect_front(
+    objectives: Sequence[Objective],
+    found: dict[tuple, ParetoPoint],
+    payoff: np.ndarray,
+    started: float,
+    method: str,
+    solves: int,
+    skipped: int = 0,
+) -> ParetoFront:
+    """The front of the points a method found: dominated ones (possible within a solver's
+    tolerance or gap) are dropped and counted in the notes."""
+    kept = _non_dominated(list(found.values()), [o.sign for o in objectives])
+    front = ParetoFront(
+        tuple(o.name for o in objectives),
+        tuple(o.sense for o in objectives),
+        kept,
+        payoff,
+        solves=solves,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+        method=method,
+    )
+    if len(kept) < len(found):
+        front.notes.append(
+            _("{n} dominated points dropped (solver tolerance or gap).").format(
+                n=len(found) - len(kept)
+            )
+        )
+    return front
 
 
 def _non_dominated(points: list[ParetoPoint], signs: list[float]) -> list[ParetoPoint]:
@@ -326,13 +343,4 @@ def weighted_sum(
                 tuple(round(v, 6) for v in values), ParetoPoint(values, outcome, solution)
             )
         feedback.set_progress(100.0 * (n + 1) / len(weights))
-    kept = _non_dominated(list(points.values()), [o.sign for o in objectives])
-    return ParetoFront(
-        tuple(o.name for o in objectives),
-        tuple(o.sense for o in objectives),
-        kept,
-        table,
-        solves=len(weights),
-        seconds=time.perf_counter() - started,
-        method="weighted-sum",
-    )
+    return collect_front(objectives, points, table, started, "weighted-sum", len(weights))

@@ -22,7 +22,7 @@ from layers.feedback import Feedback, NullFeedback, check_canceled
 from layers.i18n import _
 
 from .lp_fix import PersistentLp
-from .pareto import Objective, ParetoFront, ParetoPoint, _non_dominated, infeasible_model
+from .pareto import Objective, ParetoFront, ParetoPoint, collect_front, infeasible_model
 
 AUGMENT = 1e-4  # f2 over its whole range is worth 0.01 % of f1's range
 
@@ -90,20 +90,5 @@ def epsilon_front(
             chosen = np.flatnonzero(engine.binary & (result.values > 0.5))
             solution = {engine.variables[j].name: 1.0 for j in chosen}
             found[key] = ParetoPoint(values, result.outcome, solution)
-    kept = _non_dominated(list(found.values()), [o.sign for o in objectives])
-    front = ParetoFront(
-        (first.name, second.name),
-        (first.sense, second.sense),
-        kept,
-        table,
-        solves=len(levels) + 2,
-        seconds=time.perf_counter() - started,
-        method="epsilon-constraint, LP + marginal MIP",
-    )
-    if len(kept) < len(found):
-        front.notes.append(
-            _("{n} dominated points dropped (solver tolerance or gap).").format(
-                n=len(found) - len(kept)
-            )
-        )
-    return front
+    method = "epsilon-constraint, LP + marginal MIP"
+    return collect_front(objectives, found, table, started, method, len(levels) + 2)

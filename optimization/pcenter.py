@@ -10,7 +10,6 @@ set-cover MILPs decide it, each far easier than the min-max MILP with its big-M 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -45,10 +44,7 @@ def solve_pcenter(
     while lo < hi:
         check_canceled(feedback)
         mid = (lo + hi) // 2
-        remaining = None
-        if options.time_limit is not None:
-            remaining = max(1.0, options.time_limit - (time.perf_counter() - started))
-        cover = solve_lscp(problem, float(radii[mid]), replace(options, time_limit=remaining))
+        cover = solve_lscp(problem, float(radii[mid]), options.left_after(started), feedback)
         count = len(cover.open_sites)
         if cover.outcome.status.has_solution and count <= p:
             hi, best_sites = mid, list(cover.open_sites)

@@ -24,7 +24,6 @@ linking rows; this one usually needs a tenth of the rows.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pulp
@@ -51,7 +50,9 @@ def solve_pmedian(
     costs, w = problem.costs, problem.demand
     started = time.perf_counter()
     m = problem.n_sites
-    pre = costs[:, list(problem.presited)].min(axis=1) if problem.presited else np.inf + w
+    pre = np.full(problem.n_clients, np.inf)
+    if problem.presited:
+        pre = costs[:, list(problem.presited)].min(axis=1)
     levels = [_levels(costs[i], m - p + 1, pre[i]) for i in range(problem.n_clients)]
     incumbent: list[int] | None = None
     if heuristic_start:
@@ -64,16 +65,18 @@ def solve_pmedian(
         depth = np.array([min(len(v), 8) for v in levels])
     feedback.set_progress(5)
     while True:
-        remaining = _remaining(options, started)
         model, y, chains = _build(costs, w, p, problem.presited, levels, depth)
         warm = _warm_start(y, chains, incumbent, costs) if incumbent is not None else None
-        outcome = solve(
-            model, replace(options, time_limit=remaining), feedback, warm_start=warm, cuts=False
-        )
+        outcome = solve(model, options.left_after(started), feedback, warm_start=warm, cuts=False)
         if not outcome.status.has_solution:
-            if incumbent is not None and outcome.status is not SolveStatus.INFEASIBLE:
-                break  # keep the incumbent, with no proven bound
-            return _result(problem, outcome, ())
+            if incumbent is None or outcome.status is SolveStatus.INFEASIBLE:
+                return _result(problem, outcome, ())
+            # out of time: keep the incumbent, with no proven bound
+            seconds = time.perf_counter() - started
+            final = SolveOutcome(
+                SolveStatus.FEASIBLE, _cost(costs, w, incumbent), None, seconds, options.solver
+            )
+            return _result(problem, final, tuple(sorted(incumbent)))
         chosen = [j for j, var in enumerate(y) if (var.varValue or 0) > 0.5]
         if incumbent is None or _cost(costs, w, chosen) < _cost(costs, w, incumbent):
             incumbent = chosen
@@ -92,25 +95,11 @@ def solve_pmedian(
             return _result(problem, final, tuple(sorted(incumbent)))
         feedback.push_info(f"extending {int(over.sum())} truncated clients")
         depth = _depth_for(levels, costs, chosen, depth)
-    final = SolveOutcome(
-        SolveStatus.FEASIBLE,
-        _cost(costs, w, incumbent),
-        None,
-        time.perf_counter() - started,
-        options.solver,
-    )
-    return _result(problem, final, tuple(sorted(incumbent)))
 
 
 def _result(problem: FacilityProblem, outcome: SolveOutcome, open_sites) -> FacilityResult:
     site, cost = assign_nearest(problem.costs, open_sites)
     return FacilityResult("p-median", outcome, open_sites, site, cost, problem.demand)
-
-
-def _remaining(options: SolveOptions, started: float) -> float | None:
-    if options.time_limit is None:
-        return None
-    return max(1.0, options.time_limit - (time.perf_counter() - started))
 
 
 def _cost(costs: np.ndarray, w: np.ndarray, sites) -> float:

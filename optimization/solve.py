@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import pulp
@@ -82,6 +82,15 @@ class SolveOptions:
                 _("The time limit must be positive, not {t}.").format(t=self.time_limit),
                 _("Give seconds, such as 60, or leave it out for no limit."),
             )
+
+    def left_after(self, started: float) -> SolveOptions:
+        """These options with the time limit that remains of a multi-solve run begun at
+        ``started`` (``time.perf_counter()``); at least one second, so a last solve can
+        still return its incumbent."""
+        if self.time_limit is None:
+            return self
+        spent = time.perf_counter() - started
+        return replace(self, time_limit=max(1.0, self.time_limit - spent))
 
 
 @dataclass(frozen=True)

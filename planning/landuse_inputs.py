@@ -32,6 +32,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from layers.crs import suggest_projected_crs, to_lonlat_bounds
+from layers.errors import CityDeskError
+from layers.i18n import _
 from optimization.landuse import USES, LandUseProblem
 
 SQFT = 0.09290304  # m² per square foot
@@ -67,8 +69,15 @@ class AllocationAssumptions:
     default_zoning: tuple = ("housing_low", "park")
 
 
-def _metric(frame: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
-    return frame.to_crs(crs)
+def _within_radius(points: np.ndarray, radius: float):
+    """Sparse 0/1 matrix: parcel j lies within ``radius`` of parcel i (itself included)."""
+    from scipy.sparse import coo_matrix
+
+    pairs = cKDTree(points).query_pairs(radius, output_type="ndarray")
+    n = len(points)
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)])
+    return coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
 
 
 def _share_inside(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -130,12 +139,12 @@ def landuse_problem(
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
-    parcels = _metric(parcels.reset_index(drop=True), crs)
+    parcels = parcels.reset_index(drop=True).to_crs(crs)
     parcels["geometry"] = parcels.geometry.make_valid()
     if candidates is not None:
         parcels = parcels[np.asarray(candidates, dtype=bool)].reset_index(drop=True)
     layers = {
-        name: None if frame is None else _metric(frame, crs)
+        name: None if frame is None else frame.to_crs(crs)
         for name, frame in (
             ("zoning", zoning),
             ("floodplain", floodplain),
@@ -174,6 +183,7 @@ def landuse_problem(
     centroids[unusable] = np.nanmean(centroids[~unusable], axis=0)
     access = np.zeros(n)
     gains = {}
+    within = _within_radius(centroids, rules.access_radius_m)  # once, for schools and parks
     for name in ("schools", "parks"):
         frame = layers[name]
         if frame is None or frame.empty:
@@ -181,12 +191,11 @@ def landuse_problem(
             continue
         pts = frame.geometry.representative_point()
         tree = cKDTree(np.column_stack([pts.x, pts.y]))
-        dist, _ = tree.query(centroids)
+        dist = tree.query(centroids)[0]
         access += 0.5 * np.exp(-dist / rules.access_radius_m)
         # residents within the radius who have no such facility nearer than the radius
         unserved = np.where(dist > rules.access_radius_m, units_now, 0.0)
-        near = cKDTree(centroids).query_ball_point(centroids, rules.access_radius_m)
-        gains[name] = np.array([unserved[idx].sum() for idx in near])
+        gains[name] = within @ unserved
     social = np.clip(housing, 0, None) * access[:, None]
     social[:, USES.index("school")] += gains["schools"]
     social[:, USES.index("park")] += gains["parks"]
@@ -256,9 +265,6 @@ def plans_frame(parcels: gpd.GeoDataFrame, plans: dict[str, np.ndarray]) -> gpd.
 
 def plan_from_column(frame: gpd.GeoDataFrame, column: str) -> np.ndarray:
     """Use indices from a column of use names (as written by :func:`plans_frame`)."""
-    from layers.errors import CityDeskError
-    from layers.i18n import _
-
     if column not in frame.columns:
         raise CityDeskError(
             _("The plan layer has no column {column!r}.").format(column=column),

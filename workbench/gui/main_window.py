@@ -451,25 +451,33 @@ class MainWindow(QMainWindow):
         spec = self._ask_spec(SitingDialog)
         return self.site_stations(spec) if spec else None
 
-    def site_stations(self, spec):
-        """Add fire stations for the project's case history in the background; the result
-        layers join the project, and the before/after times go to the message bar."""
-        from planning.station_siting import fire_station_scenario
-
+    def _analyse_project(self, title: str, analysis, show):
+        """Run ``analysis(path, feedback)`` in the background on the saved project, which it
+        rewrites with its result layers; then reopen the project and ``show(result)``."""
         if self.project is None or not self.project.path:
             return None
-        self.close_desk()  # the scenario rewrites the project file
+        self.close_desk()  # the analysis rewrites the project file
         path = self.project.path
 
         def done(result) -> None:
-            self.last_siting = result
             self.open_project(path)
+            show(result)
+
+        return self.tasks.start(title, lambda feedback: analysis(path, feedback), on_done=done)
+
+    def site_stations(self, spec):
+        """Add fire stations for the project's case history; the result layers join the
+        project, and the before/after times go to the status bar."""
+        from planning.station_siting import fire_station_scenario
+
+        def show(result) -> None:
+            self.last_siting = result
             self.statusBar().showMessage("  ".join(result.summary()))
 
-        return self.tasks.start(
+        return self._analyse_project(
             tr("Siting fire stations"),
-            lambda feedback: fire_station_scenario(path, spec, feedback),
-            on_done=done,
+            lambda path, feedback: fire_station_scenario(path, spec, feedback),
+            show,
         )
 
     def landuse_front_dialog(self):
@@ -479,33 +487,32 @@ class MainWindow(QMainWindow):
         return self.landuse_front(spec) if spec else None
 
     def landuse_front(self, spec):
-        """Compute the front in the background; the plans join the project as one layer and
-        the front opens in a dock with its chart and table."""
+        """Compute the front; the plans join the project as one layer and the front opens in
+        a dock with its chart and table (replacing an earlier front's)."""
         from planning.landuse_front import run_landuse_front
 
         from .optimize.front_view import FrontView
 
-        if self.project is None or not self.project.path:
-            return None
-        if "parcels" not in self.project.layers:
+        if self.project is not None and "parcels" not in self.project.layers:
             self.show_error(tr("This project has no 'parcels' layer."))
             return None
-        self.close_desk()
-        path = self.project.path
 
-        def done(run) -> None:
+        def show(run) -> None:
             self.last_front = run
-            self.open_project(path)
-            dock = QDockWidget(tr("Pareto front"), self)
-            dock.setObjectName("front_dock")
-            dock.setWidget(FrontView(run))
-            self.addDockWidget(Qt.RightDockWidgetArea, dock)
-            self.front_dock = dock
+            if getattr(self, "front_dock", None) is None:
+                self.front_dock = QDockWidget(tr("Pareto front"), self)
+                self.front_dock.setObjectName("front_dock")
+                self.addDockWidget(Qt.RightDockWidgetArea, self.front_dock)
+            old = self.front_dock.widget()
+            self.front_dock.setWidget(FrontView(run))
+            if old is not None:
+                old.deleteLater()
+            self.front_dock.show()
 
-        return self.tasks.start(
+        return self._analyse_project(
             tr("Computing the land-use Pareto front"),
-            lambda feedback: run_landuse_front(path, spec, feedback),
-            on_done=done,
+            lambda path, feedback: run_landuse_front(path, spec, feedback),
+            show,
         )
 
     # --- project ---------------------------------------------------------------------------
