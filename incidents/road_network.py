@@ -5,6 +5,12 @@ their length (metres, measured in a projected CRS) and travel time (seconds, fro
 road class). One-way streets get one edge: Cambridge's ``Direction`` is 1 when traffic goes
 from ``FromNode`` to ``ToNode`` (the digitised direction), -1 against it, 0 both ways.
 
+Node ids come from the layer's from/to columns when it has them (Cambridge's FromNode and
+ToNode); otherwise segment endpoints closer than a tolerance are snapped into one node, the
+way most municipal centerlines without topology have to be read. Either way the build is
+described by a :class:`NetworkReport` (nodes, edges, snapped endpoints, disconnected parts)
+so that a planner sees how much of the street layer is routable before trusting a result.
+
 The nearest crew is found with one Dijkstra search from the case *backwards* along the
 edges, stopped as soon as no unsettled crew can beat the best one found: a crew five minutes
 away is found after exploring the five-minute neighbourhood of the case, not the whole city,
@@ -40,6 +46,51 @@ class NetworkSpec:
     speeds_kmh: dict = field(default_factory=lambda: {1.0: 40.0, 2.0: 40.0})
     default_speed_kmh: float = 30.0  # Cambridge's default limit is 20-25 mph
     access_speed_kmh: float = 15.0  # from a point to the nearest node: slow, off the road
+    speed_field: str | None = None  # a posted speed per segment, when the layer has one
+    speed_field_unit: str = "kmh"  # or "mph"
+    snap_tolerance_m: float = 1.0  # endpoints closer than this are one node (no id columns)
+    use_node_ids: bool = True  # False: always snap endpoints, even if id columns exist
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    """How the street layer became a graph; shown to the user and checked in tests."""
+
+    node_source: str  # "ids" (from/to columns) or "snapped" (endpoints within a tolerance)
+    segments: int  # centerline rows used
+    skipped_segments: int  # rows without geometry or node ids
+    nodes: int
+    edges: int  # directed edges after merging parallel segments
+    one_way_segments: int
+    snap_tolerance_m: float | None
+    snapped_endpoints: int  # endpoints moved onto another one (0 when ids are used)
+    weak_components: int  # parts not connected at all, ignoring direction
+    routable_nodes: int  # nodes of the largest strongly connected part
+    largest_share: float  # routable_nodes / nodes
+
+    def lines(self) -> list[str]:
+        """A short, translated description for logs, the CLI and the planning report."""
+        how = (
+            _("endpoints snapped within {tol:g} m ({n} moved)").format(
+                tol=self.snap_tolerance_m, n=self.snapped_endpoints
+            )
+            if self.node_source == "snapped"
+            else _("node ids from the layer's from/to columns")
+        )
+        return [
+            _(
+                "{segments} segments ({skipped} skipped), {nodes} nodes, {edges} edges; {how}"
+            ).format(
+                segments=self.segments,
+                skipped=self.skipped_segments,
+                nodes=self.nodes,
+                edges=self.edges,
+                how=how,
+            ),
+            _("{oneway} one-way; {parts} separate part(s); {share:.1%} of nodes routable").format(
+                oneway=self.one_way_segments, parts=self.weak_components, share=self.largest_share
+            ),
+        ]
 
 
 class NetworkError(CityDeskError):
@@ -53,6 +104,7 @@ class RoadNetwork:
     node_ids: np.ndarray  # the nodes points may snap to (the main connected part)
     node_xy: np.ndarray
     spec: NetworkSpec
+    report: NetworkReport | None = None
     _tree: cKDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,9 +116,19 @@ class RoadNetwork:
 
     def snap(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point, and the seconds to get there off the road."""
-        xy = self.project(np.atleast_1d(lon), np.atleast_1d(lat))
-        dist, idx = self._tree.query(xy)
-        return self.node_ids[idx], dist / (self.spec.access_speed_kmh / 3.6)
+        nodes, dist = self.snap_xy(self.project(np.atleast_1d(lon), np.atleast_1d(lat)))
+        return nodes, dist / (self.spec.access_speed_kmh / 3.6)
+
+    def snap_xy(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest routable node of each point given in the network's CRS, and the
+        straight-line metres to it."""
+        dist, idx = self._tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
+        return self.node_ids[idx], dist
+
+    def nodes_near(self, xy: np.ndarray, radius: float) -> list[list[int]]:
+        """Routable nodes within ``radius`` metres of each point (network CRS)."""
+        hits = self._tree.query_ball_point(np.asarray(xy, dtype=float).reshape(-1, 2), radius)
+        return [[int(self.node_ids[i]) for i in h] for h in hits]
 
     def snap_named(self, names, lon, lat) -> dict[object, tuple[int, float]]:
         """``snap`` keyed by name: {crew or case id: (node, access seconds)}, the form
@@ -155,57 +217,113 @@ class RoadNetwork:
 
 
 def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) -> RoadNetwork:
-    """The directed graph of a centerline layer with from/to node ids."""
+    """The directed graph of a centerline layer, with a report of how it was built."""
     spec = spec or NetworkSpec()
-    missing = [c for c in (spec.from_node, spec.to_node) if c not in streets.columns]
-    if missing:
-        raise NetworkError(
-            _("the streets layer has no column(s) {cols}").format(cols=", ".join(missing)),
-            _("Routing needs the from/to node ids of each centerline segment."),
-        )
     if streets.crs is None:
         raise NetworkError(_("the streets layer has no CRS"), _("Set the layer's CRS first."))
-    usable = streets[streets[spec.from_node].notna() & streets[spec.to_node].notna()]
-    usable = usable[~usable.geometry.is_empty & usable.geometry.notna()]
+    ids = spec.use_node_ids and all(
+        c is not None and c in streets.columns for c in (spec.from_node, spec.to_node)
+    )
+    usable = streets[~streets.geometry.is_empty & streets.geometry.notna()]
+    if ids:
+        usable = usable[usable[spec.from_node].notna() & usable[spec.to_node].notna()]
+    if len(usable) == 0:
+        raise NetworkError(
+            _("the streets layer has no usable line segments"),
+            _("Routing needs line geometries (and from/to node ids if the layer has them)."),
+        )
     # always metres: a state-plane source in US feet would make every speed wrong
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(usable.total_bounds), usable.crs), usable.crs.geodetic_crs
     )
-    lines = shapely.line_merge(usable.to_crs(crs).geometry.values)
+    lines = [_single_line(g) for g in shapely.line_merge(usable.to_crs(crs).geometry.values)]
+    if ids:
+        starts = usable[spec.from_node].astype(np.int64).to_numpy()
+        ends = usable[spec.to_node].astype(np.int64).to_numpy()
+        node_xy = {}
+        for a, b, line in zip(starts, ends, lines, strict=True):
+            node_xy.setdefault(a, line.coords[0])
+            node_xy.setdefault(b, line.coords[-1])
+        snapped = 0
+    else:
+        starts, ends, node_xy, snapped = _snap_endpoints(lines, spec.snap_tolerance_m)
     graph = nx.DiGraph()
-    speeds = spec.speeds_kmh
+    graph.add_nodes_from((n, {"xy": xy}) for n, xy in node_xy.items())
+    kmh = _speeds(usable, spec)
     # numbers may come as text (Cambridge's Direction is "1", "-1", "0"): read them as numbers
-    classes = _numbers(usable, spec.road_class)
     directions = _numbers(usable, spec.direction)
-    for i, (a, b, line) in enumerate(
-        zip(usable[spec.from_node], usable[spec.to_node], lines, strict=True)
-    ):
-        a, b = int(a), int(b)
-        if line.geom_type != "LineString":  # a gap inside a segment: join its parts
-            line = shapely.LineString([c for g in line.geoms for c in g.coords])
+    for a, b, line, speed, direction in zip(starts, ends, lines, kmh, directions, strict=True):
         coords = list(line.coords)
-        graph.add_node(a, xy=coords[0])
-        graph.add_node(b, xy=coords[-1])
-        road_class = classes[i]
-        kmh = speeds.get(road_class, spec.default_speed_kmh)
-        travel = line.length / (kmh / 3.6)
-        direction = directions[i]
+        if node_xy is not None and not ids:  # snapped: the line ends on its nodes exactly
+            coords[0], coords[-1] = node_xy[a], node_xy[b]
+        travel = line.length / (speed / 3.6)
         if direction != -1:
-            _add_edge(graph, a, b, line.length, travel, coords)
+            _add_edge(graph, int(a), int(b), line.length, travel, coords)
         if direction != 1:
-            _add_edge(graph, b, a, line.length, travel, coords[::-1])
+            _add_edge(graph, int(b), int(a), line.length, travel, coords[::-1])
     # Points snap only to the largest strongly connected part: real centerlines have
     # one-way dead ends (Cambridge: 22 nodes in 16 pockets), and a case snapped into one
     # could be reached by no crew at all.
-    if graph.number_of_nodes() == 0:
-        raise NetworkError(
-            _("the streets layer has no segments with from/to nodes"),
-            _("Routing needs the from/to node ids of each centerline segment."),
-        )
     main = max(nx.strongly_connected_components(graph), key=len)
-    ids = np.array(sorted(main), dtype=np.int64)
-    xy = np.array([graph.nodes[n]["xy"] for n in ids], dtype=float)
-    return RoadNetwork(graph, crs, ids, xy, spec)
+    node_ids = np.array(sorted(main), dtype=np.int64)
+    xy = np.array([graph.nodes[n]["xy"] for n in node_ids], dtype=float)
+    report = NetworkReport(
+        node_source="ids" if ids else "snapped",
+        segments=len(usable),
+        skipped_segments=len(streets) - len(usable),
+        nodes=graph.number_of_nodes(),
+        edges=graph.number_of_edges(),
+        one_way_segments=int(np.isin(directions, (1, -1)).sum()),
+        snap_tolerance_m=None if ids else spec.snap_tolerance_m,
+        snapped_endpoints=snapped,
+        weak_components=nx.number_weakly_connected_components(graph),
+        routable_nodes=len(main),
+        largest_share=len(main) / graph.number_of_nodes(),
+    )
+    return RoadNetwork(graph, crs, node_ids, xy, spec, report)
+
+
+def _single_line(line) -> shapely.LineString:
+    """A gap inside a segment (a MultiLineString after merging): join its parts in order."""
+    if line.geom_type == "LineString":
+        return line
+    return shapely.LineString([c for g in line.geoms for c in g.coords])
+
+
+def _snap_endpoints(
+    lines: list[shapely.LineString], tolerance: float
+) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[float, float]], int]:
+    """Node ids for both ends of every line: endpoints within ``tolerance`` of each other
+    (transitively) become one node, placed at their mean. Returns (start ids, end ids,
+    {node: xy}, how many endpoints were moved)."""
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    ends = np.array([(ln.coords[0], ln.coords[-1]) for ln in lines], dtype=float).reshape(-1, 2)
+    pairs = cKDTree(ends).query_pairs(tolerance, output_type="ndarray")
+    n = len(ends)
+    links = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _count, label = connected_components(links, directed=False)
+    sums = np.zeros((label.max() + 1, 2))
+    np.add.at(sums, label, ends)
+    sizes = np.bincount(label)
+    centres = sums / sizes[:, None]
+    moved = int((np.hypot(*(ends - centres[label]).T) > 1e-9).sum())
+    nodes = {int(i): (float(x), float(y)) for i, (x, y) in enumerate(centres)}
+    return label[0::2], label[1::2], nodes, moved
+
+
+def _speeds(frame: gpd.GeoDataFrame, spec: NetworkSpec) -> np.ndarray:
+    """km/h per segment: the posted speed when the layer has it, else by road class."""
+    by_class = np.array(
+        [spec.speeds_kmh.get(c, spec.default_speed_kmh) for c in _numbers(frame, spec.road_class)]
+    )
+    if spec.speed_field is None or spec.speed_field not in frame:
+        return by_class
+    posted = _numbers(frame, spec.speed_field)
+    if spec.speed_field_unit == "mph":
+        posted = posted * 1.609344
+    return np.where(np.isfinite(posted) & (posted > 0), posted, by_class)
 
 
 def _add_edge(graph: nx.DiGraph, a: int, b: int, length: float, travel: float, coords) -> None:
