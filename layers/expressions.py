@@ -358,3 +358,16 @@ def filter_mask(frame: pd.DataFrame, text: str) -> pd.Series:
         return pd.Series(True, index=frame.index)
     columns = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
     return compile_filter(text, columns)(frame)
+
+
+def evaluate_expression(frame: pd.DataFrame, text: str) -> pd.Series:
+    """The value of an expression per row: a field, or arithmetic on fields
+    (``land_value_usd / land_area_sqft``); a comparison gives booleans."""
+    columns = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+    result = _Parser(text, columns).parse()(frame)
+    if not isinstance(result, pd.Series):
+        raise ExpressionError(
+            f"the expression {text!r} does not depend on any field",
+            "Name a field, e.g. land_value_usd / land_area_sqft.",
+        )
+    return result

@@ -59,6 +59,23 @@ class RecordingFeedback:
         self.canceled = True
 
 
+class ScaledFeedback:
+    """One step of a longer job: maps the step's 0..100 onto ``start``..``end`` of the
+    whole, and passes messages and cancellation through (QGIS's QgsProcessingMultiStepFeedback)."""
+
+    def __init__(self, parent: Feedback, start: float, end: float) -> None:
+        self.parent, self.start, self.end = parent, start, end
+
+    def set_progress(self, pct: float) -> None:
+        self.parent.set_progress(self.start + (self.end - self.start) * float(pct) / 100.0)
+
+    def push_info(self, msg: str) -> None:
+        self.parent.push_info(msg)
+
+    def is_canceled(self) -> bool:
+        return self.parent.is_canceled()
+
+
 def check_canceled(feedback: Feedback) -> None:
     """Raise :class:`CanceledError` if the user asked to stop; call it between work units."""
     if feedback.is_canceled():

@@ -83,7 +83,7 @@ def _json_safe(value: Any) -> Any:
     )
 
 
-def _register_attributes_table(con: sqlite3.Connection, table: str, description: str) -> None:
+def register_attributes_table(con: sqlite3.Connection, table: str, description: str) -> None:
     con.execute(
         "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description, "
         "last_change) VALUES (?, 'attributes', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
@@ -204,20 +204,20 @@ def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)"
             )
-            _register_attributes_table(con, META_TABLE, "CityDesk project settings (JSON)")
+            register_attributes_table(con, META_TABLE, "CityDesk project settings (JSON)")
             if rasters:
                 con.execute(
                     f"CREATE TABLE IF NOT EXISTS {RASTER_TABLE} "
                     "(id TEXT PRIMARY KEY, name TEXT, geotiff BLOB NOT NULL)"
                 )
-                _register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
+                register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
                 for layer in rasters:
                     con.execute(
                         f"INSERT INTO {RASTER_TABLE} (id, name, geotiff) VALUES (?, ?, ?)",
                         (layer.id, layer.name, _raster_bytes(layer)),
                     )
             con.execute(_LAYER_STYLES_DDL)
-            _register_attributes_table(con, "layer_styles", "QGIS layer styles")
+            register_attributes_table(con, "layer_styles", "QGIS layer styles")
             for layer in vectors:
                 qml = style_to_qml(layer.style, layer.geometry_type, layer.opacity)
                 con.execute(
@@ -394,6 +394,25 @@ def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
     project.root = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})
     _reconcile_tree(project)
     return project
+
+
+def read_project_raster(path: str | Path, layer_id: str) -> RasterLayer | None:
+    """One raster layer of the project (None when it has no raster of that id), without
+    reading every other layer as :func:`load_project` does."""
+    records = read_project_meta(path).get("layers") or []
+    record = next(
+        (r for r in records if r.get("id") == layer_id and r.get("kind") == "raster"), None
+    )
+    if record is None:
+        return None
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute(
+            f"SELECT geotiff FROM {RASTER_TABLE} WHERE id = ?", (layer_id,)
+        ).fetchone()
+    finally:
+        con.close()
+    return None if row is None else _raster_from_bytes(row[0], record)
 
 
 def _reconcile_tree(project: Project) -> None:

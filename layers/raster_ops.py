@@ -159,3 +159,39 @@ def hillshade(
     az, alt = np.radians(360.0 - azimuth + 90.0), np.radians(altitude)
     shade = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
     return np.clip(shade, 0.0, 1.0)
+
+
+def slope_degrees(layer: RasterLayer, band: int = 1) -> RasterLayer:
+    """Slope in degrees of an elevation raster (nodata stays nodata, as NaN).
+
+    Elevations are brought to metres first and the cells must be metres too: a DEM in a
+    geographic CRS would give slopes from degrees-over-metres, which are meaningless, so it
+    is refused with the fix (reproject) instead.
+    """
+    layer = to_metres(layer)
+    crs = layer.raster_crs
+    if crs is None or not crs.is_projected:
+        raise LayerReadError(
+            "slope needs a DEM in a projected CRS (cells in metres)",
+            "Reproject the DEM to a projected CRS (UTM or state plane) first.",
+            path=layer.source,
+        )
+    factor = crs.axis_info[0].unit_conversion_factor  # cell size unit -> metres
+    z = layer.array[band - 1].astype(float)
+    if layer.nodata is not None:
+        z[z == layer.nodata] = np.nan
+    dx, dy = abs(layer.transform.a) * factor, abs(layer.transform.e) * factor
+    gy, gx = np.gradient(z, dy, dx)
+    slope = np.degrees(np.arctan(np.hypot(gx, gy))).astype("float32")
+    return RasterLayer(
+        name=f"{layer.name} slope",
+        source=layer.source,
+        role=layer.role,
+        array=slope,
+        transform=layer.transform,
+        raster_crs=crs,
+        nodata=None,
+        units="degree",
+        style=Style(kind="raster", ramp="viridis"),
+        metadata={**layer.metadata, "derived": "slope"},
+    )

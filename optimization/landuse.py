@@ -19,6 +19,8 @@ Objectives, each a linear expression sum_iu c[i, u] x[i, u] over the same variab
 * ``social`` (max): new housing weighted by nearness to schools and parks, plus 2SFCA gain of
   new schools and parks (the caller computes the per-parcel coefficients);
 * ``environment`` (min): impervious area added inside the floodplain;
+* ``suitability`` (max, when a suitability analysis ran): hectares changed weighted by each
+  parcel's 0..1 suitability score, so change goes where the overlay says it fits;
 * ``compatibility`` (min): incompatible neighbouring uses over the parcel adjacency graph,
   linearised with w_ij >= x[i, u] + x[j, v] - 1. It multiplies the model size by the
   adjacency, so it is meant for aggregated blocks; at parcel scale
@@ -39,11 +41,33 @@ from layers.i18n import _
 #: the uses of the issue; index 0 must stay "keep"
 USES = ("keep", "housing_low", "housing_high", "mixed_use", "commercial", "park", "school")
 TARGETS = ("housing", "jobs", "school_seats", "park_area")
-OBJECTIVES = {"economic": "max", "social": "max", "environment": "min", "compatibility": "min"}
+OBJECTIVES = {
+    "economic": "max",
+    "social": "max",
+    "environment": "min",
+    "compatibility": "min",
+    "suitability": "max",
+}
 
 
 class LandUseInputError(CityDeskError):
     """The land-use inputs are inconsistent (shapes, unknown names, negative yields)."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Demand that a new facility use serves once, however many are built near it.
+
+    A linear coefficient per parcel would credit every new school with the same unserved
+    homes, so a model maximising it builds schools everywhere. Coverage is the maximal
+    covering formulation instead: y_c <= sum of x[i, use] over the parcels i that reach
+    demand cell c, y_c in [0, 1], and the objective gains demand_c * y_c.
+    """
+
+    use: str  # the facility use, e.g. "school"
+    objective: str  # the objective credited, e.g. "social"
+    reach: object  # scipy sparse (cells x parcels) 0/1: a new facility on i serves cell c
+    demand: np.ndarray  # (cells,) what serving the cell is worth
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,7 @@ class LandUseProblem:
     protected: np.ndarray | None = None  # (n,) True: floodplain, open space, water... keep only
     adjacency: np.ndarray | None = None  # (m, 2) parcel index pairs, for compatibility
     incompatible: np.ndarray | None = None  # (k, k) penalty of neighbouring uses
+    coverage: tuple[Coverage, ...] = ()
 
     def __post_init__(self) -> None:
         n, k = len(self.parcel_ids), len(self.uses)
@@ -179,6 +204,8 @@ def build_landuse_model(
         )
 
     expressions = {name: linear(coef) for name, coef in inputs.coefficients.items()}
+    for cov in inputs.coverage:
+        _coverage_rows(model, x, cov, inputs.uses.index(cov.use), expressions[cov.objective])
     for name, amounts in inputs.yields.items():
         expressions[f"target:{name}"] = linear(amounts)
     expressions["budget"] = linear(inputs.cost)
@@ -198,6 +225,26 @@ def build_landuse_model(
     if compatibility:
         expressions["compatibility"] = _compatibility_rows(model, x, inputs)
     return LandUseModel(model, x, expressions, rows, inputs)
+
+
+def _coverage_rows(model, x, cov: Coverage, use: int, objective) -> None:
+    """Cells served by at least one new facility of ``use`` add their demand to
+    ``objective`` (see :class:`Coverage`)."""
+    reach = cov.reach.tocsr()
+    for c in np.flatnonzero(np.asarray(cov.demand) > 0):
+        near = [
+            x[int(i), use]
+            for i in reach.indices[reach.indptr[c] : reach.indptr[c + 1]]
+            if (int(i), use) in x
+        ]
+        if not near:
+            continue
+        y = pulp.LpVariable(f"cover_{use}_{c}", lowBound=0, upBound=1)
+        model += (
+            pulp.LpAffineExpression([(y, 1)] + [(v, -1) for v in near]) <= 0,
+            f"cover_{use}_{c}",
+        )
+        objective.addterm(y, float(cov.demand[c]))
 
 
 def effective_allowed(inputs: LandUseProblem) -> np.ndarray:
@@ -287,19 +334,35 @@ def solve_landuse(
     weights: Mapping[str, float],
     options=None,
     feedback=None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    normalise: bool = False,
 ):
-    """One plan maximising ``sum weight * sign * objective`` under every constraint.
+    """One plan maximising ``sum weight * sign * objective`` under every constraint, and
+    with each objective in ``bounds`` kept within its [low, high] range (the epsilon
+    constraints of a planner who says "at least this much social benefit").
+
+    The objectives are in different units (dollars, weighted homes, square metres), so a
+    plain weighted sum lets the largest unit win whatever the weights. With ``normalise``
+    each objective is divided by its attainable range (:func:`objective_ranges`), and
+    weight 1 on each means equal importance.
 
     An infeasible model raises :class:`LandUseInfeasible`, whose message names the targets
     that cannot be met, by how much, and which constraints stop them.
     """
     from .solve import SolveStatus, solve
 
+    scales = objective_ranges(inputs, list(weights), options) if normalise else {}
     model = build_landuse_model(inputs)
     objectives = objectives_for(model, list(weights))
     model.problem.setObjective(
-        pulp.lpSum(weights[o.name] * o.sign * o.expression for o in objectives)
+        pulp.lpSum(
+            weights[o.name] * o.sign * o.expression / scales.get(o.name, 1.0) for o in objectives
+        )
     )
+    for o in objectives_for(model, list(bounds or {})):
+        low, high = bounds[o.name]
+        model.problem += o.expression >= low, f"epsilon_low_{o.name}"
+        model.problem += o.expression <= high, f"epsilon_high_{o.name}"
     outcome = solve(model.problem, options, feedback)
     if outcome.status is SolveStatus.INFEASIBLE:
         from .landuse_infeasibility import explain_infeasibility
@@ -307,6 +370,29 @@ def solve_landuse(
         raise LandUseInfeasible(explain_infeasibility(inputs, options, feedback))
     plan = model.plan() if outcome.status.has_solution else None
     return outcome, plan
+
+
+def objective_ranges(
+    inputs: LandUseProblem, names: Sequence[str], options=None
+) -> dict[str, float]:
+    """max - min of each objective over the LP relaxation of the model (targets, budget and
+    caps included): the scale that makes weights comparable. Two LP solves per objective;
+    an objective that cannot vary gets scale 1."""
+    from .solve import solve
+
+    model = build_landuse_model(inputs, relaxed=True)
+    scales = {}
+    for o in objectives_for(model, list(names)):
+        ends = []
+        for sense in (1, -1):
+            model.problem.setObjective(sense * o.expression)
+            outcome = solve(model.problem, options)
+            if not outcome.status.has_solution:
+                break
+            ends.append(pulp.value(o.expression) or 0.0)
+        spread = abs(ends[0] - ends[1]) if len(ends) == 2 else 0.0
+        scales[o.name] = spread if spread > 1e-9 else 1.0
+    return scales
 
 
 class LandUseInfeasible(CityDeskError):

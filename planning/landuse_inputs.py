@@ -34,7 +34,8 @@ from scipy.spatial import cKDTree
 from layers.crs import suggest_projected_crs, to_lonlat_bounds
 from layers.errors import CityDeskError
 from layers.i18n import _
-from optimization.landuse import USES, LandUseProblem
+from layers.overlay import share_inside
+from optimization.landuse import USES, Coverage, LandUseProblem
 
 SQFT = 0.09290304  # m² per square foot
 
@@ -80,20 +81,36 @@ def _within_radius(points: np.ndarray, radius: float):
     return coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
 
 
-def _share_inside(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> np.ndarray:
-    """Share of each parcel's area inside ``areas`` (0 when there are none)."""
-    if areas is None or areas.empty:
-        return np.zeros(len(parcels))
-    inside = gpd.overlay(
-        parcels[["geometry"]].assign(_i=np.arange(len(parcels))),
-        areas[["geometry"]],
-        how="intersection",
-        keep_geom_type=True,
+def _centroids(parcels: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid xy of each parcel, and which parcels have no usable geometry (those sit at
+    the mean centroid and may only keep their use)."""
+    xy = np.column_stack([parcels.geometry.centroid.x, parcels.geometry.centroid.y])
+    unusable = ~np.isfinite(xy).all(axis=1) | (parcels.geometry.area.to_numpy() <= 0)
+    xy[unusable] = np.nanmean(xy[~unusable], axis=0)
+    return xy, unusable
+
+
+def _coverage(
+    use: str, candidates_xy: np.ndarray, all_xy: np.ndarray, unserved: np.ndarray, radius: float
+) -> Coverage:
+    """Unserved homes summed on cells of a quarter radius; a new facility on a candidate
+    serves the cells whose demand centre lies within the radius."""
+    from scipy.sparse import csr_matrix
+
+    has = unserved > 0
+    cell = radius / 4
+    keys = np.floor(all_xy[has] / cell).astype(np.int64)
+    _cells, label = np.unique(keys, axis=0, return_inverse=True)
+    label = label.ravel()
+    demand = np.bincount(label, weights=unserved[has])
+    centre = np.column_stack(
+        [np.bincount(label, weights=unserved[has] * all_xy[has, d]) / demand for d in (0, 1)]
     )
-    part = inside.geometry.area.groupby(inside["_i"]).sum()
-    share = np.zeros(len(parcels))
-    share[part.index.to_numpy()] = part.to_numpy()
-    return np.clip(share / np.maximum(parcels.geometry.area.to_numpy(), 1e-9), 0, 1)
+    hits = cKDTree(candidates_xy).query_ball_point(centre, radius)
+    rows = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits]) if len(hits) else []
+    reach = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(hits), len(candidates_xy)))
+    return Coverage(use=use, objective="social", reach=reach, demand=demand)
 
 
 def _zoning_allowed(parcels, zoning, rules: AllocationAssumptions) -> np.ndarray:
@@ -133,16 +150,38 @@ def landuse_problem(
     budget: float | None = None,
     max_changed: int | None = None,
     assumptions: AllocationAssumptions | None = None,
+    access: np.ndarray | None = None,
+    suitability: np.ndarray | None = None,
+    protect: tuple[str, ...] = ("floodplain", "open_space", "water"),
+    served: dict[str, np.ndarray] | None = None,
+    coverage: bool = False,
 ) -> LandUseProblem:
-    """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask)."""
+    """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask).
+
+    ``access`` (one value 0..1 per parcel, before the candidate filter) replaces the
+    straight-line access to schools and parks in the social objective; planning scenarios
+    pass the network walking access there. ``suitability`` (0..1 per parcel, before the
+    filter) adds the suitability objective. Only the layers named in ``protect`` make
+    parcels keep their use; the floodplain still counts in the environment objective.
+
+    ``coverage`` credits a new school or park with the unserved homes around it once (a
+    maximal-covering term, :class:`optimization.landuse.Coverage`) instead of per parcel;
+    ``served`` ({"schools"/"parks": flag per parcel, before the filter}) says who already
+    has one within the radius (default: straight-line distance)."""
     rules = assumptions or AllocationAssumptions()
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
     parcels = parcels.reset_index(drop=True).to_crs(crs)
     parcels["geometry"] = parcels.geometry.make_valid()
+    everyone = parcels
+    keep = np.ones(len(parcels), dtype=bool)
     if candidates is not None:
-        parcels = parcels[np.asarray(candidates, dtype=bool)].reset_index(drop=True)
+        keep = np.asarray(candidates, dtype=bool)
+        parcels = parcels[keep].reset_index(drop=True)
+        access = None if access is None else np.asarray(access, dtype=float)[keep]
+        if suitability is not None:
+            suitability = np.asarray(suitability, dtype=float)[keep]
     layers = {
         name: None if frame is None else frame.to_crs(crs)
         for name, frame in (
@@ -159,11 +198,14 @@ def landuse_problem(
     units_now = parcels.get("res_units_est", 0)
     units_now = np.nan_to_num(np.asarray(units_now, dtype=float))
     land_value = np.nan_to_num(parcels.get("land_value_usd", 0).to_numpy(dtype=float))
-    flood = _share_inside(parcels, layers["floodplain"])
-    protected = (flood > rules.protected_share) | (
-        _share_inside(parcels, layers["open_space"]) > rules.protected_share
-    )
-    protected |= _share_inside(parcels, layers["water"]) > rules.protected_share
+    flood = share_inside(parcels, layers["floodplain"])
+    shares = {"floodplain": flood}
+    for name in ("open_space", "water"):
+        if name in protect:
+            shares[name] = share_inside(parcels, layers[name])
+    protected = np.zeros(len(parcels), dtype=bool)
+    for name in protect:
+        protected |= shares[name] > rules.protected_share
 
     density = np.asarray(rules.density_units_per_ha) / 10_000.0
     housing = area[:, None] * density[None, :]
@@ -177,25 +219,31 @@ def landuse_problem(
     cost = area[:, None] * np.asarray(rules.cost_per_m2, dtype=float)[None, :]
     economic = land_value[:, None] * (np.asarray(rules.value_factor)[None, :] - 1.0)
 
-    centroids = np.column_stack([parcels.geometry.centroid.x, parcels.geometry.centroid.y])
-    # empty geometries (invalid parcels that make_valid could not rescue) keep their use
-    unusable = ~np.isfinite(centroids).all(axis=1) | (area <= 0)
-    centroids[unusable] = np.nanmean(centroids[~unusable], axis=0)
-    access = np.zeros(n)
-    gains = {}
-    within = _within_radius(centroids, rules.access_radius_m)  # once, for schools and parks
-    for name in ("schools", "parks"):
+    all_xy, all_unusable = _centroids(everyone)
+    centroids, unusable = all_xy[keep], all_unusable[keep]
+    all_units = np.nan_to_num(np.asarray(everyone.get("res_units_est", 0), dtype=float))
+    all_units = np.broadcast_to(all_units, len(everyone))
+    straight_access = np.zeros(n)
+    gains = {"schools": np.zeros(n), "parks": np.zeros(n)}
+    covers = []
+    within = None
+    for name, use in (("schools", "school"), ("parks", "park")):
         frame = layers[name]
         if frame is None or frame.empty:
-            gains[name] = np.zeros(n)
             continue
         pts = frame.geometry.representative_point()
-        tree = cKDTree(np.column_stack([pts.x, pts.y]))
-        dist = tree.query(centroids)[0]
-        access += 0.5 * np.exp(-dist / rules.access_radius_m)
-        # residents within the radius who have no such facility nearer than the radius
-        unserved = np.where(dist > rules.access_radius_m, units_now, 0.0)
-        gains[name] = within @ unserved
+        dist = cKDTree(np.column_stack([pts.x, pts.y])).query(all_xy)[0]
+        straight_access += 0.5 * np.exp(-dist[keep] / rules.access_radius_m)
+        # homes with no such facility within the radius
+        has = (dist <= rules.access_radius_m) if not served or name not in served else served[name]
+        unserved = np.where(np.asarray(has, dtype=bool), 0.0, all_units)
+        if coverage:
+            covers.append(_coverage(use, centroids, all_xy, unserved, rules.access_radius_m))
+        else:
+            if within is None:  # once, for schools and parks
+                within = _within_radius(centroids, rules.access_radius_m)
+            gains[name] = within @ unserved[keep]
+    access = straight_access if access is None else np.nan_to_num(access)
     social = np.clip(housing, 0, None) * access[:, None]
     social[:, USES.index("school")] += gains["schools"]
     social[:, USES.index("park")] += gains["parks"]
@@ -205,6 +253,10 @@ def landuse_problem(
         * flood[:, None]
         * np.clip(np.asarray(rules.impervious)[None, :] - now, 0, None)
     )
+    coefficients = {"economic": economic, "social": social, "environment": environment}
+    if suitability is not None:  # hectares changed, weighted by how suitable the parcel is
+        fit = np.nan_to_num(suitability)[:, None] * area[:, None] / 10_000.0
+        coefficients["suitability"] = np.repeat(fit, k, axis=1) * (np.arange(k) > 0)[None, :]
     allowed = _zoning_allowed(parcels, layers["zoning"], rules)
     allowed[unusable, 1:] = False
     return LandUseProblem(
@@ -212,7 +264,8 @@ def landuse_problem(
         allowed=allowed,
         yields={"housing": housing, "jobs": jobs, "school_seats": seats, "park_area": park_area},
         cost=cost,
-        coefficients={"economic": economic, "social": social, "environment": environment},
+        coefficients=coefficients,
+        coverage=tuple(covers),
         targets=targets or {},
         budget=budget,
         max_changed=max_changed,

@@ -1,0 +1,190 @@
+"""Scenario indicators: each with a unit, a formula and which direction is better.
+
+Every indicator is a ratio of per-parcel sums, value = sum(numerator) / sum(denominator)
+(or the plain sum when it has no denominator), so the same definition gives the city-wide
+figure and the figure per neighbourhood, and the neighbourhood figures add up (sums) or
+weight up (ratios) to the city's. The per-parcel columns come from
+:func:`planning.scenario_run.plan_state`:
+
+=====================  ==================================================================
+column                 meaning
+=====================  ==================================================================
+units_before/after     housing units (assessor estimate; plus what the plan builds)
+residents              units_after x persons per unit
+jobs_after             job floor area after the plan / floor m² per job
+green_m2               parcel area inside open space, or all of it if the plan makes a park
+walk_<kind>_m          walking distance on the street network to the nearest <kind>
+drive_fire_s           driving time from the nearest fire station (one-way streets kept)
+school_access          2SFCA seats per resident within the walk radius
+land_value_gain        land value x (value factor of the new use - 1) on changed parcels
+plan_cost              construction and public cost of the change
+new_network_m          access road to build: distance beyond 30 m from a changed parcel to
+                       the street network
+changed                1 if the plan changes the parcel's use
+flood_share            share of the parcel inside the 100-year floodplain
+=====================  ==================================================================
+
+Plugins add indicators with :func:`register_indicator` (the plugin issue's contribution
+point calls it); an indicator that fails is reported and left out, the others still count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layers.i18n import N_, _
+
+Column = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: str  # English; translated when shown
+    unit: str
+    formula: str
+    better: str  # "higher", "lower" or "" (neither: a balance to judge)
+    numerator: Column
+    denominator: Column | None = None
+    scale: float = 1.0
+
+    def value(self, state: pd.DataFrame) -> float:
+        num = np.nansum(np.asarray(self.numerator(state), dtype=float))
+        if self.denominator is None:
+            return float(num * self.scale)
+        den = np.nansum(np.asarray(self.denominator(state), dtype=float))
+        return float(num / den * self.scale) if den > 0 else float("nan")
+
+
+def _col(name: str) -> Column:
+    return lambda s: s[name].to_numpy(float)
+
+
+def _residents_within(kind: str) -> Column:
+    def within(s: pd.DataFrame) -> np.ndarray:
+        radius = s.attrs.get("walk_radius_m", 800.0)
+        return s["residents"].to_numpy(float) * (s[f"walk_{kind}_m"].to_numpy(float) <= radius)
+
+    return within
+
+
+def _reachable_residents(s: pd.DataFrame) -> np.ndarray:
+    return s["residents"].to_numpy(float) * np.isfinite(s["drive_fire_s"].to_numpy(float))
+
+
+def _fire_person_seconds(s: pd.DataFrame) -> np.ndarray:
+    t = s["drive_fire_s"].to_numpy(float)
+    return s["residents"].to_numpy(float) * np.where(np.isfinite(t), t, 0.0)
+
+
+_BUILTIN = [
+    Indicator(
+        "housing_units_added", N_("Housing units added"), "units",
+        "sum(units_after - units_before)", "higher",
+        lambda s: s["units_after"].to_numpy(float) - s["units_before"].to_numpy(float),
+    ),
+    Indicator(
+        "jobs_housing_balance", N_("Jobs-housing balance"), "jobs/unit",
+        "sum(jobs_after) / sum(units_after)", "",
+        _col("jobs_after"), _col("units_after"),
+    ),
+    Indicator(
+        "residents_near_school", N_("Residents within walking reach of a school"), "persons",
+        "sum(residents where walk_school_m <= walk radius)", "higher",
+        _residents_within("school"),
+    ),
+    Indicator(
+        "residents_near_park", N_("Residents within walking reach of a park"), "persons",
+        "sum(residents where walk_park_m <= walk radius)", "higher",
+        _residents_within("park"),
+    ),
+    Indicator(
+        "residents_near_clinic", N_("Residents within walking reach of a clinic"), "persons",
+        "sum(residents where walk_clinic_m <= walk radius)", "higher",
+        _residents_within("clinic"),
+    ),
+    Indicator(
+        "school_seat_access", N_("School seats per 1,000 residents in reach (2SFCA)"),
+        "seats/1000 persons", "1000 * sum(residents * school_access) / sum(residents)", "higher",
+        lambda s: s["residents"].to_numpy(float) * s["school_access"].to_numpy(float),
+        _col("residents"), scale=1000.0,
+    ),
+    Indicator(
+        "mean_fire_response_s", N_("Mean drive time from the nearest fire station"), "s",
+        "sum(residents * drive_fire_s) / sum(residents), over reachable parcels", "lower",
+        _fire_person_seconds, _reachable_residents,
+    ),
+    Indicator(
+        "green_space_per_resident", N_("Green space per resident"), "m²/person",
+        "sum(green_m2) / sum(residents)", "higher",
+        _col("green_m2"), _col("residents"),
+    ),
+    Indicator(
+        "land_value_captured_usd", N_("Land value captured"), "USD",
+        "sum(land_value_gain)", "higher",
+        _col("land_value_gain"),
+    ),
+    Indicator(
+        "plan_cost_usd", N_("Development and public cost"), "USD",
+        "sum(plan_cost)", "lower",
+        _col("plan_cost"),
+    ),
+    Indicator(
+        "new_network_m", N_("New access streets"), "m",
+        "sum(new_network_m)", "lower",
+        _col("new_network_m"),
+    ),
+    Indicator(
+        "parcels_changed", N_("Parcels changed"), "parcels",
+        "sum(changed)", "",
+        _col("changed"),
+    ),
+    Indicator(
+        "floodplain_residents", N_("Residents in the 100-year floodplain"), "persons",
+        "sum(residents * flood_share)", "lower",
+        lambda s: s["residents"].to_numpy(float) * s["flood_share"].to_numpy(float),
+    ),
+]  # fmt: skip
+
+INDICATORS: dict[str, Indicator] = {i.key: i for i in _BUILTIN}
+
+
+def register_indicator(indicator: Indicator) -> None:
+    """Add (or replace) an indicator; what the plugin host calls for a plugin's
+    ``indicators`` contribution."""
+    INDICATORS[indicator.key] = indicator
+
+
+def indicator_label(key: str) -> str:
+    found = INDICATORS.get(key)
+    return _(found.label) if found else key
+
+
+def indicator_table(
+    state: pd.DataFrame,
+    area_column: str | None = "neighborhood",
+    keys: list[str] | None = None,
+    problems: list[str] | None = None,
+) -> pd.DataFrame:
+    """Long table (indicator, area, value, unit): area "city" and one row per value of
+    ``area_column``. An indicator that raises is skipped and described in ``problems``."""
+    rows = []
+    groups = [("city", state)]
+    if area_column and area_column in state:
+        groups += [(str(a), part) for a, part in state.groupby(area_column, sort=True)]
+    for key in keys or list(INDICATORS):
+        ind = INDICATORS[key]
+        try:
+            values = [(area, ind.value(part)) for area, part in groups]
+        except Exception as exc:  # a plugin's indicator must not stop the run
+            if problems is not None:
+                problems.append(
+                    _("indicator {key} failed ({err}); left out").format(key=key, err=exc)
+                )
+            continue
+        rows += [{"indicator": key, "area": a, "value": v, "unit": ind.unit} for a, v in values]
+    return pd.DataFrame(rows, columns=["indicator", "area", "value", "unit"])

@@ -1,0 +1,469 @@
+"""The planning report: scenarios side by side, as one HTML page and one PDF.
+
+Both are built from one list of sections (heading, paragraphs, tables, figures), so the
+two formats cannot drift apart. The PDF is matplotlib's PdfPages (no extra dependency); the
+HTML links PNGs written next to it.
+
+Contents: the scenarios and how each was run; the indicator table (city-wide, best values
+starred) and its bar charts; small-multiple maps of the plans; indicators by
+neighbourhood; phasing by period; suitability weights with the AHP consistency ratio; the
+Pareto chart when a front is compared; the decisions recorded; the assumptions; the data
+credits.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from layers.i18n import _
+
+from .comparison import (
+    comparison_table,
+    format_value,
+    formatted_table,
+    indicator_chart,
+    scenario_maps,
+)
+from .indicators import INDICATORS, indicator_label
+
+CAMBRIDGE_CREDIT = (
+    "Parcels, zoning, streets, facilities, open space, floodplain and boundaries: City of "
+    "Cambridge, MA GIS (cambridgegis/cambridgegis_data), ODC Public Domain Dedication and "
+    "License 1.0. FEMA 100-year floodplain as published by the City."
+)
+
+
+@dataclass
+class Section:
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[tuple[str, object]] = field(default_factory=list)  # (file stem, Figure)
+
+
+@dataclass
+class ReportPaths:
+    html: Path
+    pdf: Path
+    images: list[Path]
+
+
+def build_sections(
+    results,
+    inputs,
+    decisions=(),
+    front: tuple[dict, pd.DataFrame] | None = None,
+    credits: str = "",
+) -> list[Section]:
+    """The report's sections from scenario results (and evaluated front plans)."""
+    long = pd.concat([r.indicators.assign(scenario=r.scenario.name) for r in results])
+    states = {r.scenario.name: r.state for r in results}
+    titles = {r.scenario.name: r.scenario.display_title() for r in results}
+    if front is not None:
+        front_states, front_long = front
+        long = pd.concat([long, front_long], ignore_index=True)
+        states.update(front_states)
+    table = comparison_table(long)
+    sections = [_scenarios_section(results)]
+    sections.append(
+        Section(
+            _("Indicators, city-wide"),
+            [_("Best value per indicator marked *. Formulas and units: docs/PLANNING.md.")],
+            [(_("Indicators by scenario"), formatted_table(table))],
+            [("indicators", indicator_chart(table))],
+        )
+    )
+    boundary = None
+    sections.append(
+        Section(
+            _("Plans"),
+            [_("Parcels that change use, coloured by the new use; grey parcels keep theirs.")],
+            figures=[("plans", scenario_maps(inputs.parcels, states, titles, boundary))],
+        )
+    )
+    sections.append(_neighbourhood_section(long))
+    phasing = _phasing_section(results)
+    if phasing:
+        sections.append(phasing)
+    suit = _suitability_section(results)
+    if suit:
+        sections.append(suit)
+    if front is not None:
+        sections.append(_front_section(long, results, front[0]))
+    sections.append(_decisions_section(decisions))
+    sections.append(_assumptions_section(results, inputs))
+    sections.append(Section(_("Data credits"), [credits or CAMBRIDGE_CREDIT]))
+    return sections
+
+
+def _scenarios_section(results) -> Section:
+    rows = []
+    notes = []
+    for r in results:
+        s = r.scenario
+        rows.append(
+            {
+                _("Scenario"): s.name,
+                _("Title"): s.display_title(),
+                _("Revision"): r.revision or "-",
+                _("Kind"): s.kind,
+                _("Candidates"): r.candidates,
+                _("Solve"): r.outcome.describe() if r.outcome else "-",
+                _("Run time (s)"): f"{r.seconds:.1f}",
+            }
+        )
+        if s.description:
+            notes.append(f"{s.name}: {s.description}")
+        notes += [f"{s.name}: {p}" for p in r.problems]
+    return Section(_("Scenarios"), notes, [(_("Scenarios compared"), pd.DataFrame(rows))])
+
+
+def _neighbourhood_section(long: pd.DataFrame) -> Section:
+    tables = []
+    for key in ("housing_units_added", "residents_near_school", "mean_fire_response_s"):
+        part = long[(long["indicator"] == key) & (long["area"] != "city")]
+        if part.empty:
+            continue
+        wide = part.pivot_table(index="area", columns="scenario", values="value", sort=False)
+        unit = INDICATORS[key].unit
+        wide = wide.map(lambda v, u=unit: format_value(v, u))
+        tables.append(
+            (f"{indicator_label(key)} ({unit})", wide.reset_index(names=_("Neighbourhood")))
+        )
+    return Section(_("By neighbourhood"), [], tables)
+
+
+def _phasing_section(results) -> Section | None:
+    tables = []
+    for r in results:
+        if r.phasing is None:
+            continue
+        periods = r.scenario.phasing.periods
+        frame = r.phasing.by_period.copy()
+        frame.insert(0, _("Period"), [periods[int(p) - 1] for p in frame["period"]])
+        frame = frame.drop(columns=["period"])
+        tables.append(
+            (
+                _("{name}: phasing ({status})").format(
+                    name=r.scenario.name, status=r.phasing.outcome.describe()
+                ),
+                frame.round(0),
+            )
+        )
+    if not tables:
+        return None
+    return Section(
+        _("Phasing"),
+        [
+            _(
+                "Spending per period and cumulative amounts reached;"
+                " each changed parcel is built in one period."
+            )
+        ],
+        tables,
+    )
+
+
+def _suitability_section(results) -> Section | None:
+    tables, notes = [], []
+    for r in results:
+        if r.suitability is None:
+            continue
+        weights = r.suitability.attrs.get("weights", {})
+        tables.append(
+            (
+                _("{name}: factor weights").format(name=r.scenario.name),
+                pd.DataFrame(
+                    {
+                        _("Factor"): list(weights),
+                        _("Weight"): [round(w, 3) for w in weights.values()],
+                    }
+                ),
+            )
+        )
+        ahp = r.suitability.attrs.get("ahp")
+        if ahp is not None:
+            verdict = (
+                _("consistent") if ahp.consistent else _("inconsistent: revisit the comparisons")
+            )
+            notes.append(
+                _(
+                    "{name}: weights from pairwise comparisons (AHP),"
+                    " consistency ratio {cr:.3f} ({verdict})."
+                ).format(name=r.scenario.name, cr=ahp.consistency_ratio, verdict=verdict)
+            )
+        changed = r.state["changed"].to_numpy(bool)
+        score = r.suitability["suitability"].to_numpy(float)
+        notes.append(
+            _(
+                "{name}: mean suitability {all:.2f} over all parcels,"
+                " {chg:.2f} over the parcels the plan changes."
+            ).format(
+                name=r.scenario.name,
+                all=np.nanmean(score),
+                chg=np.nanmean(score[changed]) if changed.any() else float("nan"),
+            )
+        )
+    if not tables:
+        return None
+    return Section(_("Suitability"), notes, tables)
+
+
+def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
+    from layers.mpl_fonts import pyplot
+
+    plt = pyplot()
+    city = long[long["area"] == "city"].pivot_table(
+        index="scenario", columns="indicator", values="value", sort=False
+    )
+    x_key, y_key = "land_value_captured_usd", "housing_units_added"
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    front = city.loc[[n for n in front_states if n in city.index]].sort_values(x_key)
+    ax.plot(front[x_key] / 1e6, front[y_key], "o-", color="#1f77b4", label=_("Pareto plans"))
+    for r in results:
+        name = r.scenario.name
+        if name in city.index:
+            ax.plot(
+                city.loc[name, x_key] / 1e6, city.loc[name, y_key], "s", markersize=8, label=name
+            )
+    ax.set_xlabel(_("Land value captured (USD millions)"))
+    ax.set_ylabel(_("Housing units added"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Section(
+        _("Pareto plans"),
+        [_("The optimizer's Pareto plans measured with the same indicators as the scenarios.")],
+        figures=[("pareto", fig)],
+    )
+
+
+def _decisions_section(decisions) -> Section:
+    if not decisions:
+        return Section(_("Decision"), [_("No preferred scenario has been recorded yet.")])
+    rows = pd.DataFrame(
+        [
+            {
+                _("Decided"): d.decided_at,
+                _("By"): d.author or "-",
+                _("Preferred"): d.preferred,
+                _("Reason"): d.reason,
+                _("Compared"): ", ".join(d.compared),
+            }
+            for d in decisions
+        ]
+    )
+    latest = decisions[-1]
+    return Section(
+        _("Decision"),
+        [
+            _("Preferred: {name}. Reason: {reason}").format(
+                name=latest.preferred, reason=latest.reason
+            )
+        ],
+        [(_("Decisions recorded"), rows)],
+    )
+
+
+def _assumptions_section(results, inputs) -> Section:
+    from dataclasses import asdict
+
+    from .landuse_inputs import AllocationAssumptions
+
+    paragraphs = [_("Street network: {lines}").format(lines="; ".join(inputs.network_lines))]
+    rows = []
+    for r in results:
+        row = {_("Scenario"): r.scenario.name}
+        row.update(asdict(r.scenario.assumptions))
+        c = r.scenario.constraints
+        row.update(
+            {
+                "max_changed_share": c.max_changed_share,
+                "budget_usd": c.budget_usd,
+                "protected": ", ".join(c.exclude),
+                "candidates": r.scenario.candidates.description
+                or r.scenario.candidates.where
+                or "-",
+            }
+        )
+        rows.append(row)
+    rules = AllocationAssumptions()
+    from optimization.landuse import USES
+
+    uses = pd.DataFrame(
+        {
+            _("Use"): USES,
+            _("Homes per ha"): rules.density_units_per_ha,
+            _("Job floor ratio"): rules.job_floor_ratio,
+            _("Cost per m² (USD)"): rules.cost_per_m2,
+            _("Land value factor"): rules.value_factor,
+        }
+    )
+    paragraphs.append(
+        _(
+            "Walking distances run on the street network in both directions of every street; "
+            "fire response drives from the station along one-way streets. Accessibility to "
+            "school seats is the two-step floating catchment area (2SFCA) within the walk "
+            "radius. Residents are housing units times persons per unit. The densities, costs "
+            "and value factors below are round assumptions, not calibrated figures."
+        )
+    )
+    return Section(
+        _("Assumptions"),
+        paragraphs,
+        [
+            (_("Scenario assumptions"), _by_scenario(rows)),
+            (_("Per-use assumptions"), uses),
+        ],
+    )
+
+
+def _by_scenario(rows: list[dict]) -> pd.DataFrame:
+    """One row per assumption, one column per scenario (narrow enough for a page)."""
+    frame = pd.DataFrame(rows).set_index(_("Scenario")).T
+    frame = frame.map(lambda v: f"{v:g}" if isinstance(v, float) else ("-" if v is None else v))
+    return frame.reset_index(names=_("Assumption"))
+
+
+# -- writers --------------------------------------------------------------------------------
+
+
+def write_report(sections: list[Section], output: str | Path, title: str) -> ReportPaths:
+    """``report.html`` (with PNGs) and ``report.pdf`` in ``output``."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from layers.mpl_fonts import pyplot
+
+    plt = pyplot()
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    images = []
+    for section in sections:
+        for stem, fig in section.figures:
+            path = out / f"{stem}.png"
+            fig.savefig(path, dpi=150)
+            images.append(path)
+    html_path = out / "report.html"
+    html_path.write_text(_html(sections, title), encoding="utf-8")
+    pdf_path = out / "report.pdf"
+    with PdfPages(pdf_path) as pdf:
+        for page in _pdf_pages(sections, title):
+            pdf.savefig(page)
+            plt.close(page)
+        for section in sections:
+            for _stem, fig in section.figures:
+                pdf.savefig(fig)
+                plt.close(fig)
+    return ReportPaths(html_path, pdf_path, images)
+
+
+def _html(sections: list[Section], title: str) -> str:
+    esc = html.escape
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"
+        "table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1.5em;}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;}"
+        "th{background:#f3f3f3;} img{max-width:100%;}</style></head><body>",
+        f"<h1>{esc(title)}</h1><p>{esc(_('Written {when} by CityDesk.').format(when=when))}</p>",
+    ]
+    for s in sections:
+        parts.append(f"<h2>{esc(s.heading)}</h2>")
+        parts += [f"<p>{esc(p)}</p>" for p in s.paragraphs]
+        for caption, table in s.tables:
+            parts.append(f"<h3>{esc(caption)}</h3>")
+            parts.append(table.to_html(index=False, na_rep="-", escape=True, border=0))
+        parts += [f"<img src='{esc(stem)}.png' alt='{esc(s.heading)}'>" for stem, _fig in s.figures]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _pdf_pages(sections: list[Section], title: str):
+    """Text and table pages (A4 landscape); figures follow as their own pages. A table
+    keeps its caption on its page; a long table continues on the next page."""
+    import textwrap
+
+    from layers.mpl_fonts import pyplot
+
+    plt = pyplot()
+    row_h, top, bottom = 0.028, 0.95, 0.05
+    blocks: list[tuple[str, object]] = [("title", title)]
+    for s in sections:
+        blocks.append(("h", s.heading))
+        blocks += [("p", textwrap.fill(str(p), 140)) for p in s.paragraphs]
+        for caption, table in s.tables:
+            shown = table.astype(str)
+            for start in range(0, max(len(shown), 1), 24):  # at most 24 rows per piece
+                blocks.append(("table", (caption, shown.iloc[start : start + 24])))
+    size = {"title": 16, "h": 12, "p": 8.5}
+    page, y = None, 0.0
+    for kind, item in blocks:
+        if kind == "table":
+            height = row_h * (len(item[1]) + 1) + 0.07
+        else:
+            height = 0.035 + 0.022 * str(item).count("\n") + (0.02 if kind != "p" else 0)
+        if page is None or y - height < bottom:
+            if page is not None:
+                yield page
+            page = plt.figure(figsize=(11.69, 8.27))
+            y = top
+        if kind != "table":
+            page.text(
+                0.04,
+                y,
+                str(item),
+                fontsize=size[kind],
+                va="top",
+                weight="normal" if kind == "p" else "bold",
+            )
+            y -= height
+            continue
+        caption, shown = item
+        page.text(0.04, y, caption, fontsize=9, weight="bold", va="top")
+        ax = page.add_axes((0.04, y - height + 0.01, 0.92, height - 0.04))
+        ax.set_axis_off()
+        cells = shown.to_numpy() if len(shown) else [["-"] * len(shown.columns)]
+        t = ax.table(cellText=cells, colLabels=[str(c) for c in shown.columns], bbox=(0, 0, 1, 1))
+        t.auto_set_font_size(False)
+        t.set_fontsize(7)
+        t.auto_set_column_width(list(range(len(shown.columns))))
+        y -= height
+    if page is not None:
+        yield page
+
+
+def plan_report(
+    project: str | Path,
+    names: list[str],
+    output: str | Path,
+    front_layer: str | None = None,
+    options=None,
+    feedback=None,
+) -> ReportPaths:
+    """Run the named scenarios of a project (saving their results), evaluate a front's
+    plans if given, and write the report."""
+    from layers.project_store import read_project_meta
+
+    from .comparison import evaluate_plans, front_plans
+    from .scenario_run import run_stored_scenarios
+    from .scenario_store import decisions
+
+    results, inputs = run_stored_scenarios(project, names, options, feedback)
+    front = None
+    if front_layer:
+        front = evaluate_plans(inputs, results[0].scenario, front_plans(project, front_layer))
+    meta = read_project_meta(project)
+    credits = (meta.get("metadata") or {}).get("credits", "")
+    sections = build_sections(results, inputs, decisions(project), front, credits)
+    title = _("Planning scenarios: {project}").format(
+        project=meta.get("name") or Path(project).stem
+    )
+    return write_report(sections, output, title)

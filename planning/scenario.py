@@ -1,0 +1,416 @@
+"""Planning scenarios: a versioned TOML file a planner can read, diff and edit.
+
+A scenario says which layers play which role, what the city must add (housing units, jobs
+floor area, school seats, park area), what may not change (floodplain, open space, water,
+zoning, a cap on the share of parcels that change), which parcels are candidates (a filter
+in the attribute-table language, e.g. ``improvement_value_usd < 0.5 * land_value_usd``), the
+objectives with their weights or epsilon ranges, optional suitability factors, and the
+phasing periods with their budgets.
+
+Parsing is strict on purpose: an unknown or misspelt field is an error that names its dotted
+path and suggests the nearest known field ("targets.housing_unit: did you mean
+housing_units?"), because a silently ignored typo would quietly change the plan. Parsing
+never executes anything from the file (``tomllib`` plus a typed schema).
+
+``kind = "baseline"`` keeps every parcel's current use: the reference the other scenarios
+are measured against. ``kind = "allocate"`` runs the land-use optimization.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+SCHEMA_VERSION = 1
+KINDS = ("baseline", "allocate")
+LAYER_ROLES = (
+    "parcels",
+    "zoning",
+    "floodplain",
+    "open_space",
+    "water",
+    "streets",
+    "neighborhoods",
+)
+PROTECTED_ROLES = ("floodplain", "open_space", "water")
+OBJECTIVES = ("economic", "social", "environment", "suitability")
+FACTOR_SOURCES = ("network", "field", "distance", "raster", "overlay")
+
+
+class ScenarioError(CityDeskError):
+    """A scenario file that cannot be used as written; the message names the field."""
+
+
+@dataclass
+class FacilityKind:
+    """A kind of facility residents need: which layer, which rows, and their capacity."""
+
+    layer: str
+    where: str = ""  # filter, e.g. "category = 'public_school'"
+    capacity: float | None = None  # per facility (school seats), when there is no field
+    capacity_field: str | None = None
+    mode: str = "walk"  # walk | drive: how residents (or crews) travel
+    from_facility: bool = False  # drive from the facility to the parcel (fire engines)
+    label: str = ""
+
+
+@dataclass
+class Targets:
+    housing_units: float = 0.0
+    jobs_floor_m2: float = 0.0
+    school_seats: float = 0.0
+    park_area_m2: float = 0.0
+
+
+@dataclass
+class Constraints:
+    exclude: list[str] = field(default_factory=lambda: list(PROTECTED_ROLES))
+    protected_share: float = 0.5  # a parcel this much inside an excluded layer keeps its use
+    max_changed_share: float | None = 0.05  # of the candidate parcels
+    budget_usd: float | None = None
+    zoning: bool = True  # uses allowed by the zoning district family only
+
+
+@dataclass
+class Candidates:
+    where: str = ""  # blank: every parcel
+    description: str = ""
+
+
+@dataclass
+class Objectives:
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"economic": 1.0, "social": 1.0, "environment": 1.0}
+    )
+    epsilon: dict[str, list[float]] = field(default_factory=dict)  # objective: [lo, hi]
+
+
+@dataclass
+class Factor:
+    source: str  # network | field | distance | raster | overlay
+    facility: str = ""  # network: a facility kind
+    layer: str = ""  # distance, raster, overlay: a project layer
+    expression: str = ""  # field: a column or arithmetic on columns
+    statistic: str = "mean"  # raster
+    transform: str = "linear"
+    better: str = "higher"
+    lo: float | None = None
+    hi: float | None = None
+    scale: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    default: float = 0.0
+
+
+@dataclass
+class Suitability:
+    factors: dict[str, Factor] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    pairwise: list[list[Any]] = field(default_factory=list)  # [a, b, a-over-b] triples (AHP)
+
+
+@dataclass
+class Phasing:
+    periods: list[str] = field(default_factory=list)
+    budgets_usd: list[float] = field(default_factory=list)
+    housing_units: list[float] = field(default_factory=list)  # cumulative, by period end
+    years_per_period: float = 5.0
+
+
+@dataclass
+class Assumptions:
+    persons_per_unit: float = 2.08  # Cambridge average household size, US Census 2020
+    walk_radius_m: float = 800.0
+    floor_m2_per_job: float = 30.0
+    school_seats_per_facility: float = 400.0
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str = ""
+    description: str = ""
+    kind: str = "allocate"
+    schema: int = SCHEMA_VERSION
+    layers: dict[str, str] = field(default_factory=dict)
+    facilities: dict[str, FacilityKind] = field(default_factory=dict)
+    targets: Targets = field(default_factory=Targets)
+    constraints: Constraints = field(default_factory=Constraints)
+    candidates: Candidates = field(default_factory=Candidates)
+    objectives: Objectives = field(default_factory=Objectives)
+    suitability: Suitability = field(default_factory=Suitability)
+    phasing: Phasing = field(default_factory=Phasing)
+    assumptions: Assumptions = field(default_factory=Assumptions)
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(_without_none(asdict(self)))
+
+    def display_title(self) -> str:
+        return self.title or self.name
+
+
+def parse_scenario(text: str, source: str = "") -> Scenario:
+    """A checked :class:`Scenario` from TOML text; errors name the field and the fix."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(
+            _("the scenario is not valid TOML ({err})").format(err=exc),
+            _("Fix the syntax at the line given."),
+            path=source or None,
+        ) from exc
+    table = data.get("scenario", data)  # a [scenario] table or the keys at the top
+    if "scenario" in data and len(data) > 1:
+        table = {**data["scenario"], **{k: v for k, v in data.items() if k != "scenario"}}
+    try:
+        scenario = _build(Scenario, table, "")
+        check_scenario(scenario)
+    except ScenarioError as exc:
+        exc.path = exc.path or source or None
+        raise
+    return scenario
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(
+            _("cannot read the scenario ({err})").format(err=exc),
+            _("Check the path."),
+            path=str(path),
+        ) from exc
+    return parse_scenario(text, str(path))
+
+
+def _fail(where: str, problem: str, fix: str) -> typing.NoReturn:
+    raise ScenarioError(f"{where}: {problem}" if where else problem, fix)
+
+
+def check_scenario(s: Scenario) -> None:
+    """Rules that hold whatever the project: names, ranges and cross-references."""
+    if not s.name.strip() or not s.name.replace("_", "").replace("-", "").isalnum():
+        _fail(
+            "name",
+            _("'{v}' is not a usable scenario name").format(v=s.name),
+            _("Use letters, digits, '-' and '_' only."),
+        )
+    if s.schema > SCHEMA_VERSION:
+        _fail(
+            "schema",
+            _("written for a newer CityDesk (schema {v})").format(v=s.schema),
+            _("Update CityDesk to read it."),
+        )
+    _one_of("kind", s.kind, KINDS)
+    for role in s.layers:
+        _one_of(f"layers.{role}", role, LAYER_ROLES, what=_("layer role"))
+    if "parcels" not in s.layers:
+        _fail("layers.parcels", _("missing"), _('Name the parcel layer: parcels = "...".'))
+    for name, value in asdict(s.targets).items():
+        if value < 0:
+            _fail(f"targets.{name}", _("must not be negative"), _("Give 0 for no target."))
+    c = s.constraints
+    for role in c.exclude:
+        _one_of("constraints.exclude", role, PROTECTED_ROLES, what=_("protected layer role"))
+    if not 0 < c.protected_share <= 1:
+        _fail("constraints.protected_share", _("must be in (0, 1]"), _("For example 0.5."))
+    if c.max_changed_share is not None and not 0 < c.max_changed_share <= 1:
+        _fail("constraints.max_changed_share", _("must be in (0, 1]"), _("For example 0.05."))
+    if c.budget_usd is not None and c.budget_usd <= 0:
+        _fail("constraints.budget_usd", _("must be positive"), _("Leave it out for no budget."))
+    o = s.objectives
+    for name, weight in o.weights.items():
+        _one_of(f"objectives.weights.{name}", name, OBJECTIVES, what=_("objective"))
+        if weight < 0:
+            _fail(f"objectives.weights.{name}", _("must not be negative"), _("Use 0 to ignore it."))
+    if s.kind == "allocate" and not any(o.weights.values()):
+        _fail("objectives.weights", _("all zero"), _("Weight at least one objective."))
+    if "suitability" in {**o.weights, **o.epsilon} and not s.suitability.factors:
+        _fail(
+            "objectives",
+            _("the suitability objective needs suitability factors"),
+            _("Define [suitability.factors.*] or drop the suitability objective."),
+        )
+    for name, bounds in o.epsilon.items():
+        _one_of(f"objectives.epsilon.{name}", name, OBJECTIVES, what=_("objective"))
+        if len(bounds) != 2 or bounds[0] > bounds[1]:
+            _fail(f"objectives.epsilon.{name}", _("must be [low, high]"), _("Give two numbers."))
+    for name, kind in s.facilities.items():
+        _one_of(f"facilities.{name}.mode", kind.mode, ("walk", "drive"))
+        if kind.capacity is not None and kind.capacity <= 0:
+            _fail(f"facilities.{name}.capacity", _("must be positive"), _("Seats per facility."))
+    _check_suitability(s)
+    p = s.phasing
+    if len(p.periods) != len(p.budgets_usd):
+        _fail(
+            "phasing.budgets_usd",
+            _("{b} budgets for {p} periods").format(b=len(p.budgets_usd), p=len(p.periods)),
+            _("Give one budget per period."),
+        )
+    if p.housing_units and len(p.housing_units) != len(p.periods):
+        _fail(
+            "phasing.housing_units",
+            _("{b} targets for {p} periods").format(b=len(p.housing_units), p=len(p.periods)),
+            _("Give one cumulative housing target per period, or none."),
+        )
+    if any(b <= 0 for b in p.budgets_usd):
+        _fail("phasing.budgets_usd", _("budgets must be positive"), _("Check the amounts."))
+    a = s.assumptions
+    for name, value in asdict(a).items():
+        if value <= 0:
+            _fail(f"assumptions.{name}", _("must be positive"), _("Check the value."))
+
+
+def _check_suitability(s: Scenario) -> None:
+    from .suitability import Transform
+
+    su = s.suitability
+    for name, f in su.factors.items():
+        where = f"suitability.factors.{name}"
+        _one_of(f"{where}.source", f.source, FACTOR_SOURCES, what=_("factor source"))
+        needs = {"network": "facility", "field": "expression"}.get(f.source, "layer")
+        if not getattr(f, needs):
+            _fail(
+                where,
+                _("a '{source}' factor needs '{key}'").format(source=f.source, key=needs),
+                _('Add {key} = "...".').format(key=needs),
+            )
+        if f.source == "network" and f.facility not in s.facilities:
+            _fail(
+                f"{where}.facility",
+                _("no facility kind '{v}'").format(v=f.facility),
+                _("Define it under [facilities] or use one of: {names}.").format(
+                    names=", ".join(s.facilities) or "-"
+                ),
+            )
+        transform = Transform(f.transform, f.better, f.lo, f.hi, f.scale, f.scores, f.default)
+        try:
+            transform.check(name)
+        except CityDeskError as exc:
+            _fail(where, exc.problem, exc.fix)
+    for name in su.weights:
+        if name not in su.factors:
+            _fail(
+                f"suitability.weights.{name}",
+                _("no factor '{v}'").format(v=name),
+                _("Weight only the factors defined: {names}.").format(
+                    names=", ".join(su.factors) or "-"
+                ),
+            )
+    if su.weights and su.pairwise:
+        _fail(
+            "suitability",
+            _("both weights and pairwise comparisons given"),
+            _("Give either weights or pairwise, not both."),
+        )
+    for i, triple in enumerate(su.pairwise):
+        if len(triple) != 3 or not isinstance(triple[2], int | float):
+            _fail(
+                f"suitability.pairwise[{i}]",
+                _("must be [factor, factor, how many times more important]"),
+                _('For example ["transit", "land_value", 3].'),
+            )
+
+
+def _one_of(where: str, value: str, allowed, what: str | None = None) -> None:
+    if value in allowed:
+        return
+    near = difflib.get_close_matches(str(value), list(allowed), n=1)
+    hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
+    _fail(
+        where,
+        _("unknown {what} '{value}'").format(what=what or _("value"), value=value),
+        hint + _("Use one of: {names}.").format(names=", ".join(allowed)),
+    )
+
+
+# -- a small typed reader for dataclasses ---------------------------------------------------
+
+
+def _build(cls, table: Any, where: str):
+    if not isinstance(table, dict):
+        _fail(
+            where, _("must be a table"), _("Write it as [{name}] or {{ ... }}.").format(name=where)
+        )
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            near = difflib.get_close_matches(key, list(known), n=1)
+            hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
+            _fail(
+                _join(where, key),
+                _("unknown field"),
+                hint + _("Known fields: {names}.").format(names=", ".join(known)),
+            )
+    values = {}
+    for name, f in known.items():
+        if name in table:
+            values[name] = _coerce(hints[name], table[name], _join(where, name))
+        elif f.default is MISSING and f.default_factory is MISSING:
+            _fail(_join(where, name), _("missing"), _("This field is required."))
+    return cls(**values)
+
+
+def _coerce(hint, value, where: str):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value, where)
+    if is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is Any:
+        return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            _fail(where, _("must be a table"), _("Write it as key = value pairs."))
+        return {str(k): _coerce(args[1], v, _join(where, k)) for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            _fail(where, _("must be a list"), _("Write it as [a, b, ...]."))
+        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(where, _("must be a number, not {v!r}").format(v=value), _("Write a number."))
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(
+                where,
+                _("must be a whole number, not {v!r}").format(v=value),
+                _("Write an integer."),
+            )
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            _fail(where, _("must be true or false"), _("Write true or false."))
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            _fail(where, _("must be text, not {v!r}").format(v=value), _("Quote it."))
+        return value
+    return value
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

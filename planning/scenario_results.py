@@ -1,0 +1,77 @@
+"""A scenario run's results in the project: a styled plan layer and the indicator rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.i18n import _
+
+from .landuse_front import USE_COLOURS
+from .scenario_store import save_indicators
+
+#: the per-parcel columns a plan layer carries (when the run computed them)
+LAYER_COLUMNS = (
+    "use",
+    "changed",
+    "units_before",
+    "units_after",
+    "residents",
+    "walk_school_m",
+    "walk_park_m",
+    "walk_clinic_m",
+    "drive_fire_s",
+    "school_access",
+    "suitability",
+    "phase",
+    "neighborhood",
+)
+
+
+def plan_frame(parcels: gpd.GeoDataFrame, state: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The parcels (ids and current land use) with the run's per-parcel columns;
+    unreachable costs are left empty rather than written as infinity."""
+    keep = [c for c in ("ML", "address", "land_use") if c in parcels.columns]
+    values = state[[c for c in LAYER_COLUMNS if c in state.columns]].copy()
+    for column in values.columns:
+        if values[column].dtype.kind == "f":
+            values[column] = values[column].replace([np.inf, -np.inf], np.nan)
+    frame = pd.concat([parcels[keep].reset_index(drop=True), values.reset_index(drop=True)], axis=1)
+    return gpd.GeoDataFrame(frame, geometry=parcels.geometry.values, crs=parcels.crs)
+
+
+def plan_layer(parcels: gpd.GeoDataFrame, result) -> object:
+    """A vector layer of the plan, categorized by use (unchanged parcels unfilled)."""
+    from layers.layer import LayerRole, VectorLayer
+    from layers.style import Category, Style, Symbol
+
+    name = result.scenario.name
+    return VectorLayer(
+        name=_("Scenario {title}").format(title=result.scenario.display_title()),
+        data=plan_frame(parcels, result.state),
+        role=LayerRole.LAND,
+        id=f"scenario_{name}",
+        style=Style(
+            kind="categorized",
+            symbol=Symbol(fill="none", stroke="#bbbbbb", stroke_width=0.05),
+            field="use",
+            categories=[
+                Category(use, use, Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05))
+                for use, colour in USE_COLOURS.items()
+            ],
+        ),
+    )
+
+
+def save_result(project: str | Path, parcels: gpd.GeoDataFrame, result) -> str:
+    """Write the plan layer (group "Planning", on top) and the indicators; returns the
+    layer id."""
+    from layers.project_store import put_layers
+
+    layer = plan_layer(parcels, result)
+    put_layers(project, [layer], group=_("Planning"))
+    save_indicators(project, result.scenario.name, result.revision or 0, result.indicators)
+    return layer.id

@@ -1,0 +1,560 @@
+"""Running a scenario on a project: layers -> candidates -> plan -> indicators -> results.
+
+The steps, each a function so that a test, the CLI, the workbench and the report can call
+the part they need:
+
+1. :func:`prepare_inputs` reads the layers by role once, in one metric CRS, and builds the
+   street network (walk and drive costs); several scenarios on one project share it.
+2. :func:`candidate_mask` applies the scenario's candidate filter.
+3. suitability (when the scenario defines factors) scores every parcel 0..1.
+4. :func:`allocate` solves the land-use model over the candidates (``kind = "allocate"``),
+   with the network walking access in the social objective; ``kind = "baseline"`` keeps
+   every parcel as it is.
+5. phasing (when the scenario has periods) orders the changes under each period's budget.
+6. :func:`plan_state` evaluates the plan parcel by parcel (new schools and parks become
+   facilities, so access is measured *after* the plan) and :mod:`planning.indicators`
+   sums it per city and neighbourhood.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.crs import suggest_projected_crs, to_lonlat_bounds
+from layers.errors import CityDeskError
+from layers.expressions import filter_mask
+from layers.feedback import Feedback, NullFeedback, check_canceled
+from layers.i18n import _
+from layers.overlay import nearest_distance, share_inside
+from optimization.landuse import USES, LandUseProblem, solve_landuse
+from optimization.solve import SolveOptions, SolveOutcome
+
+from .indicators import indicator_table
+from .landuse_inputs import AllocationAssumptions, landuse_problem
+from .network_access import DRIVE, WALK, NetworkCosts
+from .scenario import FacilityKind, Scenario, ScenarioError
+from .two_step_fca import two_step_fca
+
+#: facility kinds the built-in indicators read (scenario key -> indicator column)
+INDICATOR_KINDS = {"school": "walk_school_m", "park": "walk_park_m", "clinic": "walk_clinic_m"}
+FIRE_KIND = "fire"
+ACCESS_ROAD_FREE_M = 30.0  # a changed parcel this close to a street needs no new street
+
+
+@dataclass
+class PlanningInputs:
+    """A project's layers in one metric CRS and its street network, read once."""
+
+    project: Path
+    layer_names: dict[str, str]
+    crs: object
+    parcels: gpd.GeoDataFrame  # metric CRS, valid geometry, index 0..n-1
+    flood_share: np.ndarray
+    open_share: np.ndarray
+    neighborhood: np.ndarray
+    walk: NetworkCosts
+    drive: NetworkCosts
+    network_lines: list[str]
+    street_distance: np.ndarray  # straight-line metres from each parcel to the nearest street
+    _places: dict = field(default_factory=dict, repr=False)
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    def layer(self, name: str, where: str) -> gpd.GeoDataFrame:
+        """A project layer in the metric CRS; a missing one is named by its scenario field."""
+        if name not in self._frames:
+            from layers.io import read_frame
+
+            try:
+                frame = read_frame(self.project, name)[0]
+            except CityDeskError as exc:
+                raise ScenarioError(f"{where} = '{name}': {exc.problem}", exc.fix) from exc
+            if frame.crs is None:
+                raise ScenarioError(
+                    _("{where} = '{name}': the layer has no CRS").format(where=where, name=name),
+                    _("Set the layer's CRS in the project."),
+                )
+            self._frames[name] = frame.to_crs(self.crs)
+        return self._frames[name]
+
+    def places(self, costs: NetworkCosts):
+        """Each parcel's network node and access cost, per travel mode (computed once)."""
+        if costs.mode.name not in self._places:
+            self._places[costs.mode.name] = costs.snap_places(self.parcels.geometry)
+        return self._places[costs.mode.name]
+
+    def facilities(self, key: str, kind: FacilityKind) -> gpd.GeoDataFrame:
+        frame = self.layer(kind.layer, f"facilities.{key}.layer")
+        if kind.where:
+            try:
+                frame = frame[filter_mask(frame, kind.where).to_numpy()]
+            except CityDeskError as exc:
+                raise ScenarioError(f"facilities.{key}.where: {exc.problem}", exc.fix) from exc
+        if frame.empty:
+            raise ScenarioError(
+                _("facilities.{key}: no facility matches").format(key=key),
+                _("Check the layer and the filter."),
+            )
+        return frame
+
+    def cost_to(self, frame: gpd.GeoDataFrame, kind: FacilityKind) -> np.ndarray:
+        """Network cost from each parcel to the nearest facility of ``frame`` (walk metres
+        or drive seconds; from the facility when ``kind.from_facility``)."""
+        costs = self.walk if kind.mode == "walk" else self.drive
+        node, access = self.places(costs)
+        ent = costs.entrances(frame.geometry)
+        if kind.from_facility:
+            dist, _owner = costs.from_facilities(ent)
+        else:
+            dist, _owner = costs.to_facilities(ent)
+        return dist[node] + access
+
+
+def prepare_inputs(
+    project: str | Path, scenario: Scenario, feedback: Feedback | None = None
+) -> PlanningInputs:
+    """Read the scenario's layers and build the street network."""
+    from incidents.road_network import NetworkSpec, build_network
+    from layers.io import read_frame
+
+    feedback = feedback or NullFeedback()
+    project = Path(project)
+    names = scenario.layers
+
+    def read(role: str) -> gpd.GeoDataFrame | None:
+        if role not in names:
+            return None
+        try:
+            return read_frame(project, names[role])[0]
+        except CityDeskError as exc:
+            raise ScenarioError(f"layers.{role} = '{names[role]}': {exc.problem}", exc.fix) from exc
+
+    parcels = read("parcels")
+    if parcels.crs is None:
+        raise ScenarioError(
+            _("layers.parcels: the layer has no CRS"), _("Set the layer's CRS in the project.")
+        )
+    crs = suggest_projected_crs(
+        to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
+    )
+    parcels = parcels.reset_index(drop=True).to_crs(crs)
+    parcels["geometry"] = parcels.geometry.make_valid()
+    feedback.set_progress(10)
+    streets = read("streets")
+    if streets is None:
+        raise ScenarioError(
+            _("layers.streets: missing"),
+            _('Accessibility needs the street centerlines: streets = "...".'),
+        )
+    network = build_network(streets, NetworkSpec(use_node_ids=False))
+    feedback.set_progress(30)
+    inputs = PlanningInputs(
+        project=project,
+        layer_names=dict(names),
+        crs=crs,
+        parcels=parcels,
+        flood_share=np.zeros(len(parcels)),
+        open_share=np.zeros(len(parcels)),
+        neighborhood=np.full(len(parcels), "", dtype=object),
+        walk=NetworkCosts(network, WALK),
+        drive=NetworkCosts(network, DRIVE),
+        network_lines=network.report.lines(),
+        street_distance=nearest_distance(parcels, streets.to_crs(crs)),
+    )
+    for role, attr in (("floodplain", "flood_share"), ("open_space", "open_share")):
+        if role in names:
+            setattr(
+                inputs, attr, share_inside(parcels, inputs.layer(names[role], f"layers.{role}"))
+            )
+    if "neighborhoods" in names:
+        inputs.neighborhood = _area_names(
+            parcels, inputs.layer(names["neighborhoods"], "layers.neighborhoods")
+        )
+    feedback.set_progress(60)
+    return inputs
+
+
+def _area_names(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """The name of the area holding each parcel's inner point ('' outside every area)."""
+    column = next(
+        (c for c in ("NAME", "name", "Name") if c in areas.columns),
+        next((c for c in areas.columns if areas[c].dtype == object and c != "geometry"), None),
+    )
+    points = gpd.GeoDataFrame(geometry=parcels.geometry.representative_point(), crs=parcels.crs)
+    joined = gpd.sjoin(points, areas[[column, "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    return joined[column].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def candidate_mask(inputs: PlanningInputs, scenario: Scenario) -> np.ndarray:
+    try:
+        mask = filter_mask(inputs.parcels, scenario.candidates.where).to_numpy(bool)
+    except CityDeskError as exc:
+        raise ScenarioError(f"candidates.where: {exc.problem}", exc.fix) from exc
+    if scenario.kind == "allocate" and not mask.any():
+        raise ScenarioError(
+            _("candidates.where: no parcel matches"), _("Loosen the candidate filter.")
+        )
+    return mask
+
+
+def walking_distances(inputs: PlanningInputs, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Network walking metres from each parcel to the nearest school and park (the kinds
+    the social objective reads), for those the scenario defines."""
+    return {
+        key: inputs.cost_to(
+            inputs.facilities(key, scenario.facilities[key]), scenario.facilities[key]
+        )
+        for key in ("school", "park")
+        if key in scenario.facilities
+    }
+
+
+def build_problem(
+    inputs: PlanningInputs,
+    scenario: Scenario,
+    candidates: np.ndarray,
+    walk: dict[str, np.ndarray] | None = None,
+    suitability: np.ndarray | None = None,
+) -> LandUseProblem:
+    """The land-use model inputs of the scenario over its candidate parcels.
+
+    With the walking distances of :func:`walking_distances`, the social objective weighs new
+    homes by exp(-d / walk radius) (mean over school and park) on the street network, and a
+    new school or park is credited once with the homes it brings within walking reach."""
+    c = scenario.constraints
+    t = scenario.targets
+    rules = AllocationAssumptions(protected_share=c.protected_share)
+    if not c.zoning:
+        rules = AllocationAssumptions(
+            protected_share=c.protected_share, zoning={}, default_zoning=USES[1:]
+        )
+    names = scenario.layers
+
+    def role(name: str) -> gpd.GeoDataFrame | None:
+        return inputs.layer(names[name], f"layers.{name}") if name in names else None
+
+    targets = {
+        "housing": t.housing_units,
+        "jobs": t.jobs_floor_m2,
+        "school_seats": t.school_seats,
+        "park_area": t.park_area_m2,
+    }
+    facilities = {
+        key: inputs.facilities(key, scenario.facilities[key])
+        for key in ("school", "park")
+        if key in scenario.facilities
+    }
+    n_candidates = int(candidates.sum())
+    radius = scenario.assumptions.walk_radius_m
+    walk = walk or {}
+    access = (
+        np.mean([np.exp(-np.nan_to_num(d, posinf=1e9) / radius) for d in walk.values()], axis=0)
+        if walk
+        else None
+    )
+    served = {f"{key}s": d <= radius for key, d in walk.items()}
+    return landuse_problem(
+        inputs.parcels,
+        zoning=role("zoning") if c.zoning else None,
+        floodplain=role("floodplain"),
+        open_space=role("open_space"),
+        water=role("water"),
+        schools=facilities.get("school"),
+        parks=facilities.get("park"),
+        candidates=candidates,
+        targets={k: v for k, v in targets.items() if v > 0},
+        budget=c.budget_usd,
+        max_changed=None
+        if c.max_changed_share is None
+        else max(1, math.floor(c.max_changed_share * n_candidates)),
+        assumptions=rules,
+        access=access,
+        suitability=suitability,
+        protect=tuple(c.exclude),
+        served=served,
+        coverage=True,
+    )
+
+
+def allocate(
+    inputs: PlanningInputs,
+    scenario: Scenario,
+    candidates: np.ndarray,
+    suitability: np.ndarray | None = None,
+    options: SolveOptions | None = None,
+    feedback: Feedback | None = None,
+) -> tuple[np.ndarray, SolveOutcome, LandUseProblem]:
+    """The plan over all parcels (use index; non-candidates keep), the solve outcome and the
+    model inputs. Infeasible targets raise :class:`optimization.landuse.LandUseInfeasible`,
+    which names them."""
+    problem = build_problem(
+        inputs, scenario, candidates, walking_distances(inputs, scenario), suitability
+    )
+    o = scenario.objectives
+    weights = {k: v for k, v in o.weights.items() if v > 0}
+    bounds = {k: (v[0], v[1]) for k, v in o.epsilon.items()}
+    outcome, plan = solve_landuse(
+        problem, weights, options, feedback, bounds=bounds, normalise=True
+    )
+    if plan is None:
+        raise CityDeskError(
+            _("the land-use model found no plan ({status})").format(status=outcome.describe()),
+            _("Give the solver more time (--time-limit) or a larger gap (--gap)."),
+        )
+    full = np.zeros(len(inputs.parcels), dtype=int)
+    full[np.flatnonzero(candidates)] = plan
+    return full, outcome, problem
+
+
+def plan_state(
+    inputs: PlanningInputs,
+    scenario: Scenario,
+    plan: np.ndarray,
+    feedback: Feedback | None = None,
+    problems: list[str] | None = None,
+) -> pd.DataFrame:
+    """Per parcel, everything the indicators read (see :mod:`planning.indicators`), after
+    ``plan`` (a use index per parcel; 0 keeps)."""
+    feedback = feedback or NullFeedback()
+    problems = problems if problems is not None else []
+    a = scenario.assumptions
+    parcels = inputs.parcels
+    changed = plan != 0
+    effect = (
+        landuse_problem(parcels, candidates=changed, access=np.zeros(len(parcels)))
+        if changed.any()
+        else None
+    )
+    uses = plan[changed]
+
+    def added(table: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(parcels))
+        if effect is not None:
+            out[changed] = table[np.arange(len(uses)), uses]
+        return out
+
+    units_before = np.nan_to_num(pd.to_numeric(parcels.get("res_units_est", 0), errors="coerce"))
+    units_before = np.broadcast_to(units_before, len(parcels)).astype(float)
+    yields = effect.yields if effect is not None else {}
+    zero = np.zeros((len(parcels), len(USES)))
+    units_after = np.maximum(units_before + added(yields.get("housing", zero)), 0)
+    floor_before = _job_floor_now(parcels)
+    floor_after = np.where(changed, 0.0, floor_before) + added(yields.get("jobs", zero))
+    area = parcels.geometry.area.to_numpy()
+    state = pd.DataFrame(
+        {
+            "use": np.asarray(USES, dtype=object)[plan],
+            "changed": changed.astype(float),
+            "units_before": units_before,
+            "units_after": units_after,
+            "residents": units_after * a.persons_per_unit,
+            "jobs_after": floor_after / a.floor_m2_per_job,
+            "green_m2": np.where(plan == USES.index("park"), area, inputs.open_share * area),
+            "land_value_gain": added(effect.coefficients["economic"] if effect else zero),
+            "plan_cost": added(effect.cost if effect else zero),
+            "flood_share": inputs.flood_share,
+            "neighborhood": inputs.neighborhood,
+        }
+    )
+    state.attrs["walk_radius_m"] = a.walk_radius_m
+    state["new_network_m"] = np.where(
+        changed, np.maximum(inputs.street_distance - ACCESS_ROAD_FREE_M, 0), 0
+    )
+    new_sites = {"school": plan == USES.index("school"), "park": plan == USES.index("park")}
+    for n, (key, column) in enumerate(INDICATOR_KINDS.items()):
+        check_canceled(feedback)
+        if key not in scenario.facilities:
+            problems.append(
+                _(
+                    "no facility kind '{key}' in the scenario: its access indicator is left out"
+                ).format(key=key)
+            )
+            continue
+        frame = inputs.facilities(key, scenario.facilities[key])
+        if key in new_sites and new_sites[key].any():
+            frame = pd.concat(
+                [frame[["geometry"]], parcels.loc[new_sites[key], ["geometry"]]], ignore_index=True
+            )
+        state[column] = inputs.cost_to(frame, scenario.facilities[key])
+        feedback.set_progress(100.0 * (n + 1) / (len(INDICATOR_KINDS) + 2))
+    if FIRE_KIND in scenario.facilities:
+        kind = scenario.facilities[FIRE_KIND]
+        state["drive_fire_s"] = inputs.cost_to(inputs.facilities(FIRE_KIND, kind), kind)
+    else:
+        problems.append(_("no facility kind 'fire' in the scenario: fire response is left out"))
+    if "school" in scenario.facilities:
+        state["school_access"] = _school_access(
+            inputs, scenario, state, added(yields.get("school_seats", zero))
+        )
+    feedback.set_progress(100)
+    return state
+
+
+def _school_access(
+    inputs: PlanningInputs, scenario: Scenario, state: pd.DataFrame, new_seats: np.ndarray
+) -> np.ndarray:
+    """2SFCA seats per resident within the walk radius, new schools included."""
+    kind = scenario.facilities["school"]
+    schools = inputs.facilities("school", kind)
+    if kind.capacity_field:
+        if kind.capacity_field not in schools:
+            raise ScenarioError(
+                _("facilities.school.capacity_field: no column '{c}'").format(
+                    c=kind.capacity_field
+                ),
+                _("Columns: {names}.").format(names=", ".join(map(str, schools.columns))),
+            )
+        seats = (
+            pd.to_numeric(schools[kind.capacity_field], errors="coerce").fillna(0).to_numpy(float)
+        )
+    else:
+        seats = np.full(
+            len(schools), kind.capacity or scenario.assumptions.school_seats_per_facility
+        )
+    geoms = schools.geometry
+    new = new_seats > 0
+    if new.any():
+        geoms = pd.concat([geoms, inputs.parcels.geometry[new]], ignore_index=True)
+        seats = np.concatenate([seats, new_seats[new]])
+    costs = inputs.walk
+    radius = scenario.assumptions.walk_radius_m
+    matrix = costs.facility_costs(
+        costs.entrances(gpd.GeoSeries(geoms, crs=inputs.crs)), inputs.places(costs), limit=radius
+    )
+    return two_step_fca(matrix, seats, state["residents"].to_numpy(float), radius).access
+
+
+def _job_floor_now(parcels: gpd.GeoDataFrame) -> np.ndarray:
+    """Job floor area today (m²): the building area of non-residential parcels, half of it
+    for mixed use; an estimate from the assessor's gross building area."""
+    floor = (
+        np.nan_to_num(pd.to_numeric(parcels.get("gross_bldg_area_sqft", 0), errors="coerce"))
+        * 0.09290304
+    )
+    floor = np.broadcast_to(floor, len(parcels)).astype(float)
+    use = parcels.get("land_use", pd.Series("", index=parcels.index)).astype(str).to_numpy()
+    share = np.select(
+        [np.isin(use, ["commercial", "industrial", "institutional"]), use == "mixed"],
+        [1.0, 0.5],
+        0.0,
+    )
+    return floor * share
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    revision: int | None
+    plan: np.ndarray
+    state: pd.DataFrame
+    indicators: pd.DataFrame
+    outcome: SolveOutcome | None
+    candidates: int
+    suitability: pd.DataFrame | None = None
+    phasing: object | None = None
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    network_lines: list[str] = field(default_factory=list)
+
+
+def run_scenario(
+    project: str | Path,
+    scenario: Scenario,
+    revision: int | None = None,
+    inputs: PlanningInputs | None = None,
+    options: SolveOptions | None = None,
+    feedback: Feedback | None = None,
+) -> ScenarioResult:
+    """Every step of the module docstring for one scenario."""
+    from .suitability_run import run_suitability
+
+    started = time.perf_counter()
+    feedback = feedback or NullFeedback()
+    if inputs is None or inputs.layer_names != scenario.layers:
+        inputs = prepare_inputs(project, scenario, feedback)
+    problems: list[str] = []
+    candidates = candidate_mask(inputs, scenario)
+    suit = run_suitability(inputs, scenario) if scenario.suitability.factors else None
+    score = None if suit is None else suit["suitability"].to_numpy(float)
+    outcome, problem = None, None
+    plan = np.zeros(len(inputs.parcels), dtype=int)
+    if scenario.kind == "allocate":
+        plan, outcome, problem = allocate(inputs, scenario, candidates, score, options, feedback)
+    check_canceled(feedback)
+    phasing = None
+    if scenario.phasing.periods and problem is not None:
+        phasing = _phase(scenario, problem, plan[candidates], options, feedback)
+    state = plan_state(inputs, scenario, plan, feedback, problems)
+    if suit is not None:
+        state["suitability"] = suit["suitability"].to_numpy()
+    if phasing is not None:
+        period = np.zeros(len(plan), dtype=int)
+        changed_candidates = np.flatnonzero(candidates)[plan[candidates] != 0]
+        period[changed_candidates] = phasing.period
+        state["phase"] = period
+    table = indicator_table(state, problems=problems)
+    return ScenarioResult(
+        scenario=scenario,
+        revision=revision,
+        plan=plan,
+        state=state,
+        indicators=table,
+        outcome=outcome,
+        candidates=int(candidates.sum()),
+        suitability=suit,
+        phasing=phasing,
+        problems=problems,
+        seconds=time.perf_counter() - started,
+        network_lines=inputs.network_lines,
+    )
+
+
+def _phase(scenario: Scenario, problem: LandUseProblem, plan, options, feedback):
+    from optimization.phasing import phasing_from_plan, solve_phasing
+
+    p = scenario.phasing
+    targets = {"housing": p.housing_units} if p.housing_units else {}
+    phasing = phasing_from_plan(
+        problem, plan, p.budgets_usd, targets, years_per_period=p.years_per_period
+    )
+    return solve_phasing(phasing, options, feedback)
+
+
+def run_stored_scenarios(
+    project: str | Path,
+    names: list[str],
+    options: SolveOptions | None = None,
+    feedback: Feedback | None = None,
+    save: bool = True,
+) -> tuple[list[ScenarioResult], PlanningInputs]:
+    """Run scenarios stored in the project (latest revisions), sharing one read of the
+    layers and network where their layer roles agree; with ``save`` each result's layer and
+    indicators go into the project. Progress is shared out over the scenarios."""
+    from layers.feedback import ScaledFeedback
+
+    from .scenario_results import save_result
+    from .scenario_store import load_scenario, scenario_text
+
+    feedback = feedback or NullFeedback()
+    results: list[ScenarioResult] = []
+    inputs = None
+    for n, name in enumerate(names):
+        check_canceled(feedback)
+        scenario = load_scenario(project, name)
+        revision = scenario_text(project, name)[1]
+        part = ScaledFeedback(feedback, 100.0 * n / len(names), 100.0 * (n + 1) / len(names))
+        feedback.push_info(_("running scenario {name}").format(name=name))
+        if inputs is None or inputs.layer_names != scenario.layers:
+            inputs = prepare_inputs(project, scenario, part)
+        result = run_scenario(project, scenario, revision, inputs, options, part)
+        if save:
+            save_result(project, inputs.parcels, result)
+        results.append(result)
+    return results, inputs
