@@ -118,5 +118,5 @@ def zonal_stats(
 
 def _rowcol(raster: RasterLayer, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = ~raster.transform
-    cols, rows = inverse * (xy[:, 0], xy[:, 1])
+    cols, rows = inverse @ (xy[:, 0], xy[:, 1])
     return np.floor(rows).astype(int), np.floor(cols).astype(int)

@@ -19,7 +19,16 @@ from layers.feedback import CanceledError
 from layers.i18n import _, set_language
 from layers.version import __version__
 
-from . import cases_cmd, demo_cmd, dispatch_cmd, grid_cmd, layers_cmd, optimize_cmd, project_cmd
+from . import (
+    cases_cmd,
+    demo_cmd,
+    dispatch_cmd,
+    grid_cmd,
+    layers_cmd,
+    optimize_cmd,
+    plan_cmd,
+    project_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases_cmd.register(sub)
     dispatch_cmd.register(sub)
     optimize_cmd.register(sub)
+    plan_cmd.register(sub)
     demo_cmd.register(sub)
     gui = sub.add_parser("gui", help=_("open the desktop workbench"))
     gui.add_argument("project", nargs="?", help=_("project .gpkg to open (default: the demo)"))

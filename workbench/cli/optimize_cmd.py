@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--spacing", type=float, default=400.0, help=_("candidate spacing in metres (400)")
         )
         p.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
-        _solver_arguments(p)
+        solver_arguments(p)
         p.add_argument("--output", help=_("layer id prefix for the results (default: the model)"))
         p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
         p.set_defaults(func=cmd_siting, model=model)
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _landuse_arguments(landuse)
     landuse.add_argument("--output", default="landuse", help=_("layer id prefix (landuse)"))
     landuse.add_argument("--json", action="store_true", help=_("print the result as JSON"))
-    _solver_arguments(landuse)
+    solver_arguments(landuse)
     landuse.set_defaults(func=cmd_landuse)
 
     phasing = osub.add_parser("phasing", help=_("schedule a plan's changes over periods"))
@@ -99,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     phasing.add_argument("--years", type=float, default=5.0, help=_("years per period (5)"))
     phasing.add_argument("--output", default="phasing", help=_("layer id (phasing)"))
-    _solver_arguments(phasing)
+    solver_arguments(phasing)
     phasing.set_defaults(func=cmd_phasing)
 
     pareto = osub.add_parser(
@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pareto.add_argument("--grid", type=int, help=_("grid points per objective (default: exact)"))
     pareto.add_argument("--output", help=_("write the front as CSV here"))
-    _solver_arguments(pareto)
+    solver_arguments(pareto)
     pareto.set_defaults(func=cmd_pareto)
 
 
@@ -141,13 +141,13 @@ def _landuse_inputs(args: argparse.Namespace, project: Path):
     )
 
 
-def _solver_arguments(p: argparse.ArgumentParser) -> None:
+def solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help=_("MILP solver"))
     p.add_argument("--time-limit", type=float, help=_("seconds per solve (default: none)"))
     p.add_argument("--gap", type=float, default=0.0, help=_("relative MIP gap (default 0)"))
 
 
-def _options(args: argparse.Namespace):
+def solve_options(args: argparse.Namespace):
     from optimization.solve import SolveOptions
 
     return SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap)
@@ -163,7 +163,7 @@ def cmd_siting(args: argparse.Namespace) -> int:
         candidate_spacing_m=args.spacing,
         model=args.model,
         radius_s=args.radius,
-        options=_options(args),
+        options=solve_options(args),
     )
     existing = _read_layer(project, args.existing)
     if args.where:
@@ -267,7 +267,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         for k in range(c.shape[0])
     ]
     with TqdmFeedback(_("Pareto front")) as fb:
-        front = augmecon2(model, objectives, grid=args.grid, options=_options(args), feedback=fb)
+        front = augmecon2(
+            model, objectives, grid=args.grid, options=solve_options(args), feedback=fb
+        )
     table = pd.DataFrame(front.values(), columns=list(front.objectives))
     table["proven"] = [p.proven for p in front.points]
     print(
@@ -306,7 +308,7 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                 max_changed=args.max_changed,
                 target_gap=args.gap or 0.001,
                 exact=args.exact,
-                options=_options(args),
+                options=solve_options(args),
             )
             run = run_landuse_front(project, spec, fb, name=args.output)
             rows, layer_id = run.table.to_dict("records"), run.layer_id
@@ -337,7 +339,7 @@ def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
     for part in args.weights.split(","):
         name, _sep, value = part.partition("=")
         weights[name.strip()] = float(value or 1)
-    outcome, plan = solve_landuse(inputs, weights, _options(args), feedback)
+    outcome, plan = solve_landuse(inputs, weights, solve_options(args), feedback)
     if plan is None:
         return [], None
     row = {"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap}
@@ -373,7 +375,7 @@ def cmd_phasing(args: argparse.Namespace) -> int:
         )
     problem = phasing_from_plan(inputs, plan, budgets, targets, years_per_period=args.years)
     with TqdmFeedback(_("phasing")) as fb:
-        result = solve_phasing(problem, _options(args), fb)
+        result = solve_phasing(problem, solve_options(args), fb)
     print(result.outcome.describe())
     print(result.by_period.to_string(index=False))
     changed = plan != 0

@@ -1,0 +1,289 @@
+"""Planning scenarios on the real Cambridge demo project: the TOML schema and its errors,
+the versioned store, a run of each demo scenario, indicators, decisions and the report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning.scenario import ScenarioError, parse_scenario, read_scenario
+from planning.scenario_store import (
+    decisions,
+    list_scenarios,
+    load_scenario,
+    record_decision,
+    save_scenario,
+    scenario_history,
+    stored_indicators,
+)
+from workbench.cli.main import main
+
+SCENARIOS = "planning/data/scenarios"
+
+
+def _text(name: str) -> str:
+    from conftest import ROOT
+
+    return (ROOT / SCENARIOS / f"{name}.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "fix"),
+    [
+        (
+            ("[targets]\nhousing_units = 3000.0", "[targets]\nhousing_unit = 3000.0"),
+            "targets.housing_unit",
+            "housing_units",
+        ),
+        (("housing_units = 3000.0", "housing_units = -5.0"), "targets.housing_units", "negative"),
+        (("housing_units = 3000.0", 'housing_units = "many"'), "targets.housing_units", "number"),
+        (
+            ("max_changed_share = 0.25", "max_changed_share = 1.5"),
+            "constraints.max_changed_share",
+            "(0, 1]",
+        ),
+        (('kind = "allocate"', 'kind = "alocate"'), "kind", "allocate"),
+        (("economic = 0.2", "economc = 0.2"), "objectives.weights.economc", "economic"),
+        (
+            ('exclude = ["floodplain", "open_space", "water"]', 'exclude = ["flood"]'),
+            "constraints.exclude",
+            "floodplain",
+        ),
+        (
+            ("budgets_usd = [5e8, 5e8, 5e8]", "budgets_usd = [5e8]"),
+            "phasing.budgets_usd",
+            "3 periods",
+        ),
+        (('parcels = "parcels"\n', ""), "layers.parcels", "missing"),
+        (('mode = "drive"', 'mode = "fly"'), "facilities.fire.mode", "walk"),
+    ],
+)
+def test_bad_scenarios_name_the_field(edit, field, fix):
+    text = _text("housing_first")
+    old, new = edit
+    assert old in text
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text.replace(old, new, 1), "housing_first.toml")
+    assert field in err.value.message and fix in err.value.message
+
+
+def test_invalid_toml_and_unknown_factor_source():
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        parse_scenario("name = [unclosed", "x.toml")
+    text = _text("balanced").replace('source = "overlay"', 'source = "overlap"')
+    with pytest.raises(ScenarioError, match=r"suitability\.factors\.flood\.source.*overlay"):
+        parse_scenario(text)
+    text = _text("balanced").replace(
+        '["school_walk", "library_walk", 3]', '["school_walk", "library_walk", 30]'
+    )
+    s = parse_scenario(text)  # the scale is checked when the weights are computed
+    from planning.ahp import AhpError
+    from planning.suitability_run import factor_weights
+
+    with pytest.raises(AhpError, match=r"1/9\.\.9"):
+        factor_weights(s)
+
+
+def test_demo_scenarios_round_trip_through_toml():
+    for name in ("baseline", "housing_first", "balanced"):
+        s = read_scenario(f"{SCENARIOS}/{name}.toml")
+        again = parse_scenario(s.to_toml())
+        assert again == s
+
+
+def test_store_keeps_every_revision_and_decision(demo_copy):
+    assert save_scenario(demo_copy, _text("baseline"), "ana") == 1
+    edited = _text("baseline").replace('title = "Baseline: no change"', 'title = "Today"')
+    assert save_scenario(demo_copy, edited, "bo") == 2
+    assert load_scenario(demo_copy, "baseline").title == "Today"
+    assert load_scenario(demo_copy, "baseline", revision=1).title == "Baseline: no change"
+    assert list(scenario_history(demo_copy, "baseline")["author"]) == ["ana", "bo"]
+    assert list_scenarios(demo_copy)["revision"].tolist() == [2]
+    with pytest.raises(ScenarioError, match="no scenario 'nope'"):
+        load_scenario(demo_copy, "nope")
+    with pytest.raises(ScenarioError, match="reason"):
+        record_decision(demo_copy, "baseline", "  ", ["baseline"])
+    with pytest.raises(ScenarioError, match="not among"):
+        record_decision(demo_copy, "balanced", "cheaper", ["baseline"])
+    record_decision(demo_copy, "baseline", "no money this year", ["baseline"], "council")
+    record_decision(demo_copy, "baseline", "still no money", ["baseline"], "council")
+    assert [d.reason for d in decisions(demo_copy)] == ["no money this year", "still no money"]
+    # the tables open as GeoPackage attribute tables (QGIS lists them)
+    import sqlite3
+
+    con = sqlite3.connect(demo_copy)
+    kinds = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall())
+    con.close()
+    assert kinds["citydesk_scenarios"] == kinds["citydesk_decisions"] == "attributes"
+
+
+def test_check_in_project_names_missing_layers_and_fields(demo_copy):
+    from planning.scenario_check import check_in_project
+
+    ok = parse_scenario(_text("balanced"))
+    assert check_in_project(demo_copy, ok) == []
+    bad = parse_scenario(
+        _text("balanced").replace('zoning = "zoning_districts"', 'zoning = "zones"')
+    )
+    with pytest.raises(ScenarioError, match=r"layers\.zoning.*no layer 'zones'"):
+        check_in_project(demo_copy, bad)
+    bad = parse_scenario(
+        _text("balanced").replace("improvement_value_usd < 0.5", "improvement_usd < 0.5")
+    )
+    with pytest.raises(ScenarioError, match=r"candidates\.where"):
+        check_in_project(demo_copy, bad)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """The three demo scenarios run once on a copy of the demo project (about 10 s)."""
+    import shutil
+
+    from conftest import ROOT
+
+    from planning.scenario_run import run_stored_scenarios
+
+    path = tmp_path_factory.mktemp("plan") / "demo.gpkg"
+    shutil.copyfile(ROOT / "layers/demo_data/cambridge_demo.gpkg", path)
+    for name in ("baseline", "housing_first", "balanced"):
+        save_scenario(path, _text(name))
+    results, inputs = run_stored_scenarios(path, ["baseline", "housing_first", "balanced"])
+    return path, {r.scenario.name: r for r in results}, inputs
+
+
+def _city(result) -> pd.Series:
+    table = result.indicators
+    return table[table["area"] == "city"].set_index("indicator")["value"]
+
+
+def test_baseline_describes_todays_city(demo_runs):
+    _path, results, inputs = demo_runs
+    base = results["baseline"]
+    city = _city(base)
+    assert city["housing_units_added"] == 0 and city["parcels_changed"] == 0
+    units = np.nan_to_num(pd.to_numeric(inputs.parcels["res_units_est"], errors="coerce")).sum()
+    people = units * 2.08
+    assert base.state["residents"].sum() == pytest.approx(people)
+    assert 0 < city["residents_near_school"] < people
+    # 2SFCA shares out exactly the seats of the schools someone can reach
+    served = city["school_seat_access"] / 1000 * people
+    assert served == pytest.approx(400 * 18, rel=0.2)
+    assert 60 < city["mean_fire_response_s"] < 200
+    # neighbourhood figures add up to the city's (sums) and weight up to it (ratios)
+    by_area = base.indicators[base.indicators["area"] != "city"]
+    near = by_area[by_area["indicator"] == "residents_near_school"]["value"].sum()
+    unassigned = base.state[base.state["neighborhood"] == ""]
+    assert near == pytest.approx(city["residents_near_school"], rel=0.02)
+    assert len(unassigned) < 200
+
+
+def test_allocations_meet_targets_and_caps(demo_runs):
+    _path, results, _inputs = demo_runs
+    for name, result in results.items():
+        if name == "baseline":
+            continue
+        s = result.scenario
+        city = _city(result)
+        assert result.outcome.status.value == "optimal"
+        assert city["housing_units_added"] >= s.targets.housing_units - 1e-6
+        assert city["parcels_changed"] <= np.floor(
+            s.constraints.max_changed_share * result.candidates
+        )
+        assert city["plan_cost_usd"] <= s.constraints.budget_usd * (1 + 1e-9)
+        changed = result.state["changed"].to_numpy(bool)
+        assert not (changed & (result.state["use"] == "keep")).any()
+        # phasing builds each changed parcel once, within each period's budget
+        assert set(np.unique(result.state.loc[changed, "phase"])) <= set(
+            range(len(s.phasing.periods) + 1)
+        )
+        spend = result.phasing.by_period["spending"].to_numpy()
+        assert (spend <= np.array(s.phasing.budgets_usd) * (1 + 1e-9)).all()
+    balanced = results["balanced"]
+    assert _city(balanced)["parcels_changed"] < _city(results["housing_first"])["parcels_changed"]
+    assert (balanced.state["use"] == "school").any()  # the 400 seats need a school
+    weights = balanced.suitability.attrs["weights"]
+    assert sum(weights.values()) == pytest.approx(1)
+    assert balanced.suitability.attrs["ahp"].consistent
+
+
+def test_results_are_stored_and_compared(demo_runs):
+    path, _results, _inputs = demo_runs
+    stored = stored_indicators(path, ["baseline", "balanced"])
+    assert set(stored["scenario"]) == {"baseline", "balanced"}
+    from layers.io import read_frame
+
+    layer = read_frame(path, "scenario_balanced")[0]
+    assert {"use", "changed", "walk_school_m", "drive_fire_s", "phase", "suitability"} <= set(
+        layer.columns
+    )
+    with pytest.raises(ScenarioError, match="no results"):
+        stored_indicators(path, ["never_run"])
+
+
+def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
+    path, _results, _inputs = demo_runs
+    assert (
+        main(
+            [
+                "plan",
+                "compare",
+                str(path),
+                "baseline",
+                "housing_first",
+                "balanced",
+                "--csv",
+                str(tmp_path / "c.csv"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Housing units added" in out and "*" in out
+    table = pd.read_csv(tmp_path / "c.csv", index_col=0)
+    assert list(table.columns[-3:]) == ["baseline", "housing_first", "balanced"]
+    assert (
+        main(["plan", "prefer", str(path), "balanced", "--reason", "targets met with 179 parcels"])
+        == 0
+    )
+    out_dir = tmp_path / "report"
+    assert (
+        main(
+            [
+                "plan",
+                "report",
+                str(path),
+                "baseline",
+                "housing_first",
+                "balanced",
+                "--output",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    for needed in (
+        "Indicators, city-wide",
+        "By neighbourhood",
+        "Phasing",
+        "Suitability",
+        "targets met with 179 parcels",
+        "Data credits",
+        "consistency ratio",
+    ):
+        assert needed in html
+    assert (out_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (out_dir / "plans.png").stat().st_size > 10_000
+
+
+def test_cli_run_json_and_errors(demo_copy, capsys):
+    assert main(["plan", "save", str(demo_copy), "--demo"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "run", str(demo_copy), "baseline", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["baseline"]["parcels_changed"] == 0
+    assert main(["plan", "run", str(demo_copy), "nope"]) != 0
+    assert "no scenario 'nope'" in capsys.readouterr().err

@@ -1,0 +1,272 @@
+"""``citydesk plan``: planning scenarios kept in a project, run, compared, decided, reported.
+
+Each action is one call into ``planning`` (scenario_store, scenario_run, comparison,
+plan_report); the workbench's planning dock calls the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from layers.errors import CityDeskError
+from layers.i18n import _
+
+from .optimize_cmd import solve_options, solver_arguments
+from .progress import TqdmFeedback
+
+DEMO_SCENARIOS = ("baseline", "housing_first", "balanced")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("plan", help=_("planning scenarios: run, compare, decide, report"))
+    psub = cmd.add_subparsers(dest="plan_command", metavar="ACTION", required=True)
+
+    p = psub.add_parser(
+        "save", help=_("store scenario TOML files in the project (a new revision each)")
+    )
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("files", nargs="*", help=_("scenario .toml files"))
+    p.add_argument(
+        "--demo", action="store_true", help=_("store the three Cambridge demo scenarios")
+    )
+    p.add_argument("--author", default="", help=_("who saves them"))
+    p.set_defaults(func=cmd_save)
+
+    p = psub.add_parser("list", help=_("the scenarios in the project"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.set_defaults(func=cmd_list)
+
+    p = psub.add_parser("show", help=_("print a scenario's TOML (latest or a revision)"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("scenario name"))
+    p.add_argument("--revision", type=int, help=_("revision number (default: latest)"))
+    p.add_argument("--history", action="store_true", help=_("list the revisions instead"))
+    p.set_defaults(func=cmd_show)
+
+    p = psub.add_parser("validate", help=_("check a scenario file, and against a project"))
+    p.add_argument("file", help=_("scenario .toml file"))
+    p.add_argument("--project", help=_("also check its layers and filters in this project"))
+    p.set_defaults(func=cmd_validate)
+
+    p = psub.add_parser("run", help=_("run scenarios; results go into the project"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("names", nargs="+", help=_("scenario names"))
+    p.add_argument("--json", action="store_true", help=_("print the indicators as JSON"))
+    solver_arguments(p)
+    p.set_defaults(func=cmd_run)
+
+    p = psub.add_parser("compare", help=_("indicators of run scenarios side by side"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("names", nargs="+", help=_("scenario names (run first)"))
+    p.add_argument("--area", default="city", help=_("'city' or a neighbourhood name"))
+    p.add_argument("--front", help=_("a Pareto plan layer to add (from 'optimize landuse')"))
+    p.add_argument("--csv", help=_("also write the table to this CSV file"))
+    p.set_defaults(func=cmd_compare)
+
+    p = psub.add_parser("prefer", help=_("record the preferred scenario and why"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("the preferred scenario"))
+    p.add_argument("--reason", required=True, help=_("why it is preferred"))
+    p.add_argument("--compared", help=_("the scenarios compared, comma-separated (default: all)"))
+    p.add_argument("--author", default="", help=_("who decides"))
+    p.set_defaults(func=cmd_prefer)
+
+    p = psub.add_parser("report", help=_("write the planning report (HTML and PDF)"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("names", nargs="+", help=_("scenario names"))
+    p.add_argument("--output", default="planning_report", help=_("output folder"))
+    p.add_argument("--front", help=_("a Pareto plan layer to add (from 'optimize landuse')"))
+    solver_arguments(p)
+    p.set_defaults(func=cmd_report)
+
+    p = psub.add_parser(
+        "suitability", help=_("score parcels with a scenario's suitability factors")
+    )
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("scenario name"))
+    p.set_defaults(func=cmd_suitability)
+
+    p = psub.add_parser("service-areas", help=_("walking or driving isochrones of a facility kind"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("scenario name (for its facility kinds)"))
+    p.add_argument("kind", help=_("facility kind, e.g. school"))
+    p.add_argument(
+        "--thresholds",
+        default="400,800,1200",
+        help=_("metres when walking, seconds when driving (default 400,800,1200)"),
+    )
+    p.set_defaults(func=cmd_service_areas)
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    from importlib.resources import files
+
+    from planning.scenario_store import save_scenario
+
+    texts = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in args.files]
+    if args.demo:
+        folder = files("planning") / "data" / "scenarios"
+        texts += [
+            (f"{n}.toml", (folder / f"{n}.toml").read_text(encoding="utf-8"))
+            for n in DEMO_SCENARIOS
+        ]
+    if not texts:
+        raise CityDeskError(_("no scenario given"), _("Name .toml files, or use --demo."))
+    for source, text in texts:
+        from planning.scenario import parse_scenario
+
+        name = parse_scenario(text, source).name
+        revision = save_scenario(args.project, text, args.author)
+        print(_("saved {name} revision {rev}").format(name=name, rev=revision))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from planning.scenario_store import list_scenarios
+
+    table = list_scenarios(args.project)
+    print(table.to_string(index=False) if len(table) else _("no scenarios yet"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from planning.scenario_store import scenario_history, scenario_text
+
+    if args.history:
+        print(scenario_history(args.project, args.name).to_string(index=False))
+    else:
+        print(scenario_text(args.project, args.name, args.revision)[0])
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from planning.scenario import read_scenario
+    from planning.scenario_check import check_in_project
+
+    scenario = read_scenario(args.file)
+    notes = check_in_project(args.project, scenario) if args.project else []
+    print(_("{name}: valid").format(name=scenario.name))
+    for note in notes:
+        print("  " + note)
+    return 0
+
+
+def _city_table(indicators, area: str = "city"):
+    from planning.comparison import comparison_table, formatted_table
+
+    return formatted_table(comparison_table(indicators, area))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from planning.scenario_run import run_stored_scenarios
+
+    with TqdmFeedback(_("planning")) as fb:
+        results, _inputs = run_stored_scenarios(args.project, args.names, solve_options(args), fb)
+    long = pd.concat([r.indicators.assign(scenario=r.scenario.name) for r in results])
+    if args.json:
+        city = long[long["area"] == "city"]
+        print(
+            json.dumps(
+                {
+                    s: dict(zip(g["indicator"], g["value"], strict=True))
+                    for s, g in city.groupby("scenario", sort=False)
+                },
+                indent=1,
+            )
+        )
+        return 0
+    for r in results:
+        status = r.outcome.describe() if r.outcome else _("no optimization (baseline)")
+        print(
+            _("{name}: {status}; {n} parcels changed; {s:.1f} s").format(
+                name=r.scenario.name, status=status, n=int(r.state["changed"].sum()), s=r.seconds
+            )
+        )
+        for problem in r.problems:
+            print("  " + problem)
+    print(_city_table(long).to_string(index=False))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from planning.comparison import comparison_table, evaluate_plans, formatted_table, front_plans
+    from planning.scenario_store import load_scenario, stored_indicators
+
+    long = stored_indicators(args.project, args.names)
+    if args.front:
+        from planning.scenario_run import prepare_inputs
+
+        reference = load_scenario(args.project, args.names[0])
+        inputs = prepare_inputs(args.project, reference)
+        _states, front = evaluate_plans(inputs, reference, front_plans(args.project, args.front))
+        long = pd.concat([long, front], ignore_index=True)
+    table = comparison_table(long, args.area)
+    if table.empty:
+        raise CityDeskError(
+            _("no indicators for area '{area}'").format(area=args.area),
+            _("Use 'city' or a neighbourhood name: {names}.").format(
+                names=", ".join(sorted(set(long["area"])))
+            ),
+        )
+    print(formatted_table(table).to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv)
+    return 0
+
+
+def cmd_prefer(args: argparse.Namespace) -> int:
+    from planning.scenario_store import list_scenarios, record_decision
+
+    compared = (
+        args.compared.split(",") if args.compared else list(list_scenarios(args.project)["name"])
+    )
+    decision = record_decision(args.project, args.name, args.reason, compared, args.author)
+    print(
+        _("recorded: {name} preferred ({when})").format(
+            name=decision.preferred, when=decision.decided_at
+        )
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from planning.plan_report import plan_report
+
+    with TqdmFeedback(_("report")) as fb:
+        paths = plan_report(
+            args.project, args.names, args.output, args.front, solve_options(args), fb
+        )
+    print(_("wrote {html} and {pdf}").format(html=paths.html, pdf=paths.pdf))
+    return 0
+
+
+def cmd_suitability(args: argparse.Namespace) -> int:
+    from planning.analysis_layers import save_suitability
+    from planning.scenario_store import load_scenario
+
+    scenario = load_scenario(args.project, args.name)
+    layer_id, result = save_suitability(args.project, scenario)
+    ahp = result.attrs.get("ahp")
+    if ahp is not None:
+        print(_("AHP consistency ratio {cr:.3f}").format(cr=ahp.consistency_ratio))
+    for factor, weight in result.attrs["weights"].items():
+        print(f"  {factor}: {weight:.3f}")
+    print(_("wrote layer {layer}").format(layer=layer_id))
+    return 0
+
+
+def cmd_service_areas(args: argparse.Namespace) -> int:
+    from planning.analysis_layers import save_service_areas
+    from planning.scenario_store import load_scenario
+
+    scenario = load_scenario(args.project, args.name)
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    layer_id = save_service_areas(args.project, scenario, args.kind, thresholds)
+    print(_("wrote layer {layer}").format(layer=layer_id))
+    return 0
