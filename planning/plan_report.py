@@ -79,12 +79,19 @@ def build_sections(
             [("indicators", indicator_chart(table))],
         )
     )
-    boundary = None
+    areas = inputs.layer_names.get("neighborhoods")
+    boundary = inputs.layer(areas, "layers.neighborhoods") if areas else None
+    shown = _map_selection(states, [r.scenario.name for r in results])
     sections.append(
         Section(
             _("Plans"),
-            [_("Parcels that change use, coloured by the new use; grey parcels keep theirs.")],
-            figures=[("plans", scenario_maps(inputs.parcels, states, titles, boundary))],
+            [_("Parcels that change use, coloured by the new use; the rest keep theirs.")]
+            + (
+                [_("Pareto plans shown: the two ends of the front and its middle.")]
+                if len(shown) < len(states)
+                else []
+            ),
+            figures=[("plans", scenario_maps(inputs.parcels, shown, titles, boundary))],
         )
     )
     sections.append(_neighbourhood_section(long))
@@ -100,6 +107,15 @@ def build_sections(
     sections.append(_assumptions_section(results, inputs))
     sections.append(Section(_("Data credits"), [credits or CAMBRIDGE_CREDIT]))
     return sections
+
+
+def _map_selection(states: dict, scenarios: list[str]) -> dict:
+    """Every scenario, and of the front's plans only the two ends and the middle: fifteen
+    small maps are too small to read."""
+    extra = [n for n in states if n not in scenarios]
+    if len(extra) > 3:
+        extra = [extra[0], extra[len(extra) // 2], extra[-1]]
+    return {n: states[n] for n in [*scenarios, *extra]}
 
 
 def _scenarios_section(results) -> Section:

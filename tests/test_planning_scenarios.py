@@ -287,3 +287,23 @@ def test_cli_run_json_and_errors(demo_copy, capsys):
     assert data["baseline"]["parcels_changed"] == 0
     assert main(["plan", "run", str(demo_copy), "nope"]) != 0
     assert "no scenario 'nope'" in capsys.readouterr().err
+
+
+def test_pareto_plans_join_the_comparison(demo_runs):
+    """A plan layer's columns (what 'optimize landuse' writes) are measured with the same
+    indicators: the balanced scenario's own plan, re-read, gives its own figures."""
+    path, results, inputs = demo_runs
+    from planning.comparison import evaluate_plans, front_plans
+    from planning.landuse_front import save_plans
+
+    balanced = results["balanced"]
+    layer = save_plans(path, {"again": balanced.plan, "none": balanced.plan * 0}, "check")
+    plans = front_plans(path, layer)
+    assert list(plans) == [f"{layer}:again", f"{layer}:none"]
+    _states, table = evaluate_plans(inputs, balanced.scenario, plans)
+    again = table[(table["scenario"] == f"{layer}:again") & (table["area"] == "city")]
+    mine = _city(balanced)
+    for key, value in zip(again["indicator"], again["value"], strict=True):
+        assert value == pytest.approx(mine[key], rel=1e-9, nan_ok=True), key
+    none = table[(table["scenario"] == f"{layer}:none") & (table["area"] == "city")]
+    assert none.set_index("indicator")["value"]["parcels_changed"] == 0

@@ -34,6 +34,8 @@ class DemoResult:
     siting: list[list[str]] = field(default_factory=list)  # two more fire stations
     front: list[list[str]] = field(default_factory=list)  # land-use plans on the front
     evaluation_pdf: Path | None = None
+    scenarios: list[list[str]] = field(default_factory=list)  # indicators by scenario
+    planning_report: Path | None = None
 
 
 def _save(fig, path: Path) -> Path:
@@ -128,9 +130,16 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
     timings["land-use Pareto front over 13k parcels"] = time.perf_counter() - t0
     feedback.set_progress(98)
 
+    t0 = time.perf_counter()
+    scenario_rows, planning_report = _planning_scenarios(project_path, out)
+    timings["three planning scenarios, compared, with the report"] = time.perf_counter() - t0
+    feedback.set_progress(99)
+
     result = DemoResult(
         out, project_path, out / "report.html", out / "report.md", maps, timings, reports
     )
+    result.scenarios = scenario_rows
+    result.planning_report = planning_report
     result.desk = desk_summary
     result.evaluation_pdf = evaluation_pdf
     result.siting = siting_summary
@@ -230,6 +239,33 @@ def _landuse_front(project_path: Path, out: Path, maps: list[Path]) -> list[list
     ]
 
 
+DEMO_SCENARIOS = ("baseline", "housing_first", "balanced")
+
+
+def _planning_scenarios(project_path: Path, out: Path) -> tuple[list[list[str]], Path]:
+    """The three shipped scenarios stored in the project, run, compared with the Pareto
+    plans of the front step, and reported (planning_report/report.html and .pdf)."""
+    from importlib.resources import files
+
+    from planning.comparison import comparison_table, formatted_table
+    from planning.plan_report import plan_report
+    from planning.scenario_store import record_decision, save_scenario, stored_indicators
+
+    folder = files("planning") / "data" / "scenarios"
+    for name in DEMO_SCENARIOS:
+        save_scenario(project_path, (folder / f"{name}.toml").read_text(encoding="utf-8"), "demo")
+    record_decision(
+        project_path,
+        "balanced",
+        _("Meets every target, changes the fewest parcels and keeps floodplain exposure flat."),
+        list(DEMO_SCENARIOS),
+        "demo",
+    )
+    paths = plan_report(project_path, list(DEMO_SCENARIOS), out / "planning_report", "landuse_plan")
+    table = formatted_table(comparison_table(stored_indicators(project_path, list(DEMO_SCENARIOS))))
+    return table.to_numpy().tolist(), paths.html
+
+
 def _front_headers() -> list[str]:
     return [
         _("Plan"),
@@ -248,6 +284,16 @@ def _front_note() -> str:
         "protected. Targets: 2,000 new homes, a USD 300 M budget, at most 600 parcels changed. "
         "Each plan is optimal for its level of social benefit within the proven gap. The "
         "coefficients are planning assumptions (docs/OPTIMIZATION.md)."
+    )
+
+
+def _scenario_note() -> str:
+    return _(
+        "Baseline keeps today's city; housing first and balanced growth allocate uses to "
+        "underused parcels (buildings worth less than half their land, vacant lots, parking) "
+        "under zoning, protected land, a budget and a cap on parcels changed. Walking access "
+        "is measured on the street network; best values are starred. The planning report adds "
+        "maps, neighbourhood tables, phasing, suitability and the front's Pareto plans."
     )
 
 
@@ -320,6 +366,18 @@ def _sections(result: DemoResult, project) -> list[_Section]:
         _Section(_("Planning: two more fire stations"), _siting_note(), measure, result.siting),
         _Section(
             _("Planning: land-use Pareto front"), _front_note(), _front_headers(), result.front
+        ),
+        _Section(
+            _("Planning: three scenarios compared"),
+            _scenario_note(),
+            [_("Indicator"), _("Unit"), *DEMO_SCENARIOS],
+            result.scenarios,
+            link=(
+                _("Planning report (HTML, with the PDF beside it)"),
+                "planning_report/report.html",
+            )
+            if result.planning_report
+            else None,
         ),
         _Section(_("Timings"), items=[f"{k}: {v:.2f} s" for k, v in result.timings.items()]),
         _Section(_("Maps"), images=result.maps),
