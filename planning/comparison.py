@@ -79,14 +79,16 @@ def formatted_table(table: pd.DataFrame) -> pd.DataFrame:
 def indicator_chart(table: pd.DataFrame, columns: int = 4):
     """One small bar chart per indicator (scenarios as bars): honest about units, which a
     radar chart of mixed units is not."""
-    from layers.mpl_fonts import pyplot
+    from layers.mpl_fonts import figure
 
-    plt = pyplot()
     scenarios = [c for c in table.columns if c not in ("label", "unit", "better")]
     n = len(table)
     rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.3 * rows), squeeze=False)
-    colours = plt.get_cmap("tab10")(np.arange(len(scenarios)) % 10)
+    fig = figure(figsize=(3.2 * columns, 2.3 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    from matplotlib import colormaps
+
+    colours = colormaps["tab10"](np.arange(len(scenarios)) % 10)
     best = best_scenarios(table)
     for ax, (key, row) in zip(axes.flat, table.iterrows(), strict=False):
         values = pd.to_numeric(row[scenarios], errors="coerce").to_numpy(float)
@@ -116,13 +118,13 @@ def scenario_maps(
     """Small multiples: each scenario's changed parcels coloured by their new use."""
     from matplotlib.patches import Patch
 
-    from layers.mpl_fonts import pyplot
+    from layers.mpl_fonts import figure
 
-    plt = pyplot()
     n = len(states)
     cols = min(columns, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), squeeze=False)
+    fig = figure(figsize=(4.2 * cols, 4.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     outline = parcels.geometry
     # the city is drawn once as areas (neighbourhoods), not as 13k grey parcels per map:
     # only the changed parcels are polygons, so 15 maps take seconds, not a minute

@@ -232,14 +232,14 @@ def _suitability_section(results) -> Section | None:
 
 
 def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
-    from layers.mpl_fonts import pyplot
+    from layers.mpl_fonts import figure
 
-    plt = pyplot()
     city = long[long["area"] == "city"].pivot_table(
         index="scenario", columns="indicator", values="value", sort=False
     )
     x_key, y_key = "land_value_captured_usd", "housing_units_added"
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     front = city.loc[[n for n in front_states if n in city.index]].sort_values(x_key)
     ax.plot(front[x_key] / 1e6, front[y_key], "o-", color="#1f77b4", label=_("Pareto plans"))
     for r in results:
@@ -354,9 +354,6 @@ def write_report(sections: list[Section], output: str | Path, title: str) -> Rep
     """``report.html`` (with PNGs) and ``report.pdf`` in ``output``."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from layers.mpl_fonts import pyplot
-
-    plt = pyplot()
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     images = []
@@ -371,11 +368,9 @@ def write_report(sections: list[Section], output: str | Path, title: str) -> Rep
     with PdfPages(pdf_path) as pdf:
         for page in _pdf_pages(sections, title):
             pdf.savefig(page)
-            plt.close(page)
         for section in sections:
             for _stem, fig in section.figures:
                 pdf.savefig(fig)
-                plt.close(fig)
     return ReportPaths(html_path, pdf_path, images)
 
 
@@ -407,9 +402,8 @@ def _pdf_pages(sections: list[Section], title: str):
     keeps its caption on its page; a long table continues on the next page."""
     import textwrap
 
-    from layers.mpl_fonts import pyplot
+    from layers.mpl_fonts import figure
 
-    plt = pyplot()
     row_h, top, bottom = 0.028, 0.95, 0.05
     blocks: list[tuple[str, object]] = [("title", title)]
     for s in sections:
@@ -429,7 +423,7 @@ def _pdf_pages(sections: list[Section], title: str):
         if page is None or y - height < bottom:
             if page is not None:
                 yield page
-            page = plt.figure(figsize=(11.69, 8.27))
+            page = figure(figsize=(11.69, 8.27))
             y = top
         if kind != "table":
             page.text(

@@ -173,6 +173,9 @@ class MainWindow(QMainWindow):
             tr("Land-use Pareto front..."), self, triggered=self.landuse_front_dialog
         )
         plan_menu.addAction(self.action_front)
+        planning_menu = self.menuBar().addMenu(tr("P&lanning"))
+        self.action_planning = QAction(tr("Planning scenarios"), self, triggered=self.open_planning)
+        planning_menu.addAction(self.action_planning)
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
         toolbar = self.addToolBar(tr("Map"))
@@ -514,6 +517,28 @@ class MainWindow(QMainWindow):
             lambda path, feedback: run_landuse_front(path, spec, feedback),
             show,
         )
+
+    def open_planning(self):
+        """The planning dock for the saved project (scenarios, run, compare, report)."""
+        from .planning.planning_panel import PlanningPanel
+
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Save the project first: scenarios are kept inside it."))
+            return None
+        if getattr(self, "planning_dock", None) is None:
+            self.planning_dock = QDockWidget(tr("Planning scenarios"), self)
+            self.planning_dock.setObjectName("planning_dock")
+            self.addDockWidget(Qt.RightDockWidgetArea, self.planning_dock)
+        panel = self.planning_dock.widget()
+        if panel is None or panel.path != self.project.path:
+            panel = PlanningPanel(self.project.path, self._analyse_project, self.show_error)
+            old = self.planning_dock.widget()
+            self.planning_dock.setWidget(panel)
+            if old is not None:
+                old.deleteLater()
+        self.planning_dock.show()
+        self.planning_dock.raise_()
+        return panel
 
     # --- project ---------------------------------------------------------------------------
     def set_project(self, project: Project) -> None:

@@ -1,0 +1,1 @@
+"""The planning dock: scenarios listed, edited, run, compared, decided and reported."""

@@ -1,0 +1,316 @@
+"""The planning dock: the project's scenarios with New, Edit, Run, Compare, Prefer, Report.
+
+A thin view over ``planning.scenario_store``, ``planning.scenario_run``,
+``planning.comparison`` and ``planning.plan_report``: the same calls as ``citydesk plan``.
+Runs go through the main window's task runner (progress and Cancel in the task bar); their
+plan layers join the project, styled by use, and the comparison fills the lower half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from layers.errors import CityDeskError
+from planning.comparison import comparison_table, formatted_table, indicator_chart
+from planning.scenario_store import (
+    decisions,
+    list_scenarios,
+    load_scenario,
+    record_decision,
+    save_scenario,
+    stored_indicators,
+)
+
+from ..attribute_table import FrameModel
+from ..i18n import tr
+
+DEMO = ("baseline", "housing_first", "balanced")
+
+
+class PlanningPanel(QWidget):
+    """``run_analysis(title, fn(path, feedback), show)`` is the main window's runner for work
+    that rewrites the project; ``show_error(message)`` its message bar."""
+
+    def __init__(
+        self,
+        project_path: str,
+        run_analysis: Callable,
+        show_error: Callable[[str], None],
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.path = project_path
+        self.run_analysis = run_analysis
+        self.show_error = show_error
+        self.list = QListWidget()
+        self.list.itemDoubleClicked.connect(lambda _item: self.edit_selected())
+        buttons = QGridLayout()
+        self.buttons = {}
+        for key, label, slot in (
+            ("new", tr("New"), self.new_scenario),
+            ("edit", tr("Edit"), self.edit_selected),
+            ("demo", tr("Demo scenarios"), self.add_demo),
+            ("run", tr("Run"), self.run_checked),
+            ("compare", tr("Compare"), self.compare_checked),
+            ("prefer", tr("Prefer..."), self.prefer_selected),
+            ("report", tr("Report..."), self.report_dialog),
+            ("suitability", tr("Suitability"), self.suitability_selected),
+            ("areas", tr("Service areas..."), self.service_areas_dialog),
+        ):
+            button = QPushButton(label)
+            button.clicked.connect(lambda _checked=False, slot=slot: slot())
+            buttons.addWidget(button, len(self.buttons) // 5, len(self.buttons) % 5)
+            self.buttons[key] = button
+        self.decision = QLabel()
+        self.decision.setWordWrap(True)
+        self.table = QTableView()
+        chart_page = QScrollArea()
+        chart_page.setWidgetResizable(False)
+        self.chart_page = chart_page
+        lower = QTabWidget()
+        lower.addTab(self.table, tr("Indicators"))
+        lower.addTab(chart_page, tr("Chart"))
+        self.tabs = lower
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.addWidget(QLabel(tr("Scenarios (tick to run or compare)")))
+        top_layout.addWidget(self.list)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.decision)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(lower)
+        split.setSizes([220, 600])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self.canvas = None
+        self.refresh()
+
+    # --- state ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        checked = set(self.checked())
+        self.list.clear()
+        for row in list_scenarios(self.path).itertuples():
+            item = QListWidgetItem(
+                tr("{name} (revision {rev}): {title}").format(
+                    name=row.name, rev=row.revision, title=row.title or ""
+                )
+            )
+            item.setData(Qt.UserRole, row.name)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if row.name in checked or not checked else Qt.Unchecked)
+            self.list.addItem(item)
+        made = decisions(self.path)
+        self.decision.setText(
+            tr("Preferred: {name}. Reason: {reason}").format(
+                name=made[-1].preferred, reason=made[-1].reason
+            )
+            if made
+            else tr("No preferred scenario recorded yet.")
+        )
+
+    def names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())]
+
+    def checked(self) -> list[str]:
+        return [
+            self.list.item(i).data(Qt.UserRole)
+            for i in range(self.list.count())
+            if self.list.item(i).checkState() == Qt.Checked
+        ]
+
+    def selected(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.UserRole) if item else None
+
+    # --- actions -------------------------------------------------------------------------
+    def add_demo(self) -> None:
+        from importlib.resources import files
+
+        folder = files("planning") / "data" / "scenarios"
+        for name in DEMO:
+            save_scenario(self.path, (folder / f"{name}.toml").read_text(encoding="utf-8"))
+        self.refresh()
+
+    def new_scenario(self) -> None:
+        """A new scenario starts from the selected one (or the demo baseline) renamed."""
+        from importlib.resources import files
+
+        from planning.scenario import parse_scenario
+
+        name = self.selected()
+        if name:
+            base = load_scenario(self.path, name)
+        else:
+            text = (files("planning") / "data" / "scenarios" / "baseline.toml").read_text()
+            base = parse_scenario(text)
+        base.name, base.title = f"{base.name}_copy", ""
+        self.edit(base)
+
+    def edit_selected(self) -> None:
+        name = self.selected()
+        if name:
+            self.edit(load_scenario(self.path, name))
+
+    def edit(self, scenario, exec_dialog: bool = True):
+        """Open the form; on OK the scenario is stored as a new revision."""
+        from .scenario_form import ScenarioForm
+
+        form = ScenarioForm(scenario, self)
+        if not exec_dialog:
+            return form
+        if form.exec_() == ScenarioForm.Accepted:
+            self.save_form(form)
+        return form
+
+    def save_form(self, form) -> int:
+        revision = save_scenario(self.path, form.text)
+        self.refresh()
+        return revision
+
+    def run_checked(self):
+        names = self.checked()
+        if not names:
+            self.show_error(tr("Tick the scenarios to run."))
+            return None
+        from planning.scenario_run import run_stored_scenarios
+
+        def work(path, feedback):
+            results, _inputs = run_stored_scenarios(path, names, feedback=feedback)
+            return results
+
+        return self.run_analysis(
+            tr("Running {n} scenario(s)").format(n=len(names)), work, self._ran
+        )
+
+    def _ran(self, results) -> None:
+        self.last_results = results
+        self.compare([r.scenario.name for r in results])
+
+    def compare_checked(self) -> None:
+        self.compare(self.checked())
+
+    def compare(self, names: list[str]) -> None:
+        """Fill the table and the chart from the stored indicators of ``names``."""
+        try:
+            long = stored_indicators(self.path, names)
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return
+        table = comparison_table(long)
+        self.comparison = table
+        self.model = FrameModel(formatted_table(table).reset_index(drop=True))
+        self.table.setModel(self.model)
+        self.table.resizeColumnsToContents()
+        self._show_chart(table)
+
+    def _show_chart(self, table: pd.DataFrame) -> None:
+        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
+
+        figure = indicator_chart(table, columns=3)
+        self.canvas = FigureCanvasQTAgg(figure)  # at the figure's own size, scrolled
+        self.canvas.setFixedSize(
+            int(figure.get_figwidth() * figure.dpi), int(figure.get_figheight() * figure.dpi)
+        )
+        old = self.chart_page.takeWidget()
+        self.chart_page.setWidget(self.canvas)
+        if old is not None:
+            old.deleteLater()
+
+    def prefer_selected(self, reason: str | None = None) -> None:
+        name = self.selected()
+        if not name:
+            self.show_error(tr("Select the preferred scenario first."))
+            return
+        if reason is None:
+            reason, ok = QInputDialog.getText(
+                self, tr("Preferred scenario"), tr("Why is {name} preferred?").format(name=name)
+            )
+            if not ok:
+                return
+        compared = self.checked() or self.names()
+        if name not in compared:
+            compared = [*compared, name]
+        try:
+            record_decision(self.path, name, reason, compared)
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return
+        self.refresh()
+
+    def report_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("Folder for the planning report"))
+        if folder:
+            self.report(folder)
+
+    def report(self, folder: str):
+        names = self.checked()
+        if not names:
+            self.show_error(tr("Tick the scenarios to report on."))
+            return None
+        from planning.plan_report import plan_report
+
+        def work(path, feedback):
+            return plan_report(path, names, folder, feedback=feedback)
+
+        def done(paths) -> None:
+            self.last_report = paths
+            self.compare(names)
+
+        return self.run_analysis(tr("Writing the planning report"), work, done)
+
+    def suitability_selected(self):
+        """Score the parcels with the selected scenario's factors; the layer joins the map."""
+        name = self.selected()
+        if not name:
+            self.show_error(tr("Select a scenario with suitability factors first."))
+            return None
+        from planning.analysis_layers import save_suitability
+
+        def work(path, feedback):
+            return save_suitability(path, load_scenario(path, name))
+
+        def done(result) -> None:
+            self.last_suitability = result
+
+        return self.run_analysis(tr("Scoring suitability"), work, done)
+
+    def service_areas_dialog(self) -> None:
+        name = self.selected()
+        if not name:
+            self.show_error(tr("Select a scenario first (its facility kinds are used)."))
+            return
+        kinds = list(load_scenario(self.path, name).facilities)
+        kind, ok = QInputDialog.getItem(self, tr("Service areas"), tr("Facility kind"), kinds)
+        if ok:
+            self.service_areas(kind, [400.0, 800.0, 1200.0])
+
+    def service_areas(self, kind: str, thresholds: list[float]):
+        name = self.selected()
+        from planning.analysis_layers import save_service_areas
+
+        def work(path, feedback):
+            return save_service_areas(path, load_scenario(path, name), kind, thresholds)
+
+        def done(layer_id) -> None:
+            self.last_service_areas = layer_id
+
+        return self.run_analysis(tr("Service areas"), work, done)
