@@ -45,6 +45,17 @@ OBJECTIVES = ("economic", "social", "environment", "suitability")
 FACTOR_SOURCES = ("network", "field", "distance", "raster", "overlay")
 
 
+#: the scenarios shipped with the Cambridge demo (planning/data/scenarios/NAME.toml)
+DEMO_SCENARIOS = ("baseline", "housing_first", "balanced")
+
+
+def shipped_scenario(name: str) -> str:
+    """The TOML text of a shipped demo scenario."""
+    from importlib.resources import files
+
+    return (files("planning") / "data" / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+
+
 class ScenarioError(CityDeskError):
     """A scenario file that cannot be used as written; the message names the field."""
 
@@ -107,6 +118,14 @@ class Factor:
     scale: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     default: float = 0.0
+
+    def to_transform(self):
+        """The :class:`planning.suitability.Transform` this factor's fields describe."""
+        from .suitability import Transform
+
+        return Transform(
+            self.transform, self.better, self.lo, self.hi, self.scale, self.scores, self.default
+        )
 
 
 @dataclass
@@ -272,8 +291,6 @@ def check_scenario(s: Scenario) -> None:
 
 
 def _check_suitability(s: Scenario) -> None:
-    from .suitability import Transform
-
     su = s.suitability
     for name, f in su.factors.items():
         where = f"suitability.factors.{name}"
@@ -293,9 +310,8 @@ def _check_suitability(s: Scenario) -> None:
                     names=", ".join(s.facilities) or "-"
                 ),
             )
-        transform = Transform(f.transform, f.better, f.lo, f.hi, f.scale, f.scores, f.default)
         try:
-            transform.check(name)
+            f.to_transform().check(name)
         except CityDeskError as exc:
             _fail(where, exc.problem, exc.fix)
     for name in su.weights:

@@ -69,18 +69,7 @@ class PlanningInputs:
     def layer(self, name: str, where: str) -> gpd.GeoDataFrame:
         """A project layer in the metric CRS; a missing one is named by its scenario field."""
         if name not in self._frames:
-            from layers.io import read_frame
-
-            try:
-                frame = read_frame(self.project, name)[0]
-            except CityDeskError as exc:
-                raise ScenarioError(f"{where} = '{name}': {exc.problem}", exc.fix) from exc
-            if frame.crs is None:
-                raise ScenarioError(
-                    _("{where} = '{name}': the layer has no CRS").format(where=where, name=name),
-                    _("Set the layer's CRS in the project."),
-                )
-            self._frames[name] = frame.to_crs(self.crs)
+            self._frames[name] = read_role(self.project, name, where).to_crs(self.crs)
         return self._frames[name]
 
     def places(self, costs: NetworkCosts):
@@ -116,42 +105,45 @@ class PlanningInputs:
         return dist[node] + access
 
 
+def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
+    """A layer of the project named by the scenario field ``where``; a missing layer or a
+    layer without a CRS is an error that names that field."""
+    from layers.io import read_frame
+
+    try:
+        frame = read_frame(project, name)[0]
+    except CityDeskError as exc:
+        raise ScenarioError(f"{where} = '{name}': {exc.problem}", exc.fix) from exc
+    if frame.crs is None:
+        raise ScenarioError(
+            _("{where} = '{name}': the layer has no CRS").format(where=where, name=name),
+            _("Set the layer's CRS in the project."),
+        )
+    return frame
+
+
 def prepare_inputs(
     project: str | Path, scenario: Scenario, feedback: Feedback | None = None
 ) -> PlanningInputs:
     """Read the scenario's layers and build the street network."""
     from incidents.road_network import NetworkSpec, build_network
-    from layers.io import read_frame
 
     feedback = feedback or NullFeedback()
     project = Path(project)
     names = scenario.layers
-
-    def read(role: str) -> gpd.GeoDataFrame | None:
-        if role not in names:
-            return None
-        try:
-            return read_frame(project, names[role])[0]
-        except CityDeskError as exc:
-            raise ScenarioError(f"layers.{role} = '{names[role]}': {exc.problem}", exc.fix) from exc
-
-    parcels = read("parcels")
-    if parcels.crs is None:
-        raise ScenarioError(
-            _("layers.parcels: the layer has no CRS"), _("Set the layer's CRS in the project.")
-        )
+    parcels = read_role(project, names["parcels"], "layers.parcels")
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
     parcels = parcels.reset_index(drop=True).to_crs(crs)
     parcels["geometry"] = parcels.geometry.make_valid()
     feedback.set_progress(10)
-    streets = read("streets")
-    if streets is None:
+    if "streets" not in names:
         raise ScenarioError(
             _("layers.streets: missing"),
             _('Accessibility needs the street centerlines: streets = "...".'),
         )
+    streets = read_role(project, names["streets"], "layers.streets")
     network = build_network(streets, NetworkSpec(use_node_ids=False))
     feedback.set_progress(30)
     inputs = PlanningInputs(

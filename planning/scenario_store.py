@@ -29,7 +29,7 @@ from layers.errors import CityDeskError
 from layers.i18n import _
 from layers.project_store import register_attributes_table
 
-from .scenario import Scenario, ScenarioError, parse_scenario
+from .scenario import DEMO_SCENARIOS, Scenario, ScenarioError, parse_scenario, shipped_scenario
 
 _DDL = {
     "citydesk_scenarios": """CREATE TABLE IF NOT EXISTS citydesk_scenarios (
@@ -94,6 +94,11 @@ def save_scenario(project: str | Path, scenario: Scenario | str, author: str = "
             (parsed.name, latest + 1, _now(), author, parsed.title, text),
         )
     return latest + 1
+
+
+def save_demo_scenarios(project: str | Path, author: str = "") -> dict[str, int]:
+    """Store the shipped Cambridge demo scenarios; {name: revision}."""
+    return {name: save_scenario(project, shipped_scenario(name), author) for name in DEMO_SCENARIOS}
 
 
 def scenario_text(project: str | Path, name: str, revision: int | None = None) -> tuple[str, int]:

@@ -16,7 +16,7 @@ from layers.i18n import _
 from .ahp import AhpResult, ahp_weights, pairwise_matrix
 from .factor_values import factor_values, raster_from
 from .scenario import Scenario, ScenarioError
-from .suitability import Transform, suitability
+from .suitability import suitability
 
 
 def factor_weights(scenario: Scenario) -> tuple[dict[str, float], AhpResult | None]:
@@ -57,10 +57,7 @@ def run_suitability(inputs, scenario: Scenario) -> pd.DataFrame:
         }
     )
     raw = raw.replace([np.inf, -np.inf], np.nan)  # unreachable: no value, not "very far"
-    transforms = {
-        name: Transform(f.transform, f.better, f.lo, f.hi, f.scale, f.scores, f.default)
-        for name, f in su.factors.items()
-    }
+    transforms = {name: f.to_transform() for name, f in su.factors.items()}
     weights, ahp = factor_weights(scenario)
     out = pd.concat([raw.add_prefix("raw_"), suitability(raw, transforms, weights)], axis=1)
     out.attrs["ahp"] = ahp

@@ -19,6 +19,7 @@ from layers.i18n import _
 from layers.layer import VectorLayer
 from layers.project_store import load_project
 from layers.validation import ValidationReport, validate_frame
+from planning.scenario import DEMO_SCENARIOS
 
 
 @dataclass
@@ -239,21 +240,14 @@ def _landuse_front(project_path: Path, out: Path, maps: list[Path]) -> list[list
     ]
 
 
-DEMO_SCENARIOS = ("baseline", "housing_first", "balanced")
-
-
 def _planning_scenarios(project_path: Path, out: Path) -> tuple[list[list[str]], Path]:
     """The three shipped scenarios stored in the project, run, compared with the Pareto
     plans of the front step, and reported (planning_report/report.html and .pdf)."""
-    from importlib.resources import files
-
     from planning.comparison import comparison_table, formatted_table
     from planning.plan_report import plan_report
-    from planning.scenario_store import record_decision, save_scenario, stored_indicators
+    from planning.scenario_store import record_decision, save_demo_scenarios, stored_indicators
 
-    folder = files("planning") / "data" / "scenarios"
-    for name in DEMO_SCENARIOS:
-        save_scenario(project_path, (folder / f"{name}.toml").read_text(encoding="utf-8"), "demo")
+    save_demo_scenarios(project_path, "demo")
     record_decision(
         project_path,
         "balanced",

@@ -16,8 +16,6 @@ from layers.i18n import _
 from .optimize_cmd import solve_options, solver_arguments
 from .progress import TqdmFeedback
 
-DEMO_SCENARIOS = ("baseline", "housing_first", "balanced")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("plan", help=_("planning scenarios: run, compare, decide, report"))
@@ -101,17 +99,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from importlib.resources import files
-
+    from planning.scenario import DEMO_SCENARIOS, shipped_scenario
     from planning.scenario_store import save_scenario
 
     texts = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in args.files]
     if args.demo:
-        folder = files("planning") / "data" / "scenarios"
-        texts += [
-            (f"{n}.toml", (folder / f"{n}.toml").read_text(encoding="utf-8"))
-            for n in DEMO_SCENARIOS
-        ]
+        texts += [(f"{n}.toml", shipped_scenario(n)) for n in DEMO_SCENARIOS]
     if not texts:
         raise CityDeskError(_("no scenario given"), _("Name .toml files, or use --demo."))
     for source, text in texts:

@@ -35,14 +35,13 @@ from planning.scenario_store import (
     list_scenarios,
     load_scenario,
     record_decision,
+    save_demo_scenarios,
     save_scenario,
     stored_indicators,
 )
 
 from ..attribute_table import FrameModel
 from ..i18n import tr
-
-DEMO = ("baseline", "housing_first", "balanced")
 
 
 class PlanningPanel(QWidget):
@@ -143,25 +142,18 @@ class PlanningPanel(QWidget):
 
     # --- actions -------------------------------------------------------------------------
     def add_demo(self) -> None:
-        from importlib.resources import files
-
-        folder = files("planning") / "data" / "scenarios"
-        for name in DEMO:
-            save_scenario(self.path, (folder / f"{name}.toml").read_text(encoding="utf-8"))
+        save_demo_scenarios(self.path)
         self.refresh()
 
     def new_scenario(self) -> None:
         """A new scenario starts from the selected one (or the demo baseline) renamed."""
-        from importlib.resources import files
-
-        from planning.scenario import parse_scenario
+        from planning.scenario import parse_scenario, shipped_scenario
 
         name = self.selected()
         if name:
             base = load_scenario(self.path, name)
         else:
-            text = (files("planning") / "data" / "scenarios" / "baseline.toml").read_text()
-            base = parse_scenario(text)
+            base = parse_scenario(shipped_scenario("baseline"))
         base.name, base.title = f"{base.name}_copy", ""
         self.edit(base)
 
