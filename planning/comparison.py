@@ -156,6 +156,35 @@ def scenario_maps(
     return fig
 
 
+def suitability_map(
+    parcels: gpd.GeoDataFrame,
+    score: np.ndarray,
+    changed: np.ndarray,
+    title: str,
+    boundary: gpd.GeoDataFrame | None = None,
+):
+    """Parcels coloured by suitability 0..1 (red low, green high), the plan's changed
+    parcels outlined: does the plan go where the overlay says it fits?"""
+    from layers.mpl_fonts import figure
+
+    fig = figure(figsize=(8, 6.5))
+    ax = fig.subplots()
+    if boundary is not None:
+        boundary.to_crs(parcels.crs).boundary.plot(ax=ax, color="#555555", linewidth=0.5)
+    frame = gpd.GeoDataFrame({"s": score}, geometry=parcels.geometry.values, crs=parcels.crs)
+    frame.plot(
+        ax=ax, column="s", cmap="RdYlGn", vmin=0, vmax=1, linewidth=0, rasterized=True,
+        legend=True, legend_kwds={"label": _("suitability (0..1)"), "shrink": 0.6},
+        missing_kwds={"color": "#dddddd"},
+    )  # fmt: skip
+    if changed.any():
+        frame[changed].boundary.plot(ax=ax, color="black", linewidth=0.4)
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
 def front_plans(project, layer: str) -> dict[str, np.ndarray]:
     """The plans in a Pareto front's plan layer: {column: use index per parcel}."""
     from layers.io import read_frame

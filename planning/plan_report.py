@@ -98,7 +98,7 @@ def build_sections(
     phasing = _phasing_section(results)
     if phasing:
         sections.append(phasing)
-    suit = _suitability_section(results)
+    suit = _suitability_section(results, inputs, boundary)
     if suit:
         sections.append(suit)
     if front is not None:
@@ -186,8 +186,10 @@ def _phasing_section(results) -> Section | None:
     )
 
 
-def _suitability_section(results) -> Section | None:
-    tables, notes = [], []
+def _suitability_section(results, inputs, boundary) -> Section | None:
+    from .comparison import suitability_map
+
+    tables, notes, figures = [], [], []
     for r in results:
         if r.suitability is None:
             continue
@@ -216,6 +218,13 @@ def _suitability_section(results) -> Section | None:
             )
         changed = r.state["changed"].to_numpy(bool)
         score = r.suitability["suitability"].to_numpy(float)
+        title = _("{name}: suitability, changed parcels outlined").format(name=r.scenario.name)
+        figures.append(
+            (
+                f"suitability_{r.scenario.name}",
+                suitability_map(inputs.parcels, score, changed, title, boundary),
+            )
+        )
         notes.append(
             _(
                 "{name}: mean suitability {all:.2f} over all parcels,"
@@ -228,7 +237,7 @@ def _suitability_section(results) -> Section | None:
         )
     if not tables:
         return None
-    return Section(_("Suitability"), notes, tables)
+    return Section(_("Suitability"), notes, tables, figures)
 
 
 def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:

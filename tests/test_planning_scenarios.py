@@ -307,3 +307,76 @@ def test_pareto_plans_join_the_comparison(demo_runs):
         assert value == pytest.approx(mine[key], rel=1e-9, nan_ok=True), key
     none = table[(table["scenario"] == f"{layer}:none") & (table["area"] == "city")]
     assert none.set_index("indicator")["value"]["parcels_changed"] == 0
+
+
+def test_raster_factor_from_a_geotiff_next_to_the_project(demo_copy):
+    """A suitability factor read from a raster: a crash-density GeoTIFF made from the real
+    crash points, placed beside the project and named by a relative path."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from planning.scenario_run import prepare_inputs
+    from planning.suitability_run import run_suitability
+
+    text = _text("balanced") + (
+        "\n[suitability.factors.crash_density]\n"
+        'source = "raster"\nlayer = "crash_density.tif"\nstatistic = "mean"\n'
+        'transform = "linear"\nbetter = "lower"\n'
+    )
+    scenario = parse_scenario(
+        text.replace(
+            '["flood", "library_walk", 3],',
+            '["flood", "library_walk", 3],\n  ["flood", "crash_density", 2],',
+        )
+    )
+    inputs = prepare_inputs(demo_copy, scenario)
+    crashes = inputs.layer("crashes", "test")
+    minx, miny, maxx, maxy = inputs.parcels.total_bounds
+    cell = 20.0
+    width, height = int((maxx - minx) / cell) + 1, int((maxy - miny) / cell) + 1
+    counts = np.zeros((height, width), dtype="float32")
+    cols = ((crashes.geometry.x - minx) / cell).astype(int).clip(0, width - 1)
+    rows = ((maxy - crashes.geometry.y) / cell).astype(int).clip(0, height - 1)
+    np.add.at(counts, (rows.to_numpy(), cols.to_numpy()), 1)
+    with rasterio.open(
+        demo_copy.parent / "crash_density.tif", "w", driver="GTiff", width=width,
+        height=height, count=1, dtype="float32", crs=inputs.crs.to_wkt(),
+        transform=from_origin(minx, maxy, cell, cell),
+    ) as dst:  # fmt: skip
+        dst.write(counts, 1)
+    from planning.scenario_check import check_in_project
+
+    check_in_project(demo_copy, scenario)  # the relative .tif is found
+    result = run_suitability(inputs, scenario)
+    raw = result["raw_crash_density"]
+    assert raw.notna().mean() > 0.99 and raw.max() > 0
+    assert result.attrs["ahp"].consistent
+    assert set(result.attrs["weights"]) == {
+        "school_walk",
+        "library_walk",
+        "land_value",
+        "flood",
+        "crash_density",
+    }
+    # parcels on crash hot spots score lower on that factor
+    hot = raw > raw.quantile(0.95)
+    assert result.loc[hot, "s_crash_density"].mean() < result.loc[~hot, "s_crash_density"].mean()
+    missing = parse_scenario(text.replace("crash_density.tif", "nowhere.tif"))
+    with pytest.raises(ScenarioError, match=r"nowhere\.tif"):
+        check_in_project(demo_copy, missing)
+
+
+def test_a_run_can_be_canceled(demo_copy):
+    from layers.feedback import CanceledError, RecordingFeedback
+    from planning.scenario_run import run_stored_scenarios
+
+    save_scenario(demo_copy, _text("housing_first"))
+    feedback = RecordingFeedback(cancel_after=3)
+    with pytest.raises(CanceledError):
+        run_stored_scenarios(demo_copy, ["housing_first"], feedback=feedback)
+    # nothing half-written: no plan layer and no indicators for the canceled run
+    import pyogrio
+
+    assert "scenario_housing_first" not in [n for n, _k in pyogrio.list_layers(demo_copy)]
+    with pytest.raises(ScenarioError, match="no results"):
+        stored_indicators(demo_copy, ["housing_first"])

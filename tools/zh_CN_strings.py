@@ -1108,4 +1108,6 @@ ZH_CN = {
     "{where} = '{name}': the layer has no CRS": "{where} = '{name}'：该图层没有坐标系",
     "{where}: no raster layer or GeoTIFF '{layer}'": "{where}：没有栅格图层或 GeoTIFF '{layer}'",
     "{where}: the project has no layer '{layer}'": "{where}：项目中没有图层 '{layer}'",
+    "suitability (0..1)": "适宜性（0..1）",
+    "{name}: suitability, changed parcels outlined": "{name}：适宜性，变更地块加描边",
 }
