@@ -68,6 +68,8 @@ class AllocationAssumptions:
         }
     )
     default_zoning: tuple = ("housing_low", "park")
+    # zoning district prefix -> most homes per hectare (a cap below the use's density)
+    density_caps: dict = field(default_factory=dict)
 
 
 def _within_radius(points: np.ndarray, radius: float):
@@ -113,27 +115,41 @@ def _coverage(
     return Coverage(use=use, objective="social", reach=reach, demand=demand)
 
 
-def _zoning_allowed(parcels, zoning, rules: AllocationAssumptions) -> np.ndarray:
-    allowed = np.zeros((len(parcels), len(USES)), dtype=bool)
-    allowed[:, 0] = True
+def _zones(parcels, zoning) -> np.ndarray:
+    """The zoning district (ZONE_TYPE, upper case) holding each parcel's inner point."""
     if zoning is None or zoning.empty:
-        families = np.array([""] * len(parcels), dtype=object)
-    else:
-        points = parcels.geometry.representative_point().to_frame("geometry")
-        joined = gpd.sjoin(
-            points, zoning[["ZONE_TYPE", "geometry"]], how="left", predicate="within"
-        )
-        joined = joined[~joined.index.duplicated()]
-        families = joined["ZONE_TYPE"].fillna("").astype(str).to_numpy()
+        return np.array([""] * len(parcels), dtype=object)
+    points = parcels.geometry.representative_point().to_frame("geometry")
+    joined = gpd.sjoin(points, zoning[["ZONE_TYPE", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    return joined["ZONE_TYPE"].fillna("").astype(str).str.upper().to_numpy()
+
+
+def _longest_prefix(zone: str, keys) -> str | None:
+    """The district family a zone belongs to: its longest matching prefix ("BA-2" -> "BA")."""
+    return next((f for f in sorted(keys, key=len, reverse=True) if zone.startswith(f)), None)
+
+
+def _zoning_allowed(zones: np.ndarray, rules: AllocationAssumptions) -> np.ndarray:
+    allowed = np.zeros((len(zones), len(USES)), dtype=bool)
+    allowed[:, 0] = True
     index = {u: k for k, u in enumerate(USES)}
-    for i, zone in enumerate(families):
-        zone = zone.upper()
-        family = next(
-            (f for f in sorted(rules.zoning, key=len, reverse=True) if zone.startswith(f)), None
-        )
+    for i, zone in enumerate(zones):
+        family = _longest_prefix(zone, rules.zoning)
         for use in rules.zoning[family] if family else rules.default_zoning:
             allowed[i, index[use]] = True
     return allowed
+
+
+def _density_caps(zones: np.ndarray, caps: dict) -> np.ndarray:
+    """Most homes per m² on each parcel by its district's cap (inf where none applies)."""
+    out = np.full(len(zones), np.inf)
+    if caps:
+        for i, zone in enumerate(zones):
+            family = _longest_prefix(zone, caps)
+            if family is not None:
+                out[i] = caps[family] / 10_000.0
+    return out
 
 
 def landuse_problem(
@@ -207,10 +223,16 @@ def landuse_problem(
     for name in protect:
         protected |= shares[name] > rules.protected_share
 
-    density = np.asarray(rules.density_units_per_ha) / 10_000.0
-    housing = area[:, None] * density[None, :]
-    housing[:, 1:] -= units_now[:, None] * (density[1:] > 0)[None, :]  # replaced homes
-    housing[:, 1:][:, density[1:] == 0] = -units_now[:, None]  # a park or shop removes them
+    zones = _zones(parcels, layers["zoning"])
+    # a district's density cap lowers the homes every housing use may build there
+    density = np.minimum(
+        np.asarray(rules.density_units_per_ha)[None, :] / 10_000.0,
+        _density_caps(zones, rules.density_caps)[:, None],
+    )
+    housing = area[:, None] * density
+    has_homes = np.asarray(rules.density_units_per_ha)[1:] > 0
+    housing[:, 1:] -= units_now[:, None] * has_homes[None, :]  # replaced homes
+    housing[:, 1:][:, ~has_homes] = -units_now[:, None]  # a park or shop removes them
     jobs = area[:, None] * np.asarray(rules.job_floor_ratio)[None, :]
     seats = np.zeros((n, k))
     seats[:, USES.index("school")] = area * rules.school_seats_per_ha / 10_000.0
@@ -257,7 +279,7 @@ def landuse_problem(
     if suitability is not None:  # hectares changed, weighted by how suitable the parcel is
         fit = np.nan_to_num(suitability)[:, None] * area[:, None] / 10_000.0
         coefficients["suitability"] = np.repeat(fit, k, axis=1) * (np.arange(k) > 0)[None, :]
-    allowed = _zoning_allowed(parcels, layers["zoning"], rules)
+    allowed = _zoning_allowed(zones, rules)
     allowed[unusable, 1:] = False
     return LandUseProblem(
         parcel_ids=parcels.get("ML", parcels.index).to_numpy(),

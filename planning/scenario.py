@@ -88,6 +88,8 @@ class Constraints:
     max_changed_share: float | None = 0.05  # of the candidate parcels
     budget_usd: float | None = None
     zoning: bool = True  # uses allowed by the zoning district family only
+    density_caps: dict[str, float] = field(default_factory=dict)  # district prefix: homes/ha
+    protected_where: str = ""  # parcels that keep their use (historic, listed, ...)
 
 
 @dataclass
@@ -245,6 +247,13 @@ def check_scenario(s: Scenario) -> None:
         _fail("constraints.protected_share", _("must be in (0, 1]"), _("For example 0.5."))
     if c.max_changed_share is not None and not 0 < c.max_changed_share <= 1:
         _fail("constraints.max_changed_share", _("must be in (0, 1]"), _("For example 0.05."))
+    for district, cap in c.density_caps.items():
+        if cap < 0:
+            _fail(
+                f"constraints.density_caps.{district}",
+                _("must not be negative"),
+                _("Homes per hectare, e.g. 60."),
+            )
     if c.budget_usd is not None and c.budget_usd <= 0:
         _fail("constraints.budget_usd", _("must be positive"), _("Leave it out for no budget."))
     o = s.objectives

@@ -46,6 +46,9 @@ def check_in_project(project: str | Path, scenario: Scenario) -> list[str]:
         columns = fields_of(layer, f"layers.{role}")
         if role == "parcels":
             check_filter(scenario.candidates.where, columns, "candidates.where")
+            check_filter(
+                scenario.constraints.protected_where, columns, "constraints.protected_where"
+            )
     for key, kind in scenario.facilities.items():
         columns = fields_of(kind.layer, f"facilities.{key}.layer")
         check_filter(kind.where, columns, f"facilities.{key}.where")

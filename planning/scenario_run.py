@@ -33,7 +33,7 @@ from layers.expressions import filter_mask
 from layers.feedback import Feedback, NullFeedback, check_canceled
 from layers.i18n import _
 from layers.overlay import nearest_distance, share_inside
-from optimization.landuse import USES, LandUseProblem, solve_landuse
+from optimization.landuse import USES, LandUseInfeasible, LandUseProblem, solve_landuse
 from optimization.solve import SolveOptions, SolveOutcome
 
 from .indicators import indicator_table
@@ -184,11 +184,19 @@ def _area_names(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarra
     return joined[column].fillna("").astype(str).to_numpy(dtype=object)
 
 
-def candidate_mask(inputs: PlanningInputs, scenario: Scenario) -> np.ndarray:
+def _parcel_filter(inputs: PlanningInputs, where: str, text: str) -> np.ndarray:
     try:
-        mask = filter_mask(inputs.parcels, scenario.candidates.where).to_numpy(bool)
+        return filter_mask(inputs.parcels, text).to_numpy(bool)
     except CityDeskError as exc:
-        raise ScenarioError(f"candidates.where: {exc.problem}", exc.fix) from exc
+        raise ScenarioError(f"{where}: {exc.problem}", exc.fix) from exc
+
+
+def candidate_mask(inputs: PlanningInputs, scenario: Scenario) -> np.ndarray:
+    """The candidate filter, minus the parcels the scenario protects by filter."""
+    mask = _parcel_filter(inputs, "candidates.where", scenario.candidates.where)
+    protected = scenario.constraints.protected_where
+    if protected.strip():
+        mask = mask & ~_parcel_filter(inputs, "constraints.protected_where", protected)
     if scenario.kind == "allocate" and not mask.any():
         raise ScenarioError(
             _("candidates.where: no parcel matches"), _("Loosen the candidate filter.")
@@ -222,10 +230,14 @@ def build_problem(
     new school or park is credited once with the homes it brings within walking reach."""
     c = scenario.constraints
     t = scenario.targets
-    rules = AllocationAssumptions(protected_share=c.protected_share)
+    caps = {district.upper(): cap for district, cap in c.density_caps.items()}
+    rules = AllocationAssumptions(protected_share=c.protected_share, density_caps=caps)
     if not c.zoning:
         rules = AllocationAssumptions(
-            protected_share=c.protected_share, zoning={}, default_zoning=USES[1:]
+            protected_share=c.protected_share,
+            zoning={},
+            default_zoning=USES[1:],
+            density_caps=caps,
         )
     names = scenario.layers
 
@@ -292,9 +304,12 @@ def allocate(
     o = scenario.objectives
     weights = {k: v for k, v in o.weights.items() if v > 0}
     bounds = {k: (v[0], v[1]) for k, v in o.epsilon.items()}
-    outcome, plan = solve_landuse(
-        problem, weights, options, feedback, bounds=bounds, normalise=True
-    )
+    try:
+        outcome, plan = solve_landuse(
+            problem, weights, options, feedback, bounds=bounds, normalise=True
+        )
+    except LandUseInfeasible as exc:
+        raise ScenarioError(*_infeasible_in_scenario_terms(exc)) from exc
     if plan is None:
         raise CityDeskError(
             _("the land-use model found no plan ({status})").format(status=outcome.describe()),
@@ -303,6 +318,35 @@ def allocate(
     full = np.zeros(len(inputs.parcels), dtype=int)
     full[np.flatnonzero(candidates)] = plan
     return full, outcome, problem
+
+
+#: what the land-use model calls a target or a limit -> the scenario field that sets it
+TARGET_FIELDS = {
+    "housing": "targets.housing_units",
+    "jobs": "targets.jobs_floor_m2",
+    "school_seats": "targets.school_seats",
+    "park_area": "targets.park_area_m2",
+}
+LIMIT_FIELDS = {
+    "budget": "constraints.budget_usd",
+    "max_changed": "constraints.max_changed_share",
+    "zoning": "constraints.zoning",
+    "protected": "constraints.exclude",
+}
+
+
+def _infeasible_in_scenario_terms(exc: LandUseInfeasible) -> tuple[str, str]:
+    """The model's explanation with each target and limit named by its scenario field, so
+    the planner knows which line of the file to change."""
+    lines = []
+    for short in exc.shortfalls:
+        limits = ", ".join(LIMIT_FIELDS[g] for g in short.limited_by)
+        line = f"{TARGET_FIELDS.get(short.target, short.target)}: {short.describe()}"
+        lines.append(line + (f" ({limits})" if limits else ""))
+    return (
+        _("the targets cannot all be met: {lines}").format(lines="; ".join(lines)),
+        _("Lower the targets named, or relax the constraints in brackets."),
+    )
 
 
 def plan_state(

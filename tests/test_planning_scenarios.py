@@ -380,3 +380,36 @@ def test_a_run_can_be_canceled(demo_copy):
     assert "scenario_housing_first" not in [n for n, _k in pyogrio.list_layers(demo_copy)]
     with pytest.raises(ScenarioError, match="no results"):
         stored_indicators(demo_copy, ["housing_first"])
+
+
+def test_impossible_target_density_caps_and_protected_parcels(demo_copy):
+    """An impossible target names the scenario fields to change; a district density cap
+    lowers what the plan can build; protected parcels never change."""
+    from planning.scenario_run import prepare_inputs, run_scenario
+
+    base = _text("housing_first")
+    vacant_only = base.replace(
+        "improvement_value_usd < 0.5 * land_value_usd OR land_use IN ('vacant', 'parking')",
+        "land_use = 'vacant'",
+    )
+    impossible = parse_scenario(
+        vacant_only.replace("housing_units = 3000.0", "housing_units = 3e5")
+    )
+    inputs = prepare_inputs(demo_copy, impossible)
+    with pytest.raises(ScenarioError) as err:
+        run_scenario(demo_copy, impossible, inputs=inputs)
+    message = err.value.message
+    assert "targets.housing_units" in message and "constraints.max_changed_share" in message
+    free = run_scenario(demo_copy, parse_scenario(base), inputs=inputs)
+    capped_text = base.replace(
+        "zoning = true", "zoning = true\ndensity_caps = { C = 30.0, B = 30.0, A = 20.0 }"
+    ).replace(
+        "zoning = true",
+        "zoning = true\nprotected_where = \"land_use = 'vacant'\"",
+        1,
+    )
+    capped = run_scenario(demo_copy, parse_scenario(capped_text), inputs=inputs)
+    assert _city(capped)["housing_units_added"] < _city(free)["housing_units_added"]
+    vacant = inputs.parcels["land_use"].to_numpy() == "vacant"
+    assert free.state["changed"].to_numpy(bool)[vacant].any()
+    assert not capped.state["changed"].to_numpy(bool)[vacant].any()

@@ -1110,4 +1110,7 @@ ZH_CN = {
     "{where}: the project has no layer '{layer}'": "{where}：项目中没有图层 '{layer}'",
     "suitability (0..1)": "适宜性（0..1）",
     "{name}: suitability, changed parcels outlined": "{name}：适宜性，变更地块加描边",
+    "Homes per hectare, e.g. 60.": "每公顷住宅套数，例如 60。",
+    "Lower the targets named, or relax the constraints in brackets.": "请降低所列目标，或放宽括号中的约束。",
+    "the targets cannot all be met: {lines}": "目标无法全部满足：{lines}",
 }
