@@ -48,11 +48,14 @@ class Indicator:
     unit: str
     formula: str
     better: str  # "higher", "lower" or "" (neither: a balance to judge)
-    numerator: Column
+    numerator: Column | None = None
     denominator: Column | None = None
     scale: float = 1.0
+    function: Callable[[pd.DataFrame], float] | None = None  # a plugin's: state -> value
 
     def value(self, state: pd.DataFrame) -> float:
+        if self.function is not None:
+            return float(self.function(state))
         num = np.nansum(np.asarray(self.numerator(state), dtype=float))
         if self.denominator is None:
             return float(num * self.scale)

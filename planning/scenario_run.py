@@ -399,7 +399,10 @@ def plan_state(
             "neighborhood": inputs.neighborhood,
         }
     )
+    # a GeoDataFrame, so that plugin indicators can measure on the parcels themselves
+    state = gpd.GeoDataFrame(state, geometry=parcels.geometry.values, crs=inputs.crs)
     state.attrs["walk_radius_m"] = a.walk_radius_m
+    state.attrs["project"] = str(inputs.project)
     state["new_network_m"] = np.where(
         changed, np.maximum(inputs.street_distance - ACCESS_ROAD_FREE_M, 0), 0
     )

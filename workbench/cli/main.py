@@ -27,6 +27,7 @@ from . import (
     layers_cmd,
     optimize_cmd,
     plan_cmd,
+    plugins_cmd,
     project_cmd,
 )
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch_cmd.register(sub)
     optimize_cmd.register(sub)
     plan_cmd.register(sub)
+    plugins_cmd.register(sub)
     demo_cmd.register(sub)
     gui = sub.add_parser("gui", help=_("open the desktop workbench"))
     gui.add_argument("project", nargs="?", help=_("project .gpkg to open (default: the demo)"))

@@ -1,0 +1,165 @@
+"""Running algorithms: parameters checked, code imported on first use, isolated, recorded.
+
+``run_algorithm`` is what the CLI (``citydesk run``), batch files, the history's re-run and
+the workbench's generated dialogs all call. The algorithm is a plain function
+``run(params, context, feedback) -> dict of outputs`` that never touches Qt; an output
+named after an ``output_layer`` parameter is a GeoDataFrame the host writes into the
+project, together with anything queued by ``context.add_layer``, after the run succeeded.
+
+A failure inside plugin code does not take CityDesk down: a :class:`CityDeskError` (bad
+input, explained) fails the run; any other exception also marks the plugin ``failed`` for
+the session. Either way the run is recorded in the project's history with its message.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from layers.errors import CityDeskError
+from layers.feedback import CanceledError, Feedback, NullFeedback
+from layers.i18n import _
+
+from .api import Context
+from .history import record_run
+from .host import PluginError, PluginHost
+from .parameters import Parameter, parse_values, resolve
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    id: str
+    name: str
+    group: str
+    description: str
+    plugin: str
+    parameters: dict[str, Parameter]
+
+
+@dataclass
+class RunResult:
+    outputs: dict[str, Any]
+    layers: list[str]
+    messages: list[tuple[str, str]]
+    seconds: float
+    history_id: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def algorithm_specs(host: PluginHost) -> dict[str, AlgorithmSpec]:
+    """Every usable algorithm, from the manifests alone (nothing imported)."""
+    specs = {}
+    for record, c in host.contributions("algorithms"):
+        specs[c.id] = _spec(record.name, c)
+    return specs
+
+
+def _spec(plugin: str, c) -> AlgorithmSpec:
+    params = {
+        name: Parameter.from_manifest(name, spec)
+        for name, spec in c.data.get("parameters", {}).items()
+    }
+    return AlgorithmSpec(
+        c.id, c.title, c.data.get("group", ""), c.data.get("description", ""), plugin, params
+    )
+
+
+def run_algorithm(
+    host: PluginHost,
+    algorithm_id: str,
+    raw: dict[str, Any],
+    project: str | Path | None = None,
+    feedback: Feedback | None = None,
+    context: Context | None = None,
+    record: bool = True,
+) -> RunResult:
+    feedback = feedback or NullFeedback()
+    plugin_record, contribution = host.find("algorithms", algorithm_id)
+    spec = _spec(plugin_record.name, contribution)
+    context = context or Context(project_path=Path(project) if project else None)
+    values = parse_values(spec.parameters, raw)  # bad values: refused before any import
+    resolved = resolve(spec.parameters, values, context)  # and missing layers or fields
+    started = time.perf_counter()
+
+    def log(status: str, message: str = "", outputs: dict | None = None) -> int | None:
+        if not (record and context.project_path):
+            return None
+        return record_run(
+            context.project_path,
+            algorithm_id,
+            plugin_record.name,
+            plugin_record.manifest.version,
+            values,
+            status,
+            message,
+            time.perf_counter() - started,
+            outputs,
+        )
+
+    try:
+        function = host.load(plugin_record, contribution)
+        outputs = function(resolved, context, feedback) or {}
+        if not isinstance(outputs, dict):
+            raise TypeError(f"{algorithm_id} returned {type(outputs).__name__}, not a dict")
+        layers = _write_outputs(spec, values, outputs, context)
+    except CanceledError:
+        log("canceled")
+        raise
+    except CityDeskError as exc:
+        log("failed", exc.message)
+        raise
+    except Exception as exc:  # the plugin's own code failed: isolate it
+        host.fail(plugin_record, exc)
+        log("failed", f"{type(exc).__name__}: {exc}")
+        raise PluginError(
+            _("algorithm {id} of plugin {name} failed: {err}").format(
+                id=algorithm_id, name=plugin_record.name, err=exc
+            ),
+            _("The plugin is disabled for this session; report it to its author."),
+        ) from exc
+    written = {n for n, p in spec.parameters.items() if p.type == "output_layer"}
+    shown = {k: v for k, v in outputs.items() if k not in written}
+    fid = log("ok", "", {**_jsonable(shown), "layers": layers})
+    return RunResult(shown, layers, context.messages, time.perf_counter() - started, fid, values)
+
+
+def _write_outputs(spec: AlgorithmSpec, values, outputs, context: Context) -> list[str]:
+    """Output layers (named by their output_layer parameter, or queued with add_layer) go
+    into the project in one rewrite; nothing is written if the run failed before here."""
+    import geopandas as gpd
+
+    from layers.layer import LayerRole, VectorLayer
+    from layers.project_store import put_layers
+
+    for name, p in spec.parameters.items():
+        if p.type == "output_layer" and isinstance(outputs.get(name), gpd.GeoDataFrame):
+            layer_id = values.get(name) or f"{spec.id.split(':')[-1]}_{name}"
+            context.add_layer(outputs[name], layer_id, f"{spec.name}: {layer_id}", spec.group)
+    if not context.new_layers:
+        return []
+    if context.project_path is None:
+        raise CityDeskError(
+            _("{id} makes layers, which need a project").format(id=spec.id),
+            _("Give --project PROJECT.gpkg."),
+        )
+    layers = [
+        VectorLayer(name=n.name, data=n.frame, role=LayerRole.OTHER, id=n.layer_id)
+        for n in context.new_layers
+    ]
+    put_layers(context.project_path, layers, group=_("Processing"))
+    return [n.layer_id for n in context.new_layers]
+
+
+def _jsonable(outputs: dict) -> dict:
+    import json
+
+    out = {}
+    for key, value in outputs.items():
+        try:
+            json.dumps(value)
+            out[key] = value
+        except TypeError:
+            out[key] = repr(value)[:200]
+    return out

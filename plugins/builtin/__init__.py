@@ -1,0 +1,1 @@
+"""CityDesk's own analyses, registered through the same manifest as any plugin."""

@@ -1,0 +1,235 @@
+"""The plugin host with real plugins from tests/plugins/: discovery without imports, every
+broken case reported and survived, algorithms run headless with history and re-run,
+indicators joining scenario comparison, and the built-in analyses through the same path."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins.algorithms import algorithm_specs, run_algorithm
+from plugins.api import Context
+from plugins.host import PluginError, PluginHost, set_enabled
+from plugins.parameters import ParameterError
+from workbench.cli.main import main
+
+HERE = Path(__file__).parent / "plugins"
+PACKAGES = ("good_plugin_pkg", "raises_on_load_pkg", "raises_on_run_pkg")
+
+
+@pytest.fixture()
+def host(monkeypatch):
+    for name in PACKAGES:  # each test starts with no plugin code imported
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    return PluginHost(entry_points=False)
+
+
+def test_every_case_gets_its_status(host):
+    status = {r.name: (r.status, " ".join(r.problems)) for r in host.plugins()}
+    assert status["citydesk"][0] == "ok"
+    assert status["good-plugin"][0] == "ok"
+    assert status["bad_manifest"][0] == "invalid"
+    assert "homepage" in status["bad_manifest"][1]
+    assert status["too-new"] == ("incompatible", "needs CityDesk >=99; this is 0.1.0")
+    assert status["missing-dependency"][0] == "missing-dependency"
+    assert "citydesk-test-package-that-does-not-exist" in status["missing-dependency"][1]
+    assert "numpy" not in status["missing-dependency"][1]  # installed: not listed
+    # broken code is not found out until it is used
+    assert status["raises-on-load"][0] == status["raises-on-run"][0] == "ok"
+    ids = set(algorithm_specs(host))
+    assert {"citydesk:buffer", "good:count", "load:thing", "run:thing"} <= ids
+    assert not ids & {"new:thing", "missing:thing", "bad:thing"}
+
+
+def test_nothing_is_imported_until_used(host, demo_copy):
+    specs = algorithm_specs(host)  # dialogs and CLI help come from the manifests
+    assert specs["good:count"].parameters["field"].parent == "layer"
+    assert host.imported_modules() == set()
+    assert "good_plugin_pkg" not in sys.modules
+    run_algorithm(host, "good:count", {"layer": "all_facilities"}, demo_copy)
+    assert host.imported_modules() == {"good_plugin_pkg"}
+
+
+def test_algorithm_runs_with_typed_parameters_and_history(host, demo_copy):
+    from layers.io import read_frame
+    from plugins.history import entry, history
+
+    raw = {"layer": "parcels", "field": "res_units_est", "above": "10", "points": "big_homes"}
+    result = run_algorithm(host, "good:count", raw, demo_copy)
+    assert result.outputs["count"] > 100
+    assert result.layers == ["big_homes"]
+    assert read_frame(demo_copy, "big_homes")[0]["n"].iloc[0] == result.outputs["count"]
+    assert ("info", f"{result.outputs['count']} features") in result.messages
+    row = entry(demo_copy, result.history_id)
+    assert row.parameters == {
+        "layer": "parcels",
+        "field": "res_units_est",
+        "above": 10.0,
+        "points": "big_homes",
+    }
+    assert row.plugin_version == "1.2.0" and row.status == "ok"
+    # bad values are refused before any plugin code runs, naming the parameter
+    with pytest.raises(ParameterError, match="'above'"):
+        run_algorithm(host, "good:count", {"layer": "parcels", "above": "-1"}, demo_copy)
+    with pytest.raises(ParameterError, match="no field 'nope'"):
+        run_algorithm(host, "good:count", {"layer": "parcels", "field": "nope"}, demo_copy)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        run_algorithm(host, "good:count", {"layer": "parcels", "colour": "red"}, demo_copy)
+    assert len(history(demo_copy)) == 1  # refused runs are not runs
+
+
+def test_a_plugin_that_raises_is_disabled_and_the_rest_keeps_working(host, demo_copy):
+    from plugins.history import history
+
+    with pytest.raises(PluginError, match="raises-on-load failed to load"):
+        run_algorithm(host, "load:thing", {}, demo_copy)
+    assert host.plugin("raises-on-load").status == "failed"
+    assert "broken at import time" in " ".join(host.plugin("raises-on-load").problems)
+    with pytest.raises(PluginError, match=r"division by zero"):
+        run_algorithm(host, "run:thing", {}, demo_copy)
+    record = host.plugin("raises-on-run")
+    assert record.status == "failed" and "algorithms.py" in record.problems[-1]
+    with pytest.raises(PluginError, match="raises-on-run, which is failed"):
+        run_algorithm(host, "run:thing", {}, demo_copy)
+    runs = history(demo_copy)
+    assert list(runs["status"]) == ["failed", "failed"]
+    assert "ZeroDivisionError" in runs["message"].iloc[-1]
+    # the host and the other plugins carry on
+    assert (
+        run_algorithm(host, "good:count", {"layer": "crashes"}, demo_copy).outputs["count"] == 9110
+    )
+
+
+def test_disabled_plugins_stay_out(host, monkeypatch):
+    set_enabled("good-plugin", False)
+    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    again = PluginHost(entry_points=False)
+    assert again.plugin("good-plugin").status == "disabled"
+    assert "good:count" not in algorithm_specs(again)
+    set_enabled("good-plugin", True)
+    assert PluginHost(entry_points=False).plugin("good-plugin").status == "ok"
+
+
+def test_entry_point_discovery_reads_the_manifest_without_importing(tmp_path, monkeypatch):
+    """An installed distribution declaring citydesk.plugins = {ep_plugin = ep_pkg}."""
+    package = tmp_path / "ep_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported!')\n")
+    (package / "citydesk_plugin.toml").write_text(
+        (HERE / "good_plugin" / "citydesk_plugin.toml")
+        .read_text()
+        .replace('name = "good-plugin"', 'name = "ep-plugin"')
+        .replace("good:", "ep:")
+    )
+    info = tmp_path / "ep_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[citydesk.plugins]\nep_plugin = ep_pkg\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: tmp_path / "none")
+    host = PluginHost()
+    record = host.plugin("ep-plugin")
+    assert record.status == "ok" and record.source == "entry point ep_plugin"
+    assert "ep:count" in algorithm_specs(host)
+    assert "ep_pkg" not in sys.modules
+
+
+def test_plugin_indicator_joins_scenario_comparison(host, demo_copy):
+    from planning.indicators import INDICATORS
+    from planning.scenario_run import run_stored_scenarios
+    from planning.scenario_store import save_demo_scenarios
+    from plugins.indicators import install, uninstall
+
+    keys = install(host)
+    try:
+        assert {"good:mean_parcel_area", "run:broken_indicator"} <= set(keys)
+        assert "good_plugin_pkg" not in sys.modules  # registered, not imported
+        save_demo_scenarios(demo_copy)
+        (result,), _inputs = run_stored_scenarios(demo_copy, ["balanced"], save=False)
+        table = result.indicators
+        city = table[(table["area"] == "city")].set_index("indicator")
+        assert city.loc["good:mean_parcel_area", "unit"] == "m²"
+        assert city.loc["good:mean_parcel_area", "value"] > 0
+        assert "run:broken_indicator" not in set(table["indicator"])
+        assert any("run:broken_indicator" in p for p in result.problems)
+        assert host.plugin("raises-on-run").status == "failed"
+    finally:
+        uninstall(keys)
+    assert "good:mean_parcel_area" not in INDICATORS
+
+
+def test_commands_get_the_host_api(host):
+    from plugins.commands import run_command
+
+    context = Context()
+    run_command(host, "good:hello", context)
+    assert context.messages == [("info", "hello from good-plugin")]
+
+
+def test_builtin_analyses_run_through_the_host(host, demo_copy):
+    from layers.io import read_frame
+
+    zonal = run_algorithm(
+        host,
+        "citydesk:nearest_facility",
+        {
+            "places": "parcels",
+            "facilities": "all_facilities",
+            "facility_filter": "category = 'fire_station'",
+            "streets": "street_centerlines",
+            "mode": "drive",
+            "output": "fire_drive",
+        },
+        demo_copy,
+    )
+    frame = read_frame(demo_copy, "fire_drive")[0]
+    assert frame["drive_s"].median() == pytest.approx(zonal.outputs["median"])
+    assert 30 < zonal.outputs["median"] < 300
+    areas = run_algorithm(
+        host,
+        "citydesk:service_areas",
+        {"facilities": "all_facilities", "facility_filter": "category = 'public_library'",
+         "streets": "street_centerlines", "thresholds": "400,800", "output": "library_walk"},
+        demo_copy,
+    )  # fmt: skip
+    assert areas.outputs["areas_km2"][0] < areas.outputs["areas_km2"][1]
+    with pytest.raises(ParameterError, match="Point"):
+        run_algorithm(
+            host, "citydesk:zonal_statistics", {"polygons": "crashes", "raster": "x.tif"}, demo_copy
+        )
+
+
+def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("workbench.cli.plugins_cmd._host", lambda: host)
+    assert main(["plugins", "list", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert listed["too-new"]["status"] == "incompatible"
+    assert main(["run", "citydesk:buffer", "--help-params"]) == 0
+    assert "--distance" in capsys.readouterr().out
+    args = ["run", "citydesk:buffer", "--project", str(demo_copy), "--input", "all_facilities",
+            "--distance", "150", "--dissolve", "--output", "near_facilities"]  # fmt: skip
+    assert main(args) == 0
+    assert "wrote layer near_facilities" in capsys.readouterr().out
+    batch = tmp_path / "jobs.jsonl"
+    lines = [
+        {"algorithm": "good:count", "project": str(demo_copy), "params": {"layer": "crashes"}},
+        {"algorithm": "good:count", "project": str(demo_copy), "params": {"layer": "nope"}},
+        {"algorithm": "citydesk:buffer", "project": str(demo_copy),
+         "params": {"input": "city_boundary", "distance": 50, "output": "edge"}},
+    ]  # fmt: skip
+    batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    assert main(["run", "--batch", str(batch)]) == 1  # one line failed, the others ran
+    out = capsys.readouterr().out
+    assert "count: 9110" in out and "line 2:" in out and "wrote layer edge" in out
+    assert main(["history", "list", str(demo_copy)]) == 0
+    assert "citydesk:buffer" in capsys.readouterr().out
+    assert main(["history", "rerun", str(demo_copy), "1"]) == 0
+    assert "re-running citydesk:buffer" in capsys.readouterr().out
+    assert main(["history", "rerun", str(demo_copy), "99"]) != 0
+    assert main(["run", "new:thing", "--project", str(demo_copy)]) != 0
+    assert "too-new, which is incompatible" in capsys.readouterr().err
