@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the example plugin (docs/PLUGINS.md) is installed for the tests: its own tests run here too
+example=examples/plugins/noise_exposure
+stamp=.venv/.noise-exposure-stamp
+want=$(sha256sum "$example/pyproject.toml" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install -q --no-deps -e "$example" 2>&1 | grep -v "^WARNING: Location" || true
+  echo "$want" > "$stamp"
+fi
 export QT_QPA_PLATFORM=offscreen
 export MPLBACKEND=Agg
 set +e

@@ -1,0 +1,1 @@
+"""CityDesk example plugin: homes exposed to major-road noise (see docs/PLUGINS.md)."""
