@@ -188,7 +188,8 @@ def _missing_dependencies(requirements: tuple[str, ...]) -> list[str]:
             missing.append(text)
             continue
         if req.specifier and installed not in req.specifier:
-            missing.append(f"{text} ({_('installed')} {installed})")
+            have = _("installed {version}").format(version=installed)
+            missing.append(f"{text} ({have})")
     return missing
 
 

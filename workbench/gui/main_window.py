@@ -176,6 +176,9 @@ class MainWindow(QMainWindow):
         planning_menu = self.menuBar().addMenu(tr("P&lanning"))
         self.action_planning = QAction(tr("Planning scenarios"), self, triggered=self.open_planning)
         planning_menu.addAction(self.action_planning)
+        from .plugins.plugin_actions import PluginActions
+
+        self.plugin_actions = PluginActions(self)  # Processing and Plugins menus
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
         toolbar = self.addToolBar(tr("Map"))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from PyQt5 import sip
 from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QHBoxLayout,
@@ -103,10 +104,17 @@ class TaskRow(QWidget):
         layout.addWidget(self.label, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.cancel_button)
-        task.feedback.progress.connect(lambda p: self.bar.setValue(round(p)), Qt.QueuedConnection)
-        task.feedback.info.connect(
-            lambda m: self.label.setText(f"{task.name}: {m}"), Qt.QueuedConnection
-        )
+        self.task_name = task.name
+        # bound methods, not lambdas: Qt drops the connection when this row is deleted, so a
+        # late progress report from a worker cannot reach a destroyed progress bar
+        task.feedback.progress.connect(self._progress, Qt.QueuedConnection)
+        task.feedback.info.connect(self._info, Qt.QueuedConnection)
+
+    def _progress(self, pct: float) -> None:
+        self.bar.setValue(round(pct))
+
+    def _info(self, message: str) -> None:
+        self.label.setText(f"{self.task_name}: {message}")
 
 
 class TaskManager(QWidget):
@@ -137,7 +145,7 @@ class TaskManager(QWidget):
 
         def finish() -> None:
             task_row = self._running.pop(id(task), None)
-            if task_row:
+            if task_row and not sip.isdeleted(task_row[1]):  # the window may be closing
                 task_row[1].deleteLater()
             self.active_changed.emit(len(self._running))
 

@@ -1,0 +1,1 @@
+"""The plugin host in the workbench: generated algorithm dialogs, manager, history."""
