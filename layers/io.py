@@ -85,6 +85,14 @@ def layer_kind(path: str | Path) -> str:
     )
 
 
+def _plugin_format(kind: str, path: Path):
+    """A plugin's reader or writer for an extension CityDesk does not know (the plugin host
+    is imported only on this path, so native formats never depend on it)."""
+    from plugins.formats import plugin_reader, plugin_writer
+
+    return (plugin_reader if kind == "reader" else plugin_writer)(path.suffix)
+
+
 def read_frame(
     path: str | Path,
     layer: str | int | None = None,
@@ -99,7 +107,13 @@ def read_frame(
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Read a vector source of any supported format into a GeoDataFrame plus read facts."""
     path = Path(path)
-    kind = layer_kind(path)
+    try:
+        kind = layer_kind(path)
+    except LayerReadError:
+        reader = _plugin_format("reader", path)  # a format a plugin contributes
+        if reader is None or not path.exists():
+            raise
+        return reader(path)
     if not path.exists():
         raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
     if kind == "vector":
@@ -209,6 +223,11 @@ def write_frame(
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_WRITE_DRIVERS and ext not in PARQUET:
+        writer = _plugin_format("writer", path)
+        if writer is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer(frame, path)
+            return path
         raise LayerWriteError(
             f"'{ext}' is not a vector format CityDesk writes",
             "Use .gpkg, .geojson, .fgb, .shp or .parquet.",

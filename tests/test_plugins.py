@@ -233,3 +233,29 @@ def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monk
     assert main(["history", "rerun", str(demo_copy), "99"]) != 0
     assert main(["run", "new:thing", "--project", str(demo_copy)]) != 0
     assert "too-new, which is incompatible" in capsys.readouterr().err
+
+
+def test_plugin_formats_through_layers_io(host, monkeypatch, tmp_path):
+    """A plugin's reader and writer serve the extensions CityDesk does not know; a reader
+    that raises gives a clear read error and marks its plugin failed."""
+    from layers.errors import LayerReadError
+    from layers.io import read_frame, write_frame
+
+    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    from conftest import ROOT
+
+    stations = read_frame(ROOT / "layers/demo_data/cambridge_demo.gpkg", "all_facilities")[0]
+    stations = stations[stations["category"] == "fire_station"]
+    target = write_frame(stations, tmp_path / "stations.wktl")
+    assert target.read_text().startswith("POINT")
+    again, facts = read_frame(target)
+    assert len(again) == 8 and facts["driver"] == "plugin good-plugin"
+    assert again.geom_equals_exact(
+        stations.to_crs(4326).geometry.reset_index(drop=True), 1e-9
+    ).all()
+    broken = tmp_path / "x.broken"
+    broken.write_text("anything")
+    with pytest.raises(LayerReadError, match="raises-on-run plugin could not read"):
+        read_frame(broken)
+    with pytest.raises(LayerReadError, match="not a format CityDesk reads"):
+        read_frame(tmp_path / "stations.nothing")

@@ -1231,4 +1231,8 @@ ZH_CN = {
     "missing Python packages": "缺少 Python 包",
     "failed (disabled for this session)": "出错（本次会话已停用）",
     "installed {version}": "已安装 {version}",
+    "the {name} plugin could not read the file ({err})": "插件 {name} 无法读取该文件（{err}）",
+    "Check the file; if it is right, report this to the plugin's author.": "请检查文件；若文件无误，请向插件作者报告。",
+    "the {name} plugin could not write the file ({err})": "插件 {name} 无法写入该文件（{err}）",
+    "Report this to the plugin's author.": "请向插件作者报告。",
 }

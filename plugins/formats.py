@@ -1,0 +1,75 @@
+"""File formats contributed by plugins: ``[[readers]]`` and ``[[writers]]``.
+
+``layers.io`` asks here only for an extension it does not know itself (a late import, so
+the data layer does not depend on the plugin host for the formats it reads natively). A
+reader is ``read(path) -> GeoDataFrame``; a writer is ``write(frame, path) -> None``. Both
+are imported on first use, and a plugin whose code raises is marked failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from layers.errors import LayerReadError, LayerWriteError
+from layers.i18n import _
+
+from .host import PluginHost
+
+_KEY = {"readers": "read", "writers": "write"}
+
+
+def _find(kind: str, extension: str, host: PluginHost | None = None):
+    host = host or PluginHost()
+    ext = extension.lower()
+    for record, contribution in host.contributions(kind):
+        if ext in {e.lower() for e in contribution.data["extensions"]}:
+            return host, record, contribution
+    return None
+
+
+def plugin_reader(extension: str, host: PluginHost | None = None) -> Callable | None:
+    found = _find("readers", extension, host)
+    if found is None:
+        return None
+    host, record, contribution = found
+
+    def read(path: Path):
+        function = host.load(record, contribution)
+        try:
+            frame = function(path)
+        except Exception as exc:
+            host.fail(record, exc)
+            raise LayerReadError(
+                _("the {name} plugin could not read the file ({err})").format(
+                    name=record.name, err=exc
+                ),
+                _("Check the file; if it is right, report this to the plugin's author."),
+                path=str(path),
+            ) from exc
+        return frame, {"path": str(path), "driver": f"plugin {record.name}"}
+
+    return read
+
+
+def plugin_writer(extension: str, host: PluginHost | None = None) -> Callable | None:
+    found = _find("writers", extension, host)
+    if found is None:
+        return None
+    host, record, contribution = found
+
+    def write(frame, path: Path) -> None:
+        function = host.load(record, contribution)
+        try:
+            function(frame, path)
+        except Exception as exc:
+            host.fail(record, exc)
+            raise LayerWriteError(
+                _("the {name} plugin could not write the file ({err})").format(
+                    name=record.name, err=exc
+                ),
+                _("Report this to the plugin's author."),
+                path=str(path),
+            ) from exc
+
+    return write
