@@ -98,11 +98,21 @@ def run_algorithm(
             outputs,
         )
 
+    def failed(exc: Exception) -> PluginError:  # the plugin's own code raised
+        return PluginError(
+            _("algorithm {id} of plugin {name} failed: {err}").format(
+                id=algorithm_id, name=plugin_record.name, err=f"{type(exc).__name__}: {exc}"
+            ),
+            _("The plugin is disabled for this session; report it to its author."),
+        )
+
     try:
-        function = host.load(plugin_record, contribution)
-        outputs = function(resolved, context, feedback) or {}
-        if not isinstance(outputs, dict):
-            raise TypeError(f"{algorithm_id} returned {type(outputs).__name__}, not a dict")
+        outputs = host.call(plugin_record, contribution, resolved, context, feedback, wrap=failed)
+        if not isinstance(outputs or {}, dict):
+            error = TypeError(f"{algorithm_id} returned {type(outputs).__name__}, not a dict")
+            host.fail(plugin_record, error)
+            raise failed(error)
+        outputs = outputs or {}
         layers = _write_outputs(spec, values, outputs, context)
     except CanceledError:
         log("canceled")
@@ -110,15 +120,6 @@ def run_algorithm(
     except CityDeskError as exc:
         log("failed", exc.message)
         raise
-    except Exception as exc:  # the plugin's own code failed: isolate it
-        host.fail(plugin_record, exc)
-        log("failed", f"{type(exc).__name__}: {exc}")
-        raise PluginError(
-            _("algorithm {id} of plugin {name} failed: {err}").format(
-                id=algorithm_id, name=plugin_record.name, err=exc
-            ),
-            _("The plugin is disabled for this session; report it to its author."),
-        ) from exc
     written = {n for n, p in spec.parameters.items() if p.type == "output_layer"}
     shown = {k: v for k, v in outputs.items() if k not in written}
     fid = log("ok", "", {**_jsonable(shown), "layers": layers})

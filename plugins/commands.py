@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from layers.i18n import _
+
 from .api import Context
 from .host import PluginError, PluginHost
 
@@ -9,12 +11,13 @@ from .host import PluginError, PluginHost
 def run_command(host: PluginHost, command_id: str, context: Context) -> None:
     """Run a command; plugin code that raises marks its plugin failed and is reported."""
     record, contribution = host.find("commands", command_id)
-    function = host.load(record, contribution)
-    try:
-        function(context)
-    except Exception as exc:
-        host.fail(record, exc)
-        raise PluginError(
-            f"command {command_id} of plugin {record.name} failed: {exc}",
-            "The plugin is disabled for this session; report it to its author.",
-        ) from exc
+
+    def failed(exc: Exception) -> PluginError:
+        return PluginError(
+            _("command {id} of plugin {name} failed: {err}").format(
+                id=command_id, name=record.name, err=exc
+            ),
+            _("The plugin is disabled for this session; report it to its author."),
+        )
+
+    host.call(record, contribution, context, wrap=failed)

@@ -35,18 +35,16 @@ def plugin_reader(extension: str, host: PluginHost | None = None) -> Callable | 
     host, record, contribution = found
 
     def read(path: Path):
-        function = host.load(record, contribution)
-        try:
-            frame = function(path)
-        except Exception as exc:
-            host.fail(record, exc)
-            raise LayerReadError(
+        def failed(exc: Exception) -> LayerReadError:
+            return LayerReadError(
                 _("the {name} plugin could not read the file ({err})").format(
                     name=record.name, err=exc
                 ),
                 _("Check the file; if it is right, report this to the plugin's author."),
                 path=str(path),
-            ) from exc
+            )
+
+        frame = host.call(record, contribution, path, wrap=failed)
         return frame, {"path": str(path), "driver": f"plugin {record.name}"}
 
     return read
@@ -59,17 +57,15 @@ def plugin_writer(extension: str, host: PluginHost | None = None) -> Callable | 
     host, record, contribution = found
 
     def write(frame, path: Path) -> None:
-        function = host.load(record, contribution)
-        try:
-            function(frame, path)
-        except Exception as exc:
-            host.fail(record, exc)
-            raise LayerWriteError(
+        def failed(exc: Exception) -> LayerWriteError:
+            return LayerWriteError(
                 _("the {name} plugin could not write the file ({err})").format(
                     name=record.name, err=exc
                 ),
                 _("Report this to the plugin's author."),
                 path=str(path),
-            ) from exc
+            )
+
+        host.call(record, contribution, frame, path, wrap=failed)
 
     return write

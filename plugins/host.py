@@ -279,6 +279,23 @@ class PluginHost:
         self._loaded[contribution.target] = value
         return value
 
+    def call(self, record: PluginRecord, contribution: Contribution, *args, wrap=None) -> Any:
+        """Load a contribution and call it with ``args``. A :class:`CityDeskError` (bad input,
+        explained) or a cancel passes through; any other exception is the plugin's bug: the
+        plugin is marked failed and the error re-raised as ``wrap(exc)`` when given."""
+        from layers.feedback import CanceledError
+
+        function = self.load(record, contribution)
+        try:
+            return function(*args)
+        except (CityDeskError, CanceledError):
+            raise
+        except Exception as exc:
+            self.fail(record, exc)
+            if wrap is None:
+                raise
+            raise wrap(exc) from exc
+
     def fail(self, record: PluginRecord, exc: BaseException) -> None:
         """Record a plugin's failure (its own code raised) and take it out of use."""
         record.status = "failed"

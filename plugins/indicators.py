@@ -22,12 +22,7 @@ def install(host: PluginHost | None = None) -> list[str]:
         data = contribution.data
 
         def compute(state, record=record, contribution=contribution):
-            function = host.load(record, contribution)
-            try:
-                return function(state)
-            except Exception as exc:
-                host.fail(record, exc)
-                raise
+            return host.call(record, contribution, state)
 
         register_indicator(
             Indicator(

@@ -1235,4 +1235,5 @@ ZH_CN = {
     "Check the file; if it is right, report this to the plugin's author.": "请检查文件；若文件无误，请向插件作者报告。",
     "the {name} plugin could not write the file ({err})": "插件 {name} 无法写入该文件（{err}）",
     "Report this to the plugin's author.": "请向插件作者报告。",
+    "command {id} of plugin {name} failed: {err}": "插件 {name} 的命令 {id} 出错：{err}",
 }

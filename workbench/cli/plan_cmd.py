@@ -152,10 +152,19 @@ def _city_table(indicators, area: str = "city"):
     return formatted_table(comparison_table(indicators, area))
 
 
+def _with_plugin_indicators() -> None:
+    """Plugins' indicators join the built-in ones (registered lazily; no plugin import)."""
+    from plugins.indicators import install
+
+    install()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from planning.scenario_run import run_stored_scenarios
+
+    _with_plugin_indicators()
 
     with TqdmFeedback(_("planning")) as fb:
         results, _inputs = run_stored_scenarios(args.project, args.names, solve_options(args), fb)
@@ -193,6 +202,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     long = stored_indicators(args.project, args.names)
     if args.front:
+        _with_plugin_indicators()
         from planning.scenario_run import prepare_inputs
 
         reference = load_scenario(args.project, args.names[0])
@@ -230,6 +240,8 @@ def cmd_prefer(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from planning.plan_report import plan_report
+
+    _with_plugin_indicators()
 
     with TqdmFeedback(_("report")) as fb:
         paths = plan_report(

@@ -101,6 +101,9 @@ class PlanningPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.canvas = None
+        from plugins.indicators import install
+
+        install()  # plugins' indicators join the comparison (imported only when computed)
         self.refresh()
 
     # --- state ---------------------------------------------------------------------------
