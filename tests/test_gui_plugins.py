@@ -83,6 +83,10 @@ def test_processing_dialog_run_history_and_manager(qtbot, tmp_path, demo_copy, m
     assert PluginHost().plugin("good-plugin").status == "disabled"
     manager._set(True)
 
+    record, contribution = actions.host.find("panels", "good:panel")
+    dock = actions.open_panel(record, contribution)
+    assert dock.widget().text().endswith("layers in the project")
+    assert int(dock.widget().text().split()[0]) >= 10
     actions.run_command("good:hello")
     assert window.statusBar().currentMessage() == "hello from good-plugin"
     qtbot.waitUntil(lambda: window.tasks.active() == 0, timeout=60_000)

@@ -259,3 +259,53 @@ def test_plugin_formats_through_layers_io(host, monkeypatch, tmp_path):
         read_frame(broken)
     with pytest.raises(LayerReadError, match="not a format CityDesk reads"):
         read_frame(tmp_path / "stations.nothing")
+
+
+def test_builtin_grid_kpi_zonal_and_suitability(host, demo_copy):
+    """The rest of the built-in analyses through the host: a unit grid into the project, KPIs
+    over the replayed case history, zonal statistics of a GeoTIFF, a scenario's suitability."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from incidents.demo_desk import run_demo_desk
+    from layers.io import read_frame
+    from planning.scenario_store import save_demo_scenarios
+
+    grid = run_algorithm(
+        host,
+        "citydesk:unit_grid",
+        {"boundary": "city_boundary", "streets": "neighborhoods", "street_code_field": "N_HOOD",
+         "county": "250170", "cell_size": 200},
+        demo_copy,
+    )  # fmt: skip
+    assert 300 < grid.outputs["cells"] < 600
+    assert grid.outputs["first_code"].startswith("250170")
+    run_demo_desk(demo_copy)
+    kpi = run_algorithm(host, "citydesk:kpi", {"by": "department"}, demo_copy)
+    assert (
+        kpi.outputs["groups"] >= 1 and sum(kpi.outputs["grades"].values()) == kpi.outputs["groups"]
+    )
+    parcels = read_frame(demo_copy, "parcels")[0].to_crs(26986)
+    minx, miny, maxx, maxy = parcels.total_bounds
+    with rasterio.open(
+        demo_copy.parent / "ramp.tif", "w", driver="GTiff", width=100, height=100, count=1,
+        dtype="float32", crs="EPSG:26986",
+        transform=from_origin(minx, maxy, (maxx - minx) / 100, (maxy - miny) / 100),
+    ) as dst:  # fmt: skip
+        dst.write(np.tile(np.arange(100, dtype="float32"), (100, 1)), 1)  # grows to the east
+    zonal = run_algorithm(
+        host,
+        "citydesk:zonal_statistics",
+        {"polygons": "neighborhoods", "raster": "ramp.tif", "statistic": "mean", "output": "ramp"},
+        demo_copy,
+    )
+    assert zonal.outputs["without_pixels"] == 0
+    frame = read_frame(demo_copy, "ramp")[0].to_crs(26986)
+    assert len(frame) == zonal.outputs["polygons"]
+    east = frame.geometry.centroid.x
+    assert np.corrcoef(east, frame["mean"])[0, 1] > 0.9  # eastern neighbourhoods score higher
+    save_demo_scenarios(demo_copy)
+    suit = run_algorithm(host, "citydesk:suitability", {"scenario": "balanced"}, demo_copy)
+    assert suit.outputs["layer"] == "suitability_balanced"
+    assert suit.outputs["consistency_ratio"] < 0.1
