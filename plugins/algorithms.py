@@ -145,10 +145,11 @@ def _write_outputs(spec: AlgorithmSpec, values, outputs, context: Context) -> li
             _("{id} makes layers, which need a project").format(id=spec.id),
             _("Give --project PROJECT.gpkg."),
         )
-    layers = [
-        VectorLayer(name=n.name, data=n.frame, role=LayerRole.OTHER, id=n.layer_id)
-        for n in context.new_layers
-    ]
+    layers = []
+    for n in context.new_layers:
+        layer = VectorLayer(name=n.name, data=n.frame, role=LayerRole.OTHER, id=n.layer_id)
+        layer.opacity = 0.75  # a result drawn over the data it came from should not hide it
+        layers.append(layer)
     put_layers(context.project_path, layers, group=_("Processing"))
     return [n.layer_id for n in context.new_layers]
 

@@ -26,9 +26,9 @@ class HistoryPanel(QWidget):
 
     def refresh(self) -> None:
         self.frame = history(self.path)
-        self.model = FrameModel(
-            self.frame[["fid", "run_at", "algorithm", "status", "seconds", "parameters", "message"]]
-        )
+        columns = ["fid", "run_at", "algorithm", "status", "seconds", "parameters", "message"]
+        shown = self.frame[columns]
+        self.model = FrameModel(shown.assign(seconds=shown["seconds"].round(2)))
         self.view.setModel(self.model)
         self.view.resizeColumnsToContents()
 

@@ -112,7 +112,9 @@ class PluginActions:
         def show(result) -> None:
             self.last_result = result
             parts = [
-                f"{k}: {v}" for k, v in result.outputs.items() if not isinstance(v, list | dict)
+                f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
+                for k, v in result.outputs.items()
+                if not isinstance(v, list | dict)
             ]
             parts += [text for _level, text in result.messages]
             self.window.statusBar().showMessage("  ".join(parts)[:300], 15000)
