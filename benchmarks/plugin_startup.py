@@ -46,6 +46,9 @@ MANIFEST = """
 [plugin]
 name = "dummy-{i}"
 version = "1.0.{i}"
+author = "benchmark"
+description = "a dummy plugin"
+license = "MIT"
 requires-citydesk = ">=0.1"
 dependencies = ["numpy>=1.20"]
 {algorithms}

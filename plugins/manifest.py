@@ -89,7 +89,14 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "plugin": {
             "type": "object",
-            "required": ["name", "version", "requires-citydesk"],
+            "required": [
+                "name",
+                "version",
+                "author",
+                "description",
+                "license",
+                "requires-citydesk",
+            ],
             "additionalProperties": False,
             "properties": {
                 "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$"},

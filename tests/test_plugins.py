@@ -309,3 +309,28 @@ def test_builtin_grid_kpi_zonal_and_suitability(host, demo_copy):
     suit = run_algorithm(host, "citydesk:suitability", {"scenario": "balanced"}, demo_copy)
     assert suit.outputs["layer"] == "suitability_balanced"
     assert suit.outputs["consistency_ratio"] < 0.1
+
+
+def test_manifest_checks_name_the_key():
+    from plugins.manifest import ManifestError, parse_manifest
+
+    good = (HERE / "good_plugin" / "citydesk_plugin.toml").read_text()
+    assert parse_manifest(good).name == "good-plugin"
+    cases = {
+        'author = "CityDesk tests"\n': "'author' is a required property",
+        'requires-citydesk = ">=0.1"': "Invalid specifier: 'newest'",
+        'type = "number"': "'numbr' is not one of",
+        'parent = "layer"': "names no layer parameter as parent",
+        'version = "1.2.0"': "bad version",
+    }
+    edits = {
+        'author = "CityDesk tests"\n': "",
+        'requires-citydesk = ">=0.1"': 'requires-citydesk = "newest"',
+        'type = "number"': 'type = "numbr"',
+        'parent = "layer"': 'parent = "nothing"',
+        'version = "1.2.0"': 'version = "one point two"',
+    }
+    for old, expected in cases.items():
+        with pytest.raises(ManifestError) as err:
+            parse_manifest(good.replace(old, edits[old], 1), "x.toml")
+        assert expected in err.value.message, (old, err.value.message)
