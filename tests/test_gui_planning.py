@@ -60,6 +60,21 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     panel.tabs.setCurrentIndex(1)
     _shot(panel, "planning_chart.png")
 
+    # the optimizer's Pareto plans join the comparison (a plan layer written into the project)
+    from planning.landuse_front import save_plans
+
+    balanced_plan = panel.last_results[2].plan
+    save_plans(demo_copy, {"p1": balanced_plan, "p2": balanced_plan * 0}, "front")
+    panel = window.open_planning()  # the combo lists the plan layers found in the project
+    assert panel.front.findData("front_plan") >= 0
+    panel.front.setCurrentIndex(panel.front.findData("front_plan"))
+    panel.comparison = None
+    panel.compare_checked()
+    qtbot.waitUntil(lambda: getattr(panel, "comparison", None) is not None, timeout=120_000)
+    assert {"front_plan:p1", "front_plan:p2"} <= set(panel.comparison.columns)
+    assert panel.comparison.loc["parcels_changed", "front_plan:p2"] == 0
+    panel.front.setCurrentIndex(0)
+
     panel.list.setCurrentRow(2)
     panel.prefer_selected("meets the targets with the fewest parcels changed")
     assert decisions(demo_copy)[-1].preferred == "balanced"

@@ -1236,4 +1236,8 @@ ZH_CN = {
     "the {name} plugin could not write the file ({err})": "插件 {name} 无法写入该文件（{err}）",
     "Report this to the plugin's author.": "请向插件作者报告。",
     "command {id} of plugin {name} failed: {err}": "插件 {name} 的命令 {id} 出错：{err}",
+    "Tick the scenarios to compare.": "请勾选要比较的情景。",
+    "Measuring the Pareto plans": "正在衡量帕累托方案",
+    "no Pareto plans": "不含帕累托方案",
+    "with the Pareto plans of {layer}": "含 {layer} 的帕累托方案",
 }

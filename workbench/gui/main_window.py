@@ -534,11 +534,18 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.RightDockWidgetArea, self.planning_dock)
         panel = self.planning_dock.widget()
         if panel is None or panel.path != self.project.path:
-            panel = PlanningPanel(self.project.path, self._analyse_project, self.show_error)
+            panel = PlanningPanel(
+                self.project.path,
+                self._analyse_project,
+                self.show_error,
+                start_task=lambda title, fn, done: self.tasks.start(title, fn, on_done=done),
+            )
             old = self.planning_dock.widget()
             self.planning_dock.setWidget(panel)
             if old is not None:
                 old.deleteLater()
+        else:
+            panel.refresh()  # the project file may have new scenarios, results or fronts
         self.planning_dock.show()
         self.planning_dock.raise_()
         return panel

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QInputDialog,
@@ -54,11 +55,13 @@ class PlanningPanel(QWidget):
         run_analysis: Callable,
         show_error: Callable[[str], None],
         parent=None,
+        start_task: Callable | None = None,
     ) -> None:
         super().__init__(parent)
         self.path = project_path
         self.run_analysis = run_analysis
         self.show_error = show_error
+        self.start_task = start_task  # (title, fn(feedback), on_done): work that only reads
         self.list = QListWidget()
         self.list.itemDoubleClicked.connect(lambda _item: self.edit_selected())
         buttons = QGridLayout()
@@ -78,6 +81,7 @@ class PlanningPanel(QWidget):
             button.clicked.connect(lambda _checked=False, slot=slot: slot())
             buttons.addWidget(button, len(self.buttons) // 5, len(self.buttons) % 5)
             self.buttons[key] = button
+        self.front = QComboBox()
         self.decision = QLabel()
         self.decision.setWordWrap(True)
         self.table = QTableView()
@@ -93,6 +97,7 @@ class PlanningPanel(QWidget):
         top_layout.addWidget(QLabel(tr("Scenarios (tick to run or compare)")))
         top_layout.addWidget(self.list)
         top_layout.addLayout(buttons)
+        top_layout.addWidget(self.front)
         top_layout.addWidget(self.decision)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
@@ -107,7 +112,17 @@ class PlanningPanel(QWidget):
         self.refresh()
 
     # --- state ---------------------------------------------------------------------------
+    def _fill_fronts(self) -> None:
+        current = self.front.currentData()
+        self.front.clear()
+        self.front.addItem(tr("no Pareto plans"), None)
+        for layer in self.front_layers():
+            self.front.addItem(tr("with the Pareto plans of {layer}").format(layer=layer), layer)
+        self.front.setCurrentIndex(max(0, self.front.findData(current)))
+
     def refresh(self) -> None:
+        """Scenarios, decision and Pareto plan layers as they are in the project now."""
+        self._fill_fronts()
         checked = set(self.checked())
         self.list.clear()
         for row in list_scenarios(self.path).itertuples():
@@ -201,15 +216,57 @@ class PlanningPanel(QWidget):
         self.compare([r.scenario.name for r in results])
 
     def compare_checked(self) -> None:
-        self.compare(self.checked())
+        front = self.front.currentData()
+        if front:
+            self.compare_with_front(self.checked(), front)
+        else:
+            self.compare(self.checked())
 
-    def compare(self, names: list[str]) -> None:
-        """Fill the table and the chart from the stored indicators of ``names``."""
+    def front_layers(self) -> list[str]:
+        """The project's Pareto plan layers (what 'Land-use Pareto front' writes)."""
+        import pyogrio
+
+        return sorted(
+            str(name)
+            for name, _kind in pyogrio.list_layers(self.path)
+            if str(name).endswith("_plan")
+        )
+
+    def compare_with_front(self, names: list[str], layer: str):
+        """Scenarios and the Pareto plans of ``layer``, measured with the first scenario's
+        facilities and assumptions (a background task: every plan is evaluated)."""
+        from planning.comparison import evaluate_plans, front_plans
+        from planning.scenario_run import prepare_inputs
+
+        if not names:
+            self.show_error(tr("Tick the scenarios to compare."))
+            return None
+        try:
+            stored_indicators(self.path, names)  # refuse scenarios never run before the work
+        except CityDeskError as exc:
+            self.show_error(exc.message)
+            return None
+
+        def work(feedback):
+            reference = load_scenario(self.path, names[0])
+            inputs = prepare_inputs(self.path, reference, feedback)
+            return evaluate_plans(inputs, reference, front_plans(self.path, layer))[1]
+
+        def done(front) -> None:
+            self.compare(names, extra=front)
+
+        return self.start_task(tr("Measuring the Pareto plans"), work, done)
+
+    def compare(self, names: list[str], extra: pd.DataFrame | None = None) -> None:
+        """Fill the table and the chart from the stored indicators of ``names`` (and the
+        long indicator table ``extra``, e.g. evaluated Pareto plans)."""
         try:
             long = stored_indicators(self.path, names)
         except CityDeskError as exc:
             self.show_error(exc.message)
             return
+        if extra is not None and len(extra):
+            long = pd.concat([long, extra], ignore_index=True)
         table = comparison_table(long)
         self.comparison = table
         self.model = FrameModel(formatted_table(table).reset_index(drop=True))
