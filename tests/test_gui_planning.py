@@ -35,6 +35,8 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     assert "facilities.park.layr" in form.error.text() and form.isVisible()
     form.toml.setPlainText(form.toml.toPlainText().replace('layr = "x"', 'layer = "open_space"'))
     form.housing.setValue(2500)
+    assert form.homes_by_period.text() == "800, 2000, 3000"
+    form.homes_by_period.setText("800, 2000, 2500")
     form.changed.setValue(20)
     form.accept()
     assert form.error.text() == "" or not form.isVisible()
@@ -42,6 +44,7 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     edited = load_scenario(demo_copy, "housing_first")
     assert edited.targets.housing_units == 2500 and edited.constraints.max_changed_share == 0.2
     assert edited.facilities["park"].layer == "open_space"  # the TOML tab kept the rest
+    assert edited.phasing.housing_units == [800, 2000, 2500]
     assert len(scenario_history(demo_copy, "housing_first")) == 2
 
     # run all three (ticked by default); results come back as layers and a comparison

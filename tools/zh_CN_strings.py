@@ -1240,4 +1240,5 @@ ZH_CN = {
     "Measuring the Pareto plans": "正在衡量帕累托方案",
     "no Pareto plans": "不含帕累托方案",
     "with the Pareto plans of {layer}": "含 {layer} 的帕累托方案",
+    "Homes built by the end of each period": "各期末累计建成住房",
 }

@@ -76,6 +76,7 @@ class ScenarioForm(QDialog):
         self.weights = {o: _spin(s.objectives.weights.get(o, 0.0), 100, 2) for o in OBJECTIVES}
         self.periods = QLineEdit(", ".join(s.phasing.periods))
         self.budgets = QLineEdit(", ".join(f"{b / 1e6:g}" for b in s.phasing.budgets_usd))
+        self.homes_by_period = QLineEdit(", ".join(f"{h:g}" for h in s.phasing.housing_units))
         self.toml = QPlainTextEdit(self._rest_toml(s))
         self.toml.setFont(QFont("monospace"))
         self.error = QLabel()
@@ -98,6 +99,7 @@ class ScenarioForm(QDialog):
             (tr("Candidate parcels (filter)"), self.candidates),
             (tr("Phasing periods (comma-separated)"), self.periods),
             (tr("Budget per period (M USD)"), self.budgets),
+            (tr("Homes built by the end of each period"), self.homes_by_period),
         ):
             form.addRow(label, widget)
         for role, box in self.protect.items():
@@ -162,6 +164,7 @@ class ScenarioForm(QDialog):
                 **base.get("phasing", {}),
                 "periods": [p.strip() for p in self.periods.text().split(",") if p.strip()],
                 "budgets_usd": [b * 1e6 for b in _numbers(self.budgets.text())],
+                "housing_units": _numbers(self.homes_by_period.text()),
             },
         }
         if budget > 0:
