@@ -117,11 +117,36 @@ class DispatchDesk:
         )
         if kind:
             table = table[table["kind"] == kind]
+        names = department_names(self.lang)
+        table = table.assign(
+            category=self._category_labels(table),
+            department_name=[names.get(d, d) for d in table.get("department", [])],
+        )
         clocks = time_left(table, self.store.calendar, now)
         if filt.due_within_hours is not None:
             return due_within(clocks, filt.due_within_hours)
         rest = table[~table["case_id"].isin(clocks["case_id"])]
         return pd.concat([clocks, rest], ignore_index=True) if len(rest) else clocks
+
+    def _category_labels(self, table: pd.DataFrame) -> list[str]:
+        """Each case's category as the desk's staff read it ("E0490 占道经营" in Chinese),
+        looked up once per distinct category; an unknown code stays as it is."""
+        labels: dict[tuple, str] = {}
+        keys = zip(
+            table.get("kind", pd.Series(dtype=object)),
+            table.get("category_code", pd.Series(dtype=object)),
+            table.get("category_standard", pd.Series([None] * len(table), dtype=object)),
+            strict=False,
+        )
+        out = []
+        for key in keys:
+            if key not in labels:
+                try:
+                    labels[key] = self.store.catalogue.get(key[0], key[1], key[2]).label(self.lang)
+                except CityDeskError:
+                    labels[key] = str(key[1])
+            out.append(labels[key])
+        return out
 
     def due_soon(self, hours: float, now: dt.datetime | None = None) -> pd.DataFrame:
         return self.cases(CaseFilter(due_within_hours=hours), now)

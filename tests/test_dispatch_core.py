@@ -296,6 +296,13 @@ def test_desk_model_filters_and_cards(demo_copy):
     cell = crash.grid_code
     assert list(desk.cases(CaseFilter(grid_prefix=cell), now)["case_id"]) == [crash.case_id]
     assert desk.cases(CaseFilter(status=("closed",)), now).empty
+    # the list shows what the staff read: category and department names, not codes
+    assert only["category"].iloc[0].startswith("E0490 ") and len(only["category"].iloc[0]) > 6
+    desk.lang = "zh_CN"
+    chinese = desk.cases(CaseFilter(), now).set_index("case_id")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese.loc[noise.case_id, "category"])
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese.loc[crash.case_id, "department_name"])
+    desk.lang = "en"
     card = desk.card(crash.case_id, now)
     assert card.actions == ["accept", "cancel"] and card.level == "amber"
     assert card.category_label.startswith("E0490")

@@ -8,12 +8,13 @@ from PyQt5.QtGui import QColor
 
 from ..attribute_table import FrameModel
 from ..i18n import N_, tr
+from .case_style import STATUS_LABELS
 
 COLUMNS = {
     "case_id": N_("Case"),
     "status": N_("Status"),
-    "category_code": N_("Category"),
-    "department": N_("Department"),
+    "category": N_("Category"),
+    "department_name": N_("Department"),
     "grid_code": N_("Grid cell"),
     "crew": N_("Crew"),
     "hours_left": N_("Hours left"),
@@ -36,6 +37,8 @@ class CaseTableModel(FrameModel):
         if role == Qt.BackgroundRole and index.isValid():
             return TINT.get(self.levels[self.rows[index.row()]])
         value = super().data(index, role)
+        if role == Qt.DisplayRole and self.columns[index.column()] == "status":
+            return tr(STATUS_LABELS.get(value, value))  # 已派遣, not "dispatched"
         return "" if value == "NULL" else value  # no clock running, no crew yet: blank
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
