@@ -26,7 +26,7 @@ import pulp
 from layers.errors import CityDeskError
 from layers.i18n import _
 
-from .solve import PROVEN_GAP, SolveOutcome, SolveStatus
+from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class PersistentLp:
                 _("Install it with 'pip install highspy', or choose the CBC solver."),
             ) from exc
         self._highspy = highspy
+        quiet_highs()
         if problem.objective is None:
             problem.setObjective(pulp.LpAffineExpression())
         builder = pulp.HiGHS(msg=False, mip=False)

@@ -16,10 +16,12 @@ when the bound meets the objective.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -171,7 +173,26 @@ def highs_available() -> bool:
         import highspy  # noqa: F401
     except ImportError:
         return False
+    quiet_highs()
     return True
+
+
+@functools.cache
+def quiet_highs() -> None:
+    """Swallow the banner HiGHS prints on stdout when its first model is made in a process
+    (from C++, so ``msg=False`` cannot stop it): ``--json`` output must stay JSON. The
+    first model is made here with file descriptor 1 pointed at /dev/null for that moment."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 # --- CBC ------------------------------------------------------------------------------------
@@ -318,6 +339,8 @@ def _solve_highs(
             _("Install it with 'pip install highspy', or choose the CBC solver."),
         )
     import highspy
+
+    quiet_highs()
 
     def interrupt(_type, _message, _data_out, data_in, _user) -> None:
         if feedback.is_canceled():
