@@ -113,6 +113,8 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
 
     # 3. accept and register
     window.case_card.show_case(case.case_id)
+    reported = window.case_card.fields["reported"].text()
+    assert reported.endswith(("EST", "EDT")), reported  # the city's clock is named
     window.case_card.buttons["accept"].click()
     assert store.get(case.case_id).status == "accepted"
     assert "register" not in _buttons(window)  # only the shift chief registers
@@ -218,6 +220,9 @@ def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot):
     panel.refresh()
     assert panel.bulk_button.isVisible() and not panel.report_button.isVisible()
     panel.table.selectAll()
+    chosen = set(panel.selected_ids())
+    panel.refresh()  # a live refresh (another desk committed) keeps the selection
+    assert set(panel.selected_ids()) == chosen
     sent, manual = panel.dispatch_selected(confirm=lambda _q: True)
     assert {p.case_id for p in sent} == set(ids) and not manual
     assert all(store.get(i).status == "dispatched" for i in ids)

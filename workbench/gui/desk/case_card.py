@@ -114,12 +114,13 @@ class CaseCardWidget(QWidget):
         self.fields["department"].setText(card.department_label)
         self.fields["crew"].setText(c.crew or "-")
         self.fields["grid"].setText(c.grid_code or tr("outside the grid"))
-        self.fields["reported"].setText(f"{c.reported_at:%Y-%m-%d %H:%M}")
-        self.fields["due"].setText(f"{c.due_at:%Y-%m-%d %H:%M}")
+        self.fields["reported"].setText(_when(c.reported_at))
+        self.fields["due"].setText(_when(c.due_at))
         self.fields["description"].setText(c.description or "-")
         self.fields["reporter"].setText(c.reporter_name or "-")
         if card.hours_left is None:
-            self.clock.setText(tr("The clock is not running ({status})").format(status=c.status))
+            status = tr(STATUS_LABELS.get(c.status.value, c.status.value))
+            self.clock.setText(tr("The clock is not running ({status})").format(status=status))
             self.clock.setStyleSheet("")
         else:
             text = (
@@ -135,7 +136,7 @@ class CaseCardWidget(QWidget):
             QTreeWidgetItem(
                 self.timeline,
                 [
-                    f"{e.at:%Y-%m-%d %H:%M}",
+                    _when(e.at),
                     tr(ACTION_LABELS.get(e.action, e.action)),
                     f"{e.from_state} → {e.to_state}",
                     e.actor,
@@ -229,3 +230,11 @@ class CaseCardWidget(QWidget):
 
     def _confirm(self, question: str) -> bool:
         return QMessageBox.question(self, tr("Dispatch desk"), question) == QMessageBox.Yes
+
+
+def _when(moment) -> str:
+    """Date and time with the city's time-zone abbreviation (EST, CST): desks in other
+    zones, and the audit, must not guess which clock a time was read on."""
+    if moment is None:
+        return "-"
+    return f"{moment:%Y-%m-%d %H:%M %Z}".strip()

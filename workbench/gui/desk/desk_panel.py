@@ -204,10 +204,15 @@ class DeskPanel(QWidget):
         )
 
     def refresh(self) -> None:
+        """Re-read the cases; the dispatcher's selection survives (a live refresh from
+        another desk must not drop the cases someone is about to dispatch)."""
+        keep = set(self.selected_ids()) if getattr(self, "model", None) is not None else set()
         self.frame = self.desk.cases(self.current_filter())
         self.model = CaseTableModel(self.frame)
         self.table.setModel(self.model)
         self.table.resizeColumnsToContents()
+        if keep:
+            self._reselect(keep)
         self.count.setText(tr("{n} cases").format(n=len(self.frame)))
         self._draw_cases()
         self.refresh_due()
@@ -282,6 +287,17 @@ class DeskPanel(QWidget):
             self.open_case(dialog.created.case_id)
 
     # --- bulk dispatch ---------------------------------------------------------------------
+    def _reselect(self, case_ids: set[str]) -> None:
+        from PyQt5.QtCore import QItemSelection, QItemSelectionModel
+
+        selection = QItemSelection()
+        for row in range(self.model.rowCount()):
+            if self.model.case_id(row) in case_ids:
+                selection.select(self.model.index(row, 0), self.model.index(row, 0))
+        self.table.selectionModel().select(
+            selection, QItemSelectionModel.Select | QItemSelectionModel.Rows
+        )
+
     def selected_ids(self) -> list[str]:
         rows = {i.row() for i in self.table.selectionModel().selectedRows()}
         return [self.model.case_id(r) for r in sorted(rows)]
