@@ -127,6 +127,28 @@ def scenario_text(project: str | Path, name: str, revision: int | None = None) -
     return row[0], row[1]
 
 
+def scenario_diff(
+    project: str | Path, name: str, old: int | None = None, new: int | None = None
+) -> str:
+    """A unified diff of two stored revisions of a scenario (default: the last two), so a
+    planner sees what changed between the runs being compared."""
+    import difflib
+
+    new_text, new_rev = scenario_text(project, name, new)
+    old_rev = old if old is not None else new_rev - 1
+    if old_rev < 1:
+        return ""
+    old_text, old_rev = scenario_text(project, name, old_rev)
+    return "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            f"{name} revision {old_rev}",
+            f"{name} revision {new_rev}",
+        )
+    )
+
+
 def load_scenario(project: str | Path, name: str, revision: int | None = None) -> Scenario:
     text, _rev = scenario_text(project, name, revision)
     return parse_scenario(text, f"{project}:{name}")

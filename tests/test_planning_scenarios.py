@@ -101,6 +101,12 @@ def test_store_keeps_every_revision_and_decision(demo_copy):
     assert load_scenario(demo_copy, "baseline").title == "Today"
     assert load_scenario(demo_copy, "baseline", revision=1).title == "Baseline: no change"
     assert list(scenario_history(demo_copy, "baseline")["author"]) == ["ana", "bo"]
+    from planning.scenario_store import scenario_diff
+
+    diff = scenario_diff(demo_copy, "baseline")
+    assert '-title = "Baseline: no change"' in diff and '+title = "Today"' in diff
+    assert scenario_diff(demo_copy, "baseline", old=2, new=2) == ""
+    assert main(["plan", "diff", str(demo_copy), "baseline", "--from", "1", "--to", "2"]) == 0
     assert list_scenarios(demo_copy)["revision"].tolist() == [2]
     with pytest.raises(ScenarioError, match="no scenario 'nope'"):
         load_scenario(demo_copy, "nope")

@@ -1241,4 +1241,8 @@ ZH_CN = {
     "no Pareto plans": "不含帕累托方案",
     "with the Pareto plans of {layer}": "含 {layer} 的帕累托方案",
     "Homes built by the end of each period": "各期末累计建成住房",
+    "what changed between two revisions of a scenario": "情景两个版本之间的变化",
+    "older revision (default: previous)": "较早版本（默认：上一版）",
+    "newer revision (default: latest)": "较新版本（默认：最新版）",
+    "no earlier revision to compare with": "没有可比较的早期版本",
 }

@@ -43,6 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history", action="store_true", help=_("list the revisions instead"))
     p.set_defaults(func=cmd_show)
 
+    p = psub.add_parser("diff", help=_("what changed between two revisions of a scenario"))
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("scenario name"))
+    p.add_argument("--from", dest="old", type=int, help=_("older revision (default: previous)"))
+    p.add_argument("--to", dest="new", type=int, help=_("newer revision (default: latest)"))
+    p.set_defaults(func=cmd_diff)
+
     p = psub.add_parser("validate", help=_("check a scenario file, and against a project"))
     p.add_argument("file", help=_("scenario .toml file"))
     p.add_argument("--project", help=_("also check its layers and filters in this project"))
@@ -131,6 +138,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(scenario_history(args.project, args.name).to_string(index=False))
     else:
         print(scenario_text(args.project, args.name, args.revision)[0])
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from planning.scenario_store import scenario_diff
+
+    text = scenario_diff(args.project, args.name, args.old, args.new)
+    print(text or _("no earlier revision to compare with"))
     return 0
 
 
