@@ -1,0 +1,68 @@
+"""Backup and restore of the embedded case store, on the demo project with the replayed
+Cambridge crash history: a consistent online copy, a restore that brings back exactly what
+was saved, and damaged or altered backups refused before the project is touched."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from incidents.backup import BackupError, backup_project, restore_project, summarize
+from workbench.cli.main import main
+
+
+@pytest.fixture()
+def project_with_cases(demo_copy):
+    from incidents.demo_desk import run_demo_desk
+
+    run_demo_desk(demo_copy)
+    return demo_copy
+
+
+def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
+    from incidents.project_grid import open_case_store, read_project_grid
+
+    project = project_with_cases
+    before = summarize(project)
+    assert before.cases == 9110 and before.events > before.cases
+    backup = tmp_path / "backups" / "monday.gpkg"
+    assert main(["cases", "backup", str(project), str(backup)]) == 0
+    assert "9110 cases" in capsys.readouterr().out
+    assert summarize(backup) == before
+    # work goes on after the backup: a new case is reported
+    from incidents.lifecycle import Role
+    from incidents.new_cases import NewCase
+    from incidents.store import CaseNotFound
+
+    with open_case_store(project, read_project_grid(project)) as store:
+        case = store.report(
+            NewCase("event", "0490", lon=-71.1042, lat=42.3672), "ann", Role.SUPERVISOR
+        )
+    assert summarize(project).cases == 9111
+    assert main(["cases", "restore", str(backup), str(project)]) == 0
+    assert summarize(project) == before
+    with sqlite3.connect(project) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with open_case_store(project, read_project_grid(project)) as store:
+        with pytest.raises(CaseNotFound):
+            store.get(case.case_id)
+        assert store.verify_all() == []
+
+
+def test_damaged_or_altered_backups_are_refused(project_with_cases, tmp_path):
+    project = project_with_cases
+    before = summarize(project)
+    backup = tmp_path / "b.gpkg"
+    backup_project(project, backup)
+    truncated = tmp_path / "truncated.gpkg"
+    truncated.write_bytes(backup.read_bytes()[: backup.stat().st_size // 3])
+    with pytest.raises(BackupError, match=r"damaged|integrity"):
+        restore_project(truncated, project)
+    with sqlite3.connect(backup) as con:  # someone edits the backup afterwards
+        con.execute("UPDATE cases SET version = version + 1 WHERE rowid = 1")
+    with pytest.raises(BackupError, match="does not match its manifest"):
+        restore_project(backup, project)
+    assert summarize(project) == before  # the project was never touched
+    with pytest.raises(BackupError, match="overwrite the project"):
+        backup_project(project, project)
