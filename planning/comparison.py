@@ -13,7 +13,7 @@ import pandas as pd
 
 from layers.i18n import _
 
-from .indicators import INDICATORS, indicator_label, indicator_table
+from .indicators import INDICATORS, indicator_label, indicator_table, unit_label
 from .landuse_front import USE_COLOURS
 
 
@@ -67,7 +67,7 @@ def formatted_table(table: pd.DataFrame) -> pd.DataFrame:
     best = best_scenarios(table)
     out = pd.DataFrame(index=table.index)
     out[_("Indicator")] = table["label"]
-    out[_("Unit")] = table["unit"]
+    out[_("Unit")] = [unit_label(u) for u in table["unit"]]
     for s in scenarios:
         out[s] = [
             format_value(v, u) + (" *" if s in best.get(k, []) else "")
@@ -99,7 +99,7 @@ def indicator_chart(table: pd.DataFrame, columns: int = 4):
                 b.set_linewidth(1.5)
         ax.set_yticks(range(len(scenarios)), scenarios, fontsize=7)
         ax.invert_yaxis()
-        ax.set_title(f"{row['label']}\n({row['unit']})", fontsize=7.5)
+        ax.set_title(f"{row['label']}\n({unit_label(row['unit'])})", fontsize=7.5)
         ax.tick_params(axis="x", labelsize=6)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

@@ -162,6 +162,25 @@ def register_indicator(indicator: Indicator) -> None:
     INDICATORS[indicator.key] = indicator
 
 
+#: the indicators' units, marked for translation (the stored value stays the English key)
+UNIT_LABELS = {
+    "units": N_("units"),
+    "jobs/unit": N_("jobs/unit"),
+    "persons": N_("persons"),
+    "seats/1000 persons": N_("seats/1000 persons"),
+    "s": N_("s"),
+    "m²/person": N_("m²/person"),
+    "USD": N_("USD"),
+    "m": N_("m"),
+    "parcels": N_("parcels"),
+}
+
+
+def unit_label(unit: str) -> str:
+    """A unit in the interface language (a plugin's own unit is shown as it is given)."""
+    return _(UNIT_LABELS[unit]) if unit in UNIT_LABELS else unit
+
+
 def indicator_label(key: str) -> str:
     found = INDICATORS.get(key)
     return _(found.label) if found else key

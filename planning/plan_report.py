@@ -30,7 +30,7 @@ from .comparison import (
     indicator_chart,
     scenario_maps,
 )
-from .indicators import INDICATORS, indicator_label
+from .indicators import INDICATORS, indicator_label, unit_label
 
 CAMBRIDGE_CREDIT = (
     "Parcels, zoning, streets, facilities, open space, floodplain and boundaries: City of "
@@ -150,7 +150,10 @@ def _neighbourhood_section(long: pd.DataFrame) -> Section:
         unit = INDICATORS[key].unit
         wide = wide.map(lambda v, u=unit: format_value(v, u))
         tables.append(
-            (f"{indicator_label(key)} ({unit})", wide.reset_index(names=_("Neighbourhood")))
+            (
+                f"{indicator_label(key)} ({unit_label(unit)})",
+                wide.reset_index(names=_("Neighbourhood")),
+            )
         )
     return Section(_("By neighbourhood"), [], tables)
 

@@ -248,6 +248,9 @@ def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Housing units added" in out and "*" in out
+    assert main(["--lang", "zh_CN", "plan", "compare", str(path), "baseline", "balanced"]) == 0
+    chinese = capsys.readouterr().out
+    assert "新增住房" in chinese and "学位/千人" in chinese  # labels and units translated
     table = pd.read_csv(tmp_path / "c.csv", index_col=0)
     assert list(table.columns[-3:]) == ["baseline", "housing_first", "balanced"]
     assert (

@@ -1261,4 +1261,12 @@ ZH_CN = {
     "the backup file is damaged or not a GeoPackage ({err})": "备份文件已损坏或不是 GeoPackage（{err}）",
     "the backup would overwrite the project": "备份将覆盖项目",
     "the project (.gpkg) to replace": "要替换的项目（.gpkg）",
+    "jobs/unit": "岗位/套",
+    "persons": "人",
+    "seats/1000 persons": "学位/千人",
+    "s": "秒",
+    "m²/person": "平方米/人",
+    "USD": "美元",
+    "m": "米",
+    "parcels": "宗地",
 }
