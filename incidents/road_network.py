@@ -254,7 +254,7 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
     directions = _numbers(usable, spec.direction)
     for a, b, line, speed, direction in zip(starts, ends, lines, kmh, directions, strict=True):
         coords = list(line.coords)
-        if node_xy is not None and not ids:  # snapped: the line ends on its nodes exactly
+        if not ids:  # snapped: the line ends on its nodes exactly
             coords[0], coords[-1] = node_xy[a], node_xy[b]
         travel = line.length / (speed / 3.6)
         if direction != -1:

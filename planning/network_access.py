@@ -128,14 +128,17 @@ class NetworkCosts:
         return Entrances(np.array(fac), np.array(node), np.array(cost), len(projected))
 
     # -- queries --------------------------------------------------------------------------
-    def from_facilities(self, entrances: Entrances, limit: float = np.inf) -> np.ndarray:
+    def from_facilities(
+        self, entrances: Entrances, limit: float = np.inf
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Cost from the nearest facility to every node, and which facility:
         (cost per node, facility row per node or -1). One Dijkstra for all facilities,
         from a virtual source joined to each entrance by its access cost."""
-        dist, owner = self._multi_source(entrances, self.matrix, limit)
-        return dist, owner
+        return self._multi_source(entrances, self.matrix, limit)
 
-    def to_facilities(self, entrances: Entrances, limit: float = np.inf) -> np.ndarray:
+    def to_facilities(
+        self, entrances: Entrances, limit: float = np.inf
+    ) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`from_facilities`, for trips from each node *to* the facilities."""
         return self._multi_source(entrances, self.reverse, limit)
 

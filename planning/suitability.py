@@ -19,7 +19,7 @@ gap in the data shows instead of silently scoring zero.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,8 +128,3 @@ def suitability(
     scores = score_all(raw, transforms)
     result = weighted_overlay(scores, weights)
     return pd.concat([scores.add_prefix("s_"), result], axis=1)
-
-
-def rank(values: Sequence[float]) -> np.ndarray:
-    """1 = most suitable; ties share the better rank (NaN last)."""
-    return pd.Series(values).rank(ascending=False, method="min", na_option="bottom").to_numpy(int)

@@ -108,11 +108,11 @@ def run_algorithm(
 
     try:
         outputs = host.call(plugin_record, contribution, resolved, context, feedback, wrap=failed)
-        if not isinstance(outputs or {}, dict):
+        outputs = {} if outputs is None else outputs
+        if not isinstance(outputs, dict):
             error = TypeError(f"{algorithm_id} returned {type(outputs).__name__}, not a dict")
             host.fail(plugin_record, error)
             raise failed(error)
-        outputs = outputs or {}
         layers = _write_outputs(spec, values, outputs, context)
     except CanceledError:
         log("canceled")

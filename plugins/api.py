@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 
@@ -92,6 +91,3 @@ class Context:
         self.panels.append((title, factory))
         if self.on_panel is not None:
             self.on_panel(title, factory)
-
-    def describe(self) -> dict[str, Any]:
-        return {"api_version": self.api_version, "project": str(self.project_path or "")}
