@@ -29,6 +29,7 @@ import pyogrio
 from .crs import crs_to_string
 from .errors import ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
+from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer
 from .project import GroupNode, LayerNode, Project
 from .qml import style_to_qml
@@ -81,6 +82,24 @@ def _json_safe(value: Any) -> Any:
     return json.loads(
         json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
     )
+
+
+def connect_tables(path: str | Path, tables: dict[str, tuple[str, str]]) -> sqlite3.Connection:
+    """A connection to an existing project file with the attribute ``tables`` present
+    ({name: (CREATE TABLE IF NOT EXISTS ..., description)}) and listed in
+    ``gpkg_contents``, so QGIS shows them. A missing file is an error, never a new empty
+    database (which ``sqlite3.connect`` would silently create)."""
+    path = Path(path)
+    if not path.exists():
+        raise ProjectFormatError(
+            _("the project file does not exist"), _("Check the path."), path=str(path)
+        )
+    con = sqlite3.connect(path, timeout=30)
+    with con:
+        for table, (ddl, description) in tables.items():
+            con.execute(ddl)
+            register_attributes_table(con, table, description)
+    return con
 
 
 def register_attributes_table(con: sqlite3.Connection, table: str, description: str) -> None:

@@ -25,29 +25,32 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers.errors import CityDeskError
 from layers.i18n import _
-from layers.project_store import register_attributes_table
+from layers.project_store import connect_tables
 
 from .scenario import DEMO_SCENARIOS, Scenario, ScenarioError, parse_scenario, shipped_scenario
 
-_DDL = {
-    "citydesk_scenarios": """CREATE TABLE IF NOT EXISTS citydesk_scenarios (
+TABLES = {
+    "citydesk_scenarios": (
+        """CREATE TABLE IF NOT EXISTS citydesk_scenarios (
         fid INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, revision INTEGER NOT NULL,
         saved_at TEXT NOT NULL, author TEXT, title TEXT, toml TEXT NOT NULL,
         UNIQUE (name, revision))""",
-    "citydesk_indicators": """CREATE TABLE IF NOT EXISTS citydesk_indicators (
+        "CityDesk planning scenarios (TOML, every revision)",
+    ),
+    "citydesk_indicators": (
+        """CREATE TABLE IF NOT EXISTS citydesk_indicators (
         fid INTEGER PRIMARY KEY AUTOINCREMENT, scenario TEXT NOT NULL, revision INTEGER NOT NULL,
         run_at TEXT NOT NULL, indicator TEXT NOT NULL, area TEXT NOT NULL, value REAL,
         unit TEXT)""",
-    "citydesk_decisions": """CREATE TABLE IF NOT EXISTS citydesk_decisions (
+        "CityDesk scenario indicators",
+    ),
+    "citydesk_decisions": (
+        """CREATE TABLE IF NOT EXISTS citydesk_decisions (
         fid INTEGER PRIMARY KEY AUTOINCREMENT, decided_at TEXT NOT NULL, author TEXT,
         preferred TEXT NOT NULL, reason TEXT NOT NULL, compared TEXT NOT NULL)""",
-}
-_DESCRIPTIONS = {
-    "citydesk_scenarios": "CityDesk planning scenarios (TOML, every revision)",
-    "citydesk_indicators": "CityDesk scenario indicators",
-    "citydesk_decisions": "CityDesk planning decisions",
+        "CityDesk planning decisions",
+    ),
 }
 
 
@@ -65,17 +68,7 @@ def _now() -> str:
 
 
 def _connect(project: str | Path) -> sqlite3.Connection:
-    path = Path(project)
-    if not path.exists():
-        raise CityDeskError(
-            _("the project file does not exist"), _("Check the path."), path=str(path)
-        )
-    con = sqlite3.connect(path, timeout=30)
-    with con:
-        for table, ddl in _DDL.items():
-            con.execute(ddl)
-            register_attributes_table(con, table, _DESCRIPTIONS[table])
-    return con
+    return connect_tables(project, TABLES)
 
 
 def save_scenario(project: str | Path, scenario: Scenario | str, author: str = "") -> int:

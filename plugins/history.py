@@ -20,12 +20,17 @@ import pandas as pd
 
 from layers.errors import CityDeskError
 from layers.i18n import _
-from layers.project_store import register_attributes_table
+from layers.project_store import connect_tables
 
-_DDL = """CREATE TABLE IF NOT EXISTS citydesk_history (
-    fid INTEGER PRIMARY KEY AUTOINCREMENT, run_at TEXT NOT NULL, algorithm TEXT NOT NULL,
-    plugin TEXT NOT NULL, plugin_version TEXT NOT NULL, parameters TEXT NOT NULL,
-    status TEXT NOT NULL, message TEXT, seconds REAL, outputs TEXT)"""
+TABLES = {
+    "citydesk_history": (
+        """CREATE TABLE IF NOT EXISTS citydesk_history (
+        fid INTEGER PRIMARY KEY AUTOINCREMENT, run_at TEXT NOT NULL, algorithm TEXT NOT NULL,
+        plugin TEXT NOT NULL, plugin_version TEXT NOT NULL, parameters TEXT NOT NULL,
+        status TEXT NOT NULL, message TEXT, seconds REAL, outputs TEXT)""",
+        "CityDesk algorithm runs",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,7 @@ class HistoryEntry:
 
 
 def _connect(project: str | Path) -> sqlite3.Connection:
-    con = sqlite3.connect(project, timeout=30)
-    with con:
-        con.execute(_DDL)
-        register_attributes_table(con, "citydesk_history", "CityDesk algorithm runs")
-    return con
+    return connect_tables(project, TABLES)
 
 
 def record_run(

@@ -55,6 +55,18 @@ def demo_copy(tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _isolated_indicator_registry():
+    """Plugin indicators registered by one test (the CLI and the planning dock install the
+    installed plugins' indicators) must not change another test's indicator tables."""
+    from planning.indicators import INDICATORS
+
+    saved = dict(INDICATORS)
+    yield
+    INDICATORS.clear()
+    INDICATORS.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     """Keep the user's real data/config folders out of the tests."""
     home = tmp_path_factory.mktemp("home")

@@ -334,3 +334,13 @@ def test_manifest_checks_name_the_key():
         with pytest.raises(ManifestError) as err:
             parse_manifest(good.replace(old, edits[old], 1), "x.toml")
         assert expected in err.value.message, (old, err.value.message)
+
+
+def test_history_of_a_missing_project_is_an_error_not_a_new_file(tmp_path):
+    from layers.errors import CityDeskError
+    from plugins.history import history
+
+    missing = tmp_path / "typo.gpkg"
+    with pytest.raises(CityDeskError, match="does not exist"):
+        history(missing)
+    assert not missing.exists()
