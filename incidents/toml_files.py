@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from layers.errors import CityDeskError
 from layers.i18n import _
+from layers.toml_text import parse_toml
 
 
 def load_toml(
@@ -19,10 +19,11 @@ def load_toml(
     if not path.exists() and candidate.exists():
         path = candidate
     try:
-        return path, tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
         raise error(
             _("cannot read the {what} ({err})").format(what=what, err=exc),
-            _("Check the TOML file."),
+            _("Check the path and the file's permissions."),
             path=str(path),
         ) from exc
+    return path, parse_toml(text, error, what, str(path))

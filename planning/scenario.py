@@ -19,7 +19,6 @@ are measured against. ``kind = "allocate"`` runs the land-use optimization.
 from __future__ import annotations
 
 import difflib
-import tomllib
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from layers.errors import CityDeskError
 from layers.i18n import _
+from layers.toml_text import parse_toml
 
 SCHEMA_VERSION = 1
 KINDS = ("baseline", "allocate")
@@ -181,14 +181,7 @@ class Scenario:
 
 def parse_scenario(text: str, source: str = "") -> Scenario:
     """A checked :class:`Scenario` from TOML text; errors name the field and the fix."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(
-            _("the scenario is not valid TOML ({err})").format(err=exc),
-            _("Fix the syntax at the line given."),
-            path=source or None,
-        ) from exc
+    data = parse_toml(text, ScenarioError, _("scenario"), source)
     table = data.get("scenario", data)  # a [scenario] table or the keys at the top
     if "scenario" in data and len(data) > 1:
         table = {**data["scenario"], **{k: v for k, v in data.items() if k != "scenario"}}

@@ -35,7 +35,6 @@ manifest is reported with the path of the offending key, and the plugin is disab
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +45,7 @@ from packaging.version import InvalidVersion, Version
 
 from layers.errors import CityDeskError
 from layers.i18n import _
+from layers.toml_text import parse_toml
 
 MANIFEST_NAME = "citydesk_plugin.toml"
 CONTRIBUTION_KINDS = ("readers", "writers", "algorithms", "indicators", "panels", "commands")
@@ -245,14 +245,7 @@ _TARGET_KEY = {
 
 def parse_manifest(text: str, source: str = "") -> Manifest:
     """A checked :class:`Manifest` from TOML text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(
-            _("the plugin manifest is not valid TOML ({err})").format(err=exc),
-            _("Fix the syntax at the line given."),
-            path=source or None,
-        ) from exc
+    data = parse_toml(text, ManifestError, _("plugin manifest"), source)
     errors = sorted(
         jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path)
     )

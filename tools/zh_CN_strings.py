@@ -1269,4 +1269,8 @@ ZH_CN = {
     "USD": "美元",
     "m": "米",
     "parcels": "宗地",
+    "the {what} is not valid TOML ({err})": "{what}不是有效的 TOML（{err}）",
+    "Check the path and the file's permissions.": "请检查路径和文件权限。",
+    "scenario": "情景",
+    "plugin manifest": "插件清单",
 }
