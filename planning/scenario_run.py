@@ -79,6 +79,13 @@ class PlanningInputs:
         return self._places[costs.mode.name]
 
     def facilities(self, key: str, kind: FacilityKind) -> gpd.GeoDataFrame:
+        """The facilities of a kind (layer and filter), filtered once per run of inputs."""
+        cache_key = ("facilities", kind.layer, kind.where)
+        if cache_key not in self._frames:
+            self._frames[cache_key] = self._filtered_facilities(key, kind)
+        return self._frames[cache_key]
+
+    def _filtered_facilities(self, key: str, kind: FacilityKind) -> gpd.GeoDataFrame:
         frame = self.layer(kind.layer, f"facilities.{key}.layer")
         if kind.where:
             try:

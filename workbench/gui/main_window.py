@@ -539,6 +539,7 @@ class MainWindow(QMainWindow):
                 self._analyse_project,
                 self.show_error,
                 start_task=lambda title, fn, done: self.tasks.start(title, fn, on_done=done),
+                plugin_host=self.plugin_actions.host,  # discovered once, at start-up
             )
             old = self.planning_dock.widget()
             self.planning_dock.setWidget(panel)

@@ -56,6 +56,7 @@ class PlanningPanel(QWidget):
         show_error: Callable[[str], None],
         parent=None,
         start_task: Callable | None = None,
+        plugin_host=None,
     ) -> None:
         super().__init__(parent)
         self.path = project_path
@@ -108,7 +109,7 @@ class PlanningPanel(QWidget):
         self.canvas = None
         from plugins.indicators import install
 
-        install()  # plugins' indicators join the comparison (imported only when computed)
+        install(plugin_host)  # plugins' indicators join the comparison (imported when computed)
         self.refresh()
 
     # --- state ---------------------------------------------------------------------------
