@@ -113,7 +113,7 @@ def build_rows(
     actor: str,
     role: Role,
     at: dt.datetime,
-    blobs: list[bytes | None],
+    blobs: list[bytes | None] | None,
     grid_codes: list[str | None],
 ) -> NewRows:
     """Rows for the cases of ``frame`` (see ``COLUMNS``), reported by ``actor``/``role``."""
@@ -131,7 +131,7 @@ def build_rows(
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
     located = np.isfinite(lon) & np.isfinite(lat)
     cases = {
-        "geom": blobs,
+        **({"geom": blobs} if blobs is not None else {}),
         "case_id": case_ids,
         "kind": frame["kind"].tolist(),
         "category_code": [c.code for c in category],

@@ -1,29 +1,18 @@
-"""The case store: cases and their append-only history, behind one narrow interface.
+"""The embedded case store: cases and their history in the project's GeoPackage.
 
-``SqliteCaseStore`` keeps them in the project's GeoPackage (WAL mode, one transaction per
-change). A PostGIS implementation will follow the same interface, so the SQL here stays plain
-and portable (no SQLite-only functions in queries).
-
-Guarantees:
-
-- every state change goes through :func:`incidents.lifecycle.apply`, and the case row and its
-  new event are written in one transaction: both or neither;
-- the history is append-only, enforced by database triggers, not only by the code;
-- optimistic locking: a change names the case version it saw; if someone else changed the
-  case meanwhile, the change is refused with :class:`VersionConflict` and nothing is written;
-- a batch import is all-or-nothing and idempotent on (source, source id).
+Everything about the rules is in :class:`incidents.case_store.CaseStore`; this is the SQLite
+side: WAL mode, ``BEGIN IMMEDIATE`` transactions (the write lock is taken up front, so two
+desks on one file never deadlock halfway), the GeoPackage registration that lets QGIS open
+the cases as a point layer, and GDAL's Arrow reader for the KPI scan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -34,68 +23,42 @@ from layers.errors import CityDeskError
 from layers.i18n import _
 
 from .calendar import WorkingCalendar
+from .case_store import (
+    ASSIGNABLE,
+    FACT_COLUMNS,
+    Case,
+    CaseNotFound,
+    CaseStore,
+    DuplicateCase,
+    HistoryStep,
+    Move,
+    NewCase,
+    StoreSummary,
+    VersionConflict,
+    complete_crews,
+)
 from .categories import Catalogue
 from .gpkg import ensure_geopackage, point_blobs
-from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
-from .new_cases import HistoryStep, NewCase, build_rows, complete, new_cases_frame
-from .timestamps import from_text, to_text, utc_ns
+from .timestamps import to_text
 
-__all__ = ["Case", "HistoryStep", "Move", "NewCase", "SqliteCaseStore", "VersionConflict"]
+__all__ = [
+    "ASSIGNABLE",
+    "FACT_COLUMNS",
+    "Case",
+    "CaseNotFound",
+    "CaseStore",
+    "DuplicateCase",
+    "HistoryStep",
+    "Move",
+    "NewCase",
+    "SqliteCaseStore",
+    "StoreSummary",
+    "VersionConflict",
+    "complete_crews",
+]
 
 #: 2: moments as GeoPackage DATETIME in UTC; first registration/dispatch kept on the case
 SCHEMA_VERSION = 2
-
-
-class VersionConflict(CityDeskError):
-    """Someone else changed the case since it was read."""
-
-
-class CaseNotFound(CityDeskError):
-    pass
-
-
-class DuplicateCase(CityDeskError):
-    """The (source, source id) of a new case is already stored."""
-
-
-@dataclass
-class Case:
-    case_id: str
-    kind: str
-    category_code: str
-    category_standard: str
-    status: State
-    lon: float | None
-    lat: float | None
-    grid_code: str | None
-    department: str
-    description: str
-    source: str
-    source_id: str | None
-    reporter_name: str
-    reporter_phone: str
-    reporter_email: str
-    photos: list[str]
-    priority: int
-    reported_at: dt.datetime
-    due_at: dt.datetime
-    registered_at: dt.datetime | None
-    dispatched_at: dt.datetime | None
-    dispatcher: str | None
-    crew: str | None
-    duplicate_of: str | None
-    closed_at: dt.datetime | None
-    rework_count: int
-    return_count: int
-    version: int
-    updated_at: dt.datetime
-
-    @property
-    def needs_location(self) -> bool:
-        return self.lon is None or self.lat is None
-
-
-_MOMENTS = ("reported_at", "due_at", "registered_at", "dispatched_at", "closed_at", "updated_at")
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS cases (
@@ -161,80 +124,14 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS case_store_meta (key TEXT PRIMARY KEY, value TEXT)""",
 ]
 
-_CASE_COLUMNS = [f for f in Case.__dataclass_fields__]
-_BULK = 10_000  # a batch this large is an import, not a desk's report
-#: what the KPIs read: one narrow scan, no history (the store keeps these on the case)
-FACT_COLUMNS = [
-    "case_id",
-    "department",
-    "grid_code",
-    "category_code",
-    "status",
-    "due_at",
-    "registered_at",
-    "dispatched_at",
-    "dispatcher",
-    "closed_at",
-    "rework_count",
-    "return_count",
-]
 
-
-#: what a move may set on the case besides its state
-ASSIGNABLE = ("department", "crew", "duplicate_of")
-
-
-@dataclass
-class Move:
-    """One transition of one case, as a desk asks for it."""
-
-    case_id: str
-    action: str
-    expected_version: int
-    note: str = ""
-    assign: dict[str, str | None] = field(default_factory=dict)
-
-
-def complete_crews(crews: pd.DataFrame) -> list[tuple]:
-    """Crew rows, refusing what a dispatcher could not use."""
-    missing = {"crew_id", "department"} - set(crews.columns)
-    if missing:
-        raise CityDeskError(
-            _("the crews have no column(s) {cols}").format(cols=", ".join(sorted(missing))),
-            _("Give at least crew_id and department, and lon/lat for routing."),
-        )
-    out = []
-    for r in crews.to_dict("records"):
-        lon, lat = r.get("lon"), r.get("lat")
-        out.append(
-            (
-                str(r["crew_id"]),
-                str(r.get("name") or r["crew_id"]),
-                str(r["department"]),
-                None if lon is None or pd.isna(lon) else float(lon),
-                None if lat is None or pd.isna(lat) else float(lat),
-                int(bool(r.get("available", True))),
-            )
-        )
-    return out
-
-
-def _state_facts(state: CaseState) -> dict[str, object]:
-    """The columns of a case that summarise its history; always written together with the
-    event that changed them, and checked against the replay by ``verify_all``."""
-    return {
-        "status": state.state.value,
-        "registered_at": to_text(state.registered_at),
-        "dispatched_at": to_text(state.dispatched_at),
-        "dispatcher": state.dispatcher,
-        "closed_at": to_text(state.closed_at),
-        "rework_count": state.rework_count,
-        "return_count": state.return_count,
-    }
-
-
-class SqliteCaseStore:
+class SqliteCaseStore(CaseStore):
     """Cases in a GeoPackage: the project file, or a file of its own."""
+
+    _UPSERT_CREW = (
+        "INSERT OR REPLACE INTO crews (crew_id, name, department, lon, lat, available) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
 
     def __init__(
         self,
@@ -299,11 +196,12 @@ class SqliteCaseStore:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> SqliteCaseStore:
-        return self
+    def reopen(self) -> SqliteCaseStore:
+        return SqliteCaseStore(self.path, self.catalogue, self.calendar, self.grid)
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -335,126 +233,6 @@ class SqliteCaseStore:
             "description) VALUES ('case_events', 'attributes', 'case_events', "
             "'CityDesk case history (append-only)')"
         )
-
-    # --- reading ---------------------------------------------------------------------------
-    def _local(self, text: str | None) -> dt.datetime | None:
-        moment = from_text(text)
-        return moment.astimezone(self.calendar.zone) if moment is not None else None
-
-    def _row_to_case(self, row: sqlite3.Row) -> Case:
-        data = {k: row[k] for k in _CASE_COLUMNS}
-        data["status"] = State(data["status"])
-        data["photos"] = json.loads(data["photos"] or "[]")
-        for key in _MOMENTS:
-            data[key] = self._local(data[key])
-        return Case(**data)
-
-    def get(self, case_id: str) -> Case:
-        row = self._con.execute("SELECT * FROM cases WHERE case_id = ?", (case_id,)).fetchone()
-        if row is None:
-            raise CaseNotFound(
-                _("there is no case {id}").format(id=case_id), _("Check the case number.")
-            )
-        return self._row_to_case(row)
-
-    def _event(self, r: sqlite3.Row) -> Event:
-        return Event(
-            r["seq"],
-            r["action"],
-            State(r["from_state"]),
-            State(r["to_state"]),
-            r["actor"],
-            Role(r["role"]),
-            self._local(r["at"]),
-            r["note"],
-        )
-
-    def history(self, case_id: str) -> list[Event]:
-        rows = self._con.execute(
-            "SELECT * FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
-        ).fetchall()
-        return [self._event(r) for r in rows]
-
-    _EVENT_COLUMNS = (
-        "case_id",
-        "seq",
-        "action",
-        "from_state",
-        "to_state",
-        "actor",
-        "role",
-        "at",
-        "note",
-        "detail",
-    )
-
-    def events_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole history as a DataFrame (for audits)."""
-        cols = list(columns or self._EVENT_COLUMNS)
-        unknown = set(cols) - set(self._EVENT_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown event columns {sorted(unknown)}")
-        return pd.read_sql_query(f"SELECT {', '.join(cols)} FROM case_events", self._con)
-
-    def count(self) -> int:
-        return self._con.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
-
-    def query(
-        self,
-        status: Iterable[str] | None = None,
-        department: str | None = None,
-        category_code: str | None = None,
-        grid_prefix: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        columns: list[str] | None = None,
-        ordered: bool = True,
-    ) -> pd.DataFrame:
-        """Cases as a DataFrame, filtered with bound parameters only (never string-built).
-        ``columns`` limits what is read; ``ordered=False`` skips sorting by report time,
-        which on a large store turns a sequential scan into random page reads."""
-        if columns is not None:
-            unknown = set(columns) - set(_CASE_COLUMNS)
-            if unknown:
-                raise ValueError(f"unknown case columns {sorted(unknown)}")
-        select = ", ".join(columns) if columns is not None else "*"
-        where, args = [], []
-        if status:
-            status = list(status)
-            where.append(f"status IN ({', '.join('?' for _ in status)})")
-            args += status
-        for column, value in (("department", department), ("category_code", category_code)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if grid_prefix:
-            where.append("grid_code LIKE ? ESCAPE '\\'")
-            args.append(
-                grid_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-        for op, moment in ((">=", since), ("<", until)):
-            if moment:
-                where.append(f"reported_at {op} ?")
-                args.append(to_text(self.calendar.localize(moment)))
-        sql = f"SELECT {select} FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY reported_at" if ordered else ""
-        frame = pd.read_sql_query(sql, self._con, params=args)
-        return frame.drop(columns=["geom"], errors="ignore")
-
-    def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
-        """The rows of these cases (the ones that exist), in report order."""
-        ids = list(dict.fromkeys(case_ids))
-        chunks = [ids[i : i + 500] for i in range(0, len(ids), 500)] or [[]]
-        parts = [
-            pd.read_sql_query(
-                f"SELECT * FROM cases WHERE case_id IN ({', '.join('?' * len(chunk))})",
-                self._con,
-                params=chunk,
-            )
-            for chunk in chunks
-        ]
-        frame = pd.concat(parts, ignore_index=True).drop(columns=["geom"], errors="ignore")
-        return frame.sort_values("reported_at", kind="stable").reset_index(drop=True)
 
     def data_version(self) -> int:
         """Changes whenever another connection (another desk, another process) commits:
@@ -489,91 +267,29 @@ class SqliteCaseStore:
             frame[col] = pd.to_datetime(frame[col], utc=True)
         return frame
 
-    # --- writing ---------------------------------------------------------------------------
-    def _locate(self, frame: pd.DataFrame) -> tuple[list[str | None], list[bytes | None]]:
-        """Grid codes and GeoPackage point blobs for many cases in one vectorised pass."""
+    # --- what the base class needs -----------------------------------------------------------
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        yield self._con
+
+    def _stream(self, con: sqlite3.Connection, sql: str) -> Iterator[sqlite3.Row]:
+        return con.execute(sql)
+
+    def _frame(self, con: sqlite3.Connection, sql: str, args: list) -> pd.DataFrame:
+        return pd.read_sql_query(sql, con, params=args)
+
+    def _geometry(self, frame: pd.DataFrame) -> list[bytes | None]:
         lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
         lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
-        codes = (
-            list(self.grid.codes_at(lon, lat))
-            if self.grid is not None and len(frame)
-            else [None] * len(frame)
-        )
-        return codes, point_blobs(lon, lat)
+        return point_blobs(lon, lat)
 
-    def _already_stored(self, con: sqlite3.Connection, frame: pd.DataFrame) -> np.ndarray:
-        """Rows whose (source, source id) is stored, or repeated earlier in the batch."""
-        keyed = frame["source_id"].notna().to_numpy()
-        repeated = keyed & frame.duplicated(["source", "source_id"]).to_numpy()
-        stored = np.zeros(len(frame), dtype=bool)
-        for source in frame.loc[keyed, "source"].unique():
-            mine = keyed & (frame["source"] == source).to_numpy()
-            wanted = frame.loc[mine, "source_id"].astype(str).unique().tolist()
-            if len(wanted) < _BULK:
-                # a desk's report: look its ids up in the (source, source_id) index rather
-                # than reading every id of the source (7 ms a report at 10k stored cases)
-                ids = set()
-                for i in range(0, len(wanted), 500):
-                    chunk = wanted[i : i + 500]
-                    ids.update(
-                        r[0]
-                        for r in con.execute(
-                            "SELECT source_id FROM cases WHERE source = ? AND source_id IN "
-                            f"({', '.join('?' * len(chunk))})",
-                            (source, *chunk),
-                        )
-                    )
-            else:
-                ids = {
-                    r[0]
-                    for r in con.execute(
-                        "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL",
-                        (source,),
-                    )
-                }
-            if ids:
-                stored |= mine & frame["source_id"].astype(str).isin(ids).to_numpy()
-        return repeated | stored
+    def _after_bulk_insert(self) -> None:
+        # fold the write-ahead log back into the file now: after a million-case import
+        # it holds 1.5 GB, and every reader would look pages up in it (the first KPI
+        # query took 5 s instead of 1). Returns "busy" rather than waiting on readers.
+        self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
-    def _insert(
-        self,
-        frame: pd.DataFrame,
-        actor: str,
-        role: Role,
-        at: dt.datetime,
-        skip_stored: bool,
-    ) -> tuple[list[str], int]:
-        """Insert new cases and their first events in one transaction: all or nothing.
-        Rows are built (and checked) before anything is written."""
-        # in report order: case ids start with the report date, so the id indexes then grow
-        # at their end instead of splitting pages all over (sorting rows afterwards cost 7 s
-        # per million)
-        frame = complete(frame)
-        order = np.argsort(utc_ns(frame["reported_at"]), kind="stable")
-        frame = frame.iloc[order].reset_index(drop=True)
-        with self.transaction() as con:
-            dup = self._already_stored(con, frame)
-            if dup.any() and not skip_stored:
-                raise DuplicateCase(
-                    _("a case from {source} with id {id} is already stored").format(
-                        source=frame["source"][dup].iloc[0], id=frame["source_id"][dup].iloc[0]
-                    ),
-                    _("Open the stored case instead of reporting it again."),
-                )
-            fresh = frame[~dup].reset_index(drop=True)
-            codes, blobs = self._locate(fresh)
-            rows = build_rows(fresh, self.catalogue, self.calendar, actor, role, at, blobs, codes)
-            self._write(con, rows.cases, "cases")
-            self._write(con, rows.events, "case_events")
-        if len(rows.cases["case_id"]) >= _BULK:
-            # fold the write-ahead log back into the file now: after a million-case import
-            # it holds 1.5 GB, and every reader would look pages up in it (the first KPI
-            # query took 5 s instead of 1). Returns "busy" rather than waiting on readers.
-            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        return rows.cases["case_id"], int(dup.sum())
-
-    @staticmethod
-    def _write(con: sqlite3.Connection, columns: dict, table: str) -> None:
+    def _write(self, con: sqlite3.Connection, columns: dict, table: str) -> None:
         if not columns or not len(next(iter(columns.values()))):
             return
         names = list(columns)
@@ -582,173 +298,3 @@ class SqliteCaseStore:
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
             zip(*values, strict=True),
         )
-
-    @staticmethod
-    def _append(con: sqlite3.Connection, case_id: str, event: Event, detail: dict) -> None:
-        con.execute(
-            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, "
-            "at, note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                case_id,
-                event.seq,
-                event.action,
-                event.from_state.value,
-                event.to_state.value,
-                event.actor,
-                event.role.value,
-                to_text(event.at),
-                event.note,
-                json.dumps(detail, ensure_ascii=False, sort_keys=True),
-            ),
-        )
-
-    def report(
-        self,
-        new: NewCase,
-        actor: str,
-        role: Role | str = Role.SUPERVISOR,
-        at: dt.datetime | None = None,
-    ) -> Case:
-        """Create a case in state ``reported`` (grid code, department and due time filled).
-        A case whose (source, source id) is already stored is refused."""
-        at = at or dt.datetime.now(dt.UTC)
-        ids, _skipped = self._insert(
-            new_cases_frame([new], self.calendar), actor, Role(role), at, skip_stored=False
-        )
-        return self.get(ids[0])
-
-    def transition(
-        self,
-        case_id: str,
-        action: str,
-        actor: str,
-        role: Role | str,
-        expected_version: int,
-        note: str = "",
-        at: dt.datetime | None = None,
-        **assign: str | None,
-    ) -> Case:
-        """Move a case, atomically with its event, if nobody changed it since
-        ``expected_version``. ``assign`` sets the case's ``department``, ``crew`` or
-        ``duplicate_of`` in the same write (a dispatch names its crew); the values are
-        recorded in the event's ``detail``, so the history says who was sent."""
-        self.transition_many(
-            [Move(case_id, action, expected_version, note, assign)], actor, role, at
-        )
-        return self.get(case_id)
-
-    def transition_many(
-        self,
-        moves: list[Move],
-        actor: str,
-        role: Role | str,
-        at: dt.datetime | None = None,
-    ) -> None:
-        """Several moves (a bulk dispatch) in one transaction: all happen or none does."""
-        at = self.calendar.localize(at or dt.datetime.now(dt.UTC))
-        with self.transaction() as con:
-            for move in moves:
-                self._move(con, move, actor, role, at)
-
-    def _move(self, con: sqlite3.Connection, move: Move, actor: str, role, at) -> None:
-        unknown = set(move.assign) - set(ASSIGNABLE)
-        if unknown:
-            raise ValueError(f"cannot assign {sorted(unknown)}")
-        row = con.execute("SELECT version FROM cases WHERE case_id = ?", (move.case_id,)).fetchone()
-        if row is None:
-            raise CaseNotFound(
-                _("there is no case {id}").format(id=move.case_id), _("Check the case number.")
-            )
-        if row["version"] != move.expected_version:
-            raise VersionConflict(
-                _(
-                    "case {id} was changed by someone else (version {theirs}, you saw {yours})"
-                ).format(id=move.case_id, theirs=row["version"], yours=move.expected_version),
-                _("Reload the case and decide again."),
-            )
-        state = replay(self.history(move.case_id))
-        event = apply(state, move.action, actor, role, at, move.note)
-        new_state = advance(state, event)
-        self._append(con, move.case_id, event, move.assign)
-        facts = {**_state_facts(new_state), **move.assign}
-        cur = con.execute(
-            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in facts)}, "
-            "version = version + 1, updated_at = ? WHERE case_id = ? AND version = ?",
-            (*facts.values(), to_text(at), move.case_id, move.expected_version),
-        )
-        if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; kept as a guard
-            raise VersionConflict(
-                _("case {id} changed during the update").format(id=move.case_id),
-                _("Reload the case and decide again."),
-            )
-
-    # --- crews -----------------------------------------------------------------------------
-    def save_crews(self, crews: pd.DataFrame) -> None:
-        """Add or replace crews (columns crew_id, name, department, lon, lat, available)."""
-        rows = complete_crews(crews)
-        with self.transaction() as con:
-            con.executemany(
-                "INSERT OR REPLACE INTO crews (crew_id, name, department, lon, lat, available) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-
-    def crews(self, department: str | None = None, available_only: bool = False) -> pd.DataFrame:
-        sql, args = "SELECT * FROM crews WHERE 1 = 1", []
-        if department:
-            sql += " AND department = ?"
-            args.append(department)
-        if available_only:
-            sql += " AND available = 1"
-        return pd.read_sql_query(sql + " ORDER BY crew_id", self._con, params=args)
-
-    def set_crew_available(self, crew_id: str, available: bool) -> None:
-        with self.transaction() as con:
-            cur = con.execute(
-                "UPDATE crews SET available = ? WHERE crew_id = ?", (int(available), crew_id)
-            )
-            if cur.rowcount != 1:
-                raise CityDeskError(
-                    _("there is no crew {id}").format(id=crew_id), _("Check the crew id.")
-                )
-
-    def import_batch(
-        self,
-        cases: list[NewCase] | pd.DataFrame,
-        actor: str = "import",
-        at: dt.datetime | None = None,
-    ) -> tuple[int, int]:
-        """Insert a batch in one transaction: all or nothing. Cases whose (source, source_id)
-        is already stored, or repeated in the batch, are skipped, so re-importing a file adds
-        nothing. ``cases`` is a list of ``NewCase`` or the same as columns (what the CSV
-        reader produces; a million rows never become a million objects). Cases with a
-        ``history`` (a migration from another system) are checked step by step against the
-        lifecycle. Returns (added, skipped)."""
-        at = at or dt.datetime.now(dt.UTC)
-        frame = cases if isinstance(cases, pd.DataFrame) else new_cases_frame(cases, self.calendar)
-        ids, skipped = self._insert(frame, actor, Role.INTAKE, at, skip_stored=True)
-        return len(ids), skipped
-
-    def verify_all(self) -> list[str]:
-        """Case ids whose stored state or summary columns disagree with the replay of their
-        history (one pass over the history, in case-id order)."""
-        stored = {
-            r["case_id"]: dict(zip(r.keys(), r, strict=True))
-            for r in self._con.execute(
-                "SELECT case_id, status, registered_at, dispatched_at, dispatcher, closed_at, "
-                "rework_count, return_count FROM cases"
-            )
-        }
-        events = self._con.execute("SELECT * FROM case_events ORDER BY case_id, seq")
-        bad = []
-        for case_id, rows in groupby(events, key=lambda r: r["case_id"]):
-            facts = stored.pop(case_id, None)
-            try:
-                state = replay(self._event(r) for r in rows)
-            except CityDeskError:
-                bad.append(case_id)
-                continue
-            expected = {"case_id": case_id, **_state_facts(state)}
-            if facts is None or facts != expected:
-                bad.append(case_id)
-        return sorted(bad + list(stored))  # cases without any history are broken too
