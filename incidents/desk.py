@@ -19,6 +19,7 @@ import pandas as pd
 from layers.errors import CityDeskError
 from layers.i18n import _
 
+from .case_store import Case, CaseStore
 from .categories import split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
@@ -27,7 +28,6 @@ from .lifecycle import TRANSITIONS, Event, Role, allowed_actions
 from .new_cases import NewCase
 from .road_network import RoadNetwork, build_network
 from .routing import RoutingTable, department_names
-from .store import Case, SqliteCaseStore
 
 
 @dataclass
@@ -62,7 +62,7 @@ class DispatchDesk:
 
     def __init__(
         self,
-        store: SqliteCaseStore,
+        store: CaseStore,
         actor: str,
         role: Role | str,
         streets: gpd.GeoDataFrame | None = None,

@@ -7,7 +7,11 @@ not by inventing shapes.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,6 +77,8 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    # no test reads or writes the real system keyring (PostGIS passwords)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 
 #: the Cambridge unit grid as the tests build it: neighborhoods as streets, tracts as communities
@@ -120,3 +126,72 @@ def cambridge_grid():
         GridSpec(**CAMBRIDGE_GRID_SPEC),
         gpd.read_file(BOUNDARIES, layer="census2020_tracts"),
     )
+
+
+# --- the case store on both backends -------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL + PostGIS cluster for the whole run (tools/pg_cluster.py).
+    Skipped where PostgreSQL is not installed, unless CITYDESK_REQUIRE_POSTGIS is set (the
+    README's test command sets it after installing the packages): then it is a failure."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from pg_cluster import Cluster, ClusterUnavailable
+
+    try:
+        cluster = Cluster().start()
+    except ClusterUnavailable as exc:
+        if os.environ.get("CITYDESK_REQUIRE_POSTGIS"):
+            pytest.fail(f"PostGIS is required for this run: {exc}")
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture()
+def pg_url(pg_cluster) -> str:
+    """A URL to a fresh, empty schema of the test cluster (one per test: no cleanup)."""
+    return f"{pg_cluster.url}?schema=t_{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class StoreTarget:
+    """Where a test's cases live: opens stores (several desks) and runs raw SQL there."""
+
+    backend: str
+    place: str  # the GeoPackage path or the PostgreSQL URL
+
+    def open(self, grid=None):
+        from incidents.grid_index import GridIndex
+        from incidents.stores import open_store
+
+        return open_store(self.place, GridIndex(grid) if grid is not None else None)
+
+    def sql(self, text: str, args: tuple = ()) -> list[tuple]:
+        """One statement, committed, as the database owner (``?`` parameters)."""
+        if self.backend == "postgis":
+            import psycopg
+
+            from incidents.store_url import StoreUrl
+
+            url = StoreUrl.parse(self.place)
+            with psycopg.connect(url.text, autocommit=True) as con:
+                con.execute(f"SET search_path TO {url.schema}, public")
+                cur = con.execute(text.replace("?", "%s"), args)
+                return cur.fetchall() if cur.description else []
+        import sqlite3
+
+        con = sqlite3.connect(self.place)
+        try:
+            with con:
+                return con.execute(text, args).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture(params=["geopackage", "postgis"])
+def store_target(request, tmp_path) -> StoreTarget:
+    """The case store's place on each backend: the demo project's GeoPackage, or a fresh
+    PostGIS schema. Store tests that take this fixture run once per backend."""
+    if request.param == "postgis":
+        return StoreTarget("postgis", request.getfixturevalue("pg_url"))
+    return StoreTarget("geopackage", str(request.getfixturevalue("demo_copy")))

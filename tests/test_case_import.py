@@ -19,8 +19,8 @@ EXE = str(Path(sys.executable).parent / "citydesk")
 
 
 @pytest.fixture()
-def store(demo_copy):
-    with SqliteCaseStore(demo_copy) as s:
+def store(store_target):
+    with store_target.open() as s:
         yield s
 
 

@@ -40,8 +40,8 @@ def crashes():
 
 
 @pytest.fixture()
-def store(demo_copy, grid):
-    with SqliteCaseStore(demo_copy, grid=GridIndex(grid)) as s:
+def store(store_target, grid):
+    with store_target.open(grid) as s:
         yield s
 
 
@@ -93,9 +93,9 @@ def test_refused_actions_change_nothing(store, crashes):
     assert len(store.history(c.case_id)) == 1
 
 
-def test_optimistic_locking_two_desks(demo_copy, grid, crashes):
-    desk1 = SqliteCaseStore(demo_copy, grid=GridIndex(grid))
-    desk2 = SqliteCaseStore(demo_copy, grid=GridIndex(grid))
+def test_optimistic_locking_two_desks(store_target, grid, crashes):
+    desk1 = store_target.open(grid)
+    desk2 = store_target.open(grid)
     try:
         c = desk1.report(crash_case(crashes.iloc[3]), "anna", Role.SUPERVISOR)
         seen_by_2 = desk2.get(c.case_id)
@@ -108,15 +108,14 @@ def test_optimistic_locking_two_desks(demo_copy, grid, crashes):
         desk2.close()
 
 
-def test_history_is_append_only_in_the_database(store, crashes, demo_copy):
+def test_history_is_append_only_in_the_database(store, crashes, store_target):
     c = store.report(crash_case(crashes.iloc[4]), "anna", Role.SUPERVISOR)
-    con = sqlite3.connect(demo_copy)
-    try:
-        for sql in ("UPDATE case_events SET actor = 'mallory'", "DELETE FROM case_events"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                con.execute(sql)
-    finally:
-        con.close()
+    statements = ["UPDATE case_events SET actor = 'mallory'", "DELETE FROM case_events"]
+    if store_target.backend == "postgis":
+        statements.append("TRUNCATE case_events CASCADE")
+    for sql in statements:
+        with pytest.raises(Exception, match="append-only"):
+            store_target.sql(sql)
     assert store.history(c.case_id)[0].actor == "anna"
 
 
@@ -145,9 +144,10 @@ def test_query_filters_are_parameters_not_sql(store, crashes):
     assert store.count() == len(all_cases)
 
 
-def test_cases_are_a_point_layer_and_survive_project_saves(store, crashes, demo_copy):
+def test_cases_are_a_point_layer_and_survive_project_saves(demo_copy, grid, crashes):
     from layers.project_store import load_project, save_project
 
+    store = SqliteCaseStore(demo_copy, grid=GridIndex(grid))
     store.import_batch([crash_case(r) for r in crashes.iloc[200:220].itertuples()])
     layers = dict(pyogrio.list_layers(demo_copy))
     assert layers.get("cases") == "Point"
@@ -265,13 +265,10 @@ def test_reporting_a_stored_source_id_again_is_refused(store, crashes):
         store.report(case, "anna")
 
 
-def test_verify_all_catches_a_tampered_summary(store, crashes, demo_copy):
+def test_verify_all_catches_a_tampered_summary(store, crashes, store_target):
     c = store.report(crash_case(crashes.iloc[321]), "anna", Role.SUPERVISOR)
     assert store.verify_all() == []
-    con = sqlite3.connect(demo_copy)
-    with con:
-        con.execute("UPDATE cases SET rework_count = 3 WHERE case_id = ?", (c.case_id,))
-    con.close()
+    store_target.sql("UPDATE cases SET rework_count = 3 WHERE case_id = ?", (c.case_id,))
     assert store.verify_all() == [c.case_id]
 
 

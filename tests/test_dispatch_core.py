@@ -22,7 +22,6 @@ from incidents.deadlines import due_within, time_left
 from incidents.dispatch import crews_from_points, dispatch, plan_dispatch
 from incidents.duplicates import DuplicateRule, merge_duplicate, possible_duplicates
 from incidents.geocode import GeocodeError, Geocoder
-from incidents.grid_index import GridIndex
 from incidents.lifecycle import Role, State
 from incidents.road_network import build_network
 from incidents.routing import RoutingError, RoutingTable, department_names
@@ -99,8 +98,8 @@ def test_nearest_crew_equals_a_plain_networkx_search(network, fire_crews, crash_
 
 
 @pytest.fixture()
-def desk(demo_copy, cambridge_grid, fire_crews):
-    with SqliteCaseStore(demo_copy, grid=GridIndex(cambridge_grid)) as store:
+def desk(store_target, cambridge_grid, fire_crews):
+    with store_target.open(cambridge_grid) as store:
         store.save_crews(fire_crews)
         yield store
 

@@ -28,7 +28,8 @@ def _pyproject_requirements() -> dict[str, str]:
         reqs += extra
     out = {}
     for req in reqs:
-        m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", req)
+        # extras ("psycopg[binary]") choose PyPI wheels; conda-forge's package has them
+        m = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", req)
         name = _norm(m.group(1))
         out[CONDA_NAMES.get(name, name)] = m.group(2).split(";")[0].strip()
     return out

@@ -1,5 +1,6 @@
-"""Two dispatch desks, as two real processes on one project GeoPackage, act on the same case
-at the same moment: exactly one write lands; the other sees the version conflict."""
+"""Two dispatch desks, as two real processes on one store (the project GeoPackage, or a
+PostGIS database), act on the same case at the same moment: exactly one write lands; the
+other sees the version conflict."""
 
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ from pathlib import Path
 
 from incidents.lifecycle import Role
 from incidents.new_cases import NewCase
-from incidents.store import SqliteCaseStore
 
 DESK = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from incidents.store import SqliteCaseStore, VersionConflict
+    from incidents.store import VersionConflict
+    from incidents.stores import open_store
 
-    project, case_id, crew, folder = sys.argv[1:5]
+    place, case_id, crew, folder = sys.argv[1:5]
     folder = Path(folder)
-    with SqliteCaseStore(project) as store:
+    with open_store(place) as store:
         seen = store.get(case_id)  # what the dispatcher sees on the screen
         (folder / f"ready-{crew}").touch()
         while not (folder / "go").exists():
@@ -42,9 +43,9 @@ DESK = textwrap.dedent(
 )
 
 
-def test_two_processes_cannot_lose_an_update(demo_copy, tmp_path):
+def test_two_processes_cannot_lose_an_update(store_target, tmp_path):
     at = dt.datetime(2024, 3, 4, 9, 0, tzinfo=dt.UTC)
-    with SqliteCaseStore(demo_copy) as store:
+    with store_target.open() as store:
         case = store.report(NewCase("event", "0490", lon=-71.1, lat=42.37), "sup", at=at)
         case = store.transition(case.case_id, "accept", "ben", Role.INTAKE, case.version, at=at)
         case = store.transition(
@@ -53,7 +54,7 @@ def test_two_processes_cannot_lose_an_update(demo_copy, tmp_path):
     root = Path(__file__).resolve().parents[1]
     desks = [
         subprocess.Popen(
-            [sys.executable, "-c", DESK, str(demo_copy), case.case_id, crew, str(tmp_path)],
+            [sys.executable, "-c", DESK, store_target.place, case.case_id, crew, str(tmp_path)],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -77,7 +78,7 @@ def test_two_processes_cannot_lose_an_update(demo_copy, tmp_path):
     loser = next(o for o in outcomes if o["result"] == "conflict")
     assert "changed by someone else" in loser["message"]
     assert loser["reloaded_crew"] == winner  # after the reload the loser sees the winner's crew
-    with SqliteCaseStore(demo_copy) as store:
+    with store_target.open() as store:
         history = store.history(case.case_id)
         assert [e.action for e in history].count("dispatch") == 1
         final = store.get(case.case_id)

@@ -372,12 +372,10 @@ class MainWindow(QMainWindow):
         return self.tasks.start(tr("Opening the dispatch desk"), work, on_done=self._show_desk)
 
     def _show_desk(self, desk) -> None:
-        from incidents.project_grid import open_case_store
-
         from .desk.case_card import CaseCardWidget
         from .desk.desk_panel import DeskPanel
 
-        desk.store = open_case_store(desk.store.path, desk.grid)
+        desk.store = desk.store.reopen()
         self.close_desk()
         self.desk_panel = DeskPanel(desk, self)
         self.case_card = CaseCardWidget(desk, self)

@@ -26,13 +26,11 @@ from incidents.dashboard import (
 from ..i18n import tr
 
 
-def compute_dashboard(project, grid, spec: DashboardSpec) -> Dashboard:
-    """Runs in a worker thread, so it opens its own connection to the store (an SQLite
-    connection belongs to the thread that made it)."""
-    from incidents.store import SqliteCaseStore
-
-    with SqliteCaseStore(project) as store:
-        return build_dashboard(store, grid, spec)
+def compute_dashboard(store, grid, spec: DashboardSpec) -> Dashboard:
+    """Runs in a worker thread, so it opens its own connection to the desk's store (an
+    SQLite connection belongs to the thread that made it)."""
+    with store.reopen() as own:
+        return build_dashboard(own, grid, spec)
 
 
 class DashboardView(QWidget):
@@ -62,11 +60,11 @@ class DashboardView(QWidget):
         column.addWidget(scroll, 1)
 
     def refresh(self, spec: DashboardSpec | None = None):
-        project, grid = self.panel.desk.store.path, self.panel.desk.grid
+        store, grid = self.panel.desk.store, self.panel.desk.grid
         spec = spec or DashboardSpec()
         return self.panel.run_task(
             tr("Computing the dashboard"),
-            lambda _feedback: compute_dashboard(project, grid, spec),
+            lambda _feedback: compute_dashboard(store, grid, spec),
             self.show_board,
         )
 

@@ -1,0 +1,184 @@
+"""The case store on PostgreSQL + PostGIS: many desks, one database server.
+
+The rules are :class:`incidents.case_store.CaseStore`'s; this module supplies psycopg 3
+connections from a pool, row locks (``SELECT ... FOR UPDATE`` inside the optimistic version
+check, so the check and the write cannot interleave with another desk's), ``COPY`` for bulk
+imports, and the versioned server-side schema (:mod:`incidents.pg_schema`).
+
+Moments are ``timestamptz`` in the database and JSON is ``jsonb``, as a database
+administrator expects; they are read back as the same UTC text the GeoPackage store keeps
+(see :mod:`incidents.timestamps`), so the rest of CityDesk sees one format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import errors, sql
+from psycopg.adapt import Loader
+from psycopg.rows import dict_row, tuple_row
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool
+
+from layers.i18n import _
+
+from .calendar import WorkingCalendar
+from .case_store import FACT_COLUMNS, CaseStore
+from .categories import Catalogue
+from .pg_schema import migrate
+from .store_url import StoreUrl, connection_error
+from .timestamps import to_text
+
+__all__ = ["PostgisCaseStore"]
+
+DEFAULT_SCHEMA = "citydesk"
+
+
+class _UtcTextLoader(Loader):
+    """timestamptz -> ``2024-03-04T14:00:00.000Z`` (the session's TimeZone is UTC, so the
+    server sends ``2024-03-04 14:00:00.123+00``)."""
+
+    def load(self, data) -> str:
+        text = bytes(data).decode()
+        body = text[: text.rindex("+")] if "+" in text[10:] else text
+        main, _dot, frac = body.partition(".")
+        return f"{main[:10]}T{main[11:]}.{(frac + '000')[:3]}Z"
+
+
+class PostgisCaseStore(CaseStore):
+    """Cases in a PostgreSQL + PostGIS schema (``citydesk`` unless told otherwise)."""
+
+    _LOCK_FOR_UPDATE = " FOR UPDATE"
+    _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure, errors.UniqueViolation)
+    _UPSERT_CREW = (
+        "INSERT INTO crews (crew_id, name, department, lon, lat, available) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (crew_id) DO UPDATE SET name = EXCLUDED.name, "
+        "department = EXCLUDED.department, lon = EXCLUDED.lon, lat = EXCLUDED.lat, "
+        "available = EXCLUDED.available"
+    )
+
+    def __init__(
+        self,
+        url: str | StoreUrl,
+        catalogue: Catalogue | None = None,
+        calendar: WorkingCalendar | None = None,
+        grid=None,
+        schema: str | None = None,
+        pool_size: int = 4,
+    ) -> None:
+        self.url = url if isinstance(url, StoreUrl) else StoreUrl.parse(url)
+        self.schema = schema or self.url.schema or DEFAULT_SCHEMA
+        self.catalogue = catalogue or Catalogue.default()
+        self.calendar = calendar or WorkingCalendar()
+        self.grid = grid
+        self._pool_size = pool_size
+        try:
+            with psycopg.connect(
+                self.url.text, **self.url.connect_kwargs(), autocommit=True
+            ) as con:
+                migrate(con, self.schema)
+        except psycopg.OperationalError as exc:
+            raise connection_error(self.url, exc) from exc
+        self._pool = ConnectionPool(
+            self.url.text,
+            kwargs={**self.url.connect_kwargs(), "autocommit": True, "row_factory": dict_row},
+            min_size=1,
+            max_size=pool_size,
+            configure=self._configure,
+            open=True,
+            name=f"citydesk-{self.schema}",
+        )
+
+    def _configure(self, con: psycopg.Connection) -> None:
+        con.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
+        con.execute("SET TIME ZONE 'UTC'")
+        con.execute("SET DateStyle TO ISO")
+        con.adapters.register_loader("timestamptz", _UtcTextLoader)
+        con.adapters.register_loader("jsonb", TextLoader)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def reopen(self) -> PostgisCaseStore:
+        return PostgisCaseStore(
+            self.url, self.catalogue, self.calendar, self.grid, self.schema, self._pool_size
+        )
+
+    @property
+    def location(self) -> str:
+        return f"{self.url.redacted()} ({_('schema')} {self.schema})"
+
+    # --- what the base class needs -----------------------------------------------------------
+    def _q(self, text: str) -> str:
+        return text.replace("?", "%s")
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        with self._pool.connection() as con, con.transaction():
+            yield con
+
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection]:
+        with self._pool.connection() as con:
+            yield con
+
+    def _stream(self, con: psycopg.Connection, query: str) -> Iterator[dict]:
+        """A server-side cursor: a million events never sit in memory at once."""
+        with con.transaction(), con.cursor(name=f"s{uuid.uuid4().hex}") as cur:
+            cur.itersize = 5000
+            cur.execute(self._q(query))
+            yield from cur
+
+    def _frame(self, con: psycopg.Connection, query: str, args: list) -> pd.DataFrame:
+        cur = con.cursor(row_factory=tuple_row)
+        cur.execute(query, args)
+        names = [d.name for d in cur.description]
+        return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=True)
+
+    def _write(self, con: psycopg.Connection, columns: dict, table: str) -> None:
+        """COPY: a million cases in one stream instead of a million INSERTs."""
+        if not columns or not len(next(iter(columns.values()))):
+            return
+        names = list(columns)
+        values = [v.tolist() if hasattr(v, "tolist") else v for v in columns.values()]
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
+        )
+        with con.cursor() as cur, cur.copy(copy_sql) as copy:
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+
+    # --- live refresh and the KPI scan -------------------------------------------------------
+    def data_version(self) -> int:
+        with self._reading() as con:
+            return con.execute("SELECT last_value FROM case_changes").fetchone()["last_value"]
+
+    def case_facts(
+        self,
+        registered_since: dt.datetime | None = None,
+        registered_until: dt.datetime | None = None,
+    ) -> pd.DataFrame:
+        """The ``FACT_COLUMNS`` of the registered cases, moments as UTC datetimes."""
+        where, args = ["registered_at IS NOT NULL"], []
+        for op, moment in ((">=", registered_since), ("<", registered_until)):
+            if moment is not None:
+                where.append(f"registered_at {op} %s")
+                args.append(to_text(self.calendar.localize(moment)))
+        query = f"SELECT {', '.join(FACT_COLUMNS)} FROM cases WHERE {' AND '.join(where)}"
+        with self._reading() as con:
+            frame = self._frame(con, query, args)
+        for col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+        return frame
+
+    def _run_sql(self, text: str, args: Any = None) -> list[dict]:
+        """For tests and administration: one statement on a pooled connection."""
+        with self._reading() as con:
+            cur = con.execute(text, args)
+            return cur.fetchall() if cur.description else []
