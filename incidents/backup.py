@@ -1,11 +1,12 @@
-"""Backup and restore of a project's case store (the embedded GeoPackage backend).
+"""Backup and restore of a project's case store, on either backend.
+
+The embedded GeoPackage store:
 
 A backup is a consistent copy of the whole project file taken with SQLite's online backup
 API: desks may keep working while it runs, and the copy is a single point in time (WAL
 included), not a file copy that could catch a half-written page. Next to it goes a small
-JSON manifest with the case and event counts and a checksum of every case's
-(id, status, version) and event sequence, so a restore can prove it brought back exactly
-what was saved.
+JSON manifest with the case and event counts and a checksum of every column of every case
+and event, so a restore can prove it brought back exactly what was saved.
 
 Restore checks the backup (``PRAGMA integrity_check``, the manifest) before touching the
 project, then copies it in through the same backup API into a temporary file and moves
@@ -14,51 +15,38 @@ that over the project in one rename: the project is either the old one or the re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layers.errors import CityDeskError
 from layers.i18n import _
+
+from .case_store import SUMMARY_QUERIES, CaseStore, StoreSummary, summarize_rows
+
+if TYPE_CHECKING:
+    from .postgis_store import PostgisCaseStore
 
 
 class BackupError(CityDeskError):
     """A backup cannot be made or trusted."""
 
 
-@dataclass(frozen=True)
-class StoreSummary:
-    cases: int
-    events: int
-    checksum: str  # sha256 over (case_id, status, version) and (case_id, seq, action) rows
-
-    def matches(self, other: StoreSummary) -> bool:
-        return self == other
-
-
 def summarize(path: str | Path) -> StoreSummary:
-    """Counts and a checksum of the case store in a project file (read-only)."""
+    """Counts and checksum of the case store in a GeoPackage (read-only), in the same form
+    as :meth:`incidents.case_store.CaseStore.summary` gives for any backend."""
     with closing(sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)) as con:
-        digest = hashlib.sha256()
+        con.row_factory = sqlite3.Row
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "cases" not in tables:
-            return StoreSummary(0, 0, digest.hexdigest())
-        cases = 0
-        for row in con.execute("SELECT case_id, status, version FROM cases ORDER BY case_id"):
-            digest.update(repr(tuple(row)).encode())
-            cases += 1
-        events = 0
-        for row in con.execute(
-            "SELECT case_id, seq, action FROM case_events ORDER BY case_id, seq"
-        ):
-            digest.update(repr(tuple(row)).encode())
-            events += 1
-        return StoreSummary(cases, events, digest.hexdigest())
+            return summarize_rows([], [])
+        cases, events = (con.execute(sql) for sql in SUMMARY_QUERIES)
+        return summarize_rows(cases, events)
 
 
 def _manifest_path(backup: Path) -> Path:
@@ -96,20 +84,21 @@ def backup_project(project: str | Path, target: str | Path) -> StoreSummary:
         )
     summary = summarize(part)
     os.replace(part, target)
-    manifest = {
-        "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "project": str(project),
-        **asdict(summary),
-    }
-    _manifest_path(target).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    _write_manifest(target, summary, str(project))
     return summary
 
 
-def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
-    """Replace ``project`` with ``backup`` after checking the backup is whole and matches
-    its manifest. No desk should have the project open (the rename would leave it on the
-    old file)."""
-    backup, project = Path(backup), Path(project)
+def _write_manifest(target: Path, summary: StoreSummary, source: str) -> None:
+    manifest = {
+        "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": source,
+        **asdict(summary),
+    }
+    _manifest_path(target).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def check_backup(backup: Path) -> StoreSummary:
+    """The summary of a whole, unaltered backup file; refuses a damaged or changed one."""
     if not backup.exists():
         raise BackupError(
             _("the backup file does not exist"), _("Check the path."), path=str(backup)
@@ -133,7 +122,7 @@ def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
     if manifest_file.exists():
         saved = json.loads(manifest_file.read_text(encoding="utf-8"))
         expected = StoreSummary(saved["cases"], saved["events"], saved["checksum"])
-        if not summary.matches(expected):
+        if summary != expected:
             raise BackupError(
                 _("the backup does not match its manifest ({cases} cases, {events} events "
                   "found; {want_cases} and {want_events} recorded)").format(
@@ -143,6 +132,15 @@ def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
                 _("The file was changed after the backup; use another backup."),
                 path=str(backup),
             )  # fmt: skip
+    return summary
+
+
+def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
+    """Replace ``project`` with ``backup`` after checking the backup is whole and matches
+    its manifest. No desk should have the project open (the rename would leave it on the
+    old file)."""
+    backup, project = Path(backup), Path(project)
+    summary = check_backup(backup)
     part = project.with_name(project.name + ".restore")
     with closing(sqlite3.connect(backup)) as src, closing(sqlite3.connect(part)) as dst:
         src.backup(dst)
@@ -153,3 +151,50 @@ def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
     for suffix in ("-wal", "-shm"):  # empty now, and they belonged to the old file
         Path(f"{project}{suffix}").unlink(missing_ok=True)
     return summary
+
+
+# --- the PostGIS store: a logical backup into a GeoPackage ---------------------------------
+def backup_database(store: CaseStore, target: str | Path) -> StoreSummary:
+    """Copy every case, event and crew of ``store`` (a PostGIS store) into a new GeoPackage
+    at ``target``, verified by checksum before it is kept, with the same manifest as a
+    project backup. The file opens in QGIS; ``restore_database`` brings it back. (A
+    database administrator's ``pg_dump`` or point-in-time recovery work as well; this one
+    needs no server tools and checks itself.)"""
+    from .store import SqliteCaseStore
+    from .store_copy import copy_store
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    for leftover in (part, Path(f"{part}-wal"), Path(f"{part}-shm")):
+        leftover.unlink(missing_ok=True)
+    with SqliteCaseStore(part) as copy:
+        summary = copy_store(store, copy)
+        copy._con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    os.replace(part, target)
+    _write_manifest(target, summary, store.location)
+    return summary
+
+
+def restore_database(backup: str | Path, store: PostgisCaseStore) -> tuple[StoreSummary, str]:
+    """Replace the cases in ``store``'s schema with a checked backup. The backup is loaded
+    into a new schema beside the live one and verified; then one transaction swaps the
+    names. The replaced contents stay in a schema named ``<schema>_replaced_<time>``
+    (returned) until an administrator drops it. Desks should be closed meanwhile."""
+    from .postgis_store import PostgisCaseStore
+    from .store import SqliteCaseStore
+    from .store_copy import copy_store
+
+    backup = Path(backup)
+    expected = check_backup(backup)
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    fresh_schema, old_schema = f"{store.schema}_restore_{stamp}", f"{store.schema}_replaced_{stamp}"
+    with (
+        SqliteCaseStore(backup) as source,
+        PostgisCaseStore(store.url, schema=fresh_schema) as fresh,
+    ):
+        summary = copy_store(source, fresh)
+    if summary != expected:  # copy_store proved copy == file; the file == its manifest
+        raise BackupError(_("the restored cases do not match the backup"), _("Use another backup."))
+    store.swap_schema(fresh_schema, old_schema)
+    return summary, old_schema

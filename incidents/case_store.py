@@ -447,8 +447,11 @@ class CaseStore:
     def summary(self) -> StoreSummary:
         """Counts and checksum of every case and event (see :class:`StoreSummary`)."""
         with self._reading() as con:
-            cases, events = (self._stream(con, sql) for sql in SUMMARY_QUERIES)
-            return summarize_rows(cases, events)
+            return self._summary(con)
+
+    def _summary(self, con: Any) -> StoreSummary:
+        cases, events = (self._stream(con, sql) for sql in SUMMARY_QUERIES)
+        return summarize_rows(cases, events)
 
     # --- writing ---------------------------------------------------------------------------
     def _locate(self, frame: pd.DataFrame) -> list[str | None]:

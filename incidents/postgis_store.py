@@ -85,11 +85,14 @@ class PostgisCaseStore(CaseStore):
                 migrate(con, self.schema)
         except psycopg.OperationalError as exc:
             raise connection_error(self.url, exc) from exc
-        self._pool = ConnectionPool(
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ConnectionPool:
+        return ConnectionPool(
             self.url.text,
             kwargs={**self.url.connect_kwargs(), "autocommit": True, "row_factory": dict_row},
             min_size=1,
-            max_size=pool_size,
+            max_size=self._pool_size,
             configure=self._configure,
             open=True,
             name=f"citydesk-{self.schema}",
@@ -113,6 +116,16 @@ class PostgisCaseStore(CaseStore):
     @property
     def location(self) -> str:
         return f"{self.url.redacted()} ({_('schema')} {self.schema})"
+
+    def swap_schema(self, fresh: str, keep_as: str) -> None:
+        """Put schema ``fresh`` in this store's place, keeping the current one as
+        ``keep_as``: one transaction, so readers see the old contents or the new."""
+        rename = sql.SQL("ALTER SCHEMA {} RENAME TO {}")
+        with self.transaction() as con:
+            con.execute(rename.format(sql.Identifier(self.schema), sql.Identifier(keep_as)))
+            con.execute(rename.format(sql.Identifier(fresh), sql.Identifier(self.schema)))
+        self._pool.close()  # pooled sessions planned against the old schema's tables
+        self._pool = self._new_pool()
 
     # --- what the base class needs -----------------------------------------------------------
     def _q(self, text: str) -> str:

@@ -71,8 +71,10 @@ CREATE TABLE crews (
 
 -- The history is append-only for everyone, the owner included: no UPDATE, DELETE or
 -- TRUNCATE gets through, whatever a client or a hand-typed statement tries.
+-- (The functions name nothing by a search path, so the schema may be renamed: a restore
+-- builds the new contents beside the old and swaps the names.)
 CREATE FUNCTION refuse_history_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
     RAISE EXCEPTION 'case history is append-only' USING ERRCODE = 'insufficient_privilege';
 END
@@ -85,9 +87,9 @@ CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
 -- What desks poll to refresh live (the GeoPackage store reads PRAGMA data_version).
 CREATE SEQUENCE case_changes;
 CREATE FUNCTION note_case_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
-    PERFORM nextval('case_changes');
+    PERFORM nextval((quote_ident(TG_TABLE_SCHEMA) || '.case_changes')::regclass);
     RETURN NULL;
 END
 $$;

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from layers.i18n import _
 
+from . import case_store_cmd
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("cases", help=_("city-management cases (grid-based management)"))
@@ -94,18 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     new.set_defaults(func=cmd_report)
 
-    backup = csub.add_parser(
-        "backup", help=_("a consistent copy of the project and its cases (desks may keep working)")
-    )
-    backup.add_argument("project", help=_("the project (.gpkg)"))
-    backup.add_argument("target", help=_("the backup file (.gpkg)"))
-    backup.set_defaults(func=cmd_backup)
-    restore = csub.add_parser(
-        "restore", help=_("replace the project with a checked backup (close the desks first)")
-    )
-    restore.add_argument("backup", help=_("the backup file (.gpkg)"))
-    restore.add_argument("project", help=_("the project (.gpkg) to replace"))
-    restore.set_defaults(func=cmd_restore)
+    case_store_cmd.register(csub)
     move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
     move.add_argument("case_id")
     move.add_argument("action")
@@ -242,30 +233,6 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     if args.csv:
         table.to_csv(args.csv, index=False)
         print(_("wrote {path}").format(path=args.csv))
-    return 0
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    from incidents.backup import backup_project
-
-    summary = backup_project(args.project, args.target)
-    print(
-        _("backed up {cases} cases and {events} events to {path} (checksum {sum})").format(
-            cases=summary.cases, events=summary.events, path=args.target, sum=summary.checksum[:12]
-        )
-    )
-    return 0
-
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    from incidents.backup import restore_project
-
-    summary = restore_project(args.backup, args.project)
-    print(
-        _("restored {cases} cases and {events} events into {path} (checksum {sum})").format(
-            cases=summary.cases, events=summary.events, path=args.project, sum=summary.checksum[:12]
-        )
-    )
     return 0
 
 

@@ -1,0 +1,173 @@
+"""``citydesk cases connect|migrate|backup|restore``: where a project's cases live.
+
+A project keeps its cases in its own GeoPackage until ``connect`` points it at PostgreSQL
++ PostGIS (many desks on one city) or ``migrate --to postgis`` moves them there. Backup and
+restore work for either: a consistent copy of the project file, or a verified logical copy
+of the database into a GeoPackage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from layers.i18n import _
+
+
+def register(csub: argparse._SubParsersAction) -> None:
+    con = csub.add_parser(
+        "connect", help=_("keep the project's cases in a PostGIS database (or back in the file)")
+    )
+    con.add_argument("project", help=_("the project (.gpkg)"))
+    con.add_argument("url", nargs="?", help=_("postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]"))
+    con.add_argument(
+        "--embedded", action="store_true", help=_("use the cases in the project file again")
+    )
+    con.add_argument(
+        "--save-password",
+        action="store_true",
+        help=_("ask for the password and keep it in the system keyring"),
+    )
+    con.set_defaults(func=cmd_connect)
+
+    mig = csub.add_parser(
+        "migrate", help=_("move the project's cases, with every event, into PostGIS")
+    )
+    mig.add_argument("project", help=_("the project (.gpkg)"))
+    mig.add_argument("--to", required=True, choices=["postgis"], help=_("the target backend"))
+    mig.add_argument("url", help=_("postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]"))
+    mig.add_argument(
+        "--save-password",
+        action="store_true",
+        help=_("ask for the password and keep it in the system keyring"),
+    )
+    mig.set_defaults(func=cmd_migrate)
+
+    backup = csub.add_parser(
+        "backup", help=_("a consistent, checked copy of the cases (desks may keep working)")
+    )
+    backup.add_argument("project", help=_("the project (.gpkg)"))
+    backup.add_argument("target", help=_("the backup file (.gpkg)"))
+    backup.set_defaults(func=cmd_backup)
+    restore = csub.add_parser(
+        "restore", help=_("replace the cases with a checked backup (close the desks first)")
+    )
+    restore.add_argument("backup", help=_("the backup file (.gpkg)"))
+    restore.add_argument("project", help=_("the project (.gpkg) whose cases are replaced"))
+    restore.set_defaults(func=cmd_restore)
+
+
+def _url(text: str, save_password: bool):
+    """The URL, refusing a password in it (it would be written into the project)."""
+    from incidents.store_url import StoreUrl, StoreUrlError
+    from incidents.store_url import save_password as keep
+
+    url = StoreUrl.parse(text)
+    if url.password is not None:
+        raise StoreUrlError(
+            _("the URL contains a password, which would be saved in the project file"),
+            _(
+                "Remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or with "
+                "--save-password (system keyring)."
+            ),
+        )
+    if save_password:
+        keep(url, getpass.getpass(_("Password for {url}: ").format(url=url.redacted())))
+    return url
+
+
+def _point_project_at(project: str, url: str | None) -> None:
+    from incidents.stores import SETTING
+    from layers.project_store import put_layers
+
+    put_layers(project, [], metadata={SETTING: {"url": url} if url else None})
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from incidents.postgis_store import PostgisCaseStore
+    from layers.errors import CityDeskError
+
+    if args.embedded == bool(args.url):
+        raise CityDeskError(
+            _("give either a PostgreSQL URL or --embedded"),
+            _("citydesk cases connect PROJECT postgresql://USER@HOST/DATABASE"),
+        )
+    if args.embedded:
+        _point_project_at(args.project, None)
+        print(_("{project} keeps its cases in the project file again").format(project=args.project))
+        return 0
+    url = _url(args.url, args.save_password)
+    with PostgisCaseStore(url) as store:  # connects, and creates or upgrades the schema
+        n, where = store.count(), store.location
+    _point_project_at(args.project, url.redacted())
+    print(_("{project} now keeps its cases in {where}: {n} cases").format(
+        project=args.project, where=where, n=n))  # fmt: skip
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from incidents.postgis_store import PostgisCaseStore
+    from incidents.store import SqliteCaseStore
+    from incidents.store_copy import copy_store
+    from incidents.stores import is_url, store_place
+    from layers.errors import CityDeskError
+    from workbench.cli.progress import TqdmFeedback
+
+    if is_url(store_place(args.project)):
+        raise CityDeskError(
+            _("the project's cases are already in a database"),
+            _("Use citydesk cases backup/restore to move them between databases."),
+        )
+    url = _url(args.url, args.save_password)
+    with SqliteCaseStore(args.project) as source, PostgisCaseStore(url) as target:
+        with TqdmFeedback(_("Moving the cases")) as feedback:
+            summary = copy_store(source, target, feedback)
+        where = target.location
+    _point_project_at(args.project, url.redacted())
+    print(
+        _(
+            "moved {cases} cases and {events} events to {where}; counts and checksum "
+            "{sum} verified. The project now uses the database; its own copy of the cases "
+            "is kept unchanged but no longer used."
+        ).format(cases=summary.cases, events=summary.events, where=where, sum=summary.checksum[:12])
+    )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from incidents.backup import backup_database, backup_project
+    from incidents.stores import is_url, open_store, store_place
+
+    place = store_place(args.project)
+    if is_url(place):
+        with open_store(place) as store:
+            summary = backup_database(store, args.target)
+    else:
+        summary = backup_project(args.project, args.target)
+    print(
+        _("backed up {cases} cases and {events} events to {path} (checksum {sum})").format(
+            cases=summary.cases, events=summary.events, path=args.target, sum=summary.checksum[:12]
+        )
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from incidents.backup import restore_database, restore_project
+    from incidents.postgis_store import PostgisCaseStore
+    from incidents.stores import is_url, store_place
+
+    place = store_place(args.project)
+    if is_url(place):
+        with PostgisCaseStore(place) as store:
+            summary, kept = restore_database(args.backup, store)
+            where = store.location
+        print(_("the replaced cases are kept in schema {schema}").format(schema=kept))
+    else:
+        summary, where = restore_project(args.backup, args.project), args.project
+    print(
+        _("restored {cases} cases and {events} events into {path} (checksum {sum})").format(
+            cases=summary.cases, events=summary.events, path=where, sum=summary.checksum[:12]
+        )
+    )
+    return 0
