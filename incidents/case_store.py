@@ -243,6 +243,8 @@ class CaseStore:
     ``data_version``, ``case_facts``, ``close`` and ``reopen``, and sets the dialect
     attributes below."""
 
+    #: "geopackage" or "postgis": what the desk shows as where the cases live
+    BACKEND = ""
     #: appended to the version read of a move: PostgreSQL locks the row until commit
     _LOCK_FOR_UPDATE = ""
     #: errors after which a whole transaction is simply run again (deadlock, serialization)

@@ -54,6 +54,7 @@ class _UtcTextLoader(Loader):
 class PostgisCaseStore(CaseStore):
     """Cases in a PostgreSQL + PostGIS schema (``citydesk`` unless told otherwise)."""
 
+    BACKEND = "postgis"
     _LOCK_FOR_UPDATE = " FOR UPDATE"
     _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure, errors.UniqueViolation)
     _UPSERT_CREW = (

@@ -128,6 +128,7 @@ _DDL = [
 class SqliteCaseStore(CaseStore):
     """Cases in a GeoPackage: the project file, or a file of its own."""
 
+    BACKEND = "geopackage"
     _UPSERT_CREW = (
         "INSERT OR REPLACE INTO crews (crew_id, name, department, lon, lat, available) "
         "VALUES (?, ?, ?, ?, ?, ?)"

@@ -19,18 +19,24 @@ from test_gui_workbench import _shot, open_window
 from incidents.demo_desk import prepare_demo_desk
 from incidents.lifecycle import Role, RoleError
 from incidents.new_cases import NewCase
-from incidents.store import SqliteCaseStore
 
 pytestmark = pytest.mark.gui
 CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hall
 
 
-@pytest.fixture()
-def desk_window(qtbot, tmp_path, demo_copy):
+@pytest.fixture(params=["geopackage", "postgis"])
+def desk_window(request, qtbot, tmp_path, demo_copy):
+    """The desk on the demo project, its cases in the project file or in PostGIS."""
+    if request.param == "postgis":
+        from workbench.cli.main import main
+
+        assert main(["cases", "connect", str(demo_copy), request.getfixturevalue("pg_url")]) == 0
     prepare_demo_desk(demo_copy)  # unit grid, fire crews, routing rules
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
     window.open_desk(actor="ann", role="supervisor")
     qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    shown = window.desk_panel.store_label.text()
+    assert ("schema t_" in shown) if request.param == "postgis" else shown == "this project file"
     return window
 
 
@@ -185,7 +191,7 @@ def test_version_conflict_asks_to_reload(desk_window, qtbot, demo_copy):
     case = panel.desk.report(NewCase("event", "0490", lon=CITY_HALL[0], lat=CITY_HALL[1]))
     panel.open_case(case.case_id)
     # another desk (its own connection, as another process would have) accepts it first
-    with SqliteCaseStore(demo_copy) as other:
+    with panel.desk.store.reopen() as other:
         other.transition(case.case_id, "accept", "zoe", Role.INTAKE, case.version)
     questions = []
     window.case_card.confirm = lambda q: questions.append(q) or True

@@ -112,6 +112,15 @@ class DeskPanel(QWidget):
         who.addWidget(self.user)
         who.addWidget(self.role)
         filters.addRow(tr("Signed in as"), who)
+        store = desk.store
+        where = (
+            tr("PostGIS: {where}").format(where=store.location)
+            if store.BACKEND == "postgis"
+            else tr("this project file")
+        )
+        self.store_label = QLabel(where)
+        self.store_label.setToolTip(store.location)
+        filters.addRow(tr("Cases in"), self.store_label)
         filters.addRow(tr("Status"), self.status)
         filters.addRow(tr("Category"), self.category)
         filters.addRow(tr("Department"), self.department)
