@@ -1,7 +1,7 @@
-"""Crash safety of the embedded store: an import killed with SIGKILL at random moments
-leaves either the whole batch or none of it, every case's state agrees with its history,
-and the GeoPackage passes ``PRAGMA integrity_check``. (The PostGIS half belongs to the
-multi-desk issue.)"""
+"""Crash safety: an import killed with SIGKILL at random moments leaves either the whole
+batch or none of it, and every case's state agrees with its history. On the GeoPackage the
+file also passes ``PRAGMA integrity_check``; on PostGIS the database server itself is
+crashed (``pg_ctl stop -m immediate``) and restarted in the middle of imports as well."""
 
 from __future__ import annotations
 
@@ -30,19 +30,27 @@ def _import_command(csv, project) -> list[str]:
     ]  # fmt: skip
 
 
-def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
-    from incidents.backup import summarize
-    from incidents.project_grid import open_case_store, read_project_grid
-
-    # a real NYC 311 export, repeated with new keys: one batch long enough to kill mid-way
+def _big_csv(folder) -> object:
+    """A real NYC 311 export, repeated with new keys: one batch long enough to kill."""
     rows = pd.read_csv(NYC311, dtype=str, keep_default_na=False)
     big = pd.concat(
         [rows.assign(**{"Unique Key": rows["Unique Key"] + f"-{k}"}) for k in range(60)],
         ignore_index=True,
     )
-    csv = tmp_path / "big.csv"
+    csv = folder / "big.csv"
     big.to_csv(csv, index=False)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return csv
+
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
+    from incidents.backup import summarize
+    from incidents.project_grid import open_case_store, read_project_grid
+
+    csv = _big_csv(tmp_path)
+    env = ENV
     clean = tmp_path / "clean.gpkg"
     shutil.copyfile(demo_copy, clean)
 
@@ -76,3 +84,50 @@ def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
         outcomes.append((child.returncode, count))
     killed_midway = sum(1 for code, count in outcomes if code == -signal.SIGKILL and count == 0)
     assert killed_midway >= 5, outcomes  # the kills really hit running imports
+
+
+def test_postgis_import_survives_client_kills_and_server_crashes(tmp_path, demo_copy, pg_cluster):
+    from incidents.postgis_store import PostgisCaseStore
+    from workbench.cli.main import main
+
+    csv = _big_csv(tmp_path)
+
+    def fresh_schema() -> str:
+        url = f"{pg_cluster.url}?schema=crash_{random.getrandbits(40):010x}"
+        assert main(["cases", "connect", str(demo_copy), url]) == 0
+        return url
+
+    url = fresh_schema()
+    started = time.perf_counter()
+    subprocess.run(_import_command(csv, demo_copy), env=ENV, check=True, capture_output=True)
+    whole = time.perf_counter() - started
+    with PostgisCaseStore(url) as store:
+        total = store.count()
+    assert total > 50_000
+
+    rng = random.Random(20261201)
+    outcomes = []
+    for k in range(KILLS):
+        url = fresh_schema()
+        child = subprocess.Popen(
+            _import_command(csv, demo_copy), env=ENV,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.1, 1.1) * whole)
+        crash_server = k % 2 == 1  # every other time the server dies instead of the client
+        if crash_server:
+            pg_cluster.restart("immediate")
+        else:
+            child.send_signal(signal.SIGKILL)
+        child.wait(timeout=300)
+        with PostgisCaseStore(url) as store:
+            count = store.count()
+            assert count in (0, total), f"a crashed import left {count} of {total} cases"
+            events = store.summary().events
+            assert events == 0 if count == 0 else events >= total  # no case without history
+            if count:
+                assert store.verify_all() == []
+        outcomes.append((crash_server, child.returncode, count))
+    interrupted = [o for o in outcomes if o[2] == 0]
+    assert sum(1 for o in interrupted if o[0]) >= 3, outcomes  # server crashes mid-import
+    assert sum(1 for o in interrupted if not o[0]) >= 3, outcomes  # client kills mid-import
