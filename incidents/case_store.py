@@ -255,6 +255,13 @@ class CaseStore:
     calendar: WorkingCalendar
     grid: Any  # incidents.grid_index.GridIndex or None
 
+    #: case columns this connection may not read (a reporter's personal data, for roles
+    #: that are not intake): read as empty text rather than failing the whole query
+    _hidden: frozenset[str] = frozenset()
+
+    def _select(self, columns: Iterable[str]) -> str:
+        return ", ".join(f"'' AS {c}" if c in self._hidden else c for c in columns)
+
     # --- what a backend provides ------------------------------------------------------------
     def _q(self, sql: str) -> str:
         """The backend's spelling of a query written with ``?`` parameters."""
@@ -339,7 +346,7 @@ class CaseStore:
     def get(self, case_id: str) -> Case:
         with self._reading() as con:
             row = con.execute(
-                self._q(f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases WHERE case_id = ?"),
+                self._q(f"SELECT {self._select(_CASE_COLUMNS)} FROM cases WHERE case_id = ?"),
                 (case_id,),
             ).fetchone()
         if row is None:
@@ -402,7 +409,7 @@ class CaseStore:
             unknown = set(columns) - set(_CASE_COLUMNS)
             if unknown:
                 raise ValueError(f"unknown case columns {sorted(unknown)}")
-        select = ", ".join(columns if columns is not None else _CASE_COLUMNS)
+        select = self._select(columns if columns is not None else _CASE_COLUMNS)
         where, args = [], []
         if status:
             status = list(status)
@@ -430,7 +437,7 @@ class CaseStore:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))
         chunks = [ids[i : i + 500] for i in range(0, len(ids), 500)] or [[]]
-        select = ", ".join(_CASE_COLUMNS)
+        select = self._select(_CASE_COLUMNS)
         with self._reading() as con:
             parts = [
                 self._frame(

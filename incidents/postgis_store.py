@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,18 +26,26 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
+from layers.errors import CityDeskError
 from layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .case_store import FACT_COLUMNS, CaseStore
 from .categories import Catalogue
+from .lifecycle import Role
 from .pg_schema import migrate
 from .store_url import StoreUrl, connection_error
 from .timestamps import to_text
 
-__all__ = ["PostgisCaseStore"]
+__all__ = ["AccessDenied", "PostgisCaseStore"]
 
 DEFAULT_SCHEMA = "citydesk"
+#: readable only by the intake roles (column privileges, migration 0002)
+PERSONAL_COLUMNS = ("reporter_name", "reporter_phone", "reporter_email")
+
+
+class AccessDenied(CityDeskError):
+    """The database refused an action for the signed-in database user."""
 
 
 class _UtcTextLoader(Loader):
@@ -87,6 +95,19 @@ class PostgisCaseStore(CaseStore):
         except psycopg.OperationalError as exc:
             raise connection_error(self.url, exc) from exc
         self._pool = self._new_pool()
+        with self._reading() as con:
+            #: row security applies to everyone but the owner, and COPY refuses it
+            self._owner = con.execute(
+                "SELECT pg_has_role(current_user, relowner, 'MEMBER') AS owner FROM pg_class "
+                "WHERE oid = 'cases'::regclass"
+            ).fetchone()["owner"]
+            self._hidden = frozenset(
+                column
+                for column in PERSONAL_COLUMNS
+                if not con.execute(
+                    "SELECT has_column_privilege('cases', %s, 'SELECT') AS ok", (column,)
+                ).fetchone()["ok"]
+            )
 
     def _new_pool(self) -> ConnectionPool:
         return ConnectionPool(
@@ -134,13 +155,48 @@ class PostgisCaseStore(CaseStore):
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
-        with self._pool.connection() as con, con.transaction():
+        with self._refusals(), self._pool.connection() as con, con.transaction():
             yield con
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection]:
-        with self._pool.connection() as con:
+        with self._refusals(), self._pool.connection() as con:
             yield con
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """The database's own role checks (grants, row security, the history triggers)
+        reach the user as a message, not a driver traceback."""
+        try:
+            yield
+        except errors.InsufficientPrivilege as exc:
+            reason = (exc.diag.message_primary or str(exc)).strip()
+            raise AccessDenied(
+                _("the database refused this for user {user}: {reason}").format(
+                    user=self.url.user, reason=reason
+                ),
+                _(
+                    "Ask the administrator for the role (citydesk cases grant), or sign in "
+                    "as a user who has it."
+                ),
+            ) from exc
+
+    def grant(self, login: str, role: Role | str, departments: Iterable[str] = ()) -> None:
+        """Let database user ``login`` act as ``role`` (and, for a department user, see the
+        cases of ``departments``). Needs the schema owner or an administrator."""
+        role = Role(role)
+        with self.transaction() as con:
+            con.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(f"citydesk_{role.value}"), sql.Identifier(login)
+                )
+            )
+            for department in departments:
+                con.execute(
+                    "INSERT INTO staff_departments (login, department) VALUES (%s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (login, department),
+                )
 
     def _stream(self, con: psycopg.Connection, query: str) -> Iterator[dict]:
         """A server-side cursor: a million events never sit in memory at once."""
@@ -156,11 +212,21 @@ class PostgisCaseStore(CaseStore):
         return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=True)
 
     def _write(self, con: psycopg.Connection, columns: dict, table: str) -> None:
-        """COPY: a million cases in one stream instead of a million INSERTs."""
+        """COPY for an import: a million cases in one stream instead of a million INSERTs
+        (staff other than the owner write through INSERT: row security refuses COPY)."""
         if not columns or not len(next(iter(columns.values()))):
             return
         names = list(columns)
         values = [v.tolist() if hasattr(v, "tolist") else v for v in columns.values()]
+        if not self._owner or len(values[0]) < 1000:  # a desk's report: plain INSERTs
+            insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier(table),
+                sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.SQL(", ").join(sql.Placeholder() * len(names)),
+            )
+            with con.cursor() as cur:
+                cur.executemany(insert, list(zip(*values, strict=True)))
+            return
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
         )

@@ -160,6 +160,7 @@ class SqliteCaseStore(CaseStore):
                 for ddl in _DDL:
                     self._con.execute(ddl)
                 self._register_in_geopackage()
+                self._add_db_user_column()
                 self._con.execute(
                     "INSERT OR IGNORE INTO case_store_meta (key, value) "
                     "VALUES ('schema_version', ?)",
@@ -216,6 +217,13 @@ class SqliteCaseStore(CaseStore):
             raise
         else:
             self._con.execute("COMMIT")
+
+    def _add_db_user_column(self) -> None:
+        """The database user who wrote an event: empty here (a file has no users), kept
+        when cases come back from a PostGIS store, whose audit column it is."""
+        names = {r[1] for r in self._con.execute("PRAGMA table_info(case_events)")}
+        if "db_user" not in names:
+            self._con.execute("ALTER TABLE case_events ADD COLUMN db_user TEXT")
 
     def _register_in_geopackage(self) -> None:
         """Make ``cases`` a GeoPackage point layer (EPSG:4326) and the history an

@@ -64,8 +64,9 @@ def copy_store(
             )
             done += len(columns["case_id"])
             feedback.set_progress(60.0 * done / total)
-        events = source._stream(scon, f"SELECT {', '.join(_EVENT_COLUMNS)} FROM case_events")
-        for columns in _chunks(events, _EVENT_COLUMNS):
+        names = (*_EVENT_COLUMNS, "db_user")  # the audit column, outside the checksum
+        events = source._stream(scon, f"SELECT {', '.join(names)} FROM case_events")
+        for columns in _chunks(events, names):
             check_canceled(feedback)
             target._write(tcon, columns, "case_events")
         feedback.set_progress(80.0)

@@ -68,6 +68,13 @@ class StoreUrl:
             ) from exc
         return cls(text, schema, password)
 
+    @property
+    def user(self) -> str:
+        """The database user the URL signs in as (libpq's default: the system user)."""
+        import getpass
+
+        return conninfo_to_dict(self.text).get("user") or getpass.getuser()
+
     def redacted(self) -> str:
         """The URL to show and to store: no password, the schema parameter kept."""
         if not self.schema:

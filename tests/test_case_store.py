@@ -296,3 +296,67 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path):
     con.close()
     with pytest.raises(CityDeskError, match="schema version 1"):
         SqliteCaseStore(path)
+
+
+EVIL = [
+    "' OR 1=1 --",
+    "x'); DROP TABLE cases; --",
+    '"; DELETE FROM case_events; --',
+    "%",
+    "_",
+    "\\",
+    "?",
+    "%s",
+    "$1",
+    "Robert'); DROP TABLE crews;--",
+    "李雷'; --",
+]
+
+
+def test_every_text_field_and_filter_is_a_parameter(store, crashes):
+    """Each hostile string goes through every text filter and every text field a user or an
+    import can fill; it is stored and found verbatim, and every table is still there."""
+    import pandas as pd
+
+    from incidents.case_store import CaseNotFound
+
+    stored = []
+    for k, evil in enumerate(EVIL):
+        case = store.report(
+            NewCase(
+                "event", "0490", lon=-71.1042, lat=42.3672, description=evil,
+                source=evil, source_id=f"{evil}-{k}", reporter_name=evil,
+                reporter_phone=evil, reporter_email=evil, photos=[evil],
+            ),
+            actor=evil, role=Role.SUPERVISOR,
+        )  # fmt: skip
+        case = store.transition(case.case_id, "accept", evil, Role.INTAKE, case.version, evil)
+        store.transition(case.case_id, "cancel", evil, Role.INTAKE, case.version, evil,
+                         duplicate_of=evil)  # fmt: skip
+        stored.append(case.case_id)
+    store.save_crews(pd.DataFrame({"crew_id": EVIL, "name": EVIL, "department": EVIL}))
+    for evil in EVIL:
+        assert store.query(status=[evil]).empty
+        assert store.query(department=evil).empty
+        assert store.query(category_code=evil).empty
+        assert store.query(grid_prefix=evil).empty
+        assert store.crews(department=evil)["crew_id"].tolist() == [evil]
+        store.set_crew_available(evil, False)
+        with pytest.raises(CaseNotFound):
+            store.get(evil)
+        assert store.history(evil) == []
+        with pytest.raises(ValueError):
+            store.query(columns=[evil])
+        with pytest.raises(ValueError):
+            store.events_frame(columns=[evil])
+    assert store.query_ids(EVIL).empty
+    assert store.count() == len(EVIL)
+    for k, (case_id, evil) in enumerate(zip(stored, EVIL, strict=True)):
+        case = store.get(case_id)
+        assert (case.description, case.source, case.reporter_phone) == (evil, evil, evil)
+        assert case.source_id == f"{evil}-{k}" and case.photos == [evil]
+        assert case.duplicate_of == evil and case.status == "cancelled"
+        assert [e.note for e in store.history(case_id)][1:] == [evil, evil]
+    assert len(store.crews(available_only=False)) == len(EVIL)
+    assert store.crews(available_only=True).empty
+    assert store.verify_all() == []

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SUPERUSER = "citydesk_admin"
+SUPERUSER = "citydesk_dba"
 DATABASE = "citydesk_test"
 
 

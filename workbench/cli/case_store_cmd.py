@@ -43,6 +43,23 @@ def register(csub: argparse._SubParsersAction) -> None:
     )
     mig.set_defaults(func=cmd_migrate)
 
+    grant = csub.add_parser(
+        "grant", help=_("let a database user act in a role (PostGIS; the owner runs it)")
+    )
+    grant.add_argument("project", help=_("the project (.gpkg), connected to PostGIS"))
+    grant.add_argument("login", help=_("the database user (CREATE ROLE ... LOGIN)"))
+    grant.add_argument(
+        "role",
+        help=_("intake_clerk, supervisor, shift_chief, dispatcher, department, inspector or admin"),
+    )
+    grant.add_argument(
+        "--department",
+        action="append",
+        default=[],
+        help=_("a department whose cases a department user sees (repeatable)"),
+    )
+    grant.set_defaults(func=cmd_grant)
+
     backup = csub.add_parser(
         "backup", help=_("a consistent, checked copy of the cases (desks may keep working)")
     )
@@ -170,4 +187,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
             cases=summary.cases, events=summary.events, path=where, sum=summary.checksum[:12]
         )
     )
+    return 0
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    from incidents.lifecycle import Role
+    from incidents.postgis_store import PostgisCaseStore
+    from incidents.stores import is_url, store_place
+    from layers.errors import CityDeskError
+
+    place = store_place(args.project)
+    if not is_url(place):
+        raise CityDeskError(
+            _("the project's cases are in the project file, which has no database users"),
+            _("Connect the project to PostGIS first: citydesk cases connect PROJECT URL"),
+        )
+    try:
+        role = Role(args.role)
+    except ValueError:
+        raise CityDeskError(
+            _("{role!r} is not a role").format(role=args.role),
+            _("Use one of: {roles}").format(roles=", ".join(r.value for r in Role)),
+        ) from None
+    with PostgisCaseStore(place) as store:
+        store.grant(args.login, role, args.department)
+    print(_("{login} may now act as {role}").format(login=args.login, role=role.value))
     return 0
