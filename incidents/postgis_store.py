@@ -137,7 +137,7 @@ class PostgisCaseStore(CaseStore):
 
     @property
     def location(self) -> str:
-        return f"{self.url.redacted()} ({_('schema')} {self.schema})"
+        return StoreUrl(self.url.text, self.schema).redacted()
 
     def swap_schema(self, fresh: str, keep_as: str) -> None:
         """Put schema ``fresh`` in this store's place, keeping the current one as

@@ -38,3 +38,69 @@ def store_place(project: str | Path) -> str | Path:
 
     setting = (read_project_meta(project).get("metadata") or {}).get(SETTING)
     return setting["url"] if isinstance(setting, dict) and setting.get("url") else Path(project)
+
+
+def _set_place(project: str | Path, url: str | None) -> None:
+    from layers.project_store import put_layers
+
+    put_layers(project, [], metadata={SETTING: {"url": url} if url else None})
+
+
+def checked_url(text: str):
+    """The URL to store in a project: refused if it carries a password (the project file
+    would then hold it)."""
+    from layers.i18n import _
+
+    from .store_url import StoreUrl, StoreUrlError
+
+    url = StoreUrl.parse(text)
+    if url.password is not None:
+        raise StoreUrlError(
+            _("the URL contains a password, which would be saved in the project file"),
+            _(
+                "Remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or with "
+                "--save-password (system keyring)."
+            ),
+        )
+    return url
+
+
+def connect_project(project: str | Path, url_text: str) -> tuple[int, str]:
+    """Point ``project`` at the PostGIS store at ``url_text`` (creating or upgrading its
+    schema); returns (cases there, where). Call with no store open on the project file."""
+    from .postgis_store import PostgisCaseStore
+
+    url = checked_url(url_text)
+    with PostgisCaseStore(url) as store:
+        n, where = store.count(), store.location
+    _set_place(project, url.redacted())
+    return n, where
+
+
+def use_project_file(project: str | Path) -> None:
+    """Keep the project's cases in its own GeoPackage again."""
+    _set_place(project, None)
+
+
+def migrate_project(project: str | Path, url_text: str, feedback=None):
+    """Copy the project's GeoPackage cases into the empty PostGIS store at ``url_text``,
+    verified (see :func:`incidents.store_copy.copy_store`), then point the project at it.
+    Returns (summary, where)."""
+    from layers.errors import CityDeskError
+    from layers.i18n import _
+
+    from .postgis_store import PostgisCaseStore
+    from .store import SqliteCaseStore
+    from .store_copy import copy_store
+
+    if is_url(store_place(project)):
+        raise CityDeskError(
+            _("the project's cases are already in a database"),
+            _("Use citydesk cases backup/restore to move them between databases."),
+        )
+    url = checked_url(url_text)
+    with SqliteCaseStore(project) as source, PostgisCaseStore(url) as target:
+        summary = copy_store(source, target, feedback)
+        where = target.location
+    _set_place(project, url.redacted())
+    return summary, where

@@ -36,7 +36,7 @@ def desk_window(request, qtbot, tmp_path, demo_copy):
     window.open_desk(actor="ann", role="supervisor")
     qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
     shown = window.desk_panel.store_label.text()
-    assert ("schema t_" in shown) if request.param == "postgis" else shown == "this project file"
+    assert ("schema=t_" in shown) if request.param == "postgis" else shown == "this project file"
     return window
 
 
@@ -284,3 +284,31 @@ def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
     panel.status.setCurrentIndex(panel.status.findText("all cases"))
     assert len(panel.frame) > 9000 and len(window.canvas.markers) == len(panel.frame)
     assert set(panel.frame["status"]) == {"closed"}
+
+
+def test_the_case_store_dialog_moves_the_cases_into_postgis(qtbot, tmp_path, demo_copy, pg_url):
+    from incidents.project_grid import open_case_store, read_project_grid
+    from incidents.stores import SETTING, store_place
+
+    prepare_demo_desk(demo_copy)
+    with open_case_store(demo_copy, read_project_grid(demo_copy)) as store:
+        case = store.report(NewCase("event", "0490", lon=CITY_HALL[0], lat=CITY_HALL[1]), "ann")
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1300, 900))
+    dialog = window.case_store_dialog()
+    assert dialog.where.text() == "this project file" and not dialog.file_button.isEnabled()
+    dialog.url.setText(pg_url.replace("citydesk_dba@", "citydesk_dba:pw@"))
+    dialog.migrate_button.click()  # a password in the URL is refused, nothing runs
+    assert "contains a password" in dialog.status.text() and window.tasks.active() == 0
+    dialog.url.setText(pg_url)
+    dialog.migrate_button.click()
+    qtbot.waitUntil(lambda: "Moved 1 cases" in dialog.status.text(), timeout=60_000)
+    assert store_place(demo_copy) == pg_url
+    assert window.project.metadata[SETTING] == {"url": pg_url}  # a later Save keeps it
+    _shot(dialog, "case_store_dialog.png")
+    window.open_desk(actor="ann", role="supervisor")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    assert "PostGIS" in window.desk_panel.store_label.text()
+    assert window.desk_panel.desk.store.get(case.case_id).status == "reported"
+    dialog.file_button.click()
+    assert store_place(demo_copy) == demo_copy and window.desk_panel is None
+    qtbot.waitUntil(lambda: window.tasks.active() == 0, timeout=30_000)

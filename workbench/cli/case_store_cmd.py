@@ -74,34 +74,17 @@ def register(csub: argparse._SubParsersAction) -> None:
     restore.set_defaults(func=cmd_restore)
 
 
-def _url(text: str, save_password: bool):
-    """The URL, refusing a password in it (it would be written into the project)."""
-    from incidents.store_url import StoreUrl, StoreUrlError
+def _remember_password(url_text: str, save_password: bool) -> None:
     from incidents.store_url import save_password as keep
+    from incidents.stores import checked_url
 
-    url = StoreUrl.parse(text)
-    if url.password is not None:
-        raise StoreUrlError(
-            _("the URL contains a password, which would be saved in the project file"),
-            _(
-                "Remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or with "
-                "--save-password (system keyring)."
-            ),
-        )
     if save_password:
+        url = checked_url(url_text)
         keep(url, getpass.getpass(_("Password for {url}: ").format(url=url.redacted())))
-    return url
-
-
-def _point_project_at(project: str, url: str | None) -> None:
-    from incidents.stores import SETTING
-    from layers.project_store import put_layers
-
-    put_layers(project, [], metadata={SETTING: {"url": url} if url else None})
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
-    from incidents.postgis_store import PostgisCaseStore
+    from incidents.stores import connect_project, use_project_file
     from layers.errors import CityDeskError
 
     if args.embedded == bool(args.url):
@@ -110,37 +93,23 @@ def cmd_connect(args: argparse.Namespace) -> int:
             _("citydesk cases connect PROJECT postgresql://USER@HOST/DATABASE"),
         )
     if args.embedded:
-        _point_project_at(args.project, None)
+        use_project_file(args.project)
         print(_("{project} keeps its cases in the project file again").format(project=args.project))
         return 0
-    url = _url(args.url, args.save_password)
-    with PostgisCaseStore(url) as store:  # connects, and creates or upgrades the schema
-        n, where = store.count(), store.location
-    _point_project_at(args.project, url.redacted())
+    _remember_password(args.url, args.save_password)
+    n, where = connect_project(args.project, args.url)
     print(_("{project} now keeps its cases in {where}: {n} cases").format(
         project=args.project, where=where, n=n))  # fmt: skip
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from incidents.postgis_store import PostgisCaseStore
-    from incidents.store import SqliteCaseStore
-    from incidents.store_copy import copy_store
-    from incidents.stores import is_url, store_place
-    from layers.errors import CityDeskError
+    from incidents.stores import migrate_project
     from workbench.cli.progress import TqdmFeedback
 
-    if is_url(store_place(args.project)):
-        raise CityDeskError(
-            _("the project's cases are already in a database"),
-            _("Use citydesk cases backup/restore to move them between databases."),
-        )
-    url = _url(args.url, args.save_password)
-    with SqliteCaseStore(args.project) as source, PostgisCaseStore(url) as target:
-        with TqdmFeedback(_("Moving the cases")) as feedback:
-            summary = copy_store(source, target, feedback)
-        where = target.location
-    _point_project_at(args.project, url.redacted())
+    _remember_password(args.url, args.save_password)
+    with TqdmFeedback(_("Moving the cases")) as feedback:
+        summary, where = migrate_project(args.project, args.url, feedback)
     print(
         _(
             "moved {cases} cases and {events} events to {where}; counts and checksum "

@@ -160,8 +160,14 @@ class MainWindow(QMainWindow):
             self,
             triggered=self.load_demo_cases,
         )
+        self.action_case_store = QAction(
+            tr("Case store (project file or PostGIS)..."),
+            self,
+            triggered=self.case_store_dialog,
+        )
         desk_menu.addAction(self.action_desk)
         desk_menu.addAction(self.action_demo_cases)
+        desk_menu.addAction(self.action_case_store)
         plan_menu = self.menuBar().addMenu(tr("&Optimize"))
         self.action_siting = QAction(
             tr("Site more fire stations over the case history..."),
@@ -418,6 +424,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_markers([])
         self.canvas.set_marked(None)
         self.canvas.set_route(None)
+
+    def case_store_dialog(self):
+        """Where the project's cases live (Dispatch > Case store)."""
+        from .desk.case_store_dialog import CaseStoreDialog
+
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Open or save a project first: its cases live in its file."))
+            return None
+        dialog = CaseStoreDialog(self)
+        dialog.show()
+        return dialog
 
     def load_demo_cases(self):
         """Give the demo project its unit grid and fire crews and replay the crash history
