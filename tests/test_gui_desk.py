@@ -35,7 +35,7 @@ def desk_window(request, qtbot, tmp_path, demo_copy):
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
     window.open_desk(actor="ann", role="supervisor")
     qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
-    shown = window.desk_panel.store_label.text()
+    shown = window.desk_panel.store_label.toolTip()
     assert ("schema=t_" in shown) if request.param == "postgis" else shown == "this project file"
     return window
 

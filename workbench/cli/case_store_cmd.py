@@ -19,14 +19,9 @@ def register(csub: argparse._SubParsersAction) -> None:
         "connect", help=_("keep the project's cases in a PostGIS database (or back in the file)")
     )
     con.add_argument("project", help=_("the project (.gpkg)"))
-    con.add_argument("url", nargs="?", help=_("postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]"))
+    _database_arguments(con, optional=True)
     con.add_argument(
         "--embedded", action="store_true", help=_("use the cases in the project file again")
-    )
-    con.add_argument(
-        "--save-password",
-        action="store_true",
-        help=_("ask for the password and keep it in the system keyring"),
     )
     con.set_defaults(func=cmd_connect)
 
@@ -35,12 +30,7 @@ def register(csub: argparse._SubParsersAction) -> None:
     )
     mig.add_argument("project", help=_("the project (.gpkg)"))
     mig.add_argument("--to", required=True, choices=["postgis"], help=_("the target backend"))
-    mig.add_argument("url", help=_("postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]"))
-    mig.add_argument(
-        "--save-password",
-        action="store_true",
-        help=_("ask for the password and keep it in the system keyring"),
-    )
+    _database_arguments(mig, optional=False)
     mig.set_defaults(func=cmd_migrate)
 
     grant = csub.add_parser(
@@ -72,6 +62,19 @@ def register(csub: argparse._SubParsersAction) -> None:
     restore.add_argument("backup", help=_("the backup file (.gpkg)"))
     restore.add_argument("project", help=_("the project (.gpkg) whose cases are replaced"))
     restore.set_defaults(func=cmd_restore)
+
+
+def _database_arguments(parser: argparse.ArgumentParser, optional: bool) -> None:
+    parser.add_argument(
+        "url",
+        nargs="?" if optional else None,
+        help=_("postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]"),
+    )
+    parser.add_argument(
+        "--save-password",
+        action="store_true",
+        help=_("ask for the password and keep it in the system keyring"),
+    )
 
 
 def _remember_password(url_text: str, save_password: bool) -> None:

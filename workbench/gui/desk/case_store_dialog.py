@@ -102,26 +102,28 @@ class CaseStoreDialog(QDialog):
     def connect_database(self):
         from incidents.stores import connect_project
 
-        url = self._url()
-        if url is None:
-            return None
-        self.window.close_desk()
-        project = self.project
-
-        def done(result) -> None:
-            n, where = result
-            self._placed(self._redacted)
-            self.status.setText(tr("Connected: {n} cases in {where}.").format(n=n, where=where))
-
-        return self.window.tasks.start(
+        return self._run(
             tr("Connecting to the case store"),
-            lambda _feedback: connect_project(project, url),
-            on_done=done,
+            lambda project, url, _feedback: connect_project(project, url),
+            lambda result: tr("Connected: {n} cases in {where}.").format(
+                n=result[0], where=result[1]
+            ),
         )
 
     def migrate(self):
         from incidents.stores import migrate_project
 
+        return self._run(
+            tr("Moving the cases"),
+            migrate_project,
+            lambda result: tr(
+                "Moved {cases} cases and {events} events to {where}; counts and checksum verified."
+            ).format(cases=result[0].cases, events=result[0].events, where=result[1]),
+        )
+
+    def _run(self, title: str, work, message):
+        """``work(project, url, feedback)`` in the background, the desk closed meanwhile;
+        then the project points at the URL and ``message(result)`` says what happened."""
         url = self._url()
         if url is None:
             return None
@@ -129,19 +131,11 @@ class CaseStoreDialog(QDialog):
         project = self.project
 
         def done(result) -> None:
-            summary, where = result
             self._placed(self._redacted)
-            self.status.setText(
-                tr(
-                    "Moved {cases} cases and {events} events to {where}; counts and checksum "
-                    "verified."
-                ).format(cases=summary.cases, events=summary.events, where=where)
-            )
+            self.status.setText(message(result))
 
         return self.window.tasks.start(
-            tr("Moving the cases"),
-            lambda feedback: migrate_project(project, url, feedback),
-            on_done=done,
+            title, lambda feedback: work(project, url, feedback), on_done=done
         )
 
     def use_file(self) -> None:

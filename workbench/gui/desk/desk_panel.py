@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from PyQt5.QtCore import QPointF, QTimer, pyqtSignal
+from PyQt5.QtCore import QPointF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QPolygonF
 from PyQt5.QtWidgets import (
     QAbstractItemView,
@@ -118,8 +118,9 @@ class DeskPanel(QWidget):
             if store.BACKEND == "postgis"
             else tr("this project file")
         )
-        self.store_label = QLabel(where)
-        self.store_label.setToolTip(store.location)
+        # a long URL must not widen the dock (and shrink the map): elided, whole in the tip
+        self.store_label = QLabel(self.fontMetrics().elidedText(where, Qt.ElideMiddle, 340))
+        self.store_label.setToolTip(where)
         filters.addRow(tr("Cases in"), self.store_label)
         filters.addRow(tr("Status"), self.status)
         filters.addRow(tr("Category"), self.category)
