@@ -31,6 +31,7 @@ import pulp
 from layers.feedback import Feedback, NullFeedback
 
 from .facility_problem import FacilityProblem, FacilityResult, assign_nearest
+from .pmedian_lagrangian import lagrangian_bound
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
 from .vertex_substitution import vertex_substitution
 
@@ -49,34 +50,90 @@ def solve_pmedian(
     problem.check_reachable()
     costs, w = problem.costs, problem.demand
     started = time.perf_counter()
-    m = problem.n_sites
-    pre = np.full(problem.n_clients, np.inf)
-    if problem.presited:
-        pre = costs[:, list(problem.presited)].min(axis=1)
-    levels = [_levels(costs[i], m - p + 1, pre[i]) for i in range(problem.n_clients)]
+    keep = np.arange(problem.n_sites)
+    forced = np.zeros(problem.n_sites, dtype=bool)
+    forced[list(problem.presited)] = True
     incumbent: list[int] | None = None
     if heuristic_start:
         feedback.push_info("vertex substitution start")
-        incumbent, _heuristic_cost = vertex_substitution(
-            costs, w, p, problem.presited, feedback=feedback
+        budget = np.inf if options.time_limit is None else 0.25 * options.time_limit
+        incumbent, upper = _local_search(costs, w, p, problem.presited, feedback, started + budget)
+        # sites the Lagrangian bound proves closed (or open) in every optimal solution
+        lagrange = lagrangian_bound(costs, w, p, upper, problem.presited)
+        keep = np.flatnonzero(~lagrange.closed)
+        forced |= lagrange.opened
+        feedback.push_info(
+            f"{problem.n_sites - len(keep)} sites proven closed, {int(forced.sum())} open"
         )
+    if incumbent is not None and forced.sum() == p:
+        # every other choice of sites is proven worse than the incumbent (for each, the
+        # fixing found a lower bound above its cost), so the incumbent is optimal and no
+        # solver is needed; the outcome says so (solver "lagrangian")
+        cost = _cost(costs, w, incumbent)
+        seconds = time.perf_counter() - started
+        proven = SolveOutcome(SolveStatus.OPTIMAL, cost, cost, seconds, "lagrangian")
+        return _result(problem, proven, tuple(sorted(incumbent)))
+    position = {int(j): k for k, j in enumerate(keep)}
+    outcome, chosen = _solve_radius(
+        costs[:, keep],
+        w,
+        p,
+        tuple(position[int(j)] for j in np.flatnonzero(forced)),
+        [position[j] for j in incumbent] if incumbent is not None else None,
+        options,
+        feedback,
+        started,
+    )
+    return _result(problem, outcome, tuple(sorted(int(keep[k]) for k in chosen)))
+
+
+def _local_search(
+    costs, w, p, presited, feedback, deadline: float, restarts: int = 32
+) -> tuple[list[int], float]:
+    """Vertex substitution from the greedy start and from random ones (until ``deadline``,
+    a quarter of the time limit): each run takes milliseconds at 1,000 x 100, and the best
+    of them is often the optimum, which lets the Lagrangian fixing close more sites and the
+    solver prune at once. On the benchmark's seeds 0, 1 and 42 the optimum came from
+    restart 8, 2 and 16."""
+    best, best_cost = vertex_substitution(costs, w, p, presited, feedback=feedback)
+    rng = np.random.default_rng(0)
+    free = np.setdiff1d(np.arange(costs.shape[1]), list(presited))
+    for _ in range(restarts):
+        if time.perf_counter() > deadline:
+            break
+        start = [*presited, *rng.choice(free, p - len(presited), replace=False).tolist()]
+        sites, cost = vertex_substitution(costs, w, p, presited, start=start, feedback=feedback)
+        if cost < best_cost - 1e-9 * max(1.0, cost):
+            best, best_cost = sites, cost
+    return [int(j) for j in best], best_cost
+
+
+def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started):
+    """The truncated radius model, extended until no client over-reaches its cut; returns
+    the outcome and the open sites (column indices of ``costs``)."""
+    m = costs.shape[1]
+    pre = np.full(costs.shape[0], np.inf)
+    if presited:
+        pre = costs[:, list(presited)].min(axis=1)
+    levels = [_levels(costs[i], m - p + 1, pre[i]) for i in range(costs.shape[0])]
+    if incumbent is not None:
         depth = _depth_for(levels, costs, incumbent, np.zeros(len(levels), dtype=int))
     else:
         depth = np.array([min(len(v), 8) for v in levels])
     feedback.set_progress(5)
     while True:
-        model, y, chains = _build(costs, w, p, problem.presited, levels, depth)
+        model, y, chains = _build(costs, w, p, presited, levels, depth)
         warm = _warm_start(y, chains, incumbent, costs) if incumbent is not None else None
         outcome = solve(model, options.left_after(started), feedback, warm_start=warm, cuts=False)
         if not outcome.status.has_solution:
             if incumbent is None or outcome.status is SolveStatus.INFEASIBLE:
-                return _result(problem, outcome, ())
+                return outcome, ()
             # out of time: keep the incumbent, with no proven bound
             seconds = time.perf_counter() - started
             final = SolveOutcome(
                 SolveStatus.FEASIBLE, _cost(costs, w, incumbent), None, seconds, options.solver
             )
-            return _result(problem, final, tuple(sorted(incumbent)))
+            return final, incumbent
         chosen = [j for j, var in enumerate(y) if (var.varValue or 0) > 0.5]
         if incumbent is None or _cost(costs, w, chosen) < _cost(costs, w, incumbent):
             incumbent = chosen
@@ -92,7 +149,7 @@ def solve_pmedian(
             final = SolveOutcome(
                 status, objective, outcome.bound, time.perf_counter() - started, outcome.solver
             )
-            return _result(problem, final, tuple(sorted(incumbent)))
+            return final, incumbent
         feedback.push_info(f"extending {int(over.sum())} truncated clients")
         depth = _depth_for(levels, costs, chosen, depth)
 

@@ -224,12 +224,14 @@ def test_weighted_percentile():
 
 
 def test_time_limit_is_reported_honestly_not_as_optimal():
-    """A hard instance stopped after 1 s: never 'optimal' without the solver's proof."""
+    """A solve stopped after 1 s: never 'optimal' without the solver's proof. (With its
+    heuristic start and Lagrangian fixing this instance is proven in about 1.5 s, so the cold
+    start, the whole radius model, stands in for a hard instance.)"""
     rng = np.random.default_rng(42)
     clients, sites = rng.uniform(0, 10000, (1000, 2)), rng.uniform(0, 10000, (100, 2))
     costs = np.sqrt(((clients[:, None, :] - sites[None, :, :]) ** 2).sum(-1))
     problem = FacilityProblem(costs, rng.integers(1, 12, 1000))
-    result = solve_pmedian(problem, 10, SolveOptions(time_limit=1))
+    result = solve_pmedian(problem, 10, SolveOptions(time_limit=1), heuristic_start=False)
     assert result.outcome.status is SolveStatus.FEASIBLE
     assert result.outcome.gap is None or result.outcome.gap > 0
     assert len(result.open_sites) == 10

@@ -1,0 +1,56 @@
+"""The Lagrangian bound of the p-median and the sites it fixes, against brute force: the
+bound never exceeds the optimum, a site it closes is in no optimal solution, a site it opens
+is in every one. (solve_pmedian's answers are checked against spopt in
+test_facility_location.py.)"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from optimization.pmedian_lagrangian import lagrangian_bound
+from optimization.vertex_substitution import vertex_substitution
+
+
+def _all_costs(costs, w, p, presited=()):
+    free = [j for j in range(costs.shape[1]) if j not in presited]
+    out = {}
+    for combo in itertools.combinations(free, p - len(presited)):
+        sites = (*presited, *combo)
+        out[frozenset(sites)] = float(w @ costs[:, list(sites)].min(axis=1))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bound_and_fixing_agree_with_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n, m, p = 40, 10, 3
+    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
+    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
+    w = rng.integers(1, 12, n).astype(float)
+    presited = (int(rng.integers(m)),) if seed % 3 == 0 else ()
+    every = _all_costs(costs, w, p, presited)
+    best = min(every.values())
+    optima = [s for s, c in every.items() if c <= best * (1 + 1e-12)]
+    _sites, upper = vertex_substitution(costs, w, p, presited)
+    result = lagrangian_bound(costs, w, p, upper, presited)
+    assert result.bound <= best * (1 + 1e-9)
+    assert result.bound >= 0.9 * best  # and it is a useful bound
+    for j in np.flatnonzero(result.closed):
+        assert all(j not in s for s in optima)
+    for j in np.flatnonzero(result.opened):
+        assert all(j in s for s in optima)
+    assert set(presited) <= set(np.flatnonzero(result.opened))
+
+
+def test_fixing_with_the_optimum_as_upper_bound_closes_sites():
+    """With a tight upper bound most far-off sites are proven closed."""
+    rng = np.random.default_rng(5)
+    clients, sites = rng.uniform(0, 1000, (60, 2)), rng.uniform(0, 1000, (12, 2))
+    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
+    w = np.ones(60)
+    best = min(_all_costs(costs, w, 3).values())
+    result = lagrangian_bound(costs, w, 3, best)
+    assert result.closed.sum() >= 3 and result.bound <= best * (1 + 1e-9)
