@@ -16,7 +16,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pandas as pd
 import psycopg
@@ -256,9 +255,3 @@ class PostgisCaseStore(CaseStore):
         for col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
-
-    def _run_sql(self, text: str, args: Any = None) -> list[dict]:
-        """For tests and administration: one statement on a pooled connection."""
-        with self._reading() as con:
-            cur = con.execute(text, args)
-            return cur.fetchall() if cur.description else []
