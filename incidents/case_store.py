@@ -42,7 +42,15 @@ from layers.i18n import _
 from .calendar import WorkingCalendar
 from .categories import Catalogue
 from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
-from .new_cases import HistoryStep, NewCase, NewRows, build_rows, complete, new_cases_frame
+from .new_cases import (
+    HistoryStep,
+    NewCase,
+    NewRows,
+    build_rows,
+    complete,
+    coordinates,
+    new_cases_frame,
+)
 from .timestamps import from_text, to_text, utc_ns
 
 __all__ = [
@@ -237,11 +245,11 @@ SUMMARY_QUERIES = (
 class CaseStore:
     """The case-store interface and every rule of it; subclasses supply the database.
 
-    A subclass provides ``_transaction`` (a connection inside one transaction, rolled back on
-    any exception), ``_reading`` (a connection for reads), ``_write`` (bulk insert of column
-    lists), ``_stream`` (rows of a large query without holding them all), ``_frame``,
-    ``data_version``, ``case_facts``, ``close`` and ``reopen``, and sets the dialect
-    attributes below."""
+    A subclass provides ``transaction`` (a connection inside one transaction, rolled back on
+    any exception), ``_reading`` (a connection for reads), ``_insert_rows`` (bulk insert),
+    ``_stream`` (rows of a large query without holding them all), ``_frame``,
+    ``data_version``, ``case_facts``, ``close``, ``reopen`` and ``location``, and sets the
+    dialect attributes below."""
 
     #: "geopackage" or "postgis": what the desk shows as where the cases live
     BACKEND = ""
@@ -273,8 +281,15 @@ class CaseStore:
     def _reading(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
-    def _write(self, con: Any, columns: dict, table: str) -> None:
+    def _insert_rows(self, con: Any, table: str, names: list[str], rows: list[tuple]) -> None:
         raise NotImplementedError
+
+    def _write(self, con: Any, columns: dict, table: str) -> None:
+        """Insert column lists (or arrays) of equal length as rows of ``table``."""
+        if not columns or not len(next(iter(columns.values()))):
+            return
+        values = [v.tolist() if isinstance(v, np.ndarray) else v for v in columns.values()]
+        self._insert_rows(con, table, list(columns), list(zip(*values, strict=True)))
 
     def _stream(self, con: Any, sql: str) -> Iterator[Any]:
         raise NotImplementedError
@@ -463,15 +478,13 @@ class CaseStore:
         return summarize_rows(cases, events)
 
     # --- writing ---------------------------------------------------------------------------
-    def _locate(self, frame: pd.DataFrame) -> list[str | None]:
+    def _locate(self, lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
         """Grid codes for many cases in one vectorised pass."""
-        if self.grid is None or not len(frame):
-            return [None] * len(frame)
-        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+        if self.grid is None or not len(lon):
+            return [None] * len(lon)
         return list(self.grid.codes_at(lon, lat))
 
-    def _geometry(self, frame: pd.DataFrame) -> list | None:
+    def _geometry(self, lon: np.ndarray, lat: np.ndarray) -> list | None:
         """The backend's geometry column values for new cases (None: the database derives
         the point from lon/lat itself)."""
         return None
@@ -541,6 +554,7 @@ class CaseStore:
                     _("Open the stored case instead of reporting it again."),
                 )
             fresh = frame[~dup].reset_index(drop=True)
+            lon, lat = coordinates(fresh)
             rows = build_rows(
                 fresh,
                 self.catalogue,
@@ -548,8 +562,8 @@ class CaseStore:
                 actor,
                 role,
                 at,
-                self._geometry(fresh),
-                self._locate(fresh),
+                self._geometry(lon, lat),
+                self._locate(lon, lat),
             )
             self._write(con, rows.cases, "cases")
             self._write(con, rows.events, "case_events")

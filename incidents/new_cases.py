@@ -127,8 +127,7 @@ def build_rows(
     case_ids = _case_ids(reported, calendar)
     steps = _history_steps(frame, reported, actor, role, calendar)
     facts, events = _walk_patterns(steps, case_ids, frame)
-    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    lon, lat = coordinates(frame)
     located = np.isfinite(lon) & np.isfinite(lat)
     cases = {
         **({"geom": blobs} if blobs is not None else {}),
@@ -157,6 +156,13 @@ def build_rows(
     cases["lon"] = [None if v != v else v for v in cases["lon"]]  # NaN -> NULL
     cases["lat"] = [None if v != v else v for v in cases["lat"]]
     return NewRows(cases, events)
+
+
+def coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """lon and lat as floats, NaN where missing or not a number."""
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    return lon, lat
 
 
 def _categories(frame: pd.DataFrame, catalogue: Catalogue) -> list:

@@ -210,27 +210,22 @@ class PostgisCaseStore(CaseStore):
         names = [d.name for d in cur.description]
         return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=True)
 
-    def _write(self, con: psycopg.Connection, columns: dict, table: str) -> None:
+    def _insert_rows(
+        self, con: psycopg.Connection, table: str, names: list[str], rows: list[tuple]
+    ) -> None:
         """COPY for an import: a million cases in one stream instead of a million INSERTs
         (staff other than the owner write through INSERT: row security refuses COPY)."""
-        if not columns or not len(next(iter(columns.values()))):
-            return
-        names = list(columns)
-        values = [v.tolist() if hasattr(v, "tolist") else v for v in columns.values()]
-        if not self._owner or len(values[0]) < 1000:  # a desk's report: plain INSERTs
+        columns = sql.SQL(", ").join(map(sql.Identifier, names))
+        if not self._owner or len(rows) < 1000:  # a desk's report: plain INSERTs
             insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                sql.Identifier(table),
-                sql.SQL(", ").join(map(sql.Identifier, names)),
-                sql.SQL(", ").join(sql.Placeholder() * len(names)),
+                sql.Identifier(table), columns, sql.SQL(", ").join(sql.Placeholder() * len(names))
             )
             with con.cursor() as cur:
-                cur.executemany(insert, list(zip(*values, strict=True)))
+                cur.executemany(insert, rows)
             return
-        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
-        )
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), columns)
         with con.cursor() as cur, cur.copy(copy_sql) as copy:
-            for row in zip(*values, strict=True):
+            for row in rows:
                 copy.write_row(row)
 
     # --- live refresh and the KPI scan -------------------------------------------------------

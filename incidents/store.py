@@ -287,9 +287,7 @@ class SqliteCaseStore(CaseStore):
     def _frame(self, con: sqlite3.Connection, sql: str, args: list) -> pd.DataFrame:
         return pd.read_sql_query(sql, con, params=args)
 
-    def _geometry(self, frame: pd.DataFrame) -> list[bytes | None]:
-        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    def _geometry(self, lon: np.ndarray, lat: np.ndarray) -> list[bytes | None]:
         return point_blobs(lon, lat)
 
     def _after_bulk_insert(self) -> None:
@@ -298,12 +296,10 @@ class SqliteCaseStore(CaseStore):
         # query took 5 s instead of 1). Returns "busy" rather than waiting on readers.
         self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
-    def _write(self, con: sqlite3.Connection, columns: dict, table: str) -> None:
-        if not columns or not len(next(iter(columns.values()))):
-            return
-        names = list(columns)
-        values = [v.tolist() if isinstance(v, np.ndarray) else v for v in columns.values()]
+    def _insert_rows(
+        self, con: sqlite3.Connection, table: str, names: list[str], rows: list[tuple]
+    ) -> None:
         con.executemany(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-            zip(*values, strict=True),
+            rows,
         )

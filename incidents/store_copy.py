@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pandas as pd
+import numpy as np
 
 from layers.errors import CityDeskError
 from layers.feedback import Feedback, NullFeedback, check_canceled
 from layers.i18n import _
 
-from .case_store import _CASE_COLUMNS, _EVENT_COLUMNS, CaseStore, StoreSummary
+from .case_store import _BULK, _CASE_COLUMNS, _EVENT_COLUMNS, CaseStore, StoreSummary
 
 _CREW_COLUMNS = ("crew_id", "name", "department", "lon", "lat", "available")
 _CHUNK = 50_000
@@ -38,42 +38,53 @@ def _chunks(rows, names) -> Iterator[dict[str, list]]:
         yield {n: [r[n] for r in batch] for n in names}
 
 
+def _for_target(target: CaseStore, table: str, columns: dict[str, list]) -> dict[str, list]:
+    """What the target's table needs beyond the columns both backends share: the
+    GeoPackage's point blobs (PostGIS derives its point), booleans for crews' availability
+    (SQLite keeps 0/1)."""
+    if table == "cases":
+        lon = np.array(columns["lon"], dtype=float)  # None -> NaN
+        lat = np.array(columns["lat"], dtype=float)
+        geometry = target._geometry(lon, lat)
+        if geometry is not None:
+            return {"geom": geometry, **columns}
+    if table == "crews":
+        return {**columns, "available": [bool(v) for v in columns["available"]]}
+    return columns
+
+
 def copy_store(
     source: CaseStore, target: CaseStore, feedback: Feedback | None = None
 ) -> StoreSummary:
     """Copy everything in ``source`` into the empty ``target``; returns the verified summary.
     Desks should be closed on ``source`` (its transaction holds them off meanwhile)."""
     feedback = feedback or NullFeedback()
-    if target.count():
+    already = target.count()
+    if already:
         raise CopyError(
-            _("the target store already holds {n} cases").format(n=target.count()),
+            _("the target store already holds {n} cases").format(n=already),
             _("Copy into an empty store (a new database schema or a new file)."),
         )
     total = max(1, source.count())
     with source.transaction() as scon, target.transaction() as tcon:
         expected = source._summary(scon)
-        done = 0
-        cases = source._stream(scon, f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases")
-        for columns in _chunks(cases, _CASE_COLUMNS):
-            check_canceled(feedback)
-            geometry = target._geometry(
-                pd.DataFrame({"lon": columns["lon"], "lat": columns["lat"]})
-            )
-            target._write(
-                tcon, {**({"geom": geometry} if geometry is not None else {}), **columns}, "cases"
-            )
-            done += len(columns["case_id"])
-            feedback.set_progress(60.0 * done / total)
-        names = (*_EVENT_COLUMNS, "db_user")  # the audit column, outside the checksum
-        events = source._stream(scon, f"SELECT {', '.join(names)} FROM case_events")
-        for columns in _chunks(events, names):
-            check_canceled(feedback)
-            target._write(tcon, columns, "case_events")
-        feedback.set_progress(80.0)
-        crews = source._stream(scon, f"SELECT {', '.join(_CREW_COLUMNS)} FROM crews")
-        for columns in _chunks(crews, _CREW_COLUMNS):
-            columns["available"] = [bool(v) for v in columns["available"]]
-            target._write(tcon, columns, "crews")
+        # (table, columns, the share of the progress bar it ends at); db_user is the audit
+        # column of the events, outside the checksum
+        tables = (
+            ("cases", _CASE_COLUMNS, 60.0),
+            ("case_events", (*_EVENT_COLUMNS, "db_user"), 80.0),
+            ("crews", _CREW_COLUMNS, 90.0),
+        )
+        copied = 0
+        for table, names, share in tables:
+            rows = source._stream(scon, f"SELECT {', '.join(names)} FROM {table}")
+            for columns in _chunks(rows, names):
+                check_canceled(feedback)
+                target._write(tcon, _for_target(target, table, columns), table)
+                if table == "cases":  # the long part
+                    copied += len(columns["case_id"])
+                    feedback.set_progress(share * copied / total)
+            feedback.set_progress(share)
         got = target._summary(tcon)
         if got != expected:
             raise CopyError(  # raising here rolls the target back: nothing is kept
@@ -88,7 +99,7 @@ def copy_store(
                 ),
                 _("Nothing was kept. Report this as a bug, with the two stores."),
             )
-    if got.cases >= 10_000:
+    if got.cases >= _BULK:
         target._after_bulk_insert()
     feedback.set_progress(100.0)
     return got
