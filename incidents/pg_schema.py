@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from psycopg import Connection, sql
@@ -39,8 +40,9 @@ class Migration:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def migrations() -> list[Migration]:
-    """The shipped migrations in version order."""
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """The shipped migrations in version order (read once: every store open checks them)."""
     found = []
     for entry in resources.files("incidents.pg_migrations").iterdir():
         match = _FILE.match(entry.name)
@@ -49,11 +51,7 @@ def migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise AssertionError("migration versions must be 1, 2, 3, ... without gaps")
-    return found
-
-
-def latest_version() -> int:
-    return migrations()[-1].version
+    return tuple(found)
 
 
 def _lock_key(schema: str) -> int:

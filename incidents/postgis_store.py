@@ -12,6 +12,7 @@ administrator expects; they are read back as the same UTC text the GeoPackage st
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
@@ -94,19 +95,18 @@ class PostgisCaseStore(CaseStore):
         except psycopg.OperationalError as exc:
             raise connection_error(self.url, exc) from exc
         self._pool = self._new_pool()
+        self._owns_pool = True
+        readable = ", ".join(
+            f"has_column_privilege('cases', '{c}', 'SELECT') AS {c}" for c in PERSONAL_COLUMNS
+        )
         with self._reading() as con:
-            #: row security applies to everyone but the owner, and COPY refuses it
-            self._owner = con.execute(
-                "SELECT pg_has_role(current_user, relowner, 'MEMBER') AS owner FROM pg_class "
-                "WHERE oid = 'cases'::regclass"
-            ).fetchone()["owner"]
-            self._hidden = frozenset(
-                column
-                for column in PERSONAL_COLUMNS
-                if not con.execute(
-                    "SELECT has_column_privilege('cases', %s, 'SELECT') AS ok", (column,)
-                ).fetchone()["ok"]
-            )
+            row = con.execute(
+                f"SELECT pg_has_role(current_user, relowner, 'MEMBER') AS owner, {readable} "
+                "FROM pg_class WHERE oid = 'cases'::regclass"
+            ).fetchone()
+        #: row security applies to everyone but the owner, and COPY refuses it
+        self._owner = row["owner"]
+        self._hidden = frozenset(c for c in PERSONAL_COLUMNS if not row[c])
 
     def _new_pool(self) -> ConnectionPool:
         return ConnectionPool(
@@ -127,12 +127,20 @@ class PostgisCaseStore(CaseStore):
         con.adapters.register_loader("jsonb", TextLoader)
 
     def close(self) -> None:
-        self._pool.close()
+        if self._owns_pool:
+            self._pool.close()
 
     def reopen(self) -> PostgisCaseStore:
-        return PostgisCaseStore(
-            self.url, self.catalogue, self.calendar, self.grid, self.schema, self._pool_size
-        )
+        """The pool is thread-safe: another thread's store shares it (a dashboard refresh
+        then costs no new connection and no schema check); closing it leaves the pool. Once
+        this store is closed (the desk's worker closes its own), a new store is opened."""
+        if self._pool.closed:
+            return PostgisCaseStore(
+                self.url, self.catalogue, self.calendar, self.grid, self.schema, self._pool_size
+            )
+        other = copy.copy(self)
+        other._owns_pool = False
+        return other
 
     @property
     def location(self) -> str:
