@@ -194,7 +194,35 @@ def restore_database(backup: str | Path, store: PostgisCaseStore) -> tuple[Store
         PostgisCaseStore(store.url, schema=fresh_schema) as fresh,
     ):
         summary = copy_store(source, fresh)
-    if summary != expected:  # copy_store proved copy == file; the file == its manifest
+    if summary != expected:  # the file was replaced after it was checked
         raise BackupError(_("the restored cases do not match the backup"), _("Use another backup."))
     store.swap_schema(fresh_schema, old_schema)
     return summary, old_schema
+
+
+# --- a project's cases, wherever they live ---------------------------------------------------
+def backup_cases(project: str | Path, target: str | Path) -> StoreSummary:
+    """Back up the cases of ``project``: a copy of the project file, or a logical copy of
+    the PostGIS store it is connected to (what ``citydesk cases backup`` runs)."""
+    from .stores import is_url, open_store, store_place
+
+    place = store_place(project)
+    if not is_url(place):
+        return backup_project(project, target)
+    with open_store(place) as store:
+        return backup_database(store, target)
+
+
+def restore_cases(backup: str | Path, project: str | Path) -> tuple[StoreSummary, str, str | None]:
+    """Restore the cases of ``project`` from ``backup``, into the project file or into the
+    PostGIS store it is connected to. Returns the summary, where the cases now are, and the
+    schema that keeps the replaced PostGIS contents (None for a project file)."""
+    from .postgis_store import PostgisCaseStore
+    from .stores import is_url, store_place
+
+    place = store_place(project)
+    if not is_url(place):
+        return restore_project(backup, project), str(project), None
+    with PostgisCaseStore(place) as store:
+        summary, kept = restore_database(backup, store)
+        return summary, store.location, kept

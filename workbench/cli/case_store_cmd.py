@@ -124,15 +124,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from incidents.backup import backup_database, backup_project
-    from incidents.stores import is_url, open_store, store_place
+    from incidents.backup import backup_cases
 
-    place = store_place(args.project)
-    if is_url(place):
-        with open_store(place) as store:
-            summary = backup_database(store, args.target)
-    else:
-        summary = backup_project(args.project, args.target)
+    summary = backup_cases(args.project, args.target)
     print(
         _("backed up {cases} cases and {events} events to {path} (checksum {sum})").format(
             cases=summary.cases, events=summary.events, path=args.target, sum=summary.checksum[:12]
@@ -142,18 +136,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from incidents.backup import restore_database, restore_project
-    from incidents.postgis_store import PostgisCaseStore
-    from incidents.stores import is_url, store_place
+    from incidents.backup import restore_cases
 
-    place = store_place(args.project)
-    if is_url(place):
-        with PostgisCaseStore(place) as store:
-            summary, kept = restore_database(args.backup, store)
-            where = store.location
+    summary, where, kept = restore_cases(args.backup, args.project)
+    if kept:
         print(_("the replaced cases are kept in schema {schema}").format(schema=kept))
-    else:
-        summary, where = restore_project(args.backup, args.project), args.project
     print(
         _("restored {cases} cases and {events} events into {path} (checksum {sum})").format(
             cases=summary.cases, events=summary.events, path=where, sum=summary.checksum[:12]
