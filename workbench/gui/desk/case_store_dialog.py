@@ -77,7 +77,8 @@ class CaseStoreDialog(QDialog):
         self.migrate_button.setEnabled(not is_url(place))
 
     def _url(self) -> str | None:
-        """The URL, checked, with its password handed to libpq or the keyring."""
+        """The URL as the project keeps it (checked; no password in it), with the
+        password handed to libpq or the keyring."""
         from incidents.store_url import save_password
 
         try:
@@ -90,8 +91,7 @@ class CaseStoreDialog(QDialog):
         except CityDeskError as exc:
             self.status.setText(f"{exc} {exc.fix}")
             return None
-        self._redacted = url.redacted()
-        return self.url.text()
+        return url.redacted()
 
     def _placed(self, url: str | None) -> None:
         """The window's copy of the project settings follows the file, so saving the
@@ -131,7 +131,7 @@ class CaseStoreDialog(QDialog):
         project = self.project
 
         def done(result) -> None:
-            self._placed(self._redacted)
+            self._placed(url)
             self.status.setText(message(result))
 
         return self.window.tasks.start(
