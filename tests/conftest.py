@@ -153,6 +153,20 @@ def pg_url(pg_cluster) -> str:
     return f"{pg_cluster.url}?schema=t_{uuid.uuid4().hex[:12]}"
 
 
+def pg_sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
+    """One statement (``%s`` parameters), committed, in the schema of a test store's URL,
+    as the URL's user: what a hand-typed psql session would do."""
+    import psycopg
+
+    from incidents.store_url import StoreUrl
+
+    parsed = StoreUrl.parse(url)
+    with psycopg.connect(parsed.text, autocommit=True) as con:
+        con.execute(f"SET search_path TO {parsed.schema}, public")
+        cur = con.execute(text, args)
+        return cur.fetchall() if cur.description else []
+
+
 @dataclass
 class StoreTarget:
     """Where a test's cases live: opens stores (several desks) and runs raw SQL there."""
@@ -169,15 +183,7 @@ class StoreTarget:
     def sql(self, text: str, args: tuple = ()) -> list[tuple]:
         """One statement, committed, as the database owner (``?`` parameters)."""
         if self.backend == "postgis":
-            import psycopg
-
-            from incidents.store_url import StoreUrl
-
-            url = StoreUrl.parse(self.place)
-            with psycopg.connect(url.text, autocommit=True) as con:
-                con.execute(f"SET search_path TO {url.schema}, public")
-                cur = con.execute(text.replace("?", "%s"), args)
-                return cur.fetchall() if cur.description else []
+            return pg_sql(self.place, text.replace("?", "%s"), args)
         import sqlite3
 
         con = sqlite3.connect(self.place)

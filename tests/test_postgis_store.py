@@ -5,8 +5,8 @@ backends in test_case_store.py and the others that take ``store_target``.)"""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
+from conftest import pg_sql
 
 from incidents.backup import summarize
 from incidents.lifecycle import Role, State
@@ -28,14 +28,6 @@ def project_with_cases(demo_copy):
     return demo_copy
 
 
-def _sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
-    parsed = StoreUrl.parse(url)
-    with psycopg.connect(parsed.text, autocommit=True) as con:
-        con.execute(f"SET search_path TO {parsed.schema}, public")
-        cur = con.execute(text, args)
-        return cur.fetchall() if cur.description else []
-
-
 def test_migrate_moves_every_case_and_event_and_connects_the_project(
     project_with_cases, pg_url, capsys
 ):
@@ -54,11 +46,11 @@ def test_migrate_moves_every_case_and_event_and_connects_the_project(
     assert main(["cases", "report", "--project", str(project), *report, "--actor", "ann"]) == 0
     capsys.readouterr()
     assert main(["cases", "list", "--project", str(project), "--status", "reported"]) == 0
-    (case_id,) = _sql(pg_url, "SELECT case_id FROM cases WHERE status = 'reported'")[0]
+    (case_id,) = pg_sql(pg_url, "SELECT case_id FROM cases WHERE status = 'reported'")[0]
     assert case_id in capsys.readouterr().out
     assert main(["cases", "move", case_id, "accept", "--project", str(project),
                  "--as", "intake_clerk", "--actor", "ben"]) == 0  # fmt: skip
-    status, grid_code = _sql(pg_url, "SELECT status, grid_code FROM cases WHERE case_id = %s",
+    status, grid_code = pg_sql(pg_url, "SELECT status, grid_code FROM cases WHERE case_id = %s",
                              (case_id,))[0]  # fmt: skip
     assert status == "accepted" and grid_code.startswith("250170")  # the project's grid
     assert summarize(project) == local  # the file's own copy is left as it was
@@ -123,14 +115,14 @@ def test_backup_and_restore_round_trip_on_postgis(project_with_cases, pg_url, tm
 
 def test_schema_versions_are_kept_on_the_server(pg_url):
     PostgisCaseStore(pg_url).close()
-    rows = _sql(pg_url, "SELECT version, name FROM schema_migrations ORDER BY version")
+    rows = pg_sql(pg_url, "SELECT version, name FROM schema_migrations ORDER BY version")
     assert rows == [(1, "case_store"), (2, "staff_roles")]
     PostgisCaseStore(pg_url).close()  # opening again applies nothing
-    assert len(_sql(pg_url, "SELECT * FROM schema_migrations")) == 2
-    _sql(pg_url, "UPDATE schema_migrations SET checksum = 'edited by hand'")
+    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 2
+    pg_sql(pg_url, "UPDATE schema_migrations SET checksum = 'edited by hand'")
     with pytest.raises(SchemaError, match="differs from the one this CityDesk ships"):
         PostgisCaseStore(pg_url)
-    _sql(pg_url, "INSERT INTO schema_migrations VALUES (99, 'future', 'x', now())")
+    pg_sql(pg_url, "INSERT INTO schema_migrations VALUES (99, 'future', 'x', now())")
     with pytest.raises(SchemaError, match="has version 99"):
         PostgisCaseStore(pg_url)
 
@@ -140,14 +132,14 @@ def test_postgis_derives_the_point_and_indexes_it(pg_url):
         located = store.report(NewCase("event", "0490", lon=-71.1042, lat=42.3672), "ann")
         unlocated = store.report(NewCase("event", "0102", description="no address"), "ann")
     rows = dict(
-        _sql(
+        pg_sql(
             pg_url,
             "SELECT case_id, ST_AsText(geom) || ' ' || ST_SRID(geom) FROM cases",
         )
     )
     assert rows[located.case_id] == "POINT(-71.1042 42.3672) 4326"
     assert rows[unlocated.case_id] is None
-    near = _sql(
+    near = pg_sql(
         pg_url,
         "SELECT case_id FROM cases WHERE ST_DWithin(geom::geography, "
         "ST_SetSRID(ST_MakePoint(-71.1043, 42.3672), 4326)::geography, 50)",

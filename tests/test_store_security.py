@@ -12,6 +12,7 @@ import uuid
 
 import psycopg
 import pytest
+from conftest import pg_sql
 
 from incidents.case_store import CaseNotFound
 from incidents.lifecycle import TRANSITIONS, Role
@@ -42,16 +43,6 @@ def staff(pg_cluster, pg_url):
     owner.close()
 
 
-def _as(url: str, text: str, args: tuple = ()):
-    from incidents.store_url import StoreUrl
-
-    parsed = StoreUrl.parse(url)
-    with psycopg.connect(parsed.text, autocommit=True) as con:
-        con.execute(f"SET search_path TO {parsed.schema}, public")
-        cur = con.execute(text, args)
-        return cur.fetchall() if cur.description else []
-
-
 def _registered(owner, ben_url, category="0490"):
     with PostgisCaseStore(ben_url) as ben:
         case = ben.report(
@@ -72,19 +63,19 @@ def test_an_inspector_cannot_dispatch_by_any_route(staff):
     ):
         ivy.transition(case.case_id, "dispatch", "ivy", Role.DISPATCHER, case.version)
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="may not dispatch"):
-        _as(users["ivy"], "INSERT INTO case_events (case_id, seq, action, from_state, "
+        pg_sql(users["ivy"], "INSERT INTO case_events (case_id, seq, action, from_state, "
             "to_state, actor, role, at) VALUES (%s, 4, 'dispatch', 'registered', "
             "'dispatched', 'ivy', 'inspector', now())", (case.case_id,))  # fmt: skip
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only with its history"):
-        _as(users["ivy"], "UPDATE cases SET status = 'dispatched', version = version + 1 "
+        pg_sql(users["ivy"], "UPDATE cases SET status = 'dispatched', version = version + 1 "
             "WHERE case_id = %s", (case.case_id,))  # fmt: skip
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _as(users["ivy"], "DELETE FROM cases")
+        pg_sql(users["ivy"], "DELETE FROM cases")
     assert owner.get(case.case_id).version == case.version  # nothing moved
     with PostgisCaseStore(users["dora"]) as dora:
         moved = dora.transition(case.case_id, "dispatch", "dora", Role.DISPATCHER, case.version)
     assert moved.status == "dispatched"
-    db_users = _as(users["ben"], "SELECT action, db_user FROM case_events WHERE case_id = %s "
+    db_users = pg_sql(users["ben"], "SELECT action, db_user FROM case_events WHERE case_id = %s "
                    "ORDER BY seq", (case.case_id,))  # fmt: skip
     assert [u.split("_")[0] for _a, u in db_users] == ["ben", "ben", "citydesk", "dora"]
 
@@ -118,7 +109,7 @@ def test_personal_data_is_for_the_intake_roles_only(staff):
         assert seen.reporter_name == "" and seen.reporter_phone == ""  # masked, not failing
         assert set(dora.query()["reporter_phone"]) == {""}
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        _as(users["dora"], "SELECT reporter_phone FROM cases")
+        pg_sql(users["dora"], "SELECT reporter_phone FROM cases")
 
 
 def test_grant_from_the_command_line(demo_copy, pg_url, pg_cluster, capsys):
@@ -133,13 +124,13 @@ def test_grant_from_the_command_line(demo_copy, pg_url, pg_cluster, capsys):
     assert "not a role" in capsys.readouterr().err
     assert main(["cases", "grant", str(demo_copy), login, "department",
                  "--department", "fire"]) == 0  # fmt: skip
-    assert _as(pg_url, "SELECT department FROM staff_departments WHERE login = %s",
+    assert pg_sql(pg_url, "SELECT department FROM staff_departments WHERE login = %s",
                (login,)) == [("fire",)]  # fmt: skip
-    assert _as(pg_url, "SELECT pg_has_role(%s, 'citydesk_department', 'MEMBER')",
+    assert pg_sql(pg_url, "SELECT pg_has_role(%s, 'citydesk_department', 'MEMBER')",
                (login,)) == [(True,)]  # fmt: skip
 
 
 def test_the_database_knows_the_lifecycle_s_roles(pg_url):
     PostgisCaseStore(pg_url).close()
-    stored = set(_as(pg_url, "SELECT role, action FROM role_actions"))
+    stored = set(pg_sql(pg_url, "SELECT role, action FROM role_actions"))
     assert stored == {(r.value, a) for a, t in TRANSITIONS.items() for r in t.roles}
