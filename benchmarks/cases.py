@@ -28,12 +28,12 @@ from common import DATA_DIR, ROOT, SHARED, print_results
 
 sys.path.insert(0, str(ROOT))
 
-from incidents.grid import GridSpec, build_unit_grid
-from incidents.grid_index import GridIndex
-from incidents.import_csv import import_csv
-from incidents.kpi import KpiSpec, kpis_from_store
-from incidents.lifecycle import Role
-from incidents.store import HistoryStep, SqliteCaseStore
+from citydesk.incidents.grid import GridSpec, build_unit_grid
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.import_csv import import_csv
+from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+from citydesk.incidents.lifecycle import Role
+from citydesk.incidents.store import HistoryStep, SqliteCaseStore
 
 
 def make_csv(n: int) -> Path:

@@ -2,7 +2,7 @@
 
 Builds a store of n migrated cases on the Cambridge unit grid (as benchmarks/cases.py does:
 resampled real crash places and times, full simulated histories), then times
-``incidents.dashboard.build_dashboard``: the KPI table by department with grades, the
+``citydesk.incidents.dashboard.build_dashboard``: the KPI table by department with grades, the
 12-week trend, and per cell the counts, Gi* (99 permutations) and early warnings, for the
 last 28 days of data. The peer is the plain pandas way to get the same inputs: read the case
 rows with ``pandas.read_sql`` and parse the moments in pandas, then the same computation.
@@ -24,9 +24,9 @@ from common import ROOT, best_of, print_results
 
 sys.path.insert(0, str(ROOT))
 
-from incidents.dashboard import DashboardSpec, build_dashboard
-from incidents.grid_index import GridIndex
-from incidents.store import FACT_COLUMNS, SqliteCaseStore
+from citydesk.incidents.dashboard import DashboardSpec, build_dashboard
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.store import FACT_COLUMNS, SqliteCaseStore
 
 
 class ReadSqlFacts:

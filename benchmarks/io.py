@@ -24,8 +24,8 @@ import shapely
 from common import DATA_DIR, SHARED, best_of, print_results
 
 sys.path.insert(0, str(DATA_DIR.parents[1]))
-from layers.io import read_layer
-from layers.validation import validate_frame
+from citydesk.layers.io import read_layer
+from citydesk.layers.validation import validate_frame
 
 
 def make_input(n: int) -> tuple[str, str]:

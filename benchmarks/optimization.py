@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 import pulp
 
-from optimization.facility_problem import FacilityProblem
-from optimization.pmedian import solve_pmedian
-from optimization.solve import SolveOptions
+from citydesk.optimization.facility_problem import FacilityProblem
+from citydesk.optimization.pmedian import solve_pmedian
+from citydesk.optimization.solve import SolveOptions
 
 
 def pmedian_instance(seed: int, n: int = 1000, m: int = 100):
@@ -120,9 +120,9 @@ FRONT_SCENARIO = {"targets": {"housing": 2000.0}, "budget": 3e8, "max_changed": 
 
 
 def run_front(points: int) -> None:
-    from optimization.landuse import build_landuse_model, objectives_for
-    from optimization.pareto_large import epsilon_front
-    from planning.landuse_inputs import demo_landuse_problem
+    from citydesk.optimization.landuse import build_landuse_model, objectives_for
+    from citydesk.optimization.pareto_large import epsilon_front
+    from citydesk.planning.landuse_inputs import demo_landuse_problem
 
     inputs = demo_landuse_problem(DEMO, **FRONT_SCENARIO)
     started = time.perf_counter()
@@ -197,7 +197,7 @@ def nsga2_front(inputs, seconds: float, change_share: float | None = None):
     from pymoo.optimize import minimize
     from pymoo.termination import get_termination
 
-    from optimization.landuse import effective_allowed
+    from citydesk.optimization.landuse import effective_allowed
 
     allowed = effective_allowed(inputs)
     choices = [np.flatnonzero(row) for row in allowed]
@@ -267,7 +267,7 @@ class SolverMemory:
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def _poll(self) -> None:
-        from optimization.solve import _child_pids
+        from citydesk.optimization.solve import _child_pids
 
         while not self._stop.wait(0.05):
             for pid in _child_pids("cbc"):
@@ -291,9 +291,9 @@ class SolverMemory:
 def run_scaling(sizes: list[int], limit: float) -> None:
     import tracemalloc
 
-    from optimization.landuse import build_landuse_model
-    from optimization.solve import SolveOptions, solve
-    from planning.landuse_inputs import demo_landuse_problem
+    from citydesk.optimization.landuse import build_landuse_model
+    from citydesk.optimization.solve import SolveOptions, solve
+    from citydesk.planning.landuse_inputs import demo_landuse_problem
 
     rows = []
     full = demo_landuse_problem(DEMO)

@@ -48,15 +48,15 @@ KINDS = {
 
 
 def _inputs():
-    from planning.scenario import read_scenario
-    from planning.scenario_run import prepare_inputs
+    from citydesk.planning.scenario import read_scenario
+    from citydesk.planning.scenario_run import prepare_inputs
 
     scenario = read_scenario(ROOT / "planning" / "data" / "scenarios" / "baseline.toml")
     return prepare_inputs(DEMO, scenario)
 
 
 def run_access(sample: int) -> None:
-    from layers.expressions import filter_mask
+    from citydesk.layers.expressions import filter_mask
 
     inputs = _inputs()
     costs = inputs.walk
@@ -153,8 +153,8 @@ def run_zonal() -> None:
     import rasterio
     import rasterio.mask
 
-    from layers.readers.raster import read_raster
-    from layers.zonal_stats import zonal_stats
+    from citydesk.layers.readers.raster import read_raster
+    from citydesk.layers.zonal_stats import zonal_stats
 
     inputs = _inputs()
     path = _density_raster(inputs)
@@ -207,8 +207,8 @@ def run_zonal() -> None:
 
 
 def run_scenarios() -> None:
-    from planning.scenario_run import run_stored_scenarios
-    from planning.scenario_store import save_scenario
+    from citydesk.planning.scenario_run import run_stored_scenarios
+    from citydesk.planning.scenario_store import save_scenario
 
     folder = ROOT / "planning" / "data" / "scenarios"
     rows = []

@@ -32,7 +32,7 @@ import json, sys, time
 t0 = float(sys.argv[1])
 from PyQt5.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from workbench.gui.main_window import MainWindow
+from citydesk.workbench.gui.main_window import MainWindow
 win = MainWindow()
 win.show()
 app.processEvents()

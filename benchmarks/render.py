@@ -32,12 +32,12 @@ from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtGui import QImage, QPainter
 from PyQt5.QtWidgets import QApplication
 
-from layers.demo import SHIPPED_DEMO
-from layers.io import read_layer
-from layers.qml import style_to_qml
-from layers.style import graduated
-from workbench.gui.geometry_cache import build_cache
-from workbench.gui.renderer import CancelToken, View, feature_colors, render_vector
+from citydesk.layers.demo import SHIPPED_DEMO
+from citydesk.layers.io import read_layer
+from citydesk.layers.qml import style_to_qml
+from citydesk.layers.style import graduated
+from citydesk.workbench.gui.geometry_cache import build_cache
+from citydesk.workbench.gui.renderer import CancelToken, View, feature_colors, render_vector
 
 W, H = 1600, 1000
 SAVE_DIR = (

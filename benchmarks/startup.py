@@ -24,7 +24,7 @@ t0 = float(sys.argv[1])
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from workbench.gui.app import create_window
+from citydesk.workbench.gui.app import create_window
 win = create_window(None, lang="en")
 win.show()
 marks = {}

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 from pg_cluster import Cluster
 from store_workload import run_load
 
-from incidents.grid_index import GridIndex
-from incidents.import_csv import import_csv
-from incidents.stores import open_store
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.import_csv import import_csv
+from citydesk.incidents.stores import open_store
 
 DEMO = ROOT / "layers/demo_data/cambridge_demo.gpkg"
 

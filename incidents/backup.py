@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .case_store import SUMMARY_QUERIES, CaseStore, StoreSummary, summarize_rows
 
@@ -39,7 +39,7 @@ class BackupError(CityDeskError):
 
 def summarize(path: str | Path) -> StoreSummary:
     """Counts and checksum of the case store in a GeoPackage (read-only), in the same form
-    as :meth:`incidents.case_store.CaseStore.summary` gives for any backend."""
+    as :meth:`citydesk.incidents.case_store.CaseStore.summary` gives for any backend."""
     with closing(sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)) as con:
         con.row_factory = sqlite3.Row
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -223,6 +223,6 @@ def restore_cases(backup: str | Path, project: str | Path) -> tuple[StoreSummary
     place = store_place(project)
     if not is_url(place):
         return restore_project(backup, project), str(project), None
-    with PostgisCaseStore(place) as store:
+    with PostgisCaseStore(str(place)) as store:
         summary, kept = restore_database(backup, store)
         return summary, store.location, kept

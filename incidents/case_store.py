@@ -2,9 +2,9 @@
 
 Two implementations share everything in :class:`CaseStore`:
 
-- :class:`incidents.store.SqliteCaseStore` keeps the cases in the project's GeoPackage (WAL
+- :class:`citydesk.incidents.store.SqliteCaseStore` keeps the cases in the project's GeoPackage (WAL
   mode, one transaction per change): one desk, or a few on one shared folder;
-- :class:`incidents.postgis_store.PostgisCaseStore` keeps them in PostgreSQL + PostGIS, for
+- :class:`citydesk.incidents.postgis_store.PostgisCaseStore` keeps them in PostgreSQL + PostGIS, for
   a command centre with many desks.
 
 The rules live here once, so both backends behave the same and one test suite runs on both;
@@ -13,7 +13,8 @@ plain SQL with ``?`` parameters (turned into ``%s`` for PostgreSQL): no string-b
 
 Guarantees:
 
-- every state change goes through :func:`incidents.lifecycle.apply`, and the case row and its
+- every state change goes through :func:`citydesk.incidents.lifecycle.apply`, and the case row and
+its
   new event are written in one transaction: both or neither;
 - the history is append-only, enforced by database triggers, not only by the code;
 - optimistic locking: a change names the case version it saw; if someone else changed the
@@ -31,13 +32,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue
@@ -325,7 +326,7 @@ class CaseStore:
         """Where the cases are, for messages (a file path, or a URL without password)."""
         raise NotImplementedError
 
-    def __enter__(self) -> CaseStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -346,6 +347,15 @@ class CaseStore:
         raise AssertionError("unreachable")
 
     # --- reading ---------------------------------------------------------------------------
+    def _moment(self, text: str) -> dt.datetime:
+        """A stored time that is never empty (an event's), in the city's zone."""
+        moment = self._local(text)
+        if moment is None:
+            raise CityDeskError(
+                _("a stored event has no time"), _("Run citydesk cases verify on the store.")
+            )
+        return moment
+
     def _local(self, text: str | None) -> dt.datetime | None:
         moment = from_text(text)
         return moment.astimezone(self.calendar.zone) if moment is not None else None
@@ -378,7 +388,7 @@ class CaseStore:
             State(r["to_state"]),
             r["actor"],
             Role(r["role"]),
-            self._local(r["at"]),
+            self._moment(r["at"]),
             r["note"],
         )
 
@@ -442,7 +452,7 @@ class CaseStore:
         for op, moment in ((">=", since), ("<", until)):
             if moment:
                 where.append(f"reported_at {op} ?")
-                args.append(to_text(self.calendar.localize(moment)))
+                args.append(str(to_text(self.calendar.localize(moment))))
         sql = f"SELECT {select} FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY reported_at" if ordered else ""
         with self._reading() as con:
@@ -500,7 +510,7 @@ class CaseStore:
             if len(wanted) < _BULK:
                 # a desk's report: look its ids up in the (source, source_id) index rather
                 # than reading every id of the source (7 ms a report at 10k stored cases)
-                ids = set()
+                ids: set[str] = set()
                 for i in range(0, len(wanted), 500):
                     chunk = wanted[i : i + 500]
                     ids.update(

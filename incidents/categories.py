@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from layers.errors import CityDeskError
+from citydesk.layers.errors import CityDeskError
 
 DATA = Path(__file__).parent / "data"
 STANDARD_FILE = DATA / "cjt214_categories.toml"
@@ -25,6 +25,17 @@ Unit = Literal["working_hours", "working_days"]
 
 class CatalogueError(CityDeskError):
     """A catalogue file is malformed, or a category is unknown."""
+
+
+def kind_of(text: str) -> Kind:
+    """A stored or typed kind, checked: 'component' (部件) or 'event' (事件)."""
+    if text == "component":
+        return "component"
+    if text == "event":
+        return "event"
+    raise CatalogueError(
+        f"'{text}' is not a category kind", "Use 'component' (部件) or 'event' (事件)."
+    )
 
 
 @dataclass(frozen=True)

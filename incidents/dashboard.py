@@ -9,7 +9,8 @@ time of the KPIs themselves:
 - the KPI table by department with its A-E grades, over the period;
 - a weekly trend (cases registered, cases closed, on-time close rate of the week's closures);
 - per grid cell: the count of cases registered in the period, the Gi* hotspot class (PySAL
-  ``esda``, as in :mod:`incidents.hotspots`) and the early-warning flag against the cell's own
+  ``esda``, as in :mod:`citydesk.incidents.hotspots`) and the early-warning flag against the cell's
+  own
   seasonal baseline.
 """
 
@@ -23,8 +24,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.i18n import _
-from layers.mpl_fonts import pyplot
+from citydesk.layers.i18n import _
+from citydesk.layers.mpl_fonts import pyplot
 
 from .hotspots import early_warning, getis_ord
 from .kpi import KpiSpec, compute_kpis
@@ -174,7 +175,7 @@ def cell_statistics(
 
 
 def _department_labels(codes, lang: str | None) -> list[str]:
-    from layers.i18n import current_language
+    from citydesk.layers.i18n import current_language
 
     names = department_names(lang or current_language())
     return [names.get(c, c) for c in codes]

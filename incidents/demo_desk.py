@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from layers.feedback import Feedback, NullFeedback
+from citydesk.layers.feedback import Feedback, NullFeedback
 
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
 from .dispatch import crews_from_points

@@ -16,11 +16,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .case_store import Case, CaseStore
-from .categories import split_key
+from .categories import kind_of, split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
@@ -155,7 +155,9 @@ class DispatchDesk:
         case = self.store.get(case_id)
         clock = time_left(self.store.query_ids([case_id]), self.store.calendar, now)
         left = clock.iloc[0] if len(clock) else None
-        category = self.store.catalogue.get(case.kind, case.category_code, case.category_standard)
+        category = self.store.catalogue.get(
+            kind_of(case.kind), case.category_code, case.category_standard
+        )
         return CaseCard(
             case,
             self.store.history(case_id),
@@ -238,7 +240,7 @@ def open_desk(
     """A desk on a project: its case store (with the unit grid), its streets layer and the
     routing ``rules`` (a shipped set such as ``cambridge`` or a TOML path; by default the
     ones the project names in its metadata as ``routing_rules``)."""
-    from layers.project_store import read_project_meta
+    from citydesk.layers.project_store import read_project_meta
 
     from .project_grid import open_case_store, read_project_grid
 
@@ -246,7 +248,7 @@ def open_desk(
     ids = {layer.get("id") for layer in meta.get("layers", [])}
     lines = None
     if streets in ids:
-        from layers.readers.vector import read_vector
+        from citydesk.layers.readers.vector import read_vector
 
         lines, _facts = read_vector(project, streets)
     grid = read_project_grid(project)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.i18n import _
-from layers.measure import geodesic_distance_m
+from citydesk.layers.i18n import _
+from citydesk.layers.measure import geodesic_distance_m
 
 from .categories import Catalogue
 from .lifecycle import Role
@@ -70,7 +70,7 @@ def plan_dispatch(
     """A plan for each case (rows of ``store.query``); crews are ``store.crews()``."""
     free = crews[crews["available"].astype(bool) & crews["lon"].notna() & crews["lat"].notna()]
     by_department = {d: g for d, g in free.groupby("department")}
-    crew_names = dict(zip(free["crew_id"], free["name"], strict=True))
+    crew_names: dict[str, str] = dict(zip(free["crew_id"], free["name"], strict=True))
     snapped: dict[str, dict] = {}
     located = cases["lon"].notna() & cases["lat"].notna()
     case_nodes: dict[str, tuple[int, float]] = {}

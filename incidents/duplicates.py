@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from layers.i18n import _
-from layers.measure import geodesic_distance_m
+from citydesk.layers.i18n import _
+from citydesk.layers.measure import geodesic_distance_m
 
 from .lifecycle import Role
 

@@ -13,9 +13,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.io import write_frame
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.io import write_frame
 
 from . import open311
 

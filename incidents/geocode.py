@@ -17,9 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.crs import suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 _SUFFIXES = {
     "STREET": "ST",

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import linear_unit_to_metres, suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.crs import linear_unit_to_metres, suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 
 class GridError(CityDeskError):
@@ -59,14 +59,14 @@ class GridSpec:
 
 def _metric_crs(boundary: gpd.GeoDataFrame, spec: GridSpec):
     if spec.crs is not None:
-        from layers.crs import parse_crs
+        from citydesk.layers.crs import parse_crs
 
         return parse_crs(spec.crs)
     lonlat = to_lonlat_bounds(tuple(boundary.total_bounds), boundary.crs)
     return suggest_projected_crs(lonlat, boundary.crs)
 
 
-def square_cells(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def square_cells(area: Any, size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Squares of ``size`` aligned to multiples of ``size`` that intersect ``area``:
     (geometries, column index, row index counted from the north)."""
     minx, miny, maxx, maxy = area.bounds

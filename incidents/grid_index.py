@@ -21,7 +21,7 @@ class GridIndex:
         self.geoms = grid.geometry.values
         self.tree = shapely.STRtree(self.geoms)
         self._to_grid = Transformer.from_crs(4326, grid.crs, always_xy=True)
-        self._lookup = None
+        self._lookup: np.ndarray | None = None
         if {"row", "col"} <= set(grid.columns) and len(grid):
             self._build_lookup(grid)
 

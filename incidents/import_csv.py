@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.readers.encoding import detect_encoding
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.readers.encoding import detect_encoding
 
 from .toml_files import load_toml
 
@@ -192,7 +192,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
         )
     desc_cols = cols.get("description", [])
     desc_cols = desc_cols if isinstance(desc_cols, list) else [desc_cols]
-    descriptions = _join_columns(frame, desc_cols)
+    descriptions = _join_columns(frame, [str(c) for c in desc_cols])
     n = len(frame)
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)

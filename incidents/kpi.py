@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 GROUPS = {
     "department": "department",
@@ -115,7 +115,9 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
     return table.rename(columns={"group": spec.by})
 
 
-def _close_hours(codes: np.ndarray, hours: np.ndarray, groups: int):
+def _close_hours(
+    codes: np.ndarray, hours: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and median hours to close per group (NaN for a group with nothing closed):
     one sort by (group, hours), then the middle of each group's run. Hours may be negative
     (a migrated case closed before its registration), hence the doubled span."""

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .categories import Catalogue

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .import_csv import CaseImportError
 from .store import NewCase
@@ -152,7 +152,7 @@ def read_requests(path: str | Path) -> list[dict[str, Any]]:
             root = ET.parse(path).getroot()
             items = []
             for el in root.iter("request"):
-                item = {child.tag: child.text for child in el}
+                item: dict[str, Any] = {child.tag: child.text for child in el}
                 for key in ("lat", "long"):
                     item[key] = float(item[key]) if item.get(key) else None
                 items.append(item)
@@ -180,7 +180,8 @@ def to_new_cases(
         code = str(req.get("service_code") or "")
         parsed = parse_service_code(code)
         if parsed is None and code in codes:
-            parsed = tuple(codes[code].split(":", 1))
+            kind, _sep, number = codes[code].partition(":")
+            parsed = (kind, number)
         if parsed is None:
             unknown[code] = unknown.get(code, 0) + 1
             continue

@@ -19,8 +19,8 @@ from importlib import resources
 from psycopg import Connection, sql
 from psycopg.rows import tuple_row
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -44,7 +44,7 @@ class Migration:
 def migrations() -> tuple[Migration, ...]:
     """The shipped migrations in version order (read once: every store open checks them)."""
     found = []
-    for entry in resources.files("incidents.pg_migrations").iterdir():
+    for entry in resources.files("citydesk.incidents.pg_migrations").iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

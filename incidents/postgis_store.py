@@ -1,13 +1,13 @@
 """The case store on PostgreSQL + PostGIS: many desks, one database server.
 
-The rules are :class:`incidents.case_store.CaseStore`'s; this module supplies psycopg 3
+The rules are :class:`citydesk.incidents.case_store.CaseStore`'s; this module supplies psycopg 3
 connections from a pool, row locks (``SELECT ... FOR UPDATE`` inside the optimistic version
 check, so the check and the write cannot interleave with another desk's), ``COPY`` for bulk
-imports, and the versioned server-side schema (:mod:`incidents.pg_schema`).
+imports, and the versioned server-side schema (:mod:`citydesk.incidents.pg_schema`).
 
 Moments are ``timestamptz`` in the database and JSON is ``jsonb``, as a database
 administrator expects; they are read back as the same UTC text the GeoPackage store keeps
-(see :mod:`incidents.timestamps`), so the rest of CityDesk sees one format.
+(see :mod:`citydesk.incidents.timestamps`), so the rest of CityDesk sees one format.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
 import psycopg
@@ -26,8 +27,8 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .case_store import FACT_COLUMNS, CaseStore
@@ -38,6 +39,15 @@ from .store_url import StoreUrl, connection_error
 from .timestamps import to_text
 
 __all__ = ["AccessDenied", "PostgisCaseStore"]
+
+
+def _one(cursor: Any) -> dict[str, Any]:
+    """The single row a query on a ``dict_row`` connection must return."""
+    row = cursor.fetchone()
+    if row is None:  # pragma: no cover - the queries here always return one row
+        raise RuntimeError("the database returned no row")
+    return dict(row)
+
 
 DEFAULT_SCHEMA = "citydesk"
 #: readable only by the intake roles (column privileges, migration 0002)
@@ -88,9 +98,8 @@ class PostgisCaseStore(CaseStore):
         self.grid = grid
         self._pool_size = pool_size
         try:
-            with psycopg.connect(
-                self.url.text, **self.url.connect_kwargs(), autocommit=True
-            ) as con:
+            kwargs: dict[str, Any] = {**self.url.connect_kwargs(), "autocommit": True}
+            with psycopg.connect(self.url.text, **kwargs) as con:
                 migrate(con, self.schema)
         except psycopg.OperationalError as exc:
             raise connection_error(self.url, exc) from exc
@@ -100,10 +109,12 @@ class PostgisCaseStore(CaseStore):
             f"has_column_privilege('cases', '{c}', 'SELECT') AS {c}" for c in PERSONAL_COLUMNS
         )
         with self._reading() as con:
-            row = con.execute(
-                f"SELECT pg_has_role(current_user, relowner, 'MEMBER') AS owner, {readable} "
-                "FROM pg_class WHERE oid = 'cases'::regclass"
-            ).fetchone()
+            row = _one(
+                con.execute(
+                    f"SELECT pg_has_role(current_user, relowner, 'MEMBER') AS owner, {readable} "
+                    "FROM pg_class WHERE oid = 'cases'::regclass"
+                )
+            )
         #: row security applies to everyone but the owner, and COPY refuses it
         self._owner = row["owner"]
         self._hidden = frozenset(c for c in PERSONAL_COLUMNS if not row[c])
@@ -215,7 +226,7 @@ class PostgisCaseStore(CaseStore):
     def _frame(self, con: psycopg.Connection, query: str, args: list) -> pd.DataFrame:
         cur = con.cursor(row_factory=tuple_row)
         cur.execute(query, args)
-        names = [d.name for d in cur.description]
+        names = [d.name for d in cur.description or ()]
         return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=True)
 
     def _insert_rows(
@@ -239,7 +250,7 @@ class PostgisCaseStore(CaseStore):
     # --- live refresh and the KPI scan -------------------------------------------------------
     def data_version(self) -> int:
         with self._reading() as con:
-            return con.execute("SELECT last_value FROM case_changes").fetchone()["last_value"]
+            return int(_one(con.execute("SELECT last_value FROM case_changes"))["last_value"])
 
     def case_facts(
         self,

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 GRID_LAYER_ID = "unit_grid"
 
 
 def read_project_grid(project: str | Path) -> gpd.GeoDataFrame | None:
     """The project's unit grid, or None if it has none (refuses a non-project file)."""
-    from layers.project_store import read_project_meta
-    from layers.readers.vector import read_vector
+    from citydesk.layers.project_store import read_project_meta
+    from citydesk.layers.readers.vector import read_vector
 
     meta = read_project_meta(project)
     if not any(layer.get("id") == GRID_LAYER_ID for layer in meta.get("layers", [])):
@@ -43,8 +43,8 @@ def save_grid_to_project(
     """Add the grid to the project (replacing an earlier one), drawn as orange outlines,
     and merge ``metadata`` into the project's (e.g. ``routing_rules``). Call it before
     opening the project's case store: saving rewrites the file."""
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
 
     layer = VectorLayer(name=_("Unit grid"), data=grid, role=LayerRole.BOUNDARY, id=GRID_LAYER_ID)
     layer.style.symbol.fill = "none"

@@ -24,8 +24,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.feedback import Feedback, NullFeedback, check_canceled
-from layers.i18n import _
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 from .dispatch import dispatch, plan_dispatch
 from .duplicates import possible_duplicates

@@ -30,9 +30,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from layers.crs import suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class RoadNetwork:
         hits = self._tree.query_ball_point(np.asarray(xy, dtype=float).reshape(-1, 2), radius)
         return [[int(self.node_ids[i]) for i in h] for h in hits]
 
-    def snap_named(self, names, lon, lat) -> dict[object, tuple[int, float]]:
+    def snap_named(self, names, lon, lat) -> dict[str, tuple[int, float]]:
         """``snap`` keyed by name: {crew or case id: (node, access seconds)}, the form
         :meth:`nearest` takes its sources in."""
         nodes, access = self.snap(np.asarray(lon), np.asarray(lat))
@@ -139,8 +139,8 @@ class RoadNetwork:
         }
 
     def nearest(
-        self, target: int, sources: dict[object, tuple[int, float]]
-    ) -> tuple[object, float, list[int]] | None:
+        self, target: int, sources: dict[str, tuple[int, float]]
+    ) -> tuple[str, float, list[int]] | None:
         """The source (a crew: its node and access seconds) that reaches ``target`` first.
 
         Dijkstra from ``target`` on the reversed graph; stops when the next node to settle
@@ -148,14 +148,14 @@ class RoadNetwork:
         distance plus a non-negative access time, so nothing later can win). Returns
         (crew, seconds, path of nodes from the crew to the target) or None if no crew can
         reach the target."""
-        at_node: dict[int, list[object]] = {}
+        at_node: dict[int, list[str]] = {}
         for crew, (node, _access) in sources.items():
             at_node.setdefault(node, []).append(crew)
         dist = {target: 0.0}
         parent: dict[int, int] = {}
         heap = [(0.0, target)]
         settled: set[int] = set()
-        best: tuple[float, object, int] | None = None
+        best: tuple[float, str, int] | None = None
         adjacency = self.graph._pred  # {node: {predecessor: edge}}: edges walked backwards
         while heap:
             d, node = heapq.heappop(heap)
@@ -183,7 +183,7 @@ class RoadNetwork:
         return crew, total, path
 
     def nearest_to_every_node(
-        self, sources: dict[object, tuple[int, float]]
+        self, sources: dict[str, tuple[int, float]]
     ) -> tuple[dict[int, float], dict[int, object]]:
         """For every node: the seconds from the source that reaches it first, and that
         source. One forward Dijkstra seeded with every source at its access time, so it
@@ -240,10 +240,11 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
     if ids:
         starts = usable[spec.from_node].astype(np.int64).to_numpy()
         ends = usable[spec.to_node].astype(np.int64).to_numpy()
-        node_xy = {}
+        node_xy: dict[int, tuple[float, float]] = {}
         for a, b, line in zip(starts, ends, lines, strict=True):
-            node_xy.setdefault(a, line.coords[0])
-            node_xy.setdefault(b, line.coords[-1])
+            (ax, ay), (bx, by) = line.coords[0][:2], line.coords[-1][:2]
+            node_xy.setdefault(a, (ax, ay))
+            node_xy.setdefault(b, (bx, by))
         snapped = 0
     else:
         starts, ends, node_xy, snapped = _snap_endpoints(lines, spec.snap_tolerance_m)

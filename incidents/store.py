@@ -1,6 +1,7 @@
 """The embedded case store: cases and their history in the project's GeoPackage.
 
-Everything about the rules is in :class:`incidents.case_store.CaseStore`; this is the SQLite
+Everything about the rules is in :class:`citydesk.incidents.case_store.CaseStore`; this is the
+SQLite
 side: WAL mode, ``BEGIN IMMEDIATE`` transactions (the write lock is taken up front, so two
 desks on one file never deadlock halfway), the GeoPackage registration that lets QGIS open
 the cases as a point layer, and GDAL's Arrow reader for the KPI scan.
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
 from .case_store import (

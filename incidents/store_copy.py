@@ -3,7 +3,7 @@
 ``citydesk cases migrate --to postgis`` moves a project's GeoPackage cases into PostGIS;
 a PostGIS backup is the same copy the other way, into a GeoPackage that QGIS opens. Either
 way every case, event and crew is copied in one transaction on each side, and the copy's
-counts and checksum (:class:`incidents.case_store.StoreSummary`, over every column) are
+counts and checksum (:class:`citydesk.incidents.case_store.StoreSummary`, over every column) are
 compared with the source's *before* the target commits: a copy that differs is never kept.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback, check_canceled
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 from .case_store import _BULK, _CASE_COLUMNS, _EVENT_COLUMNS, CaseStore, StoreSummary
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 KEYRING_SERVICE = "citydesk"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -73,7 +73,7 @@ class StoreUrl:
         """The database user the URL signs in as (libpq's default: the system user)."""
         import getpass
 
-        return conninfo_to_dict(self.text).get("user") or getpass.getuser()
+        return str(conninfo_to_dict(self.text).get("user") or getpass.getuser())
 
     def redacted(self) -> str:
         """The URL to show and to store: no password, the schema parameter kept."""

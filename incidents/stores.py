@@ -2,7 +2,7 @@
 
 A project keeps its cases in its own GeoPackage unless ``citydesk cases connect`` pointed
 it at a PostgreSQL + PostGIS database: then the project's settings hold that URL (never a
-password; see :mod:`incidents.store_url`). Everything that opens a project's cases goes
+password; see :mod:`citydesk.incidents.store_url`). Everything that opens a project's cases goes
 through :func:`open_store`, so the CLI, the desk and the dashboard agree on where they are.
 """
 
@@ -22,7 +22,7 @@ def is_url(place: str | Path) -> bool:
 
 def open_store(place: str | Path, grid=None, **kwargs) -> CaseStore:
     """The store at ``place``: a PostgreSQL URL or a GeoPackage path. ``grid`` is an
-    :class:`incidents.grid_index.GridIndex` (or None) that gives new cases their codes."""
+    :class:`citydesk.incidents.grid_index.GridIndex` (or None) that gives new cases their codes."""
     if is_url(place):
         from .postgis_store import PostgisCaseStore
 
@@ -34,14 +34,14 @@ def open_store(place: str | Path, grid=None, **kwargs) -> CaseStore:
 
 def store_place(project: str | Path) -> str | Path:
     """Where ``project`` keeps its cases: the connected URL, or the project file itself."""
-    from layers.project_store import read_project_meta
+    from citydesk.layers.project_store import read_project_meta
 
     setting = (read_project_meta(project).get("metadata") or {}).get(SETTING)
     return setting["url"] if isinstance(setting, dict) and setting.get("url") else Path(project)
 
 
 def _set_place(project: str | Path, url: str | None) -> None:
-    from layers.project_store import put_layers
+    from citydesk.layers.project_store import put_layers
 
     put_layers(project, [], metadata={SETTING: {"url": url} if url else None})
 
@@ -49,7 +49,7 @@ def _set_place(project: str | Path, url: str | None) -> None:
 def checked_url(text: str):
     """The URL to store in a project: refused if it carries a password (the project file
     would then hold it)."""
-    from layers.i18n import _
+    from citydesk.layers.i18n import _
 
     from .store_url import StoreUrl, StoreUrlError
 
@@ -84,10 +84,10 @@ def use_project_file(project: str | Path) -> None:
 
 def migrate_project(project: str | Path, url_text: str, feedback=None):
     """Copy the project's GeoPackage cases into the empty PostGIS store at ``url_text``,
-    verified (see :func:`incidents.store_copy.copy_store`), then point the project at it.
+    verified (see :func:`citydesk.incidents.store_copy.copy_store`), then point the project at it.
     Returns (summary, where)."""
-    from layers.errors import CityDeskError
-    from layers.i18n import _
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.i18n import _
 
     from .postgis_store import PostgisCaseStore
     from .store import SqliteCaseStore

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.toml_text import parse_toml
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.toml_text import parse_toml
 
 
 def load_toml(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -68,8 +68,10 @@ def tokenize(text: str) -> list[Token]:
                 f"{len(text) - len(text[pos:].lstrip()) + 1}",
                 "Quote text with single quotes and field names with double quotes.",
             )
-        start = m.start(m.lastgroup)
-        kind, raw = m.lastgroup, m.group(m.lastgroup)
+        kind = m.lastgroup
+        assert kind is not None  # every alternative of the pattern is a named group
+        start = m.start(kind)
+        raw = m.group(kind)
         if kind == "number":
             tokens.append(
                 Token("number", float(raw) if re.search(r"[.eE]", raw) else int(raw), start)
@@ -121,7 +123,7 @@ class _Parser:
             self.fail(f"expected {what}")
         return tok
 
-    def fail(self, message: str):
+    def fail(self, message: str) -> NoReturn:
         tok = self.peek()
         found = "the end" if tok.kind == "end" else repr(str(tok.value))
         raise ExpressionError(

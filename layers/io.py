@@ -18,6 +18,7 @@ import geopandas as gpd
 from .crs import parse_crs
 from .errors import LayerReadError, LayerWriteError
 from .feedback import Feedback, NullFeedback
+from .format_registry import find_format
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer, slugify
 from .readers.csv_points import read_csv_points
 from .readers.raster import read_raster
@@ -85,14 +86,6 @@ def layer_kind(path: str | Path) -> str:
     )
 
 
-def _plugin_format(kind: str, path: Path):
-    """A plugin's reader or writer for an extension CityDesk does not know (the plugin host
-    is imported only on this path, so native formats never depend on it)."""
-    from plugins.formats import plugin_reader, plugin_writer
-
-    return (plugin_reader if kind == "reader" else plugin_writer)(path.suffix)
-
-
 def read_frame(
     path: str | Path,
     layer: str | int | None = None,
@@ -110,7 +103,7 @@ def read_frame(
     try:
         kind = layer_kind(path)
     except LayerReadError:
-        reader = _plugin_format("reader", path)  # a format a plugin contributes
+        reader = find_format("reader", path)  # a format a plugin contributes
         if reader is None or not path.exists():
             raise
         return reader(path)
@@ -223,7 +216,7 @@ def write_frame(
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_WRITE_DRIVERS and ext not in PARQUET:
-        writer = _plugin_format("writer", path)
+        writer = find_format("writer", path)
         if writer is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             writer(frame, path)

@@ -10,31 +10,17 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pyproj import CRS
 
 from .crs import crs_label
+from .roles import LayerRole
 from .style import Style
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-
-class LayerRole(StrEnum):
-    """What a layer means to the analyses; scenarios and dispatch look layers up by role."""
-
-    LAND = "land"
-    HOUSING = "housing"
-    INFRASTRUCTURE = "infrastructure"
-    FACILITIES = "facilities"
-    CONSTRAINT = "constraint"
-    BOUNDARY = "boundary"
-    INCIDENTS = "incidents"
-    ELEVATION = "elevation"
-    OTHER = "other"
 
 
 def slugify(name: str) -> str:
@@ -87,11 +73,11 @@ class Layer:
         }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class VectorLayer(Layer):
     """Features in a GeoDataFrame, in the layer's own CRS."""
 
-    data: gpd.GeoDataFrame | None = None
+    data: gpd.GeoDataFrame
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
 
     kind = "vector"
@@ -109,7 +95,8 @@ class VectorLayer(Layer):
     def extent(self) -> tuple[float, float, float, float]:
         if len(self.data) == 0:
             return (np.nan, np.nan, np.nan, np.nan)
-        return tuple(float(v) for v in self.data.total_bounds)
+        x0, y0, x1, y1 = (float(v) for v in self.data.total_bounds)
+        return (x0, y0, x1, y1)
 
     @property
     def feature_count(self) -> int:
@@ -152,16 +139,16 @@ class VectorLayer(Layer):
         return info
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class RasterLayer(Layer):
     """A gridded layer held in memory: bands x rows x cols, with an affine transform.
 
     City rasters (DEMs, land cover, suitability surfaces) are small enough to keep in memory;
-    anything larger should be read windowed through :func:`layers.io.read_raster`.
+    anything larger should be read windowed through :func:`citydesk.layers.io.read_raster`.
     """
 
-    array: np.ndarray | None = None
-    transform: Any = None  # affine.Affine
+    array: np.ndarray
+    transform: Any  # affine.Affine
     raster_crs: CRS | None = None
     nodata: float | None = None
     units: str = ""
@@ -181,7 +168,8 @@ class RasterLayer(Layer):
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.array.shape)
+        bands, rows, cols = self.array.shape
+        return (bands, rows, cols)
 
     @property
     def extent(self) -> tuple[float, float, float, float]:

@@ -109,7 +109,7 @@ def _legend_handles(layers: Sequence[Layer], max_entries: int = 48):
 
     handles = []
     for layer in layers:
-        if isinstance(layer, RasterLayer):
+        if not isinstance(layer, VectorLayer):
             continue
         kind = layer.geometry_type
         style = layer.style

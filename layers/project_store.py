@@ -188,8 +188,8 @@ def save_project(
 
 def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
     order = project.layer_order()
-    vectors = [project.layers[i] for i in order if isinstance(project.layers[i], VectorLayer)]
-    rasters = [project.layers[i] for i in order if isinstance(project.layers[i], RasterLayer)]
+    vectors = [lay for i in order if isinstance(lay := project.layers[i], VectorLayer)]
+    rasters = [lay for i in order if isinstance(lay := project.layers[i], RasterLayer)]
     steps = max(1, len(vectors) + 1)
     for n, layer in enumerate(vectors):
         check_canceled(feedback)
@@ -230,10 +230,10 @@ def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
                     "(id TEXT PRIMARY KEY, name TEXT, geotiff BLOB NOT NULL)"
                 )
                 register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
-                for layer in rasters:
+                for raster in rasters:
                     con.execute(
                         f"INSERT INTO {RASTER_TABLE} (id, name, geotiff) VALUES (?, ?, ?)",
-                        (layer.id, layer.name, _raster_bytes(layer)),
+                        (raster.id, raster.name, _raster_bytes(raster)),
                     )
             con.execute(_LAYER_STYLES_DDL)
             register_attributes_table(con, "layer_styles", "QGIS layer styles")

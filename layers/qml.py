@@ -1,6 +1,7 @@
 """Export styles as QGIS QML so a CityDesk project opens in QGIS with the same symbology.
 
-Only the subset CityDesk's :class:`~layers.style.Style` can express is written: single symbol,
+Only the subset CityDesk's :class:`~citydesk.layers.style.Style` can express is written: single
+symbol,
 categorized and graduated renderers with simple fill/line/marker symbols, layer opacity and a
 simple label. QGIS 3.x reads the ``<prop k= v=>`` form written here.
 """
@@ -8,6 +9,7 @@ simple label. QGIS 3.x reads the ``<prop k= v=>`` form written here.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from .style import QGIS_MODE_NAMES, Style, Symbol
 
@@ -101,7 +103,7 @@ def style_to_qml(style: Style, geometry_type: str, opacity: float = 1.0) -> str:
     """The QML document for ``style`` on a layer of ``geometry_type``."""
     kind = _symbol_type(geometry_type)
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology|Labeling|Rendering")
-    common = {"symbollevels": "0", "enableorderby": "0", "forceraster": "0"}
+    common: dict[str, Any] = {"symbollevels": "0", "enableorderby": "0", "forceraster": "0"}
     if style.kind == "categorized" and style.field:
         renderer = ET.SubElement(
             root, "renderer-v2", type="categorizedSymbol", attr=style.field, **common

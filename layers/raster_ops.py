@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LayerReadError
+from .errors import CityDeskError, CRSError, LayerReadError
+from .i18n import _
 from .layer import RasterLayer
 from .style import Style
 
@@ -43,8 +44,15 @@ def mosaic(layers: list[RasterLayer], name: str = "mosaic") -> RasterLayer:
     from rasterio.merge import merge
 
     if not layers:
-        raise ValueError("nothing to mosaic")
+        raise CityDeskError(
+            _("there are no rasters to make a mosaic of"), _("Choose at least one raster.")
+        )
     crs = layers[0].crs
+    if crs is None:
+        raise CRSError(
+            _("'{name}' has no CRS").format(name=layers[0].name),
+            _("Assign the raster's CRS before making a mosaic."),
+        )
     for other in layers[1:]:
         if other.crs != crs:
             raise LayerReadError(

@@ -150,7 +150,7 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
         for fid, reason, label in zip(_ids(frame.index, invalid), reasons, labels, strict=True):
             d = {"feature": fid, "reason": str(reason)}
             if label is not None and not pd.isna(label):
-                d[id_field] = label
+                d[str(id_field)] = label
             details.append(d)
         issues.append(
             Issue(
@@ -372,7 +372,8 @@ def validate_frame(
     geoms = frame.geometry.to_numpy()
     usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     if frame.crs is not None and usable.any():
-        bounds = tuple(float(v) for v in shapely.total_bounds(geoms[usable]))
+        x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms[usable]))
+        bounds = (x0, y0, x1, y1)
         fit = check_coordinates_fit_crs(bounds, frame.crs)
         if fit.ok and expected_lonlat is not None:
             fit = check_against_expected_area(bounds, frame.crs, expected_lonlat)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pulp
 
-from layers.feedback import Feedback, NullFeedback
-from layers.i18n import _
+from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.i18n import _
 
 from .facility_problem import FacilityInputError, FacilityProblem, FacilityResult
 from .solve import SolveOptions, solve
@@ -46,8 +46,8 @@ def solve_capacitated_pmedian(
     model += pulp.lpSum(y) == p, "open_p"
     x: dict[tuple[int, int], pulp.LpVariable] = {}
     loads: dict[int, list[tuple[pulp.LpVariable, float]]] = {}
-    for i in np.flatnonzero(w > 0):
-        reach = np.flatnonzero(np.isfinite(costs[i]))
+    for i in map(int, np.flatnonzero(w > 0)):
+        reach = [int(j) for j in np.flatnonzero(np.isfinite(costs[i]))]
         row = [pulp.LpVariable(f"x_{i}_{j}", lowBound=0, upBound=1) for j in reach]
         for j, var in zip(reach, row, strict=True):
             x[i, j] = var

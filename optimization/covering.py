@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pulp
 
-from layers.feedback import Feedback, NullFeedback
-from layers.i18n import _
+from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.i18n import _
 
 from .facility_problem import FacilityInputError, FacilityProblem, FacilityResult, assign_nearest
 from .solve import SolveOptions, solve

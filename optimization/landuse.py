@@ -2,7 +2,7 @@
 
 The model is built from plain per-parcel x per-use arrays (what a parcel yields under a use),
 so it can be tested on small hand-made instances and fed from real layers by
-``planning.landuse_inputs``. Binary x[i, u] = parcel i takes use u; use 0 is always "keep".
+``citydesk.planning.landuse_inputs``. Binary x[i, u] = parcel i takes use u; use 0 is always "keep".
 
 Constraints (each a named row group, so an infeasible model can say which ones conflict):
 
@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pulp
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 #: the uses of the issue; index 0 must stay "keep"
 USES = ("keep", "housing_low", "housing_high", "mixed_use", "commercial", "park", "school")
@@ -66,7 +67,7 @@ class Coverage:
 
     use: str  # the facility use, e.g. "school"
     objective: str  # the objective credited, e.g. "social"
-    reach: object  # scipy sparse (cells x parcels) 0/1: a new facility on i serves cell c
+    reach: Any  # scipy sparse (cells x parcels) 0/1: a new facility on i serves cell c
     demand: np.ndarray  # (cells,) what serving the cell is worth
 
 
@@ -296,7 +297,7 @@ def compatibility_penalty(inputs: LandUseProblem, plan: np.ndarray) -> float:
 
 
 def objectives_for(model: LandUseModel, names: Sequence[str], integer: bool = False):
-    """:class:`optimization.pareto.Objective` handles for the named objectives."""
+    """:class:`citydesk.optimization.pareto.Objective` handles for the named objectives."""
     from .pareto import Objective
 
     available = [n for n in OBJECTIVES if n in model.expressions]
@@ -359,7 +360,8 @@ def solve_landuse(
             weights[o.name] * o.sign * o.expression / scales.get(o.name, 1.0) for o in objectives
         )
     )
-    for o in objectives_for(model, list(bounds or {})):
+    bounds = bounds or {}
+    for o in objectives_for(model, list(bounds)):
         low, high = bounds[o.name]
         model.problem += o.expression >= low, f"epsilon_low_{o.name}"
         model.problem += o.expression <= high, f"epsilon_high_{o.name}"

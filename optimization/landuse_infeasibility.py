@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pulp
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .landuse import LandUseProblem, build_landuse_model, target_label, target_unit
 from .solve import SolveOptions, solve

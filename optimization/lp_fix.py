@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs
 

@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 
 def travel_cost_matrix(

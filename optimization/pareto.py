@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback, check_canceled
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
 
@@ -113,6 +113,13 @@ def _solve_checked(problem, options, feedback, what: str) -> SolveOutcome:
     return outcome
 
 
+def _objective_of(outcome: SolveOutcome) -> float:
+    """The objective of a solved model (``_solve_checked`` guarantees there is one)."""
+    if outcome.objective is None:  # pragma: no cover - a solver that reports no value
+        raise CityDeskError(_("The solver returned no objective value."), _("Try another solver."))
+    return outcome.objective
+
+
 def payoff_table(
     problem: pulp.LpProblem,
     objectives: Sequence[Objective],
@@ -135,7 +142,7 @@ def payoff_table(
         for level, obj in enumerate(order if exact else order[:1]):
             _maximised(lexicographic, obj.expression, obj.sign)
             outcome = _solve_checked(lexicographic, options, feedback, _("the payoff table"))
-            best = outcome.objective
+            best = _objective_of(outcome)
             if level < n - 1:
                 keep = obj.sign * obj.expression >= best - 1e-6 * max(1, abs(best))
                 lexicographic += keep, f"_lex_{k}_{level}"
@@ -264,7 +271,7 @@ def _worst(problem: pulp.LpProblem, objective: Objective, options, feedback) -> 
     """max(-sign * f) over the feasible set: the far end of the objective's range."""
     worst = problem.copy()
     _maximised(worst, objective.expression, -objective.sign)
-    return _solve_checked(worst, options, feedback, objective.name).objective
+    return _objective_of(_solve_checked(worst, options, feedback, objective.name))
 
 
 def collect_front(

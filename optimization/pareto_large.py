@@ -1,8 +1,10 @@
 """Pareto fronts of city-scale allocation models, each point with its proven gap.
 
-Exact AUGMECON2 (``optimization.pareto``) solves a full MIP per grid point: on 13k parcels x
+Exact AUGMECON2 (``citydesk.optimization.pareto``) solves a full MIP per grid point: on 13k parcels
+x
 7 uses CBC needed minutes for a single epsilon point. Here the epsilon-constraint grid runs
-over :class:`optimization.lp_fix.PersistentLp`: per point, the LP relaxation from the previous
+over :class:`citydesk.optimization.lp_fix.PersistentLp`: per point, the LP relaxation from the
+previous
 basis, then a MIP over the marginal parcels. The LP value is a valid bound, so each point's
 gap is proven; the objective carries a small augmentation (eps * f2 scaled by the ranges) so
 that points are efficient up to that gap. Points dominated within the gap are dropped and
@@ -17,9 +19,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pulp
 
-from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback, check_canceled
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 from .lp_fix import PersistentLp
 from .pareto import Objective, ParetoFront, ParetoPoint, collect_front, infeasible_model

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 from .covering import solve_lscp
 from .facility_problem import FacilityProblem, FacilityResult, assign_nearest

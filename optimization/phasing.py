@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from layers.errors import CityDeskError
-from layers.feedback import Feedback
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback
+from citydesk.layers.i18n import _
 
 from .landuse import LandUseProblem, target_label, target_unit
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve

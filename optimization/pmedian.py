@@ -24,11 +24,12 @@ linking rows; this one usually needs a tenth of the rows.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pulp
 
-from layers.feedback import Feedback, NullFeedback
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 from .facility_problem import FacilityProblem, FacilityResult, assign_nearest
 from .pmedian_lagrangian import lagrangian_bound
@@ -122,7 +123,7 @@ def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started):
         depth = np.array([min(len(v), 8) for v in levels])
     feedback.set_progress(5)
     while True:
-        model, y, chains = _build(costs, w, p, presited, levels, depth)
+        model, y, chains = _build(costs, w, p, presited, levels, depth, feedback)
         warm = _warm_start(y, chains, incumbent, costs) if incumbent is not None else None
         outcome = solve(model, options.left_after(started), feedback, warm_start=warm, cuts=False)
         if not outcome.status.has_solution:
@@ -203,7 +204,15 @@ def _levels(row: np.ndarray, cutoff_count: int, presited_cost: float) -> np.ndar
     return values[: stop + 1]
 
 
-def _build(costs, w, p, presited, levels, depth):
+def _build(
+    costs: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    presited: Sequence[int],
+    levels: list[np.ndarray],
+    depth: np.ndarray,
+    feedback: Feedback | None = None,
+) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[tuple[np.ndarray, list[pulp.LpVariable]]]]:
     """The (possibly cut) chained radius model; a chain is cut when depth < its level count."""
     n, m = costs.shape
     model = pulp.LpProblem("p_median", pulp.LpMinimize)
@@ -215,6 +224,8 @@ def _build(costs, w, p, presited, levels, depth):
     constant = 0.0
     chains: list[tuple[np.ndarray, list[pulp.LpVariable]]] = []
     for i in range(n):
+        if i % 100 == 0 and feedback is not None:
+            check_canceled(feedback)  # a city-sized model takes seconds to build
         if w[i] == 0:
             chains.append((np.empty(0), []))
             continue

@@ -31,9 +31,9 @@ from enum import StrEnum
 
 import pulp
 
-from layers.errors import CityDeskError
-from layers.feedback import CanceledError, Feedback, NullFeedback
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 #: relative gap under which a bound and an objective count as equal (solver tolerances)
 PROVEN_GAP = 1e-6
@@ -154,6 +154,7 @@ def solve(
     """
     options = options or SolveOptions()
     feedback = feedback or NullFeedback()
+    check_canceled(feedback)  # canceled while the model was built: never start the solver
     if warm_start:
         for var, value in warm_start.items():
             var.setInitialValue(value)
@@ -288,13 +289,14 @@ def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Ev
     name = os.path.basename(solver_path)
 
     def watch() -> None:
-        while not done.wait(0.2):
-            if feedback.is_canceled():
+        while not done.wait(0.2 if not canceled.is_set() else 0.05):
+            if canceled.is_set() or feedback.is_canceled():
+                # keep at it until PuLP returns: a cancel that comes while PuLP still writes
+                # the model file finds no CBC yet, and CBC must not start and run on
                 canceled.set()
                 for pid in _child_pids(name):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
-                return
 
     thread = threading.Thread(target=watch, daemon=True, name="citydesk-solver-cancel")
     thread.start()
@@ -307,7 +309,7 @@ def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Ev
 
 def _child_pids(name: str) -> list[int]:
     me = os.getpid()
-    pids = []
+    pids: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 #: stand-in for "unreachable" so that sums stay finite; any real route is far cheaper
 _FAR = 1e15

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 # Saaty's random consistency index for n = 1..15 (Saaty 1980, Table 1.7)
 RANDOM_INDEX = (

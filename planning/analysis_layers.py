@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .network_access import service_areas
 from .scenario import Scenario, ScenarioError
@@ -18,9 +18,9 @@ from .suitability_run import run_suitability, suitability_frame
 def save_suitability(project: str | Path, scenario: Scenario) -> tuple[str, pd.DataFrame]:
     """Score every parcel with the scenario's factors; writes ``suitability_<name>``,
     graduated in five equal 0..1 classes (red low, green high)."""
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
-    from layers.style import Symbol, graduated
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
+    from citydesk.layers.style import Symbol, graduated
 
     if not scenario.suitability.factors:
         raise ScenarioError(
@@ -47,9 +47,9 @@ def save_service_areas(
 ) -> str:
     """Isochrones of the scenario's facility ``kind``, one polygon per threshold, written as
     ``service_areas_<kind>`` (largest drawn first so the smaller ones stay visible)."""
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
-    from layers.style import Symbol, graduated
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
+    from citydesk.layers.style import Symbol, graduated
 
     if kind not in scenario.facilities:
         raise ScenarioError(

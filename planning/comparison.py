@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .indicators import INDICATORS, indicator_label, indicator_table, unit_label
 from .landuse_front import USE_COLOURS
@@ -79,7 +79,7 @@ def formatted_table(table: pd.DataFrame) -> pd.DataFrame:
 def indicator_chart(table: pd.DataFrame, columns: int = 4):
     """One small bar chart per indicator (scenarios as bars): honest about units, which a
     radar chart of mixed units is not."""
-    from layers.mpl_fonts import figure
+    from citydesk.layers.mpl_fonts import figure
 
     scenarios = [c for c in table.columns if c not in ("label", "unit", "better")]
     n = len(table)
@@ -118,7 +118,7 @@ def scenario_maps(
     """Small multiples: each scenario's changed parcels coloured by their new use."""
     from matplotlib.patches import Patch
 
-    from layers.mpl_fonts import figure
+    from citydesk.layers.mpl_fonts import figure
 
     n = len(states)
     cols = min(columns, n)
@@ -165,7 +165,7 @@ def suitability_map(
 ):
     """Parcels coloured by suitability 0..1 (red low, green high), the plan's changed
     parcels outlined: does the plan go where the overlay says it fits?"""
-    from layers.mpl_fonts import figure
+    from citydesk.layers.mpl_fonts import figure
 
     fig = figure(figsize=(8, 6.5))
     ax = fig.subplots()
@@ -187,7 +187,7 @@ def suitability_map(
 
 def front_plans(project, layer: str) -> dict[str, np.ndarray]:
     """The plans in a Pareto front's plan layer: {column: use index per parcel}."""
-    from layers.io import read_frame
+    from citydesk.layers.io import read_frame
 
     from .landuse_inputs import plan_from_column
 

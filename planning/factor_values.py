@@ -1,6 +1,6 @@
 """Raw values of suitability factors for each parcel, from the project's layers.
 
-One function per factor source; :mod:`planning.suitability` turns the raw values into
+One function per factor source; :mod:`citydesk.planning.suitability` turns the raw values into
 0..1 scores. Sources:
 
 * ``network``: walking (or driving) cost on the street network to the nearest facility of a
@@ -10,7 +10,7 @@ One function per factor source; :mod:`planning.suitability` turns the raw values
 * ``distance``: straight-line metres to the nearest feature of a layer;
 * ``overlay``: share of the parcel's area inside a layer (0..1);
 * ``raster``: a zonal statistic of a raster, either a raster layer of the project or a
-  GeoTIFF path (relative to the project's folder), vectorized (:mod:`layers.zonal_stats`).
+  GeoTIFF path (relative to the project's folder), vectorized (:mod:`citydesk.layers.zonal_stats`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.expressions import evaluate_expression
-from layers.layer import RasterLayer
-from layers.overlay import nearest_distance, share_inside
-from layers.zonal_stats import zonal_stats
+from citydesk.layers.expressions import evaluate_expression
+from citydesk.layers.layer import RasterLayer
+from citydesk.layers.overlay import nearest_distance, share_inside
+from citydesk.layers.zonal_stats import zonal_stats
 
 from .scenario import Factor, ScenarioError
 
@@ -64,8 +64,8 @@ def factor_values(
 
 def raster_from(project: str | Path, layer: str) -> RasterLayer | None:
     """A project raster layer by id, or a GeoTIFF path relative to the project's folder."""
-    from layers.project_store import read_project_raster
-    from layers.readers.raster import read_raster
+    from citydesk.layers.project_store import read_project_raster
+    from citydesk.layers.readers.raster import read_raster
 
     if layer.lower().endswith((".tif", ".tiff")):
         path = Path(layer)

@@ -4,7 +4,7 @@ Every indicator is a ratio of per-parcel sums, value = sum(numerator) / sum(deno
 (or the plain sum when it has no denominator), so the same definition gives the city-wide
 figure and the figure per neighbourhood, and the neighbourhood figures add up (sums) or
 weight up (ratios) to the city's. The per-parcel columns come from
-:func:`planning.scenario_run.plan_state`:
+:func:`citydesk.planning.scenario_run.plan_state`:
 
 =====================  ==================================================================
 column                 meaning
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.i18n import N_, _
+from citydesk.layers.i18n import N_, _
 
 Column = Callable[[pd.DataFrame], np.ndarray]
 
@@ -56,6 +56,8 @@ class Indicator:
     def value(self, state: pd.DataFrame) -> float:
         if self.function is not None:
             return float(self.function(state))
+        if self.numerator is None:
+            raise ValueError(f"indicator {self.key!r} has neither a function nor a numerator")
         num = np.nansum(np.asarray(self.numerator(state), dtype=float))
         if self.denominator is None:
             return float(num * self.scale)

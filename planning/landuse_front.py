@@ -12,12 +12,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.feedback import Feedback
-from layers.i18n import _
-from optimization.landuse import build_landuse_model, objectives_for, plan_totals
-from optimization.pareto import ParetoFront, augmecon2
-from optimization.pareto_large import epsilon_front
-from optimization.solve import SolveOptions
+from citydesk.layers.feedback import Feedback
+from citydesk.layers.i18n import _
+from citydesk.optimization.landuse import build_landuse_model, objectives_for, plan_totals
+from citydesk.optimization.pareto import ParetoFront, augmecon2
+from citydesk.optimization.pareto_large import epsilon_front
+from citydesk.optimization.solve import SolveOptions
 
 from .landuse_inputs import demo_landuse_problem, plans_frame
 
@@ -71,8 +71,12 @@ def run_landuse_front(
     rows = []
     for (key, plan), point in zip(plans.items(), front.points, strict=True):
         rows.append(
-            {"plan": key, "status": point.outcome.status.value, "gap": point.outcome.gap}
-            | plan_totals(inputs, plan)
+            {
+                "plan": key,
+                "status": point.outcome.status.value,
+                "gap": point.outcome.gap,
+                **plan_totals(inputs, plan),
+            }
         )
     layer_id = save_plans(project, plans, name) if plans else None
     return FrontRun(front, plans, pd.DataFrame(rows), layer_id)
@@ -92,9 +96,9 @@ USE_COLOURS = {
 
 def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     """The parcels with one use column per plan, as ``<name>_plan``, styled by the first."""
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
-    from layers.style import Category, Style, Symbol
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
+    from citydesk.layers.style import Category, Style, Symbol
 
     parcels = gpd.read_file(project, layer="parcels")
     layer_id = f"{name}_plan"
@@ -121,7 +125,7 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
 
 def pareto_chart(run: FrontRun):
     """The front as a scatter of the two objectives, each point labelled with its plan."""
-    from layers.mpl_fonts import pyplot
+    from citydesk.layers.mpl_fonts import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -2,7 +2,7 @@
 
 Turns parcels (with land value, land use and housing estimates), zoning districts, the
 floodplain, open space, water, schools and parks into an
-:class:`optimization.landuse.LandUseProblem`. Every number is an assumption a planner can
+:class:`citydesk.optimization.landuse.LandUseProblem`. Every number is an assumption a planner can
 change in :class:`AllocationAssumptions`; the defaults are round figures for a dense
 US city, documented in docs/OPTIMIZATION.md, not calibrated results.
 
@@ -31,11 +31,11 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
-from layers.crs import suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.overlay import share_inside
-from optimization.landuse import USES, Coverage, LandUseProblem
+from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.overlay import share_inside
+from citydesk.optimization.landuse import USES, Coverage, LandUseProblem
 
 SQFT = 0.09290304  # m² per square foot
 
@@ -110,7 +110,11 @@ def _coverage(
     )
     hits = cKDTree(candidates_xy).query_ball_point(centre, radius)
     rows = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
-    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits]) if len(hits) else []
+    cols = (
+        np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+        if len(hits)
+        else np.zeros(0, dtype=np.int64)
+    )
     reach = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(hits), len(candidates_xy)))
     return Coverage(use=use, objective="social", reach=reach, demand=demand)
 
@@ -181,7 +185,7 @@ def landuse_problem(
     parcels keep their use; the floodplain still counts in the environment objective.
 
     ``coverage`` credits a new school or park with the unserved homes around it once (a
-    maximal-covering term, :class:`optimization.landuse.Coverage`) instead of per parcel;
+    maximal-covering term, :class:`citydesk.optimization.landuse.Coverage`) instead of per parcel;
     ``served`` ({"schools"/"parks": flag per parcel, before the filter}) says who already
     has one within the radius (default: straight-line distance)."""
     rules = assumptions or AllocationAssumptions()

@@ -1,6 +1,6 @@
 """Network distances from places (parcels) to facilities: nearest, within reach, service areas.
 
-The road graph is :class:`incidents.road_network.RoadNetwork` (networkx, one model for
+The road graph is :class:`citydesk.incidents.road_network.RoadNetwork` (networkx, one model for
 dispatch, siting and planning). Bulk shortest paths run on a ``scipy.sparse.csgraph`` copy
 made once per travel mode, which is about 25x faster than networkx here.
 
@@ -29,8 +29,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
-from incidents.road_network import RoadNetwork
-from layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.incidents.road_network import RoadNetwork
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 
 WALK_KMH = 4.8
 
@@ -224,13 +224,13 @@ def service_areas(
             lines.append(shapely.reverse(line))
             weight.append(data[costs.mode.weight])
     start_cost = dist[np.array(starts)]
-    weight = np.array(weight)
+    weights = np.array(weight)
     rows = []
     for t in sorted(thresholds):
         left = t - start_cost
         parts = []
         for i in np.flatnonzero(np.isfinite(start_cost) & (left > 0)):
-            share = min(1.0, left[i] / weight[i]) if weight[i] > 0 else 1.0
+            share = min(1.0, left[i] / weights[i]) if weights[i] > 0 else 1.0
             line = lines[i]
             parts.append(line if share >= 1 else substring(line, 0, share * line.length))
         area = shapely.union_all(shapely.buffer(parts, width_m)) if parts else shapely.Polygon()

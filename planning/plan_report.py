@@ -17,11 +17,12 @@ import html
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .comparison import (
     comparison_table,
@@ -31,6 +32,9 @@ from .comparison import (
     scenario_maps,
 )
 from .indicators import INDICATORS, indicator_label, unit_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CAMBRIDGE_CREDIT = (
     "Parcels, zoning, streets, facilities, open space, floodplain and boundaries: City of "
@@ -44,7 +48,7 @@ class Section:
     heading: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    figures: list[tuple[str, object]] = field(default_factory=list)  # (file stem, Figure)
+    figures: list[tuple[str, Figure]] = field(default_factory=list)  # (file stem, Figure)
 
 
 @dataclass
@@ -244,7 +248,7 @@ def _suitability_section(results, inputs, boundary) -> Section | None:
 
 
 def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
-    from layers.mpl_fonts import figure
+    from citydesk.layers.mpl_fonts import figure
 
     city = long[long["area"] == "city"].pivot_table(
         index="scenario", columns="indicator", values="value", sort=False
@@ -322,7 +326,7 @@ def _assumptions_section(results, inputs) -> Section:
         )
         rows.append(row)
     rules = AllocationAssumptions()
-    from optimization.landuse import USES
+    from citydesk.optimization.landuse import USES
 
     uses = pd.DataFrame(
         {
@@ -414,10 +418,10 @@ def _pdf_pages(sections: list[Section], title: str):
     keeps its caption on its page; a long table continues on the next page."""
     import textwrap
 
-    from layers.mpl_fonts import figure
+    from citydesk.layers.mpl_fonts import figure
 
     row_h, top, bottom = 0.028, 0.95, 0.05
-    blocks: list[tuple[str, object]] = [("title", title)]
+    blocks: list[tuple[str, Any]] = [("title", title)]
     for s in sections:
         blocks.append(("h", s.heading))
         blocks += [("p", textwrap.fill(str(p), 140)) for p in s.paragraphs]
@@ -472,7 +476,7 @@ def plan_report(
 ) -> ReportPaths:
     """Run the named scenarios of a project (saving their results), evaluate a front's
     plans if given, and write the report."""
-    from layers.project_store import read_project_meta
+    from citydesk.layers.project_store import read_project_meta
 
     from .comparison import evaluate_plans, front_plans
     from .scenario_run import run_stored_scenarios

@@ -25,9 +25,9 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.toml_text import parse_toml
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.toml_text import parse_toml
 
 SCHEMA_VERSION = 1
 KINDS = ("baseline", "allocate")
@@ -122,7 +122,7 @@ class Factor:
     default: float = 0.0
 
     def to_transform(self):
-        """The :class:`planning.suitability.Transform` this factor's fields describe."""
+        """The :class:`citydesk.planning.suitability.Transform` this factor's fields describe."""
         from .suitability import Transform
 
         return Transform(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyogrio
 
-from layers.expressions import compile_filter
-from layers.i18n import _
+from citydesk.layers.expressions import compile_filter
+from citydesk.layers.i18n import _
 
 from .scenario import Scenario, ScenarioError
 
@@ -18,7 +18,7 @@ def check_in_project(project: str | Path, scenario: Scenario) -> list[str]:
     return notes on what will be left out (e.g. no neighbourhood layer)."""
     path = Path(project)
     layers = {str(name) for name, _kind in pyogrio.list_layers(path)}
-    from layers.project_store import read_project_meta
+    from citydesk.layers.project_store import read_project_meta
 
     rasters = {
         r["id"] for r in read_project_meta(path).get("layers") or [] if r.get("kind") == "raster"

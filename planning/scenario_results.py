@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .landuse_front import USE_COLOURS
 from .scenario_store import save_indicators
+
+if TYPE_CHECKING:
+    from citydesk.layers.layer import VectorLayer
 
 #: the per-parcel columns a plan layer carries (when the run computed them)
 LAYER_COLUMNS = (
@@ -43,10 +47,10 @@ def plan_frame(parcels: gpd.GeoDataFrame, state: pd.DataFrame) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(frame, geometry=parcels.geometry.values, crs=parcels.crs)
 
 
-def plan_layer(parcels: gpd.GeoDataFrame, result) -> object:
+def plan_layer(parcels: gpd.GeoDataFrame, result) -> VectorLayer:
     """A vector layer of the plan, categorized by use (unchanged parcels unfilled)."""
-    from layers.layer import LayerRole, VectorLayer
-    from layers.style import Category, Style, Symbol
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.style import Category, Style, Symbol
 
     name = result.scenario.name
     return VectorLayer(
@@ -69,7 +73,7 @@ def plan_layer(parcels: gpd.GeoDataFrame, result) -> object:
 def save_result(project: str | Path, parcels: gpd.GeoDataFrame, result) -> str:
     """Write the plan layer (group "Planning", on top) and the indicators; returns the
     layer id."""
-    from layers.project_store import put_layers
+    from citydesk.layers.project_store import put_layers
 
     layer = plan_layer(parcels, result)
     put_layers(project, [layer], group=_("Planning"))

@@ -12,7 +12,7 @@ the part they need:
    every parcel as it is.
 5. phasing (when the scenario has periods) orders the changes under each period's budget.
 6. :func:`plan_state` evaluates the plan parcel by parcel (new schools and parks become
-   facilities, so access is measured *after* the plan) and :mod:`planning.indicators`
+   facilities, so access is measured *after* the plan) and :mod:`citydesk.planning.indicators`
    sums it per city and neighbourhood.
 """
 
@@ -27,14 +27,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.crs import suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.expressions import filter_mask
-from layers.feedback import Feedback, NullFeedback, check_canceled
-from layers.i18n import _
-from layers.overlay import nearest_distance, share_inside
-from optimization.landuse import USES, LandUseInfeasible, LandUseProblem, solve_landuse
-from optimization.solve import SolveOptions, SolveOutcome
+from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.expressions import filter_mask
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
+from citydesk.layers.overlay import nearest_distance, share_inside
+from citydesk.optimization.landuse import USES, LandUseInfeasible, LandUseProblem, solve_landuse
+from citydesk.optimization.solve import SolveOptions, SolveOutcome
 
 from .indicators import indicator_table
 from .landuse_inputs import AllocationAssumptions, landuse_problem
@@ -115,7 +115,7 @@ class PlanningInputs:
 def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
     """A layer of the project named by the scenario field ``where``; a missing layer or a
     layer without a CRS is an error that names that field."""
-    from layers.io import read_frame
+    from citydesk.layers.io import read_frame
 
     try:
         frame = read_frame(project, name)[0]
@@ -133,7 +133,7 @@ def prepare_inputs(
     project: str | Path, scenario: Scenario, feedback: Feedback | None = None
 ) -> PlanningInputs:
     """Read the scenario's layers and build the street network."""
-    from incidents.road_network import NetworkSpec, build_network
+    from citydesk.incidents.road_network import NetworkSpec, build_network
 
     feedback = feedback or NullFeedback()
     project = Path(project)
@@ -163,7 +163,7 @@ def prepare_inputs(
         neighborhood=np.full(len(parcels), "", dtype=object),
         walk=NetworkCosts(network, WALK),
         drive=NetworkCosts(network, DRIVE),
-        network_lines=network.report.lines(),
+        network_lines=network.report.lines() if network.report else [],
         street_distance=nearest_distance(parcels, streets.to_crs(crs)),
     )
     for role, attr in (("floodplain", "flood_share"), ("open_space", "open_share")):
@@ -303,7 +303,7 @@ def allocate(
     feedback: Feedback | None = None,
 ) -> tuple[np.ndarray, SolveOutcome, LandUseProblem]:
     """The plan over all parcels (use index; non-candidates keep), the solve outcome and the
-    model inputs. Infeasible targets raise :class:`optimization.landuse.LandUseInfeasible`,
+    model inputs. Infeasible targets raise :class:`citydesk.optimization.landuse.LandUseInfeasible`,
     which names them."""
     problem = build_problem(
         inputs, scenario, candidates, walking_distances(inputs, scenario), suitability
@@ -363,7 +363,7 @@ def plan_state(
     feedback: Feedback | None = None,
     problems: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Per parcel, everything the indicators read (see :mod:`planning.indicators`), after
+    """Per parcel, everything the indicators read (see :mod:`citydesk.planning.indicators`), after
     ``plan`` (a use index per parcel; 0 keeps)."""
     feedback = feedback or NullFeedback()
     problems = problems if problems is not None else []
@@ -563,7 +563,7 @@ def run_scenario(
 
 
 def _phase(scenario: Scenario, problem: LandUseProblem, plan, options, feedback):
-    from optimization.phasing import phasing_from_plan, solve_phasing
+    from citydesk.optimization.phasing import phasing_from_plan, solve_phasing
 
     p = scenario.phasing
     targets = {"housing": p.housing_units} if p.housing_units else {}
@@ -583,14 +583,14 @@ def run_stored_scenarios(
     """Run scenarios stored in the project (latest revisions), sharing one read of the
     layers and network where their layer roles agree; with ``save`` each result's layer and
     indicators go into the project. Progress is shared out over the scenarios."""
-    from layers.feedback import ScaledFeedback
+    from citydesk.layers.feedback import ScaledFeedback
 
     from .scenario_results import save_result
     from .scenario_store import load_scenario, scenario_text
 
     feedback = feedback or NullFeedback()
     results: list[ScenarioResult] = []
-    inputs = None
+    inputs: PlanningInputs | None = None
     for n, name in enumerate(names):
         check_canceled(feedback)
         scenario = load_scenario(project, name)
@@ -603,4 +603,6 @@ def run_stored_scenarios(
         if save:
             save_result(project, inputs.parcels, result)
         results.append(result)
+    if inputs is None:
+        raise CityDeskError(_("No scenario was named."), _("Name at least one stored scenario."))
     return results, inputs

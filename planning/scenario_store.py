@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers.i18n import _
-from layers.project_store import connect_tables
+from citydesk.layers.i18n import _
+from citydesk.layers.project_store import connect_tables
 
 from .scenario import DEMO_SCENARIOS, Scenario, ScenarioError, parse_scenario, shipped_scenario
 

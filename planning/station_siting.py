@@ -17,23 +17,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from incidents.road_network import RoadNetwork
-from layers.errors import CityDeskError
-from layers.feedback import Feedback, NullFeedback
-from layers.i18n import _
-from layers.style import Symbol
-from optimization.covering import solve_lscp, solve_mclp
-from optimization.facility_problem import (
+from citydesk.incidents.road_network import RoadNetwork
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.i18n import _
+from citydesk.layers.style import Symbol
+from citydesk.optimization.covering import solve_lscp, solve_mclp
+from citydesk.optimization.facility_problem import (
     FacilityProblem,
     FacilityResult,
     assign_nearest,
     weighted_mean,
     weighted_percentile,
 )
-from optimization.network_costs import travel_cost_matrix
-from optimization.pcenter import solve_pcenter
-from optimization.pmedian import solve_pmedian
-from optimization.solve import SolveOptions
+from citydesk.optimization.network_costs import travel_cost_matrix
+from citydesk.optimization.pcenter import solve_pcenter
+from citydesk.optimization.pmedian import solve_pmedian
+from citydesk.optimization.solve import SolveOptions
 
 MODELS = ("pmedian", "pcenter", "mclp", "lscp")
 
@@ -195,8 +195,8 @@ def save_siting_to_project(
     Earlier layers of the same name are replaced, so re-running a scenario does not pile up.
     Returns the layer ids written.
     """
-    from layers.layer import LayerRole
-    from layers.project_store import put_layers
+    from citydesk.layers.layer import LayerRole
+    from citydesk.layers.project_store import put_layers
 
     title = title or name
     demand = _point_layer(
@@ -217,15 +217,15 @@ def save_siting_to_project(
 
 
 def _point_layer(name, frame, role, layer_id, symbol):
-    from layers.layer import VectorLayer
-    from layers.style import Style
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.style import Style
 
     return VectorLayer(name=name, data=frame, role=role, id=layer_id, style=Style(symbol=symbol))
 
 
 def case_points(project, category: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(lon, lat) of the cases in the project's case store (one category, or all)."""
-    from incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
 
     with open_case_store(project, read_project_grid(project)) as store:
         cases = store.query(category_code=category, columns=["lon", "lat"], ordered=False)
@@ -254,8 +254,8 @@ def site_in_project(
     What the CLI, the workbench and the demo all run. Returns the result and the layer ids
     written (none when the solver found no plan).
     """
-    from incidents.road_network import build_network
-    from layers.io import read_frame
+    from citydesk.incidents.road_network import build_network
+    from citydesk.layers.io import read_frame
 
     if existing.empty:
         raise CityDeskError(
@@ -299,7 +299,7 @@ def fire_station_scenario(
 
 def siting_map(result: SitingResult, streets: gpd.GeoDataFrame):
     """Demand nodes coloured by the seconds saved, existing and new stations on the streets."""
-    from layers.mpl_fonts import pyplot
+    from citydesk.layers.mpl_fonts import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 8))

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .ahp import AhpResult, ahp_weights, pairwise_matrix
 from .factor_values import factor_values, raster_from

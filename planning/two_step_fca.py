@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 
-from layers.feedback import Feedback
+from citydesk.layers.feedback import Feedback
 
 from .network_access import NetworkCosts
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from layers.errors import CityDeskError
-from layers.feedback import CanceledError, Feedback, NullFeedback
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback
+from citydesk.layers.i18n import _
 
 from .api import Context
 from .history import record_run
@@ -131,8 +131,8 @@ def _write_outputs(spec: AlgorithmSpec, values, outputs, context: Context) -> li
     into the project in one rewrite; nothing is written if the run failed before here."""
     import geopandas as gpd
 
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
 
     for name, p in spec.parameters.items():
         if p.type == "output_layer" and isinstance(outputs.get(name), gpd.GeoDataFrame):

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 API_VERSION = "1.0"
 
@@ -63,7 +63,7 @@ class Context:
 
     def read_layer(self, layer_id: str) -> gpd.GeoDataFrame:
         """A vector layer of the project, in its stored CRS."""
-        from layers.io import read_frame
+        from citydesk.layers.io import read_frame
 
         return read_frame(self._project(), layer_id)[0]
 

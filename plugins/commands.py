@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .api import Context
 from .host import PluginError, PluginHost

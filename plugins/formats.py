@@ -1,7 +1,9 @@
 """File formats contributed by plugins: ``[[readers]]`` and ``[[writers]]``.
 
-``layers.io`` asks here only for an extension it does not know itself (a late import, so
-the data layer does not depend on the plugin host for the formats it reads natively). A
+``install()`` registers :func:`resolve` in ``citydesk.layers.format_registry``, which
+``citydesk.layers.io`` asks only for an extension it does not know itself: the data layer
+never imports the plugin host (an import-linter contract). Every ``PluginHost`` installs it,
+and so does the command line at start-up. A
 reader is ``read(path) -> GeoDataFrame``; a writer is ``write(frame, path) -> None``. Both
 are imported on first use, and a plugin whose code raises is marked failed.
 """
@@ -10,16 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from layers.errors import LayerReadError, LayerWriteError
-from layers.i18n import _
+from citydesk.layers.errors import LayerReadError, LayerWriteError
+from citydesk.layers.format_registry import Kind, register_resolver
+from citydesk.layers.i18n import _
 
-from .host import PluginHost
+if TYPE_CHECKING:
+    from .host import PluginHost
 
 _KEY = {"readers": "read", "writers": "write"}
 
 
 def _find(kind: str, extension: str, host: PluginHost | None = None):
+    from .host import PluginHost  # late: the CLI installs this resolver at start-up
+
     host = host or PluginHost()
     ext = extension.lower()
     for record, contribution in host.contributions(kind):
@@ -69,3 +76,13 @@ def plugin_writer(extension: str, host: PluginHost | None = None) -> Callable | 
         host.call(record, contribution, frame, path, wrap=failed)
 
     return write
+
+
+def resolve(kind: Kind, extension: str) -> Callable | None:
+    """The resolver the data layer calls: a plugin's reader or writer for ``extension``."""
+    return plugin_reader(extension) if kind == "reader" else plugin_writer(extension)
+
+
+def install() -> None:
+    """Let ``citydesk.layers.io`` read and write the formats installed plugins contribute."""
+    register_resolver(resolve)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.project_store import connect_tables
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.project_store import connect_tables
 
 TABLES = {
     "citydesk_history": (

@@ -32,10 +32,11 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.version import __version__
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.version import __version__
 
+from . import legacy_imports
 from .manifest import MANIFEST_NAME, Contribution, Manifest, ManifestError, parse_manifest
 
 ENTRY_POINT_GROUP = "citydesk.plugins"
@@ -197,6 +198,9 @@ class PluginHost:
     """Every plugin found, checked, with their contributions looked up without imports."""
 
     def __init__(self, folders: list[Path] | None = None, entry_points: bool = True) -> None:
+        from .formats import install  # the host fills the data layer's format registry
+
+        install()
         records = [PluginRecord("builtin", BUILTIN_MANIFEST, None)]
         if entry_points:
             records += _entry_point_sources()
@@ -262,6 +266,7 @@ class PluginHost:
         if contribution.target in self._loaded:
             return self._loaded[contribution.target]
         module_name, _sep, attribute = contribution.target.partition(":")
+        legacy_imports.install()  # plugins written for 0.1 import layers.x: deprecated
         if record.import_root is not None and str(record.import_root) not in sys.path:
             sys.path.insert(0, str(record.import_root))
         try:
@@ -283,7 +288,7 @@ class PluginHost:
         """Load a contribution and call it with ``args``. A :class:`CityDeskError` (bad input,
         explained) or a cancel passes through; any other exception is the plugin's bug: the
         plugin is marked failed and the error re-raised as ``wrap(exc)`` when given."""
-        from layers.feedback import CanceledError
+        from citydesk.layers.feedback import CanceledError
 
         function = self.load(record, contribution)
         try:

@@ -9,7 +9,7 @@ runs: the indicator is left out with a note and the plugin is marked failed.
 
 from __future__ import annotations
 
-from planning.indicators import INDICATORS, Indicator, register_indicator
+from citydesk.planning.indicators import INDICATORS, Indicator, register_indicator
 
 from .host import PluginHost
 

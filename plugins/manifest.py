@@ -43,9 +43,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from layers.errors import CityDeskError
-from layers.i18n import _
-from layers.toml_text import parse_toml
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+from citydesk.layers.toml_text import parse_toml
 
 MANIFEST_NAME = "citydesk_plugin.toml"
 CONTRIBUTION_KINDS = ("readers", "writers", "algorithms", "indicators", "panels", "commands")

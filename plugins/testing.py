@@ -10,7 +10,7 @@ active in any pytest run, nothing to import).
 
 ```python
 def test_my_algorithm(citydesk_host, citydesk_project, citydesk_feedback):
-    from plugins.algorithms import run_algorithm
+    from citydesk.plugins.algorithms import run_algorithm
     result = run_algorithm(citydesk_host, "mine:thing", {"layer": "parcels"},
                            citydesk_project, citydesk_feedback)
     assert result.outputs["count"] > 0
@@ -26,7 +26,7 @@ import pytest
 
 @pytest.fixture()
 def citydesk_project(tmp_path):
-    from layers.demo import SHIPPED_DEMO
+    from citydesk.layers.demo import SHIPPED_DEMO
 
     target = tmp_path / "cambridge_demo.gpkg"
     shutil.copyfile(SHIPPED_DEMO, target)
@@ -35,20 +35,20 @@ def citydesk_project(tmp_path):
 
 @pytest.fixture()
 def citydesk_context(citydesk_project):
-    from plugins.api import Context
+    from citydesk.plugins.api import Context
 
     return Context(project_path=citydesk_project)
 
 
 @pytest.fixture()
 def citydesk_feedback():
-    from layers.feedback import RecordingFeedback
+    from citydesk.layers.feedback import RecordingFeedback
 
     return RecordingFeedback()
 
 
 @pytest.fixture()
 def citydesk_host():
-    from plugins.host import PluginHost
+    from citydesk.plugins.host import PluginHost
 
     return PluginHost()

@@ -66,8 +66,11 @@ stamp=.venv/.citydesk-setup-stamp
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "Installing CityDesk and its Python dependencies into .venv ..."
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import layers, workbench.cli.main" # fail here, not later, if it broke
+  # pipefail (set above) makes a failed pip fail this script; the filter only drops a
+  # harmless pip warning and never decides the exit status.
+  quiet() { grep -v "^WARNING: Location" || true; }
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | quiet
+  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | quiet
+  .venv/bin/python -c "import citydesk.layers, citydesk.workbench.cli.main"  # fail here, not later
   echo "$want" > "$stamp"
 fi

@@ -33,12 +33,35 @@ SF_DEM_NORTH = SHARED / "sf_dem" / "San_Fran_North.dem"
 SF_DEM_SOUTH = SHARED / "sf_dem" / "sanfranciscos.dem"
 
 
+#: the real data sets in ../shared/data that some tests read, with their public source. A
+#: user's clone has none of them: those tests skip as one group (the ``shared_data`` marker).
+DATASETS = {
+    "cambridge": "Cambridge, MA open GIS data (City of Cambridge GIS, PDDL 1.0)",
+    "helsinki_osm": "central Helsinki OpenStreetMap extract (ODbL, OpenStreetMap contributors)",
+    "nyc311_sample": "NYC 311 service requests (NYC Open Data)",
+    "sf_dem": "San Francisco USGS 30 m DEM (public domain)",
+    "moo_knapsack": "multi-objective knapsack fronts 2kp50/3kp40 (pyaugmecon, MIT)",
+    "open311_georeport_v2_schema": "Open311 GeoReport v2 JSON Schemas (Open311 project)",
+}
+
+
+def pytest_report_header(config):
+    if SHARED.exists():
+        return f"real data: {SHARED}"
+    lines = [f"real data not found at {SHARED}: the tests marked shared_data skip as one group"]
+    lines += [f"  missing {name}: {source}" for name, source in DATASETS.items()]
+    return lines
+
+
 def pytest_collection_modifyitems(config, items):
-    if not SHARED.exists():
-        skip = pytest.mark.skip(reason=f"real data not found at {SHARED}")
-        for item in items:
-            if "shared_data" in item.keywords:
-                item.add_marker(skip)
+    if SHARED.exists():
+        return
+    skip = pytest.mark.skip(
+        reason="needs the real data sets in ../shared/data (see the header for each one's source)"
+    )
+    for item in items:
+        if "shared_data" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +74,7 @@ def neighborhoods():
 @pytest.fixture()
 def demo_copy(tmp_path) -> Path:
     """A private copy of the shipped Cambridge demo project."""
-    from layers.demo import SHIPPED_DEMO
+    from citydesk.layers.demo import SHIPPED_DEMO
 
     target = tmp_path / "cambridge_demo.gpkg"
     shutil.copyfile(SHIPPED_DEMO, target)
@@ -62,7 +85,7 @@ def demo_copy(tmp_path) -> Path:
 def _isolated_indicator_registry():
     """Plugin indicators registered by one test (the CLI and the planning dock install the
     installed plugins' indicators) must not change another test's indicator tables."""
-    from planning.indicators import INDICATORS
+    from citydesk.planning.indicators import INDICATORS
 
     saved = dict(INDICATORS)
     yield
@@ -118,7 +141,7 @@ def cambridge_grid_cli_args(out) -> list[str]:
 def cambridge_grid():
     import geopandas as gpd
 
-    from incidents.grid import GridSpec, build_unit_grid
+    from citydesk.incidents.grid import GridSpec, build_unit_grid
 
     return build_unit_grid(
         gpd.read_file(BOUNDARIES, layer="city_boundary"),
@@ -158,7 +181,7 @@ def pg_sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
     as the URL's user: what a hand-typed psql session would do."""
     import psycopg
 
-    from incidents.store_url import StoreUrl
+    from citydesk.incidents.store_url import StoreUrl
 
     parsed = StoreUrl.parse(url)
     with psycopg.connect(parsed.text, autocommit=True) as con:
@@ -175,8 +198,8 @@ class StoreTarget:
     place: str  # the GeoPackage path or the PostgreSQL URL
 
     def open(self, grid=None):
-        from incidents.grid_index import GridIndex
-        from incidents.stores import open_store
+        from citydesk.incidents.grid_index import GridIndex
+        from citydesk.incidents.stores import open_store
 
         return open_store(self.place, GridIndex(grid) if grid is not None else None)
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from conftest import CRASHES_CSV, NYC311
 
-from incidents.import_csv import CaseImportError, ColumnMapping, import_csv, parse_dates
-from incidents.lifecycle import State
-from incidents.store import SqliteCaseStore
+from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv, parse_dates
+from citydesk.incidents.lifecycle import State
+from citydesk.incidents.store import SqliteCaseStore
 
 pytestmark = pytest.mark.shared_data
 EXE = str(Path(sys.executable).parent / "citydesk")

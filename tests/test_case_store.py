@@ -13,17 +13,17 @@ import pyogrio
 import pytest
 from conftest import CRASHES_GPKG
 
-from incidents.grid_index import GridIndex
-from incidents.lifecycle import Role, RoleError, State, TransitionError
-from incidents.new_cases import HistoryError
-from incidents.store import (
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.lifecycle import Role, RoleError, State, TransitionError
+from citydesk.incidents.new_cases import HistoryError
+from citydesk.incidents.store import (
     DuplicateCase,
     HistoryStep,
     NewCase,
     SqliteCaseStore,
     VersionConflict,
 )
-from layers.errors import CityDeskError
+from citydesk.layers.errors import CityDeskError
 
 pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")
@@ -145,7 +145,7 @@ def test_query_filters_are_parameters_not_sql(store, crashes):
 
 
 def test_cases_are_a_point_layer_and_survive_project_saves(demo_copy, grid, crashes):
-    from layers.project_store import load_project, save_project
+    from citydesk.layers.project_store import load_project, save_project
 
     store = SqliteCaseStore(demo_copy, grid=GridIndex(grid))
     store.import_batch([crash_case(r) for r in crashes.iloc[200:220].itertuples()])
@@ -318,7 +318,7 @@ def test_every_text_field_and_filter_is_a_parameter(store, crashes):
     import can fill; it is stored and found verbatim, and every table is still there."""
     import pandas as pd
 
-    from incidents.case_store import CaseNotFound
+    from citydesk.incidents.case_store import CaseNotFound
 
     stored = []
     for k, evil in enumerate(EVIL):

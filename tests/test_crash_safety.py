@@ -25,7 +25,7 @@ KILLS = 20
 
 def _import_command(csv, project) -> list[str]:
     return [
-        sys.executable, "-m", "workbench.cli.main", "cases", "import", str(csv),
+        sys.executable, "-m", "citydesk.workbench.cli.main", "cases", "import", str(csv),
         "--mapping", "nyc311", "--project", str(project),
     ]  # fmt: skip
 
@@ -46,8 +46,8 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
-    from incidents.backup import summarize
-    from incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.backup import summarize
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
 
     csv = _big_csv(tmp_path)
     env = ENV
@@ -87,8 +87,8 @@ def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
 
 
 def test_postgis_import_survives_client_kills_and_server_crashes(tmp_path, demo_copy, pg_cluster):
-    from incidents.postgis_store import PostgisCaseStore
-    from workbench.cli.main import main
+    from citydesk.incidents.postgis_store import PostgisCaseStore
+    from citydesk.workbench.cli.main import main
 
     csv = _big_csv(tmp_path)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import CRS, Transformer
 
-from layers.crs import (
+from citydesk.layers.crs import (
     cgcs2000_gauss_kruger,
     check_coordinates_fit_crs,
     linear_unit_to_metres,
@@ -13,7 +13,7 @@ from layers.crs import (
     suggest_projected_crs,
     utm_crs_for,
 )
-from layers.errors import CRSError
+from citydesk.layers.errors import CRSError
 
 
 @pytest.mark.parametrize(
@@ -104,8 +104,8 @@ def test_layers_reproject_on_the_fly_into_cgcs2000_and_gauss_kruger():
     import geopandas as gpd
     import shapely
 
-    from layers.layer import VectorLayer
-    from layers.project import Project
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project import Project
 
     # Tiananmen Square in WGS 84; CGCS2000 and WGS 84 agree to well under a metre here.
     frame = gpd.GeoDataFrame(

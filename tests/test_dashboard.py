@@ -9,18 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incidents.dashboard import DashboardSpec, build_dashboard, weekly_trend, write_pdf
-from incidents.demo_desk import run_demo_desk
-from incidents.kpi import KpiSpec, kpis_from_store
-from incidents.project_grid import open_case_store
-from incidents.replay import ReplaySpec
+from citydesk.incidents.dashboard import DashboardSpec, build_dashboard, weekly_trend, write_pdf
+from citydesk.incidents.demo_desk import run_demo_desk
+from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+from citydesk.incidents.project_grid import open_case_store
+from citydesk.incidents.replay import ReplaySpec
 
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     import shutil
 
-    from layers.demo import SHIPPED_DEMO
+    from citydesk.layers.demo import SHIPPED_DEMO
 
     path = tmp_path_factory.mktemp("desk") / "demo.gpkg"
     shutil.copyfile(SHIPPED_DEMO, path)
@@ -103,7 +103,7 @@ def test_evaluation_pdf_has_four_pages(replayed, tmp_path):
 
 
 def test_dashboard_without_a_grid_or_cases(tmp_path):
-    from incidents.store import SqliteCaseStore
+    from citydesk.incidents.store import SqliteCaseStore
 
     with SqliteCaseStore(tmp_path / "empty.gpkg") as store:
         board = build_dashboard(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from layers import LayerRole, load_project
-from layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM, demo_project_path
+from citydesk.layers import LayerRole, load_project
+from citydesk.layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM, demo_project_path
 
 EXPECTED = {
     "parcels": (LayerRole.LAND, 13116),
@@ -110,7 +110,7 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
     import geopandas as gpd
     import pandas as pd
 
-    from incidents.store import SqliteCaseStore
+    from citydesk.incidents.store import SqliteCaseStore
 
     crashes = gpd.read_file(tmp_path / "cambridge_demo.gpkg", layer="crashes")
     when = pd.to_datetime(crashes["date_time"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")

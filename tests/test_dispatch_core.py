@@ -18,15 +18,15 @@ import pytest
 import shapely
 from conftest import CRASHES_GPKG, FACILITIES, STREETS
 
-from incidents.deadlines import due_within, time_left
-from incidents.dispatch import crews_from_points, dispatch, plan_dispatch
-from incidents.duplicates import DuplicateRule, merge_duplicate, possible_duplicates
-from incidents.geocode import GeocodeError, Geocoder
-from incidents.lifecycle import Role, State
-from incidents.road_network import build_network
-from incidents.routing import RoutingError, RoutingTable, department_names
-from incidents.store import NewCase, SqliteCaseStore, VersionConflict
-from layers.measure import geodesic_distance_m
+from citydesk.incidents.deadlines import due_within, time_left
+from citydesk.incidents.dispatch import crews_from_points, dispatch, plan_dispatch
+from citydesk.incidents.duplicates import DuplicateRule, merge_duplicate, possible_duplicates
+from citydesk.incidents.geocode import GeocodeError, Geocoder
+from citydesk.incidents.lifecycle import Role, State
+from citydesk.incidents.road_network import build_network
+from citydesk.incidents.routing import RoutingError, RoutingTable, department_names
+from citydesk.incidents.store import NewCase, SqliteCaseStore, VersionConflict
+from citydesk.layers.measure import geodesic_distance_m
 
 pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")
@@ -277,8 +277,8 @@ def test_dispatch_cli_end_to_end(demo_copy, tmp_path):
 
 def test_desk_model_filters_and_cards(demo_copy):
     """The Qt-free desk behind the GUI: filters, time left, the card's role-limited actions."""
-    from incidents.demo_desk import prepare_demo_desk
-    from incidents.desk import CaseFilter, open_desk
+    from citydesk.incidents.demo_desk import prepare_demo_desk
+    from citydesk.incidents.desk import CaseFilter, open_desk
 
     prepare_demo_desk(demo_copy)
     desk = open_desk(demo_copy, "ben", Role.INTAKE)
@@ -315,7 +315,7 @@ def test_desk_model_filters_and_cards(demo_copy):
 def test_intake_and_report_from_the_command_line(demo_copy, tmp_path):
     """What the GUI's intake and dashboard tabs do, headless: report by address with the
     duplicate check, then the PDF evaluation report."""
-    from incidents.demo_desk import prepare_demo_desk
+    from citydesk.incidents.demo_desk import prepare_demo_desk
 
     prepare_demo_desk(demo_copy)
     exe = str(Path(sys.executable).parent / "citydesk")

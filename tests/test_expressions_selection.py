@@ -6,9 +6,9 @@ import pytest
 import shapely
 from conftest import PARCELS
 
-from layers.expressions import ExpressionError, filter_mask
-from layers.io import read_layer
-from layers.selection import Selection, ids_at_point, ids_in_geometry
+from citydesk.layers.expressions import ExpressionError, filter_mask
+from citydesk.layers.io import read_layer
+from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
 
 pytestmark = pytest.mark.shared_data
 

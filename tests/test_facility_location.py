@@ -14,14 +14,18 @@ import pandas as pd
 import pulp
 import pytest
 
-from layers.feedback import RecordingFeedback
-from optimization.capacitated import solve_capacitated_pmedian
-from optimization.covering import solve_lscp, solve_mclp
-from optimization.facility_problem import FacilityInputError, FacilityProblem, weighted_percentile
-from optimization.pcenter import solve_pcenter
-from optimization.pmedian import solve_pmedian
-from optimization.solve import SolveOptions, SolveStatus
-from optimization.vertex_substitution import vertex_substitution
+from citydesk.layers.feedback import RecordingFeedback
+from citydesk.optimization.capacitated import solve_capacitated_pmedian
+from citydesk.optimization.covering import solve_lscp, solve_mclp
+from citydesk.optimization.facility_problem import (
+    FacilityInputError,
+    FacilityProblem,
+    weighted_percentile,
+)
+from citydesk.optimization.pcenter import solve_pcenter
+from citydesk.optimization.pmedian import solve_pmedian
+from citydesk.optimization.solve import SolveOptions, SolveStatus
+from citydesk.optimization.vertex_substitution import vertex_substitution
 
 spopt_locate = pytest.importorskip("spopt.locate")
 CBC = pulp.PULP_CBC_CMD(msg=False)
@@ -244,22 +248,77 @@ def test_cancel_stops_the_search():
         solve_pmedian(_random_instance(3), 3, feedback=feedback)
 
 
-@pytest.mark.parametrize("solver", ["cbc", "highs"])
-def test_cancel_during_a_long_solve_stops_the_solver(solver):
-    """Cancel 1.5 s into a solve with no time limit: the solver process itself is stopped."""
-    import threading
-    import time
-
-    from layers.feedback import CanceledError
-
+def _hard_instance():
+    """The radius model without its heuristic start: minutes of solving, no time limit."""
     rng = np.random.default_rng(42)
     clients, sites = rng.uniform(0, 10000, (1000, 2)), rng.uniform(0, 10000, (100, 2))
     costs = np.sqrt(((clients[:, None, :] - sites[None, :, :]) ** 2).sum(-1))
-    problem = FacilityProblem(costs, rng.integers(1, 12, 1000))
+    return FacilityProblem(costs, rng.integers(1, 12, 1000))
+
+
+def test_cancel_while_the_model_is_built_never_starts_the_solver(monkeypatch):
+    """The cancel comes after the first rows of the model exist: building stops there and no
+    solver is started (no timer: the moment is fixed by the code, not by the machine)."""
+    import citydesk.optimization.pmedian as pmedian
+    from citydesk.layers.feedback import CanceledError
+
     feedback = RecordingFeedback()
-    timer = threading.Timer(1.5, feedback.cancel)
-    timer.start()
-    started = time.perf_counter()
+    rows = pmedian._chain_row
+
+    def row_then_cancel(*args, **kwargs):
+        feedback.cancel()
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(pmedian, "_chain_row", row_then_cancel)
+    started = []
+    monkeypatch.setattr(pulp.LpProblem, "solve", lambda *a, **k: started.append(1))
     with pytest.raises(CanceledError):
-        solve_pmedian(problem, 10, SolveOptions(solver=solver), feedback, heuristic_start=False)
-    assert time.perf_counter() - started < 6
+        solve_pmedian(_hard_instance(), 10, SolveOptions(), feedback, heuristic_start=False)
+    assert not started
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_cancel_during_a_long_solve_stops_the_solver(solver, monkeypatch):
+    """Cancel once the solver is really running (no time limit): the solver itself stops,
+    not only the next solve. The cancel is tied to the solver's start, not to a timer, so a
+    loaded machine cannot make the test miss it."""
+    import subprocess
+    import threading
+    import time
+
+    import citydesk.optimization.solve as solve_module
+    from citydesk.layers.feedback import CanceledError
+
+    feedback = RecordingFeedback()
+    running = threading.Event()
+    if solver == "cbc":
+        popen = subprocess.Popen
+
+        class Started(popen):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                running.set()
+
+        monkeypatch.setattr(pulp.apis.coin_api.subprocess, "Popen", Started)
+    else:
+        call = pulp.HiGHS.callSolver
+
+        def started(self, lp, *args, **kwargs):
+            running.set()
+            return call(self, lp, *args, **kwargs)
+
+        monkeypatch.setattr(pulp.HiGHS, "callSolver", started)
+
+    def cancel_when_running():
+        running.wait(600)
+        time.sleep(0.5)  # let the solver get into its search
+        feedback.cancel()
+
+    threading.Thread(target=cancel_when_running, daemon=True).start()
+    with pytest.raises(CanceledError):
+        solve_pmedian(
+            _hard_instance(), 10, SolveOptions(solver=solver), feedback, heuristic_start=False
+        )
+    assert running.is_set()
+    if solver == "cbc":
+        assert not solve_module._child_pids("cbc"), "the CBC process was left running"

@@ -16,9 +16,9 @@ pytest.importorskip("PyQt5")
 from PyQt5.QtCore import QPointF, Qt
 from test_gui_workbench import _shot, open_window
 
-from incidents.demo_desk import prepare_demo_desk
-from incidents.lifecycle import Role, RoleError
-from incidents.new_cases import NewCase
+from citydesk.incidents.demo_desk import prepare_demo_desk
+from citydesk.incidents.lifecycle import Role, RoleError
+from citydesk.incidents.new_cases import NewCase
 
 pytestmark = pytest.mark.gui
 CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hall
@@ -28,7 +28,7 @@ CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hal
 def desk_window(request, qtbot, tmp_path, demo_copy):
     """The desk on the demo project, its cases in the project file or in PostGIS."""
     if request.param == "postgis":
-        from workbench.cli.main import main
+        from citydesk.workbench.cli.main import main
 
         assert main(["cases", "connect", str(demo_copy), request.getfixturevalue("pg_url")]) == 0
     prepare_demo_desk(demo_copy)  # unit grid, fire crews, routing rules
@@ -287,8 +287,8 @@ def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
 
 
 def test_the_case_store_dialog_moves_the_cases_into_postgis(qtbot, tmp_path, demo_copy, pg_url):
-    from incidents.project_grid import open_case_store, read_project_grid
-    from incidents.stores import SETTING, store_place
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.stores import SETTING, store_place
 
     prepare_demo_desk(demo_copy)
     with open_case_store(demo_copy, read_project_grid(demo_copy)) as store:

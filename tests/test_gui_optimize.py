@@ -12,7 +12,7 @@ pytest.importorskip("PyQt5")
 
 from test_gui_workbench import _shot, open_window
 
-from incidents.demo_desk import run_demo_desk
+from citydesk.incidents.demo_desk import run_demo_desk
 
 pytestmark = pytest.mark.gui
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.gui
 def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     run_demo_desk(demo_copy)  # the crash history in the case store: the demand
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
-    from workbench.gui.optimize.siting_dialog import SitingDialog
+    from citydesk.workbench.gui.optimize.siting_dialog import SitingDialog
 
     dialog = SitingDialog(window)
     qtbot.addWidget(dialog)
@@ -48,7 +48,7 @@ def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
 
 def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
-    from workbench.gui.optimize.front_dialog import FrontDialog
+    from citydesk.workbench.gui.optimize.front_dialog import FrontDialog
 
     dialog = FrontDialog(window)
     qtbot.addWidget(dialog)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
-    from planning.scenario_store import decisions, load_scenario, scenario_history
+    from citydesk.planning.scenario_store import decisions, load_scenario, scenario_history
 
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1600, 1000))
     panel = window.open_planning()
@@ -64,7 +64,7 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     _shot(panel, "planning_chart.png")
 
     # the optimizer's Pareto plans join the comparison (a plan layer written into the project)
-    from planning.landuse_front import save_plans
+    from citydesk.planning.landuse_front import save_plans
 
     balanced_plan = panel.last_results[2].plan
     save_plans(demo_copy, {"p1": balanced_plan, "p2": balanced_plan * 0}, "front")

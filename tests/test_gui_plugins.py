@@ -21,7 +21,7 @@ HERE = Path(__file__).parent / "plugins"
 
 
 def test_processing_dialog_run_history_and_manager(qtbot, tmp_path, demo_copy, monkeypatch):
-    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: HERE)
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
     actions = window.plugin_actions
     menu_titles = [a.text() for a in window.menuBar().actions()]
@@ -78,7 +78,7 @@ def test_processing_dialog_run_history_and_manager(qtbot, tmp_path, demo_copy, m
         a.text() for m in actions.processing_menu.actions() if m.menu() for a in m.menu().actions()
     ]
     assert "Count features" not in titles and "Buffer" in titles  # menus rebuilt
-    from plugins.host import PluginHost
+    from citydesk.plugins.host import PluginHost
 
     assert PluginHost().plugin("good-plugin").status == "disabled"
     manager._set(True)

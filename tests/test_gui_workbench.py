@@ -12,7 +12,7 @@ pytest.importorskip("PyQt5")
 
 from PyQt5.QtCore import QPointF, QSettings, Qt
 
-from workbench.gui.main_window import MainWindow
+from citydesk.workbench.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ.get("CITYDESK_SCREENSHOTS", "/tmp/citydesk-screenshots"))
@@ -93,7 +93,7 @@ def test_recent_projects_persist(window, demo_copy):
 def test_chinese_interface(qtbot, tmp_path, demo_copy):
     from PyQt5.QtWidgets import QApplication
 
-    from workbench.gui.i18n import install_translator
+    from citydesk.workbench.gui.i18n import install_translator
 
     install_translator(QApplication.instance(), "zh_CN")
     try:
@@ -106,7 +106,7 @@ def test_chinese_interface(qtbot, tmp_path, demo_copy):
 
 
 def test_create_window_opens_the_users_demo_copy(qtbot):
-    from workbench.gui.app import create_window
+    from citydesk.workbench.gui.app import create_window
 
     win = create_window(None, lang="en")
     qtbot.addWidget(win)
@@ -274,7 +274,7 @@ def _pdf_pages(path) -> int:
 
 
 def test_style_graduated_by_land_value(window, qtbot, tmp_path):
-    from layers.project_store import load_project, save_project
+    from citydesk.layers.project_store import load_project, save_project
 
     dialog = window.style_dialog("parcels", run=False)
     qtbot.addWidget(dialog)
@@ -335,11 +335,11 @@ def test_zoom_box_zoom_to_selection_and_opacity(window, qtbot):
 def test_labels_and_hillshade_are_drawn(qtbot, tmp_path, demo_copy):
     import numpy as np
 
-    from layers.demo import SHIPPED_SF_DEM
-    from layers.project_store import load_project
-    from workbench.gui.geometry_cache import build_cache
-    from workbench.gui.renderer import CancelToken, View, feature_colors, render_raster
-    from workbench.gui.renderer import render_vector as rv
+    from citydesk.layers.demo import SHIPPED_SF_DEM
+    from citydesk.layers.project_store import load_project
+    from citydesk.workbench.gui.geometry_cache import build_cache
+    from citydesk.workbench.gui.renderer import CancelToken, View, feature_colors, render_raster
+    from citydesk.workbench.gui.renderer import render_vector as rv
 
     project = load_project(demo_copy)
     hoods = project.layers["neighborhoods"]
@@ -371,8 +371,8 @@ def test_event_loop_keeps_running_while_500k_features_render(qtbot, tmp_path):
     from conftest import PARCELS
     from PyQt5.QtCore import QTimer
 
-    from layers.layer import VectorLayer
-    from layers.project import Project
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project import Project
 
     base = gpd.read_file(PARCELS).to_crs(2249)
     base = base[~base.geometry.is_empty]
@@ -431,7 +431,7 @@ def test_polygon_select_and_area_measure(window, qtbot):
 def test_long_task_can_be_canceled(window, qtbot):
     import time
 
-    from layers.feedback import check_canceled
+    from citydesk.layers.feedback import check_canceled
 
     outcome = []
 
@@ -483,7 +483,7 @@ def test_layout_persists_between_sessions(qtbot, tmp_path, demo_copy):
 def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
     from PyQt5.QtWidgets import QApplication
 
-    from workbench.gui.i18n import install_translator
+    from citydesk.workbench.gui.i18n import install_translator
 
     install_translator(QApplication.instance(), "zh_CN")
     try:
@@ -498,7 +498,7 @@ def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
 def test_save_runs_as_a_task_and_adds_a_chosen_sublayer(window, qtbot, tmp_path):
     from conftest import BOUNDARIES
 
-    from layers.project_store import load_project
+    from citydesk.layers.project_store import load_project
 
     window.add_layer(str(BOUNDARIES), "census2020_tracts")
     qtbot.waitUntil(lambda: "census2020_tracts" in window.project.layers, timeout=30_000)

@@ -11,8 +11,8 @@ import shapely
 from conftest import CRASHES_GPKG
 from scipy.stats import poisson
 
-from incidents.grid_index import GridIndex
-from incidents.hotspots import counts_per_cell, early_warning, getis_ord
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.hotspots import counts_per_cell, early_warning, getis_ord
 
 pytestmark = pytest.mark.shared_data
 TZ = "America/New_York"

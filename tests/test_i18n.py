@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from layers.i18n import _, current_language, set_language
+from citydesk.layers.i18n import _, current_language, set_language
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_language_from_environment(monkeypatch):
 
 def test_chinese_chart_contains_the_glyphs(tmp_path):
     """No tofu: every CJK character must come from a font that has it."""
-    from layers.mpl_fonts import configure_matplotlib
+    from citydesk.layers.mpl_fonts import configure_matplotlib
 
     family = configure_matplotlib()
     assert family is not None, "no CJK font installed (the setup script installs one)"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidents.calendar import WorkingCalendar
-from incidents.categories import Catalogue, CatalogueError
-from incidents.lifecycle import (
+from citydesk.incidents.calendar import WorkingCalendar
+from citydesk.incidents.categories import Catalogue, CatalogueError
+from citydesk.incidents.lifecycle import (
     TRANSITIONS,
     CaseState,
     Role,

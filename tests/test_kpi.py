@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incidents.kpi import KpiSpec, composite_score, compute_kpis, grade, kpis_from_store
-from incidents.lifecycle import Role
-from incidents.store import NewCase, SqliteCaseStore
+from citydesk.incidents.kpi import KpiSpec, composite_score, compute_kpis, grade, kpis_from_store
+from citydesk.incidents.lifecycle import Role
+from citydesk.incidents.store import NewCase, SqliteCaseStore
 
 NY = ZoneInfo("America/New_York")
 R = Role

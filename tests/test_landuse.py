@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from optimization.landuse import (
+from citydesk.optimization.landuse import (
     LandUseInfeasible,
     LandUseInputError,
     LandUseProblem,
@@ -17,9 +17,9 @@ from optimization.landuse import (
     plan_totals,
     solve_landuse,
 )
-from optimization.landuse_infeasibility import explain_infeasibility
-from optimization.pareto import augmecon2
-from optimization.solve import SolveStatus
+from citydesk.optimization.landuse_infeasibility import explain_infeasibility
+from citydesk.optimization.pareto import augmecon2
+from citydesk.optimization.solve import SolveStatus
 
 USES = ("keep", "housing_low", "housing_high", "park")
 
@@ -89,7 +89,7 @@ def test_single_objective_matches_enumeration(seed):
 def test_pareto_front_of_economy_against_environment_is_efficient():
     inputs = small(1)
     model = build_landuse_model(inputs)
-    from optimization.landuse import objectives_for
+    from citydesk.optimization.landuse import objectives_for
 
     front = augmecon2(model.problem, objectives_for(model, ["economic", "environment"]), grid=8)
     assert len(front.points) >= 2
@@ -154,7 +154,7 @@ def test_compatibility_linearisation_matches_the_reported_metric():
     model.problem.setObjective(
         model.expressions["economic"] - 1000 * model.expressions["compatibility"]
     )
-    from optimization.solve import solve
+    from citydesk.optimization.solve import solve
 
     solve(model.problem)
     plan = model.plan()
@@ -168,8 +168,8 @@ def test_compatibility_linearisation_matches_the_reported_metric():
 def test_city_scale_front_points_sit_on_the_exact_front():
     """The LP + marginal-MIP front on a small model frees every parcel: its points must be
     efficient (no exact AUGMECON2 point dominates one) and carry a proven gap."""
-    from optimization.landuse import objectives_for
-    from optimization.pareto_large import epsilon_front
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.pareto_large import epsilon_front
 
     inputs = small(0, n=8)  # an exact front of 5 points
     model = build_landuse_model(inputs)

@@ -14,9 +14,15 @@ import numpy as np
 import pytest
 import shapely
 
-from incidents.road_network import NetworkSpec, build_network
-from planning.network_access import DRIVE, WALK, NetworkCosts, nearest_facility, service_areas
-from planning.two_step_fca import network_two_step_fca, two_step_fca
+from citydesk.incidents.road_network import NetworkSpec, build_network
+from citydesk.planning.network_access import (
+    DRIVE,
+    WALK,
+    NetworkCosts,
+    nearest_facility,
+    service_areas,
+)
+from citydesk.planning.two_step_fca import network_two_step_fca, two_step_fca
 
 DEMO = "layers/demo_data/cambridge_demo.gpkg"
 

@@ -38,11 +38,15 @@ def _domain_modules() -> list[str]:
             parts = list(rel.parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
-            mods.append(".".join(parts))
+            mods.append(".".join(["citydesk", *parts]))
     return mods
 
 
-HEADLESS_WORKBENCH = ["workbench", "workbench.cli.main", "workbench.headless_demo"]
+HEADLESS_WORKBENCH = [
+    "citydesk.workbench",
+    "citydesk.workbench.cli.main",
+    "citydesk.workbench.headless_demo",
+]
 
 
 @pytest.mark.parametrize("group", ["domain", "headless_workbench"])

@@ -17,10 +17,10 @@ from conftest import NYC311, SHARED
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from incidents.export import MASK, export_cases
-from incidents.import_csv import import_csv
-from incidents.lifecycle import Role
-from incidents.store import NewCase, SqliteCaseStore
+from citydesk.incidents.export import MASK, export_cases
+from citydesk.incidents.import_csv import import_csv
+from citydesk.incidents.lifecycle import Role
+from citydesk.incidents.store import NewCase, SqliteCaseStore
 
 pytestmark = pytest.mark.shared_data
 SCHEMAS = SHARED / "open311_georeport_v2_schema"
@@ -88,7 +88,7 @@ def test_open311_xml_and_round_trip(store, tmp_path, demo_copy):
     assert "噪声扰民" in names
     json_path = export_cases(store, tmp_path / "requests.json")
     # import into a clean project: every request becomes a case, open/closed preserved
-    from layers.demo import SHIPPED_DEMO
+    from citydesk.layers.demo import SHIPPED_DEMO
 
     clean = tmp_path / "clean.gpkg"
     clean.write_bytes(SHIPPED_DEMO.read_bytes())

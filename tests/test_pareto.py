@@ -14,9 +14,9 @@ import pulp
 import pytest
 from conftest import SHARED
 
-from layers.errors import CityDeskError
-from optimization.pareto import Objective, augmecon2, weighted_sum
-from optimization.solve import SolveOptions
+from citydesk.layers.errors import CityDeskError
+from citydesk.optimization.pareto import Objective, augmecon2, weighted_sum
+from citydesk.optimization.solve import SolveOptions
 
 KNAPSACK = SHARED / "moo_knapsack"
 

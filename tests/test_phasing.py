@@ -8,14 +8,14 @@ import itertools
 import numpy as np
 import pytest
 
-from optimization.phasing import (
+from citydesk.optimization.phasing import (
     Infrastructure,
     PhasingInfeasible,
     PhasingProblem,
     phasing_from_plan,
     solve_phasing,
 )
-from optimization.solve import SolveStatus
+from citydesk.optimization.solve import SolveStatus
 
 
 def small(**changes) -> PhasingProblem:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.scenario import ScenarioError, parse_scenario, read_scenario
-from planning.scenario_store import (
+from citydesk.planning.scenario import ScenarioError, parse_scenario, read_scenario
+from citydesk.planning.scenario_store import (
     decisions,
     list_scenarios,
     load_scenario,
@@ -19,7 +19,7 @@ from planning.scenario_store import (
     scenario_history,
     stored_indicators,
 )
-from workbench.cli.main import main
+from citydesk.workbench.cli.main import main
 
 SCENARIOS = "planning/data/scenarios"
 
@@ -80,8 +80,8 @@ def test_invalid_toml_and_unknown_factor_source():
         '["school_walk", "library_walk", 3]', '["school_walk", "library_walk", 30]'
     )
     s = parse_scenario(text)  # the scale is checked when the weights are computed
-    from planning.ahp import AhpError
-    from planning.suitability_run import factor_weights
+    from citydesk.planning.ahp import AhpError
+    from citydesk.planning.suitability_run import factor_weights
 
     with pytest.raises(AhpError, match=r"1/9\.\.9"):
         factor_weights(s)
@@ -101,7 +101,7 @@ def test_store_keeps_every_revision_and_decision(demo_copy):
     assert load_scenario(demo_copy, "baseline").title == "Today"
     assert load_scenario(demo_copy, "baseline", revision=1).title == "Baseline: no change"
     assert list(scenario_history(demo_copy, "baseline")["author"]) == ["ana", "bo"]
-    from planning.scenario_store import scenario_diff
+    from citydesk.planning.scenario_store import scenario_diff
 
     diff = scenario_diff(demo_copy, "baseline")
     assert '-title = "Baseline: no change"' in diff and '+title = "Today"' in diff
@@ -127,7 +127,7 @@ def test_store_keeps_every_revision_and_decision(demo_copy):
 
 
 def test_check_in_project_names_missing_layers_and_fields(demo_copy):
-    from planning.scenario_check import check_in_project
+    from citydesk.planning.scenario_check import check_in_project
 
     ok = parse_scenario(_text("balanced"))
     assert check_in_project(demo_copy, ok) == []
@@ -150,7 +150,7 @@ def demo_runs(tmp_path_factory):
 
     from conftest import ROOT
 
-    from planning.scenario_run import run_stored_scenarios
+    from citydesk.planning.scenario_run import run_stored_scenarios
 
     path = tmp_path_factory.mktemp("plan") / "demo.gpkg"
     shutil.copyfile(ROOT / "layers/demo_data/cambridge_demo.gpkg", path)
@@ -219,7 +219,7 @@ def test_results_are_stored_and_compared(demo_runs):
     path, _results, _inputs = demo_runs
     stored = stored_indicators(path, ["baseline", "balanced"])
     assert set(stored["scenario"]) == {"baseline", "balanced"}
-    from layers.io import read_frame
+    from citydesk.layers.io import read_frame
 
     layer = read_frame(path, "scenario_balanced")[0]
     assert {"use", "changed", "walk_school_m", "drive_fire_s", "phase", "suitability"} <= set(
@@ -302,8 +302,8 @@ def test_pareto_plans_join_the_comparison(demo_runs):
     """A plan layer's columns (what 'optimize landuse' writes) are measured with the same
     indicators: the balanced scenario's own plan, re-read, gives its own figures."""
     path, results, inputs = demo_runs
-    from planning.comparison import evaluate_plans, front_plans
-    from planning.landuse_front import save_plans
+    from citydesk.planning.comparison import evaluate_plans, front_plans
+    from citydesk.planning.landuse_front import save_plans
 
     balanced = results["balanced"]
     layer = save_plans(path, {"again": balanced.plan, "none": balanced.plan * 0}, "check")
@@ -324,8 +324,8 @@ def test_raster_factor_from_a_geotiff_next_to_the_project(demo_copy):
     import rasterio
     from rasterio.transform import from_origin
 
-    from planning.scenario_run import prepare_inputs
-    from planning.suitability_run import run_suitability
+    from citydesk.planning.scenario_run import prepare_inputs
+    from citydesk.planning.suitability_run import run_suitability
 
     text = _text("balanced") + (
         "\n[suitability.factors.crash_density]\n"
@@ -353,7 +353,7 @@ def test_raster_factor_from_a_geotiff_next_to_the_project(demo_copy):
         transform=from_origin(minx, maxy, cell, cell),
     ) as dst:  # fmt: skip
         dst.write(counts, 1)
-    from planning.scenario_check import check_in_project
+    from citydesk.planning.scenario_check import check_in_project
 
     check_in_project(demo_copy, scenario)  # the relative .tif is found
     result = run_suitability(inputs, scenario)
@@ -376,8 +376,8 @@ def test_raster_factor_from_a_geotiff_next_to_the_project(demo_copy):
 
 
 def test_a_run_can_be_canceled(demo_copy):
-    from layers.feedback import CanceledError, RecordingFeedback
-    from planning.scenario_run import run_stored_scenarios
+    from citydesk.layers.feedback import CanceledError, RecordingFeedback
+    from citydesk.planning.scenario_run import run_stored_scenarios
 
     save_scenario(demo_copy, _text("housing_first"))
     feedback = RecordingFeedback(cancel_after=3)
@@ -394,7 +394,7 @@ def test_a_run_can_be_canceled(demo_copy):
 def test_impossible_target_density_caps_and_protected_parcels(demo_copy):
     """An impossible target names the scenario fields to change; a district density cap
     lowers what the plan can build; protected parcels never change."""
-    from planning.scenario_run import prepare_inputs, run_scenario
+    from citydesk.planning.scenario_run import prepare_inputs, run_scenario
 
     base = _text("housing_first")
     vacant_only = base.replace(

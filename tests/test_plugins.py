@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from plugins.algorithms import algorithm_specs, run_algorithm
-from plugins.api import Context
-from plugins.host import PluginError, PluginHost, set_enabled
-from plugins.parameters import ParameterError
-from workbench.cli.main import main
+from citydesk import __version__
+from citydesk.plugins.algorithms import algorithm_specs, run_algorithm
+from citydesk.plugins.api import Context
+from citydesk.plugins.host import PluginError, PluginHost, set_enabled
+from citydesk.plugins.parameters import ParameterError
+from citydesk.workbench.cli.main import main
 
 HERE = Path(__file__).parent / "plugins"
 PACKAGES = ("good_plugin_pkg", "raises_on_load_pkg", "raises_on_run_pkg")
@@ -25,7 +26,7 @@ def host(monkeypatch):
     for name in PACKAGES:  # each test starts with no plugin code imported
         for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
             monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: HERE)
     return PluginHost(entry_points=False)
 
 
@@ -35,7 +36,7 @@ def test_every_case_gets_its_status(host):
     assert status["good-plugin"][0] == "ok"
     assert status["bad_manifest"][0] == "invalid"
     assert "homepage" in status["bad_manifest"][1]
-    assert status["too-new"] == ("incompatible", "needs CityDesk >=99; this is 0.1.0")
+    assert status["too-new"] == ("incompatible", f"needs CityDesk >=99; this is {__version__}")
     assert status["missing-dependency"][0] == "missing-dependency"
     assert "citydesk-test-package-that-does-not-exist" in status["missing-dependency"][1]
     assert "numpy" not in status["missing-dependency"][1]  # installed: not listed
@@ -56,8 +57,8 @@ def test_nothing_is_imported_until_used(host, demo_copy):
 
 
 def test_algorithm_runs_with_typed_parameters_and_history(host, demo_copy):
-    from layers.io import read_frame
-    from plugins.history import entry, history
+    from citydesk.layers.io import read_frame
+    from citydesk.plugins.history import entry, history
 
     raw = {"layer": "parcels", "field": "res_units_est", "above": "10", "points": "big_homes"}
     result = run_algorithm(host, "good:count", raw, demo_copy)
@@ -84,7 +85,7 @@ def test_algorithm_runs_with_typed_parameters_and_history(host, demo_copy):
 
 
 def test_a_plugin_that_raises_is_disabled_and_the_rest_keeps_working(host, demo_copy):
-    from plugins.history import history
+    from citydesk.plugins.history import history
 
     with pytest.raises(PluginError, match="raises-on-load failed to load"):
         run_algorithm(host, "load:thing", {}, demo_copy)
@@ -107,7 +108,7 @@ def test_a_plugin_that_raises_is_disabled_and_the_rest_keeps_working(host, demo_
 
 def test_disabled_plugins_stay_out(host, monkeypatch):
     set_enabled("good-plugin", False)
-    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: HERE)
     again = PluginHost(entry_points=False)
     assert again.plugin("good-plugin").status == "disabled"
     assert "good:count" not in algorithm_specs(again)
@@ -131,7 +132,7 @@ def test_entry_point_discovery_reads_the_manifest_without_importing(tmp_path, mo
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[citydesk.plugins]\nep_plugin = ep_pkg\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: tmp_path / "none")
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: tmp_path / "none")
     host = PluginHost()
     record = host.plugin("ep-plugin")
     assert record.status == "ok" and record.source == "entry point ep_plugin"
@@ -140,10 +141,10 @@ def test_entry_point_discovery_reads_the_manifest_without_importing(tmp_path, mo
 
 
 def test_plugin_indicator_joins_scenario_comparison(host, demo_copy):
-    from planning.indicators import INDICATORS
-    from planning.scenario_run import run_stored_scenarios
-    from planning.scenario_store import save_demo_scenarios
-    from plugins.indicators import install, uninstall
+    from citydesk.planning.indicators import INDICATORS
+    from citydesk.planning.scenario_run import run_stored_scenarios
+    from citydesk.planning.scenario_store import save_demo_scenarios
+    from citydesk.plugins.indicators import install, uninstall
 
     keys = install(host)
     try:
@@ -164,7 +165,7 @@ def test_plugin_indicator_joins_scenario_comparison(host, demo_copy):
 
 
 def test_commands_get_the_host_api(host):
-    from plugins.commands import run_command
+    from citydesk.plugins.commands import run_command
 
     context = Context()
     run_command(host, "good:hello", context)
@@ -172,7 +173,7 @@ def test_commands_get_the_host_api(host):
 
 
 def test_builtin_analyses_run_through_the_host(host, demo_copy):
-    from layers.io import read_frame
+    from citydesk.layers.io import read_frame
 
     zonal = run_algorithm(
         host,
@@ -205,7 +206,7 @@ def test_builtin_analyses_run_through_the_host(host, demo_copy):
 
 
 def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("workbench.cli.plugins_cmd._host", lambda: host)
+    monkeypatch.setattr("citydesk.workbench.cli.plugins_cmd._host", lambda: host)
     assert main(["plugins", "list", "--json"]) == 0
     listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
     assert listed["too-new"]["status"] == "incompatible"
@@ -238,10 +239,10 @@ def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monk
 def test_plugin_formats_through_layers_io(host, monkeypatch, tmp_path):
     """A plugin's reader and writer serve the extensions CityDesk does not know; a reader
     that raises gives a clear read error and marks its plugin failed."""
-    from layers.errors import LayerReadError
-    from layers.io import read_frame, write_frame
+    from citydesk.layers.errors import LayerReadError
+    from citydesk.layers.io import read_frame, write_frame
 
-    monkeypatch.setattr("plugins.host.user_plugins_dir", lambda: HERE)
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: HERE)
     from conftest import ROOT
 
     stations = read_frame(ROOT / "layers/demo_data/cambridge_demo.gpkg", "all_facilities")[0]
@@ -268,9 +269,9 @@ def test_builtin_grid_kpi_zonal_and_suitability(host, demo_copy):
     import rasterio
     from rasterio.transform import from_origin
 
-    from incidents.demo_desk import run_demo_desk
-    from layers.io import read_frame
-    from planning.scenario_store import save_demo_scenarios
+    from citydesk.incidents.demo_desk import run_demo_desk
+    from citydesk.layers.io import read_frame
+    from citydesk.planning.scenario_store import save_demo_scenarios
 
     grid = run_algorithm(
         host,
@@ -312,7 +313,7 @@ def test_builtin_grid_kpi_zonal_and_suitability(host, demo_copy):
 
 
 def test_manifest_checks_name_the_key():
-    from plugins.manifest import ManifestError, parse_manifest
+    from citydesk.plugins.manifest import ManifestError, parse_manifest
 
     good = (HERE / "good_plugin" / "citydesk_plugin.toml").read_text()
     assert parse_manifest(good).name == "good-plugin"
@@ -337,8 +338,8 @@ def test_manifest_checks_name_the_key():
 
 
 def test_history_of_a_missing_project_is_an_error_not_a_new_file(tmp_path):
-    from layers.errors import CityDeskError
-    from plugins.history import history
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.plugins.history import history
 
     missing = tmp_path / "typo.gpkg"
     with pytest.raises(CityDeskError, match="does not exist"):

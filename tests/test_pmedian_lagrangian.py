@@ -10,8 +10,8 @@ import itertools
 import numpy as np
 import pytest
 
-from optimization.pmedian_lagrangian import lagrangian_bound
-from optimization.vertex_substitution import vertex_substitution
+from citydesk.optimization.pmedian_lagrangian import lagrangian_bound
+from citydesk.optimization.vertex_substitution import vertex_substitution
 
 
 def _all_costs(costs, w, p, presited=()):

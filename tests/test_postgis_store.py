@@ -8,21 +8,21 @@ from __future__ import annotations
 import pytest
 from conftest import pg_sql
 
-from incidents.backup import summarize
-from incidents.lifecycle import Role, State
-from incidents.new_cases import NewCase
-from incidents.pg_schema import SchemaError
-from incidents.postgis_store import PostgisCaseStore
-from incidents.store_url import StoreUrl, StoreUrlError
-from incidents.stores import store_place
-from workbench.cli.main import main
+from citydesk.incidents.backup import summarize
+from citydesk.incidents.lifecycle import Role, State
+from citydesk.incidents.new_cases import NewCase
+from citydesk.incidents.pg_schema import SchemaError
+from citydesk.incidents.postgis_store import PostgisCaseStore
+from citydesk.incidents.store_url import StoreUrl, StoreUrlError
+from citydesk.incidents.stores import store_place
+from citydesk.workbench.cli.main import main
 
 pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture()
 def project_with_cases(demo_copy):
-    from incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.demo_desk import run_demo_desk
 
     run_demo_desk(demo_copy)  # the replayed Cambridge crash history: 9,110 cases
     return demo_copy

@@ -9,7 +9,7 @@ import pyogrio
 import pytest
 from conftest import BOUNDARIES, PARCELS, SF_DEM_TIF
 
-from layers import (
+from citydesk.layers import (
     LayerRole,
     Project,
     ProjectFormatError,
@@ -17,9 +17,9 @@ from layers import (
     read_layer,
     save_project,
 )
-from layers.project_store import META_TABLE
-from layers.style import Symbol, categorized, graduated
-from layers.version import PROJECT_FORMAT_VERSION
+from citydesk.layers.project_store import META_TABLE
+from citydesk.layers.style import Symbol, categorized, graduated
+from citydesk.layers.version import PROJECT_FORMAT_VERSION
 
 pytestmark = pytest.mark.shared_data
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from layers.demo import SHIPPED_DEMO
+from citydesk.layers.demo import SHIPPED_DEMO
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PY = "/usr/bin/python3"

@@ -16,10 +16,10 @@ from conftest import (
     SF_DEM_TIF,
 )
 
-from layers import LayerReadError, LayerRole, RecordingFeedback, read_layer, write_layer
-from layers.feedback import CanceledError
-from layers.io import read_frame
-from layers.raster_ops import mosaic, reproject_raster, to_metres
+from citydesk.layers import LayerReadError, LayerRole, RecordingFeedback, read_layer, write_layer
+from citydesk.layers.feedback import CanceledError
+from citydesk.layers.io import read_frame
+from citydesk.layers.raster_ops import mosaic, reproject_raster, to_metres
 
 pytestmark = pytest.mark.shared_data
 

@@ -14,16 +14,16 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from incidents.road_network import build_network
-from optimization.network_costs import travel_cost_matrix
-from optimization.solve import SolveStatus
-from planning.station_siting import (
+from citydesk.incidents.road_network import build_network
+from citydesk.optimization.network_costs import travel_cost_matrix
+from citydesk.optimization.solve import SolveStatus
+from citydesk.planning.station_siting import (
     SitingSpec,
     candidate_nodes,
     demand_by_node,
     site_facilities,
 )
-from workbench.cli.main import main
+from citydesk.workbench.cli.main import main
 
 DEMO = "layers/demo_data/cambridge_demo.gpkg"
 

@@ -8,20 +8,20 @@ import sqlite3
 
 import pytest
 
-from incidents.backup import BackupError, backup_project, restore_project, summarize
-from workbench.cli.main import main
+from citydesk.incidents.backup import BackupError, backup_project, restore_project, summarize
+from citydesk.workbench.cli.main import main
 
 
 @pytest.fixture()
 def project_with_cases(demo_copy):
-    from incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.demo_desk import run_demo_desk
 
     run_demo_desk(demo_copy)
     return demo_copy
 
 
 def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
-    from incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
 
     project = project_with_cases
     before = summarize(project)
@@ -31,9 +31,9 @@ def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
     assert "9110 cases" in capsys.readouterr().out
     assert summarize(backup) == before
     # work goes on after the backup: a new case is reported
-    from incidents.lifecycle import Role
-    from incidents.new_cases import NewCase
-    from incidents.store import CaseNotFound
+    from citydesk.incidents.lifecycle import Role
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.store import CaseNotFound
 
     with open_case_store(project, read_project_grid(project)) as store:
         case = store.report(

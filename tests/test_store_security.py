@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from conftest import pg_sql
 
-from incidents.case_store import CaseNotFound
-from incidents.lifecycle import TRANSITIONS, Role
-from incidents.new_cases import NewCase
-from incidents.postgis_store import AccessDenied, PostgisCaseStore
+from citydesk.incidents.case_store import CaseNotFound
+from citydesk.incidents.lifecycle import TRANSITIONS, Role
+from citydesk.incidents.new_cases import NewCase
+from citydesk.incidents.postgis_store import AccessDenied, PostgisCaseStore
 
 CITY_HALL = dict(lon=-71.1042, lat=42.3672)
 
@@ -113,7 +113,7 @@ def test_personal_data_is_for_the_intake_roles_only(staff):
 
 
 def test_grant_from_the_command_line(demo_copy, pg_url, pg_cluster, capsys):
-    from workbench.cli.main import main
+    from citydesk.workbench.cli.main import main
 
     login = f"zoe_{uuid.uuid4().hex[:6]}"
     pg_cluster.psql(f"CREATE ROLE {login} LOGIN")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import PARCELS
 
-from layers.io import read_layer
-from layers.qml import style_to_qml
-from layers.style import Style, categorized, class_breaks, color_for_values, graduated
-from planning.landuse_codes import classify_use_code, classify_use_codes
+from citydesk.layers.io import read_layer
+from citydesk.layers.qml import style_to_qml
+from citydesk.layers.style import Style, categorized, class_breaks, color_for_values, graduated
+from citydesk.planning.landuse_codes import classify_use_code, classify_use_codes
 
 pytestmark = pytest.mark.shared_data
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from planning.ahp import AhpError, ahp_weights, pairwise_matrix
-from planning.suitability import SuitabilityError, Transform, normalise, weighted_overlay
+from citydesk.planning.ahp import AhpError, ahp_weights, pairwise_matrix
+from citydesk.planning.suitability import SuitabilityError, Transform, normalise, weighted_overlay
 
 
 def test_ahp_saaty_three_factor_example():
@@ -80,8 +80,8 @@ def test_zonal_stats_match_a_mask_loop_on_the_sf_dem():
     import rasterio.mask
     from conftest import SF_DEM_TIF
 
-    from layers.readers.raster import read_raster
-    from layers.zonal_stats import zonal_stats
+    from citydesk.layers.readers.raster import read_raster
+    from citydesk.layers.zonal_stats import zonal_stats
 
     dem = read_raster(SF_DEM_TIF)
     t = dem.transform
@@ -120,9 +120,9 @@ def test_zonal_stats_match_a_mask_loop_on_the_sf_dem():
 def test_slope_needs_metres_and_handles_the_feet_quad():
     from conftest import SF_DEM_SOUTH, SF_DEM_TIF
 
-    from layers.errors import LayerReadError
-    from layers.raster_ops import reproject_raster, slope_degrees
-    from layers.readers.raster import read_raster
+    from citydesk.layers.errors import LayerReadError
+    from citydesk.layers.raster_ops import reproject_raster, slope_degrees
+    from citydesk.layers.readers.raster import read_raster
 
     slope = slope_degrees(read_raster(SF_DEM_TIF))
     values = slope.array[0]

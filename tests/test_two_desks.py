@@ -12,15 +12,15 @@ import textwrap
 import time
 from pathlib import Path
 
-from incidents.lifecycle import Role
-from incidents.new_cases import NewCase
+from citydesk.incidents.lifecycle import Role
+from citydesk.incidents.new_cases import NewCase
 
 DESK = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from incidents.store import VersionConflict
-    from incidents.stores import open_store
+    from citydesk.incidents.store import VersionConflict
+    from citydesk.incidents.stores import open_store
 
     place, case_id, crew, folder = sys.argv[1:5]
     folder = Path(folder)

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from conftest import BOUNDARIES, cambridge_grid_cli_args
 
-from incidents.grid import GridError, GridSpec, build_unit_grid
+from citydesk.incidents.grid import GridError, GridSpec, build_unit_grid
 
 pytestmark = pytest.mark.shared_data
 SPEC = dict(

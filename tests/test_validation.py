@@ -10,7 +10,7 @@ import pytest
 import shapely
 from conftest import CRASHES_GPKG, PARCELS, SF_DEM_SOUTH, SF_DEM_TIF
 
-from layers.validation import repair, validate_frame, validate_path
+from citydesk.layers.validation import repair, validate_frame, validate_path
 
 pytestmark = pytest.mark.shared_data
 

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers import LayerRole, Project, read_layer, save_project  # noqa: E402
-from layers.style import Symbol, categorized  # noqa: E402
-from planning.landuse_codes import LAND_USE_CLASSES, classify_use_codes  # noqa: E402
+from citydesk.layers import LayerRole, Project, read_layer, save_project  # noqa: E402
+from citydesk.layers.style import Symbol, categorized  # noqa: E402
+from citydesk.planning.landuse_codes import LAND_USE_CLASSES, classify_use_codes  # noqa: E402
 
 OUT = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
 OUT_DEM = ROOT / "layers" / "demo_data" / "sf_dem_demo.gpkg"
@@ -176,7 +176,7 @@ def build(shared: Path) -> Project:
 
 def build_sf_dem(shared: Path) -> Project:
     """The San Francisco DEM, mosaicked from the two USGS quads (metres and feet)."""
-    from layers.raster_ops import mosaic
+    from citydesk.layers.raster_ops import mosaic
 
     sf = shared / "sf_dem"
     north = read_layer(sf / "San_Fran_North.dem")

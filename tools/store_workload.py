@@ -40,10 +40,10 @@ CAMBRIDGE = (-71.16, 42.353, -71.064, 42.404)  # lon/lat box
 
 def worker(place: str, seconds: float, seed: int, staff: int, out: Path) -> dict:
     sys.path.insert(0, str(ROOT))
-    from incidents.case_store import VersionConflict
-    from incidents.lifecycle import TransitionError
-    from incidents.new_cases import NewCase
-    from incidents.stores import open_store
+    from citydesk.incidents.case_store import VersionConflict
+    from citydesk.incidents.lifecycle import TransitionError
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.stores import open_store
 
     rng = random.Random(seed)
     people = [(f"p{seed}-{k}", STAFF_ROLES[k % len(STAFF_ROLES)]) for k in range(staff)]

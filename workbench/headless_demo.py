@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM
-from layers.feedback import Feedback, NullFeedback
-from layers.i18n import _
-from layers.layer import VectorLayer
-from layers.project_store import load_project
-from layers.validation import ValidationReport, validate_frame
-from planning.scenario import DEMO_SCENARIOS
+from citydesk.layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM
+from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.i18n import _
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.project_store import load_project
+from citydesk.layers.validation import ValidationReport, validate_frame
+from citydesk.planning.scenario import DEMO_SCENARIOS
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> DemoResult:
-    from layers.mapplot import render_map
+    from citydesk.layers.mapplot import render_map
 
     feedback = feedback or NullFeedback()
     out = Path(out_dir)
@@ -155,8 +155,8 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
     evaluation report is written as a PDF. Returns the summary rows and the PDF's path."""
     import numpy as np
 
-    from incidents.dashboard import cell_maps, kpi_chart, trend_chart, write_pdf
-    from incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.dashboard import cell_maps, kpi_chart, trend_chart, write_pdf
+    from citydesk.incidents.demo_desk import run_demo_desk
 
     _desk, replay, board = run_demo_desk(project_path)
     maps.append(_save(kpi_chart(board), out / "dashboard_grades.png"))
@@ -190,7 +190,7 @@ def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[lis
     """Two more fire stations for the replayed crash cases; a map and the summary rows."""
     import geopandas as gpd
 
-    from planning.station_siting import fire_station_scenario, siting_map
+    from citydesk.planning.station_siting import fire_station_scenario, siting_map
 
     result = fire_station_scenario(project_path)
     streets = gpd.read_file(project_path, layer="street_centerlines")
@@ -223,7 +223,7 @@ def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[lis
 
 def _landuse_front(project_path: Path, out: Path, maps: list[Path]) -> list[list[str]]:
     """Economic value against social benefit over every parcel; chart and one row per plan."""
-    from planning.landuse_front import FrontSpec, pareto_chart, run_landuse_front
+    from citydesk.planning.landuse_front import FrontSpec, pareto_chart, run_landuse_front
 
     run = run_landuse_front(project_path, FrontSpec(points=12))
     maps.append(_save(pareto_chart(run), out / "landuse_pareto_front.png"))
@@ -243,9 +243,13 @@ def _landuse_front(project_path: Path, out: Path, maps: list[Path]) -> list[list
 def _planning_scenarios(project_path: Path, out: Path) -> tuple[list[list[str]], Path]:
     """The three shipped scenarios stored in the project, run, compared with the Pareto
     plans of the front step, and reported (planning_report/report.html and .pdf)."""
-    from planning.comparison import comparison_table, formatted_table
-    from planning.plan_report import plan_report
-    from planning.scenario_store import record_decision, save_demo_scenarios, stored_indicators
+    from citydesk.planning.comparison import comparison_table, formatted_table
+    from citydesk.planning.plan_report import plan_report
+    from citydesk.planning.scenario_store import (
+        record_decision,
+        save_demo_scenarios,
+        stored_indicators,
+    )
 
     save_demo_scenarios(project_path, "demo")
     record_decision(

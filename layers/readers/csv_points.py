@@ -52,7 +52,7 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, errors="replace") as fh:
         header = fh.readline()
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 

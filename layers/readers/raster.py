@@ -1,7 +1,7 @@
 """Raster reading: GeoTIFF, USGS ASCII DEM and anything else GDAL opens.
 
 Elevation units matter: the two USGS quads of San Francisco are in metres and in feet. GDAL
-reports the unit per band; we keep it on the layer so that :mod:`layers.raster_ops` can
+reports the unit per band; we keep it on the layer so that :mod:`citydesk.layers.raster_ops` can
 normalise before any analysis mixes them, instead of silently stacking feet on metres.
 """
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from layers.crs import suggest_projected_crs, to_lonlat_bounds
-from layers.errors import CityDeskError
-from layers.expressions import filter_mask
-from layers.i18n import _
+from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.expressions import filter_mask
+from citydesk.layers.i18n import _
 
 
 def _metric(frame: gpd.GeoDataFrame):
@@ -40,8 +40,8 @@ def buffer(params, context, feedback):
 
 
 def zonal_statistics(params, context, feedback):
-    from layers.zonal_stats import zonal_stats
-    from planning.factor_values import raster_from
+    from citydesk.layers.zonal_stats import zonal_stats
+    from citydesk.planning.factor_values import raster_from
 
     raster = raster_from(context.project_path, params["raster"])
     if raster is None:
@@ -60,15 +60,15 @@ def zonal_statistics(params, context, feedback):
 
 
 def _network(params):
-    from incidents.road_network import NetworkSpec, build_network
-    from planning.network_access import MODES, NetworkCosts
+    from citydesk.incidents.road_network import NetworkSpec, build_network
+    from citydesk.planning.network_access import MODES, NetworkCosts
 
     network = build_network(params["streets"], NetworkSpec(use_node_ids=False))
     return network, NetworkCosts(network, MODES[params["mode"]])
 
 
 def nearest_facility(params, context, feedback):
-    from planning.network_access import nearest_facility as nearest
+    from citydesk.planning.network_access import nearest_facility as nearest
 
     facilities = _filtered(params["facilities"], params.get("facility_filter"))
     if facilities.empty:
@@ -92,7 +92,7 @@ def nearest_facility(params, context, feedback):
 
 
 def service_areas(params, context, feedback):
-    from planning.network_access import service_areas as areas
+    from citydesk.planning.network_access import service_areas as areas
 
     facilities = _filtered(params["facilities"], params.get("facility_filter"))
     try:
@@ -108,8 +108,8 @@ def service_areas(params, context, feedback):
 
 
 def suitability(params, context, feedback):
-    from planning.analysis_layers import save_suitability
-    from planning.scenario_store import load_scenario
+    from citydesk.planning.analysis_layers import save_suitability
+    from citydesk.planning.scenario_store import load_scenario
 
     scenario = load_scenario(context.project_path, params["scenario"])
     layer_id, result = save_suitability(context.project_path, scenario)
@@ -122,8 +122,8 @@ def suitability(params, context, feedback):
 
 
 def unit_grid(params, context, feedback):
-    from incidents.grid import GridSpec, build_unit_grid
-    from incidents.project_grid import save_grid_to_project
+    from citydesk.incidents.grid import GridSpec, build_unit_grid
+    from citydesk.incidents.project_grid import save_grid_to_project
 
     spec = GridSpec(
         county_code=params["county"],
@@ -136,8 +136,8 @@ def unit_grid(params, context, feedback):
 
 
 def kpi(params, context, feedback):
-    from incidents.kpi import KpiSpec, kpis_from_store
-    from incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
 
     project = context.project_path
     with open_case_store(project, read_project_grid(project)) as store:

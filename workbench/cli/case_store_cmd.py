@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 
 def register(csub: argparse._SubParsersAction) -> None:
@@ -78,8 +78,8 @@ def _database_arguments(parser: argparse.ArgumentParser, optional: bool) -> None
 
 
 def _remember_password(url_text: str, save_password: bool) -> None:
-    from incidents.store_url import save_password as keep
-    from incidents.stores import checked_url
+    from citydesk.incidents.store_url import save_password as keep
+    from citydesk.incidents.stores import checked_url
 
     if save_password:
         url = checked_url(url_text)
@@ -87,8 +87,8 @@ def _remember_password(url_text: str, save_password: bool) -> None:
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
-    from incidents.stores import connect_project, use_project_file
-    from layers.errors import CityDeskError
+    from citydesk.incidents.stores import connect_project, use_project_file
+    from citydesk.layers.errors import CityDeskError
 
     if args.embedded == bool(args.url):
         raise CityDeskError(
@@ -107,8 +107,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from incidents.stores import migrate_project
-    from workbench.cli.progress import TqdmFeedback
+    from citydesk.incidents.stores import migrate_project
+    from citydesk.workbench.cli.progress import TqdmFeedback
 
     _remember_password(args.url, args.save_password)
     with TqdmFeedback(_("Moving the cases")) as feedback:
@@ -124,7 +124,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from incidents.backup import backup_cases
+    from citydesk.incidents.backup import backup_cases
 
     summary = backup_cases(args.project, args.target)
     print(
@@ -136,7 +136,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from incidents.backup import restore_cases
+    from citydesk.incidents.backup import restore_cases
 
     summary, where, kept = restore_cases(args.backup, args.project)
     if kept:
@@ -150,10 +150,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_grant(args: argparse.Namespace) -> int:
-    from incidents.lifecycle import Role
-    from incidents.postgis_store import PostgisCaseStore
-    from incidents.stores import is_url, store_place
-    from layers.errors import CityDeskError
+    from citydesk.incidents.lifecycle import Role
+    from citydesk.incidents.postgis_store import PostgisCaseStore
+    from citydesk.incidents.stores import is_url, store_place
+    from citydesk.layers.errors import CityDeskError
 
     place = store_place(args.project)
     if not is_url(place):

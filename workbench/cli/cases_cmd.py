@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from . import case_store_cmd
 
@@ -125,15 +125,15 @@ def _date(text: str):
 
 def open_store(project: str | Path):
     """The project's case store, with its unit grid (if the project has one) for grid codes."""
-    from incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.project_grid import open_case_store, read_project_grid
 
     # reading the grid first also refuses a file that is not a project, with a clear message
     return open_case_store(project, read_project_grid(project))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from incidents import open311
-    from incidents.import_csv import CaseImportError, import_csv
+    from citydesk.incidents import open311
+    from citydesk.incidents.import_csv import CaseImportError, import_csv
 
     is_open311 = Path(args.file).suffix.lower() in (".json", ".xml")
     if not is_open311 and not args.mapping:
@@ -220,7 +220,7 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
-    from incidents.kpi import KpiSpec, kpis_from_store
+    from citydesk.incidents.kpi import KpiSpec, kpis_from_store
 
     with open_store(args.project) as store:
         table = kpis_from_store(store, KpiSpec(by=args.by, start=args.start, end=args.end))
@@ -237,8 +237,8 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from incidents.export import export_cases
-    from layers.i18n import current_language
+    from citydesk.incidents.export import export_cases
+    from citydesk.layers.i18n import current_language
 
     with open_store(args.project) as store:
         out = export_cases(
@@ -253,10 +253,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from incidents.hotspots import counts_per_cell, early_warning, getis_ord
-    from incidents.project_grid import read_project_grid
-    from layers.errors import CityDeskError
-    from layers.io import write_frame
+    from citydesk.incidents.hotspots import counts_per_cell, early_warning, getis_ord
+    from citydesk.incidents.project_grid import read_project_grid
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.io import write_frame
 
     grid = read_project_grid(args.project)
     if grid is None:
@@ -288,10 +288,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Intake from the command line, as the desk's intake dialog does it: locate, check for
     duplicates, and refuse to add a probable duplicate unless told to."""
-    from incidents.categories import split_key
-    from incidents.desk import open_desk
-    from incidents.new_cases import NewCase
-    from layers.errors import CityDeskError
+    from citydesk.incidents.categories import split_key
+    from citydesk.incidents.desk import open_desk
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.layers.errors import CityDeskError
 
     kind, code = split_key(args.category)
     desk = open_desk(args.project, args.actor, args.role)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layers.i18n import _
+from citydesk.layers.i18n import _
 
 from .progress import TqdmFeedback
 
@@ -27,10 +27,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .main import has_display
 
     if not args.headless and has_display():
-        from workbench.gui.app import run_gui
+        from citydesk.workbench.gui.app import run_gui
 
         return run_gui(None, lang=args.lang)
-    from workbench.headless_demo import run_headless_demo
+    from citydesk.workbench.headless_demo import run_headless_demo
 
     with TqdmFeedback(_("demo")) as fb:
         result = run_headless_demo(Path(args.out), feedback=fb)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .cases_cmd import _date, open_store
 
@@ -81,8 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from incidents.dashboard import DashboardSpec, build_dashboard, write_pdf
-    from incidents.project_grid import read_project_grid
+    from citydesk.incidents.dashboard import DashboardSpec, build_dashboard, write_pdf
+    from citydesk.incidents.project_grid import read_project_grid
 
     grid = read_project_grid(args.project)
     with open_store(args.project) as store:
@@ -95,8 +95,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from incidents.demo_desk import run_demo_desk
-    from incidents.replay import ReplaySpec
+    from citydesk.incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.replay import ReplaySpec
 
     from .progress import TqdmFeedback
 
@@ -121,19 +121,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _layer(project: str, layer_id: str):
-    from layers.readers.vector import read_vector
+    from citydesk.layers.readers.vector import read_vector
 
     frame, _facts = read_vector(project, layer_id)
     return frame
 
 
 def cmd_crews(args: argparse.Namespace) -> int:
-    from incidents.dispatch import crews_from_points
-    from layers.expressions import filter_mask
+    from citydesk.incidents.dispatch import crews_from_points
+    from citydesk.layers.expressions import filter_mask
 
     with open_store(args.project) as store:
         if args.points:
-            from layers.io import read_frame
+            from citydesk.layers.io import read_frame
 
             path, _sep, layer = args.points.partition("::")
             points, _facts = read_frame(path, layer or None)
@@ -151,8 +151,8 @@ def cmd_crews(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """What the desk's *Dispatch selected* does, for all registered cases (or --case)."""
-    from incidents.desk import open_desk
-    from incidents.lifecycle import Role
+    from citydesk.incidents.desk import open_desk
+    from citydesk.incidents.lifecycle import Role
 
     desk = open_desk(
         args.project, args.actor, Role.DISPATCHER, streets=args.streets, rules=args.rules
@@ -174,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
-    from incidents.deadlines import due_within, time_left
+    from citydesk.incidents.deadlines import due_within, time_left
 
     with open_store(args.project) as store:
         table = due_within(time_left(store.query(), store.calendar, args.at), args.within)
@@ -187,7 +187,7 @@ def cmd_due(args: argparse.Namespace) -> int:
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    from incidents.duplicates import DuplicateRule, possible_duplicates
+    from citydesk.incidents.duplicates import DuplicateRule, possible_duplicates
 
     with open_store(args.project) as store:
         case = store.get(args.case_id)
@@ -208,7 +208,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from incidents.duplicates import merge_duplicate
+    from citydesk.incidents.duplicates import merge_duplicate
 
     with open_store(args.project) as store:
         dup = store.get(args.duplicate_id)
@@ -224,7 +224,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
-    from incidents.geocode import Geocoder
+    from citydesk.incidents.geocode import Geocoder
 
     hit = Geocoder(_layer(args.project, args.streets)).geocode(args.address)
     note = "" if hit.exact else " " + _("(nearest numbered segment)")

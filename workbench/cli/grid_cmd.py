@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layers.i18n import _
-from layers.io import read_frame, write_frame
+from citydesk.layers.i18n import _
 
 from .progress import TqdmFeedback
 
@@ -46,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from incidents.grid import GridSpec, build_unit_grid
+    from citydesk.incidents.grid import GridSpec, build_unit_grid
+    from citydesk.layers.io import read_frame, write_frame
 
     spec = GridSpec(
         county_code=args.county,
@@ -63,7 +63,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         grid = build_unit_grid(boundary, streets, spec, communities, feedback=fb)
     out = Path(args.out)
     if out.exists() and _is_project(out):
-        from incidents.project_grid import save_grid_to_project
+        from citydesk.incidents.project_grid import save_grid_to_project
 
         save_grid_to_project(grid, out)
     else:
@@ -81,8 +81,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _is_project(path: Path) -> bool:
-    from layers.errors import ProjectFormatError
-    from layers.project_store import read_project_meta
+    from citydesk.layers.errors import ProjectFormatError
+    from citydesk.layers.project_store import read_project_meta
 
     try:
         read_project_meta(path)

@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layers.crs import parse_crs
-from layers.i18n import _
-from layers.io import layer_kind, read_layer, write_layer
-from layers.layer import VectorLayer
-from layers.readers.vector import list_vector_layers
-from layers.validation import repair, validate_path
+from citydesk.layers.i18n import _
 
 from .progress import TqdmFeedback
 
@@ -25,6 +20,8 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
 
 def read_from_args(args: argparse.Namespace, feedback=None, **extra):
     """``read_layer`` with the read options every layer-reading command shares."""
+    from citydesk.layers.io import read_layer
+
     return read_layer(
         args.file,
         args.layer,
@@ -73,6 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from citydesk.layers.io import layer_kind
+    from citydesk.layers.readers.vector import list_vector_layers
+
     from .main import print_json
 
     path = Path(args.file)
@@ -98,6 +98,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from citydesk.layers.io import write_layer
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.validation import repair, validate_path
+
     from .main import print_json
 
     with TqdmFeedback(_("validating")) as fb:
@@ -126,6 +130,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from citydesk.layers.crs import parse_crs
+    from citydesk.layers.io import write_layer
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.validation import repair
+
     with TqdmFeedback(_("converting")) as fb:
         layer = read_from_args(args, fb, assign_crs=args.assign_crs)
     if isinstance(layer, VectorLayer):
@@ -135,7 +144,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             print(_("repaired {n} geometries").format(n=count))
         if args.to_crs:
             if layer.crs is None:
-                from layers.errors import CRSError
+                from citydesk.layers.errors import CRSError
 
                 raise CRSError(
                     _("the input has no CRS, so it cannot be reprojected"),
@@ -144,7 +153,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 )
             layer.set_data(layer.data.to_crs(parse_crs(args.to_crs)))
     elif args.to_crs:
-        from layers.raster_ops import reproject_raster
+        from citydesk.layers.raster_ops import reproject_raster
 
         layer = reproject_raster(layer, parse_crs(args.to_crs))
     out = write_layer(layer, args.output)

@@ -1,7 +1,7 @@
 """``citydesk``: the command line entry point.
 
 Sub-commands map one-to-one onto domain functions, so anything done here can be done from
-Python too. Errors a user can cause are :class:`layers.errors.CityDeskError` and print one
+Python too. Errors a user can cause are :class:`citydesk.layers.errors.CityDeskError` and print one
 clear line (exit 2); a validation that finds errors exits 1; Ctrl+C exits 130.
 """
 
@@ -14,10 +14,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from layers.errors import CityDeskError
-from layers.feedback import CanceledError
-from layers.i18n import _, set_language
-from layers.version import __version__
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import CanceledError
+from citydesk.layers.i18n import _, set_language
+from citydesk.layers.version import __version__
+from citydesk.plugins.formats import install as install_plugin_formats
 
 from . import (
     cases_cmd,
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    from workbench.gui.app import run_gui  # Qt is imported only here
+    from citydesk.workbench.gui.app import run_gui  # Qt is imported only here
 
     return run_gui(args.project, lang=args.lang)
 
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif arg.startswith("--lang="):
             lang = arg.split("=", 1)[1]
     set_language(lang)
+    install_plugin_formats()  # formats plugins contribute, for every command that reads files
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -1,7 +1,7 @@
 """``citydesk optimize``: facility location on a project's road network and exact Pareto fronts.
 
-Every action maps onto a Qt-free function (``planning.station_siting``,
-``optimization.pareto``), so the GUI and Python scripts get the same answers.
+Every action maps onto a Qt-free function (``citydesk.planning.station_siting``,
+``citydesk.optimization.pareto``), so the GUI and Python scripts get the same answers.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .progress import TqdmFeedback
 
@@ -134,7 +134,7 @@ def _targets(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _landuse_inputs(args: argparse.Namespace, project: Path):
-    from planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import demo_landuse_problem
 
     return demo_landuse_problem(
         project, targets=_targets(args), budget=args.budget, max_changed=args.max_changed
@@ -148,14 +148,14 @@ def solver_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def solve_options(args: argparse.Namespace):
-    from optimization.solve import SolveOptions
+    from citydesk.optimization.solve import SolveOptions
 
     return SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap)
 
 
 def cmd_siting(args: argparse.Namespace) -> int:
-    from layers.expressions import filter_mask
-    from planning.station_siting import SitingSpec, site_in_project
+    from citydesk.layers.expressions import filter_mask
+    from citydesk.planning.station_siting import SitingSpec, site_in_project
 
     project = Path(args.project)
     spec = SitingSpec(
@@ -214,7 +214,7 @@ def _siting_json(result, ids: list[str]) -> dict:
 
 
 def _read_layer(project: Path, layer_id: str):
-    from layers.io import read_frame
+    from citydesk.layers.io import read_frame
 
     return read_frame(project, layer_id)[0]
 
@@ -223,7 +223,7 @@ def _demand_points(project: Path, text: str):
     """(lon, lat, weights) of ``cases[:CATEGORY]`` or ``LAYER[:WEIGHT_FIELD]``."""
     source, _sep, detail = text.partition(":")
     if source == "cases":
-        from planning.station_siting import case_points
+        from citydesk.planning.station_siting import case_points
 
         return (*case_points(project, detail or None), None)
     frame = _read_layer(project, source).to_crs(4326)
@@ -242,7 +242,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     import pandas as pd
     import pulp
 
-    from optimization.pareto import Objective, augmecon2
+    from citydesk.optimization.pareto import Objective, augmecon2
 
     folder = Path(args.folder)
     try:
@@ -285,14 +285,14 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_landuse(args: argparse.Namespace) -> int:
-    from optimization.landuse import OBJECTIVES
+    from citydesk.optimization.landuse import OBJECTIVES
 
     project = Path(args.project)
     with TqdmFeedback(_("optimizing")) as fb:
         if args.weights:
             rows, layer_id = _weighted_plan(args, project, fb)
         else:
-            from planning.landuse_front import FrontSpec, run_landuse_front
+            from citydesk.planning.landuse_front import FrontSpec, run_landuse_front
 
             names = [n.strip() for n in args.objectives.split(",") if n.strip()]
             if len(names) != 2 or any(n not in OBJECTIVES for n in names):
@@ -331,8 +331,8 @@ def cmd_landuse(args: argparse.Namespace) -> int:
 
 def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
     """One plan for ``--weights``, written as ``<output>_plan`` with a ``plan_1`` column."""
-    from optimization.landuse import plan_totals, solve_landuse
-    from planning.landuse_front import save_plans
+    from citydesk.optimization.landuse import plan_totals, solve_landuse
+    from citydesk.planning.landuse_front import save_plans
 
     inputs = _landuse_inputs(args, project)
     weights = {}
@@ -351,10 +351,10 @@ def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
 def cmd_phasing(args: argparse.Namespace) -> int:
     import geopandas as gpd
 
-    from layers.layer import LayerRole, VectorLayer
-    from layers.project_store import put_layers
-    from optimization.phasing import phasing_from_plan, solve_phasing
-    from planning.landuse_inputs import plan_from_column
+    from citydesk.layers.layer import LayerRole, VectorLayer
+    from citydesk.layers.project_store import put_layers
+    from citydesk.optimization.phasing import phasing_from_plan, solve_phasing
+    from citydesk.planning.landuse_inputs import plan_from_column
 
     project = Path(args.project)
     plan_layer = _read_layer(project, args.plan)
@@ -363,7 +363,7 @@ def cmd_phasing(args: argparse.Namespace) -> int:
     targets = {}
     if args.housing_by_period:
         targets["housing"] = [float(v) for v in args.housing_by_period.split(",")]
-    from planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import demo_landuse_problem
 
     inputs = demo_landuse_problem(project)
     if len(plan) != inputs.n_parcels:

@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .optimize_cmd import solve_options, solver_arguments
 from .progress import TqdmFeedback
@@ -106,8 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from planning.scenario import DEMO_SCENARIOS, shipped_scenario
-    from planning.scenario_store import save_scenario
+    from citydesk.planning.scenario import DEMO_SCENARIOS, shipped_scenario
+    from citydesk.planning.scenario_store import save_scenario
 
     texts = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in args.files]
     if args.demo:
@@ -115,7 +115,7 @@ def cmd_save(args: argparse.Namespace) -> int:
     if not texts:
         raise CityDeskError(_("no scenario given"), _("Name .toml files, or use --demo."))
     for source, text in texts:
-        from planning.scenario import parse_scenario
+        from citydesk.planning.scenario import parse_scenario
 
         name = parse_scenario(text, source).name
         revision = save_scenario(args.project, text, args.author)
@@ -124,7 +124,7 @@ def cmd_save(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from planning.scenario_store import list_scenarios
+    from citydesk.planning.scenario_store import list_scenarios
 
     table = list_scenarios(args.project)
     print(table.to_string(index=False) if len(table) else _("no scenarios yet"))
@@ -132,7 +132,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from planning.scenario_store import scenario_history, scenario_text
+    from citydesk.planning.scenario_store import scenario_history, scenario_text
 
     if args.history:
         print(scenario_history(args.project, args.name).to_string(index=False))
@@ -142,7 +142,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from planning.scenario_store import scenario_diff
+    from citydesk.planning.scenario_store import scenario_diff
 
     text = scenario_diff(args.project, args.name, args.old, args.new)
     print(text or _("no earlier revision to compare with"))
@@ -150,8 +150,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from planning.scenario import read_scenario
-    from planning.scenario_check import check_in_project
+    from citydesk.planning.scenario import read_scenario
+    from citydesk.planning.scenario_check import check_in_project
 
     scenario = read_scenario(args.file)
     notes = check_in_project(args.project, scenario) if args.project else []
@@ -162,14 +162,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _city_table(indicators, area: str = "city"):
-    from planning.comparison import comparison_table, formatted_table
+    from citydesk.planning.comparison import comparison_table, formatted_table
 
     return formatted_table(comparison_table(indicators, area))
 
 
 def _with_plugin_indicators() -> None:
     """Plugins' indicators join the built-in ones (registered lazily; no plugin import)."""
-    from plugins.indicators import install
+    from citydesk.plugins.indicators import install
 
     install()
 
@@ -177,7 +177,7 @@ def _with_plugin_indicators() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from planning.scenario_run import run_stored_scenarios
+    from citydesk.planning.scenario_run import run_stored_scenarios
 
     _with_plugin_indicators()
 
@@ -212,13 +212,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from planning.comparison import comparison_table, evaluate_plans, formatted_table, front_plans
-    from planning.scenario_store import load_scenario, stored_indicators
+    from citydesk.planning.comparison import (
+        comparison_table,
+        evaluate_plans,
+        formatted_table,
+        front_plans,
+    )
+    from citydesk.planning.scenario_store import load_scenario, stored_indicators
 
     long = stored_indicators(args.project, args.names)
     if args.front:
         _with_plugin_indicators()
-        from planning.scenario_run import prepare_inputs
+        from citydesk.planning.scenario_run import prepare_inputs
 
         reference = load_scenario(args.project, args.names[0])
         inputs = prepare_inputs(args.project, reference)
@@ -239,7 +244,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_prefer(args: argparse.Namespace) -> int:
-    from planning.scenario_store import list_scenarios, record_decision
+    from citydesk.planning.scenario_store import list_scenarios, record_decision
 
     compared = (
         args.compared.split(",") if args.compared else list(list_scenarios(args.project)["name"])
@@ -254,7 +259,7 @@ def cmd_prefer(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from planning.plan_report import plan_report
+    from citydesk.planning.plan_report import plan_report
 
     _with_plugin_indicators()
 
@@ -267,8 +272,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_suitability(args: argparse.Namespace) -> int:
-    from planning.analysis_layers import save_suitability
-    from planning.scenario_store import load_scenario
+    from citydesk.planning.analysis_layers import save_suitability
+    from citydesk.planning.scenario_store import load_scenario
 
     scenario = load_scenario(args.project, args.name)
     layer_id, result = save_suitability(args.project, scenario)
@@ -282,8 +287,8 @@ def cmd_suitability(args: argparse.Namespace) -> int:
 
 
 def cmd_service_areas(args: argparse.Namespace) -> int:
-    from planning.analysis_layers import save_service_areas
-    from planning.scenario_store import load_scenario
+    from citydesk.planning.analysis_layers import save_service_areas
+    from citydesk.planning.scenario_store import load_scenario
 
     scenario = load_scenario(args.project, args.name)
     thresholds = [float(t) for t in args.thresholds.split(",")]

@@ -7,8 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from layers.errors import CityDeskError
-from layers.i18n import _
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 from .progress import TqdmFeedback
 
@@ -53,13 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _host():
-    from plugins.host import PluginHost
+    from citydesk.plugins.host import PluginHost
 
     return PluginHost()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from plugins.algorithms import algorithm_specs
+    from citydesk.plugins.algorithms import algorithm_specs
 
     host = _host()
     rows = [
@@ -88,7 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
-    from plugins.host import set_enabled
+    from citydesk.plugins.host import set_enabled
 
     _host().plugin(args.name)  # refuses an unknown name, listing the known ones
     set_enabled(args.name, args.enabled)
@@ -139,7 +139,7 @@ def _print_result(result, as_json: bool) -> None:
 
 
 def _run_one(host, algorithm: str, project, raw: dict, as_json: bool) -> None:
-    from plugins.algorithms import run_algorithm
+    from citydesk.plugins.algorithms import run_algorithm
 
     with TqdmFeedback(algorithm) as fb:
         result = run_algorithm(host, algorithm, raw, project, fb)
@@ -156,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     raw = parse_param_args(args.params)
     if "help_params" in raw:
-        from plugins.algorithms import algorithm_specs
+        from citydesk.plugins.algorithms import algorithm_specs
 
         host.find("algorithms", args.algorithm)  # an unknown id is refused with the list
         spec = algorithm_specs(host)[args.algorithm]
@@ -202,7 +202,7 @@ def _run_batch(host, path: Path, as_json: bool) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from plugins.history import history
+    from citydesk.plugins.history import history
 
     table = history(args.project)
     print(table.to_string(index=False) if len(table) else _("no runs recorded yet"))
@@ -210,7 +210,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
-    from plugins.history import entry
+    from citydesk.plugins.history import entry
 
     run = entry(args.project, args.number)
     print(

@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from layers.i18n import _
-from layers.io import read_layer
-from layers.layer import LayerRole
-from layers.project import Project
-from layers.project_store import load_project, save_project
-from layers.readers.vector import list_vector_layers
+from citydesk.layers.i18n import _
+from citydesk.layers.roles import LayerRole
 
 from .layers_cmd import read_from_args
 from .progress import TqdmFeedback
@@ -65,7 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from layers.errors import CityDeskError
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.io import read_layer
+    from citydesk.layers.project import Project
+    from citydesk.layers.project_store import save_project
+    from citydesk.layers.readers.vector import list_vector_layers
 
     path = Path(args.project)
     if path.exists() and not args.force:
@@ -96,6 +96,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from citydesk.layers.project_store import load_project, save_project
+
     project = load_project(args.project)
     with TqdmFeedback(_("reading")) as fb:
         layer = read_from_args(
@@ -117,6 +119,8 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from citydesk.layers.project_store import load_project
+
     from .main import print_json
 
     project = load_project(args.project)
@@ -149,7 +153,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_export_map(args: argparse.Namespace) -> int:
-    from layers.mapplot import export_map
+    from citydesk.layers.mapplot import export_map
+    from citydesk.layers.project_store import load_project
 
     project = load_project(args.project)
     ids = [i.strip() for i in args.layers.split(",")] if args.layers else None

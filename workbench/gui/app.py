@@ -6,7 +6,7 @@ import sys
 
 from PyQt5.QtWidgets import QApplication
 
-from layers.demo import demo_project_path
+from citydesk.layers.demo import demo_project_path
 
 from .i18n import install_translator
 from .main_window import MainWindow

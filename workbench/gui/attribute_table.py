@@ -25,11 +25,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import CityDeskError
-from layers.expressions import filter_mask
-from layers.io import write_frame
-from layers.layer import VectorLayer
-from layers.selection import Selection
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.expressions import filter_mask
+from citydesk.layers.io import write_frame
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.selection import Selection
 
 from .i18n import tr
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QCoreApplication, QTranslator
 
-from layers import i18n
+from citydesk.layers import i18n
 
 
 def N_(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem
 
-from layers.project import GroupNode, LayerNode, Project
+from citydesk.layers.project import GroupNode, LayerNode, Project
 
 from .i18n import tr
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PyQt5.QtGui import QColor, QIcon, QPixmap
 from PyQt5.QtWidgets import QTreeWidget, QTreeWidgetItem
 
-from layers.layer import RasterLayer
-from layers.project import Project
+from citydesk.layers.layer import RasterLayer
+from citydesk.layers.project import Project
 
 from .i18n import tr
 

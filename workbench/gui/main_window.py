@@ -18,17 +18,17 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.crs import crs_label
-from layers.errors import CityDeskError
-from layers.io import read_layer
-from layers.layer import VectorLayer
-from layers.mapplot import export_map
-from layers.project import Project
-from layers.project_store import load_project, save_project
-from layers.readers.vector import list_vector_layers
-from layers.selection import Selection, ids_at_point, ids_in_geometry
-from layers.validation import validate_frame
-from layers.version import __version__
+from citydesk.layers.crs import crs_label
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.io import read_layer
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.mapplot import export_map
+from citydesk.layers.project import Project
+from citydesk.layers.project_store import load_project, save_project
+from citydesk.layers.readers.vector import list_vector_layers
+from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
+from citydesk.layers.validation import validate_frame
+from citydesk.layers.version import __version__
 
 from .attribute_table import AttributeTable
 from .i18n import tr
@@ -43,7 +43,7 @@ MAX_RECENT = 8
 
 
 def _current_lang() -> str:
-    from layers.i18n import current_language
+    from citydesk.layers.i18n import current_language
 
     return current_language()
 
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
         network and the geocoder are built from the streets layer)."""
         import getpass
 
-        from incidents.desk import open_desk
+        from citydesk.incidents.desk import open_desk
 
         if self.project is None or not self.project.path:
             self.show_error(tr("Open or save a project first: its cases live in its file."))
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
     def load_demo_cases(self):
         """Give the demo project its unit grid and fire crews and replay the crash history
         through the desk (about 10 s), then reopen the project and the desk."""
-        from incidents.demo_desk import run_demo_desk
+        from citydesk.incidents.demo_desk import run_demo_desk
 
         if self.project is None or not self.project.path:
             return None
@@ -489,7 +489,7 @@ class MainWindow(QMainWindow):
     def site_stations(self, spec):
         """Add fire stations for the project's case history; the result layers join the
         project, and the before/after times go to the status bar."""
-        from planning.station_siting import fire_station_scenario
+        from citydesk.planning.station_siting import fire_station_scenario
 
         def show(result) -> None:
             self.last_siting = result
@@ -510,7 +510,7 @@ class MainWindow(QMainWindow):
     def landuse_front(self, spec):
         """Compute the front; the plans join the project as one layer and the front opens in
         a dock with its chart and table (replacing an earlier front's)."""
-        from planning.landuse_front import run_landuse_front
+        from citydesk.planning.landuse_front import run_landuse_front
 
         from .optimize.front_view import FrontView
 

@@ -29,9 +29,9 @@ from PyQt5.QtCore import (
 from PyQt5.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PyQt5.QtWidgets import QWidget
 
-from layers.layer import RasterLayer, VectorLayer
-from layers.measure import measure_path
-from layers.project import Project
+from citydesk.layers.layer import RasterLayer, VectorLayer
+from citydesk.layers.measure import measure_path
+from citydesk.layers.project import Project
 
 from .geometry_cache import build_cache
 from .renderer import CancelToken, View, feature_colors, render_raster, render_vector
@@ -69,7 +69,7 @@ class _RenderTask:
 
 
 class MapCanvas(QWidget):
-    """Shows a :class:`~layers.project.Project`; emits map coordinates under the cursor."""
+    """Shows a :class:`~citydesk.layers.project.Project`; emits map coordinates under the cursor."""
 
     coordinates_changed = pyqtSignal(float, float)
     clicked = pyqtSignal(float, float, bool)  # map x, y, shift held (identify / select)
@@ -198,7 +198,7 @@ class MapCanvas(QWidget):
             )
             prepared = (build_cache(frame.geometry.values, kind), feature_colors(layer, frame))
         else:
-            from layers.raster_ops import reproject_raster
+            from citydesk.layers.raster_ops import reproject_raster
 
             prepared = reproject_raster(layer, self.project.crs)
         return prepared
@@ -344,7 +344,7 @@ class MapCanvas(QWidget):
         if self.project is None or self.project.crs.is_geographic:
             return
         unit_m = float(self.project.crs.axis_info[0].unit_conversion_factor)
-        from layers.mapplot import nice_scale_length
+        from citydesk.layers.mapplot import nice_scale_length
 
         width_m = self.width() * self._upp * unit_m
         if width_m <= 0:

@@ -24,8 +24,8 @@ from PyQt5.QtGui import (
     QTransform,
 )
 
-from layers.layer import RasterLayer, VectorLayer
-from layers.style import color_for_values
+from citydesk.layers.layer import RasterLayer, VectorLayer
+from citydesk.layers.style import color_for_values
 
 from .geometry_cache import GeometryCache
 
@@ -231,7 +231,7 @@ def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage 
     norm = np.clip((band.filled(vmin) - vmin) / max(1e-12, vmax - vmin), 0, 1)
     colors = colormaps[style.ramp or "terrain"](norm)[..., :3]
     if style.hillshade:
-        from layers.raster_ops import hillshade
+        from citydesk.layers.raster_ops import hillshade
 
         cell_x, cell_y = abs(layer.transform.a), abs(layer.transform.e)
         shade = hillshade(band.filled(np.nan), cell_x, cell_y)

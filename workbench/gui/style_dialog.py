@@ -1,6 +1,7 @@
 """The styling dialog: single, categorized or graduated, with a histogram of the breaks.
 
-A thin form over ``layers.style_builder``: it collects a ``StyleRequest``, previews the classes
+A thin form over ``citydesk.layers.style_builder``: it collects a ``StyleRequest``, previews the
+classes
 and histogram, and applies the resulting style to the layer (saved into ``layer_styles`` with
 the project).
 """
@@ -25,10 +26,10 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from layers.layer import VectorLayer
-from layers.mpl_fonts import configure_matplotlib
-from layers.style import CLASSIFIERS, Style
-from layers.style_builder import StyleRequest, build_style, histogram, numeric_fields
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.mpl_fonts import configure_matplotlib
+from citydesk.layers.style import CLASSIFIERS, Style
+from citydesk.layers.style_builder import StyleRequest, build_style, histogram, numeric_fields
 
 from .i18n import N_, tr
 

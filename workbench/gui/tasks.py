@@ -1,6 +1,6 @@
 """Run domain work off the GUI thread, with progress, Cancel, and errors in the message bar.
 
-The domain code only sees the ``feedback`` contract (``layers.feedback``). ``QtFeedback``
+The domain code only sees the ``feedback`` contract (``citydesk.layers.feedback``). ``QtFeedback``
 implements it thread-safely: progress travels to the GUI thread as a queued signal, and
 cancellation is a ``threading.Event`` the worker polls. Results and errors come back on the GUI
 thread, so callbacks may touch widgets; domain code never does.
@@ -30,8 +30,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import CityDeskError
-from layers.feedback import CanceledError
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import CanceledError
 
 from .i18n import tr
 

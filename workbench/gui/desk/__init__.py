@@ -1,1 +1,2 @@
-"""The dispatch desk in the workbench: thin Qt views over ``incidents.desk.DispatchDesk``."""
+"""The dispatch desk in the workbench: thin Qt views over
+``citydesk.incidents.desk.DispatchDesk``."""

@@ -21,10 +21,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from incidents.desk import CaseCard, DispatchDesk
-from incidents.lifecycle import RoleError, TransitionError
-from incidents.store import VersionConflict
-from layers.errors import CityDeskError
+from citydesk.incidents.desk import CaseCard, DispatchDesk
+from citydesk.incidents.lifecycle import RoleError, TransitionError
+from citydesk.incidents.store import VersionConflict
+from citydesk.layers.errors import CityDeskError
 
 from ..i18n import N_, tr
 from .case_style import STATUS_LABELS

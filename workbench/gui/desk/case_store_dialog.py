@@ -1,5 +1,5 @@
 """Dispatch > Case store: keep the project's cases in its file or in a PostGIS database,
-and move them there. A thin view over ``incidents.stores`` (the same functions as
+and move them there. A thin view over ``citydesk.incidents.stores`` (the same functions as
 ``citydesk cases connect|migrate``); the work runs in the window's task runner."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from incidents.stores import SETTING, checked_url, is_url, store_place
-from layers.errors import CityDeskError
+from citydesk.incidents.stores import SETTING, checked_url, is_url, store_place
+from citydesk.layers.errors import CityDeskError
 
 from ..i18n import tr
 
@@ -79,7 +79,7 @@ class CaseStoreDialog(QDialog):
     def _url(self) -> str | None:
         """The URL as the project keeps it (checked; no password in it), with the
         password handed to libpq or the keyring."""
-        from incidents.store_url import save_password
+        from citydesk.incidents.store_url import save_password
 
         try:
             url = checked_url(self.url.text())
@@ -100,7 +100,7 @@ class CaseStoreDialog(QDialog):
         self.show_place()
 
     def connect_database(self):
-        from incidents.stores import connect_project
+        from citydesk.incidents.stores import connect_project
 
         return self._run(
             tr("Connecting to the case store"),
@@ -111,7 +111,7 @@ class CaseStoreDialog(QDialog):
         )
 
     def migrate(self):
-        from incidents.stores import migrate_project
+        from citydesk.incidents.stores import migrate_project
 
         return self._run(
             tr("Moving the cases"),
@@ -139,7 +139,7 @@ class CaseStoreDialog(QDialog):
         )
 
     def use_file(self) -> None:
-        from incidents.stores import use_project_file
+        from citydesk.incidents.stores import use_project_file
 
         self.window.close_desk()
         use_project_file(self.project)

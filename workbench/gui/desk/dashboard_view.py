@@ -1,4 +1,4 @@
-"""The KPI dashboard inside the workbench: the charts of ``incidents.dashboard`` drawn on
+"""The KPI dashboard inside the workbench: the charts of ``citydesk.incidents.dashboard`` drawn on
 matplotlib Qt canvases, computed in the background, exportable as the PDF report."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from incidents.dashboard import (
+from citydesk.incidents.dashboard import (
     Dashboard,
     DashboardSpec,
     build_dashboard,

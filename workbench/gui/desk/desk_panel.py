@@ -25,10 +25,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from incidents.deadlines import OPEN_STATES
-from incidents.desk import CaseFilter, DispatchDesk
-from incidents.lifecycle import Role, State
-from incidents.routing import department_names
+from citydesk.incidents.deadlines import OPEN_STATES
+from citydesk.incidents.desk import CaseFilter, DispatchDesk
+from citydesk.incidents.lifecycle import Role, State
+from citydesk.incidents.routing import department_names
 
 from ..i18n import N_, tr
 from .case_style import STATUS_LABELS, STYLES, case_colour

@@ -22,10 +22,10 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from incidents.desk import DispatchDesk
-from incidents.lifecycle import allowed_actions
-from incidents.new_cases import NewCase
-from layers.errors import CityDeskError
+from citydesk.incidents.desk import DispatchDesk
+from citydesk.incidents.lifecycle import allowed_actions
+from citydesk.incidents.new_cases import NewCase
+from citydesk.layers.errors import CityDeskError
 
 from ..i18n import tr
 

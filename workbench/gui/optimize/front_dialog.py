@@ -1,6 +1,6 @@
 """The dialog that sets up a land-use Pareto front: two objectives, points, targets, caps.
 
-It only builds a :class:`planning.landuse_front.FrontSpec`; the main window runs it in the
+It only builds a :class:`citydesk.planning.landuse_front.FrontSpec`; the main window runs it in the
 task runner and shows the result in :class:`FrontView`.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QDoubleSpinBox, QSpinBox
 
-from planning.landuse_front import FrontSpec
+from citydesk.planning.landuse_front import FrontSpec
 
 from ..i18n import N_, tr
 from .spec_dialog import SpecDialog, choice_box

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
-from planning.landuse_front import FrontRun, pareto_chart
+from citydesk.planning.landuse_front import FrontRun, pareto_chart
 
 from ..attribute_table import FrameModel
 from ..i18n import tr

@@ -1,7 +1,7 @@
 """The dialog that sets up facility siting: which model, how many sites, which solver.
 
-It only builds a :class:`planning.station_siting.SitingSpec`; the main window runs
-:func:`planning.station_siting.fire_station_scenario` in the task runner (progress and
+It only builds a :class:`citydesk.planning.station_siting.SitingSpec`; the main window runs
+:func:`citydesk.planning.station_siting.fire_station_scenario` in the task runner (progress and
 Cancel, which stops the solver), then reopens the project with the result layers.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QDoubleSpinBox, QSpinBox
 
-from optimization.solve import SolveOptions, highs_available
-from planning.station_siting import SitingSpec
+from citydesk.optimization.solve import SolveOptions, highs_available
+from citydesk.planning.station_siting import SitingSpec
 
 from ..i18n import N_, tr
 from .spec_dialog import SpecDialog, choice_box

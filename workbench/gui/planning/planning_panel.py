@@ -1,7 +1,8 @@
 """The planning dock: the project's scenarios with New, Edit, Run, Compare, Prefer, Report.
 
-A thin view over ``planning.scenario_store``, ``planning.scenario_run``,
-``planning.comparison`` and ``planning.plan_report``: the same calls as ``citydesk plan``.
+A thin view over ``citydesk.planning.scenario_store``, ``citydesk.planning.scenario_run``,
+``citydesk.planning.comparison`` and ``citydesk.planning.plan_report``: the same calls as
+``citydesk plan``.
 Runs go through the main window's task runner (progress and Cancel in the task bar); their
 plan layers join the project, styled by use, and the comparison fills the lower half.
 """
@@ -29,9 +30,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import CityDeskError
-from planning.comparison import comparison_table, formatted_table, indicator_chart
-from planning.scenario_store import (
+from citydesk.layers.errors import CityDeskError
+from citydesk.planning.comparison import comparison_table, formatted_table, indicator_chart
+from citydesk.planning.scenario_store import (
     decisions,
     list_scenarios,
     load_scenario,
@@ -107,7 +108,7 @@ class PlanningPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.canvas = None
-        from plugins.indicators import install
+        from citydesk.plugins.indicators import install
 
         install(plugin_host)  # plugins' indicators join the comparison (imported when computed)
         self.refresh()
@@ -166,7 +167,7 @@ class PlanningPanel(QWidget):
 
     def new_scenario(self) -> None:
         """A new scenario starts from the selected one (or the demo baseline) renamed."""
-        from planning.scenario import parse_scenario, shipped_scenario
+        from citydesk.planning.scenario import parse_scenario, shipped_scenario
 
         name = self.selected()
         if name:
@@ -202,7 +203,7 @@ class PlanningPanel(QWidget):
         if not names:
             self.show_error(tr("Tick the scenarios to run."))
             return None
-        from planning.scenario_run import run_stored_scenarios
+        from citydesk.planning.scenario_run import run_stored_scenarios
 
         def work(path, feedback):
             results, _inputs = run_stored_scenarios(path, names, feedback=feedback)
@@ -236,8 +237,8 @@ class PlanningPanel(QWidget):
     def compare_with_front(self, names: list[str], layer: str):
         """Scenarios and the Pareto plans of ``layer``, measured with the first scenario's
         facilities and assumptions (a background task: every plan is evaluated)."""
-        from planning.comparison import evaluate_plans, front_plans
-        from planning.scenario_run import prepare_inputs
+        from citydesk.planning.comparison import evaluate_plans, front_plans
+        from citydesk.planning.scenario_run import prepare_inputs
 
         if not names:
             self.show_error(tr("Tick the scenarios to compare."))
@@ -319,7 +320,7 @@ class PlanningPanel(QWidget):
         if not names:
             self.show_error(tr("Tick the scenarios to report on."))
             return None
-        from planning.plan_report import plan_report
+        from citydesk.planning.plan_report import plan_report
 
         def work(path, feedback):
             return plan_report(path, names, folder, feedback=feedback)
@@ -336,7 +337,7 @@ class PlanningPanel(QWidget):
         if not name:
             self.show_error(tr("Select a scenario with suitability factors first."))
             return None
-        from planning.analysis_layers import save_suitability
+        from citydesk.planning.analysis_layers import save_suitability
 
         def work(path, feedback):
             return save_suitability(path, load_scenario(path, name))
@@ -358,7 +359,7 @@ class PlanningPanel(QWidget):
 
     def service_areas(self, kind: str, thresholds: list[float]):
         name = self.selected()
-        from planning.analysis_layers import save_service_areas
+        from citydesk.planning.analysis_layers import save_service_areas
 
         def work(path, feedback):
             return save_service_areas(path, load_scenario(path, name), kind, thresholds)

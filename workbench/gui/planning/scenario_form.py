@@ -27,8 +27,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import CityDeskError
-from planning.scenario import KINDS, OBJECTIVES, PROTECTED_ROLES, Scenario, parse_scenario
+from citydesk.layers.errors import CityDeskError
+from citydesk.planning.scenario import KINDS, OBJECTIVES, PROTECTED_ROLES, Scenario, parse_scenario
 
 from ..i18n import tr
 

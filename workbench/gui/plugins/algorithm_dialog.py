@@ -3,7 +3,7 @@
 Layer parameters list only the project's layers of the declared geometry type; a field
 parameter lists the fields of the layer chosen in its parent parameter and follows it;
 numbers get spin boxes with the declared range; enums a combo. On OK the values go through
-the same checks as the CLI (``plugins.parameters.parse_values``) and the dialog stays open
+the same checks as the CLI (``citydesk.plugins.parameters.parse_values``) and the dialog stays open
 with the message if they fail; the run itself happens in the task runner.
 """
 
@@ -23,9 +23,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import CityDeskError
-from plugins.algorithms import AlgorithmSpec
-from plugins.parameters import GEOMETRY_TYPES, Parameter, parse_values
+from citydesk.layers.errors import CityDeskError
+from citydesk.plugins.algorithms import AlgorithmSpec
+from citydesk.plugins.parameters import GEOMETRY_TYPES, Parameter, parse_values
 
 from ..i18n import tr
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QPushButton, QTableView, QVBoxLayout, QWidget
 
-from plugins.history import history
+from citydesk.plugins.history import history
 
 from ..attribute_table import FrameModel
 from ..i18n import tr

@@ -2,7 +2,7 @@
 runs in the task runner, the history dock, plugin commands and panels.
 
 Kept out of main_window.py: the window only creates this object. Plugins get the versioned
-host API (``plugins.api.Context``), never the window.
+host API (``citydesk.plugins.api.Context``), never the window.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QDockWidget, QMenu
 
-from layers.errors import CityDeskError
-from layers.layer import VectorLayer
-from plugins.algorithms import algorithm_specs, run_algorithm
-from plugins.api import Context
-from plugins.host import PluginHost
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.layer import VectorLayer
+from citydesk.plugins.algorithms import algorithm_specs, run_algorithm
+from citydesk.plugins.api import Context
+from citydesk.plugins.host import PluginHost
 
 from ..i18n import tr
 
@@ -124,7 +124,7 @@ class PluginActions:
         return self.window._analyse_project(algorithm_id, work, show)
 
     def rerun(self, fid: int):
-        from plugins.history import entry
+        from citydesk.plugins.history import entry
 
         run = entry(self.window.project.path, fid)
         return self.run(run.algorithm, run.parameters)
@@ -148,7 +148,7 @@ class PluginActions:
 
     # -- commands and panels --------------------------------------------------------------
     def run_command(self, command_id: str) -> None:
-        from plugins.commands import run_command
+        from citydesk.plugins.commands import run_command
 
         context = self.context()
         try:

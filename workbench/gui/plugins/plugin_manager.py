@@ -13,7 +13,7 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from plugins.host import PluginHost, set_enabled
+from citydesk.plugins.host import PluginHost, set_enabled
 
 from ..i18n import N_, tr
 

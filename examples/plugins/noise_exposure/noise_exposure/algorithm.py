@@ -11,7 +11,7 @@ def run(params, context, feedback):
     parcels = params["parcels"]
     roads = params["roads"]
     if params.get("road_filter"):
-        from layers.expressions import filter_mask  # CityDesk's safe filter language
+        from citydesk.layers.expressions import filter_mask  # CityDesk's safe filter language
 
         roads = roads[filter_mask(roads, params["road_filter"]).to_numpy()]
     crs = metric_crs(parcels)

@@ -14,8 +14,8 @@ DISTANCE_M = 50.0
 @cache
 def _major_roads(project: str, crs_wkt: str) -> gpd.GeoDataFrame:
     """The project's major roads (read once per project and CRS)."""
-    from layers.expressions import filter_mask
-    from layers.io import read_frame
+    from citydesk.layers.expressions import filter_mask
+    from citydesk.layers.io import read_frame
 
     streets = read_frame(project, "street_centerlines")[0]
     return streets[filter_mask(streets, "MajorRoad = 1").to_numpy()].to_crs(crs_wkt)

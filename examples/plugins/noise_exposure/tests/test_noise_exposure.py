@@ -13,8 +13,8 @@ def test_the_plugin_is_found_through_its_entry_point(citydesk_host):
 
 
 def test_exposure_on_the_cambridge_demo(citydesk_host, citydesk_project, citydesk_feedback):
-    from layers.io import read_frame
-    from plugins.algorithms import run_algorithm
+    from citydesk.layers.io import read_frame
+    from citydesk.plugins.algorithms import run_algorithm
 
     params = {"roads": "street_centerlines", "parcels": "parcels", "distance": 50}
     result = run_algorithm(
@@ -35,9 +35,9 @@ def test_exposure_on_the_cambridge_demo(citydesk_host, citydesk_project, citydes
 
 
 def test_indicator_in_scenario_comparison(citydesk_host, citydesk_project):
-    from planning.scenario_run import run_stored_scenarios
-    from planning.scenario_store import save_demo_scenarios
-    from plugins.indicators import install, uninstall
+    from citydesk.planning.scenario_run import run_stored_scenarios
+    from citydesk.planning.scenario_store import save_demo_scenarios
+    from citydesk.plugins.indicators import install, uninstall
 
     keys = install(citydesk_host)
     try:
@@ -58,8 +58,8 @@ def test_indicator_in_scenario_comparison(citydesk_host, citydesk_project):
 
 
 def test_bad_parameters_are_refused(citydesk_host, citydesk_project):
-    from plugins.algorithms import run_algorithm
-    from plugins.parameters import ParameterError
+    from citydesk.plugins.algorithms import run_algorithm
+    from citydesk.plugins.parameters import ParameterError
 
     with pytest.raises(ParameterError, match="distance"):
         run_algorithm(
