@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
 
 DATA = Path(__file__).parent / "data"
 STANDARD_FILE = DATA / "cjt214_categories.toml"
@@ -34,7 +35,8 @@ def kind_of(text: str) -> Kind:
     if text == "event":
         return "event"
     raise CatalogueError(
-        f"'{text}' is not a category kind", "Use 'component' (部件) or 'event' (事件)."
+        _("'{text}' is not a category kind").format(text=text),
+        _("Use 'component' (部件) or 'event' (事件)."),
     )
 
 
@@ -104,12 +106,16 @@ class Catalogue:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise CatalogueError(
-                f"cannot read the category file ({exc})", "Check the TOML syntax.", path=str(path)
+                _("cannot read the category file ({exc})").format(exc=exc),
+                _("Check the TOML syntax."),
+                path=str(path),
             ) from exc
         standard, version = data.get("standard"), str(data.get("version", ""))
         if not standard:
             raise CatalogueError(
-                "the file names no 'standard'", 'Add standard = "..." at the top.', path=str(path)
+                _("the file names no 'standard'"),
+                _('Add standard = "..." at the top.'),
+                path=str(path),
             )
         for item in data.get("majors", []):
             self.majors[(item["kind"], item["code"])] = MajorClass(
@@ -119,8 +125,10 @@ class Catalogue:
             missing = [k for k in _REQUIRED if k not in item]
             if missing:
                 raise CatalogueError(
-                    f"category #{n} ({item.get('code', '?')}) lacks {', '.join(missing)}",
-                    "Every category needs kind, code, names, limit, unit and department.",
+                    _("category #{n} ({value1}) lacks {value2}").format(
+                        n=n, value1=item.get("code", "?"), value2=", ".join(missing)
+                    ),
+                    _("Every category needs kind, code, names, limit, unit and department."),
                     path=str(path),
                 )
             if item["kind"] not in ("component", "event") or item["unit"] not in (
@@ -128,15 +136,17 @@ class Catalogue:
                 "working_days",
             ):
                 raise CatalogueError(
-                    f"category {item['code']}: kind must be component/event and unit "
-                    "working_hours/working_days",
-                    "Fix the entry.",
+                    _(
+                        "category {code}: kind must be component/event and unit "
+                        "working_hours/working_days"
+                    ).format(code=item["code"]),
+                    _("Fix the entry."),
                     path=str(path),
                 )
             if not (str(item["code"]).isdigit() and len(str(item["code"])) == 4):
                 raise CatalogueError(
-                    f"category code {item['code']!r} is not 4 digits",
-                    "Use 2-digit major + 2-digit minor class.",
+                    _("category code {code!r} is not 4 digits").format(code=item["code"]),
+                    _("Use 2-digit major + 2-digit minor class."),
                     path=str(path),
                 )
             cat = Category(
@@ -170,7 +180,8 @@ class Catalogue:
             )
         if found is None:
             raise CatalogueError(
-                f"there is no {kind} category {code}", "Pick one from 'citydesk cases categories'."
+                _("there is no {kind} category {code}").format(kind=kind, code=code),
+                _("Pick one from 'citydesk cases categories'."),
             )
         return found
 

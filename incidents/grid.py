@@ -25,6 +25,7 @@ import shapely
 from citydesk.layers.crs import linear_unit_to_metres, suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 
 class GridError(CityDeskError):
@@ -47,13 +48,17 @@ class GridSpec:
     def validate(self) -> None:
         if not (self.county_code.isdigit() and len(self.county_code) == 6):
             raise GridError(
-                f"the county code {self.county_code!r} is not 6 digits",
-                "Give the 6-digit administrative division code, e.g. 110101.",
+                _("the county code {county_code!r} is not 6 digits").format(
+                    county_code=self.county_code
+                ),
+                _("Give the 6-digit administrative division code, e.g. 110101."),
             )
         if not 10 <= self.cell_size_m <= 2000:
             raise GridError(
-                f"a cell size of {self.cell_size_m} m is not sensible",
-                "Unit grids are usually 50-200 m; give --cell-size in metres.",
+                _("a cell size of {cell_size_m} m is not sensible").format(
+                    cell_size_m=self.cell_size_m
+                ),
+                _("Unit grids are usually 50-200 m; give --cell-size in metres."),
             )
 
 
@@ -148,7 +153,9 @@ def build_unit_grid(
     spec.validate()
     for name, frame in (("boundary", boundary), ("streets", streets), ("communities", communities)):
         if frame is not None and frame.crs is None:
-            raise GridError(f"the {name} layer has no CRS", "Assign its CRS first.")
+            raise GridError(
+                _("the {name} layer has no CRS").format(name=name), _("Assign its CRS first.")
+            )
     crs = _metric_crs(boundary, spec)
     size = spec.cell_size_m / linear_unit_to_metres(crs)
     area = shapely.union_all(shapely.make_valid(boundary.to_crs(crs).geometry.values))
@@ -223,8 +230,10 @@ def _street_codes(streets: gpd.GeoDataFrame, spec: GridSpec) -> np.ndarray:
     bad = [c for c in codes if not (c.isdigit() and len(c) == 3)]
     if bad or len(set(codes)) != len(codes):
         raise GridError(
-            f"street codes must be unique 3-digit numbers (got {sorted(set(bad))[:5] or codes})",
-            "Map the street layer's field to codes 001-999 (a code table).",
+            _("street codes must be unique 3-digit numbers (got {value0})").format(
+                value0=sorted(set(bad))[:5] or codes
+            ),
+            _("Map the street layer's field to codes 001-999 (a code table)."),
         )
     return np.asarray(codes)
 
@@ -256,9 +265,17 @@ def _number_cells(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, spec: GridSp
             parts = int(np.ceil(len(members) / MAX_SEQ))
             if fixed is not None and parts > 1:
                 raise GridError(
-                    f"community {street_code}-{fixed} ({key}) would have {len(members)} cells; "
-                    f"the 2-digit sequence of CJ/T 213 codes allows {MAX_SEQ}",
-                    "Split the community in the code table, or use larger cells (--cell-size).",
+                    _(
+                        "community {street_code}-{fixed} ({key}) would have {cells} cells; the "
+                        "2-digit sequence of CJ/T 213 codes allows {limit}"
+                    ).format(
+                        street_code=street_code,
+                        fixed=fixed,
+                        key=key,
+                        cells=len(members),
+                        limit=MAX_SEQ,
+                    ),
+                    _("Split the community in the code table, or use larger cells (--cell-size)."),
                 )
             for part in range(parts):
                 chunk = members[part * MAX_SEQ : (part + 1) * MAX_SEQ]
@@ -266,7 +283,7 @@ def _number_cells(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, spec: GridSp
                 community[chunk] = fixed or f"{counter:03d}"
                 seq[chunk] = np.arange(1, len(chunk) + 1)
     if any(len(c) != 3 or not c.isdigit() for c in community):
-        raise GridError("community codes must be 3 digits", "Fix the community code table.")
+        raise GridError(_("community codes must be 3 digits"), _("Fix the community code table."))
     cells["community_code"] = community.astype(str)
     cells["seq"] = seq
     return (

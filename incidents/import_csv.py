@@ -11,6 +11,7 @@ the whole batch with the row numbers, so a file is imported completely or not at
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import warnings
 from collections import Counter
@@ -22,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.encoding import detect_encoding
 
 from .toml_files import load_toml
+
+log = logging.getLogger(__name__)
 
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
 
@@ -158,9 +161,11 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])  # +2: header line, 1-based
         raise CaseImportError(
-            _("{n} rows have no readable report date (file lines {rows})").format(
-                n=len(unreadable), rows=rows
-            ),
+            ngettext(
+                "{n} row has no readable report date (file line {rows})",
+                "{n} rows have no readable report date (file lines {rows})",
+                len(unreadable),
+            ).format(n=len(unreadable), rows=rows),
             _("Add the date format to [dates] formats, or fix those rows."),
             path=str(path),
         )
@@ -237,6 +242,14 @@ def import_csv(
         mapping = ColumnMapping.load(mapping)
     parsed = read_cases(path, mapping)
     added, skipped = store.import_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
+    log.info(
+        "imported %s: %d rows, %d new cases, %d already stored, %d bad lines",
+        path,
+        parsed.rows,
+        added,
+        skipped,
+        len(parsed.bad_lines),
+    )
     return {
         "rows": parsed.rows,
         "added": added,

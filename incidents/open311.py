@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .import_csv import CaseImportError
 from .store import NewCase
@@ -208,9 +208,11 @@ def to_new_cases(
         )
     if unknown:
         raise CaseImportError(
-            _("{n} requests have service codes CityDesk does not know: {codes}").format(
-                n=sum(unknown.values()), codes=", ".join(sorted(unknown)[:10])
-            ),
+            ngettext(
+                "{n} request has a service code CityDesk does not know: {codes}",
+                "{n} requests have service codes CityDesk does not know: {codes}",
+                sum(unknown.values()),
+            ).format(n=sum(unknown.values()), codes=", ".join(sorted(unknown)[:10])),
             _("Give a mapping of service codes to categories."),
         )
     return cases

@@ -14,6 +14,7 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
 from .errors import CRSError
+from .i18n import _
 
 
 def parse_crs(value: object) -> CRS:
@@ -24,8 +25,10 @@ def parse_crs(value: object) -> CRS:
         return CRS.from_user_input(value)
     except Exception as exc:  # pyproj raises CRSError with a terse message
         raise CRSError(
-            f"'{value}' is not a coordinate reference system CityDesk recognises ({exc}).",
-            "Give an EPSG code such as EPSG:4490 (CGCS2000) or EPSG:2249, or a WKT string.",
+            _("'{value}' is not a coordinate reference system CityDesk recognises ({exc}).").format(
+                value=value, exc=exc
+            ),
+            _("Give an EPSG code such as EPSG:4490 (CGCS2000) or EPSG:2249, or a WKT string."),
         ) from exc
 
 
@@ -49,8 +52,10 @@ def linear_unit_to_metres(crs: CRS) -> float:
     """Metres per CRS unit along the first axis (0.3048006 for US survey feet)."""
     if crs.is_geographic:
         raise CRSError(
-            f"{crs_label(crs)} is geographic (degrees); distances need a projected CRS.",
-            "Reproject to a projected CRS (UTM, state plane or a CGCS2000 Gauss-Krueger zone).",
+            _("{value0} is geographic (degrees); distances need a projected CRS.").format(
+                value0=crs_label(crs)
+            ),
+            _("Reproject to a projected CRS (UTM, state plane or a CGCS2000 Gauss-Krueger zone)."),
         )
     return float(crs.axis_info[0].unit_conversion_factor)
 
@@ -64,9 +69,11 @@ def cgcs2000_gauss_kruger(lon: float, zone_width: int = 3, zone_prefix: bool = F
     """
     if not 73.0 <= lon <= 136.0:
         raise CRSError(
-            f"Longitude {lon:.3f} is outside China, where CGCS2000 Gauss-Krueger zones are "
-            "defined.",
-            "Use a UTM zone instead (layers.crs.utm_crs_for).",
+            _(
+                "Longitude {lon:.3f} is outside China, where CGCS2000 Gauss-Krueger zones are "
+                "defined."
+            ).format(lon=lon),
+            _("Use a UTM zone instead (layers.crs.utm_crs_for)."),
         )
     if zone_width == 3:
         zone = min(max(round(lon / 3.0), 25), 45)
@@ -75,7 +82,10 @@ def cgcs2000_gauss_kruger(lon: float, zone_width: int = 3, zone_prefix: bool = F
         zone = min(max(math.floor(lon / 6.0) + 1, 13), 23)
         code = (4491 if zone_prefix else 4502) + zone - 13
     else:
-        raise CRSError(f"Zone width {zone_width} is not 3 or 6 degrees.", "Use 3 or 6.")
+        raise CRSError(
+            _("Zone width {zone_width} is not 3 or 6 degrees.").format(zone_width=zone_width),
+            _("Use 3 or 6."),
+        )
     return CRS.from_epsg(code)
 
 
@@ -86,7 +96,10 @@ def utm_crs_for(lon: float, lat: float, datum: str = "WGS 84") -> CRS:
         area_of_interest=AreaOfInterest(lon, lat, lon, lat),
     )
     if not infos:
-        raise CRSError(f"No UTM zone covers lon={lon}, lat={lat}.", "Check the coordinates.")
+        raise CRSError(
+            _("No UTM zone covers lon={lon}, lat={lat}.").format(lon=lon, lat=lat),
+            _("Check the coordinates."),
+        )
     return CRS.from_epsg(infos[0].code)
 
 

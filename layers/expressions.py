@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CityDeskError
+from .i18n import _
 
 
 class ExpressionError(CityDeskError):
@@ -60,13 +61,14 @@ def tokenize(text: str) -> list[Token]:
             col = len(text) - len(text[pos:].lstrip()) + 1
             if text[col - 1] in "'\"":
                 raise ExpressionError(
-                    f"the quote at column {col} is never closed",
-                    "Close text with a single quote and field names with a double quote.",
+                    _("the quote at column {col} is never closed").format(col=col),
+                    _("Close text with a single quote and field names with a double quote."),
                 )
             raise ExpressionError(
-                f"unexpected character {text[pos:].lstrip()[:1]!r} at column "
-                f"{len(text) - len(text[pos:].lstrip()) + 1}",
-                "Quote text with single quotes and field names with double quotes.",
+                _("unexpected character {value0!r} at column {value1}").format(
+                    value0=text[pos:].lstrip()[:1], value1=len(text) - len(text[pos:].lstrip()) + 1
+                ),
+                _("Quote text with single quotes and field names with double quotes."),
             )
         kind = m.lastgroup
         assert kind is not None  # every alternative of the pattern is a named group
@@ -127,9 +129,13 @@ class _Parser:
         tok = self.peek()
         found = "the end" if tok.kind == "end" else repr(str(tok.value))
         raise ExpressionError(
-            f"{message} at column {tok.pos + 1}, found {found}: {self.text}",
-            "Check the filter syntax, e.g. \"land_use\" = 'residential' AND "
-            "land_value_usd > 1000000",
+            _("{message} at column {value1}, found {found}: {text}").format(
+                message=message, value1=tok.pos + 1, found=found, text=self.text
+            ),
+            _(
+                "Check the filter syntax, e.g. \"land_use\" = 'residential' AND "
+                "land_value_usd > 1000000"
+            ),
         )
 
     # grammar
@@ -232,8 +238,10 @@ class _Parser:
             column = tok.value if tok.value in self.columns else self.lower.get(tok.value.lower())
             if column is None:
                 raise ExpressionError(
-                    f"there is no field {tok.value!r} (column {tok.pos + 1})",
-                    f"Fields are: {', '.join(self.columns[:30])}",
+                    _("there is no field {value!r} (column {value1})").format(
+                        value=tok.value, value1=tok.pos + 1
+                    ),
+                    _("Fields are: {value0}").format(value0=", ".join(self.columns[:30])),
                 )
             return lambda f: f[column]
         value = self.literal()
@@ -296,8 +304,8 @@ def _compare(op: str, left, right):
             result = fn(a, b)
         except TypeError as exc:
             raise ExpressionError(
-                f"cannot compare these values with {op} ({exc})",
-                "Compare numbers with numbers and text with quoted text.",
+                _("cannot compare these values with {op} ({exc})").format(op=op, exc=exc),
+                _("Compare numbers with numbers and text with quoted text."),
             ) from exc
         if isinstance(result, pd.Series):
             # SQL semantics, as in QGIS: a comparison with NULL is not true
@@ -325,7 +333,8 @@ def _arith(op: str, left, right):
             return fn(left(frame), right(frame))
         except TypeError as exc:
             raise ExpressionError(
-                f"cannot compute {op} on these values ({exc})", "Arithmetic needs numeric fields."
+                _("cannot compute {op} on these values ({exc})").format(op=op, exc=exc),
+                _("Arithmetic needs numeric fields."),
             ) from exc
 
     return run
@@ -346,8 +355,8 @@ def compile_filter(text: str, columns: list[str]):
         result = node(frame)
         if not isinstance(result, pd.Series):
             raise ExpressionError(
-                f"the filter {text!r} does not depend on any field",
-                "Compare a field with a value, e.g. use_code = '101'.",
+                _("the filter {text!r} does not depend on any field").format(text=text),
+                _("Compare a field with a value, e.g. use_code = '101'."),
             )
         return _bool(result)
 
@@ -369,7 +378,7 @@ def evaluate_expression(frame: pd.DataFrame, text: str) -> pd.Series:
     result = _Parser(text, columns).parse()(frame)
     if not isinstance(result, pd.Series):
         raise ExpressionError(
-            f"the expression {text!r} does not depend on any field",
-            "Name a field, e.g. land_value_usd / land_area_sqft.",
+            _("the expression {text!r} does not depend on any field").format(text=text),
+            _("Name a field, e.g. land_value_usd / land_area_sqft."),
         )
     return result

@@ -57,7 +57,18 @@ def N_(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    """``singular`` or ``plural`` by ``n``, in the current language's plural rules."""
     return _translation.ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """Translate a word that means two things, told apart by ``context`` (gettext msgctxt):
+    ``pgettext("staff role", "Role")`` is 角色, ``pgettext("layer role", "Role")`` 用途."""
+    return _translation.pgettext(context, message)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return _translation.npgettext(context, singular, plural, n)
 
 
 set_language(None)

@@ -19,6 +19,7 @@ from .crs import parse_crs
 from .errors import LayerReadError, LayerWriteError
 from .feedback import Feedback, NullFeedback
 from .format_registry import find_format
+from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer, slugify
 from .readers.csv_points import read_csv_points
 from .readers.raster import read_raster
@@ -80,8 +81,8 @@ def layer_kind(path: str | Path) -> str:
         if ext in exts:
             return kind
     raise LayerReadError(
-        f"'{ext or 'no extension'}' is not a format CityDesk reads",
-        "Supported: .gpkg .shp .geojson .fgb .parquet .csv .tif .dem",
+        _("'{value0}' is not a format CityDesk reads").format(value0=ext or "no extension"),
+        _("Supported: .gpkg .shp .geojson .fgb .parquet .csv .tif .dem"),
         path=str(path),
     )
 
@@ -108,7 +109,7 @@ def read_frame(
             raise
         return reader(path)
     if not path.exists():
-        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+        raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
     if kind == "vector":
         return read_vector(path, layer, encoding=encoding, bbox=bbox, feedback=feedback)
     if kind == "parquet":
@@ -124,7 +125,7 @@ def read_frame(
             feedback=feedback,
         )
     raise LayerReadError(
-        "this is a raster, not a vector layer", "Use read_layer().", path=str(path)
+        _("this is a raster, not a vector layer"), _("Use read_layer()."), path=str(path)
     )
 
 
@@ -133,8 +134,8 @@ def _read_parquet(path: Path, bbox) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
         frame = gpd.read_parquet(path, bbox=bbox)
     except Exception as exc:  # pyarrow raises many types for damaged files
         raise LayerReadError(
-            f"cannot read the GeoParquet file ({exc})",
-            "The file is damaged or is plain Parquet without geometry metadata; re-export it.",
+            _("cannot read the GeoParquet file ({exc})").format(exc=exc),
+            _("The file is damaged or is plain Parquet without geometry metadata; re-export it."),
             path=str(path),
         ) from exc
     return frame, {"path": str(path), "driver": "Parquet"}
@@ -163,7 +164,7 @@ def read_layer(
     base = name or (str(layer) if isinstance(layer, str) else path.stem)
     if layer_kind(path) == "raster":
         if not path.exists():
-            raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+            raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
         raster = read_raster(path, name=base, feedback=feedback)
         if assign_crs is not None and raster.raster_crs is None:
             raster.raster_crs = parse_crs(assign_crs)
@@ -222,8 +223,8 @@ def write_frame(
             writer(frame, path)
             return path
         raise LayerWriteError(
-            f"'{ext}' is not a vector format CityDesk writes",
-            "Use .gpkg, .geojson, .fgb, .shp or .parquet.",
+            _("'{ext}' is not a vector format CityDesk writes").format(ext=ext),
+            _("Use .gpkg, .geojson, .fgb, .shp or .parquet."),
             path=str(path),
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,8 +250,8 @@ def write_frame(
     except Exception as exc:
         _cleanup(tmp)
         raise LayerWriteError(
-            f"could not write the layer ({exc})",
-            "Check the folder is writable and has space.",
+            _("could not write the layer ({exc})").format(exc=exc),
+            _("Check the folder is writable and has space."),
             path=str(path),
         ) from exc
     feedback.set_progress(100)
@@ -301,7 +302,9 @@ def write_raster(layer: RasterLayer, path: str | Path) -> Path:
     except Exception as exc:
         _cleanup(tmp)
         raise LayerWriteError(
-            f"could not write the raster ({exc})", "Check the folder.", path=str(path)
+            _("could not write the raster ({exc})").format(exc=exc),
+            _("Check the folder."),
+            path=str(path),
         ) from exc
     return path
 
@@ -312,7 +315,7 @@ def write_layer(layer: Layer, path: str | Path, *, feedback: Feedback | None = N
     if isinstance(layer, RasterLayer):
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise LayerWriteError(
-                "rasters are written as GeoTIFF", "Use a .tif file name.", path=str(path)
+                _("rasters are written as GeoTIFF"), _("Use a .tif file name."), path=str(path)
             )
         return write_raster(layer, path)
     assert isinstance(layer, VectorLayer)

@@ -15,6 +15,7 @@ from pyproj import CRS
 
 from .crs import crs_label, parse_crs
 from .errors import CityDeskError
+from .i18n import _
 from .layer import Layer, slugify
 
 
@@ -111,8 +112,8 @@ class Project:
         if len(matches) == 1:
             return matches[0]
         raise CityDeskError(
-            f"the project has no layer '{key}'",
-            f"layers are: {', '.join(self.layers) or '(none)'}",
+            _("the project has no layer '{key}'").format(key=key),
+            _("layers are: {value0}").format(value0=", ".join(self.layers) or "(none)"),
         )
 
     # --- tree -------------------------------------------------------------------------------
@@ -121,7 +122,9 @@ class Project:
             if isinstance(node, GroupNode) and node.name == name:
                 return node
         if not create:
-            raise CityDeskError(f"the project has no group '{name}'", "create it first")
+            raise CityDeskError(
+                _("the project has no group '{name}'").format(name=name), _("create it first")
+            )
         node = GroupNode(name)
         self.root.children.append(node)
         return node
@@ -138,7 +141,10 @@ class Project:
         for parent, node in self.root.walk():
             if isinstance(node, LayerNode) and node.layer_id == layer_id:
                 return parent, node
-        raise CityDeskError(f"the project has no layer '{layer_id}'", "check the layer id")
+        raise CityDeskError(
+            _("the project has no layer '{layer_id}'").format(layer_id=layer_id),
+            _("check the layer id"),
+        )
 
     def move_layer(self, layer_id: str, index: int, group: str | None = None) -> None:
         """Move a layer to ``index`` inside ``group`` (None = its current group)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sqlite3
 import tempfile
@@ -35,6 +36,8 @@ from .project import GroupNode, LayerNode, Project
 from .qml import style_to_qml
 from .style import Style
 from .version import PROJECT_FORMAT_VERSION, __version__
+
+log = logging.getLogger(__name__)
 
 META_TABLE = "citydesk_project"
 RASTER_TABLE = "citydesk_rasters"
@@ -166,7 +169,9 @@ def save_project(
     feedback = feedback or NullFeedback()
     target = Path(path or project.path or "")
     if not target.name:
-        raise ProjectFormatError("the project has no file name yet", "Choose where to save it.")
+        raise ProjectFormatError(
+            _("the project has no file name yet"), _("Choose where to save it.")
+        )
     if target.suffix.lower() != ".gpkg":
         target = target.with_suffix(".gpkg")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,6 +188,7 @@ def save_project(
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
             leftover.unlink(missing_ok=True)
     project.path = str(target)
+    log.info("saved project %s: %d layers", target, len(project.layers))
     return target
 
 
@@ -330,13 +336,13 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ProjectFormatError(
-            "the project file does not exist", "Check the path.", path=str(path)
+            _("the project file does not exist"), _("Check the path."), path=str(path)
         )
     with open(path, "rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
             raise ProjectFormatError(
-                "this is not a GeoPackage (not an SQLite file)",
-                "Open a .gpkg saved by CityDesk, or add the file as a layer instead.",
+                _("this is not a GeoPackage (not an SQLite file)"),
+                _("Open a .gpkg saved by CityDesk, or add the file as a layer instead."),
                 path=str(path),
             )
     con = sqlite3.connect(path)
@@ -346,14 +352,16 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
         ).fetchone()
         if not found:
             raise ProjectFormatError(
-                "this GeoPackage is not a CityDesk project (no citydesk_project table)",
-                "Create a project from it: citydesk project new NEW.gpkg --from FILE.gpkg",
+                _("this GeoPackage is not a CityDesk project (no citydesk_project table)"),
+                _("Create a project from it: citydesk project new NEW.gpkg --from FILE.gpkg"),
                 path=str(path),
             )
         rows = con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()
     except sqlite3.DatabaseError as exc:
         raise ProjectFormatError(
-            f"the project file is damaged ({exc})", "Restore it from a backup.", path=str(path)
+            _("the project file is damaged ({exc})").format(exc=exc),
+            _("Restore it from a backup."),
+            path=str(path),
         ) from exc
     finally:
         con.close()
@@ -361,23 +369,29 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
         meta = {k: json.loads(v) for k, v in rows}
     except json.JSONDecodeError as exc:
         raise ProjectFormatError(
-            f"the project settings are damaged ({exc})",
-            "Restore the file from a backup.",
+            _("the project settings are damaged ({exc})").format(exc=exc),
+            _("Restore the file from a backup."),
             path=str(path),
         ) from exc
     version = meta.get("format_version")
     if not isinstance(version, int):
         raise ProjectFormatError(
-            "the project has no valid format_version",
-            "Restore the file from a backup.",
+            _("the project has no valid format_version"),
+            _("Restore the file from a backup."),
             path=str(path),
         )
     if version > PROJECT_FORMAT_VERSION:
         raise ProjectFormatError(
-            f"the project was saved in format {version} by CityDesk "
-            f"{meta.get('app_version', '?')}; this CityDesk {__version__} reads format "
-            f"{PROJECT_FORMAT_VERSION} and older",
-            "Upgrade CityDesk to open it (opening it here could lose what it contains).",
+            _(
+                "the project was saved in format {version} by CityDesk {saved_by}; this CityDesk "
+                "{ours} reads format {readable} and older"
+            ).format(
+                version=version,
+                saved_by=meta.get("app_version", "?"),
+                ours=__version__,
+                readable=PROJECT_FORMAT_VERSION,
+            ),
+            _("Upgrade CityDesk to open it (opening it here could lose what it contains)."),
             path=str(path),
         )
     return meta
@@ -412,6 +426,7 @@ def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
         feedback.set_progress(100.0 * (n + 1) / max(1, len(records)))
     project.root = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})
     _reconcile_tree(project)
+    log.info("opened project %s: %d layers", path, len(project.layers))
     return project
 
 

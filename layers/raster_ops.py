@@ -56,8 +56,10 @@ def mosaic(layers: list[RasterLayer], name: str = "mosaic") -> RasterLayer:
     for other in layers[1:]:
         if other.crs != crs:
             raise LayerReadError(
-                f"'{other.name}' is in another CRS than '{layers[0].name}'",
-                "Reproject the rasters to one CRS before making a mosaic.",
+                _("'{name}' is in another CRS than '{name1}'").format(
+                    name=other.name, name1=layers[0].name
+                ),
+                _("Reproject the rasters to one CRS before making a mosaic."),
             )
     normalised = [to_metres(layer) for layer in layers]
     nodata = next((layer.nodata for layer in normalised if layer.nodata is not None), -32767.0)
@@ -108,8 +110,8 @@ def reproject_raster(layer: RasterLayer, crs: Any, resolution: float | None = No
     target = CRS.from_user_input(crs)
     if layer.crs is None:
         raise LayerReadError(
-            f"'{layer.name}' has no CRS and cannot be reprojected",
-            "Assign its CRS first (--assign-crs).",
+            _("'{name}' has no CRS and cannot be reprojected").format(name=layer.name),
+            _("Assign its CRS first (--assign-crs)."),
         )
     if target == layer.crs:
         return layer
@@ -180,8 +182,8 @@ def slope_degrees(layer: RasterLayer, band: int = 1) -> RasterLayer:
     crs = layer.raster_crs
     if crs is None or not crs.is_projected:
         raise LayerReadError(
-            "slope needs a DEM in a projected CRS (cells in metres)",
-            "Reproject the DEM to a projected CRS (UTM or state plane) first.",
+            _("slope needs a DEM in a projected CRS (cells in metres)"),
+            _("Reproject the DEM to a projected CRS (UTM or state plane) first."),
             path=layer.source,
         )
     factor = crs.axis_info[0].unit_conversion_factor  # cell size unit -> metres

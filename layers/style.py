@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .errors import CityDeskError
+from .i18n import _
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -170,9 +173,15 @@ def class_breaks(values: np.ndarray, method: str, k: int) -> list[float]:
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
     if data.size == 0:
-        raise ValueError("no numeric values to classify")
+        raise CityDeskError(
+            _("the field has no numbers to classify"),
+            _("Choose a field with numeric values, or a categorized style."),
+        )
     if method not in CLASSIFIERS:
-        raise ValueError(f"unknown classification '{method}'; use one of {sorted(CLASSIFIERS)}")
+        raise CityDeskError(
+            _("unknown classification '{method}'").format(method=method),
+            _("Use one of: {methods}.").format(methods=", ".join(sorted(CLASSIFIERS))),
+        )
     k = max(1, min(k, len(np.unique(data))))
     if method == "pretty":
         return _pretty_breaks(data, k)

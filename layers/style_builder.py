@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import CityDeskError
+from .i18n import _
 from .layer import VectorLayer
 from .style import CLASSIFIERS, Style, Symbol, categorized, graduated
 
@@ -45,13 +47,23 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
     )
     if req.kind == "categorized":
         if not req.field:
-            raise ValueError("categorized styles need a field")
+            raise CityDeskError(
+                _("a categorized style needs a field"), _("Choose the field to categorize by.")
+            )
         style = categorized(layer.data[req.field], req.field, req.palette, base)
     elif req.kind == "graduated":
         if req.field not in numeric_fields(layer):
-            raise ValueError(f"graduated styles need a numeric field, not {req.field!r}")
+            raise CityDeskError(
+                _("a graduated style needs a numeric field, not '{field}'").format(field=req.field),
+                _("Choose a field of numbers: {fields}.").format(
+                    fields=", ".join(numeric_fields(layer)) or "-"
+                ),
+            )
         if req.method not in CLASSIFIERS:
-            raise ValueError(f"unknown classification {req.method!r}")
+            raise CityDeskError(
+                _("unknown classification '{method}'").format(method=req.method),
+                _("Use one of: {methods}.").format(methods=", ".join(sorted(CLASSIFIERS))),
+            )
         style = graduated(layer.data[req.field], req.field, req.method, req.classes, req.ramp, base)
     else:
         style = Style(kind="single", symbol=base)

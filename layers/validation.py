@@ -20,7 +20,7 @@ import shapely
 from .crs import check_against_expected_area, check_coordinates_fit_crs, crs_label
 from .errors import CityDeskError
 from .feedback import Feedback, NullFeedback
-from .i18n import _
+from .i18n import _, ngettext, pgettext
 from .io import layer_kind, read_frame
 from .readers.raster import read_raster
 
@@ -101,7 +101,7 @@ class ValidationReport:
                 lines.append(f"      - {d}")
             if issue.fix:
                 lines.append("      " + _("fix: {fix}").format(fix=issue.fix))
-        verdict = _("OK") if self.ok else _("FAILED")
+        verdict = pgettext("validation verdict", "OK") if self.ok else _("FAILED")
         lines.append("  " + _("result: {verdict}").format(verdict=verdict))
         return "\n".join(lines)
 
@@ -119,9 +119,11 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
             Issue(
                 "missing_geometry",
                 "warning",
-                _("{n} features have no geometry (e.g. rows without coordinates)").format(
-                    n=int(missing.sum())
-                ),
+                ngettext(
+                    "{n} feature has no geometry (e.g. a row without coordinates)",
+                    "{n} features have no geometry (e.g. rows without coordinates)",
+                    int(missing.sum()),
+                ).format(n=int(missing.sum())),
                 _("add coordinates, or geocode the addresses; the rows are kept"),
                 int(missing.sum()),
                 _ids(frame.index, missing),
@@ -133,7 +135,11 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
             Issue(
                 "empty_geometry",
                 "warning",
-                _("{n} features have an empty geometry").format(n=int(empty.sum())),
+                ngettext(
+                    "{n} feature has an empty geometry",
+                    "{n} features have an empty geometry",
+                    int(empty.sum()),
+                ).format(n=int(empty.sum())),
                 _("delete them or redraw their shape"),
                 int(empty.sum()),
                 _ids(frame.index, empty),
@@ -156,9 +162,11 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
             Issue(
                 "invalid_geometry",
                 "error",
-                _("{n} features have invalid geometry (self-intersections and similar)").format(
-                    n=int(invalid.sum())
-                ),
+                ngettext(
+                    "{n} feature has an invalid geometry (a self-intersection or similar)",
+                    "{n} features have invalid geometry (self-intersections and similar)",
+                    int(invalid.sum()),
+                ).format(n=int(invalid.sum())),
                 _("repair with make_valid: citydesk layers validate FILE --repair OUT.gpkg"),
                 int(invalid.sum()),
                 _ids(frame.index, invalid),
@@ -199,8 +207,10 @@ def _find_id_field(frame: gpd.GeoDataFrame, id_field: str | None) -> str | None:
     if id_field:
         if id_field not in frame.columns:
             raise CityDeskError(
-                f"there is no field '{id_field}'",
-                f"choose one of: {', '.join(c for c in frame.columns if c != 'geometry')}",
+                _("there is no field '{id_field}'").format(id_field=id_field),
+                _("choose one of: {value0}").format(
+                    value0=", ".join(c for c in frame.columns if c != "geometry")
+                ),
             )
         return id_field
     lower = {c.lower(): c for c in frame.columns}
@@ -340,7 +350,11 @@ def validate_frame(
             Issue(
                 "malformed_rows",
                 "warning",
-                _("{n} rows could not be parsed and were skipped").format(n=len(bad)),
+                ngettext(
+                    "{n} row could not be parsed and was skipped",
+                    "{n} rows could not be parsed and were skipped",
+                    len(bad),
+                ).format(n=len(bad)),
                 _("fix the quoting or the number of fields on those lines"),
                 len(bad),
                 [b["line"] for b in bad],

@@ -24,7 +24,8 @@ import pandas as pd
 import shapely
 from rasterio import features, windows
 
-from .errors import LayerReadError
+from .errors import CityDeskError, LayerReadError
+from .i18n import _
 from .layer import RasterLayer
 
 STATISTICS = ("mean", "min", "max", "sum", "std", "count")
@@ -39,11 +40,14 @@ def zonal_stats(
     """One row per polygon (same index): the requested statistics and ``pixels``."""
     unknown = set(stats) - set(STATISTICS)
     if unknown:
-        raise ValueError(f"unknown statistics {sorted(unknown)}; choose from {STATISTICS}")
+        raise CityDeskError(
+            _("unknown statistics: {names}").format(names=", ".join(sorted(unknown))),
+            _("Choose from: {names}.").format(names=", ".join(STATISTICS)),
+        )
     if polygons.crs is None or raster.raster_crs is None:
         raise LayerReadError(
-            "zonal statistics need both the polygons and the raster to have a CRS",
-            "Set the missing CRS first.",
+            _("zonal statistics need both the polygons and the raster to have a CRS"),
+            _("Set the missing CRS first."),
             path=raster.source,
         )
     geoms = polygons.to_crs(raster.raster_crs).values

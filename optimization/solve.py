@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -34,6 +35,8 @@ import pulp
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
+
+log = logging.getLogger(__name__)
 
 #: relative gap under which a bound and an objective count as equal (solver tolerances)
 PROVEN_GAP = 1e-6
@@ -166,7 +169,9 @@ def solve(
     seconds = time.perf_counter() - started
     if outcome[0] is SolveStatus.CANCELED:
         raise CanceledError(_("canceled"))
-    return SolveOutcome(outcome[0], outcome[1], outcome[2], seconds, options.solver)
+    result = SolveOutcome(outcome[0], outcome[1], outcome[2], seconds, options.solver)
+    log.info("%s: %s in %.2f s", problem.name, result.describe(), seconds)
+    return result
 
 
 def highs_available() -> bool:

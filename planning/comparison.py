@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .indicators import INDICATORS, indicator_label, indicator_table, unit_label
 from .landuse_front import USE_COLOURS
@@ -146,7 +146,12 @@ def scenario_maps(
                 )
         changed = int((uses != "keep").sum())
         label = (titles or {}).get(name, name)
-        ax.set_title(_("{title}: {n} parcels changed").format(title=label, n=changed), fontsize=8)
+        ax.set_title(
+            ngettext("{title}: {n} parcel changed", "{title}: {n} parcels changed", changed).format(
+                title=label, n=changed
+            ),
+            fontsize=8,
+        )
         ax.set_axis_off()
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from citydesk.layers.expressions import evaluate_expression
+from citydesk.layers.i18n import _
 from citydesk.layers.layer import RasterLayer
 from citydesk.layers.overlay import nearest_distance, share_inside
 from citydesk.layers.zonal_stats import zonal_stats
@@ -48,7 +49,9 @@ def factor_values(
         try:
             values = evaluate_expression(parcels, factor.expression)
         except Exception as exc:
-            raise ScenarioError(f"{where}.expression: {exc}", getattr(exc, "fix", "")) from exc
+            raise ScenarioError(
+                _("{where}.expression: {exc}").format(where=where, exc=exc), getattr(exc, "fix", "")
+            ) from exc
         if factor.transform == "categories":
             return values.to_numpy()
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)

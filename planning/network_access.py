@@ -30,7 +30,9 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
 from citydesk.incidents.road_network import RoadNetwork
+from citydesk.layers.errors import CRSError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.i18n import _
 
 WALK_KMH = 4.8
 
@@ -78,7 +80,10 @@ class NetworkCosts:
     # -- places on the network ------------------------------------------------------------
     def project(self, geoms: gpd.GeoSeries) -> gpd.GeoSeries:
         if geoms.crs is None:
-            raise ValueError("geometries without a CRS")
+            raise CRSError(
+                _("the points have no coordinate reference system"),
+                _("Assign the layer's CRS (citydesk layers convert --assign-crs)."),
+            )
         return geoms.to_crs(self.network.crs)
 
     def snap_places(self, geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:

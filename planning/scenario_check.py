@@ -39,7 +39,8 @@ def check_in_project(project: str | Path, scenario: Scenario) -> list[str]:
                 compile_filter(text, columns)
             except Exception as exc:
                 raise ScenarioError(
-                    f"{where}: {getattr(exc, 'problem', exc)}", getattr(exc, "fix", "")
+                    _("{where}: {value1}").format(where=where, value1=getattr(exc, "problem", exc)),
+                    getattr(exc, "fix", ""),
                 ) from exc
 
     for role, layer in scenario.layers.items():

@@ -91,7 +91,10 @@ class PlanningInputs:
             try:
                 frame = frame[filter_mask(frame, kind.where).to_numpy()]
             except CityDeskError as exc:
-                raise ScenarioError(f"facilities.{key}.where: {exc.problem}", exc.fix) from exc
+                raise ScenarioError(
+                    _("facilities.{key}.where: {problem}").format(key=key, problem=exc.problem),
+                    exc.fix,
+                ) from exc
         if frame.empty:
             raise ScenarioError(
                 _("facilities.{key}: no facility matches").format(key=key),
@@ -120,7 +123,10 @@ def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
     try:
         frame = read_frame(project, name)[0]
     except CityDeskError as exc:
-        raise ScenarioError(f"{where} = '{name}': {exc.problem}", exc.fix) from exc
+        raise ScenarioError(
+            _("{where} = '{name}': {problem}").format(where=where, name=name, problem=exc.problem),
+            exc.fix,
+        ) from exc
     if frame.crs is None:
         raise ScenarioError(
             _("{where} = '{name}': the layer has no CRS").format(where=where, name=name),
@@ -195,7 +201,9 @@ def _parcel_filter(inputs: PlanningInputs, where: str, text: str) -> np.ndarray:
     try:
         return filter_mask(inputs.parcels, text).to_numpy(bool)
     except CityDeskError as exc:
-        raise ScenarioError(f"{where}: {exc.problem}", exc.fix) from exc
+        raise ScenarioError(
+            _("{where}: {problem}").format(where=where, problem=exc.problem), exc.fix
+        ) from exc
 
 
 def candidate_mask(inputs: PlanningInputs, scenario: Scenario) -> np.ndarray:

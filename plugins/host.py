@@ -23,6 +23,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from citydesk.layers.version import __version__
 
 from . import legacy_imports
 from .manifest import MANIFEST_NAME, Contribution, Manifest, ManifestError, parse_manifest
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "citydesk.plugins"
 BUILTIN_MANIFEST = Path(__file__).parent / "builtin" / MANIFEST_NAME
@@ -307,6 +310,8 @@ class PluginHost:
         last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
         where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
         record.problems.append(f"{type(exc).__name__}: {exc}{where}")
+        log.warning("plugin %s failed and is disabled: %s", record.name, record.problems[-1])
+        log.debug("the plugin's traceback", exc_info=exc)
 
     def imported_modules(self) -> set[str]:
         """Top-level modules of every non-builtin plugin that are in ``sys.modules``: what

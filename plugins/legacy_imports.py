@@ -7,8 +7,9 @@ deprecation rule in docs/PLUGINS.md: the plugin host installs this finder, which
 name to its ``citydesk.`` module and warns once per name with the new spelling.
 
 A real distribution with a top-level ``planning`` or ``workbench`` package (they exist on
-PyPI) is always found first: the alias only answers for names nothing else provides. ``tests/test_plugins.py`` fails once the
-version reaches 0.3 while this module still exists.
+PyPI) is always found first: the alias only answers for names nothing else provides.
+``tests/test_legacy_plugin_imports.py`` fails once the version reaches 0.3 while this module
+still exists.
 """
 
 from __future__ import annotations

@@ -508,3 +508,21 @@ def test_save_runs_as_a_task_and_adds_a_chosen_sublayer(window, qtbot, tmp_path)
     qtbot.waitUntil(lambda: target.exists() and window.tasks.active() == 0, timeout=30_000)
     assert load_project(target).layers["census2020_tracts"].feature_count == 33
     assert window.recent_projects()[0] == str(target)
+
+
+def test_the_log_panel_shows_what_the_loggers_say(window, qtbot):
+    """View > Log: opening the project was logged by the domain (no print anywhere), and a
+    warning from a worker thread arrives on the GUI thread."""
+    import logging
+    import threading
+
+    window.log_dock.show()
+    qtbot.waitUntil(lambda: "opened project" in window.log_panel.text(), timeout=10000)
+    worker = threading.Thread(
+        target=lambda: logging.getLogger("citydesk.tests").warning("from a worker thread")
+    )
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: "from a worker thread" in window.log_panel.text(), timeout=5000)
+    assert window.log_dock.toggleViewAction().text()
+    _shot(window.log_dock, "log_panel.png")

@@ -75,3 +75,38 @@ def test_cli_speaks_chinese():
         [str(exe), "--lang", "zh_CN", "--help"], capture_output=True, text=True, timeout=60
     )
     assert "桌面 GIS 工作台" in out.stdout
+
+
+def test_words_with_two_meanings_have_contexts(zh):
+    from citydesk.layers.i18n import ngettext, pgettext
+
+    assert pgettext("staff role", "Role") == "角色"
+    assert pgettext("layer role", "Role") == "用途"
+    assert pgettext("validation verdict", "OK") == "通过"
+    assert "要素" in ngettext(
+        "{n} feature has an empty geometry", "{n} features have an empty geometry", 3
+    ).format(n=3)
+
+
+@pytest.mark.gui
+def test_qt_dialogs_speak_chinese_and_keep_their_own_words(qtbot, qapp):
+    """Qt's own buttons come from Qt's translation (确定, 取消), not from a CityDesk word
+    that happens to be spelt the same (the validation verdict "OK" is 通过)."""
+    from PyQt5.QtWidgets import QDialogButtonBox
+
+    from citydesk.workbench.gui.i18n import install_translator, trc
+
+    translators = []
+    try:
+        translators.append(install_translator(qapp, "zh_CN"))
+        box = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        qtbot.addWidget(box)
+        assert box.button(QDialogButtonBox.Ok).text().replace("&", "").startswith("确定")
+        assert box.button(QDialogButtonBox.Cancel).text().replace("&", "").startswith("取消")
+        assert trc("staff role", "Role") == "角色"
+    finally:
+        for t in translators:
+            qapp.removeTranslator(t)
+        if getattr(qapp, "_citydesk_qt_translator", None) is not None:
+            qapp.removeTranslator(qapp._citydesk_qt_translator)
+        set_language("en")

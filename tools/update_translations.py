@@ -1,10 +1,16 @@
-"""Extract, merge and compile the gettext catalogue (Babel).
+"""Extract the messages, update the zh_CN catalogue, compile it (Babel).
 
-    .venv/bin/python tools/update_translations.py          # extract + merge + compile
+    .venv/bin/python tools/update_translations.py          # extract + update + compile
     .venv/bin/python tools/update_translations.py --check  # fail if anything is stale/missing
 
-The .pot is extracted from the sources, zh_CN strings come from tools/zh_CN_strings.py, and the
-.mo that ships is compiled from the .po. tests/test_i18n.py runs ``--check``.
+The source of truth for zh_CN is ``layers/locale/zh_CN/LC_MESSAGES/citydesk.po``: translators
+edit it (Poedit, Lokalize, Weblate, or a text editor). This tool extracts ``citydesk.pot`` from
+the code, merges new and changed messages into the .po (new ones untranslated, removed ones
+dropped) and compiles the .mo that ships. Messages are marked with ``_``, ``N_``, ``ngettext``
+(plurals), ``pgettext`` / ``npgettext`` (a context for a word with two meanings, such as
+"Role" of a staff member versus "role" of a layer) and, in Qt code, ``tr`` / ``trc``.
+``--check`` (run by tests/test_i18n.py) fails when a message has no translation, is fuzzy,
+or a file is stale.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -26,29 +33,24 @@ PO = LOCALE / "zh_CN" / "LC_MESSAGES" / "citydesk.po"
 MO = PO.with_suffix(".mo")
 FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SOURCES = ["layers", "planning", "optimization", "incidents", "plugins", "workbench"]
-
-sys.path.insert(0, str(Path(__file__).parent))
-from zh_CN_strings import ZH_CN  # noqa: E402
+KEYWORDS = ["_", "N_", "tr", "ngettext:1,2", "pgettext:1c,2", "npgettext:1c,2,3", "trc:1c,2"]
 
 
 def extract() -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "citydesk.pot"
+        keywords = [arg for k in KEYWORDS for arg in ("-k", k)]
         subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "babel.messages.frontend",
                 "extract",
+                "--no-default-keywords",
                 "--no-location",
                 "--sort-output",
                 "--omit-header",
-                "-k",
-                "_",
-                "-k",
-                "tr",
-                "-k",
-                "N_",
+                *keywords,
                 "-o",
                 str(out),
                 *[s for s in SOURCES if (ROOT / s).exists()],
@@ -60,31 +62,44 @@ def extract() -> bytes:
         return out.read_bytes()
 
 
-def build() -> tuple[bytes, bytes, bytes, list[str]]:
-    pot_bytes = extract()
-    catalog = read_po(io.BytesIO(pot_bytes), locale="zh_CN")
-    missing = []
-    for message in catalog:
-        if not message.id:
-            continue
-        if message.id in ZH_CN:
-            message.string = ZH_CN[message.id]
-        else:
-            missing.append(message.id)
-    catalog.project, catalog.version = "CityDesk", "0.1"
+def _write(catalog: Catalog) -> tuple[bytes, bytes]:
+    catalog.project, catalog.version = "CityDesk", "0.2"
     # Fixed dates keep the files byte-identical between runs, so --check compares content.
     catalog.creation_date = catalog.revision_date = FIXED_DATE
     po_buf, mo_buf = io.BytesIO(), io.BytesIO()
     write_po(po_buf, catalog, omit_header=False, sort_output=True, width=100)
     write_mo(mo_buf, catalog)
-    return pot_bytes, po_buf.getvalue(), mo_buf.getvalue(), missing
+    return po_buf.getvalue(), mo_buf.getvalue()
+
+
+def build() -> tuple[bytes, bytes, bytes, list[str]]:
+    """The .pot, the updated .po and .mo, and the messages still without a translation."""
+    pot_bytes = extract()
+    template = read_po(io.BytesIO(pot_bytes))
+    if PO.exists():
+        with open(PO, "rb") as fh:
+            catalog = read_po(fh, locale="zh_CN")
+    else:
+        catalog = Catalog(locale="zh_CN")
+    catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+    catalog.obsolete.clear()  # a removed message is history; git keeps it
+    missing = [
+        (f"[{m.context}] " if m.context else "") + str(m.id)
+        for m in catalog
+        if m.id
+        and (
+            not m.string or (m.pluralizable and not all(m.string[: catalog.num_plurals])) or m.fuzzy
+        )
+    ]
+    po, mo = _write(catalog)
+    return pot_bytes, po, mo, missing
 
 
 def main() -> int:
     check = "--check" in sys.argv
     pot, po, mo, missing = build()
     if missing:
-        print("untranslated zh_CN strings (add them to tools/zh_CN_strings.py):")
+        print(f"{len(missing)} zh_CN messages have no translation (edit {PO.relative_to(ROOT)}):")
         for m in missing:
             print(f"  {m!r}")
     if check:

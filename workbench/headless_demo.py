@@ -15,7 +15,7 @@ from pathlib import Path
 
 from citydesk.layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM
 from citydesk.layers.feedback import Feedback, NullFeedback
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, pgettext
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.project_store import load_project
 from citydesk.layers.validation import ValidationReport, validate_frame
@@ -341,7 +341,7 @@ def _sections(result: DemoResult, project) -> list[_Section]:
         val_rows.append(
             [
                 project.layers[lid].name,
-                _("OK") if rep.ok else _("problems"),
+                pgettext("validation verdict", "OK") if rep.ok else _("problems"),
                 summary or _("no problems found"),
             ]
         )
@@ -350,7 +350,7 @@ def _sections(result: DemoResult, project) -> list[_Section]:
     return [
         _Section(
             _("Layers"),
-            headers=[_("Layer"), _("Role"), _("Features"), _("Source CRS")],
+            headers=[_("Layer"), pgettext("layer role", "Role"), _("Features"), _("Source CRS")],
             rows=_layer_rows(project),
         ),
         _Section(_("Validation"), headers=[_("Layer"), _("Result"), _("Issues")], rows=val_rows),

@@ -20,6 +20,7 @@ import shapely
 
 from ..errors import LayerReadError
 from ..feedback import Feedback, NullFeedback
+from ..i18n import _
 from .encoding import detect_encoding
 
 X_NAMES = ("longitude", "lon", "lng", "long", "x", "point_x", "xcoord", "x_coord", "经度")
@@ -75,7 +76,7 @@ def read_csv_points(
     feedback = feedback or NullFeedback()
     path = Path(path)
     if not path.exists():
-        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+        raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
     encoding = encoding or _sniff_encoding(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -92,14 +93,16 @@ def read_csv_points(
             )
     except UnicodeDecodeError as exc:
         raise LayerReadError(
-            f"the text is not {encoding} ({exc.reason} at byte {exc.start})",
-            "Give the encoding with --encoding (e.g. gb18030 or latin-1).",
+            _("the text is not {encoding} ({reason} at byte {start})").format(
+                encoding=encoding, reason=exc.reason, start=exc.start
+            ),
+            _("Give the encoding with --encoding (e.g. gb18030 or latin-1)."),
             path=str(path),
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise LayerReadError(
-            f"this is not a readable CSV ({exc})",
-            "Check the delimiter (--delimiter) and that the file is complete.",
+            _("this is not a readable CSV ({exc})").format(exc=exc),
+            _("Check the delimiter (--delimiter) and that the file is complete."),
             path=str(path),
         ) from exc
     feedback.set_progress(60)
@@ -115,8 +118,10 @@ def read_csv_points(
     for name in (x_field, y_field, wkt_field):
         if name is not None and name not in df.columns:
             raise LayerReadError(
-                f"there is no column '{name}' (columns: {', '.join(df.columns)})",
-                "Name the coordinate columns with --x-field and --y-field.",
+                _("there is no column '{name}' (columns: {value1})").format(
+                    name=name, value1=", ".join(df.columns)
+                ),
+                _("Name the coordinate columns with --x-field and --y-field."),
                 path=str(path),
             )
     facts: dict[str, Any] = {
@@ -147,8 +152,10 @@ def read_csv_points(
         df = df.drop(columns=[wkt_field])
     else:
         raise LayerReadError(
-            f"no coordinate columns were found (columns: {', '.join(df.columns)})",
-            "Name them with --x-field and --y-field, or --wkt-field for a WKT column.",
+            _("no coordinate columns were found (columns: {value0})").format(
+                value0=", ".join(df.columns)
+            ),
+            _("Name them with --x-field and --y-field, or --wkt-field for a WKT column."),
             path=str(path),
         )
     facts["rows_without_coordinates"] = int((~ok).sum())

@@ -14,6 +14,7 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import LayerReadError
 from ..feedback import Feedback, NullFeedback
+from ..i18n import _
 from ..layer import LayerRole, RasterLayer
 from ..style import Style
 
@@ -58,8 +59,11 @@ def read_raster(
             )
     except RasterioIOError as exc:
         raise LayerReadError(
-            f"cannot read the raster ({exc})",
-            "The file is damaged, truncated or not a raster format; re-export or re-download it.",
+            _("cannot read the raster ({exc})").format(exc=exc),
+            _(
+                "The file is damaged, truncated or not a raster format; re-export or re-download "
+                "it."
+            ),
             path=str(path),
         ) from exc
     feedback.set_progress(100)

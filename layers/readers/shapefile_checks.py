@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from ..errors import LayerReadError
+from ..i18n import _
 
 
 def check_shapefile_complete(shp_path: Path) -> None:
@@ -24,22 +25,26 @@ def check_shapefile_complete(shp_path: Path) -> None:
             if ext == ".shx":
                 continue  # GDAL can rebuild a missing .shx (SHAPE_RESTORE_SHX)
             raise LayerReadError(
-                "the .shp file is missing", "Copy all the shapefile's files.", path=str(shp_path)
+                _("the .shp file is missing"),
+                _("Copy all the shapefile's files."),
+                path=str(shp_path),
             )
         with open(part, "rb") as fh:
             header = fh.read(100)
         if len(header) < 100 or struct.unpack(">i", header[0:4])[0] != 9994:
             raise LayerReadError(
-                f"{part.name} is not a shapefile (bad header)",
-                "The file is damaged; re-export or re-download it.",
+                _("{name} is not a shapefile (bad header)").format(name=part.name),
+                _("The file is damaged; re-export or re-download it."),
                 path=str(shp_path),
             )
         declared = struct.unpack(">i", header[24:28])[0] * 2
         actual = part.stat().st_size
         if actual < declared:
             raise LayerReadError(
-                f"{part.name} is truncated: its header says {declared:,} bytes but the file has "
-                f"{actual:,}",
-                "The copy or download was cut short; re-export or re-download it.",
+                _(
+                    "{name} is truncated: its header says {declared:,} bytes but the file has "
+                    "{actual:,}"
+                ).format(name=part.name, declared=declared, actual=actual),
+                _("The copy or download was cut short; re-export or re-download it."),
                 path=str(shp_path),
             )

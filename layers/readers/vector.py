@@ -18,6 +18,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import LayerReadError
 from ..feedback import Feedback, NullFeedback, check_canceled
+from ..i18n import _
 from .encoding import shapefile_encoding
 from .shapefile_checks import check_shapefile_complete
 
@@ -27,7 +28,7 @@ BATCH_SIZE = 65_536
 def list_vector_layers(path: str | Path) -> list[tuple[str, str]]:
     """(name, geometry type) of every layer in a multi-layer source such as a GeoPackage."""
     if not Path(path).exists():
-        raise LayerReadError("the file does not exist", "Check the path.", path=str(path))
+        raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
     try:
         return [(str(n), str(t)) for n, t in pyogrio.list_layers(str(path))]
     except (DataSourceError, DataLayerError) as exc:
@@ -42,8 +43,8 @@ def gdal_encoding_name(encoding: str) -> str:
         name = codecs.lookup(encoding).name
     except LookupError as exc:
         raise LayerReadError(
-            f"'{encoding}' is not a known text encoding",
-            "Use e.g. utf-8, gb18030, gbk, big5 or latin-1.",
+            _("'{encoding}' is not a known text encoding").format(encoding=encoding),
+            _("Use e.g. utf-8, gb18030, gbk, big5 or latin-1."),
         ) from exc
     return {"iso8859-1": "ISO-8859-1", "utf-8": "UTF-8", "cp936": "CP936"}.get(name, name.upper())
 
@@ -60,8 +61,8 @@ def _missing_layer(path: Path, layer, exc: Exception) -> LayerReadError:
     if str(layer) in names:
         return _unreadable(path, exc)
     return LayerReadError(
-        f"there is no layer '{layer}' in this file",
-        f"Layers in it: {', '.join(names)}.",
+        _("there is no layer '{layer}' in this file").format(layer=layer),
+        _("Layers in it: {value0}.").format(value0=", ".join(names)),
         path=str(path),
     )
 
@@ -71,7 +72,9 @@ def _unreadable(path: str | Path, exc: Exception) -> LayerReadError:
     fix = "The file is damaged, truncated or not a GIS format; re-export or re-download it."
     if "No such file" in text or "does not exist" in text:
         fix = "Check the path and the file name."
-    return LayerReadError(f"cannot read the file ({text.strip()})", fix, path=str(path))
+    return LayerReadError(
+        _("cannot read the file ({value0})").format(value0=text.strip()), fix, path=str(path)
+    )
 
 
 def read_vector(
@@ -141,8 +144,8 @@ def read_vector(
             table = table.drop_columns([fid_name])
         if geom_name not in table.column_names:
             raise LayerReadError(
-                "this table has no geometry column",
-                "Attribute tables are joined to a layer; CSV points need --x-field/--y-field.",
+                _("this table has no geometry column"),
+                _("Attribute tables are joined to a layer; CSV points need --x-field/--y-field."),
                 path=str(path),
             )
         frame = gpd.GeoDataFrame.from_arrow(table, geometry=geom_name)
@@ -155,8 +158,10 @@ def read_vector(
         raise _unreadable(path, exc) from exc
     except UnicodeDecodeError as exc:
         raise LayerReadError(
-            f"attribute text is not in the {encoding or 'declared'} encoding ({exc.reason})",
-            "Give the right encoding, e.g. --encoding gb18030 for Chinese shapefiles.",
+            _("attribute text is not in the {value0} encoding ({reason})").format(
+                value0=encoding or "declared", reason=exc.reason
+            ),
+            _("Give the right encoding, e.g. --encoding gb18030 for Chinese shapefiles."),
             path=str(path),
         ) from exc
     if fids is not None:

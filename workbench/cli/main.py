@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import CanceledError
 from citydesk.layers.i18n import _, set_language
+from citydesk.layers.logs import configure as configure_logging
 from citydesk.layers.version import __version__
 from citydesk.plugins.formats import install as install_plugin_formats
 
@@ -32,6 +34,8 @@ from . import (
     project_cmd,
 )
 
+log = logging.getLogger(__name__)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -41,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"CityDesk {__version__}")
     parser.add_argument("--lang", help=_("interface language: en or zh_CN (default: system)"))
     parser.add_argument("--debug", action="store_true", help=_("show tracebacks on errors"))
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help=_("say more: -v progress and results, -vv everything"),
+    )
+    parser.add_argument(
+        "--log-file", metavar="FILE", help=_("also write a full (debug) log to FILE")
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     layers_cmd.register(sub)
     project_cmd.register(sub)
@@ -83,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_plugin_formats()  # formats plugins contribute, for every command that reads files
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.log_file)
     if not getattr(args, "func", None):
         if has_display():
             return _run_gui(argparse.Namespace(project=None, lang=args.lang))
@@ -91,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CityDeskError as exc:
+        log.debug("user error", exc_info=True)
         print(_("citydesk: error: {msg}").format(msg=exc.message), file=sys.stderr)
         if args.debug:
             traceback.print_exc()
@@ -106,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # a bug, not bad input: say so plainly
+        log.error("internal error in %s", args.command, exc_info=True)
         print(
             _("citydesk: internal error: {exc}. Please report it with --debug output.").format(
                 exc=f"{type(exc).__name__}: {exc}"

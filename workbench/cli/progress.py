@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from tqdm import tqdm
+
+log = logging.getLogger(__name__)
 
 
 class TqdmFeedback:
@@ -27,6 +30,7 @@ class TqdmFeedback:
         self._last = pct
 
     def push_info(self, msg: str) -> None:
+        log.info(msg)
         self._bar.set_postfix_str(msg, refresh=True)
 
     def is_canceled(self) -> bool:

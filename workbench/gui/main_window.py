@@ -35,6 +35,7 @@ from .i18n import tr
 from .identify_panel import IdentifyPanel
 from .layer_tree import LayerTreeWidget
 from .legend import LegendWidget
+from .log_panel import LogPanel
 from .map_canvas import MapCanvas
 from .style_dialog import StyleDialog
 from .tasks import MessageBar, TaskManager
@@ -111,6 +112,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, identify_dock)
         identify_dock.hide()
         self.identify_dock = identify_dock
+        self.log_panel = LogPanel(self)
+        log_dock = QDockWidget(tr("Log"), self)
+        log_dock.setObjectName("log_dock")
+        log_dock.setWidget(self.log_panel)
+        self.addDockWidget(Qt.BottomDockWidgetArea, log_dock)
+        log_dock.hide()
+        self.log_dock = log_dock
         self.tables: dict[str, QDockWidget] = {}
         self.desk_panel = None  # the dispatch desk, once opened (workbench/gui/desk)
         self.desk_dock: QDockWidget | None = None
@@ -151,6 +159,7 @@ class MainWindow(QMainWindow):
         )
         view_menu.addAction(self.action_full)
         view_menu.addAction(self.layers_dock.toggleViewAction())
+        view_menu.addAction(self.log_dock.toggleViewAction())
         desk_menu = self.menuBar().addMenu(tr("&Dispatch"))
         self.action_desk = QAction(
             tr("Open the dispatch desk"), self, shortcut="Ctrl+D", triggered=self.open_desk

@@ -26,7 +26,7 @@ from citydesk.incidents.lifecycle import RoleError, TransitionError
 from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
 
-from ..i18n import N_, tr
+from ..i18n import N_, tr, trc
 from .case_style import STATUS_LABELS
 
 ACTION_LABELS = {
@@ -91,7 +91,14 @@ class CaseCardWidget(QWidget):
         self.photos = QHBoxLayout()
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(
-            [tr("When"), tr("Action"), tr("State"), tr("Who"), tr("Role"), tr("Note")]
+            [
+                tr("When"),
+                tr("Action"),
+                tr("State"),
+                tr("Who"),
+                trc("staff role", "Role"),
+                tr("Note"),
+            ]
         )
         self.timeline.setRootIsDecorated(False)
         self.action_row = QHBoxLayout()

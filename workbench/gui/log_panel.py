@@ -1,0 +1,96 @@
+"""The log panel: what CityDesk's loggers say, in a dock (View > Log).
+
+A ``logging.Handler`` hands each record to the GUI thread through a queued Qt signal, so a
+worker thread's log line never touches a widget directly. Warnings and errors are coloured;
+the panel keeps the last few thousand lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from PyQt5.QtCore import QObject, pyqtSignal
+from PyQt5.QtGui import QColor, QTextCharFormat
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from citydesk.layers.logs import ROOT_LOGGER
+
+from .i18n import N_, tr
+
+MAX_LINES = 5000
+
+
+class _Bridge(QObject):
+    record = pyqtSignal(int, str)
+
+
+class _QtHandler(logging.Handler):
+    def __init__(self, bridge: _Bridge) -> None:
+        super().__init__(logging.DEBUG)
+        self.bridge = bridge
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(RuntimeError):  # the panel is gone (window closed)
+            self.bridge.record.emit(record.levelno, self.format(record))
+
+
+class LogPanel(QWidget):
+    """A read-only view of the log with a level filter."""
+
+    LEVELS = (
+        (N_("Info"), logging.INFO),
+        (N_("Debug"), logging.DEBUG),
+        (N_("Warnings"), logging.WARNING),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = QPlainTextEdit(self)
+        self.view.setReadOnly(True)
+        self.view.setMaximumBlockCount(MAX_LINES)
+        self.level = QComboBox(self)
+        for label, level in self.LEVELS:
+            self.level.addItem(tr(label), level)
+        clear = QPushButton(tr("Clear"), self)
+        clear.clicked.connect(self.view.clear)
+        bar = QHBoxLayout()
+        bar.addWidget(self.level)
+        bar.addStretch(1)
+        bar.addWidget(clear)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.addLayout(bar)
+        column.addWidget(self.view)
+        self._bridge = _Bridge(self)
+        self._bridge.record.connect(self._append)
+        self.handler = _QtHandler(self._bridge)
+        logger = logging.getLogger(ROOT_LOGGER)
+        logger.addHandler(self.handler)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        self.destroyed.connect(lambda *_: logger.removeHandler(self.handler))
+
+    def _append(self, level: int, text: str) -> None:
+        if level < int(self.level.currentData()):
+            return
+        fmt = QTextCharFormat()
+        if level >= logging.ERROR:
+            fmt.setForeground(QColor("#b00020"))
+        elif level >= logging.WARNING:
+            fmt.setForeground(QColor("#9a6700"))
+        cursor = self.view.textCursor()
+        cursor.movePosition(cursor.End)
+        cursor.insertText(text + "\n", fmt)
+        self.view.setTextCursor(cursor)
+
+    def text(self) -> str:
+        return self.view.toPlainText()
