@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import contextlib
 
-from citydesk.incidents.road_network import NetworkSpec, RoadNetwork, build_network
+from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network
 
 
 def grid_network(side: int, seed: int = 1) -> RoadNetwork:

@@ -12,14 +12,15 @@ from pathlib import Path
 import geopandas as gpd
 
 from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.road_network import RoadNetwork, build_network
 
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
 from .dispatch import crews_from_points
 from .grid import GridSpec, build_unit_grid
-from .project_grid import open_case_store, read_project_grid, save_grid_to_project
+from .project_grid import read_project_grid, save_grid_to_project
 from .replay import ReplayResult, ReplaySpec, replay_crashes
-from .road_network import RoadNetwork, build_network
 from .routing import RoutingTable
+from .stores import open_project_store
 
 #: the demo's grid: county code of Middlesex County, MA; the 13 neighbourhoods as streets
 DEMO_GRID = GridSpec("250170", street_code_field="N_HOOD", street_name_field="NAME")
@@ -47,7 +48,7 @@ def prepare_demo_desk(project: str | Path) -> DemoDesk:
         grid = read_project_grid(project)
     facilities = gpd.read_file(project, layer="all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]
-    with open_case_store(project, grid) as store:
+    with open_project_store(project, grid) as store:
         store.save_crews(crews_from_points(stations, "fire", "name"))
     network = build_network(gpd.read_file(project, layer="street_centerlines"))
     return DemoDesk(project, grid, network, RoutingTable.load("cambridge"))
@@ -60,7 +61,7 @@ def run_demo_desk(
     feedback = feedback or NullFeedback()
     desk = prepare_demo_desk(project)
     crashes = gpd.read_file(desk.project, layer="crashes")
-    with open_case_store(desk.project, desk.grid) as store:
+    with open_project_store(desk.project, desk.grid) as store:
         result = replay_crashes(store, crashes, desk.network, desk.routing, spec, feedback)
         board = build_dashboard(store, desk.grid, DashboardSpec(start=result.start, end=result.end))
     return desk, result, board

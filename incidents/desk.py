@@ -18,6 +18,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
+from citydesk.layers.road_network import RoadNetwork, build_network
 
 from .case_store import Case, CaseStore
 from .categories import kind_of, split_key
@@ -26,7 +27,6 @@ from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
 from .lifecycle import TRANSITIONS, Event, Role, allowed_actions
 from .new_cases import NewCase
-from .road_network import RoadNetwork, build_network
 from .routing import RoutingTable, department_names
 
 
@@ -242,7 +242,8 @@ def open_desk(
     ones the project names in its metadata as ``routing_rules``)."""
     from citydesk.layers.project_store import read_project_meta
 
-    from .project_grid import open_case_store, read_project_grid
+    from .project_grid import read_project_grid
+    from .stores import open_project_store
 
     meta = read_project_meta(project)
     ids = {layer.get("id") for layer in meta.get("layers", [])}
@@ -254,6 +255,6 @@ def open_desk(
     grid = read_project_grid(project)
     # the project names its routing rules: a shipped set ("cambridge") or a TOML path
     routing = RoutingTable.load(rules or meta.get("metadata", {}).get("routing_rules"))
-    desk = DispatchDesk(open_case_store(project, grid), actor, role, lines, routing, lang=lang)
+    desk = DispatchDesk(open_project_store(project, grid), actor, role, lines, routing, lang=lang)
     desk.grid = grid
     return desk

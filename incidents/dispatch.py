@@ -18,10 +18,10 @@ import shapely
 
 from citydesk.layers.i18n import _
 from citydesk.layers.measure import geodesic_distance_m
+from citydesk.layers.road_network import RoadNetwork
 
 from .categories import Catalogue
 from .lifecycle import Role
-from .road_network import RoadNetwork
 from .routing import RoutingTable
 from .store import Move
 

@@ -27,16 +27,6 @@ def read_project_grid(project: str | Path) -> gpd.GeoDataFrame | None:
     return frame
 
 
-def open_case_store(project: str | Path, grid: gpd.GeoDataFrame | None):
-    """The project's case store (its GeoPackage, or the PostGIS database it is connected
-    to), giving new cases their grid codes from ``grid`` (the project's grid, read once by
-    the caller with :func:`read_project_grid`)."""
-    from .grid_index import GridIndex
-    from .stores import open_store, store_place
-
-    return open_store(store_place(project), grid=GridIndex(grid) if grid is not None else None)
-
-
 def save_grid_to_project(
     grid: gpd.GeoDataFrame, project: str | Path, metadata: dict | None = None
 ) -> None:

@@ -26,12 +26,12 @@ import pandas as pd
 
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
+from citydesk.layers.road_network import RoadNetwork
 
 from .dispatch import dispatch, plan_dispatch
 from .duplicates import possible_duplicates
 from .lifecycle import Role
 from .new_cases import HistoryStep, NewCase
-from .road_network import RoadNetwork
 from .routing import RoutingTable
 
 CRASH = ("event", "0490")

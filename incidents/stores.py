@@ -9,8 +9,11 @@ through :func:`open_store`, so the CLI, the desk and the dashboard agree on wher
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .case_store import CaseStore
+
+MISSING: Any = object()  # "read the project's own grid"
 
 #: the key in the project's settings (``citydesk_project`` table) that holds the URL
 SETTING = "case_store"
@@ -30,6 +33,22 @@ def open_store(place: str | Path, grid=None, **kwargs) -> CaseStore:
     from .store import SqliteCaseStore
 
     return SqliteCaseStore(place, grid=grid, **kwargs)
+
+
+def open_project_store(project: str | Path, grid: Any = MISSING) -> CaseStore:
+    """**The** way to open a project's cases (CLI, desk, dashboard, planning): wherever they
+    live (the project's GeoPackage, or the PostGIS database it is connected to), with the
+    project's unit grid giving new cases their grid codes.
+
+    ``grid`` is the project's grid frame when the caller has already read it, None for no
+    grid codes; by default it is read from the project, which also refuses a file that is not
+    a CityDesk project with a clear message."""
+    from .grid_index import GridIndex
+    from .project_grid import read_project_grid
+
+    if grid is MISSING:
+        grid = read_project_grid(project)
+    return open_store(store_place(project), grid=GridIndex(grid) if grid is not None else None)
 
 
 def store_place(project: str | Path) -> str | Path:

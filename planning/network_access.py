@@ -1,6 +1,6 @@
 """Network distances from places (parcels) to facilities: nearest, within reach, service areas.
 
-The road graph is :class:`citydesk.incidents.road_network.RoadNetwork` (networkx, one model for
+The road graph is :class:`citydesk.layers.road_network.RoadNetwork` (networkx, one model for
 dispatch, siting and planning). Bulk shortest paths run on a ``scipy.sparse.csgraph`` copy
 made once per travel mode, which is about 25x faster than networkx here.
 
@@ -22,17 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
-from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 
-from citydesk.incidents.road_network import RoadNetwork
 from citydesk.layers.errors import CRSError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
+from citydesk.layers.road_network import RoadNetwork
+from citydesk.layers.shortest_paths import GraphMatrix
 
 WALK_KMH = 4.8
 
@@ -67,15 +65,11 @@ class NetworkCosts:
 
     def __init__(self, network: RoadNetwork, mode: TravelMode = WALK) -> None:
         self.network, self.mode = network, mode
-        graph = network.graph
-        self.nodes = np.array(list(graph.nodes), dtype=np.int64)
-        self.index = {int(n): i for i, n in enumerate(self.nodes)}
-        m = nx.to_scipy_sparse_array(graph, nodelist=list(graph.nodes), weight=mode.weight)
-        m = sparse.csr_array(m)
-        if not mode.directed:
-            m = _symmetric_min(m)
-        self.matrix = m
-        self.reverse = m.T.tocsr() if mode.directed else m
+        self.paths = GraphMatrix(network.graph, mode.weight, directed=mode.directed)
+        self.nodes = self.paths.nodes
+        self.index = self.paths._index
+        self.matrix = self.paths.forward
+        self.reverse = self.paths.backward
 
     # -- places on the network ------------------------------------------------------------
     def project(self, geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -148,28 +142,11 @@ class NetworkCosts:
         return self._multi_source(entrances, self.reverse, limit)
 
     def _multi_source(self, ent: Entrances, matrix, limit: float):
-        n = matrix.shape[0]
-        # a virtual node n with an edge to every entrance; csgraph drops explicit zeros
-        order = np.lexsort((ent.cost, ent.node))  # cheapest entrance first on a shared node
-        first = np.unique(ent.node[order], return_index=True)[1]
-        keep = order[first]
-        rows = np.full(len(keep), n)
-        extra = sparse.csr_array(
-            (np.maximum(ent.cost[keep], 1e-9), (rows, ent.node[keep])), shape=(n + 1, n + 1)
+        dist, source, _pred = self.paths.multi_source(
+            ent.node, ent.cost, limit, reverse=matrix is self.reverse and self.mode.directed
         )
-        full = sparse.csr_array(sparse.block_diag([matrix, sparse.csr_array((1, 1))])) + extra
-        dist, pred = dijkstra(full, directed=True, indices=n, limit=limit, return_predecessors=True)
-        # which entrance each node came through: jump up the predecessor tree to the child
-        # of the virtual node (pointer doubling, log(depth) numpy passes)
-        up = np.where(pred == n, np.arange(n + 1), pred)
-        up[n] = n
-        up = np.where(up < 0, n, up)
-        while not np.array_equal(nxt := up[up], up):
-            up = nxt
-        facility_of_node = np.full(n + 1, -1)
-        facility_of_node[ent.node[keep]] = ent.facility[keep]
-        owner = np.where(np.isfinite(dist), facility_of_node[up], -1)
-        return dist[:n], owner[:n]
+        owner = np.where(source >= 0, ent.facility[np.maximum(source, 0)], -1)
+        return dist, owner
 
     def facility_costs(
         self,
@@ -241,11 +218,3 @@ def service_areas(
         area = shapely.union_all(shapely.buffer(parts, width_m)) if parts else shapely.Polygon()
         rows.append({"threshold": t, "unit": costs.mode.unit, "geometry": area})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=costs.network.crs)
-
-
-def _symmetric_min(m: sparse.csr_array) -> sparse.csr_array:
-    """Both directions of every edge, the shorter length where both exist."""
-    t = m.T.tocsr()
-    both_max = m.maximum(t)
-    both_min = m.minimum(t)  # non-zero only where both directions exist
-    return sparse.csr_array(both_max + (both_min - both_max).multiply(both_min != 0))

@@ -53,7 +53,9 @@ def shipped_scenario(name: str) -> str:
     """The TOML text of a shipped demo scenario."""
     from importlib.resources import files
 
-    return (files("planning") / "data" / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+    return (files("citydesk.planning") / "data" / "scenarios" / f"{name}.toml").read_text(
+        encoding="utf-8"
+    )
 
 
 class ScenarioError(CityDeskError):

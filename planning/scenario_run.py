@@ -139,7 +139,7 @@ def prepare_inputs(
     project: str | Path, scenario: Scenario, feedback: Feedback | None = None
 ) -> PlanningInputs:
     """Read the scenario's layers and build the street network."""
-    from citydesk.incidents.road_network import NetworkSpec, build_network
+    from citydesk.layers.road_network import NetworkSpec, build_network
 
     feedback = feedback or NullFeedback()
     project = Path(project)

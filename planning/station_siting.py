@@ -17,10 +17,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from citydesk.incidents.road_network import RoadNetwork
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _
+from citydesk.layers.road_network import RoadNetwork
 from citydesk.layers.style import Symbol
 from citydesk.optimization.covering import solve_lscp, solve_mclp
 from citydesk.optimization.facility_problem import (
@@ -225,9 +225,9 @@ def _point_layer(name, frame, role, layer_id, symbol):
 
 def case_points(project, category: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(lon, lat) of the cases in the project's case store (one category, or all)."""
-    from citydesk.incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.stores import open_project_store
 
-    with open_case_store(project, read_project_grid(project)) as store:
+    with open_project_store(project) as store:
         cases = store.query(category_code=category, columns=["lon", "lat"], ordered=False)
     if cases.empty:
         raise CityDeskError(
@@ -254,8 +254,8 @@ def site_in_project(
     What the CLI, the workbench and the demo all run. Returns the result and the layer ids
     written (none when the solver found no plan).
     """
-    from citydesk.incidents.road_network import build_network
     from citydesk.layers.io import read_frame
+    from citydesk.layers.road_network import build_network
 
     if existing.empty:
         raise CityDeskError(

@@ -12,8 +12,8 @@ import pytest
 from citydesk.incidents.dashboard import DashboardSpec, build_dashboard, weekly_trend, write_pdf
 from citydesk.incidents.demo_desk import run_demo_desk
 from citydesk.incidents.kpi import KpiSpec, kpis_from_store
-from citydesk.incidents.project_grid import open_case_store
 from citydesk.incidents.replay import ReplaySpec
+from citydesk.incidents.stores import open_project_store
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_replay_runs_every_live_case_round_the_loop(replayed):
     desk, result, _board = replayed
     assert result.live > 30 and result.migrated > 8000
     assert result.dispatched + result.manual == result.live
-    with open_case_store(desk.project, desk.grid) as store:
+    with open_project_store(desk.project, desk.grid) as store:
         assert store.verify_all() == []
         live = store.query(since=result.start.to_pydatetime())
         assert len(live) == result.live
@@ -51,7 +51,7 @@ def test_replay_runs_every_live_case_round_the_loop(replayed):
 
 def test_dashboard_agrees_with_the_kpi_table_and_the_raw_cases(replayed):
     desk, _result, board = replayed
-    with open_case_store(desk.project, desk.grid) as store:
+    with open_project_store(desk.project, desk.grid) as store:
         spec = KpiSpec(by="department", start=board.start, end=board.end)
         pd.testing.assert_frame_equal(board.kpis, kpis_from_store(store, spec))
         cases = store.query()

@@ -23,10 +23,10 @@ from citydesk.incidents.dispatch import crews_from_points, dispatch, plan_dispat
 from citydesk.incidents.duplicates import DuplicateRule, merge_duplicate, possible_duplicates
 from citydesk.incidents.geocode import GeocodeError, Geocoder
 from citydesk.incidents.lifecycle import Role, State
-from citydesk.incidents.road_network import build_network
 from citydesk.incidents.routing import RoutingError, RoutingTable, department_names
 from citydesk.incidents.store import NewCase, SqliteCaseStore, VersionConflict
 from citydesk.layers.measure import geodesic_distance_m
+from citydesk.layers.road_network import build_network
 
 pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")

@@ -287,11 +287,10 @@ def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
 
 
 def test_the_case_store_dialog_moves_the_cases_into_postgis(qtbot, tmp_path, demo_copy, pg_url):
-    from citydesk.incidents.project_grid import open_case_store, read_project_grid
-    from citydesk.incidents.stores import SETTING, store_place
+    from citydesk.incidents.stores import SETTING, open_project_store, store_place
 
     prepare_demo_desk(demo_copy)
-    with open_case_store(demo_copy, read_project_grid(demo_copy)) as store:
+    with open_project_store(demo_copy) as store:
         case = store.report(NewCase("event", "0490", lon=CITY_HALL[0], lat=CITY_HALL[1]), "ann")
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1300, 900))
     dialog = window.case_store_dialog()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import shapely
 
-from citydesk.incidents.road_network import NetworkSpec, build_network
+from citydesk.layers.road_network import NetworkSpec, build_network
 from citydesk.planning.network_access import (
     DRIVE,
     WALK,

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from citydesk.incidents.road_network import build_network
+from citydesk.layers.road_network import build_network
 from citydesk.optimization.network_costs import travel_cost_matrix
 from citydesk.optimization.solve import SolveStatus
 from citydesk.planning.station_siting import (

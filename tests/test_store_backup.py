@@ -21,7 +21,7 @@ def project_with_cases(demo_copy):
 
 
 def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
-    from citydesk.incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.stores import open_project_store
 
     project = project_with_cases
     before = summarize(project)
@@ -35,7 +35,7 @@ def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
     from citydesk.incidents.new_cases import NewCase
     from citydesk.incidents.store import CaseNotFound
 
-    with open_case_store(project, read_project_grid(project)) as store:
+    with open_project_store(project) as store:
         case = store.report(
             NewCase("event", "0490", lon=-71.1042, lat=42.3672), "ann", Role.SUPERVISOR
         )
@@ -44,7 +44,7 @@ def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
     assert summarize(project) == before
     with sqlite3.connect(project) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    with open_case_store(project, read_project_grid(project)) as store:
+    with open_project_store(project) as store:
         with pytest.raises(CaseNotFound):
             store.get(case.case_id)
         assert store.verify_all() == []

@@ -60,7 +60,7 @@ def zonal_statistics(params, context, feedback):
 
 
 def _network(params):
-    from citydesk.incidents.road_network import NetworkSpec, build_network
+    from citydesk.layers.road_network import NetworkSpec, build_network
     from citydesk.planning.network_access import MODES, NetworkCosts
 
     network = build_network(params["streets"], NetworkSpec(use_node_ids=False))
@@ -137,10 +137,10 @@ def unit_grid(params, context, feedback):
 
 def kpi(params, context, feedback):
     from citydesk.incidents.kpi import KpiSpec, kpis_from_store
-    from citydesk.incidents.project_grid import open_case_store, read_project_grid
+    from citydesk.incidents.stores import open_project_store
 
     project = context.project_path
-    with open_case_store(project, read_project_grid(project)) as store:
+    with open_project_store(project) as store:
         table = kpis_from_store(store, KpiSpec(by=params["by"]))
     if params.get("output_csv"):
         table.to_csv(params["output_csv"], index=False)

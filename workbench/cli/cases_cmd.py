@@ -124,11 +124,10 @@ def _date(text: str):
 
 
 def open_store(project: str | Path):
-    """The project's case store, with its unit grid (if the project has one) for grid codes."""
-    from citydesk.incidents.project_grid import open_case_store, read_project_grid
+    """The project's case store (``citydesk.incidents.stores.open_project_store``)."""
+    from citydesk.incidents.stores import open_project_store
 
-    # reading the grid first also refuses a file that is not a project, with a clear message
-    return open_case_store(project, read_project_grid(project))
+    return open_project_store(project)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -12,14 +12,12 @@ described by a :class:`NetworkReport` (nodes, edges, snapped endpoints, disconne
 so that a planner sees how much of the street layer is routable before trusting a result.
 
 The nearest crew is found with one Dijkstra search from the case *backwards* along the
-edges, stopped as soon as no unsettled crew can beat the best one found: a crew five minutes
-away is found after exploring the five-minute neighbourhood of the case, not the whole city,
-and not once per crew.
+edges, in the shared engine :mod:`citydesk.layers.shortest_paths` (csgraph), not once per
+crew.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from dataclasses import dataclass, field
 
@@ -30,9 +28,10 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
-from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from .crs import suggest_projected_crs, to_lonlat_bounds
+from .errors import CityDeskError
+from .i18n import _
+from .shortest_paths import GraphMatrix
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,7 @@ class RoadNetwork:
     spec: NetworkSpec
     report: NetworkReport | None = None
     _tree: cKDTree = field(init=False, repr=False)
+    _paths: GraphMatrix | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tree = cKDTree(self.node_xy)
@@ -138,71 +138,55 @@ class RoadNetwork:
             name: (int(n), float(a)) for name, n, a in zip(list(names), nodes, access, strict=True)
         }
 
+    @property
+    def paths(self) -> GraphMatrix:
+        """The travel-time matrix of the graph for :mod:`.shortest_paths`, built once."""
+        if self._paths is None:
+            self._paths = GraphMatrix(self.graph, "travel_s")
+        return self._paths
+
     def nearest(
         self, target: int, sources: dict[str, tuple[int, float]]
     ) -> tuple[str, float, list[int]] | None:
-        """The source (a crew: its node and access seconds) that reaches ``target`` first.
-
-        Dijkstra from ``target`` on the reversed graph; stops when the next node to settle
-        is farther than the best crew found so far (every crew's total is its node's
-        distance plus a non-negative access time, so nothing later can win). Returns
-        (crew, seconds, path of nodes from the crew to the target) or None if no crew can
-        reach the target."""
-        at_node: dict[int, list[str]] = {}
-        for crew, (node, _access) in sources.items():
-            at_node.setdefault(node, []).append(crew)
-        dist = {target: 0.0}
-        parent: dict[int, int] = {}
-        heap = [(0.0, target)]
-        settled: set[int] = set()
-        best: tuple[float, str, int] | None = None
-        adjacency = self.graph._pred  # {node: {predecessor: edge}}: edges walked backwards
-        while heap:
-            d, node = heapq.heappop(heap)
-            if node in settled:
-                continue
-            if best is not None and d > best[0]:
-                break
-            settled.add(node)
-            for crew in at_node.get(node, ()):
-                total = d + sources[crew][1]
-                if best is None or total < best[0]:
-                    best = (total, crew, node)
-            for nxt, attrs in adjacency[node].items():
-                nd = d + attrs["travel_s"]
-                if nd < dist.get(nxt, float("inf")):
-                    dist[nxt] = nd
-                    parent[nxt] = node
-                    heapq.heappush(heap, (nd, nxt))
-        if best is None:
+        """The source (a crew: its node and access seconds) that reaches ``target`` first:
+        (crew, seconds, path of nodes from the crew to the target), or None if no crew can
+        reach it. One search backwards from the target over the whole graph, then each
+        crew's total is its node's cost plus its access time."""
+        if not sources:
             return None
-        total, crew, node = best
-        path = [node]
-        while path[-1] != target:
-            path.append(parent[path[-1]])
-        return crew, total, path
+        paths = self.paths
+        names = list(sources)
+        crew_nodes = paths.index_of([sources[c][0] for c in names])
+        access = np.array([sources[c][1] for c in names], dtype=float)
+        dist, _src, pred = paths.multi_source(paths.index_of([target]), reverse=True)
+        totals = dist[crew_nodes] + access
+        best = int(np.argmin(totals))
+        if not np.isfinite(totals[best]):
+            return None
+        # pred points towards the target on the reversed search: the crew's path forward
+        path = [int(crew_nodes[best])]
+        while pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        return names[best], float(totals[best]), [int(paths.nodes[i]) for i in path]
 
     def nearest_to_every_node(
         self, sources: dict[str, tuple[int, float]]
     ) -> tuple[dict[int, float], dict[int, object]]:
         """For every node: the seconds from the source that reaches it first, and that
-        source. One forward Dijkstra seeded with every source at its access time, so it
-        agrees with :meth:`nearest` while all sources stay put (replaying a history);
-        cheaper than one search per case when the cases outnumber the nodes."""
-        dist: dict[int, float] = {}
-        owner: dict[int, object] = {}
-        heap = [(access, i, node, src) for i, (src, (node, access)) in enumerate(sources.items())]
-        heapq.heapify(heap)
-        successors = self.graph._succ
-        while heap:
-            d, i, node, src = heapq.heappop(heap)
-            if node in dist:
-                continue
-            dist[node], owner[node] = d, src
-            for nxt, attrs in successors[node].items():
-                if nxt not in dist:
-                    heapq.heappush(heap, (d + attrs["travel_s"], i, nxt, src))
-        return dist, owner
+        source. One forward search seeded with every source at its access time, so it agrees
+        with :meth:`nearest` while all sources stay put (replaying a history); cheaper than
+        one search per case when the cases outnumber the nodes."""
+        paths = self.paths
+        names = list(sources)
+        nodes = paths.index_of([sources[c][0] for c in names])
+        access = np.array([sources[c][1] for c in names], dtype=float)
+        dist, owner, _pred = paths.multi_source(nodes, access)
+        reached = np.flatnonzero(owner >= 0)
+        ids = paths.nodes[reached]
+        return (
+            {int(n): float(d) for n, d in zip(ids, dist[reached], strict=True)},
+            {int(n): names[o] for n, o in zip(ids, owner[reached], strict=True)},
+        )
 
     def route_geometry(self, path: list[int]) -> shapely.LineString | None:
         """The route along the street geometries, in EPSG:4326 (for drawing)."""
