@@ -26,6 +26,8 @@ import pandas as pd
 
 from citydesk.layers.i18n import _
 from citydesk.layers.mpl_fonts import pyplot
+from citydesk.layers.report import Report, Section, Table, written_line
+from citydesk.layers.report import write_pdf as write_pdf_file
 
 from .hotspots import early_warning, getis_ord
 from .kpi import KpiSpec, compute_kpis
@@ -263,17 +265,8 @@ def cell_maps(board: Dashboard):
     return fig
 
 
-def _table_page(board: Dashboard, lang: str | None):
-    plt = pyplot()
-    fig = plt.figure(figsize=(11.7, 8.3))  # A4 landscape
-    fig.suptitle(
-        _("City management evaluation, {start} to {end}").format(
-            start=f"{board.start:%Y-%m-%d}", end=f"{board.end:%Y-%m-%d}"
-        ),
-        fontsize=14,
-    )
-    ax = fig.add_axes([0.03, 0.35, 0.94, 0.55])
-    ax.set_axis_off()
+def kpi_table(board: Dashboard, lang: str | None = None) -> Table:
+    """The KPI table by department with grades (tinted by grade), for the report engine."""
     cols = [
         ("department", _("Department")),
         ("registered", _("Registered")),
@@ -288,7 +281,8 @@ def _table_page(board: Dashboard, lang: str | None):
     ]
     rows = []
     names = _department_labels(board.kpis["department"], lang)
-    for name, rec in zip(names, board.kpis.to_dict("records"), strict=True):
+    records = board.kpis.to_dict("records")
+    for name, rec in zip(names, records, strict=True):
         row = [_("All departments") if rec["department"] == "ALL" else name]
         for key, _label in cols[1:]:
             value = rec[key]
@@ -299,43 +293,58 @@ def _table_page(board: Dashboard, lang: str | None):
             else:
                 row.append(str(value))
         rows.append(row)
-    table = ax.table(cellText=rows, colLabels=[c[1] for c in cols], loc="upper center")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.3)
-    for i, rec in enumerate(board.kpis.to_dict("records"), start=1):
-        table[i, len(cols) - 1].set_facecolor(GRADE_COLOURS.get(rec["grade"], "#fff"))
+    grades = [rec["grade"] for rec in records]
+
+    def colour(i: int, j: int) -> str | None:
+        return GRADE_COLOURS.get(grades[i]) if j == len(cols) - 1 else None
+
+    return Table([label for _key, label in cols], rows, _("KPIs by department"), colour)
+
+
+def evaluation_report(board: Dashboard, lang: str | None = None) -> Report:
+    """The weekly evaluation report: the KPI table with grades and the early warnings, then
+    the grade chart, the weekly trend and the two cell maps."""
     warn = board.warnings
-    text = _("Early-warning cells: {n}").format(n=len(warn))
-    if len(warn):
-        text += "\n" + "\n".join(
-            _("{code}: {count} cases, baseline {mean:.1f}").format(
-                code=r.code, count=int(r.count), mean=r.baseline_mean
-            )
-            for r in warn.head(12).itertuples()
+    items = [
+        _("{code}: {count} cases, baseline {mean:.1f}").format(
+            code=r.code, count=int(r.count), mean=r.baseline_mean
         )
-    fig.text(0.04, 0.04, text, fontsize=9, va="bottom", family="monospace")
-    return fig
+        for r in warn.head(30).itertuples()
+    ]
+    title = _("City management evaluation, {start} to {end}").format(
+        start=f"{board.start:%Y-%m-%d}", end=f"{board.end:%Y-%m-%d}"
+    )
+    sections = [
+        Section(_("KPIs and grades"), tables=[kpi_table(board, lang)]),
+        Section(
+            _("Early-warning cells: {n}").format(n=len(warn)),
+            items=items or [_("No cell breaks its seasonal baseline.")],
+        ),
+        Section(
+            _("Charts"),
+            figures=[
+                ("kpi_grades", kpi_chart(board, lang=lang)),
+                ("weekly_trend", trend_chart(board)),
+                ("cell_maps", cell_maps(board)),
+            ],
+        ),
+    ]
+    return Report(title, sections, subtitle=[written_line()])
 
 
 def write_pdf(board: Dashboard, path: str | Path, lang: str | None = None) -> Path:
-    """The weekly evaluation report: the KPI table with grades and the early warnings, then
-    the grade chart, the weekly trend and the two cell maps, one A4 page each."""
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
+    """The evaluation report as one PDF (through the report engine); its chart images go
+    to a temporary folder."""
+    import tempfile
 
     path = Path(path)
-    figures = [
-        _table_page(board, lang),
-        kpi_chart(board, lang=lang),
-        trend_chart(board),
-        cell_maps(board),
-    ]
-    with PdfPages(path) as pdf:
-        info = pdf.infodict()
-        info["Title"] = _("City management evaluation")
-        info["Creator"] = "CityDesk"
-        for fig in figures:
-            pdf.savefig(fig)
-            plt.close(fig)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = evaluation_report(board, lang)
+        for section in report.sections:  # the charts as PNGs the PDF embeds
+            for stem, fig in section.figures:
+                png = Path(tmp) / f"{stem}.png"
+                fig.savefig(png, dpi=150)
+                section.images.append(png)
+            section.figures = []
+        write_pdf_file(report, path)
     return path

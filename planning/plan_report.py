@@ -1,8 +1,8 @@
 """The planning report: scenarios side by side, as one HTML page and one PDF.
 
-Both are built from one list of sections (heading, paragraphs, tables, figures), so the
-two formats cannot drift apart. The PDF is matplotlib's PdfPages (no extra dependency); the
-HTML links PNGs written next to it.
+Both are written by the one report engine, :mod:`citydesk.layers.report` (HTML through
+Jinja2, PDF through ReportLab with real tables), from one list of sections, so the two
+formats cannot drift apart.
 
 Contents: the scenarios and how each was run; the indicator table (city-wide, best values
 starred) and its bar charts; small-multiple maps of the plans; indicators by
@@ -13,16 +13,15 @@ credits.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from citydesk.layers.i18n import _
+from citydesk.layers.report import Report, ReportPaths, Section, Table, write_report, written_line
 
 from .comparison import (
     comparison_table,
@@ -36,26 +35,20 @@ from .indicators import INDICATORS, indicator_label, unit_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-CAMBRIDGE_CREDIT = (
-    "Parcels, zoning, streets, facilities, open space, floodplain and boundaries: City of "
-    "Cambridge, MA GIS (cambridgegis/cambridgegis_data), ODC Public Domain Dedication and "
-    "License 1.0. FEMA 100-year floodplain as published by the City."
-)
 
-
-@dataclass
-class Section:
-    heading: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    figures: list[tuple[str, Figure]] = field(default_factory=list)  # (file stem, Figure)
-
-
-@dataclass
-class ReportPaths:
-    html: Path
-    pdf: Path
-    images: list[Path]
+def _section(
+    heading: str,
+    paragraphs: Sequence[str] = (),
+    tables: Sequence[tuple[str, pd.DataFrame]] = (),
+    figures: Sequence[tuple[str, Figure]] = (),
+) -> Section:
+    """A report section from captioned DataFrames and (file stem, Figure) pairs."""
+    return Section(
+        heading,
+        list(paragraphs),
+        tables=[Table.from_frame(frame, caption) for caption, frame in tables],
+        figures=list(figures),
+    )
 
 
 def build_sections(
@@ -76,7 +69,7 @@ def build_sections(
     table = comparison_table(long)
     sections = [_scenarios_section(results)]
     sections.append(
-        Section(
+        _section(
             _("Indicators, city-wide"),
             [_("Best value per indicator marked *. Formulas and units: docs/PLANNING.md.")],
             [(_("Indicators by scenario"), formatted_table(table))],
@@ -87,7 +80,7 @@ def build_sections(
     boundary = inputs.layer(areas, "layers.neighborhoods") if areas else None
     shown = _map_selection(states, [r.scenario.name for r in results])
     sections.append(
-        Section(
+        _section(
             _("Plans"),
             [_("Parcels that change use, coloured by the new use; the rest keep theirs.")]
             + (
@@ -109,7 +102,12 @@ def build_sections(
         sections.append(_front_section(long, results, front[0]))
     sections.append(_decisions_section(decisions))
     sections.append(_assumptions_section(results, inputs))
-    sections.append(Section(_("Data credits"), [credits or CAMBRIDGE_CREDIT]))
+    sections.append(
+        _section(
+            _("Data credits"),
+            [credits or _("The project records no data credits (project settings: credits).")],
+        )
+    )
     return sections
 
 
@@ -141,7 +139,7 @@ def _scenarios_section(results) -> Section:
         if s.description:
             notes.append(f"{s.name}: {s.description}")
         notes += [f"{s.name}: {p}" for p in r.problems]
-    return Section(_("Scenarios"), notes, [(_("Scenarios compared"), pd.DataFrame(rows))])
+    return _section(_("Scenarios"), notes, [(_("Scenarios compared"), pd.DataFrame(rows))])
 
 
 def _neighbourhood_section(long: pd.DataFrame) -> Section:
@@ -159,7 +157,7 @@ def _neighbourhood_section(long: pd.DataFrame) -> Section:
                 wide.reset_index(names=_("Neighbourhood")),
             )
         )
-    return Section(_("By neighbourhood"), [], tables)
+    return _section(_("By neighbourhood"), [], tables)
 
 
 def _phasing_section(results) -> Section | None:
@@ -181,7 +179,7 @@ def _phasing_section(results) -> Section | None:
         )
     if not tables:
         return None
-    return Section(
+    return _section(
         _("Phasing"),
         [
             _(
@@ -244,7 +242,7 @@ def _suitability_section(results, inputs, boundary) -> Section | None:
         )
     if not tables:
         return None
-    return Section(_("Suitability"), notes, tables, figures)
+    return _section(_("Suitability"), notes, tables, figures)
 
 
 def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
@@ -269,7 +267,7 @@ def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return Section(
+    return _section(
         _("Pareto plans"),
         [_("The optimizer's Pareto plans measured with the same indicators as the scenarios.")],
         figures=[("pareto", fig)],
@@ -278,7 +276,7 @@ def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
 
 def _decisions_section(decisions) -> Section:
     if not decisions:
-        return Section(_("Decision"), [_("No preferred scenario has been recorded yet.")])
+        return _section(_("Decision"), [_("No preferred scenario has been recorded yet.")])
     rows = pd.DataFrame(
         [
             {
@@ -292,7 +290,7 @@ def _decisions_section(decisions) -> Section:
         ]
     )
     latest = decisions[-1]
-    return Section(
+    return _section(
         _("Decision"),
         [
             _("Preferred: {name}. Reason: {reason}").format(
@@ -346,7 +344,7 @@ def _assumptions_section(results, inputs) -> Section:
             "and value factors below are round assumptions, not calibrated figures."
         )
     )
-    return Section(
+    return _section(
         _("Assumptions"),
         paragraphs,
         [
@@ -361,109 +359,6 @@ def _by_scenario(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows).set_index(_("Scenario")).T
     frame = frame.map(lambda v: f"{v:g}" if isinstance(v, float) else ("-" if v is None else v))
     return frame.reset_index(names=_("Assumption"))
-
-
-# -- writers --------------------------------------------------------------------------------
-
-
-def write_report(sections: list[Section], output: str | Path, title: str) -> ReportPaths:
-    """``report.html`` (with PNGs) and ``report.pdf`` in ``output``."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    images = []
-    for section in sections:
-        for stem, fig in section.figures:
-            path = out / f"{stem}.png"
-            fig.savefig(path, dpi=150)
-            images.append(path)
-    html_path = out / "report.html"
-    html_path.write_text(_html(sections, title), encoding="utf-8")
-    pdf_path = out / "report.pdf"
-    with PdfPages(pdf_path) as pdf:
-        for page in _pdf_pages(sections, title):
-            pdf.savefig(page)
-        for section in sections:
-            for _stem, fig in section.figures:
-                pdf.savefig(fig)
-    return ReportPaths(html_path, pdf_path, images)
-
-
-def _html(sections: list[Section], title: str) -> str:
-    esc = html.escape
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"
-        "table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1.5em;}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;}"
-        "th{background:#f3f3f3;} img{max-width:100%;}</style></head><body>",
-        f"<h1>{esc(title)}</h1><p>{esc(_('Written {when} by CityDesk.').format(when=when))}</p>",
-    ]
-    for s in sections:
-        parts.append(f"<h2>{esc(s.heading)}</h2>")
-        parts += [f"<p>{esc(p)}</p>" for p in s.paragraphs]
-        for caption, table in s.tables:
-            parts.append(f"<h3>{esc(caption)}</h3>")
-            parts.append(table.to_html(index=False, na_rep="-", escape=True, border=0))
-        parts += [f"<img src='{esc(stem)}.png' alt='{esc(s.heading)}'>" for stem, _fig in s.figures]
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _pdf_pages(sections: list[Section], title: str):
-    """Text and table pages (A4 landscape); figures follow as their own pages. A table
-    keeps its caption on its page; a long table continues on the next page."""
-    import textwrap
-
-    from citydesk.layers.mpl_fonts import figure
-
-    row_h, top, bottom = 0.028, 0.95, 0.05
-    blocks: list[tuple[str, Any]] = [("title", title)]
-    for s in sections:
-        blocks.append(("h", s.heading))
-        blocks += [("p", textwrap.fill(str(p), 140)) for p in s.paragraphs]
-        for caption, table in s.tables:
-            shown = table.astype(str)
-            for start in range(0, max(len(shown), 1), 24):  # at most 24 rows per piece
-                blocks.append(("table", (caption, shown.iloc[start : start + 24])))
-    size = {"title": 16, "h": 12, "p": 8.5}
-    page, y = None, 0.0
-    for kind, item in blocks:
-        if kind == "table":
-            height = row_h * (len(item[1]) + 1) + 0.07
-        else:
-            height = 0.035 + 0.022 * str(item).count("\n") + (0.02 if kind != "p" else 0)
-        if page is None or y - height < bottom:
-            if page is not None:
-                yield page
-            page = figure(figsize=(11.69, 8.27))
-            y = top
-        if kind != "table":
-            page.text(
-                0.04,
-                y,
-                str(item),
-                fontsize=size[kind],
-                va="top",
-                weight="normal" if kind == "p" else "bold",
-            )
-            y -= height
-            continue
-        caption, shown = item
-        page.text(0.04, y, caption, fontsize=9, weight="bold", va="top")
-        ax = page.add_axes((0.04, y - height + 0.01, 0.92, height - 0.04))
-        ax.set_axis_off()
-        cells = shown.to_numpy() if len(shown) else [["-"] * len(shown.columns)]
-        t = ax.table(cellText=cells, colLabels=[str(c) for c in shown.columns], bbox=(0, 0, 1, 1))
-        t.auto_set_font_size(False)
-        t.set_fontsize(7)
-        t.auto_set_column_width(list(range(len(shown.columns))))
-        y -= height
-    if page is not None:
-        yield page
 
 
 def plan_report(
@@ -492,4 +387,5 @@ def plan_report(
     title = _("Planning scenarios: {project}").format(
         project=meta.get("name") or Path(project).stem
     )
-    return write_report(sections, output, title)
+    report = Report(title, sections, subtitle=[written_line()])
+    return write_report(report, output, formats=("html", "pdf", "md"))

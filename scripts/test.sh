@@ -38,10 +38,11 @@ if [ "${CITYDESK_AS_CLONE:-0}" = "1" ]; then
   where=$clone
   echo "running the suite as a fresh clone would, in $clone"
 fi
-# both cores: pytest-xdist, one worker per core; tests of one file stay on one worker
+# both cores: pytest-xdist, one worker per core; tests are dealt out one by one (balances the
+# few long tests: the 3-objective Pareto front, the crash tests)
 workers=${CITYDESK_TEST_WORKERS:-$(nproc)}
 set +e
-(cd "$where" && "$python" -P -m pytest -n "$workers" --dist loadfile "$@")
+(cd "$where" && "$python" -P -m pytest -n "$workers" --dist load "$@")
 status=$?
 set -e
 if [ "$status" = "5" ]; then

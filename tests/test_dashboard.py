@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
@@ -95,11 +94,31 @@ def test_weekly_trend_against_a_pandas_resample():
         assert row.closed_on_time == (done.closed_at <= done.due_at).sum()
 
 
-def test_evaluation_pdf_has_four_pages(replayed, tmp_path):
+def test_evaluation_pdf_reads_as_a_table_in_chinese(replayed, tmp_path):
+    """The PDF's text, as a reader extracts it: the headers and each department's row with
+    its own values, in Chinese, not overlapping cells run together."""
+    from pypdf import PdfReader
+
+    from citydesk.layers.i18n import set_language
+
     _desk, _result, board = replayed
-    pdf = write_pdf(board, tmp_path / "week.pdf", lang="zh_CN")
-    pages = re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())
-    assert len(pages) == 4
+    set_language("zh_CN")
+    try:
+        pdf = write_pdf(board, tmp_path / "week.pdf", lang="zh_CN")
+    finally:
+        set_language("en")
+    reader = PdfReader(pdf)
+    text = "\n".join(page.extract_text(extraction_mode="layout") for page in reader.pages)
+    assert len(reader.pages) >= 3  # the table, then the charts
+    for header in ("部门", "等级"):
+        assert header in text
+    everyone = board.kpis.iloc[-1]
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith("全部部门")]
+    assert rows, text[:500]
+    # one cell per column, in order: name, registered, due, closed, on time, ..., score, grade
+    assert rows[0][1] == str(int(everyone["registered"]))
+    assert rows[0][4] == f"{everyone['on_time_close_rate']:.0%}"
+    assert rows[0][-1] == everyone["grade"]
 
 
 def test_dashboard_without_a_grid_or_cases(tmp_path):

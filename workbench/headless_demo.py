@@ -7,7 +7,6 @@ scenarios, the case loop, KPIs) add their sections here. No Qt is imported.
 
 from __future__ import annotations
 
-import html
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _, pgettext
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.project_store import load_project
+from citydesk.layers.report import Report, Section, Table, write_report, written_line
 from citydesk.layers.validation import ValidationReport, validate_frame
 from citydesk.planning.scenario import DEMO_SCENARIOS
 
@@ -321,20 +321,28 @@ def _desk_note() -> str:
     )
 
 
-@dataclass
-class _Section:
-    """One part of the report, rendered the same way into Markdown and HTML."""
+def _section(
+    heading: str,
+    text: str = "",
+    headers: list[str] | None = None,
+    rows: list[list[str]] | None = None,
+    items: list[str] | None = None,
+    images: list[Path] | None = None,
+    link: tuple[str, str] | None = None,
+) -> Section:
+    """A section of the report engine from the demo's text, table rows, items and maps."""
+    tables = [Table(headers, [[str(c) for c in r] for r in rows or []])] if headers else []
+    return Section(
+        heading,
+        [text] if text else [],
+        items=list(items or []),
+        tables=tables,
+        images=list(images or []),
+        link=link,
+    )
 
-    heading: str
-    text: str = ""
-    headers: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)
-    images: list[Path] = field(default_factory=list)
-    link: tuple[str, str] | None = None  # (label, target)
 
-
-def _sections(result: DemoResult, project) -> list[_Section]:
+def _sections(result: DemoResult, project) -> list[Section]:
     val_rows = []
     for lid, rep in result.validation.items():
         summary = "; ".join(f"{i.code} ({i.count})" if i.count else i.code for i in rep.issues)
@@ -348,24 +356,24 @@ def _sections(result: DemoResult, project) -> list[_Section]:
     measure = [_("Measure"), _("Value")]
     pdf = result.evaluation_pdf
     return [
-        _Section(
+        _section(
             _("Layers"),
             headers=[_("Layer"), pgettext("layer role", "Role"), _("Features"), _("Source CRS")],
             rows=_layer_rows(project),
         ),
-        _Section(_("Validation"), headers=[_("Layer"), _("Result"), _("Issues")], rows=val_rows),
-        _Section(
+        _section(_("Validation"), headers=[_("Layer"), _("Result"), _("Issues")], rows=val_rows),
+        _section(
             _("Dispatch desk: the crash history replayed"),
             _desk_note(),
             measure,
             result.desk,
             link=(_("Evaluation report (PDF)"), pdf.name) if pdf else None,
         ),
-        _Section(_("Planning: two more fire stations"), _siting_note(), measure, result.siting),
-        _Section(
+        _section(_("Planning: two more fire stations"), _siting_note(), measure, result.siting),
+        _section(
             _("Planning: land-use Pareto front"), _front_note(), _front_headers(), result.front
         ),
-        _Section(
+        _section(
             _("Planning: three scenarios compared"),
             _scenario_note(),
             [_("Indicator"), _("Unit"), *DEMO_SCENARIOS],
@@ -377,64 +385,19 @@ def _sections(result: DemoResult, project) -> list[_Section]:
             if result.planning_report
             else None,
         ),
-        _Section(_("Timings"), items=[f"{k}: {v:.2f} s" for k, v in result.timings.items()]),
-        _Section(_("Maps"), images=result.maps),
-        _Section(_("Data credits"), project.metadata.get("credits", "")),
+        _section(_("Timings"), items=[f"{k}: {v:.2f} s" for k, v in result.timings.items()]),
+        _section(_("Maps"), images=result.maps),
+        _section(_("Data credits"), project.metadata.get("credits", "")),
     ]
-
-
-def _markdown(section: _Section) -> list[str]:
-    out = ["", f"## {section.heading}", ""]
-    if section.text:
-        out += [section.text, ""]
-    if section.headers:
-        out += ["| " + " | ".join(section.headers) + " |", "|" + "---|" * len(section.headers)]
-        out += ["| " + " | ".join(r) + " |" for r in section.rows]
-    out += [f"- {item}" for item in section.items]
-    out += [f"![{p.stem}]({p.name})" for p in section.images]
-    if section.link:
-        out += ["", f"[{section.link[0]}]({section.link[1]})"]
-    return out
-
-
-def _html(section: _Section) -> list[str]:
-    esc = html.escape
-    out = [f"<h2>{esc(section.heading)}</h2>"]
-    if section.text:
-        out.append(f"<p>{esc(section.text)}</p>")
-    if section.headers:
-        head = "".join(f"<th>{esc(c)}</th>" for c in section.headers)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in section.rows
-        )
-        out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    if section.items:
-        out += ["<ul>", *[f"<li>{esc(item)}</li>" for item in section.items], "</ul>"]
-    out += [f"<img src='{p.name}' alt='{p.stem}'>" for p in section.images]
-    if section.link:
-        out.append(f"<p><a href='{section.link[1]}'>{esc(section.link[0])}</a></p>")
-    return out
 
 
 def _write_reports(result: DemoResult, project) -> None:
-    # translated outside f-strings: the message extractor does not look inside them
-    title = _("CityDesk demo report")
-    crs_line = _("Project CRS: {crs}").format(crs=project.crs.name)
-    sections = _sections(result, project)
-    md = [f"# {title}: {project.name}", "", crs_line]
-    for section in sections:
-        md += _markdown(section)
-    result.report_md.write_text("\n".join([*md, ""]), encoding="utf-8")
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(project.name)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
-        "img{max-width:100%;border:1px solid #ddd;margin:1em 0}</style></head><body>",
-        f"<h1>{html.escape(title)}: {html.escape(project.name)}</h1>",
-        f"<p>{html.escape(crs_line)}</p>",
-    ]
-    for section in sections:
-        parts += _html(section)
-    parts.append("</body></html>")
-    result.report_html.write_text("\n".join(parts), encoding="utf-8")
+    """report.html and report.md through the report engine (the maps are already PNGs)."""
+    title = _("CityDesk demo report") + ": " + project.name
+    report = Report(
+        title,
+        _sections(result, project),
+        subtitle=[_("Project CRS: {crs}").format(crs=project.crs.name), written_line()],
+    )
+    out = result.report_html.parent
+    write_report(report, out, stem=result.report_html.stem, formats=("html", "md"))
