@@ -15,7 +15,7 @@ import logging
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,41 @@ class CaseImportError(CityDeskError):
 
 
 @dataclass
+class MappingColumns:
+    """Which source column (or columns, joined) holds each case fact."""
+
+    reported_at: str
+    source_id: str | None = None
+    closed_at: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    category: str | None = None
+    description: str | list[str] | None = None
+
+
+@dataclass
+class MappingDates:
+    formats: list[str] = field(default_factory=list)
+    timezone: str = "UTC"
+
+
+@dataclass
+class MappingDefaults:
+    category: str | None = None
+
+
+@dataclass
+class MappingFile:
+    """The TOML layout of a column mapping (checked key by key)."""
+
+    columns: MappingColumns
+    source: str = ""
+    dates: MappingDates = field(default_factory=MappingDates)
+    categories: dict[str, str] = field(default_factory=dict)
+    defaults: MappingDefaults = field(default_factory=MappingDefaults)
+
+
+@dataclass
 class ColumnMapping:
     source: str
     columns: dict[str, object]
@@ -49,22 +84,17 @@ class ColumnMapping:
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
         # shipped mappings by name: nyc311, cambridge_crashes
-        path, data = load_toml(path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"))
-        columns = data.get("columns", {})
-        if "reported_at" not in columns:
-            raise CaseImportError(
-                _("the mapping has no [columns] reported_at"),
-                _("Name the column with the report date and time."),
-                path=str(path),
-            )
-        dates = data.get("dates", {})
+        path, data = load_toml(
+            path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"), MappingFile
+        )
+        columns = {k: v for k, v in asdict(data.columns).items() if v is not None}
         return cls(
-            source=str(data.get("source", path.stem)),
+            source=data.source or path.stem,
             columns=columns,
-            date_formats=list(dates.get("formats", [])),
-            timezone=str(dates.get("timezone", "UTC")),
-            categories={str(k): str(v) for k, v in data.get("categories", {}).items()},
-            default_category=data.get("defaults", {}).get("category"),
+            date_formats=data.dates.formats,
+            timezone=data.dates.timezone,
+            categories=data.categories,
+            default_category=data.defaults.category,
         )
 
 

@@ -10,7 +10,7 @@ a dispatcher can act on "no crew of water is on duty" but not on a silent failur
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from citydesk.layers.errors import CityDeskError
@@ -42,6 +42,14 @@ class Rule:
         return code.startswith(want[:-1]) if want.endswith("*") else code == want
 
 
+@dataclass
+class RoutingFile:
+    """The TOML layout of a routing-rules file (checked key by key)."""
+
+    rules: list[Rule] = field(default_factory=list)
+    version: str = ""
+
+
 @dataclass(frozen=True)
 class Routing:
     department: str | None
@@ -58,19 +66,17 @@ class RoutingTable:
         if path is None:
             return cls([])
         # shipped rules by name: cambridge
-        path, data = load_toml(path, DATA / "routing_{name}.toml", RoutingError, _("routing rules"))
-        rules = []
-        for n, raw in enumerate(data.get("rules", []), start=1):
-            if not raw.get("category") or not raw.get("department"):
+        path, data = load_toml(
+            path, DATA / "routing_{name}.toml", RoutingError, _("routing rules"), RoutingFile
+        )
+        for n, rule in enumerate(data.rules, start=1):
+            if not rule.category or not rule.department:
                 raise RoutingError(
                     _("routing rule {n} needs a category and a department").format(n=n),
                     _('Write e.g. category = "event:0505" and department = "police".'),
                     path=str(path),
                 )
-            rules.append(
-                Rule(str(raw["category"]), str(raw["department"]), str(raw.get("area", "")))
-            )
-        return cls(rules)
+        return cls(data.rules)
 
     def route(
         self, kind: str, code: str, grid_code: str | None, default_department: str | None

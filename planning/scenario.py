@@ -18,16 +18,14 @@ are measured against. ``kind = "allocate"`` runs the land-use optimization.
 
 from __future__ import annotations
 
-import difflib
-import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
-from citydesk.layers.toml_text import parse_toml
+from citydesk.layers.toml_schema import Reader, parse_toml, read_table
 
 SCHEMA_VERSION = 1
 KINDS = ("baseline", "allocate")
@@ -188,7 +186,7 @@ def parse_scenario(text: str, source: str = "") -> Scenario:
     if "scenario" in data and len(data) > 1:
         table = {**data["scenario"], **{k: v for k, v in data.items() if k != "scenario"}}
     try:
-        scenario = _build(Scenario, table, "")
+        scenario = read_table(Scenario, table, ScenarioError)
         check_scenario(scenario)
     except ScenarioError as exc:
         exc.path = exc.path or source or None
@@ -343,89 +341,7 @@ def _check_suitability(s: Scenario) -> None:
 
 
 def _one_of(where: str, value: str, allowed, what: str | None = None) -> None:
-    if value in allowed:
-        return
-    near = difflib.get_close_matches(str(value), list(allowed), n=1)
-    hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
-    _fail(
-        where,
-        _("unknown {what} '{value}'").format(what=what or _("value"), value=value),
-        hint + _("Use one of: {names}.").format(names=", ".join(allowed)),
-    )
-
-
-# -- a small typed reader for dataclasses ---------------------------------------------------
-
-
-def _build(cls, table: Any, where: str):
-    if not isinstance(table, dict):
-        _fail(
-            where, _("must be a table"), _("Write it as [{name}] or {{ ... }}.").format(name=where)
-        )
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
-    for key in table:
-        if key not in known:
-            near = difflib.get_close_matches(key, list(known), n=1)
-            hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
-            _fail(
-                _join(where, key),
-                _("unknown field"),
-                hint + _("Known fields: {names}.").format(names=", ".join(known)),
-            )
-    values = {}
-    for name, f in known.items():
-        if name in table:
-            values[name] = _coerce(hints[name], table[name], _join(where, name))
-        elif f.default is MISSING and f.default_factory is MISSING:
-            _fail(_join(where, name), _("missing"), _("This field is required."))
-    return cls(**values)
-
-
-def _coerce(hint, value, where: str):
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _coerce(next(a for a in args if a is not type(None)), value, where)
-    if is_dataclass(hint):
-        return _build(hint, value, where)
-    if hint is Any:
-        return value
-    if origin is dict:
-        if not isinstance(value, dict):
-            _fail(where, _("must be a table"), _("Write it as key = value pairs."))
-        return {str(k): _coerce(args[1], v, _join(where, k)) for k, v in value.items()}
-    if origin is list:
-        if not isinstance(value, list):
-            _fail(where, _("must be a list"), _("Write it as [a, b, ...]."))
-        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            _fail(where, _("must be a number, not {v!r}").format(v=value), _("Write a number."))
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            _fail(
-                where,
-                _("must be a whole number, not {v!r}").format(v=value),
-                _("Write an integer."),
-            )
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            _fail(where, _("must be true or false"), _("Write true or false."))
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            _fail(where, _("must be text, not {v!r}").format(v=value), _("Quote it."))
-        return value
-    return value
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else str(key)
+    Reader(ScenarioError).one_of(where, value, allowed, what)
 
 
 def _without_none(value):

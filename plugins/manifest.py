@@ -29,23 +29,24 @@ geometry = "line"
 label = "Major roads"
 ```
 
-The file is checked against a JSON Schema (jsonschema) after TOML parsing; an invalid
-manifest is reported with the path of the offending key, and the plugin is disabled.
+The file is read by CityDesk's one strict TOML reader (:mod:`citydesk.layers.toml_schema`)
+against the dataclasses below: an unknown or misspelt key, a wrong type or a missing required
+key is reported with its dotted path (and the nearest known key), and the plugin is disabled.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-import jsonschema
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
-from citydesk.layers.toml_text import parse_toml
+from citydesk.layers.toml_schema import Reader, parse_toml
 
 MANIFEST_NAME = "citydesk_plugin.toml"
 CONTRIBUTION_KINDS = ("readers", "writers", "algorithms", "indicators", "panels", "commands")
@@ -62,137 +63,99 @@ PARAMETER_TYPES = (
     "file",
     "output_layer",
 )
-_TARGET = {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"}
-_ID = {"type": "string", "pattern": r"^[a-z0-9_.-]+(:[a-z0-9_.-]+)?$"}
-_PARAMETER = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {
-        "type": {"enum": list(PARAMETER_TYPES)},
-        "label": {"type": "string"},
-        "description": {"type": "string"},
-        "default": {},
-        "optional": {"type": "boolean"},
-        "geometry": {"enum": ["point", "line", "polygon", "any"]},
-        "parent": {"type": "string"},
-        "minimum": {"type": "number"},
-        "maximum": {"type": "number"},
-        "options": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "extensions": {"type": "array", "items": {"type": "string"}},
-    },
-    "additionalProperties": False,
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["plugin"],
-    "additionalProperties": False,
-    "properties": {
-        "plugin": {
-            "type": "object",
-            "required": [
-                "name",
-                "version",
-                "author",
-                "description",
-                "license",
-                "requires-citydesk",
-            ],
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$"},
-                "version": {"type": "string"},
-                "author": {"type": "string"},
-                "description": {"type": "string"},
-                "license": {"type": "string"},
-                "requires-citydesk": {"type": "string"},
-                "dependencies": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "readers": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "extensions", "read"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": _ID,
-                    "name": {"type": "string"},
-                    "extensions": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                    "read": _TARGET,
-                },
-            },
-        },
-        "writers": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "extensions", "write"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": _ID,
-                    "name": {"type": "string"},
-                    "extensions": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                    "write": _TARGET,
-                },
-            },
-        },
-        "algorithms": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "name", "run"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": _ID,
-                    "name": {"type": "string"},
-                    "group": {"type": "string"},
-                    "description": {"type": "string"},
-                    "run": _TARGET,
-                    "parameters": {"type": "object", "additionalProperties": _PARAMETER},
-                },
-            },
-        },
-        "indicators": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "label", "unit", "compute"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": _ID,
-                    "label": {"type": "string"},
-                    "unit": {"type": "string"},
-                    "better": {"enum": ["higher", "lower", ""]},
-                    "formula": {"type": "string"},
-                    "compute": _TARGET,
-                },
-            },
-        },
-        "panels": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "title", "widget"],
-                "additionalProperties": False,
-                "properties": {"id": _ID, "title": {"type": "string"}, "widget": _TARGET},
-            },
-        },
-        "commands": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "title", "run"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": _ID,
-                    "title": {"type": "string"},
-                    "menu": {"type": "string"},
-                    "run": _TARGET,
-                },
-            },
-        },
-    },
-}
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")  # module.path:attribute
+_ID = re.compile(r"^[a-z0-9_.-]+(:[a-z0-9_.-]+)?$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass
+class PluginTable:
+    name: str
+    version: str
+    author: str
+    description: str
+    license: str
+    requires_citydesk: str = field(metadata={"key": "requires-citydesk"})
+    dependencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParameterSpec:
+    type: str
+    label: str = ""
+    description: str = ""
+    default: Any = None
+    optional: bool = False
+    geometry: Literal["point", "line", "polygon", "any"] | None = None
+    parent: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    options: list[str] = field(default_factory=list)
+    extensions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReaderEntry:
+    id: str
+    extensions: list[str]
+    read: str
+    name: str = ""
+
+
+@dataclass
+class WriterEntry:
+    id: str
+    extensions: list[str]
+    write: str
+    name: str = ""
+
+
+@dataclass
+class AlgorithmEntry:
+    id: str
+    name: str
+    run: str
+    group: str = ""
+    description: str = ""
+    parameters: dict[str, ParameterSpec] = field(default_factory=dict)
+
+
+@dataclass
+class IndicatorEntry:
+    id: str
+    label: str
+    unit: str
+    compute: str
+    better: Literal["higher", "lower", ""] = ""
+    formula: str = ""
+
+
+@dataclass
+class PanelEntry:
+    id: str
+    title: str
+    widget: str
+
+
+@dataclass
+class CommandEntry:
+    id: str
+    title: str
+    run: str
+    menu: str = ""
+
+
+@dataclass
+class ManifestFile:
+    """The TOML layout of citydesk_plugin.toml, checked key by key."""
+
+    plugin: PluginTable
+    readers: list[ReaderEntry] = field(default_factory=list)
+    writers: list[WriterEntry] = field(default_factory=list)
+    algorithms: list[AlgorithmEntry] = field(default_factory=list)
+    indicators: list[IndicatorEntry] = field(default_factory=list)
+    panels: list[PanelEntry] = field(default_factory=list)
+    commands: list[CommandEntry] = field(default_factory=list)
 
 
 class ManifestError(CityDeskError):
@@ -246,19 +209,9 @@ _TARGET_KEY = {
 def parse_manifest(text: str, source: str = "") -> Manifest:
     """A checked :class:`Manifest` from TOML text."""
     data = parse_toml(text, ManifestError, _("plugin manifest"), source)
-    errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path)
-    )
-    if errors:
-        found = "; ".join(
-            f"{'.'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
-            for e in errors[:3]
-        )
-        raise ManifestError(
-            _("the plugin manifest is invalid ({errors})").format(errors=found),
-            _("See docs/PLUGINS.md for the manifest keys."),
-            path=source or None,
-        )
+    reader = Reader(ManifestError, source)
+    checked = reader.build(ManifestFile, data)
+    _check_patterns(checked, reader)
     plugin = data["plugin"]
     _check_versions(plugin, source)
     contributions = []
@@ -284,6 +237,39 @@ def parse_manifest(text: str, source: str = "") -> Manifest:
         dependencies=tuple(plugin.get("dependencies", [])),
         contributions=tuple(contributions),
     )
+
+
+def _check_patterns(m: ManifestFile, reader: Reader) -> None:
+    """What a type cannot say: name and id spelling, module:attribute targets, non-empty
+    lists, known parameter types."""
+    if not _NAME.match(m.plugin.name):
+        reader.fail(
+            "plugin.name",
+            _("'{v}' is not a usable plugin name").format(v=m.plugin.name),
+            _("Use lower-case letters, digits, '-' and '_'."),
+        )
+    for kind in CONTRIBUTION_KINDS:
+        for i, entry in enumerate(getattr(m, kind)):
+            where = f"{kind}[{i}]"
+            if not _ID.match(entry.id):
+                reader.fail(
+                    f"{where}.id",
+                    _("'{v}' is not a usable id").format(v=entry.id),
+                    _('Use lower-case letters, digits and ".-_", e.g. "noise:exposure".'),
+                )
+            key = _TARGET_KEY[kind]
+            if not _TARGET.match(getattr(entry, key)):
+                reader.fail(
+                    f"{where}.{key}",
+                    _("'{v}' is not module:attribute").format(v=getattr(entry, key)),
+                    _('Name the code to call, e.g. "my_plugin.algorithm:run".'),
+                )
+            if hasattr(entry, "extensions") and not entry.extensions:
+                reader.fail(f"{where}.extensions", _("is empty"), _('Give e.g. [".xyz"].'))
+            for name, spec in getattr(entry, "parameters", {}).items():
+                reader.one_of(
+                    f"{where}.parameters.{name}.type", spec.type, PARAMETER_TYPES, _("type")
+                )
 
 
 def _check_versions(plugin: dict, source: str) -> None:

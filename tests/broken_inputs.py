@@ -1,8 +1,11 @@
-"""Broken inputs derived from the real data, made fresh in a temp folder for each test.
+"""Broken inputs derived from real data, made fresh in a temp folder for each test.
 
 Each function damages a real file the way real files get damaged: a truncated download, a
 shapefile without .prj, a GBK shapefile without .cpg, swapped CSV columns, projected numbers
 in a lon/lat file, mixed geometry types, an empty export.
+
+The sources are the layers of the shipped Cambridge demo project (real City of Cambridge
+data, in the repository), so these tests run on a fresh clone without ../shared.
 """
 
 from __future__ import annotations
@@ -13,7 +16,37 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-from conftest import BOUNDARIES, CRASHES_CSV, FACILITIES, PARCELS
+
+from citydesk.layers.demo import SHIPPED_DEMO
+
+#: the crash export's own column names (the demo keeps them in snake_case)
+CRASH_COLUMNS = {
+    "crash_number": "Crash Number",
+    "date_time": "Date Time",
+    "day_of_week": "Day Of Week",
+    "object_1": "Object 1",
+    "object_2": "Object 2",
+    "street_number": "Street Number",
+    "street_name": "Street Name",
+    "cross_street": "Cross Street",
+    "location": "Location",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+}
+
+
+def demo_layer(name: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(SHIPPED_DEMO, layer=name)
+
+
+def crashes_csv(folder: Path, rows: int | None = None) -> Path:
+    """The demo's crash layer as the police department's CSV export (its own columns)."""
+    crashes = pd.DataFrame(demo_layer("crashes").drop(columns="geometry"))
+    crashes = crashes[list(CRASH_COLUMNS)].rename(columns=CRASH_COLUMNS)
+    out = folder / "crashes.csv"
+    (crashes if rows is None else crashes.head(rows)).to_csv(out, index=False)
+    return out
+
 
 #: the 13 Cambridge neighbourhoods with the Chinese names a Chinese planning office would use
 HOOD_ZH = {
@@ -34,7 +67,7 @@ HOOD_ZH = {
 
 
 def gbk_shapefile_without_cpg(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods")
+    hoods = demo_layer("neighborhoods")
     hoods["name_zh"] = hoods["NAME"].map(HOOD_ZH).fillna("未命名")
     hoods["note"] = "城市管理网格"
     out = folder / "neighborhoods_gbk.shp"
@@ -44,7 +77,7 @@ def gbk_shapefile_without_cpg(folder: Path) -> Path:
 
 
 def shapefile_without_prj(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods").to_crs(2249)
+    hoods = demo_layer("neighborhoods").to_crs(2249)
     out = folder / "neighborhoods_noprj.shp"
     pyogrio.write_dataframe(hoods[["NAME", "geometry"]], out)
     out.with_suffix(".prj").unlink()
@@ -53,13 +86,13 @@ def shapefile_without_prj(folder: Path) -> Path:
 
 def truncated_gpkg(folder: Path, keep: float = 0.4) -> Path:
     out = folder / "parcels_truncated.gpkg"
-    data = PARCELS.read_bytes()
+    data = SHIPPED_DEMO.read_bytes()
     out.write_bytes(data[: int(len(data) * keep)])
     return out
 
 
 def truncated_shapefile(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods")
+    hoods = demo_layer("neighborhoods")
     out = folder / "hoods_trunc.shp"
     pyogrio.write_dataframe(hoods, out)
     shp = out.read_bytes()
@@ -74,7 +107,7 @@ def not_a_gis_file(folder: Path) -> Path:
 
 
 def swapped_latlon_csv(folder: Path, rows: int = 3000) -> Path:
-    df = pd.read_csv(CRASHES_CSV, nrows=rows)
+    df = pd.read_csv(crashes_csv(folder, rows))
     df = df.rename(columns={"Latitude": "Longitude", "Longitude": "Latitude"})
     out = folder / "crashes_swapped.csv"
     df.to_csv(out, index=False)
@@ -82,7 +115,7 @@ def swapped_latlon_csv(folder: Path, rows: int = 3000) -> Path:
 
 
 def projected_coordinates_labelled_wgs84(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods").to_crs(2249)
+    hoods = demo_layer("neighborhoods").to_crs(2249)
     hoods = hoods.set_crs(4326, allow_override=True)  # the classic wrong .prj
     out = folder / "hoods_wrong_crs.gpkg"
     pyogrio.write_dataframe(hoods, out)
@@ -90,9 +123,10 @@ def projected_coordinates_labelled_wgs84(folder: Path) -> Path:
 
 
 def mixed_geometry_geojson(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods")[["NAME", "geometry"]]
-    schools = gpd.read_file(FACILITIES, layer="public_school")[["SITE_NAME", "geometry"]]
-    schools = schools.rename(columns={"SITE_NAME": "NAME"})
+    hoods = demo_layer("neighborhoods")[["NAME", "geometry"]]
+    facilities = demo_layer("all_facilities")
+    schools = facilities[facilities["category"] == "public_school"][["name", "geometry"]]
+    schools = schools.rename(columns={"name": "NAME"})
     mixed = gpd.GeoDataFrame(pd.concat([hoods, schools], ignore_index=True), crs=4326)
     out = folder / "mixed.geojson"
     pyogrio.write_dataframe(mixed, out, driver="GeoJSON")
@@ -100,15 +134,15 @@ def mixed_geometry_geojson(folder: Path) -> Path:
 
 
 def empty_layer(folder: Path) -> Path:
-    hoods = gpd.read_file(BOUNDARIES, layer="neighborhoods")
+    hoods = demo_layer("neighborhoods")
     out = folder / "empty.gpkg"
     pyogrio.write_dataframe(hoods.iloc[0:0], out, layer="neighborhoods")
     return out
 
 
 def malformed_csv(folder: Path) -> Path:
-    """The real crash CSV with two damaged lines (an unquoted comma, a cut-off row)."""
-    lines = CRASHES_CSV.read_text(encoding="utf-8", errors="replace").splitlines()
+    """The crash CSV with two damaged lines (an unquoted comma, a cut-off row)."""
+    lines = crashes_csv(folder, 400).read_text(encoding="utf-8").splitlines()
     lines[5] = lines[5] + ",EXTRA FIELD"
     lines[9] = lines[9] + ",MORE,AND MORE"
     out = folder / "crashes_malformed.csv"

@@ -14,7 +14,6 @@ from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import
 from citydesk.incidents.lifecycle import State
 from citydesk.incidents.store import SqliteCaseStore
 
-pytestmark = pytest.mark.shared_data
 EXE = str(Path(sys.executable).parent / "citydesk")
 
 
@@ -24,6 +23,7 @@ def store(store_target):
         yield s
 
 
+@pytest.mark.shared_data
 def test_nyc311_import_keeps_everything_and_is_idempotent(store):
     result = import_csv(store, NYC311, "nyc311")
     assert result == {
@@ -53,6 +53,7 @@ def test_nyc311_import_keeps_everything_and_is_idempotent(store):
     assert store.verify_all() == []
 
 
+@pytest.mark.shared_data
 def test_crash_history_with_the_dst_fall_back_hour(store):
     result = import_csv(store, CRASHES_CSV, "cambridge_crashes")
     assert result["added"] == 10335 and result["needs_location"] == 1225
@@ -78,6 +79,7 @@ def test_dates_in_several_formats_and_zones():
     assert parsed.iloc[4:].isna().all()
 
 
+@pytest.mark.shared_data
 def test_mapping_problems_stop_the_batch_and_say_why(store, tmp_path):
     no_default = ColumnMapping.load("nyc311")
     no_default.default_category = None
@@ -91,11 +93,12 @@ def test_mapping_problems_stop_the_batch_and_say_why(store, tmp_path):
     raw.loc[7, "Created Date"] = "sometime last week"
     bad = tmp_path / "bad.csv"
     raw.to_csv(bad, index=False)
-    with pytest.raises(CaseImportError, match="file lines 9"):
+    with pytest.raises(CaseImportError, match=r"1 row has no readable report date \(file line 9"):
         import_csv(store, bad, "nyc311")
     assert store.count() == 0  # nothing from any failed batch
 
 
+@pytest.mark.shared_data
 def test_cases_cli_import_list_show_move(demo_copy):
     def run(*args):
         return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=300)
@@ -154,6 +157,7 @@ def test_cases_cli_import_list_show_move(demo_copy):
         assert store.get(case_id).status == State.ACCEPTED
 
 
+@pytest.mark.shared_data
 def test_cases_kpi_cli(demo_copy, tmp_path):
     subprocess.run(
         [EXE, "cases", "import", str(NYC311), "--mapping", "nyc311", "--project", str(demo_copy)],
@@ -193,3 +197,16 @@ def test_cases_kpi_cli(demo_copy, tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2
+
+
+def test_a_misspelt_mapping_key_is_named_with_the_fix(tmp_path):
+    """The mapping is read by the one strict TOML reader: a typo is an error, not a column
+    silently left out of the import."""
+    mapping = tmp_path / "city.toml"
+    mapping.write_text('[columns]\nreported_at = "Opened"\nclosed_att = "Closed"\n')
+    with pytest.raises(CaseImportError, match=r"columns\.closed_att: unknown field") as err:
+        ColumnMapping.load(mapping)
+    assert "did you mean 'closed_at'?" in err.value.message
+    mapping.write_text('[columns]\nclosed_at = "Closed"\n')
+    with pytest.raises(CaseImportError, match=r"columns\.reported_at: missing"):
+        ColumnMapping.load(mapping)

@@ -25,7 +25,6 @@ from citydesk.incidents.store import (
 )
 from citydesk.layers.errors import CityDeskError
 
-pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")
 
 
@@ -58,6 +57,7 @@ def crash_case(row, **kw) -> NewCase:
     )
 
 
+@pytest.mark.shared_data
 def test_report_fills_grid_department_and_due_time(store, crashes, grid):
     row = crashes.iloc[0]
     friday_5pm = dt.datetime(2024, 3, 1, 17, 0, tzinfo=NY)
@@ -70,6 +70,7 @@ def test_report_fills_grid_department_and_due_time(store, crashes, grid):
     assert case.grid_code.startswith("250170") and len(case.grid_code) == 14
 
 
+@pytest.mark.shared_data
 def test_the_loop_with_rework_and_history(store, crashes):
     c = store.report(crash_case(crashes.iloc[1]), "anna", Role.SUPERVISOR)
     steps = _loop_steps(rework=True, fail_note="debris still on the road")
@@ -82,6 +83,7 @@ def test_the_loop_with_rework_and_history(store, crashes):
     assert store.verify_all() == []
 
 
+@pytest.mark.shared_data
 def test_refused_actions_change_nothing(store, crashes):
     c = store.report(crash_case(crashes.iloc[2]), "anna", Role.SUPERVISOR)
     with pytest.raises(RoleError):
@@ -93,6 +95,7 @@ def test_refused_actions_change_nothing(store, crashes):
     assert len(store.history(c.case_id)) == 1
 
 
+@pytest.mark.shared_data
 def test_optimistic_locking_two_desks(store_target, grid, crashes):
     desk1 = store_target.open(grid)
     desk2 = store_target.open(grid)
@@ -108,6 +111,7 @@ def test_optimistic_locking_two_desks(store_target, grid, crashes):
         desk2.close()
 
 
+@pytest.mark.shared_data
 def test_history_is_append_only_in_the_database(store, crashes, store_target):
     c = store.report(crash_case(crashes.iloc[4]), "anna", Role.SUPERVISOR)
     statements = ["UPDATE case_events SET actor = 'mallory'", "DELETE FROM case_events"]
@@ -119,6 +123,7 @@ def test_history_is_append_only_in_the_database(store, crashes, store_target):
     assert store.history(c.case_id)[0].actor == "anna"
 
 
+@pytest.mark.shared_data
 def test_import_is_all_or_nothing_and_idempotent(store, crashes):
     batch = [crash_case(r) for r in crashes.iloc[10:60].itertuples()]
     assert store.import_batch(batch) == (50, 0)
@@ -131,6 +136,7 @@ def test_import_is_all_or_nothing_and_idempotent(store, crashes):
     assert store.count() == before
 
 
+@pytest.mark.shared_data
 def test_query_filters_are_parameters_not_sql(store, crashes):
     store.import_batch([crash_case(r) for r in crashes.iloc[100:130].itertuples()])
     all_cases = store.query()
@@ -144,6 +150,7 @@ def test_query_filters_are_parameters_not_sql(store, crashes):
     assert store.count() == len(all_cases)
 
 
+@pytest.mark.shared_data
 def test_cases_are_a_point_layer_and_survive_project_saves(demo_copy, grid, crashes):
     from citydesk.layers.project_store import load_project, save_project
 
@@ -169,6 +176,7 @@ def test_cases_are_a_point_layer_and_survive_project_saves(demo_copy, grid, cras
     con.close()
 
 
+@pytest.mark.shared_data
 def test_rows_without_coordinates_need_location(store):
     c = store.report(
         NewCase(kind="event", category_code="0102", description="no address"), "ben", Role.INTAKE
@@ -202,6 +210,7 @@ def _loop(t0: dt.datetime, rework: bool = False) -> list[HistoryStep]:
     ]
 
 
+@pytest.mark.shared_data
 def test_migrated_histories_are_checked_and_summarised(store, crashes):
     t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
     rows = crashes.iloc[300:303]
@@ -232,6 +241,7 @@ def test_migrated_histories_are_checked_and_summarised(store, crashes):
     assert facts.loc[first.case_id, "registered_at"] == pd.Timestamp(first.registered_at)
 
 
+@pytest.mark.shared_data
 def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
     t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
     batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[310:315].itertuples()]
@@ -244,6 +254,7 @@ def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
     assert store.count() == before
 
 
+@pytest.mark.shared_data
 def test_a_migrated_history_that_goes_back_in_time_is_refused(store, crashes):
     """The benchmark's own migration once lost the unit of its step times and imported
     histories dated 1970 after reports dated 2014; now such a batch is refused."""
@@ -258,6 +269,7 @@ def test_a_migrated_history_that_goes_back_in_time_is_refused(store, crashes):
     assert store.count() == before
 
 
+@pytest.mark.shared_data
 def test_reporting_a_stored_source_id_again_is_refused(store, crashes):
     case = crash_case(crashes.iloc[320])
     store.report(case, "anna")
@@ -265,6 +277,7 @@ def test_reporting_a_stored_source_id_again_is_refused(store, crashes):
         store.report(case, "anna")
 
 
+@pytest.mark.shared_data
 def test_verify_all_catches_a_tampered_summary(store, crashes, store_target):
     c = store.report(crash_case(crashes.iloc[321]), "anna", Role.SUPERVISOR)
     assert store.verify_all() == []
@@ -313,6 +326,7 @@ EVIL = [
 ]
 
 
+@pytest.mark.shared_data
 def test_every_text_field_and_filter_is_a_parameter(store, crashes):
     """Each hostile string goes through every text filter and every text field a user or an
     import can fill; it is stored and found verbatim, and every table is still there."""

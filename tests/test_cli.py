@@ -11,7 +11,6 @@ import broken_inputs as bi
 import pytest
 from conftest import BOUNDARIES, CRASHES_CSV, PARCELS, SF_DEM_SOUTH
 
-pytestmark = pytest.mark.shared_data
 EXE = str(Path(sys.executable).parent / "citydesk")
 
 
@@ -21,6 +20,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.shared_data
 def test_layers_info_json():
     out = run("layers", "info", BOUNDARIES, "--json")
     assert out.returncode == 0, out.stderr
@@ -29,11 +29,13 @@ def test_layers_info_json():
     assert {x["name"] for x in info["layers_in_file"]} >= {"neighborhoods", "census2020_blocks"}
 
 
+@pytest.mark.shared_data
 def test_layers_info_raster():
     out = run("layers", "info", SF_DEM_SOUTH)
     assert out.returncode == 0 and "units: ft" in out.stdout
 
 
+@pytest.mark.shared_data
 def test_validate_exit_codes_and_repair(tmp_path):
     out = run(
         "layers", "validate", PARCELS, "--id-field", "ML", "--repair", tmp_path / "fixed.gpkg"
@@ -55,6 +57,7 @@ def test_validate_json_report_for_a_corrupt_file(tmp_path):
     assert report["issues"][0]["code"] == "unreadable"
 
 
+@pytest.mark.shared_data
 def test_convert_reprojects_and_keeps_features(tmp_path):
     target = tmp_path / "hoods_cgcs.fgb"
     out = run(
@@ -65,6 +68,7 @@ def test_convert_reprojects_and_keeps_features(tmp_path):
     assert info["features"] == 13 and "2249" in info["crs"]
 
 
+@pytest.mark.shared_data
 def test_convert_csv_to_geoparquet(tmp_path):
     out = run("layers", "convert", CRASHES_CSV, tmp_path / "crashes.parquet")
     assert out.returncode == 0, out.stderr
@@ -90,6 +94,7 @@ def test_convert_without_crs_needs_assign(tmp_path):
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.shared_data
 def test_project_new_add_info(tmp_path):
     proj = tmp_path / "city.gpkg"
     assert run("project", "new", proj, "--crs", "EPSG:2249", "--name", "City").returncode == 0
@@ -117,6 +122,7 @@ def test_project_new_add_info(tmp_path):
     assert "[Boundaries]" in text and "EPSG:2249" in text
 
 
+@pytest.mark.shared_data
 def test_project_new_from_a_geopackage(tmp_path):
     out = run("project", "new", tmp_path / "b.gpkg", "--from", BOUNDARIES)
     assert out.returncode == 0, out.stderr
@@ -124,6 +130,7 @@ def test_project_new_from_a_geopackage(tmp_path):
     assert len(info["layers"]) == 4
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

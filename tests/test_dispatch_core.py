@@ -28,7 +28,6 @@ from citydesk.incidents.store import NewCase, SqliteCaseStore, VersionConflict
 from citydesk.layers.measure import geodesic_distance_m
 from citydesk.layers.road_network import build_network
 
-pytestmark = pytest.mark.shared_data
 NY = ZoneInfo("America/New_York")
 
 
@@ -55,6 +54,7 @@ def crash_points():
     return crashes.sample(40, random_state=3)
 
 
+@pytest.mark.shared_data
 def test_one_way_streets_get_one_edge(network, streets):
     direction = pd.to_numeric(streets["Direction"])
     one_way = streets[(direction == 1) & streets["FromNode"].notna()]
@@ -76,6 +76,7 @@ def test_one_way_streets_get_one_edge(network, streets):
     assert network.graph.number_of_nodes() == 1872
 
 
+@pytest.mark.shared_data
 def test_nearest_crew_equals_a_plain_networkx_search(network, fire_crews, crash_points):
     nodes, access = network.snap(fire_crews["lon"].to_numpy(), fire_crews["lat"].to_numpy())
     crews = {
@@ -111,6 +112,7 @@ def _registered(store, lon, lat, code="0490", at=None):
     return store.transition(c.case_id, "register", "chen", Role.SHIFT_CHIEF, c.version, at=at)
 
 
+@pytest.mark.shared_data
 def test_plan_and_bulk_dispatch(desk, network, crash_points):
     table = RoutingTable.load("cambridge")
     pts = crash_points.head(6)
@@ -145,6 +147,7 @@ def test_plan_and_bulk_dispatch(desk, network, crash_points):
     assert json.loads(event["detail"].iloc[0]) == {"crew": first.crew, "department": "fire"}
 
 
+@pytest.mark.shared_data
 def test_unavailable_crews_are_skipped(desk, network, crash_points):
     p = crash_points.geometry.iloc[0]
     case = _registered(desk, p.x, p.y)
@@ -161,6 +164,7 @@ def test_unavailable_crews_are_skipped(desk, network, crash_points):
     assert case.case_id == none.case_id
 
 
+@pytest.mark.shared_data
 def test_duplicates_are_found_and_merged(desk):
     at = dt.datetime(2024, 3, 4, 9, 0, tzinfo=NY)
     lon, lat = -71.1056, 42.3736
@@ -186,6 +190,7 @@ def test_duplicates_are_found_and_merged(desk):
     assert chained.duplicate_of == original.case_id  # never a chain of duplicates
 
 
+@pytest.mark.shared_data
 def test_time_left_turns_amber_then_red(desk):
     monday_9 = dt.datetime(2024, 3, 4, 9, 0, tzinfo=NY)
     c = desk.report(NewCase("event", "0102", lon=-71.1, lat=42.37, reported_at=monday_9), "a")
@@ -204,6 +209,7 @@ def test_time_left_turns_amber_then_red(desk):
     assert c.case_id in set(soon["case_id"])
 
 
+@pytest.mark.shared_data
 def test_geocoder_places_addresses_on_their_segment(streets):
     geocoder = Geocoder(streets)
     hit = geocoder.geocode("1334 Cambridge Street")
@@ -230,7 +236,10 @@ def test_routing_rules_and_department_names(tmp_path):
     assert table.route("event", "0102", None, None).department is None
     bad = tmp_path / "rules.toml"
     bad.write_text('[[rules]]\ncategory = "event:0102"\n')
-    with pytest.raises(RoutingError, match="rule 1 needs a category and a department"):
+    with pytest.raises(RoutingError, match=r"rules\[0\]\.department: missing"):
+        RoutingTable.load(bad)
+    bad.write_text('[[rules]]\ncategory = "event:0102"\ndepartmnet = "police"\n')
+    with pytest.raises(RoutingError, match="did you mean 'department'"):
         RoutingTable.load(bad)
     assert department_names("zh_CN")["sanitation"] == "环境卫生"
     assert set(department_names()) >= {"fire", "police", "public_works"}

@@ -10,14 +10,13 @@ from citydesk.layers.expressions import ExpressionError, filter_mask
 from citydesk.layers.io import read_layer
 from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
 
-pytestmark = pytest.mark.shared_data
-
 
 @pytest.fixture(scope="module")
 def parcels():
     return read_layer(PARCELS).data
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("expr", "reference"),
     [
@@ -53,6 +52,7 @@ def test_filters_match_pandas(parcels, expr, reference):
     assert (got == expected).all()
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("expr", "needle"),
     [
@@ -72,10 +72,12 @@ def test_malformed_filters_get_clear_messages(parcels, expr, needle):
         filter_mask(parcels, expr)
 
 
+@pytest.mark.shared_data
 def test_blank_filter_selects_everything(parcels):
     assert filter_mask(parcels, "  ").all()
 
 
+@pytest.mark.shared_data
 def test_box_selection_matches_a_geopandas_query(parcels):
     box = shapely.box(-71.110, 42.370, -71.100, 42.376)
     ids = ids_in_geometry(parcels, box)
@@ -83,6 +85,7 @@ def test_box_selection_matches_a_geopandas_query(parcels):
     assert sorted(ids) == sorted(expected) and len(ids) > 50
 
 
+@pytest.mark.shared_data
 def test_click_identifies_a_known_parcel(parcels):
     row = parcels[parcels.ML == "127-123"].iloc[0]  # 23 Rockwell St
     pt = row.geometry.representative_point()

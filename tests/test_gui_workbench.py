@@ -148,10 +148,20 @@ def test_bad_files_show_in_the_message_bar_and_the_app_keeps_running(window, qtb
     _shot(window, "message_bar.png")
 
 
-def test_opening_a_non_project_reports_it(window, qtbot):
-    from conftest import BOUNDARIES
+def _plain_gpkg(tmp_path):
+    """A GeoPackage with two of the demo's layers that is not a CityDesk project (as a
+    department's export would be)."""
+    import pyogrio
+    from broken_inputs import demo_layer
 
-    window.open_project(str(BOUNDARIES))
+    out = tmp_path / "boundaries.gpkg"
+    pyogrio.write_dataframe(demo_layer("city_boundary"), out, layer="city_boundary")
+    pyogrio.write_dataframe(demo_layer("neighborhoods"), out, layer="hoods_export", append=True)
+    return out
+
+
+def test_opening_a_non_project_reports_it(window, qtbot, tmp_path):
+    window.open_project(str(_plain_gpkg(tmp_path)))
     qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=30_000)
     assert "not a CityDesk project" in window.message_bar.label.text()
     assert window.project.name.startswith("Cambridge")  # the open project is untouched
@@ -368,13 +378,13 @@ def test_event_loop_keeps_running_while_500k_features_render(qtbot, tmp_path):
     import geopandas as gpd
     import numpy as np
     import shapely
-    from conftest import PARCELS
+    from broken_inputs import demo_layer
     from PyQt5.QtCore import QTimer
 
     from citydesk.layers.layer import VectorLayer
     from citydesk.layers.project import Project
 
-    base = gpd.read_file(PARCELS).to_crs(2249)
+    base = demo_layer("parcels").to_crs(2249)
     base = base[~base.geometry.is_empty]
     geoms = base.geometry.values
     w = base.total_bounds[2] - base.total_bounds[0]
@@ -496,17 +506,15 @@ def test_chinese_main_window_screenshot(qtbot, tmp_path, demo_copy):
 
 
 def test_save_runs_as_a_task_and_adds_a_chosen_sublayer(window, qtbot, tmp_path):
-    from conftest import BOUNDARIES
-
     from citydesk.layers.project_store import load_project
 
-    window.add_layer(str(BOUNDARIES), "census2020_tracts")
-    qtbot.waitUntil(lambda: "census2020_tracts" in window.project.layers, timeout=30_000)
+    window.add_layer(str(_plain_gpkg(tmp_path)), "hoods_export")
+    qtbot.waitUntil(lambda: "hoods_export" in window.project.layers, timeout=30_000)
     target = tmp_path / "saved.gpkg"
     window.project.path = str(target)
     window.save_project()
     qtbot.waitUntil(lambda: target.exists() and window.tasks.active() == 0, timeout=30_000)
-    assert load_project(target).layers["census2020_tracts"].feature_count == 33
+    assert load_project(target).layers["hoods_export"].feature_count == 13
     assert window.recent_projects()[0] == str(target)
 
 

@@ -318,9 +318,9 @@ def test_manifest_checks_name_the_key():
     good = (HERE / "good_plugin" / "citydesk_plugin.toml").read_text()
     assert parse_manifest(good).name == "good-plugin"
     cases = {
-        'author = "CityDesk tests"\n': "'author' is a required property",
+        'author = "CityDesk tests"\n': "plugin.author: missing",
         'requires-citydesk = ">=0.1"': "Invalid specifier: 'newest'",
-        'type = "number"': "'numbr' is not one of",
+        'type = "number"': "did you mean 'number'?",
         'parent = "layer"': "names no layer parameter as parent",
         'version = "1.2.0"': "bad version",
     }
@@ -331,6 +331,10 @@ def test_manifest_checks_name_the_key():
         'parent = "layer"': 'parent = "nothing"',
         'version = "1.2.0"': 'version = "one point two"',
     }
+    cases['run = "good_plugin_pkg.algorithms:count"'] = "is not module:attribute"
+    edits['run = "good_plugin_pkg.algorithms:count"'] = 'run = "good_plugin_pkg.algorithms.count"'
+    cases['label = "Layer"'] = "did you mean 'label'?"
+    edits['label = "Layer"'] = 'lable = "Layer"'
     for old, expected in cases.items():
         with pytest.raises(ManifestError) as err:
             parse_manifest(good.replace(old, edits[old], 1), "x.toml")

@@ -17,8 +17,6 @@ from citydesk.incidents.store_url import StoreUrl, StoreUrlError
 from citydesk.incidents.stores import store_place
 from citydesk.workbench.cli.main import main
 
-pytestmark = pytest.mark.shared_data
-
 
 @pytest.fixture()
 def project_with_cases(demo_copy):

@@ -21,14 +21,13 @@ from citydesk.layers.feedback import CanceledError
 from citydesk.layers.io import read_frame
 from citydesk.layers.raster_ops import mosaic, reproject_raster, to_metres
 
-pytestmark = pytest.mark.shared_data
-
 
 @pytest.fixture(scope="module")
 def hoods():
     return read_layer(BOUNDARIES, "neighborhoods")
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("ext", [".gpkg", ".geojson", ".fgb", ".parquet", ".shp"])
 def test_vector_round_trip(tmp_path, hoods, ext):
     out = write_layer(hoods, tmp_path / f"hoods{ext}")
@@ -40,6 +39,7 @@ def test_vector_round_trip(tmp_path, hoods, ext):
     assert back.data.to_crs(2249).area.sum() == pytest.approx(area_in, rel=1e-6)
 
 
+@pytest.mark.shared_data
 def test_geoparquet_bbox_read_uses_the_covering(tmp_path):
     parcels = read_layer(PARCELS)
     out = write_layer(parcels, tmp_path / "parcels.parquet")
@@ -53,6 +53,7 @@ def test_geoparquet_bbox_read_uses_the_covering(tmp_path):
     assert len(frame) == len(expected)
 
 
+@pytest.mark.shared_data
 def test_geojson_is_written_in_wgs84(tmp_path, hoods):
     hoods_sp = read_layer(BOUNDARIES, "neighborhoods")
     hoods_sp.set_data(hoods_sp.data.to_crs(2249))
@@ -60,6 +61,7 @@ def test_geojson_is_written_in_wgs84(tmp_path, hoods):
     assert back.crs.to_epsg() == 4326
 
 
+@pytest.mark.shared_data
 def test_gpkg_keeps_feature_ids(tmp_path):
     parcels = read_layer(PARCELS)
     assert parcels.data.index.name == "fid"
@@ -67,6 +69,7 @@ def test_gpkg_keeps_feature_ids(tmp_path):
     assert list(back.data.index[:5]) == list(parcels.data.index[:5])
 
 
+@pytest.mark.shared_data
 def test_layer_role_is_guessed_from_the_name():
     assert read_layer(PARCELS).role == LayerRole.LAND
     assert read_layer(BOUNDARIES, "neighborhoods").role == LayerRole.BOUNDARY
@@ -88,6 +91,7 @@ def test_gbk_shapefile_with_explicit_wrong_encoding_gives_mojibake_not_a_crash(t
     assert "剑桥港" not in set(layer.data["name_zh"])
 
 
+@pytest.mark.shared_data
 def test_csv_with_coordinates_real_crashes():
     layer = read_layer(CRASHES_CSV)
     assert layer.feature_count == 10335
@@ -96,6 +100,7 @@ def test_csv_with_coordinates_real_crashes():
     assert layer.metadata["read"]["x_field"] == "Longitude"
 
 
+@pytest.mark.shared_data
 def test_csv_real_nyc_311_keeps_rows_without_coordinates():
     layer = read_layer(NYC311)
     assert layer.feature_count == 924
@@ -104,6 +109,7 @@ def test_csv_real_nyc_311_keeps_rows_without_coordinates():
     assert layer.data["Unique Key"].notna().all()
 
 
+@pytest.mark.shared_data
 def test_csv_named_columns_override(tmp_path):
     df = pd.read_csv(CRASHES_CSV, nrows=2000).dropna(subset=["Latitude"])
     df = df.rename(columns={"Latitude": "north", "Longitude": "east"})
@@ -115,6 +121,7 @@ def test_csv_named_columns_override(tmp_path):
     assert layer.feature_count == len(df) and layer.crs.to_epsg() == 4326
 
 
+@pytest.mark.shared_data
 def test_csv_gbk_encoded_is_detected(tmp_path):
     df = pd.read_csv(CRASHES_CSV).dropna(subset=["Latitude"]).head(200)
     df["类别"] = "交通事故"
@@ -124,6 +131,7 @@ def test_csv_gbk_encoded_is_detected(tmp_path):
     assert set(layer.data["类别"]) == {"交通事故"}
 
 
+@pytest.mark.shared_data
 def test_progress_and_cancel_on_a_long_read():
     fb = RecordingFeedback()
     read_layer(PARCELS, feedback=fb)
@@ -134,6 +142,7 @@ def test_progress_and_cancel_on_a_long_read():
         read_layer(PARCELS, feedback=canceled)
 
 
+@pytest.mark.shared_data
 def test_geotiff_and_usgs_dem_with_units():
     north = read_layer(SF_DEM_NORTH)
     south = read_layer(SF_DEM_SOUTH)
@@ -144,6 +153,7 @@ def test_geotiff_and_usgs_dem_with_units():
     assert float(to_metres(south).masked().max()) == pytest.approx(1314.0 * 0.3048, rel=1e-5)
 
 
+@pytest.mark.shared_data
 def test_mosaic_of_mixed_unit_quads_matches_the_published_metre_mosaic():
     merged = mosaic([read_layer(SF_DEM_NORTH), read_layer(SF_DEM_SOUTH)])
     published = read_layer(SF_DEM_TIF)
@@ -154,6 +164,7 @@ def test_mosaic_of_mixed_unit_quads_matches_the_published_metre_mosaic():
     assert float(merged.masked().max()) < 500
 
 
+@pytest.mark.shared_data
 def test_raster_round_trip_and_reprojection(tmp_path):
     dem = read_layer(SF_DEM_TIF)
     back = read_layer(write_layer(dem, tmp_path / "dem.tif"))

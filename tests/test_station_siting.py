@@ -128,16 +128,43 @@ def test_cli_explains_a_missing_layer(tmp_path, capsys):
     assert "no layer 'stations'" in capsys.readouterr().err
 
 
-def test_cli_pareto_front_of_a_knapsack(tmp_path, capsys):
-    from conftest import SHARED
+def _knapsack_instance(folder, n: int = 14, seed: int = 5):
+    """A 2-objective knapsack in the published instances' layout (a.csv weights, b.csv
+    capacity, c.csv profits), and its exact front by enumerating every subset."""
+    import itertools
 
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(10, 100, n)
+    capacity = int(weights.sum() // 2)
+    profits = rng.integers(10, 100, (2, n))
+    cols = [str(i + 1) for i in range(n)]
+    folder.mkdir()
+    pd.DataFrame([weights], index=[1], columns=cols).to_csv(folder / "a.csv")
+    pd.DataFrame({"1": [capacity]}, index=[1]).to_csv(folder / "b.csv")
+    pd.DataFrame(profits, index=[1, 2], columns=cols).to_csv(folder / "c.csv")
+    values = set()
+    for take in itertools.product((0, 1), repeat=n):
+        x = np.array(take)
+        if weights @ x <= capacity:
+            values.add(tuple(int(v) for v in profits @ x))
+    front = {v for v in values if not any(o != v and o[0] >= v[0] and o[1] >= v[1] for o in values)}
+    return front
+
+
+def test_cli_pareto_front_of_a_knapsack(tmp_path, capsys):
+    """citydesk optimize pareto on an instance folder finds exactly the enumerated front."""
+    import pandas as pd
+
+    exact = _knapsack_instance(tmp_path / "kp14")
     out = tmp_path / "front.csv"
-    code = main(
-        ["optimize", "pareto", str(SHARED / "moo_knapsack" / "2kp50"), "--output", str(out)]
-    )
+    code = main(["optimize", "pareto", str(tmp_path / "kp14"), "--output", str(out)])
     assert code == 0
-    assert "35 non-dominated points" in capsys.readouterr().out
-    assert len(out.read_text().splitlines()) == 36
+    assert f"{len(exact)} non-dominated points" in capsys.readouterr().out
+    found = pd.read_csv(out)
+    values = {(round(f1), round(f2)) for f1, f2 in zip(found["f1"], found["f2"], strict=True)}
+    assert values == exact
 
 
 def _demo_copy(tmp_path):

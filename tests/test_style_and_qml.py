@@ -15,14 +15,13 @@ from citydesk.layers.qml import style_to_qml
 from citydesk.layers.style import Style, categorized, class_breaks, color_for_values, graduated
 from citydesk.planning.landuse_codes import classify_use_code, classify_use_codes
 
-pytestmark = pytest.mark.shared_data
-
 
 @pytest.fixture(scope="module")
 def values():
     return read_layer(PARCELS).data["land_value_usd"]
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("method", "cls"),
     [
@@ -44,6 +43,7 @@ def test_breaks_match_mapclassify(values, method, cls):
     np.testing.assert_allclose(ours, theirs)
 
 
+@pytest.mark.shared_data
 def test_jenks_runs_exactly_on_all_parcels(values):
     data = values.dropna().to_numpy()
     breaks = class_breaks(data, "jenks", 5)
@@ -51,11 +51,13 @@ def test_jenks_runs_exactly_on_all_parcels(values):
     assert breaks == sorted(breaks)
 
 
+@pytest.mark.shared_data
 def test_pretty_breaks_are_round(values):
     breaks = class_breaks(values.dropna().to_numpy(), "pretty", 5)
     assert all(b % 1_000_000 == 0 for b in breaks[:-1])
 
 
+@pytest.mark.shared_data
 def test_graduated_colours_features_by_class(values):
     style = graduated(values, "land_value_usd", "quantile", 4, "viridis")
     colors = color_for_values(style, values, len(values))
@@ -64,6 +66,7 @@ def test_graduated_colours_features_by_class(values):
     assert Style.from_dict(style.to_dict()) == style
 
 
+@pytest.mark.shared_data
 def test_categorized_style_round_trip():
     layer = read_layer(PARCELS)
     style = categorized(classify_use_codes(layer.data["use_code"]), "land_use")
@@ -71,6 +74,7 @@ def test_categorized_style_round_trip():
     assert Style.from_dict(json.loads(json.dumps(style.to_dict()))) == style
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("geom", ["MultiPolygon", "LineString", "Point"])
 def test_qml_is_well_formed_for_each_geometry(values, geom):
     style = graduated(values, "land_value_usd", "jenks", 5)

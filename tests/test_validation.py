@@ -12,14 +12,13 @@ from conftest import CRASHES_GPKG, PARCELS, SF_DEM_SOUTH, SF_DEM_TIF
 
 from citydesk.layers.validation import repair, validate_frame, validate_path
 
-pytestmark = pytest.mark.shared_data
-
 
 @pytest.fixture(scope="module")
 def parcels_report():
     return validate_path(PARCELS, id_field="ML")
 
 
+@pytest.mark.shared_data
 def test_real_parcels_report_exactly_37_invalid(parcels_report):
     issue = parcels_report.get("invalid_geometry")
     assert issue is not None and issue.count == 37
@@ -30,6 +29,7 @@ def test_real_parcels_report_exactly_37_invalid(parcels_report):
     assert all("[" in d["reason"] and "ML" in d for d in issue.details)
 
 
+@pytest.mark.shared_data
 def test_real_parcels_report_the_134_without_assessor_data(parcels_report):
     issue = parcels_report.get("missing_attributes")
     assert issue is not None and issue.count == 134
@@ -38,6 +38,7 @@ def test_real_parcels_report_the_134_without_assessor_data(parcels_report):
     assert int(frame["use_code"].isna().sum()) == 134
 
 
+@pytest.mark.shared_data
 def test_real_parcels_other_findings(parcels_report):
     assert parcels_report.get("empty_geometry").count == 1
     assert parcels_report.get("duplicate_ids").count == 93
@@ -47,12 +48,14 @@ def test_real_parcels_other_findings(parcels_report):
     json.dumps(parcels_report.to_dict())  # the report is JSON-serialisable
 
 
+@pytest.mark.shared_data
 def test_required_field_check():
     report = validate_path(PARCELS, required_fields=["use_code", "no_such_field"])
     assert report.get("missing_values").count == 134
     assert report.get("missing_field") is not None
 
 
+@pytest.mark.shared_data
 def test_repair_makes_all_37_valid_and_keeps_polygons():
     frame = gpd.read_file(PARCELS)
     fixed, count = repair(frame)
@@ -69,6 +72,7 @@ def test_repair_makes_all_37_valid_and_keeps_polygons():
     assert validate_frame(fixed).get("invalid_geometry") is None
 
 
+@pytest.mark.shared_data
 def test_clean_layer_passes():
     report = validate_path(CRASHES_GPKG)
     assert report.ok
@@ -150,6 +154,7 @@ def test_malformed_csv_rows_are_listed_by_line(tmp_path):
     assert issue.feature_ids == [6, 10]  # 1-based file lines, header is line 1
 
 
+@pytest.mark.shared_data
 def test_csv_rows_without_coordinates_are_kept_and_reported(tmp_path):
     from conftest import CRASHES_CSV
 
@@ -159,6 +164,7 @@ def test_csv_rows_without_coordinates_are_kept_and_reported(tmp_path):
     assert report.get("missing_geometry").count == 10335 - 9110
 
 
+@pytest.mark.shared_data
 def test_dem_in_feet_is_flagged_and_metres_is_not():
     south = validate_path(SF_DEM_SOUTH)
     assert south.get("elevation_in_feet") is not None

@@ -1,0 +1,172 @@
+"""The one strict reader for the TOML files people write: scenarios, plugin manifests, column
+mappings, routing rules and the city profile.
+
+A file is read with ``tomllib`` (it never executes anything) and checked against a dataclass:
+every key must be a field, every value the field's type. An unknown or misspelt key is an
+error naming its dotted path and the nearest known key ("columns.reported: did you mean
+'reported_at'?"), because a silently ignored typo would quietly change a plan, a deadline or
+a mapping. Values of a ``Literal`` type must be one of its choices, again with a suggestion.
+Every error is the caller's :class:`CityDeskError` subclass, in one translated line.
+
+Decision (issue 17): a small reader driven by the dataclasses the domain already uses, not
+pydantic. The domain objects are dataclasses; pydantic would add a second model of each and
+its errors would still need this translation into one line with a fix. TOML keys that are not
+Python names (``requires-citydesk``) are given with ``field(metadata={"key": ...})``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, fields, is_dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+from .errors import CityDeskError
+from .i18n import _
+
+T = TypeVar("T")
+
+
+def parse_toml(text: str, error: type[CityDeskError], what: str, source: str = "") -> dict:
+    """The parsed table; a syntax error becomes ``error`` naming ``what`` and the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(
+            _("the {what} is not valid TOML ({err})").format(what=what, err=exc),
+            _("Fix the syntax at the line given."),
+            path=source or None,
+        ) from exc
+
+
+def read_toml_file(
+    path: str | Path, error: type[CityDeskError], what: str
+) -> tuple[Path, dict[str, Any]]:
+    """(path, parsed table) of a TOML file; unreadable or bad syntax raises ``error``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(
+            _("cannot read the {what} ({err})").format(what=what, err=exc),
+            _("Check the path and the file's permissions."),
+            path=str(path),
+        ) from exc
+    return path, parse_toml(text, error, what, str(path))
+
+
+class Reader:
+    """Builds dataclasses from parsed TOML, raising ``error`` (with ``source`` as its path)."""
+
+    def __init__(self, error: type[CityDeskError], source: str = "") -> None:
+        self.error = error
+        self.source = source
+
+    def fail(self, where: str, problem: str, fix: str) -> NoReturn:
+        raise self.error(f"{where}: {problem}" if where else problem, fix, path=self.source or None)
+
+    def one_of(self, where: str, value: Any, allowed, what: str | None = None) -> None:
+        if value in allowed:
+            return
+        near = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+        hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
+        self.fail(
+            where,
+            _("unknown {what} '{value}'").format(what=what or _("value"), value=value),
+            hint + _("Use one of: {names}.").format(names=", ".join(str(a) for a in allowed)),
+        )
+
+    def build(self, cls: type[T], table: Any, where: str = "") -> T:
+        if not isinstance(table, dict):
+            self.fail(
+                where,
+                _("must be a table"),
+                _("Write it as [{name}] or {{ ... }}.").format(name=where),
+            )
+        hints = typing.get_type_hints(cls)
+        known = {f.metadata.get("key", f.name): f for f in fields(cls)}  # type: ignore[arg-type]
+        for key in table:
+            if key not in known:
+                near = difflib.get_close_matches(str(key), list(known), n=1)
+                hint = _("did you mean '{near}'?").format(near=near[0]) + " " if near else ""
+                self.fail(
+                    join(where, key),
+                    _("unknown field"),
+                    hint + _("Known fields: {names}.").format(names=", ".join(known)),
+                )
+        values = {}
+        for key, f in known.items():
+            if key in table:
+                values[f.name] = self.coerce(hints[f.name], table[key], join(where, key))
+            elif f.default is MISSING and f.default_factory is MISSING:
+                self.fail(join(where, key), _("missing"), _("This field is required."))
+        return cls(**values)
+
+    def coerce(self, hint: Any, value: Any, where: str) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            if value is None:
+                return None
+            choices = [a for a in args if a is not type(None)]
+            if len(choices) == 1:
+                return self.coerce(choices[0], value, where)
+            for choice in choices:  # str | list[str]: the first that fits
+                try:
+                    return self.coerce(choice, value, where)
+                except self.error:
+                    continue
+            self.fail(where, _("has the wrong type ({v!r})").format(v=value), _("Check it."))
+        if origin is typing.Literal:
+            self.one_of(where, value, args)
+            return value
+        if is_dataclass(hint):
+            return self.build(typing.cast(type, hint), value, where)
+        if hint is Any:
+            return value
+        if origin is dict:
+            if not isinstance(value, dict):
+                self.fail(where, _("must be a table"), _("Write it as key = value pairs."))
+            return {str(k): self.coerce(args[1], v, join(where, k)) for k, v in value.items()}
+        if origin in (list, tuple):
+            if not isinstance(value, list):
+                self.fail(where, _("must be a list"), _("Write it as [a, b, ...]."))
+            items = [self.coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return items if origin is list else tuple(items)
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.fail(
+                    where, _("must be a number, not {v!r}").format(v=value), _("Write a number.")
+                )
+            return float(value)
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(
+                    where,
+                    _("must be a whole number, not {v!r}").format(v=value),
+                    _("Write an integer."),
+                )
+            return value
+        if hint is bool:
+            if not isinstance(value, bool):
+                self.fail(where, _("must be true or false"), _("Write true or false."))
+            return value
+        if hint is str:
+            if not isinstance(value, str):
+                self.fail(where, _("must be text, not {v!r}").format(v=value), _("Quote it."))
+            return value
+        return value
+
+
+def read_table(
+    cls: type[T], table: Any, error: type[CityDeskError], source: str = "", where: str = ""
+) -> T:
+    """``cls`` built strictly from a parsed TOML table (see the module's docstring)."""
+    return Reader(error, source).build(cls, table, where)
+
+
+def join(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
