@@ -4,6 +4,12 @@ A case reported on Friday at 17:00 with a 4-working-hour limit on a 9:00-18:00 c
 on Monday at 12:00: one hour on Friday, three on Monday. Holidays are skipped like weekends.
 Everything is timezone-aware: naive datetimes are read in the calendar's timezone.
 
+Nothing here is any city's: the time zone, the working periods of a day (one, or a morning and
+an afternoon), the rest days, the public holidays (the ``holidays`` library for a country and
+subdivision, plus explicit dates) and the make-up working days (China's 调休: the library's
+``weekend_workdays``, plus explicit dates) come from the city profile
+(:func:`calendar_from_profile`).
+
 The arithmetic runs on a *working-time axis*: the calendar's working periods between two
 dates, as UTC nanoseconds, with the working time accumulated before each one. The working
 time at a moment is a binary search on that axis, and a due time is the inverse, so a million
@@ -15,16 +21,32 @@ a million, so they can never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.i18n import _
+
 from .timestamps import utc_ns
 
 _NS_PER_HOUR = 3_600_000_000_000
+
+
+if TYPE_CHECKING:
+    from citydesk.layers.city_profile import CityProfile
+
+log = logging.getLogger(__name__)
+
+
+class CalendarError(CityDeskError):
+    """A working calendar that cannot give due times (no working time at all, a bad unit)."""
 
 
 @dataclass(frozen=True)
@@ -66,24 +88,62 @@ class WorkingCalendar:
     end: dt.time = dt.time(18, 0)
     workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
-    tz: str = "America/New_York"
+    tz: str = "UTC"
+    #: several working periods a day (a morning and an afternoon); empty: start to end
+    periods: tuple[tuple[dt.time, dt.time], ...] = ()
+    #: rest days that are working days (make-up days, 调休)
+    extra_workdays: frozenset[dt.date] = field(default_factory=frozenset)
+    #: public holidays of a country (``holidays`` library), e.g. ("CN", None), ("US", "MA")
+    holiday_country: tuple[str, str | None] | None = None
+    #: library holidays the city works anyway
+    not_holidays: frozenset[dt.date] = field(default_factory=frozenset)
 
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
     @property
+    def day_periods(self) -> tuple[tuple[dt.time, dt.time], ...]:
+        return self.periods or ((self.start, self.end),)
+
+    @property
     def hours_per_day(self) -> float:
         return (
-            dt.datetime.combine(dt.date.min, self.end)
-            - dt.datetime.combine(dt.date.min, self.start)
-        ).total_seconds() / 3600
+            sum(
+                (
+                    dt.datetime.combine(dt.date.min, b) - dt.datetime.combine(dt.date.min, a)
+                ).total_seconds()
+                for a, b in self.day_periods
+            )
+            / 3600
+        )
+
+    @cached_property
+    def _country(self):
+        """The library's holidays, filled year by year as days are asked about."""
+        if self.holiday_country is None:
+            return None
+        import holidays
+
+        country, subdivision = self.holiday_country
+        return holidays.country_holidays(country, subdiv=subdivision)
 
     def localize(self, when: dt.datetime) -> dt.datetime:
         return when.replace(tzinfo=self.zone) if when.tzinfo is None else when.astimezone(self.zone)
 
+    def is_holiday(self, day: dt.date) -> bool:
+        if day in self.holidays:
+            return True
+        lib = self._country
+        return lib is not None and day in lib and day not in self.not_holidays
+
     def is_workday(self, day: dt.date) -> bool:
-        return day.weekday() in self.workdays and day not in self.holidays
+        if self.is_holiday(day):
+            return False
+        if day.weekday() in self.workdays or day in self.extra_workdays:
+            return True
+        lib = self._country
+        return lib is not None and day in lib.weekend_workdays  # 调休: a rest day worked
 
     # --- the axis ------------------------------------------------------------------------
     def axis(self, first: dt.date, last: dt.date) -> WorkingTimeAxis:
@@ -92,10 +152,16 @@ class WorkingCalendar:
         days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
         days = [d for d in days if self.is_workday(d)]
         if not days:
-            raise ValueError("the calendar has no working time between those dates")
+            raise CalendarError(
+                _("the working calendar has no working day from {first} to {last}").format(
+                    first=first, last=last
+                ),
+                _("Check the calendar's rest days and holidays in the city profile."),
+            )
         ns = lambda d, t: pd.Timestamp(dt.datetime.combine(d, t, tzinfo=self.zone)).value  # noqa: E731
-        starts = np.array([ns(d, self.start) for d in days], dtype=np.int64)
-        ends = np.array([ns(d, self.end) for d in days], dtype=np.int64)
+        periods = self.day_periods
+        starts = np.array([ns(d, a) for d in days for a, _b in periods], dtype=np.int64)
+        ends = np.array([ns(d, b) for d in days for _a, b in periods], dtype=np.int64)
         before = np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64)
         return WorkingTimeAxis(starts, ends, before)
 
@@ -105,13 +171,16 @@ class WorkingCalendar:
         first = pd.Timestamp(int(t.min()), tz=self.zone).date() - dt.timedelta(days=1)
         last = pd.Timestamp(int(t.max()), tz=self.zone).date()
         span = int(hours / max(self.hours_per_day, 1e-9) * 7 / max(len(self.workdays), 1)) + 14
-        for _ in range(12):
+        for _attempt in range(12):
             axis = self.axis(first, last + dt.timedelta(days=span))
             latest = axis.position(np.array([int(t.max())]))[0]
             if axis.total - latest >= hours * _NS_PER_HOUR:
                 return axis
             span *= 2
-        raise ValueError("the calendar has no working time in the years after that moment")
+        raise CalendarError(
+            _("the working calendar has no working time in the years after that moment"),
+            _("Check the calendar's rest days and holidays in the city profile."),
+        )
 
     # --- many at once ----------------------------------------------------------------------
     def due_many(self, reported: pd.Series | np.ndarray, hours: np.ndarray | float) -> np.ndarray:
@@ -143,7 +212,10 @@ class WorkingCalendar:
             return float(limit)
         if unit == "working_days":
             return float(limit) * self.hours_per_day
-        raise ValueError(f"unknown time-limit unit {unit!r}")
+        raise CalendarError(
+            _("unknown time-limit unit '{unit}'").format(unit=unit),
+            _("Use working_hours or working_days."),
+        )
 
     # --- one at a time (same arithmetic) ---------------------------------------------------
     def _one(self, ns: int) -> dt.datetime:
@@ -168,3 +240,54 @@ class WorkingCalendar:
         """Working hours from ``a`` to ``b`` (negative when ``b`` is earlier)."""
         t = utc_ns([self.localize(a), self.localize(b)])
         return float(self.working_hours_many(t[:1], t[1:])[0])
+
+
+def calendar_from_profile(profile: CityProfile) -> WorkingCalendar:
+    """The working calendar a city profile describes (see :mod:`citydesk.layers.city_profile`)."""
+    from citydesk.layers.city_profile import WEEKDAYS
+
+    spec = profile.calendar
+    periods = tuple((dt.time.fromisoformat(a), dt.time.fromisoformat(b)) for a, b in spec.periods)
+    rest = {WEEKDAYS.index(d) for d in spec.rest_days}
+    source = spec.holidays
+    return WorkingCalendar(
+        start=periods[0][0],
+        end=periods[-1][1],
+        workdays=frozenset(set(range(7)) - rest),
+        holidays=frozenset(dt.date.fromisoformat(d) for d in spec.extra_holidays),
+        tz=profile.timezone,
+        periods=periods,
+        extra_workdays=frozenset(dt.date.fromisoformat(d) for d in spec.make_up_workdays),
+        holiday_country=(source.country, source.subdivision) if source else None,
+        not_holidays=frozenset(dt.date.fromisoformat(d) for d in spec.not_holidays),
+    )
+
+
+def file_calendar(path: str | Path) -> WorkingCalendar:
+    """The calendar for a case store in a GeoPackage: the project's profile when the file is a
+    CityDesk project that has one, else the default (a store-only file, a backup)."""
+    from citydesk.layers.city_profile import project_profile
+
+    path = Path(path)
+    try:
+        profile = project_profile(path) if path.exists() else None
+    except CityDeskError:
+        profile = None  # not a project: a store of its own
+    return calendar_from_profile(profile) if profile is not None else WorkingCalendar()
+
+
+def project_calendar(project: str | Path) -> WorkingCalendar:
+    """The working calendar of a project's city profile; a project without a profile gets
+    office hours 9-18, Monday to Friday, in UTC, and a warning that says how to set one."""
+    from citydesk.layers.city_profile import project_profile
+
+    profile = project_profile(project)
+    if profile is None:
+        log.warning(
+            "%s has no city profile: due times use 09:00-18:00 UTC, Monday to Friday, no "
+            "holidays. Set one with: citydesk city set %s PROFILE.toml",
+            project,
+            project,
+        )
+        return WorkingCalendar()
+    return calendar_from_profile(profile)

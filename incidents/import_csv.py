@@ -48,6 +48,8 @@ class MappingColumns:
     lon: str | None = None
     category: str | None = None
     description: str | list[str] | None = None
+    due_at: str | None = None  # the source's target time: kept, not recomputed
+    department: str | None = None  # the source's agency or department: kept
 
 
 @dataclass
@@ -199,11 +201,8 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             _("Add the date format to [dates] formats, or fix those rows."),
             path=str(path),
         )
-    closed = (
-        parse_dates(frame[cols["closed_at"]], mapping.date_formats, mapping.timezone)
-        if "closed_at" in cols
-        else pd.Series(pd.NaT, index=frame.index)
-    )
+    closed = _optional_dates(frame, cols, "closed_at", mapping, path)
+    due = _optional_dates(frame, cols, "due_at", mapping, path)
     lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
     lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
     categories = (
@@ -232,6 +231,15 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
+    malformed = sorted({c for c in categories.astype(str) if c.count(":") != 1})
+    if malformed:
+        raise CaseImportError(
+            _("category values must be kind:code, e.g. event:0505; found {values}").format(
+                values=", ".join(repr(v) for v in malformed[:8])
+            ),
+            _("Write each category of the mapping as component:CODE or event:CODE."),
+            path=str(path),
+        )
     kind_code = categories.astype(str).str.split(":", n=1, expand=True)
     cases = pd.DataFrame(
         {
@@ -246,10 +254,39 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             else None,
             "reported_at": reported,
             "closed_at": closed,
+            "due_at": due,
+            "department": frame[cols["department"]].astype("string").str.strip().to_numpy()
+            if "department" in cols
+            else None,
         }
     )
     needs_location = int((~located).sum())
     return ParsedFile(cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()))
+
+
+def _optional_dates(
+    frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path
+) -> pd.Series:
+    """A mapped date column (closed_at, due_at): empty cells stay empty, but a cell that has
+    text the formats cannot read stops the import, naming the rows (a case must not stay
+    open because its close date was misread)."""
+    if key not in cols:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    raw = frame[cols[key]]
+    parsed = parse_dates(raw, mapping.date_formats, mapping.timezone)
+    unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
+    if len(unreadable):
+        rows = ", ".join(str(i + 2) for i in unreadable[:20])
+        raise CaseImportError(
+            ngettext(
+                "{n} row has an unreadable {column} (file line {rows})",
+                "{n} rows have an unreadable {column} (file lines {rows})",
+                len(unreadable),
+            ).format(n=len(unreadable), column=cols[key], rows=rows),
+            _("Add the date format to [dates] formats, or fix those rows."),
+            path=str(path),
+        )
+    return parsed
 
 
 def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:

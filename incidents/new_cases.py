@@ -60,6 +60,11 @@ class NewCase:
     reported_at: dt.datetime | None = None
     category_standard: str | None = None
     closed_at: dt.datetime | None = None  # imports of cases already closed at the source
+    #: the source's own target time: kept as the case's due time instead of one computed
+    #: from the catalogue (an import must reproduce the source's on-time figures)
+    due_at: dt.datetime | None = None
+    #: the source's responsible department or agency, kept instead of the catalogue's
+    department: str | None = None
     history: list[HistoryStep] = field(default_factory=list)  # steps after the report
 
 
@@ -74,7 +79,7 @@ def new_cases_frame(cases: list[NewCase], calendar: WorkingCalendar) -> pd.DataF
     """The column form of a list of ``NewCase`` (naive times are read in the calendar's
     zone, like everywhere else)."""
     frame = pd.DataFrame([c.__dict__ for c in cases], columns=COLUMNS)
-    for col in ("reported_at", "closed_at"):
+    for col in ("reported_at", "closed_at", "due_at"):
         frame[col] = [None if v is None else calendar.localize(v) for v in frame[col]]
     return frame
 
@@ -124,6 +129,12 @@ def build_rows(
     reported = np.where(reported == np.iinfo(np.int64).min, at_ns, reported)
     hours = np.array([calendar.limit_hours(c.limit, c.unit) for c in category], dtype=float)
     due = calendar.due_many(reported, hours)
+    given = utc_ns(frame["due_at"])
+    due = np.where(given == np.iinfo(np.int64).min, due, given)  # the source's own target
+    departments = [
+        d if isinstance(d, str) and d.strip() else c.department
+        for d, c in zip(frame["department"], category, strict=True)
+    ]
     case_ids = _case_ids(reported, calendar)
     steps = _history_steps(frame, reported, actor, role, calendar)
     facts, events = _walk_patterns(steps, case_ids, frame)
@@ -138,7 +149,7 @@ def build_rows(
         "lon": np.where(located, lon, np.nan).tolist(),
         "lat": np.where(located, lat, np.nan).tolist(),
         "grid_code": grid_codes,
-        "department": [c.department for c in category],
+        "department": departments,
         "description": frame["description"].fillna("").astype(str).tolist(),
         "source": frame["source"].astype(str).tolist(),
         "source_id": _texts(frame["source_id"]),

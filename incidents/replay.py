@@ -61,7 +61,7 @@ class ReplayResult:
     end: pd.Timestamp | None = None
 
 
-def crash_reports(crashes: gpd.GeoDataFrame, tz: str = "America/New_York") -> pd.DataFrame:
+def crash_reports(crashes: gpd.GeoDataFrame, tz: str) -> pd.DataFrame:
     """Crash number, report moment and position of each locatable crash, in time order.
     The export's ``date_time`` text is local time; rows without a time or a point are left
     out."""

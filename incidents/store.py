@@ -23,7 +23,7 @@ import pyogrio
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
-from .calendar import WorkingCalendar
+from .calendar import WorkingCalendar, file_calendar
 from .case_store import (
     ASSIGNABLE,
     FACT_COLUMNS,
@@ -144,7 +144,7 @@ class SqliteCaseStore(CaseStore):
     ) -> None:
         self.path = Path(path)
         self.catalogue = catalogue or Catalogue.default()
-        self.calendar = calendar or WorkingCalendar()
+        self.calendar = calendar or file_calendar(self.path)
         self.grid = grid  # incidents.grid_index.GridIndex or None
         self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._con.row_factory = sqlite3.Row

@@ -43,12 +43,17 @@ def open_project_store(project: str | Path, grid: Any = MISSING) -> CaseStore:
     ``grid`` is the project's grid frame when the caller has already read it, None for no
     grid codes; by default it is read from the project, which also refuses a file that is not
     a CityDesk project with a clear message."""
+    from .calendar import project_calendar
     from .grid_index import GridIndex
     from .project_grid import read_project_grid
 
     if grid is MISSING:
         grid = read_project_grid(project)
-    return open_store(store_place(project), grid=GridIndex(grid) if grid is not None else None)
+    return open_store(
+        store_place(project),
+        grid=GridIndex(grid) if grid is not None else None,
+        calendar=project_calendar(project),  # due times on the city's own calendar
+    )
 
 
 def store_place(project: str | Path) -> str | Path:

@@ -48,14 +48,33 @@ def crs_to_string(crs: CRS | None) -> str | None:
     return f"EPSG:{code}" if code else crs.to_wkt()
 
 
+def is_web_mercator(crs: CRS) -> bool:
+    """Mercator projections (EPSG:3857 web maps, EPSG:3395): their "metres" are stretched by
+    1/cos(latitude), 1.6x at Helsinki, so a "100 m" cell there is 64 m on the ground."""
+    op = crs.coordinate_operation
+    method = (op.method_name if op is not None else "") or ""
+    return "Mercator" in method and "Transverse" not in method
+
+
 def linear_unit_to_metres(crs: CRS) -> float:
-    """Metres per CRS unit along the first axis (0.3048006 for US survey feet)."""
+    """Metres per CRS unit along the first axis (0.3048006 for US survey feet). Refuses a
+    CRS that cannot measure: degrees, or a Mercator projection."""
     if crs.is_geographic:
         raise CRSError(
             _("{value0} is geographic (degrees); distances need a projected CRS.").format(
                 value0=crs_label(crs)
             ),
             _("Reproject to a projected CRS (UTM, state plane or a CGCS2000 Gauss-Krueger zone)."),
+        )
+    if is_web_mercator(crs):
+        raise CRSError(
+            _("{crs} is a web-map projection whose metres grow with latitude").format(
+                crs=crs_label(crs)
+            ),
+            _(
+                "Measure in the city's own projected CRS (the city profile's crs), "
+                "a UTM zone or a CGCS2000 Gauss-Krueger zone."
+            ),
         )
     return float(crs.axis_info[0].unit_conversion_factor)
 
@@ -106,7 +125,7 @@ def utm_crs_for(lon: float, lat: float, datum: str = "WGS 84") -> CRS:
 def suggest_projected_crs(lonlat_bounds: tuple[float, float, float, float], source: CRS) -> CRS:
     """A metric CRS for analysis: the source if already projected, CGCS2000 GK for CGCS2000
     data in China, UTM otherwise. Cells of a unit grid and buffers are drawn in this CRS."""
-    if source.is_projected:
+    if source.is_projected and not is_web_mercator(source):
         return source
     lon = (lonlat_bounds[0] + lonlat_bounds[2]) / 2.0
     lat = (lonlat_bounds[1] + lonlat_bounds[3]) / 2.0

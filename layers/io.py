@@ -39,24 +39,79 @@ VECTOR_WRITE_DRIVERS = {
     ".shp": "ESRI Shapefile",
 }
 
+# words in English and Chinese layer names; the first group with a match wins. 街道 in a
+# Chinese layer name is the sub-district (街道办事处), a boundary, not a street.
 _ROLE_HINTS: list[tuple[tuple[str, ...], LayerRole]] = [
-    (("parcel", "landuse", "land_use", "zoning", "lot"), LayerRole.LAND),
-    (("housing", "building", "dwelling"), LayerRole.HOUSING),
-    (("flood", "open_space", "openspace", "protected", "water", "wetland"), LayerRole.CONSTRAINT),
+    (("街道", "社区", "行政区", "区划", "网格", "边界"), LayerRole.BOUNDARY),
     (
-        ("street", "road", "centerline", "rail", "transit", "hydrant", "pipe"),
+        ("parcel", "landuse", "land_use", "zoning", "lot", "地块", "用地", "宗地", "控规"),
+        LayerRole.LAND,
+    ),
+    (("housing", "building", "dwelling", "建筑", "房屋", "住宅"), LayerRole.HOUSING),
+    (
+        (
+            "flood",
+            "open_space",
+            "openspace",
+            "protected",
+            "water",
+            "wetland",
+            "洪",
+            "水系",
+            "水域",
+            "河道",
+            "绿地",
+            "公园",
+            "生态",
+        ),
+        LayerRole.CONSTRAINT,
+    ),
+    (
+        (
+            "street",
+            "road",
+            "centerline",
+            "rail",
+            "transit",
+            "hydrant",
+            "pipe",
+            "道路",
+            "路网",
+            "中心线",
+            "管线",
+            "轨道",
+            "消火栓",
+        ),
         LayerRole.INFRASTRUCTURE,
     ),
     (
-        ("school", "fire", "police", "clinic", "hospital", "library", "facilit"),
+        (
+            "school",
+            "fire",
+            "police",
+            "clinic",
+            "hospital",
+            "library",
+            "facilit",
+            "学校",
+            "医院",
+            "消防",
+            "派出所",
+            "设施",
+            "卫生",
+            "图书馆",
+        ),
         LayerRole.FACILITIES,
     ),
     (
         ("boundary", "neighborhood", "neighbourhood", "district", "tract", "block", "grid"),
         LayerRole.BOUNDARY,
     ),
-    (("crash", "incident", "311", "case", "complaint", "event"), LayerRole.INCIDENTS),
-    (("dem", "elev", "terrain", "slope"), LayerRole.ELEVATION),
+    (
+        ("crash", "incident", "311", "case", "complaint", "event", "案件", "事件", "投诉"),
+        LayerRole.INCIDENTS,
+    ),
+    (("dem", "elev", "terrain", "slope", "高程", "地形", "坡度"), LayerRole.ELEVATION),
 ]
 
 

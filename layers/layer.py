@@ -24,8 +24,17 @@ if TYPE_CHECKING:
 
 
 def slugify(name: str) -> str:
-    """A table-safe identifier: GeoPackage table names must be plain SQL identifiers."""
-    slug = re.sub(r"[^0-9A-Za-z_]+", "_", name.strip()).strip("_").lower()
+    """A table-safe identifier: GeoPackage table names must be plain SQL identifiers.
+    A name with Latin letters keeps them ("Neighborhoods 街区" -> neighborhoods); a Chinese
+    name is spelt in pinyin (道路中心线 -> dao_lu_zhong_xin_xian), so the id stays readable
+    instead of becoming a random one."""
+    text = name.strip()
+    if not re.search(r"[A-Za-z]", text) and re.search(r"[\u3400-\u9fff]", text):
+        from pypinyin import lazy_pinyin
+
+        text = "_".join(lazy_pinyin(text))
+    slug = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_").lower()
+    slug = re.sub(r"_{2,}", "_", slug)
     if not slug or slug[0].isdigit():
         slug = f"layer_{slug}" if slug else f"layer_{uuid.uuid4().hex[:8]}"
     return slug[:60]

@@ -42,20 +42,24 @@ def parse_toml(text: str, error: type[CityDeskError], what: str, source: str = "
         ) from exc
 
 
-def read_toml_file(
-    path: str | Path, error: type[CityDeskError], what: str
-) -> tuple[Path, dict[str, Any]]:
-    """(path, parsed table) of a TOML file; unreadable or bad syntax raises ``error``."""
-    path = Path(path)
+def read_text_file(path: str | Path, error: type[CityDeskError], what: str) -> str:
+    """A UTF-8 text file a user names; unreadable raises ``error`` naming ``what``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(
             _("cannot read the {what} ({err})").format(what=what, err=exc),
             _("Check the path and the file's permissions."),
             path=str(path),
         ) from exc
-    return path, parse_toml(text, error, what, str(path))
+
+
+def read_toml_file(
+    path: str | Path, error: type[CityDeskError], what: str
+) -> tuple[Path, dict[str, Any]]:
+    """(path, parsed table) of a TOML file; unreadable or bad syntax raises ``error``."""
+    path = Path(path)
+    return path, parse_toml(read_text_file(path, error, what), error, what, str(path))
 
 
 class Reader:

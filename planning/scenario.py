@@ -25,7 +25,7 @@ from typing import Any
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
-from citydesk.layers.toml_schema import Reader, parse_toml, read_table
+from citydesk.layers.toml_schema import Reader, parse_toml, read_table, read_text_file
 
 SCHEMA_VERSION = 1
 KINDS = ("baseline", "allocate")
@@ -195,15 +195,7 @@ def parse_scenario(text: str, source: str = "") -> Scenario:
 
 
 def read_scenario(path: str | Path) -> Scenario:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            _("cannot read the scenario ({err})").format(err=exc),
-            _("Check the path."),
-            path=str(path),
-        ) from exc
+    text = read_text_file(path, ScenarioError, _("scenario"))
     return parse_scenario(text, str(path))
 
 

@@ -194,16 +194,23 @@ def pg_sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
 
 @dataclass
 class StoreTarget:
-    """Where a test's cases live: opens stores (several desks) and runs raw SQL there."""
+    """Where a test's cases live: opens stores (several desks) and runs raw SQL there. Both
+    backends keep the cases of the same demo project, so due times follow its city profile
+    (a desk opens a PostGIS store through its project, which gives the calendar)."""
 
     backend: str
     place: str  # the GeoPackage path or the PostgreSQL URL
+    project: str = ""  # the demo project the cases belong to
 
     def open(self, grid=None):
+        from citydesk.incidents.calendar import project_calendar
         from citydesk.incidents.grid_index import GridIndex
         from citydesk.incidents.stores import open_store
 
-        return open_store(self.place, GridIndex(grid) if grid is not None else None)
+        calendar = project_calendar(self.project) if self.project else None
+        return open_store(
+            self.place, GridIndex(grid) if grid is not None else None, calendar=calendar
+        )
 
     def sql(self, text: str, args: tuple = ()) -> list[tuple]:
         """One statement, committed, as the database owner (``?`` parameters)."""
@@ -223,6 +230,7 @@ class StoreTarget:
 def store_target(request, tmp_path) -> StoreTarget:
     """The case store's place on each backend: the demo project's GeoPackage, or a fresh
     PostGIS schema. Store tests that take this fixture run once per backend."""
+    demo = str(request.getfixturevalue("demo_copy"))
     if request.param == "postgis":
-        return StoreTarget("postgis", request.getfixturevalue("pg_url"))
-    return StoreTarget("geopackage", str(request.getfixturevalue("demo_copy")))
+        return StoreTarget("postgis", request.getfixturevalue("pg_url"), demo)
+    return StoreTarget("geopackage", demo, demo)

@@ -13,6 +13,7 @@ import pyogrio
 import pytest
 from conftest import CRASHES_GPKG
 
+from citydesk.incidents.calendar import WorkingCalendar
 from citydesk.incidents.grid_index import GridIndex
 from citydesk.incidents.lifecycle import Role, RoleError, State, TransitionError
 from citydesk.incidents.new_cases import HistoryError
@@ -288,11 +289,13 @@ def test_verify_all_catches_a_tampered_summary(store, crashes, store_target):
 def test_a_store_of_its_own_is_a_geopackage_with_utc_datetimes(tmp_path):
     path = tmp_path / "desk.sqlite"
     reported = dt.datetime(2024, 3, 1, 17, 0, tzinfo=NY)
-    with SqliteCaseStore(path) as s:
+    with SqliteCaseStore(path, calendar=WorkingCalendar(tz="America/New_York")) as s:
         c = s.report(NewCase("event", "0102", lon=-71.1, lat=42.37, reported_at=reported), "a")
         assert c.reported_at == reported and c.reported_at.tzinfo is not None
         assert c.due_at.utcoffset() == dt.timedelta(hours=-5)  # shown in the city's time
         raw = s.query()["reported_at"].iloc[0]
+    with SqliteCaseStore(tmp_path / "plain.gpkg") as s:  # no project, no profile: UTC
+        assert s.calendar.tz == "UTC"
     assert raw == "2024-03-01T22:00:00.000Z"  # stored in UTC, fixed width: text order = time
     frame = pyogrio.read_dataframe(path, layer="cases")
     assert frame.crs.to_epsg() == 4326 and len(frame) == 1

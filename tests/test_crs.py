@@ -124,3 +124,24 @@ def test_layers_reproject_on_the_fly_into_cgcs2000_and_gauss_kruger():
     x0, y0, x1, y1 = project.extent
     assert x0 == pytest.approx(gk.x) == pytest.approx(x1)
     assert y0 == pytest.approx(gk.y) == pytest.approx(y1)
+
+
+def test_web_mercator_is_refused_for_measuring_and_never_chosen():
+    """A unit grid drawn in EPSG:3857 at Cambridge's latitude had 74 m cells for "100 m"
+    (64 m at Helsinki): 3857 is refused when given, and data in 3857 gets a UTM grid."""
+    import geopandas as gpd
+    import pytest
+
+    from citydesk.incidents.grid import GridSpec, build_unit_grid
+    from citydesk.layers.demo import SHIPPED_DEMO
+    from citydesk.layers.errors import CRSError
+
+    boundary = gpd.read_file(SHIPPED_DEMO, layer="city_boundary").to_crs(3857)
+    hoods = gpd.read_file(SHIPPED_DEMO, layer="neighborhoods").to_crs(3857)
+    spec = dict(county_code="250170", street_code_field="N_HOOD", street_name_field="NAME")
+    with pytest.raises(CRSError, match="web-map projection"):
+        build_unit_grid(boundary, hoods, GridSpec(crs="EPSG:3857", **spec))
+    grid = build_unit_grid(boundary, hoods, GridSpec(**spec))
+    assert "UTM" in grid.crs.name
+    full = grid.geometry.area.round() == 10_000  # whole cells are 100 m x 100 m on the ground
+    assert full.sum() > 0.5 * len(grid)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from citydesk.incidents.calendar import WorkingCalendar
 from citydesk.incidents.kpi import KpiSpec, composite_score, compute_kpis, grade, kpis_from_store
 from citydesk.incidents.lifecycle import Role
 from citydesk.incidents.store import NewCase, SqliteCaseStore
@@ -41,7 +42,7 @@ def run(store, code, reported, steps):
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("kpi") / "cases.sqlite"
-    s = SqliteCaseStore(path)
+    s = SqliteCaseStore(path, calendar=WorkingCalendar(tz="America/New_York"))
     a = ("accept", "ben", R.INTAKE)
     # A parking (0505, 4 working h): due 13:00, closed 11:00 on time; dispatched in 20 min
     run(

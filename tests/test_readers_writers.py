@@ -185,3 +185,15 @@ def test_unknown_and_missing_files_raise_clear_errors(tmp_path):
         read_layer(bi.truncated_shapefile(tmp_path))
     with pytest.raises(LayerReadError, match="re-export"):
         read_layer(bi.truncated_gpkg(tmp_path))
+
+
+def test_chinese_layer_names_get_readable_ids_and_roles():
+    from citydesk.layers.io import guess_role
+    from citydesk.layers.layer import slugify
+
+    assert slugify("道路中心线") == "dao_lu_zhong_xin_xian"
+    assert slugify("地块2024") == "di_kuai_2024"
+    assert guess_role("道路中心线").value == "infrastructure"
+    assert guess_role("锦江区街道边界").value == "boundary"  # 街道: the sub-district
+    assert guess_role("控规地块").value == "land"
+    assert guess_role("消防站").value == "facilities"

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from citydesk.layers import LayerRole, Project, read_layer, save_project  # noqa: E402
+from citydesk.layers.city_profile import profile_text  # noqa: E402
 from citydesk.layers.style import Symbol, categorized  # noqa: E402
 from citydesk.planning.landuse_codes import LAND_USE_CLASSES, classify_use_codes  # noqa: E402
 
@@ -47,6 +48,8 @@ def build(shared: Path) -> Project:
             "(data.cambridgema.gov, via acmeyer/cambridge-street-safety, MIT)."
         ),
         "license": "PDDL 1.0 (City of Cambridge GIS data); city open-data terms (crashes)",
+        # the city profile (time zone, working calendar, currency...): docs/CITY.md
+        "city_profile": profile_text("cambridge"),
     }
 
     def add(path: Path, layer: str, name: str, role: LayerRole, group: str, **style_kw):

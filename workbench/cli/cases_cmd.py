@@ -14,6 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("cases", help=_("city-management cases (grid-based management)"))
     csub = cmd.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
 
+    cat = csub.add_parser("categories", help=_("list the case categories (部件 and 事件)"))
+    cat.add_argument("--search", help=_("only categories whose code or name contains this"))
+    cat.add_argument("--lang", dest="names_lang", help=_("names in en or zh_CN"))
+    cat.set_defaults(func=cmd_categories)
+
     imp = csub.add_parser("import", help=_("import a 311-style CSV through a column mapping"))
     imp.add_argument("file", help=_("the CSV export"))
     imp.add_argument(
@@ -128,6 +133,19 @@ def open_store(project: str | Path):
     from citydesk.incidents.stores import open_project_store
 
     return open_project_store(project)
+
+
+def cmd_categories(args: argparse.Namespace) -> int:
+    """Every category with its kind, code, time limit and department, as intake picks them."""
+    from citydesk.incidents.categories import Catalogue
+    from citydesk.layers.i18n import current_language
+
+    lang = args.names_lang or current_language()
+    catalogue = Catalogue.default()
+    found = catalogue.search(args.search) if args.search else list(catalogue)
+    for c in found:
+        print(f"{c.kind}:{c.code}\t{c.name(lang)}\t{c.limit:g} {c.unit}\t{c.department}")
+    return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from citydesk.plugins.formats import install as install_plugin_formats
 
 from . import (
     cases_cmd,
+    city_cmd,
     demo_cmd,
     dispatch_cmd,
     grid_cmd,
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     layers_cmd.register(sub)
     project_cmd.register(sub)
+    city_cmd.register(sub)
     grid_cmd.register(sub)
     cases_cmd.register(sub)
     dispatch_cmd.register(sub)

@@ -1,0 +1,206 @@
+"""The city profile: every fact about a city that code must not hard-wire.
+
+One TOML document, versioned (``schema``), validated by the strict reader
+(:mod:`citydesk.layers.toml_schema`) and stored in the project (its ``citydesk_project``
+settings, key ``city_profile``, as the TOML text the user wrote, so it can be read, diffed and
+edited). It holds the city's name, the projected CRS to measure in, the time zone, the
+working calendar (hours, rest days, public holidays from the maintained ``holidays`` library,
+which also knows China's make-up working days, 调休, and explicit dates), the currency and
+area unit, the 6-digit administrative code used for grid codes, persons per household, and
+the data credits. docs/CITY.md documents every key.
+
+Shipped profiles (``layers/data/profiles``): ``cambridge`` (the demo), ``helsinki`` and
+``chengdu`` (a Chinese-style example). ``citydesk city template NAME`` prints one to start
+from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .errors import CityDeskError
+from .i18n import _
+from .toml_schema import Reader, parse_toml, read_toml_file
+
+SCHEMA_VERSION = 1
+SETTING = "city_profile"  # the key in the project's settings
+PROFILES = Path(__file__).parent / "data" / "profiles"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ProfileError(CityDeskError):
+    """The city profile is missing, malformed or inconsistent."""
+
+
+@dataclass
+class HolidaySource:
+    """Public holidays from the ``holidays`` library: ISO country code, optional subdivision
+    (a US state, a Chinese province is not needed: China's holidays are national)."""
+
+    country: str
+    subdivision: str | None = None
+
+
+@dataclass
+class CalendarSpec:
+    """When the city's offices work: time limits of cases count only this time."""
+
+    periods: list[list[str]] = field(default_factory=lambda: [["09:00", "18:00"]])
+    rest_days: list[Weekday] = field(default_factory=lambda: ["saturday", "sunday"])
+    holidays: HolidaySource | None = None
+    extra_holidays: list[str] = field(default_factory=list)  # "YYYY-MM-DD"
+    make_up_workdays: list[str] = field(default_factory=list)  # rest days worked (调休)
+    not_holidays: list[str] = field(default_factory=list)  # library holidays the city works
+
+
+@dataclass
+class CityProfile:
+    name: str
+    timezone: str
+    crs: str  # projected, in metres or feet: where distances and areas are measured
+    schema: int = SCHEMA_VERSION
+    currency: str = ""
+    area_unit: Literal["m2", "sqft"] = "m2"
+    admin_code: str = ""  # 6 digits (county level) for CJ/T 213 grid codes
+    persons_per_household: float = 2.3
+    credits: str = ""
+    calendar: CalendarSpec = field(default_factory=CalendarSpec)
+
+
+def parse_profile(text: str, source: str = "") -> CityProfile:
+    """A checked profile from TOML text; every problem names its key and the fix."""
+    reader = Reader(ProfileError, source)
+    profile = reader.build(CityProfile, parse_toml(text, ProfileError, _("city profile"), source))
+    _check(profile, reader)
+    return profile
+
+
+def read_profile(path: str | Path) -> CityProfile:
+    """A profile file, or a shipped one by name (``cambridge``, ``helsinki``, ``chengdu``)."""
+    path = Path(path)
+    if not path.exists() and (PROFILES / f"{path.name}.toml").exists():
+        path = PROFILES / f"{path.name}.toml"
+    path, _data = read_toml_file(path, ProfileError, _("city profile"))
+    return parse_profile(path.read_text(encoding="utf-8"), str(path))
+
+
+def shipped_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES.glob("*.toml"))
+
+
+def profile_text(name: str) -> str:
+    path = PROFILES / f"{name}.toml"
+    if not path.exists():
+        raise ProfileError(
+            _("there is no shipped profile '{name}'").format(name=name),
+            _("Shipped profiles: {names}.").format(names=", ".join(shipped_profiles())),
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def project_profile_text(project: str | Path) -> str | None:
+    """The profile's TOML text stored in a project, or None."""
+    from .project_store import read_project_meta
+
+    text = (read_project_meta(project).get("metadata") or {}).get(SETTING)
+    return text if isinstance(text, str) and text.strip() else None
+
+
+def project_profile(project: str | Path) -> CityProfile | None:
+    """The project's city profile, checked; None when the project has none yet."""
+    text = project_profile_text(project)
+    return parse_profile(text, f"{project} ({SETTING})") if text else None
+
+
+def store_profile(project: str | Path, text: str) -> CityProfile:
+    """Check ``text`` and store it in the project (replacing an earlier profile)."""
+    from .project_store import put_layers
+
+    profile = parse_profile(text)
+    put_layers(project, [], metadata={SETTING: text})
+    return profile
+
+
+def _date(reader: Reader, where: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        reader.fail(where, _("'{v}' is not a date").format(v=text), _("Write YYYY-MM-DD."))
+
+
+def _check(p: CityProfile, reader: Reader) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if p.schema > SCHEMA_VERSION:
+        reader.fail(
+            "schema",
+            _("written for a newer CityDesk (schema {v})").format(v=p.schema),
+            _("Update CityDesk to read it."),
+        )
+    try:
+        ZoneInfo(p.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.fail(
+            "timezone",
+            _("'{v}' is not a time zone").format(v=p.timezone),
+            _('Use an IANA name such as "Asia/Shanghai" or "Europe/Helsinki".'),
+        )
+    from .crs import parse_crs
+
+    try:
+        crs = parse_crs(p.crs)
+    except CityDeskError as exc:
+        reader.fail("crs", exc.problem, exc.fix)
+    from .crs import is_web_mercator
+
+    if not crs.is_projected or is_web_mercator(crs):
+        reader.fail(
+            "crs",
+            _("{crs} cannot measure distances and areas").format(crs=crs.name),
+            _("Give the city's projected CRS: a UTM zone, a state plane or a CGCS2000 zone."),
+        )
+    if p.admin_code and not (p.admin_code.isdigit() and len(p.admin_code) == 6):
+        reader.fail(
+            "admin_code",
+            _("'{v}' is not a 6-digit administrative code").format(v=p.admin_code),
+            _("For a US county: 2-digit state FIPS + 3-digit county FIPS + '0'."),
+        )
+    c = p.calendar
+    if not c.periods:
+        reader.fail("calendar.periods", _("is empty"), _('Give e.g. [["09:00", "18:00"]].'))
+    last = ""
+    for i, period in enumerate(c.periods):
+        where = f"calendar.periods[{i}]"
+        if len(period) != 2 or not all(_TIME.match(t) for t in period) or period[0] >= period[1]:
+            reader.fail(
+                where,
+                _("must be [start, end] times in a day, start first"),
+                _('For example ["08:30", "12:00"].'),
+            )
+        if period[0] < last:
+            reader.fail(where, _("overlaps the period before"), _("List periods in order."))
+        last = period[1]
+    if len(set(c.rest_days)) >= 7:
+        reader.fail("calendar.rest_days", _("leave no working day"), _("Keep at least one."))
+    for key in ("extra_holidays", "make_up_workdays", "not_holidays"):
+        for i, text in enumerate(getattr(c, key)):
+            _date(reader, f"calendar.{key}[{i}]", text)
+    if c.holidays is not None:
+        import holidays
+
+        try:
+            holidays.country_holidays(c.holidays.country, subdiv=c.holidays.subdivision)
+        except NotImplementedError as exc:
+            reader.fail(
+                "calendar.holidays",
+                _("no holiday data for {country} {subdivision} ({err})").format(
+                    country=c.holidays.country, subdivision=c.holidays.subdivision or "", err=exc
+                ),
+                _('Use an ISO country code such as "CN", "FI" or "US" (with subdivision "MA").'),
+            )

@@ -1,0 +1,130 @@
+"""The city profile drives the working calendar: the time zone, the working periods, the
+holidays and make-up working days (调休) of the city, for due times in both case stores.
+
+The Chinese case is the one the issue reports: a Chengdu case must never fall due at 02:00
+Beijing time, and Spring Festival and its make-up Saturdays must count as they do there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from citydesk.incidents.calendar import calendar_from_profile, project_calendar
+from citydesk.layers.city_profile import (
+    ProfileError,
+    parse_profile,
+    profile_text,
+    project_profile,
+    read_profile,
+    shipped_profiles,
+    store_profile,
+)
+from citydesk.workbench.cli.main import main
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_every_shipped_profile_is_valid():
+    assert {"cambridge", "helsinki", "chengdu"} <= set(shipped_profiles())
+    for name in shipped_profiles():
+        profile = read_profile(name)
+        assert profile.timezone and profile.crs and profile.credits
+
+
+def test_chengdu_spring_festival_2026_and_its_make_up_saturdays():
+    cal = calendar_from_profile(read_profile("chengdu"))
+    assert cal.hours_per_day == 7.0  # 09:00-12:00 and 13:30-17:30
+    assert cal.is_holiday(dt.date(2026, 2, 17))  # 春节
+    assert cal.is_workday(dt.date(2026, 2, 14))  # Saturday, a make-up working day (调休)
+    assert cal.is_workday(dt.date(2026, 2, 28))
+    assert not cal.is_workday(dt.date(2026, 2, 21))  # an ordinary Saturday
+    assert not cal.is_workday(dt.date(2026, 2, 23))  # Monday, a day off in lieu
+    # Friday 13 Feb 16:00 + 4 working hours: 1.5 h on Friday, then Saturday's make-up day
+    due = cal.due(dt.datetime(2026, 2, 13, 16, 0, tzinfo=SHANGHAI), 4, "working_hours")
+    assert due == dt.datetime(2026, 2, 14, 11, 30, tzinfo=SHANGHAI)
+    # reported on the Saturday before the holiday: the next working time is 24 Feb
+    due = cal.due(dt.datetime(2026, 2, 14, 17, 0, tzinfo=SHANGHAI), 2, "working_hours")
+    assert due == dt.datetime(2026, 2, 24, 10, 30, tzinfo=SHANGHAI)
+
+
+def test_due_times_stay_in_office_hours_of_the_city():
+    """Never 02:00 Beijing time: every due time falls inside a working period."""
+    cal = calendar_from_profile(read_profile("chengdu"))
+    start = dt.datetime(2026, 9, 25, 8, 0, tzinfo=SHANGHAI)
+    for k in range(0, 24 * 14, 5):
+        reported = start + dt.timedelta(hours=k)
+        for hours in (0.5, 2, 7, 16):
+            due = cal.due(reported, hours, "working_hours").astimezone(SHANGHAI)
+            assert dt.time(9) <= due.time() <= dt.time(12) or (
+                dt.time(13, 30) <= due.time() <= dt.time(17, 30)
+            ), (reported, hours, due)
+            assert cal.is_workday(due.date())
+
+
+def test_helsinki_and_cambridge_holidays_come_from_their_countries():
+    fi = calendar_from_profile(read_profile("helsinki"))
+    assert fi.is_holiday(dt.date(2026, 12, 24))  # jouluaatto
+    assert fi.tz == "Europe/Helsinki" and fi.hours_per_day == 8
+    us = calendar_from_profile(read_profile("cambridge"))
+    assert us.is_holiday(dt.date(2026, 4, 20))  # Patriots' Day, Massachusetts only
+    assert not fi.is_holiday(dt.date(2026, 4, 20))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("timezone = ", "timezon = "), "did you mean 'timezone'"),
+        (('"Asia/Shanghai"', '"Asia/Chengdu"'), "is not a time zone"),
+        (('"EPSG:4544"', '"EPSG:3857"'), "cannot measure distances"),
+        (('"EPSG:4544"', '"EPSG:4490"'), "cannot measure distances"),
+        (('["13:30", "17:30"]', '["17:30", "13:30"]'), "calendar.periods[1]"),
+        (('"saturday", "sunday"', '"saturday", "sunnday"'), "did you mean 'sunday'"),
+        (('country = "CN"', 'country = "XX"'), "no holiday data"),
+        (('admin_code = "510104"', 'admin_code = "5101"'), "6-digit"),
+    ],
+)
+def test_a_bad_profile_names_the_key_and_the_fix(edit, message):
+    old, new = edit
+    text = profile_text("chengdu").replace(old, new, 1)
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text, "city.toml")
+    assert message in err.value.message
+
+
+def test_the_profile_lives_in_the_project(demo_copy, capsys):
+    store_profile(demo_copy, profile_text("chengdu"))
+    assert project_profile(demo_copy).name == "成都市（示例）"
+    assert project_calendar(demo_copy).tz == "Asia/Shanghai"
+    assert main(["city", "show", str(demo_copy)]) == 0
+    assert "Asia/Shanghai" in capsys.readouterr().out
+    assert main(["city", "due", str(demo_copy), "--at", "2026-02-13 16:00", "--limit", "4"]) == 0
+    assert capsys.readouterr().out.strip() == "2026-02-14T11:30:00+08:00"
+    assert (
+        main(["city", "calendar", str(demo_copy), "--from", "2026-02-14", "--to", "2026-02-14"])
+        == 0
+    )
+    assert "make-up working day" in capsys.readouterr().out
+
+
+def test_case_due_times_follow_the_project_profile(store_target, demo_copy):
+    """Both case stores give a new case its due time on the project's own calendar."""
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.stores import open_project_store
+
+    store_profile(demo_copy, profile_text("chengdu"))
+    if store_target.backend == "postgis":
+        assert main(["cases", "connect", str(demo_copy), store_target.place]) == 0
+    with open_project_store(demo_copy) as store:
+        assert store.calendar.tz == "Asia/Shanghai"
+        reported = dt.datetime(2026, 2, 13, 16, 0, tzinfo=SHANGHAI)
+        new = NewCase(kind="event", category_code="0104", reported_at=reported)
+        case = store.report(new, actor="clerk")
+        category = store.catalogue.get("event", "0104")
+    chengdu = calendar_from_profile(read_profile("chengdu"))
+    expected = chengdu.due(reported, category.limit, category.unit)
+    assert case.due_at == expected
+    assert case.due_at.astimezone(SHANGHAI).date() != dt.date(2026, 2, 13) or (
+        category.limit <= 1.5
+    )

@@ -1,0 +1,137 @@
+"""``citydesk city``: the city profile (time zone, working calendar, CRS, currency, credits).
+
+citydesk city template chengdu > my_city.toml     # start from a shipped profile
+citydesk city set PROJECT my_city.toml            # check it and store it in the project
+citydesk city show PROJECT                        # the stored profile
+citydesk city calendar PROJECT --from 2026-02-09 --to 2026-03-01   # working days
+citydesk city due PROJECT --at "2026-02-13 17:00" --limit 4 --unit working_hours
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from citydesk.layers.i18n import _
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("city", help=_("the city profile: time zone, calendar, CRS, currency"))
+    csub = cmd.add_subparsers(dest="city_command", metavar="ACTION", required=True)
+    tpl = csub.add_parser("template", help=_("print a shipped profile to start from"))
+    tpl.add_argument("name", help=_("cambridge, helsinki or chengdu"))
+    tpl.set_defaults(func=cmd_template)
+    put = csub.add_parser("set", help=_("check a profile and store it in a project"))
+    put.add_argument("project", help=_("the project (.gpkg)"))
+    put.add_argument("profile", help=_("the profile (.toml), or a shipped name"))
+    put.set_defaults(func=cmd_set)
+    show = csub.add_parser("show", help=_("print the project's profile"))
+    show.add_argument("project", help=_("the project (.gpkg)"))
+    show.set_defaults(func=cmd_show)
+    cal = csub.add_parser("calendar", help=_("working days and holidays of the project's city"))
+    cal.add_argument("project", help=_("the project (.gpkg), or a profile (.toml)"))
+    cal.add_argument("--from", dest="start", required=True, help=_("first day (YYYY-MM-DD)"))
+    cal.add_argument("--to", dest="end", required=True, help=_("last day (YYYY-MM-DD)"))
+    cal.set_defaults(func=cmd_calendar)
+    due = csub.add_parser("due", help=_("when a time limit ends on the city's calendar"))
+    due.add_argument("project", help=_("the project (.gpkg), or a profile (.toml)"))
+    due.add_argument("--at", required=True, help=_("report time, local (YYYY-MM-DD HH:MM)"))
+    due.add_argument("--limit", type=float, required=True, help=_("the time limit"))
+    due.add_argument("--unit", choices=["working_hours", "working_days"], default="working_hours")
+    due.set_defaults(func=cmd_due)
+
+
+def _read_text(profile: str) -> str:
+    """A profile file's text, or a shipped profile's by name."""
+    from citydesk.layers.city_profile import PROFILES, ProfileError
+    from citydesk.layers.toml_schema import read_text_file
+
+    path = Path(profile)
+    if not path.exists() and (PROFILES / f"{path.name}.toml").exists():
+        path = PROFILES / f"{path.name}.toml"
+    return read_text_file(path, ProfileError, _("city profile"))
+
+
+def _calendar(place: str):
+    from citydesk.incidents.calendar import calendar_from_profile, project_calendar
+    from citydesk.layers.city_profile import read_profile
+
+    if place.lower().endswith(".toml") or not Path(place).exists():
+        return calendar_from_profile(read_profile(place))
+    return project_calendar(place)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from citydesk.layers.city_profile import profile_text
+
+    sys.stdout.write(profile_text(args.name))
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    from citydesk.layers.city_profile import store_profile
+
+    profile = store_profile(args.project, _read_text(args.profile))
+    print(
+        _("stored the profile of {name} in {project}").format(
+            name=profile.name, project=args.project
+        )
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from citydesk.layers.city_profile import ProfileError, project_profile_text
+
+    text = project_profile_text(args.project)
+    if text is None:
+        raise ProfileError(
+            _("the project has no city profile yet"),
+            _("Store one: citydesk city set {project} PROFILE.toml").format(project=args.project),
+            path=args.project,
+        )
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _day(text: str) -> dt.date:
+    from citydesk.layers.errors import CityDeskError
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CityDeskError(
+            _("'{v}' is not a date").format(v=text), _("Write YYYY-MM-DD.")
+        ) from exc
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    cal = _calendar(args.project)
+    day, last = _day(args.start), _day(args.end)
+    while day <= last:
+        if cal.is_holiday(day):
+            kind = _("holiday")
+        elif cal.is_workday(day):
+            kind = _("working day") if day.weekday() in cal.workdays else _("make-up working day")
+        else:
+            kind = _("rest day")
+        print(f"{day.isoformat()} {day.strftime('%a')}  {kind}")
+        day += dt.timedelta(days=1)
+    return 0
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    from citydesk.layers.errors import CityDeskError
+
+    cal = _calendar(args.project)
+    try:
+        at = dt.datetime.fromisoformat(args.at)
+    except ValueError as exc:
+        raise CityDeskError(
+            _("'{v}' is not a date and time").format(v=args.at), _("Write YYYY-MM-DD HH:MM.")
+        ) from exc
+    due = cal.due(cal.localize(at), args.limit, args.unit)
+    print(due.isoformat())
+    return 0
