@@ -96,6 +96,17 @@ def _isolated_indicator_registry():
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    """Messages are English in every test, whatever ran before on this worker: a CLI call
+    with --lang zh_CN switches the process's language and would leak into the next test."""
+    from citydesk.layers.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language("en")
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     """Keep the user's real data/config folders out of the tests."""
     home = tmp_path_factory.mktemp("home")
