@@ -128,3 +128,17 @@ def test_case_due_times_follow_the_project_profile(store_target, demo_copy):
     assert case.due_at.astimezone(SHANGHAI).date() != dt.date(2026, 2, 13) or (
         category.limit <= 1.5
     )
+
+
+def test_period_dates_on_the_command_line_are_the_citys_midnight():
+    """--from 2026-02-14 starts at midnight in the city, not at UTC's (8 hours apart in
+    Chengdu); a time with its own offset is taken as it is."""
+    from types import SimpleNamespace
+
+    from citydesk.workbench.cli.cases_cmd import _date, local
+
+    store = SimpleNamespace(calendar=calendar_from_profile(read_profile("chengdu")))
+    assert local(store, _date("2026-02-14")) == dt.datetime(2026, 2, 14, tzinfo=SHANGHAI)
+    given = local(store, _date("2026-02-14T00:00+00:00"))
+    assert given.utcoffset() == dt.timedelta(hours=8) and given.hour == 8
+    assert local(store, None) is None

@@ -197,3 +197,11 @@ def test_the_wheel_installs_nothing_but_citydesk(tmp_path):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"citydesk"}
     assert "citydesk/layers/demo_data/cambridge_demo.gpkg" in names
     assert not any(n.startswith("citydesk/tests/") for n in names)
+
+
+def test_the_shipped_projects_are_not_in_wal_mode():
+    """A copy of a WAL-mode file taken without its -wal loses data; the demo is copied by
+    every user and test, so it ships with a rollback journal (SQLite header bytes 18-19)."""
+    for name in ("cambridge_demo.gpkg", "sf_dem_demo.gpkg"):
+        header = (ROOT / "layers" / "demo_data" / name).read_bytes()[:20]
+        assert (header[18], header[19]) == (1, 1), name

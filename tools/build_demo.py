@@ -198,6 +198,20 @@ def build_sf_dem(shared: Path) -> Project:
     return project
 
 
+def shipped_journal(path: Path) -> None:
+    """Ship the file in rollback-journal mode: a copy of a WAL-mode file taken without its
+    -wal loses data, and a fresh copy must not start with WAL shared memory that GDAL and
+    Python's sqlite3 would both map (docs/ARCHITECTURE.md). The case store turns WAL on when
+    it opens a project."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        con.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -206,12 +220,14 @@ def main() -> int:
     t0 = time.perf_counter()
     project = build(args.shared)
     save_project(project, args.out)
+    shipped_journal(args.out)
     size = args.out.stat().st_size / 1e6
     print(
         f"wrote {args.out} ({size:.1f} MB, {len(project.layers)} layers) "
         f"in {time.perf_counter() - t0:.1f} s"
     )
     save_project(build_sf_dem(args.shared), OUT_DEM)
+    shipped_journal(OUT_DEM)
     print(f"wrote {OUT_DEM} ({OUT_DEM.stat().st_size / 1e6:.1f} MB)")
     return 0
 

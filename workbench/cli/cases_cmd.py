@@ -114,18 +114,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _date(text: str):
-    """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2)."""
+    """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2). A date
+    without an offset stays naive: it is the city's local time (see ``local``), so
+    ``--from 2024-03-04`` starts at the city's midnight, not at UTC's."""
     import datetime as dt
 
     try:
-        value = dt.datetime.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             _("{text!r} is not a date").format(text=text)
             + "; "
             + _("Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
         ) from exc
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def local(store, value):
+    """A --from/--to/--at value in the store's city time zone (naive means local)."""
+    return None if value is None else store.calendar.localize(value)
 
 
 def open_store(project: str | Path):
@@ -240,7 +246,8 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from citydesk.incidents.kpi import KpiSpec, kpis_from_store
 
     with open_store(args.project) as store:
-        table = kpis_from_store(store, KpiSpec(by=args.by, start=args.start, end=args.end))
+        spec = KpiSpec(by=args.by, start=local(store, args.start), end=local(store, args.end))
+        table = kpis_from_store(store, spec)
     shown = table.copy()
     for col in [c for c in shown.columns if c.endswith("_rate")]:
         shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
@@ -283,9 +290,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         )
     with open_store(args.project) as store:
         cases = store.query()
-    counts = counts_per_cell(cases, grid["code"], args.start, args.end)
+        start, end = local(store, args.start), local(store, args.end)
+    counts = counts_per_cell(cases, grid["code"], start, end)
     stats = getis_ord(grid, counts)
-    warn = early_warning(cases, grid["code"], args.start, args.end)
+    warn = early_warning(cases, grid["code"], start, end)
     table = stats.merge(warn[["code", "baseline_mean", "p_value", "warning"]], on="code")
     print(
         _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(

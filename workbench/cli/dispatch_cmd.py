@@ -7,7 +7,7 @@ import argparse
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
-from .cases_cmd import _date, open_store
+from .cases_cmd import _date, local, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +86,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     grid = read_project_grid(args.project)
     with open_store(args.project) as store:
-        board = build_dashboard(store, grid, DashboardSpec(args.start, args.end, args.weeks))
+        spec = DashboardSpec(local(store, args.start), local(store, args.end), args.weeks)
+        board = build_dashboard(store, grid, spec)
     write_pdf(board, args.out)
     print(board.kpis.to_string(index=False))
     print(_("Early-warning cells: {n}").format(n=len(board.warnings)))
@@ -177,7 +178,8 @@ def cmd_due(args: argparse.Namespace) -> int:
     from citydesk.incidents.deadlines import due_within, time_left
 
     with open_store(args.project) as store:
-        table = due_within(time_left(store.query(), store.calendar, args.at), args.within)
+        at = local(store, args.at)
+        table = due_within(time_left(store.query(), store.calendar, at), args.within)
     for r in table.itertuples():
         print(f"{r.case_id}  {r.level:<6} {r.hours_left:7.1f} h  {r.status:<11} {r.department}")
     print(
