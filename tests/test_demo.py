@@ -72,6 +72,7 @@ def test_demo_does_not_read_shared_data():
             assert "shared/data" not in path.read_text(), path
 
 
+@pytest.mark.slow
 def test_headless_demo_writes_maps_and_report(tmp_path):
     exe = Path(sys.executable).parent / "citydesk"
     out = subprocess.run(

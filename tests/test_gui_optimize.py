@@ -46,6 +46,7 @@ def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     _shot(window, "siting_result.png")
 
 
+@pytest.mark.slow
 def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
     from citydesk.workbench.gui.optimize.front_dialog import FrontDialog

@@ -16,6 +16,7 @@ from test_gui_workbench import _shot, open_window
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow
 def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     from citydesk.planning.scenario_store import decisions, load_scenario, scenario_history
 

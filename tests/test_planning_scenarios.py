@@ -230,6 +230,7 @@ def test_results_are_stored_and_compared(demo_runs):
         stored_indicators(path, ["never_run"])
 
 
+@pytest.mark.slow
 def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     path, _results, _inputs = demo_runs
     assert (

@@ -175,6 +175,7 @@ def _demo_copy(tmp_path):
     return project
 
 
+@pytest.mark.slow
 def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
     """A weighted plan on all 13k Cambridge parcels, then its schedule over three periods."""
     project = _demo_copy(tmp_path)
@@ -197,6 +198,7 @@ def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
     assert set(phased["period"]) <= {0, 1, 2, 3}
 
 
+@pytest.mark.slow
 def test_cli_infeasible_landuse_targets_are_explained(tmp_path, capsys):
     project = _demo_copy(tmp_path)
     targets = ["--housing", "200000", "--max-changed", "600"]
