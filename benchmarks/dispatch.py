@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import contextlib
 
-from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network
+from citydesk.layers.city_profile import read_profile
+from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network, network_spec
 
 
 def grid_network(side: int, seed: int = 1) -> RoadNetwork:
@@ -109,7 +110,12 @@ def main() -> int:
     streets = gpd.read_file(
         SHARED / "cambridge/streets/cambridge_streets.gpkg", layer="street_centerlines"
     )
-    rows = measure("Cambridge streets", build_network(streets), cases=500, loop_cases=100)
+    rows = measure(
+        "Cambridge streets",
+        build_network(streets, network_spec(read_profile("cambridge"))),
+        cases=500,
+        loop_cases=100,
+    )
     rows += measure("street grid 317 x 317", grid_network(317), cases=200, loop_cases=5)
     print_results("nearest of 50 crews, ms per case", ["graph", "method", "ms", "note"], rows)
     return 0

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from citydesk.layers.city_profile import project_profile
 from citydesk.layers.feedback import Feedback, NullFeedback
-from citydesk.layers.road_network import RoadNetwork, build_network
+from citydesk.layers.road_network import RoadNetwork, build_network, network_spec
 
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
 from .dispatch import crews_from_points
@@ -50,7 +51,9 @@ def prepare_demo_desk(project: str | Path) -> DemoDesk:
     stations = facilities[facilities["category"] == "fire_station"]
     with open_project_store(project, grid) as store:
         store.save_crews(crews_from_points(stations, "fire", "name"))
-    network = build_network(gpd.read_file(project, layer="street_centerlines"))
+    network = build_network(
+        gpd.read_file(project, layer="street_centerlines"), network_spec(project_profile(project))
+    )
     return DemoDesk(project, grid, network, RoutingTable.load("cambridge"))
 
 

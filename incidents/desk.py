@@ -18,7 +18,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
-from citydesk.layers.road_network import RoadNetwork, build_network
+from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network
 
 from .case_store import Case, CaseStore
 from .categories import kind_of, split_key
@@ -69,8 +69,10 @@ class DispatchDesk:
         routing: RoutingTable | None = None,
         duplicate_rule: DuplicateRule | None = None,
         lang: str = "en",
+        network_spec: NetworkSpec | None = None,
     ) -> None:
         self.store = store
+        self.network_spec = network_spec  # the city profile's street columns
         self.actor = actor
         self.role = Role(role)
         self.streets = streets
@@ -88,7 +90,9 @@ class DispatchDesk:
     @cached_property
     def network(self) -> RoadNetwork | None:
         """Built on first use (a third of a second for Cambridge), then kept."""
-        return build_network(self.streets) if self.streets is not None else None
+        if self.streets is None:
+            return None
+        return build_network(self.streets, self.network_spec)
 
     @cached_property
     def geocoder(self):
@@ -240,7 +244,9 @@ def open_desk(
     """A desk on a project: its case store (with the unit grid), its streets layer and the
     routing ``rules`` (a shipped set such as ``cambridge`` or a TOML path; by default the
     ones the project names in its metadata as ``routing_rules``)."""
+    from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.project_store import read_project_meta
+    from citydesk.layers.road_network import network_spec
 
     from .project_grid import read_project_grid
     from .stores import open_project_store
@@ -255,6 +261,14 @@ def open_desk(
     grid = read_project_grid(project)
     # the project names its routing rules: a shipped set ("cambridge") or a TOML path
     routing = RoutingTable.load(rules or meta.get("metadata", {}).get("routing_rules"))
-    desk = DispatchDesk(open_project_store(project, grid), actor, role, lines, routing, lang=lang)
+    desk = DispatchDesk(
+        open_project_store(project, grid),
+        actor,
+        role,
+        lines,
+        routing,
+        lang=lang,
+        network_spec=network_spec(profile_or_none(project)),
+    )
     desk.grid = grid
     return desk

@@ -60,6 +60,20 @@ class CalendarSpec:
 
 
 @dataclass
+class StreetColumns:
+    """Which columns of the street layer mean what, and road speeds (the road network)."""
+
+    from_node: str | None = None  # node ids at the ends of a segment; else endpoints snap
+    to_node: str | None = None
+    direction: str | None = None  # 1 from->to only, -1 to->from only, else both ways
+    road_class: str | None = None
+    speeds_kmh: dict[str, float] = field(default_factory=dict)  # road-class value -> km/h
+    default_speed_kmh: float = 30.0
+    speed_field: str | None = None  # a posted speed per segment
+    speed_field_unit: Literal["kmh", "mph"] = "kmh"
+
+
+@dataclass
 class CityProfile:
     name: str
     timezone: str
@@ -71,6 +85,7 @@ class CityProfile:
     persons_per_household: float = 2.3
     credits: str = ""
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
+    streets: StreetColumns = field(default_factory=StreetColumns)
 
 
 def parse_profile(text: str, source: str = "") -> CityProfile:
@@ -116,6 +131,11 @@ def project_profile(project: str | Path) -> CityProfile | None:
     """The project's city profile, checked; None when the project has none yet."""
     text = project_profile_text(project)
     return parse_profile(text, f"{project} ({SETTING})") if text else None
+
+
+def profile_or_none(project: str | Path | None) -> CityProfile | None:
+    """The project's profile; None without a project or profile (generic defaults apply)."""
+    return project_profile(project) if project else None
 
 
 def store_profile(project: str | Path, text: str) -> CityProfile:

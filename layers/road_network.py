@@ -2,14 +2,16 @@
 
 The graph is a ``networkx.DiGraph``: nodes are the centerlines' from/to node ids, edges carry
 their length (metres, measured in a projected CRS) and travel time (seconds, from a speed per
-road class). One-way streets get one edge: Cambridge's ``Direction`` is 1 when traffic goes
-from ``FromNode`` to ``ToNode`` (the digitised direction), -1 against it, 0 both ways.
+road class). One-way streets get one edge: the direction column is 1 when traffic goes from
+the from-node to the to-node (the digitised direction), -1 against it, 0 both ways. Which
+columns those are, and the speeds, come from the city profile's ``[streets]`` table
+(:func:`network_spec`).
 
-Node ids come from the layer's from/to columns when it has them (Cambridge's FromNode and
-ToNode); otherwise segment endpoints closer than a tolerance are snapped into one node, the
-way most municipal centerlines without topology have to be read. Either way the build is
-described by a :class:`NetworkReport` (nodes, edges, snapped endpoints, disconnected parts)
-so that a planner sees how much of the street layer is routable before trusting a result.
+Node ids come from the layer's from/to columns when the profile names them; otherwise
+segment endpoints closer than a tolerance are snapped into one node, the way most municipal
+centerlines without topology have to be read. Either way the build is described by a
+:class:`NetworkReport` (nodes, edges, snapped endpoints, disconnected parts) so that a
+planner sees how much of the street layer is routable before trusting a result.
 
 The nearest crew is found with one Dijkstra search from the case *backwards* along the
 edges, in the shared engine :mod:`citydesk.layers.shortest_paths` (csgraph), not once per
@@ -19,7 +21,8 @@ crew.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -33,22 +36,45 @@ from .errors import CityDeskError
 from .i18n import _
 from .shortest_paths import GraphMatrix
 
+if TYPE_CHECKING:
+    from .city_profile import CityProfile
+
 
 @dataclass(frozen=True)
 class NetworkSpec:
     """Which columns mean what, and how fast each road class is driven (km/h)."""
 
-    from_node: str = "FromNode"
-    to_node: str = "ToNode"
-    direction: str = "Direction"  # 1 = from->to only, -1 = to->from only, else both
-    road_class: str | None = "MajorRoad"
-    speeds_kmh: dict = field(default_factory=lambda: {1.0: 40.0, 2.0: 40.0})
-    default_speed_kmh: float = 30.0  # Cambridge's default limit is 20-25 mph
+    from_node: str | None = None  # the city's columns: the city profile's [streets]
+    to_node: str | None = None
+    direction: str | None = None  # 1 = from->to only, -1 = to->from only, else both
+    road_class: str | None = None
+    speeds_kmh: dict = field(default_factory=dict)  # road-class value -> km/h
+    default_speed_kmh: float = 30.0
     access_speed_kmh: float = 15.0  # from a point to the nearest node: slow, off the road
     speed_field: str | None = None  # a posted speed per segment, when the layer has one
     speed_field_unit: str = "kmh"  # or "mph"
     snap_tolerance_m: float = 1.0  # endpoints closer than this are one node (no id columns)
     use_node_ids: bool = True  # False: always snap endpoints, even if id columns exist
+
+
+def network_spec(profile: CityProfile | None, **changes: Any) -> NetworkSpec:
+    """The spec a city profile's ``[streets]`` table describes (its column names and road
+    speeds); ``changes`` override fields, e.g. ``use_node_ids=False``. No profile: every
+    column unknown, so endpoints are snapped and every road has the default speed."""
+    if profile is None:
+        return replace(NetworkSpec(), **changes)
+    s = profile.streets
+    spec = NetworkSpec(
+        from_node=s.from_node,
+        to_node=s.to_node,
+        direction=s.direction,
+        road_class=s.road_class,
+        speeds_kmh={float(k): float(v) for k, v in s.speeds_kmh.items()},
+        default_speed_kmh=s.default_speed_kmh,
+        speed_field=s.speed_field,
+        speed_field_unit=s.speed_field_unit,
+    )
+    return replace(spec, **changes)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,8 @@ def prepare_inputs(
     project: str | Path, scenario: Scenario, feedback: Feedback | None = None
 ) -> PlanningInputs:
     """Read the scenario's layers and build the street network."""
-    from citydesk.layers.road_network import NetworkSpec, build_network
+    from citydesk.layers.city_profile import profile_or_none
+    from citydesk.layers.road_network import build_network, network_spec
 
     feedback = feedback or NullFeedback()
     project = Path(project)
@@ -157,7 +158,7 @@ def prepare_inputs(
             _('Accessibility needs the street centerlines: streets = "...".'),
         )
     streets = read_role(project, names["streets"], "layers.streets")
-    network = build_network(streets, NetworkSpec(use_node_ids=False))
+    network = build_network(streets, network_spec(profile_or_none(project), use_node_ids=False))
     feedback.set_progress(30)
     inputs = PlanningInputs(
         project=project,

@@ -254,15 +254,16 @@ def site_in_project(
     What the CLI, the workbench and the demo all run. Returns the result and the layer ids
     written (none when the solver found no plan).
     """
+    from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.io import read_frame
-    from citydesk.layers.road_network import build_network
+    from citydesk.layers.road_network import build_network, network_spec
 
     if existing.empty:
         raise CityDeskError(
             _("There are no existing facilities to keep."),
             _("Check the facility layer and its filter."),
         )
-    network = build_network(read_frame(project, streets)[0])
+    network = build_network(read_frame(project, streets)[0], network_spec(profile_or_none(project)))
     demand = demand_by_node(network, lon, lat, weights)
     result = site_facilities(network, demand, existing, spec, feedback)
     ids: list[str] = []

@@ -25,8 +25,9 @@ from citydesk.incidents.geocode import GeocodeError, Geocoder
 from citydesk.incidents.lifecycle import Role, State
 from citydesk.incidents.routing import RoutingError, RoutingTable, department_names
 from citydesk.incidents.store import NewCase, SqliteCaseStore, VersionConflict
+from citydesk.layers.city_profile import read_profile
 from citydesk.layers.measure import geodesic_distance_m
-from citydesk.layers.road_network import build_network
+from citydesk.layers.road_network import build_network, network_spec
 
 NY = ZoneInfo("America/New_York")
 
@@ -38,7 +39,7 @@ def streets():
 
 @pytest.fixture(scope="module")
 def network(streets):
-    return build_network(streets)
+    return build_network(streets, network_spec(read_profile("cambridge")))
 
 
 @pytest.fixture(scope="module")

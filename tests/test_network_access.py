@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import shapely
 
-from citydesk.layers.road_network import NetworkSpec, build_network
+from citydesk.layers.city_profile import read_profile
+from citydesk.layers.road_network import build_network, network_spec
 from citydesk.planning.network_access import (
     DRIVE,
     WALK,
@@ -26,6 +27,8 @@ from citydesk.planning.two_step_fca import network_two_step_fca, two_step_fca
 
 DEMO = "layers/demo_data/cambridge_demo.gpkg"
 
+CAMBRIDGE = read_profile("cambridge")  # the street columns of the Cambridge layer
+
 
 @pytest.fixture(scope="module")
 def city():
@@ -35,13 +38,13 @@ def city():
     streets = gpd.read_file(path, layer="street_centerlines")
     parcels = gpd.read_file(path, layer="parcels")
     facilities = gpd.read_file(path, layer="all_facilities")
-    network = build_network(streets, NetworkSpec(use_node_ids=False))
+    network = build_network(streets, network_spec(CAMBRIDGE, use_node_ids=False))
     return streets, parcels, facilities, network
 
 
 def test_cambridge_graph_counts_both_ways(city):
     streets, _parcels, _facilities, snapped = city
-    by_ids = build_network(streets).report
+    by_ids = build_network(streets, network_spec(CAMBRIDGE)).report
     assert (by_ids.node_source, by_ids.nodes, by_ids.edges) == ("ids", 1872, 4333)
     assert by_ids.skipped_segments == 1  # one centerline has no node ids
     report = snapped.report
@@ -55,14 +58,18 @@ def test_cambridge_graph_counts_both_ways(city):
     assert report.largest_share == pytest.approx(0.9893, abs=1e-4)
     assert "1 m" in report.lines()[0]
     # a coarser tolerance merges more endpoints into fewer nodes
-    coarse = build_network(streets, NetworkSpec(use_node_ids=False, snap_tolerance_m=5)).report
+    coarse = build_network(
+        streets, network_spec(CAMBRIDGE, use_node_ids=False, snap_tolerance_m=5)
+    ).report
     assert coarse.nodes < report.nodes and coarse.snapped_endpoints > report.snapped_endpoints
 
 
 def test_posted_speed_field_sets_travel_time(city):
     streets = city[0].copy()
     streets["SPEED_MPH"] = 10.0
-    slow = build_network(streets, NetworkSpec(speed_field="SPEED_MPH", speed_field_unit="mph"))
+    slow = build_network(
+        streets, network_spec(CAMBRIDGE, speed_field="SPEED_MPH", speed_field_unit="mph")
+    )
     *_ends, data = next(iter(slow.graph.edges(data=True)))
     assert data["travel_s"] == pytest.approx(data["length_m"] / (10 * 1.609344 / 3.6))
 

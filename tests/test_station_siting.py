@@ -14,7 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from citydesk.layers.road_network import build_network
+from citydesk.layers.city_profile import read_profile
+from citydesk.layers.road_network import build_network, network_spec
 from citydesk.optimization.network_costs import travel_cost_matrix
 from citydesk.optimization.solve import SolveStatus
 from citydesk.planning.station_siting import (
@@ -33,7 +34,9 @@ def cambridge():
     from conftest import ROOT
 
     path = ROOT / DEMO
-    network = build_network(gpd.read_file(path, layer="street_centerlines"))
+    network = build_network(
+        gpd.read_file(path, layer="street_centerlines"), network_spec(read_profile("cambridge"))
+    )
     crashes = gpd.read_file(path, layer="crashes").to_crs(4326)
     facilities = gpd.read_file(path, layer="all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]

@@ -59,11 +59,13 @@ def zonal_statistics(params, context, feedback):
     return {"output": out, "polygons": len(out), "without_pixels": int((out["pixels"] == 0).sum())}
 
 
-def _network(params):
-    from citydesk.layers.road_network import NetworkSpec, build_network
+def _network(params, context):
+    from citydesk.layers.city_profile import profile_or_none
+    from citydesk.layers.road_network import build_network, network_spec
     from citydesk.planning.network_access import MODES, NetworkCosts
 
-    network = build_network(params["streets"], NetworkSpec(use_node_ids=False))
+    spec = network_spec(profile_or_none(context.project_path), use_node_ids=False)
+    network = build_network(params["streets"], spec)
     return network, NetworkCosts(network, MODES[params["mode"]])
 
 
@@ -73,7 +75,7 @@ def nearest_facility(params, context, feedback):
     facilities = _filtered(params["facilities"], params.get("facility_filter"))
     if facilities.empty:
         raise CityDeskError(_("no facility matches the filter"), _("Check the filter."))
-    network, costs = _network(params)
+    network, costs = _network(params, context)
     feedback.set_progress(40)
     places = params["places"]
     cost, owner = nearest(costs, places.geometry, facilities.geometry, to_facility=True)
@@ -101,7 +103,7 @@ def service_areas(params, context, feedback):
         raise CityDeskError(
             _("thresholds must be numbers separated by commas"), _("For example 400,800,1200.")
         ) from None
-    costs = _network(params)[1]
+    costs = _network(params, context)[1]
     out = areas(costs, facilities.geometry, thresholds)
     feedback.set_progress(100)
     return {"output": out.to_crs(facilities.crs), "areas_km2": (out.area / 1e6).round(3).tolist()}
