@@ -13,6 +13,7 @@ import geopandas as gpd
 
 from citydesk.layers.city_profile import project_profile
 from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.project_store import read_project_layer
 from citydesk.layers.road_network import RoadNetwork, build_network, network_spec
 
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
@@ -41,18 +42,18 @@ def prepare_demo_desk(project: str | Path) -> DemoDesk:
     grid = read_project_grid(project)
     if grid is None:
         grid = build_unit_grid(
-            gpd.read_file(project, layer="city_boundary"),
-            gpd.read_file(project, layer="neighborhoods"),
+            read_project_layer(project, "city_boundary"),
+            read_project_layer(project, "neighborhoods"),
             DEMO_GRID,
         )
         save_grid_to_project(grid, project, {"routing_rules": "cambridge"})
         grid = read_project_grid(project)
-    facilities = gpd.read_file(project, layer="all_facilities")
+    facilities = read_project_layer(project, "all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]
     with open_project_store(project, grid) as store:
         store.save_crews(crews_from_points(stations, "fire", "name"))
     network = build_network(
-        gpd.read_file(project, layer="street_centerlines"), network_spec(project_profile(project))
+        read_project_layer(project, "street_centerlines"), network_spec(project_profile(project))
     )
     return DemoDesk(project, grid, network, RoutingTable.load("cambridge"))
 
@@ -63,7 +64,7 @@ def run_demo_desk(
     """Prepare the desk, replay the crashes and compute the dashboard of the live window."""
     feedback = feedback or NullFeedback()
     desk = prepare_demo_desk(project)
-    crashes = gpd.read_file(desk.project, layer="crashes")
+    crashes = read_project_layer(desk.project, "crashes")
     with open_project_store(desk.project, desk.grid) as store:
         result = replay_crashes(store, crashes, desk.network, desk.routing, spec, feedback)
         board = build_dashboard(store, desk.grid, DashboardSpec(start=result.start, end=result.end))

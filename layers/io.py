@@ -23,7 +23,7 @@ from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer, slugify
 from .readers.csv_points import read_csv_points
 from .readers.raster import read_raster
-from .readers.vector import read_vector
+from .readers.vector import is_citydesk_file, read_vector
 from .style import default_style
 
 VECTOR_READ = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite"}
@@ -283,6 +283,12 @@ def write_frame(
             path=str(path),
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    if is_citydesk_file(path):  # replacing it would destroy the project and its cases
+        raise LayerWriteError(
+            _("this file is a CityDesk project or case store; exporting over it would destroy it"),
+            _("Export to a new file name."),
+            path=str(path),
+        )
     tmp = _atomic_target(path)
     try:
         if ext in PARQUET:

@@ -9,8 +9,11 @@ Inside the file:
 - ``citydesk_rasters``: rasters as GeoTIFF blobs (GDAL's GPKG raster writer refuses float DEMs
   without tiling-scheme gymnastics; see docs/ARCHITECTURE.md).
 
-Saving writes a complete new file beside the target and renames it over the old one, so an
-interrupted save leaves the previous project intact. Loading parses JSON only: project content
+Reading and writing go through Python's ``sqlite3`` (:mod:`citydesk.layers.gpkg`), never GDAL:
+the case store holds the same file open, and two SQLite libraries on one file in one process
+destroyed a project once. Saving over a project is one SQLite transaction that replaces the
+layer tables and settings and leaves every other table (the cases) as it is; a new project is
+written beside the target and renamed into place. Loading parses JSON only: project content
 is data, never code (no pickle, no eval).
 """
 
@@ -22,11 +25,12 @@ import logging
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyogrio
-
+from . import gpkg
 from .crs import crs_to_string
 from .errors import ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
@@ -41,9 +45,6 @@ log = logging.getLogger(__name__)
 
 META_TABLE = "citydesk_project"
 RASTER_TABLE = "citydesk_rasters"
-#: GeoPackage 1.2, not GDAL 3.12's default 1.4: QGIS 3.22 LTR (Debian 12) warns that 1.4 "may only
-#: be partially supported", and nothing CityDesk stores needs 1.3/1.4 features.
-GPKG_VERSION = "1.2"
 
 _LAYER_STYLES_DDL = """
 CREATE TABLE IF NOT EXISTS layer_styles (
@@ -165,7 +166,14 @@ def _raster_from_bytes(blob: bytes, record: dict[str, Any]) -> RasterLayer:
 def save_project(
     project: Project, path: str | Path | None = None, feedback: Feedback | None = None
 ) -> Path:
-    """Write ``project`` to one GeoPackage, atomically. Returns the path written."""
+    """Write ``project`` to its GeoPackage as one transaction. Returns the path written.
+
+    An existing file is updated in place, inside one SQLite write transaction: the layer
+    tables, styles and settings are replaced, and every other table (the cases, the
+    scenarios, a plugin's tables) is left exactly as it is. SQLite makes that all or nothing:
+    an interrupted save leaves the previous project, and cases another desk or an import
+    commits meanwhile are neither lost nor overwritten (the save waits for the import's
+    transaction, then runs). A new file is written beside the target and renamed over it."""
     feedback = feedback or NullFeedback()
     target = Path(path or project.path or "")
     if not target.name:
@@ -175,160 +183,175 @@ def save_project(
     if target.suffix.lower() != ".gpkg":
         target = target.with_suffix(".gpkg")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".gpkg", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp_name)
-    tmp = Path(tmp_name)
-    try:
-        _write_all(project, tmp, feedback)
-        if target.exists():
-            _carry_over_tables(target, tmp, project)
-        os.replace(tmp, target)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
-            leftover.unlink(missing_ok=True)
+    if target.exists():
+        read_project_meta(target) if _is_project(target) else _check_sqlite(target)
+        with gpkg.open_file(target) as con:
+            with _busy_is_an_error(target), gpkg.write_transaction(con):
+                _write_project(con, project, feedback)
+            _give_back_free_pages(con)
+    else:
+        _write_new(project, target, feedback)
     project.path = str(target)
     log.info("saved project %s: %d layers", target, len(project.layers))
     return target
 
 
-def _write_all(project: Project, tmp: Path, feedback: Feedback) -> None:
+def _write_new(project: Project, target: Path, feedback: Feedback) -> None:
+    """A new project file, written under a temporary name and renamed into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".gpkg", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp_name)
+    tmp = Path(tmp_name)
+    try:
+        with gpkg.open_file(tmp, create=True) as con:
+            # freed pages go back to the file system after a save (see _give_back_free_pages)
+            con.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            with gpkg.write_transaction(con):
+                _write_project(con, project, feedback)
+            # WAL: a desk's case writes and a reader loading the project do not wait for
+            # each other (the shipped demo is switched back, tools/build_demo.py)
+            con.execute("PRAGMA journal_mode=WAL")
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _give_back_free_pages(con: sqlite3.Connection) -> None:
+    """Rewriting the layer tables frees their old pages; in a file made with incremental
+    auto-vacuum (every project CityDesk creates) they go back to the file system, so saving
+    over and over does not grow the file."""
+    try:
+        con.execute("PRAGMA incremental_vacuum")
+    except sqlite3.OperationalError:  # busy: the pages are reused by the next save anyway
+        log.debug("incremental vacuum skipped: the file is busy")
+
+
+def _is_project(path: Path) -> bool:
+    try:
+        with gpkg.open_file(path) as con:
+            return gpkg.has_table(con, META_TABLE)
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _check_sqlite(path: Path) -> None:
+    """Refuse to save over a file that is not an SQLite database (it would be destroyed)."""
+    with open(path, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise ProjectFormatError(
+                _("this is not a GeoPackage (not an SQLite file)"),
+                _("Save the project under a new .gpkg name."),
+                path=str(path),
+            )
+
+
+@contextmanager
+def _busy_is_an_error(path: Path) -> Iterator[None]:
+    """A project another program keeps writing to for longer than the wait: say so, with
+    nothing changed, instead of a raw 'database is locked'."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise ProjectFormatError(
+                _("the project file is busy: another program is writing to it"),
+                _("Try again when the import or the other desk has finished; nothing was changed."),
+                path=str(path),
+            ) from exc
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise gpkg.not_a_project(path, exc) from exc
+
+
+def _old_layer_ids(con: sqlite3.Connection) -> set[str]:
+    """The layers the file holds for the project now (from its settings), to drop the ones
+    the project no longer has."""
+    if not gpkg.has_table(con, META_TABLE):
+        return set()
+    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'layers'").fetchone()
+    try:
+        records = json.loads(row[0]) if row else []
+    except json.JSONDecodeError:
+        return set()
+    return {str(r.get("id")) for r in records if isinstance(r, dict) and r.get("id")}
+
+
+def _write_project(
+    con: sqlite3.Connection,
+    project: Project,
+    feedback: Feedback,
+    only: list[str] | None = None,
+) -> None:
+    """Write the project's layers (or ``only`` those) and all of its settings, inside the
+    caller's transaction."""
+    gpkg.ensure_core(con)
     order = project.layer_order()
+    chosen = set(order if only is None else only)
     vectors = [lay for i in order if isinstance(lay := project.layers[i], VectorLayer)]
     rasters = [lay for i in order if isinstance(lay := project.layers[i], RasterLayer)]
-    steps = max(1, len(vectors) + 1)
-    for n, layer in enumerate(vectors):
+    gone: set[str] = set()
+    if only is None:
+        gone = (_old_layer_ids(con) | {"citydesk_placeholder"}) - set(project.layers)
+        for table in sorted(gone):
+            gpkg.drop_features(con, table)
+    steps = max(1, len(chosen) + 1)
+    done = 0
+    for layer in vectors:
+        if layer.id not in chosen:
+            continue
         check_canceled(feedback)
         feedback.push_info(f"writing {layer.name}")
-        frame = layer.data
-        if frame.index.name == "fid":  # keep the source feature ids as the GPKG fid
-            frame = frame.reset_index()
-        pyogrio.write_dataframe(
-            frame,
-            str(tmp),
-            layer=layer.id,
-            driver="GPKG",
-            dataset_options={"VERSION": GPKG_VERSION},
-            layer_options={"FID": "fid", "DESCRIPTION": layer.name},
+        gpkg.write_features(con, layer.id, layer.data, description=layer.name)
+        done += 1
+        feedback.set_progress(100.0 * done / steps)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    register_attributes_table(con, META_TABLE, "CityDesk project settings (JSON)")
+    if rasters or gpkg.has_table(con, RASTER_TABLE):
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {RASTER_TABLE} "
+            "(id TEXT PRIMARY KEY, name TEXT, geotiff BLOB NOT NULL)"
         )
-        feedback.set_progress(100.0 * (n + 1) / steps)
-    if not vectors:  # a raster-only project still needs a valid GeoPackage to hold the tables
-        import geopandas as gpd
-
-        empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=project.crs)
-        pyogrio.write_dataframe(
-            empty,
-            str(tmp),
-            layer="citydesk_placeholder",
-            driver="GPKG",
-            dataset_options={"VERSION": GPKG_VERSION},
+        register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
+        if only is None:
+            con.execute(f"DELETE FROM {RASTER_TABLE}")
+        for raster in rasters:
+            if raster.id in chosen:
+                con.execute(
+                    f"INSERT OR REPLACE INTO {RASTER_TABLE} (id, name, geotiff) VALUES (?, ?, ?)",
+                    (raster.id, raster.name, _raster_bytes(raster)),
+                )
+    con.execute(_LAYER_STYLES_DDL)
+    register_attributes_table(con, "layer_styles", "QGIS layer styles")
+    restyled = sorted(chosen | gone)
+    con.executemany("DELETE FROM layer_styles WHERE f_table_name = ?", [(i,) for i in restyled])
+    for layer in vectors:
+        if layer.id not in chosen:
+            continue
+        qml = style_to_qml(layer.style, layer.geometry_type, layer.opacity)
+        con.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+            "owner, ui) VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, '', '')",
+            (layer.id, layer.name, qml, "CityDesk style"),
         )
-    con = sqlite3.connect(tmp)
-    try:
-        with con:  # one transaction for every CityDesk table
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)"
-            )
-            register_attributes_table(con, META_TABLE, "CityDesk project settings (JSON)")
-            if rasters:
-                con.execute(
-                    f"CREATE TABLE IF NOT EXISTS {RASTER_TABLE} "
-                    "(id TEXT PRIMARY KEY, name TEXT, geotiff BLOB NOT NULL)"
-                )
-                register_attributes_table(con, RASTER_TABLE, "CityDesk raster layers (GeoTIFF)")
-                for raster in rasters:
-                    con.execute(
-                        f"INSERT INTO {RASTER_TABLE} (id, name, geotiff) VALUES (?, ?, ?)",
-                        (raster.id, raster.name, _raster_bytes(raster)),
-                    )
-            con.execute(_LAYER_STYLES_DDL)
-            register_attributes_table(con, "layer_styles", "QGIS layer styles")
-            for layer in vectors:
-                qml = style_to_qml(layer.style, layer.geometry_type, layer.opacity)
-                con.execute(
-                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
-                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-                    "owner, ui) VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, '', '')",
-                    (layer.id, layer.name, qml, "CityDesk style"),
-                )
-            meta = {
-                "format_version": PROJECT_FORMAT_VERSION,
-                "app_version": __version__,
-                "name": project.name,
-                "crs": crs_to_string(project.crs),
-                "extent": list(project.extent),
-                "tree": project.root.to_dict(),
-                "layers": [_layer_record(project.layers[i]) for i in order],
-                "metadata": _json_safe(project.metadata),
-                "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            }
-            con.executemany(
-                f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)",
-                [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()],
-            )
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        con.close()
+    meta = {
+        "format_version": PROJECT_FORMAT_VERSION,
+        "app_version": __version__,
+        "name": project.name,
+        "crs": crs_to_string(project.crs),
+        "extent": list(project.extent),
+        "tree": project.root.to_dict(),
+        "layers": [_layer_record(project.layers[i]) for i in order],
+        "metadata": _json_safe(project.metadata),
+        "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    con.execute(f"DELETE FROM {META_TABLE}")
+    con.executemany(
+        f"INSERT INTO {META_TABLE} (key, value) VALUES (?, ?)",
+        [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()],
+    )
     feedback.set_progress(100.0)
-
-
-_OWN_TABLES = {META_TABLE, RASTER_TABLE, "layer_styles", "citydesk_placeholder"}
-
-
-def _carry_over_tables(old: Path, new: Path, project: Project) -> None:
-    """Copy the tables the project writer does not own (the case store, a plugin's tables)
-    from the file being replaced into the new one, with their indexes and triggers.
-
-    Saving rewrites the project as a new file; without this, the cases that live in the same
-    GeoPackage would be lost on every save.
-    """
-    owned = _OWN_TABLES | set(project.layers)
-    con = sqlite3.connect(new)
-    try:
-        con.execute("ATTACH DATABASE ? AS old", (str(old),))
-        objects = con.execute(
-            "SELECT type, name, tbl_name, sql FROM old.sqlite_master WHERE sql IS NOT NULL"
-        ).fetchall()
-        foreign = sorted(
-            {
-                tbl
-                for kind, _n, tbl, _sql in objects
-                if kind == "table"
-                and not tbl.startswith(("gpkg_", "rtree_", "sqlite_"))
-                and tbl not in owned
-            }
-        )
-        if not foreign:
-            return
-        with con:
-            for table in foreign:
-                for kind, _name, tbl, sql in objects:
-                    if tbl == table and kind == "table":
-                        con.execute(sql)
-                con.execute(f'INSERT INTO main."{table}" SELECT * FROM old."{table}"')
-                for kind, _name, tbl, sql in objects:
-                    if tbl == table and kind in ("index", "trigger"):
-                        con.execute(sql)
-                for meta in ("gpkg_contents", "gpkg_geometry_columns"):
-                    con.execute(
-                        f"INSERT OR REPLACE INTO main.{meta} SELECT * FROM old.{meta} "
-                        "WHERE table_name = ?",
-                        (table,),
-                    )
-            seq = con.execute(
-                "SELECT 1 FROM old.sqlite_master WHERE name = 'sqlite_sequence'"
-            ).fetchone()
-            if seq:
-                marks = ", ".join("?" for _ in foreign)
-                con.execute(
-                    "INSERT OR REPLACE INTO main.sqlite_sequence SELECT * FROM "
-                    f"old.sqlite_sequence WHERE name IN ({marks})",
-                    foreign,
-                )
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        con.close()
 
 
 def read_project_meta(path: str | Path) -> dict[str, Any]:
@@ -345,7 +368,7 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
                 _("Open a .gpkg saved by CityDesk, or add the file as a layer instead."),
                 path=str(path),
             )
-    con = sqlite3.connect(path)
+    con = sqlite3.connect(path, timeout=60)
     try:
         found = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (META_TABLE,)
@@ -365,6 +388,12 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
         ) from exc
     finally:
         con.close()
+    return _parse_meta(rows, path)
+
+
+def _parse_meta(rows: list[tuple[str, str]], path: Path) -> dict[str, Any]:
+    """The project settings of the ``citydesk_project`` rows, checked for a format this
+    CityDesk reads."""
     try:
         meta = {k: json.loads(v) for k, v in rows}
     except json.JSONDecodeError as exc:
@@ -398,29 +427,33 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
 
 
 def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
-    """Open a project saved by :func:`save_project`."""
-    from .readers.vector import read_vector
-
+    """Open a project saved by :func:`save_project`: its settings and every layer read in
+    one snapshot, through the same SQLite library as the case store (never GDAL)."""
     feedback = feedback or NullFeedback()
     path = Path(path)
-    meta = read_project_meta(path)
+    read_project_meta(path)  # the checks, with their messages, before anything is read
+    try:
+        with gpkg.open_file(path) as con, gpkg.read_transaction(con):
+            return _load(con, path, feedback)
+    except sqlite3.DatabaseError as exc:
+        raise gpkg.not_a_project(path, exc) from exc
+
+
+def _load(con: sqlite3.Connection, path: Path, feedback: Feedback) -> Project:
+    meta = _parse_meta(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall(), path)
     project = Project(name=str(meta.get("name", path.stem)), crs=meta.get("crs") or "EPSG:4326")
     project.metadata = dict(meta.get("metadata") or {})
     project.path = str(path)
     records = list(meta.get("layers") or [])
     blobs: dict[str, bytes] = {}
     if any(r.get("kind") == "raster" for r in records):
-        con = sqlite3.connect(path)
-        try:
-            blobs = dict(con.execute(f"SELECT id, geotiff FROM {RASTER_TABLE}").fetchall())
-        finally:
-            con.close()
+        blobs = dict(con.execute(f"SELECT id, geotiff FROM {RASTER_TABLE}").fetchall())
     for n, record in enumerate(records):
         check_canceled(feedback)
         if record.get("kind") == "raster":
             layer: Layer = _raster_from_bytes(blobs[record["id"]], record)
         else:
-            frame, _facts = read_vector(path, layer=record["id"])
+            frame = gpkg.read_features(con, str(record["id"]), path=path)
             layer = VectorLayer(**_common_settings(record), data=frame)
         project.layers[layer.id] = layer
         feedback.set_progress(100.0 * (n + 1) / max(1, len(records)))
@@ -449,6 +482,25 @@ def read_project_raster(path: str | Path, layer_id: str) -> RasterLayer | None:
     return None if row is None else _raster_from_bytes(row[0], record)
 
 
+def read_project_layer(path: str | Path, layer_id: str, columns: list[str] | None = None):
+    """One vector layer of the project as a GeoDataFrame, without reading the others.
+
+    What analyses call instead of GDAL (``gpd.read_file``), which must not open a project
+    file a case store holds open in the same process."""
+    from .readers.vector import read_vector
+
+    return read_vector(path, layer_id, columns=columns)[0]
+
+
+def project_layer_fields(path: str | Path) -> dict[str, list[str]]:
+    """{layer id: its attribute fields} of every vector layer, read from the table schemas
+    only (instant, whatever the layer sizes)."""
+    with gpkg.open_file(path) as con:
+        return {
+            name: list(gpkg.table_fields(con, name)) for name, _kind in gpkg.feature_tables(con)
+        }
+
+
 def _reconcile_tree(project: Project) -> None:
     """Make the tree and the layer list agree after reading a hand-edited or damaged file:
     tree entries without a layer are dropped, layers missing from the tree go to the bottom."""
@@ -470,17 +522,23 @@ def put_layers(
 ) -> list[str]:
     """Add ``layers`` to the project at ``path``, replacing layers with the same ids, and
     merge ``metadata``. What analyses call to leave their results in the project; their group
-    moves to the top of the map unless ``on_top=False``. The file is rewritten atomically, so
-    call it with no case store open on it."""
-    loaded = load_project(path)
-    for layer in layers:
-        if layer.id in loaded.layers:
-            loaded.remove_layer(layer.id)
-        loaded.add_layer(layer, group=group)
-    if group and on_top:  # results go on top of the map, where the user looks for them
-        node = loaded.group(group)
-        loaded.root.children.remove(node)
-        loaded.root.children.insert(0, node)
-    loaded.metadata.update(metadata or {})
-    save_project(loaded, path)
+    moves to the top of the map unless ``on_top=False``.
+
+    One write transaction: the project is read and the new layers written under the same
+    lock, so two analyses finishing together both keep their results, and the cases and
+    every other layer's table are not touched."""
+    path = Path(path)
+    read_project_meta(path)
+    with gpkg.open_file(path) as con, _busy_is_an_error(path), gpkg.write_transaction(con):
+        loaded = _load(con, path, NullFeedback())
+        for layer in layers:
+            if layer.id in loaded.layers:
+                loaded.remove_layer(layer.id)
+            loaded.add_layer(layer, group=group)
+        if group and on_top:  # results go on top of the map, where the user looks for them
+            node = loaded.group(group)
+            loaded.root.children.remove(node)
+            loaded.root.children.insert(0, node)
+        loaded.metadata.update(metadata or {})
+        _write_project(con, loaded, NullFeedback(), only=[layer.id for layer in layers])
     return [layer.id for layer in layers]

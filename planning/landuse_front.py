@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from citydesk.layers.feedback import Feedback
 from citydesk.layers.i18n import _
+from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import build_landuse_model, objectives_for, plan_totals
 from citydesk.optimization.pareto import ParetoFront, augmecon2
 from citydesk.optimization.pareto_large import epsilon_front
@@ -100,7 +100,7 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     from citydesk.layers.project_store import put_layers
     from citydesk.layers.style import Category, Style, Symbol
 
-    parcels = gpd.read_file(project, layer="parcels")
+    parcels = read_project_layer(project, "parcels")
     layer_id = f"{name}_plan"
     first = next(iter(plans))
     categories = [

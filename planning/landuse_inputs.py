@@ -35,6 +35,7 @@ from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.overlay import share_inside
+from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import USES, Coverage, LandUseProblem
 
 SQFT = 0.09290304  # m² per square foot
@@ -301,7 +302,7 @@ def landuse_problem(
 
 def demo_landuse_problem(project, **kwargs) -> LandUseProblem:
     """The allocation inputs of the Cambridge demo project (every parcel a candidate)."""
-    read = lambda layer: gpd.read_file(project, layer=layer)  # noqa: E731
+    read = lambda layer: read_project_layer(project, layer)  # noqa: E731
     facilities = read("all_facilities")
     return landuse_problem(
         read("parcels"),

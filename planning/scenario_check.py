@@ -1,11 +1,9 @@
 """Checking a scenario against a project before running it: do its layers, fields and
-filters exist? Reads only the layer schemas (``pyogrio.read_info``), so it is instant."""
+filters exist? Reads only the layer schemas, so it is instant."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pyogrio
 
 from citydesk.layers.expressions import compile_filter
 from citydesk.layers.i18n import _
@@ -17,8 +15,10 @@ def check_in_project(project: str | Path, scenario: Scenario) -> list[str]:
     """Raise :class:`ScenarioError` naming the first field that does not fit the project;
     return notes on what will be left out (e.g. no neighbourhood layer)."""
     path = Path(project)
-    layers = {str(name) for name, _kind in pyogrio.list_layers(path)}
-    from citydesk.layers.project_store import read_project_meta
+    from citydesk.layers.project_store import project_layer_fields, read_project_meta
+
+    schemas = project_layer_fields(path)
+    layers = set(schemas)
 
     rasters = {
         r["id"] for r in read_project_meta(path).get("layers") or [] if r.get("kind") == "raster"
@@ -31,7 +31,7 @@ def check_in_project(project: str | Path, scenario: Scenario) -> list[str]:
                 _("Layers in the project: {names}.").format(names=", ".join(sorted(layers))),
                 path=str(path),
             )
-        return list(pyogrio.read_info(path, layer=layer)["fields"])
+        return schemas[layer]
 
     def check_filter(text: str, columns: list[str], where: str) -> None:
         if text.strip():

@@ -20,6 +20,7 @@ import pandas as pd
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _
+from citydesk.layers.project_store import read_project_layer
 from citydesk.layers.road_network import RoadNetwork
 from citydesk.layers.style import Symbol
 from citydesk.optimization.covering import solve_lscp, solve_mclp
@@ -282,7 +283,7 @@ def fire_station_scenario(
     the layers ``fire_stations_plus_N_sites`` and ``..._demand``.
     """
     spec = spec or SitingSpec()
-    facilities = gpd.read_file(project, layer="all_facilities")
+    facilities = read_project_layer(project, "all_facilities")
     stations = facilities[facilities["category"] == "fire_station"]
     lon, lat = case_points(project)
     result, _ids = site_in_project(

@@ -57,9 +57,9 @@ class Context:
         return Path(self.project_path)
 
     def layer_ids(self) -> list[str]:
-        import pyogrio
+        from citydesk.layers.readers.vector import list_vector_layers
 
-        return [str(name) for name, kind in pyogrio.list_layers(self._project()) if kind]
+        return [name for name, _kind in list_vector_layers(self._project())]
 
     def read_layer(self, layer_id: str) -> gpd.GeoDataFrame:
         """A vector layer of the project, in its stored CRS."""

@@ -13,6 +13,7 @@ from citydesk.layers import (
     LayerRole,
     Project,
     ProjectFormatError,
+    gpkg,
     load_project,
     read_layer,
     save_project,
@@ -161,7 +162,7 @@ def test_interrupted_save_leaves_the_previous_file_intact(tmp_path, monkeypatch)
     project = load_project(path)
     project.name = "changed"
     calls = {"n": 0}
-    real = pyogrio.write_dataframe
+    real = gpkg.write_features
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -169,7 +170,7 @@ def test_interrupted_save_leaves_the_previous_file_intact(tmp_path, monkeypatch)
             raise OSError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pyogrio, "write_dataframe", failing)
+    monkeypatch.setattr(gpkg, "write_features", failing)
     with pytest.raises(OSError, match="disk full"):
         save_project(project, path)
     assert path.read_bytes() == before

@@ -16,7 +16,7 @@ from citydesk.layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _, pgettext
 from citydesk.layers.layer import VectorLayer
-from citydesk.layers.project_store import load_project
+from citydesk.layers.project_store import load_project, read_project_layer
 from citydesk.layers.report import Report, Section, Table, write_report, written_line
 from citydesk.layers.validation import ValidationReport, validate_frame
 from citydesk.planning.scenario import DEMO_SCENARIOS
@@ -188,12 +188,11 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
 
 def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[list[str]]:
     """Two more fire stations for the replayed crash cases; a map and the summary rows."""
-    import geopandas as gpd
 
     from citydesk.planning.station_siting import fire_station_scenario, siting_map
 
     result = fire_station_scenario(project_path)
-    streets = gpd.read_file(project_path, layer="street_centerlines")
+    streets = read_project_layer(project_path, "street_centerlines")
     maps.append(_save(siting_map(result, streets), out / "map_fire_station_siting.png"))
     outcome = result.facility.outcome
     return [

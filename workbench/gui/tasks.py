@@ -143,24 +143,27 @@ class TaskManager(QWidget):
         self._running[id(task)] = (task, row)
         self.active_changed.emit(len(self._running))
 
-        def finish() -> None:
+        def finish() -> bool:
+            """Drop the task's row; False when the window closed while the task ran (its
+            result has nowhere to go, and touching the deleted widgets would raise)."""
+            if sip.isdeleted(self):
+                return False
             task_row = self._running.pop(id(task), None)
-            if task_row and not sip.isdeleted(task_row[1]):  # the window may be closing
+            if task_row and not sip.isdeleted(task_row[1]):
                 task_row[1].deleteLater()
             self.active_changed.emit(len(self._running))
+            return True
 
         def done(result: Any) -> None:
-            finish()
-            if on_done:
+            if finish() and on_done:
                 on_done(result)
 
         def failed(message: str, details: str) -> None:
-            finish()
-            self.error.emit(tr("{task} failed: {msg}").format(task=name, msg=message), details)
+            if finish():
+                self.error.emit(tr("{task} failed: {msg}").format(task=name, msg=message), details)
 
         def canceled() -> None:
-            finish()
-            if on_canceled:
+            if finish() and on_canceled:
                 on_canceled()
 
         task.signals.finished.connect(done, Qt.QueuedConnection)

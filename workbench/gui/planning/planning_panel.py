@@ -226,13 +226,9 @@ class PlanningPanel(QWidget):
 
     def front_layers(self) -> list[str]:
         """The project's Pareto plan layers (what 'Land-use Pareto front' writes)."""
-        import pyogrio
+        from citydesk.layers.project_store import project_layer_fields
 
-        return sorted(
-            str(name)
-            for name, _kind in pyogrio.list_layers(self.path)
-            if str(name).endswith("_plan")
-        )
+        return sorted(name for name in project_layer_fields(self.path) if name.endswith("_plan"))
 
     def compare_with_front(self, names: list[str], layer: str):
         """Scenarios and the Pareto plans of ``layer``, measured with the first scenario's

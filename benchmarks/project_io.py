@@ -1,0 +1,95 @@
+"""Opening and saving a project through Python's sqlite3 (issue 20: one SQLite per project
+file) against GDAL doing the same work on the same file.
+
+    .venv/bin/python benchmarks/project_io.py [--repeat 5]
+
+Same work, same result: every vector layer of the Cambridge demo project (16 layers, 13,116
+parcels among them) read into GeoDataFrames (CityDesk ``load_project``; peer: one
+``pyogrio.read_dataframe(use_arrow=True)`` per layer, the fastest GDAL path), checked equal
+column by column and geometry by geometry; then every layer written to a new GeoPackage
+(CityDesk ``save_project``, which also writes styles and settings; peer: one
+``pyogrio.write_dataframe`` per layer). CityDesk does not use GDAL here because a desk holds
+the project open through sqlite3 (docs/ARCHITECTURE.md); this measures what that costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import pyogrio
+from common import best_of, print_results
+
+from citydesk.layers.demo import demo_project_path
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.project_store import load_project, save_project
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "demo.gpkg"
+        shutil.copy(demo_project_path(), source)
+        project = load_project(source)
+        ids = [i for i, lay in project.layers.items() if isinstance(lay, VectorLayer)]
+
+        def gdal_read():
+            return {i: pyogrio.read_dataframe(source, layer=i, use_arrow=True) for i in ids}
+
+        peer = gdal_read()
+        for i in ids:  # the same result: values and geometries
+            ours, theirs = project.layers[i].data.reset_index(drop=True), peer[i]
+            for col in theirs.columns:
+                if col == "geometry":
+                    assert ours.geometry.geom_equals_exact(theirs.geometry, 0).all(), i
+                else:
+                    assert ours[col].equals(theirs[col]), (i, col)
+        features = sum(len(project.layers[i].data) for i in ids)
+
+        def gdal_write():
+            out = Path(tmp) / "peer.gpkg"
+            out.unlink(missing_ok=True)
+            for i in ids:
+                pyogrio.write_dataframe(project.layers[i].data, out, layer=i, driver="GPKG")
+
+        def ours_write():
+            out = Path(tmp) / "ours.gpkg"
+            out.unlink(missing_ok=True)
+            save_project(project, out)
+
+        rows = []
+        for label, ours, theirs in (
+            ("open: every layer", lambda: load_project(source), gdal_read),
+            ("save: every layer", ours_write, gdal_write),
+        ):
+            mine = best_of(ours, args.repeat)
+            peers = best_of(theirs, args.repeat)
+            tracemalloc.start()
+            ours()
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            rows.append(
+                [
+                    label,
+                    f"{mine[0]:.3f}",
+                    f"{peers[0]:.3f}",
+                    f"{peers[0] / mine[0]:.2f}",
+                    f"{peak:.0f}",
+                ]
+            )
+    print_results(
+        f"Cambridge demo project: {len(ids)} vector layers, {features} features",
+        ["step", "CityDesk (sqlite3) s", "GDAL (pyogrio) s", "GDAL time / CityDesk", "peak MiB"],
+        rows,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
