@@ -71,6 +71,9 @@ class StreetColumns:
     default_speed_kmh: float = 30.0
     speed_field: str | None = None  # a posted speed per segment
     speed_field_unit: Literal["kmh", "mph"] = "kmh"
+    drive_field: str | None = None  # true where cars may drive (else every segment)
+    walk_field: str | None = None  # true where people may walk (else every segment)
+    walk_speed_kmh: float = 4.8
 
 
 @dataclass

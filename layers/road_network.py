@@ -21,6 +21,7 @@ crew.
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ from .shortest_paths import GraphMatrix
 if TYPE_CHECKING:
     from .city_profile import CityProfile
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class NetworkSpec:
@@ -55,26 +58,70 @@ class NetworkSpec:
     speed_field_unit: str = "kmh"  # or "mph"
     snap_tolerance_m: float = 1.0  # endpoints closer than this are one node (no id columns)
     use_node_ids: bool = True  # False: always snap endpoints, even if id columns exist
+    include_field: str | None = None  # only segments where this column is true (drive/walk)
+    two_way: bool = False  # every segment both ways (walking), whatever the direction column
+    mode: str = "drive"
 
 
-def network_spec(profile: CityProfile | None, **changes: Any) -> NetworkSpec:
+#: below this share of nodes in the largest strongly connected part, a build warns: most
+#: likely the lines were not split at crossings, or one-way tags point the wrong way
+LOW_CONNECTIVITY = 0.8
+
+MODES = ("drive", "walk")
+
+
+def network_spec(profile: CityProfile | None, mode: str = "drive", **changes: Any) -> NetworkSpec:
     """The spec a city profile's ``[streets]`` table describes (its column names and road
-    speeds); ``changes`` override fields, e.g. ``use_node_ids=False``. No profile: every
-    column unknown, so endpoints are snapped and every road has the default speed."""
+    speeds) for driving or walking; ``changes`` override fields, e.g. ``use_node_ids=False``.
+    No profile: every column unknown, so endpoints are snapped and every road has the
+    default speed.
+
+    Walking uses the segments the profile's ``walk_field`` allows, both ways, at the walking
+    speed; driving the ones ``drive_field`` allows, with one-way streets and road speeds."""
+    if mode not in MODES:
+        raise NetworkError(
+            _("unknown travel mode '{mode}'").format(mode=mode),
+            _("Use one of: {names}.").format(names=", ".join(MODES)),
+        )
     if profile is None:
-        return replace(NetworkSpec(), **changes)
+        base = NetworkSpec(mode=mode)
+        if mode == "walk":
+            base = replace(base, two_way=True, default_speed_kmh=4.8)
+        return replace(base, **changes)
     s = profile.streets
     spec = NetworkSpec(
         from_node=s.from_node,
         to_node=s.to_node,
         direction=s.direction,
         road_class=s.road_class,
-        speeds_kmh={float(k): float(v) for k, v in s.speeds_kmh.items()},
+        speeds_kmh={_class_key(k): float(v) for k, v in s.speeds_kmh.items()},
         default_speed_kmh=s.default_speed_kmh,
         speed_field=s.speed_field,
         speed_field_unit=s.speed_field_unit,
+        include_field=s.drive_field,
+        mode=mode,
     )
+    if mode == "walk":
+        spec = replace(
+            spec,
+            include_field=s.walk_field,
+            two_way=True,
+            speeds_kmh={},
+            default_speed_kmh=s.walk_speed_kmh,
+            speed_field=None,
+        )
     return replace(spec, **changes)
+
+
+def _class_key(value: Any) -> str:
+    """A road class as a lookup key: numbers compare as numbers ("1", 1 and 1.0 are one
+    class), anything else as its text ("residential")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    try:
+        return format(float(value), "g")
+    except (TypeError, ValueError):
+        return str(value).strip()
 
 
 @dataclass(frozen=True)
@@ -235,6 +282,17 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         c is not None and c in streets.columns for c in (spec.from_node, spec.to_node)
     )
     usable = streets[~streets.geometry.is_empty & streets.geometry.notna()]
+    if spec.include_field is not None:
+        if spec.include_field not in usable.columns:
+            raise NetworkError(
+                _("the streets layer has no column '{field}' ({mode} network)").format(
+                    field=spec.include_field, mode=spec.mode
+                ),
+                _("Fix streets.{key} in the city profile (citydesk city show).").format(
+                    key=f"{spec.mode}_field"
+                ),
+            )
+        usable = usable[_truthy(usable[spec.include_field])]
     if ids:
         usable = usable[usable[spec.from_node].notna() & usable[spec.to_node].notna()]
     if len(usable) == 0:
@@ -268,6 +326,8 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         if not ids:  # snapped: the line ends on its nodes exactly
             coords[0], coords[-1] = node_xy[a], node_xy[b]
         travel = line.length / (speed / 3.6)
+        if spec.two_way:
+            direction = 0
         if direction != -1:
             _add_edge(graph, int(a), int(b), line.length, travel, coords)
         if direction != 1:
@@ -284,14 +344,27 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         skipped_segments=len(streets) - len(usable),
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
-        one_way_segments=int(np.isin(directions, (1, -1)).sum()),
+        one_way_segments=0 if spec.two_way else int(np.isin(directions, (1, -1)).sum()),
         snap_tolerance_m=None if ids else spec.snap_tolerance_m,
         snapped_endpoints=snapped,
         weak_components=nx.number_weakly_connected_components(graph),
         routable_nodes=len(main),
         largest_share=len(main) / graph.number_of_nodes(),
     )
+    if report.largest_share < LOW_CONNECTIVITY:
+        log.warning(
+            "road network: only %.1f%% of %d nodes are in the largest strongly connected "
+            "part; points elsewhere snap to it and the rest is unreachable",
+            100 * report.largest_share,
+            report.nodes,
+        )
     return RoadNetwork(graph, crs, node_ids, xy, spec, report)
+
+
+def _truthy(column: pd.Series) -> np.ndarray:
+    """True for 1, true, yes, y (any case); False for everything else, missing included."""
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip().str.lower()
+    return text.isin(["1", "1.0", "true", "yes", "y", "t"]).to_numpy()
 
 
 def _single_line(line) -> shapely.LineString:
@@ -326,8 +399,14 @@ def _snap_endpoints(
 
 def _speeds(frame: gpd.GeoDataFrame, spec: NetworkSpec) -> np.ndarray:
     """km/h per segment: the posted speed when the layer has it, else by road class."""
+    classes = (
+        frame[spec.road_class]
+        if spec.road_class is not None and spec.road_class in frame
+        else pd.Series([None] * len(frame))
+    )
     by_class = np.array(
-        [spec.speeds_kmh.get(c, spec.default_speed_kmh) for c in _numbers(frame, spec.road_class)]
+        [spec.speeds_kmh.get(_class_key(c), spec.default_speed_kmh) for c in classes],
+        dtype=float,
     )
     if spec.speed_field is None or spec.speed_field not in frame:
         return by_class

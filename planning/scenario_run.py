@@ -158,7 +158,12 @@ def prepare_inputs(
             _('Accessibility needs the street centerlines: streets = "...".'),
         )
     streets = read_role(project, names["streets"], "layers.streets")
-    network = build_network(streets, network_spec(profile_or_none(project), use_node_ids=False))
+    profile = profile_or_none(project)
+    network = build_network(streets, network_spec(profile, "drive", use_node_ids=False))
+    walk_network = network
+    if profile is not None and (profile.streets.walk_field or profile.streets.drive_field):
+        # the city says which segments are walked and which driven (OSM: footways, steps)
+        walk_network = build_network(streets, network_spec(profile, "walk", use_node_ids=False))
     feedback.set_progress(30)
     inputs = PlanningInputs(
         project=project,
@@ -168,9 +173,9 @@ def prepare_inputs(
         flood_share=np.zeros(len(parcels)),
         open_share=np.zeros(len(parcels)),
         neighborhood=np.full(len(parcels), "", dtype=object),
-        walk=NetworkCosts(network, WALK),
+        walk=NetworkCosts(walk_network, WALK),
         drive=NetworkCosts(network, DRIVE),
-        network_lines=network.report.lines() if network.report else [],
+        network_lines=_network_lines(network, walk_network),
         street_distance=nearest_distance(parcels, streets.to_crs(crs)),
     )
     for role, attr in (("floodplain", "flood_share"), ("open_space", "open_share")):
@@ -184,6 +189,16 @@ def prepare_inputs(
         )
     feedback.set_progress(60)
     return inputs
+
+
+def _network_lines(drive, walk) -> list[str]:
+    """The build report of the network(s), for the planning report."""
+    if walk is drive:
+        return drive.report.lines() if drive.report else []
+    lines = []
+    for label, network in ((_("driving"), drive), (_("walking"), walk)):
+        lines += [f"{label}: {line}" for line in (network.report.lines() if network.report else [])]
+    return lines
 
 
 def _area_names(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:

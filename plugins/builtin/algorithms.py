@@ -64,7 +64,8 @@ def _network(params, context):
     from citydesk.layers.road_network import build_network, network_spec
     from citydesk.planning.network_access import MODES, NetworkCosts
 
-    spec = network_spec(profile_or_none(context.project_path), use_node_ids=False)
+    # walking uses the profile's walkable segments (footways too), driving the drivable ones
+    spec = network_spec(profile_or_none(context.project_path), params["mode"], use_node_ids=False)
     network = build_network(params["streets"], spec)
     return network, NetworkCosts(network, MODES[params["mode"]])
 

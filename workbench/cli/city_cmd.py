@@ -5,6 +5,8 @@ citydesk city set PROJECT my_city.toml            # check it and store it in the
 citydesk city show PROJECT                        # the stored profile
 citydesk city calendar PROJECT --from 2026-02-09 --to 2026-03-01   # working days
 citydesk city due PROJECT --at "2026-02-13 17:00" --limit 4 --unit working_hours
+citydesk city from-osm Helsinki.osm.pbf helsinki.gpkg --name Helsinki --timezone Europe/Helsinki
+citydesk city network PROJECT --mode walk             # how routable the streets are
 """
 
 from __future__ import annotations
@@ -41,6 +43,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     due.add_argument("--limit", type=float, required=True, help=_("the time limit"))
     due.add_argument("--unit", choices=["working_hours", "working_days"], default="working_hours")
     due.set_defaults(func=cmd_due)
+    osm = csub.add_parser(
+        "from-osm", help=_("build a project and its city profile from an OpenStreetMap extract")
+    )
+    osm.add_argument("extract", help=_("the OpenStreetMap extract (.osm.pbf)"))
+    osm.add_argument("project", help=_("the project file to create (.gpkg)"))
+    osm.add_argument("--name", required=True, help=_("the city's name"))
+    osm.add_argument(
+        "--timezone", required=True, help=_("the city's time zone, e.g. Europe/Helsinki")
+    )
+    osm.add_argument("--currency", default="", help=_("ISO 4217 code, e.g. EUR"))
+    osm.add_argument("--crs", help=_("the projected working CRS (default: the UTM zone)"))
+    osm.add_argument("--highways", help=_("your own copy of the highway class table (.toml)"))
+    osm.set_defaults(func=cmd_from_osm)
+    net = csub.add_parser("network", help=_("build the road network and report how routable it is"))
+    net.add_argument("project", help=_("the project (.gpkg)"))
+    net.add_argument("--streets", default=None, help=_("the streets layer id"))
+    net.add_argument("--mode", choices=["drive", "walk"], default="drive")
+    net.set_defaults(func=cmd_network)
 
 
 def _read_text(profile: str) -> str:
@@ -134,4 +154,65 @@ def cmd_due(args: argparse.Namespace) -> int:
         ) from exc
     due = cal.due(cal.localize(at), args.limit, args.unit)
     print(due.isoformat())
+    return 0
+
+
+def cmd_from_osm(args: argparse.Namespace) -> int:
+    from citydesk.layers.osm_city import city_from_osm, write_city_project
+
+    from .progress import TqdmFeedback
+
+    with TqdmFeedback(_("reading")) as fb:
+        city = city_from_osm(
+            args.extract,
+            name=args.name,
+            timezone=args.timezone,
+            currency=args.currency,
+            crs=args.crs,
+            highways=args.highways,
+            feedback=fb,
+        )
+    path = write_city_project(city, args.project, args.name)
+    for layer_id, frame in city.layers.items():
+        print(_("{layer}: {n} features").format(layer=layer_id, n=len(frame)))
+    for note in city.notes:
+        print(_("note: {note}").format(note=note))
+    print(_("created {path} with its city profile (citydesk city show {path})").format(path=path))
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    from citydesk.layers.city_profile import profile_or_none
+    from citydesk.layers.project_store import read_project_layer, read_project_meta
+    from citydesk.layers.road_network import LOW_CONNECTIVITY, build_network, network_spec
+    from citydesk.layers.roles import LayerRole
+
+    streets = args.streets
+    if streets is None:
+        records = read_project_meta(args.project).get("layers") or []
+        found = [r["id"] for r in records if r.get("role") == LayerRole.INFRASTRUCTURE.value]
+        if not found:
+            from citydesk.layers.errors import CityDeskError
+
+            raise CityDeskError(
+                _("the project has no streets layer (no layer with the role 'infrastructure')"),
+                _("Name it: --streets LAYER_ID."),
+                path=args.project,
+            )
+        streets = found[0]
+    network = build_network(
+        read_project_layer(args.project, streets),
+        network_spec(profile_or_none(args.project), args.mode),
+    )
+    report = network.report
+    assert report is not None
+    for line in report.lines():
+        print(line)
+    if report.largest_share < LOW_CONNECTIVITY:
+        print(
+            _(
+                "warning: only {share:.1%} of the nodes can reach each other; points elsewhere "
+                "are routed from the nearest node of the main part"
+            ).format(share=report.largest_share)
+        )
     return 0

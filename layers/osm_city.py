@@ -1,0 +1,402 @@
+"""A city's layers and a first city profile from an OpenStreetMap extract.
+
+What ``citydesk city from-osm`` builds, so a city with no municipal GIS at hand starts from
+the map everyone can download:
+
+- ``streets``: every way with a ``highway`` class CityDesk knows, **split at the nodes it
+  shares with other ways** (OSM ways run across junctions; unsplit, a third of central
+  Helsinki's nodes were reachable), with ``walk`` and ``drive`` flags and a speed per class
+  (``layers/data/osm_highways.toml``), ``oneway`` as 1 / -1 / 0 (implied on motorways and
+  roundabouts) and ``maxspeed_kmh`` from the tag (mph converted);
+- ``buildings`` and ``landuse`` (the land where a city has no parcels), with areas measured
+  in the working CRS and floor area only where ``building:levels`` is tagged;
+- ``facilities``: every feature with an ``amenity`` tag, polygons at a point inside them,
+  the tag as ``kind`` (``fire_station``, ``school``, ...);
+- ``boundary``: the administrative boundaries in the extract, or the outline of the streets
+  when the extract has none (said in the notes).
+
+Splitting at shared nodes, not at every crossing: bridges and tunnels cross without a shared
+node and must stay apart. GDAL's OSM driver gives no node ids, but a shared node is the same
+coordinate in both ways, exactly, so the split points are the coordinates that occur more
+than once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .crs import suggest_projected_crs, to_lonlat_bounds
+from .errors import CityDeskError
+from .feedback import Feedback, NullFeedback, check_canceled
+from .i18n import _
+from .readers.osm import OsmExtract, read_osm
+from .toml_schema import parse_toml, read_table
+
+log = logging.getLogger(__name__)
+
+OSM_CREDITS = "Map data (c) OpenStreetMap contributors, ODbL 1.0 (openstreetmap.org/copyright)."
+
+
+class OsmCityError(CityDeskError):
+    """An OpenStreetMap extract that cannot become a city."""
+
+
+@dataclass
+class HighwayClass:
+    walk: bool
+    drive: bool
+    speed_kmh: float
+
+
+@dataclass
+class ImpliedOneway:
+    highway: list[str] = field(default_factory=list)
+    junction: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HighwayTable:
+    classes: dict[str, HighwayClass]
+    implied_oneway: ImpliedOneway = field(default_factory=ImpliedOneway)
+
+
+def highway_table(path: str | Path | None = None) -> HighwayTable:
+    """The highway classes (shipped ``osm_highways.toml``, or a city's own copy)."""
+    if path is None:
+        text = (
+            resources.files("citydesk.layers")
+            .joinpath("data/osm_highways.toml")
+            .read_text(encoding="utf-8")
+        )
+        source = "osm_highways.toml"
+    else:
+        text, source = Path(path).read_text(encoding="utf-8"), str(path)
+    table = parse_toml(text, OsmCityError, _("highway table"), source)
+    return read_table(HighwayTable, table, OsmCityError, source)
+
+
+_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
+
+
+def parse_maxspeed(value: object) -> float:
+    """km/h of an OSM ``maxspeed`` value ("30", "30 mph", "50 km/h"); NaN for what is not
+    a number (``FI:urban``, ``none``, ``signals``): the class speed then applies."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    match = _SPEED.match(str(value).split(";")[0])
+    if not match:
+        return math.nan
+    speed = float(match.group(1))
+    return speed * 1.609344 if (match.group(2) or "").lower() == "mph" else speed
+
+
+def parse_oneway(value: object, implied: bool) -> int:
+    """1 along the way, -1 against it, 0 both ways (OSM ``oneway`` values)."""
+    text = "" if value is None else str(value).strip().lower()
+    if text in ("yes", "true", "1"):
+        return 1
+    if text in ("-1", "reverse"):
+        return -1
+    if text in ("no", "false", "0"):
+        return 0
+    return 1 if implied else 0
+
+
+def split_at_shared_nodes(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line cut at its inner vertices that other lines (or itself) also pass through.
+    Returns (segments, index of the source line of each segment)."""
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    _u, inverse, counts = np.unique(coords, axis=0, return_inverse=True, return_counts=True)
+    shared = counts[inverse.ravel()] > 1
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    ends = np.r_[starts[1:], len(owner)]
+    segments: list[shapely.LineString] = []
+    sources: list[int] = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        cuts = [start] + [i for i in range(start + 1, end - 1) if shared[i]] + [end - 1]
+        for a, b in itertools.pairwise(cuts):
+            if b > a:
+                segments.append(shapely.LineString(coords[a : b + 1]))
+                sources.append(int(owner[start]))
+    return np.asarray(segments, dtype=object), np.asarray(sources, dtype=np.int64)
+
+
+def _osm_ids(frame: pd.DataFrame) -> pd.Series:
+    ids = (
+        frame["osm_id"] if "osm_id" in frame else pd.Series([None] * len(frame), index=frame.index)
+    )
+    if "osm_way_id" in frame:
+        ids = ids.fillna(frame["osm_way_id"])
+    return ids.astype(object).where(ids.notna(), None).astype(str)
+
+
+def osm_streets(extract: OsmExtract, crs, table: HighwayTable) -> tuple[gpd.GeoDataFrame, int]:
+    """The street segments (see the module's docstring), and how many ways were left out
+    because their highway class is not in the table."""
+    lines = extract.layers["lines"]
+    highway = extract.tag("lines", "highway")
+    known = highway.isin(list(table.classes)).to_numpy()
+    left_out = int((highway.notna().to_numpy() & ~known).sum())
+    ways = lines[known].reset_index(drop=True)
+    classes = highway[known].reset_index(drop=True)
+    sub = OsmExtract(extract.path, {"lines": ways})
+    oneway_tag, junction = sub.tag("lines", "oneway"), sub.tag("lines", "junction")
+    implied = classes.isin(table.implied_oneway.highway) | junction.isin(
+        table.implied_oneway.junction
+    )
+    oneway = [parse_oneway(v, bool(i)) for v, i in zip(oneway_tag, implied, strict=True)]
+    maxspeed = [parse_maxspeed(v) for v in sub.tag("lines", "maxspeed")]
+    segments, source = split_at_shared_nodes(ways.geometry.values)
+    frame = gpd.GeoDataFrame(
+        {
+            "osm_id": _osm_ids(ways).to_numpy()[source],
+            "name": ways["name"].to_numpy()[source] if "name" in ways else None,
+            "highway": classes.to_numpy()[source],
+            "oneway": np.asarray(oneway, dtype=np.int64)[source],
+            "maxspeed_kmh": np.asarray(maxspeed, dtype=float)[source],
+            "walk": [table.classes[c].walk for c in classes.to_numpy()[source]],
+            "drive": [table.classes[c].drive for c in classes.to_numpy()[source]],
+        },
+        geometry=gpd.GeoSeries(segments, crs="EPSG:4326"),
+    ).to_crs(crs)
+    frame["length_m"] = frame.geometry.length.round(2)
+    return frame, left_out
+
+
+def _areas(extract: OsmExtract, key: str, crs) -> gpd.GeoDataFrame:
+    polygons = extract.layers["multipolygons"]
+    value = extract.tag("multipolygons", key)
+    chosen = value.notna().to_numpy()
+    frame = polygons[chosen].reset_index(drop=True)
+    out = gpd.GeoDataFrame(
+        {
+            "osm_id": _osm_ids(frame).to_numpy(),
+            "name": frame["name"].to_numpy() if "name" in frame else None,
+            key: value[chosen].to_numpy(),
+        },
+        geometry=gpd.GeoSeries(shapely.make_valid(frame.geometry.values), crs="EPSG:4326"),
+    ).to_crs(crs)
+    out = out[out.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    out["area_m2"] = out.geometry.area.round(1)
+    return out
+
+
+def osm_buildings(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
+    """Building footprints; floor area = footprint x ``building:levels`` where tagged, left
+    empty where not (an invented storey count would become a silent housing figure)."""
+    buildings = _areas(extract, "building", crs)
+    polygons = extract.layers["multipolygons"]
+    chosen = extract.tag("multipolygons", "building").notna().to_numpy()
+    levels_tag = extract.tag("multipolygons", "building:levels")[chosen].reset_index(drop=True)
+    levels = pd.to_numeric(levels_tag, errors="coerce")
+    valid = shapely.make_valid(polygons[chosen].geometry.values)
+    keep = np.isin(shapely.get_type_id(valid), [3, 6])  # what _areas kept: (multi)polygons
+    buildings["levels"] = levels[keep].to_numpy()
+    buildings["floor_area_m2"] = (buildings["area_m2"] * buildings["levels"]).round(1)
+    return buildings
+
+
+def osm_facilities(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
+    """Every amenity, point or polygon, as a point with its ``kind``."""
+    parts = []
+    for layer in ("points", "multipolygons"):
+        kind = extract.tag(layer, "amenity")
+        chosen = kind.notna().to_numpy()
+        frame = extract.layers[layer][chosen].reset_index(drop=True)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "osm_id": _osm_ids(frame).to_numpy(),
+                    "name": frame["name"].to_numpy() if "name" in frame else None,
+                    "kind": kind[chosen].to_numpy(),
+                },
+                geometry=gpd.GeoSeries(
+                    shapely.point_on_surface(shapely.make_valid(frame.geometry.values)),
+                    crs="EPSG:4326",
+                ),
+            )
+        )
+    return pd.concat(parts, ignore_index=True).to_crs(crs)
+
+
+def osm_boundary(
+    extract: OsmExtract, streets: gpd.GeoDataFrame, name: str
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Administrative boundaries, or the streets' outline with a note saying so."""
+    boundary = extract.tag("multipolygons", "boundary")
+    chosen = (boundary == "administrative").to_numpy()
+    if chosen.any():
+        frame = extract.layers["multipolygons"][chosen].reset_index(drop=True)
+        out = gpd.GeoDataFrame(
+            {
+                "osm_id": _osm_ids(frame).to_numpy(),
+                "name": frame["name"].to_numpy() if "name" in frame else None,
+                "admin_level": extract.tag("multipolygons", "admin_level")[chosen].to_numpy(),
+            },
+            geometry=gpd.GeoSeries(shapely.make_valid(frame.geometry.values), crs="EPSG:4326"),
+        ).to_crs(streets.crs)
+        return out, None
+    hull = shapely.concave_hull(shapely.union_all(streets.geometry.values), ratio=0.3)
+    outline = gpd.GeoDataFrame(
+        {"osm_id": [""], "name": [name], "admin_level": [None]},
+        geometry=[hull.buffer(20)],
+        crs=streets.crs,
+    )
+    return outline, _(
+        "the extract has no administrative boundary: 'boundary' is the outline of its streets"
+    )
+
+
+@dataclass
+class OsmCity:
+    """The layers (id -> frame, in the working CRS) and the first profile of the city."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    roles: dict[str, str]
+    profile_text: str
+    notes: list[str]
+
+
+def city_from_osm(
+    path: str | Path,
+    *,
+    name: str,
+    timezone: str,
+    currency: str = "",
+    crs: str | None = None,
+    highways: str | Path | None = None,
+    feedback: Feedback | None = None,
+) -> OsmCity:
+    """Read an extract and build the city's layers and profile (see the module docstring)."""
+    from pyproj import CRS
+
+    feedback = feedback or NullFeedback()
+    extract = read_osm(path, feedback=feedback)
+    check_canceled(feedback)
+    table = highway_table(highways)
+    lines = extract.layers["lines"]
+    if not len(lines):
+        raise OsmCityError(
+            _("the extract has no ways"),
+            _("Download an extract that covers the city's streets."),
+            path=str(path),
+        )
+    bounds = to_lonlat_bounds(tuple(lines.total_bounds), CRS.from_epsg(4326))
+    working = (
+        CRS.from_user_input(crs) if crs else suggest_projected_crs(bounds, CRS.from_epsg(4326))
+    )
+    streets, left_out = osm_streets(extract, working, table)
+    if not len(streets):
+        raise OsmCityError(
+            _("the extract has no streets (no way with a known highway class)"),
+            _("Download an extract that covers the city's streets."),
+            path=str(path),
+        )
+    buildings = osm_buildings(extract, working)
+    landuse = _areas(extract, "landuse", working)
+    facilities = osm_facilities(extract, working)
+    boundary, boundary_note = osm_boundary(extract, streets, name)
+    notes = extract.report()
+    if left_out:
+        notes.append(
+            _("{n} ways with a highway class not in the highway table were left out").format(
+                n=left_out
+            )
+        )
+    if boundary_note:
+        notes.append(boundary_note)
+    layers = {
+        "boundary": boundary,
+        "landuse": landuse,
+        "buildings": buildings,
+        "facilities": facilities,
+        "streets": streets,
+    }
+    roles = {
+        "boundary": "boundary",
+        "landuse": "land",
+        "buildings": "housing",
+        "facilities": "facilities",
+        "streets": "infrastructure",
+    }
+    text = profile_for_osm(name, timezone, currency, working, table)
+    return OsmCity(layers, roles, text, notes)
+
+
+def _toml_text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def profile_for_osm(name: str, timezone: str, currency: str, crs, table: HighwayTable) -> str:
+    """A first city profile for a city built from OSM: the street columns of ``streets``, the
+    class speeds, OSM's credits. Calendar and holidays are left for the city to fill in."""
+    epsg = crs.to_epsg()
+    crs_text = f"EPSG:{epsg}" if epsg else crs.to_wkt()
+    speeds = ", ".join(
+        f"{_toml_text(k)} = {c.speed_kmh:g}" for k, c in table.classes.items() if c.drive
+    )
+    lines = [
+        "# City profile made by `citydesk city from-osm` (docs/CITY.md explains every key).",
+        "# Check the calendar: working hours, rest days and the public holidays' country.",
+        "schema = 1",
+        f"name = {_toml_text(name)}",
+        f"timezone = {_toml_text(timezone)}",
+        f"crs = {_toml_text(crs_text)}",
+        f"currency = {_toml_text(currency)}",
+        'area_unit = "m2"',
+        f"credits = {_toml_text(OSM_CREDITS)}",
+        "",
+        "[streets]                     # the 'streets' layer built from OSM ways",
+        'road_class = "highway"',
+        'direction = "oneway"          # 1 along the way, -1 against, 0 both ways',
+        'speed_field = "maxspeed_kmh"  # the maxspeed tag where present',
+        'drive_field = "drive"',
+        'walk_field = "walk"',
+        f"speeds_kmh = {{ {speeds} }}",
+        "default_speed_kmh = 30",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
+    """A new project holding the city's layers (styled, with their roles) and its profile."""
+    from .city_profile import store_profile
+    from .layer import VectorLayer
+    from .project import Project
+    from .project_store import save_project
+    from .roles import LayerRole
+    from .style import default_style
+
+    path = Path(path)
+    if path.exists():
+        raise OsmCityError(
+            _("the file already exists"),
+            _("Choose a new project file name (nothing was changed)."),
+            path=str(path),
+        )
+    project = Project(name, crs=city.layers["streets"].crs)
+    for i, (layer_id, frame) in enumerate(city.layers.items()):
+        layer = VectorLayer(
+            name=layer_id,
+            id=layer_id,
+            role=LayerRole(city.roles[layer_id]),
+            data=frame,
+            source="OSM",
+        )
+        layer.style = default_style(layer.geometry_type, i)
+        project.add_layer(layer)
+    save_project(project, path)
+    store_profile(path, city.profile_text)
+    return path
