@@ -28,6 +28,54 @@ from .host import PluginError, PluginHost
 from .parameters import Parameter, parse_values, resolve
 
 
+class LayerExists(CityDeskError):
+    """An output would replace a layer the project already has, and nobody confirmed it."""
+
+
+def project_layer_ids(project: str | Path | None) -> set[str]:
+    """The ids of the layers a project file holds (none without a project)."""
+    if project is None:
+        return set()
+    from citydesk.layers.project_store import read_project_meta
+
+    return {str(r.get("id")) for r in read_project_meta(project).get("layers") or []}
+
+
+def unique_layer_id(base: str, taken: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``... whichever the project does not use yet."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def default_output_id(spec: AlgorithmSpec, name: str, taken: set[str]) -> str:
+    """The id an output layer gets when the user names none: the parameter's declared
+    default, else the algorithm and the output's name, made unique, so that running Buffer
+    twice keeps both results."""
+    base = spec.parameters[name].default or f"{spec.id.split(':')[-1]}_{name}"
+    return unique_layer_id(str(base), taken)
+
+
+def check_outputs(
+    spec: AlgorithmSpec, values: dict[str, Any], given: set[str], taken: set[str], overwrite: bool
+) -> None:
+    """Refuse, before anything runs, an output the user named like an existing layer unless
+    they confirmed replacing it: Buffer with output 'parcels' once replaced 13,116 parcels
+    with 236 buffers without a word. ``given``: the parameters the user set."""
+    for name, p in spec.parameters.items():
+        chosen = values.get(name) if name in given else None
+        if p.type == "output_layer" and chosen and chosen in taken and not overwrite:
+            raise LayerExists(
+                _("the project already has a layer '{layer}': this run would replace it").format(
+                    layer=chosen
+                ),
+                _("Choose another output name, or confirm replacing it (--overwrite)."),
+            )
+
+
 @dataclass(frozen=True)
 class AlgorithmSpec:
     id: str
@@ -74,13 +122,19 @@ def run_algorithm(
     feedback: Feedback | None = None,
     context: Context | None = None,
     record: bool = True,
+    overwrite: bool = False,
 ) -> RunResult:
+    """Run one algorithm. An output layer named like a layer the project has is refused
+    unless ``overwrite`` (the user confirmed replacing it); unnamed outputs get new ids."""
     feedback = feedback or NullFeedback()
     plugin_record, contribution = host.find("algorithms", algorithm_id)
     spec = _spec(plugin_record.name, contribution)
     context = context or Context(project_path=Path(project) if project else None)
     values = parse_values(spec.parameters, raw)  # bad values: refused before any import
     resolved = resolve(spec.parameters, values, context)  # and missing layers or fields
+    taken = project_layer_ids(context.project_path)
+    given = {name for name in raw if name in spec.parameters}
+    check_outputs(spec, values, given, taken, overwrite)
     started = time.perf_counter()
 
     def log(status: str, message: str = "", outputs: dict | None = None) -> int | None:
@@ -113,7 +167,7 @@ def run_algorithm(
             error = TypeError(f"{algorithm_id} returned {type(outputs).__name__}, not a dict")
             host.fail(plugin_record, error)
             raise failed(error)
-        layers = _write_outputs(spec, values, outputs, context)
+        layers = _write_outputs(spec, values, outputs, context, taken, given)
     except CanceledError:
         log("canceled")
         raise
@@ -126,17 +180,26 @@ def run_algorithm(
     return RunResult(shown, layers, context.messages, time.perf_counter() - started, fid, values)
 
 
-def _write_outputs(spec: AlgorithmSpec, values, outputs, context: Context) -> list[str]:
+def _write_outputs(
+    spec: AlgorithmSpec, values, outputs, context: Context, taken: set[str], given: set[str]
+) -> list[str]:
     """Output layers (named by their output_layer parameter, or queued with add_layer) go
-    into the project in one rewrite; nothing is written if the run failed before here."""
+    into the project in one transaction; nothing is written if the run failed before here.
+    A layer a plugin queued under an id the project already uses gets a new id (with a
+    message): only a name the user chose and confirmed replaces a layer."""
     import geopandas as gpd
 
     from citydesk.layers.layer import LayerRole, VectorLayer
     from citydesk.layers.project_store import put_layers
 
+    confirmed = set()
     for name, p in spec.parameters.items():
         if p.type == "output_layer" and isinstance(outputs.get(name), gpd.GeoDataFrame):
-            layer_id = values.get(name) or f"{spec.id.split(':')[-1]}_{name}"
+            chosen = values.get(name) if name in given else None
+            used = taken | {n.layer_id for n in context.new_layers}
+            layer_id = chosen or default_output_id(spec, name, used)
+            if chosen:
+                confirmed.add(chosen)
             context.add_layer(outputs[name], layer_id, f"{spec.name}: {layer_id}", spec.group)
     if not context.new_layers:
         return []
@@ -146,7 +209,18 @@ def _write_outputs(spec: AlgorithmSpec, values, outputs, context: Context) -> li
             _("Give --project PROJECT.gpkg."),
         )
     layers = []
+    used: set[str] = set()
     for n in context.new_layers:
+        if (n.layer_id in taken and n.layer_id not in confirmed) or n.layer_id in used:
+            new_id = unique_layer_id(n.layer_id, taken | used)
+            context.push_message(
+                _("the project already has a layer '{old}': the result is '{new}'").format(
+                    old=n.layer_id, new=new_id
+                ),
+                "warning",
+            )
+            n.layer_id = new_id
+        used.add(n.layer_id)
         layer = VectorLayer(name=n.name, data=n.frame, role=LayerRole.OTHER, id=n.layer_id)
         layer.opacity = 0.75  # a result drawn over the data it came from should not hide it
         layers.append(layer)

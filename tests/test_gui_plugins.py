@@ -90,3 +90,25 @@ def test_processing_dialog_run_history_and_manager(qtbot, tmp_path, demo_copy, m
     actions.run_command("good:hello")
     assert window.statusBar().currentMessage() == "hello from good-plugin"
     qtbot.waitUntil(lambda: window.tasks.active() == 0, timeout=60_000)
+
+
+def test_processing_dialog_asks_before_replacing_a_layer(qtbot, monkeypatch):
+    """The output field offers a new id; naming an existing layer asks first, and No keeps
+    the dialog open with nothing run."""
+    from citydesk.plugins.algorithms import algorithm_specs
+    from citydesk.plugins.host import PluginHost
+    from citydesk.workbench.gui.plugins.algorithm_dialog import AlgorithmDialog
+
+    spec = algorithm_specs(PluginHost(entry_points=False))["citydesk:buffer"]
+    layers = {"parcels": ("MultiPolygon", ["ml"]), "buffer_output": ("MultiPolygon", [])}
+    dialog = AlgorithmDialog(spec, layers)
+    qtbot.addWidget(dialog)
+    assert dialog.widgets["output"].text() == "buffer_output_2"
+    dialog.widgets["output"].setText("parcels")
+    asked = []
+    monkeypatch.setattr(dialog, "confirm_replace", lambda layer: asked.append(layer) or False)
+    dialog.accept()
+    assert asked == ["parcels"] and dialog.values is None and not dialog.overwrite
+    monkeypatch.setattr(dialog, "confirm_replace", lambda layer: True)
+    dialog.accept()
+    assert dialog.values["output"] == "parcels" and dialog.overwrite

@@ -349,3 +349,31 @@ def test_history_of_a_missing_project_is_an_error_not_a_new_file(tmp_path):
     with pytest.raises(CityDeskError, match="does not exist"):
         history(missing)
     assert not missing.exists()
+
+
+def test_an_output_never_replaces_a_layer_without_a_yes(host, demo_copy, capsys, monkeypatch):
+    """Buffer with output 'parcels' once replaced the 13,116 parcels with 236 buffers: an
+    existing name is refused unless confirmed, and unnamed outputs get new ids."""
+    from citydesk.layers.io import read_frame
+    from citydesk.plugins.algorithms import LayerExists
+
+    parcels = len(read_frame(demo_copy, "parcels")[0])
+    buffer = {"input": "all_facilities", "distance": 50}
+    with pytest.raises(LayerExists, match="already has a layer 'parcels'"):
+        run_algorithm(host, "citydesk:buffer", {**buffer, "output": "parcels"}, demo_copy)
+    assert len(read_frame(demo_copy, "parcels")[0]) == parcels
+    first = run_algorithm(host, "citydesk:buffer", buffer, demo_copy)
+    second = run_algorithm(host, "citydesk:buffer", {**buffer, "distance": 80}, demo_copy)
+    assert first.layers == ["buffer_output"] and second.layers == ["buffer_output_2"]
+    again = run_algorithm(
+        host, "citydesk:buffer", {**buffer, "output": "buffer_output"}, demo_copy, overwrite=True
+    )
+    assert again.layers == ["buffer_output"]
+    monkeypatch.setattr("citydesk.workbench.cli.plugins_cmd._host", lambda: host)
+    args = ["run", "citydesk:buffer", "--project", str(demo_copy), "--input", "all_facilities",
+            "--distance", "50", "--output", "parcels"]  # fmt: skip
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert len(read_frame(demo_copy, "parcels")[0]) == parcels
+    assert main([*args, "--overwrite"]) == 0
+    assert len(read_frame(demo_copy, "parcels")[0]) < parcels  # replaced, as confirmed

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_("run an algorithm: citydesk run ID --project P --PARAM VALUE ..."),
         description=_(
             "Run an algorithm headless. Parameters are given as --NAME VALUE; "
-            "'citydesk run ID --help-params' lists them."
+            "'citydesk run ID --help-params' lists them. An output named like an existing "
+            "layer is refused unless --overwrite is given."
         ),
     )
     run.add_argument(
@@ -138,11 +139,13 @@ def _print_result(result, as_json: bool) -> None:
         )
 
 
-def _run_one(host, algorithm: str, project, raw: dict, as_json: bool) -> None:
+def _run_one(
+    host, algorithm: str, project, raw: dict, as_json: bool, overwrite: bool = False
+) -> None:
     from citydesk.plugins.algorithms import run_algorithm
 
     with TqdmFeedback(algorithm) as fb:
-        result = run_algorithm(host, algorithm, raw, project, fb)
+        result = run_algorithm(host, algorithm, raw, project, fb, overwrite=overwrite)
     _print_result(result, as_json)
 
 
@@ -173,7 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  --{name:<20} {p.type}{extra}  {p.title} ({need})")
         return 0
     project = raw.pop("project", None)
-    _run_one(host, args.algorithm, project, raw, args.json)
+    overwrite = str(raw.pop("overwrite", "false")).lower() in ("true", "1", "yes")
+    _run_one(host, args.algorithm, project, raw, args.json, overwrite)
     return 0
 
 
@@ -218,5 +222,6 @@ def cmd_rerun(args: argparse.Namespace) -> int:
             algorithm=run.algorithm, params=json.dumps(run.parameters, ensure_ascii=False)
         )
     )
-    _run_one(_host(), run.algorithm, args.project, run.parameters, False)
+    # a re-run repeats a recorded run: it replaces the layers that run was told to write
+    _run_one(_host(), run.algorithm, args.project, run.parameters, False, overwrite=True)
     return 0

@@ -18,23 +18,30 @@ from PyQt5.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.plugins.algorithms import AlgorithmSpec
+from citydesk.plugins.algorithms import AlgorithmSpec, default_output_id
 from citydesk.plugins.parameters import GEOMETRY_TYPES, Parameter, parse_values
 
 from ..i18n import tr
 
 
 class AlgorithmDialog(QDialog):
-    def __init__(self, spec: AlgorithmSpec, layers: dict, parent=None) -> None:
-        """``layers``: {layer id: (geometry type, [fields])} of the project's vector layers."""
+    def __init__(
+        self, spec: AlgorithmSpec, layers: dict, parent=None, taken: set[str] | None = None
+    ) -> None:
+        """``layers``: {layer id: (geometry type, [fields])} of the project's vector layers;
+        ``taken``: every layer id of the project (rasters too), which outputs must not
+        replace without the user's yes."""
         super().__init__(parent)
         self.spec, self.layers = spec, layers
+        self.taken = set(layers) if taken is None else set(taken)
+        self.overwrite = False
         self.setWindowTitle(spec.name)
         self.widgets: dict[str, QWidget] = {}
         layout = QVBoxLayout(self)
@@ -45,6 +52,8 @@ class AlgorithmDialog(QDialog):
         form = QFormLayout()
         for name, p in spec.parameters.items():
             widget = self._widget(p)
+            if p.type == "output_layer" and isinstance(widget, QLineEdit):
+                widget.setText(default_output_id(spec, name, self.taken))  # a new layer
             self.widgets[name] = widget
             label = p.title + ("" if not p.optional else " " + tr("(optional)"))
             form.addRow(label, widget)
@@ -141,8 +150,31 @@ class AlgorithmDialog(QDialog):
 
     def accept(self) -> None:
         try:
-            self.values = parse_values(self.spec.parameters, self.raw_values())
+            values = parse_values(self.spec.parameters, self.raw_values())
         except CityDeskError as exc:
             self.error.setText(exc.message)
             return
+        replaced = [
+            values[name]
+            for name, p in self.spec.parameters.items()
+            if p.type == "output_layer" and values.get(name) in self.taken
+        ]
+        if replaced and not all(self.confirm_replace(layer) for layer in replaced):
+            return  # back to the dialog: the user picks another name
+        self.overwrite = bool(replaced)
+        self.values = values
         super().accept()
+
+    def confirm_replace(self, layer: str) -> bool:
+        """Ask before an output replaces an existing layer (No is the default button)."""
+        answer = QMessageBox.question(
+            self,
+            tr("Replace layer?"),
+            tr(
+                "The project already has a layer '{layer}'. Replace it with this run's "
+                "result? Its features cannot be recovered after the project is saved."
+            ).format(layer=layer),
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
+        return answer == QMessageBox.Yes

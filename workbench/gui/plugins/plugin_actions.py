@@ -93,12 +93,14 @@ class PluginActions:
         from .algorithm_dialog import AlgorithmDialog
 
         spec = algorithm_specs(self.host)[algorithm_id]
-        dialog = AlgorithmDialog(spec, self.project_layers(), self.window)
+        project = self.window.project
+        taken = set(project.layers) if project is not None else set()
+        dialog = AlgorithmDialog(spec, self.project_layers(), self.window, taken=taken)
         if exec_dialog and dialog.exec_() == AlgorithmDialog.Accepted:
-            self.run(algorithm_id, dialog.values)
+            self.run(algorithm_id, dialog.values, overwrite=dialog.overwrite)
         return dialog
 
-    def run(self, algorithm_id: str, raw: dict):
+    def run(self, algorithm_id: str, raw: dict, overwrite: bool = False):
         """Run in the task runner; output layers join the project (reopened on the GUI
         thread), the messages go to the status bar, the history dock refreshes."""
         context = self.context()
@@ -107,7 +109,9 @@ class PluginActions:
             return None
 
         def work(path, feedback):
-            return run_algorithm(self.host, algorithm_id, raw, path, feedback, context)
+            return run_algorithm(
+                self.host, algorithm_id, raw, path, feedback, context, overwrite=overwrite
+            )
 
         def show(result) -> None:
             self.last_result = result
@@ -127,7 +131,8 @@ class PluginActions:
         from citydesk.plugins.history import entry
 
         run = entry(self.window.project.path, fid)
-        return self.run(run.algorithm, run.parameters)
+        # a re-run repeats a recorded run: it replaces the layers that run was told to write
+        return self.run(run.algorithm, run.parameters, overwrite=True)
 
     def open_history(self):
         from .history_panel import HistoryPanel
