@@ -27,6 +27,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ from .style import Style
 from .version import PROJECT_FORMAT_VERSION, __version__
 
 log = logging.getLogger(__name__)
+
+#: a layer's metadata key: when put_layers wrote it (ISO UTC), see layers_written_since
+WRITTEN_AT = "written_at"
 
 META_TABLE = "citydesk_project"
 RASTER_TABLE = "citydesk_rasters"
@@ -482,6 +486,39 @@ def read_project_raster(path: str | Path, layer_id: str) -> RasterLayer | None:
     return None if row is None else _raster_from_bytes(row[0], record)
 
 
+@dataclass
+class WrittenLayers:
+    """What analyses wrote into a project file since a moment: the layers with the group
+    each sits in, and the file's project settings (analyses merge theirs in)."""
+
+    layers: list[tuple[Layer, str | None]]
+    metadata: dict[str, Any]
+
+
+def layers_written_since(path: str | Path, since: str) -> WrittenLayers:
+    """The layers :func:`put_layers` wrote at or after ``since`` (ISO UTC time), read in one
+    snapshot. The workbench adds them to the project it holds in memory, so a result joins
+    the user's unsaved restyles and layers instead of replacing them with the file."""
+    path = Path(path)
+    with gpkg.open_file(path) as con, gpkg.read_transaction(con):
+        meta = _parse_meta(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall(), path)
+        tree = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})
+        groups = {
+            node.layer_id: (parent.name if parent is not tree else None)
+            for parent, node in tree.walk()
+            if isinstance(node, LayerNode)
+        }
+        out: list[tuple[Layer, str | None]] = []
+        for record in meta.get("layers") or []:
+            written = str((record.get("metadata") or {}).get(WRITTEN_AT) or "")
+            if not written or written < since or record.get("kind") == "raster":
+                continue
+            frame = gpkg.read_features(con, str(record["id"]), path=path)
+            layer = VectorLayer(**_common_settings(record), data=frame)
+            out.append((layer, groups.get(layer.id)))
+    return WrittenLayers(out, dict(meta.get("metadata") or {}))
+
+
 def read_project_layer(path: str | Path, layer_id: str, columns: list[str] | None = None):
     """One vector layer of the project as a GeoDataFrame, without reading the others.
 
@@ -529,6 +566,9 @@ def put_layers(
     every other layer's table are not touched."""
     path = Path(path)
     read_project_meta(path)
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    for layer in layers:  # so a workbench can tell what an analysis wrote (layers_written_since)
+        layer.metadata[WRITTEN_AT] = stamp
     with gpkg.open_file(path) as con, _busy_is_an_error(path), gpkg.write_transaction(con):
         loaded = _load(con, path, NullFeedback())
         for layer in layers:

@@ -311,3 +311,30 @@ def test_the_case_store_dialog_moves_the_cases_into_postgis(qtbot, tmp_path, dem
     dialog.file_button.click()
     assert store_place(demo_copy) == demo_copy and window.desk_panel is None
     qtbot.waitUntil(lambda: window.tasks.active() == 0, timeout=30_000)
+
+
+def test_results_join_the_open_project_while_a_desk_stays_open(qtbot, tmp_path, demo_copy):
+    """A desk open while an analysis runs (the combination that once destroyed a project):
+    the desk keeps its store, the result joins the project in memory, and an unsaved change
+    the user made meanwhile survives (analyses no longer reopen the project from disk)."""
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.layers import gpkg
+
+    prepare_demo_desk(demo_copy)
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1300, 900))
+    project = window.project
+    project.layers["parcels"].opacity = 0.3  # unsaved
+    window.open_desk(actor="ann", role="supervisor")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    actions = window.plugin_actions
+    actions.last_result = None
+    actions.run("citydesk:buffer", {"input": "all_facilities", "distance": 100})
+    qtbot.waitUntil(lambda: actions.last_result is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: "buffer_output" in window.project.layers, timeout=30_000)
+    assert window.project is project and project.layers["parcels"].opacity == 0.3
+    assert window.desk_panel is not None
+    store = window.desk_panel.desk.store
+    case = store.report(NewCase("event", "0490", lon=-71.1, lat=42.37), "ann")
+    assert store.get(case.case_id).status == "reported"
+    with gpkg.open_file(demo_copy) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

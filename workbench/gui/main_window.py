@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from PyQt5.QtCore import QPointF, QSettings, Qt
@@ -482,18 +483,48 @@ class MainWindow(QMainWindow):
         return self.site_stations(spec) if spec else None
 
     def _analyse_project(self, title: str, analysis, show):
-        """Run ``analysis(path, feedback)`` in the background on the saved project, which it
-        rewrites with its result layers; then reopen the project and ``show(result)``."""
+        """Run ``analysis(path, feedback)`` in the background on the saved project, which
+        writes its result layers into the file (one transaction; a desk open on the same file
+        keeps working); then the results join the project in memory, beside the user's
+        unsaved changes, and ``show(result)``."""
         if self.project is None or not self.project.path:
             return None
-        self.close_desk()  # the analysis rewrites the project file
         path = self.project.path
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
         def done(result) -> None:
-            self.open_project(path)
+            self.join_results(path, started)
             show(result)
 
         return self.tasks.start(title, lambda feedback: analysis(path, feedback), on_done=done)
+
+    def join_results(self, path: str, since: str) -> list[str]:
+        """Add the layers analyses wrote into ``path`` since ``since`` to the open project
+        (replacing earlier versions of the same results), keep everything else the user has
+        in memory, and redraw. Returns the ids joined."""
+        from citydesk.layers.project_store import layers_written_since
+
+        if self.project is None or self.project.path != path:
+            return []
+        written = layers_written_since(path, since)
+        joined = []
+        for layer, group in written.layers:
+            if layer.id in self.project.layers:
+                self.project.remove_layer(layer.id)
+            new_group = bool(group) and not any(
+                getattr(n, "name", None) == group for n in self.project.root.children
+            )
+            self.project.add_layer(layer, group=group)
+            if new_group:  # a result group goes on top of the map, where the user looks
+                node = self.project.group(group)
+                self.project.root.children.remove(node)
+                self.project.root.children.insert(0, node)
+            joined.append(layer.id)
+        self.project.metadata.update(written.metadata)
+        self.layer_tree.set_project(self.project)
+        self.legend.set_project(self.project)
+        self.canvas.schedule_refresh()
+        return joined
 
     def site_stations(self, spec):
         """Add fire stations for the project's case history; the result layers join the
@@ -777,6 +808,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        self.tasks.abandon()
         self.close_desk()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

@@ -13,6 +13,7 @@ canvas uses Python threads for the same reason (preparing a layer reprojects it)
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable
@@ -174,6 +175,18 @@ class TaskManager(QWidget):
 
     def active(self) -> int:
         return len(self._running)
+
+    def abandon(self) -> None:
+        """The window is closing: cancel every running task and drop its result. A result
+        delivered after the window's widgets are gone would reach deleted C++ objects (a
+        scenario run finishing after its window closed crashed the next window's event
+        loop)."""
+        for task, _row in list(self._running.values()):
+            task.feedback.cancel()
+            for signal in (task.signals.finished, task.signals.failed, task.signals.canceled):
+                with contextlib.suppress(TypeError):  # nothing connected
+                    signal.disconnect()
+        self._running.clear()
 
 
 class MessageBar(QWidget):
