@@ -63,9 +63,14 @@ def main() -> int:
         rows.append(["write the project", f"{time.perf_counter() - t0:.2f}", "-", "-"])
     print_results(
         f"Helsinki extract ({EXTRACT.stat().st_size / 1e6:.1f} MB): {len(streets)} street segments",
-        ["step", "median s", "min s", "peak MiB (Python)"],
+        ["step", "median s", "min s", "Python heap peak MiB"],
         rows,
     )
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
+    print("and Arrow memory is not in it)")
     return 0
 
 

@@ -85,9 +85,20 @@ def main() -> int:
             )
     print_results(
         f"Cambridge demo project: {len(ids)} vector layers, {features} features",
-        ["step", "CityDesk (sqlite3) s", "GDAL (pyogrio) s", "GDAL time / CityDesk", "peak MiB"],
+        [
+            "step",
+            "CityDesk (sqlite3) s",
+            "GDAL (pyogrio) s",
+            "GDAL time / CityDesk",
+            "Python heap peak MiB",
+        ],
         rows,
     )
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
+    print("and Arrow memory is not in it)")
     return 0
 
 

@@ -86,6 +86,9 @@ _FLAG_EXTENDED = 0b0010_0000
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64)
 _INTEGER_TYPES = {"INTEGER", "INT", "MEDIUMINT", "SMALLINT", "TINYINT", "BIGINT"}
 _REAL_TYPES = {"REAL", "FLOAT", "DOUBLE"}
+#: the GeoPackage integer types and the dtypes GDAL reads them as (and writes them from)
+_INTEGER_DTYPES = {"MEDIUMINT": "int32", "SMALLINT": "int16", "TINYINT": "int8"}
+_INTEGER_NAMES = {"int32": "MEDIUMINT", "int16": "SMALLINT", "int8": "TINYINT"}
 
 
 # --- connections -----------------------------------------------------------------------------
@@ -390,7 +393,7 @@ def _column(values: list[Any], declared: str) -> pd.Series:
     if base in _INTEGER_TYPES:
         if missing:
             return pd.Series(values, dtype="float64")
-        return pd.Series(values, dtype="int64")
+        return pd.Series(values, dtype=_INTEGER_DTYPES.get(base, "int64"))
     if base in _REAL_TYPES:
         return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
     if base == "BOOLEAN":
@@ -503,7 +506,8 @@ def _sql_type_and_values(series: pd.Series) -> tuple[str, list[Any]]:
     if pd.api.types.is_bool_dtype(dtype):
         return "BOOLEAN", [None if pd.isna(v) else int(bool(v)) for v in series.tolist()]
     if pd.api.types.is_integer_dtype(dtype):
-        return "INTEGER", [None if pd.isna(v) else int(v) for v in series.astype(object).tolist()]
+        name = _INTEGER_NAMES.get(str(dtype).lower(), "INTEGER")
+        return name, [None if pd.isna(v) else int(v) for v in series.astype(object).tolist()]
     if pd.api.types.is_float_dtype(dtype):
         return "REAL", [None if v is None or v != v else float(v) for v in series.tolist()]
     if isinstance(dtype, pd.DatetimeTZDtype):

@@ -243,6 +243,25 @@ def test_migrated_histories_are_checked_and_summarised(store, crashes):
 
 
 @pytest.mark.shared_data
+def test_kpi_facts_from_a_child_process_equal_the_direct_read(tmp_path, crashes, monkeypatch):
+    """Large stores are scanned by GDAL in a child process (GDAL must not open a file this
+    process holds); the frame must be the one the store's own connection reads."""
+    import citydesk.incidents.store as store_module
+
+    t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
+    with SqliteCaseStore(tmp_path / "facts.gpkg") as s:
+        batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[400:440].itertuples()]
+        for k, case in enumerate(batch):
+            case.history = _loop(t0, rework=k % 3 == 0)[: 3 + k % 4]
+        s.import_batch(batch)
+        here = s.case_facts(registered_since=t0).sort_values("case_id").reset_index(drop=True)
+        monkeypatch.setattr(store_module, "CHILD_SCAN_ROWS", 0)
+        child = s.case_facts(registered_since=t0).sort_values("case_id").reset_index(drop=True)
+    assert len(here) == 40
+    pd.testing.assert_frame_equal(here, child, check_dtype=False)
+
+
+@pytest.mark.shared_data
 def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
     t0 = dt.datetime(2023, 6, 5, 9, 0, tzinfo=NY)
     batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[310:315].itertuples()]
