@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from common import SHARED, best_of, print_results
+from common import SHARED, best_of, print_peak_rss, print_results
 
 from citydesk.layers.city_profile import parse_profile
 from citydesk.layers.osm_city import city_from_osm, write_city_project
@@ -66,11 +66,7 @@ def main() -> int:
         ["step", "median s", "min s", "Python heap peak MiB"],
         rows,
     )
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
-    print("and Arrow memory is not in it)")
+    print_peak_rss()
     return 0
 
 

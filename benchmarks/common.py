@@ -41,3 +41,13 @@ def print_results(title: str, headers: list[str], rows: list[list[str]]) -> None
     ready for docs/BENCHMARKS.md."""
     print(f"\n{title}; {machine()}\n")
     print(markdown_table(headers, rows))
+
+
+def print_peak_rss() -> None:
+    """The process's peak resident memory, after a table whose heap column is tracemalloc's
+    (which does not see GDAL, GEOS or Arrow memory)."""
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
+    print("and Arrow memory is not in it)")

@@ -22,7 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 import pyogrio
-from common import best_of, print_results
+from common import best_of, print_peak_rss, print_results
 
 from citydesk.layers.demo import demo_project_path
 from citydesk.layers.layer import VectorLayer
@@ -94,11 +94,7 @@ def main() -> int:
         ],
         rows,
     )
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
-    print("and Arrow memory is not in it)")
+    print_peak_rss()
     return 0
 
 

@@ -188,7 +188,10 @@ def save_project(
         target = target.with_suffix(".gpkg")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        read_project_meta(target) if _is_project(target) else _check_sqlite(target)
+        if _is_project(target):
+            read_project_meta(target)
+        else:
+            _check_sqlite(target, _("Save the project under a new .gpkg name."))
         with gpkg.open_file(target) as con:
             with _busy_is_an_error(target), gpkg.write_transaction(con):
                 _write_project(con, project, feedback)
@@ -239,14 +242,12 @@ def _is_project(path: Path) -> bool:
         return False
 
 
-def _check_sqlite(path: Path) -> None:
-    """Refuse to save over a file that is not an SQLite database (it would be destroyed)."""
+def _check_sqlite(path: Path, fix: str) -> None:
+    """Refuse a file that is not an SQLite database (saving over it would destroy it)."""
     with open(path, "rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
             raise ProjectFormatError(
-                _("this is not a GeoPackage (not an SQLite file)"),
-                _("Save the project under a new .gpkg name."),
-                path=str(path),
+                _("this is not a GeoPackage (not an SQLite file)"), fix, path=str(path)
             )
 
 
@@ -365,13 +366,7 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
         raise ProjectFormatError(
             _("the project file does not exist"), _("Check the path."), path=str(path)
         )
-    with open(path, "rb") as fh:
-        if fh.read(16) != b"SQLite format 3\x00":
-            raise ProjectFormatError(
-                _("this is not a GeoPackage (not an SQLite file)"),
-                _("Open a .gpkg saved by CityDesk, or add the file as a layer instead."),
-                path=str(path),
-            )
+    _check_sqlite(path, _("Open a .gpkg saved by CityDesk, or add the file as a layer instead."))
     con = sqlite3.connect(path, timeout=60)
     try:
         found = con.execute(
