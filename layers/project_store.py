@@ -359,6 +359,26 @@ def _write_project(
     feedback.set_progress(100.0)
 
 
+def project_state(project: Project) -> str:
+    """A fingerprint of what a save would write, features excepted (their counts are in it):
+    equal fingerprints mean nothing to save. The workbench compares it with the one taken
+    at the last open or save to ask before closing with unsaved changes."""
+    import hashlib
+
+    order = project.layer_order()
+    state = {
+        "name": project.name,
+        "crs": crs_to_string(project.crs),
+        "tree": project.root.to_dict(),
+        "layers": [_layer_record(project.layers[i]) for i in order],
+        "features": [len(getattr(project.layers[i], "data", ())) for i in order],
+        "metadata": _json_safe(project.metadata),
+        "path": project.path,
+    }
+    text = json.dumps(state, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def read_project_meta(path: str | Path) -> dict[str, Any]:
     """The parsed ``citydesk_project`` table, after checking it is a project we can read."""
     path = Path(path)

@@ -99,6 +99,16 @@ def _isolated_indicator_registry():
 
 
 @pytest.fixture(autouse=True)
+def _windows_close_without_asking(monkeypatch):
+    """A window closed with unsaved changes asks Save/Discard/Cancel in a modal box, which
+    would wait forever offscreen when pytest-qt closes the test's windows: tests discard,
+    except the one that answers the question itself."""
+    module = sys.modules.get("citydesk.workbench.gui.main_window")
+    if module is not None:
+        monkeypatch.setattr(module.MainWindow, "ask_unsaved", lambda self: "discard")
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_a_test_says_otherwise():
     """Messages are English in every test, whatever ran before on this worker: a CLI call
     with --lang zh_CN switches the process's language and would leak into the next test."""

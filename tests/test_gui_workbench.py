@@ -534,3 +534,58 @@ def test_the_log_panel_shows_what_the_loggers_say(window, qtbot):
     qtbot.waitUntil(lambda: "from a worker thread" in window.log_panel.text(), timeout=5000)
     assert window.log_dock.toggleViewAction().text()
     _shot(window.log_dock, "log_panel.png")
+
+
+def test_unsaved_changes_are_asked_about_and_save_as_writes_a_new_file(
+    qtbot, tmp_path, demo_copy, monkeypatch
+):
+    """Closing with unsaved changes asks (Cancel keeps the window), Save as writes the
+    project to a new file and counts as saved, New and Close leave an empty project."""
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    assert not window.is_modified()  # just opened and drawn
+    window.project.layers["parcels"].opacity = 0.4
+    assert window.is_modified()
+    monkeypatch.setattr(window, "ask_unsaved", lambda: "cancel")
+    window.close()
+    assert window.isVisible()  # Cancel: still open, changes kept
+    copy = tmp_path / "copy.gpkg"
+    window.save_project(str(copy))
+    qtbot.waitUntil(lambda: not window.is_modified(), timeout=30_000)
+    assert window.project.path == str(copy)
+    from citydesk.layers.project_store import load_project
+
+    assert load_project(copy).layers["parcels"].opacity == 0.4
+    window.project.layers["parcels"].opacity = 0.5
+    monkeypatch.setattr(window, "ask_unsaved", lambda: "discard")
+    window.close_project()
+    assert not window.project.layers and not window.is_modified()
+    assert load_project(copy).layers["parcels"].opacity == 0.4  # discarded, not saved
+
+
+def test_style_dialog_ok_without_a_change_keeps_every_shipped_style(qtbot, demo_copy):
+    """OK with no change once replaced the curated land-use palette and its bilingual labels
+    with defaults: every layer of the shipped demo keeps its style through the dialog."""
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project_store import load_project
+    from citydesk.workbench.gui.style_dialog import StyleDialog
+
+    project = load_project(demo_copy)
+    checked = 0
+    for layer in project.layers.values():
+        if not isinstance(layer, VectorLayer):
+            continue
+        before, opacity = layer.style.to_dict(), layer.opacity
+        dialog = StyleDialog(layer)
+        qtbot.addWidget(dialog)
+        shown = [dialog.classes_list.item(i).text() for i in range(dialog.classes_list.count())]
+        entries = layer.style.classes or layer.style.categories
+        assert shown == [e.label for e in entries], layer.id
+        dialog.apply_to_layer()
+        assert layer.style.to_dict() == before and layer.opacity == opacity, layer.id
+        checked += 1
+    assert checked >= 8
+    parcels = project.layers["parcels"]
+    dialog = StyleDialog(parcels)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("single"))  # a real change applies
+    assert dialog.apply_to_layer().kind == "single" and parcels.style.kind == "single"

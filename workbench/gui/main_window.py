@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("CityDesk", "CityDesk")
         self.project: Project | None = None
+        self._saved_state = ""  # project_state() at the last open or save
         self.setWindowTitle("CityDesk")
         self.canvas = MapCanvas(self)
         self.message_bar = MessageBar(self)
@@ -146,8 +147,27 @@ class MainWindow(QMainWindow):
         self.action_export = QAction(
             tr("Export map (PDF/PNG)..."), self, shortcut="Ctrl+P", triggered=self.export_map_dialog
         )
+        self.action_new = QAction(
+            tr("&New project"), self, shortcut="Ctrl+N", triggered=self.new_project
+        )
+        self.action_save_as = QAction(
+            tr("Save &as..."),
+            self,
+            triggered=self.save_project_as,  # Ctrl+Shift+S is Style
+        )
+        self.action_close_project = QAction(
+            tr("&Close project"), self, shortcut="Ctrl+W", triggered=self.close_project
+        )
         self.recent_menu = file_menu.addMenu(tr("Recent projects"))
-        for action in (self.action_open, self.action_add, self.action_save, self.action_export):
+        for action in (
+            self.action_new,
+            self.action_open,
+            self.action_add,
+            self.action_save,
+            self.action_save_as,
+            self.action_close_project,
+            self.action_export,
+        ):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(QAction(tr("&Quit"), self, shortcut="Ctrl+Q", triggered=self.close))
@@ -607,6 +627,79 @@ class MainWindow(QMainWindow):
         return panel
 
     # --- project ---------------------------------------------------------------------------
+    # --- unsaved changes -------------------------------------------------------------------
+    def is_modified(self) -> bool:
+        """Whether the project has changes a save would write (styles, layers, results)."""
+        from citydesk.layers.project_store import project_state
+
+        if self.project is None:
+            return False
+        if not self.project.path and not self.project.layers:
+            return False  # a new, empty project: nothing to lose
+        return project_state(self.project) != self._saved_state
+
+    def ask_unsaved(self) -> str:
+        """'save', 'discard' or 'cancel': what to do with unsaved changes."""
+        answer = QMessageBox.question(
+            self,
+            tr("Unsaved changes"),
+            tr("The project {name} has unsaved changes. Save them first?").format(
+                name=self.project.name if self.project else ""
+            ),
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
+        )
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def confirm_leaving_project(self) -> bool:
+        """True when the open project may be left: nothing unsaved, or the user saved it
+        (here and now) or chose to discard the changes."""
+        if not self.is_modified():
+            return True
+        choice = self.ask_unsaved()
+        if choice == "cancel":
+            return False
+        if choice == "save":
+            from citydesk.layers.project_store import save_project
+
+            path = self.project.path or self._ask_save_path()
+            if not path:
+                return False
+            try:
+                save_project(self.project, path)
+            except CityDeskError as exc:
+                self.show_error(exc.message)
+                return False
+            self._mark_saved()
+        return True
+
+    def _mark_saved(self) -> None:
+        from citydesk.layers.project_store import project_state
+
+        self._saved_state = project_state(self.project) if self.project is not None else ""
+
+    def _ask_save_path(self) -> str:
+        path, _ = QFileDialog.getSaveFileName(
+            self, tr("Save project"), "", tr("CityDesk projects (*.gpkg)")
+        )
+        return path
+
+    def new_project(self) -> None:
+        if self.confirm_leaving_project():
+            self.set_project(Project(tr("Untitled")))
+
+    def close_project(self) -> None:
+        """Close the project (asking about unsaved changes); the window stays, empty."""
+        self.new_project()
+
+    def save_project_as(self):
+        if self.project is None:
+            return None
+        path = self._ask_save_path()
+        if not path:
+            return None
+        return self.save_project(path)
+
     def set_project(self, project: Project) -> None:
         self.close_desk()
         for dock in self.tables.values():
@@ -622,6 +715,7 @@ class MainWindow(QMainWindow):
         self.layer_tree.set_project(project)
         self.legend.set_project(project)
         self.canvas.set_project(project)
+        self._mark_saved()
         if project.path:
             self._remember(project.path)
 
@@ -634,6 +728,8 @@ class MainWindow(QMainWindow):
         )
 
     def open_project_dialog(self) -> None:
+        if not self.confirm_leaving_project():
+            return
         path, _ = QFileDialog.getOpenFileName(
             self, tr("Open project"), "", tr("CityDesk projects (*.gpkg)")
         )
@@ -703,16 +799,13 @@ class MainWindow(QMainWindow):
 
         return self.tasks.start(tr("Adding {name}").format(name=Path(path).name), work, done)
 
-    def save_project(self) -> None:
+    def save_project(self, path: str | None = None):
+        """Save in the background (to ``path``: Save as); the project then counts as saved."""
         if self.project is None:
-            return
-        path = self.project.path
+            return None
+        path = path or self.project.path or self._ask_save_path()
         if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, tr("Save project"), "", tr("CityDesk projects (*.gpkg)")
-            )
-            if not path:
-                return
+            return None
         project = self.project
         return self.tasks.start(
             tr("Saving {name}").format(name=Path(path).name),
@@ -721,6 +814,8 @@ class MainWindow(QMainWindow):
         )
 
     def _saved(self, path) -> None:
+        self._mark_saved()
+        self.setWindowTitle(f"CityDesk — {self.project.name}" if self.project else "CityDesk")
         self.statusBar().showMessage(tr("Saved {path}").format(path=path), 4000)
         self._remember(str(path))
 
@@ -795,7 +890,9 @@ class MainWindow(QMainWindow):
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.recent_projects():
-            self.recent_menu.addAction(path, lambda p=path: self.open_project(p))
+            self.recent_menu.addAction(
+                path, lambda p=path: self.confirm_leaving_project() and self.open_project(p)
+            )
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -808,6 +905,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        if not self.confirm_leaving_project():
+            event.ignore()
+            return
         self.tasks.abandon()
         self.close_desk()
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -106,11 +106,19 @@ class StyleDialog(QDialog):
         layout.addWidget(self.hist)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        for w in (self.kind, self.field, self.method, self.ramp, self.palette):
+        # The dialog opens on the layer's own style (a curated palette, bilingual labels) and
+        # keeps it until the user changes a setting: OK with no change once replaced the
+        # land-use palette with a default one.
+        self.style: Style | None = layer.style
+        self.changed = False
+        self._loading = True
+        for w in (self.kind, self.field, self.method, self.ramp, self.palette, self.label_field):
             w.currentIndexChanged.connect(self.preview)
         self.classes.valueChanged.connect(self.preview)
         self._load(layer.style)
-        self.preview()
+        self._loading = False
+        self._enable(layer.style.kind)
+        self._show(layer.style)
 
     def _load(self, style: Style) -> None:
         self.kind.setCurrentIndex(max(0, self.kind.findData(style.kind)))
@@ -161,9 +169,25 @@ class StyleDialog(QDialog):
         )
 
     def preview(self) -> Style | None:
+        """Build the style the form describes and show it (a change by the user)."""
+        if self._loading:
+            return None
+        self.changed = True
         kind = self.kind.currentData()
         if self.sender() is self.kind:
             self._fill_fields()
+        self._enable(kind)
+        try:
+            style = build_style(self.layer, self.request())
+        except ValueError as exc:
+            self.message.setText(str(exc))
+            return None
+        self.message.setText("")
+        self._show(style)
+        self.style = style
+        return style
+
+    def _enable(self, kind: str) -> None:
         for w, used in (
             (self.field, kind != "single"),
             (self.method, kind == "graduated"),
@@ -173,12 +197,9 @@ class StyleDialog(QDialog):
             (self.fill_button, kind == "single"),
         ):
             w.setEnabled(used)
-        try:
-            style = build_style(self.layer, self.request())
-        except ValueError as exc:
-            self.message.setText(str(exc))
-            return None
-        self.message.setText("")
+
+    def _show(self, style: Style) -> None:
+        """The classes (with their labels, in the layer's language) and the histogram."""
         self.classes_list.clear()
         entries = style.classes or style.categories
         for entry in entries:
@@ -186,8 +207,6 @@ class StyleDialog(QDialog):
             pix.fill(QColor(entry.symbol.fill))
             self.classes_list.addItem(QListWidgetItem(QIcon(pix), entry.label))
         self._draw_histogram(style)
-        self.style = style
-        return style
 
     def _draw_histogram(self, style: Style) -> None:
         self.figure.clear()
@@ -205,7 +224,8 @@ class StyleDialog(QDialog):
         self.hist.draw_idle()
 
     def apply_to_layer(self) -> Style | None:
-        style = self.preview()
+        """Give the layer the dialog's style: its own, untouched, when nothing was changed."""
+        style = self.style if not self.changed else self.preview()
         if style is not None:
             self.layer.style = style
             self.layer.opacity = self.opacity.value()
