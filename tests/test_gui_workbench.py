@@ -589,3 +589,46 @@ def test_style_dialog_ok_without_a_change_keeps_every_shipped_style(qtbot, demo_
     qtbot.addWidget(dialog)
     dialog.kind.setCurrentIndex(dialog.kind.findData("single"))  # a real change applies
     assert dialog.apply_to_layer().kind == "single" and parcels.style.kind == "single"
+
+
+def test_hollow_classes_never_draw_as_black_blocks(qtbot):
+    """At city scale tiny features are drawn as pixel blocks; a hollow class (a Pareto plan's
+    'keep', a scenario's unchanged parcels) drew them solid black (QColor('none') is
+    invalid). It now shows its outline colour, or nothing without an outline."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.style import Category, Style, Symbol
+    from citydesk.workbench.gui.geometry_cache import build_cache
+    from citydesk.workbench.gui.renderer import CancelToken, View, feature_colors
+    from citydesk.workbench.gui.renderer import render_vector as rv
+
+    boxes = [
+        shapely.box(x * 100, y * 100, x * 100 + 20, y * 100 + 20)
+        for x in range(40)
+        for y in range(30)
+    ]
+    frame = gpd.GeoDataFrame({"use": ["keep", "housing"] * 600}, geometry=boxes, crs="EPSG:3857")
+    categories = [
+        Category("keep", "keep", Symbol(fill="none", stroke="#bbbbbb")),
+        Category("housing", "housing", Symbol(fill="#e31a1c", stroke="#bbbbbb")),
+    ]
+    for stroke in ("#bbbbbb", "none"):
+        style = Style(
+            kind="categorized",
+            field="use",
+            categories=categories,
+            symbol=Symbol(fill="none", stroke=stroke),
+        )
+        layer = VectorLayer(name="plan", data=frame, style=style)
+        cache = build_cache(frame.geometry.values, "polygon")
+        view = View(tuple(frame.total_bounds), 200, 150)  # 4,000 m on 200 px: tiny boxes
+        image = rv(layer, cache, feature_colors(layer, frame), view, CancelToken())
+        ptr = image.bits()
+        ptr.setsize(image.sizeInBytes())
+        px = np.frombuffer(ptr, dtype=np.uint32)
+        opaque = px[(px >> 24) == 255]
+        assert len(opaque) and not (opaque & 0xFFFFFF == 0).any(), stroke  # no black
+        assert ((opaque & 0xFFFFFF) == 0xE31A1C).any()  # the housing class is drawn

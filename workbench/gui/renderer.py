@@ -195,8 +195,13 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
     r0 = np.floor((y1 - bounds[:, 3]) / upp).astype(np.int64)
     r1 = np.floor((y1 - bounds[:, 1]) / upp).astype(np.int64)
     palette, inverse = np.unique(colors, return_inverse=True)
-    fill = style.symbol.stroke if palette.size == 1 and palette[0] == "none" else None
-    argb = np.array([_argb(fill or c) for c in palette], dtype=np.uint32)[inverse]
+    # a hollow class ("none": outlines only) shows in its outline's colour at this size, or
+    # not at all without an outline; QColor("none") is invalid and drew solid black blocks
+    outline = style.symbol.stroke if style.symbol.stroke != "none" else None
+    hollow = _argb(outline) if outline else 0
+    argb = np.array([hollow if c == "none" else _argb(c) for c in palette], dtype=np.uint32)[
+        inverse
+    ]
     ptr = image.bits()
     ptr.setsize(image.sizeInBytes())
     pixels = np.frombuffer(ptr, dtype=np.uint32).reshape(view.height, image.bytesPerLine() // 4)
@@ -205,7 +210,8 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
         for dx in range(span):
             rows, cols = r0 + dy, c0 + dx
             keep = (
-                (rows <= r1)
+                (argb != 0)
+                & (rows <= r1)
                 & (cols <= c1)
                 & (cols >= 0)
                 & (cols < view.width)

@@ -204,7 +204,8 @@ class StyleDialog(QDialog):
         entries = style.classes or style.categories
         for entry in entries:
             pix = QPixmap(14, 14)
-            pix.fill(QColor(entry.symbol.fill))
+            fill = entry.symbol.fill
+            pix.fill(QColor(0, 0, 0, 0) if fill == "none" else QColor(fill))  # hollow: no fill
             self.classes_list.addItem(QListWidgetItem(QIcon(pix), entry.label))
         self._draw_histogram(style)
 
