@@ -83,6 +83,12 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     _click_map(window, qtbot, *CITY_HALL)
     dialog = panel.intake
     assert dialog.isVisible() and dialog.lon == pytest.approx(CITY_HALL[0], abs=1e-6)
+    # a failed address lookup forgets the clicked place: never filed at a stale location
+    dialog.address.setText("99999 Nowhere Street")
+    dialog.find_address()
+    assert dialog.lon is None and dialog.error.text() and dialog.new_case() is None
+    dialog.lon, dialog.lat = CITY_HALL  # the clerk clicks the map again
+    dialog._show_place()
     dialog.search.setText("交通事故")
     assert dialog.categories.count() == 1 and dialog.category() == ("event", "0490")
     # 2. the duplicate warning, before anything is registered

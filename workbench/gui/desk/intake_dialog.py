@@ -103,7 +103,11 @@ class IntakeDialog(QDialog):
         try:
             hit = self.desk.locate(self.address.text())
         except CityDeskError as exc:
-            self.error.setText(str(exc))
+            # forget the previous place: a case must never be filed where an earlier lookup
+            # or click put it while the clerk believes it is at the address just typed
+            self.lon = self.lat = None
+            self._show_place()
+            self.error.setText(exc.message)
             return
         self.error.setText("" if hit.exact else tr("not an exact match: nearest numbered segment"))
         self.lon, self.lat = hit.lon, hit.lat
