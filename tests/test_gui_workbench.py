@@ -632,3 +632,15 @@ def test_hollow_classes_never_draw_as_black_blocks(qtbot):
         opaque = px[(px >> 24) == 255]
         assert len(opaque) and not (opaque & 0xFFFFFF == 0).any(), stroke  # no black
         assert ((opaque & 0xFFFFFF) == 0xE31A1C).any()  # the housing class is drawn
+
+
+def test_a_long_filter_error_wraps_instead_of_widening_the_window(window, qtbot):
+    """A filter error once widened the window to 1962 px on a 1920 px screen."""
+    width = window.width()
+    table = window.open_attribute_table("parcels")
+    table.filter_edit.setText(" AND ".join(f"no_such_field_{i} > {i}" for i in range(60)))
+    table.apply_filter()
+    qtbot.wait(50)
+    assert table.status.text()  # the error is shown
+    assert window.width() <= width
+    assert window.minimumSizeHint().width() <= width

@@ -105,6 +105,7 @@ class AttributeTable(QWidget):
         self.export_button = QPushButton(tr("Export selection..."))
         self.export_button.clicked.connect(self.export_dialog)
         self.status = QLabel()
+        self.status.setWordWrap(True)  # a long message wraps, never widens the window
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.selected_only)

@@ -84,6 +84,7 @@ class StyleDialog(QDialog):
         self.classes_list.setMinimumHeight(140)
         self.setMinimumSize(520, 680)
         self.message = QLabel()
+        self.message.setWordWrap(True)  # a long message wraps, never widens the window
         form = QFormLayout()
         form.addRow(tr("Renderer"), self.kind)
         form.addRow(tr("Field"), self.field)

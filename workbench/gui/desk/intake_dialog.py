@@ -65,6 +65,7 @@ class IntakeDialog(QDialog):
         self.merge_button = QPushButton(tr("Merge into the selected case"))
         self.merge_button.clicked.connect(self.merge)
         self.duplicate_note = QLabel()
+        self.duplicate_note.setWordWrap(True)  # a long message wraps, never widens the window
         form = QFormLayout()
         form.addRow(tr("Place"), self.place)
         form.addRow(tr("Address"), where)
@@ -84,6 +85,7 @@ class IntakeDialog(QDialog):
         column.addWidget(self.merge_button)
         column.addWidget(buttons)
         self.error = QLabel()
+        self.error.setWordWrap(True)  # a long message wraps, never widens the window
         self.error.setStyleSheet("color:#b71c1c")
         column.addWidget(self.error)
         self._fill_categories("")
