@@ -644,3 +644,17 @@ def test_a_long_filter_error_wraps_instead_of_widening_the_window(window, qtbot)
     assert table.status.text()  # the error is shown
     assert window.width() <= width
     assert window.minimumSizeHint().width() <= width
+
+
+def test_attribute_table_shows_readable_numbers_and_whole_headers(window):
+    from citydesk.workbench.gui.attribute_table import display_value
+
+    assert display_value(3224.0001816) == "3,224.00"
+    assert display_value(1500000.0) == "1,500,000" and display_value(0.000123456) == "0.0001235"
+    assert display_value(250170) == "250170"  # codes keep their digits
+    table = window.open_attribute_table("parcels")
+    model, view = table.model, table.view
+    metrics = view.fontMetrics()
+    for col in range(model.columnCount()):
+        header = str(model.headerData(col, 1))  # Qt.Horizontal
+        assert view.columnWidth(col) >= min(320, metrics.horizontalAdvance(header)), header
