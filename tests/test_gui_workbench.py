@@ -460,6 +460,8 @@ def test_long_task_can_be_canceled(window, qtbot):
     qtbot.waitUntil(lambda: row.bar.value() > 0, timeout=5_000)
     _shot(window, "task_dock.png")
     row.cancel_button.click()
+    # acknowledged at once, before the task has stopped
+    assert not row.cancel_button.isEnabled() and "cancelling" in row.label.text()
     qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
     assert outcome == ["canceled"] and window.tasks.active() == 0
 
@@ -658,3 +660,25 @@ def test_attribute_table_shows_readable_numbers_and_whole_headers(window):
     for col in range(model.columnCount()):
         header = str(model.headerData(col, 1))  # Qt.Horizontal
         assert view.columnWidth(col) >= min(320, metrics.horizontalAdvance(header)), header
+
+
+def test_the_legend_follows_added_and_removed_layers(window, qtbot, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from citydesk.layers.io import write_frame
+
+    def legend_names():
+        return {
+            window.legend.topLevelItem(i).text(0) for i in range(window.legend.topLevelItemCount())
+        }
+
+    path = tmp_path / "depots.gpkg"
+    write_frame(
+        gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(-71.1, 42.37)], crs=4326), path
+    )
+    window.add_layer(str(path))
+    qtbot.waitUntil(lambda: "depots" in window.project.layers, timeout=30_000)
+    assert "depots" in legend_names()
+    window._remove_layer("depots")
+    assert "depots" not in legend_names()

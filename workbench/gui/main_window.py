@@ -786,6 +786,7 @@ class MainWindow(QMainWindow):
             new, report = result
             self.project.add_layer(new)
             self.layer_tree.set_project(self.project)
+            self.legend.set_project(self.project)  # the legend follows the layers
             self.canvas.schedule_refresh()
             if report is not None and report.issues:
                 worst = [i for i in report.issues if i.severity != "info"]
@@ -855,6 +856,7 @@ class MainWindow(QMainWindow):
     def _remove_layer(self, layer_id: str) -> None:
         self.project.remove_layer(layer_id)
         self.layer_tree.set_project(self.project)
+        self.legend.refresh()  # the legend follows the layers
         self.canvas.invalidate_layer(layer_id)
 
     # --- status and messages ---------------------------------------------------------------

@@ -102,6 +102,7 @@ class TaskRow(QWidget):
         self.bar.setRange(0, 100)
         self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.clicked.connect(task.feedback.cancel)
+        self.cancel_button.clicked.connect(self._cancelling)
         layout.addWidget(self.label, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.cancel_button)
@@ -110,6 +111,13 @@ class TaskRow(QWidget):
         # late progress report from a worker cannot reach a destroyed progress bar
         task.feedback.progress.connect(self._progress, Qt.QueuedConnection)
         task.feedback.info.connect(self._info, Qt.QueuedConnection)
+
+    def _cancelling(self) -> None:
+        """Say at once that the cancel was heard; the task stops at its next check (a solver
+        is killed within its polling interval)."""
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText(tr("Cancelling…"))
+        self.label.setText(tr("{task}: cancelling…").format(task=self.task_name))
 
     def _progress(self, pct: float) -> None:
         self.bar.setValue(round(pct))
