@@ -31,8 +31,11 @@ def test_processing_dialog_run_history_and_manager(qtbot, tmp_path, demo_copy, m
     qtbot.addWidget(dialog)
     dialog.show()
     roads = dialog.widgets["roads"]
-    offered = [roads.itemText(i) for i in range(roads.count())]
+    offered = [roads.itemData(i) for i in range(roads.count())]
     assert "street_centerlines" in offered and "parcels" not in offered  # lines only
+    shown = roads.itemText(offered.index("street_centerlines"))
+    name = window.project.layers["street_centerlines"].name
+    assert shown.startswith(name)  # the name the user knows, the id only beside it
     parcels = dialog.widgets["parcels"]
     parcels.setCurrentIndex(parcels.findData("parcels"))
     fields = dialog.widgets["units_field"]

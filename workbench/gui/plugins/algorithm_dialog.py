@@ -33,7 +33,12 @@ from ..i18n import tr
 
 class AlgorithmDialog(QDialog):
     def __init__(
-        self, spec: AlgorithmSpec, layers: dict, parent=None, taken: set[str] | None = None
+        self,
+        spec: AlgorithmSpec,
+        layers: dict,
+        parent=None,
+        taken: set[str] | None = None,
+        names: dict[str, str] | None = None,
     ) -> None:
         """``layers``: {layer id: (geometry type, [fields])} of the project's vector layers;
         ``taken``: every layer id of the project (rasters too), which outputs must not
@@ -41,6 +46,7 @@ class AlgorithmDialog(QDialog):
         super().__init__(parent)
         self.spec, self.layers = spec, layers
         self.taken = set(layers) if taken is None else set(taken)
+        self.names: dict[str, str] = dict(names or {})
         self.overwrite = False
         self.setWindowTitle(spec.name)
         self.widgets: dict[str, QWidget] = {}
@@ -78,9 +84,11 @@ class AlgorithmDialog(QDialog):
         if p.type == "layer":
             box = QComboBox()
             wanted = GEOMETRY_TYPES.get(p.geometry)
-            for layer_id, (geometry, _fields) in self.layers.items():
+            for layer_id, (geometry, *_rest) in self.layers.items():
                 if wanted is None or geometry in wanted:
-                    box.addItem(layer_id, layer_id)
+                    # the name the user sees in the layer tree; the id stays the item's data
+                    name = self.names.get(layer_id, layer_id)
+                    box.addItem(name if name == layer_id else f"{name} ({layer_id})", layer_id)
             if p.optional:
                 box.insertItem(0, "", None)
             return box

@@ -95,7 +95,8 @@ class PluginActions:
         spec = algorithm_specs(self.host)[algorithm_id]
         project = self.window.project
         taken = set(project.layers) if project is not None else set()
-        dialog = AlgorithmDialog(spec, self.project_layers(), self.window, taken=taken)
+        names = {i: lay.name for i, lay in project.layers.items()} if project is not None else {}
+        dialog = AlgorithmDialog(spec, self.project_layers(), self.window, taken=taken, names=names)
         if exec_dialog and dialog.exec_() == AlgorithmDialog.Accepted:
             self.run(algorithm_id, dialog.values, overwrite=dialog.overwrite)
         return dialog
