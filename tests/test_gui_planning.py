@@ -102,4 +102,5 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     panel.report(str(tmp_path / "report"))
     qtbot.waitUntil(lambda: getattr(panel, "last_report", None) is not None, timeout=240_000)
     assert (tmp_path / "report" / "report.pdf").exists()
+    assert "Planning report written" in window.statusBar().currentMessage()
     assert "fewest parcels" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")

@@ -306,6 +306,13 @@ class PlanningPanel(QWidget):
             return
         self.refresh()
 
+    def tell(self, message: str) -> None:
+        """Say that something finished, in the main window's status bar (a report or a PDF
+        written without a word left the user guessing)."""
+        window = self.window()
+        if hasattr(window, "statusBar"):
+            window.statusBar().showMessage(message, 15_000)
+
     def report_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Folder for the planning report"))
         if folder:
@@ -324,6 +331,7 @@ class PlanningPanel(QWidget):
         def done(paths) -> None:
             self.last_report = paths
             self.compare(names)
+            self.tell(tr("Planning report written to {folder}").format(folder=folder))
 
         return self.run_analysis(tr("Writing the planning report"), work, done)
 
