@@ -682,3 +682,26 @@ def test_the_legend_follows_added_and_removed_layers(window, qtbot, tmp_path):
     assert "depots" in legend_names()
     window._remove_layer("depots")
     assert "depots" not in legend_names()
+
+
+def test_identify_goes_top_down_through_the_visible_layers(window):
+    """With no layer chosen, a click on a parcel under the crash points identifies the first
+    visible layer that has a feature there, not "Nothing here" from the topmost layer."""
+    project = window.project
+    window.layer_tree.setCurrentItem(None)
+    window.tool_actions["identify"].trigger()
+    from citydesk.layers.selection import ids_at_point
+
+    top = window.active_layer()  # the topmost visible vector layer: what identify used to ask
+    tolerance = window.canvas.pick_tolerance()
+    parcels = project.layers["parcels"].in_crs(project.crs)
+    points = parcels.geometry.representative_point()
+    point = next(
+        p for p in points if not len(ids_at_point(top.in_crs(project.crs), p.x, p.y, tolerance))
+    )
+    found = window.identify_at(point.x, point.y)
+    assert found is not None
+    first = window.identify_panel.topLevelItem(0).text(0)
+    assert first.startswith(found.name) and first != "Nothing here"
+    visible = [i for i in project.layer_order() if project.is_visible(i)]
+    assert found.id in visible

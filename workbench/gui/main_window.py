@@ -269,8 +269,8 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.action_clear)
 
     # --- selection, identify, measure ------------------------------------------------------
-    def active_layer(self) -> VectorLayer | None:
-        """The layer selected in the layer tree, else the topmost visible vector layer."""
+    def chosen_layer(self) -> VectorLayer | None:
+        """The vector layer the user selected in the layer tree, if any."""
         if self.project is None:
             return None
         item = self.layer_tree.currentItem()
@@ -278,6 +278,15 @@ class MainWindow(QMainWindow):
             layer = self.project.layers.get(item.data(0, Qt.UserRole))
             if isinstance(layer, VectorLayer):
                 return layer
+        return None
+
+    def active_layer(self) -> VectorLayer | None:
+        """The layer selected in the layer tree, else the topmost visible vector layer."""
+        if self.project is None:
+            return None
+        chosen = self.chosen_layer()
+        if chosen is not None:
+            return chosen
         for layer_id in self.project.layer_order():
             layer = self.project.layers[layer_id]
             if isinstance(layer, VectorLayer) and self.project.is_visible(layer_id):
@@ -298,17 +307,46 @@ class MainWindow(QMainWindow):
             if case_id is not None:
                 self.desk_panel.open_case(case_id)
                 return
+        if self.canvas.tool == "identify":
+            self.identify_at(x, y)
+            return
         layer = self.active_layer()
         if layer is None:
             return
         frame = layer.in_crs(self.project.crs)
         ids = ids_at_point(frame, x, y, self.canvas.pick_tolerance())
-        if self.canvas.tool == "identify":
-            self.identify_panel.show_features(layer.name, layer.data.loc[ids[:1]])
-            self.identify_dock.show()
-            self.selection.set(layer.id, ids[:1])
-        else:
-            self.selection.set(layer.id, ids[:1], mode="add" if shift else "replace")
+        self.selection.set(layer.id, ids[:1], mode="add" if shift else "replace")
+
+    def identify_at(self, x: float, y: float) -> VectorLayer | None:
+        """Identify as QGIS does: in the layer chosen in the tree, else top-down through the
+        visible vector layers, stopping at the first with a feature under the click (the
+        topmost layer alone answered "Nothing here" on a parcel under a crash layer)."""
+        if self.project is None:
+            return None
+        chosen = self.chosen_layer()
+        candidates = (
+            [chosen]
+            if chosen is not None
+            else [
+                lay
+                for i in self.project.layer_order()
+                if isinstance(lay := self.project.layers[i], VectorLayer)
+                and self.project.is_visible(i)
+            ]
+        )
+        tolerance = self.canvas.pick_tolerance()
+        for layer in candidates:
+            ids = ids_at_point(layer.in_crs(self.project.crs), x, y, tolerance)
+            if len(ids):
+                self.identify_panel.show_features(layer.name, layer.data.loc[ids[:1]])
+                self.identify_dock.show()
+                self.selection.set(layer.id, ids[:1])
+                return layer
+        import pandas as pd
+
+        self.identify_panel.show_features("", pd.DataFrame())
+        self.identify_dock.show()
+        return None
 
     def _area_drawn(self, area, shift: bool) -> None:
         layer = self.active_layer()
