@@ -410,3 +410,18 @@ def test_a_commit_landing_while_the_desk_reads_is_shown(desk_window, qtbot, demo
         qtbot.waitUntil(lambda: landed[0] in set(panel.frame["case_id"]), timeout=3_000)
     finally:
         panel.desk.cases = real
+
+
+def test_clicking_a_case_with_the_pan_tool_opens_it(desk_window, qtbot):
+    """Pan is the default tool; a click (no drag) on a case marker opens its card."""
+    from citydesk.incidents.new_cases import NewCase
+
+    window, panel = desk_window, desk_window.desk_panel
+    case = panel.desk.report(NewCase("event", "0490", lon=CITY_HALL[0], lat=CITY_HALL[1]))
+    panel.refresh()
+    window.canvas.zoom_to_extent(_around(panel, *CITY_HALL, 600))
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    assert window.canvas.tool == "pan"
+    _click_map(window, qtbot, *CITY_HALL)
+    qtbot.waitUntil(lambda: window.case_card.card is not None, timeout=10_000)
+    assert window.case_card.card.case.case_id == case.case_id

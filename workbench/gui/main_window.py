@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.desk_dock: QDockWidget | None = None
         self.card_dock: QDockWidget | None = None
         self.canvas.clicked.connect(self._map_clicked)
+        self.canvas.tapped.connect(self._map_tapped)
         self.canvas.area_drawn.connect(self._area_drawn)
         self.canvas.measured.connect(self._show_measure)
         self._build_menus()
@@ -316,6 +317,15 @@ class MainWindow(QMainWindow):
         frame = layer.in_crs(self.project.crs)
         ids = ids_at_point(frame, x, y, self.canvas.pick_tolerance())
         self.selection.set(layer.id, ids[:1], mode="add" if shift else "replace")
+
+    def _map_tapped(self, x: float, y: float) -> None:
+        """A click with the Pan tool (the default): a case marker under it opens its card,
+        as a dispatcher expects; anything else stays a pan."""
+        if self.desk_panel is None:
+            return
+        case_id = self.desk_panel.case_at(x, y, self.canvas.pick_tolerance(6))
+        if case_id is not None:
+            self.desk_panel.open_case(case_id)
 
     def identify_at(self, x: float, y: float) -> VectorLayer | None:
         """Identify as QGIS does: in the layer chosen in the tree, else top-down through the

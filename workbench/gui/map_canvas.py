@@ -73,6 +73,7 @@ class MapCanvas(QWidget):
 
     coordinates_changed = pyqtSignal(float, float)
     clicked = pyqtSignal(float, float, bool)  # map x, y, shift held (identify / select)
+    tapped = pyqtSignal(float, float)  # a click with the Pan tool (no drag): map x, y
     area_drawn = pyqtSignal(object, bool)  # shapely geometry (box or polygon), shift held
     measured = pyqtSignal(float, float)  # length and area in metres / square metres
     scale_changed = pyqtSignal(float)
@@ -422,6 +423,9 @@ class MapCanvas(QWidget):
             if delta.manhattanLength() > 0:
                 self._center += QPointF(-offset.x() * self._upp, offset.y() * self._upp)
                 self.schedule_refresh()
+            if delta.manhattanLength() < 4:  # a click, not a drag: a case under it opens
+                point = self.to_map(QPointF(event.pos()))
+                self.tapped.emit(point.x(), point.y())
             return
         point = self.to_map(QPointF(event.pos()))
         if self.tool in ("identify", "report"):  # report: a new case at the click
