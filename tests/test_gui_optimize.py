@@ -69,6 +69,13 @@ def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     assert len(run.front.points) >= 5
     view = window.front_dock.widget()
     assert view.model.rowCount() == len(run.front.points)
+    metrics = view.table.fontMetrics()  # figures shown whole, not "871,286,..."
+    for col in range(view.model.columnCount()):
+        widest = max(
+            metrics.horizontalAdvance(str(view.model.data(view.model.index(r, col))))
+            for r in range(view.model.rowCount())
+        )
+        assert view.table.columnWidth(col) >= min(320, widest), col
     plans = window.project.layers["landuse_plan"].data
     assert {"plan_1", "plan_2"} <= set(plans.columns)
     qtbot.wait(300)

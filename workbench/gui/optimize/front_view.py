@@ -6,7 +6,7 @@ from PyQt5.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
 from citydesk.planning.landuse_front import FrontRun, pareto_chart
 
-from ..attribute_table import FrameModel
+from ..attribute_table import FrameModel, fit_columns
 from ..i18n import tr
 
 
@@ -28,6 +28,7 @@ class FrontView(QWidget):
         self.model = FrameModel(table)
         self.table = QTableView()
         self.table.setModel(self.model)
+        fit_columns(self.table, self.model)  # whole figures, not "871,286,..."
         layout.addWidget(self.table, 1)
         within = sum(
             1 for p in run.front.points if p.outcome.gap is not None and p.outcome.gap <= 0.001
