@@ -122,9 +122,9 @@ FRONT_SCENARIO = {"targets": {"housing": 2000.0}, "budget": 3e8, "max_changed": 
 def run_front(points: int) -> None:
     from citydesk.optimization.landuse import build_landuse_model, objectives_for
     from citydesk.optimization.pareto_large import epsilon_front
-    from citydesk.planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import project_landuse_problem
 
-    inputs = demo_landuse_problem(DEMO, **FRONT_SCENARIO)
+    inputs = project_landuse_problem(DEMO, **FRONT_SCENARIO)
     started = time.perf_counter()
     model = build_landuse_model(inputs)
     front = epsilon_front(
@@ -293,15 +293,15 @@ def run_scaling(sizes: list[int], limit: float) -> None:
 
     from citydesk.optimization.landuse import build_landuse_model
     from citydesk.optimization.solve import SolveOptions, solve
-    from citydesk.planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import project_landuse_problem
 
     rows = []
-    full = demo_landuse_problem(DEMO)
+    full = project_landuse_problem(DEMO)
     for size in sizes:
         size = min(size, full.n_parcels)
         keep = np.zeros(full.n_parcels, dtype=bool)
         keep[np.random.default_rng(0).choice(full.n_parcels, size, replace=False)] = True
-        inputs = demo_landuse_problem(
+        inputs = project_landuse_problem(
             DEMO,
             candidates=keep,
             targets={"housing": 2000.0 * size / full.n_parcels},

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .city_layers import CityLayers, StreetsRole
 from .errors import CityDeskError
 from .i18n import _
 from .toml_schema import Reader, parse_toml, read_toml_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SETTING = "city_profile"  # the key in the project's settings
 PROFILES = Path(__file__).parent / "data" / "profiles"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -60,20 +61,13 @@ class CalendarSpec:
 
 
 @dataclass
-class StreetColumns:
-    """Which columns of the street layer mean what, and road speeds (the road network)."""
+class PlanningCosts:
+    """Per planning use (keep, housing_low, housing_high, mixed_use, commercial, park,
+    school): what building costs in the city's currency per m² of land, and how many homes a
+    hectare holds. Uses left out keep CityDesk's round defaults (docs/OPTIMIZATION.md)."""
 
-    from_node: str | None = None  # node ids at the ends of a segment; else endpoints snap
-    to_node: str | None = None
-    direction: str | None = None  # 1 from->to only, -1 to->from only, else both ways
-    road_class: str | None = None
-    speeds_kmh: dict[str, float] = field(default_factory=dict)  # road-class value -> km/h
-    default_speed_kmh: float = 30.0
-    speed_field: str | None = None  # a posted speed per segment
-    speed_field_unit: Literal["kmh", "mph"] = "kmh"
-    drive_field: str | None = None  # true where cars may drive (else every segment)
-    walk_field: str | None = None  # true where people may walk (else every segment)
-    walk_speed_kmh: float = 4.8
+    cost_per_m2: dict[str, float] = field(default_factory=dict)
+    density_units_per_ha: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,15 +82,36 @@ class CityProfile:
     persons_per_household: float = 2.3
     credits: str = ""
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
-    streets: StreetColumns = field(default_factory=StreetColumns)
+    layers: CityLayers = field(default_factory=CityLayers)
+    # the land-use classification of [layers.parcels] land_use: a shipped system
+    # (citydesk.planning.land_use_systems) and the city's own codes on top of it
+    land_use_system: str = ""
+    land_use_codes: dict[str, str] = field(default_factory=dict)  # code -> planning class
+    planning: PlanningCosts = field(default_factory=PlanningCosts)
+
+    @property
+    def streets(self) -> StreetsRole:
+        """The streets role (its columns and speeds): what the road network reads."""
+        return self.layers.streets
 
 
 def parse_profile(text: str, source: str = "") -> CityProfile:
     """A checked profile from TOML text; every problem names its key and the fix."""
     reader = Reader(ProfileError, source)
-    profile = reader.build(CityProfile, parse_toml(text, ProfileError, _("city profile"), source))
+    data = _upgrade(parse_toml(text, ProfileError, _("city profile"), source))
+    profile = reader.build(CityProfile, data)
     _check(profile, reader)
     return profile
+
+
+def _upgrade(data: dict) -> dict:
+    """A schema 1 document read as schema 2: its [streets] table is [layers.streets]."""
+    if data.get("schema", 1) == 1 and isinstance(data.get("streets"), dict):
+        data = dict(data)
+        layers = dict(data.get("layers") or {})
+        layers.setdefault("streets", data.pop("streets"))
+        data["layers"] = layers
+    return data
 
 
 def read_profile(path: str | Path) -> CityProfile:
@@ -194,6 +209,7 @@ def _check(p: CityProfile, reader: Reader) -> None:
             _("'{v}' is not a 6-digit administrative code").format(v=p.admin_code),
             _("For a US county: 2-digit state FIPS + 3-digit county FIPS + '0'."),
         )
+    _check_land_use(p, reader)
     c = p.calendar
     if not c.periods:
         reader.fail("calendar.periods", _("is empty"), _('Give e.g. [["09:00", "18:00"]].'))
@@ -227,3 +243,14 @@ def _check(p: CityProfile, reader: Reader) -> None:
                 ),
                 _('Use an ISO country code such as "CN", "FI" or "US" (with subdivision "MA").'),
             )
+
+
+def _check_land_use(p: CityProfile, reader: Reader) -> None:
+    from .land_use import LAND_USE_CLASSES, shipped_systems
+
+    if p.land_use_system:
+        reader.one_of(
+            "land_use_system", p.land_use_system, shipped_systems(), _("land-use classification")
+        )
+    for code, klass in p.land_use_codes.items():
+        reader.one_of(f"land_use_codes.{code}", klass, list(LAND_USE_CLASSES), _("land-use class"))

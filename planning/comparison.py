@@ -196,8 +196,15 @@ def front_plans(project, layer: str) -> dict[str, np.ndarray]:
 
     from .landuse_inputs import plan_from_column
 
+    from citydesk.optimization.landuse import USES
+
     frame = read_frame(project, layer)[0]
-    columns = [c for c in frame.columns if c not in ("ML", "address", "land_use", "geometry")]
+    # the plan columns are those holding use names only (the others identify the parcel)
+    columns = [
+        c
+        for c in frame.columns
+        if c != "geometry" and frame[c].notna().all() and frame[c].astype(str).isin(USES).all()
+    ]
     return {f"{layer}:{c}": plan_from_column(frame, c) for c in columns}
 
 

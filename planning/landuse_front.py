@@ -19,7 +19,7 @@ from citydesk.optimization.pareto import ParetoFront, augmecon2
 from citydesk.optimization.pareto_large import epsilon_front
 from citydesk.optimization.solve import SolveOptions
 
-from .landuse_inputs import demo_landuse_problem, plans_frame
+from .landuse_inputs import plans_frame, project_landuse_problem
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def run_landuse_front(
 ) -> FrontRun:
     """The front over every parcel of the project, written as ``<name>_plan``."""
     spec = spec or FrontSpec()
-    inputs = demo_landuse_problem(
+    inputs = project_landuse_problem(
         project, targets=spec.targets, budget=spec.budget, max_changed=spec.max_changed
     )
     model = build_landuse_model(inputs)
@@ -96,11 +96,16 @@ USE_COLOURS = {
 
 def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     """The parcels with one use column per plan, as ``<name>_plan``, styled by the first."""
+    from citydesk.layers.city_layers import require_layer
+    from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.layer import LayerRole, VectorLayer
     from citydesk.layers.project_store import put_layers
     from citydesk.layers.style import Category, Style, Symbol
 
-    parcels = read_project_layer(project, "parcels")
+    profile = profile_or_none(project)
+    parcels = read_project_layer(
+        project, require_layer(profile.layers if profile else None, "parcels", _("Land-use plans"))
+    )
     layer_id = f"{name}_plan"
     first = next(iter(plans))
     categories = [
@@ -109,7 +114,7 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     ]
     layer = VectorLayer(
         name=_("{name}: land-use plans").format(name=name),
-        data=plans_frame(parcels, plans),
+        data=plans_frame(parcels, plans, profile),
         role=LayerRole.LAND,
         id=layer_id,
         style=Style(

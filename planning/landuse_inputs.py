@@ -25,12 +25,15 @@ water. Zoning: a use is allowed when the parcel's district family permits it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
+from citydesk.layers.city_profile import CityProfile
 from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
@@ -53,24 +56,127 @@ class AllocationAssumptions:
     impervious: tuple = (0.6, 0.5, 0.8, 0.85, 0.9, 0.1, 0.6)
     access_radius_m: float = 800.0
     protected_share: float = 0.5
-    # zoning district families (prefix of ZONE_TYPE) -> allowed uses besides keep
-    zoning: dict = field(
-        default_factory=lambda: {
-            "A": ("housing_low", "park", "school"),
-            "B": ("housing_low", "housing_high", "park", "school"),
-            "C": ("housing_low", "housing_high", "mixed_use", "park", "school"),
-            "O": ("housing_high", "mixed_use", "commercial", "park", "school"),
-            "BA": ("housing_high", "mixed_use", "commercial", "park", "school"),
-            "BB": ("housing_high", "mixed_use", "commercial", "park", "school"),
-            "BC": ("housing_high", "mixed_use", "commercial", "park", "school"),
-            "I": ("mixed_use", "commercial", "park"),
-            "MXD": ("housing_high", "mixed_use", "commercial", "park", "school"),
-            "OS": ("park",),
-        }
-    )
-    default_zoning: tuple = ("housing_low", "park")
+    # zoning district families (a code prefix) -> allowed uses besides keep; from the city
+    # profile's [layers.zoning]. With no zoning, every use is allowed.
+    zoning: dict = field(default_factory=dict)
+    default_zoning: tuple = USES[1:]
     # zoning district prefix -> most homes per hectare (a cap below the use's density)
     density_caps: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParcelFacts:
+    """What the allocation reads of each parcel, in m² and the city's currency, from the
+    fields the city profile maps (``[layers.parcels]``). None where the city has no such
+    figure: the callers say what that leaves out instead of counting zeros."""
+
+    ids: np.ndarray
+    units_now: np.ndarray | None
+    floor_m2: np.ndarray | None
+    land_value: np.ndarray | None
+    land_class: np.ndarray  # planning land-use class ('unknown' where the city has none)
+
+
+FEATURE = "Land-use allocation"
+
+
+def _numbers(frame: gpd.GeoDataFrame, column: str | None) -> np.ndarray | None:
+    if column is None:
+        return None
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(values), values, 0.0)
+
+
+def parcel_facts(
+    parcels: gpd.GeoDataFrame, profile: CityProfile | None, notes: list[str] | None = None
+) -> ParcelFacts:
+    """The parcels' figures by the profile's field mapping; each figure the city lacks adds
+    a line to ``notes`` naming the role, the field and what is left out."""
+    from citydesk.layers.city_layers import column
+    from citydesk.layers.land_use import LAND_USE_CLASSES, classify_codes, load_system
+
+    notes = notes if notes is not None else []
+    layers = profile.layers if profile is not None else None
+
+    def field_of(key: str) -> str | None:
+        return column(parcels, layers, "parcels", key, FEATURE)
+
+    units = _numbers(parcels, field_of("housing_units"))
+    if units is None:
+        notes.append(
+            _(
+                "no housing figure ([layers.parcels] housing_units): homes a change replaces "
+                "are not subtracted, and homes today are not counted"
+            )
+        )
+    floor = _numbers(parcels, field_of("floor_area"))
+    if floor is not None and profile is not None and profile.area_unit == "sqft":
+        floor = floor * SQFT
+    if floor is None:
+        notes.append(_("no floor area ([layers.parcels] floor_area): jobs today are not counted"))
+    value = _numbers(parcels, field_of("land_value"))
+    if value is None:
+        notes.append(
+            _("no land value ([layers.parcels] land_value): the economic objective is left out")
+        )
+    code = field_of("land_use")
+    if code is not None and profile is not None and profile.land_use_system:
+        classes = classify_codes(
+            parcels[code], load_system(profile.land_use_system), profile.land_use_codes
+        )
+    elif code is not None and parcels[code].dropna().isin(list(LAND_USE_CLASSES)).all():
+        classes = parcels[code].fillna("unknown").astype(str)  # classes already
+    else:
+        classes = pd.Series("unknown", index=parcels.index)
+        notes.append(
+            _(
+                "no land use ([layers.parcels] land_use and land_use_system): today's uses "
+                "are unknown"
+            )
+        )
+    ident = field_of("id")
+    ids = parcels[ident].to_numpy() if ident else parcels.index.to_numpy()
+    return ParcelFacts(ids, units, floor, value, classes.to_numpy(dtype=object))
+
+
+def assumptions_for(profile: CityProfile | None, **changes) -> AllocationAssumptions:
+    """The allocation assumptions of a city: its zoning families, costs and densities from
+    the profile over CityDesk's round defaults; a use name the model does not know is an
+    error naming the profile key."""
+    from dataclasses import replace
+
+    from citydesk.layers.city_profile import ProfileError
+
+    rules = AllocationAssumptions()
+    if profile is None:
+        return replace(rules, **changes)
+
+    def check(where: str, uses) -> None:
+        for use in uses:
+            if use not in USES:
+                raise ProfileError(
+                    _("{where}: unknown planning use '{use}'").format(where=where, use=use),
+                    _("Uses are: {names}.").format(names=", ".join(USES)),
+                )
+
+    zoning = profile.layers.zoning
+    if zoning is not None and zoning.families:
+        for family, uses in zoning.families.items():
+            check(f"layers.zoning.families.{family}", uses)
+        check("layers.zoning.default", zoning.default)
+        rules = replace(
+            rules,
+            zoning={k.upper(): tuple(v) for k, v in zoning.families.items()},
+            default_zoning=tuple(zoning.default),
+        )
+    for key in ("cost_per_m2", "density_units_per_ha"):
+        table = getattr(profile.planning, key)
+        check(f"planning.{key}", table)
+        if table:
+            base = list(getattr(rules, key))
+            merged: Any = tuple(table.get(u, base[k]) for k, u in enumerate(USES))
+            rules = replace(rules, **{key: merged})
+    return replace(rules, **changes)
 
 
 def _within_radius(points: np.ndarray, radius: float):
@@ -120,14 +226,14 @@ def _coverage(
     return Coverage(use=use, objective="social", reach=reach, demand=demand)
 
 
-def _zones(parcels, zoning) -> np.ndarray:
-    """The zoning district (ZONE_TYPE, upper case) holding each parcel's inner point."""
-    if zoning is None or zoning.empty:
+def _zones(parcels, zoning, code: str | None) -> np.ndarray:
+    """The zoning district code (upper case) holding each parcel's inner point."""
+    if zoning is None or zoning.empty or not code:
         return np.array([""] * len(parcels), dtype=object)
     points = parcels.geometry.representative_point().to_frame("geometry")
-    joined = gpd.sjoin(points, zoning[["ZONE_TYPE", "geometry"]], how="left", predicate="within")
+    joined = gpd.sjoin(points, zoning[[code, "geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated()]
-    return joined["ZONE_TYPE"].fillna("").astype(str).str.upper().to_numpy()
+    return joined[code].fillna("").astype(str).str.upper().to_numpy()
 
 
 def _longest_prefix(zone: str, keys) -> str | None:
@@ -176,6 +282,8 @@ def landuse_problem(
     protect: tuple[str, ...] = ("floodplain", "open_space", "water"),
     served: dict[str, np.ndarray] | None = None,
     coverage: bool = False,
+    profile: CityProfile | None = None,
+    notes: list[str] | None = None,
 ) -> LandUseProblem:
     """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask).
 
@@ -188,13 +296,18 @@ def landuse_problem(
     ``coverage`` credits a new school or park with the unserved homes around it once (a
     maximal-covering term, :class:`citydesk.optimization.landuse.Coverage`) instead of per parcel;
     ``served`` ({"schools"/"parks": flag per parcel, before the filter}) says who already
-    has one within the radius (default: straight-line distance)."""
-    rules = assumptions or AllocationAssumptions()
+    has one within the radius (default: straight-line distance).
+
+    ``profile`` says which fields hold the homes, floor area, land value and zoning code,
+    and gives the zoning families; what the city lacks is added to ``notes``."""
+    rules = assumptions or assumptions_for(profile)
+    notes = notes if notes is not None else []
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
     parcels = parcels.reset_index(drop=True).to_crs(crs)
     parcels["geometry"] = parcels.geometry.make_valid()
+    facts = parcel_facts(parcels, profile, notes)
     everyone = parcels
     keep = np.ones(len(parcels), dtype=bool)
     if candidates is not None:
@@ -216,9 +329,9 @@ def landuse_problem(
     }
     n, k = len(parcels), len(USES)
     area = parcels.geometry.area.to_numpy()
-    units_now = parcels.get("res_units_est", 0)
-    units_now = np.nan_to_num(np.asarray(units_now, dtype=float))
-    land_value = np.nan_to_num(parcels.get("land_value_usd", 0).to_numpy(dtype=float))
+    all_units = facts.units_now if facts.units_now is not None else np.zeros(len(everyone))
+    units_now = all_units[keep]
+    land_value = facts.land_value[keep] if facts.land_value is not None else np.zeros(len(parcels))
     flood = share_inside(parcels, layers["floodplain"])
     shares = {"floodplain": flood}
     for name in ("open_space", "water"):
@@ -228,7 +341,10 @@ def landuse_problem(
     for name in protect:
         protected |= shares[name] > rules.protected_share
 
-    zones = _zones(parcels, layers["zoning"])
+    zoning_spec = profile.layers.zoning if profile is not None else None
+    zones = _zones(parcels, layers["zoning"], zoning_spec.code if zoning_spec else None)
+    if layers["zoning"] is None or not (zoning_spec and zoning_spec.code):
+        rules = replace(rules, zoning={}, default_zoning=USES[1:])  # unknown: all allowed
     # a district's density cap lowers the homes every housing use may build there
     density = np.minimum(
         np.asarray(rules.density_units_per_ha)[None, :] / 10_000.0,
@@ -248,8 +364,6 @@ def landuse_problem(
 
     all_xy, all_unusable = _centroids(everyone)
     centroids, unusable = all_xy[keep], all_unusable[keep]
-    all_units = np.nan_to_num(np.asarray(everyone.get("res_units_est", 0), dtype=float))
-    all_units = np.broadcast_to(all_units, len(everyone))
     straight_access = np.zeros(n)
     gains = {"schools": np.zeros(n), "parks": np.zeros(n)}
     covers = []
@@ -287,7 +401,7 @@ def landuse_problem(
     allowed = _zoning_allowed(zones, rules)
     allowed[unusable, 1:] = False
     return LandUseProblem(
-        parcel_ids=parcels.get("ML", parcels.index).to_numpy(),
+        parcel_ids=facts.ids[keep],
         allowed=allowed,
         yields={"housing": housing, "jobs": jobs, "school_seats": seats, "park_area": park_area},
         cost=cost,
@@ -300,20 +414,62 @@ def landuse_problem(
     )
 
 
-def demo_landuse_problem(project, **kwargs) -> LandUseProblem:
-    """The allocation inputs of the Cambridge demo project (every parcel a candidate)."""
-    read = lambda layer: read_project_layer(project, layer)  # noqa: E731
-    facilities = read("all_facilities")
+def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -> LandUseProblem:
+    """The allocation inputs of a project (every parcel a candidate), its layers found by
+    the city profile's roles: parcels (required), zoning, floodplain, open space, water, the
+    facilities of kind ``school`` and, as parks, the open space (or kind ``park``)."""
+    from citydesk.layers.city_layers import require_layer
+    from citydesk.layers.city_profile import profile_or_none
+
+    profile = profile_or_none(project)
+    layers = profile.layers if profile is not None else None
+    notes = notes if notes is not None else []
+
+    def read(role: str) -> gpd.GeoDataFrame | None:
+        layer = layers.layer_id(role) if layers is not None else None
+        return read_project_layer(project, layer) if layer else None
+
+    parcels = read_project_layer(project, require_layer(layers, "parcels", FEATURE))
+    open_space = read("open_space")
     return landuse_problem(
-        read("parcels"),
-        zoning=read("zoning_districts"),
-        floodplain=read("fema_floodplain_100yr"),
-        open_space=read("open_space"),
-        water=read("water_bodies"),
-        schools=facilities[facilities["category"].astype(str).str.contains("school")],
-        parks=read("open_space"),
+        parcels,
+        zoning=read("zoning"),
+        floodplain=read("floodplain"),
+        open_space=open_space,
+        water=read("water"),
+        schools=facilities_of_kind(project, profile, "school", notes),
+        parks=facilities_of_kind(project, profile, "park", notes, fallback=open_space),
+        profile=profile,
+        notes=notes,
         **kwargs,
     )
+
+
+def facilities_of_kind(
+    project,
+    profile: CityProfile | None,
+    kind: str,
+    notes: list[str],
+    fallback: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame | None:
+    """The project's facilities of one kind the analyses know (``school``, ``fire``, ...) by
+    the profile's kind field and value map; ``fallback`` (or None, with a note) otherwise."""
+    spec = profile.layers.facilities if profile is not None else None
+    values = spec.kinds.get(kind) if spec is not None else None
+    if spec is None or not spec.kind or not values:
+        if fallback is None:
+            notes.append(
+                _("no facilities of kind '{kind}' ([layers.facilities] kinds.{kind})").format(
+                    kind=kind
+                )
+            )
+        return fallback
+    frame = read_project_layer(project, spec.layer)
+    if spec.kind not in frame.columns:
+        from citydesk.layers.city_layers import absent_column
+
+        raise absent_column(FEATURE, "facilities", "kind", spec.kind, frame.columns)
+    return frame[frame[spec.kind].astype(str).isin(values)]
 
 
 def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.ndarray:
@@ -335,9 +491,14 @@ def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.
     return np.column_stack([left[keep], right[keep]])
 
 
-def plans_frame(parcels: gpd.GeoDataFrame, plans: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
-    """The parcels with one column of use names per plan (row order as the inputs were built)."""
-    out = parcels[[c for c in ("ML", "address", "land_use") if c in parcels.columns]].copy()
+def plans_frame(
+    parcels: gpd.GeoDataFrame, plans: dict[str, np.ndarray], profile: CityProfile | None = None
+) -> gpd.GeoDataFrame:
+    """The parcels with one column of use names per plan (row order as the inputs were built),
+    after the parcel's id, address and land use as the city profile names them."""
+    spec = profile.layers.parcels if profile is not None else None
+    keep = [spec.id, spec.address, spec.land_use] if spec is not None else []
+    out = parcels[[c for c in dict.fromkeys(keep) if c and c in parcels.columns]].copy()
     for name, plan in plans.items():
         out[name] = np.asarray(USES, dtype=object)[np.asarray(plan, dtype=int)]
     return gpd.GeoDataFrame(out, geometry=parcels.geometry.values, crs=parcels.crs)
@@ -352,7 +513,7 @@ def plan_from_column(frame: gpd.GeoDataFrame, column: str) -> np.ndarray:
         )
     index = {u: k for k, u in enumerate(USES)}
     names = frame[column].astype(str)
-    unknown = sorted(set(names) - set(index))
+    unknown = sorted(set(map(str, names)) - set(index))
     if unknown:
         raise CityDeskError(
             _("Unknown uses in {column!r}: {names}.").format(

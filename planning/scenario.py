@@ -147,7 +147,7 @@ class Phasing:
 
 @dataclass
 class Assumptions:
-    persons_per_unit: float = 2.08  # Cambridge average household size, US Census 2020
+    persons_per_unit: float | None = None  # default: the city profile's persons_per_household
     walk_radius_m: float = 800.0
     floor_m2_per_job: float = 30.0
     school_seats_per_facility: float = 400.0
@@ -220,8 +220,6 @@ def check_scenario(s: Scenario) -> None:
     _one_of("kind", s.kind, KINDS)
     for role in s.layers:
         _one_of(f"layers.{role}", role, LAYER_ROLES, what=_("layer role"))
-    if "parcels" not in s.layers:
-        _fail("layers.parcels", _("missing"), _('Name the parcel layer: parcels = "...".'))
     for name, value in asdict(s.targets).items():
         if value < 0:
             _fail(f"targets.{name}", _("must not be negative"), _("Give 0 for no target."))

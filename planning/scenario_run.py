@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from citydesk.layers.city_profile import CityProfile
 from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.expressions import filter_mask
@@ -37,7 +38,7 @@ from citydesk.optimization.landuse import USES, LandUseInfeasible, LandUseProble
 from citydesk.optimization.solve import SolveOptions, SolveOutcome
 
 from .indicators import indicator_table
-from .landuse_inputs import AllocationAssumptions, landuse_problem
+from .landuse_inputs import ParcelFacts, assumptions_for, landuse_problem, parcel_facts
 from .network_access import DRIVE, WALK, NetworkCosts
 from .scenario import FacilityKind, Scenario, ScenarioError
 from .two_step_fca import two_step_fca
@@ -63,6 +64,9 @@ class PlanningInputs:
     drive: NetworkCosts
     network_lines: list[str]
     street_distance: np.ndarray  # straight-line metres from each parcel to the nearest street
+    profile: CityProfile | None = None
+    facts: ParcelFacts | None = None
+    notes: list[str] = field(default_factory=list)  # what the city's data leaves out
     _places: dict = field(default_factory=dict, repr=False)
     _frames: dict = field(default_factory=dict, repr=False)
 
@@ -138,13 +142,22 @@ def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
 def prepare_inputs(
     project: str | Path, scenario: Scenario, feedback: Feedback | None = None
 ) -> PlanningInputs:
-    """Read the scenario's layers and build the street network."""
+    """Read the scenario's layers (completed by the city profile, see
+    :func:`citydesk.planning.scenario_defaults.with_city_defaults`) and build the street
+    network."""
+    from citydesk.layers.city_layers import missing_layer
     from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.road_network import build_network, network_spec
 
+    from .scenario_defaults import with_city_defaults
+
     feedback = feedback or NullFeedback()
     project = Path(project)
+    profile = profile_or_none(project)
+    scenario = with_city_defaults(scenario, profile)
     names = scenario.layers
+    if "parcels" not in names:
+        raise missing_layer(_("Planning scenarios"), "parcels")
     parcels = read_role(project, names["parcels"], "layers.parcels")
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
@@ -153,12 +166,8 @@ def prepare_inputs(
     parcels["geometry"] = parcels.geometry.make_valid()
     feedback.set_progress(10)
     if "streets" not in names:
-        raise ScenarioError(
-            _("layers.streets: missing"),
-            _('Accessibility needs the street centerlines: streets = "...".'),
-        )
+        raise missing_layer(_("Planning scenarios (network access)"), "streets")
     streets = read_role(project, names["streets"], "layers.streets")
-    profile = profile_or_none(project)
     network = build_network(streets, network_spec(profile, "drive", use_node_ids=False))
     walk_network = network
     if profile is not None and (profile.streets.walk_field or profile.streets.drive_field):
@@ -177,7 +186,17 @@ def prepare_inputs(
         drive=NetworkCosts(network, DRIVE),
         network_lines=_network_lines(network, walk_network),
         street_distance=nearest_distance(parcels, streets.to_crs(crs)),
+        profile=profile,
     )
+    inputs.facts = parcel_facts(parcels, profile, inputs.notes)
+    zoning = profile.layers.zoning if profile is not None else None
+    if scenario.constraints.zoning and ("zoning" not in names or not (zoning and zoning.code)):
+        inputs.notes.append(
+            _(
+                "constraints.zoning: the city has no zoning districts with a code field "
+                "([layers.zoning] layer and code): every use is allowed everywhere"
+            )
+        )
     for role, attr in (("floodplain", "flood_share"), ("open_space", "open_share")):
         if role in names:
             setattr(
@@ -185,7 +204,10 @@ def prepare_inputs(
             )
     if "neighborhoods" in names:
         inputs.neighborhood = _area_names(
-            parcels, inputs.layer(names["neighborhoods"], "layers.neighborhoods")
+            parcels,
+            inputs.layer(names["neighborhoods"], "layers.neighborhoods"),
+            profile,
+            inputs.notes,
         )
     feedback.set_progress(60)
     return inputs
@@ -201,12 +223,27 @@ def _network_lines(drive, walk) -> list[str]:
     return lines
 
 
-def _area_names(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
-    """The name of the area holding each parcel's inner point ('' outside every area)."""
-    column = next(
-        (c for c in ("NAME", "name", "Name") if c in areas.columns),
-        next((c for c in areas.columns if areas[c].dtype == object and c != "geometry"), None),
+def _area_names(
+    parcels: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    profile: CityProfile | None,
+    notes: list[str],
+) -> np.ndarray:
+    """The name of the area holding each parcel's inner point ('' outside every area), by
+    the profile's ``[layers.neighborhoods] name`` (or code)."""
+    from citydesk.layers.city_layers import column as mapped
+
+    layers = profile.layers if profile is not None else None
+    feature = _("Indicators per neighbourhood")
+    column = mapped(areas, layers, "neighborhoods", "name", feature) or mapped(
+        areas, layers, "neighborhoods", "code", feature
     )
+    if column is None:
+        notes.append(
+            _("neighbourhoods have no name field ([layers.neighborhoods] name): they are numbered")
+        )
+        areas = areas.assign(_area=[str(i + 1) for i in range(len(areas))])
+        column = "_area"
     points = gpd.GeoDataFrame(geometry=parcels.geometry.representative_point(), crs=parcels.crs)
     joined = gpd.sjoin(points, areas[[column, "geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated()]
@@ -262,15 +299,16 @@ def build_problem(
     c = scenario.constraints
     t = scenario.targets
     caps = {district.upper(): cap for district, cap in c.density_caps.items()}
-    rules = AllocationAssumptions(protected_share=c.protected_share, density_caps=caps)
+    rules = assumptions_for(inputs.profile, protected_share=c.protected_share, density_caps=caps)
     if not c.zoning:
-        rules = AllocationAssumptions(
+        rules = assumptions_for(
+            inputs.profile,
             protected_share=c.protected_share,
             zoning={},
             default_zoning=USES[1:],
             density_caps=caps,
         )
-    names = scenario.layers
+    names = inputs.layer_names
 
     def role(name: str) -> gpd.GeoDataFrame | None:
         return inputs.layer(names[name], f"layers.{name}") if name in names else None
@@ -315,6 +353,8 @@ def build_problem(
         protect=tuple(c.exclude),
         served=served,
         coverage=True,
+        profile=inputs.profile,
+        notes=[],  # the same notes as inputs.notes
     )
 
 
@@ -395,10 +435,17 @@ def plan_state(
     parcels = inputs.parcels
     changed = plan != 0
     effect = (
-        landuse_problem(parcels, candidates=changed, access=np.zeros(len(parcels)))
+        landuse_problem(
+            parcels,
+            candidates=changed,
+            access=np.zeros(len(parcels)),
+            profile=inputs.profile,
+            notes=[],
+        )
         if changed.any()
         else None
     )
+    facts = inputs.facts or parcel_facts(parcels, inputs.profile)
     uses = plan[changed]
 
     def added(table: np.ndarray) -> np.ndarray:
@@ -407,12 +454,21 @@ def plan_state(
             out[changed] = table[np.arange(len(uses)), uses]
         return out
 
-    units_before = np.nan_to_num(pd.to_numeric(parcels.get("res_units_est", 0), errors="coerce"))
-    units_before = np.broadcast_to(units_before, len(parcels)).astype(float)
+    if facts.units_now is None:
+        problems.append(
+            _(
+                "the city has no housing figure ([layers.parcels] housing_units): homes before "
+                "are 0, and residents and the per-resident indicators count only the homes "
+                "the plan builds"
+            )
+        )
+    units_before = (
+        facts.units_now.astype(float) if facts.units_now is not None else np.zeros(len(parcels))
+    )
     yields = effect.yields if effect is not None else {}
     zero = np.zeros((len(parcels), len(USES)))
     units_after = np.maximum(units_before + added(yields.get("housing", zero)), 0)
-    floor_before = _job_floor_now(parcels)
+    floor_before = _job_floor_now(facts)
     floor_after = np.where(changed, 0.0, floor_before) + added(yields.get("jobs", zero))
     area = parcels.geometry.area.to_numpy()
     state = pd.DataFrame(
@@ -501,21 +557,15 @@ def _school_access(
     return two_step_fca(matrix, seats, state["residents"].to_numpy(float), radius).access
 
 
-def _job_floor_now(parcels: gpd.GeoDataFrame) -> np.ndarray:
-    """Job floor area today (m²): the building area of non-residential parcels, half of it
-    for mixed use; an estimate from the assessor's gross building area."""
-    floor = (
-        np.nan_to_num(pd.to_numeric(parcels.get("gross_bldg_area_sqft", 0), errors="coerce"))
-        * 0.09290304
-    )
-    floor = np.broadcast_to(floor, len(parcels)).astype(float)
-    use = parcels.get("land_use", pd.Series("", index=parcels.index)).astype(str).to_numpy()
-    share = np.select(
-        [np.isin(use, ["commercial", "industrial", "institutional"]), use == "mixed"],
-        [1.0, 0.5],
-        0.0,
-    )
-    return floor * share
+def _job_floor_now(facts: ParcelFacts) -> np.ndarray:
+    """Job floor area today (m²): the floor area of non-residential parcels, half of it for
+    mixed use (by the land-use class); 0 where the city has no floor area field."""
+    from citydesk.layers.land_use import JOB_SHARES
+
+    if facts.floor_m2 is None:
+        return np.zeros(len(facts.land_class))
+    share = np.array([JOB_SHARES.get(c, 0.0) for c in facts.land_class], dtype=float)
+    return facts.floor_m2 * share
 
 
 @dataclass
@@ -543,13 +593,17 @@ def run_scenario(
     feedback: Feedback | None = None,
 ) -> ScenarioResult:
     """Every step of the module docstring for one scenario."""
+    from citydesk.layers.city_profile import profile_or_none
+
+    from .scenario_defaults import with_city_defaults
     from .suitability_run import run_suitability
 
     started = time.perf_counter()
     feedback = feedback or NullFeedback()
+    scenario = with_city_defaults(scenario, profile_or_none(project))
     if inputs is None or inputs.layer_names != scenario.layers:
         inputs = prepare_inputs(project, scenario, feedback)
-    problems: list[str] = []
+    problems: list[str] = list(inputs.notes)
     candidates = candidate_mask(inputs, scenario)
     suit = run_suitability(inputs, scenario) if scenario.suitability.factors else None
     score = None if suit is None else suit["suitability"].to_numpy(float)
@@ -607,8 +661,10 @@ def run_stored_scenarios(
     """Run scenarios stored in the project (latest revisions), sharing one read of the
     layers and network where their layer roles agree; with ``save`` each result's layer and
     indicators go into the project. Progress is shared out over the scenarios."""
+    from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.feedback import ScaledFeedback
 
+    from .scenario_defaults import with_city_defaults
     from .scenario_results import save_result
     from .scenario_store import load_scenario, scenario_text
 
@@ -617,7 +673,7 @@ def run_stored_scenarios(
     inputs: PlanningInputs | None = None
     for n, name in enumerate(names):
         check_canceled(feedback)
-        scenario = load_scenario(project, name)
+        scenario = with_city_defaults(load_scenario(project, name), profile_or_none(project))
         revision = scenario_text(project, name)[1]
         part = ScaledFeedback(feedback, 100.0 * n / len(names), 100.0 * (n + 1) / len(names))
         feedback.push_info(_("running scenario {name}").format(name=name))

@@ -58,7 +58,6 @@ def _text(name: str) -> str:
             "phasing.budgets_usd",
             "3 periods",
         ),
-        (('parcels = "parcels"\n', ""), "layers.parcels", "missing"),
         (('mode = "drive"', 'mode = "fly"'), "facilities.fire.mode", "walk"),
     ],
 )

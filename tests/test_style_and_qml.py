@@ -13,7 +13,7 @@ from conftest import PARCELS
 from citydesk.layers.io import read_layer
 from citydesk.layers.qml import style_to_qml
 from citydesk.layers.style import Style, categorized, class_breaks, color_for_values, graduated
-from citydesk.planning.landuse_codes import classify_use_code, classify_use_codes
+from citydesk.layers.land_use import classify, classify_codes, load_system
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_graduated_colours_features_by_class(values):
 @pytest.mark.shared_data
 def test_categorized_style_round_trip():
     layer = read_layer(PARCELS)
-    style = categorized(classify_use_codes(layer.data["use_code"]), "land_use")
+    style = categorized(classify_codes(layer.data["use_code"], load_system("ma_dor")), "land_use")
     assert {c.value for c in style.categories} >= {"residential", "commercial", "unknown"}
     assert Style.from_dict(json.loads(json.dumps(style.to_dict()))) == style
 
@@ -106,4 +106,4 @@ def test_qml_is_well_formed_for_each_geometry(values, geom):
     ],
 )
 def test_land_use_classes(code, expected):
-    assert classify_use_code(code) == expected
+    assert classify(code, load_system("ma_dor")) == expected

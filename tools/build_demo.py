@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from citydesk.layers import LayerRole, Project, read_layer, save_project  # noqa: E402
 from citydesk.layers.city_profile import profile_text  # noqa: E402
 from citydesk.layers.style import Symbol, categorized  # noqa: E402
-from citydesk.planning.landuse_codes import LAND_USE_CLASSES, classify_use_codes  # noqa: E402
+from citydesk.layers.land_use import LAND_USE_CLASSES, classify_codes, load_system  # noqa: E402
 
 OUT = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
 OUT_DEM = ROOT / "layers" / "demo_data" / "sf_dem_demo.gpkg"
@@ -155,7 +155,7 @@ def build(shared: Path) -> Project:
         LayerRole.LAND,
         "Land",
     )
-    parcels.data["land_use"] = classify_use_codes(parcels.data["use_code"])
+    parcels.data["land_use"] = classify_codes(parcels.data["use_code"], load_system("ma_dor"))
     style = categorized(
         parcels.data["land_use"], "land_use", base=Symbol(stroke="#7a7a7a", stroke_width=0.05)
     )

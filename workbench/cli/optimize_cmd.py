@@ -134,9 +134,9 @@ def _targets(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _landuse_inputs(args: argparse.Namespace, project: Path):
-    from citydesk.planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import project_landuse_problem
 
-    return demo_landuse_problem(
+    return project_landuse_problem(
         project, targets=_targets(args), budget=args.budget, max_changed=args.max_changed
     )
 
@@ -363,9 +363,9 @@ def cmd_phasing(args: argparse.Namespace) -> int:
     targets = {}
     if args.housing_by_period:
         targets["housing"] = [float(v) for v in args.housing_by_period.split(",")]
-    from citydesk.planning.landuse_inputs import demo_landuse_problem
+    from citydesk.planning.landuse_inputs import project_landuse_problem
 
-    inputs = demo_landuse_problem(project)
+    inputs = project_landuse_problem(project)
     if len(plan) != inputs.n_parcels:
         raise CityDeskError(
             _("The plan has {n} parcels; the project has {m}.").format(
