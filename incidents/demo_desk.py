@@ -11,21 +11,20 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from citydesk.layers.city_layers import read_crews, read_role
 from citydesk.layers.city_profile import project_profile
 from citydesk.layers.feedback import Feedback, NullFeedback
+from citydesk.layers.i18n import _
 from citydesk.layers.project_store import read_project_layer
 from citydesk.layers.road_network import RoadNetwork, build_network, network_spec
 
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
 from .dispatch import crews_from_points
-from .grid import GridSpec, build_unit_grid
-from .project_grid import read_project_grid, save_grid_to_project
+from .grid import build_unit_grid
+from .project_grid import grid_spec_for, read_project_grid, save_grid_to_project
 from .replay import ReplayResult, ReplaySpec, replay_crashes
 from .routing import RoutingTable
 from .stores import open_project_store
-
-#: the demo's grid: county code of Middlesex County, MA; the 13 neighbourhoods as streets
-DEMO_GRID = GridSpec("250170", street_code_field="N_HOOD", street_name_field="NAME")
 
 
 @dataclass
@@ -37,25 +36,44 @@ class DemoDesk:
 
 
 def prepare_demo_desk(project: str | Path) -> DemoDesk:
-    """Give a copy of the Cambridge demo project its unit grid and the fire crews."""
+    """Give a project its unit grid (if it has none) and its crews, all by the city
+    profile's roles: boundary and neighbourhoods for the grid, the crews role for the crews,
+    the streets for the network, and the profile's routing rules."""
     project = Path(project)
+    profile = project_profile(project)
+    feature = _("The dispatch desk")
     grid = read_project_grid(project)
     if grid is None:
         grid = build_unit_grid(
-            read_project_layer(project, "city_boundary"),
-            read_project_layer(project, "neighborhoods"),
-            DEMO_GRID,
+            read_role(project, "boundary", feature),
+            read_role(project, "neighborhoods", feature),
+            grid_spec_for(profile),
         )
-        save_grid_to_project(grid, project, {"routing_rules": "cambridge"})
+        rules = (
+            {"routing_rules": profile.routing_rules} if profile and profile.routing_rules else {}
+        )
+        save_grid_to_project(grid, project, rules)
         grid = read_project_grid(project)
-    facilities = read_project_layer(project, "all_facilities")
-    stations = facilities[facilities["category"] == "fire_station"]
+    points, name, department = read_crews(project, feature)
     with open_project_store(project, grid) as store:
-        store.save_crews(crews_from_points(stations, "fire", "name"))
-    network = build_network(
-        read_project_layer(project, "street_centerlines"), network_spec(project_profile(project))
+        store.save_crews(crews_from_points(points, department, name))
+    network = build_network(read_role(project, "streets", feature), network_spec(profile))
+    rules_name = profile.routing_rules if profile is not None else ""
+    return DemoDesk(project, grid, network, RoutingTable.load(rules_name or None))
+
+
+def incident_layer(project: str | Path) -> str:
+    """The project's layer of past incidents (role ``incidents``) that the replay reads."""
+    from citydesk.layers.city_layers import MissingData
+    from citydesk.layers.project_store import read_project_meta
+
+    for layer in read_project_meta(project).get("layers", []):
+        if layer.get("role") == "incidents":
+            return str(layer["id"])
+    raise MissingData(
+        _("the replay needs a layer of past incidents, and the project has none"),
+        _("Add the incident history as a layer with the role 'incidents'."),
     )
-    return DemoDesk(project, grid, network, RoutingTable.load("cambridge"))
 
 
 def run_demo_desk(
@@ -64,7 +82,7 @@ def run_demo_desk(
     """Prepare the desk, replay the crashes and compute the dashboard of the live window."""
     feedback = feedback or NullFeedback()
     desk = prepare_demo_desk(project)
-    crashes = read_project_layer(desk.project, "crashes")
+    crashes = read_project_layer(desk.project, incident_layer(desk.project))
     with open_project_store(desk.project, desk.grid) as store:
         result = replay_crashes(store, crashes, desk.network, desk.routing, spec, feedback)
         board = build_dashboard(store, desk.grid, DashboardSpec(start=result.start, end=result.end))

@@ -25,6 +25,7 @@ from .categories import kind_of, split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
+from .geocode import RangeFields
 from .lifecycle import TRANSITIONS, Event, Role, allowed_actions
 from .new_cases import NewCase
 from .routing import RoutingTable, department_names
@@ -70,8 +71,10 @@ class DispatchDesk:
         duplicate_rule: DuplicateRule | None = None,
         lang: str = "en",
         network_spec: NetworkSpec | None = None,
+        address_fields: RangeFields | None = None,
     ) -> None:
         self.store = store
+        self.address_fields = address_fields  # the profile's house-number range columns
         self.network_spec = network_spec  # the city profile's street columns
         self.actor = actor
         self.role = Role(role)
@@ -103,7 +106,15 @@ class DispatchDesk:
                 _("the project has no streets layer to find addresses on"),
                 _("Add the street centerlines, or click the place on the map."),
             )
-        return Geocoder(self.streets)
+        if self.address_fields is None:
+            raise CityDeskError(
+                _("the city profile maps no house-number ranges on the streets"),
+                _(
+                    "Add name, left_from, left_to, right_from and right_to under "
+                    "[layers.streets] in the city profile, or click the place on the map."
+                ),
+            )
+        return Geocoder(self.streets, self.address_fields)
 
     # --- reading ---------------------------------------------------------------------------
     def cases(self, filt: CaseFilter | None = None, now: dt.datetime | None = None):
@@ -238,12 +249,14 @@ def open_desk(
     actor: str,
     role: Role | str,
     lang: str = "en",
-    streets: str = "street_centerlines",
+    streets: str | None = None,
     rules: str | None = None,
 ):
-    """A desk on a project: its case store (with the unit grid), its streets layer and the
-    routing ``rules`` (a shipped set such as ``cambridge`` or a TOML path; by default the
-    ones the project names in its metadata as ``routing_rules``)."""
+    """A desk on a project: its case store (with the unit grid), its streets layer (by
+    default the city profile's streets role) and the routing ``rules`` (a shipped set such
+    as ``cambridge`` or a TOML path; by default the ones the project names in its metadata
+    as ``routing_rules``, else the city profile's)."""
+    from citydesk.layers.city_layers import MissingData
     from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.project_store import read_project_meta
     from citydesk.layers.road_network import network_spec
@@ -252,6 +265,12 @@ def open_desk(
     from .stores import open_project_store
 
     meta = read_project_meta(project)
+    profile = profile_or_none(project)
+    streets = streets or (profile.layers.layer_id("streets") if profile is not None else None)
+    try:
+        address_fields = RangeFields.from_profile(profile)
+    except MissingData:
+        address_fields = None  # the desk works without; finding an address says why
     ids = {layer.get("id") for layer in meta.get("layers", [])}
     lines = None
     if streets in ids:
@@ -260,7 +279,12 @@ def open_desk(
         lines, _facts = read_vector(project, streets)
     grid = read_project_grid(project)
     # the project names its routing rules: a shipped set ("cambridge") or a TOML path
-    routing = RoutingTable.load(rules or meta.get("metadata", {}).get("routing_rules"))
+    routing = RoutingTable.load(
+        rules
+        or meta.get("metadata", {}).get("routing_rules")
+        or (profile.routing_rules if profile is not None else None)
+        or None
+    )
     desk = DispatchDesk(
         open_project_store(project, grid),
         actor,
@@ -268,7 +292,8 @@ def open_desk(
         lines,
         routing,
         lang=lang,
-        network_spec=network_spec(profile_or_none(project)),
+        network_spec=network_spec(profile),
+        address_fields=address_fields,
     )
     desk.grid = grid
     return desk

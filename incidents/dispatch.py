@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.measure import geodesic_distance_m
 from citydesk.layers.road_network import RoadNetwork
@@ -43,11 +44,27 @@ class DispatchPlan:
 
 
 def crews_from_points(
-    points: gpd.GeoDataFrame, department: str, name_field: str, prefix: str = ""
+    points: gpd.GeoDataFrame, department: str, name_field: str | None, prefix: str = ""
 ) -> pd.DataFrame:
-    """One crew at each point (e.g. the fire stations), ready for ``store.save_crews``."""
+    """One crew at each point (e.g. the fire stations), ready for ``store.save_crews``;
+    without a name field the crews are numbered ("fire 1", "fire 2", ...)."""
+    if name_field is not None and name_field not in points.columns:
+        raise CityDeskError(
+            _("the crew points have no field '{name}'").format(name=name_field),
+            _("Fields: {names}. Name the crews by one of them.").format(
+                names=", ".join(str(c) for c in points.columns if c != "geometry")
+            ),
+        )
+    if points.empty:
+        raise CityDeskError(
+            _("there are no crew points"), _("Check the point layer and its filter.")
+        )
     pts = points.to_crs(4326)
-    names = pts[name_field].astype(str).tolist()
+    names = (
+        pts[name_field].fillna("").astype(str).tolist()
+        if name_field
+        else [f"{department} {i + 1}" for i in range(len(pts))]
+    )
     return pd.DataFrame(
         {
             "crew_id": [f"{prefix}{department}-{i + 1}" for i in range(len(pts))],

@@ -56,11 +56,29 @@ class GeocodeResult:
 
 @dataclass(frozen=True)
 class RangeFields:
-    street: str = "Street"  # the full name, "Cambridge St"
-    left_from: str = "L_From"
-    left_to: str = "L_To"
-    right_from: str = "R_From"
-    right_to: str = "R_To"
+    """The street layer's name and house-number range columns (the city profile's
+    ``[layers.streets]`` name, left_from, left_to, right_from, right_to)."""
+
+    street: str
+    left_from: str
+    left_to: str
+    right_from: str
+    right_to: str
+
+    @classmethod
+    def from_profile(cls, profile) -> RangeFields:
+        """The profile's columns; one it does not map is named with the fix."""
+        from citydesk.layers.city_layers import require_field
+
+        layers = profile.layers if profile is not None else None
+        feature = _("The address geocoder")
+        return cls(
+            require_field(layers, "streets", "name", feature),
+            *(
+                require_field(layers, "streets", key, feature)
+                for key in ("left_from", "left_to", "right_from", "right_to")
+            ),
+        )
 
 
 def normalize_street(text: str) -> str:
@@ -70,8 +88,8 @@ def normalize_street(text: str) -> str:
 
 
 class Geocoder:
-    def __init__(self, streets: gpd.GeoDataFrame, fields: RangeFields | None = None) -> None:
-        self.fields = fields or RangeFields()
+    def __init__(self, streets: gpd.GeoDataFrame, fields: RangeFields) -> None:
+        self.fields = fields
         f = self.fields
         missing = [
             c

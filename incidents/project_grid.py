@@ -40,3 +40,26 @@ def save_grid_to_project(
     layer.style.symbol.fill = "none"
     layer.style.symbol.stroke = "#e6550d"
     put_layers(project, [layer], group="Boundaries", metadata=metadata, on_top=False)
+
+
+def grid_spec_for(profile, **changes):
+    """The unit grid of a city by its profile: the 6-digit administrative code, the
+    neighbourhoods' code and name fields as the street parts (``changes`` override)."""
+    from dataclasses import replace
+
+    from citydesk.layers.city_layers import MissingData
+
+    from .grid import GridSpec
+
+    if (profile is None or not profile.admin_code) and "county_code" not in changes:
+        raise MissingData(
+            _("the unit grid needs the city's 6-digit administrative code"),
+            _('Add admin_code = "......" to the city profile (or give --county).'),
+        )
+    areas = profile.layers.neighborhoods if profile is not None else None
+    spec = GridSpec(
+        county_code=profile.admin_code if profile is not None else "",
+        street_code_field=areas.code if areas is not None else None,
+        street_name_field=areas.name if areas is not None else None,
+    )
+    return replace(spec, **changes)

@@ -227,3 +227,62 @@ def column(frame, layers: CityLayers | None, role: str, key: str, feature: str) 
     if name not in frame.columns:
         raise absent_column(feature, role, key, name, frame.columns)
     return name
+
+
+def project_layers(project) -> CityLayers | None:
+    """The role mapping of the project's city profile (None without a profile)."""
+    from .city_profile import profile_or_none
+
+    profile = profile_or_none(project)
+    return profile.layers if profile is not None else None
+
+
+def read_role(project, role: str, feature: str, layer: str | None = None):
+    """The project layer playing ``role`` (or ``layer`` when the user names one)."""
+    from .project_store import read_project_layer
+
+    return read_project_layer(
+        project, layer or require_layer(project_layers(project), role, feature)
+    )
+
+
+def read_kind(project, kind: str, feature: str):
+    """The project's facilities of a kind the analyses know (``fire``, ``school``, ...), by
+    the profile's ``[layers.facilities]`` kind field and value map."""
+    from .project_store import read_project_layer
+
+    layers = project_layers(project)
+    spec = layers.facilities if layers is not None else None
+    if spec is None or not spec.layer:
+        raise missing_layer(feature, "facilities")
+    if not spec.kind:
+        raise missing_field(feature, "facilities", "kind")
+    values = spec.kinds.get(kind)
+    if not values:
+        raise MissingData(
+            _("{feature} needs facilities of kind '{kind}': the city profile lists none").format(
+                feature=feature, kind=kind
+            ),
+            _('Add {kind} = ["VALUE", ...] under [layers.facilities.kinds].').format(kind=kind),
+        )
+    frame = read_project_layer(project, spec.layer)
+    if spec.kind not in frame.columns:
+        raise absent_column(feature, "facilities", "kind", spec.kind, frame.columns)
+    return frame[frame[spec.kind].astype(str).isin(values)]
+
+
+def read_crews(project, feature: str):
+    """(points, name column, department) of the crews role: where response crews start."""
+    from .expressions import filter_mask
+
+    layers = project_layers(project)
+    spec = layers.crews if layers is not None else None
+    if spec is None:
+        raise missing_layer(feature, "crews")
+    frame = read_role(project, "crews", feature)
+    if spec.where:
+        frame = frame[filter_mask(frame, spec.where).to_numpy(bool)]
+    name = column(frame, layers, "crews", "name", feature)
+    if not spec.department:
+        raise missing_field(feature, "crews", "department")
+    return frame, name, spec.department

@@ -28,6 +28,7 @@ from .i18n import _
 from .toml_schema import Reader, parse_toml, read_toml_file
 
 SCHEMA_VERSION = 2
+PERSONS_PER_HOUSEHOLD = 2.3  # where a city gives none
 SETTING = "city_profile"  # the key in the project's settings
 PROFILES = Path(__file__).parent / "data" / "profiles"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -79,7 +80,7 @@ class CityProfile:
     currency: str = ""
     area_unit: Literal["m2", "sqft"] = "m2"
     admin_code: str = ""  # 6 digits (county level) for CJ/T 213 grid codes
-    persons_per_household: float = 2.3
+    persons_per_household: float = PERSONS_PER_HOUSEHOLD
     credits: str = ""
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
     layers: CityLayers = field(default_factory=CityLayers)
@@ -88,6 +89,7 @@ class CityProfile:
     land_use_system: str = ""
     land_use_codes: dict[str, str] = field(default_factory=dict)  # code -> planning class
     planning: PlanningCosts = field(default_factory=PlanningCosts)
+    routing_rules: str = ""  # which department takes which case: a shipped set or a file
 
     @property
     def streets(self) -> StreetsRole:

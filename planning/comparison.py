@@ -193,10 +193,9 @@ def suitability_map(
 def front_plans(project, layer: str) -> dict[str, np.ndarray]:
     """The plans in a Pareto front's plan layer: {column: use index per parcel}."""
     from citydesk.layers.io import read_frame
+    from citydesk.optimization.landuse import USES
 
     from .landuse_inputs import plan_from_column
-
-    from citydesk.optimization.landuse import USES
 
     frame = read_frame(project, layer)[0]
     # the plan columns are those holding use names only (the others identify the parcel)

@@ -12,12 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from citydesk.layers.city_layers import DRIVEN_FROM
-from citydesk.layers.city_profile import CityProfile
+from citydesk.layers.city_profile import PERSONS_PER_HOUSEHOLD, CityProfile
 
 from .scenario import LAYER_ROLES, FacilityKind, Scenario
-
-#: CityDesk's household size where neither the scenario nor a city profile gives one
-PERSONS_PER_HOUSEHOLD = CityProfile.__dataclass_fields__["persons_per_household"].default
 
 
 def _quoted_text(value: str) -> str:

@@ -20,7 +20,6 @@ import pandas as pd
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _
-from citydesk.layers.project_store import read_project_layer
 from citydesk.layers.road_network import RoadNetwork
 from citydesk.layers.style import Symbol
 from citydesk.optimization.covering import solve_lscp, solve_mclp
@@ -248,15 +247,16 @@ def site_in_project(
     feedback: Feedback | None = None,
     name: str = "siting",
     title: str | None = None,
-    streets: str = "street_centerlines",
+    streets: str | None = None,
 ) -> tuple[SitingResult, list[str]]:
     """Site facilities on the project's road network for demand points, and save the result.
 
     What the CLI, the workbench and the demo all run. Returns the result and the layer ids
-    written (none when the solver found no plan).
+    written (none when the solver found no plan). ``streets`` is a layer id; by default the
+    city profile's streets role.
     """
+    from citydesk.layers.city_layers import read_role
     from citydesk.layers.city_profile import profile_or_none
-    from citydesk.layers.io import read_frame
     from citydesk.layers.road_network import build_network, network_spec
 
     if existing.empty:
@@ -264,7 +264,8 @@ def site_in_project(
             _("There are no existing facilities to keep."),
             _("Check the facility layer and its filter."),
         )
-    network = build_network(read_frame(project, streets)[0], network_spec(profile_or_none(project)))
+    lines = read_role(project, "streets", _("Facility siting"), streets)
+    network = build_network(lines, network_spec(profile_or_none(project)))
     demand = demand_by_node(network, lon, lat, weights)
     result = site_facilities(network, demand, existing, spec, feedback)
     ids: list[str] = []
@@ -276,15 +277,16 @@ def site_in_project(
 def fire_station_scenario(
     project, spec: SitingSpec | None = None, feedback: Feedback | None = None
 ) -> SitingResult:
-    """The demo scenario: two more fire stations for the crash history in the case store.
+    """More fire stations for the case history in the project's case store.
 
-    Demand is every case in the project's case store (the replayed crashes), the existing
-    stations are the project's fire stations, and the result is written into the project as
-    the layers ``fire_stations_plus_N_sites`` and ``..._demand``.
+    Demand is every case in the store (in the demo, the replayed crashes), the existing
+    stations are the facilities of kind ``fire`` in the city profile, and the result is
+    written into the project as the layers ``fire_stations_plus_N_sites`` and ``..._demand``.
     """
+    from citydesk.layers.city_layers import read_kind
+
     spec = spec or SitingSpec()
-    facilities = read_project_layer(project, "all_facilities")
-    stations = facilities[facilities["category"] == "fire_station"]
+    stations = read_kind(project, "fire", _("Fire station siting"))
     lon, lat = case_points(project)
     result, _ids = site_in_project(
         project,

@@ -212,7 +212,10 @@ def test_time_left_turns_amber_then_red(desk):
 
 @pytest.mark.shared_data
 def test_geocoder_places_addresses_on_their_segment(streets):
-    geocoder = Geocoder(streets)
+    from citydesk.incidents.geocode import RangeFields
+    from citydesk.layers.city_profile import read_profile
+
+    geocoder = Geocoder(streets, RangeFields.from_profile(read_profile("cambridge")))
     hit = geocoder.geocode("1334 Cambridge Street")
     assert hit.exact and hit.label == "1334 Cambridge St"
     segment = streets.iloc[0]  # Cambridge St 1334-1378 / 1337-1369

@@ -11,9 +11,9 @@ import pytest
 from conftest import PARCELS
 
 from citydesk.layers.io import read_layer
+from citydesk.layers.land_use import classify, classify_codes, load_system
 from citydesk.layers.qml import style_to_qml
 from citydesk.layers.style import Style, categorized, class_breaks, color_for_values, graduated
-from citydesk.layers.land_use import classify, classify_codes, load_system
 
 
 @pytest.fixture(scope="module")

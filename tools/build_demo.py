@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from citydesk.layers import LayerRole, Project, read_layer, save_project  # noqa: E402
 from citydesk.layers.city_profile import profile_text  # noqa: E402
-from citydesk.layers.style import Symbol, categorized  # noqa: E402
 from citydesk.layers.land_use import LAND_USE_CLASSES, classify_codes, load_system  # noqa: E402
+from citydesk.layers.style import Symbol, categorized  # noqa: E402
 
 OUT = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
 OUT_DEM = ROOT / "layers" / "demo_data" / "sf_dem_demo.gpkg"

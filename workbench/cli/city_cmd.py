@@ -188,6 +188,9 @@ def cmd_network(args: argparse.Namespace) -> int:
     from citydesk.layers.roles import LayerRole
 
     streets = args.streets
+    profile = profile_or_none(args.project)
+    if streets is None and profile is not None:
+        streets = profile.layers.layer_id("streets")
     if streets is None:
         records = read_project_meta(args.project).get("layers") or []
         found = [r["id"] for r in records if r.get("role") == LayerRole.INFRASTRUCTURE.value]
@@ -202,7 +205,7 @@ def cmd_network(args: argparse.Namespace) -> int:
         streets = found[0]
     network = build_network(
         read_project_layer(args.project, streets),
-        network_spec(profile_or_none(args.project), args.mode),
+        network_spec(profile, args.mode),
     )
     report = network.report
     assert report is not None

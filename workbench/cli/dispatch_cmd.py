@@ -17,11 +17,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     def project(p: argparse.ArgumentParser) -> None:
         p.add_argument("--project", required=True, help=_("the project (.gpkg)"))
 
-    crews = dsub.add_parser("crews", help=_("place crews at points (e.g. fire stations)"))
+    crews = dsub.add_parser(
+        "crews",
+        help=_("place crews at points (default: the city profile's crews, e.g. fire stations)"),
+    )
     project(crews)
     crews.add_argument("points", nargs="?", help=_("point layer: FILE or FILE::LAYER"))
     crews.add_argument("--department", help=_("the department the crews belong to"))
-    crews.add_argument("--name-field", default="SITE_NAME", help=_("field with the crew name"))
+    crews.add_argument("--name-field", help=_("field with the crew name (default: numbered)"))
+    crews.add_argument(
+        "--from-profile",
+        action="store_true",
+        help=_("place the crews the city profile names ([layers.crews])"),
+    )
     crews.add_argument("--where", help=_("filter the points, e.g. \"category = 'fire_station'\""))
     crews.set_defaults(func=cmd_crews)
 
@@ -32,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--rules",
         help=_("routing rules TOML, or a shipped one: cambridge (default: the project's own)"),
     )
-    run.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+    run.add_argument(
+        "--streets", help=_("the streets layer id (default: the city profile's streets)")
+    )
     run.add_argument("--actor", required=True, help=_("your user name"))
     run.add_argument("--dry-run", action="store_true", help=_("show the plan, change nothing"))
     run.set_defaults(func=cmd_run)
@@ -61,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     geo = dsub.add_parser("geocode", help=_("place an address on the streets layer"))
     project(geo)
     geo.add_argument("address")
-    geo.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+    geo.add_argument(
+        "--streets", help=_("the streets layer id (default: the city profile's streets)")
+    )
     geo.set_defaults(func=cmd_geocode)
 
     rep = dsub.add_parser("report", help=_("the KPI dashboard as a PDF evaluation report"))
@@ -121,13 +133,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _layer(project: str, layer_id: str):
-    from citydesk.layers.readers.vector import read_vector
-
-    frame, _facts = read_vector(project, layer_id)
-    return frame
-
-
 def cmd_crews(args: argparse.Namespace) -> int:
     from citydesk.incidents.dispatch import crews_from_points
     from citydesk.layers.expressions import filter_mask
@@ -145,6 +150,11 @@ def cmd_crews(args: argparse.Namespace) -> int:
                     _("crews need a department"), _("Give --department with the point layer.")
                 )
             store.save_crews(crews_from_points(points, args.department, args.name_field))
+        elif args.from_profile:
+            from citydesk.layers.city_layers import read_crews
+
+            points, name, department = read_crews(args.project, _("Placing crews"))
+            store.save_crews(crews_from_points(points, department, args.name_field or name))
         table = store.crews()
     print(table.to_string(index=False) if len(table) else _("no crews"))
     return 0
@@ -226,9 +236,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
-    from citydesk.incidents.geocode import Geocoder
+    from citydesk.incidents.geocode import Geocoder, RangeFields
+    from citydesk.layers.city_layers import read_role
+    from citydesk.layers.city_profile import profile_or_none
 
-    hit = Geocoder(_layer(args.project, args.streets)).geocode(args.address)
+    fields = RangeFields.from_profile(profile_or_none(args.project))
+    streets = read_role(args.project, "streets", _("The address geocoder"), args.streets)
+    hit = Geocoder(streets, fields).geocode(args.address)
     note = "" if hit.exact else " " + _("(nearest numbered segment)")
     print(f"{hit.label}: {hit.lon:.6f}, {hit.lat:.6f}{note}")
     return 0

@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                 " category) or a layer id, optionally ':WEIGHT_FIELD' (default: cases)"
             ),
         )
-        p.add_argument("--existing", required=True, help=_("layer id of the existing facilities"))
+        p.add_argument("--existing", help=_("layer id of the existing facilities"))
+        p.add_argument(
+            "--kind",
+            help=_("or a facility kind of the city profile: fire, school, clinic, ..."),
+        )
         p.add_argument(
             "--where", help=_("filter the existing facilities, e.g. \"category = 'fire_station'\"")
         )
@@ -51,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--spacing", type=float, default=400.0, help=_("candidate spacing in metres (400)")
         )
-        p.add_argument("--streets", default="street_centerlines", help=_("the streets layer id"))
+        p.add_argument(
+            "--streets", help=_("the streets layer id (default: the city profile's streets)")
+        )
         solver_arguments(p)
         p.add_argument("--output", help=_("layer id prefix for the results (default: the model)"))
         p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
@@ -60,8 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "landuse",
         help=_("allocate uses to parcels: a Pareto front or one weighted plan"),
         description=_(
-            "Every parcel of the project's 'parcels' layer is a candidate; zoning, floodplain,"
-            " open space and water come from the demo layer ids (see docs/OPTIMIZATION.md)."
+            "Every parcel of the project's parcels layer is a candidate; parcels, zoning,"
+            " floodplain, open space, water and schools are the layers and fields the city"
+            " profile maps (see docs/CITY.md and docs/OPTIMIZATION.md)."
         ),
     )
     landuse.add_argument("project", help=_("the project (.gpkg)"))
@@ -165,7 +172,17 @@ def cmd_siting(args: argparse.Namespace) -> int:
         radius_s=args.radius,
         options=solve_options(args),
     )
-    existing = _read_layer(project, args.existing)
+    if args.existing:
+        existing = _read_layer(project, args.existing)
+    elif args.kind:
+        from citydesk.layers.city_layers import read_kind
+
+        existing = read_kind(project, args.kind, _("Facility siting"))
+    else:
+        raise CityDeskError(
+            _("which facilities are there already?"),
+            _("Give --existing LAYER_ID (with --where) or --kind KIND (e.g. fire)."),
+        )
     if args.where:
         existing = existing[filter_mask(existing, args.where)]
     lon, lat, weights = _demand_points(project, args.demand)
