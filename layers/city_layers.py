@@ -72,6 +72,7 @@ class StreetsRole:
     to_node: str | None = None
     direction: str | None = None  # 1 from->to only, -1 to->from only, else both ways
     road_class: str | None = None
+    major_classes: list[str] = field(default_factory=list)  # road classes that are arterials
     speeds_kmh: dict[str, float] = field(default_factory=dict)  # road-class value -> km/h
     default_speed_kmh: float = 30.0
     speed_field: str | None = None  # a posted speed per segment

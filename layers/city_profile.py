@@ -256,3 +256,34 @@ def _check_land_use(p: CityProfile, reader: Reader) -> None:
         )
     for code, klass in p.land_use_codes.items():
         reader.one_of(f"land_use_codes.{code}", klass, list(LAND_USE_CLASSES), _("land-use class"))
+
+
+def _profile_in(metadata: dict | None) -> CityProfile | None:
+    text = (metadata or {}).get(SETTING)
+    if not (isinstance(text, str) and text.strip()):
+        return None
+    try:
+        return parse_profile(text)
+    except ProfileError:
+        return None  # a broken profile is reported where it is used, not by a credit line
+
+
+def credits_of(metadata: dict | None) -> str:
+    """The data credits a map or report of the project prints: the city profile's, else the
+    project's own ``credits`` setting (projects made before city profiles)."""
+    profile = _profile_in(metadata)
+    if profile is not None and profile.credits:
+        return profile.credits
+    return str((metadata or {}).get("credits", "") or "")
+
+
+def currency_of(metadata: dict | None) -> str:
+    """The ISO 4217 code money is shown in ('' when the project has no profile)."""
+    profile = _profile_in(metadata)
+    return profile.currency if profile is not None else ""
+
+
+def project_currency(project) -> str:
+    from .project_store import read_project_meta
+
+    return currency_of(read_project_meta(project).get("metadata"))

@@ -227,7 +227,9 @@ def render_map(
                 fontsize=7,
                 frameon=False,
             )
-    text = credits if credits is not None else project.metadata.get("credits", "")
+    from .city_profile import credits_of
+
+    text = credits if credits is not None else credits_of(project.metadata)
     if text:
         fig.text(0.01, 0.005, text, fontsize=6, wrap=True, ha="left", va="bottom", color="#444")
     return fig

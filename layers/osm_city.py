@@ -305,6 +305,10 @@ def city_from_osm(
         )
     buildings = osm_buildings(extract, working)
     landuse = _areas(extract, "landuse", working)
+    parks = _areas(extract, "leisure", working)
+    parks = parks[parks["leisure"].isin(PARK_VALUES)].reset_index(drop=True)
+    water = _areas(extract, "natural", working)
+    water = water[water["natural"] == "water"].reset_index(drop=True)
     facilities = osm_facilities(extract, working)
     boundary, boundary_note = osm_boundary(extract, streets, name)
     notes = extract.report()
@@ -319,6 +323,8 @@ def city_from_osm(
     layers = {
         "boundary": boundary,
         "landuse": landuse,
+        "parks": parks,
+        "water": water,
         "buildings": buildings,
         "facilities": facilities,
         "streets": streets,
@@ -326,6 +332,8 @@ def city_from_osm(
     roles = {
         "boundary": "boundary",
         "landuse": "land",
+        "parks": "constraint",
+        "water": "constraint",
         "buildings": "housing",
         "facilities": "facilities",
         "streets": "infrastructure",
@@ -338,33 +346,91 @@ def _toml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+#: the facility kinds the analyses know -> OSM amenity values (the facilities' ``kind``)
+OSM_KINDS = {
+    "fire": ["fire_station"],
+    "school": ["school"],
+    "clinic": ["clinic", "doctors", "hospital"],
+    "library": ["library"],
+    "police": ["police"],
+}
+#: leisure=* values that are parks and open space (the ``parks`` layer)
+PARK_VALUES = ("park", "garden", "playground", "nature_reserve", "recreation_ground", "common")
+
+
 def profile_for_osm(name: str, timezone: str, currency: str, crs, table: HighwayTable) -> str:
-    """A first city profile for a city built from OSM: the street columns of ``streets``, the
-    class speeds, OSM's credits. Calendar and holidays are left for the city to fill in."""
+    """A first city profile for a city built from OSM: the roles of the layers it wrote and
+    their fields, the class speeds, OSM's credits. Calendar and holidays are left for the
+    city to fill in (``citydesk city check`` says what is still missing)."""
     epsg = crs.to_epsg()
     crs_text = f"EPSG:{epsg}" if epsg else crs.to_wkt()
     speeds = ", ".join(
         f"{_toml_text(k)} = {c.speed_kmh:g}" for k, c in table.classes.items() if c.drive
     )
+    kinds = [f"{kind} = [{', '.join(map(_toml_text, v))}]" for kind, v in OSM_KINDS.items()]
     lines = [
         "# City profile made by `citydesk city from-osm` (docs/CITY.md explains every key).",
-        "# Check the calendar: working hours, rest days and the public holidays' country.",
-        "schema = 1",
+        "# Check the calendar: working hours, rest days and the public holidays' country;",
+        "# add admin_code (6 digits) for the unit grid's codes.",
+        "schema = 2",
         f"name = {_toml_text(name)}",
         f"timezone = {_toml_text(timezone)}",
         f"crs = {_toml_text(crs_text)}",
         f"currency = {_toml_text(currency)}",
         'area_unit = "m2"',
         f"credits = {_toml_text(OSM_CREDITS)}",
+        'land_use_system = "osm_landuse"  # the landuse layer\'s "landuse" tag',
         "",
-        "[streets]                     # the 'streets' layer built from OSM ways",
+        "[layers.parcels]               # OSM has no parcels: the landuse areas stand in",
+        'layer = "landuse"',
+        'id = "osm_id"',
+        'land_use = "landuse"',
+        "# no housing_units, floor_area or land_value: OSM does not record them",
+        "",
+        "[layers.buildings]",
+        'layer = "buildings"',
+        'id = "osm_id"',
+        'floor_area = "floor_area_m2"    # footprint x building:levels, where tagged',
+        'levels = "levels"',
+        'use = "building"',
+        "",
+        "[layers.streets]               # the ways, split where they share a node",
+        'layer = "streets"',
+        'name = "name"',
         'road_class = "highway"',
+        'major_classes = ["motorway", "trunk", "primary", "secondary"]',
         'direction = "oneway"          # 1 along the way, -1 against, 0 both ways',
         'speed_field = "maxspeed_kmh"  # the maxspeed tag where present',
         'drive_field = "drive"',
         'walk_field = "walk"',
         f"speeds_kmh = {{ {speeds} }}",
         "default_speed_kmh = 30",
+        "",
+        "[layers.facilities]            # every amenity=*, its value as kind",
+        'layer = "facilities"',
+        'kind = "kind"',
+        'name = "name"',
+        "[layers.facilities.kinds]",
+        *kinds,
+        "",
+        "[layers.open_space]",
+        'layer = "parks"',
+        "",
+        "[layers.water]",
+        'layer = "water"',
+        "",
+        "[layers.boundary]",
+        'layer = "boundary"',
+        "",
+        "[layers.neighborhoods]         # until the city adds its districts (街道/社区)",
+        'layer = "boundary"',
+        'name = "name"',
+        "",
+        "[layers.crews]                 # fire crews at the fire stations",
+        'layer = "facilities"',
+        "where = \"kind = 'fire_station'\"",
+        'name = "name"',
+        'department = "fire"',
         "",
     ]
     return "\n".join(lines)

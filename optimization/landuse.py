@@ -385,6 +385,9 @@ def objective_ranges(
     model = build_landuse_model(inputs, relaxed=True)
     scales = {}
     for o in objectives_for(model, list(names)):
+        if not any(abs(c) > 0 for c in o.expression.values()):
+            scales[o.name] = 1.0  # no plan changes it (e.g. no land value): nothing to solve
+            continue
         ends = []
         for sense in (1, -1):
             model.problem.setObjective(sense * o.expression)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from citydesk.layers.i18n import _, ngettext
 
-from .indicators import INDICATORS, indicator_label, indicator_table, unit_label
+from .indicators import INDICATORS, indicator_label, indicator_table, is_money, unit_label
 from .landuse_front import USE_COLOURS
 
 
@@ -51,32 +51,42 @@ def best_scenarios(table: pd.DataFrame) -> dict[str, list[str]]:
     return best
 
 
-def format_value(value: float, unit: str) -> str:
+def format_value(value: float, unit: str, currency: str = "") -> str:
+    """A figure for display; money in the city's currency, compact and in the interface's
+    locale (Babel: "$234.1M", "€2.3亿"), or in millions when the city gives no currency."""
     if value is None or not np.isfinite(value):
         return "-"
-    if unit == "USD":
-        return f"${value / 1e6:,.1f} M"
+    if is_money(unit):
+        if currency:
+            from babel.numbers import format_compact_currency
+
+            from citydesk.layers.i18n import current_language
+
+            return format_compact_currency(
+                value, currency, locale=current_language() or "en", fraction_digits=1
+            )
+        return f"{value / 1e6:,.1f} M"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
 
 
-def formatted_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Display strings, best values marked with a star."""
+def formatted_table(table: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """Display strings, best values marked with a star; money in ``currency``."""
     scenarios = [c for c in table.columns if c not in ("label", "unit", "better")]
     best = best_scenarios(table)
     out = pd.DataFrame(index=table.index)
     out[_("Indicator")] = table["label"]
-    out[_("Unit")] = [unit_label(u) for u in table["unit"]]
+    out[_("Unit")] = [unit_label(u, currency) for u in table["unit"]]
     for s in scenarios:
         out[s] = [
-            format_value(v, u) + (" *" if s in best.get(k, []) else "")
+            format_value(v, u, currency) + (" *" if s in best.get(k, []) else "")
             for k, v, u in zip(table.index, table[s], table["unit"], strict=True)
         ]
     return out
 
 
-def indicator_chart(table: pd.DataFrame, columns: int = 4):
+def indicator_chart(table: pd.DataFrame, columns: int = 4, currency: str = ""):
     """One small bar chart per indicator (scenarios as bars): honest about units, which a
     radar chart of mixed units is not."""
     from citydesk.layers.mpl_fonts import figure
@@ -99,7 +109,7 @@ def indicator_chart(table: pd.DataFrame, columns: int = 4):
                 b.set_linewidth(1.5)
         ax.set_yticks(range(len(scenarios)), scenarios, fontsize=7)
         ax.invert_yaxis()
-        ax.set_title(f"{row['label']}\n({unit_label(row['unit'])})", fontsize=7.5)
+        ax.set_title(f"{row['label']}\n({unit_label(row['unit'], currency)})", fontsize=7.5)
         ax.tick_params(axis="x", labelsize=6)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

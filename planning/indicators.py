@@ -52,6 +52,7 @@ class Indicator:
     denominator: Column | None = None
     scale: float = 1.0
     function: Callable[[pd.DataFrame], float] | None = None  # a plugin's: state -> value
+    needs: tuple[str, ...] = ()  # per-parcel figures read; left out when the city lacks one
 
     def value(self, state: pd.DataFrame) -> float:
         if self.function is not None:
@@ -86,6 +87,30 @@ def _fire_person_seconds(s: pd.DataFrame) -> np.ndarray:
     return s["residents"].to_numpy(float) * np.where(np.isfinite(t), t, 0.0)
 
 
+def _new_homes(s: pd.DataFrame) -> np.ndarray:
+    return np.clip(s["units_after"].to_numpy(float) - s["units_before"].to_numpy(float), 0, None)
+
+
+def _new_homes_within(kind: str) -> Column:
+    """New homes within the walk radius of a ``kind``: valid whatever the city knows of the
+    homes it has today (the new ones are the plan's own)."""
+
+    def within(s: pd.DataFrame) -> np.ndarray:
+        radius = s.attrs.get("walk_radius_m", 800.0)
+        return _new_homes(s) * (s[f"walk_{kind}_m"].to_numpy(float) <= radius)
+
+    return within
+
+
+def _reachable_new_homes(s: pd.DataFrame) -> np.ndarray:
+    return _new_homes(s) * np.isfinite(s["drive_fire_s"].to_numpy(float))
+
+
+def _fire_home_seconds(s: pd.DataFrame) -> np.ndarray:
+    t = s["drive_fire_s"].to_numpy(float)
+    return _new_homes(s) * np.where(np.isfinite(t), t, 0.0)
+
+
 _BUILTIN = [
     Indicator(
         "housing_units_added", N_("Housing units added"), "units",
@@ -95,46 +120,46 @@ _BUILTIN = [
     Indicator(
         "jobs_housing_balance", N_("Jobs-housing balance"), "jobs/unit",
         "sum(jobs_after) / sum(units_after)", "",
-        _col("jobs_after"), _col("units_after"),
+        _col("jobs_after"), _col("units_after"), needs=("floor_area", "housing_units"),
     ),
     Indicator(
         "residents_near_school", N_("Residents within walking reach of a school"), "persons",
         "sum(residents where walk_school_m <= walk radius)", "higher",
-        _residents_within("school"),
+        _residents_within("school"), needs=("housing_units",),
     ),
     Indicator(
         "residents_near_park", N_("Residents within walking reach of a park"), "persons",
         "sum(residents where walk_park_m <= walk radius)", "higher",
-        _residents_within("park"),
+        _residents_within("park"), needs=("housing_units",),
     ),
     Indicator(
         "residents_near_clinic", N_("Residents within walking reach of a clinic"), "persons",
         "sum(residents where walk_clinic_m <= walk radius)", "higher",
-        _residents_within("clinic"),
+        _residents_within("clinic"), needs=("housing_units",),
     ),
     Indicator(
         "school_seat_access", N_("School seats per 1,000 residents in reach (2SFCA)"),
         "seats/1000 persons", "1000 * sum(residents * school_access) / sum(residents)", "higher",
         lambda s: s["residents"].to_numpy(float) * s["school_access"].to_numpy(float),
-        _col("residents"), scale=1000.0,
+        _col("residents"), scale=1000.0, needs=("housing_units",),
     ),
     Indicator(
         "mean_fire_response_s", N_("Mean drive time from the nearest fire station"), "s",
         "sum(residents * drive_fire_s) / sum(residents), over reachable parcels", "lower",
-        _fire_person_seconds, _reachable_residents,
+        _fire_person_seconds, _reachable_residents, needs=("housing_units",),
     ),
     Indicator(
         "green_space_per_resident", N_("Green space per resident"), "m²/person",
         "sum(green_m2) / sum(residents)", "higher",
-        _col("green_m2"), _col("residents"),
+        _col("green_m2"), _col("residents"), needs=("housing_units",),
     ),
     Indicator(
-        "land_value_captured_usd", N_("Land value captured"), "USD",
+        "land_value_captured_usd", N_("Land value captured"), "money",
         "sum(land_value_gain)", "higher",
-        _col("land_value_gain"),
+        _col("land_value_gain"), needs=("land_value",),
     ),
     Indicator(
-        "plan_cost_usd", N_("Development and public cost"), "USD",
+        "plan_cost_usd", N_("Development and public cost"), "money",
         "sum(plan_cost)", "lower",
         _col("plan_cost"),
     ),
@@ -152,6 +177,22 @@ _BUILTIN = [
         "floodplain_residents", N_("Residents in the 100-year floodplain"), "persons",
         "sum(residents * flood_share)", "lower",
         lambda s: s["residents"].to_numpy(float) * s["flood_share"].to_numpy(float),
+        needs=("housing_units", "floodplain"),
+    ),
+    Indicator(
+        "new_homes_near_school", N_("New homes within walking reach of a school"), "units",
+        "sum(units_after - units_before where walk_school_m <= walk radius)", "higher",
+        _new_homes_within("school"),
+    ),
+    Indicator(
+        "new_homes_near_park", N_("New homes within walking reach of a park"), "units",
+        "sum(units_after - units_before where walk_park_m <= walk radius)", "higher",
+        _new_homes_within("park"),
+    ),
+    Indicator(
+        "new_homes_fire_response_s", N_("Mean drive time from a fire station to new homes"), "s",
+        "sum(new homes * drive_fire_s) / sum(new homes), over reachable parcels", "lower",
+        _fire_home_seconds, _reachable_new_homes,
     ),
 ]  # fmt: skip
 
@@ -172,14 +213,22 @@ UNIT_LABELS = {
     "seats/1000 persons": N_("seats/1000 persons"),
     "s": N_("s"),
     "m²/person": N_("m²/person"),
-    "USD": N_("USD"),
+    "money": N_("currency"),
     "m": N_("m"),
     "parcels": N_("parcels"),
 }
 
 
-def unit_label(unit: str) -> str:
-    """A unit in the interface language (a plugin's own unit is shown as it is given)."""
+def is_money(unit: str) -> bool:
+    """Money, in the city's currency ("USD" is how results before city profiles said it)."""
+    return unit in ("money", "USD")
+
+
+def unit_label(unit: str, currency: str = "") -> str:
+    """A unit in the interface language (a plugin's own unit is shown as it is given);
+    money is the city's currency code."""
+    if is_money(unit):
+        return currency or _(UNIT_LABELS["money"])
     return _(UNIT_LABELS[unit]) if unit in UNIT_LABELS else unit
 
 
@@ -195,13 +244,25 @@ def indicator_table(
     problems: list[str] | None = None,
 ) -> pd.DataFrame:
     """Long table (indicator, area, value, unit): area "city" and one row per value of
-    ``area_column``. An indicator that raises is skipped and described in ``problems``."""
+    ``area_column``. An indicator that raises is skipped and described in ``problems``, as
+    is one that needs a figure the city lacks (``state.attrs["unknown"]``, e.g.
+    ``housing_units``): a number computed from a missing figure would be a silent zero."""
     rows = []
+    unknown = set(state.attrs.get("unknown", ()))
     groups = [("city", state)]
     if area_column and area_column in state:
         groups += [(str(a), part) for a, part in state.groupby(area_column, sort=True)]
     for key in keys or list(INDICATORS):
         ind = INDICATORS[key]
+        lacking = [n for n in ind.needs if n in unknown]
+        if lacking:
+            if problems is not None:
+                problems.append(
+                    _("{label}: left out, the city has no {what}").format(
+                        label=_(ind.label), what=", ".join(lacking)
+                    )
+                )
+            continue
         try:
             values = [(area, ind.value(part)) for area, part in groups]
         except Exception as exc:  # a plugin's indicator must not stop the run

@@ -106,7 +106,7 @@ def parcel_facts(
         notes.append(
             _(
                 "no housing figure ([layers.parcels] housing_units): homes a change replaces "
-                "are not subtracted, and homes today are not counted"
+                "are not subtracted, and the indicators about today's residents are left out"
             )
         )
     floor = _numbers(parcels, field_of("floor_area"))

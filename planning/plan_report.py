@@ -57,6 +57,7 @@ def build_sections(
     decisions=(),
     front: tuple[dict, pd.DataFrame] | None = None,
     credits: str = "",
+    currency: str = "",
 ) -> list[Section]:
     """The report's sections from scenario results (and evaluated front plans)."""
     long = pd.concat([r.indicators.assign(scenario=r.scenario.name) for r in results])
@@ -72,8 +73,8 @@ def build_sections(
         _section(
             _("Indicators, city-wide"),
             [_("Best value per indicator marked *. Formulas and units: docs/PLANNING.md.")],
-            [(_("Indicators by scenario"), formatted_table(table))],
-            [("indicators", indicator_chart(table))],
+            [(_("Indicators by scenario"), formatted_table(table, currency))],
+            [("indicators", indicator_chart(table, currency=currency))],
         )
     )
     areas = inputs.layer_names.get("neighborhoods")
@@ -91,7 +92,7 @@ def build_sections(
             figures=[("plans", scenario_maps(inputs.parcels, shown, titles, boundary))],
         )
     )
-    sections.append(_neighbourhood_section(long))
+    sections.append(_neighbourhood_section(long, currency))
     phasing = _phasing_section(results)
     if phasing:
         sections.append(phasing)
@@ -142,7 +143,7 @@ def _scenarios_section(results) -> Section:
     return _section(_("Scenarios"), notes, [(_("Scenarios compared"), pd.DataFrame(rows))])
 
 
-def _neighbourhood_section(long: pd.DataFrame) -> Section:
+def _neighbourhood_section(long: pd.DataFrame, currency: str = "") -> Section:
     tables = []
     for key in ("housing_units_added", "residents_near_school", "mean_fire_response_s"):
         part = long[(long["indicator"] == key) & (long["area"] != "city")]
@@ -150,10 +151,10 @@ def _neighbourhood_section(long: pd.DataFrame) -> Section:
             continue
         wide = part.pivot_table(index="area", columns="scenario", values="value", sort=False)
         unit = INDICATORS[key].unit
-        wide = wide.map(lambda v, u=unit: format_value(v, u))
+        wide = wide.map(lambda v, u=unit: format_value(v, u, currency))
         tables.append(
             (
-                f"{indicator_label(key)} ({unit_label(unit)})",
+                f"{indicator_label(key)} ({unit_label(unit, currency)})",
                 wide.reset_index(names=_("Neighbourhood")),
             )
         )
@@ -304,8 +305,6 @@ def _decisions_section(decisions) -> Section:
 def _assumptions_section(results, inputs) -> Section:
     from dataclasses import asdict
 
-    from .landuse_inputs import AllocationAssumptions
-
     paragraphs = [_("Street network: {lines}").format(lines="; ".join(inputs.network_lines))]
     rows = []
     for r in results:
@@ -323,15 +322,19 @@ def _assumptions_section(results, inputs) -> Section:
             }
         )
         rows.append(row)
-    rules = AllocationAssumptions()
     from citydesk.optimization.landuse import USES
+
+    from .landuse_inputs import assumptions_for
+
+    rules = assumptions_for(inputs.profile)
+    money = inputs.profile.currency if inputs.profile is not None else ""
 
     uses = pd.DataFrame(
         {
             _("Use"): USES,
             _("Homes per ha"): rules.density_units_per_ha,
             _("Job floor ratio"): rules.job_floor_ratio,
-            _("Cost per m² (USD)"): rules.cost_per_m2,
+            _("Cost per m² ({currency})").format(currency=money or "-"): rules.cost_per_m2,
             _("Land value factor"): rules.value_factor,
         }
     )
@@ -381,9 +384,13 @@ def plan_report(
     front = None
     if front_layer:
         front = evaluate_plans(inputs, results[0].scenario, front_plans(project, front_layer))
+    from citydesk.layers.city_profile import credits_of, currency_of
+
     meta = read_project_meta(project)
-    credits = (meta.get("metadata") or {}).get("credits", "")
-    sections = build_sections(results, inputs, decisions(project), front, credits)
+    settings = meta.get("metadata")
+    sections = build_sections(
+        results, inputs, decisions(project), front, credits_of(settings), currency_of(settings)
+    )
     title = _("Planning scenarios: {project}").format(
         project=meta.get("name") or Path(project).stem
     )

@@ -278,7 +278,7 @@ def check_scenario(s: Scenario) -> None:
         _fail("phasing.budgets_usd", _("budgets must be positive"), _("Check the amounts."))
     a = s.assumptions
     for name, value in asdict(a).items():
-        if value <= 0:
+        if value is not None and value <= 0:
             _fail(f"assumptions.{name}", _("must be positive"), _("Check the value."))
 
 

@@ -454,14 +454,6 @@ def plan_state(
             out[changed] = table[np.arange(len(uses)), uses]
         return out
 
-    if facts.units_now is None:
-        problems.append(
-            _(
-                "the city has no housing figure ([layers.parcels] housing_units): homes before "
-                "are 0, and residents and the per-resident indicators count only the homes "
-                "the plan builds"
-            )
-        )
     units_before = (
         facts.units_now.astype(float) if facts.units_now is not None else np.zeros(len(parcels))
     )
@@ -489,6 +481,17 @@ def plan_state(
     # a GeoDataFrame, so that plugin indicators can measure on the parcels themselves
     state = gpd.GeoDataFrame(state, geometry=parcels.geometry.values, crs=inputs.crs)
     state.attrs["walk_radius_m"] = a.walk_radius_m
+    # figures the city does not have: the indicators that need them are left out, said so
+    state.attrs["unknown"] = [
+        name
+        for name, missing in (
+            ("housing_units", facts.units_now is None),
+            ("floor_area", facts.floor_m2 is None),
+            ("land_value", facts.land_value is None),
+            ("floodplain", "floodplain" not in inputs.layer_names),
+        )
+        if missing
+    ]
     state.attrs["project"] = str(inputs.project)
     state["new_network_m"] = np.where(
         changed, np.maximum(inputs.street_distance - ACCESS_ROAD_FREE_M, 0), 0

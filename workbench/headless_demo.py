@@ -259,7 +259,12 @@ def _planning_scenarios(project_path: Path, out: Path) -> tuple[list[list[str]],
         "demo",
     )
     paths = plan_report(project_path, list(DEMO_SCENARIOS), out / "planning_report", "landuse_plan")
-    table = formatted_table(comparison_table(stored_indicators(project_path, list(DEMO_SCENARIOS))))
+    from citydesk.layers.city_profile import project_currency
+
+    table = formatted_table(
+        comparison_table(stored_indicators(project_path, list(DEMO_SCENARIOS))),
+        project_currency(project_path),
+    )
     return table.to_numpy().tolist(), paths.html
 
 

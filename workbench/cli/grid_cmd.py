@@ -19,15 +19,21 @@ def _source(text: str) -> tuple[str, str | None]:
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("grid", help=_("unit grids for grid-based city management"))
     gsub = cmd.add_subparsers(dest="grid_command", metavar="ACTION", required=True)
-    build = gsub.add_parser("build", help=_("cut a boundary into coded square cells"))
+    build = gsub.add_parser(
+        "build",
+        help=_("cut a boundary into coded square cells"),
+        description=_(
+            "With a CityDesk project as --out, the boundary, the street-level units, their "
+            "fields and the county code default to the city profile's (docs/CITY.md)."
+        ),
+    )
     build.add_argument(
-        "--boundary", required=True, metavar="FILE[::LAYER]", help=_("the city boundary")
+        "--boundary", metavar="FILE[::LAYER]", help=_("the city boundary (default: profile)")
     )
     build.add_argument(
         "--streets",
-        required=True,
         metavar="FILE[::LAYER]",
-        help=_("street-level units (街道), e.g. neighborhoods"),
+        help=_("street-level units (街道), e.g. neighborhoods (default: profile)"),
     )
     build.add_argument("--street-code-field", help=_("field with the 3-digit street code"))
     build.add_argument("--street-name-field", help=_("field with the street name"))
@@ -37,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_("community-level units (社区), e.g. census tracts"),
     )
     build.add_argument("--community-id-field", help=_("field identifying a community"))
-    build.add_argument("--county", required=True, help=_("6-digit county code"))
+    build.add_argument("--county", help=_("6-digit county code (default: profile)"))
     build.add_argument("--cell-size", type=float, default=100.0, help=_("cell size in metres"))
     build.add_argument("--crs", help=_("projected CRS for the cells (default: automatic)"))
     build.add_argument("--out", required=True, help=_("output .gpkg (or a CityDesk project)"))
@@ -45,24 +51,48 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from citydesk.incidents.grid import GridSpec, build_unit_grid
+    from citydesk.incidents.grid import build_unit_grid
+    from citydesk.incidents.project_grid import grid_spec_for
+    from citydesk.layers.city_layers import read_role
+    from citydesk.layers.city_profile import profile_or_none
+    from citydesk.layers.errors import CityDeskError
     from citydesk.layers.io import read_frame, write_frame
 
-    spec = GridSpec(
-        county_code=args.county,
+    out = Path(args.out)
+    project = out if out.exists() and _is_project(out) else None
+    profile = profile_or_none(project)
+    given = {
+        "county_code": args.county,
+        "street_code_field": args.street_code_field,
+        "street_name_field": args.street_name_field,
+    }
+    spec = grid_spec_for(
+        profile,
         cell_size_m=args.cell_size,
         crs=args.crs,
-        street_code_field=args.street_code_field,
-        street_name_field=args.street_name_field,
         community_id_field=args.community_id_field,
+        **{k: v for k, v in given.items() if v},
     )
-    boundary, _f = read_frame(*_source(args.boundary))
-    streets, _f = read_frame(*_source(args.streets))
+    feature = _("The unit grid")
+    if project is None and not (args.boundary and args.streets):
+        raise CityDeskError(
+            _("the grid needs a boundary and street-level units"),
+            _("Give --boundary and --streets, or a CityDesk project with a profile as --out."),
+        )
+    boundary = (
+        read_frame(*_source(args.boundary))[0]
+        if args.boundary
+        else read_role(project, "boundary", feature)
+    )
+    streets = (
+        read_frame(*_source(args.streets))[0]
+        if args.streets
+        else read_role(project, "neighborhoods", feature)
+    )
     communities = read_frame(*_source(args.communities))[0] if args.communities else None
     with TqdmFeedback(_("building grid")) as fb:
         grid = build_unit_grid(boundary, streets, spec, communities, feedback=fb)
-    out = Path(args.out)
-    if out.exists() and _is_project(out):
+    if project is not None:
         from citydesk.incidents.project_grid import save_grid_to_project
 
         save_grid_to_project(grid, out)

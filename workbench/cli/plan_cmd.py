@@ -161,10 +161,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _city_table(indicators, area: str = "city"):
+def _city_table(indicators, project, area: str = "city"):
+    from citydesk.layers.city_profile import project_currency
     from citydesk.planning.comparison import comparison_table, formatted_table
 
-    return formatted_table(comparison_table(indicators, area))
+    return formatted_table(comparison_table(indicators, area), project_currency(project))
 
 
 def _with_plugin_indicators() -> None:
@@ -205,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         for problem in r.problems:
             print("  " + problem)
-    print(_city_table(long).to_string(index=False))
+    print(_city_table(long, args.project).to_string(index=False))
     return 0
 
 
@@ -237,7 +238,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 names=", ".join(sorted(set(long["area"])))
             ),
         )
-    print(formatted_table(table).to_string(index=False))
+    from citydesk.layers.city_profile import project_currency
+
+    print(formatted_table(table, project_currency(args.project)).to_string(index=False))
     if args.csv:
         table.to_csv(args.csv)
     return 0

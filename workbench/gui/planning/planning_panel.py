@@ -267,7 +267,10 @@ class PlanningPanel(QWidget):
             long = pd.concat([long, extra], ignore_index=True)
         table = comparison_table(long)
         self.comparison = table
-        self.model = FrameModel(formatted_table(table).reset_index(drop=True))
+        from citydesk.layers.city_profile import project_currency
+
+        currency = project_currency(self.path)
+        self.model = FrameModel(formatted_table(table, currency).reset_index(drop=True))
         self.table.setModel(self.model)
         self.table.resizeColumnsToContents()
         self._show_chart(table)

@@ -13,12 +13,23 @@ DISTANCE_M = 50.0
 
 @cache
 def _major_roads(project: str, crs_wkt: str) -> gpd.GeoDataFrame:
-    """The project's major roads (read once per project and CRS)."""
-    from citydesk.layers.expressions import filter_mask
-    from citydesk.layers.io import read_frame
+    """The project's major roads (read once per project and CRS): the city profile's streets
+    whose road class is one of its ``major_classes`` (docs/CITY.md)."""
+    from citydesk.layers.city_layers import MissingData, read_role, require_field
+    from citydesk.layers.city_profile import profile_or_none
 
-    streets = read_frame(project, "street_centerlines")[0]
-    return streets[filter_mask(streets, "MajorRoad = 1").to_numpy()].to_crs(crs_wkt)
+    profile = profile_or_none(project)
+    feature = "Homes near major roads"
+    layers = profile.layers if profile is not None else None
+    road_class = require_field(layers, "streets", "road_class", feature)
+    major = profile.streets.major_classes if profile is not None else []
+    if not major:
+        raise MissingData(
+            f"{feature} needs to know which road classes are major roads",
+            'Add major_classes = ["..."] under [layers.streets] in the city profile.',
+        )
+    streets = read_role(project, "streets", feature)
+    return streets[streets[road_class].astype(str).isin(major)].to_crs(crs_wkt)
 
 
 def homes_near_major_roads(state: gpd.GeoDataFrame) -> float:
