@@ -124,6 +124,18 @@ def _class_key(value: Any) -> str:
         return str(value).strip()
 
 
+def major_road_mask(streets, columns) -> Any:
+    """Which street segments are major roads: their road class (``columns.road_class``,
+    numbers compared as numbers) is one of ``columns.major_classes`` (the city profile's
+    ``[layers.streets]``)."""
+    import numpy as np
+
+    if not columns.road_class or columns.road_class not in streets.columns:
+        return np.zeros(len(streets), dtype=bool)
+    major = {_class_key(v) for v in columns.major_classes}
+    return streets[columns.road_class].map(_class_key).isin(major).to_numpy()
+
+
 @dataclass(frozen=True)
 class NetworkReport:
     """How the street layer became a graph; shown to the user and checked in tests."""

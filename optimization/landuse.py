@@ -48,6 +48,7 @@ OBJECTIVES = {
     "environment": "min",
     "compatibility": "min",
     "suitability": "max",
+    "cost": "min",  # development and public cost: the planner's budget trade-off
 }
 
 
@@ -210,6 +211,7 @@ def build_landuse_model(
     for name, amounts in inputs.yields.items():
         expressions[f"target:{name}"] = linear(amounts)
     expressions["budget"] = linear(inputs.cost)
+    expressions["cost"] = expressions["budget"]
     changed = pulp.LpAffineExpression([(var, 1) for (i, u), var in x.items() if u != 0])
     expressions["changed"] = changed
     rows: dict[str, str] = {}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback
 from citydesk.layers.i18n import _
 from citydesk.layers.project_store import read_project_layer
@@ -49,11 +50,29 @@ def run_landuse_front(
 ) -> FrontRun:
     """The front over every parcel of the project, written as ``<name>_plan``."""
     spec = spec or FrontSpec()
+    notes: list[str] = []
     inputs = project_landuse_problem(
-        project, targets=spec.targets, budget=spec.budget, max_changed=spec.max_changed
+        project,
+        notes=notes,
+        targets=spec.targets,
+        budget=spec.budget,
+        max_changed=spec.max_changed,
     )
     model = build_landuse_model(inputs)
     objectives = objectives_for(model, list(spec.objectives))
+    for o in objectives:
+        if not any(abs(c) > 0 for c in o.expression.values()):
+            raise CityDeskError(
+                _(
+                    "the objective '{name}' is the same for every plan in this city ({notes})"
+                ).format(
+                    name=o.name,
+                    notes="; ".join(n for n in notes if o.name in n) or _("no coefficients"),
+                ),
+                _("Choose two objectives that can vary: {names}.").format(
+                    names=", ".join(_varying(model)) or "-"
+                ),
+            )
     if spec.exact:
         front = augmecon2(
             model.problem, objectives, grid=spec.points, options=spec.options, feedback=feedback
@@ -80,6 +99,17 @@ def run_landuse_front(
         )
     layer_id = save_plans(project, plans, name) if plans else None
     return FrontRun(front, plans, pd.DataFrame(rows), layer_id)
+
+
+def _varying(model) -> list[str]:
+    """The objectives some plan can change."""
+    from citydesk.optimization.landuse import OBJECTIVES
+
+    return [
+        n
+        for n in OBJECTIVES
+        if n in model.expressions and any(abs(c) > 0 for c in model.expressions[n].values())
+    ]
 
 
 #: colours of the uses on the map; 'keep' draws no fill so the changes stand out

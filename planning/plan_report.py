@@ -100,7 +100,7 @@ def build_sections(
     if suit:
         sections.append(suit)
     if front is not None:
-        sections.append(_front_section(long, results, front[0]))
+        sections.append(_front_section(long, results, front[0], currency))
     sections.append(_decisions_section(decisions))
     sections.append(_assumptions_section(results, inputs))
     sections.append(
@@ -246,13 +246,15 @@ def _suitability_section(results, inputs, boundary) -> Section | None:
     return _section(_("Suitability"), notes, tables, figures)
 
 
-def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
+def _front_section(long: pd.DataFrame, results, front_states: dict, currency: str = "") -> Section:
     from citydesk.layers.mpl_fonts import figure
 
     city = long[long["area"] == "city"].pivot_table(
         index="scenario", columns="indicator", values="value", sort=False
     )
     x_key, y_key = "land_value_captured_usd", "housing_units_added"
+    if x_key not in city.columns or not city[x_key].notna().any():
+        x_key = "plan_cost_usd"  # a city with no land values: homes against cost
     fig = figure(figsize=(7, 4.5))
     ax = fig.subplots()
     front = city.loc[[n for n in front_states if n in city.index]].sort_values(x_key)
@@ -263,7 +265,11 @@ def _front_section(long: pd.DataFrame, results, front_states: dict) -> Section:
             ax.plot(
                 city.loc[name, x_key] / 1e6, city.loc[name, y_key], "s", markersize=8, label=name
             )
-    ax.set_xlabel(_("Land value captured (USD millions)"))
+    ax.set_xlabel(
+        _("{indicator} (millions, {currency})").format(
+            indicator=indicator_label(x_key), currency=currency or "-"
+        )
+    )
     ax.set_ylabel(_("Housing units added"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

@@ -287,7 +287,7 @@ def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
         assert needed in html
     assert (out_dir / "plans.png").stat().st_size > 10_000
     # the PDF read as text: the indicator table has its headers, and each scenario's value
-    # sits in its own cell (the matplotlib table ran "$631.1 M$480.2 M" together)
+    # sits in its own cell (the matplotlib table ran "$631.1M$480.2M" together)
     from pypdf import PdfReader
 
     pages = PdfReader(out_dir / "report.pdf").pages
@@ -297,7 +297,8 @@ def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     value_row = next(line for line in text.splitlines() if "Land value captured" in line)
     cells = re.split(r"\s{2,}", value_row.strip())
     assert cells[0] == "Land value captured" and len(cells) == 5, cells
-    assert all(re.fullmatch(r"\$[\d,.]+ M( \*)?", c) for c in cells[2:]), cells
+    # money in the city profile's currency, compact (Babel): "$0", "$631.1M"
+    assert cells[1] == "USD" and all(re.fullmatch(r"\$[\d,.]+[KMB]?( \*)?", c) for c in cells[2:])
     assert "Data credits" in text and "City of Cambridge GIS" in text
 
 

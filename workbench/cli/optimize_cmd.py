@@ -99,7 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     phasing.add_argument("--plan", default="landuse_plan", help=_("plan layer id (landuse_plan)"))
     phasing.add_argument("--column", default="plan_1", help=_("the plan column (plan_1)"))
     phasing.add_argument(
-        "--budgets", required=True, help=_("budget per period in USD, comma-separated")
+        "--budgets",
+        required=True,
+        help=_("budget per period in the city's currency, comma-separated"),
     )
     phasing.add_argument(
         "--housing-by-period", help=_("cumulative housing units by period, comma-separated")
@@ -126,7 +128,9 @@ def _landuse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=float, help=_("job floor area to add, m² (target)"))
     p.add_argument("--school-seats", type=float, help=_("school seats to add (target)"))
     p.add_argument("--park-area", type=float, help=_("park area to add, m² (target)"))
-    p.add_argument("--budget", type=float, help=_("public and infrastructure budget, USD"))
+    p.add_argument(
+        "--budget", type=float, help=_("public and infrastructure budget (city's currency)")
+    )
     p.add_argument("--max-changed", type=int, help=_("most parcels that may change"))
 
 
@@ -332,14 +336,25 @@ def cmd_landuse(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"layer": layer_id, "plans": rows}, indent=2, default=float))
     else:
+        from citydesk.layers.city_profile import project_currency
+        from citydesk.planning.comparison import format_value
+
+        currency = project_currency(project)
         for row in rows:
             gap = "-" if row["gap"] is None else f"{row['gap']:.3%}"
             print(
                 _(
-                    "{plan}: {status} (gap {gap}); economic {economic:,.0f} USD, social"
-                    " {social:,.1f}, environment {environment:,.0f} m², housing {housing:,.0f},"
+                    "{plan}: {status} (gap {gap}); economic {economic}, social {social:,.1f},"
+                    " environment {environment:,.0f} m², cost {cost}, housing {housing:,.0f},"
                     " {changed} parcels changed"
-                ).format(**{**row, "gap": gap})
+                ).format(
+                    **{
+                        **row,
+                        "gap": gap,
+                        "economic": format_value(row["economic"], "money", currency),
+                        "cost": format_value(row["cost"], "money", currency),
+                    }
+                )
             )
         if layer_id:
             print(_("written to the project as layers: {ids}").format(ids=layer_id))

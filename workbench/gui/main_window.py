@@ -618,13 +618,20 @@ class MainWindow(QMainWindow):
     def landuse_front(self, spec):
         """Compute the front; the plans join the project as one layer and the front opens in
         a dock with its chart and table (replacing an earlier front's)."""
+        from citydesk.layers.city_layers import MissingData, require_layer
+        from citydesk.layers.city_profile import parse_profile
         from citydesk.planning.landuse_front import run_landuse_front
 
         from .optimize.front_view import FrontView
 
-        if self.project is not None and "parcels" not in self.project.layers:
-            self.show_error(tr("This project has no 'parcels' layer."))
-            return None
+        if self.project is not None:
+            text = self.project.metadata.get("city_profile")
+            try:
+                layers = parse_profile(text).layers if text else None
+                require_layer(layers, "parcels", tr("The land-use front"))
+            except (MissingData, CityDeskError) as exc:
+                self.show_error(exc.message)
+                return None
 
         def show(run) -> None:
             self.last_front = run

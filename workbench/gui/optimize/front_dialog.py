@@ -17,7 +17,18 @@ PAIRS = {
     ("economic", "social"): N_("Economic value against social benefit"),
     ("economic", "environment"): N_("Economic value against floodplain impact"),
     ("social", "environment"): N_("Social benefit against floodplain impact"),
+    ("social", "cost"): N_("Social benefit against development cost"),
+    ("economic", "cost"): N_("Economic value against development cost"),
 }
+
+
+def money_suffix(parent) -> str:
+    """ " M EUR": millions in the currency of the parent window's project."""
+    from citydesk.layers.city_profile import currency_of
+
+    project = getattr(parent, "project", None)
+    currency = currency_of(getattr(project, "metadata", None)) if project is not None else ""
+    return " M " + currency if currency else " M"
 
 
 class FrontDialog(SpecDialog):
@@ -25,7 +36,9 @@ class FrontDialog(SpecDialog):
         self.pair = choice_box(PAIRS)
         self.points = QSpinBox(minimum=2, maximum=100, value=22)
         self.housing = QDoubleSpinBox(minimum=0, maximum=1e6, value=2000, decimals=0)
-        self.budget = QDoubleSpinBox(minimum=0, maximum=1e6, value=300, decimals=0, suffix=" M USD")
+        self.budget = QDoubleSpinBox(
+            minimum=0, maximum=1e6, value=300, decimals=0, suffix=money_suffix(parent)
+        )
         self.max_changed = QSpinBox(minimum=0, maximum=100_000, value=600)
         super().__init__(
             tr("Land-use Pareto front"),

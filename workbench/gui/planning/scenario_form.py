@@ -65,7 +65,11 @@ class ScenarioForm(QDialog):
         self.seats = _spin(t.school_seats, 1e6)
         self.parks = _spin(t.park_area_m2, 1e9, suffix=" m²")
         self.changed = _spin((c.max_changed_share or 0) * 100, 100, 1, " %")
-        self.budget = _spin((c.budget_usd or 0) / 1e6, 1e6, 0, " M USD")
+        from citydesk.layers.city_profile import project_currency
+
+        path = getattr(parent, "path", None)
+        money = " M " + (project_currency(path) if path else "")
+        self.budget = _spin((c.budget_usd or 0) / 1e6, 1e6, 0, money.rstrip())
         self.protect = {role: QCheckBox(role) for role in PROTECTED_ROLES}
         for role, box in self.protect.items():
             box.setChecked(role in c.exclude)
@@ -98,7 +102,7 @@ class ScenarioForm(QDialog):
             (tr("Zoning"), self.zoning),
             (tr("Candidate parcels (filter)"), self.candidates),
             (tr("Phasing periods (comma-separated)"), self.periods),
-            (tr("Budget per period (M USD)"), self.budgets),
+            (tr("Budget per period (millions)"), self.budgets),
             (tr("Homes built by the end of each period"), self.homes_by_period),
         ):
             form.addRow(label, widget)

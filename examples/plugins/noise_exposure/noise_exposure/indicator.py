@@ -28,8 +28,11 @@ def _major_roads(project: str, crs_wkt: str) -> gpd.GeoDataFrame:
             f"{feature} needs to know which road classes are major roads",
             'Add major_classes = ["..."] under [layers.streets] in the city profile.',
         )
+    from citydesk.layers.road_network import major_road_mask
+
     streets = read_role(project, "streets", feature)
-    return streets[streets[road_class].astype(str).isin(major)].to_crs(crs_wkt)
+    assert profile is not None and road_class
+    return streets[major_road_mask(streets, profile.streets)].to_crs(crs_wkt)
 
 
 def homes_near_major_roads(state: gpd.GeoDataFrame) -> float:
