@@ -301,9 +301,10 @@ def kpi_table(board: Dashboard, lang: str | None = None) -> Table:
     return Table([label for _key, label in cols], rows, _("KPIs by department"), colour)
 
 
-def evaluation_report(board: Dashboard, lang: str | None = None) -> Report:
+def evaluation_report(board: Dashboard, lang: str | None = None, credits: str = "") -> Report:
     """The weekly evaluation report: the KPI table with grades and the early warnings, then
-    the grade chart, the weekly trend and the two cell maps."""
+    the grade chart, the weekly trend and the two cell maps; ``credits`` are the city's data
+    credits (its profile's)."""
     warn = board.warnings
     items = [
         _("{code}: {count} cases, baseline {mean:.1f}").format(
@@ -329,17 +330,19 @@ def evaluation_report(board: Dashboard, lang: str | None = None) -> Report:
             ],
         ),
     ]
-    return Report(title, sections, subtitle=[written_line()])
+    return Report(title, sections, subtitle=[written_line()], credits=credits)
 
 
-def write_pdf(board: Dashboard, path: str | Path, lang: str | None = None) -> Path:
+def write_pdf(
+    board: Dashboard, path: str | Path, lang: str | None = None, credits: str = ""
+) -> Path:
     """The evaluation report as one PDF (through the report engine); its chart images go
     to a temporary folder."""
     import tempfile
 
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
-        report = evaluation_report(board, lang)
+        report = evaluation_report(board, lang, credits)
         for section in report.sections:  # the charts as PNGs the PDF embeds
             for stem, fig in section.figures:
                 png = Path(tmp) / f"{stem}.png"

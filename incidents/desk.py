@@ -83,6 +83,7 @@ class DispatchDesk:
         self.duplicate_rule = duplicate_rule or DuplicateRule()
         self.lang = lang
         self.grid: gpd.GeoDataFrame | None = None  # the project's unit grid, if any
+        self.credits = ""  # the city's data credits, printed on its reports
 
     # --- who -------------------------------------------------------------------------------
     def sign_in(self, actor: str, role: Role | str) -> None:
@@ -296,4 +297,7 @@ def open_desk(
         address_fields=address_fields,
     )
     desk.grid = grid
+    from citydesk.layers.city_profile import credits_of
+
+    desk.credits = credits_of(meta.get("metadata"))
     return desk

@@ -162,7 +162,11 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
     maps.append(_save(kpi_chart(board), out / "dashboard_grades.png"))
     maps.append(_save(trend_chart(board), out / "dashboard_trend.png"))
     maps.append(_save(cell_maps(board), out / "dashboard_cells.png"))
-    pdf = write_pdf(board, out / "evaluation_report.pdf")
+    from citydesk.layers.city_profile import credits_of
+    from citydesk.layers.project_store import read_project_meta
+
+    credits = credits_of(read_project_meta(project_path).get("metadata"))
+    pdf = write_pdf(board, out / "evaluation_report.pdf", credits=credits)
     whole = board.kpis[board.kpis["department"] == "ALL"].iloc[0]
     response = np.asarray(replay.response_min, dtype=float)
     summary = [

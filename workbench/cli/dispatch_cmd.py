@@ -100,7 +100,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     with open_store(args.project) as store:
         spec = DashboardSpec(local(store, args.start), local(store, args.end), args.weeks)
         board = build_dashboard(store, grid, spec)
-    write_pdf(board, args.out)
+    from citydesk.layers.city_profile import credits_of
+    from citydesk.layers.project_store import read_project_meta
+
+    write_pdf(board, args.out, credits=credits_of(read_project_meta(args.project).get("metadata")))
     print(board.kpis.to_string(index=False))
     print(_("Early-warning cells: {n}").format(n=len(board.warnings)))
     print(_("wrote {path}").format(path=args.out))

@@ -109,7 +109,9 @@ class DashboardView(QWidget):
             self.export(path)
 
     def export(self, path: str):
-        board, lang = self.board, self.panel.desk.lang
+        board, lang, credits = self.board, self.panel.desk.lang, self.panel.desk.credits
         return self.panel.run_task(
-            tr("Writing the PDF report"), lambda _f: write_pdf(board, path, lang=lang), None
+            tr("Writing the PDF report"),
+            lambda _f: write_pdf(board, path, lang=lang, credits=credits),
+            None,
         )
