@@ -21,6 +21,7 @@ from citydesk.layers.road_network import RoadNetwork, build_network, network_spe
 from .dashboard import Dashboard, DashboardSpec, build_dashboard
 from .dispatch import crews_from_points
 from .grid import build_unit_grid
+from .import_csv import ColumnMapping
 from .project_grid import grid_spec_for, read_project_grid, save_grid_to_project
 from .replay import ReplayResult, ReplaySpec, replay_crashes
 from .routing import RoutingTable
@@ -62,18 +63,16 @@ def prepare_demo_desk(project: str | Path) -> DemoDesk:
     return DemoDesk(project, grid, network, RoutingTable.load(rules_name or None))
 
 
-def incident_layer(project: str | Path) -> str:
-    """The project's layer of past incidents (role ``incidents``) that the replay reads."""
-    from citydesk.layers.city_layers import MissingData
-    from citydesk.layers.project_store import read_project_meta
+def incident_layer(project: str | Path) -> tuple[str, ColumnMapping]:
+    """The project's layer of past incidents and the mapping that reads it (the city
+    profile's ``[layers.incidents]``)."""
+    from citydesk.layers.city_layers import missing_layer
 
-    for layer in read_project_meta(project).get("layers", []):
-        if layer.get("role") == "incidents":
-            return str(layer["id"])
-    raise MissingData(
-        _("the replay needs a layer of past incidents, and the project has none"),
-        _("Add the incident history as a layer with the role 'incidents'."),
-    )
+    profile = project_profile(project)
+    spec = profile.layers.incidents if profile is not None else None
+    if spec is None:
+        raise missing_layer(_("The replay of past incidents"), "incidents")
+    return spec.layer, ColumnMapping.load(spec.mapping)
 
 
 def run_demo_desk(
@@ -82,8 +81,9 @@ def run_demo_desk(
     """Prepare the desk, replay the crashes and compute the dashboard of the live window."""
     feedback = feedback or NullFeedback()
     desk = prepare_demo_desk(project)
-    crashes = read_project_layer(desk.project, incident_layer(desk.project))
+    layer, mapping = incident_layer(desk.project)
+    crashes = read_project_layer(desk.project, layer)
     with open_project_store(desk.project, desk.grid) as store:
-        result = replay_crashes(store, crashes, desk.network, desk.routing, spec, feedback)
+        result = replay_crashes(store, crashes, mapping, desk.network, desk.routing, spec, feedback)
         board = build_dashboard(store, desk.grid, DashboardSpec(start=result.start, end=result.end))
     return desk, result, board

@@ -24,17 +24,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 from citydesk.layers.road_network import RoadNetwork
 
 from .dispatch import dispatch, plan_dispatch
 from .duplicates import possible_duplicates
+from .import_csv import ColumnMapping
 from .lifecycle import Role
 from .new_cases import HistoryStep, NewCase
 from .routing import RoutingTable
-
-CRASH = ("event", "0490")
 
 
 @dataclass(frozen=True)
@@ -61,34 +61,45 @@ class ReplayResult:
     end: pd.Timestamp | None = None
 
 
-def crash_reports(crashes: gpd.GeoDataFrame, tz: str) -> pd.DataFrame:
-    """Crash number, report moment and position of each locatable crash, in time order.
-    The export's ``date_time`` text is local time; rows without a time or a point are left
+def incident_reports(frame: gpd.GeoDataFrame, mapping: ColumnMapping, tz: str) -> pd.DataFrame:
+    """Source id, report moment (in ``tz``), position, description and category of each
+    locatable past incident of a layer, in time order, read through a column mapping (the
+    same mapping files ``cases import`` reads). Rows without a time or a point are left
     out."""
-    when = pd.to_datetime(crashes["date_time"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
-    # the repeated hour of the autumn clock change is read as standard time
-    when = when.dt.tz_localize(
-        tz, ambiguous=np.zeros(len(when), dtype=bool), nonexistent="shift_forward"
-    )
-    pts = crashes.geometry.to_crs(4326)
+    from .import_csv import CaseImportError, _join_columns, parse_dates
+
+    cols = mapping.columns
+    wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
+    missing = [str(c) for c in wanted if c not in frame.columns]
+    if missing:
+        raise CaseImportError(
+            _("the incident layer has no column(s) {cols}").format(cols=", ".join(missing)),
+            _("Fix the mapping named by [layers.incidents] in the city profile."),
+        )
+    when = parse_dates(frame[cols["reported_at"]], mapping.date_formats, mapping.timezone)
+    pts = frame.geometry.to_crs(4326)
+    description = cols.get("description") or []
+    ids = cols.get("source_id")
     out = pd.DataFrame(
         {
-            "source_id": crashes["crash_number"].astype(str).to_numpy(),
-            "reported_at": when.to_numpy(),
+            "source_id": (
+                frame[ids].astype(str).to_numpy() if ids else frame.index.astype(str).to_numpy()
+            ),
+            "reported_at": when.dt.tz_convert(tz).to_numpy(),
             "lon": pts.x.to_numpy(),
             "lat": pts.y.to_numpy(),
-            "description": (
-                crashes["object_1"].fillna("").astype(str)
-                + " / "
-                + crashes["object_2"].fillna("").astype(str)
-                + ", "
-                + crashes["location"].fillna("").astype(str)
-            ).to_numpy(),
+            "description": _join_columns(
+                frame,
+                [str(c) for c in (description if isinstance(description, list) else [description])],
+            ),
         }
     )
-    out["reported_at"] = pd.to_datetime(out["reported_at"]).dt.tz_convert(tz)
+    out["reported_at"] = pd.to_datetime(out["reported_at"], utc=True).dt.tz_convert(tz)
     ok = out["reported_at"].notna() & np.isfinite(out["lon"]) & np.isfinite(out["lat"])
-    return out[ok].sort_values("reported_at", kind="stable").reset_index(drop=True)
+    out = out[ok].sort_values("reported_at", kind="stable").reset_index(drop=True)
+    out.attrs["source"] = mapping.source
+    out.attrs["category"] = mapping.default_category or ""
+    return out
 
 
 class _Timing:
@@ -136,7 +147,11 @@ _ACTORS = {
 
 
 def _history_cases(
-    reports: pd.DataFrame, network: RoadNetwork, crews: pd.DataFrame, timing: _Timing
+    reports: pd.DataFrame,
+    network: RoadNetwork,
+    crews: pd.DataFrame,
+    timing: _Timing,
+    origin: tuple[str, str, str],
 ) -> list[NewCase]:
     """Older reports as closed cases with a full simulated history (travel by road)."""
     sources = network.snap_named(crews["crew_id"], crews["lon"], crews["lat"])
@@ -163,7 +178,7 @@ def _history_cases(
         for action, role, at, note in timing.after_handling(handled):
             actor = crew_actor if role == Role.DEPARTMENT else _ACTORS[role]
             steps.append(HistoryStep(action, actor, role, at, note))
-        cases.append(_crash_case(row, steps))
+        cases.append(_crash_case(row, origin, steps))
     return cases
 
 
@@ -174,13 +189,18 @@ def _utc(moment: pd.Timestamp) -> dt.datetime:
     return moment.tz_convert("UTC").to_pydatetime()
 
 
-def _crash_case(row, history: list[HistoryStep] | None = None) -> NewCase:
+def _crash_case(
+    row, origin: tuple[str, str, str], history: list[HistoryStep] | None = None
+) -> NewCase:
+    """A case of one past incident; ``origin`` is (kind, category code, source)."""
+    kind, code, source = origin
     return NewCase(
-        *CRASH,
+        kind,
+        code,
         lon=row.lon,
         lat=row.lat,
         description=row.description,
-        source="cambridge_crashes",
+        source=source,
         source_id=row.source_id,
         reported_at=row.reported_at.to_pydatetime(),
         history=history or [],
@@ -190,6 +210,7 @@ def _crash_case(row, history: list[HistoryStep] | None = None) -> NewCase:
 def replay_crashes(
     store,
     crashes: gpd.GeoDataFrame,
+    mapping: ColumnMapping,
     network: RoadNetwork,
     table: RoutingTable,
     spec: ReplaySpec | None = None,
@@ -200,31 +221,45 @@ def replay_crashes(
     spec = spec or ReplaySpec()
     feedback = feedback or NullFeedback()
     timing = _Timing(spec)
-    reports = crash_reports(crashes, store.calendar.tz)
+    reports = incident_reports(crashes, mapping, store.calendar.tz)
     end = reports["reported_at"].max()
     start = end.normalize() - pd.Timedelta(days=spec.live_days - 1)
     older, live = reports[reports["reported_at"] < start], reports[reports["reported_at"] >= start]
     result = ReplayResult(start=start, end=end + pd.Timedelta(days=1))
     crews = store.crews()
     feedback.push_info(_("migrating {n} older crash reports").format(n=len(older)))
+    origin = _origin(reports)
     added, _skipped = store.import_batch(
-        _history_cases(older, network, crews, timing), actor="migration"
+        _history_cases(older, network, crews, timing, origin), actor="migration"
     )
     result.migrated = added
     feedback.set_progress(30)
     busy: dict[str, dt.datetime] = {}  # crew -> free again at
     for i, row in enumerate(live.itertuples(index=False)):
         check_canceled(feedback)
-        _replay_one(store, row, network, table, timing, busy, result)
+        _replay_one(store, row, origin, network, table, timing, busy, result)
         feedback.set_progress(30 + 70 * (i + 1) / max(len(live), 1))
     for crew in busy:  # the replay is over: everyone back on duty
         store.set_crew_available(crew, True)
     return result
 
 
-def _replay_one(store, row, network, table, timing: _Timing, busy: dict, result) -> None:
+def _origin(reports: pd.DataFrame) -> tuple[str, str, str]:
+    """(kind, code, source) of the replayed cases: the mapping's default category."""
+    from .categories import split_key
+
+    kind, code = split_key(reports.attrs.get("category") or "")
+    if kind is None or not code:
+        raise CityDeskError(
+            _("the incident mapping gives no category for the replayed cases"),
+            _('Add [defaults] category = "event:0490" (for example) to the mapping.'),
+        )
+    return kind, code, str(reports.attrs.get("source") or "replay")
+
+
+def _replay_one(store, row, origin, network, table, timing: _Timing, busy: dict, result) -> None:
     reported = _utc(row.reported_at)
-    case = store.report(_crash_case(row), _ACTORS[Role.INTAKE], Role.INTAKE, at=reported)
+    case = store.report(_crash_case(row, origin), _ACTORS[Role.INTAKE], Role.INTAKE, at=reported)
     result.live += 1
     near = possible_duplicates(
         store, case.kind, case.category_code, case.lon, case.lat, reported, exclude=case.case_id

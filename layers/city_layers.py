@@ -123,6 +123,15 @@ class CrewsRole:
 
 
 @dataclass
+class IncidentsRole:
+    """A layer of past incidents (a city's case history as points) and the column mapping
+    that reads it (a shipped mapping name or a file, as ``cases import --mapping``)."""
+
+    layer: str
+    mapping: str
+
+
+@dataclass
 class CityLayers:
     parcels: ParcelsRole | None = None
     buildings: BuildingsRole | None = None
@@ -135,6 +144,7 @@ class CityLayers:
     open_space: PlainRole | None = None
     water: PlainRole | None = None
     crews: CrewsRole | None = None
+    incidents: IncidentsRole | None = None
 
     def layer_id(self, role: str) -> str | None:
         """The project layer id playing ``role``, or None."""

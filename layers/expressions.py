@@ -132,10 +132,7 @@ class _Parser:
             _("{message} at column {value1}, found {found}: {text}").format(
                 message=message, value1=tok.pos + 1, found=found, text=self.text
             ),
-            _(
-                "Check the filter syntax, e.g. \"land_use\" = 'residential' AND "
-                "land_value_usd > 1000000"
-            ),
+            _("Check the filter syntax, e.g. \"land_use\" = 'residential' AND area_m2 > 5000"),
         )
 
     # grammar
@@ -356,7 +353,7 @@ def compile_filter(text: str, columns: list[str]):
         if not isinstance(result, pd.Series):
             raise ExpressionError(
                 _("the filter {text!r} does not depend on any field").format(text=text),
-                _("Compare a field with a value, e.g. use_code = '101'."),
+                _("Compare a field with a value, e.g. land_use = 'residential'."),
             )
         return _bool(result)
 
@@ -373,12 +370,12 @@ def filter_mask(frame: pd.DataFrame, text: str) -> pd.Series:
 
 def evaluate_expression(frame: pd.DataFrame, text: str) -> pd.Series:
     """The value of an expression per row: a field, or arithmetic on fields
-    (``land_value_usd / land_area_sqft``); a comparison gives booleans."""
+    (``floor_area / area_m2``); a comparison gives booleans."""
     columns = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
     result = _Parser(text, columns).parse()(frame)
     if not isinstance(result, pd.Series):
         raise ExpressionError(
             _("the expression {text!r} does not depend on any field").format(text=text),
-            _("Name a field, e.g. land_value_usd / land_area_sqft."),
+            _("Name a field, e.g. floor_area / area_m2."),
         )
     return result

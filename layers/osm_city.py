@@ -306,7 +306,7 @@ def city_from_osm(
     buildings = osm_buildings(extract, working)
     landuse = _areas(extract, "landuse", working)
     parks = _areas(extract, "leisure", working)
-    parks = parks[parks["leisure"].isin(PARK_VALUES)].reset_index(drop=True)
+    parks = parks[parks["leisure"].isin(osm_features().parks.leisure)].reset_index(drop=True)
     water = _areas(extract, "natural", working)
     water = water[water["natural"] == "water"].reset_index(drop=True)
     facilities = osm_facilities(extract, working)
@@ -346,16 +346,34 @@ def _toml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-#: the facility kinds the analyses know -> OSM amenity values (the facilities' ``kind``)
-OSM_KINDS = {
-    "fire": ["fire_station"],
-    "school": ["school"],
-    "clinic": ["clinic", "doctors", "hospital"],
-    "library": ["library"],
-    "police": ["police"],
-}
-#: leisure=* values that are parks and open space (the ``parks`` layer)
-PARK_VALUES = ("park", "garden", "playground", "nature_reserve", "recreation_ground", "common")
+@dataclass
+class OsmParks:
+    leisure: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OsmCrews:
+    kind: str = "fire"
+    department: str = "fire"
+
+
+@dataclass
+class OsmFeatures:
+    """``layers/data/osm_features.toml``: amenity values per facility kind, park values, and
+    where the crews start."""
+
+    kinds: dict[str, list[str]] = field(default_factory=dict)
+    parks: OsmParks = field(default_factory=OsmParks)
+    crews: OsmCrews = field(default_factory=OsmCrews)
+
+
+def osm_features() -> OsmFeatures:
+    text = (resources.files("citydesk.layers") / "data" / "osm_features.toml").read_text(
+        encoding="utf-8"
+    )
+    return read_table(
+        OsmFeatures, parse_toml(text, OsmCityError, "osm_features.toml"), OsmCityError
+    )
 
 
 def profile_for_osm(name: str, timezone: str, currency: str, crs, table: HighwayTable) -> str:
@@ -367,7 +385,11 @@ def profile_for_osm(name: str, timezone: str, currency: str, crs, table: Highway
     speeds = ", ".join(
         f"{_toml_text(k)} = {c.speed_kmh:g}" for k, c in table.classes.items() if c.drive
     )
-    kinds = [f"{kind} = [{', '.join(map(_toml_text, v))}]" for kind, v in OSM_KINDS.items()]
+    features = osm_features()
+    kinds = [f"{kind} = [{', '.join(map(_toml_text, v))}]" for kind, v in features.kinds.items()]
+    crew_values = ", ".join(
+        "'" + v.replace("'", "''") + "'" for v in features.kinds.get(features.crews.kind, [])
+    )
     lines = [
         "# City profile made by `citydesk city from-osm` (docs/CITY.md explains every key).",
         "# Check the calendar: working hours, rest days and the public holidays' country;",
@@ -426,11 +448,11 @@ def profile_for_osm(name: str, timezone: str, currency: str, crs, table: Highway
         'layer = "boundary"',
         'name = "name"',
         "",
-        "[layers.crews]                 # fire crews at the fire stations",
+        "[layers.crews]                 # the crews start at these facilities",
         'layer = "facilities"',
-        "where = \"kind = 'fire_station'\"",
+        f"where = {_toml_text(f'kind IN ({crew_values})')}",
         'name = "name"',
-        'department = "fire"',
+        f"department = {_toml_text(features.crews.department)}",
         "",
     ]
     return "\n".join(lines)

@@ -61,6 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--streets", default=None, help=_("the streets layer id"))
     net.add_argument("--mode", choices=["drive", "walk"], default="drive")
     net.set_defaults(func=cmd_network)
+    chk = csub.add_parser(
+        "check", help=_("which features the city's data is ready for, and what is missing")
+    )
+    chk.add_argument("project", help=_("the project (.gpkg)"))
+    chk.add_argument("--json", action="store_true", help=_("print the checks as JSON"))
+    chk.set_defaults(func=cmd_check)
 
 
 def _read_text(profile: str) -> str:
@@ -218,4 +224,21 @@ def cmd_network(args: argparse.Namespace) -> int:
                 "are routed from the nearest node of the main part"
             ).format(share=report.largest_share)
         )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Every feature's status; exit 0 whatever they are (a city lacks some data by nature:
+    the list is the answer, and a missing feature refuses with the same words when run)."""
+    import json
+
+    from citydesk.layers.city_check import check_project
+
+    checks = check_project(args.project)
+    if args.json:
+        rows = [{"feature": c.feature, "status": c.status, "missing": c.missing} for c in checks]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
     return 0

@@ -1,0 +1,154 @@
+"""``citydesk city check``: per feature, whether the city's data is ready for it.
+
+A city adopting CityDesk brings its own layers; which features then work depends on which
+roles and fields its profile maps and whether the project holds them. This module answers
+that before anyone runs an analysis and meets a missing field halfway: each feature lists
+what it needs (a profile key, a layer role, a field), and the check says *ready*, *partly*
+(it runs and says what it leaves out) or *missing* (it refuses with the same message). The
+requirements are data (:data:`FEATURES`), so the GUI's City setup dialog and the CLI show the
+same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .city_profile import CityProfile
+from .i18n import N_, _
+
+Status = Literal["ready", "partly", "missing"]
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing a feature reads: a layer role (``field`` None) or one of its fields, or a
+    top-level profile key (``role`` ""). ``required`` False: the feature runs without it
+    and says what it leaves out."""
+
+    role: str
+    field: str | None = None
+    required: bool = True
+    key: str = ""  # a top-level profile key instead of a role
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str  # English, marked for translation
+    needs: tuple[Need, ...]
+
+
+def _n(role: str, field: str | None = None, required: bool = True) -> Need:
+    return Need(role, field, required)
+
+
+def _key(name: str, required: bool = True) -> Need:
+    return Need("", None, required, key=name)
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(N_("Unit grid and grid codes"), (_key("admin_code"), _n("boundary"),
+            _n("neighborhoods"), _n("neighborhoods", "code", False),
+            _n("neighborhoods", "name", False))),
+    Feature(N_("Due times on the city's calendar"), (_key("timezone"),
+            _key("calendar.holidays", False))),
+    Feature(N_("Road network (driving)"), (_n("streets"), _n("streets", "road_class", False),
+            _n("streets", "direction", False))),
+    Feature(N_("Walking network"), (_n("streets"), _n("streets", "walk_field", False))),
+    Feature(N_("Address geocoder"), (_n("streets"), _n("streets", "name"),
+            _n("streets", "left_from"), _n("streets", "left_to"), _n("streets", "right_from"),
+            _n("streets", "right_to"))),
+    Feature(N_("Planning scenarios"), (_n("parcels"), _n("streets"),
+            _n("parcels", "housing_units", False), _n("parcels", "floor_area", False),
+            _n("parcels", "land_value", False), _n("parcels", "land_use", False),
+            _key("land_use_system", False), _n("neighborhoods", "name", False),
+            _n("floodplain", None, False), _n("open_space", None, False),
+            _n("water", None, False))),
+    Feature(N_("Zoning constraint"), (_n("zoning"), _n("zoning", "code"),
+            _n("zoning", "families"))),
+    Feature(N_("Facility access and siting"), (_n("facilities"), _n("facilities", "kind"),
+            _n("facilities", "kinds"))),
+    Feature(N_("Dispatch crews"), (_n("crews"), _n("crews", "department"),
+            _n("crews", "name", False))),
+    Feature(N_("Reports: money and credits"), (_key("currency", False),
+            _key("credits", False))),
+)  # fmt: skip
+
+
+@dataclass
+class FeatureCheck:
+    feature: str
+    status: Status
+    missing: list[str] = field(default_factory=list)  # what stops it or what it leaves out
+
+    def line(self) -> str:
+        label = {"ready": _("ready"), "partly": _("partly"), "missing": _("missing")}
+        tail = ("; ".join(self.missing)) if self.missing else ""
+        return f"{_(self.feature)}: {label[self.status]}" + (f" ({tail})" if tail else "")
+
+
+def _value(profile: CityProfile, dotted: str):
+    value: object = profile
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def check_city(profile: CityProfile, fields: dict[str, list[str]]) -> list[FeatureCheck]:
+    """Each feature's readiness for ``profile`` on a project whose vector layers have
+    ``fields`` ({layer id: field names}, :func:`project_store.project_layer_fields`)."""
+    out = []
+    for feature in FEATURES:
+        gaps: list[tuple[bool, str]] = []
+        for need in feature.needs:
+            problem = _problem(profile, fields, need)
+            if problem:
+                gaps.append((need.required, problem))
+        if any(required for required, _p in gaps):
+            status: Status = "missing"
+        else:
+            status = "partly" if gaps else "ready"
+        problems = list(dict.fromkeys(p for _r, p in gaps))  # a missing layer is said once
+        out.append(FeatureCheck(feature.name, status, problems))
+    return out
+
+
+def _problem(profile: CityProfile, fields: dict[str, list[str]], need: Need) -> str:
+    if need.key:
+        return "" if _value(profile, need.key) else _("no {key}").format(key=need.key)
+    layer = profile.layers.layer_id(need.role)
+    if not layer:
+        return _("no [layers.{role}]").format(role=need.role)
+    if layer not in fields:
+        return _("[layers.{role}] layer '{layer}' is not in the project").format(
+            role=need.role, layer=layer
+        )
+    if need.field is None:
+        return ""
+    value = profile.layers.field_name(need.role, need.field)
+    if not value:
+        return _("no [layers.{role}] {key}").format(role=need.role, key=need.field)
+    if isinstance(value, str) and need.field not in _NOT_COLUMNS and value not in fields[layer]:
+        return _("[layers.{role}] {key} = '{value}': no such field in '{layer}'").format(
+            role=need.role, key=need.field, value=value, layer=layer
+        )
+    return ""
+
+
+#: role keys whose value is not a column name
+_NOT_COLUMNS = ("families", "kinds", "department", "where")
+
+
+def check_project(project) -> list[FeatureCheck]:
+    """:func:`check_city` for a project's stored profile (an error when it has none)."""
+    from .city_profile import ProfileError, project_profile
+    from .project_store import project_layer_fields
+
+    profile = project_profile(project)
+    if profile is None:
+        raise ProfileError(
+            _("the project has no city profile"),
+            _("Store one: citydesk city set PROJECT PROFILE (or citydesk city init)."),
+            path=str(project),
+        )
+    return check_city(profile, project_layer_fields(project))
