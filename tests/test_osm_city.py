@@ -145,7 +145,9 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     assert made.returncode == 0, made.stderr
     assert "broken geometry" in made.stdout
     loaded = load_project(project)
-    assert set(loaded.layers) == {"boundary", "landuse", "buildings", "facilities", "streets"}
+    assert set(loaded.layers) == {
+        "boundary", "landuse", "parks", "water", "buildings", "facilities", "streets"
+    }  # fmt: skip
     assert loaded.crs.to_epsg() == 3067
     profile = project_profile(project)
     assert profile is not None and profile.timezone == "Europe/Helsinki"
