@@ -125,33 +125,33 @@ _BUILTIN = [
     Indicator(
         "residents_near_school", N_("Residents within walking reach of a school"), "persons",
         "sum(residents where walk_school_m <= walk radius)", "higher",
-        _residents_within("school"), needs=("housing_units",),
+        _residents_within("school"), needs=("housing_units", "kind:school"),
     ),
     Indicator(
         "residents_near_park", N_("Residents within walking reach of a park"), "persons",
         "sum(residents where walk_park_m <= walk radius)", "higher",
-        _residents_within("park"), needs=("housing_units",),
+        _residents_within("park"), needs=("housing_units", "kind:park"),
     ),
     Indicator(
         "residents_near_clinic", N_("Residents within walking reach of a clinic"), "persons",
         "sum(residents where walk_clinic_m <= walk radius)", "higher",
-        _residents_within("clinic"), needs=("housing_units",),
+        _residents_within("clinic"), needs=("housing_units", "kind:clinic"),
     ),
     Indicator(
         "school_seat_access", N_("School seats per 1,000 residents in reach (2SFCA)"),
         "seats/1000 persons", "1000 * sum(residents * school_access) / sum(residents)", "higher",
         lambda s: s["residents"].to_numpy(float) * s["school_access"].to_numpy(float),
-        _col("residents"), scale=1000.0, needs=("housing_units",),
+        _col("residents"), scale=1000.0, needs=("housing_units", "kind:school"),
     ),
     Indicator(
         "mean_fire_response_s", N_("Mean drive time from the nearest fire station"), "s",
         "sum(residents * drive_fire_s) / sum(residents), over reachable parcels", "lower",
-        _fire_person_seconds, _reachable_residents, needs=("housing_units",),
+        _fire_person_seconds, _reachable_residents, needs=("housing_units", "kind:fire"),
     ),
     Indicator(
         "green_space_per_resident", N_("Green space per resident"), "m²/person",
         "sum(green_m2) / sum(residents)", "higher",
-        _col("green_m2"), _col("residents"), needs=("housing_units",),
+        _col("green_m2"), _col("residents"), needs=("housing_units", "open_space"),
     ),
     Indicator(
         "land_value_captured_usd", N_("Land value captured"), "money",
@@ -182,17 +182,17 @@ _BUILTIN = [
     Indicator(
         "new_homes_near_school", N_("New homes within walking reach of a school"), "units",
         "sum(units_after - units_before where walk_school_m <= walk radius)", "higher",
-        _new_homes_within("school"),
+        _new_homes_within("school"), needs=("kind:school",),
     ),
     Indicator(
         "new_homes_near_park", N_("New homes within walking reach of a park"), "units",
         "sum(units_after - units_before where walk_park_m <= walk radius)", "higher",
-        _new_homes_within("park"),
+        _new_homes_within("park"), needs=("kind:park",),
     ),
     Indicator(
         "new_homes_fire_response_s", N_("Mean drive time from a fire station to new homes"), "s",
         "sum(new homes * drive_fire_s) / sum(new homes), over reachable parcels", "lower",
-        _fire_home_seconds, _reachable_new_homes,
+        _fire_home_seconds, _reachable_new_homes, needs=("kind:fire",),
     ),
 ]  # fmt: skip
 
@@ -237,6 +237,16 @@ def indicator_label(key: str) -> str:
     return _(found.label) if found else key
 
 
+def _lacking(need: str) -> str:
+    """What an indicator lacks, as the user would name it: the profile key of a figure, or a
+    facility kind the scenario and the city profile do not define."""
+    if need.startswith("kind:"):
+        return _("facility kind '{kind}' (scenario or city profile)").format(kind=need[5:])
+    if need in ("floodplain", "open_space"):
+        return _("{role} layer ([layers.{role}])").format(role=need)
+    return _("{key} field ([layers.parcels] {key})").format(key=need)
+
+
 def indicator_table(
     state: pd.DataFrame,
     area_column: str | None = "neighborhood",
@@ -258,8 +268,8 @@ def indicator_table(
         if lacking:
             if problems is not None:
                 problems.append(
-                    _("{label}: left out, the city has no {what}").format(
-                        label=_(ind.label), what=", ".join(lacking)
+                    _("{label}: left out, there is no {what}").format(
+                        label=_(ind.label), what=", ".join(_lacking(n) for n in lacking)
                     )
                 )
             continue

@@ -489,6 +489,7 @@ def plan_state(
             ("floor_area", facts.floor_m2 is None),
             ("land_value", facts.land_value is None),
             ("floodplain", "floodplain" not in inputs.layer_names),
+            ("open_space", "open_space" not in inputs.layer_names),
         )
         if missing
     ]
@@ -500,11 +501,7 @@ def plan_state(
     for n, (key, column) in enumerate(INDICATOR_KINDS.items()):
         check_canceled(feedback)
         if key not in scenario.facilities:
-            problems.append(
-                _(
-                    "no facility kind '{key}' in the scenario: its access indicator is left out"
-                ).format(key=key)
-            )
+            state.attrs["unknown"].append(f"kind:{key}")  # its indicators say they are left out
             continue
         frame = inputs.facilities(key, scenario.facilities[key])
         if key in new_sites and new_sites[key].any():
@@ -517,7 +514,7 @@ def plan_state(
         kind = scenario.facilities[FIRE_KIND]
         state["drive_fire_s"] = inputs.cost_to(inputs.facilities(FIRE_KIND, kind), kind)
     else:
-        problems.append(_("no facility kind 'fire' in the scenario: fire response is left out"))
+        state.attrs["unknown"].append(f"kind:{FIRE_KIND}")
     if "school" in scenario.facilities:
         state["school_access"] = _school_access(
             inputs, scenario, state, added(yields.get("school_seats", zero))

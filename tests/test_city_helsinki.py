@@ -80,7 +80,7 @@ def city(tmp_path_factory):
                 "--crs",
                 "EPSG:3067",
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     edited = folder / "helsinki.toml"
@@ -168,7 +168,7 @@ def test_fire_station_siting_and_land_use_front(city, capsys):
                 "--add",
                 "1",
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     out = capsys.readouterr().out
@@ -191,7 +191,7 @@ def test_fire_station_siting_and_land_use_front(city, capsys):
                 "social,cost",
                 "--json",
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     plans = json.loads(capsys.readouterr().out)["plans"]
@@ -220,7 +220,7 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
                 "--name-field",
                 "name",
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     csv = tmp_path / "feedback.csv"
@@ -263,7 +263,7 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
                         "--actor",
                         actor,
                     ]
-                )  # fmt: skip
+                )
                 == 0
             )
     capsys.readouterr()

@@ -7,16 +7,24 @@ citydesk city calendar PROJECT --from 2026-02-09 --to 2026-03-01   # working day
 citydesk city due PROJECT --at "2026-02-13 17:00" --limit 4 --unit working_hours
 citydesk city from-osm Helsinki.osm.pbf helsinki.gpkg --name Helsinki --timezone Europe/Helsinki
 citydesk city network PROJECT --mode walk             # how routable the streets are
+citydesk city init DATA_FOLDER --project city.gpkg --name 成都 --timezone Asia/Shanghai \
+    --out city.toml                               # propose roles and fields, to edit
+citydesk city check PROJECT                           # what each feature has and lacks
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 
 from citydesk.layers.i18n import _
+
+from .progress import TqdmFeedback
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +69,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--streets", default=None, help=_("the streets layer id"))
     net.add_argument("--mode", choices=["drive", "walk"], default="drive")
     net.set_defaults(func=cmd_network)
+    init = csub.add_parser(
+        "init",
+        help=_("propose a city profile from a project's layers, or from a folder of data"),
+    )
+    init.add_argument("source", help=_("a CityDesk project, or a folder (or file) of layers"))
+    init.add_argument("--project", help=_("the project to create from a folder (.gpkg)"))
+    init.add_argument("--name", required=True, help=_("the city's name"))
+    init.add_argument("--timezone", required=True, help=_("IANA time zone, e.g. Asia/Shanghai"))
+    init.add_argument("--currency", default="", help=_("ISO 4217 code, e.g. CNY"))
+    init.add_argument("--crs", help=_("the projected working CRS (default: the data's, or UTM)"))
+    init.add_argument("--area-unit", choices=["m2", "sqft"], default="m2")
+    init.add_argument("--admin-code", default="", help=_("6-digit administrative code"))
+    init.add_argument("--holidays", default="", help=_("ISO country of the public holidays"))
+    init.add_argument("--out", help=_("write the proposal here to edit (default: print it)"))
+    init.add_argument(
+        "--store", action="store_true", help=_("store the proposal in the project as it is")
+    )
+    init.set_defaults(func=cmd_init)
     chk = csub.add_parser(
         "check", help=_("which features the city's data is ready for, and what is missing")
     )
@@ -241,4 +267,57 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         for check in checks:
             print(check.line())
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from citydesk.layers.city_init import (
+        profile_toml,
+        project_from_folder,
+        project_samples,
+        propose,
+        working_crs,
+    )
+    from citydesk.layers.city_profile import parse_profile, store_profile
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.readers.vector import is_citydesk_file
+
+    source = Path(args.source)
+    if source.is_file() and is_citydesk_file(source):
+        project = source
+    elif args.project:
+        with TqdmFeedback(_("importing")) as fb:
+            project = project_from_folder(source, Path(args.project), fb)
+        print(_("created {path} from {source}").format(path=project, source=source))
+    else:
+        raise CityDeskError(
+            _("{source} is not a CityDesk project").format(source=source),
+            _("Give --project NEW.gpkg to build one from the folder's layers."),
+        )
+    proposal = propose(project_samples(project))
+    text = profile_toml(
+        proposal,
+        name=args.name,
+        timezone=args.timezone,
+        crs=args.crs or working_crs(project),
+        currency=args.currency,
+        area_unit=args.area_unit,
+        admin_code=args.admin_code,
+        holidays=args.holidays,
+    )
+    parse_profile(text)  # the proposal is itself a valid profile (names the problem if not)
+    for reason in proposal.reasons:
+        log.info(reason)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(
+            _(
+                "wrote the proposal to {out}: check it, then citydesk city set {project} {out}"
+            ).format(out=args.out, project=project)
+        )
+    elif not args.store:
+        print(text)
+    if args.store:
+        store_profile(project, text)
+        print(_("stored the proposed profile in {project}").format(project=project))
     return 0

@@ -1,0 +1,416 @@
+"""``citydesk city init``: propose a city profile from the layers a city brings.
+
+A city's data arrive with its own names: ``地块编号``, ``用地代码``, ``建筑面积`` in a Chinese
+city, ``res_units_est`` and ``ZONE_TYPE`` in a US one. This module looks at every layer of a
+project (its name, geometry and fields, and a sample of the values) and proposes which layer
+plays each role of the profile (:mod:`citydesk.layers.city_layers`) and which field holds
+what. Names are matched in English and Chinese (:data:`layers/data/city_init.toml`, a data
+file a city can extend), values settle what names cannot: a land-use column's codes say
+which classification system it is, a numeric column is needed for a floor area. Every
+decision comes with the reason, so the user can confirm or correct it before the profile is
+stored; nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from .city_layers import ROLES
+from .errors import CityDeskError
+from .i18n import _
+from .toml_schema import parse_toml, read_table
+
+SAMPLE_ROWS = 500
+
+
+class CityInitError(CityDeskError):
+    """The layers cannot be inspected."""
+
+
+@dataclass
+class LayerSample:
+    """What the proposal reads of one layer."""
+
+    id: str
+    name: str
+    geometry: str  # "point" | "line" | "polygon" | ""
+    values: pd.DataFrame  # the attribute rows (numbers are judged on the first rows)
+
+
+@dataclass
+class RoleHints:
+    """Names that suggest a role (layer names) and its fields, in English and Chinese."""
+
+    geometry: str = ""
+    layer: list[str] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    numeric: list[str] = field(default_factory=list)  # fields that must hold numbers
+
+
+@dataclass
+class KindHints:
+    """Words in a facility kind's values: 'fire' <- fire_station, 消防站, ..."""
+
+    words: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)  # "driving_school" is no school
+
+
+@dataclass
+class InitHints:
+    roles: dict[str, RoleHints] = field(default_factory=dict)
+    kinds: dict[str, KindHints] = field(default_factory=dict)
+    crews_kind: str = "fire"
+    crews_department: str = "fire"
+
+
+def load_hints() -> InitHints:
+    text = (resources.files("citydesk.layers") / "data" / "city_init.toml").read_text(
+        encoding="utf-8"
+    )
+    hints = read_table(InitHints, parse_toml(text, CityInitError, "city_init.toml"), CityInitError)
+    unknown = [r for r in hints.roles if r not in ROLES]
+    if unknown:
+        raise CityInitError(
+            _("city_init.toml names unknown roles: {names}").format(names=", ".join(unknown)),
+            _("Roles are: {names}.").format(names=", ".join(ROLES)),
+        )
+    return hints
+
+
+@dataclass
+class Proposal:
+    """The proposed roles: {role: {"layer": id, field key: column, ...}} and the reasons."""
+
+    roles: dict[str, dict[str, object]] = field(default_factory=dict)
+    land_use_system: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", str(text).lower())
+
+
+def _matches(name: str, words: list[str]) -> float:
+    """How well ``name`` matches: 3 equal, 2 starts with, 1 contains a word, 0 none; an
+    earlier word of the list wins a tie (a fraction is taken off per place)."""
+    n = _norm(name)
+    best = 0.0
+    for rank, word in enumerate(words):
+        w = _norm(word)
+        if not w:
+            continue
+        score = 3.0 if n == w else 2.0 if n.startswith(w) else 1.0 if w in n else 0.0
+        if score:
+            best = max(best, score - rank / (100.0 * len(words)))
+    return best
+
+
+def _numeric(values: pd.Series) -> bool:
+    present = values.head(SAMPLE_ROWS).dropna()
+    if present.empty:
+        return False
+    return bool(pd.to_numeric(present, errors="coerce").notna().mean() > 0.9)
+
+
+def propose(layers: list[LayerSample], hints: InitHints | None = None) -> Proposal:
+    """Roles and fields for ``layers`` (see the module docstring)."""
+    hints = hints or load_hints()
+    proposal = Proposal()
+    taken: set[str] = set()
+    # the most specific roles first, so 'parks' is open space before it is land
+    for role, role_hints in hints.roles.items():
+        scored = []
+        for layer in layers:
+            if role_hints.geometry and layer.geometry and layer.geometry != role_hints.geometry:
+                continue
+            score = max(
+                _matches(layer.id, role_hints.layer), _matches(layer.name, role_hints.layer)
+            )
+            if score:
+                scored.append((score, layer.id not in taken, layer))
+        if not scored:
+            continue
+        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        layer = scored[0][2]
+        taken.add(layer.id)
+        chosen: dict[str, object] = {"layer": layer.id}
+        proposal.reasons.append(
+            _("{role}: layer '{layer}' (its name)").format(role=role, layer=layer.name)
+        )
+        for key, words in role_hints.fields.items():
+            column = _best_field(layer, words, key in role_hints.numeric)
+            if column:
+                chosen[key] = column
+                proposal.reasons.append(
+                    _("{role}.{key}: field '{column}'").format(role=role, key=key, column=column)
+                )
+        proposal.roles[role] = chosen
+    _land_use(layers, proposal)
+    _kinds(layers, proposal, hints)
+    return proposal
+
+
+def _best_field(layer: LayerSample, words: list[str], numeric: bool) -> str | None:
+    best, best_score = None, 0.0
+    for column in layer.values.columns:
+        score = _matches(column, words)
+        if score > best_score and (not numeric or _numeric(layer.values[column])):
+            best, best_score = column, score
+    return best
+
+
+def _land_use(layers: list[LayerSample], proposal: Proposal) -> None:
+    """The classification system the parcels' land-use codes are written in, by how many
+    of the sample's codes each shipped system knows."""
+    from .land_use import classify, load_system, shipped_systems
+
+    parcels = proposal.roles.get("parcels")
+    if not parcels or "land_use" not in parcels:
+        return
+    layer = next(s for s in layers if s.id == parcels["layer"])
+    codes = layer.values[str(parcels["land_use"])].dropna().astype(str).head(5 * SAMPLE_ROWS)
+    codes = codes[codes.str.strip() != ""]
+    if codes.empty:
+        return
+    scores = {}
+    for name in shipped_systems():
+        system = load_system(name)
+        scores[name] = float(np.mean([classify(c, system) != "unknown" for c in codes]))
+    # a system that knows the codes only by a one-character prefix proves little: prefer the
+    # one that knows them whole (OSM words, 4-digit codes) when both score
+    name, share = max(scores.items(), key=lambda kv: (kv[1], _specific(kv[0], codes)))
+    if share >= 0.6:
+        proposal.land_use_system = name
+        proposal.reasons.append(
+            _("land_use_system: '{name}' knows {share:.0%} of the land-use codes").format(
+                name=name, share=share
+            )
+        )
+
+
+def _specific(system: str, codes: pd.Series) -> float:
+    """How much of each code the system's table covers: 1 for a code listed whole, 0.5 for
+    "0701" known by "07", 0.25 for "0701" known only by "0" (mean over the codes)."""
+    from .land_use import load_system
+
+    spec = load_system(system)
+    table = {k.upper() for k in spec.codes}
+    covered = []
+    for code in codes.str.upper():
+        for sep in spec.mixed_separators:
+            code = code.split(sep)[0]
+        code = code.strip()
+        if spec.match == "exact":
+            covered.append(1.0 if code in table else 0.0)
+            continue
+        length = next((n for n in range(len(code), 0, -1) if code[:n] in table), 0)
+        covered.append(length / len(code) if code else 0.0)
+    return float(np.mean(covered)) if covered else 0.0
+
+
+def _kinds(layers: list[LayerSample], proposal: Proposal, hints: InitHints) -> None:
+    """The facility kinds the analyses know, from the values of the facilities' kind field;
+    the crews start at the facilities of the crews' kind."""
+    facilities = proposal.roles.get("facilities")
+    if not facilities or "kind" not in facilities:
+        return
+    layer = next(s for s in layers if s.id == facilities["layer"])
+    values = sorted(layer.values[str(facilities["kind"])].dropna().astype(str).unique())
+    kinds: dict[str, list[str]] = {}
+    for kind, kind_hints in hints.kinds.items():
+        found = [
+            v
+            for v in values
+            if _matches(v, kind_hints.words) and not _matches(v, kind_hints.exclude)
+        ]
+        if found:
+            kinds[kind] = found
+            proposal.reasons.append(
+                _("facilities kind '{kind}': {values}").format(kind=kind, values=", ".join(found))
+            )
+    facilities["kinds"] = kinds
+    crew_values = kinds.get(hints.crews_kind)
+    if crew_values:
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in crew_values)
+        column = '"' + str(facilities["kind"]).replace('"', '""') + '"'
+        crews: dict[str, object] = {
+            "layer": facilities["layer"],
+            "where": f"{column} IN ({listed})",
+            "department": hints.crews_department,
+        }
+        if "name" in facilities:
+            crews["name"] = facilities["name"]
+        proposal.roles["crews"] = crews
+        proposal.reasons.append(_("crews: at the facilities of kind '{kind}'").format(kind="fire"))
+
+
+def _toml(value: object) -> str:
+    import json
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _key(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _toml(text)
+
+
+def profile_toml(
+    proposal: Proposal,
+    *,
+    name: str,
+    timezone: str,
+    crs: str,
+    currency: str = "",
+    area_unit: str = "m2",
+    admin_code: str = "",
+    holidays: str = "",
+) -> str:
+    """The proposal as a profile document to confirm or edit (docs/CITY.md)."""
+    lines = [
+        "# City profile proposed by `citydesk city init`: check every line, then store it",
+        "# with `citydesk city set PROJECT THIS_FILE` (docs/CITY.md explains every key).",
+        "schema = 2",
+        f"name = {_toml(name)}",
+        f"timezone = {_toml(timezone)}",
+        f"crs = {_toml(crs)}",
+        f"currency = {_toml(currency)}",
+        f"area_unit = {_toml(area_unit)}",
+    ]
+    if admin_code:
+        lines.append(f"admin_code = {_toml(admin_code)}")
+    else:
+        lines.append('# admin_code = "......"  # the 6-digit code for the unit grid')
+    if proposal.land_use_system:
+        lines.append(f"land_use_system = {_toml(proposal.land_use_system)}")
+    lines += ["", "[calendar]", 'periods = [["09:00", "18:00"]]']
+    if holidays:
+        lines.append(f"holidays = {{ country = {_toml(holidays)} }}")
+    for role in ROLES:
+        spec = proposal.roles.get(role)
+        if not spec:
+            lines += ["", f"# [layers.{role}]  (no layer found: add one if the city has it)"]
+            continue
+        lines += ["", f"[layers.{role}]"]
+        for key, value in spec.items():
+            if not isinstance(value, dict):
+                lines.append(f"{key} = {_toml(value)}")
+        for key, value in spec.items():
+            if isinstance(value, dict):
+                lines.append(f"[layers.{role}.{key}]")
+                lines += [f"{_key(k)} = {_toml(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def project_samples(project) -> list[LayerSample]:
+    """A sample of every vector layer of a CityDesk project."""
+    from .project_store import read_project_layer, read_project_meta
+
+    out = []
+    for record in read_project_meta(project).get("layers", []):
+        if record.get("kind", "vector") != "vector":
+            continue
+        frame = read_project_layer(project, record["id"])
+        kinds = set(frame.geom_type.dropna().str.replace("Multi", "").str.lower())
+        geometry = {"linestring": "line"}.get(next(iter(kinds), ""), next(iter(kinds), ""))
+        out.append(
+            LayerSample(
+                id=record["id"],
+                name=str(record.get("name") or record["id"]),
+                geometry=geometry if len(kinds) == 1 else "",
+                values=pd.DataFrame(frame.drop(columns="geometry")),
+            )
+        )
+    return out
+
+
+def project_from_folder(source, project, feedback=None):
+    """A new project holding every vector layer of the files in ``source`` (a folder or one
+    file), with readable ids and a first role from their names."""
+    from pathlib import Path
+
+    from .feedback import NullFeedback
+    from .io import VECTOR_READ, read_layer
+    from .project import Project
+    from .project_store import save_project
+    from .readers.vector import list_vector_layers
+
+    feedback = feedback or NullFeedback()
+    source, project = Path(source), Path(project)
+    if project.exists():
+        raise CityInitError(
+            _("the file already exists"),
+            _("Choose a new project file name (nothing was changed)."),
+            path=str(project),
+        )
+    files = (
+        sorted(p for p in source.rglob("*") if p.suffix.lower() in VECTOR_READ)
+        if source.is_dir()
+        else [source]
+    )
+    if not files:
+        raise CityInitError(
+            _("no vector data in the folder"),
+            _("Put the city's layers (.gpkg, .shp, .geojson, ...) in it."),
+            path=str(source),
+        )
+    built = Project(project.stem)
+    for n, path in enumerate(files):
+        names = [
+            name
+            for name, _kind in list_vector_layers(path)
+            if not name.startswith(("citydesk_", "layer_styles"))
+        ]
+        for name in names:
+            layer = read_layer(
+                path, name, name=name if len(names) > 1 else path.stem, style_index=n
+            )
+            while layer.id in built.layers:
+                layer.id = f"{layer.id}_{n}"
+            built.add_layer(layer, index=len(built.layer_order()))
+        feedback.set_progress(100.0 * (n + 1) / len(files))
+    if not built.layers:
+        raise CityInitError(_("no vector data in the folder"), _("Check the files."))
+    first = next(iter(built.layers.values()))
+    built.crs = getattr(first, "crs", None) or built.crs
+    save_project(built, project)
+    return project
+
+
+def working_crs(project) -> str:
+    """The project's CRS if it can measure, else its first layer's, else the UTM zone (or
+    CGCS2000 zone) of the data."""
+    from pyproj import CRS
+
+    from .crs import is_web_mercator, suggest_projected_crs, to_lonlat_bounds
+    from .project_store import read_project_layer, read_project_meta
+
+    meta = read_project_meta(project)
+    if meta.get("crs"):
+        own = CRS.from_user_input(meta["crs"])
+        if own.is_projected and not is_web_mercator(own):
+            return str(meta["crs"])
+    records = [r for r in meta.get("layers", []) if r.get("kind") == "vector"]
+    if not records:
+        raise CityInitError(_("the project has no vector layer"), _("Add the city's layers."))
+    frame = read_project_layer(project, records[0]["id"])
+    crs = frame.crs
+    if crs is None:
+        raise CityInitError(
+            _("layer '{layer}' has no CRS").format(layer=records[0]["id"]),
+            _("Set the layer's CRS, or give --crs."),
+        )
+    if crs.is_projected and not is_web_mercator(crs):
+        epsg = crs.to_epsg()
+        return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+    bounds = to_lonlat_bounds(tuple(frame.total_bounds), crs)
+    chosen = suggest_projected_crs(bounds, crs.geodetic_crs or crs)
+    return f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.to_wkt()

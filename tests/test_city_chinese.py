@@ -1,0 +1,109 @@
+"""Acceptance (issue 18): a Chinese-style city brought in with ``city init``.
+
+The data are the fixture of :mod:`chinese_city` (real Cambridge layers renamed into Chinese,
+land use recoded to the 2023 用地用海分类, moved to Chengdu in CGCS2000 / GK CM 105E). It is
+made from the embedded demo, so this runs on a fresh clone too. What a Chinese city's GIS
+officer does: propose the profile from a folder of files, edit the working hours (lunch
+break) and road speeds, store it, check it, build the grid, and run a scenario, with due
+times on China's 2026 calendar (Spring Festival holidays and the make-up Saturdays).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chinese_city import build
+
+from citydesk.layers.city_profile import project_profile
+from citydesk.layers.project_store import read_project_meta
+from citydesk.workbench.cli.main import main
+
+
+def cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("chengdu")
+    data = build(folder / "data")
+    project = folder / "chengdu.gpkg"
+    proposal = folder / "proposal.toml"
+    assert (
+        cli(
+            "city", "init", data, "--project", project, "--name", "成都市锦江区（示例）",
+            "--timezone", "Asia/Shanghai", "--currency", "CNY", "--admin-code", "510104",
+            "--holidays", "CN", "--out", proposal,
+        )
+        == 0
+    )  # fmt: skip
+    return project, proposal
+
+
+def test_init_proposes_roles_and_fields_from_chinese_names(city):
+    project, proposal = city
+    ids = {r["id"]: r["name"] for r in read_project_meta(project)["layers"]}
+    # Chinese layer names keep their names and get readable pinyin ids
+    assert ids["di_kuai"] == "地块" and ids["dao_lu_zhong_xin_xian"] == "道路中心线"
+    text = proposal.read_text(encoding="utf-8")
+    for line in (
+        'crs = "EPSG:4544"',  # the data's own CGCS2000 Gauss-Krüger zone
+        'land_use_system = "cn_2023"',  # 0701, 0901, 120803 ... are 用地用海分类 codes
+        'layer = "di_kuai"',
+        'housing_units = "住宅套数"',
+        'floor_area = "建筑面积"',
+        'land_use = "用地代码"',
+        'direction = "单行"',
+        'road_class = "道路等级"',
+        'layer = "jie_dao"',  # 街道 is the sub-district, not a street
+        'fire = ["消防站"]',
+        'where = "\\"类型\\" IN (\'消防站\')"',
+    ):
+        assert line in text, line
+
+
+def test_edited_profile_runs_grid_due_times_and_a_scenario(city, tmp_path, capsys):
+    project, proposal = city
+    edited = tmp_path / "edited.toml"
+    lunch = 'periods = [["09:00", "12:00"], ["13:30", "17:30"]]'
+    speeds = 'road_class = "道路等级"\nspeeds_kmh = { "1" = 50, "2" = 40 }'
+    text = proposal.read_text(encoding="utf-8")
+    text = text.replace('periods = [["09:00", "18:00"]]', lunch)
+    edited.write_text(text.replace('road_class = "道路等级"', speeds), encoding="utf-8")
+    assert cli("city", "set", project, edited) == 0
+    assert project_profile(project).calendar.periods[1] == ["13:30", "17:30"]
+    capsys.readouterr()
+    assert cli("city", "check", project, "--json") == 0
+    checks = {c["feature"]: c["status"] for c in json.loads(capsys.readouterr().out)}
+    assert checks["Planning scenarios"] == "partly"  # no floodplain, open space or water
+    assert checks["Unit grid and grid codes"] == checks["Dispatch crews"] == "ready"
+    assert cli("grid", "build", "--out", project) == 0
+    assert "51010400100101" in capsys.readouterr().out
+    # Friday 13 February 2026, 17:00: half an hour left that day; Saturday 14 February is
+    # a make-up working day (调休), so 3.5 more working hours end at 14:00 after lunch
+    assert cli("city", "due", project, "--at", "2026-02-13 17:00", "--limit", 4) == 0
+    assert capsys.readouterr().out.strip() == "2026-02-14T14:00:00+08:00"
+    # one working day from the eve of the Spring Festival holiday: due when work resumes
+    assert cli("city", "due", project, "--at", "2026-02-15 10:00", "--limit", 1,
+               "--unit", "working_days") == 0  # fmt: skip
+    assert capsys.readouterr().out.strip().startswith("2026-02-24T")
+    scenario = tmp_path / "homes.toml"
+    scenario.write_text(
+        'name = "homes"\ntitle = "住宅优先"\n[targets]\nhousing_units = 150.0\n'
+        "[constraints]\nmax_changed_share = 0.3\n"
+        "[candidates]\nwhere = \"用地代码 IN ('2301', '120803')\"\n",
+        encoding="utf-8",
+    )
+    assert cli("plan", "save", project, scenario) == 0
+    capsys.readouterr()
+    assert cli("plan", "run", project, "homes", "--json") == 0
+    values = json.loads(capsys.readouterr().out)["homes"]
+    assert values["housing_units_added"] >= 150
+    assert values["residents_near_school"] > 0  # the city has homes figures: counted
+    assert values["land_value_captured_usd"] > 0  # the key keeps its name; the money is CNY
+    assert "green_space_per_resident" not in values  # no open space layer: left out
+    capsys.readouterr()
+    assert cli("--lang", "zh_CN", "plan", "compare", project, "homes") == 0
+    table = capsys.readouterr().out
+    assert "土地增值收益" in table and "CNY" in table and "亿" in table
