@@ -414,3 +414,65 @@ def working_crs(project) -> str:
     bounds = to_lonlat_bounds(tuple(frame.total_bounds), crs)
     chosen = suggest_projected_crs(bounds, crs.geodetic_crs or crs)
     return f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.to_wkt()
+
+
+def profile_to_toml(profile) -> str:
+    """A profile written back as a TOML document (what the City setup dialog stores after
+    an edit): every key it has, none it does not (tomli-w; comments are not kept)."""
+    from dataclasses import asdict
+
+    import tomli_w
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None and v != {}}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return tomli_w.dumps(clean(asdict(profile)))
+
+
+#: the keys of each role the setup table offers: "layer" first, then the role's fields
+def role_keys(role: str) -> list[str]:
+    """The column keys a role maps (what the City setup dialog lists per role)."""
+    from dataclasses import fields as dc_fields
+    from typing import get_type_hints
+
+    from . import city_layers
+
+    spec_type = get_type_hints(city_layers.CityLayers)[role]
+    spec_type = next(a for a in getattr(spec_type, "__args__", (spec_type,)) if a is not type(None))
+    hints = get_type_hints(spec_type)
+    keys = [
+        f.name
+        for f in dc_fields(spec_type)
+        if hints[f.name] in (str, str | None) and f.name not in ("where", "department", "mapping")
+    ]
+    return ["layer", *[k for k in keys if k != "layer"]]
+
+
+def set_role_key(profile, role: str, key: str, value: str) -> None:
+    """Map ``role.key`` to ``value`` ('' clears it; clearing a role's layer drops the role,
+    except the streets, whose speeds stay)."""
+    from dataclasses import replace
+    from typing import get_type_hints
+
+    from . import city_layers
+
+    current = getattr(profile.layers, role)
+    if key == "layer" and not value:
+        if role == "streets":
+            profile.layers.streets = replace(profile.layers.streets, layer="")
+        else:
+            setattr(profile.layers, role, None)
+        return
+    if current is None:
+        spec_type = get_type_hints(city_layers.CityLayers)[role]
+        spec_type = next(a for a in spec_type.__args__ if a is not type(None))
+        required = {"layer": value if key == "layer" else ""}
+        if "mapping" in {f for f in spec_type.__dataclass_fields__}:
+            required["mapping"] = ""
+        current = spec_type(**required)
+        setattr(profile.layers, role, current)
+    setattr(current, key, value or (None if key != "layer" else ""))

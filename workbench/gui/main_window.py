@@ -159,6 +159,9 @@ class MainWindow(QMainWindow):
         self.action_close_project = QAction(
             tr("&Close project"), self, shortcut="Ctrl+W", triggered=self.close_project
         )
+        self.action_city = QAction(
+            tr("City &setup (layers, fields, readiness)..."), self, triggered=self.city_setup
+        )
         self.recent_menu = file_menu.addMenu(tr("Recent projects"))
         for action in (
             self.action_new,
@@ -168,6 +171,7 @@ class MainWindow(QMainWindow):
             self.action_save_as,
             self.action_close_project,
             self.action_export,
+            self.action_city,
         ):
             file_menu.addAction(action)
         file_menu.addSeparator()
@@ -187,7 +191,7 @@ class MainWindow(QMainWindow):
             tr("Open the dispatch desk"), self, shortcut="Ctrl+D", triggered=self.open_desk
         )
         self.action_demo_cases = QAction(
-            tr("Load the demo case history (Cambridge crashes)"),
+            tr("Replay the project's incident history through the desk"),
             self,
             triggered=self.load_demo_cases,
         )
@@ -503,6 +507,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_marked(None)
         self.canvas.set_route(None)
 
+    def city_setup(self):
+        """Project > City setup: the city profile's roles and fields, and readiness."""
+        from .city_setup_dialog import CitySetupDialog
+
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Save the project first: the city profile is stored in it."))
+            return None
+        dialog = CitySetupDialog(self)
+        dialog.show()
+        return dialog
+
     def case_store_dialog(self):
         """Where the project's cases live (Dispatch > Case store)."""
         from .desk.case_store_dialog import CaseStoreDialog
@@ -521,8 +536,20 @@ class MainWindow(QMainWindow):
 
         if self.project is None or not self.project.path:
             return None
-        if "crashes" not in self.project.layers:
-            self.show_error(tr("This is not the Cambridge demo project."))
+        from citydesk.layers.city_profile import parse_profile
+
+        text = self.project.metadata.get("city_profile")
+        try:
+            history = parse_profile(text).layers.incidents if text else None
+        except CityDeskError:
+            history = None
+        if history is None:
+            self.show_error(
+                tr(
+                    "This project names no incident history to replay ([layers.incidents] in "
+                    "the city profile)."
+                )
+            )
             return None
         self.close_desk()
         path = self.project.path
@@ -532,7 +559,7 @@ class MainWindow(QMainWindow):
             task.signals.finished.connect(lambda _p: self.open_desk(), Qt.QueuedConnection)
 
         return self.tasks.start(
-            tr("Replaying the Cambridge crash history"),
+            tr("Replaying the incident history"),
             lambda feedback: run_demo_desk(path, feedback=feedback),
             on_done=done,
         )

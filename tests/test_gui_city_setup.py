@@ -1,0 +1,53 @@
+"""Project > City setup in the workbench (issue 18): a Chinese-style city's project opened,
+its roles and fields proposed from the Chinese names, edited in the table, checked and
+stored; screenshots of the dialog before and after."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PyQt5")
+
+from chinese_city import build
+from test_gui_workbench import _shot, open_window
+
+from citydesk.layers.city_init import project_from_folder
+from citydesk.layers.city_profile import project_profile
+
+pytestmark = pytest.mark.gui
+
+
+def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
+    project = project_from_folder(build(tmp_path / "data"), tmp_path / "chengdu.gpkg")
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    # a project with no profile yet: nothing mapped, the features say what they miss
+    lines = [dialog.checks.item(i).text() for i in range(dialog.checks.count())]
+    assert any(line.startswith("Planning scenarios: missing") for line in lines)
+    _shot(dialog, "city_setup_empty.png")
+    dialog.timezone.setText("Asia/Shanghai")
+    dialog.currency.setText("CNY")
+    dialog.admin_code.setText("510104")
+    dialog.propose()
+    assert dialog.combos[("parcels", "layer")].currentText() == "di_kuai"
+    assert dialog.combos[("parcels", "housing_units")].currentText() == "住宅套数"
+    assert dialog.combos[("neighborhoods", "layer")].currentText() == "jie_dao"
+    # the user corrects one mapping: the address field is not the name
+    dialog.combos[("streets", "name")].setCurrentText("")
+    assert dialog.profile.layers.streets.name is None
+    dialog.combos[("streets", "name")].setCurrentText("路名")
+    lines = [dialog.checks.item(i).text() for i in range(dialog.checks.count())]
+    assert "Planning scenarios: partly" in " ".join(lines)
+    _shot(dialog, "city_setup_proposed.png")
+    dialog.save()
+    stored = project_profile(project)
+    assert stored is not None and stored.timezone == "Asia/Shanghai"
+    assert stored.admin_code == "510104"
+    assert stored.layers.parcels.floor_area == "建筑面积"
+    assert stored.land_use_system == "cn_2023"
+    assert win.project.metadata["city_profile"]  # a later save keeps it

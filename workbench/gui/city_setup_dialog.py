@@ -1,0 +1,194 @@
+"""Project > City setup: which layer plays each role and which field holds what.
+
+A thin view over :mod:`citydesk.layers.city_init` and :mod:`citydesk.layers.city_check`
+(the same functions as ``citydesk city init|check|set``). The table lists every role and
+its keys, each a drop-down of the project's layers or of the chosen layer's fields;
+*Propose from the layers* fills it from the layer and field names, in English and Chinese;
+the readiness list under it says, per feature, what is ready and what is missing, updated on
+every change. *Save* checks the profile and stores it in the project.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtGui import QColor
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from citydesk.layers.city_check import check_city
+from citydesk.layers.city_init import (
+    profile_to_toml,
+    profile_toml,
+    project_samples,
+    propose,
+    role_keys,
+    set_role_key,
+    working_crs,
+)
+from citydesk.layers.city_layers import ROLES, role_label
+from citydesk.layers.city_profile import CityProfile, parse_profile, project_profile
+from citydesk.layers.errors import CityDeskError
+from citydesk.layers.project_store import project_layer_fields
+
+from .i18n import tr
+
+COLOURS = {"ready": "#2e7d32", "partly": "#b26a00", "missing": "#c62828"}
+
+
+class CitySetupDialog(QDialog):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.path = window.project.path
+        self.setWindowTitle(tr("City setup"))
+        self.resize(900, 760)
+        self.fields = project_layer_fields(self.path)
+        self.profile = project_profile(self.path) or self._blank()
+        self.name = QLineEdit(self.profile.name)
+        self.timezone = QLineEdit(self.profile.timezone)
+        self.currency = QLineEdit(self.profile.currency)
+        self.crs = QLineEdit(self.profile.crs)
+        self.admin_code = QLineEdit(self.profile.admin_code)
+        self.admin_code.setPlaceholderText("510104")
+        form = QFormLayout()
+        form.addRow(tr("City"), self.name)
+        form.addRow(tr("Time zone"), self.timezone)
+        form.addRow(tr("Currency (ISO 4217)"), self.currency)
+        form.addRow(tr("Working CRS"), self.crs)
+        form.addRow(tr("Administrative code (6 digits, for grid codes)"), self.admin_code)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels([tr("Role"), tr("Key"), tr("Layer or field")])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.checks = QListWidget()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.propose_button = QPushButton(tr("Propose from the layers"))
+        self.propose_button.clicked.connect(self.propose)
+        actions = QHBoxLayout()
+        actions.addWidget(self.propose_button)
+        actions.addStretch(1)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(actions)
+        layout.addWidget(self.table, 4)
+        layout.addWidget(QLabel(tr("What each feature has and lacks")))
+        layout.addWidget(self.checks, 2)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        self._fill()
+
+    def _blank(self) -> CityProfile:
+        """A profile to start from: the project's CRS, no roles yet."""
+        text = profile_toml(
+            propose([]), name=self.window.project.name, timezone="UTC", crs=working_crs(self.path)
+        )
+        return parse_profile(text)
+
+    # --- the table ---------------------------------------------------------------------------
+    def _fill(self) -> None:
+        self.table.setRowCount(0)
+        self.combos: dict[tuple[str, str], QComboBox] = {}
+        for role in ROLES:
+            for key in role_keys(role):
+                row = self.table.rowCount()
+                self.table.insertRow(row)
+                self.table.setItem(
+                    row, 0, QTableWidgetItem(role_label(role) if key == "layer" else "")
+                )
+                self.table.setItem(row, 1, QTableWidgetItem(key))
+                combo = QComboBox()
+                self.combos[(role, key)] = combo
+                self.table.setCellWidget(row, 2, combo)
+        self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(2, 360)
+        self._load_choices()
+
+    def _load_choices(self) -> None:
+        """Each combo's choices and value from the profile: layers for a role's layer, the
+        chosen layer's fields for its other keys."""
+        for (role, key), combo in self.combos.items():
+            combo.blockSignals(True)
+            combo.clear()
+            layer = self.profile.layers.layer_id(role)
+            choices = sorted(self.fields) if key == "layer" else self.fields.get(layer or "", [])
+            current = layer if key == "layer" else self.profile.layers.field_name(role, key)
+            combo.addItem("")
+            combo.addItems([str(c) for c in choices])
+            if current and combo.findText(str(current)) < 0:
+                combo.addItem(str(current))  # mapped but absent: shown, and the check says so
+            combo.setCurrentText(str(current or ""))
+            combo.setEnabled(key == "layer" or bool(layer))
+            combo.blockSignals(False)
+            combo.currentTextChanged.connect(lambda text, r=role, k=key: self._changed(r, k, text))
+        self._check()
+
+    def _changed(self, role: str, key: str, value: str) -> None:
+        set_role_key(self.profile, role, key, value)
+        if key == "layer":
+            self._load_choices()  # the fields offered follow the layer
+        else:
+            self._check()
+
+    def _check(self) -> None:
+        self.checks.clear()
+        for check in check_city(self.profile, self.fields):
+            self.checks.addItem(check.line())
+            item = self.checks.item(self.checks.count() - 1)
+            item.setForeground(QColor(COLOURS[check.status]))
+
+    # --- actions -----------------------------------------------------------------------------
+    def propose(self) -> None:
+        """Roles and fields from the layer and field names (keeps the calendar and the rest)."""
+        proposal = propose(project_samples(self.path))
+        fresh = parse_profile(
+            profile_toml(
+                proposal,
+                name=self.name.text() or self.profile.name,
+                timezone=self.timezone.text() or self.profile.timezone,
+                crs=self.crs.text() or self.profile.crs,
+            )
+        )
+        self.profile.layers = fresh.layers
+        if proposal.land_use_system:
+            self.profile.land_use_system = proposal.land_use_system
+        self._load_choices()
+        self.status.setText(tr("Proposed from the names: check each line, then save."))
+
+    def text(self) -> str:
+        """The profile as it would be stored (header fields applied)."""
+        self.profile.name = self.name.text().strip()
+        self.profile.timezone = self.timezone.text().strip()
+        self.profile.currency = self.currency.text().strip()
+        self.profile.crs = self.crs.text().strip()
+        self.profile.admin_code = self.admin_code.text().strip()
+        return profile_to_toml(self.profile)
+
+    def save(self) -> None:
+        from citydesk.layers.city_profile import SETTING, store_profile
+
+        try:
+            text = self.text()
+            store_profile(self.path, text)
+        except CityDeskError as exc:
+            self.status.setText(exc.message)
+            self.status.setStyleSheet("color: #c62828")
+            return
+        # the window's project saves its settings over the file later: keep them in step
+        self.window.project.metadata[SETTING] = text
+        self.window.statusBar().showMessage(tr("City profile stored in the project"))
+        self.accept()
