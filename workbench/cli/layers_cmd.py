@@ -66,7 +66,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     conv.add_argument("--to-crs", help=_("reproject to this CRS, e.g. EPSG:4490"))
     conv.add_argument("--assign-crs", help=_("label data that has no CRS (no reprojection)"))
     conv.add_argument("--repair", action="store_true", help=_("repair invalid geometries"))
+    conv.add_argument(
+        "--from-offset",
+        choices=["gcj02", "bd09"],
+        help=_("the lon/lat are Chinese web-map offsets (AMap/Tencent gcj02, Baidu bd09): undo"),
+    )
     conv.set_defaults(func=cmd_convert)
+
+    off = lsub.add_parser(
+        "offset", help=_("are a layer's lon/lat GCJ-02 or BD-09 offsets? (Chinese web maps)")
+    )
+    _add_read_options(off)
+    off.add_argument("--reference", help=_("a layer in true WGS 84 nearby: FILE or FILE::LAYER"))
+    off.add_argument("--json", action="store_true", help=_("print the finding as JSON"))
+    off.set_defaults(func=cmd_offset)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -138,6 +151,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     with TqdmFeedback(_("converting")) as fb:
         layer = read_from_args(args, fb, assign_crs=args.assign_crs)
     if isinstance(layer, VectorLayer):
+        if args.from_offset:
+            from citydesk.layers.chinese_offsets import undo_offset
+
+            layer.set_data(undo_offset(layer.data, args.from_offset))
+            print(
+                _("undid the {offset} offset: the layer is in WGS 84").format(
+                    offset=args.from_offset
+                )
+            )
         if args.repair:
             fixed, count = repair(layer.data)
             layer.set_data(fixed)
@@ -158,4 +180,36 @@ def cmd_convert(args: argparse.Namespace) -> int:
         layer = reproject_raster(layer, parse_crs(args.to_crs))
     out = write_layer(layer, args.output)
     print(_("wrote {path}").format(path=out))
+    return 0
+
+
+def cmd_offset(args: argparse.Namespace) -> int:
+    from citydesk.layers.chinese_offsets import detect_offset
+    from citydesk.layers.io import read_frame
+
+    from .main import print_json
+
+    frame = read_from_args(args).data
+    reference = None
+    if args.reference:
+        path, _sep, layer = args.reference.partition("::")
+        reference = read_frame(path, layer or None)[0]
+    finding = detect_offset(frame, reference, name=Path(args.file).name)
+    if args.json:
+        print_json(
+            {
+                "offset": finding.offset,
+                "median_m": finding.median_m,
+                "share_near": finding.share_near,
+                "note": finding.note,
+            }
+        )
+    else:
+        print(finding.note)
+        if finding.offset:
+            print(
+                _("fix: citydesk layers convert {file} OUT --from-offset {offset}").format(
+                    file=args.file, offset=finding.offset
+                )
+            )
     return 0
