@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 #: relative gap under which a bound and an objective count as equal (solver tolerances)
 PROVEN_GAP = 1e-6
 SOLVERS = ("cbc", "highs")
+#: seconds an optimization may run unless the caller says otherwise (issue 18: a land-use
+#: phasing once ran 15 minutes with no output); None in SolveOptions means no limit
+DEFAULT_TIME_LIMIT_S = 600.0
+#: how often the solver's progress (incumbent, bound, nodes) is reported while it runs
+PROGRESS_EVERY_S = 2.0
 
 
 class SolveStatus(StrEnum):
@@ -63,11 +68,12 @@ class SolveOptions:
     """How to solve: which solver, how long, how close to optimal.
 
     ``mip_gap`` is relative (0.001 = 0.1 %); 0 asks for a proof of optimality.
-    ``time_limit`` is in seconds (None: no limit).
+    ``time_limit`` is in seconds: :data:`DEFAULT_TIME_LIMIT_S` unless given; None for no
+    limit at all (a choice the caller makes on purpose).
     """
 
     solver: str = "cbc"
-    time_limit: float | None = None
+    time_limit: float | None = DEFAULT_TIME_LIMIT_S
     mip_gap: float = 0.0
     threads: int | None = None
 
@@ -226,7 +232,8 @@ def _solve_cbc(
         cuts=cuts,
     )
     try:
-        with _cancel_watch(feedback, solver.path) as canceled:
+        sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
+        with _cancel_watch(feedback, solver.path, log_path, sign) as canceled:
             try:
                 problem.solve(solver)
             except pulp.PulpSolverError:
@@ -283,8 +290,12 @@ def _relative_gap(objective: float, bound: float) -> float:
 
 
 @contextlib.contextmanager
-def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Event]:
-    """While CBC runs, poll ``feedback`` and kill this process's CBC child when canceled.
+def _cancel_watch(
+    feedback: Feedback, solver_path: str, log_path: str | None = None, sign: float = 1.0
+) -> Iterator[threading.Event]:
+    """While CBC runs, poll ``feedback`` and kill this process's CBC child when canceled,
+    and every :data:`PROGRESS_EVERY_S` pass on what CBC's log says of its search (the best
+    plan so far, the bound, the nodes), so a long solve is never silent.
 
     PuLP owns the ``Popen`` and waits on it, so the only handle is the child process itself;
     it is found through /proc (Linux). Elsewhere cancellation takes effect after the solve.
@@ -292,9 +303,12 @@ def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Ev
     canceled = threading.Event()
     done = threading.Event()
     name = os.path.basename(solver_path)
+    progress = _LogProgress(log_path, feedback, sign) if log_path else None
 
     def watch() -> None:
         while not done.wait(0.2 if not canceled.is_set() else 0.05):
+            if progress is not None:
+                progress.poll()
             if canceled.is_set() or feedback.is_canceled():
                 # keep at it until PuLP returns: a cancel that comes while PuLP still writes
                 # the model file finds no CBC yet, and CBC must not start and run on
@@ -310,6 +324,61 @@ def _cancel_watch(feedback: Feedback, solver_path: str) -> Iterator[threading.Ev
     finally:
         done.set()
         thread.join()
+
+
+#: CBC's search lines: "Cbc0010I After 1200 nodes, 35 on tree, 123.4 best solution, best
+#: possible 130.1 (4.52 seconds)" and "Cbc0012I Integer solution of 125 found by ..."
+_CBC_PROGRESS = re.compile(
+    r"Cbc0010I After (\d+) nodes, \d+ on tree, (\S+) best solution, best possible (\S+) "
+    r"\(([\d.]+) seconds\)"
+)
+_CBC_FOUND = re.compile(r"Cbc0012I Integer solution of (\S+) found .* \(([\d.]+) seconds\)")
+
+
+class _LogProgress:
+    """Reads the lines CBC has added to its log and reports the newest search state."""
+
+    def __init__(self, path: str, feedback: Feedback, sign: float = 1.0) -> None:
+        self.sign = sign  # CBC minimises: a maximisation's values come out negated
+        self.path = path
+        self.feedback = feedback
+        self.offset = 0
+        self.last = 0.0
+        self.started = time.perf_counter()
+
+    def poll(self) -> None:
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
+                f.seek(self.offset)
+                text = f.read()
+                self.offset = f.tell()
+        except OSError:
+            return
+        message = None
+        for line in text.splitlines():
+            if m := _CBC_PROGRESS.search(line):
+                nodes, best, bound, secs = m.groups()
+                message = _("solver: {nodes} nodes, best {best}, bound {bound} ({secs} s)").format(
+                    nodes=nodes, best=self._value(best), bound=self._value(bound), secs=secs
+                )
+            elif m := _CBC_FOUND.search(line):
+                message = _("solver: a solution of {value} found ({secs} s)").format(
+                    value=self._value(m.group(1)), secs=m.group(2)
+                )
+        if message is None:
+            message = _("solver: searching ({secs:.0f} s)").format(secs=now - self.started)
+        log.info(message)
+        self.feedback.push_info(message)
+
+    def _value(self, text: str) -> str:
+        try:
+            return f"{self.sign * float(text):,.6g}"
+        except ValueError:
+            return text
 
 
 def _child_pids(name: str) -> list[int]:

@@ -154,14 +154,21 @@ def _landuse_inputs(args: argparse.Namespace, project: Path):
 
 def solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help=_("MILP solver"))
-    p.add_argument("--time-limit", type=float, help=_("seconds per solve (default: none)"))
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help=_("seconds the optimization may take (default 600; 0 for no limit)"),
+    )
     p.add_argument("--gap", type=float, default=0.0, help=_("relative MIP gap (default 0)"))
 
 
 def solve_options(args: argparse.Namespace):
     from citydesk.optimization.solve import SolveOptions
 
-    return SolveOptions(solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap)
+    from citydesk.optimization.solve import DEFAULT_TIME_LIMIT_S
+
+    limit = DEFAULT_TIME_LIMIT_S if args.time_limit is None else args.time_limit or None
+    return SolveOptions(solver=args.solver, time_limit=limit, mip_gap=args.gap)
 
 
 def cmd_siting(args: argparse.Namespace) -> int:
