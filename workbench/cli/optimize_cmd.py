@@ -163,9 +163,7 @@ def solver_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def solve_options(args: argparse.Namespace):
-    from citydesk.optimization.solve import SolveOptions
-
-    from citydesk.optimization.solve import DEFAULT_TIME_LIMIT_S
+    from citydesk.optimization.solve import DEFAULT_TIME_LIMIT_S, SolveOptions
 
     limit = DEFAULT_TIME_LIMIT_S if args.time_limit is None else args.time_limit or None
     return SolveOptions(solver=args.solver, time_limit=limit, mip_gap=args.gap)
