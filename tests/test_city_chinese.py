@@ -15,7 +15,7 @@ import json
 import pytest
 from chinese_city import build
 
-from citydesk.layers.city_profile import project_profile
+from citydesk.layers.city_profile import project_profile, read_profile
 from citydesk.layers.project_store import read_project_meta
 from citydesk.workbench.cli.main import main
 
@@ -72,7 +72,12 @@ def test_edited_profile_runs_grid_due_times_and_a_scenario(city, tmp_path, capsy
     text = text.replace('periods = [["09:00", "18:00"]]', lunch)
     edited.write_text(text.replace('road_class = "道路等级"', speeds), encoding="utf-8")
     assert cli("city", "set", project, edited) == 0
-    assert project_profile(project).calendar.periods[1] == ["13:30", "17:30"]
+    stored = project_profile(project)
+    assert stored.calendar.periods[1] == ["13:30", "17:30"]
+    # the shipped 'chengdu' profile is this proposal, edited: they must not drift apart
+    shipped = read_profile("chengdu").layers
+    for role in ("parcels", "facilities", "neighborhoods", "boundary"):
+        assert getattr(stored.layers, role) == getattr(shipped, role), role
     capsys.readouterr()
     assert cli("city", "check", project, "--json") == 0
     checks = {c["feature"]: c["status"] for c in json.loads(capsys.readouterr().out)}

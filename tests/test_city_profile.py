@@ -95,7 +95,7 @@ def test_a_bad_profile_names_the_key_and_the_fix(edit, message):
 
 def test_the_profile_lives_in_the_project(demo_copy, capsys):
     store_profile(demo_copy, profile_text("chengdu"))
-    assert project_profile(demo_copy).name == "成都市（示例）"
+    assert project_profile(demo_copy).name == "成都市锦江区（示例）"
     assert project_calendar(demo_copy).tz == "Asia/Shanghai"
     assert main(["city", "show", str(demo_copy)]) == 0
     assert "Asia/Shanghai" in capsys.readouterr().out
