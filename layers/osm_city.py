@@ -358,13 +358,22 @@ class OsmCrews:
 
 
 @dataclass
+class OsmStyle:
+    fill: str = "none"
+    stroke: str = "#555555"
+    stroke_width: float = 0.1
+    size: float = 2.0
+
+
+@dataclass
 class OsmFeatures:
-    """``layers/data/osm_features.toml``: amenity values per facility kind, park values, and
-    where the crews start."""
+    """``layers/data/osm_features.toml``: amenity values per facility kind, park values,
+    where the crews start, and how each layer is first drawn."""
 
     kinds: dict[str, list[str]] = field(default_factory=dict)
     parks: OsmParks = field(default_factory=OsmParks)
     crews: OsmCrews = field(default_factory=OsmCrews)
+    styles: dict[str, OsmStyle] = field(default_factory=dict)
 
 
 def osm_features() -> OsmFeatures:
@@ -465,7 +474,7 @@ def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
     from .project import Project
     from .project_store import save_project
     from .roles import LayerRole
-    from .style import default_style
+    from .style import Style, Symbol, default_style
 
     path = Path(path)
     if path.exists():
@@ -475,6 +484,7 @@ def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
             path=str(path),
         )
     project = Project(name, crs=city.layers["streets"].crs)
+    styles = osm_features().styles
     for i, (layer_id, frame) in enumerate(city.layers.items()):
         layer = VectorLayer(
             name=layer_id,
@@ -483,7 +493,12 @@ def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
             data=frame,
             source="OSM",
         )
-        layer.style = default_style(layer.geometry_type, i)
+        look = styles.get(layer_id)
+        layer.style = (
+            Style(symbol=Symbol(look.fill, look.stroke, look.stroke_width, look.size))
+            if look
+            else default_style(layer.geometry_type, i)
+        )
         project.add_layer(layer)
     save_project(project, path)
     store_profile(path, city.profile_text)
