@@ -112,6 +112,7 @@ class Case:
     return_count: int
     version: int
     updated_at: dt.datetime
+    due_given: bool = False  # the due time is the source system's own target, kept as given
 
     @property
     def needs_location(self) -> bool:
@@ -127,6 +128,7 @@ FACT_COLUMNS = [
     "case_id",
     "department",
     "grid_code",
+    "kind",
     "category_code",
     "status",
     "due_at",
@@ -136,7 +138,31 @@ FACT_COLUMNS = [
     "closed_at",
     "rework_count",
     "return_count",
+    "imported",
+    "due_given",
 ]
+#: how the facts are read (the same SQL on both backends). A case imported from another
+#: city system (it has the source's id) and never registered here counts as registered at
+#: its source report time; ``imported`` marks it, because the steps its source did not
+#: record (dispatch, rework) must count as "not recorded", not as done or not done.
+FACT_SQL = {
+    "registered_at": "COALESCE(registered_at, reported_at)",
+    "imported": "CASE WHEN registered_at IS NULL THEN 1 ELSE 0 END",
+}
+FACT_WHERE = "(registered_at IS NOT NULL OR source_id IS NOT NULL)"
+FACT_REGISTERED = FACT_SQL["registered_at"]
+
+
+def fact_select(moment=None) -> str:
+    """The SELECT list of the facts; ``moment(expr)`` wraps the time columns (SQLite turns
+    them into epoch milliseconds)."""
+    out = []
+    for col in FACT_COLUMNS:
+        expr = FACT_SQL.get(col, col)
+        if moment is not None and col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
+            expr = moment(expr)
+        out.append(f"{expr} AS {col}")
+    return ", ".join(out)
 
 
 #: what a move may set on the case besides its state
@@ -220,6 +246,8 @@ _JSON_COLUMNS = ("photos", "detail")  # jsonb reorders keys: compare them parsed
 def _canonical(value: Any, json_text: bool) -> Any:
     if json_text:
         return json.dumps(json.loads(value or "null"), ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):  # PostgreSQL's booleans, SQLite's 0/1: one checksum
+        return int(value)
     return value
 
 

@@ -72,6 +72,9 @@ class MappingFile:
     dates: MappingDates = field(default_factory=MappingDates)
     categories: dict[str, str] = field(default_factory=dict)
     defaults: MappingDefaults = field(default_factory=MappingDefaults)
+    # the source's department or agency -> a CityDesk department; values not listed are
+    # kept as the source wrote them (an agency of its own is still a department)
+    departments: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class ColumnMapping:
     timezone: str
     categories: dict[str, str] = field(default_factory=dict)
     default_category: str | None = None
+    departments: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
@@ -97,6 +101,7 @@ class ColumnMapping:
             timezone=data.dates.timezone,
             categories=data.categories,
             default_category=data.defaults.category,
+            departments=data.departments,
         )
 
 
@@ -255,13 +260,21 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             "reported_at": reported,
             "closed_at": closed,
             "due_at": due,
-            "department": frame[cols["department"]].astype("string").str.strip().to_numpy()
+            "department": _departments(frame[cols["department"]], mapping)
             if "department" in cols
             else None,
         }
     )
     needs_location = int((~located).sum())
     return ParsedFile(cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()))
+
+
+def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:
+    """The source's departments, through the mapping's [departments] value map."""
+    text = values.astype("string").str.strip()
+    if mapping.departments:
+        text = text.map(lambda v: mapping.departments.get(v, v) if isinstance(v, str) else v)
+    return text.to_numpy()
 
 
 def _optional_dates(

@@ -33,6 +33,11 @@ DEFAULT_WEIGHTS = {
     "accurate_dispatch_rate": 0.15,
 }
 GRADES = [(90.0, "A"), (75.0, "B"), (60.0, "C"), (40.0, "D")]
+#: the on-time close measures (docs/KPI.md):
+#:  digital  数字城管: closed on time among the cases due to close in the period (closed, or
+#:           past their time limit while open); the default
+#:  311      the share of closed cases with a target that closed by it, as 311 systems publish
+MEASURES = ("digital", "311")
 
 
 @dataclass
@@ -41,6 +46,7 @@ class KpiSpec:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     dispatch_limit_hours: float = 1.0  # registered -> dispatched within this many hours
+    measure: str = "digital"  # the on-time close measure, one of MEASURES
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
@@ -70,6 +76,11 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
             _("cannot group KPIs by {by!r}").format(by=spec.by),
             _("Use one of: {names}.").format(names=", ".join(GROUPS)),
         )
+    if spec.measure not in MEASURES:
+        raise CityDeskError(
+            _("there is no on-time measure {m!r}").format(m=spec.measure),
+            _("Use one of: {names}.").format(names=", ".join(MEASURES)),
+        )
     reg, due = _ms(facts["registered_at"]), _ms(facts["due_at"])
     disp, closed_at = _ms(facts["dispatched_at"]), _ms(facts["closed_at"])
     keep = reg != _NAT
@@ -80,6 +91,8 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
     end = _ms(pd.Series([spec.end or dt.datetime.now(dt.UTC)]))[0]
     key = GROUPS[spec.by]
     keys = facts["grid_code"].str[:12] if key == "community" else facts[key]
+    if key == "category_code" and "kind" in facts:  # component:0104 is not event:0104
+        keys = facts["kind"].astype(str) + ":" + keys.astype(str)
     codes, names = pd.factorize(keys[keep], sort=True, use_na_sentinel=True)
     names = list(names)
     if (codes < 0).any():  # cases with no grid cell, no dispatcher, ...
@@ -87,8 +100,25 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         names.append(_("(none)"))
     reg, due, disp, closed_at = reg[keep], due[keep], disp[keep], closed_at[keep]
     status = facts["status"].to_numpy()[keep]
+    imported = (
+        facts["imported"].to_numpy()[keep].astype(bool)
+        if "imported" in facts
+        else np.zeros(len(reg), dtype=bool)
+    )
+    recorded = ~imported  # the source recorded no dispatch or rework steps of its cases
     closed = (status == "closed") & (closed_at != _NAT) & (closed_at < end)
-    due_to_close = closed | (due < end)
+    has_due = due != _NAT
+    # digital (数字城管): among cases due to close; 311: among closed cases with a target,
+    # where an imported case has one only if its source gave it (CityDesk computes a due
+    # time for every case, but the source's own rate counts its own targets)
+    given = (
+        facts["due_given"].to_numpy()[keep].astype(bool)
+        if "due_given" in facts
+        else np.zeros(len(reg), dtype=bool)
+    )
+    target = has_due & (given | recorded)
+    due_to_close = closed | (has_due & (due < end))
+    on_time_base = due_to_close if spec.measure == "digital" else closed & target
     dispatched = (disp != _NAT) & (disp < end)
     limit_ms = spec.dispatch_limit_hours * 3_600_000
     hours = np.where(closed, (closed_at - reg) / 3_600_000, np.nan)
@@ -96,11 +126,17 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         "registered": np.ones(len(reg), dtype=bool),
         "due_to_close": due_to_close,
         "closed": closed,
-        "closed_on_time": closed & (closed_at <= due),
-        "reworked": due_to_close & (facts["rework_count"].to_numpy()[keep] > 0),
+        "closed_on_time": closed
+        & (target if spec.measure == "311" else has_due)
+        & (closed_at <= due),
+        "on_time_base": on_time_base,
+        "rework_base": due_to_close & recorded,
+        "reworked": due_to_close & recorded & (facts["rework_count"].to_numpy()[keep] > 0),
+        "dispatch_base": recorded,
         "dispatched": dispatched,
         "dispatched_on_time": dispatched & (disp - reg <= limit_ms),
         "dispatch_returned": dispatched & (facts["return_count"].to_numpy()[keep] > 0),
+        "not_recorded": imported,
     }
     groups = len(names)
     sums = {k: np.bincount(codes, weights=v, minlength=groups) for k, v in flags.items()}
@@ -148,12 +184,19 @@ def _rates(sums: dict, mean, median, names: list, spec: KpiSpec) -> pd.DataFrame
     for col in ("registered", "due_to_close", "closed", "closed_on_time"):
         out[col] = sums[col].astype(int)
     out["close_rate"] = ratio(sums["closed"], sums["due_to_close"])
-    out["on_time_close_rate"] = ratio(sums["closed_on_time"], sums["due_to_close"])
-    out["rework_rate"] = ratio(sums["reworked"], sums["due_to_close"])
+    out["on_time_close_rate"] = ratio(sums["closed_on_time"], sums["on_time_base"])
+    out["rework_rate"] = ratio(sums["reworked"], sums["rework_base"])
     out["dispatched"] = sums["dispatched"].astype(int)
-    out["on_time_dispatch_rate"] = ratio(sums["dispatched_on_time"], sums["dispatched"])
-    out["accurate_dispatch_rate"] = ratio(
-        sums["dispatched"] - sums["dispatch_returned"], sums["dispatched"]
+    # imported cases: their source recorded no dispatch; the rates are over the recorded
+    # ones only, NaN ("not recorded") where there are none
+    out["not_recorded"] = sums["not_recorded"].astype(int)
+    out["on_time_dispatch_rate"] = np.where(
+        sums["dispatch_base"] > 0, ratio(sums["dispatched_on_time"], sums["dispatched"]), np.nan
+    )
+    out["accurate_dispatch_rate"] = np.where(
+        sums["dispatch_base"] > 0,
+        ratio(sums["dispatched"] - sums["dispatch_returned"], sums["dispatched"]),
+        np.nan,
     )
     out["mean_hours_to_close"] = mean
     out["median_hours_to_close"] = median

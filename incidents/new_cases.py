@@ -163,6 +163,7 @@ def build_rows(
         **facts,
         "version": [1] * n,
         "updated_at": to_text_many(np.full(n, at_ns)),
+        "due_given": (given != np.iinfo(np.int64).min).tolist(),
     }
     cases["lon"] = [None if v != v else v for v in cases["lon"]]  # NaN -> NULL
     cases["lat"] = [None if v != v else v for v in cases["lat"]]

@@ -31,7 +31,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
-from .case_store import FACT_COLUMNS, CaseStore
+from .case_store import FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
 from .categories import Catalogue
 from .lifecycle import Role
 from .pg_schema import migrate
@@ -258,12 +258,12 @@ class PostgisCaseStore(CaseStore):
         registered_until: dt.datetime | None = None,
     ) -> pd.DataFrame:
         """The ``FACT_COLUMNS`` of the registered cases, moments as UTC datetimes."""
-        where, args = ["registered_at IS NOT NULL"], []
+        where, args = [FACT_WHERE], []
         for op, moment in ((">=", registered_since), ("<", registered_until)):
             if moment is not None:
-                where.append(f"registered_at {op} %s")
+                where.append(f"{FACT_REGISTERED} {op} %s")
                 args.append(to_text(self.calendar.localize(moment)))
-        query = f"SELECT {', '.join(FACT_COLUMNS)} FROM cases WHERE {' AND '.join(where)}"
+        query = f"SELECT {fact_select()} FROM cases WHERE {' AND '.join(where)}"
         with self._reading() as con:
             frame = self._frame(con, query, args)
         for col in ("due_at", "registered_at", "dispatched_at", "closed_at"):

@@ -28,6 +28,8 @@ from .calendar import WorkingCalendar, file_calendar
 from .case_store import (
     ASSIGNABLE,
     FACT_COLUMNS,
+    FACT_REGISTERED,
+    FACT_WHERE,
     Case,
     CaseNotFound,
     CaseStore,
@@ -38,6 +40,7 @@ from .case_store import (
     StoreSummary,
     VersionConflict,
     complete_crews,
+    fact_select,
 )
 from .categories import Catalogue
 from .timestamps import to_text
@@ -95,6 +98,7 @@ _DDL = [
         return_count INTEGER NOT NULL DEFAULT 0,
         version INTEGER NOT NULL DEFAULT 1,
         updated_at DATETIME NOT NULL,
+        due_given BOOLEAN NOT NULL DEFAULT 0,
         UNIQUE (source, source_id)
     )""",
     """CREATE TABLE IF NOT EXISTS case_events (
@@ -129,18 +133,26 @@ _DDL = [
 
 
 _FACT_MOMENTS = ("due_at", "registered_at", "dispatched_at", "closed_at")
-_FACT_TEXTS = ("case_id", "department", "grid_code", "category_code", "status", "dispatcher")
+_FACT_TEXTS = (
+    "case_id",
+    "department",
+    "grid_code",
+    "kind",
+    "category_code",
+    "status",
+    "dispatcher",
+)
 #: from this many cases on, the KPI scan runs in a child process (see ``case_facts``): its
 #: start-up (0.8 s) is repaid above a few hundred thousand rows
 CHILD_SCAN_ROWS = 300_000
 _CHILD_SCAN = """
 import sys, warnings
 import pyarrow as pa, pyogrio
-path, where, columns = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+path, where, select = sys.argv[1], sys.argv[2], sys.argv[3]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # a store not named .gpkg: GDAL notes it, harmlessly
     _meta, table = pyogrio.read_arrow(
-        path, layer="cases", columns=columns, read_geometry=False, where=where
+        path, sql=f"SELECT {select} FROM cases WHERE {where}", read_geometry=False
     )
 with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as out:
     out.write_table(table)
@@ -157,7 +169,7 @@ def _facts_in_child(path: Path, condition: str) -> pd.DataFrame | None:
 
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD_SCAN, str(path), condition, ",".join(FACT_COLUMNS)],
+            [sys.executable, "-c", _CHILD_SCAN, str(path), condition, fact_select()],
             capture_output=True,
             timeout=600,
             check=False,
@@ -207,6 +219,7 @@ class SqliteCaseStore(CaseStore):
                     self._con.execute(ddl)
                 self._register_in_geopackage()
                 self._add_db_user_column()
+                self._add_due_given_column()
                 self._con.execute(
                     "INSERT OR IGNORE INTO case_store_meta (key, value) "
                     "VALUES ('schema_version', ?)",
@@ -286,6 +299,13 @@ class SqliteCaseStore(CaseStore):
         if "db_user" not in names:
             self._con.execute("ALTER TABLE case_events ADD COLUMN db_user TEXT")
 
+    def _add_due_given_column(self) -> None:
+        """Whether a case's due time is its source's own target (stores made before it was
+        kept: no case's was)."""
+        names = {r[1] for r in self._con.execute("PRAGMA table_info(cases)")}
+        if "due_given" not in names:
+            self._con.execute("ALTER TABLE cases ADD COLUMN due_given BOOLEAN NOT NULL DEFAULT 0")
+
     def _register_in_geopackage(self) -> None:
         """Make ``cases`` a GeoPackage point layer (EPSG:4326) and the history an
         attributes table, so QGIS and GDAL list both."""
@@ -321,10 +341,10 @@ class SqliteCaseStore(CaseStore):
         the process that holds it (docs/ARCHITECTURE.md, "One SQLite per project file"). So
         a large store is scanned by GDAL in a child process that streams Arrow back, and a
         small one through this connection. The WHERE clause holds validated moments only."""
-        where = ["registered_at IS NOT NULL"]
+        where = [FACT_WHERE]
         for op, moment in ((">=", registered_since), ("<", registered_until)):
             if moment is not None:
-                where.append(f"registered_at {op} '{to_text(self.calendar.localize(moment))}'")
+                where.append(f"{FACT_REGISTERED} {op} '{to_text(self.calendar.localize(moment))}'")
         condition = " AND ".join(where)
         with self._reading() as con:
             rows = con.execute("SELECT max(fid) FROM cases").fetchone()[0] or 0
@@ -342,14 +362,11 @@ class SqliteCaseStore(CaseStore):
     def _facts_here(self, condition: str) -> pd.DataFrame:
         """The facts through this store's own connection; SQLite turns the moments into
         epoch milliseconds in C (``julianday``) so no text is parsed in Python."""
-        select = [
-            f"CAST(round((julianday({c}) - 2440587.5) * 86400000) AS INTEGER) AS {c}"
-            if c in _FACT_MOMENTS
-            else c
-            for c in FACT_COLUMNS
-        ]
+        select = fact_select(
+            lambda e: f"CAST(round((julianday({e}) - 2440587.5) * 86400000) AS INTEGER)"
+        )
         with self._reading() as con:
-            frame = self._frame(con, f"SELECT {', '.join(select)} FROM cases WHERE {condition}", [])
+            frame = self._frame(con, f"SELECT {select} FROM cases WHERE {condition}", [])
         for col in _FACT_MOMENTS:
             frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
         return frame

@@ -41,8 +41,9 @@ def _chunks(rows, names) -> Iterator[dict[str, list]]:
 def _for_target(target: CaseStore, table: str, columns: dict[str, list]) -> dict[str, list]:
     """What the target's table needs beyond the columns both backends share: the
     GeoPackage's point blobs (PostGIS derives its point), booleans for crews' availability
-    (SQLite keeps 0/1)."""
+    and a case's given due time (SQLite keeps 0/1)."""
     if table == "cases":
+        columns = {**columns, "due_given": [bool(v) for v in columns["due_given"]]}
         lon = np.array(columns["lon"], dtype=float)  # None -> NaN
         lat = np.array(columns["lat"], dtype=float)
         geometry = target._geometry(lon, lat)

@@ -65,6 +65,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     kpi.add_argument("--from", dest="start", type=_date, help=_("registered on or after"))
     kpi.add_argument("--to", dest="end", type=_date, help=_("registered before"))
+    kpi.add_argument(
+        "--measure",
+        choices=["digital", "311"],
+        default="digital",
+        help=_(
+            "on-time close rate: digital (数字城管: among cases due to close, the default) or "
+            "311 (closed by the target, among closed cases with a target)"
+        ),
+    )
     kpi.add_argument("--csv", help=_("also write the table to this CSV"))
     kpi.set_defaults(func=cmd_kpi)
 
@@ -246,7 +255,12 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     from citydesk.incidents.kpi import KpiSpec, kpis_from_store
 
     with open_store(args.project) as store:
-        spec = KpiSpec(by=args.by, start=local(store, args.start), end=local(store, args.end))
+        spec = KpiSpec(
+            by=args.by,
+            start=local(store, args.start),
+            end=local(store, args.end),
+            measure=args.measure,
+        )
         table = kpis_from_store(store, spec)
     shown = table.copy()
     for col in [c for c in shown.columns if c.endswith("_rate")]:
