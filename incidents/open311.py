@@ -10,7 +10,11 @@ Field mapping (GeoReport v2 -> CityDesk):
   closed cases), ``expected_datetime`` = due time, all ISO 8601 with the offset of the
   city's time zone (the store keeps UTC);
 - ``agency_responsible`` = department; ``lat``/``long`` = the case point (null when unknown);
-  ``media_url`` = the first photo when it is a URL.
+  ``media_url`` = the first photo when it is a URL;
+- a case imported from another system keeps that system's id in ``extended_attributes``
+  (``source``, ``source_id``: GeoReport v2's extension point), so an Open311 re-import of
+  the export updates nothing twice; and a request whose ``service_request_id`` is a case of
+  the store it is imported into is that case, exported and read back, and is skipped.
 
 Every JSON export is validated against the published GeoReport v2 schemas, shipped in
 ``incidents/data/open311``.
@@ -99,6 +103,11 @@ def to_requests(
                 "lat": None if pd.isna(row.lat) else float(row.lat),
                 "long": None if pd.isna(row.lon) else float(row.lon),
                 "media_url": media,
+                **(
+                    {"extended_attributes": {"source": row.source, "source_id": row.source_id}}
+                    if isinstance(row.source_id, str) and row.source_id
+                    else {}
+                ),
             }
         )
     return out
@@ -139,6 +148,11 @@ def write_xml(requests: list[dict[str, Any]], path: str | Path) -> Path:
             child = ET.SubElement(el, key)
             if req.get(key) is not None:
                 child.text = str(req[key])
+        extended = req.get("extended_attributes")
+        if extended:
+            box = ET.SubElement(el, "extended_attributes")
+            for key, value in extended.items():
+                ET.SubElement(box, key).text = str(value)
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return Path(path)
@@ -152,7 +166,10 @@ def read_requests(path: str | Path) -> list[dict[str, Any]]:
             root = ET.parse(path).getroot()
             items = []
             for el in root.iter("request"):
-                item: dict[str, Any] = {child.tag: child.text for child in el}
+                item: dict[str, Any] = {
+                    child.tag: {c.tag: c.text for c in child} if len(child) else child.text
+                    for child in el
+                }
                 for key in ("lat", "long"):
                     item[key] = float(item[key]) if item.get(key) else None
                 items.append(item)
@@ -192,6 +209,12 @@ def to_new_cases(
                 req.get("updated_datetime") or req["requested_datetime"]
             ).to_pydatetime()
         lon, lat = req.get("long"), req.get("lat")
+        extended = req.get("extended_attributes") or {}
+        origin = (
+            (str(extended["source"]), str(extended["source_id"]))
+            if isinstance(extended, dict) and extended.get("source") and extended.get("source_id")
+            else (source, str(req["service_request_id"]))
+        )
         cases.append(
             NewCase(
                 kind=parsed[0],
@@ -199,8 +222,8 @@ def to_new_cases(
                 lon=float(lon) if lon is not None else None,
                 lat=float(lat) if lat is not None else None,
                 description=req.get("description") or "",
-                source=source,
-                source_id=str(req["service_request_id"]),
+                source=origin[0],
+                source_id=origin[1],
                 reported_at=requested,
                 closed_at=closed,
                 photos=[req["media_url"]] if req.get("media_url") else [],
@@ -223,10 +246,15 @@ def import_file(
 ) -> dict[str, object]:
     """Import an Open311 JSON or XML file in one all-or-nothing batch (idempotent on
     ``service_request_id``); returns the same summary as ``import_csv``."""
-    cases = to_new_cases(read_requests(path), codes)
+    requests = read_requests(path)
+    ids = [str(r.get("service_request_id")) for r in requests]
+    own = set(store.query_ids(ids)["case_id"]) if ids else set()
+    fresh = [r for r, i in zip(requests, ids, strict=True) if i not in own]
+    cases = to_new_cases(fresh, codes)
     added, skipped = store.import_batch(cases, actor=actor)
+    skipped += len(requests) - len(fresh)  # this store's own cases, exported and read back
     return {
-        "rows": len(cases),
+        "rows": len(requests),
         "added": added,
         "skipped": skipped,
         "needs_location": sum(c.lon is None for c in cases),

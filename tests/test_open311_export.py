@@ -109,6 +109,34 @@ def test_open311_xml_and_round_trip(store, tmp_path, demo_copy):
     assert "925 already imported" in again.stdout  # same service_request_ids
 
 
+def test_open311_keeps_the_source_id_and_reimports_idempotently(store, tmp_path):
+    """The export keeps each imported case's own id (extended_attributes); importing the
+    export into its own store adds nothing, and into another store the source's ids come
+    back, so the original CSV imported there afterwards adds nothing either (issue 19)."""
+    from citydesk.incidents.open311 import import_file
+
+    path = export_cases(store, tmp_path / "requests.json")
+    requests = json.loads(path.read_text(encoding="utf-8"))
+    nyc = [r for r in requests if (r.get("extended_attributes") or {}).get("source") == "nyc311"]
+    assert len(nyc) == 924 and nyc[0]["extended_attributes"]["source_id"].isdigit()
+    published_validator().validate(requests)  # the extension keeps it valid GeoReport v2
+    before = len(store.query(columns=["case_id"]))
+    again = import_file(store, path)
+    assert again["added"] == 0 and again["skipped"] == 925
+    assert len(store.query(columns=["case_id"])) == before
+    from citydesk.layers.demo import SHIPPED_DEMO
+
+    other_path = tmp_path / "other.gpkg"
+    other_path.write_bytes(SHIPPED_DEMO.read_bytes())
+    with SqliteCaseStore(other_path) as other:
+        assert import_file(other, path)["added"] == 925
+        ids = set(
+            other.query(columns=["source", "source_id"]).query("source == 'nyc311'")["source_id"]
+        )
+        assert len(ids) == 924
+        assert import_csv(other, NYC311, "nyc311")["added"] == 0
+
+
 def test_csv_and_gpkg_exports_mask_personal_data(store, tmp_path):
     csv = export_cases(store, tmp_path / "cases.csv")
     frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
