@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -56,6 +57,12 @@ class MappingColumns:
 class MappingDates:
     formats: list[str] = field(default_factory=list)
     timezone: str = "UTC"
+    # 05.02.2015: 5 February (true) or 2 May (false)? Without formats or this, such dates
+    # are refused rather than guessed
+    dayfirst: bool | None = None
+    # a case closed before it was reported: refuse the file, clamp the close to the report
+    # time, or keep it as the source wrote it (either way counted in the summary)
+    backwards: Literal["refuse", "clamp", "keep"] = "refuse"
 
 
 @dataclass
@@ -86,6 +93,8 @@ class ColumnMapping:
     categories: dict[str, str] = field(default_factory=dict)
     default_category: str | None = None
     departments: dict[str, str] = field(default_factory=dict)
+    dayfirst: bool | None = None
+    backwards: str = "refuse"
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
@@ -94,6 +103,7 @@ class ColumnMapping:
             path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"), MappingFile
         )
         columns = {k: v for k, v in asdict(data.columns).items() if v is not None}
+        _check_categories(data, path)
         return cls(
             source=data.source or path.stem,
             columns=columns,
@@ -102,6 +112,30 @@ class ColumnMapping:
             categories=data.categories,
             default_category=data.defaults.category,
             departments=data.departments,
+            dayfirst=data.dates.dayfirst,
+            backwards=data.dates.backwards,
+        )
+
+
+def _check_categories(data: MappingFile, path: Path) -> None:
+    """Category values are kind:code; a mapping with no category column needs a default
+    (a mistake here used to end in a KeyError halfway through the file)."""
+    given = {f"categories.{k}": v for k, v in data.categories.items()}
+    if data.defaults.category is not None:
+        given["defaults.category"] = data.defaults.category
+    for key, value in given.items():
+        kind, _sep, code = str(value).partition(":")
+        if kind not in ("component", "event") or not code.strip():
+            raise CaseImportError(
+                _("{key} = '{value}' is not kind:code").format(key=key, value=value),
+                _("Write it as component:CODE or event:CODE, e.g. event:0505."),
+                path=str(path),
+            )
+    if data.columns.category is None and data.defaults.category is None:
+        raise CaseImportError(
+            _("the mapping gives no category: no columns.category and no defaults.category"),
+            _('Name the column (category = "Complaint Type") or set [defaults] category.'),
+            path=str(path),
         )
 
 
@@ -112,11 +146,29 @@ class ParsedFile:
     bad_lines: list[int]
     needs_location: int
     closed: int
+    backwards: int = 0  # rows closed before they were reported (clamped or kept)
 
 
-def parse_dates(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
+class AmbiguousDates(ValueError):
+    """Day-first or month-first cannot be told; ``rows`` are the frame positions."""
+
+    def __init__(self, rows: list[int]) -> None:
+        super().__init__(rows)
+        self.rows = rows
+
+
+_NUMERIC_DATE = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b"
+
+
+def parse_dates(
+    values: pd.Series, formats: list[str], tz: str, dayfirst: bool | None = None
+) -> pd.Series:
     """Parse with the given formats first (fast and unambiguous), then pandas' mixed parser;
-    naive times are in ``tz``. Unparseable non-empty values become NaT and are reported."""
+    naive times are in ``tz``. Unparseable non-empty values become NaT and are reported.
+
+    A value the formats do not read and whose first two numbers could each be the day or
+    the month (``05.02.2015``) raises :class:`AmbiguousDates` unless ``dayfirst`` says
+    which: pandas would read it month-first without a word."""
     text = values.astype("string").str.strip()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     todo = text.notna() & (text != "")
@@ -137,7 +189,13 @@ def parse_dates(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
             parsed = pd.to_datetime(rest[aware], format="mixed", errors="coerce", utc=True)
             result.loc[parsed[parsed.notna()].index] = parsed[parsed.notna()]
         if (~aware).any():
-            parsed = pd.to_datetime(rest[~aware], format="mixed", errors="coerce")
+            naive = rest[~aware]
+            if dayfirst is None:
+                parts = naive.str.extract(_NUMERIC_DATE).astype(float)
+                both = (parts[0] <= 12) & (parts[1] <= 12) & (parts[0] != parts[1])
+                if both.any():
+                    raise AmbiguousDates([values.index.get_loc(i) for i in both[both].index])
+            parsed = pd.to_datetime(naive, format="mixed", errors="coerce", dayfirst=bool(dayfirst))
             ok = parsed.notna()
             if ok.any():
                 result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
@@ -193,7 +251,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             ),
             path=str(path),
         )
-    reported = parse_dates(frame[cols["reported_at"]], mapping.date_formats, mapping.timezone)
+    reported = _dates(frame, cols["reported_at"], mapping, path)
     unreadable = frame.index[reported.isna()]
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])  # +2: header line, 1-based
@@ -207,6 +265,23 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             path=str(path),
         )
     closed = _optional_dates(frame, cols, "closed_at", mapping, path)
+    backwards = (closed.notna() & (closed < reported)).to_numpy()
+    if backwards.any() and mapping.backwards == "refuse":
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(backwards)[:20])
+        raise CaseImportError(
+            ngettext(
+                "{n} row closes before it was reported (file line {rows})",
+                "{n} rows close before they were reported (file lines {rows})",
+                int(backwards.sum()),
+            ).format(n=int(backwards.sum()), rows=rows),
+            _(
+                'Fix those rows, or choose in [dates] backwards = "clamp" (closed at the '
+                'report time) or "keep" (as the source wrote it); both are counted.'
+            ),
+            path=str(path),
+        )
+    if backwards.any() and mapping.backwards == "clamp":
+        closed = closed.where(~backwards, reported)
     due = _optional_dates(frame, cols, "due_at", mapping, path)
     lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
     lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
@@ -266,7 +341,34 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
         }
     )
     needs_location = int((~located).sum())
-    return ParsedFile(cases, len(frame), bad_lines, needs_location, int(closed.notna().sum()))
+    return ParsedFile(
+        cases,
+        len(frame),
+        bad_lines,
+        needs_location,
+        int(closed.notna().sum()),
+        int(backwards.sum()),
+    )
+
+
+def _dates(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path) -> pd.Series:
+    """A date column, day/month ambiguity refused with the file lines and the fix."""
+    try:
+        return parse_dates(frame[column], mapping.date_formats, mapping.timezone, mapping.dayfirst)
+    except AmbiguousDates as exc:
+        lines = ", ".join(str(i + 2) for i in exc.rows[:20])
+        raise CaseImportError(
+            ngettext(
+                "{n} {column} value could be day-first or month-first (file line {rows})",
+                "{n} {column} values could be day-first or month-first (file lines {rows})",
+                len(exc.rows),
+            ).format(n=len(exc.rows), column=column, rows=lines),
+            _(
+                'Give the format in [dates] formats (e.g. "%d.%m.%Y %H:%M"), or say '
+                "dayfirst = true (5 February) or false (2 May)."
+            ),
+            path=str(path),
+        ) from exc
 
 
 def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:
@@ -286,7 +388,7 @@ def _optional_dates(
     if key not in cols:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     raw = frame[cols[key]]
-    parsed = parse_dates(raw, mapping.date_formats, mapping.timezone)
+    parsed = _dates(frame, cols[key], mapping, path)
     unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])
@@ -337,4 +439,6 @@ def import_csv(
         "needs_location": parsed.needs_location,
         "closed": parsed.closed,
         "bad_lines": parsed.bad_lines,
+        "backwards": parsed.backwards,
+        "backwards_policy": mapping.backwards,
     }

@@ -190,6 +190,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             nl=result["needs_location"],
         )
     )
+    if result.get("backwards"):
+        how = {
+            "clamp": _("closed at the report time"),
+            "keep": _("kept as the source wrote them"),
+        }.get(str(result.get("backwards_policy")), "")
+        print(
+            _("{n} rows closed before they were reported: {how}").format(
+                n=result["backwards"], how=how
+            )
+        )
     if result["bad_lines"]:
         print(
             _("skipped malformed lines: {lines}").format(

@@ -1,0 +1,106 @@
+"""Imports read dates strictly and refuse mapping mistakes in one line (issue 19): day/month
+ambiguity, cases closed before they were reported, category mistakes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv
+from citydesk.incidents.store import SqliteCaseStore
+from citydesk.layers.project import Project
+from citydesk.layers.project_store import save_project
+
+MAPPING = """
+source = "city"
+[columns]
+source_id = "id"
+reported_at = "opened"
+closed_at = "closed"
+lat = "lat"
+lon = "lon"
+category = "type"
+[dates]
+timezone = "Europe/Helsinki"
+{dates}
+[categories]
+"bin" = "component:0302"
+"""
+
+
+@pytest.fixture()
+def store(tmp_path):
+    path = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:3067"), path)
+    with SqliteCaseStore(path) as s:
+        yield s
+
+
+def _files(tmp_path, rows, dates=""):
+    csv = tmp_path / "cases.csv"
+    pd.DataFrame(rows, columns=["id", "opened", "closed", "lat", "lon", "type"]).to_csv(
+        csv, index=False
+    )
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING.format(dates=dates), encoding="utf-8")
+    return csv, mapping
+
+
+def test_day_month_ambiguity_is_refused_unless_the_mapping_says(store, tmp_path):
+    rows = [
+        ["a", "05.02.2015 10:00", "", 60.17, 24.94, "bin"],
+        ["b", "25.02.2015 10:00", "", 60.17, 24.94, "bin"],  # 25 can only be a day
+    ]
+    csv, mapping = _files(tmp_path, rows)
+    with pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert "day-first or month-first (file line 2)" in err.value.message
+    assert "dayfirst" in err.value.fix
+    csv, mapping = _files(tmp_path, rows, "dayfirst = true")
+    assert import_csv(store, csv, mapping)["added"] == 2
+    first = store.query().set_index("source_id").loc["a", "reported_at"]
+    assert first.startswith("2015-02-05T08:00")  # 10:00 in Helsinki (UTC+2)
+
+
+def test_cases_closed_before_they_were_reported_follow_the_mapping(store, tmp_path):
+    rows = [
+        ["a", "2026-03-02 10:00", "2026-03-02 09:59", 60.17, 24.94, "bin"],
+        ["b", "2026-03-02 10:00", "2026-03-02 12:00", 60.17, 24.94, "bin"],
+    ]
+    csv, mapping = _files(tmp_path, rows)
+    with pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert "closes before it was reported (file line 2)" in err.value.message
+    assert store.query().empty  # nothing was written
+    csv, mapping = _files(tmp_path, rows, 'backwards = "clamp"')
+    result = import_csv(store, csv, mapping)
+    assert result["added"] == 2 and result["backwards"] == 1
+    cases = store.query().set_index("source_id")
+    assert cases.loc["a", "closed_at"] == cases.loc["a", "reported_at"]
+    assert store.verify_all() == []
+
+
+def test_kept_backwards_rows_are_counted(store, tmp_path):
+    rows = [["a", "2026-03-02 10:00", "2026-03-02 09:59", 60.17, 24.94, "bin"]]
+    csv, mapping = _files(tmp_path, rows, 'backwards = "keep"')
+    result = import_csv(store, csv, mapping)
+    assert result["backwards"] == 1 and result["backwards_policy"] == "keep"
+    case = store.query().iloc[0]
+    assert case["closed_at"] < case["reported_at"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('category = "type"\n', ""), "no columns.category and no defaults.category"),
+        (('"bin" = "component:0302"', '"bin" = "0302"'), "is not kind:code"),
+        (("[dates]", "[dates]\ndayfrist = true"), "did you mean 'dayfirst'"),
+        (("[dates]", '[dates]\nbackwards = "skip"'), "Use one of: refuse, clamp, keep"),
+    ],
+)
+def test_mapping_mistakes_are_one_line_errors(tmp_path, edit, message):
+    path = tmp_path / "m.toml"
+    path.write_text(MAPPING.format(dates="").replace(*edit), encoding="utf-8")
+    with pytest.raises(CaseImportError) as err:
+        ColumnMapping.load(path)
+    assert message in err.value.message + " " + err.value.fix
