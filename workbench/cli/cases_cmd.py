@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from . import case_store_cmd
@@ -111,9 +112,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.set_defaults(func=cmd_report)
 
     case_store_cmd.register(csub)
-    move = csub.add_parser("move", help=_("take an action on a case (accept, register, ...)"))
-    move.add_argument("case_id")
-    move.add_argument("action")
+    move = csub.add_parser(
+        "move",
+        help=_("take an action on a case, or on every case a filter picks (accept, register, ...)"),
+        description=_(
+            "citydesk cases move CASE_ID ACTION, or citydesk cases move ACTION --where FILTER "
+            "(e.g. \"status = 'reported' AND department = 'sanitation'\"): every picked "
+            "case in one transaction, with the same role checks; all move or none does."
+        ),
+    )
+    move.add_argument(
+        "target", nargs="+", metavar="CASE_ID ACTION", help=_("the case, then the action")
+    )
+    move.add_argument(
+        "--where", help=_("move every case this filter picks (then give only ACTION)")
+    )
     move.add_argument("--project", required=True, help=_("the project (.gpkg)"))
     move.add_argument("--as", dest="role", required=True, help=_("your role"))
     move.add_argument("--actor", required=True, help=_("your user name"))
@@ -248,16 +261,51 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    with open_store(args.project) as store:
-        version = args.version if args.version is not None else store.get(args.case_id).version
-        case = store.transition(
-            args.case_id, args.action, args.actor, args.role, version, args.note
+    if args.where:
+        return _move_where(args)
+    if len(args.target) != 2:
+        raise CityDeskError(
+            _("give the case and the action: cases move CASE_ID ACTION"),
+            _("Or move many: cases move ACTION --where FILTER."),
         )
+    case_id, action = args.target
+    with open_store(args.project) as store:
+        version = args.version if args.version is not None else store.get(case_id).version
+        case = store.transition(case_id, action, args.actor, args.role, version, args.note)
     print(
         _("case {id} is now {status} (version {v})").format(
             id=case.case_id, status=case.status.value, v=case.version
         )
     )
+    return 0
+
+
+def _move_where(args: argparse.Namespace) -> int:
+    """Every case the filter picks, moved in one transaction (issue 19: accepting 124 cases
+    one call at a time took 269 s)."""
+    from citydesk.incidents.case_store import Move
+    from citydesk.layers.expressions import filter_mask
+
+    if len(args.target) != 1:
+        raise CityDeskError(
+            _("with --where, give only the action: cases move ACTION --where FILTER"),
+            _("The filter picks the cases."),
+        )
+    action = args.target[0]
+    with open_store(args.project) as store:
+        cases = store.query(ordered=False)
+        picked = cases[filter_mask(cases, args.where).to_numpy(bool)] if len(cases) else cases
+        if picked.empty:
+            raise CityDeskError(
+                _("the filter picks no case: {where}").format(where=args.where),
+                _("Check it with citydesk cases list."),
+            )
+        moves = [
+            Move(str(r.case_id), action, int(r.version), args.note)
+            for r in picked[["case_id", "version"]].itertuples(index=False)
+        ]
+        store.transition_many(moves, args.actor, args.role)
+    print(_("{n} cases: {action} (one transaction)").format(n=len(moves), action=action))
     return 0
 
 
