@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -53,6 +54,8 @@ from .new_cases import (
     new_cases_frame,
 )
 from .timestamps import from_text, to_text, utc_ns
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Case",
@@ -167,6 +170,16 @@ def fact_select(moment=None) -> str:
 
 #: what a move may set on the case besides its state
 ASSIGNABLE = ("department", "crew", "duplicate_of")
+
+
+@dataclass
+class ImportCounts:
+    """What an upsert did with the rows of a later export."""
+
+    added: int = 0
+    updated: int = 0  # an event appended: closed or reopened at the source
+    unchanged: int = 0
+    refused: int = 0  # the source's change cannot apply here (the case moved on)
 
 
 @dataclass
@@ -572,9 +585,11 @@ class CaseStore:
         role: Role,
         at: dt.datetime,
         skip_stored: bool,
+        on_stored: Callable[[Any, pd.DataFrame], None] | None = None,
     ) -> tuple[list[str], int]:
         """Insert new cases and their first events in one transaction: all or nothing.
-        Rows are built (and checked) before anything is written."""
+        Rows are built (and checked) before anything is written; ``on_stored(con, rows)``
+        sees the rows already stored, in the same transaction (an upsert's updates)."""
         # in report order: case ids start with the report date, so the id indexes then grow
         # at their end instead of splitting pages all over (sorting rows afterwards cost 7 s
         # per million)
@@ -605,6 +620,8 @@ class CaseStore:
             )
             self._write(con, rows.cases, "cases")
             self._write(con, rows.events, "case_events")
+            if on_stored is not None and dup.any():
+                on_stored(con, frame[dup].reset_index(drop=True))
             return rows, int(dup.sum())
 
         rows, skipped = self._atomic(work)
@@ -777,6 +794,78 @@ class CaseStore:
         frame = cases if isinstance(cases, pd.DataFrame) else new_cases_frame(cases, self.calendar)
         ids, skipped = self._insert(frame, actor, Role.INTAKE, at, skip_stored=True)
         return len(ids), skipped
+
+    def upsert_batch(
+        self, cases: pd.DataFrame, actor: str = "import", at: dt.datetime | None = None
+    ) -> ImportCounts:
+        """A later export of a source, in one transaction: new cases are added, and a stored
+        case whose source now says something else gets the event for it, appended to its
+        history (nothing is rewritten): closed at the source -> ``close_imported`` at the
+        source's close time; open again at the source while closed here by an import ->
+        ``reopen``. A stored case that has moved on in CityDesk (accepted, dispatched ...)
+        is not closed behind the desk's back: it is counted as refused, with the reason in
+        the log."""
+        at = at or dt.datetime.now(dt.UTC)
+        counts = ImportCounts()
+
+        def update(con, stored_rows: pd.DataFrame) -> None:
+            self._update_from_source(con, stored_rows, actor, at, counts)
+
+        ids, counts.unchanged = self._insert(
+            cases, actor, Role.INTAKE, at, skip_stored=True, on_stored=update
+        )
+        counts.added = len(ids)
+        counts.unchanged -= counts.updated + counts.refused
+        return counts
+
+    def _update_from_source(
+        self, con: Any, rows: pd.DataFrame, actor: str, at: dt.datetime, counts: ImportCounts
+    ) -> None:
+        keyed = rows[rows["source_id"].notna()]
+        stored: dict[tuple[str, str], Any] = {}
+        for source in keyed["source"].unique():
+            ids = keyed.loc[keyed["source"] == source, "source_id"].astype(str).tolist()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                for r in con.execute(
+                    self._q(
+                        "SELECT case_id, source_id, status, version, registered_at FROM cases "
+                        f"WHERE source = ? AND source_id IN ({', '.join('?' * len(chunk))})"
+                    ),
+                    (source, *chunk),
+                ):
+                    stored[(source, r["source_id"])] = r
+        closed_ns = utc_ns(keyed["closed_at"])
+        nat = np.iinfo(np.int64).min
+        for (source, source_id), close in zip(
+            zip(keyed["source"], keyed["source_id"].astype(str), strict=True),
+            closed_ns.tolist(),
+            strict=True,
+        ):
+            row = stored.get((source, source_id))
+            if row is None:  # repeated within the batch: its first row decided
+                continue
+            status = row["status"]
+            if close != nat and status == State.REPORTED:
+                when = pd.Timestamp(close, tz="UTC").to_pydatetime()
+                note = _("closed in the source system")
+                move = Move(row["case_id"], "close_imported", row["version"], note)
+                self._move(con, move, actor, Role.ADMIN, self.calendar.localize(when))
+                counts.updated += 1
+            elif close != nat and status not in (State.CLOSED, State.CANCELLED):
+                counts.refused += 1
+                log.warning(
+                    "%s %s: closed at the source, but case %s is %s here; left as it is",
+                    source,
+                    source_id,
+                    row["case_id"],
+                    status,
+                )
+            elif close == nat and status == State.CLOSED and row["registered_at"] is None:
+                note = _("reopened in the source system")
+                move = Move(row["case_id"], "reopen", row["version"], note)
+                self._move(con, move, actor, Role.ADMIN, self.calendar.localize(at))
+                counts.updated += 1
 
     def verify_all(self) -> list[str]:
         """Case ids whose stored state or summary columns disagree with the replay of their

@@ -419,23 +419,31 @@ def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 def import_csv(
     store, path: str | Path, mapping: ColumnMapping | str | Path, actor: str = "import"
 ) -> dict[str, object]:
-    """Read and import a CSV in one all-or-nothing batch; re-importing adds nothing."""
+    """Read and import a CSV in one all-or-nothing batch. Re-importing is an upsert: a case
+    already stored (same source and id) is never added twice, and gets the event for what
+    its source now says (closed, reopened); see ``CaseStore.upsert_batch``."""
     if not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.load(mapping)
     parsed = read_cases(path, mapping)
-    added, skipped = store.import_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
+    counts = store.upsert_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
+    skipped = counts.updated + counts.unchanged + counts.refused
     log.info(
-        "imported %s: %d rows, %d new cases, %d already stored, %d bad lines",
+        "imported %s: %d rows, %d new cases, %d updated, %d unchanged, %d refused, %d bad lines",
         path,
         parsed.rows,
-        added,
-        skipped,
+        counts.added,
+        counts.updated,
+        counts.unchanged,
+        counts.refused,
         len(parsed.bad_lines),
     )
     return {
         "rows": parsed.rows,
-        "added": added,
+        "added": counts.added,
         "skipped": skipped,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "refused": counts.refused,
         "needs_location": parsed.needs_location,
         "closed": parsed.closed,
         "bad_lines": parsed.bad_lines,

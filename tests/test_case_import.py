@@ -33,6 +33,11 @@ def test_nyc311_import_keeps_everything_and_is_idempotent(store):
         "needs_location": 11,
         "closed": 480,
         "bad_lines": [],
+        "backwards": 0,
+        "backwards_policy": "keep",
+        "updated": 0,
+        "unchanged": 0,
+        "refused": 0,
     }
     assert import_csv(store, NYC311, "nyc311")["added"] == 0
     cases = store.query()

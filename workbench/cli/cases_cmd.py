@@ -203,6 +203,17 @@ def cmd_import(args: argparse.Namespace) -> int:
             nl=result["needs_location"],
         )
     )
+    if result.get("updated") or result.get("refused"):
+        print(
+            _(
+                "of those already imported: {updated} updated from the source, {unchanged} "
+                "unchanged, {refused} refused (moved on here; see the log)"
+            ).format(
+                updated=result["updated"],
+                unchanged=result["unchanged"],
+                refused=result["refused"],
+            )
+        )
     if result.get("backwards"):
         how = {
             "clamp": _("closed at the report time"),
