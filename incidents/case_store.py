@@ -153,6 +153,12 @@ FACT_SQL = {
     "imported": "CASE WHEN registered_at IS NULL THEN 1 ELSE 0 END",
 }
 FACT_WHERE = "(registered_at IS NOT NULL OR source_id IS NOT NULL)"
+FACT_MOMENTS = ("due_at", "registered_at", "dispatched_at", "closed_at")
+FACT_TEXTS = tuple(
+    c
+    for c in FACT_COLUMNS
+    if c not in FACT_MOMENTS and c not in ("rework_count", "return_count", "imported", "due_given")
+)
 FACT_REGISTERED = FACT_SQL["registered_at"]
 
 
@@ -162,7 +168,7 @@ def fact_select(moment=None) -> str:
     out = []
     for col in FACT_COLUMNS:
         expr = FACT_SQL.get(col, col)
-        if moment is not None and col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
+        if moment is not None and col in FACT_MOMENTS:
             expr = moment(expr)
         out.append(f"{expr} AS {col}")
     return ", ".join(out)

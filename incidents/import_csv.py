@@ -251,7 +251,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             ),
             path=str(path),
         )
-    reported = _dates(frame, cols["reported_at"], mapping, path)
+    reported = _dates(frame, str(cols["reported_at"]), mapping, path)
     unreadable = frame.index[reported.isna()]
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])  # +2: header line, 1-based
@@ -388,7 +388,7 @@ def _optional_dates(
     if key not in cols:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     raw = frame[cols[key]]
-    parsed = _dates(frame, cols[key], mapping, path)
+    parsed = _dates(frame, str(cols[key]), mapping, path)
     unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])

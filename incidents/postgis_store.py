@@ -31,7 +31,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar
-from .case_store import FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
+from .case_store import FACT_MOMENTS, FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
 from .categories import Catalogue
 from .lifecycle import Role
 from .pg_schema import migrate
@@ -266,6 +266,6 @@ class PostgisCaseStore(CaseStore):
         query = f"SELECT {fact_select()} FROM cases WHERE {' AND '.join(where)}"
         with self._reading() as con:
             frame = self._frame(con, query, args)
-        for col in ("due_at", "registered_at", "dispatched_at", "closed_at"):
+        for col in FACT_MOMENTS:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame

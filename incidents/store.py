@@ -28,7 +28,9 @@ from .calendar import WorkingCalendar, file_calendar
 from .case_store import (
     ASSIGNABLE,
     FACT_COLUMNS,
+    FACT_MOMENTS,
     FACT_REGISTERED,
+    FACT_TEXTS,
     FACT_WHERE,
     Case,
     CaseNotFound,
@@ -132,16 +134,6 @@ _DDL = [
 ]
 
 
-_FACT_MOMENTS = ("due_at", "registered_at", "dispatched_at", "closed_at")
-_FACT_TEXTS = (
-    "case_id",
-    "department",
-    "grid_code",
-    "kind",
-    "category_code",
-    "status",
-    "dispatcher",
-)
 #: from this many cases on, the KPI scan runs in a child process (see ``case_facts``): its
 #: start-up (0.8 s) is repaid above a few hundred thousand rows
 CHILD_SCAN_ROWS = 300_000
@@ -353,9 +345,9 @@ class SqliteCaseStore(CaseStore):
             frame = _facts_in_child(self.path, condition)
         if frame is None:
             frame = self._facts_here(condition)
-        for col in _FACT_MOMENTS:
+        for col in FACT_MOMENTS:
             frame[col] = pd.to_datetime(frame[col], utc=True)
-        for col in _FACT_TEXTS:  # one dtype whichever way it was read (missing is NaN)
+        for col in FACT_TEXTS:  # one dtype whichever way it was read (missing is NaN)
             frame[col] = frame[col].astype("str")
         return frame
 
@@ -367,7 +359,7 @@ class SqliteCaseStore(CaseStore):
         )
         with self._reading() as con:
             frame = self._frame(con, f"SELECT {select} FROM cases WHERE {condition}", [])
-        for col in _FACT_MOMENTS:
+        for col in FACT_MOMENTS:
             frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
         return frame
 
