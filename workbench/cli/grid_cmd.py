@@ -65,11 +65,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         "county_code": args.county,
         "street_code_field": args.street_code_field,
         "street_name_field": args.street_name_field,
+        "crs": args.crs,
     }
     spec = grid_spec_for(
         profile,
         cell_size_m=args.cell_size,
-        crs=args.crs,
         community_id_field=args.community_id_field,
         **{k: v for k, v in given.items() if v},
     )
