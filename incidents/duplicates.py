@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.measure import geodesic_distance_m
 
@@ -66,6 +67,11 @@ def merge_duplicate(
     original = store.get(original_id)
     if original.duplicate_of:
         original_id = original.duplicate_of
+    if original_id == duplicate_id:
+        raise CityDeskError(
+            _("case {id} cannot be a duplicate of itself").format(id=duplicate_id),
+            _("Give the original case as the second case number."),
+        )
     return store.transition(
         duplicate_id,
         "cancel",

@@ -49,7 +49,9 @@ def export_cases(
     if not include_personal:
         cases = mask_personal(cases)
     if ext == ".csv":
-        cases.to_csv(path, index=False)
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(cases, path, index=False)
         return path
     if ext == ".gpkg":
         geom = [

@@ -17,6 +17,7 @@ Python names (``requires-citydesk``) are given with ``field(metadata={"key": ...
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 import types
 import typing
@@ -144,6 +145,12 @@ class Reader:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self.fail(
                     where, _("must be a number, not {v!r}").format(v=value), _("Write a number.")
+                )
+            if not math.isfinite(value):  # TOML writes nan and inf; no setting means them
+                self.fail(
+                    where,
+                    _("must be a finite number, not {v!r}").format(v=value),
+                    _("Write an ordinary number."),
                 )
             return float(value)
         if hint is int:

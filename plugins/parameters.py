@@ -11,6 +11,7 @@ The raw value is what history records, so a run can be repeated exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,8 @@ def _coerce(p: Parameter, value: Any) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             raise p.fail(_("'{v}' is not a number").format(v=value)) from None
+        if not math.isfinite(number):
+            raise p.fail(_("'{v}' is not a finite number").format(v=value))
         if p.type == "integer":
             if number != int(number):
                 raise p.fail(_("'{v}' is not a whole number").format(v=value))

@@ -146,7 +146,9 @@ def kpi(params, context, feedback):
     with open_project_store(project) as store:
         table = kpis_from_store(store, KpiSpec(by=params["by"]))
     if params.get("output_csv"):
-        table.to_csv(params["output_csv"], index=False)
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(table, params["output_csv"], index=False)
     return {
         "groups": len(table),
         "grades": table["grade"].value_counts().to_dict() if "grade" in table else {},

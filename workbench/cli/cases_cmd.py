@@ -338,7 +338,9 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
     print(shown.to_string(index=False))
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(table, args.csv, index=False)
         print(_("wrote {path}").format(path=args.csv))
     return 0
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from citydesk.layers.i18n import _
 
+from .arg_types import positive
 from .progress import TqdmFeedback
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     due = csub.add_parser("due", help=_("when a time limit ends on the city's calendar"))
     due.add_argument("project", help=_("the project (.gpkg), or a profile (.toml)"))
     due.add_argument("--at", required=True, help=_("report time, local (YYYY-MM-DD HH:MM)"))
-    due.add_argument("--limit", type=float, required=True, help=_("the time limit"))
+    due.add_argument("--limit", type=positive, required=True, help=_("the time limit"))
     due.add_argument("--unit", choices=["working_hours", "working_days"], default="working_hours")
     due.set_defaults(func=cmd_due)
     osm = csub.add_parser(

@@ -7,6 +7,7 @@ import argparse
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
+from .arg_types import non_negative, positive
 from .cases_cmd import _date, local, open_store
 
 
@@ -49,15 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     due = dsub.add_parser("due", help=_("overdue cases and those due soon, by time left"))
     project(due)
-    due.add_argument("--within", type=float, default=4.0, help=_("working hours (default 4)"))
+    due.add_argument(
+        "--within", type=non_negative, default=4.0, help=_("working hours (default 4)")
+    )
     due.add_argument("--at", type=_date, help=_("as of this moment (default: now)"))
     due.set_defaults(func=cmd_due)
 
     dup = dsub.add_parser("duplicates", help=_("possible duplicates of a case"))
     project(dup)
     dup.add_argument("case_id")
-    dup.add_argument("--radius", type=float, default=50.0, help=_("metres (default 50)"))
-    dup.add_argument("--hours", type=float, default=72.0, help=_("time window (default 72 h)"))
+    dup.add_argument("--radius", type=positive, default=50.0, help=_("metres (default 50)"))
+    dup.add_argument("--hours", type=positive, default=72.0, help=_("time window (default 72 h)"))
     dup.set_defaults(func=cmd_duplicates)
 
     merge = dsub.add_parser("merge", help=_("cancel a case as a duplicate of another"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from citydesk.layers.i18n import _
 
+from .arg_types import positive
 from .progress import TqdmFeedback
 
 
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     build.add_argument("--community-id-field", help=_("field identifying a community"))
     build.add_argument("--county", help=_("6-digit county code (default: profile)"))
-    build.add_argument("--cell-size", type=float, default=100.0, help=_("cell size in metres"))
+    build.add_argument("--cell-size", type=positive, default=100.0, help=_("cell size in metres"))
     build.add_argument("--crs", help=_("projected CRS for the cells (default: automatic)"))
     build.add_argument("--out", required=True, help=_("output .gpkg (or a CityDesk project)"))
     build.set_defaults(func=cmd_build)

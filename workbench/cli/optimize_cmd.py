@@ -13,6 +13,7 @@ from pathlib import Path
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
+from .arg_types import non_negative, positive
 from .progress import TqdmFeedback
 
 SITING_MODELS = {
@@ -48,12 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--add", type=int, default=2, help=_("facilities to add (default 2)"))
         p.add_argument(
             "--radius",
-            type=float,
+            type=positive,
             default=120.0,
             help=_("service standard in seconds, for mclp and lscp (default 120)"),
         )
         p.add_argument(
-            "--spacing", type=float, default=400.0, help=_("candidate spacing in metres (400)")
+            "--spacing", type=positive, default=400.0, help=_("candidate spacing in metres (400)")
         )
         p.add_argument(
             "--streets", help=_("the streets layer id (default: the city profile's streets)")
@@ -106,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     phasing.add_argument(
         "--housing-by-period", help=_("cumulative housing units by period, comma-separated")
     )
-    phasing.add_argument("--years", type=float, default=5.0, help=_("years per period (5)"))
+    phasing.add_argument("--years", type=positive, default=5.0, help=_("years per period (5)"))
     phasing.add_argument("--output", default="phasing", help=_("layer id (phasing)"))
     solver_arguments(phasing)
     phasing.set_defaults(func=cmd_phasing)
@@ -124,12 +125,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _landuse_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--housing", type=float, help=_("housing units to add (target)"))
-    p.add_argument("--jobs", type=float, help=_("job floor area to add, m² (target)"))
-    p.add_argument("--school-seats", type=float, help=_("school seats to add (target)"))
-    p.add_argument("--park-area", type=float, help=_("park area to add, m² (target)"))
+    p.add_argument("--housing", type=non_negative, help=_("housing units to add (target)"))
+    p.add_argument("--jobs", type=non_negative, help=_("job floor area to add, m² (target)"))
+    p.add_argument("--school-seats", type=non_negative, help=_("school seats to add (target)"))
+    p.add_argument("--park-area", type=non_negative, help=_("park area to add, m² (target)"))
     p.add_argument(
-        "--budget", type=float, help=_("public and infrastructure budget (city's currency)")
+        "--budget", type=positive, help=_("public and infrastructure budget (city's currency)")
     )
     p.add_argument("--max-changed", type=int, help=_("most parcels that may change"))
 
@@ -156,10 +157,10 @@ def solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help=_("MILP solver"))
     p.add_argument(
         "--time-limit",
-        type=float,
+        type=non_negative,
         help=_("seconds the optimization may take (default 600; 0 for no limit)"),
     )
-    p.add_argument("--gap", type=float, default=0.0, help=_("relative MIP gap (default 0)"))
+    p.add_argument("--gap", type=non_negative, default=0.0, help=_("relative MIP gap (default 0)"))
 
 
 def solve_options(args: argparse.Namespace):
@@ -304,7 +305,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         ).format(n=len(front.points), solves=front.solves, skipped=front.skipped, s=front.seconds)
     )
     if args.output:
-        table.to_csv(args.output, index=False)
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(table, args.output, index=False)
     else:
         print(table.to_string(index=False))
     return 0

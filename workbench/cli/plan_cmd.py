@@ -242,7 +242,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     print(formatted_table(table, project_currency(args.project)).to_string(index=False))
     if args.csv:
-        table.to_csv(args.csv)
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(table, args.csv)
     return 0
 
 

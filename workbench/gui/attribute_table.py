@@ -219,7 +219,9 @@ class AttributeTable(QWidget):
         frame = self.selected_frame()
         if path.lower().endswith(".csv"):
             out = frame.drop(columns=frame.geometry.name).assign(wkt=frame.geometry.to_wkt())
-            out.to_csv(path, index=True)
+            from citydesk.layers.csv_safe import write_csv
+
+            write_csv(out, path, index=True)
             return Path(path)
         return write_frame(frame, path, self.layer.id)
 

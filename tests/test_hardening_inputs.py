@@ -1,0 +1,85 @@
+"""Hardening (issue 21): numbers that mean nothing are refused in one line, a case is never
+merged into itself, and CSV exports cannot carry spreadsheet formulas."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from citydesk.layers.csv_safe import defuse, defused, write_csv
+from citydesk.planning.scenario import ScenarioError, parse_scenario
+from citydesk.workbench.cli.main import main
+
+SCENARIO = """
+name = "x"
+[layers]
+parcels = "parcels"
+[targets]
+housing_units = {housing}
+[assumptions]
+persons_per_unit = {persons}
+"""
+
+
+@pytest.mark.parametrize(("housing", "persons"), [("100.0", "nan"), ("inf", "2.0"), ("-inf", "2")])
+def test_toml_refuses_nan_and_inf(housing, persons):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(SCENARIO.format(housing=housing, persons=persons))
+    assert "finite number" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["optimize", "mclp", "p.gpkg", "--kind", "fire", "--radius", "-100"],
+        ["optimize", "pmedian", "p.gpkg", "--kind", "fire", "--spacing", "nan"],
+        ["optimize", "landuse", "p.gpkg", "--housing", "inf"],
+        ["dispatch", "duplicates", "X", "--project", "p.gpkg", "--radius", "0"],
+        ["city", "due", "p.gpkg", "--at", "2026-01-05 09:00", "--limit", "nan"],
+    ],
+)
+def test_cli_numbers_must_be_finite_and_sensible(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "finite" in err or "greater than 0" in err or "negative" in err
+
+
+def test_a_case_is_not_merged_into_itself(demo_copy, capsys):
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.stores import open_project_store
+
+    with open_project_store(demo_copy) as store:
+        case = store.report(NewCase("event", "0102", lon=-71.1, lat=42.37), "ann")
+    args = ["dispatch", "merge", case.case_id, case.case_id, "--project", str(demo_copy)]
+    assert main([*args, "--as", "shift_chief", "--actor", "sam"]) == 2
+    assert "duplicate of itself" in capsys.readouterr().err
+    with open_project_store(demo_copy) as store:
+        assert store.get(case.case_id).status == "reported"
+
+
+@given(st.text(max_size=30))
+def test_no_csv_cell_starts_a_formula(text):
+    out = defuse(text)
+    assert not (isinstance(out, str) and out.startswith(("=", "+", "-", "@", "\t", "\r")))
+    assert out == text or out == "'" + text
+
+
+def test_exported_descriptions_stay_text(tmp_path):
+    frame = pd.DataFrame(
+        {"description": ['=HYPERLINK("http://evil","x")', "+1", "plain", "@SUM(A1)"],
+         "value": [-1.5, 2.0, math.pi, 0.0]}
+    )  # fmt: skip
+    path = tmp_path / "out.csv"
+    write_csv(frame, path, index=False)
+    back = pd.read_csv(path)
+    assert back["description"].tolist() == [
+        "'=HYPERLINK(\"http://evil\",\"x\")", "'+1", "plain", "'@SUM(A1)"
+    ]  # fmt: skip
+    assert back["value"].tolist() == frame["value"].tolist()  # numbers untouched
+    assert defused(frame)["value"].equals(frame["value"])
