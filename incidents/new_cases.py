@@ -194,12 +194,17 @@ def _texts(column: pd.Series) -> list[str | None]:
 
 
 def _case_ids(reported: np.ndarray, calendar: WorkingCalendar) -> list[str]:
-    """``YYYYMMDD-`` (the local report date, so a clerk can read it) and 40 random bits, so
-    desks never need to coordinate a counter."""
+    """``YYYYMMDD-`` (the local report date, so a clerk can read it) and 40 bits: a random
+    start for the batch, then one more per case, so desks never need to coordinate a
+    counter and the ids of one batch are distinct by construction (40 random bits per case
+    collided in 37 % of one-day imports of a million cases). Two batches meet only if their
+    ranges overlap in 2^40: about 2e-6 for two million-case batches on one day."""
     local = pd.to_datetime(reported, utc=True).tz_convert(calendar.zone).tz_localize(None)
     days = np.datetime_as_string(local.values.astype("datetime64[D]")).tolist()
-    random = os.urandom(5 * len(days)).hex()
-    return [f"{d[:4]}{d[5:7]}{d[8:10]}-{random[10 * i : 10 * i + 10]}" for i, d in enumerate(days)]
+    start = int.from_bytes(os.urandom(5), "big")
+    return [
+        f"{d[:4]}{d[5:7]}{d[8:10]}-{(start + i) % (1 << 40):010x}" for i, d in enumerate(days)
+    ]
 
 
 @dataclass

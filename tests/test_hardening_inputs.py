@@ -83,3 +83,16 @@ def test_exported_descriptions_stay_text(tmp_path):
     ]  # fmt: skip
     assert back["value"].tolist() == frame["value"].tolist()  # numbers untouched
     assert defused(frame)["value"].equals(frame["value"])
+
+
+def test_case_ids_of_a_batch_are_distinct_by_construction():
+    """A million cases reported on one day: every id distinct (40 random bits each used to
+    collide in 37 % of such imports)."""
+    import numpy as np
+
+    from citydesk.incidents.calendar import WorkingCalendar
+    from citydesk.incidents.new_cases import _case_ids
+
+    day = np.full(1_000_000, np.datetime64("2026-03-02T10:00", "ns").astype(np.int64))
+    ids = _case_ids(day, WorkingCalendar())
+    assert len(set(ids)) == len(ids) and all(i.startswith("20260302-") for i in ids[:5])
