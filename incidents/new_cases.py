@@ -202,9 +202,7 @@ def _case_ids(reported: np.ndarray, calendar: WorkingCalendar) -> list[str]:
     local = pd.to_datetime(reported, utc=True).tz_convert(calendar.zone).tz_localize(None)
     days = np.datetime_as_string(local.values.astype("datetime64[D]")).tolist()
     start = int.from_bytes(os.urandom(5), "big")
-    return [
-        f"{d[:4]}{d[5:7]}{d[8:10]}-{(start + i) % (1 << 40):010x}" for i, d in enumerate(days)
-    ]
+    return [f"{d[:4]}{d[5:7]}{d[8:10]}-{(start + i) % (1 << 40):010x}" for i, d in enumerate(days)]
 
 
 @dataclass
