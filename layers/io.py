@@ -9,6 +9,7 @@ interrupted export never leaves half a file behind.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,11 @@ def write_frame(
     *,
     feedback: Feedback | None = None,
 ) -> Path:
-    """Write a GeoDataFrame to .gpkg/.geojson/.fgb/.shp/.parquet, atomically."""
+    """Write a GeoDataFrame to .gpkg/.geojson/.fgb/.shp/.parquet, atomically. Into an
+    existing GeoPackage it writes this one layer (replacing a layer of the same name) and
+    keeps every other: the file is copied, written, and renamed back, so an interrupted
+    write leaves the old file (issue 21: converting onto a GeoPackage dropped its other
+    layers)."""
     feedback = feedback or NullFeedback()
     path = Path(path)
     ext = path.suffix.lower()
@@ -291,6 +296,8 @@ def write_frame(
         )
     tmp = _atomic_target(path)
     try:
+        if ext == ".gpkg" and path.exists():
+            shutil.copyfile(path, tmp)  # the other layers come along
         if ext in PARQUET:
             frame.to_parquet(tmp, write_covering_bbox=True, compression="zstd")
         else:

@@ -96,3 +96,25 @@ def test_case_ids_of_a_batch_are_distinct_by_construction():
     day = np.full(1_000_000, np.datetime64("2026-03-02T10:00", "ns").astype(np.int64))
     ids = _case_ids(day, WorkingCalendar())
     assert len(set(ids)) == len(ids) and all(i.startswith("20260302-") for i in ids[:5])
+
+
+def test_convert_onto_a_geopackage_keeps_its_other_layers(tmp_path, capsys):
+    """issue 21: `layers convert b.gpkg b.gpkg --layer two` left 1 of 3 layers."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=[shapely.Point(0, 0), shapely.Point(1, 1)], crs=4326
+    )
+    gpkg = tmp_path / "b.gpkg"
+    for name in ("one", "two", "three"):
+        frame.to_file(gpkg, layer=name)
+    assert main(["layers", "convert", str(gpkg), str(gpkg), "--layer", "two"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["layers", "convert", str(gpkg), str(gpkg), "--layer", "two", "--overwrite"]) == 0
+    source = tmp_path / "c.geojson"
+    frame.to_file(source)
+    assert main(["layers", "convert", str(source), str(gpkg)]) == 0  # a new layer is added
+    assert {n for n, _t in pyogrio.list_layers(gpkg)} == {"one", "two", "three", "c"}
+    assert main(["layers", "convert", str(source), str(tmp_path / "c.geojson")]) == 2

@@ -67,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     conv.add_argument("--assign-crs", help=_("label data that has no CRS (no reprojection)"))
     conv.add_argument("--repair", action="store_true", help=_("repair invalid geometries"))
     conv.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=_("replace an existing output file (a GeoPackage keeps its other layers)"),
+    )
+    conv.add_argument(
         "--from-offset",
         choices=["gcj02", "bd09"],
         help=_("the lon/lat are Chinese web-map offsets (AMap/Tencent gcj02, Baidu bd09): undo"),
@@ -150,6 +155,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     with TqdmFeedback(_("converting")) as fb:
         layer = read_from_args(args, fb, assign_crs=args.assign_crs)
+    _refuse_existing_output(Path(args.output), layer.id, args.overwrite)
     if isinstance(layer, VectorLayer):
         if args.from_offset:
             from citydesk.layers.chinese_offsets import undo_offset
@@ -213,3 +219,27 @@ def cmd_offset(args: argparse.Namespace) -> int:
                 )
             )
     return 0
+
+
+def _refuse_existing_output(out: Path, name: str, overwrite: bool) -> None:
+    """Never replace what exists without --overwrite: a single-layer file, or a GeoPackage
+    layer of the output's name (adding a new layer to a GeoPackage is fine)."""
+    if not out.exists() or overwrite:
+        return
+    from citydesk.layers.errors import LayerWriteError
+    from citydesk.layers.readers.vector import list_vector_layers
+
+    if out.suffix.lower() == ".gpkg":
+        existing = {n for n, _t in list_vector_layers(out)}
+        if str(name) not in existing:
+            return
+        raise LayerWriteError(
+            _("{out} already has a layer '{name}'").format(out=out, name=name),
+            _("Give --overwrite to replace that layer (the others are kept)."),
+            path=str(out),
+        )
+    raise LayerWriteError(
+        _("{out} already exists").format(out=out),
+        _("Give --overwrite to replace it, or choose another name."),
+        path=str(out),
+    )
