@@ -311,6 +311,24 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
+    impossible = located & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+    if impossible.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(impossible)[:20])
+        could_swap = (np.abs(ys) > 90) & (np.abs(ys) <= 180) & (np.abs(xs) <= 90)
+        swapped = bool(could_swap[impossible].all())
+        raise CaseImportError(
+            ngettext(
+                "{n} row has coordinates no place has (file line {rows})",
+                "{n} rows have coordinates no place has (file lines {rows})",
+                int(impossible.sum()),
+            ).format(n=int(impossible.sum()), rows=rows),
+            _("Latitude and longitude look swapped: exchange lat and lon in the mapping.")
+            if swapped
+            else _(
+                "Fix those rows, or leave their coordinates empty (the case then needs a location)."
+            ),
+            path=str(path),
+        )
     malformed = sorted({c for c in categories.astype(str) if c.count(":") != 1})
     if malformed:
         raise CaseImportError(

@@ -104,3 +104,17 @@ def test_mapping_mistakes_are_one_line_errors(tmp_path, edit, message):
     with pytest.raises(CaseImportError) as err:
         ColumnMapping.load(path)
     assert message in err.value.message + " " + err.value.fix
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "fix"),
+    [(999.0, 24.94, "leave their coordinates empty"), (116.4, 39.9, "look swapped"),
+     (1e308, 24.9, "leave their coordinates empty")],
+)  # fmt: skip
+def test_impossible_coordinates_are_refused(store, tmp_path, lat, lon, fix):
+    rows = [["a", "2026-03-02 10:00", "", lat, lon, "bin"]]
+    csv, mapping = _files(tmp_path, rows, 'formats = ["%Y-%m-%d %H:%M"]')
+    with pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert "no place has (file line 2)" in err.value.message and fix in err.value.fix
+    assert store.query().empty
