@@ -45,8 +45,11 @@ def summarize(path: str | Path) -> StoreSummary:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "cases" not in tables:
             return summarize_rows([], [])
-        cases, events = (con.execute(sql) for sql in SUMMARY_QUERIES)
-        return summarize_rows(cases, events)
+        have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}
+        case_sql, event_sql = SUMMARY_QUERIES
+        if "due_given" not in have:  # a store made before the column existed
+            case_sql = case_sql.replace(", due_given", "")
+        return summarize_rows(con.execute(case_sql), con.execute(event_sql))
 
 
 def _manifest_path(backup: Path) -> Path:
@@ -119,6 +122,14 @@ def check_backup(backup: Path) -> StoreSummary:
         )
     summary = summarize(backup)
     manifest_file = _manifest_path(backup)
+    if not manifest_file.exists():
+        raise BackupError(
+            _("the backup has no manifest ({name}), so it cannot be checked").format(
+                name=manifest_file.name
+            ),
+            _("Use a backup made by citydesk cases backup, with its manifest beside it."),
+            path=str(backup),
+        )
     if manifest_file.exists():
         saved = json.loads(manifest_file.read_text(encoding="utf-8"))
         expected = StoreSummary(saved["cases"], saved["events"], saved["checksum"])
@@ -136,20 +147,50 @@ def check_backup(backup: Path) -> StoreSummary:
 
 
 def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
-    """Replace ``project`` with ``backup`` after checking the backup is whole and matches
-    its manifest. No desk should have the project open (the rename would leave it on the
-    old file)."""
+    """Put the cases, their history and the crews of a checked backup back into
+    ``project``, in one transaction, and nothing else: the project's layers, styles,
+    scenarios and settings stay as they are now (issue 21: restoring replaced the whole
+    file, so layers added since the backup vanished). The restored store is checked against
+    the backup's manifest before the transaction commits. No desk should have the project
+    open meanwhile (it would keep showing the cases it had read)."""
+    from citydesk.layers import gpkg
+
+    from .store import _DDL, SqliteCaseStore
+
     backup, project = Path(backup), Path(project)
     summary = check_backup(backup)
-    part = project.with_name(project.name + ".restore")
-    with closing(sqlite3.connect(backup)) as src, closing(sqlite3.connect(part)) as dst:
-        src.backup(dst)
-    if project.exists():  # fold the old file's write-ahead log in first: nothing dangles
-        with closing(sqlite3.connect(project, timeout=30)) as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    os.replace(part, project)
-    for suffix in ("-wal", "-shm"):  # empty now, and they belonged to the old file
-        Path(f"{project}{suffix}").unlink(missing_ok=True)
+    SqliteCaseStore(project).close()  # the project has a case store of today's schema
+    with closing(gpkg.connect(project, timeout=30)) as con:
+        con.row_factory = sqlite3.Row
+        con.execute("ATTACH DATABASE ? AS b", (f"file:{backup}?mode=ro",))
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                # the history is append-only for everyone but a restore, which replaces it
+                for name in ("case_events_append_only_u", "case_events_append_only_d"):
+                    con.execute(f"DROP TRIGGER IF EXISTS {name}")
+                for table in ("case_events", "cases", "crews"):
+                    con.execute(f"DELETE FROM main.{table}")
+                    ours = [r[1] for r in con.execute(f"PRAGMA main.table_info({table})")]
+                    theirs = {r[1] for r in con.execute(f"PRAGMA b.table_info({table})")}
+                    cols = ", ".join(c for c in ours if c in theirs)
+                    con.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM b.{table}")
+                for ddl in _DDL:
+                    con.execute(ddl)
+                case_sql, event_sql = SUMMARY_QUERIES
+                got = summarize_rows(con.execute(case_sql), con.execute(event_sql))
+                if got != summary:
+                    raise BackupError(
+                        _("the restored cases do not match the backup; nothing was changed"),
+                        _("Report this as a bug, with the backup."),
+                        path=str(backup),
+                    )
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.execute("DETACH DATABASE b")
     return summary
 
 

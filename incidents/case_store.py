@@ -274,10 +274,16 @@ def summarize_rows(case_rows: Iterable, event_rows: Iterable) -> StoreSummary:
     """Counts and checksum of mapping rows: cases by case id, events by (case id, seq)."""
     digest = hashlib.sha256()
     counts = []
-    for rows, names in ((case_rows, _CASE_COLUMNS), (event_rows, _EVENT_COLUMNS)):
+    # due_given (added in store version 3) enters the checksum only where set, so a backup
+    # made before it existed keeps the checksum its manifest recorded
+    case_names = [c for c in _CASE_COLUMNS if c != "due_given"]
+    for rows, names in ((case_rows, case_names), (event_rows, _EVENT_COLUMNS)):
         n = 0
         for row in rows:
             canon = [_canonical(row[k], k in _JSON_COLUMNS) for k in names]
+            # sqlite3.Row: "in" would look at the values, hence keys()
+            if names is case_names and "due_given" in row.keys() and row["due_given"]:  # noqa: SIM118
+                canon.append(["due_given", 1])
             digest.update(json.dumps(canon, ensure_ascii=False).encode() + b"\n")
             n += 1
         counts.append(n)

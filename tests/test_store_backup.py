@@ -40,8 +40,22 @@ def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
             NewCase("event", "0490", lon=-71.1042, lat=42.3672), "ann", Role.SUPERVISOR
         )
     assert summarize(project).cases == 9111
+    # and a layer is added to the project after the backup (issue 21: a restore dropped it)
+    import geopandas as gpd
+    import shapely
+
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project_store import put_layers, read_project_meta
+
+    extra = VectorLayer(
+        name="Added after the backup",
+        id="added_later",
+        data=gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(-71.1, 42.37)], crs=4326),
+    )
+    put_layers(project, [extra])
     assert main(["cases", "restore", str(backup), str(project)]) == 0
     assert summarize(project) == before
+    assert "added_later" in {r["id"] for r in read_project_meta(project)["layers"]}
     with sqlite3.connect(project) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with open_project_store(project) as store:
@@ -66,3 +80,8 @@ def test_damaged_or_altered_backups_are_refused(project_with_cases, tmp_path):
     assert summarize(project) == before  # the project was never touched
     with pytest.raises(BackupError, match="overwrite the project"):
         backup_project(project, project)
+    fresh = tmp_path / "fresh.gpkg"
+    backup_project(project, fresh)
+    (tmp_path / "fresh.gpkg.json").unlink()  # the manifest is gone: nothing to check against
+    with pytest.raises(BackupError, match="no manifest"):
+        restore_project(fresh, project)
