@@ -87,7 +87,7 @@ def test_a_category_without_its_kind_is_named(demo_copy, tmp_path):
     csv, mapping = _export(tmp_path)
     mapping.write_text(MAPPING.replace('"Pothole" = "event:0401"', '"Pothole" = "0401"'))
     with open_project_store(demo_copy) as store:
-        with pytest.raises(CaseImportError, match="must be kind:code") as err:
+        with pytest.raises(CaseImportError, match="is not kind:code") as err:
             import_csv(store, csv, mapping)
         assert "'0401'" in err.value.message
         assert store.count() == 0
