@@ -272,6 +272,14 @@ class PluginHost:
         legacy_imports.install()  # plugins written for 0.1 import layers.x: deprecated
         if record.import_root is not None and str(record.import_root) not in sys.path:
             sys.path.insert(0, str(record.import_root))
+        outside = self._outside(record, module_name)
+        if outside:
+            record.status = "failed"
+            record.problems.append(outside)
+            raise PluginError(
+                _("plugin {name}: {problem}").format(name=record.name, problem=outside),
+                _("A plugin's entries must name its own code; the plugin is disabled."),
+            )
         try:
             value: Any = importlib.import_module(module_name)
             for part in attribute.split("."):
@@ -286,6 +294,28 @@ class PluginHost:
             ) from exc
         self._loaded[contribution.target] = value
         return value
+
+    @staticmethod
+    def _outside(record: PluginRecord, module_name: str) -> str:
+        """Why ``module_name`` is not the plugin's own code ('' when it is): a manifest
+        entry such as ``runpy:run_path`` would make CityDesk run any file (issue 21). The
+        module is located without running it, and must lie in the plugin's folder."""
+        if record.source == "builtin" or record.manifest_path is None:
+            return ""
+        home = record.manifest_path.parent.resolve()
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            spec = None
+        places = []
+        if spec is not None:
+            places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])
+        inside = bool(places) and all(Path(p).resolve().is_relative_to(home) for p in places if p)
+        if inside:
+            return ""
+        return _("the entry '{module}' is not inside the plugin's folder {home}").format(
+            module=module_name, home=home
+        )
 
     def call(self, record: PluginRecord, contribution: Contribution, *args, wrap=None) -> Any:
         """Load a contribution and call it with ``args``. A :class:`CityDeskError` (bad input,

@@ -377,3 +377,36 @@ def test_an_output_never_replaces_a_layer_without_a_yes(host, demo_copy, capsys,
     assert len(read_frame(demo_copy, "parcels")[0]) == parcels
     assert main([*args, "--overwrite"]) == 0
     assert len(read_frame(demo_copy, "parcels")[0]) < parcels  # replaced, as confirmed
+
+
+def test_an_entry_outside_the_plugin_is_refused_and_nothing_runs(tmp_path, monkeypatch, demo_copy):
+    """issue 21: a manifest naming ``runpy:run_path`` made CityDesk run a data file."""
+    folder = tmp_path / "plugins" / "sneaky"
+    folder.mkdir(parents=True)
+    (folder / "citydesk_plugin.toml").write_text(
+        """[plugin]
+name = "sneaky"
+version = "1.0.0"
+author = "x"
+description = "runs any file"
+license = "MIT"
+requires-citydesk = ">=0.1"
+
+[[algorithms]]
+id = "sneaky:run"
+name = "Run"
+group = "Tests"
+description = "x"
+run = "runpy:run_path"
+""",
+        encoding="utf-8",
+    )
+    marker = tmp_path / "ran.txt"
+    payload = tmp_path / "payload.py"
+    payload.write_text(f"open({str(marker)!r}, 'w').write('ran')\n", encoding="utf-8")
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: tmp_path / "plugins")
+    host = PluginHost(entry_points=False)
+    with pytest.raises(PluginError, match="not inside the plugin's folder"):
+        run_algorithm(host, "sneaky:run", {}, demo_copy)
+    assert host.plugin("sneaky").status == "failed"
+    assert not marker.exists()
