@@ -25,6 +25,9 @@ KEYRING_SERVICE = "citydesk"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+_SECRET_KEYS = ("password", "sslpassword")
+
+
 class StoreUrlError(CityDeskError):
     """A case-store URL that cannot be used."""
 
@@ -36,6 +39,7 @@ class StoreUrl:
     text: str  # without password and without the schema parameter
     schema: str | None = None
     password: str | None = field(default=None, repr=False)
+    ssl_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, url: str) -> StoreUrl:
@@ -57,7 +61,11 @@ class StoreUrl:
         if password is not None:
             host = netloc.rsplit("@", 1)[1]
             netloc = f"{parts.username}@{host}" if parts.username else host
-        rest = urlencode([(k, v) for k, v in query if k != "schema"])
+        # a password in the query string (?password=, ?sslpassword=) is kept apart too:
+        # the URL is stored in the project file, and shown in messages (issue 21)
+        secret = {k: v for k, v in query if k in _SECRET_KEYS}
+        password = password if password is not None else secret.get("password")
+        rest = urlencode([(k, v) for k, v in query if k != "schema" and k not in _SECRET_KEYS])
         text = urlunsplit((parts.scheme, netloc, parts.path, rest, ""))
         try:
             conninfo_to_dict(text)
@@ -66,7 +74,7 @@ class StoreUrl:
                 _("the URL {url} cannot be read ({error})").format(url=text, error=exc),
                 _("Write it as postgresql://USER@HOST:PORT/DATABASE"),
             ) from exc
-        return cls(text, schema, password)
+        return cls(text, schema, password, secret.get("sslpassword"))
 
     @property
     def user(self) -> str:
@@ -97,6 +105,8 @@ class StoreUrl:
         password = self.password or self.keyring_password()
         if password:
             kwargs["password"] = password
+        if self.ssl_password:
+            kwargs["sslpassword"] = self.ssl_password
         return kwargs
 
 

@@ -78,7 +78,7 @@ def checked_url(text: str):
     from .store_url import StoreUrl, StoreUrlError
 
     url = StoreUrl.parse(text)
-    if url.password is not None:
+    if url.password is not None or url.ssl_password is not None:
         raise StoreUrlError(
             _("the URL contains a password, which would be saved in the project file"),
             _(

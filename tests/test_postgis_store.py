@@ -64,6 +64,14 @@ def test_a_password_never_goes_into_the_project(demo_copy, pg_url, capsys):
     err = capsys.readouterr().err
     assert "contains a password" in err and "PGPASSWORD" in err and "secret" not in err
     assert store_place(demo_copy) == demo_copy
+    # every form (issue 21): in the query string too, never stored, never echoed
+    for query in ("password=secret", "sslpassword=secret"):
+        sep = "&" if "?" in pg_url else "?"
+        assert main(["cases", "connect", str(demo_copy), f"{pg_url}{sep}{query}"]) == 2
+        err = capsys.readouterr().err
+        assert "contains a password" in err and "secret" not in err
+        assert store_place(demo_copy) == demo_copy
+    assert b"secret" not in demo_copy.read_bytes()
     assert main(["cases", "connect", str(demo_copy), pg_url]) == 0
     assert store_place(demo_copy) == pg_url
     assert main(["cases", "connect", str(demo_copy), "--embedded"]) == 0
