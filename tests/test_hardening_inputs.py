@@ -118,3 +118,34 @@ def test_convert_onto_a_geopackage_keeps_its_other_layers(tmp_path, capsys):
     assert main(["layers", "convert", str(source), str(gpkg)]) == 0  # a new layer is added
     assert {n for n, _t in pyogrio.list_layers(gpkg)} == {"one", "two", "three", "c"}
     assert main(["layers", "convert", str(source), str(tmp_path / "c.geojson")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [("cut", "s.dbf is truncated: it holds 6 of its 13 records"), ("remove", ".dbf) is missing")],
+)
+def test_a_damaged_shapefile_table_is_an_error(tmp_path, damage, message):
+    """issue 21: a .dbf cut in half read 6 of 13 features, and a missing .dbf dropped every
+    attribute, both as "no problems found"."""
+    import geopandas as gpd
+    import shapely
+
+    from citydesk.layers.errors import LayerReadError
+    from citydesk.layers.readers.vector import read_vector
+
+    frame = gpd.GeoDataFrame(
+        {"name": [f"n{i}" for i in range(13)], "v": list(range(13))},
+        geometry=[shapely.Point(i, i) for i in range(13)],
+        crs=4326,
+    )
+    shp = tmp_path / "s.shp"
+    frame.to_file(shp)
+    dbf = shp.with_suffix(".dbf")
+    if damage == "cut":
+        dbf.write_bytes(dbf.read_bytes()[: dbf.stat().st_size // 2])
+    else:
+        dbf.unlink()
+    with pytest.raises(LayerReadError) as err:
+        read_vector(shp)
+    assert message in err.value.message
+    assert main(["layers", "validate", str(shp)]) == 1
