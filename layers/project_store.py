@@ -95,13 +95,14 @@ def _json_safe(value: Any) -> Any:
 def connect_tables(path: str | Path, tables: dict[str, tuple[str, str]]) -> sqlite3.Connection:
     """A connection to an existing project file with the attribute ``tables`` present
     ({name: (CREATE TABLE IF NOT EXISTS ..., description)}) and listed in
-    ``gpkg_contents``, so QGIS shows them. A missing file is an error, never a new empty
-    database (which ``sqlite3.connect`` would silently create)."""
+    ``gpkg_contents``, so QGIS shows them. A missing file, a file that is not a project and a
+    project of a newer format are errors, never a new empty database (which
+    ``sqlite3.connect`` would silently create) nor a write into what this version cannot
+    read."""
     path = Path(path)
-    if not path.exists():
-        raise ProjectFormatError(
-            _("the project file does not exist"), _("Check the path."), path=str(path)
-        )
+    # a CityDesk project this version can write (issue 21: plan save wrote scenarios into a
+    # newer-format project that every other command refuses)
+    read_project_meta(path)
     con = sqlite3.connect(path, timeout=30)
     with con:
         for table, (ddl, description) in tables.items():

@@ -149,3 +149,18 @@ def test_a_damaged_shapefile_table_is_an_error(tmp_path, damage, message):
         read_vector(shp)
     assert message in err.value.message
     assert main(["layers", "validate", str(shp)]) == 1
+
+
+def test_nothing_writes_into_a_newer_format_project(demo_copy, tmp_path, capsys):
+    """issue 21: plan save wrote into a project every other command refuses."""
+    import sqlite3
+
+    with sqlite3.connect(demo_copy) as con:
+        con.execute("UPDATE citydesk_project SET value = '99' WHERE key = 'format_version'")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('name = "s"\n[layers]\nparcels = "parcels"\n', encoding="utf-8")
+    assert main(["plan", "save", str(demo_copy), str(scenario)]) == 2
+    assert "format 99" in capsys.readouterr().err
+    with sqlite3.connect(demo_copy) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    assert "citydesk_scenarios" not in tables
