@@ -76,3 +76,13 @@ def with_city_defaults(scenario: Scenario, profile: CityProfile | None) -> Scena
         layers={**layers, **scenario.layers},
         facilities={**facilities, **scenario.facilities},
     )
+
+
+def runnable_scenario(project, name: str, revision: int | None = None) -> Scenario:
+    """A stored scenario as it runs on ``project``: completed by the project's city profile
+    (what every analysis of it uses; the stored text itself is left as the planner wrote)."""
+    from citydesk.layers.city_profile import profile_or_none
+
+    from .scenario_store import load_scenario
+
+    return with_city_defaults(load_scenario(project, name, revision), profile_or_none(project))

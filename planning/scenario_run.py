@@ -661,19 +661,18 @@ def run_stored_scenarios(
     """Run scenarios stored in the project (latest revisions), sharing one read of the
     layers and network where their layer roles agree; with ``save`` each result's layer and
     indicators go into the project. Progress is shared out over the scenarios."""
-    from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.feedback import ScaledFeedback
 
-    from .scenario_defaults import with_city_defaults
+    from .scenario_defaults import runnable_scenario
     from .scenario_results import save_result
-    from .scenario_store import load_scenario, scenario_text
+    from .scenario_store import scenario_text
 
     feedback = feedback or NullFeedback()
     results: list[ScenarioResult] = []
     inputs: PlanningInputs | None = None
     for n, name in enumerate(names):
         check_canceled(feedback)
-        scenario = with_city_defaults(load_scenario(project, name), profile_or_none(project))
+        scenario = runnable_scenario(project, name)
         revision = scenario_text(project, name)[1]
         part = ScaledFeedback(feedback, 100.0 * n / len(names), 100.0 * (n + 1) / len(names))
         feedback.push_info(_("running scenario {name}").format(name=name))

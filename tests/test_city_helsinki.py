@@ -148,6 +148,9 @@ def test_scenario_with_a_housing_target_says_what_it_leaves_out(city, tmp_path, 
     # figures Helsinki's OSM data does not have are left out, not reported as zero
     assert "land_value_captured_usd" not in city_rows
     assert "residents_near_school" not in city_rows
+    # accessibility: walking isochrones of the schools the profile's kinds name
+    assert main(["plan", "service-areas", str(city), "homes", "school"]) == 0
+    assert "service_areas_school" in capsys.readouterr().out
     assert main(["plan", "report", str(city), "homes", "--output", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors, ODbL" in md

@@ -219,14 +219,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         formatted_table,
         front_plans,
     )
-    from citydesk.planning.scenario_store import load_scenario, stored_indicators
+    from citydesk.planning.scenario_defaults import runnable_scenario
+    from citydesk.planning.scenario_store import stored_indicators
 
     long = stored_indicators(args.project, args.names)
     if args.front:
         _with_plugin_indicators()
         from citydesk.planning.scenario_run import prepare_inputs
 
-        reference = load_scenario(args.project, args.names[0])
+        reference = runnable_scenario(args.project, args.names[0])
         inputs = prepare_inputs(args.project, reference)
         _states, front = evaluate_plans(inputs, reference, front_plans(args.project, args.front))
         long = pd.concat([long, front], ignore_index=True)
@@ -278,9 +279,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_suitability(args: argparse.Namespace) -> int:
     from citydesk.planning.analysis_layers import save_suitability
-    from citydesk.planning.scenario_store import load_scenario
+    from citydesk.planning.scenario_defaults import runnable_scenario
 
-    scenario = load_scenario(args.project, args.name)
+    scenario = runnable_scenario(args.project, args.name)
     layer_id, result = save_suitability(args.project, scenario)
     ahp = result.attrs.get("ahp")
     if ahp is not None:
@@ -293,9 +294,9 @@ def cmd_suitability(args: argparse.Namespace) -> int:
 
 def cmd_service_areas(args: argparse.Namespace) -> int:
     from citydesk.planning.analysis_layers import save_service_areas
-    from citydesk.planning.scenario_store import load_scenario
+    from citydesk.planning.scenario_defaults import runnable_scenario
 
-    scenario = load_scenario(args.project, args.name)
+    scenario = runnable_scenario(args.project, args.name)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     layer_id = save_service_areas(args.project, scenario, args.kind, thresholds)
     print(_("wrote layer {layer}").format(layer=layer_id))

@@ -32,6 +32,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.planning.comparison import comparison_table, formatted_table, indicator_chart
+from citydesk.planning.scenario_defaults import runnable_scenario
 from citydesk.planning.scenario_store import (
     decisions,
     list_scenarios,
@@ -246,7 +247,7 @@ class PlanningPanel(QWidget):
             return None
 
         def work(feedback):
-            reference = load_scenario(self.path, names[0])
+            reference = runnable_scenario(self.path, names[0])
             inputs = prepare_inputs(self.path, reference, feedback)
             return evaluate_plans(inputs, reference, front_plans(self.path, layer))[1]
 
@@ -347,7 +348,7 @@ class PlanningPanel(QWidget):
         from citydesk.planning.analysis_layers import save_suitability
 
         def work(path, feedback):
-            return save_suitability(path, load_scenario(path, name))
+            return save_suitability(path, runnable_scenario(path, name))
 
         def done(result) -> None:
             self.last_suitability = result
@@ -359,7 +360,7 @@ class PlanningPanel(QWidget):
         if not name:
             self.show_error(tr("Select a scenario first (its facility kinds are used)."))
             return
-        kinds = list(load_scenario(self.path, name).facilities)
+        kinds = list(runnable_scenario(self.path, name).facilities)
         kind, ok = QInputDialog.getItem(self, tr("Service areas"), tr("Facility kind"), kinds)
         if ok:
             self.service_areas(kind, [400.0, 800.0, 1200.0])
@@ -369,7 +370,7 @@ class PlanningPanel(QWidget):
         from citydesk.planning.analysis_layers import save_service_areas
 
         def work(path, feedback):
-            return save_service_areas(path, load_scenario(path, name), kind, thresholds)
+            return save_service_areas(path, runnable_scenario(path, name), kind, thresholds)
 
         def done(layer_id) -> None:
             self.last_service_areas = layer_id
