@@ -164,3 +164,25 @@ def test_nothing_writes_into_a_newer_format_project(demo_copy, tmp_path, capsys)
     with sqlite3.connect(demo_copy) as con:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
     assert "citydesk_scenarios" not in tables
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "save", "{project}", "{tmp}/missing.toml"],
+        ["cases", "import", "{tmp}/missing.csv", "--mapping", "nyc311", "--project", "{project}"],
+        ["cases", "import", "{tmp}", "--mapping", "nyc311", "--project", "{project}"],
+    ],
+)
+def test_a_missing_or_unusable_file_is_a_clear_error(args, demo_copy, tmp_path, capsys):
+    """issue 21: a missing input ended in 'internal error' (exit 3)."""
+    filled = [a.format(project=demo_copy, tmp=tmp_path) for a in args]
+    assert main(filled) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Fix:" in err
+
+
+def test_an_absurd_dpi_is_refused_before_any_work(demo_copy, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["project", "export-map", str(demo_copy), str(tmp_path / "m.png"), "--dpi", "100000"])
+    assert stop.value.code == 2 and "50 to 1200" in capsys.readouterr().err

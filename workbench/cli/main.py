@@ -123,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except (OSError, MemoryError) as exc:  # the machine or a file the user named, not a bug
+        message = _os_problem(exc)
+        if message is None:
+            raise
+        log.debug("environment error", exc_info=True)
+        print(_("citydesk: error: {msg}").format(msg=message), file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug, not bad input: say so plainly
         log.error("internal error in %s", args.command, exc_info=True)
         print(
@@ -134,6 +141,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return 3
+
+
+def _os_problem(exc: BaseException) -> str | None:
+    """One line with the fix for a missing or unusable file, a full disk or too little
+    memory (issue 21: these ended as "internal error"); None for anything else."""
+    import errno
+
+    if isinstance(exc, MemoryError):
+        return _(
+            "there is not enough memory for this request. Fix: Ask for less (a lower --dpi, "
+            "a smaller area or fewer rows)."
+        )
+    assert isinstance(exc, OSError)
+    where = exc.filename or ""
+    fixes = {
+        errno.ENOENT: _("Check the path."),
+        errno.EISDIR: _("Give a file, not a folder."),
+        errno.ENOTDIR: _("Check the path: a part of it is a file, not a folder."),
+        errno.EACCES: _("Check the permissions of the file and its folder."),
+        errno.EPERM: _("Check the permissions of the file and its folder."),
+        errno.EROFS: _("Write to a folder that is not read-only."),
+        errno.ENOSPC: _(
+            "Free some space and run it again; CityDesk writes all or nothing, so the "
+            "files it was changing are as they were."
+        ),
+    }
+    fix = fixes.get(exc.errno or 0)
+    if fix is None:
+        return None
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason} Fix: {fix}" if where else f"{reason} Fix: {fix}"
 
 
 def print_json(data: object) -> None:

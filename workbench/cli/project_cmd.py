@@ -49,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     export = psub.add_parser("export-map", help=_("export the project map to PDF or PNG"))
     export.add_argument("project", help=_("the project file (.gpkg)"))
     export.add_argument("output", help=_("output .pdf or .png"))
-    export.add_argument("--dpi", type=int, default=200, help=_("resolution (default 200)"))
+    export.add_argument(
+        "--dpi", type=_dpi, default=200, help=_("resolution, 50 to 1200 (default 200)")
+    )
     export.add_argument("--title", help=_("map title (default: the project name)"))
     export.add_argument("--layers", help=_("comma-separated layer ids (default: visible)"))
     export.set_defaults(func=cmd_export_map)
@@ -58,6 +60,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument("project", help=_("the project file (.gpkg)"))
     info.add_argument("--json", action="store_true", help=_("print JSON"))
     info.set_defaults(func=cmd_info)
+
+
+def _dpi(text: str) -> int:
+    """A print resolution: 100,000 dpi asked for terabytes and ended in bad_alloc."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("'{v}' is not a whole number").format(v=text)) from None
+    if not 50 <= value <= 1200:
+        raise argparse.ArgumentTypeError(
+            _("{v} dpi is outside 50 to 1200 (print quality is 300)").format(v=value)
+        )
+    return value
 
 
 def cmd_new(args: argparse.Namespace) -> int:
