@@ -44,8 +44,9 @@ def save_grid_to_project(
 
 def grid_spec_for(profile, **changes):
     """The unit grid of a city by its profile: the 6-digit administrative code, the
-    neighbourhoods' code and name fields as the street parts, cells drawn in the profile's
-    working CRS (``changes`` override)."""
+    neighbourhoods' code and name fields as the street parts (``changes`` override). The
+    cells are drawn in a metric CRS chosen from the boundary (its own when projected, else
+    the UTM or CGCS2000 zone), as before city profiles, so existing grids keep their codes."""
     from dataclasses import replace
 
     from citydesk.layers.city_layers import MissingData
@@ -62,6 +63,5 @@ def grid_spec_for(profile, **changes):
         county_code=profile.admin_code if profile is not None else "",
         street_code_field=areas.code if areas is not None else None,
         street_name_field=areas.name if areas is not None else None,
-        crs=profile.crs if profile is not None else None,  # cells in the city's own CRS
     )
     return replace(spec, **changes)
