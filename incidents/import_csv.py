@@ -51,6 +51,7 @@ class MappingColumns:
     description: str | list[str] | None = None
     due_at: str | None = None  # the source's target time: kept, not recomputed
     department: str | None = None  # the source's agency or department: kept
+    priority: str | None = None  # the source's priority, through [priorities]
 
 
 @dataclass
@@ -82,6 +83,9 @@ class MappingFile:
     # the source's department or agency -> a CityDesk department; values not listed are
     # kept as the source wrote them (an agency of its own is still a department)
     departments: dict[str, str] = field(default_factory=dict)
+    # the source's priority values -> CityDesk's 1 (most urgent) to 5; a number 1-5 in the
+    # column is taken as it is, any other value not listed here is refused with its lines
+    priorities: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +97,7 @@ class ColumnMapping:
     categories: dict[str, str] = field(default_factory=dict)
     default_category: str | None = None
     departments: dict[str, str] = field(default_factory=dict)
+    priorities: dict[str, int] = field(default_factory=dict)
     dayfirst: bool | None = None
     backwards: str = "refuse"
 
@@ -112,6 +117,7 @@ class ColumnMapping:
             categories=data.categories,
             default_category=data.defaults.category,
             departments=data.departments,
+            priorities=data.priorities,
             dayfirst=data.dates.dayfirst,
             backwards=data.dates.backwards,
         )
@@ -129,6 +135,13 @@ def _check_categories(data: MappingFile, path: Path) -> None:
             raise CaseImportError(
                 _("{key} = '{value}' is not kind:code").format(key=key, value=value),
                 _("Write it as component:CODE or event:CODE, e.g. event:0505."),
+                path=str(path),
+            )
+    for key, value in data.priorities.items():
+        if not 1 <= value <= 5:
+            raise CaseImportError(
+                _("priorities.{key} = {value} is not a priority 1-5").format(key=key, value=value),
+                _("1 is the most urgent, 5 the least; 3 is normal."),
                 path=str(path),
             )
     if data.columns.category is None and data.defaults.category is None:
@@ -356,6 +369,9 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             "department": _departments(frame[cols["department"]], mapping)
             if "department" in cols
             else None,
+            "priority": _priorities(frame, str(cols["priority"]), mapping, path)
+            if "priority" in cols
+            else 3,
         }
     )
     needs_location = int((~located).sum())
@@ -387,6 +403,30 @@ def _dates(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path)
             ),
             path=str(path),
         ) from exc
+
+
+def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path):
+    """CityDesk priorities (1-5) from the source's values; an unknown value is refused
+    with the file lines, never guessed."""
+    text = frame[column].astype("string").str.strip()
+    table = {str(k): int(v) for k, v in mapping.priorities.items()}
+    numeric = pd.to_numeric(text, errors="coerce")
+    mapped = text.map(lambda v: table.get(v) if isinstance(v, str) else None)
+    values = mapped.where(mapped.notna(), numeric.where(numeric.isin([1, 2, 3, 4, 5])))
+    values = values.where(text.notna(), 3)  # no priority given: the normal one
+    bad = values.isna()
+    if bad.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:20])
+        raise CaseImportError(
+            _("{column}: values with no CityDesk priority: {values} (file lines {rows})").format(
+                column=column,
+                values=", ".join(sorted({str(v) for v in text[bad]})[:8]),
+                rows=rows,
+            ),
+            _('Map them in [priorities], e.g. "Urgent" = 1 (1 most urgent to 5).'),
+            path=str(path),
+        )
+    return values.astype(int).to_numpy()
 
 
 def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:

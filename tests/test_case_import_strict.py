@@ -118,3 +118,26 @@ def test_impossible_coordinates_are_refused(store, tmp_path, lat, lon, fix):
         import_csv(store, csv, mapping)
     assert "no place has (file line 2)" in err.value.message and fix in err.value.fix
     assert store.query().empty
+
+
+def test_priorities_come_through_their_value_map(store, tmp_path):
+    rows = [
+        ["a", "2026-03-02 10:00", "", 60.17, 24.94, "bin"],
+        ["b", "2026-03-02 10:00", "", 60.17, 24.94, "bin"],
+        ["c", "2026-03-02 10:00", "", 60.17, 24.94, "bin"],
+        ["d", "2026-03-02 10:00", "", 60.17, 24.94, "bin"],
+    ]
+    csv, mapping = _files(tmp_path, rows, 'formats = ["%Y-%m-%d %H:%M"]')
+    frame = pd.read_csv(csv).assign(urgency=["Urgent", "Low", "2", None])
+    frame.to_csv(csv, index=False)
+    text = mapping.read_text(encoding="utf-8").replace(
+        'category = "type"', 'category = "type"\npriority = "urgency"'
+    )
+    mapping.write_text(text + '\n[priorities]\n"Urgent" = 1\n"Low" = 5\n', encoding="utf-8")
+    assert import_csv(store, csv, mapping)["added"] == 4
+    got = store.query().set_index("source_id")["priority"].to_dict()
+    assert got == {"a": 1, "b": 5, "c": 2, "d": 3}
+    frame.assign(urgency=["Whenever", "Low", "2", None]).to_csv(csv, index=False)
+    with pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert "Whenever" in err.value.message and "file lines 2" in err.value.message
