@@ -137,10 +137,12 @@ def _check_categories(data: MappingFile, path: Path) -> None:
                 _("Write it as component:CODE or event:CODE, e.g. event:0505."),
                 path=str(path),
             )
-    for key, value in data.priorities.items():
-        if not 1 <= value <= 5:
+    for source_value, priority in data.priorities.items():
+        if not 1 <= priority <= 5:
             raise CaseImportError(
-                _("priorities.{key} = {value} is not a priority 1-5").format(key=key, value=value),
+                _("priorities.{key} = {value} is not a priority 1-5").format(
+                    key=source_value, value=priority
+                ),
                 _("1 is the most urgent, 5 the least; 3 is normal."),
                 path=str(path),
             )
