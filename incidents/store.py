@@ -140,11 +140,11 @@ CHILD_SCAN_ROWS = 300_000
 _CHILD_SCAN = """
 import sys, warnings
 import pyarrow as pa, pyogrio
-path, where, select = sys.argv[1], sys.argv[2], sys.argv[3]
+path, where, columns = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # a store not named .gpkg: GDAL notes it, harmlessly
     _meta, table = pyogrio.read_arrow(
-        path, sql=f"SELECT {select} FROM cases WHERE {where}", read_geometry=False
+        path, layer="cases", columns=columns, read_geometry=False, where=where
     )
 with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as out:
     out.write_table(table)
@@ -159,17 +159,24 @@ def _facts_in_child(path: Path, condition: str) -> pd.DataFrame | None:
 
     import pyarrow as pa
 
+    # the layer's own columns, read on GDAL's fast Arrow path (an SQL result layer computing
+    # the derived facts was 1.5 s slower per million); the derived ones are made here
+    raw = [c for c in FACT_COLUMNS if c != "imported"] + ["reported_at"]
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD_SCAN, str(path), condition, fact_select()],
+            [sys.executable, "-c", _CHILD_SCAN, str(path), condition, ",".join(raw)],
             capture_output=True,
             timeout=600,
             check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(done.stderr.decode(errors="replace").strip().splitlines()[-1:])
+        frame = pa.ipc.open_stream(done.stdout).read_all().to_pandas()
+        registered = frame["registered_at"]
+        frame["imported"] = registered.isna().astype("int64")  # see FACT_SQL
+        frame["registered_at"] = registered.where(registered.notna(), frame["reported_at"])
         # GDAL returns the columns in the table's order: put them in the asked order
-        return pa.ipc.open_stream(done.stdout).read_all().to_pandas()[FACT_COLUMNS]
+        return frame[FACT_COLUMNS]
     except Exception as exc:  # the in-process read still answers
         log.warning("KPI scan in a child process failed (%s); reading here instead", exc)
         return None
@@ -345,8 +352,8 @@ class SqliteCaseStore(CaseStore):
             frame = _facts_in_child(self.path, condition)
         if frame is None:
             frame = self._facts_here(condition)
-        for col in FACT_MOMENTS:
-            frame[col] = pd.to_datetime(frame[col], utc=True)
+        for col in FACT_MOMENTS:  # one unit whichever way it was read
+            frame[col] = pd.to_datetime(frame[col], utc=True).dt.as_unit("us")
         for col in FACT_TEXTS:  # one dtype whichever way it was read (missing is NaN)
             frame[col] = frame[col].astype("str")
         return frame

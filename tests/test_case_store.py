@@ -253,11 +253,13 @@ def test_kpi_facts_from_a_child_process_equal_the_direct_read(tmp_path, crashes,
         batch = [crash_case(r, reported_at=t0) for r in crashes.iloc[400:440].itertuples()]
         for k, case in enumerate(batch):
             case.history = _loop(t0, rework=k % 3 == 0)[: 3 + k % 4]
-        s.import_batch(batch)
+        # and imported cases never registered here: registered at their report time
+        imported = [crash_case(r, reported_at=t0) for r in crashes.iloc[440:445].itertuples()]
+        s.import_batch(batch + imported)
         here = s.case_facts(registered_since=t0).sort_values("case_id").reset_index(drop=True)
         monkeypatch.setattr(store_module, "CHILD_SCAN_ROWS", 0)
         child = s.case_facts(registered_since=t0).sort_values("case_id").reset_index(drop=True)
-    assert len(here) == 40
+    assert len(here) == 45 and int(here["imported"].sum()) == 5
     pd.testing.assert_frame_equal(here, child, check_dtype=False)
 
 
