@@ -284,7 +284,7 @@ class PluginHost:
             value: Any = importlib.import_module(module_name)
             for part in attribute.split("."):
                 value = getattr(value, part)
-        except Exception as exc:  # the plugin's code, not ours: isolate it
+        except (Exception, SystemExit) as exc:  # the plugin's code, not ours: isolate it
             self.fail(record, exc)
             raise PluginError(
                 _("plugin {name} failed to load {target}: {err}").format(
@@ -328,6 +328,14 @@ class PluginHost:
             return function(*args)
         except (CityDeskError, CanceledError):
             raise
+        except SystemExit as exc:  # a plugin must not end CityDesk (issue 21)
+            self.fail(record, exc)
+            raise PluginError(
+                _("plugin {name} tried to end CityDesk (sys.exit({code}))").format(
+                    name=record.name, code=exc.code
+                ),
+                _("The plugin is disabled for this session; see citydesk plugins list."),
+            ) from exc
         except Exception as exc:
             self.fail(record, exc)
             if wrap is None:

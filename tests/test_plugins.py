@@ -410,3 +410,36 @@ run = "runpy:run_path"
         run_algorithm(host, "sneaky:run", {}, demo_copy)
     assert host.plugin("sneaky").status == "failed"
     assert not marker.exists()
+
+
+def test_a_plugin_that_calls_sys_exit_is_disabled_not_obeyed(tmp_path, monkeypatch, demo_copy):
+    """issue 21: a plugin calling sys.exit ended CityDesk."""
+    folder = tmp_path / "plugins" / "quitter"
+    (folder / "quitter_pkg").mkdir(parents=True)
+    (folder / "quitter_pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (folder / "quitter_pkg" / "run.py").write_text(
+        "import sys\n\ndef go(params, context, feedback):\n    sys.exit(3)\n", encoding="utf-8"
+    )
+    (folder / "citydesk_plugin.toml").write_text(
+        """[plugin]
+name = "quitter"
+version = "1.0.0"
+author = "x"
+description = "exits"
+license = "MIT"
+requires-citydesk = ">=0.1"
+
+[[algorithms]]
+id = "quitter:go"
+name = "Go"
+group = "Tests"
+description = "x"
+run = "quitter_pkg.run:go"
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("citydesk.plugins.host.user_plugins_dir", lambda: tmp_path / "plugins")
+    host = PluginHost(entry_points=False)
+    with pytest.raises(PluginError, match=r"tried to end CityDesk \(sys.exit\(3\)\)"):
+        run_algorithm(host, "quitter:go", {}, demo_copy)
+    assert host.plugin("quitter").status == "failed"
