@@ -1,15 +1,14 @@
 """``citydesk city init``: propose a city profile from the layers a city brings.
 
 A city's data arrive with its own names: ``地块编号``, ``用地代码``, ``建筑面积`` in a Chinese
-city, ``res_units_est`` and ``ZONE_TYPE`` in a US one. This module looks at every layer of a
-project (its name, geometry and fields, and a sample of the values) and proposes which layer
-plays each role of the profile (:mod:`citydesk.layers.city_layers`) and which field holds
-what. Names are matched in English and Chinese (:data:`layers/data/city_init.toml`, a data
-file a city can extend), values settle what names cannot: a land-use column's codes say
-which classification system it is, a numeric column is needed for a floor area. Every
-decision comes with the reason, so the user can confirm or correct it before the profile is
-stored; nothing is guessed silently.
-"""
+city, an assessor's housing estimate and a zoning-type column in a US one. This module looks at
+every layer of a project (its name, geometry and fields, and a sample of the values) and proposes
+which layer plays each role of the profile (:mod:`citydesk.layers.city_layers`) and which field
+holds what. Names are matched in English and Chinese (:data:`layers/data/city_init.toml`, a
+data file a city can extend), values settle what names cannot: a land-use column's codes say
+which classification system it is, a numeric column is needed for a floor area. Every decision
+comes with the reason, so the user can confirm or correct it before the profile is stored;
+nothing is guessed silently."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Which of a city's layers plays each role, and which of its fields holds what.
 
 The analyses never name a layer or a field of a particular city: they ask the city profile's
-``[layers.ROLE]`` tables (docs/CITY.md). Cambridge's ``res_units_est`` and Helsinki's lack of
-any housing figure are then the same code path: the profile says which field holds the homes,
-or says nothing, and the feature that needs it says so by name (:class:`MissingData`) instead
-of counting zero homes.
+``[layers.ROLE]`` tables (docs/CITY.md). One city's assessor housing estimate and another
+city's lack of any housing figure are then the same code path: the profile says which field
+holds the homes, or says nothing, and the feature that needs it says so by name
+(:class:`MissingData`) instead of counting zero homes.
 
 Roles are CityDesk's vocabulary (parcels, buildings, zoning, streets, facilities,
 neighborhoods, boundary, floodplain, open_space, water, crews); the facility kinds the
