@@ -464,12 +464,9 @@ def facilities_of_kind(
                 )
             )
         return fallback
-    frame = read_project_layer(project, spec.layer)
-    if spec.kind not in frame.columns:
-        from citydesk.layers.city_layers import absent_column
+    from citydesk.layers.city_layers import read_kind  # the one reader of a facility kind
 
-        raise absent_column(FEATURE, "facilities", "kind", spec.kind, frame.columns)
-    return frame[frame[spec.kind].astype(str).isin(values)]
+    return read_kind(project, kind, FEATURE)
 
 
 def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.ndarray:
