@@ -25,6 +25,9 @@ import pandas as pd
 from .errors import CityDeskError
 from .i18n import _
 
+#: brackets, NOT and unary minus nest at most this deep (Python's stack is the real limit)
+MAX_DEPTH = 40
+
 
 class ExpressionError(CityDeskError):
     """A filter that cannot be parsed or evaluated; the message says where and why."""
@@ -102,6 +105,7 @@ class _Parser:
         self.i = 0
         self.columns = columns
         self.lower = {c.lower(): c for c in columns}
+        self.depth = 0
 
     # helpers
     def peek(self) -> Token:
@@ -137,28 +141,47 @@ class _Parser:
 
     # grammar
     def parse(self):
-        node = self.or_expr()
+        try:
+            node = self.or_expr()
+        except RecursionError:  # a deep stack already (a GUI callback, a test runner)
+            raise ExpressionError(
+                _("the filter nests too deeply to be read"),
+                _("Write it with fewer brackets, NOT and minus signs."),
+            ) from None
         if self.peek().kind != "end":
             self.fail("unexpected text")
         return node
 
+    # A chain of OR (or AND) is kept as one list and folded in a loop, so a filter of
+    # thousands of alternatives neither recurses nor builds a deep call chain (issue 21).
     def or_expr(self):
-        left = self.and_expr()
+        items = [self.and_expr()]
         while self.accept("kw", "OR"):
-            right = self.and_expr()
-            left = (lambda a, b: lambda f: _bool(a(f)) | _bool(b(f)))(left, right)
-        return left
+            items.append(self.and_expr())
+        return items[0] if len(items) == 1 else _fold(items, operator.or_)
 
     def and_expr(self):
-        left = self.not_expr()
+        items = [self.not_expr()]
         while self.accept("kw", "AND"):
-            right = self.not_expr()
-            left = (lambda a, b: lambda f: _bool(a(f)) & _bool(b(f)))(left, right)
-        return left
+            items.append(self.not_expr())
+        return items[0] if len(items) == 1 else _fold(items, operator.and_)
+
+    def nested(self, parse):
+        """``parse()`` one level deeper; a filter nested past MAX_DEPTH is refused."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(
+                _("the filter nests more than {n} levels deep").format(n=MAX_DEPTH),
+                _("Write it with fewer brackets, NOT and minus signs."),
+            )
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def not_expr(self):
         if self.accept("kw", "NOT"):
-            inner = self.not_expr()
+            inner = self.nested(self.not_expr)
             return lambda f: ~_bool(inner(f))
         return self.comparison()
 
@@ -203,31 +226,31 @@ class _Parser:
         return left
 
     def additive(self):
-        left = self.term()
-        while (tok := self.peek()).kind == "op" and tok.value in "+-":
-            self.take()
-            right = self.term()
-            left = _arith(tok.value, left, right)
-        return left
+        return self.chain(self.term, "+-")
 
     def term(self):
-        left = self.unary()
-        while (tok := self.peek()).kind == "op" and tok.value in "*/":
+        return self.chain(self.unary, "*/")
+
+    def chain(self, operand, ops: str):
+        """``a + b - c ...``: operands and operators in lists, computed left to right in
+        a loop (no recursion however long the chain)."""
+        first = operand()
+        rest = []
+        while (tok := self.peek()).kind == "op" and tok.value in ops:
             self.take()
-            right = self.unary()
-            left = _arith(tok.value, left, right)
-        return left
+            rest.append((tok.value, operand()))
+        return first if not rest else _arith_chain(first, rest)
 
     def unary(self):
         if self.accept("op", "-"):
-            inner = self.unary()
+            inner = self.nested(self.unary)
             return lambda f: -inner(f)
         return self.primary()
 
     def primary(self):
         tok = self.peek()
         if self.accept("op", "("):
-            node = self.or_expr()
+            node = self.nested(self.or_expr)
             self.expect("op", ")", "')'")
             return node
         if tok.kind == "name":
@@ -278,7 +301,9 @@ def _series(value, frame: pd.DataFrame) -> pd.Series:
 
 def _bool(value) -> pd.Series:
     if isinstance(value, pd.Series):
-        return value.fillna(False).astype(bool)
+        if value.dtype == bool:
+            return value
+        return value.notna() & value.fillna(0).astype(bool)  # NULL is not true
     return value
 
 
@@ -319,20 +344,45 @@ def _notna(value, frame: pd.DataFrame) -> pd.Series | bool:
     return value is not None
 
 
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+def _divide(a, b):
+    """Division where a zero divisor gives NULL, as in QGIS and SQL (never inf, never an
+    exception: ``1/0`` in a filter ended as "internal error")."""
+    if not isinstance(a, pd.Series) and not isinstance(b, pd.Series):
+        if a is None or b is None or b == 0:
+            return None
+        return a / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = a / b
+    if not isinstance(b, pd.Series):  # a field divided by a constant
+        return result if b is not None and b != 0 else pd.Series(np.nan, index=a.index)
+    return result.where(b != 0)
 
 
-def _arith(op: str, left, right):
-    fn = _ARITH[op]
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide}
 
+
+def _fold(items: list, combine):
     def run(frame: pd.DataFrame):
-        try:
-            return fn(left(frame), right(frame))
-        except TypeError as exc:
-            raise ExpressionError(
-                _("cannot compute {op} on these values ({exc})").format(op=op, exc=exc),
-                _("Arithmetic needs numeric fields."),
-            ) from exc
+        result = _bool(items[0](frame))
+        for item in items[1:]:
+            result = combine(result, _bool(item(frame)))
+        return result
+
+    return run
+
+
+def _arith_chain(first, rest: list):
+    def run(frame: pd.DataFrame):
+        value = first(frame)
+        for op, node in rest:
+            try:
+                value = _ARITH[op](value, node(frame))
+            except TypeError as exc:
+                raise ExpressionError(
+                    _("cannot compute {op} on these values ({exc})").format(op=op, exc=exc),
+                    _("Arithmetic needs numeric fields."),
+                ) from exc
+        return value
 
     return run
 
@@ -349,7 +399,13 @@ def compile_filter(text: str, columns: list[str]):
     node = _Parser(text, list(columns)).parse()
 
     def run(frame: pd.DataFrame) -> pd.Series:
-        result = node(frame)
+        try:
+            result = node(frame)
+        except (OverflowError, ValueError) as exc:  # numbers beyond float, odd types
+            raise ExpressionError(
+                _("the filter cannot be computed on these values ({exc})").format(exc=exc),
+                _("Check the numbers and fields in the filter."),
+            ) from exc
         if not isinstance(result, pd.Series):
             raise ExpressionError(
                 _("the filter {text!r} does not depend on any field").format(text=text),

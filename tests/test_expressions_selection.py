@@ -39,8 +39,9 @@ def parcels():
         ("use_code IS NULL", lambda p: p.use_code.isna()),
         ("NOT (use_code IS NULL)", lambda p: p.use_code.notna()),
         (
+            # a zero area divides to NULL, as in QGIS, so those parcels are not picked
             "land_value_usd / land_area_sqft > 200",
-            lambda p: (p.land_value_usd / p.land_area_sqft) > 200,
+            lambda p: ((p.land_value_usd / p.land_area_sqft) > 200) & (p.land_area_sqft != 0),
         ),
         ("-year_built < -2000", lambda p: p.year_built > 2000),
     ],
