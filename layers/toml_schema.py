@@ -11,7 +11,8 @@ Every error is the caller's :class:`CityDeskError` subclass, in one translated l
 Decision (issue 17): a small reader driven by the dataclasses the domain already uses, not
 pydantic. The domain objects are dataclasses; pydantic would add a second model of each and
 its errors would still need this translation into one line with a fix. TOML keys that are not
-Python names (``requires-citydesk``) are given with ``field(metadata={"key": ...})``.
+Python names (``requires-citydesk``) are given with ``field(metadata={"key": ...})``; a
+number's sensible range with ``field(metadata={"range": (lo, hi)})``.
 """
 
 from __future__ import annotations
@@ -41,13 +42,27 @@ def parse_toml(text: str, error: type[CityDeskError], what: str, source: str = "
             _("Fix the syntax at the line given."),
             path=source or None,
         ) from exc
+    except RecursionError as exc:  # tomllib recurses per nested array or inline table
+        raise error(
+            _("the {what} nests arrays or tables too deeply to be read").format(what=what),
+            _("Write the nested values as [section] tables; a city file needs only a few levels."),
+            path=source or None,
+        ) from exc
 
 
 def read_text_file(path: str | Path, error: type[CityDeskError], what: str) -> str:
     """A UTF-8 text file a user names; unreadable raises ``error`` naming ``what``."""
     try:
         return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise error(
+            _("the {what} is not UTF-8 text (byte {at} cannot be read)").format(
+                what=what, at=exc.start
+            ),
+            _("Save it as UTF-8 (TOML files are always UTF-8); in Notepad: Save As, UTF-8."),
+            path=str(path),
+        ) from exc
+    except OSError as exc:
         raise error(
             _("cannot read the {what} ({err})").format(what=what, err=exc),
             _("Check the path and the file's permissions."),
@@ -106,9 +121,25 @@ class Reader:
         for key, f in known.items():
             if key in table:
                 values[f.name] = self.coerce(hints[f.name], table[key], join(where, key))
+                if "range" in f.metadata:
+                    self.in_range(join(where, key), values[f.name], *f.metadata["range"])
             elif f.default is MISSING and f.default_factory is MISSING:
                 self.fail(join(where, key), _("missing"), _("This field is required."))
         return cls(**values)
+
+    def in_range(self, where: str, value: Any, lo: float, hi: float) -> None:
+        """Every number a person writes has a sensible range (issue 21: a housing target of
+        1e308 ran 13 minutes, then blamed the other targets). Lists are checked per item."""
+        items = value if isinstance(value, list | tuple) else [value]
+        if isinstance(value, dict):
+            items = list(value.values())
+        for item in items:
+            if isinstance(item, int | float) and not lo <= item <= hi:
+                self.fail(
+                    where,
+                    _("{v} is outside {lo:g} to {hi:g}").format(v=item, lo=lo, hi=hi),
+                    _("Write a value in that range."),
+                )
 
     def coerce(self, hint: Any, value: Any, where: str) -> Any:
         origin = typing.get_origin(hint)

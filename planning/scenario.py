@@ -73,22 +73,31 @@ class FacilityKind:
     label: str = ""
 
 
+#: sensible ranges: a count of homes or seats, an area in m², a share, money
+_COUNT = {"range": (0, 1e8)}
+_AREA = {"range": (0, 1e11)}
+_SHARE = {"range": (0, 1)}
+_MONEY = {"range": (0, 1e15)}
+
+
 @dataclass
 class Targets:
-    housing_units: float = 0.0
-    jobs_floor_m2: float = 0.0
-    school_seats: float = 0.0
-    park_area_m2: float = 0.0
+    housing_units: float = field(default=0.0, metadata=_COUNT)
+    jobs_floor_m2: float = field(default=0.0, metadata=_AREA)
+    school_seats: float = field(default=0.0, metadata=_COUNT)
+    park_area_m2: float = field(default=0.0, metadata=_AREA)
 
 
 @dataclass
 class Constraints:
     exclude: list[str] = field(default_factory=lambda: list(PROTECTED_ROLES))
-    protected_share: float = 0.5  # a parcel this much inside an excluded layer keeps its use
-    max_changed_share: float | None = 0.05  # of the candidate parcels
-    budget_usd: float | None = None
+    # a parcel this much inside an excluded layer keeps its use
+    protected_share: float = field(default=0.5, metadata=_SHARE)
+    max_changed_share: float | None = field(default=0.05, metadata=_SHARE)  # of the candidates
+    budget_usd: float | None = field(default=None, metadata=_MONEY)
     zoning: bool = True  # uses allowed by the zoning district family only
-    density_caps: dict[str, float] = field(default_factory=dict)  # district prefix: homes/ha
+    # district prefix: homes/ha
+    density_caps: dict[str, float] = field(default_factory=dict, metadata={"range": (0, 1e5)})
     protected_where: str = ""  # parcels that keep their use (historic, listed, ...)
 
 
@@ -101,7 +110,8 @@ class Candidates:
 @dataclass
 class Objectives:
     weights: dict[str, float] = field(
-        default_factory=lambda: {"economic": 1.0, "social": 1.0, "environment": 1.0}
+        default_factory=lambda: {"economic": 1.0, "social": 1.0, "environment": 1.0},
+        metadata={"range": (0, 1e6)},
     )
     epsilon: dict[str, list[float]] = field(default_factory=dict)  # objective: [lo, hi]
 
@@ -133,16 +143,17 @@ class Factor:
 @dataclass
 class Suitability:
     factors: dict[str, Factor] = field(default_factory=dict)
-    weights: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict, metadata={"range": (0, 1e6)})
     pairwise: list[list[Any]] = field(default_factory=list)  # [a, b, a-over-b] triples (AHP)
 
 
 @dataclass
 class Phasing:
     periods: list[str] = field(default_factory=list)
-    budgets_usd: list[float] = field(default_factory=list)
-    housing_units: list[float] = field(default_factory=list)  # cumulative, by period end
-    years_per_period: float = 5.0
+    budgets_usd: list[float] = field(default_factory=list, metadata=_MONEY)
+    # cumulative, by period end
+    housing_units: list[float] = field(default_factory=list, metadata=_COUNT)
+    years_per_period: float = field(default=5.0, metadata={"range": (0.1, 100)})
 
 
 @dataclass

@@ -106,10 +106,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from citydesk.planning.scenario import DEMO_SCENARIOS, shipped_scenario
+    from citydesk.layers.toml_schema import read_text_file
+    from citydesk.planning.scenario import DEMO_SCENARIOS, ScenarioError, shipped_scenario
     from citydesk.planning.scenario_store import save_scenario
 
-    texts = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in args.files]
+    texts = [(Path(f).name, read_text_file(f, ScenarioError, _("scenario"))) for f in args.files]
     if args.demo:
         texts += [(f"{n}.toml", shipped_scenario(n)) for n in DEMO_SCENARIOS]
     if not texts:
