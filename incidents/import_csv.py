@@ -25,7 +25,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
-from citydesk.layers.readers.encoding import detect_encoding
+from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 
 from .toml_files import load_toml
 
@@ -190,7 +190,7 @@ def parse_dates(
     for fmt in formats:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed = _plausible(pd.to_datetime(text[todo], format=fmt, errors="coerce"))
         ok = parsed.notna()
         if ok.any():
             result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
@@ -201,7 +201,9 @@ def parse_dates(
         rest = text[todo]
         aware = rest.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False)
         if aware.any():
-            parsed = pd.to_datetime(rest[aware], format="mixed", errors="coerce", utc=True)
+            parsed = _plausible(
+                pd.to_datetime(rest[aware], format="mixed", errors="coerce", utc=True)
+            )
             result.loc[parsed[parsed.notna()].index] = parsed[parsed.notna()]
         if (~aware).any():
             naive = rest[~aware]
@@ -210,11 +212,42 @@ def parse_dates(
                 both = (parts[0] <= 12) & (parts[1] <= 12) & (parts[0] != parts[1])
                 if both.any():
                     raise AmbiguousDates([values.index.get_loc(i) for i in both[both].index])
-            parsed = pd.to_datetime(naive, format="mixed", errors="coerce", dayfirst=bool(dayfirst))
+            parsed = _plausible(_naive_times(naive, bool(dayfirst)))
             ok = parsed.notna()
             if ok.any():
                 result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
     return result
+
+
+def _naive_times(text: pd.Series, dayfirst: bool) -> pd.Series:
+    """Local times in mixed layouts. A garbled value can look to dateutil as if it carried
+    a zone (``2024-03-03 2024-03-03 10:00``), and one such value makes pandas refuse the
+    whole column; those values are then read one by one, and any that come out with a
+    zone are unreadable (they are reported with their lines)."""
+    try:
+        return pd.to_datetime(text, format="mixed", errors="coerce", dayfirst=dayfirst)
+    except ValueError:
+        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        for key, value in text.items():
+            try:
+                moment = pd.to_datetime(value, errors="coerce", dayfirst=dayfirst)
+            except (ValueError, OverflowError):
+                continue
+            if not pd.isna(moment) and moment.tzinfo is None and 1900 <= moment.year < 2200:
+                out[key] = moment
+        return out
+
+
+def _plausible(parsed: pd.Series) -> pd.Series:
+    """Times a case could have (years 1900-2199), in nanoseconds; others unreadable. pandas
+    reads a stray coordinate such as ``-71.11`` as the year -71 (which then broke the
+    import with pandas' own internal error)."""
+    if not len(parsed):
+        return parsed
+    years = parsed.dt.year
+    kept = parsed.where((years >= 1900) & (years < 2200))
+    unit = "datetime64[ns, UTC]" if getattr(kept.dt, "tz", None) is not None else "datetime64[ns]"
+    return kept.astype(unit)
 
 
 def _to_utc(parsed: pd.Series, tz: str) -> pd.Series:
@@ -236,7 +269,25 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     """Read a CSV into new-case columns, or raise listing every row that cannot be used."""
     path = Path(path)
     with open(path, "rb") as fh:
-        encoding = detect_encoding(fh.read(1 << 20))
+        sample = fh.read(1 << 20)
+    encoding = detect_encoding(sample)
+    mixed = lines_not_utf8(sample) if encoding != "utf-8" else []
+    if mixed:
+        raise CaseImportError(
+            ngettext(
+                "the file mixes encodings: line {lines} is not UTF-8 but others are",
+                "the file mixes encodings: lines {lines} are not UTF-8 but others are",
+                len(mixed),
+            ).format(lines=", ".join(map(str, mixed[:20]))),
+            _("Re-export it in one encoding (UTF-8), or convert those lines."),
+            path=str(path),
+        )
+    if not sample.strip():
+        raise CaseImportError(
+            _("the file is empty"),
+            _("Export the cases again; the file has no header and no rows."),
+            path=str(path),
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -247,8 +298,16 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
                 na_values=[""],
                 encoding=encoding,
                 on_bad_lines="warn",
+                # a row with one field more than the header must not turn the first column
+                # into the index (pandas' default), which shifts every column silently
+                index_col=False,
             )
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        except (
+            OSError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            UnicodeDecodeError,
+        ) as exc:
             raise CaseImportError(
                 _("cannot read the CSV ({err})").format(err=exc),
                 _("Check that the file is a complete CSV export."),
@@ -264,6 +323,12 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             _("Fix the [columns] of the mapping; the file has: {cols}").format(
                 cols=", ".join(frame.columns[:25])
             ),
+            path=str(path),
+        )
+    if frame.empty:
+        raise CaseImportError(
+            _("the file has its header but no rows"),
+            _("There is nothing to import; export the cases again if rows were expected."),
             path=str(path),
         )
     reported = _dates(frame, str(cols["reported_at"]), mapping, path)
@@ -452,12 +517,13 @@ def _optional_dates(
     unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
     if len(unreadable):
         rows = ", ".join(str(i + 2) for i in unreadable[:20])
+        values = ", ".join(repr(str(v)[:30]) for v in raw[unreadable].unique()[:5])
         raise CaseImportError(
             ngettext(
-                "{n} row has an unreadable {column} (file line {rows})",
-                "{n} rows have an unreadable {column} (file lines {rows})",
+                "{n} row has an unreadable {column}: {values} (file line {rows})",
+                "{n} rows have an unreadable {column}: {values} (file lines {rows})",
                 len(unreadable),
-            ).format(n=len(unreadable), column=cols[key], rows=rows),
+            ).format(n=len(unreadable), column=cols[key], values=values, rows=rows),
             _("Add the date format to [dates] formats, or fix those rows."),
             path=str(path),
         )
@@ -477,14 +543,21 @@ def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def import_csv(
-    store, path: str | Path, mapping: ColumnMapping | str | Path, actor: str = "import"
+    store,
+    path: str | Path,
+    mapping: ColumnMapping | str | Path,
+    actor: str = "import",
+    parsed: ParsedFile | None = None,
 ) -> dict[str, object]:
     """Read and import a CSV in one all-or-nothing batch. Re-importing is an upsert: a case
     already stored (same source and id) is never added twice, and gets the event for what
-    its source now says (closed, reopened); see ``CaseStore.upsert_batch``."""
+    its source now says (closed, reopened); see ``CaseStore.upsert_batch``. ``parsed`` is
+    the file already read by :func:`read_cases` (the CLI reads it before opening the store,
+    so a refused file leaves the project untouched)."""
     if not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.load(mapping)
-    parsed = read_cases(path, mapping)
+    if parsed is None:
+        parsed = read_cases(path, mapping)
     counts = store.upsert_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
     skipped = counts.updated + counts.unchanged + counts.refused
     log.info(

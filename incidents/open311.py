@@ -22,10 +22,12 @@ Every JSON export is validated against the published GeoReport v2 schemas, shipp
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -182,7 +184,14 @@ def read_requests(path: str | Path) -> list[dict[str, Any]]:
             path=str(path),
         ) from exc
     if isinstance(data, dict):
-        data = data.get("service_requests") or data.get("requests") or [data]
+        if "service_requests" in data or "requests" in data:
+            data = data.get("service_requests") or data.get("requests") or []
+        elif "service_request_id" in data:
+            data = [data]
+        else:
+            _bad_request(1, _("the file holds no list of requests"))
+    if not isinstance(data, list):
+        _bad_request(1, _("the file holds no list of requests"))
     return list(data)
 
 
@@ -193,7 +202,9 @@ def to_new_cases(
     codes = codes or {}
     unknown: dict[str, int] = {}
     cases = []
-    for req in requests:
+    for n, req in enumerate(requests, start=1):
+        if not isinstance(req, dict):
+            _bad_request(n, _("it is not an object of named fields"))
         code = str(req.get("service_code") or "")
         parsed = parse_service_code(code)
         if parsed is None and code in codes:
@@ -202,13 +213,18 @@ def to_new_cases(
         if parsed is None:
             unknown[code] = unknown.get(code, 0) + 1
             continue
-        requested = pd.Timestamp(req["requested_datetime"]).to_pydatetime()
+        if not req.get("service_request_id"):
+            _bad_request(n, _("it has no service_request_id"))
+        requested = _moment(req.get("requested_datetime"), n, "requested_datetime")
         closed = None
         if req.get("status") == "closed":
-            closed = pd.Timestamp(
-                req.get("updated_datetime") or req["requested_datetime"]
-            ).to_pydatetime()
-        lon, lat = req.get("long"), req.get("lat")
+            closed = _moment(
+                req.get("updated_datetime") or req.get("requested_datetime"), n, "updated_datetime"
+            )
+        lon, lat = (
+            _coordinate(req.get("long"), n, "long", 180),
+            _coordinate(req.get("lat"), n, "lat", 90),
+        )
         extended = req.get("extended_attributes") or {}
         origin = (
             (str(extended["source"]), str(extended["source_id"]))
@@ -219,14 +235,14 @@ def to_new_cases(
             NewCase(
                 kind=parsed[0],
                 category_code=parsed[1],
-                lon=float(lon) if lon is not None else None,
-                lat=float(lat) if lat is not None else None,
-                description=req.get("description") or "",
+                lon=lon,
+                lat=lat,
+                description=str(req.get("description") or ""),
                 source=origin[0],
                 source_id=origin[1],
                 reported_at=requested,
                 closed_at=closed,
-                photos=[req["media_url"]] if req.get("media_url") else [],
+                photos=[str(req["media_url"])] if req.get("media_url") else [],
             )
         )
     if unknown:
@@ -241,12 +257,64 @@ def to_new_cases(
     return cases
 
 
+def _bad_request(n: int, problem: str) -> NoReturn:
+    raise CaseImportError(
+        _("request {n}: {problem}").format(n=n, problem=problem),
+        _(
+            "Check that it is GeoReport v2 JSON or XML: a list of requests with"
+            " service_request_id, service_code and requested_datetime."
+        ),
+    )
+
+
+def _moment(value: object, n: int, key: str) -> dt.datetime:
+    """A GeoReport time (ISO 8601 with its offset); anything else names the request."""
+    if not isinstance(value, str) or not value.strip():
+        _bad_request(n, _("{key} is missing").format(key=key))
+    try:
+        moment = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        moment = pd.NaT
+    if pd.isna(moment):
+        _bad_request(n, _("{key} '{value}' is not a time").format(key=key, value=value[:40]))
+    return moment.to_pydatetime()
+
+
+def _coordinate(value: object, n: int, key: str, limit: float) -> float | None:
+    """A finite latitude or longitude within range, or None when the request has none."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or abs(number) > limit:
+        _bad_request(n, _("{key} '{value}' is not a coordinate").format(key=key, value=value))
+    return number
+
+
 def import_file(
     store, path: str | Path, codes: dict[str, str] | None = None, actor: str = "import"
 ) -> dict[str, object]:
     """Import an Open311 JSON or XML file in one all-or-nothing batch (idempotent on
     ``service_request_id``); returns the same summary as ``import_csv``."""
+    return import_requests(store, read_valid_requests(path, codes), codes, actor)
+
+
+def read_valid_requests(
+    path: str | Path, codes: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The requests of a file, every one checked (codes, times, coordinates) before any
+    store is opened: a refused file leaves the project untouched."""
     requests = read_requests(path)
+    to_new_cases(requests, codes)
+    return requests
+
+
+def import_requests(
+    store, requests: list[dict[str, Any]], codes: dict[str, str] | None, actor: str = "import"
+) -> dict[str, object]:
+    """Store checked requests, skipping those this store already holds."""
     ids = [str(r.get("service_request_id")) for r in requests]
     own = set(store.query_ids(ids)["case_id"]) if ids else set()
     fresh = [r for r, i in zip(requests, ids, strict=True) if i not in own]

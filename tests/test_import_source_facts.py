@@ -78,7 +78,10 @@ def test_the_source_due_time_and_department_are_kept(demo_copy, tmp_path):
 def test_an_unreadable_close_date_stops_the_import(demo_copy, tmp_path):
     csv, mapping = _export(tmp_path, Closed=(1, "sometime tuesday"))
     with open_project_store(demo_copy) as store:
-        with pytest.raises(CaseImportError, match=r"1 row has an unreadable Closed \(file line 3"):
+        with pytest.raises(
+            CaseImportError,
+            match=r"1 row has an unreadable Closed: 'sometime tuesday' \(file line 3",
+        ):
             import_csv(store, csv, mapping)
         assert store.count() == 0
 

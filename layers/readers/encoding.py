@@ -83,6 +83,23 @@ def detect_encoding(sample: bytes) -> str:
     return best.encoding if best is not None else "latin-1"
 
 
+def lines_not_utf8(data: bytes) -> list[int]:
+    """1-based numbers of the lines that are not UTF-8, when other lines are UTF-8 with
+    non-ASCII text: a file pasted together from two exports in different encodings. Any
+    single guess would garble one part without a word, so such a file is refused. Empty
+    when the file is consistent (all UTF-8, or no UTF-8 beyond ASCII)."""
+    utf8_text, bad = False, []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_text = True
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad if utf8_text and bad else []
+
+
 def shapefile_encoding(shp_path: Path) -> tuple[str, str]:
     """(encoding, how it was found) for a shapefile: ``cpg``, ``detected`` or ``default``."""
     declared = read_cpg(shp_path)

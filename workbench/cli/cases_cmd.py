@@ -178,7 +178,7 @@ def cmd_categories(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from citydesk.incidents import open311
-    from citydesk.incidents.import_csv import CaseImportError, import_csv
+    from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv, read_cases
 
     is_open311 = Path(args.file).suffix.lower() in (".json", ".xml")
     if not is_open311 and not args.mapping:
@@ -186,11 +186,18 @@ def cmd_import(args: argparse.Namespace) -> int:
             _("a CSV import needs --mapping"),
             _("Use a shipped mapping (nyc311) or write one; see docs."),
         )
+    # the file is read and checked before the store is opened: a refused import leaves the
+    # project exactly as it was (issue 21)
+    if is_open311:
+        requests = open311.read_valid_requests(args.file)
+    else:
+        mapping = ColumnMapping.load(args.mapping)
+        parsed = read_cases(args.file, mapping)
     with open_store(args.project) as store:
         if is_open311:
-            result = open311.import_file(store, args.file)
+            result = open311.import_requests(store, requests, None)
         else:
-            result = import_csv(store, args.file, args.mapping)
+            result = import_csv(store, args.file, mapping, parsed=parsed)
     print(
         _(
             "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
