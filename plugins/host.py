@@ -85,9 +85,13 @@ def _settings_path() -> Path:
 def disabled_plugins() -> set[str]:
     path = _settings_path()
     try:
-        return set(json.loads(path.read_text(encoding="utf-8")).get("disabled", []))
-    except (OSError, ValueError):
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # unreadable settings: nothing disabled
         return set()
+    names = saved.get("disabled", []) if isinstance(saved, dict) else []
+    if not isinstance(names, list):
+        return set()
+    return {n for n in names if isinstance(n, str)}
 
 
 def set_enabled(name: str, enabled: bool) -> None:
@@ -142,6 +146,14 @@ def _check(record: PluginRecord, disabled: set[str]) -> None:
         return
     try:
         text = record.manifest_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        record.status = "invalid"
+        record.problems.append(
+            _("the manifest {file} is not UTF-8 text (byte {at}); save it as UTF-8").format(
+                file=record.manifest_path, at=exc.start
+            )
+        )
+        return
     except OSError:
         record.status = "invalid"
         record.problems.append(
@@ -337,6 +349,10 @@ class PluginHost:
                 _("The plugin is disabled for this session; see citydesk plugins list."),
             ) from exc
         except Exception as exc:
+            if record.source == "builtin":
+                # CityDesk's own algorithms: a bug of ours, reported as one, never a reason to
+                # take the built-in tools away until a restart (issue 21)
+                raise
             self.fail(record, exc)
             if wrap is None:
                 raise

@@ -61,6 +61,7 @@ PARAMETER_TYPES = (
     "crs",
     "extent",
     "file",
+    "output_file",
     "output_layer",
 )
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")  # module.path:attribute

@@ -141,7 +141,7 @@ def _coerce(p: Parameter, value: Any) -> Any:
                 _("Give an EPSG code, e.g. EPSG:4490."),
             ) from None
         return str(value)
-    if p.type == "file":
+    if p.type in ("file", "output_file"):
         path = Path(str(value))
         if p.extensions and path.suffix.lower() not in {e.lower() for e in p.extensions}:
             raise p.fail(
@@ -172,6 +172,11 @@ def resolve(parameters: dict[str, Parameter], values: dict[str, Any], context) -
             out[name] = frame
         elif p.type == "file" and not Path(value).exists():
             raise p.fail(_("no file {v}").format(v=value), _("Check the path."))
+        elif p.type == "output_file" and not Path(value).parent.is_dir():
+            raise p.fail(
+                _("no folder {v} to write into").format(v=Path(value).parent),
+                _("Create the folder, or choose a file in an existing one."),
+            )
     for name, p in parameters.items():
         if p.type == "field" and values.get(name) is not None:
             frame = out[p.parent]

@@ -120,6 +120,7 @@ class AlgorithmDialog(QDialog):
             "extent": tr("xmin,ymin,xmax,ymax"),
             "crs": tr("e.g. EPSG:4490"),
             "file": tr("path of a file"),
+            "output_file": tr("path of the file to write"),
             "output_layer": tr("id of the new layer"),
         }
         edit.setPlaceholderText(hints.get(p.type, ""))
