@@ -80,6 +80,10 @@ class Project:
         self.root = GroupNode("")
         self.metadata: dict[str, Any] = {}
         self.path: str | None = None
+        # layers the file lists but that could not be read (a table deleted or damaged by
+        # another tool): id -> why. The rest of the project opens; a save keeps their tables.
+        self.unreadable: dict[str, str] = {}
+        self.unreadable_records: list[dict[str, Any]] = []  # their settings, saved back as read
 
     # --- layers -----------------------------------------------------------------------------
     def add_layer(self, layer: Layer, group: str | None = None, index: int = 0) -> Layer:
@@ -209,4 +213,5 @@ class Project:
             "layers": [self.layers[i].describe() for i in self.layer_order()],
             "tree": self.root.to_dict(),
             "metadata": self.metadata,
+            "unreadable_layers": dict(self.unreadable),
         }

@@ -33,7 +33,7 @@ from typing import Any
 
 from . import gpkg
 from .crs import crs_to_string
-from .errors import ProjectFormatError
+from .errors import LayerReadError, ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
 from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer
@@ -299,6 +299,7 @@ def _write_project(
     gone: set[str] = set()
     if only is None:
         gone = (_old_layer_ids(con) | {"citydesk_placeholder"}) - set(project.layers)
+        gone -= set(project.unreadable)  # never drop what could not be read
         for table in sorted(gone):
             gpkg.drop_features(con, table)
     steps = max(1, len(chosen) + 1)
@@ -348,7 +349,8 @@ def _write_project(
         "crs": crs_to_string(project.crs),
         "extent": list(project.extent),
         "tree": project.root.to_dict(),
-        "layers": [_layer_record(project.layers[i]) for i in order],
+        "layers": [_layer_record(project.layers[i]) for i in order]
+        + [r for r in project.unreadable_records if r.get("id") not in project.layers],
         "metadata": _json_safe(project.metadata),
         "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -470,17 +472,31 @@ def _load(con: sqlite3.Connection, path: Path, feedback: Feedback) -> Project:
         blobs = dict(con.execute(f"SELECT id, geotiff FROM {RASTER_TABLE}").fetchall())
     for n, record in enumerate(records):
         check_canceled(feedback)
-        if record.get("kind") == "raster":
-            layer: Layer = _raster_from_bytes(blobs[record["id"]], record)
-        else:
-            frame = gpkg.read_features(con, str(record["id"]), path=path)
-            layer = VectorLayer(**_common_settings(record), data=frame)
+        try:
+            layer = _read_layer_record(con, record, blobs, path)
+        except (LayerReadError, sqlite3.DatabaseError, KeyError) as exc:
+            # one missing or damaged layer table must not make the whole project unopenable
+            # (issue 21); the other layers, the cases and the scenarios are still there
+            why = exc.problem if isinstance(exc, LayerReadError) else str(exc)
+            project.unreadable[str(record.get("id"))] = why
+            project.unreadable_records.append(record)
+            log.info("layer %s of %s cannot be read: %s", record.get("id"), path, why)
+            continue
         project.layers[layer.id] = layer
         feedback.set_progress(100.0 * (n + 1) / max(1, len(records)))
     project.root = GroupNode.from_dict(meta.get("tree") or {"type": "group", "children": []})
     _reconcile_tree(project)
     log.info("opened project %s: %d layers", path, len(project.layers))
     return project
+
+
+def _read_layer_record(
+    con: sqlite3.Connection, record: dict[str, Any], blobs: dict[str, bytes], path: Path
+) -> Layer:
+    if record.get("kind") == "raster":
+        return _raster_from_bytes(blobs[record["id"]], record)
+    frame = gpkg.read_features(con, str(record["id"]), path=path)
+    return VectorLayer(**_common_settings(record), data=frame)
 
 
 def read_project_raster(path: str | Path, layer_id: str) -> RasterLayer | None:

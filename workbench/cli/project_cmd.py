@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from citydesk.layers.i18n import _
@@ -140,6 +141,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     info = project.describe()
+    for layer_id, why in project.unreadable.items():
+        print(
+            _("citydesk: warning: layer '{id}' cannot be read and is left out: {why}").format(
+                id=layer_id, why=why
+            ),
+            file=sys.stderr,
+        )
     if args.json:
         print_json(info)
         return 0

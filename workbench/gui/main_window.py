@@ -800,6 +800,14 @@ class MainWindow(QMainWindow):
         self._mark_saved()
         if project.path:
             self._remember(project.path)
+        if project.unreadable:
+            QMessageBox.warning(
+                self,
+                tr("Some layers cannot be read"),
+                tr("These layers are left out; the rest of the project is open:")
+                + "\n\n"
+                + "\n".join(f"{lid}: {why}" for lid, why in project.unreadable.items()),
+            )
 
     def open_project(self, path: str):
         """Load a project in the background; the window stays responsive meanwhile."""
