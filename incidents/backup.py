@@ -164,7 +164,7 @@ def restore_project(backup: str | Path, project: str | Path) -> StoreSummary:
         con.row_factory = sqlite3.Row
         con.execute("ATTACH DATABASE ? AS b", (f"file:{backup}?mode=ro",))
         try:
-            con.execute("BEGIN IMMEDIATE")
+            gpkg.begin_write(con)
             try:
                 # the history is append-only for everyone but a restore, which replaces it
                 for name in ("case_events_append_only_u", "case_events_append_only_d"):

@@ -281,15 +281,10 @@ class SqliteCaseStore(CaseStore):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE takes the write lock up front, so two desks never deadlock halfway;
-        any exception rolls everything back."""
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._con
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        else:
-            self._con.execute("COMMIT")
+        any exception rolls everything back. A write lock held elsewhere is waited for,
+        then refused clearly (:func:`citydesk.layers.gpkg.begin_write`)."""
+        with gpkg.write_transaction(self._con) as con:
+            yield con
 
     def _add_db_user_column(self) -> None:
         """The database user who wrote an event: empty here (a file has no users), kept

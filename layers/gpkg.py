@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import sqlite3
 import struct
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import LayerReadError, ProjectFormatError
+from .errors import CityDeskError, LayerReadError, ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
 from .i18n import _
 
@@ -124,11 +125,57 @@ def open_file(path: str | Path, *, create: bool = False) -> Iterator[sqlite3.Con
         con.close()
 
 
+#: how long a write waits for another program's write lock before it gives up
+WRITE_WAIT_S = 30.0
+
+
+class FileBusyError(CityDeskError):
+    """Another program has held the file's write lock for longer than the wait."""
+
+
+def begin_write(
+    con: sqlite3.Connection, wait_s: float | None = None, feedback: Feedback | None = None
+) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another desk's or an import's write lock in short
+    steps that say so (log and progress text), then a clear error instead of SQLite's
+    "database is locked" (issue 21: a lock held over 30 s ended as an internal error)."""
+    wait_s = WRITE_WAIT_S if wait_s is None else wait_s
+    start = time.monotonic()
+    said = 0
+    old = con.execute("PRAGMA busy_timeout").fetchone()[0]
+    con.execute("PRAGMA busy_timeout = 1000")
+    try:
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                waited = time.monotonic() - start
+                if waited >= wait_s:
+                    raise FileBusyError(
+                        _(
+                            "another desk or an import has been writing to this file for over "
+                            "{s:.0f} s"
+                        ).format(s=waited),
+                        _("Try again when it has finished; nothing was changed."),
+                    ) from exc
+                if int(waited) // 5 > said:
+                    said = int(waited) // 5
+                    text = _("waiting for another program's write ({s:.0f} s)").format(s=waited)
+                    log.info(text)
+                    if feedback is not None:
+                        feedback.push_info(text)
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {int(old)}")
+
+
 @contextmanager
 def write_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction, taken at once (``BEGIN IMMEDIATE``) so a reader that turns
     writer cannot deadlock; committed on success, rolled back on any error or cancel."""
-    con.execute("BEGIN IMMEDIATE")
+    begin_write(con)
     try:
         yield con
     except BaseException:

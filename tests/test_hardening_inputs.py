@@ -4,6 +4,7 @@ merged into itself, and CSV exports cannot carry spreadsheet formulas."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from citydesk.layers.csv_safe import defuse, defused, write_csv
 from citydesk.planning.scenario import ScenarioError, parse_scenario
 from citydesk.workbench.cli.main import main
+
+BROKEN = Path(__file__).parent / "data" / "broken"
 
 SCENARIO = """
 name = "x"
@@ -186,3 +189,55 @@ def test_an_absurd_dpi_is_refused_before_any_work(demo_copy, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["project", "export-map", str(demo_copy), str(tmp_path / "m.png"), "--dpi", "100000"])
     assert stop.value.code == 2 and "50 to 1200" in capsys.readouterr().err
+
+
+def test_a_write_lock_held_elsewhere_is_waited_for_then_a_clear_error(
+    demo_copy, monkeypatch, capsys
+):
+    """Another desk holding the write lock past the wait ended as "internal error: database
+    is locked" (issue 21). The wait says so as it goes, then one line; nothing changes."""
+    import sqlite3
+
+    from citydesk.incidents.stores import open_project_store
+
+    with open_project_store(demo_copy):
+        pass  # the project has its case store
+    monkeypatch.setattr("citydesk.layers.gpkg.WRITE_WAIT_S", 6.0)
+    other = sqlite3.connect(demo_copy, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        code = main(
+            [
+                "-v",
+                "cases",
+                "import",
+                str(BROKEN / "cases_ok.csv"),
+                "--mapping",
+                str(BROKEN / "mapping_ok.toml"),
+                "--project",
+                str(demo_copy),
+            ]
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "writing to this file for over 6 s" in err and "nothing was changed" in err
+    assert "waiting for another program's write (5 s)" in err
+    with open_project_store(demo_copy) as store:
+        assert store.count() == 0
+    assert (
+        main(
+            [
+                "cases",
+                "import",
+                str(BROKEN / "cases_ok.csv"),
+                "--mapping",
+                str(BROKEN / "mapping_ok.toml"),
+                "--project",
+                str(demo_copy),
+            ]
+        )
+        == 0
+    )
