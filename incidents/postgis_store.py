@@ -25,7 +25,7 @@ from psycopg import errors, sql
 from psycopg.adapt import Loader
 from psycopg.rows import dict_row, tuple_row
 from psycopg.types.string import TextLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
@@ -67,6 +67,10 @@ class _UtcTextLoader(Loader):
         body = text[: text.rindex("+")] if "+" in text[10:] else text
         main, _dot, frac = body.partition(".")
         return f"{main[:10]}T{main[11:]}.{(frac + '000')[:3]}Z"
+
+
+class ConnectionLost(CityDeskError):
+    """The database server stopped answering in the middle of an operation."""
 
 
 class PostgisCaseStore(CaseStore):
@@ -196,6 +200,19 @@ class PostgisCaseStore(CaseStore):
                 _(
                     "Ask the administrator for the role (citydesk cases grant), or sign in "
                     "as a user who has it."
+                ),
+            ) from exc
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # the server went away (a restart, a crash, the network) during the work: the
+            # transaction is rolled back by the server, so nothing half-done stays behind
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConnectionLost(
+                _("the connection to the case store at {url} was lost ({error})").format(
+                    url=self.url.redacted(), error=first
+                ),
+                _(
+                    "Check that the database server runs, then run it again; a change is "
+                    "stored whole or not at all (citydesk cases list shows which)."
                 ),
             ) from exc
 
