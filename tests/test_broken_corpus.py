@@ -119,3 +119,20 @@ def test_a_missing_layer_table_leaves_the_rest_of_the_project_open(demo_copy, ca
     assert "parcels" in load_project(demo_copy).layers
     assert main(["project", "info", str(demo_copy)]) == 0
     assert "layer 'open_space' cannot be read" in capsys.readouterr().err
+
+
+def test_a_layer_far_from_the_project_is_named_with_the_likely_mistake(demo_copy, tmp_path, capsys):
+    """Swapped latitude and longitude passed `project add` without a warning (issue 21)."""
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("name,latitude,longitude\na,-71.11,42.37\nb,-71.10,42.38\n")
+    paris = tmp_path / "paris.csv"
+    paris.write_text("name,latitude,longitude\na,48.85,2.35\n")
+    here = tmp_path / "here.csv"
+    here.write_text("name,latitude,longitude\na,42.37,-71.11\n")
+    assert main(["project", "add", str(demo_copy), str(here)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["project", "add", str(demo_copy), str(paris)]) == 0
+    err = capsys.readouterr().err
+    assert "lies 5," in err and "km from the project" in err  # Boston to Paris: 5,5xx km
+    assert main(["project", "add", str(demo_copy), str(swapped)]) == 0
+    assert "look swapped" in capsys.readouterr().err

@@ -705,3 +705,28 @@ def test_identify_goes_top_down_through_the_visible_layers(window):
     assert first.startswith(found.name) and first != "Nothing here"
     visible = [i for i in project.layer_order() if project.is_visible(i)]
     assert found.id in visible
+
+
+def test_swapped_coordinates_and_missing_layers_are_said_in_the_message_bar(
+    qtbot, tmp_path, demo_copy
+):
+    """A CSV with latitude and longitude exchanged was added without a word, and a project
+    with one missing layer table would not open at all (issue 21)."""
+    import sqlite3
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    swapped = tmp_path / "hydrants.csv"
+    swapped.write_text("name,latitude,longitude\na,-71.11,42.37\nb,-71.10,42.38\n")
+    window.add_layer(str(swapped))
+    qtbot.waitUntil(lambda: "hydrants" in window.project.layers, timeout=30_000)
+    assert window.message_bar.isVisible()
+    assert "look swapped" in window.message_bar.label.text()
+    window.close()
+    con = sqlite3.connect(demo_copy)
+    con.execute("DROP TABLE water_bodies")
+    con.commit()
+    con.close()
+    again = open_window(qtbot, tmp_path / "settings2.ini", demo_copy)
+    assert "parcels" in again.project.layers
+    assert "water_bodies" in again.message_bar.label.text()
+    _shot(again, "missing_layer_message.png")

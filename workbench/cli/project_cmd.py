@@ -124,8 +124,13 @@ def cmd_add(args: argparse.Namespace) -> int:
             assign_crs=args.assign_crs,
             style_index=len(project.layers),
         )
+    from citydesk.layers.placement import placement_warning
+
+    warning = placement_warning(project, layer)
     project.add_layer(layer, group=args.group)
     save_project(project, args.project)
+    if warning:
+        print(_("citydesk: warning: {msg}").format(msg=warning), file=sys.stderr)
     print(
         _("added layer '{name}' (id {id}) to {path}").format(
             name=layer.name, id=layer.id, path=args.project

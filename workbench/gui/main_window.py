@@ -24,6 +24,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.io import read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
+from citydesk.layers.placement import placement_warning
 from citydesk.layers.project import Project
 from citydesk.layers.project_store import load_project, save_project
 from citydesk.layers.readers.vector import list_vector_layers
@@ -801,9 +802,10 @@ class MainWindow(QMainWindow):
         if project.path:
             self._remember(project.path)
         if project.unreadable:
-            QMessageBox.warning(
-                self,
-                tr("Some layers cannot be read"),
+            self.message_bar.show_message(
+                tr("Some layers cannot be read and are left out: {ids}").format(
+                    ids=", ".join(project.unreadable)
+                ),
                 tr("These layers are left out; the rest of the project is open:")
                 + "\n\n"
                 + "\n".join(f"{lid}: {why}" for lid, why in project.unreadable.items()),
@@ -874,6 +876,7 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:
             new, report = result
+            away = placement_warning(self.project, new)
             self.project.add_layer(new)
             self.layer_tree.set_project(self.project)
             self.legend.set_project(self.project)  # the legend follows the layers
@@ -887,6 +890,8 @@ class MainWindow(QMainWindow):
                         ),
                         report.to_text(),
                     )
+            if away:
+                self.message_bar.show_message(away, away)
 
         return self.tasks.start(tr("Adding {name}").format(name=Path(path).name), work, done)
 
