@@ -59,14 +59,21 @@ def test_2kp50_front_is_exactly_the_published_35_points():
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
-def test_3kp40_front_is_exactly_the_published_389_points():
+def test_3kp40_front_within_a_box_is_exactly_the_published_points():
+    """Three objectives, checked exactly on the part of the front where f3 >= 1501 (59 of
+    the published 389 points). The box is itself a proof: a point of the boxed model's
+    front that the full front dominated would be dominated by a point also in the box
+    (its f3 is at least as large). The whole 389-point front takes about 3 minutes, so it
+    is run and checked by ``benchmarks/optimization.py knapsack`` (docs/BENCHMARKS.md)."""
     model, objectives, published = knapsack("3kp40")
+    floor = 1501
+    model += objectives[2].expression >= floor
     front = augmecon2(model, objectives)
-    assert len(published) == 389
-    assert _values(front) == published
+    inside = {p for p in published if p[2] >= floor}
+    assert len(published) == 389 and len(inside) == 59
+    assert _values(front) == inside
     # the bypass answers almost every grid point without a solve
-    assert front.solves < 2 * len(published) < front.skipped
+    assert front.solves < 2 * len(inside) < front.skipped
 
 
 @pytest.mark.shared_data
