@@ -383,7 +383,12 @@ class SqliteCaseStore(CaseStore):
         # fold the write-ahead log back into the file now: after a million-case import
         # it holds 1.5 GB, and every reader would look pages up in it (the first KPI
         # query took 5 s instead of 1). Returns "busy" rather than waiting on readers.
-        self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        # The import is committed by now: a checkpoint that fails (a full disk) must not
+        # report it as failed; the log stays valid and SQLite folds it back later.
+        try:
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.OperationalError as exc:
+            log.warning("the import is stored; folding the write-ahead log back failed: %s", exc)
 
     def _insert_rows(
         self, con: sqlite3.Connection, table: str, names: list[str], rows: list[tuple]

@@ -134,7 +134,7 @@ class _Parser:
         found = "the end" if tok.kind == "end" else repr(str(tok.value))
         raise ExpressionError(
             _("{message} at column {value1}, found {found}: {text}").format(
-                message=message, value1=tok.pos + 1, found=found, text=self.text
+                message=message, value1=tok.pos + 1, found=found, text=" ".join(self.text.split())
             ),
             _("Check the filter syntax, e.g. \"land_use\" = 'residential' AND area_m2 > 5000"),
         )
@@ -244,7 +244,7 @@ class _Parser:
     def unary(self):
         if self.accept("op", "-"):
             inner = self.nested(self.unary)
-            return lambda f: -inner(f)
+            return _minus(inner)
         return self.primary()
 
     def primary(self):
@@ -281,6 +281,20 @@ class _Parser:
         self.fail("expected a field, a number or a quoted text")
 
 
+def _minus(inner):
+    def run(frame: pd.DataFrame):
+        value = inner(frame)
+        try:
+            return None if value is None else -value
+        except TypeError as exc:
+            raise ExpressionError(
+                _("cannot compute {op} on these values ({exc})").format(op="-", exc=exc),
+                _("Arithmetic needs numeric fields."),
+            ) from exc
+
+    return run
+
+
 def _negate(node):
     return lambda f: ~node(f)
 
@@ -304,7 +318,7 @@ def _bool(value) -> pd.Series:
         if value.dtype == bool:
             return value
         return value.notna() & value.fillna(0).astype(bool)  # NULL is not true
-    return value
+    return False if value is None else bool(value)
 
 
 def _compare(op: str, left, right):

@@ -136,3 +136,22 @@ def test_a_layer_far_from_the_project_is_named_with_the_likely_mistake(demo_copy
     assert "lies 5," in err and "km from the project" in err  # Boston to Paris: 5,5xx km
     assert main(["project", "add", str(demo_copy), str(swapped)]) == 0
     assert "look swapped" in capsys.readouterr().err
+
+
+def test_one_malformed_batch_line_does_not_stop_the_others(demo_copy, tmp_path, capsys):
+    """One malformed line stopped a whole `run --batch` (issue 21)."""
+    import json
+
+    from citydesk.layers.project_store import load_project
+
+    def line(output: str) -> str:
+        params = {"input": "neighborhoods", "distance": 50, "output": output}
+        return json.dumps({"algorithm": "citydesk:buffer", "project": str(demo_copy),
+                           "params": params})  # fmt: skip
+
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join([line("first"), "{not json", '["a list"]', line("last")]) + "\n")
+    assert main(["run", "--batch", str(batch)]) == 1  # some lines failed
+    err = capsys.readouterr().err
+    assert "line 2:" in err and "line 3:" in err and "internal error" not in err
+    assert {"first", "last"} <= set(load_project(demo_copy).layers)

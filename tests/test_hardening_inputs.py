@@ -241,3 +241,49 @@ def test_a_write_lock_held_elsewhere_is_waited_for_then_a_clear_error(
         )
         == 0
     )
+
+
+def test_a_disk_that_fills_during_an_import_is_a_clear_error_and_loses_nothing(demo_copy, tmp_path):
+    """The disk fills in the middle of an import (here: a file-size limit on the process,
+    so SQLite's writes fail partway as on a full disk). One line, exit 2, the project file
+    intact and without a single case of the failed import (issue 21)."""
+    import resource
+    import sqlite3
+    import subprocess
+    import sys
+
+    from citydesk.incidents.stores import open_project_store
+
+    rows = 20_000
+    csv = tmp_path / "many.csv"
+    frame = pd.DataFrame({"id": range(rows), "opened": "2024-03-01 08:00", "closed": ""})
+    frame.assign(type="pothole", lat=42.37, lon=-71.11).to_csv(csv, index=False)
+    with open_project_store(demo_copy):
+        pass  # the case store exists; its tables are small
+    limit = 1_000_000  # bytes any one file may grow to: the write-ahead log fills first
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        [sys.executable, "-P", "-m", "citydesk.workbench.cli.main", "cases", "import",
+         str(csv), "--mapping", str(BROKEN / "mapping_ok.toml"), "--project", str(demo_copy)],
+        capture_output=True, text=True, preexec_fn=small_disk, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "the change was rolled back" in run.stderr
+    assert "internal error" not in run.stderr
+    with sqlite3.connect(demo_copy) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with open_project_store(demo_copy) as store:
+        assert store.count() == 0
+
+
+def test_sqlite_s_full_disk_message_is_translated_into_a_fix():
+    import sqlite3
+
+    from citydesk.workbench.cli.main import _sqlite_problem
+
+    said = _sqlite_problem(sqlite3.OperationalError("database or disk is full"))
+    assert said is not None and "Free some space" in said and "as it was" in said
+    assert _sqlite_problem(sqlite3.OperationalError("no such table: x")) is None

@@ -225,8 +225,8 @@ def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monk
     ]  # fmt: skip
     batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     assert main(["run", "--batch", str(batch)]) == 1  # one line failed, the others ran
-    out = capsys.readouterr().out
-    assert "count: 9110" in out and "line 2:" in out and "wrote layer edge" in out
+    out, err = capsys.readouterr()
+    assert "count: 9110" in out and "line 2:" in err and "wrote layer edge" in out
     assert main(["history", "list", str(demo_copy)]) == 0
     assert "citydesk:buffer" in capsys.readouterr().out
     assert main(["history", "rerun", str(demo_copy), "1"]) == 0

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -123,6 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except sqlite3.OperationalError as exc:
+        message = _sqlite_problem(exc)
+        if message is None:
+            raise
+        log.debug("environment error", exc_info=True)
+        print(_("citydesk: error: {msg}").format(msg=message), file=sys.stderr)
+        return 2
     except (OSError, MemoryError) as exc:  # the machine or a file the user named, not a bug
         message = _os_problem(exc)
         if message is None:
@@ -141,6 +149,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return 3
+
+
+def _sqlite_problem(exc: sqlite3.OperationalError) -> str | None:
+    """SQLite's own words for a full disk or a failing one (it reports them itself, not as
+    OSError); a transaction it could not finish is rolled back, so say that nothing changed."""
+    text = str(exc).lower()
+    if "disk is full" in text:
+        return _(
+            "the disk is full ({err}) Fix: Free some space and run it again; the change was "
+            "rolled back, so the project is as it was."
+        ).format(err=exc)
+    if "disk i/o error" in text:
+        return _(
+            "the disk could not be written or read ({err}) Fix: Check the disk and the "
+            "file's folder, then run it again; the change was rolled back."
+        ).format(err=exc)
+    return None
 
 
 def _os_problem(exc: BaseException) -> str | None:

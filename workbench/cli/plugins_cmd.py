@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from citydesk.layers.errors import CityDeskError
@@ -186,7 +187,7 @@ def _run_batch(host, path: Path, as_json: bool) -> int:
     goes on. Returns 1 if any line failed."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise CityDeskError(
             _("cannot read the batch file ({err})").format(err=exc), path=str(path)
         ) from exc
@@ -198,10 +199,15 @@ def _run_batch(host, path: Path, as_json: bool) -> int:
             job = json.loads(line)
             if not isinstance(job, dict) or "algorithm" not in job:
                 raise ValueError(_("each line needs an 'algorithm' key"))
-            _run_one(host, job["algorithm"], job.get("project"), job.get("params", {}), as_json)
-        except (CityDeskError, ValueError) as exc:
+            params = job.get("params", {})
+            if not isinstance(params, dict) or not isinstance(job["algorithm"], str):
+                raise ValueError(_("'algorithm' must be text and 'params' an object"))
+            _run_one(host, job["algorithm"], job.get("project"), params, as_json)
+        except (CityDeskError, ValueError, RecursionError) as exc:
             failed += 1
-            print(_("line {n}: {err}").format(n=n, err=getattr(exc, "message", exc)))
+            print(
+                _("line {n}: {err}").format(n=n, err=getattr(exc, "message", exc)), file=sys.stderr
+            )
     return 1 if failed else 0
 
 
