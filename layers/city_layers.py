@@ -73,13 +73,14 @@ class StreetsRole:
     direction: str | None = None  # 1 from->to only, -1 to->from only, else both ways
     road_class: str | None = None
     major_classes: list[str] = field(default_factory=list)  # road classes that are arterials
-    speeds_kmh: dict[str, float] = field(default_factory=dict)  # road-class value -> km/h
-    default_speed_kmh: float = 30.0
+    # road-class value -> km/h
+    speeds_kmh: dict[str, float] = field(default_factory=dict, metadata={"range": (1, 300)})
+    default_speed_kmh: float = field(default=30.0, metadata={"range": (1, 300)})
     speed_field: str | None = None  # a posted speed per segment
     speed_field_unit: Literal["kmh", "mph"] = "kmh"
     drive_field: str | None = None  # true where cars may drive (else every segment)
     walk_field: str | None = None  # true where people may walk (else every segment)
-    walk_speed_kmh: float = 4.8
+    walk_speed_kmh: float = field(default=4.8, metadata={"range": (0.5, 20)})
     left_from: str | None = None  # house-number ranges per side (the geocoder)
     left_to: str | None = None
     right_from: str | None = None

@@ -67,8 +67,10 @@ class PlanningCosts:
     school): what building costs in the city's currency per m² of land, and how many homes a
     hectare holds. Uses left out keep CityDesk's round defaults (docs/OPTIMIZATION.md)."""
 
-    cost_per_m2: dict[str, float] = field(default_factory=dict)
-    density_units_per_ha: dict[str, float] = field(default_factory=dict)
+    cost_per_m2: dict[str, float] = field(default_factory=dict, metadata={"range": (0, 1e9)})
+    density_units_per_ha: dict[str, float] = field(
+        default_factory=dict, metadata={"range": (0, 1e5)}
+    )
 
 
 @dataclass
@@ -80,7 +82,9 @@ class CityProfile:
     currency: str = ""
     area_unit: Literal["m2", "sqft"] = "m2"
     admin_code: str = ""  # 6 digits (county level) for CJ/T 213 grid codes
-    persons_per_household: float = PERSONS_PER_HOUSEHOLD
+    persons_per_household: float = field(
+        default=PERSONS_PER_HOUSEHOLD, metadata={"range": (0.1, 50)}
+    )
     credits: str = ""
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
     layers: CityLayers = field(default_factory=CityLayers)

@@ -76,7 +76,6 @@ class FacilityKind:
 #: sensible ranges: a count of homes or seats, an area in m², a share, money
 _COUNT = {"range": (0, 1e8)}
 _AREA = {"range": (0, 1e11)}
-_SHARE = {"range": (0, 1)}
 _MONEY = {"range": (0, 1e15)}
 
 
@@ -92,8 +91,8 @@ class Targets:
 class Constraints:
     exclude: list[str] = field(default_factory=lambda: list(PROTECTED_ROLES))
     # a parcel this much inside an excluded layer keeps its use
-    protected_share: float = field(default=0.5, metadata=_SHARE)
-    max_changed_share: float | None = field(default=0.05, metadata=_SHARE)  # of the candidates
+    protected_share: float = 0.5  # checked in (0, 1] below
+    max_changed_share: float | None = 0.05  # of the candidates, in (0, 1]
     budget_usd: float | None = field(default=None, metadata=_MONEY)
     zoning: bool = True  # uses allowed by the zoning district family only
     # district prefix: homes/ha
@@ -158,10 +157,11 @@ class Phasing:
 
 @dataclass
 class Assumptions:
-    persons_per_unit: float | None = None  # default: the city profile's persons_per_household
-    walk_radius_m: float = 800.0
-    floor_m2_per_job: float = 30.0
-    school_seats_per_facility: float = 400.0
+    # default: the city profile's persons_per_household
+    persons_per_unit: float | None = field(default=None, metadata={"range": (0.1, 50)})
+    walk_radius_m: float = field(default=800.0, metadata={"range": (1, 100_000)})
+    floor_m2_per_job: float = field(default=30.0, metadata={"range": (1, 10_000)})
+    school_seats_per_facility: float = field(default=400.0, metadata=_COUNT)
 
 
 @dataclass

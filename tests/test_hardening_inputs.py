@@ -287,3 +287,21 @@ def test_sqlite_s_full_disk_message_is_translated_into_a_fix():
     said = _sqlite_problem(sqlite3.OperationalError("database or disk is full"))
     assert said is not None and "Free some space" in said and "as it was" in said
     assert _sqlite_problem(sqlite3.OperationalError("no such table: x")) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("persons_per_household = 1.8", "persons_per_household = 1e308"),
+        ("persons_per_household = 1.8", "persons_per_household = 0"),
+    ],
+)
+def test_city_profile_numbers_have_sensible_ranges(line, value):
+    """A profile number far outside anything a city has is refused with its range, not
+    planned with (issue 21: every numeric input has a finite range)."""
+    from citydesk.layers.city_profile import ProfileError, parse_profile, profile_text
+
+    text = profile_text("helsinki")
+    assert line in text
+    with pytest.raises(ProfileError, match=r"is outside 0\.1 to 50"):
+        parse_profile(text.replace(line, value), "helsinki.toml")

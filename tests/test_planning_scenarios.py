@@ -39,7 +39,11 @@ def _text(name: str) -> str:
             "targets.housing_unit",
             "housing_units",
         ),
-        (("housing_units = 3000.0", "housing_units = -5.0"), "targets.housing_units", "negative"),
+        (
+            ("housing_units = 3000.0", "housing_units = -5.0"),
+            "targets.housing_units",
+            "outside 0 to",
+        ),
         (("housing_units = 3000.0", 'housing_units = "many"'), "targets.housing_units", "number"),
         (
             ("max_changed_share = 0.25", "max_changed_share = 1.5"),
