@@ -75,15 +75,27 @@ def incident_layer(project: str | Path) -> tuple[str, ColumnMapping]:
     return spec.layer, ColumnMapping.load(spec.mapping)
 
 
-def run_demo_desk(
+def load_demo_history(
     project: str | Path, spec: ReplaySpec | None = None, feedback: Feedback | None = None
-) -> tuple[DemoDesk, ReplayResult, Dashboard]:
-    """Prepare the desk, replay the crashes and compute the dashboard of the live window."""
+) -> tuple[DemoDesk, ReplayResult]:
+    """Prepare the desk and replay the incident history through it (what the workbench's
+    *Load the demo case history* does; the desk computes its dashboard when asked)."""
     feedback = feedback or NullFeedback()
     desk = prepare_demo_desk(project)
     layer, mapping = incident_layer(desk.project)
-    crashes = read_project_layer(desk.project, layer)
+    incidents = read_project_layer(desk.project, layer)
     with open_project_store(desk.project, desk.grid) as store:
-        result = replay_crashes(store, crashes, mapping, desk.network, desk.routing, spec, feedback)
+        result = replay_crashes(
+            store, incidents, mapping, desk.network, desk.routing, spec, feedback
+        )
+    return desk, result
+
+
+def run_demo_desk(
+    project: str | Path, spec: ReplaySpec | None = None, feedback: Feedback | None = None
+) -> tuple[DemoDesk, ReplayResult, Dashboard]:
+    """Prepare the desk, replay the history and compute the dashboard of the live window."""
+    desk, result = load_demo_history(project, spec, feedback)
+    with open_project_store(desk.project, desk.grid) as store:
         board = build_dashboard(store, desk.grid, DashboardSpec(start=result.start, end=result.end))
     return desk, result, board

@@ -13,6 +13,12 @@ and said to be so in every report that uses it:
 
 The crew's drive comes from the road network; the other durations are drawn from simple
 distributions (``ReplaySpec``), documented in docs/DISPATCH.md.
+
+With ``until`` (the desk's "now"), the history is moved so that its last report came in
+20 minutes before that moment, nothing after it has
+happened yet, and the cases of the last ``backlog_days`` stop at a random step of the loop:
+a dispatcher opening the demo finds open cases in every state, some due soon, as on a
+real morning (issue 20: the demo showed 9,110 closed cases dated 2010-2014).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class ReplaySpec:
     check_mean_h: float = 3.0  # handled -> inspected (exponential)
     close_mean_h: float = 2.0  # inspected -> closed (exponential)
     check_fail_share: float = 0.08
+    until: dt.datetime | None = None  # the history ends at this moment ("now")
+    backlog_days: float = 2.0  # with until: these last days stop part-way round the loop
 
 
 @dataclass
@@ -222,6 +230,11 @@ def replay_crashes(
     feedback = feedback or NullFeedback()
     timing = _Timing(spec)
     reports = incident_reports(crashes, mapping, store.calendar.tz)
+    until = _utc_moment(spec.until) if spec.until is not None else None
+    if until is not None and len(reports):
+        reports["reported_at"] = reports["reported_at"] + _shift_to(
+            reports["reported_at"].max(), until
+        )
     end = reports["reported_at"].max()
     start = end.normalize() - pd.Timedelta(days=spec.live_days - 1)
     older, live = reports[reports["reported_at"] < start], reports[reports["reported_at"] >= start]
@@ -229,19 +242,45 @@ def replay_crashes(
     crews = store.crews()
     feedback.push_info(_("migrating {n} older crash reports").format(n=len(older)))
     origin = _origin(reports)
-    added, _skipped = store.import_batch(
-        _history_cases(older, network, crews, timing, origin), actor="migration"
-    )
+    history = _history_cases(older, network, crews, timing, origin)
+    if until is not None:  # nothing after "now" has happened yet
+        for case in history:
+            case.history = [step for step in case.history if step.at <= until]
+    added, _skipped = store.import_batch(history, actor="migration")
     result.migrated = added
     feedback.set_progress(30)
     busy: dict[str, dt.datetime] = {}  # crew -> free again at
+    backlog_from = until - dt.timedelta(days=spec.backlog_days) if until is not None else None
     for i, row in enumerate(live.itertuples(index=False)):
         check_canceled(feedback)
-        _replay_one(store, row, origin, network, table, timing, busy, result)
+        stop = None
+        if backlog_from is not None and _utc(row.reported_at) >= backlog_from:
+            # the newest case has just been reported, the one before was accepted, ...:
+            # the backlog holds every step of the loop, newest the least advanced
+            stop = _BACKLOG_STOPS[(len(live) - 1 - i) % len(_BACKLOG_STOPS)]
+        _replay_one(store, row, origin, network, table, timing, busy, result, until, stop)
         feedback.set_progress(30 + 70 * (i + 1) / max(len(live), 1))
-    for crew in busy:  # the replay is over: everyone back on duty
-        store.set_crew_available(crew, True)
+    for crew, free_at in busy.items():  # the replay is over: back on duty unless still out
+        store.set_crew_available(crew, until is None or free_at <= until)
     return result
+
+
+#: where a backlog case stops: after this action (reported only, accepted, registered and
+#: waiting for dispatch, dispatched, on site, handled and waiting for the inspector)
+_BACKLOG_STOPS = ("report", "accept", "register", "dispatch", "start", "handle")
+
+
+def _utc_moment(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError("until must carry its time zone")
+    return moment.astimezone(dt.UTC)
+
+
+def _shift_to(last: pd.Timestamp, until: dt.datetime) -> pd.Timedelta:
+    """The shift, in whole minutes, that puts the last report 20 minutes before ``until``:
+    the desk opens with a case just in, and the newest cases due within hours."""
+    gap = pd.Timestamp(until) - pd.Timedelta(minutes=20) - last.tz_convert("UTC")
+    return pd.Timedelta(minutes=int(gap // pd.Timedelta(minutes=1)))
 
 
 def _origin(reports: pd.DataFrame) -> tuple[str, str, str]:
@@ -257,19 +296,40 @@ def _origin(reports: pd.DataFrame) -> tuple[str, str, str]:
     return kind, code, str(reports.attrs.get("source") or "replay")
 
 
-def _replay_one(store, row, origin, network, table, timing: _Timing, busy: dict, result) -> None:
+def _replay_one(
+    store,
+    row,
+    origin,
+    network,
+    table,
+    timing: _Timing,
+    busy: dict,
+    result,
+    until: dt.datetime | None = None,
+    stop: str | None = None,
+) -> None:
+    """One report through the desk's own calls. With ``until``, a step after it is not
+    taken (the case waits there); ``stop`` ends the case's loop after that action."""
     reported = _utc(row.reported_at)
     case = store.report(_crash_case(row, origin), _ACTORS[Role.INTAKE], Role.INTAKE, at=reported)
     result.live += 1
+
+    def halt(action: str, at: dt.datetime) -> bool:
+        return (until is not None and at > until) or stop == action
+
     near = possible_duplicates(
         store, case.kind, case.category_code, case.lon, case.lat, reported, exclude=case.case_id
     )
     # two crashes at one corner within days are usually two crashes: flagged, not merged
     result.duplicates_flagged += bool(len(near))
     accepted, registered = timing.intake(reported)
+    if halt("report", accepted):
+        return
     case = store.transition(
         case.case_id, "accept", _ACTORS[Role.INTAKE], Role.INTAKE, case.version, at=accepted
     )
+    if halt("accept", registered):
+        return
     case = store.transition(
         case.case_id,
         "register",
@@ -279,6 +339,8 @@ def _replay_one(store, row, origin, network, table, timing: _Timing, busy: dict,
         at=registered,
     )
     sent_at = timing.dispatch_at(registered)
+    if halt("register", sent_at):
+        return
     for crew, free_at in list(busy.items()):
         if free_at <= sent_at:
             store.set_crew_available(crew, True)
@@ -301,7 +363,11 @@ def _replay_one(store, row, origin, network, table, timing: _Timing, busy: dict,
     version = store.get(case.case_id).version
     steps = [("start", Role.DEPARTMENT, started, ""), ("handle", Role.DEPARTMENT, handled, "")]
     steps += timing.after_handling(handled)
+    done = "dispatch"
     for action, role, at, note in steps:
+        if halt(done, at):
+            return
+        done = action
         actor = plan.crew_name if role == Role.DEPARTMENT else _ACTORS[role]
         version = store.transition(
             case.case_id, action, actor, role, version, note=note, at=at

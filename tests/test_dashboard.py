@@ -132,3 +132,31 @@ def test_dashboard_without_a_grid_or_cases(tmp_path):
     assert int(board.kpis.iloc[-1]["registered"]) == 0
     assert (board.trend["registered"] == 0).all()
     write_pdf(board, tmp_path / "empty.pdf")
+
+
+def test_a_replay_until_now_ends_then_with_work_in_every_state(tmp_path):
+    """The demo desk showed 9,110 closed cases dated 2010-2014 (issue 20): replayed until a
+    moment, the history is moved to end just before it, nothing happens after it, and the
+    last days' cases wait at every step of the loop, the newest due within hours."""
+    import shutil
+
+    from citydesk.incidents.demo_desk import load_demo_history
+    from citydesk.layers.demo import SHIPPED_DEMO
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(SHIPPED_DEMO, path)
+    until = dt.datetime(2026, 12, 2, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    desk, result = load_demo_history(path, ReplaySpec(live_days=3, until=until))
+    with open_project_store(desk.project, desk.grid) as store:
+        cases = store.query(ordered=False)
+        events = store.events_frame()
+        assert store.verify_all() == []
+    reported = pd.to_datetime(cases["reported_at"], utc=True, format="ISO8601")
+    assert reported.max() <= until and reported.max() > until - dt.timedelta(hours=1)
+    waiting = set(cases.loc[cases["status"] != "closed", "status"])
+    assert {"reported", "accepted", "registered", "dispatched", "in_process", "handled"} <= waiting
+    due = pd.to_datetime(cases["due_at"], utc=True, format="ISO8601")
+    open_due = due[cases["status"] != "closed"]
+    assert ((open_due > until) & (open_due <= until + dt.timedelta(hours=8))).any()
+    assert result.migrated > 8000 and (cases["status"] == "closed").sum() > 8000
+    assert pd.to_datetime(events["at"], utc=True, format="ISO8601").max() <= until

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
@@ -88,10 +89,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(func=cmd_report)
 
     rpl = dsub.add_parser(
-        "replay", help=_("Cambridge demo: grid, fire crews, and the crash history replayed")
+        "replay",
+        help=_("the demo desk: grid, crews, and the project's incident history replayed"),
     )
     project(rpl)
-    rpl.add_argument("--days", type=int, default=28, help=_("days replayed live (default 28)"))
+    rpl.add_argument("--days", type=int, default=7, help=_("days replayed live (default 7)"))
+    rpl.add_argument(
+        "--until",
+        default="now",
+        help=_(
+            "the history ends at this moment (moved in time), with the last days' cases "
+            "still open: 'now' (default), an ISO time, or 'recorded' for the dates as recorded"
+        ),
+    )
     rpl.set_defaults(func=cmd_replay)
 
 
@@ -113,15 +123,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _until(text: str) -> dt.datetime | None:
+    if text == "recorded":
+        return None
+    if text == "now":
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CityDeskError(
+            _("--until {value} is not a time").format(value=text),
+            _("Give now, recorded, or an ISO time such as 2026-12-02T09:00+08:00."),
+        ) from None
+    if moment.tzinfo is None:
+        raise CityDeskError(
+            _("--until {value} has no time zone").format(value=text),
+            _("Add its offset, e.g. 2026-12-02T09:00+08:00."),
+        )
+    return moment
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from citydesk.incidents.demo_desk import run_demo_desk
     from citydesk.incidents.replay import ReplaySpec
 
     from .progress import TqdmFeedback
 
+    until = _until(args.until)
     with TqdmFeedback(_("replaying")) as fb:
         _desk, result, board = run_demo_desk(
-            args.project, ReplaySpec(live_days=args.days), feedback=fb
+            args.project, ReplaySpec(live_days=args.days, until=until), feedback=fb
         )
     whole = board.kpis.iloc[-1]
     print(

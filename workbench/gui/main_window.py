@@ -531,9 +531,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def load_demo_cases(self):
-        """Give the demo project its unit grid and fire crews and replay the crash history
-        through the desk (about 10 s), then reopen the project and the desk."""
-        from citydesk.incidents.demo_desk import run_demo_desk
+        """Give the demo project its unit grid and crews and replay the incident history
+        through the desk, ending now with the last days' cases still open in every state
+        (a few seconds), then reopen the project and the desk."""
+        from citydesk.incidents.demo_desk import load_demo_history
+        from citydesk.incidents.replay import ReplaySpec
 
         if self.project is None or not self.project.path:
             return None
@@ -561,7 +563,9 @@ class MainWindow(QMainWindow):
 
         return self.tasks.start(
             tr("Replaying the incident history"),
-            lambda feedback: run_demo_desk(path, feedback=feedback),
+            lambda feedback: load_demo_history(
+                path, ReplaySpec(live_days=3, until=dt.datetime.now(dt.UTC)), feedback=feedback
+            ),
             on_done=done,
         )
 

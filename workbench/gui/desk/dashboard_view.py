@@ -3,7 +3,10 @@ matplotlib Qt canvases, computed in the background, exportable as the PDF report
 
 from __future__ import annotations
 
+import datetime as dt
+
 from PyQt5.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -23,7 +26,16 @@ from citydesk.incidents.dashboard import (
     write_pdf,
 )
 
-from ..i18n import tr
+from ..i18n import N_, tr
+
+#: the evaluation periods a desk chooses from: days before now
+PERIODS = {
+    1: N_("last 24 hours"),
+    7: N_("last 7 days"),
+    30: N_("last 30 days"),
+    91: N_("last quarter (91 days)"),
+    365: N_("last 12 months"),
+}
 
 
 def compute_dashboard(store, grid, spec: DashboardSpec) -> Dashboard:
@@ -41,13 +53,21 @@ class DashboardView(QWidget):
         self.canvases: list = []
         self.summary = QLabel(tr("Press Refresh to compute the dashboard."))
         self.summary.setWordWrap(True)
+        self.period = QComboBox()
+        for days, label in PERIODS.items():
+            self.period.addItem(tr(label), days)
+        self.period.setCurrentIndex(self.period.findData(7))
+        self.period.setToolTip(tr("The evaluation period of the grades and the hotspot maps"))
+        self.period.currentIndexChanged.connect(lambda _i: self.refresh())
         refresh = QPushButton(tr("Refresh"))
-        refresh.clicked.connect(self.refresh)
+        refresh.clicked.connect(lambda: self.refresh())
         self.export_button = QPushButton(tr("Export PDF report..."))
         self.export_button.clicked.connect(self.export_dialog)
         self.export_button.setEnabled(False)
         row = QHBoxLayout()
-        row.addWidget(self.summary, 1)
+        row.addWidget(QLabel(tr("Period")))
+        row.addWidget(self.period)
+        row.addStretch(1)
         row.addWidget(refresh)
         row.addWidget(self.export_button)
         self.charts = QWidget()
@@ -57,11 +77,17 @@ class DashboardView(QWidget):
         scroll.setWidget(self.charts)
         column = QVBoxLayout(self)
         column.addLayout(row)
+        column.addWidget(self.summary)
         column.addWidget(scroll, 1)
+
+    def chosen_spec(self, now: dt.datetime | None = None) -> DashboardSpec:
+        """The period chosen above, ending now."""
+        end = now or dt.datetime.now(dt.UTC)
+        return DashboardSpec(start=end - dt.timedelta(days=self.period.currentData()), end=end)
 
     def refresh(self, spec: DashboardSpec | None = None):
         store, grid = self.panel.desk.store, self.panel.desk.grid
-        spec = spec or DashboardSpec()
+        spec = spec or self.chosen_spec()
         return self.panel.run_task(
             tr("Computing the dashboard"),
             lambda _feedback: compute_dashboard(store, grid, spec),
