@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PyQt5.QtCore import QPointF, QSettings, Qt
+from PyQt5.QtCore import QPointF, QSettings, QSize, Qt
 from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
@@ -34,6 +34,7 @@ from citydesk.layers.version import __version__
 
 from .attribute_table import AttributeTable
 from .i18n import tr
+from .icons import icon
 from .identify_panel import IdentifyPanel
 from .layer_tree import LayerTreeWidget
 from .legend import LegendWidget
@@ -223,15 +224,36 @@ class MainWindow(QMainWindow):
         self.plugin_actions = PluginActions(self)  # Processing and Plugins menus
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
-        toolbar = self.addToolBar(tr("Map"))
-        toolbar.setObjectName("map_toolbar")
-        for action in (self.action_open, self.action_add, self.action_save, self.action_full):
+        toolbar = self._toolbar(tr("Map"), "map_toolbar")
+        for action, name in (
+            (self.action_open, "open"),
+            (self.action_add, "add_layer"),
+            (self.action_save, "save"),
+            (self.action_full, "full_extent"),
+        ):
+            action.setIcon(icon(name))
+            self._tip(action)
             toolbar.addAction(action)
         self._update_recent_menu()
 
+    def _toolbar(self, title: str, name: str):
+        """An icon toolbar (text in the tooltip, with the shortcut): the text-only one hid
+        half its actions behind a chevron at 1280 px (issue 20)."""
+        toolbar = self.addToolBar(title)
+        toolbar.setObjectName(name)
+        toolbar.setToolButtonStyle(Qt.ToolButtonIconOnly)
+        toolbar.setIconSize(QSize(22, 22))
+        return toolbar
+
+    @staticmethod
+    def _tip(action: QAction) -> None:
+        """The tooltip of an icon button: its words, and the key that does the same."""
+        text = action.text().replace("&", "").rstrip(".").rstrip("…")
+        key = action.shortcut().toString()
+        action.setToolTip(f"{text} ({key})" if key else text)
+
     def _build_tools(self) -> None:
-        toolbar = self.addToolBar(tr("Tools"))
-        toolbar.setObjectName("tools_toolbar")
+        toolbar = self._toolbar(tr("Tools"), "tools_toolbar")
         group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
         for tool, label, key in (
@@ -242,9 +264,10 @@ class MainWindow(QMainWindow):
             ("select_polygon", tr("Select by polygon"), ""),
             ("measure", tr("Measure"), "M"),
         ):
-            action = QAction(label, self, checkable=True)
+            action = QAction(icon(tool), label, self, checkable=True)
             if key:
                 action.setShortcut(key)
+            self._tip(action)
             action.triggered.connect(lambda _c=False, t=tool: self.canvas.set_tool(t))
             group.addAction(action)
             toolbar.addAction(action)
@@ -270,6 +293,14 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+S",
             triggered=lambda: self.style_dialog(),
         )
+        for action, name in (
+            (self.action_zoom_selection, "zoom_selection"),
+            (self.action_style, "style"),
+            (self.action_table, "table"),
+            (self.action_clear, "clear_selection"),
+        ):
+            action.setIcon(icon(name))
+            self._tip(action)
         toolbar.addAction(self.action_style)
         toolbar.addAction(self.action_table)
         toolbar.addAction(self.action_clear)
