@@ -72,10 +72,46 @@ def _write(catalog: Catalog) -> tuple[bytes, bytes]:
     return po_buf.getvalue(), mo_buf.getvalue()
 
 
+#: the built-in plugin's manifest: its titles and descriptions are shown in the GUI and the
+#: CLI through the same catalogue (a third-party plugin's words stay as its author wrote them)
+MANIFEST = ROOT / "plugins" / "builtin" / "citydesk_plugin.toml"
+
+
+def manifest_messages() -> list[str]:
+    """The user-visible texts of the built-in manifest: names, groups, descriptions, titles
+    and parameter labels."""
+    import tomllib
+
+    data = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
+    texts: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("name", "group", "description", "label", "title") and isinstance(
+                    value, str
+                ):
+                    texts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for section in ("algorithms", "commands", "panels", "indicators"):
+        walk(data.get(section, []))
+    return sorted(set(t for t in texts if t.strip()))
+
+
 def build() -> tuple[bytes, bytes, bytes, list[str]]:
     """The .pot, the updated .po and .mo, and the messages still without a translation."""
-    pot_bytes = extract()
-    template = read_po(io.BytesIO(pot_bytes))
+    template = read_po(io.BytesIO(extract()))
+    for text in manifest_messages():
+        if text not in template:
+            template.add(text, auto_comments=["plugins/builtin/citydesk_plugin.toml"])
+    buffer = io.BytesIO()
+    write_po(buffer, template, omit_header=True, sort_output=True, width=100)
+    pot_bytes = buffer.getvalue()
     if PO.exists():
         with open(PO, "rb") as fh:
             catalog = read_po(fh, locale="zh_CN")

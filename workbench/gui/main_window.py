@@ -509,10 +509,24 @@ class MainWindow(QMainWindow):
         self.card_dock = QDockWidget(tr("Case"), self)
         self.card_dock.setObjectName("case_card_dock")
         self.card_dock.setWidget(self.case_card)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.desk_dock)
+        self.dock_right(self.desk_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.card_dock)
         self.desk_dock.show()
         self.card_dock.hide()
+
+    #: the large panels on the right: a second one becomes a tab of the first instead of
+    #: stacking below it (stacked, their minimum heights pushed the window past the screen)
+    WORK_DOCKS = ("desk_dock", "planning_dock", "front_dock")
+
+    def dock_right(self, dock: QDockWidget) -> None:
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        for name in self.WORK_DOCKS:
+            other = getattr(self, name, None)
+            if other is not None and other is not dock and other.isVisible():
+                self.tabifyDockWidget(other, dock)
+                break
+        dock.show()
+        dock.raise_()
 
     def _open_card(self, case_id: str) -> None:
         self.case_card.show_case(case_id)
@@ -701,7 +715,7 @@ class MainWindow(QMainWindow):
             if getattr(self, "front_dock", None) is None:
                 self.front_dock = QDockWidget(tr("Pareto front"), self)
                 self.front_dock.setObjectName("front_dock")
-                self.addDockWidget(Qt.RightDockWidgetArea, self.front_dock)
+                self.dock_right(self.front_dock)
             old = self.front_dock.widget()
             self.front_dock.setWidget(FrontView(run))
             if old is not None:
@@ -724,7 +738,7 @@ class MainWindow(QMainWindow):
         if getattr(self, "planning_dock", None) is None:
             self.planning_dock = QDockWidget(tr("Planning scenarios"), self)
             self.planning_dock.setObjectName("planning_dock")
-            self.addDockWidget(Qt.RightDockWidgetArea, self.planning_dock)
+            self.dock_right(self.planning_dock)
         panel = self.planning_dock.widget()
         if panel is None or panel.path != self.project.path:
             panel = PlanningPanel(

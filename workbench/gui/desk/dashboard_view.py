@@ -65,7 +65,7 @@ class DashboardView(QWidget):
         self.export_button.clicked.connect(self.export_dialog)
         self.export_button.setEnabled(False)
         row = QHBoxLayout()
-        row.addWidget(QLabel(tr("Period")))
+        row.addWidget(QLabel(tr("Evaluation period")))
         row.addWidget(self.period)
         row.addStretch(1)
         row.addWidget(refresh)

@@ -48,11 +48,11 @@ class AlgorithmDialog(QDialog):
         self.taken = set(layers) if taken is None else set(taken)
         self.names: dict[str, str] = dict(names or {})
         self.overwrite = False
-        self.setWindowTitle(spec.name)
+        self.setWindowTitle(tr(spec.name))
         self.widgets: dict[str, QWidget] = {}
         layout = QVBoxLayout(self)
         if spec.description:
-            intro = QLabel(spec.description)
+            intro = QLabel(tr(spec.description))
             intro.setWordWrap(True)
             layout.addWidget(intro)
         form = QFormLayout()
@@ -61,7 +61,7 @@ class AlgorithmDialog(QDialog):
             if p.type == "output_layer" and isinstance(widget, QLineEdit):
                 widget.setText(default_output_id(spec, name, self.taken))  # a new layer
             self.widgets[name] = widget
-            label = p.title + ("" if not p.optional else " " + tr("(optional)"))
+            label = tr(p.title) + ("" if not p.optional else " " + tr("(optional)"))
             form.addRow(label, widget)
         for name, p in spec.parameters.items():  # fields follow their layer
             if p.type == "field":

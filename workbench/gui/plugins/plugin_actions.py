@@ -34,11 +34,12 @@ class PluginActions:
         self.processing_menu.clear()
         groups: dict[str, QMenu] = {}
         for spec in sorted(algorithm_specs(self.host).values(), key=lambda s: (s.group, s.name)):
-            group = spec.group or tr("Other")
+            # the built-in manifest's words are in the catalogue; a plugin's own stay as written
+            group = tr(spec.group) if spec.group else tr("Other")
             if group not in groups:
                 groups[group] = self.processing_menu.addMenu(group)
-            action = QAction(spec.name, self.window)
-            action.setToolTip(spec.description)
+            action = QAction(tr(spec.name), self.window)
+            action.setToolTip(tr(spec.description) if spec.description else "")
             action.triggered.connect(lambda _c=False, i=spec.id: self.algorithm_dialog(i))
             groups[group].addAction(action)
         self.processing_menu.addSeparator()

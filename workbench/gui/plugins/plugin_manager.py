@@ -81,7 +81,7 @@ class PluginManagerDialog(QDialog):
         if record is None:
             self.details.setText("")
             return
-        text = record.manifest.description if record.manifest else ""
+        text = tr(record.manifest.description) if record.manifest else ""
         if record.problems:
             text = "\n".join([text, *record.problems]).strip()
         self.details.setText(text)
