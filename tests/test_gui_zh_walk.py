@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("PyQt5")
 
-from PyQt5.QtWidgets import (  # noqa: E402
+from PyQt5.QtWidgets import (
     QAbstractButton,
     QApplication,
     QComboBox,
@@ -31,9 +31,9 @@ from PyQt5.QtWidgets import (  # noqa: E402
     QTabWidget,
     QWidget,
 )
-from test_gui_workbench import _shot, open_window  # noqa: E402
+from test_gui_workbench import _shot, open_window
 
-from citydesk.layers.i18n import set_language  # noqa: E402
+from citydesk.layers.i18n import set_language
 
 #: words that stay as they are in Chinese software: names, formats, units, standards
 KEPT = {
