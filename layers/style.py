@@ -220,11 +220,14 @@ def graduated(
     k: int = 5,
     ramp: str = "viridis",
     base: Symbol | None = None,
+    uppers: list[float] | None = None,
 ) -> Style:
-    """Classes by ``method`` coloured along ``ramp``."""
+    """Classes by ``method`` coloured along ``ramp``; ``uppers`` are the class breaks when
+    they were already computed (:func:`class_breaks`)."""
     base = base or Symbol()
     data = np.asarray(values, dtype=float)
-    uppers = class_breaks(data, method, k)
+    if uppers is None:
+        uppers = class_breaks(data, method, k)
     lowest = float(np.nanmin(data))
     colors = ramp_colors(ramp, len(uppers))
     classes = []

@@ -29,6 +29,9 @@ class StyleRequest:
     stroke_width: float | None = None
     label_field: str | None = None
     opacity: float = 1.0
+    # upper bounds already computed by class_breaks (the workbench computes an exact Jenks
+    # in a worker process, where its C code cannot hold up the window)
+    breaks: tuple[float, ...] | None = None
 
 
 def numeric_fields(layer: VectorLayer) -> list[str]:
@@ -64,7 +67,15 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
                 _("unknown classification '{method}'").format(method=req.method),
                 _("Use one of: {methods}.").format(methods=", ".join(sorted(CLASSIFIERS))),
             )
-        style = graduated(layer.data[req.field], req.field, req.method, req.classes, req.ramp, base)
+        style = graduated(
+            layer.data[req.field],
+            req.field,
+            req.method,
+            req.classes,
+            req.ramp,
+            base,
+            uppers=list(req.breaks) if req.breaks is not None else None,
+        )
     else:
         style = Style(kind="single", symbol=base)
     style.label_field = req.label_field or None

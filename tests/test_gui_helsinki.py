@@ -50,7 +50,9 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     qtbot.waitUntil(lambda: getattr(panel, "last_results", None) is not None, timeout=120_000)
     qtbot.waitUntil(lambda: "scenario_homes" in window.project.layers, timeout=60_000)
     panel = window.open_planning()
+    panel.comparison = None
     panel.compare(["homes"])
+    qtbot.waitUntil(lambda: panel.comparison is not None, timeout=60_000)
     units = {panel.model.index(r, 1).data() for r in range(panel.model.rowCount())}
     assert "EUR" in units and "USD" not in units
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)

@@ -56,7 +56,9 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     panel = window.open_planning()  # the project was reopened with the result layers
     layer = window.project.layers["scenario_balanced"]
     assert layer.style.kind == "categorized" and layer.style.field == "use"
-    panel.compare(["baseline", "housing_first", "balanced"])
+    panel.comparison = None
+    panel.compare(["baseline", "housing_first", "balanced"])  # made off the GUI thread
+    qtbot.waitUntil(lambda: panel.comparison is not None, timeout=60_000)
     assert panel.model.rowCount() >= 10
     assert list(panel.comparison.columns[-3:]) == ["baseline", "housing_first", "balanced"]
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)

@@ -293,8 +293,12 @@ def test_style_graduated_by_land_value(window, qtbot, tmp_path):
     dialog.method.setCurrentIndex(dialog.method.findData("jenks"))
     dialog.classes.setValue(6)
     dialog.label_field.setCurrentIndex(dialog.label_field.findData("address"))
-    style = dialog.preview()
+    # the classes are built off the GUI thread; the newest request's answer is shown
+    qtbot.waitUntil(lambda: dialog.classes_list.count() == 6, timeout=30_000)
+    style = dialog.current_style()
+    assert style is dialog.style  # already built: OK does not compute again
     assert style.kind == "graduated" and len(style.classes) == 6
+    assert style.label_field == "address" and style.method == "jenks"
     assert dialog.classes_list.count() == 6
     assert dialog.figure.axes, "the histogram of the breaks is drawn"
     dialog.grab().save(str(SHOTS / "style_dialog.png"))

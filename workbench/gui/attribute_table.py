@@ -175,7 +175,15 @@ class AttributeTable(QWidget):
     def _table_selection_changed(self, *_args) -> None:
         if self._syncing:
             return
-        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        # the selection's row ranges, not selectedRows(): that asks the model for every
+        # cell of every row (0.7 s of Python calls to select all 13k parcels, issue 20)
+        rows = sorted(
+            {
+                r
+                for span in self.view.selectionModel().selection()
+                for r in range(span.top(), span.bottom() + 1)
+            }
+        )
         self._syncing = True
         try:
             self.selection.set(self.layer.id, self.model.ids(rows))

@@ -634,24 +634,34 @@ class MainWindow(QMainWindow):
         unsaved changes, and ``show(result)``."""
         if self.project is None or not self.project.path:
             return None
+        from citydesk.layers.project_store import layers_written_since
+
         path = self.project.path
         started = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
-        def done(result) -> None:
-            self.join_results(path, started)
+        def work(feedback):
+            # the result layers are read here, on the worker: read on the GUI thread, 13k
+            # result parcels froze the window when a scenario run finished (issue 20)
+            result = analysis(path, feedback)
+            return result, layers_written_since(path, started)
+
+        def done(outcome) -> None:
+            result, written = outcome
+            self.join_results(path, started, written)
             show(result)
 
-        return self.tasks.start(title, lambda feedback: analysis(path, feedback), on_done=done)
+        return self.tasks.start(title, work, on_done=done)
 
-    def join_results(self, path: str, since: str) -> list[str]:
-        """Add the layers analyses wrote into ``path`` since ``since`` to the open project
-        (replacing earlier versions of the same results), keep everything else the user has
-        in memory, and redraw. Returns the ids joined."""
+    def join_results(self, path: str, since: str, written=None) -> list[str]:
+        """Add the layers analyses wrote into ``path`` since ``since`` (``written``, when
+        already read) to the open project (replacing earlier versions of the same results),
+        keep everything else the user has in memory, and redraw. Returns the ids joined."""
         from citydesk.layers.project_store import layers_written_since
 
         if self.project is None or self.project.path != path:
             return []
-        written = layers_written_since(path, since)
+        if written is None:
+            written = layers_written_since(path, since)
         joined = []
         for layer, group in written.layers:
             if layer.id in self.project.layers:

@@ -8,8 +8,14 @@ the project).
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
+
+import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QIcon, QPixmap
 from PyQt5.QtWidgets import (
     QColorDialog,
@@ -26,9 +32,10 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mpl_fonts import configure_matplotlib
-from citydesk.layers.style import CLASSIFIERS, Style
+from citydesk.layers.style import CLASSIFIERS, Style, class_breaks
 from citydesk.layers.style_builder import StyleRequest, build_style, histogram, numeric_fields
 
 from .i18n import N_, tr
@@ -43,6 +50,29 @@ METHODS = {
     "std_mean": N_("Standard deviation"),
     "pretty": N_("Pretty breaks"),
 }
+
+
+#: exact Jenks runs in this worker process: jenkspy's C code holds the GIL for about half a
+#: second on 13k values, which froze the window even from a thread (issue 20)
+_JENKS_PROCESS: ProcessPoolExecutor | None = None
+_JENKS_IN_PROCESS_FROM = 2000  # values; below this it is quick enough anywhere
+
+
+def _jenks_breaks(values: np.ndarray, k: int) -> tuple[float, ...]:
+    global _JENKS_PROCESS
+    if len(values) < _JENKS_IN_PROCESS_FROM:
+        return tuple(class_breaks(values, "jenks", k))
+    if _JENKS_PROCESS is None:
+        _JENKS_PROCESS = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+    return tuple(_JENKS_PROCESS.submit(class_breaks, values, "jenks", k).result())
+
+
+class _Built(QObject):
+    """Carries a style built on the worker thread back to the GUI thread."""
+
+    done = pyqtSignal(int, object, object, object)  # generation, style, histogram, error
 
 
 class StyleDialog(QDialog):
@@ -112,6 +142,13 @@ class StyleDialog(QDialog):
         # land-use palette with a default one.
         self.style: Style | None = layer.style
         self.changed = False
+        # classes are computed on a worker thread (an exact Jenks over 13k parcels stalled
+        # the window for seconds, issue 20); only the newest request's answer is shown
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citydesk-style")
+        self._generation = 0
+        self._built_request: StyleRequest | None = None
+        self._built = _Built()
+        self._built.done.connect(self._arrived, Qt.QueuedConnection)
         self._loading = True
         for w in (self.kind, self.field, self.method, self.ramp, self.palette, self.label_field):
             w.currentIndexChanged.connect(self.preview)
@@ -169,24 +206,66 @@ class StyleDialog(QDialog):
             opacity=self.opacity.value(),
         )
 
-    def preview(self) -> Style | None:
-        """Build the style the form describes and show it (a change by the user)."""
+    def preview(self) -> None:
+        """A change by the user: build the style the form describes in the background, and
+        show it when it arrives (the form stays usable meanwhile)."""
         if self._loading:
-            return None
+            return
         self.changed = True
         kind = self.kind.currentData()
         if self.sender() is self.kind:
             self._fill_fields()
         self._enable(kind)
+        self._generation += 1
+        generation, request, layer = self._generation, self.request(), self.layer
+        self.message.setText(tr("Computing the classes…"))
+
+        def build() -> None:
+            try:
+                ask = request
+                if request.kind == "graduated" and request.method == "jenks" and request.field:
+                    values = np.asarray(layer.data[request.field], dtype=float)
+                    finite = values[np.isfinite(values)]
+                    if finite.size:
+                        ask = replace(request, breaks=_jenks_breaks(finite, request.classes))
+                style = build_style(layer, ask)
+                counts = None
+                if style.kind == "graduated" and style.field:
+                    counts = histogram(layer, style.field)
+                self._built.done.emit(generation, (style, request), counts, None)
+            except CityDeskError as exc:
+                self._built.done.emit(generation, (None, request), None, exc.message)
+            except ValueError as exc:
+                self._built.done.emit(generation, (None, request), None, str(exc))
+
+        self._worker.submit(build)
+
+    def _arrived(self, generation: int, built, counts, error) -> None:
+        if generation != self._generation:
+            return  # the user has changed the form since: a newer answer is on its way
+        style, request = built
+        if error is not None:
+            self.message.setText(error)
+            self.style, self._built_request = None, None
+            return
+        self.message.setText("")
+        self.style, self._built_request = style, request
+        self._show(style, counts)
+
+    def current_style(self) -> Style | None:
+        """The style for the form as it is now: the one already built, else built here."""
+        if not self.changed:
+            return self.style
+        if self._built_request == self.request() and self.style is not None:
+            return self.style
         try:
-            style = build_style(self.layer, self.request())
+            return build_style(self.layer, self.request())
+        except CityDeskError as exc:
+            self.message.setText(exc.message)
+            return None
         except ValueError as exc:
             self.message.setText(str(exc))
             return None
-        self.message.setText("")
-        self._show(style)
-        self.style = style
-        return style
 
     def _enable(self, kind: str) -> None:
         for w, used in (
@@ -199,7 +278,7 @@ class StyleDialog(QDialog):
         ):
             w.setEnabled(used)
 
-    def _show(self, style: Style) -> None:
+    def _show(self, style: Style, counts=None) -> None:
         """The classes (with their labels, in the layer's language) and the histogram."""
         self.classes_list.clear()
         entries = style.classes or style.categories
@@ -208,15 +287,15 @@ class StyleDialog(QDialog):
             fill = entry.symbol.fill
             pix.fill(QColor(0, 0, 0, 0) if fill == "none" else QColor(fill))  # hollow: no fill
             self.classes_list.addItem(QListWidgetItem(QIcon(pix), entry.label))
-        self._draw_histogram(style)
+        self._draw_histogram(style, counts)
 
-    def _draw_histogram(self, style: Style) -> None:
+    def _draw_histogram(self, style: Style, computed=None) -> None:
         self.figure.clear()
         if style.kind != "graduated" or not style.field:
             self.hist.draw_idle()
             return
         ax = self.figure.add_subplot()
-        counts, edges = histogram(self.layer, style.field)
+        counts, edges = computed if computed is not None else histogram(self.layer, style.field)
         ax.bar(edges[:-1], counts, width=edges[1:] - edges[:-1], align="edge", color="#9e9e9e")
         for cls in style.classes[:-1]:
             ax.axvline(cls.upper, color="#d62728", lw=1)
@@ -227,7 +306,7 @@ class StyleDialog(QDialog):
 
     def apply_to_layer(self) -> Style | None:
         """Give the layer the dialog's style: its own, untouched, when nothing was changed."""
-        style = self.style if not self.changed else self.preview()
+        style = self.current_style()
         if style is not None:
             self.layer.style = style
             self.layer.opacity = self.opacity.value()

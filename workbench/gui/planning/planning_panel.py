@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -45,6 +46,25 @@ from citydesk.planning.scenario_store import (
 
 from ..attribute_table import FrameModel
 from ..i18n import tr
+
+
+def comparison_view(path: str, names: list[str], extra: pd.DataFrame | None = None):
+    """(comparison table, the table as shown, the chart as RGBA pixels): everything the
+    comparison tab shows, made without touching a widget (so on a worker thread)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from citydesk.layers.city_profile import project_currency
+
+    long = stored_indicators(path, names)
+    if extra is not None and len(extra):
+        long = pd.concat([long, extra], ignore_index=True)
+    table = comparison_table(long)
+    shown = formatted_table(table, project_currency(path)).reset_index(drop=True)
+    figure = indicator_chart(table, columns=3)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    return table, shown, (bytes(canvas.buffer_rgba()), width, height)
 
 
 class PlanningPanel(QWidget):
@@ -256,34 +276,34 @@ class PlanningPanel(QWidget):
 
         return self.start_task(tr("Measuring the Pareto plans"), work, done)
 
-    def compare(self, names: list[str], extra: pd.DataFrame | None = None) -> None:
+    def compare(self, names: list[str], extra: pd.DataFrame | None = None):
         """Fill the table and the chart from the stored indicators of ``names`` (and the
-        long indicator table ``extra``, e.g. evaluated Pareto plans)."""
-        try:
-            long = stored_indicators(self.path, names)
-        except CityDeskError as exc:
-            self.show_error(exc.message)
-            return
-        if extra is not None and len(extra):
-            long = pd.concat([long, extra], ignore_index=True)
-        table = comparison_table(long)
-        self.comparison = table
-        from citydesk.layers.city_profile import project_currency
+        long indicator table ``extra``, e.g. evaluated Pareto plans). The table is formatted
+        and the chart drawn on a worker thread: done on the GUI thread, they froze the
+        window for a second when a run finished (issue 20)."""
+        path = self.path
+        self._comparing = getattr(self, "_comparing", 0) + 1
+        asked = self._comparing
 
-        currency = project_currency(self.path)
-        self.model = FrameModel(formatted_table(table, currency).reset_index(drop=True))
+        def work(_feedback):
+            return comparison_view(path, names, extra)
+
+        def done(view) -> None:
+            if asked == self._comparing:  # a later comparison supersedes this one
+                self._show_comparison(view)
+
+        return self.start_task(tr("Comparing the scenarios"), work, done)
+
+    def _show_comparison(self, view) -> None:
+        table, shown, (pixels, width, height) = view
+        self.comparison = table
+        self.model = FrameModel(shown)
         self.table.setModel(self.model)
         self.table.resizeColumnsToContents()
-        self._show_chart(table)
-
-    def _show_chart(self, table: pd.DataFrame) -> None:
-        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
-
-        figure = indicator_chart(table, columns=3)
-        self.canvas = FigureCanvasQTAgg(figure)  # at the figure's own size, scrolled
-        self.canvas.setFixedSize(
-            int(figure.get_figwidth() * figure.dpi), int(figure.get_figheight() * figure.dpi)
-        )
+        image = QImage(pixels, width, height, QImage.Format_RGBA8888).copy()
+        self.canvas = QLabel()
+        self.canvas.setPixmap(QPixmap.fromImage(image))
+        self.canvas.setFixedSize(width, height)
         old = self.chart_page.takeWidget()
         self.chart_page.setWidget(self.canvas)
         if old is not None:
