@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
-from .case_store import SUMMARY_QUERIES, CaseStore, StoreSummary, summarize_rows
+from .case_store import (
+    _LATER_COLUMNS,
+    SUMMARY_QUERIES,
+    CaseStore,
+    StoreSummary,
+    summarize_rows,
+)
 
 if TYPE_CHECKING:
     from .postgis_store import PostgisCaseStore
@@ -47,8 +53,9 @@ def summarize(path: str | Path) -> StoreSummary:
             return summarize_rows([], [])
         have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}
         case_sql, event_sql = SUMMARY_QUERIES
-        if "due_given" not in have:  # a store made before the column existed
-            case_sql = case_sql.replace(", due_given", "")
+        for later in _LATER_COLUMNS:
+            if later not in have:  # a store made before the column existed
+                case_sql = case_sql.replace(f", {later}", "")
         return summarize_rows(con.execute(case_sql), con.execute(event_sql))
 
 

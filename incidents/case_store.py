@@ -53,7 +53,7 @@ from .new_cases import (
     coordinates,
     new_cases_frame,
 )
-from .timestamps import from_text, to_text, utc_ns
+from .timestamps import from_text, to_text, to_text_many, utc_ns
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,29 @@ class Case:
     version: int
     updated_at: dt.datetime
     due_given: bool = False  # the due time is the source system's own target, kept as given
+    # what the city's own system says (issue 19): its status word, the channel the case came
+    # in by, and when it last updated the case there; None for cases CityDesk took itself
+    source_status: str | None = None
+    channel: str | None = None
+    source_updated_at: dt.datetime | None = None
 
     @property
     def needs_location(self) -> bool:
         return self.lon is None or self.lat is None
 
 
-_MOMENTS = ("reported_at", "due_at", "registered_at", "dispatched_at", "closed_at", "updated_at")
+_MOMENTS = (
+    "reported_at",
+    "due_at",
+    "registered_at",
+    "dispatched_at",
+    "closed_at",
+    "updated_at",
+    "source_updated_at",
+)
+#: columns added after the first store version: in the checksum only where set, so a backup
+#: made before they existed keeps the checksum its manifest recorded
+_LATER_COLUMNS = ("due_given", "source_status", "channel", "source_updated_at")
 
 _CASE_COLUMNS = [f for f in Case.__dataclass_fields__]
 _BULK = 10_000  # a batch this large is an import, not a desk's report
@@ -176,6 +192,8 @@ def fact_select(moment=None) -> str:
 
 #: what a move may set on the case besides its state
 ASSIGNABLE = ("department", "crew", "duplicate_of")
+#: what a ``source_update`` event sets: the source's own word on a case
+SOURCE_ASSIGNABLE = ("due_at", "source_status", "source_updated_at")
 
 
 @dataclass
@@ -274,16 +292,17 @@ def summarize_rows(case_rows: Iterable, event_rows: Iterable) -> StoreSummary:
     """Counts and checksum of mapping rows: cases by case id, events by (case id, seq)."""
     digest = hashlib.sha256()
     counts = []
-    # due_given (added in store version 3) enters the checksum only where set, so a backup
-    # made before it existed keeps the checksum its manifest recorded
-    case_names = [c for c in _CASE_COLUMNS if c != "due_given"]
+    case_names = [c for c in _CASE_COLUMNS if c not in _LATER_COLUMNS]
     for rows, names in ((case_rows, case_names), (event_rows, _EVENT_COLUMNS)):
         n = 0
         for row in rows:
             canon = [_canonical(row[k], k in _JSON_COLUMNS) for k in names]
-            # sqlite3.Row: "in" would look at the values, hence keys()
-            if names is case_names and "due_given" in row.keys() and row["due_given"]:  # noqa: SIM118
-                canon.append(["due_given", 1])
+            if names is case_names:
+                keys = set(row.keys())  # sqlite3.Row: "in" would look at the values
+                for later in _LATER_COLUMNS:
+                    if later in keys and row[later]:
+                        value = 1 if later == "due_given" else _canonical(row[later], False)
+                        canon.append([later, value])
             digest.update(json.dumps(canon, ensure_ascii=False).encode() + b"\n")
             n += 1
         counts.append(n)
@@ -716,7 +735,8 @@ class CaseStore:
         self._atomic(work)
 
     def _move(self, con: Any, move: Move, actor: str, role, at) -> None:
-        unknown = set(move.assign) - set(ASSIGNABLE)
+        allowed = ASSIGNABLE + (SOURCE_ASSIGNABLE if move.action == "source_update" else ())
+        unknown = set(move.assign) - set(allowed)
         if unknown:
             raise ValueError(f"cannot assign {sorted(unknown)}")
         row = con.execute(
@@ -841,29 +861,40 @@ class CaseStore:
                 chunk = ids[i : i + 500]
                 for r in con.execute(
                     self._q(
-                        "SELECT case_id, source_id, status, version, registered_at FROM cases "
+                        "SELECT case_id, source_id, status, version, registered_at, due_at, "
+                        "due_given, source_status, source_updated_at FROM cases "
                         f"WHERE source = ? AND source_id IN ({', '.join('?' * len(chunk))})"
                     ),
                     (source, *chunk),
                 ):
                     stored[(source, r["source_id"])] = r
-        closed_ns = utc_ns(keyed["closed_at"])
         nat = np.iinfo(np.int64).min
-        for (source, source_id), close in zip(
-            zip(keyed["source"], keyed["source_id"].astype(str), strict=True),
-            closed_ns.tolist(),
-            strict=True,
+        closed_ns = utc_ns(keyed["closed_at"]).tolist()
+        due_ns = utc_ns(keyed["due_at"]).tolist() if "due_at" in keyed else [nat] * len(keyed)
+        updated_ns = (
+            utc_ns(keyed["source_updated_at"]).tolist()
+            if "source_updated_at" in keyed
+            else [nat] * len(keyed)
+        )
+        statuses = (
+            keyed["source_status"].tolist() if "source_status" in keyed else [None] * len(keyed)
+        )
+        keys = zip(keyed["source"], keyed["source_id"].astype(str), strict=True)
+        for (source, source_id), close, due, updated, status_there in zip(
+            keys, closed_ns, due_ns, updated_ns, statuses, strict=True
         ):
             row = stored.get((source, source_id))
             if row is None:  # repeated within the batch: its first row decided
                 continue
+            version = row["version"]
+            changed = False
             status = row["status"]
             if close != nat and status == State.REPORTED:
                 when = pd.Timestamp(close, tz="UTC").to_pydatetime()
                 note = _("closed in the source system")
-                move = Move(row["case_id"], "close_imported", row["version"], note)
+                move = Move(row["case_id"], "close_imported", version, note)
                 self._move(con, move, actor, Role.ADMIN, self.calendar.localize(when))
-                counts.updated += 1
+                version, changed = version + 1, True
             elif close != nat and status not in (State.CLOSED, State.CANCELLED):
                 counts.refused += 1
                 log.warning(
@@ -873,11 +904,49 @@ class CaseStore:
                     row["case_id"],
                     status,
                 )
+                continue
             elif close == nat and status == State.CLOSED and row["registered_at"] is None:
                 note = _("reopened in the source system")
-                move = Move(row["case_id"], "reopen", row["version"], note)
+                move = Move(row["case_id"], "reopen", version, note)
                 self._move(con, move, actor, Role.ADMIN, self.calendar.localize(at))
-                counts.updated += 1
+                version, changed = version + 1, True
+            said = self._source_said(row, status_there, due, updated)
+            if said is not None:
+                note, assign = said
+                move = Move(row["case_id"], "source_update", version, note, assign)
+                self._move(con, move, actor, Role.ADMIN, self.calendar.localize(at))
+                changed = True
+            counts.updated += int(changed)
+
+    @staticmethod
+    def _source_said(row, status_there, due: int, updated: int):
+        """(note, new values) when a later export changes the source's status or its own
+        due time for a case; None when it says nothing new."""
+        nat = np.iinfo(np.int64).min
+        notes: list[str] = []
+        assign: dict[str, str | None] = {}
+        if isinstance(status_there, str) and status_there and status_there != row["source_status"]:
+            notes.append(
+                _("status in the source system: {old} -> {new}").format(
+                    old=row["source_status"] or "-", new=status_there
+                )
+            )
+            assign["source_status"] = status_there
+        if due != nat and bool(row["due_given"]):
+            new_due = to_text_many(np.array([due], dtype=np.int64))[0]
+            old_due = row["due_at"]
+            if utc_ns([from_text(str(old_due))])[0] != due:
+                notes.append(
+                    _("due time in the source system: {old} -> {new}").format(
+                        old=old_due, new=new_due
+                    )
+                )
+                assign["due_at"] = new_due
+        if not notes:
+            return None
+        if updated != nat:
+            assign["source_updated_at"] = to_text_many(np.array([updated], dtype=np.int64))[0]
+        return "; ".join(notes), assign
 
     def verify_all(self) -> list[str]:
         """Case ids whose stored state or summary columns disagree with the replay of their

@@ -26,7 +26,7 @@ from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
 from .geocode import RangeFields
-from .lifecycle import TRANSITIONS, Event, Role, allowed_actions
+from .lifecycle import IMPORT_ACTIONS, TRANSITIONS, Event, Role, allowed_actions
 from .new_cases import NewCase
 from .routing import RoutingTable, department_names
 
@@ -177,7 +177,8 @@ class DispatchDesk:
         return CaseCard(
             case,
             self.store.history(case_id),
-            allowed_actions(case.status, self.role),
+            # what a person may do here; the import's own steps are the import's
+            [a for a in allowed_actions(case.status, self.role) if a not in IMPORT_ACTIONS],
             None if left is None else float(left["hours_left"]),
             None if left is None else str(left["level"]),
             department_names(self.lang).get(case.department, case.department),

@@ -52,6 +52,9 @@ class MappingColumns:
     due_at: str | None = None  # the source's target time: kept, not recomputed
     department: str | None = None  # the source's agency or department: kept
     priority: str | None = None  # the source's priority, through [priorities]
+    status: str | None = None  # the source's status word: kept, and read through [statuses]
+    channel: str | None = None  # how the case came in (phone, app, web, ...): kept
+    updated_at: str | None = None  # when the source last updated the case: kept
 
 
 @dataclass
@@ -86,6 +89,10 @@ class MappingFile:
     # the source's priority values -> CityDesk's 1 (most urgent) to 5; a number 1-5 in the
     # column is taken as it is, any other value not listed here is refused with its lines
     priorities: dict[str, int] = field(default_factory=dict)
+    # the source's status values -> "open" or "closed": a case whose status is closed is
+    # closed at the source's close time (or its last update); a value not listed is refused
+    # with its lines. Without this table the status is kept as text, and closed_at decides.
+    statuses: dict[str, Literal["open", "closed"]] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +105,7 @@ class ColumnMapping:
     default_category: str | None = None
     departments: dict[str, str] = field(default_factory=dict)
     priorities: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
     dayfirst: bool | None = None
     backwards: str = "refuse"
 
@@ -118,6 +126,7 @@ class ColumnMapping:
             default_category=data.defaults.category,
             departments=data.departments,
             priorities=data.priorities,
+            statuses=dict(data.statuses),
             dayfirst=data.dates.dayfirst,
             backwards=data.dates.backwards,
         )
@@ -362,6 +371,10 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
         )
     if backwards.any() and mapping.backwards == "clamp":
         closed = closed.where(~backwards, reported)
+    updated = _optional_dates(frame, cols, "updated_at", mapping, path)
+    status = frame[cols["status"]].astype("string").str.strip() if "status" in cols else None
+    if status is not None and mapping.statuses:
+        closed = _closed_by_status(status, closed, updated, mapping, path)
     due = _optional_dates(frame, cols, "due_at", mapping, path)
     lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
     lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
@@ -439,6 +452,16 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             "priority": _priorities(frame, str(cols["priority"]), mapping, path)
             if "priority" in cols
             else 3,
+            "source_status": status.to_numpy(dtype=object, na_value=None)
+            if status is not None
+            else None,
+            "channel": frame[cols["channel"]]
+            .astype("string")
+            .str.strip()
+            .to_numpy(dtype=object, na_value=None)
+            if "channel" in cols
+            else None,
+            "source_updated_at": updated,
         }
     )
     needs_location = int((~located).sum())
@@ -494,6 +517,46 @@ def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: 
             path=str(path),
         )
     return values.astype(int).to_numpy()
+
+
+def _closed_by_status(
+    status: pd.Series, closed: pd.Series, updated: pd.Series, mapping: ColumnMapping, path: Path
+) -> pd.Series:
+    """Close times as the source's status says: a closed status closes the case at its
+    close time, else at its last update; an open status keeps it open whatever close time
+    the row carries (the source reopened it). Values not in [statuses] are refused."""
+    meaning = status.map(lambda v: mapping.statuses.get(v) if isinstance(v, str) else None)
+    unknown = status.notna() & (status != "") & meaning.isna()
+    if unknown.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(unknown.to_numpy())[:20])
+        raise CaseImportError(
+            _(
+                "{column}: values with no meaning in [statuses]: {values} (file lines {rows})"
+            ).format(
+                column=mapping.columns["status"],
+                values=", ".join(sorted({str(v) for v in status[unknown]})[:8]),
+                rows=rows,
+            ),
+            _('Say in [statuses] whether each is "open" or "closed", e.g. "Assigned" = "open".'),
+            path=str(path),
+        )
+    is_closed = (meaning == "closed").to_numpy()
+    closed = closed.where(closed.notna() | ~is_closed, updated)
+    missing = is_closed & closed.isna().to_numpy()
+    if missing.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:20])
+        raise CaseImportError(
+            ngettext(
+                "{n} row is closed at the source but has no close or update time (file line "
+                "{rows})",
+                "{n} rows are closed at the source but have no close or update time (file "
+                "lines {rows})",
+                int(missing.sum()),
+            ).format(n=int(missing.sum()), rows=rows),
+            _("Map closed_at or updated_at in [columns], or fix those rows."),
+            path=str(path),
+        )
+    return closed.where(~(meaning == "open").to_numpy(), pd.NaT)
 
 
 def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:

@@ -55,9 +55,12 @@ S, R = State, Role
 class Transition:
     action: str
     sources: frozenset[State]
-    target: State
+    target: State | None  # None: the case stays in its state (a fact recorded, no move)
     roles: frozenset[Role]
     needs_note: bool = False
+
+    def to_state(self, source: State) -> State:
+        return source if self.target is None else self.target
 
 
 def _t(action, sources, target, roles, needs_note=False) -> Transition:
@@ -103,8 +106,22 @@ TRANSITIONS: dict[str, Transition] = {
         # a case imported already closed in the source system: recorded as exactly that, rather
         # than as invented intermediate steps
         _t("close_imported", [S.REPORTED], S.CLOSED, [], needs_note=True),
+        # a later export of the source system says something new about a case (its status
+        # or its due time there): appended to the history as what it is, the case's own
+        # state unchanged (issue 19: re-imports append events, never rewrite)
+        _t(
+            "source_update",
+            [s for s in S if s is not S.NEW],
+            None,
+            [],
+            needs_note=True,
+        ),
     )
 }
+
+
+#: steps only an import takes (the source system's word on a case), never a desk's button
+IMPORT_ACTIONS = frozenset({"close_imported", "source_update"})
 
 
 class TransitionError(CityDeskError):
@@ -184,7 +201,9 @@ def apply(
         raise TransitionError(
             _("{action} needs a reason").format(action=verb), _("Give the reason in the note.")
         )
-    return Event(state.events + 1, action, state.state, t.target, actor, role, at, note)
+    return Event(
+        state.events + 1, action, state.state, t.to_state(state.state), actor, role, at, note
+    )
 
 
 def advance(state: CaseState, event: Event) -> CaseState:
@@ -220,7 +239,11 @@ def replay(events: Iterable[Event]) -> CaseState:
     state = CaseState()
     for event in events:
         t = TRANSITIONS.get(event.action)
-        if t is None or event.from_state not in t.sources or event.to_state != t.target:
+        if (
+            t is None
+            or event.from_state not in t.sources
+            or event.to_state != t.to_state(event.from_state)
+        ):
             raise TransitionError(
                 _("event {seq} ({action}) is not a legal step").format(
                     seq=event.seq, action=event.action

@@ -65,6 +65,11 @@ class NewCase:
     due_at: dt.datetime | None = None
     #: the source's responsible department or agency, kept instead of the catalogue's
     department: str | None = None
+    #: the source system's status word, the channel the case came in by, and when the source
+    #: last updated it (kept as facts; the case's state follows its own history)
+    source_status: str | None = None
+    channel: str | None = None
+    source_updated_at: dt.datetime | None = None
     history: list[HistoryStep] = field(default_factory=list)  # steps after the report
 
 
@@ -79,7 +84,7 @@ def new_cases_frame(cases: list[NewCase], calendar: WorkingCalendar) -> pd.DataF
     """The column form of a list of ``NewCase`` (naive times are read in the calendar's
     zone, like everywhere else)."""
     frame = pd.DataFrame([c.__dict__ for c in cases], columns=COLUMNS)
-    for col in ("reported_at", "closed_at", "due_at"):
+    for col in ("reported_at", "closed_at", "due_at", "source_updated_at"):
         frame[col] = [None if v is None else calendar.localize(v) for v in frame[col]]
     return frame
 
@@ -164,6 +169,9 @@ def build_rows(
         "version": [1] * n,
         "updated_at": to_text_many(np.full(n, at_ns)),
         "due_given": (given != np.iinfo(np.int64).min).tolist(),
+        "source_status": _texts(frame["source_status"]),
+        "channel": _texts(frame["channel"]),
+        "source_updated_at": _moments(frame["source_updated_at"]),
     }
     cases["lon"] = [None if v != v else v for v in cases["lon"]]  # NaN -> NULL
     cases["lat"] = [None if v != v else v for v in cases["lat"]]
@@ -184,6 +192,11 @@ def _categories(frame: pd.DataFrame, catalogue: Catalogue) -> list:
     keys = list(zip(*columns, strict=True))
     found = {key: catalogue.get(*key) for key in dict.fromkeys(keys)}
     return [found[key] for key in keys]
+
+
+def _moments(column: pd.Series) -> list[str | None]:
+    """Stored text of optional moments (None where the source gave none)."""
+    return to_text_many(utc_ns(column))
 
 
 def _texts(column: pd.Series) -> list[str | None]:

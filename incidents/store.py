@@ -101,6 +101,9 @@ _DDL = [
         version INTEGER NOT NULL DEFAULT 1,
         updated_at DATETIME NOT NULL,
         due_given BOOLEAN NOT NULL DEFAULT 0,
+        source_status TEXT,
+        channel TEXT,
+        source_updated_at DATETIME,
         UNIQUE (source, source_id)
     )""",
     """CREATE TABLE IF NOT EXISTS case_events (
@@ -218,7 +221,7 @@ class SqliteCaseStore(CaseStore):
                     self._con.execute(ddl)
                 self._register_in_geopackage()
                 self._add_db_user_column()
-                self._add_due_given_column()
+                self._add_later_columns()
                 self._con.execute(
                     "INSERT OR IGNORE INTO case_store_meta (key, value) "
                     "VALUES ('schema_version', ?)",
@@ -293,12 +296,20 @@ class SqliteCaseStore(CaseStore):
         if "db_user" not in names:
             self._con.execute("ALTER TABLE case_events ADD COLUMN db_user TEXT")
 
-    def _add_due_given_column(self) -> None:
-        """Whether a case's due time is its source's own target (stores made before it was
-        kept: no case's was)."""
+    #: columns added to the cases table after its first version, with their SQL type: a
+    #: store made before them gets them, empty (what its cases never had)
+    _LATER = (
+        ("due_given", "BOOLEAN NOT NULL DEFAULT 0"),  # the due time is the source's own
+        ("source_status", "TEXT"),  # the source system's status word (issue 19)
+        ("channel", "TEXT"),
+        ("source_updated_at", "DATETIME"),
+    )
+
+    def _add_later_columns(self) -> None:
         names = {r[1] for r in self._con.execute("PRAGMA table_info(cases)")}
-        if "due_given" not in names:
-            self._con.execute("ALTER TABLE cases ADD COLUMN due_given BOOLEAN NOT NULL DEFAULT 0")
+        for name, sql_type in self._LATER:
+            if name not in names:
+                self._con.execute(f"ALTER TABLE cases ADD COLUMN {name} {sql_type}")
 
     def _register_in_geopackage(self) -> None:
         """Make ``cases`` a GeoPackage point layer (EPSG:4326) and the history an

@@ -1,0 +1,123 @@
+"""A city system's status, channel and last-update time (issue 19): kept on the case, read
+through a [statuses] value map, and a later export that changes the status or the source's
+own due time appends a ``source_update`` event (the case's state unchanged, history never
+rewritten); on both backends."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from citydesk.incidents.import_csv import CaseImportError, import_csv
+
+MAPPING = """
+source = "city311"
+[columns]
+source_id = "id"
+reported_at = "opened"
+closed_at = "closed"
+due_at = "due"
+status = "state"
+channel = "via"
+updated_at = "touched"
+lat = "lat"
+lon = "lon"
+category = "type"
+[dates]
+formats = ["%Y-%m-%d %H:%M"]
+timezone = "America/New_York"
+[categories]
+"bin" = "component:0302"
+[statuses]
+"Open" = "open"
+"Assigned" = "open"
+"In Progress" = "open"
+"Closed" = "closed"
+"""
+COLUMNS = ["id", "opened", "closed", "due", "state", "via", "touched"]
+
+
+@pytest.fixture()
+def store(store_target):
+    with store_target.open() as s:
+        yield s
+
+
+def _export(tmp_path, name, rows):
+    path = tmp_path / name
+    frame = pd.DataFrame(rows, columns=COLUMNS).assign(lat=42.37, lon=-71.1, type="bin")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_status_channel_and_updates_are_kept_and_changes_are_events(store, tmp_path):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    monday = _export(
+        tmp_path,
+        "monday.csv",
+        [
+            ["1", "2026-03-02 09:00", "", "2026-03-04 17:00", "Open", "Phone", "2026-03-02 09:00"],
+            [
+                "2",
+                "2026-03-02 09:30",
+                "",
+                "2026-03-05 17:00",
+                "Assigned",
+                "App",
+                "2026-03-02 10:00",
+            ],
+            # closed at the source with no close date: closed at its last update
+            ["3", "2026-03-02 10:00", "", "", "Closed", "Web", "2026-03-02 15:00"],
+        ],
+    )
+    summary = import_csv(store, monday, mapping)
+    assert summary["added"] == 3 and summary["closed"] == 1
+    cases = store.query().set_index("source_id")
+    assert cases.loc["1", "source_status"] == "Open" and cases.loc["2", "channel"] == "App"
+    three = store.get(cases.loc["3", "case_id"])
+    assert three.status == "closed" and three.closed_at.hour == 15
+    assert three.source_updated_at.hour == 15
+
+    tuesday = _export(
+        tmp_path,
+        "tuesday.csv",
+        [
+            # the agency moved it on and gave itself a day more
+            ["1", "2026-03-02 09:00", "", "2026-03-05 17:00", "In Progress", "Phone", "2026-03-03 08:00"],  # noqa: E501
+            ["2", "2026-03-02 09:30", "", "2026-03-05 17:00", "Assigned", "App", "2026-03-02 10:00"],  # noqa: E501
+            ["3", "2026-03-02 10:00", "", "", "Closed", "Web", "2026-03-02 15:00"],
+        ],
+    )  # fmt: skip
+    again = import_csv(store, tuesday, mapping)
+    assert again["added"] == 0 and again["updated"] == 1 and again["unchanged"] == 2
+    one = store.get(cases.loc["1", "case_id"])
+    assert one.status == "reported"  # the source's word is recorded; the state is its own
+    assert one.source_status == "In Progress" and one.due_at.day == 5
+    history = store.history(one.case_id)
+    assert [e.action for e in history] == ["report", "source_update"]
+    assert "Open -> In Progress" in history[-1].note and "due time" in history[-1].note
+    assert import_csv(store, tuesday, mapping)["updated"] == 0  # idempotent
+    assert store.verify_all() == []
+
+
+def test_a_status_the_mapping_does_not_explain_is_refused_with_its_lines(store, tmp_path):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    odd = _export(
+        tmp_path,
+        "odd.csv",
+        [
+            ["1", "2026-03-02 09:00", "", "", "Open", "Phone", ""],
+            ["2", "2026-03-02 09:30", "", "", "Pending Review", "App", ""],
+            ["3", "2026-03-02 10:00", "", "", "Closed", "Web", ""],
+        ],
+    )
+    with pytest.raises(CaseImportError, match=r"Pending Review \(file lines 3\)"):
+        import_csv(store, odd, mapping)
+    without_time = _export(
+        tmp_path, "no_time.csv", [["3", "2026-03-02 10:00", "", "", "Closed", "Web", ""]]
+    )
+    with pytest.raises(CaseImportError, match=r"no close or update time \(file line 2\)"):
+        import_csv(store, without_time, mapping)
+    assert store.count() == 0
