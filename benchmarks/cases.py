@@ -11,6 +11,15 @@ Measures, in one run:
 - KPIs by department and by grid over those n registered cases;
 - the store's size on disk per million cases.
 Targets (incidents issue): grid assignment < 1 s per million, import < 60 s, KPIs < 2 s.
+
+    .venv/bin/python benchmarks/cases.py reimport [--n 1000000] [--backend geopackage|postgis]
+
+A city system's export (issue 19): n rows with the source's due time, department and status
+mapped, imported into a fresh store; then the next export of the same n rows in which 10 %
+have closed there, re-imported (an upsert: the changed cases get their events, nothing is
+duplicated). Each step runs in its own process, so its peak memory is its own. Targets:
+the import no slower than the plain 1M import (45-53 s), the re-import under 90 s, the
+import's peak memory under 2 GB.
 """
 
 from __future__ import annotations
@@ -130,7 +139,124 @@ def grid_and_places(n: int) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     return grid, crashes.geometry.x.values[pick], crashes.geometry.y.values[pick]
 
 
+EXPORT_MAPPING = """
+source = "city311"
+[columns]
+source_id = "id"
+reported_at = "opened"
+closed_at = "closed"
+due_at = "due"
+department = "agency"
+status = "status"
+lat = "lat"
+lon = "lon"
+category = "type"
+[dates]
+formats = ["%Y-%m-%d %H:%M:%S"]
+timezone = "America/New_York"
+[categories]
+"crash" = "event:0490"
+[statuses]
+"Open" = "open"
+"Closed" = "closed"
+"""
+
+
+def make_exports(n: int) -> tuple[Path, Path, Path]:
+    """(first export, the next export with 10 % closed since, the mapping)."""
+    first, later = DATA_DIR / f"export_{n}_a.csv", DATA_DIR / f"export_{n}_b.csv"
+    mapping = DATA_DIR / "export_mapping.toml"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    mapping.write_text(EXPORT_MAPPING, encoding="utf-8")
+    if first.exists() and later.exists():
+        return first, later, mapping
+    crashes = pd.read_csv(make_csv(n), dtype=str)
+    when = pd.to_datetime(crashes["Date Time"], format="mixed", errors="coerce")
+    when = when.fillna(pd.Timestamp("2014-06-01 12:00"))
+    rng = np.random.default_rng(19)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1).astype(str),
+            "opened": when.dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "closed": "",
+            "due": (when + pd.Timedelta(days=3)).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "agency": rng.choice(["DOT", "DSNY", "NYPD", "DEP"], n),
+            "status": "Open",
+            "lat": crashes["Latitude"],
+            "lon": crashes["Longitude"],
+            "type": "crash",
+        }
+    )
+    frame.to_csv(first, index=False)
+    closed = rng.random(n) < 0.10
+    frame.loc[closed, "status"] = "Closed"
+    frame.loc[closed, "closed"] = (when[closed] + pd.Timedelta(hours=30)).dt.strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    frame.to_csv(later, index=False)
+    return first, later, mapping
+
+
+STEP = r"""
+import json, resource, sys, time
+from citydesk.incidents.import_csv import import_csv
+from citydesk.incidents.stores import open_store
+place, path, mapping = sys.argv[1:4]
+t0 = time.perf_counter()
+with open_store(place) as store:
+    result = import_csv(store, path, mapping)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak,
+                  **{k: result[k] for k in ("added", "updated", "unchanged", "refused")}}))
+"""
+
+
+def run_reimport(n: int, backend: str) -> None:
+    import json
+    import subprocess
+
+    first, later, mapping = make_exports(n)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "postgis":
+            import os
+
+            place = os.environ["CITYDESK_BENCH_PG_URL"]  # a fresh schema, e.g. ?schema=bench
+        else:
+            place = str(Path(tmp) / "cases.gpkg")
+            Path(place).write_bytes((ROOT / "layers/demo_data/cambridge_demo.gpkg").read_bytes())
+        for label, path in ((f"import {n:,} rows", first), ("re-import, 10 % closed", later)):
+            out = subprocess.run(
+                [sys.executable, "-P", "-c", STEP, place, str(path), str(mapping)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            got = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append(
+                [
+                    f"{label} ({backend})",
+                    f"{got['seconds']:.1f}",
+                    f"{got['peak_mib']:,.0f}",
+                    f"added {got['added']:,}, updated {got['updated']:,}, "
+                    f"unchanged {got['unchanged']:,}, refused {got['refused']:,}",
+                ]
+            )
+    print_results(
+        f"A city system's export, {n:,} rows, and its next export",
+        ["step", "seconds", "peak MiB", "counts"],
+        rows,
+    )
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "reimport":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("which")
+        parser.add_argument("--n", type=int, default=1_000_000)
+        parser.add_argument("--backend", default="geopackage")
+        args = parser.parse_args()
+        run_reimport(args.n, args.backend)
+        return 0
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
     args = parser.parse_args()
