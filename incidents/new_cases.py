@@ -125,8 +125,10 @@ def build_rows(
     at: dt.datetime,
     blobs: list[bytes | None] | None,
     grid_codes: list[str | None],
+    id_start: int | None = None,
 ) -> NewRows:
-    """Rows for the cases of ``frame`` (see ``COLUMNS``), reported by ``actor``/``role``."""
+    """Rows for the cases of ``frame`` (see ``COLUMNS``), reported by ``actor``/``role``.
+    ``id_start`` continues the case-id counter of an earlier part of the same batch."""
     n = len(frame)
     at_ns = utc_ns([calendar.localize(at)])[0]
     category = _categories(frame, catalogue)
@@ -140,7 +142,7 @@ def build_rows(
         d if isinstance(d, str) and d.strip() else c.department
         for d, c in zip(frame["department"], category, strict=True)
     ]
-    case_ids = _case_ids(reported, calendar)
+    case_ids = _case_ids(reported, calendar, id_start)
     steps = _history_steps(frame, reported, actor, role, calendar)
     facts, events = _walk_patterns(steps, case_ids, frame)
     lon, lat = coordinates(frame)
@@ -206,7 +208,14 @@ def _texts(column: pd.Series) -> list[str | None]:
     return [v if v is None or isinstance(v, str) else str(v) for v in values.tolist()]
 
 
-def _case_ids(reported: np.ndarray, calendar: WorkingCalendar) -> list[str]:
+def new_id_start() -> int:
+    """A random start for one batch's case-id counter (40 bits)."""
+    return int.from_bytes(os.urandom(5), "big")
+
+
+def _case_ids(
+    reported: np.ndarray, calendar: WorkingCalendar, start: int | None = None
+) -> list[str]:
     """``YYYYMMDD-`` (the local report date, so a clerk can read it) and 40 bits: a random
     start for the batch, then one more per case, so desks never need to coordinate a
     counter and the ids of one batch are distinct by construction (40 random bits per case
@@ -214,7 +223,7 @@ def _case_ids(reported: np.ndarray, calendar: WorkingCalendar) -> list[str]:
     ranges overlap in 2^40: about 2e-6 for two million-case batches on one day."""
     local = pd.to_datetime(reported, utc=True).tz_convert(calendar.zone).tz_localize(None)
     days = np.datetime_as_string(local.values.astype("datetime64[D]")).tolist()
-    start = int.from_bytes(os.urandom(5), "big")
+    start = new_id_start() if start is None else start
     return [f"{d[:4]}{d[5:7]}{d[8:10]}-{(start + i) % (1 << 40):010x}" for i, d in enumerate(days)]
 
 
