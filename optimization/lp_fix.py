@@ -24,6 +24,7 @@ import numpy as np
 import pulp
 
 from citydesk.layers.errors import CityDeskError
+from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs
@@ -39,7 +40,12 @@ class GroupFixResult:
 class PersistentLp:
     """One HiGHS LP of a PuLP model with binary groups, re-solved as rows and costs move."""
 
-    def __init__(self, problem: pulp.LpProblem, groups: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        problem: pulp.LpProblem,
+        groups: Mapping[str, int],
+        feedback: Feedback | None = None,
+    ) -> None:
         try:
             import highspy
         except ImportError as exc:  # pragma: no cover - highspy is a dependency
@@ -72,6 +78,22 @@ class PersistentLp:
         self._cols = np.arange(self.n, dtype=np.int32)
         self._sign = -1.0
         self._constant = 0.0
+        self.feedback = feedback or NullFeedback()
+        self._listen(self.model)
+
+    def _listen(self, highs) -> None:
+        """Let a Cancel stop HiGHS inside a solve: its interrupt callbacks ask the feedback,
+        so the land-use front stops within a fraction of a second instead of finishing the
+        LP and MIP under way (4.4 s, issue 20's target is 2 s)."""
+        feedback = self.feedback
+
+        def interrupt(event) -> None:
+            if feedback.is_canceled():
+                event.interrupt()
+
+        highs.cbSimplexInterrupt += interrupt
+        highs.cbIpmInterrupt += interrupt
+        highs.cbMipInterrupt += interrupt
 
     def vector(self, expression: pulp.LpAffineExpression) -> np.ndarray:
         """The expression's coefficients in column order (plans are evaluated with a dot)."""
@@ -105,6 +127,7 @@ class PersistentLp:
         ``time_limit`` bounds each MIP; a MIP stopped there still returns its best plan."""
         started = time.perf_counter()
         result = self._solve_once(target_gap / 2, marginal, time_limit)
+        check_canceled(self.feedback)
         while (
             result.outcome.gap is not None
             and result.outcome.gap > target_gap
@@ -112,6 +135,7 @@ class PersistentLp:
         ):
             marginal *= 2
             retry = self._solve_once(target_gap / 2, marginal, time_limit)
+            check_canceled(self.feedback)
             if retry.outcome.objective is not None and (
                 result.outcome.objective is None
                 or retry.outcome.objective > result.outcome.objective
@@ -128,6 +152,7 @@ class PersistentLp:
     def _solve_once(self, mip_gap: float, marginal: int, time_limit: float) -> GroupFixResult:
         started = time.perf_counter()
         self.model.run()
+        check_canceled(self.feedback)
         status = self.model.getModelStatus()
         if status != self._highspy.HighsModelStatus.kOptimal:
             verdict = (
@@ -190,7 +215,9 @@ class PersistentLp:
         mip.changeColsIntegrality(self.n, self._cols, self.binary.astype(np.uint8))
         mip.setOptionValue("mip_rel_gap", float(mip_gap))
         mip.setOptionValue("time_limit", float(time_limit))
+        self._listen(mip)
         mip.run()
+        check_canceled(self.feedback)
         info = mip.getInfo()
         if info.primal_solution_status != 2:
             return None, float("nan"), float("nan")

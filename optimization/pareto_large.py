@@ -52,7 +52,7 @@ def epsilon_front(
     first, second = objectives
     work = problem.copy()
     work += second.sign * second.expression >= -1e30, "_eps"
-    engine = PersistentLp(work, groups)
+    engine = PersistentLp(work, groups, feedback)
     f = [engine.vector(o.sign * o.expression) for o in objectives]
     constants = [o.sign * o.expression.constant for o in objectives]
 

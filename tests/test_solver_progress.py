@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pulp
+import pytest
 
 from citydesk.layers.feedback import RecordingFeedback
 from citydesk.optimization import solve as solve_module
@@ -52,3 +53,52 @@ def test_cli_time_limit_zero_means_none():
     assert solve_options(args(None)).time_limit == DEFAULT_TIME_LIMIT_S
     assert solve_options(args(0)).time_limit is None
     assert solve_options(args(30)).time_limit == 30
+
+
+def _grouped_problem(groups: int = 1500, options: int = 3, seed: int = 5):
+    """A land-use-like model: every group (parcel) takes exactly one option; a budget row
+    couples them; two objectives."""
+    rng = np.random.default_rng(seed)
+    model = pulp.LpProblem("grouped", pulp.LpMaximize)
+    x = {(g, o): pulp.LpVariable(f"x_{g}_{o}", cat=pulp.LpBinary)
+         for g in range(groups) for o in range(options)}  # fmt: skip
+    for g in range(groups):
+        model += pulp.lpSum(x[g, o] for o in range(options)) == 1
+    cost = rng.uniform(0, 10, (groups, options))
+    model += pulp.lpSum(cost[g, o] * v for (g, o), v in x.items()) <= 4 * groups
+    a, b = rng.uniform(0, 1, (groups, options)), rng.uniform(0, 1, (groups, options))
+    first = pulp.lpSum(a[g, o] * v for (g, o), v in x.items())
+    second = pulp.lpSum(b[g, o] * v for (g, o), v in x.items())
+    return model, {v.name: g for (g, _o), v in x.items()}, first, second
+
+
+def test_cancel_reaches_inside_a_highs_solve():
+    """The land-use front took 30 s, then 4.4 s, to stop after Cancel: HiGHS ran its LP and
+    MIP to the end. Its interrupt callbacks now ask the feedback during the solve."""
+    from citydesk.layers.feedback import CanceledError
+    from citydesk.optimization.pareto import Objective
+    from citydesk.optimization.pareto_large import epsilon_front
+
+    class Asked:
+        def __init__(self, cancel_after: int | None) -> None:
+            self.calls, self.cancel_after = 0, cancel_after
+
+        def set_progress(self, pct: float) -> None:
+            pass
+
+        def push_info(self, message: str) -> None:
+            pass
+
+        def is_canceled(self) -> bool:
+            self.calls += 1
+            return self.cancel_after is not None and self.calls > self.cancel_after
+
+    model, groups, first, second = _grouped_problem()
+    objectives = [Objective("a", first), Objective("b", second)]
+    asked = Asked(cancel_after=None)
+    epsilon_front(model, groups, objectives, points=3, feedback=asked)
+    assert asked.calls > 200  # asked during the solves (18 times when only between them)
+    stopping = Asked(cancel_after=5)
+    with pytest.raises(CanceledError):
+        epsilon_front(model, groups, objectives, points=3, feedback=stopping)
+    assert stopping.calls < asked.calls
