@@ -892,6 +892,7 @@ class CaseStore:
         updated_text = to_text_many(utc_ns(updated)) if updated is not None else [None] * n
         stored_due = utc_ns([from_text(str(r["due_at"])) if r else None for r in found]).tolist()
         statuses = keyed["source_status"].tolist() if "source_status" in keyed else [None] * n
+        simple_closes: list[tuple[Any, dt.datetime, str, dict]] = []
         for i, row in enumerate(found):
             if row is None:  # repeated within the batch: its first row decided
                 continue
@@ -904,6 +905,10 @@ class CaseStore:
             if close != nat and status == State.REPORTED:
                 when = pd.Timestamp(close, tz="UTC").to_pydatetime()
                 note = "; ".join([_("closed in the source system"), *([said[0]] if said else [])])
+                if row["version"] == 1:  # its whole history is its report: closed in bulk
+                    simple_closes.append((row, self.calendar.localize(when), note, assign))
+                    counts.updated += 1
+                    continue
                 move = Move(row["case_id"], "close_imported", row["version"], note, assign)
                 self._move(con, move, actor, Role.ADMIN, self.calendar.localize(when))
             elif close != nat and status not in (State.CLOSED, State.CANCELLED):
@@ -926,6 +931,62 @@ class CaseStore:
             else:
                 continue
             counts.updated += 1
+        self._close_imported_many(con, simple_closes, actor)
+
+    def _close_imported_many(
+        self, con: Any, closes: list[tuple[Any, dt.datetime, str, dict]], actor: str
+    ) -> None:
+        """``close_imported`` for many cases whose history is only their report, as two
+        statements run over all of them (one move at a time, 100,000 closes took 11 minutes
+        on PostGIS). The event and the summary columns come from the lifecycle itself, as
+        in :meth:`_move`; a case changed meanwhile fails the whole import."""
+        if not closes:
+            return
+        reported = CaseState(state=State.REPORTED, events=1, history=["report"])
+        events, updates = [], []
+        for row, when, note, assign in closes:
+            event = apply(reported, "close_imported", actor, Role.ADMIN, when, note)
+            facts = _state_facts(advance(reported, event))
+            events.append(
+                (
+                    row["case_id"], event.seq, event.action, event.from_state.value,
+                    event.to_state.value, event.actor, event.role.value, to_text(event.at),
+                    event.note, json.dumps(assign, ensure_ascii=False, sort_keys=True),
+                )
+            )  # fmt: skip
+            updates.append(
+                (
+                    *facts.values(),
+                    *(assign.get(c) for c in SOURCE_ASSIGNABLE),
+                    to_text(when),
+                    row["case_id"],
+                )
+            )
+        self._executemany(
+            con,
+            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, "
+            "at, note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            events,
+        )
+        names = list(_state_facts(reported))
+        keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
+        changed = self._executemany(
+            con,
+            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in names)}, {keep}, "
+            "version = 2, updated_at = ? WHERE case_id = ? AND version = 1",
+            updates,
+        )
+        if changed != len(updates):
+            raise VersionConflict(
+                _("cases changed while the import closed them"),
+                _("Run the import again; nothing of it was stored."),
+            )
+
+    def _executemany(self, con: Any, query: str, rows: list[tuple]) -> int:
+        """Run ``query`` once per row; the number of rows it changed."""
+        cursor = con.cursor()
+        cursor.executemany(self._q(query), rows)
+        return cursor.rowcount
 
     @staticmethod
     def _source_said(row, status_there, due: int, stored_due: int):
