@@ -281,6 +281,28 @@ _EVENT_COLUMNS = (
 _JSON_COLUMNS = ("photos", "detail")  # jsonb reorders keys: compare them parsed
 
 
+_EVENT_INSERT = (
+    "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, at, "
+    "note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _event_row(case_id: str, event: Event, detail: dict) -> tuple:
+    """The ``case_events`` row of one event (``detail``: what the move assigned)."""
+    return (
+        case_id,
+        event.seq,
+        event.action,
+        event.from_state.value,
+        event.to_state.value,
+        event.actor,
+        event.role.value,
+        to_text(event.at),
+        event.note,
+        json.dumps(detail, ensure_ascii=False, sort_keys=True),
+    )
+
+
 def _canonical(value: Any, json_text: bool) -> Any:
     if json_text:
         return json.dumps(json.loads(value or "null"), ensure_ascii=False, sort_keys=True)
@@ -671,24 +693,7 @@ class CaseStore:
         return ids, skipped
 
     def _append(self, con: Any, case_id: str, event: Event, detail: dict) -> None:
-        con.execute(
-            self._q(
-                "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, "
-                "role, at, note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-            (
-                case_id,
-                event.seq,
-                event.action,
-                event.from_state.value,
-                event.to_state.value,
-                event.actor,
-                event.role.value,
-                to_text(event.at),
-                event.note,
-                json.dumps(detail, ensure_ascii=False, sort_keys=True),
-            ),
-        )
+        con.execute(self._q(_EVENT_INSERT), _event_row(case_id, event, detail))
 
     def report(
         self,
@@ -890,7 +895,9 @@ class CaseStore:
         due_ns = utc_ns(keyed["due_at"]).tolist() if "due_at" in keyed else [nat] * n
         updated = keyed.get("source_updated_at")
         updated_text = to_text_many(utc_ns(updated)) if updated is not None else [None] * n
-        stored_due = utc_ns([from_text(str(r["due_at"])) if r else None for r in found]).tolist()
+        # the stored due time matters only where it is the source's own
+        stored_texts = [r["due_at"] if r and r["due_given"] else None for r in found]
+        stored_due = utc_ns(pd.to_datetime(stored_texts, format="ISO8601", utc=True)).tolist()
         statuses = keyed["source_status"].tolist() if "source_status" in keyed else [None] * n
         simple_closes: list[tuple[Any, dt.datetime, str, dict]] = []
         for i, row in enumerate(found):
@@ -947,13 +954,7 @@ class CaseStore:
         for row, when, note, assign in closes:
             event = apply(reported, "close_imported", actor, Role.ADMIN, when, note)
             facts = _state_facts(advance(reported, event))
-            events.append(
-                (
-                    row["case_id"], event.seq, event.action, event.from_state.value,
-                    event.to_state.value, event.actor, event.role.value, to_text(event.at),
-                    event.note, json.dumps(assign, ensure_ascii=False, sort_keys=True),
-                )
-            )  # fmt: skip
+            events.append(_event_row(row["case_id"], event, assign))
             updates.append(
                 (
                     *facts.values(),
@@ -962,12 +963,7 @@ class CaseStore:
                     row["case_id"],
                 )
             )
-        self._executemany(
-            con,
-            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, role, "
-            "at, note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            events,
-        )
+        self._executemany(con, _EVENT_INSERT, events)
         names = list(_state_facts(reported))
         keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
         changed = self._executemany(

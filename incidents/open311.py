@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import math
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -298,31 +299,33 @@ def import_file(
 ) -> dict[str, object]:
     """Import an Open311 JSON or XML file in one all-or-nothing batch (idempotent on
     ``service_request_id``); returns the same summary as ``import_csv``."""
-    return import_requests(store, read_valid_requests(path, codes), codes, actor)
+    return import_requests(store, read_valid_requests(path, codes), actor)
 
 
-def read_valid_requests(
-    path: str | Path, codes: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The requests of a file, every one checked (codes, times, coordinates) before any
-    store is opened: a refused file leaves the project untouched."""
+@dataclass
+class CheckedRequests:
+    """The requests of a file and their cases, one for one (every request was checked)."""
+
+    requests: list[dict[str, Any]]
+    cases: list[NewCase]
+
+
+def read_valid_requests(path: str | Path, codes: dict[str, str] | None = None) -> CheckedRequests:
+    """The requests of a file, every one checked (codes, times, coordinates) and made into
+    its case before any store is opened: a refused file leaves the project untouched."""
     requests = read_requests(path)
-    to_new_cases(requests, codes)
-    return requests
+    return CheckedRequests(requests, to_new_cases(requests, codes))
 
 
-def import_requests(
-    store, requests: list[dict[str, Any]], codes: dict[str, str] | None, actor: str = "import"
-) -> dict[str, object]:
+def import_requests(store, checked: CheckedRequests, actor: str = "import") -> dict[str, object]:
     """Store checked requests, skipping those this store already holds."""
-    ids = [str(r.get("service_request_id")) for r in requests]
+    ids = [str(r.get("service_request_id")) for r in checked.requests]
     own = set(store.query_ids(ids)["case_id"]) if ids else set()
-    fresh = [r for r, i in zip(requests, ids, strict=True) if i not in own]
-    cases = to_new_cases(fresh, codes)
+    cases = [c for c, i in zip(checked.cases, ids, strict=True) if i not in own]
     added, skipped = store.import_batch(cases, actor=actor)
-    skipped += len(requests) - len(fresh)  # this store's own cases, exported and read back
+    skipped += len(ids) - len(cases)  # this store's own cases, exported and read back
     return {
-        "rows": len(requests),
+        "rows": len(ids),
         "added": added,
         "skipped": skipped,
         "needs_location": sum(c.lon is None for c in cases),

@@ -16,9 +16,9 @@ distributions (``ReplaySpec``), documented in docs/DISPATCH.md.
 
 With ``until`` (the desk's "now"), the history is moved so that its last report came in
 20 minutes before that moment, nothing after it has
-happened yet, and the cases of the last ``backlog_days`` stop at a random step of the loop:
-a dispatcher opening the demo finds open cases in every state, some due soon, as on a
-real morning (issue 20: the demo showed 9,110 closed cases dated 2010-2014).
+happened yet, and the cases of the last ``backlog_days`` stop part-way round the loop (the
+newest the least advanced): a dispatcher opening the demo finds open cases in every state,
+some due soon, as on a real morning (issue 20: the demo showed 9,110 closed cases dated 2010-2014).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from citydesk.layers.i18n import _
 
 from .calendar import WorkingCalendar, file_calendar
 from .case_store import (
+    _LATER_COLUMNS,
     ASSIGNABLE,
     FACT_COLUMNS,
     FACT_MOMENTS,
@@ -185,6 +186,16 @@ def _facts_in_child(path: Path, condition: str) -> pd.DataFrame | None:
         return None
 
 
+#: SQL types of the columns added to the cases table after its first version
+#: (``_LATER_COLUMNS``): a store made before them gets them, empty
+_LATER_TYPES = {
+    "due_given": "BOOLEAN NOT NULL DEFAULT 0",
+    "source_status": "TEXT",
+    "channel": "TEXT",
+    "source_updated_at": "DATETIME",
+}
+
+
 class SqliteCaseStore(CaseStore):
     """Cases in a GeoPackage: the project file, or a file of its own."""
 
@@ -296,19 +307,13 @@ class SqliteCaseStore(CaseStore):
         if "db_user" not in names:
             self._con.execute("ALTER TABLE case_events ADD COLUMN db_user TEXT")
 
-    #: columns added to the cases table after its first version, with their SQL type: a
-    #: store made before them gets them, empty (what its cases never had)
-    _LATER = (
-        ("due_given", "BOOLEAN NOT NULL DEFAULT 0"),  # the due time is the source's own
-        ("source_status", "TEXT"),  # the source system's status word (issue 19)
-        ("channel", "TEXT"),
-        ("source_updated_at", "DATETIME"),
-    )
-
     def _add_later_columns(self) -> None:
+        """Give a store made by an earlier CityDesk the columns added since (additive, so
+        that CityDesk can still read it)."""
         names = {r[1] for r in self._con.execute("PRAGMA table_info(cases)")}
-        for name, sql_type in self._LATER:
+        for name in _LATER_COLUMNS:
             if name not in names:
+                sql_type = _LATER_TYPES[name]
                 self._con.execute(f"ALTER TABLE cases ADD COLUMN {name} {sql_type}")
 
     def _register_in_geopackage(self) -> None:

@@ -8,26 +8,17 @@ from __future__ import annotations
 import math
 
 from pyproj import Geod, Transformer
+from pyproj.exceptions import ProjError
 
 from .i18n import _
 from .layer import Layer
-from .project import Project
+from .project import Project, bounds_in, layers_extent
 
 
 def _bounds_in(layer: Layer, project: Project, swap: bool = False):
     x0, y0, x1, y1 = layer.extent
-    if swap:
-        x0, y0, x1, y1 = y0, x0, y1, x1
-    if any(math.isnan(v) or math.isinf(v) for v in (x0, y0, x1, y1)):
-        return None
-    if layer.crs is None or layer.crs == project.crs:
-        return (x0, y0, x1, y1)
-    try:
-        to_project = Transformer.from_crs(layer.crs, project.crs, always_xy=True)
-        out = to_project.transform_bounds(x0, y0, x1, y1, densify_pts=21)
-    except Exception:
-        return None
-    return None if any(math.isinf(v) or math.isnan(v) for v in out) else out
+    box = (y0, x0, y1, x1) if swap else (x0, y0, x1, y1)
+    return bounds_in(box, layer.crs, project.crs)
 
 
 def _meets(a, b) -> bool:
@@ -40,9 +31,7 @@ def placement_warning(project: Project, layer: Layer) -> str | None:
     others = [lay for lay in project.layers.values() if lay.id != layer.id]
     if not others or layer.crs is None:
         return None
-    where = Project(crs=project.crs)
-    where.layers = {lay.id: lay for lay in others}
-    home = where.extent
+    home = layers_extent(others, project.crs)
     if any(math.isnan(v) for v in home):
         return None
     # a little margin: a layer just beside the city (a new district) is fine
@@ -74,8 +63,8 @@ def _distance_km(project: Project, placed, home) -> str:
         a = to_lonlat.transform((placed[0] + placed[2]) / 2, (placed[1] + placed[3]) / 2)
         b = to_lonlat.transform((home[0] + home[2]) / 2, (home[1] + home[3]) / 2)
         km = Geod(ellps="WGS84").inv(a[0], a[1], b[0], b[1])[2] / 1000
-    except Exception:
+    except ProjError:
         return _("far")
-    if math.isnan(km) or math.isinf(km):
+    if not math.isfinite(km):
         return _("far")
     return f"{km:,.0f} km"

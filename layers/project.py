@@ -7,7 +7,7 @@ agree on. Order is top-to-bottom as shown in the layer dock; drawing goes bottom
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,23 +187,7 @@ class Project:
     @property
     def extent(self) -> tuple[float, float, float, float]:
         """Union of the layers' extents in the project CRS."""
-        from pyproj import Transformer
-
-        xs0, ys0, xs1, ys1 = [], [], [], []
-        for lyr in self.layers.values():
-            ext = lyr.extent
-            if lyr.crs is None or any(math.isnan(v) for v in ext):
-                continue
-            if lyr.crs != self.crs:
-                tr = Transformer.from_crs(lyr.crs, self.crs, always_xy=True)
-                ext = tr.transform_bounds(*ext, densify_pts=21)
-            xs0.append(ext[0])
-            ys0.append(ext[1])
-            xs1.append(ext[2])
-            ys1.append(ext[3])
-        if not xs0:
-            return (math.nan, math.nan, math.nan, math.nan)
-        return (min(xs0), min(ys0), max(xs1), max(ys1))
+        return layers_extent(self.layers.values(), self.crs)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -215,3 +199,41 @@ class Project:
             "metadata": self.metadata,
             "unreadable_layers": dict(self.unreadable),
         }
+
+
+def bounds_in(
+    bounds: tuple[float, float, float, float], crs: CRS | None, target: CRS
+) -> tuple[float, float, float, float] | None:
+    """``bounds`` (in ``crs``; None: already in ``target``) as bounds in ``target``, or None
+    when they are not finite or cannot be placed there (a latitude past the pole)."""
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    if not all(math.isfinite(v) for v in bounds):
+        return None
+    if crs is None or crs == target:
+        return (bounds[0], bounds[1], bounds[2], bounds[3])
+    try:
+        out = Transformer.from_crs(crs, target, always_xy=True).transform_bounds(
+            *bounds, densify_pts=21
+        )
+    except ProjError:
+        return None
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def layers_extent(layers: Iterable[Layer], crs: CRS) -> tuple[float, float, float, float]:
+    """Union of the extents of ``layers`` (those with a CRS) in ``crs``; NaNs when none."""
+    boxes = [
+        box
+        for layer in layers
+        if layer.crs is not None and (box := bounds_in(layer.extent, layer.crs, crs)) is not None
+    ]
+    if not boxes:
+        return (math.nan, math.nan, math.nan, math.nan)
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

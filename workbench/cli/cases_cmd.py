@@ -195,7 +195,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         parsed = read_cases(args.file, mapping)
     with open_store(args.project) as store:
         if is_open311:
-            result = open311.import_requests(store, requests, None)
+            result = open311.import_requests(store, requests)
         else:
             result = import_csv(store, args.file, mapping, parsed=parsed)
     print(

@@ -96,10 +96,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     rpl.add_argument("--days", type=int, default=7, help=_("days replayed live (default 7)"))
     rpl.add_argument(
         "--until",
+        type=_until,
         default="now",
         help=_(
             "the history ends at this moment (moved in time), with the last days' cases "
-            "still open: 'now' (default), an ISO time, or 'recorded' for the dates as recorded"
+            "still open: 'now' (default), a time (the city's when it has no offset), or "
+            "'recorded' for the dates as recorded"
         ),
     )
     rpl.set_defaults(func=cmd_replay)
@@ -123,33 +125,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _until(text: str) -> dt.datetime | None:
-    if text == "recorded":
-        return None
-    if text == "now":
-        return dt.datetime.now(dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CityDeskError(
-            _("--until {value} is not a time").format(value=text),
-            _("Give now, recorded, or an ISO time such as 2026-12-02T09:00+08:00."),
-        ) from None
-    if moment.tzinfo is None:
-        raise CityDeskError(
-            _("--until {value} has no time zone").format(value=text),
-            _("Add its offset, e.g. 2026-12-02T09:00+08:00."),
-        )
-    return moment
+def _until(text: str) -> str | dt.datetime:
+    """--until: now, recorded, or a time read as --from/--to are (naive = the city's)."""
+    return text if text in ("now", "recorded") else _date(text)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from citydesk.incidents.calendar import project_calendar
     from citydesk.incidents.demo_desk import run_demo_desk
     from citydesk.incidents.replay import ReplaySpec
 
     from .progress import TqdmFeedback
 
-    until = _until(args.until)
+    until = None  # recorded
+    if args.until == "now":
+        until = dt.datetime.now(dt.UTC)
+    elif isinstance(args.until, dt.datetime):
+        until = project_calendar(args.project).localize(args.until)
     with TqdmFeedback(_("replaying")) as fb:
         _desk, result, board = run_demo_desk(
             args.project, ReplaySpec(live_days=args.days, until=until), feedback=fb

@@ -224,16 +224,13 @@ class MainWindow(QMainWindow):
         self.plugin_actions = PluginActions(self)  # Processing and Plugins menus
         help_menu = self.menuBar().addMenu(tr("&Help"))
         help_menu.addAction(QAction(tr("About CityDesk"), self, triggered=self._about))
-        toolbar = self._toolbar(tr("Map"), "map_toolbar")
-        for action, name in (
+        self._buttons(
+            self._toolbar(tr("Map"), "map_toolbar"),
             (self.action_open, "open"),
             (self.action_add, "add_layer"),
             (self.action_save, "save"),
             (self.action_full, "full_extent"),
-        ):
-            action.setIcon(icon(name))
-            self._tip(action)
-            toolbar.addAction(action)
+        )
         self._update_recent_menu()
 
     def _toolbar(self, title: str, name: str):
@@ -244,6 +241,13 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonIconOnly)
         toolbar.setIconSize(QSize(22, 22))
         return toolbar
+
+    def _buttons(self, toolbar, *actions: tuple[QAction, str]) -> None:
+        """Put ``actions`` on ``toolbar`` as icon buttons (``(action, icon name)``)."""
+        for action, name in actions:
+            action.setIcon(icon(name))
+            self._tip(action)
+            toolbar.addAction(action)
 
     @staticmethod
     def _tip(action: QAction) -> None:
@@ -283,7 +287,6 @@ class MainWindow(QMainWindow):
         self.action_zoom_selection = QAction(
             tr("Zoom to selection"), self, triggered=self.zoom_to_selection
         )
-        toolbar.addAction(self.action_zoom_selection)
         self.action_clear = QAction(
             tr("Clear selection"), self, triggered=lambda: self.selection.clear()
         )
@@ -293,17 +296,13 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+S",
             triggered=lambda: self.style_dialog(),
         )
-        for action, name in (
+        self._buttons(
+            toolbar,
             (self.action_zoom_selection, "zoom_selection"),
             (self.action_style, "style"),
             (self.action_table, "table"),
             (self.action_clear, "clear_selection"),
-        ):
-            action.setIcon(icon(name))
-            self._tip(action)
-        toolbar.addAction(self.action_style)
-        toolbar.addAction(self.action_table)
-        toolbar.addAction(self.action_clear)
+        )
 
     # --- selection, identify, measure ------------------------------------------------------
     def chosen_layer(self) -> VectorLayer | None:
