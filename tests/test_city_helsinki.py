@@ -277,3 +277,27 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
     assert main(["dispatch", "report", "--project", str(city), "--out", str(pdf)]) == 0
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
     assert "OpenStreetMap" in text and "Cambridge" not in text
+
+
+def test_hardening_holds_on_helsinki(city, tmp_path, capsys):
+    """Issue 21 on the second city: swapped coordinates are named, a layer placed right is
+    not, and a project with a layer table dropped by another tool still opens (on a copy)."""
+    import shutil
+    import sqlite3
+
+    from citydesk.layers.project_store import load_project
+
+    copy = tmp_path / "helsinki.gpkg"
+    shutil.copyfile(city, copy)
+    right = tmp_path / "kiosks.csv"
+    right.write_text("name,latitude,longitude\nkauppatori,60.1675,24.9525\n")
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("name,latitude,longitude\nkauppatori,24.9525,60.1675\n")
+    assert main(["project", "add", str(copy), str(right)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["project", "add", str(copy), str(swapped)]) == 0
+    assert "look swapped" in capsys.readouterr().err
+    with sqlite3.connect(copy) as con:
+        con.execute("DROP TABLE water")
+    project = load_project(copy)
+    assert "water" in project.unreadable and "landuse" in project.layers
