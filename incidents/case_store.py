@@ -142,6 +142,7 @@ _LATER_COLUMNS = ("due_given", "source_status", "channel", "source_updated_at")
 
 _CASE_COLUMNS = [f for f in Case.__dataclass_fields__]
 _BULK = 10_000  # a batch this large is an import, not a desk's report
+_NAT_NS = int(np.iinfo(np.int64).min)  # no moment, as UTC nanoseconds (pandas' NaT)
 _PART = 100_000  # an import's rows are built and written this many at a time
 #: what the KPIs read: one narrow scan, no history (the store keeps these on the case)
 FACT_COLUMNS = [
@@ -447,7 +448,9 @@ class CaseStore:
         moment = self._local(text)
         if moment is None:
             raise CityDeskError(
-                _("a stored event has no time"), _("Run citydesk cases verify on the store.")
+                _("a stored event has no time"),
+                _("Run citydesk cases verify on the store."),
+                gui_fix=_("Ask the store's administrator to verify it (citydesk cases verify)."),
             )
         return moment
 
@@ -885,7 +888,7 @@ class CaseStore:
                     (source, *chunk),
                 ):
                     stored[(source, r["source_id"])] = r
-        nat = np.iinfo(np.int64).min
+        nat = _NAT_NS
         n = len(keyed)
         keys = list(zip(keyed["source"], keyed["source_id"].astype(str), strict=True))
         found = [stored.get(k) for k in keys]
@@ -988,7 +991,7 @@ class CaseStore:
     def _source_said(row, status_there, due: int, stored_due: int):
         """(note, new values) when a later export changes the source's status or its own
         due time for a case; None when it says nothing new. Moments are UTC nanoseconds."""
-        nat = np.iinfo(np.int64).min
+        nat = _NAT_NS
         notes: list[str] = []
         assign: dict[str, str | None] = {}
         if isinstance(status_there, str) and status_there and status_there != row["source_status"]:

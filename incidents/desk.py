@@ -57,6 +57,31 @@ class CaseCard:
     category_label: str
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @property
+    def source_line(self) -> str | None:
+        return source_summary(self.case)
+
+
+def source_summary(case: Case) -> str | None:
+    """What the city's own system says of an imported case, in one line: its id there,
+    its status word, the channel and when it last changed it. None for a case CityDesk
+    took itself. Shown on the desk's card and by ``cases show``, so a clerk can quote the
+    source's own reference and status to a caller."""
+    parts = []
+    if case.source_id:
+        parts.append(_("{source} #{id}").format(source=case.source, id=case.source_id))
+    if case.source_status:
+        parts.append(_("status there: {status}").format(status=case.source_status))
+    if case.channel:
+        parts.append(_("came in by {channel}").format(channel=case.channel))
+    if case.source_updated_at is not None:
+        parts.append(
+            _("updated there {when}").format(when=f"{case.source_updated_at:%Y-%m-%d %H:%M}")
+        )
+    if case.due_given:
+        parts.append(_("due time set by the source"))
+    return " · ".join(parts) or None
+
 
 class DispatchDesk:
     """One user at the desk: ``actor`` (a user name) acting as ``role``."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ from .store_url import StoreUrl, connection_error
 from .timestamps import to_text
 
 __all__ = ["AccessDenied", "PostgisCaseStore"]
+
+log = logging.getLogger(__name__)
 
 
 def _one(cursor: Any) -> dict[str, Any]:
@@ -179,6 +182,19 @@ class PostgisCaseStore(CaseStore):
     def transaction(self) -> Iterator[psycopg.Connection]:
         with self._refusals(), self._pool.connection() as con, con.transaction():
             yield con
+
+    def _after_bulk_insert(self) -> None:
+        # refresh the planner's statistics now rather than when autovacuum gets round to
+        # it: right after a million-row import they still describe an empty table, and the
+        # next re-import's lookups by (source, source id) then scanned every row of the
+        # source, 30 ms per 500 ids at 100k cases and ~0.3 s at 1M (a 538 s re-import).
+        # A login that does not own the tables gets a warning from the server, not an error.
+        try:
+            with self._pool.connection() as con:
+                con.execute("ANALYZE cases")
+                con.execute("ANALYZE case_events")
+        except psycopg.Error as exc:
+            log.warning("the import is stored; refreshing the statistics failed: %s", exc)
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection]:

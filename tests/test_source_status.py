@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from citydesk.incidents.desk import source_summary
 from citydesk.incidents.import_csv import CaseImportError, import_csv
 
 MAPPING = """
@@ -99,6 +100,11 @@ def test_status_channel_and_updates_are_kept_and_changes_are_events(store, tmp_p
     assert "Open -> In Progress" in history[-1].note and "due time" in history[-1].note
     assert import_csv(store, tuesday, mapping)["updated"] == 0  # idempotent
     assert store.verify_all() == []
+    # what the desk's card and `cases show` quote to a caller
+    line = source_summary(store.get(one.case_id))
+    assert line is not None
+    for part in ("city311 #1", "status there: In Progress", "Phone", "2026-03-03", "source"):
+        assert part in line, (part, line)
 
 
 def test_a_status_the_mapping_does_not_explain_is_refused_with_its_lines(store, tmp_path):
@@ -121,3 +127,41 @@ def test_a_status_the_mapping_does_not_explain_is_refused_with_its_lines(store, 
     with pytest.raises(CaseImportError, match=r"no close or update time \(file line 2\)"):
         import_csv(store, without_time, mapping)
     assert store.count() == 0
+
+
+def test_cases_show_and_list_quote_the_source_system(tmp_path, demo_copy, capsys):
+    from citydesk.workbench.cli.main import main
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    export = _export(
+        tmp_path,
+        "x.csv",
+        [
+            [
+                "77",
+                "2026-03-02 09:00",
+                "",
+                "2026-03-04 17:00",
+                "Assigned",
+                "Phone",
+                "2026-03-02 09:05",
+            ]
+        ],
+    )
+    project = str(demo_copy)
+    assert (
+        main(
+            ["cases", "import", export.as_posix(), "--mapping", str(mapping), "--project", project]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["cases", "list", "--project", project, "--limit", "1000000"]) == 0
+    listed = capsys.readouterr().out
+    assert "source_status" in listed and "Assigned" in listed
+    row = next(line for line in listed.splitlines() if "Assigned" in line)
+    case_id = row.split()[0]
+    assert main(["cases", "show", case_id, "--project", project]) == 0
+    shown = capsys.readouterr().out
+    assert "city311 #77" in shown and "status there: Assigned" in shown

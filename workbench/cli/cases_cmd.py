@@ -252,6 +252,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         "reported_at",
         "due_at",
     ]
+    # what the city's own system says, where the cases came from one
+    cols += [c for c in ("source_id", "source_status") if frame[c].notna().any()]
     print(_("{n} cases").format(n=len(frame)))
     if len(frame):
         print(frame[cols].tail(args.limit).to_string(index=False))
@@ -259,6 +261,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from citydesk.incidents.desk import source_summary
+
     with open_store(args.project) as store:
         case = store.get(args.case_id)
         history = store.history(args.case_id)
@@ -269,6 +273,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  reported {case.reported_at:%Y-%m-%d %H:%M}  due {case.due_at:%Y-%m-%d %H:%M}")
     if case.description:
         print(f"  {case.description}")
+    if (source := source_summary(case)) is not None:
+        print(f"  {source}")
     for e in history:
         note = f'  "{e.note}"' if e.note else ""
         print(

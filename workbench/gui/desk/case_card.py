@@ -82,6 +82,7 @@ class CaseCardWidget(QWidget):
             ("due", N_("Due")),
             ("description", N_("Description")),
             ("reporter", N_("Reporter")),
+            ("source", N_("Source system")),
         ):
             value = QLabel()
             value.setWordWrap(True)
@@ -125,6 +126,7 @@ class CaseCardWidget(QWidget):
         self.fields["due"].setText(_when(c.due_at))
         self.fields["description"].setText(c.description or "-")
         self.fields["reporter"].setText(c.reporter_name or "-")
+        self.fields["source"].setText(card.source_line or tr("taken at this desk"))
         if card.hours_left is None:
             status = tr(STATUS_LABELS.get(c.status.value, c.status.value))
             self.clock.setText(tr("The clock is not running ({status})").format(status=status))
