@@ -135,6 +135,7 @@ def check_backup(backup: Path) -> StoreSummary:
                 name=manifest_file.name
             ),
             _("Use a backup made by citydesk cases backup, with its manifest beside it."),
+            gui_fix=_("Use a backup made by CityDesk, with its manifest file beside it."),
             path=str(backup),
         )
     if manifest_file.exists():

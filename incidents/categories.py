@@ -182,6 +182,7 @@ class Catalogue:
             raise CatalogueError(
                 _("there is no {kind} category {code}").format(kind=kind, code=code),
                 _("Pick one from 'citydesk cases categories'."),
+                gui_fix=_("Pick one from the category list."),
             )
         return found
 

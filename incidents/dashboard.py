@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from citydesk.layers.i18n import _
-from citydesk.layers.mpl_fonts import pyplot
+from citydesk.layers.mpl_fonts import figure
 from citydesk.layers.report import Report, Section, Table, written_line
 from citydesk.layers.report import write_pdf as write_pdf_file
 
@@ -185,10 +185,9 @@ def _department_labels(codes, lang: str | None) -> list[str]:
 
 def kpi_chart(board: Dashboard, ax=None, lang: str | None = None):
     """On-time close rate by department as bars coloured by grade, the grade written on each."""
-    plt = pyplot()
     table = board.kpis[board.kpis["department"] != "ALL"]
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(table) + 1.2)))
+    if ax is None:  # no pyplot: the charts are drawn on a worker thread for the PDF
+        ax = figure(figsize=(7, max(2.5, 0.45 * len(table) + 1.2))).subplots()
     labels = _department_labels(table["department"], lang)
     rates = table["on_time_close_rate"].fillna(0).to_numpy() * 100
     ax.barh(labels, rates, color=[GRADE_COLOURS[g] for g in table["grade"]], edgecolor="#555")
@@ -205,9 +204,8 @@ def kpi_chart(board: Dashboard, ax=None, lang: str | None = None):
 
 def trend_chart(board: Dashboard, ax=None):
     """Registered and closed cases per week, with the on-time share on a second axis."""
-    plt = pyplot()
     if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 3.2))
+        ax = figure(figsize=(7, 3.2)).subplots()
     t = board.trend
     weeks = t["week"].dt.tz_convert(None)
     ax.plot(weeks, t["registered"], marker="o", label=_("registered"), color="#2c7fb8")
@@ -237,8 +235,8 @@ def cell_maps(board: Dashboard):
     outlined in red."""
     from matplotlib.patches import Patch
 
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5))
+    fig = figure(figsize=(11, 5.5))
+    left, right = fig.subplots(1, 2)
     if board.cells is None:
         for ax in (left, right):
             ax.text(0.5, 0.5, _("the project has no unit grid"), ha="center", va="center")

@@ -59,6 +59,10 @@ class GridSpec:
                     cell_size_m=self.cell_size_m
                 ),
                 _("Unit grids are usually 50-200 m; give --cell-size in metres."),
+                gui_fix=_(
+                    "Unit grids are usually 50-200 m; set the cell size in metres in "
+                    "Processing > Unit grid."
+                ),
             )
 
 
@@ -276,6 +280,10 @@ def _number_cells(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, spec: GridSp
                         limit=MAX_SEQ,
                     ),
                     _("Split the community in the code table, or use larger cells (--cell-size)."),
+                    gui_fix=_(
+                        "Split the community in the code table, or use larger cells "
+                        "(the cell size of Processing > Unit grid)."
+                    ),
                 )
             for part in range(parts):
                 chunk = members[part * MAX_SEQ : (part + 1) * MAX_SEQ]

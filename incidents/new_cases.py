@@ -322,6 +322,7 @@ def _walk(key: tuple, where: str) -> tuple[CaseState, list]:
                     where=where, k=k + 1, problem=exc.problem
                 ),
                 exc.fix,
+                gui_fix=exc.gui_fix,
             ) from exc
         state = advance(state, event)
         events.append(event)

@@ -133,4 +133,8 @@ def connection_error(url: StoreUrl, exc: Exception) -> CityDeskError:
             "Check that the server runs and the URL is right. Give the password in "
             "PGPASSWORD, ~/.pgpass or the keyring (citydesk cases connect --save-password)."
         ),
+        gui_fix=_(
+            "Check that the server runs and the URL is right, and type the password in the "
+            "case store dialog (Dispatch > Case store)."
+        ),
     )

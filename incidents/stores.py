@@ -85,6 +85,7 @@ def checked_url(text: str):
                 "Remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or with "
                 "--save-password (system keyring)."
             ),
+            gui_fix=_("Remove it from the URL and type it in the Password box."),
         )
     return url
 
@@ -121,6 +122,9 @@ def migrate_project(project: str | Path, url_text: str, feedback=None):
         raise CityDeskError(
             _("the project's cases are already in a database"),
             _("Use citydesk cases backup/restore to move them between databases."),
+            gui_fix=_(
+                "Ask the store's administrator to move them (citydesk cases backup/restore)."
+            ),
         )
     url = checked_url(url_text)
     with SqliteCaseStore(project) as source, PostgisCaseStore(url) as target:

@@ -149,6 +149,7 @@ def check_project(project) -> list[FeatureCheck]:
         raise ProfileError(
             _("the project has no city profile"),
             _("Store one: citydesk city set PROJECT PROFILE (or citydesk city init)."),
+            gui_fix=_("Store one with Project > City setup."),
             path=str(project),
         )
     return check_city(profile, project_layer_fields(project))

@@ -406,6 +406,7 @@ def working_crs(project) -> str:
         raise CityInitError(
             _("layer '{layer}' has no CRS").format(layer=records[0]["id"]),
             _("Set the layer's CRS, or give --crs."),
+            gui_fix=_("Set the layer's CRS, or type the working CRS in the City setup dialog."),
         )
     if crs.is_projected and not is_web_mercator(crs):
         epsg = crs.to_epsg()

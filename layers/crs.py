@@ -149,6 +149,7 @@ class CRSPlausibility:
     ok: bool
     problem: str = ""
     fix: str = ""
+    gui_fix: str = ""  # the fix in the workbench's words, where ``fix`` names CLI flags
 
 
 def check_coordinates_fit_crs(
@@ -167,17 +168,30 @@ def check_coordinates_fit_crs(
         if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 180:
             return CRSPlausibility(
                 False,
-                f"coordinates up to ({maxx:.0f}, {maxy:.0f}) are far outside the degree range of "
-                f"{crs_label(crs)}: they look like projected metres or feet",
-                "the file's CRS is wrong; assign the real projected CRS "
-                "(citydesk layers convert --assign-crs)",
+                _(
+                    "coordinates up to ({x}, {y}) are far outside the degree range of {crs}: "
+                    "they look like projected metres or feet"
+                ).format(x=f"{maxx:.0f}", y=f"{maxy:.0f}", crs=crs_label(crs)),
+                _(
+                    "the file's CRS is wrong; assign the real projected CRS "
+                    "(citydesk layers convert --assign-crs)"
+                ),
+                gui_fix=_(
+                    "the file's CRS is wrong; add it again with the real projected CRS, in "
+                    "Project > Add layer with options..."
+                ),
             )
         if max(abs(miny), abs(maxy)) > 90 >= max(abs(minx), abs(maxx)):
             return CRSPlausibility(
                 False,
-                f"latitudes reach {max(abs(miny), abs(maxy)):.2f} (beyond +-90): latitude and "
-                "longitude look swapped",
-                "swap the x/y columns (for CSV give --x-field/--y-field the other way round)",
+                _(
+                    "latitudes reach {lat} (beyond +-90): latitude and longitude look swapped"
+                ).format(lat=f"{max(abs(miny), abs(maxy)):.2f}"),
+                _("swap the x/y columns (for CSV give --x-field/--y-field the other way round)"),
+                gui_fix=_(
+                    "swap the x/y columns (for CSV choose them the other way round in Project > "
+                    "Add layer with options...)"
+                ),
             )
     area = crs.area_of_use
     if area is None:
@@ -187,8 +201,8 @@ def check_coordinates_fit_crs(
     except Exception:
         return CRSPlausibility(
             False,
-            f"coordinates cannot be transformed from {crs_label(crs)}",
-            "check that the CRS is the one the data was made in",
+            _("coordinates cannot be transformed from {crs}").format(crs=crs_label(crs)),
+            _("check that the CRS is the one the data was made in"),
         )
     a0, b0, a1, b1 = area.bounds
 
@@ -207,16 +221,33 @@ def check_coordinates_fit_crs(
     if swapped_inside:
         return CRSPlausibility(
             False,
-            f"the data lies outside the area of use of {crs_label(crs)} ({area.name}), but would "
-            "fit if latitude and longitude were swapped",
-            "swap the x/y axes (for CSV give --x-field/--y-field the other way round)",
+            _(
+                "the data lies outside the area of use of {crs} ({area}), but would fit if "
+                "latitude and longitude were swapped"
+            ).format(crs=crs_label(crs), area=area.name),
+            _("swap the x/y axes (for CSV give --x-field/--y-field the other way round)"),
+            gui_fix=_(
+                "swap the x/y columns (for CSV choose them the other way round in Project > "
+                "Add layer with options...)"
+            ),
         )
     return CRSPlausibility(
         False,
-        f"the data (lon {lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}) lies outside the area "
-        f"of use of {crs_label(crs)} ({area.name})",
-        "the CRS is probably wrong (another zone or state plane); assign the CRS the data was "
-        "made in",
+        _(
+            "the data (lon {lon0}..{lon1}, lat {lat0}..{lat1}) lies outside the area of use of "
+            "{crs} ({area})"
+        ).format(
+            lon0=f"{lon0:.3f}",
+            lon1=f"{lon1:.3f}",
+            lat0=f"{lat0:.3f}",
+            lat1=f"{lat1:.3f}",
+            crs=crs_label(crs),
+            area=area.name,
+        ),
+        _(
+            "the CRS is probably wrong (another zone or state plane); assign the CRS the data "
+            "was made in"
+        ),
     )
 
 

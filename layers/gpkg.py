@@ -366,7 +366,17 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
         if envelope >= len(_ENVELOPE_BYTES):
             raise ValueError("a geometry blob has an invalid envelope code")
         wkbs.append(blob[8 + _ENVELOPE_BYTES[envelope] :])
-    return shapely.from_wkb(np.asarray(wkbs, dtype=object))
+    array = np.asarray(wkbs, dtype=object)
+    # parsed in slices: shapely holds the GIL for a whole from_wkb call, and 13k parcels in
+    # one call froze the workbench's window for 0.23 s while an analysis saved its result
+    # in the background (issue 20); between slices the window thread gets its turn
+    return np.concatenate(
+        [shapely.from_wkb(array[i : i + _WKB_SLICE]) for i in range(0, len(array), _WKB_SLICE)]
+        or [np.empty(0, dtype=object)]
+    )
+
+
+_WKB_SLICE = 2_000  # geometries parsed per call (see decode)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -475,6 +485,10 @@ def read_features(
         raise LayerReadError(
             _("this table has no geometry column"),
             _("Attribute tables are joined to a layer; CSV points need --x-field/--y-field."),
+            gui_fix=_(
+                "Attribute tables are joined to a layer; for CSV points, open {place} "
+                "and choose the coordinate columns."
+            ).format(place=_("Project > Add layer with options...")),
             path=str(path),
         )
     geom_col, srs = geometry
@@ -496,7 +510,10 @@ def read_features(
             feedback.set_progress(min(99.0, 100.0 * len(rows) / total))
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
-    columns_of = list(zip(*rows, strict=True)) if rows else [()] * len(select)
+    # columns taken one by one in Python loops, not with zip(*rows): that transposes every
+    # row in a single C call that holds the GIL (0.1-0.2 s for the 13k parcels), and a
+    # read on a worker thread then froze the workbench's window (issue 20)
+    columns_of = [[row[i] for row in rows] for i in range(len(select))]
     try:
         geoms = decode(list(columns_of[1]))
     except (ValueError, shapely.errors.GEOSException) as exc:

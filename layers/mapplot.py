@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .layer import Layer, RasterLayer, VectorLayer
-from .mpl_fonts import configure_matplotlib
+from .mpl_fonts import figure
 from .style import color_for_values
 
 if TYPE_CHECKING:
@@ -190,15 +190,15 @@ def render_map(
     legend: bool = True,
 ) -> Figure:
     """A finished map figure: layers, legend, scale bar, north arrow, title and credits."""
-    configure_matplotlib()
-    import matplotlib.pyplot as plt
-
     layers = (
         project.drawing_order()
         if layer_ids is None
         else [project.layers[i] for i in reversed(project.layer_order()) if i in set(layer_ids)]
     )
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    # a plain Figure, not pyplot's: maps are exported on worker threads, where pyplot
+    # would start a GUI backend ("Starting a Matplotlib GUI outside of the main thread")
+    fig = figure(figsize=figsize, layout="constrained")
+    ax = fig.subplots()
     for layer in layers:
         if isinstance(layer, VectorLayer):
             _draw_vector(ax, layer, project.crs)
@@ -250,11 +250,6 @@ def export_map(
     The page carries the title, legend, scale bar, north arrow and the project's data credits,
     so it can go straight into a report.
     """
-    import matplotlib.pyplot as plt
-
     fig = render_map(project, layer_ids, title=title or project.name, extent=extent, figsize=page)
-    try:
-        fig.savefig(path, dpi=dpi)
-    finally:
-        plt.close(fig)
+    fig.savefig(path, dpi=dpi)
     return path

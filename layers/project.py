@@ -224,16 +224,24 @@ def bounds_in(
 
 def layers_extent(layers: Iterable[Layer], crs: CRS) -> tuple[float, float, float, float]:
     """Union of the extents of ``layers`` (those with a CRS) in ``crs``; NaNs when none."""
-    boxes = [
-        box
-        for layer in layers
-        if layer.crs is not None and (box := bounds_in(layer.extent, layer.crs, crs)) is not None
+    return union_of_boxes(
+        bounds_in(layer.extent, layer.crs, crs) for layer in layers if layer.crs is not None
+    )
+
+
+def union_of_boxes(boxes: Iterable[Any]) -> tuple[float, float, float, float]:
+    """The union of the (x0, y0, x1, y1) boxes that are whole (four finite numbers); NaNs
+    when none is."""
+    whole = [
+        [float(v) for v in b]
+        for b in boxes
+        if b is not None and len(b) == 4 and all(math.isfinite(float(v)) for v in b)
     ]
-    if not boxes:
+    if not whole:
         return (math.nan, math.nan, math.nan, math.nan)
     return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
+        min(b[0] for b in whole),
+        min(b[1] for b in whole),
+        max(b[2] for b in whole),
+        max(b[3] for b in whole),
     )

@@ -37,7 +37,7 @@ from .errors import LayerReadError, ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
 from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer
-from .project import GroupNode, LayerNode, Project
+from .project import GroupNode, LayerNode, Project, layers_extent, union_of_boxes
 from .qml import style_to_qml
 from .style import Style
 from .version import PROJECT_FORMAT_VERSION, __version__
@@ -288,9 +288,11 @@ def _write_project(
     project: Project,
     feedback: Feedback,
     only: list[str] | None = None,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> None:
     """Write the project's layers (or ``only`` those) and all of its settings, inside the
-    caller's transaction."""
+    caller's transaction. ``extent`` is the one to record when the project's other layers
+    were read without their features."""
     gpkg.ensure_core(con)
     order = project.layer_order()
     chosen = set(order if only is None else only)
@@ -347,7 +349,7 @@ def _write_project(
         "app_version": __version__,
         "name": project.name,
         "crs": crs_to_string(project.crs),
-        "extent": list(project.extent),
+        "extent": list(project.extent if extent is None else extent),
         "tree": project.root.to_dict(),
         "layers": [_layer_record(project.layers[i]) for i in order]
         + [r for r in project.unreadable_records if r.get("id") not in project.layers],
@@ -399,6 +401,10 @@ def read_project_meta(path: str | Path) -> dict[str, Any]:
             raise ProjectFormatError(
                 _("this GeoPackage is not a CityDesk project (no citydesk_project table)"),
                 _("Create a project from it: citydesk project new NEW.gpkg --from FILE.gpkg"),
+                gui_fix=_(
+                    "Add its layers to a project with Project > Add layer, then save the project "
+                    "with Project > Save as."
+                ),
                 path=str(path),
             )
         rows = con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()
@@ -461,7 +467,11 @@ def load_project(path: str | Path, feedback: Feedback | None = None) -> Project:
         raise gpkg.not_a_project(path, exc) from exc
 
 
-def _load(con: sqlite3.Connection, path: Path, feedback: Feedback) -> Project:
+def _load(
+    con: sqlite3.Connection, path: Path, feedback: Feedback, features: bool = True
+) -> Project:
+    """The project in the file; with ``features=False`` its vector layers are read without
+    their features (columns and CRS only): enough to rewrite the settings around them."""
     meta = _parse_meta(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall(), path)
     project = Project(name=str(meta.get("name", path.stem)), crs=meta.get("crs") or "EPSG:4326")
     project.metadata = dict(meta.get("metadata") or {})
@@ -473,7 +483,7 @@ def _load(con: sqlite3.Connection, path: Path, feedback: Feedback) -> Project:
     for n, record in enumerate(records):
         check_canceled(feedback)
         try:
-            layer = _read_layer_record(con, record, blobs, path)
+            layer = _read_layer_record(con, record, blobs, path, features)
         except (LayerReadError, sqlite3.DatabaseError, KeyError) as exc:
             # one missing or damaged layer table must not make the whole project unopenable
             # (issue 21); the other layers, the cases and the scenarios are still there
@@ -491,11 +501,16 @@ def _load(con: sqlite3.Connection, path: Path, feedback: Feedback) -> Project:
 
 
 def _read_layer_record(
-    con: sqlite3.Connection, record: dict[str, Any], blobs: dict[str, bytes], path: Path
+    con: sqlite3.Connection,
+    record: dict[str, Any],
+    blobs: dict[str, bytes],
+    path: Path,
+    features: bool = True,
 ) -> Layer:
     if record.get("kind") == "raster":
         return _raster_from_bytes(blobs[record["id"]], record)
-    frame = gpkg.read_features(con, str(record["id"]), path=path)
+    where = None if features else "0"  # no rows: the table's columns and CRS only
+    frame = gpkg.read_features(con, str(record["id"]), path=path, where=where)
     return VectorLayer(**_common_settings(record), data=frame)
 
 
@@ -597,12 +612,16 @@ def put_layers(
     lock, so two analyses finishing together both keep their results, and the cases and
     every other layer's table are not touched."""
     path = Path(path)
-    read_project_meta(path)
+    stored_extent = read_project_meta(path).get("extent")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     for layer in layers:  # so a workbench can tell what an analysis wrote (layers_written_since)
         layer.metadata[WRITTEN_AT] = stamp
     with gpkg.open_file(path) as con, _busy_is_an_error(path), gpkg.write_transaction(con):
-        loaded = _load(con, path, NullFeedback())
+        # the other layers without their features: only their settings are rewritten, and
+        # reading every parcel again held the GIL long enough to freeze the workbench's
+        # window while a scenario saved its result (issue 20)
+        loaded = _load(con, path, NullFeedback(), features=False)
+        extent = union_of_boxes([stored_extent, layers_extent(layers, loaded.crs)])
         for layer in layers:
             if layer.id in loaded.layers:
                 loaded.remove_layer(layer.id)
@@ -612,5 +631,7 @@ def put_layers(
             loaded.root.children.remove(node)
             loaded.root.children.insert(0, node)
         loaded.metadata.update(metadata or {})
-        _write_project(con, loaded, NullFeedback(), only=[layer.id for layer in layers])
+        _write_project(
+            con, loaded, NullFeedback(), only=[layer.id for layer in layers], extent=extent
+        )
     return [layer.id for layer in layers]

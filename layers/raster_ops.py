@@ -112,6 +112,9 @@ def reproject_raster(layer: RasterLayer, crs: Any, resolution: float | None = No
         raise LayerReadError(
             _("'{name}' has no CRS and cannot be reprojected").format(name=layer.name),
             _("Assign its CRS first (--assign-crs)."),
+            gui_fix=_("Add it again through {place}, giving its CRS.").format(
+                place=_("Project > Add layer with options...")
+            ),
         )
     if target == layer.crs:
         return layer

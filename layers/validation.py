@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from .crs import check_against_expected_area, check_coordinates_fit_crs, crs_label
-from .errors import CityDeskError
+from .errors import CityDeskError, for_front_end
 from .feedback import Feedback, NullFeedback
 from .i18n import _, ngettext, pgettext
 from .io import layer_kind, read_frame
@@ -41,6 +41,7 @@ class Issue:
     feature_ids: list[Any] = field(default_factory=list)
     details: list[dict[str, Any]] = field(default_factory=list)
     repairable: bool = False
+    gui_fix: str = ""  # the fix in the workbench's words, where ``fix`` names CLI flags
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,7 +101,8 @@ class ValidationReport:
             for d in issue.details[: min(3, max_ids)]:
                 lines.append(f"      - {d}")
             if issue.fix:
-                lines.append("      " + _("fix: {fix}").format(fix=issue.fix))
+                fix = for_front_end(issue.fix, issue.gui_fix)
+                lines.append("      " + _("fix: {fix}").format(fix=fix))
         verdict = pgettext("validation verdict", "OK") if self.ok else _("FAILED")
         lines.append("  " + _("result: {verdict}").format(verdict=verdict))
         return "\n".join(lines)
@@ -172,6 +174,7 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
                 _ids(frame.index, invalid),
                 details[:MAX_DETAILS],
                 repairable=True,
+                gui_fix=_("repair them with Processing > Repair geometries"),
             )
         )
     types = pd.Series(shapely.get_type_id(geoms[present]))
@@ -236,6 +239,7 @@ def _attribute_checks(
                     _("make the ids unique, or pick another id field with --id-field"),
                     int(dup.sum()),
                     _ids(frame.index, dup.to_numpy()),
+                    gui_fix=_("make the ids unique, or pick another id field"),
                 )
             )
     for name in required:
@@ -381,6 +385,10 @@ def validate_frame(
                     "assign the CRS the data was made in, e.g. --assign-crs EPSG:4490 for "
                     "CGCS2000 or EPSG:2249 for Massachusetts state plane (feet)"
                 ),
+                gui_fix=_(
+                    "add it again with the CRS the data was made in (e.g. EPSG:4490 for "
+                    "CGCS2000), in {place}"
+                ).format(place=_("Project > Add layer with options...")),
             )
         )
     geoms = frame.geometry.to_numpy()
@@ -392,7 +400,7 @@ def validate_frame(
         if fit.ok and expected_lonlat is not None:
             fit = check_against_expected_area(bounds, frame.crs, expected_lonlat)
         if not fit.ok:
-            issues.append(Issue("crs_mismatch", "error", fit.problem, fit.fix))
+            issues.append(Issue("crs_mismatch", "error", fit.problem, fit.fix, gui_fix=fit.gui_fix))
     elif frame.crs is None and usable.any():
         minx, miny, maxx, maxy = shapely.total_bounds(geoms[usable])
         if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
@@ -429,7 +437,7 @@ def validate_path(
         return ValidationReport(
             path=str(path),
             layer=layer,
-            issues=[Issue("unreadable", "error", exc.problem, exc.fix)],
+            issues=[Issue("unreadable", "error", exc.problem, exc.fix, gui_fix=exc.gui_fix)],
         )
     return validate_frame(
         frame,
@@ -455,12 +463,17 @@ def _validate_raster(path: Path) -> ValidationReport:
                 "error",
                 _("the raster has no coordinate reference system"),
                 _("assign the CRS it was made in with --assign-crs"),
+                gui_fix=_("add it again with the CRS it was made in, in {place}").format(
+                    place=_("Project > Add layer with options...")
+                ),
             )
         )
     else:
         fit = check_coordinates_fit_crs(raster.extent, raster.crs)
         if not fit.ok:
-            report.issues.append(Issue("crs_mismatch", "error", fit.problem, fit.fix))
+            report.issues.append(
+                Issue("crs_mismatch", "error", fit.problem, fit.fix, gui_fix=fit.gui_fix)
+            )
     if band.count() == 0:
         report.issues.append(
             Issue(

@@ -160,10 +160,10 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
 
 def pareto_chart(run: FrontRun):
     """The front as a scatter of the two objectives, each point labelled with its plan."""
-    from citydesk.layers.mpl_fonts import pyplot
+    from citydesk.layers.mpl_fonts import figure
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     values = run.front.values()
     if len(values):
         ax.plot(values[:, 0], values[:, 1], "o-", color="#1f77b4")

@@ -77,6 +77,9 @@ class NetworkCosts:
             raise CRSError(
                 _("the points have no coordinate reference system"),
                 _("Assign the layer's CRS (citydesk layers convert --assign-crs)."),
+                gui_fix=_("Add the layer again through {place}, giving its CRS.").format(
+                    place=_("Project > Add layer with options...")
+                ),
             )
         return geoms.to_crs(self.network.crs)
 

@@ -98,6 +98,7 @@ class PlanningInputs:
                 raise ScenarioError(
                     _("facilities.{key}.where: {problem}").format(key=key, problem=exc.problem),
                     exc.fix,
+                    gui_fix=exc.gui_fix,
                 ) from exc
         if frame.empty:
             raise ScenarioError(
@@ -130,6 +131,7 @@ def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
         raise ScenarioError(
             _("{where} = '{name}': {problem}").format(where=where, name=name, problem=exc.problem),
             exc.fix,
+            gui_fix=exc.gui_fix,
         ) from exc
     if frame.crs is None:
         raise ScenarioError(
@@ -255,7 +257,9 @@ def _parcel_filter(inputs: PlanningInputs, where: str, text: str) -> np.ndarray:
         return filter_mask(inputs.parcels, text).to_numpy(bool)
     except CityDeskError as exc:
         raise ScenarioError(
-            _("{where}: {problem}").format(where=where, problem=exc.problem), exc.fix
+            _("{where}: {problem}").format(where=where, problem=exc.problem),
+            exc.fix,
+            gui_fix=exc.gui_fix,
         ) from exc
 
 
@@ -384,7 +388,7 @@ def allocate(
     if plan is None:
         raise CityDeskError(
             _("the land-use model found no plan ({status})").format(status=outcome.describe()),
-            _("Give the solver more time (--time-limit) or a larger gap (--gap)."),
+            _("Loosen the scenario's targets or constraints, or give the solver more time."),
         )
     full = np.zeros(len(inputs.parcels), dtype=int)
     full[np.flatnonzero(candidates)] = plan

@@ -209,6 +209,7 @@ def stored_indicators(project: str | Path, names: list[str] | None = None) -> pd
             raise ScenarioError(
                 _("no results for scenario(s) {names}").format(names=", ".join(missing)),
                 _("Run them first: citydesk plan run PROJECT NAME."),
+                gui_fix=_("Run them first (tick them and press Run in Planning scenarios)."),
                 path=str(project),
             )
         frame = frame[frame["scenario"].isin(names)]

@@ -233,6 +233,10 @@ def case_points(project, category: str | None = None) -> tuple[np.ndarray, np.nd
         raise CityDeskError(
             _("The project's case store has no cases to weigh demand with."),
             _("Import or replay cases first, or give --demand LAYER."),
+            gui_fix=_(
+                "Put cases in the project's case store first (Dispatch > Replay the project's "
+                "incident history through the desk)."
+            ),
         )
     return cases["lon"].to_numpy(), cases["lat"].to_numpy()
 
@@ -303,10 +307,10 @@ def fire_station_scenario(
 
 def siting_map(result: SitingResult, streets: gpd.GeoDataFrame):
     """Demand nodes coloured by the seconds saved, existing and new stations on the streets."""
-    from citydesk.layers.mpl_fonts import pyplot
+    from citydesk.layers.mpl_fonts import figure
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 8))
+    fig = figure(figsize=(8, 8))
+    ax = fig.subplots()
     streets.to_crs(4326).plot(ax=ax, color="#cccccc", linewidth=0.4)
     demand = result.demand
     saved = demand["before_s"] - demand["after_s"]

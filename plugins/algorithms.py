@@ -73,6 +73,7 @@ def check_outputs(
                     layer=chosen
                 ),
                 _("Choose another output name, or confirm replacing it (--overwrite)."),
+                gui_fix=_("Choose another output name, or confirm replacing it when asked."),
             )
 
 
@@ -94,6 +95,7 @@ class RunResult:
     seconds: float
     history_id: int | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # the output files it wrote
 
 
 def algorithm_specs(host: PluginHost) -> dict[str, AlgorithmSpec]:
@@ -177,7 +179,14 @@ def run_algorithm(
     written = {n for n, p in spec.parameters.items() if p.type == "output_layer"}
     shown = {k: v for k, v in outputs.items() if k not in written}
     fid = log("ok", "", {**_jsonable(shown), "layers": layers})
-    return RunResult(shown, layers, context.messages, time.perf_counter() - started, fid, values)
+    files = [
+        str(values[n])
+        for n, p in spec.parameters.items()
+        if p.type == "output_file" and values.get(n) and Path(values[n]).is_file()
+    ]
+    return RunResult(
+        shown, layers, context.messages, time.perf_counter() - started, fid, values, files
+    )
 
 
 def _write_outputs(
@@ -207,6 +216,7 @@ def _write_outputs(
         raise CityDeskError(
             _("{id} makes layers, which need a project").format(id=spec.id),
             _("Give --project PROJECT.gpkg."),
+            gui_fix=_("Save the project first: the layers are written into it."),
         )
     layers = []
     used: set[str] = set()

@@ -52,7 +52,9 @@ class Context:
     def _project(self) -> Path:
         if self.project_path is None:
             raise CityDeskError(
-                _("this needs a project"), _("Give --project PROJECT.gpkg (or open one).")
+                _("this needs a project"),
+                _("Give --project PROJECT.gpkg (or open one)."),
+                gui_fix=_("Open or save a project first."),
             )
         return Path(self.project_path)
 

@@ -101,6 +101,7 @@ def entry(project: str | Path, fid: int) -> HistoryEntry:
         raise CityDeskError(
             _("there is no run {n} in the project's history").format(n=fid),
             _("List them with: citydesk history list PROJECT."),
+            gui_fix=_("See them in Processing > Processing history."),
             path=str(project),
         )
     return HistoryEntry(

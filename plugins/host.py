@@ -268,6 +268,7 @@ class PluginHost:
                     id=contribution_id, name=r.name, status=r.status, why="; ".join(r.problems)
                 ),
                 _("Fix or enable the plugin: citydesk plugins list."),
+                gui_fix=_("Fix or enable the plugin in Plugins > Plugin manager."),
             )
         raise PluginError(
             _("no {kind} contribution '{id}'").format(kind=kind, id=contribution_id),
@@ -303,6 +304,7 @@ class PluginHost:
                     name=record.name, target=contribution.target, err=exc
                 ),
                 _("The plugin is disabled for this session; see citydesk plugins list."),
+                gui_fix=_("The plugin is disabled for this session; see Plugins > Plugin manager."),
             ) from exc
         self._loaded[contribution.target] = value
         return value
@@ -347,6 +349,7 @@ class PluginHost:
                     name=record.name, code=exc.code
                 ),
                 _("The plugin is disabled for this session; see citydesk plugins list."),
+                gui_fix=_("The plugin is disabled for this session; see Plugins > Plugin manager."),
             ) from exc
         except Exception as exc:
             if record.source == "builtin":

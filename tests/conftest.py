@@ -112,11 +112,14 @@ def _windows_close_without_asking(monkeypatch):
 def _english_unless_a_test_says_otherwise():
     """Messages are English in every test, whatever ran before on this worker: a CLI call
     with --lang zh_CN switches the process's language and would leak into the next test."""
+    from citydesk.layers.errors import use_front_end
     from citydesk.layers.i18n import set_language
 
     set_language("en")
+    use_front_end("cli")  # a window made by an earlier test switched the hints to the GUI's
     yield
     set_language("en")
+    use_front_end("cli")
 
 
 @pytest.fixture(autouse=True)

@@ -208,7 +208,7 @@ def test_version_conflict_asks_to_reload(desk_window, qtbot, demo_copy):
     qtbot.waitUntil(lambda: panel.frame["status"].eq("accepted").any(), timeout=10_000)
 
 
-def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot):
+def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot, tmp_path):
     window, panel = desk_window, desk_window.desk_panel
     store = panel.desk.store
     now = dt.datetime.now(dt.UTC)
@@ -252,6 +252,13 @@ def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot):
     qtbot.waitUntil(lambda: len(panel.dashboard.canvases) == 3, timeout=60_000)
     qtbot.wait(300)  # the canvases draw on their first paint
     _shot(window, "desk_dashboard.png")
+    # the evaluation PDF: written in the background, and the window says so when done
+    pdf = tmp_path / "evaluation.pdf"
+    panel.dashboard.export(str(pdf))
+    bar = window.message_bar
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.level == "done", timeout=60_000)
+    assert pdf.stat().st_size > 10_000 and str(pdf) in bar.label.text()
+    assert bar.open_button.isVisible() and bar.folder == str(tmp_path)
 
 
 def _around(panel, lon, lat, metres):

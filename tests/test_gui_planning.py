@@ -105,4 +105,6 @@ def test_planning_dock_end_to_end(qtbot, tmp_path, demo_copy):
     qtbot.waitUntil(lambda: getattr(panel, "last_report", None) is not None, timeout=240_000)
     assert (tmp_path / "report" / "report.pdf").exists()
     assert "Planning report written" in window.statusBar().currentMessage()
+    assert window.message_bar.level == "done" and window.message_bar.isVisible()
+    assert window.message_bar.folder == str(tmp_path / "report")
     assert "fewest parcels" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")

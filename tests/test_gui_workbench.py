@@ -734,3 +734,19 @@ def test_swapped_coordinates_and_missing_layers_are_said_in_the_message_bar(
     assert "parcels" in again.project.layers
     assert "water_bodies" in again.message_bar.label.text()
     _shot(again, "missing_layer_message.png")
+
+
+def test_select_all_highlights_every_parcel_from_a_worker(window, qtbot):
+    """Select all in the attribute table: the 13k parcels' Qt shapes are built on a worker
+    (0.1 s on the GUI thread, issue 20), and the highlight arrives whole; a newer
+    selection made meanwhile wins."""
+    table = window.open_attribute_table("parcels")
+    n = len(window.project.layers["parcels"].data)
+    table.view.selectAll()
+    assert window.selection.count("parcels") == n
+    qtbot.waitUntil(lambda: len(window.canvas.highlight) >= n, timeout=30_000)
+    first = window.project.layers["parcels"].data.index[0]
+    window.selection.set("parcels", [first])
+    assert 1 <= len(window.canvas.highlight) <= 3  # one parcel (its parts), at once
+    qtbot.wait(300)
+    assert len(window.canvas.highlight) <= 3  # the earlier, bigger answer did not land late

@@ -14,6 +14,7 @@ placeholders, tooltips, window and dock titles, menus):
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -181,6 +182,26 @@ def test_every_window_and_dialog_speaks_chinese(zh_window, qtbot):
     stores = window.case_store_dialog()
     seen += _texts(stores)
     stores.close()
+    # the layer-options dialog as a GBK file without known coordinate columns opens it
+    from citydesk.workbench.gui.layer_options_dialog import LayerOptionsDialog
+
+    options = LayerOptionsDialog(str(window.project.path), "", (), window)
+    seen += _texts(options)
+    options.close()
+    # a "done" notice and an error hint, as the window shows them
+    window.announce_written(window.project.path)
+    seen += _texts(window.message_bar)
+    from citydesk.layers.readers.csv_points import read_csv_points
+
+    broken = Path(window.project.path).parent / "no_coordinates.csv"
+    broken.write_text("name,easting_m,northing_m\na,1,2\n", encoding="utf-8")
+    try:
+        read_csv_points(broken)
+    except Exception as exc:  # the hint must be the window's, and Chinese
+        window.show_error(exc.message)
+    seen += _texts(window.message_bar)
+    _shot(window.message_bar, "error_hint_zh_CN.png")
+    window.message_bar.hide()
     from citydesk.workbench.gui.optimize.front_dialog import FrontDialog
     from citydesk.workbench.gui.optimize.siting_dialog import SitingDialog
 

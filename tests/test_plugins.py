@@ -443,3 +443,25 @@ run = "quitter_pkg.run:go"
     with pytest.raises(PluginError, match=r"tried to end CityDesk \(sys.exit\(3\)\)"):
         run_algorithm(host, "quitter:go", {}, demo_copy)
     assert host.plugin("quitter").status == "failed"
+
+
+def test_repair_geometries_is_the_desktop_way_to_the_validation_fix(demo_copy, tmp_path, capsys):
+    """The validation report sends GUI users to Processing > Repair geometries: a bow-tie
+    parcel comes out valid and still a polygon, the valid ones unchanged."""
+    import geopandas as gpd
+    import shapely
+
+    from citydesk.layers.project_store import read_project_layer
+
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    square = shapely.box(20, 0, 30, 10)
+    path = tmp_path / "lots.geojson"
+    gpd.GeoDataFrame({"n": [1, 2]}, geometry=[bowtie, square], crs=2249).to_file(path)
+    assert main(["project", "add", str(demo_copy), str(path)]) == 0
+    args = ["run", "citydesk:repair_geometries", "--project", str(demo_copy),
+            "--input", "lots", "--output", "lots_repaired"]  # fmt: skip
+    assert main(args) == 0
+    assert "repaired: 1" in capsys.readouterr().out
+    fixed = read_project_layer(demo_copy, "lots_repaired")
+    assert fixed.geometry.is_valid.all() and set(fixed.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert fixed.geometry.iloc[1].equals(square)

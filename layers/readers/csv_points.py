@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import LayerReadError
+from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback
 from ..i18n import _
 from .encoding import detect_encoding
@@ -57,6 +57,19 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def csv_columns(path: str | Path, encoding: str | None = None) -> list[str]:
+    """The header's column names, read as :func:`read_csv_points` would (sniffed encoding
+    and delimiter): what the layer-options dialog offers as coordinate columns."""
+    import csv
+
+    path = Path(path)
+    encoding = encoding or _sniff_encoding(path)
+    delimiter = _sniff_delimiter(path, encoding)
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), [])
+    return [name.strip().lstrip("\ufeff") for name in header]
+
+
 def read_csv_points(
     path: str | Path,
     *,
@@ -92,17 +105,21 @@ def read_csv_points(
                 na_values=[""],
             )
     except UnicodeDecodeError as exc:
-        raise LayerReadError(
+        raise NeedsReadOptions(
             _("the text is not {encoding} ({reason} at byte {start})").format(
                 encoding=encoding, reason=exc.reason, start=exc.start
             ),
             _("Give the encoding with --encoding (e.g. gb18030 or latin-1)."),
+            options=("encoding",),
+            gui_fix=_("In {place}, choose its encoding (e.g. gb18030 or latin-1).").format(
+                place=_("Project > Add layer with options...")
+            ),
             path=str(path),
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise LayerReadError(
             _("this is not a readable CSV ({exc})").format(exc=exc),
-            _("Check the delimiter (--delimiter) and that the file is complete."),
+            _("Check that the file is complete and uses one delimiter (, ; tab or |)."),
             path=str(path),
         ) from exc
     feedback.set_progress(60)
@@ -117,11 +134,15 @@ def read_csv_points(
     wkt_field = wkt_field or (None if (x_field and y_field) else auto_wkt)
     for name in (x_field, y_field, wkt_field):
         if name is not None and name not in df.columns:
-            raise LayerReadError(
+            raise NeedsReadOptions(
                 _("there is no column '{name}' (columns: {value1})").format(
                     name=name, value1=", ".join(df.columns)
                 ),
                 _("Name the coordinate columns with --x-field and --y-field."),
+                options=("x_field", "y_field", "wkt_field"),
+                gui_fix=_("In {place}, choose the coordinate columns.").format(
+                    place=_("Project > Add layer with options...")
+                ),
                 path=str(path),
             )
     facts: dict[str, Any] = {
@@ -151,11 +172,15 @@ def read_csv_points(
         ok = ~shapely.is_missing(geoms)
         df = df.drop(columns=[wkt_field])
     else:
-        raise LayerReadError(
+        raise NeedsReadOptions(
             _("no coordinate columns were found (columns: {value0})").format(
                 value0=", ".join(df.columns)
             ),
             _("Name them with --x-field and --y-field, or --wkt-field for a WKT column."),
+            options=("x_field", "y_field", "wkt_field"),
+            gui_fix=_("In {place}, choose the coordinate columns.").format(
+                place=_("Project > Add layer with options...")
+            ),
             path=str(path),
         )
     facts["rows_without_coordinates"] = int((~ok).sum())

@@ -20,7 +20,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from .. import gpkg
-from ..errors import LayerReadError
+from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback, check_canceled
 from ..i18n import _
 from .encoding import shapefile_encoding
@@ -191,6 +191,10 @@ def read_vector(
             raise LayerReadError(
                 _("this table has no geometry column"),
                 _("Attribute tables are joined to a layer; CSV points need --x-field/--y-field."),
+                gui_fix=_(
+                    "Attribute tables are joined to a layer; for CSV points, open {place} "
+                    "and choose the coordinate columns."
+                ).format(place=_("Project > Add layer with options...")),
                 path=str(path),
             )
         frame = gpd.GeoDataFrame.from_arrow(table, geometry=geom_name)
@@ -202,11 +206,15 @@ def read_vector(
     except DataSourceError as exc:
         raise _unreadable(path, exc) from exc
     except UnicodeDecodeError as exc:
-        raise LayerReadError(
+        raise NeedsReadOptions(
             _("attribute text is not in the {value0} encoding ({reason})").format(
                 value0=encoding or "declared", reason=exc.reason
             ),
             _("Give the right encoding, e.g. --encoding gb18030 for Chinese shapefiles."),
+            options=("encoding",),
+            gui_fix=_("In {place}, choose its encoding (e.g. gb18030 or latin-1).").format(
+                place=_("Project > Add layer with options...")
+            ),
             path=str(path),
         ) from exc
     if fids is not None:

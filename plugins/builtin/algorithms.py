@@ -39,6 +39,15 @@ def buffer(params, context, feedback):
     return {"output": out.to_crs(frame.crs), "features": len(out)}
 
 
+def repair_geometries(params, context, feedback):
+    """The GUI's way to the validation report's ``--repair`` (QGIS: Fix geometries)."""
+    from citydesk.layers.validation import repair
+
+    out, repaired = repair(params["input"])
+    feedback.set_progress(100)
+    return {"output": out, "repaired": repaired}
+
+
 def zonal_statistics(params, context, feedback):
     from citydesk.layers.zonal_stats import zonal_stats
     from citydesk.planning.factor_values import raster_from

@@ -80,6 +80,10 @@ class GeometryCache:
     def shapes(self, i: int) -> list:
         return self._shapes[i] or []
 
+    def unconverted(self, idx: np.ndarray) -> int:
+        """How many of the features ``idx`` have no Qt shapes yet."""
+        return sum(1 for i in idx if self._shapes[i] is None)
+
     def ensure(self, idx: np.ndarray) -> None:
         """Convert the features ``idx`` that are not converted yet, in one vectorised pass."""
         with self._lock:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PyQt5.QtCore import QPointF, QSettings, QSize, Qt
+from PyQt5.QtCore import QPointF, QSettings, QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
@@ -20,7 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from citydesk.layers.crs import crs_label
-from citydesk.layers.errors import CityDeskError
+from citydesk.layers.errors import CityDeskError, NeedsReadOptions, use_front_end
 from citydesk.layers.io import read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
@@ -52,9 +54,19 @@ def _current_lang() -> str:
     return current_language()
 
 
+log = logging.getLogger(__name__)
+
+#: a selection with more features than this not yet converted to Qt shapes is highlighted
+#: once a worker has converted them (13k parcels took 0.1 s on the GUI thread)
+_HIGHLIGHT_IN_BACKGROUND = 2000
+
+
 class MainWindow(QMainWindow):
+    highlight_ready = pyqtSignal(int, object)  # (selection generation, Qt shapes)
+
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        use_front_end("gui")  # errors advise the window's menus, not command-line flags
         self.settings = settings or QSettings("CityDesk", "CityDesk")
         self.project: Project | None = None
         self._saved_state = ""  # project_state() at the last open or save
@@ -109,6 +121,9 @@ class MainWindow(QMainWindow):
         self.layer_tree.remove_layer.connect(self._remove_layer)
         self.selection = Selection()
         self.selection.subscribe(self._selection_changed)
+        self._highlight_generation = 0
+        self._highlighter = ThreadPoolExecutor(1, thread_name_prefix="citydesk-highlight")
+        self.highlight_ready.connect(self._show_highlight)
         self.identify_panel = IdentifyPanel(self)
         identify_dock = QDockWidget(tr("Identify results"), self)
         identify_dock.setObjectName("identify_dock")
@@ -144,6 +159,9 @@ class MainWindow(QMainWindow):
         self.action_add = QAction(
             tr("&Add layer..."), self, shortcut="Ctrl+L", triggered=self.add_layer_dialog
         )
+        self.action_add_options = QAction(
+            tr("Add layer with &options..."), self, triggered=self.add_layer_with_options_dialog
+        )
         self.action_save = QAction(
             tr("&Save"), self, shortcut="Ctrl+S", triggered=self.save_project
         )
@@ -169,6 +187,7 @@ class MainWindow(QMainWindow):
             self.action_new,
             self.action_open,
             self.action_add,
+            self.action_add_options,
             self.action_save,
             self.action_save_as,
             self.action_close_project,
@@ -411,12 +430,33 @@ class MainWindow(QMainWindow):
         cache = self.canvas.prepared_geometry(layer)
         positions = layer.data.index.get_indexer(list(ids))
         positions = positions[positions >= 0]
+        self._highlight_generation += 1
+        generation = self._highlight_generation
         if cache.kind == "point":
-            shapes = [QPointF(*cache.centers[p]) for p in positions]
-        else:
+            self.canvas.set_highlight([QPointF(*cache.centers[p]) for p in positions])
+            return
+
+        def shapes() -> list:
             cache.ensure(positions)
-            shapes = [shape for p in positions for shape in cache.shapes(p)]
-        self.canvas.set_highlight(shapes)
+            return [shape for p in positions for shape in cache.shapes(p)]
+
+        if cache.unconverted(positions) <= _HIGHLIGHT_IN_BACKGROUND:
+            self.canvas.set_highlight(shapes())
+            return
+        # Select all on 13k parcels: converted on a worker (the cache is locked), shown
+        # when ready unless a newer selection came first
+        future = self._highlighter.submit(shapes)
+        future.add_done_callback(
+            lambda done: (
+                self.highlight_ready.emit(generation, done.result())
+                if done.exception() is None
+                else log.warning("highlighting the selection failed: %s", done.exception())
+            )
+        )
+
+    def _show_highlight(self, generation: int, shapes: list) -> None:
+        if generation == self._highlight_generation:
+            self.canvas.set_highlight(shapes)
 
     def zoom_to_selection(self) -> None:
         for layer_id in self.project.layer_order() if self.project else []:
@@ -683,17 +723,19 @@ class MainWindow(QMainWindow):
     def site_stations(self, spec):
         """Add fire stations for the project's case history; the result layers join the
         project, and the before/after times go to the status bar."""
-        from citydesk.planning.station_siting import fire_station_scenario
+
+        def work(path, feedback):
+            # imported on the worker: networkx, SciPy and PuLP imported on the GUI thread
+            # froze the window when the analysis started (issue 20)
+            from citydesk.planning.station_siting import fire_station_scenario
+
+            return fire_station_scenario(path, spec, feedback)
 
         def show(result) -> None:
             self.last_siting = result
             self.statusBar().showMessage("  ".join(result.summary()))
 
-        return self._analyse_project(
-            tr("Siting fire stations"),
-            lambda path, feedback: fire_station_scenario(path, spec, feedback),
-            show,
-        )
+        return self._analyse_project(tr("Siting fire stations"), work, show)
 
     def landuse_front_dialog(self):
         from .optimize.front_dialog import FrontDialog
@@ -706,9 +748,6 @@ class MainWindow(QMainWindow):
         a dock with its chart and table (replacing an earlier front's)."""
         from citydesk.layers.city_layers import MissingData, require_layer
         from citydesk.layers.city_profile import parse_profile
-        from citydesk.planning.landuse_front import run_landuse_front
-
-        from .optimize.front_view import FrontView
 
         if self.project is not None:
             text = self.project.metadata.get("city_profile")
@@ -720,6 +759,8 @@ class MainWindow(QMainWindow):
                 return None
 
         def show(run) -> None:
+            from .optimize.front_view import FrontView  # the front's modules are loaded now
+
             self.last_front = run
             if getattr(self, "front_dock", None) is None:
                 self.front_dock = QDockWidget(tr("Pareto front"), self)
@@ -731,11 +772,12 @@ class MainWindow(QMainWindow):
                 old.deleteLater()
             self.front_dock.show()
 
-        return self._analyse_project(
-            tr("Computing the land-use Pareto front"),
-            lambda path, feedback: run_landuse_front(path, spec, feedback),
-            show,
-        )
+        def work(path, feedback):
+            from citydesk.planning.landuse_front import run_landuse_front  # on the worker
+
+            return run_landuse_front(path, spec, feedback)
+
+        return self._analyse_project(tr("Computing the land-use Pareto front"), work, show)
 
     def open_planning(self):
         """The planning dock for the saved project (scenarios, run, compare, report)."""
@@ -886,13 +928,35 @@ class MainWindow(QMainWindow):
         if path:
             self.open_project(path)
 
-    def add_layer_dialog(self) -> None:
+    def _ask_data_file(self) -> str:
         path, _ = QFileDialog.getOpenFileName(
             self,
             tr("Add layer"),
             "",
             tr("GIS data (*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem)"),
         )
+        return path
+
+    def add_layer_with_options_dialog(self) -> None:
+        path = self._ask_data_file()
+        if path:
+            self.ask_layer_options(path)
+
+    def ask_layer_options(
+        self, path: str, problem: str = "", focus: tuple[str, ...] = (), layer: str | None = None
+    ):
+        """The layer-options dialog (encoding, coordinate columns, CRS), shown without
+        blocking; OK adds the layer with those options."""
+        from .layer_options_dialog import LayerOptionsDialog
+
+        dialog = LayerOptionsDialog(path, problem, focus, self)
+        dialog.accepted.connect(lambda: self.add_layer(path, layer, dialog.options()))
+        self.layer_options_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def add_layer_dialog(self) -> None:
+        path = self._ask_data_file()
         if not path:
             return
         layer = None
@@ -919,14 +983,21 @@ class MainWindow(QMainWindow):
                     return
         self.add_layer(path, layer)
 
-    def add_layer(self, path: str, layer: str | None = None):
-        """Read and check a data file in the background, then add it on the GUI thread."""
+    def add_layer(self, path: str, layer: str | None = None, options: dict | None = None):
+        """Read and check a data file in the background, then add it on the GUI thread.
+        ``options`` are :func:`read_layer`'s keywords (encoding, coordinate columns, CRS);
+        a file that cannot be read without them opens the layer-options dialog."""
         if self.project is None:
             self.set_project(Project(Path(path).stem))
         index = len(self.project.layers)
 
         def work(feedback):
-            new = read_layer(path, layer, style_index=index, feedback=feedback)
+            try:
+                new = read_layer(
+                    path, layer, style_index=index, feedback=feedback, **(options or {})
+                )
+            except NeedsReadOptions as exc:
+                return exc, None  # answered on the GUI thread, with the options dialog
             report = None
             if isinstance(new, VectorLayer):
                 report = validate_frame(new.data, path=path, facts=new.metadata.get("read"))
@@ -934,6 +1005,10 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:
             new, report = result
+            if isinstance(new, NeedsReadOptions):
+                self.show_error(new.message)
+                self.ask_layer_options(path, new.message, new.options, layer)
+                return
             away = placement_warning(self.project, new)
             self.project.add_layer(new)
             self.layer_tree.set_project(self.project)
@@ -989,7 +1064,7 @@ class MainWindow(QMainWindow):
         return self.tasks.start(
             tr("Exporting {name}").format(name=Path(path).name),
             lambda feedback: export_map(project, path, dpi=dpi, extent=extent),
-            on_done=lambda p: self.statusBar().showMessage(tr("Saved {path}").format(path=p), 5000),
+            on_done=lambda p: self.announce_written(p, tr("Map exported to {path}").format(path=p)),
         )
 
     def _tree_changed(self) -> None:
@@ -1022,6 +1097,13 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str, details: str = "") -> None:
         self.statusBar().showMessage(message, 10000)
         self.message_bar.show_message(message, details)
+
+    def announce_written(self, path, message: str | None = None) -> None:
+        """The one "done" notice for every file or report the workbench writes: a green
+        bar with the path and a button to open its folder, and the status bar line."""
+        text = message or tr("Written: {path}").format(path=path)
+        self.statusBar().showMessage(text, 15000)
+        self.message_bar.show_done(text, path)
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -18,10 +18,11 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from PyQt5 import sip
-from PyQt5.QtCore import QObject, Qt, pyqtSignal
+from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -198,7 +199,15 @@ class TaskManager(QWidget):
 
 
 class MessageBar(QWidget):
-    """A dismissable bar above the map for errors and warnings, with details on demand."""
+    """A dismissable bar above the map, as QGIS has: errors and warnings with details on
+    demand, and "done" notices for files written, with a button to open their folder (a
+    report or a PDF written with only a status-bar line left users asking whether it
+    worked)."""
+
+    _STYLES: ClassVar[dict[str, str]] = {
+        "warning": "MessageBar { background: #fde2e1; border-bottom: 1px solid #e0a0a0; }",
+        "done": "MessageBar { background: #dff3e0; border-bottom: 1px solid #8fc79a; }",
+    }
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -207,23 +216,58 @@ class MessageBar(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.details_button = QPushButton(tr("Details"))
+        self.open_button = QPushButton(tr("Open folder"))
         self.close_button = QPushButton("×")
         self.close_button.setFixedWidth(28)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.details_button)
+        layout.addWidget(self.open_button)
         layout.addWidget(self.close_button)
-        self.setStyleSheet("MessageBar { background: #fde2e1; border-bottom: 1px solid #e0a0a0; }")
         self.setAttribute(Qt.WA_StyledBackground, True)
         self.details_button.clicked.connect(self._show_details)
+        self.open_button.clicked.connect(self._open_folder)
         self.close_button.clicked.connect(self.hide)
         self._details = ""
+        self.folder = ""
+        self.level = "warning"
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._fade)
         self.hide()
 
-    def show_message(self, message: str, details: str = "") -> None:
+    def _show(self, level: str, message: str) -> None:
+        self.level = level
+        self.setStyleSheet(self._STYLES[level])
         self.label.setText(message)
+        self.show()
+
+    def show_message(self, message: str, details: str = "") -> None:
+        """An error or warning: it stays until dismissed."""
+        self._timer.stop()
         self._details = details
         self.details_button.setVisible(bool(details))
-        self.show()
+        self.open_button.hide()
+        self._show("warning", message)
+
+    def show_done(self, message: str, path: str | Path, seconds: float = 20.0) -> None:
+        """A file (or a folder of files) was written: say so, offer its folder, and go
+        away by itself unless an error replaces it."""
+        target = Path(path)
+        self.folder = str(target if target.is_dir() else target.parent)
+        self.details_button.hide()
+        self.open_button.show()
+        self._show("done", message)
+        self._timer.start(int(seconds * 1000))
+
+    def _fade(self) -> None:
+        if self.level == "done":
+            self.hide()
+
+    def _open_folder(self) -> None:
+        from PyQt5.QtCore import QUrl
+        from PyQt5.QtGui import QDesktopServices
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))
 
     def _show_details(self) -> None:
         from PyQt5.QtWidgets import QMessageBox

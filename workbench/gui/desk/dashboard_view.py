@@ -95,7 +95,6 @@ class DashboardView(QWidget):
         )
 
     def show_board(self, board: Dashboard) -> None:
-        import matplotlib.pyplot as plt
         from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
 
         self.board = board
@@ -103,12 +102,10 @@ class DashboardView(QWidget):
             self.chart_column.removeWidget(canvas)
             canvas.deleteLater()
         self.canvases = []
+        # plain Figures (not pyplot's): the Qt canvases own them
         for figure in (kpi_chart(board, lang=self.panel.desk.lang), trend_chart(board)):
-            plt.close(figure)  # pyplot lets go of it; the Qt canvas below owns it now
             self._add(FigureCanvasQTAgg(figure))
-        maps = cell_maps(board)
-        plt.close(maps)
-        self._add(FigureCanvasQTAgg(maps))
+        self._add(FigureCanvasQTAgg(cell_maps(board)))
         whole = board.kpis[board.kpis["department"] == "ALL"].iloc[0]
         self.summary.setText(
             tr("{start} to {end}: {n} registered, score {score}, grade {grade}").format(
@@ -139,5 +136,7 @@ class DashboardView(QWidget):
         return self.panel.run_task(
             tr("Writing the PDF report"),
             lambda _f: write_pdf(board, path, lang=lang, credits=credits),
-            None,
+            lambda written: self.panel.window.announce_written(
+                written, tr("Evaluation report written to {path}").format(path=written)
+            ),
         )

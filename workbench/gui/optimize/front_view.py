@@ -12,14 +12,12 @@ from ..i18n import tr
 
 class FrontView(QWidget):
     def __init__(self, run: FrontRun, parent=None) -> None:
-        import matplotlib.pyplot as plt
         from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
 
         super().__init__(parent)
         self.run = run
         layout = QVBoxLayout(self)
-        figure = pareto_chart(run)
-        plt.close(figure)  # the Qt canvas owns it now
+        figure = pareto_chart(run)  # a plain Figure (no pyplot): the Qt canvas owns it
         self.canvas = FigureCanvasQTAgg(figure)
         self.canvas.setFixedHeight(int(figure.get_figheight() * figure.dpi))
         layout.addWidget(self.canvas)

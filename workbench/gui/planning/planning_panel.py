@@ -177,6 +177,12 @@ class PlanningPanel(QWidget):
             if self.list.item(i).checkState() == Qt.Checked
         ]
 
+    def check_only(self, names: list[str]) -> None:
+        """Tick these scenarios and untick the others (what Run and Compare take)."""
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in names else Qt.Unchecked)
+
     def selected(self) -> str | None:
         item = self.list.currentItem()
         return item.data(Qt.UserRole) if item else None
@@ -224,9 +230,12 @@ class PlanningPanel(QWidget):
         if not names:
             self.show_error(tr("Tick the scenarios to run."))
             return None
-        from citydesk.planning.scenario_run import run_stored_scenarios
 
         def work(path, feedback):
+            # imported here, on the worker: networkx, SciPy and PuLP imported on the GUI
+            # thread froze the window for 0.5 s when Run was pressed (issue 20)
+            from citydesk.planning.scenario_run import run_stored_scenarios
+
             results, _inputs = run_stored_scenarios(path, names, feedback=feedback)
             return results
 
@@ -254,9 +263,6 @@ class PlanningPanel(QWidget):
     def compare_with_front(self, names: list[str], layer: str):
         """Scenarios and the Pareto plans of ``layer``, measured with the first scenario's
         facilities and assumptions (a background task: every plan is evaluated)."""
-        from citydesk.planning.comparison import evaluate_plans, front_plans
-        from citydesk.planning.scenario_run import prepare_inputs
-
         if not names:
             self.show_error(tr("Tick the scenarios to compare."))
             return None
@@ -267,6 +273,9 @@ class PlanningPanel(QWidget):
             return None
 
         def work(feedback):
+            from citydesk.planning.comparison import evaluate_plans, front_plans
+            from citydesk.planning.scenario_run import prepare_inputs
+
             reference = runnable_scenario(self.path, names[0])
             inputs = prepare_inputs(self.path, reference, feedback)
             return evaluate_plans(inputs, reference, front_plans(self.path, layer))[1]
@@ -330,12 +339,12 @@ class PlanningPanel(QWidget):
             return
         self.refresh()
 
-    def tell(self, message: str) -> None:
-        """Say that something finished, in the main window's status bar (a report or a PDF
-        written without a word left the user guessing)."""
+    def tell(self, message: str, path: str) -> None:
+        """Say that a file was written, with the main window's "done" notice (a report or
+        a PDF written without a word left the user guessing)."""
         window = self.window()
-        if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(message, 15_000)
+        if hasattr(window, "announce_written"):
+            window.announce_written(path, message)
 
     def report_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Folder for the planning report"))
@@ -347,15 +356,16 @@ class PlanningPanel(QWidget):
         if not names:
             self.show_error(tr("Tick the scenarios to report on."))
             return None
-        from citydesk.planning.plan_report import plan_report
 
         def work(path, feedback):
+            from citydesk.planning.plan_report import plan_report
+
             return plan_report(path, names, folder, feedback=feedback)
 
         def done(paths) -> None:
             self.last_report = paths
             self.compare(names)
-            self.tell(tr("Planning report written to {folder}").format(folder=folder))
+            self.tell(tr("Planning report written to {folder}").format(folder=folder), folder)
 
         return self.run_analysis(tr("Writing the planning report"), work, done)
 
@@ -365,9 +375,10 @@ class PlanningPanel(QWidget):
         if not name:
             self.show_error(tr("Select a scenario with suitability factors first."))
             return None
-        from citydesk.planning.analysis_layers import save_suitability
 
         def work(path, feedback):
+            from citydesk.planning.analysis_layers import save_suitability
+
             return save_suitability(path, runnable_scenario(path, name))
 
         def done(result) -> None:
@@ -387,9 +398,10 @@ class PlanningPanel(QWidget):
 
     def service_areas(self, kind: str, thresholds: list[float]):
         name = self.selected()
-        from citydesk.planning.analysis_layers import save_service_areas
 
         def work(path, feedback):
+            from citydesk.planning.analysis_layers import save_service_areas
+
             return save_service_areas(path, runnable_scenario(path, name), kind, thresholds)
 
         def done(layer_id) -> None:

@@ -44,7 +44,7 @@ class PluginActions:
             groups[group].addAction(action)
         self.processing_menu.addSeparator()
         self.processing_menu.addAction(
-            QAction(tr("History"), self.window, triggered=self.open_history)
+            QAction(tr("Processing history"), self.window, triggered=self.open_history)
         )
         self.plugins_menu.clear()
         self.plugins_menu.addAction(
@@ -124,6 +124,8 @@ class PluginActions:
             ]
             parts += [text for _level, text in result.messages]
             self.window.statusBar().showMessage("  ".join(parts)[:300], 15000)
+            for path in result.files:
+                self.window.announce_written(path)
             if self.history_dock is not None:
                 self.history_dock.widget().refresh()
 
