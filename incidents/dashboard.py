@@ -72,6 +72,7 @@ class DashboardSpec:
     baseline_years: int = 3  # early warning: the same window in this many previous years
     permutations: int = 99  # Gi* inference; 99 keeps a refresh interactive
     alpha: float = 0.01
+    measure: str = "digital"  # the on-time close measure (kpi.MEASURES): digital or 311
 
     def period(self, now: dt.datetime | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
         end = pd.Timestamp(self.end or now or dt.datetime.now(dt.UTC))
@@ -88,6 +89,7 @@ class Dashboard:
     kpis: pd.DataFrame  # compute_kpis by department, ALL row last
     trend: pd.DataFrame  # week, registered, closed, closed_on_time, on_time_close_rate
     cells: gpd.GeoDataFrame | None  # the grid with count, gi_z, p_sim, hotspot, warning
+    measure: str = "digital"  # the on-time close measure the grades used
 
     @property
     def warnings(self) -> pd.DataFrame:
@@ -109,12 +111,12 @@ def build_dashboard(
     trend_start = end - pd.Timedelta(weeks=spec.trend_weeks)
     since = min(start - pd.DateOffset(years=spec.baseline_years), trend_start)
     facts = store.case_facts(since.to_pydatetime(), end.to_pydatetime())
-    kpis = compute_kpis(facts, KpiSpec(by="department", start=start, end=end))
+    kpis = compute_kpis(facts, KpiSpec(by="department", start=start, end=end, measure=spec.measure))
     trend = weekly_trend(facts, end, spec.trend_weeks)
     cells = None
     if grid is not None and len(grid):
         cells = cell_statistics(facts, grid, start, end, spec)
-    return Dashboard(start, end, kpis, trend, cells)
+    return Dashboard(start, end, kpis, trend, cells, spec.measure)
 
 
 def weekly_trend(facts: pd.DataFrame, end: pd.Timestamp, weeks: int) -> pd.DataFrame:

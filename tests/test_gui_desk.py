@@ -252,6 +252,19 @@ def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(panel.dashboard.canvases) == 3, timeout=60_000)
     qtbot.wait(300)  # the canvases draw on their first paint
     _shot(window, "desk_dashboard.png")
+    # the 311 on-time measure (closed by the target, among closed cases with a target)
+    before = panel.dashboard.board
+    panel.dashboard.measure.setCurrentIndex(panel.dashboard.measure.findData("311"))
+    qtbot.waitUntil(lambda: panel.dashboard.board is not before, timeout=60_000)
+    board = panel.dashboard.board
+    assert board.measure == "311"
+    from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+
+    direct = kpis_from_store(store, KpiSpec(start=board.start, end=board.end, measure="311"))
+    shown = board.kpis.set_index("department")["on_time_close_rate"]
+    expected = direct.set_index("department")["on_time_close_rate"]
+    assert shown.round(9).equals(expected.round(9))
+    qtbot.wait(300)
     # the evaluation PDF: written in the background, and the window says so when done
     pdf = tmp_path / "evaluation.pdf"
     panel.dashboard.export(str(pdf))

@@ -188,6 +188,9 @@ def test_every_window_and_dialog_speaks_chinese(zh_window, qtbot):
     options = LayerOptionsDialog(str(window.project.path), "", (), window)
     seen += _texts(options)
     options.close()
+    importer = window.import_cases_dialog()
+    seen += _texts(importer)
+    importer.reject()
     # a "done" notice and an error hint, as the window shows them
     window.announce_written(window.project.path)
     seen += _texts(window.message_bar)

@@ -177,66 +177,11 @@ def cmd_categories(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from citydesk.incidents import open311
-    from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv, read_cases
+    from citydesk.incidents.case_files import import_case_file, import_summary
 
-    is_open311 = Path(args.file).suffix.lower() in (".json", ".xml")
-    if not is_open311 and not args.mapping:
-        raise CaseImportError(
-            _("a CSV import needs --mapping"),
-            _("Use a shipped mapping (nyc311) or write one; see docs."),
-        )
-    # the file is read and checked before the store is opened: a refused import leaves the
-    # project exactly as it was (issue 21)
-    if is_open311:
-        requests = open311.read_valid_requests(args.file)
-    else:
-        mapping = ColumnMapping.load(args.mapping)
-        parsed = read_cases(args.file, mapping)
-    with open_store(args.project) as store:
-        if is_open311:
-            result = open311.import_requests(store, requests)
-        else:
-            result = import_csv(store, args.file, mapping, parsed=parsed)
-    print(
-        _(
-            "{rows} rows: {added} added, {skipped} already imported, {closed} closed at the "
-            "source, {nl} need a location"
-        ).format(
-            rows=result["rows"],
-            added=result["added"],
-            skipped=result["skipped"],
-            closed=result["closed"],
-            nl=result["needs_location"],
-        )
-    )
-    if result.get("updated") or result.get("refused"):
-        print(
-            _(
-                "of those already imported: {updated} updated from the source, {unchanged} "
-                "unchanged, {refused} refused (moved on here; see the log)"
-            ).format(
-                updated=result["updated"],
-                unchanged=result["unchanged"],
-                refused=result["refused"],
-            )
-        )
-    if result.get("backwards"):
-        how = {
-            "clamp": _("closed at the report time"),
-            "keep": _("kept as the source wrote them"),
-        }.get(str(result.get("backwards_policy")), "")
-        print(
-            _("{n} rows closed before they were reported: {how}").format(
-                n=result["backwards"], how=how
-            )
-        )
-    if result["bad_lines"]:
-        print(
-            _("skipped malformed lines: {lines}").format(
-                lines=", ".join(map(str, result["bad_lines"]))
-            )
-        )
+    result = import_case_file(args.project, args.file, args.mapping)
+    for line in import_summary(result):
+        print(line)
     return 0
 
 

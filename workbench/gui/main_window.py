@@ -216,6 +216,9 @@ class MainWindow(QMainWindow):
             self,
             triggered=self.load_demo_cases,
         )
+        self.action_import_cases = QAction(
+            tr("Import cases (CSV or Open311)..."), self, triggered=self.import_cases_dialog
+        )
         self.action_case_store = QAction(
             tr("Case store (project file or PostGIS)..."),
             self,
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
         )
         desk_menu.addAction(self.action_desk)
         desk_menu.addAction(self.action_demo_cases)
+        desk_menu.addAction(self.action_import_cases)
         desk_menu.addAction(self.action_case_store)
         plan_menu = self.menuBar().addMenu(tr("&Optimize"))
         self.action_siting = QAction(
@@ -591,6 +595,37 @@ class MainWindow(QMainWindow):
         self.canvas.set_markers([])
         self.canvas.set_marked(None)
         self.canvas.set_route(None)
+
+    def import_cases_dialog(self):
+        from .desk.case_import_dialog import CaseImportDialog
+
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Save the project first: the cases are kept with it."))
+            return None
+        dialog = CaseImportDialog(self)
+        dialog.accepted.connect(lambda: self.import_cases(*dialog.choice()))
+        self.case_import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def import_cases(self, path: str, mapping: str | None = None):
+        """Import a case file into the project's store in the background (one transaction,
+        an upsert); the outcome is the window's notice and the desk shows the cases."""
+        project = str(self.project.path) if self.project is not None else ""
+
+        def work(_feedback):
+            from citydesk.incidents.case_files import import_case_file, import_summary
+
+            return import_summary(import_case_file(project, path, mapping))
+
+        def done(lines: list[str]) -> None:
+            self.last_import = lines
+            self.message_bar.show_done(" ".join(lines), None)
+            self.statusBar().showMessage(lines[0], 15000)
+            if self.desk_panel is not None:
+                self.desk_panel.refresh()
+
+        return self.tasks.start(tr("Importing {name}").format(name=Path(path).name), work, done)
 
     def city_setup(self):
         """Project > City setup: the city profile's roles and fields, and readiness."""

@@ -249,13 +249,13 @@ class MessageBar(QWidget):
         self.open_button.hide()
         self._show("warning", message)
 
-    def show_done(self, message: str, path: str | Path, seconds: float = 20.0) -> None:
-        """A file (or a folder of files) was written: say so, offer its folder, and go
-        away by itself unless an error replaces it."""
-        target = Path(path)
-        self.folder = str(target if target.is_dir() else target.parent)
+    def show_done(self, message: str, path: str | Path | None, seconds: float = 20.0) -> None:
+        """Something finished: say so, offer the folder of the file (or folder) it wrote,
+        if any, and go away by itself unless an error replaces it."""
+        target = Path(path) if path is not None else None
+        self.folder = "" if target is None else str(target if target.is_dir() else target.parent)
         self.details_button.hide()
-        self.open_button.show()
+        self.open_button.setVisible(target is not None)
         self._show("done", message)
         self._timer.start(int(seconds * 1000))
 

@@ -59,6 +59,16 @@ class DashboardView(QWidget):
         self.period.setCurrentIndex(self.period.findData(7))
         self.period.setToolTip(tr("The evaluation period of the grades and the hotspot maps"))
         self.period.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.measure = QComboBox()
+        self.measure.addItem(tr("数字城管: cases due to close"), "digital")
+        self.measure.addItem(tr("311: closed cases with a target"), "311")
+        self.measure.setToolTip(
+            tr(
+                "The on-time close rate: among the cases due to close in the period (数字城管), "
+                "or among the closed cases with a target, the share closed by it (311)"
+            )
+        )
+        self.measure.currentIndexChanged.connect(lambda _i: self.refresh())
         refresh = QPushButton(tr("Refresh"))
         refresh.clicked.connect(lambda: self.refresh())
         self.export_button = QPushButton(tr("Export PDF report..."))
@@ -67,6 +77,8 @@ class DashboardView(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Evaluation period")))
         row.addWidget(self.period)
+        row.addWidget(QLabel(tr("On time")))
+        row.addWidget(self.measure)
         row.addStretch(1)
         row.addWidget(refresh)
         row.addWidget(self.export_button)
@@ -83,7 +95,11 @@ class DashboardView(QWidget):
     def chosen_spec(self, now: dt.datetime | None = None) -> DashboardSpec:
         """The period chosen above, ending now."""
         end = now or dt.datetime.now(dt.UTC)
-        return DashboardSpec(start=end - dt.timedelta(days=self.period.currentData()), end=end)
+        return DashboardSpec(
+            start=end - dt.timedelta(days=self.period.currentData()),
+            end=end,
+            measure=self.measure.currentData(),
+        )
 
     def refresh(self, spec: DashboardSpec | None = None):
         store, grid = self.panel.desk.store, self.panel.desk.grid

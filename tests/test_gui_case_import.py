@@ -1,0 +1,82 @@
+"""Dispatch > Import cases (issue 19 in the workbench): a city system's CSV through a
+column mapping, imported in the background into the project's store, and a later export of
+the same source re-imported as an upsert; the window says what happened."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("PyQt5")
+
+from test_gui_workbench import open_window
+from test_source_status import COLUMNS, MAPPING
+
+from citydesk.incidents.stores import open_project_store
+
+pytestmark = pytest.mark.gui
+
+
+def _export(path, rows):
+    frame = pd.DataFrame(rows, columns=COLUMNS).assign(lat=42.37, lon=-71.1, type="bin")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_import_a_city_export_and_its_next_export_from_the_menu(qtbot, tmp_path, demo_copy):
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    mapping = tmp_path / "city311.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    monday = _export(
+        tmp_path / "monday.csv",
+        [
+            ["1", "2026-03-02 09:00", "", "2026-03-04 17:00", "Open", "Phone", "2026-03-02 09:00"],
+            ["2", "2026-03-02 09:30", "", "2026-03-05 17:00", "Open", "App", "2026-03-02 10:00"],
+        ],
+    )
+    dialog = window.import_cases_dialog()
+    assert "nyc311" in [dialog.mapping.itemData(i) for i in range(dialog.mapping.count())]
+    dialog.file.setText(str(monday))
+    dialog.add_mapping(str(mapping))
+    assert dialog.choice() == (str(monday), str(mapping))
+    dialog.accept()
+    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=60_000)
+    assert "2 added" in window.last_import[0]
+    bar = window.message_bar
+    assert bar.isVisible() and bar.level == "done" and "2 added" in bar.label.text()
+    assert not bar.open_button.isVisible()  # nothing was written to a file
+    with open_project_store(demo_copy) as store:
+        ours = store.query()
+        ours = ours[ours["source"] == "city311"]
+    assert sorted(ours["source_id"]) == ["1", "2"]
+
+    tuesday = _export(
+        tmp_path / "tuesday.csv",
+        [
+            ["1", "2026-03-02 09:00", "2026-03-03 12:00", "2026-03-04 17:00", "Closed", "Phone", "2026-03-03 12:00"],  # noqa: E501
+            ["2", "2026-03-02 09:30", "", "2026-03-05 17:00", "Open", "App", "2026-03-02 10:00"],
+        ],
+    )  # fmt: skip
+    window.last_import = None
+    window.import_cases(str(tuesday), str(mapping))
+    qtbot.waitUntil(lambda: window.last_import is not None, timeout=60_000)
+    assert "0 added" in window.last_import[0]
+    assert "1 updated from the source" in " ".join(window.last_import)
+    with open_project_store(demo_copy) as store:
+        one = store.query().set_index("source_id").loc["1"]
+    assert one["status"] == "closed"
+
+
+def test_a_refused_file_leaves_the_store_as_it_was(qtbot, tmp_path, demo_copy):
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    mapping = tmp_path / "city311.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,opened\n1,not a date\n", encoding="utf-8")
+    with open_project_store(demo_copy) as store:
+        before = len(store.query(columns=["case_id"], ordered=False))
+    window.import_cases(str(bad), str(mapping))
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=60_000)
+    assert window.message_bar.level == "warning" and "failed" in window.message_bar.label.text()
+    with open_project_store(demo_copy) as store:
+        assert len(store.query(columns=["case_id"], ordered=False)) == before
