@@ -58,7 +58,9 @@ class NeedsReadOptions(LayerReadError):
     columns hold its coordinates. ``options`` names the :func:`citydesk.layers.io.read_layer`
     keywords that fix it, so the workbench can open its layer-options dialog on them."""
 
-    def __init__(self, problem: str, fix: str, *, options: tuple[str, ...], **kwargs) -> None:
+    def __init__(
+        self, problem: str, fix: str = "", *, options: tuple[str, ...] = (), **kwargs
+    ) -> None:
         self.options = options
         super().__init__(problem, fix, **kwargs)
 
