@@ -65,7 +65,7 @@ class PluginManagerDialog(QDialog):
                 r.name,
                 r.manifest.version if r.manifest else "",
                 tr(STATUS_LABELS.get(r.status, r.status)),
-                r.source,
+                _source_label(r.source),
                 "; ".join(r.problems),
             ]
             for col, text in enumerate(cells):
@@ -99,3 +99,12 @@ class PluginManagerDialog(QDialog):
         self.refresh()
         if self.on_change is not None:
             self.on_change(self.host)
+
+
+def _source_label(source: str) -> str:
+    """Where a plugin came from, in the user's language (a folder stays a path)."""
+    if source == "builtin":
+        return tr("built into CityDesk")
+    if source.startswith("entry point "):
+        return tr("installed package ({name})").format(name=source.removeprefix("entry point "))
+    return source
