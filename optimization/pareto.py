@@ -83,6 +83,18 @@ class ParetoFront:
     seconds: float = 0.0
     method: str = "augmecon2"
     notes: list[str] = field(default_factory=list)
+    unexplored: int = 0  # grid points where the solver stopped without any solution
+
+    @property
+    def proven_points(self) -> int:
+        return sum(1 for p in self.points if p.proven)
+
+    @property
+    def complete(self) -> bool:
+        """Every point proven optimal and every grid point answered: the exact front.
+        Under a time limit it may not be: unexplored points can hide efficient plans, and
+        an unproven point may be dominated by a plan the solver did not reach."""
+        return self.unexplored == 0 and self.proven_points == len(self.points)
 
     def values(self) -> np.ndarray:
         return np.array([p.values for p in self.points], dtype=float)
@@ -210,7 +222,7 @@ def augmecon2(
     # branch-and-bound stop as soon as it meets the cap.
     best = np.full(flags.shape, ideal)
     points: dict[tuple, ParetoPoint] = {}
-    solves = 0
+    solves = unexplored = 0
     variables = problem.variables()
     for i3 in range(flags.shape[0]):
         if len(sizes) == 2:
@@ -227,17 +239,30 @@ def augmecon2(
             cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
             outcome = solve(work, options, feedback)
             solves += 1
-            if not outcome.status.has_solution:
+            if outcome.status is SolveStatus.INFEASIBLE:
                 flags[i3:, i2:] = True  # tighter epsilons cannot be feasible either
                 break
+            if not outcome.status.has_solution:
+                # stopped (a time limit) before any solution: nothing is known here, so the
+                # point is unexplored, not infeasible, and the row goes on
+                unexplored += 1
+                flags[i3, i2] = True
+                i2 += 1
+                continue
             reached = [
                 int(np.floor((o.sign * pulp.value(o.expression) - g_lo[k]) / steps[k] + 1e-6))
                 for k, o in enumerate(constrained)
             ]
             top3 = reached[1] + 1 if len(sizes) == 2 else 1
-            flags[i3:top3, i2 : reached[0] + 1] = True
             if outcome.status is SolveStatus.OPTIMAL:
+                # the bypass: a proven optimum answers every grid point its slacks cover
+                flags[i3:top3, i2 : reached[0] + 1] = True
                 best[i3:top3, i2 : reached[0] + 1] = first.sign * pulp.value(first.expression)
+            else:
+                # an unproven plan answers only its own point: a better plan may exist at the
+                # points its slacks cover, so they are still solved
+                flags[i3, i2] = True
+                reached[0] = i2
             values = tuple(float(pulp.value(o.expression)) for o in objectives)
             key = tuple(round(v, 6) for v in values)
             if key not in points:
@@ -245,9 +270,19 @@ def augmecon2(
                 points[key] = ParetoPoint(values, outcome, solution)
             i2 = reached[0] + 1
         feedback.set_progress(100.0 * (i3 + 1) / flags.shape[0])  # flags.mean() cost O(grid)
-    return collect_front(
+    front = collect_front(
         objectives, points, table, started, "augmecon2", solves, int(flags.size) - solves
     )
+    front.unexplored = unexplored
+    if not front.complete:
+        front.notes.append(
+            _(
+                "The front is incomplete: {proven} of {n} points proven optimal, {u} grid "
+                "points unexplored (the solver stopped without a solution). Give the solver "
+                "more time or use a coarser grid."
+            ).format(proven=front.proven_points, n=len(front.points), u=unexplored)
+        )
+    return front
 
 
 def _augmented(objectives: Sequence[Objective], ranges: np.ndarray) -> pulp.LpAffineExpression:

@@ -301,9 +301,18 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     table["proven"] = [p.proven for p in front.points]
     print(
         _(
-            "{n} non-dominated points, {solves} solves, {skipped} grid points bypassed, {s:.1f} s"
-        ).format(n=len(front.points), solves=front.solves, skipped=front.skipped, s=front.seconds)
+            "{n} non-dominated points ({proven} proven optimal), {solves} solves, {skipped} "
+            "grid points bypassed, {s:.1f} s"
+        ).format(
+            n=len(front.points),
+            proven=front.proven_points,
+            solves=front.solves,
+            skipped=front.skipped,
+            s=front.seconds,
+        )
     )
+    for note in front.notes:
+        print(note)
     if args.output:
         from citydesk.layers.csv_safe import write_csv
 
