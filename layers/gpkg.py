@@ -510,10 +510,15 @@ def read_features(
             feedback.set_progress(min(99.0, 100.0 * len(rows) / total))
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
-    # columns taken one by one in Python loops, not with zip(*rows): that transposes every
-    # row in a single C call that holds the GIL (0.1-0.2 s for the 13k parcels), and a
-    # read on a worker thread then froze the workbench's window (issue 20)
-    columns_of = [[row[i] for row in rows] for i in range(len(select))]
+    # transposed 2,000 rows at a time: zip(*rows) over every row is one C call that holds
+    # the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread then froze the
+    # workbench's window, issue 20), while a Python loop per cell is slow on big layers
+    columns_of: list[list[Any]] = [[] for _ in select]
+    for start in range(0, len(rows), _WKB_SLICE):
+        for column, values in zip(
+            columns_of, zip(*rows[start : start + _WKB_SLICE], strict=True), strict=True
+        ):
+            column.extend(values)
     try:
         geoms = decode(list(columns_of[1]))
     except (ValueError, shapely.errors.GEOSException) as exc:
