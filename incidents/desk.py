@@ -57,10 +57,6 @@ class CaseCard:
     category_label: str
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    @property
-    def source_line(self) -> str | None:
-        return source_summary(self.case)
-
 
 def source_summary(case: Case) -> str | None:
     """What the city's own system says of an imported case, in one line: its id there,

@@ -371,12 +371,13 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
     # one call froze the workbench's window for 0.23 s while an analysis saved its result
     # in the background (issue 20); between slices the window thread gets its turn
     return np.concatenate(
-        [shapely.from_wkb(array[i : i + _WKB_SLICE]) for i in range(0, len(array), _WKB_SLICE)]
+        [shapely.from_wkb(array[i : i + _SLICE]) for i in range(0, len(array), _SLICE)]
         or [np.empty(0, dtype=object)]
     )
 
 
-_WKB_SLICE = 2_000  # geometries parsed per call (see decode)
+_SLICE = 2_000  # geometries parsed per C call that holds the GIL (see decode)
+_ROWS_SLICE = 256  # rows transposed per C call (see read_features)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -510,13 +511,13 @@ def read_features(
             feedback.set_progress(min(99.0, 100.0 * len(rows) / total))
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
-    # transposed 2,000 rows at a time: zip(*rows) over every row is one C call that holds
+    # transposed 256 rows at a time: zip(*rows) over every row is one C call that holds
     # the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread then froze the
     # workbench's window, issue 20), while a Python loop per cell is slow on big layers
     columns_of: list[list[Any]] = [[] for _ in select]
-    for start in range(0, len(rows), _WKB_SLICE):
+    for start in range(0, len(rows), _ROWS_SLICE):
         for column, values in zip(
-            columns_of, zip(*rows[start : start + _WKB_SLICE], strict=True), strict=True
+            columns_of, zip(*rows[start : start + _ROWS_SLICE], strict=True), strict=True
         ):
             column.extend(values)
     try:

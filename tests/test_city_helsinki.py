@@ -246,6 +246,13 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
     minutes = due.dt.hour * 60 + due.dt.minute
     assert (due.dt.day_of_week < 5).all() and minutes.between(8 * 60, 16 * 60).all()
     assert (minutes == 16 * 60).any()  # limits ending at the close of a working day
+    # the source's own reference travels with the case (issue 19): list and show quote it
+    capsys.readouterr()
+    assert main(["cases", "list", "--project", str(city), "--limit", "3"]) == 0
+    assert "source_id" in capsys.readouterr().out
+    first = cases["case_id"].iloc[0]
+    assert main(["cases", "show", first, "--project", str(city)]) == 0
+    assert f"#{cases['source_id'].iloc[0]}" in capsys.readouterr().out
     parked = cases[cases["category_code"] == "0506"].head(3)
     for case_id in parked["case_id"]:
         for action, role, actor in (

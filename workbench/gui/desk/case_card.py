@@ -21,7 +21,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from citydesk.incidents.desk import CaseCard, DispatchDesk
+from citydesk.incidents.desk import CaseCard, DispatchDesk, source_summary
 from citydesk.incidents.lifecycle import RoleError, TransitionError
 from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
@@ -126,7 +126,7 @@ class CaseCardWidget(QWidget):
         self.fields["due"].setText(_when(c.due_at))
         self.fields["description"].setText(c.description or "-")
         self.fields["reporter"].setText(c.reporter_name or "-")
-        self.fields["source"].setText(card.source_line or tr("taken at this desk"))
+        self.fields["source"].setText(source_summary(c) or tr("taken at this desk"))
         if card.hours_left is None:
             status = tr(STATUS_LABELS.get(c.status.value, c.status.value))
             self.clock.setText(tr("The clock is not running ({status})").format(status=status))
