@@ -20,6 +20,11 @@ def use_front_end(name: str) -> None:
     _front_end["name"] = name
 
 
+def front_end() -> str:
+    """The front end this process reports to (an analysis process inherits its window's)."""
+    return _front_end["name"]
+
+
 def for_front_end(fix: str, gui_fix: str = "") -> str:
     """The advice to show: ``gui_fix`` in the workbench when there is one, else ``fix``."""
     return gui_fix if gui_fix and _front_end["name"] == "gui" else fix

@@ -366,10 +366,14 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
         if envelope >= len(_ENVELOPE_BYTES):
             raise ValueError("a geometry blob has an invalid envelope code")
         wkbs.append(blob[8 + _ENVELOPE_BYTES[envelope] :])
-    array = np.asarray(wkbs, dtype=object)
-    # parsed in slices: shapely holds the GIL for a whole from_wkb call, and 13k parcels in
-    # one call froze the workbench's window for 0.23 s while an analysis saved its result
-    # in the background (issue 20); between slices the window thread gets its turn
+    return from_wkb_in_slices(np.asarray(wkbs, dtype=object))
+
+
+def from_wkb_in_slices(array: np.ndarray) -> np.ndarray:
+    """Geometries from WKB, parsed ``_SLICE`` at a time: shapely holds the GIL for a whole
+    ``from_wkb`` call, and 13k parcels in one call froze the workbench's window for 0.23 s
+    while an analysis saved its result in the background (issue 20); between slices the
+    window thread gets its turn."""
     return np.concatenate(
         [shapely.from_wkb(array[i : i + _SLICE]) for i in range(0, len(array), _SLICE)]
         or [np.empty(0, dtype=object)]

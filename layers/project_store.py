@@ -541,6 +541,46 @@ class WrittenLayers:
     layers: list[tuple[Layer, str | None]]
     metadata: dict[str, Any]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (from an analysis process to the window) with the geometries as WKB,
+        parsed in slices on arrival: a GeoDataFrame unpickles all its geometries in one call
+        that holds the window process's interpreter lock (see ``gpkg.from_wkb_in_slices``)."""
+        import dataclasses
+
+        import pandas as pd
+        import shapely
+
+        layers: list[tuple] = []
+        for layer, group in self.layers:
+            if isinstance(layer, VectorLayer):
+                frame = layer.data
+                wkb = shapely.to_wkb(frame.geometry.values)
+                plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+                settings = {
+                    f.name: getattr(layer, f.name)
+                    for f in dataclasses.fields(layer)
+                    if f.init and f.name != "data"
+                }
+                where = (frame.geometry.name, frame.crs)
+                layers.append(("vector", settings, plain, wkb, where, group))
+            else:
+                layers.append(("other", layer, group))
+        return {"layers": layers, "metadata": self.metadata}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.metadata = state["metadata"]
+        self.layers = []
+        for item in state["layers"]:
+            if item[0] == "other":
+                self.layers.append((item[1], item[2]))
+                continue
+            import geopandas as gpd
+
+            _kind, settings, plain, wkb, (name, crs), group = item
+            geometry = gpd.GeoSeries(gpkg.from_wkb_in_slices(wkb), index=plain.index, crs=crs)
+            frame = gpd.GeoDataFrame(plain, geometry=geometry.rename(name), crs=crs)
+            self.layers.append((VectorLayer(**settings, data=frame), group))
+
 
 def layers_written_since(path: str | Path, since: str) -> WrittenLayers:
     """The layers :func:`put_layers` wrote at or after ``since`` (ISO UTC time), read in one

@@ -231,3 +231,27 @@ def evaluate_plans(inputs, scenario, plans: dict[str, np.ndarray]) -> tuple[dict
         states[name] = plan_state(inputs, scenario, np.asarray(plan, dtype=int))
         tables.append(indicator_table(states[name]).assign(scenario=name))
     return states, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def comparison_view(
+    project: str, names: list[str], extra: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[bytes, int, int]]:
+    """(comparison table, the table as shown, the chart as RGBA pixels and its size):
+    everything the workbench's comparison tab shows, made without a widget, so on a worker
+    or in an analysis process. ``extra`` is a long indicator table to add (evaluated
+    Pareto plans)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from citydesk.layers.city_profile import project_currency
+
+    from .scenario_store import stored_indicators
+
+    long = stored_indicators(project, names)
+    if extra is not None and len(extra):
+        long = pd.concat([long, extra], ignore_index=True)
+    table = comparison_table(long)
+    shown = formatted_table(table, project_currency(project)).reset_index(drop=True)
+    canvas = FigureCanvasAgg(indicator_chart(table, columns=3))
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    return table, shown, (bytes(canvas.buffer_rgba()), width, height)

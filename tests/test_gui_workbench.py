@@ -750,3 +750,57 @@ def test_select_all_highlights_every_parcel_from_a_worker(window, qtbot):
     assert 1 <= len(window.canvas.highlight) <= 3  # one parcel (its parts), at once
     qtbot.wait(300)
     assert len(window.canvas.highlight) <= 3  # the earlier, bigger answer did not land late
+
+
+def test_a_big_selection_is_drawn_as_one_picture(window, qtbot):
+    """All 13k parcels selected: the highlight is painted on a worker into a picture for
+    the view (repainting 13k polygons on the GUI thread took 50-150 ms each time), and it
+    shows where the parcels are, pan or not."""
+    from citydesk.workbench.gui.map_canvas import BIG_HIGHLIGHT
+
+    canvas = window.canvas
+    table = window.open_attribute_table("parcels")
+    table.view.selectAll()
+    qtbot.waitUntil(lambda: len(canvas.highlight) > BIG_HIGHLIGHT, timeout=30_000)
+    # the table's dock shrank the map: the picture follows the map's new view
+    qtbot.waitUntil(
+        lambda: (
+            canvas._highlight_image is not None
+            and canvas._highlight_image[0] == canvas.current_view()
+        ),
+        timeout=30_000,
+    )
+    view, picture = canvas._highlight_image
+    parcels = window.project.layers["parcels"].in_crs(window.project.crs)
+    point = parcels.geometry.iloc[len(parcels) // 2].representative_point()
+    x0, _y0, _x1, y1 = view.extent
+    px = int((point.x - x0) / view.units_per_pixel)
+    py = int((y1 - point.y) / view.units_per_pixel)
+    pixel = picture.pixelColor(px, py)
+    assert pixel.alpha() > 0 and pixel.red() > 200 and pixel.blue() < 120  # the yellow fill
+    shot = canvas.grab().toImage().pixelColor(px, py)
+    assert shot.red() > 180 and shot.blue() < 160  # and the window shows it
+    canvas.pan_pixels(40, 0)  # a new view: a new picture follows
+    qtbot.waitUntil(
+        lambda: (
+            canvas._highlight_image is not None
+            and canvas._highlight_image[0] == canvas.current_view()
+        ),
+        timeout=30_000,
+    )
+    _shot(window, "select_all_highlight.png")
+
+
+def test_the_projects_objects_leave_the_collectors_sight(window, qtbot):
+    """Once the map has drawn, the project's objects are frozen out of full garbage
+    collections (a full collection over them held the GIL 140-173 ms); opening another
+    project lets them back in, so the old project can be freed."""
+    import gc
+
+    window.canvas.schedule_refresh()
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    frozen = gc.get_freeze_count()
+    assert frozen > 50_000
+    window.ask_unsaved = lambda: "discard"
+    window.new_project()
+    assert gc.get_freeze_count() < frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from PyQt5.QtCore import QPointF, QSettings, QSize, Qt, pyqtSignal
@@ -33,7 +34,9 @@ from citydesk.layers.readers.vector import list_vector_layers
 from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
 from citydesk.layers.validation import validate_frame
 from citydesk.layers.version import __version__
+from citydesk.workbench import analysis_jobs, analysis_process
 
+from . import gc_pauses
 from .attribute_table import AttributeTable
 from .i18n import tr
 from .icons import icon
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self._saved_state = ""  # project_state() at the last open or save
         self.setWindowTitle("CityDesk")
         self.canvas = MapCanvas(self)
+        self.canvas.render_finished.connect(gc_pauses.settle)
         self.message_bar = MessageBar(self)
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -702,22 +706,22 @@ class MainWindow(QMainWindow):
         return self.site_stations(spec) if spec else None
 
     def _analyse_project(self, title: str, analysis, show):
-        """Run ``analysis(path, feedback)`` in the background on the saved project, which
+        """Run ``analysis(path, feedback=...)`` (a job of ``citydesk.workbench.analysis_jobs``,
+        its other arguments bound by keyword) in an analysis process on the saved project, which
         writes its result layers into the file (one transaction; a desk open on the same file
         keeps working); then the results join the project in memory, beside the user's
         unsaved changes, and ``show(result)``."""
         if self.project is None or not self.project.path:
             return None
-        from citydesk.layers.project_store import layers_written_since
-
         path = self.project.path
         started = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        job = partial(analysis_jobs.with_layers_written, job=analysis, since=started)
 
         def work(feedback):
-            # the result layers are read here, on the worker: read on the GUI thread, 13k
-            # result parcels froze the window when a scenario run finished (issue 20)
-            result = analysis(path, feedback)
-            return result, layers_written_since(path, started)
+            # in a process of its own, with the reading of its result layers: from a thread,
+            # its imports and parsing held the interpreter lock long enough to freeze the
+            # window (issue 20)
+            return analysis_process.shared().run(job, path, feedback=feedback)
 
         def done(outcome) -> None:
             result, written = outcome
@@ -759,18 +763,13 @@ class MainWindow(QMainWindow):
         """Add fire stations for the project's case history; the result layers join the
         project, and the before/after times go to the status bar."""
 
-        def work(path, feedback):
-            # imported on the worker: networkx, SciPy and PuLP imported on the GUI thread
-            # froze the window when the analysis started (issue 20)
-            from citydesk.planning.station_siting import fire_station_scenario
-
-            return fire_station_scenario(path, spec, feedback)
-
         def show(result) -> None:
             self.last_siting = result
             self.statusBar().showMessage("  ".join(result.summary()))
 
-        return self._analyse_project(tr("Siting fire stations"), work, show)
+        return self._analyse_project(
+            tr("Siting fire stations"), partial(analysis_jobs.site_stations, spec=spec), show
+        )
 
     def landuse_front_dialog(self):
         from .optimize.front_dialog import FrontDialog
@@ -807,12 +806,11 @@ class MainWindow(QMainWindow):
                 old.deleteLater()
             self.front_dock.show()
 
-        def work(path, feedback):
-            from citydesk.planning.landuse_front import run_landuse_front  # on the worker
-
-            return run_landuse_front(path, spec, feedback)
-
-        return self._analyse_project(tr("Computing the land-use Pareto front"), work, show)
+        return self._analyse_project(
+            tr("Computing the land-use Pareto front"),
+            partial(analysis_jobs.landuse_front, spec=spec),
+            show,
+        )
 
     def open_planning(self):
         """The planning dock for the saved project (scenarios, run, compare, report)."""
@@ -919,6 +917,7 @@ class MainWindow(QMainWindow):
         return self.save_project(path)
 
     def set_project(self, project: Project) -> None:
+        gc_pauses.release()  # the previous project's objects may be collected now
         self.close_desk()
         for dock in self.tables.values():
             dock.close()

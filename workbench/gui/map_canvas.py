@@ -39,9 +39,44 @@ from .renderer import CancelToken, View, feature_colors, render_raster, render_v
 RENDER_WORKERS = 2
 
 
+#: a selection with more shapes than this is drawn into a picture off the GUI thread, once
+#: per view, instead of on every repaint (13k selected parcels took 50-150 ms per repaint)
+BIG_HIGHLIGHT = 2000
+
+
 class _Signals(QObject):
     done = pyqtSignal(int, str, object)  # generation, layer id, QImage or None
     failed = pyqtSignal(str, str)  # layer id, message
+    highlight_done = pyqtSignal(object, object, object)  # shapes, view, QImage
+
+
+def _paint_highlight(painter: QPainter, shapes: list, upp: float, antialias: bool) -> None:
+    """The selection's look: one implementation for the live overlay and the picture."""
+    painter.setRenderHint(QPainter.Antialiasing, antialias)
+    pen = QPen(QColor(230, 180, 0), 1.2)
+    pen.setCosmetic(True)
+    painter.setPen(pen)
+    painter.setBrush(QColor(255, 235, 59, 150))
+    for shape in shapes:
+        if isinstance(shape, QPolygonF):
+            painter.drawPolygon(shape)
+        elif isinstance(shape, QPointF):
+            painter.drawEllipse(shape, 4 * upp, 4 * upp)
+        else:
+            painter.drawPath(shape)
+
+
+def _highlight_picture(shapes: list, view: View) -> QImage:
+    """A big selection drawn for ``view`` (on a render worker; QPainter on a QImage is
+    allowed off the GUI thread). Without antialiasing: at that density the difference is
+    invisible and it takes a quarter of the time."""
+    image = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
+    image.fill(Qt.transparent)
+    painter = QPainter(image)
+    painter.setTransform(view.transform())
+    _paint_highlight(painter, shapes, view.units_per_pixel, antialias=False)
+    painter.end()
+    return image
 
 
 class _RenderTask:
@@ -100,6 +135,7 @@ class MapCanvas(QWidget):
         self._signals = _Signals()
         self._signals.done.connect(self._on_layer_done, Qt.QueuedConnection)
         self._signals.failed.connect(self._on_layer_failed, Qt.QueuedConnection)
+        self._signals.highlight_done.connect(self._on_highlight_done, Qt.QueuedConnection)
         self._timer = QTimer(self, singleShot=True, interval=30)
         self._timer.timeout.connect(self.refresh)
         # Python threads, not QThreadPool: preparing a layer reprojects it, and pyproj crashes
@@ -112,6 +148,9 @@ class MapCanvas(QWidget):
         self._band: list[QPointF] = []  # rubber band vertices, in map units
         self._band_start: QPointF | None = None
         self.highlight: list = []  # Qt shapes of selected features, in map units
+        # a big highlight's picture and the view it was drawn for (see BIG_HIGHLIGHT)
+        self._highlight_image: tuple[View, QImage] | None = None
+        self._highlight_asked: View | None = None
         # live markers (the dispatch desk's cases): points in map units with their colours,
         # drawn over the layers on the GUI thread so a refresh never waits for a render
         self.markers: list[tuple[QPointF, QColor]] = []
@@ -263,6 +302,7 @@ class MapCanvas(QWidget):
         painter.end()
         self._composed, self._composed_view = composed, view
         self._drag_offset = QPoint(0, 0)
+        self._ask_highlight(view)
         self.update()
         self.render_finished.emit()
 
@@ -273,44 +313,59 @@ class MapCanvas(QWidget):
         return self._composed.copy() if self._composed is not None else QImage()
 
     # --- painting and interaction ----------------------------------------------------------
+    def _place(self, painter: QPainter, drawn: View, image: QImage) -> None:
+        """Draw ``image``, made for the view ``drawn``, where it belongs in the current view:
+        this makes panning and zooming show instantly while the new render runs."""
+        new = self.current_view()
+        scale = drawn.units_per_pixel / new.units_per_pixel
+        ox = (drawn.extent[0] - new.extent[0]) / new.units_per_pixel
+        oy = (new.extent[3] - drawn.extent[3]) / new.units_per_pixel
+        painter.translate(ox + self._drag_offset.x(), oy + self._drag_offset.y())
+        painter.scale(scale, scale)
+        painter.drawImage(0, 0, image)
+        painter.resetTransform()
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
         if self._composed is not None and self._composed_view is not None:
-            old, new = self._composed_view, self.current_view()
-            # place the last finished image where it belongs in the current view: this makes
-            # panning and zooming show instantly while the new render runs
-            scale = old.units_per_pixel / new.units_per_pixel
-            ox = (old.extent[0] - new.extent[0]) / new.units_per_pixel
-            oy = (new.extent[3] - old.extent[3]) / new.units_per_pixel
-            painter.translate(ox + self._drag_offset.x(), oy + self._drag_offset.y())
-            painter.scale(scale, scale)
-            painter.drawImage(0, 0, self._composed)
-            painter.resetTransform()
+            self._place(painter, self._composed_view, self._composed)
         self._draw_overlays(painter)
         self._draw_scale_bar(painter)
         painter.end()
 
+    def _ask_highlight(self, view: View) -> None:
+        """Have a big selection drawn for ``view`` on a render worker, unless it is drawn or
+        being drawn for it already."""
+        if len(self.highlight) <= BIG_HIGHLIGHT or self._highlight_asked == view:
+            return
+        if self._highlight_image is not None and self._highlight_image[0] == view:
+            return
+        self._highlight_asked = view
+        shapes, signals = self.highlight, self._signals
+
+        def draw() -> None:
+            signals.highlight_done.emit(shapes, view, _highlight_picture(shapes, view))
+
+        self.pool.submit(draw)
+
+    def _on_highlight_done(self, shapes: list, view: View, image: QImage) -> None:
+        if shapes is not self.highlight:
+            return  # the selection changed meanwhile; its own picture is on the way
+        self._highlight_asked = None
+        self._highlight_image = (view, image)
+        self.update()
+
     def _draw_overlays(self, painter: QPainter) -> None:
-        """Selection highlight and rubber bands: few shapes, drawn on the GUI thread."""
+        """Selection highlight and rubber bands, drawn on the GUI thread (a big selection as
+        a picture drawn on a worker)."""
         view = self.current_view()
+        if len(self.highlight) > BIG_HIGHLIGHT and self._highlight_image is not None:
+            self._place(painter, *self._highlight_image)
         painter.save()
-        # a big selection (all 13k parcels) is drawn without antialiasing: a quarter of the
-        # time, and at that density the difference is invisible
-        painter.setRenderHint(QPainter.Antialiasing, len(self.highlight) < 2000)
         painter.setTransform(view.transform())
-        if self.highlight:
-            pen = QPen(QColor(230, 180, 0), 1.2)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(QColor(255, 235, 59, 150))
-            for shape in self.highlight:
-                if isinstance(shape, QPolygonF):
-                    painter.drawPolygon(shape)
-                elif isinstance(shape, QPointF):
-                    painter.drawEllipse(shape, 4 * self._upp, 4 * self._upp)
-                else:
-                    painter.drawPath(shape)
+        if 0 < len(self.highlight) <= BIG_HIGHLIGHT:
+            _paint_highlight(painter, self.highlight, self._upp, antialias=True)
         if self.route is not None:
             pen = QPen(QColor(21, 101, 192, 220), 4)
             pen.setCosmetic(True)
@@ -504,6 +559,9 @@ class MapCanvas(QWidget):
 
     def set_highlight(self, shapes: list) -> None:
         self.highlight = shapes
+        self._highlight_image = None
+        self._highlight_asked = None
+        self._ask_highlight(self._composed_view or self.current_view())
         self.update()
 
     def pick_tolerance(self, pixels: float = 4.0) -> float:

@@ -34,6 +34,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import CanceledError
+from citydesk.workbench.analysis_process import AnalysisCrashed
 
 from .i18n import tr
 
@@ -84,6 +85,8 @@ class Task:
             self.signals.canceled.emit()
         except CityDeskError as exc:
             self.signals.failed.emit(exc.message, "")
+        except AnalysisCrashed as exc:  # the child's own traceback, not the relay's
+            self.signals.failed.emit(exc.message, exc.details)
         except Exception as exc:  # report, never crash the application
             self.signals.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         else:

@@ -10,8 +10,8 @@ plan layers join the project, styled by use, and the comparison fills the lower 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-import pandas as pd
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (
@@ -32,7 +32,6 @@ from PyQt5.QtWidgets import (
 )
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.planning.comparison import comparison_table, formatted_table, indicator_chart
 from citydesk.planning.scenario_defaults import runnable_scenario
 from citydesk.planning.scenario_store import (
     decisions,
@@ -43,33 +42,16 @@ from citydesk.planning.scenario_store import (
     save_scenario,
     stored_indicators,
 )
+from citydesk.workbench import analysis_jobs, analysis_process
 
 from ..attribute_table import FrameModel
 from ..i18n import tr
 
 
-def comparison_view(path: str, names: list[str], extra: pd.DataFrame | None = None):
-    """(comparison table, the table as shown, the chart as RGBA pixels): everything the
-    comparison tab shows, made without touching a widget (so on a worker thread)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from citydesk.layers.city_profile import project_currency
-
-    long = stored_indicators(path, names)
-    if extra is not None and len(extra):
-        long = pd.concat([long, extra], ignore_index=True)
-    table = comparison_table(long)
-    shown = formatted_table(table, project_currency(path)).reset_index(drop=True)
-    figure = indicator_chart(table, columns=3)
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    width, height = canvas.get_width_height()
-    return table, shown, (bytes(canvas.buffer_rgba()), width, height)
-
-
 class PlanningPanel(QWidget):
-    """``run_analysis(title, fn(path, feedback), show)`` is the main window's runner for work
-    that rewrites the project; ``show_error(message)`` its message bar."""
+    """``run_analysis(title, job, show)`` is the main window's runner for work that rewrites
+    the project (``job(path, feedback=...)``, a partial of ``citydesk.workbench.analysis_jobs``,
+    runs in an analysis process); ``show_error(message)`` its message bar."""
 
     def __init__(
         self,
@@ -133,6 +115,8 @@ class PlanningPanel(QWidget):
 
         install(plugin_host)  # plugins' indicators join the comparison (imported when computed)
         self.refresh()
+        # a run started from this dock finds an analysis process ready (about 2 s saved)
+        analysis_process.shared().warm()
 
     # --- state ---------------------------------------------------------------------------
     def _fill_fronts(self) -> None:
@@ -231,21 +215,17 @@ class PlanningPanel(QWidget):
             self.show_error(tr("Tick the scenarios to run."))
             return None
 
-        def work(path, feedback):
-            # imported here, on the worker: networkx, SciPy and PuLP imported on the GUI
-            # thread froze the window for 0.5 s when Run was pressed (issue 20)
-            from citydesk.planning.scenario_run import run_stored_scenarios
-
-            results, _inputs = run_stored_scenarios(path, names, feedback=feedback)
-            return results
-
         return self.run_analysis(
-            tr("Running {n} scenario(s)").format(n=len(names)), work, self._ran
+            tr("Running {n} scenario(s)").format(n=len(names)),
+            partial(analysis_jobs.run_scenarios, names=names),
+            self._ran,
         )
 
-    def _ran(self, results) -> None:
+    def _ran(self, outcome) -> None:
+        results, view = outcome  # the comparison was drawn in the run's own process
         self.last_results = results
-        self.compare([r.scenario.name for r in results])
+        self._comparing = getattr(self, "_comparing", 0) + 1  # supersedes earlier ones
+        self._show_comparison(view)
 
     def compare_checked(self) -> None:
         front = self.front.currentData()
@@ -272,30 +252,31 @@ class PlanningPanel(QWidget):
             self.show_error(exc.message)
             return None
 
+        path, job = self.path, partial(analysis_jobs.front_comparison, names=names, layer=layer)
+
         def work(feedback):
-            from citydesk.planning.comparison import evaluate_plans, front_plans
-            from citydesk.planning.scenario_run import prepare_inputs
+            # in an analysis process: reading the layers and network from a thread held the
+            # window's interpreter lock (issue 20)
+            return analysis_process.shared().run(job, path, feedback=feedback)
 
-            reference = runnable_scenario(self.path, names[0])
-            inputs = prepare_inputs(self.path, reference, feedback)
-            return evaluate_plans(inputs, reference, front_plans(self.path, layer))[1]
-
-        def done(front) -> None:
-            self.compare(names, extra=front)
+        def done(view) -> None:
+            self._comparing = getattr(self, "_comparing", 0) + 1
+            self._show_comparison(view)
 
         return self.start_task(tr("Measuring the Pareto plans"), work, done)
 
-    def compare(self, names: list[str], extra: pd.DataFrame | None = None):
-        """Fill the table and the chart from the stored indicators of ``names`` (and the
-        long indicator table ``extra``, e.g. evaluated Pareto plans). The table is formatted
-        and the chart drawn on a worker thread: done on the GUI thread, they froze the
-        window for a second when a run finished (issue 20)."""
+    def compare(self, names: list[str]):
+        """Fill the table and the chart from the stored indicators of ``names``. The table
+        is formatted and the chart drawn on a worker thread: done on the GUI thread, they
+        froze the window for a second when a run finished (issue 20)."""
         path = self.path
         self._comparing = getattr(self, "_comparing", 0) + 1
         asked = self._comparing
 
         def work(_feedback):
-            return comparison_view(path, names, extra)
+            from citydesk.planning.comparison import comparison_view
+
+            return comparison_view(path, names)
 
         def done(view) -> None:
             if asked == self._comparing:  # a later comparison supersedes this one
@@ -357,17 +338,16 @@ class PlanningPanel(QWidget):
             self.show_error(tr("Tick the scenarios to report on."))
             return None
 
-        def work(path, feedback):
-            from citydesk.planning.plan_report import plan_report
-
-            return plan_report(path, names, folder, feedback=feedback)
-
         def done(paths) -> None:
             self.last_report = paths
             self.compare(names)
             self.tell(tr("Planning report written to {folder}").format(folder=folder), folder)
 
-        return self.run_analysis(tr("Writing the planning report"), work, done)
+        return self.run_analysis(
+            tr("Writing the planning report"),
+            partial(analysis_jobs.plan_report, names=names, folder=folder),
+            done,
+        )
 
     def suitability_selected(self):
         """Score the parcels with the selected scenario's factors; the layer joins the map."""
@@ -376,15 +356,12 @@ class PlanningPanel(QWidget):
             self.show_error(tr("Select a scenario with suitability factors first."))
             return None
 
-        def work(path, feedback):
-            from citydesk.planning.analysis_layers import save_suitability
-
-            return save_suitability(path, runnable_scenario(path, name))
-
         def done(result) -> None:
             self.last_suitability = result
 
-        return self.run_analysis(tr("Scoring suitability"), work, done)
+        return self.run_analysis(
+            tr("Scoring suitability"), partial(analysis_jobs.suitability, name=name), done
+        )
 
     def service_areas_dialog(self) -> None:
         name = self.selected()
@@ -399,12 +376,11 @@ class PlanningPanel(QWidget):
     def service_areas(self, kind: str, thresholds: list[float]):
         name = self.selected()
 
-        def work(path, feedback):
-            from citydesk.planning.analysis_layers import save_service_areas
-
-            return save_service_areas(path, runnable_scenario(path, name), kind, thresholds)
-
         def done(layer_id) -> None:
             self.last_service_areas = layer_id
 
-        return self.run_analysis(tr("Service areas"), work, done)
+        return self.run_analysis(
+            tr("Service areas"),
+            partial(analysis_jobs.service_areas, name=name, kind=kind, thresholds=thresholds),
+            done,
+        )

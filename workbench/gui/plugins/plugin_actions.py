@@ -7,14 +7,17 @@ host API (``citydesk.plugins.api.Context``), never the window.
 
 from __future__ import annotations
 
+from functools import partial
+
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QAction, QDockWidget, QMenu
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.layer import VectorLayer
-from citydesk.plugins.algorithms import algorithm_specs, run_algorithm
+from citydesk.plugins.algorithms import algorithm_specs
 from citydesk.plugins.api import Context
 from citydesk.plugins.host import PluginHost
+from citydesk.workbench import analysis_jobs
 
 from ..i18n import tr
 
@@ -110,11 +113,6 @@ class PluginActions:
             self.window.show_error(tr("Save the project first: results are written into it."))
             return None
 
-        def work(path, feedback):
-            return run_algorithm(
-                self.host, algorithm_id, raw, path, feedback, context, overwrite=overwrite
-            )
-
         def show(result) -> None:
             self.last_result = result
             parts = [
@@ -129,7 +127,14 @@ class PluginActions:
             if self.history_dock is not None:
                 self.history_dock.widget().refresh()
 
-        return self.window._analyse_project(algorithm_id, work, show)
+        job = partial(
+            analysis_jobs.processing,
+            algorithm_id=algorithm_id,
+            raw=raw,
+            context=context,
+            overwrite=overwrite,
+        )
+        return self.window._analyse_project(algorithm_id, job, show)
 
     def rerun(self, fid: int):
         from citydesk.plugins.history import entry
