@@ -182,24 +182,35 @@ def apply(
             _("there is no role {role!r}").format(role=role),
             _("Roles are: {names}.").format(names=", ".join(r.value for r in Role)),
         ) from exc
+    from .lifecycle_words import action_verb, role_name, state_name
+
     t = TRANSITIONS[action]
-    verb = action.replace("_", " ")
     if state.state not in t.sources:
         possible = [a for a, tr in TRANSITIONS.items() if state.state in tr.sources]
         raise TransitionError(
-            _("cannot {action} a case that is {state}").format(
-                action=verb, state=state.state.value
+            _("“{action}” is not possible for a case that is {state}").format(
+                action=action_verb(action), state=state_name(state.state)
             ),
             _("Possible now: {actions}.").format(actions=", ".join(possible) or "-"),
+            gui_fix=_("Possible now: {actions}.").format(
+                actions=", ".join(f"“{action_verb(a)}”" for a in possible) or "-"
+            ),
         )
     if role not in t.roles:
+        allowed = sorted(t.roles)
         raise RoleError(
-            _("the role {role} may not {action} a case").format(role=role.value, action=verb),
-            _("Allowed roles: {roles}.").format(roles=", ".join(sorted(r.value for r in t.roles))),
+            _("the {role} role may not do “{action}”").format(
+                role=role_name(role), action=action_verb(action)
+            ),
+            _("Allowed roles: {roles}.").format(roles=", ".join(r.value for r in allowed)),
+            gui_fix=_("Allowed roles: {roles}.").format(
+                roles=", ".join(role_name(r) for r in allowed)
+            ),
         )
     if t.needs_note and not note.strip():
         raise TransitionError(
-            _("{action} needs a reason").format(action=verb), _("Give the reason in the note.")
+            _("“{action}” needs a reason").format(action=action_verb(action)),
+            _("Give the reason in the note."),
         )
     return Event(
         state.events + 1, action, state.state, t.to_state(state.state), actor, role, at, note

@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QMenu,
     QTabWidget,
+    QTreeWidget,
     QWidget,
 )
 from test_gui_workbench import _shot, open_window
@@ -86,6 +87,9 @@ def _texts(widget: QWidget) -> list[tuple[str, str]]:
             found.append((name + " placeholder", child.placeholderText()))
         elif isinstance(child, QDockWidget):
             found.append((name, child.windowTitle()))
+        elif isinstance(child, QTreeWidget):
+            header = child.headerItem()
+            found += [(name + " header", header.text(i)) for i in range(header.columnCount())]
         if child.toolTip():
             found.append((name + " tooltip", child.toolTip()))
     return [(w, t.replace("&", "").strip()) for w, t in found if t and t.strip()]
@@ -231,6 +235,17 @@ def test_every_window_and_dialog_speaks_chinese(zh_window, qtbot):
     seen += _texts(intake)
     _shot(intake, "intake_zh_CN.png")
     intake.close()
+    # a case's card: its history speaks the desk's words, not the lifecycle's ids
+    from citydesk.incidents.new_cases import NewCase
+
+    case = panel.desk.store.report(NewCase("event", "0490", lon=-71.1042, lat=42.3672), "李")
+    panel.open_case(case.case_id)
+    qtbot.waitUntil(lambda: window.case_card.timeline.topLevelItemCount() == 1, timeout=10_000)
+    seen += _texts(window.case_card)
+    first = window.case_card.timeline.topLevelItem(0)
+    for column in (1, 2, 4):  # action, "from → to" state, role
+        assert CJK.search(first.text(column)) and not re.search(r"[a-z]{3}", first.text(column))
+    _shot(window.case_card, "case_card_zh_CN.png")
     _shot(window, "desk_zh_CN.png")
     history = window.plugin_actions.open_history()
     seen += _texts(history)

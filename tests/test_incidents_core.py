@@ -167,13 +167,38 @@ def test_the_whole_loop_with_one_rework():
 
 def test_illegal_transitions_and_roles_are_refused_and_change_nothing():
     state, _ = run(HAPPY[:4])  # registered
-    with pytest.raises(TransitionError, match="cannot close a case that is registered"):
+    with pytest.raises(TransitionError, match="is not possible for a case that is registered"):
         apply(state, "close", "x", Role.SHIFT_CHIEF, at(2024, 3, 2, 9))
-    with pytest.raises(RoleError, match="the role inspector may not dispatch"):
+    with pytest.raises(RoleError, match="the inspector role may not do “Dispatch”") as caught:
         apply(state, "dispatch", "x", Role.INSPECTOR, at(2024, 3, 2, 9))
+    assert "Allowed roles: admin, dispatcher." in caught.value.message  # the ids, to type
     with pytest.raises(TransitionError, match="needs a reason"):
         apply(state, "suspend", "x", Role.SHIFT_CHIEF, at(2024, 3, 2, 9))
     assert state.state == State.REGISTERED and state.events == 4
+
+
+def test_a_desk_reads_the_lifecycle_in_its_own_words():
+    """A desk shows names, in its language, where the command line shows the ids it types
+    (the zh_CN desk's errors named 'intake_clerk' and 'report', issue 20)."""
+    from citydesk.incidents.lifecycle import TRANSITIONS
+    from citydesk.incidents.lifecycle_words import ACTION_NAMES, ACTION_VERBS, STATE_NAMES
+    from citydesk.layers.errors import use_front_end
+    from citydesk.layers.i18n import set_language
+
+    assert set(STATE_NAMES) == set(State) and set(ACTION_NAMES) == set(TRANSITIONS)
+    assert set(ACTION_VERBS) == set(TRANSITIONS)
+    state, _ = run(HAPPY[:4])
+    set_language("zh_CN")
+    use_front_end("gui")
+    try:
+        with pytest.raises(RoleError) as caught:
+            apply(state, "dispatch", "x", Role.INSPECTOR, at(2024, 3, 2, 9))
+        message = caught.value.message  # made when shown, in the language then
+    finally:
+        set_language("en")
+        use_front_end("cli")
+    assert "inspector" not in message and "dispatcher" not in message, message
+    assert "核查员" in message and "派遣员" in message, message
 
 
 def test_buttons_per_role():

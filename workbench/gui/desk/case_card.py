@@ -23,28 +23,13 @@ from PyQt5.QtWidgets import (
 
 from citydesk.incidents.desk import CaseCard, DispatchDesk, source_summary
 from citydesk.incidents.lifecycle import RoleError, TransitionError
+from citydesk.incidents.lifecycle_words import ACTION_VERBS, action_name, role_name, state_name
 from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
 
 from ..i18n import N_, tr, trc
 from .case_style import STATUS_LABELS
 
-ACTION_LABELS = {
-    "verify": N_("Verify"),
-    "accept": N_("Accept"),
-    "cancel": N_("Cancel case"),
-    "register": N_("Register (立案)"),
-    "dispatch": N_("Dispatch..."),
-    "return_to_dispatch": N_("Return to dispatch"),
-    "start": N_("Start work"),
-    "handle": N_("Mark handled"),
-    "check_pass": N_("Check passed"),
-    "check_fail": N_("Check failed"),
-    "close": N_("Close (结案)"),
-    "suspend": N_("Suspend (挂账)"),
-    "resume": N_("Resume"),
-    "reopen": N_("Reopen"),
-}
 LEVEL_STYLE = {
     "ok": "background:#c8e6c9",
     "amber": "background:#ffe082",
@@ -146,13 +131,17 @@ class CaseCardWidget(QWidget):
                 self.timeline,
                 [
                     _when(e.at),
-                    tr(ACTION_LABELS.get(e.action, e.action)),
-                    f"{e.from_state} → {e.to_state}",
+                    action_name(e.action),
+                    # the desk's words, not the lifecycle's ids ("new → reported" and
+                    # "intake_clerk" showed in the zh_CN timeline, issue 20)
+                    f"{state_name(e.from_state)} → {state_name(e.to_state)}",
                     e.actor,
-                    e.role.value,
+                    role_name(e.role),
                     e.note,
                 ],
             )
+        for column in range(self.timeline.columnCount() - 1):  # the note takes the rest
+            self.timeline.resizeColumnToContents(column)
         self._show_actions(card.actions)
 
     def _show_photos(self, photos: list[str]) -> None:
@@ -173,7 +162,7 @@ class CaseCardWidget(QWidget):
             button.deleteLater()
         self.buttons = {}
         for action in actions:
-            button = QPushButton(tr(ACTION_LABELS.get(action, action)))
+            button = QPushButton(tr(ACTION_VERBS.get(action, action)))
             button.clicked.connect(lambda _c=False, a=action: self.take(a))
             self.action_row.addWidget(button)
             self.buttons[action] = button
@@ -184,7 +173,7 @@ class CaseCardWidget(QWidget):
         case = self.card.case
         note = ""
         if self.desk.needs_note(action):
-            note = self.ask_note(tr(ACTION_LABELS.get(action, action)))
+            note = self.ask_note(tr(ACTION_VERBS.get(action, action)))
             if not note:
                 return False
         try:

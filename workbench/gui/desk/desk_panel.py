@@ -31,20 +31,11 @@ from citydesk.incidents.lifecycle import Role, State
 from citydesk.incidents.routing import department_names
 
 from ..i18n import N_, tr
-from .case_style import STATUS_LABELS, STYLES, case_colour
+from .case_style import ROLE_LABELS, STATUS_LABELS, STYLES, case_colour
 from .case_table import CaseTableModel
 from .dashboard_view import DashboardView
 from .intake_dialog import IntakeDialog
 
-ROLE_LABELS = {
-    Role.SUPERVISOR: N_("Field supervisor (监督员)"),
-    Role.INTAKE: N_("Intake clerk (受理员)"),
-    Role.SHIFT_CHIEF: N_("Shift chief (值班长)"),
-    Role.DISPATCHER: N_("Dispatcher (派遣员)"),
-    Role.DEPARTMENT: N_("Department crew (专业部门)"),
-    Role.INSPECTOR: N_("Inspector (核查员)"),
-    Role.ADMIN: N_("Administrator"),
-}
 WINDOWS = {
     0: N_("any time"),
     24: N_("last 24 hours"),
