@@ -18,6 +18,7 @@ import sys
 import threading
 import traceback
 from multiprocessing.connection import Client, Connection
+from typing import NoReturn
 
 from citydesk.layers.errors import CityDeskError, use_front_end
 from citydesk.layers.feedback import CanceledError
@@ -103,7 +104,7 @@ def serve(conn: Connection, preload: tuple[str, ...]) -> None:
         feedback.send(("crashed", (f"{type(exc).__name__}: {exc}", traceback.format_exc())))
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> NoReturn:
     port = int(argv[0])
     preload = tuple(name for name in (argv[1] if len(argv) > 1 else "").split(",") if name)
     key = bytes.fromhex(os.environ.pop(KEY_VARIABLE))
@@ -115,8 +116,13 @@ def main(argv: list[str]) -> int:
         serve(conn, preload)
     finally:
         conn.close()
-    return 0
+    # leave at once: the reply is sent, and tearing down an interpreter that holds a solver's
+    # threads and a project's data took over a second, which a cancel would wait for
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

@@ -183,7 +183,8 @@ class AnalysisProcesses:
             return _relay(child, feedback)
         finally:
             child.conn.close()
-            child.stop(KILL_AFTER_S)
+            # reaped in the background: the outcome is known, the caller need not wait
+            threading.Thread(target=child.stop, args=(KILL_AFTER_S,), daemon=True).start()
 
 
 def _usable(spare: Future[_Child]) -> bool:
