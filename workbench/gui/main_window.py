@@ -45,7 +45,6 @@ from .layer_tree import LayerTreeWidget
 from .legend import LegendWidget
 from .log_panel import LogPanel
 from .map_canvas import MapCanvas
-from .style_dialog import StyleDialog
 from .tasks import MessageBar, TaskManager
 
 MAX_RECENT = 8
@@ -489,6 +488,10 @@ class MainWindow(QMainWindow):
         layer = self.project.layers.get(layer_id) if layer_id else self.active_layer()
         if not isinstance(layer, VectorLayer):
             return None
+        # imported when first asked for: its histogram brings matplotlib's Qt backend,
+        # 0.25-0.37 s that the window's start-up need not wait for (issue 20)
+        from .style_dialog import StyleDialog
+
         dialog = StyleDialog(layer, self)
         if run and dialog.exec_() == StyleDialog.Accepted:
             self.apply_style(dialog)
