@@ -186,7 +186,11 @@ def apply(
 
     t = TRANSITIONS[action]
     if state.state not in t.sources:
-        possible = [a for a, tr in TRANSITIONS.items() if state.state in tr.sources]
+        possible = [
+            a
+            for a, tr in TRANSITIONS.items()
+            if state.state in tr.sources and a not in IMPORT_ACTIONS  # a desk's steps only
+        ]
         raise TransitionError(
             _("“{action}” is not possible for a case that is {state}").format(
                 action=action_verb(action), state=state_name(state.state)

@@ -120,21 +120,32 @@ class PersistentLp:
         target_gap: float = 0.001,
         marginal: int = 200,
         most_marginal: int = 800,
-        time_limit: float = 4.0,
+        time_limit: float | None = 4.0,
+        deadline: float | None = None,
     ) -> GroupFixResult:
         """LP, then MIPs over 200, 400, ... marginal groups until the proven gap is within
         ``target_gap`` (or ``most_marginal`` groups were tried: the gap is then reported).
-        ``time_limit`` bounds each MIP; a MIP stopped there still returns its best plan."""
+        ``time_limit`` bounds each MIP (None: no bound), and ``deadline`` (a
+        ``time.perf_counter()`` moment) the whole call: a MIP stopped by either still
+        returns its best plan, and no larger MIP starts after the deadline."""
         started = time.perf_counter()
-        result = self._solve_once(target_gap / 2, marginal, time_limit)
+
+        def limit() -> float | None:
+            if deadline is None:
+                return time_limit
+            left = max(0.05, deadline - time.perf_counter())
+            return left if time_limit is None else min(time_limit, left)
+
+        result = self._solve_once(target_gap / 2, marginal, limit())
         check_canceled(self.feedback)
         while (
             result.outcome.gap is not None
             and result.outcome.gap > target_gap
             and marginal < most_marginal
+            and (deadline is None or time.perf_counter() < deadline)
         ):
             marginal *= 2
-            retry = self._solve_once(target_gap / 2, marginal, time_limit)
+            retry = self._solve_once(target_gap / 2, marginal, limit())
             check_canceled(self.feedback)
             if retry.outcome.objective is not None and (
                 result.outcome.objective is None
@@ -149,7 +160,9 @@ class PersistentLp:
             result.freed,
         )
 
-    def _solve_once(self, mip_gap: float, marginal: int, time_limit: float) -> GroupFixResult:
+    def _solve_once(
+        self, mip_gap: float, marginal: int, time_limit: float | None
+    ) -> GroupFixResult:
         started = time.perf_counter()
         self.model.run()
         check_canceled(self.feedback)
@@ -214,7 +227,8 @@ class PersistentLp:
         mip.changeColsBounds(self.n, self._cols, lower, upper)
         mip.changeColsIntegrality(self.n, self._cols, self.binary.astype(np.uint8))
         mip.setOptionValue("mip_rel_gap", float(mip_gap))
-        mip.setOptionValue("time_limit", float(time_limit))
+        if time_limit is not None:
+            mip.setOptionValue("time_limit", float(time_limit))
         self._listen(mip)
         mip.run()
         check_canceled(self.feedback)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pulp
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
+from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
@@ -84,6 +84,8 @@ class ParetoFront:
     method: str = "augmecon2"
     notes: list[str] = field(default_factory=list)
     unexplored: int = 0  # grid points where the solver stopped without any solution
+    missed_gap: int = 0  # points whose proven gap stayed above the target (city-scale front)
+    stopped: str = ""  # "time limit" or "canceled" when the front ended before its grid did
 
     @property
     def proven_points(self) -> int:
@@ -168,15 +170,33 @@ def augmecon2(
     grid: int | None = None,
     options: SolveOptions | None = None,
     feedback: Feedback | None = None,
+    budget: float | None = None,
 ) -> ParetoFront:
     """The Pareto front of ``objectives`` over ``problem``'s constraints (2 or 3 objectives).
 
     ``grid=None`` uses a step of 1 on every constrained objective, which is exact when they are
     integer-valued; otherwise ``grid`` points per constrained objective span its range.
     ``problem`` is not modified; its variables hold the last solve's values afterwards.
+
+    ``budget`` (seconds) bounds the whole front; no solve runs past it. A front stopped by
+    it, or cancelled through ``feedback`` once the grid is being walked, is returned with
+    what it has (``stopped`` says why; the grid points not reached are ``unexplored`` and
+    named in the notes): a 3kp50 front cancelled at 20 minutes used to return nothing,
+    though it held 223 correct points (issue 25).
     """
     feedback = feedback or NullFeedback()
     options = options or SolveOptions()
+    deadline = None if budget is None else time.perf_counter() + budget
+    base_options = options
+
+    def timed() -> SolveOptions:
+        """The solver's options with what is left of the budget as its time limit."""
+        if deadline is None:
+            return base_options
+        left = max(0.05, deadline - time.perf_counter())
+        limit = base_options.time_limit
+        return replace(base_options, time_limit=left if limit is None else min(limit, left))
+
     objectives = list(objectives)
     if not 2 <= len(objectives) <= 3:
         raise CityDeskError(
@@ -190,11 +210,11 @@ def augmecon2(
         )
     started = time.perf_counter()
     feedback.push_info("payoff table")
-    table = payoff_table(problem, objectives, options, feedback)
+    table = payoff_table(problem, objectives, timed(), feedback)
     constrained = objectives[1:]
     # every constrained objective is handled as "maximise g = sign * f", so grids run upwards
     g_hi = np.array([o.sign * table[k + 1, k + 1] for k, o in enumerate(constrained)])
-    g_lo = np.array([-_worst(problem, o, options, feedback) for o in constrained])
+    g_lo = np.array([-_worst(problem, o, timed(), feedback) for o in constrained])
     if grid is None:
         steps = np.ones(len(constrained))
         g_lo, g_hi = np.floor(g_lo + 1e-9), np.ceil(g_hi - 1e-9)
@@ -224,12 +244,21 @@ def augmecon2(
     points: dict[tuple, ParetoPoint] = {}
     solves = unexplored = 0
     variables = problem.variables()
+    missed = np.zeros(flags.shape, dtype=bool)  # answered by nothing: the unexplored cells
+    stopped = ""
     for i3 in range(flags.shape[0]):
+        if stopped:
+            break
         if len(sizes) == 2:
             rows[1].changeRHS(float(g_lo[1] + i3 * steps[1]))
         i2 = 0
         while True:
-            check_canceled(feedback)
+            if feedback.is_canceled():
+                stopped = "canceled"
+            elif deadline is not None and time.perf_counter() >= deadline:
+                stopped = "time limit"
+            if stopped:
+                break
             open_cells = np.flatnonzero(~flags[i3, i2:])
             if not open_cells.size:
                 break
@@ -237,7 +266,11 @@ def augmecon2(
             rows[0].changeRHS(float(g_lo[0] + i2 * steps[0]))
             cap = min(best[i3, i2 - 1] if i2 else ideal, best[i3 - 1, i2] if i3 else ideal)
             cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
-            outcome = solve(work, options, feedback)
+            try:
+                outcome = solve(work, timed(), feedback)
+            except CanceledError:
+                stopped = "canceled"
+                break
             solves += 1
             if outcome.status is SolveStatus.INFEASIBLE:
                 flags[i3:, i2:] = True  # tighter epsilons cannot be feasible either
@@ -246,7 +279,7 @@ def augmecon2(
                 # stopped (a time limit) before any solution: nothing is known here, so the
                 # point is unexplored, not infeasible, and the row goes on
                 unexplored += 1
-                flags[i3, i2] = True
+                flags[i3, i2] = missed[i3, i2] = True
                 i2 += 1
                 continue
             reached = [
@@ -273,7 +306,20 @@ def augmecon2(
     front = collect_front(
         objectives, points, table, started, "augmecon2", solves, int(flags.size) - solves
     )
+    if stopped:
+        missed |= ~flags  # every grid point the front did not reach
+        unexplored = int(missed.sum())
+        front.stopped = stopped
+        front.notes.append(
+            _("Stopped by the time limit after {s:.0f} s.").format(s=front.seconds)
+            if stopped == "time limit"
+            else _("Cancelled after {s:.0f} s.").format(s=front.seconds)
+        )
     front.unexplored = unexplored
+    if unexplored:
+        front.notes.append(
+            _("Unexplored: {regions}.").format(regions=_regions(missed, constrained, g_lo, steps))
+        )
     if not front.complete:
         front.notes.append(
             _(
@@ -283,6 +329,41 @@ def augmecon2(
             ).format(proven=front.proven_points, n=len(front.points), u=unexplored)
         )
     return front
+
+
+def _regions(
+    missed: np.ndarray, constrained: Sequence[Objective], g_lo: np.ndarray, steps: np.ndarray
+) -> str:
+    """The unexplored grid points as ranges of the constrained objectives' levels, e.g.
+    "f2 120-135, 150" or, with three objectives, "f3 40: f2 120-135; f3 41: f2 120-128"."""
+
+    def level(k: int, i: int) -> str:
+        o = constrained[k]
+        return f"{o.sign * (g_lo[k] + i * steps[k]):.6g}"
+
+    def runs(cells: np.ndarray) -> str:
+        parts, start = [], None
+        for j, i in enumerate(cells):
+            if start is None:
+                start = i
+            if j + 1 == len(cells) or cells[j + 1] != i + 1:
+                parts.append(
+                    level(0, start) if start == i else f"{level(0, start)} to {level(0, i)}"
+                )
+                start = None
+        return ", ".join(parts)
+
+    name = constrained[0].name
+    lines = []
+    for i3 in range(missed.shape[0]):
+        cells = np.flatnonzero(missed[i3])
+        if cells.size:
+            text = f"{name} {runs(cells)}"
+            lines.append(
+                text if len(constrained) == 1 else f"{constrained[1].name} {level(1, i3)}: {text}"
+            )
+    shown = "; ".join(lines[:8])
+    return shown + (f"; … {len(lines) - 8} more rows" if len(lines) > 8 else "")
 
 
 def _augmented(objectives: Sequence[Objective], ranges: np.ndarray) -> pulp.LpAffineExpression:

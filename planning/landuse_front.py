@@ -6,6 +6,7 @@ give the same plans. Qt-free; the chart is matplotlib.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,8 @@ class FrontSpec:
     max_changed: int | None = 600
     target_gap: float = 0.001
     exact: bool = False  # AUGMECON2 with a full MIP per point (small models)
+    #: the solver and time limit; without ``exact`` the front runs on HiGHS (warm-started
+    #: LPs) and ``options.time_limit`` is the whole front's budget
     options: SolveOptions = field(default_factory=SolveOptions)
 
 
@@ -50,6 +53,7 @@ def run_landuse_front(
 ) -> FrontRun:
     """The front over every parcel of the project, written as ``<name>_plan``."""
     spec = spec or FrontSpec()
+    started = time.perf_counter()  # the time limit counts reading and building too
     notes: list[str] = []
     inputs = project_landuse_problem(
         project,
@@ -85,6 +89,7 @@ def run_landuse_front(
             points=spec.points,
             target_gap=spec.target_gap,
             feedback=feedback,
+            time_limit=_left(spec.options.time_limit, started),  # the whole front's budget
         )
     plans = {f"plan_{k}": model.plan_from(p.solution) for k, p in enumerate(front.points, 1)}
     rows = []
@@ -99,6 +104,11 @@ def run_landuse_front(
         )
     layer_id = save_plans(project, plans, name) if plans else None
     return FrontRun(front, plans, pd.DataFrame(rows), layer_id)
+
+
+def _left(limit: float | None, started: float) -> float | None:
+    """What is left of ``limit`` seconds since ``started`` (None: no limit)."""
+    return None if limit is None else max(0.0, limit - (time.perf_counter() - started))
 
 
 def _varying(model) -> list[str]:

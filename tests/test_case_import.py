@@ -143,7 +143,7 @@ def test_cases_cli_import_list_show_move(demo_copy):
         "--project",
         demo_copy,
     )
-    assert refused.returncode == 2 and "cannot dispatch" in refused.stderr
+    assert refused.returncode == 2 and "“Dispatch” is not possible" in refused.stderr
     stale = run(
         "cases",
         "move",

@@ -190,3 +190,72 @@ def test_city_scale_front_points_sit_on_the_exact_front():
         totals = plan_totals(inputs, plan)
         assert totals["economic"] == pytest.approx(economic, rel=1e-6, abs=1e-6)
         assert totals["housing"] >= 60 and totals["changed"] <= inputs.max_changed
+
+
+def _clocked(monkeypatch, step: float = 0.25) -> None:
+    """A clock that moves ``step`` seconds at every reading, in the front and its engine:
+    the time limit's effect, made independent of the machine's speed."""
+    import types
+
+    from citydesk.optimization import lp_fix, pareto_large
+
+    now = {"t": 0.0}
+
+    def tick() -> float:
+        now["t"] += step
+        return now["t"]
+
+    fake = types.SimpleNamespace(perf_counter=tick)
+    monkeypatch.setattr(pareto_large, "time", fake)
+    monkeypatch.setattr(lp_fix, "time", fake)
+
+
+def test_a_budgeted_city_scale_front_says_what_it_left_out(monkeypatch):
+    """Issue 25, defect 2: the front's time limit is its whole budget, and the levels it
+    did not reach make the front incomplete, said in its notes."""
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.pareto_large import epsilon_front
+
+    _clocked(monkeypatch)
+    model = build_landuse_model(small(0, n=8))
+    objectives = objectives_for(model, ["economic", "social"])
+    front = epsilon_front(model.problem, model.groups(), objectives, points=12, time_limit=8.0)
+    assert 0 < front.unexplored < 12
+    assert not front.complete
+    assert any("The time limit ended the front after" in note for note in front.notes)
+
+
+def test_points_that_miss_the_gap_target_are_named(monkeypatch):
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.lp_fix import GroupFixResult, PersistentLp
+    from citydesk.optimization.pareto_large import epsilon_front
+    from citydesk.optimization.solve import SolveOutcome
+
+    solve = PersistentLp.solve
+
+    def loose(self, *args, **kwargs):  # every plan proven only within 1 %
+        result = solve(self, *args, **kwargs)
+        o = result.outcome
+        if o.objective is None:
+            return result
+        bound = o.objective + 0.01 * max(1.0, abs(o.objective))
+        return GroupFixResult(
+            SolveOutcome(SolveStatus.FEASIBLE, o.objective, bound, o.seconds, o.solver),
+            result.values,
+            result.freed,
+        )
+
+    monkeypatch.setattr(PersistentLp, "solve", loose)
+    model = build_landuse_model(small(0, n=8))
+    objectives = objectives_for(model, ["economic", "social"])
+    front = epsilon_front(model.problem, model.groups(), objectives, points=4)
+    n = len(front.points)
+    assert n >= 2 and front.missed_gap == n
+    assert any(f"{n} of {n} points missed the 0.10% gap target" in note for note in front.notes)
+
+
+def test_the_city_scale_front_refuses_cbc_instead_of_ignoring_it(capsys, tmp_path):
+    from citydesk.workbench.cli.main import main
+
+    assert main(["optimize", "landuse", str(tmp_path / "p.gpkg"), "--solver", "cbc"]) == 2
+    assert "runs on HiGHS, not CBC" in capsys.readouterr().err

@@ -178,3 +178,54 @@ def test_a_solve_stopped_without_a_solution_leaves_a_gap_not_a_dropped_row(monke
     assert any("incomplete" in note for note in timed.notes)
     # the row went on: every exact point but the unexplored one is still found
     assert len(_values(exact) - _values(timed)) <= 1
+
+
+def _fake_clock(monkeypatch, step: float) -> None:
+    """Time in the front moves ``step`` s at each reading: a budget's effect, made
+    independent of the machine's speed."""
+    import types
+
+    import citydesk.optimization.pareto as pareto
+
+    now = {"t": 0.0}
+
+    def tick() -> float:
+        now["t"] += step
+        return now["t"]
+
+    monkeypatch.setattr(pareto, "time", types.SimpleNamespace(perf_counter=tick))
+
+
+def test_a_front_stopped_by_its_budget_keeps_what_it_proved(monkeypatch):
+    """Issue 25, defect 3: a capped front returns the points it proved, says it stopped,
+    and names the levels it did not reach."""
+    model, objectives = _small_knapsack()
+    exact = augmecon2(model.copy(), objectives)
+    _fake_clock(monkeypatch, step=1.0)
+    capped = augmecon2(model.copy(), objectives, budget=12.0)
+    assert capped.stopped == "time limit" and not capped.complete
+    assert 0 < len(capped.points) < len(exact.points)
+    assert _values(capped) <= _values(exact)  # every point kept is a true Pareto point
+    assert capped.unexplored > 0
+    assert any(note.startswith("Unexplored: f2 ") for note in capped.notes)
+    assert any("Stopped by the time limit" in note for note in capped.notes)
+
+
+def test_a_cancelled_front_returns_its_points(monkeypatch):
+    """A cancel while the grid is walked ends the front with what it has, marked so."""
+    from citydesk.layers.feedback import RecordingFeedback
+
+    model, objectives = _small_knapsack()
+    exact = augmecon2(model.copy(), objectives)
+
+    class CancelLater(RecordingFeedback):
+        asked = 0
+
+        def is_canceled(self) -> bool:
+            self.asked += 1
+            return self.asked > 14  # of 26 in the whole run: half way along the grid
+
+    front = augmecon2(model.copy(), objectives, feedback=CancelLater())
+    assert front.stopped == "canceled" and not front.complete
+    assert front.points and _values(front) <= _values(exact)
+    assert any("Cancelled" in note for note in front.notes)

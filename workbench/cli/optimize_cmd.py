@@ -14,7 +14,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from .arg_types import non_negative, positive
-from .progress import TqdmFeedback
+from .progress import TqdmFeedback, stop_on_interrupt
 
 SITING_MODELS = {
     "pmedian": _("add sites minimising the demand-weighted mean travel time"),
@@ -154,7 +154,7 @@ def _landuse_inputs(args: argparse.Namespace, project: Path):
 
 
 def solver_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help=_("MILP solver"))
+    p.add_argument("--solver", choices=("cbc", "highs"), help=_("MILP solver (default cbc)"))
     p.add_argument(
         "--time-limit",
         type=non_negative,
@@ -167,7 +167,7 @@ def solve_options(args: argparse.Namespace):
     from citydesk.optimization.solve import DEFAULT_TIME_LIMIT_S, SolveOptions
 
     limit = DEFAULT_TIME_LIMIT_S if args.time_limit is None else args.time_limit or None
-    return SolveOptions(solver=args.solver, time_limit=limit, mip_gap=args.gap)
+    return SolveOptions(solver=args.solver or "cbc", time_limit=limit, mip_gap=args.gap)
 
 
 def cmd_siting(args: argparse.Namespace) -> int:
@@ -293,9 +293,17 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         Objective(f"f{k + 1}", pulp.lpSum(float(c[k, i]) * x[i] for i in items), integer=integer)
         for k in range(c.shape[0])
     ]
-    with TqdmFeedback(_("Pareto front")) as fb:
+    options = solve_options(args)
+    with TqdmFeedback(_("Pareto front")) as fb, stop_on_interrupt(fb):
+        # --time-limit bounds the whole front; a front stopped by it or by Ctrl+C is
+        # printed and saved with what it proved, and says it is incomplete (issue 25)
         front = augmecon2(
-            model, objectives, grid=args.grid, options=solve_options(args), feedback=fb
+            model,
+            objectives,
+            grid=args.grid,
+            options=options,
+            feedback=fb,
+            budget=options.time_limit,
         )
     table = pd.DataFrame(front.values(), columns=list(front.objectives))
     table["proven"] = [p.proven for p in front.points]
@@ -326,6 +334,7 @@ def cmd_landuse(args: argparse.Namespace) -> int:
     from citydesk.optimization.landuse import OBJECTIVES
 
     project = Path(args.project)
+    front = None
     with TqdmFeedback(_("optimizing")) as fb:
         if args.weights:
             rows, layer_id = _weighted_plan(args, project, fb)
@@ -337,6 +346,14 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                 raise CityDeskError(
                     _("Give two objectives, not {names}.").format(names=", ".join(names)),
                     _("Choose from: economic, social, environment."),
+                )
+            if not args.exact and args.solver == "cbc":
+                raise CityDeskError(  # refused, not ignored (issue 25)
+                    _(
+                        "The city-scale front runs on HiGHS, not CBC: it re-solves one LP from"
+                        " the previous basis at every point."
+                    ),
+                    _("Leave out --solver, or add --exact for AUGMECON2 with CBC (small models)."),
                 )
             spec = FrontSpec(
                 objectives=tuple(names),
@@ -350,8 +367,12 @@ def cmd_landuse(args: argparse.Namespace) -> int:
             )
             run = run_landuse_front(project, spec, fb, name=args.output)
             rows, layer_id = run.table.to_dict("records"), run.layer_id
+            front = run.front
     if args.json:
-        print(json.dumps({"layer": layer_id, "plans": rows}, indent=2, default=float))
+        out: dict = {"layer": layer_id, "plans": rows}
+        if front is not None:
+            out |= {"unexplored": front.unexplored, "notes": front.notes}
+        print(json.dumps(out, indent=2, default=float))
     else:
         from citydesk.layers.city_profile import project_currency
         from citydesk.planning.comparison import format_value
@@ -373,6 +394,9 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                     }
                 )
             )
+        if front is not None:
+            for note in front.notes:
+                print("  " + note)
         if layer_id:
             print(_("written to the project as layers: {ids}").format(ids=layer_id))
     return 0 if rows else 1

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
@@ -23,6 +27,7 @@ class TqdmFeedback:
             bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}",
         )
         self._last = 0.0
+        self._canceled = False
 
     def set_progress(self, pct: float) -> None:
         pct = max(self._last, min(100.0, float(pct)))
@@ -34,7 +39,12 @@ class TqdmFeedback:
         self._bar.set_postfix_str(msg, refresh=True)
 
     def is_canceled(self) -> bool:
-        return False  # Ctrl+C raises KeyboardInterrupt, handled by the CLI
+        # Ctrl+C raises KeyboardInterrupt, handled by the CLI, unless the command asked for
+        # a graceful stop (stop_on_interrupt): then the first Ctrl+C lands here
+        return self._canceled
+
+    def cancel(self) -> None:
+        self._canceled = True
 
     def close(self) -> None:
         self._bar.close()
@@ -44,3 +54,24 @@ class TqdmFeedback:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(feedback: TqdmFeedback) -> Iterator[None]:
+    """The first Ctrl+C asks the work to stop and return what it has (a Pareto front keeps
+    the points it proved); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        if feedback.is_canceled():
+            raise KeyboardInterrupt
+        feedback.cancel()
+        log.warning("stopping: what is done so far is kept (Ctrl+C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
