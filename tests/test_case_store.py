@@ -271,7 +271,8 @@ def test_an_illegal_migrated_history_is_refused_whole(store, crashes):
         case.history = _loop(t0)
     batch[3].history = _loop(t0)[1:]  # registered without being accepted
     before = store.count()
-    with pytest.raises(HistoryError, match=rf"{batch[3].source_id}.*step 2.*“Register.*not possible"):
+    refused = rf"{batch[3].source_id}.*step 2.*“Register.*not possible"
+    with pytest.raises(HistoryError, match=refused):
         store.import_batch(batch)
     assert store.count() == before
 
