@@ -51,7 +51,11 @@ def solve_pmedian(
     problem.check_reachable()
     costs, w = problem.costs, problem.demand
     started = time.perf_counter()
+    # the time limit holds for the whole call (search, bound, model building and solves),
+    # not only for the solver: a 5 s limit took 13-15 s (issue 25)
+    options = options.left_after(started)
     keep = np.arange(problem.n_sites)
+    lower: float | None = None
     forced = np.zeros(problem.n_sites, dtype=bool)
     forced[list(problem.presited)] = True
     incumbent: list[int] | None = None
@@ -61,6 +65,7 @@ def solve_pmedian(
         incumbent, upper = _local_search(costs, w, p, problem.presited, feedback, started + budget)
         # sites the Lagrangian bound proves closed (or open) in every optimal solution
         lagrange = lagrangian_bound(costs, w, p, upper, problem.presited)
+        lower = float(lagrange.bound)
         keep = np.flatnonzero(~lagrange.closed)
         forced |= lagrange.opened
         feedback.push_info(
@@ -84,6 +89,7 @@ def solve_pmedian(
         options,
         feedback,
         started,
+        lower,
     )
     return _result(problem, outcome, tuple(sorted(int(keep[k]) for k in chosen)))
 
@@ -109,9 +115,10 @@ def _local_search(
     return [int(j) for j in best], best_cost
 
 
-def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started):
+def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started, lower=None):
     """The truncated radius model, extended until no client over-reaches its cut; returns
-    the outcome and the open sites (column indices of ``costs``)."""
+    the outcome and the open sites (column indices of ``costs``). ``lower`` is a proven
+    lower bound (the Lagrangian's), reported when time runs out before the solver's."""
     m = costs.shape[1]
     pre = np.full(costs.shape[0], np.inf)
     if presited:
@@ -129,12 +136,8 @@ def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started):
         if not outcome.status.has_solution:
             if incumbent is None or outcome.status is SolveStatus.INFEASIBLE:
                 return outcome, ()
-            # out of time: keep the incumbent, with no proven bound
-            seconds = time.perf_counter() - started
-            final = SolveOutcome(
-                SolveStatus.FEASIBLE, _cost(costs, w, incumbent), None, seconds, options.solver
-            )
-            return final, incumbent
+            # out of time: keep the incumbent, with the bound proven before the solver ran
+            return _timed_out(costs, w, incumbent, lower, started, options), incumbent
         chosen = [j for j, var in enumerate(y) if (var.varValue or 0) > 0.5]
         if incumbent is None or _cost(costs, w, chosen) < _cost(costs, w, incumbent):
             incumbent = chosen
@@ -147,12 +150,32 @@ def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started):
                 outcome.bound is not None and objective > outcome.bound + 1e-6 * max(1, objective)
             ):
                 status = SolveStatus.FEASIBLE
+            bound = _best_bound(outcome.bound, lower)
+            closes = bound is not None and objective <= bound + 1e-6 * max(1.0, abs(objective))
+            if status is SolveStatus.FEASIBLE and closes and not over.any():
+                status = SolveStatus.OPTIMAL  # the Lagrangian bound closes the gap
             final = SolveOutcome(
-                status, objective, outcome.bound, time.perf_counter() - started, outcome.solver
+                status, objective, bound, time.perf_counter() - started, outcome.solver
             )
             return final, incumbent
+        if options.out_of_time():  # no time to extend and solve again
+            return _timed_out(costs, w, incumbent, lower, started, options), incumbent
         feedback.push_info(f"extending {int(over.sum())} truncated clients")
         depth = _depth_for(levels, costs, chosen, depth)
+
+
+def _best_bound(solver: float | None, lower: float | None) -> float | None:
+    """The tighter of two proven lower bounds (either may be missing)."""
+    known = [b for b in (solver, lower) if b is not None and np.isfinite(b)]
+    return max(known) if known else None
+
+
+def _timed_out(costs, w, incumbent, lower, started, options) -> SolveOutcome:
+    """The incumbent as the answer of a run out of time, with ``lower`` as its bound."""
+    cost = _cost(costs, w, incumbent)
+    proven = lower is not None and cost <= lower + 1e-6 * max(1.0, abs(cost))
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    return SolveOutcome(status, cost, lower, time.perf_counter() - started, options.solver)
 
 
 def _result(problem: FacilityProblem, outcome: SolveOutcome, open_sites) -> FacilityResult:

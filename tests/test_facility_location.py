@@ -322,3 +322,82 @@ def test_cancel_during_a_long_solve_stops_the_solver(solver, monkeypatch):
     assert running.is_set()
     if solver == "cbc":
         assert not solve_module._child_pids("cbc"), "the CBC process was left running"
+
+
+def _grid_problem(n: int = 300, m: int = 40, seed: int = 3) -> FacilityProblem:
+    rng = np.random.default_rng(seed)
+    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
+    costs = np.hypot(*(clients[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    return FacilityProblem(costs, rng.integers(1, 10, n).astype(float))
+
+
+def test_a_run_out_of_time_starts_no_solver():
+    """Issue 25, defect 4: a multi-step run's limit is a deadline for the whole call; a
+    solve asked for after it does not start (it used to get at least a second each)."""
+    import time
+
+    from citydesk.optimization.solve import solve
+
+    options = SolveOptions(time_limit=5.0).left_after(time.perf_counter() - 6.0)
+    assert options.out_of_time() and options.deadline is not None
+    model = pulp.LpProblem("m", pulp.LpMinimize)
+    x = pulp.LpVariable("x", 0, 1, cat=pulp.LpBinary)
+    model += x
+    started = time.perf_counter()
+    outcome = solve(model, options)
+    assert outcome.status is SolveStatus.NO_SOLUTION
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_timed_out_p_median_reports_the_lagrangian_bound(monkeypatch):
+    """Out of time before the solver answered: the incumbent comes with the bound already
+    proven (the Lagrangian's), not with none."""
+    import citydesk.optimization.pmedian as pmedian
+    from citydesk.optimization.solve import SolveOutcome
+
+    problem = _grid_problem()
+    exact = solve_pmedian(problem, 5, SolveOptions(time_limit=None), heuristic_start=True)
+    assert exact.outcome.status is SolveStatus.OPTIMAL
+
+    def out_of_time(model, options=None, feedback=None, **kwargs):
+        return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 1.0, "cbc")
+
+    monkeypatch.setattr(pmedian, "solve", out_of_time)
+    timed = solve_pmedian(problem, 5, SolveOptions(time_limit=30.0))
+    if timed.outcome.solver == "lagrangian":  # the bound closed every site: no solve needed
+        return
+    assert timed.outcome.bound is not None
+    assert timed.outcome.bound <= exact.objective + 1e-6 * exact.objective
+    assert timed.objective >= exact.objective - 1e-6 * exact.objective
+
+
+def test_a_timed_out_p_center_reports_the_bound_its_search_proved(monkeypatch):
+    """Issue 25, defect 5: under a time limit the p-center's bound was the trivial one (the
+    farthest client's nearest site), so an optimal answer showed a large gap. The bound is
+    now the smallest radius not yet proven to need more than p sites."""
+    import dataclasses
+
+    import citydesk.optimization.pcenter as pcenter
+    from citydesk.optimization.solve import SolveOutcome
+
+    problem = _grid_problem()
+    exact = solve_pcenter(problem, 5, SolveOptions(time_limit=None))
+    assert exact.outcome.status is SolveStatus.OPTIMAL
+    trivial = float(problem.costs.min(axis=1).max())
+    real = pcenter.solve_lscp
+    calls = {"n": 0}
+
+    def stops_after_four(problem, radius, options=None, feedback=None):
+        calls["n"] += 1
+        result = real(problem, radius, options, feedback)
+        if calls["n"] <= 4:
+            return result
+        # the time limit: every later covering solve stops without a plan or a bound
+        stopped = SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 1.0, "cbc")
+        return dataclasses.replace(result, outcome=stopped, open_sites=())
+
+    monkeypatch.setattr(pcenter, "solve_lscp", stops_after_four)
+    timed = solve_pcenter(problem, 5, SolveOptions(time_limit=600.0))
+    bound = timed.outcome.bound
+    assert bound is not None and trivial < bound <= exact.objective + 1e-9
+    assert timed.objective >= exact.objective - 1e-9
