@@ -164,6 +164,11 @@ def payoff_table(
     return table
 
 
+#: the grid grows as the product of the constrained objectives' ranges: beyond four
+#: objectives an exact front is rarely what a planner can read or wait for
+MAX_OBJECTIVES = 4
+
+
 def augmecon2(
     problem: pulp.LpProblem,
     objectives: Sequence[Objective],
@@ -172,7 +177,7 @@ def augmecon2(
     feedback: Feedback | None = None,
     budget: float | None = None,
 ) -> ParetoFront:
-    """The Pareto front of ``objectives`` over ``problem``'s constraints (2 or 3 objectives).
+    """The Pareto front of ``objectives`` over ``problem``'s constraints (2 to 4 objectives).
 
     ``grid=None`` uses a step of 1 on every constrained objective, which is exact when they are
     integer-valued; otherwise ``grid`` points per constrained objective span its range.
@@ -198,9 +203,11 @@ def augmecon2(
         return replace(base_options, time_limit=left if limit is None else min(limit, left))
 
     objectives = list(objectives)
-    if not 2 <= len(objectives) <= 3:
+    if not 2 <= len(objectives) <= MAX_OBJECTIVES:
         raise CityDeskError(
-            _("AUGMECON2 takes 2 or 3 objectives, not {n}.").format(n=len(objectives)),
+            _("AUGMECON2 takes 2 to {most} objectives, not {n}.").format(
+                most=MAX_OBJECTIVES, n=len(objectives)
+            ),
             _("Combine objectives with weights, or drop one."),
         )
     if grid is None and not all(o.integer for o in objectives[1:]):
@@ -235,10 +242,14 @@ def augmecon2(
     cap_row = work.get_constraint_by_name("_cap")
     work.sense = pulp.LpMaximize
     work.setObjective(_augmented(objectives, ranges))
-    # flags[i3, i2]: grid point already answered (by a bypass box or an infeasible corner)
-    flags = np.zeros((int(sizes[1]) if len(sizes) == 2 else 1, int(sizes[0])), dtype=bool)
-    # best[i3, i2]: proven optimum of f_1 there. Tighter epsilons can only lower it, so the
-    # optimum at a new point is capped by its left and lower neighbours: a valid row that lets
+    # flags[outer..., i2]: grid point already answered (by a bypass box or an infeasible
+    # corner). i2 indexes the first constrained objective's grid (walked within a row with
+    # the bypass); the outer indices the others' (one for 3 objectives, two for 4, none for
+    # 2: then a single row)
+    outer_shape = tuple(int(v) for v in sizes[1:]) or (1,)
+    flags = np.zeros((*outer_shape, int(sizes[0])), dtype=bool)
+    # best[outer..., i2]: proven optimum of f_1 there. Tighter epsilons can only lower it, so
+    # the optimum at a new point is capped by its looser neighbours: a valid row that lets
     # branch-and-bound stop as soon as it meets the cap.
     best = np.full(flags.shape, ideal)
     points: dict[tuple, ParetoPoint] = {}
@@ -246,11 +257,13 @@ def augmecon2(
     variables = problem.variables()
     missed = np.zeros(flags.shape, dtype=bool)  # answered by nothing: the unexplored cells
     stopped = ""
-    for i3 in range(flags.shape[0]):
+    rows_done, rows_total = 0, int(np.prod(outer_shape))
+    for outer in np.ndindex(*outer_shape):
         if stopped:
             break
-        if len(sizes) == 2:
-            rows[1].changeRHS(float(g_lo[1] + i3 * steps[1]))
+        for d, i in enumerate(outer if len(sizes) > 1 else ()):
+            rows[1 + d].changeRHS(float(g_lo[1 + d] + i * steps[1 + d]))
+        row_flags = flags[outer]  # a view: writes land in flags
         i2 = 0
         while True:
             if feedback.is_canceled():
@@ -259,12 +272,12 @@ def augmecon2(
                 stopped = "time limit"
             if stopped:
                 break
-            open_cells = np.flatnonzero(~flags[i3, i2:])
+            open_cells = np.flatnonzero(~row_flags[i2:])
             if not open_cells.size:
                 break
             i2 += int(open_cells[0])
             rows[0].changeRHS(float(g_lo[0] + i2 * steps[0]))
-            cap = min(best[i3, i2 - 1] if i2 else ideal, best[i3 - 1, i2] if i3 else ideal)
+            cap = _cap(best, outer, i2, ideal)
             cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
             try:
                 outcome = solve(work, timed(), feedback)
@@ -273,28 +286,37 @@ def augmecon2(
                 break
             solves += 1
             if outcome.status is SolveStatus.INFEASIBLE:
-                flags[i3:, i2:] = True  # tighter epsilons cannot be feasible either
+                # tighter epsilons, in every objective, cannot be feasible either
+                flags[(*(slice(i, None) for i in outer), slice(i2, None))] = True
                 break
             if not outcome.status.has_solution:
                 # stopped (a time limit) before any solution: nothing is known here, so the
                 # point is unexplored, not infeasible, and the row goes on
                 unexplored += 1
-                flags[i3, i2] = missed[i3, i2] = True
+                row_flags[i2] = True
+                missed[(*outer, i2)] = True
                 i2 += 1
                 continue
             reached = [
                 int(np.floor((o.sign * pulp.value(o.expression) - g_lo[k]) / steps[k] + 1e-6))
                 for k, o in enumerate(constrained)
             ]
-            top3 = reached[1] + 1 if len(sizes) == 2 else 1
             if outcome.status is SolveStatus.OPTIMAL:
                 # the bypass: a proven optimum answers every grid point its slacks cover
-                flags[i3:top3, i2 : reached[0] + 1] = True
-                best[i3:top3, i2 : reached[0] + 1] = first.sign * pulp.value(first.expression)
+                box = (
+                    *(
+                        slice(i, reached[1 + d] + 1)
+                        for d, i in enumerate(outer if len(sizes) > 1 else ())
+                    ),
+                    *((slice(0, 1),) if len(sizes) == 1 else ()),
+                    slice(i2, reached[0] + 1),
+                )
+                flags[box] = True
+                best[box] = first.sign * pulp.value(first.expression)
             else:
                 # an unproven plan answers only its own point: a better plan may exist at the
                 # points its slacks cover, so they are still solved
-                flags[i3, i2] = True
+                row_flags[i2] = True
                 reached[0] = i2
             values = tuple(float(pulp.value(o.expression)) for o in objectives)
             key = tuple(round(v, 6) for v in values)
@@ -302,7 +324,8 @@ def augmecon2(
                 solution = {v.name: v.varValue for v in variables if v.varValue}
                 points[key] = ParetoPoint(values, outcome, solution)
             i2 = reached[0] + 1
-        feedback.set_progress(100.0 * (i3 + 1) / flags.shape[0])  # flags.mean() cost O(grid)
+        rows_done += 1
+        feedback.set_progress(100.0 * rows_done / rows_total)  # flags.mean() costs O(grid)
     front = collect_front(
         objectives, points, table, started, "augmecon2", solves, int(flags.size) - solves
     )
@@ -331,11 +354,23 @@ def augmecon2(
     return front
 
 
+def _cap(best: np.ndarray, outer: tuple[int, ...], i2: int, ideal: float) -> float:
+    """The smallest proven optimum among the point's looser neighbours (one step back in any
+    grid): tighter epsilons cannot do better, so it caps the point's optimum."""
+    caps = [ideal]
+    if i2:
+        caps.append(best[(*outer, i2 - 1)])
+    for d, i in enumerate(outer):
+        if i:
+            caps.append(best[(*outer[:d], i - 1, *outer[d + 1 :], i2)])
+    return float(min(caps))
+
+
 def _regions(
     missed: np.ndarray, constrained: Sequence[Objective], g_lo: np.ndarray, steps: np.ndarray
 ) -> str:
     """The unexplored grid points as ranges of the constrained objectives' levels, e.g.
-    "f2 120-135, 150" or, with three objectives, "f3 40: f2 120-135; f3 41: f2 120-128"."""
+    "f2 120 to 135, 150" or, with three objectives, "f3 40: f2 120 to 135; f3 41: ..."."""
 
     def level(k: int, i: int) -> str:
         o = constrained[k]
@@ -355,13 +390,15 @@ def _regions(
 
     name = constrained[0].name
     lines = []
-    for i3 in range(missed.shape[0]):
-        cells = np.flatnonzero(missed[i3])
+    for outer in np.ndindex(*missed.shape[:-1]):
+        cells = np.flatnonzero(missed[outer])
         if cells.size:
             text = f"{name} {runs(cells)}"
-            lines.append(
-                text if len(constrained) == 1 else f"{constrained[1].name} {level(1, i3)}: {text}"
+            where = ", ".join(
+                f"{constrained[1 + d].name} {level(1 + d, i)}"
+                for d, i in enumerate(outer if len(constrained) > 1 else ())
             )
+            lines.append(f"{where}: {text}" if where else text)
     shown = "; ".join(lines[:8])
     return shown + (f"; … {len(lines) - 8} more rows" if len(lines) > 8 else "")
 
