@@ -34,7 +34,7 @@ from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from .facility_problem import FacilityProblem, FacilityResult, assign_nearest
 from .pmedian_lagrangian import lagrangian_bound
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
-from .vertex_substitution import vertex_substitution
+from .vertex_substitution import greedy_pmedian, vertex_substitution
 
 
 def solve_pmedian(
@@ -134,8 +134,12 @@ def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started, 
         warm = _warm_start(y, chains, incumbent, costs) if incumbent is not None else None
         outcome = solve(model, options.left_after(started), feedback, warm_start=warm, cuts=False)
         if not outcome.status.has_solution:
-            if incumbent is None or outcome.status is SolveStatus.INFEASIBLE:
+            if outcome.status is SolveStatus.INFEASIBLE:
                 return outcome, ()
+            if incumbent is None:
+                # out of time before the solver had any plan and without a heuristic start:
+                # the greedy plan (milliseconds) is an answer, reported as unproven
+                incumbent = greedy_pmedian(costs, w, p, presited)
             # out of time: keep the incumbent, with the bound proven before the solver ran
             return _timed_out(costs, w, incumbent, lower, started, options), incumbent
         chosen = [j for j, var in enumerate(y) if (var.varValue or 0) > 0.5]
