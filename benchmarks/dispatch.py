@@ -55,6 +55,10 @@ def measure(name: str, net: RoadNetwork, cases: int, loop_cases: int) -> list[li
     targets = [int(n) for n in rng.choice(nodes, cases, replace=False)]
     g = net.graph
 
+    # built once per network (when a desk opens), like the peer's reversed copy below
+    t0 = time.perf_counter()
+    _ = net.paths
+    t_matrix = time.perf_counter() - t0
     t0 = time.perf_counter()
     found = [net.nearest(t, crews) for t in targets]
     t_ours = (time.perf_counter() - t0) / cases
@@ -70,7 +74,9 @@ def measure(name: str, net: RoadNetwork, cases: int, loop_cases: int) -> list[li
         loop.append(best)
     t_loop = (time.perf_counter() - t0) / loop_cases
 
+    t0 = time.perf_counter()
     reverse = g.reverse(copy=True)
+    t_reverse = time.perf_counter() - t0
     sink = "__crews__"
     reverse.add_edges_from((node, sink, {"travel_s": access}) for node, access in crews.values())
     t0 = time.perf_counter()
@@ -100,13 +106,13 @@ def measure(name: str, net: RoadNetwork, cases: int, loop_cases: int) -> list[li
             f"{name} ({n:,} nodes, {m:,} edges)",
             "CityDesk nearest (early stop)",
             f"{t_ours * 1e3:.2f}",
-            "< 20 ms",
+            f"< 20 ms; its graph matrix, built once per network: {t_matrix:.2f} s",
         ],
         [
             "",
             "networkx, the same early-stopping search (to a crew sink)",
             f"{t_same * 1e3:.2f}",
-            f"{t_same / t_ours:.2f}x CityDesk's time",
+            f"{t_same / t_ours:.2f}x CityDesk's time; reversed copy once: {t_reverse:.2f} s",
         ],
         [
             "",

@@ -235,24 +235,24 @@ class RoadNetwork:
     ) -> tuple[str, float, list[int]] | None:
         """The source (a crew: its node and access seconds) that reaches ``target`` first:
         (crew, seconds, path of nodes from the crew to the target), or None if no crew can
-        reach it. One search backwards from the target over the whole graph, then each
-        crew's total is its node's cost plus its access time."""
+        reach it. One search backwards from the target that stops once no crew farther away
+        can beat the best found (``GraphMatrix.first_to_reach``); a crew's total is its
+        node's cost plus its access time."""
         if not sources:
             return None
         paths = self.paths
         names = list(sources)
         crew_nodes = paths.index_of([sources[c][0] for c in names])
         access = np.array([sources[c][1] for c in names], dtype=float)
-        dist, _src, pred = paths.multi_source(paths.index_of([target]), reverse=True)
-        totals = dist[crew_nodes] + access
-        best = int(np.argmin(totals))
-        if not np.isfinite(totals[best]):
+        found = paths.first_to_reach(int(paths.index_of([target])[0]), crew_nodes, access)
+        if found is None:
             return None
+        best, total, pred = found
         # pred points towards the target on the reversed search: the crew's path forward
         path = [int(crew_nodes[best])]
         while pred[path[-1]] >= 0:
             path.append(int(pred[path[-1]]))
-        return names[best], float(totals[best]), [int(paths.nodes[i]) for i in path]
+        return names[best], total, [int(paths.nodes[i]) for i in path]
 
     def nearest_to_every_node(
         self, sources: dict[str, tuple[int, float]]

@@ -43,6 +43,12 @@ class GraphMatrix:
         )
         self.forward = m if directed else _symmetric_min(m)
         self.backward = self.forward.T.tocsr() if directed else self.forward
+        # the first cost limit of first_to_reach: some fifty typical edges, then 1.3 times
+        # the last answer (what a nearest crew costs changes little from one case to the next)
+        weights = self.forward.data
+        self._reach_floor = 50.0 * float(np.median(weights)) if len(weights) else 1.0
+        self._reach = self._reach_floor
+        self._longest = float(weights.sum()) if len(weights) else 1.0  # no path is longer
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -52,6 +58,35 @@ class GraphMatrix:
 
     def matrix(self, reverse: bool = False) -> sparse.csr_array:
         return self.backward if reverse else self.forward
+
+    def first_to_reach(
+        self, target: int, sources: np.ndarray, offsets: np.ndarray
+    ) -> tuple[int, float, np.ndarray] | None:
+        """Which of ``sources`` (node positions, each starting ``offsets`` seconds late)
+        reaches the node ``target`` first: ``(position in sources, cost, predecessors)``,
+        the predecessors pointing towards ``target``; None when none can.
+
+        A search backwards from the target that stops early: it explores only the nodes
+        within a cost limit, and widens the limit (x2) until the best source found lies
+        within it, which proves no farther one can beat it (offsets are not negative). A
+        nearest crew is usually a few minutes away, so on a 100k-node street grid this
+        settles a few thousand nodes instead of all of them (issue 22 measured the
+        whole-graph search at 26 ms against networkx's early-stopping search at 7 ms)."""
+        matrix = self.backward
+        limit = self._reach
+        while True:
+            dist, pred = dijkstra(
+                matrix, directed=True, indices=target, limit=limit, return_predecessors=True
+            )
+            totals = dist[sources] + offsets
+            best = int(np.argmin(totals))
+            if np.isfinite(totals[best]) and totals[best] <= limit:
+                self._reach = max(self._reach_floor, 1.3 * float(totals[best]))
+                return best, float(totals[best]), pred
+            if not np.isfinite(limit):
+                return None
+            # widen; past every path the graph can hold, search without a limit
+            limit = limit * 2 if limit * 2 < self._longest else np.inf
 
     def multi_source(
         self,
