@@ -14,7 +14,7 @@ import pandas as pd
 from citydesk.layers.i18n import _, ngettext
 
 from .indicators import INDICATORS, indicator_label, indicator_table, is_money, unit_label
-from .landuse_front import USE_COLOURS
+from .landuse_front import USE_COLOURS, use_label
 
 
 def comparison_table(indicators: pd.DataFrame, area: str = "city") -> pd.DataFrame:
@@ -165,7 +165,7 @@ def scenario_maps(
         ax.set_axis_off()
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    handles = [Patch(color=c, label=u) for u, c in USE_COLOURS.items() if u != "keep"]
+    handles = [Patch(color=c, label=use_label(u)) for u, c in USE_COLOURS.items() if u != "keep"]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

@@ -14,7 +14,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import N_, _
 from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import build_landuse_model, objectives_for, plan_totals
 from citydesk.optimization.pareto import ParetoFront, augmecon2
@@ -132,6 +132,21 @@ USE_COLOURS = {
     "park": "#4daf4a",
     "school": "#ff7f00",
 }
+#: the uses as a legend names them (the ids are for fields and scenario files)
+USE_LABELS = {
+    "keep": N_("no change"),
+    "housing_low": N_("low-density housing"),
+    "housing_high": N_("high-density housing"),
+    "mixed_use": N_("mixed use"),
+    "commercial": N_("commercial"),
+    "park": N_("park"),
+    "school": N_("school"),
+}
+
+
+def use_label(use: str) -> str:
+    """A use's name in the current language (a legend's words, not the field's id)."""
+    return _(USE_LABELS[use]) if use in USE_LABELS else use
 
 
 def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
@@ -149,7 +164,7 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     layer_id = f"{name}_plan"
     first = next(iter(plans))
     categories = [
-        Category(use, use, Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05))
+        Category(use, use_label(use), Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05))
         for use, colour in USE_COLOURS.items()
     ]
     layer = VectorLayer(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from citydesk.layers.i18n import _
 
-from .landuse_front import USE_COLOURS
+from .landuse_front import USE_COLOURS, use_label
 from .scenario_store import save_indicators
 
 if TYPE_CHECKING:
@@ -63,7 +63,9 @@ def plan_layer(parcels: gpd.GeoDataFrame, result) -> VectorLayer:
             symbol=Symbol(fill="none", stroke="#bbbbbb", stroke_width=0.05),
             field="use",
             categories=[
-                Category(use, use, Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05))
+                Category(
+                    use, use_label(use), Symbol(fill=colour, stroke="#bbbbbb", stroke_width=0.05)
+                )
                 for use, colour in USE_COLOURS.items()
             ],
         ),

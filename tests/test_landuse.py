@@ -259,3 +259,18 @@ def test_the_city_scale_front_refuses_cbc_instead_of_ignoring_it(capsys, tmp_pat
 
     assert main(["optimize", "landuse", str(tmp_path / "p.gpkg"), "--solver", "cbc"]) == 2
     assert "runs on HiGHS, not CBC" in capsys.readouterr().err
+
+
+def test_land_use_legends_name_the_uses_in_the_users_language():
+    """The plan layers' legends showed the field's ids (housing_low, keep) in a zh_CN
+    window; their categories now carry the uses' names, in the language of the moment."""
+    from citydesk.layers.i18n import set_language
+    from citydesk.planning.landuse_front import USE_COLOURS, use_label
+
+    assert use_label("housing_low") == "low-density housing"
+    set_language("zh_CN")
+    try:
+        names = [use_label(u) for u in USE_COLOURS]
+    finally:
+        set_language("en")
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in names), names
