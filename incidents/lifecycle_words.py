@@ -35,6 +35,17 @@ ROLE_NAMES: dict[str, str] = {
     Role.INSPECTOR: N_("inspector"),
     Role.ADMIN: N_("administrator"),
 }
+#: the roles as the desk's sign-in names them, with the 数字城管 term an English-speaking
+#: desk still knows them by
+ROLE_TITLES: dict[str, str] = {
+    Role.SUPERVISOR: N_("Field supervisor (监督员)"),
+    Role.INTAKE: N_("Intake clerk (受理员)"),
+    Role.SHIFT_CHIEF: N_("Shift chief (值班长)"),
+    Role.DISPATCHER: N_("Dispatcher (派遣员)"),
+    Role.DEPARTMENT: N_("Department crew (专业部门)"),
+    Role.INSPECTOR: N_("Inspector (核查员)"),
+    Role.ADMIN: N_("Administrator"),
+}
 #: the steps as a desk's buttons name them (the imperative; 立案, 结案 and 挂账 are the
 #: 数字城管 terms the desks know them by)
 ACTION_VERBS: dict[str, str] = {

@@ -62,8 +62,8 @@ def epsilon_front(
         )
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
-    levels = np.linspace(0.0, 1.0, max(2, points))  # placed once the payoff table is known
-    solves_left = len(levels) + 2
+    n_levels = max(2, points)
+    solves_left = n_levels + 2  # the two payoff solves, then one per level
 
     def solve_next():
         nonlocal solves_left
@@ -108,7 +108,7 @@ def epsilon_front(
         first.sign * first.expression + (AUGMENT * span1 / span2) * second.sign * second.expression
     )
     found: dict[tuple, ParetoPoint] = {}
-    levels = lo + levels * (hi - lo)
+    levels = np.linspace(lo, hi, n_levels)
     unreached = unanswered = 0
     for n, epsilon in enumerate(levels):
         check_canceled(feedback)

@@ -104,8 +104,7 @@ class SolveOptions:
         what remains, and a ``deadline`` at which it is stopped."""
         if self.time_limit is None:
             return self
-        end = started + (self.time_limit if self.deadline is None else 0.0)
-        end = self.deadline if self.deadline is not None else end
+        end = self.deadline if self.deadline is not None else started + self.time_limit
         left = end - time.perf_counter()
         return replace(self, time_limit=max(0.2, left), deadline=end)
 

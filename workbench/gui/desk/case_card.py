@@ -28,7 +28,6 @@ from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
 
 from ..i18n import N_, tr, trc
-from .case_style import STATUS_LABELS
 
 LEVEL_STYLE = {
     "ok": "background:#c8e6c9",
@@ -103,7 +102,7 @@ class CaseCardWidget(QWidget):
         c, card = self.card.case, self.card
         self.title.setText(tr("Case {id}").format(id=c.case_id))
         self.fields["category"].setText(card.category_label)
-        self.fields["status"].setText(tr(STATUS_LABELS.get(c.status.value, c.status.value)))
+        self.fields["status"].setText(state_name(c.status))
         self.fields["department"].setText(card.department_label)
         self.fields["crew"].setText(c.crew or "-")
         self.fields["grid"].setText(c.grid_code or tr("outside the grid"))
@@ -113,7 +112,7 @@ class CaseCardWidget(QWidget):
         self.fields["reporter"].setText(c.reporter_name or "-")
         self.fields["source"].setText(source_summary(c) or tr("taken at this desk"))
         if card.hours_left is None:
-            status = tr(STATUS_LABELS.get(c.status.value, c.status.value))
+            status = state_name(c.status)
             self.clock.setText(tr("The clock is not running ({status})").format(status=status))
             self.clock.setStyleSheet("")
         else:

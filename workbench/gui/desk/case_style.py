@@ -1,14 +1,11 @@
-"""Colours of the case markers (by status, by time-limit level, or by category), and the
-words the desk shows for statuses and staff roles."""
+"""Colours of the case markers: by status, by time-limit level, or by category. The words for
+statuses and roles are the lifecycle's (``citydesk.incidents.lifecycle_words``)."""
 
 from __future__ import annotations
 
 import zlib
 
 from PyQt5.QtGui import QColor
-
-from citydesk.incidents.lifecycle import Role
-from citydesk.incidents.lifecycle_words import STATE_NAMES
 
 from ..i18n import N_
 
@@ -24,18 +21,6 @@ STATUS_COLOURS = {
     "closed": "#424242",
     "cancelled": "#eeeeee",
     "suspended": "#6d4c41",
-}
-#: the lifecycle's words for the states (one table, in the domain)
-STATUS_LABELS = STATE_NAMES
-#: staff roles as the desk names them (the lifecycle's role ids are not for people)
-ROLE_LABELS = {
-    Role.SUPERVISOR: N_("Field supervisor (监督员)"),
-    Role.INTAKE: N_("Intake clerk (受理员)"),
-    Role.SHIFT_CHIEF: N_("Shift chief (值班长)"),
-    Role.DISPATCHER: N_("Dispatcher (派遣员)"),
-    Role.DEPARTMENT: N_("Department crew (专业部门)"),
-    Role.INSPECTOR: N_("Inspector (核查员)"),
-    Role.ADMIN: N_("Administrator"),
 }
 LEVEL_COLOURS = {"ok": "#2e7d32", "amber": "#ffb300", "red": "#d32f2f"}
 #: the three ways to colour cases, as shown in the style combo box

@@ -6,9 +6,10 @@ import pandas as pd
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
 
+from citydesk.incidents.lifecycle_words import state_name
+
 from ..attribute_table import FrameModel
 from ..i18n import N_, tr
-from .case_style import STATUS_LABELS
 
 COLUMNS = {
     "case_id": N_("Case"),
@@ -38,7 +39,7 @@ class CaseTableModel(FrameModel):
             return TINT.get(self.levels[self.rows[index.row()]])
         value = super().data(index, role)
         if role == Qt.DisplayRole and self.columns[index.column()] == "status":
-            return tr(STATUS_LABELS.get(value, value))  # 已派遣, not "dispatched"
+            return state_name(value)  # 已派遣, not "dispatched"
         return "" if value == "NULL" else value  # no clock running, no crew yet: blank
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):

@@ -28,10 +28,11 @@ from PyQt5.QtWidgets import (
 from citydesk.incidents.deadlines import OPEN_STATES
 from citydesk.incidents.desk import CaseFilter, DispatchDesk
 from citydesk.incidents.lifecycle import Role, State
+from citydesk.incidents.lifecycle_words import ROLE_TITLES, state_name
 from citydesk.incidents.routing import department_names
 
 from ..i18n import N_, tr
-from .case_style import ROLE_LABELS, STATUS_LABELS, STYLES, case_colour
+from .case_style import STYLES, case_colour
 from .case_table import CaseTableModel
 from .dashboard_view import DashboardView
 from .intake_dialog import IntakeDialog
@@ -60,8 +61,8 @@ class DeskPanel(QWidget):
 
         self.user = QLineEdit(desk.actor)
         self.role = QComboBox()
-        for role, label in ROLE_LABELS.items():
-            self.role.addItem(tr(label), role.value)
+        for role, title in ROLE_TITLES.items():
+            self.role.addItem(tr(title), role.value)
         self.role.setCurrentIndex(self.role.findData(desk.role.value))
         self.user.editingFinished.connect(self._sign_in)
         self.role.currentIndexChanged.connect(self._sign_in)
@@ -71,7 +72,7 @@ class DeskPanel(QWidget):
         self.status.addItem(tr("all cases"), [])
         for state in State:
             if state != State.NEW:
-                self.status.addItem(tr(STATUS_LABELS[state.value]), [state.value])
+                self.status.addItem(state_name(state), [state.value])
         self.category = QComboBox()
         self.category.addItem(tr("all categories"), None)
         for cat in sorted(desk.store.catalogue, key=lambda c: (c.kind, c.code)):
