@@ -791,6 +791,33 @@ def test_a_big_selection_is_drawn_as_one_picture(window, qtbot):
     _shot(window, "select_all_highlight.png")
 
 
+def test_a_late_picture_of_an_older_view_does_not_replace_the_newer_one(window):
+    """Two render workers: the picture asked for the view before a resize can finish after
+    the one asked for the view after it (CI saw the map keep the older picture forever)."""
+    from PyQt5.QtGui import QImage
+
+    from citydesk.workbench.gui.map_canvas import BIG_HIGHLIGHT
+    from citydesk.workbench.gui.renderer import View
+
+    canvas = window.canvas
+    shapes = [QPointF(i, i) for i in range(BIG_HIGHLIGHT + 1)]
+    canvas.highlight = shapes
+    canvas._highlight_image = None
+    old = View((0.0, 0.0, 100.0, 100.0), 100, 100)
+    new = View((0.0, 0.0, 80.0, 100.0), 80, 100)
+    canvas._highlight_asked = new  # the newer request is the pending one
+    canvas._on_highlight_done(shapes, new, QImage(80, 100, QImage.Format_ARGB32))
+    canvas._on_highlight_done(shapes, old, QImage(100, 100, QImage.Format_ARGB32))
+    assert canvas._highlight_image[0] == new
+    # and the other order: the older picture fills in until the newer one arrives
+    canvas._highlight_image, canvas._highlight_asked = None, new
+    canvas._on_highlight_done(shapes, old, QImage(100, 100, QImage.Format_ARGB32))
+    assert canvas._highlight_image[0] == old and canvas._highlight_asked == new
+    canvas._on_highlight_done(shapes, new, QImage(80, 100, QImage.Format_ARGB32))
+    assert canvas._highlight_image[0] == new and canvas._highlight_asked is None
+    canvas.set_highlight([])
+
+
 def test_the_projects_objects_leave_the_collectors_sight(window, qtbot):
     """Once the map has drawn, the project's objects are frozen out of full garbage
     collections (a full collection over them held the GIL 140-173 ms); opening another

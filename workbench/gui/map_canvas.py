@@ -352,7 +352,17 @@ class MapCanvas(QWidget):
     def _on_highlight_done(self, shapes: list, view: View, image: QImage) -> None:
         if shapes is not self.highlight:
             return  # the selection changed meanwhile; its own picture is on the way
-        self._highlight_asked = None
+        if self._highlight_asked is not None and view != self._highlight_asked:
+            # two workers: an older view's picture can arrive after the newer one's request
+            # (or even after its answer); it only fills in until the newer picture comes
+            if self._highlight_image is None:
+                self._highlight_image = (view, image)
+                self.update()
+            return
+        if view == self._highlight_asked:
+            self._highlight_asked = None
+        elif self._highlight_image is not None and self._highlight_image[0] != view:
+            return  # the newer view's picture arrived first: keep it
         self._highlight_image = (view, image)
         self.update()
 
