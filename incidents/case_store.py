@@ -556,6 +556,51 @@ class CaseStore:
         with self._reading() as con:
             return self._frame(con, self._q(sql), args)
 
+    def last_registered(self) -> dt.datetime | None:
+        """When the last case counted in the facts was registered (None: no case)."""
+        with self._reading() as con:
+            frame = self._frame(
+                con, f"SELECT MAX({FACT_REGISTERED}) AS last FROM cases WHERE {FACT_WHERE}", []
+            )
+        value = frame.iloc[0, 0] if len(frame) else None
+        if value is None or pd.isna(value):
+            return None
+        moment = pd.Timestamp(value)
+        return (moment if moment.tzinfo else moment.tz_localize("UTC")).to_pydatetime()
+
+    def stacked_points(self, since: dt.datetime | None = None, min_cases: int = 2) -> pd.DataFrame:
+        """Positions that hold ``min_cases`` or more cases reported since ``since``: lon, lat
+        and cases, busiest first (what :mod:`citydesk.incidents.placeholders` reads to find
+        a source system's fallback point, where it put every case it could not locate)."""
+        where, args = ["lon IS NOT NULL", "lat IS NOT NULL"], []
+        if since is not None:
+            where.append("reported_at >= ?")
+            args.append(str(to_text(self.calendar.localize(since))))
+        sql = (
+            "SELECT lon, lat, COUNT(*) AS cases FROM cases WHERE " + " AND ".join(where)
+            + " GROUP BY lon, lat HAVING COUNT(*) >= ? ORDER BY cases DESC"
+        )  # fmt: skip
+        with self._reading() as con:
+            frame = self._frame(con, self._q(sql), [*args, int(min_cases)])
+        located = f"SELECT COUNT(*) FROM cases WHERE {' AND '.join(where)}"
+        with self._reading() as con:
+            total = self._frame(con, self._q(located), args).iloc[0, 0]
+        frame.attrs["located"] = int(total)
+        return frame
+
+    def case_ids_at(self, points: Iterable[tuple[float, float]]) -> list[str]:
+        """The ids of the cases at exactly these (lon, lat) positions."""
+        ids: list[str] = []
+        with self._reading() as con:
+            for lon, lat in points:
+                frame = self._frame(
+                    con,
+                    self._q("SELECT case_id FROM cases WHERE lon = ? AND lat = ?"),
+                    [float(lon), float(lat)],
+                )
+                ids += frame["case_id"].astype(str).tolist()
+        return ids
+
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))

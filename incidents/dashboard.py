@@ -9,15 +9,16 @@ time of the KPIs themselves:
 - the KPI table by department with its A-E grades, over the period;
 - a weekly trend (cases registered, cases closed, on-time close rate of the week's closures);
 - per grid cell: the count of cases registered in the period, the Gi* hotspot class (PySAL
-  ``esda``, as in :mod:`citydesk.incidents.hotspots`) and the early-warning flag against the cell's
-  own
-  seasonal baseline.
+  ``esda``, as in :mod:`citydesk.incidents.hotspots`) and the early warning against the cell's
+  own forecast (:mod:`citydesk.incidents.early_warning`), with its reason in words;
+- the placeholder points (a source system's fallback location) whose cases were left out of
+  the cell figures, reported apart (:mod:`citydesk.incidents.placeholders`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,8 +30,11 @@ from citydesk.layers.mpl_fonts import figure
 from citydesk.layers.report import Report, Section, Table, written_line
 from citydesk.layers.report import write_pdf as write_pdf_file
 
-from .hotspots import early_warning, getis_ord
+from .early_warning import WarningSpec, early_warnings, whole_days
+from .forecast import ForecastError, ForecastSpec, history_from_facts
+from .hotspots import getis_ord
 from .kpi import KpiSpec, compute_kpis
+from .placeholders import Placeholder, placeholder_cases
 from .routing import department_names
 
 #: colours of the A-E grades, green to red, shared by the bar chart and the table
@@ -51,6 +55,10 @@ HOTSPOT_COLOURS = {
 }
 
 
+#: what a warning row holds, wherever it is shown
+WARNING_COLUMNS = ["code", "count", "expected", "upper", "q_value", "weeks_over", "reason"]
+
+
 def hotspot_labels() -> dict[str, str]:
     """The Gi* classes as the user reads them (the class keys stay English in the data)."""
     return {
@@ -69,9 +77,11 @@ class DashboardSpec:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     trend_weeks: int = 12
-    baseline_years: int = 3  # early warning: the same window in this many previous years
+    baseline_years: int = 3  # early warning: the forecast is fitted on this many years
     permutations: int = 99  # Gi* inference; 99 keeps a refresh interactive
-    alpha: float = 0.01
+    fdr: float = 0.05  # early warnings: false discovery rate over all cells
+    min_count: int = 3  # early warnings: fewer cases in the period never warn
+    hotspot_min_count: int = 10  # Gi*: cases in a cell's neighbourhood before "hot spot"
     measure: str = "digital"  # the on-time close measure (kpi.MEASURES): digital or 311
 
     def period(self, now: dt.datetime | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -88,15 +98,19 @@ class Dashboard:
     end: pd.Timestamp
     kpis: pd.DataFrame  # compute_kpis by department, ALL row last
     trend: pd.DataFrame  # week, registered, closed, closed_on_time, on_time_close_rate
-    cells: gpd.GeoDataFrame | None  # the grid with count, gi_z, p_sim, hotspot, warning
+    cells: gpd.GeoDataFrame | None  # the grid with count, gi_z, hotspot, warning, reason
     measure: str = "digital"  # the on-time close measure the grades used
+    placeholders: list[Placeholder] = field(default_factory=list)  # left out of the cells
+    left_out: int = 0  # cases at the placeholder points
+    warning_note: str = ""  # why there are no early warnings at all (too short a history)
 
     @property
     def warnings(self) -> pd.DataFrame:
+        """The warning cells, most surprising first, with their reasons."""
         if self.cells is None:
-            return pd.DataFrame(columns=["code", "count", "baseline_mean", "p_value"])
-        flagged = self.cells[self.cells["warning"]]
-        return pd.DataFrame(flagged[["code", "count", "baseline_mean", "p_value"]])
+            return pd.DataFrame(columns=WARNING_COLUMNS)
+        flagged = self.cells[self.cells["warning"]].sort_values("q_value")
+        return pd.DataFrame(flagged[WARNING_COLUMNS])
 
 
 def build_dashboard(
@@ -113,10 +127,33 @@ def build_dashboard(
     facts = store.case_facts(since.to_pydatetime(), end.to_pydatetime())
     kpis = compute_kpis(facts, KpiSpec(by="department", start=start, end=end, measure=spec.measure))
     trend = weekly_trend(facts, end, spec.trend_weeks)
-    cells = None
+    board = Dashboard(start, end, kpis, trend, None, spec.measure)
     if grid is not None and len(grid):
-        cells = cell_statistics(facts, grid, start, end, spec)
-    return Dashboard(start, end, kpis, trend, cells, spec.measure)
+        cell_figures(board, store, facts, grid, spec, since)
+    return board
+
+
+def cell_figures(
+    board: Dashboard,
+    store,
+    facts: pd.DataFrame,
+    grid: gpd.GeoDataFrame,
+    spec: DashboardSpec,
+    since: pd.Timestamp,
+) -> None:
+    """Fill in the board's cells, warnings and placeholder points (the dashboard's, and
+    ``citydesk cases hotspots``'s): cases at placeholder points are left out first."""
+    board.placeholders, left_out = placeholder_cases(store, since.to_pydatetime())
+    at_placeholder = facts["case_id"].isin(left_out).to_numpy()
+    board.left_out = int(at_placeholder.sum())
+    board.cells, board.warning_note = cell_statistics(
+        facts[~at_placeholder].reset_index(drop=True),
+        grid,
+        board.start,
+        board.end,
+        spec,
+        store.calendar,
+    )
 
 
 def weekly_trend(facts: pd.DataFrame, end: pd.Timestamp, weeks: int) -> pd.DataFrame:
@@ -153,26 +190,48 @@ def cell_statistics(
     start: pd.Timestamp,
     end: pd.Timestamp,
     spec: DashboardSpec,
-) -> gpd.GeoDataFrame:
-    """The grid with each cell's count in the period, its Gi* class and its early warning."""
-    moments = pd.DataFrame({"reported_at": facts["registered_at"], "grid_code": facts["grid_code"]})
-    warn = early_warning(
-        moments,
-        grid["code"],
-        start.to_pydatetime(),
-        end.to_pydatetime(),
-        baseline_years=spec.baseline_years,
-        alpha=spec.alpha,
-    ).set_index("code")
+    calendar,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The grid with each cell's count in the period, its Gi* class and its early warning
+    (the whole local days of the period against the forecast fitted before them); and a
+    note when there can be no warnings (too short a history)."""
+    registered = facts["registered_at"]
+    in_period = (registered >= start) & (registered < end) & facts["grid_code"].notna()
+    counts = facts.loc[in_period, "grid_code"].astype(str).value_counts()
     cells = grid[["code", "geometry"]].reset_index(drop=True)
-    counts = warn["count"]
-    hot = getis_ord(cells, counts, permutations=spec.permutations).set_index("code")
-    cells["count"] = counts.reindex(cells["code"]).to_numpy()
-    for col in ("gi_z", "p_sim", "hotspot"):
+    counts = counts.reindex(cells["code"], fill_value=0).astype(int)
+    hot = getis_ord(
+        cells, counts, permutations=spec.permutations, min_count=spec.hotspot_min_count
+    ).set_index("code")
+    cells["count"] = counts.to_numpy()
+    for col in ("gi_z", "q", "p_sim", "hotspot"):
         cells[col] = hot[col].reindex(cells["code"]).to_numpy()
-    for col in ("baseline_mean", "p_value", "warning"):
-        cells[col] = warn[col].reindex(cells["code"]).to_numpy()
-    return cells
+    note = ""
+    for col, empty in (
+        ("expected", np.nan),
+        ("upper", 0),
+        ("q_value", 1.0),
+        ("weeks_over", 0),
+        ("reason", ""),
+    ):
+        cells[col] = empty
+    cells["warning"] = False
+    forecast_spec = ForecastSpec(by_category=False)
+    tz = calendar.tz
+    until = pd.Timestamp(end).tz_convert(tz).date()
+    history = history_from_facts(facts, tz, calendar.is_holiday, grid, forecast_spec, until=until)
+    first, last = whole_days(history, start, end, tz)
+    try:
+        warn = early_warnings(
+            history, first, last, WarningSpec(spec.fdr, spec.min_count), forecast_spec
+        ).set_index("unit")
+    except ForecastError as exc:
+        note = exc.message
+    else:
+        for col in ("expected", "upper", "q_value", "weeks_over", "reason", "warning"):
+            cells[col] = warn[col].reindex(cells["code"]).to_numpy()
+        cells["warning"] = cells["warning"].fillna(False).astype(bool)
+    return cells, note
 
 
 # --- charts -------------------------------------------------------------------------------
@@ -306,12 +365,10 @@ def evaluation_report(board: Dashboard, lang: str | None = None, credits: str = 
     the grade chart, the weekly trend and the two cell maps; ``credits`` are the city's data
     credits (its profile's)."""
     warn = board.warnings
-    items = [
-        _("{code}: {count} cases, baseline {mean:.1f}").format(
-            code=r.code, count=int(r.count), mean=r.baseline_mean
-        )
-        for r in warn.head(30).itertuples()
-    ]
+    items = [f"{r.code}: {r.reason}" for r in warn.head(30).itertuples()]
+    if not items:
+        items = [board.warning_note or _("No cell breaks its forecast.")]
+    items += placeholder_lines(board)
     title = _("City management evaluation, {start} to {end}").format(
         start=f"{board.start:%Y-%m-%d}", end=f"{board.end:%Y-%m-%d}"
     )
@@ -319,7 +376,7 @@ def evaluation_report(board: Dashboard, lang: str | None = None, credits: str = 
         Section(_("KPIs and grades"), tables=[kpi_table(board, lang)]),
         Section(
             _("Early-warning cells: {n}").format(n=len(warn)),
-            items=items or [_("No cell breaks its seasonal baseline.")],
+            items=items,
         ),
         Section(
             _("Charts"),
@@ -331,6 +388,17 @@ def evaluation_report(board: Dashboard, lang: str | None = None, credits: str = 
         ),
     ]
     return Report(title, sections, subtitle=[written_line()], credits=credits)
+
+
+def placeholder_lines(board: Dashboard) -> list[str]:
+    """The placeholder points in words, for every place the dashboard is shown."""
+    return [
+        _(
+            "Left out: {cases} cases at one point ({lon:.5f}, {lat:.5f}), {share:.0%} of the "
+            "located cases, a source system's placeholder location"
+        ).format(cases=p.cases, lon=p.lon, lat=p.lat, share=p.share)
+        for p in board.placeholders
+    ]
 
 
 def write_pdf(

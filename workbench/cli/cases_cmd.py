@@ -95,6 +95,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     hot.add_argument("--out", help=_("write the cells with their statistics to this .gpkg"))
     hot.set_defaults(func=cmd_hotspots)
 
+    fc = csub.add_parser(
+        "forecast",
+        help=_("expected cases per cell, community or street next week, with intervals"),
+        description=_(
+            "Forecast case counts per unit and category for the week (or each day) after "
+            "the history, with 80% and 95% prediction intervals; --backtest first measures "
+            "the model on the store's own history against seasonal naive and a moving "
+            "average (MAE, MASE, RMSE, interval coverage)."
+        ),
+    )
+    fc.add_argument("--project", required=True, help=_("the project (.gpkg) with a unit grid"))
+    fc.add_argument(
+        "--level", choices=["cell", "community", "street"], default="cell", help=_("the units")
+    )
+    fc.add_argument(
+        "--horizon", choices=["week", "day"], default="week", help=_("one week, or each day")
+    )
+    fc.add_argument(
+        "--all", action="store_true", help=_("all categories together, not per category")
+    )
+    fc.add_argument(
+        "--at",
+        type=_date,
+        help=_("forecast from this date (default: today); the history before it is used"),
+    )
+    fc.add_argument(
+        "--backtest", action="store_true", help=_("measure the forecast on past weeks first")
+    )
+    fc.add_argument(
+        "--test-from",
+        type=_date,
+        help=_("backtest from this date (default: the last year of the history)"),
+    )
+    fc.add_argument("--test-to", type=_date, help=_("backtest until this date"))
+    fc.add_argument("--top", type=int, default=15, help=_("rows to print (default 15)"))
+    fc.add_argument("--csv", help=_("write every unit's forecast to this CSV"))
+    fc.set_defaults(func=cmd_forecast)
+
     new = csub.add_parser("report", help=_("report one case (intake), duplicates checked"))
     new.add_argument("--project", required=True, help=_("the project (.gpkg)"))
     new.add_argument("--category", required=True, help=_("kind:code, e.g. event:0490"))
@@ -320,36 +358,121 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from citydesk.incidents.hotspots import counts_per_cell, early_warning, getis_ord
-    from citydesk.incidents.project_grid import read_project_grid
-    from citydesk.layers.errors import CityDeskError
+    import pandas as pd
+
+    from citydesk.incidents.dashboard import (
+        Dashboard,
+        DashboardSpec,
+        cell_figures,
+        placeholder_lines,
+    )
     from citydesk.layers.io import write_frame
 
-    grid = read_project_grid(args.project)
+    grid = _project_grid(args.project)
+    with open_store(args.project) as store:
+        spec = DashboardSpec(local(store, args.start), local(store, args.end), permutations=999)
+        start, end = spec.period()
+        since = start - pd.DateOffset(years=spec.baseline_years)
+        facts = store.case_facts(since.to_pydatetime(), end.to_pydatetime())
+        board = Dashboard(start, end, pd.DataFrame(), pd.DataFrame(), None)
+        cell_figures(board, store, facts, grid, spec, since)
+    cells = board.cells
+    print(
+        _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(
+            n=int(cells["count"].sum()),
+            cells=int((cells["count"] > 0).sum()),
+            hot=int(cells["hotspot"].str.startswith("hot").sum()),
+            warn=int(cells["warning"].sum()),
+        )
+    )
+    for line in placeholder_lines(board):
+        print(line)
+    if board.warning_note:
+        print(board.warning_note)
+    for row in board.warnings.itertuples():
+        print(f"{row.code}: {row.reason}")
+    table = pd.DataFrame(cells.drop(columns="geometry"))
+    columns = ["code", "count", "around", "gi_z", "q", "hotspot", "expected", "upper", "warning"]
+    shown = table.sort_values("count", ascending=False).head(10)
+    print(shown[[c for c in columns if c in shown]].to_string(index=False))
+    if args.out:
+        write_frame(cells, args.out, "hotspots")
+        print(_("wrote {path}").format(path=args.out))
+    return 0
+
+
+def _project_grid(project):
+    from citydesk.incidents.project_grid import read_project_grid
+
+    grid = read_project_grid(project)
     if grid is None:
         raise CityDeskError(
             _("the project has no unit grid"),
             _("Build one first: citydesk grid build ... --out PROJECT"),
         )
+    return grid
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from citydesk.incidents.forecast import ForecastSpec
+    from citydesk.incidents.forecast_run import run_backtest, run_forecast
+
+    spec = ForecastSpec(level=args.level, horizon=args.horizon, by_category=not args.all)
+    grid = _project_grid(args.project)
     with open_store(args.project) as store:
-        cases = store.query()
-        start, end = local(store, args.start), local(store, args.end)
-    counts = counts_per_cell(cases, grid["code"], start, end)
-    stats = getis_ord(grid, counts)
-    warn = early_warning(cases, grid["code"], start, end)
-    table = stats.merge(warn[["code", "baseline_mean", "p_value", "warning"]], on="code")
+        until = local(store, args.at)
+        until_date = until.date() if until is not None else None
+        if args.backtest:
+            test_from = local(store, args.test_from)
+            test_to = local(store, args.test_to)
+            result = run_backtest(
+                store,
+                grid,
+                spec,
+                test_from.date() if test_from else None,
+                test_to.date() if test_to else until_date,
+            )
+        table, notes = run_forecast(store, grid, spec, until_date)
+    for note in notes:
+        print(note)
+    if args.backtest:
+        from citydesk.incidents.forecast_backtest import method_names
+
+        names = method_names()
+        shown = result.table.copy()
+        shown["method"] = shown["method"].map(names)
+        print(
+            _("Backtest: {n} weekly origins from {first} to {last}, {periods} forecasts").format(
+                n=len(result.origins),
+                first=result.origins[0],
+                last=result.origins[-1],
+                periods=int(result.table["periods"].iloc[0]),
+            )
+        )
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(_("MASE scale: seasonal naive with a lag of {lag}, in sample").format(
+            lag=result.scale_lag))  # fmt: skip
+        for note in result.notes:
+            print(note)
+        print(result.verdict())
+    busiest = table.sort_values("expected", ascending=False).head(args.top)
+    first = table["start"].min()
     print(
-        _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(
-            n=int(counts.sum()),
-            cells=int((counts > 0).sum()),
-            hot=int(table["hotspot"].str.startswith("hot").sum()),
-            warn=int(table["warning"].sum()),
+        _("Expected cases from {start} ({level} × {what}), the {n} highest:").format(
+            start=first if isinstance(first, dt.date) else "-",
+            level=args.level,
+            what=_("category") if spec.by_category else _("all categories"),
+            n=len(busiest),
         )
     )
-    print(table.sort_values("count", ascending=False).head(10).to_string(index=False))
-    if args.out:
-        write_frame(grid[["code", "geometry"]].merge(table, on="code"), args.out, "hotspots")
-        print(_("wrote {path}").format(path=args.out))
+    print(busiest.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if args.csv:
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(table, args.csv, index=False)
+        print(_("wrote {path}").format(path=args.csv))
     return 0
 
 
