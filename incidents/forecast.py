@@ -10,25 +10,27 @@ expected count of unit *i*, category *c*, day *t* is split in two:
 
     λ(i, c, t) = s(i, c) · Λ(c, t)
 
-- **Λ(c, t), when cases come:** a Poisson regression (statsmodels GLM, log link) of the
-  category's city-wide daily count on a trend, the day of the week, the public holidays of
-  the city profile's calendar and annual Fourier terms. Terms are added only as the history
-  allows (a trend from half a year, one annual harmonic from a year, two from two years),
-  so a city with two months of data gets a day-of-week model, not a wild extrapolation.
-  A category with too few cases to estimate its own shape borrows the shape of all cases
-  and fits only its level.
+- **Λ(c, t), when cases come:** a Poisson regression (log link; Newton's method, checked
+  against statsmodels' GLM in the tests) of the category's city-wide daily count on a trend,
+  the day of the week, the public holidays of the city profile's calendar and annual Fourier
+  terms. Terms are added only as the history allows (a trend from half a year, one annual
+  harmonic from a year, two from two years), so a city with two months of data gets a
+  day-of-week model, not a wild extrapolation. A category with too few cases to estimate its
+  own shape borrows the shape of all cases and fits only its level.
 - **s(i, c), where they come:** the unit's share of the category, from its own cases
-  weighted by recency (half-life ``half_life_days``) and *pooled* toward its neighbours:
-  ``prior_cases`` pseudo-cases per unit, spread by the share of the unit's neighbourhood
-  (queen contiguity of the grid, the unit included) in the category and in all cases. A
-  cell with 3 cases thus gets a forecast near its neighbourhood's, not 3 × the city's growth,
-  and a cell with none still gets a small, non-zero expectation.
+  weighted by recency (half-life ``half_life_days``) and *pooled* toward its neighbours by
+  empirical Bayes (:func:`_shares`): the unit's rate is Gamma-distributed around its
+  neighbours' mean with a shape ``κ`` estimated from how much units really differ from their
+  neighbourhoods. A cell with 3 cases thus gets a forecast between its own rate and its
+  neighbourhood's, not 3 × the city's growth, and a cell with none still gets a small,
+  non-zero expectation.
 
-Intervals are negative binomial. The share's posterior is a Gamma with shape ``α = own
-weighted cases + pseudo-cases``, so a short or sparse history widens the interval by itself;
-on top, each category's extra-Poisson dispersion ``δ`` is measured on its own recent weeks
-(method of moments): ``Var = μ + μ² (1/α + δ)``. ``incidents/forecast_backtest.py`` checks
-these intervals' coverage on the store's own history.
+Intervals are negative binomial. The unit's rate has a Gamma posterior of shape
+``α = κ + own weighted cases``, so a short or sparse history widens the interval by itself;
+on top, each category's city-wide extra-Poisson dispersion ``δ`` is measured on its own
+recent weeks (method of moments): ``Var = μ + μ² (1/α + δ)``.
+``incidents/forecast_backtest.py`` checks these intervals' coverage on the store's own
+history.
 
 Qt-free and store-free: :func:`history_from_facts` turns the store's case facts into a
 :class:`CaseHistory`; everything else works on arrays.
@@ -58,8 +60,10 @@ LEVEL_DIGITS = {"cell": None, "community": 12, "street": 9}
 HORIZONS = ("week", "day")
 #: every category together (the dashboard's per-cell warnings)
 ALL = "*"
-#: the range of the estimated pooling strength κ
-KAPPA_RANGE = (0.5, 100.0)
+#: the range of the estimated pooling strength κ: beyond 10 a unit with no case in years
+#: among busy neighbours would still be forecast at half their rate (one unlike unit among
+#: a hundred alike barely moves the moment estimate)
+KAPPA_RANGE = (0.5, 10.0)
 
 
 class ForecastError(CityDeskError):
@@ -273,10 +277,10 @@ def _design(history: CaseHistory, days: np.ndarray, origin: int, train_days: int
     if train_days >= 182:
         cols.append((days - origin) / 365.25)
     if train_days >= 28:
-        dow = dates.dayofweek.to_numpy()
+        dow = dates.day_of_week.to_numpy()
         cols += [(dow == k).astype(float) for k in range(1, 7)]
     harmonics = 2 if train_days >= 730 else 1 if train_days >= 365 else 0
-    doy = dates.dayofyear.to_numpy() / 365.25
+    doy = dates.day_of_year.to_numpy() / 365.25
     for k in range(1, harmonics + 1):
         cols += [np.sin(2 * np.pi * k * doy), np.cos(2 * np.pi * k * doy)]
     if train_days >= 365:
@@ -455,7 +459,9 @@ def _shares(history: CaseHistory, origin: int, spec: ForecastSpec):
         kappa = np.full(history.n_categories, float(spec.prior_cases))
     else:
         excess = (((own - prior) ** 2) - own).sum(axis=0)
-        kappa = np.where(excess > 0, (prior**2).sum(axis=0) / np.maximum(excess, 1e-12), 100.0)
+        kappa = np.where(
+            excess > 0, (prior**2).sum(axis=0) / np.maximum(excess, 1e-12), KAPPA_RANGE[1]
+        )
         kappa = np.clip(kappa, KAPPA_RANGE[0], KAPPA_RANGE[1])
     alpha = own + kappa[None, :]
     rate = alpha / (1 + kappa[None, :] / np.maximum(prior, 1e-12))

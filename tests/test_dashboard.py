@@ -160,3 +160,95 @@ def test_a_replay_until_now_ends_then_with_work_in_every_state(tmp_path):
     assert ((open_due > until) & (open_due <= until + dt.timedelta(hours=8))).any()
     assert result.migrated > 8000 and (cases["status"] == "closed").sum() > 8000
     assert pd.to_datetime(events["at"], utc=True, format="ISO8601").max() <= until
+
+
+def test_the_crash_history_forecast_and_its_backtest(replayed, capsys):
+    """Issue 23's acceptance on the real Cambridge crash history: fit on the past, test on
+    2014, per community and week, against seasonal naive and a 4-week mean."""
+    from citydesk.incidents.forecast import ForecastSpec
+    from citydesk.incidents.forecast_run import run_backtest
+    from citydesk.workbench.cli.main import main
+
+    desk = replayed[0]
+    with open_project_store(desk.project, desk.grid) as store:
+        result = run_backtest(
+            store,
+            desk.grid,
+            ForecastSpec(level="community"),
+            dt.date(2014, 1, 1),
+            dt.date(2015, 1, 1),
+        )
+    table = result.table.set_index("method")
+    assert len(result.origins) == 52 and result.scale_lag == "52 weeks"
+    assert table.loc["model", "mae"] < 0.9 * table.loc["seasonal_naive", "mae"]
+    assert table.loc["model", "rmse"] < table.loc["moving_average", "rmse"]
+    assert 0.8 <= table.loc["model", "coverage80"] and 0.95 <= table.loc["model", "coverage95"]
+    capsys.readouterr()
+    args = ["cases", "forecast", "--project", str(desk.project), "--level", "community"]
+    args += ["--at", "2015-01-01", "--backtest", "--test-from", "2014-01-01", "--top", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Backtest: 52 weekly origins from 2014-01-01 to 2014-12-24" in out
+    assert "The forecast beats seasonal naive: MAE" in out
+    assert "Expected cases from 2015-01-01 (community × category), the 3 highest:" in out
+    # from today, ten years after the history ends: said plainly, with the fix (exit 2)
+    assert main(["cases", "forecast", "--project", str(desk.project)]) == 2
+    err = capsys.readouterr().err
+    assert "the last was registered on 2016-06-30" in err and "--at 2016-07-01" in err
+
+
+def test_a_placeholder_point_is_left_out_and_a_burst_warns_with_its_reason(replayed, tmp_path):
+    """Ten weeks of reports spread over the city, 80 of them at one fallback point, and a
+    burst in one cell in the last week: the point is reported apart, the burst warns with
+    its reason in the dashboard, in the PDF and from the command line."""
+    from pypdf import PdfReader
+
+    from citydesk.incidents.grid_index import GridIndex
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.store import SqliteCaseStore
+
+    from pyproj import Transformer
+
+    grid = replayed[0].grid
+    inner = grid[grid.geometry.area > 0.95 * grid.geometry.area.median()]
+    to_lonlat = Transformer.from_crs(grid.crs, 4326, always_xy=True).transform
+    rng = np.random.default_rng(9)
+    end = dt.datetime(2024, 6, 3, tzinfo=dt.UTC)
+    cases = []
+
+    def add(lon, lat, when):
+        cases.append(
+            NewCase(
+                "event",
+                "0102",
+                lon=float(lon),
+                lat=float(lat),
+                source="import",
+                source_id=f"s{len(cases)}",
+                reported_at=when,
+            )
+        )
+
+    bounds = inner.geometry.bounds.to_numpy()
+    for _ in range(1500):  # anywhere in the city, at scattered points
+        x0, y0, x1, y1 = bounds[rng.integers(len(bounds))]
+        lon, lat = to_lonlat(rng.uniform(x0, x1), rng.uniform(y0, y1))
+        add(lon, lat, end - dt.timedelta(days=float(rng.uniform(0, 70))))
+    for _ in range(80):  # the fallback point, over the ten weeks
+        add(-71.10561, 42.36558, end - dt.timedelta(days=float(rng.uniform(0, 70))))
+    x0, y0, x1, y1 = bounds[len(bounds) // 2]
+    for _ in range(15):  # the burst, in one cell, in the last week
+        lon, lat = to_lonlat(rng.uniform(x0, x1), rng.uniform(y0, y1))
+        add(lon, lat, end - dt.timedelta(days=float(rng.uniform(0.1, 6.5))))
+    with SqliteCaseStore(tmp_path / "desk.gpkg", grid=GridIndex(grid)) as store:
+        store.import_batch(cases)
+        board = build_dashboard(store, grid, DashboardSpec(end=end))
+    assert [p.cases for p in board.placeholders] == [80] and board.left_out > 0
+    warnings = board.warnings
+    assert len(warnings) == 1
+    first = warnings.iloc[0]
+    assert first["count"] >= 15 and first["reason"].startswith(f"observed {first['count']}")
+    pdf = write_pdf(board, tmp_path / "week.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert f"observed {first['count']}, expected" in " ".join(text.split())
+    assert "Left out: 80 cases at one point" in " ".join(text.split())
