@@ -182,4 +182,6 @@ def forecast_layer(board: ForecastBoard, grid, category: str | None = None):
         level=level, start=frame["start"].iloc[0] if len(frame) else "-"
     )
     style = graduated(frame["expected"], "expected", method="quantile", k=5, ramp="YlOrRd")
+    for cls in style.classes:  # a cell expects 0.013 cases a week: two significant digits
+        cls.label = f"{cls.lower:.2g} - {cls.upper:.2g}"
     return VectorLayer(name=name, id="forecast", data=frame, style=style)

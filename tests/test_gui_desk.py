@@ -301,7 +301,7 @@ def _nearest_by_networkx(desk, store, case) -> str:
 def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
     """Dispatch > Load the demo case history: grid, crews and the replay, then the project
     and the desk reopen with the cases on the map."""
-    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1600, 1000))
     window.action_demo_cases.trigger()
     qtbot.waitUntil(
         lambda: window.desk_panel is not None and "unit_grid" in window.project.layers,
@@ -325,6 +325,37 @@ def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
     assert (board.end - board.start).days == 30
     qtbot.wait(300)
     _shot(window, "demo_desk_dashboard_30_days.png")
+    # the Forecast tab (issue 23): next week per cell on the map, the busiest units, the
+    # week's warnings with reasons, and the backtest of the last 52 weeks
+    panel.tabs.setCurrentIndex(panel.tabs.indexOf(panel.forecast))
+    view = panel.forecast
+    view.refresh(with_backtest=True)
+    qtbot.waitUntil(lambda: view.board is not None, timeout=120_000)
+    board = view.board
+    assert board.backtest is not None and view.backtest_table.rowCount() == 3
+    assert "seasonal naive" in view.verdict.text()
+    assert view.busiest.rowCount() == 30
+    assert float(view.busiest.item(0, 2).text()) == pytest.approx(
+        board.table["expected"].max(), abs=0.01
+    )
+    layer = window.project.layers["forecast"]
+    assert len(layer.data) == len(panel.desk.grid) and layer.style.kind == "graduated"
+    busiest = layer.data.sort_values("expected").iloc[-1]
+    # identify on the map gives the busiest cell's intervals
+    point = (
+        layer.data.loc[[busiest.name]].to_crs(window.project.crs).geometry.representative_point()
+    )
+    assert window.identify_at(point.x.iloc[0], point.y.iloc[0]) is layer
+    assert window.selection.ids("forecast") == {busiest.name}
+    qtbot.wait(300)
+    _shot(window, "demo_desk_forecast.png")
+    # per community: the layer follows, one feature per community
+    view.level.setCurrentIndex(view.level.findData("community"))
+    before = view.board
+    view.refresh()
+    qtbot.waitUntil(lambda: view.board is not before, timeout=60_000)
+    communities = panel.desk.grid["code"].str[:12].nunique()
+    assert len(window.project.layers["forecast"].data) == communities
     panel.status.setCurrentIndex(panel.status.findText("all cases"))
     assert len(panel.frame) > 9000 and len(window.canvas.markers) == len(panel.frame)
 

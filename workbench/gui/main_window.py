@@ -743,24 +743,37 @@ class MainWindow(QMainWindow):
             return []
         if written is None:
             written = layers_written_since(path, since)
-        joined = []
-        for layer, group in written.layers:
-            if layer.id in self.project.layers:
-                self.project.remove_layer(layer.id)
-            new_group = bool(group) and not any(
-                getattr(n, "name", None) == group for n in self.project.root.children
-            )
-            self.project.add_layer(layer, group=group)
-            if new_group:  # a result group goes on top of the map, where the user looks
-                node = self.project.group(group)
-                self.project.root.children.remove(node)
-                self.project.root.children.insert(0, node)
-            joined.append(layer.id)
+        joined = [self._put_layer(layer, group) for layer, group in written.layers]
         self.project.metadata.update(written.metadata)
+        self._layers_changed()
+        return joined
+
+    def show_result_layer(self, layer, group: str | None = None) -> str:
+        """Put a result made in memory (the desk's forecast) into the open project, in place
+        of an earlier version of it, and redraw."""
+        if self.project is None:
+            self.set_project(Project(layer.name))
+        layer_id = self._put_layer(layer, group)
+        self._layers_changed()
+        return layer_id
+
+    def _put_layer(self, layer, group: str | None) -> str:
+        if layer.id in self.project.layers:
+            self.project.remove_layer(layer.id)
+        new_group = bool(group) and not any(
+            getattr(n, "name", None) == group for n in self.project.root.children
+        )
+        self.project.add_layer(layer, group=group)
+        if new_group:  # a result group goes on top of the map, where the user looks
+            node = self.project.group(group)
+            self.project.root.children.remove(node)
+            self.project.root.children.insert(0, node)
+        return layer.id
+
+    def _layers_changed(self) -> None:
         self.layer_tree.set_project(self.project)
         self.legend.set_project(self.project)
         self.canvas.schedule_refresh()
-        return joined
 
     def site_stations(self, spec):
         """Add fire stations for the project's case history; the result layers join the

@@ -9,9 +9,12 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +25,7 @@ from citydesk.incidents.dashboard import (
     build_dashboard,
     cell_maps,
     kpi_chart,
+    placeholder_lines,
     trend_chart,
     write_pdf,
 )
@@ -87,9 +91,22 @@ class DashboardView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.charts)
+        self.warnings = QTableWidget(0, 3)
+        self.warnings.setHorizontalHeaderLabels([tr("Cell"), tr("Cases"), tr("Why")])
+        self.warnings.verticalHeader().setVisible(False)
+        self.warnings.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.warnings.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.warnings.horizontalHeader().setStretchLastSection(True)
+        self.warnings.setToolTip(tr("Double-click a warning to show its cell on the map"))
+        self.warnings.cellDoubleClicked.connect(lambda r, _c: self.show_cell(r))
+        self.warnings.setMaximumHeight(140)
+        self.left_out = QLabel()
+        self.left_out.setWordWrap(True)
         column = QVBoxLayout(self)
         column.addLayout(row)
         column.addWidget(self.summary)
+        column.addWidget(self.warnings)
+        column.addWidget(self.left_out)
         column.addWidget(scroll, 1)
 
     def chosen_spec(self, now: dt.datetime | None = None) -> DashboardSpec:
@@ -132,7 +149,30 @@ class DashboardView(QWidget):
                 grade=whole["grade"],
             )
         )
+        warned = board.warnings
+        self.warnings.setRowCount(len(warned))
+        for i, r in enumerate(warned.itertuples()):
+            for j, value in enumerate((r.code, str(int(r.count)), r.reason)):
+                self.warnings.setItem(i, j, QTableWidgetItem(value))
+        lines = placeholder_lines(board)
+        if board.warning_note:
+            lines.insert(0, board.warning_note)
+        elif board.cells is not None and not len(warned):
+            lines.insert(0, tr("No cell breaks its forecast in this period."))
+        self.left_out.setText("\n".join(lines))
         self.export_button.setEnabled(True)
+
+    def show_cell(self, row: int) -> None:
+        """Zoom the map to a warning's cell and its neighbours."""
+        window, grid = self.panel.window, self.panel.desk.grid
+        item = self.warnings.item(row, 0)
+        if item is None or grid is None or window.project is None:
+            return
+        cell = grid[grid["code"] == item.text()]
+        if len(cell):
+            x0, y0, x1, y1 = cell.to_crs(window.project.crs).total_bounds
+            pad = max(x1 - x0, y1 - y0) * 2
+            window.canvas.zoom_to_extent((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
 
     def _add(self, canvas) -> None:
         # the figure's own height: a scroll area would otherwise squeeze the charts

@@ -35,6 +35,7 @@ from ..i18n import N_, tr
 from .case_style import STYLES, case_colour
 from .case_table import CaseTableModel
 from .dashboard_view import DashboardView
+from .forecast_view import ForecastView
 from .intake_dialog import IntakeDialog
 
 WINDOWS = {
@@ -164,10 +165,12 @@ class DeskPanel(QWidget):
         due_column.addWidget(self.due_table, 1)
 
         self.dashboard = DashboardView(self)
+        self.forecast = ForecastView(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(cases_tab, tr("Cases"))
         self.tabs.addTab(due_tab, tr("Due soon"))
         self.tabs.addTab(self.dashboard, tr("Dashboard"))
+        self.tabs.addTab(self.forecast, tr("Forecast"))
         column = QVBoxLayout(self)
         column.addLayout(filters)
         column.addWidget(self.tabs, 1)
