@@ -109,6 +109,14 @@ class ForecastSpec:
                 )
 
 
+LEVEL_NAMES = {"cell": N_("cell"), "community": N_("community"), "street": N_("street")}
+
+
+def level_name(level: str) -> str:
+    """The unit level in the user's language (网格, 社区, 街道)."""
+    return _(LEVEL_NAMES[level])
+
+
 def unit_codes(grid_codes: pd.Series | np.ndarray, level: str) -> np.ndarray:
     """The codes of the units at ``level`` the cells belong to (one rule for every figure
     made per community or street)."""

@@ -20,6 +20,7 @@ from .forecast import (
     fit,
     forecast_table,
     history_from_facts,
+    level_name,
     unit_codes,
 )
 from .forecast_backtest import Backtest, backtest
@@ -179,7 +180,7 @@ def forecast_layer(board: ForecastBoard, grid, category: str | None = None):
     frame["end"] = frame["end"].astype(str)
     frame["expected"] = frame["expected"].round(2)
     name = _("Forecast, {level}, from {start}").format(
-        level=level, start=frame["start"].iloc[0] if len(frame) else "-"
+        level=level_name(level), start=frame["start"].iloc[0] if len(frame) else "-"
     )
     style = graduated(frame["expected"], "expected", method="quantile", k=5, ramp="YlOrRd")
     for cls in style.classes:  # a cell expects 0.013 cases a week: two significant digits

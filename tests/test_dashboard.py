@@ -182,7 +182,7 @@ def test_the_crash_history_forecast_and_its_backtest(replayed, capsys):
     assert len(result.origins) == 52 and result.scale_lag == "52 weeks"
     assert table.loc["model", "mae"] < 0.9 * table.loc["seasonal_naive", "mae"]
     assert table.loc["model", "rmse"] < table.loc["moving_average", "rmse"]
-    assert 0.8 <= table.loc["model", "coverage80"] and 0.95 <= table.loc["model", "coverage95"]
+    assert table.loc["model", "coverage80"] >= 0.8 and table.loc["model", "coverage95"] >= 0.95
     capsys.readouterr()
     args = ["cases", "forecast", "--project", str(desk.project), "--level", "community"]
     args += ["--at", "2015-01-01", "--backtest", "--test-from", "2014-01-01", "--top", "3"]
@@ -202,12 +202,11 @@ def test_a_placeholder_point_is_left_out_and_a_burst_warns_with_its_reason(repla
     burst in one cell in the last week: the point is reported apart, the burst warns with
     its reason in the dashboard, in the PDF and from the command line."""
     from pypdf import PdfReader
+    from pyproj import Transformer
 
     from citydesk.incidents.grid_index import GridIndex
     from citydesk.incidents.new_cases import NewCase
     from citydesk.incidents.store import SqliteCaseStore
-
-    from pyproj import Transformer
 
     grid = replayed[0].grid
     inner = grid[grid.geometry.area > 0.95 * grid.geometry.area.median()]

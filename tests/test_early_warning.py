@@ -146,4 +146,4 @@ def test_whole_days_of_a_period_in_the_city():
     assert history.date(first) == dt.date(2021, 2, 2) and history.date(last) == dt.date(2021, 2, 8)
     first, last = whole_days(history, end - pd.Timedelta(hours=3), end, tz)
     assert last - first == 7  # a period of hours: the week before it
-    assert DAY0 == history.day0
+    assert history.day0 == DAY0

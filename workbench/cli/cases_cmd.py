@@ -416,7 +416,7 @@ def _project_grid(project):
 def cmd_forecast(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from citydesk.incidents.forecast import ForecastSpec
+    from citydesk.incidents.forecast import ForecastSpec, level_name
     from citydesk.incidents.forecast_run import run_backtest, run_forecast
 
     spec = ForecastSpec(level=args.level, horizon=args.horizon, by_category=not args.all)
@@ -462,7 +462,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     print(
         _("Expected cases from {start} ({level} × {what}), the {n} highest:").format(
             start=first if isinstance(first, dt.date) else "-",
-            level=args.level,
+            level=level_name(args.level),
             what=_("category") if spec.by_category else _("all categories"),
             n=len(busiest),
         )
