@@ -308,3 +308,70 @@ def test_hardening_holds_on_helsinki(city, tmp_path, capsys):
         con.execute("DROP TABLE water")
     project = load_project(copy)
     assert "water" in project.unreadable and "landuse" in project.layers
+
+
+def test_forecast_backtest_and_early_warning_on_helsinki(city, tmp_path, capsys):
+    """Issue 23 on the second city: ten weeks of made-up feedback at the real positions of
+    the extract's litter bins, toilets and bicycle racks, then a burst at one litter bin in
+    the last week. The short history is said, the backtest runs on it, and the burst warns
+    with its reason; all on Helsinki's calendar and grid codes."""
+    import shutil
+
+    import geopandas as gpd
+
+    project = tmp_path / "helsinki.gpkg"
+    shutil.copyfile(city, project)
+    labels = {
+        "waste_basket": "Litter bin overflowing",
+        "toilets": "Public toilet dirty",
+        "bicycle_parking": "Bicycles blocking the pavement",
+    }
+    points = gpd.read_file(project, layer="facilities").to_crs(4326)
+    points = points[points["kind"].isin(list(labels))].reset_index(drop=True)
+    rng = np.random.default_rng(23)
+    start = pd.Timestamp("2026-09-07 07:00")
+    n = 700
+    pick = rng.integers(len(points), size=n)
+    when = start + pd.to_timedelta(rng.uniform(0, 70 * 24 * 3600, n), unit="s")
+    bins = points.index[points["kind"] == "waste_basket"]
+    hot = int(bins[len(bins) // 2])
+    pick = np.r_[pick, [hot] * 12]
+    when = when.append(
+        pd.Timestamp("2026-11-10 07:00")
+        + pd.to_timedelta(rng.uniform(0, 6.5 * 24 * 3600, 12), unit="s")
+    )
+    chosen = points.loc[pick].reset_index(drop=True)
+    csv = tmp_path / "feedback.csv"
+    pd.DataFrame(
+        {
+            "Case": [f"F{i + 1:05d}" for i in range(len(chosen))],
+            "Reported": when.strftime("%d.%m.%Y %H:%M"),
+            "Type": chosen["kind"].map(labels),
+            "Lat": chosen.geometry.y.round(6),
+            "Lon": chosen.geometry.x.round(6),
+        }
+    ).to_csv(csv, index=False)
+    mapping = tmp_path / "feedback.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    args = ["cases", "import", str(csv), "--mapping", str(mapping), "--project", str(project)]
+    assert main(args) == 0
+    capsys.readouterr()
+    forecast = ["cases", "forecast", "--project", str(project), "--level", "community"]
+    forecast += ["--at", "2026-11-17", "--backtest", "--test-from", "2026-10-20"]
+    assert main(forecast) == 0
+    out = capsys.readouterr().out
+    assert "Backtest: 4 weekly origins from 2026-10-20 to 2026-11-10" in out
+    assert "seasonal naive used the last 4 weeks' mean" in out  # a short history, said
+    assert "seasonal naive" in out and "MAE" in out
+    assert "Expected cases from 2026-11-17 (community × category)" in out
+    assert "091000" in out  # Helsinki's own codes
+    capsys.readouterr()
+    hotspots = ["cases", "hotspots", "--project", str(project)]
+    assert main([*hotspots, "--from", "2026-11-10", "--to", "2026-11-17"]) == 0
+    out = capsys.readouterr().out
+    warned = [line for line in out.splitlines() if ": observed " in line]
+    assert len(warned) >= 1, out
+    assert any(line.split(":")[1].strip().startswith("observed 1") for line in warned)
+    code = warned[0].split(":")[0]
+    row = next(line for line in out.splitlines() if line.startswith(code) and ": " not in line)
+    assert "hot 9" in row  # the burst's cell is a Gi* hot spot itself, not only its ring
