@@ -47,6 +47,10 @@ class ReadSqlFacts:
     def __init__(self, store: SqliteCaseStore) -> None:
         self.store = store
 
+    def __getattr__(self, name: str):
+        """Everything but the facts (calendar, placeholder points) as the store has it."""
+        return getattr(self.store, name)
+
     def case_facts(self, since, until):
         moment = self.store.calendar.localize
         frame = pd.read_sql_query(

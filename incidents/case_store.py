@@ -161,6 +161,8 @@ FACT_COLUMNS = [
     "return_count",
     "imported",
     "due_given",
+    "lon",  # where: placeholder points (a source's fallback location) are found from these
+    "lat",
 ]
 #: how the facts are read (the same SQL on both backends). A case imported from another
 #: city system (it has the source's id) and never registered here counts as registered at
@@ -175,7 +177,8 @@ FACT_MOMENTS = ("due_at", "registered_at", "dispatched_at", "closed_at")
 FACT_TEXTS = tuple(
     c
     for c in FACT_COLUMNS
-    if c not in FACT_MOMENTS and c not in ("rework_count", "return_count", "imported", "due_given")
+    if c not in FACT_MOMENTS
+    and c not in ("rework_count", "return_count", "imported", "due_given", "lon", "lat")
 )
 FACT_REGISTERED = FACT_SQL["registered_at"]
 
@@ -567,39 +570,6 @@ class CaseStore:
             return None
         moment = pd.Timestamp(value)
         return (moment if moment.tzinfo else moment.tz_localize("UTC")).to_pydatetime()
-
-    def stacked_points(self, since: dt.datetime | None = None, min_cases: int = 2) -> pd.DataFrame:
-        """Positions that hold ``min_cases`` or more cases reported since ``since``: lon, lat
-        and cases, busiest first (what :mod:`citydesk.incidents.placeholders` reads to find
-        a source system's fallback point, where it put every case it could not locate)."""
-        where, args = ["lon IS NOT NULL", "lat IS NOT NULL"], []
-        if since is not None:
-            where.append("reported_at >= ?")
-            args.append(str(to_text(self.calendar.localize(since))))
-        sql = (
-            "SELECT lon, lat, COUNT(*) AS cases FROM cases WHERE " + " AND ".join(where)
-            + " GROUP BY lon, lat HAVING COUNT(*) >= ? ORDER BY cases DESC"
-        )  # fmt: skip
-        with self._reading() as con:
-            frame = self._frame(con, self._q(sql), [*args, int(min_cases)])
-        located = f"SELECT COUNT(*) FROM cases WHERE {' AND '.join(where)}"
-        with self._reading() as con:
-            total = self._frame(con, self._q(located), args).iloc[0, 0]
-        frame.attrs["located"] = int(total)
-        return frame
-
-    def case_ids_at(self, points: Iterable[tuple[float, float]]) -> list[str]:
-        """The ids of the cases at exactly these (lon, lat) positions."""
-        ids: list[str] = []
-        with self._reading() as con:
-            for lon, lat in points:
-                frame = self._frame(
-                    con,
-                    self._q("SELECT case_id FROM cases WHERE lon = ? AND lat = ?"),
-                    [float(lon), float(lat)],
-                )
-                ids += frame["case_id"].astype(str).tolist()
-        return ids
 
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""

@@ -32,9 +32,9 @@ from citydesk.layers.report import write_pdf as write_pdf_file
 
 from .early_warning import WarningSpec, early_warnings, whole_days
 from .forecast import ForecastError, ForecastSpec, history_from_facts
-from .hotspots import getis_ord
+from .hotspots import getis_ord, queen
 from .kpi import KpiSpec, compute_kpis
-from .placeholders import Placeholder, placeholder_cases
+from .placeholders import Placeholder, placeholder_facts
 from .routing import department_names
 
 #: colours of the A-E grades, green to red, shared by the bar chart and the table
@@ -129,7 +129,7 @@ def build_dashboard(
     trend = weekly_trend(facts, end, spec.trend_weeks)
     board = Dashboard(start, end, kpis, trend, None, spec.measure)
     if grid is not None and len(grid):
-        cell_figures(board, store, facts, grid, spec, since)
+        cell_figures(board, store, facts, grid, spec)
     return board
 
 
@@ -139,12 +139,10 @@ def cell_figures(
     facts: pd.DataFrame,
     grid: gpd.GeoDataFrame,
     spec: DashboardSpec,
-    since: pd.Timestamp,
 ) -> None:
     """Fill in the board's cells, warnings and placeholder points (the dashboard's, and
     ``citydesk cases hotspots``'s): cases at placeholder points are left out first."""
-    board.placeholders, left_out = placeholder_cases(store, since.to_pydatetime())
-    at_placeholder = facts["case_id"].isin(left_out).to_numpy()
+    board.placeholders, at_placeholder = placeholder_facts(facts)
     board.left_out = int(at_placeholder.sum())
     board.cells, board.warning_note = cell_statistics(
         facts[~at_placeholder].reset_index(drop=True),
@@ -200,8 +198,13 @@ def cell_statistics(
     counts = facts.loc[in_period, "grid_code"].astype(str).value_counts()
     cells = grid[["code", "geometry"]].reset_index(drop=True)
     counts = counts.reindex(cells["code"], fill_value=0).astype(int)
+    weights = queen(cells)
     hot = getis_ord(
-        cells, counts, permutations=spec.permutations, min_count=spec.hotspot_min_count
+        cells,
+        counts,
+        permutations=spec.permutations,
+        min_count=spec.hotspot_min_count,
+        weights=weights,
     ).set_index("code")
     cells["count"] = counts.to_numpy()
     for col in ("gi_z", "q", "p_sim", "hotspot"):

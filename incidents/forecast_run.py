@@ -24,7 +24,7 @@ from .forecast import (
     unit_codes,
 )
 from .forecast_backtest import Backtest, backtest
-from .placeholders import placeholder_cases
+from .placeholders import placeholder_facts
 
 #: the years of history a forecast is fitted on (the seasonal terms need two)
 HISTORY_YEARS = 3
@@ -54,8 +54,8 @@ def store_history(
     start = dt.datetime.combine(since, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(until, dt.time(), tzinfo=zone)
     facts = store.case_facts(start, end)
-    points, ids = placeholder_cases(store, start)
-    exclude = facts["case_id"].isin(ids)
+    points, at_placeholder = placeholder_facts(facts)
+    exclude = pd.Series(at_placeholder, index=facts.index)
     calendar = store.calendar
     history = history_from_facts(
         facts, calendar.tz, calendar.is_holiday, grid, spec, exclude=exclude, until=until

@@ -34,12 +34,29 @@ def counts_per_cell(
     return counts.reindex(pd.Index(grid_codes, name="code"), fill_value=0).astype(int)
 
 
+def queen(grid: gpd.GeoDataFrame):
+    """Binary queen contiguity of the grid's cells (libpysal), in the grid's row order: built
+    once per refresh and shared by Gi* and the forecast's pooling (0.18 s at 2,000 cells)."""
+    import warnings
+
+    from libpysal.weights import Queen
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands (a cell with no neighbour) are fine here
+        w = Queen.from_dataframe(
+            grid.reset_index(drop=True), use_index=False, silence_warnings=True
+        )
+    w.transform = "B"
+    return w
+
+
 def getis_ord(
     grid: gpd.GeoDataFrame,
     counts: pd.Series,
     permutations: int = 999,
     seed: int = 12345,
     min_count: int = 10,
+    weights=None,
 ) -> pd.DataFrame:
     """Gi* z-scores per cell with the two-sided normal p-value, its false-discovery-rate
     adjustment over all cells (``q``), and esda's permutation pseudo p-value (for reference);
@@ -59,12 +76,10 @@ def getis_ord(
     with quiet neighbours is "not significant" in that cell while its neighbours, whose
     windows hold it, are: a ring of hot spots round a cold centre (seen on Helsinki)."""
     import esda
-    from libpysal.weights import Queen
     from scipy.stats import false_discovery_control
 
     grid = grid.reset_index(drop=True)
-    w = Queen.from_dataframe(grid, use_index=False, silence_warnings=True)
-    w.transform = "B"
+    w = weights if weights is not None else queen(grid)
     y = counts.reindex(grid["code"]).to_numpy(dtype=float)
     g = esda.G_Local(y, w, transform="B", star=True, permutations=permutations, seed=seed)
     window = (w.sparse + sp.identity(len(grid), format="csr")).tocsr()

@@ -54,10 +54,18 @@ def find_placeholders(stacks: pd.DataFrame, located: int) -> list[Placeholder]:
     return out
 
 
-def placeholder_cases(store, since=None) -> tuple[list[Placeholder], set[str]]:
-    """The store's placeholder points (cases reported since ``since``) and the ids of the
-    cases at them."""
-    stacks = store.stacked_points(since)
-    points = find_placeholders(stacks, stacks.attrs.get("located", 0))
-    ids = set(store.case_ids_at([(p.lon, p.lat) for p in points])) if points else set()
-    return points, ids
+def placeholder_facts(facts: pd.DataFrame) -> tuple[list[Placeholder], np.ndarray]:
+    """The placeholder points among the case facts' positions (``lon``, ``lat``) and which
+    facts lie on them (a boolean mask): a value count of the positions read with the facts,
+    not a second scan of the store."""
+    located = facts[["lon", "lat"]].dropna()
+    if located.empty:
+        return [], np.zeros(len(facts), dtype=bool)
+    counts = located.value_counts()
+    stacks = counts[counts >= 2].rename("cases").reset_index()
+    points = find_placeholders(stacks, len(located))
+    if not points:
+        return [], np.zeros(len(facts), dtype=bool)
+    at = pd.MultiIndex.from_arrays([facts["lon"], facts["lat"]])
+    chosen = pd.MultiIndex.from_tuples([(p.lon, p.lat) for p in points])
+    return points, at.isin(chosen)

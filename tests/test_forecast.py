@@ -222,3 +222,22 @@ def test_history_from_facts_counts_days_in_the_city_and_its_calendar():
         facts, "America/New_York", lambda d: False, grid, ForecastSpec(level="community")
     )
     assert len(community.units) == 4 and community.neighbours.shape == (4, 4)
+
+
+def test_daily_forecasts_and_their_backtest():
+    """--horizon day: each of the next 7 days per unit, with the weekday pattern; the
+    backtest scores them against the same weekday a week earlier."""
+    history = simulate(np.full(20, 2.0), 2 * 364, seed=6)
+    spec = ForecastSpec(horizon="day")
+    table = forecast_table(fit(history, history.n_days, spec))
+    assert len(table) == 20 * 7 and table["start"].nunique() == 7
+    per_day = table.groupby("start")["expected"].sum()
+    weekday = [d.weekday() for d in per_day.index]
+    tuesday, sunday = per_day.iloc[weekday.index(1)], per_day.iloc[weekday.index(6)]
+    assert 1.3 < tuesday / sunday < 1.9  # the truth is 1.1 / 0.7
+    # the Monday after the history is one of the calendar's holidays (half the cases)
+    assert history.holiday[history.n_days] and per_day.iloc[weekday.index(0)] < 0.7 * tuesday
+    result = backtest(history, history.date(history.n_days - 28), spec=spec)
+    assert result.scale_lag == "7 days" and len(result.origins) == 4
+    assert result.table.set_index("method").loc["model", "periods"] == 4 * 7 * 20
+    assert result.beats_seasonal_naive
