@@ -106,6 +106,8 @@ def test_headless_demo_writes_maps_and_report(tmp_path):
     # the planning scenario: two more fire stations over the case history, proven optimal
     assert "two more fire stations" in html and "optimal (proven)" in html
     assert "land-use Pareto front" in html and "plan_10" in html
+    # the weekly forecast, backtested on the crash history's last year (issue 23)
+    assert "backtest of the last 52 weeks" in html and "The forecast beats seasonal naive" in html
 
     # every crash with a time and a point became a case, and every history replays
     import geopandas as gpd

@@ -158,7 +158,7 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
     from citydesk.incidents.dashboard import cell_maps, kpi_chart, trend_chart, write_pdf
     from citydesk.incidents.demo_desk import run_demo_desk
 
-    _desk, replay, board = run_demo_desk(project_path)
+    desk, replay, board = run_demo_desk(project_path)
     maps.append(_save(kpi_chart(board), out / "dashboard_grades.png"))
     maps.append(_save(trend_chart(board), out / "dashboard_trend.png"))
     maps.append(_save(cell_maps(board), out / "dashboard_cells.png"))
@@ -186,8 +186,27 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
         [_("on-time close rate"), f"{whole['on_time_close_rate']:.1%}"],
         [_("score and grade"), f"{whole['score']:.1f} {whole['grade']}"],
         [_("early-warning cells"), f"{len(board.warnings)}"],
+        *_forecast_rows(desk),
     ]
     return summary, pdf
+
+
+def _forecast_rows(desk) -> list[list[str]]:
+    """The weekly forecast per community, backtested on the history's last 52 weeks."""
+    from citydesk.incidents.forecast import ForecastSpec
+    from citydesk.incidents.forecast_run import run_backtest
+    from citydesk.incidents.stores import open_project_store
+
+    with open_project_store(desk.project, desk.grid) as store:
+        result = run_backtest(store, desk.grid, ForecastSpec(level="community"))
+    table = result.table.set_index("method")
+    return [
+        [
+            _("weekly forecast per community, backtest of the last 52 weeks: MAE (seasonal naive)"),
+            f"{table.loc['model', 'mae']:.3f} ({table.loc['seasonal_naive', 'mae']:.3f})",
+        ],
+        [_("verdict"), result.verdict()],
+    ]
 
 
 def _station_siting(project_path: Path, out: Path, maps: list[Path]) -> list[list[str]]:
