@@ -107,10 +107,33 @@ def run_backtest(
     """The rolling-origin backtest over [test_from, test_to) (default: the 52 weeks up to the
     day after the last case), fitted on up to ``HISTORY_YEARS`` before each origin."""
     until = test_to or last_day(store) or today(store)
-    test_from = test_from or until - dt.timedelta(days=364)
-    since = test_from - dt.timedelta(days=round(365.25 * HISTORY_YEARS))
+    since = (test_from or until - dt.timedelta(days=364)) - dt.timedelta(
+        days=round(365.25 * HISTORY_YEARS)
+    )
     history, _notes = store_history(store, grid, spec, until, since)
+    test_from = test_from or default_test_start(history, until)
     return backtest(history, test_from, until, spec, progress, canceled)
+
+
+#: a backtest's first origin needs this much history before it
+BACKTEST_WARM_UP_DAYS = 35
+
+
+def default_test_start(history: CaseHistory, until: dt.date) -> dt.date:
+    """The last 52 weeks before ``until``, or as many whole weeks of them as a short
+    history allows after five weeks to fit on (a city with ten weeks of cases is tested on
+    its last five)."""
+    earliest = history.day0 + dt.timedelta(days=BACKTEST_WARM_UP_DAYS)
+    start = max(until - dt.timedelta(days=364), earliest)
+    weeks = (until - start).days // 7
+    if weeks < 1:
+        raise ForecastError(
+            _("{days} days of cases are too few for a backtest").format(
+                days=(until - history.day0).days
+            ),
+            _("A backtest needs at least six weeks of history."),
+        )
+    return until - dt.timedelta(days=7 * weeks)
 
 
 @dataclass
@@ -136,13 +159,15 @@ def forecast_board(
 ) -> ForecastBoard:
     """The forecast, the week's warnings and (optionally) the backtest, from one read."""
     until = until or today(store)
-    since = until - dt.timedelta(days=round(365.25 * HISTORY_YEARS) + (364 if with_backtest else 0))
+    years = dt.timedelta(days=round(365.25 * HISTORY_YEARS) + (364 if with_backtest else 0))
+    since = until - years
     history, notes = store_history(store, grid, spec, until, since)
     table = forecast_table(fit(history, history.n_days, spec))
     warnings = early_warnings(history, history.n_days - 7, history.n_days, forecast_spec=spec)
     result = None
     if with_backtest:
-        result = backtest(history, until - dt.timedelta(days=364), until, spec, progress, canceled)
+        first = default_test_start(history, until)
+        result = backtest(history, first, until, spec, progress, canceled)
     return ForecastBoard(table, warnings[warnings["warning"]], notes, spec, result)
 
 
@@ -174,8 +199,8 @@ def forecast_layer(board: ForecastBoard, grid, category: str | None = None):
     warned = board.warnings
     if category is not None:
         warned = warned[warned["category"] == category]
-    reasons = warned.set_index("unit")["reason"]
-    frame["warning"] = frame["unit"].map(reasons).fillna("")
+    reasons = dict(zip(warned["unit"], warned["reason"], strict=True))
+    frame["warning"] = [reasons.get(unit, "") for unit in frame["unit"]]
     frame["start"] = frame["start"].astype(str)
     frame["end"] = frame["end"].astype(str)
     frame["expected"] = frame["expected"].round(2)

@@ -43,6 +43,13 @@ timezone = "Europe/Helsinki"
 "Bicycles blocking the pavement" = "event:0506"
 """
 
+#: the feedback types of the made-up history, by the extract's facility kind at their place
+FEEDBACK_TYPES = {
+    "waste_basket": "Litter bin overflowing",
+    "toilets": "Public toilet dirty",
+    "bicycle_parking": "Bicycles blocking the pavement",
+}
+
 SCENARIO = """
 name = "homes"
 title = "Homes on commercial and vacant land"
@@ -93,27 +100,28 @@ def city(tmp_path_factory):
 def _cases_csv(project, path) -> int:
     import geopandas as gpd
 
-    labels = {
-        "waste_basket": "Litter bin overflowing",
-        "toilets": "Public toilet dirty",
-        "bicycle_parking": "Bicycles blocking the pavement",
-    }
+    labels = FEEDBACK_TYPES
     points = gpd.read_file(project, layer="facilities").to_crs(4326)
     points = points[points["kind"].isin(list(labels))].reset_index(drop=True)
     rng = np.random.default_rng(7)
     when = pd.Timestamp("2026-11-02 07:00") + pd.to_timedelta(
         np.sort(rng.uniform(0, 14 * 24 * 3600, len(points))), unit="s"
     )
+    _write_feedback(points, when, labels, "H", path)
+    return len(points)
+
+
+def _write_feedback(points, when, labels: dict, prefix: str, path) -> None:
+    """A city's feedback export: one row per report at ``points`` (kind, geometry)."""
     pd.DataFrame(
         {
-            "Case": [f"H{i + 1:04d}" for i in range(len(points))],
+            "Case": [f"{prefix}{i + 1:05d}" for i in range(len(points))],
             "Reported": when.strftime("%d.%m.%Y %H:%M"),
             "Type": points["kind"].map(labels),
             "Lat": points.geometry.y.round(6),
             "Lon": points.geometry.x.round(6),
         }
     ).to_csv(path, index=False)
-    return len(points)
 
 
 def test_city_check_says_what_helsinki_lacks(city, capsys):
@@ -310,6 +318,35 @@ def test_hardening_holds_on_helsinki(city, tmp_path, capsys):
     assert "water" in project.unreadable and "landuse" in project.layers
 
 
+def feedback_history(project, folder, end: pd.Timestamp) -> None:
+    """Ten weeks of made-up feedback before ``end`` at the real positions of the extract's
+    litter bins, toilets and bicycle racks (700 reports), and a burst of 12 at one litter bin
+    in the last week, imported through the feedback mapping."""
+    import geopandas as gpd
+
+    labels = FEEDBACK_TYPES
+    points = gpd.read_file(project, layer="facilities").to_crs(4326)
+    points = points[points["kind"].isin(list(labels))].reset_index(drop=True)
+    rng = np.random.default_rng(23)
+    n = 700
+    pick = rng.integers(len(points), size=n)
+    when = (end - pd.Timedelta(days=70)) + pd.to_timedelta(
+        rng.uniform(7 * 3600, 70 * 24 * 3600, n), unit="s"
+    )
+    bins = points.index[points["kind"] == "waste_basket"]
+    pick = np.r_[pick, [int(bins[len(bins) // 2])] * 12]
+    when = when.append(
+        (end - pd.Timedelta(days=7))
+        + pd.to_timedelta(rng.uniform(7 * 3600, 6.5 * 24 * 3600, 12), unit="s")
+    )
+    csv = folder / "feedback.csv"
+    _write_feedback(points.loc[pick].reset_index(drop=True), when, labels, "F", csv)
+    mapping = folder / "feedback.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    args = ["cases", "import", str(csv), "--mapping", str(mapping), "--project", str(project)]
+    assert main(args) == 0
+
+
 def test_forecast_backtest_and_early_warning_on_helsinki(city, tmp_path, capsys):
     """Issue 23 on the second city: ten weeks of made-up feedback at the real positions of
     the extract's litter bins, toilets and bicycle racks, then a burst at one litter bin in
@@ -317,44 +354,9 @@ def test_forecast_backtest_and_early_warning_on_helsinki(city, tmp_path, capsys)
     with its reason; all on Helsinki's calendar and grid codes."""
     import shutil
 
-    import geopandas as gpd
-
     project = tmp_path / "helsinki.gpkg"
     shutil.copyfile(city, project)
-    labels = {
-        "waste_basket": "Litter bin overflowing",
-        "toilets": "Public toilet dirty",
-        "bicycle_parking": "Bicycles blocking the pavement",
-    }
-    points = gpd.read_file(project, layer="facilities").to_crs(4326)
-    points = points[points["kind"].isin(list(labels))].reset_index(drop=True)
-    rng = np.random.default_rng(23)
-    start = pd.Timestamp("2026-09-07 07:00")
-    n = 700
-    pick = rng.integers(len(points), size=n)
-    when = start + pd.to_timedelta(rng.uniform(0, 70 * 24 * 3600, n), unit="s")
-    bins = points.index[points["kind"] == "waste_basket"]
-    hot = int(bins[len(bins) // 2])
-    pick = np.r_[pick, [hot] * 12]
-    when = when.append(
-        pd.Timestamp("2026-11-10 07:00")
-        + pd.to_timedelta(rng.uniform(0, 6.5 * 24 * 3600, 12), unit="s")
-    )
-    chosen = points.loc[pick].reset_index(drop=True)
-    csv = tmp_path / "feedback.csv"
-    pd.DataFrame(
-        {
-            "Case": [f"F{i + 1:05d}" for i in range(len(chosen))],
-            "Reported": when.strftime("%d.%m.%Y %H:%M"),
-            "Type": chosen["kind"].map(labels),
-            "Lat": chosen.geometry.y.round(6),
-            "Lon": chosen.geometry.x.round(6),
-        }
-    ).to_csv(csv, index=False)
-    mapping = tmp_path / "feedback.toml"
-    mapping.write_text(MAPPING, encoding="utf-8")
-    args = ["cases", "import", str(csv), "--mapping", str(mapping), "--project", str(project)]
-    assert main(args) == 0
+    feedback_history(project, tmp_path, pd.Timestamp("2026-11-17"))
     capsys.readouterr()
     forecast = ["cases", "forecast", "--project", str(project), "--level", "community"]
     forecast += ["--at", "2026-11-17", "--backtest", "--test-from", "2026-10-20"]

@@ -57,3 +57,49 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert "EUR" in units and "USD" not in units
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
     _shot(window, "helsinki_planning.png")
+
+
+def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
+    """Issue 23 in the workbench on the second city: ten weeks of feedback up to today and a
+    burst at one litter bin; the desk's Forecast tab maps next week's litter bins per cell, lists
+    the burst's warning with its reason; the dashboard shows the same warning."""
+    if not HELSINKI.exists():
+        pytest.skip("needs ../shared/data/helsinki_osm")
+    import datetime as dt
+
+    import pandas as pd
+    from test_city_helsinki import feedback_history
+
+    from citydesk.layers.city_profile import profile_text, store_profile
+    from citydesk.layers.osm_city import city_from_osm, write_city_project
+    from citydesk.workbench.cli.main import main
+
+    city = city_from_osm(HELSINKI, name="Helsinki", timezone="Europe/Helsinki", crs="EPSG:3067")
+    project = write_city_project(city, tmp_path / "helsinki.gpkg", "Helsinki")
+    store_profile(project, profile_text("helsinki"))
+    assert main(["grid", "build", "--out", str(project)]) == 0
+    today = pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert("Europe/Helsinki").normalize()
+    feedback_history(project, tmp_path, today.tz_localize(None))
+    window = open_window(qtbot, tmp_path / "settings.ini", project, size=(1600, 1000))
+    window.open_desk(actor="aino", role="dispatcher")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    panel = window.desk_panel
+    panel.tabs.setCurrentIndex(panel.tabs.indexOf(panel.forecast))
+    view = panel.forecast
+    view.category.setCurrentIndex(view.category.findData("0302"))  # litter bins, per cell
+    view.refresh(with_backtest=True)
+    qtbot.waitUntil(lambda: view.board is not None, timeout=120_000)
+    layer = window.project.layers["forecast"]
+    assert set(layer.data["unit"].str[:6]) == {"091000"}  # Helsinki's own cell codes
+    assert (layer.data["expected"] > 0).all()
+    assert view.backtest_table.rowCount() == 3 and "seasonal naive" in view.verdict.text()
+    reasons = [view.warnings.item(r, 2).text() for r in range(view.warnings.rowCount())]
+    assert any(r.startswith("observed 1") for r in reasons), reasons
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    _shot(window, "helsinki_forecast.png")
+    panel.tabs.setCurrentIndex(panel.tabs.indexOf(panel.dashboard))
+    panel.dashboard.refresh()
+    qtbot.waitUntil(lambda: panel.dashboard.board is not None, timeout=60_000)
+    assert panel.dashboard.warnings.rowCount() >= 1
+    assert panel.dashboard.warnings.item(0, 2).text().startswith("observed 1")
+    _shot(window, "helsinki_dashboard_warnings.png")

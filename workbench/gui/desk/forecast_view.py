@@ -197,7 +197,12 @@ class ForecastView(QWidget):
                     for r in board.backtest.table.itertuples()
                 ],
             )
-            self.verdict.setText(board.backtest.verdict())
+            scale = tr("MASE scale: seasonal naive with a lag of {lag}, in sample").format(
+                lag=board.backtest.scale_lag
+            )
+            self.verdict.setText(
+                "\n".join([board.backtest.verdict(), scale, *board.backtest.notes])
+            )
         if self.on_map.isChecked():
             self.panel.window.show_result_layer(
                 forecast_layer(board, self.panel.desk.grid, category)
