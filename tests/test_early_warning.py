@@ -147,3 +147,34 @@ def test_whole_days_of_a_period_in_the_city():
     first, last = whole_days(history, end - pd.Timedelta(hours=3), end, tz)
     assert last - first == 7  # a period of hours: the week before it
     assert history.day0 == DAY0
+
+
+def test_facts_carry_positions_and_the_last_registration_on_both_backends(store_target):
+    """What placeholders and forecasts read from a store, the same on SQLite and PostGIS: the
+    facts' positions, a fallback point found among them, and when the last case came."""
+    from citydesk.incidents.new_cases import NewCase
+    from citydesk.incidents.placeholders import placeholder_facts
+
+    store = store_target.open()
+    try:
+        first = dt.datetime(2024, 5, 1, 9, tzinfo=dt.UTC)
+        cases = [
+            NewCase(
+                "event",
+                "0102",
+                lon=-71.1 + 0.001 * (i % 40) if i >= 60 else -71.10561,
+                lat=42.37,
+                source="import",
+                source_id=f"p{i}",
+                reported_at=first + dt.timedelta(hours=i),
+            )
+            for i in range(300)
+        ]
+        store.import_batch(cases)
+        facts = store.case_facts()
+        assert {"lon", "lat"} <= set(facts.columns) and facts["lon"].notna().all()
+        points, mask = placeholder_facts(facts)
+        assert [(p.lon, p.cases) for p in points] == [(-71.10561, 60)] and mask.sum() == 60
+        assert store.last_registered() == first + dt.timedelta(hours=299)
+    finally:
+        store.close()
