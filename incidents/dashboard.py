@@ -56,7 +56,7 @@ HOTSPOT_COLOURS = {
 
 
 #: what a warning row holds, wherever it is shown
-WARNING_COLUMNS = ["code", "count", "expected", "upper", "q_value", "weeks_over", "reason"]
+WARNING_COLUMNS = ["code", "observed", "expected", "upper", "q_value", "weeks_over", "reason"]
 
 
 def hotspot_labels() -> dict[str, str]:
@@ -211,6 +211,7 @@ def cell_statistics(
         cells[col] = hot[col].reindex(cells["code"]).to_numpy()
     note = ""
     for col, empty in (
+        ("observed", 0),  # the warning's count: the period's whole local days
         ("expected", np.nan),
         ("upper", 0),
         ("q_value", 1.0),
@@ -222,7 +223,9 @@ def cell_statistics(
     forecast_spec = ForecastSpec(by_category=False)
     tz = calendar.tz
     until = pd.Timestamp(end).tz_convert(tz).date()
-    history = history_from_facts(facts, tz, calendar.is_holiday, grid, forecast_spec, until=until)
+    history = history_from_facts(
+        facts, tz, calendar.is_holiday, cells, forecast_spec, until=until, weights=weights
+    )
     first, last = whole_days(history, start, end, tz)
     try:
         warn = early_warnings(
@@ -233,6 +236,7 @@ def cell_statistics(
     else:
         for col in ("expected", "upper", "q_value", "weeks_over", "reason", "warning"):
             cells[col] = warn[col].reindex(cells["code"]).to_numpy()
+        cells["observed"] = warn["count"].reindex(cells["code"]).to_numpy()
         cells["warning"] = cells["warning"].fillna(False).astype(bool)
     return cells, note
 

@@ -246,8 +246,8 @@ def test_a_placeholder_point_is_left_out_and_a_burst_warns_with_its_reason(repla
     warnings = board.warnings
     assert len(warnings) == 1
     first = warnings.iloc[0]
-    assert first["count"] >= 15 and first["reason"].startswith(f"observed {first['count']}")
+    assert first["observed"] >= 14 and first["reason"].startswith(f"observed {first['observed']}")
     pdf = write_pdf(board, tmp_path / "week.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(pdf).pages)
-    assert f"observed {first['count']}, expected" in " ".join(text.split())
+    assert f"observed {first['observed']}, expected" in " ".join(text.split())
     assert "Left out: 80 cases at one point" in " ".join(text.split())

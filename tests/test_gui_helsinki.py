@@ -101,5 +101,7 @@ def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
     panel.dashboard.refresh()
     qtbot.waitUntil(lambda: panel.dashboard.board is not None, timeout=60_000)
     assert panel.dashboard.warnings.rowCount() >= 1
-    assert panel.dashboard.warnings.item(0, 2).text().startswith("observed 1")
+    shown = panel.dashboard.warnings
+    # the Cases column is the warning's own count, the one its reason quotes
+    assert shown.item(0, 2).text().startswith(f"observed {shown.item(0, 1).text()},")
     _shot(window, "helsinki_dashboard_warnings.png")

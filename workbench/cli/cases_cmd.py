@@ -392,7 +392,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     for row in board.warnings.itertuples():
         print(f"{row.code}: {row.reason}")
     table = pd.DataFrame(cells.drop(columns="geometry"))
-    columns = ["code", "count", "around", "gi_z", "q", "hotspot", "expected", "upper", "warning"]
+    columns = ["code", "count", "around", "gi_z", "q", "hotspot", "observed", "expected", "warning"]
     shown = table.sort_values("count", ascending=False).head(10)
     print(shown[[c for c in columns if c in shown]].to_string(index=False))
     if args.out:

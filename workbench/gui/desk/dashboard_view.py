@@ -152,7 +152,7 @@ class DashboardView(QWidget):
         warned = board.warnings
         self.warnings.setRowCount(len(warned))
         for i, r in enumerate(warned.itertuples()):
-            for j, value in enumerate((r.code, str(int(r.count)), r.reason)):
+            for j, value in enumerate((r.code, str(int(r.observed)), r.reason)):
                 self.warnings.setItem(i, j, QTableWidgetItem(value))
         lines = placeholder_lines(board)
         if board.warning_note:
