@@ -32,7 +32,7 @@ from citydesk.layers.report import write_pdf as write_pdf_file
 
 from .early_warning import WarningSpec, early_warnings, whole_days
 from .forecast import ForecastError, ForecastSpec, history_from_facts
-from .hotspots import getis_ord, queen
+from .hotspots import counts_per_cell, getis_ord, queen
 from .kpi import KpiSpec, compute_kpis
 from .placeholders import Placeholder, placeholder_facts
 from .routing import department_names
@@ -129,13 +129,13 @@ def build_dashboard(
     trend = weekly_trend(facts, end, spec.trend_weeks)
     board = Dashboard(start, end, kpis, trend, None, spec.measure)
     if grid is not None and len(grid):
-        cell_figures(board, store, facts, grid, spec)
+        cell_figures(board, store.calendar, facts, grid, spec)
     return board
 
 
 def cell_figures(
     board: Dashboard,
-    store,
+    calendar,
     facts: pd.DataFrame,
     grid: gpd.GeoDataFrame,
     spec: DashboardSpec,
@@ -150,7 +150,7 @@ def cell_figures(
         board.start,
         board.end,
         spec,
-        store.calendar,
+        calendar,
     )
 
 
@@ -193,11 +193,9 @@ def cell_statistics(
     """The grid with each cell's count in the period, its Gi* class and its early warning
     (the whole local days of the period against the forecast fitted before them); and a
     note when there can be no warnings (too short a history)."""
-    registered = facts["registered_at"]
-    in_period = (registered >= start) & (registered < end) & facts["grid_code"].notna()
-    counts = facts.loc[in_period, "grid_code"].astype(str).value_counts()
     cells = grid[["code", "geometry"]].reset_index(drop=True)
-    counts = counts.reindex(cells["code"], fill_value=0).astype(int)
+    moments = pd.DataFrame({"reported_at": facts["registered_at"], "grid_code": facts["grid_code"]})
+    counts = counts_per_cell(moments, cells["code"], start, end)
     weights = queen(cells)
     hot = getis_ord(
         cells,

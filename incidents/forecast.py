@@ -51,11 +51,12 @@ from scipy.stats import nbinom
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import N_, _
 
+from .grid_codes import UNIT_DIGITS
+
 log = logging.getLogger(__name__)
 
-#: the unit levels a forecast can be made at; a cell code's first digits are its community's
-#: and its street's (CJ/T 213: 6 city, 3 street, 3 community, 2 cell)
-LEVEL_DIGITS = {"cell": None, "community": 12, "street": 9}
+#: the unit levels a forecast can be made at (the grid's code layout says which digits)
+LEVEL_DIGITS = UNIT_DIGITS
 HORIZONS = ("week", "day")
 #: every category together (the dashboard's per-cell warnings)
 ALL = "*"
@@ -402,7 +403,8 @@ def fit(
             ),
             _("A forecast needs at least a week of history; import the city's earlier cases."),
         )
-    totals = history.daily_totals(origin)[:, -train_days:].astype(float)
+    every_day = history.daily_totals(origin)  # read once: the fit and the dispersion use it
+    totals = every_day[:, -train_days:].astype(float)
     days = np.arange(origin - train_days, origin)
     x = _design(history, days, origin, train_days)
     all_cases = totals.sum(axis=0)
@@ -427,7 +429,7 @@ def fit(
         history, origin, train_days, coef, level, shape_coef, alpha, share,
         np.zeros(history.n_categories), spec,
     )  # fmt: skip
-    fitted.delta = _dispersion(fitted, spec)
+    fitted.delta = _dispersion(fitted, spec, every_day)
     return fitted
 
 
@@ -482,7 +484,7 @@ def _shares(history: CaseHistory, origin: int, spec: ForecastSpec):
     return alpha, share
 
 
-def _dispersion(fitted: Fitted, spec: ForecastSpec) -> np.ndarray:
+def _dispersion(fitted: Fitted, spec: ForecastSpec, every_day: np.ndarray) -> np.ndarray:
     """Per category, the extra-Poisson variance δ of the city-wide weekly count on the recent
     weeks, ``Σ[(Y − M)² − M] / Σ M²`` (method of moments, never below zero): the weeks that
     are busier or quieter for every unit at once (weather, a campaign, a holiday season the
@@ -494,7 +496,7 @@ def _dispersion(fitted: Fitted, spec: ForecastSpec) -> np.ndarray:
     if weeks < 2:
         return delta
     first = origin - 7 * weeks
-    totals = history.daily_totals(origin)[:, first:]
+    totals = every_day[:, first:]
     observed = totals.reshape(history.n_categories, weeks, 7).sum(axis=2)
     rate = fitted.daily_rate(np.arange(first, origin))
     expected = rate.reshape(history.n_categories, weeks, 7).sum(axis=2)
@@ -568,10 +570,3 @@ def forecast_table(fitted: Fitted) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-def forecast(history: CaseHistory, spec: ForecastSpec | None = None, origin: int | None = None):
-    """Fit on the whole history (or the days before ``origin``) and forecast what follows."""
-    spec = spec or ForecastSpec()
-    fitted = fit(history, history.n_days if origin is None else origin, spec)
-    return forecast_table(fitted)

@@ -189,11 +189,9 @@ def forecast_layer(board: ForecastBoard, grid, category: str | None = None):
     level = board.spec.level
     cells = grid[["code", "geometry"]].copy()
     cells["unit"] = unit_codes(cells["code"], level).astype(str)
-    units = (
-        cells.dissolve("unit").reset_index()[["unit", "geometry"]]
-        if level != "cell"
-        else (cells.rename(columns={"code": "_code"})[["unit", "geometry"]])
-    )
+    units = cells[["unit", "geometry"]]
+    if level != "cell":
+        units = units.dissolve("unit").reset_index()
     first = table.groupby("unit", as_index=False).first()  # week: one period; day: the first
     frame = units.merge(first, on="unit", how="left")
     warned = board.warnings

@@ -16,6 +16,8 @@ import pandas as pd
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
+from .grid_codes import UNIT_DIGITS
+
 GROUPS = {
     "department": "department",
     "grid": "grid_code",
@@ -90,7 +92,7 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         keep &= reg < _ms(pd.Series([spec.end]))[0]
     end = _ms(pd.Series([spec.end or dt.datetime.now(dt.UTC)]))[0]
     key = GROUPS[spec.by]
-    keys = facts["grid_code"].str[:12] if key == "community" else facts[key]
+    keys = facts["grid_code"].str[: UNIT_DIGITS["community"]] if key == "community" else facts[key]
     if key == "category_code" and "kind" in facts:  # component:0104 is not event:0104
         keys = facts["kind"].astype(str) + ":" + keys.astype(str)
     codes, names = pd.factorize(keys[keep], sort=True, use_na_sentinel=True)

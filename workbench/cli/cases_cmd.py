@@ -375,7 +375,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         since = start - pd.DateOffset(years=spec.baseline_years)
         facts = store.case_facts(since.to_pydatetime(), end.to_pydatetime())
         board = Dashboard(start, end, pd.DataFrame(), pd.DataFrame(), None)
-        cell_figures(board, store, facts, grid, spec)
+        cell_figures(board, store.calendar, facts, grid, spec)
     cells = board.cells
     print(
         _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(
