@@ -3,7 +3,8 @@
 The rules are :class:`citydesk.incidents.case_store.CaseStore`'s; this module supplies psycopg 3
 connections from a pool, row locks (``SELECT ... FOR UPDATE`` inside the optimistic version
 check, so the check and the write cannot interleave with another desk's), ``COPY`` for bulk
-imports, and the versioned server-side schema (:mod:`citydesk.incidents.pg_schema`).
+imports, and the versioned server-side schema (``pg_migrations/``, applied by
+:mod:`citydesk.layers.pg_migrate`).
 
 Moments are ``timestamptz`` in the database and JSON is ``jsonb``, as a database
 administrator expects; they are read back as the same UTC text the GeoPackage store keeps
@@ -30,13 +31,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
+from citydesk.layers.pg_migrate import migrate
+from citydesk.layers.pg_url import StoreUrl, connection_error
 
 from .calendar import WorkingCalendar
 from .case_store import FACT_MOMENTS, FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
 from .categories import Catalogue
 from .lifecycle import Role
-from .pg_schema import migrate
-from .store_url import StoreUrl, connection_error
 from .timestamps import to_text
 
 __all__ = ["AccessDenied", "PostgisCaseStore"]
@@ -53,6 +54,8 @@ def _one(cursor: Any) -> dict[str, Any]:
 
 
 DEFAULT_SCHEMA = "citydesk"
+#: the case store's schema versions
+MIGRATIONS = "citydesk.incidents.pg_migrations"
 #: readable only by the intake roles (column privileges, migration 0002)
 PERSONAL_COLUMNS = ("reporter_name", "reporter_phone", "reporter_email")
 
@@ -107,9 +110,22 @@ class PostgisCaseStore(CaseStore):
         try:
             kwargs: dict[str, Any] = {**self.url.connect_kwargs(), "autocommit": True}
             with psycopg.connect(self.url.text, **kwargs) as con:
-                migrate(con, self.schema)
+                migrate(con, self.schema, MIGRATIONS)
         except psycopg.OperationalError as exc:
-            raise connection_error(self.url, exc) from exc
+            raise connection_error(
+                self.url,
+                exc,
+                _("cannot connect to the case store at {url}: {error}"),
+                _(
+                    "Check that the server runs and the URL is right. Give the password in "
+                    "PGPASSWORD, ~/.pgpass or the keyring (citydesk cases connect "
+                    "--save-password)."
+                ),
+                gui_fix=_(
+                    "Check that the server runs and the URL is right, and type the password in "
+                    "the case store dialog (Dispatch > Case store)."
+                ),
+            ) from exc
         self._pool = self._new_pool()
         self._owns_pool = True
         readable = ", ".join(

@@ -2,7 +2,7 @@
 
 A project keeps its cases in its own GeoPackage unless ``citydesk cases connect`` pointed
 it at a PostgreSQL + PostGIS database: then the project's settings hold that URL (never a
-password; see :mod:`citydesk.incidents.store_url`). Everything that opens a project's cases goes
+password; see :mod:`citydesk.layers.pg_url`). Everything that opens a project's cases goes
 through :func:`open_store`, so the CLI, the desk and the dashboard agree on where they are.
 """
 
@@ -74,8 +74,7 @@ def checked_url(text: str):
     """The URL to store in a project: refused if it carries a password (the project file
     would then hold it)."""
     from citydesk.layers.i18n import _
-
-    from .store_url import StoreUrl, StoreUrlError
+    from citydesk.layers.pg_url import StoreUrl, StoreUrlError
 
     url = StoreUrl.parse(text)
     if url.password is not None or url.ssl_password is not None:

@@ -210,7 +210,7 @@ def pg_sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
     as the URL's user: what a hand-typed psql session would do."""
     import psycopg
 
-    from citydesk.incidents.store_url import StoreUrl
+    from citydesk.layers.pg_url import StoreUrl
 
     parsed = StoreUrl.parse(url)
     with psycopg.connect(parsed.text, autocommit=True) as con:

@@ -11,10 +11,10 @@ from conftest import pg_sql
 from citydesk.incidents.backup import summarize
 from citydesk.incidents.lifecycle import Role, State
 from citydesk.incidents.new_cases import NewCase
-from citydesk.incidents.pg_schema import SchemaError
 from citydesk.incidents.postgis_store import PostgisCaseStore
-from citydesk.incidents.store_url import StoreUrl, StoreUrlError
 from citydesk.incidents.stores import store_place
+from citydesk.layers.pg_migrate import SchemaError
+from citydesk.layers.pg_url import StoreUrl, StoreUrlError
 from citydesk.workbench.cli.main import main
 
 
@@ -129,7 +129,7 @@ def test_schema_versions_are_kept_on_the_server(pg_url):
     with pytest.raises(SchemaError, match="differs from the one this CityDesk ships"):
         PostgisCaseStore(pg_url)
     pg_sql(pg_url, "INSERT INTO schema_migrations VALUES (99, 'future', 'x', now())")
-    with pytest.raises(SchemaError, match="has version 99"):
+    with pytest.raises(SchemaError, match="have version 99"):
         PostgisCaseStore(pg_url)
 
 

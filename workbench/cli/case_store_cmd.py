@@ -78,8 +78,8 @@ def _database_arguments(parser: argparse.ArgumentParser, optional: bool) -> None
 
 
 def _remember_password(url_text: str, save_password: bool) -> None:
-    from citydesk.incidents.store_url import save_password as keep
     from citydesk.incidents.stores import checked_url
+    from citydesk.layers.pg_url import save_password as keep
 
     if save_password:
         url = checked_url(url_text)

@@ -79,7 +79,7 @@ class CaseStoreDialog(QDialog):
     def _url(self) -> str | None:
         """The URL as the project keeps it (checked; no password in it), with the
         password handed to libpq or the keyring."""
-        from citydesk.incidents.store_url import save_password
+        from citydesk.layers.pg_url import save_password
 
         try:
             url = checked_url(self.url.text())

@@ -1,9 +1,10 @@
-"""Versioned schema migrations of the PostGIS case store, run on the server.
+"""Versioned schema migrations on a PostgreSQL server: the case store's and the shared
+layers'.
 
-Each file ``pg_migrations/NNNN_name.sql`` is one version. Opening a store applies the
-versions the database lacks, each in its own transaction together with its row in
-``schema_migrations`` (version, name, SHA-256 of the file, when), under an advisory lock so
-two desks starting at once do not both migrate. A database that is newer than this
+Each file ``NNNN_name.sql`` of a migrations package is one version. Opening a store applies
+the versions the database lacks, all in one transaction together with their rows in the
+schema's ``schema_migrations`` (version, name, SHA-256 of the file, when), under an advisory
+lock so two desks starting at once do not both migrate. A database that is newer than this
 CityDesk, or whose applied migration differs from the file of the same version, is refused
 rather than guessed at.
 """
@@ -26,7 +27,7 @@ _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
 class SchemaError(CityDeskError):
-    """The database's case-store schema is not one this CityDesk can use."""
+    """A database schema of CityDesk's that this CityDesk cannot use."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ class Migration:
 
 
 @cache
-def migrations() -> tuple[Migration, ...]:
-    """The shipped migrations in version order (read once: every store open checks them)."""
+def shipped(package: str) -> tuple[Migration, ...]:
+    """The migrations in ``package``, in version order (read once: every open checks them)."""
     found = []
-    for entry in resources.files("citydesk.incidents.pg_migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
@@ -93,16 +94,17 @@ def applied(con: Connection, schema: str) -> dict[int, tuple[str, str]]:
     return {version: (name, checksum) for version, name, checksum in cur.fetchall()}
 
 
-def _up_to_date(con: Connection, schema: str) -> bool:
-    ours = {m.version: m.checksum for m in migrations()}
+def _up_to_date(con: Connection, schema: str, package: str) -> bool:
+    ours = {m.version: m.checksum for m in shipped(package)}
     have = applied(con, schema)
     return {v: c for v, (_name, c) in have.items()} == ours
 
 
-def migrate(con: Connection, schema: str) -> list[int]:
-    """Bring ``schema`` up to the latest version; returns the versions applied now. All
-    pending versions go in one transaction: a failure leaves the schema as it was."""
-    if _up_to_date(con, schema):
+def migrate(con: Connection, schema: str, package: str) -> list[int]:
+    """Bring ``schema`` up to the latest version of the migrations in ``package``; returns
+    the versions applied now. All pending versions go in one transaction: a failure leaves
+    the schema as it was."""
+    if _up_to_date(con, schema, package):
         return []  # what every desk's start finds: no lock, no DDL, no privilege needed
     _ensure_postgis(con)
     ident = sql.Identifier(schema)
@@ -118,13 +120,13 @@ def migrate(con: Connection, schema: str) -> list[int]:
             ).format(ident)
         )
         have = applied(con, schema)
-        ours = {m.version: m for m in migrations()}
+        ours = {m.version: m for m in shipped(package)}
         newer = sorted(set(have) - set(ours))
         if newer:
             raise SchemaError(
                 _(
-                    "the case store in schema {schema} has version {found}; this CityDesk "
-                    "knows up to version {ours}"
+                    "the CityDesk tables in schema {schema} have version {found}; this "
+                    "CityDesk knows up to version {ours}"
                 ).format(schema=schema, found=max(newer), ours=max(ours)),
                 _("Upgrade CityDesk on this desk; the other desks already use a newer one."),
             )

@@ -1,11 +1,13 @@
-"""Where a project's cases live when they are not in the project file: a PostgreSQL URL.
+"""Where CityDesk's data lives on a server: a PostgreSQL URL, and how a password is found.
 
-A project keeps only the URL, never a password (project files get mailed around and put
-on shared drives). The password comes from, in this order: the ``PGPASSWORD`` variable, the
-system keyring (service ``citydesk``, user name = the URL without password, as
-``citydesk cases connect --save-password`` stores it), and libpq's own ``~/.pgpass``.
-A URL may carry ``?schema=NAME`` to keep several cities (or a training copy) in one
-database; it is CityDesk's parameter, not libpq's, and is taken out before connecting.
+The case store (:mod:`citydesk.incidents.postgis_store`) and the shared layers
+(:mod:`citydesk.layers.shared_db`) connect the same way. A project keeps only the URL, never
+a password (project files get mailed around and put on shared drives). The password comes
+from, in this order: the ``PGPASSWORD`` variable, the system keyring (service ``citydesk``,
+user name = the URL without password, as ``citydesk cases connect --save-password`` stores
+it), and libpq's own ``~/.pgpass``. A URL may carry ``?schema=NAME`` to keep several cities
+(or a training copy) in one database; it is CityDesk's parameter, not libpq's, and is taken
+out before connecting.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _SECRET_KEYS = ("password", "sslpassword")
 
 
 class StoreUrlError(CityDeskError):
-    """A case-store URL that cannot be used."""
+    """A PostgreSQL URL that cannot be used (or a server it names that cannot be reached)."""
 
 
 @dataclass(frozen=True)
@@ -123,18 +125,11 @@ def save_password(url: StoreUrl, password: str) -> None:
         ) from exc
 
 
-def connection_error(url: StoreUrl, exc: Exception) -> CityDeskError:
+def connection_error(
+    url: StoreUrl, exc: Exception, problem: str, fix: str, gui_fix: str = ""
+) -> CityDeskError:
+    """The one-line message for a server that cannot be reached: ``problem`` is the caller's
+    translated template with ``{url}`` (shown without password) and ``{error}`` (the first
+    line of libpq's own message)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StoreUrlError(
-        _("cannot connect to the case store at {url}: {error}").format(
-            url=url.redacted(), error=first
-        ),
-        _(
-            "Check that the server runs and the URL is right. Give the password in "
-            "PGPASSWORD, ~/.pgpass or the keyring (citydesk cases connect --save-password)."
-        ),
-        gui_fix=_(
-            "Check that the server runs and the URL is right, and type the password in the "
-            "case store dialog (Dispatch > Case store)."
-        ),
-    )
+    return StoreUrlError(problem.format(url=url.redacted(), error=first), fix, gui_fix=gui_fix)
