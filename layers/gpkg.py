@@ -556,7 +556,7 @@ _SINGLE_TO_MULTI: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-def _declared_geometry(geoms: np.ndarray) -> tuple[str, np.ndarray]:
+def declared_geometry(geoms: np.ndarray) -> tuple[str, np.ndarray]:
     """The layer's declared geometry type and its geometries, singles promoted to multi when
     both occur (as GDAL does), because a GeoPackage layer declares one type."""
     missing = shapely.is_missing(geoms)
@@ -574,7 +574,7 @@ def _declared_geometry(geoms: np.ndarray) -> tuple[str, np.ndarray]:
     return "GEOMETRY", geoms
 
 
-def _sql_type_and_values(series: pd.Series) -> tuple[str, list[Any]]:
+def column_type_and_values(series: pd.Series) -> tuple[str, list[Any]]:
     """The GeoPackage type of a column and its values ready for SQLite."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -633,10 +633,10 @@ def write_features(
     else:  # no ids, or ids that cannot be keys (duplicates after a merge): number them
         fids = np.arange(1, len(frame) + 1, dtype="int64")
     srs = srs_id(con, frame.crs)
-    geom_type, geoms = _declared_geometry(np.asarray(frame.geometry.values, dtype=object))
+    geom_type, geoms = declared_geometry(np.asarray(frame.geometry.values, dtype=object))
     columns: list[tuple[str, str, list[Any]]] = []
     for name in data.columns:
-        sql_type, values = _sql_type_and_values(data[name])
+        sql_type, values = column_type_and_values(data[name])
         columns.append((str(name), sql_type, values))
     ddl = ", ".join(
         [

@@ -82,6 +82,8 @@ def _layer_record(layer: Layer) -> dict[str, Any]:
     }
     if isinstance(layer, RasterLayer):
         record["units"] = layer.units
+    if layer.kind == "shared":  # features in a PostGIS database: where, not what
+        record["shared"] = layer.record()  # type: ignore[attr-defined]
     return record
 
 
@@ -296,7 +298,12 @@ def _write_project(
     gpkg.ensure_core(con)
     order = project.layer_order()
     chosen = set(order if only is None else only)
-    vectors = [lay for i in order if isinstance(lay := project.layers[i], VectorLayer)]
+    # a shared layer's features stay in its database; the project keeps only its record
+    vectors = [
+        lay
+        for i in order
+        if isinstance(lay := project.layers[i], VectorLayer) and lay.kind != "shared"
+    ]
     rasters = [lay for i in order if isinstance(lay := project.layers[i], RasterLayer)]
     gone: set[str] = set()
     if only is None:
@@ -376,12 +383,20 @@ def project_state(project: Project) -> str:
         "crs": crs_to_string(project.crs),
         "tree": project.root.to_dict(),
         "layers": [_layer_record(project.layers[i]) for i in order],
-        "features": [len(getattr(project.layers[i], "data", ())) for i in order],
+        "features": [_stored_count(project.layers[i]) for i in order],
         "metadata": _json_safe(project.metadata),
         "path": project.path,
     }
     text = json.dumps(state, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _stored_count(layer: Layer) -> int:
+    """The features a save writes into the file (a shared layer's stay in its database,
+    and others' edits there do not make the project unsaved)."""
+    if layer.kind == "shared" or not isinstance(layer, VectorLayer):
+        return 0
+    return len(layer.data)
 
 
 def read_project_meta(path: str | Path) -> dict[str, Any]:
@@ -509,6 +524,13 @@ def _read_layer_record(
 ) -> Layer:
     if record.get("kind") == "raster":
         return _raster_from_bytes(blobs[record["id"]], record)
+    if record.get("kind") == "shared":
+        from .shared_layer import shared_layer_from_record
+
+        shared = shared_layer_from_record(_common_settings(record), record["shared"])
+        if features:
+            shared.refresh()  # the database is asked now; a failure marks it unavailable
+        return shared
     where = None if features else "0"  # no rows: the table's columns and CRS only
     frame = gpkg.read_features(con, str(record["id"]), path=path, where=where)
     return VectorLayer(**_common_settings(record), data=frame)

@@ -1,4 +1,5 @@
-"""``citydesk layers info|validate|convert``."""
+"""``citydesk layers info|validate|convert|offset``, and the shared layers' commands
+(:mod:`.shared_layers_cmd`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from citydesk.layers.i18n import _
 
+from . import shared_layers_cmd
 from .progress import TqdmFeedback
 
 
@@ -34,7 +36,9 @@ def read_from_args(args: argparse.Namespace, feedback=None, **extra):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    cmd = sub.add_parser("layers", help=_("inspect, validate and convert data files"))
+    cmd = sub.add_parser(
+        "layers", help=_("inspect, validate and convert data files; share layers on PostGIS")
+    )
     lsub = cmd.add_subparsers(dest="layers_command", metavar="ACTION", required=True)
 
     info = lsub.add_parser("info", help=_("describe a data file and its layers"))
@@ -85,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     off.add_argument("--reference", help=_("a layer in true WGS 84 nearby: FILE or FILE::LAYER"))
     off.add_argument("--json", action="store_true", help=_("print the finding as JSON"))
     off.set_defaults(func=cmd_offset)
+    shared_layers_cmd.register(lsub)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -88,7 +88,7 @@ class _RenderTask:
 
     def run(self) -> None:
         try:
-            self.prepared = self.prepare(self.layer)
+            self.prepared = self.prepare(self.layer, self.view)
             if self.token.canceled:
                 return
             if isinstance(self.layer, RasterLayer):
@@ -220,9 +220,14 @@ class MapCanvas(QWidget):
         self._timer.start()
         self.update()
 
-    def _prepare(self, layer):
+    def _prepare(self, layer, view: View | None = None):
         """Per-layer data in the project CRS, converted for Qt once (cached). Called from
-        render workers; the lock keeps two renders from preparing the same layer twice."""
+        render workers; the lock keeps two renders from preparing the same layer twice.
+        A shared (PostGIS) layer not read whole is fetched for the ``view`` only, through
+        its spatial index, each time (its features may change under us)."""
+        if view is not None and layer.kind == "shared" and not layer.loaded:
+            frame = layer.fetch(view.extent, self.project.crs)
+            return self._cache_and_colors(layer, frame)
         with self._prepare_lock:
             if layer.id in self._prepared:
                 return self._prepared[layer.id]
@@ -230,13 +235,16 @@ class MapCanvas(QWidget):
             self._prepared[layer.id] = prepared
             return prepared
 
+    @staticmethod
+    def _cache_and_colors(layer: VectorLayer, frame):
+        kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
+            layer.geometry_type, "polygon"
+        )
+        return (build_cache(frame.geometry.values, kind), feature_colors(layer, frame))
+
     def _build_prepared(self, layer):
         if isinstance(layer, VectorLayer):
-            frame = layer.in_crs(self.project.crs)
-            kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
-                layer.geometry_type, "polygon"
-            )
-            prepared = (build_cache(frame.geometry.values, kind), feature_colors(layer, frame))
+            prepared = self._cache_and_colors(layer, layer.in_crs(self.project.crs))
         else:
             from citydesk.layers.raster_ops import reproject_raster
 
