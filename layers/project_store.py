@@ -525,15 +525,27 @@ def _read_layer_record(
     if record.get("kind") == "raster":
         return _raster_from_bytes(blobs[record["id"]], record)
     if record.get("kind") == "shared":
-        from .shared_layer import shared_layer_from_record
-
-        shared = shared_layer_from_record(_common_settings(record), record["shared"])
-        if features:
-            shared.refresh()  # the database is asked now; a failure marks it unavailable
-        return shared
+        return shared_layer_of_record(record, connect=features)
     where = None if features else "0"  # no rows: the table's columns and CRS only
     frame = gpkg.read_features(con, str(record["id"]), path=path, where=where)
     return VectorLayer(**_common_settings(record), data=frame)
+
+
+def shared_layer_of_record(record: dict[str, Any], connect: bool = True) -> Layer:
+    """The shared (PostGIS) layer a project record describes. With ``connect`` its database
+    is asked now, and a failure (the reason, as a :class:`LayerReadError`) marks the layer
+    unavailable; the workbench calls it again to try an unavailable layer once more."""
+    from .shared_layer import shared_layer_from_record
+
+    if record.get("kind") != "shared":
+        raise LayerReadError(
+            _("layer {id} is not a shared layer").format(id=record.get("id")),
+            _("Reopen the project to read its other layers again."),
+        )
+    shared = shared_layer_from_record(_common_settings(record), record["shared"])
+    if connect:
+        shared.refresh()
+    return shared
 
 
 def read_project_raster(path: str | Path, layer_id: str) -> RasterLayer | None:

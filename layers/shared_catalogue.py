@@ -100,6 +100,10 @@ def _require_catalogue(db: SharedDatabase, con: Any) -> None:
                 "Ask the database administrator to set it up: citydesk layers department add "
                 "URL NAME; or give the right schema in the URL (?schema=NAME)."
             ),
+            gui_fix=_(
+                "Ask the database administrator to set up the shared layers in this database, "
+                "or give the right schema in the URL (?schema=NAME)."
+            ),
         )
 
 
@@ -224,6 +228,7 @@ def _department(db: SharedDatabase, name: str) -> Department:
             _("there is no department {name} in the shared-layer database").format(name=name),
             _("The departments are: {names}. An administrator adds one with: citydesk layers "
               "department add URL NAME").format(names=", ".join(found) or "-"),
+            gui_fix=_("The departments are: {names}.").format(names=", ".join(found) or "-"),
         )  # fmt: skip
     return found[name]
 
@@ -240,5 +245,6 @@ def member_department(db: SharedDatabase, name: str) -> Department:
                 user=db.url.user, name=name
             ),
             _("Ask the database administrator: citydesk layers department grant URL USER NAME"),
+            gui_fix=_("Ask the database administrator to put you in that department."),
         )
     return department

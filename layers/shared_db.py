@@ -129,6 +129,9 @@ class SharedDatabase:
                     "Ask the database administrator to run: citydesk layers department add "
                     "URL NAME (it sets the schema up)."
                 ),
+                gui_fix=_(
+                    "Ask the database administrator to set up the shared layers in this database."
+                ),
             ) from exc
 
     def _unreachable(self, exc: Exception) -> CityDeskError:
@@ -140,6 +143,10 @@ class SharedDatabase:
                 "Check that the server runs and the URL is right. Give the password in "
                 "PGPASSWORD, ~/.pgpass or the keyring (citydesk cases connect "
                 "--save-password)."
+            ),
+            gui_fix=_(
+                "Check that the server runs and the URL is right, and type the password in "
+                "the Password field."
             ),
         )
 
@@ -155,6 +162,14 @@ class SharedDatabase:
                     user=self.url.user, error=_first_line(exc)
                 ),
                 _("Ask the layer's owner department or the database administrator for access."),
+            ) from exc
+        except (errors.DataError, errors.IntegrityError) as exc:
+            raise SharedLayerError(
+                _("the database refused a value: {error}").format(error=_first_line(exc)),
+                _(
+                    "Give each field a value of its type (a number for a number field, a "
+                    "date as YYYY-MM-DD), and every required field a value."
+                ),
             ) from exc
         except psycopg.OperationalError as exc:
             raise self._unreachable(exc) from exc

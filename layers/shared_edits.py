@@ -20,7 +20,7 @@ from psycopg import sql
 from .i18n import _
 from .shared_db import SharedLayerError, one, qualified
 from .shared_layer import SharedLayer
-from .shared_table import VERSION_COLUMN
+from .shared_table import VERSION_COLUMN, plain
 
 
 class EditConflict(SharedLayerError):
@@ -49,6 +49,10 @@ def _editable(layer: SharedLayer) -> None:
                 "Only tables published with CityDesk (citydesk layers publish) carry the "
                 "version that keeps two editors from overwriting each other."
             ),
+            gui_fix=_(
+                "Only tables published with CityDesk (layer menu: Publish to shared "
+                "database) carry the version that keeps two editors from overwriting each other."
+            ),
         )
 
 
@@ -63,7 +67,7 @@ def read_feature(layer: SharedLayer, key: Any) -> Feature | None:
         k=sql.Identifier(table.key),
     )
     with layer.database.connection() as con:
-        row = con.cursor(binary=True).execute(query, (key,)).fetchone()
+        row = con.cursor(binary=True).execute(query, (plain(key),)).fetchone()
     if row is None:
         return None
     values = dict(zip(table.fields, row[: len(table.fields)], strict=True))
@@ -122,7 +126,7 @@ def update_feature(
         v=sql.Identifier(VERSION_COLUMN),
     )
     with layer.database.transaction() as con:
-        done = con.execute(query, [*params, key, version]).fetchone()
+        done = con.execute(query, [*params, plain(key), version]).fetchone()
     current = read_feature(layer, key)
     if done is None:
         raise _refused(layer, key, version, current)
@@ -187,7 +191,7 @@ def delete_feature(layer: SharedLayer, key: Any, version: int) -> None:
         v=sql.Identifier(VERSION_COLUMN),
     )
     with layer.database.transaction() as con:
-        done = con.execute(query, (key, version)).fetchone()
+        done = con.execute(query, (plain(key), version)).fetchone()
     if done is None:
         raise _refused(layer, key, version, read_feature(layer, key))
     layer.forget()

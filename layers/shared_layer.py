@@ -154,6 +154,14 @@ class SharedLayer(VectorLayer):
             frame = frame.to_crs(target)
         return frame
 
+    def features(self, keys: list[Any], crs: CRS | str | None = None) -> gpd.GeoDataFrame:
+        """The features with these keys (a selection), in ``crs``, without reading the rest."""
+        if self._frame is not None:
+            frame = self._frame.loc[self._frame.index.intersection(keys)]
+        else:
+            frame = read_features(self.database, self.table, keys=list(keys))
+        return frame.to_crs(crs) if crs is not None and self.crs is not None else frame
+
     def describe(self) -> dict[str, Any]:
         info = Layer.describe(self)
         info.update(
@@ -228,6 +236,15 @@ def open_shared_layer(
     )
 
 
+def shared_in_place_of(layer: Layer, url: str, table: str) -> SharedLayer:
+    """The shared table ``table`` as a project layer standing in for ``layer`` (just
+    published from it): same id, name, style, role, visibility and opacity."""
+    shared = open_shared_layer(url, table, name=layer.name)
+    shared.id, shared.style, shared.role = layer.id, layer.style, layer.role
+    shared.visible, shared.opacity = layer.visible, layer.opacity
+    return shared
+
+
 def _catalogue_title(db: SharedDatabase, table: SharedTable) -> str | None:
     from .shared_catalogue import catalogue_entry
 
@@ -254,6 +271,7 @@ __all__ = [
     "SharedLayer",
     "SharedLayerError",
     "open_shared_layer",
+    "shared_in_place_of",
     "shared_layer_from_record",
     "table_extent_and_count",
 ]

@@ -101,6 +101,9 @@ def publish(
                 raise SharedLayerError(
                     _("the shared database already has a table {table}").format(table=table),
                     _("Choose another name (--table), or replace it (--replace)."),
+                    gui_fix=_(
+                        "Choose another table name, or tick Replace a table of the same name."
+                    ),
                 )
             con.execute(sql.SQL("DROP TABLE {}").format(target))
             con.execute("DELETE FROM catalogue WHERE layer_table = %s", (table,))
@@ -168,7 +171,9 @@ def publish(
 
 
 def _epsg(layer: VectorLayer) -> int:
-    code = layer.crs.to_epsg() if layer.crs is not None else None
+    # an ESRI .prj of a standard CRS is matched to its EPSG code as QGIS does (pyproj's
+    # identification at 70 % confidence); a truly custom CRS is refused
+    code = layer.crs.to_epsg(min_confidence=70) if layer.crs is not None else None
     if code is None:
         raise SharedLayerError(
             _("the layer {name} has no EPSG code for its CRS, which PostGIS needs").format(
@@ -176,6 +181,9 @@ def _epsg(layer: VectorLayer) -> int:
             ),
             _("Reproject it to a CRS with an EPSG code first (citydesk layers convert "
               "--to-crs EPSG:...)."),
+            gui_fix=_("Reproject the layer's file to a CRS with an EPSG code (in a terminal: "
+                      "citydesk layers convert FILE OUT --to-crs EPSG:...), add that file and "
+                      "publish it."),
         )  # fmt: skip
     return int(code)
 
@@ -255,6 +263,7 @@ def _grants(con, target, owner_role: str, options: PublishOptions, db) -> None:
                     name=", ".join(sorted(unknown))
                 ),
                 _("Name departments that exist (citydesk layers department list URL)."),
+                gui_fix=_("Name departments that exist (Load departments lists them)."),
             )
         readers = [r[1] for r in rows]
     for role in readers:

@@ -101,6 +101,10 @@ def inspect_table(
                     "It was deleted or renamed. List the shared layers with: citydesk layers "
                     "catalogue URL; or remove the layer from the project."
                 ),
+                gui_fix=_(
+                    "It was deleted or renamed. Look for it in Project > Add shared layer, or "
+                    "remove the layer from the project."
+                ),
             )
         geometries = con.execute(
             "SELECT f_geometry_column, srid, type FROM geometry_columns "
@@ -176,6 +180,10 @@ def _primary_key(columns: list[str], label: str) -> str:
             "Add one (ALTER TABLE ... ADD COLUMN fid bigserial PRIMARY KEY), or name the "
             "column that identifies a feature (--key)."
         ),
+        gui_fix=_(
+            "Add one (ALTER TABLE ... ADD COLUMN fid bigserial PRIMARY KEY), or type the "
+            "column that identifies a feature in the key column box."
+        ),
     )
 
 
@@ -221,9 +229,12 @@ def read_features(
     table: SharedTable,
     bbox: tuple[float, float, float, float] | None = None,
     columns: list[str] | None = None,
+    keys: list[Any] | None = None,
 ) -> gpd.GeoDataFrame:
-    """The features of ``table`` (those whose box meets ``bbox``, in the table's CRS, when
-    given), with ``columns`` (default: every field; the key always), in key order."""
+    """The features of ``table`` (those whose box meets ``bbox``, in the table's CRS, or
+    those with ``keys``, when given), with ``columns`` (default: every field; the key
+    always), in key order and indexed by the key: a feature has the same label whether the
+    layer was read whole or one view of it, so a selection means the same features."""
     wanted = list(table.fields if columns is None else columns)
     if table.key not in wanted:
         wanted.insert(0, table.key)
@@ -237,12 +248,22 @@ def read_features(
     if bbox is not None:
         query += sql.SQL(" WHERE {g} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(g=geom)
         params = (*[float(v) for v in bbox], table.srid)
+    elif keys is not None:
+        query += sql.SQL(" WHERE {k} = ANY(%s)").format(k=sql.Identifier(table.key))
+        params = ([plain(k) for k in keys],)
     query += sql.SQL(" ORDER BY {k}").format(k=sql.Identifier(table.key))
     with db.connection() as con:
         cur = con.cursor(binary=True)
         cur.execute(query, params)
         rows = cur.fetchall()
-    return _frame(rows, wanted, crs_of(table))
+    frame = _frame(rows, wanted, crs_of(table))
+    frame.index = pd.Index(frame[table.key].to_numpy(), name=None)
+    return frame
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar (a label from a frame) as the Python value the driver sends."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _frame(rows: list[tuple[Any, ...]], names: list[str], crs: str) -> gpd.GeoDataFrame:

@@ -94,7 +94,7 @@ def register(lsub: argparse._SubParsersAction) -> None:
 def cmd_publish(args: argparse.Namespace) -> int:
     from citydesk.layers.layer import VectorLayer
     from citydesk.layers.project_store import load_project, save_project
-    from citydesk.layers.shared_layer import open_shared_layer
+    from citydesk.layers.shared_layer import shared_in_place_of
     from citydesk.layers.shared_publish import PublishOptions, publish
 
     project = load_project(args.project)
@@ -128,10 +128,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         )
     )
     if not args.keep_local:
-        shared = open_shared_layer(args.url, entry.table, name=layer.name)
-        shared.id, shared.style, shared.role = layer.id, layer.style, layer.role
-        shared.visible, shared.opacity = layer.visible, layer.opacity
-        project.layers[layer.id] = shared
+        project.layers[layer.id] = shared_in_place_of(layer, args.url, entry.table)
         save_project(project, args.project)
         print(_("the project now uses the shared table"))
     return 0

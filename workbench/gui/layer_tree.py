@@ -7,7 +7,8 @@ which the project's tree is rebuilt from the widget so the model stays the one t
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem
+from PyQt5.QtGui import QBrush, QColor
+from PyQt5.QtWidgets import QAbstractItemView, QMenu, QStyle, QTreeWidget, QTreeWidgetItem
 
 from citydesk.layers.project import GroupNode, LayerNode, Project
 
@@ -22,6 +23,10 @@ class LayerTreeWidget(QTreeWidget):
     order_changed = pyqtSignal()
     zoom_to_layer = pyqtSignal(str)
     remove_layer = pyqtSignal(str)
+    publish_layer = pyqtSignal(str)  # a file vector layer, to the shared database
+    reload_layer = pyqtSignal(str)  # a shared layer: read the table again
+    retry_layer = pyqtSignal(str)  # an unavailable layer: try its database again
+    forget_layer = pyqtSignal(str)  # an unavailable layer: remove it from the project
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -62,6 +67,20 @@ class LayerTreeWidget(QTreeWidget):
                     parent_item.addChild(item)
 
         add(self.invisibleRootItem(), project.root)
+        for layer_id, why in project.unreadable.items():
+            # a layer the project could not reach: shown, greyed, with the reason; its
+            # settings are kept and saved back (try again or remove it from the menu)
+            record = next((r for r in project.unreadable_records if r.get("id") == layer_id), {})
+            name = str(record.get("name") or layer_id)
+            item = QTreeWidgetItem([tr("{name} (unavailable)").format(name=name)])
+            item.setData(0, ROLE_KIND, "unavailable")
+            item.setData(0, ROLE_ID, layer_id)
+            item.setToolTip(0, why)
+            item.setForeground(0, QBrush(QColor("#888888")))
+            item.setIcon(0, self.style().standardIcon(QStyle.SP_MessageBoxWarning))
+            item.setFlags((item.flags() & ~Qt.ItemIsUserCheckable) & ~Qt.ItemIsDropEnabled
+                          & ~Qt.ItemIsDragEnabled)  # fmt: skip
+            self.insertTopLevelItem(0, item)  # on top, where it is seen
         self._building = False
 
     def layer_item(self, layer_id: str) -> QTreeWidgetItem | None:
@@ -85,7 +104,7 @@ class LayerTreeWidget(QTreeWidget):
         visible = item.checkState(0) == Qt.Checked
         if item.data(0, ROLE_KIND) == "layer":
             self.project.layers[item.data(0, ROLE_ID)].visible = visible
-        else:
+        elif item.data(0, ROLE_KIND) == "group":
             self.project.group(item.data(0, ROLE_ID)).visible = visible
         self.visibility_changed.emit()
 
@@ -111,7 +130,7 @@ class LayerTreeWidget(QTreeWidget):
                         expanded=item.isExpanded(),
                     )
                     nodes.append(node)
-                else:
+                elif item.data(0, ROLE_KIND) == "layer":
                     nodes.append(LayerNode(item.data(0, ROLE_ID)))
             return nodes
 
@@ -129,13 +148,28 @@ class LayerTreeWidget(QTreeWidget):
         if ok:
             self.set_opacity(layer_id, value)
 
-    def _menu(self, pos) -> None:
-        item = self.itemAt(pos)
-        if item is None or item.data(0, ROLE_KIND) != "layer":
-            return
-        layer_id = item.data(0, ROLE_ID)
+    def layer_menu(self, layer_id: str, kind: str = "layer") -> QMenu:
+        """The context menu of one entry (built apart from showing it, for the tests)."""
         menu = QMenu(self)
+        if kind == "unavailable":
+            menu.addAction(tr("Try again"), lambda: self.retry_layer.emit(layer_id))
+            menu.addAction(tr("Remove from project"), lambda: self.forget_layer.emit(layer_id))
+            return menu
+        layer = self.project.layers[layer_id] if self.project else None
         menu.addAction(tr("Zoom to layer"), lambda: self.zoom_to_layer.emit(layer_id))
         menu.addAction(tr("Opacity..."), lambda: self._ask_opacity(layer_id))
+        if layer is not None and layer.kind == "vector":
+            menu.addAction(
+                tr("Publish to shared database..."), lambda: self.publish_layer.emit(layer_id)
+            )
+        if layer is not None and layer.kind == "shared":
+            menu.addAction(tr("Reload from the database"), lambda: self.reload_layer.emit(layer_id))
         menu.addAction(tr("Remove layer"), lambda: self.remove_layer.emit(layer_id))
+        return menu
+
+    def _menu(self, pos) -> None:
+        item = self.itemAt(pos)
+        if item is None or item.data(0, ROLE_KIND) not in ("layer", "unavailable"):
+            return
+        menu = self.layer_menu(item.data(0, ROLE_ID), item.data(0, ROLE_KIND))
         menu.exec_(self.viewport().mapToGlobal(pos))

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from PyQt5.QtCore import QPointF, QSettings, QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAction,
@@ -45,6 +46,7 @@ from .layer_tree import LayerTreeWidget
 from .legend import LegendWidget
 from .log_panel import LogPanel
 from .map_canvas import MapCanvas
+from .shared_layers_actions import SharedLayerActions
 from .tasks import MessageBar, TaskManager
 
 MAX_RECENT = 8
@@ -61,6 +63,13 @@ log = logging.getLogger(__name__)
 #: a selection with more features than this not yet converted to Qt shapes is highlighted
 #: once a worker has converted them (13k parcels took 0.1 s on the GUI thread)
 _HIGHLIGHT_IN_BACKGROUND = 2000
+
+
+def _editable(layer: VectorLayer) -> bool:
+    """Can the identify panel offer to edit this layer's features (a shared table published
+    with CityDesk, which carries the version check)?"""
+    table = getattr(layer, "table", None)
+    return layer.kind == "shared" and bool(table and table.versioned and not table.is_view)
 
 
 class MainWindow(QMainWindow):
@@ -122,12 +131,18 @@ class MainWindow(QMainWindow):
         self.layer_tree.order_changed.connect(self._tree_changed)
         self.layer_tree.zoom_to_layer.connect(self._zoom_to_layer)
         self.layer_tree.remove_layer.connect(self._remove_layer)
+        self.shared = SharedLayerActions(self)
+        self.layer_tree.publish_layer.connect(self.shared.publish_dialog)
+        self.layer_tree.reload_layer.connect(self.shared.reload)
+        self.layer_tree.retry_layer.connect(self.shared.retry)
+        self.layer_tree.forget_layer.connect(self.shared.remove_unavailable)
         self.selection = Selection()
         self.selection.subscribe(self._selection_changed)
         self._highlight_generation = 0
         self._highlighter = ThreadPoolExecutor(1, thread_name_prefix="citydesk-highlight")
         self.highlight_ready.connect(self._show_highlight)
         self.identify_panel = IdentifyPanel(self)
+        self.identify_panel.edit_requested.connect(self.shared.edit_feature)
         identify_dock = QDockWidget(tr("Identify results"), self)
         identify_dock.setObjectName("identify_dock")
         identify_dock.setWidget(self.identify_panel)
@@ -185,12 +200,16 @@ class MainWindow(QMainWindow):
         self.action_city = QAction(
             tr("City &setup (layers, fields, readiness)..."), self, triggered=self.city_setup
         )
+        self.action_add_shared = QAction(
+            tr("Add s&hared layer (PostGIS)..."), self, triggered=lambda: self.shared.add_dialog()
+        )
         self.recent_menu = file_menu.addMenu(tr("Recent projects"))
         for action in (
             self.action_new,
             self.action_open,
             self.action_add,
             self.action_add_options,
+            self.action_add_shared,
             self.action_save,
             self.action_save_as,
             self.action_close_project,
@@ -375,8 +394,8 @@ class MainWindow(QMainWindow):
         layer = self.active_layer()
         if layer is None:
             return
-        frame = layer.in_crs(self.project.crs)
-        ids = ids_at_point(frame, x, y, self.canvas.pick_tolerance())
+        tolerance = self.canvas.pick_tolerance()
+        ids = ids_at_point(self._frame_near(layer, x, y, tolerance), x, y, tolerance)
         self.selection.set(layer.id, ids[:1], mode="add" if shift else "replace")
 
     def _map_tapped(self, x: float, y: float) -> None:
@@ -407,9 +426,12 @@ class MainWindow(QMainWindow):
         )
         tolerance = self.canvas.pick_tolerance()
         for layer in candidates:
-            ids = ids_at_point(layer.in_crs(self.project.crs), x, y, tolerance)
+            frame = self._frame_near(layer, x, y, tolerance)
+            ids = ids_at_point(frame, x, y, tolerance)
             if len(ids):
-                self.identify_panel.show_features(layer.name, layer.data.loc[ids[:1]])
+                self.identify_panel.show_features(
+                    layer.name, frame.loc[ids[:1]], layer_id=layer.id, editable=_editable(layer)
+                )
                 self.identify_dock.show()
                 self.selection.set(layer.id, ids[:1])
                 return layer
@@ -418,6 +440,14 @@ class MainWindow(QMainWindow):
         self.identify_panel.show_features("", pd.DataFrame())
         self.identify_dock.show()
         return None
+
+    def _frame_near(self, layer: VectorLayer, x: float, y: float, tolerance: float):
+        """The layer's features around a click, in the project CRS: for a shared layer not
+        read whole, only those fetched from its database for that spot."""
+        if layer.kind == "shared" and not layer.loaded:
+            box = (x - tolerance, y - tolerance, x + tolerance, y + tolerance)
+            return layer.fetch(box, self.project.crs)
+        return layer.in_crs(self.project.crs)
 
     def _area_drawn(self, area, shift: bool) -> None:
         layer = self.active_layer()
@@ -434,9 +464,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             tr("{n} features selected in {layer}").format(n=len(ids), layer=layer.name), 5000
         )
-        cache = self.canvas.prepared_geometry(layer)
-        positions = layer.data.index.get_indexer(list(ids))
-        positions = positions[positions >= 0]
+        if layer.kind == "shared" and not layer.loaded:
+            # a shared layer not read whole: its selected features are fetched by key
+            picked = layer.features(list(ids), self.project.crs)
+            cache = self.canvas.geometry_of(layer, picked)
+            positions = np.arange(len(picked))
+        else:
+            cache = self.canvas.prepared_geometry(layer)
+            positions = layer.data.index.get_indexer(list(ids))
+            positions = positions[positions >= 0]
         self._highlight_generation += 1
         generation = self._highlight_generation
         if cache.kind == "point":

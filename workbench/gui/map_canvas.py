@@ -29,6 +29,7 @@ from PyQt5.QtCore import (
 from PyQt5.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PyQt5.QtWidgets import QWidget
 
+from citydesk.layers.errors import CityDeskError
 from citydesk.layers.layer import RasterLayer, VectorLayer
 from citydesk.layers.measure import measure_path
 from citydesk.layers.project import Project
@@ -96,6 +97,9 @@ class _RenderTask:
             else:
                 cache, colors = self.prepared
                 image = render_vector(self.layer, cache, colors, self.view, self.token)
+        except CityDeskError as exc:  # a layer's database is down, ...: its own message
+            self.signals.failed.emit(self.layer.id, exc.message)
+            return
         except Exception as exc:  # a broken layer must not take the canvas down
             self.signals.failed.emit(self.layer.id, f"{type(exc).__name__}: {exc}")
             return
@@ -250,6 +254,11 @@ class MapCanvas(QWidget):
 
             prepared = reproject_raster(layer, self.project.crs)
         return prepared
+
+    def geometry_of(self, layer: VectorLayer, frame):
+        """A geometry cache of some of a layer's features (in the project CRS), not kept:
+        the selected features of a shared layer that was not read whole."""
+        return self._cache_and_colors(layer, frame)[0]
 
     def prepared_geometry(self, layer: VectorLayer):
         """The layer's geometry cache in the project CRS (built on first use)."""
