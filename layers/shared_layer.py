@@ -135,10 +135,14 @@ class SharedLayer(VectorLayer):
         self.forget()
 
     def fetch(
-        self, bbox: tuple[float, float, float, float], crs: CRS | str | None = None
+        self,
+        bbox: tuple[float, float, float, float],
+        crs: CRS | str | None = None,
+        columns: list[str] | None = None,
     ) -> gpd.GeoDataFrame:
-        """The features meeting ``bbox`` (given in ``crs``, default the layer's), in ``crs``:
-        what the canvas draws for one view."""
+        """The features meeting ``bbox`` (given in ``crs``, default the layer's), in ``crs``,
+        with ``columns`` (default all): what the canvas draws for one view, which needs only
+        the geometry and the style's fields."""
         target = CRS.from_user_input(crs) if crs is not None else self.crs
         own = self.crs
         box = bbox
@@ -149,7 +153,7 @@ class SharedLayer(VectorLayer):
         if self._frame is not None:  # already read whole: no round trip
             frame = self._frame.cx[box[0] : box[2], box[1] : box[3]]
         else:
-            frame = read_features(self.database, self.table, bbox=box)
+            frame = read_features(self.database, self.table, bbox=box, columns=columns)
         if target is not None and own is not None and target != own:
             frame = frame.to_crs(target)
         return frame
@@ -184,11 +188,41 @@ class SharedLayer(VectorLayer):
         }
 
 
+def _check_srid_fits(table: SharedTable, extent) -> None:
+    """A table whose coordinates do not fit its SRID (metres labelled 4326, swapped axes,
+    another zone) is refused with the reason, before anything is drawn in the wrong place."""
+    from .crs import check_coordinates_fit_crs
+    from .i18n import _
+
+    if extent is None:
+        return
+    fits = check_coordinates_fit_crs(extent, CRS.from_user_input(crs_of(table)))
+    if not fits.ok:
+        raise SharedLayerError(
+            _("the geometries of {table} do not fit their SRID {srid}: {why}").format(
+                table=table.label, srid=table.srid, why=fits.problem
+            ),
+            _(
+                "Set the real SRID in the database: ALTER TABLE {table} ALTER COLUMN {column} "
+                "TYPE geometry USING ST_SetSRID({column}, EPSG_CODE)"
+            ).format(table=table.label, column=table.geometry_column),
+        )
+
+
 def table_extent_and_count(
     db: SharedDatabase, table: SharedTable
 ) -> tuple[tuple[float, float, float, float] | None, int]:
     """The catalogue's extent and count of a catalogued layer (kept up to date by its
-    triggers), or the table's own (one scan) for any other table or view."""
+    triggers), or the table's own (one scan) for any other table or view; checked against
+    the table's SRID."""
+    extent, count = _extent_and_count(db, table)
+    _check_srid_fits(table, extent)
+    return extent, count
+
+
+def _extent_and_count(
+    db: SharedDatabase, table: SharedTable
+) -> tuple[tuple[float, float, float, float] | None, int]:
     from .shared_catalogue import catalogue_entry
 
     entry = catalogue_entry(db, table.table) if table.schema == db.schema else None

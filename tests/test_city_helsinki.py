@@ -377,3 +377,69 @@ def test_forecast_backtest_and_early_warning_on_helsinki(city, tmp_path, capsys)
     code = warned[0].split(":")[0]
     row = next(line for line in out.splitlines() if line.startswith(code) and ": " not in line)
     assert "hot 9" in row  # the burst's cell is a Gi* hot spot itself, not only its ring
+
+
+def test_land_use_shared_between_departments_on_helsinki(
+    city, pg_cluster, pg_url, tmp_path, capsys
+):
+    """Issue 24 on the second city: the planning department publishes Helsinki's land use
+    (ETRS-TM35FIN, EPSG:3067) to PostGIS; the housing department finds it in the catalogue,
+    adds it to its own project, sees only a view's features fetched, and cannot edit it;
+    planning can, and a stale edit is refused."""
+    import shutil
+    import uuid
+
+    from citydesk.layers.project_store import load_project
+    from citydesk.layers.shared_catalogue import add_department, grant_department
+    from citydesk.layers.shared_db import close_all, shared_database
+    from citydesk.layers.shared_layer import SharedLayer
+
+    tag = uuid.uuid4().hex[:6]
+    admin = shared_database(pg_url)
+    planning, housing = f"planning_{tag}", f"housing_{tag}"
+    add_department(admin, planning, "Kaupunkisuunnittelu")
+    add_department(admin, housing, "Asuntotuotanto")
+    grant_department(admin, admin.url.user, planning)
+    clerk = f"clerk_{tag}"
+    pg_cluster.psql(f"CREATE ROLE {clerk} LOGIN")
+    grant_department(admin, clerk, housing)
+    clerk_url = pg_url.replace("citydesk_dba@", f"{clerk}@")
+    try:
+        project = tmp_path / "helsinki.gpkg"
+        shutil.copyfile(city, project)
+        source = load_project(project).layers["landuse"]
+        capsys.readouterr()
+        assert main(["layers", "publish", str(project), "landuse", pg_url, "--department",
+                     planning, "--description", "Maankäyttö OpenStreetMapista",
+                     "--licence", "ODbL-1.0"]) == 0  # fmt: skip
+        assert f"{len(source.data)} features" in capsys.readouterr().out
+        assert main(["layers", "catalogue", clerk_url, "--search", "openstreetmap", "--json"]) == 0
+        (entry,) = json.loads(capsys.readouterr().out)
+        assert entry["crs"] == "EPSG:3067" and entry["features"] == len(source.data)
+        assert entry["licence"] == "ODbL-1.0" and entry["can_write"] is False
+
+        other = tmp_path / "housing.gpkg"
+        shutil.copyfile(city, other)
+        assert main(["layers", "add-shared", str(other), clerk_url, "landuse"]) == 0
+        shared = next(
+            lay for lay in load_project(other).layers.values() if isinstance(lay, SharedLayer)
+        )
+        assert shared.crs.to_epsg() == 3067 and shared.feature_count == len(source.data)
+        x0, y0, x1, y1 = shared.extent
+        box = (x0, y0, x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3)
+        fetched = shared.fetch(box)
+        assert 0 < len(fetched) < len(source.data) and not shared.loaded
+        assert set(fetched["landuse"]) <= set(source.data["landuse"])
+
+        key = int(fetched.index[0])
+        assert main(["layers", "edit", clerk_url, "landuse", str(key),
+                     "--set", "landuse=residential"]) == 2  # fmt: skip
+        assert "refused" in capsys.readouterr().err
+        assert main(["layers", "edit", pg_url, "landuse", str(key),
+                     "--set", "landuse=residential"]) == 0  # fmt: skip
+        assert "version 2" in capsys.readouterr().out
+        assert main(["layers", "edit", pg_url, "landuse", str(key), "--set", "landuse=park",
+                     "--version", "1"]) == 2  # fmt: skip
+        assert "changed by someone else" in capsys.readouterr().err
+    finally:
+        close_all()

@@ -105,3 +105,56 @@ def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
     # the Cases column is the warning's own count, the one its reason quotes
     assert shown.item(0, 2).text().startswith(f"observed {shown.item(0, 1).text()},")
     _shot(window, "helsinki_dashboard_warnings.png")
+
+
+def test_helsinki_land_use_published_and_drawn_from_postgis(qtbot, tmp_path, request):
+    """Issue 24 in the workbench on the second city: publish Helsinki's land use from the
+    layer menu, and the canvas draws the same picture from PostGIS (EPSG:3067 into the
+    project's CRS) as from the file."""
+    if not HELSINKI.exists():
+        pytest.skip("needs ../shared/data/helsinki_osm")
+    import uuid
+
+    from citydesk.layers.osm_city import city_from_osm, write_city_project
+    from citydesk.layers.shared_catalogue import add_department, grant_department
+    from citydesk.layers.shared_db import close_all, shared_database
+    from citydesk.layers.shared_layer import SharedLayer
+
+    url = request.getfixturevalue("pg_url")
+    department = f"planning_{uuid.uuid4().hex[:6]}"
+    db = shared_database(url)
+    add_department(db, department, "Kaupunkisuunnittelu")
+    grant_department(db, db.url.user, department)
+    city = city_from_osm(HELSINKI, name="Helsinki", timezone="Europe/Helsinki", crs="EPSG:3067")
+    project = write_city_project(city, tmp_path / "helsinki.gpkg", "Helsinki")
+    window = open_window(qtbot, tmp_path / "settings.ini", project, size=(1500, 950))
+    try:
+        for layer in window.project.layers.values():
+            layer.visible = layer.id == "landuse"
+        window.canvas.schedule_refresh()
+        qtbot.wait(100)
+        qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=60_000)
+        from_file = window.canvas.grab_map()
+        dialog = window.shared.publish_dialog("landuse", run=False)
+        dialog.db.url.setText(url)
+        dialog.department.setEditText(department)
+        dialog.licence.setText("ODbL-1.0")
+        dialog.publish()
+        qtbot.waitUntil(
+            lambda: isinstance(window.project.layers["landuse"], SharedLayer), timeout=120_000
+        )
+        window.canvas.schedule_refresh()
+        qtbot.wait(100)
+        qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=60_000)
+        from_database = window.canvas.grab_map()
+        layer = window.project.layers["landuse"]
+        assert layer.crs.to_epsg() == 3067 and not layer.loaded
+        differ = sum(
+            from_file.pixel(x, y) != from_database.pixel(x, y)
+            for x in range(0, from_file.width(), 4)
+            for y in range(0, from_file.height(), 4)
+        )
+        assert differ / ((from_file.width() // 4 + 1) * (from_file.height() // 4 + 1)) < 0.01
+        _shot(window, "helsinki_landuse_from_postgis.png")
+    finally:
+        close_all()

@@ -232,12 +232,16 @@ def test_bad_tables_and_lost_databases_get_one_clear_message(city_db, demo, pg_c
     pg_sql(url, "INSERT INTO no_srid (geom) VALUES ('POINT(1 2)')")
     pg_sql(url, "INSERT INTO no_key VALUES ('a', 'SRID=4326;POINT(-71.1 42.37)')")
     pg_sql(url, "CREATE VIEW points_view AS SELECT 1 AS id, name, geom FROM no_key")
+    pg_sql(url, "CREATE TABLE feet_as_degrees (id serial PRIMARY KEY, geom geometry(Point, 4326))")
+    pg_sql(url, "INSERT INTO feet_as_degrees (geom) VALUES ('SRID=4326;POINT(759000 2960000)')")
     with pytest.raises(SharedLayerError, match=r"no single-column primary key.*--key"):
         open_shared_layer(url, "no_key")
     with pytest.raises(SharedLayerError, match="no geometry column"):
         open_shared_layer(url, "no_geom")
     with pytest.raises(SharedLayerError, match=r"no SRID \(0\).*ST_SetSRID"):
         open_shared_layer(url, "no_srid")
+    with pytest.raises(SharedLayerError, match=r"do not fit their SRID 4326.*ST_SetSRID"):
+        open_shared_layer(url, "feet_as_degrees")
     with pytest.raises(SharedLayerError, match=r"no table or view t_\w+\.nowhere"):
         open_shared_layer(url, "nowhere")
     view = open_shared_layer(url, "points_view", key="id")

@@ -95,8 +95,10 @@ class _RenderTask:
             if isinstance(self.layer, RasterLayer):
                 image = render_raster(self.prepared, self.view, self.token)
             else:
-                cache, colors = self.prepared
-                image = render_vector(self.layer, cache, colors, self.view, self.token)
+                cache, colors, labels = self.prepared
+                image = render_vector(
+                    self.layer, cache, colors, self.view, self.token, labels=labels
+                )
         except CityDeskError as exc:  # a layer's database is down, ...: its own message
             self.signals.failed.emit(self.layer.id, exc.message)
             return
@@ -230,7 +232,11 @@ class MapCanvas(QWidget):
         A shared (PostGIS) layer not read whole is fetched for the ``view`` only, through
         its spatial index, each time (its features may change under us)."""
         if view is not None and layer.kind == "shared" and not layer.loaded:
-            frame = layer.fetch(view.extent, self.project.crs)
+            style = layer.style
+            wanted = [
+                f for f in dict.fromkeys((style.field, style.label_field)) if f in layer.fields
+            ]
+            frame = layer.fetch(view.extent, self.project.crs, columns=wanted)
             return self._cache_and_colors(layer, frame)
         with self._prepare_lock:
             if layer.id in self._prepared:
@@ -244,7 +250,9 @@ class MapCanvas(QWidget):
         kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
             layer.geometry_type, "polygon"
         )
-        return (build_cache(frame.geometry.values, kind), feature_colors(layer, frame))
+        field = layer.style.label_field
+        labels = frame[field].to_numpy() if field and field in frame.columns else None
+        return (build_cache(frame.geometry.values, kind), feature_colors(layer, frame), labels)
 
     def _build_prepared(self, layer):
         if isinstance(layer, VectorLayer):

@@ -84,7 +84,10 @@ def render_vector(
     view: View,
     token: CancelToken,
     antialias: bool = True,
+    labels: np.ndarray | None = None,
 ) -> QImage | None:
+    """The features of ``cache`` in ``view``; ``labels`` are the label texts of the cache's
+    features (default: the layer's label field, for a cache of all its features)."""
     image = QImage(view.width, view.height, QImage.Format_ARGB32_Premultiplied)
     image.fill(Qt.transparent)
     idx = cache.visible(view.extent)
@@ -146,7 +149,7 @@ def render_vector(
                         painter.drawPath(part)
                 if n % 2000 == 0 and token.canceled:
                     return None
-        _draw_labels(painter, layer, cache, idx, view)
+        _draw_labels(painter, layer, cache, idx, view, labels)
         return image
     finally:
         if painter.isActive():
@@ -157,13 +160,22 @@ def render_vector(
 MAX_LABELS = 1500
 
 
-def _draw_labels(painter: QPainter, layer: VectorLayer, cache, idx: np.ndarray, view: View):
+def _draw_labels(
+    painter: QPainter,
+    layer: VectorLayer,
+    cache,
+    idx: np.ndarray,
+    view: View,
+    labels: np.ndarray | None = None,
+):
     """Labels from ``style.label_field`` at a point inside each feature, with a white halo."""
     field = layer.style.label_field
-    if not field or field not in layer.data.columns or len(idx) == 0 or len(idx) > MAX_LABELS:
+    if labels is None and field and field in layer.fields:
+        labels = layer.data[field].to_numpy()
+    if labels is None or len(idx) == 0 or len(idx) > MAX_LABELS:
         return
     points = cache.label_points(idx)
-    texts = layer.data[field].to_numpy()[idx]
+    texts = labels[idx]
     tf = view.transform()
     painter.resetTransform()
     font = painter.font()
