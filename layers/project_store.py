@@ -94,22 +94,38 @@ def _json_safe(value: Any) -> Any:
     )
 
 
-def connect_tables(path: str | Path, tables: dict[str, tuple[str, str]]) -> sqlite3.Connection:
+def connect_tables(
+    path: str | Path, tables: dict[str, tuple[str, str]], *, write: bool = True
+) -> sqlite3.Connection:
     """A connection to an existing project file with the attribute ``tables`` present
     ({name: (CREATE TABLE IF NOT EXISTS ..., description)}) and listed in
     ``gpkg_contents``, so QGIS shows them. A missing file, a file that is not a project and a
     project of a newer format are errors, never a new empty database (which
     ``sqlite3.connect`` would silently create) nor a write into what this version cannot
-    read."""
+    read. Only what is missing is created. For a read (``write=False``) nothing is written:
+    a missing table is an empty TEMP table of this connection (the file stays byte for byte
+    as it was: a read-only command must not change a project, tests/test_fuzz_parsers.py)."""
     path = Path(path)
     # a CityDesk project this version can write (issue 21: plan save wrote scenarios into a
     # newer-format project that every other command refuses)
     read_project_meta(path)
     con = sqlite3.connect(path, timeout=30)
-    with con:
-        for table, (ddl, description) in tables.items():
-            con.execute(ddl)
-            register_attributes_table(con, table, description)
+    registered = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'attributes'"
+        ).fetchall()
+    }
+    missing = {t: d for t, d in tables.items() if t not in registered or not gpkg.has_table(con, t)}
+    if missing and not write:
+        for table, (ddl, _description) in missing.items():
+            if not gpkg.has_table(con, table):
+                con.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    elif missing:
+        with con:
+            for table, (ddl, description) in missing.items():
+                con.execute(ddl)
+                register_attributes_table(con, table, description)
     return con
 
 

@@ -67,8 +67,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _connect(project: str | Path) -> sqlite3.Connection:
-    return connect_tables(project, TABLES)
+def _connect(project: str | Path, write: bool = True) -> sqlite3.Connection:
+    return connect_tables(project, TABLES, write=write)
 
 
 def save_scenario(project: str | Path, scenario: Scenario | str, author: str = "") -> int:
@@ -96,7 +96,7 @@ def save_demo_scenarios(project: str | Path, author: str = "") -> dict[str, int]
 
 def scenario_text(project: str | Path, name: str, revision: int | None = None) -> tuple[str, int]:
     """(TOML text, revision) of a scenario; the latest revision unless one is given."""
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         if revision is None:
             row = con.execute(
                 "SELECT toml, revision FROM citydesk_scenarios WHERE name = ? "
@@ -149,7 +149,7 @@ def load_scenario(project: str | Path, name: str, revision: int | None = None) -
 
 def list_scenarios(project: str | Path) -> pd.DataFrame:
     """The latest revision of each scenario: name, revision, saved_at, author, title."""
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         return pd.read_sql_query(
             "SELECT name, MAX(revision) AS revision, saved_at, author, title "
             "FROM citydesk_scenarios GROUP BY name ORDER BY MIN(fid)",
@@ -158,7 +158,7 @@ def list_scenarios(project: str | Path) -> pd.DataFrame:
 
 
 def scenario_history(project: str | Path, name: str) -> pd.DataFrame:
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         return pd.read_sql_query(
             "SELECT revision, saved_at, author, title FROM citydesk_scenarios WHERE name = ? "
             "ORDER BY revision",
@@ -195,7 +195,7 @@ def save_indicators(project: str | Path, name: str, revision: int, table: pd.Dat
 
 def stored_indicators(project: str | Path, names: list[str] | None = None) -> pd.DataFrame:
     """The indicators of the latest run revision of each scenario (or of ``names``)."""
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         frame = pd.read_sql_query(
             "SELECT i.scenario, i.revision, i.run_at, i.indicator, i.area, i.value, i.unit "
             "FROM citydesk_indicators i JOIN (SELECT scenario, MAX(revision) AS revision "
@@ -243,7 +243,7 @@ def record_decision(
 
 def decisions(project: str | Path) -> list[Decision]:
     """Every decision, oldest first."""
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         rows = con.execute(
             "SELECT decided_at, author, preferred, reason, compared FROM citydesk_decisions "
             "ORDER BY fid"

@@ -47,8 +47,8 @@ class HistoryEntry:
     outputs: dict[str, Any]
 
 
-def _connect(project: str | Path) -> sqlite3.Connection:
-    return connect_tables(project, TABLES)
+def _connect(project: str | Path, write: bool = True) -> sqlite3.Connection:
+    return connect_tables(project, TABLES, write=write)
 
 
 def record_run(
@@ -82,7 +82,7 @@ def record_run(
 
 
 def history(project: str | Path) -> pd.DataFrame:
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         return pd.read_sql_query(
             "SELECT fid, run_at, algorithm, plugin, plugin_version, status, seconds, parameters,"
             " message FROM citydesk_history ORDER BY fid",
@@ -91,7 +91,7 @@ def history(project: str | Path) -> pd.DataFrame:
 
 
 def entry(project: str | Path, fid: int) -> HistoryEntry:
-    with closing(_connect(project)) as con:
+    with closing(_connect(project, write=False)) as con:
         row = con.execute(
             "SELECT fid, run_at, algorithm, plugin, plugin_version, parameters, status, message,"
             " seconds, outputs FROM citydesk_history WHERE fid = ?",

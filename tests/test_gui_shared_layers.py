@@ -120,6 +120,11 @@ def test_publish_from_the_tree_draws_the_same_picture_from_the_database(
     assert "changed by someone else" in again.status.text()
     assert again.edits["land_use"].text() == "School"  # their value, to edit again
     _shot(again, "shared_edit_conflict.png")
+    # the attribute table reads the whole table in the background, then opens on it
+    assert win.open_attribute_table("parcels") is None
+    _wait_tasks(qtbot, win)
+    assert "parcels" in win.tables and layer.loaded
+    assert layer.data.loc[fid, "land_use"] == "School"
 
 
 def test_the_browser_lists_searches_and_adds_and_a_lost_database_is_marked(

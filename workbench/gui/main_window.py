@@ -453,7 +453,11 @@ class MainWindow(QMainWindow):
         layer = self.active_layer()
         if layer is None:
             return
-        ids = ids_in_geometry(layer.in_crs(self.project.crs), area)
+        if layer.kind == "shared" and not layer.loaded:  # only the area's features, fetched
+            frame = layer.fetch(tuple(area.bounds), self.project.crs)
+        else:
+            frame = layer.in_crs(self.project.crs)
+        ids = ids_in_geometry(frame, area)
         self.selection.set(layer.id, ids, mode="add" if shift else "replace")
 
     def _selection_changed(self, layer_id: str) -> None:
@@ -541,6 +545,14 @@ class MainWindow(QMainWindow):
     def open_attribute_table(self, layer_id: str | None = None) -> AttributeTable | None:
         layer = self.project.layers.get(layer_id) if layer_id else self.active_layer()
         if not isinstance(layer, VectorLayer):
+            return None
+        if layer.kind == "shared" and not layer.loaded:
+            # the whole table is read first, in the background; the table opens when read
+            self.tasks.start(
+                tr("Reading {name}").format(name=layer.name),
+                lambda _feedback: len(layer.data),
+                on_done=lambda _n: self.open_attribute_table(layer.id),
+            )
             return None
         if layer.id in self.tables:
             dock = self.tables[layer.id]
