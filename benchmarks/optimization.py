@@ -39,11 +39,9 @@ import sys
 import time
 
 import numpy as np
-from common import ROOT, print_peak_rss, print_results
+from common import ROOT, print_results
 
 sys.path.insert(0, str(ROOT))
-
-import itertools
 
 import pulp
 
@@ -437,100 +435,6 @@ def run_limits(n: int, m: int, p: int, solvers: list[str]) -> None:
     )
 
 
-def road_instance(clients: int = 10_000, sites: int = 1_000, seed: int = 0, piece_m: float = 20.0):
-    """The issue's city-scale instance on a real road graph: Cambridge's street centerlines
-    cut into pieces of at most ``piece_m`` metres (so the graph has more than ``clients``
-    nodes, as a demand-on-every-block-face model has), driving times from the city profile's
-    speeds. Demand: ``clients`` nodes of the largest strongly connected part, each weighing 1
-    plus the crashes of the demo's history snapped to it. Sites: ``sites`` other nodes drawn
-    at random (``seed``). Costs: seconds from the site to the client along one-way streets."""
-    import geopandas as gpd
-    import shapely
-    from shapely.ops import substring
-
-    from citydesk.layers.city_profile import profile_or_none
-    from citydesk.layers.project_store import load_project
-    from citydesk.layers.road_network import build_network, network_spec
-    from citydesk.optimization.network_costs import travel_cost_matrix
-    from citydesk.planning.station_siting import demand_by_node
-
-    project = load_project(DEMO)
-    streets = project.layers["street_centerlines"].data
-    metric = streets.to_crs(streets.estimate_utm_crs())
-    rows, pieces = [], []
-    for i, line in enumerate(metric.geometry.values):
-        for part in shapely.get_parts(line):
-            n = max(1, int(np.ceil(part.length / piece_m)))
-            cuts = np.linspace(0.0, part.length, n + 1)
-            for a, b in itertools.pairwise(cuts):
-                pieces.append(substring(part, a, b))
-                rows.append(i)
-    cut = gpd.GeoDataFrame(
-        metric.drop(columns="geometry").iloc[rows].reset_index(drop=True),
-        geometry=pieces,
-        crs=metric.crs,
-    ).to_crs(streets.crs)
-    network = build_network(cut, network_spec(profile_or_none(DEMO)))
-    import networkx as nx
-
-    part = max(nx.strongly_connected_components(network.graph), key=len)
-    nodes = np.array(sorted(part))
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(nodes, size=clients + sites, replace=False)
-    client_nodes, site_nodes = np.sort(chosen[:clients]), np.sort(chosen[clients:])
-    crashes = project.layers["crashes"].data.to_crs(4326)
-    snapped = demand_by_node(network, crashes.geometry.x.to_numpy(), crashes.geometry.y.to_numpy())
-    weights = 1.0 + snapped.reindex(client_nodes).fillna(0.0).to_numpy()
-    costs = travel_cost_matrix(network.graph, site_nodes.tolist(), client_nodes.tolist())
-    facts = {
-        "graph nodes": network.graph.number_of_nodes(),
-        "connected nodes": len(nodes),
-        "crashes on demand nodes": int(snapped.reindex(client_nodes).fillna(0).sum()),
-    }
-    return costs, weights, facts
-
-
-def run_road(clients: int, sites: int, p: int, limit: float, solvers: list[str], peer_limit: float):
-    """Issue 25, next scale: p-median on the road graph, proven optimal in under 60 s, and
-    spopt given the same matrix."""
-    t0 = time.perf_counter()
-    costs, weights, facts = road_instance(clients, sites)
-    built = time.perf_counter() - t0
-    print(f"instance {costs.shape} built in {built:.1f} s: {facts}", flush=True)
-    assert np.isfinite(costs).all(), "every client reachable from every site"
-    rows = []
-    for solver in solvers:
-        started = time.perf_counter()
-        ours = solve_pmedian(
-            FacilityProblem(costs, weights), p, SolveOptions(solver=solver, time_limit=limit)
-        )
-        wall = time.perf_counter() - started
-        gap = ours.outcome.gap
-        rows.append([
-            "CityDesk", solver, f"{ours.objective:,.1f}", ours.outcome.status.value,
-            "-" if gap is None else f"{gap:.3%}", f"{wall:.1f}",
-        ])  # fmt: skip
-        print(rows[-1], flush=True)
-    for solver in solvers if peer_limit > 0 else []:
-        try:
-            obj, proven, seconds = spopt_pmedian(costs, weights, p, solver, peer_limit)
-        except MemoryError:
-            rows.append(["spopt", solver, "-", "out of memory", "-", "-"])
-            continue
-        rows.append([
-            "spopt", solver, f"{obj:,.1f}" if obj is not None else "-",
-            "optimal" if proven else "NOT proven (time limit)", "-", f"{seconds:.1f}",
-        ])  # fmt: skip
-        print(rows[-1], flush=True)
-    print_results(
-        f"p-median on Cambridge's road graph, {clients:,} demand nodes x {sites:,} sites, "
-        f"p = {p}; CityDesk limit {limit:g} s, spopt limit {peer_limit:g} s",
-        ["who", "solver", "objective (weighted s)", "status", "gap", "wall s"],
-        rows,
-    )
-    print_peak_rss()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="which", required=True)
@@ -545,22 +449,13 @@ def main() -> None:
     sc.add_argument("--limit", type=float, default=60.0)
     kn = sub.add_parser("knapsack")
     kn.add_argument("--instance", default="3kp40")
-    rd = sub.add_parser("road")
-    rd.add_argument("--clients", type=int, default=10_000)
-    rd.add_argument("--sites", type=int, default=1_000)
-    rd.add_argument("--p", type=int, default=30)
-    rd.add_argument("--limit", type=float, default=600.0)
-    rd.add_argument("--peer-limit", type=float, default=600.0)
-    rd.add_argument("--solvers", nargs="+", default=["cbc", "highs"])
     lm = sub.add_parser("limits")
     lm.add_argument("--clients", type=int, default=2000)
     lm.add_argument("--sites", type=int, default=200)
     lm.add_argument("--p", type=int, default=20)
     lm.add_argument("--solvers", nargs="+", default=["cbc", "highs"])
     args = parser.parse_args()
-    if args.which == "road":
-        run_road(args.clients, args.sites, args.p, args.limit, args.solvers, args.peer_limit)
-    elif args.which == "limits":
+    if args.which == "limits":
         run_limits(args.clients, args.sites, args.p, args.solvers)
     elif args.which == "knapsack":
         run_knapsack(args.instance)
