@@ -51,3 +51,28 @@ def print_peak_rss() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nprocess peak RSS: {rss:.0f} MiB (the heap column is tracemalloc's: GDAL, GEOS")
     print("and Arrow memory is not in it)")
+
+
+def run_qgis_peer(script: str, args: list[str], timeout: float = 1800) -> dict | None:
+    """Run a QGIS peer script (``benchmarks/qgis_*_peer.py``) with the system Python and
+    Debian's python3-qgis, offscreen, outside the venv; its JSON line, or None when QGIS is
+    not installed or the peer failed (its error is printed)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        out = subprocess.run(
+            ["/usr/bin/python3", str(ROOT / "benchmarks" / script), *args],
+            capture_output=True, text=True, timeout=timeout, env=env,
+        )  # fmt: skip
+    except FileNotFoundError:
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    print(out.stderr[-2000:], file=sys.stderr)
+    return None

@@ -16,9 +16,7 @@ QGIS runs in its own process with the system Python (Debian python3-qgis); insta
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import DATA_DIR, print_results
+from common import DATA_DIR, print_results, run_qgis_peer
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtGui import QImage, QPainter
 from PyQt5.QtWidgets import QApplication
@@ -101,24 +99,7 @@ def _timed(fn) -> float:
 
 
 def qgis(path: str, layer_name: str, qml: str) -> dict | None:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    script = Path(__file__).with_name("qgis_render_peer.py")
-    try:
-        out = subprocess.run(
-            ["/usr/bin/python3", str(script), path, layer_name, qml],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env=env,
-        )
-    except FileNotFoundError:
-        return None
-    for line in out.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)
-    print(out.stderr[-2000:], file=sys.stderr)
-    return None
+    return run_qgis_peer("qgis_render_peer.py", [path, layer_name, qml], timeout=900)
 
 
 def main() -> int:

@@ -24,10 +24,8 @@ and the median of 3 more. Both pictures are saved and compared: the share of pai
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, print_peak_rss, print_results
+from common import DATA_DIR, print_peak_rss, print_results, run_qgis_peer
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QApplication
 
@@ -131,22 +129,9 @@ def differing_share(ours: str, theirs: str) -> float:
 
 
 def qgis(conninfo: str, schema: str, qml: str, out_dir: str, extents) -> dict | None:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    script = Path(__file__).with_name("qgis_shared_peer.py")
     boxes = [",".join(f"{v:.3f}" for v in e) for e in extents]
-    try:
-        out = subprocess.run(
-            ["/usr/bin/python3", str(script), conninfo, schema, "parcels", qml, out_dir, *boxes],
-            capture_output=True, text=True, timeout=1800, env=env,
-        )  # fmt: skip
-    except FileNotFoundError:
-        return None
-    for line in out.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)
-    print(out.stderr[-2000:], file=sys.stderr)
-    return None
+    args = [conninfo, schema, "parcels", qml, out_dir, *boxes]
+    return run_qgis_peer("qgis_shared_peer.py", args)
 
 
 def main() -> int:

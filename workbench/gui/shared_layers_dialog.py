@@ -51,6 +51,14 @@ class _DatabaseFields:
         form.addRow(tr("Password"), self.password)
         form.addRow("", self.remember)
 
+    def url_or_say(self, status: QLabel) -> str | None:
+        """The checked URL, or None with the reason shown in ``status``."""
+        try:
+            return self.checked_url()
+        except CityDeskError as exc:
+            status.setText(exc.message)
+            return None
+
     def checked_url(self) -> str:
         """The URL without password (raises CityDeskError with the fix)."""
         from citydesk.layers.pg_url import StoreUrl, save_password
@@ -129,11 +137,7 @@ class SharedLayersDialog(QDialog):
         self._url = ""
 
     def _checked(self) -> str | None:
-        try:
-            return self.db.checked_url()
-        except CityDeskError as exc:
-            self.status.setText(exc.message)
-            return None
+        return self.db.url_or_say(self.status)
 
     def list_layers(self):
         from citydesk.layers.shared_catalogue import catalogue
@@ -275,11 +279,7 @@ class PublishDialog(QDialog):
         column.addWidget(buttons)
 
     def _checked(self) -> str | None:
-        try:
-            return self.db.checked_url()
-        except CityDeskError as exc:
-            self.status.setText(exc.message)
-            return None
+        return self.db.url_or_say(self.status)
 
     def load_departments(self):
         from citydesk.layers.shared_catalogue import departments
