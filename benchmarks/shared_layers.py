@@ -11,8 +11,9 @@ QML). Timed, each as the canvas does it for a shared layer:
 - zoomed views ("about 1/10 of the extent": 1/10 of each side, and 1/10 of the area): fetch
   the features in view through the GiST index (only the style's column), convert them for
   Qt, draw; target < 0.3 s;
-- full extent, from PostGIS the same way, and from the local GeoPackage (CityDesk's reader,
-  then the same conversion and drawing); target: PostGIS at most 2x the GeoPackage;
+- full extent, from PostGIS the same way; target at most 2x the same layer in a local
+  GeoPackage, which does the same work for every view: CityDesk's GeoPackage reader, the same
+  column, the features whose R-tree box meets the view, then the same conversion and drawing;
 - QGIS drawing the same PostGIS table, same extents, its parallel renderer (it queries the
   database on every render, as CityDesk does for a layer not read whole).
 
@@ -42,8 +43,9 @@ from common import DATA_DIR, print_peak_rss, print_results, run_qgis_peer
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QApplication
 
+from citydesk.layers import gpkg as gpkg_io
 from citydesk.layers.demo import SHIPPED_DEMO
-from citydesk.layers.io import read_layer, write_layer
+from citydesk.layers.io import write_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.project_store import load_project
 from citydesk.layers.qml import style_to_qml
@@ -190,19 +192,20 @@ def main() -> int:
             frame = shared.fetch(extent, columns=columns)
             return draw(shared, frame, extent), len(frame)
 
-        def from_gpkg():
-            local = read_layer(str(gpkg), "parcels")
-            local.style = layer.style
-            return draw(local, local.data, full), len(local.data)
+        def from_gpkg(extent):
+            """The same work from the local file: CityDesk's GeoPackage reader, the same
+            column, the features whose R-tree box meets the view; the same drawing."""
+            with gpkg_io.open_file(gpkg) as con:
+                frame = gpkg_io.read_features(con, "parcels", columns=columns, bbox=extent)
+            return draw(layer, frame, extent), len(frame)
 
-        rows, ours = [], {}
+        rows, ours, local = [], {}, {}
         for n, (name, extent) in enumerate(views.items()):
             times, (image, count) = runs(lambda e=extent: from_postgis(e))
             path = images / f"citydesk_{n}.png"
             image.save(str(path))
             ours[name] = (times, path, count)
-        g_times, (g_image, g_count) = runs(from_gpkg)
-        g_image.save(str(images / "citydesk_gpkg_full.png"))
+            local[name] = runs(lambda e=extent: from_gpkg(e))
 
         with tempfile.NamedTemporaryFile("w", suffix=".qml", delete=False) as fh:
             fh.write(style_to_qml(layer.style, "Polygon"))
@@ -223,10 +226,12 @@ def main() -> int:
                 f"{statistics.median(times) / theirs['median']:.2f}" if theirs else "n/a",
                 f"{diff:.1%}" if diff is not None else "n/a",
             ])  # fmt: skip
-        rows.append([
-            "GeoPackage, full extent (read + draw)", f"{g_count:,}", spread(g_times), "", "", "",
-        ])  # fmt: skip
-        full_ratio = statistics.median(ours["full extent"][0]) / statistics.median(g_times)
+        for name, (g_times, (_image, g_count)) in local.items():
+            rows.append([f"GeoPackage, {name}", f"{g_count:,}", spread(g_times), "", "", ""])
+        ratios = {
+            name: statistics.median(ours[name][0]) / statistics.median(local[name][0])
+            for name in views
+        }
         print_results(
             f"{args.n:,} parcels, {W}x{H}; QGIS 3.22 QgsMapRendererParallelJob on the same "
             f"PostGIS table (style loaded: {peer.get('style_loaded')})",
@@ -235,7 +240,9 @@ def main() -> int:
             rows,
         )  # fmt: skip
         print(
-            f"\nPostGIS full extent / GeoPackage full extent: {full_ratio:.2f} (target <= 2); "
+            "\nPostGIS / local GeoPackage, same work: "
+            + ", ".join(f"{name} {r:.2f}" for name, r in ratios.items())
+            + " (target at full extent <= 2); "
             f"zoomed medians {statistics.median(ours['zoomed, 1/10 of each side'][0]) * 1000:.0f}"
             f" / {statistics.median(ours['zoomed, 1/10 of the area'][0]) * 1000:.0f} ms (target "
             f"< 300); opening the shared layer {t_open * 1000:.0f} ms; publishing "

@@ -32,7 +32,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.pg_migrate import migrate
-from citydesk.layers.pg_url import StoreUrl, connection_error
+from citydesk.layers.pg_url import StoreUrl, connection_error, first_line
 
 from .calendar import WorkingCalendar
 from .case_store import FACT_MOMENTS, FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
@@ -237,10 +237,9 @@ class PostgisCaseStore(CaseStore):
         except (psycopg.OperationalError, PoolTimeout) as exc:
             # the server went away (a restart, a crash, the network) during the work: the
             # transaction is rolled back by the server, so nothing half-done stays behind
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConnectionLost(
                 _("the connection to the case store at {url} was lost ({error})").format(
-                    url=self.url.redacted(), error=first
+                    url=self.url.redacted(), error=first_line(exc)
                 ),
                 _(
                     "Check that the database server runs, then run it again; a change is "

@@ -131,5 +131,12 @@ def connection_error(
     """The one-line message for a server that cannot be reached: ``problem`` is the caller's
     translated template with ``{url}`` (shown without password) and ``{error}`` (the first
     line of libpq's own message)."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StoreUrlError(problem.format(url=url.redacted(), error=first), fix, gui_fix=gui_fix)
+    return StoreUrlError(
+        problem.format(url=url.redacted(), error=first_line(exc)), fix, gui_fix=gui_fix
+    )
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of a driver's message (libpq's run over several), or the error's kind."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

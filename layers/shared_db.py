@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from .errors import CityDeskError, LayerReadError
 from .i18n import _
 from .pg_migrate import migrate
-from .pg_url import StoreUrl, connection_error
+from .pg_url import StoreUrl, connection_error, first_line
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class SharedDatabase:
             raise AccessDenied(
                 _(
                     "the shared-layer schema {schema} cannot be set up by this user ({error})"
-                ).format(schema=self.schema, error=_first_line(exc)),
+                ).format(schema=self.schema, error=first_line(exc)),
                 _(
                     "Ask the database administrator to run: citydesk layers department add "
                     "URL NAME (it sets the schema up)."
@@ -159,13 +159,13 @@ class SharedDatabase:
         except errors.InsufficientPrivilege as exc:
             raise AccessDenied(
                 _("the database refused this for user {user}: {error}").format(
-                    user=self.url.user, error=_first_line(exc)
+                    user=self.url.user, error=first_line(exc)
                 ),
                 _("Ask the layer's owner department or the database administrator for access."),
             ) from exc
         except (errors.DataError, errors.IntegrityError) as exc:
             raise SharedLayerError(
-                _("the database refused a value: {error}").format(error=_first_line(exc)),
+                _("the database refused a value: {error}").format(error=first_line(exc)),
                 _(
                     "Give each field a value of its type (a number for a number field, a "
                     "date as YYYY-MM-DD), and every required field a value."
@@ -173,11 +173,6 @@ class SharedDatabase:
             ) from exc
         except psycopg.OperationalError as exc:
             raise self._unreachable(exc) from exc
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 _databases: dict[str, SharedDatabase] = {}

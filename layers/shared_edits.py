@@ -42,7 +42,7 @@ class Feature:
 
 
 def _editable(layer: SharedLayer) -> None:
-    if not layer.table.versioned or layer.table.is_view:
+    if not layer.editable:
         raise SharedLayerError(
             _("the shared layer {name} cannot be edited from CityDesk").format(name=layer.name),
             _(

@@ -31,6 +31,11 @@ from .shared_table import SharedTable, crs_of, inspect_table, read_features
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from .shared_catalogue import CatalogueEntry
+
+#: "not read by the caller" (None means "read: not in the catalogue")
+MISSING: Any = object()
+
 log = logging.getLogger(__name__)
 
 _FAMILY = {
@@ -95,7 +100,7 @@ class SharedLayer(VectorLayer):
 
     @property
     def crs(self) -> CRS | None:
-        return CRS.from_user_input(crs_of(self.table))
+        return crs_of(self.table)
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -114,6 +119,12 @@ class SharedLayer(VectorLayer):
     @property
     def fields(self) -> list[str]:
         return list(self.table.fields)
+
+    @property
+    def editable(self) -> bool:
+        """Can CityDesk edit it: a table (not a view) with the version column that keeps two
+        editors from overwriting each other (one published with CityDesk)."""
+        return self.table.versioned and not self.table.is_view
 
     def refresh(self) -> None:
         """Check the table again and read its extent and count (the catalogue's when it is
@@ -174,7 +185,7 @@ class SharedLayer(VectorLayer):
             fields=self.fields,
             database=self.url,
             table=self.table.label,
-            editable=self.table.versioned and not self.table.is_view,
+            editable=self.editable,
         )
         return info
 
@@ -196,7 +207,7 @@ def _check_srid_fits(table: SharedTable, extent) -> None:
 
     if extent is None:
         return
-    fits = check_coordinates_fit_crs(extent, CRS.from_user_input(crs_of(table)))
+    fits = check_coordinates_fit_crs(extent, crs_of(table))
     if not fits.ok:
         raise SharedLayerError(
             _("the geometries of {table} do not fit their SRID {srid}: {why}").format(
@@ -210,24 +221,27 @@ def _check_srid_fits(table: SharedTable, extent) -> None:
 
 
 def table_extent_and_count(
-    db: SharedDatabase, table: SharedTable
+    db: SharedDatabase, table: SharedTable, entry: CatalogueEntry | None = MISSING
 ) -> tuple[tuple[float, float, float, float] | None, int]:
     """The catalogue's extent and count of a catalogued layer (kept up to date by its
-    triggers), or the table's own (one scan) for any other table or view; checked against
-    the table's SRID."""
-    extent, count = _extent_and_count(db, table)
+    triggers; ``entry`` when the caller has read it), or the table's own (one scan) for any
+    other table or view; checked against the table's SRID."""
+    if entry is MISSING:
+        from .shared_catalogue import catalogue_entry
+
+        entry = catalogue_entry(db, table.table) if table.schema == db.schema else None
+    extent: tuple[float, float, float, float] | None
+    if entry is not None and entry.extent is not None:
+        extent, count = entry.extent, entry.feature_count
+    else:
+        extent, count = _scanned_extent_and_count(db, table)
     _check_srid_fits(table, extent)
     return extent, count
 
 
-def _extent_and_count(
+def _scanned_extent_and_count(
     db: SharedDatabase, table: SharedTable
 ) -> tuple[tuple[float, float, float, float] | None, int]:
-    from .shared_catalogue import catalogue_entry
-
-    entry = catalogue_entry(db, table.table) if table.schema == db.schema else None
-    if entry is not None and entry.extent is not None:
-        return entry.extent, entry.feature_count
     from psycopg import sql
 
     from .shared_db import qualified
@@ -256,10 +270,13 @@ def open_shared_layer(
     key: str | None = None,
 ) -> SharedLayer:
     """A project layer for ``schema.table`` in the database at ``url`` (checked now)."""
+    from .shared_catalogue import catalogue_entry
+
     db = shared_database(url)
     described = inspect_table(db, table, schema, geometry_column, key)
-    extent, count = table_extent_and_count(db, described)
-    title = name or _catalogue_title(db, described) or table
+    entry = catalogue_entry(db, described.table) if described.schema == db.schema else None
+    extent, count = table_extent_and_count(db, described, entry)
+    title = name or (entry.title if entry else None) or table
     return SharedLayer(
         name=title,
         data=None,
@@ -277,15 +294,6 @@ def shared_in_place_of(layer: Layer, url: str, table: str) -> SharedLayer:
     shared.id, shared.style, shared.role = layer.id, layer.style, layer.role
     shared.visible, shared.opacity = layer.visible, layer.opacity
     return shared
-
-
-def _catalogue_title(db: SharedDatabase, table: SharedTable) -> str | None:
-    from .shared_catalogue import catalogue_entry
-
-    if table.schema != db.schema:
-        return None
-    entry = catalogue_entry(db, table.table)
-    return entry.title if entry else None
 
 
 def shared_layer_from_record(settings: dict[str, Any], record: dict[str, Any]) -> SharedLayer:

@@ -189,8 +189,9 @@ def _epsg(layer: VectorLayer) -> int:
 
 
 def _attribute_columns(frame) -> tuple[list[str], list[str], list[list[object]]]:
-    """Column names (renamed where they would clash with the key, geometry or version, or
-    with each other in PostgreSQL's case-insensitive eyes), their types and values."""
+    """Column names (renamed where they would clash with the key, geometry or version
+    columns, or differ from another only in case, which tools that fold names to lower case
+    would merge), their types and values."""
     names: list[str] = []
     types: list[str] = []
     values: list[list[object]] = []

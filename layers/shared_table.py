@@ -9,6 +9,7 @@ bounding box meets the view: ``geom && ST_MakeEnvelope(...)``, which the GiST in
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from psycopg import sql
+from pyproj import CRS
 
 from .i18n import _
 from .shared_db import SharedDatabase, SharedLayerError, qualified
@@ -218,10 +220,16 @@ def _check_srid(con: Any, srid: int, label: str, column: str) -> None:
         )
 
 
-def crs_of(table: SharedTable) -> str:
-    """The layer's CRS as pyproj reads it (PostGIS SRIDs are EPSG codes unless added by
-    hand, and :func:`inspect_table` checked the database knows it)."""
-    return f"EPSG:{table.srid}"
+def crs_of(table: SharedTable) -> CRS:
+    """The layer's CRS (PostGIS SRIDs are EPSG codes unless added by hand, and
+    :func:`inspect_table` checked the database knows it); built once per SRID, as every
+    fetch of a view asks for it."""
+    return _epsg_crs(table.srid)
+
+
+@functools.cache
+def _epsg_crs(srid: int) -> CRS:
+    return CRS.from_epsg(srid)
 
 
 def read_features(
@@ -233,7 +241,7 @@ def read_features(
 ) -> gpd.GeoDataFrame:
     """The features of ``table`` (those whose box meets ``bbox``, in the table's CRS, or
     those with ``keys``, when given), with ``columns`` (default: every field; the key
-    always), in key order and indexed by the key: a feature has the same label whether the
+    always), indexed by the key: a feature has the same label whether the
     layer was read whole or one view of it, so a selection means the same features."""
     wanted = list(table.fields if columns is None else columns)
     if table.key not in wanted:
@@ -248,10 +256,11 @@ def read_features(
     if bbox is not None:
         query += sql.SQL(" WHERE {g} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(g=geom)
         params = (*[float(v) for v in bbox], table.srid)
-    elif keys is not None:
-        query += sql.SQL(" WHERE {k} = ANY(%s)").format(k=sql.Identifier(table.key))
-        params = ([plain(k) for k in keys],)
-    query += sql.SQL(" ORDER BY {k}").format(k=sql.Identifier(table.key))
+    else:  # the whole table or a selection: in key order (a view's order does not matter)
+        if keys is not None:
+            query += sql.SQL(" WHERE {k} = ANY(%s)").format(k=sql.Identifier(table.key))
+            params = ([plain(k) for k in keys],)
+        query += sql.SQL(" ORDER BY {k}").format(k=sql.Identifier(table.key))
     with db.connection() as con:
         cur = con.cursor(binary=True)
         cur.execute(query, params)
@@ -266,7 +275,7 @@ def plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _frame(rows: list[tuple[Any, ...]], names: list[str], crs: str) -> gpd.GeoDataFrame:
+def _frame(rows: list[tuple[Any, ...]], names: list[str], crs: CRS) -> gpd.GeoDataFrame:
     if rows:
         columns = list(zip(*rows, strict=True))
         blobs = np.asarray(columns[-1], dtype=object)

@@ -219,6 +219,27 @@ def pg_sql(url: str, text: str, args: tuple = ()) -> list[tuple]:
         return cur.fetchall() if cur.description else []
 
 
+def shared_staff(pg_cluster, url: str, staff: dict[str, str]) -> dict[str, str]:
+    """The shared-layer departments of ``url``'s schema and who is in them, as a city's
+    administrator sets them up (docs/SHARED_DATA.md). ``staff`` maps a login to its
+    department ("" is the URL's own user, the database owner); each department is added
+    once, each other login created. Returns {login: the URL signing in as it}. Roles are
+    cluster-wide: callers give the names a random suffix."""
+    from citydesk.layers.shared_catalogue import add_department, grant_department
+    from citydesk.layers.shared_db import shared_database
+
+    admin = shared_database(url)
+    for department in dict.fromkeys(staff.values()):
+        add_department(admin, department, department.title())
+    urls = {}
+    for login, department in staff.items():
+        if login:
+            pg_cluster.psql(f"CREATE ROLE {login} LOGIN")
+        grant_department(admin, login or admin.url.user, department)
+        urls[login] = url.replace("citydesk_dba@", f"{login}@") if login else url
+    return urls
+
+
 @dataclass
 class StoreTarget:
     """Where a test's cases live: opens stores (several desks) and runs raw SQL there. Both

@@ -389,21 +389,15 @@ def test_land_use_shared_between_departments_on_helsinki(
     import shutil
     import uuid
 
+    from conftest import shared_staff
+
     from citydesk.layers.project_store import load_project
-    from citydesk.layers.shared_catalogue import add_department, grant_department
-    from citydesk.layers.shared_db import close_all, shared_database
+    from citydesk.layers.shared_db import close_all
     from citydesk.layers.shared_layer import SharedLayer
 
     tag = uuid.uuid4().hex[:6]
-    admin = shared_database(pg_url)
-    planning, housing = f"planning_{tag}", f"housing_{tag}"
-    add_department(admin, planning, "Kaupunkisuunnittelu")
-    add_department(admin, housing, "Asuntotuotanto")
-    grant_department(admin, admin.url.user, planning)
-    clerk = f"clerk_{tag}"
-    pg_cluster.psql(f"CREATE ROLE {clerk} LOGIN")
-    grant_department(admin, clerk, housing)
-    clerk_url = pg_url.replace("citydesk_dba@", f"{clerk}@")
+    planning, clerk = f"planning_{tag}", f"clerk_{tag}"
+    clerk_url = shared_staff(pg_cluster, pg_url, {"": planning, clerk: f"housing_{tag}"})[clerk]
     try:
         project = tmp_path / "helsinki.gpkg"
         shutil.copyfile(city, project)

@@ -115,16 +115,15 @@ def test_helsinki_land_use_published_and_drawn_from_postgis(qtbot, tmp_path, req
         pytest.skip("needs ../shared/data/helsinki_osm")
     import uuid
 
+    from conftest import shared_staff
+
     from citydesk.layers.osm_city import city_from_osm, write_city_project
-    from citydesk.layers.shared_catalogue import add_department, grant_department
-    from citydesk.layers.shared_db import close_all, shared_database
+    from citydesk.layers.shared_db import close_all
     from citydesk.layers.shared_layer import SharedLayer
 
     url = request.getfixturevalue("pg_url")
     department = f"planning_{uuid.uuid4().hex[:6]}"
-    db = shared_database(url)
-    add_department(db, department, "Kaupunkisuunnittelu")
-    grant_department(db, db.url.user, department)
+    shared_staff(request.getfixturevalue("pg_cluster"), url, {"": department})
     city = city_from_osm(HELSINKI, name="Helsinki", timezone="Europe/Helsinki", crs="EPSG:3067")
     project = write_city_project(city, tmp_path / "helsinki.gpkg", "Helsinki")
     window = open_window(qtbot, tmp_path / "settings.ini", project, size=(1500, 950))

@@ -12,11 +12,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt5")
 
+from conftest import shared_staff
 from test_gui_workbench import _shot, open_window
 
 from citydesk.layers.project_store import load_project, save_project
-from citydesk.layers.shared_catalogue import add_department, grant_department
-from citydesk.layers.shared_db import close_all, shared_database
+from citydesk.layers.shared_db import close_all
 from citydesk.layers.shared_edits import read_feature, update_feature
 from citydesk.layers.shared_layer import SharedLayer, open_shared_layer
 
@@ -28,15 +28,9 @@ def shared(pg_cluster, pg_url):
     """A shared schema with department planning (its user: the cluster's owner) and
     housing (user bob). Returns (owner URL, bob's URL, department names)."""
     tag = uuid.uuid4().hex[:6]
-    db = shared_database(pg_url)
-    planning, housing = f"planning_{tag}", f"housing_{tag}"
-    add_department(db, planning, "Planning")
-    add_department(db, housing, "Housing")
-    grant_department(db, db.url.user, planning)
-    bob = f"bob_{tag}"
-    pg_cluster.psql(f"CREATE ROLE {bob} LOGIN")
-    grant_department(db, bob, housing)
-    yield pg_url, pg_url.replace("citydesk_dba@", f"{bob}@"), planning
+    planning, bob = f"planning_{tag}", f"bob_{tag}"
+    urls = shared_staff(pg_cluster, pg_url, {"": planning, bob: f"housing_{tag}"})
+    yield pg_url, urls[bob], planning
     close_all()
 
 

@@ -19,11 +19,11 @@ import numpy as np
 import psycopg
 import pytest
 import shapely
-from conftest import pg_sql
+from conftest import pg_sql, shared_staff
 
 from citydesk.layers.demo import SHIPPED_DEMO
 from citydesk.layers.project_store import load_project, save_project
-from citydesk.layers.shared_catalogue import add_department, catalogue, grant_department
+from citydesk.layers.shared_catalogue import catalogue
 from citydesk.layers.shared_db import AccessDenied, SharedLayerError, close_all, shared_database
 from citydesk.layers.shared_edits import EditConflict, read_feature, update_feature
 from citydesk.layers.shared_layer import SharedLayer, open_shared_layer
@@ -49,15 +49,9 @@ def city_db(pg_cluster, pg_url):
     """A shared schema with departments planning and housing, and one user in each:
     returns (admin URL, {user: URL signing in as them}, tag)."""
     tag = uuid.uuid4().hex[:6]
-    admin = shared_database(pg_url)
-    users = {}
-    for user, department in (("alice", f"planning_{tag}"), ("bob", f"housing_{tag}")):
-        add_department(admin, department, department.title())
-        login = f"{user}_{tag}"
-        pg_cluster.psql(f"CREATE ROLE {login} LOGIN")
-        grant_department(admin, login, department)
-        users[user] = pg_url.replace("citydesk_dba@", f"{login}@")
-    return pg_url, users, tag
+    staff = {f"alice_{tag}": f"planning_{tag}", f"bob_{tag}": f"housing_{tag}"}
+    urls = shared_staff(pg_cluster, pg_url, staff)
+    return pg_url, {login.split("_")[0]: u for login, u in urls.items()}, tag
 
 
 def _parcels(demo):

@@ -65,13 +65,6 @@ log = logging.getLogger(__name__)
 _HIGHLIGHT_IN_BACKGROUND = 2000
 
 
-def _editable(layer: VectorLayer) -> bool:
-    """Can the identify panel offer to edit this layer's features (a shared table published
-    with CityDesk, which carries the version check)?"""
-    table = getattr(layer, "table", None)
-    return layer.kind == "shared" and bool(table and table.versioned and not table.is_view)
-
-
 class MainWindow(QMainWindow):
     highlight_ready = pyqtSignal(int, object)  # (selection generation, Qt shapes)
 
@@ -430,7 +423,10 @@ class MainWindow(QMainWindow):
             ids = ids_at_point(frame, x, y, tolerance)
             if len(ids):
                 self.identify_panel.show_features(
-                    layer.name, frame.loc[ids[:1]], layer_id=layer.id, editable=_editable(layer)
+                    layer.name,
+                    frame.loc[ids[:1]],
+                    layer_id=layer.id,
+                    editable=getattr(layer, "editable", False),
                 )
                 self.identify_dock.show()
                 self.selection.set(layer.id, ids[:1])
@@ -442,10 +438,14 @@ class MainWindow(QMainWindow):
         return None
 
     def _frame_near(self, layer: VectorLayer, x: float, y: float, tolerance: float):
-        """The layer's features around a click, in the project CRS: for a shared layer not
-        read whole, only those fetched from its database for that spot."""
+        """The layer's features around a click, in the project CRS."""
+        return self._frame_in(layer, (x - tolerance, y - tolerance, x + tolerance, y + tolerance))
+
+    def _frame_in(self, layer: VectorLayer, box: tuple[float, float, float, float]):
+        """The layer's features for a spot or area ``box`` (project CRS) to search: a shared
+        layer not read whole fetches the box from its database; any other gives them all
+        (its spatial index finds the box)."""
         if layer.kind == "shared" and not layer.loaded:
-            box = (x - tolerance, y - tolerance, x + tolerance, y + tolerance)
             return layer.fetch(box, self.project.crs)
         return layer.in_crs(self.project.crs)
 
@@ -453,11 +453,7 @@ class MainWindow(QMainWindow):
         layer = self.active_layer()
         if layer is None:
             return
-        if layer.kind == "shared" and not layer.loaded:  # only the area's features, fetched
-            frame = layer.fetch(tuple(area.bounds), self.project.crs)
-        else:
-            frame = layer.in_crs(self.project.crs)
-        ids = ids_in_geometry(frame, area)
+        ids = ids_in_geometry(self._frame_in(layer, tuple(area.bounds)), area)
         self.selection.set(layer.id, ids, mode="add" if shift else "replace")
 
     def _selection_changed(self, layer_id: str) -> None:

@@ -195,7 +195,7 @@ class SharedLayersDialog(QDialog):
         if not chosen:
             self.status.setText(tr("Choose a layer in the list first."))
             return None
-        return self._add([(e.table, None, None) for e in chosen])
+        return self._add([(e.table, None, None) for e in chosen], self._url)
 
     def add_other(self):
         text = self.other.text().strip()
@@ -203,17 +203,15 @@ class SharedLayersDialog(QDialog):
             self.status.setText(tr("Type the table's name, as schema.table."))
             return None
         schema, _dot, table = text.rpartition(".")
-        if self._checked() is None:
+        url = self._checked()
+        if url is None:
             return None
-        self._url = self._url or self.db.checked_url()
-        return self._add([(table, schema or None, self.key.text().strip() or None)])
+        return self._add([(table, schema or None, self.key.text().strip() or None)], url)
 
-    def _add(self, tables: list[tuple[str, str | None, str | None]]):
+    def _add(self, tables: list[tuple[str, str | None, str | None]], url: str):
+        """Open ``tables`` (name, schema, key) of the database at ``url`` in the background
+        and add them to the project."""
         from citydesk.layers.shared_layer import open_shared_layer
-
-        url = self._url or self._checked()
-        if not url:
-            return None
 
         def work(_feedback):
             return [open_shared_layer(url, t, schema=s, key=k) for t, s, k in tables]
