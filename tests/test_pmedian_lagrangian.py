@@ -54,3 +54,43 @@ def test_fixing_with_the_optimum_as_upper_bound_closes_sites():
     best = min(_all_costs(costs, w, 3).values())
     result = lagrangian_bound(costs, w, 3, best)
     assert result.closed.sum() >= 3 and result.bound <= best * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_same_multipliers_fix_more_with_a_better_incumbent(seed):
+    """``fixed(upper)`` re-tests the sites against a cheaper incumbent without a new
+    subgradient: it keeps every site closed before, closes no optimal site, and the
+    relaxation's own sites (the Lagrangian heuristic's start) are p distinct sites."""
+    rng = np.random.default_rng(100 + seed)
+    n, m, p = 50, 12, 3
+    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
+    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
+    w = rng.integers(1, 12, n).astype(float)
+    every = _all_costs(costs, w, p)
+    best = min(every.values())
+    optima = [s for s, c in every.items() if c <= best * (1 + 1e-12)]
+    loose = lagrangian_bound(costs, w, p, 1.5 * best)
+    assert len(set(loose.chosen.tolist())) == p
+    tight = loose.fixed(best)
+    assert tight.bound == loose.bound
+    assert (tight.closed >= loose.closed).all() and tight.closed.sum() >= loose.closed.sum()
+    for j in np.flatnonzero(tight.closed):
+        assert all(j not in s for s in optima)
+    for j in np.flatnonzero(tight.opened):
+        assert all(j in s for s in optima)
+
+
+def test_the_sorted_evaluation_equals_the_dense_one():
+    """L(lam) from the sorted rows (only the attracted pairs) equals the textbook sum over
+    every client and site, for multipliers below, between and beyond the costs."""
+    from citydesk.optimization.pmedian_lagrangian import _evaluate, _SortedCosts
+
+    rng = np.random.default_rng(7)
+    wd = rng.uniform(0, 100, (30, 9))
+    sorted_costs = _SortedCosts(wd)
+    forced = np.zeros(9, dtype=bool)
+    for lam in (np.zeros(30), rng.uniform(0, 100, 30), np.full(30, 1e6), wd[:, 3].copy()):
+        value, rho, *_ = _evaluate(sorted_costs, lam, 3, forced)
+        dense_rho = np.minimum(0.0, wd - lam[:, None]).sum(axis=0)
+        assert rho == pytest.approx(dense_rho)
+        assert value == pytest.approx(lam.sum() + np.sort(dense_rho)[:3].sum())
