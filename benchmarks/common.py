@@ -76,3 +76,28 @@ def run_qgis_peer(script: str, args: list[str], timeout: float = 1800) -> dict |
             return json.loads(line)
     print(out.stderr[-2000:], file=sys.stderr)
     return None
+
+
+def differing_share(ours: str, theirs: str, ignore: tuple[int, int, int] | None = None) -> float:
+    """Share of the painted pixels (not white in either picture) whose colour differs by
+    more than 48 in any channel: antialiasing shades agree, a wrong fill does not.
+    ``ignore``: a colour of ours that is left out where the other picture is white (CityDesk
+    draws features without a value in its no-data grey; QGIS's graduated renderer leaves
+    them out), so that the rest of the picture can be compared on its own."""
+
+    import numpy as np
+    from PyQt5.QtGui import QImage
+
+    def pixels(path: str) -> np.ndarray:
+        image = QImage(path).convertToFormat(QImage.Format_RGB32)
+        ptr = image.constBits()
+        ptr.setsize(image.byteCount())
+        array = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.width(), 4)
+        return array[..., :3].copy()  # the buffer is the image's, which is freed on return
+
+    a, b = pixels(ours).astype(int), pixels(theirs).astype(int)
+    painted = (a < 250).any(axis=2) | (b < 250).any(axis=2)
+    if ignore is not None:
+        painted &= ~((np.abs(a - np.array(ignore)) <= 8).all(axis=2) & (b >= 250).all(axis=2))
+    differ = (np.abs(a - b) > 48).any(axis=2) & painted
+    return float(differ.sum() / max(1, painted.sum()))

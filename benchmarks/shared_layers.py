@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, print_peak_rss, print_results, run_qgis_peer
+from common import DATA_DIR, differing_share, print_peak_rss, print_results, run_qgis_peer
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QApplication
 
@@ -112,22 +112,6 @@ def runs(fn) -> tuple[list[float], object]:
 def spread(times: list[float]) -> str:
     low, mid, high = (v * 1000 for v in (min(times), statistics.median(times), max(times)))
     return f"{mid:,.0f} ({low:,.0f}-{high:,.0f})"
-
-
-def differing_share(ours: str, theirs: str) -> float:
-    """Share of the painted pixels (not white in either picture) whose colour differs by
-    more than 48 in any channel: antialiasing shades agree, a wrong fill does not."""
-
-    def pixels(path: str) -> np.ndarray:
-        image = QImage(path).convertToFormat(QImage.Format_RGB32)
-        ptr = image.constBits()
-        ptr.setsize(image.byteCount())
-        return np.frombuffer(ptr, np.uint8).reshape(image.height(), image.width(), 4)[..., :3]
-
-    a, b = pixels(ours).astype(int), pixels(theirs).astype(int)
-    painted = (a < 250).any(axis=2) | (b < 250).any(axis=2)
-    differ = (np.abs(a - b) > 48).any(axis=2) & painted
-    return float(differ.sum() / max(1, painted.sum()))
 
 
 def qgis(conninfo: str, schema: str, qml: str, out_dir: str, extents) -> dict | None:

@@ -194,12 +194,20 @@ def _draw_labels(
 
 
 #: features smaller than this many pixels across are drawn as their pixel block, straight into
-#: the image; at that size the outline is invisible anyway (QGIS simplifies alike)
+#: the image, as QGIS's picture shows them: an outlined polygon this small is all outline
 TINY_PX = 3.0
 
 
 def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, style) -> None:
-    """Fill the pixel footprint (at most TINY_PX square) of tiny features with numpy."""
+    """Fill the pixel footprint (at most TINY_PX square) of tiny features with numpy.
+
+    With an outline, the footprint's edge pixels take the outline's colour and only the
+    pixels inside it the fill (a 1-2 px feature is all edge): that is what QGIS draws, where
+    the outline of a polygon this small covers it. The first version filled every block
+    with the fill colour, and 59 % of the painted pixels of 500,000 parcels at full extent
+    differed from QGIS's picture (issue 22). Without an outline, the fill; a hollow class
+    without an outline draws nothing.
+    """
     x0, _y0, _x1, y1 = view.extent
     upp = view.units_per_pixel
     c0 = np.floor((bounds[:, 0] - x0) / upp).astype(np.int64)
@@ -207,13 +215,12 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
     r0 = np.floor((y1 - bounds[:, 3]) / upp).astype(np.int64)
     r1 = np.floor((y1 - bounds[:, 1]) / upp).astype(np.int64)
     palette, inverse = np.unique(colors, return_inverse=True)
-    # a hollow class ("none": outlines only) shows in its outline's colour at this size, or
-    # not at all without an outline; QColor("none") is invalid and drew solid black blocks
-    outline = style.symbol.stroke if style.symbol.stroke != "none" else None
-    hollow = _argb(outline) if outline else 0
-    argb = np.array([hollow if c == "none" else _argb(c) for c in palette], dtype=np.uint32)[
-        inverse
-    ]
+    # QColor("none") is invalid and drew solid black blocks: a hollow class has no fill
+    fill = np.array([0 if c == "none" else _argb(c) for c in palette], dtype=np.uint32)[inverse]
+    stroked = style.symbol.stroke != "none" and style.symbol.stroke_width > 0
+    edge = np.full(len(fill), _argb(style.symbol.stroke) if stroked else 0, dtype=np.uint32)
+    if not stroked:
+        edge = fill
     ptr = image.bits()
     ptr.setsize(image.sizeInBytes())
     pixels = np.frombuffer(ptr, dtype=np.uint32).reshape(view.height, image.bytesPerLine() // 4)
@@ -221,6 +228,8 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
     for dy in range(span):
         for dx in range(span):
             rows, cols = r0 + dy, c0 + dx
+            on_edge = (dy == 0) | (dx == 0) | (rows == r1) | (cols == c1)
+            argb = np.where(on_edge, edge, fill)
             keep = (
                 (argb != 0)
                 & (rows <= r1)
