@@ -600,7 +600,7 @@ def test_style_dialog_ok_without_a_change_keeps_every_shipped_style(qtbot, demo_
 def test_hollow_classes_never_draw_as_black_blocks(qtbot):
     """At city scale tiny features are drawn as pixel blocks; a hollow class (a Pareto plan's
     'keep', a scenario's unchanged parcels) drew them solid black (QColor('none') is
-    invalid). With an outline, a 1 px feature shows the outline's colour, as QGIS draws it
+    invalid). With an outline, a tiny feature shows the outline's colour, as QGIS draws it
     (issue 22: the same picture); without one, its fill, and a hollow class nothing."""
     import geopandas as gpd
     import numpy as np
