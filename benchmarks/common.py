@@ -101,3 +101,13 @@ def differing_share(ours: str, theirs: str, ignore: tuple[int, int, int] | None 
         painted &= ~((np.abs(a - np.array(ignore)) <= 8).all(axis=2) & (b >= 250).all(axis=2))
     differ = (np.abs(a - b) > 48).any(axis=2) & painted
     return float(differ.sum() / max(1, painted.sum()))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    that across exec, so a child started by a big parent reports the parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")

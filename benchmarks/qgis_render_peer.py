@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 
+from common import peak_rss_mib
 from qgis.core import (
     QgsApplication,
     QgsMapRendererParallelJob,
@@ -28,16 +29,6 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries
-    that across exec, so a child started by a big parent reports the parent's peak."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def render(settings):

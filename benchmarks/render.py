@@ -43,7 +43,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import DATA_DIR, differing_share, print_results, run_qgis_peer
+from common import DATA_DIR, differing_share, peak_rss_mib, print_results, run_qgis_peer
 
 W, H = 1600, 1000
 RUNS = 3
@@ -64,16 +64,6 @@ def views(extent) -> list[tuple[float, float, float, float]]:
     w, h = (x1 - x0) / 4, (y1 - y0) / 4
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return [full, (cx - w, cy - h, cx + w, cy + h)]
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries
-    that across exec, so a child started by a big parent reports the parent's peak."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def citydesk_child(path: str, layer_name: str, style_json: str, out_dir: str, boxes) -> dict:
