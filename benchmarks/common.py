@@ -111,3 +111,12 @@ def peak_rss_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def fit(extent, w: int, h: int) -> tuple[float, float, float, float]:
+    """``extent`` widened to the picture's aspect ratio, centred: the view both sides of a
+    render comparison draw."""
+    x0, y0, x1, y1 = extent
+    upp = max((x1 - x0) / w, (y1 - y0) / h)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - upp * w / 2, cy - upp * h / 2, cx + upp * w / 2, cy + upp * h / 2)

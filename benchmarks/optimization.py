@@ -453,8 +453,11 @@ def road_instance(city: str, clients: int = 10_000, sites: int = 1_000, seed: in
         network = build_network(
             built.layers["streets"], network_spec(parse_profile(built.profile_text))
         )
+        graph = network.graph  # one line per street segment: a two-way street once
         lines = [
-            shapely.LineString(data["coords"]) for _a, _b, data in network.graph.edges(data=True)
+            shapely.LineString(data["coords"])
+            for a, b, data in graph.edges(data=True)
+            if not (graph.has_edge(b, a) and b < a)
         ]
         lengths = np.array([line.length for line in lines])
         along = rng.choice(len(lines), clients, p=lengths / lengths.sum())
@@ -508,7 +511,7 @@ def spopt_in_child(costs, weights, p: int, solver: str, limit: float, wall: floa
     return status, objective, proven, seconds
 
 
-def run_road(city: str, clients: int, sites: int, p: int, limit: float, solvers, peer_wall: float):
+def run_road(city: str, clients: int, sites: int, p: int, limit: float, solvers, peer_limit: float):
     """Issue 25, next scale: the p-median on a city's roads, and spopt on the same matrix."""
     from citydesk.layers.feedback import NullFeedback
 
@@ -534,9 +537,9 @@ def run_road(city: str, clients: int, sites: int, p: int, limit: float, solvers,
             "-" if gap is None else f"{gap:.3%}", f"{wall:.1f}",
         ])  # fmt: skip
         print(rows[-1], flush=True)
-    for solver in solvers if peer_wall > 0 else []:
+    for solver in solvers if peer_limit > 0 else []:
         status, objective, proven, seconds = spopt_in_child(
-            costs, weights, p, solver, peer_wall, peer_wall + 60
+            costs, weights, p, solver, peer_limit, peer_limit + 60
         )
         if status == "done":
             status = "optimal" if proven else "NOT proven (time limit)"
@@ -547,7 +550,7 @@ def run_road(city: str, clients: int, sites: int, p: int, limit: float, solvers,
         print(rows[-1], flush=True)
     print_results(
         f"p-median on {city}'s roads, {clients:,} demand points on streets x {sites:,} sites, "
-        f"p = {p}; CityDesk limit {limit:g} s, spopt limit {peer_wall:g} s",
+        f"p = {p}; CityDesk limit {limit:g} s, spopt limit {peer_limit:g} s",
         ["who", "solver", "objective (weighted s)", "status", "gap", "wall s"],
         rows,
     )

@@ -43,7 +43,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import DATA_DIR, differing_share, peak_rss_mib, print_results, run_qgis_peer
+from common import DATA_DIR, differing_share, fit, peak_rss_mib, print_results, run_qgis_peer
 
 W, H = 1600, 1000
 RUNS = 3
@@ -51,15 +51,8 @@ THRESHOLD = 0.15
 NO_VALUE_GREY = (204, 204, 204)  # CityDesk's fill for a feature without a value (#cccccc)
 
 
-def fit(extent, w=W, h=H):
-    x0, y0, x1, y1 = extent
-    upp = max((x1 - x0) / w, (y1 - y0) / h)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (cx - upp * w / 2, cy - upp * h / 2, cx + upp * w / 2, cy + upp * h / 2)
-
-
 def views(extent) -> list[tuple[float, float, float, float]]:
-    full = fit(extent)
+    full = fit(extent, W, H)
     x0, y0, x1, y1 = full
     w, h = (x1 - x0) / 4, (y1 - y0) / 4
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

@@ -39,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, differing_share, print_peak_rss, print_results, run_qgis_peer
+from common import (
+    DATA_DIR,
+    differing_share,
+    fit,
+    print_peak_rss,
+    print_results,
+    run_qgis_peer,
+)
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QApplication
 
@@ -55,13 +62,6 @@ from citydesk.workbench.gui.renderer import CancelToken, View, feature_colors, r
 W, H = 1600, 1000
 RUNS = 5
 KEEP = ["land_use", "LOC_ID", "address", "land_value_usd", "year_built"]
-
-
-def fit(extent, w=W, h=H):
-    x0, y0, x1, y1 = extent
-    upp = max((x1 - x0) / w, (y1 - y0) / h)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (cx - upp * w / 2, cy - upp * h / 2, cx + upp * w / 2, cy + upp * h / 2)
 
 
 def make_parcels(n: int) -> VectorLayer:
@@ -156,14 +156,14 @@ def main() -> int:
         print(f"published {args.n:,} parcels in {t_publish:.1f} s", file=sys.stderr)
         t_open, shared = timed(lambda: open_shared_layer(url, "parcels"))
         shared.style = layer.style
-        full = fit(shared.extent)
+        full = fit(shared.extent, W, H)
         x0, y0, x1, y1 = full
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
 
         def centred(k: float) -> tuple[float, float, float, float]:
             """A view at the centre whose sides are ``k`` times the extent's."""
             return fit((cx - (x1 - x0) * k / 2, cy - (y1 - y0) * k / 2,
-                        cx + (x1 - x0) * k / 2, cy + (y1 - y0) * k / 2))  # fmt: skip
+                        cx + (x1 - x0) * k / 2, cy + (y1 - y0) * k / 2), W, H)  # fmt: skip
 
         views = {
             "zoomed, 1/10 of each side": centred(0.1),

@@ -81,11 +81,9 @@ def cost_to_edge_points(
     of the reverse edge's time, whichever is sooner."""
     paths = network.paths
     graph = network.graph
-    ends = np.unique(np.concatenate([points.start, points.end]))
-    column = {int(n): k for k, n in enumerate(ends)}
+    ends = np.unique(np.concatenate([points.start, points.end]))  # sorted: searchsorted finds
     to_ends = paths.cost_matrix(paths.index_of(list(sources)), paths.index_of(ends), feedback)
-    a = np.array([column[int(n)] for n in points.start])
-    b = np.array([column[int(n)] for n in points.end])
+    a, b = np.searchsorted(ends, points.start), np.searchsorted(ends, points.end)
     forward = np.array(
         [graph.edges[s, e]["travel_s"] for s, e in zip(points.start, points.end, strict=True)]
     )

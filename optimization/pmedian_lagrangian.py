@@ -45,8 +45,8 @@ class LagrangianBound:
 class _SortedCosts:
     """Each client's weighted costs sorted once, so that one evaluation of L(lam) touches
     only the (client, site) pairs with ``w_i d_ij < lam_i``: a few per client, instead of
-    all clients x sites. At 10,000 x 1,000 an evaluation went from 80 ms to a few ms, which
-    is what lets the subgradient run long enough to close the gap at city scale."""
+    all clients x sites. At 10,000 x 1,000 a step went from about 83 ms to about 13 ms (600
+    steps: 50 s before, 8.8 s now, the sort included)."""
 
     def __init__(self, wd: np.ndarray) -> None:
         self.order = np.argsort(wd, axis=1, kind="stable").astype(np.int32)
@@ -73,14 +73,9 @@ class _SortedCosts:
         """(client, site, lam_i - w_i d_ij) for every attracted pair."""
         count = self.attracted(lam)
         client = np.repeat(self.rows, count)
-        starts = np.cumsum(count) - count
-        flat = np.arange(int(count.sum())) - np.repeat(starts - client_base(count, self.m), count)
+        rank = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        flat = client * self.m + rank  # the pair's cell in the flattened sorted rows
         return client, self.order.ravel()[flat], lam[client] - self.sorted.ravel()[flat]
-
-
-def client_base(count: np.ndarray, m: int) -> np.ndarray:
-    """Each client's first cell in the flattened clients x sites arrays."""
-    return np.arange(len(count), dtype=np.int64) * m
 
 
 def _evaluate(costs: _SortedCosts, lam: np.ndarray, p: int, forced: np.ndarray):
