@@ -91,24 +91,19 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
     if spec.end is not None:
         keep &= reg < _ms(pd.Series([spec.end]))[0]
     end = _ms(pd.Series([spec.end or dt.datetime.now(dt.UTC)]))[0]
-    key = GROUPS[spec.by]
-    keys = facts["grid_code"].str[: UNIT_DIGITS["community"]] if key == "community" else facts[key]
-    if key == "category_code" and "kind" in facts:  # component:0104 is not event:0104
-        keys = facts["kind"].astype(str) + ":" + keys.astype(str)
-    codes, names = pd.factorize(keys[keep], sort=True, use_na_sentinel=True)
-    names = list(names)
+    codes, names = _group_codes(facts, GROUPS[spec.by], keep)
     if (codes < 0).any():  # cases with no grid cell, no dispatcher, ...
         codes = np.where(codes < 0, len(names), codes)
         names.append(_("(none)"))
     reg, due, disp, closed_at = reg[keep], due[keep], disp[keep], closed_at[keep]
-    status = facts["status"].to_numpy()[keep]
+    is_closed = (facts["status"] == "closed").to_numpy()[keep]
     imported = (
         facts["imported"].to_numpy()[keep].astype(bool)
         if "imported" in facts
         else np.zeros(len(reg), dtype=bool)
     )
     recorded = ~imported  # the source recorded no dispatch or rework steps of its cases
-    closed = (status == "closed") & (closed_at != _NAT) & (closed_at < end)
+    closed = is_closed & (closed_at != _NAT) & (closed_at < end)
     has_due = due != _NAT
     # digital (数字城管): among cases due to close; 311: among closed cases with a target,
     # where an imported case has one only if its source gave it (CityDesk computes a due
@@ -151,6 +146,45 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         ignore_index=True,
     )
     return table.rename(columns={"group": spec.by})
+
+
+def _texts(facts: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
+    """(codes, names) of a text column, -1 for none: a categorical's own codes (the store's
+    facts; ten million strings are never made), else factorized."""
+    values = facts[col]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), [str(v) for v in values.cat.categories]
+    codes, names = pd.factorize(values, use_na_sentinel=True)
+    return codes, [str(v) for v in names]
+
+
+def _group_codes(facts: pd.DataFrame, key: str, keep: np.ndarray) -> tuple[np.ndarray, list]:
+    """Each kept case's group as an integer code, and the groups' names in sorted order
+    (computed on the names, then mapped: a community is the start of a grid code, and a
+    category is told by its kind too, component:0104 not being event:0104)."""
+    if key == "community":
+        codes, names = _texts(facts, "grid_code")
+        names = [n[: UNIT_DIGITS["community"]] for n in names]
+    elif key == "category_code" and "kind" in facts:
+        codes, names = _texts(facts, "category_code")
+        kinds, kind_names = _texts(facts, "kind")
+        width = max(len(names), 1)
+        codes = np.where((codes < 0) | (kinds < 0), -1, kinds * width + codes)
+        names = [f"{k}:{c}" for k in kind_names for c in names] if names else []
+    else:
+        codes, names = _texts(facts, key)
+    codes = codes[keep]
+    if not len(names):
+        return codes.astype(np.int64), []
+    # the distinct names used, sorted; several codes may share one (two grid codes, one
+    # community)
+    used = np.unique(codes[codes >= 0])
+    final, inverse = np.unique(
+        np.asarray(names, dtype=object)[used].astype(str), return_inverse=True
+    )
+    table = np.full(len(names), -1, np.int64)
+    table[used] = inverse
+    return np.where(codes >= 0, table[np.maximum(codes, 0)], -1), list(final)
 
 
 def _close_hours(

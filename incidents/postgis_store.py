@@ -14,8 +14,8 @@ administrator expects; they are read back as the same UTC text the GeoPackage st
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,10 +35,9 @@ from citydesk.layers.pg_migrate import migrate
 from citydesk.layers.pg_url import StoreUrl, connection_error, first_line
 
 from .calendar import WorkingCalendar
-from .case_store import FACT_MOMENTS, FACT_REGISTERED, FACT_WHERE, CaseStore, fact_select
+from .case_store import CaseStore, fact_select
 from .categories import Catalogue
 from .lifecycle import Role
-from .timestamps import to_text
 
 __all__ = ["AccessDenied", "PostgisCaseStore"]
 
@@ -300,20 +299,59 @@ class PostgisCaseStore(CaseStore):
         with self._reading() as con:
             return int(_one(con.execute("SELECT last_value FROM case_changes"))["last_value"])
 
-    def case_facts(
-        self,
-        registered_since: dt.datetime | None = None,
-        registered_until: dt.datetime | None = None,
-    ) -> pd.DataFrame:
-        """The ``FACT_COLUMNS`` of the registered cases, moments as UTC datetimes."""
-        where, args = [FACT_WHERE], []
-        for op, moment in ((">=", registered_since), ("<", registered_until)):
-            if moment is not None:
-                where.append(f"{FACT_REGISTERED} {op} %s")
-                args.append(to_text(self.calendar.localize(moment)))
-        query = f"SELECT {fact_select()} FROM cases WHERE {' AND '.join(where)}"
+    # --- the KPI facts (CaseStore.case_facts) -------------------------------------------------
+    def _fact_rows(self, condition: str, args: list, many: bool) -> pd.DataFrame:
+        query = f"SELECT {fact_select()} FROM cases WHERE {condition}"
         with self._reading() as con:
-            frame = self._frame(con, query, args)
-        for col in FACT_MOMENTS:
-            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
-        return frame
+            return self._frame(con, self._q(query), args)
+
+    def _size_hint(self) -> int:
+        """The planner's row estimate (imports run ANALYZE; -1 before any)."""
+        with self._reading() as con:
+            row = _one(
+                con.execute(
+                    "SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'cases'::regclass"
+                )
+            )
+        return max(int(row["n"]), 0)
+
+    def _snapshot_place(self) -> str | None:
+        """The store (database, schema and their object ids, so a schema dropped and made
+        again is another store) and the login. None under row security: a department's
+        login sees only its cases, and a case sent elsewhere would vanish from its reads
+        without a trace in what it may see of the history."""
+        with self._reading() as con:
+            row = _one(
+                con.execute(
+                    "SELECT row_security_active('cases') AS rls, current_user AS who, "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database()) AS db, "
+                    "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AS ns"
+                )
+            )
+        if row["rls"]:
+            return None
+        return f"postgis:{self.location}:{row['who']}:{row['db']}:{row['ns']}"
+
+    def _fact_mark(self) -> str:
+        with self._reading() as con:
+            return str(_one(con.execute("SELECT pg_current_snapshot()::text AS s"))["s"])
+
+    def _changed_since(self, mark: str) -> tuple[str, int] | None:
+        if not re.fullmatch(r"\d+:\d+:[\d,]*", mark):
+            return None
+        snap = f"'{mark}'::pg_snapshot"
+        with self._reading() as con:
+            newer = _one(
+                con.execute(
+                    f"SELECT pg_snapshot_xmax(pg_current_snapshot()) >= pg_snapshot_xmax({snap})"
+                    " AS ok"
+                )
+            )["ok"]
+            if not newer:  # transaction ids went back: another cluster at the same place
+                return None
+            since = (
+                f"SELECT case_id FROM case_events WHERE written >= pg_snapshot_xmin({snap}) "
+                f"AND NOT pg_visible_in_snapshot(written, {snap})"
+            )
+            events = _one(con.execute(f"SELECT count(*) AS n FROM ({since}) AS e"))["n"]
+        return f"case_id IN ({since})", int(events)

@@ -9,8 +9,8 @@ the cases as a point layer, and GDAL's Arrow reader for the KPI scan.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -30,9 +30,6 @@ from .case_store import (
     ASSIGNABLE,
     FACT_COLUMNS,
     FACT_MOMENTS,
-    FACT_REGISTERED,
-    FACT_TEXTS,
-    FACT_WHERE,
     Case,
     CaseNotFound,
     CaseStore,
@@ -46,7 +43,6 @@ from .case_store import (
     fact_select,
 )
 from .categories import Catalogue
-from .timestamps import to_text
 
 __all__ = [
     "ASSIGNABLE",
@@ -339,47 +335,64 @@ class SqliteCaseStore(CaseStore):
         what a desk polls to refresh live without re-reading the cases."""
         return self._con.execute("PRAGMA data_version").fetchone()[0]
 
-    def case_facts(
-        self,
-        registered_since: dt.datetime | None = None,
-        registered_until: dt.datetime | None = None,
-    ) -> pd.DataFrame:
-        """The ``FACT_COLUMNS`` of the registered cases, moments as UTC datetimes.
+    # --- the KPI facts (CaseStore.case_facts) -------------------------------------------------
+    def _fact_rows(self, condition: str, args: list, many: bool) -> pd.DataFrame:
+        """The facts, read by GDAL in a child process when ``many`` and the store is large.
 
         Python's sqlite3 builds a tuple per row (3 s for a million cases, measured), GDAL's
         Arrow reader hands columns over in C (0.5 s); but GDAL must never open this file in
         the process that holds it (docs/ARCHITECTURE.md, "One SQLite per project file"). So
-        a large store is scanned by GDAL in a child process that streams Arrow back, and a
-        small one through this connection. The WHERE clause holds validated moments only."""
-        where = [FACT_WHERE]
-        for op, moment in ((">=", registered_since), ("<", registered_until)):
-            if moment is not None:
-                where.append(f"{FACT_REGISTERED} {op} '{to_text(self.calendar.localize(moment))}'")
-        condition = " AND ".join(where)
-        with self._reading() as con:
-            rows = con.execute("SELECT max(fid) FROM cases").fetchone()[0] or 0
-        frame = None
-        if rows >= CHILD_SCAN_ROWS:
-            frame = _facts_in_child(self.path, condition)
-        if frame is None:
-            frame = self._facts_here(condition)
-        for col in FACT_MOMENTS:  # one unit whichever way it was read
-            frame[col] = pd.to_datetime(frame[col], utc=True).dt.as_unit("us")
-        for col in FACT_TEXTS:  # one dtype whichever way it was read (missing is NaN)
-            frame[col] = frame[col].astype("str")
-        return frame
-
-    def _facts_here(self, condition: str) -> pd.DataFrame:
-        """The facts through this store's own connection; SQLite turns the moments into
-        epoch milliseconds in C (``julianday``) so no text is parsed in Python."""
+        a large read goes to a child process that streams Arrow back. ``args`` are moments
+        written by ``to_text`` (digits and separators only), put into the condition for
+        GDAL, which takes no parameters."""
+        if many and self._size_hint() >= CHILD_SCAN_ROWS:
+            inline = condition
+            for arg in args:
+                if not re.fullmatch(r"[0-9TZ:.+-]+", str(arg)):
+                    raise ValueError(f"not a stored moment: {arg!r}")
+                inline = inline.replace("?", f"'{arg}'", 1)
+            frame = _facts_in_child(self.path, inline)
+            if frame is not None:
+                return frame
         select = fact_select(
             lambda e: f"CAST(round((julianday({e}) - 2440587.5) * 86400000) AS INTEGER)"
         )
         with self._reading() as con:
-            frame = self._frame(con, f"SELECT {select} FROM cases WHERE {condition}", [])
-        for col in FACT_MOMENTS:
+            frame = self._frame(con, f"SELECT {select} FROM cases WHERE {condition}", args)
+        for col in FACT_MOMENTS:  # epoch milliseconds, computed in C by SQLite
             frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
         return frame
+
+    def _size_hint(self) -> int:
+        return self._con.execute("SELECT max(fid) FROM cases").fetchone()[0] or 0
+
+    def _snapshot_place(self) -> str | None:
+        return f"geopackage:{self.path.resolve()}"
+
+    def _fact_mark(self) -> str:
+        """The last event: its rowid, which only grows (the history is append-only, so no
+        rowid is ever freed and SQLite's writers are one at a time), and its key."""
+        row = self._con.execute(
+            "SELECT rowid, case_id, seq FROM case_events ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return "0" if row is None else f"{row[0]}:{row[2]}:{row[1]}"
+
+    def _changed_since(self, mark: str) -> tuple[str, int] | None:
+        rowid, _sep, key = mark.partition(":")
+        if not rowid.isdigit():
+            return None
+        if key:  # the same event still there: the same history up to the mark
+            seq, _sep, case_id = key.partition(":")
+            row = self._con.execute(
+                "SELECT case_id, seq FROM case_events WHERE rowid = ?", (int(rowid),)
+            ).fetchone()
+            if row is None or (row[0], str(row[1])) != (case_id, seq):
+                return None
+        last = self._con.execute("SELECT max(rowid) FROM case_events").fetchone()[0] or 0
+        if last < int(rowid):
+            return None
+        condition = f"case_id IN (SELECT case_id FROM case_events WHERE rowid > {int(rowid)})"
+        return condition, last - int(rowid)
 
     # --- what the base class needs -----------------------------------------------------------
     @contextmanager

@@ -122,9 +122,15 @@ def test_backup_and_restore_round_trip_on_postgis(project_with_cases, pg_url, tm
 def test_schema_versions_are_kept_on_the_server(pg_url):
     PostgisCaseStore(pg_url).close()
     rows = pg_sql(pg_url, "SELECT version, name FROM schema_migrations ORDER BY version")
-    assert rows == [(1, "case_store"), (2, "staff_roles"), (3, "due_given"), (4, "source_facts")]
+    assert rows == [
+        (1, "case_store"),
+        (2, "staff_roles"),
+        (3, "due_given"),
+        (4, "source_facts"),
+        (5, "event_written"),
+    ]
     PostgisCaseStore(pg_url).close()  # opening again applies nothing
-    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 4
+    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 5
     pg_sql(pg_url, "UPDATE schema_migrations SET checksum = 'edited by hand'")
     with pytest.raises(SchemaError, match="differs from the one this CityDesk ships"):
         PostgisCaseStore(pg_url)
