@@ -64,9 +64,13 @@ def case_keys(ids) -> np.ndarray:
     collision disables the copy instead of merging two cases."""
     import pyarrow as pa
 
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    arr = ids if isinstance(ids, pa.Array) else pa.array(pd.Series(ids).astype("str"))
+    arr = (
+        ids
+        if isinstance(ids, pa.Array | pa.ChunkedArray)
+        else pa.array(pd.Series(ids).astype("str"))
+    )
+    if isinstance(arr, pa.ChunkedArray):  # what a frame read from Arrow holds
+        arr = arr.combine_chunks()
     arr = arr.cast(pa.string())
     n = len(arr)
     keys = np.zeros(n, np.int64)

@@ -136,12 +136,12 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         "not_recorded": imported,
     }
     groups = len(names)
-    sums = {k: np.bincount(codes, weights=v, minlength=groups) for k, v in flags.items()}
-    total = {k: np.array([v.sum()]) for k, v in flags.items()}
+    sums = _count_flags(codes, flags, groups)
+    total = {k: v.sum(keepdims=True) for k, v in sums.items()}
     table = pd.concat(
         [
             _rates(sums, *_close_hours(codes, hours, groups), names, spec),
-            _rates(total, *_close_hours(np.zeros(len(hours), int), hours, 1), ["ALL"], spec),
+            _rates(total, *_close_hours(np.zeros(len(hours), np.int64), hours, 1), ["ALL"], spec),
         ],
         ignore_index=True,
     )
@@ -187,25 +187,49 @@ def _group_codes(facts: pd.DataFrame, key: str, keep: np.ndarray) -> tuple[np.nd
     return np.where(codes >= 0, table[np.maximum(codes, 0)], -1), list(final)
 
 
+def _count_flags(
+    codes: np.ndarray, flags: dict[str, np.ndarray], groups: int
+) -> dict[str, np.ndarray]:
+    """Per group, how many cases carry each flag. The flags are packed into one small
+    integer per case and counted in one pass over (group, pattern); twelve weighted
+    bincounts took 0.6 s at ten million cases."""
+    names = list(flags)
+    patterns = 1 << len(names)
+    if groups * patterns > 50_000_000:  # a very fine grid: one count per flag instead
+        return {k: np.bincount(codes[v], minlength=groups) for k, v in flags.items()}
+    pattern = np.zeros(len(codes), np.uint16)
+    for bit, name in enumerate(names):
+        pattern |= flags[name].astype(np.uint16) << np.uint16(bit)
+    counts = np.bincount(codes.astype(np.int64) * patterns + pattern, minlength=groups * patterns)
+    counts = counts.reshape(groups, patterns)
+    has = (np.arange(patterns)[:, None] >> np.arange(len(names))) & 1
+    per_flag = counts @ has
+    return {name: per_flag[:, bit] for bit, name in enumerate(names)}
+
+
 def _close_hours(
     codes: np.ndarray, hours: np.ndarray, groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and median hours to close per group (NaN for a group with nothing closed):
-    one sort by (group, hours), then the middle of each group's run. Hours may be negative
-    (a migrated case closed before its registration), hence the doubled span."""
+    """Mean and median hours to close per group (NaN for a group with nothing closed).
+    The cases are put in group order by a radix sort of their 16-bit group codes, then
+    each group's middle is found by selection (``numpy.partition``), in linear time: a
+    full sort by (group, hours) took 1.5 s at ten million cases."""
     ok = ~np.isnan(hours)
     codes, hours = codes[ok], hours[ok]
     count = np.bincount(codes, minlength=groups)
     mean = np.bincount(codes, weights=hours, minlength=groups) / np.where(count, count, np.nan)
-    if not len(hours):
-        return mean, np.full(groups, np.nan)
-    # one float key orders by group, then hours (3x faster than lexsort on two keys)
-    span = float(np.nanmax(np.abs(hours))) * 2 + 1
-    ranked = hours[np.argsort(codes * span + hours)]
+    median = np.full(groups, np.nan)
+    if groups == 1:
+        ranked = hours
+    else:
+        small = codes.astype(np.int16) if groups < 2**15 else codes
+        ranked = hours[np.argsort(small, kind="stable")]
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
-    lo = np.clip(start + (count - 1) // 2, 0, len(ranked) - 1)
-    hi = np.clip(start + count // 2, 0, len(ranked) - 1)
-    median = np.where(count > 0, (ranked[lo] + ranked[hi]) / 2, np.nan)
+    for g in np.flatnonzero(count):
+        part = ranked[start[g] : start[g] + count[g]]
+        lo, hi = (count[g] - 1) // 2, count[g] // 2
+        picked = np.partition(part, [lo, hi]) if lo != hi else np.partition(part, lo)
+        median[g] = (picked[lo] + picked[hi]) / 2
     return mean, median
 
 
