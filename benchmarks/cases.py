@@ -37,6 +37,7 @@ from common import DATA_DIR, ROOT, SHARED, print_results
 
 sys.path.insert(0, str(ROOT))
 
+from citydesk.incidents.demo_desk import prepare_demo_desk
 from citydesk.incidents.grid import GridSpec, build_unit_grid
 from citydesk.incidents.grid_index import GridIndex
 from citydesk.incidents.import_csv import import_csv
@@ -163,37 +164,48 @@ timezone = "America/New_York"
 
 
 def make_exports(n: int) -> tuple[Path, Path, Path]:
-    """(first export, the next export with 10 % closed since, the mapping)."""
+    """(first export, the next export with 10 % closed since, the mapping), written a
+    million rows at a time (ten million rows at once took over 10 GB)."""
     first, later = DATA_DIR / f"export_{n}_a.csv", DATA_DIR / f"export_{n}_b.csv"
     mapping = DATA_DIR / "export_mapping.toml"
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     mapping.write_text(EXPORT_MAPPING, encoding="utf-8")
     if first.exists() and later.exists():
         return first, later, mapping
-    crashes = pd.read_csv(make_csv(n), dtype=str)
-    when = pd.to_datetime(crashes["Date Time"], format="mixed", errors="coerce")
-    when = when.fillna(pd.Timestamp("2014-06-01 12:00"))
-    rng = np.random.default_rng(19)
-    frame = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1).astype(str),
-            "opened": when.dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "closed": "",
-            "due": (when + pd.Timedelta(days=3)).dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "agency": rng.choice(["DOT", "DSNY", "NYPD", "DEP"], n),
-            "status": "Open",
-            "lat": crashes["Latitude"],
-            "lon": crashes["Longitude"],
-            "type": "crash",
-        }
+    raw = pd.read_csv(
+        SHARED / "cambridge/crashes_2010_2014/Police_Department_Crash_Data_-_Historical_raw.csv",
+        dtype=str,
+        usecols=["Date Time", "Latitude", "Longitude"],
     )
-    frame.to_csv(first, index=False)
-    closed = rng.random(n) < 0.10
-    frame.loc[closed, "status"] = "Closed"
-    frame.loc[closed, "closed"] = (when[closed] + pd.Timedelta(hours=30)).dt.strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
-    frame.to_csv(later, index=False)
+    when_all = pd.to_datetime(raw["Date Time"], format="mixed", errors="coerce")
+    when_all = when_all.fillna(pd.Timestamp("2014-06-01 12:00"))
+    pick, agency, close = np.random.default_rng(7), np.random.default_rng(19), []
+    for lo in range(0, n, 1_000_000):
+        size = min(1_000_000, n - lo)
+        rows = pick.integers(0, len(raw), size)
+        when = when_all.iloc[rows].reset_index(drop=True)
+        frame = pd.DataFrame(
+            {
+                "id": np.arange(lo + 1, lo + size + 1).astype(str),
+                "opened": when.dt.strftime("%Y-%m-%d %H:%M:%S"),
+                "closed": "",
+                "due": (when + pd.Timedelta(days=3)).dt.strftime("%Y-%m-%d %H:%M:%S"),
+                "agency": agency.choice(["DOT", "DSNY", "NYPD", "DEP"], size),
+                "status": "Open",
+                "lat": raw["Latitude"].to_numpy()[rows],
+                "lon": raw["Longitude"].to_numpy()[rows],
+                "type": "crash",
+            }
+        )
+        header, mode = lo == 0, "w" if lo == 0 else "a"
+        frame.to_csv(first, index=False, header=header, mode=mode)
+        closed = agency.random(size) < 0.10
+        frame.loc[closed, "status"] = "Closed"
+        frame.loc[closed, "closed"] = (when[closed] + pd.Timedelta(hours=30)).dt.strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        frame.to_csv(later, index=False, header=header, mode=mode)
+        close.append(int(closed.sum()))
     return first, later, mapping
 
 
@@ -248,7 +260,151 @@ def run_reimport(n: int, backend: str) -> None:
     )
 
 
+SCALE_STEP = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from common import peak_rss_mib
+from citydesk.incidents.calendar import project_calendar
+from citydesk.incidents.grid_index import GridIndex
+from citydesk.incidents.import_csv import import_csv
+from citydesk.incidents.project_grid import read_project_grid
+from citydesk.incidents.stores import open_store
+project, place, what = sys.argv[2:5]
+grid = read_project_grid(project)
+store = open_store(place, grid=GridIndex(grid), calendar=project_calendar(project))
+out = {}
+if what == "import":
+    t0 = time.perf_counter()
+    result = import_csv(store, sys.argv[5], sys.argv[6])
+    out = {"seconds": time.perf_counter() - t0, "added": result["added"]}
+else:
+    import pandas as pd
+    from citydesk.incidents.dashboard import DashboardSpec, build_dashboard
+    from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+    def timed(fn):
+        t0 = time.perf_counter(); value = fn(); return time.perf_counter() - t0, value
+    for by in ("department", "grid"):
+        out[by], table = timed(lambda: kpis_from_store(store, KpiSpec(by=by)))
+        out[by + "_again"], _t = timed(lambda: kpis_from_store(store, KpiSpec(by=by)))
+        out[by + "_groups"] = len(table) - 1
+        out["registered"] = int(table.iloc[-1]["registered"])
+    last = store.last_registered()
+    spec = DashboardSpec(start=pd.Timestamp(last) - pd.Timedelta(days=28), end=pd.Timestamp(last))
+    out["dashboard"], board = timed(lambda: build_dashboard(store, grid, spec))
+    out["dashboard_again"], _b = timed(lambda: build_dashboard(store, grid, spec))
+    out["period_registered"] = int(board.kpis.iloc[-1]["registered"])
+store.close()
+out["peak_mib"] = peak_rss_mib()
+print(json.dumps(out))
+"""
+
+
+def _scale_step(project: Path, place: str, *args: str) -> dict:
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", SCALE_STEP, str(ROOT / "benchmarks"), str(project), place,
+         *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _store_bytes(place: str, base: int) -> int:
+    """What the cases take on disk: the GeoPackage's growth, or PostgreSQL's tables with
+    their indexes and TOAST."""
+    if not place.startswith("postgresql"):
+        return Path(place).stat().st_size - base
+    import psycopg
+
+    from citydesk.layers.pg_url import StoreUrl
+
+    url = StoreUrl.parse(place)
+    with psycopg.connect(url.text, **url.connect_kwargs()) as con:
+        row = con.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            (url.schema,),
+        ).fetchone()
+    return int(row[0] or 0)
+
+
+def run_scale(sizes: list[int], backend: str) -> None:
+    """Issue 22: a city's history imported at growing sizes, then the KPIs and the
+    dashboard over all of it, each step in a fresh process (its own peak memory). KPIs:
+    the first call builds the columnar copy of the facts (incidents/fact_snapshot.py); the
+    'next process' figures are a new process that loads the saved copy, re-reads what
+    changed and computes; 'again' is the same process a second time (a desk's refresh)."""
+    import os
+    import shutil
+
+    rows = []
+    for n in sizes:
+        first, _later, mapping = make_exports(n)
+        with tempfile.TemporaryDirectory(dir=os.environ.get("CITYDESK_BENCH_TMP")) as tmp:
+            project = Path(tmp) / "demo.gpkg"
+            shutil.copy(ROOT / "layers/demo_data/cambridge_demo.gpkg", project)
+            prepare_demo_desk(project)  # the unit grid, as the demo desk makes it
+            cache = Path(tmp) / "cache"
+            os.environ["XDG_CACHE_HOME"] = str(cache)
+            if backend == "postgis":
+                place = f"{os.environ['CITYDESK_BENCH_PG_URL']}?schema=scale_{n}"
+            else:
+                place = str(project)
+            base = _store_bytes(place, 0) if backend != "postgis" else 0
+            got = _scale_step(project, place, "import", str(first), str(mapping))
+            size = _store_bytes(place, base)
+            cold = _scale_step(project, place, "kpis")
+            warm = _scale_step(project, place, "kpis")
+            rows.append(
+                [
+                    f"{n:,}",
+                    f"{got['seconds']:.0f} s, {got['peak_mib']:,.0f} MiB",
+                    f"{size / 1e9:.2f} GB",
+                    f"{cold['department']:.1f} / {cold['grid']:.1f} s",
+                    f"{warm['department']:.2f} / {warm['grid']:.2f} s",
+                    f"{warm['department_again']:.2f} / {warm['grid_again']:.2f} s",
+                    f"{warm['dashboard']:.2f} / {warm['dashboard_again']:.2f} s",
+                    f"{cold['peak_mib']:,.0f} / {warm['peak_mib']:,.0f} MiB",
+                ]
+            )
+            print(f"{n:,}: import {got}, first {cold}, next {warm}", flush=True)
+            if backend == "postgis":
+                import psycopg
+
+                from citydesk.layers.pg_url import StoreUrl
+
+                url = StoreUrl.parse(place)
+                with psycopg.connect(url.text, autocommit=True, **url.connect_kwargs()) as con:
+                    con.execute(f'DROP SCHEMA "{url.schema}" CASCADE')
+    print_results(
+        f"Cases at city scale ({backend})",
+        [
+            "cases",
+            "import (time, peak)",
+            "store on disk",
+            "KPIs, first (builds the copy): dept / grid",
+            "KPIs, next process: dept / grid",
+            "KPIs, same process again",
+            "dashboard, next process / again",
+            "peak memory of the KPI process: first / next",
+        ],
+        rows,
+    )
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "scale":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("which")
+        parser.add_argument("--sizes", default="100000,1000000,3000000,10000000")
+        parser.add_argument("--backend", default="geopackage")
+        args = parser.parse_args()
+        run_scale([int(v) for v in args.sizes.split(",")], args.backend)
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "reimport":
         parser = argparse.ArgumentParser()
         parser.add_argument("which")

@@ -15,7 +15,7 @@ from typing import Any
 from citydesk.layers.i18n import _
 
 from . import open311
-from .import_csv import CaseImportError, ColumnMapping, import_csv, read_cases
+from .import_csv import CaseImportError, ColumnMapping, check_cases, import_csv
 from .stores import open_project_store
 
 OPEN311_SUFFIXES = (".json", ".xml")
@@ -38,9 +38,9 @@ def import_case_file(
         with open_project_store(project) as store:
             return open311.import_requests(store, requests)
     checked = ColumnMapping.load(str(mapping))
-    parsed = read_cases(path, checked)
+    whole = check_cases(path, checked)  # read and checked before the store is opened
     with open_project_store(project) as store:
-        return import_csv(store, path, checked, parsed=parsed)
+        return import_csv(store, path, checked, checked=whole)
 
 
 def import_summary(result: dict[str, Any]) -> list[str]:

@@ -436,7 +436,7 @@ class CaseStore:
 
     #: from this many cases on, the facts come from a columnar copy kept current from the
     #: history (incidents/fact_snapshot.py): a 10M-case scan takes 15-40 s
-    SNAPSHOT_ROWS = 300_000
+    SNAPSHOT_ROWS = 50_000
     _snapshot: fact_snapshot.FactSnapshot | None = None
 
     def case_facts(
@@ -718,35 +718,50 @@ class CaseStore:
         for source in frame.loc[keyed, "source"].unique():
             mine = keyed & (frame["source"] == source).to_numpy()
             wanted = frame.loc[mine, "source_id"].astype(str).unique().tolist()
-            if len(wanted) < _BULK:
-                # a desk's report: look its ids up in the (source, source_id) index rather
-                # than reading every id of the source (7 ms a report at 10k stored cases)
-                ids: set[str] = set()
-                for i in range(0, len(wanted), 500):
-                    chunk = wanted[i : i + 500]
-                    ids.update(
-                        r["source_id"]
-                        for r in con.execute(
-                            self._q(
-                                "SELECT source_id FROM cases WHERE source = ? AND source_id IN "
-                                f"({', '.join('?' * len(chunk))})"
-                            ),
-                            (source, *chunk),
-                        )
-                    )
-            else:
-                ids = {
-                    r["source_id"]
-                    for r in con.execute(
-                        self._q(
-                            "SELECT source_id FROM cases WHERE source = ? AND source_id IS NOT NULL"
-                        ),
-                        (source,),
-                    )
-                }
+            ids = self._stored_ids(con, str(source), wanted)
             if ids:
                 stored |= mine & frame["source_id"].astype(str).isin(ids).to_numpy()
         return repeated | stored
+
+    #: the dialect's temporary table of the source ids an import looks up (dropped at
+    #: commit on PostgreSQL; SQLite's lives as long as the connection)
+    _WANTED_TABLE = "CREATE TEMP TABLE IF NOT EXISTS citydesk_wanted (source_id TEXT PRIMARY KEY)"
+
+    def _stored_ids(self, con: Any, source: str, wanted: list[str]) -> set[str]:
+        """Which of ``wanted`` (distinct source ids) the store holds for ``source``.
+
+        A desk's report looks its ids up in the (source, source_id) index, 500 at a time;
+        an import puts its ids in a temporary table and joins it to that index, so the work
+        grows with the import, not with the store (reading every id of the source, as this
+        did before, took each part of a ten-million-row import longer than the last)."""
+        ids: set[str] = set()
+        if len(wanted) < _BULK:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                ids.update(
+                    r["source_id"]
+                    for r in con.execute(
+                        self._q(
+                            "SELECT source_id FROM cases WHERE source = ? AND source_id IN "
+                            f"({', '.join('?' * len(chunk))})"
+                        ),
+                        (source, *chunk),
+                    )
+                )
+            return ids
+        con.execute(self._WANTED_TABLE)
+        con.execute("DELETE FROM citydesk_wanted")
+        self._insert_rows(con, "citydesk_wanted", ["source_id"], [(w,) for w in wanted])
+        return {
+            r["source_id"]
+            for r in con.execute(
+                self._q(
+                    "SELECT c.source_id FROM citydesk_wanted w JOIN cases c "
+                    "ON c.source = ? AND c.source_id = w.source_id"
+                ),
+                (source,),
+            )
+        }
 
     def _insert(
         self,
@@ -760,53 +775,67 @@ class CaseStore:
         """Insert new cases and their first events in one transaction: all or nothing.
         Rows are built (and checked) before anything is written; ``on_stored(con, rows)``
         sees the rows already stored, in the same transaction (an upsert's updates)."""
-        # in report order: case ids start with the report date, so the id indexes then grow
-        # at their end instead of splitting pages all over (sorting rows afterwards cost 7 s
-        # per million)
         frame = complete(frame)
-        order = np.argsort(utc_ns(frame["reported_at"]), kind="stable")
-        frame = frame.iloc[order].reset_index(drop=True)
 
         def work(con) -> tuple[list[str], int]:
-            dup = self._already_stored(con, frame)
-            if dup.any() and not skip_stored:
-                raise DuplicateCase(
-                    _("a case from {source} with id {id} is already stored").format(
-                        source=frame["source"][dup].iloc[0], id=frame["source_id"][dup].iloc[0]
-                    ),
-                    _("Open the stored case instead of reporting it again."),
-                )
-            fresh = frame[~dup].reset_index(drop=True)
-            ids: list[str] = []
-            start = new_id_start()  # one counter for the whole batch: distinct ids
-            # built and written in parts, inside the one transaction: the rows of a million
-            # cases at once took 2.5 GB (issue 19: under 2 GB for a 1M import)
-            for lo in range(0, len(fresh), _PART):
-                part = fresh.iloc[lo : lo + _PART].reset_index(drop=True)
-                lon, lat = coordinates(part)
-                rows = build_rows(
-                    part,
-                    self.catalogue,
-                    self.calendar,
-                    actor,
-                    role,
-                    at,
-                    self._geometry(lon, lat),
-                    self._locate(lon, lat),
-                    id_start=start + lo,
-                )
-                self._write(con, rows.cases, "cases")
-                self._write(con, rows.events, "case_events")
-                ids.extend(rows.cases["case_id"])
-                del rows
-            if on_stored is not None and dup.any():
-                on_stored(con, frame[dup].reset_index(drop=True))
-            return ids, int(dup.sum())
+            return self._insert_in(con, frame, actor, role, at, skip_stored, on_stored)
 
         ids, skipped = self._atomic(work)
         if len(ids) >= _BULK:
             self._after_bulk_insert()
         return ids, skipped
+
+    def _insert_in(
+        self,
+        con: Any,
+        frame: pd.DataFrame,
+        actor: str,
+        role: Role,
+        at: dt.datetime,
+        skip_stored: bool,
+        on_stored: Callable[[Any, pd.DataFrame], None] | None,
+    ) -> tuple[list[str], int]:
+        """The work of :meth:`_insert` inside a transaction that is already open (an import
+        in parts runs it once per part, all in one transaction)."""
+        # in report order: case ids start with the report date, so the id indexes then grow
+        # at their end instead of splitting pages all over (sorting rows afterwards cost 7 s
+        # per million)
+        order = np.argsort(utc_ns(frame["reported_at"]), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)
+        dup = self._already_stored(con, frame)
+        if dup.any() and not skip_stored:
+            raise DuplicateCase(
+                _("a case from {source} with id {id} is already stored").format(
+                    source=frame["source"][dup].iloc[0], id=frame["source_id"][dup].iloc[0]
+                ),
+                _("Open the stored case instead of reporting it again."),
+            )
+        fresh = frame[~dup].reset_index(drop=True)
+        ids: list[str] = []
+        start = new_id_start()  # one counter for the whole batch: distinct ids
+        # built and written in parts, inside the one transaction: the rows of a million
+        # cases at once took 2.5 GB (issue 19: under 2 GB for a 1M import)
+        for lo in range(0, len(fresh), _PART):
+            part = fresh.iloc[lo : lo + _PART].reset_index(drop=True)
+            lon, lat = coordinates(part)
+            rows = build_rows(
+                part,
+                self.catalogue,
+                self.calendar,
+                actor,
+                role,
+                at,
+                self._geometry(lon, lat),
+                self._locate(lon, lat),
+                id_start=start + lo,
+            )
+            self._write(con, rows.cases, "cases")
+            self._write(con, rows.events, "case_events")
+            ids.extend(rows.cases["case_id"])
+            del rows
+        if on_stored is not None and dup.any():
+            on_stored(con, frame[dup].reset_index(drop=True))
+        return ids, int(dup.sum())
 
     def _append(self, con: Any, case_id: str, event: Event, detail: dict) -> None:
         con.execute(self._q(_EVENT_INSERT), _event_row(case_id, event, detail))
@@ -970,17 +999,41 @@ class CaseStore:
         ``reopen``. A stored case that has moved on in CityDesk (accepted, dispatched ...)
         is not closed behind the desk's back: it is counted as refused, with the reason in
         the log."""
+        return self.upsert_parts(lambda: iter([cases]), actor, at)
+
+    def upsert_parts(
+        self,
+        parts: Callable[[], Iterator[pd.DataFrame]],
+        actor: str = "import",
+        at: dt.datetime | None = None,
+    ) -> ImportCounts:
+        """:meth:`upsert_batch` over a file read a part at a time, still in one
+        transaction (all or nothing), so an import's memory stays flat however long the
+        file is. ``parts()`` yields the parts afresh each time it is called (a transaction
+        the database gave up on is run again from the start). A source id met again in a
+        later part is then stored, and its row is what the source says now, exactly as a
+        repeat within one batch."""
         at = at or dt.datetime.now(dt.UTC)
-        counts = ImportCounts()
 
-        def update(con, stored_rows: pd.DataFrame) -> None:
-            self._update_from_source(con, stored_rows, actor, at, counts)
+        def work(con) -> tuple[ImportCounts, int]:
+            counts, added = ImportCounts(), 0
 
-        ids, counts.unchanged = self._insert(
-            cases, actor, Role.INTAKE, at, skip_stored=True, on_stored=update
-        )
-        counts.added = len(ids)
+            def update(con, stored_rows: pd.DataFrame) -> None:
+                self._update_from_source(con, stored_rows, actor, at, counts)
+
+            for part in parts():
+                ids, skipped = self._insert_in(
+                    con, complete(part), actor, Role.INTAKE, at, True, update
+                )
+                added += len(ids)
+                counts.unchanged += skipped
+            return counts, added
+
+        counts, added = self._atomic(work)
+        counts.added = added
         counts.unchanged -= counts.updated + counts.refused
+        if added >= _BULK:
+            self._after_bulk_insert()
         return counts
 
     def _update_from_source(

@@ -15,9 +15,11 @@ import logging
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -274,8 +276,22 @@ def _category(mapping: ColumnMapping, value: object) -> str | None:
     return mapping.categories.get(key, mapping.default_category)
 
 
+#: rows read, checked and imported at a time: an import's memory stays flat however long the
+#: file (ten million rows read at once took over 10 GB)
+PART_ROWS = 250_000
+
+
 def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     """Read a CSV into new-case columns, or raise listing every row that cannot be used."""
+    return next(iter_cases(path, mapping, rows=None))
+
+
+def iter_cases(
+    path: str | Path, mapping: ColumnMapping, rows: int | None = PART_ROWS
+) -> Iterator[ParsedFile]:
+    """The file ``rows`` rows at a time (all at once for None), each part read, checked and
+    turned into new-case columns as :func:`read_cases` does; a part that cannot be used
+    raises, naming its file lines."""
     path = Path(path)
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)
@@ -297,32 +313,61 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
             _("Export the cases again; the file has no header and no rows."),
             path=str(path),
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding=encoding,
-                on_bad_lines="warn",
-                # a row with one field more than the header must not turn the first column
-                # into the index (pandas' default), which shifts every column silently
-                index_col=False,
-            )
-        except (
-            OSError,
-            pd.errors.ParserError,
-            pd.errors.EmptyDataError,
-            UnicodeDecodeError,
-        ) as exc:
-            raise CaseImportError(
-                _("cannot read the CSV ({err})").format(err=exc),
-                _("Check that the file is a complete CSV export."),
-                path=str(path),
-            ) from exc
-    bad_lines = sorted(int(m) for w in caught for m in re.findall(r"line (\d+)", str(w.message)))
+    options: dict[str, Any] = dict(
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        encoding=encoding,
+        on_bad_lines="warn",
+        # a row with one field more than the header must not turn the first column into
+        # the index (pandas' default), which shifts every column silently
+        index_col=False,
+    )
+    failures = (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+    def unreadable(exc: Exception) -> CaseImportError:
+        return CaseImportError(
+            _("cannot read the CSV ({err})").format(err=exc),
+            _("Check that the file is a complete CSV export."),
+            path=str(path),
+        )
+
+    parts = 0
+    with ExitStack() as stack:
+        reader = None
+        if rows is not None:
+            try:
+                reader = stack.enter_context(pd.read_csv(path, chunksize=rows, **options))
+            except failures as exc:
+                raise unreadable(exc) from exc
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    frame = pd.read_csv(path, **options) if reader is None else next(reader)
+                except StopIteration:
+                    break
+                except failures as exc:
+                    raise unreadable(exc) from exc
+            bad = sorted(int(m) for w in caught for m in re.findall(r"line (\d+)", str(w.message)))
+            if parts and frame.empty:
+                break
+            parts += 1
+            yield _parse_part(frame, bad, mapping, path)
+            if reader is None:
+                break
+    if not parts:
+        raise CaseImportError(
+            _("the file has its header but no rows"),
+            _("There is nothing to import; export the cases again if rows were expected."),
+            path=str(path),
+        )
+
+
+def _parse_part(
+    frame: pd.DataFrame, bad_lines: list[int], mapping: ColumnMapping, path: Path
+) -> ParsedFile:
+    """One part of a file (its index counts the file's rows) as new-case columns."""
     cols = mapping.columns
     wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
     missing = [c for c in wanted if c not in frame.columns]
@@ -356,7 +401,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     closed = _optional_dates(frame, cols, "closed_at", mapping, path)
     backwards = (closed.notna() & (closed < reported)).to_numpy()
     if backwards.any() and mapping.backwards == "refuse":
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(backwards)[:20])
+        rows = _lines(frame.index, np.flatnonzero(backwards))
         raise CaseImportError(
             ngettext(
                 "{n} row closes before it was reported (file line {rows})",
@@ -406,7 +451,7 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
     impossible = located & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
     if impossible.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(impossible)[:20])
+        rows = _lines(frame.index, np.flatnonzero(impossible))
         could_swap = (np.abs(ys) > 90) & (np.abs(ys) <= 180) & (np.abs(xs) <= 90)
         swapped = bool(could_swap[impossible].all())
         raise CaseImportError(
@@ -475,12 +520,18 @@ def read_cases(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     )
 
 
+def _lines(index: pd.Index, positions: np.ndarray) -> str:
+    """The file lines of rows at ``positions`` of a frame (its labels count the file's rows
+    even when it is read in parts), the first 20: +2 for the header line and 1-based."""
+    return ", ".join(str(int(index[i]) + 2) for i in positions[:20])
+
+
 def _dates(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path) -> pd.Series:
     """A date column, day/month ambiguity refused with the file lines and the fix."""
     try:
         return parse_dates(frame[column], mapping.date_formats, mapping.timezone, mapping.dayfirst)
     except AmbiguousDates as exc:
-        lines = ", ".join(str(i + 2) for i in exc.rows[:20])
+        lines = _lines(frame.index, np.asarray(exc.rows))
         raise CaseImportError(
             ngettext(
                 "{n} {column} value could be day-first or month-first (file line {rows})",
@@ -506,7 +557,7 @@ def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: 
     values = values.where(text.notna(), 3)  # no priority given: the normal one
     bad = values.isna()
     if bad.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:20])
+        rows = _lines(frame.index, np.flatnonzero(bad.to_numpy()))
         raise CaseImportError(
             _("{column}: values with no CityDesk priority: {values} (file lines {rows})").format(
                 column=column,
@@ -528,7 +579,7 @@ def _closed_by_status(
     meaning = status.map(lambda v: mapping.statuses.get(v) if isinstance(v, str) else None)
     unknown = status.notna() & (status != "") & meaning.isna()
     if unknown.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(unknown.to_numpy())[:20])
+        rows = _lines(status.index, np.flatnonzero(unknown.to_numpy()))
         raise CaseImportError(
             _(
                 "{column}: values with no meaning in [statuses]: {values} (file lines {rows})"
@@ -544,7 +595,7 @@ def _closed_by_status(
     closed = closed.where(closed.notna() | ~is_closed, updated)
     missing = is_closed & closed.isna().to_numpy()
     if missing.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:20])
+        rows = _lines(status.index, np.flatnonzero(missing))
         raise CaseImportError(
             ngettext(
                 "{n} row is closed at the source but has no close or update time (file line "
@@ -605,44 +656,91 @@ def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     return joined.tolist()
 
 
+@dataclass
+class CheckedFile:
+    """A whole file read and checked part by part (:func:`check_cases`), nothing kept but
+    its counts and, for a file of one part, that part itself (a small file is read once)."""
+
+    rows: int
+    bad_lines: list[int]
+    needs_location: int
+    closed: int
+    backwards: int
+    part: ParsedFile | None
+
+
+def check_cases(path: str | Path, mapping: ColumnMapping, rows: int = PART_ROWS) -> CheckedFile:
+    """Read and check the whole file before anything is written (a refused file leaves the
+    store untouched), a part at a time."""
+    checked = CheckedFile(0, [], 0, 0, 0, None)
+    for n, part in enumerate(iter_cases(path, mapping, rows)):
+        checked.rows += part.rows
+        checked.bad_lines += part.bad_lines
+        checked.needs_location += part.needs_location
+        checked.closed += part.closed
+        checked.backwards += part.backwards
+        checked.part = part if n == 0 else None
+    return checked
+
+
 def import_csv(
     store,
     path: str | Path,
     mapping: ColumnMapping | str | Path,
     actor: str = "import",
     parsed: ParsedFile | None = None,
+    checked: CheckedFile | None = None,
 ) -> dict[str, object]:
     """Read and import a CSV in one all-or-nothing batch. Re-importing is an upsert: a case
     already stored (same source and id) is never added twice, and gets the event for what
-    its source now says (closed, reopened); see ``CaseStore.upsert_batch``. ``parsed`` is
-    the file already read by :func:`read_cases` (the CLI reads it before opening the store,
-    so a refused file leaves the project untouched)."""
+    its source now says (closed, reopened); see ``CaseStore.upsert_parts``.
+
+    The file is read twice, a part at a time: first checked whole (:func:`check_cases`),
+    then imported part by part inside the one transaction, so memory stays flat with the
+    file's length. ``checked`` is that check already made (the CLI checks before opening
+    the store, so a refused file leaves the project untouched); ``parsed``, a file already
+    read whole by :func:`read_cases`."""
     if not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.load(mapping)
-    if parsed is None:
-        parsed = read_cases(path, mapping)
-    counts = store.upsert_batch(parsed.cases, actor=actor, at=dt.datetime.now(dt.UTC))
+    at = dt.datetime.now(dt.UTC)
+    if parsed is not None:
+        summary = CheckedFile(
+            parsed.rows,
+            parsed.bad_lines,
+            parsed.needs_location,
+            parsed.closed,
+            parsed.backwards,
+            parsed,
+        )
+    else:
+        summary = checked or check_cases(path, mapping)
+
+    def parts() -> Iterator[pd.DataFrame]:
+        for part in [summary.part] if summary.part else iter_cases(path, mapping):
+            yield part.cases
+
+    counts = store.upsert_parts(parts, actor=actor, at=at)
     skipped = counts.updated + counts.unchanged + counts.refused
     log.info(
         "imported %s: %d rows, %d new cases, %d updated, %d unchanged, %d refused, %d bad lines",
         path,
-        parsed.rows,
+        summary.rows,
         counts.added,
         counts.updated,
         counts.unchanged,
         counts.refused,
-        len(parsed.bad_lines),
+        len(summary.bad_lines),
     )
     return {
-        "rows": parsed.rows,
+        "rows": summary.rows,
         "added": counts.added,
         "skipped": skipped,
         "updated": counts.updated,
         "unchanged": counts.unchanged,
         "refused": counts.refused,
-        "needs_location": parsed.needs_location,
-        "closed": parsed.closed,
-        "bad_lines": parsed.bad_lines,
-        "backwards": parsed.backwards,
+        "needs_location": summary.needs_location,
+        "closed": summary.closed,
+        "bad_lines": summary.bad_lines,
+        "backwards": summary.backwards,
         "backwards_policy": mapping.backwards,
     }

@@ -91,6 +91,11 @@ class PostgisCaseStore(CaseStore):
         "available = EXCLUDED.available"
     )
 
+    _WANTED_TABLE = (
+        "CREATE TEMP TABLE IF NOT EXISTS citydesk_wanted (source_id text PRIMARY KEY) "
+        "ON COMMIT DROP"
+    )
+
     def __init__(
         self,
         url: str | StoreUrl,
