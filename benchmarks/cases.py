@@ -340,8 +340,16 @@ def run_scale(sizes: list[int], backend: str) -> None:
     changed and computes; 'again' is the same process a second time (a desk's refresh)."""
     import os
     import shutil
+    from contextlib import ExitStack
 
     rows = []
+    stack = ExitStack()
+    if backend == "postgis" and not os.environ.get("CITYDESK_BENCH_PG_URL"):
+        sys.path.insert(0, str(ROOT / "tools"))
+        from pg_cluster import Cluster  # a throwaway local cluster, fsync on
+
+        cluster = stack.enter_context(Cluster(fsync=True))
+        os.environ["CITYDESK_BENCH_PG_URL"] = cluster.url
     for n in sizes:
         first, _later, mapping = make_exports(n)
         with tempfile.TemporaryDirectory(dir=os.environ.get("CITYDESK_BENCH_TMP")) as tmp:
@@ -380,6 +388,7 @@ def run_scale(sizes: list[int], backend: str) -> None:
                 url = StoreUrl.parse(place)
                 with psycopg.connect(url.text, autocommit=True, **url.connect_kwargs()) as con:
                     con.execute(f'DROP SCHEMA "{url.schema}" CASCADE')
+    stack.close()
     print_results(
         f"Cases at city scale ({backend})",
         [

@@ -435,7 +435,8 @@ class CaseStore:
         raise NotImplementedError
 
     #: from this many cases on, the facts come from a columnar copy kept current from the
-    #: history (incidents/fact_snapshot.py): a 10M-case scan takes 15-40 s
+    #: history (incidents/fact_snapshot.py): a direct read costs about 8 us a case here
+    #: (0.4 s at 50,000), the copy a fraction of that, and a 10M-case scan 15-40 s
     SNAPSHOT_ROWS = 50_000
     _snapshot: fact_snapshot.FactSnapshot | None = None
 
@@ -453,7 +454,7 @@ class CaseStore:
         )
         snap = self._fact_snapshot() if self._size_hint() >= self.SNAPSHOT_ROWS else None
         if snap is not None:
-            return snap.frame(since, until)[FACT_OUTPUT]
+            return snap.frame(since, until, FACT_OUTPUT)
         where, args = [FACT_WHERE], []
         for op, moment in ((">=", since), ("<", until)):
             if moment is not None:

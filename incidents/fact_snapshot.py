@@ -10,7 +10,7 @@ store says which (``CaseStore._changed_since``), and the copy re-reads only thos
 The copy is derived data: it is kept in the user's cache directory (never in the project,
 which must not grow by a gigabyte of cache), rebuilt whenever the store cannot vouch for
 its mark (another file at the same path, a restored backup, another database), and saved
-without pickle (``numpy.savez``; ``allow_pickle=False`` on load).
+without pickle: a JSON header and raw numeric arrays, mapped on load.
 
 Texts are kept as integer codes with their categories, so a 10M-row frame is built in a
 fraction of a second and comes out as ``pandas.Categorical`` columns.
@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,9 @@ NUMBERS = {
 }
 COLUMNS = ("case_id", *MOMENTS, *TEXTS, *NUMBERS)
 _NAT = np.iinfo(np.int64).min
-_FORMAT = 1  # bump when the saved layout changes: an older file is then rebuilt
+_FORMAT = 2  # bump when the saved layout changes: an older file is then rebuilt
+_MAGIC = b"CITYDESK-FACTS\n"
+_ALIGN = 64  # each array starts on a 64-byte boundary of the file
 #: a refresh re-reads the changed rows while they are fewer than this share of the copy;
 #: beyond it one full read is cheaper than an IN over millions of ids
 REBUILD_SHARE = 0.2
@@ -157,9 +158,16 @@ class FactSnapshot:
             snap.numbers[col] = values.to_numpy(dtype)[order]
         return snap
 
-    def frame(self, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None):
-        """The facts registered in [since, until) as a frame: moments as UTC datetimes,
-        texts as categoricals (what ``CaseStore.case_facts`` returns)."""
+    def frame(
+        self,
+        since: pd.Timestamp | None = None,
+        until: pd.Timestamp | None = None,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """The facts registered in [since, until) as a frame (in ``columns`` order): moments
+        as UTC datetimes, texts as categoricals, what ``CaseStore.case_facts`` returns. The
+        whole copy is handed over without copying a column (1.1 s at ten million cases when
+        pandas copied and checked each)."""
         reg = self.moments["registered_at"]
         keep = reg != _NAT
         if since is not None:
@@ -169,14 +177,14 @@ class FactSnapshot:
         take = np.flatnonzero(keep) if not keep.all() else slice(None)
         out: dict[str, object] = {}
         for col in MOMENTS:
-            values = self.moments[col][take].view("M8[us]")
-            out[col] = pd.DatetimeIndex(values).tz_localize("UTC")
-        for col in TEXTS:
-            out[col] = pd.Categorical.from_codes(self.codes[col][take], self.categories[col])
+            out[col] = pd.Series(_utc(self.moments[col][take]), copy=False)
+        for col in TEXTS:  # the codes were checked against their names on load
+            dtype = pd.CategoricalDtype(self.categories[col])
+            out[col] = pd.Categorical.from_codes(self.codes[col][take], dtype=dtype, validate=False)
         for col in NUMBERS:
             out[col] = self.numbers[col][take]
-        order = [c for c in COLUMNS if c != "case_id"]
-        return pd.DataFrame(out)[order]
+        order = columns or [c for c in COLUMNS if c != "case_id"]
+        return pd.DataFrame({c: out[c] for c in order}, copy=False)
 
     # --- keeping it current ----------------------------------------------------------------
     def merged(self, mark: str, changed: pd.DataFrame) -> FactSnapshot | None:
@@ -219,24 +227,45 @@ class FactSnapshot:
         return self
 
     # --- on disk ----------------------------------------------------------------------------
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {"keys": self.keys}
+        arrays.update({f"moment.{c}": v for c, v in self.moments.items()})
+        arrays.update({f"code.{c}": v for c, v in self.codes.items()})
+        arrays.update({f"number.{c}": v for c, v in self.numbers.items()})
+        return arrays
+
     def save(self, path: Path) -> None:
         """Write the copy whole, then move it into place: a reader sees the old or the new
-        file, never half of one."""
+        file, never half of one. The file is a JSON header (format, store, mark, category
+        names, and each array's dtype, length and offset) and the raw arrays, so that a load
+        maps them instead of reading and unzipping 900 MB (1.4 s at ten million cases)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {"keys": self.keys}
-        meta = {"format": _FORMAT, "place": self.place, "mark": self.mark}
-        arrays["meta"] = np.array([json.dumps(meta)])
-        for col, values in self.moments.items():
-            arrays[f"moment.{col}"] = values
-        for col, values in self.codes.items():
-            arrays[f"code.{col}"] = values
-            arrays[f"names.{col}"] = self.categories[col]
-        for col, values in self.numbers.items():
-            arrays[f"number.{col}"] = values
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
+        arrays = {k: np.ascontiguousarray(v) for k, v in self._arrays().items()}
+        layout: dict[str, dict[str, object]] = {}
+        offsets: dict[str, int] = {}
+        offset = 0
+        for name, values in arrays.items():
+            offsets[name] = offset
+            layout[name] = {"dtype": values.dtype.str, "length": len(values), "offset": offset}
+            offset += -(-values.nbytes // _ALIGN) * _ALIGN
+        header = json.dumps(
+            {
+                "format": _FORMAT,
+                "place": self.place,
+                "mark": self.mark,
+                "names": {c: [str(v) for v in names] for c, names in self.categories.items()},
+                "arrays": layout,
+            }
+        ).encode()
+        start = -(-(len(_MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)  # type: ignore[arg-type]
+                out.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+                for name, values in arrays.items():
+                    out.seek(start + offsets[name])
+                    out.write(values.data)  # contiguous, as made above
+                out.truncate(start + offset)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -246,28 +275,56 @@ class FactSnapshot:
     @classmethod
     def load(cls, path: Path, place: str) -> FactSnapshot | None:
         """The saved copy of ``place``, or None (none saved, another format, another store,
-        or a damaged file: the copy is rebuilt then, never trusted)."""
+        or a damaged file: the copy is rebuilt then, never trusted). The arrays are mapped
+        copy-on-write: a merge changes this process's pages, never the file."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"][0]))
-                if meta.get("format") != _FORMAT or meta.get("place") != place:
+            with open(path, "rb") as fh:
+                if fh.read(len(_MAGIC)) != _MAGIC:
                     return None
-                snap = cls(place, meta["mark"], data["keys"], {}, {}, {}, {})
-                for col in MOMENTS:
-                    snap.moments[col] = data[f"moment.{col}"]
-                for col in TEXTS:
-                    snap.codes[col] = data[f"code.{col}"]
-                    snap.categories[col] = data[f"names.{col}"]
-                for col in NUMBERS:
-                    snap.numbers[col] = data[f"number.{col}"]
+                size = int.from_bytes(fh.read(8), "little")
+                meta = json.loads(fh.read(size))
+            if meta.get("format") != _FORMAT or meta.get("place") != place:
+                return None
+            start = -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+            whole = np.memmap(path, np.uint8, mode="c")
+            arrays = {}
+            for name, spec in meta["arrays"].items():
+                dtype = np.dtype(spec["dtype"])
+                if dtype.kind not in "iuf" or dtype.hasobject:
+                    return None
+                lo = start + int(spec["offset"])
+                hi = lo + int(spec["length"]) * dtype.itemsize
+                if hi > len(whole):
+                    return None
+                arrays[name] = whole[lo:hi].view(dtype)
+            snap = cls(place, str(meta["mark"]), arrays["keys"], {}, {}, {}, {})
+            for col in MOMENTS:
+                snap.moments[col] = arrays[f"moment.{col}"]
+            for col in TEXTS:
+                snap.codes[col] = arrays[f"code.{col}"]
+                snap.categories[col] = np.asarray(meta["names"][col], dtype=str)
+            for col in NUMBERS:
+                snap.numbers[col] = arrays[f"number.{col}"]
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("the saved KPI facts at %s cannot be read (%s); rebuilding", path, exc)
             return None
-        lengths = {len(snap.keys), *(len(v) for v in snap.moments.values())}
-        lengths |= {len(v) for v in snap.codes.values()} | {len(v) for v in snap.numbers.values()}
-        return snap if len(lengths) == 1 else None
+        lengths = {len(v) for v in snap._arrays().values()}
+        codes_ok = all(
+            not len(v) or (v.min() >= -1 and v.max() < len(snap.categories[c]))
+            for c, v in snap.codes.items()
+        )
+        return snap if len(lengths) == 1 and codes_ok else None
+
+
+def _utc(micros: np.ndarray) -> pd.arrays.DatetimeArray:
+    """UTC microseconds as a pandas datetime array, without a copy where pandas allows."""
+    dtype = pd.DatetimeTZDtype("us", "UTC")
+    try:
+        return pd.arrays.DatetimeArray._simple_new(micros.view("M8[us]"), dtype=dtype)
+    except (AttributeError, TypeError):  # another pandas: the public way (a copy)
+        return pd.array(micros.view("M8[us]")).tz_localize("UTC")
 
 
 def _micros(values: pd.Series) -> np.ndarray:
