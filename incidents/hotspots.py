@@ -16,6 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import norm
 
+from .text_codes import text_codes
+
 
 def counts_per_cell(
     cases: pd.DataFrame,
@@ -25,12 +27,13 @@ def counts_per_cell(
 ) -> pd.Series:
     """Cases reported in [start, end) per grid code, with every cell present (zeros too)."""
     reported = pd.to_datetime(cases["reported_at"], utc=True, format="ISO8601")
-    mask = cases["grid_code"].notna()
+    codes, names = text_codes(cases["grid_code"])  # counted on codes: no strings made
+    mask = codes >= 0
     if start is not None:
-        mask &= reported >= pd.Timestamp(start)
+        mask &= (reported >= pd.Timestamp(start)).to_numpy()
     if end is not None:
-        mask &= reported < pd.Timestamp(end)
-    counts = cases.loc[mask, "grid_code"].value_counts()
+        mask &= (reported < pd.Timestamp(end)).to_numpy()
+    counts = pd.Series(np.bincount(codes[mask], minlength=len(names)), index=names)
     return counts.reindex(pd.Index(grid_codes, name="code"), fill_value=0).astype(int)
 
 

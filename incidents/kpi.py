@@ -17,6 +17,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from .grid_codes import UNIT_DIGITS
+from .text_codes import text_codes
 
 GROUPS = {
     "department": "department",
@@ -161,16 +162,6 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
     return table.rename(columns={"group": spec.by})
 
 
-def _texts(facts: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
-    """(codes, names) of a text column, -1 for none: a categorical's own codes (the store's
-    facts; ten million strings are never made), else factorized."""
-    values = facts[col]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(), [str(v) for v in values.cat.categories]
-    codes, names = pd.factorize(values, use_na_sentinel=True)
-    return codes, [str(v) for v in names]
-
-
 def _group_codes(
     facts: pd.DataFrame, key: str, keep: np.ndarray | slice
 ) -> tuple[np.ndarray, list]:
@@ -178,16 +169,16 @@ def _group_codes(
     (computed on the names, then mapped: a community is the start of a grid code, and a
     category is told by its kind too, component:0104 not being event:0104)."""
     if key == "community":
-        codes, names = _texts(facts, "grid_code")
+        codes, names = text_codes(facts["grid_code"])
         names = [n[: UNIT_DIGITS["community"]] for n in names]
     elif key == "category_code" and "kind" in facts:
-        codes, names = _texts(facts, "category_code")
-        kinds, kind_names = _texts(facts, "kind")
+        codes, names = text_codes(facts["category_code"])
+        kinds, kind_names = text_codes(facts["kind"])
         width = max(len(names), 1)
         codes = np.where((codes < 0) | (kinds < 0), -1, kinds * width + codes)
         names = [f"{k}:{c}" for k in kind_names for c in names] if names else []
     else:
-        codes, names = _texts(facts, key)
+        codes, names = text_codes(facts[key])
     codes = codes[keep]
     if not len(names):
         return codes.astype(np.int64), []
