@@ -194,3 +194,18 @@ def test_the_copy_follows_a_postgis_store_and_is_not_used_under_row_security(
         assert crew._snapshot_place() is None  # row security: reads only its own cases
         got = _snapshot(crew)
         assert len(got) == 1 and crew._snapshot is None
+
+
+def test_a_postgis_read_of_a_period_equals_the_copy_s(pg_url):
+    """The full read goes through COPY with the period's bounds bound as parameters."""
+    from citydesk.incidents.postgis_store import PostgisCaseStore
+
+    with PostgisCaseStore(pg_url) as store:
+        store.import_batch(_imported(30, "a"))
+        since = pd.Timestamp(AT + dt.timedelta(minutes=10))
+        until = pd.Timestamp(AT + dt.timedelta(minutes=20))
+        direct = _direct(store, registered_since=since, registered_until=until)
+        assert len(direct) == 10
+        pd.testing.assert_frame_equal(
+            _snapshot(store, registered_since=since, registered_until=until), direct
+        )
