@@ -175,14 +175,22 @@ class FactSnapshot:
         if until is not None:
             keep &= reg < _micros(pd.Series([until]))[0]
         take = np.flatnonzero(keep) if not keep.all() else slice(None)
+
+        def part(values: np.ndarray) -> np.ndarray:
+            """The rows asked for, read-only: a caller writing into the frame gets a copy
+            (pandas copies a read-only array before a write), never changes the copy."""
+            view = values[take].view()
+            view.flags.writeable = False
+            return view
+
         out: dict[str, object] = {}
         for col in MOMENTS:
-            out[col] = pd.Series(_utc(self.moments[col][take]), copy=False)
+            out[col] = pd.Series(_utc(part(self.moments[col])), copy=False)
         for col in TEXTS:  # the codes were checked against their names on load
             dtype = pd.CategoricalDtype(self.categories[col])
-            out[col] = pd.Categorical.from_codes(self.codes[col][take], dtype=dtype, validate=False)
+            out[col] = pd.Categorical.from_codes(part(self.codes[col]), dtype=dtype, validate=False)
         for col in NUMBERS:
-            out[col] = self.numbers[col][take]
+            out[col] = part(self.numbers[col])
         order = columns or [c for c in COLUMNS if c != "case_id"]
         return pd.DataFrame({c: out[c] for c in order}, copy=False)
 
@@ -212,7 +220,8 @@ class FactSnapshot:
             update.codes[col] = _recode(update.codes[col], update.categories[col], names)
         for kind in ("moments", "codes", "numbers"):
             mine, theirs = getattr(self, kind), getattr(update, kind)
-            for col in mine:
+            for col in mine:  # a new array: a frame handed out earlier keeps what it showed
+                mine[col] = mine[col].copy()
                 mine[col][at] = theirs[col][found]
         new = ~found
         if new.any():

@@ -209,3 +209,21 @@ def test_a_postgis_read_of_a_period_equals_the_copy_s(pg_url):
         pd.testing.assert_frame_equal(
             _snapshot(store, registered_since=since, registered_until=until), direct
         )
+
+
+def test_a_frame_handed_out_is_read_only_and_kept_by_a_refresh(tmp_path):
+    with SqliteCaseStore(tmp_path / "cases.gpkg") as store:
+        store.import_batch(_imported(20, "a"))
+        store.SNAPSHOT_ROWS = 0
+        before = store.case_facts()
+        kept = before.copy(deep=True)
+        with pytest.raises(ValueError, match="read-only"):  # never into the copy
+            before.loc[0, "rework_count"] = 99
+        mine = before.copy()  # what a caller who wants to change it does
+        mine.loc[0, "rework_count"] = 99
+        assert store.case_facts()["rework_count"].max() == 0
+        reported = store.report(NewCase("event", "0490", lon=-71.1, lat=42.37), "ann", at=AT)
+        _walk(store, reported.case_id, LOOP)
+        store.import_batch(_imported(3, "b"))
+        assert len(store.case_facts()) == 24
+        pd.testing.assert_frame_equal(before, kept)  # what it showed, after the refresh
