@@ -479,6 +479,7 @@ def _shares(history: CaseHistory, origin: int, spec: ForecastSpec):
     unit is judged against a zero baseline. ``m`` has a floor of a tenth of the city's mean
     per unit."""
     dense = history.unit_days()
+    own: np.ndarray
     if dense is not None:  # the recency-weighted sum over days, from the counted table
         days = min(origin, history.n_days)
         weight = 0.5 ** ((origin - np.arange(days)) / spec.half_life_days)
