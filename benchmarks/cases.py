@@ -179,7 +179,7 @@ def make_exports(n: int) -> tuple[Path, Path, Path]:
     )
     when_all = pd.to_datetime(raw["Date Time"], format="mixed", errors="coerce")
     when_all = when_all.fillna(pd.Timestamp("2014-06-01 12:00"))
-    pick, agency, close = np.random.default_rng(7), np.random.default_rng(19), []
+    pick, agency = np.random.default_rng(7), np.random.default_rng(19)
     for lo in range(0, n, 1_000_000):
         size = min(1_000_000, n - lo)
         rows = pick.integers(0, len(raw), size)
@@ -205,7 +205,6 @@ def make_exports(n: int) -> tuple[Path, Path, Path]:
             "%Y-%m-%d %H:%M:%S"
         )
         frame.to_csv(later, index=False, header=header, mode=mode)
-        close.append(int(closed.sum()))
     return first, later, mapping
 
 
