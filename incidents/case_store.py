@@ -401,8 +401,10 @@ class CaseStore:
     def _frame(self, con: Any, sql: str, args: list) -> pd.DataFrame:
         raise NotImplementedError
 
-    def _after_bulk_insert(self) -> None:
-        """Housekeeping after a large import (SQLite folds its write-ahead log back)."""
+    def _after_bulk_insert(self, added: int = 0) -> None:
+        """Housekeeping after a large import of ``added`` cases, once it is committed
+        (SQLite folds its write-ahead log back; PostgreSQL refreshes its statistics and,
+        after a load that made most of the table, rebuilds its indexes)."""
 
     def data_version(self) -> int:
         """Changes whenever a desk commits a change: what a desk polls to refresh live
@@ -783,7 +785,7 @@ class CaseStore:
 
         ids, skipped = self._atomic(work)
         if len(ids) >= _BULK:
-            self._after_bulk_insert()
+            self._after_bulk_insert(len(ids))
         return ids, skipped
 
     def _insert_in(
@@ -1034,7 +1036,7 @@ class CaseStore:
         counts.added = added
         counts.unchanged -= counts.updated + counts.refused
         if added >= _BULK:
-            self._after_bulk_insert()
+            self._after_bulk_insert(added)
         return counts
 
     def _update_from_source(

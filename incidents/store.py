@@ -408,7 +408,7 @@ class SqliteCaseStore(CaseStore):
     def _geometry(self, lon: np.ndarray, lat: np.ndarray) -> list[bytes | None]:
         return gpkg.point_blobs(lon, lat)
 
-    def _after_bulk_insert(self) -> None:
+    def _after_bulk_insert(self, added: int = 0) -> None:
         # fold the write-ahead log back into the file now: after a million-case import
         # it holds 1.5 GB, and every reader would look pages up in it (the first KPI
         # query took 5 s instead of 1). Returns "busy" rather than waiting on readers.

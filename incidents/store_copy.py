@@ -101,6 +101,6 @@ def copy_store(
                 _("Nothing was kept. Report this as a bug, with the two stores."),
             )
     if got.cases >= _BULK:
-        target._after_bulk_insert()
+        target._after_bulk_insert(got.cases)
     feedback.set_progress(100.0)
     return got
