@@ -29,6 +29,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 
+from .csv_lines import CsvLines, first_lines
 from .toml_files import load_toml
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,7 @@ def iter_cases(
         # the index (pandas' default), which shifts every column silently
         index_col=False,
     )
+    lines = CsvLines(path, encoding)
     failures = (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
     def unreadable(exc: Exception) -> CaseImportError:
@@ -353,7 +355,7 @@ def iter_cases(
             if parts and frame.empty:
                 break
             parts += 1
-            yield _parse_part(frame, bad, mapping, path)
+            yield _parse_part(frame, lines.of_records(bad), mapping, path, lines)
             if reader is None:
                 break
     if not parts:
@@ -365,7 +367,7 @@ def iter_cases(
 
 
 def _parse_part(
-    frame: pd.DataFrame, bad_lines: list[int], mapping: ColumnMapping, path: Path
+    frame: pd.DataFrame, bad_lines: list[int], mapping: ColumnMapping, path: Path, lines: CsvLines
 ) -> ParsedFile:
     """One part of a file (its index counts the file's rows) as new-case columns."""
     cols = mapping.columns
@@ -385,10 +387,10 @@ def _parse_part(
             _("There is nothing to import; export the cases again if rows were expected."),
             path=str(path),
         )
-    reported = _dates(frame, str(cols["reported_at"]), mapping, path)
+    reported = _dates(frame, str(cols["reported_at"]), mapping, path, lines)
     unreadable = frame.index[reported.isna()]
     if len(unreadable):
-        rows = ", ".join(str(i + 2) for i in unreadable[:20])  # +2: header line, 1-based
+        rows = first_lines(lines, np.asarray(unreadable))
         raise CaseImportError(
             ngettext(
                 "{n} row has no readable report date (file line {rows})",
@@ -398,10 +400,10 @@ def _parse_part(
             _("Add the date format to [dates] formats, or fix those rows."),
             path=str(path),
         )
-    closed = _optional_dates(frame, cols, "closed_at", mapping, path)
+    closed = _optional_dates(frame, cols, "closed_at", mapping, path, lines)
     backwards = (closed.notna() & (closed < reported)).to_numpy()
     if backwards.any() and mapping.backwards == "refuse":
-        rows = _lines(frame.index, np.flatnonzero(backwards))
+        rows = _lines(lines, frame.index, np.flatnonzero(backwards))
         raise CaseImportError(
             ngettext(
                 "{n} row closes before it was reported (file line {rows})",
@@ -416,11 +418,11 @@ def _parse_part(
         )
     if backwards.any() and mapping.backwards == "clamp":
         closed = closed.where(~backwards, reported)
-    updated = _optional_dates(frame, cols, "updated_at", mapping, path)
+    updated = _optional_dates(frame, cols, "updated_at", mapping, path, lines)
     status = frame[cols["status"]].astype("string").str.strip() if "status" in cols else None
     if status is not None and mapping.statuses:
-        closed = _closed_by_status(status, closed, updated, mapping, path)
-    due = _optional_dates(frame, cols, "due_at", mapping, path)
+        closed = _closed_by_status(status, closed, updated, mapping, path, lines)
+    due = _optional_dates(frame, cols, "due_at", mapping, path, lines)
     lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
     lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
     categories = (
@@ -451,7 +453,7 @@ def _parse_part(
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
     impossible = located & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
     if impossible.any():
-        rows = _lines(frame.index, np.flatnonzero(impossible))
+        rows = _lines(lines, frame.index, np.flatnonzero(impossible))
         could_swap = (np.abs(ys) > 90) & (np.abs(ys) <= 180) & (np.abs(xs) <= 90)
         swapped = bool(could_swap[impossible].all())
         raise CaseImportError(
@@ -494,7 +496,7 @@ def _parse_part(
             "department": _departments(frame[cols["department"]], mapping)
             if "department" in cols
             else None,
-            "priority": _priorities(frame, str(cols["priority"]), mapping, path)
+            "priority": _priorities(frame, str(cols["priority"]), mapping, path, lines)
             if "priority" in cols
             else 3,
             "source_status": status.to_numpy(dtype=object, na_value=None)
@@ -520,24 +522,26 @@ def _parse_part(
     )
 
 
-def _lines(index: pd.Index, positions: np.ndarray) -> str:
-    """The file lines of rows at ``positions`` of a frame (its labels count the file's rows
-    even when it is read in parts), the first 20: +2 for the header line and 1-based."""
-    return ", ".join(str(int(index[i]) + 2) for i in positions[:20])
+def _lines(lines: CsvLines, index: pd.Index, positions: np.ndarray) -> str:
+    """The file lines of rows at ``positions`` of a frame (its labels count the rows pandas
+    kept, across parts), the first 20, as an editor numbers them (see ``csv_lines``)."""
+    return first_lines(lines, np.asarray(index[np.asarray(positions, dtype=np.int64)]))
 
 
-def _dates(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path) -> pd.Series:
+def _dates(
+    frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: CsvLines
+) -> pd.Series:
     """A date column, day/month ambiguity refused with the file lines and the fix."""
     try:
         return parse_dates(frame[column], mapping.date_formats, mapping.timezone, mapping.dayfirst)
     except AmbiguousDates as exc:
-        lines = _lines(frame.index, np.asarray(exc.rows))
+        where = _lines(lines, frame.index, np.asarray(exc.rows))
         raise CaseImportError(
             ngettext(
                 "{n} {column} value could be day-first or month-first (file line {rows})",
                 "{n} {column} values could be day-first or month-first (file lines {rows})",
                 len(exc.rows),
-            ).format(n=len(exc.rows), column=column, rows=lines),
+            ).format(n=len(exc.rows), column=column, rows=where),
             _(
                 'Give the format in [dates] formats (e.g. "%d.%m.%Y %H:%M"), or say '
                 "dayfirst = true (5 February) or false (2 May)."
@@ -546,7 +550,9 @@ def _dates(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path)
         ) from exc
 
 
-def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path):
+def _priorities(
+    frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: CsvLines
+):
     """CityDesk priorities (1-5) from the source's values; an unknown value is refused
     with the file lines, never guessed."""
     text = frame[column].astype("string").str.strip()
@@ -557,7 +563,7 @@ def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: 
     values = values.where(text.notna(), 3)  # no priority given: the normal one
     bad = values.isna()
     if bad.any():
-        rows = _lines(frame.index, np.flatnonzero(bad.to_numpy()))
+        rows = _lines(lines, frame.index, np.flatnonzero(bad.to_numpy()))
         raise CaseImportError(
             _("{column}: values with no CityDesk priority: {values} (file lines {rows})").format(
                 column=column,
@@ -571,7 +577,12 @@ def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: 
 
 
 def _closed_by_status(
-    status: pd.Series, closed: pd.Series, updated: pd.Series, mapping: ColumnMapping, path: Path
+    status: pd.Series,
+    closed: pd.Series,
+    updated: pd.Series,
+    mapping: ColumnMapping,
+    path: Path,
+    lines: CsvLines,
 ) -> pd.Series:
     """Close times as the source's status says: a closed status closes the case at its
     close time, else at its last update; an open status keeps it open whatever close time
@@ -579,7 +590,7 @@ def _closed_by_status(
     meaning = status.map(lambda v: mapping.statuses.get(v) if isinstance(v, str) else None)
     unknown = status.notna() & (status != "") & meaning.isna()
     if unknown.any():
-        rows = _lines(status.index, np.flatnonzero(unknown.to_numpy()))
+        rows = _lines(lines, status.index, np.flatnonzero(unknown.to_numpy()))
         raise CaseImportError(
             _(
                 "{column}: values with no meaning in [statuses]: {values} (file lines {rows})"
@@ -595,7 +606,7 @@ def _closed_by_status(
     closed = closed.where(closed.notna() | ~is_closed, updated)
     missing = is_closed & closed.isna().to_numpy()
     if missing.any():
-        rows = _lines(status.index, np.flatnonzero(missing))
+        rows = _lines(lines, status.index, np.flatnonzero(missing))
         raise CaseImportError(
             ngettext(
                 "{n} row is closed at the source but has no close or update time (file line "
@@ -619,7 +630,7 @@ def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:
 
 
 def _optional_dates(
-    frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path
+    frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path, lines: CsvLines
 ) -> pd.Series:
     """A mapped date column (closed_at, due_at): empty cells stay empty, but a cell that has
     text the formats cannot read stops the import, naming the rows (a case must not stay
@@ -627,10 +638,10 @@ def _optional_dates(
     if key not in cols:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     raw = frame[cols[key]]
-    parsed = _dates(frame, str(cols[key]), mapping, path)
+    parsed = _dates(frame, str(cols[key]), mapping, path, lines)
     unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
     if len(unreadable):
-        rows = ", ".join(str(i + 2) for i in unreadable[:20])
+        rows = first_lines(lines, np.asarray(unreadable))
         values = ", ".join(repr(str(v)[:30]) for v in raw[unreadable].unique()[:5])
         raise CaseImportError(
             ngettext(

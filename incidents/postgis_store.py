@@ -223,13 +223,13 @@ class PostgisCaseStore(CaseStore):
             with self._pool.connection() as con:
                 con.execute("ANALYZE cases")
                 con.execute("ANALYZE case_events")
-                row = con.execute(
-                    "SELECT reltuples AS n FROM pg_class WHERE oid = 'cases'::regclass"
-                ).fetchone()
+                row = _one(
+                    con.execute("SELECT reltuples AS n FROM pg_class WHERE oid = 'cases'::regclass")
+                )
         except psycopg.Error as exc:
             log.warning("the import is stored; refreshing the statistics failed: %s", exc)
             return
-        if row and added >= _REBUILD_SHARE * max(float(row["n"]), 1.0):
+        if added >= _REBUILD_SHARE * max(float(row["n"]), 1.0):
             self._rebuild_indexes()
 
     def _rebuild_indexes(self) -> None:
@@ -251,9 +251,10 @@ class PostgisCaseStore(CaseStore):
                         con.execute(sql.SQL(_REINDEX).format(sql.Identifier(table)))
                 except psycopg.Error as exc:
                     log.warning("the import is stored; rebuilding its indexes failed: %s", exc)
-                    for left in con.execute(_HALF_BUILT).fetchall():
+                    left: list[Any] = con.execute(_HALF_BUILT).fetchall()
+                    for row in left:
                         drop = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}")
-                        con.execute(drop.format(sql.Identifier(left["relname"])))
+                        con.execute(drop.format(sql.Identifier(row["relname"])))
                 finally:
                     con.autocommit = False
         except psycopg.Error as exc:
