@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ from .new_cases import (
     new_id_start,
 )
 from .timestamps import from_text, to_text, to_text_many, utc_ns
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +188,24 @@ FACT_TEXTS = tuple(
     and c not in ("rework_count", "return_count", "imported", "due_given", "lon", "lat")
 )
 FACT_REGISTERED = FACT_SQL["registered_at"]
+
+
+#: a full read of the facts (the columnar copy's build) comes in parts of this many rows
+FACT_PART_ROWS = 500_000
+
+
+class FactReadFailed(RuntimeError):
+    """A streamed read of the facts broke off (a child process died): read them again
+    another way."""
+
+
+def pa_concat(tables: list[pa.Table], columns: list[str]) -> pa.Table:
+    """The tables of a streamed read as one (an empty one with ``columns`` for none)."""
+    import pyarrow as pa
+
+    if not tables:
+        return pa.table({c: pa.array([], pa.null()) for c in columns})
+    return pa.concat_tables(tables)
 
 
 def fact_select(moment=None) -> str:
@@ -417,6 +438,12 @@ class CaseStore:
         read may cover most of the store."""
         raise NotImplementedError
 
+    def _fact_tables(self, condition: str, args: list) -> Iterator[pa.Table]:
+        """The facts of the cases meeting ``condition`` as Arrow tables, a part at a time
+        (what ``FactSnapshot.from_tables`` reads); backends stream them, this default reads
+        them whole."""
+        yield fact_snapshot.table_of(self._fact_rows(condition, args, many=True))
+
     def _size_hint(self) -> int:
         """About how many cases the store holds (cheap: no count of a 10M-row table)."""
         raise NotImplementedError
@@ -500,9 +527,15 @@ class CaseStore:
             snap = None
         save = snap is None or snap.changed_since_save > fact_snapshot.SAVE_SHARE * len(snap)
         if snap is None:
-            snap = fact_snapshot.FactSnapshot.from_frame(
-                place, mark, self._fact_rows(FACT_WHERE, [], many=True)
-            )
+            try:
+                snap = fact_snapshot.FactSnapshot.from_tables(
+                    place, mark, self._fact_tables(FACT_WHERE, [])
+                )
+            except FactReadFailed as exc:  # read them here, whole, instead
+                log.warning("the KPI facts could not be streamed (%s); reading them here", exc)
+                snap = fact_snapshot.FactSnapshot.from_frame(
+                    place, mark, self._fact_rows(FACT_WHERE, [], many=False)
+                )
             if snap is None:
                 return None
         if save:

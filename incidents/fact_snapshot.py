@@ -23,11 +23,16 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -138,24 +143,37 @@ class FactSnapshot:
     @classmethod
     def from_frame(cls, place: str, mark: str, frame: pd.DataFrame) -> FactSnapshot | None:
         """The copy of a facts frame (``COLUMNS``); None if two case ids share a key."""
-        keys = case_keys(frame["case_id"])
+        return cls.from_tables(place, mark, [table_of(frame)])
+
+    @classmethod
+    def from_tables(cls, place: str, mark: str, tables: Iterable[pa.Table]) -> FactSnapshot | None:
+        """The copy of the facts arriving as Arrow tables, a part at a time; None if two
+        case ids share a key.
+
+        Why parts: the first build at ten million cases read every fact into one pandas
+        frame, a Python string per text field, and peaked at 5.4 GB. Here each part is
+        reduced to the copy's compact columns as it arrives (texts dictionary-encoded in
+        Arrow, no Python object per row), so the build holds the copy itself (~90 bytes a
+        case) and one part. ``tables`` carry ``COLUMNS``: moments as timestamps or UTC epoch
+        microseconds, texts as strings, numbers as numbers, nulls where missing.
+        """
+        parts = [_Part.of(table) for table in tables if table.num_rows]
+        keys = _joined([p.keys for p in parts], np.int64)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
         if len(keys) > 1 and bool((keys[1:] == keys[:-1]).any()):
             log.warning("two case ids of %s share a key; KPIs read the store directly", place)
             return None
         snap = cls(place, mark, keys, {}, {}, {}, {})
-        for col in MOMENTS:
-            snap.moments[col] = _micros(frame[col])[order]
+        for col in MOMENTS:  # column by column, each part's array freed once joined
+            snap.moments[col] = _joined([p.moments.pop(col) for p in parts], np.int64)[order]
         for col in TEXTS:
-            codes, names = pd.factorize(frame[col], sort=True, use_na_sentinel=True)
-            snap.codes[col] = codes.astype(np.int32)[order]
-            snap.categories[col] = np.asarray(names, dtype=str)
+            names = np.unique(np.concatenate([p.names[col] for p in parts] or [np.zeros(0, str)]))
+            codes = [_recode(p.codes.pop(col), p.names[col], names) for p in parts]
+            snap.codes[col] = _joined(codes, np.int32)[order]
+            snap.categories[col] = names.astype(str)
         for col, dtype in NUMBERS.items():
-            values = pd.to_numeric(frame[col], errors="coerce")
-            if np.issubdtype(dtype, np.integer):
-                values = values.fillna(0)
-            snap.numbers[col] = values.to_numpy(dtype)[order]
+            snap.numbers[col] = _joined([p.numbers.pop(col) for p in parts], dtype)[order]
         return snap
 
     def frame(
@@ -356,3 +374,72 @@ def cache_path(place: str) -> Path:
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     digest = hashlib.sha256(place.encode()).hexdigest()[:32]
     return Path(root) / "citydesk" / "facts" / f"{digest}.npz"
+
+
+@dataclass
+class _Part:
+    """One part of the facts in the copy's compact form, codes into the part's own names."""
+
+    keys: np.ndarray
+    moments: dict[str, np.ndarray]
+    codes: dict[str, np.ndarray]
+    names: dict[str, np.ndarray]
+    numbers: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _Part:
+        import pyarrow as pa
+
+        part = cls(case_keys(table.column("case_id")), {}, {}, {}, {})
+        for col in MOMENTS:
+            part.moments[col] = _arrow_micros(table.column(col).combine_chunks())
+        for col in TEXTS:
+            text = table.column(col).combine_chunks()
+            if not pa.types.is_string(text.type):
+                text = text.cast(pa.string())  # a dictionary or large string: the same texts
+            encoded = text.dictionary_encode()
+            names = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+            order = np.argsort(names, kind="stable")  # the copy keeps names sorted
+            rank = np.empty(len(order), np.int32)
+            rank[order] = np.arange(len(order), dtype=np.int32)
+            codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+            if len(names):  # else every value is missing: the codes are all -1 already
+                codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1).astype(np.int32)
+            part.codes[col] = codes
+            part.names[col] = names[order]
+        for col, dtype in NUMBERS.items():
+            values = pd.to_numeric(table.column(col).to_pandas(), errors="coerce")
+            if np.issubdtype(dtype, np.integer):
+                values = values.fillna(0)
+            part.numbers[col] = values.to_numpy(dtype)
+        return part
+
+
+def table_of(frame: pd.DataFrame) -> pa.Table:
+    """A facts frame (``COLUMNS``) as the table :meth:`FactSnapshot.from_tables` reads."""
+    import pyarrow as pa
+
+    columns: dict[str, pa.Array] = {"case_id": pa.array(frame["case_id"].astype("string"))}
+    for col in MOMENTS:
+        columns[col] = pa.array(_micros(frame[col]))
+    for col in TEXTS:
+        columns[col] = pa.array(frame[col].astype("string"))
+    for col in NUMBERS:
+        columns[col] = pa.array(pd.to_numeric(frame[col], errors="coerce"))
+    return pa.table(columns)
+
+
+def _arrow_micros(values: pa.Array) -> np.ndarray:
+    """UTC microseconds of an Arrow column of moments (timestamps, naive ones being UTC as
+    the stores write them, or epoch microseconds already), none as the smallest int64."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(values.type):
+        values = values.cast(pa.timestamp("us", values.type.tz)).cast(pa.int64())
+    elif not pa.types.is_integer(values.type):  # text or dates: as pandas reads them
+        return _micros(values.to_pandas())
+    return values.fill_null(_NAT).to_numpy().astype(np.int64)
+
+
+def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,12 @@ from .case_store import (
     ASSIGNABLE,
     FACT_COLUMNS,
     FACT_MOMENTS,
+    FACT_PART_ROWS,
     Case,
     CaseNotFound,
     CaseStore,
     DuplicateCase,
+    FactReadFailed,
     HistoryStep,
     Move,
     NewCase,
@@ -41,8 +44,12 @@ from .case_store import (
     VersionConflict,
     complete_crews,
     fact_select,
+    pa_concat,
 )
 from .categories import Catalogue
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "ASSIGNABLE",
@@ -140,46 +147,102 @@ CHILD_SCAN_ROWS = 300_000
 _CHILD_SCAN = """
 import sys, warnings
 import pyarrow as pa, pyogrio
-path, where, columns = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+path, where, columns, rows = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # a store not named .gpkg: GDAL notes it, harmlessly
-    _meta, table = pyogrio.read_arrow(
-        path, layer="cases", columns=columns, read_geometry=False, where=where
-    )
-with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as out:
-    out.write_table(table)
+    with pyogrio.open_arrow(
+        path, layer="cases", columns=columns, read_geometry=False, where=where,
+        use_pyarrow=True, batch_size=int(rows),
+    ) as (_meta, reader):
+        with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
 """
 
 
-def _facts_in_child(path: Path, condition: str) -> pd.DataFrame | None:
-    """The facts read by GDAL in a child process, streamed back as Arrow; None (and a log
-    line) if the child fails, so the caller reads them itself instead."""
+def _inlined(condition: str, args: list) -> str:
+    """``condition`` with its ``?`` replaced by ``args``, for GDAL, which takes no
+    parameters; the args are moments written by ``to_text`` (digits and separators only)."""
+    for arg in args:
+        if not re.fullmatch(r"[0-9TZ:.+-]+", str(arg)):
+            raise ValueError(f"not a stored moment: {arg!r}")
+        condition = condition.replace("?", f"'{arg}'", 1)
+    return condition
+
+
+def _child_failure(child: Any, errors: Any) -> str:
+    """The last line the child wrote to its error file, once it has ended (killed after a
+    few seconds if it has not: its output no longer makes sense)."""
+    import subprocess
+
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    errors.seek(0)
+    lines = errors.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _facts_streamed(path: Path, condition: str) -> Iterator[pa.Table]:
+    """The facts read by GDAL in a child process and streamed back as Arrow, a part of
+    ``FACT_PART_ROWS`` at a time (neither process ever holds them all as rows); raises
+    :class:`FactReadFailed` if the child fails."""
     import subprocess
     import sys
+    import tempfile
 
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     # the layer's own columns, read on GDAL's fast Arrow path (an SQL result layer computing
     # the derived facts was 1.5 s slower per million); the derived ones are made here
     raw = [c for c in FACT_COLUMNS if c != "imported"] + ["reported_at"]
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD_SCAN, str(path), condition, ",".join(raw)],
-            capture_output=True,
-            timeout=600,
-            check=False,
+
+    def derived(batches: list[pa.RecordBatch]) -> pa.Table:
+        table = pa.Table.from_batches(batches)
+        registered = table.column("registered_at")
+        columns = {c: table.column(c) for c in FACT_COLUMNS if c != "imported"}
+        columns["imported"] = pc.is_null(registered).cast(pa.int64())  # see FACT_SQL
+        columns["registered_at"] = pc.coalesce(registered, table.column("reported_at"))
+        return pa.table({c: columns[c] for c in FACT_COLUMNS})
+
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _CHILD_SCAN,
+                str(path),
+                condition,
+                ",".join(raw),
+                str(min(FACT_PART_ROWS, 65_536)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=errors,
         )
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr.decode(errors="replace").strip().splitlines()[-1:])
-        frame = pa.ipc.open_stream(done.stdout).read_all().to_pandas()
-        registered = frame["registered_at"]
-        frame["imported"] = registered.isna().astype("int64")  # see FACT_SQL
-        frame["registered_at"] = registered.where(registered.notna(), frame["reported_at"])
-        # GDAL returns the columns in the table's order: put them in the asked order
-        return frame[FACT_COLUMNS]
-    except Exception as exc:  # the in-process read still answers
-        log.warning("KPI scan in a child process failed (%s); reading here instead", exc)
-        return None
+        try:
+            assert child.stdout is not None
+            batches: list[pa.RecordBatch] = []
+            rows = 0
+            try:
+                for batch in pa.ipc.open_stream(child.stdout):
+                    batches.append(batch)
+                    rows += batch.num_rows
+                    if rows >= FACT_PART_ROWS:
+                        yield derived(batches)
+                        batches, rows = [], 0
+            except (pa.ArrowException, OSError) as exc:
+                raise FactReadFailed(_child_failure(child, errors) or str(exc)) from exc
+            if child.wait(timeout=600) != 0:
+                raise FactReadFailed(_child_failure(child, errors) or f"exit {child.returncode}")
+            if batches:
+                yield derived(batches)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
 
 
 #: SQL types of the columns added to the cases table after its first version
@@ -342,18 +405,13 @@ class SqliteCaseStore(CaseStore):
         Python's sqlite3 builds a tuple per row (3 s for a million cases, measured), GDAL's
         Arrow reader hands columns over in C (0.5 s); but GDAL must never open this file in
         the process that holds it (docs/ARCHITECTURE.md, "One SQLite per project file"). So
-        a large read goes to a child process that streams Arrow back. ``args`` are moments
-        written by ``to_text`` (digits and separators only), put into the condition for
-        GDAL, which takes no parameters."""
+        a large read goes to a child process that streams Arrow back."""
         if many and self._size_hint() >= CHILD_SCAN_ROWS:
-            inline = condition
-            for arg in args:
-                if not re.fullmatch(r"[0-9TZ:.+-]+", str(arg)):
-                    raise ValueError(f"not a stored moment: {arg!r}")
-                inline = inline.replace("?", f"'{arg}'", 1)
-            frame = _facts_in_child(self.path, inline)
-            if frame is not None:
-                return frame
+            try:
+                tables = list(_facts_streamed(self.path, _inlined(condition, args)))
+                return pa_concat(tables, FACT_COLUMNS).to_pandas()
+            except FactReadFailed as exc:  # the in-process read still answers
+                log.warning("KPI scan in a child process failed (%s); reading here instead", exc)
         select = fact_select(
             lambda e: f"CAST(round((julianday({e}) - 2440587.5) * 86400000) AS INTEGER)"
         )
@@ -362,6 +420,12 @@ class SqliteCaseStore(CaseStore):
         for col in FACT_MOMENTS:  # epoch milliseconds, computed in C by SQLite
             frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
         return frame
+
+    def _fact_tables(self, condition: str, args: list) -> Iterator[pa.Table]:
+        if self._size_hint() < CHILD_SCAN_ROWS:
+            yield from super()._fact_tables(condition, args)
+            return
+        yield from _facts_streamed(self.path, _inlined(condition, args))
 
     def _size_hint(self) -> int:
         return self._con.execute("SELECT max(fid) FROM cases").fetchone()[0] or 0

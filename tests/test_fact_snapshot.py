@@ -227,3 +227,49 @@ def test_a_frame_handed_out_is_read_only_and_kept_by_a_refresh(tmp_path):
         store.import_batch(_imported(3, "b"))
         assert len(store.case_facts()) == 24
         pd.testing.assert_frame_equal(before, kept)  # what it showed, after the refresh
+
+
+@pytest.mark.parametrize("backend", ["geopackage", "postgis"])
+def test_the_copy_built_in_parts_is_the_copy_built_whole(tmp_path, monkeypatch, backend, request):
+    """The first build streams the facts a part at a time (the child process of a
+    GeoPackage, COPY on PostGIS), so its memory does not grow with the store's rows as
+    text; parts of 7 rows give exactly the facts a direct read gives."""
+    from citydesk.incidents import case_store, postgis_store
+    from citydesk.incidents import store as store_module
+
+    for module in (case_store, store_module, postgis_store):
+        monkeypatch.setattr(module, "FACT_PART_ROWS", 7)
+    monkeypatch.setattr(store_module, "CHILD_SCAN_ROWS", 0)  # the child even for a few
+    parts: list[int] = []
+    build = FactSnapshot.from_tables.__func__  # type: ignore[attr-defined]
+
+    def counted(cls, place, mark, tables):
+        tables = list(tables)
+        parts.extend(t.num_rows for t in tables)
+        return build(cls, place, mark, tables)
+
+    monkeypatch.setattr(FactSnapshot, "from_tables", classmethod(counted))
+    if backend == "postgis":
+        from citydesk.incidents.postgis_store import PostgisCaseStore
+
+        store: CaseStore = PostgisCaseStore(request.getfixturevalue("pg_url"))
+    else:
+        store = SqliteCaseStore(tmp_path / "cases.gpkg")
+    with store:
+        store.import_batch(_imported(40, "a"))
+        store.import_batch(_imported(3, "b", category="0101", department="parks"))
+        reported = store.report(NewCase("event", "0101", lon=-71.1, lat=42.37), "ann", at=AT)
+        _walk(store, reported.case_id, LOOP)
+        pd.testing.assert_frame_equal(_snapshot(store), _direct(store))
+    assert len(parts) > 1 and sum(parts) == 44, parts
+
+
+def test_a_child_that_dies_leaves_the_copy_to_an_in_process_read(tmp_path, monkeypatch, caplog):
+    from citydesk.incidents import store as store_module
+
+    monkeypatch.setattr(store_module, "CHILD_SCAN_ROWS", 0)
+    monkeypatch.setattr(store_module, "_CHILD_SCAN", "import sys; sys.exit('GDAL fell over')")
+    with SqliteCaseStore(tmp_path / "cases.gpkg") as store:
+        store.import_batch(_imported(20, "a"))
+        pd.testing.assert_frame_equal(_snapshot(store), _direct(store))
+    assert "GDAL fell over" in caplog.text
