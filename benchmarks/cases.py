@@ -209,7 +209,9 @@ def make_exports(n: int) -> tuple[Path, Path, Path]:
 
 
 STEP = r"""
-import json, resource, sys, time
+import json, sys, time
+sys.path.insert(0, sys.argv[4])
+from common import peak_rss_mib  # VmHWM: getrusage carries the parent's peak across exec
 from citydesk.incidents.import_csv import import_csv
 from citydesk.incidents.stores import open_store
 place, path, mapping = sys.argv[1:4]
@@ -217,8 +219,7 @@ t0 = time.perf_counter()
 with open_store(place) as store:
     result = import_csv(store, path, mapping)
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mib": peak,
+print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(),
                   **{k: result[k] for k in ("added", "updated", "unchanged", "refused")}}))
 """
 
@@ -239,7 +240,8 @@ def run_reimport(n: int, backend: str) -> None:
             Path(place).write_bytes((ROOT / "layers/demo_data/cambridge_demo.gpkg").read_bytes())
         for label, path in ((f"import {n:,} rows", first), ("re-import, 10 % closed", later)):
             out = subprocess.run(
-                [sys.executable, "-P", "-c", STEP, place, str(path), str(mapping)],
+                [sys.executable, "-P", "-c", STEP, place, str(path), str(mapping),
+                 str(ROOT / "benchmarks")],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             got = json.loads(out.stdout.strip().splitlines()[-1])
