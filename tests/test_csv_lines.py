@@ -16,22 +16,6 @@ from citydesk.incidents.csv_lines import CsvLines
 from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv
 from citydesk.incidents.store import SqliteCaseStore
 
-MAPPING = """
-source = "city311"
-[columns]
-source_id = "id"
-reported_at = "opened"
-lat = "lat"
-lon = "lon"
-category = "type"
-description = "text"
-[dates]
-formats = ["%Y-%m-%d %H:%M"]
-timezone = "UTC"
-[categories]
-"crash" = "event:0490"
-"""
-
 HEADER = "id,opened,lat,lon,type,text\n"
 GOOD = "{i},2024-03-0{d} 09:00,42.37,-71.1,crash,{text}\n"
 
@@ -103,10 +87,21 @@ def test_every_kept_row_is_placed_on_its_first_line(tmp_path_factory, records):
 
 
 @pytest.fixture()
-def mapping(tmp_path) -> ColumnMapping:
-    path = tmp_path / "mapping.toml"
-    path.write_text(MAPPING, encoding="utf-8")
-    return ColumnMapping.load(path)
+def mapping() -> ColumnMapping:
+    return ColumnMapping(
+        source="city311",
+        columns={
+            "source_id": "id",
+            "reported_at": "opened",
+            "lat": "lat",
+            "lon": "lon",
+            "category": "type",
+            "description": "text",
+        },
+        date_formats=["%Y-%m-%d %H:%M"],
+        timezone="UTC",
+        categories={"crash": "event:0490"},
+    )
 
 
 def test_a_bad_row_is_named_by_its_file_line(tmp_path, mapping):
