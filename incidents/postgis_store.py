@@ -478,22 +478,38 @@ class PostgisCaseStore(CaseStore):
 
 class _CopyStream(io.RawIOBase):
     """The bytes of a ``COPY ... TO STDOUT`` as a file Arrow's CSV reader pulls from, so the
-    facts are parsed as the server sends them, never spooled whole."""
+    facts are parsed as the server sends them, never spooled whole.
+
+    psycopg hands over one row per read; each call here gathers rows until the caller's
+    block is full. (``RawIOBase.read`` would allocate the whole block for every row: with
+    Arrow asking for 4 MB at a time, ten million rows never finished.)"""
 
     def __init__(self, copy: Any) -> None:
         self._copy = copy
-        self._left = memoryview(b"")
+        self._left = b""
+        self._ended = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._left:
+    def read(self, size: int = -1) -> bytes:
+        parts = [self._left] if self._left else []
+        have = len(self._left)
+        while (size < 0 or have < size) and not self._ended:
             chunk = self._copy.read()
             if not chunk:
-                return 0
-            self._left = memoryview(bytes(chunk))
-        n = min(len(buffer), len(self._left))
-        buffer[:n] = self._left[:n]
-        self._left = self._left[n:]
-        return n
+                self._ended = True
+                break
+            parts.append(bytes(chunk))
+            have += len(chunk)
+        data = b"".join(parts)
+        if 0 <= size < len(data):
+            data, self._left = data[:size], data[size:]
+        else:
+            self._left = b""
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
