@@ -273,3 +273,25 @@ def test_a_child_that_dies_leaves_the_copy_to_an_in_process_read(tmp_path, monke
         store.import_batch(_imported(20, "a"))
         pd.testing.assert_frame_equal(_snapshot(store), _direct(store))
     assert "GDAL fell over" in caplog.text
+
+
+def test_the_copy_stream_fills_each_block_arrow_asks_for():
+    """psycopg hands a COPY over a row at a time; the stream Arrow reads must gather rows into
+    the block it asks for (a read per row allocating the whole block never finished at 10M)."""
+    from citydesk.incidents.postgis_store import _CopyStream
+
+    rows = [f"{i},row\n".encode() for i in range(1000)]
+
+    class Copy:
+        def __init__(self) -> None:
+            self.left = list(rows)
+
+        def read(self) -> bytes:
+            return self.left.pop(0) if self.left else b""
+
+    stream = _CopyStream(Copy())
+    first = stream.read(4096)
+    assert len(first) == 4096
+    buffer = bytearray(1 << 20)
+    n = stream.readinto(buffer)
+    assert first + bytes(buffer[:n]) == b"".join(rows) and stream.read(10) == b""
