@@ -189,9 +189,9 @@ def augmecon2(
 
     ``workers`` solves run at once (default :func:`default_workers`): with 3 or 4 objectives
     the grid's rows are dealt out in slabs, each walked in order, every worker seeing the
-    points and bypass boxes the others have proven. On the 3-objective knapsacks this kept
-    the solve count within a few per cent of one worker's (simulated on the published
-    fronts: 1,914 solves for 3kp50 alone, about 1,990 in five slabs).
+    points and bypass boxes the others have proven. On the 3-objective knapsacks the solve
+    count grows a little (3kp40: 817 against 738; 3kp50: 2,029 against 1,913) and the time
+    falls by 1.45x on two cores (docs/BENCHMARKS.md).
 
     ``budget`` (seconds) bounds the whole front; no solve runs past it. A front stopped by
     it, or cancelled through ``feedback`` once the grid is being walked, is returned with
