@@ -364,38 +364,25 @@ def run_knapsack(instance: str, folder_arg: str | None = None, workers=(1, 2)) -
     once per number of ``workers`` (one solve at a time, then AUGMECON2's slabs on two).
     ``folder_arg``: a folder in the same layout as ../shared/data/moo_knapsack/INSTANCE (the
     held-out 3kp50 is pyaugmecon's src/pyaugmecon/data/3kp50, MIT licence)."""
-    import csv
     from pathlib import Path
 
-    from citydesk.optimization.pareto import Objective, augmecon2
+    import pandas as pd
+
+    from citydesk.optimization.knapsack import knapsack_model, read_knapsack
+    from citydesk.optimization.pareto import augmecon2
 
     folder = (
         Path(folder_arg)
         if folder_arg
         else ROOT.parent / "shared" / "data" / "moo_knapsack" / instance
     )
-
-    def table(name: str) -> np.ndarray:  # the files' first column is a row label
-        with open(folder / name, newline="") as fh:
-            rows = list(csv.reader(fh))[1:]
-        return np.array([[float(v) for v in row[1:]] for row in rows if row])
-
-    profits, weights, capacity = table("c.csv"), table("a.csv"), table("b.csv")
-    published = {tuple(int(v) for v in row) for row in table("pareto_sols.csv")}
+    data = read_knapsack(folder)
+    fronts = pd.read_csv(folder / "pareto_sols.csv", index_col=0).to_numpy()
+    published = {tuple(int(v) for v in row) for row in fronts}
     results = []
     first = None  # the first run's seconds: the speed-ups are against it
     for n in workers:
-        items = range(profits.shape[1])
-        model = pulp.LpProblem(instance, pulp.LpMaximize)
-        x = [pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in items]
-        for r in range(weights.shape[0]):
-            model += pulp.lpSum(int(weights[r, i]) * x[i] for i in items) <= float(capacity[r, 0])
-        objectives = [
-            Objective(
-                f"f{k + 1}", pulp.lpSum(int(profits[k, i]) * x[i] for i in items), integer=True
-            )
-            for k in range(profits.shape[0])
-        ]
+        model, objectives = knapsack_model(*data, name=instance)
         start = time.perf_counter()
         front = augmecon2(model, objectives, workers=n)
         seconds = time.perf_counter() - start

@@ -15,6 +15,7 @@ import pytest
 from conftest import SHARED
 
 from citydesk.layers.errors import CityDeskError
+from citydesk.optimization.knapsack import knapsack_model, read_knapsack
 from citydesk.optimization.pareto import Objective, augmecon2, weighted_sum
 from citydesk.optimization.solve import SolveOptions
 
@@ -26,20 +27,7 @@ def _csv(name: str, instance: str) -> np.ndarray:
 
 
 def knapsack(instance: str) -> tuple[pulp.LpProblem, list[Objective], set[tuple[int, ...]]]:
-    profits, weights, capacity = (
-        _csv("c.csv", instance),
-        _csv("a.csv", instance),
-        _csv("b.csv", instance),
-    )
-    items = range(profits.shape[1])
-    model = pulp.LpProblem(instance, pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in items]
-    for r in range(weights.shape[0]):
-        model += pulp.lpSum(int(weights[r, i]) * x[i] for i in items) <= float(capacity[r, 0])
-    objectives = [
-        Objective(f"f{k + 1}", pulp.lpSum(int(profits[k, i]) * x[i] for i in items), integer=True)
-        for k in range(profits.shape[0])
-    ]
+    model, objectives = knapsack_model(*read_knapsack(KNAPSACK / instance), name=instance)
     front = {tuple(int(v) for v in row) for row in _csv("pareto_sols.csv", instance)}
     return model, objectives, front
 
@@ -275,3 +263,15 @@ def test_augmecon2_matches_brute_force_with_three_and_four_objectives(k):
         front = augmecon2(model, objectives, options=SolveOptions(time_limit=None), workers=workers)
         assert front.complete
         assert _values(front) == exact
+
+
+def test_knapsack_files_that_do_not_fit_together_are_refused(tmp_path, capsys):
+    """Bad input for ``citydesk optimize pareto``: one line naming what does not fit, exit 2."""
+    from citydesk.workbench.cli.main import main
+
+    pd.DataFrame([[3, 4, 5], [1, 2, 3]]).to_csv(tmp_path / "c.csv")
+    pd.DataFrame([[2, 2]]).to_csv(tmp_path / "a.csv")  # two items where c.csv has three
+    pd.DataFrame([[3]]).to_csv(tmp_path / "b.csv")
+    assert main(["optimize", "pareto", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "do not fit together: 3 items in c.csv, 2 in a.csv" in err

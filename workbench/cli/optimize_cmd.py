@@ -265,34 +265,12 @@ def _demand_points(project: Path, text: str):
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    import numpy as np
     import pandas as pd
-    import pulp
 
-    from citydesk.optimization.pareto import Objective, augmecon2
+    from citydesk.optimization.knapsack import knapsack_model, read_knapsack
+    from citydesk.optimization.pareto import augmecon2
 
-    folder = Path(args.folder)
-    try:
-        c, a, b = (
-            pd.read_csv(folder / f"{n}.csv", index_col=0).to_numpy() for n in ("c", "a", "b")
-        )
-    except (OSError, ValueError) as exc:
-        raise CityDeskError(
-            _("Cannot read the knapsack CSV files in {folder}: {err}").format(
-                folder=folder, err=exc
-            ),
-            _("The folder needs c.csv, a.csv and b.csv with a header row and an index column."),
-        ) from exc
-    items = range(c.shape[1])
-    model = pulp.LpProblem("knapsack", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in items]
-    for r in range(a.shape[0]):
-        model += pulp.lpSum(float(a[r, i]) * x[i] for i in items) <= float(b.ravel()[r])
-    integer = bool(np.all(np.equal(np.mod(c, 1), 0)))
-    objectives = [
-        Objective(f"f{k + 1}", pulp.lpSum(float(c[k, i]) * x[i] for i in items), integer=integer)
-        for k in range(c.shape[0])
-    ]
+    model, objectives = knapsack_model(*read_knapsack(args.folder))
     options = solve_options(args)
     with TqdmFeedback(_("Pareto front")) as fb, stop_on_interrupt(fb):
         # --time-limit bounds the whole front; a front stopped by it or by Ctrl+C is
