@@ -66,11 +66,10 @@ def citydesk_child(path: str, layer_name: str, style_json: str, out_dir: str, bo
 
     from citydesk.layers.io import read_layer
     from citydesk.layers.style import Style
-    from citydesk.workbench.gui.geometry_cache import build_cache
     from citydesk.workbench.gui.renderer import (
         CancelToken,
         View,
-        feature_colors,
+        prepare_vector,
         render_vector,
     )
 
@@ -91,8 +90,7 @@ def citydesk_child(path: str, layer_name: str, style_json: str, out_dir: str, bo
     t0 = time.perf_counter()
     layer = read_layer(path, layer_name)
     layer.style = style
-    cache = build_cache(layer.data.geometry.values, "polygon")
-    colors = feature_colors(layer, layer.data)
+    cache, colors, _labels = prepare_vector(layer, layer.crs)  # what the map canvas does
     first = draw(layer, cache, colors, boxes[0])
     result: dict = {"read_and_first": time.perf_counter() - t0}
     for n, box in enumerate(boxes):

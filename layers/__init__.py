@@ -38,6 +38,7 @@ _WHERE = {
     "ValidationReport": "validation",
     "repair": "validation",
     "validate_frame": "validation",
+    "validate_layer": "validation",
     "validate_path": "validation",
     "PROJECT_FORMAT_VERSION": "version",
     "__version__": "version",
@@ -72,6 +73,7 @@ __all__ = [
     "repair",
     "save_project",
     "validate_frame",
+    "validate_layer",
     "validate_path",
     "write_layer",
 ]
@@ -98,5 +100,11 @@ if TYPE_CHECKING:  # static checkers see the eager imports
     from .project import GroupNode, LayerNode, Project
     from .project_store import load_project, save_project
     from .style import Style, Symbol, categorized, graduated
-    from .validation import ValidationReport, repair, validate_frame, validate_path
+    from .validation import (
+        ValidationReport,
+        repair,
+        validate_frame,
+        validate_layer,
+        validate_path,
+    )
     from .version import PROJECT_FORMAT_VERSION, __version__

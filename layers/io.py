@@ -8,6 +8,7 @@ interrupted export never leaves half a file behind.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from .compact_geometry import CompactFeatures
 from .crs import parse_crs
 from .errors import LayerReadError, LayerWriteError
 from .feedback import Feedback, NullFeedback
@@ -154,8 +156,10 @@ def read_frame(
     csv_crs: Any = None,
     bbox: tuple[float, float, float, float] | None = None,
     feedback: Feedback | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Read a vector source of any supported format into a GeoDataFrame plus read facts."""
+    compact: bool = False,
+) -> tuple[Any, dict[str, Any]]:
+    """Read a vector source of any supported format into a GeoDataFrame plus read facts.
+    ``compact``: a GIS file may come back as :class:`CompactFeatures` (what a layer holds)."""
     path = Path(path)
     try:
         kind = layer_kind(path)
@@ -167,7 +171,9 @@ def read_frame(
     if not path.exists():
         raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
     if kind == "vector":
-        return read_vector(path, layer, encoding=encoding, bbox=bbox, feedback=feedback)
+        return read_vector(
+            path, layer, encoding=encoding, bbox=bbox, feedback=feedback, compact=compact
+        )
     if kind == "parquet":
         return _read_parquet(path, bbox)
     if kind == "csv":
@@ -236,9 +242,13 @@ def read_layer(
         wkt_field=wkt_field,
         csv_crs=assign_crs,
         feedback=feedback,
+        compact=True,
     )
     if assign_crs is not None and frame.crs is None:
-        frame = frame.set_crs(parse_crs(assign_crs))
+        if isinstance(frame, CompactFeatures):
+            frame = dataclasses.replace(frame, crs=parse_crs(assign_crs))
+        else:
+            frame = frame.set_crs(parse_crs(assign_crs))
     source = f"{path}|layername={layer}" if layer is not None else str(path)
     vector = VectorLayer(
         name=base,

@@ -8,6 +8,7 @@ draw and analyse everything in the project CRS ("on-the-fly reprojection", as in
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,9 @@ from .style import Style
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
+
+    from .compact_geometry import CompactFeatures, CompactGeometry
 
 
 def slugify(name: str) -> str:
@@ -82,26 +86,85 @@ class Layer:
         }
 
 
+class _Features:
+    """The ``data`` field of a :class:`VectorLayer`: set with a GeoDataFrame, or with
+    :class:`~citydesk.layers.compact_geometry.CompactFeatures` as a file reader makes them;
+    read, it is always a GeoDataFrame, made on first read. (A descriptor is how a dataclass
+    field computes on access; raising on class access leaves the field without a default.)"""
+
+    def __get__(self, obj: VectorLayer | None, owner: type | None = None) -> gpd.GeoDataFrame:
+        if obj is None:
+            raise AttributeError("data")
+        return obj._materialized()
+
+    def __set__(self, obj: VectorLayer, value: gpd.GeoDataFrame | CompactFeatures) -> None:
+        obj._hold(value)
+
+
+_GEOMETRY_NAMES = {"point": "Point", "line": "LineString", "polygon": "Polygon"}
+
+
 @dataclass(eq=False, kw_only=True)
 class VectorLayer(Layer):
-    """Features in a GeoDataFrame, in the layer's own CRS."""
+    """Features in the layer's own CRS: a GeoDataFrame, or, until something asks for one, the
+    compact arrays a file was read into (:mod:`citydesk.layers.compact_geometry`).
 
-    data: gpd.GeoDataFrame
-    _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    Drawing, the layer's extent, count, type and fields, its attribute values and its
+    validation work on the compact form; ``data`` (an analysis, an edit, the attribute table)
+    builds the GeoDataFrame once, exactly as read, and from then on it is the only copy.
+    """
+
+    _held_frame: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False)
+    _compact: CompactFeatures | None = field(default=None, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _drawing: dict[str, CompactGeometry] = field(default_factory=dict, init=False, repr=False)
+    _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
+    data: _Features = _Features()  # after the state it sets: __init__ assigns in this order
 
     kind = "vector"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.data is None:
+    def __repr__(self) -> str:  # the generated one would print (and build) the whole frame
+        return f"VectorLayer(name={self.name!r}, id={self.id!r}, features={self.feature_count})"
+
+    def _hold(self, value: gpd.GeoDataFrame | CompactFeatures | None) -> None:
+        if value is None:
             raise ValueError("a VectorLayer needs data")
+        from .compact_geometry import CompactFeatures
+
+        with self._lock:
+            if isinstance(value, CompactFeatures):
+                self._compact, self._held_frame = value, None
+            else:
+                self._compact, self._held_frame = None, value
+            self._cache.clear()
+            self._drawing.clear()
+
+    def _materialized(self) -> gpd.GeoDataFrame:
+        with self._lock:
+            if self._held_frame is None:
+                assert self._compact is not None
+                self._held_frame = self._compact.to_frame()
+                self._compact = None  # one copy: the frame may now be edited
+                self._drawing.clear()
+            return self._held_frame
+
+    @property
+    def compact(self) -> bool:
+        """True while the features are held as arrays (no GeoDataFrame made yet)."""
+        return self._compact is not None
 
     @property
     def crs(self) -> CRS | None:
+        held = self._compact
+        if held is not None:
+            return None if held.crs is None else CRS.from_user_input(held.crs)
         return self.data.crs
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
+        held = self._compact
+        if held is not None:
+            return held.geometry.total_bounds()
         if len(self.data) == 0:
             return (np.nan, np.nan, np.nan, np.nan)
         x0, y0, x1, y1 = (float(v) for v in self.data.total_bounds)
@@ -109,17 +172,48 @@ class VectorLayer(Layer):
 
     @property
     def feature_count(self) -> int:
-        return len(self.data)
+        held = self._compact
+        return len(held.attributes) if held is not None else len(self.data)
 
     @property
     def geometry_type(self) -> str:
         """Dominant geometry family: Point, LineString, Polygon (multi-parts folded in)."""
+        held = self._compact
+        if held is not None:
+            present = not held.geometry.missing.all()
+            return _GEOMETRY_NAMES[held.geometry.family] if present else "Unknown"
         types = self.data.geom_type.dropna().str.replace("Multi", "", regex=False)
         return str(types.mode().iloc[0]) if len(types) else "Unknown"
 
     @property
     def fields(self) -> list[str]:
+        held = self._compact
+        if held is not None:
+            return [str(c) for c in held.attributes.columns]
         return [c for c in self.data.columns if c != self.data.geometry.name]
+
+    @property
+    def attributes(self) -> pd.DataFrame:
+        """A frame to read attribute columns from, without building geometry: the held
+        attribute table, or the GeoDataFrame itself once there is one."""
+        held = self._compact
+        return held.attributes if held is not None else self.data
+
+    def drawing_geometry(self, crs: CRS | str | None) -> CompactGeometry:
+        """The geometry as arrays in ``crs``, for drawing (reprojected coordinates cached)."""
+        from .compact_geometry import CompactGeometry
+
+        with self._lock:
+            held = self._compact
+            if held is None:
+                family = {v: k for k, v in _GEOMETRY_NAMES.items()}.get(
+                    self.geometry_type, "polygon"
+                )
+                return CompactGeometry.for_drawing(self.in_crs(crs).geometry.values, family)
+            key = "" if crs is None or held.crs is None else CRS.from_user_input(crs).to_wkt()
+            if key not in self._drawing:
+                self._drawing[key] = _reprojected(held, crs)
+            return self._drawing[key]
 
     def in_crs(self, crs: CRS | str | None) -> gpd.GeoDataFrame:
         """The features in ``crs`` (reprojected once, then cached). No CRS -> as stored."""
@@ -135,8 +229,7 @@ class VectorLayer(Layer):
 
     def set_data(self, data: gpd.GeoDataFrame) -> None:
         """Replace the features (e.g. after a repair) and drop stale reprojections."""
-        self.data = data
-        self._cache.clear()
+        self._hold(data)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -146,6 +239,26 @@ class VectorLayer(Layer):
             fields=self.fields,
         )
         return info
+
+
+def _reprojected(held: CompactFeatures, crs: CRS | str | None) -> CompactGeometry:
+    """The held geometry's coordinates in ``crs``, transformed as geopandas' ``to_crs`` does
+    (pyproj, x/y order, Z transformed with them)."""
+    geometry = held.geometry
+    if crs is None or held.crs is None:
+        return geometry
+    source, target = CRS.from_user_input(held.crs), CRS.from_user_input(crs)
+    if source == target:
+        return geometry
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    coords = geometry.coords
+    if geometry.has_z:
+        x, y, z = transformer.transform(coords[:, 0], coords[:, 1], coords[:, 2])
+        return geometry.with_coords(np.column_stack([x, y, z]))
+    x, y = transformer.transform(coords[:, 0], coords[:, 1])
+    return geometry.with_coords(np.column_stack([x, y]))
 
 
 @dataclass(eq=False, kw_only=True)

@@ -8,21 +8,27 @@ the GUI lists it, and :func:`repair` applies the offered ``make_valid`` fix.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
+from .compact_geometry import CompactFeatures
 from .crs import check_against_expected_area, check_coordinates_fit_crs, crs_label
 from .errors import CityDeskError, for_front_end
 from .feedback import Feedback, NullFeedback
 from .i18n import _, ngettext, pgettext
 from .io import layer_kind, read_frame
 from .readers.raster import read_raster
+
+if TYPE_CHECKING:
+    from .layer import VectorLayer
 
 Severity = Literal["error", "warning", "info"]
 
@@ -112,10 +118,107 @@ def _ids(index: pd.Index, mask: np.ndarray) -> list[Any]:
     return [v.item() if hasattr(v, "item") else v for v in index[mask]]
 
 
-def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issue]:
+@dataclass
+class _Checked:
+    """What the checks read of a layer: the attribute table (its index the feature ids), the
+    CRS, and the geometry as shapely arrays in order, one chunk at a time, so a layer held as
+    coordinate arrays is checked without all of it as objects at once."""
+
+    attributes: pd.DataFrame
+    crs: Any
+    chunks: Callable[[], Iterator[np.ndarray]]
+
+    @classmethod
+    def of_frame(cls, frame: gpd.GeoDataFrame) -> _Checked:
+        geoms = frame.geometry.to_numpy()
+        attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        return cls(attrs, frame.crs, lambda: iter([geoms]))
+
+    @classmethod
+    def of_layer(cls, layer: VectorLayer) -> _Checked:
+        if not layer.compact:
+            return cls.of_frame(layer.data)
+        held = layer._compact
+        assert held is not None
+        return cls.of_features(held)
+
+    @classmethod
+    def of_features(cls, held: CompactFeatures) -> _Checked:
+        crs = None if held.crs is None else CRS.from_user_input(held.crs)
+        return cls(held.attributes, crs, lambda: held.geometry.chunks(CHECK_CHUNK))
+
+
+#: features checked at once when a layer is held as arrays (shapely objects for this many)
+CHECK_CHUNK = 65_536
+
+_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+
+@dataclass
+class _GeometryFacts:
+    missing: np.ndarray
+    empty: np.ndarray
+    valid: np.ndarray
+    reasons: list[str]
+    types: np.ndarray  # shapely type id, -1 where missing or empty
+    bounds: tuple[float, float, float, float] | None  # of the features with coordinates
+
+    @classmethod
+    def of(cls, checked: _Checked) -> _GeometryFacts:
+        missing, empty, valid, types = [], [], [], []
+        reasons: list[str] = []
+        boxes = []
+        for geoms in checked.chunks():
+            m = shapely.is_missing(geoms)
+            e = shapely.is_empty(geoms) & ~m
+            present = ~m & ~e
+            v = np.ones(len(geoms), dtype=bool)
+            v[present] = shapely.is_valid(geoms[present])
+            reasons.extend(str(r) for r in shapely.is_valid_reason(geoms[~v]))
+            t = np.full(len(geoms), -1, dtype=np.int64)
+            t[present] = shapely.get_type_id(geoms[present])
+            if present.any():
+                boxes.append(shapely.total_bounds(geoms[present]))
+            missing.append(m)
+            empty.append(e)
+            valid.append(v)
+            types.append(t)
+        bounds = None
+        if boxes:
+            b = np.array(boxes)
+            bounds = (
+                float(b[:, 0].min()),
+                float(b[:, 1].min()),
+                float(b[:, 2].max()),
+                float(b[:, 3].max()),
+            )
+
+        def joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        return cls(
+            joined(missing, bool),
+            joined(empty, bool),
+            joined(valid, bool),
+            reasons,
+            joined(types, np.int64),
+            bounds,
+        )
+
+
+def _geometry_checks(checked: _Checked, facts: _GeometryFacts, id_field: str | None) -> list[Issue]:
     issues: list[Issue] = []
-    geoms = frame.geometry.to_numpy()
-    missing = shapely.is_missing(geoms)
+    index = checked.attributes.index
+    missing, empty = facts.missing, facts.empty
     if missing.any():
         issues.append(
             Issue(
@@ -128,10 +231,9 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
                 ).format(n=int(missing.sum())),
                 _("add coordinates, or geocode the addresses; the rows are kept"),
                 int(missing.sum()),
-                _ids(frame.index, missing),
+                _ids(index, missing),
             )
         )
-    empty = shapely.is_empty(geoms) & ~missing
     if empty.any():
         issues.append(
             Issue(
@@ -144,18 +246,17 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
                 ).format(n=int(empty.sum())),
                 _("delete them or redraw their shape"),
                 int(empty.sum()),
-                _ids(frame.index, empty),
+                _ids(index, empty),
             )
         )
     present = ~missing & ~empty
-    valid = np.ones(len(geoms), dtype=bool)
-    valid[present] = shapely.is_valid(geoms[present])
-    invalid = ~valid
+    invalid = ~facts.valid
     if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid])
-        labels = frame[id_field].to_numpy()[invalid] if id_field else [None] * int(invalid.sum())
+        reasons = facts.reasons
+        attrs = checked.attributes
+        labels = attrs[id_field].to_numpy()[invalid] if id_field else [None] * int(invalid.sum())
         details = []
-        for fid, reason, label in zip(_ids(frame.index, invalid), reasons, labels, strict=True):
+        for fid, reason, label in zip(_ids(index, invalid), reasons, labels, strict=True):
             d = {"feature": fid, "reason": str(reason)}
             if label is not None and not pd.isna(label):
                 d[str(id_field)] = label
@@ -171,16 +272,16 @@ def _geometry_checks(frame: gpd.GeoDataFrame, id_field: str | None) -> list[Issu
                 ).format(n=int(invalid.sum())),
                 _("repair with make_valid: citydesk layers validate FILE --repair OUT.gpkg"),
                 int(invalid.sum()),
-                _ids(frame.index, invalid),
+                _ids(index, invalid),
                 details[:MAX_DETAILS],
                 repairable=True,
                 gui_fix=_("repair them with Processing > Repair geometries"),
             )
         )
-    types = pd.Series(shapely.get_type_id(geoms[present]))
+    types = pd.Series(facts.types[present])
     families = set(types.map(_FAMILY).dropna())
     if len(families) > 1:
-        counts = pd.Series(frame.geom_type[present]).value_counts().to_dict()
+        counts = types.map(_TYPE_NAMES).value_counts().to_dict()
         issues.append(
             Issue(
                 "mixed_geometry_types",
@@ -206,25 +307,22 @@ _FAMILY = {
 }
 
 
-def _find_id_field(frame: gpd.GeoDataFrame, id_field: str | None) -> str | None:
+def _find_id_field(attrs: pd.DataFrame, id_field: str | None) -> str | None:
     if id_field:
-        if id_field not in frame.columns:
+        if id_field not in attrs.columns:
             raise CityDeskError(
                 _("there is no field '{id_field}'").format(id_field=id_field),
-                _("choose one of: {value0}").format(
-                    value0=", ".join(c for c in frame.columns if c != "geometry")
-                ),
+                _("choose one of: {value0}").format(value0=", ".join(map(str, attrs.columns))),
             )
         return id_field
-    lower = {c.lower(): c for c in frame.columns}
+    lower = {c.lower(): c for c in attrs.columns}
     return next((lower[n] for n in ID_NAMES if n in lower), None)
 
 
 def _attribute_checks(
-    frame: gpd.GeoDataFrame, id_field: str | None, required: list[str]
+    attrs: pd.DataFrame, id_field: str | None, required: list[str]
 ) -> list[Issue]:
     issues: list[Issue] = []
-    attrs = frame.drop(columns=frame.geometry.name)
     if id_field:
         values = attrs[id_field]
         dup = values.duplicated(keep=False) & values.notna()
@@ -238,7 +336,7 @@ def _attribute_checks(
                     ),
                     _("make the ids unique, or pick another id field with --id-field"),
                     int(dup.sum()),
-                    _ids(frame.index, dup.to_numpy()),
+                    _ids(attrs.index, dup.to_numpy()),
                     gui_fix=_("make the ids unique, or pick another id field"),
                 )
             )
@@ -264,14 +362,14 @@ def _attribute_checks(
                     ),
                     _("fill the values or exclude these features from analyses"),
                     int(miss.sum()),
-                    _ids(frame.index, miss),
+                    _ids(attrs.index, miss),
                 )
             )
-    issues.extend(_co_missing_block(frame, attrs))
+    issues.extend(_co_missing_block(attrs))
     return issues
 
 
-def _co_missing_block(frame: gpd.GeoDataFrame, attrs: pd.DataFrame) -> list[Issue]:
+def _co_missing_block(attrs: pd.DataFrame) -> list[Issue]:
     """Find rows that lack a whole *group* of fields at once.
 
     When several fields are empty in exactly the same rows, the layer was almost always built
@@ -304,7 +402,7 @@ def _co_missing_block(frame: gpd.GeoDataFrame, attrs: pd.DataFrame) -> list[Issu
             ),
             _("check the join key of the source table, or exclude these features"),
             int(mask.sum()),
-            _ids(frame.index, mask),
+            _ids(attrs.index, mask),
             [{"fields": best}],
         )
     ]
@@ -326,12 +424,57 @@ def validate_frame(
     With it, data that lands elsewhere is reported, and swapped lat/long is recognised even
     where both orders are legal coordinates (Cambridge swapped is a valid point in Antarctica).
     """
+    return _validate(
+        _Checked.of_frame(frame),
+        path=path,
+        layer=layer,
+        id_field=id_field,
+        required_fields=required_fields,
+        facts=facts,
+        expected_lonlat=expected_lonlat,
+    )
+
+
+def validate_layer(
+    layer: VectorLayer,
+    *,
+    path: str = "<memory>",
+    layer_name: str | None = None,
+    id_field: str | None = None,
+    required_fields: list[str] | None = None,
+    expected_lonlat: tuple[float, float, float, float] | None = None,
+) -> ValidationReport:
+    """:func:`validate_frame` of a layer, with its read facts; a layer still held as arrays
+    is checked in chunks and stays held so (adding a 500k-parcel file must not build all of
+    it as shapely objects just to look at it)."""
+    return _validate(
+        _Checked.of_layer(layer),
+        path=path,
+        layer=layer_name,
+        id_field=id_field,
+        required_fields=required_fields,
+        facts=layer.metadata.get("read"),
+        expected_lonlat=expected_lonlat,
+    )
+
+
+def _validate(
+    checked: _Checked,
+    *,
+    path: str,
+    layer: str | None,
+    id_field: str | None,
+    required_fields: list[str] | None,
+    facts: dict[str, Any] | None,
+    expected_lonlat: tuple[float, float, float, float] | None,
+) -> ValidationReport:
     facts = facts or {}
+    attrs = checked.attributes
     report = ValidationReport(
         path=path,
         layer=layer,
-        feature_count=len(frame),
-        crs=crs_label(frame.crs),
+        feature_count=len(attrs),
+        crs=crs_label(checked.crs),
         encoding=facts.get("encoding"),
     )
     issues = report.issues
@@ -365,7 +508,7 @@ def validate_frame(
                 bad[:MAX_DETAILS],
             )
         )
-    if len(frame) == 0:
+    if len(attrs) == 0:
         issues.append(
             Issue(
                 "empty_layer",
@@ -375,7 +518,8 @@ def validate_frame(
             )
         )
         return report
-    if frame.crs is None:
+    crs = checked.crs
+    if crs is None:
         issues.append(
             Issue(
                 "missing_crs",
@@ -391,23 +535,21 @@ def validate_frame(
                 ).format(place=_("Project > Add layer with options...")),
             )
         )
-    geoms = frame.geometry.to_numpy()
-    usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    if frame.crs is not None and usable.any():
-        x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms[usable]))
-        bounds = (x0, y0, x1, y1)
-        fit = check_coordinates_fit_crs(bounds, frame.crs)
+    geometry = _GeometryFacts.of(checked)
+    bounds = geometry.bounds
+    if crs is not None and bounds is not None:
+        fit = check_coordinates_fit_crs(bounds, crs)
         if fit.ok and expected_lonlat is not None:
-            fit = check_against_expected_area(bounds, frame.crs, expected_lonlat)
+            fit = check_against_expected_area(bounds, crs, expected_lonlat)
         if not fit.ok:
             issues.append(Issue("crs_mismatch", "error", fit.problem, fit.fix, gui_fix=fit.gui_fix))
-    elif frame.crs is None and usable.any():
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms[usable])
+    elif crs is None and bounds is not None:
+        minx, miny, maxx, maxy = bounds
         if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
             report.issues[-1].fix += " " + _("(the coordinates look like longitude/latitude)")
-    id_field = _find_id_field(frame, id_field)
-    issues.extend(_geometry_checks(frame, id_field))
-    issues.extend(_attribute_checks(frame, id_field, list(required_fields or [])))
+    id_field = _find_id_field(attrs, id_field)
+    issues.extend(_geometry_checks(checked, geometry, id_field))
+    issues.extend(_attribute_checks(attrs, id_field, list(required_fields or [])))
     return report
 
 
@@ -431,7 +573,13 @@ def validate_path(
         if kind == "raster":
             return _validate_raster(path)
         frame, facts = read_frame(
-            path, layer, encoding=encoding, x_field=x_field, y_field=y_field, feedback=feedback
+            path,
+            layer,
+            encoding=encoding,
+            x_field=x_field,
+            y_field=y_field,
+            feedback=feedback,
+            compact=True,
         )
     except CityDeskError as exc:
         return ValidationReport(
@@ -439,8 +587,13 @@ def validate_path(
             layer=layer,
             issues=[Issue("unreadable", "error", exc.problem, exc.fix, gui_fix=exc.gui_fix)],
         )
-    return validate_frame(
-        frame,
+    checked = (
+        _Checked.of_features(frame)
+        if isinstance(frame, CompactFeatures)
+        else _Checked.of_frame(frame)
+    )
+    return _validate(
+        checked,
         path=str(path),
         layer=layer,
         id_field=id_field,

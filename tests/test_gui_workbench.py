@@ -836,3 +836,33 @@ def test_the_projects_objects_leave_the_collectors_sight(window, qtbot):
     window.ask_unsaved = lambda: "discard"
     window.new_project()
     assert gc.get_freeze_count() < frozen
+
+
+def test_an_added_file_is_checked_and_drawn_from_its_arrays(window, qtbot, tmp_path):
+    """Adding a GIS file reads it into coordinate arrays, checks it and draws it without
+    building its GeoDataFrame (issue 22: the 500k render's memory), in another CRS than the
+    project's, and the picture is the one the GeoDataFrame gives."""
+    from citydesk.layers.io import write_frame
+    from citydesk.workbench.gui.renderer import CancelToken, View, prepare_vector, render_vector
+
+    parcels = window.project.layers["parcels"].data.iloc[:3000].to_crs(4326)
+    path = tmp_path / "parcels_lonlat.gpkg"
+    write_frame(parcels, path)
+    window.add_layer(str(path))
+    qtbot.waitUntil(lambda: "parcels_lonlat" in window.project.layers, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    layer = window.project.layers["parcels_lonlat"]
+    assert layer.compact, "adding, checking and drawing the file built its GeoDataFrame"
+    crs = window.project.crs
+    x0, y0, x1, _y1 = layer.drawing_geometry(crs).total_bounds()
+    view = View((x0, y0, x1, y0 + (x1 - x0) * 0.6), 500, 300)
+    cache, colors, _labels = prepare_vector(layer, crs)
+    from_arrays = render_vector(layer, cache, colors, view, CancelToken())
+    assert layer.compact
+    frame = layer.in_crs(crs)  # an analysis asks: now there is a GeoDataFrame
+    cache, colors, _labels = prepare_vector(layer, crs, frame)
+    from_frame = render_vector(layer, cache, colors, view, CancelToken())
+    assert from_arrays == from_frame
+    painted = {from_arrays.pixel(x, y) for x in range(0, 500, 7) for y in range(0, 300, 7)}
+    assert len(painted) > 3
+    _shot(window, "main_window_added_lonlat_parcels.png")

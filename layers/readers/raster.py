@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rasterio
-from rasterio.errors import RasterioIOError
-
 from ..errors import LayerReadError
 from ..feedback import Feedback, NullFeedback
 from ..i18n import _
@@ -36,6 +33,9 @@ def read_raster(
     path: str | Path, name: str | None = None, feedback: Feedback | None = None
 ) -> RasterLayer:
     """Read a whole raster into memory as a :class:`RasterLayer`."""
+    import rasterio  # here, not at import: its own GDAL is ~20 MiB a vector-only process
+    from rasterio.errors import RasterioIOError
+
     feedback = feedback or NullFeedback()
     path = Path(path)
     try:

@@ -9,24 +9,32 @@ and honour cancel between batches, which a single call cannot do.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from .. import gpkg
+from ..compact_geometry import CompactFeatures, CompactGeometry
 from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback, check_canceled
 from ..i18n import _
+from ..memory import release_freed_memory
 from .encoding import shapefile_encoding
 from .shapefile_checks import check_shapefile_complete
 
 BATCH_SIZE = 65_536
+#: features per batch when a layer is read into arrays: each batch is briefly shapely objects
+#: (about 2 KiB a parcel with its parts and rings), so smaller batches keep the peak low
+COMPACT_BATCH_SIZE = 16_384
 
 
 #: tables that make a GeoPackage a CityDesk file: a project, or a case store
@@ -127,8 +135,12 @@ def read_vector(
     where: str | None = None,
     columns: list[str] | None = None,
     feedback: Feedback | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    compact: bool = False,
+) -> tuple[Any, dict[str, Any]]:
     """Read one vector layer; returns the frame and a dict of read facts (encoding, fid, ...).
+
+    With ``compact`` the features may come back as :class:`CompactFeatures` instead (see
+    :mod:`citydesk.layers.compact_geometry`): what a layer holds until an analysis asks.
 
     For shapefiles without ``.cpg`` the attribute encoding is detected (GBK/GB18030 is common
     in Chinese municipal data); pass ``encoding`` to override.
@@ -159,7 +171,7 @@ def read_vector(
             fid_column=info.get("fid_column") or None,
             features_declared=total,
         )
-        batches: list[pa.RecordBatch] = []
+        collected = _Collected(compact)
         done = 0
         with pyogrio.open_arrow(
             str(path),
@@ -167,27 +179,22 @@ def read_vector(
             bbox=bbox,
             where=where,
             columns=columns,
-            batch_size=BATCH_SIZE,
+            batch_size=COMPACT_BATCH_SIZE if compact else BATCH_SIZE,
             use_pyarrow=True,
             return_fids=True,
             **kwargs,
         ) as (meta, reader):
+            geom_name = meta.get("geometry_name") or "wkb_geometry"
+            crs = meta.get("crs")
+            fid_name = meta.get("fid_column") or "OGC_FID"
             for batch in reader:
                 check_canceled(feedback)
-                batches.append(batch)
+                collected.add(batch, geom_name, fid_name)
                 done += batch.num_rows
                 if total:
                     feedback.set_progress(min(100.0, 100.0 * done / total))
             schema = reader.schema
-            geom_name = meta.get("geometry_name") or "wkb_geometry"
-            crs = meta.get("crs")
-            fid_name = meta.get("fid_column") or "OGC_FID"
-        table = pa.Table.from_batches(batches, schema=schema)
-        fids = None
-        if fid_name in table.column_names:
-            fids = table.column(fid_name).to_numpy()
-            table = table.drop_columns([fid_name])
-        if geom_name not in table.column_names:
+        if geom_name not in schema.names:
             raise LayerReadError(
                 _("this table has no geometry column"),
                 _("Attribute tables are joined to a layer; CSV points need --x-field/--y-field."),
@@ -197,10 +204,7 @@ def read_vector(
                 ).format(place=_("Project > Add layer with options...")),
                 path=str(path),
             )
-        frame = gpd.GeoDataFrame.from_arrow(table, geometry=geom_name)
-        frame = frame.rename_geometry("geometry") if geom_name != "geometry" else frame
-        if crs and frame.crs is None:
-            frame = frame.set_crs(crs, allow_override=True)
+        features = collected.finish(schema, geom_name, fid_name, crs)
     except DataLayerError as exc:
         raise _missing_layer(path, layer, exc) from exc
     except DataSourceError as exc:
@@ -217,11 +221,105 @@ def read_vector(
             ),
             path=str(path),
         ) from exc
-    if fids is not None:
-        # Keep the source's feature ids so reports and repairs name the same feature as QGIS.
-        frame.index = pd.Index(fids, name="fid")
     feedback.set_progress(100.0)
-    return frame, facts
+    return features, facts
+
+
+class _Collected:
+    """The batches of one read, kept as they come. With ``compact``, each batch's geometry is
+    turned into arrays at once (:class:`CompactGeometry`) and its WKB and shapely objects
+    dropped, so the whole layer never exists as objects; a batch that cannot be held exactly
+    (mixed families, a collection) keeps its shapely geometries, and the read then ends as a
+    GeoDataFrame."""
+
+    def __init__(self, compact: bool) -> None:
+        self.compact = compact
+        self.batches: list[pa.RecordBatch] = []
+        self.fids: list[np.ndarray] = []
+        self.geometry: list[CompactGeometry | np.ndarray] = []
+        self.kind: tuple[str, bool] | None = None
+
+    def add(self, batch: pa.RecordBatch, geom_name: str, fid_name: str) -> None:
+        if not self.compact or geom_name not in batch.schema.names:
+            self.batches.append(batch)
+            return
+        geoms = shapely.from_wkb(batch.column(geom_name).to_numpy(zero_copy_only=False))
+        held = CompactGeometry.from_shapely(geoms)
+        if held is not None and len(held.coords):
+            kind = (held.family, held.has_z)
+            if self.kind is not None and kind != self.kind:
+                held = None  # the layer mixes families or dimensions across batches
+            self.kind = self.kind or kind
+        if held is None:
+            self.geometry.append(geoms)
+        else:
+            self.geometry.append(held)
+            del geoms
+            release_freed_memory()  # the batch's shapely objects: back to the system
+        if fid_name in batch.schema.names:
+            self.fids.append(batch.column(fid_name).to_numpy().copy())
+        keep = [n for n in batch.schema.names if n not in (geom_name, fid_name)]
+        # copied out: a batch GDAL hands over is freed as a whole, so keeping a view of its
+        # attribute columns would keep its WKB alive too (measured: all of it, to the end)
+        self.batches.append(batch.select(keep).take(pa.array(np.arange(batch.num_rows))))
+
+    def finish(
+        self, schema: pa.Schema, geom_name: str, fid_name: str, crs: Any
+    ) -> gpd.GeoDataFrame | CompactFeatures:
+        if not self.compact:
+            table = pa.Table.from_batches(self.batches, schema=schema)
+            fids = None
+            if fid_name in table.column_names:
+                fids = table.column(fid_name).to_numpy()
+                table = table.drop_columns([fid_name])
+            frame = gpd.GeoDataFrame.from_arrow(table, geometry=geom_name)
+            frame = frame.rename_geometry("geometry") if geom_name != "geometry" else frame
+            if crs and frame.crs is None:
+                frame = frame.set_crs(crs, allow_override=True)
+            if fids is not None:
+                # The source's feature ids, so reports and repairs name a feature as QGIS does.
+                frame.index = pd.Index(fids, name="fid")
+            return frame
+        crs = _arrow_crs(schema.field(geom_name)) or crs or None
+        attr_schema = pa.schema([f for f in schema if f.name not in (geom_name, fid_name)])
+        attributes = pa.Table.from_batches(self.batches, schema=attr_schema).to_pandas()
+        self.batches = []
+        if self.fids:
+            attributes.index = pd.Index(np.concatenate(self.fids), name="fid")
+        pieces = self.geometry
+        held = [p for p in pieces if isinstance(p, CompactGeometry)]
+        if pieces and len(held) == len(pieces):
+            pieces.clear()
+            geometry = CompactGeometry.concat(held)
+            release_freed_memory()  # the pieces, freed into the heap as they were copied
+            return CompactFeatures(attributes, geometry, crs)
+        if not pieces:
+            nothing = CompactGeometry.from_shapely(np.array([], dtype=object))
+            assert nothing is not None
+            return CompactFeatures(attributes, nothing, crs)
+        geoms = np.concatenate(
+            [p.to_shapely() if isinstance(p, CompactGeometry) else p for p in pieces]
+        )
+        series = gpd.GeoSeries(geoms, index=attributes.index, crs=crs)
+        return gpd.GeoDataFrame(attributes, geometry=series)
+
+
+def _arrow_crs(geometry_field: pa.Field) -> Any:
+    """The CRS GDAL put on the geometry column (PROJJSON), read as geopandas' ``from_arrow``
+    reads it, so both ways of reading a file give the same CRS (GDAL's short "EPSG:3067" can
+    differ from the file's own definition)."""
+    raw = (geometry_field.metadata or {}).get(b"ARROW:extension:metadata")
+    if not raw:
+        return None
+    try:
+        crs = json.loads(raw).get("crs")
+    except (ValueError, AttributeError):
+        return None
+    if crs is None:
+        return None
+    from pyproj import CRS
+
+    return CRS.from_user_input(crs)
 
 
 def _read_geopackage(

@@ -33,7 +33,7 @@ from citydesk.layers.project import Project
 from citydesk.layers.project_store import load_project, save_project
 from citydesk.layers.readers.vector import list_vector_layers
 from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
-from citydesk.layers.validation import validate_frame
+from citydesk.layers.validation import validate_layer
 from citydesk.layers.version import __version__
 from citydesk.workbench import analysis_jobs, analysis_process
 
@@ -1094,7 +1094,7 @@ class MainWindow(QMainWindow):
                 return exc, None  # answered on the GUI thread, with the options dialog
             report = None
             if isinstance(new, VectorLayer):
-                report = validate_frame(new.data, path=path, facts=new.metadata.get("read"))
+                report = validate_layer(new, path=path)
             return new, report
 
         def done(result) -> None:

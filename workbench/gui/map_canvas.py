@@ -34,8 +34,7 @@ from citydesk.layers.layer import RasterLayer, VectorLayer
 from citydesk.layers.measure import measure_path
 from citydesk.layers.project import Project
 
-from .geometry_cache import build_cache
-from .renderer import CancelToken, View, feature_colors, render_raster, render_vector
+from .renderer import CancelToken, View, prepare_vector, render_raster, render_vector
 
 RENDER_WORKERS = 2
 
@@ -245,18 +244,12 @@ class MapCanvas(QWidget):
             self._prepared[layer.id] = prepared
             return prepared
 
-    @staticmethod
-    def _cache_and_colors(layer: VectorLayer, frame):
-        kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
-            layer.geometry_type, "polygon"
-        )
-        field = layer.style.label_field
-        labels = frame[field].to_numpy() if field and field in frame.columns else None
-        return (build_cache(frame.geometry.values, kind), feature_colors(layer, frame), labels)
+    def _cache_and_colors(self, layer: VectorLayer, frame=None):
+        return prepare_vector(layer, self.project.crs, frame)
 
     def _build_prepared(self, layer):
         if isinstance(layer, VectorLayer):
-            prepared = self._cache_and_colors(layer, layer.in_crs(self.project.crs))
+            prepared = self._cache_and_colors(layer)
         else:
             from citydesk.layers.raster_ops import reproject_raster
 

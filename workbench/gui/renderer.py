@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QPointF, QRectF, Qt
@@ -27,7 +28,7 @@ from PyQt5.QtGui import (
 from citydesk.layers.layer import RasterLayer, VectorLayer
 from citydesk.layers.style import color_for_values
 
-from .geometry_cache import GeometryCache
+from .geometry_cache import GeometryCache, build_cache
 
 MM_TO_PX = 96 / 25.4
 
@@ -77,6 +78,23 @@ def feature_colors(layer: VectorLayer, frame) -> np.ndarray:
     return np.asarray(color_for_values(style, values, len(frame)), dtype=object)
 
 
+def prepare_vector(layer: VectorLayer, crs, frame=None) -> tuple[GeometryCache, np.ndarray, Any]:
+    """What drawing ``layer`` in ``crs`` needs: its geometry cache, a colour per feature and
+    its label texts (None without a label field). From the layer's own arrays and attribute
+    table, so a layer read from a file is drawn without building shapely geometry; or from
+    ``frame`` (some features fetched for a view, already in ``crs``)."""
+    kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
+        layer.geometry_type, "polygon"
+    )
+    if frame is None:
+        geometry, table = layer.drawing_geometry(crs), layer.attributes
+    else:
+        geometry, table = frame.geometry.values, frame
+    field = layer.style.label_field
+    labels = table[field].to_numpy() if field and field in table.columns else None
+    return build_cache(geometry, kind), feature_colors(layer, table), labels
+
+
 def render_vector(
     layer: VectorLayer,
     cache: GeometryCache,
@@ -112,10 +130,17 @@ def render_vector(
                     return None
             return image
         upp = view.units_per_pixel
-        small = cache.sizes_in_pixels(idx, upp) < TINY_PX
+        # in chunks: whole-array temporaries for 500k features cost ~90 MiB of peak memory
+        small = np.zeros(len(idx), dtype=bool)
+        for a in range(0, len(idx), SPLAT_CHUNK):
+            part = idx[a : a + SPLAT_CHUNK]
+            small[a : a + SPLAT_CHUNK] = cache.sizes_in_pixels(part, upp) < TINY_PX
         if small.any():
             painter.end()
-            _splat(image, cache.bounds[idx[small]], colors[idx[small]], view, style)
+            tiny = idx[small]
+            for a in range(0, len(tiny), SPLAT_CHUNK):
+                part = tiny[a : a + SPLAT_CHUNK]
+                _splat(image, cache.bounds[part], colors[part], view, style)
             painter.begin(image)
             painter.setRenderHint(QPainter.Antialiasing, antialias)
         idx = idx[~small]
@@ -171,7 +196,7 @@ def _draw_labels(
     """Labels from ``style.label_field`` at a point inside each feature, with a white halo."""
     field = layer.style.label_field
     if labels is None and field and field in layer.fields:
-        labels = layer.data[field].to_numpy()
+        labels = layer.attributes[field].to_numpy()
     if labels is None or len(idx) == 0 or len(idx) > MAX_LABELS:
         return
     points = cache.label_points(idx)
@@ -196,6 +221,8 @@ def _draw_labels(
 #: features smaller than this many pixels across are drawn as their pixel block, straight into
 #: the image, as QGIS's picture shows them: an outlined polygon this small is all outline
 TINY_PX = 3.0
+#: features sized and splatted at once
+SPLAT_CHUNK = 65_536
 
 
 def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, style) -> None:

@@ -1,0 +1,359 @@
+"""A layer's geometry held as flat coordinate and offset arrays, shapely made on demand.
+
+Why: a shapely geometry is a GEOS object tree (the collection, each polygon, each ring, each
+coordinate sequence) plus a Python wrapper. For 500,000 parcels that is about 725 bytes a
+feature against 160 bytes of coordinates: 350 MiB of objects that drawing never needs.
+QGIS streams features from the file as it draws; CityDesk keeps what it read in memory (an
+analysis needs it, and a render must not re-read the file), so it keeps it the way the
+coordinates are laid out in GeoArrow: one ``(m, 2)`` (or ``(m, 3)``) float array, and offsets
+from features to parts, parts to rings, rings to coordinates. Drawing reads these arrays
+directly (``workbench.gui.geometry_cache``); an analysis asks for shapely geometries, which
+are rebuilt exactly (same types, same coordinates, same ring order, Z kept) through
+:meth:`CompactGeometry.to_shapely`.
+
+Only what round-trips exactly is held compact: one family (points, lines or polygons, single
+and multi mixed), all 2D or all 3D. Anything else (a geometry collection, a layer mixing
+families, a lone LinearRing, mixed Z) makes :meth:`CompactGeometry.from_shapely` return
+``None``, and the caller keeps the shapely objects. ``shapely.from_ragged_array`` is not
+used: it crashes the interpreter on an empty polygon (shapely 2.2, measured here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+
+from .memory import release_freed_memory
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+#: shapely type ids of each family: (single, multi)
+_TYPES = {"point": (0, 4), "line": (1, 5), "polygon": (3, 6)}
+_FAMILY_OF = {t: family for family, ids in _TYPES.items() for t in ids}
+#: parts -> multi-geometries, per family
+_COLLECT: dict[str, Any] = {
+    "point": shapely.multipoints,
+    "line": shapely.multilinestrings,
+    "polygon": shapely.multipolygons,
+}
+
+
+def _offsets(owner: np.ndarray, count: int) -> np.ndarray:
+    """Offsets into a sorted owner array: item ``k`` owns ``[off[k], off[k + 1])``."""
+    return np.searchsorted(owner, np.arange(count + 1)).astype(np.int64)
+
+
+def children(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The children of the items ``which`` (flat positions) and their new offsets."""
+    starts = offsets[which]
+    lengths = offsets[which + 1] - starts
+    new = np.zeros(len(which) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new[1:])
+    flat = np.repeat(starts - new[:-1], lengths) + np.arange(new[-1], dtype=np.int64)
+    return flat, new
+
+
+def _owners(offsets: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_offsets`: the owner of each child."""
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+@dataclass(frozen=True, eq=False)
+class CompactGeometry:
+    """Features of one geometry family as flat arrays (GeoArrow's layout, three levels).
+
+    ``family`` is "point", "line" or "polygon". Feature ``f`` has parts
+    ``feature_offsets[f]:feature_offsets[f + 1]``; part ``p`` has rings (lines: one "ring",
+    the line itself; points: one, the point) ``part_offsets[p]:...``; ring ``r`` has
+    coordinates ``coords[ring_offsets[r]:ring_offsets[r + 1]]``. ``multi`` says which
+    features were Multi* geometries, ``missing`` which had none (null).
+    """
+
+    family: str
+    coords: np.ndarray
+    ring_offsets: np.ndarray
+    part_offsets: np.ndarray
+    feature_offsets: np.ndarray
+    multi: np.ndarray
+    missing: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.feature_offsets) - 1
+
+    @property
+    def has_z(self) -> bool:
+        return self.coords.shape[1] == 3
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (
+            self.coords,
+            self.ring_offsets,
+            self.part_offsets,
+            self.feature_offsets,
+            self.multi,
+            self.missing,
+        )
+        return sum(a.nbytes for a in arrays)
+
+    @property
+    def xy(self) -> np.ndarray:
+        """The coordinates in two dimensions (a view, no copy)."""
+        return self.coords[:, :2]
+
+    def coordinate_offsets(self) -> np.ndarray:
+        """Feature ``f``'s coordinates are ``coords[off[f]:off[f + 1]]``."""
+        return self.ring_offsets[self.part_offsets[self.feature_offsets]]
+
+    def empty(self) -> np.ndarray:
+        """Features that have a geometry without coordinates (``POLYGON EMPTY``)."""
+        off = self.coordinate_offsets()
+        return (off[1:] == off[:-1]) & ~self.missing
+
+    def bounds(self) -> np.ndarray:
+        """``(n, 4)`` minx, miny, maxx, maxy per feature; NaN for missing and empty ones."""
+        n = len(self)
+        out = np.full((n, 4), np.nan)
+        off = self.coordinate_offsets()
+        has = off[1:] > off[:-1]
+        if not has.any():
+            return out
+        starts = off[:-1][has]
+        x, y = self.coords[:, 0], self.coords[:, 1]
+        # segments run from one start to the next; empty features have no coordinates between
+        out[has, 0] = np.minimum.reduceat(x, starts)
+        out[has, 1] = np.minimum.reduceat(y, starts)
+        out[has, 2] = np.maximum.reduceat(x, starts)
+        out[has, 3] = np.maximum.reduceat(y, starts)
+        return out
+
+    def total_bounds(self) -> tuple[float, float, float, float]:
+        if len(self.coords) == 0:
+            return (np.nan, np.nan, np.nan, np.nan)
+        x, y = self.coords[:, 0], self.coords[:, 1]
+        return (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+
+    @classmethod
+    def from_shapely(cls, geoms: np.ndarray) -> CompactGeometry | None:
+        """The arrays of ``geoms``, or None when they cannot be held exactly (see module)."""
+        geoms = np.asarray(geoms, dtype=object)
+        missing = shapely.is_missing(geoms)
+        types = shapely.get_type_id(geoms[~missing])
+        families = {_FAMILY_OF.get(int(t), "other") for t in np.unique(types)}
+        if len(families) > 1 or "other" in families:
+            return None
+        family = families.pop() if families else "polygon"
+        present = geoms[~missing]
+        nonempty = present[~shapely.is_empty(present)]
+        z = shapely.has_z(nonempty)
+        if z.any() and not z.all():
+            return None
+        include_z = bool(z.any())
+        multi = np.zeros(len(geoms), dtype=bool)
+        multi[~missing] = types == _TYPES[family][1]
+        parts, part_owner = shapely.get_parts(geoms, return_index=True)
+        if family == "polygon":
+            rings, ring_owner = shapely.get_rings(parts, return_index=True)
+            part_offsets = _offsets(ring_owner, len(parts))
+        else:
+            rings = parts
+            part_offsets = np.arange(len(parts) + 1, dtype=np.int64)
+        coords, coord_owner = shapely.get_coordinates(rings, include_z=include_z, return_index=True)
+        return cls(
+            family=family,
+            coords=np.ascontiguousarray(coords, dtype=np.float64),
+            ring_offsets=_offsets(coord_owner, len(rings)),
+            part_offsets=part_offsets,
+            feature_offsets=_offsets(part_owner, len(geoms)),
+            multi=multi,
+            missing=missing,
+        )
+
+    @classmethod
+    def for_drawing(cls, geoms: np.ndarray, family: str) -> CompactGeometry:
+        """What a map draws of ``geoms`` as ``family``: the parts of that family, flattened
+        out of collections; other parts are left out (as drawing a polygon layer always left
+        out a stray line). Used for geometry that :meth:`from_shapely` cannot hold exactly."""
+        geoms = np.asarray(geoms, dtype=object)
+        exact = cls.from_shapely(geoms)
+        if exact is not None and (exact.family == family or len(exact.coords) == 0):
+            return exact
+        parts, owner = shapely.get_parts(geoms, return_index=True)
+        while np.isin(shapely.get_type_id(parts), (4, 5, 6, 7)).any():  # nested collections
+            parts, inner = shapely.get_parts(parts, return_index=True)
+            owner = owner[inner]
+        keep = shapely.get_type_id(parts) == _TYPES[family][0]
+        rebuilt = np.full(len(geoms), None, dtype=object)
+        if keep.any():
+            _COLLECT[family](shapely.force_2d(parts[keep]), indices=owner[keep], out=rebuilt)
+        compact = cls.from_shapely(rebuilt)
+        if compact is None:  # pragma: no cover - one family in 2D always fits
+            raise ValueError("drawing geometry did not fit")
+        return compact
+
+    def take(self, which: np.ndarray | Sequence[int]) -> CompactGeometry:
+        """The features ``which``, in that order."""
+        which = np.asarray(which, dtype=np.int64)
+        parts, feature_offsets = children(self.feature_offsets, which)
+        rings, part_offsets = children(self.part_offsets, parts)
+        coords, ring_offsets = children(self.ring_offsets, rings)
+        return CompactGeometry(
+            family=self.family,
+            coords=self.coords[coords],
+            ring_offsets=ring_offsets,
+            part_offsets=part_offsets,
+            feature_offsets=feature_offsets,
+            multi=self.multi[which],
+            missing=self.missing[which],
+        )
+
+    def slice(self, start: int, stop: int) -> CompactGeometry:
+        return self.take(np.arange(start, min(stop, len(self))))
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        """Shapely geometries ``size`` features at a time: a whole-layer check (validity)
+        without the whole layer as objects at once."""
+        for start in range(0, len(self), size):
+            yield self.slice(start, start + size).to_shapely()
+
+    @classmethod
+    def concat(cls, pieces: list[CompactGeometry]) -> CompactGeometry:
+        """Pieces of one family and dimension end to end (the batches of a read). The
+        pieces are taken out of the list as they are copied, so a read never holds the
+        layer twice (measured: 88 MiB more at 500k parcels when it did)."""
+        if not pieces:
+            raise ValueError("nothing to concatenate")
+        kinds = {(p.family, p.coords.shape[1]) for p in pieces if len(p.coords)}
+        if len(kinds) > 1:
+            raise ValueError("pieces of different families or dimensions")
+        family, dims = kinds.pop() if kinds else (pieces[0].family, pieces[0].coords.shape[1])
+        sizes = {
+            "coords": sum(len(p.coords) for p in pieces),
+            "ring_offsets": sum(len(p.ring_offsets) - 1 for p in pieces) + 1,
+            "part_offsets": sum(len(p.part_offsets) - 1 for p in pieces) + 1,
+            "feature_offsets": sum(len(p.feature_offsets) - 1 for p in pieces) + 1,
+        }
+        coords = np.empty((sizes["coords"], dims))
+        offsets = {
+            name: np.zeros(sizes[name], dtype=np.int64)
+            for name in ("ring_offsets", "part_offsets", "feature_offsets")
+        }
+        multi = np.empty(sizes["feature_offsets"] - 1, dtype=bool)
+        missing = np.empty(sizes["feature_offsets"] - 1, dtype=bool)
+        at = dict.fromkeys(("coords", "ring_offsets", "part_offsets", "feature_offsets"), 0)
+        while pieces:
+            piece = pieces.pop(0)
+            k = len(piece.coords)
+            coords[at["coords"] : at["coords"] + k] = piece.coords.reshape(-1, dims)
+            n = len(piece)
+            multi[at["feature_offsets"] : at["feature_offsets"] + n] = piece.multi
+            missing[at["feature_offsets"] : at["feature_offsets"] + n] = piece.missing
+            # each level's offsets shift by the children of the pieces before
+            child = {
+                "ring_offsets": "coords",
+                "part_offsets": "ring_offsets",
+                "feature_offsets": "part_offsets",
+            }
+            for name, below in child.items():
+                own = getattr(piece, name)
+                start = at[name]
+                offsets[name][start + 1 : start + len(own)] = own[1:] + at[below]
+            counts = {name: len(getattr(piece, name)) - 1 for name in child}
+            del piece
+            release_freed_memory()  # its arrays went back to the heap, not to the system
+            at["coords"] += k
+            for name, count in counts.items():
+                at[name] += count
+        return cls(
+            family=family,
+            coords=coords,
+            ring_offsets=offsets["ring_offsets"],
+            part_offsets=offsets["part_offsets"],
+            feature_offsets=offsets["feature_offsets"],
+            multi=multi,
+            missing=missing,
+        )
+
+    def with_coords(self, coords: np.ndarray) -> CompactGeometry:
+        """The same shapes with new coordinates (a reprojection)."""
+        return CompactGeometry(
+            family=self.family,
+            coords=np.ascontiguousarray(coords, dtype=np.float64),
+            ring_offsets=self.ring_offsets,
+            part_offsets=self.part_offsets,
+            feature_offsets=self.feature_offsets,
+            multi=self.multi,
+            missing=self.missing,
+        )
+
+    def to_shapely(self) -> np.ndarray:
+        """The features as shapely geometries, exactly as they were read."""
+        n = len(self)
+        out = np.full(n, None, dtype=object)
+        parts = self._parts()
+        part_owner = _owners(self.feature_offsets)
+        single = ~self.multi & ~self.missing
+        has_part = self.feature_offsets[1:] > self.feature_offsets[:-1]
+        one = single & has_part
+        out[one] = parts[self.feature_offsets[:-1][one]]
+        empty_single = {"point": shapely.Point, "line": shapely.LineString}
+        out[single & ~has_part] = empty_single.get(self.family, shapely.Polygon)()
+        many = self.multi[part_owner]
+        if many.any():
+            _COLLECT[self.family](parts[many], indices=part_owner[many], out=out)
+        empty_multi = {"point": shapely.MultiPoint, "line": shapely.MultiLineString}
+        bare = self.multi & ~has_part
+        out[bare] = empty_multi.get(self.family, shapely.MultiPolygon)()
+        return out
+
+    def _parts(self) -> np.ndarray:
+        """One shapely geometry per part (a polygon, a line or a point)."""
+        nparts = len(self.part_offsets) - 1
+        parts = np.full(nparts, None, dtype=object)
+        ring_len = np.diff(self.ring_offsets)
+        coord_ring = _owners(self.ring_offsets)
+        if self.family == "point":
+            filled = ring_len[:nparts] > 0
+            parts[filled] = shapely.points(self.coords[self.ring_offsets[:-1][filled]])
+            parts[~filled] = shapely.Point()
+            return parts
+        if self.family == "line":
+            filled = ring_len > 0
+            if filled.any():
+                shapely.linestrings(self.coords, indices=coord_ring, out=parts)
+            parts[~filled] = shapely.LineString()
+            return parts
+        rings = np.full(len(ring_len), None, dtype=object)
+        if len(self.coords):
+            shapely.linearrings(self.coords, indices=coord_ring, out=rings)
+        rings[ring_len == 0] = shapely.LinearRing()
+        has_ring = self.part_offsets[1:] > self.part_offsets[:-1]
+        if has_ring.any():
+            shapely.polygons(rings, indices=_owners(self.part_offsets), out=parts)
+        parts[~has_ring] = shapely.Polygon()
+        return parts
+
+
+@dataclass(frozen=True, eq=False)
+class CompactFeatures:
+    """A vector layer as read, before anything asked for shapely: the attribute table (its
+    index the source's feature ids), the geometry as arrays, and the CRS."""
+
+    attributes: pd.DataFrame
+    geometry: CompactGeometry
+    crs: Any = None
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        """The GeoDataFrame the file's reader would have made (geometry last, as pyogrio's)."""
+        import geopandas as gpd
+
+        series = gpd.GeoSeries(
+            self.geometry.to_shapely(), index=self.attributes.index, crs=self.crs
+        )
+        return gpd.GeoDataFrame(self.attributes, geometry=series, crs=self.crs)

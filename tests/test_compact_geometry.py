@@ -1,0 +1,207 @@
+"""Layers held as coordinate arrays (issue 22, the 500k render's memory): the arrays give back
+exactly the geometry that was read, the reader and the layer keep them until something asks
+for shapely, and drawing and validation work on them without building a GeoDataFrame."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citydesk.layers.compact_geometry import CompactFeatures, CompactGeometry
+from citydesk.layers.io import read_layer, write_frame
+from citydesk.layers.layer import VectorLayer
+from citydesk.layers.readers import vector as vector_reader
+from citydesk.layers.readers.vector import read_vector
+from citydesk.layers.validation import validate_frame, validate_layer
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Identical geometries: same nulls, same type, same coordinates in the same order."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if (x is None) != (y is None):
+            return False
+        if x is not None and shapely.to_wkb(x, flavor="iso") != shapely.to_wkb(y, flavor="iso"):
+            return False
+    return True
+
+
+coord = st.integers(-1000, 1000).map(lambda v: v / 8)
+
+
+@st.composite
+def rings(draw, z: bool):
+    x0, y0 = draw(coord), draw(coord)
+    w, h = draw(st.integers(1, 50)), draw(st.integers(1, 50))
+    pts = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+    pts = pts[: draw(st.integers(3, 4))]
+    if z:
+        pts = [(x, y, draw(coord)) for x, y in pts]
+    return [*pts, pts[0]]
+
+
+@st.composite
+def geometries(draw, family: str, z: bool):
+    kind = draw(st.sampled_from(["none", "empty", "single", "multi", "multi_empty"]))
+    if kind == "none":
+        return None
+
+    def single():
+        if family == "point":
+            return shapely.Point(draw(rings(z))[0])
+        if family == "line":
+            return shapely.LineString(draw(rings(z))[: draw(st.integers(2, 4))])
+        holes = [draw(rings(z)) for _ in range(draw(st.integers(0, 2)))]
+        return shapely.Polygon(draw(rings(z)), holes)
+
+    empty_single = {"point": shapely.Point, "line": shapely.LineString}
+    multi = {"point": shapely.MultiPoint, "line": shapely.MultiLineString}
+    if kind == "empty":
+        return empty_single.get(family, shapely.Polygon)()
+    if kind == "multi_empty":
+        return multi.get(family, shapely.MultiPolygon)()
+    if kind == "single":
+        return single()
+    parts = [single() for _ in range(draw(st.integers(1, 3)))]
+    return multi.get(family, shapely.MultiPolygon)(parts)
+
+
+@st.composite
+def layers_of_geometry(draw):
+    family = draw(st.sampled_from(["point", "line", "polygon"]))
+    z = draw(st.booleans())
+    geoms = draw(st.lists(geometries(family, z), min_size=0, max_size=12))
+    return np.array(geoms, dtype=object)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers_of_geometry(), st.data())
+def test_arrays_give_back_exactly_what_was_read(geoms, data):
+    compact = CompactGeometry.from_shapely(geoms)
+    assert compact is not None
+    assert _same(compact.to_shapely(), geoms)
+    # any subset, in any order
+    which = data.draw(st.lists(st.integers(0, max(0, len(geoms) - 1)), max_size=8))
+    which = [w for w in which if w < len(geoms)]
+    assert _same(compact.take(which).to_shapely(), geoms[which])
+    # the batches of a read, put end to end
+    cut = data.draw(st.integers(0, len(geoms)))
+    pieces = [c for c in (compact.slice(0, cut), compact.slice(cut, len(geoms))) if len(c)]
+    if pieces:
+        assert _same(CompactGeometry.concat(pieces).to_shapely(), geoms)
+    # bounds of each feature's coordinates (shapely's for valid polygons, whose holes lie
+    # inside), NaN where there is nothing to bound
+    expected = np.full((len(geoms), 4), np.nan)
+    for i, g in enumerate(geoms):
+        xy = shapely.get_coordinates(g) if g is not None else np.zeros((0, 2))
+        if len(xy):
+            expected[i] = [xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()]
+    np.testing.assert_array_equal(compact.bounds(), expected)
+    chunks = list(compact.chunks(5))
+    assert _same(np.concatenate(chunks) if chunks else np.array([], dtype=object), geoms)
+
+
+def test_what_cannot_round_trip_is_not_held():
+    box = shapely.box(0, 0, 1, 1)
+    mixed_families = np.array([box, shapely.Point(0, 0)], dtype=object)
+    collection = np.array([shapely.GeometryCollection([box])], dtype=object)
+    mixed_z = np.array([box, shapely.Polygon([(0, 0, 1), (1, 0, 1), (1, 1, 1)])], dtype=object)
+    ring = np.array([shapely.LinearRing([(0, 0), (1, 0), (1, 1)])], dtype=object)
+    for geoms in (mixed_families, collection, mixed_z, ring):
+        assert CompactGeometry.from_shapely(geoms) is None
+    # drawing still gets the layer's family out of them
+    drawn = CompactGeometry.for_drawing(np.concatenate([mixed_families, collection]), "polygon")
+    assert drawn.family == "polygon"
+    assert list(~drawn.missing) == [True, False, True]
+
+
+def _parcels(n: int = 7) -> gpd.GeoDataFrame:
+    geoms = [
+        shapely.box(i, 0, i + 0.8, 1)
+        if i % 3
+        else shapely.MultiPolygon([shapely.box(i, 0, i + 1, 2)])
+        for i in range(n)
+    ]
+    geoms[2] = None
+    geoms[4] = shapely.Polygon()
+    return gpd.GeoDataFrame(
+        {"name": [f"p{i}" for i in range(n)], "value": np.arange(n) * 1.5},
+        geometry=geoms,
+        crs="EPSG:2249",
+    )
+
+
+def test_a_read_layer_is_the_file_and_stays_arrays_until_asked(tmp_path, monkeypatch):
+    path = tmp_path / "parcels.gpkg"
+    write_frame(_parcels(), path)
+    monkeypatch.setattr(vector_reader, "COMPACT_BATCH_SIZE", 3)  # several batches
+    layer = read_layer(path)
+    assert isinstance(layer, VectorLayer) and layer.compact
+    expected, _facts = read_vector(path)
+    # what the layer tree, the legend and the map ask leave it as arrays
+    assert layer.feature_count == 7 and layer.fields == ["name", "value"]
+    assert layer.geometry_type == "Polygon"
+    assert layer.extent == tuple(float(v) for v in expected.total_bounds)
+    assert layer.crs == expected.crs
+    assert list(layer.attributes["value"]) == list(expected["value"])
+    report = validate_layer(layer, path=str(path))
+    assert report.to_dict() == validate_frame(expected, path=str(path)).to_dict()
+    assert report.get("empty_geometry") is not None and report.get("missing_geometry") is not None
+    in_lonlat = layer.drawing_geometry("EPSG:4326")
+    np.testing.assert_allclose(
+        in_lonlat.bounds(), shapely.bounds(expected.to_crs(4326).geometry.values)
+    )
+    assert layer.compact
+    # an analysis asks: the GeoDataFrame the reader would have made, fids kept
+    assert_geodataframe_equal(layer.data, expected)
+    assert list(layer.data.index) == list(expected.index)
+    assert not layer.compact
+    assert repr(layer).startswith("VectorLayer(")
+
+
+def test_a_file_mixing_families_is_read_as_before(tmp_path, monkeypatch):
+    frame = gpd.GeoDataFrame(
+        {"n": [1, 2, 3, 4]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3), shapely.Point(5, 5), None],
+        crs="EPSG:3857",
+    )
+    path = tmp_path / "mixed.geojson"
+    frame.to_file(path, engine="pyogrio")
+    monkeypatch.setattr(vector_reader, "COMPACT_BATCH_SIZE", 2)  # the points come in batch 2
+    layer = read_layer(path)
+    assert not layer.compact
+    assert_geodataframe_equal(layer.data, read_vector(path)[0])
+
+
+def test_invalid_geometry_is_reported_the_same_from_arrays():
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])
+    frame = _parcels()
+    frame.loc[5, "geometry"] = bowtie
+    held = CompactGeometry.from_shapely(frame.geometry.values)
+    assert held is not None
+    layer = VectorLayer(
+        name="held", data=CompactFeatures(frame.drop(columns="geometry"), held, frame.crs)
+    )
+    report = validate_layer(layer)
+    assert report.get("invalid_geometry").feature_ids == [5]
+    assert report.to_dict() == validate_frame(frame).to_dict()
+    assert layer.compact
+
+
+def test_set_data_replaces_the_arrays():
+    frame = _parcels()
+    held = CompactGeometry.from_shapely(frame.geometry.values)
+    assert held is not None
+    layer = VectorLayer(
+        name="x", data=CompactFeatures(frame.drop(columns="geometry"), held, frame.crs)
+    )
+    layer.set_data(frame.iloc[:2])
+    assert not layer.compact and layer.feature_count == 2
+    with pytest.raises(ValueError):
+        VectorLayer(name="y", data=None)
