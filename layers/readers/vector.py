@@ -28,6 +28,7 @@ from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback, check_canceled
 from ..i18n import _
 from ..memory import release_freed_memory
+from ..wkb_arrays import compact_from_wkb
 from .encoding import shapefile_encoding
 from .shapefile_checks import check_shapefile_complete
 
@@ -243,19 +244,26 @@ class _Collected:
         if not self.compact or geom_name not in batch.schema.names:
             self.batches.append(batch)
             return
-        geoms = shapely.from_wkb(batch.column(geom_name).to_numpy(zero_copy_only=False))
-        held = CompactGeometry.from_shapely(geoms)
+        column = batch.column(geom_name)
+        held = compact_from_wkb(column)  # numpy, no GEOS object per feature
+        geoms = None
+        if held is None:  # WKB the numpy reader leaves to shapely
+            geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+            held = CompactGeometry.from_shapely(geoms)
         if held is not None and len(held.coords):
             kind = (held.family, held.has_z)
             if self.kind is not None and kind != self.kind:
                 held = None  # the layer mixes families or dimensions across batches
             self.kind = self.kind or kind
         if held is None:
+            if geoms is None:
+                geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
             self.geometry.append(geoms)
         else:
             self.geometry.append(held)
-            del geoms
-            release_freed_memory()  # the batch's shapely objects: back to the system
+            if geoms is not None:
+                del geoms
+                release_freed_memory()  # the batch's shapely objects: back to the system
         if fid_name in batch.schema.names:
             self.fids.append(batch.column(fid_name).to_numpy().copy())
         keep = [n for n in batch.schema.names if n not in (geom_name, fid_name)]

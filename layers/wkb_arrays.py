@@ -1,0 +1,193 @@
+"""WKB straight into coordinate arrays, without making a GEOS object per feature.
+
+Why: reading a layer into :class:`CompactGeometry` through shapely parses each WKB into GEOS
+objects, clones their parts and rings, copies the coordinates out and frees it all again:
+about 3.5 s of the 4.5 s it took to read 500,000 parcels. The WKB already holds the counts and
+the coordinates in order, so numpy can read them: one vectorised step per part number and ring
+number (a parcel has one or two of each), gathering every coordinate at once.
+
+Only little-endian ISO WKB of the six simple types, 2D or Z, is read here (what GDAL's Arrow
+stream gives). Anything else (big-endian, EWKB flags, M values, curves, collections, mixed
+families or dimensions, a blob shorter than its counts say) returns None, and the caller
+parses with shapely as before, which also reports a damaged blob properly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .compact_geometry import CompactGeometry
+
+_FAMILY = {1: "point", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon"}
+
+
+class _Unsupported(Exception):
+    """This batch is not plain ISO WKB this module reads; shapely will."""
+
+
+def _u32(data: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Little-endian uint32 at byte positions ``at`` (any alignment)."""
+    b = data[at[:, None] + np.arange(4)].astype(np.int64)
+    return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)
+
+
+def compact_from_wkb(column: Any) -> CompactGeometry | None:
+    """The geometry of an Arrow WKB column as arrays, or None (see module docstring)."""
+    array = column.storage if isinstance(column, pa.ExtensionArray) else column
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type not in (pa.binary(), pa.large_binary()):
+        return None
+    try:
+        return _parse(array)
+    except _Unsupported:
+        return None
+
+
+def _parse(array: pa.Array) -> CompactGeometry:
+    n = len(array)
+    _validity, offsets_buf, data_buf = array.buffers()
+    width = np.int64 if array.type == pa.large_binary() else np.int32
+    raw = np.frombuffer(offsets_buf, dtype=width)[array.offset : array.offset + n + 1]
+    offsets: np.ndarray = raw.astype(np.int64)
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    missing = array.is_null().to_numpy(zero_copy_only=False)
+    present = np.flatnonzero(~missing)
+    start, end = offsets[:-1][present], offsets[1:][present]
+    if np.any(end - start < 5):
+        raise _Unsupported
+    if np.any(data[start] != 1):
+        raise _Unsupported  # big-endian
+    typ = _u32(data, start + 1)
+    dims = 3 if np.all(typ // 1000 == 1) and len(typ) else 2
+    if len(typ) and not (np.all(typ // 1000 == 1) or np.all(typ < 1000)):
+        raise _Unsupported  # mixed Z, or M / EWKB flags
+    base = typ % 1000 if dims == 3 else typ
+    if np.any((base < 1) | (base > 6)):
+        raise _Unsupported
+    families = {_FAMILY[int(t)] for t in np.unique(base)}
+    if len(families) > 1:
+        raise _Unsupported
+    family = families.pop() if families else "polygon"
+    point_size = 8 * dims
+    is_multi = base >= 4
+    # parts: a multi-geometry lists them after its count; a single one is its own part
+    nparts = np.ones(len(present), dtype=np.int64)
+    if is_multi.any():
+        nparts[is_multi] = _u32(data, start[is_multi] + 5)
+    cursor = np.where(is_multi, start + 9, start)
+    part_feature, part_rank, part_at = [], [], []
+    ring_part, ring_rank, ring_at, ring_len = [], [], [], []
+    part_count = 0
+    active = np.flatnonzero(nparts > 0)
+    k = 0
+    while len(active):
+        at = cursor[active]
+        if np.any(at + 5 > end[active]) or np.any(data[at] != 1):
+            raise _Unsupported
+        ptype = _u32(data, at + 1)
+        ptype = ptype % 1000 if dims == 3 else ptype
+        expected = {"point": 1, "line": 2, "polygon": 3}[family]
+        if np.any(ptype != expected):
+            raise _Unsupported  # a collection inside, or a part of another family
+        ids = np.arange(part_count, part_count + len(active))
+        part_count += len(active)
+        part_feature.append(active)
+        part_rank.append(np.full(len(active), k))
+        part_at.append(at)
+        if family == "point":
+            xy = at + 5
+            after = xy + point_size
+            ring_part.append(ids)
+            ring_rank.append(np.zeros(len(ids), dtype=np.int64))
+            ring_at.append(xy)
+            ring_len.append(np.ones(len(ids), dtype=np.int64))
+        elif family == "line":
+            count = _u32(data, at + 5)
+            after = at + 9 + count * point_size
+            ring_part.append(ids)
+            ring_rank.append(np.zeros(len(ids), dtype=np.int64))
+            ring_at.append(at + 9)
+            ring_len.append(count)
+        else:
+            nrings = _u32(data, at + 5)
+            rc = at + 9
+            live = np.flatnonzero(nrings > 0)
+            r = 0
+            while len(live):
+                if np.any(rc[live] + 4 > end[active][live]):
+                    raise _Unsupported
+                count = _u32(data, rc[live])
+                ring_part.append(ids[live])
+                ring_rank.append(np.full(len(live), r))
+                ring_at.append(rc[live] + 4)
+                ring_len.append(count)
+                rc[live] = rc[live] + 4 + count * point_size
+                r += 1
+                live = live[nrings[live] > r]
+            after = rc
+        if np.any(after > end[active]):
+            raise _Unsupported  # the counts run past the blob
+        cursor[active] = after
+        k += 1
+        active = active[nparts[active] > k]
+
+    def joined(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    p_feature, p_rank = joined(part_feature), joined(part_rank)
+    p_order = np.lexsort((p_rank, p_feature))  # feature-major, parts in file order
+    new_part_id = np.empty(len(p_order), dtype=np.int64)
+    new_part_id[p_order] = np.arange(len(p_order))
+    r_part, r_rank = new_part_id[joined(ring_part)], joined(ring_rank)
+    r_order = np.lexsort((r_rank, r_part))
+    r_at, r_len = joined(ring_at)[r_order], joined(ring_len)[r_order]
+    r_part = r_part[r_order]
+    # the coordinates: every float at once, read through the view that matches its alignment
+    total = int(r_len.sum())
+    coord_pos = (
+        np.repeat(r_at, r_len)
+        + (np.arange(total) - np.repeat(np.cumsum(r_len) - r_len, r_len)) * point_size
+    )
+    coords = np.empty((total, dims))
+    views = [
+        np.frombuffer(data.data, dtype="<f8", offset=s, count=(len(data) - s) // 8)
+        for s in range(min(8, len(data)))
+    ]
+    for d in range(dims):
+        pos = coord_pos + 8 * d
+        for s in range(8):
+            pick = pos % 8 == s
+            if pick.any():
+                coords[pick, d] = views[s][pos[pick] // 8]
+    if family == "point":
+        # ISO WKB writes an empty point as NaN coordinates: shapely reads it as POINT EMPTY
+        empty = np.isnan(coords[:, 0]) & np.isnan(coords[:, 1])  # one coordinate per ring
+        if empty.any():
+            r_len = np.where(empty, 0, r_len)
+            coords = coords[~empty]
+    ring_offsets = np.zeros(len(r_len) + 1, dtype=np.int64)
+    np.cumsum(r_len, out=ring_offsets[1:])
+    rings_per_part = np.bincount(r_part, minlength=len(p_order))
+    part_offsets = np.zeros(len(p_order) + 1, dtype=np.int64)
+    np.cumsum(rings_per_part, out=part_offsets[1:])
+    parts_per_feature = np.zeros(n, dtype=np.int64)
+    parts_per_feature[present] = nparts
+    feature_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(parts_per_feature, out=feature_offsets[1:])
+    multi = np.zeros(n, dtype=bool)
+    multi[present] = is_multi
+    return CompactGeometry(
+        family=family,
+        coords=coords,
+        ring_offsets=ring_offsets,
+        part_offsets=part_offsets,
+        feature_offsets=feature_offsets,
+        multi=multi,
+        missing=missing,
+    )
