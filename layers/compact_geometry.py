@@ -349,6 +349,9 @@ class CompactFeatures:
     geometry: CompactGeometry
     crs: Any = None
 
+    def __len__(self) -> int:
+        return len(self.attributes)
+
     def to_frame(self) -> gpd.GeoDataFrame:
         """The GeoDataFrame the file's reader would have made (geometry last, as pyogrio's)."""
         import geopandas as gpd

@@ -33,9 +33,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .compact_geometry import CompactFeatures, CompactGeometry
 from .errors import CityDeskError, LayerReadError, ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
 from .i18n import _
+from .wkb_arrays import compact_from_gpkg_blobs
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +353,11 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
     """Shapely geometries of GeoPackage blobs (None stays None). A blob that is not a
     standard GeoPackage geometry (the spec's "extended" curve types, or plain WKB written by
     another tool) raises ValueError naming what it found."""
+    return from_wkb_in_slices(np.asarray(wkb_of_blobs(blobs), dtype=object))
+
+
+def wkb_of_blobs(blobs: Sequence[bytes | None]) -> list[bytes | None]:
+    """The WKB inside GeoPackage geometry blobs (their header and envelope cut off)."""
     wkbs: list[bytes | None] = []
     for blob in blobs:
         if blob is None:
@@ -366,7 +373,7 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
         if envelope >= len(_ENVELOPE_BYTES):
             raise ValueError("a geometry blob has an invalid envelope code")
         wkbs.append(blob[8 + _ENVELOPE_BYTES[envelope] :])
-    return from_wkb_in_slices(np.asarray(wkbs, dtype=object))
+    return wkbs
 
 
 def from_wkb_in_slices(array: np.ndarray) -> np.ndarray:
@@ -481,10 +488,13 @@ def read_features(
     bbox: tuple[float, float, float, float] | None = None,
     path: str | Path = "",
     feedback: Feedback | None = None,
-) -> gpd.GeoDataFrame:
+    compact: bool = False,
+) -> Any:
     """One feature table as a GeoDataFrame indexed by its fid (named ``fid``), so reports and
     repairs name the same feature as QGIS. ``where`` is an SQLite expression over the
-    table's columns; ``bbox`` keeps the features whose envelope meets it."""
+    table's columns; ``bbox`` keeps the features whose envelope meets it. With ``compact``
+    (and no ``bbox``) the geometry is read into arrays batch by batch and the result may be
+    :class:`~citydesk.layers.compact_geometry.CompactFeatures`, what a layer holds."""
     geometry = _geometry_column(con, table)
     if geometry is None:
         raise LayerReadError(
@@ -509,8 +519,12 @@ def read_features(
         total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] or 1
         cursor = con.execute(sql)
         rows: list[Any] = []
+        pieces: list[Any] = []  # compact: each batch's geometry, arrays or its blobs
         while batch := cursor.fetchmany(BATCH_ROWS):  # progress and cancel between batches
             check_canceled(feedback)
+            if compact and bbox is None:
+                pieces.append(_compact_blobs([row[1] for row in batch], table, path))
+                batch = [(row[0], None, *row[2:]) for row in batch]
             rows.extend(batch)
             feedback.set_progress(min(99.0, 100.0 * len(rows) / total))
     except sqlite3.DatabaseError as exc:
@@ -524,19 +538,19 @@ def read_features(
             columns_of, zip(*rows[start : start + _ROWS_SLICE], strict=True), strict=True
         ):
             column.extend(values)
-    try:
-        geoms = decode(list(columns_of[1]))
-    except (ValueError, shapely.errors.GEOSException) as exc:
-        raise LayerReadError(
-            _("cannot read the geometries of layer '{layer}' ({exc})").format(layer=table, exc=exc),
-            _("Convert the layer to simple geometries in QGIS or with ogr2ogr, then add it again."),
-            path=str(path),
-        ) from exc
     index = pd.Index(np.asarray(columns_of[0], dtype="int64"), name="fid")
     data = {
         c: _column(list(v), fields[c]).set_axis(index)
         for c, v in zip(wanted, columns_of[2:], strict=True)
     }
+    if compact and bbox is None:
+        held = _joined_pieces(pieces)
+        if isinstance(held, CompactGeometry):
+            feedback.set_progress(100.0)
+            return CompactFeatures(pd.DataFrame(data, index=index), held, crs_of(con, srs))
+        geoms = held
+    else:
+        geoms = _decoded(list(columns_of[1]), table, path)
     frame = gpd.GeoDataFrame(
         pd.DataFrame(data, index=index),
         geometry=gpd.GeoSeries(geoms, index=index),
@@ -546,6 +560,39 @@ def read_features(
         frame = frame[frame.intersects(shapely.box(*bbox))]
     feedback.set_progress(100.0)
     return frame
+
+
+def _decoded(blobs: list[Any], table: str, path: str | Path) -> np.ndarray:
+    try:
+        return decode(blobs)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise LayerReadError(
+            _("cannot read the geometries of layer '{layer}' ({exc})").format(layer=table, exc=exc),
+            _("Convert the layer to simple geometries in QGIS or with ogr2ogr, then add it again."),
+            path=str(path),
+        ) from exc
+
+
+def _compact_blobs(blobs: list[Any], table: str, path: str | Path) -> Any:
+    """One batch's geometry as arrays, or its shapely geometries when the arrays cannot
+    hold it (see :mod:`citydesk.layers.wkb_arrays`; a damaged blob raises as before)."""
+    held = compact_from_gpkg_blobs(blobs)
+    return held if held is not None else _decoded(blobs, table, path)
+
+
+def _joined_pieces(pieces: list[Any]) -> CompactGeometry | np.ndarray:
+    """The batches' geometry: arrays when every batch is arrays of one kind, else shapely."""
+    kinds = {
+        (p.family, p.has_z) for p in pieces if isinstance(p, CompactGeometry) and len(p.coords)
+    }
+    if all(isinstance(p, CompactGeometry) for p in pieces) and len(kinds) <= 1:
+        if not pieces:
+            return np.empty(0, dtype=object)
+        return CompactGeometry.concat(pieces)
+    return np.concatenate(
+        [p.to_shapely() if isinstance(p, CompactGeometry) else p for p in pieces]
+        or [np.empty(0, dtype=object)]
+    )
 
 
 # --- writing -----------------------------------------------------------------------------------

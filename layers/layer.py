@@ -148,6 +148,12 @@ class VectorLayer(Layer):
                 self._drawing.clear()
             return self._held_frame
 
+    def frame_to_write(self) -> gpd.GeoDataFrame:
+        """The features as a GeoDataFrame for a writer, without keeping it: a layer held as
+        arrays stays so after a save (the frame is built for the write and dropped)."""
+        held = self._compact
+        return held.to_frame() if held is not None else self.data
+
     @property
     def compact(self) -> bool:
         """True while the features are held as arrays (no GeoDataFrame made yet)."""

@@ -334,7 +334,7 @@ def _write_project(
             continue
         check_canceled(feedback)
         feedback.push_info(f"writing {layer.name}")
-        gpkg.write_features(con, layer.id, layer.data, description=layer.name)
+        gpkg.write_features(con, layer.id, layer.frame_to_write(), description=layer.name)
         done += 1
         feedback.set_progress(100.0 * done / steps)
     con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
@@ -412,7 +412,7 @@ def _stored_count(layer: Layer) -> int:
     and others' edits there do not make the project unsaved)."""
     if layer.kind == "shared" or not isinstance(layer, VectorLayer):
         return 0
-    return len(layer.data)
+    return layer.feature_count
 
 
 def read_project_meta(path: str | Path) -> dict[str, Any]:
@@ -543,7 +543,7 @@ def _read_layer_record(
     if record.get("kind") == "shared":
         return shared_layer_of_record(record, connect=features)
     where = None if features else "0"  # no rows: the table's columns and CRS only
-    frame = gpkg.read_features(con, str(record["id"]), path=path, where=where)
+    frame = gpkg.read_features(con, str(record["id"]), path=path, where=where, compact=True)
     return VectorLayer(**_common_settings(record), data=frame)
 
 

@@ -35,7 +35,7 @@ class StyleRequest:
 
 
 def numeric_fields(layer: VectorLayer) -> list[str]:
-    return [c for c in layer.fields if layer.data[c].dtype.kind in "fiu"]
+    return [c for c in layer.fields if layer.attributes[c].dtype.kind in "fiu"]
 
 
 def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
@@ -53,7 +53,7 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
             raise CityDeskError(
                 _("a categorized style needs a field"), _("Choose the field to categorize by.")
             )
-        style = categorized(layer.data[req.field], req.field, req.palette, base)
+        style = categorized(layer.attributes[req.field], req.field, req.palette, base)
     elif req.kind == "graduated":
         if req.field not in numeric_fields(layer):
             raise CityDeskError(
@@ -68,7 +68,7 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
                 _("Use one of: {methods}.").format(methods=", ".join(sorted(CLASSIFIERS))),
             )
         style = graduated(
-            layer.data[req.field],
+            layer.attributes[req.field],
             req.field,
             req.method,
             req.classes,
@@ -83,6 +83,6 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
 
 
 def histogram(layer: VectorLayer, field: str, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(layer.data[field], dtype=float)
+    values = np.asarray(layer.attributes[field], dtype=float)
     values = values[np.isfinite(values)]
     return np.histogram(values, bins=bins)

@@ -42,12 +42,45 @@ def compact_from_wkb(column: Any) -> CompactGeometry | None:
     if array.type not in (pa.binary(), pa.large_binary()):
         return None
     try:
-        return _parse(array)
+        data, offsets, missing = _buffers(array)
+        present = np.flatnonzero(~missing)
+        return _parse(data, offsets[:-1][present], offsets[1:][present], missing)
     except _Unsupported:
         return None
 
 
-def _parse(array: pa.Array) -> CompactGeometry:
+#: GeoPackage geometry blob: "GP", version, flags, srs id, then an envelope sized by flags
+_GP_ENVELOPE = np.array([0, 32, 48, 48, 64, -1, -1, -1])
+_GP_EXTENDED = 0b0010_0000
+
+
+def compact_from_gpkg_blobs(blobs: list[Any]) -> CompactGeometry | None:
+    """The geometry of GeoPackage blobs as arrays, read past each header in place (no
+    copy of the WKB), or None for what the numpy reader leaves to shapely (an extended
+    geometry type, a damaged header: the caller's shapely path names the problem)."""
+    try:
+        array = pa.array(blobs, type=pa.binary())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    try:
+        data, offsets, missing = _buffers(array)
+        present = np.flatnonzero(~missing)
+        start, end = offsets[:-1][present], offsets[1:][present]
+        if np.any(end - start < 8):
+            raise _Unsupported
+        if np.any(data[start] != ord("G")) or np.any(data[start + 1] != ord("P")):
+            raise _Unsupported
+        flags = data[start + 3].astype(np.int64)
+        envelope = _GP_ENVELOPE[(flags >> 1) & 0b111]
+        if np.any(flags & _GP_EXTENDED) or np.any(envelope < 0):
+            raise _Unsupported
+        return _parse(data, start + 8 + envelope, end, missing)
+    except _Unsupported:
+        return None
+
+
+def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A binary array's bytes, its offsets (int64, n + 1) and its nulls, without copies."""
     n = len(array)
     _validity, offsets_buf, data_buf = array.buffers()
     width = np.int64 if array.type == pa.large_binary() else np.int32
@@ -57,8 +90,15 @@ def _parse(array: pa.Array) -> CompactGeometry:
         np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     )
     missing = array.is_null().to_numpy(zero_copy_only=False)
+    return data, offsets, missing
+
+
+def _parse(
+    data: np.ndarray, start: np.ndarray, end: np.ndarray, missing: np.ndarray
+) -> CompactGeometry:
+    """The WKB at ``data[start:end]`` of each present feature (``missing`` marks the nulls)."""
+    n = len(missing)
     present = np.flatnonzero(~missing)
-    start, end = offsets[:-1][present], offsets[1:][present]
     if np.any(end - start < 5):
         raise _Unsupported
     if np.any(data[start] != 1):

@@ -150,7 +150,13 @@ def read_vector(
     path = Path(path)
     if is_citydesk_file(path):
         return _read_geopackage(
-            path, layer, bbox=bbox, where=where, columns=columns, feedback=feedback
+            path,
+            layer,
+            bbox=bbox,
+            where=where,
+            columns=columns,
+            feedback=feedback,
+            compact=compact,
         )
     facts: dict[str, Any] = {"path": str(path)}
     if path.suffix.lower() == ".shp":
@@ -338,7 +344,8 @@ def _read_geopackage(
     where: str | None,
     columns: list[str] | None,
     feedback: Feedback,
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    compact: bool = False,
+) -> tuple[Any, dict[str, Any]]:
     """A layer of a CityDesk GeoPackage through Python's sqlite3 (:mod:`citydesk.layers.gpkg`),
     never GDAL: a case store may hold the file open in this process."""
     try:
@@ -363,7 +370,14 @@ def _read_geopackage(
                     path=str(path),
                 )
             frame = gpkg.read_features(
-                con, chosen, columns=columns, where=where, bbox=bbox, path=path, feedback=feedback
+                con,
+                chosen,
+                columns=columns,
+                where=where,
+                bbox=bbox,
+                path=path,
+                feedback=feedback,
+                compact=compact,
             )
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
