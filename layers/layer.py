@@ -118,6 +118,7 @@ class VectorLayer(Layer):
     _compact: CompactFeatures | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _drawing: dict[str, CompactGeometry] = field(default_factory=dict, init=False, repr=False)
+    _bounds: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
     data: _Features = _Features()  # after the state it sets: __init__ assigns in this order
 
@@ -220,6 +221,37 @@ class VectorLayer(Layer):
             if key not in self._drawing:
                 self._drawing[key] = _reprojected(held, crs)
             return self._drawing[key]
+
+    def features_in(
+        self, box: tuple[float, float, float, float], crs: CRS | str | None
+    ) -> gpd.GeoDataFrame:
+        """The features to search for a click or an area ``box`` (in ``crs``), as a frame in
+        ``crs``: for a layer held as arrays, only those whose bounds meet the box (built
+        from the arrays; the layer stays as it is), else all of them (the frame's spatial
+        index finds the box)."""
+        with self._lock:
+            held = self._compact
+            if held is None:
+                return self.in_crs(crs)
+            geometry = self.drawing_geometry(crs)
+            key = ("bounds", id(geometry))
+            bounds = self._bounds.get(key)
+            if bounds is None:
+                self._bounds.clear()
+                bounds = self._bounds[key] = geometry.bounds()
+        x0, y0, x1, y1 = box
+        with np.errstate(invalid="ignore"):
+            near = np.flatnonzero(
+                (bounds[:, 0] <= x1)
+                & (bounds[:, 2] >= x0)
+                & (bounds[:, 1] <= y1)
+                & (bounds[:, 3] >= y0)
+            )
+        import geopandas as gpd
+
+        attributes = held.attributes.iloc[near]
+        geoms = gpd.GeoSeries(geometry.take(near).to_shapely(), index=attributes.index, crs=crs)
+        return gpd.GeoDataFrame(attributes, geometry=geoms, crs=crs)
 
     def in_crs(self, crs: CRS | str | None) -> gpd.GeoDataFrame:
         """The features in ``crs`` (reprojected once, then cached). No CRS -> as stored."""

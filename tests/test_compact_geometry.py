@@ -298,3 +298,28 @@ def test_geopackage_blobs_are_read_past_their_headers():
     assert compact_from_gpkg_blobs([b"XX" + wkb]) is None
     with pytest.raises(ValueError, match="extended"):
         gpkg.decode([extended])
+
+
+def test_a_click_searches_only_the_features_near_it():
+    """Identify and area selection on a layer held as arrays build a frame of the features
+    whose bounds meet the box (in the map's CRS), not the whole layer."""
+    from citydesk.layers.demo import SHIPPED_DEMO
+    from citydesk.layers.project_store import load_project
+    from citydesk.layers.selection import ids_at_point
+
+    layer = load_project(SHIPPED_DEMO).layers["parcels"]
+    assert layer.compact
+    x, y = (np.array(layer.extent[:2]) + np.array(layer.extent[2:])) / 2
+    for crs, reach in ((layer.crs, 0.0005), ("EPSG:2249", 150.0)):
+        px, py = _to_crs((x, y), layer.crs, crs)
+        near = layer.features_in((px - reach, py - reach, px + reach, py + reach), crs)
+        assert layer.compact and 0 < len(near) < 200
+        found = ids_at_point(near, px, py, reach / 3)
+        assert found and list(found) == list(ids_at_point(layer.in_crs(crs), px, py, reach / 3))
+        layer = load_project(SHIPPED_DEMO).layers["parcels"]  # arrays again
+
+
+def _to_crs(xy, source, target):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(source, target, always_xy=True).transform(*xy)

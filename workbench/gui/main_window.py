@@ -443,11 +443,12 @@ class MainWindow(QMainWindow):
 
     def _frame_in(self, layer: VectorLayer, box: tuple[float, float, float, float]):
         """The layer's features for a spot or area ``box`` (project CRS) to search: a shared
-        layer not read whole fetches the box from its database; any other gives them all
-        (its spatial index finds the box)."""
+        layer not read whole fetches the box from its database; a layer held as arrays gives
+        those whose bounds meet the box; any other gives them all (its spatial index finds
+        the box)."""
         if layer.kind == "shared" and not layer.loaded:
             return layer.fetch(box, self.project.crs)
-        return layer.in_crs(self.project.crs)
+        return layer.features_in(box, self.project.crs)
 
     def _area_drawn(self, area, shift: bool) -> None:
         layer = self.active_layer()
@@ -471,7 +472,7 @@ class MainWindow(QMainWindow):
             positions = np.arange(len(picked))
         else:
             cache = self.canvas.prepared_geometry(layer)
-            positions = layer.data.index.get_indexer(list(ids))
+            positions = layer.attributes.index.get_indexer(list(ids))
             positions = positions[positions >= 0]
         self._highlight_generation += 1
         generation = self._highlight_generation
