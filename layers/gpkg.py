@@ -518,32 +518,34 @@ def read_features(
     try:
         total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] or 1
         cursor = con.execute(sql)
-        rows: list[Any] = []
-        pieces: list[Any] = []  # compact: each batch's geometry, arrays or its blobs
+        # transposed as fetched, 256 rows at a time: zip(*rows) over every row is one C call
+        # that holds the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread
+        # then froze the workbench's window, issue 20), while a Python loop per cell is slow
+        columns_of: list[list[Any]] = [[] for _ in select]
+        arrays = compact and bbox is None
+        pieces: list[Any] = []  # arrays: each batch's geometry, as arrays or shapely
+        done = 0
         while batch := cursor.fetchmany(BATCH_ROWS):  # progress and cancel between batches
             check_canceled(feedback)
-            if compact and bbox is None:
-                pieces.append(_compact_blobs([row[1] for row in batch], table, path))
-                batch = [(row[0], None, *row[2:]) for row in batch]
-            rows.extend(batch)
-            feedback.set_progress(min(99.0, 100.0 * len(rows) / total))
+            blobs: list[Any] = []
+            targets = [blobs if arrays and k == 1 else c for k, c in enumerate(columns_of)]
+            for start in range(0, len(batch), _ROWS_SLICE):
+                for column, values in zip(
+                    targets, zip(*batch[start : start + _ROWS_SLICE], strict=True), strict=True
+                ):
+                    column.extend(values)
+            if arrays:
+                pieces.append(_compact_blobs(blobs, table, path))
+            done += len(batch)
+            feedback.set_progress(min(99.0, 100.0 * done / total))
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
-    # transposed 256 rows at a time: zip(*rows) over every row is one C call that holds
-    # the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread then froze the
-    # workbench's window, issue 20), while a Python loop per cell is slow on big layers
-    columns_of: list[list[Any]] = [[] for _ in select]
-    for start in range(0, len(rows), _ROWS_SLICE):
-        for column, values in zip(
-            columns_of, zip(*rows[start : start + _ROWS_SLICE], strict=True), strict=True
-        ):
-            column.extend(values)
     index = pd.Index(np.asarray(columns_of[0], dtype="int64"), name="fid")
     data = {
         c: _column(list(v), fields[c]).set_axis(index)
         for c, v in zip(wanted, columns_of[2:], strict=True)
     }
-    if compact and bbox is None:
+    if arrays:
         held = _joined_pieces(pieces)
         if isinstance(held, CompactGeometry):
             feedback.set_progress(100.0)

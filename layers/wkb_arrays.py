@@ -79,6 +79,49 @@ def compact_from_gpkg_blobs(blobs: list[Any]) -> CompactGeometry | None:
         return None
 
 
+#: below this many parts still reading rings, the rest are read one at a time: a numpy step
+#: costs the same for 3 rings as for 30,000, and a few polygons with hundreds of holes would
+#: otherwise take hundreds of steps (40 ms of the 13k Cambridge parcels)
+_FEW = 16
+
+
+def _rings_one_by_one(
+    data: np.ndarray,
+    live: np.ndarray,
+    first: int,
+    nrings: np.ndarray,
+    rc: np.ndarray,
+    limit: np.ndarray,
+    ids: np.ndarray,
+    point_size: int,
+    ring_part: list[np.ndarray],
+    ring_rank: list[np.ndarray],
+    ring_at: list[np.ndarray],
+    ring_len: list[np.ndarray],
+) -> None:
+    """Rings ``first`` onward of the polygon parts ``live``, read in Python; ``rc`` (each
+    part's cursor) is moved past them, and the rings are appended as the vectorised loop does."""
+    raw = data.data  # a memoryview of the buffer, no copy
+    parts, ranks, starts, counts = [], [], [], []
+    for j in live.tolist():
+        at = int(rc[j])
+        stop = int(limit[j])
+        for r in range(first, int(nrings[j])):
+            if at + 4 > stop:
+                raise _Unsupported
+            count = int.from_bytes(raw[at : at + 4], "little")
+            parts.append(int(ids[j]))
+            ranks.append(r)
+            starts.append(at + 4)
+            counts.append(count)
+            at += 4 + count * point_size
+        rc[j] = at
+    ring_part.append(np.array(parts, dtype=np.int64))
+    ring_rank.append(np.array(ranks, dtype=np.int64))
+    ring_at.append(np.array(starts, dtype=np.int64))
+    ring_len.append(np.array(counts, dtype=np.int64))
+
+
 def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A binary array's bytes, its offsets (int64, n + 1) and its nulls, without copies."""
     n = len(array)
@@ -158,9 +201,10 @@ def _parse(
             nrings = _u32(data, at + 5)
             rc = at + 9
             live = np.flatnonzero(nrings > 0)
+            limit = end[active]
             r = 0
-            while len(live):
-                if np.any(rc[live] + 4 > end[active][live]):
+            while len(live) > _FEW:
+                if np.any(rc[live] + 4 > limit[live]):
                     raise _Unsupported
                 count = _u32(data, rc[live])
                 ring_part.append(ids[live])
@@ -170,6 +214,21 @@ def _parse(
                 rc[live] = rc[live] + 4 + count * point_size
                 r += 1
                 live = live[nrings[live] > r]
+            if len(live):  # the long tail (a polygon with many holes): one at a time
+                _rings_one_by_one(
+                    data,
+                    live,
+                    r,
+                    nrings,
+                    rc,
+                    limit,
+                    ids,
+                    point_size,
+                    ring_part,
+                    ring_rank,
+                    ring_at,
+                    ring_len,
+                )
             after = rc
         if np.any(after > end[active]):
             raise _Unsupported  # the counts run past the blob
@@ -188,23 +247,20 @@ def _parse(
     r_order = np.lexsort((r_rank, r_part))
     r_at, r_len = joined(ring_at)[r_order], joined(ring_len)[r_order]
     r_part = r_part[r_order]
-    # the coordinates: every float at once, read through the view that matches its alignment
+    # the coordinates: every point's bytes gathered at once through a view of the buffer
+    # with a window starting at every byte (points are not 8-byte aligned in WKB)
     total = int(r_len.sum())
     coord_pos = (
         np.repeat(r_at, r_len)
         + (np.arange(total) - np.repeat(np.cumsum(r_len) - r_len, r_len)) * point_size
     )
-    coords = np.empty((total, dims))
-    views = [
-        np.frombuffer(data.data, dtype="<f8", offset=s, count=(len(data) - s) // 8)
-        for s in range(min(8, len(data)))
-    ]
-    for d in range(dims):
-        pos = coord_pos + 8 * d
-        for s in range(8):
-            pick = pos % 8 == s
-            if pick.any():
-                coords[pick, d] = views[s][pos[pick] // 8]
+    if total:
+        windows = np.lib.stride_tricks.as_strided(
+            data, shape=(len(data) - point_size + 1, point_size), strides=(1, 1), writeable=False
+        )
+        coords = windows[coord_pos].view("<f8").astype(np.float64, copy=False)
+    else:
+        coords = np.empty((0, dims))
     if family == "point":
         # ISO WKB writes an empty point as NaN coordinates: shapely reads it as POINT EMPTY
         empty = np.isnan(coords[:, 0]) & np.isnan(coords[:, 1])  # one coordinate per ring

@@ -211,13 +211,22 @@ def test_set_data_replaces_the_arrays():
 @given(layers_of_geometry())
 def test_wkb_is_read_into_the_same_arrays_as_through_shapely(geoms):
     """The numpy WKB reader gives the arrays shapely's parts and rings give, byte for byte."""
+    from unittest import mock
+
     import pyarrow as pa
 
+    from citydesk.layers import wkb_arrays
     from citydesk.layers.wkb_arrays import compact_from_wkb
 
     wkb = [None if g is None else shapely.to_wkb(g, flavor="iso", byte_order=1) for g in geoms]
     column = pa.array(wkb, type=pa.binary())
     held = compact_from_wkb(column.slice(0))
+    with mock.patch.object(wkb_arrays, "_FEW", 0):  # every ring through the vectorised steps
+        vectorised = compact_from_wkb(column)
+    assert (held is None) == (vectorised is None)
+    if held is not None and vectorised is not None:
+        for name in ("coords", "ring_offsets", "part_offsets", "feature_offsets", "multi"):
+            np.testing.assert_array_equal(getattr(held, name), getattr(vectorised, name))
     through_shapely = CompactGeometry.from_shapely(geoms)
     assert through_shapely is not None
     if held is None:  # left to shapely only for 2D empties among Z geometries
