@@ -287,3 +287,96 @@ def _parse(
         multi=multi,
         missing=missing,
     )
+
+
+def _put_u32(buf: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """Write little-endian uint32 ``values`` at byte positions ``at``."""
+    if len(at) == 0:
+        return
+    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - 3, 4), strides=(1, 1))
+    windows[at] = np.asarray(values, dtype="<u4").view(np.uint8).reshape(-1, 4)
+
+
+def _excl_within(sizes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For children grouped by ``offsets``, the sum of the sizes of the earlier siblings."""
+    excl = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    first = excl[offsets[:-1][np.diff(offsets) > 0]]
+    base = np.zeros(len(offsets) - 1, dtype=np.int64)
+    base[np.diff(offsets) > 0] = first
+    return excl - base[owner] if len(sizes) else excl
+
+
+def wkb_of(geometry: CompactGeometry) -> np.ndarray:
+    """ISO WKB (little-endian) of each feature, None where missing: the inverse of the reader,
+    written with numpy. Why: ``shapely.from_wkb`` of this is ~2x faster than building the same
+    objects with shapely's constructors, which clone every ring and polygon once more."""
+    g = geometry
+    n = len(g)
+    dims = g.coords.shape[1]
+    ps = 8 * dims
+    z = 1000 if dims == 3 else 0
+    single_type = {"point": 1, "line": 2, "polygon": 3}[g.family]
+    ncoords = np.diff(g.ring_offsets)
+    nrings = np.diff(g.part_offsets)
+    nparts = np.diff(g.feature_offsets)
+    ring_size = 4 + ps * ncoords
+    if g.family == "point":
+        part_size = np.full(len(nrings), 5 + ps, dtype=np.int64)
+    elif g.family == "line":
+        part_size = 9 + ps * ncoords  # one "ring" per part: the line
+    else:
+        ring_part = np.repeat(np.arange(len(nrings)), nrings)
+        part_size = 9 + np.bincount(ring_part, weights=ring_size, minlength=len(nrings)).astype(
+            np.int64
+        )
+    part_feature = np.repeat(np.arange(n), nparts)
+    feature_size = np.bincount(part_feature, weights=part_size, minlength=n).astype(np.int64)
+    feature_size += np.where(g.multi, 9, 0)
+    feature_size[g.missing] = 0
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(feature_size, out=offsets[1:])
+    buf = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    start = offsets[:-1]
+    heads = start[g.multi]
+    buf[heads] = 1
+    _put_u32(buf, heads + 1, np.full(len(heads), single_type + 3 + z))
+    _put_u32(buf, heads + 5, nparts[g.multi])
+    part_owner = np.repeat(np.arange(n), nparts)
+    part_at = start[part_owner] + np.where(g.multi[part_owner], 9, 0)
+    part_at = part_at + _excl_within(part_size, g.feature_offsets)
+    buf[part_at] = 1
+    _put_u32(buf, part_at + 1, np.full(len(part_at), single_type + z))
+    if g.family == "point":
+        coord_at = part_at + 5
+        empty = ncoords == 0
+        nan = np.full((int(empty.sum()), dims), np.nan)
+        _put_coords(buf, coord_at[empty], nan, ps)
+        _put_coords(buf, coord_at[~empty], g.coords, ps)
+    else:
+        if g.family == "line":
+            ring_at = part_at  # the count sits where a polygon's ring count would
+        else:
+            _put_u32(buf, part_at + 5, nrings)
+            ring_owner = np.repeat(np.arange(len(nrings)), nrings)
+            ring_at = part_at[ring_owner] + 9 + _excl_within(ring_size, g.part_offsets)
+        _put_u32(buf, ring_at + 5 if g.family == "line" else ring_at, ncoords)
+        first = ring_at + 9 if g.family == "line" else ring_at + 4
+        coord_at = (
+            np.repeat(first, ncoords)
+            + (np.arange(len(g.coords)) - np.repeat(g.ring_offsets[:-1], ncoords)) * ps
+        )
+        _put_coords(buf, coord_at, g.coords, ps)
+    array = pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+    )
+    out = array.to_numpy(zero_copy_only=False)
+    out[g.missing] = None
+    return out
+
+
+def _put_coords(buf: np.ndarray, at: np.ndarray, coords: np.ndarray, ps: int) -> None:
+    if len(at) == 0:
+        return
+    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - ps + 1, ps), strides=(1, 1))
+    windows[at] = np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).reshape(-1, ps)
