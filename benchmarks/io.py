@@ -79,7 +79,10 @@ def main() -> int:
 
     runs: list[tuple[str, callable]] = [
         # the same result as the peers: a GeoDataFrame of every feature
-        ("CityDesk read_layer + .data (GeoPackage -> GeoDataFrame)", lambda: read_layer(gpkg).data),
+        (
+            "CityDesk read_layer(compact=False) (GeoPackage -> GeoDataFrame)",
+            lambda: read_layer(gpkg, compact=False).data,
+        ),
         ("geopandas.read_file engine=fiona", lambda: gpd.read_file(gpkg, engine="fiona")),
         (
             "geopandas.read_file engine=pyogrio, no Arrow",
@@ -93,6 +96,8 @@ def main() -> int:
         ("geopandas.read_parquet", lambda: gpd.read_parquet(parquet)),
         # what the workbench holds of a file: coordinate arrays, no shapely objects
         ("CityDesk read_layer, held as arrays (not the same result)", lambda: read_layer(gpkg)),
+        # ... and an analysis then asking that layer for its GeoDataFrame
+        ("CityDesk read_layer, then .data (arrays -> GeoDataFrame)", lambda: read_layer(gpkg).data),
     ]
     results = {}
     for name, fn in runs:

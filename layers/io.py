@@ -216,10 +216,15 @@ def read_layer(
     wkt_field: str | None = None,
     style_index: int = 0,
     feedback: Feedback | None = None,
+    compact: bool = True,
 ) -> Layer:
     """Read any supported file as a :class:`VectorLayer` or :class:`RasterLayer`.
 
     ``assign_crs`` labels data whose file carries no CRS (it does not reproject).
+    ``compact`` (the default, what the workbench holds): a GIS file's geometry is kept as
+    coordinate arrays until ``layer.data`` is asked for; ``False`` reads the GeoDataFrame at
+    once, the faster way for a caller that will use it straight away (a conversion, an
+    analysis), since building it later from the arrays costs about as much again.
     """
     feedback = feedback or NullFeedback()
     path = Path(path)
@@ -242,7 +247,7 @@ def read_layer(
         wkt_field=wkt_field,
         csv_crs=assign_crs,
         feedback=feedback,
-        compact=True,
+        compact=compact,
     )
     if assign_crs is not None and frame.crs is None:
         if isinstance(frame, CompactFeatures):
@@ -397,4 +402,4 @@ def write_layer(layer: Layer, path: str | Path, *, feedback: Feedback | None = N
             )
         return write_raster(layer, path)
     assert isinstance(layer, VectorLayer)
-    return write_frame(layer.data, path, layer.id, feedback=feedback)
+    return write_frame(layer.frame_to_write(), path, layer.id, feedback=feedback)

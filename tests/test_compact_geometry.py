@@ -171,6 +171,10 @@ def test_a_read_layer_is_the_file_and_stays_arrays_until_asked(tmp_path, monkeyp
     assert list(layer.data.index) == list(expected.index)
     assert not layer.compact
     assert repr(layer).startswith("VectorLayer(")
+    # a caller that wants the frame at once reads it so
+    direct = read_layer(path, compact=False)
+    assert not direct.compact
+    assert_geodataframe_equal(direct.data, expected)
 
 
 def test_a_file_mixing_families_is_read_as_before(tmp_path, monkeypatch):

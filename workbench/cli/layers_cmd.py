@@ -143,7 +143,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(report.to_text())
     if args.repair and report.get("unreadable") is None:
-        layer = read_from_args(args)
+        layer = read_from_args(args, compact=False)
         if isinstance(layer, VectorLayer):
             fixed, count = repair(layer.data)
             layer.set_data(fixed)
@@ -159,7 +159,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from citydesk.layers.validation import repair
 
     with TqdmFeedback(_("converting")) as fb:
-        layer = read_from_args(args, fb, assign_crs=args.assign_crs)
+        layer = read_from_args(args, fb, assign_crs=args.assign_crs, compact=False)
     _refuse_existing_output(Path(args.output), layer.id, args.overwrite)
     if isinstance(layer, VectorLayer):
         if args.from_offset:
@@ -200,7 +200,7 @@ def cmd_offset(args: argparse.Namespace) -> int:
 
     from .main import print_json
 
-    frame = read_from_args(args).data
+    frame = read_from_args(args, compact=False).data
     reference = None
     if args.reference:
         path, _sep, layer = args.reference.partition("::")
