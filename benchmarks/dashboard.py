@@ -14,6 +14,7 @@ moments in pandas, then the same computation.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 from cases import grid_and_places, migrated_cases
-from common import ROOT, best_of, print_results
+from common import ROOT, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -66,6 +67,19 @@ class ReadSqlFacts:
         return frame
 
 
+def timings(fn, repeat: int = 3) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -82,28 +96,43 @@ def main() -> int:
                 store._con.execute("SELECT MAX(registered_at) FROM cases").fetchone()[0]
             )
             spec = DashboardSpec(start=last - pd.Timedelta(days=28), end=last)
-            _median, t_ours = best_of(lambda: build_dashboard(store, grid, spec))
-            _median, t_peer = best_of(lambda: build_dashboard(ReadSqlFacts(store), grid, spec))
+            t0 = time.perf_counter()
+            build_dashboard(store, grid, spec)  # the first also builds the columnar facts copy
+            t_first = time.perf_counter() - t0
+            ours = timings(lambda: build_dashboard(store, grid, spec))
+            peers = timings(lambda: build_dashboard(ReadSqlFacts(store), grid, spec))
+            t_ours, t_peer = statistics.median(ours), statistics.median(peers)
             board = build_dashboard(store, grid, spec)
             peer = build_dashboard(ReadSqlFacts(store), grid, spec)
         pd.testing.assert_frame_equal(board.kpis, peer.kpis)
         whole = board.kpis.iloc[-1]
         rows.append(
             [
-                "dashboard refresh (CityDesk: facts through GDAL's Arrow stream)",
-                f"{t_ours:.2f}",
+                "first dashboard of the store (CityDesk: builds the columnar facts copy)",
+                f"{t_first:.2f}",
+                "once per store; kept current by later imports",
+            ]
+        )
+        rows.append(
+            [
+                "dashboard refresh (CityDesk: the columnar facts copy)",
+                spread(ours),
                 f"< 2 s; {int(whole['registered']):,} registered in the period, "
                 f"{len(board.cells):,} cells, {int(board.cells['warning'].sum())} warnings",
             ]
         )
         rows.append(
             [
-                "dashboard refresh (peer: pandas.read_sql of the same columns)",
-                f"{t_peer:.2f}",
-                f"ratio {t_peer / t_ours:.1f}x; identical KPI table",
+                "dashboard refresh (peer: pandas.read_sql of the same columns, same filter)",
+                spread(peers),
+                f"ratio of medians {t_peer / t_ours:.1f}x; identical KPI table",
             ]
         )
-    print_results(f"{args.n:,} cases; best of 3", ["measure", "seconds", "target / note"], rows)
+    print_results(
+        f"{args.n:,} cases; median (min-max) of 3 refreshes after the first",
+        ["measure", "seconds", "target / note"],
+        rows,
+    )
     return 0
 
 
