@@ -59,9 +59,18 @@ def children(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.nda
     return flat, new
 
 
-def _owners(offsets: np.ndarray) -> np.ndarray:
+def owners(offsets: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_offsets`: the owner of each child."""
     return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+def spread(starts: np.ndarray, counts: np.ndarray, step: int = 1) -> np.ndarray:
+    """Positions ``start, start + step, ...`` (``count`` of them) for each group, flat: the
+    byte position of every coordinate of every ring, from the rings' first ones."""
+    first = np.cumsum(counts) - counts
+    return (
+        np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(first, counts)) * step
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,18 +100,6 @@ class CompactGeometry:
         return self.coords.shape[1] == 3
 
     @property
-    def nbytes(self) -> int:
-        arrays = (
-            self.coords,
-            self.ring_offsets,
-            self.part_offsets,
-            self.feature_offsets,
-            self.multi,
-            self.missing,
-        )
-        return sum(a.nbytes for a in arrays)
-
-    @property
     def xy(self) -> np.ndarray:
         """The coordinates in two dimensions (a view, no copy)."""
         return self.coords[:, :2]
@@ -110,11 +107,6 @@ class CompactGeometry:
     def coordinate_offsets(self) -> np.ndarray:
         """Feature ``f``'s coordinates are ``coords[off[f]:off[f + 1]]``."""
         return self.ring_offsets[self.part_offsets[self.feature_offsets]]
-
-    def empty(self) -> np.ndarray:
-        """Features that have a geometry without coordinates (``POLYGON EMPTY``)."""
-        off = self.coordinate_offsets()
-        return (off[1:] == off[:-1]) & ~self.missing
 
     def bounds(self) -> np.ndarray:
         """``(n, 4)`` minx, miny, maxx, maxy per feature; NaN for missing and empty ones."""

@@ -353,11 +353,6 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
     """Shapely geometries of GeoPackage blobs (None stays None). A blob that is not a
     standard GeoPackage geometry (the spec's "extended" curve types, or plain WKB written by
     another tool) raises ValueError naming what it found."""
-    return from_wkb_in_slices(np.asarray(wkb_of_blobs(blobs), dtype=object))
-
-
-def wkb_of_blobs(blobs: Sequence[bytes | None]) -> list[bytes | None]:
-    """The WKB inside GeoPackage geometry blobs (their header and envelope cut off)."""
     wkbs: list[bytes | None] = []
     for blob in blobs:
         if blob is None:
@@ -373,7 +368,7 @@ def wkb_of_blobs(blobs: Sequence[bytes | None]) -> list[bytes | None]:
         if envelope >= len(_ENVELOPE_BYTES):
             raise ValueError("a geometry blob has an invalid envelope code")
         wkbs.append(blob[8 + _ENVELOPE_BYTES[envelope] :])
-    return wkbs
+    return from_wkb_in_slices(np.asarray(wkbs, dtype=object))
 
 
 def from_wkb_in_slices(array: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .compact_geometry import CompactGeometry
+from .compact_geometry import CompactGeometry, owners, spread
 
 _FAMILY = {1: "point", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon"}
 
@@ -28,10 +28,24 @@ class _Unsupported(Exception):
     """This batch is not plain ISO WKB this module reads; shapely will."""
 
 
+def _windows(buf: np.ndarray, width: int, writeable: bool = False) -> np.ndarray:
+    """A view of ``buf`` with a ``width``-byte window starting at every byte: WKB's numbers
+    are not aligned, so a value at any position is read or written as one row."""
+    shape = (max(0, len(buf) - width + 1), width)
+    return np.lib.stride_tricks.as_strided(buf, shape=shape, strides=(1, 1), writeable=writeable)
+
+
 def _u32(data: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Little-endian uint32 at byte positions ``at`` (any alignment)."""
-    b = data[at[:, None] + np.arange(4)].astype(np.int64)
-    return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)
+    return _windows(data, 4)[at].view("<u4").reshape(-1).astype(np.int64)
+
+
+def _put(buf: np.ndarray, at: np.ndarray, values: np.ndarray, dtype: str) -> None:
+    """Write ``values`` (as little-endian ``dtype``, one row per position) at ``at``."""
+    if len(at) == 0:
+        return
+    raw = np.ascontiguousarray(values, dtype=dtype).view(np.uint8).reshape(len(at), -1)
+    _windows(buf, raw.shape[1], writeable=True)[at] = raw
 
 
 def compact_from_wkb(column: Any) -> CompactGeometry | None:
@@ -164,7 +178,7 @@ def _parse(
     if is_multi.any():
         nparts[is_multi] = _u32(data, start[is_multi] + 5)
     cursor = np.where(is_multi, start + 9, start)
-    part_feature, part_rank, part_at = [], [], []
+    part_feature, part_rank = [], []
     ring_part, ring_rank, ring_at, ring_len = [], [], [], []
     part_count = 0
     active = np.flatnonzero(nparts > 0)
@@ -182,7 +196,6 @@ def _parse(
         part_count += len(active)
         part_feature.append(active)
         part_rank.append(np.full(len(active), k))
-        part_at.append(at)
         if family == "point":
             xy = at + 5
             after = xy + point_size
@@ -247,18 +260,10 @@ def _parse(
     r_order = np.lexsort((r_rank, r_part))
     r_at, r_len = joined(ring_at)[r_order], joined(ring_len)[r_order]
     r_part = r_part[r_order]
-    # the coordinates: every point's bytes gathered at once through a view of the buffer
-    # with a window starting at every byte (points are not 8-byte aligned in WKB)
-    total = int(r_len.sum())
-    coord_pos = (
-        np.repeat(r_at, r_len)
-        + (np.arange(total) - np.repeat(np.cumsum(r_len) - r_len, r_len)) * point_size
-    )
-    if total:
-        windows = np.lib.stride_tricks.as_strided(
-            data, shape=(len(data) - point_size + 1, point_size), strides=(1, 1), writeable=False
-        )
-        coords = windows[coord_pos].view("<f8").astype(np.float64, copy=False)
+    # the coordinates: every point's bytes gathered at once (WKB does not align them)
+    if len(r_len) and r_len.sum():
+        coord_pos = spread(r_at, r_len, point_size)
+        coords = _windows(data, point_size)[coord_pos].view("<f8").astype(np.float64, copy=False)
     else:
         coords = np.empty((0, dims))
     if family == "point":
@@ -289,28 +294,19 @@ def _parse(
     )
 
 
-def _put_u32(buf: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
-    """Write little-endian uint32 ``values`` at byte positions ``at``."""
-    if len(at) == 0:
-        return
-    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - 3, 4), strides=(1, 1))
-    windows[at] = np.asarray(values, dtype="<u4").view(np.uint8).reshape(-1, 4)
-
-
 def _excl_within(sizes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """For children grouped by ``offsets``, the sum of the sizes of the earlier siblings."""
     excl = np.cumsum(sizes) - sizes
-    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    first = excl[offsets[:-1][np.diff(offsets) > 0]]
-    base = np.zeros(len(offsets) - 1, dtype=np.int64)
-    base[np.diff(offsets) > 0] = first
-    return excl - base[owner] if len(sizes) else excl
+    counts = np.diff(offsets)
+    base = np.zeros(len(counts), dtype=np.int64)
+    base[counts > 0] = excl[offsets[:-1][counts > 0]]
+    return excl - base[owners(offsets)] if len(sizes) else excl
 
 
 def wkb_of(geometry: CompactGeometry) -> np.ndarray:
     """ISO WKB (little-endian) of each feature, None where missing: the inverse of the reader,
-    written with numpy. Why: ``shapely.from_wkb`` of this is ~2x faster than building the same
-    objects with shapely's constructors, which clone every ring and polygon once more."""
+    written with numpy. Why: ``shapely.from_wkb`` of this built 500k polygons in 1.8 s where
+    shapely's constructors, which clone every ring and polygon once more, took 2.8 s."""
     g = geometry
     n = len(g)
     dims = g.coords.shape[1]
@@ -320,17 +316,17 @@ def wkb_of(geometry: CompactGeometry) -> np.ndarray:
     ncoords = np.diff(g.ring_offsets)
     nrings = np.diff(g.part_offsets)
     nparts = np.diff(g.feature_offsets)
+    ring_part = owners(g.part_offsets)
+    part_feature = owners(g.feature_offsets)
+    # sizes: a part is its 5-byte header, then (lines, polygons) a count and its contents
     ring_size = 4 + ps * ncoords
     if g.family == "point":
         part_size = np.full(len(nrings), 5 + ps, dtype=np.int64)
     elif g.family == "line":
-        part_size = 9 + ps * ncoords  # one "ring" per part: the line
+        part_size = 5 + ring_size  # its one "ring" is the line: count and points
     else:
-        ring_part = np.repeat(np.arange(len(nrings)), nrings)
-        part_size = 9 + np.bincount(ring_part, weights=ring_size, minlength=len(nrings)).astype(
-            np.int64
-        )
-    part_feature = np.repeat(np.arange(n), nparts)
+        rings = np.bincount(ring_part, weights=ring_size, minlength=len(nrings))
+        part_size = 9 + rings.astype(np.int64)
     feature_size = np.bincount(part_feature, weights=part_size, minlength=n).astype(np.int64)
     feature_size += np.where(g.multi, 9, 0)
     feature_size[g.missing] = 0
@@ -340,43 +336,27 @@ def wkb_of(geometry: CompactGeometry) -> np.ndarray:
     start = offsets[:-1]
     heads = start[g.multi]
     buf[heads] = 1
-    _put_u32(buf, heads + 1, np.full(len(heads), single_type + 3 + z))
-    _put_u32(buf, heads + 5, nparts[g.multi])
-    part_owner = np.repeat(np.arange(n), nparts)
-    part_at = start[part_owner] + np.where(g.multi[part_owner], 9, 0)
+    _put(buf, heads + 1, np.full(len(heads), single_type + 3 + z), "<u4")
+    _put(buf, heads + 5, nparts[g.multi], "<u4")
+    part_at = start[part_feature] + np.where(g.multi[part_feature], 9, 0)
     part_at = part_at + _excl_within(part_size, g.feature_offsets)
     buf[part_at] = 1
-    _put_u32(buf, part_at + 1, np.full(len(part_at), single_type + z))
+    _put(buf, part_at + 1, np.full(len(part_at), single_type + z), "<u4")
     if g.family == "point":
-        coord_at = part_at + 5
-        empty = ncoords == 0
-        nan = np.full((int(empty.sum()), dims), np.nan)
-        _put_coords(buf, coord_at[empty], nan, ps)
-        _put_coords(buf, coord_at[~empty], g.coords, ps)
+        empty = ncoords == 0  # ISO WKB writes an empty point as NaN coordinates
+        _put(buf, part_at[empty] + 5, np.full((int(empty.sum()), dims), np.nan), "<f8")
+        _put(buf, part_at[~empty] + 5, g.coords, "<f8")
     else:
         if g.family == "line":
-            ring_at = part_at  # the count sits where a polygon's ring count would
+            count_at = part_at + 5  # a line's point count follows its header
         else:
-            _put_u32(buf, part_at + 5, nrings)
-            ring_owner = np.repeat(np.arange(len(nrings)), nrings)
-            ring_at = part_at[ring_owner] + 9 + _excl_within(ring_size, g.part_offsets)
-        _put_u32(buf, ring_at + 5 if g.family == "line" else ring_at, ncoords)
-        first = ring_at + 9 if g.family == "line" else ring_at + 4
-        coord_at = (
-            np.repeat(first, ncoords)
-            + (np.arange(len(g.coords)) - np.repeat(g.ring_offsets[:-1], ncoords)) * ps
-        )
-        _put_coords(buf, coord_at, g.coords, ps)
+            _put(buf, part_at + 5, nrings, "<u4")
+            count_at = part_at[ring_part] + 9 + _excl_within(ring_size, g.part_offsets)
+        _put(buf, count_at, ncoords, "<u4")
+        _put(buf, spread(count_at + 4, ncoords, ps), g.coords, "<f8")
     array = pa.Array.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
     )
     out = array.to_numpy(zero_copy_only=False)
     out[g.missing] = None
     return out
-
-
-def _put_coords(buf: np.ndarray, at: np.ndarray, coords: np.ndarray, ps: int) -> None:
-    if len(at) == 0:
-        return
-    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - ps + 1, ps), strides=(1, 1))
-    windows[at] = np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).reshape(-1, ps)
