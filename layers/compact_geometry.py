@@ -20,7 +20,7 @@ used: it crashes the interpreter on an empty polygon (shapely 2.2, measured here
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -293,6 +293,41 @@ class CompactGeometry:
         from .wkb_arrays import wkb_of
 
         return from_wkb_in_slices(wkb_of(self))
+
+
+def batch_geometry(
+    held: CompactGeometry | None, parse: Callable[[], np.ndarray]
+) -> CompactGeometry | np.ndarray:
+    """One batch of a read: the numpy WKB reader's arrays (``held``), else what ``parse``
+    makes with shapely, held as arrays when they fit (its objects then handed back to the
+    system at once), else those shapely objects."""
+    if held is not None:
+        return held
+    geoms = parse()
+    arrays = CompactGeometry.from_shapely(geoms)
+    if arrays is None:
+        return geoms
+    del geoms
+    release_freed_memory()
+    return arrays
+
+
+def joined(pieces: list[CompactGeometry | np.ndarray]) -> CompactGeometry | np.ndarray:
+    """The batches of one read end to end: arrays when every batch is arrays of one family
+    and dimension (the list is emptied as they are copied), else shapely geometries."""
+    held = [p for p in pieces if isinstance(p, CompactGeometry)]
+    kinds = {(p.family, p.has_z) for p in held if len(p.coords)}
+    if len(held) < len(pieces) or len(kinds) > 1:
+        shapes = [p.to_shapely() if isinstance(p, CompactGeometry) else p for p in pieces]
+        return np.concatenate(shapes)
+    if not held:
+        nothing = CompactGeometry.from_shapely(np.array([], dtype=object))
+        assert nothing is not None
+        return nothing
+    pieces.clear()  # concat takes them out of ``held`` one by one
+    geometry = CompactGeometry.concat(held)
+    release_freed_memory()  # the pieces, freed into the heap as they were copied
+    return geometry
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .compact_geometry import CompactFeatures, CompactGeometry
+from .compact_geometry import CompactFeatures, CompactGeometry, batch_geometry, joined
 from .errors import CityDeskError, LayerReadError, ProjectFormatError
 from .feedback import Feedback, NullFeedback, check_canceled
 from .i18n import _
@@ -530,7 +531,11 @@ def read_features(
                 ):
                     column.extend(values)
             if arrays:
-                pieces.append(_compact_blobs(blobs, table, path))
+                pieces.append(
+                    batch_geometry(
+                        compact_from_gpkg_blobs(blobs), partial(_decoded, blobs, table, path)
+                    )
+                )
             done += len(batch)
             feedback.set_progress(min(99.0, 100.0 * done / total))
     except sqlite3.DatabaseError as exc:
@@ -541,7 +546,7 @@ def read_features(
         for c, v in zip(wanted, columns_of[2:], strict=True)
     }
     if arrays:
-        held = _joined_pieces(pieces)
+        held = joined(pieces)
         if isinstance(held, CompactGeometry):
             feedback.set_progress(100.0)
             return CompactFeatures(pd.DataFrame(data, index=index), held, crs_of(con, srs))
@@ -568,28 +573,6 @@ def _decoded(blobs: list[Any], table: str, path: str | Path) -> np.ndarray:
             _("Convert the layer to simple geometries in QGIS or with ogr2ogr, then add it again."),
             path=str(path),
         ) from exc
-
-
-def _compact_blobs(blobs: list[Any], table: str, path: str | Path) -> Any:
-    """One batch's geometry as arrays, or its shapely geometries when the arrays cannot
-    hold it (see :mod:`citydesk.layers.wkb_arrays`; a damaged blob raises as before)."""
-    held = compact_from_gpkg_blobs(blobs)
-    return held if held is not None else _decoded(blobs, table, path)
-
-
-def _joined_pieces(pieces: list[Any]) -> CompactGeometry | np.ndarray:
-    """The batches' geometry: arrays when every batch is arrays of one kind, else shapely."""
-    kinds = {
-        (p.family, p.has_z) for p in pieces if isinstance(p, CompactGeometry) and len(p.coords)
-    }
-    if all(isinstance(p, CompactGeometry) for p in pieces) and len(kinds) <= 1:
-        if not pieces:
-            return np.empty(0, dtype=object)
-        return CompactGeometry.concat(pieces)
-    return np.concatenate(
-        [p.to_shapely() if isinstance(p, CompactGeometry) else p for p in pieces]
-        or [np.empty(0, dtype=object)]
-    )
 
 
 # --- writing -----------------------------------------------------------------------------------

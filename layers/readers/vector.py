@@ -23,11 +23,10 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from .. import gpkg
-from ..compact_geometry import CompactFeatures, CompactGeometry
+from ..compact_geometry import CompactFeatures, CompactGeometry, batch_geometry, joined
 from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback, check_canceled
 from ..i18n import _
-from ..memory import release_freed_memory
 from ..wkb_arrays import compact_from_wkb
 from .encoding import shapefile_encoding
 from .shapefile_checks import check_shapefile_complete
@@ -244,32 +243,18 @@ class _Collected:
         self.batches: list[pa.RecordBatch] = []
         self.fids: list[np.ndarray] = []
         self.geometry: list[CompactGeometry | np.ndarray] = []
-        self.kind: tuple[str, bool] | None = None
 
     def add(self, batch: pa.RecordBatch, geom_name: str, fid_name: str) -> None:
         if not self.compact or geom_name not in batch.schema.names:
             self.batches.append(batch)
             return
         column = batch.column(geom_name)
-        held = compact_from_wkb(column)  # numpy, no GEOS object per feature
-        geoms = None
-        if held is None:  # WKB the numpy reader leaves to shapely
-            geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
-            held = CompactGeometry.from_shapely(geoms)
-        if held is not None and len(held.coords):
-            kind = (held.family, held.has_z)
-            if self.kind is not None and kind != self.kind:
-                held = None  # the layer mixes families or dimensions across batches
-            self.kind = self.kind or kind
-        if held is None:
-            if geoms is None:
-                geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
-            self.geometry.append(geoms)
-        else:
-            self.geometry.append(held)
-            if geoms is not None:
-                del geoms
-                release_freed_memory()  # the batch's shapely objects: back to the system
+        self.geometry.append(
+            batch_geometry(
+                compact_from_wkb(column),  # numpy, no GEOS object per feature
+                lambda: shapely.from_wkb(column.to_numpy(zero_copy_only=False)),
+            )
+        )
         if fid_name in batch.schema.names:
             self.fids.append(batch.column(fid_name).to_numpy().copy())
         keep = [n for n in batch.schema.names if n not in (geom_name, fid_name)]
@@ -300,20 +285,9 @@ class _Collected:
         self.batches = []
         if self.fids:
             attributes.index = pd.Index(np.concatenate(self.fids), name="fid")
-        pieces = self.geometry
-        held = [p for p in pieces if isinstance(p, CompactGeometry)]
-        if pieces and len(held) == len(pieces):
-            pieces.clear()
-            geometry = CompactGeometry.concat(held)
-            release_freed_memory()  # the pieces, freed into the heap as they were copied
-            return CompactFeatures(attributes, geometry, crs)
-        if not pieces:
-            nothing = CompactGeometry.from_shapely(np.array([], dtype=object))
-            assert nothing is not None
-            return CompactFeatures(attributes, nothing, crs)
-        geoms = np.concatenate(
-            [p.to_shapely() if isinstance(p, CompactGeometry) else p for p in pieces]
-        )
+        geoms = joined(self.geometry)
+        if isinstance(geoms, CompactGeometry):
+            return CompactFeatures(attributes, geoms, crs)
         series = gpd.GeoSeries(geoms, index=attributes.index, crs=crs)
         return gpd.GeoDataFrame(attributes, geometry=series)
 
