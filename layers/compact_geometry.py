@@ -20,6 +20,7 @@ used: it crashes the interpreter on an empty polygon (shapely 2.2, measured here
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -108,8 +109,10 @@ class CompactGeometry:
         """Feature ``f``'s coordinates are ``coords[off[f]:off[f + 1]]``."""
         return self.ring_offsets[self.part_offsets[self.feature_offsets]]
 
+    @functools.cached_property
     def bounds(self) -> np.ndarray:
-        """``(n, 4)`` minx, miny, maxx, maxy per feature; NaN for missing and empty ones."""
+        """``(n, 4)`` minx, miny, maxx, maxy per feature; NaN for missing and empty ones.
+        Computed once per geometry: the map's cache and a click's search share it."""
         n = len(self)
         out = np.full((n, 4), np.nan)
         off = self.coordinate_offsets()
@@ -124,6 +127,17 @@ class CompactGeometry:
         out[has, 2] = np.maximum.reduceat(x, starts)
         out[has, 3] = np.maximum.reduceat(y, starts)
         return out
+
+    def meeting(self, box: tuple[float, float, float, float]) -> np.ndarray:
+        """The features whose bounds meet ``box``, in order: a comparison of the bounds
+        array (a few ms for 500k features) instead of an R-tree, which would need every
+        feature as a shapely object."""
+        x0, y0, x1, y1 = box
+        b = self.bounds
+        with np.errstate(invalid="ignore"):
+            return np.flatnonzero(
+                (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+            )
 
     def total_bounds(self) -> tuple[float, float, float, float]:
         if len(self.coords) == 0:

@@ -118,7 +118,6 @@ class VectorLayer(Layer):
     _compact: CompactFeatures | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _drawing: dict[str, CompactGeometry] = field(default_factory=dict, init=False, repr=False)
-    _bounds: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
     data: _Features = _Features()  # after the state it sets: __init__ assigns in this order
 
@@ -154,6 +153,11 @@ class VectorLayer(Layer):
         arrays stays so after a save (the frame is built for the write and dropped)."""
         held = self._compact
         return held.to_frame() if held is not None else self.data
+
+    @property
+    def held_features(self) -> CompactFeatures | None:
+        """The arrays and attribute table the layer holds, None once it has a GeoDataFrame."""
+        return self._compact
 
     @property
     def compact(self) -> bool:
@@ -234,19 +238,7 @@ class VectorLayer(Layer):
             if held is None:
                 return self.in_crs(crs)
             geometry = self.drawing_geometry(crs)
-            key = ("bounds", id(geometry))
-            bounds = self._bounds.get(key)
-            if bounds is None:
-                self._bounds.clear()
-                bounds = self._bounds[key] = geometry.bounds()
-        x0, y0, x1, y1 = box
-        with np.errstate(invalid="ignore"):
-            near = np.flatnonzero(
-                (bounds[:, 0] <= x1)
-                & (bounds[:, 2] >= x0)
-                & (bounds[:, 1] <= y1)
-                & (bounds[:, 3] >= y0)
-            )
+        near = geometry.meeting(box)
         import geopandas as gpd
 
         attributes = held.attributes.iloc[near]

@@ -136,11 +136,8 @@ class _Checked:
 
     @classmethod
     def of_layer(cls, layer: VectorLayer) -> _Checked:
-        if not layer.compact:
-            return cls.of_frame(layer.data)
-        held = layer._compact
-        assert held is not None
-        return cls.of_features(held)
+        held = layer.held_features
+        return cls.of_frame(layer.data) if held is None else cls.of_features(held)
 
     @classmethod
     def of_features(cls, held: CompactFeatures) -> _Checked:

@@ -105,7 +105,7 @@ def test_arrays_give_back_exactly_what_was_read(geoms, data):
         xy = shapely.get_coordinates(g) if g is not None else np.zeros((0, 2))
         if len(xy):
             expected[i] = [xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()]
-    np.testing.assert_array_equal(compact.bounds(), expected)
+    np.testing.assert_array_equal(compact.bounds, expected)
     chunks = list(compact.chunks(5))
     assert _same(np.concatenate(chunks) if chunks else np.array([], dtype=object), geoms)
 
@@ -163,7 +163,7 @@ def test_a_read_layer_is_the_file_and_stays_arrays_until_asked(tmp_path, monkeyp
     assert report.get("empty_geometry") is not None and report.get("missing_geometry") is not None
     in_lonlat = layer.drawing_geometry("EPSG:4326")
     np.testing.assert_allclose(
-        in_lonlat.bounds(), shapely.bounds(expected.to_crs(4326).geometry.values)
+        in_lonlat.bounds, shapely.bounds(expected.to_crs(4326).geometry.values)
     )
     assert layer.compact
     # an analysis asks: the GeoDataFrame the reader would have made, fids kept

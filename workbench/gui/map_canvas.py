@@ -236,7 +236,7 @@ class MapCanvas(QWidget):
                 f for f in dict.fromkeys((style.field, style.label_field)) if f in layer.fields
             ]
             frame = layer.fetch(view.extent, self.project.crs, columns=wanted)
-            return self._cache_and_colors(layer, frame)
+            return prepare_vector(layer, self.project.crs, frame)
         with self._prepare_lock:
             if layer.id in self._prepared:
                 return self._prepared[layer.id]
@@ -244,12 +244,9 @@ class MapCanvas(QWidget):
             self._prepared[layer.id] = prepared
             return prepared
 
-    def _cache_and_colors(self, layer: VectorLayer, frame=None):
-        return prepare_vector(layer, self.project.crs, frame)
-
     def _build_prepared(self, layer):
         if isinstance(layer, VectorLayer):
-            prepared = self._cache_and_colors(layer)
+            prepared = prepare_vector(layer, self.project.crs)
         else:
             from citydesk.layers.raster_ops import reproject_raster
 
@@ -259,7 +256,7 @@ class MapCanvas(QWidget):
     def geometry_of(self, layer: VectorLayer, frame):
         """A geometry cache of some of a layer's features (in the project CRS), not kept:
         the selected features of a shared layer that was not read whole."""
-        return self._cache_and_colors(layer, frame)[0]
+        return prepare_vector(layer, self.project.crs, frame)[0]
 
     def prepared_geometry(self, layer: VectorLayer):
         """The layer's geometry cache in the project CRS (built on first use)."""
