@@ -437,3 +437,29 @@ def test_land_use_shared_between_departments_on_helsinki(
         assert "changed by someone else" in capsys.readouterr().err
     finally:
         close_all()
+
+
+def test_helsinki_layers_are_held_as_arrays_and_give_back_the_same_frames(city, tmp_path):
+    """Issue 22's arrays on a second city: every layer of the Helsinki project opens held as
+    arrays and builds the same frame as the plain reader, and so does each layer written
+    out as a user's GeoPackage and added from there."""
+    from geopandas.testing import assert_geodataframe_equal
+
+    from citydesk.layers import gpkg
+    from citydesk.layers.io import read_layer, write_frame
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project_store import load_project
+    from citydesk.layers.readers.vector import read_vector
+
+    project = load_project(city)
+    vectors = {k: v for k, v in project.layers.items() if isinstance(v, VectorLayer)}
+    assert len(vectors) >= 5 and all(layer.compact for layer in vectors.values())
+    with gpkg.open_file(city) as con:
+        for layer_id, layer in vectors.items():
+            plain = gpkg.read_features(con, layer_id)
+            assert_geodataframe_equal(layer.data, plain)
+            path = tmp_path / f"{layer_id}.gpkg"
+            write_frame(plain, path)
+            added = read_layer(path)
+            assert added.compact and added.extent == tuple(float(v) for v in plain.total_bounds)
+            assert_geodataframe_equal(added.data, read_vector(path)[0])
