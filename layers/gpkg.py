@@ -506,6 +506,11 @@ def read_features(
     fields = table_fields(con, table)
     wanted = list(fields) if columns is None else [c for c in columns if c in fields]
     key = _primary_key(con, table)
+    arrays = compact and bbox is None
+    # a whole layer read into arrays from a file reads its attributes when first asked for
+    later = arrays and columns is None and where is None and bool(str(path))
+    if later:
+        wanted = []
     select = [quote(key) if key else "rowid", quote(geom_col)] + [quote(c) for c in wanted]
     sql = f"SELECT {', '.join(select)} FROM {quote(table)}"
     if where:
@@ -518,7 +523,6 @@ def read_features(
         # that holds the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread
         # then froze the workbench's window, issue 20), while a Python loop per cell is slow
         columns_of: list[list[Any]] = [[] for _ in select]
-        arrays = compact and bbox is None
         pieces: list[Any] = []  # arrays: each batch's geometry, as arrays or shapely
         done = 0
         while batch := cursor.fetchmany(BATCH_ROWS):  # progress and cancel between batches
@@ -541,20 +545,20 @@ def read_features(
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from exc
     index = pd.Index(np.asarray(columns_of[0], dtype="int64"), name="fid")
-    data = {
-        c: _column(list(v), fields[c]).set_axis(index)
-        for c, v in zip(wanted, columns_of[2:], strict=True)
-    }
+    data = _columns_as_read(wanted, columns_of[2:], fields, index)
     if arrays:
         held = joined(pieces)
         if isinstance(held, CompactGeometry):
             feedback.set_progress(100.0)
-            return CompactFeatures(pd.DataFrame(data, index=index), held, crs_of(con, srs))
+            source = _TableColumns(Path(path).resolve(), table, key, fields) if later else None
+            return CompactFeatures(data, held, crs_of(con, srs), source)
         geoms = held
+        if later:  # not arrays after all: the frame is the only copy, so read them now
+            data = _TableColumns(Path(path), table, key, fields).read(list(fields), index)
     else:
         geoms = _decoded(list(columns_of[1]), table, path)
     frame = gpd.GeoDataFrame(
-        pd.DataFrame(data, index=index),
+        data,
         geometry=gpd.GeoSeries(geoms, index=index),
         crs=crs_of(con, srs),
     )
@@ -562,6 +566,62 @@ def read_features(
         frame = frame[frame.intersects(shapely.box(*bbox))]
     feedback.set_progress(100.0)
     return frame
+
+
+def _columns_as_read(
+    names: Sequence[str], values: Sequence[Sequence[Any]], declared: dict[str, str], index: pd.Index
+) -> pd.DataFrame:
+    """Fetched columns as a frame on ``index``, each with the dtype GDAL would give it."""
+    data = {
+        c: _column(list(v), declared[c]).set_axis(index) for c, v in zip(names, values, strict=True)
+    }
+    return pd.DataFrame(data, index=index)
+
+
+class _TableColumns:
+    """Attribute columns of one GeoPackage table, read when a layer first asks for them
+    (:class:`~citydesk.layers.compact_geometry.CompactFeatures`).
+
+    Read through its own short connection, so nothing stays open. The features must be the
+    ones first read, in the same order; a table whose rows were added, removed or
+    reordered in the meantime (the file replaced by another program) is refused with a
+    message rather than joined to the wrong geometry. Values edited in the file meanwhile
+    are read as they are now, as QGIS does."""
+
+    def __init__(self, path: Path, table: str, key: str | None, declared: dict[str, str]):
+        self.path, self.table, self.key, self.declared = path, table, key, dict(declared)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.declared)
+
+    def read(self, names: list[str], index: pd.Index) -> pd.DataFrame:
+        select = [quote(self.key) if self.key else "rowid"] + [quote(c) for c in names]
+        sql = f"SELECT {', '.join(select)} FROM {quote(self.table)}"
+        columns_of: list[list[Any]] = [[] for _ in select]
+        try:
+            with open_file(self.path) as con, read_transaction(con):
+                cursor = con.execute(sql)
+                while batch := cursor.fetchmany(BATCH_ROWS):
+                    for start in range(0, len(batch), _ROWS_SLICE):
+                        rows = zip(*batch[start : start + _ROWS_SLICE], strict=True)
+                        for column, values in zip(columns_of, rows, strict=True):
+                            column.extend(values)
+        except sqlite3.DatabaseError as exc:
+            raise self._changed(str(exc)) from exc
+        fids = np.asarray(columns_of[0], dtype="int64")
+        if len(fids) != len(index) or not np.array_equal(fids, index.to_numpy()):
+            raise self._changed(_("its features are not the ones first read"))
+        return _columns_as_read(names, columns_of[1:], self.declared, index)
+
+    def _changed(self, why: str) -> LayerReadError:
+        return LayerReadError(
+            _("cannot read the attributes of layer '{layer}' from its file ({why})").format(
+                layer=self.table, why=why
+            ),
+            _("The file was moved, replaced or changed since it was opened; open it again."),
+            path=str(self.path),
+        )
 
 
 def _decoded(blobs: list[Any], table: str, path: str | Path) -> np.ndarray:

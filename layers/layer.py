@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -184,7 +185,7 @@ class VectorLayer(Layer):
     @property
     def feature_count(self) -> int:
         held = self._compact
-        return len(held.attributes) if held is not None else len(self.data)
+        return len(held) if held is not None else len(self.data)
 
     @property
     def geometry_type(self) -> str:
@@ -200,7 +201,7 @@ class VectorLayer(Layer):
     def fields(self) -> list[str]:
         held = self._compact
         if held is not None:
-            return [str(c) for c in held.attributes.columns]
+            return [str(c) for c in held.fields]
         return [c for c in self.data.columns if c != self.data.geometry.name]
 
     @property
@@ -209,6 +210,22 @@ class VectorLayer(Layer):
         attribute table, or the GeoDataFrame itself once there is one."""
         held = self._compact
         return held.attributes if held is not None else self.data
+
+    def read_attributes(self) -> None:
+        """Read now any attribute columns not read yet from the layer's file."""
+        held = self._compact
+        if held is not None:
+            held.columns(held.fields)
+
+    def columns(self, names: Sequence[str]) -> pd.DataFrame:
+        """The attribute columns ``names`` (those the layer has), reading no others: what a
+        style or a label draws with. A layer held as arrays may not have read its
+        attribute table yet, and reads only these columns from its file."""
+        held = self._compact
+        if held is not None:
+            return held.columns(names)
+        data = self.data
+        return data[[n for n in names if n in data.columns and n != data.geometry.name]]
 
     def drawing_geometry(self, crs: CRS | str | None) -> CompactGeometry:
         """The geometry as arrays in ``crs``, for drawing (reprojected coordinates cached)."""
@@ -241,7 +258,7 @@ class VectorLayer(Layer):
         near = geometry.meeting(box)
         import geopandas as gpd
 
-        attributes = held.attributes.iloc[near]
+        attributes = held.attributes.iloc[near]  # the search reports every field
         geoms = gpd.GeoSeries(geometry.take(near).to_shapely(), index=attributes.index, crs=crs)
         return gpd.GeoDataFrame(attributes, geometry=geoms, crs=crs)
 

@@ -25,7 +25,7 @@ import logging
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +206,7 @@ def save_project(
     if target.suffix.lower() != ".gpkg":
         target = target.with_suffix(".gpkg")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _read_pending_attributes(project.layers.values())
     if target.exists():
         if _is_project(target):
             read_project_meta(target)
@@ -220,6 +221,15 @@ def save_project(
     project.path = str(target)
     log.info("saved project %s: %d layers", target, len(project.layers))
     return target
+
+
+def _read_pending_attributes(layers: Iterable[Layer]) -> None:
+    """Read the attribute columns a layer left for later (they come from its file, maybe
+    this one) before a write transaction opens: read through a second connection while the
+    save holds the file's write lock, they could wait on the save itself."""
+    for layer in layers:
+        if isinstance(layer, VectorLayer) and layer.kind != "shared":
+            layer.read_attributes()
 
 
 def _write_new(project: Project, target: Path, feedback: Feedback) -> None:
@@ -706,6 +716,7 @@ def put_layers(
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     for layer in layers:  # so a workbench can tell what an analysis wrote (layers_written_since)
         layer.metadata[WRITTEN_AT] = stamp
+    _read_pending_attributes(layers)
     with gpkg.open_file(path) as con, _busy_is_an_error(path), gpkg.write_transaction(con):
         # the other layers without their features: only their settings are rewritten, and
         # reading every parcel again held the GIL long enough to freeze the workbench's

@@ -343,3 +343,95 @@ def _to_crs(xy, source, target):
     from pyproj import Transformer
 
     return Transformer.from_crs(source, target, always_xy=True).transform(*xy)
+
+
+def _typed_project(tmp_path, journal: str = "WAL"):
+    """A project file with one layer of every column type the GeoPackage reader converts."""
+    import pandas as pd
+
+    from citydesk.layers import gpkg
+    from citydesk.layers.project import Project
+    from citydesk.layers.project_store import save_project
+
+    frame = _parcels()
+    frame["count"] = pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64")
+    frame["flag"] = [True, False, True, True, False, False, True]
+    frame["when"] = pd.to_datetime(["2024-05-01T08:00:00Z"] * 7, utc=True).as_unit("ms")
+    project = Project(crs="EPSG:2249")
+    project.add_layer(VectorLayer(name="parcels", id="parcels", data=frame))
+    path = save_project(project, tmp_path / "typed.gpkg")
+    with gpkg.open_file(path) as con:
+        con.execute(f"PRAGMA journal_mode={journal}")
+    return path
+
+
+def test_attributes_are_read_from_the_file_when_first_asked(tmp_path):
+    """A layer read into arrays from a CityDesk GeoPackage reads no attribute column until
+    asked, then only the ones asked (a style's field), and the whole table it finally reads
+    is the one the eager reader gives: same columns, order, dtypes and fids."""
+    from pandas.testing import assert_frame_equal
+
+    path = _typed_project(tmp_path)
+    eager = read_layer(path, "parcels", compact=False).data
+    layer = read_layer(path, "parcels")
+    held = layer.held_features
+    assert held is not None and list(held.table.columns) == []
+    assert layer.fields == ["name", "value", "count", "flag", "when"]
+    assert layer.feature_count == 7
+    values = layer.columns(["value", "nothing"])
+    assert list(values.columns) == ["value"] and list(held.table.columns) == ["value"]
+    assert_frame_equal(values, eager[["value"]])
+    assert_frame_equal(layer.attributes, eager.drop(columns="geometry"))
+    assert held.later is None  # everything read: nothing is fetched again
+    assert_geodataframe_equal(layer.data, eager)
+
+
+def test_a_first_map_reads_only_the_styled_column(tmp_path):
+    from citydesk.layers.style import graduated
+
+    pytest.importorskip("PyQt5")
+    from citydesk.workbench.gui.renderer import prepare_vector
+
+    path = _typed_project(tmp_path)
+    layer = read_layer(path, "parcels")
+    layer.style = graduated(read_layer(path, "parcels").attributes["value"], "value")
+    _cache, colors, labels = prepare_vector(layer, layer.crs)
+    assert list(layer.held_features.table.columns) == ["value"]
+    assert len(colors) == 7 and labels is None
+
+
+@pytest.mark.parametrize("change", ["row removed", "file moved"])
+def test_attributes_of_a_file_changed_since_are_refused(tmp_path, change):
+    """The geometry read first and attributes read later must describe the same features:
+    a table that lost a row, or a file that is gone, gives a message, never a wrong join."""
+    from citydesk.layers import gpkg
+    from citydesk.layers.errors import LayerReadError
+
+    path = _typed_project(tmp_path)
+    layer = read_layer(path, "parcels")
+    if change == "row removed":
+        with gpkg.open_file(path) as con:
+            con.execute("DELETE FROM parcels WHERE fid = (SELECT max(fid) FROM parcels)")
+    else:
+        path.rename(tmp_path / "elsewhere.gpkg")
+    with pytest.raises(LayerReadError) as caught:
+        layer.attributes  # noqa: B018
+    assert "open" in caught.value.fix.lower() or "path" in caught.value.fix.lower()
+    assert layer.compact  # nothing half-read: the layer is as it was
+
+
+@pytest.mark.parametrize("journal", ["WAL", "DELETE"])
+def test_saving_in_place_reads_pending_attributes_first(tmp_path, journal):
+    """A save over the file a layer reads its attributes from: they are read before the
+    save's write lock (a second connection inside it could wait on the save itself), in
+    either journal mode, and the saved file holds them unchanged."""
+    from citydesk.layers.project_store import load_project, save_project
+
+    path = _typed_project(tmp_path, journal)
+    project = load_project(path)
+    before = read_layer(path, "parcels", compact=False).data
+    save_project(project, path)
+    layer = project.layers["parcels"]
+    assert layer.held_features is not None and layer.held_features.later is None
+    assert_geodataframe_equal(read_layer(path, "parcels", compact=False).data, before)
+    assert_geodataframe_equal(load_project(path).layers["parcels"].data, before)

@@ -86,11 +86,12 @@ def prepare_vector(layer: VectorLayer, crs, frame=None) -> tuple[GeometryCache, 
     kind = {"Polygon": "polygon", "LineString": "line", "Point": "point"}.get(
         layer.geometry_type, "polygon"
     )
-    if frame is None:
-        geometry, table = layer.drawing_geometry(crs), layer.attributes
+    field = layer.style.label_field
+    if frame is None:  # only the columns drawn with: the rest may not be read yet
+        drawn = [f for f in (layer.style.field, field) if f]
+        geometry, table = layer.drawing_geometry(crs), layer.columns(drawn)
     else:
         geometry, table = frame.geometry.values, frame
-    field = layer.style.label_field
     labels = table[field].to_numpy() if field and field in table.columns else None
     return build_cache(geometry, kind), feature_colors(layer, table), labels
 
@@ -161,24 +162,47 @@ def render_vector(
                     if n % 2000 == 0 and token.canceled:
                         return None
             return image
-        pen = QPen(stroke, width_px) if width_px > 0 else QPen(Qt.NoPen)
+        outlined = width_px > 0 and style.symbol.stroke != "none"
+        pen = QPen(stroke, width_px) if outlined else QPen(Qt.NoPen)
         pen.setCosmetic(True)
-        painter.setPen(pen)
         for color in np.unique(colors[idx]):
-            painter.setBrush(QBrush(_qcolor(color)) if color != "none" else Qt.NoBrush)
-            for n, i in enumerate(idx[colors[idx] == color]):
-                for part in cache.shapes(i):
-                    if isinstance(part, QPolygonF):
-                        painter.drawPolygon(part)
-                    else:
-                        painter.drawPath(part)
-                if n % 2000 == 0 and token.canceled:
+            members = idx[colors[idx] == color]
+            brush = QBrush(_qcolor(color)) if color != "none" else QBrush(Qt.NoBrush)
+            if outlined and color != "none":
+                # the fill's edge lies under the antialiased outline, so the fill is drawn
+                # without antialiasing (the same picture; antialiasing the fill of a parcel
+                # with a thousand holes was most of the demo's first map, issue 22), then the
+                # outlines on top
+                painter.setRenderHint(QPainter.Antialiasing, False)
+                if not _draw_shapes(painter, cache, members, QPen(Qt.NoPen), brush, token):
                     return None
+                painter.setRenderHint(QPainter.Antialiasing, antialias)
+                brush = QBrush(Qt.NoBrush)
+            if not _draw_shapes(painter, cache, members, pen, brush, token):
+                return None
         _draw_labels(painter, layer, cache, idx, view, labels)
         return image
     finally:
         if painter.isActive():
             painter.end()
+
+
+def _draw_shapes(
+    painter: QPainter, cache, members: np.ndarray, pen: QPen, brush: QBrush, token: CancelToken
+) -> bool:
+    """Draw the converted shapes of ``members`` with ``pen`` and ``brush``; False if the
+    render was canceled on the way."""
+    painter.setPen(pen)
+    painter.setBrush(brush)
+    for n, i in enumerate(members):
+        for part in cache.shapes(i):
+            if isinstance(part, QPolygonF):
+                painter.drawPolygon(part)
+            else:
+                painter.drawPath(part)
+        if n % 2000 == 0 and token.canceled:
+            return False
+    return True
 
 
 #: above this many labelled features in view, labels are skipped (they would be unreadable)
@@ -196,7 +220,7 @@ def _draw_labels(
     """Labels from ``style.label_field`` at a point inside each feature, with a white halo."""
     field = layer.style.label_field
     if labels is None and field and field in layer.fields:
-        labels = layer.attributes[field].to_numpy()
+        labels = layer.columns([field])[field].to_numpy()
     if labels is None or len(idx) == 0 or len(idx) > MAX_LABELS:
         return
     points = cache.label_points(idx)
