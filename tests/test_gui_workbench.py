@@ -54,6 +54,12 @@ def test_opens_the_demo_and_draws_it(window):
     }
     assert len(colors) > 20
     assert "2249" in window.crs_label.text()
+    # the first map read only the columns it draws with (issue 22): the parcels' land-use
+    # style field, none of their other 19 columns
+    parcels = window.project.layers["parcels"]
+    held = parcels.held_features
+    assert held is not None and list(held.table.columns) == [parcels.style.field]
+    assert len(parcels.fields) > 10
     _shot(window, "main_window_demo.png")
 
 
