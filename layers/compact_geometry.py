@@ -51,12 +51,18 @@ def _offsets(owner: np.ndarray, count: int) -> np.ndarray:
     return np.searchsorted(owner, np.arange(count + 1)).astype(np.int64)
 
 
+def offsets_of(counts: np.ndarray) -> np.ndarray:
+    """Offsets from counts: item ``k`` owns ``[off[k], off[k + 1])``, ``off[0] = 0``."""
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
 def children(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The children of the items ``which`` (flat positions) and their new offsets."""
     starts = offsets[which]
     lengths = offsets[which + 1] - starts
-    new = np.zeros(len(which) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new[1:])
+    new = offsets_of(lengths)
     flat = np.repeat(starts - new[:-1], lengths) + np.arange(new[-1], dtype=np.int64)
     return flat, new
 

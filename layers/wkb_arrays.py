@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .compact_geometry import CompactGeometry, owners, spread
+from .compact_geometry import CompactGeometry, offsets_of, owners, spread
 
 _FAMILY = {1: "point", 2: "line", 3: "polygon", 4: "point", 5: "line", 6: "polygon"}
 
@@ -272,15 +272,11 @@ def _parse(
         if empty.any():
             r_len = np.where(empty, 0, r_len)
             coords = coords[~empty]
-    ring_offsets = np.zeros(len(r_len) + 1, dtype=np.int64)
-    np.cumsum(r_len, out=ring_offsets[1:])
-    rings_per_part = np.bincount(r_part, minlength=len(p_order))
-    part_offsets = np.zeros(len(p_order) + 1, dtype=np.int64)
-    np.cumsum(rings_per_part, out=part_offsets[1:])
+    ring_offsets = offsets_of(r_len)
+    part_offsets = offsets_of(np.bincount(r_part, minlength=len(p_order)))
     parts_per_feature = np.zeros(n, dtype=np.int64)
     parts_per_feature[present] = nparts
-    feature_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(parts_per_feature, out=feature_offsets[1:])
+    feature_offsets = offsets_of(parts_per_feature)
     multi = np.zeros(n, dtype=bool)
     multi[present] = is_multi
     return CompactGeometry(
@@ -330,8 +326,7 @@ def wkb_of(geometry: CompactGeometry) -> np.ndarray:
     feature_size = np.bincount(part_feature, weights=part_size, minlength=n).astype(np.int64)
     feature_size += np.where(g.multi, 9, 0)
     feature_size[g.missing] = 0
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(feature_size, out=offsets[1:])
+    offsets = offsets_of(feature_size)
     buf = np.zeros(int(offsets[-1]), dtype=np.uint8)
     start = offsets[:-1]
     heads = start[g.multi]
