@@ -32,6 +32,19 @@ def _symmetric_min(m: sparse.csr_array) -> sparse.csr_array:
     return sparse.csr_array(both_max + (both_min - both_max).multiply(both_min != 0))
 
 
+def _int32_indices(m: sparse.csr_array) -> sparse.csr_array:
+    """The matrix with 32-bit index arrays, as csgraph's compiled searches take them: given
+    64-bit ones (what scipy makes here), every call cast both arrays again, 0.3 of a 0.8 ms
+    nearest-crew search on a 100k-node graph."""
+    if m.nnz >= np.iinfo(np.int32).max or m.shape[0] >= np.iinfo(np.int32).max:
+        return m
+    out = sparse.csr_array(
+        (m.data, m.indices.astype(np.int32), m.indptr.astype(np.int32)), shape=m.shape
+    )
+    out.has_sorted_indices = m.has_sorted_indices
+    return out
+
+
 class GraphMatrix:
     """A graph's edge weight as a csgraph matrix, forward and reversed, converted once."""
 
@@ -41,8 +54,8 @@ class GraphMatrix:
         m = sparse.csr_array(
             nx.to_scipy_sparse_array(graph, nodelist=list(graph.nodes), weight=weight)
         )
-        self.forward = m if directed else _symmetric_min(m)
-        self.backward = self.forward.T.tocsr() if directed else self.forward
+        self.forward = _int32_indices(m if directed else _symmetric_min(m))
+        self.backward = _int32_indices(self.forward.T.tocsr()) if directed else self.forward
         # the first cost limit of first_to_reach: some fifty typical edges, then 1.3 times
         # the last answer (what a nearest crew costs changes little from one case to the next)
         weights = self.forward.data
