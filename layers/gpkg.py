@@ -519,9 +519,7 @@ def read_features(
     try:
         total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] or 1
         cursor = con.execute(sql)
-        # transposed as fetched, 256 rows at a time: zip(*rows) over every row is one C call
-        # that holds the GIL (0.1-0.2 s for the 13k parcels, and a read on a worker thread
-        # then froze the workbench's window, issue 20), while a Python loop per cell is slow
+        # transposed as fetched (_append_columns)
         columns_of: list[list[Any]] = [[] for _ in select]
         pieces: list[Any] = []  # arrays: each batch's geometry, as arrays or shapely
         done = 0
@@ -529,11 +527,7 @@ def read_features(
             check_canceled(feedback)
             blobs: list[Any] = []
             targets = [blobs if arrays and k == 1 else c for k, c in enumerate(columns_of)]
-            for start in range(0, len(batch), _ROWS_SLICE):
-                for column, values in zip(
-                    targets, zip(*batch[start : start + _ROWS_SLICE], strict=True), strict=True
-                ):
-                    column.extend(values)
+            _append_columns(targets, batch)
             if arrays:
                 pieces.append(
                     batch_geometry(
@@ -566,6 +560,17 @@ def read_features(
         frame = frame[frame.intersects(shapely.box(*bbox))]
     feedback.set_progress(100.0)
     return frame
+
+
+def _append_columns(columns: list[list[Any]], rows: list[tuple[Any, ...]]) -> None:
+    """Fetched rows appended to per-column lists, transposed ``_ROWS_SLICE`` rows at a time:
+    ``zip(*rows)`` over every row is one C call that holds the GIL (0.1-0.2 s for the 13k
+    parcels, and a read on a worker thread then froze the workbench's window, issue 20),
+    while a Python loop per cell is slow."""
+    for start in range(0, len(rows), _ROWS_SLICE):
+        transposed = zip(*rows[start : start + _ROWS_SLICE], strict=True)
+        for column, values in zip(columns, transposed, strict=True):
+            column.extend(values)
 
 
 def _columns_as_read(
@@ -603,10 +608,7 @@ class _TableColumns:
             with open_file(self.path) as con, read_transaction(con):
                 cursor = con.execute(sql)
                 while batch := cursor.fetchmany(BATCH_ROWS):
-                    for start in range(0, len(batch), _ROWS_SLICE):
-                        rows = zip(*batch[start : start + _ROWS_SLICE], strict=True)
-                        for column, values in zip(columns_of, rows, strict=True):
-                            column.extend(values)
+                    _append_columns(columns_of, batch)
         except sqlite3.DatabaseError as exc:
             raise self._changed(str(exc)) from exc
         fids = np.asarray(columns_of[0], dtype="int64")
