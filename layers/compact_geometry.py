@@ -390,11 +390,6 @@ class CompactFeatures:
         """The attribute columns, in the source's order, read or not."""
         return list(self.later.names) if self.later is not None else list(self.table.columns)
 
-    @property
-    def index(self) -> pd.Index:
-        """The features' ids in the source."""
-        return self.table.index
-
     def columns(self, names: Sequence[str]) -> pd.DataFrame:
         """The attribute columns ``names`` (unknown names left out), reading from the source
         those not read yet."""
