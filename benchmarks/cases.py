@@ -33,7 +33,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, ROOT, SHARED, print_results
+from common import DATA_DIR, ROOT, SHARED, bench_pg_url, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -227,14 +227,13 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(),
 def run_reimport(n: int, backend: str) -> None:
     import json
     import subprocess
+    from contextlib import ExitStack
 
     first, later, mapping = make_exports(n)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         if backend == "postgis":
-            import os
-
-            place = os.environ["CITYDESK_BENCH_PG_URL"]  # a fresh schema, e.g. ?schema=bench
+            place = bench_pg_url(stack)  # set it to a fresh schema, e.g. ?schema=bench
         else:
             place = str(Path(tmp) / "cases.gpkg")
             Path(place).write_bytes((ROOT / "layers/demo_data/cambridge_demo.gpkg").read_bytes())
@@ -345,12 +344,8 @@ def run_scale(sizes: list[int], backend: str) -> None:
 
     rows = []
     stack = ExitStack()
-    if backend == "postgis" and not os.environ.get("CITYDESK_BENCH_PG_URL"):
-        sys.path.insert(0, str(ROOT / "tools"))
-        from pg_cluster import Cluster  # a throwaway local cluster, fsync on
-
-        cluster = stack.enter_context(Cluster(fsync=True))
-        os.environ["CITYDESK_BENCH_PG_URL"] = cluster.url
+    if backend == "postgis":
+        bench_pg_url(stack)
     for n in sizes:
         first, _later, mapping = make_exports(n)
         with tempfile.TemporaryDirectory(dir=os.environ.get("CITYDESK_BENCH_TMP")) as tmp:

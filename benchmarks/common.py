@@ -13,6 +13,22 @@ SHARED = ROOT.parent / "shared" / "data"
 DATA_DIR = ROOT / "benchmarks" / "_data"  # generated inputs, git-ignored
 
 
+def bench_pg_url(stack) -> str:
+    """The PostGIS URL the case benchmarks write to: ``CITYDESK_BENCH_PG_URL`` if set, else a
+    throwaway local cluster with fsync on (tools/pg_cluster.py), stopped when ``stack``
+    (an ``ExitStack``) closes."""
+    import os
+    import sys
+
+    if not os.environ.get("CITYDESK_BENCH_PG_URL"):
+        sys.path.insert(0, str(ROOT / "tools"))
+        from pg_cluster import Cluster
+
+        cluster = stack.enter_context(Cluster(fsync=True))
+        os.environ["CITYDESK_BENCH_PG_URL"] = cluster.url
+    return os.environ["CITYDESK_BENCH_PG_URL"]
+
+
 def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
     """(median, min) wall-clock seconds of ``repeat`` runs."""
     times = []
