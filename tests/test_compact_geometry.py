@@ -435,3 +435,17 @@ def test_saving_in_place_reads_pending_attributes_first(tmp_path, journal):
     assert layer.held_features is not None and layer.held_features.later is None
     assert_geodataframe_equal(read_layer(path, "parcels", compact=False).data, before)
     assert_geodataframe_equal(load_project(path).layers["parcels"].data, before)
+
+
+def test_a_style_reads_only_its_field_and_names_a_missing_one(tmp_path):
+    """Styling a layer held as arrays reads the one field it classifies; a field the layer
+    does not have is a message naming it, not a KeyError."""
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.style_builder import StyleRequest, build_style
+
+    layer = read_layer(_typed_project(tmp_path), "parcels")
+    style = build_style(layer, StyleRequest(kind="categorized", field="name"))
+    assert style.field == "name" and len(style.categories) == 7
+    assert list(layer.held_features.table.columns) == ["name"]
+    with pytest.raises(CityDeskError, match="no field 'nmae'"):
+        build_style(layer, StyleRequest(kind="categorized", field="nmae"))

@@ -472,7 +472,7 @@ class MainWindow(QMainWindow):
             positions = np.arange(len(picked))
         else:
             cache = self.canvas.prepared_geometry(layer)
-            positions = layer.attributes.index.get_indexer(list(ids))
+            positions = layer.columns([]).index.get_indexer(list(ids))  # ids, no values
             positions = positions[positions >= 0]
         self._highlight_generation += 1
         generation = self._highlight_generation
