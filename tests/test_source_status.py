@@ -51,7 +51,16 @@ def _export(tmp_path, name, rows):
     return path
 
 
-def test_status_channel_and_updates_are_kept_and_changes_are_events(store, tmp_path):
+@pytest.mark.parametrize("lookup", ["by index", "joined"])
+def test_status_channel_and_updates_are_kept_and_changes_are_events(
+    store, tmp_path, monkeypatch, lookup
+):
+    """``joined``: the stored cases are found through the temporary table an import of
+    10,000 rows or more uses, here for three."""
+    if lookup == "joined":
+        from citydesk.incidents import case_store
+
+        monkeypatch.setattr(case_store, "_JOINED_LOOKUP", 1)
     mapping = tmp_path / "m.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
     monday = _export(
