@@ -781,8 +781,9 @@ class CaseStore:
         an import or a re-import puts its ids in a temporary table and joins it to that
         index, so the work grows with the import, not with the store (reading every id of
         the source, as this did before, took each part of a ten-million-row import longer
-        than the last; and a 1M re-import on PostGIS spent 17 s of 52 in 2,000 lookups of
-        500 ids, which the join does in one statement)."""
+        than the last). A re-import reads the stored rows the same way: one statement per
+        part instead of one per 500 ids (on a 1M PostGIS re-import this did not change the
+        time measurably, docs/BENCHMARKS.md)."""
         if len(wanted) < _JOINED_LOOKUP:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]

@@ -217,6 +217,20 @@ class VectorLayer(Layer):
         if held is not None:
             held.columns(held.fields)
 
+    def column(self, name: str) -> pd.Series:
+        """One attribute column, reading no others (see :meth:`columns`); a field the
+        layer does not have is a message naming it."""
+        frame = self.columns([name])
+        if name not in frame.columns:
+            from .errors import CityDeskError
+            from .i18n import _
+
+            raise CityDeskError(
+                _("the layer has no field '{field}'").format(field=name),
+                _("Choose one of: {fields}.").format(fields=", ".join(self.fields) or "-"),
+            )
+        return frame[name]
+
     def columns(self, names: Sequence[str]) -> pd.DataFrame:
         """The attribute columns ``names`` (those the layer has), reading no others: what a
         style or a label draws with. A layer held as arrays may not have read its

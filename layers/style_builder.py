@@ -34,17 +34,6 @@ class StyleRequest:
     breaks: tuple[float, ...] | None = None
 
 
-def _column(layer: VectorLayer, name: str):
-    """One attribute column, without reading the layer's others (see ``layer.columns``)."""
-    frame = layer.columns([name])
-    if name not in frame.columns:
-        raise CityDeskError(
-            _("the layer has no field '{field}'").format(field=name),
-            _("Choose one of: {fields}.").format(fields=", ".join(layer.fields) or "-"),
-        )
-    return frame[name]
-
-
 def numeric_fields(layer: VectorLayer) -> list[str]:
     return [c for c in layer.fields if layer.attributes[c].dtype.kind in "fiu"]
 
@@ -64,7 +53,7 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
             raise CityDeskError(
                 _("a categorized style needs a field"), _("Choose the field to categorize by.")
             )
-        style = categorized(_column(layer, req.field), req.field, req.palette, base)
+        style = categorized(layer.column(req.field), req.field, req.palette, base)
     elif req.kind == "graduated":
         if req.field not in numeric_fields(layer):
             raise CityDeskError(
@@ -79,7 +68,7 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
                 _("Use one of: {methods}.").format(methods=", ".join(sorted(CLASSIFIERS))),
             )
         style = graduated(
-            _column(layer, req.field),
+            layer.column(req.field),
             req.field,
             req.method,
             req.classes,
@@ -94,6 +83,6 @@ def build_style(layer: VectorLayer, req: StyleRequest) -> Style:
 
 
 def histogram(layer: VectorLayer, field: str, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(_column(layer, field), dtype=float)
+    values = np.asarray(layer.column(field), dtype=float)
     values = values[np.isfinite(values)]
     return np.histogram(values, bins=bins)

@@ -220,7 +220,7 @@ def _draw_labels(
     """Labels from ``style.label_field`` at a point inside each feature, with a white halo."""
     field = layer.style.label_field
     if labels is None and field and field in layer.fields:
-        labels = layer.columns([field])[field].to_numpy()
+        labels = layer.column(field).to_numpy()
     if labels is None or len(idx) == 0 or len(idx) > MAX_LABELS:
         return
     points = cache.label_points(idx)

@@ -224,7 +224,7 @@ class StyleDialog(QDialog):
             try:
                 ask = request
                 if request.kind == "graduated" and request.method == "jenks" and request.field:
-                    values = np.asarray(layer.columns([request.field])[request.field], dtype=float)
+                    values = np.asarray(layer.column(request.field), dtype=float)
                     finite = values[np.isfinite(values)]
                     if finite.size:
                         ask = replace(request, breaks=_jenks_breaks(finite, request.classes))
