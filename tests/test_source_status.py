@@ -116,6 +116,48 @@ def test_status_channel_and_updates_are_kept_and_changes_are_events(
         assert part in line, (part, line)
 
 
+@pytest.mark.parametrize("closes", ["one statement each", "in bulk"])
+def test_a_later_export_closes_many_reported_cases_at_once(store, tmp_path, monkeypatch, closes):
+    """``in bulk``: the closes a PostGIS re-import writes through a copied table (from
+    1,000 cases), here for three; the GeoPackage writes one statement each both ways."""
+    if closes == "in bulk":
+        from citydesk.incidents import postgis_store
+
+        monkeypatch.setattr(postgis_store, "_COPY_ROWS", 1)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    open_rows = [
+        [str(i), f"2026-03-02 0{i}:00", "", "2026-03-06 17:00", "Open", "Phone", ""]
+        for i in range(1, 5)
+    ]
+    assert import_csv(store, _export(tmp_path, "monday.csv", open_rows), mapping)["added"] == 4
+    ids = store.query().set_index("source_id")["case_id"]
+    later = _export(
+        tmp_path,
+        "tuesday.csv",
+        [
+            # closed with a new status and a new due time of the source's own
+            ["1", "2026-03-02 01:00", "2026-03-03 12:00", "2026-03-09 17:00", "Closed", "Phone", "2026-03-03 12:00"],  # noqa: E501
+            # closed, the source's due time unchanged: the stored one kept
+            ["2", "2026-03-02 02:00", "2026-03-03 13:00", "2026-03-06 17:00", "Closed", "Phone", ""],  # noqa: E501
+            ["3", "2026-03-02 03:00", "2026-03-03 14:00", "2026-03-06 17:00", "Closed", "Phone", "2026-03-03 14:00"],  # noqa: E501
+            ["4", "2026-03-02 04:00", "", "2026-03-06 17:00", "Open", "Phone", ""],  # still open
+        ],
+    )  # fmt: skip
+    result = import_csv(store, later, mapping)
+    assert (result["added"], result["updated"], result["unchanged"]) == (0, 3, 1)
+    one, two, four = (store.get(ids[i]) for i in ("1", "2", "4"))
+    assert one.status == two.status == "closed" and four.status == "reported"
+    assert (one.version, two.version, four.version) == (2, 2, 1)
+    assert one.closed_at.hour == 12 and two.closed_at.hour == 13  # as given, local time
+    assert one.source_status == "Closed" and one.due_at.day == 9
+    assert two.source_status == "Closed" and two.due_at.day == 6  # kept
+    assert [e.action for e in store.history(one.case_id)] == ["report", "close_imported"]
+    assert "Open -> Closed" in store.history(one.case_id)[-1].note
+    assert store.verify_all() == []
+    assert import_csv(store, later, mapping)["updated"] == 0  # idempotent
+
+
 def test_a_status_the_mapping_does_not_explain_is_refused_with_its_lines(store, tmp_path):
     mapping = tmp_path / "m.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
