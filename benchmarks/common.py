@@ -39,6 +39,19 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+def spread(values: list[float], digits: int = 2) -> str:
+    """``median (min-max)`` of repeated measurements, as docs/BENCHMARKS.md gives them."""
+    ordered = sorted(values)
+    mid = (
+        ordered[len(ordered) // 2]
+        if len(ordered) % 2
+        else sum(ordered[len(ordered) // 2 - 1 : len(ordered) // 2 + 1]) / 2
+    )
+    if len(ordered) == 1:
+        return f"{mid:.{digits}f}"
+    return f"{mid:.{digits}f} ({ordered[0]:.{digits}f}-{ordered[-1]:.{digits}f})"
+
+
 def machine() -> str:
     import os
 

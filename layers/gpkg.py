@@ -444,6 +444,24 @@ def has_table(con: sqlite3.Connection, table: str) -> bool:
     )
 
 
+def _rtree_of(con: sqlite3.Connection, table: str, geometry: str) -> str | None:
+    """The table's GeoPackage R-tree (``rtree_<table>_<column>``), when it has one that this
+    SQLite can read."""
+    name = f"rtree_{table}_{geometry}"
+    try:
+        row = con.execute(
+            "SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND column_name = ? "
+            "AND extension_name = 'gpkg_rtree_index'",
+            (table, geometry),
+        ).fetchone()
+        if row is None:
+            return None
+        con.execute(f"SELECT id FROM {quote(name)} LIMIT 0")
+    except sqlite3.DatabaseError:  # no extensions table, or the index missing or unreadable
+        return None
+    return name
+
+
 def _primary_key(con: sqlite3.Connection, table: str) -> str | None:
     for row in con.execute(f"PRAGMA table_info({quote(table)})"):
         if row[5]:
@@ -513,12 +531,24 @@ def read_features(
         wanted = []
     select = [quote(key) if key else "rowid", quote(geom_col)] + [quote(c) for c in wanted]
     sql = f"SELECT {', '.join(select)} FROM {quote(table)}"
-    if where:
-        sql += f" WHERE {where}"
+    conditions = [f"({where})"] if where else []
+    args: list[float] = []
+    rtree = _rtree_of(con, table, geom_col) if bbox is not None else None
+    if rtree is not None and bbox is not None:
+        # only the rows whose index box meets the view are read and decoded (reading all
+        # of a 500,000-parcel table for a 4,674-parcel view took 4.2 s); the exact test
+        # below still decides
+        conditions.append(
+            f"{quote(key) if key else 'rowid'} IN (SELECT id FROM {quote(rtree)} "
+            "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)"
+        )
+        args = [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
     feedback = feedback or NullFeedback()
     try:
         total = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0] or 1
-        cursor = con.execute(sql)
+        cursor = con.execute(sql, args)
         # transposed as fetched (_append_columns)
         columns_of: list[list[Any]] = [[] for _ in select]
         pieces: list[Any] = []  # arrays: each batch's geometry, as arrays or shapely
