@@ -603,6 +603,19 @@ def test_style_dialog_ok_without_a_change_keeps_every_shipped_style(qtbot, demo_
     assert dialog.apply_to_layer().kind == "single" and parcels.style.kind == "single"
 
 
+def _painted(image):
+    """The colours (premultiplication undone) and alphas of an image's painted pixels."""
+    import numpy as np
+
+    ptr = image.bits()
+    ptr.setsize(image.sizeInBytes())
+    px = np.frombuffer(ptr, dtype=np.uint32)
+    px = px[(px >> 24) > 0]
+    alpha = (px >> 24) & 0xFF
+    rgb = np.stack([(px >> k) & 0xFF for k in (16, 8, 0)], axis=1) * 255.0 / alpha[:, None]
+    return rgb, alpha
+
+
 def test_hollow_classes_never_draw_as_black_blocks(qtbot):
     """At city scale tiny features are drawn as pixel blocks; a hollow class (a Pareto plan's
     'keep', a scenario's unchanged parcels) drew them solid black (QColor('none') is
@@ -639,23 +652,20 @@ def test_hollow_classes_never_draw_as_black_blocks(qtbot):
         cache = build_cache(frame.geometry.values, "polygon")
         view = View(tuple(frame.total_bounds), 200, 150)  # 4,000 m on 200 px: tiny boxes
         image = rv(layer, cache, feature_colors(layer, frame), view, CancelToken())
-        ptr = image.bits()
-        ptr.setsize(image.sizeInBytes())
-        px = np.frombuffer(ptr, dtype=np.uint32)
-        opaque = px[(px >> 24) == 255]
-        assert len(opaque) and not (opaque & 0xFFFFFF == 0).any(), stroke  # no black
-        drawn = set((opaque & 0xFFFFFF).tolist())
-        if stroke == "none":
-            assert drawn == {0xE31A1C}  # the housing class; the hollow 'keep' draws nothing
-        else:
-            assert drawn == {0xBBBBBB}  # all outline at 1 px, as in QGIS
+        rgb, alpha = _painted(image)
+        assert len(rgb) and (rgb.max(axis=1) > 100).all(), stroke  # no black
+        if stroke == "none":  # the housing class; the hollow 'keep' draws nothing
+            assert np.abs(rgb - [0xE3, 0x1A, 0x1C]).max() <= 3
+        else:  # all outline at 1 px, as in QGIS
+            assert np.abs(rgb - [0xBB, 0xBB, 0xBB]).max() <= 3
+        assert (alpha > 0).all()
 
 
 def test_a_tiny_feature_mixes_fill_and_outline_by_how_much_the_outline_covers(qtbot):
-    """A 0.26 mm (1 px) outline covers a 2.5 px parcel: the outline's colour, as QGIS draws
-    it; a hairline (0.05 mm, the demo's) covers a third of it: the block stays nearer its
-    fill (painting it the outline's grey made 45 % of 500,000 shared parcels' painted pixels
-    differ from QGIS's picture)."""
+    """A 0.26 mm (1 px) outline covers most of a 2.5 px parcel: nearly the outline's
+    colour, as QGIS draws it; a hairline (0.05 mm, the demo's) covers a third of it: the
+    block stays nearer its fill (painting it the outline's grey made 45 % of 500,000 shared
+    parcels' painted pixels differ from QGIS's picture)."""
     import geopandas as gpd
     import numpy as np
     import shapely
@@ -670,7 +680,7 @@ def test_a_tiny_feature_mixes_fill_and_outline_by_how_much_the_outline_covers(qt
         shapely.box(x * 100, y * 100, x * 100 + 50, y * 100 + 50)
         for x in range(40)
         for y in range(30)
-    ]  # noqa: E501
+    ]
     frame = gpd.GeoDataFrame({"k": range(len(boxes))}, geometry=boxes, crs="EPSG:3857")
     fill, stroke = np.array([0xF6, 0xD3, 0x6B]), np.array([0x7A, 0x7A, 0x7A])
     mean = {}
@@ -678,19 +688,16 @@ def test_a_tiny_feature_mixes_fill_and_outline_by_how_much_the_outline_covers(qt
         layer = VectorLayer(
             name="p",
             data=frame,
-            style=Style(symbol=Symbol(fill="#f6d36b", stroke="#7a7a7a", stroke_width=width)),  # noqa: E501
+            style=Style(symbol=Symbol(fill="#f6d36b", stroke="#7a7a7a", stroke_width=width)),
         )
         cache = build_cache(frame.geometry.values, "polygon")
         view = View(tuple(frame.total_bounds), 200, 150)  # 20 m a pixel: 2.5 px boxes
         image = rv(layer, cache, feature_colors(layer, frame), view, CancelToken())
-        ptr = image.bits()
-        ptr.setsize(image.sizeInBytes())
-        px = np.frombuffer(ptr, dtype=np.uint32)
-        opaque = px[(px >> 24) == 255]
-        assert len(opaque) > 1000
-        rgb = np.stack([(opaque >> k) & 0xFF for k in (16, 8, 0)], axis=1).astype(float)
+        rgb, _alpha = _painted(image)
+        assert len(rgb) > 1000
         mean[width] = rgb.mean(axis=0)
-    assert np.abs(mean[0.26] - stroke).max() < 1  # all outline
+    to_fill, to_stroke = (np.abs(mean[0.26] - c).sum() for c in (fill, stroke))
+    assert to_stroke < to_fill / 4  # nearly all outline
     to_fill, to_stroke = (np.abs(mean[0.05] - c).sum() for c in (fill, stroke))
     assert to_fill < to_stroke  # mostly fill, some outline
     assert np.abs(mean[0.05] - fill).max() > 10  # but not the fill alone
