@@ -250,6 +250,18 @@ SPLAT_CHUNK = 65_536
 
 
 def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, style) -> None:
+    """:func:`_splat_block` over ``SPLAT_BLOCK`` features at a time: its temporaries (the
+    pixels each feature touches, sorted) for a whole chunk added 30 MiB to the 500k render's
+    peak memory, over issue 22's 2x of QGIS's."""
+    for a in range(0, len(bounds), SPLAT_BLOCK):
+        _splat_block(image, bounds[a : a + SPLAT_BLOCK], colors[a : a + SPLAT_BLOCK], view, style)
+
+
+#: tiny features painted at once
+SPLAT_BLOCK = 8_192
+
+
+def _splat_block(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, style) -> None:
     """Paint tiny features (at most TINY_PX across) into their pixel blocks with numpy, the
     way an antialiased picture (QGIS's) shows them.
 
@@ -299,8 +311,8 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
                 & (rows >= 0)
                 & (rows < view.height)
             )
-            flat.append(rows[keep] * view.width + cols[keep])
-            which.append(np.flatnonzero(keep))
+            flat.append((rows[keep] * view.width + cols[keep]).astype(np.int32))
+            which.append(np.flatnonzero(keep).astype(np.int32))
     cells, members = np.concatenate(flat), np.concatenate(which)
     if not len(cells):
         return
@@ -327,7 +339,6 @@ def _splat(image: QImage, bounds: np.ndarray, colors: np.ndarray, view: View, st
 def _rgb(hex_color: str) -> tuple[int, int, int]:
     c = QColor(hex_color)
     return c.red(), c.green(), c.blue()
-
 
 
 def render_raster(layer: RasterLayer, view: View, token: CancelToken) -> QImage | None:
