@@ -199,17 +199,13 @@ class CaseHistory:
         return self._unit_days
 
     def weighted_unit_sums(self, days: int, weight: np.ndarray) -> np.ndarray | None:
-        """``unit_days()[:, :days] @ weight`` in float64, a block of rows at a time (a
-        float32 table times a float64 vector would otherwise be copied whole as float64);
-        None without the dense table."""
+        """``unit_days()[:, :days] @ weight``, in float32 on the table as it is (a float64
+        product copied the table as float64 at every refit: 3 s more over a 52-origin
+        backtest of 40,000 series); None without the dense table."""
         dense = self.unit_days()
         if dense is None:
             return None
-        out = np.empty(len(dense))
-        rows = max(1, _SLICE // max(days, 1))
-        for lo in range(0, len(dense), rows):
-            out[lo : lo + rows] = dense[lo : lo + rows, :days].astype(np.float64) @ weight
-        return out
+        return (dense[:, :days] @ weight.astype(np.float32)).astype(np.float64)
 
     def daily_totals(self, until: int) -> np.ndarray:
         """(categories, days) city-wide counts of the days before ``until``."""
