@@ -65,7 +65,7 @@ ALL = "*"
 #: among busy neighbours would still be forecast at half their rate (one unlike unit among
 #: a hundred alike barely moves the moment estimate)
 KAPPA_RANGE = (0.5, 10.0)
-#: elements of the dense count table converted or multiplied at a time (32 MB as float64)
+#: counts converted into the dense float32 table at a time (no float64 copy of it is made)
 _SLICE = 1 << 22
 
 
