@@ -74,7 +74,10 @@ def spopt_pmedian(costs, weights, p: int, solver: str, limit: float):
         backend = pulp.HiGHS(msg=False, timeLimit=limit)
     started = time.perf_counter()
     model = PMedian.from_cost_matrix(costs, weights, p)
-    model.solve(backend)
+    try:
+        model.solve(backend)
+    except RuntimeError:  # spopt raises when the solver stopped at its limit with no plan
+        return None, False, time.perf_counter() - started
     seconds = time.perf_counter() - started
     proven = model.problem.sol_status == pulp.LpSolutionOptimal
     if solver == "highs":
@@ -102,8 +105,12 @@ def run_pmedian(seeds: list[int], limit: float, solvers: list[str]) -> None:
                     ours.outcome.status.value,
                     ours.outcome.solver,
                     f"{ours.outcome.seconds:.2f}",
-                    f"{peer_obj:,.2f}",
-                    "optimal" if peer_proven else "NOT proven (time limit)",
+                    "-" if peer_obj is None else f"{peer_obj:,.2f}",
+                    "optimal"
+                    if peer_proven
+                    else "no plan (time limit)"
+                    if peer_obj is None
+                    else "NOT proven (time limit)",
                     f"{peer_s:.1f}",
                     f"{'>= ' if not peer_proven else ''}{ratio:.1f}x",
                 ]
