@@ -39,17 +39,19 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
-def spread(values: list[float], digits: int = 2) -> str:
-    """``median (min-max)`` of repeated measurements, as docs/BENCHMARKS.md gives them."""
-    ordered = sorted(values)
-    mid = (
-        ordered[len(ordered) // 2]
-        if len(ordered) % 2
-        else sum(ordered[len(ordered) // 2 - 1 : len(ordered) // 2 + 1]) / 2
-    )
-    if len(ordered) == 1:
-        return f"{mid:.{digits}f}"
-    return f"{mid:.{digits}f} ({ordered[0]:.{digits}f}-{ordered[-1]:.{digits}f})"
+#: ``spread(seconds, *MS)``: seconds shown as whole milliseconds
+MS = (1000.0, ",.0f")
+
+
+def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:
+    """``median (min-max)`` of repeated measurements times ``scale`` (1000: seconds shown as
+    ms), as docs/BENCHMARKS.md gives them; one value alone is shown alone."""
+    import statistics
+
+    low, mid, high = (v * scale for v in (min(values), statistics.median(values), max(values)))
+    if len(values) == 1:
+        return f"{mid:{fmt}}"
+    return f"{mid:{fmt}} ({low:{fmt}}-{high:{fmt}})"
 
 
 def machine() -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 from cases import grid_and_places, migrated_cases
-from common import ROOT, print_results
+from common import ROOT, print_results, spread
 
 sys.path.insert(0, str(ROOT))
 
@@ -74,10 +74,6 @@ def timings(fn, repeat: int = 3) -> list[float]:
         fn()
         out.append(time.perf_counter() - t0)
     return out
-
-
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> int:

@@ -43,7 +43,16 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import DATA_DIR, differing_share, fit, peak_rss_mib, print_results, run_qgis_peer
+from common import (
+    DATA_DIR,
+    MS,
+    differing_share,
+    fit,
+    peak_rss_mib,
+    print_results,
+    run_qgis_peer,
+    spread,
+)
 
 W, H = 1600, 1000
 RUNS = 3
@@ -115,11 +124,6 @@ def run_citydesk(path, layer_name, style_json, out_dir, boxes) -> dict:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def spread(values: list[float], scale: float = 1000.0, fmt: str = ",.0f") -> str:
-    low, mid, high = (v * scale for v in (min(values), statistics.median(values), max(values)))
-    return f"{mid:{fmt}} ({low:{fmt}}-{high:{fmt}})"
 
 
 def main() -> int:
@@ -202,7 +206,7 @@ def main() -> int:
                 share = max(diffs[view]) if diffs[view] else None
                 share_valued = max(valued[view]) if valued[view] else None
                 rows.append([
-                    title, label, spread(a), spread(b) if b else "n/a",
+                    title, label, spread(a, *MS), spread(b, *MS) if b else "n/a",
                     spread(ratios, 1.0, ".2f") if ratios else "n/a",
                     "n/a" if share is None else f"{share:.1%} / {share_valued:.1%}",
                     "n/a" if share is None else ("yes" if share_valued < THRESHOLD else "NO"),
@@ -211,7 +215,7 @@ def main() -> int:
             peers = [r["peak_rss_mib"] for r in theirs]
             ratio = [x / y for x, y in zip(mine, peers, strict=False)]
             memory.append([
-                title, spread(mine, 1.0), spread(peers, 1.0) if peers else "n/a",
+                title, spread(mine, 1.0, ",.0f"), spread(peers, 1.0, ",.0f") if peers else "n/a",
                 spread(ratio, 1.0, ".2f") if ratio else "n/a",
             ])  # fmt: skip
     print_results(

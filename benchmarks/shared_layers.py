@@ -41,11 +41,13 @@ import numpy as np
 import pandas as pd
 from common import (
     DATA_DIR,
+    MS,
     differing_share,
     fit,
     print_peak_rss,
     print_results,
     run_qgis_peer,
+    spread,
 )
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QApplication
@@ -107,11 +109,6 @@ def runs(fn) -> tuple[list[float], object]:
         t, out = timed(fn)
         times.append(t)
     return times, out
-
-
-def spread(times: list[float]) -> str:
-    low, mid, high = (v * 1000 for v in (min(times), statistics.median(times), max(times)))
-    return f"{mid:,.0f} ({low:,.0f}-{high:,.0f})"
 
 
 def qgis(conninfo: str, schema: str, qml: str, out_dir: str, extents) -> dict | None:
@@ -205,13 +202,13 @@ def main() -> int:
             q = f"{theirs['cold'] * 1000:,.0f} / {theirs['median'] * 1000:,.0f}" if theirs else ""
             diff = differing_share(str(path), str(images / f"qgis_{n}.png")) if theirs else None
             rows.append([
-                f"PostGIS, {name}", f"{count:,}", spread(times),
+                f"PostGIS, {name}", f"{count:,}", spread(times, *MS),
                 q or "n/a",
                 f"{statistics.median(times) / theirs['median']:.2f}" if theirs else "n/a",
                 f"{diff:.1%}" if diff is not None else "n/a",
             ])  # fmt: skip
         for name, (g_times, (_image, g_count)) in local.items():
-            rows.append([f"GeoPackage, {name}", f"{g_count:,}", spread(g_times), "", "", ""])
+            rows.append([f"GeoPackage, {name}", f"{g_count:,}", spread(g_times, *MS), "", "", ""])
         ratios = {
             name: statistics.median(ours[name][0]) / statistics.median(local[name][0])
             for name in views
