@@ -71,7 +71,10 @@ class PersistentLp:
         self.binary = self.group >= 0
         sizes = np.bincount(self.group[self.binary])
         self._choice_groups = np.flatnonzero(sizes > 1)  # groups with something to decide
-        self._lower = np.array([v.lowBound or 0.0 for v in self.variables], dtype=float)
+        self._linked = self._group_links()
+        self._lower = np.array(
+            [-np.inf if v.lowBound is None else v.lowBound for v in self.variables], dtype=float
+        )
         self._upper = np.array(
             [np.inf if v.upBound is None else v.upBound for v in self.variables], dtype=float
         )
@@ -107,10 +110,11 @@ class PersistentLp:
         self._constant = float(expression.constant)
         self.model.changeColsCost(self.n, self._cols, -self.vector(expression))
 
-    def set_row_lower(self, name: str, lower: float) -> None:
-        """Lower bound of a ``>=`` row's expression (its constant term must be zero)."""
+    def set_row_lower(self, name: str, lower: float, constant: float = 0.0) -> None:
+        """Lower bound of a ``>=`` row's expression; ``constant`` is the expression's own
+        constant term, which HiGHS keeps in the bound rather than in the row."""
         row = self.problem.get_constraint_by_name(name)
-        self.model.changeRowBounds(row.index, lower, self._highspy.kHighsInf)
+        self.model.changeRowBounds(row.index, lower - constant, self._highspy.kHighsInf)
 
     def _objective(self, model) -> float:
         return -model.getInfo().objective_function_value + self._constant
@@ -139,8 +143,8 @@ class PersistentLp:
         result = self._solve_once(target_gap / 2, marginal, limit())
         check_canceled(self.feedback)
         while (
-            result.outcome.gap is not None
-            and result.outcome.gap > target_gap
+            result.outcome.status is not SolveStatus.INFEASIBLE
+            and (result.outcome.gap is None or result.outcome.gap > target_gap)
             and marginal < most_marginal
             and (deadline is None or time.perf_counter() < deadline)
         ):
@@ -181,16 +185,19 @@ class PersistentLp:
         reduced = np.abs(np.asarray(solution.col_dual))
         free_groups = self._marginal_groups(lp, reduced, marginal)
         values, objective = lp, bound
+        whole = False
         if free_groups.size or self._fractional(lp).any():
             values, objective, mip_bound = self._restricted_mip(
                 lp, free_groups, mip_gap, time_limit
             )
-            if np.isin(self._choice_groups, free_groups).all() and np.isfinite(mip_bound):
-                bound = min(bound, mip_bound)  # nothing was fixed: the MIP's bound holds
+            whole = bool(np.isin(self._choice_groups, free_groups).all())  # nothing was fixed
+            if whole and np.isfinite(mip_bound):
+                bound = min(bound, mip_bound)  # the MIP's bound holds for the whole model
         if values is None:
-            outcome = SolveOutcome(
-                SolveStatus.NO_SOLUTION, None, bound, time.perf_counter() - started, "highs"
-            )
+            # with every group free, a MIP with no plan and no bound proved there is none
+            proven = whole and np.isinf(mip_bound)
+            verdict = SolveStatus.INFEASIBLE if proven else SolveStatus.NO_SOLUTION
+            outcome = SolveOutcome(verdict, None, bound, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, lp, int(free_groups.size))
         gap = abs(bound - objective) / max(1.0, abs(objective))
         status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
@@ -200,9 +207,38 @@ class PersistentLp:
     def _fractional(self, lp: np.ndarray) -> np.ndarray:
         return self.binary & (np.abs(lp - np.round(lp)) > 1e-6)
 
+    def _group_links(self):
+        """Pairs of groups some row ties together alone (a neighbour penalty's row), as a
+        sparse (groups x groups) matrix; None when no row does.
+
+        Fixing one parcel of such a pair at its LP use can forbid the joint change that
+        pays off (two touching factories both turned into homes), so the marginal set
+        takes the linked groups of its own groups too."""
+        from scipy import sparse
+
+        matrix = self.model.getLp().a_matrix_
+        starts = np.asarray(matrix.start_)
+        inner = np.asarray(matrix.index_)
+        outer = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+        by_column = matrix.format_ == self._highspy.MatrixFormat.kColwise
+        rows, cols = (inner, outer) if by_column else (outer, inner)
+        grouped = self.group[cols] >= 0
+        rows, groups = rows[grouped], self.group[cols[grouped]]
+        pairs = np.unique(np.column_stack([rows, groups]), axis=0)
+        per_row = np.bincount(pairs[:, 0])
+        two = per_row[pairs[:, 0]] == 2
+        if not two.any():
+            return None
+        ends = pairs[two, 1].reshape(-1, 2)  # sorted by row: the two groups of each row
+        n_groups = int(self.group.max()) + 1
+        ones = np.ones(len(ends), dtype=bool)
+        links = sparse.coo_matrix((ones, (ends[:, 0], ends[:, 1])), shape=(n_groups,) * 2)
+        return (links + links.T).tocsr()
+
     def _marginal_groups(self, lp: np.ndarray, reduced: np.ndarray, count: int) -> np.ndarray:
         """Groups with a fractional variable, then those whose best unused alternative is
-        cheapest to bring in (smallest reduced cost), up to ``count`` in all."""
+        cheapest to bring in (smallest reduced cost), up to ``count`` in all; then, where
+        rows link groups in pairs, the linked groups of those (at most ``count`` more)."""
         chosen = list(dict.fromkeys(self.group[self._fractional(lp)].tolist()))
         unused = self.binary & (lp < 0.5)
         order = np.argsort(np.where(unused, reduced, np.inf), kind="stable")
@@ -214,6 +250,14 @@ class PersistentLp:
             if g not in seen:
                 seen.add(g)
                 chosen.append(g)
+        if self._linked is not None and chosen:
+            extra = 0
+            for g in chosen[:]:
+                for h in self._linked.indices[self._linked.indptr[g] : self._linked.indptr[g + 1]]:
+                    if extra < count and int(h) not in seen:
+                        seen.add(int(h))
+                        chosen.append(int(h))
+                        extra += 1
         return np.array(chosen, dtype=int)
 
     def _restricted_mip(self, lp, free_groups, mip_gap, time_limit):
@@ -234,6 +278,27 @@ class PersistentLp:
         check_canceled(self.feedback)
         info = mip.getInfo()
         if info.primal_solution_status != 2:
-            return None, float("nan"), float("nan")
+            infeasible = mip.getModelStatus() == self._highspy.HighsModelStatus.kInfeasible
+            return None, float("nan"), -np.inf if infeasible else float("nan")
         bound = -info.mip_dual_bound + self._constant
-        return np.asarray(mip.getSolution().col_value), self._objective(mip), bound
+        values, objective = np.asarray(mip.getSolution().col_value), self._objective(mip)
+        if not self.binary.all():
+            values, objective = self._polish(mip, values, objective)
+        return values, objective, bound
+
+    def _polish(self, mip, values: np.ndarray, objective: float) -> tuple[np.ndarray, float]:
+        """The plan's continuous columns at their best for its binaries.
+
+        A continuous column whose cost is only the front's tiny augmentation (a neighbour
+        penalty's correction, a coverage share) may be left anywhere the MIP's relative gap
+        allows, which overstates that objective for the plan; with the binaries fixed, one
+        LP puts each where the objective wants it."""
+        lower, upper = self._lower.copy(), self._upper.copy()
+        lower[self.binary] = upper[self.binary] = np.round(values[self.binary])
+        mip.changeColsBounds(self.n, self._cols, lower, upper)
+        mip.changeColsIntegrality(self.n, self._cols, np.zeros(self.n, dtype=np.uint8))
+        mip.setOptionValue("time_limit", self._highspy.kHighsInf)  # the MIP may have used it
+        mip.run()
+        if mip.getModelStatus() != self._highspy.HighsModelStatus.kOptimal:
+            return values, objective
+        return np.asarray(mip.getSolution().col_value), max(objective, self._objective(mip))
