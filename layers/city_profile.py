@@ -71,6 +71,9 @@ class PlanningCosts:
     density_units_per_ha: dict[str, float] = field(
         default_factory=dict, metadata={"range": (0, 1e5)}
     )
+    #: land-use class -> class -> how much they conflict on touching parcels (0-1000), over
+    #: CityDesk's defaults (layers/data/compatibility.toml)
+    compatibility: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -252,7 +255,7 @@ def _check(p: CityProfile, reader: Reader) -> None:
 
 
 def _check_land_use(p: CityProfile, reader: Reader) -> None:
-    from .land_use import LAND_USE_CLASSES, shipped_systems
+    from .land_use import LAND_USE_CLASSES, check_pairs, shipped_systems
 
     if p.land_use_system:
         reader.one_of(
@@ -260,6 +263,7 @@ def _check_land_use(p: CityProfile, reader: Reader) -> None:
         )
     for code, klass in p.land_use_codes.items():
         reader.one_of(f"land_use_codes.{code}", klass, list(LAND_USE_CLASSES), _("land-use class"))
+    check_pairs(reader, p.planning.compatibility, "planning.compatibility")
 
 
 def _profile_in(metadata: dict | None) -> CityProfile | None:

@@ -82,6 +82,17 @@ def check_classes(codes: dict[str, str], where: str, source: str = "") -> None:
         reader.one_of(f"{where}.{code}", klass, list(LAND_USE_CLASSES), _("land-use class"))
 
 
+def check_pairs(reader: Reader, pairs: dict[str, dict[str, float]], where: str) -> None:
+    """A table of land-use class pairs (the compatibility penalties): class names CityDesk
+    knows and values from 0 to 1000; a misspelt class would otherwise drop a conflict."""
+    classes = list(LAND_USE_CLASSES)
+    for first, row in pairs.items():
+        reader.one_of(f"{where}.{first}", first, classes, _("land-use class"))
+        for second, value in row.items():
+            reader.one_of(f"{where}.{first}.{second}", second, classes, _("land-use class"))
+            reader.in_range(f"{where}.{first}.{second}", value, 0, 1000)
+
+
 def classify(code: object, system: LandUseSystem, extra: dict[str, str] | None = None) -> str:
     """The class of one code ('unknown' when missing or unlisted); the city's own codes
     (``extra``) come before the system's."""

@@ -23,13 +23,20 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
-from .lp_fix import PersistentLp
+from .lp_fix import GroupFixResult, PersistentLp
 from .pareto import Objective, ParetoFront, ParetoPoint, collect_front, infeasible_model
+from .solve import PROVEN_GAP, SolveOutcome, SolveStatus
 
 AUGMENT = 1e-4  # f2 over its whole range is worth 0.01 % of f1's range
 #: the most one MIP of a point may take when the front has a budget to share (it used to be
 #: the only limit, fixed: on a loaded machine 8 of 21 points missed the gap target)
 MIP_CAP_S = 60.0
+
+
+def grid_levels(points: int, objectives: int) -> int:
+    """Levels per constrained objective: ``points`` in all, about, so that a front of three
+    objectives asked for 25 plans walks a 5 x 5 grid rather than 25 x 25."""
+    return max(2, round(points ** (1.0 / (objectives - 1))))
 
 
 def epsilon_front(
@@ -41,10 +48,18 @@ def epsilon_front(
     feedback: Feedback | None = None,
     time_limit: float | None = None,
 ) -> ParetoFront:
-    """``points`` epsilon levels of the second objective, each answered by LP + marginal MIP.
+    """An epsilon-constraint grid over the second (and third) objective, each grid point
+    answered by LP + marginal MIP.
 
     ``groups`` maps each binary variable's name to its group (its parcel); every group must
     take exactly one variable, as in land-use allocation.
+
+    With three objectives the first is maximised and the other two are held to a grid of
+    :func:`grid_levels` levels each; each row of the grid (one level of the third) walks the
+    second's levels upwards and takes AUGMECON2's two shortcuts, which stay valid for plans
+    proven only within a gap: a level whose LP is infeasible ends its row (every higher
+    level is tighter), and a plan that already reaches the next levels answers them too
+    (the tighter levels' bounds can only be lower, so its proven gap still holds).
 
     ``time_limit`` (seconds) is the whole front's budget. Each solve may use an equal share
     of what is left (at most ``MIP_CAP_S`` per MIP), so a point the solver closes quickly
@@ -55,27 +70,30 @@ def epsilon_front(
     in the notes.
     """
     feedback = feedback or NullFeedback()
-    if len(objectives) != 2:
+    if len(objectives) not in (2, 3):
         raise CityDeskError(
-            _("The city-scale front takes 2 objectives, not {n}.").format(n=len(objectives)),
+            _("The city-scale front takes 2 or 3 objectives, not {n}.").format(n=len(objectives)),
             _("Combine objectives with weights, or use AUGMECON2 on a smaller model."),
         )
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
-    n_levels = max(2, points)
-    solves_left = n_levels + 2  # the two payoff solves, then one per level
+    n_levels = points if len(objectives) == 2 else grid_levels(points, len(objectives))
+    n_levels = max(2, n_levels)
+    grid = n_levels ** (len(objectives) - 1)
+    solves_left = grid + len(objectives)  # the payoff solves, then one per grid point
 
     def solve_next():
         nonlocal solves_left
         share = MIP_CAP_S
         if deadline is not None:
             share = min(MIP_CAP_S, max(0.05, (deadline - time.perf_counter()) / solves_left))
-        solves_left -= 1
+        solves_left = max(1, solves_left - 1)
         return engine.solve(target_gap, time_limit=share, deadline=deadline)
 
-    first, second = objectives
     work = problem.copy()
-    work += second.sign * second.expression >= -1e30, "_eps"
+    rows = [f"_eps{k}" for k in range(1, len(objectives))]
+    for name, o in zip(rows, objectives[1:], strict=True):
+        work += o.sign * o.expression >= -1e30, name
     engine = PersistentLp(work, groups, feedback)
     f = [engine.vector(o.sign * o.expression) for o in objectives]
     constants = [o.sign * o.expression.constant for o in objectives]
@@ -85,8 +103,10 @@ def epsilon_front(
             float(o.sign * (v @ x + c)) for o, v, c in zip(objectives, f, constants, strict=True)
         )
 
+    signs = np.array([o.sign for o in objectives])
     feedback.push_info("payoff table")
     ends = []
+    pool: list[tuple[np.ndarray, np.ndarray]] = []  # every plan met: (objectives maximised, x)
     for lead in objectives:
         engine.maximise(lead.sign * lead.expression)
         result = solve_next()
@@ -99,46 +119,71 @@ def epsilon_front(
                 )
             raise infeasible_model(lead.name)
         ends.append(values_of(result.values))
+        pool.append((np.array(ends[-1]) * signs, result.values))
     table = np.array(ends)
-    g = table * np.array([o.sign for o in objectives])  # both maximised
-    lo, hi = g[0, 1], g[1, 1]
-    span1 = max(abs(g[0, 0] - g[1, 0]), 1.0)
-    span2 = max(hi - lo, 1e-9)
-    engine.maximise(
-        first.sign * first.expression + (AUGMENT * span1 / span2) * second.sign * second.expression
-    )
+    g = table * np.array([o.sign for o in objectives])  # every objective maximised
+    spans = [max(g[:, k].max() - g[:, k].min(), 1e-9) for k in range(len(objectives))]
+    span1 = max(spans[0], 1.0)
+    augmented = objectives[0].sign * objectives[0].expression
+    for k, o in enumerate(objectives[1:], 1):
+        augmented = augmented + (AUGMENT * span1 / spans[k]) * o.sign * o.expression
+    engine.maximise(augmented)
+    weights = np.array([1.0] + [AUGMENT * span1 / spans[k] for k in range(1, len(objectives))])
+    levels = [np.linspace(g[:, k].min(), g[k, k], n_levels) for k in range(1, len(objectives))]
     found: dict[tuple, ParetoPoint] = {}
-    levels = np.linspace(lo, hi, n_levels)
-    unreached = unanswered = 0
-    for n, epsilon in enumerate(levels):
-        check_canceled(feedback)
+    done = unanswered = bypassed = closed = 0
+    outer = levels[1] if len(levels) > 1 else np.array([np.nan])
+    for row_level in outer:
+        if not np.isnan(row_level):
+            engine.set_row_lower(rows[1], float(row_level), constants[2])
+        reached = -np.inf  # the second objective's value of the row's last plan
+        for n, epsilon in enumerate(levels[0]):
+            check_canceled(feedback)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+            if epsilon <= reached:  # the plan below already reaches this level
+                bypassed += 1
+                done += 1
+                continue
+            engine.set_row_lower(rows[0], float(epsilon), constants[1])
+            result = solve_next()
+            done += 1
+            feedback.set_progress(100.0 * done / grid)
+            status = result.outcome.status
+            if status is SolveStatus.INFEASIBLE:  # higher levels are tighter: none is feasible
+                closed += len(levels[0]) - n - 1
+                done += len(levels[0]) - n - 1
+                break
+            levels_here = [epsilon] + ([] if np.isnan(row_level) else [row_level])
+            result = _best_known(result, pool, weights, levels_here)
+            if not result.outcome.status.has_solution:
+                unanswered += 1  # no plan within its share of the time: a gap in the front
+                continue
+            values = values_of(result.values)
+            pool.append((np.array(values) * signs, result.values))
+            reached = g_value(values, objectives, 1)
+            key = tuple(round(v, 6) for v in values)
+            if key not in found:
+                chosen = np.flatnonzero(engine.binary & (result.values > 0.5))
+                solution = {engine.variables[j].name: 1.0 for j in chosen}
+                found[key] = ParetoPoint(values, result.outcome, solution)
         if deadline is not None and time.perf_counter() >= deadline:
-            unreached = len(levels) - n
             break
-        engine.set_row_lower("_eps", float(epsilon))
-        result = solve_next()
-        feedback.set_progress(100.0 * (n + 1) / len(levels))
-        if not result.outcome.status.has_solution:
-            unanswered += 1  # no plan within its share of the time: a gap in the front
-            continue
-        values = values_of(result.values)
-        key = tuple(round(v, 6) for v in values)
-        if key not in found:
-            chosen = np.flatnonzero(engine.binary & (result.values > 0.5))
-            solution = {engine.variables[j].name: 1.0 for j in chosen}
-            found[key] = ParetoPoint(values, result.outcome, solution)
     method = "epsilon-constraint, LP + marginal MIP"
-    front = collect_front(objectives, found, table, started, method, len(levels) + 2)
+    front = collect_front(objectives, found, table, started, method, done + len(objectives))
+    front.skipped = bypassed + closed
+    unreached = grid - done
     front.unexplored = unreached + unanswered
     if unreached:
+        front.stopped = "time limit"
         front.notes.append(
-            _("The time limit ended the front after {done} of {total} levels.").format(
-                done=len(levels) - unreached, total=len(levels)
+            _("The time limit ended the front after {done} of {total} grid points.").format(
+                done=done, total=grid
             )
         )
     if unanswered:
         front.notes.append(
-            _("{n} levels got no plan within their share of the time.").format(n=unanswered)
+            _("{n} grid points got no plan within their share of the time.").format(n=unanswered)
         )
     missed = [
         (k, p.outcome.gap)
@@ -158,3 +203,38 @@ def epsilon_front(
             )
         )
     return front
+
+
+def _best_known(
+    result: GroupFixResult,
+    pool: Sequence[tuple[np.ndarray, np.ndarray]],
+    weights: np.ndarray,
+    levels: Sequence[float],
+) -> GroupFixResult:
+    """The solve's plan, or a plan met earlier (a payoff end, another grid point's) that
+    also meets this grid point's levels and scores better, with its gap to this point's
+    bound. Under a short share of time the marginal MIP may find nothing, or less than a
+    plan already in hand; a plan is never lost that way, and its gap still says how good
+    it is here."""
+    bound = result.outcome.bound
+    if bound is None:
+        return result
+    best, best_score = None, -np.inf
+    for g, x in pool:
+        tight = np.array([g[k + 1] - level for k, level in enumerate(levels)])
+        if (tight >= -1e-7 * np.maximum(1.0, np.abs(levels))).all():
+            score = float(weights @ g)
+            if score > best_score:
+                best, best_score = x, score
+    mine = result.outcome.objective
+    if best is None or (mine is not None and mine >= best_score):
+        return result
+    gap = max(0.0, bound - best_score) / max(1.0, abs(best_score))
+    status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
+    outcome = SolveOutcome(status, best_score, bound, result.outcome.seconds, "highs")
+    return GroupFixResult(outcome, best, result.freed)
+
+
+def g_value(values: Sequence[float], objectives: Sequence[Objective], k: int) -> float:
+    """Objective ``k`` of a point as maximised (a minimised one negated)."""
+    return float(values[k]) * objectives[k].sign

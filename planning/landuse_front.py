@@ -26,7 +26,7 @@ from .landuse_inputs import plans_frame, project_landuse_problem
 
 @dataclass(frozen=True)
 class FrontSpec:
-    """Two objectives, how many points, and the scenario's targets and caps."""
+    """Two or three objectives, how many points, and the scenario's targets and caps."""
 
     objectives: tuple[str, str] = ("economic", "social")
     points: int = 22
@@ -61,8 +61,9 @@ def run_landuse_front(
         targets=spec.targets,
         budget=spec.budget,
         max_changed=spec.max_changed,
+        compatibility="compatibility" in spec.objectives,
     )
-    model = build_landuse_model(inputs)
+    model = build_landuse_model(inputs, compatibility="compatibility" in spec.objectives)
     objectives = objectives_for(model, list(spec.objectives))
     for o in objectives:
         if not any(abs(c) > 0 for c in o.expression.values()):
@@ -184,19 +185,27 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
 
 
 def pareto_chart(run: FrontRun):
-    """The front as a scatter of the two objectives, each point labelled with its plan."""
+    """The front as a scatter of the first two objectives, each point labelled with its
+    plan; a third objective colours the points (its scale beside the chart)."""
     from citydesk.layers.mpl_fonts import figure
 
     fig = figure(figsize=(7, 4.5))
     ax = fig.subplots()
     values = run.front.values()
-    if len(values):
+    names, senses = run.front.objectives, run.front.senses
+    if len(values) and len(names) == 3:
+        order = np.lexsort((values[:, 1], values[:, 0]))
+        shown = ax.scatter(
+            values[order, 0], values[order, 1], c=values[order, 2], cmap="viridis_r", zorder=3
+        )
+        bar = fig.colorbar(shown, ax=ax)
+        bar.set_label(_("{name} ({sense})").format(name=names[2], sense=senses[2]))
+    elif len(values):
         ax.plot(values[:, 0], values[:, 1], "o-", color="#1f77b4")
-        for k, (x, y) in enumerate(values, 1):
-            ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    first, second = run.front.objectives
-    ax.set_xlabel(_("{name} ({sense})").format(name=first, sense=run.front.senses[0]))
-    ax.set_ylabel(_("{name} ({sense})").format(name=second, sense=run.front.senses[1]))
+    for k, (x, y) in enumerate(values[:, :2] if len(values) else [], 1):
+        ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(_("{name} ({sense})").format(name=names[0], sense=senses[0]))
+    ax.set_ylabel(_("{name} ({sense})").format(name=names[1], sense=senses[1]))
     ax.set_title(_("Pareto front: {n} plans").format(n=len(values)))
     ax.grid(alpha=0.3)
     fig.tight_layout()

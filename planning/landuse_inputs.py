@@ -282,6 +282,7 @@ def landuse_problem(
     protect: tuple[str, ...] = ("floodplain", "open_space", "water"),
     served: dict[str, np.ndarray] | None = None,
     coverage: bool = False,
+    compatibility: bool = False,
     profile: CityProfile | None = None,
     notes: list[str] | None = None,
 ) -> LandUseProblem:
@@ -297,6 +298,11 @@ def landuse_problem(
     maximal-covering term, :class:`citydesk.optimization.landuse.Coverage`) instead of per parcel;
     ``served`` ({"schools"/"parks": flag per parcel, before the filter}) says who already
     has one within the radius (default: straight-line distance).
+
+    ``compatibility`` adds what the compatibility objective needs: the touching pairs of
+    parcels, the penalty of each pair of land-use classes (the profile's over CityDesk's
+    defaults) and each parcel's class under each use; a non-candidate neighbour counts with
+    its use today.
 
     ``profile`` says which fields hold the homes, floor area, land value and zoning code,
     and gives the zoning families; what the city lacks is added to ``notes``."""
@@ -400,6 +406,9 @@ def landuse_problem(
         coefficients["suitability"] = np.repeat(fit, k, axis=1) * (np.arange(k) > 0)[None, :]
     allowed = _zoning_allowed(zones, rules)
     allowed[unusable, 1:] = False
+    neighbours = (
+        _neighbours(everyone, keep, facts.land_class, profile, notes) if compatibility else None
+    )
     return LandUseProblem(
         parcel_ids=facts.ids[keep],
         allowed=allowed,
@@ -411,7 +420,53 @@ def landuse_problem(
         budget=budget,
         max_changed=max_changed,
         protected=protected,
+        adjacency=None if neighbours is None else neighbours.adjacency,
+        incompatible=None if neighbours is None else neighbours.penalty,
+        use_class=None if neighbours is None else neighbours.use_class,
+        outside_penalty=None if neighbours is None else neighbours.outside,
     )
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What the compatibility objective reads (fields of :class:`LandUseProblem`)."""
+
+    adjacency: np.ndarray
+    penalty: np.ndarray
+    use_class: np.ndarray
+    outside: np.ndarray
+
+
+def _neighbours(
+    everyone: gpd.GeoDataFrame,
+    keep: np.ndarray,
+    land_class: np.ndarray,
+    profile: CityProfile | None,
+    notes: list[str],
+) -> Neighbours:
+    """The compatibility objective's inputs (see :func:`landuse_problem`)."""
+    from .land_compatibility import penalty_matrix, use_classes
+
+    if (land_class == "unknown").all():
+        notes.append(
+            _(
+                "today's land use is unknown ([layers.parcels] land_use): compatibility"
+                " counts only conflicts between parcels the plan changes"
+            )
+        )
+    penalty = penalty_matrix(profile.planning.compatibility if profile is not None else None)
+    klass = use_classes(land_class.tolist(), USES)
+    pairs = parcel_adjacency(everyone)
+    index = np.full(len(everyone), -1)
+    index[keep] = np.arange(int(keep.sum()))
+    ia, ib = index[pairs[:, 0]], index[pairs[:, 1]]
+    inside = (ia >= 0) & (ib >= 0)
+    outside = np.zeros((int(keep.sum()), len(USES)))
+    for mine, theirs, near in ((ia, pairs[:, 1], ib), (ib, pairs[:, 0], ia)):
+        edge = (mine >= 0) & (near < 0)  # a candidate beside a parcel that keeps its use
+        today = klass[theirs[edge], 0]
+        np.add.at(outside, mine[edge], penalty[klass[keep][mine[edge]], today[:, None]])
+    return Neighbours(np.column_stack([ia[inside], ib[inside]]), penalty, klass[keep], outside)
 
 
 def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -> LandUseProblem:

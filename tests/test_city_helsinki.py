@@ -209,6 +209,30 @@ def test_fire_station_siting_and_land_use_front(city, capsys):
     assert len(plans) >= 2 and all(p["housing"] >= 300 - 1e-6 for p in plans)
     costs = [p["cost"] for p in plans]
     assert max(costs) > min(costs)  # a real trade-off
+    # neighbour conflicts as a third objective, from the extract's landuse tags (issue 25)
+    assert (
+        main(
+            [
+                "optimize",
+                "landuse",
+                str(city),
+                "--housing",
+                "300",
+                "--points",
+                "4",
+                "--objectives",
+                "social,cost,compatibility",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    plans = out["plans"]
+    assert len(plans) >= 2 and all(p["housing"] >= 300 - 1e-6 for p in plans)
+    conflicts = [p["compatibility"] for p in plans]
+    assert max(conflicts) > min(conflicts)  # the plans trade conflicts against the rest
+    assert not any("land use is unknown" in n for n in out["notes"])  # OSM tags classify
 
 
 def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):

@@ -80,3 +80,35 @@ def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     assert {"plan_1", "plan_2"} <= set(plans.columns)
     qtbot.wait(300)
     _shot(window, "front_result.png")
+
+
+def test_a_front_with_neighbour_conflicts_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
+    """Three objectives at parcel scale (issue 25): chosen in the dialog, run within a time
+    budget, shown as a chart coloured by the conflicts and a table with their column."""
+    from dataclasses import replace
+
+    from citydesk.optimization.solve import SolveOptions
+    from citydesk.workbench.gui.optimize.front_dialog import FrontDialog
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
+    dialog = FrontDialog(window)
+    qtbot.addWidget(dialog)
+    offered = [dialog.pair.itemData(i) for i in range(dialog.pair.count())]
+    dialog.pair.setCurrentIndex(offered.index(("economic", "social", "compatibility")))
+    dialog.points.setValue(4)
+    spec = replace(dialog.spec(), options=SolveOptions(time_limit=120))
+    assert spec.objectives == ("economic", "social", "compatibility")
+    dialog.close()
+
+    window.last_front = None
+    window.landuse_front(spec)
+    qtbot.waitUntil(lambda: window.last_front is not None, timeout=240_000)
+    run = window.last_front
+    assert len(run.front.points) >= 2
+    conflicts = run.table["compatibility"]
+    assert conflicts.max() > conflicts.min()  # a trade-off in the conflicts too
+    view = window.front_dock.widget()
+    assert view.model.rowCount() == len(run.front.points)
+    assert len(view.canvas.figure.axes) == 2  # the scatter and the conflicts' colour bar
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    _shot(window, "front_conflicts.png")

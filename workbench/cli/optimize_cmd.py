@@ -77,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--objectives",
         default="economic,social",
         help=_(
-            "two objectives for the front: economic, social, environment (default economic,social)"
+            "two or three objectives for the front: economic, social, environment, compatibility,"
+            " cost (default economic,social)"
         ),
     )
     landuse.add_argument("--points", type=int, default=10, help=_("grid points of the front (10)"))
@@ -320,10 +321,16 @@ def cmd_landuse(args: argparse.Namespace) -> int:
             from citydesk.planning.landuse_front import FrontSpec, run_landuse_front
 
             names = [n.strip() for n in args.objectives.split(",") if n.strip()]
-            if len(names) != 2 or any(n not in OBJECTIVES for n in names):
+            if (
+                len(names) not in (2, 3)
+                or len(set(names)) != len(names)
+                or any(n not in OBJECTIVES for n in names)
+            ):
                 raise CityDeskError(
-                    _("Give two objectives, not {names}.").format(names=", ".join(names)),
-                    _("Choose from: economic, social, environment."),
+                    _("Give two or three different objectives, not {names}.").format(
+                        names=", ".join(names)
+                    ),
+                    _("Choose from: {names}.").format(names=", ".join(OBJECTIVES)),
                 )
             if not args.exact and args.solver == "cbc":
                 raise CityDeskError(  # refused, not ignored (issue 25)
@@ -358,6 +365,11 @@ def cmd_landuse(args: argparse.Namespace) -> int:
         currency = project_currency(project)
         for row in rows:
             gap = "-" if row["gap"] is None else f"{row['gap']:.3%}"
+            conflicts = (
+                _("; neighbour conflicts {value:,.1f}").format(value=row["compatibility"])
+                if "compatibility" in row
+                else ""
+            )
             print(
                 _(
                     "{plan}: {status} (gap {gap}); economic {economic}, social {social:,.1f},"
@@ -371,6 +383,7 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                         "cost": format_value(row["cost"], "money", currency),
                     }
                 )
+                + conflicts
             )
         if front is not None:
             for note in front.notes:

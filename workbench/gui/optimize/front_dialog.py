@@ -1,4 +1,4 @@
-"""The dialog that sets up a land-use Pareto front: two objectives, points, targets, caps.
+"""The dialog that sets up a land-use Pareto front: its objectives, points, targets, caps.
 
 It only builds a :class:`citydesk.planning.landuse_front.FrontSpec`; the main window runs it in the
 task runner and shows the result in :class:`FrontView`.
@@ -19,6 +19,12 @@ PAIRS = {
     ("social", "environment"): N_("Social benefit against floodplain impact"),
     ("social", "cost"): N_("Social benefit against development cost"),
     ("economic", "cost"): N_("Economic value against development cost"),
+    ("economic", "social", "compatibility"): N_(
+        "Economic value, social benefit and neighbour conflicts"
+    ),
+    ("social", "cost", "compatibility"): N_(
+        "Social benefit, development cost and neighbour conflicts"
+    ),
 }
 
 
