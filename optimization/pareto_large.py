@@ -121,7 +121,7 @@ def epsilon_front(
         ends.append(values_of(result.values))
         pool.append((np.array(ends[-1]) * signs, result.values))
     table = np.array(ends)
-    g = table * np.array([o.sign for o in objectives])  # every objective maximised
+    g = table * signs  # every objective maximised
     spans = [max(g[:, k].max() - g[:, k].min(), 1e-9) for k in range(len(objectives))]
     span1 = max(spans[0], 1.0)
     augmented = objectives[0].sign * objectives[0].expression
@@ -131,7 +131,7 @@ def epsilon_front(
     weights = np.array([1.0] + [AUGMENT * span1 / spans[k] for k in range(1, len(objectives))])
     levels = [np.linspace(g[:, k].min(), g[k, k], n_levels) for k in range(1, len(objectives))]
     found: dict[tuple, ParetoPoint] = {}
-    done = unanswered = bypassed = closed = 0
+    done = solved = unanswered = bypassed = closed = 0
     outer = levels[1] if len(levels) > 1 else np.array([np.nan])
     for row_level in outer:
         if not np.isnan(row_level):
@@ -144,15 +144,18 @@ def epsilon_front(
             if epsilon <= reached:  # the plan below already reaches this level
                 bypassed += 1
                 done += 1
+                solves_left = max(1, solves_left - 1)  # its share goes to the others
                 continue
             engine.set_row_lower(rows[0], float(epsilon), constants[1])
             result = solve_next()
             done += 1
+            solved += 1
             feedback.set_progress(100.0 * done / grid)
             status = result.outcome.status
             if status is SolveStatus.INFEASIBLE:  # higher levels are tighter: none is feasible
                 closed += len(levels[0]) - n - 1
                 done += len(levels[0]) - n - 1
+                solves_left = max(1, solves_left - (len(levels[0]) - n - 1))
                 break
             levels_here = [epsilon] + ([] if np.isnan(row_level) else [row_level])
             result = _best_known(result, pool, weights, levels_here)
@@ -170,7 +173,7 @@ def epsilon_front(
         if deadline is not None and time.perf_counter() >= deadline:
             break
     method = "epsilon-constraint, LP + marginal MIP"
-    front = collect_front(objectives, found, table, started, method, done + len(objectives))
+    front = collect_front(objectives, found, table, started, method, solved + len(objectives))
     front.skipped = bypassed + closed
     unreached = grid - done
     front.unexplored = unreached + unanswered
