@@ -184,6 +184,23 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     return layer_id
 
 
+#: the objectives as a chart names them (the ids are for the CLI and the plan table)
+OBJECTIVE_LABELS = {
+    "economic": N_("economic value"),
+    "social": N_("social benefit"),
+    "environment": N_("floodplain impact"),
+    "compatibility": N_("neighbour conflicts"),
+    "suitability": N_("suitability"),
+    "cost": N_("development cost"),
+}
+
+
+def _axis_label(name: str, sense: str) -> str:
+    """An objective's name in the current language, and whether more or less is better."""
+    label = _(OBJECTIVE_LABELS[name]) if name in OBJECTIVE_LABELS else name
+    return _("{name} ({sense})").format(name=label, sense=sense)
+
+
 def pareto_chart(run: FrontRun):
     """The front as a scatter of the first two objectives, each point labelled with its
     plan; a third objective colours the points (its scale beside the chart)."""
@@ -199,13 +216,13 @@ def pareto_chart(run: FrontRun):
             values[order, 0], values[order, 1], c=values[order, 2], cmap="viridis_r", zorder=3
         )
         bar = fig.colorbar(shown, ax=ax)
-        bar.set_label(_("{name} ({sense})").format(name=names[2], sense=senses[2]))
+        bar.set_label(_axis_label(names[2], senses[2]))
     elif len(values):
         ax.plot(values[:, 0], values[:, 1], "o-", color="#1f77b4")
     for k, (x, y) in enumerate(values[:, :2] if len(values) else [], 1):
         ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(_("{name} ({sense})").format(name=names[0], sense=senses[0]))
-    ax.set_ylabel(_("{name} ({sense})").format(name=names[1], sense=senses[1]))
+    ax.set_xlabel(_axis_label(names[0], senses[0]))
+    ax.set_ylabel(_axis_label(names[1], senses[1]))
     ax.set_title(_("Pareto front: {n} plans").format(n=len(values)))
     ax.grid(alpha=0.3)
     fig.tight_layout()
