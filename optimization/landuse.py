@@ -22,7 +22,7 @@ Objectives, each a linear expression sum_iu c[i, u] x[i, u] over the same variab
 * ``suitability`` (max, when a suitability analysis ran): hectares changed weighted by each
   parcel's 0..1 suitability score, so change goes where the overlay says it fits;
 * ``compatibility`` (min): conflicting uses on touching parcels, summed over the parcel
-  adjacency (a penalty per pair of land-use classes, ``citydesk.planning.land_compatibility``;
+  adjacency (a penalty per pair of land-use classes, ``citydesk.layers.land_compatibility``;
   a kept parcel counts with its class today). Exact and linear: only pairs where both
   parcels change need a variable (:func:`_compatibility_rows`), so it holds at parcel scale.
 """
@@ -124,7 +124,7 @@ class LandUseProblem:
         ):
             raise LandUseInputError(
                 _("use_class must give a row of the penalty matrix per parcel and use."),
-                _("Build it with planning.land_compatibility.use_classes."),
+                _("Build it with layers.land_compatibility.use_classes."),
             )
         if self.protected is not None and np.shape(self.protected) != (n,):
             raise LandUseInputError(

@@ -250,14 +250,9 @@ class PersistentLp:
             if g not in seen:
                 seen.add(g)
                 chosen.append(g)
-        if self._linked is not None and chosen:
-            extra = 0
-            for g in chosen[:]:
-                for h in self._linked.indices[self._linked.indptr[g] : self._linked.indptr[g + 1]]:
-                    if extra < count and int(h) not in seen:
-                        seen.add(int(h))
-                        chosen.append(int(h))
-                        extra += 1
+        if self._linked is not None and chosen:  # their linked groups, in the same order
+            near = dict.fromkeys(self._linked[chosen].indices.tolist())
+            chosen += [h for h in near if h not in seen][:count]
         return np.array(chosen, dtype=int)
 
     def _restricted_mip(self, lp, free_groups, mip_gap, time_limit):

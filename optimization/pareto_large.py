@@ -124,11 +124,10 @@ def epsilon_front(
     g = table * signs  # every objective maximised
     spans = [max(g[:, k].max() - g[:, k].min(), 1e-9) for k in range(len(objectives))]
     span1 = max(spans[0], 1.0)
-    augmented = objectives[0].sign * objectives[0].expression
-    for k, o in enumerate(objectives[1:], 1):
-        augmented = augmented + (AUGMENT * span1 / spans[k]) * o.sign * o.expression
-    engine.maximise(augmented)
+    # f1 plus each constrained objective scaled to its range: the augmented objective
     weights = np.array([1.0] + [AUGMENT * span1 / spans[k] for k in range(1, len(objectives))])
+    terms = zip(weights, objectives, strict=True)
+    engine.maximise(pulp.lpSum(float(w) * o.sign * o.expression for w, o in terms))
     levels = [np.linspace(g[:, k].min(), g[k, k], n_levels) for k in range(1, len(objectives))]
     found: dict[tuple, ParetoPoint] = {}
     done = solved = unanswered = bypassed = closed = 0
@@ -163,8 +162,9 @@ def epsilon_front(
                 unanswered += 1  # no plan within its share of the time: a gap in the front
                 continue
             values = values_of(result.values)
-            pool.append((np.array(values) * signs, result.values))
-            reached = g_value(values, objectives, 1)
+            maximised = np.array(values) * signs
+            pool.append((maximised, result.values))
+            reached = float(maximised[1])
             key = tuple(round(v, 6) for v in values)
             if key not in found:
                 chosen = np.flatnonzero(engine.binary & (result.values > 0.5))
@@ -236,8 +236,3 @@ def _best_known(
     status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
     outcome = SolveOutcome(status, best_score, bound, result.outcome.seconds, "highs")
     return GroupFixResult(outcome, best, result.freed)
-
-
-def g_value(values: Sequence[float], objectives: Sequence[Objective], k: int) -> float:
-    """Objective ``k`` of a point as maximised (a minimised one negated)."""
-    return float(values[k]) * objectives[k].sign

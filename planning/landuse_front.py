@@ -55,15 +55,16 @@ def run_landuse_front(
     spec = spec or FrontSpec()
     started = time.perf_counter()  # the time limit counts reading and building too
     notes: list[str] = []
+    neighbours = "compatibility" in spec.objectives
     inputs = project_landuse_problem(
         project,
         notes=notes,
         targets=spec.targets,
         budget=spec.budget,
         max_changed=spec.max_changed,
-        compatibility="compatibility" in spec.objectives,
+        compatibility=neighbours,
     )
-    model = build_landuse_model(inputs, compatibility="compatibility" in spec.objectives)
+    model = build_landuse_model(inputs, compatibility=neighbours)
     objectives = objectives_for(model, list(spec.objectives))
     for o in objectives:
         if not any(abs(c) > 0 for c in o.expression.values()):
@@ -92,6 +93,7 @@ def run_landuse_front(
             feedback=feedback,
             time_limit=_left(spec.options.time_limit, started),  # the whole front's budget
         )
+    front.notes[:0] = notes  # what the city's data leaves out, where the front is read
     plans = {f"plan_{k}": model.plan_from(p.solution) for k, p in enumerate(front.points, 1)}
     rows = []
     for (key, plan), point in zip(plans.items(), front.points, strict=True):

@@ -445,7 +445,7 @@ def _neighbours(
     notes: list[str],
 ) -> Neighbours:
     """The compatibility objective's inputs (see :func:`landuse_problem`)."""
-    from .land_compatibility import penalty_matrix, use_classes
+    from citydesk.layers.land_compatibility import penalty_matrix, use_classes
 
     if (land_class == "unknown").all():
         notes.append(
@@ -461,12 +461,13 @@ def _neighbours(
     index[keep] = np.arange(int(keep.sum()))
     ia, ib = index[pairs[:, 0]], index[pairs[:, 1]]
     inside = (ia >= 0) & (ib >= 0)
-    outside = np.zeros((int(keep.sum()), len(USES)))
+    candidates = klass[keep]
+    outside = np.zeros(candidates.shape)
     for mine, theirs, near in ((ia, pairs[:, 1], ib), (ib, pairs[:, 0], ia)):
         edge = (mine >= 0) & (near < 0)  # a candidate beside a parcel that keeps its use
         today = klass[theirs[edge], 0]
-        np.add.at(outside, mine[edge], penalty[klass[keep][mine[edge]], today[:, None]])
-    return Neighbours(np.column_stack([ia[inside], ib[inside]]), penalty, klass[keep], outside)
+        np.add.at(outside, mine[edge], penalty[candidates[mine[edge]], today[:, None]])
+    return Neighbours(np.column_stack([ia[inside], ib[inside]]), penalty, candidates, outside)
 
 
 def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -> LandUseProblem:

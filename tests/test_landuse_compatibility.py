@@ -13,6 +13,7 @@ import pytest
 from shapely.geometry import box
 
 from citydesk.layers.city_profile import ProfileError, parse_profile, profile_text
+from citydesk.layers.land_compatibility import CLASSES, penalty_matrix, use_classes
 from citydesk.optimization.landuse import (
     LandUseProblem,
     build_landuse_model,
@@ -20,7 +21,6 @@ from citydesk.optimization.landuse import (
     objectives_for,
 )
 from citydesk.optimization.pareto_large import epsilon_front, grid_levels
-from citydesk.planning.land_compatibility import CLASSES, penalty_matrix, use_classes
 from citydesk.planning.landuse_inputs import landuse_problem
 
 USES4 = ("keep", "a", "b", "c")
@@ -188,3 +188,13 @@ def test_a_three_objective_front_is_pareto_optimal_where_proven(seed):
         assert compatibility_penalty(problem, plan) == pytest.approx(point.values[2])
     least = -everything[:, 2].max()
     assert min(p.values[2] for p in front.points) == pytest.approx(least)
+
+
+def test_a_city_without_todays_land_use_is_told_what_conflicts_count():
+    parcels = gpd.GeoDataFrame(
+        {"units": [0, 0]}, geometry=[box(0, 0, 50, 50), box(50, 0, 100, 50)], crs="EPSG:32619"
+    )
+    notes: list[str] = []
+    problem = landuse_problem(parcels, compatibility=True, notes=notes)
+    assert any("compatibility counts only conflicts between parcels" in n for n in notes)
+    assert compatibility_penalty(problem, np.zeros(2, dtype=int)) == 0.0

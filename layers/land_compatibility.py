@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from citydesk.layers.i18n import _
-from citydesk.layers.land_use import LAND_USE_CLASSES, LandUseError, check_pairs
-from citydesk.layers.toml_schema import Reader, read_toml_file
+from .i18n import _
+from .land_use import LAND_USE_CLASSES, LandUseError, check_classes, check_pairs
+from .toml_schema import Reader, read_toml_file
 
-TABLE = Path(__file__).resolve().parent.parent / "layers" / "data" / "compatibility.toml"
+TABLE = Path(__file__).parent / "data" / "compatibility.toml"
 #: the order of the penalty matrix's rows and columns
 CLASSES: tuple[str, ...] = tuple(LAND_USE_CLASSES)
 
@@ -38,10 +38,8 @@ def default_table() -> CompatibilityTable:
     """The shipped table, checked as strictly as a city's own."""
     path, data = read_toml_file(TABLE, LandUseError, _("compatibility table"))
     table = Reader(LandUseError, str(path)).build(CompatibilityTable, data)
-    reader = Reader(LandUseError, str(path))
-    check_pairs(reader, table.pairs, "pairs")
-    for use, klass in table.uses.items():
-        reader.one_of(f"uses.{use}", klass, list(CLASSES), _("land-use class"))
+    check_pairs(Reader(LandUseError, str(path)), table.pairs, "pairs")
+    check_classes(table.uses, "uses", str(path))
     return table
 
 
