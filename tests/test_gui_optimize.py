@@ -110,5 +110,6 @@ def test_a_front_with_neighbour_conflicts_from_the_optimize_menu(qtbot, tmp_path
     view = window.front_dock.widget()
     assert view.model.rowCount() == len(run.front.points)
     assert len(view.canvas.figure.axes) == 2  # the scatter and the conflicts' colour bar
+    assert all(note in view.summary.text() for note in run.front.notes)  # gaps, time, data
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
     _shot(window, "front_conflicts.png")

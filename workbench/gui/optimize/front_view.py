@@ -36,5 +36,7 @@ class FrontView(QWidget):
                 "{n} plans in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column"
                 " per plan"
             ).format(n=len(run.front.points), s=run.front.seconds, k=within, layer=run.layer_id)
+            + "".join("\n" + note for note in run.front.notes)  # what is missing or unproven
         )
+        self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
