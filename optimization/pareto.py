@@ -37,6 +37,13 @@ from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
 
 AUGMENT = 1e-3  # eps in the augmented objective; below one unit of an integer objective
 
+#: models with at most this many columns are walked with CBC's cut generators off. The walk
+#: solves one model thousands of times with two rows moved; on a small model the cut loop's
+#: LP rounds cost more than the branching they save: on 3kp50 (50 binaries) a solve took
+#: 0.44 s with cuts and 0.08 s without, and the whole exact front 345 s against 129 s, with
+#: the same 1,048 points (docs/BENCHMARKS.md). Large models (a city's parcels) keep them.
+SMALL_MODEL = 1_000
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -250,6 +257,7 @@ def augmecon2(
     work += first.sign * first.expression <= ideal, "_cap"
     work.sense = pulp.LpMaximize
     work.setObjective(_augmented(objectives, ranges))
+    cuts = False if len(work.variables()) <= SMALL_MODEL else None
     # flags[outer..., i2]: grid point already answered (by a bypass box or an infeasible
     # corner). i2 indexes the first constrained objective's grid (walked within a row with
     # the bypass); the outer indices the others' (one for 3 objectives, two for 4, none for
@@ -312,7 +320,7 @@ def augmecon2(
             model.rows[0].changeRHS(float(levels[0]))
             model.cap_row.changeRHS(float(cap) + 1e-6 * max(1.0, abs(cap)))
             try:
-                outcome = solve(model.problem, timed(), feedback, warm_start=start)
+                outcome = solve(model.problem, timed(), feedback, warm_start=start, cuts=cuts)
             except CanceledError:
                 walk.stopped = "canceled"
                 return
