@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from common import ROOT, peak_rss_mib, print_peak_rss, print_results
@@ -421,12 +422,49 @@ def run_scaling(sizes: list[int], limit: float) -> None:
     )
 
 
-def run_knapsack(instance: str, folder_arg: str | None = None, workers=(1, 2)) -> None:
+#: pyaugmecon's own test settings for the published instances (grid points, nadir points):
+#: a step of one unit from the nadir to the payoff table's best, so its front is exact too
+PYAUGMECON_SETTINGS = {"3kp40": (540, [1031, 1069]), "3kp50": (847, [1124, 1041])}
+
+
+def run_pyaugmecon(python: str, folder, instance: str, cuts: bool, timeout: float) -> dict | None:
+    """pyaugmecon 1.0.8 on the same folder, in its own environment (``python``), with the
+    same CBC binary; its JSON, or None when it failed or ran past ``timeout``."""
+    import json
+    import subprocess
+
+    grid, nadir = PYAUGMECON_SETTINGS[instance]
+    cbc_dir = Path(pulp.PULP_CBC_CMD().path).parent
+    args = [python, str(ROOT / "benchmarks" / "pyaugmecon_peer.py"), str(folder), str(cbc_dir)]
+    args += [str(grid), json.dumps(nadir)] + (["cuts"] if cuts else [])
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"pyaugmecon: no front after {timeout:.0f} s", flush=True)
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    print(out.stderr[-2000:], file=sys.stderr)
+    return None
+
+
+def run_knapsack(
+    instance: str,
+    folder_arg: str | None = None,
+    workers=(1, 2),
+    runs: int = 1,
+    peer_python: str | None = None,
+    peer_timeout: float = 3600.0,
+) -> None:
     """The full published front of a multi-objective knapsack, found and compared exactly,
-    once per number of ``workers`` (one solve at a time, then AUGMECON2's slabs on two).
-    ``folder_arg``: a folder in the same layout as ../shared/data/moo_knapsack/INSTANCE (the
-    held-out 3kp50 is pyaugmecon's src/pyaugmecon/data/3kp50, MIT licence)."""
-    from pathlib import Path
+    ``runs`` times per number of ``workers`` (one solve at a time, then AUGMECON2's slabs on
+    two), and with ``peer_python`` pyaugmecon on the same folder after each of CityDesk's runs
+    (CBC with cuts off, as CityDesk's walk runs it on small models, then with CBC's defaults
+    in the first run only). ``folder_arg``: a folder in the same layout as
+    ../shared/data/moo_knapsack/INSTANCE (the held-out 3kp50 is pyaugmecon's
+    src/pyaugmecon/data/3kp50, MIT licence)."""
+    import statistics
 
     import pandas as pd
 
@@ -442,43 +480,51 @@ def run_knapsack(instance: str, folder_arg: str | None = None, workers=(1, 2)) -
     fronts = pd.read_csv(folder / "pareto_sols.csv", index_col=0).to_numpy()
     published = {tuple(int(v) for v in row) for row in fronts}
     results = []
-    first = None  # the first run's seconds: the speed-ups are against it
-    for n in workers:
-        model, objectives = knapsack_model(*data, name=instance)
-        start = time.perf_counter()
-        front = augmecon2(model, objectives, workers=n)
-        seconds = time.perf_counter() - start
-        first = first or seconds
-        found = {tuple(round(v) for v in p.values) for p in front.points}
+    seconds_by: dict[str, list[float]] = {}
+
+    def row(who: str, run: int, found: set, solves: int, seconds: float, peak: str) -> None:
+        same = "yes" if found == published else "NO"
         results.append(
-            [
-                str(n),
-                str(len(found)),
-                str(len(published)),
-                "yes" if found == published else "NO",
-                str(front.solves),
-                str(front.skipped),
-                f"{seconds:.1f}",
-                f"{first / seconds:.2f}",
-            ]
-        )
+            [who, str(run + 1), str(len(found)), str(len(published)), same, str(solves),
+             f"{seconds:.1f}", peak]
+        )  # fmt: skip
         print(results[-1], flush=True)
-        if found != published:
-            raise SystemExit(1)
+        if same == "yes":
+            seconds_by.setdefault(who, []).append(seconds)
+
+    for run in range(runs):
+        for n in workers:
+            model, objectives = knapsack_model(*data, name=instance)
+            start = time.perf_counter()
+            front = augmecon2(model, objectives, workers=n)
+            seconds = time.perf_counter() - start
+            found = {tuple(round(v) for v in p.values) for p in front.points}
+            row(f"CityDesk, {n} worker(s)", run, found, front.solves, seconds, "-")
+            if found != published:
+                raise SystemExit(1)
+        if peer_python:
+            for cuts in (True, False) if run == 0 else (True,):
+                peer = run_pyaugmecon(peer_python, folder, instance, cuts, peer_timeout)
+                who = "pyaugmecon, CBC " + ("cuts off" if cuts else "defaults")
+                if peer is None:
+                    results.append([who, str(run + 1), "-", str(len(published)), "-", "-",
+                                    f"> {peer_timeout:.0f}", "-"])  # fmt: skip
+                    continue
+                found = {tuple(p) for p in peer["points"]}
+                row(who, run, found, peer["solved"], peer["seconds"], f"{peer['peak_rss_mib']:.0f}")
     print_results(
-        f"AUGMECON2 on {instance} (CBC); peak {peak_rss_mib():.0f} MiB for the whole run",
-        [
-            "workers",
-            "points found",
-            "published",
-            "identical",
-            "solves",
-            "skipped",
-            "seconds",
-            "speed-up",
-        ],
+        f"exact front of {instance} (CBC); CityDesk's peak {peak_rss_mib():.0f} MiB for the "
+        "whole run (pyaugmecon's column: its main process)",
+        ["who", "run", "points found", "published", "identical", "solves", "seconds",
+         "peak MiB"],
         results,
-    )
+    )  # fmt: skip
+    summary = [
+        [who, str(len(v)), f"{statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})"]
+        for who, v in seconds_by.items()
+    ]
+    print()
+    print_results("identical fronts only", ["who", "runs", "seconds, median (min-max)"], summary)
 
 
 def road_instance(city: str, clients: int = 10_000, sites: int = 1_000, seed: int = 0):
@@ -672,6 +718,9 @@ def main() -> None:
     kn.add_argument("--instance", default="3kp40")
     kn.add_argument("--folder", help="an instance folder outside ../shared (e.g. 3kp50)")
     kn.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    kn.add_argument("--runs", type=int, default=3)
+    kn.add_argument("--peer-python", help="a Python with pyaugmecon 1.0.8 (see pyaugmecon_peer.py)")
+    kn.add_argument("--peer-timeout", type=float, default=3600.0)
     rd = sub.add_parser("road")
     rd.add_argument("--city", choices=["cambridge", "helsinki"], default="cambridge")
     rd.add_argument("--clients", type=int, default=10_000)
@@ -693,7 +742,10 @@ def main() -> None:
     elif args.which == "limits":
         run_limits(args.clients, args.sites, args.p, args.solvers)
     elif args.which == "knapsack":
-        run_knapsack(args.instance, args.folder, args.workers)
+        run_knapsack(
+            args.instance, args.folder, args.workers, args.runs, args.peer_python,
+            args.peer_timeout,
+        )  # fmt: skip
     elif args.which == "pmedian":
         run_pmedian(args.seeds, args.limit, args.solvers)
     elif args.which == "front":
