@@ -275,3 +275,31 @@ def test_knapsack_files_that_do_not_fit_together_are_refused(tmp_path, capsys):
     assert main(["optimize", "pareto", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "do not fit together: 3 items in c.csv, 2 in a.csv" in err
+
+
+@pytest.mark.parametrize(("items", "cuts"), [(12, False), (1_200, None)])
+def test_small_models_are_walked_with_cbc_cuts_off(monkeypatch, items, cuts):
+    """A knapsack-sized model's grid walk runs without CBC's cut generators (5x faster per
+    solve on 3kp50, same answers); a model beyond SMALL_MODEL columns keeps them."""
+    import citydesk.optimization.pareto as pareto
+
+    seen = []
+    real = pareto.solve
+
+    def spy(problem, options=None, feedback=None, warm_start=None, cuts=None):
+        seen.append(cuts)
+        return real(problem, options, feedback, warm_start=warm_start, cuts=cuts)
+
+    monkeypatch.setattr(pareto, "solve", spy)
+    rng = np.random.default_rng(3)
+    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(items)]
+    model = pulp.LpProblem("k", pulp.LpMaximize)
+    weights = rng.integers(1, 10, items)
+    load = pulp.lpSum(int(w) * v for w, v in zip(weights, x, strict=True))
+    model += load <= int(weights.sum() // 3)
+    first = Objective("a", pulp.lpSum(x[: items // 2]), integer=True)
+    second = Objective("b", pulp.lpSum(x[items // 2 :]), integer=True)
+    front = augmecon2(model, [first, second], grid=None if items < 100 else 3, workers=1)
+    assert front.points and front.solves
+    walk = seen[-front.solves :]  # the payoff table's and the ranges' solves come first
+    assert set(walk) == {cuts}
