@@ -88,10 +88,8 @@ def run_qgis_peer(script: str, args: list[str], timeout: float = 1800) -> dict |
     """Run a QGIS peer script (``benchmarks/qgis_*_peer.py``) with the system Python and
     Debian's python3-qgis, offscreen, outside the venv; its JSON line, or None when QGIS is
     not installed or the peer failed (its error is printed)."""
-    import json
     import os
     import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
@@ -102,6 +100,15 @@ def run_qgis_peer(script: str, args: list[str], timeout: float = 1800) -> dict |
         )  # fmt: skip
     except FileNotFoundError:
         return None
+    return peer_json(out)
+
+
+def peer_json(out) -> dict | None:
+    """The JSON line a peer script printed (a ``subprocess.run`` result), or None when it
+    printed none: then its stderr's end is printed."""
+    import json
+    import sys
+
     for line in out.stdout.splitlines():
         if line.startswith("{"):
             return json.loads(line)

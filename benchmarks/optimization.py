@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, peak_rss_mib, print_peak_rss, print_results
+from common import ROOT, peak_rss_mib, peer_json, print_peak_rss, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -442,11 +442,7 @@ def run_pyaugmecon(python: str, folder, instance: str, cuts: bool, timeout: floa
     except subprocess.TimeoutExpired:
         print(f"pyaugmecon: no front after {timeout:.0f} s", flush=True)
         return None
-    for line in out.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)
-    print(out.stderr[-2000:], file=sys.stderr)
-    return None
+    return peer_json(out)
 
 
 def run_knapsack(
