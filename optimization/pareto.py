@@ -40,8 +40,8 @@ AUGMENT = 1e-3  # eps in the augmented objective; below one unit of an integer o
 #: models with at most this many columns are walked with CBC's cut generators off. The walk
 #: solves one model thousands of times with two rows moved; on a small model the cut loop's
 #: LP rounds cost more than the branching they save: on 3kp50 (50 binaries) a solve took
-#: 0.44 s with cuts and 0.08 s without, and the whole exact front 345 s against 129 s, with
-#: the same 1,048 points (docs/BENCHMARKS.md). Large models (a city's parcels) keep them.
+#: 0.44 s with cuts and 0.08 s without, and the whole exact front 345 s against 113-124 s,
+#: with the same 1,048 points (docs/BENCHMARKS.md). Large models (a city's parcels) keep them.
 SMALL_MODEL = 1_000
 
 
