@@ -37,6 +37,15 @@ class ClientGroups:
         return len(self.weights)
 
 
+def same_rows(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clients whose ``keys`` rows are equal, as one: the first member of each group, each
+    client's group, and each group's summed weight. The one merge behind the p-median's
+    groups and the covering models' (``covering.coverage_groups``)."""
+    _keys, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    return first, inverse, np.bincount(inverse, weights=weights, minlength=first.size)
+
+
 def group_clients(costs: np.ndarray, weights: np.ndarray) -> ClientGroups:
     """Merge the clients whose costs differ by a constant across every site.
 
@@ -50,13 +59,12 @@ def group_clients(costs: np.ndarray, weights: np.ndarray) -> ClientGroups:
     shifted = costs[used] - shift[used, None]
     scale = float(np.max(np.where(finite[used], shifted, 0.0), initial=0.0)) or 1.0
     keys = np.round(shifted / (scale * RESOLUTION))  # inf stays inf: an unreachable site
-    _keys, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    first, inverse, summed = same_rows(keys, weights[used])
     group = np.full(len(weights), -1)
     group[used] = inverse
     return ClientGroups(
         costs=shifted[first],
-        weights=np.bincount(inverse, weights=weights[used], minlength=len(first)),
+        weights=summed,
         constant=float(weights[used] @ shift[used]),
         group=group,
     )

@@ -16,15 +16,14 @@ import pulp
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _
 
+from .client_groups import same_rows
 from .facility_problem import FacilityInputError, FacilityProblem, FacilityResult, assign_nearest
 from .solve import SolveOptions, solve
 
 
 def coverage_groups(covers: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct coverage rows and the summed weight of the clients that share each."""
-    packed = np.packbits(covers, axis=1)
-    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-    summed = np.bincount(inverse.ravel(), weights=weights, minlength=first.size)
+    first, _group, summed = same_rows(np.packbits(covers, axis=1), weights)
     return covers[first], summed
 
 
