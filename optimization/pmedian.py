@@ -13,10 +13,11 @@ the y_j are integer.
 
 Truncation (Garcia, Labbe & Marin 2011): most clients end up served by one of their nearest
 few sites, so each chain is first cut at the client's cost in the vertex-substitution
-incumbent. Without its last cover row a cut chain caps the client's cost at the cut radius, so
-the cut model is a *relaxation*: its bound is valid for the full problem. If the relaxation's
-solution serves every client within its cut, its true cost equals the relaxed cost and it is
-optimal; otherwise the chains of the clients it over-reached are extended and it is solved
+incumbent, or at its Lagrangian reach if that is farther (``_depth_for``). Without its last
+cover row a cut chain caps the client's cost at the cut radius, so the cut model is a
+*relaxation*: its bound is valid for the full problem. If the relaxation's solution serves
+every client within its cut, its true cost equals the relaxed cost and it is optimal;
+otherwise the chains of the clients it over-reached are extended and it is solved
 again. The textbook model (spopt's) has clients x sites assignment variables and as many
 linking rows; this one usually needs a tenth of the rows.
 """
@@ -64,21 +65,18 @@ def solve_pmedian(
     forced = np.zeros(problem.n_sites, dtype=bool)
     forced[list(problem.presited)] = True
     incumbent: list[int] | None = None
+    reach: np.ndarray | None = None
     if heuristic_start:
         feedback.push_info("vertex substitution start")
         budget = np.inf if options.time_limit is None else 0.25 * options.time_limit
         incumbent, upper = _local_search(costs, w, p, problem.presited, feedback, started + budget)
         # sites the Lagrangian bound proves closed (or open) in every optimal solution; the
-        # subgradient may use half of what is left of the limit
+        # volume algorithm may use half of what is left of the limit. On the merged clients:
+        # the same bound (merging is exact) in half the time of the original ones
         left = np.inf if options.deadline is None else options.deadline - time.perf_counter()
-        # on the original clients: the subgradient converges in fewer steps there than on
-        # the merged ones (Cambridge's roads, 600 steps: 0.26 % from the incumbent against
-        # 0.39 %), and its bound is in the original costs (constant included)
-        shift = groups.constant
         lagrange = lagrangian_bound(
-            problem.costs, problem.demand, p, upper + shift, problem.presited,
-            deadline=time.perf_counter() + 0.5 * left,
-        )  # fmt: skip
+            costs, w, p, upper, problem.presited, deadline=time.perf_counter() + 0.5 * left
+        )
         # the Lagrangian heuristic: the relaxation's own sites, improved by substitution,
         # are often better than any restart (10,000 x 1,000 on Cambridge's roads: 0.15 %
         # below the greedy start's local optimum); a cheaper incumbent proves more sites
@@ -88,8 +86,9 @@ def solve_pmedian(
         sites, cost = vertex_substitution(costs, w, p, problem.presited, start=start[:p])
         if cost < upper - 1e-9 * max(1.0, upper):
             incumbent, upper = [int(j) for j in sites], cost
-            lagrange = lagrange.fixed(upper + shift)
-        lower = float(lagrange.bound) - shift
+            lagrange = lagrange.fixed(upper)
+        lower = float(lagrange.bound)
+        reach = _reach(lagrange.multipliers, w)
         keep = np.flatnonzero(~lagrange.closed)
         forced |= lagrange.opened
         feedback.push_info(
@@ -114,6 +113,7 @@ def solve_pmedian(
         feedback,
         started,
         lower,
+        reach,
     )
     return _result(problem, outcome, tuple(sorted(int(keep[k]) for k in chosen)), groups.constant)
 
@@ -139,17 +139,20 @@ def _local_search(
     return [int(j) for j in best], best_cost
 
 
-def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started, lower=None):
+def _solve_radius(
+    costs, w, p, presited, incumbent, options, feedback, started, lower=None, reach=None
+):
     """The truncated radius model, extended until no client over-reaches its cut; returns
     the outcome and the open sites (column indices of ``costs``). ``lower`` is a proven
-    lower bound (the Lagrangian's), reported when time runs out before the solver's."""
+    lower bound (the Lagrangian's), reported when time runs out before the solver's;
+    ``reach`` (per client, from its multiplier) is how far the relaxation may serve it."""
     m = costs.shape[1]
     pre = np.full(costs.shape[0], np.inf)
     if presited:
         pre = costs[:, list(presited)].min(axis=1)
     levels = [_levels(costs[i], m - p + 1, pre[i]) for i in range(costs.shape[0])]
     if incumbent is not None:
-        depth = _depth_for(levels, costs, incumbent, np.zeros(len(levels), dtype=int))
+        depth = _depth_for(levels, costs, incumbent, np.zeros(len(levels), dtype=int), reach)
     else:
         depth = np.array([min(len(v), 8) for v in levels])
     feedback.set_progress(5)
@@ -189,7 +192,7 @@ def _solve_radius(costs, w, p, presited, incumbent, options, feedback, started, 
         if options.out_of_time():  # no time to extend and solve again
             return _timed_out(costs, w, incumbent, lower, started, options), incumbent
         feedback.push_info(f"extending {int(over.sum())} truncated clients")
-        depth = _depth_for(levels, costs, chosen, depth)
+        depth = _depth_for(levels, costs, chosen, depth, reach)
 
 
 def _best_bound(solver: float | None, lower: float | None) -> float | None:
@@ -224,18 +227,33 @@ def _cost(costs: np.ndarray, w: np.ndarray, sites) -> float:
     return float(w @ costs[:, list(sites)].min(axis=1))
 
 
-def _depth_for(levels, costs, sites, depth) -> np.ndarray:
-    """Keep every level up to each client's cost under ``sites``, plus a margin.
+def _reach(multipliers: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each client's Lagrangian reach, ``lam_i / w_i``: the distance up to which the
+    relaxation finds serving it worthwhile (0 for clients of no weight)."""
+    return np.divide(multipliers, w, out=np.zeros(len(w)), where=w > 0)
 
-    The margin (a fifth of the sites, capped for many clients) keeps the relaxation from
-    over-reaching: on the benchmark's seeds 0 and 42, no margin took 10 and 7 rounds, a
-    tenth of the sites 2 rounds, a fifth 1 round and the least time.
+
+def _depth_for(levels, costs, sites, depth, reach=None) -> np.ndarray:
+    """Keep every level up to each client's cost under ``sites``, or up to its Lagrangian
+    ``reach`` if that is farther; without a reach, a margin of levels beyond the cost.
+
+    The chains must reach far enough that the relaxation's solution does not over-reach
+    them (each round of over-reach is another solve), yet every level is a column and a row
+    of the LP. The multipliers say how far each client is served in the LP (a client is
+    served only by sites it is attracted to, ``w_i d_ij < lam_i``), so cutting there keeps
+    what the relaxation uses: Cambridge's roads (5,582 merged clients, 163 sites left) took
+    one round of 28k columns and 8 s, where a margin of 17 levels made 109k columns and
+    43 s. Without multipliers (no heuristic start), a margin: on the benchmark's seeds 0
+    and 42, no margin took 10 and 7 rounds, a tenth of the sites 2 rounds, a fifth 1 round.
     """
     n, m = costs.shape
-    # a fifth of the sites, but at most about 100,000 chain variables in all: at 10,000
-    # clients a fifth of 230 sites made a 460,000-variable model
-    margin = max(4, min(m // 5, 100_000 // max(1, n)))
     nearest = costs[:, list(sites)].min(axis=1)
+    if reach is not None:
+        nearest, margin = np.maximum(nearest, reach), 0
+    else:
+        # a fifth of the sites, but at most about 100,000 chain variables in all: at 10,000
+        # clients a fifth of 230 sites made a 460,000-variable model
+        margin = max(4, min(m // 5, 100_000 // max(1, n)))
     wanted = np.array(
         [
             min(len(v), int(np.searchsorted(v, c)) + 1 + margin)

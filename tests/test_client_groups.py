@@ -65,3 +65,31 @@ def test_the_pmedian_on_merged_clients_is_the_brute_force_optimum(seed):
     assert result.outcome.bound == pytest.approx(best, rel=1e-6)
     chosen = float(w @ costs[:, list(result.open_sites)].min(axis=1))
     assert chosen == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 5, 9, 14])  # seeds the bound alone does not settle
+def test_chains_cut_at_a_useless_reach_are_extended_to_the_optimum(seed, monkeypatch):
+    """The radius model's chains are cut at each client's Lagrangian reach; a reach that
+    says nothing (all zeros, as from a bound stopped at once) costs extra rounds, never the
+    optimum."""
+    import citydesk.optimization.pmedian as pmedian
+
+    costs, w = _road_like(seed, nodes=12, sites=9, clients=80)
+    p = 3
+    best = min(
+        float(w @ costs[:, list(s)].min(axis=1))
+        for s in itertools.combinations(range(costs.shape[1]), p)
+    )
+    monkeypatch.setattr(pmedian, "_reach", lambda multipliers, weights: np.zeros(len(weights)))
+    rounds = []
+    over_reached = pmedian._over_reached
+
+    def counted(*args):
+        rounds.append(int(over_reached(*args).sum()))
+        return over_reached(*args)
+
+    monkeypatch.setattr(pmedian, "_over_reached", counted)
+    result = solve_pmedian(FacilityProblem(costs, w), p)
+    assert len(rounds) > 1 and rounds[-1] == 0  # the solver ran, chains were extended
+    assert result.objective == pytest.approx(best, rel=1e-9)
+    assert result.outcome.status.value == "optimal"

@@ -94,3 +94,40 @@ def test_the_sorted_evaluation_equals_the_dense_one():
         dense_rho = np.minimum(0.0, wd - lam[:, None]).sum(axis=0)
         assert rho == pytest.approx(dense_rho)
         assert value == pytest.approx(lam.sum() + np.sort(dense_rho)[:3].sum())
+
+
+def _lp_bound(costs, w, p):
+    """The textbook model's LP relaxation: the best any Lagrangian bound can reach (the
+    relaxed subproblem has the integrality property)."""
+    import pulp
+
+    n, m = costs.shape
+    model = pulp.LpProblem("lp", pulp.LpMinimize)
+    y = [pulp.LpVariable(f"y{j}", 0, 1) for j in range(m)]
+    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", 0, 1) for i in range(n) for j in range(m)}
+    model += pulp.lpSum(w[i] * costs[i, j] * x[i, j] for i in range(n) for j in range(m))
+    model += pulp.lpSum(y) == p
+    for i in range(n):
+        model += pulp.lpSum(x[i, j] for j in range(m)) == 1
+        for j in range(m):
+            model += x[i, j] <= y[j]
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    return pulp.value(model.objective)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_volume_algorithm_nears_the_lp_bound(seed):
+    """The bound climbs to within 0.5 % of the LP relaxation's value and never above it (a
+    plain subgradient stalled at 0.15 % from the optimum on Cambridge's roads, where the
+    LP is at 0.09 %)."""
+    rng = np.random.default_rng(200 + seed)
+    n, m, p = 60, 15, 4
+    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
+    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
+    w = rng.integers(1, 12, n).astype(float)
+    lp = _lp_bound(costs, w, p)
+    _sites, upper = vertex_substitution(costs, w, p, ())
+    result = lagrangian_bound(costs, w, p, upper)
+    assert result.bound <= lp * (1 + 1e-7)
+    assert result.bound >= lp * (1 - 5e-3)
+    assert result.multipliers.shape == (n,)
