@@ -14,6 +14,15 @@ from citydesk.optimization.pmedian_lagrangian import lagrangian_bound
 from citydesk.optimization.vertex_substitution import vertex_substitution
 
 
+def _euclidean(seed: int, n: int, m: int):
+    """n clients and m sites at random in a square, weights 1-11: (the generator, for
+    further draws; the costs; the weights)."""
+    rng = np.random.default_rng(seed)
+    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
+    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
+    return rng, costs, rng.integers(1, 12, n).astype(float)
+
+
 def _all_costs(costs, w, p, presited=()):
     free = [j for j in range(costs.shape[1]) if j not in presited]
     out = {}
@@ -25,11 +34,8 @@ def _all_costs(costs, w, p, presited=()):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_bound_and_fixing_agree_with_brute_force(seed):
-    rng = np.random.default_rng(seed)
     n, m, p = 40, 10, 3
-    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
-    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
-    w = rng.integers(1, 12, n).astype(float)
+    rng, costs, w = _euclidean(seed, n, m)
     presited = (int(rng.integers(m)),) if seed % 3 == 0 else ()
     every = _all_costs(costs, w, p, presited)
     best = min(every.values())
@@ -61,11 +67,8 @@ def test_the_same_multipliers_fix_more_with_a_better_incumbent(seed):
     """``fixed(upper)`` re-tests the sites against a cheaper incumbent without a new
     subgradient: it keeps every site closed before, closes no optimal site, and the
     relaxation's own sites (the Lagrangian heuristic's start) are p distinct sites."""
-    rng = np.random.default_rng(100 + seed)
     n, m, p = 50, 12, 3
-    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
-    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
-    w = rng.integers(1, 12, n).astype(float)
+    _rng, costs, w = _euclidean(100 + seed, n, m)
     every = _all_costs(costs, w, p)
     best = min(every.values())
     optima = [s for s, c in every.items() if c <= best * (1 + 1e-12)]
@@ -120,11 +123,8 @@ def test_the_volume_algorithm_nears_the_lp_bound(seed):
     """The bound climbs to within 0.5 % of the LP relaxation's value and never above it (a
     plain subgradient stalled at 0.15 % from the optimum on Cambridge's roads, where the
     LP is at 0.09 %)."""
-    rng = np.random.default_rng(200 + seed)
     n, m, p = 60, 15, 4
-    clients, sites = rng.uniform(0, 1000, (n, 2)), rng.uniform(0, 1000, (m, 2))
-    costs = np.sqrt(((clients[:, None] - sites[None]) ** 2).sum(-1))
-    w = rng.integers(1, 12, n).astype(float)
+    _rng, costs, w = _euclidean(200 + seed, n, m)
     lp = _lp_bound(costs, w, p)
     _sites, upper = vertex_substitution(costs, w, p, ())
     result = lagrangian_bound(costs, w, p, upper)
