@@ -127,7 +127,7 @@ def lagrangian_bound(
             break
         norm = float(direction @ direction)
         if norm == 0:
-            break  # the relaxed solution is feasible: the bound is the optimum
+            break  # the averaged primal serves every client once: no way up is left
         lam = best_lam + scale * (upper - best) / norm * direction
         value, _rho, chosen, _order, pairs = _evaluate(sorted_costs, lam, p, forced)
         g = _subgradient(pairs, chosen, m, len(lam))
