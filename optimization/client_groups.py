@@ -4,9 +4,9 @@ Why: on a road graph many demand points are reached through the same node (every
 one-way street through the street's start), so their costs to all sites differ by a constant,
 ``c_ij = a_i + d(u, j)``. Whatever sites are open, such clients are served by the same one,
 and their share of the p-median's objective is ``sum a_i w_i`` plus one merged client's cost
-with weight ``sum w_i``. Merging them shrinks the search and the radius model (on Cambridge's
-roads 10,000 demand points become 5,582) and changes no plan's cost. (The Lagrangian bound is
-kept on the original clients: its subgradient converged more slowly on merged ones.)
+with weight ``sum w_i``. Merging them shrinks every stage of the solve (the search, the
+Lagrangian bound, the radius model; on Cambridge's roads 10,000 demand points become 5,582)
+and changes no plan's cost.
 
 Rows are compared after subtracting their smallest finite cost, rounded to a billionth of the
 matrix's largest finite cost (the subtraction itself leaves float noise of about 1e-13 of a
