@@ -274,3 +274,25 @@ def test_land_use_legends_name_the_uses_in_the_users_language():
     finally:
         set_language("en")
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in names), names
+
+
+def test_marginal_parcels_are_ranked_by_what_a_switch_costs():
+    """The one-use row's dual may put a parcel's whole advantage on its used column (at its
+    upper bound, reduced cost -5) and a zero on the alternative; the switch still costs 5.
+    A parcel whose alternative costs 1 to bring in, with a basic used column, is the more
+    marginal one. Ranked by the alternative's reduced cost alone it came second."""
+    import pulp
+
+    from citydesk.optimization.lp_fix import PersistentLp
+
+    problem = pulp.LpProblem("two", pulp.LpMaximize)
+    x = {(i, u): pulp.LpVariable(f"x_{i}_{u}", 0, 1) for i in range(2) for u in range(2)}
+    for i in range(2):
+        problem += x[i, 0] + x[i, 1] == 1, f"one_{i}"
+    problem += pulp.lpSum(x.values())
+    engine = PersistentLp(problem, {f"x_{i}_{u}": i for i, u in x})
+    order = [v.name for v in engine.variables]
+    lp = np.array([1.0 if name.endswith("_0") else 0.0 for name in order])
+    reduced = {"x_0_0": -5.0, "x_0_1": 0.0, "x_1_0": 0.0, "x_1_1": 1.0}
+    ranked = engine._marginal_groups(lp, np.array([reduced[n] for n in order]), 1)
+    assert ranked.tolist() == [1]

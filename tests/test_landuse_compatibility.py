@@ -4,6 +4,7 @@ table is read strictly; and a three-objective front is Pareto-optimal where it i
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import geopandas as gpd
@@ -76,6 +77,37 @@ def test_the_modelled_penalty_is_the_plans_penalty_for_every_plan(seed):
     least.solve(pulp.PULP_CBC_CMD(msg=False))
     brute = min(compatibility_penalty(problem, p) for p in plans)
     assert pulp.value(expression) == pytest.approx(brute)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_relaxation_of_a_chain_of_parcels_is_exact(seed):
+    """Each touching pair is modelled by its local polytope, which is exact on a tree: on a
+    chain of parcels the LP relaxation must reach the best plan, whatever the penalties and
+    values. The earlier form (a correction per pair and use of one parcel) let the LP take
+    half of a pair that must change together at half the cost, a bound 0.39 % above the best
+    plan on Cambridge at a tight conflict cap."""
+    rng = np.random.default_rng(100 + seed)
+    problem = _random_problem(rng, n=4)
+    problem = dataclasses.replace(
+        problem,
+        adjacency=np.array([(0, 1), (1, 2), (2, 3)]),
+        outside_penalty=None,
+    )
+    weight = float(rng.uniform(2, 10))
+    value = problem.coefficients["economic"]
+
+    def score(plan) -> float:
+        rows = np.arange(len(plan))
+        return float(value[rows, plan].sum()) - weight * compatibility_penalty(problem, plan)
+
+    best = max(score(p) for p in _plans(problem))
+    model = build_landuse_model(problem, relaxed=True, compatibility=True)
+    model.problem.sense = pulp.LpMaximize
+    model.problem.setObjective(
+        model.expressions["economic"] - weight * model.expressions["compatibility"]
+    )
+    assert model.problem.solve(pulp.PULP_CBC_CMD(msg=False)) == pulp.LpStatusOptimal
+    assert pulp.value(model.problem.objective) == pytest.approx(best, abs=1e-6)
 
 
 def _profile():
