@@ -296,3 +296,31 @@ def test_marginal_parcels_are_ranked_by_what_a_switch_costs():
     reduced = {"x_0_0": -5.0, "x_0_1": 0.0, "x_1_0": 0.0, "x_1_1": 1.0}
     ranked = engine._marginal_groups(lp, np.array([reduced[n] for n in order]), 1)
     assert ranked.tolist() == [1]
+
+
+def test_a_small_model_frees_every_group_when_its_mips_are_quick():
+    """Past ``most_marginal`` groups the MIPs go on doubling while they take under a quarter
+    of their time, up to every group: that MIP's bound holds for the whole model, so a point
+    the LP's bound left above the gap target is proven (Helsinki's front: 3 of 16 points at
+    0.18-0.57 % became 16 of 16 within 0.1 %). Without a time limit it stops where it did."""
+    import pulp
+
+    from citydesk.optimization.lp_fix import PersistentLp
+
+    rng = np.random.default_rng(3)
+    n = 12
+    value, weight = rng.integers(10, 40, n), rng.integers(10, 40, n)
+    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    x = {(i, u): pulp.LpVariable(f"x_{i}_{u}", 0, 1) for i in range(n) for u in range(2)}
+    for i in range(n):
+        problem += x[i, 0] + x[i, 1] == 1, f"one_{i}"
+    problem += pulp.lpSum(int(weight[i]) * x[i, 1] for i in range(n)) <= int(weight.sum() // 3)
+    problem += pulp.lpSum(int(value[i]) * x[i, 1] for i in range(n))
+    groups = {f"x_{i}_{u}": i for i, u in x}
+    capped = PersistentLp(problem.copy(), groups).solve(
+        marginal=1, most_marginal=1, time_limit=None
+    )
+    assert capped.outcome.gap > 1e-4  # only the LP's bound: the knapsack's LP is fractional
+    quick = PersistentLp(problem.copy(), groups).solve(marginal=1, most_marginal=1, time_limit=10)
+    assert quick.outcome.gap < 1e-6  # the bound of the MIP over all 12 groups
+    assert quick.outcome.objective >= capped.outcome.objective
