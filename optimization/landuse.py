@@ -23,8 +23,9 @@ Objectives, each a linear expression sum_iu c[i, u] x[i, u] over the same variab
   parcel's 0..1 suitability score, so change goes where the overlay says it fits;
 * ``compatibility`` (min): conflicting uses on touching parcels, summed over the parcel
   adjacency (a penalty per pair of land-use classes, ``citydesk.layers.land_compatibility``;
-  a kept parcel counts with its class today). Exact and linear: only pairs where both
-  parcels change need a variable (:func:`_compatibility_rows`), so it holds at parcel scale.
+  a kept parcel counts with its class today). Exact and linear: only pairs whose penalty
+  is not the sum of each parcel changing alone get variables, the pair's local polytope
+  (:func:`_compatibility_rows`), so it holds at parcel scale with a tight LP bound.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def build_landuse_model(
 
     ``relaxed`` builds the LP relaxation (continuous x), used for fast bounds and for fixing
     the parcels whose LP value is already integral. ``compatibility`` adds the linearised
-    neighbour penalty (block scale only).
+    neighbour penalty (:func:`_compatibility_rows`).
     """
     category = pulp.LpContinuous if relaxed else pulp.LpBinary
     model = pulp.LpProblem("land_use", pulp.LpMaximize)
