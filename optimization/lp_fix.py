@@ -133,7 +133,8 @@ class PersistentLp:
         deadline: float | None = None,
     ) -> GroupFixResult:
         """LP, then MIPs over 200, 400, ... marginal groups until the proven gap is within
-        ``target_gap`` (or ``most_marginal`` groups were tried: the gap is then reported).
+        ``target_gap`` (or ``most_marginal`` groups were tried and the last MIP was not
+        quick, see :meth:`_quick`, or every group was free: the gap is then reported).
         ``time_limit`` bounds each MIP (None: no bound), and ``deadline`` (a
         ``time.perf_counter()`` moment) the whole call: a MIP stopped by either still
         returns its best plan, and no larger MIP starts after the deadline."""
