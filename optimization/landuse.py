@@ -310,9 +310,10 @@ def _compatibility_rows(model, x, inputs: LandUseProblem) -> pulp.LpAffineExpres
         # block's w over its uses in proportion to x and every row still holds) with a third
         # of the columns.
         rows, of_a = np.unique(block, axis=0, return_inverse=True)
-        _cols, of_b = np.unique(block, axis=1, return_inverse=True)
+        _cols, first_b, of_b = np.unique(block, axis=1, return_index=True, return_inverse=True)
         of_a, of_b = of_a.ravel(), of_b.ravel()
-        na, nb = len(rows), int(of_b.max()) + 1
+        penalty = rows[:, first_b]  # (blocks of a) x (blocks of b)
+        na, nb = penalty.shape
         w = [
             [pulp.LpVariable(f"w_{a}_{b}_{g}_{h}", lowBound=0) for h in range(nb)]
             for g in range(na)
@@ -327,11 +328,8 @@ def _compatibility_rows(model, x, inputs: LandUseProblem) -> pulp.LpAffineExpres
             model += pulp.LpAffineExpression(row) <= 0, f"pair_{a}_{b}_b{h}"
         row = [(var, 1.0) for line in w for var in line] + [(x[a, 0], 1.0), (x[b, 0], 1.0)]
         model += pulp.LpAffineExpression(row) >= 1, f"pair_{a}_{b}_both"
-        for g in range(na):
-            for h in range(nb):
-                penalty = float(rows[g, np.flatnonzero(of_b == h)[0]])
-                if penalty:
-                    expression.addterm(w[g][h], penalty)
+        for g, h in zip(*np.nonzero(penalty), strict=True):
+            expression.addterm(w[g][h], float(penalty[g, h]))
     return expression
 
 

@@ -27,7 +27,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
-from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs
+from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs, relative_gap
 
 
 @dataclass(frozen=True)
@@ -231,9 +231,7 @@ class PersistentLp:
             verdict = SolveStatus.INFEASIBLE if proven else SolveStatus.NO_SOLUTION
             outcome = SolveOutcome(verdict, None, bound, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, lp, int(free_groups.size))
-        gap = abs(bound - objective) / max(1.0, abs(objective))
-        status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
-        outcome = SolveOutcome(status, objective, bound, time.perf_counter() - started, "highs")
+        outcome = _plan_outcome(objective, bound, time.perf_counter() - started)
         return GroupFixResult(outcome, values, int(free_groups.size))
 
     def _fractional(self, lp: np.ndarray) -> np.ndarray:
@@ -361,7 +359,12 @@ def _better(result: GroupFixResult, other: GroupFixResult) -> GroupFixResult:
     objective = plan.outcome.objective
     if objective is None or bound is None or bound == plan.outcome.bound:
         return plan
-    gap = abs(bound - objective) / max(1.0, abs(objective))
-    status = SolveStatus.OPTIMAL if gap <= PROVEN_GAP else SolveStatus.FEASIBLE
-    outcome = SolveOutcome(status, objective, bound, plan.outcome.seconds, "highs")
+    outcome = _plan_outcome(objective, bound, plan.outcome.seconds)
     return GroupFixResult(outcome, plan.values, plan.freed)
+
+
+def _plan_outcome(objective: float, bound: float, seconds: float) -> SolveOutcome:
+    """A plan with its bound: proven optimal when they meet, else feasible with its gap."""
+    proven = relative_gap(objective, bound) <= PROVEN_GAP
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    return SolveOutcome(status, objective, bound, seconds, "highs")

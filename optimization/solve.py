@@ -288,7 +288,7 @@ def _classify_cbc(
     if not stopped_early:
         # CBC proved optimality; it prints no bound then because the bound is the objective
         return SolveStatus.OPTIMAL, objective, objective
-    if bound is not None and _relative_gap(objective, bound) <= PROVEN_GAP:
+    if bound is not None and relative_gap(objective, bound) <= PROVEN_GAP:
         return SolveStatus.OPTIMAL, objective, bound
     return SolveStatus.FEASIBLE, objective, bound
 
@@ -301,7 +301,8 @@ def _parse_float(text: str) -> float | None:
     return value if math.isfinite(value) and abs(value) < 1e30 else None
 
 
-def _relative_gap(objective: float, bound: float) -> float:
+def relative_gap(objective: float, bound: float) -> float:
+    """The gap as every solve reports it: relative to the plan's value, at least 1."""
     return abs(objective - bound) / max(1.0, abs(objective))
 
 
@@ -534,7 +535,7 @@ def _classify_highs(
         raw = sign * info.mip_dual_bound
         bound = raw + problem.objective.constant if math.isfinite(raw) else None
     if status == highspy.HighsModelStatus.kOptimal and (
-        not is_mip or (bound is not None and _relative_gap(objective, bound) <= PROVEN_GAP)
+        not is_mip or (bound is not None and relative_gap(objective, bound) <= PROVEN_GAP)
     ):
         return SolveStatus.OPTIMAL, objective, bound
     return SolveStatus.FEASIBLE, objective, bound
