@@ -27,6 +27,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
+from .reduced_cost import SwitchCosts, column_switch, switch_costs
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs, relative_gap
 
 
@@ -35,6 +36,10 @@ class GroupFixResult:
     outcome: SolveOutcome  # objective: the plan's; bound: the LP relaxation's
     values: np.ndarray  # column values, in ``PersistentLp.variables`` order
     freed: int  # groups left free in the MIP
+    #: groups a MIP must free for its bound to hold for the whole model (reduced-cost fixing
+    #: with this plan: the LP's fractional groups and those whose switch costs less than
+    #: the plan's distance to the LP bound)
+    needed: int = 0
 
 
 class PersistentLp:
@@ -69,8 +74,6 @@ class PersistentLp:
         for name, g in groups.items():
             self.group[self.index[name]] = g
         self.binary = self.group >= 0
-        sizes = np.bincount(self.group[self.binary])
-        self._choice_groups = np.flatnonzero(sizes > 1)  # groups with something to decide
         self._linked = self._group_links()
         self._lower = np.array(
             [-np.inf if v.lowBound is None else v.lowBound for v in self.variables], dtype=float
@@ -79,6 +82,7 @@ class PersistentLp:
             [np.inf if v.upBound is None else v.upBound for v in self.variables], dtype=float
         )
         self._cols = np.arange(self.n, dtype=np.int32)
+        self._forbidden = np.zeros(self.n, dtype=bool)
         self._sign = -1.0
         self._constant = 0.0
         self.feedback = feedback or NullFeedback()
@@ -121,6 +125,45 @@ class PersistentLp:
         row = self.problem.get_constraint_by_name(name)
         self.model.changeRowBounds(row.index, lower - constant, self._highspy.kHighsInf)
 
+    def forbid(self, columns: np.ndarray) -> None:
+        """Hold these columns (a bool per column) at 0 until the next call, which releases
+        them: reduced-cost fixing from another LP (:mod:`.reduced_cost`) tells a grid point
+        which uses no plan of it can have. The LP keeps them out too, so its bound tightens."""
+        changed = np.flatnonzero(columns != self._forbidden)
+        self._forbidden = columns.copy()
+        if changed.size:
+            lower, upper = self._bounds()
+            self.model.changeColsBounds(
+                changed.size, changed.astype(np.int32), lower[changed], upper[changed]
+            )
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The columns' bounds, with the forbidden ones held at 0."""
+        upper = self._upper.copy()
+        upper[self._forbidden] = 0.0
+        return self._lower.copy(), upper
+
+    def _open_groups(self) -> np.ndarray:
+        """The groups with something to decide: two or more columns not forbidden."""
+        allowed = self.binary & ~self._forbidden
+        sizes = np.bincount(self.group[allowed], minlength=int(self.group.max()) + 1)
+        return np.flatnonzero(sizes > 1)
+
+    def switch_costs(self) -> SwitchCosts | None:
+        """What the LP optimum last solved proves about every plan (:mod:`.reduced_cost`);
+        None when the last LP did not end optimal."""
+        if self.model.getModelStatus() != self._highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = self.model.getSolution()
+        return switch_costs(
+            self._allowed_group(),
+            np.asarray(solution.col_value),
+            np.asarray(solution.col_dual),
+            self._objective(self.model),
+            self.model.getInfo().sum_dual_infeasibilities,
+            int(self.group.max()) + 1,
+        )
+
     def _objective(self, model) -> float:
         return -model.getInfo().objective_function_value + self._constant
 
@@ -155,24 +198,35 @@ class PersistentLp:
         result = self._solve_once(target_gap / 2, marginal, limit())
         check_canceled(self.feedback)
         last = result
+        n_open = self._open_groups().size
         while (
             result.outcome.bound is not None  # no LP optimum: a larger MIP cannot help
             and (result.outcome.gap is None or result.outcome.gap > target_gap)
-            and (marginal < most_marginal or self._quick(last, limit()))
-            and last.freed < self._choice_groups.size  # something left to free
+            and last.freed < n_open  # something left to free
             and (deadline is None or time.perf_counter() < deadline)
         ):
-            marginal *= 2
+            if marginal < most_marginal or self._quick(last, limit()):
+                marginal *= 2
+            elif marginal < result.needed <= 4 * marginal:
+                # one MIP over every group that could move makes its bound hold for the
+                # whole model (reduced-cost fixing): worth it just past the usual size
+                marginal = result.needed
+            else:
+                break
             start = None if result.outcome.objective is None else result.values
-            last = self._solve_once(target_gap / 2, marginal, limit(), start)
+            mip_limit = limit()
+            last = self._solve_once(target_gap / 2, marginal, mip_limit, start)
             check_canceled(self.feedback)
-            result = _better(result, last)
+            before, result = result.outcome.objective, _better(result, last)
+            if _stalled(last, mip_limit, before):
+                break
         outcome = result.outcome
         seconds = time.perf_counter() - started
         return GroupFixResult(
             SolveOutcome(outcome.status, outcome.objective, outcome.bound, seconds, "highs"),
             result.values,
             result.freed,
+            result.needed,
         )
 
     @staticmethod
@@ -212,27 +266,33 @@ class PersistentLp:
             outcome = SolveOutcome(verdict, None, None, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, np.zeros(self.n), 0)
         bound = self._objective(self.model)
+        lesson = self.switch_costs()
+        assert lesson is not None  # the LP ended optimal
         solution = self.model.getSolution()
         lp = np.asarray(solution.col_value)
-        reduced = np.asarray(solution.col_dual)
-        free_groups = self._marginal_groups(lp, reduced, marginal)
-        values, objective = lp, bound
-        whole = False
+        switch = column_switch(self._allowed_group(), lp, np.asarray(solution.col_dual))
+        open_groups = self._open_groups()
+        free_groups = self._marginal_groups(lp, switch, marginal, open_groups)
+        held = open_groups[~np.isin(open_groups, free_groups)]  # at the LP's use in the MIP
+        values, objective, needed = lp, bound, 0
         if free_groups.size or self._fractional(lp).any():
             values, objective, mip_bound = self._restricted_mip(
                 lp, free_groups, mip_gap, time_limit, start
             )
-            whole = bool(np.isin(self._choice_groups, free_groups).all())  # nothing was fixed
-            if whole and np.isfinite(mip_bound):
-                bound = min(bound, mip_bound)  # the MIP's bound holds for the whole model
+            if values is not None:
+                # reduced-cost fixing with the plan as the level: when no held group could
+                # have moved in a better plan, the MIP's bound holds for the whole model
+                if np.isfinite(mip_bound) and lesson.kept(objective)[held].all():
+                    bound = min(bound, max(objective, mip_bound))
+                needed = int(np.count_nonzero(~lesson.kept(objective)[open_groups]))
         if values is None:
             # with every group free, a MIP with no plan and no bound proved there is none
-            proven = whole and np.isinf(mip_bound)
+            proven = held.size == 0 and np.isinf(mip_bound)
             verdict = SolveStatus.INFEASIBLE if proven else SolveStatus.NO_SOLUTION
             outcome = SolveOutcome(verdict, None, bound, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, lp, int(free_groups.size))
         outcome = _plan_outcome(objective, bound, time.perf_counter() - started)
-        return GroupFixResult(outcome, values, int(free_groups.size))
+        return GroupFixResult(outcome, values, int(free_groups.size), needed)
 
     def _fractional(self, lp: np.ndarray) -> np.ndarray:
         return self.binary & (np.abs(lp - np.round(lp)) > 1e-6)
@@ -265,37 +325,36 @@ class PersistentLp:
         links = sparse.coo_matrix((ones, (ends[:, 0], ends[:, 1])), shape=(n_groups,) * 2)
         return (links + links.T).tocsr()
 
-    def _marginal_groups(self, lp: np.ndarray, reduced: np.ndarray, count: int) -> np.ndarray:
+    def _marginal_groups(
+        self, lp: np.ndarray, switch: np.ndarray, count: int, open_groups: np.ndarray
+    ) -> np.ndarray:
         """Groups with a fractional variable, then those whose switch to their best unused
-        alternative costs least, up to ``count`` in all; then, where rows link groups in
-        pairs, the linked groups of those (at most ``count`` more).
+        alternative costs least (:func:`.reduced_cost.column_switch`), up to ``count`` in all;
+        then, where rows link groups in pairs, the linked groups of those (at most ``count``
+        more). Only ``open_groups`` are taken: the others have one use left.
 
-        A switch costs the alternative's reduced cost minus the used column's (HiGHS
-        minimises, so both are signed: >= 0 at a lower bound, <= 0 at an upper one). The
-        alternative's alone is not enough: the one-use row's dual is free to shift both,
-        and HiGHS often leaves the used column at its upper bound with the whole difference
-        on it and a zero on the alternative. Ranked by the alternative alone, the 11 parcels
-        in which a 13k-parcel optimum differed from the LP ranked up to 2,671st; by the
-        switch, all within the first 338."""
+        Ranked by the alternative's reduced cost alone, the 11 parcels in which a 13k-parcel
+        optimum differed from the LP ranked up to 2,671st; by the switch, all within the
+        first 338."""
+        is_open = np.zeros(int(self.group.max()) + 1, dtype=bool)
+        is_open[open_groups] = True
         chosen = list(dict.fromkeys(self.group[self._fractional(lp)].tolist()))
         seen = set(chosen)
-        used = self.binary & (lp >= 0.5)
-        current = np.zeros(int(self.group.max()) + 1)
-        current[self.group[used]] = reduced[used]
-        unused = self.binary & (lp < 0.5)
-        switch = np.full(self.n, np.inf)
-        switch[unused] = reduced[unused] - current[self.group[unused]]
         for j in np.argsort(switch, kind="stable"):
-            if len(chosen) >= count or not unused[j]:
+            if len(chosen) >= count or not np.isfinite(switch[j]):
                 break
             g = int(self.group[j])
-            if g not in seen:
+            if g not in seen and is_open[g]:
                 seen.add(g)
                 chosen.append(g)
         if self._linked is not None and chosen:  # their linked groups, in the same order
             near = dict.fromkeys(self._linked[chosen].indices.tolist())
-            chosen += [h for h in near if h not in seen][:count]
+            chosen += [h for h in near if h not in seen and is_open[h]][:count]
         return np.array(chosen, dtype=int)
+
+    def _allowed_group(self) -> np.ndarray:
+        """Each column's group, -1 for forbidden columns: they cannot be switched to."""
+        return np.where(self._forbidden, -1, self.group)
 
     def _restricted_mip(self, lp, free_groups, mip_gap, time_limit, start=None):
         mip = self._highspy.Highs()
@@ -303,7 +362,7 @@ class PersistentLp:
         mip.passModel(self.model.getLp())
         free = self.binary & np.isin(self.group, free_groups)
         fixed = self.binary & ~free
-        lower, upper = self._lower.copy(), self._upper.copy()
+        lower, upper = self._bounds()
         lower[fixed] = upper[fixed] = np.round(lp[fixed])
         mip.changeColsBounds(self.n, self._cols, lower, upper)
         mip.changeColsIntegrality(self.n, self._cols, self.binary.astype(np.uint8))
@@ -334,7 +393,7 @@ class PersistentLp:
         penalty's correction, a coverage share) may be left anywhere the MIP's relative gap
         allows, which overstates that objective for the plan; with the binaries fixed, one
         LP puts each where the objective wants it."""
-        lower, upper = self._lower.copy(), self._upper.copy()
+        lower, upper = self._bounds()
         lower[self.binary] = upper[self.binary] = np.round(values[self.binary])
         mip.changeColsBounds(self.n, self._cols, lower, upper)
         mip.changeColsIntegrality(self.n, self._cols, np.zeros(self.n, dtype=np.uint8))
@@ -360,7 +419,17 @@ def _better(result: GroupFixResult, other: GroupFixResult) -> GroupFixResult:
     if objective is None or bound is None or bound == plan.outcome.bound:
         return plan
     outcome = _plan_outcome(objective, bound, plan.outcome.seconds)
-    return GroupFixResult(outcome, plan.values, plan.freed)
+    return GroupFixResult(outcome, plan.values, plan.freed, plan.needed)
+
+
+def _stalled(last: GroupFixResult, limit: float | None, before: float | None) -> bool:
+    """A MIP that ran out of its time without bettering the plan it started from: a larger
+    one would be slower still. On the 13k-parcel three-objective front, 800-group MIPs after
+    a fruitless 400-group one spent 5-17 s a point for nothing, time the last row lacked."""
+    if limit is None or last.outcome.seconds < 0.9 * limit:
+        return False
+    mine = last.outcome.objective
+    return mine is None or (before is not None and mine <= before + 1e-7 * max(1.0, abs(before)))
 
 
 def _plan_outcome(objective: float, bound: float, seconds: float) -> SolveOutcome:

@@ -107,9 +107,11 @@ def epsilon_front(
     feedback.push_info("payoff table")
     ends = []
     pool: list[tuple[np.ndarray, np.ndarray]] = []  # every plan met: (objectives maximised, x)
+    lessons = []  # each objective's payoff LP, for reduced-cost fixing at the grid points
     for lead in objectives:
         engine.maximise(lead.sign * lead.expression)
         result = solve_next()
+        lessons.append(engine.switch_costs())
         if not result.outcome.status.has_solution:
             if deadline is not None and time.perf_counter() >= deadline:
                 raise CityDeskError(
@@ -146,6 +148,7 @@ def epsilon_front(
                 solves_left = max(1, solves_left - 1)  # its share goes to the others
                 continue
             engine.set_row_lower(rows[0], float(epsilon), constants[1])
+            engine.forbid(_forbidden(lessons[1:], [epsilon, row_level], engine.group))
             result = solve_next()
             done += 1
             solved += 1
@@ -206,6 +209,18 @@ def epsilon_front(
             )
         )
     return front
+
+
+def _forbidden(lessons, levels: Sequence[float], group: np.ndarray) -> np.ndarray:
+    """The uses no plan of a grid point can have, by reduced-cost fixing from the payoff LPs
+    of its constrained objectives (:mod:`.reduced_cost`): near an objective's best level
+    its LP leaves few parcels any choice (at the social extreme of the 13k Cambridge parcels
+    224 of 12,816, where the LP's bound alone was 10.7 % above the plan)."""
+    out = np.zeros(group.size, dtype=bool)
+    for lesson, level in zip(lessons, levels, strict=False):
+        if lesson is not None and not np.isnan(level):
+            out |= lesson.others(float(level), group)
+    return out
 
 
 def _best_known(

@@ -225,6 +225,21 @@ def test_a_budgeted_city_scale_front_says_what_it_left_out(monkeypatch):
     assert any("The time limit ended the front after" in note for note in front.notes)
 
 
+def test_a_mip_that_ran_out_of_time_for_nothing_stops_the_doubling():
+    from citydesk.optimization.lp_fix import GroupFixResult, _stalled
+    from citydesk.optimization.solve import SolveOutcome
+
+    def ran(seconds, objective):
+        outcome = SolveOutcome(SolveStatus.FEASIBLE, objective, 110.0, seconds, "highs")
+        return GroupFixResult(outcome, np.zeros(1), 400)
+
+    assert _stalled(ran(9.5, 100.0), 10.0, 100.0)  # the whole limit, the same plan
+    assert _stalled(ran(9.5, 100.0 + 1e-9), 10.0, 100.0)  # a rounding, not a better plan
+    assert not _stalled(ran(9.5, 101.0), 10.0, 100.0)  # a better plan: go on
+    assert not _stalled(ran(2.0, 100.0), 10.0, 100.0)  # quick: a larger MIP may help
+    assert not _stalled(ran(9.5, 100.0), None, 100.0)  # no limit: the MIP finished
+
+
 def test_points_that_miss_the_gap_target_are_named(monkeypatch):
     from citydesk.optimization.landuse import objectives_for
     from citydesk.optimization.lp_fix import GroupFixResult, PersistentLp
@@ -284,6 +299,7 @@ def test_marginal_parcels_are_ranked_by_what_a_switch_costs():
     import pulp
 
     from citydesk.optimization.lp_fix import PersistentLp
+    from citydesk.optimization.reduced_cost import column_switch
 
     problem = pulp.LpProblem("two", pulp.LpMaximize)
     x = {(i, u): pulp.LpVariable(f"x_{i}_{u}", 0, 1) for i in range(2) for u in range(2)}
@@ -294,7 +310,8 @@ def test_marginal_parcels_are_ranked_by_what_a_switch_costs():
     order = [v.name for v in engine.variables]
     lp = np.array([1.0 if name.endswith("_0") else 0.0 for name in order])
     reduced = {"x_0_0": -5.0, "x_0_1": 0.0, "x_1_0": 0.0, "x_1_1": 1.0}
-    ranked = engine._marginal_groups(lp, np.array([reduced[n] for n in order]), 1)
+    switch = column_switch(engine.group, lp, np.array([reduced[n] for n in order]))
+    ranked = engine._marginal_groups(lp, switch, 1, np.arange(2))
     assert ranked.tolist() == [1]
 
 
