@@ -9,6 +9,9 @@ gives a plan whose gap to the LP bound (valid for the whole MIP) is proven; on t
 Cambridge parcels, 200 marginal parcels give gaps near 0.004 % in a quarter of a second,
 where freeing 3,000 took HiGHS a minute.
 
+When no parcel left fixed could have moved in a better plan (reduced-cost fixing,
+:mod:`citydesk.optimization.reduced_cost`), the MIP's own bound holds for the whole model.
+
 The LP model is built once in HiGHS and kept: moving an epsilon row or the objective
 re-solves it from the previous basis in milliseconds. The MIP runs in a copy, so the LP
 keeps its basis.
@@ -154,7 +157,10 @@ class PersistentLp:
         None when the last LP did not end optimal."""
         if self.model.getModelStatus() != self._highspy.HighsModelStatus.kOptimal:
             return None
-        solution = self.model.getSolution()
+        return self._lesson(self.model.getSolution())
+
+    def _lesson(self, solution) -> SwitchCosts:
+        """:meth:`switch_costs` of an optimal LP ``solution`` of the kept model."""
         return switch_costs(
             self._allowed_group(),
             np.asarray(solution.col_value),
@@ -177,7 +183,10 @@ class PersistentLp:
     ) -> GroupFixResult:
         """LP, then MIPs over 200, 400, ... marginal groups until the proven gap is within
         ``target_gap`` (or ``most_marginal`` groups were tried and the last MIP was not
-        quick, see :meth:`_quick`, or every group was free: the gap is then reported).
+        quick, see :meth:`_quick`, nor would one more MIP over the groups that could still
+        move be at most four times as large, see ``GroupFixResult.needed``; or every group
+        was free; or a MIP ran out of its time for nothing, see :func:`_stalled`: the gap
+        is then reported).
         ``time_limit`` bounds each MIP (None: no bound), and ``deadline`` (a
         ``time.perf_counter()`` moment) the whole call: a MIP stopped by either still
         returns its best plan, and no larger MIP starts after the deadline."""
@@ -266,9 +275,8 @@ class PersistentLp:
             outcome = SolveOutcome(verdict, None, None, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, np.zeros(self.n), 0)
         bound = self._objective(self.model)
-        lesson = self.switch_costs()
-        assert lesson is not None  # the LP ended optimal
         solution = self.model.getSolution()
+        lesson = self._lesson(solution)
         lp = np.asarray(solution.col_value)
         switch = column_switch(self._allowed_group(), lp, np.asarray(solution.col_dual))
         open_groups = self._open_groups()

@@ -61,6 +61,10 @@ def epsilon_front(
     level is tighter), and a plan that already reaches the next levels answers them too
     (the tighter levels' bounds can only be lower, so its proven gap still holds).
 
+    Each constrained objective's payoff LP is kept as a lesson (:mod:`.reduced_cost`): at a
+    grid point whose level is near that objective's best, the parcels it fixes are held at
+    their use for the point, which is how the extremes of the front get proven.
+
     ``time_limit`` (seconds) is the whole front's budget. Each solve may use an equal share
     of what is left (at most ``MIP_CAP_S`` per MIP), so a point the solver closes quickly
     leaves its time to the next, and a slow machine spends longer rather than stopping
