@@ -25,6 +25,7 @@ from citydesk.layers.i18n import _
 
 from .lp_fix import GroupFixResult, PersistentLp
 from .pareto import Objective, ParetoFront, ParetoPoint, collect_front, infeasible_model
+from .reduced_cost import SwitchCosts
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus
 
 AUGMENT = 1e-4  # f2 over its whole range is worth 0.01 % of f1's range
@@ -215,7 +216,9 @@ def epsilon_front(
     return front
 
 
-def _forbidden(lessons, levels: Sequence[float], group: np.ndarray) -> np.ndarray:
+def _forbidden(
+    lessons: Sequence[SwitchCosts | None], levels: Sequence[float], group: np.ndarray
+) -> np.ndarray:
     """The uses no plan of a grid point can have, by reduced-cost fixing from the payoff LPs
     of its constrained objectives (:mod:`.reduced_cost`): near an objective's best level
     its LP leaves few parcels any choice (at the social extreme of the 13k Cambridge parcels
