@@ -30,7 +30,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
-from .reduced_cost import SwitchCosts, column_switch, switch_costs
+from .reduced_cost import SwitchCosts, switch_costs
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs, relative_gap
 
 
@@ -85,7 +85,9 @@ class PersistentLp:
             [np.inf if v.upBound is None else v.upBound for v in self.variables], dtype=float
         )
         self._cols = np.arange(self.n, dtype=np.int32)
+        self._n_groups = int(self.group.max()) + 1
         self._forbidden = np.zeros(self.n, dtype=bool)
+        self._is_open = self._open_mask()
         self._sign = -1.0
         self._constant = 0.0
         self.feedback = feedback or NullFeedback()
@@ -134,6 +136,7 @@ class PersistentLp:
         which uses no plan of it can have. The LP keeps them out too, so its bound tightens."""
         changed = np.flatnonzero(columns != self._forbidden)
         self._forbidden = columns.copy()
+        self._is_open = self._open_mask()
         if changed.size:
             lower, upper = self._bounds()
             self.model.changeColsBounds(
@@ -146,11 +149,11 @@ class PersistentLp:
         upper[self._forbidden] = 0.0
         return self._lower.copy(), upper
 
-    def _open_groups(self) -> np.ndarray:
-        """The groups with something to decide: two or more columns not forbidden."""
+    def _open_mask(self) -> np.ndarray:
+        """Per group, whether it has something to decide: two or more columns not forbidden
+        (kept as ``_is_open``, which changes only with :meth:`forbid`)."""
         allowed = self.binary & ~self._forbidden
-        sizes = np.bincount(self.group[allowed], minlength=int(self.group.max()) + 1)
-        return np.flatnonzero(sizes > 1)
+        return np.bincount(self.group[allowed], minlength=self._n_groups) > 1
 
     def switch_costs(self) -> SwitchCosts | None:
         """What the LP optimum last solved proves about every plan (:mod:`.reduced_cost`);
@@ -167,7 +170,7 @@ class PersistentLp:
             np.asarray(solution.col_dual),
             self._objective(self.model),
             self.model.getInfo().sum_dual_infeasibilities,
-            int(self.group.max()) + 1,
+            self._n_groups,
         )
 
     def _objective(self, model) -> float:
@@ -207,7 +210,7 @@ class PersistentLp:
         result = self._solve_once(target_gap / 2, marginal, limit())
         check_canceled(self.feedback)
         last = result
-        n_open = self._open_groups().size
+        n_open = int(np.count_nonzero(self._is_open))
         while (
             result.outcome.bound is not None  # no LP optimum: a larger MIP cannot help
             and (result.outcome.gap is None or result.outcome.gap > target_gap)
@@ -278,10 +281,9 @@ class PersistentLp:
         solution = self.model.getSolution()
         lesson = self._lesson(solution)
         lp = np.asarray(solution.col_value)
-        switch = column_switch(self._allowed_group(), lp, np.asarray(solution.col_dual))
-        open_groups = self._open_groups()
-        free_groups = self._marginal_groups(lp, switch, marginal, open_groups)
-        held = open_groups[~np.isin(open_groups, free_groups)]  # at the LP's use in the MIP
+        free_groups = self._marginal_groups(lp, lesson.switch, marginal)
+        held = self._is_open.copy()  # the open groups the MIP holds at the LP's use
+        held[free_groups] = False
         values, objective, needed = lp, bound, 0
         if free_groups.size or self._fractional(lp).any():
             values, objective, mip_bound = self._restricted_mip(
@@ -290,12 +292,13 @@ class PersistentLp:
             if values is not None:
                 # reduced-cost fixing with the plan as the level: when no held group could
                 # have moved in a better plan, the MIP's bound holds for the whole model
-                if np.isfinite(mip_bound) and lesson.kept(objective)[held].all():
+                kept = lesson.kept(objective)
+                if np.isfinite(mip_bound) and kept[held].all():
                     bound = min(bound, max(objective, mip_bound))
-                needed = int(np.count_nonzero(~lesson.kept(objective)[open_groups]))
+                needed = int(np.count_nonzero(self._is_open & ~kept))
         if values is None:
             # with every group free, a MIP with no plan and no bound proved there is none
-            proven = held.size == 0 and np.isinf(mip_bound)
+            proven = not held.any() and np.isinf(mip_bound)
             verdict = SolveStatus.INFEASIBLE if proven else SolveStatus.NO_SOLUTION
             outcome = SolveOutcome(verdict, None, bound, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, lp, int(free_groups.size))
@@ -333,19 +336,16 @@ class PersistentLp:
         links = sparse.coo_matrix((ones, (ends[:, 0], ends[:, 1])), shape=(n_groups,) * 2)
         return (links + links.T).tocsr()
 
-    def _marginal_groups(
-        self, lp: np.ndarray, switch: np.ndarray, count: int, open_groups: np.ndarray
-    ) -> np.ndarray:
+    def _marginal_groups(self, lp: np.ndarray, switch: np.ndarray, count: int) -> np.ndarray:
         """Groups with a fractional variable, then those whose switch to their best unused
         alternative costs least (:func:`.reduced_cost.column_switch`), up to ``count`` in all;
         then, where rows link groups in pairs, the linked groups of those (at most ``count``
-        more). Only ``open_groups`` are taken: the others have one use left.
+        more). Only open groups are taken: the others have one use left.
 
         Ranked by the alternative's reduced cost alone, the 11 parcels in which a 13k-parcel
         optimum differed from the LP ranked up to 2,671st; by the switch, all within the
         first 338."""
-        is_open = np.zeros(int(self.group.max()) + 1, dtype=bool)
-        is_open[open_groups] = True
+        is_open = self._is_open
         chosen = list(dict.fromkeys(self.group[self._fractional(lp)].tolist()))
         seen = set(chosen)
         for j in np.argsort(switch, kind="stable"):

@@ -30,12 +30,14 @@ import numpy as np
 class SwitchCosts:
     """One LP optimum's lesson: ``bound`` (its value), per group the LP's ``use`` (a column;
     -1 where the LP splits the group) and ``least`` switch (-inf where split, +inf where the
-    group has no alternative), and ``slack``, the LP's summed dual infeasibilities, by which
-    the inequality may be off in floating point."""
+    group has no alternative), per column its ``switch`` (:func:`column_switch`, which the
+    marginal ranking reads too), and ``slack``, the LP's summed dual infeasibilities, by
+    which the inequality may be off in floating point."""
 
     bound: float
     use: np.ndarray
     least: np.ndarray
+    switch: np.ndarray
     slack: float
 
     def kept(self, level: float) -> np.ndarray:
@@ -79,14 +81,12 @@ def switch_costs(
     reduced: np.ndarray,
     bound: float,
     slack: float,
-    n_groups: int | None = None,
+    n_groups: int,
 ) -> SwitchCosts:
     """The lesson of an LP optimum (``lp`` values, ``reduced`` costs in HiGHS's minimising
-    sense, ``bound`` its value as maximised) for the groups of binaries ``group`` (of
-    ``n_groups``, by default one past the largest)."""
+    sense, ``bound`` its value as maximised) for the ``n_groups`` groups of binaries
+    ``group`` (each column's group, -1 for none)."""
     binary = group >= 0
-    if n_groups is None:
-        n_groups = int(group.max()) + 1 if binary.any() else 0
     split = np.zeros(n_groups, dtype=bool)
     split[group[binary & (np.abs(lp - np.round(lp)) > 1e-6)]] = True
     switch = column_switch(group, lp, reduced)
@@ -98,4 +98,4 @@ def switch_costs(
     used = binary & (lp >= 0.5)
     use[group[used]] = np.flatnonzero(used)
     use[split] = -1
-    return SwitchCosts(float(bound), use, least, float(slack))
+    return SwitchCosts(float(bound), use, least, switch, float(slack))

@@ -311,7 +311,7 @@ def test_marginal_parcels_are_ranked_by_what_a_switch_costs():
     lp = np.array([1.0 if name.endswith("_0") else 0.0 for name in order])
     reduced = {"x_0_0": -5.0, "x_0_1": 0.0, "x_1_0": 0.0, "x_1_1": 1.0}
     switch = column_switch(engine.group, lp, np.array([reduced[n] for n in order]))
-    ranked = engine._marginal_groups(lp, switch, 1, np.arange(2))
+    ranked = engine._marginal_groups(lp, switch, 1)
     assert ranked.tolist() == [1]
 
 
