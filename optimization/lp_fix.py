@@ -162,6 +162,37 @@ class PersistentLp:
             return None
         return self._lesson(self.model.getSolution())
 
+    def ceiling(
+        self, expression: pulp.LpAffineExpression, free_row: str, deadline: float | None = None
+    ) -> float | None:
+        """The LP's best value of ``expression`` with the ``>=`` row ``free_row`` lifted and
+        every other row and forbidden use as it is; None when the LP does not end optimal.
+        The objective and the row are put back (the next solve starts cold).
+
+        It settles an epsilon point whose own LP HiGHS cannot decide: a level above this
+        ceiling has no plan, relaxed or not. On the 13k Cambridge parcels at one conflict,
+        social >= 8,370 went to "unknown" warm and after 28-45 s cold; the ceiling LP
+        (social's best there: 6,986) took 14 s."""
+        row = self.problem.get_constraint_by_name(free_row).index
+        lp = self.model.getLp()
+        lower, upper = lp.row_lower_[row], lp.row_upper_[row]
+        cost, constant = np.asarray(lp.col_cost_).copy(), self._constant
+        if deadline is not None:
+            left = max(0.05, deadline - time.perf_counter())
+            self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
+        try:
+            self.model.changeRowBounds(row, -self._highspy.kHighsInf, upper)
+            self.maximise(expression)
+            self.model.run()
+            check_canceled(self.feedback)
+            optimal = self.model.getModelStatus() == self._highspy.HighsModelStatus.kOptimal
+            return self._objective(self.model) if optimal else None
+        finally:
+            self.model.changeRowBounds(row, lower, upper)
+            self.model.changeColsCost(self.n, self._cols, cost)
+            self._constant = constant
+            self.model.clearSolver()
+
     def _lesson(self, solution) -> SwitchCosts:
         """:meth:`switch_costs` of an optimal LP ``solution`` of the kept model."""
         return switch_costs(
@@ -183,6 +214,7 @@ class PersistentLp:
         most_marginal: int = 800,
         time_limit: float | None = 4.0,
         deadline: float | None = None,
+        retry_cold: bool = True,
     ) -> GroupFixResult:
         """LP, then MIPs over 200, 400, ... marginal groups until the proven gap is within
         ``target_gap`` (or ``most_marginal`` groups were tried and the last MIP was not
@@ -192,7 +224,9 @@ class PersistentLp:
         is then reported).
         ``time_limit`` bounds each MIP (None: no bound), and ``deadline`` (a
         ``time.perf_counter()`` moment) the whole call: a MIP stopped by either still
-        returns its best plan, and no larger MIP starts after the deadline."""
+        returns its best plan, and no larger MIP starts after the deadline.
+        ``retry_cold``: an LP the warm basis cannot decide is solved once more from scratch;
+        a caller with a cheaper way to settle the point (:meth:`ceiling`) turns it off."""
         started = time.perf_counter()
         # the LP re-solves count against the deadline too (a cold retry after numerical
         # trouble took 29 s at the least-conflict end and overran a 300 s front by 21 s);
@@ -207,7 +241,7 @@ class PersistentLp:
             left = max(0.05, deadline - time.perf_counter())
             return left if time_limit is None else min(time_limit, left)
 
-        result = self._solve_once(target_gap / 2, marginal, limit())
+        result = self._solve_once(target_gap / 2, marginal, limit(), retry_cold=retry_cold)
         check_canceled(self.feedback)
         last = result
         n_open = int(np.count_nonzero(self._is_open))
@@ -255,6 +289,7 @@ class PersistentLp:
         marginal: int,
         time_limit: float | None,
         start: np.ndarray | None = None,
+        retry_cold: bool = True,
     ) -> GroupFixResult:
         """The LP, then one MIP over ``marginal`` groups; ``start`` is a plan of a smaller
         MIP over the same LP, handed to HiGHS as its first incumbent."""
@@ -262,7 +297,7 @@ class PersistentLp:
         self.model.run()
         check_canceled(self.feedback)
         status = self.model.getModelStatus()
-        if status == self._highspy.HighsModelStatus.kUnknown:
+        if retry_cold and status == self._highspy.HighsModelStatus.kUnknown:
             # the warm basis ran into numerical trouble (seen at the least-conflict end of
             # the 13k-parcel front): once more from scratch, with presolve
             self.model.clearSolver()

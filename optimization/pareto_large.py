@@ -87,13 +87,13 @@ def epsilon_front(
     grid = n_levels ** (len(objectives) - 1)
     solves_left = grid + len(objectives)  # the payoff solves, then one per grid point
 
-    def solve_next():
+    def solve_next(retry_cold: bool = True):
         nonlocal solves_left
         share = MIP_CAP_S
         if deadline is not None:
             share = min(MIP_CAP_S, max(0.05, (deadline - time.perf_counter()) / solves_left))
         solves_left = max(1, solves_left - 1)
-        return engine.solve(target_gap, time_limit=share, deadline=deadline)
+        return engine.solve(target_gap, time_limit=share, deadline=deadline, retry_cold=retry_cold)
 
     work = problem.copy()
     rows = [f"_eps{k}" for k in range(1, len(objectives))]
@@ -154,7 +154,18 @@ def epsilon_front(
                 continue
             engine.set_row_lower(rows[0], float(epsilon), constants[1])
             engine.forbid(_forbidden(lessons[1:], [epsilon, row_level], engine.group))
-            result = solve_next()
+            result = solve_next(retry_cold=False)
+            if _undecided(result) and (deadline is None or time.perf_counter() < deadline):
+                # the LP could not settle the point from the warm basis: first ask whether the
+                # row reaches this level at all (one LP), before solving it again cold
+                top = engine.ceiling(
+                    objectives[1].sign * objectives[1].expression, rows[0], deadline
+                )
+                if top is not None and top < epsilon - 1e-6 * max(1.0, abs(epsilon)):
+                    result = _above_ceiling(result)
+                else:
+                    solves_left += 1
+                    result = solve_next()
             done += 1
             solved += 1
             feedback.set_progress(100.0 * done / grid)
@@ -228,6 +239,19 @@ def _forbidden(
         if lesson is not None and not np.isnan(level):
             out |= lesson.others(float(level), group)
     return out
+
+
+def _undecided(result: GroupFixResult) -> bool:
+    """No plan and no LP verdict: the point's LP ended neither optimal nor infeasible."""
+    return result.outcome.status is SolveStatus.NO_SOLUTION and result.outcome.bound is None
+
+
+def _above_ceiling(result: GroupFixResult) -> GroupFixResult:
+    """The point's level is above its row's LP ceiling (:meth:`PersistentLp.ceiling`): no
+    plan reaches it, so the point is infeasible and, as after an infeasible LP, so is every
+    higher level of the row."""
+    outcome = SolveOutcome(SolveStatus.INFEASIBLE, None, None, result.outcome.seconds, "highs")
+    return GroupFixResult(outcome, result.values, 0)
 
 
 def _best_known(

@@ -179,22 +179,22 @@ def test_three_objective_grid_levels():
     assert grid_levels(25, 3) == 5 and grid_levels(4, 3) == 2 and grid_levels(10, 2) == 10
 
 
+def _three_objective_problem(rng) -> LandUseProblem:
+    """Seven parcels with random economic and social values and random neighbours."""
+    problem = _random_problem(rng, n=7)
+    coefficients = {
+        "economic": rng.integers(0, 20, (7, 4)).astype(float),
+        "social": rng.integers(0, 20, (7, 4)).astype(float),
+    }
+    return LandUseProblem(**{**problem.__dict__, "coefficients": coefficients})
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_a_three_objective_front_is_pareto_optimal_where_proven(seed):
     """Economic up, a second value up, conflicts down, on a model small enough to list every
     plan: each proven point is on the true front (no plan dominates it), and the front
     spans the conflicts from the least to the most a best plan has."""
-    rng = np.random.default_rng(100 + seed)
-    problem = _random_problem(rng, n=7)
-    problem = LandUseProblem(
-        **{
-            **problem.__dict__,
-            "coefficients": {
-                "economic": rng.integers(0, 20, (7, 4)).astype(float),
-                "social": rng.integers(0, 20, (7, 4)).astype(float),
-            },
-        }
-    )
+    problem = _three_objective_problem(np.random.default_rng(100 + seed))
     model = build_landuse_model(problem, compatibility=True)
     objectives = objectives_for(model, ["economic", "social", "compatibility"])
     front = epsilon_front(model.problem, model.groups(), objectives, points=16)
@@ -230,3 +230,49 @@ def test_a_city_without_todays_land_use_is_told_what_conflicts_count():
     problem = landuse_problem(parcels, compatibility=True, notes=notes)
     assert any("compatibility counts only conflicts between parcels" in n for n in notes)
     assert compatibility_penalty(problem, np.zeros(2, dtype=int)) == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])  # fronts with levels above their row's ceiling
+def test_a_point_the_lp_cannot_decide_is_settled_by_its_rows_ceiling(seed, monkeypatch):
+    """HiGHS could not decide the LPs of the 13k-parcel front's least-conflict row (warm:
+    "unknown"; cold: "unknown" after 28-45 s), and those points counted as unexplored. Now
+    the row's ceiling (the walked objective's LP best at the row's level) settles them: a
+    level above it is infeasible, and closes the row as an infeasible LP does; one below it
+    is solved again cold. With every warm LP made undecided the front is the same front."""
+    from citydesk.optimization import pareto_large
+    from citydesk.optimization.lp_fix import GroupFixResult, PersistentLp
+    from citydesk.optimization.solve import SolveOutcome, SolveStatus
+
+    problem = _three_objective_problem(np.random.default_rng(100 + seed))
+    model = build_landuse_model(problem, compatibility=True)
+    objectives = objectives_for(model, ["economic", "social", "compatibility"])
+    plain = epsilon_front(model.problem.copy(), model.groups(), objectives, points=16)
+
+    solve, ceiling = PersistentLp.solve, PersistentLp.ceiling
+    settled = []
+
+    def undecided(self, *args, retry_cold=True, **kwargs):
+        result = solve(self, *args, retry_cold=retry_cold, **kwargs)
+        if retry_cold:
+            return result  # the cold retry answers
+        outcome = SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 0.0, "highs")
+        return GroupFixResult(outcome, result.values, 0)
+
+    def spy(self, *args, **kwargs):
+        top = ceiling(self, *args, **kwargs)
+        settled.append(top)
+        return top
+
+    monkeypatch.setattr(PersistentLp, "solve", undecided)
+    monkeypatch.setattr(PersistentLp, "ceiling", spy)
+    closed = []
+    above = pareto_large._above_ceiling
+    monkeypatch.setattr(pareto_large, "_above_ceiling", lambda r: closed.append(r) or above(r))
+    front = epsilon_front(model.problem.copy(), model.groups(), objectives, points=16)
+    assert settled  # (None where even the row has no LP solution: solved again cold)
+    assert front.unexplored == 0 == plain.unexplored
+    assert front.skipped == plain.skipped
+    assert closed  # some level was above its row's ceiling
+    np.testing.assert_allclose(
+        sorted(p.values for p in front.points), sorted(p.values for p in plain.points)
+    )
