@@ -228,7 +228,9 @@ class PersistentLp:
         quick, see :meth:`_quick`, nor would one more MIP over the groups that could still
         move be at most four times as large, see ``GroupFixResult.needed``; or every group
         was free; or a MIP ran out of its time for nothing, see :func:`_stalled`: the gap
-        is then reported).
+        is then reported). Where no MIP in reach could prove the bound (more than four times
+        ``most_marginal`` groups could still move) the plan is improved instead by a
+        large-neighbourhood search (:meth:`_improve`).
         ``time_limit`` bounds each MIP (None: no bound), and ``deadline`` (a
         ``time.perf_counter()`` moment) the whole call: a MIP stopped by either still
         returns its best plan, and no larger MIP starts after the deadline.
@@ -298,8 +300,10 @@ class PersistentLp:
         LP's vertex could not reach the gap however long they ran: the best plan in the 400
         groups next to the vertex was 668.6 M where the LP bound was 670.5 M (a full MIP
         found 669.7 M in 150 s, differing from the LP in 37 parcels ranked up to 3,032nd).
-        Held at the plan instead, with new windows, the same point reached 0.15 % in 25 s
-        where doubling took 41 s to 0.24 %, and another went from 0.18 % to 0.02 %."""
+        Held at the plan instead, with new windows (one instrumented 300 s run of that
+        front), the three worst interior points went from 0.27, 0.18 and 0.17 % after their
+        first MIP to 0.14, 0.024 and 0.095 %, in 24-31 s each, where doubling had left them
+        at 0.24, 0.18 and 0.15 % in 31-43 s."""
         solution = self.model.getSolution()
         lp = np.asarray(solution.col_value)
         allowed = self._allowed_group()
@@ -357,8 +361,8 @@ class PersistentLp:
 
         The LP is degenerate at the tight rows: 1,267 columns switch at zero cost and the
         pair rows carry duals of 10^8, an artefact of the vertex. Priced by the coupling
-        rows, 29 of the 37 parcels where a better plan differed from the LP ranked in the
-        first 800, against 8 by the full reduced costs."""
+        rows, 28 of the 37 parcels where a better plan differed from the LP ranked in the
+        first 800, against 10 by the full reduced costs."""
         duals = np.where(self._coupling, np.asarray(solution.row_dual), 0.0)
         cost = np.asarray(self.model.getLp().col_cost_)
         return cost - self._matrix.T @ duals
