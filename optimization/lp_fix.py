@@ -330,7 +330,12 @@ class PersistentLp:
             free = np.array(list(dict.fromkeys(fractional + differ + window + linked)))
             mip_limit = limit()
             values, objective, _ = self._restricted_mip(
-                plan, free, target_gap / 2, None if mip_limit is None else mip_limit / 2, plan
+                plan,
+                free,
+                target_gap / 2,
+                None if mip_limit is None else mip_limit / 2,
+                plan,
+                rins=False,
             )
             check_canceled(self.feedback)
             if values is not None and objective > best + 1e-9 * max(1.0, abs(best)):
@@ -500,9 +505,14 @@ class PersistentLp:
         """Each column's group, -1 for forbidden columns: they cannot be switched to."""
         return np.where(self._forbidden, -1, self.group)
 
-    def _restricted_mip(self, lp, free_groups, mip_gap, time_limit, start=None):
+    def _restricted_mip(self, lp, free_groups, mip_gap, time_limit, start=None, rins=True):
         mip = self._highspy.Highs()
         mip.setOptionValue("output_flag", False)
+        if not rins:
+            # HiGHS's own RINS sub-MIP, from a plan the search already holds everything
+            # else at, repeats the search; once (HiGHS 1.16.0, Cambridge's front) its
+            # presolve sat in strengthenInequalities for over 20 minutes, past every limit
+            mip.setOptionValue("mip_heuristic_run_rins", False)
         mip.passModel(self.model.getLp())
         free = self.binary & np.isin(self.group, free_groups)
         fixed = self.binary & ~free
