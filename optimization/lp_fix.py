@@ -486,19 +486,14 @@ class PersistentLp:
         Ranked by the alternative's reduced cost alone, the 11 parcels in which a 13k-parcel
         optimum differed from the LP ranked up to 2,671st; by the switch, all within the
         first 338."""
-        is_open = self._is_open
         chosen = list(dict.fromkeys(self.group[self._fractional(lp)].tolist()))
         seen = set(chosen)
-        for j in np.argsort(switch, kind="stable"):
-            if len(chosen) >= count or not np.isfinite(switch[j]):
-                break
-            g = int(self.group[j])
-            if g not in seen and is_open[g]:
-                seen.add(g)
-                chosen.append(g)
+        cheapest = [g for g in self._ranked(switch).tolist() if g not in seen]
+        chosen += cheapest[: max(0, count - len(chosen))]
+        seen.update(chosen)
         if self._linked is not None and chosen:  # their linked groups, in the same order
             near = dict.fromkeys(self._linked[chosen].indices.tolist())
-            chosen += [h for h in near if h not in seen and is_open[h]][:count]
+            chosen += [h for h in near if h not in seen and self._is_open[h]][:count]
         return np.array(chosen, dtype=int)
 
     def _allowed_group(self) -> np.ndarray:
