@@ -30,9 +30,10 @@ class CsvLines:
     header, and then takes every row up to that width.
     """
 
-    def __init__(self, path: str | Path, encoding: str) -> None:
+    def __init__(self, path: str | Path, encoding: str, delimiter: str = ",") -> None:
         self.path = Path(path)
         self.encoding = encoding
+        self.delimiter = delimiter
         self._starts: list[int] = []  # file line of record n + 1
         self._rows: list[int] = []  # file line of kept row k
         self._fields = 0  # the header's field count
@@ -61,7 +62,7 @@ class CsvLines:
         csv.field_size_limit(sys.maxsize)  # a long description is not a broken file here
         try:
             with open(self.path, encoding=self.encoding, errors="replace", newline="") as fh:
-                reader = csv.reader(fh)
+                reader = csv.reader(fh, delimiter=self.delimiter)
                 line = 0  # the last file line the reader has consumed
                 for record in reader:
                     self._starts.append(line + 1)

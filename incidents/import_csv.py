@@ -27,6 +27,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
+from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 
 from .csv_lines import CsvLines, first_lines
@@ -314,7 +315,11 @@ def iter_cases(
             _("Export the cases again; the file has no header and no rows."),
             path=str(path),
         )
+    # ';' in decimal-comma locales (Excel's export there): the same sniffing as the layer
+    # reader's, so a file that opens as a layer imports as cases
+    delimiter = sniff_delimiter(sample.decode(encoding, errors="replace").split("\n", 1)[0])
     options: dict[str, Any] = dict(
+        sep=delimiter,
         dtype=str,
         keep_default_na=False,
         na_values=[""],
@@ -324,7 +329,7 @@ def iter_cases(
         # the index (pandas' default), which shifts every column silently
         index_col=False,
     )
-    lines = CsvLines(path, encoding)
+    lines = CsvLines(path, encoding, delimiter)
     failures = (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
     def unreadable(exc: Exception) -> CaseImportError:
@@ -355,7 +360,7 @@ def iter_cases(
             if parts and frame.empty:
                 break
             parts += 1
-            yield _parse_part(frame, lines.of_records(bad), mapping, path, lines)
+            yield _parse_part(frame, lines.of_records(bad), mapping, path, lines, delimiter)
             if reader is None:
                 break
     if not parts:
@@ -367,12 +372,17 @@ def iter_cases(
 
 
 def _parse_part(
-    frame: pd.DataFrame, bad_lines: list[int], mapping: ColumnMapping, path: Path, lines: CsvLines
+    frame: pd.DataFrame,
+    bad_lines: list[int],
+    mapping: ColumnMapping,
+    path: Path,
+    lines: CsvLines,
+    delimiter: str = ",",
 ) -> ParsedFile:
     """One part of a file (its index counts the file's rows) as new-case columns."""
     cols = mapping.columns
     wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
-    missing = [c for c in wanted if c not in frame.columns]
+    missing = list(dict.fromkeys(c for c in wanted if c not in frame.columns))
     if missing:
         raise CaseImportError(
             _("the CSV has no column(s) {cols}").format(cols=", ".join(map(repr, missing))),
@@ -423,8 +433,8 @@ def _parse_part(
     if status is not None and mapping.statuses:
         closed = _closed_by_status(status, closed, updated, mapping, path, lines)
     due = _optional_dates(frame, cols, "due_at", mapping, path, lines)
-    lon = pd.to_numeric(frame[cols["lon"]], errors="coerce") if "lon" in cols else None
-    lat = pd.to_numeric(frame[cols["lat"]], errors="coerce") if "lat" in cols else None
+    lon = to_numbers(frame[cols["lon"]], delimiter) if "lon" in cols else None
+    lat = to_numbers(frame[cols["lat"]], delimiter) if "lat" in cols else None
     categories = (
         frame[cols["category"]].map(lambda v: _category(mapping, v))
         if "category" in cols

@@ -21,6 +21,7 @@ import shapely
 from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback
 from ..i18n import _
+from .csv_dialect import file_delimiter, to_numbers
 from .encoding import detect_encoding
 
 X_NAMES = ("longitude", "lon", "lng", "long", "x", "point_x", "xcoord", "x_coord", "经度")
@@ -48,15 +49,6 @@ def _sniff_encoding(path: Path) -> str:
         return detect_encoding(fh.read(1 << 20))
 
 
-def _sniff_delimiter(path: Path, encoding: str) -> str:
-    """Comma unless the header line clearly uses ; tab or | (European and Chinese exports)."""
-    with open(path, encoding=encoding, errors="replace") as fh:
-        header = fh.readline()
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
 def csv_columns(path: str | Path, encoding: str | None = None) -> list[str]:
     """The header's column names, read as :func:`read_csv_points` would (sniffed encoding
     and delimiter): what the layer-options dialog offers as coordinate columns."""
@@ -64,7 +56,7 @@ def csv_columns(path: str | Path, encoding: str | None = None) -> list[str]:
 
     path = Path(path)
     encoding = encoding or _sniff_encoding(path)
-    delimiter = _sniff_delimiter(path, encoding)
+    delimiter = file_delimiter(path, encoding)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         header = next(csv.reader(fh, delimiter=delimiter), [])
     return [name.strip().lstrip("\ufeff") for name in header]
@@ -91,12 +83,13 @@ def read_csv_points(
     if not path.exists():
         raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
     encoding = encoding or _sniff_encoding(path)
+    delimiter = delimiter or file_delimiter(path, encoding)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             df = pd.read_csv(
                 path,
-                sep=delimiter or _sniff_delimiter(path, encoding),
+                sep=delimiter,
                 engine="c",
                 encoding=encoding,
                 on_bad_lines="warn",
@@ -155,8 +148,8 @@ def read_csv_points(
         "wkt_field": wkt_field,
     }
     if x_field and y_field:
-        xs = pd.to_numeric(df[x_field], errors="coerce").to_numpy(dtype=float)
-        ys = pd.to_numeric(df[y_field], errors="coerce").to_numpy(dtype=float)
+        xs = to_numbers(df[x_field], delimiter).to_numpy(dtype=float)
+        ys = to_numbers(df[y_field], delimiter).to_numpy(dtype=float)
         ok = np.isfinite(xs) & np.isfinite(ys)
         geoms = np.full(len(df), None, dtype=object)
         geoms[ok] = shapely.points(xs[ok], ys[ok])
@@ -184,13 +177,15 @@ def read_csv_points(
             path=str(path),
         )
     facts["rows_without_coordinates"] = int((~ok).sum())
-    df = _numeric_where_possible(df, exclude={x_field, y_field})
+    df = _numeric_where_possible(df, {x_field, y_field}, delimiter)
     frame = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
     feedback.set_progress(100)
     return frame, facts
 
 
-def _numeric_where_possible(df: pd.DataFrame, exclude: set[str | None]) -> pd.DataFrame:
+def _numeric_where_possible(
+    df: pd.DataFrame, exclude: set[str | None], delimiter: str
+) -> pd.DataFrame:
     """Columns that are entirely numeric (ignoring blanks) become numbers; ids like '02139'
     keep their leading zeros because a column with a leading-zero value stays text."""
     out = {}
@@ -201,7 +196,7 @@ def _numeric_where_possible(df: pd.DataFrame, exclude: set[str | None]) -> pd.Da
             continue
         text = series.dropna().astype(str)
         if len(text) and not text.str.match(r"^0\d").any():
-            converted = pd.to_numeric(series, errors="coerce")
+            converted = to_numbers(series, delimiter)
             if converted.notna().sum() == len(text):
                 out[col] = converted
                 continue

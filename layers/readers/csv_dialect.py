@@ -1,0 +1,56 @@
+"""How a CSV export writes itself: its delimiter and its decimal mark.
+
+A city's exports come from Excel and from systems set up for the local language. Where the
+decimal mark is a comma (most of continental Europe, and Excel in those locales) the list
+separator is ``;`` and a coordinate reads ``60,1704``. Read as a comma file, every column
+runs into one; read with ``;`` but numbers parsed the English way, every coordinate is lost
+and each row is kept without a place: a map with nothing on it and no error. Both the layer
+reader (:mod:`.csv_points`) and the case import (``citydesk.incidents.import_csv``) read
+their files through these functions, so a file means the same to both.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+#: the delimiters exports use: comma, semicolon (decimal-comma locales), tab, pipe
+DELIMITERS = (",", ";", "\t", "|")
+
+#: a number written with a decimal comma and no thousands mark: -60,1704 or 24,9
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter the header line uses most (comma when it has none of them: a one-column
+    file)."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def file_delimiter(path: str | Path, encoding: str) -> str:
+    """:func:`sniff_delimiter` of the file's first line."""
+    with open(path, encoding=encoding, errors="replace") as fh:
+        return sniff_delimiter(fh.readline())
+
+
+def to_numbers(values: pd.Series, delimiter: str) -> pd.Series:
+    """A text column as numbers (NaN where a value is not a number; integers stay integers
+    when every value is one, as :func:`pandas.to_numeric` keeps them).
+
+    In a file not separated by commas, a value written with a decimal comma (``60,1704``) is
+    the number 60.1704. In a comma-separated file a comma inside a number can only be a
+    thousands mark (``"1,234"``, quoted), so there it is left unread rather than guessed.
+    """
+    numbers = pd.to_numeric(values, errors="coerce")
+    if delimiter == "," or values.dtype.kind in "fiu":
+        return numbers
+    text = values.astype("string")
+    comma = text.str.match(_DECIMAL_COMMA.pattern).fillna(False).astype(bool) & numbers.isna()
+    if comma.any():
+        numbers = numbers.astype(float)
+        numbers[comma] = pd.to_numeric(text[comma].str.replace(",", ".", regex=False))
+    return numbers
