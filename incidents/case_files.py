@@ -34,7 +34,8 @@ def import_case_file(
             gui_fix=_("Choose a column mapping: a shipped one or a TOML file."),
         )
     if is_open311:
-        requests = open311.read_valid_requests(path)
+        codes = open311.Open311Mapping.load(mapping) if mapping else None
+        requests = open311.read_valid_requests(path, codes)
         with open_project_store(project) as store:
             return open311.import_requests(store, requests)
     checked = ColumnMapping.load(str(mapping))

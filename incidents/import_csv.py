@@ -139,17 +139,7 @@ class ColumnMapping:
 def _check_categories(data: MappingFile, path: Path) -> None:
     """Category values are kind:code; a mapping with no category column needs a default
     (a mistake here used to end in a KeyError halfway through the file)."""
-    given = {f"categories.{k}": v for k, v in data.categories.items()}
-    if data.defaults.category is not None:
-        given["defaults.category"] = data.defaults.category
-    for key, value in given.items():
-        kind, _sep, code = str(value).partition(":")
-        if kind not in ("component", "event") or not code.strip():
-            raise CaseImportError(
-                _("{key} = '{value}' is not kind:code").format(key=key, value=value),
-                _("Write it as component:CODE or event:CODE, e.g. event:0505."),
-                path=str(path),
-            )
+    check_kind_codes(data.categories, data.defaults, path)
     for source_value, priority in data.priorities.items():
         if not 1 <= priority <= 5:
             raise CaseImportError(
@@ -165,6 +155,22 @@ def _check_categories(data: MappingFile, path: Path) -> None:
             _('Name the column (category = "Complaint Type") or set [defaults] category.'),
             path=str(path),
         )
+
+
+def check_kind_codes(categories: dict[str, str], defaults: MappingDefaults, path: Path) -> None:
+    """Every category a mapping names (its [categories] values and [defaults] category) is
+    kind:code, for CSV and Open311 mappings alike."""
+    given = {f"categories.{k}": v for k, v in categories.items()}
+    if defaults.category is not None:
+        given["defaults.category"] = defaults.category
+    for key, value in given.items():
+        kind, _sep, code = str(value).partition(":")
+        if kind not in ("component", "event") or not code.strip():
+            raise CaseImportError(
+                _("{key} = '{value}' is not kind:code").format(key=key, value=value),
+                _("Write it as component:CODE or event:CODE, e.g. event:0505."),
+                path=str(path),
+            )
 
 
 @dataclass

@@ -16,6 +16,10 @@ Field mapping (GeoReport v2 -> CityDesk):
   the export updates nothing twice; and a request whose ``service_request_id`` is a case of
   the store it is imported into is that case, exported and read back, and is skipped.
 
+Requests from another system import through an :class:`Open311Mapping` (its service codes
+or names to categories, its agencies to departments), keeping its due time, agency, status
+and last update as the CSV import keeps a source's facts.
+
 Every JSON export is validated against the published GeoReport v2 schemas, shipped in
 ``incidents/data/open311``.
 """
@@ -26,7 +30,7 @@ import datetime as dt
 import json
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,8 +38,9 @@ import pandas as pd
 
 from citydesk.layers.i18n import _, ngettext
 
-from .import_csv import CaseImportError
+from .import_csv import MAPPINGS, CaseImportError, MappingDefaults, check_kind_codes
 from .store import NewCase
+from .toml_files import load_toml
 
 SCHEMA_DIR = Path(__file__).parent / "data" / "open311"
 FIELDS = [
@@ -61,6 +66,54 @@ FIELDS = [
 
 def service_code(kind: str, code: str) -> str:
     return f"{kind[0].upper()}{code}"
+
+
+@dataclass
+class Open311MappingFile:
+    """The TOML layout of a mapping for another system's GeoReport v2 requests (checked key
+    by key): its service codes, or service names, to catalogue categories, and its agencies
+    to departments. A CSV mapping's [columns] and [dates] have no place here: GeoReport v2
+    names its fields and writes its times with their offsets."""
+
+    source: str = ""
+    categories: dict[str, str] = field(default_factory=dict)
+    defaults: MappingDefaults = field(default_factory=MappingDefaults)
+    departments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Open311Mapping:
+    source: str = "open311"
+    categories: dict[str, str] = field(default_factory=dict)
+    default_category: str | None = None
+    departments: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Open311Mapping:
+        path, data = load_toml(
+            path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"), Open311MappingFile
+        )
+        check_kind_codes(data.categories, data.defaults, path)
+        return cls(
+            source=data.source or path.stem,
+            categories=dict(data.categories),
+            default_category=data.defaults.category,
+            departments=dict(data.departments),
+        )
+
+    def category(self, code: str, name: str) -> tuple[str, str] | None:
+        """(kind, code) of a request: the mapping's entry for its service code, else for its
+        service name, else CityDesk's own code (``E0490``), else the mapping's default."""
+        chosen = self.categories.get(code) or self.categories.get(name)
+        if chosen is None:
+            own = parse_service_code(code)
+            if own is not None:
+                return own
+            chosen = self.default_category
+        if chosen is None:
+            return None
+        kind, _sep, number = chosen.partition(":")
+        return kind, number
 
 
 def parse_service_code(text: str) -> tuple[str, str] | None:
@@ -197,20 +250,19 @@ def read_requests(path: str | Path) -> list[dict[str, Any]]:
 
 
 def to_new_cases(
-    requests: list[dict[str, Any]], codes: dict[str, str] | None = None, source: str = "open311"
+    requests: list[dict[str, Any]], mapping: Open311Mapping | None = None
 ) -> list[NewCase]:
-    """NewCase objects; ``codes`` maps foreign service codes to ``kind:code``."""
-    codes = codes or {}
+    """NewCase objects, one per request. What the source says is kept as the CSV import
+    keeps it (docs/INCIDENTS.md): ``expected_datetime`` as the due time, the agency (through
+    the mapping's [departments]) as the department, its status word and last update."""
+    mapping = mapping or Open311Mapping()
     unknown: dict[str, int] = {}
     cases = []
     for n, req in enumerate(requests, start=1):
         if not isinstance(req, dict):
             _bad_request(n, _("it is not an object of named fields"))
         code = str(req.get("service_code") or "")
-        parsed = parse_service_code(code)
-        if parsed is None and code in codes:
-            kind, _sep, number = codes[code].partition(":")
-            parsed = (kind, number)
+        parsed = mapping.category(code, str(req.get("service_name") or ""))
         if parsed is None:
             unknown[code] = unknown.get(code, 0) + 1
             continue
@@ -230,19 +282,26 @@ def to_new_cases(
         origin = (
             (str(extended["source"]), str(extended["source_id"]))
             if isinstance(extended, dict) and extended.get("source") and extended.get("source_id")
-            else (source, str(req["service_request_id"]))
+            else (mapping.source, str(req["service_request_id"]))
         )
+        agency = str(req.get("agency_responsible") or "").strip()
         cases.append(
             NewCase(
                 kind=parsed[0],
                 category_code=parsed[1],
                 lon=lon,
                 lat=lat,
-                description=str(req.get("description") or ""),
+                description=_description(req, own=parse_service_code(code) is not None),
                 source=origin[0],
                 source_id=origin[1],
                 reported_at=requested,
                 closed_at=closed,
+                due_at=_optional_moment(req.get("expected_datetime"), n, "expected_datetime"),
+                department=mapping.departments.get(agency, agency) or None,
+                source_status=str(req["status"]) if req.get("status") else None,
+                source_updated_at=_optional_moment(
+                    req.get("updated_datetime"), n, "updated_datetime"
+                ),
                 photos=[str(req["media_url"])] if req.get("media_url") else [],
             )
         )
@@ -253,9 +312,27 @@ def to_new_cases(
                 "{n} requests have service codes CityDesk does not know: {codes}",
                 sum(unknown.values()),
             ).format(n=sum(unknown.values()), codes=", ".join(sorted(unknown)[:10])),
-            _("Give a mapping of service codes to categories."),
+            _(
+                "Give a mapping of its service codes (or names) to categories: --mapping "
+                'with a TOML [categories] table, e.g. "006" = "event:0401" '
+                "(docs/INCIDENTS.md)."
+            ),
+            gui_fix=_(
+                "Choose a mapping of its service codes (or names) to categories "
+                "(docs/INCIDENTS.md)."
+            ),
         )
     return cases
+
+
+def _description(req: dict[str, Any], own: bool) -> str:
+    """A request's description; from another system, with its service name and address in
+    front, which CityDesk's category and grid code do not carry over."""
+    text = str(req.get("description") or "").strip()
+    if own:
+        return text
+    parts = [str(req.get(key) or "").strip() for key in ("service_name", "address")] + [text]
+    return " / ".join(part for part in parts if part)
 
 
 def _bad_request(n: int, problem: str) -> NoReturn:
@@ -281,6 +358,13 @@ def _moment(value: object, n: int, key: str) -> dt.datetime:
     return moment.to_pydatetime()
 
 
+def _optional_moment(value: object, n: int, key: str) -> dt.datetime | None:
+    """:func:`_moment` of a time the request may leave out (null or empty)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _moment(value, n, key)
+
+
 def _coordinate(value: object, n: int, key: str, limit: float) -> float | None:
     """A finite latitude or longitude within range, or None when the request has none."""
     if value is None or value == "":
@@ -295,11 +379,11 @@ def _coordinate(value: object, n: int, key: str, limit: float) -> float | None:
 
 
 def import_file(
-    store, path: str | Path, codes: dict[str, str] | None = None, actor: str = "import"
+    store, path: str | Path, mapping: Open311Mapping | None = None, actor: str = "import"
 ) -> dict[str, object]:
     """Import an Open311 JSON or XML file in one all-or-nothing batch (idempotent on
     ``service_request_id``); returns the same summary as ``import_csv``."""
-    return import_requests(store, read_valid_requests(path, codes), actor)
+    return import_requests(store, read_valid_requests(path, mapping), actor)
 
 
 @dataclass
@@ -310,11 +394,11 @@ class CheckedRequests:
     cases: list[NewCase]
 
 
-def read_valid_requests(path: str | Path, codes: dict[str, str] | None = None) -> CheckedRequests:
+def read_valid_requests(path: str | Path, mapping: Open311Mapping | None = None) -> CheckedRequests:
     """The requests of a file, every one checked (codes, times, coordinates) and made into
     its case before any store is opened: a refused file leaves the project untouched."""
     requests = read_requests(path)
-    return CheckedRequests(requests, to_new_cases(requests, codes))
+    return CheckedRequests(requests, to_new_cases(requests, mapping))
 
 
 def import_requests(store, checked: CheckedRequests, actor: str = "import") -> dict[str, object]:

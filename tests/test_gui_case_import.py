@@ -80,3 +80,18 @@ def test_a_refused_file_leaves_the_store_as_it_was(qtbot, tmp_path, demo_copy):
     assert window.message_bar.level == "warning" and "failed" in window.message_bar.label.text()
     with open_project_store(demo_copy) as store:
         assert len(store.query(columns=["case_id"], ordered=False)) == before
+
+
+def test_an_open311_file_takes_a_mapping_only_when_one_is_chosen(qtbot, tmp_path, demo_copy):
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    dialog = window.import_cases_dialog()
+    dialog.file.setText(str(tmp_path / "requests.json"))
+    assert dialog.choice() == (str(tmp_path / "requests.json"), None)  # CityDesk's codes
+    dialog.add_mapping(str(tmp_path / "sf311.toml"))  # another system's codes
+    assert dialog.choice()[1] == str(tmp_path / "sf311.toml")
+    dialog.file.setText(str(tmp_path / "requests.xml"))
+    assert dialog.choice()[1] == str(tmp_path / "sf311.toml")  # the user's choice stays
+    dialog.mapping.setCurrentIndex(0)
+    dialog.file.setText(str(tmp_path / "export.csv"))
+    assert dialog.choice()[1] is not None  # a CSV always goes through a mapping
+    dialog.reject()

@@ -20,13 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     cat.add_argument("--lang", dest="names_lang", help=_("names in en or zh_CN"))
     cat.set_defaults(func=cmd_categories)
 
-    imp = csub.add_parser("import", help=_("import a 311-style CSV through a column mapping"))
-    imp.add_argument("file", help=_("the CSV export"))
+    imp = csub.add_parser(
+        "import", help=_("import a 311-style CSV through a column mapping, or Open311 JSON/XML")
+    )
+    imp.add_argument("file", help=_("the CSV export, or Open311 .json/.xml"))
     imp.add_argument(
         "--mapping",
         help=_(
-            "mapping TOML, or a shipped one: nyc311, cambridge_crashes (not needed for "
-            "Open311 .json/.xml)"
+            "mapping TOML, or a shipped one: nyc311, cambridge_crashes; for Open311 only "
+            "when its service codes are another system's"
         ),
     )
     imp.add_argument("--project", required=True, help=_("the project (.gpkg) holding the cases"))

@@ -33,8 +33,8 @@ class CaseImportDialog(QDialog):
         note = QLabel(
             tr(
                 "A CSV export is read through a column mapping; Open311 JSON or XML needs "
-                "none. Importing a later export of the same source updates the cases it "
-                "changed and adds the new ones."
+                "one only when its service codes are another system's. Importing a later "
+                "export of the same source updates the cases it changed and adds the new ones."
             )
         )
         note.setWordWrap(True)
@@ -43,8 +43,11 @@ class CaseImportDialog(QDialog):
         self.file = QLineEdit()
         form.addRow(tr("File"), _with_button(self.file, tr("Browse..."), self._choose_file))
         self.mapping = QComboBox()
+        # Open311 with CityDesk's own service codes needs no mapping
+        self.mapping.addItem(tr("none (Open311 with CityDesk's codes)"), None)
         for path in sorted(MAPPINGS.glob("*.toml")):
             self.mapping.addItem(path.stem, path.stem)
+        self._shipped = {self.mapping.itemData(k) for k in range(1, self.mapping.count())}
         form.addRow(
             tr("Column mapping"),
             _with_button(self.mapping, tr("Other mapping..."), self._choose_mapping),
@@ -76,13 +79,18 @@ class CaseImportDialog(QDialog):
         self.mapping.setCurrentIndex(self.mapping.count() - 1)
 
     def _sync(self) -> None:
-        self.mapping.setEnabled(Path(self.file.text()).suffix.lower() not in OPEN311_SUFFIXES)
+        """An Open311 file starts with no mapping, a CSV with the first shipped one; a
+        mapping the user chose stays."""
+        open311 = Path(self.file.text()).suffix.lower() in OPEN311_SUFFIXES
+        chosen = self.mapping.currentIndex()
+        if open311 and chosen != 0 and self.mapping.currentData() in self._shipped:
+            self.mapping.setCurrentIndex(0)
+        elif not open311 and chosen == 0:
+            self.mapping.setCurrentIndex(1)
 
     def choice(self) -> tuple[str, str | None]:
-        """(file, mapping): the mapping is a shipped name or a TOML path; None for Open311."""
-        path = self.file.text().strip()
-        mapping = self.mapping.currentData() if self.mapping.isEnabled() else None
-        return path, mapping
+        """(file, mapping): the mapping is a shipped name or a TOML path; None for none."""
+        return self.file.text().strip(), self.mapping.currentData()
 
 
 def _with_button(widget, label: str, clicked) -> QHBoxLayout:
