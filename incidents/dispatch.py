@@ -97,7 +97,16 @@ def plan_dispatch(
     plans = []
     for case in cases.itertuples(index=False):
         category = catalogue.get(case.kind, case.category_code, case.category_standard)
-        routing = table.route(case.kind, case.category_code, case.grid_code, category.department)
+        # a rule of the city's decides; else the case's own department (kept from its source
+        # system, or set at intake), which is the one its KPIs count; else the catalogue's
+        own = case.department if isinstance(case.department, str) and case.department else None
+        routing = table.route(
+            case.kind,
+            case.category_code,
+            case.grid_code,
+            own or category.department,
+            _("the case's department") if own and own != category.department else None,
+        )
         plan = DispatchPlan(
             case.case_id, int(case.version), routing.department, None, None, None, routing.reason
         )

@@ -79,8 +79,15 @@ class RoutingTable:
         return cls(data.rules)
 
     def route(
-        self, kind: str, code: str, grid_code: str | None, default_department: str | None
+        self,
+        kind: str,
+        code: str,
+        grid_code: str | None,
+        default_department: str | None,
+        default_reason: str | None = None,
     ) -> Routing:
+        """The first rule matching the case, else ``default_department`` (the case's own,
+        or its category's), said as ``default_reason``."""
         for rule in self.rules:
             if rule.matches(kind, code, grid_code):
                 where = _(" in area {area}").format(area=rule.area) if rule.area else ""
@@ -89,7 +96,7 @@ class RoutingTable:
                     _("rule: {category}{where}").format(category=rule.category, where=where),
                 )
         if default_department:
-            return Routing(default_department, _("catalogue default"))
+            return Routing(default_department, default_reason or _("catalogue default"))
         return Routing(
             None,
             _("no rule and no catalogue department for {kind} {code}").format(kind=kind, code=code),

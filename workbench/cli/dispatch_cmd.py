@@ -199,11 +199,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     with desk.store:
         ids = args.case or list(desk.store.query(status=["registered"])["case_id"])
+        if not ids:
+            waiting = len(desk.store.query(status=["reported", "verified", "accepted"]))
+            print(
+                _(
+                    "no registered case to dispatch; {n} cases wait to be accepted or "
+                    "registered (citydesk cases move accept / register)"
+                ).format(n=waiting)
+            )
+            return 0
         plans = desk.plan(ids)
         for p in plans:
             who = p.crew_name or _("manual queue")
             print(f"{p.case_id}  {p.department or '-':<22} {who:<22} {p.reason}")
-        if not args.dry_run:
+        if args.dry_run:
+            to_crews = sum(1 for p in plans if p.crew_name)
+            print(
+                _(
+                    "{n} cases planned: {crews} to a crew, {manual} to the manual queue "
+                    "(dry run: nothing was changed)"
+                ).format(n=len(plans), crews=to_crews, manual=len(plans) - to_crews)
+            )
+        else:
             sent, manual = desk.send(plans)
             print(
                 _("{sent} dispatched, {manual} left for manual dispatch").format(
