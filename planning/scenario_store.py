@@ -90,7 +90,11 @@ def save_scenario(project: str | Path, scenario: Scenario | str, author: str = "
 
 
 def save_demo_scenarios(project: str | Path, author: str = "") -> dict[str, int]:
-    """Store the shipped Cambridge demo scenarios; {name: revision}."""
+    """Store the shipped Cambridge demo scenarios; {name: revision}. Refused, naming the
+    layers, on a project that does not have the demo's layers."""
+    from .scenario_starter import check_demo_fits
+
+    check_demo_fits(project)
     return {name: save_scenario(project, shipped_scenario(name), author) for name in DEMO_SCENARIOS}
 
 

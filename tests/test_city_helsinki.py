@@ -165,6 +165,20 @@ def test_scenario_with_a_housing_target_says_what_it_leaves_out(city, tmp_path, 
     assert "€" in md and "USD" not in md and "Cambridge" not in md
 
 
+def test_a_planner_starts_from_plan_new_not_from_cambridges_demo(city, tmp_path, capsys):
+    assert main(["plan", "save", str(city), "--demo"]) == 2  # names Cambridge's layers
+    out = tmp_path / "first.toml"
+    assert main(["plan", "new", str(city), "first", "--output", str(out)]) == 0
+    text = out.read_text(encoding="utf-8").replace('kind = "baseline"', 'kind = "allocate"')
+    for line in ("[targets]", "housing_units = 300.0", "[constraints]", "max_changed_share"):
+        text = text.replace(f"# {line}", line)  # what the planner uncomments
+    out.write_text(text, encoding="utf-8")
+    assert main(["plan", "save", str(city), str(out)]) == 0
+    capsys.readouterr()
+    assert main(["plan", "run", str(city), "first", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["first"]["housing_units_added"] >= 300
+
+
 def test_fire_station_siting_and_land_use_front(city, capsys):
     assert (
         main(

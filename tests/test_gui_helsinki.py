@@ -45,6 +45,16 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
 
     panel = window.open_planning()
     assert panel.names() == ["homes"]
+    panel.add_demo()  # Cambridge's scenarios: refused here, the layers they lack named
+    assert "demo scenarios are Cambridge's" in window.message_bar.label.text()
+    assert panel.names() == ["homes"]
+    panel.list.setCurrentRow(-1)
+    form = panel.new_scenario(exec_dialog=False)  # starts from one for this city
+    qtbot.addWidget(form)
+    assert "parcels" not in form.toml.toPlainText()
+    form.accept()
+    assert panel.save_form(form) == 1 and set(panel.names()) == {"homes", "scenario_1"}
+    panel.check_only(["homes"])
     panel.last_results = None
     panel.run_checked()
     qtbot.waitUntil(lambda: getattr(panel, "last_results", None) is not None, timeout=120_000)

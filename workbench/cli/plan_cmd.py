@@ -32,6 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--author", default="", help=_("who saves them"))
     p.set_defaults(func=cmd_save)
 
+    p = psub.add_parser(
+        "new", help=_("write a new scenario for the project's city, to edit and then save")
+    )
+    p.add_argument("project", help=_("the project (.gpkg)"))
+    p.add_argument("name", help=_("scenario name (letters, digits, - and _)"))
+    p.add_argument("--output", help=_("the TOML file to write (default: NAME.toml)"))
+    p.set_defaults(func=cmd_new)
+
     p = psub.add_parser("list", help=_("the scenarios in the project"))
     p.add_argument("project", help=_("the project (.gpkg)"))
     p.set_defaults(func=cmd_list)
@@ -112,6 +120,9 @@ def cmd_save(args: argparse.Namespace) -> int:
 
     texts = [(Path(f).name, read_text_file(f, ScenarioError, _("scenario"))) for f in args.files]
     if args.demo:
+        from citydesk.planning.scenario_starter import check_demo_fits
+
+        check_demo_fits(args.project)
         texts += [(f"{n}.toml", shipped_scenario(n)) for n in DEMO_SCENARIOS]
     if not texts:
         raise CityDeskError(_("no scenario given"), _("Name .toml files, or use --demo."))
@@ -121,6 +132,27 @@ def cmd_save(args: argparse.Namespace) -> int:
         name = parse_scenario(text, source).name
         revision = save_scenario(args.project, text, args.author)
         print(_("saved {name} revision {rev}").format(name=name, rev=revision))
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from citydesk.planning.scenario_starter import starter_text
+
+    out = Path(args.output or f"{args.name}.toml")
+    text = starter_text(args.project, args.name)
+    try:
+        with out.open("x", encoding="utf-8") as fh:  # never over a planner's own file
+            fh.write(text)
+    except FileExistsError:
+        raise CityDeskError(
+            _("{path} exists already").format(path=out),
+            _("Give another --output, or edit that file and save it with citydesk plan save."),
+        ) from None
+    print(
+        _("wrote {path}: edit it, then store it with: citydesk plan save {project} {path}").format(
+            path=out, project=args.project
+        )
+    )
     return 0
 
 

@@ -173,20 +173,29 @@ class PlanningPanel(QWidget):
 
     # --- actions -------------------------------------------------------------------------
     def add_demo(self) -> None:
-        save_demo_scenarios(self.path)
+        try:
+            save_demo_scenarios(self.path)
+        except CityDeskError as exc:  # another city's project: the demo's layers are not here
+            self.show_error(exc.message)
+            return
         self.refresh()
 
-    def new_scenario(self) -> None:
-        """A new scenario starts from the selected one (or the demo baseline) renamed."""
-        from citydesk.planning.scenario import parse_scenario, shipped_scenario
+    def new_scenario(self, exec_dialog: bool = True):
+        """A new scenario starts from the selected one renamed, or from one for the
+        project's city (the demo baseline on the demo project)."""
+        from citydesk.planning.scenario_starter import starter_scenario
 
         name = self.selected()
         if name:
             base = load_scenario(self.path, name)
+            base.name, base.title = f"{base.name}_copy", ""
         else:
-            base = parse_scenario(shipped_scenario("baseline"))
-        base.name, base.title = f"{base.name}_copy", ""
-        self.edit(base)
+            taken = set(self.names())
+            new = next(
+                f"scenario_{k}" for k in range(1, len(taken) + 2) if f"scenario_{k}" not in taken
+            )
+            base = starter_scenario(self.path, new)
+        return self.edit(base, exec_dialog)
 
     def edit_selected(self) -> None:
         name = self.selected()
