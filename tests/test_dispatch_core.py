@@ -353,6 +353,7 @@ def test_intake_and_report_from_the_command_line(demo_copy, tmp_path):
     pdf = tmp_path / "week.pdf"
     out = run("dispatch", "report", "--project", demo_copy, "--out", pdf)
     assert pdf.read_bytes()[:4] == b"%PDF" and "ALL" in out
+    assert "NaN" not in out  # nothing to measure is a dash, as cases kpi prints it
 
 
 def test_searches_run_on_32_bit_indices_and_match_networkx():

@@ -318,6 +318,18 @@ def _move_where(args: argparse.Namespace) -> int:
     return 0
 
 
+def kpi_text(table) -> str:
+    """A KPI table as ``cases kpi`` and ``dispatch report`` print it: rates in per cent,
+    hours and scores to one decimal, a dash where there is nothing to measure."""
+    shown = table.copy()
+    for col in [c for c in shown.columns if c.endswith("_rate")]:
+        shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
+    for col in ("mean_hours_to_close", "median_hours_to_close", "score"):
+        if col in shown:
+            shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
+    return shown.to_string(index=False)
+
+
 def cmd_kpi(args: argparse.Namespace) -> int:
     from citydesk.incidents.kpi import KpiSpec, kpis_from_store
 
@@ -329,12 +341,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
             measure=args.measure,
         )
         table = kpis_from_store(store, spec)
-    shown = table.copy()
-    for col in [c for c in shown.columns if c.endswith("_rate")]:
-        shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
-    for col in ("mean_hours_to_close", "median_hours_to_close", "score"):
-        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
-    print(shown.to_string(index=False))
+    print(kpi_text(table))
     if args.csv:
         from citydesk.layers.csv_safe import write_csv
 

@@ -9,7 +9,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
 from .arg_types import non_negative, positive
-from .cases_cmd import _date, local, open_store
+from .cases_cmd import _date, kpi_text, local, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,7 +119,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from citydesk.layers.project_store import read_project_meta
 
     write_pdf(board, args.out, credits=credits_of(read_project_meta(args.project).get("metadata")))
-    print(board.kpis.to_string(index=False))
+    print(kpi_text(board.kpis))
     print(_("Early-warning cells: {n}").format(n=len(board.warnings)))
     print(_("wrote {path}").format(path=args.out))
     return 0
