@@ -12,6 +12,8 @@ import dataclasses
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ import geopandas as gpd
 
 from .compact_geometry import CompactFeatures
 from .crs import parse_crs
-from .errors import LayerReadError, LayerWriteError
+from .errors import CityDeskError, LayerReadError, LayerWriteError
 from .feedback import Feedback, NullFeedback
 from .format_registry import find_format
 from .i18n import _
 from .layer import Layer, LayerRole, RasterLayer, VectorLayer, slugify
+from .readers.archive import data_members as archive_members
+from .readers.archive import is_archive, unpack
 from .readers.csv_points import read_csv_points
 from .readers.raster import read_raster
 from .readers.vector import is_citydesk_file, read_vector
@@ -33,6 +37,8 @@ VECTOR_READ = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".g
 PARQUET = {".parquet", ".geoparquet"}
 CSV = {".csv", ".tsv", ".txt"}
 RASTER = {".tif", ".tiff", ".dem", ".asc", ".img", ".vrt"}
+#: a ZIP's members read as data sets (not .txt: a README is not a table)
+READABLE_IN_ARCHIVES = VECTOR_READ | PARQUET | {".csv", ".tsv"} | RASTER
 
 VECTOR_WRITE_DRIVERS = {
     ".gpkg": "GPKG",
@@ -127,9 +133,45 @@ def guess_role(name: str) -> LayerRole:
     return LayerRole.OTHER
 
 
+def archive_data_sets(path: str | Path) -> list[str]:
+    """The file names of the data sets a ZIP holds that CityDesk reads (Add layer asks which
+    one when there are several)."""
+    return [Path(n).name for n in archive_members(path, READABLE_IN_ARCHIVES)]
+
+
+def open_archive(path: str | Path, layer: str | int | None = None) -> tuple[Path, Any]:
+    """A ZIP's data set as a file (:mod:`.readers.archive`), and the layer left to choose in
+    it: ``layer`` names a member of the archive (``parks.shp`` or ``parks``), or, when the
+    archive holds one data set, a layer inside that (a zipped GeoPackage's). Other paths
+    come back as they are."""
+    path = Path(path)
+    if not is_archive(path):
+        return path, layer
+    readable = READABLE_IN_ARCHIVES
+    if isinstance(layer, str):
+        names = archive_members(path, readable)
+        if len(names) > 1 or any(layer in (Path(n).name, Path(n).stem) for n in names):
+            return unpack(path, layer, readable), None  # a member, or which it lacks
+    return unpack(path, None, readable), layer
+
+
+@contextmanager
+def _named_in(archive: Path, inner: Path) -> Iterator[None]:
+    """A problem with a ZIP's data set names the ZIP and the member, not the cache path."""
+    try:
+        yield
+    except CityDeskError as exc:
+        if exc.path == str(inner):
+            exc.path = f"{archive} ({inner.name})"
+        raise
+
+
 def layer_kind(path: str | Path) -> str:
-    """'vector', 'parquet', 'csv' or 'raster' by file extension (clear error otherwise)."""
+    """'vector', 'parquet', 'csv', 'raster' or 'archive' (a ZIP: see :func:`open_archive`) by
+    file extension (clear error otherwise)."""
     ext = Path(path).suffix.lower()
+    if is_archive(path):
+        return "archive"
     for kind, exts in (
         ("vector", VECTOR_READ),
         ("parquet", PARQUET),
@@ -140,7 +182,7 @@ def layer_kind(path: str | Path) -> str:
             return kind
     raise LayerReadError(
         _("'{value0}' is not a format CityDesk reads").format(value0=ext or "no extension"),
-        _("Supported: .gpkg .shp .geojson .fgb .parquet .csv .tif .dem"),
+        _("Supported: .gpkg .shp .geojson .fgb .parquet .csv .tif .dem, and these zipped"),
         path=str(path),
     )
 
@@ -161,6 +203,21 @@ def read_frame(
     """Read a vector source of any supported format into a GeoDataFrame plus read facts.
     ``compact``: a GIS file may come back as :class:`CompactFeatures` (what a layer holds)."""
     path = Path(path)
+    if is_archive(path):
+        inner, layer = open_archive(path, layer)
+        with _named_in(path, inner):
+            return read_frame(
+                inner,
+                layer,
+                encoding=encoding,
+                x_field=x_field,
+                y_field=y_field,
+                wkt_field=wkt_field,
+                csv_crs=csv_crs,
+                bbox=bbox,
+                feedback=feedback,
+                compact=compact,
+            )
     try:
         kind = layer_kind(path)
     except LayerReadError:
@@ -228,6 +285,23 @@ def read_layer(
     """
     feedback = feedback or NullFeedback()
     path = Path(path)
+    if is_archive(path):
+        inner, layer = open_archive(path, layer)
+        with _named_in(path, inner):
+            return read_layer(
+                inner,
+                layer,
+                name=name,
+                role=role,
+                assign_crs=assign_crs,
+                encoding=encoding,
+                x_field=x_field,
+                y_field=y_field,
+                wkt_field=wkt_field,
+                style_index=style_index,
+                feedback=feedback,
+                compact=compact,
+            )
     base = name or (str(layer) if isinstance(layer, str) else path.stem)
     if layer_kind(path) == "raster":
         if not path.exists():

@@ -24,7 +24,7 @@ from .crs import check_against_expected_area, check_coordinates_fit_crs, crs_lab
 from .errors import CityDeskError, for_front_end
 from .feedback import Feedback, NullFeedback
 from .i18n import _, ngettext, pgettext
-from .io import layer_kind, read_frame
+from .io import layer_kind, open_archive, read_frame
 from .readers.raster import read_raster
 
 if TYPE_CHECKING:
@@ -566,11 +566,12 @@ def validate_path(
     feedback = feedback or NullFeedback()
     path = Path(path)
     try:
-        kind = layer_kind(path)
+        data, layer = open_archive(path, layer)  # a ZIP's data set; reports name the ZIP
+        kind = layer_kind(data)
         if kind == "raster":
-            return _validate_raster(path)
+            return _validate_raster(data)
         frame, facts = read_frame(
-            path,
+            data,
             layer,
             encoding=encoding,
             x_field=x_field,

@@ -14,7 +14,11 @@ from citydesk.workbench.gui.main_window import MainWindow
 pytestmark = pytest.mark.gui
 
 
-def test_a_csv_without_known_coordinate_columns_opens_the_options_dialog(qtbot, tmp_path):
+@pytest.mark.parametrize("zipped", [False, True], ids=["csv", "zipped-csv"])
+def test_a_csv_without_known_coordinate_columns_opens_the_options_dialog(
+    qtbot, tmp_path, monkeypatch, zipped
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     qtbot.addWidget(window)
     window.show()
@@ -23,6 +27,12 @@ def test_a_csv_without_known_coordinate_columns_opens_the_options_dialog(qtbot, 
     data.write_bytes(
         "名称,东经,北纬\n中关村站,116.31,39.98\n西单站,116.37,39.91\n".encode("gb18030")
     )
+    if zipped:  # as a portal sends it: the dialog offers the columns of the CSV inside
+        import zipfile
+
+        with zipfile.ZipFile(tmp_path / "stations.zip", "w") as z:
+            z.write(data, "stations.csv")
+        data = tmp_path / "stations.zip"
     window.add_layer(str(data))
     qtbot.waitUntil(
         lambda: getattr(window, "layer_options_dialog", None) is not None, timeout=30_000

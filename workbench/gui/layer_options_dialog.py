@@ -32,10 +32,16 @@ ENCODINGS = ("utf-8", "gb18030", "gbk", "big5", "shift_jis", "euc-kr", "latin-1"
 
 class LayerOptionsDialog(QDialog):
     def __init__(
-        self, path: str, problem: str = "", focus: tuple[str, ...] = (), parent=None
+        self,
+        path: str,
+        problem: str = "",
+        focus: tuple[str, ...] = (),
+        parent=None,
+        layer: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.path = path
+        self.data_path = _data_file(path, layer)  # a ZIP's data set: its columns are offered
         self.setWindowTitle(tr("Add layer with options"))
         column = QVBoxLayout(self)
         name = QLabel(Path(path).name)
@@ -53,7 +59,7 @@ class LayerOptionsDialog(QDialog):
         for codec in ENCODINGS:
             self.encoding.addItem(codec, codec)
         form.addRow(tr("Encoding"), self.encoding)
-        self.is_table = Path(path).suffix.lower() in (".csv", ".txt", ".tsv")
+        self.is_table = Path(self.data_path).suffix.lower() in (".csv", ".txt", ".tsv")
         self.x_field, self.y_field, self.wkt_field = QComboBox(), QComboBox(), QComboBox()
         for box, label in (
             (self.x_field, tr("X / longitude column")),
@@ -92,7 +98,7 @@ class LayerOptionsDialog(QDialog):
         if not self.is_table:
             return
         try:
-            names = csv_columns(self.path, self.chosen_encoding() or None)
+            names = csv_columns(self.data_path, self.chosen_encoding() or None)
         except (OSError, LookupError, CityDeskError):
             names = []
         for box in (self.x_field, self.y_field, self.wkt_field):
@@ -114,3 +120,14 @@ class LayerOptionsDialog(QDialog):
             "assign_crs": self.crs.text().strip(),
         }
         return {k: v for k, v in chosen.items() if v}
+
+
+def _data_file(path: str, layer: str | None) -> str:
+    """The file the options are about: ``path``, or the data set of a ZIP (the ZIP itself
+    when it cannot be opened; reading it then says why)."""
+    from citydesk.layers.io import open_archive
+
+    try:
+        return str(open_archive(path, layer)[0])
+    except CityDeskError:
+        return path

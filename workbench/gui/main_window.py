@@ -25,7 +25,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.layers.crs import crs_label
 from citydesk.layers.errors import CityDeskError, NeedsReadOptions, use_front_end
-from citydesk.layers.io import read_layer
+from citydesk.layers.io import archive_data_sets, read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
 from citydesk.layers.placement import placement_warning
@@ -50,6 +50,9 @@ from .shared_layers_actions import SharedLayerActions
 from .tasks import MessageBar, TaskManager
 
 MAX_RECENT = 8
+
+#: what Project > Add layer offers (a ZIP is read as the data set inside it)
+DATA_FILE_PATTERNS = "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem *.zip"
 
 
 def _current_lang() -> str:
@@ -1028,7 +1031,7 @@ class MainWindow(QMainWindow):
             self,
             tr("Add layer"),
             "",
-            tr("GIS data (*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem)"),
+            tr("GIS data ({patterns})").format(patterns=DATA_FILE_PATTERNS),
         )
         return path
 
@@ -1044,7 +1047,7 @@ class MainWindow(QMainWindow):
         blocking; OK adds the layer with those options."""
         from .layer_options_dialog import LayerOptionsDialog
 
-        dialog = LayerOptionsDialog(path, problem, focus, self)
+        dialog = LayerOptionsDialog(path, problem, focus, self, layer)
         dialog.accepted.connect(lambda: self.add_layer(path, layer, dialog.options()))
         self.layer_options_dialog = dialog
         dialog.open()
@@ -1055,13 +1058,17 @@ class MainWindow(QMainWindow):
         if not path:
             return
         layer = None
-        if path.lower().endswith((".gpkg", ".sqlite")):
+        if path.lower().endswith((".gpkg", ".sqlite", ".zip")):
             try:
-                names = [
-                    n
-                    for n, _t in list_vector_layers(path)
-                    if not n.startswith(("citydesk_", "layer_styles"))
-                ]
+                names = (
+                    archive_data_sets(path)
+                    if path.lower().endswith(".zip")
+                    else [
+                        n
+                        for n, _t in list_vector_layers(path)
+                        if not n.startswith(("citydesk_", "layer_styles"))
+                    ]
+                )
             except CityDeskError as exc:
                 self.show_error(exc.message)
                 return
