@@ -39,6 +39,7 @@ import pandas as pd
 from citydesk.layers.i18n import _, ngettext
 
 from .import_csv import MAPPINGS, CaseImportError, MappingDefaults, check_kind_codes
+from .new_cases import new_cases_frame
 from .store import NewCase
 from .toml_files import load_toml
 
@@ -402,16 +403,23 @@ def read_valid_requests(path: str | Path, mapping: Open311Mapping | None = None)
 
 
 def import_requests(store, checked: CheckedRequests, actor: str = "import") -> dict[str, object]:
-    """Store checked requests, skipping those this store already holds."""
+    """Store checked requests in one transaction, as the CSV import does: an upsert on
+    (source, service_request_id), so a later pull from the same server adds its new requests
+    and appends to a stored case what its source now says (closed there, reopened, its
+    status or due time changed; ``CaseStore.upsert_batch``). A request that is one of this
+    store's own cases, exported and read back, is skipped."""
     ids = [str(r.get("service_request_id")) for r in checked.requests]
     own = set(store.query_ids(ids)["case_id"]) if ids else set()
     cases = [c for c, i in zip(checked.cases, ids, strict=True) if i not in own]
-    added, skipped = store.import_batch(cases, actor=actor)
-    skipped += len(ids) - len(cases)  # this store's own cases, exported and read back
+    counts = store.upsert_batch(new_cases_frame(cases, store.calendar), actor=actor)
     return {
         "rows": len(ids),
-        "added": added,
-        "skipped": skipped,
+        "added": counts.added,
+        # this store's own cases, exported and read back, count as already imported
+        "skipped": counts.updated + counts.unchanged + counts.refused + len(ids) - len(cases),
+        "updated": counts.updated,
+        "unchanged": counts.unchanged + len(ids) - len(cases),
+        "refused": counts.refused,
         "needs_location": sum(c.lon is None for c in cases),
         "closed": sum(c.closed_at is not None for c in cases),
         "bad_lines": [],

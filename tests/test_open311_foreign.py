@@ -147,3 +147,24 @@ def test_the_command_line_imports_them_and_refuses_in_one_line(project, tmp_path
     done = subprocess.run([*command, "--mapping", str(toml)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "2 added" in done.stdout
+
+
+def test_a_later_pull_from_the_same_server_updates_the_cases_it_changed(project, tmp_path):
+    data, toml = _files(tmp_path)
+    assert import_case_file(project, data, toml)["added"] == 2
+    later = [
+        REQUESTS[0],
+        dict(REQUESTS[1], status="closed", updated_datetime="2010-04-21T10:00:00Z"),
+        dict(REQUESTS[1], service_request_id="638400", requested_datetime="2010-04-22T08:00:00Z"),
+    ]
+    data.write_text(json.dumps(later), encoding="utf-8")
+    result = import_case_file(project, data, toml)
+    assert (result["added"], result["updated"], result["unchanged"]) == (1, 1, 1)
+    with open_project_store(project) as store:
+        cases = store.query().set_index("source_id")
+        pothole = cases.loc["638349"]
+        assert pothole["status"] == "closed" and pothole["source_status"] == "closed"
+        assert pd.Timestamp(pothole["closed_at"]) == pd.Timestamp("2010-04-21T10:00:00Z")
+        steps = store.events_frame().query("case_id == @pothole.case_id")["action"].tolist()
+    assert steps == ["report", "close_imported"]  # appended, nothing rewritten
+    assert len(cases) == 3
