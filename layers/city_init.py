@@ -337,9 +337,10 @@ def project_from_folder(source, project, feedback=None):
     from pathlib import Path
 
     from .feedback import NullFeedback
-    from .io import VECTOR_READ, read_layer
+    from .io import VECTOR_READ, archive_data_sets, read_layer
     from .project import Project
     from .project_store import save_project
+    from .readers.archive import ARCHIVES
     from .readers.vector import list_vector_layers
 
     feedback = feedback or NullFeedback()
@@ -350,8 +351,11 @@ def project_from_folder(source, project, feedback=None):
             _("Choose a new project file name (nothing was changed)."),
             path=str(project),
         )
+    # a city's downloads are often ZIPs (a zipped shapefile per layer): each vector data set
+    # in them is a layer too
+    wanted = VECTOR_READ | ARCHIVES
     files = (
-        sorted(p for p in source.rglob("*") if p.suffix.lower() in VECTOR_READ)
+        sorted(p for p in source.rglob("*") if p.suffix.lower() in wanted)
         if source.is_dir()
         else [source]
     )
@@ -363,15 +367,18 @@ def project_from_folder(source, project, feedback=None):
         )
     built = Project(project.stem)
     for n, path in enumerate(files):
-        names = [
-            name
-            for name, _kind in list_vector_layers(path)
-            if not name.startswith(("citydesk_", "layer_styles"))
-        ]
+        if path.suffix.lower() in ARCHIVES:
+            names = [m for m in archive_data_sets(path) if Path(m).suffix.lower() in VECTOR_READ]
+            titles = {m: Path(m).stem for m in names}
+        else:
+            names = [
+                name
+                for name, _kind in list_vector_layers(path)
+                if not name.startswith(("citydesk_", "layer_styles"))
+            ]
+            titles = {name: name if len(names) > 1 else path.stem for name in names}
         for name in names:
-            layer = read_layer(
-                path, name, name=name if len(names) > 1 else path.stem, style_index=n
-            )
+            layer = read_layer(path, name, name=titles[name], style_index=n)
             while layer.id in built.layers:
                 layer.id = f"{layer.id}_{n}"
             built.add_layer(layer, index=len(built.layer_order()))

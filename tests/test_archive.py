@@ -113,3 +113,27 @@ def test_a_problem_inside_names_the_archive_not_the_cache(tmp_path):
     assert err.value.message.startswith(f"{zipped} (stations.csv): no coordinate columns")
     layer = read_layer(zipped, x_field="东经", y_field="北纬")
     assert layer.data.geometry.x.iloc[0] == pytest.approx(116.31)
+
+
+def test_city_init_takes_the_zips_of_a_download_folder(tmp_path):
+    """A Chinese city's folder as it arrives: its parcels a GBK shapefile zipped without a
+    .cpg (field names and values in GBK), the other layers GeoPackages."""
+    from chinese_city import build
+
+    from citydesk.layers.city_init import project_from_folder
+    from citydesk.layers.project_store import read_project_layer, read_project_meta
+
+    data = build(tmp_path / "data")
+    parcels = gpd.read_file(data / "地块.gpkg")
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    parcels.to_file(shp / "地块.shp", encoding="gbk")
+    (data / "地块.gpkg").unlink()
+    parts = [p for p in shp.iterdir() if p.suffix != ".cpg"]
+    _zip(data / "地块_2024.zip", parts, [f"地块/{p.name}" for p in parts])
+    project = project_from_folder(data, tmp_path / "city.gpkg")
+    names = {r["id"]: r["name"] for r in read_project_meta(project)["layers"]}
+    assert names["di_kuai"] == "地块" and "dao_lu_zhong_xin_xian" in names
+    back = read_project_layer(project, "di_kuai")
+    assert len(back) == len(parcels)
+    assert set(back["用地代码"]) == set(parcels["用地代码"])  # GBK read, not mojibake

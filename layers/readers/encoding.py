@@ -26,7 +26,7 @@ def read_cpg(shp_path: Path) -> str | None:
 
 
 def dbf_text_sample(dbf_path: Path, max_bytes: int = 1 << 20) -> bytes:
-    """The character-field bytes of the first records of a dBASE file.
+    """The field names and the character-field bytes of the first records of a dBASE file.
 
     Only C (character) fields are sampled so numeric padding does not dilute detection.
     """
@@ -37,18 +37,21 @@ def dbf_text_sample(dbf_path: Path, max_bytes: int = 1 << 20) -> bytes:
         n_records, header_len, record_len = struct.unpack("<IHH", header[4:12])
         descriptors = fh.read(header_len - 32)
         fields = []
+        # the field names too: a Chinese export's names (地块编号, 用地代码) are GBK even where
+        # every value is a code or a number, which alone reads as ASCII and so as UTF-8
+        out = bytearray()
         offset = 1  # deletion flag
         for i in range(0, len(descriptors) - 1, 32):
             desc = descriptors[i : i + 32]
             if len(desc) < 32 or desc[0] == 0x0D:
                 break
+            out += desc[:11].split(b"\x00", 1)[0] + b"\n"
             ftype = chr(desc[11])
             flen = desc[16]
             if ftype == "C":
                 fields.append((offset, flen))
             offset += flen
         fh.seek(header_len)
-        out = bytearray()
         for _ in range(n_records):
             rec = fh.read(record_len)
             if len(rec) < record_len:
