@@ -163,6 +163,7 @@ def _named_in(archive: Path, inner: Path) -> Iterator[None]:
     except CityDeskError as exc:
         if exc.path == str(inner):
             exc.path = f"{archive} ({inner.name})"
+            exc.args = (exc.message,)  # str(exc) as the message says it
         raise
 
 

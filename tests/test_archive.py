@@ -111,6 +111,7 @@ def test_a_problem_inside_names_the_archive_not_the_cache(tmp_path):
     with pytest.raises(NeedsReadOptions) as err:
         read_layer(zipped)
     assert err.value.message.startswith(f"{zipped} (stations.csv): no coordinate columns")
+    assert str(err.value) == err.value.message
     layer = read_layer(zipped, x_field="东经", y_field="北纬")
     assert layer.data.geometry.x.iloc[0] == pytest.approx(116.31)
 
