@@ -271,9 +271,14 @@ def profile_toml(
     currency: str = "",
     area_unit: str = "m2",
     admin_code: str = "",
-    holidays: str = "",
+    holidays: str | None = None,
 ) -> str:
-    """The proposal as a profile document to confirm or edit (docs/CITY.md)."""
+    """The proposal as a profile document to confirm or edit (docs/CITY.md). ``holidays``
+    and ``currency`` not given ("" is none) are the time zone's country's, marked to check
+    (:func:`.city_locale.calendar_lines`)."""
+    from .city_locale import calendar_lines
+
+    money, holiday_lines = calendar_lines(timezone, holidays, currency)
     lines = [
         "# City profile proposed by `citydesk city init`: check every line, then store it",
         "# with `citydesk city set PROJECT THIS_FILE` (docs/CITY.md explains every key).",
@@ -281,7 +286,7 @@ def profile_toml(
         f"name = {_toml(name)}",
         f"timezone = {_toml(timezone)}",
         f"crs = {_toml(crs)}",
-        f"currency = {_toml(currency)}",
+        money,
         f"area_unit = {_toml(area_unit)}",
     ]
     if admin_code:
@@ -290,9 +295,7 @@ def profile_toml(
         lines.append('# admin_code = "......"  # the 6-digit code for the unit grid')
     if proposal.land_use_system:
         lines.append(f"land_use_system = {_toml(proposal.land_use_system)}")
-    lines += ["", "[calendar]", 'periods = [["09:00", "18:00"]]']
-    if holidays:
-        lines.append(f"holidays = {{ country = {_toml(holidays)} }}")
+    lines += ["", "[calendar]", 'periods = [["09:00", "18:00"]]', *holiday_lines]
     for role in ROLES:
         spec = proposal.roles.get(role)
         if not spec:

@@ -277,8 +277,11 @@ def city_from_osm(
     crs: str | None = None,
     highways: str | Path | None = None,
     feedback: Feedback | None = None,
+    holidays: str | None = None,
 ) -> OsmCity:
-    """Read an extract and build the city's layers and profile (see the module docstring)."""
+    """Read an extract and build the city's layers and profile (see the module docstring).
+    ``holidays``: the ISO country of the public holidays ("" for none; None: the time
+    zone's country)."""
     from pyproj import CRS
 
     feedback = feedback or NullFeedback()
@@ -338,7 +341,7 @@ def city_from_osm(
         "facilities": "facilities",
         "streets": "infrastructure",
     }
-    text = profile_for_osm(name, timezone, currency, working, table)
+    text = profile_for_osm(name, timezone, currency, working, table, holidays)
     return OsmCity(layers, roles, text, notes)
 
 
@@ -385,10 +388,21 @@ def osm_features() -> OsmFeatures:
     )
 
 
-def profile_for_osm(name: str, timezone: str, currency: str, crs, table: HighwayTable) -> str:
+def profile_for_osm(
+    name: str,
+    timezone: str,
+    currency: str,
+    crs,
+    table: HighwayTable,
+    holidays: str | None = None,
+) -> str:
     """A first city profile for a city built from OSM: the roles of the layers it wrote and
-    their fields, the class speeds, OSM's credits. Calendar and holidays are left for the
-    city to fill in (``citydesk city check`` says what is still missing)."""
+    their fields, the class speeds, OSM's credits, and the public holidays' country and the
+    currency (given, else the time zone's: :func:`.city_locale.calendar_lines`). Working
+    hours are left for the city to fill in (``citydesk city check`` says what is missing)."""
+    from .city_locale import calendar_lines
+
+    money, holiday_lines = calendar_lines(timezone, holidays, currency)
     epsg = crs.to_epsg()
     crs_text = f"EPSG:{epsg}" if epsg else crs.to_wkt()
     speeds = ", ".join(
@@ -407,11 +421,12 @@ def profile_for_osm(name: str, timezone: str, currency: str, crs, table: Highway
         f"name = {_toml_text(name)}",
         f"timezone = {_toml_text(timezone)}",
         f"crs = {_toml_text(crs_text)}",
-        f"currency = {_toml_text(currency)}",
+        money,
         'area_unit = "m2"',
         f"credits = {_toml_text(OSM_CREDITS)}",
         'land_use_system = "osm_landuse"  # the landuse layer\'s "landuse" tag',
         "",
+        *(["[calendar]", *holiday_lines, ""] if holiday_lines else []),
         "[layers.parcels]               # OSM has no parcels: the landuse areas stand in",
         'layer = "landuse"',
         'id = "osm_id"',

@@ -34,6 +34,7 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     dialog.currency.setText("CNY")
     dialog.admin_code.setText("510104")
     dialog.propose()
+    assert dialog.profile.calendar.holidays.country == "CN"  # from the time zone
     assert dialog.combos[("parcels", "layer")].currentText() == "di_kuai"
     assert dialog.combos[("parcels", "housing_units")].currentText() == "住宅套数"
     assert dialog.combos[("neighborhoods", "layer")].currentText() == "jie_dao"

@@ -152,6 +152,10 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     profile = project_profile(project)
     assert profile is not None and profile.timezone == "Europe/Helsinki"
     assert profile.currency == "EUR" and profile.streets.drive_field == "drive"
+    # Finland's public holidays from the time zone: Independence Day is not a working day
+    assert profile.calendar.holidays is not None and profile.calendar.holidays.country == "FI"
+    days = run("city", "calendar", str(project), "--from", "2026-12-04", "--to", "2026-12-07")
+    assert "2026-12-06 Sun  holiday" in days.stdout and "2026-12-07 Mon  working" in days.stdout
     walked = run("city", "network", str(project), "--mode", "walk")
     assert walked.returncode == 0 and "of nodes routable" in walked.stdout
     again = run("city", "from-osm", str(HELSINKI), str(project), "--name", "X", "--timezone", "UTC")

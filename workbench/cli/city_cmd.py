@@ -61,7 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     osm.add_argument(
         "--timezone", required=True, help=_("the city's time zone, e.g. Europe/Helsinki")
     )
-    osm.add_argument("--currency", default="", help=_("ISO 4217 code, e.g. EUR"))
+    osm.add_argument(
+        "--currency", default="", help=_("ISO 4217 code, e.g. EUR (default: the country's)")
+    )
+    osm.add_argument(
+        "--holidays",
+        default=None,
+        help=_("ISO country of the public holidays (default: the time zone's; none: '')"),
+    )
     osm.add_argument("--crs", help=_("the projected working CRS (default: the UTM zone)"))
     osm.add_argument("--highways", help=_("your own copy of the highway class table (.toml)"))
     osm.set_defaults(func=cmd_from_osm)
@@ -78,11 +85,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--project", help=_("the project to create from a folder (.gpkg)"))
     init.add_argument("--name", required=True, help=_("the city's name"))
     init.add_argument("--timezone", required=True, help=_("IANA time zone, e.g. Asia/Shanghai"))
-    init.add_argument("--currency", default="", help=_("ISO 4217 code, e.g. CNY"))
+    init.add_argument(
+        "--currency", default="", help=_("ISO 4217 code, e.g. CNY (default: the country's)")
+    )
     init.add_argument("--crs", help=_("the projected working CRS (default: the data's, or UTM)"))
     init.add_argument("--area-unit", choices=["m2", "sqft"], default="m2")
     init.add_argument("--admin-code", default="", help=_("6-digit administrative code"))
-    init.add_argument("--holidays", default="", help=_("ISO country of the public holidays"))
+    init.add_argument(
+        "--holidays",
+        default=None,
+        help=_("ISO country of the public holidays (default: the time zone's; none: '')"),
+    )
     init.add_argument("--out", help=_("write the proposal here to edit (default: print it)"))
     init.add_argument(
         "--store", action="store_true", help=_("store the proposal in the project as it is")
@@ -204,6 +217,7 @@ def cmd_from_osm(args: argparse.Namespace) -> int:
             crs=args.crs,
             highways=args.highways,
             feedback=fb,
+            holidays=args.holidays,
         )
     path = write_city_project(city, args.project, args.name)
     for layer_id, frame in city.layers.items():

@@ -164,6 +164,10 @@ class CitySetupDialog(QDialog):
             )
         )
         self.profile.layers = fresh.layers
+        if self.profile.calendar.holidays is None:  # the time zone's country, to check
+            self.profile.calendar.holidays = fresh.calendar.holidays
+        if not self.currency.text().strip() and fresh.currency:
+            self.currency.setText(fresh.currency)
         if proposal.land_use_system:
             self.profile.land_use_system = proposal.land_use_system
         self._load_choices()

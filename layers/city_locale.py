@@ -1,0 +1,92 @@
+"""What a city's time zone says about the rest of its profile: the country whose public
+holidays its deadlines skip, and the currency its costs are in.
+
+A profile made by ``city from-osm`` (or ``city init`` without ``--holidays``) had no public
+holidays, so a case due on Finland's Independence Day was due that day, and no currency, so
+costs were shown in "currency". The tz database already says which country each zone is
+in (``zone.tab``: Europe/Helsinki is FI), and CLDR, through Babel, which currency a country
+uses; the proposal carries both with a comment asking the planner to check them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from functools import cache
+from pathlib import Path
+
+
+def _zone_tables() -> list[Path]:
+    """Where ``zone.tab`` may be: the system's tz database, else the ``tzdata`` package."""
+    places = [Path(base) / "zone.tab" for base in zoneinfo.TZPATH]
+    try:
+        from importlib.resources import files
+
+        places.append(Path(str(files("tzdata") / "zoneinfo" / "zone.tab")))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        pass
+    return [p for p in places if p.is_file()]
+
+
+@cache
+def _zone_countries() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for table in _zone_tables():
+        for line in table.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                parts = line.split("\t")
+                if len(parts) >= 3:
+                    out.setdefault(parts[2], parts[0])
+    return out
+
+
+def country_of_timezone(timezone: str) -> str | None:
+    """The ISO country of an IANA time zone (``Asia/Kolkata`` -> ``IN``); None for zones of no
+    one country (``UTC``, ``Etc/GMT+5``) or where no tz database table is found."""
+    return _zone_countries().get(timezone)
+
+
+def currency_of_country(country: str | None) -> str:
+    """The ISO 4217 currency a country uses today (``FI`` -> ``EUR``), or "" if unknown."""
+    if not country:
+        return ""
+    from babel.numbers import get_territory_currencies
+
+    try:
+        found = get_territory_currencies(country, dt.date.today())
+    except Exception:  # Babel raises several types for an unknown territory
+        return ""
+    return found[0] if found else ""
+
+
+def holiday_country(timezone: str) -> str | None:
+    """:func:`country_of_timezone`, if the ``holidays`` library knows that country's public
+    holidays (a profile naming one it does not know is refused)."""
+    import holidays
+
+    country = country_of_timezone(timezone)
+    return country if country in holidays.list_supported_countries() else None
+
+
+def calendar_lines(timezone: str, holidays: str | None, currency: str) -> tuple[str, list[str]]:
+    """(the currency line, the holidays line) of a proposed profile: what was given, else
+    what the time zone says, marked for the planner to check; a blank holidays line where
+    neither says anything."""
+    import json
+
+    def toml_text(value: str) -> str:  # a TOML basic string is a JSON string
+        return json.dumps(value, ensure_ascii=False)
+
+    guessed = holidays is None
+    country = holiday_country(timezone) if guessed else holidays
+    lines = []
+    if country:
+        note = f"  # the country of {timezone}: check it" if guessed else ""
+        lines.append(f"holidays = {{ country = {toml_text(country)} }}{note}")
+    if currency:
+        money = f"currency = {toml_text(currency)}"
+    elif country and currency_of_country(country):
+        money = f"currency = {toml_text(currency_of_country(country))}  # {country}'s: check it"
+    else:
+        money = 'currency = ""'
+    return money, lines
