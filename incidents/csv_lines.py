@@ -83,6 +83,17 @@ class CsvLines:
             csv.field_size_limit(limit)
 
 
-def first_lines(lines: CsvLines, labels: np.ndarray, most: int = 20) -> str:
+class SheetLines:
+    """Row numbers of a spreadsheet's first sheet, as a message names them: the header is
+    row 1 and every row below it is one case (what Excel shows beside it)."""
+
+    def of_records(self, numbers: Iterable[int]) -> list[int]:
+        return [int(n) for n in numbers]
+
+    def of_rows(self, labels: Iterable[int]) -> list[int]:
+        return [int(k) + 2 for k in labels]
+
+
+def first_lines(lines: CsvLines | SheetLines, labels: np.ndarray, most: int = 20) -> str:
     """The file lines of the rows ``labels``, the first ``most``, as a message lists them."""
     return ", ".join(str(n) for n in lines.of_rows(labels[:most]))

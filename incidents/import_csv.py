@@ -30,12 +30,16 @@ from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 
-from .csv_lines import CsvLines, first_lines
+from .csv_lines import CsvLines, SheetLines, first_lines
 from .toml_files import load_toml
 
 log = logging.getLogger(__name__)
 
+Lines = CsvLines | SheetLines  # where a message finds a row: a file line or a sheet row
+
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
+#: case exports read through a mapping as a CSV is (the first sheet)
+SPREADSHEETS = (".xlsx", ".xlsm")
 
 
 class CaseImportError(CityDeskError):
@@ -301,6 +305,9 @@ def iter_cases(
     turned into new-case columns as :func:`read_cases` does; a part that cannot be used
     raises, naming its file lines."""
     path = Path(path)
+    if path.suffix.lower() in SPREADSHEETS:
+        yield _parse_part(_read_sheet(path), [], mapping, path, SheetLines())
+        return
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)
     encoding = detect_encoding(sample)
@@ -377,12 +384,37 @@ def iter_cases(
         )
 
 
+def _read_sheet(path: Path) -> pd.DataFrame:
+    """The first sheet of an Excel workbook, every cell as text (a date cell as ISO text,
+    which the date parser reads whatever the mapping's formats), blank cells missing."""
+    import zipfile
+
+    try:
+        frame = pd.read_excel(
+            path, sheet_name=0, dtype=str, keep_default_na=False, na_values=[""], engine="openpyxl"
+        )
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise CaseImportError(
+            _("cannot read the Excel workbook ({err})").format(err=exc),
+            _("Check that it is a complete .xlsx file; an old .xls must be saved as .xlsx."),
+            path=str(path),
+        ) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise CaseImportError(
+            _("the file has its header but no rows"),
+            _("There is nothing to import; export the cases again if rows were expected."),
+            path=str(path),
+        )
+    return frame
+
+
 def _parse_part(
     frame: pd.DataFrame,
     bad_lines: list[int],
     mapping: ColumnMapping,
     path: Path,
-    lines: CsvLines,
+    lines: Lines,
     delimiter: str = ",",
 ) -> ParsedFile:
     """One part of a file (its index counts the file's rows) as new-case columns."""
@@ -538,14 +570,14 @@ def _parse_part(
     )
 
 
-def _lines(lines: CsvLines, index: pd.Index, positions: np.ndarray) -> str:
+def _lines(lines: Lines, index: pd.Index, positions: np.ndarray) -> str:
     """The file lines of rows at ``positions`` of a frame (its labels count the rows pandas
     kept, across parts), the first 20, as an editor numbers them (see ``csv_lines``)."""
     return first_lines(lines, np.asarray(index[np.asarray(positions, dtype=np.int64)]))
 
 
 def _dates(
-    frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: CsvLines
+    frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: Lines
 ) -> pd.Series:
     """A date column, day/month ambiguity refused with the file lines and the fix."""
     try:
@@ -566,9 +598,7 @@ def _dates(
         ) from exc
 
 
-def _priorities(
-    frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: CsvLines
-):
+def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: Lines):
     """CityDesk priorities (1-5) from the source's values; an unknown value is refused
     with the file lines, never guessed."""
     text = frame[column].astype("string").str.strip()
@@ -598,7 +628,7 @@ def _closed_by_status(
     updated: pd.Series,
     mapping: ColumnMapping,
     path: Path,
-    lines: CsvLines,
+    lines: Lines,
 ) -> pd.Series:
     """Close times as the source's status says: a closed status closes the case at its
     close time, else at its last update; an open status keeps it open whatever close time
@@ -646,7 +676,7 @@ def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:
 
 
 def _optional_dates(
-    frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path, lines: CsvLines
+    frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path, lines: Lines
 ) -> pd.Series:
     """A mapped date column (closed_at, due_at): empty cells stay empty, but a cell that has
     text the formats cannot read stops the import, naming the rows (a case must not stay

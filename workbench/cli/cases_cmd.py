@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = csub.add_parser(
         "import", help=_("import a 311-style CSV through a column mapping, or Open311 JSON/XML")
     )
-    imp.add_argument("file", help=_("the CSV export, or Open311 .json/.xml"))
+    imp.add_argument("file", help=_("the CSV or Excel (.xlsx) export, or Open311 .json/.xml"))
     imp.add_argument(
         "--mapping",
         help=_(

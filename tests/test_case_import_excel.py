@@ -1,0 +1,86 @@
+"""Case exports in Excel (.xlsx), as city systems often give them: read through the same
+mapping as a CSV, date cells and typed text alike, a bad row named by its sheet row, a
+damaged workbook refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from citydesk.incidents.case_files import import_case_file
+from citydesk.incidents.import_csv import CaseImportError
+from citydesk.incidents.stores import open_project_store
+from citydesk.layers.project import Project
+from citydesk.layers.project_store import save_project
+
+MAPPING = """
+source = "city"
+[columns]
+source_id = "编号"
+reported_at = "上报时间"
+closed_at = "结案时间"
+lat = "纬度"
+lon = "经度"
+category = "问题类型"
+[dates]
+formats = ["%Y/%m/%d %H:%M"]
+timezone = "Asia/Shanghai"
+[categories]
+"暴露垃圾" = "event:0101"
+"井盖缺失" = "component:0102"
+"""
+
+
+@pytest.fixture()
+def project(tmp_path):
+    path = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:4544"), path)
+    return path
+
+
+def _workbook(tmp_path, reported):
+    frame = pd.DataFrame(
+        {
+            "编号": ["A1", "A2", "A3"],
+            "上报时间": reported,
+            "结案时间": [dt.datetime(2024, 3, 5, 16, 0), None, None],
+            "纬度": [30.65, 30.66, None],
+            "经度": [104.08, 104.09, None],
+            "问题类型": ["暴露垃圾", "井盖缺失", "暴露垃圾"],
+        }
+    )
+    path = tmp_path / "案件.xlsx"
+    frame.to_excel(path, index=False)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return path, mapping
+
+
+def test_an_excel_export_imports_like_its_csv(project, tmp_path):
+    reported = [dt.datetime(2024, 3, 5, 9, 30), "2024/03/06 10:00", dt.datetime(2024, 3, 7, 8, 0)]
+    path, mapping = _workbook(tmp_path, reported)  # date cells and typed text in one column
+    result = import_case_file(project, path, mapping)
+    assert (result["added"], result["closed"], result["needs_location"]) == (3, 1, 1)
+    with open_project_store(project) as store:
+        cases = store.query().set_index("source_id")
+    assert pd.Timestamp(cases.loc["A1", "reported_at"]) == pd.Timestamp("2024-03-05T01:30Z")
+    assert pd.Timestamp(cases.loc["A2", "reported_at"]) == pd.Timestamp("2024-03-06T02:00Z")
+    assert cases.loc["A2", "category_code"] == "0102" and cases.loc["A1", "lat"] == 30.65
+    assert import_case_file(project, path, mapping)["added"] == 0  # an upsert, as a CSV's
+
+
+def test_a_bad_row_is_named_by_its_sheet_row(project, tmp_path):
+    path, mapping = _workbook(tmp_path, ["2024/03/05 09:30", "2024/03/06 10:00", "next week"])
+    with pytest.raises(CaseImportError, match=r"file line 4\)"):  # Excel's row 4
+        import_case_file(project, path, mapping)
+
+
+def test_a_damaged_workbook_is_refused_and_nothing_is_written(project, tmp_path):
+    path, mapping = _workbook(tmp_path, ["2024/03/05 09:30"] * 3)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CaseImportError, match="cannot read the Excel workbook"):
+        import_case_file(project, path, mapping)
+    with open_project_store(project) as store:
+        assert store.query().empty
