@@ -47,6 +47,7 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert panel.names() == ["homes"]
     panel.add_demo()  # Cambridge's scenarios: refused here, the layers they lack named
     assert "demo scenarios are Cambridge's" in window.message_bar.label.text()
+    window.message_bar.close_button.click()
     assert panel.names() == ["homes"]
     panel.list.setCurrentRow(-1)
     form = panel.new_scenario(exec_dialog=False)  # starts from one for this city
@@ -54,6 +55,7 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert "parcels" not in form.toml.toPlainText()
     form.accept()
     assert panel.save_form(form) == 1 and set(panel.names()) == {"homes", "scenario_1"}
+    assert panel.list.item(panel.names().index("scenario_1")).text() == "scenario_1 (revision 1)"
     panel.check_only(["homes"])
     panel.last_results = None
     panel.run_checked()

@@ -133,11 +133,14 @@ class PlanningPanel(QWidget):
         checked = set(self.checked())
         self.list.clear()
         for row in list_scenarios(self.path).itertuples():
-            item = QListWidgetItem(
+            label = (
                 tr("{name} (revision {rev}): {title}").format(
-                    name=row.name, rev=row.revision, title=row.title or ""
+                    name=row.name, rev=row.revision, title=row.title
                 )
+                if row.title
+                else tr("{name} (revision {rev})").format(name=row.name, rev=row.revision)
             )
+            item = QListWidgetItem(label)
             item.setData(Qt.UserRole, row.name)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if row.name in checked or not checked else Qt.Unchecked)
