@@ -78,6 +78,17 @@ class MappingDates:
 
 
 @dataclass
+class MappingCoordinates:
+    """What the coordinate columns hold: lon/lat in WGS 84 unless ``crs`` names another CRS
+    (a 数字城管 system's x/y in its CGCS2000 zone: lon is then x, lat is y), and whether
+    they come from a Chinese web map (``offset``: GCJ-02 from AMap/Tencent/WeChat, BD-09
+    from Baidu), which puts them 100-700 m off."""
+
+    crs: str = "EPSG:4326"
+    offset: Literal["", "gcj02", "bd09"] = ""
+
+
+@dataclass
 class MappingDefaults:
     category: str | None = None
 
@@ -89,6 +100,7 @@ class MappingFile:
     columns: MappingColumns
     source: str = ""
     dates: MappingDates = field(default_factory=MappingDates)
+    coordinates: MappingCoordinates = field(default_factory=MappingCoordinates)
     categories: dict[str, str] = field(default_factory=dict)
     defaults: MappingDefaults = field(default_factory=MappingDefaults)
     # the source's department or agency -> a CityDesk department; values not listed are
@@ -116,6 +128,8 @@ class ColumnMapping:
     statuses: dict[str, str] = field(default_factory=dict)
     dayfirst: bool | None = None
     backwards: str = "refuse"
+    coordinate_crs: str = "EPSG:4326"  # the CRS of the lon/lat (x/y) columns
+    offset: Literal["", "gcj02", "bd09"] = ""  # a Chinese web map's shifted lon/lat
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
@@ -137,7 +151,36 @@ class ColumnMapping:
             statuses=dict(data.statuses),
             dayfirst=data.dates.dayfirst,
             backwards=data.dates.backwards,
+            coordinate_crs=_checked_crs(data.coordinates, path),
+            offset=data.coordinates.offset,
         )
+
+
+def _checked_crs(coordinates: MappingCoordinates, path: Path) -> str:
+    """The [coordinates] crs, refused by name when pyproj does not know it, or when an
+    offset (which shifts lon/lat) is given with projected x/y."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(coordinates.crs)
+    except CRSError as exc:
+        raise CaseImportError(
+            _("coordinates.crs = '{crs}' is not a coordinate system ({err})").format(
+                crs=coordinates.crs, err=exc
+            ),
+            _('Write it as an EPSG code, e.g. crs = "EPSG:4544".'),
+            path=str(path),
+        ) from exc
+    if coordinates.offset and not crs.is_geographic:
+        raise CaseImportError(
+            _("coordinates.offset = '{offset}' shifts lon/lat, but crs is projected").format(
+                offset=coordinates.offset
+            ),
+            _("Leave out the offset for projected x/y, or the crs for lon/lat."),
+            path=str(path),
+        )
+    return coordinates.crs
 
 
 def _check_categories(data: MappingFile, path: Path) -> None:
@@ -499,7 +542,9 @@ def _parse_part(
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
-    impossible = located & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+    xs, ys = _to_lonlat(xs, ys, located, mapping)
+    # beyond the globe, or x/y the mapping's crs cannot place (pyproj gives inf)
+    impossible = located & ~((np.abs(xs) <= 180) & (np.abs(ys) <= 90))
     if impossible.any():
         rows = _lines(lines, frame.index, np.flatnonzero(impossible))
         could_swap = (np.abs(ys) > 90) & (np.abs(ys) <= 180) & (np.abs(xs) <= 90)
@@ -568,6 +613,26 @@ def _parse_part(
         int(closed.notna().sum()),
         int(backwards.sum()),
     )
+
+
+def _to_lonlat(
+    xs: np.ndarray, ys: np.ndarray, located: np.ndarray, mapping: ColumnMapping
+) -> tuple[np.ndarray, np.ndarray]:
+    """The located rows' coordinates as WGS 84 lon/lat (the store keeps those): projected
+    x/y transformed, a Chinese web map's offset undone."""
+    if not located.any():
+        return xs, ys
+    xs, ys = xs.copy(), ys.copy()
+    if mapping.coordinate_crs.upper() not in ("EPSG:4326", "WGS84", "4326"):
+        from pyproj import Transformer
+
+        to_wgs84 = Transformer.from_crs(mapping.coordinate_crs, "EPSG:4326", always_xy=True)
+        xs[located], ys[located] = to_wgs84.transform(xs[located], ys[located])
+    if mapping.offset == "gcj02" or mapping.offset == "bd09":
+        from citydesk.layers.chinese_offsets import to_wgs84 as undo
+
+        xs[located], ys[located] = undo(xs[located], ys[located], mapping.offset)
+    return xs, ys
 
 
 def _lines(lines: Lines, index: pd.Index, positions: np.ndarray) -> str:

@@ -1,0 +1,80 @@
+"""Case coordinates as Chinese systems give them: x/y in the city's CGCS2000 zone, or lon/lat
+from a web map shifted by GCJ-02 (AMap, Tencent, WeChat) or BD-09 (Baidu). The mapping's
+[coordinates] says which; the store keeps WGS 84 lon/lat, so the case lands in its cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, read_cases
+from citydesk.layers.chinese_offsets import gcj02_to_bd09, wgs84_to_gcj02
+
+LON = np.array([104.0665, 104.0801, 104.0932])  # Chengdu, Jinjiang district
+LAT = np.array([30.6570, 30.6498, 30.6601])
+
+MAPPING = """
+source = "12345"
+[columns]
+source_id = "id"
+reported_at = "time"
+lon = "X"
+lat = "Y"
+category = "type"
+[dates]
+timezone = "Asia/Shanghai"
+[categories]
+"bin" = "component:0302"
+[coordinates]
+{coordinates}
+"""
+
+
+def _read(tmp_path, xs, ys, coordinates):
+    csv = tmp_path / "cases.csv"
+    pd.DataFrame(
+        {"id": ["1", "2", "3"], "time": "2024-03-05 09:30", "X": xs, "Y": ys, "type": "bin"}
+    ).to_csv(csv, index=False)
+    toml = tmp_path / "mapping.toml"
+    toml.write_text(MAPPING.format(coordinates=coordinates), encoding="utf-8")
+    return read_cases(csv, ColumnMapping.load(toml)).cases
+
+
+def test_projected_x_y_become_lon_lat(tmp_path):
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True).transform(LON, LAT)
+    assert x.min() > 300_000  # metres: as lon/lat they would be refused
+    cases = _read(tmp_path, x, y, 'crs = "EPSG:4544"')
+    np.testing.assert_allclose(cases["lon"], LON, atol=1e-8)
+    np.testing.assert_allclose(cases["lat"], LAT, atol=1e-8)
+
+
+@pytest.mark.parametrize("offset", ["gcj02", "bd09"])
+def test_a_web_maps_offset_is_undone(tmp_path, offset):
+    lon, lat = wgs84_to_gcj02(LON, LAT)
+    if offset == "bd09":
+        lon, lat = gcj02_to_bd09(lon, lat)
+    assert np.abs(lon - LON).max() > 1e-3  # hundreds of metres off as given
+    cases = _read(tmp_path, lon, lat, f'offset = "{offset}"')
+    np.testing.assert_allclose(cases["lon"], LON, atol=1e-6)  # about 0.1 m
+    np.testing.assert_allclose(cases["lat"], LAT, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("coordinates", "said"),
+    [
+        ('crs = "EPSG:999999"', "coordinates.crs"),
+        ('crs = "EPSG:4544"\noffset = "gcj02"', "crs is projected"),
+        ('ofset = "gcj02"', "offset"),  # misspelt: the nearest key is named
+    ],
+)
+def test_a_wrong_coordinates_table_is_named(tmp_path, coordinates, said):
+    with pytest.raises(CaseImportError) as err:
+        _read(tmp_path, LON, LAT, coordinates)
+    assert said in err.value.message + err.value.fix
+
+
+def test_x_y_the_crs_cannot_place_are_refused_with_their_lines(tmp_path):
+    with pytest.raises(CaseImportError, match=r"no place has \(file line 3\)"):
+        _read(tmp_path, [500_000.0, 1e30, 500_000.0], [3_400_000.0] * 3, 'crs = "EPSG:4544"')
