@@ -78,3 +78,38 @@ def test_a_wrong_coordinates_table_is_named(tmp_path, coordinates, said):
 def test_x_y_the_crs_cannot_place_are_refused_with_their_lines(tmp_path):
     with pytest.raises(CaseImportError, match=r"no place has \(file line 3\)"):
         _read(tmp_path, [500_000.0, 1e30, 500_000.0], [3_400_000.0] * 3, 'crs = "EPSG:4544"')
+
+
+def test_cases_outside_the_unit_grid_are_counted_and_said(tmp_path):
+    """A whole file outside the grid is coordinates read wrongly; the summary says so."""
+    import geopandas as gpd
+    import shapely
+
+    from citydesk.incidents.case_files import import_case_file, import_summary
+    from citydesk.incidents.grid import GridSpec, build_unit_grid
+    from citydesk.incidents.project_grid import save_grid_to_project
+    from citydesk.layers.project import Project
+    from citydesk.layers.project_store import save_project
+
+    project = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:4544"), project)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True).transform(LON, LAT)
+    area = gpd.GeoDataFrame(
+        {"name": ["锦江"]}, geometry=[shapely.box(x.min() - 500, y.min() - 500, x.max() + 500,
+                                                 y.max() + 500)], crs="EPSG:4544"
+    )  # fmt: skip
+    save_grid_to_project(build_unit_grid(area, area, GridSpec("510104")), project)
+    csv = tmp_path / "cases.csv"
+    lon, lat = wgs84_to_gcj02(LON, LAT)  # from AMap, the mapping not saying so
+    lon[2], lat[2] = 116.40, 39.90  # and one in Beijing
+    pd.DataFrame(
+        {"id": ["1", "2", "3"], "time": "2024-03-05 09:30", "X": lon, "Y": lat, "type": "bin"}
+    ).to_csv(csv, index=False)
+    toml = tmp_path / "mapping.toml"
+    toml.write_text(MAPPING.format(coordinates=""), encoding="utf-8")
+    result = import_case_file(project, csv, toml)
+    assert result["outside_grid"] >= 1  # Beijing at least; the shifted ones may fall out too
+    said = import_summary(result)[-1]
+    assert said.startswith(f"{result['outside_grid']} cases lie outside the unit grid")
+    toml.write_text(MAPPING.format(coordinates='offset = "gcj02"').replace("12345", "amap"))
+    assert import_case_file(project, csv, toml)["outside_grid"] == 1  # Beijing only
