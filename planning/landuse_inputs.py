@@ -124,6 +124,7 @@ def parcel_facts(
         classes = classify_codes(
             parcels[code], load_system(profile.land_use_system), profile.land_use_codes
         )
+        _note_unknown_codes(parcels[code], classes, profile.land_use_system, notes)
     elif code is not None and parcels[code].dropna().isin(list(LAND_USE_CLASSES)).all():
         classes = parcels[code].fillna("unknown").astype(str)  # classes already
     else:
@@ -137,6 +138,26 @@ def parcel_facts(
     ident = field_of("id")
     ids = parcels[ident].to_numpy() if ident else parcels.index.to_numpy()
     return ParcelFacts(ids, units, floor, value, classes.to_numpy(dtype=object))
+
+
+def _note_unknown_codes(
+    codes: pd.Series, classes: pd.Series, system: str, notes: list[str]
+) -> None:
+    """A note when parcels carry land-use values the profile's system does not know: with
+    the wrong system (another country's codes) every parcel's use today is "unknown" and
+    the plan runs as if nothing were there, without a word."""
+    given = codes.notna() & (codes.astype(str).str.strip() != "")
+    unknown = given & (classes == "unknown")
+    if not unknown.any():
+        return
+    examples = ", ".join(repr(v) for v in codes[unknown].astype(str).value_counts().index[:4])
+    notes.append(
+        _(
+            "{n} of {total} parcels have land-use values the '{system}' system does not know "
+            "({examples}): their use today is unknown. Choose the city's land_use_system, or "
+            "map them in [land_use_codes]"
+        ).format(n=int(unknown.sum()), total=int(given.sum()), system=system, examples=examples)
+    )
 
 
 def assumptions_for(profile: CityProfile | None, **changes) -> AllocationAssumptions:
