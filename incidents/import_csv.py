@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from citydesk.layers.city_locale import timezone_fix
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
@@ -139,6 +140,13 @@ class ColumnMapping:
         )
         columns = {k: v for k, v in asdict(data.columns).items() if v is not None}
         _check_categories(data, path)
+        fix = timezone_fix(data.dates.timezone)
+        if fix is not None:
+            raise CaseImportError(
+                _("dates.timezone = '{tz}' is not a time zone").format(tz=data.dates.timezone),
+                fix,
+                path=str(path),
+            )
         return cls(
             source=data.source or path.stem,
             columns=columns,

@@ -90,3 +90,25 @@ def calendar_lines(timezone: str, holidays: str | None, currency: str) -> tuple[
     else:
         money = 'currency = ""'
     return money, lines
+
+
+def timezone_fix(name: str) -> str | None:
+    """None when ``name`` is an IANA time zone; else the fix to print, with the nearest
+    names (``Europe/Helsinky`` -> ``Europe/Helsinki``). One check for the city profile and
+    the import mappings: a misspelt zone was an internal error deep in an import."""
+    from difflib import get_close_matches
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    from .i18n import _
+
+    try:
+        ZoneInfo(name)
+        return None
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    near = get_close_matches(name, sorted(available_timezones()), n=3, cutoff=0.6)
+    if near:
+        return _('Did you mean {names}? IANA names look like "Europe/Helsinki".').format(
+            names=", ".join(f'"{n}"' for n in near)
+        )
+    return _('Use an IANA name such as "Asia/Shanghai" or "Europe/Helsinki".')

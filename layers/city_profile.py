@@ -182,7 +182,7 @@ def _date(reader: Reader, where: str, text: str) -> dt.date:
 
 
 def _check(p: CityProfile, reader: Reader) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from .city_locale import timezone_fix
 
     if p.schema > SCHEMA_VERSION:
         reader.fail(
@@ -190,14 +190,9 @@ def _check(p: CityProfile, reader: Reader) -> None:
             _("written for a newer CityDesk (schema {v})").format(v=p.schema),
             _("Update CityDesk to read it."),
         )
-    try:
-        ZoneInfo(p.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        reader.fail(
-            "timezone",
-            _("'{v}' is not a time zone").format(v=p.timezone),
-            _('Use an IANA name such as "Asia/Shanghai" or "Europe/Helsinki".'),
-        )
+    fix = timezone_fix(p.timezone)
+    if fix is not None:
+        reader.fail("timezone", _("'{v}' is not a time zone").format(v=p.timezone), fix)
     from .crs import parse_crs
 
     try:

@@ -484,7 +484,7 @@ def profile_for_osm(
 
 def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
     """A new project holding the city's layers (styled, with their roles) and its profile."""
-    from .city_profile import store_profile
+    from .city_profile import parse_profile, store_profile
     from .layer import VectorLayer
     from .project import Project
     from .project_store import save_project
@@ -498,6 +498,7 @@ def write_city_project(city: OsmCity, path: str | Path, name: str) -> Path:
             _("Choose a new project file name (nothing was changed)."),
             path=str(path),
         )
+    parse_profile(city.profile_text)  # a profile that cannot be stored refuses before writing
     project = Project(name, crs=city.layers["streets"].crs)
     styles = osm_features().styles
     for i, (layer_id, frame) in enumerate(city.layers.items()):

@@ -34,9 +34,11 @@ T = TypeVar("T")
 
 
 def parse_toml(text: str, error: type[CityDeskError], what: str, source: str = "") -> dict:
-    """The parsed table; a syntax error becomes ``error`` naming ``what`` and the line."""
+    """The parsed table; a syntax error becomes ``error`` naming ``what`` and the line. A
+    leading byte-order mark (Windows Notepad's "UTF-8 with BOM") is not part of the TOML:
+    tomllib refused such a file as "Invalid statement at line 1, column 1"."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise error(
             _("the {what} is not valid TOML ({err})").format(what=what, err=exc),

@@ -203,10 +203,22 @@ def cmd_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_timezone(name: str) -> None:
+    """Refuse a time zone that is not one before anything is read or written."""
+    from citydesk.layers.city_locale import timezone_fix
+    from citydesk.layers.errors import CityDeskError
+
+    fix = timezone_fix(name)
+    if fix is not None:
+        raise CityDeskError(_("--timezone '{tz}' is not a time zone").format(tz=name), fix)
+
+
 def cmd_from_osm(args: argparse.Namespace) -> int:
     from citydesk.layers.osm_city import city_from_osm, write_city_project
 
     from .progress import TqdmFeedback
+
+    _check_timezone(args.timezone)
 
     with TqdmFeedback(_("reading")) as fb:
         city = city_from_osm(
@@ -297,6 +309,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from citydesk.layers.errors import CityDeskError
     from citydesk.layers.readers.vector import is_citydesk_file
 
+    _check_timezone(args.timezone)  # before a project is made from the folder
     source = Path(args.source)
     if source.is_file() and is_citydesk_file(source):
         project = source
