@@ -138,3 +138,16 @@ def test_city_init_takes_the_zips_of_a_download_folder(tmp_path):
     back = read_project_layer(project, "di_kuai")
     assert len(back) == len(parcels)
     assert set(back["用地代码"]) == set(parcels["用地代码"])  # GBK read, not mojibake
+
+
+def test_archives_unused_for_a_month_are_removed_from_the_cache(tmp_path, cache):
+    import os
+    import time
+
+    first = _zip(tmp_path / "a.zip", [_points(tmp_path, "wells")])
+    read_layer(first)
+    (old,) = list(cache.iterdir())
+    month_ago = time.time() - archive.KEEP_UNUSED_S - 60
+    os.utime(old, (month_ago, month_ago))
+    read_layer(_zip(tmp_path / "b.zip", [_points(tmp_path, "pumps")]))
+    assert not old.exists() and len(list(cache.iterdir())) == 1

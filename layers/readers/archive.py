@@ -24,6 +24,9 @@ from ..i18n import _
 ARCHIVES = {".zip"}
 #: the most an archive may unpack to (a zip bomb stops here, before the disk fills)
 MAX_UNPACKED = 16 << 30
+#: an unpacked archive not opened for this long is removed when another is unpacked (a
+#: project keeps its layers' data in its own file, so nothing it holds lives here)
+KEEP_UNUSED_S = 30 * 24 * 3600
 
 
 def is_archive(path: str | Path) -> bool:
@@ -119,7 +122,9 @@ def _unpacked(path: Path, member: str) -> Path:
     target = cache_root() / key
     inner = target / PurePosixPath(member).name
     if inner.exists():
+        os.utime(target)  # in use: kept by the pruning below
         return inner
+    _prune(cache_root())
     stem = str(PurePosixPath(member).with_suffix(""))
     with _open(path) as archive:
         siblings = [
@@ -154,3 +159,18 @@ def _unpacked(path: Path, member: str) -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return inner
+
+
+def _prune(root: Path) -> None:
+    """Remove the unpacked archives not opened for :data:`KEEP_UNUSED_S` seconds."""
+    import time
+
+    if not root.is_dir():
+        return
+    oldest = time.time() - KEEP_UNUSED_S
+    for entry in root.iterdir():
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < oldest:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue  # another process removed it meanwhile
