@@ -116,6 +116,7 @@ def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
     shown = panel.dashboard.warnings
     # the Cases column is the warning's own count, the one its reason quotes
     assert shown.item(0, 2).text().startswith(f"observed {shown.item(0, 1).text()},")
+    qtbot.wait(500)  # the new chart canvases laid out, as a user sees them
     _shot(window, "helsinki_dashboard_warnings.png")
 
 
