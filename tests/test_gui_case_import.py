@@ -95,3 +95,11 @@ def test_an_open311_file_takes_a_mapping_only_when_one_is_chosen(qtbot, tmp_path
     dialog.file.setText(str(tmp_path / "export.csv"))
     assert dialog.choice()[1] is not None  # a CSV always goes through a mapping
     dialog.reject()
+    # the other system's requests, imported from the menu through their mapping
+    from test_open311_foreign import _files
+
+    data, toml = _files(tmp_path)
+    window.last_import = None
+    window.import_cases(str(data), str(toml))
+    qtbot.waitUntil(lambda: window.last_import is not None, timeout=60_000)
+    assert "2 added" in window.last_import[0]
