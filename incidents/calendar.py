@@ -283,11 +283,16 @@ def project_calendar(project: str | Path) -> WorkingCalendar:
 
     profile = project_profile(project)
     if profile is None:
-        log.warning(
-            "%s has no city profile: due times use 09:00-18:00 UTC, Monday to Friday, no "
-            "holidays. Set one with: citydesk city set %s PROFILE.toml",
-            project,
-            project,
-        )
+        if str(project) not in _WARNED:  # once per project and process, not per store opened
+            _WARNED.add(str(project))
+            log.warning(
+                "%s has no city profile: due times use 09:00-18:00 UTC, Monday to Friday, no "
+                "holidays. Set one with: citydesk city set %s PROFILE.toml",
+                project,
+                project,
+            )
         return WorkingCalendar()
     return calendar_from_profile(profile)
+
+
+_WARNED: set[str] = set()

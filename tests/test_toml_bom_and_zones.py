@@ -57,3 +57,16 @@ def test_city_init_refuses_it_before_making_the_project(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and '"Asia/Shanghai"' in done.stderr
     assert not project.exists()  # nothing half made
+
+
+def test_a_project_without_a_profile_is_warned_about_once(tmp_path, caplog):
+    from citydesk.incidents.calendar import project_calendar
+    from citydesk.layers.project import Project
+    from citydesk.layers.project_store import save_project
+
+    project = tmp_path / "bare.gpkg"
+    save_project(Project("bare", crs="EPSG:3067"), project)
+    with caplog.at_level("WARNING"):
+        project_calendar(project)
+        project_calendar(project)  # an import opens it twice: check, then write
+    assert sum("has no city profile" in r.getMessage() for r in caplog.records) == 1
