@@ -212,6 +212,8 @@ def test_cli_plugins_run_batch_and_rerun(host, demo_copy, tmp_path, capsys, monk
     assert listed["too-new"]["status"] == "incompatible"
     assert main(["run", "citydesk:buffer", "--help-params"]) == 0
     assert "--distance" in capsys.readouterr().out
+    assert main(["run", "citydesk:buffer", "--help"]) == 0  # was "unknown parameter(s) help"
+    assert "--distance" in capsys.readouterr().out
     args = ["run", "citydesk:buffer", "--project", str(demo_copy), "--input", "all_facilities",
             "--distance", "150", "--dissolve", "--output", "near_facilities"]  # fmt: skip
     assert main(args) == 0

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_("run an algorithm: citydesk run ID --project P --PARAM VALUE ..."),
         description=_(
             "Run an algorithm headless. Parameters are given as --NAME VALUE; "
-            "'citydesk run ID --help-params' lists them. An output named like an existing "
+            "'citydesk run ID --help' lists them. An output named like an existing "
             "layer is refused unless --overwrite is given."
         ),
     )
@@ -158,8 +158,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CityDeskError(
             _("no algorithm given"), _("List them with: citydesk plugins list --algorithms.")
         )
-    raw = parse_param_args(args.params)
-    if "help_params" in raw:
+    asks_help = any(a in ("-h", "--help", "--help-params") for a in args.params)
+    raw = {} if asks_help else parse_param_args(args.params)
+    if asks_help:  # 'citydesk run ID --help' lists the algorithm's own parameters
         from citydesk.plugins.algorithms import algorithm_specs
 
         host.find("algorithms", args.algorithm)  # an unknown id is refused with the list
