@@ -30,6 +30,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
+from citydesk.layers.readers.spreadsheet import is_spreadsheet, read_sheet
 
 from .csv_lines import CsvLines, SheetLines, first_lines
 from .toml_files import load_toml
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 Lines = CsvLines | SheetLines  # where a message finds a row: a file line or a sheet row
 
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
-#: case exports read through a mapping as a CSV is (the first sheet)
-SPREADSHEETS = (".xlsx", ".xlsm")
 
 
 class CaseImportError(CityDeskError):
@@ -356,8 +355,8 @@ def iter_cases(
     turned into new-case columns as :func:`read_cases` does; a part that cannot be used
     raises, naming its file lines."""
     path = Path(path)
-    if path.suffix.lower() in SPREADSHEETS:
-        yield _parse_part(_read_sheet(path), [], mapping, path, SheetLines())
+    if is_spreadsheet(path):
+        yield _parse_part(read_sheet(path, CaseImportError), [], mapping, path, SheetLines())
         return
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)
@@ -433,31 +432,6 @@ def iter_cases(
             _("There is nothing to import; export the cases again if rows were expected."),
             path=str(path),
         )
-
-
-def _read_sheet(path: Path) -> pd.DataFrame:
-    """The first sheet of an Excel workbook, every cell as text (a date cell as ISO text,
-    which the date parser reads whatever the mapping's formats), blank cells missing."""
-    import zipfile
-
-    try:
-        frame = pd.read_excel(
-            path, sheet_name=0, dtype=str, keep_default_na=False, na_values=[""], engine="openpyxl"
-        )
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise CaseImportError(
-            _("cannot read the Excel workbook ({err})").format(err=exc),
-            _("Check that it is a complete .xlsx file; an old .xls must be saved as .xlsx."),
-            path=str(path),
-        ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
-        raise CaseImportError(
-            _("the file has its header but no rows"),
-            _("There is nothing to import; export the cases again if rows were expected."),
-            path=str(path),
-        )
-    return frame
 
 
 def _parse_part(

@@ -35,10 +35,10 @@ from .style import default_style
 
 VECTOR_READ = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite"}
 PARQUET = {".parquet", ".geoparquet"}
-CSV = {".csv", ".tsv", ".txt"}
+CSV = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}  # tables of points (Excel: first sheet)
 RASTER = {".tif", ".tiff", ".dem", ".asc", ".img", ".vrt"}
 #: a ZIP's members read as data sets (not .txt: a README is not a table)
-READABLE_IN_ARCHIVES = VECTOR_READ | PARQUET | {".csv", ".tsv"} | RASTER
+READABLE_IN_ARCHIVES = VECTOR_READ | PARQUET | {".csv", ".tsv", ".xlsx"} | RASTER
 
 VECTOR_WRITE_DRIVERS = {
     ".gpkg": "GPKG",

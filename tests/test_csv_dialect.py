@@ -119,3 +119,21 @@ def test_the_delimiter_is_the_one_the_header_uses(header, delimiter):
 def test_a_decimal_comma_number_reads_as_the_number(value):
     text = f"{value:.6f}".replace(".", ",")
     assert to_numbers(pd.Series([text]), ";").iloc[0] == pytest.approx(value, abs=1e-9)
+
+
+def test_an_excel_table_of_points_reads_as_a_csv_would(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "名称": ["中关村站", "西单站"],
+            "东经": [116.31, 116.37],
+            "北纬": [39.98, 39.91],
+            "座位": [120, 80],
+        }
+    )
+    path = tmp_path / "stations.xlsx"
+    frame.to_excel(path, index=False)
+    assert csv_columns(path) == ["名称", "东经", "北纬", "座位"]
+    points, facts = read_csv_points(path, x_field="东经", y_field="北纬")
+    assert facts["driver"] == "XLSX" and points.crs.to_epsg() == 4326
+    assert points.geometry.x.tolist() == pytest.approx([116.31, 116.37])
+    assert points["座位"].dtype.kind == "i"  # numbers as numbers, as from a CSV

@@ -23,6 +23,7 @@ from ..feedback import Feedback, NullFeedback
 from ..i18n import _
 from .csv_dialect import file_delimiter, to_numbers
 from .encoding import detect_encoding
+from .spreadsheet import is_spreadsheet, read_sheet
 
 X_NAMES = ("longitude", "lon", "lng", "long", "x", "point_x", "xcoord", "x_coord", "经度")
 Y_NAMES = ("latitude", "lat", "y", "point_y", "ycoord", "y_coord", "纬度")
@@ -55,6 +56,8 @@ def csv_columns(path: str | Path, encoding: str | None = None) -> list[str]:
     import csv
 
     path = Path(path)
+    if is_spreadsheet(path):
+        return list(read_sheet(path, LayerReadError).columns)
     encoding = encoding or _sniff_encoding(path)
     delimiter = file_delimiter(path, encoding)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
@@ -82,6 +85,9 @@ def read_csv_points(
     path = Path(path)
     if not path.exists():
         raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
+    if is_spreadsheet(path):  # a table of points in Excel: the same columns, read as text
+        df = read_sheet(path, LayerReadError)
+        return _points(df, path, [], "XLSX", "", ",", x_field, y_field, wkt_field, crs, feedback)
     encoding = encoding or _sniff_encoding(path)
     delimiter = delimiter or file_delimiter(path, encoding)
     try:
@@ -120,7 +126,25 @@ def read_csv_points(
     for w in caught:
         for m in _BAD_LINE.finditer(str(w.message)):
             bad_lines.append({"line": int(m.group(1)), "problem": m.group(2).strip()})
+    return _points(
+        df, path, bad_lines, "CSV", encoding, delimiter, x_field, y_field, wkt_field, crs, feedback
+    )
 
+
+def _points(
+    df: pd.DataFrame,
+    path: Path,
+    bad_lines: list[dict[str, Any]],
+    driver: str,
+    encoding: str,
+    delimiter: str,
+    x_field: str | None,
+    y_field: str | None,
+    wkt_field: str | None,
+    crs: Any,
+    feedback: Feedback,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """A table read as text (a CSV's or a sheet's) as points or WKT geometries."""
     auto_x, auto_y, auto_wkt = detect_coordinate_columns(list(df.columns))
     x_field = x_field or (None if wkt_field else auto_x)
     y_field = y_field or (None if wkt_field else auto_y)
@@ -140,7 +164,7 @@ def read_csv_points(
             )
     facts: dict[str, Any] = {
         "path": str(path),
-        "driver": "CSV",
+        "driver": driver,
         "encoding": encoding,
         "bad_lines": bad_lines,
         "x_field": x_field,

@@ -52,7 +52,9 @@ from .tasks import MessageBar, TaskManager
 MAX_RECENT = 8
 
 #: what Project > Add layer offers (a ZIP is read as the data set inside it)
-DATA_FILE_PATTERNS = "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.tif *.tiff *.dem *.zip"
+DATA_FILE_PATTERNS = (
+    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.tif *.tiff *.dem *.zip"
+)
 
 
 def _current_lang() -> str:
