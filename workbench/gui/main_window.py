@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.message_bar)
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
+        self.setAcceptDrops(True)  # data files and projects dropped from a file manager
 
         self.tasks = TaskManager(self)
         self.tasks.error.connect(self.message_bar.show_message)
@@ -1244,6 +1245,29 @@ class MainWindow(QMainWindow):
             self.resize(1280, 820)
         if state is not None:
             self.restoreState(state)
+
+    # --- files dropped on the window (from a file manager, as into QGIS) ------------------
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        event.acceptProposedAction()
+        self.open_dropped(paths)
+
+    def open_dropped(self, paths: list[str]) -> None:
+        """A CityDesk project opens (asking first about unsaved changes); every other file
+        is added as a layer, each in the background as Add layer does."""
+        from citydesk.layers.readers.vector import is_citydesk_file
+
+        projects = [p for p in paths if p.lower().endswith(".gpkg") and is_citydesk_file(p)]
+        if projects:
+            if self.confirm_leaving_project():
+                self.open_project(projects[0])
+            return
+        for path in paths:
+            self.add_layer(path)
 
     def closeEvent(self, event) -> None:
         if not self.confirm_leaving_project():

@@ -1,0 +1,50 @@
+"""Files dropped on the workbench from a file manager, as into QGIS: data files become layers
+(a zipped one too), a CityDesk project opens after the unsaved-changes question."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import pytest
+import shapely
+
+pytest.importorskip("PyQt5")
+
+from PyQt5.QtCore import QMimeData, QPoint, QSettings, Qt, QUrl
+from PyQt5.QtGui import QDropEvent
+
+from citydesk.workbench.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def _drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropped_files_become_layers_and_a_project_opens(qtbot, tmp_path, monkeypatch, demo_copy):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.acceptDrops()
+    wells = gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=shapely.points([24.9, 24.95], [60.1, 60.2]), crs=4326
+    )
+    wells.to_file(tmp_path / "wells.geojson")
+    with zipfile.ZipFile(tmp_path / "pumps.zip", "w") as z:
+        z.write(tmp_path / "wells.geojson", "pumps.geojson")
+    _drop(window, [tmp_path / "wells.geojson", tmp_path / "pumps.zip"])
+    qtbot.waitUntil(
+        lambda: window.project is not None and len(window.project.layers) == 2, timeout=30_000
+    )
+    assert {layer.name for layer in window.project.layers.values()} == {"wells", "pumps"}
+    asked = []
+    monkeypatch.setattr(window, "ask_unsaved", lambda: asked.append(1) or "discard")
+    _drop(window, [demo_copy])
+    qtbot.waitUntil(lambda: window.project.name.startswith("Cambridge"), timeout=60_000)
+    assert asked == [1]  # the two added layers were not saved: the user was asked first
