@@ -43,6 +43,19 @@ def test_dropped_files_become_layers_and_a_project_opens(qtbot, tmp_path, monkey
         lambda: window.project is not None and len(window.project.layers) == 2, timeout=30_000
     )
     assert {layer.name for layer in window.project.layers.values()} == {"wells", "pumps"}
+    with zipfile.ZipFile(tmp_path / "both.zip", "w") as z:  # two data sets: which one?
+        z.write(tmp_path / "wells.geojson", "tanks.geojson")
+        z.write(tmp_path / "wells.geojson", "hydrants.geojson")
+    offered = []
+
+    def choose(_parent, _title, _label, names, *_rest):
+        offered.extend(names)
+        return "hydrants.geojson", True
+
+    monkeypatch.setattr("citydesk.workbench.gui.main_window.QInputDialog.getItem", choose)
+    _drop(window, [tmp_path / "both.zip"])
+    qtbot.waitUntil(lambda: "hydrants" in window.project.layers, timeout=30_000)
+    assert offered == ["tanks.geojson", "hydrants.geojson"]
     asked = []
     monkeypatch.setattr(window, "ask_unsaved", lambda: asked.append(1) or "discard")
     _drop(window, [demo_copy])

@@ -1058,8 +1058,12 @@ class MainWindow(QMainWindow):
 
     def add_layer_dialog(self) -> None:
         path = self._ask_data_file()
-        if not path:
-            return
+        if path:
+            self.add_layer_asking(path)
+
+    def add_layer_asking(self, path: str) -> None:
+        """Add a file as a layer, first asking which one when it holds several (the layers
+        of a GeoPackage, the data sets of a ZIP)."""
         layer = None
         if path.lower().endswith((".gpkg", ".sqlite", ".zip")):
             try:
@@ -1258,7 +1262,8 @@ class MainWindow(QMainWindow):
 
     def open_dropped(self, paths: list[str]) -> None:
         """A CityDesk project opens (asking first about unsaved changes); every other file
-        is added as a layer, each in the background as Add layer does."""
+        is added as a layer, each in the background as Add layer does (asking which one of a
+        file that holds several)."""
         from citydesk.layers.readers.vector import is_citydesk_file
 
         projects = [p for p in paths if p.lower().endswith(".gpkg") and is_citydesk_file(p)]
@@ -1267,7 +1272,7 @@ class MainWindow(QMainWindow):
                 self.open_project(projects[0])
             return
         for path in paths:
-            self.add_layer(path)
+            self.add_layer_asking(path)
 
     def closeEvent(self, event) -> None:
         if not self.confirm_leaving_project():
