@@ -134,10 +134,13 @@ def test_missing_file_is_reported(tmp_path):
 
 
 def test_unknown_format_is_reported(tmp_path):
-    f = tmp_path / "data.xlsx"
+    f = tmp_path / "data.xyz"
     f.write_bytes(b"PK\x03\x04")
     report = validate_path(f)
     assert "not a format" in report.get("unreadable").message
+    broken = tmp_path / "data.xlsx"  # Excel is read now: a broken workbook says so
+    broken.write_bytes(b"PK\x03\x04")
+    assert "Excel workbook" in validate_path(broken).get("unreadable").message
 
 
 def test_gbk_shapefile_encoding_is_detected(tmp_path):
