@@ -137,3 +137,12 @@ def test_an_excel_table_of_points_reads_as_a_csv_would(tmp_path):
     assert facts["driver"] == "XLSX" and points.crs.to_epsg() == 4326
     assert points.geometry.x.tolist() == pytest.approx([116.31, 116.37])
     assert points["座位"].dtype.kind == "i"  # numbers as numbers, as from a CSV
+
+
+def test_layers_info_counts_the_rows_it_could_not_place(tmp_path, capsys):
+    from citydesk.workbench.cli.main import main
+
+    path = tmp_path / "places.csv"
+    path.write_text("id,lat,lon\n1,N60,E24\n2,60.1,24.9\n", encoding="utf-8")
+    assert main(["layers", "info", str(path)]) == 0
+    assert "rows_without_coordinates: 1" in capsys.readouterr().out
