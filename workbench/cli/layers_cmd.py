@@ -107,8 +107,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = layer.describe()
     if len(sublayers) > 1:
         info["layers_in_file"] = [{"name": n, "geometry": t} for n, t in sublayers]
-    unplaced = (getattr(layer, "metadata", {}) or {}).get("read", {}).get(
-        "rows_without_coordinates"
+    unplaced = (
+        (getattr(layer, "metadata", {}) or {}).get("read", {}).get("rows_without_coordinates")
     )
     if unplaced:  # a table whose coordinates could not be read says so, not just "Unknown"
         info["rows_without_coordinates"] = unplaced
