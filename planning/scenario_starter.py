@@ -1,8 +1,8 @@
 """The scenario a planner starts from: the demo's on the demo project, else one that takes
 everything from the city profile.
 
-The shipped scenarios are Cambridge's: they name its layers (``fema_floodplain_100yr``), its
-fields (``land_value_usd``) and its facility categories. Stored in another city's project
+The shipped demo scenarios belong to the demo city: they name its layers, its fields and its
+facility categories (:func:`demo_layers_missing` reads which). Stored in another city's project
 they failed at run time on the first layer they named, and the planning dock's *New* started
 every scenario from them. A new city starts instead from a scenario that names nothing of a
 city, so the profile's ``[layers.ROLE]`` and facility kinds fill it in
@@ -36,7 +36,7 @@ def check_demo_fits(project: str | Path) -> None:
     missing = demo_layers_missing(project)
     if missing:
         raise ScenarioError(
-            _("the demo scenarios are Cambridge's; this project has no layer {layers}").format(
+            _("the demo scenarios name layers this project does not have: {layers}").format(
                 layers=", ".join(repr(name) for name in missing[:6])
             ),
             _("Start from a scenario for this city: citydesk plan new PROJECT NAME."),

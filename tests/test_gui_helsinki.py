@@ -46,7 +46,7 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     panel = window.open_planning()
     assert panel.names() == ["homes"]
     panel.add_demo()  # Cambridge's scenarios: refused here, the layers they lack named
-    assert "demo scenarios are Cambridge's" in window.message_bar.label.text()
+    assert "demo scenarios name layers this project" in window.message_bar.label.text()
     window.message_bar.close_button.click()
     assert panel.names() == ["homes"]
     panel.list.setCurrentRow(-1)
