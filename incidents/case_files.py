@@ -38,26 +38,14 @@ def import_case_file(
         requests = open311.read_valid_requests(path, codes)
         with open_project_store(project) as store:
             result = open311.import_requests(store, requests)
-            result["outside_grid"] = outside_grid(store, {c.source for c in requests.cases})
+            result["outside_grid"] = store.outside_grid(c.source for c in requests.cases)
             return result
     checked = ColumnMapping.load(str(mapping))
     whole = check_cases(path, checked)  # read and checked before the store is opened
     with open_project_store(project) as store:
         result = import_csv(store, path, checked, checked=whole)
-        result["outside_grid"] = outside_grid(store, {checked.source})
+        result["outside_grid"] = store.outside_grid([checked.source])
         return result
-
-
-def outside_grid(store, sources: set[str]) -> int:
-    """Cases of ``sources`` with coordinates but no grid cell: outside the city's unit grid,
-    which with a whole file of them means coordinates read wrongly (a CRS or web-map offset
-    the mapping does not declare, lat and lon swapped, another city's export). 0 when the
-    project has no unit grid."""
-    if getattr(store, "grid", None) is None or not sources:
-        return 0
-    cases = store.query(columns=["source", "lon", "grid_code"], ordered=False)
-    mine = cases["source"].isin(sources) & cases["lon"].notna()
-    return int((mine & cases["grid_code"].isna()).sum())
 
 
 def import_summary(result: dict[str, Any]) -> list[str]:

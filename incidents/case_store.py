@@ -721,6 +721,22 @@ class CaseStore:
         moment = pd.Timestamp(value)
         return (moment if moment.tzinfo else moment.tz_localize("UTC")).to_pydatetime()
 
+    def outside_grid(self, sources: Iterable[str]) -> int:
+        """Cases of ``sources`` with coordinates but no grid cell: outside the city's unit
+        grid, which with a whole file of them means coordinates read wrongly (a CRS or
+        web-map offset the mapping does not declare, lat and lon swapped, another city's
+        export). 0 when the store has no unit grid. Only the rows without a cell are read."""
+        names = list(dict.fromkeys(sources))
+        if self.grid is None or not names:
+            return 0
+        sql = (
+            "SELECT lon FROM cases WHERE grid_code IS NULL "
+            f"AND source IN ({', '.join('?' * len(names))})"
+        )
+        with self._reading() as con:
+            lon = self._frame(con, self._q(sql), names)["lon"]
+        return int(np.isfinite(pd.to_numeric(lon, errors="coerce")).sum())
+
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))
