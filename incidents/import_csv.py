@@ -269,9 +269,14 @@ def parse_dates(
             result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
             todo.loc[ok[ok].index] = False
     if todo.any():
+        epoch = _epoch_times(text[todo])
+        if epoch.notna().any():
+            result.loc[epoch[epoch.notna()].index] = epoch[epoch.notna()]
+            todo.loc[epoch[epoch.notna()].index] = False
+    if todo.any():
         # values with their own offset (ISO 8601 "+00:00"/"Z") are absolute; the rest are
         # local times in ``tz``. pandas refuses to mix the two in one call, so split them.
-        rest = text[todo]
+        rest = _western_markers(text[todo])
         aware = rest.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False)
         if aware.any():
             parsed = _plausible(
@@ -290,6 +295,55 @@ def parse_dates(
             if ok.any():
                 result.loc[ok[ok].index] = _to_utc(parsed[ok], tz)
     return result
+
+
+#: Unix time as exported by ArcGIS feature services and many APIs: 10 digits of seconds or
+#: 13 of milliseconds (2001-2286). Other digit runs are compact dates (``20241205``,
+#: ``20241205103000``), which pandas reads itself.
+_EPOCH = r"^(\d{10}|\d{13})(?:\.\d+)?$"
+
+
+def _epoch_times(text: pd.Series) -> pd.Series:
+    """UTC times of the values that are Unix seconds or milliseconds; NaT elsewhere."""
+    match = text.str.extract(_EPOCH)[0]
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for digits, unit in ((10, "s"), (13, "ms")):
+        which = match.str.len() == digits
+        if which.any():
+            numbers = pd.to_numeric(text[which], errors="coerce")
+            out.loc[which[which].index] = pd.to_datetime(numbers, unit=unit, utc=True)
+    return out
+
+
+#: Chinese (and Japanese) date text as Excel and 数字城管 exports write it:
+#: ``2024年12月5日 下午3时04分``. Rewritten to ``2024-12-5 3:04 PM`` for the general parser.
+_CJK_DATE = [
+    (r"(\d)\s*[年/]\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", r"\1-\2-\3 "),
+    (r"(\d)\s*[时時点點]\s*(\d)", r"\1:\2"),
+    (r"(\d)\s*分\s*(\d)", r"\1:\2"),
+    (r"(\d)\s*[时時点點]", r"\1:00"),
+    (r"(\d)\s*[分秒]", r"\1"),
+    (r"\s*(?:星期|周|週)[一二三四五六日天]\s*", " "),
+]
+_HALF_DAY = r"(上午|早上|凌晨|下午|晚上|中午)\s*(\d{1,2}:\d{1,2}(?::\d{1,2})?)"
+
+
+def _western_markers(text: pd.Series) -> pd.Series:
+    """Dates written with 年月日/时分秒 and 上午/下午 as ``Y-M-D H:M:S AM/PM``; others as they are."""
+    cjk = text.str.contains(r"[年月日号时時点點分秒午晚凌]", regex=True, na=False)
+    if not cjk.any():
+        return text
+    part = text[cjk]
+    for pattern, repl in _CJK_DATE:
+        part = part.str.replace(pattern, repl, regex=True)
+    part = part.str.replace(
+        _HALF_DAY,
+        lambda m: m.group(2) + (" AM" if m.group(1) in ("上午", "早上", "凌晨") else " PM"),
+        regex=True,
+    )
+    out = text.copy()
+    out.loc[part.index] = part.str.strip()
+    return out
 
 
 def _naive_times(text: pd.Series, dayfirst: bool) -> pd.Series:

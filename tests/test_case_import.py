@@ -87,6 +87,40 @@ def test_dates_in_several_formats_and_zones():
     assert parsed.iloc[4:].isna().all()
 
 
+def test_chinese_date_text_and_unix_times_are_read_without_a_format():
+    """数字城管 and Excel exports in China write 年月日 and 上午/下午; ArcGIS services and
+    many APIs export Unix seconds or milliseconds. Both used to come out unreadable."""
+    values = pd.Series(
+        [
+            "2024年12月05日 10时30分15秒",
+            "2024年12月5日 下午3:04",
+            "2024年12月5日下午3时4分",
+            "2024年12月5日 上午9点",
+            "2024年12月5日 星期四 10:00",
+            "1733365800",  # 2024-12-05 02:30:00 UTC
+            "1733365800000",
+            "20241205103000",  # a compact local time, not Unix time
+            "2024年13月5日",  # no such month
+        ]
+    )
+    parsed = parse_dates(values, [], "Asia/Shanghai")
+    utc = [None if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S") for v in parsed]
+    assert utc == [
+        "2024-12-05 02:30:15",
+        "2024-12-05 07:04:00",
+        "2024-12-05 07:04:00",
+        "2024-12-05 01:00:00",
+        "2024-12-05 02:00:00",
+        "2024-12-05 02:30:00",
+        "2024-12-05 02:30:00",
+        "2024-12-05 02:30:00",
+        None,
+    ]
+    # a format given in the mapping still comes first, markers and all
+    own = parse_dates(pd.Series(["2024年12月05日"]), ["%Y年%m月%d日"], "Asia/Shanghai")
+    assert own.iloc[0] == pd.Timestamp("2024-12-04 16:00", tz="UTC")
+
+
 @pytest.mark.shared_data
 def test_mapping_problems_stop_the_batch_and_say_why(store, tmp_path):
     no_default = ColumnMapping.load("nyc311")
