@@ -329,7 +329,7 @@ _HALF_DAY = r"(上午|早上|凌晨|下午|晚上|中午)\s*(\d{1,2}:\d{1,2}(?::
 
 
 def _western_markers(text: pd.Series) -> pd.Series:
-    """Dates written with 年月日/时分秒 and 上午/下午 as ``Y-M-D H:M:S AM/PM``; others as they are."""
+    """Dates written with 年月日, 时分秒 and 上午/下午, as ``Y-M-D H:M:S AM/PM``."""
     cjk = text.str.contains(r"[年月日号时時点點分秒午晚凌]", regex=True, na=False)
     if not cjk.any():
         return text
