@@ -309,7 +309,7 @@ def read_layer(
             raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
         raster = read_raster(path, name=base, feedback=feedback)
         if assign_crs is not None and raster.raster_crs is None:
-            raster.raster_crs = parse_crs(assign_crs)
+            raster.label_crs(parse_crs(assign_crs))
         if role:
             raster.role = LayerRole(role)
         return raster

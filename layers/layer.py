@@ -7,6 +7,7 @@ draw and analyse everything in the project CRS ("on-the-fly reprojection", as in
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import uuid
@@ -69,6 +70,9 @@ class Layer:
 
     @property
     def crs(self) -> CRS | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def label_crs(self, crs: CRS) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     @property
@@ -171,6 +175,14 @@ class VectorLayer(Layer):
         if held is not None:
             return None if held.crs is None else CRS.from_user_input(held.crs)
         return self.data.crs
+
+    def label_crs(self, crs: CRS) -> None:
+        """Give features read without a CRS the one they were made in (no reprojection)."""
+        held = self._compact
+        if held is not None:
+            self._hold(dataclasses.replace(held, crs=crs))
+        else:
+            self._hold(self.data.set_crs(crs, allow_override=True))
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -348,6 +360,10 @@ class RasterLayer(Layer):
     @property
     def crs(self) -> CRS | None:
         return self.raster_crs
+
+    def label_crs(self, crs: CRS) -> None:
+        """Give a raster read without a CRS the one it was made in (no reprojection)."""
+        self.raster_crs = crs
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from pyproj import Geod, Transformer
+from pyproj import CRS, Geod, Transformer
 from pyproj.exceptions import ProjError
 
 from .i18n import _
@@ -23,6 +23,39 @@ def _bounds_in(layer: Layer, project: Project, swap: bool = False):
 
 def _meets(a, b) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -> str | None:
+    """Give a layer that came without a CRS the one its coordinates fit near the project,
+    and say so in one line (None when the layer has a CRS). The project's own CRS is tried
+    first, then lon/lat, then the projected CRSs of the project's area
+    (:func:`citydesk.layers.crs_guess.guess_crs`). When nothing fits the layer keeps no CRS
+    (it is drawn as if in the project's) and the line says how to give it one: ``how``, the
+    command-line way unless the caller (the workbench) has its own words."""
+    if layer.crs is not None:
+        return None
+    how = how or _("add it again with --assign-crs and the CRS it was made in")
+    from .crs import crs_label
+    from .crs_guess import guess_crs
+
+    others = [lay for lay in project.layers.values() if lay.id != layer.id]
+    home = layers_extent(others, CRS.from_epsg(4326)) if others else None
+    near = home if home is not None and all(math.isfinite(v) for v in home) else None
+    guesses = guess_crs(layer.extent, near=near, preferred=[project.crs])
+    if not guesses:
+        return _(
+            "layer '{name}' has no CRS, and its coordinates fit none near the project: it is "
+            "drawn as if in the project's CRS; {how}"
+        ).format(name=layer.name, how=how)
+    layer.label_crs(guesses[0])
+    also = ", ".join(f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name for c in guesses[1:])
+    line = _(
+        "layer '{name}' has no CRS: its coordinates fit {crs}, which it was given; if that is "
+        "wrong, {how}"
+    ).format(name=layer.name, crs=crs_label(guesses[0]), how=how)
+    if also:
+        line += " " + _("(they also fit {others})").format(others=also)
+    return line
 
 
 def placement_warning(project: Project, layer: Layer) -> str | None:

@@ -516,24 +516,10 @@ def _validate(
         )
         return report
     crs = checked.crs
-    if crs is None:
-        issues.append(
-            Issue(
-                "missing_crs",
-                "error",
-                _("the layer has no coordinate reference system"),
-                _(
-                    "assign the CRS the data was made in, e.g. --assign-crs EPSG:4490 for "
-                    "CGCS2000 or EPSG:2249 for Massachusetts state plane (feet)"
-                ),
-                gui_fix=_(
-                    "add it again with the CRS the data was made in (e.g. EPSG:4490 for "
-                    "CGCS2000), in {place}"
-                ).format(place=_("Project > Add layer with options...")),
-            )
-        )
     geometry = _GeometryFacts.of(checked)
     bounds = geometry.bounds
+    if crs is None:
+        issues.append(_missing_crs(bounds))
     if crs is not None and bounds is not None:
         fit = check_coordinates_fit_crs(bounds, crs)
         if fit.ok and expected_lonlat is not None:
@@ -598,6 +584,34 @@ def validate_path(
         required_fields=required_fields,
         facts=facts,
         expected_lonlat=expected_lonlat,
+    )
+
+
+def _missing_crs(bounds: tuple[float, float, float, float] | None) -> Issue:
+    """No CRS: the fix names lon/lat when the coordinates are in degrees' range (a file can
+    say nothing more without knowing where the city is; a project checks that on adding)."""
+    from .crs_guess import guess_crs
+
+    lonlat = bounds is not None and bool(guess_crs(bounds))
+    if lonlat:
+        fix = _(
+            "the coordinates look like longitude/latitude: assign EPSG:4326 (or EPSG:4490 "
+            "for CGCS2000) with citydesk layers convert --assign-crs"
+        )
+    else:
+        fix = _(
+            "the coordinates are projected: assign the CRS the data was made in (usually the "
+            "city profile's crs) with citydesk layers convert --assign-crs; adding the file "
+            "to a project tries the CRSs of the project's area"
+        )
+    return Issue(
+        "missing_crs",
+        "error",
+        _("the layer has no coordinate reference system"),
+        fix,
+        gui_fix=_("add it again with the CRS the data was made in, in {place}").format(
+            place=_("Project > Add layer with options...")
+        ),
     )
 
 

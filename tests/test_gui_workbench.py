@@ -799,6 +799,29 @@ def test_swapped_coordinates_and_missing_layers_are_said_in_the_message_bar(
     _shot(again, "missing_layer_message.png")
 
 
+def test_a_file_without_crs_gets_the_one_it_fits_and_the_bar_says_so(qtbot, tmp_path, demo_copy):
+    """A shapefile without its .prj was drawn in the project's CRS without a word; in
+    Massachusetts metres inside a project in feet it landed 2,000 km away."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[box(-71.12, 42.36, -71.10, 42.38)], crs=4326)
+    path = tmp_path / "hydrants.shp"
+    frame.to_crs(26986).to_file(path)
+    path.with_suffix(".prj").unlink()
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    window.add_layer(str(path))
+    qtbot.waitUntil(lambda: "hydrants" in window.project.layers, timeout=30_000)
+    assert window.project.layers["hydrants"].crs.to_epsg() == 26986
+    said = window.message_bar.label.text()
+    assert "fit EPSG:26986" in said and "Add layer with options" in said
+    assert "lies" not in said  # placed where it belongs: no far-away warning after it
+    qtbot.wait(200)
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    _shot(window, "no_crs_message.png")  # the block drawn over mid-Cambridge
+    window.close()
+
+
 def test_select_all_highlights_every_parcel_from_a_worker(window, qtbot):
     """Select all in the attribute table: the 13k parcels' Qt shapes are built on a worker
     (0.1 s on the GUI thread, issue 20), and the highlight arrives whole; a newer

@@ -84,6 +84,16 @@ def list_vector_layers(path: str | Path) -> list[tuple[str, str]]:
         raise _unreadable(path, exc) from exc
 
 
+def data_layer_names(path: str | Path) -> list[str]:
+    """The data layers of a file, without a CityDesk project's own tables or QGIS's saved
+    styles: what a user picks from when a file holds several."""
+    return [
+        name
+        for name, _t in list_vector_layers(path)
+        if not name.startswith(("citydesk_", "layer_styles"))
+    ]
+
+
 def gdal_encoding_name(encoding: str) -> str:
     """Python codec name -> the iconv name GDAL understands ('latin-1' -> 'ISO-8859-1')."""
     import codecs
@@ -168,6 +178,8 @@ def read_vector(
     kwargs: dict[str, Any] = {}
     if encoding:
         kwargs["encoding"] = gdal_encoding_name(encoding)
+    if layer is None:
+        layer = 0  # the first, as GDAL would, without pyogrio's warning on stderr
     try:
         info = pyogrio.read_info(str(path), layer=layer, **kwargs)
         total = int(info.get("features") or 0)

@@ -132,21 +132,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from .main import print_json
 
+    names: list[str | None] = [args.layer]
+    if args.layer is None and not args.repair:
+        names = _layers_to_validate(Path(args.file))
+    reports = []
     with TqdmFeedback(_("validating")) as fb:
-        report = validate_path(
-            args.file,
-            args.layer,
-            id_field=args.id_field,
-            required_fields=args.require,
-            encoding=args.encoding,
-            x_field=args.x_field,
-            y_field=args.y_field,
-            feedback=fb,
-        )
+        for name in names:
+            reports.append(
+                validate_path(
+                    args.file,
+                    name,
+                    id_field=args.id_field,
+                    required_fields=args.require,
+                    encoding=args.encoding,
+                    x_field=args.x_field,
+                    y_field=args.y_field,
+                    feedback=fb,
+                )
+            )
     if args.json:
-        print_json(report.to_dict())
+        print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
     else:
-        print(report.to_text())
+        print("\n\n".join(r.to_text() for r in reports))
+    report = reports[0]
     if args.repair and report.get("unreadable") is None:
         layer = read_from_args(args, compact=False)
         if isinstance(layer, VectorLayer):
@@ -154,7 +162,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
             layer.set_data(fixed)
             write_layer(layer, args.repair)
             print(_("repaired {n} geometries, wrote {path}").format(n=count, path=args.repair))
-    return 0 if report.ok else 1
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _layers_to_validate(path: Path) -> list[str | None]:
+    """Every data layer of a file that holds several (a city's GeoPackage delivery), else
+    [None]: the file's one layer. An unreadable file is validate_path's to report."""
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.io import layer_kind
+    from citydesk.layers.readers.vector import data_layer_names
+
+    try:
+        if not path.exists() or layer_kind(path) != "vector" or path.suffix.lower() == ".shp":
+            return [None]
+        names = data_layer_names(path)
+    except CityDeskError:
+        return [None]
+    return list(names) if len(names) > 1 else [None]
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

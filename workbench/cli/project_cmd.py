@@ -81,7 +81,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     from citydesk.layers.io import read_layer
     from citydesk.layers.project import Project
     from citydesk.layers.project_store import save_project
-    from citydesk.layers.readers.vector import list_vector_layers
+    from citydesk.layers.readers.vector import data_layer_names
 
     path = Path(args.project)
     if path.exists() and not args.force:
@@ -91,11 +91,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     project = Project(args.name or path.stem, crs=args.crs)
     if args.from_file:
         with TqdmFeedback(_("importing")) as fb:
-            names = [
-                n
-                for n, _t in list_vector_layers(args.from_file)
-                if not n.startswith(("citydesk_", "layer_styles"))
-            ]
+            names = data_layer_names(args.from_file)
             for i, name in enumerate(names):
                 project.add_layer(
                     read_layer(args.from_file, name, style_index=i),
@@ -115,6 +111,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from citydesk.layers.project_store import load_project, save_project
 
     project = load_project(args.project)
+    _refuse_unnamed_layer(Path(args.file), args.layer)
     with TqdmFeedback(_("reading")) as fb:
         layer = read_from_args(
             args,
@@ -124,19 +121,42 @@ def cmd_add(args: argparse.Namespace) -> int:
             assign_crs=args.assign_crs,
             style_index=len(project.layers),
         )
-    from citydesk.layers.placement import placement_warning
+    from citydesk.layers.placement import placement_warning, settle_missing_crs
 
+    labelled = settle_missing_crs(project, layer)
     warning = placement_warning(project, layer)
     project.add_layer(layer, group=args.group)
     save_project(project, args.project)
-    if warning:
-        print(_("citydesk: warning: {msg}").format(msg=warning), file=sys.stderr)
+    for line in (labelled, warning):
+        if line:
+            print(_("citydesk: warning: {msg}").format(msg=line), file=sys.stderr)
     print(
         _("added layer '{name}' (id {id}) to {path}").format(
             name=layer.name, id=layer.id, path=args.project
         )
     )
     return 0
+
+
+def _refuse_unnamed_layer(path: Path, layer: str | None) -> None:
+    """A file of several layers needs --layer (the workbench asks which): taking the first
+    without a word added the wrong one."""
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.io import layer_kind
+    from citydesk.layers.readers.vector import data_layer_names
+
+    if layer is not None or not path.exists() or layer_kind(path) != "vector":
+        return
+    names = data_layer_names(path)
+    if len(names) > 1:
+        raise CityDeskError(
+            _("the file holds {n} layers: {names}").format(n=len(names), names=", ".join(names)),
+            _(
+                "name one with --layer, or make a project of them all with "
+                "citydesk project new --from-file"
+            ),
+            path=str(path),
+        )
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -28,10 +28,10 @@ from citydesk.layers.errors import CityDeskError, NeedsReadOptions, use_front_en
 from citydesk.layers.io import archive_data_sets, read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
-from citydesk.layers.placement import placement_warning
+from citydesk.layers.placement import placement_warning, settle_missing_crs
 from citydesk.layers.project import Project
 from citydesk.layers.project_store import load_project, save_project
-from citydesk.layers.readers.vector import list_vector_layers
+from citydesk.layers.readers.vector import data_layer_names
 from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
 from citydesk.layers.validation import validate_layer
 from citydesk.layers.version import __version__
@@ -1070,11 +1070,7 @@ class MainWindow(QMainWindow):
                 names = (
                     archive_data_sets(path)
                     if path.lower().endswith(".zip")
-                    else [
-                        n
-                        for n, _t in list_vector_layers(path)
-                        if not n.startswith(("citydesk_", "layer_styles"))
-                    ]
+                    else data_layer_names(path)
                 )
             except CityDeskError as exc:
                 self.show_error(exc.message)
@@ -1118,6 +1114,15 @@ class MainWindow(QMainWindow):
                 self.show_error(new.message)
                 self.ask_layer_options(path, new.message, new.options, layer)
                 return
+            labelled = settle_missing_crs(
+                self.project,
+                new,
+                tr("add it again with the CRS it was made in, in {place}").format(
+                    place=tr("Project > Add layer with options...")
+                ),
+            )
+            if labelled and report is not None and new.crs is not None:
+                report.issues = [i for i in report.issues if i.code != "missing_crs"]
             away = placement_warning(self.project, new)
             self.project.add_layer(new)
             self.layer_tree.set_project(self.project)
@@ -1132,8 +1137,9 @@ class MainWindow(QMainWindow):
                         ),
                         report.to_text(),
                     )
-            if away:
-                self.message_bar.show_message(away, away)
+            said = "\n".join(line for line in (labelled, away) if line)
+            if said:
+                self.message_bar.show_message(said, said)
 
         return self.tasks.start(tr("Adding {name}").format(name=Path(path).name), work, done)
 

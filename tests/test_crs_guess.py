@@ -1,0 +1,109 @@
+"""Files without a CRS (a shapefile without its .prj, x/y columns in a local grid): the CRS is
+guessed from where the coordinates would land near the project, assigned, and said; a
+GeoPackage of several layers is validated whole and never added by its first layer alone."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from pyproj import CRS
+from shapely.geometry import box
+
+from citydesk.layers.crs_guess import guess_crs
+from citydesk.layers.project_store import load_project
+from citydesk.workbench.cli.main import main
+
+# a block of Cambridge, MA and one of central Helsinki, in lon/lat
+CAMBRIDGE = (-71.12, 42.36, -71.10, 42.38)
+HELSINKI = (24.93, 60.16, 24.95, 60.17)
+
+
+def _bounds(lonlat, epsg):
+    frame = gpd.GeoDataFrame(geometry=[box(*lonlat)], crs=4326).to_crs(epsg)
+    return tuple(frame.total_bounds)
+
+
+def _codes(found):
+    return [c.to_epsg() for c in found]
+
+
+def test_the_project_crs_then_its_datum_then_lon_lat():
+    feet, metres = CRS.from_epsg(2249), CRS.from_epsg(26986)
+    # state plane in feet, in a project in feet: the project's own CRS
+    assert _codes(guess_crs(_bounds(CAMBRIDGE, 2249), near=CAMBRIDGE, preferred=[feet]))[0] == 2249
+    # the same place in metres: not the project's CRS (that puts it 2,000 km away) but the
+    # metre state plane on the project's datum, ahead of its HARN and NAD83(2011) twins
+    found = _codes(guess_crs(_bounds(CAMBRIDGE, 26986), near=CAMBRIDGE, preferred=[feet]))
+    assert found[0] == 26986 and 2249 not in found
+    # lon/lat numbers: WGS 84, whatever the project's CRS
+    assert _codes(guess_crs(CAMBRIDGE, near=CAMBRIDGE, preferred=[metres])) == [4326]
+    # Helsinki's TM35FIN in a Helsinki project; the same numbers are no CRS near Cambridge
+    tm35 = _bounds(HELSINKI, 3067)
+    assert _codes(guess_crs(tm35, near=HELSINKI, preferred=[CRS.from_epsg(3067)]))[0] == 3067
+    assert guess_crs(tm35, near=CAMBRIDGE, preferred=[feet]) == []
+    # without a place, only the preferred CRS inside its area of use, or lon/lat
+    assert _codes(guess_crs(tm35, preferred=[CRS.from_epsg(3067)])) == [3067]
+    assert guess_crs(tm35) == []
+    assert guess_crs((float("nan"), 0.0, 1.0, 1.0), near=CAMBRIDGE) == []
+
+
+def _without_prj(tmp_path, name, lonlat, epsg):
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[box(*lonlat)], crs=4326).to_crs(epsg)
+    path = tmp_path / f"{name}.shp"
+    frame.to_file(path)
+    path.with_suffix(".prj").unlink()
+    return path
+
+
+def test_project_add_gives_a_file_without_crs_the_one_it_fits(demo_copy, tmp_path, capsys):
+    metres = _without_prj(tmp_path, "hydrants", CAMBRIDGE, 26986)
+    lonlat = _without_prj(tmp_path, "benches", CAMBRIDGE, 4326)
+    elsewhere = _without_prj(tmp_path, "kiosks", HELSINKI, 3067)
+    assert main(["project", "add", str(demo_copy), str(metres)]) == 0
+    err = capsys.readouterr().err
+    assert "has no CRS: its coordinates fit EPSG:26986" in err and "--assign-crs" in err
+    assert main(["project", "add", str(demo_copy), str(lonlat)]) == 0
+    assert "fit EPSG:4326" in capsys.readouterr().err
+    assert main(["project", "add", str(demo_copy), str(elsewhere)]) == 0
+    assert "fit none near the project" in capsys.readouterr().err
+    project = load_project(demo_copy)
+    assert project.layers["hydrants"].crs.to_epsg() == 26986
+    assert project.layers["benches"].crs.to_epsg() == 4326
+    assert project.layers["kiosks"].crs is None  # drawn as if in the project's CRS, as said
+
+
+def test_validate_says_lon_lat_or_projected_without_naming_a_city(tmp_path, capsys):
+    lonlat = _without_prj(tmp_path, "benches", HELSINKI, 4326)
+    projected = _without_prj(tmp_path, "kiosks", HELSINKI, 3067)
+    assert main(["layers", "validate", str(lonlat)]) == 1
+    out = capsys.readouterr().out
+    assert "missing_crs" in out and "look like longitude/latitude" in out and "EPSG:4326" in out
+    assert main(["layers", "validate", str(projected)]) == 1
+    out = capsys.readouterr().out
+    assert "the coordinates are projected" in out and "Massachusetts" not in out
+
+
+@pytest.fixture()
+def two_layer_gpkg(tmp_path):
+    path = tmp_path / "delivery.gpkg"
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[box(*CAMBRIDGE)], crs=4326)
+    frame.to_file(path, layer="roads")
+    lines = frame.copy()
+    lines["geometry"] = [box(*CAMBRIDGE).union(box(-71.11, 42.37, -71.09, 42.39)).boundary]
+    lines.to_file(path, layer="zones")
+    return path
+
+
+def test_a_file_of_several_layers_is_validated_whole_and_added_by_name(
+    two_layer_gpkg, demo_copy, capsys
+):
+    assert main(["layers", "validate", str(two_layer_gpkg)]) == 0
+    captured = capsys.readouterr()
+    assert "delivery.gpkg [roads]" in captured.out and "delivery.gpkg [zones]" in captured.out
+    assert "More than one layer" not in captured.err  # pyogrio's warning no longer leaks
+    assert main(["project", "add", str(demo_copy), str(two_layer_gpkg)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 layers: roads, zones" in err and "--layer" in err
+    assert "delivery" not in load_project(demo_copy).layers  # refused: nothing added
+    assert main(["project", "add", str(demo_copy), str(two_layer_gpkg), "--layer", "zones"]) == 0
+    assert "zones" in load_project(demo_copy).layers
