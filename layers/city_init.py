@@ -12,6 +12,7 @@ nothing is guessed silently."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +24,8 @@ from .city_layers import ROLES
 from .errors import CityDeskError
 from .i18n import _
 from .toml_schema import parse_toml, read_table
+
+log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 500
 
@@ -334,17 +337,24 @@ def project_samples(project) -> list[LayerSample]:
     return out
 
 
-def project_from_folder(source, project, feedback=None):
+def project_from_folder(source, project, feedback=None, crs=None):
     """A new project holding every vector layer of the files in ``source`` (a folder or one
-    file), with readable ids and a first role from their names."""
+    file), with readable ids and a first role from their names.
+
+    The project's CRS is ``crs`` if given, else the first layer's that has one. A layer
+    without a CRS (a shapefile without .prj, common in a city's delivery) gets the one its
+    coordinates fit beside the others (:func:`citydesk.layers.placement.settle_missing_crs`,
+    logged as a warning); when none fits, nothing is written and the error names the layer."""
     from pathlib import Path
 
+    from .crs import parse_crs
     from .feedback import NullFeedback
     from .io import VECTOR_READ, archive_data_sets, read_layer
+    from .placement import settle_missing_crs
     from .project import Project
     from .project_store import save_project
     from .readers.archive import ARCHIVES
-    from .readers.vector import list_vector_layers
+    from .readers.vector import data_layer_names
 
     feedback = feedback or NullFeedback()
     source, project = Path(source), Path(project)
@@ -374,11 +384,7 @@ def project_from_folder(source, project, feedback=None):
             names = [m for m in archive_data_sets(path) if Path(m).suffix.lower() in VECTOR_READ]
             titles = {m: Path(m).stem for m in names}
         else:
-            names = [
-                name
-                for name, _kind in list_vector_layers(path)
-                if not name.startswith(("citydesk_", "layer_styles"))
-            ]
+            names = data_layer_names(path)
             titles = {name: name if len(names) > 1 else path.stem for name in names}
         for name in names:
             layer = read_layer(path, name, name=titles[name], style_index=n)
@@ -388,8 +394,23 @@ def project_from_folder(source, project, feedback=None):
         feedback.set_progress(100.0 * (n + 1) / len(files))
     if not built.layers:
         raise CityInitError(_("no vector data in the folder"), _("Check the files."))
-    first = next(iter(built.layers.values()))
-    built.crs = getattr(first, "crs", None) or built.crs
+    placed = [lay.crs for lay in built.layers.values() if lay.crs is not None]
+    if crs is not None:
+        built.crs = parse_crs(crs)
+    elif placed:
+        built.crs = placed[0]
+    for layer in built.layers.values():
+        said = settle_missing_crs(built, layer, _("give --crs with the CRS the data was made in"))
+        if layer.crs is None:
+            raise CityInitError(
+                _("layer '{layer}' has no CRS, and its coordinates fit none of the others'").format(
+                    layer=layer.id
+                ),
+                _("Give --crs with the CRS the data was made in (nothing was written)."),
+                gui_fix=_("Give the layer its CRS (a .prj beside the shapefile), then again."),
+            )
+        if said:
+            log.warning(said)
     save_project(built, project)
     return project
 

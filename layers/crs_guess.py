@@ -107,14 +107,22 @@ def guess_crs(
         return []
     candidates: list[CRS] = [c for c in preferred if c is not None]
     if _in_degrees(bounds):
-        candidates.append(CRS.from_epsg(4326))
+        # numbers within +-180/+-90 as projected metres or feet would be a patch a few
+        # hundred metres across at the CRS's false origin: lon/lat, in the project's
+        # geographic CRS if it has one (CGCS2000), else WGS 84
+        return [c for c in candidates if c.is_geographic][:1] or [CRS.from_epsg(4326)]
     if near is not None:
         # the project's datum first: of NAD83, NAD83(HARN) and NAD83(2011) state planes
         # that place the data alike, the one matching the project's other layers
-        datum = candidates[0].geodetic_crs if candidates else None
-        candidates.extend(
-            sorted(_nearby_projected(near), key=lambda c: datum is None or c.geodetic_crs != datum)
-        )
+        # (or at least its ellipsoid: a GeoJSON's "EUREF-FIN" is ETRS89 by another name)
+        own = candidates[0].geodetic_crs if candidates else None
+
+        def unlike(c: CRS) -> tuple[bool, bool]:
+            if own is None or c.geodetic_crs is None:
+                return (True, True)
+            return (c.geodetic_crs != own, c.ellipsoid != own.ellipsoid)
+
+        candidates.extend(sorted(_nearby_projected(near), key=unlike))
     found: list[CRS] = []
     for crs in candidates:
         if any(crs == seen for seen in found):

@@ -107,3 +107,29 @@ def test_a_file_of_several_layers_is_validated_whole_and_added_by_name(
     assert "delivery" not in load_project(demo_copy).layers  # refused: nothing added
     assert main(["project", "add", str(demo_copy), str(two_layer_gpkg), "--layer", "zones"]) == 0
     assert "zones" in load_project(demo_copy).layers
+
+
+def test_city_init_from_a_folder_with_shapefiles_without_prj(tmp_path, capsys):
+    """A city's delivery folder: one layer with a CRS and one without gets the first's
+    area's CRS; a folder of none is refused before anything is written, unless --crs."""
+    with_crs = tmp_path / "delivery"
+    with_crs.mkdir()
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[box(*HELSINKI)], crs=4326).to_crs(3067)
+    frame.to_file(with_crs / "roads.gpkg")
+    _without_prj(with_crs, "kiosks", HELSINKI, 3067)
+    argv = ["city", "init", "--name", "Test", "--timezone", "Europe/Helsinki"]
+    assert main([*argv, str(with_crs), "--project", str(tmp_path / "a.gpkg")]) == 0
+    layers = load_project(tmp_path / "a.gpkg").layers
+    # the roads' own CRS (GDAL's EPSG database may name 3067's datum EUREF-FIN, pyproj's
+    # ETRS89: the same CRS by two names, so compared as CRSs, not codes)
+    assert layers["kiosks"].crs is not None and layers["kiosks"].crs == layers["roads"].crs
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    _without_prj(bare, "kiosks", HELSINKI, 3067)
+    capsys.readouterr()
+    assert main([*argv, str(bare), "--project", str(tmp_path / "b.gpkg")]) == 2
+    assert "'kiosks' has no CRS" in capsys.readouterr().err
+    assert not (tmp_path / "b.gpkg").exists()
+    given = [*argv, str(bare), "--project", str(tmp_path / "b.gpkg"), "--crs", "EPSG:3067"]
+    assert main(given) == 0
+    assert load_project(tmp_path / "b.gpkg").layers["kiosks"].crs.to_epsg() == 3067

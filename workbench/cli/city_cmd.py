@@ -315,7 +315,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         project = source
     elif args.project:
         with TqdmFeedback(_("importing")) as fb:
-            project = project_from_folder(source, Path(args.project), fb)
+            project = project_from_folder(source, Path(args.project), fb, crs=args.crs)
         print(_("created {path} from {source}").format(path=project, source=source))
     else:
         raise CityDeskError(
