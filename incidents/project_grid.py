@@ -56,7 +56,12 @@ def grid_spec_for(profile, **changes):
     if (profile is None or not profile.admin_code) and "county_code" not in changes:
         raise MissingData(
             _("the unit grid needs the city's 6-digit administrative code"),
-            _('Add admin_code = "......" to the city profile (or give --county).'),
+            _(
+                'Add admin_code = "......" to the city profile (or give --county): the 6 digits '
+                "every grid code starts with; in China the county's 行政区划代码, in the US the "
+                "state and county FIPS and 0, elsewhere any 6 digits your city uses (a "
+                "statistics code, padded)."
+            ),
         )
     areas = profile.layers.neighborhoods if profile is not None else None
     spec = GridSpec(

@@ -211,7 +211,11 @@ def _check(p: CityProfile, reader: Reader) -> None:
         reader.fail(
             "admin_code",
             _("'{v}' is not a 6-digit administrative code").format(v=p.admin_code),
-            _("For a US county: 2-digit state FIPS + 3-digit county FIPS + '0'."),
+            _(
+                "Give 6 digits: in China the county's 行政区划代码, in the US the state and "
+                "county FIPS and '0', elsewhere a code your city uses, padded (a "
+                "municipality number 091 as 091000)."
+            ),
         )
     _check_land_use(p, reader)
     c = p.calendar

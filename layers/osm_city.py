@@ -278,10 +278,12 @@ def city_from_osm(
     highways: str | Path | None = None,
     feedback: Feedback | None = None,
     holidays: str | None = None,
+    admin_code: str = "",
 ) -> OsmCity:
     """Read an extract and build the city's layers and profile (see the module docstring).
     ``holidays``: the ISO country of the public holidays ("" for none; None: the time
-    zone's country)."""
+    zone's country). ``admin_code``: the 6 digits the unit grid's codes start with (OSM
+    extracts rarely carry one)."""
     from pyproj import CRS
 
     feedback = feedback or NullFeedback()
@@ -341,7 +343,7 @@ def city_from_osm(
         "facilities": "facilities",
         "streets": "infrastructure",
     }
-    text = profile_for_osm(name, timezone, currency, working, table, holidays)
+    text = profile_for_osm(name, timezone, currency, working, table, holidays, admin_code)
     return OsmCity(layers, roles, text, notes)
 
 
@@ -395,6 +397,7 @@ def profile_for_osm(
     crs,
     table: HighwayTable,
     holidays: str | None = None,
+    admin_code: str = "",
 ) -> str:
     """A first city profile for a city built from OSM: the roles of the layers it wrote and
     their fields, the class speeds, OSM's credits, and the public holidays' country and the
@@ -416,9 +419,10 @@ def profile_for_osm(
     lines = [
         "# City profile made by `citydesk city from-osm` (docs/CITY.md explains every key).",
         "# Check the calendar: working hours, rest days and the public holidays' country;",
-        "# add admin_code (6 digits) for the unit grid's codes.",
+        *([] if admin_code else ["# add admin_code (6 digits) for the unit grid's codes."]),
         "schema = 2",
         f"name = {_toml_text(name)}",
+        *([f"admin_code = {_toml_text(admin_code)}"] if admin_code else []),
         f"timezone = {_toml_text(timezone)}",
         f"crs = {_toml_text(crs_text)}",
         money,

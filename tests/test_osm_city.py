@@ -141,6 +141,7 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     made = run(
         "city", "from-osm", str(HELSINKI), str(project), "--name", "Helsinki",
         "--timezone", "Europe/Helsinki", "--currency", "EUR", "--crs", "EPSG:3067",
+        "--admin-code", "091000",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "broken geometry" in made.stdout
@@ -152,6 +153,10 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     profile = project_profile(project)
     assert profile is not None and profile.timezone == "Europe/Helsinki"
     assert profile.currency == "EUR" and profile.streets.drive_field == "drive"
+    # the unit grid's code (OSM has none to propose): given at once, the grid builds
+    assert profile.admin_code == "091000"
+    grid = run("grid", "build", "--out", str(project))
+    assert grid.returncode == 0, grid.stderr
     # Finland's public holidays from the time zone: Independence Day is not a working day
     assert profile.calendar.holidays is not None and profile.calendar.holidays.country == "FI"
     days = run("city", "calendar", str(project), "--from", "2026-12-04", "--to", "2026-12-07")

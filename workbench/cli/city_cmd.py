@@ -70,6 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_("ISO country of the public holidays (default: the time zone's; none: '')"),
     )
     osm.add_argument("--crs", help=_("the projected working CRS (default: the UTM zone)"))
+    osm.add_argument(
+        "--admin-code", default="", help=_("6-digit administrative code (for the unit grid)")
+    )
     osm.add_argument("--highways", help=_("your own copy of the highway class table (.toml)"))
     osm.set_defaults(func=cmd_from_osm)
     net = csub.add_parser("network", help=_("build the road network and report how routable it is"))
@@ -230,6 +233,7 @@ def cmd_from_osm(args: argparse.Namespace) -> int:
             highways=args.highways,
             feedback=fb,
             holidays=args.holidays,
+            admin_code=args.admin_code,
         )
     path = write_city_project(city, args.project, args.name)
     for layer_id, frame in city.layers.items():
