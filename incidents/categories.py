@@ -9,9 +9,10 @@ calendar, and the default responsible department.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
@@ -99,6 +100,26 @@ class Catalogue:
         if with_cambridge:
             cat.load(CAMBRIDGE_FILE)
         return cat
+
+    def add_local(self, entries: Iterable[Any], version: str = "") -> None:
+        """The city's own categories from its profile (``[[categories]]``,
+        :class:`citydesk.layers.city_profile.LocalCategory`, already checked), loaded after
+        the shipped files so they win for new cases."""
+        for entry in entries:
+            cat = Category(
+                entry.standard,
+                version,
+                entry.kind,
+                entry.code,
+                entry.name_en,
+                entry.name_zh or entry.name_en,
+                float(entry.limit),
+                entry.unit,
+                entry.department,
+            )
+            self._items[cat.key] = cat
+            if (entry.standard, version) not in self.sources:
+                self.sources.append((entry.standard, version))
 
     def load(self, path: str | Path) -> None:
         path = Path(path)
@@ -195,3 +216,15 @@ class Catalogue:
             if (kind is None or c.kind == kind)
             and (needle in c.code or needle in c.name_en.lower() or needle in c.name_zh)
         ]
+
+
+def project_catalogue(project: str | Path) -> Catalogue:
+    """The categories a project's cases use: the shipped catalogue and the city's own from
+    its profile's ``[[categories]]`` (docs/INCIDENTS.md)."""
+    from citydesk.layers.city_profile import profile_or_none
+
+    catalogue = Catalogue.default()
+    profile = profile_or_none(project)
+    if profile is not None and profile.categories:
+        catalogue.add_local(profile.categories, version=profile.name)
+    return catalogue

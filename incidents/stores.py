@@ -44,6 +44,7 @@ def open_project_store(project: str | Path, grid: Any = MISSING) -> CaseStore:
     grid codes; by default it is read from the project, which also refuses a file that is not
     a CityDesk project with a clear message."""
     from .calendar import project_calendar
+    from .categories import project_catalogue
     from .grid_index import GridIndex
     from .project_grid import read_project_grid
 
@@ -53,6 +54,7 @@ def open_project_store(project: str | Path, grid: Any = MISSING) -> CaseStore:
         store_place(project),
         grid=GridIndex(grid) if grid is not None else None,
         calendar=project_calendar(project),  # due times on the city's own calendar
+        catalogue=project_catalogue(project),  # the shipped categories and the city's own
     )
 
 

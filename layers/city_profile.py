@@ -77,6 +77,23 @@ class PlanningCosts:
 
 
 @dataclass
+class LocalCategory:
+    """A case category of the city's own, on top of the shipped CJ/T 214 catalogue (a
+    graffiti event, a local component): the same fields as a catalogue file's entries.
+    ``standard`` is what its cases are filed under; an entry with the code of a shipped one
+    takes its place for new cases (its own time limit or department)."""
+
+    kind: Literal["component", "event"]
+    code: str  # 2-digit major class + 2-digit minor class, e.g. "0190"
+    name_en: str
+    limit: float = field(metadata={"range": (0.01, 10000)})
+    unit: Literal["working_hours", "working_days"]
+    department: str
+    name_zh: str = ""
+    standard: str = "local"
+
+
+@dataclass
 class CityProfile:
     name: str
     timezone: str
@@ -97,6 +114,7 @@ class CityProfile:
     land_use_codes: dict[str, str] = field(default_factory=dict)  # code -> planning class
     planning: PlanningCosts = field(default_factory=PlanningCosts)
     routing_rules: str = ""  # which department takes which case: a shipped set or a file
+    categories: list[LocalCategory] = field(default_factory=list)  # the city's own
 
     @property
     def streets(self) -> StreetsRole:
@@ -218,6 +236,7 @@ def _check(p: CityProfile, reader: Reader) -> None:
             ),
         )
     _check_land_use(p, reader)
+    _check_categories(p, reader)
     c = p.calendar
     if not c.periods:
         reader.fail("calendar.periods", _("is empty"), _('Give e.g. [["09:00", "18:00"]].'))
@@ -251,6 +270,29 @@ def _check(p: CityProfile, reader: Reader) -> None:
                 ),
                 _('Use an ISO country code such as "CN", "FI" or "US" (with subdivision "MA").'),
             )
+
+
+def _check_categories(p: CityProfile, reader: Reader) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for i, cat in enumerate(p.categories):
+        where = f"categories[{i}]"
+        if not (cat.code.isdigit() and len(cat.code) == 4):
+            reader.fail(
+                f"{where}.code",
+                _("'{v}' is not a 4-digit category code").format(v=cat.code),
+                _('Write the 2-digit major class and a 2-digit minor class, e.g. "0190".'),
+            )
+        key = (cat.standard, cat.kind, cat.code)
+        if key in seen:
+            reader.fail(
+                where,
+                _("{kind}:{code} is listed twice").format(kind=cat.kind, code=cat.code),
+                _("Keep one entry per code."),
+            )
+        seen.add(key)
+        for name, value in (("name_en", cat.name_en), ("department", cat.department)):
+            if not value.strip():
+                reader.fail(f"{where}.{name}", _("is empty"), _("Write it."))
 
 
 def _check_land_use(p: CityProfile, reader: Reader) -> None:

@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cat = csub.add_parser("categories", help=_("list the case categories (部件 and 事件)"))
     cat.add_argument("--search", help=_("only categories whose code or name contains this"))
     cat.add_argument("--lang", dest="names_lang", help=_("names in en or zh_CN"))
+    cat.add_argument("--project", help=_("the project (.gpkg): its city's own categories too"))
     cat.set_defaults(func=cmd_categories)
 
     imp = csub.add_parser(
@@ -205,11 +206,11 @@ def open_store(project: str | Path):
 
 def cmd_categories(args: argparse.Namespace) -> int:
     """Every category with its kind, code, time limit and department, as intake picks them."""
-    from citydesk.incidents.categories import Catalogue
+    from citydesk.incidents.categories import Catalogue, project_catalogue
     from citydesk.layers.i18n import current_language
 
     lang = args.names_lang or current_language()
-    catalogue = Catalogue.default()
+    catalogue = project_catalogue(args.project) if args.project else Catalogue.default()
     found = catalogue.search(args.search) if args.search else list(catalogue)
     for c in found:
         print(f"{c.kind}:{c.code}\t{c.name(lang)}\t{c.limit:g} {c.unit}\t{c.department}")

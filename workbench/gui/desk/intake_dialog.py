@@ -45,7 +45,7 @@ class IntakeDialog(QDialog):
         self.setWindowTitle(tr("Report a case"))
         self.place = QLabel()
         self.address = QLineEdit()
-        self.address.setPlaceholderText(tr("e.g. 795 Massachusetts Ave"))
+        self.address.setPlaceholderText(tr("house number and street"))
         find = QPushButton(tr("Find"))
         find.clicked.connect(self.find_address)
         self.address.returnPressed.connect(self.find_address)
