@@ -1,7 +1,8 @@
 """The category catalogue: components (部件) and events (事件) as versioned data, not an enum.
 
 Categories are keyed by (standard, code). The shipped CJ/T 214 catalogue is loaded first; a
-city's extension files follow, replacing entries with the same key and adding new ones. Each
+city's own categories (its profile's ``[[categories]]``, or extension files) follow,
+replacing entries with the same key and adding new ones. Each
 category carries its English and Chinese names, the handling time limit on the working
 calendar, and the default responsible department.
 """
@@ -19,7 +20,8 @@ from citydesk.layers.i18n import _
 
 DATA = Path(__file__).parent / "data"
 STANDARD_FILE = DATA / "cjt214_categories.toml"
-CAMBRIDGE_FILE = DATA / "cambridge_extension.toml"
+#: complaint types every 311 system has and CJ/T 214 lacks (noise, motor-vehicle crashes)
+COMMON_FILE = DATA / "common_categories.toml"
 
 Kind = Literal["component", "event"]
 Unit = Literal["working_hours", "working_days"]
@@ -94,11 +96,12 @@ class Catalogue:
         self.sources: list[tuple[str, str]] = []  # (standard, version) loaded, in order
 
     @classmethod
-    def default(cls, with_cambridge: bool = True) -> Catalogue:
+    def default(cls) -> Catalogue:
+        """The shipped catalogue: CJ/T 214 and CityDesk's common additions (noise, crashes);
+        a city's own categories come from its profile (:func:`project_catalogue`)."""
         cat = cls()
         cat.load(STANDARD_FILE)
-        if with_cambridge:
-            cat.load(CAMBRIDGE_FILE)
+        cat.load(COMMON_FILE)
         return cat
 
     def add_local(self, entries: Iterable[Any], version: str = "") -> None:
@@ -206,6 +209,23 @@ class Catalogue:
                 gui_fix=_("Pick one from the category list."),
             )
         return found
+
+    def stored(self, kind: str, code: str, standard: str | None = None) -> Category:
+        """The category of a case already stored, for showing it: the one it was filed
+        under, else the same kind and code of another standard, else a stand-in that names
+        the code. A city that drops one of its own categories from its profile (or a store
+        copied from another city) still shows its cases instead of refusing to open them."""
+        try:
+            return self.get(kind_of(kind), code, standard)
+        except CatalogueError:
+            pass
+        try:
+            return self.get(kind_of(kind), code)
+        except CatalogueError:
+            unknown = _("category {code} (not in this city's catalogue)").format(code=code)
+            return Category(
+                standard or "", "", kind_of(kind), code, unknown, unknown, 0.0, "working_hours", ""
+            )
 
     def search(self, text: str, kind: Kind | None = None) -> list[Category]:
         """Categories whose code or English/Chinese name contains ``text`` (case-insensitive)."""

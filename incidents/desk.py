@@ -21,7 +21,7 @@ from citydesk.layers.i18n import _
 from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network
 
 from .case_store import Case, CaseStore
-from .categories import kind_of, split_key
+from .categories import split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
@@ -179,8 +179,9 @@ class DispatchDesk:
         for key in keys:
             if key not in labels:
                 try:
-                    labels[key] = self.store.catalogue.get(key[0], key[1], key[2]).label(self.lang)
-                except CityDeskError:
+                    category = self.store.catalogue.stored(key[0], key[1], key[2])
+                    labels[key] = category.label(self.lang)
+                except CityDeskError:  # not even a kind (a damaged row)
                     labels[key] = str(key[1])
             out.append(labels[key])
         return out
@@ -192,8 +193,8 @@ class DispatchDesk:
         case = self.store.get(case_id)
         clock = time_left(self.store.query_ids([case_id]), self.store.calendar, now)
         left = clock.iloc[0] if len(clock) else None
-        category = self.store.catalogue.get(
-            kind_of(case.kind), case.category_code, case.category_standard
+        category = self.store.catalogue.stored(
+            case.kind, case.category_code, case.category_standard
         )
         return CaseCard(
             case,

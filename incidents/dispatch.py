@@ -96,7 +96,7 @@ def plan_dispatch(
         case_nodes = network.snap_named(at["case_id"], at["lon"], at["lat"])
     plans = []
     for case in cases.itertuples(index=False):
-        category = catalogue.get(case.kind, case.category_code, case.category_standard)
+        category = catalogue.stored(case.kind, case.category_code, case.category_standard)
         # a rule of the city's decides; else the case's own department (kept from its source
         # system, or set at intake), which is the one its KPIs count; else the catalogue's
         own = case.department if isinstance(case.department, str) and case.department else None

@@ -135,7 +135,7 @@ def to_requests(
     """Service requests for the rows of ``store.query()``."""
     out = []
     for row in cases.itertuples(index=False):
-        category = catalogue.get(row.kind, row.category_code, row.category_standard)
+        category = catalogue.stored(row.kind, row.category_code, row.category_standard)
         closed = row.status in ("closed", "cancelled")
         photos = json.loads(row.photos or "[]")
         media = next((p for p in photos if str(p).startswith(("http://", "https://"))), None)

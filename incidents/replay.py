@@ -291,7 +291,7 @@ def _origin(reports: pd.DataFrame) -> tuple[str, str, str]:
     if kind is None or not code:
         raise CityDeskError(
             _("the incident mapping gives no category for the replayed cases"),
-            _('Add [defaults] category = "event:0490" (for example) to the mapping.'),
+            _('Add [defaults] category = "event:0401" (for example) to the mapping.'),
         )
     return kind, code, str(reports.attrs.get("source") or "replay")
 

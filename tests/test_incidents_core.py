@@ -41,8 +41,21 @@ def test_standard_catalogue_has_both_kinds_with_chinese_names():
     assert len({m.code for m in cat.majors.values() if m.kind == "component"}) == 6
     cover = cat.get("component", "0101")
     assert cover.name_zh == "上水井盖" and cover.unit == "working_hours" and cover.limit == 4
-    assert cat.get("event", "0490").name_zh == "交通事故"  # Cambridge extension
-    assert cat.get("event", "0490").standard == "CityDesk-Cambridge"
+    assert cat.get("event", "0490").name_zh == "交通事故"  # CityDesk's common additions
+    assert cat.get("event", "0490").standard == "CityDesk"
+
+
+def test_a_stored_case_of_a_category_no_longer_known_is_still_shown():
+    """A case filed under a standard since renamed, or a city category since dropped from
+    the profile, still opens (its card, show, dispatch, export), named by its code."""
+    cat = Catalogue.default()
+    renamed = cat.stored("event", "0490", "CityDesk-Cambridge")  # the standard's old name
+    assert renamed.name_en == "Motor vehicle crash"
+    gone = cat.stored("event", "0199", "local")
+    assert gone.code == "0199" and "not in this city's catalogue" in gone.name_en
+    assert gone.label() == "E0199 category 0199 (not in this city's catalogue)"
+    with pytest.raises(CatalogueError, match="no event category 0199"):
+        cat.get("event", "0199")  # a new case is still refused an unknown category
 
 
 def test_search_in_english_and_chinese():
@@ -61,7 +74,7 @@ def test_city_extension_overrides_and_bad_files_are_explained(tmp_path):
         'department = "dpw"\n',
         encoding="utf-8",
     )
-    cat = Catalogue.default(with_cambridge=False)
+    cat = Catalogue.default()
     cat.load(ext)
     assert cat.get("event", "0102").limit == 2 and cat.get("event", "0102").department == "dpw"
     bad = tmp_path / "bad.toml"

@@ -138,7 +138,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     new = csub.add_parser("report", help=_("report one case (intake), duplicates checked"))
     new.add_argument("--project", required=True, help=_("the project (.gpkg)"))
-    new.add_argument("--category", required=True, help=_("kind:code, e.g. event:0490"))
+    new.add_argument("--category", required=True, help=_("kind:code, e.g. event:0401"))
     where = new.add_mutually_exclusive_group(required=True)
     where.add_argument("--at", dest="lonlat", help=_("LON,LAT in degrees (write --at=-71.1,42.37)"))
     where.add_argument("--address", help=_("an address on the streets layer"))
@@ -252,7 +252,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with open_store(args.project) as store:
         case = store.get(args.case_id)
         history = store.history(args.case_id)
-        category = store.catalogue.get(case.kind, case.category_code, case.category_standard)
+        category = store.catalogue.stored(case.kind, case.category_code, case.category_standard)
     print(f"{case.case_id}  {case.status.value}  v{case.version}")
     print(f"  {category.label('en')} / {category.name_zh}  -> {case.department}")
     print(f"  grid {case.grid_code or '-'}  ({case.lon}, {case.lat})")
