@@ -349,7 +349,7 @@ def project_from_folder(source, project, feedback=None, crs=None):
 
     from .crs import parse_crs
     from .feedback import NullFeedback
-    from .io import VECTOR_READ, archive_data_sets, read_layer
+    from .io import VECTOR_READ, archive_data_sets, open_archive, read_layer
     from .placement import settle_missing_crs
     from .project import Project
     from .project_store import save_project
@@ -380,14 +380,23 @@ def project_from_folder(source, project, feedback=None, crs=None):
         )
     built = Project(project.stem)
     for n, path in enumerate(files):
+        # (file to read, layer in it, title): a ZIP's data sets unpacked, each layer of a
+        # GeoPackage or File Geodatabase (also zipped) on its own
+        sources: list[tuple[Path, str, str]] = []
         if path.suffix.lower() in ARCHIVES:
-            names = [m for m in archive_data_sets(path) if Path(m).suffix.lower() in VECTOR_READ]
-            titles = {m: Path(m).stem for m in names}
+            for member in archive_data_sets(path):
+                if Path(member).suffix.lower() not in VECTOR_READ:
+                    continue
+                inner, _none = open_archive(path, member)
+                inside = data_layer_names(inner)
+                sources += [
+                    (inner, name, name if len(inside) > 1 else inner.stem) for name in inside
+                ]
         else:
             names = data_layer_names(path)
-            titles = {name: name if len(names) > 1 else path.stem for name in names}
-        for name in names:
-            layer = read_layer(path, name, name=titles[name], style_index=n)
+            sources = [(path, name, name if len(names) > 1 else path.stem) for name in names]
+        for source_path, name, title in sources:
+            layer = read_layer(source_path, name, name=title, style_index=n)
             while layer.id in built.layers:
                 layer.id = f"{layer.id}_{n}"
             built.add_layer(layer, index=len(built.layer_order()))

@@ -33,7 +33,11 @@ from .readers.raster import read_raster
 from .readers.vector import is_citydesk_file, read_vector
 from .style import default_style
 
-VECTOR_READ = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite"}
+#: .gdb is an Esri File Geodatabase (a folder); .tab/.mif are MapInfo's (with their sidecars)
+VECTOR_READ = {
+    ".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite",
+    ".gdb", ".tab", ".mif",
+}  # fmt: skip
 PARQUET = {".parquet", ".geoparquet"}
 CSV = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}  # tables of points (Excel: first sheet)
 RASTER = {".tif", ".tiff", ".dem", ".asc", ".img", ".vrt"}
@@ -167,6 +171,32 @@ def _named_in(archive: Path, inner: Path) -> Iterator[None]:
         raise
 
 
+def data_set_path(path: str | Path) -> Path:
+    """The data set a chosen path belongs to: a file picked inside an Esri File Geodatabase
+    (a file dialog cannot pick its folder: ``parcels.gdb/gdb``) is the geodatabase."""
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.suffix.lower() == ".gdb":
+            return parent
+    return path
+
+
+def layers_to_choose(path: str | Path) -> list[str]:
+    """The data layers a user must choose from when a file (a GeoPackage, a File
+    Geodatabase, or a ZIP's one such data set) holds several; [] when there is nothing to
+    choose, or the file is unreadable (its reader says why)."""
+    from .readers.vector import data_layer_names
+
+    try:
+        inner, _layer = open_archive(data_set_path(path), None)
+        if not inner.exists() or layer_kind(inner) != "vector" or inner.suffix.lower() == ".shp":
+            return []
+        names = data_layer_names(inner)
+    except CityDeskError:
+        return []
+    return names if len(names) > 1 else []
+
+
 def layer_kind(path: str | Path) -> str:
     """'vector', 'parquet', 'csv', 'raster' or 'archive' (a ZIP: see :func:`open_archive`) by
     file extension (clear error otherwise)."""
@@ -285,7 +315,7 @@ def read_layer(
     analysis), since building it later from the arrays costs about as much again.
     """
     feedback = feedback or NullFeedback()
-    path = Path(path)
+    path = data_set_path(path)
     if is_archive(path):
         inner, layer = open_archive(path, layer)
         with _named_in(path, inner):

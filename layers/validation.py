@@ -24,7 +24,7 @@ from .crs import check_against_expected_area, check_coordinates_fit_crs, crs_lab
 from .errors import CityDeskError, for_front_end
 from .feedback import Feedback, NullFeedback
 from .i18n import _, ngettext, pgettext
-from .io import layer_kind, open_archive, read_frame
+from .io import data_set_path, layer_kind, open_archive, read_frame
 from .readers.raster import read_raster
 
 if TYPE_CHECKING:
@@ -550,7 +550,7 @@ def validate_path(
 ) -> ValidationReport:
     """Read and check a file. A file that cannot be read is itself a reported problem."""
     feedback = feedback or NullFeedback()
-    path = Path(path)
+    path = data_set_path(path)
     try:
         data, layer = open_archive(path, layer)  # a ZIP's data set; reports name the ZIP
         kind = layer_kind(data)

@@ -61,3 +61,29 @@ def test_dropped_files_become_layers_and_a_project_opens(qtbot, tmp_path, monkey
     _drop(window, [demo_copy])
     qtbot.waitUntil(lambda: window.project.name.startswith("Cambridge"), timeout=60_000)
     assert asked == [1]  # the two added layers were not saved: the user was asked first
+
+
+def test_a_dropped_file_geodatabase_asks_which_layer(qtbot, tmp_path, monkeypatch):
+    """A .gdb folder dropped from the file manager (or a file picked inside it in Add
+    layer, since a file dialog cannot pick a folder) is the geodatabase: which layer?"""
+    parcels = gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=shapely.points([24.9, 24.95], [60.1, 60.2]), crs=4326
+    )
+    gdb = tmp_path / "city.gdb"
+    parcels.to_file(gdb, layer="parcels", driver="OpenFileGDB")
+    parcels.to_file(gdb, layer="hydrants", driver="OpenFileGDB")
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    offered = []
+
+    def choose(_parent, _title, _label, names, *args):
+        offered.append(list(names))
+        return "hydrants", True
+
+    monkeypatch.setattr("citydesk.workbench.gui.main_window.QInputDialog.getItem", choose)
+    _drop(window, [gdb])
+    qtbot.waitUntil(lambda: window.project is not None and "hydrants" in window.project.layers)
+    window.add_layer_asking(str(gdb / "gdb"))  # the file Add layer's dialog lets one pick
+    qtbot.waitUntil(lambda: len(window.project.layers) == 2, timeout=30_000)
+    assert offered == [["parcels", "hydrants"], ["parcels", "hydrants"]]

@@ -5,7 +5,10 @@ shapefile is five files: the encoding checks read its ``.dbf`` and ``.cpg``, and
 read its attribute columns later, when first drawn), and then read as any file is read. A
 member is chosen by name when the archive holds several data sets. Unpacking takes each
 member's file name only, never its folders (no ``../`` escapes the cache), and refuses an
-archive that would unpack to more than :data:`MAX_UNPACKED` bytes.
+archive that would unpack to more than :data:`MAX_UNPACKED` bytes. A data set that is a
+folder (an Esri File Geodatabase, ``parcels.gdb/``, how US city portals offer downloads) is
+one member: its files are unpacked under its own name, their paths inside it kept, none
+with ``..``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ..errors import LayerReadError, NeedsReadOptions
 from ..i18n import _
 
 ARCHIVES = {".zip"}
+#: data sets that are folders of files (Esri File Geodatabase)
+FOLDER_DATA_SETS = (".gdb",)
 #: the most an archive may unpack to (a zip bomb stops here, before the disk fills)
 MAX_UNPACKED = 16 << 30
 #: an unpacked archive not opened for this long is removed when another is unpacked (a
@@ -50,14 +55,29 @@ def _members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     ]
 
 
+def _folder_data_set(name: str, readable: Collection[str]) -> str | None:
+    """The folder data set (``a/parcels.gdb``) a member lies in, if any."""
+    parts = PurePosixPath(name).parts
+    for i, part in enumerate(parts[:-1]):
+        suffix = PurePosixPath(part).suffix.lower()
+        if suffix in FOLDER_DATA_SETS and suffix in readable:
+            return str(PurePosixPath(*parts[: i + 1]))
+    return None
+
+
 def data_members(path: str | Path, readable: Collection[str]) -> list[str]:
-    """The archive's members CityDesk reads (by extension), in the archive's order."""
+    """The archive's members CityDesk reads (by extension), in the archive's order; a folder
+    data set once, by its folder."""
+    out: list[str] = []
     with _open(Path(path)) as archive:
-        return [
-            info.filename
-            for info in _members(archive)
-            if PurePosixPath(info.filename).suffix.lower() in readable
-        ]
+        for info in _members(archive):
+            folder = _folder_data_set(info.filename, readable)
+            if folder is not None:
+                if folder not in out:
+                    out.append(folder)
+            elif PurePosixPath(info.filename).suffix.lower() in readable:
+                out.append(info.filename)
+    return out
 
 
 def _open(path: Path) -> zipfile.ZipFile:
@@ -126,11 +146,16 @@ def _unpacked(path: Path, member: str) -> Path:
         return inner
     _prune(cache_root())
     stem = str(PurePosixPath(member).with_suffix(""))
+    folder = PurePosixPath(member).suffix.lower() in FOLDER_DATA_SETS
     with _open(path) as archive:
         siblings = [
             info
             for info in _members(archive)
-            if str(PurePosixPath(info.filename).with_suffix("")) == stem
+            if (
+                info.filename.startswith(member + "/")
+                if folder
+                else str(PurePosixPath(info.filename).with_suffix("")) == stem
+            )
         ]
         if sum(info.file_size for info in siblings) > MAX_UNPACKED:
             raise LayerReadError(
@@ -142,8 +167,9 @@ def _unpacked(path: Path, member: str) -> Path:
         work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpacking-"))
         try:
             for info in siblings:
-                name = PurePosixPath(info.filename).name  # no folders: nothing escapes
-                with archive.open(info) as src, open(work / name, "wb") as dst:
+                out = work / _inner_path(info.filename, member if folder else None)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
             try:
                 os.replace(work, target)  # all files or none, also with two readers at once
@@ -159,6 +185,15 @@ def _unpacked(path: Path, member: str) -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return inner
+
+
+def _inner_path(name: str, folder: str | None) -> Path:
+    """Where a member goes in the unpacking folder: its file name (no folders: nothing
+    escapes), or for a folder data set its path from the folder on, without ``..``."""
+    if folder is None:
+        return Path(PurePosixPath(name).name)
+    inside = [p for p in PurePosixPath(name[len(folder) + 1 :]).parts if p not in ("", ".", "..")]
+    return Path(PurePosixPath(folder).name, *inside)
 
 
 def _prune(root: Path) -> None:

@@ -166,19 +166,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _layers_to_validate(path: Path) -> list[str | None]:
-    """Every data layer of a file that holds several (a city's GeoPackage delivery), else
-    [None]: the file's one layer. An unreadable file is validate_path's to report."""
-    from citydesk.layers.errors import CityDeskError
-    from citydesk.layers.io import layer_kind
-    from citydesk.layers.readers.vector import data_layer_names
+    """Every data layer of a file that holds several (a city's GeoPackage or File
+    Geodatabase delivery), else [None]: the file's one layer."""
+    from citydesk.layers.io import layers_to_choose
 
-    try:
-        if not path.exists() or layer_kind(path) != "vector" or path.suffix.lower() == ".shp":
-            return [None]
-        names = data_layer_names(path)
-    except CityDeskError:
-        return [None]
-    return list(names) if len(names) > 1 else [None]
+    return list(layers_to_choose(path)) or [None]
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

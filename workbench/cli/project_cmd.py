@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.add_argument(
         "--from",
         dest="from_file",
-        metavar="GPKG",
-        help=_("start from every layer of an existing GeoPackage"),
+        metavar="FILE",
+        help=_("start from every layer of a GeoPackage or File Geodatabase"),
     )
     new.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     new.set_defaults(func=cmd_new)
@@ -142,18 +142,15 @@ def _refuse_unnamed_layer(path: Path, layer: str | None) -> None:
     """A file of several layers needs --layer (the workbench asks which): taking the first
     without a word added the wrong one."""
     from citydesk.layers.errors import CityDeskError
-    from citydesk.layers.io import layer_kind
-    from citydesk.layers.readers.vector import data_layer_names
+    from citydesk.layers.io import layers_to_choose
 
-    if layer is not None or not path.exists() or layer_kind(path) != "vector":
-        return
-    names = data_layer_names(path)
-    if len(names) > 1:
+    names = [] if layer is not None else layers_to_choose(path)
+    if names:
         raise CityDeskError(
             _("the file holds {n} layers: {names}").format(n=len(names), names=", ".join(names)),
             _(
                 "name one with --layer, or make a project of them all with "
-                "citydesk project new --from-file"
+                "citydesk project new --from FILE"
             ),
             path=str(path),
         )

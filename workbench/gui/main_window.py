@@ -25,7 +25,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.layers.crs import crs_label
 from citydesk.layers.errors import CityDeskError, NeedsReadOptions, use_front_end
-from citydesk.layers.io import archive_data_sets, read_layer
+from citydesk.layers.io import archive_data_sets, data_set_path, read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
 from citydesk.layers.placement import placement_warning, settle_missing_crs
@@ -53,7 +53,8 @@ MAX_RECENT = 8
 
 #: what Project > Add layer offers (a ZIP is read as the data set inside it)
 DATA_FILE_PATTERNS = (
-    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.tif *.tiff *.dem *.zip"
+    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.tab *.mif *.tif *.tiff *.dem "
+    "*.zip gdb *.gdbtable"  # a file of an Esri File Geodatabase stands for its folder
 )
 
 
@@ -1065,7 +1066,8 @@ class MainWindow(QMainWindow):
         """Add a file as a layer, first asking which one when it holds several (the layers
         of a GeoPackage, the data sets of a ZIP)."""
         layer = None
-        if path.lower().endswith((".gpkg", ".sqlite", ".zip")):
+        path = str(data_set_path(path))
+        if path.lower().endswith((".gpkg", ".sqlite", ".zip", ".gdb")):
             try:
                 names = (
                     archive_data_sets(path)
