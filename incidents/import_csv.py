@@ -55,6 +55,9 @@ class MappingColumns:
     closed_at: str | None = None
     lat: str | None = None
     lon: str | None = None
+    # one column holding the point instead of lon and lat: WKT "POINT (lon lat)" (x y in
+    # [coordinates] crs), or "(lat, lon)" as Socrata portals export a location column
+    location: str | None = None
     category: str | None = None
     description: str | list[str] | None = None
     due_at: str | None = None  # the source's target time: kept, not recomputed
@@ -138,6 +141,12 @@ class ColumnMapping:
             path, MAPPINGS / "{name}.toml", CaseImportError, _("mapping"), MappingFile
         )
         columns = {k: v for k, v in asdict(data.columns).items() if v is not None}
+        if "location" in columns and ({"lon", "lat"} & set(columns)):
+            raise CaseImportError(
+                _("columns.location and columns.lon/lat both give the place"),
+                _("Keep either location (one column with the point) or lon and lat."),
+                path=str(path),
+            )
         _check_categories(data, path)
         fix = timezone_fix(data.dates.timezone)
         if fix is not None:
@@ -577,6 +586,8 @@ def _parse_part(
     n = len(frame)
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
+    if "location" in cols:
+        xs, ys = _location_column(frame[cols["location"]], path, lines)
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
     xs, ys = _to_lonlat(xs, ys, located, mapping)
     # beyond the globe, or x/y the mapping's crs cannot place (pyproj gives inf)
@@ -649,6 +660,38 @@ def _parse_part(
         int(closed.notna().sum()),
         int(backwards.sum()),
     )
+
+
+_WKT_POINT = r"^\s*POINT\s*(?:Z\s*|M\s*|ZM\s*)?\(\s*(\S+)\s+(\S+)(?:\s+\S+)*\s*\)\s*$"
+_LAT_LON = r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)\s*$"
+
+
+def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.ndarray, np.ndarray]:
+    """x and y from one column: ``POINT (x y)`` (WKT, x first) or ``(lat, lon)`` (Socrata's
+    location format, latitude first). Empty cells have no place; any other text is refused
+    with its lines, never guessed."""
+    text = values.astype("string").str.strip()
+    wkt = text.str.upper().str.extract(_WKT_POINT)
+    pair = text.str.extract(_LAT_LON)
+    xs = pd.to_numeric(wkt[0], errors="coerce").fillna(pd.to_numeric(pair[1], errors="coerce"))
+    ys = pd.to_numeric(wkt[1], errors="coerce").fillna(pd.to_numeric(pair[0], errors="coerce"))
+    filled = text.notna() & (text != "") & ~text.str.upper().isin(["POINT EMPTY", "()"])
+    unread = filled & (xs.isna() | ys.isna())
+    if unread.any():
+        rows = _lines(lines, values.index, np.flatnonzero(unread.to_numpy()))
+        raise CaseImportError(
+            _(
+                "{n} rows have a location that is neither POINT (x y) nor (lat, lon): {values} "
+                "(file lines {rows})"
+            ).format(
+                n=int(unread.sum()),
+                values=", ".join(repr(v) for v in text[unread].unique()[:3]),
+                rows=rows,
+            ),
+            _("Fix those rows, or give the coordinates as two columns (lon and lat)."),
+            path=str(path),
+        )
+    return xs.to_numpy(dtype=float), ys.to_numpy(dtype=float)
 
 
 def _to_lonlat(

@@ -113,3 +113,46 @@ def test_cases_outside_the_unit_grid_are_counted_and_said(tmp_path):
     assert said.startswith(f"{result['outside_grid']} cases lie outside the unit grid")
     toml.write_text(MAPPING.format(coordinates='offset = "gcj02"').replace("12345", "amap"))
     assert import_case_file(project, csv, toml)["outside_grid"] == 1  # Beijing only
+
+
+LOCATION_MAPPING = """
+source = "portal311"
+[columns]
+source_id = "id"
+reported_at = "time"
+location = "Location"
+category = "type"
+[categories]
+"bin" = "component:0302"
+"""
+
+
+def _read_location(tmp_path, values, mapping=LOCATION_MAPPING):
+    csv = tmp_path / "cases.csv"
+    pd.DataFrame(
+        {"id": [str(i) for i in range(len(values))], "time": "2024-03-05 09:30",
+         "Location": values, "type": "bin"}
+    ).to_csv(csv, index=False)  # fmt: skip
+    toml = tmp_path / "mapping.toml"
+    toml.write_text(mapping, encoding="utf-8")
+    return read_cases(csv, ColumnMapping.load(toml)).cases
+
+
+def test_one_location_column_as_wkt_or_socratas_lat_lon(tmp_path):
+    """Portals export the point as one column: WKT ``POINT (lon lat)``, or Socrata's
+    ``(lat, lon)``; two columns were the only way in."""
+    cases = _read_location(
+        tmp_path,
+        ["POINT (104.0665 30.657)", "(30.6498, 104.0801)", "point(104.0932 30.6601)", ""],
+    )
+    np.testing.assert_allclose(cases["lon"][:3], LON, atol=1e-9)
+    np.testing.assert_allclose(cases["lat"][:3], LAT, atol=1e-9)
+    assert np.isnan(cases["lon"][3])  # an empty cell: a case that needs a location
+    with pytest.raises(
+        CaseImportError, match=r"neither POINT \(x y\) nor \(lat, lon\).*'30.6 104.0'"
+    ) as err:
+        _read_location(tmp_path, ["POINT (104.0665 30.657)", "30.6 104.0"])
+    assert "file lines 3" in err.value.message
+    both = LOCATION_MAPPING.replace('location = "Location"', 'location = "Location"\nlon = "X"')
+    with pytest.raises(CaseImportError, match="both give the place"):
+        _read_location(tmp_path, ["(30.6498, 104.0801)"], both)
