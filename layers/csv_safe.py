@@ -33,5 +33,11 @@ def defused(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path, **kwargs) -> None:
-    """``frame.to_csv`` with formulas defused: the one way CityDesk writes a CSV."""
+    """``frame.to_csv`` with formulas defused: the one way CityDesk writes a CSV.
+
+    UTF-8 with a byte-order mark: Excel opens a CSV without one in the machine's code page
+    (GBK on a Chinese Windows), which turns every Chinese category, street and description
+    into mojibake; with it Excel, LibreOffice, QGIS, pandas and CityDesk's own readers all
+    read UTF-8 (the mark is skipped)."""
+    kwargs.setdefault("encoding", "utf-8-sig")
     defused(frame).to_csv(path, **kwargs)

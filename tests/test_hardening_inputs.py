@@ -88,6 +88,17 @@ def test_exported_descriptions_stay_text(tmp_path):
     assert defused(frame)["value"].equals(frame["value"])
 
 
+def test_csv_exports_open_in_excel_with_chinese_intact(tmp_path):
+    """Excel reads a CSV without a byte-order mark in the machine's code page: on a Chinese
+    Windows (GBK) every category and street name of an export came out as mojibake."""
+    path = tmp_path / "cases.csv"
+    write_csv(pd.DataFrame({"category": ["暴露垃圾"], "street": ["华兴街道"]}), path, index=False)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8's mark: Excel then reads UTF-8
+    back = pd.read_csv(path)  # and every other reader skips it
+    assert list(back.columns) == ["category", "street"] and back.iloc[0, 0] == "暴露垃圾"
+
+
 def test_case_ids_of_a_batch_are_distinct_by_construction():
     """A million cases reported on one day: every id distinct (40 random bits each used to
     collide in 37 % of such imports)."""
