@@ -39,7 +39,25 @@ _SUFFIXES = {
     "PARK": "PK",
     "ALLEY": "ALY",
 }
-_ADDRESS = re.compile(r"^\s*(\d+)\s*[A-Za-z]?\s*[,]?\s+(.+?)\s*(?:,.*)?$")
+#: the ways a house number and a street are written: number first (US, UK, Australia:
+#: "1334 Cambridge St"), street first (most of Europe: "Mannerheimintie 1", "Hauptstr. 5a,
+#: Berlin") and Chinese ("华兴街12号", "锦江区华兴街12号")
+_NUMBER_FIRST = re.compile(r"^\s*(\d+)\s*[A-Za-z]?\s*[,]?\s+(.+?)\s*(?:,.*)?$")
+_NUMBER_LAST = re.compile(r"^\s*([^\d,][^,\d]*?)\s*,?\s+(\d+)(?:\D.*)?$")  # then "B 5"
+_CHINESE = re.compile(r"^\s*(.+?)\s*(\d+)\s*号")
+_CHINESE_PLACES = "省市区县镇乡"
+
+
+def parse_address(text: str) -> tuple[int, str, bool] | None:
+    """(house number, street, number first?) of an address, or None when it has no house
+    number. The street may still carry a Chinese address's province, city and district:
+    see :func:`street_candidates`."""
+    for pattern, first in ((_CHINESE, False), (_NUMBER_FIRST, True), (_NUMBER_LAST, False)):
+        m = pattern.match(text)
+        if m:
+            number, street = (m.group(1), m.group(2)) if first else (m.group(2), m.group(1))
+            return int(number), street.strip(), first
+    return None
 
 
 class GeocodeError(CityDeskError):
@@ -81,6 +99,17 @@ class RangeFields:
         )
 
 
+def street_candidates(written: str) -> list[str]:
+    """The street as written, then without each leading place name a Chinese address puts
+    before it ("成都市锦江区华兴街" -> "锦江区华兴街", "华兴街"), longest first: a street
+    whose own name has 市 or 区 in it is still found."""
+    out = [written]
+    for i, char in enumerate(written[:-1]):
+        if char in _CHINESE_PLACES:
+            out.append(written[i + 1 :])
+    return out
+
+
 def normalize_street(text: str) -> str:
     """ "Massachusetts Avenue" and "massachusetts ave." both become "MASSACHUSETTS AVE"."""
     words = re.sub(r"[^\w\s]", " ", text.upper()).split()
@@ -120,13 +149,15 @@ class Geocoder:
         }
 
     def geocode(self, address: str) -> GeocodeResult:
-        m = _ADDRESS.match(address)
-        if not m:
+        parsed = parse_address(address)
+        if parsed is None:
             raise GeocodeError(
                 _("cannot read the address {address!r}").format(address=address),
-                _('Write the house number first, then the street: "1334 Cambridge St".'),
+                _('Give a street and a house number: "12 Main St", "Main St 12" or "华兴街12号".'),
             )
-        number, street = int(m.group(1)), normalize_street(m.group(2))
+        number, written, number_first = parsed
+        keys = [normalize_street(c) for c in street_candidates(written)]
+        street = next((k for k in keys if (self._key == k).any()), keys[0])
         rows = np.flatnonzero(self._key == street)
         if not len(rows):  # "Cambridge" without the type: accept a unique street
             rows = np.flatnonzero(np.char.startswith(self._key.astype(str), street + " "))
@@ -135,7 +166,7 @@ class Geocoder:
         if not len(rows):
             close = difflib.get_close_matches(street, list(self._names), n=3, cutoff=0.6)
             raise GeocodeError(
-                _("there is no street {street!r} in the streets layer").format(street=m.group(2)),
+                _("there is no street {street!r} in the streets layer").format(street=written),
                 _("Did you mean: {names}?").format(names=", ".join(self._names[c] for c in close))
                 if close
                 else _("Check the spelling, or click the place on the map."),
@@ -154,7 +185,7 @@ class Geocoder:
         if best is None:
             raise GeocodeError(
                 _("{street} has no house numbers on the side of {number}").format(
-                    street=self._names[street] if street in self._names else m.group(2),
+                    street=self._names.get(street, written),
                     number=number,
                 ),
                 _("Click the place on the map instead."),
@@ -164,4 +195,5 @@ class Geocoder:
         point = gpd.GeoSeries([line.interpolate(fraction, normalized=True)], crs=self._crs)
         point = point.to_crs(4326).iloc[0]
         name = self._lines[self.fields.street].iloc[row]
-        return GeocodeResult(point.x, point.y, f"{number} {name}", exact=bool(outside == 0))
+        label = f"{number} {name}" if number_first else f"{name} {number}"
+        return GeocodeResult(point.x, point.y, label, exact=bool(outside == 0))

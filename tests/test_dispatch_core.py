@@ -227,7 +227,7 @@ def test_geocoder_places_addresses_on_their_segment(streets):
     assert geodesic_distance_m(placed.lon, placed.lat, city_hall.x, city_hall.y) < 60
     with pytest.raises(GeocodeError, match=r"no street 'Cambrige St'.*Cambridge St"):
         geocoder.geocode("12 Cambrige St")
-    with pytest.raises(GeocodeError, match="house number first"):
+    with pytest.raises(GeocodeError, match="a street and a house number"):
         geocoder.geocode("Cambridge St")
 
 
