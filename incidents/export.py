@@ -31,11 +31,25 @@ def mask_personal(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def local_times(cases: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The moments as the city's local date-times (what a clerk reads in a spreadsheet),
+    each column named with its zone: ``reported_at (Europe/Helsinki)``. Stored moments are
+    UTC text (``...Z``); a spreadsheet cannot hold a time zone."""
+    out = cases.copy()
+    for col in [c for c in out.columns if c.endswith("_at")]:
+        moments = pd.to_datetime(out[col], utc=True, errors="coerce", format="ISO8601")
+        if moments.notna().any() or out[col].isna().all():
+            out[col] = moments.dt.tz_convert(tz).dt.tz_localize(None)
+            out = out.rename(columns={col: f"{col} ({tz})"})
+    return out
+
+
 def export_cases(
     store, path: str | Path, *, include_personal: bool = False, lang: str = "en", **filters
 ) -> Path:
     """Write the cases matching ``filters`` (see ``store.query``) to ``path``; the format
-    comes from the extension: .csv, .gpkg, .json or .xml (Open311 GeoReport v2)."""
+    comes from the extension: .csv, .xlsx (Excel, times in the city's zone), .gpkg, .json or
+    .xml (Open311 GeoReport v2)."""
     path = Path(path)
     cases = store.query(**filters)
     ext = path.suffix.lower()
@@ -53,6 +67,10 @@ def export_cases(
 
         write_csv(cases, path, index=False)
         return path
+    if ext == ".xlsx":
+        from citydesk.layers.csv_safe import write_xlsx
+
+        return write_xlsx(local_times(cases, store.calendar.tz), path, sheet="cases")
     if ext == ".gpkg":
         geom = [
             shapely.Point(x, y) if pd.notna(x) and pd.notna(y) else None
@@ -61,5 +79,5 @@ def export_cases(
         return write_frame(gpd.GeoDataFrame(cases, geometry=geom, crs=4326), path, "cases")
     raise CityDeskError(
         _("cannot export cases as {ext!r}").format(ext=ext),
-        _("Use .csv, .gpkg, .json or .xml (Open311)."),
+        _("Use .csv, .xlsx, .gpkg, .json or .xml (Open311)."),
     )

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--project", required=True, help=_("the project (.gpkg) holding the cases"))
     imp.set_defaults(func=cmd_import)
 
-    exp = csub.add_parser("export", help=_("export cases: .csv .gpkg, or Open311 .json .xml"))
+    exp = csub.add_parser("export", help=_("export cases: .csv .xlsx .gpkg, or Open311 .json .xml"))
     exp.add_argument("output", help=_("output file"))
     exp.add_argument("--project", required=True, help=_("the project (.gpkg)"))
     exp.add_argument("--status", action="append", help=_("only this status (repeatable)"))

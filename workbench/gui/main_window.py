@@ -241,6 +241,11 @@ class MainWindow(QMainWindow):
         self.action_import_cases = QAction(
             tr("Import cases (CSV or Open311)..."), self, triggered=self.import_cases_dialog
         )
+        self.action_export_cases = QAction(
+            tr("Export cases (Excel, CSV, GeoPackage or Open311)..."),
+            self,
+            triggered=self.export_cases_dialog,
+        )
         self.action_case_store = QAction(
             tr("Case store (project file or PostGIS)..."),
             self,
@@ -249,6 +254,7 @@ class MainWindow(QMainWindow):
         desk_menu.addAction(self.action_desk)
         desk_menu.addAction(self.action_demo_cases)
         desk_menu.addAction(self.action_import_cases)
+        desk_menu.addAction(self.action_export_cases)
         desk_menu.addAction(self.action_case_store)
         plan_menu = self.menuBar().addMenu(tr("&Optimize"))
         self.action_siting = QAction(
@@ -685,6 +691,48 @@ class MainWindow(QMainWindow):
                 self.desk_panel.refresh()
 
         return self.tasks.start(tr("Importing {name}").format(name=Path(path).name), work, done)
+
+    def export_cases_dialog(self):
+        """Dispatch > Export cases: every case of the project, reporters' personal data
+        masked (the command line's --include-personal-data is the deliberate way round)."""
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Open or save a project first: its cases live in its file."))
+            return None
+        path, _chosen = QFileDialog.getSaveFileName(
+            self,
+            tr("Export cases"),
+            "cases.xlsx",
+            ";;".join(
+                [
+                    tr("Excel workbook (*.xlsx)"),
+                    tr("CSV (*.csv)"),
+                    tr("GeoPackage (*.gpkg)"),
+                    tr("Open311 JSON (*.json)"),
+                    tr("Open311 XML (*.xml)"),
+                ]
+            ),
+        )
+        return self.export_cases(path) if path else None
+
+    def export_cases(self, path: str):
+        """Write the project's cases to ``path`` in the background (format by extension)."""
+        project = str(self.project.path) if self.project is not None else ""
+        lang = _current_lang()
+
+        def work(_feedback):
+            from citydesk.incidents.export import export_cases
+            from citydesk.incidents.stores import open_project_store
+
+            with open_project_store(project) as store:
+                return export_cases(store, path, lang=lang)
+
+        return self.tasks.start(
+            tr("Exporting cases to {name}").format(name=Path(path).name),
+            work,
+            lambda written: self.announce_written(
+                written, tr("Cases exported to {path}").format(path=written)
+            ),
+        )
 
     def city_setup(self):
         """Project > City setup: the city profile's roles and fields, and readiness."""

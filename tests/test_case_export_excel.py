@@ -1,0 +1,96 @@
+"""Cases exported as an Excel workbook, from the command line and from Dispatch > Export
+cases (the desk had no export at all): the clerk's spreadsheet, with the city's local times,
+text that stays text, and reporters' personal data masked."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+
+from citydesk.incidents.case_files import import_case_file
+from citydesk.layers.city_profile import store_profile
+from citydesk.layers.project import Project
+from citydesk.layers.project_store import save_project
+from citydesk.workbench.cli.main import main
+
+PROFILE = """
+name = "Testville"
+timezone = "Europe/Helsinki"
+crs = "EPSG:3067"
+"""
+
+REQUESTS = [
+    {
+        "service_request_id": "1",
+        "status": "open",
+        "service_code": "E0401",
+        "description": '=HYPERLINK("http://evil.example","click")\x07',
+        "requested_datetime": "2026-11-27T10:00:00+02:00",
+        "lat": 60.17,
+        "long": 24.94,
+    },
+    {
+        "service_request_id": "2",
+        "status": "closed",
+        "service_code": "E0401",
+        "description": "地面塌陷",
+        "requested_datetime": "2026-07-01T08:30:00Z",  # summer time: UTC+3 there
+        "updated_datetime": "2026-07-02T08:30:00Z",
+        "lat": 60.171,
+        "long": 24.941,
+    },
+]
+
+
+@pytest.fixture()
+def project(tmp_path):
+    path = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:3067"), path)
+    store_profile(path, PROFILE)
+    data = tmp_path / "requests.json"
+    data.write_text(json.dumps(REQUESTS), encoding="utf-8")
+    assert import_case_file(path, data)["added"] == 2
+    return path
+
+
+def _rows(path):
+    sheet = openpyxl.load_workbook(path)["cases"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    return sheet, header, rows
+
+
+def test_the_workbook_has_local_times_and_text_stays_text(project, tmp_path):
+    out = tmp_path / "cases.xlsx"
+    assert main(["cases", "export", str(out), "--project", str(project)]) == 0
+    sheet, header, rows = _rows(out)
+    assert "reported_at (Europe/Helsinki)" in header and "reported_at" not in header
+    by_id = {r["source_id"]: r for r in rows}
+    assert by_id["1"]["reported_at (Europe/Helsinki)"].isoformat() == "2026-11-27T10:00:00"
+    assert by_id["2"]["reported_at (Europe/Helsinki)"].isoformat() == "2026-07-01T11:30:00"
+    assert by_id["2"]["description"].endswith("地面塌陷")
+    # a formula typed by the public is stored as text (no formula cell), its bell dropped
+    cell = next(c for c in sheet["J"] if str(c.value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s" and "\x07" not in cell.value
+    assert isinstance(by_id["1"]["lon"], float)  # numbers stay numbers
+
+
+@pytest.mark.gui
+def test_dispatch_menu_exports_the_cases(qtbot, tmp_path, project, monkeypatch):
+    pytest.importorskip("PyQt5")
+    from test_gui_workbench import open_window
+
+    window = open_window(qtbot, tmp_path / "settings.ini", project)
+    target = tmp_path / "from_gui.xlsx"
+    monkeypatch.setattr(
+        "citydesk.workbench.gui.main_window.QFileDialog.getSaveFileName",
+        lambda *a, **k: (str(target), ""),
+    )
+    window.action_export_cases.trigger()
+    qtbot.waitUntil(target.exists, timeout=30_000)
+    qtbot.waitUntil(lambda: "Cases exported" in window.message_bar.label.text(), timeout=30_000)
+    _sheet, _header, rows = _rows(target)
+    assert sorted(r["source_id"] for r in rows) == ["1", "2"]
+    window.close()
