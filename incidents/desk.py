@@ -25,7 +25,7 @@ from .categories import split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
-from .geocode import RangeFields
+from .geocode import AddressPoints, PointFields, RangeFields
 from .lifecycle import IMPORT_ACTIONS, TRANSITIONS, Event, Role, allowed_actions
 from .new_cases import NewCase
 from .routing import RoutingTable, department_names
@@ -93,9 +93,11 @@ class DispatchDesk:
         lang: str = "en",
         network_spec: NetworkSpec | None = None,
         address_fields: RangeFields | None = None,
+        address_points: AddressPoints | None = None,
     ) -> None:
         self.store = store
         self.address_fields = address_fields  # the profile's house-number range columns
+        self.address_points = address_points  # the city's address points, if it has them
         self.network_spec = network_spec  # the city profile's street columns
         self.actor = actor
         self.role = Role(role)
@@ -121,22 +123,25 @@ class DispatchDesk:
 
     @cached_property
     def geocoder(self):
-        from .geocode import Geocoder
+        """The city's address points and its streets' house-number ranges, whichever it has
+        (points first: they are exact)."""
+        from .geocode import ChainedGeocoder, Geocoder
 
-        if self.streets is None:
+        ranges = (
+            Geocoder(self.streets, self.address_fields)
+            if self.streets is not None and self.address_fields is not None
+            else None
+        )
+        if ranges is None and self.address_points is None:
             raise CityDeskError(
-                _("the project has no streets layer to find addresses on"),
-                _("Add the street centerlines, or click the place on the map."),
-            )
-        if self.address_fields is None:
-            raise CityDeskError(
-                _("the city profile maps no house-number ranges on the streets"),
+                _("the city profile maps no address points and no house-number ranges"),
                 _(
-                    "Add name, left_from, left_to, right_from and right_to under "
-                    "[layers.streets] in the city profile, or click the place on the map."
+                    "Map [layers.addresses] (street, number) or the ranges under "
+                    "[layers.streets] (name, left_from, left_to, right_from, right_to) in the "
+                    "city profile, or click the place on the map."
                 ),
             )
-        return Geocoder(self.streets, self.address_fields)
+        return ChainedGeocoder(self.address_points, ranges)
 
     # --- reading ---------------------------------------------------------------------------
     def cases(self, filt: CaseFilter | None = None, now: dt.datetime | None = None):
@@ -296,6 +301,7 @@ def open_desk(
     except MissingData:
         address_fields = None  # the desk works without; finding an address says why
     ids = {layer.get("id") for layer in meta.get("layers", [])}
+    address_points = _address_points(project, profile, ids)
     lines = None
     if streets in ids:
         from citydesk.layers.readers.vector import read_vector
@@ -318,9 +324,26 @@ def open_desk(
         lang=lang,
         network_spec=network_spec(profile),
         address_fields=address_fields,
+        address_points=address_points,
     )
     desk.grid = grid
     from citydesk.layers.city_profile import credits_of
 
     desk.credits = credits_of(meta.get("metadata"))
     return desk
+
+
+def _address_points(project, profile, ids: set) -> AddressPoints | None:
+    """The city's address points when its profile maps them and the project has the layer."""
+    from citydesk.layers.city_layers import MissingData
+    from citydesk.layers.readers.vector import read_vector
+
+    layer = profile.layers.layer_id("addresses") if profile is not None else None
+    if layer is None or layer not in ids:
+        return None
+    try:
+        fields = PointFields.from_profile(profile)
+    except MissingData:
+        return None
+    points, _facts = read_vector(project, layer)
+    return AddressPoints(points, fields)

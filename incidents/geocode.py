@@ -1,4 +1,5 @@
-"""An address geocoder from street-centerline address ranges ("123 Main St" -> a point).
+"""Address geocoders: street-centerline address ranges ("123 Main St" -> a point), and
+address points (one point per house number, as OpenStreetMap and address registers have).
 
 Each centerline segment carries the house numbers at its two ends on the left and the right
 side (Cambridge: ``L_From``/``L_To``/``R_From``/``R_To``, -1 where a side has none). A number
@@ -197,3 +198,111 @@ class Geocoder:
         name = self._lines[self.fields.street].iloc[row]
         label = f"{number} {name}" if number_first else f"{name} {number}"
         return GeocodeResult(point.x, point.y, label, exact=bool(outside == 0))
+
+
+@dataclass(frozen=True)
+class PointFields:
+    """The address points' street and house-number columns (the city profile's
+    ``[layers.addresses]`` street and number)."""
+
+    street: str
+    number: str
+
+    @classmethod
+    def from_profile(cls, profile) -> PointFields:
+        from citydesk.layers.city_layers import require_field
+
+        layers = profile.layers if profile is not None else None
+        feature = _("The address geocoder")
+        return cls(
+            require_field(layers, "addresses", "street", feature),
+            require_field(layers, "addresses", "number", feature),
+        )
+
+
+_HOUSE = re.compile(r"^\s*(\d+)\s*([A-Za-z]?)(?![A-Za-z])")
+
+
+def _house(text: object) -> tuple[int, str] | None:
+    """``"12"``, ``"12a"``, ``"12 A"``, ``"2-4"`` -> (12, ""), (12, "a"), (12, "a"), (2, "")."""
+    m = _HOUSE.match(str(text))
+    return (int(m.group(1)), m.group(2).lower()) if m else None
+
+
+class AddressPoints:
+    """Exact addresses: the point of the house number on the street, the nearest number
+    of that street (said: not exact) when the number is not there."""
+
+    def __init__(self, points: gpd.GeoDataFrame, fields: PointFields) -> None:
+        missing = [c for c in (fields.street, fields.number) if c not in points.columns]
+        if missing:
+            raise GeocodeError(
+                _("the address points have no column(s) {cols}").format(cols=", ".join(missing)),
+                _("Map the street and number columns under [layers.addresses]."),
+            )
+        named = points[points[fields.street].notna() & points[fields.number].notna()]
+        lonlat = named.geometry.to_crs(4326)
+        self._by_street: dict[str, list[tuple[int, str, float, float, str]]] = {}
+        self._names: dict[str, str] = {}
+        for street, number, point in zip(
+            named[fields.street].astype(str), named[fields.number], lonlat, strict=True
+        ):
+            house = _house(number)
+            if house is None or point is None or point.is_empty:
+                continue
+            key = normalize_street(street)
+            self._names.setdefault(key, street)
+            self._by_street.setdefault(key, []).append((*house, point.x, point.y, str(number)))
+
+    def geocode(self, address: str) -> GeocodeResult:
+        parsed = parse_address(address)
+        if parsed is None:
+            raise GeocodeError(
+                _("cannot read the address {address!r}").format(address=address),
+                _('Give a street and a house number: "12 Main St", "Main St 12" or "华兴街12号".'),
+            )
+        number, written, number_first = parsed
+        keys = [normalize_street(c) for c in street_candidates(written)]
+        street = next((k for k in keys if k in self._by_street), None)
+        if street is None:
+            close = difflib.get_close_matches(keys[-1], list(self._names), n=3, cutoff=0.6)
+            raise GeocodeError(
+                _("there is no street {street!r} in the streets layer").format(street=written),
+                _("Did you mean: {names}?").format(names=", ".join(self._names[c] for c in close))
+                if close
+                else _("Check the spelling, or click the place on the map."),
+            )
+        letter = re.search(rf"(?<!\d){number}\s*([A-Za-z])(?![A-Za-z])", address)
+        wanted = (number, letter.group(1).lower() if letter else "")
+        houses = self._by_street[street]
+        exact = [h for h in houses if (h[0], h[1]) == wanted] or [
+            h for h in houses if h[0] == number
+        ]
+        best = exact[0] if exact else min(houses, key=lambda h: abs(h[0] - number))
+        name = self._names[street]
+        label = f"{best[4]} {name}" if number_first else f"{name} {best[4]}"
+        return GeocodeResult(best[2], best[3], label, exact=bool(exact))
+
+
+class ChainedGeocoder:
+    """The city's geocoders in turn (address points, then ranges): the first exact answer,
+    else the first answer, else the first one's error."""
+
+    def __init__(self, *geocoders) -> None:
+        self.geocoders = [g for g in geocoders if g is not None]
+
+    def geocode(self, address: str) -> GeocodeResult:
+        errors: list[GeocodeError] = []
+        rough: GeocodeResult | None = None
+        for geocoder in self.geocoders:
+            try:
+                found = geocoder.geocode(address)
+            except GeocodeError as exc:
+                errors.append(exc)
+                continue
+            if found.exact:
+                return found
+            rough = rough or found
+        if rough is not None:
+            return rough
+        raise errors[0]

@@ -58,6 +58,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature(N_("Address geocoder"), (_n("streets"), _n("streets", "name"),
             _n("streets", "left_from"), _n("streets", "left_to"), _n("streets", "right_from"),
             _n("streets", "right_to"))),
+    Feature(N_("Address points (the geocoder without ranges)"), (_n("addresses"),
+            _n("addresses", "street"), _n("addresses", "number"))),
     Feature(N_("Planning scenarios"), (_n("parcels"), _n("streets"),
             _n("parcels", "housing_units", False), _n("parcels", "floor_area", False),
             _n("parcels", "land_value", False), _n("parcels", "land_use", False),

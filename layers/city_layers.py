@@ -133,6 +133,17 @@ class IncidentsRole:
 
 
 @dataclass
+class AddressesRole:
+    """Address points (one per house number: OpenStreetMap's addr:* tags, a city's address
+    register): where the desk finds "Mannerheimintie 1" when the streets carry no
+    house-number ranges."""
+
+    layer: str
+    street: str = "street"
+    number: str = "housenumber"
+
+
+@dataclass
 class CityLayers:
     parcels: ParcelsRole | None = None
     buildings: BuildingsRole | None = None
@@ -146,6 +157,7 @@ class CityLayers:
     water: PlainRole | None = None
     crews: CrewsRole | None = None
     incidents: IncidentsRole | None = None
+    addresses: AddressesRole | None = None
 
     def layer_id(self, role: str) -> str | None:
         """The project layer id playing ``role``, or None."""
@@ -177,6 +189,7 @@ def role_label(role: str) -> str:
         "open_space": _("open space"),
         "water": _("water"),
         "crews": _("crews"),
+        "addresses": _("address points"),
     }
     return labels.get(role, role)
 

@@ -230,6 +230,32 @@ def osm_facilities(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
     return pd.concat(parts, ignore_index=True).to_crs(crs)
 
 
+def osm_addresses(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
+    """Every address OpenStreetMap has (``addr:street`` and ``addr:housenumber`` on a node,
+    a building or another area) as a point: the intake desk's gazetteer, since OSM streets
+    carry no house-number ranges."""
+    parts = []
+    for layer in ("points", "multipolygons"):
+        street = extract.tag(layer, "addr:street")
+        number = extract.tag(layer, "addr:housenumber")
+        chosen = (street.notna() & number.notna()).to_numpy()
+        frame = extract.layers[layer][chosen].reset_index(drop=True)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "osm_id": _osm_ids(frame).to_numpy(),
+                    "street": street[chosen].to_numpy(),
+                    "housenumber": number[chosen].to_numpy(),
+                },
+                geometry=gpd.GeoSeries(
+                    shapely.point_on_surface(shapely.make_valid(frame.geometry.values)),
+                    crs="EPSG:4326",
+                ),
+            )
+        )
+    return pd.concat(parts, ignore_index=True).to_crs(crs)
+
+
 def osm_boundary(
     extract: OsmExtract, streets: gpd.GeoDataFrame, name: str
 ) -> tuple[gpd.GeoDataFrame, str | None]:
@@ -315,6 +341,7 @@ def city_from_osm(
     water = _areas(extract, "natural", working)
     water = water[water["natural"] == "water"].reset_index(drop=True)
     facilities = osm_facilities(extract, working)
+    addresses = osm_addresses(extract, working)
     boundary, boundary_note = osm_boundary(extract, streets, name)
     notes = extract.report()
     if left_out:
@@ -332,6 +359,7 @@ def city_from_osm(
         "water": water,
         "buildings": buildings,
         "facilities": facilities,
+        "addresses": addresses,
         "streets": streets,
     }
     roles = {
@@ -341,6 +369,7 @@ def city_from_osm(
         "water": "constraint",
         "buildings": "housing",
         "facilities": "facilities",
+        "addresses": "other",
         "streets": "infrastructure",
     }
     text = profile_for_osm(name, timezone, currency, working, table, holidays, admin_code)
@@ -471,6 +500,11 @@ def profile_for_osm(
         "",
         "[layers.boundary]",
         'layer = "boundary"',
+        "",
+        "[layers.addresses]             # addr:street + addr:housenumber: the desk's gazetteer",
+        'layer = "addresses"',
+        'street = "street"',
+        'number = "housenumber"',
         "",
         "[layers.neighborhoods]         # until the city adds its districts (街道/社区)",
         'layer = "boundary"',

@@ -133,6 +133,27 @@ def test_city_check_says_what_helsinki_lacks(city, capsys):
     planning = checks["Planning scenarios"]
     assert planning["status"] == "partly"
     assert "no [layers.parcels] housing_units" in planning["missing"]
+    # OSM streets carry no house-number ranges, but its addresses are points
+    assert checks["Address geocoder"]["status"] == "missing"
+    assert checks["Address points (the geocoder without ranges)"]["status"] == "ready"
+
+
+def test_intake_finds_a_helsinki_address(city, capsys):
+    """An address as Helsinki writes it (street, then number, then staircase and flat) is
+    found among OpenStreetMap's 1,449 address points of the extract; it used to be refused
+    (the geocoder needed US-style ranges and a number first)."""
+    from citydesk.incidents.desk import open_desk
+
+    desk = open_desk(city, "ann", "supervisor")
+    hit = desk.locate("Mannerheimintie 5")
+    assert hit.exact and hit.label == "Mannerheimintie 5"
+    assert 24.93 < hit.lon < 24.95 and 60.16 < hit.lat < 60.18
+    assert desk.locate("Mannerheimintie 12 B 5, 00100 Helsinki").exact
+    rough = desk.locate("Aleksanterinkatu 999")  # past the street's last number: said so
+    assert not rough.exact and rough.label.startswith("Aleksanterinkatu ")
+    report = ["cases", "report", "--project", str(city), "--category", "event:0401"]
+    assert main([*report, "--address", "Mannerheimintie 5", "--actor", "ann"]) == 0
+    assert "Mannerheimintie 5" in capsys.readouterr().out
 
 
 def test_networks_walk_and_drive(city, capsys):

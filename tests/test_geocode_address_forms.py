@@ -59,3 +59,32 @@ def test_an_address_without_a_number_says_what_is_expected(geocoder):
     assert "Main St 12" in err.value.fix and "Cambridge" not in err.value.fix
     with pytest.raises(GeocodeError, match="no street 'Aleksanterinkatu'"):
         geocoder.geocode("Aleksanterinkatu 5")
+
+
+def test_address_points_are_exact_and_come_before_ranges(geocoder):
+    """A city with address points (OpenStreetMap's addr:*, an address register) finds the
+    house itself; the ranges answer what the points lack; neither: the first one's error."""
+    from shapely.geometry import Point
+
+    from citydesk.incidents.geocode import AddressPoints, ChainedGeocoder, PointFields
+
+    points = gpd.GeoDataFrame(
+        {"katu": ["Mannerheimintie", "Mannerheimintie", "Mannerheimintie"],
+         "numero": ["49", "49a", "51"]},
+        geometry=[Point(385490, 6672010), Point(385495, 6672012), Point(385510, 6672010)],
+        crs=3067,
+    )  # fmt: skip
+    exact = AddressPoints(points, PointFields("katu", "numero"))
+    hit = exact.geocode("Mannerheimintie 49a")
+    assert hit.label == "Mannerheimintie 49a" and hit.exact
+    assert exact.geocode("Mannerheimintie 49").label == "Mannerheimintie 49"
+    near = exact.geocode("Mannerheimintie 52")
+    assert not near.exact and near.label == "Mannerheimintie 51"
+    chained = ChainedGeocoder(exact, geocoder)
+    assert chained.geocode("Mannerheimintie 49a").label == "Mannerheimintie 49a"  # the point
+    assert chained.geocode("Mannerheimintie 52").exact  # the range has it: exact wins
+    assert chained.geocode("华兴街49号").exact  # no such point street: the ranges answer
+    with pytest.raises(GeocodeError, match="no street 'Aleksanterinkatu'"):
+        chained.geocode("Aleksanterinkatu 5")
+    with pytest.raises(GeocodeError, match="no column"):
+        AddressPoints(points, PointFields("street", "numero"))

@@ -118,6 +118,20 @@ def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
     assert shown.item(0, 2).text().startswith(f"observed {shown.item(0, 1).text()},")
     qtbot.wait(500)  # the new chart canvases laid out, as a user sees them
     _shot(window, "helsinki_dashboard_warnings.png")
+    # intake by address, as Helsinki writes it: found among OSM's address points
+    from PyQt5.QtCore import QPointF, Qt
+
+    panel.report_button.setChecked(True)
+    x, y = panel._to_map.transform(24.9400, 60.1700)
+    qtbot.mouseClick(
+        window.canvas, Qt.LeftButton, pos=window.canvas.to_pixel(QPointF(x, y)).toPoint()
+    )
+    dialog = panel.intake
+    dialog.address.setText("Mannerheimintie 5")
+    dialog.find_address()
+    assert dialog.error.text() == "" and dialog.lon == pytest.approx(24.9398, abs=2e-3)
+    _shot(dialog, "helsinki_intake_address.png")
+    dialog.close()
 
 
 def test_helsinki_land_use_published_and_drawn_from_postgis(qtbot, tmp_path, request):

@@ -147,7 +147,8 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     assert "broken geometry" in made.stdout
     loaded = load_project(project)
     assert set(loaded.layers) == {
-        "boundary", "landuse", "parks", "water", "buildings", "facilities", "streets"
+        "boundary", "landuse", "parks", "water", "buildings", "facilities", "addresses",
+        "streets",
     }  # fmt: skip
     assert loaded.crs.to_epsg() == 3067
     profile = project_profile(project)

@@ -43,6 +43,7 @@ class IntakeDialog(QDialog):
         self.lon, self.lat = lon, lat
         self.created = None  # the Case, once submitted
         self.setWindowTitle(tr("Report a case"))
+        self.setMinimumWidth(560)  # a place label "street 12: lat, lon" and category names fit
         self.place = QLabel()
         self.address = QLineEdit()
         self.address.setPlaceholderText(tr("house number and street"))
@@ -98,7 +99,8 @@ class IntakeDialog(QDialog):
         if self.lon is None:
             self.place.setText(tr("click the map or type an address"))
         else:
-            self.place.setText(f"{label + ': ' if label else ''}{self.lat:.6f}, {self.lon:.6f}")
+            # 5 decimals: about a metre, and the label with the address fits the dialog
+            self.place.setText(f"{label + ': ' if label else ''}{self.lat:.5f}, {self.lon:.5f}")
         self.check_duplicates()
 
     def find_address(self) -> None:
@@ -111,7 +113,7 @@ class IntakeDialog(QDialog):
             self._show_place()
             self.error.setText(exc.message)
             return
-        self.error.setText("" if hit.exact else tr("not an exact match: nearest numbered segment"))
+        self.error.setText("" if hit.exact else tr("not an exact match: the nearest house number"))
         self.lon, self.lat = hit.lon, hit.lat
         self._show_place(hit.label)
 
