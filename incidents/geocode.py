@@ -100,6 +100,28 @@ class RangeFields:
         )
 
 
+def _parsed(address: str) -> tuple[int, str, bool]:
+    """:func:`parse_address`, or the error that says what an address looks like."""
+    parsed = parse_address(address)
+    if parsed is None:
+        raise GeocodeError(
+            _("cannot read the address {address!r}").format(address=address),
+            _('Give a street and a house number: "12 Main St", "Main St 12" or "华兴街12号".'),
+        )
+    return parsed
+
+
+def _no_street(written: str, key: str, names: dict[str, str]) -> GeocodeError:
+    """The street is not in the gazetteer: the closest names it has, if any."""
+    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
+    return GeocodeError(
+        _("there is no street {street!r} in the streets layer").format(street=written),
+        _("Did you mean: {names}?").format(names=", ".join(names[c] for c in close))
+        if close
+        else _("Check the spelling, or click the place on the map."),
+    )
+
+
 def street_candidates(written: str) -> list[str]:
     """The street as written, then without each leading place name a Chinese address puts
     before it ("成都市锦江区华兴街" -> "锦江区华兴街", "华兴街"), longest first: a street
@@ -150,13 +172,7 @@ class Geocoder:
         }
 
     def geocode(self, address: str) -> GeocodeResult:
-        parsed = parse_address(address)
-        if parsed is None:
-            raise GeocodeError(
-                _("cannot read the address {address!r}").format(address=address),
-                _('Give a street and a house number: "12 Main St", "Main St 12" or "华兴街12号".'),
-            )
-        number, written, number_first = parsed
+        number, written, number_first = _parsed(address)
         keys = [normalize_street(c) for c in street_candidates(written)]
         street = next((k for k in keys if (self._key == k).any()), keys[0])
         rows = np.flatnonzero(self._key == street)
@@ -165,13 +181,7 @@ class Geocoder:
             if len(set(self._key[rows])) > 1:
                 rows = rows[:0]
         if not len(rows):
-            close = difflib.get_close_matches(street, list(self._names), n=3, cutoff=0.6)
-            raise GeocodeError(
-                _("there is no street {street!r} in the streets layer").format(street=written),
-                _("Did you mean: {names}?").format(names=", ".join(self._names[c] for c in close))
-                if close
-                else _("Check the spelling, or click the place on the map."),
-            )
+            raise _no_street(written, street, self._names)
         best = None  # (distance outside the range, row, fraction)
         for ranges in self._ranges.values():
             lo_hi = ranges[rows]
@@ -255,23 +265,11 @@ class AddressPoints:
             self._by_street.setdefault(key, []).append((*house, point.x, point.y, str(number)))
 
     def geocode(self, address: str) -> GeocodeResult:
-        parsed = parse_address(address)
-        if parsed is None:
-            raise GeocodeError(
-                _("cannot read the address {address!r}").format(address=address),
-                _('Give a street and a house number: "12 Main St", "Main St 12" or "华兴街12号".'),
-            )
-        number, written, number_first = parsed
+        number, written, number_first = _parsed(address)
         keys = [normalize_street(c) for c in street_candidates(written)]
         street = next((k for k in keys if k in self._by_street), None)
         if street is None:
-            close = difflib.get_close_matches(keys[-1], list(self._names), n=3, cutoff=0.6)
-            raise GeocodeError(
-                _("there is no street {street!r} in the streets layer").format(street=written),
-                _("Did you mean: {names}?").format(names=", ".join(self._names[c] for c in close))
-                if close
-                else _("Check the spelling, or click the place on the map."),
-            )
+            raise _no_street(written, keys[-1], self._names)
         letter = re.search(rf"(?<!\d){number}\s*([A-Za-z])(?![A-Za-z])", address)
         wanted = (number, letter.group(1).lower() if letter else "")
         houses = self._by_street[street]
