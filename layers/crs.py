@@ -278,13 +278,19 @@ def check_against_expected_area(
     if crs.is_geographic and _overlaps(swapped, grown):
         return CRSPlausibility(
             False,
-            "latitude and longitude look swapped: the data lies far from the project area, "
-            "and would sit inside it with the axes exchanged",
-            "swap the x/y columns (for CSV give --x-field/--y-field the other way round)",
+            _(
+                "latitude and longitude look swapped: the data lies far from the project area, "
+                "and would sit inside it with the axes exchanged"
+            ),
+            _("swap the x/y columns (for CSV give --x-field/--y-field the other way round)"),
         )
     return CRSPlausibility(
         False,
-        f"the data (lon {lonlat[0]:.3f}..{lonlat[2]:.3f}, lat {lonlat[1]:.3f}..{lonlat[3]:.3f}) "
-        "does not overlap the project area",
-        "check the CRS the data was made in; assign it with --assign-crs",
+        _("the data (lon {x0}..{x1}, lat {y0}..{y1}) does not overlap the project area").format(
+            x0=f"{lonlat[0]:.3f}",
+            x1=f"{lonlat[2]:.3f}",
+            y0=f"{lonlat[1]:.3f}",
+            y1=f"{lonlat[3]:.3f}",
+        ),
+        _("check the CRS the data was made in; assign it with --assign-crs"),
     )
