@@ -84,3 +84,14 @@ def write_xlsx(frame: pd.DataFrame, path, sheet: str = "Sheet1") -> Path:
     book.save(part)
     os.replace(part, path)
     return path
+
+
+def write_table(frame: pd.DataFrame, path, *, index: bool = False, sheet: str = "Sheet1") -> Path:
+    """A table for people: an Excel workbook when ``path`` ends in ``.xlsx``, else a CSV
+    (both defused). The one place every table output (KPIs, forecasts, fronts, the
+    attribute table's selection) chooses its format."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        return write_xlsx(frame.reset_index() if index else frame, path, sheet=sheet)
+    write_csv(frame, path, index=index)
+    return path

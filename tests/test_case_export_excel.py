@@ -94,3 +94,11 @@ def test_dispatch_menu_exports_the_cases(qtbot, tmp_path, project, monkeypatch):
     _sheet, _header, rows = _rows(target)
     assert sorted(r["source_id"] for r in rows) == ["1", "2"]
     window.close()
+
+
+def test_tables_go_to_excel_by_their_extension(project, tmp_path):
+    """KPI tables (and forecasts, fronts, plan indicators) go where the clerk works."""
+    out = tmp_path / "kpi.xlsx"
+    assert main(["cases", "kpi", "--project", str(project), "--csv", str(out)]) == 0
+    rows = list(openpyxl.load_workbook(out).active.values)
+    assert rows[0][0] == "department" and rows[-1][0] == "ALL"

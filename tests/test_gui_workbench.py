@@ -257,6 +257,11 @@ def test_attribute_table_filter_selected_only_and_export(window, qtbot, tmp_path
     assert len(gpd.read_file(out)) == 1
     csv = table.export_selection(str(tmp_path / "sel.csv"))
     assert "wkt" in csv.read_text().splitlines()[0]
+    import openpyxl  # a workbook for the clerk: the feature id and the shape as WKT too
+
+    book = openpyxl.load_workbook(table.export_selection(str(tmp_path / "sel.xlsx")))
+    rows = list(book.active.values)
+    assert len(rows) == 2 and "wkt" in rows[0] and str(rows[1][-1]).startswith(("POLYGON", "MULTI"))
 
 
 def test_measure_in_metres_on_a_feet_crs(window, qtbot):

@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "311 (closed by the target, among closed cases with a target)"
         ),
     )
-    kpi.add_argument("--csv", help=_("also write the table to this CSV"))
+    kpi.add_argument("--csv", help=_("also write the table to this file (.csv or .xlsx)"))
     kpi.set_defaults(func=cmd_kpi)
 
     hot = csub.add_parser(
@@ -133,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     fc.add_argument("--test-to", type=_date, help=_("backtest until this date"))
     fc.add_argument("--top", type=int, default=15, help=_("rows to print (default 15)"))
-    fc.add_argument("--csv", help=_("write every unit's forecast to this CSV"))
+    fc.add_argument("--csv", help=_("write every unit's forecast to this file (.csv or .xlsx)"))
     fc.set_defaults(func=cmd_forecast)
 
     new = csub.add_parser("report", help=_("report one case (intake), duplicates checked"))
@@ -344,9 +344,9 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         table = kpis_from_store(store, spec)
     print(kpi_text(table))
     if args.csv:
-        from citydesk.layers.csv_safe import write_csv
+        from citydesk.layers.csv_safe import write_table
 
-        write_csv(table, args.csv, index=False)
+        write_table(table, args.csv)
         print(_("wrote {path}").format(path=args.csv))
     return 0
 
@@ -479,9 +479,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     )
     print(busiest.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if args.csv:
-        from citydesk.layers.csv_safe import write_csv
+        from citydesk.layers.csv_safe import write_table
 
-        write_csv(table, args.csv, index=False)
+        write_table(table, args.csv)
         print(_("wrote {path}").format(path=args.csv))
     return 0
 

@@ -120,7 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder", help=_("folder with c.csv (objectives), a.csv and b.csv (A x <= b)")
     )
     pareto.add_argument("--grid", type=int, help=_("grid points per objective (default: exact)"))
-    pareto.add_argument("--output", help=_("write the front as CSV here"))
+    pareto.add_argument("--output", help=_("write the front here (.csv or .xlsx)"))
     solver_arguments(pareto)
     pareto.set_defaults(func=cmd_pareto)
 
@@ -301,9 +301,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     for note in front.notes:
         print(note)
     if args.output:
-        from citydesk.layers.csv_safe import write_csv
+        from citydesk.layers.csv_safe import write_table
 
-        write_csv(table, args.output, index=False)
+        write_table(table, args.output)
     else:
         print(table.to_string(index=False))
     return 0

@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("names", nargs="+", help=_("scenario names (run first)"))
     p.add_argument("--area", default="city", help=_("'city' or a neighbourhood name"))
     p.add_argument("--front", help=_("a Pareto plan layer to add (from 'optimize landuse')"))
-    p.add_argument("--csv", help=_("also write the table to this CSV file"))
+    p.add_argument("--csv", help=_("also write the table to this file (.csv or .xlsx)"))
     p.set_defaults(func=cmd_compare)
 
     p = psub.add_parser("prefer", help=_("record the preferred scenario and why"))
@@ -276,9 +276,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     print(formatted_table(table, project_currency(args.project)).to_string(index=False))
     if args.csv:
-        from citydesk.layers.csv_safe import write_csv
+        from citydesk.layers.csv_safe import write_table
 
-        write_csv(table, args.csv)
+        write_table(table, args.csv, index=True)
     return 0
 
 

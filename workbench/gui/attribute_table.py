@@ -230,12 +230,11 @@ class AttributeTable(QWidget):
 
     def export_selection(self, path: str) -> Path:
         frame = self.selected_frame()
-        if path.lower().endswith(".csv"):
+        if path.lower().endswith((".csv", ".xlsx")):
             out = frame.drop(columns=frame.geometry.name).assign(wkt=frame.geometry.to_wkt())
-            from citydesk.layers.csv_safe import write_csv
+            from citydesk.layers.csv_safe import write_table
 
-            write_csv(out, path, index=True)
-            return Path(path)
+            return write_table(out, path, index=True, sheet=self.layer.name)
         return write_frame(frame, path, self.layer.id)
 
     def export_dialog(self) -> None:
@@ -243,7 +242,7 @@ class AttributeTable(QWidget):
             self,
             tr("Export selection"),
             f"{self.layer.id}_selection.gpkg",
-            "GeoPackage (*.gpkg);;CSV (*.csv)",
+            "GeoPackage (*.gpkg);;CSV (*.csv);;Excel (*.xlsx)",
         )
         if path:
             written = self.export_selection(path)
