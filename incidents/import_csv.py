@@ -673,8 +673,13 @@ def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.nd
     text = values.astype("string").str.strip()
     wkt = text.str.upper().str.extract(_WKT_POINT)
     pair = text.str.extract(_LAT_LON)
-    xs = pd.to_numeric(wkt[0], errors="coerce").fillna(pd.to_numeric(pair[1], errors="coerce"))
-    ys = pd.to_numeric(wkt[1], errors="coerce").fillna(pd.to_numeric(pair[0], errors="coerce"))
+
+    def number(part: pd.Series) -> pd.Series:  # floats with NaN (a column of "1" is Int64)
+        as_float = pd.to_numeric(part, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return pd.Series(as_float, index=part.index)
+
+    xs = number(wkt[0]).fillna(number(pair[1]))
+    ys = number(wkt[1]).fillna(number(pair[0]))
     filled = text.notna() & (text != "") & ~text.str.upper().isin(["POINT EMPTY", "()"])
     unread = filled & (xs.isna() | ys.isna())
     if unread.any():

@@ -167,6 +167,89 @@ def test_fuzz_case_csv(data, tmp_path):
     _either(lambda: read_cases(path, mapping))
 
 
+_DATE_BITS = st.sampled_from(
+    ["2024", "年", "12", "月", "5", "日", "号", "下午", "上午", "凌晨", "3", "时", "点", "04",
+     "分", "秒", "星期四", " ", ":", "-", "/", ".", "1733365800", "000", "T", "Z", "+08:00",
+     "PM", "Dec"]
+)  # fmt: skip
+
+
+@FUZZ
+@given(values=st.lists(st.lists(_DATE_BITS, max_size=10).map("".join) | st.text(max_size=16),
+                       min_size=1, max_size=6),
+       dayfirst=st.sampled_from([None, True, False]))  # fmt: skip
+def test_fuzz_date_text(values, dayfirst):
+    """Chinese date text and Unix times (session 28): a time, NaT, or the ambiguity error."""
+    from citydesk.incidents.import_csv import AmbiguousDates, parse_dates
+
+    try:
+        parsed = parse_dates(pd.Series(values), [], "Asia/Shanghai", dayfirst)
+    except AmbiguousDates:
+        return
+    assert len(parsed) == len(values)
+    years = parsed.dropna().dt.year
+    assert ((years >= 1900) & (years < 2200)).all()
+
+
+@FUZZ
+@given(
+    values=st.lists(
+        st.sampled_from(
+            ["POINT (24.94 60.17)", "(60.17, 24.94)", "", "POINT EMPTY", "point(1 2 3)"]
+        )
+        | st.text(alphabet="POINT()ZM .,-+0123456789eE", max_size=24),
+        min_size=1,
+        max_size=5,
+    )
+)
+@example(values=["(60.17, 24.94)", "point(1 2 3)"])  # found: "1" read as Int64, then NaN
+def test_fuzz_location_column(values, tmp_path_factory):  # fmt: skip
+    """One location column (session 28): coordinates, or one line naming the bad rows."""
+    from citydesk.incidents.import_csv import ColumnMapping, read_cases
+
+    folder = tmp_path_factory.mktemp("loc")
+    (folder / "m.toml").write_text(
+        '[columns]\nreported_at = "t"\nlocation = "loc"\n[defaults]\ncategory = "event:0401"\n',
+        encoding="utf-8",
+    )
+    frame = pd.DataFrame({"t": "2024-03-05 09:30", "loc": values})
+    frame.to_csv(folder / "c.csv", index=False)
+    _either(lambda: read_cases(folder / "c.csv", ColumnMapping.load(folder / "m.toml")))
+
+
+@FUZZ
+@given(text=st.text(max_size=40) | st.lists(st.sampled_from(
+    ["12", "Main", "St", "Mannerheimintie", "B", "5", ",", "00100", "华兴街", "号", "市", "区",
+     "四川省", " ", "a", "-"]), max_size=8).map("".join))  # fmt: skip
+def test_fuzz_addresses(text):
+    """Addresses in every order (session 28): parsed, or None; geocoding says why in a line."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from citydesk.incidents.geocode import Geocoder, RangeFields, parse_address
+
+    parsed = parse_address(text)
+    assert parsed is None or (parsed[0] >= 0 and isinstance(parsed[1], str))
+    streets = gpd.GeoDataFrame(
+        {"name": ["Main St", "华兴街"], "a": [1, 1], "b": [99, 99], "c": [2, 2], "d": [100, 100]},
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(0, 50), (100, 50)])],
+        crs=3067,
+    ).set_geometry(
+        gpd.GeoSeries([LineString([(385000, 6672000), (385100, 6672000)])] * 2, crs=3067)
+    )
+    _either(lambda: Geocoder(streets, RangeFields("name", "a", "b", "c", "d")).geocode(text))
+
+
+@FUZZ
+@given(bounds=st.tuples(*[st.floats(allow_nan=True, allow_infinity=True, width=32)] * 4))
+def test_fuzz_crs_guess(bounds):
+    """Any bounds, even nonsense: a list of CRSs (maybe empty), never an exception."""
+    from citydesk.layers.crs_guess import guess_crs
+
+    near = (24.93, 60.16, 24.95, 60.17)
+    assert isinstance(guess_crs(bounds, near=near), list)
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
