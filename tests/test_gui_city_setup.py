@@ -44,6 +44,13 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     dialog.combos[("streets", "name")].setCurrentText("路名")
     lines = [dialog.checks.item(i).text() for i in range(dialog.checks.count())]
     assert "Planning scenarios: partly" in " ".join(lines)
+    # the code typed above counts at once (the list said "no admin_code" until Save)
+    assert not any("no admin_code" in line for line in lines), lines
+    dialog.admin_code.setText("")
+    assert any(
+        "no admin_code" in dialog.checks.item(i).text() for i in range(dialog.checks.count())
+    )
+    dialog.admin_code.setText("510104")
     _shot(dialog, "city_setup_proposed.png")
     dialog.save()
     stored = project_profile(project)

@@ -61,6 +61,10 @@ class CitySetupDialog(QDialog):
         self.crs = QLineEdit(self.profile.crs)
         self.admin_code = QLineEdit(self.profile.admin_code)
         self.admin_code.setPlaceholderText("510104")
+        for edit in (self.name, self.timezone, self.currency, self.crs, self.admin_code):
+            # the readiness list follows the header too (it said "no admin_code" under a
+            # typed code until Save)
+            edit.textChanged.connect(self._header_changed)
         form = QFormLayout()
         form.addRow(tr("City"), self.name)
         form.addRow(tr("Time zone"), self.timezone)
@@ -144,6 +148,18 @@ class CitySetupDialog(QDialog):
         else:
             self._check()
 
+    def _header_changed(self, _text: str = "") -> None:
+        self._apply_header()
+        if hasattr(self, "checks"):
+            self._check()
+
+    def _apply_header(self) -> None:
+        self.profile.name = self.name.text().strip()
+        self.profile.timezone = self.timezone.text().strip()
+        self.profile.currency = self.currency.text().strip()
+        self.profile.crs = self.crs.text().strip()
+        self.profile.admin_code = self.admin_code.text().strip()
+
     def _check(self) -> None:
         self.checks.clear()
         for check in check_city(self.profile, self.fields):
@@ -175,11 +191,7 @@ class CitySetupDialog(QDialog):
 
     def text(self) -> str:
         """The profile as it would be stored (header fields applied)."""
-        self.profile.name = self.name.text().strip()
-        self.profile.timezone = self.timezone.text().strip()
-        self.profile.currency = self.currency.text().strip()
-        self.profile.crs = self.crs.text().strip()
-        self.profile.admin_code = self.admin_code.text().strip()
+        self._apply_header()
         return profile_to_toml(self.profile)
 
     def save(self) -> None:
