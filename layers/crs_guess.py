@@ -112,15 +112,24 @@ def guess_crs(
         # geographic CRS if it has one (CGCS2000), else WGS 84
         return [c for c in candidates if c.is_geographic][:1] or [CRS.from_epsg(4326)]
     if near is not None:
-        # the project's datum first: of NAD83, NAD83(HARN) and NAD83(2011) state planes
-        # that place the data alike, the one matching the project's other layers
-        # (or at least its ellipsoid: a GeoJSON's "EUREF-FIN" is ETRS89 by another name)
-        own = candidates[0].geodetic_crs if candidates else None
+        # the preferred CRSs' datum first: of NAD83, NAD83(HARN) and NAD83(2011) state
+        # planes that place the data alike, the one matching the project; then an ellipsoid
+        # of the same size (a GeoJSON's "EUREF-FIN" is ETRS89 by another name; CGCS2000
+        # zones ahead of Xian 1980's and Beijing 1954's, which place Chinese data alike too)
+        own = [c.geodetic_crs for c in candidates if c.geodetic_crs is not None]
 
         def unlike(c: CRS) -> tuple[bool, bool]:
-            if own is None or c.geodetic_crs is None:
+            theirs = c.geodetic_crs
+            if theirs is None or not own:
                 return (True, True)
-            return (c.geodetic_crs != own, c.ellipsoid != own.ellipsoid)
+            size = theirs.ellipsoid.semi_major_metre if theirs.ellipsoid else math.nan
+            return (
+                not any(theirs == o for o in own),
+                not any(
+                    o.ellipsoid is not None and abs(o.ellipsoid.semi_major_metre - size) < 1
+                    for o in own
+                ),
+            )
 
         candidates.extend(sorted(_nearby_projected(near), key=unlike))
     found: list[CRS] = []

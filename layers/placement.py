@@ -41,7 +41,7 @@ def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -
     others = [lay for lay in project.layers.values() if lay.id != layer.id]
     home = layers_extent(others, CRS.from_epsg(4326)) if others else None
     near = home if home is not None and all(math.isfinite(v) for v in home) else None
-    guesses = guess_crs(layer.extent, near=near, preferred=[project.crs])
+    guesses = guess_crs(layer.extent, near=near, preferred=[project.crs, _profile_crs(project)])
     if not guesses:
         return _(
             "layer '{name}' has no CRS, and its coordinates fit none near the project: it is "
@@ -56,6 +56,21 @@ def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -
     if also:
         line += " " + _("(they also fit {others})").format(others=also)
     return line
+
+
+def _profile_crs(project: Project) -> CRS | None:
+    """The city profile's working CRS (the city's own projected CRS), if the project has a
+    profile: the likeliest CRS of the city's files after the project's."""
+    from .city_profile import ProfileError, parse_profile
+    from .errors import CityDeskError
+
+    text = (project.metadata or {}).get("city_profile")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return CRS.from_user_input(parse_profile(text).crs)
+    except (ProfileError, CityDeskError, ValueError):
+        return None  # a profile the project cannot use is city check's to report
 
 
 def placement_warning(project: Project, layer: Layer) -> str | None:

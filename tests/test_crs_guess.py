@@ -41,6 +41,16 @@ def test_the_project_crs_then_its_datum_then_lon_lat():
     tm35 = _bounds(HELSINKI, 3067)
     assert _codes(guess_crs(tm35, near=HELSINKI, preferred=[CRS.from_epsg(3067)]))[0] == 3067
     assert guess_crs(tm35, near=CAMBRIDGE, preferred=[feet]) == []
+    # Chinese data in a CGCS2000 zone (with its zone prefix) in a WGS 84 project: CGCS2000
+    # (the same ellipsoid size) ahead of Xian 1980 and Beijing 1954, which place it alike
+    beijing = (116.39, 39.905, 116.41, 39.925)
+    wgs84 = CRS.from_epsg(4326)
+    assert _codes(guess_crs(_bounds(beijing, 4527), near=beijing, preferred=[wgs84]))[0] == 4527
+    # the city profile's CRS counts as the project's: a CGCS2000 zone before WGS 84's UTM
+    with_profile = guess_crs(
+        _bounds(beijing, 4548), near=beijing, preferred=[wgs84, CRS.from_epsg(4544)]
+    )
+    assert with_profile[0].geodetic_crs.name == "China Geodetic Coordinate System 2000"
     # without a place, only the preferred CRS inside its area of use, or lon/lat
     assert _codes(guess_crs(tm35, preferred=[CRS.from_epsg(3067)])) == [3067]
     assert guess_crs(tm35) == []
