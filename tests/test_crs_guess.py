@@ -91,6 +91,12 @@ def test_validate_says_lon_lat_or_projected_without_naming_a_city(tmp_path, caps
     assert main(["layers", "validate", str(projected)]) == 1
     out = capsys.readouterr().out
     assert "the coordinates are projected" in out and "Massachusetts" not in out
+    # converting to another CRS needs the one it is in: lon/lat numbers are said so
+    to = str(tmp_path / "out.gpkg")
+    assert main(["layers", "convert", str(lonlat), to, "--to-crs", "EPSG:3067"]) == 2
+    assert "look like longitude/latitude: give --assign-crs EPSG:4326" in capsys.readouterr().err
+    assert main(["layers", "convert", str(projected), to, "--to-crs", "EPSG:4326"]) == 2
+    assert "give --assign-crs with the CRS the data was made in" in capsys.readouterr().err
 
 
 @pytest.fixture()

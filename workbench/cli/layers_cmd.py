@@ -198,11 +198,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
             print(_("repaired {n} geometries").format(n=count))
         if args.to_crs:
             if layer.crs is None:
+                from citydesk.layers.crs_guess import guess_crs
                 from citydesk.layers.errors import CRSError
 
+                lonlat = bool(guess_crs(layer.extent))  # numbers inside +-180/+-90
                 raise CRSError(
                     _("the input has no CRS, so it cannot be reprojected"),
-                    _("give --assign-crs with the CRS the data was made in"),
+                    _("its coordinates look like longitude/latitude: give --assign-crs EPSG:4326")
+                    if lonlat
+                    else _("give --assign-crs with the CRS the data was made in"),
                     path=args.file,
                 )
             layer.set_data(layer.data.to_crs(parse_crs(args.to_crs)))
