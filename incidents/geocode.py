@@ -87,17 +87,21 @@ class RangeFields:
     @classmethod
     def from_profile(cls, profile) -> RangeFields:
         """The profile's columns; one it does not map is named with the fix."""
-        from citydesk.layers.city_layers import require_field
+        return cls(*_mapped(profile, "streets", ("name", *RANGE_KEYS)))
 
-        layers = profile.layers if profile is not None else None
-        feature = _("The address geocoder")
-        return cls(
-            require_field(layers, "streets", "name", feature),
-            *(
-                require_field(layers, "streets", key, feature)
-                for key in ("left_from", "left_to", "right_from", "right_to")
-            ),
-        )
+
+#: the [layers.streets] house-number range columns
+RANGE_KEYS = ("left_from", "left_to", "right_from", "right_to")
+
+
+def _mapped(profile, role: str, keys: tuple[str, ...]) -> list[str]:
+    """The profile's columns of ``role`` for ``keys``, in order; the first it does not map
+    is named with the fix (MissingData)."""
+    from citydesk.layers.city_layers import require_field
+
+    layers = profile.layers if profile is not None else None
+    feature = _("The address geocoder")
+    return [require_field(layers, role, key, feature) for key in keys]
 
 
 def _parsed(address: str) -> tuple[int, str, bool]:
@@ -220,14 +224,7 @@ class PointFields:
 
     @classmethod
     def from_profile(cls, profile) -> PointFields:
-        from citydesk.layers.city_layers import require_field
-
-        layers = profile.layers if profile is not None else None
-        feature = _("The address geocoder")
-        return cls(
-            require_field(layers, "addresses", "street", feature),
-            require_field(layers, "addresses", "number", feature),
-        )
+        return cls(*_mapped(profile, "addresses", ("street", "number")))
 
 
 _HOUSE = re.compile(r"^\s*(\d+)\s*([A-Za-z]?)(?![A-Za-z])")

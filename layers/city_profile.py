@@ -307,7 +307,8 @@ def _check_land_use(p: CityProfile, reader: Reader) -> None:
     check_pairs(reader, p.planning.compatibility, "planning.compatibility")
 
 
-def _profile_in(metadata: dict | None) -> CityProfile | None:
+def profile_in_metadata(metadata: dict | None) -> CityProfile | None:
+    """The profile a project's metadata holds (a loaded project), None if none or broken."""
     text = (metadata or {}).get(SETTING)
     if not (isinstance(text, str) and text.strip()):
         return None
@@ -320,7 +321,7 @@ def _profile_in(metadata: dict | None) -> CityProfile | None:
 def credits_of(metadata: dict | None) -> str:
     """The data credits a map or report of the project prints: the city profile's, else the
     project's own ``credits`` setting (projects made before city profiles)."""
-    profile = _profile_in(metadata)
+    profile = profile_in_metadata(metadata)
     if profile is not None and profile.credits:
         return profile.credits
     return str((metadata or {}).get("credits", "") or "")
@@ -328,7 +329,7 @@ def credits_of(metadata: dict | None) -> str:
 
 def currency_of(metadata: dict | None) -> str:
     """The ISO 4217 code money is shown in ('' when the project has no profile)."""
-    profile = _profile_in(metadata)
+    profile = profile_in_metadata(metadata)
     return profile.currency if profile is not None else ""
 
 

@@ -251,7 +251,8 @@ def check_coordinates_fit_crs(
     )
 
 
-def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+def boxes_meet(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Two (x0, y0, x1, y1) boxes overlap or touch."""
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
@@ -272,10 +273,10 @@ def check_against_expected_area(
         expected_lonlat[2] + margin_deg,
         expected_lonlat[3] + margin_deg,
     )
-    if _overlaps(lonlat, grown):
+    if boxes_meet(lonlat, grown):
         return CRSPlausibility(True)
     swapped = (lonlat[1], lonlat[0], lonlat[3], lonlat[2])
-    if crs.is_geographic and _overlaps(swapped, grown):
+    if crs.is_geographic and boxes_meet(swapped, grown):
         return CRSPlausibility(
             False,
             _(

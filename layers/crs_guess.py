@@ -23,6 +23,8 @@ from pyproj.database import query_crs_info
 from pyproj.enums import PJType
 from pyproj.exceptions import ProjError
 
+from .crs import boxes_meet
+
 Bounds = tuple[float, float, float, float]
 
 #: how far beyond the project's area the data may lie and still fit: half the area's size,
@@ -30,16 +32,13 @@ Bounds = tuple[float, float, float, float]
 MIN_MARGIN_DEG = 0.05
 
 
-def _meets(a: Bounds, b: Bounds) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
 def _grown(near: Bounds) -> Bounds:
     pad = max(0.5 * max(near[2] - near[0], near[3] - near[1]), MIN_MARGIN_DEG)
     return (near[0] - pad, near[1] - pad, near[2] + pad, near[3] + pad)
 
 
-def _in_degrees(bounds: Bounds) -> bool:
+def in_degrees(bounds: Bounds) -> bool:
+    """Every value within +-180 / +-90: almost always longitude/latitude."""
     return max(abs(bounds[0]), abs(bounds[2])) <= 180 and max(abs(bounds[1]), abs(bounds[3])) <= 90
 
 
@@ -47,7 +46,7 @@ def placed_lonlat(bounds: Bounds, crs: CRS) -> Bounds | None:
     """Where data with these bounds lands in lon/lat if it is in ``crs`` (None: nowhere).
     The CRS's own datum is used: a datum shift of metres does not matter for a guess."""
     if crs.is_geographic:
-        return bounds if _in_degrees(bounds) else None
+        return bounds if in_degrees(bounds) else None
     # the corners and the middle, not transform_bounds: its densified edges raise "outside
     # of projection domain" for plain state-plane boxes in pyproj 3.7
     xs = [bounds[0], bounds[2], bounds[0], bounds[2], (bounds[0] + bounds[2]) / 2]
@@ -58,7 +57,7 @@ def placed_lonlat(bounds: Bounds, crs: CRS) -> Bounds | None:
     except (ProjError, TypeError):
         return None
     placed = (min(lons), min(lats), max(lons), max(lats))
-    if not all(math.isfinite(v) for v in placed) or not _in_degrees(placed):
+    if not all(math.isfinite(v) for v in placed) or not in_degrees(placed):
         return None
     return placed
 
@@ -68,9 +67,9 @@ def _fits(bounds: Bounds, crs: CRS, near: Bounds | None) -> bool:
     if placed is None:
         return False
     if near is not None:
-        return _meets(placed, _grown(near))
+        return boxes_meet(placed, _grown(near))
     area = crs.area_of_use
-    return area is None or _meets(placed, area.bounds)
+    return area is None or boxes_meet(placed, area.bounds)
 
 
 def _nearby_projected(near: Bounds) -> list[CRS]:
@@ -106,7 +105,7 @@ def guess_crs(
     if not all(math.isfinite(v) for v in bounds):
         return []
     candidates: list[CRS] = [c for c in preferred if c is not None]
-    if _in_degrees(bounds):
+    if in_degrees(bounds):
         # numbers within +-180/+-90 as projected metres or feet would be a patch a few
         # hundred metres across at the CRS's false origin: lon/lat, in the project's
         # geographic CRS if it has one (CGCS2000), else WGS 84

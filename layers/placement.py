@@ -10,6 +10,7 @@ import math
 from pyproj import CRS, Geod, Transformer
 from pyproj.exceptions import ProjError
 
+from .crs import boxes_meet
 from .i18n import _
 from .layer import Layer
 from .project import Project, bounds_in, layers_extent
@@ -19,10 +20,6 @@ def _bounds_in(layer: Layer, project: Project, swap: bool = False):
     x0, y0, x1, y1 = layer.extent
     box = (y0, x0, y1, x1) if swap else (x0, y0, x1, y1)
     return bounds_in(box, layer.crs, project.crs)
-
-
-def _meets(a, b) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -> str | None:
@@ -60,17 +57,11 @@ def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -
 
 def _profile_crs(project: Project) -> CRS | None:
     """The city profile's working CRS (the city's own projected CRS), if the project has a
-    profile: the likeliest CRS of the city's files after the project's."""
-    from .city_profile import ProfileError, parse_profile
-    from .errors import CityDeskError
+    usable profile: the likeliest CRS of the city's files after the project's."""
+    from .city_profile import profile_in_metadata
 
-    text = (project.metadata or {}).get("city_profile")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        return CRS.from_user_input(parse_profile(text).crs)
-    except (ProfileError, CityDeskError, ValueError):
-        return None  # a profile the project cannot use is city check's to report
+    profile = profile_in_metadata(project.metadata)
+    return CRS.from_user_input(profile.crs) if profile is not None else None
 
 
 def placement_warning(project: Project, layer: Layer) -> str | None:
@@ -86,11 +77,11 @@ def placement_warning(project: Project, layer: Layer) -> str | None:
     pad = max(home[2] - home[0], home[3] - home[1]) * 0.5
     home = (home[0] - pad, home[1] - pad, home[2] + pad, home[3] + pad)
     placed = _bounds_in(layer, project)
-    if placed is not None and _meets(placed, home):
+    if placed is not None and boxes_meet(placed, home):
         return None
     if layer.crs.is_geographic:
         swapped = _bounds_in(layer, project, swap=True)
-        if swapped is not None and _meets(swapped, home):
+        if swapped is not None and boxes_meet(swapped, home):
             return _(
                 "layer '{name}' lies far from the project, but would lie on it with latitude "
                 "and longitude exchanged: the columns look swapped (give --x-field for "

@@ -590,9 +590,9 @@ def validate_path(
 def _missing_crs(bounds: tuple[float, float, float, float] | None) -> Issue:
     """No CRS: the fix names lon/lat when the coordinates are in degrees' range (a file can
     say nothing more without knowing where the city is; a project checks that on adding)."""
-    from .crs_guess import guess_crs
+    from .crs_guess import in_degrees
 
-    lonlat = bounds is not None and bool(guess_crs(bounds))
+    lonlat = bounds is not None and in_degrees(bounds)
     if lonlat:
         fix = _(
             "the coordinates look like longitude/latitude: assign EPSG:4326 (or EPSG:4490 "

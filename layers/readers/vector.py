@@ -178,10 +178,12 @@ def read_vector(
     kwargs: dict[str, Any] = {}
     if encoding:
         kwargs["encoding"] = gdal_encoding_name(encoding)
-    if layer is None:
-        layer = 0  # the first, as GDAL would, without pyogrio's warning on stderr
+    # the first layer when none is named, as GDAL would, without pyogrio's warning on
+    # stderr; ``layer`` stays None for the messages (a file that fails is unreadable, not
+    # missing a layer "0")
+    which = 0 if layer is None else layer
     try:
-        info = pyogrio.read_info(str(path), layer=layer, **kwargs)
+        info = pyogrio.read_info(str(path), layer=which, **kwargs)
         total = int(info.get("features") or 0)
         facts.update(
             driver=info.get("driver"),
@@ -193,7 +195,7 @@ def read_vector(
         done = 0
         with pyogrio.open_arrow(
             str(path),
-            layer=layer,
+            layer=which,
             bbox=bbox,
             where=where,
             columns=columns,

@@ -198,10 +198,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
             print(_("repaired {n} geometries").format(n=count))
         if args.to_crs:
             if layer.crs is None:
-                from citydesk.layers.crs_guess import guess_crs
+                from citydesk.layers.crs_guess import in_degrees
                 from citydesk.layers.errors import CRSError
 
-                lonlat = bool(guess_crs(layer.extent))  # numbers inside +-180/+-90
+                lonlat = in_degrees(layer.extent)
                 raise CRSError(
                     _("the input has no CRS, so it cannot be reprojected"),
                     _("its coordinates look like longitude/latitude: give --assign-crs EPSG:4326")
