@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -276,12 +276,17 @@ def file_calendar(path: str | Path) -> WorkingCalendar:
     return calendar_from_profile(profile) if profile is not None else WorkingCalendar()
 
 
-def project_calendar(project: str | Path) -> WorkingCalendar:
+_READ: Any = object()  # "read the project's profile"
+
+
+def project_calendar(project: str | Path, profile: Any = _READ) -> WorkingCalendar:
     """The working calendar of a project's city profile; a project without a profile gets
-    office hours 9-18, Monday to Friday, in UTC, and a warning that says how to set one."""
+    office hours 9-18, Monday to Friday, in UTC, and a warning that says how to set one.
+    ``profile``: the project's, when the caller has read it already (None: it has none)."""
     from citydesk.layers.city_profile import project_profile
 
-    profile = project_profile(project)
+    if profile is _READ:
+        profile = project_profile(project)
     if profile is None:
         if str(project) not in _WARNED:  # once per project and process, not per store opened
             _WARNED.add(str(project))

@@ -243,8 +243,12 @@ def project_catalogue(project: str | Path) -> Catalogue:
     its profile's ``[[categories]]`` (docs/INCIDENTS.md)."""
     from citydesk.layers.city_profile import profile_or_none
 
+    return catalogue_for(profile_or_none(project))
+
+
+def catalogue_for(profile) -> Catalogue:
+    """The shipped catalogue and the ``[[categories]]`` of ``profile`` (None: none)."""
     catalogue = Catalogue.default()
-    profile = profile_or_none(project)
     if profile is not None and profile.categories:
         catalogue.add_local(profile.categories, version=profile.name)
     return catalogue

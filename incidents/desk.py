@@ -9,6 +9,8 @@ enforced there whatever the view shows; the view only hides what the role may no
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -93,11 +95,13 @@ class DispatchDesk:
         lang: str = "en",
         network_spec: NetworkSpec | None = None,
         address_fields: RangeFields | None = None,
-        address_points: AddressPoints | None = None,
+        address_points: Callable[[], AddressPoints | None] | None = None,
     ) -> None:
         self.store = store
         self.address_fields = address_fields  # the profile's house-number range columns
-        self.address_points = address_points  # the city's address points, if it has them
+        # reads the city's address points when an address is first looked up (a city's
+        # register can hold hundreds of thousands: not read for a desk that never asks)
+        self.address_points = address_points
         self.network_spec = network_spec  # the city profile's street columns
         self.actor = actor
         self.role = Role(role)
@@ -132,7 +136,8 @@ class DispatchDesk:
             if self.streets is not None and self.address_fields is not None
             else None
         )
-        if ranges is None and self.address_points is None:
+        points = self.address_points() if self.address_points is not None else None
+        if ranges is None and points is None:
             raise CityDeskError(
                 _("the city profile maps no address points and no house-number ranges"),
                 _(
@@ -141,7 +146,7 @@ class DispatchDesk:
                     "city profile, or click the place on the map."
                 ),
             )
-        return ChainedGeocoder(self.address_points, ranges)
+        return ChainedGeocoder(points, ranges)
 
     # --- reading ---------------------------------------------------------------------------
     def cases(self, filt: CaseFilter | None = None, now: dt.datetime | None = None):
@@ -301,7 +306,7 @@ def open_desk(
     except MissingData:
         address_fields = None  # the desk works without; finding an address says why
     ids = {layer.get("id") for layer in meta.get("layers", [])}
-    address_points = _address_points(project, profile, ids)
+    address_points = functools.partial(_address_points, project, profile, ids)
     lines = None
     if streets in ids:
         from citydesk.layers.readers.vector import read_vector

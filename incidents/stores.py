@@ -43,18 +43,21 @@ def open_project_store(project: str | Path, grid: Any = MISSING) -> CaseStore:
     ``grid`` is the project's grid frame when the caller has already read it, None for no
     grid codes; by default it is read from the project, which also refuses a file that is not
     a CityDesk project with a clear message."""
+    from citydesk.layers.city_profile import project_profile
+
     from .calendar import project_calendar
-    from .categories import project_catalogue
+    from .categories import catalogue_for
     from .grid_index import GridIndex
     from .project_grid import read_project_grid
 
     if grid is MISSING:
         grid = read_project_grid(project)
+    profile = project_profile(project)  # read once: the calendar and the categories
     return open_store(
         store_place(project),
         grid=GridIndex(grid) if grid is not None else None,
-        calendar=project_calendar(project),  # due times on the city's own calendar
-        catalogue=project_catalogue(project),  # the shipped categories and the city's own
+        calendar=project_calendar(project, profile),  # due times on the city's own calendar
+        catalogue=catalogue_for(profile),  # the shipped categories and the city's own
     )
 
 

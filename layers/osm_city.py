@@ -207,20 +207,23 @@ def osm_buildings(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
     return buildings
 
 
-def osm_facilities(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
-    """Every amenity, point or polygon, as a point with its ``kind``."""
+def _tagged_points(
+    extract: OsmExtract, crs, tags: dict[str, str], with_name: bool = False
+) -> gpd.GeoDataFrame:
+    """Every node and area that has all ``tags`` (column -> OSM key) as a point inside the
+    feature, with its ``osm_id``, those columns and, if asked, its ``name``."""
     parts = []
     for layer in ("points", "multipolygons"):
-        kind = extract.tag(layer, "amenity")
-        chosen = kind.notna().to_numpy()
+        values = {column: extract.tag(layer, key) for column, key in tags.items()}
+        chosen = np.logical_and.reduce([v.notna().to_numpy() for v in values.values()])
         frame = extract.layers[layer][chosen].reset_index(drop=True)
+        columns = {"osm_id": _osm_ids(frame).to_numpy()}
+        if with_name:
+            columns["name"] = frame["name"].to_numpy() if "name" in frame else None
+        columns.update({column: v[chosen].to_numpy() for column, v in values.items()})
         parts.append(
             gpd.GeoDataFrame(
-                {
-                    "osm_id": _osm_ids(frame).to_numpy(),
-                    "name": frame["name"].to_numpy() if "name" in frame else None,
-                    "kind": kind[chosen].to_numpy(),
-                },
+                columns,
                 geometry=gpd.GeoSeries(
                     shapely.point_on_surface(shapely.make_valid(frame.geometry.values)),
                     crs="EPSG:4326",
@@ -228,32 +231,20 @@ def osm_facilities(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
             )
         )
     return pd.concat(parts, ignore_index=True).to_crs(crs)
+
+
+def osm_facilities(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
+    """Every amenity, point or polygon, as a point with its ``kind``."""
+    return _tagged_points(extract, crs, {"kind": "amenity"}, with_name=True)
 
 
 def osm_addresses(extract: OsmExtract, crs) -> gpd.GeoDataFrame:
     """Every address OpenStreetMap has (``addr:street`` and ``addr:housenumber`` on a node,
     a building or another area) as a point: the intake desk's gazetteer, since OSM streets
     carry no house-number ranges."""
-    parts = []
-    for layer in ("points", "multipolygons"):
-        street = extract.tag(layer, "addr:street")
-        number = extract.tag(layer, "addr:housenumber")
-        chosen = (street.notna() & number.notna()).to_numpy()
-        frame = extract.layers[layer][chosen].reset_index(drop=True)
-        parts.append(
-            gpd.GeoDataFrame(
-                {
-                    "osm_id": _osm_ids(frame).to_numpy(),
-                    "street": street[chosen].to_numpy(),
-                    "housenumber": number[chosen].to_numpy(),
-                },
-                geometry=gpd.GeoSeries(
-                    shapely.point_on_surface(shapely.make_valid(frame.geometry.values)),
-                    crs="EPSG:4326",
-                ),
-            )
-        )
-    return pd.concat(parts, ignore_index=True).to_crs(crs)
+    return _tagged_points(
+        extract, crs, {"street": "addr:street", "housenumber": "addr:housenumber"}
+    )
 
 
 def osm_boundary(
