@@ -662,7 +662,6 @@ def _parse_part(
     )
 
 
-_WKT_POINT = r"^\s*POINT\s*(?:Z\s*|M\s*|ZM\s*)?\(\s*(\S+)\s+(\S+)(?:\s+\S+)*\s*\)\s*$"
 _LAT_LON = r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)\s*$"
 
 
@@ -670,16 +669,23 @@ def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.nd
     """x and y from one column: ``POINT (x y)`` (WKT, x first) or ``(lat, lon)`` (Socrata's
     location format, latitude first). Empty cells have no place; any other text is refused
     with its lines, never guessed."""
+    import shapely
+
     text = values.astype("string").str.strip()
-    wkt = text.str.upper().str.extract(_WKT_POINT)
+    # WKT read by shapely, as a layer's WKT column is (layers/readers/csv_points.py)
+    maybe_wkt = text.where(text.str.upper().str.startswith("POINT"), None)
+    geoms = shapely.from_wkt(maybe_wkt.to_numpy(dtype=object, na_value=None), on_invalid="ignore")
+    point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
     pair = text.str.extract(_LAT_LON)
 
     def number(part: pd.Series) -> pd.Series:  # floats with NaN (a column of "1" is Int64)
         as_float = pd.to_numeric(part, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         return pd.Series(as_float, index=part.index)
 
-    xs = number(wkt[0]).fillna(number(pair[1]))
-    ys = number(wkt[1]).fillna(number(pair[0]))
+    x_wkt, y_wkt = np.full(len(text), np.nan), np.full(len(text), np.nan)
+    x_wkt[point], y_wkt[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
+    xs = pd.Series(x_wkt, index=text.index).fillna(number(pair[1]))
+    ys = pd.Series(y_wkt, index=text.index).fillna(number(pair[0]))
     filled = text.notna() & (text != "") & ~text.str.upper().isin(["POINT EMPTY", "()"])
     unread = filled & (xs.isna() | ys.isna())
     if unread.any():
