@@ -418,8 +418,28 @@ def iter_cases(
     turned into new-case columns as :func:`read_cases` does; a part that cannot be used
     raises, naming its file lines."""
     path = Path(path)
+    for part in read_parts(path, rows):
+        yield _parse_part(part.frame, part.bad, mapping, path, part.lines, part.delimiter)
+
+
+@dataclass
+class RawPart:
+    """Rows of a case file as text, before any mapping: what the import and the mapping
+    draft (:mod:`.mapping_draft`) both read."""
+
+    frame: pd.DataFrame  # every cell as text, blank cells missing
+    bad: list[int]  # file lines the CSV reader skipped (a row with too many fields)
+    lines: Lines
+    delimiter: str = ","
+
+
+def read_parts(path: str | Path, rows: int | None = PART_ROWS) -> Iterator[RawPart]:
+    """A CSV (its encoding and delimiter detected) or an Excel workbook's first sheet,
+    ``rows`` rows at a time (all at once for None); an unreadable or empty file raises
+    :class:`CaseImportError`."""
+    path = Path(path)
     if is_spreadsheet(path):
-        yield _parse_part(read_sheet(path, CaseImportError), [], mapping, path, SheetLines())
+        yield RawPart(read_sheet(path, CaseImportError), [], SheetLines())
         return
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)
@@ -486,7 +506,7 @@ def iter_cases(
             if parts and frame.empty:
                 break
             parts += 1
-            yield _parse_part(frame, lines.of_records(bad), mapping, path, lines, delimiter)
+            yield RawPart(frame, lines.of_records(bad), lines, delimiter)
             if reader is None:
                 break
     if not parts:

@@ -35,10 +35,8 @@ def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -
     from .crs import crs_label
     from .crs_guess import guess_crs
 
-    others = [lay for lay in project.layers.values() if lay.id != layer.id]
-    home = layers_extent(others, CRS.from_epsg(4326)) if others else None
-    near = home if home is not None and all(math.isfinite(v) for v in home) else None
-    guesses = guess_crs(layer.extent, near=near, preferred=[project.crs, _profile_crs(project)])
+    near, preferred = crs_hints(project, but=layer.id)
+    guesses = guess_crs(layer.extent, near=near, preferred=preferred)
     if not guesses:
         return _(
             "layer '{name}' has no CRS, and its coordinates fit none near the project: it is "
@@ -53,6 +51,16 @@ def settle_missing_crs(project: Project, layer: Layer, how: str | None = None) -
     if also:
         line += " " + _("(they also fit {others})").format(others=also)
     return line
+
+
+def crs_hints(project: Project, but: str | None = None):
+    """(where the project's layers are, in lon/lat, or None; the CRSs its data is likeliest
+    in: the project's, then its city profile's), what :func:`.crs_guess.guess_crs` weighs
+    coordinates of unknown CRS against. ``but`` leaves out the layer being placed."""
+    others = [lay for lay in project.layers.values() if lay.id != but]
+    home = layers_extent(others, CRS.from_epsg(4326)) if others else None
+    near = home if home is not None and all(math.isfinite(v) for v in home) else None
+    return near, [project.crs, _profile_crs(project)]
 
 
 def _profile_crs(project: Project) -> CRS | None:

@@ -497,3 +497,40 @@ def test_helsinki_layers_are_held_as_arrays_and_give_back_the_same_frames(city, 
             added = read_layer(path)
             assert added.compact and added.extent == tuple(float(v) for v in plain.total_bounds)
             assert_geodataframe_equal(added.data, read_vector(path)[0])
+
+
+def test_a_finnish_feedback_export_gets_a_drafted_mapping(city, tmp_path, capsys):
+    """A city feedback export no mapping ships for (Finnish headers, ';', day-first dates,
+    x/y in ETRS-TM35FIN): `cases mapping` drafts one with the project's zone and a CRS that
+    places the x/y in Helsinki, and the import reads the file with it."""
+    import shutil
+
+    from pyproj import Transformer
+
+    from citydesk.incidents.stores import open_project_store
+
+    project = Path(shutil.copyfile(city, tmp_path / "helsinki.gpkg"))
+    to_tm35 = Transformer.from_crs(4326, 3067, always_xy=True)
+    rows = ["Tunnus;Luotu;Ratkaistu;Tyyppi;Tila;Kuvaus;X;Y"]
+    for k, (lon, lat) in enumerate([(24.9414, 60.1719), (24.9384, 60.1699), (24.9520, 60.1680)]):
+        x, y = to_tm35.transform(lon, lat)
+        state, closed = ("Suljettu", "13.03.2024 09:00") if k == 0 else ("Avoin", "")
+        rows.append(
+            f"F-{k};0{k + 1}.03.2024 14:3{k};{closed};Roskat;{state};roskis täynnä;{x:.1f};{y:.1f}"
+        )
+    export = tmp_path / "palautteet.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["cases", "mapping", str(export), "--project", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "The import reads all 3 rows" in out, out
+    drafted = (tmp_path / "palautteet_mapping.toml").read_text(encoding="utf-8")
+    assert 'timezone = "Europe/Helsinki"' in drafted and "[coordinates]" in drafted
+    assert '"Suljettu" = "closed"' in drafted
+    mapping = str(tmp_path / "palautteet_mapping.toml")
+    imported = ["cases", "import", str(export), "--mapping", mapping, "--project", str(project)]
+    assert main(imported) == 0
+    with open_project_store(project) as store:
+        cases = store.query()
+    cases = cases[cases["source"] == "palautteet"]  # the source is named after the file
+    assert len(cases) == 3 and (cases["status"] == "closed").sum() == 1
+    assert cases["lon"].between(24.93, 24.96).all() and cases["lat"].between(60.16, 60.18).all()

@@ -103,3 +103,41 @@ def test_an_open311_file_takes_a_mapping_only_when_one_is_chosen(qtbot, tmp_path
     window.import_cases(str(data), str(toml))
     qtbot.waitUntil(lambda: window.last_import is not None, timeout=60_000)
     assert "2 added" in window.last_import[0]
+
+
+def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, demo_copy):
+    """An export no mapping ships for: *Draft a mapping...* reads it in the background,
+    shows the draft to check, the user maps one more type and saves, the check says what the
+    import will read, and the import uses the draft."""
+    from test_mapping_draft import _boston
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    export = _boston(tmp_path)
+    dialog = window.import_cases_dialog()
+    dialog.draft_mapping()  # no file yet: said in the dialog, nothing asked
+    assert "Choose a CSV or Excel export first" in dialog.status.text()
+    dialog.file.setText(str(export))
+    target = tmp_path / "boston.toml"
+    dialog.draft_mapping(str(target))
+    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
+    review = dialog.draft_dialog
+    assert dialog.choice() == (str(export), str(target))
+    assert "The import reads all 4 rows" in review.summary.text()
+    assert 'category = "type"' in review.text.toPlainText()
+    review.grab().save(str(tmp_path / "draft.png"))
+    text = review.text.toPlainText().replace(
+        '# "Request for Pothole Repair" = ""', '"Request for Pothole Repair" = "event:0401"'
+    )
+    review.text.setPlainText(text)
+    review.save_and_check()
+    qtbot.waitUntil(lambda: review.checked is not None, timeout=60_000)
+    assert review.checked[0].startswith("The import reads all 4 rows")
+    assert '"Request for Pothole Repair" = "event:0401"' in target.read_text(encoding="utf-8")
+    review.close()
+    dialog.accept()
+    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=60_000)
+    assert "4 added" in window.last_import[0]
+    with open_project_store(demo_copy) as store:
+        cases = store.query()
+        pothole = cases[cases["source_id"] == "101005"].iloc[0]
+    assert pothole["category_code"] == "0401"

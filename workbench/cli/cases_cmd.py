@@ -35,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--project", required=True, help=_("the project (.gpkg) holding the cases"))
     imp.set_defaults(func=cmd_import)
 
+    draft = csub.add_parser(
+        "mapping", help=_("draft a column mapping from a case export, to check and import with")
+    )
+    draft.add_argument("file", help=_("the CSV or Excel (.xlsx) export"))
+    draft.add_argument("--project", help=_("the project (.gpkg): its time zone, categories, area"))
+    draft.add_argument("--out", help=_("where to write the mapping (default: FILE_mapping.toml)"))
+    draft.add_argument("--timezone", help=_("the zone of the file's times (default: the city's)"))
+    draft.set_defaults(func=cmd_mapping)
+
     exp = csub.add_parser("export", help=_("export cases: .csv .xlsx .gpkg, or Open311 .json .xml"))
     exp.add_argument("output", help=_("output file"))
     exp.add_argument("--project", required=True, help=_("the project (.gpkg)"))
@@ -536,4 +545,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             id=case.case_id, cell=case.grid_code, department=case.department, due=case.due_at
         )
     )
+    return 0
+
+
+def cmd_mapping(args: argparse.Namespace) -> int:
+    """Draft a column mapping from an export, write it, and say what the import would do."""
+    from citydesk.incidents.mapping_draft import write_draft
+
+    _path, _draft, lines = write_draft(args.file, args.out, args.project, args.timezone)
+    for line in lines:
+        print(line)
     return 0

@@ -21,8 +21,10 @@ from PyQt5.QtWidgets import (
 
 from citydesk.incidents.case_files import OPEN311_SUFFIXES
 from citydesk.incidents.import_csv import MAPPINGS
+from citydesk.layers.errors import CityDeskError
 
 from ..i18n import tr
+from .mapping_draft_dialog import MappingDraftDialog
 
 
 class CaseImportDialog(QDialog):
@@ -48,11 +50,17 @@ class CaseImportDialog(QDialog):
         for path in sorted(MAPPINGS.glob("*.toml")):
             self.mapping.addItem(path.stem, path.stem)
         self._shipped = {self.mapping.itemData(k) for k in range(1, self.mapping.count())}
-        form.addRow(
-            tr("Column mapping"),
-            _with_button(self.mapping, tr("Other mapping..."), self._choose_mapping),
-        )
+        mapping_row = _with_button(self.mapping, tr("Other mapping..."), self._choose_mapping)
+        # a system no mapping ships for: the draft reads the file and proposes one to check
+        self.draft_button = QPushButton(tr("Draft a mapping..."))
+        self.draft_button.clicked.connect(self.draft_mapping)
+        mapping_row.addWidget(self.draft_button)
+        form.addRow(tr("Column mapping"), mapping_row)
         column.addLayout(form)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        column.addWidget(self.status)
+        self.draft_dialog = None
         self.file.textChanged.connect(self._sync)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -73,6 +81,50 @@ class CaseImportDialog(QDialog):
         )
         if path:
             self.add_mapping(path)
+
+    def draft_mapping(self, target: str | None = None) -> None:
+        """Draft a mapping from the chosen CSV or workbook (with the project's time zone,
+        categories and area), in the background, then show it to check and edit."""
+        export = self.file.text().strip()
+        if not export or Path(export).suffix.lower() in OPEN311_SUFFIXES:
+            self.status.setText(tr("Choose a CSV or Excel export first: the draft reads it."))
+            return
+        if target is None:
+            suggested = str(Path(export).with_name(f"{Path(export).stem}_mapping.toml"))
+            target, _ = QFileDialog.getSaveFileName(
+                self, tr("Save the drafted mapping"), suggested, tr("Column mappings (*.toml)")
+            )
+            if not target:
+                return
+        window = self.parent()
+        project = getattr(getattr(window, "project", None), "path", None)
+        self.status.setText(tr("Reading {name}...").format(name=Path(export).name))
+
+        def work(_feedback):
+            from citydesk.incidents.mapping_draft import write_draft
+
+            try:
+                return write_draft(export, target, project, replace=True)
+            except CityDeskError as exc:  # said in this dialog, where the user is looking
+                return exc
+
+        def done(result) -> None:
+            if isinstance(result, CityDeskError):
+                self.status.setText(result.message)
+                return
+            path, _draft, lines = result
+            self.add_mapping(str(path))
+            self.status.setText(lines[-1])
+            self.draft_dialog = MappingDraftDialog(export, path, lines, window)
+            self.draft_dialog.open()
+
+        tasks = getattr(window, "tasks", None)
+        if tasks is None:
+            done(work(None))
+        else:
+            tasks.start(
+                tr("Drafting a mapping for {name}").format(name=Path(export).name), work, done
+            )
 
     def add_mapping(self, path: str) -> None:
         self.mapping.addItem(Path(path).name, path)

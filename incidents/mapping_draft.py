@@ -1,0 +1,674 @@
+"""A first column mapping drafted from a case export, for the user to check and import with.
+
+A city adopting CityDesk has its own case system's export (a 311 portal's CSV, a 数字城管
+Excel list, FixMyStreet's CSV). Writing the mapping by hand means reading every header and
+listing every complaint type and status word; the import refuses a file until every
+status is mapped. The draft does that reading: it names each column's role from the
+header's words (:file:`data/mapping_words.toml`, in several languages; no column name is in
+the code) *and* the content (a date column must hold dates, lon/lat numbers in range), lists
+every category, status and priority value with its row count, and proposes a category for
+each value it can: one a shipped mapping already maps, or a catalogue category whose name
+the value contains (Chinese) or shares most words with. Everything it guessed is written as
+a comment to check; nothing is imported until the user runs the import.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from citydesk.layers.i18n import _
+from citydesk.layers.readers.csv_dialect import to_numbers
+from citydesk.layers.toml_schema import read_toml_file
+
+from .categories import Catalogue
+from .import_csv import (
+    MAPPINGS,
+    AmbiguousDates,
+    CaseImportError,
+    ColumnMapping,
+    MappingColumns,
+    RawPart,
+    parse_dates,
+    read_parts,
+)
+
+log = logging.getLogger(__name__)
+
+WORDS_FILE = Path(__file__).parent / "data" / "mapping_words.toml"
+SAMPLE_ROWS = 5_000  # rows whose content decides a column's role
+MOST_VALUES = 500  # a category, status or priority column has at most this many values
+DATE_ROLES = ("reported_at", "closed_at", "due_at", "updated_at")
+TEXT_ROLES = ("category", "status", "priority", "department", "channel")
+#: what a date column is written in, tried in order on a sample (the general parser reads
+#: the rest at import time, slower): ISO first, then the orders 311 portals and Excel use
+DATE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+)
+
+
+#: the order a mapping file lists its columns in (as the shipped ones do)
+_ROLE_ORDER = [f.name for f in fields(MappingColumns)]
+
+
+@dataclass
+class Value:
+    """One value of a category, status or priority column, how often it occurs, and what
+    the draft proposes for it (None: nothing it could tell)."""
+
+    text: str
+    rows: int
+    proposal: str | int | None = None
+    why: str = ""
+
+
+@dataclass
+class MappingDraft:
+    source: str
+    columns: dict[str, str | list[str]]
+    rows: int
+    timezone: str
+    formats: list[str] = field(default_factory=list)
+    dayfirst: bool | None = None
+    crs: str | None = None  # of x/y columns that are not lon/lat
+    categories: list[Value] = field(default_factory=list)
+    default_category: str | None = None
+    statuses: list[Value] = field(default_factory=list)
+    priorities: list[Value] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # role -> how it was told
+    statuses_apply: bool = True  # False: no close time, so [statuses] is only a comment
+    notes: list[str] = field(default_factory=list)
+
+    def unmapped_rows(self) -> int:
+        return sum(v.rows for v in self.categories if v.proposal is None)
+
+    def toml(self) -> str:
+        """The draft as a mapping file, each guess with a comment saying how it was made."""
+        out = [
+            _("# Column mapping drafted by 'citydesk cases mapping' from {rows} rows.").format(
+                rows=f"{self.rows:,}"
+            ),
+            _("# Check every line marked '?', then: citydesk cases import FILE --mapping THIS"),
+            f"source = {_quote(self.source)}",
+            "",
+            "[columns]",
+        ]
+        for role, column in self.columns.items():
+            value = (
+                "[" + ", ".join(_quote(c) for c in column) + "]"
+                if isinstance(column, list)
+                else _quote(column)
+            )
+            out.append(f"{role} = {value}" + _comment(self.why.get(role, "")))
+        out += ["", "[dates]", "formats = [" + ", ".join(_quote(f) for f in self.formats) + "]"]
+        out.append(f"timezone = {_quote(self.timezone)}" + _comment(self.why.get("timezone", "")))
+        if self.dayfirst is not None:
+            out.append(f"dayfirst = {str(self.dayfirst).lower()}")
+        if self.crs:
+            out += ["", "[coordinates]", f"crs = {_quote(self.crs)}" + _comment(self.why["crs"])]
+        if self.categories:
+            out += ["", "[categories]"]
+            for v in self.categories:
+                if v.proposal is None:
+                    out.append(
+                        f'# {_quote(v.text)} = ""'
+                        + _comment(_("{n} rows: choose a category").format(n=f"{v.rows:,}"))
+                    )
+                else:
+                    line = f"{_quote(v.text)} = {_quote(str(v.proposal))}"
+                    out.append(line + _comment(f"{v.rows:,}; {v.why}"))
+        if self.default_category:
+            out += ["", "[defaults]"]
+            out.append(
+                f"category = {_quote(self.default_category)}"
+                + _comment(
+                    _("? every value not mapped above: {n} rows").format(
+                        n=f"{self.unmapped_rows():,}"
+                    )
+                )
+            )
+        for title, values in (("statuses", self.statuses), ("priorities", self.priorities)):
+            if values:
+                off = "# " if title == "statuses" and not self.statuses_apply else ""
+                out += ["", f"{off}[{title}]"]
+                for v in values:
+                    shown = _quote(v.proposal) if isinstance(v.proposal, str) else v.proposal
+                    line = f"{off}{_quote(v.text)} = {shown}"
+                    out.append(line + _comment(f"{v.rows:,}; {v.why}"))
+        return "\n".join(out) + "\n"
+
+
+def draft_mapping(
+    path: str | Path,
+    catalogue: Catalogue,
+    timezone: str | None = None,
+    near: tuple[float, float, float, float] | None = None,
+    preferred_crs: tuple = (),
+) -> MappingDraft:
+    """Read ``path`` (CSV or Excel, as the import reads it) and draft its mapping.
+
+    ``timezone`` is the city's (naive times in the file are in it); ``near`` the project's
+    area in lon/lat and ``preferred_crs`` the project's CRSs, which place x/y columns that
+    are not lon/lat (:func:`citydesk.layers.crs_guess.guess_crs`)."""
+    path = Path(path)
+    parts = read_parts(path)
+    first = next(parts)
+    sample = first.frame.head(SAMPLE_ROWS)
+    if sample.empty:
+        raise CaseImportError(
+            _("the file has its header but no rows"),
+            _("Export the cases with their rows; the draft reads what is in the file."),
+            path=str(path),
+        )
+    profiles = {str(c): _profile(sample[c], first, len(sample)) for c in sample.columns}
+    draft = MappingDraft(
+        source=_source_name(path),
+        columns={},
+        rows=0,
+        timezone=timezone or "UTC",
+    )
+    draft.why["timezone"] = _("the city's") if timezone else _("? no project given: check it")
+    _date_columns(draft, profiles)
+    _place_columns(draft, profiles, near, preferred_crs)
+    _text_columns(draft, profiles)
+    counts: dict[str, Counter[str]] = {r: Counter() for r in TEXT_ROLES if r in draft.columns}
+    for part in _chain(first, parts):
+        draft.rows += len(part.frame)
+        for role, counter in counts.items():
+            column = part.frame[str(draft.columns[role])].dropna().astype(str).str.strip()
+            counter.update(column[column != ""])
+    if "category" in counts:
+        _propose_categories(draft, counts["category"], catalogue)
+    if "status" in counts:
+        draft.statuses = [_status(text, n) for text, n in counts["status"].most_common()]
+        if not {"closed_at", "updated_at"} & set(draft.columns):
+            draft.statuses_apply = False
+            draft.notes.append(
+                _(
+                    "The file has statuses but no close or update time: the cases are imported "
+                    "open with the source's status kept, and [statuses] is left commented out "
+                    "(a closed case needs the time it closed)."
+                )
+            )
+    if "priority" in counts:
+        draft.priorities = [
+            _priority(text, n) for text, n in counts["priority"].most_common() if not _level(text)
+        ]
+    draft.columns = {r: draft.columns[r] for r in _ROLE_ORDER if r in draft.columns}
+    if not draft.categories and draft.default_category is None:
+        draft.default_category = _fallback_category(catalogue)
+        draft.notes.append(
+            _("No column of case types was found: every case is filed under {key}.").format(
+                key=draft.default_category
+            )
+        )
+    return draft
+
+
+def _chain(first: RawPart, rest):
+    yield first
+    yield from rest
+
+
+# --- what a column holds ---------------------------------------------------------------
+
+
+@dataclass
+class ColumnProfile:
+    name: str
+    words: dict[str, float]  # role -> how well the header's words say it
+    sampled: int  # rows in the sample
+    filled: int  # non-empty values in the sample
+    distinct: int
+    date_share: float = 0.0
+    format: str | None = None  # the one strptime format that reads every sampled date
+    dayfirst: bool | None = None
+    numbers: pd.Series | None = None  # the values as numbers, where at least 90 % are
+    points: int = 0  # values written as POINT (x y) or (lat, lon)
+
+
+def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    profile = ColumnProfile(
+        str(values.name), _header_scores(str(values.name)), sampled, len(text), text.nunique()
+    )
+    if not len(text):
+        return profile
+    numbers = to_numbers(text, part.delimiter)
+    if numbers.notna().mean() >= 0.9:
+        profile.numbers = numbers.dropna().astype(float)
+    profile.points = int(
+        text.str.match(r"^(?:POINT\s*\(|\(\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\)$)").sum()
+    )
+    if profile.numbers is None or _looks_like_epoch(text):
+        _date_content(profile, text)
+    return profile
+
+
+def _looks_like_epoch(text: pd.Series) -> bool:
+    return bool(text.str.fullmatch(r"\d{10}|\d{13}").mean() >= 0.9)
+
+
+def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
+    """How many values are dates, and the one format that reads them all (if any)."""
+    head = text.head(2_000)
+    fitting = [f for f in DATE_FORMATS if _all_read(head, f)]
+    if fitting:
+        profile.date_share = 1.0
+        if _day_month_swapped(fitting[0]) not in fitting:
+            profile.format = fitting[0]
+        # else 05/02/2015 read both ways: no format, and dayfirst left for the user to say
+        return
+    try:
+        parsed = parse_dates(head, [], "UTC")
+    except AmbiguousDates:
+        # the general parser needs to know; the values may tell (a first number over 12)
+        parts = head.str.extract(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b").astype(float)
+        if (parts[0] > 12).any():
+            profile.dayfirst = True
+        elif (parts[1] > 12).any():
+            profile.dayfirst = False
+        parsed = parse_dates(head, [], "UTC", bool(profile.dayfirst))
+    profile.date_share = float(parsed.notna().mean())
+
+
+def _all_read(text: pd.Series, fmt: str) -> bool:
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    return bool(parsed.notna().all())
+
+
+def _day_month_swapped(fmt: str) -> str:
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+@cache
+def _words() -> dict:
+    _path, data = read_toml_file(WORDS_FILE, CaseImportError, "mapping words")
+    return data
+
+
+def _header_scores(header: str) -> dict[str, float]:
+    """role -> 0.5-1.0 for the best-ranked word of the role the header has (0 if none)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", header)  # createdDate -> created Date
+    lowered = spaced.lower()
+    words = " " + " ".join(re.findall(r"[^\W_]+", lowered)) + " "
+    scores: dict[str, float] = {}
+    for role, listed in _words()["columns"].items():
+        for rank, word in enumerate(listed):
+            cjk = re.search(r"[\u3400-\u9fff]", word) is not None
+            if (word in lowered) if cjk else (f" {word} " in words):
+                # a header of more words says it less plainly: "Agency" before "Agency Name"
+                extra = max(0, len(words.split()) - len(word.split()))
+                scores[role] = 1.0 - 0.5 * rank / len(listed) - 0.01 * extra
+                break
+    return scores
+
+
+# --- choosing the columns ----------------------------------------------------------------
+
+
+def _date_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> None:
+    dates = {n: p for n, p in profiles.items() if p.filled and p.date_share >= 0.9}
+    pairs = sorted(
+        ((p.words.get(role, 0.0), role, n) for n, p in dates.items() for role in DATE_ROLES),
+        reverse=True,
+    )
+    taken: set[str] = set()
+    for score, role, name in pairs:
+        if score > 0 and role not in draft.columns and name not in taken:
+            draft.columns[role] = name
+            draft.why[role] = _("? header and dates")
+            taken.add(name)
+    if "reported_at" not in draft.columns:
+        left = [n for n in dates if n not in taken]
+        if not left:
+            raise CaseImportError(
+                _("no column of report dates was found (the import needs one)"),
+                _("Write the mapping by hand (docs/INCIDENTS.md), naming the report date column."),
+            )
+        draft.columns["reported_at"] = left[0]
+        draft.why["reported_at"] = _("? the first column of dates")
+    formats: list[str] = []
+    dayfirst: set[bool | None] = set()
+    for role in DATE_ROLES:
+        profile = profiles.get(str(draft.columns.get(role)))
+        if profile is None:
+            continue
+        if profile.format and profile.format not in formats:
+            formats.append(profile.format)
+        elif profile.format is None:
+            dayfirst.add(profile.dayfirst)
+    draft.formats = formats
+    told = {d for d in dayfirst if d is not None}
+    if len(told) == 1 and None not in dayfirst:
+        draft.dayfirst = told.pop()
+    elif dayfirst:
+        draft.notes.append(
+            _(
+                "Some dates read both day-first and month-first (05/02/2015): set [dates] "
+                "dayfirst = true or false."
+            )
+        )
+
+
+def _place_columns(draft, profiles, near, preferred_crs) -> None:
+    """lon/lat (or x/y in a CRS the project's area tells), else one location column."""
+    pairs = []
+    for lon_name, lon in profiles.items():
+        for lat_name, lat in profiles.items():
+            if lon_name == lat_name or lon.numbers is None or lat.numbers is None:
+                continue
+            score = lon.words.get("lon", 0) + lat.words.get("lat", 0)
+            if lon.words.get("lon", 0) and lat.words.get("lat", 0):
+                degrees = lon.numbers.abs().le(180).all() and lat.numbers.abs().le(90).all()
+                pairs.append((degrees, score, lon_name, lat_name))
+    if pairs:
+        degrees, _score, lon_name, lat_name = max(pairs)
+        draft.columns["lon"], draft.columns["lat"] = lon_name, lat_name
+        draft.why["lon"] = draft.why["lat"] = _("? header and numbers")
+        if not degrees:
+            _projected(
+                draft, profiles[lon_name].numbers, profiles[lat_name].numbers, near, preferred_crs
+            )
+        return
+    located = [n for n, p in profiles.items() if p.filled and p.points >= 0.9 * p.filled]
+    if located:
+        best = max(located, key=lambda n: profiles[n].words.get("location", 0))
+        draft.columns["location"] = best
+        draft.why["location"] = _("? POINT (x y) or (lat, lon) values")
+        return
+    draft.notes.append(
+        _("No coordinates were found: the cases will need a location (the desk's geocoder).")
+    )
+
+
+def _projected(draft, x: pd.Series, y: pd.Series, near, preferred_crs) -> None:
+    from citydesk.layers.crs_guess import guess_crs
+
+    xs, ys = x[x != 0], y[y != 0]  # 0 stands for no place in many exports
+    bounds = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+    guesses = guess_crs(bounds, near=near, preferred=list(preferred_crs))
+    if guesses:
+        code = guesses[0].to_epsg()
+        draft.crs = f"EPSG:{code}" if code else guesses[0].to_wkt()
+        draft.why["crs"] = _("? x/y are not lon/lat; they fit {crs} near the project").format(
+            crs=guesses[0].name
+        )
+    else:
+        draft.crs = "EPSG:?"
+        draft.why["crs"] = _("? x/y are not lon/lat: write the CRS they are in")
+        draft.notes.append(
+            _(
+                "The coordinate columns are not lon/lat and no CRS near the project fits "
+                "them: write [coordinates] crs (give --project to have it guessed)."
+            )
+        )
+
+
+def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> None:
+    used = {c for c in draft.columns.values() if isinstance(c, str)}
+    open_ = {n: p for n, p in profiles.items() if n not in used and p.filled}
+    ids = [
+        (p.words["source_id"], n)
+        for n, p in open_.items()
+        if p.words.get("source_id") and p.distinct == p.filled and p.filled >= 0.99 * p.sampled
+    ]
+    if ids:
+        draft.columns["source_id"] = max(ids)[1]
+        draft.why["source_id"] = _("? header and unique values")
+        used.add(max(ids)[1])
+    else:
+        draft.notes.append(
+            _(
+                "No column of unique case numbers was found: a later export of the same "
+                "source cannot update these cases (name it as source_id if there is one)."
+            )
+        )
+    for role in TEXT_ROLES:
+        candidates = [
+            (p.words[role], p.distinct, n)
+            for n, p in open_.items()
+            if n not in used and p.words.get(role) and 1 <= p.distinct <= MOST_VALUES
+        ]
+        if candidates:
+            name = max(candidates)[2]
+            draft.columns[role] = name
+            draft.why[role] = _("? header and {n} values").format(n=profiles[name].distinct)
+            used.add(name)
+    described = [str(draft.columns["category"])] if "category" in draft.columns else []
+    for role in ("description", "address"):
+        found = [(p.words[role], n) for n, p in open_.items() if p.words.get(role)]
+        found = [(score, n) for score, n in found if n not in used]
+        if found:
+            described.append(max(found)[1])
+            used.add(max(found)[1])
+    if described:
+        draft.columns["description"] = described if len(described) > 1 else described[0]
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def _propose_categories(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -> None:
+    known = _shipped_categories()
+    keys = {f"{c.kind}:{c.code}" for c in catalogue}
+    for text, n in counts.most_common():
+        value = Value(text, n)
+        shipped = known.get(text.casefold())
+        if shipped and shipped[0] in keys:
+            value.proposal, value.why = (
+                shipped[0],
+                _("? as the shipped mapping {name}").format(name=shipped[1]),
+            )
+        else:
+            match = _by_name(text, catalogue)
+            if match is not None:
+                value.proposal = f"{match.kind}:{match.code}"
+                value.why = _("? by name: {name}").format(name=match.name_en)
+        draft.categories.append(value)
+    if draft.unmapped_rows():
+        draft.default_category = _fallback_category(catalogue)
+
+
+@cache
+def _shipped_categories() -> dict[str, tuple[str, str]]:
+    """value (case-folded) -> (category, mapping name) from every shipped mapping."""
+    from citydesk.layers.toml_schema import parse_toml
+
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(MAPPINGS.glob("*.toml")):
+        data = parse_toml(path.read_text(encoding="utf-8"), CaseImportError, "mapping")
+        for value, key in (data.get("categories") or {}).items():
+            found.setdefault(str(value).casefold(), (str(key), path.stem))
+    return found
+
+
+def _tokens(text: str) -> set[str]:
+    """The words of a name that can tell categories apart (plural 's' dropped)."""
+    generic = {w.removesuffix("s") for w in _words()["generic"]}
+    words = {w.removesuffix("s") for w in re.findall(r"[^\W\d_]+", text.casefold())}
+    return {w for w in words if len(w) > 2 and w not in generic}
+
+
+def _by_name(text: str, catalogue: Catalogue):
+    """The one category whose Chinese name the value contains (or the reverse), else the
+    one sharing most English words with it, at least half of the value's; None when two tie
+    or none does: a wrong guess filed under a real category is worse than none."""
+    best: list[tuple[float, object]] = []
+    words = _tokens(text)
+    for category in catalogue:
+        zh = category.name_zh
+        if zh and re.search(r"[\u3400-\u9fff]", text) and (zh in text or text in zh):
+            # the name itself, then the longest name inside the value (路灯损坏: 路灯), then
+            # a name the value is part of (机动车乱停放 is in 非机动车乱停放 too)
+            score = 3.0 if zh == text else (2.0 + len(zh) / 100 if zh in text else 1.0)
+            best.append((score, category))
+            continue
+        named = _tokens(category.name_en)
+        shared = words & named
+        # half the words of each at least: "Street Light Out" is a street light, but
+        # "Pothole on Street" neither a street light nor a street tree
+        if shared and len(shared) >= len(words) / 2 and len(shared) >= len(named) / 2:
+            best.append((len(shared) / len(words | named), category))
+    best.sort(key=lambda item: item[0], reverse=True)
+    if not best or (len(best) > 1 and math.isclose(best[0][0], best[1][0])):
+        return None
+    return best[0][1]
+
+
+def _fallback_category(catalogue: Catalogue) -> str:
+    """Where values the draft could not place go: the category named 'other' (其他), which
+    CityDesk's common additions give every city (event 0699) unless the city's own
+    catalogue has one first; the catalogue's first category only if neither exists."""
+    other = set(_words()["other"])
+    for c in catalogue:
+        named = set(re.findall(r"[^\W\d_]+", c.name_en.casefold()))
+        if other & named or any(w in c.name_zh for w in other if not w.isascii()):
+            return f"{c.kind}:{c.code}"
+    first = next(iter(catalogue))
+    return f"{first.kind}:{first.code}"
+
+
+def _status(text: str, rows: int) -> Value:
+    closed = {w.casefold() for w in _words()["statuses"]["closed"]}
+    words = set(re.findall(r"[^\W_]+", text.casefold())) | {text.casefold().strip()}
+    hit = bool(words & closed) or any(w in text for w in closed if not w.isascii())
+    if hit:
+        return Value(text, rows, "closed", _("? closed by its words"))
+    return Value(text, rows, "open", "?")
+
+
+def _level(text: str) -> bool:
+    return text.strip() in {"1", "2", "3", "4", "5"}
+
+
+def _priority(text: str, rows: int) -> Value:
+    folded = text.casefold()
+    words = set(re.findall(r"[^\W_]+", folded))
+    for level, listed in sorted(_words()["priorities"].items()):
+        for word in listed:
+            if word.casefold() in words or (not word.isascii() and word in text):
+                return Value(text, rows, int(level), _("? by its words"))
+    return Value(text, rows, 3, _("? not recognised: normal"))
+
+
+def _source_name(path: Path) -> str:
+    return re.sub(r"[^\w]+", "_", path.stem).strip("_").lower() or "cases"
+
+
+def _quote(text: str) -> str:
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _comment(text: str) -> str:
+    return f"  # {text}" if text else ""
+
+
+def check_draft(path: str | Path, mapping_path: str | Path) -> list[str]:
+    """Read ``path`` through the drafted mapping as the import would, without writing: the
+    lines to show (how many rows it reads, or why the import would refuse the file)."""
+    from .import_csv import check_cases
+
+    try:
+        mapping = ColumnMapping.load(mapping_path)
+        checked = check_cases(path, mapping)
+    except CaseImportError as exc:
+        return [_("The import would refuse the file as drafted: {err}").format(err=exc)]
+    return [
+        _("The import reads all {rows} rows with this mapping ({missing} without a place).").format(
+            rows=f"{checked.rows:,}", missing=f"{checked.needs_location:,}"
+        )
+    ]
+
+
+def write_draft(
+    path: str | Path,
+    out: str | Path | None = None,
+    project: str | Path | None = None,
+    timezone: str | None = None,
+    replace: bool = False,
+) -> tuple[Path, MappingDraft, list[str]]:
+    """Draft the mapping of ``path`` for ``project`` (its time zone, categories and area),
+    write it to ``out`` (``<file>_mapping.toml`` beside the file by default; an existing
+    file is not overwritten unless ``replace``: the workbench's save dialog has asked) and
+    read the file through it: (where it was written, the draft, the lines to show). What
+    ``citydesk cases mapping`` and the import dialog run."""
+    from .categories import catalogue_for
+
+    path = Path(path)
+    target = Path(out) if out else path.with_name(f"{path.stem}_mapping.toml")
+    if target.exists() and not replace:
+        raise CaseImportError(
+            _("{path} exists; the draft does not overwrite a mapping").format(path=target),
+            _("Give another name (--out), or remove the old draft."),
+        )
+    profile, near, preferred = None, None, ()
+    if project is not None:
+        from citydesk.layers.city_profile import project_profile
+        from citydesk.layers.placement import crs_hints
+        from citydesk.layers.project_store import load_project
+
+        profile = project_profile(project)
+        near, preferred = crs_hints(load_project(project))
+    zone = timezone or (profile.timezone if profile is not None else None)
+    draft = draft_mapping(path, catalogue_for(profile), zone, near, tuple(preferred))
+    target.write_text(draft.toml(), encoding="utf-8")
+    return target, draft, summary_lines(draft, target) + check_draft(path, target)
+
+
+def summary_lines(draft: MappingDraft, target: Path) -> list[str]:
+    """What the draft found, for the user to check before importing."""
+    lines = [_("Drafted {path} from {rows} rows.").format(path=target, rows=f"{draft.rows:,}")]
+    for role, column in draft.columns.items():
+        shown = ", ".join(column) if isinstance(column, list) else column
+        lines.append(f"  {role} = {shown}")
+    if draft.categories:
+        mapped = [v for v in draft.categories if v.proposal is not None]
+        lines.append(
+            _(
+                "{mapped} of {total} categories proposed ({rows} rows); the other {left} rows "
+                "go to {default} until you map them in [categories]."
+            ).format(
+                mapped=len(mapped),
+                total=len(draft.categories),
+                rows=f"{sum(v.rows for v in mapped):,}",
+                left=f"{draft.unmapped_rows():,}",
+                default=draft.default_category or "-",
+            )
+        )
+    if draft.statuses:
+        closed = [v.text for v in draft.statuses if v.proposal == "closed"]
+        lines.append(
+            _("Statuses read as closed: {closed}; every other as open.").format(
+                closed=", ".join(closed) or "-"
+            )
+        )
+    lines += draft.notes
+    return lines

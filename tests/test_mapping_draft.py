@@ -1,0 +1,236 @@
+"""`citydesk cases mapping`: a column mapping drafted from a case system's export, for the
+user to check, that the import then reads the file with. Exports of systems CityDesk ships
+no mapping for: a Boston-style 311 CSV, a 数字城管 Excel list with x/y in the city's CRS,
+a Finnish semicolon export with decimal commas; and the real NYC sample."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from citydesk.incidents.case_files import import_case_file
+from citydesk.incidents.categories import Catalogue
+from citydesk.incidents.mapping_draft import draft_mapping, write_draft
+from citydesk.incidents.stores import open_project_store
+from citydesk.workbench.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
+NYC = ROOT.parent / "shared" / "data" / "nyc311_sample" / "nyc_311_2022-05-01_sample.csv"
+
+
+@pytest.fixture()
+def project(tmp_path):
+    path = tmp_path / "cambridge.gpkg"
+    shutil.copy(DEMO, path)
+    return path
+
+
+def _boston(tmp_path) -> Path:
+    """A Boston-style 311 export (its column names; values made up near Cambridge)."""
+    frame = pd.DataFrame(
+        {
+            "case_enquiry_id": ["101004", "101005", "101006", "101007"],
+            "open_dt": [
+                "2024-03-01 08:15:00",
+                "2024-03-01 09:00:00",
+                "2024-03-02 10:30:00",
+                "2024-03-03 11:00:00",
+            ],
+            "sla_target_dt": ["2024-03-04 08:15:00", "", "2024-03-05 10:30:00", ""],
+            "closed_dt": ["2024-03-02 12:00:00", "", "", "2024-03-03 15:00:00"],
+            "case_status": ["Closed", "Open", "Open", "Closed"],
+            "case_title": ["Street Light Outages", "Pothole", "Graffiti", "Street Light Outages"],
+            "subject": ["Street Lights", "Public Works", "Property Management", "Street Lights"],
+            "reason": ["Street Lights", "Highway Maintenance", "Graffiti", "Street Lights"],
+            "type": [
+                "Street Light Outages",
+                "Request for Pothole Repair",
+                "Graffiti Removal",
+                "Street Light Outages",
+            ],
+            "Department": ["PWDx", "PWDx", "PROP", "PWDx"],
+            "location": ["1 Main St", "2 Main St", "3 Broadway", "4 Broadway"],
+            "latitude": ["42.3736", "42.3751", "42.3702", ""],
+            "longitude": ["-71.1097", "-71.1050", "-71.0990", ""],
+            "source": [
+                "Citizens Connect App",
+                "Constituent Call",
+                "Employee Generated",
+                "Citizens Connect App",
+            ],
+        }
+    )
+    path = tmp_path / "boston_311.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_boston_style_export_is_drafted_and_imports(tmp_path, project):
+    out, draft, lines = write_draft(_boston(tmp_path), project=project)
+    assert out == tmp_path / "boston_311_mapping.toml"
+    columns = tomllib.loads(out.read_text(encoding="utf-8"))["columns"]
+    assert columns["reported_at"] == "open_dt"
+    assert columns["closed_at"] == "closed_dt"
+    assert columns["due_at"] == "sla_target_dt"
+    assert (columns["lon"], columns["lat"]) == ("longitude", "latitude")
+    assert columns["source_id"] == "case_enquiry_id"
+    assert columns["category"] == "type"
+    assert columns["status"] == "case_status"
+    assert columns["department"] == "Department"
+    assert columns["channel"] == "source"
+    assert draft.timezone == "America/New_York"  # the project's city
+    proposals = {v.text: v.proposal for v in draft.categories}
+    assert proposals["Street Light Outages"] == "component:0111"  # by name
+    assert proposals["Request for Pothole Repair"] is None  # nothing to tell: left to the user
+    assert {v.text: v.proposal for v in draft.statuses} == {"Closed": "closed", "Open": "open"}
+    assert lines[-1].startswith("The import reads all 4 rows")
+    result = import_case_file(project, tmp_path / "boston_311.csv", str(out))
+    assert result["added"] == 4
+    with open_project_store(project) as store:
+        cases = store.query()
+    assert cases["status"].value_counts().to_dict() == {"closed": 2, "reported": 2}
+
+
+def test_a_chinese_excel_list_with_city_xy_is_drafted(tmp_path, project):
+    """A 数字城管 list: Chinese headers, x/y in the city's projected CRS (here the Cambridge
+    project's, US feet), which the draft names from the project's area."""
+    frame = pd.DataFrame(
+        {
+            "案卷编号": ["2024001", "2024002", "2024003"],
+            "上报时间": [
+                dt.datetime(2024, 12, 5, 15, 4),
+                dt.datetime(2024, 12, 6, 9, 0),
+                dt.datetime(2024, 12, 6, 10, 0),
+            ],
+            "结案时间": [dt.datetime(2024, 12, 6, 11, 0), None, None],
+            "大类名称": ["公用设施", "街面秩序", "市容环境"],
+            "小类名称": ["路灯损坏", "机动车乱停放", "暴露垃圾"],
+            "问题描述": ["路灯不亮", "占用人行道", "垃圾堆放"],
+            "X坐标": [759000.0, 760500.0, 762000.0],
+            "Y坐标": [2960000.0, 2961000.0, 2962500.0],
+            "案卷状态": ["已结案", "处置中", "待派遣"],
+        }
+    )
+    path = tmp_path / "案卷列表.xlsx"
+    frame.to_excel(path, index=False)
+    out, draft, lines = write_draft(path, project=project)
+    columns = draft.columns
+    assert (columns["reported_at"], columns["closed_at"]) == ("上报时间", "结案时间")
+    assert (columns["lon"], columns["lat"]) == ("X坐标", "Y坐标")
+    assert columns["category"] == "小类名称" and columns["status"] == "案卷状态"
+    assert draft.crs == "EPSG:2249"
+    proposals = {v.text: v.proposal for v in draft.categories}
+    assert proposals == {
+        "路灯损坏": "component:0111",
+        "机动车乱停放": "event:0505",
+        "暴露垃圾": "event:0102",
+    }
+    assert {v.text: v.proposal for v in draft.statuses}["已结案"] == "closed"
+    assert lines[-1].startswith("The import reads all 3 rows")
+    result = import_case_file(project, path, str(out))
+    assert result["added"] == 3
+
+
+def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
+    path = tmp_path / "palaute.csv"
+    path.write_text(
+        "Tunnus;Luotu;Suljettu;Tyyppi;Tila;Kuvaus;Leveysaste;Pituusaste\n"
+        "H-1;25.02.2024 14:30;26.02.2024 09:00;Katuvalo;Suljettu;ei pala;60,1704;24,9384\n"
+        "H-2;26.02.2024 08:05;;Roskat;Avoin;;60,1699;24,9410\n",
+        encoding="utf-8",
+    )
+    draft = draft_mapping(path, Catalogue.default(), "Europe/Helsinki")
+    assert draft.columns["reported_at"] == "Luotu" and draft.columns["closed_at"] == "Suljettu"
+    assert draft.formats == ["%d.%m.%Y %H:%M"]
+    assert (draft.columns["lon"], draft.columns["lat"]) == ("Pituusaste", "Leveysaste")
+    assert draft.columns["source_id"] == "Tunnus" and draft.columns["category"] == "Tyyppi"
+    assert {v.text: v.proposal for v in draft.statuses} == {"Suljettu": "closed", "Avoin": "open"}
+
+
+def test_statuses_without_a_close_time_are_kept_not_applied(tmp_path):
+    """A closed status needs the time the case closed; without one the import would refuse
+    every closed row, so the draft keeps the status as the source's word and says why."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "id,created,type,status\n1,2024-03-01 10:00,a,Closed\n2,2024-03-02 10:00,b,Open\n",
+        encoding="utf-8",
+    )
+    out, draft, lines = write_draft(path)
+    assert not draft.statuses_apply
+    assert "statuses" not in tomllib.loads(out.read_text(encoding="utf-8"))
+    assert any("no close or update time" in line for line in lines)
+    assert lines[-1].startswith("The import reads all 2 rows")
+
+
+def test_dates_that_read_both_ways_are_left_for_the_user(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("id,date,type\n1,05/02/2024,a\n2,06/03/2024,b\n", encoding="utf-8")
+    out, draft, lines = write_draft(path)
+    assert draft.formats == [] and draft.dayfirst is None
+    assert any("dayfirst" in line for line in lines)
+    assert "refuse" in lines[-1]  # the import says which lines, as it would
+    # once the user says which, the same draft imports
+    fixed = out.read_text(encoding="utf-8").replace(
+        'timezone = "UTC"', 'timezone = "UTC"\ndayfirst = true'
+    )
+    out.write_text(fixed, encoding="utf-8")
+    from citydesk.incidents.mapping_draft import check_draft
+
+    assert check_draft(path, out)[0].startswith("The import reads all 2 rows")
+
+
+def test_values_are_written_as_valid_toml_whatever_they_hold(tmp_path):
+    path = tmp_path / "odd.csv"
+    frame = pd.DataFrame(
+        {
+            "Created": ["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"],
+            "Type": ['Say "hi"', "back\\slash", "tab\there"],
+        }
+    )
+    frame.to_csv(path, index=False)
+    out, _draft, _lines = write_draft(path)
+    data = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert data["columns"]["category"] == "Type"
+    assert data["defaults"]["category"]  # every type unplaced: they go to the default
+
+
+def test_bad_inputs_are_refused_in_one_line(tmp_path, capsys):
+    no_dates = tmp_path / "no_dates.csv"
+    no_dates.write_text("id,type\n1,a\n", encoding="utf-8")
+    assert main(["cases", "mapping", str(no_dates)]) == 2
+    assert "no column of report dates" in capsys.readouterr().err
+    _boston(tmp_path)
+    assert main(["cases", "mapping", str(tmp_path / "boston_311.csv")]) == 0
+    # a second draft does not overwrite the first (the user may have edited it)
+    assert main(["cases", "mapping", str(tmp_path / "boston_311.csv")]) == 2
+    assert "does not overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not NYC.exists(), reason="needs ../shared (the real NYC 311 sample)")
+def test_the_real_nyc_export_drafts_to_what_its_shipped_mapping_says(tmp_path, project):
+    out, draft, lines = write_draft(NYC, tmp_path / "nyc.toml", project=project)
+    shipped = tomllib.loads((ROOT / "incidents/data/mappings/nyc311.toml").read_text())
+    for role in (
+        "source_id",
+        "reported_at",
+        "closed_at",
+        "department",
+        "status",
+        "lat",
+        "lon",
+        "category",
+        "description",
+        "channel",
+        "updated_at",
+    ):
+        assert draft.columns[role] == shipped["columns"][role], role
+    assert draft.formats == ["%m/%d/%Y %I:%M:%S %p"]
+    assert lines[-1] == "The import reads all 924 rows with this mapping (11 without a place)."
+    ours = import_case_file(project, NYC, str(out))
+    assert ours["added"] == 924
