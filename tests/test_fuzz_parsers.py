@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -165,6 +166,27 @@ def test_fuzz_case_csv(data, tmp_path):
     path = tmp_path / "cases.csv"
     path.write_bytes(text.encode(data.draw(st.sampled_from(["utf-8", "gb18030", "utf-16"]))))
     _either(lambda: read_cases(path, mapping))
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_mapping_draft(data, tmp_path):
+    """A damaged export is drafted or refused in one line, and whatever is drafted is a
+    mapping file the import's own strict reader accepts (quotes, backslashes and control
+    characters in values written as valid TOML)."""
+    import tomllib
+
+    from citydesk.incidents.import_csv import ColumnMapping
+    from citydesk.incidents.mapping_draft import write_draft
+
+    text = data.draw(mutated((HERE / "cases_ok.csv").read_text(encoding="utf-8") * 3))
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "cases.csv"  # a draft never overwrites
+    path.write_bytes(text.encode(data.draw(st.sampled_from(["utf-8", "gb18030", "utf-16"]))))
+    drafted = _either(lambda: write_draft(path))
+    if drafted is not None:
+        out = drafted[0]
+        tomllib.loads(out.read_text(encoding="utf-8"))
+        _either(lambda: ColumnMapping.load(out))
 
 
 _DATE_BITS = st.sampled_from(

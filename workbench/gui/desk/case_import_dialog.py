@@ -36,7 +36,9 @@ class CaseImportDialog(QDialog):
             tr(
                 "A CSV export is read through a column mapping; Open311 JSON or XML needs "
                 "one only when its service codes are another system's. Importing a later "
-                "export of the same source updates the cases it changed and adds the new ones."
+                "export of the same source updates the cases it changed and adds the new ones. "
+                "For a system no mapping is listed for, Draft a mapping reads the file and "
+                "proposes one to check."
             )
         )
         note.setWordWrap(True)
