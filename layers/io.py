@@ -39,10 +39,10 @@ VECTOR_READ = {
     ".gdb", ".tab", ".mif",
 }  # fmt: skip
 PARQUET = {".parquet", ".geoparquet"}
-CSV = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}  # tables of points (Excel: first sheet)
+CSV = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"}  # tables of points (first sheet)
 RASTER = {".tif", ".tiff", ".dem", ".asc", ".img", ".vrt"}
 #: a ZIP's members read as data sets (not .txt: a README is not a table)
-READABLE_IN_ARCHIVES = VECTOR_READ | PARQUET | {".csv", ".tsv", ".xlsx"} | RASTER
+READABLE_IN_ARCHIVES = VECTOR_READ | PARQUET | {".csv", ".tsv", ".xlsx", ".xls", ".ods"} | RASTER
 
 VECTOR_WRITE_DRIVERS = {
     ".gpkg": "GPKG",

@@ -5,6 +5,7 @@ damaged workbook refused in one line with nothing written."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -80,7 +81,42 @@ def test_a_bad_row_is_named_by_its_sheet_row(project, tmp_path):
 def test_a_damaged_workbook_is_refused_and_nothing_is_written(project, tmp_path):
     path, mapping = _workbook(tmp_path, ["2024/03/05 09:30"] * 3)
     path.write_bytes(path.read_bytes()[:300])
-    with pytest.raises(CaseImportError, match="cannot read the Excel workbook"):
+    with pytest.raises(CaseImportError, match="cannot read the spreadsheet"):
         import_case_file(project, path, mapping)
     with open_project_store(project) as store:
         assert store.query().empty
+
+
+SHEETS = Path(__file__).parent / "data" / "spreadsheets"
+
+
+@pytest.mark.parametrize("name", ["案卷列表.xls", "palaute.ods"])
+def test_old_excel_and_opendocument_exports_are_drafted_and_imported(tmp_path, name):
+    """The old Excel format (.xls, many 数字城管 systems) and LibreOffice's .ods, both with
+    real date cells (the fixtures were written by xlwt and odfpy, which CityDesk does not
+    use): drafted and imported like an .xlsx, no 'save it as .xlsx first'."""
+    import shutil
+
+    from citydesk.incidents.mapping_draft import write_draft
+
+    project = tmp_path / "cambridge.gpkg"
+    shutil.copy(Path(__file__).parents[1] / "layers" / "demo_data" / "cambridge_demo.gpkg", project)
+    export = Path(shutil.copy(SHEETS / name, tmp_path / name))
+    out, draft, lines = write_draft(export, project=project)
+    assert draft.formats == ["%Y-%m-%d %H:%M:%S"]  # date cells come as ISO text
+    assert lines[-1].startswith("The import reads all"), lines
+    result = import_case_file(project, export, str(out))
+    assert result["added"] == draft.rows
+    with open_project_store(project) as store:
+        cases = store.query()
+    closed = cases[cases["source"] == draft.source]["status"].eq("closed").sum()
+    assert closed == 1
+
+
+def test_a_damaged_old_workbook_is_refused_in_one_line(tmp_path, project):
+    bad = tmp_path / "cases.xls"
+    bad.write_bytes((SHEETS / "案卷列表.xls").read_bytes()[:700])
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with pytest.raises(CaseImportError, match="cannot read the spreadsheet"):
+        import_case_file(project, bad, str(mapping))

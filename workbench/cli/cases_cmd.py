@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = csub.add_parser(
         "import", help=_("import a 311-style CSV through a column mapping, or Open311 JSON/XML")
     )
-    imp.add_argument("file", help=_("the CSV or Excel (.xlsx) export, or Open311 .json/.xml"))
+    imp.add_argument(
+        "file", help=_("the CSV or spreadsheet (.xlsx .xls .ods) export, or Open311 .json/.xml")
+    )
     imp.add_argument(
         "--mapping",
         help=_(
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     draft = csub.add_parser(
         "mapping", help=_("draft a column mapping from a case export, to check and import with")
     )
-    draft.add_argument("file", help=_("the CSV or Excel (.xlsx) export"))
+    draft.add_argument("file", help=_("the CSV or spreadsheet (.xlsx .xls .ods) export"))
     draft.add_argument("--project", help=_("the project (.gpkg): its time zone, categories, area"))
     draft.add_argument("--out", help=_("where to write the mapping (default: FILE_mapping.toml)"))
     draft.add_argument("--timezone", help=_("the zone of the file's times (default: the city's)"))

@@ -59,7 +59,15 @@ class LayerOptionsDialog(QDialog):
         for codec in ENCODINGS:
             self.encoding.addItem(codec, codec)
         form.addRow(tr("Encoding"), self.encoding)
-        self.is_table = Path(self.data_path).suffix.lower() in (".csv", ".txt", ".tsv", ".xlsx")
+        self.is_table = Path(self.data_path).suffix.lower() in (
+            ".csv",
+            ".txt",
+            ".tsv",
+            ".xlsx",
+            ".xlsm",
+            ".xls",
+            ".ods",
+        )
         self.x_field, self.y_field, self.wkt_field = QComboBox(), QComboBox(), QComboBox()
         for box, label in (
             (self.x_field, tr("X / longitude column")),

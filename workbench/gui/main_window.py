@@ -53,8 +53,9 @@ MAX_RECENT = 8
 
 #: what Project > Add layer offers (a ZIP is read as the data set inside it)
 DATA_FILE_PATTERNS = (
-    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.tab *.mif *.tif *.tiff *.dem "
-    "*.zip gdb *.gdbtable"  # a file of an Esri File Geodatabase stands for its folder
+    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.xls *.ods *.tab *.mif "
+    # a file of an Esri File Geodatabase (gdb, *.gdbtable) stands for its folder
+    "*.tif *.tiff *.dem *.zip gdb *.gdbtable"
 )
 
 

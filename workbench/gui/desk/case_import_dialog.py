@@ -72,7 +72,7 @@ class CaseImportDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, tr("Import cases"), "", tr("Case exports (*.csv *.xlsx *.json *.xml)")
+            self, tr("Import cases"), "", tr("Case exports (*.csv *.xlsx *.xls *.ods *.json *.xml)")
         )
         if path:
             self.file.setText(path)
