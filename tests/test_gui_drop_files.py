@@ -87,3 +87,33 @@ def test_a_dropped_file_geodatabase_asks_which_layer(qtbot, tmp_path, monkeypatc
     window.add_layer_asking(str(gdb / "gdb"))  # the file Add layer's dialog lets one pick
     qtbot.waitUntil(lambda: len(window.project.layers) == 2, timeout=30_000)
     assert offered == [["parcels", "hydrants"], ["parcels", "hydrants"]]
+
+
+def test_a_cad_drawing_added_to_the_demo_asks_which_layer_and_lands_in_cambridge(
+    qtbot, tmp_path, monkeypatch, demo_copy
+):
+    """A planning department's DXF added to the Cambridge project: the workbench asks which
+    CAD layer, gives the drawing (which has no CRS) the project's CRS its coordinates fit,
+    and draws the parcels where they are (screenshot looked at)."""
+    from pathlib import Path
+
+    from test_cad_drawings import DRAWING
+    from test_gui_workbench import open_window
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    offered = []
+
+    def choose(_parent, _title, _label, names, *args):
+        offered.append(list(names))
+        return "地块 (polygons)", True
+
+    monkeypatch.setattr("citydesk.workbench.gui.main_window.QInputDialog.getItem", choose)
+    before = len(window.project.layers)
+    window.add_layer_asking(str(DRAWING))
+    qtbot.waitUntil(lambda: len(window.project.layers) == before + 1, timeout=30_000)
+    assert offered == [["地块 (polygons)", "注记 (points)", "绿地 (polygons)", "道路 (lines)"]]
+    layer = window.project.layers["di_kuai_polygons"]
+    assert layer.crs is not None and layer.crs.to_epsg() == 2249
+    window.canvas.zoom_to_extent(layer.extent)
+    qtbot.wait(300)
+    window.grab().save(str(Path(tmp_path) / "cad.png"))

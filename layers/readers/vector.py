@@ -28,7 +28,9 @@ from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback, check_canceled
 from ..i18n import _
 from ..wkb_arrays import compact_from_wkb
+from .cad import cad_layers, is_cad, read_cad
 from .encoding import shapefile_encoding
+from .gdal_messages import gdal_message
 from .shapefile_checks import check_shapefile_complete
 
 BATCH_SIZE = 65_536
@@ -72,6 +74,8 @@ def list_vector_layers(path: str | Path) -> list[tuple[str, str]]:
     """(name, geometry type) of every layer in a multi-layer source such as a GeoPackage."""
     if not Path(path).exists():
         raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
+    if is_cad(path):  # one table of every entity in GDAL: offered as CAD layers
+        return cad_layers(path)
     if is_citydesk_file(path):
         try:
             with gpkg.open_file(path) as con:
@@ -127,7 +131,7 @@ def _missing_layer(path: Path, layer, exc: Exception) -> LayerReadError:
 
 
 def _unreadable(path: str | Path, exc: Exception) -> LayerReadError:
-    text = str(exc)
+    text = gdal_message(exc)
     fix = "The file is damaged, truncated or not a GIS format; re-export or re-download it."
     if "No such file" in text or "does not exist" in text:
         fix = "Check the path and the file name."
@@ -157,6 +161,8 @@ def read_vector(
     """
     feedback = feedback or NullFeedback()
     path = Path(path)
+    if is_cad(path):
+        return read_cad(path, layer, feedback)
     if is_citydesk_file(path):
         return _read_geopackage(
             path,

@@ -22,14 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.add_argument("--name", help=_("project title"))
     new.add_argument(
         "--crs",
-        default="EPSG:4326",
-        help=_("project CRS, e.g. EPSG:4490 or EPSG:2249 (default EPSG:4326)"),
+        help=_(
+            "project CRS, e.g. EPSG:4490 or EPSG:2249 (default: that of --from's data, "
+            "else EPSG:4326)"
+        ),
     )
     new.add_argument(
         "--from",
         dest="from_file",
         metavar="FILE",
-        help=_("start from every layer of a GeoPackage or File Geodatabase"),
+        help=_("start from every layer of a GeoPackage, File Geodatabase or CAD drawing"),
     )
     new.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     new.set_defaults(func=cmd_new)
@@ -88,16 +90,20 @@ def cmd_new(args: argparse.Namespace) -> int:
         raise CityDeskError(
             _("the file already exists"), _("choose another name or add --force"), path=str(path)
         )
-    project = Project(args.name or path.stem, crs=args.crs)
+    project = Project(args.name or path.stem, crs=args.crs or "EPSG:4326")
     if args.from_file:
         with TqdmFeedback(_("importing")) as fb:
             names = data_layer_names(args.from_file)
+            layers = []
             for i, name in enumerate(names):
-                project.add_layer(
-                    read_layer(args.from_file, name, style_index=i),
-                    index=len(project.layer_order()),
-                )
+                layers.append(read_layer(args.from_file, name, style_index=i))
                 fb.set_progress(100 * (i + 1) / max(1, len(names)))
+        own = next((lay.crs for lay in layers if lay.crs is not None), None)
+        if not args.crs and own is not None:
+            project.crs = own  # the data's own CRS, not lon/lat, where it has one
+        for layer in layers:
+            project.add_layer(layer, index=len(project.layer_order()))
+        _settle_or_refuse(project, layers, given=bool(args.crs))
     save_project(project, path)
     print(
         _("created {path} ({n} layers, {crs})").format(
@@ -105,6 +111,28 @@ def cmd_new(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _settle_or_refuse(project, layers, given: bool) -> None:
+    """Layers that came without a CRS (a CAD drawing, a shapefile without .prj) get the
+    project's when their coordinates fit it (``--crs``), or lon/lat; otherwise the project is
+    not written: drawn in a wrong CRS it would look right and measure wrong."""
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.layers.placement import settle_missing_crs
+
+    for layer in layers:
+        line = settle_missing_crs(project, layer)
+        if layer.crs is None:
+            raise CityDeskError(
+                _("layer '{name}' has no CRS, and nothing tells which it is in").format(
+                    name=layer.name
+                ),
+                _("Give the CRS the data was made in with --crs (e.g. EPSG:4547)")
+                if not given
+                else _("Its coordinates do not fit --crs: give the CRS the data was made in."),
+            )
+        if line:
+            print(_("citydesk: warning: {msg}").format(msg=line), file=sys.stderr)
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ MAX_RECENT = 8
 
 #: what Project > Add layer offers (a ZIP is read as the data set inside it)
 DATA_FILE_PATTERNS = (
-    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.xls *.ods *.tab *.mif "
+    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.xls *.ods *.tab *.mif *.dxf "
     # a file of an Esri File Geodatabase (gdb, *.gdbtable) stands for its folder
     "*.tif *.tiff *.dem *.zip gdb *.gdbtable"
 )
@@ -1113,10 +1113,10 @@ class MainWindow(QMainWindow):
 
     def add_layer_asking(self, path: str) -> None:
         """Add a file as a layer, first asking which one when it holds several (the layers
-        of a GeoPackage, the data sets of a ZIP)."""
+        of a GeoPackage or of a CAD drawing, the data sets of a ZIP)."""
         layer = None
         path = str(data_set_path(path))
-        if path.lower().endswith((".gpkg", ".sqlite", ".zip", ".gdb")):
+        if path.lower().endswith((".gpkg", ".sqlite", ".zip", ".gdb", ".dxf")):
             try:
                 names = (
                     archive_data_sets(path)

@@ -1,0 +1,132 @@
+"""CAD drawings (DXF) as GIS layers: one layer per CAD layer and kind of geometry.
+
+Planning departments, in China above all, exchange plans as AutoCAD drawings. GDAL reads a
+DXF as a single table of every entity, its CAD layer in a ``Layer`` column and points, lines
+and polygons mixed, which no GIS layer can be. The drawing is therefore offered as the
+layers a planner sees in CAD, split by geometry: ``地块 (polygons)``, ``道路 (lines)``,
+``注记 (points)`` (text, with its ``Text``). A closed polyline is a polygon (a parcel drawn
+in CAD is a closed polyline; GDAL keeps it a line unless a global option says otherwise,
+which a threaded reader must not set). The text encoding comes from the drawing's own
+``$DWGCODEPAGE`` (GDAL reads ANSI_936, the GBK of Chinese AutoCAD before 2007); a DXF has no
+CRS, so it is placed by the CRS guess like any file without one (docs/DATA.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from ..errors import LayerReadError
+from ..feedback import Feedback, NullFeedback
+from ..i18n import _
+from .gdal_messages import gdal_message
+
+CAD_SUFFIXES = (".dxf",)
+#: geometry type -> the word in a drawing's layer names (data names, not translated: a
+#: project saved in one language must find its layer in another)
+FAMILIES = {
+    "Point": "points",
+    "MultiPoint": "points",
+    "LineString": "lines",
+    "MultiLineString": "lines",
+    "Polygon": "polygons",
+    "MultiPolygon": "polygons",
+}
+_ORDER = {"polygons": 0, "lines": 1, "points": 2}
+#: GDAL's bookkeeping columns, not attributes a planner reads
+_DROPPED = ("SubClasses", "PaperSpace", "RawCodeValues")
+
+
+def is_cad(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in CAD_SUFFIXES
+
+
+def cad_layers(path: str | Path) -> list[tuple[str, str]]:
+    """(name, geometry type) of each layer the drawing offers, polygons first."""
+    frame = _entities(path)
+    kinds = frame.drop_duplicates(["Layer", "_family"])
+    ordered = sorted(
+        zip(kinds["Layer"], kinds["_family"], strict=True),
+        key=lambda item: (str(item[0]), _ORDER[item[1]]),
+    )
+    geometry = {"points": "Point", "lines": "LineString", "polygons": "Polygon"}
+    return [(_name(layer, family), geometry[family]) for layer, family in ordered]
+
+
+def read_cad(
+    path: str | Path, layer: str | int | None = None, feedback: Feedback | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """One of :func:`cad_layers` (the first when ``layer`` is None or 0, as GDAL's layer 0)."""
+    feedback = feedback or NullFeedback()
+    frame = _entities(path)
+    names = [name for name, _kind in cad_layers(path)]
+    if not names:
+        raise LayerReadError(
+            _("the drawing has no entities GIS can use (points, lines or areas)"),
+            _("Check that the drawing's model space holds the plan, not only paper space."),
+            path=str(path),
+        )
+    if layer is None or layer == 0:
+        layer = names[0]
+    if isinstance(layer, int) or layer not in names:
+        raise LayerReadError(
+            _("there is no layer '{layer}' in this file").format(layer=layer),
+            _("Layers in it: {value0}.").format(value0=", ".join(names)),
+            path=str(path),
+        )
+    keys = frame["Layer"].astype(str) + " (" + frame["_family"] + ")"
+    chosen = frame[keys == layer].drop(columns=["_family"])
+    chosen = chosen.drop(columns=[c for c in chosen.columns if c in _DROPPED])
+    empty = [c for c in chosen.columns if c != "geometry" and chosen[c].isna().all()]
+    chosen = gpd.GeoDataFrame(chosen.drop(columns=empty), geometry="geometry", crs=None)
+    chosen.index = pd.Index(chosen.index.to_numpy() + 1, name="fid")  # GDAL's fids, from 1
+    feedback.set_progress(100.0)
+    facts = {
+        "path": str(path),
+        "driver": "DXF",
+        "cad_layer": layer,
+        "features_declared": len(frame),
+    }
+    return chosen, facts
+
+
+def _name(layer: object, family: str) -> str:
+    return f"{layer} ({family})"
+
+
+def _entities(path: str | Path) -> gpd.GeoDataFrame:
+    """Every entity of the drawing's model space, 2D, closed polylines as polygons,
+    geometry collections (exploded blocks) as their parts, with its family."""
+    path = Path(path)
+    if not path.exists():
+        raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
+    try:
+        frame = pyogrio.read_dataframe(str(path))
+    except (DataSourceError, DataLayerError) as exc:
+        raise LayerReadError(
+            _("cannot read the drawing ({err})").format(err=gdal_message(exc)),
+            _("Save it again as DXF from the CAD program (File > Save As > DXF)."),
+            path=str(path),
+        ) from exc
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    frame = frame.explode(index_parts=False)  # a collection's parts, each its own row
+    geoms = shapely.force_2d(frame.geometry.to_numpy())
+    closed = (
+        (shapely.get_type_id(geoms) == 1)  # LineString
+        & shapely.is_closed(geoms)
+        & (shapely.get_num_coordinates(geoms) >= 4)
+    )
+    geoms[closed] = [shapely.Polygon(shapely.get_coordinates(g)) for g in geoms[closed]]
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index))
+    frame["_family"] = frame.geometry.geom_type.map(FAMILIES)
+    frame = frame[frame["_family"].notna()]
+    if "Layer" not in frame.columns:
+        frame["Layer"] = "0"  # AutoCAD's default layer
+    frame["Layer"] = frame["Layer"].fillna("0")
+    return frame.reset_index(drop=True)
