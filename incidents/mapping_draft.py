@@ -628,6 +628,7 @@ def write_draft(
         raise CaseImportError(
             _("{path} exists; the draft does not overwrite a mapping").format(path=target),
             _("Give another name (--out), or remove the old draft."),
+            gui_fix=_("Save the draft under another name, or remove the old one."),
         )
     profile, near, preferred = None, None, ()
     if project is not None:

@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 
 def slugify(name: str) -> str:
     """A table-safe identifier: GeoPackage table names must be plain SQL identifiers.
-    Chinese characters are spelt in pinyin and Latin words kept (道路中心线 ->
-    dao_lu_zhong_xin_xian, "Neighborhoods 街区" -> neighborhoods_jie_qu), so the id stays
-    readable instead of becoming a random one, and two names differing only in their
-    Chinese part (a drawing's "地块 (polygons)" and "绿地 (polygons)") keep different ids."""
+    A name with Latin letters keeps them ("Neighborhoods 街区" -> neighborhoods); a Chinese
+    name is spelt in pinyin (道路中心线 -> dao_lu_zhong_xin_xian), so the id stays readable
+    instead of becoming a random one. A qualifier in brackets does not make a name Latin:
+    a drawing's "地块 (polygons)" and "绿地 (polygons)" are di_kuai_polygons and
+    lv_di_polygons, not both "polygons"."""
     text = name.strip()
-    if re.search(r"[\u3400-\u9fff]", text):
+    core = re.sub(r"\([^)]*\)", "", text)
+    if not re.search(r"[A-Za-z]", core) and re.search(r"[\u3400-\u9fff]", text):
         from pypinyin import lazy_pinyin
 
         text = "_".join(lazy_pinyin(text))

@@ -142,7 +142,7 @@ def test_unknown_format_is_reported(tmp_path):
     assert "not a format" in report.get("unreadable").message
     broken = tmp_path / "data.xlsx"  # Excel is read now: a broken workbook says so
     broken.write_bytes(b"PK\x03\x04")
-    assert "Excel workbook" in validate_path(broken).get("unreadable").message
+    assert "spreadsheet" in validate_path(broken).get("unreadable").message
 
 
 def test_gbk_shapefile_encoding_is_detected(tmp_path):
