@@ -21,19 +21,30 @@ from .stores import open_project_store
 OPEN311_SUFFIXES = (".json", ".xml")
 
 
+def is_open311(path: str | Path) -> bool:
+    """An Open311 GeoReport v2 file: XML, or JSON that is not GeoJSON (a portal's cases as
+    a GeoJSON layer are read through a mapping, :mod:`.layer_cases`)."""
+    from .layer_cases import is_geojson
+
+    path = Path(path)
+    return path.suffix.lower() in OPEN311_SUFFIXES and not (
+        path.suffix.lower() == ".json" and is_geojson(path)
+    )
+
+
 def import_case_file(
     project: str | Path, path: str | Path, mapping: str | Path | None = None
 ) -> dict[str, Any]:
     """Import ``path`` into the case store of ``project``; the summary counts of
     :func:`citydesk.incidents.import_csv.import_csv` (Open311 files: of ``import_requests``)."""
-    is_open311 = Path(path).suffix.lower() in OPEN311_SUFFIXES
-    if not is_open311 and not mapping:
+    open311_file = is_open311(path)
+    if not open311_file and not mapping:
         raise CaseImportError(
             _("a CSV import needs --mapping"),
             _("Use a shipped mapping (nyc311) or write one; see docs."),
             gui_fix=_("Choose a column mapping: a shipped one or a TOML file."),
         )
-    if is_open311:
+    if open311_file:
         codes = open311.Open311Mapping.load(mapping) if mapping else None
         requests = open311.read_valid_requests(path, codes)
         with open_project_store(project) as store:

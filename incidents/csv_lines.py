@@ -94,6 +94,19 @@ class SheetLines:
         return [int(k) + 2 for k in labels]
 
 
-def first_lines(lines: CsvLines | SheetLines, labels: np.ndarray, most: int = 20) -> str:
+class FeatureLines:
+    """Feature numbers of a GIS layer, as a message names them: 1 is the first feature (a
+    layer has no header line)."""
+
+    def of_records(self, numbers: Iterable[int]) -> list[int]:
+        return [int(n) for n in numbers]
+
+    def of_rows(self, labels: Iterable[int]) -> list[int]:
+        return [int(k) + 1 for k in labels]
+
+
+def first_lines(
+    lines: CsvLines | SheetLines | FeatureLines, labels: np.ndarray, most: int = 20
+) -> str:
     """The file lines of the rows ``labels``, the first ``most``, as a message lists them."""
     return ", ".join(str(n) for n in lines.of_rows(labels[:most]))

@@ -32,12 +32,12 @@ from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 from citydesk.layers.readers.spreadsheet import is_spreadsheet, read_sheet
 
-from .csv_lines import CsvLines, SheetLines, first_lines
+from .csv_lines import CsvLines, FeatureLines, SheetLines, first_lines
 from .toml_files import load_toml
 
 log = logging.getLogger(__name__)
 
-Lines = CsvLines | SheetLines  # where a message finds a row: a file line or a sheet row
+Lines = CsvLines | SheetLines | FeatureLines  # a file line, a sheet row or a feature
 
 MAPPINGS = Path(__file__).parent / "data" / "mappings"
 
@@ -434,12 +434,17 @@ class RawPart:
 
 
 def read_parts(path: str | Path, rows: int | None = PART_ROWS) -> Iterator[RawPart]:
-    """A CSV (its encoding and delimiter detected) or an Excel workbook's first sheet,
-    ``rows`` rows at a time (all at once for None); an unreadable or empty file raises
-    :class:`CaseImportError`."""
+    """A CSV (its encoding and delimiter detected), a spreadsheet's first sheet or a GIS
+    layer (:mod:`.layer_cases`), ``rows`` rows at a time (all at once for None); an
+    unreadable or empty file raises :class:`CaseImportError`."""
+    from .layer_cases import is_case_layer, read_case_layer
+
     path = Path(path)
     if is_spreadsheet(path):
         yield RawPart(read_sheet(path, CaseImportError), [], SheetLines())
+        return
+    if is_case_layer(path):  # GeoJSON, a shapefile ...: attributes, and the point as WKT
+        yield RawPart(read_case_layer(path, CaseImportError), [], FeatureLines())
         return
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)

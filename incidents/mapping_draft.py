@@ -249,6 +249,7 @@ class ColumnProfile:
     dayfirst: bool | None = None
     numbers: pd.Series | None = None  # the values as numbers, where at least 90 % are
     points: int = 0  # values written as POINT (x y) or (lat, lon)
+    wkt_xy: pd.DataFrame | None = None  # x and y of the POINT (x y) values
 
 
 def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
@@ -265,6 +266,9 @@ def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
     profile.points = int(
         text.str.match(r"^(?:POINT\s*\(|\(\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\)$)").sum()
     )
+    if profile.points:
+        xy = text.str.extract(r"^POINT\s*\(\s*(\S+)\s+([^\s)]+)\s*\)", flags=re.IGNORECASE)
+        profile.wkt_xy = xy.apply(pd.to_numeric, errors="coerce").dropna()
     if profile.numbers is None or _looks_like_epoch(text):
         _date_content(profile, text)
     return profile
@@ -401,6 +405,9 @@ def _place_columns(draft, profiles, near, preferred_crs) -> None:
         best = max(located, key=lambda n: profiles[n].words.get("location", 0))
         draft.columns["location"] = best
         draft.why["location"] = _("? POINT (x y) or (lat, lon) values")
+        xy = profiles[best].wkt_xy
+        if xy is not None and len(xy) and not (xy[0].abs().le(180) & xy[1].abs().le(90)).all():
+            _projected(draft, xy[0], xy[1], near, preferred_crs)  # a layer without a CRS
         return
     draft.notes.append(
         _("No coordinates were found: the cases will need a location (the desk's geocoder).")

@@ -15,6 +15,7 @@ import pytest
 
 from citydesk.incidents.case_files import import_case_file
 from citydesk.incidents.categories import Catalogue
+from citydesk.incidents.import_csv import CaseImportError
 from citydesk.incidents.mapping_draft import draft_mapping, write_draft
 from citydesk.incidents.stores import open_project_store
 from citydesk.workbench.cli.main import main
@@ -234,3 +235,103 @@ def test_the_real_nyc_export_drafts_to_what_its_shipped_mapping_says(tmp_path, p
     assert lines[-1] == "The import reads all 924 rows with this mapping (11 without a place)."
     ours = import_case_file(project, NYC, str(out))
     assert ours["added"] == 924
+
+
+# -- case exports that are GIS layers ---------------------------------------------------------
+
+
+def _cambridge_cases_layer(tmp_path, name: str, crs: int | None = 2249) -> Path:
+    """A portal's cases as a GIS layer in Massachusetts state plane feet (shapefile names
+    cut to 10 characters)."""
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {
+            "CaseNumber": ["C-1", "C-2", "C-3"],
+            "OpenedDate": ["2024-05-01 08:00:00", "2024-05-02 09:30:00", "2024-05-03 10:00:00"],
+            "ClosedDate": ["2024-05-01 12:00:00", None, None],
+            "IssueType": ["Street Light Outages", "Graffiti Removal", "Street Light Outages"],
+            "Status": ["Closed", "Open", "Open"],
+        },
+        geometry=[shapely.Point(760100, 2960100), shapely.Point(761000, 2961000), None],
+        crs=crs,
+    )
+    path = tmp_path / name
+    frame.to_file(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["cases.shp", "cases.geojson", "cases.gpkg"])
+def test_a_cases_layer_is_drafted_and_imported_with_its_points(tmp_path, project, name):
+    layer = _cambridge_cases_layer(tmp_path, name)
+    out, draft, lines = write_draft(layer, project=project)
+    assert draft.columns["location"] == "geometry"  # the features' points, as lon/lat WKT
+    assert draft.columns["reported_at"] == "OpenedDate" and draft.columns["category"] == "IssueType"
+    assert lines[-1] == "The import reads all 3 rows with this mapping (1 without a place)."
+    assert import_case_file(project, layer, str(out))["added"] == 3
+    with open_project_store(project) as store:
+        cases = store.query()
+    placed = cases[(cases["source"] == draft.source) & cases["lon"].notna()]
+    assert len(placed) == 2
+    assert placed["lon"].between(-71.2, -71.0).all() and placed["lat"].between(42.3, 42.45).all()
+
+
+def test_a_geojson_named_json_is_a_layer_not_open311(tmp_path):
+    from citydesk.incidents.case_files import is_open311
+
+    geojson = _cambridge_cases_layer(tmp_path, "cases.geojson", crs=4326)
+    named_json = geojson.rename(tmp_path / "cases.json")
+    assert not is_open311(named_json)
+    open311 = tmp_path / "requests.json"
+    open311.write_text('[{"service_request_id": "1"}]', encoding="utf-8")
+    assert is_open311(open311)
+
+
+def test_a_layer_without_a_crs_gets_the_one_its_points_fit(tmp_path, project):
+    layer = _cambridge_cases_layer(tmp_path, "noprj.shp", crs=None)
+    draft = write_draft(layer, project=project)[1]
+    assert draft.crs == "EPSG:2249"  # the x/y fit the project's CRS
+
+
+def test_a_file_of_several_layers_is_refused_naming_them(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    path = tmp_path / "two.gpkg"
+    for layer in ("cases", "crews"):
+        gpd.GeoDataFrame(
+            {"created": ["2024-05-01 08:00:00"]}, geometry=[shapely.Point(0, 0)], crs=4326
+        ).to_file(path, layer=layer)
+    with pytest.raises(CaseImportError, match="the file holds 2 layers: cases, crews"):
+        draft_mapping(path, Catalogue.default())
+
+
+@pytest.mark.skipif(not NYC.exists(), reason="needs ../shared (the real NYC 311 sample)")
+def test_the_nyc_export_as_geojson_imports_the_same_cases_as_its_csv(tmp_path, project):
+    """The real sample made a GeoJSON layer (its points, no coordinate columns), drafted and
+    imported: the same cases, places and times as the CSV through the shipped mapping."""
+    import geopandas as gpd
+
+    rows = pd.read_csv(NYC, dtype=str, keep_default_na=False, na_values=[""])
+    coords = ["Latitude", "Longitude", "Location", "X Coordinate (State Plane)",
+              "Y Coordinate (State Plane)"]  # fmt: skip
+    points = gpd.points_from_xy(rows["Longitude"].astype(float), rows["Latitude"].astype(float))
+    layer = tmp_path / "nyc.geojson"
+    gpd.GeoDataFrame(rows.drop(columns=coords), geometry=points, crs=4326).to_file(layer)
+    out, draft, _lines = write_draft(layer, project=project)
+    assert draft.columns["location"] == "geometry"
+    other = tmp_path / "other.gpkg"
+    shutil.copy(DEMO, other)
+    assert import_case_file(project, layer, str(out))["added"] == 924
+    assert import_case_file(other, NYC, "nyc311")["added"] == 924
+    facts = ["source_id", "reported_at", "closed_at", "lon", "lat", "source_status"]
+    with open_project_store(project) as store:
+        ours = store.query()
+    with open_project_store(other) as store:
+        theirs = store.query()
+    ours = ours[ours["source"] == draft.source][facts].sort_values("source_id")
+    theirs = theirs[theirs["source"] == "nyc311"][facts].sort_values("source_id")
+    pd.testing.assert_frame_equal(
+        ours.reset_index(drop=True), theirs.reset_index(drop=True), check_exact=False, atol=1e-9
+    )

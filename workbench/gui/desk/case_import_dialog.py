@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from citydesk.incidents.case_files import OPEN311_SUFFIXES
+from citydesk.incidents.case_files import is_open311
 from citydesk.incidents.import_csv import MAPPINGS
 from citydesk.layers.errors import CityDeskError
 
@@ -72,7 +72,10 @@ class CaseImportDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, tr("Import cases"), "", tr("Case exports (*.csv *.xlsx *.xls *.ods *.json *.xml)")
+            self,
+            tr("Import cases"),
+            "",
+            tr("Case exports (*.csv *.xlsx *.xls *.ods *.json *.xml *.geojson *.shp *.gpkg *.zip)"),
         )
         if path:
             self.file.setText(path)
@@ -88,8 +91,10 @@ class CaseImportDialog(QDialog):
         """Draft a mapping from the chosen CSV or workbook (with the project's time zone,
         categories and area), in the background, then show it to check and edit."""
         export = self.file.text().strip()
-        if not export or Path(export).suffix.lower() in OPEN311_SUFFIXES:
-            self.status.setText(tr("Choose a CSV or Excel export first: the draft reads it."))
+        if not export or is_open311(export):
+            self.status.setText(
+                tr("Choose a CSV, spreadsheet or GIS layer export first: the draft reads it.")
+            )
             return
         if target is None:
             suggested = str(Path(export).with_name(f"{Path(export).stem}_mapping.toml"))
@@ -135,7 +140,7 @@ class CaseImportDialog(QDialog):
     def _sync(self) -> None:
         """An Open311 file starts with no mapping, a CSV with the first shipped one; a
         mapping the user chose stays."""
-        open311 = Path(self.file.text()).suffix.lower() in OPEN311_SUFFIXES
+        open311 = is_open311(self.file.text())
         chosen = self.mapping.currentIndex()
         if open311 and chosen != 0 and self.mapping.currentData() in self._shipped:
             self.mapping.setCurrentIndex(0)
