@@ -52,7 +52,9 @@ class MappingColumns:
 
     reported_at: str
     source_id: str | None = None
-    closed_at: str | None = None
+    # one column, or several read in order where one is empty (FixMyStreet's "Closed" and
+    # "Fixed": a case fixed is closed at its fix time)
+    closed_at: str | list[str] | None = None
     lat: str | None = None
     lon: str | None = None
     # one column holding the point instead of lon and lat: WKT "POINT (lon lat)" (x y in
@@ -858,27 +860,31 @@ def _departments(values: pd.Series, mapping: ColumnMapping) -> np.ndarray:
 def _optional_dates(
     frame: pd.DataFrame, cols: dict, key: str, mapping: ColumnMapping, path: Path, lines: Lines
 ) -> pd.Series:
-    """A mapped date column (closed_at, due_at): empty cells stay empty, but a cell that has
-    text the formats cannot read stops the import, naming the rows (a case must not stay
-    open because its close date was misread)."""
-    if key not in cols:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    raw = frame[cols[key]]
-    parsed = _dates(frame, str(cols[key]), mapping, path, lines)
-    unreadable = frame.index[parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")]
-    if len(unreadable):
-        rows = first_lines(lines, np.asarray(unreadable))
-        values = ", ".join(repr(str(v)[:30]) for v in raw[unreadable].unique()[:5])
-        raise CaseImportError(
-            ngettext(
-                "{n} row has an unreadable {column}: {values} (file line {rows})",
-                "{n} rows have an unreadable {column}: {values} (file lines {rows})",
-                len(unreadable),
-            ).format(n=len(unreadable), column=cols[key], values=values, rows=rows),
-            _("Add the date format to [dates] formats, or fix those rows."),
-            path=str(path),
-        )
-    return parsed
+    """A mapped date column (closed_at, due_at), or several read in order (the first that is
+    not empty): empty cells stay empty, but a cell that has text the formats cannot read
+    stops the import, naming the rows (a case must not stay open because its close date was
+    misread)."""
+    result = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    columns = cols.get(key) or []
+    for column in columns if isinstance(columns, list) else [columns]:
+        raw = frame[column]
+        parsed = _dates(frame, str(column), mapping, path, lines)
+        filled = raw.notna() & (raw.astype(str).str.strip() != "")
+        unreadable = frame.index[parsed.isna() & filled]
+        if len(unreadable):
+            rows = first_lines(lines, np.asarray(unreadable))
+            values = ", ".join(repr(str(v)[:30]) for v in raw[unreadable].unique()[:5])
+            raise CaseImportError(
+                ngettext(
+                    "{n} row has an unreadable {column}: {values} (file line {rows})",
+                    "{n} rows have an unreadable {column}: {values} (file lines {rows})",
+                    len(unreadable),
+                ).format(n=len(unreadable), column=column, values=values, rows=rows),
+                _("Add the date format to [dates] formats, or fix those rows."),
+                path=str(path),
+            )
+        result = result.fillna(parsed)  # a later column only where the earlier are empty
+    return result
 
 
 def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -246,7 +246,8 @@ class ColumnProfile:
     distinct: int
     date_share: float = 0.0
     format: str | None = None  # the one strptime format that reads every sampled date
-    dayfirst: bool | None = None
+    dayfirst: bool | None = None  # what the values tell when the general parser must know
+    ambiguous: bool = False  # 05/02/2015 in every row: day-first and month-first both read
     numbers: pd.Series | None = None  # the values as numbers, where at least 90 % are
     points: int = 0  # values written as POINT (x y) or (lat, lon)
     wkt_xy: pd.DataFrame | None = None  # x and y of the POINT (x y) values
@@ -286,7 +287,8 @@ def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
         profile.date_share = 1.0
         if _day_month_swapped(fitting[0]) not in fitting:
             profile.format = fitting[0]
-        # else 05/02/2015 read both ways: no format, and dayfirst left for the user to say
+        else:  # 05/02/2015 read both ways: no format, and dayfirst left for the user to say
+            profile.ambiguous = True
         return
     try:
         parsed = parse_dates(head, [], "UTC")
@@ -297,6 +299,8 @@ def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
             profile.dayfirst = True
         elif (parts[1] > 12).any():
             profile.dayfirst = False
+        else:
+            profile.ambiguous = True
         parsed = parse_dates(head, [], "UTC", bool(profile.dayfirst))
     profile.date_share = float(parsed.notna().mean())
 
@@ -319,18 +323,34 @@ def _words() -> dict:
 def _header_scores(header: str) -> dict[str, float]:
     """role -> 0.5-1.0 for the best-ranked word of the role the header has (0 if none)."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", header)  # createdDate -> created Date
-    lowered = spaced.lower()
-    words = " " + " ".join(re.findall(r"[^\W_]+", lowered)) + " "
     scores: dict[str, float] = {}
+    n_words = len(_spaced_words(spaced).split())
     for role, listed in _words()["columns"].items():
-        for rank, word in enumerate(listed):
-            cjk = re.search(r"[\u3400-\u9fff]", word) is not None
-            if (word in lowered) if cjk else (f" {word} " in words):
-                # a header of more words says it less plainly: "Agency" before "Agency Name"
-                extra = max(0, len(words.split()) - len(word.split()))
-                scores[role] = 1.0 - 0.5 * rank / len(listed) - 0.01 * extra
-                break
+        rank = _says(spaced, listed)
+        if rank is not None:
+            # a header of more words says it less plainly: "Agency" before "Agency Name"
+            extra = max(0, n_words - len(listed[rank].split()))
+            scores[role] = 1.0 - 0.5 * rank / len(listed) - 0.01 * extra
     return scores
+
+
+def _spaced_words(text: str) -> str:
+    return " " + " ".join(re.findall(r"[^\W_]+", text.casefold())) + " "
+
+
+def _says(text: str, listed: list[str]) -> int | None:
+    """The rank of the first of ``listed`` that ``text`` says: a word or phrase among its
+    words ("fixed - council" says "fixed"; "unable to fix" says "unable to fix"), a Chinese
+    word anywhere in it (it has no spaces between words)."""
+    words = _spaced_words(text)
+    folded = text.casefold()
+    for rank, word in enumerate(listed):
+        if re.search(r"[\u3400-\u9fff]", word):
+            if word in folded:
+                return rank
+        elif _spaced_words(word) in words:
+            return rank
+    return None
 
 
 # --- choosing the columns ----------------------------------------------------------------
@@ -348,6 +368,11 @@ def _date_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
             draft.columns[role] = name
             draft.why[role] = _("? header and dates")
             taken.add(name)
+    # more columns of close times ("Closed" and "Fixed"): read in order, the first not empty
+    more = [n for score, role, n in pairs if role == "closed_at" and score > 0 and n not in taken]
+    if more and "closed_at" in draft.columns:
+        draft.columns["closed_at"] = [str(draft.columns["closed_at"]), *more]
+        taken.update(more)
     if "reported_at" not in draft.columns:
         left = [n for n in dates if n not in taken]
         if not left:
@@ -358,20 +383,23 @@ def _date_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
         draft.columns["reported_at"] = left[0]
         draft.why["reported_at"] = _("? the first column of dates")
     formats: list[str] = []
-    dayfirst: set[bool | None] = set()
+    told: set[bool] = set()
+    ambiguous = False
     for role in DATE_ROLES:
-        profile = profiles.get(str(draft.columns.get(role)))
-        if profile is None:
-            continue
-        if profile.format and profile.format not in formats:
-            formats.append(profile.format)
-        elif profile.format is None:
-            dayfirst.add(profile.dayfirst)
+        named = draft.columns.get(role)
+        for column in named if isinstance(named, list) else [named]:
+            profile = profiles.get(str(column))
+            if profile is None:
+                continue
+            if profile.format and profile.format not in formats:
+                formats.append(profile.format)
+            if profile.dayfirst is not None:
+                told.add(profile.dayfirst)
+            ambiguous |= profile.ambiguous
     draft.formats = formats
-    told = {d for d in dayfirst if d is not None}
-    if len(told) == 1 and None not in dayfirst:
+    if len(told) == 1:
         draft.dayfirst = told.pop()
-    elif dayfirst:
+    elif ambiguous or told:
         draft.notes.append(
             _(
                 "Some dates read both day-first and month-first (05/02/2015): set [dates] "
@@ -562,10 +590,7 @@ def _fallback_category(catalogue: Catalogue) -> str:
 
 
 def _status(text: str, rows: int) -> Value:
-    closed = {w.casefold() for w in _words()["statuses"]["closed"]}
-    words = set(re.findall(r"[^\W_]+", text.casefold())) | {text.casefold().strip()}
-    hit = bool(words & closed) or any(w in text for w in closed if not w.isascii())
-    if hit:
+    if _says(text, _words()["statuses"]["closed"]) is not None:
         return Value(text, rows, "closed", _("? closed by its words"))
     return Value(text, rows, "open", "?")
 
@@ -575,12 +600,9 @@ def _level(text: str) -> bool:
 
 
 def _priority(text: str, rows: int) -> Value:
-    folded = text.casefold()
-    words = set(re.findall(r"[^\W_]+", folded))
     for level, listed in sorted(_words()["priorities"].items()):
-        for word in listed:
-            if word.casefold() in words or (not word.isascii() and word in text):
-                return Value(text, rows, int(level), _("? by its words"))
+        if _says(text, listed) is not None:
+            return Value(text, rows, int(level), _("? by its words"))
     return Value(text, rows, 3, _("? not recognised: normal"))
 
 

@@ -335,3 +335,43 @@ def test_the_nyc_export_as_geojson_imports_the_same_cases_as_its_csv(tmp_path, p
     pd.testing.assert_frame_equal(
         ours.reset_index(drop=True), theirs.reset_index(drop=True), check_exact=False, atol=1e-9
     )
+
+
+def test_a_fixmystreet_dashboard_export_closes_fixed_reports_at_their_fix_time(tmp_path, project):
+    """FixMyStreet's dashboard CSV (its header as FixMyStreet's own tests give it): a report
+    fixed has a Fixed time and no Closed one, so the draft reads closed_at from both, in
+    order; its status words ("fixed - council", "unable to fix") read as closed."""
+    header = ["Report ID", "Title", "Detail", "User Name", "Category", "Created", "Confirmed",
+              "Acknowledged", "Fixed", "Closed", "Status", "Latitude", "Longitude", "Query",
+              "Ward", "Easting", "Northing", "Report URL", "Site Used", "Reported As"]  # fmt: skip
+    rows = [
+        ["11", "Light out", "", "A", "Street lighting", "2024-03-01T10:15:00",
+         "2024-03-01T10:16:00", "", "2024-03-04T09:00:00", "", "fixed - council", "42.3736",
+         "-71.1097", "", "", "", "", "", "fixmystreet", ""],
+        ["12", "Bins", "", "B", "Bins", "2024-03-02T11:00:00", "2024-03-02T11:01:00", "", "",
+         "2024-03-05T16:00:00", "unable to fix", "42.3751", "-71.1050", "", "", "", "", "",
+         "council", ""],
+        ["13", "Hole", "", "C", "Potholes", "2024-03-03T08:00:00", "2024-03-03T08:05:00",
+         "2024-03-03T12:00:00", "", "", "action scheduled", "42.3702", "-71.0990", "", "", "",
+         "", "", "app", ""],
+    ]  # fmt: skip
+    path = tmp_path / "fms.csv"
+    pd.DataFrame(rows, columns=header).to_csv(path, index=False)
+    out, draft, lines = write_draft(path, project=project)
+    assert draft.columns["source_id"] == "Report ID" and draft.columns["category"] == "Category"
+    assert draft.columns["reported_at"] == "Created"
+    assert draft.columns["closed_at"] == ["Closed", "Fixed"]
+    assert (draft.columns["lon"], draft.columns["lat"]) == ("Longitude", "Latitude")
+    statuses = {v.text: v.proposal for v in draft.statuses}
+    assert statuses == {
+        "fixed - council": "closed",
+        "unable to fix": "closed",
+        "action scheduled": "open",
+    }
+    assert lines[-1].startswith("The import reads all 3 rows"), lines
+    import_case_file(project, path, str(out))
+    with open_project_store(project) as store:
+        cases = store.query().set_index("source_id")
+    assert str(cases.loc["11", "closed_at"]).startswith("2024-03-04T14:00")  # its fix, UTC
+    assert str(cases.loc["12", "closed_at"]).startswith("2024-03-05T21:00")
+    assert cases.loc["13", "status"] == "reported"
