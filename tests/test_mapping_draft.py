@@ -375,3 +375,18 @@ def test_a_fixmystreet_dashboard_export_closes_fixed_reports_at_their_fix_time(t
     assert str(cases.loc["11", "closed_at"]).startswith("2024-03-04T14:00")  # its fix, UTC
     assert str(cases.loc["12", "closed_at"]).startswith("2024-03-05T21:00")
     assert cases.loc["13", "status"] == "reported"
+
+
+def test_chinese_and_unix_dates_are_read_without_a_format_or_a_false_warning(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "编号,上报时间,结案时间,问题类型\n"
+        "1,2024年12月5日 下午3时04分,1733450400,暴露垃圾\n"
+        "2,2024年12月6日 上午9时00分,,路灯损坏\n",
+        encoding="utf-8",
+    )
+    _out, draft, lines = write_draft(path, timezone="Asia/Shanghai")
+    assert (draft.columns["reported_at"], draft.columns["closed_at"]) == ("上报时间", "结案时间")
+    assert draft.formats == [] and draft.dayfirst is None
+    assert not any("day-first" in line for line in lines)
+    assert lines[-1].startswith("The import reads all 2 rows"), lines
