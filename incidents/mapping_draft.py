@@ -679,6 +679,8 @@ def summary_lines(draft: MappingDraft, target: Path) -> list[str]:
     for role, column in draft.columns.items():
         shown = ", ".join(column) if isinstance(column, list) else column
         lines.append(f"  {role} = {shown}")
+    if draft.crs:
+        lines.append(f"  [coordinates] crs = {draft.crs}  ({draft.why['crs']})")
     if draft.categories:
         mapped = [v for v in draft.categories if v.proposal is not None]
         lines.append(

@@ -184,3 +184,47 @@ def test_helsinki_land_use_published_and_drawn_from_postgis(qtbot, tmp_path, req
         _shot(window, "helsinki_landuse_from_postgis.png")
     finally:
         close_all()
+
+
+def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, tmp_path):
+    """A Helsinki feedback export with no shipped mapping (Finnish headers, ';', day-first
+    dates, ETRS-TM35FIN x/y): Import cases > Draft a mapping in the Helsinki project's
+    window, checked, then imported; the cases land in the centre (screenshot looked at)."""
+    if not HELSINKI.exists():
+        pytest.skip("needs ../shared/data/helsinki_osm")
+    from pyproj import Transformer
+
+    from citydesk.incidents.stores import open_project_store
+    from citydesk.layers.city_profile import profile_text, store_profile
+    from citydesk.layers.osm_city import city_from_osm, write_city_project
+
+    city = city_from_osm(HELSINKI, name="Helsinki", timezone="Europe/Helsinki", crs="EPSG:3067")
+    project = write_city_project(city, tmp_path / "helsinki.gpkg", "Helsinki")
+    store_profile(project, profile_text("helsinki"))
+    to_tm35 = Transformer.from_crs(4326, 3067, always_xy=True)
+    rows = ["Tunnus;Luotu;Ratkaistu;Tyyppi;Tila;X;Y"]
+    for k, (lon, lat) in enumerate([(24.9414, 60.1719), (24.9384, 60.1699)]):
+        x, y = to_tm35.transform(lon, lat)
+        closed, state = ("13.03.2024 09:00", "Suljettu") if k == 0 else ("", "Avoin")
+        rows.append(f"P-{k};0{k + 1}.03.2024 14:30;{closed};Roskat;{state};{x:.1f};{y:.1f}")
+    export = tmp_path / "palautteet.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    window = open_window(qtbot, tmp_path / "settings.ini", project, size=(1300, 850))
+    dialog = window.import_cases_dialog()
+    dialog.file.setText(str(export))
+    target = tmp_path / "palautteet.toml"
+    dialog.draft_mapping(str(target))
+    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
+    review = dialog.draft_dialog
+    text = review.text.toPlainText()
+    assert 'timezone = "Europe/Helsinki"' in text and "[coordinates]" in text
+    assert "The import reads all 2 rows" in review.summary.text()
+    _shot(review, "helsinki_mapping_draft.png")
+    review.close()
+    dialog.accept()
+    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=60_000)
+    assert "2 added" in window.last_import[0]
+    with open_project_store(project) as store:
+        cases = store.query()
+    assert cases["lon"].between(24.93, 24.95).all() and cases["lat"].between(60.16, 60.18).all()
+    assert (cases["status"] == "closed").sum() == 1
