@@ -36,7 +36,7 @@ from .style import default_style
 #: .gdb is an Esri File Geodatabase (a folder); .tab/.mif are MapInfo's (with their sidecars)
 VECTOR_READ = {
     ".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".gpx", ".sqlite",
-    ".gdb", ".tab", ".mif", ".dxf",
+    ".gdb", ".tab", ".mif", ".dxf", ".kmz",
 }  # fmt: skip
 PARQUET = {".parquet", ".geoparquet"}
 CSV = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"}  # tables of points (first sheet)

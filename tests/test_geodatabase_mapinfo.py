@@ -101,3 +101,23 @@ def test_city_init_takes_every_layer_of_a_delivery_folder(gdb, tmp_path, monkeyp
     assert main([*argv, "--timezone", "Europe/Helsinki", "--out", str(tmp_path / "p.toml")]) == 0
     counts = sorted(layer.feature_count for layer in load_project(project).layers.values())
     assert counts == [1, 2, 2, 3, 3]  # both layers of the folder and of the zipped copy
+
+
+def test_a_google_earth_kmz_is_read_and_added(tmp_path, capsys):
+    """A KMZ (zipped KML, as Google Earth saves places) was "not a format CityDesk reads"."""
+    points = gpd.GeoDataFrame(
+        {"Name": ["kioski", "puisto"]},
+        geometry=gpd.points_from_xy([24.941, 24.945], [60.171, 60.168]),
+        crs=4326,
+    )
+    kml = tmp_path / "doc.kml"
+    points.to_file(kml, driver="KML")
+    kmz = tmp_path / "places.kmz"
+    with zipfile.ZipFile(kmz, "w") as z:
+        z.write(kml, "doc.kml")
+    layer = read_layer(kmz)
+    assert sorted(layer.data["Name"]) == ["kioski", "puisto"] and layer.crs.to_epsg() == 4326
+    project = tmp_path / "p.gpkg"
+    assert main(["project", "new", str(project), "--crs", "EPSG:3067"]) == 0
+    assert main(["project", "add", str(project), str(kmz)]) == 0
+    assert len(load_project(project).layers) == 1

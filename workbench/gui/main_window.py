@@ -53,7 +53,8 @@ MAX_RECENT = 8
 
 #: what Project > Add layer offers (a ZIP is read as the data set inside it)
 DATA_FILE_PATTERNS = (
-    "*.gpkg *.shp *.geojson *.json *.fgb *.parquet *.csv *.xlsx *.xls *.ods *.tab *.mif *.dxf "
+    "*.gpkg *.shp *.geojson *.json *.fgb *.kml *.kmz *.parquet *.csv *.xlsx *.xls *.ods *.tab "
+    "*.mif *.dxf "
     # a file of an Esri File Geodatabase (gdb, *.gdbtable) stands for its folder
     "*.tif *.tiff *.dem *.zip gdb *.gdbtable"
 )
