@@ -141,3 +141,8 @@ def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, 
         cases = store.query()
         pothole = cases[cases["source_id"] == "101005"].iloc[0]
     assert pothole["category_code"] == "0401"
+    # next week's export: the dialog offers the mapping used last, first
+    again = window.import_cases_dialog()
+    again.file.setText(str(export))
+    assert again.choice() == (str(export), str(target))
+    again.reject()

@@ -687,6 +687,8 @@ class MainWindow(QMainWindow):
 
         def done(lines: list[str]) -> None:
             self.last_import = lines
+            if mapping and Path(mapping).suffix.lower() == ".toml":
+                self.remember_mapping(mapping)  # next week's export goes through it again
             self.message_bar.show_done(" ".join(lines), None)
             self.statusBar().showMessage(lines[0], 15000)
             if self.desk_panel is not None:
@@ -1284,6 +1286,18 @@ class MainWindow(QMainWindow):
         recent = [p for p in self.recent_projects() if p != path]
         self.settings.setValue("recent_projects", [path, *recent][:MAX_RECENT])
         self._update_recent_menu()
+
+    def remember_mapping(self, path: str) -> None:
+        """A column mapping file the import used, first in the import dialog's list."""
+        recent = [p for p in self.recent_mappings() if p != path]
+        self.settings.setValue("import/recent_mappings", [path, *recent][:MAX_RECENT])
+
+    def recent_mappings(self) -> list[str]:
+        """Mapping files used before that still exist, latest first."""
+        value = self.settings.value("import/recent_mappings", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or [] if Path(str(v)).exists()]
 
     def recent_projects(self) -> list[str]:
         value = self.settings.value("recent_projects", [])

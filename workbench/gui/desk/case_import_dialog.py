@@ -52,6 +52,10 @@ class CaseImportDialog(QDialog):
         for path in sorted(MAPPINGS.glob("*.toml")):
             self.mapping.addItem(path.stem, path.stem)
         self._shipped = {self.mapping.itemData(k) for k in range(1, self.mapping.count())}
+        # the city's own mappings used before (a weekly export goes through the same one)
+        recent = getattr(parent, "recent_mappings", lambda: [])()
+        for path in reversed(recent):
+            self.mapping.insertItem(1, Path(path).name, path)
         mapping_row = _with_button(self.mapping, tr("Other mapping..."), self._choose_mapping)
         # a system no mapping ships for: the draft reads the file and proposes one to check
         self.draft_button = QPushButton(tr("Draft a mapping..."))
@@ -145,7 +149,7 @@ class CaseImportDialog(QDialog):
         if open311 and chosen != 0 and self.mapping.currentData() in self._shipped:
             self.mapping.setCurrentIndex(0)
         elif not open311 and chosen == 0:
-            self.mapping.setCurrentIndex(1)
+            self.mapping.setCurrentIndex(1)  # the last mapping used, else the first shipped
 
     def choice(self) -> tuple[str, str | None]:
         """(file, mapping): the mapping is a shipped name or a TOML path; None for none."""
