@@ -200,7 +200,7 @@ def draft_mapping(
         draft.rows += len(part.frame)
         for role, counter in counts.items():
             column = part.frame[str(draft.columns[role])].dropna().astype(str).str.strip()
-            counter.update(column[column != ""])
+            counter.update(column[column != ""].value_counts().to_dict())
     if "category" in counts:
         _propose_categories(draft, counts["category"], catalogue)
     if "status" in counts:
