@@ -45,11 +45,18 @@ def local_times(cases: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 
 def export_cases(
-    store, path: str | Path, *, include_personal: bool = False, lang: str = "en", **filters
+    store,
+    path: str | Path,
+    *,
+    include_personal: bool = False,
+    lang: str = "en",
+    dialect=None,
+    **filters,
 ) -> Path:
     """Write the cases matching ``filters`` (see ``store.query``) to ``path``; the format
-    comes from the extension: .csv, .xlsx (Excel, times in the city's zone), .gpkg, .json or
-    .xml (Open311 GeoReport v2)."""
+    comes from the extension: .csv (in the city's ``dialect``, see
+    :func:`citydesk.layers.city_profile.project_csv_dialect`), .xlsx (Excel, times in the
+    city's zone), .gpkg, .json or .xml (Open311 GeoReport v2)."""
     path = Path(path)
     cases = store.query(**filters)
     ext = path.suffix.lower()
@@ -65,7 +72,7 @@ def export_cases(
     if ext == ".csv":
         from citydesk.layers.csv_safe import write_csv
 
-        write_csv(cases, path, index=False)
+        write_csv(cases, path, dialect=dialect, index=False)
         return path
     if ext == ".xlsx":
         from citydesk.layers.csv_safe import write_xlsx

@@ -5,13 +5,16 @@ A profile made by ``city from-osm`` (or ``city init`` without ``--holidays``) ha
 holidays, so a case due on Finland's Independence Day was due that day, and no currency, so
 costs were shown in "currency". The tz database already says which country each zone is
 in (``zone.tab``: Europe/Helsinki is FI), and CLDR, through Babel, which currency a country
-uses; the proposal carries both with a comment asking the planner to check them.
+uses; the proposal carries both with a comment asking the planner to check them. The
+country's decimal mark, from CLDR too, says how a CSV for the city's spreadsheets is
+written (:func:`csv_dialect`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -112,3 +115,37 @@ def timezone_fix(name: str) -> str | None:
             names=", ".join(f'"{n}"' for n in near)
         )
     return _('Use an IANA name such as "Asia/Shanghai" or "Europe/Helsinki".')
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV for people is written: the separator and the decimal mark."""
+
+    delimiter: str = ","
+    decimal: str = "."
+
+
+def csv_dialect(profile) -> CsvDialect:
+    """The CSV a spreadsheet in the city opens as columns: the profile's ``csv_delimiter``,
+    else the country's (its time zone's) decimal mark from CLDR through Babel: where it is a
+    comma (Finland, Germany, France, Brazil ...) Excel splits a CSV on ``;`` and reads
+    ``60,17`` as a number, so that is what is written; elsewhere ``,`` and ``60.17``.
+    None (no profile) is the plain dialect."""
+    if profile is None:
+        return CsvDialect()
+    decimal = _decimal_mark(country_of_timezone(profile.timezone))
+    delimiter = profile.csv_delimiter or (";" if decimal == "," else ",")
+    # a comma both separating and marking decimals would be unreadable: the point then
+    return CsvDialect(delimiter, decimal if delimiter != "," else ".")
+
+
+def _decimal_mark(country: str | None) -> str:
+    if not country:
+        return "."
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import get_decimal_symbol
+
+    try:
+        return get_decimal_symbol(Locale.parse(f"und_{country}"))
+    except (UnknownLocaleError, ValueError):
+        return "."

@@ -100,6 +100,9 @@ class CityProfile:
     crs: str  # projected, in metres or feet: where distances and areas are measured
     schema: int = SCHEMA_VERSION
     currency: str = ""
+    # what a CSV for the city's spreadsheet users is separated by; "" follows the country
+    # (";" where the decimal mark is a comma, as Excel does there): city_locale.csv_dialect
+    csv_delimiter: Literal["", ",", ";", "\t", "|"] = ""
     area_unit: Literal["m2", "sqft"] = "m2"
     admin_code: str = ""  # 6 digits (county level) for CJ/T 213 grid codes
     persons_per_household: float = field(
@@ -337,3 +340,15 @@ def project_currency(project) -> str:
     from .project_store import read_project_meta
 
     return currency_of(read_project_meta(project).get("metadata"))
+
+
+def project_csv_dialect(project):
+    """The CSV dialect of the project's city (:func:`.city_locale.csv_dialect`); the plain
+    one for a project without a profile or no project at all."""
+    from .city_locale import CsvDialect, csv_dialect
+
+    if project is None:
+        return CsvDialect()
+    from .project_store import read_project_meta
+
+    return csv_dialect(profile_in_metadata(read_project_meta(project).get("metadata")))

@@ -38,14 +38,19 @@ def defused(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path, **kwargs) -> None:
+def write_csv(frame: pd.DataFrame, path, dialect=None, **kwargs) -> None:
     """``frame.to_csv`` with formulas defused: the one way CityDesk writes a CSV.
 
     UTF-8 with a byte-order mark: Excel opens a CSV without one in the machine's code page
     (GBK on a Chinese Windows), which turns every Chinese category, street and description
     into mojibake; with it Excel, LibreOffice, QGIS, pandas and CityDesk's own readers all
-    read UTF-8 (the mark is skipped)."""
+    read UTF-8 (the mark is skipped). ``dialect`` (:class:`.city_locale.CsvDialect`, the
+    city's: :func:`.city_profile.project_csv_dialect`) sets the separator and decimal mark
+    a spreadsheet there expects; CityDesk's readers read either back."""
     kwargs.setdefault("encoding", "utf-8-sig")
+    if dialect is not None:
+        kwargs.setdefault("sep", dialect.delimiter)
+        kwargs.setdefault("decimal", dialect.decimal)
     defused(frame).to_csv(path, **kwargs)
 
 
@@ -86,12 +91,14 @@ def write_xlsx(frame: pd.DataFrame, path, sheet: str = "Sheet1") -> Path:
     return path
 
 
-def write_table(frame: pd.DataFrame, path, *, index: bool = False, sheet: str = "Sheet1") -> Path:
+def write_table(
+    frame: pd.DataFrame, path, *, index: bool = False, sheet: str = "Sheet1", dialect=None
+) -> Path:
     """A table for people: an Excel workbook when ``path`` ends in ``.xlsx``, else a CSV
-    (both defused). The one place every table output (KPIs, forecasts, fronts, the
-    attribute table's selection) chooses its format."""
+    in the city's ``dialect`` (both defused). The one place every table output (KPIs,
+    forecasts, fronts, the attribute table's selection) chooses its format."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
         return write_xlsx(frame.reset_index() if index else frame, path, sheet=sheet)
-    write_csv(frame, path, index=index)
+    write_csv(frame, path, dialect=dialect, index=index)
     return path

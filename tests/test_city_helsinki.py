@@ -534,3 +534,19 @@ def test_a_finnish_feedback_export_gets_a_drafted_mapping(city, tmp_path, capsys
     cases = cases[cases["source"] == "palautteet"]  # the source is named after the file
     assert len(cases) == 3 and (cases["status"] == "closed").sum() == 1
     assert cases["lon"].between(24.93, 24.96).all() and cases["lat"].between(60.16, 60.18).all()
+
+
+def test_helsinki_csv_exports_are_what_a_finnish_excel_splits(city, tmp_path, capsys):
+    """';' and decimal commas, from the profile's country (a comma CSV opens in a Finnish
+    Excel as one column)."""
+    from citydesk.layers.city_locale import CsvDialect
+    from citydesk.layers.city_profile import project_csv_dialect
+    from citydesk.layers.readers.csv_dialect import file_delimiter
+
+    assert project_csv_dialect(city) == CsvDialect(";", ",")
+    cases = tmp_path / "cases.csv"
+    assert main(["cases", "export", str(cases), "--project", str(city)]) == 0
+    assert file_delimiter(cases, "utf-8-sig") == ";"
+    kpi = tmp_path / "kpi.csv"
+    assert main(["cases", "kpi", "--project", str(city), "--csv", str(kpi)]) == 0
+    assert file_delimiter(kpi, "utf-8-sig") == ";"

@@ -155,9 +155,10 @@ def kpi(params, context, feedback):
     with open_project_store(project) as store:
         table = kpis_from_store(store, KpiSpec(by=params["by"]))
     if params.get("output_csv"):
+        from citydesk.layers.city_profile import project_csv_dialect
         from citydesk.layers.csv_safe import write_table
 
-        write_table(table, params["output_csv"])
+        write_table(table, params["output_csv"], dialect=project_csv_dialect(project))
     return {
         "groups": len(table),
         "grades": table["grade"].value_counts().to_dict() if "grade" in table else {},

@@ -355,15 +355,17 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         table = kpis_from_store(store, spec)
     print(kpi_text(table))
     if args.csv:
+        from citydesk.layers.city_profile import project_csv_dialect
         from citydesk.layers.csv_safe import write_table
 
-        write_table(table, args.csv)
+        write_table(table, args.csv, dialect=project_csv_dialect(args.project))
         print(_("wrote {path}").format(path=args.csv))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from citydesk.incidents.export import export_cases
+    from citydesk.layers.city_profile import project_csv_dialect
     from citydesk.layers.i18n import current_language
 
     with open_store(args.project) as store:
@@ -372,6 +374,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.output,
             include_personal=args.include_personal_data,
             lang=current_language(),
+            dialect=project_csv_dialect(args.project),
             status=args.status,
         )
     print(_("wrote {path}").format(path=out))
@@ -490,9 +493,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     )
     print(busiest.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if args.csv:
+        from citydesk.layers.city_profile import project_csv_dialect
         from citydesk.layers.csv_safe import write_table
 
-        write_table(table, args.csv)
+        write_table(table, args.csv, dialect=project_csv_dialect(args.project))
         print(_("wrote {path}").format(path=args.csv))
     return 0
 

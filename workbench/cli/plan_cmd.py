@@ -276,9 +276,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     print(formatted_table(table, project_currency(args.project)).to_string(index=False))
     if args.csv:
+        from citydesk.layers.city_profile import project_csv_dialect
         from citydesk.layers.csv_safe import write_table
 
-        write_table(table, args.csv, index=True)
+        write_table(table, args.csv, index=True, dialect=project_csv_dialect(args.project))
     return 0
 
 

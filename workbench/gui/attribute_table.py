@@ -234,8 +234,19 @@ class AttributeTable(QWidget):
             out = frame.drop(columns=frame.geometry.name).assign(wkt=frame.geometry.to_wkt())
             from citydesk.layers.csv_safe import write_table
 
-            return write_table(out, path, index=True, sheet=self.layer.name)
+            return write_table(
+                out, path, index=True, sheet=self.layer.name, dialect=self._csv_dialect()
+            )
         return write_frame(frame, path, self.layer.id)
+
+    def _csv_dialect(self):
+        """The CSV the project's city opens in a spreadsheet (``;`` and decimal commas in
+        Helsinki): from the open project's profile, saved or not."""
+        from citydesk.layers.city_locale import csv_dialect
+        from citydesk.layers.city_profile import profile_in_metadata
+
+        project = getattr(self.window(), "project", None)
+        return csv_dialect(profile_in_metadata(project.metadata) if project is not None else None)
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

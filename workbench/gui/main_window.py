@@ -726,9 +726,11 @@ class MainWindow(QMainWindow):
         def work(_feedback):
             from citydesk.incidents.export import export_cases
             from citydesk.incidents.stores import open_project_store
+            from citydesk.layers.city_profile import project_csv_dialect
 
             with open_project_store(project) as store:
-                return export_cases(store, path, lang=lang)
+                dialect = project_csv_dialect(project)  # what Excel in the city splits on
+                return export_cases(store, path, lang=lang, dialect=dialect)
 
         return self.tasks.start(
             tr("Exporting cases to {name}").format(name=Path(path).name),
