@@ -84,6 +84,7 @@ class Value:
     rows: int
     proposal: str | int | None = None
     why: str = ""
+    name: str = ""  # what the value stands for, where it is a code (Open311's service name)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class MappingDraft:
     priorities: list[Value] = field(default_factory=list)
     why: dict[str, str] = field(default_factory=dict)  # role -> how it was told
     statuses_apply: bool = True  # False: no close time, so [statuses] is only a comment
+    open311: bool = False  # an Open311 file: only its service codes and default to map
     notes: list[str] = field(default_factory=list)
 
     def unmapped_rows(self) -> int:
@@ -114,9 +116,14 @@ class MappingDraft:
             ),
             _("# Check every line marked '?', then: citydesk cases import FILE --mapping THIS"),
             f"source = {_quote(self.source)}",
-            "",
-            "[columns]",
         ]
+        if not self.open311:
+            out += self._columns_and_dates()
+        out += self._values()
+        return "\n".join(out) + "\n"
+
+    def _columns_and_dates(self) -> list[str]:
+        out = ["", "[columns]"]
         for role, column in self.columns.items():
             value = (
                 "[" + ", ".join(_quote(c) for c in column) + "]"
@@ -130,17 +137,20 @@ class MappingDraft:
             out.append(f"dayfirst = {str(self.dayfirst).lower()}")
         if self.crs:
             out += ["", "[coordinates]", f"crs = {_quote(self.crs)}" + _comment(self.why["crs"])]
+        return out
+
+    def _values(self) -> list[str]:
+        out: list[str] = []
         if self.categories:
             out += ["", "[categories]"]
             for v in self.categories:
+                named = f" ({v.name})" if v.name else ""
                 if v.proposal is None:
-                    out.append(
-                        f'# {_quote(v.text)} = ""'
-                        + _comment(_("{n} rows: choose a category").format(n=f"{v.rows:,}"))
-                    )
+                    choose = _("{n} rows: choose a category").format(n=f"{v.rows:,}")
+                    out.append(f'# {_quote(v.text)} = ""' + _comment(choose + named))
                 else:
                     line = f"{_quote(v.text)} = {_quote(str(v.proposal))}"
-                    out.append(line + _comment(f"{v.rows:,}; {v.why}"))
+                    out.append(line + _comment(f"{v.rows:,}{named}; {v.why}"))
         if self.default_category:
             out += ["", "[defaults]"]
             out.append(
@@ -159,7 +169,7 @@ class MappingDraft:
                     shown = _quote(v.proposal) if isinstance(v.proposal, str) else v.proposal
                     line = f"{off}{_quote(v.text)} = {shown}"
                     out.append(line + _comment(f"{v.rows:,}; {v.why}"))
-        return "\n".join(out) + "\n"
+        return out
 
 
 def draft_mapping(
@@ -509,19 +519,24 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
 # --- values ----------------------------------------------------------------------------------
 
 
-def _propose_categories(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -> None:
+def _propose_categories(
+    draft: MappingDraft, counts: Counter, catalogue: Catalogue, names: dict | None = None
+) -> None:
+    """A proposal per value (``names``: what a code stands for, matched instead of it)."""
     known = _shipped_categories()
     keys = {f"{c.kind}:{c.code}" for c in catalogue}
+    names = names or {}
     for text, n in counts.most_common():
-        value = Value(text, n)
-        shipped = known.get(text.casefold())
+        value = Value(text, n, name=names.get(text, ""))
+        said = value.name or text
+        shipped = known.get(text.casefold()) or known.get(said.casefold())
         if shipped and shipped[0] in keys:
             value.proposal, value.why = (
                 shipped[0],
                 _("? as the shipped mapping {name}").format(name=shipped[1]),
             )
         else:
-            match = _by_name(text, catalogue)
+            match = _by_name(said, catalogue)
             if match is not None:
                 value.proposal = f"{match.kind}:{match.code}"
                 value.why = _("? by name: {name}").format(name=match.name_en)
@@ -623,18 +638,49 @@ def _comment(text: str) -> str:
 def check_draft(path: str | Path, mapping_path: str | Path) -> list[str]:
     """Read ``path`` through the drafted mapping as the import would, without writing: the
     lines to show (how many rows it reads, or why the import would refuse the file)."""
+    from .case_files import is_open311
     from .import_csv import check_cases
+    from .open311 import Open311Mapping, read_valid_requests
 
     try:
-        mapping = ColumnMapping.load(mapping_path)
-        checked = check_cases(path, mapping)
+        if is_open311(path):
+            cases = read_valid_requests(path, Open311Mapping.load(mapping_path)).cases
+            rows, missing = len(cases), sum(1 for c in cases if c.lon is None or c.lat is None)
+        else:
+            checked = check_cases(path, ColumnMapping.load(mapping_path))
+            rows, missing = checked.rows, checked.needs_location
     except CaseImportError as exc:
         return [_("The import would refuse the file as drafted: {err}").format(err=exc)]
     return [
         _("The import reads all {rows} rows with this mapping ({missing} without a place).").format(
-            rows=f"{checked.rows:,}", missing=f"{checked.needs_location:,}"
+            rows=f"{rows:,}", missing=f"{missing:,}"
         )
     ]
+
+
+def draft_open311(path: str | Path, catalogue: Catalogue) -> MappingDraft:
+    """The mapping an Open311 GeoReport v2 file from another system needs: its service
+    codes (each with its service name, which the proposal is matched on) to categories, and
+    a default. Codes that are CityDesk's own (``E0490``) need no entry and are left out."""
+    from .open311 import parse_service_code, read_requests
+
+    path = Path(path)
+    requests = read_requests(path)
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for req in requests:
+        if not isinstance(req, dict):
+            continue  # the import names it; the draft lists what it can
+        code = str(req.get("service_code") or "").strip()
+        name = str(req.get("service_name") or "").strip()
+        key = code or name
+        if key and parse_service_code(code) is None:
+            counts[key] += 1
+            names.setdefault(key, name if name != key else "")
+    draft = MappingDraft(source=_source_name(path), columns={}, rows=len(requests), timezone="")
+    draft.open311 = True
+    _propose_categories(draft, counts, catalogue, names)
+    return draft
 
 
 def write_draft(
@@ -668,7 +714,12 @@ def write_draft(
         profile = project_profile(project)
         near, preferred = crs_hints(load_project(project))
     zone = timezone or (profile.timezone if profile is not None else None)
-    draft = draft_mapping(path, catalogue_for(profile), zone, near, tuple(preferred))
+    from .case_files import is_open311
+
+    if is_open311(path):
+        draft = draft_open311(path, catalogue_for(profile))
+    else:
+        draft = draft_mapping(path, catalogue_for(profile), zone, near, tuple(preferred))
     target.write_text(draft.toml(), encoding="utf-8")
     return target, draft, summary_lines(draft, target) + check_draft(path, target)
 

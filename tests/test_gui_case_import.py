@@ -115,7 +115,7 @@ def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, 
     export = _boston(tmp_path)
     dialog = window.import_cases_dialog()
     dialog.draft_mapping()  # no file yet: said in the dialog, nothing asked
-    assert "Choose a CSV, spreadsheet or GIS layer export first" in dialog.status.text()
+    assert "Choose the export first" in dialog.status.text()
     dialog.file.setText(str(export))
     target = tmp_path / "boston.toml"
     dialog.draft_mapping(str(target))

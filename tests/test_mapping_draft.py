@@ -390,3 +390,35 @@ def test_chinese_and_unix_dates_are_read_without_a_format_or_a_false_warning(tmp
     assert draft.formats == [] and draft.dayfirst is None
     assert not any("day-first" in line for line in lines)
     assert lines[-1].startswith("The import reads all 2 rows"), lines
+
+
+def test_another_systems_open311_file_gets_its_service_codes_drafted(tmp_path, project):
+    """GeoReport v2 from another city's server: its service codes are its own, so the import
+    refused it without a mapping; the draft lists each code with its service name and
+    proposes by the name."""
+    import json
+
+    requests = [
+        {"service_request_id": "1", "service_code": "4fd3b167e750846744000005",
+         "service_name": "Potholes", "status": "open",
+         "requested_datetime": "2010-04-19T06:37:38Z", "lat": 42.3736, "long": -71.1097},
+        {"service_request_id": "2", "service_code": "4fd3b167e750846744000006",
+         "service_name": "Street Light Out", "status": "closed",
+         "requested_datetime": "2010-04-19T07:37:38Z",
+         "updated_datetime": "2010-04-20T07:37:38Z", "lat": 42.3751, "long": -71.1050},
+        {"service_request_id": "3", "service_code": "E0490", "service_name": "crash",
+         "status": "open", "requested_datetime": "2010-04-19T08:37:38Z"},
+    ]  # fmt: skip
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(requests), encoding="utf-8")
+    with pytest.raises(CaseImportError):
+        import_case_file(project, path)  # foreign codes, no mapping: refused
+    out, draft, lines = write_draft(path, project=project)
+    assert draft.open311 and "[columns]" not in out.read_text(encoding="utf-8")
+    proposals = {v.text: (v.proposal, v.name) for v in draft.categories}
+    assert proposals == {  # CityDesk's own E0490 needs no entry
+        "4fd3b167e750846744000006": ("component:0111", "Street Light Out"),
+        "4fd3b167e750846744000005": (None, "Potholes"),
+    }
+    assert lines[-1] == "The import reads all 3 rows with this mapping (1 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 3

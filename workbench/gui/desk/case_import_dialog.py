@@ -95,10 +95,8 @@ class CaseImportDialog(QDialog):
         """Draft a mapping from the chosen CSV or workbook (with the project's time zone,
         categories and area), in the background, then show it to check and edit."""
         export = self.file.text().strip()
-        if not export or is_open311(export):
-            self.status.setText(
-                tr("Choose a CSV, spreadsheet or GIS layer export first: the draft reads it.")
-            )
+        if not export:
+            self.status.setText(tr("Choose the export first: the draft reads it."))
             return
         if target is None:
             suggested = str(Path(export).with_name(f"{Path(export).stem}_mapping.toml"))
