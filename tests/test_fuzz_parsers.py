@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from citydesk.layers.errors import CityDeskError
 
 HERE = Path(__file__).parent / "data" / "broken"
+OPEN311 = Path(__file__).resolve().parents[1] / "incidents" / "data" / "open311"
 #: examples per fuzz test; CITYDESK_FUZZ_EXAMPLES=2000 for a long hunt
 EXAMPLES = int(os.environ.get("CITYDESK_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
@@ -179,9 +180,15 @@ def test_fuzz_mapping_draft(data, tmp_path):
     from citydesk.incidents.import_csv import ColumnMapping
     from citydesk.incidents.mapping_draft import write_draft
 
-    text = data.draw(mutated((HERE / "cases_ok.csv").read_text(encoding="utf-8") * 3))
-    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "cases.csv"  # a draft never overwrites
-    path.write_bytes(text.encode(data.draw(st.sampled_from(["utf-8", "gb18030", "utf-16"]))))
+    source = data.draw(st.sampled_from(["csv", "open311"]))
+    if source == "csv":
+        text = data.draw(mutated((HERE / "cases_ok.csv").read_text(encoding="utf-8") * 3))
+        name, encodings = "cases.csv", ["utf-8", "gb18030", "utf-16"]
+    else:  # another system's GeoReport v2, damaged
+        text = data.draw(mutated((OPEN311 / "requests.json").read_text(encoding="utf-8")))
+        name, encodings = "requests.json", ["utf-8"]
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / name  # a draft never overwrites
+    path.write_bytes(text.encode(data.draw(st.sampled_from(encodings))))
     drafted = _either(lambda: write_draft(path))
     if drafted is not None:
         out = drafted[0]
