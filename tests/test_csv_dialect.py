@@ -1,58 +1,148 @@
-"""CSV exports separated as the city's spreadsheets expect: a Helsinki clerk's Excel splits a
-CSV on ';' and reads decimal commas (a comma CSV opened as one column of text), Cambridge's
-on ','. The dialect comes from the profile's country (CLDR), or its csv_delimiter."""
+"""Exports from decimal-comma locales (';' between fields, '60,1704' as a number) read the same
+as comma exports, as layers and as cases; a comma file's '1,234' is never taken for 1.234."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import math
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from citydesk.layers.city_locale import CsvDialect, csv_dialect
-from citydesk.layers.city_profile import parse_profile, profile_text, project_csv_dialect
-from citydesk.layers.csv_safe import write_table
-from citydesk.layers.readers.csv_dialect import file_delimiter, to_numbers
-from citydesk.workbench.cli.main import main
+from citydesk.incidents.import_csv import CaseImportError, import_csv
+from citydesk.incidents.store import SqliteCaseStore
+from citydesk.layers.project import Project
+from citydesk.layers.project_store import save_project
+from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
+from citydesk.layers.readers.csv_points import csv_columns, read_csv_points
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
+MAPPING = """
+source = "city"
+[columns]
+source_id = "id"
+reported_at = "opened"
+lat = "lat"
+lon = "lon"
+category = "type"
+description = ["type", "note"]
+[dates]
+formats = ["%d.%m.%Y %H:%M"]
+timezone = "Europe/Helsinki"
+[categories]
+"bin" = "component:0302"
+"""
+
+SEMICOLON = (
+    "id;opened;lat;lon;type;note;count;share\n"
+    "a;05.02.2015 10:00;60,1704;24,9384;bin;full;3;0,25\n"
+    'b;06.02.2015 11:30;60,1699;24,9412;bin;"two lines;\nof text";12;1,5\n'
+    "c;07.02.2015 09:15;;;bin;no place;7;2\n"
+)
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_as_points(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text(SEMICOLON, encoding="utf-8-sig")  # Excel writes a BOM
+    frame, facts = read_csv_points(path)
+    assert csv_columns(path)[:3] == ["id", "opened", "lat"]
+    assert frame.crs.to_epsg() == 4326
+    assert facts["rows_without_coordinates"] == 1
+    assert frame.geometry.x.iloc[0] == pytest.approx(24.9384)
+    assert frame.geometry.y.iloc[1] == pytest.approx(60.1699)
+    assert frame["share"].tolist() == [0.25, 1.5, 2.0]  # an attribute is a number too
+    assert frame["count"].dtype.kind == "i"  # and whole numbers stay integers
+
+
+def test_a_comma_files_thousands_are_not_read_as_decimals(tmp_path):
+    path = tmp_path / "assessor.csv"
+    path.write_text('id,lat,lon,value\n1,42.37,-71.11,"1,234"\n2,42.38,-71.10,"2,500"\n')
+    frame, _facts = read_csv_points(path)
+    assert frame["value"].tolist() == ["1,234", "2,500"]  # left as written, never 1.234
+    assert to_numbers(pd.Series(["1,234"]), ",").isna().all()
+
+
+def test_cases_from_a_semicolon_export_keep_their_places(tmp_path):
+    project = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:3067"), project)
+    csv = tmp_path / "cases.csv"
+    csv.write_text(SEMICOLON, encoding="utf-8-sig")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with SqliteCaseStore(project) as store:
+        assert import_csv(store, csv, mapping)["added"] == 3
+        cases = store.query().set_index("source_id")
+    assert cases.loc["a", "lat"] == pytest.approx(60.1704)
+    assert cases.loc["b", "lon"] == pytest.approx(24.9412)
+    assert math.isnan(cases.loc["c", "lat"])
+    assert "two lines;\nof text" in cases.loc["b", "description"]
+
+
+def test_a_bad_row_of_a_semicolon_file_is_named_by_its_file_line(tmp_path):
+    project = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:3067"), project)
+    csv = tmp_path / "cases.csv"
+    # record 3 starts on file line 5: record 2's note spans two lines, and that note has a
+    # comma in it, which only a reader splitting on ';' counts right
+    csv.write_text(
+        SEMICOLON.replace("07.02.2015", "31.31.2015").replace("two lines;", "two, lines;"),
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with SqliteCaseStore(project) as store, pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert "(file line 5)" in err.value.message
+
+
+def test_a_missing_column_is_named_once(tmp_path):
+    project = tmp_path / "city.gpkg"
+    save_project(Project("city", crs="EPSG:3067"), project)
+    csv = tmp_path / "cases.csv"
+    csv.write_text(SEMICOLON.replace("type", "kind", 1), encoding="utf-8")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with SqliteCaseStore(project) as store, pytest.raises(CaseImportError) as err:
+        import_csv(store, csv, mapping)
+    assert err.value.message.count("'type'") == 1  # category and description both use it
 
 
 @pytest.mark.parametrize(
-    ("city", "dialect"),
-    [("helsinki", CsvDialect(";", ",")), ("cambridge", CsvDialect(",", "."))],
+    ("header", "delimiter"),
+    [("a,b,c", ","), ("a;b;c", ";"), ("a\tb\tc", "\t"), ("a|b|c", "|"), ("only", ",")],
 )
-def test_the_dialect_follows_the_country(city, dialect):
-    assert csv_dialect(parse_profile(profile_text(city))) == dialect
+def test_the_delimiter_is_the_one_the_header_uses(header, delimiter):
+    assert sniff_delimiter(header) == delimiter
 
 
-def test_the_profile_may_say_otherwise():
-    text = profile_text("helsinki").replace(
-        'currency = "EUR"', 'currency = "EUR"\ncsv_delimiter = ","'
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda v: round(v, 6)))
+def test_a_decimal_comma_number_reads_as_the_number(value):
+    text = f"{value:.6f}".replace(".", ",")
+    assert to_numbers(pd.Series([text]), ";").iloc[0] == pytest.approx(value, abs=1e-9)
+
+
+def test_an_excel_table_of_points_reads_as_a_csv_would(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "名称": ["中关村站", "西单站"],
+            "东经": [116.31, 116.37],
+            "北纬": [39.98, 39.91],
+            "座位": [120, 80],
+        }
     )
-    assert csv_dialect(parse_profile(text)) == CsvDialect(",", ".")  # never "," for both
-    bad = profile_text("helsinki").replace(
-        'currency = "EUR"', 'currency = "EUR"\ncsv_delimiter = ":"'
-    )
-    with pytest.raises(Exception, match="csv_delimiter"):
-        parse_profile(bad)
+    path = tmp_path / "stations.xlsx"
+    frame.to_excel(path, index=False)
+    assert csv_columns(path) == ["名称", "东经", "北纬", "座位"]
+    points, facts = read_csv_points(path, x_field="东经", y_field="北纬")
+    assert facts["driver"] == "XLSX" and points.crs.to_epsg() == 4326
+    assert points.geometry.x.tolist() == pytest.approx([116.31, 116.37])
+    assert points["座位"].dtype.kind == "i"  # numbers as numbers, as from a CSV
 
 
-def test_a_table_in_the_helsinki_dialect_reads_back_as_numbers(tmp_path):
-    frame = pd.DataFrame({"area": ["Kamppi", "Kallio"], "on_time": [0.8125, 0.5]})
-    path = write_table(frame, tmp_path / "kpi.csv", dialect=CsvDialect(";", ","))
-    text = path.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[1] == "Kamppi;0,8125"
-    assert file_delimiter(path, "utf-8-sig") == ";"
-    back = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
-    assert to_numbers(back["on_time"], ";").tolist() == [0.8125, 0.5]
+def test_layers_info_counts_the_rows_it_could_not_place(tmp_path, capsys):
+    from citydesk.workbench.cli.main import main
 
-
-def test_cambridge_case_exports_stay_comma_separated(tmp_path, capsys):
-    project = Path(shutil.copy(DEMO, tmp_path / "cambridge.gpkg"))
-    assert project_csv_dialect(project) == CsvDialect(",", ".")
-    out = tmp_path / "cases.csv"
-    assert main(["cases", "export", str(out), "--project", str(project)]) == 0
-    assert file_delimiter(out, "utf-8-sig") == ","
+    path = tmp_path / "places.csv"
+    path.write_text("id,lat,lon\n1,N60,E24\n2,60.1,24.9\n", encoding="utf-8")
+    assert main(["layers", "info", str(path)]) == 0
+    assert "rows_without_coordinates: 1" in capsys.readouterr().out
