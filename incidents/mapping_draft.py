@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from functools import cache
+from itertools import chain
 from pathlib import Path
 
 import pandas as pd
@@ -179,7 +180,8 @@ def draft_mapping(
     near: tuple[float, float, float, float] | None = None,
     preferred_crs: tuple = (),
 ) -> MappingDraft:
-    """Read ``path`` (CSV or Excel, as the import reads it) and draft its mapping.
+    """Read ``path`` (a CSV, spreadsheet or GIS layer, as the import reads it) and draft
+    its mapping.
 
     ``timezone`` is the city's (naive times in the file are in it); ``near`` the project's
     area in lon/lat and ``preferred_crs`` the project's CRSs, which place x/y columns that
@@ -206,7 +208,7 @@ def draft_mapping(
     _place_columns(draft, profiles, near, preferred_crs)
     _text_columns(draft, profiles)
     counts: dict[str, Counter[str]] = {r: Counter() for r in TEXT_ROLES if r in draft.columns}
-    for part in _chain(first, parts):
+    for part in chain([first], parts):
         draft.rows += len(part.frame)
         for role, counter in counts.items():
             column = part.frame[str(draft.columns[role])].dropna().astype(str).str.strip()
@@ -237,11 +239,6 @@ def draft_mapping(
             )
         )
     return draft
-
-
-def _chain(first: RawPart, rest):
-    yield first
-    yield from rest
 
 
 # --- what a column holds ---------------------------------------------------------------

@@ -105,6 +105,14 @@ def test_an_open311_file_takes_a_mapping_only_when_one_is_chosen(qtbot, tmp_path
     assert "2 added" in window.last_import[0]
 
 
+def import_from(qtbot, window, dialog) -> list[str]:
+    """OK in the import dialog, then the window's summary once the import has run."""
+    window.last_import = None
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.last_import is not None, timeout=60_000)
+    return window.last_import
+
+
 def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, demo_copy):
     """An export no mapping ships for: *Draft a mapping...* reads it in the background,
     shows the draft to check, the user maps one more type and saves, the check says what the
@@ -134,9 +142,7 @@ def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, 
     assert review.checked[0].startswith("The import reads all 4 rows")
     assert '"Request for Pothole Repair" = "event:0401"' in target.read_text(encoding="utf-8")
     review.close()
-    dialog.accept()
-    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=60_000)
-    assert "4 added" in window.last_import[0]
+    assert "4 added" in import_from(qtbot, window, dialog)[0]
     with open_project_store(demo_copy) as store:
         cases = store.query()
         pothole = cases[cases["source_id"] == "101005"].iloc[0]

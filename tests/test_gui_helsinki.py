@@ -193,6 +193,7 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
     if not HELSINKI.exists():
         pytest.skip("needs ../shared/data/helsinki_osm")
     from pyproj import Transformer
+    from test_gui_case_import import import_from
 
     from citydesk.incidents.stores import open_project_store
     from citydesk.layers.city_profile import profile_text, store_profile
@@ -221,9 +222,7 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
     assert "The import reads all 2 rows" in review.summary.text()
     _shot(review, "helsinki_mapping_draft.png")
     review.close()
-    dialog.accept()
-    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=60_000)
-    assert "2 added" in window.last_import[0]
+    assert "2 added" in import_from(qtbot, window, dialog)[0]
     with open_project_store(project) as store:
         cases = store.query()
     assert cases["lon"].between(24.93, 24.95).all() and cases["lat"].between(60.16, 60.18).all()
