@@ -112,3 +112,58 @@ def test_edited_profile_runs_grid_due_times_and_a_scenario(city, tmp_path, capsy
     assert cli("--lang", "zh_CN", "plan", "compare", project, "homes") == 0
     table = capsys.readouterr().out
     assert "土地增值收益" in table and "CNY" in table and "亿" in table
+
+
+def test_a_szcg_case_list_is_drafted_placed_in_cgcs2000_and_imported(city, tmp_path, capsys):
+    """A 数字城管 system's case list (Excel; the columns such systems export, x/y in the
+    city's CGCS2000 zone): `cases mapping` proposes the columns, finds EPSG:4544 from the
+    project, maps 暴露垃圾 and 路灯 by name, reads 已结案 as closed; the import places the
+    cases in the city."""
+    import shutil
+
+    import pandas as pd
+
+    from citydesk.incidents.stores import open_project_store
+    from citydesk.layers.project_store import read_project_layer
+
+    project = shutil.copy(city[0], tmp_path / "chengdu.gpkg")  # the fixture stays as it is
+    parcels = read_project_layer(project, "di_kuai")
+    x0, y0, x1, y1 = parcels.to_crs(4544).total_bounds
+    xs, ys = [x0 + (x1 - x0) * f for f in (0.3, 0.6)], [y0 + (y1 - y0) * f for f in (0.4, 0.7)]
+    header = ["案卷编号", "问题来源", "问题类型", "大类", "小类", "问题描述", "发生地址",
+              "所属街道", "所属社区", "单元网格", "上报时间", "立案时间", "派遣时间",
+              "处置时间", "结案时间", "案卷状态", "处置部门", "X坐标", "Y坐标"]  # fmt: skip
+    rows = [
+        ["510104202412050001", "监督员上报", "事件", "市容环境", "暴露垃圾", "垃圾堆放",
+         "华兴街49号", "督院街道", "华兴社区", "", "2024-12-05 09:10:00",
+         "2024-12-05 09:20:00", "2024-12-05 09:30:00", "2024-12-05 15:00:00",
+         "2024-12-05 16:00:00", "已结案", "环卫所", xs[0], ys[0]],
+        ["510104202412050002", "公众举报", "部件", "公用设施", "路灯", "路灯不亮",
+         "红星路二段8号", "督院街道", "红星社区", "", "2024-12-05 10:10:00",
+         "2024-12-05 10:20:00", "2024-12-05 10:40:00", None, None, "处置中", "路灯所",
+         xs[1], ys[1]],
+    ]  # fmt: skip
+    export = tmp_path / "案卷列表.xlsx"
+    pd.DataFrame(rows, columns=header).to_excel(export, index=False)
+    assert cli("cases", "mapping", export, "--project", project) == 0
+    out = capsys.readouterr().out
+    assert "The import reads all 2 rows" in out, out
+    drafted = (tmp_path / "案卷列表_mapping.toml").read_text(encoding="utf-8")
+    for line in (
+        'reported_at = "上报时间"',
+        'closed_at = "结案时间"',
+        'category = "小类"',
+        'crs = "EPSG:4544"',
+        'timezone = "Asia/Shanghai"',
+        '"暴露垃圾" = "event:0102"',
+        '"路灯" = "component:0111"',
+        '"已结案" = "closed"',
+    ):
+        assert line in drafted, line
+    assert cli("cases", "import", export, "--mapping", tmp_path / "案卷列表_mapping.toml",
+               "--project", project) == 0  # fmt: skip
+    with open_project_store(project) as store:
+        cases = store.query()
+    cases = cases[cases["source"] == "案卷列表"]
+    assert len(cases) == 2 and (cases["status"] == "closed").sum() == 1
+    assert cases["lon"].between(103.9, 104.3).all() and cases["lat"].between(30.5, 30.8).all()
