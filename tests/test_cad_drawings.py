@@ -81,3 +81,28 @@ def test_a_project_made_from_a_drawing_needs_its_crs(tmp_path, capsys):
         "zhu_ji_points",
     ]
     assert all(layer.crs.to_epsg() == 2249 for layer in project.layers.values())
+
+
+def test_gbk_text_under_a_western_codepage_is_read_as_chinese(tmp_path):
+    """Some writers save GBK text under $DWGCODEPAGE ANSI_1252 (ezdxf did, for this very
+    fixture, before its header was corrected), which GDAL reads as 'µØ¿é'."""
+    lying = tmp_path / "plan.dxf"
+    lying.write_bytes(DRAWING.read_bytes().replace(b"ANSI_936", b"ANSI_1252"))
+    assert data_layer_names(lying) == data_layer_names(DRAWING)
+
+
+def test_a_western_drawing_keeps_its_accents(tmp_path):
+    """Finnish and French names have accented letters among plain ones: their bytes would
+    decode as GBK too, into nonsense, so they are left as the drawing says."""
+    text = DRAWING.read_bytes().replace(b"ANSI_936", b"ANSI_1252")
+    for chinese, western in (
+        ("地块", "Jäätie"),
+        ("道路", "Façade"),
+        ("注记", "Öljy"),
+        ("绿地", "Vihreä"),
+    ):
+        text = text.replace(chinese.encode("gbk"), western.encode("cp1252"))
+    drawing = tmp_path / "suunnitelma.dxf"
+    drawing.write_bytes(text)
+    names = data_layer_names(drawing)
+    assert "Jäätie (polygons)" in names and "Façade (lines)" in names

@@ -13,6 +13,7 @@ CRS, so it is placed by the CRS guess like any file without one (docs/DATA.md).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
+from pandas.api.types import is_string_dtype
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import LayerReadError
@@ -129,4 +131,55 @@ def _entities(path: str | Path) -> gpd.GeoDataFrame:
     if "Layer" not in frame.columns:
         frame["Layer"] = "0"  # AutoCAD's default layer
     frame["Layer"] = frame["Layer"].fillna("0")
-    return frame.reset_index(drop=True)
+    return _gbk_declared_as_western(frame).reset_index(drop=True)
+
+
+def _gbk_declared_as_western(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text that is GBK but was decoded as the Western code page the drawing declares.
+
+    Some writers (ezdxf among them) save Chinese text as GBK under ``$DWGCODEPAGE``
+    ANSI_1252, so GDAL turns 地块 into ``µØ¿é``. When every non-ASCII text of the drawing
+    goes back to bytes through that code page and those bytes are GBK spelling Chinese, the
+    text is read so; anything else is left as GDAL read it."""
+    columns = [c for c in frame.columns if c != "geometry" and is_string_dtype(frame[c])]
+    values = {v for c in columns for v in frame[c].dropna() if isinstance(v, str)}
+    western = [v for v in values if not v.isascii()]
+    if not western:
+        return frame
+    fixed = {}
+    for value in western:
+        raw = _western_bytes(value)
+        if raw is None or not _mostly_high(value):
+            return frame
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return frame
+        fixed[value] = text
+    if not any(re.search(r"[\u3400-\u9fff]", t) for t in fixed.values()):
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = frame[column].map(lambda v: fixed.get(v, v) if isinstance(v, str) else v)
+    return frame
+
+
+def _mostly_high(text: str) -> bool:
+    """At least half of the text's letters are non-ASCII, as in GBK read byte by byte (地块
+    -> µØ¿é); a Western name has a few accented letters among plain ones (Jäätie, Façade),
+    whose bytes would also decode as GBK, into nonsense."""
+    letters = [c for c in text if not (c.isascii() and not c.isalpha()) and not c.isspace()]
+    return sum(not c.isascii() for c in letters) >= 0.5 * max(1, len(letters))
+
+
+def _western_bytes(text: str) -> bytes | None:
+    """The bytes a code-page-1252 decoding turned into ``text`` (None if it cannot have)."""
+    out = bytearray()
+    for char in text:
+        try:
+            out += char.encode("cp1252")
+        except UnicodeEncodeError:
+            if ord(char) > 0xFF:
+                return None
+            out.append(ord(char))  # the five bytes cp1252 leaves undefined pass through
+    return bytes(out)
