@@ -162,16 +162,21 @@ class ColumnMapping:
             columns=columns,
             date_formats=data.dates.formats,
             timezone=data.dates.timezone,
-            categories=data.categories,
+            # values are looked up without their surrounding spaces, on both sides
+            categories=_trimmed(data.categories),
             default_category=data.defaults.category,
-            departments=data.departments,
-            priorities=data.priorities,
-            statuses=dict(data.statuses),
+            departments=_trimmed(data.departments),
+            priorities=_trimmed(data.priorities),
+            statuses=_trimmed(data.statuses),
             dayfirst=data.dates.dayfirst,
             backwards=data.dates.backwards,
             coordinate_crs=_checked_crs(data.coordinates, path),
             offset=data.coordinates.offset,
         )
+
+
+def _trimmed(table: dict) -> dict:
+    return {str(k).strip(): v for k, v in table.items()}
 
 
 def _checked_crs(coordinates: MappingCoordinates, path: Path) -> str:
@@ -399,7 +404,12 @@ def _to_utc(parsed: pd.Series, tz: str) -> pd.Series:
 
 
 def _category(mapping: ColumnMapping, value: object) -> str | None:
-    key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    """The category of a complaint type; surrounding spaces do not count (exports pad cells:
+    "Pothole " filed under the default instead of the mapped category, without a word)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        key = ""
+    else:
+        key = str(value).strip()
     return mapping.categories.get(key, mapping.default_category)
 
 

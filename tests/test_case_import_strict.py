@@ -141,3 +141,28 @@ def test_priorities_come_through_their_value_map(store, tmp_path):
     with pytest.raises(CaseImportError) as err:
         import_csv(store, csv, mapping)
     assert "Whenever" in err.value.message and "file lines 2" in err.value.message
+
+
+def test_padded_values_find_their_mapping(tmp_path):
+    """Exports pad cells ("Pothole ", " Closed"): the mapped category and status are found,
+    not the default filed silently."""
+    from citydesk.incidents.import_csv import ColumnMapping, read_cases
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'source = "city"\n[columns]\nreported_at = "opened"\nclosed_at = "closed"\n'
+        'category = "type"\nstatus = "state"\n[dates]\ntimezone = "UTC"\n'
+        '[categories]\n"Pothole" = "event:0401"\n[defaults]\ncategory = "event:0699"\n'
+        '[statuses]\n"Closed" = "closed"\n" Open" = "open"\n',
+        encoding="utf-8",
+    )
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "opened,closed,type,state\n"
+        "2024-01-01 10:00,2024-01-02 10:00,Pothole , Closed\n"
+        "2024-01-01 11:00,, Pothole,Open \n",
+        encoding="utf-8",
+    )
+    cases = read_cases(path, ColumnMapping.load(mapping)).cases
+    assert cases["category_code"].tolist() == ["0401", "0401"]
+    assert cases["closed_at"].notna().tolist() == [True, False]
