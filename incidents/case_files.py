@@ -94,6 +94,18 @@ def import_summary(result: dict[str, Any]) -> list[str]:
                 n=result["backwards"], how=how
             )
         )
+    if result.get("defaulted"):
+        defaulted = result["defaulted"]
+        lines.append(
+            _(
+                "{n} rows filed under the default category {key}, their types not in the "
+                "mapping's [categories]: {types}"
+            ).format(
+                n=sum(defaulted.values()),
+                key=result.get("default_category"),
+                types=", ".join(f"{k or '(empty)'} ({v})" for k, v in list(defaulted.items())[:8]),
+            )
+        )
     if result.get("outside_grid"):
         lines.append(
             _(

@@ -251,6 +251,8 @@ class ParsedFile:
     needs_location: int
     closed: int
     backwards: int = 0  # rows closed before they were reported (clamped or kept)
+    #: complaint types [categories] does not list, filed under [defaults] category: rows each
+    defaulted: Counter = field(default_factory=Counter)
 
 
 class AmbiguousDates(ValueError):
@@ -696,7 +698,18 @@ def _parse_part(
         needs_location,
         int(closed.notna().sum()),
         int(backwards.sum()),
+        _defaulted(frame, cols, mapping),
     )
+
+
+def _defaulted(frame: pd.DataFrame, cols: dict, mapping: ColumnMapping) -> Counter:
+    """The complaint types the mapping does not list and their rows: filed under the default
+    category, which the summary says (a renamed type, a new one, a typo in the mapping)."""
+    if "category" not in cols or mapping.default_category is None:
+        return Counter()
+    types = frame[cols["category"]].astype("string").str.strip().fillna("")
+    unlisted = types[~types.isin(list(mapping.categories))]
+    return Counter(unlisted.value_counts().to_dict())
 
 
 _LAT_LON = r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)\s*$"
@@ -920,6 +933,7 @@ class CheckedFile:
     closed: int
     backwards: int
     part: ParsedFile | None
+    defaulted: Counter = field(default_factory=Counter)
 
 
 def check_cases(path: str | Path, mapping: ColumnMapping, rows: int = PART_ROWS) -> CheckedFile:
@@ -932,6 +946,7 @@ def check_cases(path: str | Path, mapping: ColumnMapping, rows: int = PART_ROWS)
         checked.needs_location += part.needs_location
         checked.closed += part.closed
         checked.backwards += part.backwards
+        checked.defaulted.update(part.defaulted)
         checked.part = part if n == 0 else None
     return checked
 
@@ -964,6 +979,7 @@ def import_csv(
             parsed.closed,
             parsed.backwards,
             parsed,
+            parsed.defaulted,
         )
     else:
         summary = checked or check_cases(path, mapping)
@@ -996,4 +1012,6 @@ def import_csv(
         "bad_lines": summary.bad_lines,
         "backwards": summary.backwards,
         "backwards_policy": mapping.backwards,
+        "defaulted": dict(summary.defaulted.most_common()),
+        "default_category": mapping.default_category,
     }

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import CRASHES_CSV, NYC311
 
-from citydesk.incidents.import_csv import CaseImportError, ColumnMapping, import_csv, parse_dates
+from citydesk.incidents.import_csv import (
+    MAPPINGS,
+    CaseImportError,
+    ColumnMapping,
+    import_csv,
+    parse_dates,
+)
 from citydesk.incidents.lifecycle import State
 from citydesk.incidents.store import SqliteCaseStore
 
@@ -26,6 +33,12 @@ def store(store_target):
 @pytest.mark.shared_data
 def test_nyc311_import_keeps_everything_and_is_idempotent(store):
     result = import_csv(store, NYC311, "nyc311")
+    # the types the shipped mapping does not list, filed under its default: said, with rows
+    raw = pd.read_csv(NYC311, dtype=str)
+    listed = tomllib.loads((MAPPINGS / "nyc311.toml").read_text(encoding="utf-8"))["categories"]
+    unlisted = raw["Complaint Type"].str.strip()
+    assert result.pop("defaulted") == unlisted[~unlisted.isin(listed)].value_counts().to_dict()
+    assert result.pop("default_category") == "event:0699"
     assert result == {
         "rows": 924,
         "added": 924,

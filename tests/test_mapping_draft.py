@@ -422,3 +422,16 @@ def test_another_systems_open311_file_gets_its_service_codes_drafted(tmp_path, p
     }
     assert lines[-1] == "The import reads all 3 rows with this mapping (1 without a place)."
     assert import_case_file(project, path, str(out))["added"] == 3
+
+
+def test_the_import_says_which_types_fell_to_the_default(tmp_path, project):
+    """A type the mapping does not list is filed under the default category; the summary
+    names them with their rows (a renamed or new type used to vanish into the default)."""
+    from citydesk.incidents.case_files import import_summary
+
+    out, _draft, _lines = write_draft(_boston(tmp_path), project=project)
+    result = import_case_file(project, tmp_path / "boston_311.csv", str(out))
+    assert result["defaulted"] == {"Request for Pothole Repair": 1, "Graffiti Removal": 1}
+    line = import_summary(result)[-1]
+    assert line.startswith("2 rows filed under the default category event:0699")
+    assert "Request for Pothole Repair (1)" in line
