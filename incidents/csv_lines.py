@@ -85,13 +85,17 @@ class CsvLines:
 
 class SheetLines:
     """Row numbers of a spreadsheet's first sheet, as a message names them: the header is
-    row 1 and every row below it is one case (what Excel shows beside it)."""
+    row ``header_row`` (1 unless a title is above it) and every row below it is one case
+    (what Excel shows beside it)."""
+
+    def __init__(self, header_row: int = 1) -> None:
+        self.header_row = header_row
 
     def of_records(self, numbers: Iterable[int]) -> list[int]:
         return [int(n) for n in numbers]
 
     def of_rows(self, labels: Iterable[int]) -> list[int]:
-        return [int(k) + 2 for k in labels]
+        return [int(k) + self.header_row + 1 for k in labels]
 
 
 class FeatureLines:

@@ -455,7 +455,8 @@ def read_parts(path: str | Path, rows: int | None = PART_ROWS) -> Iterator[RawPa
 
     path = Path(path)
     if is_spreadsheet(path):
-        yield RawPart(read_sheet(path, CaseImportError), [], SheetLines())
+        sheet = read_sheet(path, CaseImportError)
+        yield RawPart(sheet, [], SheetLines(sheet.attrs.get("header_row", 1)))
         return
     if is_case_layer(path):  # GeoJSON, a shapefile ...: attributes, and the point as WKT
         yield RawPart(read_case_layer(path, CaseImportError), [], FeatureLines())

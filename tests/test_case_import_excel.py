@@ -120,3 +120,29 @@ def test_a_damaged_old_workbook_is_refused_in_one_line(tmp_path, project):
     mapping.write_text(MAPPING, encoding="utf-8")
     with pytest.raises(CaseImportError, match="cannot read the spreadsheet"):
         import_case_file(project, bad, str(mapping))
+
+
+def test_a_title_row_above_the_header_is_skipped_and_rows_keep_their_excel_numbers(tmp_path):
+    """数字城管 lists put a merged title across the first row and the column names under it;
+    the header was taken from the title (every column 'Unnamed'). A bad row is still named
+    by the row number Excel shows."""
+    from openpyxl import Workbook
+
+    from citydesk.incidents.import_csv import ColumnMapping, read_cases
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["锦江区数字城管案卷统计表（2024年12月）"])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["编号", "上报时间", "结案时间", "问题类型"])
+    sheet.append(["A1", "2024/03/05 09:30", "2024/03/05 16:00", "暴露垃圾"])
+    sheet.append(["A2", "not a date", None, "井盖缺失"])
+    path = tmp_path / "案卷.xlsx"
+    book.save(path)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING.replace('lat = "纬度"\nlon = "经度"\n', ""), encoding="utf-8")
+    with pytest.raises(CaseImportError, match="file line 4"):  # Excel's row 4
+        read_cases(path, ColumnMapping.load(mapping))
+    sheet.delete_rows(4)
+    book.save(path)
+    assert read_cases(path, ColumnMapping.load(mapping)).rows == 1

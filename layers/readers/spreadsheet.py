@@ -29,14 +29,25 @@ def is_spreadsheet(path: str | Path) -> bool:
 
 def read_sheet(path: str | Path, error: type[CityDeskError]) -> pd.DataFrame:
     """The first sheet, every cell as text and blank cells missing; a damaged workbook or
-    one with no rows raises ``error``."""
+    one with no rows raises ``error``.
+
+    The header is the first row that looks like one (:func:`header_row`): many exports,
+    数字城管 case lists among them, put a title across the first row ("XX区案卷统计表",
+    merged cells) and the column names under it. Which sheet row it was is kept in
+    ``frame.attrs["header_row"]`` (1-based), so messages name the rows Excel shows."""
     from python_calamine import CalamineError
 
     path = Path(path)
     engine = "openpyxl" if path.suffix.lower() in _OPENPYXL else "calamine"
     try:
-        frame = pd.read_excel(
-            path, sheet_name=0, dtype=str, keep_default_na=False, na_values=[""], engine=engine
+        raw = pd.read_excel(
+            path,
+            sheet_name=0,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine=engine,
+            header=None,
         )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, CalamineError) as exc:
         raise error(
@@ -47,7 +58,17 @@ def read_sheet(path: str | Path, error: type[CityDeskError]) -> pd.DataFrame:
             ),
             path=str(path),
         ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    top = header_row(raw)
+    names = (
+        [str(c).strip() if isinstance(c, str) else "" for c in raw.iloc[top]] if len(raw) else []
+    )
+    frame = raw.iloc[top + 1 :].reset_index(drop=True)
+    frame.columns = _unique([n or f"Unnamed: {k}" for k, n in enumerate(names)])
+    # a column with neither a name nor a value (Excel's used range ran past the table) goes;
+    # a named one stays, empty or not (a mapping may name it)
+    blank = frame.columns.str.startswith("Unnamed: ") & frame.isna().all().to_numpy()
+    frame = frame.loc[:, ~blank]
+    frame.attrs["header_row"] = top + 1
     if frame.empty:
         raise error(
             _("the file has its header but no rows"),
@@ -55,3 +76,27 @@ def read_sheet(path: str | Path, error: type[CityDeskError]) -> pd.DataFrame:
             path=str(path),
         )
     return frame
+
+
+def header_row(raw: pd.DataFrame, look: int = 10) -> int:
+    """The first of the top ``look`` rows filled at least half as much as the fullest of
+    them: a title row (one merged cell) or a blank one above the column names is skipped."""
+    head = raw.head(look)
+    if head.empty:
+        return 0
+    filled = head.notna().sum(axis=1).to_numpy()
+    return int((filled >= 0.5 * filled.max()).argmax())
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names as pandas makes them unique when it reads a header (a, a.1, a.2)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
