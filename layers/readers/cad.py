@@ -14,6 +14,7 @@ CRS, so it is placed by the CRS guess like any file without one (docs/DATA.md).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,17 @@ def is_cad(path: str | Path) -> bool:
 
 def cad_layers(path: str | Path) -> list[tuple[str, str]]:
     """(name, geometry type) of each layer the drawing offers, polygons first."""
-    frame = _entities(path)
-    kinds = frame.drop_duplicates(["Layer", "_family"])
+    return _layers_of(_entities(path))
+
+
+def _layers_of(frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
+    kinds = frame.drop_duplicates("_layer")
     ordered = sorted(
-        zip(kinds["Layer"], kinds["_family"], strict=True),
-        key=lambda item: (str(item[0]), _ORDER[item[1]]),
+        zip(kinds["_layer"], kinds["Layer"], kinds["_family"], strict=True),
+        key=lambda item: (str(item[1]), _ORDER[item[2]]),
     )
     geometry = {"points": "Point", "lines": "LineString", "polygons": "Polygon"}
-    return [(_name(layer, family), geometry[family]) for layer, family in ordered]
+    return [(name, geometry[family]) for name, _cad, family in ordered]
 
 
 def read_cad(
@@ -67,7 +71,7 @@ def read_cad(
     """One of :func:`cad_layers` (the first when ``layer`` is None or 0, as GDAL's layer 0)."""
     feedback = feedback or NullFeedback()
     frame = _entities(path)
-    names = [name for name, _kind in cad_layers(path)]
+    names = [name for name, _kind in _layers_of(frame)]
     if not names:
         raise LayerReadError(
             _("the drawing has no entities GIS can use (points, lines or areas)"),
@@ -82,8 +86,7 @@ def read_cad(
             _("Layers in it: {value0}.").format(value0=", ".join(names)),
             path=str(path),
         )
-    keys = frame["Layer"].astype(str) + " (" + frame["_family"] + ")"
-    chosen = frame[keys == layer].drop(columns=["_family"])
+    chosen = frame[frame["_layer"] == layer].drop(columns=["_family", "_layer"])
     chosen = chosen.drop(columns=[c for c in chosen.columns if c in _DROPPED])
     empty = [c for c in chosen.columns if c != "geometry" and chosen[c].isna().all()]
     chosen = gpd.GeoDataFrame(chosen.drop(columns=empty), geometry="geometry", crs=None)
@@ -98,16 +101,21 @@ def read_cad(
     return chosen, facts
 
 
-def _name(layer: object, family: str) -> str:
-    return f"{layer} ({family})"
-
-
 def _entities(path: str | Path) -> gpd.GeoDataFrame:
     """Every entity of the drawing's model space, 2D, closed polylines as polygons,
-    geometry collections (exploded blocks) as their parts, with its family."""
+    geometry collections (exploded blocks) as their parts, with its family and the name of
+    the layer it is offered in. Read once per version of the file: listing the layers and
+    reading each of them (``project new --from`` reads them all) parse the drawing once."""
     path = Path(path)
     if not path.exists():
         raise LayerReadError(_("the file does not exist"), _("Check the path."), path=str(path))
+    stat = path.stat()
+    return _parsed(path, path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=2)
+def _parsed(path: Path, _where: Path, _mtime_ns: int, _size: int) -> gpd.GeoDataFrame:
+    """The drawing as :func:`_entities` gives it (shared: callers take copies of parts)."""
     try:
         frame = pyogrio.read_dataframe(str(path))
     except (DataSourceError, DataLayerError) as exc:
@@ -131,7 +139,9 @@ def _entities(path: str | Path) -> gpd.GeoDataFrame:
     if "Layer" not in frame.columns:
         frame["Layer"] = "0"  # AutoCAD's default layer
     frame["Layer"] = frame["Layer"].fillna("0")
-    return _gbk_declared_as_western(frame).reset_index(drop=True)
+    frame = _gbk_declared_as_western(frame).reset_index(drop=True)
+    frame["_layer"] = frame["Layer"].astype(str) + " (" + frame["_family"] + ")"
+    return frame
 
 
 def _gbk_declared_as_western(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
