@@ -622,10 +622,12 @@ def _source_name(path: Path) -> str:
     return re.sub(r"[^\w]+", "_", path.stem).strip("_").lower() or "cases"
 
 
-def _quote(text: str) -> str:
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
-    return f'"{escaped}"'
+def _quote(text: object) -> str:
+    """A TOML string (a value or a quoted key), escaped by tomli-w, the writer the project
+    has for scenarios: a header or a complaint type may hold quotes or control characters."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": str(text)}).removeprefix("v = ").rstrip("\n")
 
 
 def _comment(text: str) -> str:
