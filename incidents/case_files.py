@@ -9,13 +9,14 @@ upsert (issue 19).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from citydesk.layers.i18n import _
 
 from . import open311
-from .import_csv import CaseImportError, ColumnMapping, check_cases, import_csv
+from .import_csv import CaseImportError, CheckedFile, ColumnMapping, check_cases, import_csv
 from .stores import open_project_store
 
 OPEN311_SUFFIXES = (".json", ".xml")
@@ -32,30 +33,53 @@ def is_open311(path: str | Path) -> bool:
     )
 
 
-def import_case_file(
-    project: str | Path, path: str | Path, mapping: str | Path | None = None
-) -> dict[str, Any]:
-    """Import ``path`` into the case store of ``project``; the summary counts of
-    :func:`citydesk.incidents.import_csv.import_csv` (Open311 files: of ``import_requests``)."""
-    open311_file = is_open311(path)
-    if not open311_file and not mapping:
+@dataclass
+class CheckedCaseFile:
+    """A case file read and checked whole, nothing written: what the import then stores,
+    and what a mapping draft's check reports."""
+
+    rows: int
+    needs_location: int
+    open311: open311.CheckedRequests | None = None
+    mapping: ColumnMapping | None = None
+    csv: CheckedFile | None = None
+
+
+def check_case_file(path: str | Path, mapping: str | Path | None = None) -> CheckedCaseFile:
+    """Read and check ``path`` as the import will: an Open311 file (its service codes
+    through ``mapping`` when given), else a CSV, spreadsheet or GIS layer through the column
+    mapping ``mapping`` (required). Raises :class:`CaseImportError` naming what is wrong."""
+    if is_open311(path):
+        codes = open311.Open311Mapping.load(mapping) if mapping else None
+        requests = open311.read_valid_requests(path, codes)
+        missing = sum(1 for c in requests.cases if c.lon is None or c.lat is None)
+        return CheckedCaseFile(len(requests.cases), missing, open311=requests)
+    if not mapping:
         raise CaseImportError(
             _("a CSV import needs --mapping"),
             _("Use a shipped mapping (nyc311) or write one; see docs."),
             gui_fix=_("Choose a column mapping: a shipped one or a TOML file."),
         )
-    if open311_file:
-        codes = open311.Open311Mapping.load(mapping) if mapping else None
-        requests = open311.read_valid_requests(path, codes)
-        with open_project_store(project) as store:
-            result = open311.import_requests(store, requests)
-            result["outside_grid"] = store.outside_grid(c.source for c in requests.cases)
-            return result
-    checked = ColumnMapping.load(str(mapping))
-    whole = check_cases(path, checked)  # read and checked before the store is opened
+    columns = ColumnMapping.load(str(mapping))
+    whole = check_cases(path, columns)
+    return CheckedCaseFile(whole.rows, whole.needs_location, mapping=columns, csv=whole)
+
+
+def import_case_file(
+    project: str | Path, path: str | Path, mapping: str | Path | None = None
+) -> dict[str, Any]:
+    """Import ``path`` into the case store of ``project``; the summary counts of
+    :func:`citydesk.incidents.import_csv.import_csv` (Open311 files: of ``import_requests``).
+    The file is checked whole before the store is opened (:func:`check_case_file`)."""
+    checked = check_case_file(path, mapping)
     with open_project_store(project) as store:
-        result = import_csv(store, path, checked, checked=whole)
-        result["outside_grid"] = store.outside_grid([checked.source])
+        if checked.open311 is not None:
+            result = open311.import_requests(store, checked.open311)
+            result["outside_grid"] = store.outside_grid(c.source for c in checked.open311.cases)
+            return result
+        assert checked.mapping is not None
+        result = import_csv(store, path, checked.mapping, checked=checked.csv)
+        result["outside_grid"] = store.outside_grid([checked.mapping.source])
         return result
 
 

@@ -34,7 +34,6 @@ from .import_csv import (
     MAPPINGS,
     AmbiguousDates,
     CaseImportError,
-    ColumnMapping,
     MappingColumns,
     RawPart,
     parse_dates,
@@ -637,22 +636,15 @@ def _comment(text: str) -> str:
 def check_draft(path: str | Path, mapping_path: str | Path) -> list[str]:
     """Read ``path`` through the drafted mapping as the import would, without writing: the
     lines to show (how many rows it reads, or why the import would refuse the file)."""
-    from .case_files import is_open311
-    from .import_csv import check_cases
-    from .open311 import Open311Mapping, read_valid_requests
+    from .case_files import check_case_file
 
     try:
-        if is_open311(path):
-            cases = read_valid_requests(path, Open311Mapping.load(mapping_path)).cases
-            rows, missing = len(cases), sum(1 for c in cases if c.lon is None or c.lat is None)
-        else:
-            checked = check_cases(path, ColumnMapping.load(mapping_path))
-            rows, missing = checked.rows, checked.needs_location
+        checked = check_case_file(path, mapping_path)
     except CaseImportError as exc:
         return [_("The import would refuse the file as drafted: {err}").format(err=exc)]
     return [
         _("The import reads all {rows} rows with this mapping ({missing} without a place).").format(
-            rows=f"{rows:,}", missing=f"{missing:,}"
+            rows=f"{checked.rows:,}", missing=f"{checked.needs_location:,}"
         )
     ]
 
