@@ -15,11 +15,9 @@ a comment to check; nothing is imported until the user runs the import.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from functools import cache
 from itertools import chain
 from pathlib import Path
 
@@ -27,11 +25,10 @@ import pandas as pd
 
 from citydesk.layers.i18n import _
 from citydesk.layers.readers.csv_dialect import to_numbers
-from citydesk.layers.toml_schema import read_toml_file
 
+from .case_files import check_case_file, is_open311
 from .categories import Catalogue
 from .import_csv import (
-    MAPPINGS,
     AmbiguousDates,
     CaseImportError,
     MappingColumns,
@@ -39,10 +36,17 @@ from .import_csv import (
     parse_dates,
     read_parts,
 )
+from .mapping_words import (
+    category_by_name,
+    header_scores,
+    means_closed,
+    other_category,
+    priority_level,
+    shipped_categories,
+)
 
 log = logging.getLogger(__name__)
 
-WORDS_FILE = Path(__file__).parent / "data" / "mapping_words.toml"
 SAMPLE_ROWS = 5_000  # rows whose content decides a column's role
 MOST_VALUES = 500  # a category, status or priority column has at most this many values
 DATE_ROLES = ("reported_at", "closed_at", "due_at", "updated_at")
@@ -231,7 +235,7 @@ def draft_mapping(
         ]
     draft.columns = {r: draft.columns[r] for r in _ROLE_ORDER if r in draft.columns}
     if not draft.categories and draft.default_category is None:
-        draft.default_category = _fallback_category(catalogue)
+        draft.default_category = other_category(catalogue)
         draft.notes.append(
             _("No column of case types was found: every case is filed under {key}.").format(
                 key=draft.default_category
@@ -263,7 +267,7 @@ def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
     text = values.dropna().astype(str).str.strip()
     text = text[text != ""]
     profile = ColumnProfile(
-        str(values.name), _header_scores(str(values.name)), sampled, len(text), text.nunique()
+        str(values.name), header_scores(str(values.name)), sampled, len(text), text.nunique()
     )
     if not len(text):
         return profile
@@ -318,45 +322,6 @@ def _all_read(text: pd.Series, fmt: str) -> bool:
 
 def _day_month_swapped(fmt: str) -> str:
     return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
-
-
-@cache
-def _words() -> dict:
-    _path, data = read_toml_file(WORDS_FILE, CaseImportError, "mapping words")
-    return data
-
-
-def _header_scores(header: str) -> dict[str, float]:
-    """role -> 0.5-1.0 for the best-ranked word of the role the header has (0 if none)."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", header)  # createdDate -> created Date
-    scores: dict[str, float] = {}
-    n_words = len(_spaced_words(spaced).split())
-    for role, listed in _words()["columns"].items():
-        rank = _says(spaced, listed)
-        if rank is not None:
-            # a header of more words says it less plainly: "Agency" before "Agency Name"
-            extra = max(0, n_words - len(listed[rank].split()))
-            scores[role] = 1.0 - 0.5 * rank / len(listed) - 0.01 * extra
-    return scores
-
-
-def _spaced_words(text: str) -> str:
-    return " " + " ".join(re.findall(r"[^\W_]+", text.casefold())) + " "
-
-
-def _says(text: str, listed: list[str]) -> int | None:
-    """The rank of the first of ``listed`` that ``text`` says: a word or phrase among its
-    words ("fixed - council" says "fixed"; "unable to fix" says "unable to fix"), a Chinese
-    word anywhere in it (it has no spaces between words)."""
-    words = _spaced_words(text)
-    folded = text.casefold()
-    for rank, word in enumerate(listed):
-        if re.search(r"[\u3400-\u9fff]", word):
-            if word in folded:
-                return rank
-        elif _spaced_words(word) in words:
-            return rank
-    return None
 
 
 # --- choosing the columns ----------------------------------------------------------------
@@ -519,7 +484,7 @@ def _propose_categories(
     draft: MappingDraft, counts: Counter, catalogue: Catalogue, names: dict | None = None
 ) -> None:
     """A proposal per value (``names``: what a code stands for, matched instead of it)."""
-    known = _shipped_categories()
+    known = shipped_categories()
     keys = {f"{c.kind}:{c.code}" for c in catalogue}
     names = names or {}
     for text, n in counts.most_common():
@@ -532,89 +497,30 @@ def _propose_categories(
                 _("? as the shipped mapping {name}").format(name=shipped[1]),
             )
         else:
-            match = _by_name(said, catalogue)
+            match = category_by_name(said, catalogue)
             if match is not None:
                 value.proposal = f"{match.kind}:{match.code}"
                 value.why = _("? by name: {name}").format(name=match.name_en)
         draft.categories.append(value)
     if draft.unmapped_rows():
-        draft.default_category = _fallback_category(catalogue)
-
-
-@cache
-def _shipped_categories() -> dict[str, tuple[str, str]]:
-    """value (case-folded) -> (category, mapping name) from every shipped mapping."""
-    from citydesk.layers.toml_schema import parse_toml
-
-    found: dict[str, tuple[str, str]] = {}
-    for path in sorted(MAPPINGS.glob("*.toml")):
-        data = parse_toml(path.read_text(encoding="utf-8"), CaseImportError, "mapping")
-        for value, key in (data.get("categories") or {}).items():
-            found.setdefault(str(value).casefold(), (str(key), path.stem))
-    return found
-
-
-def _tokens(text: str) -> set[str]:
-    """The words of a name that can tell categories apart (plural 's' dropped)."""
-    generic = {w.removesuffix("s") for w in _words()["generic"]}
-    words = {w.removesuffix("s") for w in re.findall(r"[^\W\d_]+", text.casefold())}
-    return {w for w in words if len(w) > 2 and w not in generic}
-
-
-def _by_name(text: str, catalogue: Catalogue):
-    """The one category whose Chinese name the value contains (or the reverse), else the
-    one sharing most English words with it, at least half of the value's; None when two tie
-    or none does: a wrong guess filed under a real category is worse than none."""
-    best: list[tuple[float, object]] = []
-    words = _tokens(text)
-    for category in catalogue:
-        zh = category.name_zh
-        if zh and re.search(r"[\u3400-\u9fff]", text) and (zh in text or text in zh):
-            # the name itself, then the longest name inside the value (路灯损坏: 路灯), then
-            # a name the value is part of (机动车乱停放 is in 非机动车乱停放 too)
-            score = 3.0 if zh == text else (2.0 + len(zh) / 100 if zh in text else 1.0)
-            best.append((score, category))
-            continue
-        named = _tokens(category.name_en)
-        shared = words & named
-        # half the words of each at least: "Street Light Out" is a street light, but
-        # "Pothole on Street" neither a street light nor a street tree
-        if shared and len(shared) >= len(words) / 2 and len(shared) >= len(named) / 2:
-            best.append((len(shared) / len(words | named), category))
-    best.sort(key=lambda item: item[0], reverse=True)
-    if not best or (len(best) > 1 and math.isclose(best[0][0], best[1][0])):
-        return None
-    return best[0][1]
-
-
-def _fallback_category(catalogue: Catalogue) -> str:
-    """Where values the draft could not place go: the category named 'other' (其他), which
-    CityDesk's common additions give every city (event 0699) unless the city's own
-    catalogue has one first; the catalogue's first category only if neither exists."""
-    other = set(_words()["other"])
-    for c in catalogue:
-        named = set(re.findall(r"[^\W\d_]+", c.name_en.casefold()))
-        if other & named or any(w in c.name_zh for w in other if not w.isascii()):
-            return f"{c.kind}:{c.code}"
-    first = next(iter(catalogue))
-    return f"{first.kind}:{first.code}"
+        draft.default_category = other_category(catalogue)
 
 
 def _status(text: str, rows: int) -> Value:
-    if _says(text, _words()["statuses"]["closed"]) is not None:
+    if means_closed(text):
         return Value(text, rows, "closed", _("? closed by its words"))
     return Value(text, rows, "open", "?")
 
 
+def _priority(text: str, rows: int) -> Value:
+    level = priority_level(text)
+    if level is not None:
+        return Value(text, rows, level, _("? by its words"))
+    return Value(text, rows, 3, _("? not recognised: normal"))
+
+
 def _level(text: str) -> bool:
     return text.strip() in {"1", "2", "3", "4", "5"}
-
-
-def _priority(text: str, rows: int) -> Value:
-    for level, listed in sorted(_words()["priorities"].items()):
-        if _says(text, listed) is not None:
-            return Value(text, rows, int(level), _("? by its words"))
-    return Value(text, rows, 3, _("? not recognised: normal"))
 
 
 def _source_name(path: Path) -> str:
@@ -636,8 +542,6 @@ def _comment(text: str) -> str:
 def check_draft(path: str | Path, mapping_path: str | Path) -> list[str]:
     """Read ``path`` through the drafted mapping as the import would, without writing: the
     lines to show (how many rows it reads, or why the import would refuse the file)."""
-    from .case_files import check_case_file
-
     try:
         checked = check_case_file(path, mapping_path)
     except CaseImportError as exc:
@@ -697,16 +601,15 @@ def write_draft(
             gui_fix=_("Save the draft under another name, or remove the old one."),
         )
     profile, near, preferred = None, None, ()
-    if project is not None:
-        from citydesk.layers.city_profile import project_profile
+    if project is not None:  # read once: its city's profile, and where its layers are
+        from citydesk.layers.city_profile import profile_in_metadata
         from citydesk.layers.placement import crs_hints
         from citydesk.layers.project_store import load_project
 
-        profile = project_profile(project)
-        near, preferred = crs_hints(load_project(project))
+        loaded = load_project(project)
+        profile = profile_in_metadata(loaded.metadata)
+        near, preferred = crs_hints(loaded)
     zone = timezone or (profile.timezone if profile is not None else None)
-    from .case_files import is_open311
-
     if is_open311(path):
         draft = draft_open311(path, catalogue_for(profile))
     else:
