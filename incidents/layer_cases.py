@@ -21,8 +21,6 @@ import shapely
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
-#: files that are always GIS layers; a ``.json`` is one when it is GeoJSON (else Open311)
-LAYER_SUFFIXES = {".geojson", ".shp", ".gpkg", ".gdb", ".fgb", ".kml", ".zip", ".dxf"}
 GEOMETRY_COLUMN = "geometry"
 _GEOJSON = re.compile(rb'"type"\s*:\s*"(?:FeatureCollection|Feature)"')
 
@@ -40,12 +38,14 @@ def is_geojson(path: str | Path) -> bool:
 
 
 def is_case_layer(path: str | Path) -> bool:
-    from citydesk.layers.io import data_set_path
+    """A file the layer reader reads as vectors (its :data:`~citydesk.layers.io.VECTOR_READ`,
+    or a ZIP of one); a ``.json`` only when it is GeoJSON (else it is Open311)."""
+    from citydesk.layers.io import VECTOR_READ, data_set_path
 
     path = Path(path)
     if path.suffix.lower() == ".json":
         return is_geojson(path)
-    return data_set_path(path).suffix.lower() in LAYER_SUFFIXES
+    return data_set_path(path).suffix.lower() in VECTOR_READ | {".zip"}
 
 
 def read_case_layer(path: str | Path, error: type[CityDeskError]) -> pd.DataFrame:
