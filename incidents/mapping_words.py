@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -40,7 +41,11 @@ def header_scores(header: str) -> dict[str, float]:
 
 
 def _spaced_words(text: str) -> str:
-    return " " + " ".join(re.findall(r"[^\W_]+", text.casefold())) + " "
+    """The words of ``text``, case and accents folded ("Dirección" and "Direccion" alike:
+    exports drop accents as often as they keep them), between spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " " + " ".join(re.findall(r"[^\W_]+", plain)) + " "
 
 
 def says(text: str, listed: list[str]) -> int | None:

@@ -154,6 +154,89 @@ def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
     assert {v.text: v.proposal for v in draft.statuses} == {"Suljettu": "closed", "Avoin": "open"}
 
 
+@pytest.mark.parametrize(
+    ("header", "rows", "zone", "expected"),
+    [
+        (  # a Chilean municipality's reclamos, accents dropped in two headers
+            "N° Reclamo;Fecha de ingreso;Fecha de cierre;Tipo de reclamo;Estado;Prioridad;"
+            "Direccion;Latitud;Longitud",
+            [
+                "R-1;01/10/2026 08:05;01/10/2026 10:15;Bache;Cerrado;Alta;Calle 1;-33,4388;-70,6529",
+                "R-2;02/10/2026 09:05;;Luminaria apagada;En proceso;Baja;Calle 2;-33,4391;-70,6534",
+            ],
+            "America/Santiago",
+            (
+                "N° Reclamo",
+                "Fecha de ingreso",
+                "Fecha de cierre",
+                "Tipo de reclamo",
+                "Estado",
+                "Prioridad",
+                "Latitud",
+                "Longitud",
+                "Cerrado",
+                "En proceso",
+            ),
+        ),
+        (  # a Brazilian 156 export
+            "Protocolo;Data de abertura;Data de encerramento;Assunto;Situação;Latitude;Longitude",
+            [
+                "156-1;01/10/2026 08:05;01/10/2026 10:15;Buraco na via;Encerrado;-23,55;-46,63",
+                "156-2;02/10/2026 09:05;;Poda de árvore;Em andamento;-23,56;-46,64",
+            ],
+            "America/Sao_Paulo",
+            (
+                "Protocolo",
+                "Data de abertura",
+                "Data de encerramento",
+                "Assunto",
+                "Situação",
+                None,
+                "Latitude",
+                "Longitude",
+                "Encerrado",
+                "Em andamento",
+            ),
+        ),
+        (  # a German Mängelmelder export
+            "Meldungsnummer;Erstellt;Erledigt am;Kategorie;Status;Priorität;Breitengrad;Längengrad",
+            [
+                "M-1;01.10.2026 08:05;01.10.2026 10:15;Schlagloch;erledigt;hoch;52,52;13,40",
+                "M-2;02.10.2026 09:05;;Laterne defekt;in Bearbeitung;niedrig;52,53;13,41",
+            ],
+            "Europe/Berlin",
+            (
+                "Meldungsnummer",
+                "Erstellt",
+                "Erledigt am",
+                "Kategorie",
+                "Status",
+                "Priorität",
+                "Breitengrad",
+                "Längengrad",
+                "erledigt",
+                "in Bearbeitung",
+            ),
+        ),
+    ],
+)
+def test_exports_in_spanish_portuguese_and_german_are_drafted(
+    tmp_path, header, rows, zone, expected
+):
+    """The header words of other languages (data/mapping_words.toml), compared without
+    accents: a city outside the English, Chinese and Finnish examples gets its columns
+    named too, not only its dates."""
+    sid, reported, closed, category, status, priority, lat, lon, shut, open_ = expected
+    path = tmp_path / "cases.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    draft = draft_mapping(path, Catalogue.default(), zone)
+    assert draft.columns["source_id"] == sid and draft.columns["category"] == category
+    assert (draft.columns["reported_at"], draft.columns["closed_at"]) == (reported, closed)
+    assert (draft.columns["lat"], draft.columns["lon"]) == (lat, lon)
+    assert draft.columns["status"] == status and draft.columns.get("priority") == priority
+    assert {v.text: v.proposal for v in draft.statuses} == {shut: "closed", open_: "open"}
+
+
 def test_statuses_without_a_close_time_are_kept_not_applied(tmp_path):
     """A closed status needs the time the case closed; without one the import would refuse
     every closed row, so the draft keeps the status as the source's word and says why."""
