@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .city_profile import CityProfile
+from .city_profile import DEFAULTS_CURRENCY, CityProfile, costs_in_other_currency
 from .i18n import N_, _
 
 Status = Literal["ready", "partly", "missing"]
@@ -65,7 +65,7 @@ FEATURES: tuple[Feature, ...] = (
             _n("parcels", "land_value", False), _n("parcels", "land_use", False),
             _key("land_use_system", False), _n("neighborhoods", "name", False),
             _n("floodplain", None, False), _n("open_space", None, False),
-            _n("water", None, False))),
+            _n("water", None, False), _key("planning.cost_per_m2", False))),
     Feature(N_("Zoning constraint"), (_n("zoning"), _n("zoning", "code"),
             _n("zoning", "families"))),
     Feature(N_("Facility access and siting"), (_n("facilities"), _n("facilities", "kind"),
@@ -116,6 +116,12 @@ def check_city(profile: CityProfile, fields: dict[str, list[str]]) -> list[Featu
 
 
 def _problem(profile: CityProfile, fields: dict[str, list[str]], need: Need) -> str:
+    if need.key == "planning.cost_per_m2":  # needed only where the defaults' currency is not
+        if not costs_in_other_currency(profile):
+            return ""
+        return _(
+            "costs are CityDesk's {default} defaults: set [planning] cost_per_m2 in {currency}"
+        ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
     if need.key:
         return "" if _value(profile, need.key) else _("no {key}").format(key=need.key)
     layer = profile.layers.layer_id(need.role)

@@ -61,6 +61,18 @@ class CalendarSpec:
     not_holidays: list[str] = field(default_factory=list)  # library holidays the city works
 
 
+#: the currency of CityDesk's round planning defaults (cost per m² of land, per use)
+DEFAULTS_CURRENCY = "USD"
+
+
+def costs_in_other_currency(profile: CityProfile) -> bool:
+    """Whether the city counts in a currency CityDesk's default costs are not in and gives no
+    costs of its own: a plan there would report USD figures under its currency's name
+    (CLP 1.6 billion for 25,000 homes in Santiago), so the run and ``city check`` say so."""
+    currency = (profile.currency or "").upper()
+    return bool(currency) and currency != DEFAULTS_CURRENCY and not profile.planning.cost_per_m2
+
+
 @dataclass
 class PlanningCosts:
     """Per planning use (keep, housing_low, housing_high, mixed_use, commercial, park,

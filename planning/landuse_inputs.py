@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from citydesk.layers.city_profile import CityProfile
+from citydesk.layers.city_profile import DEFAULTS_CURRENCY, CityProfile, costs_in_other_currency
 from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
@@ -329,6 +329,13 @@ def landuse_problem(
     and gives the zoning families; what the city lacks is added to ``notes``."""
     rules = assumptions or assumptions_for(profile)
     notes = notes if notes is not None else []
+    if profile is not None and costs_in_other_currency(profile):
+        notes.append(
+            _(
+                "costs are CityDesk's round defaults in {default} per m² of land, but the city "
+                "counts in {currency}: set [planning] cost_per_m2 in {currency}"
+            ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
+        )
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )

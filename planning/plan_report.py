@@ -320,7 +320,7 @@ def _assumptions_section(results, inputs) -> Section:
         row.update(
             {
                 "max_changed_share": c.max_changed_share,
-                "budget_usd": c.budget_usd,
+                "budget": c.budget,
                 "protected": ", ".join(c.exclude),
                 "candidates": r.scenario.candidates.description
                 or r.scenario.candidates.where

@@ -27,7 +27,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.toml_schema import Reader, parse_toml, read_table, read_text_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = ("baseline", "allocate")
 LAYER_ROLES = (
     "parcels",
@@ -93,7 +93,7 @@ class Constraints:
     # a parcel this much inside an excluded layer keeps its use
     protected_share: float = 0.5  # checked in (0, 1] below
     max_changed_share: float | None = 0.05  # of the candidates, in (0, 1]
-    budget_usd: float | None = field(default=None, metadata=_MONEY)
+    budget: float | None = field(default=None, metadata=_MONEY)  # the city's currency
     zoning: bool = True  # uses allowed by the zoning district family only
     # district prefix: homes/ha
     density_caps: dict[str, float] = field(default_factory=dict, metadata={"range": (0, 1e5)})
@@ -149,7 +149,7 @@ class Suitability:
 @dataclass
 class Phasing:
     periods: list[str] = field(default_factory=list)
-    budgets_usd: list[float] = field(default_factory=list, metadata=_MONEY)
+    budgets: list[float] = field(default_factory=list, metadata=_MONEY)  # the city's currency
     # cumulative, by period end
     housing_units: list[float] = field(default_factory=list, metadata=_COUNT)
     years_per_period: float = field(default=5.0, metadata={"range": (0.1, 100)})
@@ -184,7 +184,9 @@ class Scenario:
     def to_toml(self) -> str:
         import tomli_w
 
-        return tomli_w.dumps(_without_none(asdict(self)))
+        data = asdict(self)
+        data["schema"] = SCHEMA_VERSION  # what it is written in now, whatever it was read from
+        return tomli_w.dumps(_without_none(data))
 
     def display_title(self) -> str:
         return self.title or self.name
@@ -197,12 +199,38 @@ def parse_scenario(text: str, source: str = "") -> Scenario:
     if "scenario" in data and len(data) > 1:
         table = {**data["scenario"], **{k: v for k, v in data.items() if k != "scenario"}}
     try:
+        table = _renamed_keys(table)
         scenario = read_table(Scenario, table, ScenarioError)
         check_scenario(scenario)
     except ScenarioError as exc:
         exc.path = exc.path or source or None
         raise
     return scenario
+
+
+#: keys of schema 1 and what schema 2 calls them: the money is in the city's currency,
+#: which "usd" in a Helsinki or Chengdu scenario misnamed
+_RENAMED = {("constraints", "budget_usd"): "budget", ("phasing", "budgets_usd"): "budgets"}
+
+
+def _renamed_keys(table: dict) -> dict:
+    """A schema-1 scenario's keys under their schema-2 names, so every scenario stored in a
+    project or written by hand before still opens (and is saved with the new names)."""
+    out = dict(table)
+    for (section, old), new in _RENAMED.items():
+        part = out.get(section)
+        if not isinstance(part, dict) or old not in part:
+            continue
+        if new in part:
+            _fail(
+                f"{section}.{old}",
+                _("given together with {new}").format(new=new),
+                _("Keep {new} (in the city's currency) and remove {old}.").format(new=new, old=old),
+            )
+        part = dict(part)
+        part[new] = part.pop(old)
+        out[section] = part
+    return out
 
 
 def read_scenario(path: str | Path) -> Scenario:
@@ -248,8 +276,8 @@ def check_scenario(s: Scenario) -> None:
                 _("must not be negative"),
                 _("Homes per hectare, e.g. 60."),
             )
-    if c.budget_usd is not None and c.budget_usd <= 0:
-        _fail("constraints.budget_usd", _("must be positive"), _("Leave it out for no budget."))
+    if c.budget is not None and c.budget <= 0:
+        _fail("constraints.budget", _("must be positive"), _("Leave it out for no budget."))
     o = s.objectives
     for name, weight in o.weights.items():
         _one_of(f"objectives.weights.{name}", name, OBJECTIVES, what=_("objective"))
@@ -273,10 +301,10 @@ def check_scenario(s: Scenario) -> None:
             _fail(f"facilities.{name}.capacity", _("must be positive"), _("Seats per facility."))
     _check_suitability(s)
     p = s.phasing
-    if len(p.periods) != len(p.budgets_usd):
+    if len(p.periods) != len(p.budgets):
         _fail(
-            "phasing.budgets_usd",
-            _("{b} budgets for {p} periods").format(b=len(p.budgets_usd), p=len(p.periods)),
+            "phasing.budgets",
+            _("{b} budgets for {p} periods").format(b=len(p.budgets), p=len(p.periods)),
             _("Give one budget per period."),
         )
     if p.housing_units and len(p.housing_units) != len(p.periods):
@@ -285,8 +313,8 @@ def check_scenario(s: Scenario) -> None:
             _("{b} targets for {p} periods").format(b=len(p.housing_units), p=len(p.periods)),
             _("Give one cumulative housing target per period, or none."),
         )
-    if any(b <= 0 for b in p.budgets_usd):
-        _fail("phasing.budgets_usd", _("budgets must be positive"), _("Check the amounts."))
+    if any(b <= 0 for b in p.budgets):
+        _fail("phasing.budgets", _("budgets must be positive"), _("Check the amounts."))
     a = s.assumptions
     for name, value in asdict(a).items():
         if value is not None and value <= 0:

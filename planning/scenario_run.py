@@ -347,7 +347,7 @@ def build_problem(
         parks=facilities.get("park"),
         candidates=candidates,
         targets={k: v for k, v in targets.items() if v > 0},
-        budget=c.budget_usd,
+        budget=c.budget,
         max_changed=None
         if c.max_changed_share is None
         else max(1, math.floor(c.max_changed_share * n_candidates)),
@@ -403,7 +403,7 @@ TARGET_FIELDS = {
     "park_area": "targets.park_area_m2",
 }
 LIMIT_FIELDS = {
-    "budget": "constraints.budget_usd",
+    "budget": "constraints.budget",
     "max_changed": "constraints.max_changed_share",
     "zoning": "constraints.zoning",
     "protected": "constraints.exclude",
@@ -650,7 +650,7 @@ def _phase(scenario: Scenario, problem: LandUseProblem, plan, options, feedback)
     p = scenario.phasing
     targets = {"housing": p.housing_units} if p.housing_units else {}
     phasing = phasing_from_plan(
-        problem, plan, p.budgets_usd, targets, years_per_period=p.years_per_period
+        problem, plan, p.budgets, targets, years_per_period=p.years_per_period
     )
     return solve_phasing(phasing, options, feedback)
 

@@ -142,3 +142,34 @@ def test_period_dates_on_the_command_line_are_the_citys_midnight():
     given = local(store, _date("2026-02-14T00:00+00:00"))
     assert given.utcoffset() == dt.timedelta(hours=8) and given.hour == 8
     assert local(store, None) is None
+
+
+def test_default_costs_in_another_currency_are_said(tmp_path):
+    """CityDesk's round costs are USD per m²: a city counting in euros or yuan that gives none
+    of its own is told so by the check and by every land-use run, instead of reading USD
+    figures under its currency's name."""
+    from citydesk.layers.city_check import check_city
+    from citydesk.layers.city_profile import costs_in_other_currency
+    from citydesk.planning.landuse_inputs import landuse_problem
+
+    assert not costs_in_other_currency(read_profile("cambridge"))
+    helsinki = read_profile("helsinki")
+    assert costs_in_other_currency(helsinki) and costs_in_other_currency(read_profile("chengdu"))
+    planning = next(c for c in check_city(helsinki, {}) if c.feature == "Planning scenarios")
+    assert any("cost_per_m2 in EUR" in gap for gap in planning.missing)
+    own = profile_text("helsinki").replace(
+        "[layers", "[planning]\ncost_per_m2 = { park = 90 }\n\n[layers", 1
+    )
+    assert not costs_in_other_currency(parse_profile(own))
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    parcels = gpd.GeoDataFrame(
+        {"osm_id": [1, 2], "landuse": ["residential", "industrial"]},
+        geometry=[box(0, 0, 50, 50), box(50, 0, 100, 50)],
+        crs="EPSG:3067",
+    )
+    notes: list[str] = []
+    landuse_problem(parcels, profile=helsinki, notes=notes)
+    assert any("defaults in USD" in n and "cost_per_m2 in EUR" in n for n in notes)

@@ -58,8 +58,8 @@ def _text(name: str) -> str:
             "floodplain",
         ),
         (
-            ("budgets_usd = [5e8, 5e8, 5e8]", "budgets_usd = [5e8]"),
-            "phasing.budgets_usd",
+            ("budgets = [5e8, 5e8, 5e8]", "budgets = [5e8]"),
+            "phasing.budgets",
             "3 periods",
         ),
         (('mode = "drive"', 'mode = "fly"'), "facilities.fire.mode", "walk"),
@@ -96,6 +96,24 @@ def test_demo_scenarios_round_trip_through_toml():
         s = read_scenario(f"{SCENARIOS}/{name}.toml")
         again = parse_scenario(s.to_toml())
         assert again == s
+
+
+def test_schema_1_budgets_open_under_their_new_names():
+    """Scenarios written before the money keys lost their "usd" (the money was always the
+    city's currency) still open, and are written back with the new names."""
+    text = _text("housing_first").replace("schema = 2", "schema = 1")
+    old = text.replace("budget = 1.5e9", "budget_usd = 1.5e9").replace(
+        "budgets = [5e8, 5e8, 5e8]", "budgets_usd = [5e8, 5e8, 5e8]"
+    )
+    assert "budget_usd" in old and "budgets_usd" in old
+    s = parse_scenario(old, "old.toml")
+    assert s.constraints.budget == 1.5e9 and s.phasing.budgets == [5e8] * 3
+    written = s.to_toml()
+    assert "budget_usd" not in written and "schema = 2" in written
+    assert parse_scenario(written) == parse_scenario(_text("housing_first"))
+    both = old.replace("budget_usd = 1.5e9", "budget_usd = 1.5e9\nbudget = 1e9")
+    with pytest.raises(ScenarioError, match=r"constraints\.budget_usd.*together with budget"):
+        parse_scenario(both, "both.toml")
 
 
 def test_store_keeps_every_revision_and_decision(demo_copy):
@@ -202,7 +220,7 @@ def test_allocations_meet_targets_and_caps(demo_runs):
         assert city["parcels_changed"] <= np.floor(
             s.constraints.max_changed_share * result.candidates
         )
-        assert city["plan_cost_usd"] <= s.constraints.budget_usd * (1 + 1e-9)
+        assert city["plan_cost_usd"] <= s.constraints.budget * (1 + 1e-9)
         changed = result.state["changed"].to_numpy(bool)
         assert not (changed & (result.state["use"] == "keep")).any()
         # phasing builds each changed parcel once, within each period's budget
@@ -210,7 +228,7 @@ def test_allocations_meet_targets_and_caps(demo_runs):
             range(len(s.phasing.periods) + 1)
         )
         spend = result.phasing.by_period["spending"].to_numpy()
-        assert (spend <= np.array(s.phasing.budgets_usd) * (1 + 1e-9)).all()
+        assert (spend <= np.array(s.phasing.budgets) * (1 + 1e-9)).all()
     balanced = results["balanced"]
     assert _city(balanced)["parcels_changed"] < _city(results["housing_first"])["parcels_changed"]
     assert (balanced.state["use"] == "school").any()  # the 400 seats need a school

@@ -69,7 +69,7 @@ class ScenarioForm(QDialog):
 
         path = getattr(parent, "path", None)
         money = " M " + (project_currency(path) if path else "")
-        self.budget = _spin((c.budget_usd or 0) / 1e6, 1e6, 0, money.rstrip())
+        self.budget = _spin((c.budget or 0) / 1e6, 1e6, 0, money.rstrip())
         self.protect = {role: QCheckBox(role) for role in PROTECTED_ROLES}
         for role, box in self.protect.items():
             box.setChecked(role in c.exclude)
@@ -79,7 +79,7 @@ class ScenarioForm(QDialog):
         self.candidates.setPlaceholderText(tr("blank: every parcel"))
         self.weights = {o: _spin(s.objectives.weights.get(o, 0.0), 100, 2) for o in OBJECTIVES}
         self.periods = QLineEdit(", ".join(s.phasing.periods))
-        self.budgets = QLineEdit(", ".join(f"{b / 1e6:g}" for b in s.phasing.budgets_usd))
+        self.budgets = QLineEdit(", ".join(f"{b / 1e6:g}" for b in s.phasing.budgets))
         self.homes_by_period = QLineEdit(", ".join(f"{h:g}" for h in s.phasing.housing_units))
         self.toml = QPlainTextEdit(self._rest_toml(s))
         self.toml.setFont(QFont("monospace"))
@@ -167,14 +167,14 @@ class ScenarioForm(QDialog):
             "phasing": {
                 **base.get("phasing", {}),
                 "periods": [p.strip() for p in self.periods.text().split(",") if p.strip()],
-                "budgets_usd": [b * 1e6 for b in _numbers(self.budgets.text())],
+                "budgets": [b * 1e6 for b in _numbers(self.budgets.text())],
                 "housing_units": _numbers(self.homes_by_period.text()),
             },
         }
         if budget > 0:
-            data["constraints"]["budget_usd"] = budget
+            data["constraints"]["budget"] = budget
         else:
-            data["constraints"].pop("budget_usd", None)
+            data["constraints"].pop("budget", None)
         if not data["constraints"]["max_changed_share"]:  # 0 %: no cap
             data["constraints"]["max_changed_share"] = 1.0
         return tomli_w.dumps(data)
