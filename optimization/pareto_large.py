@@ -213,6 +213,19 @@ def epsilon_front(
         if p.outcome.gap is None or p.outcome.gap > target_gap
     ]
     front.missed_gap = len(missed)
+    if len(front.points) == 1 and not unreached and not unanswered:
+        front.notes.append(
+            _(
+                "One plan is best for every objective: they do not conflict in this city's data,"
+                " so the front is that one plan."
+            )
+        )
+    elif 1 < len(front.points) < grid and not unreached and not unanswered:
+        front.notes.append(
+            _("{n} different plans answer the {total} grid points: the others repeat them.").format(
+                n=len(front.points), total=grid
+            )
+        )
     if missed:
         front.notes.append(
             _("{n} of {total} points missed the {target} gap target: {which}.").format(

@@ -192,6 +192,22 @@ def test_city_scale_front_points_sit_on_the_exact_front():
         assert totals["housing"] >= 60 and totals["changed"] <= inputs.max_changed
 
 
+def test_objectives_that_agree_give_one_plan_and_say_why():
+    """A city whose objectives do not conflict (Santiago's OSM areas: the most social plan
+    also has no neighbour conflicts) gets one plan for the points it asked for, and is told
+    why instead of wondering where the others went."""
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.pareto import Objective
+    from citydesk.optimization.pareto_large import epsilon_front
+
+    model = build_landuse_model(small(0, n=8))
+    (economic,) = objectives_for(model, ["economic"])
+    twice = Objective("twice", 2 * economic.expression, "max")
+    front = epsilon_front(model.problem, model.groups(), [economic, twice], points=5)
+    assert len(front.points) == 1
+    assert any("One plan is best for every objective" in note for note in front.notes)
+
+
 def _clocked(monkeypatch, step: float = 0.25) -> None:
     """A clock that moves ``step`` seconds at every reading, in the front and its engine:
     the time limit's effect, made independent of the machine's speed."""
