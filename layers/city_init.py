@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -94,7 +95,12 @@ class Proposal:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", str(text).lower())
+    """Lowercase, without accents, spaces, '_', '-' or '.': "Unidades Vecinales",
+    "unidades_vecinales" and "Unidades Vécinales" alike (exports drop accents as often as
+    they keep them; the German "ae" spelling is a word of its own in city_init.toml)."""
+    decomposed = unicodedata.normalize("NFKD", str(text).lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-.]+", "", plain)
 
 
 def _matches(name: str, words: list[str]) -> float:
