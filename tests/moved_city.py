@@ -82,7 +82,9 @@ def build(folder: Path, spec: CitySpec) -> Path:
                 p["land_use"]: inside["land_use"].astype(str).map(spec.land_use).to_numpy(),
                 p["floor_area"]: (inside["gross_bldg_area_sqft"] * SQFT).round(1).to_numpy(),
                 p["housing_units"]: inside["res_units_est"].to_numpy(),
-                p["land_value"]: (inside["land_value_usd"] * spec.money_per_usd).round(0).to_numpy(),
+                p["land_value"]: (inside["land_value_usd"] * spec.money_per_usd)
+                .round(0)
+                .to_numpy(),
             },
         )
     }

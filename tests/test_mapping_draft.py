@@ -161,8 +161,8 @@ def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
             "N° Reclamo;Fecha de ingreso;Fecha de cierre;Tipo de reclamo;Estado;Prioridad;"
             "Direccion;Latitud;Longitud",
             [
-                "R-1;01/10/2026 08:05;01/10/2026 10:15;Bache;Cerrado;Alta;Calle 1;-33,4388;-70,6529",
-                "R-2;02/10/2026 09:05;;Luminaria apagada;En proceso;Baja;Calle 2;-33,4391;-70,6534",
+                "R-1;01/10/2026 08:05;01/10/2026 10:15;Bache;Cerrado;Alta;C 1;-33,4388;-70,6529",
+                "R-2;02/10/2026 09:05;;Luminaria apagada;En proceso;Baja;C 2;-33,4391;-70,6534",
             ],
             "America/Santiago",
             (
