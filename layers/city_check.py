@@ -96,14 +96,17 @@ def _value(profile: CityProfile, dotted: str):
     return value
 
 
-def check_city(profile: CityProfile, fields: dict[str, list[str]]) -> list[FeatureCheck]:
+def check_city(
+    profile: CityProfile, fields: dict[str, list[str]], empty: set[str] | frozenset = frozenset()
+) -> list[FeatureCheck]:
     """Each feature's readiness for ``profile`` on a project whose vector layers have
-    ``fields`` ({layer id: field names}, :func:`project_store.project_layer_fields`)."""
+    ``fields`` ({layer id: field names}, :func:`project_store.project_layer_fields`), the
+    layers in ``empty`` holding no features (:func:`project_store.project_empty_layers`)."""
     out = []
     for feature in FEATURES:
         gaps: list[tuple[bool, str]] = []
         for need in feature.needs:
-            problem = _problem(profile, fields, need)
+            problem = _problem(profile, fields, need, empty)
             if problem:
                 gaps.append((need.required, problem))
         if any(required for required, _p in gaps):
@@ -115,7 +118,9 @@ def check_city(profile: CityProfile, fields: dict[str, list[str]]) -> list[Featu
     return out
 
 
-def _problem(profile: CityProfile, fields: dict[str, list[str]], need: Need) -> str:
+def _problem(
+    profile: CityProfile, fields: dict[str, list[str]], need: Need, empty: set[str] | frozenset
+) -> str:
     if need.key == "planning.cost_per_m2":  # needed only where the defaults' currency is not
         if not costs_in_other_currency(profile):
             return ""
@@ -129,6 +134,10 @@ def _problem(profile: CityProfile, fields: dict[str, list[str]], need: Need) -> 
         return _("no [layers.{role}]").format(role=need.role)
     if layer not in fields:
         return _("[layers.{role}] layer '{layer}' is not in the project").format(
+            role=need.role, layer=layer
+        )
+    if layer in empty:
+        return _("[layers.{role}] layer '{layer}' has no features").format(
             role=need.role, layer=layer
         )
     if need.field is None:
@@ -150,7 +159,7 @@ _NOT_COLUMNS = ("families", "kinds", "department", "where")
 def check_project(project) -> list[FeatureCheck]:
     """:func:`check_city` for a project's stored profile (an error when it has none)."""
     from .city_profile import ProfileError, project_profile
-    from .project_store import project_layer_fields
+    from .project_store import project_empty_layers, project_layer_fields
 
     profile = project_profile(project)
     if profile is None:
@@ -160,4 +169,4 @@ def check_project(project) -> list[FeatureCheck]:
             gui_fix=_("Store one with Project > City setup."),
             path=str(project),
         )
-    return check_city(profile, project_layer_fields(project))
+    return check_city(profile, project_layer_fields(project), project_empty_layers(project))

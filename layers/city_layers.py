@@ -228,6 +228,20 @@ def absent_column(feature: str, role: str, key: str, column: str, columns) -> Mi
     )
 
 
+def empty_layer(feature: str, role: str, layer: str) -> MissingData:
+    """A role's layer that is there but holds nothing: an OSM extract without landuse areas
+    or amenities writes such layers, and an analysis on them ended in an internal error."""
+    return MissingData(
+        _("{feature}: the {label} layer '{layer}' has no features").format(
+            feature=feature, label=role_label(role), layer=layer
+        ),
+        _(
+            "Load the city's {label} into it, or map [layers.{role}] to a layer that has them "
+            "(citydesk city check lists what each feature has)."
+        ).format(label=role_label(role), role=role),
+    )
+
+
 def require_layer(layers: CityLayers | None, role: str, feature: str) -> str:
     """The layer id of ``role``; :class:`MissingData` naming the feature when unmapped."""
     layer = layers.layer_id(role) if layers is not None else None
@@ -266,9 +280,11 @@ def read_role(project, role: str, feature: str, layer: str | None = None):
     """The project layer playing ``role`` (or ``layer`` when the user names one)."""
     from .project_store import read_project_layer
 
-    return read_project_layer(
-        project, layer or require_layer(project_layers(project), role, feature)
-    )
+    layer = layer or require_layer(project_layers(project), role, feature)
+    frame = read_project_layer(project, layer)
+    if frame.empty:
+        raise empty_layer(feature, role, layer)
+    return frame
 
 
 def read_kind(project, kind: str, feature: str):

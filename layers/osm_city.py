@@ -343,6 +343,18 @@ def city_from_osm(
         )
     if boundary_note:
         notes.append(boundary_note)
+    # what an empty layer leaves the city without, said when the extract is read, not when
+    # an analysis meets the layer (``city check`` says it again)
+    for layer, frame, without in (
+        ("landuse", landuse, _("planning has no parcels")),
+        ("facilities", facilities, _("no facility access, siting or crews")),
+        ("addresses", addresses, _("the desk finds no address")),
+        ("buildings", buildings, _("no floor areas")),
+    ):
+        if frame.empty:
+            notes.append(
+                _("the extract has no {layer}: {without}").format(layer=layer, without=without)
+            )
     layers = {
         "boundary": boundary,
         "landuse": landuse,

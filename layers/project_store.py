@@ -685,6 +685,18 @@ def project_layer_fields(path: str | Path) -> dict[str, list[str]]:
         }
 
 
+def project_empty_layers(path: str | Path) -> set[str]:
+    """The vector layers without a single feature (one indexed probe per table): an OSM
+    extract without landuse areas or amenities writes such layers, and the city check must
+    not call a feature on them ready."""
+    with gpkg.open_file(path) as con:
+        return {
+            name
+            for name, _kind in gpkg.feature_tables(con)
+            if con.execute(f"SELECT 1 FROM {gpkg.quote(name)} LIMIT 1").fetchone() is None
+        }
+
+
 def _reconcile_tree(project: Project) -> None:
     """Make the tree and the layer list agree after reading a hand-edited or damaged file:
     tree entries without a layer are dropped, layers missing from the tree go to the bottom."""

@@ -39,7 +39,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.overlay import share_inside
 from citydesk.layers.project_store import read_project_layer
-from citydesk.optimization.landuse import USES, Coverage, LandUseProblem
+from citydesk.optimization.landuse import USES, Coverage, LandUseInputError, LandUseProblem
 
 SQFT = 0.09290304  # m² per square foot
 
@@ -327,6 +327,11 @@ def landuse_problem(
 
     ``profile`` says which fields hold the homes, floor area, land value and zoning code,
     and gives the zoning families; what the city lacks is added to ``notes``."""
+    if parcels.empty:  # its bounds are NaN, which the CRS choice below cannot take
+        raise LandUseInputError(
+            _("There are no parcels to plan: the parcels layer is empty."),
+            _("Map [layers.parcels] to a layer with the city's parcels or land-use areas."),
+        )
     rules = assumptions or assumptions_for(profile)
     notes = notes if notes is not None else []
     if profile is not None and costs_in_other_currency(profile):
@@ -502,7 +507,7 @@ def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -
     """The allocation inputs of a project (every parcel a candidate), its layers found by
     the city profile's roles: parcels (required), zoning, floodplain, open space, water, the
     facilities of kind ``school`` and, as parks, the open space (or kind ``park``)."""
-    from citydesk.layers.city_layers import require_layer
+    from citydesk.layers.city_layers import read_role
     from citydesk.layers.city_profile import profile_or_none
 
     profile = profile_or_none(project)
@@ -513,7 +518,7 @@ def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -
         layer = layers.layer_id(role) if layers is not None else None
         return read_project_layer(project, layer) if layer else None
 
-    parcels = read_project_layer(project, require_layer(layers, "parcels", FEATURE))
+    parcels = read_role(project, "parcels", FEATURE)
     open_space = read("open_space")
     return landuse_problem(
         parcels,

@@ -73,7 +73,8 @@ class PlanningInputs:
     def layer(self, name: str, where: str) -> gpd.GeoDataFrame:
         """A project layer in the metric CRS; a missing one is named by its scenario field."""
         if name not in self._frames:
-            self._frames[name] = read_role(self.project, name, where).to_crs(self.crs)
+            frame = read_role(self.project, name, where, allow_empty=True)
+            self._frames[name] = frame.to_crs(self.crs)
         return self._frames[name]
 
     def places(self, costs: NetworkCosts):
@@ -120,9 +121,10 @@ class PlanningInputs:
         return dist[node] + access
 
 
-def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
-    """A layer of the project named by the scenario field ``where``; a missing layer or a
-    layer without a CRS is an error that names that field."""
+def read_role(project: Path, name: str, where: str, allow_empty: bool = False) -> gpd.GeoDataFrame:
+    """A layer of the project named by the scenario field ``where``; a missing layer, a
+    layer without a CRS or (unless ``allow_empty``: a floodplain layer may be empty) one
+    without features is an error that names that field."""
     from citydesk.layers.io import read_frame
 
     try:
@@ -137,6 +139,11 @@ def read_role(project: Path, name: str, where: str) -> gpd.GeoDataFrame:
         raise ScenarioError(
             _("{where} = '{name}': the layer has no CRS").format(where=where, name=name),
             _("Set the layer's CRS in the project."),
+        )
+    if frame.empty and not allow_empty:
+        raise ScenarioError(
+            _("{where} = '{name}': the layer has no features").format(where=where, name=name),
+            _("Load the city's data into it, or name a layer that has them."),
         )
     return frame
 

@@ -173,3 +173,30 @@ def test_default_costs_in_another_currency_are_said(tmp_path):
     notes: list[str] = []
     landuse_problem(parcels, profile=helsinki, notes=notes)
     assert any("defaults in USD" in n and "cost_per_m2 in EUR" in n for n in notes)
+
+
+def test_a_role_layer_without_features_is_named_not_an_internal_error(demo_copy, capsys):
+    """An OSM extract without landuse areas or amenities writes empty layers mapped to roles;
+    a plan on them ended in "internal error: NaN or None values are not allowed" (the
+    parcels' bounds) and `city check` called the features ready."""
+    from citydesk.layers.layer import VectorLayer
+    from citydesk.layers.project_store import put_layers, read_project_layer
+
+    parcels = read_project_layer(demo_copy, "parcels")
+    put_layers(demo_copy, [VectorLayer(name="no parcels", data=parcels.iloc[:0], id="none")])
+    text = profile_text("cambridge").replace('layer = "parcels"', 'layer = "none"', 1)
+    assert 'layer = "none"' in text
+    store_profile(demo_copy, text)
+    assert main(["city", "check", str(demo_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "Planning scenarios: missing ([layers.parcels] layer 'none' has no features" in out
+    assert "Facility access and siting: ready" in out  # the other roles as they were
+    args = ["optimize", "landuse", str(demo_copy), "--housing", "300", "--points", "2"]
+    assert main(args) == 2
+    assert "the parcels layer 'none' has no features" in capsys.readouterr().err
+    starter = demo_copy.parent / "first.toml"  # a scenario whose layers are the profile's
+    assert main(["plan", "new", str(demo_copy), "first", "--output", str(starter)]) == 0
+    assert main(["plan", "save", str(demo_copy), str(starter)]) == 0
+    capsys.readouterr()
+    assert main(["plan", "run", str(demo_copy), "first"]) == 2
+    assert "'none': the layer has no features" in capsys.readouterr().err

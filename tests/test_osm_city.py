@@ -166,3 +166,43 @@ def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     assert walked.returncode == 0 and "of nodes routable" in walked.stdout
     again = run("city", "from-osm", str(HELSINKI), str(project), "--name", "X", "--timezone", "UTC")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="-33.4400" lon="-70.6500" version="1"/>
+  <node id="2" lat="-33.4400" lon="-70.6480" version="1"/>
+  <node id="3" lat="-33.4400" lon="-70.6460" version="1"/>
+  <node id="4" lat="-33.4420" lon="-70.6480" version="1"/>
+  <node id="5" lat="-33.4380" lon="-70.6480" version="1"/>
+  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Calle Uno"/></way>
+  <way id="11" version="1"><nd ref="4"/><nd ref="2"/><nd ref="5"/>
+    <tag k="highway" v="secondary"/><tag k="name" v="Avenida Dos"/></way>
+</osm>
+"""
+
+
+def test_an_extract_of_streets_only_builds_and_says_what_it_lacks(tmp_path, capsys):
+    """A small extract (here OSM XML, in the southern and western hemispheres) with streets
+    and nothing else: reading it was an internal error (a layer with no features made an
+    empty float array), and its empty layers were called ready. Runs on a fresh clone."""
+    from citydesk.workbench.cli.main import main
+
+    extract = tmp_path / "streets.osm"
+    extract.write_text(TINY_OSM, encoding="utf-8")
+    project = tmp_path / "tiny.gpkg"
+    args = ["city", "from-osm", str(extract), str(project), "--name", "Tiny"]
+    assert main([*args, "--timezone", "America/Santiago"]) == 0
+    out = capsys.readouterr().out
+    assert "the extract has no landuse: planning has no parcels" in out
+    assert "the extract has no facilities" in out
+    profile = project_profile(project)
+    assert profile.crs == "EPSG:32719" and profile.currency == "CLP"  # UTM 19S; Chile's
+    assert main(["city", "check", str(project)]) == 0
+    checks = capsys.readouterr().out
+    assert "Planning scenarios: missing ([layers.parcels] layer 'landuse' has no features" in checks
+    assert "Road network (driving): ready" in checks
+    assert main(["city", "network", str(project), "--mode", "drive"]) == 0
+    assert main(["optimize", "landuse", str(project), "--housing", "10"]) == 2
+    assert "has no features" in capsys.readouterr().err

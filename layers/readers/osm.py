@@ -100,12 +100,15 @@ def read_osm(path: str | Path, feedback: Feedback | None = None) -> OsmExtract:
         frame = table.drop_columns([geom_name]).to_pandas()
         wkb = table.column(geom_name).to_numpy(zero_copy_only=False)
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-        lost = np.array([g is None for g in geoms]) & np.array([w is not None for w in wkb])
+        # dtype=bool: a layer the extract has nothing in (no multipolygons in a small
+        # extract) is an empty array, which numpy would make float and refuse to '&'
+        missing = np.array([g is None for g in geoms], dtype=bool)
+        lost = missing & np.array([w is not None for w in wkb], dtype=bool)
         ids = frame["osm_id"] if "osm_id" in frame else pd.Series([None] * len(frame))
         if "osm_way_id" in frame:  # closed ways in the multipolygons layer
             ids = ids.fillna(frame["osm_way_id"])
         broken[layer] = [str(i) for i in ids[lost]]
-        keep = ~lost & np.array([g is not None for g in geoms])
+        keep = ~missing
         layers[layer] = gpd.GeoDataFrame(
             frame[keep].reset_index(drop=True),
             geometry=gpd.GeoSeries(geoms[keep], crs="EPSG:4326"),

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     osm = csub.add_parser(
         "from-osm", help=_("build a project and its city profile from an OpenStreetMap extract")
     )
-    osm.add_argument("extract", help=_("the OpenStreetMap extract (.osm.pbf)"))
+    osm.add_argument("extract", help=_("the OpenStreetMap extract (.osm.pbf, or .osm XML)"))
     osm.add_argument("project", help=_("the project file to create (.gpkg)"))
     osm.add_argument("--name", required=True, help=_("the city's name"))
     osm.add_argument(

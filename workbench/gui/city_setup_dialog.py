@@ -39,7 +39,7 @@ from citydesk.layers.city_init import (
 from citydesk.layers.city_layers import ROLES, role_label
 from citydesk.layers.city_profile import CityProfile, parse_profile, project_profile
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.project_store import project_layer_fields
+from citydesk.layers.project_store import project_empty_layers, project_layer_fields
 
 from .i18n import tr
 
@@ -54,6 +54,7 @@ class CitySetupDialog(QDialog):
         self.setWindowTitle(tr("City setup"))
         self.resize(900, 760)
         self.fields = project_layer_fields(self.path)
+        self.empty = project_empty_layers(self.path)
         self.profile = project_profile(self.path) or self._blank()
         self.name = QLineEdit(self.profile.name)
         self.timezone = QLineEdit(self.profile.timezone)
@@ -162,7 +163,7 @@ class CitySetupDialog(QDialog):
 
     def _check(self) -> None:
         self.checks.clear()
-        for check in check_city(self.profile, self.fields):
+        for check in check_city(self.profile, self.fields, self.empty):
             self.checks.addItem(check.line())
             item = self.checks.item(self.checks.count() - 1)
             item.setForeground(QColor(COLOURS[check.status]))
