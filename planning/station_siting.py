@@ -11,6 +11,7 @@ before/after demand-weighted mean and 90th percentile, which is what a fire chie
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -35,6 +36,7 @@ from citydesk.optimization.pcenter import solve_pcenter
 from citydesk.optimization.pmedian import solve_pmedian
 from citydesk.optimization.solve import SolveOptions
 
+log = logging.getLogger(__name__)
 MODELS = ("pmedian", "pcenter", "mclp", "lscp")
 
 
@@ -78,11 +80,26 @@ class SitingResult:
     after_p90_s: float
 
     def summary(self) -> list[str]:
-        """The lines a report shows: what was proven, and the before/after times."""
+        """The lines a report shows: what was proven, and the before/after times (only
+        after, where there was no facility before: a city whose data has none of the kind)."""
+        status = _("{model}: {status}").format(
+            model=self.facility.model, status=self.facility.outcome.describe()
+        )
+        if self.existing.empty:
+            return [
+                status,
+                _(
+                    "{n} demand nodes, {c} candidate sites; no facility before; response time"
+                    " (weighted) mean {a_mean:.0f} s, 90th percentile {a_p90:.0f} s"
+                ).format(
+                    n=len(self.demand),
+                    c=self.n_candidates,
+                    a_mean=self.after_mean_s,
+                    a_p90=self.after_p90_s,
+                ),
+            ]
         return [
-            _("{model}: {status}").format(
-                model=self.facility.model, status=self.facility.outcome.describe()
-            ),
+            status,
             _(
                 "{n} demand nodes, {c} candidate sites; response time (weighted) mean"
                 " {b_mean:.0f} s -> {a_mean:.0f} s, 90th percentile {b_p90:.0f} s -> {a_p90:.0f} s"
@@ -263,11 +280,8 @@ def site_in_project(
     from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.road_network import build_network, network_spec
 
-    if existing.empty:
-        raise CityDeskError(
-            _("There are no existing facilities to keep."),
-            _("Check the facility layer and its filter."),
-        )
+    if existing.empty:  # a city whose data has none of the kind: sites chosen from scratch
+        log.info("no existing facilities: siting %d from scratch", spec.add if spec else 1)
     lines = read_role(project, "streets", _("Facility siting"), streets)
     network = build_network(lines, network_spec(profile_or_none(project)))
     demand = demand_by_node(network, lon, lat, weights)

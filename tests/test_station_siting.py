@@ -121,6 +121,27 @@ def test_cli_sites_stations_and_writes_layers(tmp_path, capsys):
     assert {"before_s", "after_s", "weight"} <= set(demand.columns)
 
 
+def test_a_city_with_none_of_the_kind_gets_sites_from_scratch(tmp_path, capsys):
+    """A city whose data has no fire station (an OSM extract without amenity=fire_station)
+    was refused ("no existing facilities to keep"); the sites are now chosen from scratch,
+    and the summary says there was no facility before instead of printing nan."""
+    from conftest import ROOT
+
+    project = tmp_path / "demo.gpkg"
+    shutil.copy(ROOT / DEMO, project)
+    args = ["optimize", "pmedian", str(project), "--demand", "crashes", "--existing"]
+    args += ["all_facilities", "--where", "category = 'no_such_kind'", "--add", "2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "no facility before" in out and "nan" not in out
+    assert "new site 2:" in out
+    assert main([*args, "--json"]) == 0
+    text = capsys.readouterr().out
+    result = json.loads(text, parse_constant=pytest.fail)  # strict JSON: NaN would fail
+    assert result["before_mean_s"] is None and result["after_mean_s"] > 0
+    assert len(result["new_sites"]) == 2
+
+
 def test_cli_explains_a_missing_layer(tmp_path, capsys):
     from conftest import ROOT
 

@@ -233,8 +233,9 @@ def _siting_json(result, ids: list[str]) -> dict:
         "bound": outcome.bound,
         "seconds": round(outcome.seconds, 3),
         "new_sites": [[round(g.x, 6), round(g.y, 6)] for g in result.new_sites.geometry],
-        "before_mean_s": result.before_mean_s,
-        "before_p90_s": result.before_p90_s,
+        # None where there was no facility before (JSON has no NaN)
+        "before_mean_s": None if result.existing.empty else result.before_mean_s,
+        "before_p90_s": None if result.existing.empty else result.before_p90_s,
         "after_mean_s": result.after_mean_s,
         "after_p90_s": result.after_p90_s,
         "layers": ids,
