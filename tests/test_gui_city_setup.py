@@ -59,3 +59,28 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     assert stored.layers.parcels.floor_area == "建筑面积"
     assert stored.land_use_system == "cn_2023"
     assert win.project.metadata["city_profile"]  # a later save keeps it
+
+
+def test_city_setup_proposes_a_spanish_citys_profile(qtbot, tmp_path):
+    """The same dialog on a Madrid municipality's files (tests/spanish_city.py): Spanish layer
+    and field names, Urban Atlas codes; in euros without costs of its own, the check says the
+    costs are CityDesk's USD defaults."""
+    from spanish_city import build as build_madrid
+
+    project = project_from_folder(build_madrid(tmp_path / "datos"), tmp_path / "madrid.gpkg")
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    qtbot.waitExposed(dialog)
+    dialog.timezone.setText("Europe/Madrid")
+    dialog.currency.setText("EUR")
+    dialog.admin_code.setText("280796")
+    dialog.propose()
+    assert dialog.combos[("parcels", "layer")].currentText() == "predios"
+    assert dialog.combos[("parcels", "land_value")].currentText() == "Valor_Suelo"
+    assert dialog.combos[("streets", "name")].currentText() == "Nombre_Via"
+    assert dialog.combos[("neighborhoods", "layer")].currentText() == "barrios"
+    assert dialog.profile.land_use_system == "eu_urban_atlas"
+    assert dialog.profile.calendar.holidays.country == "ES"
+    lines = " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
+    assert "set [planning] cost_per_m2 in EUR" in lines
+    _shot(dialog, "city_setup_madrid.png")
