@@ -85,33 +85,25 @@ class SitingResult:
         status = _("{model}: {status}").format(
             model=self.facility.model, status=self.facility.outcome.describe()
         )
+        values = {
+            "n": len(self.demand),
+            "c": self.n_candidates,
+            "b_mean": self.before_mean_s,
+            "a_mean": self.after_mean_s,
+            "b_p90": self.before_p90_s,
+            "a_p90": self.after_p90_s,
+        }
         if self.existing.empty:
-            return [
-                status,
-                _(
-                    "{n} demand nodes, {c} candidate sites; no facility before; response time"
-                    " (weighted) mean {a_mean:.0f} s, 90th percentile {a_p90:.0f} s"
-                ).format(
-                    n=len(self.demand),
-                    c=self.n_candidates,
-                    a_mean=self.after_mean_s,
-                    a_p90=self.after_p90_s,
-                ),
-            ]
-        return [
-            status,
-            _(
+            times = _(
+                "{n} demand nodes, {c} candidate sites; no facility before; response time"
+                " (weighted) mean {a_mean:.0f} s, 90th percentile {a_p90:.0f} s"
+            )
+        else:
+            times = _(
                 "{n} demand nodes, {c} candidate sites; response time (weighted) mean"
                 " {b_mean:.0f} s -> {a_mean:.0f} s, 90th percentile {b_p90:.0f} s -> {a_p90:.0f} s"
-            ).format(
-                n=len(self.demand),
-                c=self.n_candidates,
-                b_mean=self.before_mean_s,
-                a_mean=self.after_mean_s,
-                b_p90=self.before_p90_s,
-                a_p90=self.after_p90_s,
-            ),
-        ]
+            )
+        return [status, times.format(**values)]
 
 
 def candidate_nodes(network: RoadNetwork, spacing_m: float) -> np.ndarray:

@@ -141,3 +141,33 @@ def summary(folder: Path) -> pd.DataFrame:
             "rows": [len(gpd.read_file(p)) for p in sorted(folder.glob("*.gpkg"))],
         }
     )
+
+
+def cli(*args) -> int:
+    """The citydesk command line with any arguments (paths as they are)."""
+    from citydesk.workbench.cli.main import main
+
+    return main([str(a) for a in args])
+
+
+def init_city(folder: Path, spec: CitySpec, name: str, *options) -> tuple[Path, Path]:
+    """The city's files written into ``folder``, a project made from them and the profile
+    ``city init`` proposes (``options``: --timezone and the rest); (project, proposal)."""
+    data = build(folder / "data", spec)
+    project, proposal = folder / "city.gpkg", folder / "proposal.toml"
+    args = ["city", "init", data, "--project", project, "--name", name, "--out", proposal]
+    assert cli(*args, *options) == 0
+    return project, proposal
+
+
+def run_scenario(project: Path, folder: Path, name: str, text: str, capsys) -> dict:
+    """Store a scenario (TOML text without its name) in the project, run it, and return its
+    indicator values as ``plan run --json`` prints them."""
+    import json
+
+    scenario = folder / f"{name}.toml"
+    scenario.write_text(f'name = "{name}"\n{text}', encoding="utf-8")
+    assert cli("plan", "save", project, scenario) == 0
+    capsys.readouterr()
+    assert cli("plan", "run", project, name, "--json") == 0
+    return json.loads(capsys.readouterr().out)[name]

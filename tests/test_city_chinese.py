@@ -13,32 +13,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from chinese_city import build
+from chinese_city import SPEC
+from moved_city import cli, init_city, run_scenario
 
 from citydesk.layers.city_profile import project_profile, read_profile
 from citydesk.layers.project_store import read_project_meta
-from citydesk.workbench.cli.main import main
-
-
-def cli(*args) -> int:
-    return main([str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("chengdu")
-    data = build(folder / "data")
-    project = folder / "chengdu.gpkg"
-    proposal = folder / "proposal.toml"
-    assert (
-        cli(
-            "city", "init", data, "--project", project, "--name", "成都市锦江区（示例）",
-            "--timezone", "Asia/Shanghai", "--currency", "CNY", "--admin-code", "510104",
-            "--holidays", "CN", "--out", proposal,
-        )
-        == 0
+    return init_city(
+        tmp_path_factory.mktemp("city"), SPEC, "成都市锦江区（示例）",
+        "--timezone", "Asia/Shanghai", "--currency", "CNY", "--admin-code", "510104",
+        "--holidays", "CN",
     )  # fmt: skip
-    return project, proposal
 
 
 def test_init_proposes_roles_and_fields_from_chinese_names(city):
@@ -93,17 +81,15 @@ def test_edited_profile_runs_grid_due_times_and_a_scenario(city, tmp_path, capsy
     assert cli("city", "due", project, "--at", "2026-02-15 10:00", "--limit", 1,
                "--unit", "working_days") == 0  # fmt: skip
     assert capsys.readouterr().out.strip().startswith("2026-02-24T")
-    scenario = tmp_path / "homes.toml"
-    scenario.write_text(
-        'name = "homes"\ntitle = "住宅优先"\n[targets]\nhousing_units = 150.0\n'
+    values = run_scenario(
+        project,
+        tmp_path,
+        "homes",
+        'title = "住宅优先"\n[targets]\nhousing_units = 150.0\n'
         "[constraints]\nmax_changed_share = 0.3\n"
         "[candidates]\nwhere = \"用地代码 IN ('2301', '120803')\"\n",
-        encoding="utf-8",
+        capsys,
     )
-    assert cli("plan", "save", project, scenario) == 0
-    capsys.readouterr()
-    assert cli("plan", "run", project, "homes", "--json") == 0
-    values = json.loads(capsys.readouterr().out)["homes"]
     assert values["housing_units_added"] >= 150
     assert values["residents_near_school"] > 0  # the city has homes figures: counted
     assert values["land_value_captured_usd"] > 0  # the key keeps its name; the money is CNY

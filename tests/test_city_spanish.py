@@ -10,29 +10,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from spanish_city import build
-
-from citydesk.workbench.cli.main import main
-
-
-def cli(*args) -> int:
-    return main([str(a) for a in args])
+from moved_city import cli, init_city, run_scenario
+from spanish_city import SPEC
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("madrid")
-    data = build(folder / "datos")
-    project = folder / "madrid.gpkg"
-    proposal = folder / "propuesta.toml"
-    assert (
-        cli(
-            "city", "init", data, "--project", project, "--name", "Madrid (ejemplo)",
-            "--timezone", "Europe/Madrid", "--admin-code", "280796", "--out", proposal,
-        )
-        == 0
+    return init_city(
+        tmp_path_factory.mktemp("city"), SPEC, "Madrid (ejemplo)",
+        "--timezone", "Europe/Madrid", "--admin-code", "280796",
     )  # fmt: skip
-    return project, proposal
 
 
 def test_init_proposes_roles_fields_kinds_and_urban_atlas(city):
@@ -72,17 +59,15 @@ def test_the_spanish_city_plans_with_its_land_values(city, tmp_path, capsys):
     assert checks["Unit grid and grid codes"]["status"] == "ready"
     # euros, and no costs of its own: told that the costs are CityDesk's USD defaults
     assert any("cost_per_m2 in EUR" in gap for gap in checks["Planning scenarios"]["missing"])
-    scenario = tmp_path / "viviendas.toml"
-    scenario.write_text(
-        'name = "viviendas"\nschema = 2\n[targets]\nhousing_units = 150.0\n'
+    values = run_scenario(
+        project,
+        tmp_path,
+        "viviendas",
+        "schema = 2\n[targets]\nhousing_units = 150.0\n"
         "[constraints]\nmax_changed_share = 0.3\nbudget = 4e8\n"
         "[candidates]\nwhere = \"Uso_Suelo IN ('13400', '12220')\"\n",
-        encoding="utf-8",
+        capsys,
     )
-    assert cli("plan", "save", project, scenario) == 0
-    capsys.readouterr()
-    assert cli("plan", "run", project, "viviendas", "--json") == 0
-    values = json.loads(capsys.readouterr().out)["viviendas"]
     assert values["housing_units_added"] >= 150
     assert values["land_value_captured_usd"] > 0  # Valor_Suelo read: the economic objective
     assert values["plan_cost_usd"] <= 4e8 * (1 + 1e-9)
