@@ -39,7 +39,9 @@ LAYER_ROLES = (
     "neighborhoods",
 )
 PROTECTED_ROLES = ("floodplain", "open_space", "water")
-OBJECTIVES = ("economic", "social", "environment", "suitability")
+#: what a scenario may weigh; "cost" (development and public cost, minimised) is what holds a
+#: plan near its targets where the city has no land values to weigh against building
+OBJECTIVES = ("economic", "social", "environment", "suitability", "cost")
 FACTOR_SOURCES = ("network", "field", "distance", "raster", "overlay")
 
 

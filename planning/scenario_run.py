@@ -622,6 +622,7 @@ def run_scenario(
     plan = np.zeros(len(inputs.parcels), dtype=int)
     if scenario.kind == "allocate":
         plan, outcome, problem = allocate(inputs, scenario, candidates, score, options, feedback)
+        problems.extend(_beyond_target(problem, plan[candidates], scenario))
     check_canceled(feedback)
     phasing = None
     if scenario.phasing.periods and problem is not None:
@@ -649,6 +650,34 @@ def run_scenario(
         seconds=time.perf_counter() - started,
         network_lines=inputs.network_lines,
     )
+
+
+def _beyond_target(problem: LandUseProblem, plan: np.ndarray, scenario: Scenario) -> list[str]:
+    """A note when the plan builds far more homes than its target without land values to
+    say building pays: a city without them (every OSM city) weighs the social objective,
+    which rewards every home, so 300 homes asked gave 22,476 in Santiago. The target is a
+    floor by design; the note says how to hold the plan near it (there, cost 1 against
+    social 0.5 gave 302 homes; equal weights still 16,818)."""
+    from citydesk.optimization.landuse import plan_totals
+
+    target = scenario.targets.housing_units
+    economic = problem.coefficients.get("economic")
+    weighs_value = scenario.objectives.weights.get("economic", 0) > 0 and (
+        economic is not None and bool(np.any(economic))
+    )
+    if target <= 0 or weighs_value:
+        return []
+    added = plan_totals(problem, plan).get("housing", 0.0)
+    if added <= 2 * target:
+        return []
+    return [
+        _(
+            "the plan adds {added:,.0f} homes for a target of {target:,.0f}: without land values"
+            " the objectives it weighs reward every home. To keep it near the target, weigh the"
+            " cost more than the social benefit in [objectives.weights] (e.g. cost = 1,"
+            " social = 0.5), or cap the changes"
+        ).format(added=added, target=target)
+    ]
 
 
 def _phase(scenario: Scenario, problem: LandUseProblem, plan, options, feedback):

@@ -72,3 +72,27 @@ def test_the_spanish_city_plans_with_its_land_values(city, tmp_path, capsys):
     assert values["land_value_captured_usd"] > 0  # Valor_Suelo read: the economic objective
     assert values["plan_cost_usd"] <= 4e8 * (1 + 1e-9)
     assert values["residents_near_school"] > 0
+
+
+def test_without_land_values_a_plan_far_past_its_target_says_how_to_hold_it(city, tmp_path, capsys):
+    """Without land values (every OSM city) the social objective rewards every home, so a
+    target of 300 homes gave 22,476 in a Santiago extract with nothing said. The plan now
+    says so and how to hold it near the target; weighing the cost does."""
+    import shutil
+
+    from citydesk.layers.city_init import profile_to_toml
+    from citydesk.layers.city_profile import project_profile, store_profile
+
+    project = shutil.copy(city[0], tmp_path / "sin_valores.gpkg")
+    profile = project_profile(project)
+    profile.layers.parcels.land_value = None
+    store_profile(project, profile_to_toml(profile))
+    wide = "schema = 2\n[targets]\nhousing_units = 150.0\n[constraints]\nmax_changed_share = 0.3\n"
+    values = run_scenario(project, tmp_path, "social", wide, capsys)
+    assert values["housing_units_added"] > 300
+    capsys.readouterr()
+    assert cli("plan", "run", project, "social") == 0
+    assert "homes for a target of 150: without land values" in capsys.readouterr().out
+    held = wide + "[objectives.weights]\nsocial = 0.5\nenvironment = 1.0\ncost = 1.0\n"
+    values = run_scenario(project, tmp_path, "held", held, capsys)
+    assert 150 <= values["housing_units_added"] <= 300
