@@ -71,10 +71,32 @@ def holiday_country(timezone: str) -> str | None:
     return country if country in holidays.list_supported_countries() else None
 
 
+def rest_days_of_country(country: str | None) -> list[str]:
+    """The country's weekend from CLDR (Babel): ``SA`` -> friday, saturday; ``IR`` -> friday;
+    ``IN`` -> sunday; [] if unknown. A profile without ``rest_days`` rests on Saturday and
+    Sunday, which put a Riyadh or Tel Aviv desk's deadlines on its weekend."""
+    if not country:
+        return []
+    from babel import Locale, UnknownLocaleError
+
+    from .city_profile import WEEKDAYS
+
+    try:
+        locale = Locale.parse(f"und_{country}")
+        start, end = int(locale.weekend_start), int(locale.weekend_end)
+    except (UnknownLocaleError, ValueError, KeyError, TypeError):
+        return []
+    days = [start]
+    while days[-1] != end and len(days) < 7:  # the weekend may wrap past Sunday
+        days.append((days[-1] + 1) % 7)
+    return [WEEKDAYS[d] for d in days]
+
+
 def calendar_lines(timezone: str, holidays: str | None, currency: str) -> tuple[str, list[str]]:
-    """(the currency line, the holidays line) of a proposed profile: what was given, else
-    what the time zone says, marked for the planner to check; a blank holidays line where
-    neither says anything."""
+    """(the currency line, the [calendar] lines) of a proposed profile: what was given, else
+    what the time zone says, marked for the planner to check: the public holidays' country
+    and the rest days of that country's weekend; no holidays line where neither says
+    anything."""
     import json
 
     def toml_text(value: str) -> str:  # a TOML basic string is a JSON string
@@ -83,6 +105,11 @@ def calendar_lines(timezone: str, holidays: str | None, currency: str) -> tuple[
     guessed = holidays is None
     country = holiday_country(timezone) if guessed else holidays
     lines = []
+    weekend_of = country or country_of_timezone(timezone)
+    rest = rest_days_of_country(weekend_of)
+    if rest:
+        days = ", ".join(toml_text(d) for d in rest)
+        lines.append(f"rest_days = [{days}]  # {weekend_of}'s weekend: check it")
     if country:
         note = f"  # the country of {timezone}: check it" if guessed else ""
         lines.append(f"holidays = {{ country = {toml_text(country)} }}{note}")

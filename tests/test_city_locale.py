@@ -3,6 +3,7 @@ when they are not given (Europe/Helsinki: FI and EUR), marked for the planner to
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -36,13 +37,46 @@ def test_the_time_zone_names_its_country_and_currency(zone, country, currency):
 def test_what_is_given_wins_and_an_empty_country_means_none():
     money, lines = calendar_lines("Europe/Helsinki", None, "")
     assert money == 'currency = "EUR"  # FI\'s: check it'
-    assert lines == ['holidays = { country = "FI" }  # the country of Europe/Helsinki: check it']
+    assert lines == [
+        'rest_days = ["saturday", "sunday"]  # FI\'s weekend: check it',
+        'holidays = { country = "FI" }  # the country of Europe/Helsinki: check it',
+    ]
     assert calendar_lines("Europe/Helsinki", "SE", "SEK") == (
         'currency = "SEK"',
-        ['holidays = { country = "SE" }'],
+        [
+            'rest_days = ["saturday", "sunday"]  # SE\'s weekend: check it',
+            'holidays = { country = "SE" }',
+        ],
     )
-    assert calendar_lines("Europe/Helsinki", "", "")[1] == []  # no holidays, on purpose
+    # no holidays, on purpose: the weekend still from the time zone's country
+    assert calendar_lines("Europe/Helsinki", "", "")[1][0].startswith("rest_days")
     assert calendar_lines("UTC", None, "") == ('currency = ""', [])
+
+
+@pytest.mark.parametrize(
+    ("zone", "rest"),
+    [
+        ("Asia/Riyadh", ["friday", "saturday"]),  # CLDR's weekends, not Saturday-Sunday
+        ("Asia/Jerusalem", ["friday", "saturday"]),
+        ("Asia/Tehran", ["friday"]),
+        ("Asia/Kolkata", ["sunday"]),
+        ("America/Santiago", ["saturday", "sunday"]),
+    ],
+)
+def test_a_proposed_profile_rests_on_the_countrys_weekend(zone, rest, tmp_path):
+    """A profile proposed for Riyadh rested on Saturday and Sunday, so a case due on a
+    Sunday was due on a working day there and one on a Friday on its weekend."""
+    from citydesk.incidents.calendar import calendar_from_profile
+    from citydesk.layers.city_profile import parse_profile
+
+    _money, lines = calendar_lines(zone, None, "")
+    text = f'schema = 2\nname = "X"\ntimezone = "{zone}"\ncrs = "EPSG:32637"\n[calendar]\n'
+    profile = parse_profile(text + "\n".join(lines) + "\n")
+    assert profile.calendar.rest_days == rest
+    calendar = calendar_from_profile(profile)
+    week = [dt.date(2026, 11, 23) + dt.timedelta(days=k) for k in range(7)]  # Mon..Sun
+    weekend = [d for d in week if not calendar.is_workday(d) and not calendar.is_holiday(d)]
+    assert [day.strftime("%A").lower() for day in weekend] == rest
 
 
 def test_city_init_proposes_them(tmp_path):
