@@ -81,6 +81,7 @@ def test_city_setup_proposes_a_spanish_citys_profile(qtbot, tmp_path):
     assert dialog.combos[("neighborhoods", "layer")].currentText() == "barrios"
     assert dialog.profile.land_use_system == "eu_urban_atlas"
     assert dialog.profile.calendar.holidays.country == "ES"
+    assert dialog.profile.calendar.rest_days == ["saturday", "sunday"]  # Spain's, from CLDR
     lines = " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
     assert "set [planning] cost_per_m2 in EUR" in lines
     _shot(dialog, "city_setup_madrid.png")

@@ -183,6 +183,7 @@ class CitySetupDialog(QDialog):
         self.profile.layers = fresh.layers
         if self.profile.calendar.holidays is None:  # the time zone's country, to check
             self.profile.calendar.holidays = fresh.calendar.holidays
+            self.profile.calendar.rest_days = fresh.calendar.rest_days  # and its weekend
         if not self.currency.text().strip() and fresh.currency:
             self.currency.setText(fresh.currency)
         if proposal.land_use_system:
