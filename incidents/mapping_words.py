@@ -98,8 +98,9 @@ def _tokens(text: str) -> set[str]:
 
 def category_by_name(text: str, catalogue: Catalogue) -> Category | None:
     """The one category whose Chinese name the value contains (or the reverse), else the
-    one sharing most English words with it, at least half of the value's; None when two tie
-    or none does: a wrong guess filed under a real category is worse than none."""
+    one sharing most English words with it, at least half of the value's, else the one whose
+    words in another language it says; None when two tie or none does: a wrong guess filed
+    under a real category is worse than none."""
     best: list[tuple[float, Category]] = []
     tokens = _tokens(text)
     for category in catalogue:
@@ -117,9 +118,19 @@ def category_by_name(text: str, catalogue: Catalogue) -> Category | None:
         if shared and len(shared) >= len(tokens) / 2 and len(shared) >= len(named) / 2:
             best.append((len(shared) / len(tokens | named), category))
     best.sort(key=lambda item: item[0], reverse=True)
-    if not best or (len(best) > 1 and math.isclose(best[0][0], best[1][0])):
+    if not best:
+        return _category_by_words(text, catalogue)
+    if len(best) > 1 and math.isclose(best[0][0], best[1][0]):
         return None
     return best[0][1]
+
+
+def _category_by_words(text: str, catalogue: Catalogue) -> Category | None:
+    """The one category whose words in other languages (``[category_words]``: luminaria,
+    Schlagloch, katuvalo ...) the value says; None when none does or two do."""
+    listed = words().get("category_words", {})
+    found = [c for c in catalogue if says(text, listed.get(f"{c.kind}:{c.code}", [])) is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def other_category(catalogue: Catalogue) -> str:

@@ -518,3 +518,29 @@ def test_the_import_says_which_types_fell_to_the_default(tmp_path, project):
     line = import_summary(result)[-1]
     assert line.startswith("2 rows filed under the default category event:0699")
     assert "Request for Pothole Repair (1)" in line
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Bache en calzada", None),  # a pothole: no category of its own, as "Potholes"
+        ("Luminaria apagada", "component:0111"),
+        ("Árbol caído", "component:0401"),
+        ("Arbol caido", "component:0401"),  # accents dropped by the export
+        ("Ruidos molestos", "event:0590"),
+        ("Schlagloch", None),
+        ("Katuvalo rikki", "component:0111"),
+        ("Papierkorb voll", "component:0302"),
+        ("Dépôt sauvage", "event:0103"),
+        ("Grafiti", None),  # no category says it: left for the user
+        ("Árbol sobre luminaria", None),  # two categories: no guess
+    ],
+)
+def test_case_types_in_other_languages_are_proposed_by_their_words(value, expected):
+    """The catalogue names its categories in English and Chinese; a Chilean, German or
+    Finnish case type is proposed by the words of [category_words], and only when one
+    category says it: a wrong guess filed under a real category is worse than none."""
+    from citydesk.incidents.mapping_words import category_by_name
+
+    match = category_by_name(value, Catalogue.default())
+    assert (None if match is None else f"{match.kind}:{match.code}") == expected
