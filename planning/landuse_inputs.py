@@ -91,12 +91,21 @@ def parcel_facts(
     parcels: gpd.GeoDataFrame, profile: CityProfile | None, notes: list[str] | None = None
 ) -> ParcelFacts:
     """The parcels' figures by the profile's field mapping; each figure the city lacks adds
-    a line to ``notes`` naming the role, the field and what is left out."""
+    a line to ``notes`` naming the role, the field and what is left out (and the costs, when
+    they are CityDesk's USD defaults in a city counting in another currency: every plan,
+    scenario or front, reads its parcels through here once)."""
     from citydesk.layers.city_layers import column
     from citydesk.layers.land_use import LAND_USE_CLASSES, classify_codes, load_system
 
     notes = notes if notes is not None else []
     layers = profile.layers if profile is not None else None
+    if profile is not None and costs_in_other_currency(profile):
+        notes.append(
+            _(
+                "costs are CityDesk's round defaults in {default} per m² of land, but the city "
+                "counts in {currency}: set [planning] cost_per_m2 in {currency}"
+            ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
+        )
 
     def field_of(key: str) -> str | None:
         return column(parcels, layers, "parcels", key, FEATURE)
@@ -334,13 +343,6 @@ def landuse_problem(
         )
     rules = assumptions or assumptions_for(profile)
     notes = notes if notes is not None else []
-    if profile is not None and costs_in_other_currency(profile):
-        notes.append(
-            _(
-                "costs are CityDesk's round defaults in {default} per m² of land, but the city "
-                "counts in {currency}: set [planning] cost_per_m2 in {currency}"
-            ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
-        )
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )

@@ -92,7 +92,9 @@ def test_without_land_values_a_plan_far_past_its_target_says_how_to_hold_it(city
     assert values["housing_units_added"] > 300
     capsys.readouterr()
     assert cli("plan", "run", project, "social") == 0
-    assert "homes for a target of 150: without land values" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "homes for a target of 150: without land values" in out
+    assert "set [planning] cost_per_m2 in EUR" in out  # a scenario says it too, not only fronts
     held = wide + "[objectives.weights]\nsocial = 0.5\nenvironment = 1.0\ncost = 1.0\n"
     values = run_scenario(project, tmp_path, "held", held, capsys)
     assert 150 <= values["housing_units_added"] <= 300
