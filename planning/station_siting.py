@@ -273,7 +273,7 @@ def site_in_project(
     from citydesk.layers.road_network import build_network, network_spec
 
     if existing.empty:  # a city whose data has none of the kind: sites chosen from scratch
-        log.info("no existing facilities: siting %d from scratch", spec.add if spec else 1)
+        log.info("no existing facilities: siting %d from scratch", (spec or SitingSpec()).add)
     lines = read_role(project, "streets", _("Facility siting"), streets)
     network = build_network(lines, network_spec(profile_or_none(project)))
     demand = demand_by_node(network, lon, lat, weights)
