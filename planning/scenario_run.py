@@ -622,7 +622,7 @@ def run_scenario(
     plan = np.zeros(len(inputs.parcels), dtype=int)
     if scenario.kind == "allocate":
         plan, outcome, problem = allocate(inputs, scenario, candidates, score, options, feedback)
-        problems.extend(_beyond_target(problem, plan[candidates], scenario))
+        problems[:0] = _beyond_target(problem, plan[candidates], scenario)  # first: it acts
     check_canceled(feedback)
     phasing = None
     if scenario.phasing.periods and problem is not None:

@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -89,6 +90,12 @@ class PlanningPanel(QWidget):
         self.front = QComboBox()
         self.decision = QLabel()
         self.decision.setWordWrap(True)
+        # what the last run said about the city's data and its plans (the CLI prints the
+        # same lines): a GUI user saw none of them, e.g. that 22,476 homes were built for 300
+        self.notes = QPlainTextEdit()
+        self.notes.setReadOnly(True)
+        self.notes.setMaximumHeight(110)  # a city without housing figures has ten of them
+        self.notes.setVisible(False)
         self.table = QTableView()
         chart_page = QScrollArea()
         chart_page.setWidgetResizable(False)
@@ -104,6 +111,7 @@ class PlanningPanel(QWidget):
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.front)
         top_layout.addWidget(self.decision)
+        top_layout.addWidget(self.notes)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(lower)
@@ -236,6 +244,7 @@ class PlanningPanel(QWidget):
     def _ran(self, outcome) -> None:
         results, view = outcome  # the comparison was drawn in the run's own process
         self.last_results = results
+        self.show_notes(results)
         self._comparing = getattr(self, "_comparing", 0) + 1  # supersedes earlier ones
         self._show_comparison(view)
 
@@ -295,6 +304,16 @@ class PlanningPanel(QWidget):
                 self._show_comparison(view)
 
         return self.start_task(tr("Comparing the scenarios"), work, done)
+
+    def show_notes(self, results) -> None:
+        """The notes of the scenarios just run, each once, under the scenario list."""
+        lines: list[str] = []
+        for result in results:
+            for note in getattr(result, "problems", []) or []:
+                if note not in lines:
+                    lines.append(note)
+        self.notes.setPlainText("\n".join(f"• {line}" for line in lines))
+        self.notes.setVisible(bool(lines))
 
     def _show_comparison(self, view) -> None:
         table, shown, (pixels, width, height) = view
