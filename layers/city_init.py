@@ -385,6 +385,7 @@ def project_from_folder(source, project, feedback=None, crs=None):
             path=str(source),
         )
     built = Project(project.stem)
+    read: list = []
     for n, path in enumerate(files):
         # (file to read, layer in it, title): a ZIP's data sets unpacked, each layer of a
         # GeoPackage or File Geodatabase (also zipped) on its own
@@ -403,10 +404,11 @@ def project_from_folder(source, project, feedback=None, crs=None):
             sources = [(path, name, name if len(names) > 1 else path.stem) for name in names]
         for source_path, name, title in sources:
             layer = read_layer(source_path, name, name=title, style_index=n)
-            while layer.id in built.layers:
+            while layer.id in {lay.id for lay in read}:
                 layer.id = f"{layer.id}_{n}"
-            built.add_layer(layer, index=len(built.layer_order()))
+            read.append(layer)
         feedback.set_progress(100.0 * (n + 1) / len(files))
+    built.add_in_drawing_order(read)
     if not built.layers:
         raise CityInitError(_("no vector data in the folder"), _("Check the files."))
     placed = [lay.crs for lay in built.layers.values() if lay.crs is not None]

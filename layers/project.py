@@ -94,6 +94,25 @@ class Project:
         parent.children.insert(max(0, min(index, len(parent.children))), LayerNode(layer.id))
         return layer
 
+    def add_in_drawing_order(self, layers: list[Layer]) -> None:
+        """Add a new project's layers so none hides another: points on top, then lines,
+        then polygons, the finest (least area per feature) highest. Added in file-name order,
+        a city's districts ("Barrios") covered its parcels ("Predios") in an opaque fill."""
+        rank = {"Point": 0, "LineString": 1, "Polygon": 2}
+
+        def key(layer: Layer) -> tuple[int, float]:
+            kind = getattr(layer, "geometry_type", "Unknown")
+            try:
+                x0, y0, x1, y1 = layer.extent
+                count = max(1, getattr(layer, "feature_count", 1))
+                spread = abs((x1 - x0) * (y1 - y0)) / count  # area per feature, from the extent
+            except (ValueError, TypeError, IndexError):  # an empty layer: no extent
+                spread = float("inf")
+            return rank.get(kind, 3), spread if spread == spread else float("inf")
+
+        for layer in sorted(layers, key=key):
+            self.add_layer(layer, index=len(self.layer_order()))
+
     def _unique_id(self, base: str) -> str:
         candidate, n = base, 2
         while candidate in self.layers or candidate.startswith(("gpkg_", "rtree_", "citydesk_")):

@@ -98,3 +98,14 @@ def test_without_land_values_a_plan_far_past_its_target_says_how_to_hold_it(city
     held = wide + "[objectives.weights]\nsocial = 0.5\nenvironment = 1.0\ncost = 1.0\n"
     values = run_scenario(project, tmp_path, "held", held, capsys)
     assert 150 <= values["housing_units_added"] <= 300
+
+
+def test_the_new_project_draws_nothing_over_what_is_finer(city):
+    """Layers added in file-name order put the districts ("Barrios", first) over the parcels
+    in an opaque fill; a new project now draws points, then lines, then the finest polygons
+    on top (screenshot of the dock in tests/test_gui_planning_notes.py)."""
+    from citydesk.layers.project_store import load_project
+
+    mine = ["equipamientos", "ejes_viales", "predios", "barrios", "limite_municipal"]
+    order = [lay for lay in load_project(city[0]).layer_order() if lay in mine]
+    assert order == mine  # (a scenario run before may have put its result on top)

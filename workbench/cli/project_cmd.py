@@ -101,8 +101,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         own = next((lay.crs for lay in layers if lay.crs is not None), None)
         if not args.crs and own is not None:
             project.crs = own  # the data's own CRS, not lon/lat, where it has one
-        for layer in layers:
-            project.add_layer(layer, index=len(project.layer_order()))
+        project.add_in_drawing_order(layers)
         _settle_or_refuse(project, layers, given=bool(args.crs))
     save_project(project, path)
     print(
