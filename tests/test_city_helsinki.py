@@ -187,7 +187,10 @@ def test_scenario_with_a_housing_target_says_what_it_leaves_out(city, tmp_path, 
     assert main(["plan", "report", str(city), "homes", "--output", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors, ODbL" in md
-    assert "€" in md and "USD" not in md and "Cambridge" not in md
+    # money in euros; "USD" only where the report says the costs are CityDesk's USD defaults
+    figures = "\n".join(line for line in md.splitlines() if "cost_per_m2" not in line)
+    assert "€" in md and "USD" not in figures and "Cambridge" not in md
+    assert "set [planning] cost_per_m2 in EUR" in md
 
 
 def test_a_planner_starts_from_plan_new_not_from_cambridges_demo(city, tmp_path, capsys):
