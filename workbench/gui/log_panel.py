@@ -35,12 +35,28 @@ class _Bridge(QObject):
 class _QtHandler(logging.Handler):
     def __init__(self, bridge: _Bridge) -> None:
         super().__init__(logging.DEBUG)
-        self.bridge = bridge
+        self.bridge: _Bridge | None = bridge
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        bridge = self.bridge  # logging holds self.lock around emit: see detach
+        if bridge is None:
+            return
         with contextlib.suppress(RuntimeError):  # the panel is gone (window closed)
-            self.bridge.record.emit(record.levelno, self.format(record))
+            bridge.record.emit(record.levelno, self.format(record))
+
+    def detach(self) -> None:
+        """Forget the bridge before Qt deletes it. Under the handler's lock, so a worker
+        thread's emit in flight (a project loading in the background logs) finishes first:
+        without it, a window closing while another opened segfaulted in emit (seen once in
+        the GUI tests, where one test's window is destroyed as the next one loads)."""
+        with self.lock or contextlib.nullcontext():
+            self.bridge = None
+
+
+def _detach(logger: logging.Logger, handler: _QtHandler) -> None:
+    handler.detach()
+    logger.removeHandler(handler)
 
 
 class LogPanel(QWidget):
@@ -77,7 +93,8 @@ class LogPanel(QWidget):
         logger.addHandler(self.handler)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
             logger.setLevel(logging.INFO)
-        self.destroyed.connect(lambda *_: logger.removeHandler(self.handler))
+        handler = self.handler  # not self: the wrapper is half gone when destroyed fires
+        self.destroyed.connect(lambda *_: _detach(logger, handler))
 
     def _append(self, level: int, text: str) -> None:
         if level < int(self.level.currentData()):
