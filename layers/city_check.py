@@ -11,6 +11,7 @@ same list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +31,8 @@ class Need:
     field: str | None = None
     required: bool = True
     key: str = ""  # a top-level profile key instead of a role
+    #: a need no key or field states: the problem text for a profile ("" when met)
+    rule: Callable[[CityProfile], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,15 @@ def _n(role: str, field: str | None = None, required: bool = True) -> Need:
 
 def _key(name: str, required: bool = True) -> Need:
     return Need("", None, required, key=name)
+
+
+def _costs_in_the_citys_currency(profile: CityProfile) -> str:
+    """Costs are needed in the city's own currency only where it is not the defaults'."""
+    if not costs_in_other_currency(profile):
+        return ""
+    return _(
+        "costs are CityDesk's {default} defaults: set [planning] cost_per_m2 in {currency}"
+    ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -65,7 +77,7 @@ FEATURES: tuple[Feature, ...] = (
             _n("parcels", "land_value", False), _n("parcels", "land_use", False),
             _key("land_use_system", False), _n("neighborhoods", "name", False),
             _n("floodplain", None, False), _n("open_space", None, False),
-            _n("water", None, False), _key("planning.cost_per_m2", False))),
+            _n("water", None, False), Need("", required=False, rule=_costs_in_the_citys_currency))),
     Feature(N_("Zoning constraint"), (_n("zoning"), _n("zoning", "code"),
             _n("zoning", "families"))),
     Feature(N_("Facility access and siting"), (_n("facilities"), _n("facilities", "kind"),
@@ -121,12 +133,8 @@ def check_city(
 def _problem(
     profile: CityProfile, fields: dict[str, list[str]], need: Need, empty: set[str] | frozenset
 ) -> str:
-    if need.key == "planning.cost_per_m2":  # needed only where the defaults' currency is not
-        if not costs_in_other_currency(profile):
-            return ""
-        return _(
-            "costs are CityDesk's {default} defaults: set [planning] cost_per_m2 in {currency}"
-        ).format(default=DEFAULTS_CURRENCY, currency=profile.currency)
+    if need.rule is not None:
+        return need.rule(profile)
     if need.key:
         return "" if _value(profile, need.key) else _("no {key}").format(key=need.key)
     layer = profile.layers.layer_id(need.role)
