@@ -75,16 +75,14 @@ def rest_days_of_country(country: str | None) -> list[str]:
     """The country's weekend from CLDR (Babel): ``SA`` -> friday, saturday; ``IR`` -> friday;
     ``IN`` -> sunday; [] if unknown. A profile without ``rest_days`` rests on Saturday and
     Sunday, which put a Riyadh or Tel Aviv desk's deadlines on its weekend."""
-    if not country:
-        return []
-    from babel import Locale, UnknownLocaleError
-
     from .city_profile import WEEKDAYS
 
+    locale = _country_locale(country)
+    if locale is None:
+        return []
     try:
-        locale = Locale.parse(f"und_{country}")
         start, end = int(locale.weekend_start), int(locale.weekend_end)
-    except (UnknownLocaleError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):  # a territory without week data
         return []
     days = [start]
     while days[-1] != end and len(days) < 7:  # the weekend may wrap past Sunday
@@ -167,12 +165,20 @@ def csv_dialect(profile) -> CsvDialect:
 
 
 def _decimal_mark(country: str | None) -> str:
-    if not country:
-        return "."
-    from babel import Locale, UnknownLocaleError
     from babel.numbers import get_decimal_symbol
 
+    locale = _country_locale(country)
+    return get_decimal_symbol(locale) if locale is not None else "."
+
+
+def _country_locale(country: str | None):
+    """CLDR's likeliest locale of a country (``und_FI`` -> fi_FI), whose territory data say
+    its decimal mark and its weekend; None for no or an unknown country."""
+    if not country:
+        return None
+    from babel import Locale, UnknownLocaleError
+
     try:
-        return get_decimal_symbol(Locale.parse(f"und_{country}"))
+        return Locale.parse(f"und_{country}")
     except (UnknownLocaleError, ValueError):
-        return "."
+        return None
