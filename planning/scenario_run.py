@@ -658,8 +658,6 @@ def _beyond_target(problem: LandUseProblem, plan: np.ndarray, scenario: Scenario
     which rewards every home, so 300 homes asked gave 22,476 in Santiago. The target is a
     floor by design; the note says how to hold the plan near it (there, cost 1 against
     social 0.5 gave 302 homes; equal weights still 16,818)."""
-    from citydesk.optimization.landuse import plan_totals
-
     target = scenario.targets.housing_units
     economic = problem.coefficients.get("economic")
     weighs_value = scenario.objectives.weights.get("economic", 0) > 0 and (
@@ -667,7 +665,8 @@ def _beyond_target(problem: LandUseProblem, plan: np.ndarray, scenario: Scenario
     )
     if target <= 0 or weighs_value:
         return []
-    added = plan_totals(problem, plan).get("housing", 0.0)
+    homes = problem.yields.get("housing")  # the homes each parcel adds under each use
+    added = float(np.asarray(homes)[np.arange(len(plan)), plan].sum()) if homes is not None else 0.0
     if added <= 2 * target:
         return []
     return [

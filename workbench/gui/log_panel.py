@@ -50,7 +50,7 @@ class _QtHandler(logging.Handler):
         thread's emit in flight (a project loading in the background logs) finishes first:
         without it, a window closing while another opened segfaulted in emit (seen once in
         the GUI tests, where one test's window is destroyed as the next one loads)."""
-        with self.lock or contextlib.nullcontext():
+        with self.lock:  # a Handler always has its lock
             self.bridge = None
 
 
