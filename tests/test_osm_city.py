@@ -102,6 +102,19 @@ def test_helsinki_extract_survives_broken_rings_and_reports_them(helsinki):
 
 
 @pytest.mark.shared_data
+def test_helsinki_landuse_areas_have_a_known_use(helsinki):
+    """30 of the 237 landuse areas had values the OSM table did not know (street space
+    tagged as landuse: lane, steps, bus_stop; pond), a use any plan could change; one is left,
+    'lane;parking', two values in one tag."""
+    from citydesk.layers.land_use import classify_codes, load_system
+
+    landuse = helsinki.layers["landuse"]["landuse"]
+    classes = classify_codes(landuse, load_system("osm_landuse"))
+    assert len(landuse) == 237
+    assert sorted(landuse[classes == "unknown"]) == ["lane;parking"]
+
+
+@pytest.mark.shared_data
 def test_helsinki_networks_are_connected_once_ways_are_split(helsinki, caplog):
     """Unsplit OSM ways leave most nodes unreachable (the first round's 33.5 %, with a
     warning now); split at shared nodes, most of the drive network is one part, and footways
