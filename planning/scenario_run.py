@@ -73,7 +73,7 @@ class PlanningInputs:
     def layer(self, name: str, where: str) -> gpd.GeoDataFrame:
         """A project layer in the metric CRS; a missing one is named by its scenario field."""
         if name not in self._frames:
-            frame = read_role(self.project, name, where, allow_empty=True)
+            frame = read_scenario_layer(self.project, name, where, allow_empty=True)
             self._frames[name] = frame.to_crs(self.crs)
         return self._frames[name]
 
@@ -121,7 +121,9 @@ class PlanningInputs:
         return dist[node] + access
 
 
-def read_role(project: Path, name: str, where: str, allow_empty: bool = False) -> gpd.GeoDataFrame:
+def read_scenario_layer(
+    project: Path, name: str, where: str, allow_empty: bool = False
+) -> gpd.GeoDataFrame:
     """A layer of the project named by the scenario field ``where``; a missing layer, a
     layer without a CRS or (unless ``allow_empty``: a floodplain layer may be empty) one
     without features is an error that names that field."""
@@ -167,7 +169,7 @@ def prepare_inputs(
     names = scenario.layers
     if "parcels" not in names:
         raise missing_layer(_("Planning scenarios"), "parcels")
-    parcels = read_role(project, names["parcels"], "layers.parcels")
+    parcels = read_scenario_layer(project, names["parcels"], "layers.parcels")
     crs = suggest_projected_crs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
@@ -176,7 +178,7 @@ def prepare_inputs(
     feedback.set_progress(10)
     if "streets" not in names:
         raise missing_layer(_("Planning scenarios (network access)"), "streets")
-    streets = read_role(project, names["streets"], "layers.streets")
+    streets = read_scenario_layer(project, names["streets"], "layers.streets")
     network = build_network(streets, network_spec(profile, "drive", use_node_ids=False))
     walk_network = network
     if profile is not None and (profile.streets.walk_field or profile.streets.drive_field):
