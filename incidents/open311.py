@@ -355,7 +355,7 @@ def _moment(value: object, n: int, key: str) -> dt.datetime:
     except (ValueError, OverflowError):
         moment = pd.NaT
     if pd.isna(moment):
-        _bad_request(n, _("{key} '{value}' is not a time").format(key=key, value=value[:40]))
+        _bad_request(n, _("{key} {value!r} is not a time").format(key=key, value=value[:40]))
     return moment.to_pydatetime()
 
 
@@ -375,7 +375,7 @@ def _coordinate(value: object, n: int, key: str, limit: float) -> float | None:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number) or abs(number) > limit:
-        _bad_request(n, _("{key} '{value}' is not a coordinate").format(key=key, value=value))
+        _bad_request(n, _("{key} {value!r} is not a coordinate").format(key=key, value=value))
     return number
 
 

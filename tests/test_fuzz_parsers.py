@@ -304,6 +304,7 @@ _REQUEST = st.fixed_dictionaries(
 
 @FUZZ
 @given(payload=st.lists(_REQUEST, max_size=4) | _JSON)
+@example(payload=[{"long": "\n"}])  # found: the value echoed raw made a two-line message
 def test_fuzz_open311_json(payload, tmp_path):
     from citydesk.incidents.open311 import read_valid_requests
 
