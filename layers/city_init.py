@@ -64,11 +64,22 @@ class KindHints:
 
 
 @dataclass
+class AreaUnitHints:
+    """Words in a floor-area field's name that say its unit, and the countries whose floor
+    areas are in square feet when the name says nothing (CLDR's US measurement system)."""
+
+    sqft: list[str] = field(default_factory=list)
+    m2: list[str] = field(default_factory=list)
+    sqft_countries: list[str] = field(default_factory=list)
+
+
+@dataclass
 class InitHints:
     roles: dict[str, RoleHints] = field(default_factory=dict)
     kinds: dict[str, KindHints] = field(default_factory=dict)
     crews_kind: str = "fire"
     crews_department: str = "fire"
+    area_unit: AreaUnitHints = field(default_factory=AreaUnitHints)
 
 
 def load_hints() -> InitHints:
@@ -91,6 +102,7 @@ class Proposal:
 
     roles: dict[str, dict[str, object]] = field(default_factory=dict)
     land_use_system: str = ""
+    area_unit: str = ""  # "m2" | "sqft" where a floor-area field's name says; "" it does not
     reasons: list[str] = field(default_factory=list)
 
 
@@ -160,7 +172,42 @@ def propose(layers: list[LayerSample], hints: InitHints | None = None) -> Propos
         proposal.roles[role] = chosen
     _land_use(layers, proposal)
     _kinds(layers, proposal, hints)
+    _area_unit(proposal, hints.area_unit)
     return proposal
+
+
+def _unit_in_name(column: str, hints: AreaUnitHints) -> str:
+    """ "sqft" or "m2" where the field's name carries its unit (``gross_bldg_area_sqft``,
+    ``m2_construidos``), "" where it does not."""
+    for unit, words in (("sqft", hints.sqft), ("m2", hints.m2)):
+        if _matches(column, words):
+            return unit
+    return ""
+
+
+def _area_unit(proposal: Proposal, hints: AreaUnitHints) -> None:
+    """The profile's ``area_unit`` from the floor-area fields' names. One unit serves every
+    floor-area field, so fields that disagree are said, and the parcels' is taken (it is
+    what planning reads first)."""
+    units = {}
+    for role in ("parcels", "buildings"):
+        column = proposal.roles.get(role, {}).get("floor_area")
+        if column and (unit := _unit_in_name(str(column), hints)):
+            units[role] = (str(column), unit)
+    if not units:
+        return
+    column, unit = units.get("parcels") or units["buildings"]
+    proposal.area_unit = unit
+    proposal.reasons.append(
+        _("area_unit: {unit} (the field '{column}' says so)").format(unit=unit, column=column)
+    )
+    if len({u for _c, u in units.values()}) > 1:
+        proposal.reasons.append(
+            _(
+                "the floor-area fields disagree on their unit ({fields}): area_unit serves "
+                "both, so convert one of them"
+            ).format(fields=", ".join(f"{c}: {u}" for c, u in units.values()))
+        )
 
 
 def _best_field(layer: LayerSample, words: list[str], numeric: bool) -> str | None:
@@ -271,6 +318,26 @@ def _key(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _toml(text)
 
 
+def area_unit_line(proposal: Proposal, given: str, timezone: str) -> str:
+    """The ``area_unit`` line: as given, else as a floor-area field's name says, else the
+    unit of the time zone's country (square feet in the US), marked to check where a
+    floor-area field was found: read in the wrong unit, floor areas and the jobs and homes
+    derived from them are off by a factor of 10.76."""
+    from .city_locale import country_of_timezone
+
+    if given:
+        return f"area_unit = {_toml(given)}"
+    if proposal.area_unit:
+        return f"area_unit = {_toml(proposal.area_unit)}  # the floor-area field's name says so"
+    country = country_of_timezone(timezone)
+    unit = "sqft" if country in load_hints().area_unit.sqft_countries else "m2"
+    fields = [str(spec["floor_area"]) for spec in proposal.roles.values() if spec.get("floor_area")]
+    if not fields:
+        return f"area_unit = {_toml(unit)}"
+    whose = f"{country}'s floor areas" if country else "floor areas"
+    return f"area_unit = {_toml(unit)}  # the unit of {', '.join(fields)}? {whose}: check it"
+
+
 def profile_toml(
     proposal: Proposal,
     *,
@@ -278,13 +345,14 @@ def profile_toml(
     timezone: str,
     crs: str,
     currency: str = "",
-    area_unit: str = "m2",
+    area_unit: str = "",
     admin_code: str = "",
     holidays: str | None = None,
 ) -> str:
     """The proposal as a profile document to confirm or edit (docs/CITY.md). ``holidays``
     and ``currency`` not given ("" is none) are the time zone's country's, marked to check
-    (:func:`.city_locale.calendar_lines`)."""
+    (:func:`.city_locale.calendar_lines`); so is ``area_unit``, where no floor-area field's
+    name says it (:func:`area_unit_line`)."""
     from .city_locale import calendar_lines
 
     money, holiday_lines = calendar_lines(timezone, holidays, currency)
@@ -296,7 +364,7 @@ def profile_toml(
         f"timezone = {_toml(timezone)}",
         f"crs = {_toml(crs)}",
         money,
-        f"area_unit = {_toml(area_unit)}",
+        area_unit_line(proposal, area_unit, timezone),
     ]
     if admin_code:
         lines.append(f"admin_code = {_toml(admin_code)}")

@@ -51,6 +51,10 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
         "no admin_code" in dialog.checks.item(i).text() for i in range(dialog.checks.count())
     )
     dialog.admin_code.setText("510104")
+    assert dialog.area_unit.currentText() == "m2"  # China's, to check: 建筑面积 names no unit
+    dialog.area_unit.setCurrentText("sqft")
+    assert dialog.profile.area_unit == "sqft"  # the header edits the profile
+    dialog.area_unit.setCurrentText("m2")
     _shot(dialog, "city_setup_proposed.png")
     dialog.save()
     stored = project_profile(project)
@@ -58,6 +62,7 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     assert stored.admin_code == "510104"
     assert stored.layers.parcels.floor_area == "建筑面积"
     assert stored.land_use_system == "cn_2023"
+    assert stored.area_unit == "m2"
     assert win.project.metadata["city_profile"]  # a later save keeps it
 
 

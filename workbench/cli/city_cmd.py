@@ -92,7 +92,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--currency", default="", help=_("ISO 4217 code, e.g. CNY (default: the country's)")
     )
     init.add_argument("--crs", help=_("the projected working CRS (default: the data's, or UTM)"))
-    init.add_argument("--area-unit", choices=["m2", "sqft"], default="m2")
+    init.add_argument(
+        "--area-unit",
+        choices=["m2", "sqft"],
+        default="",
+        help=_("the unit of the floor-area fields (default: as their names or the country say)"),
+    )
     init.add_argument("--admin-code", default="", help=_("6-digit administrative code"))
     init.add_argument(
         "--holidays",

@@ -62,6 +62,10 @@ class CitySetupDialog(QDialog):
         self.crs = QLineEdit(self.profile.crs)
         self.admin_code = QLineEdit(self.profile.admin_code)
         self.admin_code.setPlaceholderText("510104")
+        self.area_unit = QComboBox()
+        self.area_unit.addItems(["m2", "sqft"])
+        self.area_unit.setCurrentText(self.profile.area_unit)
+        self.area_unit.currentTextChanged.connect(self._header_changed)
         for edit in (self.name, self.timezone, self.currency, self.crs, self.admin_code):
             # the readiness list follows the header too (it said "no admin_code" under a
             # typed code until Save)
@@ -72,6 +76,7 @@ class CitySetupDialog(QDialog):
         form.addRow(tr("Currency (ISO 4217)"), self.currency)
         form.addRow(tr("Working CRS"), self.crs)
         form.addRow(tr("Administrative code (6 digits, for grid codes)"), self.admin_code)
+        form.addRow(tr("Unit of the floor-area fields"), self.area_unit)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels([tr("Role"), tr("Key"), tr("Layer or field")])
         self.table.verticalHeader().setVisible(False)
@@ -160,6 +165,7 @@ class CitySetupDialog(QDialog):
         self.profile.currency = self.currency.text().strip()
         self.profile.crs = self.crs.text().strip()
         self.profile.admin_code = self.admin_code.text().strip()
+        self.profile.area_unit = self.area_unit.currentText()  # type: ignore[assignment]
 
     def _check(self) -> None:
         self.checks.clear()
@@ -188,6 +194,7 @@ class CitySetupDialog(QDialog):
             self.currency.setText(fresh.currency)
         if proposal.land_use_system:
             self.profile.land_use_system = proposal.land_use_system
+        self.area_unit.setCurrentText(fresh.area_unit)  # the field names' or the country's
         self._load_choices()
         self.status.setText(tr("Proposed from the names: check each line, then save."))
 
