@@ -66,7 +66,7 @@ def format_value(value: float, unit: str, currency: str = "") -> str:
                 value, currency, locale=current_language() or "en", fraction_digits=1
             )
         return f"{value / 1e6:,.1f} M"
-    if abs(value) >= 100:
+    if abs(value) >= 100 or float(value).is_integer():  # a count is "43", not "43.00"
         return f"{value:,.0f}"
     return f"{value:,.2f}"
 

@@ -114,11 +114,17 @@ def scenario_text(project: str | Path, name: str, revision: int | None = None) -
             ).fetchone()
         known = [r[0] for r in con.execute("SELECT DISTINCT name FROM citydesk_scenarios")]
     if row is None:
+        fix = _("Scenarios in the project: {names}.").format(names=", ".join(known) or "-")
+        if name.lower().endswith(".toml"):  # a scenario file, not yet stored
+            fix = _(
+                "Store the file first (citydesk plan save {project} {file}), then run it by "
+                "the name inside it. {known}"
+            ).format(project=Path(project).name, file=name, known=fix)
         raise ScenarioError(
             _("the project has no scenario '{name}'{rev}").format(
                 name=name, rev="" if revision is None else f" (revision {revision})"
             ),
-            _("Scenarios in the project: {names}.").format(names=", ".join(known) or "-"),
+            fix,
             path=str(project),
         )
     return row[0], row[1]

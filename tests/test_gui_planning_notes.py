@@ -50,7 +50,7 @@ def test_the_planning_dock_shows_the_runs_notes(qtbot, tmp_path):
     qtbot.waitUntil(lambda: getattr(panel, "last_results", None) is not None, timeout=120_000)
     text = panel.notes.toPlainText()
     assert panel.notes.isVisible()
-    assert "homes for a target of 150: without land values" in text
+    assert "homes for a target of 150: targets are floors" in text
     assert "set [planning] cost_per_m2 in EUR" in text
     assert "no land value ([layers.parcels] land_value)" in text
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)

@@ -458,3 +458,13 @@ def test_impossible_target_density_caps_and_protected_parcels(demo_copy):
     vacant = inputs.parcels["land_use"].to_numpy() == "vacant"
     assert free.state["changed"].to_numpy(bool)[vacant].any()
     assert not capped.state["changed"].to_numpy(bool)[vacant].any()
+
+
+def test_a_count_is_shown_without_decimals():
+    """The comparison table said "Parcels changed 43.00" for one scenario and "655" for
+    another: figures under 100 had two decimals, whole ones too."""
+    from citydesk.planning.comparison import format_value
+
+    assert format_value(43.0, "parcels") == "43"
+    assert format_value(99.09, "s") == "99.09"
+    assert format_value(1234.5, "m") == "1,234"  # hundreds and above: no decimals, as before
