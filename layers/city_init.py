@@ -80,6 +80,7 @@ class InitHints:
     crews_kind: str = "fire"
     crews_department: str = "fire"
     area_unit: AreaUnitHints = field(default_factory=AreaUnitHints)
+    major_roads: list[str] = field(default_factory=list)  # words of arterial road classes
 
 
 def load_hints() -> InitHints:
@@ -103,6 +104,8 @@ class Proposal:
     roles: dict[str, dict[str, object]] = field(default_factory=dict)
     land_use_system: str = ""
     area_unit: str = ""  # "m2" | "sqft" where a floor-area field's name says; "" it does not
+    #: the streets' road classes when none is named like an arterial: for the planner to pick
+    road_classes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
 
@@ -173,7 +176,31 @@ def propose(layers: list[LayerSample], hints: InitHints | None = None) -> Propos
     _land_use(layers, proposal)
     _kinds(layers, proposal, hints)
     _area_unit(proposal, hints.area_unit)
+    _major_classes(layers, proposal, hints.major_roads)
     return proposal
+
+
+def _major_classes(layers: list[LayerSample], proposal: Proposal, words: list[str]) -> None:
+    """The road classes that are arterials (``[layers.streets] major_classes``: the noise
+    and hazard indicators), where the classes are named (OSM's primary, a county's
+    "Principal Arterial", 主干路). Coded classes (1, 2) say nothing by their name: they are
+    listed in the proposal for the planner to pick, as a US portal's streets needed."""
+    streets = proposal.roles.get("streets")
+    if not streets or "road_class" not in streets:
+        return
+    layer = next(s for s in layers if s.id == streets["layer"])
+    counts = layer.values[str(streets["road_class"])].dropna().astype(str).str.strip()
+    values = [v for v in counts[counts != ""].value_counts().index if v]
+    found = [v for v in values if _matches(v, words)]
+    if found:
+        streets["major_classes"] = sorted(found)
+        proposal.reasons.append(
+            _("streets.major_classes: {values} (named as arterials)").format(
+                values=", ".join(sorted(found))
+            )
+        )
+    else:
+        proposal.road_classes = values[:12]
 
 
 def _unit_in_name(column: str, hints: AreaUnitHints) -> str:
@@ -382,6 +409,11 @@ def profile_toml(
         for key, value in spec.items():
             if not isinstance(value, dict):
                 lines.append(f"{key} = {_toml(value)}")
+        if role == "streets" and proposal.road_classes:
+            lines.append(
+                f"# major_classes = [...]  # which road classes are arterials? "
+                f"{', '.join(_toml(v) for v in proposal.road_classes)}"
+            )
         for key, value in spec.items():
             if isinstance(value, dict):
                 lines.append(f"[layers.{role}.{key}]")
