@@ -348,7 +348,7 @@ class PersistentLp:
                 break
         if plan is result.values:
             return result
-        outcome = _plan_outcome(best, bound, result.outcome.seconds)
+        outcome = plan_outcome(best, bound, result.outcome.seconds)
         return GroupFixResult(outcome, plan, result.freed, result.needed)
 
     def _ranked(self, switch: np.ndarray) -> np.ndarray:
@@ -434,7 +434,7 @@ class PersistentLp:
             verdict = SolveStatus.INFEASIBLE if proven else SolveStatus.NO_SOLUTION
             outcome = SolveOutcome(verdict, None, bound, time.perf_counter() - started, "highs")
             return GroupFixResult(outcome, lp, int(free_groups.size))
-        outcome = _plan_outcome(objective, bound, time.perf_counter() - started)
+        outcome = plan_outcome(objective, bound, time.perf_counter() - started)
         return GroupFixResult(outcome, values, int(free_groups.size), needed)
 
     def _fractional(self, lp: np.ndarray) -> np.ndarray:
@@ -567,7 +567,7 @@ def _better(result: GroupFixResult, other: GroupFixResult) -> GroupFixResult:
     objective = plan.outcome.objective
     if objective is None or bound is None or bound == plan.outcome.bound:
         return plan
-    outcome = _plan_outcome(objective, bound, plan.outcome.seconds)
+    outcome = plan_outcome(objective, bound, plan.outcome.seconds)
     return GroupFixResult(outcome, plan.values, plan.freed, plan.needed)
 
 
@@ -581,7 +581,7 @@ def _stalled(last: GroupFixResult, limit: float | None, before: float | None) ->
     return mine is None or (before is not None and mine <= before + 1e-7 * max(1.0, abs(before)))
 
 
-def _plan_outcome(objective: float, bound: float, seconds: float) -> SolveOutcome:
+def plan_outcome(objective: float, bound: float, seconds: float) -> SolveOutcome:
     """A plan with its bound: proven optimal when they meet, else feasible with its gap."""
     proven = relative_gap(objective, bound) <= PROVEN_GAP
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE

@@ -224,6 +224,10 @@ _CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
 _CBC_RESULT = re.compile(r"^Result - (.+)$", re.MULTILINE)
 
 
+#: CBC's own time limit, as a share of what is left before a run's deadline
+CBC_SHARE_OF_LEFT = 0.9
+
+
 def _solve_cbc(
     problem: pulp.LpProblem,
     options: SolveOptions,
@@ -233,9 +237,16 @@ def _solve_cbc(
 ) -> tuple[SolveStatus, float | None, float | None]:
     fd, log_path = tempfile.mkstemp(prefix="citydesk-cbc-", suffix=".log")
     os.close(fd)
+    limit = options.time_limit
+    if limit is not None and options.deadline is not None:
+        # CBC's clock starts after PuLP has written the model, and a CBC stopped at the
+        # deadline is not read back: on 16,110 candidate parcels the full MIP after the
+        # marginal-parcel plan was killed with its solutions. Stopping itself a tenth early,
+        # CBC writes what it has, and PuLP reads it before the deadline
+        limit = max(0.2, min(limit, CBC_SHARE_OF_LEFT * (options.deadline - time.perf_counter())))
     solver = pulp.PULP_CBC_CMD(
         msg=False,
-        timeLimit=options.time_limit,
+        timeLimit=limit,
         gapRel=options.mip_gap,
         threads=options.threads,
         warmStart=warm,
@@ -396,7 +407,7 @@ class _LogProgress:
                 )
         if message is None:
             message = _("solver: searching ({secs:.0f} s)").format(secs=now - self.started)
-        log.info(message)
+        log.debug(message)  # the feedback says it (the CLI's logs it at -v: not twice)
         self.feedback.push_info(message)
 
     def _value(self, text: str) -> str:

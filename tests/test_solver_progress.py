@@ -102,3 +102,28 @@ def test_cancel_reaches_inside_a_highs_solve():
     with pytest.raises(CanceledError):
         epsilon_front(model, groups, objectives, points=3, feedback=stopping)
     assert stopping.calls < asked.calls
+
+
+def test_cbc_stops_itself_before_the_runs_deadline(monkeypatch):
+    """CBC's clock starts after PuLP has written the model, and a CBC stopped at the run's
+    deadline is not read back: the full MIP of nine Cambridges after its marginal-parcel
+    plan was killed with its solutions. CBC now gets nine tenths of the time left, so it
+    stops itself and its plan is read."""
+    import time
+
+    seen = {}
+    real = pulp.PULP_CBC_CMD
+
+    def recording(*args, **kwargs):
+        seen["limit"] = kwargs["timeLimit"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pulp, "PULP_CBC_CMD", recording)
+    x = pulp.LpVariable("x", 0, 3, cat="Integer")
+    problem = pulp.LpProblem("p", pulp.LpMaximize)
+    problem += x
+    options = SolveOptions(time_limit=100.0).left_after(time.perf_counter())
+    assert solve(problem, options).objective == 3
+    assert 80 <= seen["limit"] <= 0.9 * 100
+    solve(problem, SolveOptions(time_limit=100.0))  # no deadline: the limit as given
+    assert seen["limit"] == 100.0
