@@ -456,7 +456,35 @@ def _solve_highs(
 
     deadline = options.deadline
 
-    def interrupt(_type, _message, _data_out, data_in, _user) -> None:
+    kinds = highspy.cb.HighsCallbackType
+    said = [time.perf_counter()]
+    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0  # PuLP hands HiGHS a minimum
+
+    def callback(kind, _message, data_out, data_in, _user) -> None:
+        """Progress as CBC's log gives it (a HiGHS solve said only "searching"), and the
+        interrupt for a cancel or the run's deadline."""
+        if kind == kinds.kCallbackMipImprovingSolution:
+            feedback.push_info(
+                _("solver: a solution of {value} found ({secs} s)").format(
+                    value=_shown(sign * data_out.objective_function_value),
+                    secs=f"{data_out.running_time:.2f}",
+                )
+            )
+            return
+        if kind == kinds.kCallbackMipInterrupt and time.perf_counter() - said[0] >= (
+            PROGRESS_EVERY_S
+        ):
+            # asked often during the search; its figures make the periodic line (the MIP
+            # logging callback is silent while HiGHS's output is off, as it must be)
+            said[0] = time.perf_counter()
+            feedback.push_info(
+                _("solver: {nodes} nodes, best {best}, bound {bound} ({secs} s)").format(
+                    nodes=data_out.mip_node_count,
+                    best=_shown(sign * data_out.mip_primal_bound),
+                    bound=_shown(sign * data_out.mip_dual_bound),
+                    secs=f"{data_out.running_time:.2f}",
+                )
+            )
         if feedback.is_canceled() or (deadline is not None and time.perf_counter() >= deadline):
             data_in.user_interrupt = True
 
@@ -465,10 +493,11 @@ def _solve_highs(
         timeLimit=options.time_limit,
         gapRel=options.mip_gap,
         threads=options.threads,
-        callbackTuple=(interrupt, None),
+        callbackTuple=(callback, None),
         callbacksToActivate=[
-            highspy.cb.HighsCallbackType.kCallbackMipInterrupt,
-            highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,
+            kinds.kCallbackMipInterrupt,
+            kinds.kCallbackSimplexInterrupt,
+            kinds.kCallbackMipImprovingSolution,
         ],
     )
     if warm:
@@ -477,6 +506,11 @@ def _solve_highs(
         solver.callSolver = _until(solver.callSolver, deadline)
     problem.solve(solver)
     return _classify_highs(problem, feedback)
+
+
+def _shown(value: float) -> str:
+    """A solver figure for a progress line; "-" for none yet (HiGHS's infinities)."""
+    return f"{value + 0.0:,.6g}" if math.isfinite(value) and abs(value) < 1e30 else "-"
 
 
 #: with less time than this left before a run's deadline, HiGHS solves without probing

@@ -127,3 +127,17 @@ def test_cbc_stops_itself_before_the_runs_deadline(monkeypatch):
     assert 80 <= seen["limit"] <= 0.9 * 100
     solve(problem, SolveOptions(time_limit=100.0))  # no deadline: the limit as given
     assert seen["limit"] == 100.0
+
+
+def test_a_highs_solve_reports_its_plans_and_bound(monkeypatch):
+    """A HiGHS solve said only "solver: searching (N s)"; its callbacks now give what CBC's
+    log gives: each better plan, and the nodes, best plan and bound as it goes."""
+    monkeypatch.setattr(solve_module, "PROGRESS_EVERY_S", 0.0)
+    feedback = RecordingFeedback()
+    outcome = solve(_hard_knapsack(), SolveOptions(solver="highs", time_limit=4), feedback)
+    assert outcome.status.has_solution
+    found = [m for m in feedback.messages if m.startswith("solver: a solution of")]
+    assert found, feedback.messages
+    # in the model's sense: PuLP hands HiGHS a maximum as a minimum of the negated values
+    assert not any(m.startswith("solver: a solution of -") for m in found), found
+    assert any(" nodes, best " in m and ", bound " in m for m in feedback.messages)
