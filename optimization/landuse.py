@@ -524,7 +524,9 @@ def solve_landuse(
 
         # the full MIP ran out of time without the start's plan (CBC may drop a start it
         # cannot repair): the marginal-parcel plan stands, with the better of the bounds
-        bound = found[0].bound if outcome.bound is None else min(found[0].bound, outcome.bound)
+        bound = found[0].bound
+        if outcome.bound is not None and outcome.bound >= found[0].objective:
+            bound = min(bound, outcome.bound)  # (a maximum: each bound is above every plan)
         seconds = time.perf_counter() - started
         return plan_outcome(found[0].objective, bound, seconds), found[1]
     plan = model.plan() if outcome.status.has_solution else None

@@ -141,3 +141,18 @@ def test_a_highs_solve_reports_its_plans_and_bound(monkeypatch):
     # in the model's sense: PuLP hands HiGHS a maximum as a minimum of the negated values
     assert not any(m.startswith("solver: a solution of -") for m in found), found
     assert any(" nodes, best " in m and ", bound " in m for m in feedback.messages)
+
+
+def test_a_cbc_bound_rounded_to_its_printed_digits_stays_a_bound():
+    """CBC prints its bound with three decimals ("Upper bound: 1.866"): a plan of 1.86629
+    (a normalised land-use objective) then had a "bound" below it, and a gap of 0.015 %
+    made of rounding. Widened by half the last digit, the bound is above every plan."""
+    x = pulp.LpVariable("x", 0, 1, cat="Integer")
+    problem = pulp.LpProblem("p", pulp.LpMaximize)
+    problem += 1.86629 * x
+    problem.solve(pulp.PULP_CBC_CMD(msg=False))
+    problem.sol_status = pulp.LpSolutionIntegerFeasible  # as CBC stopped on its time limit
+    log = "Result - Stopped on time limit\n\nObjective value:  1.86629000\nUpper bound:  1.866\n"
+    status, objective, bound = solve_module._classify_cbc(problem, log)
+    assert status.name == "FEASIBLE" and objective == pytest.approx(1.86629)
+    assert bound == pytest.approx(1.8665) and bound >= objective
