@@ -12,6 +12,7 @@ nothing is guessed silently."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -83,7 +84,10 @@ class InitHints:
     major_roads: list[str] = field(default_factory=list)  # words of arterial road classes
 
 
+@functools.cache
 def load_hints() -> InitHints:
+    """The shipped words (read once: a proposal and its profile text both need them; no
+    caller changes them)."""
     text = (resources.files("citydesk.layers") / "data" / "city_init.toml").read_text(
         encoding="utf-8"
     )
@@ -190,7 +194,7 @@ def _major_classes(layers: list[LayerSample], proposal: Proposal, words: list[st
         return
     layer = next(s for s in layers if s.id == streets["layer"])
     counts = layer.values[str(streets["road_class"])].dropna().astype(str).str.strip()
-    values = [v for v in counts[counts != ""].value_counts().index if v]
+    values = list(counts[counts != ""].value_counts().index)  # the commonest first
     found = [v for v in values if _matches(v, words)]
     if found:
         streets["major_classes"] = sorted(found)
@@ -204,8 +208,8 @@ def _major_classes(layers: list[LayerSample], proposal: Proposal, words: list[st
 
 
 def _unit_in_name(column: str, hints: AreaUnitHints) -> str:
-    """ "sqft" or "m2" where the field's name carries its unit (``gross_bldg_area_sqft``,
-    ``m2_construidos``), "" where it does not."""
+    """ "sqft" or "m2" where the field's name carries its unit (``floor_area_sqft``,
+    ``superficie_m2``), "" where it does not (the words: ``city_init.toml [area_unit]``)."""
     for unit, words in (("sqft", hints.sqft), ("m2", hints.m2)):
         if _matches(column, words):
             return unit

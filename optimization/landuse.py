@@ -484,6 +484,7 @@ def solve_landuse(
     """
     from .solve import SolveOptions, SolveStatus, solve
 
+    options = options or SolveOptions()
     scales = objective_ranges(inputs, list(weights), options) if normalise else {}
     model = build_landuse_model(inputs)
     objectives = objectives_for(model, list(weights))
@@ -501,19 +502,18 @@ def solve_landuse(
     found = None
     if inputs.n_parcels >= GROUP_FIX_PARCELS:
         found = _group_fix_plan(model, options, feedback)
-        asked = options.mip_gap if options else 0.0
         if found is not None and (
             found[0].status is SolveStatus.OPTIMAL
-            or (found[0].gap is not None and found[0].gap <= asked)  # as close as asked
-            or (options and options.solver == "highs")
+            or (found[0].gap is not None and found[0].gap <= options.mip_gap)  # as asked
+            or options.solver == "highs"
         ):
-            # HiGHS on the full model of nine Cambridges ran 5 minutes past a 60 s and a
+            # HiGHS on the full model of the demo tiled 3 x 3 ran 5 minutes past a 60 s and a
             # 600 s limit in its root node's rounding heuristic, which neither its clock nor
             # an interrupt reaches; CBC runs in a process that is stopped at the deadline
             return found
     start = None
     if found is not None:  # the full MIP starts from that plan, with the time that is left
-        options = (options or SolveOptions()).left_after(started)
+        options = options.left_after(started)
         start = {var: float(found[1][i] == u) for (i, u), var in model.x.items()}
     outcome = solve(model.problem, options, feedback, warm_start=start)
     if outcome.status is SolveStatus.INFEASIBLE:
@@ -540,7 +540,8 @@ def solve_landuse(
 #: from the LP and MIPs over its marginal parcels (:mod:`citydesk.optimization.lp_fix`),
 #: then the full MIP gets that plan and the time left. CBC alone proved the 13,116-parcel
 #: demo plans in about a minute, and was 23 % from its bound at 600 s on 16,110 candidates
-#: of nine Cambridges side by side (HiGHS alone overran the 600 s by more than 5 minutes)
+#: of the demo tiled 3 x 3 (benchmarks/plan_large_city.py; HiGHS alone overran the 600 s
+#: by more than 5 minutes)
 GROUP_FIX_PARCELS = 15_000
 #: the share of the time limit the marginal MIPs may take before the full MIP
 GROUP_FIX_SHARE = 0.25
@@ -550,13 +551,12 @@ def _group_fix_plan(model: LandUseModel, options, feedback):
     """(outcome, plan) of the LP-and-marginal-MIPs plan for the model's objective,
     proven against the LP bound; None when it finds none in its share of the time."""
     from .lp_fix import PersistentLp
-    from .solve import PROVEN_GAP, SolveOptions
+    from .solve import PROVEN_GAP
 
-    options = options or SolveOptions()
-    share = None if options.time_limit is None else GROUP_FIX_SHARE * options.time_limit
-    deadline = None if share is None else time.perf_counter() + share
-    if options.deadline is not None:
-        deadline = options.deadline if deadline is None else min(deadline, options.deadline)
+    ends = [options.deadline] if options.deadline is not None else []
+    if options.time_limit is not None:
+        ends.append(time.perf_counter() + GROUP_FIX_SHARE * options.time_limit)
+    deadline = min(ends, default=None)
     work = model.problem.copy()
     engine = PersistentLp(work, model.groups(), feedback)
     engine.maximise(work.objective)

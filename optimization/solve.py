@@ -242,7 +242,7 @@ def _solve_cbc(
     limit = options.time_limit
     if limit is not None and options.deadline is not None:
         # CBC's clock starts after PuLP has written the model, and a CBC stopped at the
-        # deadline is not read back: on 16,110 candidate parcels the full MIP after the
+        # deadline is not read back: on the demo tiled 3 x 3 the full land-use MIP after the
         # marginal-parcel plan was killed with its solutions. Stopping itself a tenth early,
         # CBC writes what it has, and PuLP reads it before the deadline
         limit = max(0.2, min(limit, CBC_SHARE_OF_LEFT * (options.deadline - time.perf_counter())))

@@ -658,14 +658,16 @@ def _beyond_target(problem: LandUseProblem, plan: np.ndarray, scenario: Scenario
     """Notes when the plan does far more than it was asked: targets are floors, and the
     weighted objectives gain from every change (social from every home, economic from every
     dollar of gross uplift, which is not net of cost). 300 homes asked gave 22,476 in a
-    Santiago extract, and 124,430 on the Cambridge demo at a cost of USD 8.1 billion for
+    Santiago extract, and 124,430 on the demo at a cost of USD 8.1 billion for
     3.2 billion of land value: a scenario without a budget or a weight on cost changes all
     the change cap allows. Each note says how to hold the plan (there, cost 1 against
     social 0.5 gave 302 homes)."""
+    from citydesk.optimization.landuse import plan_totals
+
     notes = []
     target = scenario.targets.housing_units
-    homes = problem.yields.get("housing")  # the homes each parcel adds under each use
-    added = float(np.asarray(homes)[np.arange(len(plan)), plan].sum()) if homes is not None else 0.0
+    totals = plan_totals(problem, plan)
+    added = totals.get("housing", 0.0)
     if target > 0 and added > 2 * target:
         notes.append(
             _(
@@ -676,7 +678,7 @@ def _beyond_target(problem: LandUseProblem, plan: np.ndarray, scenario: Scenario
                 " cap the changes"
             ).format(added=added, target=target)
         )
-    changed = int(np.count_nonzero(plan))
+    changed = int(totals["changed"])
     unpriced = problem.budget is None and not scenario.objectives.weights.get("cost", 0) > 0
     if unpriced and problem.max_changed is not None and changed >= problem.max_changed:
         notes.append(
