@@ -30,6 +30,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
 
+from .highs_process import model_arrays, run_in_child
 from .reduced_cost import SwitchCosts, column_switch, switch_costs
 from .solve import PROVEN_GAP, SolveOutcome, SolveStatus, quiet_highs, relative_gap
 
@@ -97,6 +98,7 @@ class PersistentLp:
         self._is_open = self._open_mask()
         self._sign = -1.0
         self._constant = 0.0
+        self._deadline: float | None = None  # the current solve's (see _hard_stop)
         self.feedback = feedback or NullFeedback()
         self._listen(self.model)
 
@@ -237,6 +239,7 @@ class PersistentLp:
         ``retry_cold``: an LP the warm basis cannot decide is solved once more from scratch;
         a caller with a cheaper way to settle the point (:meth:`ceiling`) turns it off."""
         started = time.perf_counter()
+        self._deadline = deadline
         # the LP re-solves count against the deadline too (a cold retry after numerical
         # trouble took 29 s at the least-conflict end and overran a 300 s front by 21 s);
         # HiGHS's clock runs on over every solve of the same object, so the limit is its
@@ -501,57 +504,57 @@ class PersistentLp:
         return np.where(self._forbidden, -1, self.group)
 
     def _restricted_mip(self, lp, free_groups, mip_gap, time_limit, start=None, rins=True):
-        mip = self._highspy.Highs()
-        mip.setOptionValue("output_flag", False)
-        if not rins:
-            # HiGHS's own RINS sub-MIP, from a plan the search already holds everything
-            # else at, repeats the search; once (HiGHS 1.16.0, Cambridge's front) its
-            # presolve sat in strengthenInequalities for over 20 minutes, past every limit
-            mip.setOptionValue("mip_heuristic_run_rins", False)
-        mip.passModel(self.model.getLp())
+        """The MIP with every group but ``free_groups`` held at its use in ``lp``, in the
+        HiGHS child process (:mod:`.highs_process`): (plan, objective, bound), or (None,
+        nan, -inf) when it is infeasible and (None, nan, nan) when it found no plan.
+
+        With continuous columns in the model (a neighbour penalty's corrections, a coverage
+        share), the plan's are put at their best for its binaries by one LP (the child's
+        polish): a column whose cost is only the front's tiny augmentation may be left
+        anywhere the MIP's relative gap allows, which overstates that objective."""
+        arrays = model_arrays(self.model)  # the LP as it stands: this point's costs and rows
         free = self.binary & np.isin(self.group, free_groups)
         fixed = self.binary & ~free
         lower, upper = self._bounds()
         lower[fixed] = upper[fixed] = np.round(lp[fixed])
-        mip.changeColsBounds(self.n, self._cols, lower, upper)
-        mip.changeColsIntegrality(self.n, self._cols, self.binary.astype(np.uint8))
+        arrays["col_lower"], arrays["col_upper"] = lower, upper
+        arrays["integrality"] = self.binary.astype(np.int32)
+        options: dict[str, object] = {"mip_rel_gap": float(mip_gap)}
+        if not rins:
+            # HiGHS's own RINS sub-MIP, from a plan the search already holds everything
+            # else at, repeats the search; once (HiGHS 1.16.0, Cambridge's front) its
+            # presolve sat in strengthenInequalities for over 20 minutes, past every limit
+            options["mip_heuristic_run_rins"] = False
+        if time_limit is not None:
+            options["time_limit"] = float(time_limit)
+        first = None
         if start is not None and np.array_equal(np.round(start[fixed]), lower[fixed]):
             # the smaller MIP's plan: its groups are free here too, so it is feasible and
             # HiGHS prunes and searches around it from the start instead of rediscovering it
-            mip.setSolution(self.n, self._cols, start)
-        mip.setOptionValue("mip_rel_gap", float(mip_gap))
-        if time_limit is not None:
-            mip.setOptionValue("time_limit", float(time_limit))
-        self._listen(mip)
-        mip.run()
+            first = (self._cols, start)
+        run = run_in_child(
+            arrays,
+            options,
+            first,
+            self._hard_stop(time_limit),
+            self.feedback.is_canceled,
+            polish=not self.binary.all(),
+        )
         check_canceled(self.feedback)
-        info = mip.getInfo()
-        if info.primal_solution_status != 2:
-            infeasible = mip.getModelStatus() == self._highspy.HighsModelStatus.kInfeasible
+        if run.values is None or run.objective is None:
+            infeasible = run.status == int(self._highspy.HighsModelStatus.kInfeasible)
             return None, float("nan"), -np.inf if infeasible else float("nan")
-        bound = -info.mip_dual_bound + self._constant
-        values, objective = np.asarray(mip.getSolution().col_value), self._objective(mip)
-        if not self.binary.all():
-            values, objective = self._polish(mip, values, objective)
-        return values, objective, bound
+        bound = float("nan") if run.bound is None else -run.bound + self._constant
+        return run.values, -run.objective + self._constant, bound
 
-    def _polish(self, mip, values: np.ndarray, objective: float) -> tuple[np.ndarray, float]:
-        """The plan's continuous columns at their best for its binaries.
-
-        A continuous column whose cost is only the front's tiny augmentation (a neighbour
-        penalty's correction, a coverage share) may be left anywhere the MIP's relative gap
-        allows, which overstates that objective for the plan; with the binaries fixed, one
-        LP puts each where the objective wants it."""
-        lower, upper = self._bounds()
-        lower[self.binary] = upper[self.binary] = np.round(values[self.binary])
-        mip.changeColsBounds(self.n, self._cols, lower, upper)
-        mip.changeColsIntegrality(self.n, self._cols, np.zeros(self.n, dtype=np.uint8))
-        mip.setOptionValue("time_limit", self._highspy.kHighsInf)  # the MIP may have used it
-        mip.clearSolver()
-        mip.run()
-        if mip.getModelStatus() != self._highspy.HighsModelStatus.kOptimal:
-            return values, objective
-        return np.asarray(mip.getSolution().col_value), max(objective, self._objective(mip))
+    def _hard_stop(self, time_limit: float | None) -> float | None:
+        """When a MIP's child is stopped from outside: at the run's deadline, or a little
+        past the MIP's own limit (which HiGHS keeps itself wherever it looks at the clock)."""
+        if self._deadline is not None:
+            return self._deadline
+        if time_limit is None:
+            return None
+        return time.perf_counter() + time_limit + max(1.0, 0.1 * time_limit)
 
 
 def _better(result: GroupFixResult, other: GroupFixResult) -> GroupFixResult:

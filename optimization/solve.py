@@ -30,11 +30,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+import numpy as np
 import pulp
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
+
+from .highs_process import HighsRun, model_arrays, run_in_child
 
 log = logging.getLogger(__name__)
 
@@ -451,67 +454,85 @@ def _child_pids(name: str) -> list[int]:
 def _solve_highs(
     problem: pulp.LpProblem, options: SolveOptions, feedback: Feedback, warm: bool
 ) -> tuple[SolveStatus, float | None, float | None]:
+    """HiGHS on ``problem`` in a child process (:mod:`.highs_process`): a step of HiGHS that
+    never looks at the clock cannot hold a run past its deadline or a Cancel."""
     if not highs_available():
         raise CityDeskError(
             _("The HiGHS solver is not installed."),
             _("Install it with 'pip install highspy', or choose the CBC solver."),
         )
-    import highspy
-
-    quiet_highs()
-
-    deadline = options.deadline
-
-    kinds = highspy.cb.HighsCallbackType
-    said = [time.perf_counter()]
+    builder = pulp.HiGHS(msg=False)
+    builder.createAndConfigureSolver(problem)
+    builder.buildSolverModel(problem)  # PuLP's own translation: the columns get their index
+    arrays = model_arrays(problem.solverModel)
+    problem.solverModel = None  # the child has the model; the parent needs no second copy
     sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0  # PuLP hands HiGHS a minimum
+    deadline = options.deadline
+    if deadline is None and options.time_limit is not None:
+        deadline = time.perf_counter() + options.time_limit
+    run = run_in_child(
+        arrays,
+        _highs_options(options, deadline),
+        _start_of(problem) if warm else None,
+        deadline,
+        feedback.is_canceled,
+        _progress_reporter(feedback, sign),
+        progress_s=PROGRESS_EVERY_S,
+    )
+    return _classify_highs(problem, run, bool(np.any(arrays["integrality"])))
 
-    def callback(kind, _message, data_out, data_in, _user) -> None:
-        """Progress as CBC's log gives it (a HiGHS solve said only "searching"), and the
-        interrupt for a cancel or the run's deadline."""
-        if kind == kinds.kCallbackMipImprovingSolution:
+
+def _highs_options(options: SolveOptions, deadline: float | None) -> dict[str, object]:
+    """HiGHS's options for a solve: the gap asked (HiGHS's default is 0.01 %, called optimal),
+    the threads, and only the time left before the run's deadline: PuLP builds the model in
+    Python first (0.7 s for a 2,000-client p-median), which HiGHS's clock would not count."""
+    out: dict[str, object] = {"mip_rel_gap": float(options.mip_gap)}
+    if options.threads is not None:
+        out["threads"] = int(options.threads)
+    if deadline is not None:
+        left = max(0.05, deadline - time.perf_counter())
+        out["time_limit"] = float(left)
+        if left < PROBING_NEEDS_S:
+            # two steps of HiGHS do not look at the clock: presolve's probing and the
+            # feasibility-jump heuristic ran 0.8-1.5 s past a short limit on a 2,000-client
+            # p-median. With little time left they are off (HiGHS's own advice for probing:
+            # presolve rule 2^15), so the child is seldom stopped from outside
+            out["presolve_rule_off"] = 1 << 15
+            out["mip_heuristic_run_feasibility_jump"] = False
+    return out
+
+
+def _start_of(problem: pulp.LpProblem) -> tuple[np.ndarray, np.ndarray] | None:
+    """The variables' initial values as HiGHS's (partial) first solution."""
+    given = [v for v in problem.variables() if v.varValue is not None]
+    if not given:
+        return None
+    index = np.array([v.index for v in given], dtype=np.int32)
+    return index, np.array([float(v.varValue) for v in given])
+
+
+def _progress_reporter(feedback: Feedback, sign: float):
+    """The child's reports as progress lines, in the model's sense, as CBC's log gives them."""
+
+    def report(message: tuple) -> None:
+        if message[0] == "found":
             feedback.push_info(
                 _("solver: a solution of {value} found ({secs} s)").format(
-                    value=_shown(sign * data_out.objective_function_value),
-                    secs=f"{data_out.running_time:.2f}",
+                    value=_shown(sign * message[1]), secs=f"{message[2]:.2f}"
                 )
             )
-            return
-        if kind == kinds.kCallbackMipInterrupt and time.perf_counter() - said[0] >= (
-            PROGRESS_EVERY_S
-        ):
-            # asked often during the search; its figures make the periodic line (the MIP
-            # logging callback is silent while HiGHS's output is off, as it must be)
-            said[0] = time.perf_counter()
+        elif message[0] == "progress":
+            nodes, best, bound, secs = message[1:]
             feedback.push_info(
                 _("solver: {nodes} nodes, best {best}, bound {bound} ({secs} s)").format(
-                    nodes=data_out.mip_node_count,
-                    best=_shown(sign * data_out.mip_primal_bound),
-                    bound=_shown(sign * data_out.mip_dual_bound),
-                    secs=f"{data_out.running_time:.2f}",
+                    nodes=nodes,
+                    best=_shown(sign * best),
+                    bound=_shown(sign * bound),
+                    secs=f"{secs:.2f}",
                 )
             )
-        if feedback.is_canceled() or (deadline is not None and time.perf_counter() >= deadline):
-            data_in.user_interrupt = True
 
-    solver = pulp.HiGHS(
-        msg=False,
-        timeLimit=options.time_limit,
-        gapRel=options.mip_gap,
-        threads=options.threads,
-        callbackTuple=(callback, None),
-        callbacksToActivate=[
-            kinds.kCallbackMipInterrupt,
-            kinds.kCallbackSimplexInterrupt,
-            kinds.kCallbackMipImprovingSolution,
-        ],
-    )
-    if warm:
-        solver.callSolver = _with_start(solver.callSolver)
-    if deadline is not None:
-        solver.callSolver = _until(solver.callSolver, deadline)
-    problem.solve(solver)
-    return _classify_highs(problem, feedback)
+    return report
 
 
 def _shown(value: float) -> str:
@@ -523,51 +544,14 @@ def _shown(value: float) -> str:
 PROBING_NEEDS_S = 30.0
 
 
-def _until(call_solver, deadline: float):
-    """Give HiGHS, as it starts, only the time left before ``deadline``: PuLP builds the
-    model in Python first (0.7 s for a 2,000-client p-median), which HiGHS's clock would
-    not count."""
-
-    def run(lp: pulp.LpProblem) -> None:
-        left = max(0.05, deadline - time.perf_counter())
-        lp.solverModel.setOptionValue("time_limit", left)
-        if left < PROBING_NEEDS_S:
-            # two steps of HiGHS do not look at the clock: presolve's probing and the
-            # feasibility-jump heuristic ran 0.8-1.5 s past a short limit on a 2,000-client
-            # p-median. With little time left they are off (HiGHS's own advice for probing:
-            # presolve rule 2^15); the run has its incumbent already
-            lp.solverModel.setOptionValue("presolve_rule_off", 1 << 15)
-            lp.solverModel.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-        call_solver(lp)
-
-    return run
-
-
-def _with_start(call_solver):
-    """Hand HiGHS the variables' initial values before it runs (PuLP's API does not)."""
-
-    def run(lp: pulp.LpProblem) -> None:
-        variables = [v for v in lp.variables() if v.varValue is not None]
-        if variables:
-            lp.solverModel.setSolution(
-                len(variables), [v.index for v in variables], [v.varValue for v in variables]
-            )
-        call_solver(lp)
-
-    return run
-
-
 def _classify_highs(
-    problem: pulp.LpProblem, feedback: Feedback
+    problem: pulp.LpProblem, run: HighsRun, is_mip: bool
 ) -> tuple[SolveStatus, float | None, float | None]:
+    """The child's report as a verdict; its best plan goes into the PuLP variables."""
     import highspy
 
-    model = problem.solverModel
-    status = model.getModelStatus()
-    info = model.getInfo()
-    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if status == highspy.HighsModelStatus.kInterrupt and feedback.is_canceled():
+    status = None if run.status is None else highspy.HighsModelStatus(run.status)
+    if run.stopped == "canceled":
         return SolveStatus.CANCELED, None, None
     if status == highspy.HighsModelStatus.kInfeasible:
         return SolveStatus.INFEASIBLE, None, None
@@ -576,15 +560,18 @@ def _classify_highs(
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
     ):
         return SolveStatus.UNBOUNDED, None, None
-    if not has_solution:
+    if run.values is None:
         return SolveStatus.NO_SOLUTION, None, None
+    values = run.values
+    for var in problem.variables():
+        var.varValue = float(values[var.index])
     objective = float(pulp.value(problem.objective) or 0.0)
-    # from HiGHS's own copy: walking PuLP's 46k variables took 0.15 s after a deadline
-    is_mip = any(t != highspy.HighsVarType.kContinuous for t in model.getLp().integrality_)
     bound: float | None = objective
     if is_mip:  # HiGHS minimises -f for a maximisation and leaves out the constant term
-        raw = sign * info.mip_dual_bound
-        bound = raw + problem.objective.constant if math.isfinite(raw) else None
+        sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
+        raw = None if run.bound is None else sign * run.bound
+        finite = raw is not None and math.isfinite(raw) and abs(raw) < 1e30
+        bound = raw + problem.objective.constant if finite else None
     if status == highspy.HighsModelStatus.kOptimal and (
         not is_mip or (bound is not None and relative_gap(objective, bound) <= PROVEN_GAP)
     ):

@@ -291,23 +291,16 @@ def test_cancel_during_a_long_solve_stops_the_solver(solver, monkeypatch):
 
     feedback = RecordingFeedback()
     running = threading.Event()
-    if solver == "cbc":
-        popen = subprocess.Popen
+    popen = subprocess.Popen  # both solvers run in a child process (CBC's, HiGHS's own)
+    children = []
 
-        class Started(popen):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                running.set()
-
-        monkeypatch.setattr(pulp.apis.coin_api.subprocess, "Popen", Started)
-    else:
-        call = pulp.HiGHS.callSolver
-
-        def started(self, lp, *args, **kwargs):
+    class Started(popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            children.append(self)
             running.set()
-            return call(self, lp, *args, **kwargs)
 
-        monkeypatch.setattr(pulp.HiGHS, "callSolver", started)
+    monkeypatch.setattr(subprocess, "Popen", Started)
 
     def cancel_when_running():
         running.wait(600)
@@ -322,6 +315,8 @@ def test_cancel_during_a_long_solve_stops_the_solver(solver, monkeypatch):
     assert running.is_set()
     if solver == "cbc":
         assert not solve_module._child_pids("cbc"), "the CBC process was left running"
+    else:
+        assert all(child.poll() is not None for child in children), "HiGHS was left running"
 
 
 def _grid_problem(n: int = 300, m: int = 40, seed: int = 3) -> FacilityProblem:

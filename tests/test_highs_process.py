@@ -1,0 +1,123 @@
+"""HiGHS runs in a child process, so a deadline or a Cancel stops it even inside a step of
+HiGHS that never looks at the clock (issue 25: time limits that hold; on nine Cambridges
+HiGHS's root rounding ran minutes past a 60 s limit, and Cancel could not stop it)."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import pulp
+import pytest
+
+from citydesk.layers.feedback import CanceledError, RecordingFeedback
+from citydesk.optimization import solve as solve_module
+from citydesk.optimization.highs_process import KILL_AFTER_S, run_in_child
+from citydesk.optimization.solve import SolveOptions, SolveStatus, solve
+
+
+def _knapsack(n: int = 120, m: int = 12, seed: int = 5) -> pulp.LpProblem:
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(20, 100, size=(m, n))
+    values = weights.sum(axis=0) + rng.integers(0, 10, size=n)
+    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(n)]
+    problem += pulp.lpSum(int(values[i]) * x[i] for i in range(n))
+    for k in range(m):
+        problem += pulp.lpSum(int(weights[k, i]) * x[i] for i in range(n)) <= int(
+            weights[k].sum() // 2
+        )
+    return problem
+
+
+def _stalling(monkeypatch, seconds: float = 60.0) -> None:
+    """Every HiGHS child sleeps ``seconds`` after its first plan, deaf to the clock."""
+    monkeypatch.setattr(
+        solve_module, "run_in_child", functools.partial(run_in_child, stall_s=seconds)
+    )
+
+
+def test_a_highs_solve_gives_the_same_answer_in_its_child():
+    x = pulp.LpVariable("x", 0, 10, cat="Integer")
+    y = pulp.LpVariable("y", 0, 10)
+    problem = pulp.LpProblem("small", pulp.LpMaximize)
+    problem += 3 * x + 2 * y + 5  # the constant is the model's, not HiGHS's
+    problem += x + y <= 7.5
+    problem += x - y <= 2
+    outcome = solve(problem, SolveOptions(solver="highs"))
+    assert outcome.status is SolveStatus.OPTIMAL
+    assert (x.value(), y.value()) == pytest.approx((4, 3.5))
+    assert outcome.objective == pytest.approx(3 * 4 + 2 * 3.5 + 5)
+    assert outcome.bound == pytest.approx(outcome.objective)
+
+
+def test_an_infeasible_model_is_said_infeasible():
+    x = pulp.LpVariable("x", 0, 1, cat="Integer")
+    problem = pulp.LpProblem("none", pulp.LpMinimize)
+    problem += x
+    problem += x >= 2
+    assert solve(problem, SolveOptions(solver="highs")).status is SolveStatus.INFEASIBLE
+
+
+def test_the_time_limit_holds_when_highs_stops_looking_at_the_clock(monkeypatch):
+    """The child hangs after its first plan for a minute; the 2 s limit still holds, and the
+    plan it reported is the answer, with its objective recomputed by the model."""
+    _stalling(monkeypatch)
+    problem = _knapsack()
+    started = time.perf_counter()
+    outcome = solve(problem, SolveOptions(solver="highs", time_limit=2.0))
+    took = time.perf_counter() - started
+    assert took < 2.0 + KILL_AFTER_S + 1.0, took
+    assert outcome.status is SolveStatus.FEASIBLE  # HiGHS's first plan (here: all zero)
+    assert all(v.varValue is not None for v in problem.variables())
+    assert outcome.objective == pytest.approx(pulp.value(problem.objective))
+
+
+def test_cancel_stops_a_child_that_does_not_look_at_the_clock(monkeypatch):
+    _stalling(monkeypatch)
+    feedback = RecordingFeedback()
+    original = feedback.push_info
+
+    def cancel_at_first_plan(message: str) -> None:
+        original(message)
+        if message.startswith("solver: a solution of"):
+            feedback.cancel()
+
+    feedback.push_info = cancel_at_first_plan  # type: ignore[method-assign]
+    started = time.perf_counter()
+    with pytest.raises(CanceledError):
+        solve(_knapsack(), SolveOptions(solver="highs", time_limit=None), feedback)
+    assert time.perf_counter() - started < 10.0  # not the minute the child sleeps
+
+
+def _small() -> pulp.LpProblem:
+    x = pulp.LpVariable("x", 0, 3, cat="Integer")
+    problem = pulp.LpProblem("p", pulp.LpMaximize)
+    problem += x
+    return problem
+
+
+def test_a_child_that_cannot_start_is_an_error_not_a_hang(monkeypatch):
+    from citydesk.optimization import highs_process
+
+    monkeypatch.setattr(highs_process._workers, "worker", None, raising=False)  # a new child
+    monkeypatch.setattr(highs_process.sys, "executable", "/bin/false")
+    with pytest.raises(highs_process.HighsChildError):
+        solve(_small(), SolveOptions(solver="highs"))
+
+
+def test_the_child_is_kept_between_solves_and_replaced_after_a_kill(monkeypatch):
+    """Hundreds of small solves (an exact front) pay the process start once; a child killed
+    at a deadline is replaced by the next solve."""
+    from citydesk.optimization import highs_process
+
+    solve(_small(), SolveOptions(solver="highs"))
+    first = highs_process._workers.worker._child.pid
+    assert solve(_small(), SolveOptions(solver="highs")).objective == 3
+    assert highs_process._workers.worker._child.pid == first
+    with monkeypatch.context() as patched:
+        _stalling(patched)
+        solve(_knapsack(), SolveOptions(solver="highs", time_limit=1.0))
+    assert solve(_small(), SolveOptions(solver="highs")).objective == 3
+    assert highs_process._workers.worker._child.pid != first
