@@ -278,6 +278,7 @@ def _child_main() -> None:
     and points descriptor 1 at stderr before HiGHS is loaded."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    _die_with_parent()
     stop = threading.Event()
     if hasattr(signal, "SIGUSR1"):
         signal.signal(signal.SIGUSR1, lambda *_: stop.set())
@@ -297,6 +298,21 @@ def _child_main() -> None:
         stop.clear()  # a stop meant for the last job may have come after it ended
         send(_solve_job(highspy, job, stop, send, parent))
     out.close()
+
+
+def _die_with_parent() -> None:
+    """On Linux, be killed when the thread that started this child ends, however it ends
+    (the workbench kills an analysis process that does not stop in time; its HiGHS child
+    would otherwise run on, inside a step that never looks up, until that step ends)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent ended before that took effect
+        os._exit(0)
 
 
 def _solve_job(highspy, job: dict, stop: threading.Event, send, parent: int) -> tuple:

@@ -121,3 +121,54 @@ def test_the_child_is_kept_between_solves_and_replaced_after_a_kill(monkeypatch)
         solve(_knapsack(), SolveOptions(solver="highs", time_limit=1.0))
     assert solve(_small(), SolveOptions(solver="highs")).objective == 3
     assert highs_process._workers.worker._child.pid != first
+
+
+def test_the_child_ends_with_the_process_that_started_it(tmp_path):
+    """The workbench kills an analysis process that does not stop in time: its HiGHS child,
+    deaf to the clock, must not run on (PR_SET_PDEATHSIG on Linux)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    pid_file = tmp_path / "child.pid"
+    script = textwrap.dedent(
+        f"""
+        import functools, sys
+        sys.path.insert(0, {str(__file__.rsplit("/", 1)[0])!r})
+        from test_highs_process import _knapsack
+        from citydesk.optimization import highs_process, solve as solve_module
+        from citydesk.optimization.solve import SolveOptions, solve
+
+        real = highs_process.HighsWorker._start
+        def start(self):
+            real(self)
+            open({str(pid_file)!r}, "w").write(str(self._child.pid))
+        highs_process.HighsWorker._start = start
+        solve_module.run_in_child = functools.partial(highs_process.run_in_child, stall_s=120)
+        solve(_knapsack(), SolveOptions(solver="highs", time_limit=None))
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.perf_counter() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.perf_counter() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    time.sleep(1.0)  # the child is asleep after its first plan
+    parent.kill()
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{child}/stat") as f:
+            if f.read().split(")")[-1].split()[0] == "Z":  # a zombie: dead, not reaped
+                break
+        time.sleep(0.05)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the HiGHS child outlived its parent")
