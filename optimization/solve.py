@@ -178,7 +178,7 @@ def solve(
     check_canceled(feedback)  # canceled while the model was built: never start the solver
     if warm_start:
         for var, value in warm_start.items():
-            var.setInitialValue(value)
+            var.setInitialValue(_within_bounds(var, value))
     started = time.perf_counter()
     if options.out_of_time():  # nothing left of the run's time: do not start the solver
         return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 0.0, options.solver)
@@ -192,6 +192,21 @@ def solve(
     result = SolveOutcome(outcome[0], outcome[1], outcome[2], seconds, options.solver)
     log.info("%s: %s in %.2f s", problem.name, result.describe(), seconds)
     return result
+
+
+def _within_bounds(var: pulp.LpVariable, value: float) -> float:
+    """A start value inside the variable's bounds: a solver's plan may put a binary at
+    1.0000000000000366, which PuLP refuses as a start (HiGHS's exact fronts crashed on it)."""
+    if var.lowBound is not None:
+        value = max(value, var.lowBound)
+    if var.upBound is not None:
+        value = min(value, var.upBound)
+    return value
+
+
+#: how far from a whole number an integer variable's value may be and still be read as it
+#: (HiGHS's own mip_feasibility_tolerance is 1e-6)
+INTEGRALITY_TOLERANCE = 1e-6
 
 
 def highs_available() -> bool:
@@ -564,7 +579,10 @@ def _classify_highs(
         return SolveStatus.NO_SOLUTION, None, None
     values = run.values
     for var in problem.variables():
-        var.varValue = float(values[var.index])
+        value = float(values[var.index])
+        if var.cat == pulp.LpInteger and abs(value - round(value)) <= INTEGRALITY_TOLERANCE:
+            value = float(round(value))  # HiGHS leaves them at 1.0000000000000366
+        var.varValue = value
     objective = float(pulp.value(problem.objective) or 0.0)
     bound: float | None = objective
     if is_mip:  # HiGHS minimises -f for a maximisation and leaves out the constant term
