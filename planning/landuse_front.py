@@ -81,7 +81,12 @@ def run_landuse_front(
             )
     if spec.exact:
         front = augmecon2(
-            model.problem, objectives, grid=spec.points, options=spec.options, feedback=feedback
+            model.problem,
+            objectives,
+            grid=spec.points,
+            options=spec.options,
+            feedback=feedback,
+            budget=_left(spec.options.time_limit, started),  # the whole front's, as below
         )
     else:
         front = epsilon_front(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from citydesk.layers.errors import CityDeskError
@@ -399,12 +400,14 @@ def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
     from citydesk.optimization.landuse import plan_totals, solve_landuse
     from citydesk.planning.landuse_front import save_plans
 
+    started = time.perf_counter()  # the limit counts reading and building too (issue 25)
     inputs = _landuse_inputs(args, project)
     weights = {}
     for part in args.weights.split(","):
         name, _sep, value = part.partition("=")
         weights[name.strip()] = float(value or 1)
-    outcome, plan = solve_landuse(inputs, weights, solve_options(args), feedback)
+    options = solve_options(args).left_after(started)
+    outcome, plan = solve_landuse(inputs, weights, options, feedback)
     if plan is None:
         return [], None
     row = {"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap}
@@ -422,6 +425,7 @@ def cmd_phasing(args: argparse.Namespace) -> int:
     from citydesk.planning.landuse_inputs import plan_from_column
 
     project = Path(args.project)
+    started = time.perf_counter()  # the limit counts reading and building too (issue 25)
     plan_layer = _read_layer(project, args.plan)
     plan = plan_from_column(plan_layer, args.column)
     budgets = [float(b) for b in args.budgets.split(",")]
@@ -440,7 +444,7 @@ def cmd_phasing(args: argparse.Namespace) -> int:
         )
     problem = phasing_from_plan(inputs, plan, budgets, targets, years_per_period=args.years)
     with TqdmFeedback(_("phasing")) as fb:
-        result = solve_phasing(problem, solve_options(args), fb)
+        result = solve_phasing(problem, solve_options(args).left_after(started), fb)
     print(result.outcome.describe())
     print(result.by_period.to_string(index=False))
     changed = plan != 0
