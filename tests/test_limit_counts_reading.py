@@ -4,6 +4,7 @@ an exact front (--exact) gave each solve the whole limit: 131 s for 60."""
 
 from __future__ import annotations
 
+import itertools
 import time
 import types
 
@@ -79,4 +80,4 @@ def test_each_solve_within_a_budget_gets_only_what_is_left(monkeypatch):
     augmecon2(model, objectives, options=SolveOptions(time_limit=600), budget=30)
     assert len(seen) >= 3 and all(limit is not None and limit <= 30 for limit in seen)
     # the payoff table's solves too: each gets what is left, not the budget again
-    assert all(later < earlier for earlier, later in zip(seen, seen[1:], strict=False))
+    assert all(later < earlier for earlier, later in itertools.pairwise(seen))
