@@ -56,6 +56,8 @@ class PhasingProblem:
     infrastructure: Sequence[Infrastructure] = ()
     years_per_period: float = 5.0
     discount_rate: float = 0.03
+    #: what ``value`` measures (an objective of the allocation), for the reader of a schedule
+    value_name: str = "economic"
 
     def __post_init__(self) -> None:
         n, periods = len(self.parcel_ids), len(self.budgets)
@@ -99,22 +101,57 @@ def phasing_from_plan(
     budgets: Sequence[float],
     targets: Mapping[str, Sequence[float]] | None = None,
     infrastructure: Sequence[Infrastructure] = (),
-    value: str = "economic",
+    value: str | None = None,
     **kwargs,
 ) -> PhasingProblem:
-    """The phasing inputs of an allocation plan: only the parcels it changes."""
+    """The phasing inputs of an allocation plan: only the parcels it changes.
+
+    ``value`` orders the schedule: the objective named, or by default the first of
+    economic, social with a value on the parcels changed (a city without land values, every
+    OSM city, has no economic value, and its schedule was empty: nothing to gain, so every
+    change was deferred past the horizon). Each change is worth doing (:func:`worth_doing`)."""
     changed = np.flatnonzero(plan != 0)
     uses = plan[changed]
+    names = [value] if value else [n for n in VALUE_ORDER if n in inputs.coefficients]
+    name = next(
+        (n for n in names if np.any(np.asarray(inputs.coefficients[n])[changed, uses] != 0)),
+        names[0] if names else "economic",
+    )
+    raw = (
+        np.asarray(inputs.coefficients[name], dtype=float)[changed, uses]
+        if name in inputs.coefficients
+        else np.zeros(changed.size)
+    )
     return PhasingProblem(
         parcel_ids=np.asarray(inputs.parcel_ids)[changed],
         yields={k: np.asarray(a)[changed, uses] for k, a in inputs.yields.items()},
         cost=np.asarray(inputs.cost)[changed, uses],
-        value=np.asarray(inputs.coefficients[value])[changed, uses],
+        value=worth_doing(raw),
         budgets=budgets,
         targets=targets or {},
         infrastructure=infrastructure,
+        value_name=name,
         **kwargs,
     )
+
+
+#: the objectives that may order a schedule, in the order they are tried
+VALUE_ORDER = ("economic", "social")
+
+
+def worth_doing(value: np.ndarray) -> np.ndarray:
+    """Each planned change's value to the schedule, made positive where it is not.
+
+    The plan chose every change, so each is worth making within the horizon when the
+    budgets allow; the schedule maximises value, so a change of no value (no land values)
+    or a negative one (a park's economic value) was deferred forever. Shifted so that the
+    least valuable is worth a hundredth of the spread (1 when all are equal), their order
+    is kept and every one is worth scheduling. Values already all positive are unchanged."""
+    value = np.asarray(value, dtype=float)
+    if value.size == 0 or value.min() > 0:
+        return value
+    spread = float(value.max() - value.min())
+    return value - value.min() + (0.01 * spread if spread > 0 else 1.0)
 
 
 def _model(problem: PhasingProblem, elastic: bool):

@@ -97,3 +97,45 @@ def test_phasing_from_an_allocation_plan():
     result = solve_phasing(problem)
     assert result.outcome.status is SolveStatus.OPTIMAL
     assert set(result.period) <= {0, 1, 2}
+
+
+def _plan_inputs():
+    import sys
+
+    sys.path.insert(0, "tests")
+    from test_landuse import small as landuse
+
+    return landuse(0), np.array([1, 2, 0, 3, 0, 0])
+
+
+def test_a_city_without_land_values_gets_a_schedule():
+    """Every OSM city has no land values: the economic value of each change was 0, so the
+    schedule gained nothing from any change and deferred them all past the horizon (Helsinki:
+    13 parcels planned, none scheduled, "optimal: 0"). The social value orders it now."""
+    import dataclasses
+
+    inputs, plan = _plan_inputs()
+    coefficients = dict(inputs.coefficients)
+    coefficients["economic"] = np.zeros_like(np.asarray(coefficients["economic"]))
+    inputs = dataclasses.replace(inputs, coefficients=coefficients)
+    problem = phasing_from_plan(inputs, plan, budgets=[1e12, 1e12])
+    assert problem.value_name == "social"
+    result = solve_phasing(problem)
+    assert (result.period == 1).all()  # money enough: all at once, as early as possible
+
+
+def test_a_change_of_negative_value_is_still_made():
+    """A park's economic value is negative: the plan chose it, so it is scheduled when the
+    budgets allow, after the valuable changes, not deferred forever."""
+    from citydesk.optimization.phasing import worth_doing
+
+    assert list(worth_doing(np.array([5.0, 1.0]))) == [5.0, 1.0]  # all positive: unchanged
+    shifted = worth_doing(np.array([30.0, -10.0, 0.0]))
+    assert (shifted > 0).all() and list(np.argsort(shifted)) == [1, 2, 0]
+    assert (worth_doing(np.zeros(3)) == 1.0).all()
+    problem = small(value=np.array([30.0, 20.0, -25.0, 10.0, 0.0]), targets={}, infrastructure=())
+    problem = PhasingProblem(
+        **{**problem.__dict__, "value": worth_doing(problem.value), "budgets": [40.0, 40.0]}
+    )
+    result = solve_phasing(problem)
+    assert (result.period >= 1).all()
