@@ -312,7 +312,7 @@ def to_new_cases(
                 "{n} request has a service code CityDesk does not know: {codes}",
                 "{n} requests have service codes CityDesk does not know: {codes}",
                 sum(unknown.values()),
-            ).format(n=sum(unknown.values()), codes=", ".join(sorted(unknown)[:10])),
+            ).format(n=sum(unknown.values()), codes=", ".join(map(repr, sorted(unknown)[:10]))),
             _(
                 "Give a mapping of its service codes (or names) to categories: --mapping "
                 'with a TOML [categories] table, e.g. "006" = "event:0401" '

@@ -305,6 +305,7 @@ _REQUEST = st.fixed_dictionaries(
 @FUZZ
 @given(payload=st.lists(_REQUEST, max_size=4) | _JSON)
 @example(payload=[{"long": "\n"}])  # found: the value echoed raw made a two-line message
+@example(payload=[{"service_code": "\n"}])  # found: an unknown code echoed raw, two lines
 def test_fuzz_open311_json(payload, tmp_path):
     from citydesk.incidents.open311 import read_valid_requests
 

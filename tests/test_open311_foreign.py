@@ -78,7 +78,7 @@ def test_another_systems_requests_import_through_a_mapping(project, tmp_path):
     data, toml = _files(tmp_path)
     with pytest.raises(CaseImportError) as err:
         import_case_file(project, data)  # its codes are not CityDesk's
-    assert "006, 4fd3b167e750846744000005" in err.value.message
+    assert "'006', '4fd3b167e750846744000005'" in err.value.message
     assert "--mapping" in err.value.fix
     with open_project_store(project) as store:
         assert store.query().empty  # nothing written
