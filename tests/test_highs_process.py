@@ -7,28 +7,14 @@ from __future__ import annotations
 import functools
 import time
 
-import numpy as np
 import pulp
 import pytest
+from test_solver_progress import _hard_knapsack as _knapsack
 
 from citydesk.layers.feedback import CanceledError, RecordingFeedback
 from citydesk.optimization import solve as solve_module
 from citydesk.optimization.highs_process import KILL_AFTER_S, run_in_child
 from citydesk.optimization.solve import SolveOptions, SolveStatus, solve
-
-
-def _knapsack(n: int = 120, m: int = 12, seed: int = 5) -> pulp.LpProblem:
-    rng = np.random.default_rng(seed)
-    weights = rng.integers(20, 100, size=(m, n))
-    values = weights.sum(axis=0) + rng.integers(0, 10, size=n)
-    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(n)]
-    problem += pulp.lpSum(int(values[i]) * x[i] for i in range(n))
-    for k in range(m):
-        problem += pulp.lpSum(int(weights[k, i]) * x[i] for i in range(n)) <= int(
-            weights[k].sum() // 2
-        )
-    return problem
 
 
 def _stalling(monkeypatch, seconds: float = 60.0) -> None:
