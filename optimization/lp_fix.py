@@ -103,9 +103,10 @@ class PersistentLp:
         self._listen(self.model)
 
     def _listen(self, highs) -> None:
-        """Let a Cancel stop HiGHS inside a solve: its interrupt callbacks ask the feedback,
-        so the land-use front stops within a fraction of a second instead of finishing the
-        LP and MIP under way (4.4 s, issue 20's target is 2 s)."""
+        """Let a Cancel stop the kept LP inside a solve: its interrupt callbacks ask the
+        feedback, so the land-use front stops within a fraction of a second instead of
+        finishing the LP under way (4.4 s with the MIP, issue 20's target is 2 s). The MIPs
+        run in the HiGHS child process, which the parent stops (:mod:`.highs_process`)."""
         feedback = self.feedback
 
         def interrupt(event) -> None:
