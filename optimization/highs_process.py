@@ -147,7 +147,13 @@ class HighsWorker:
             child.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # the child has ended: _follow sees its end, and its stderr says why
-        result = _follow(child, self._messages, deadline, canceled, report)
+        try:
+            result = _follow(child, self._messages, deadline, canceled, report)
+        except BaseException:  # a second Ctrl+C, or a report that failed: the job is lost
+            with contextlib.suppress(OSError):
+                child.kill()
+            self._stop()
+            raise
         if result is None or result.status is None:
             said = self._stop()  # killed, or ended on its own: the next solve starts anew
             if result is None:
@@ -225,7 +231,8 @@ def _follow(child, messages: queue.Queue, deadline, canceled, report) -> HighsRu
                 status, objective, dual_bound, values = message[1:]
                 return HighsRun(status, objective, dual_bound, values, stopped)
             elif kind == "eof":
-                if stopped:
+                if stopped or canceled():
+                    stopped = stopped or "canceled"
                     break
                 return None
             continue
@@ -279,6 +286,9 @@ def _child_main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _die_with_parent()
+    # Ctrl+C in a terminal reaches the whole process group: the parent decides what it
+    # means (stop and keep what is proven, or abort) and tells the child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = threading.Event()
     if hasattr(signal, "SIGUSR1"):
         signal.signal(signal.SIGUSR1, lambda *_: stop.set())

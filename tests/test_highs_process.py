@@ -158,3 +158,39 @@ def test_the_child_ends_with_the_process_that_started_it(tmp_path):
     else:
         os.kill(child, 9)
         pytest.fail("the HiGHS child outlived its parent")
+
+
+def test_ctrl_c_is_the_parents_to_decide(monkeypatch):
+    """Ctrl+C reaches the whole process group: the child ignores it and goes on until the
+    parent asks it to stop (the CLI's first Ctrl+C keeps what is proven)."""
+    import os
+    import signal
+
+    from citydesk.optimization import highs_process
+
+    solve(_small(), SolveOptions(solver="highs"))
+    child = highs_process._workers.worker._child
+    os.kill(child.pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert child.poll() is None  # still there, and still answers
+    assert solve(_small(), SolveOptions(solver="highs")).objective == 3
+    assert highs_process._workers.worker._child.pid == child.pid
+
+
+def test_an_error_in_the_parent_ends_the_childs_job(monkeypatch):
+    """A second Ctrl+C (KeyboardInterrupt) or a failing progress report leaves no child
+    solving on: it is killed, and the next solve starts a new one."""
+    from citydesk.optimization import highs_process
+
+    _stalling(monkeypatch)
+    feedback = RecordingFeedback()
+
+    def fail(message: str) -> None:
+        raise KeyboardInterrupt
+
+    feedback.push_info = fail  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        solve(_knapsack(), SolveOptions(solver="highs", time_limit=None), feedback)
+    assert highs_process._workers.worker._child is None
+    monkeypatch.undo()
+    assert solve(_small(), SolveOptions(solver="highs")).objective == 3
