@@ -365,14 +365,29 @@ def augmecon2(
             _("Unexplored: {regions}.").format(regions=_regions(missed, constrained, g_lo, steps))
         )
     if not front.complete:
-        front.notes.append(
-            _(
-                "The front is incomplete: {proven} of {n} points proven optimal, {u} grid "
-                "points unexplored (the solver stopped without a solution). Give the solver "
-                "more time or use a coarser grid."
-            ).format(proven=front.proven_points, n=len(front.points), u=unexplored)
-        )
+        counts = {"proven": front.proven_points, "n": len(front.points), "u": unexplored}
+        front.notes.append(_incomplete(stopped).format(**counts))
     return front
+
+
+def _incomplete(stopped: str) -> str:
+    """Why a front is incomplete, as the walk ended: a Cancel was said to be the solver's
+    failing ("the solver stopped without a solution") when the user had stopped it."""
+    if stopped == "time limit":
+        return _(
+            "The front is incomplete: {proven} of {n} points proven optimal, {u} grid points"
+            " not reached in the time given. Give it more time or use a coarser grid."
+        )
+    if stopped:
+        return _(
+            "The front is incomplete: {proven} of {n} points proven optimal, {u} grid points"
+            " not reached before it was cancelled."
+        )
+    return _(
+        "The front is incomplete: {proven} of {n} points proven optimal, {u} grid "
+        "points unexplored (the solver stopped without a solution). Give the solver "
+        "more time or use a coarser grid."
+    )
 
 
 #: slabs of grid rows per worker (beyond the cheap slab below the payoff table)

@@ -197,6 +197,7 @@ def test_a_front_stopped_by_its_budget_keeps_what_it_proved(monkeypatch):
     assert capped.unexplored > 0
     assert any(note.startswith("Unexplored: f2 ") for note in capped.notes)
     assert any("Stopped by the time limit" in note for note in capped.notes)
+    assert any("not reached in the time given" in note for note in capped.notes)
 
 
 def test_a_cancelled_front_returns_its_points(monkeypatch):
@@ -217,6 +218,9 @@ def test_a_cancelled_front_returns_its_points(monkeypatch):
     assert front.stopped == "canceled" and not front.complete
     assert front.points and _values(front) <= _values(exact)
     assert any("Cancelled" in note for note in front.notes)
+    # the user stopped it: not "the solver stopped without a solution"
+    assert any("before it was cancelled" in note for note in front.notes)
+    assert not any("without a solution" in note for note in front.notes)
 
 
 def _brute_front(profits: np.ndarray, weights: np.ndarray, capacity: int) -> set[tuple]:
