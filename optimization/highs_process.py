@@ -11,8 +11,8 @@ code: a pickle of numbers over a pipe from its own parent), reports every better
 every few seconds, its nodes and bound, and at the deadline or a Cancel it is asked to stop
 (SIGUSR1, which sets HiGHS's own interrupt). A child still running :data:`KILL_AFTER_S`
 later is killed, and the best plan it reported is the result, with the last bound it
-reported. The cost is a process start and one copy of the model: 0.2 s and a few MB for the
-models CityDesk builds (measured in docs/OPTIMIZATION.md).
+reported. The cost is one process start per solving thread (the child is kept between
+solves) and a copy of each model sent to it (measured in docs/OPTIMIZATION.md).
 
 Run as ``python -m citydesk.optimization.highs_process`` it is that child.
 """
@@ -190,9 +190,6 @@ class HighsWorker:
             self._errors.close()
             self._errors = None
         return text
-
-    def close(self) -> None:
-        self._stop()
 
 
 def _end(child: subprocess.Popen) -> None:

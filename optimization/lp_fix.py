@@ -98,7 +98,6 @@ class PersistentLp:
         self._is_open = self._open_mask()
         self._sign = -1.0
         self._constant = 0.0
-        self._deadline: float | None = None  # the current solve's (see _hard_stop)
         self.feedback = feedback or NullFeedback()
         self._listen(self.model)
 
@@ -240,7 +239,6 @@ class PersistentLp:
         ``retry_cold``: an LP the warm basis cannot decide is solved once more from scratch;
         a caller with a cheaper way to settle the point (:meth:`ceiling`) turns it off."""
         started = time.perf_counter()
-        self._deadline = deadline
         # the LP re-solves count against the deadline too (a cold retry after numerical
         # trouble took 29 s at the least-conflict end and overran a 300 s front by 21 s);
         # HiGHS's clock runs on over every solve of the same object, so the limit is its
@@ -254,7 +252,9 @@ class PersistentLp:
             left = max(0.05, deadline - time.perf_counter())
             return left if time_limit is None else min(time_limit, left)
 
-        result = self._solve_once(target_gap / 2, marginal, limit(), retry_cold=retry_cold)
+        result = self._solve_once(
+            target_gap / 2, marginal, limit(), deadline=deadline, retry_cold=retry_cold
+        )
         check_canceled(self.feedback)
         last = result
         n_open = int(np.count_nonzero(self._is_open))
@@ -267,7 +267,7 @@ class PersistentLp:
             if result.needed > 4 * most_marginal and not self._quick(last, limit()):
                 # no MIP in reach would prove the LP's bound, so the point needs plans:
                 # other neighbourhoods of the plan find them faster than larger MIPs
-                result = self._improve(result, target_gap, limit)
+                result = self._improve(result, target_gap, limit, deadline)
                 break
             if marginal < most_marginal or self._quick(last, limit()):
                 marginal *= 2
@@ -279,7 +279,7 @@ class PersistentLp:
                 break
             start = None if result.outcome.objective is None else result.values
             mip_limit = limit()
-            last = self._solve_once(target_gap / 2, marginal, mip_limit, start)
+            last = self._solve_once(target_gap / 2, marginal, mip_limit, start, deadline)
             check_canceled(self.feedback)
             before, result = result.outcome.objective, _better(result, last)
             if _stalled(last, mip_limit, before):
@@ -293,7 +293,9 @@ class PersistentLp:
             result.needed,
         )
 
-    def _improve(self, result: GroupFixResult, target_gap: float, limit) -> GroupFixResult:
+    def _improve(
+        self, result: GroupFixResult, target_gap: float, limit, deadline: float | None = None
+    ) -> GroupFixResult:
         """Large-neighbourhood search from the plan: each round holds every group at the
         plan's use but a window of the point's LP's cheapest switches (ranked two ways, see
         :meth:`_coupling_switch`), their linked groups, and the groups where the plan and
@@ -340,6 +342,7 @@ class PersistentLp:
                 None if mip_limit is None else mip_limit / 2,
                 plan,
                 rins=False,
+                deadline=deadline,
             )
             check_canceled(self.feedback)
             if values is not None and objective > best + 1e-9 * max(1.0, abs(best)):
@@ -390,10 +393,12 @@ class PersistentLp:
         marginal: int,
         time_limit: float | None,
         start: np.ndarray | None = None,
+        deadline: float | None = None,
         retry_cold: bool = True,
     ) -> GroupFixResult:
         """The LP, then one MIP over ``marginal`` groups; ``start`` is a plan of a smaller
-        MIP over the same LP, handed to HiGHS as its first incumbent."""
+        MIP over the same LP, handed to HiGHS as its first incumbent; ``deadline`` is the
+        run's (:meth:`_restricted_mip`)."""
         started = time.perf_counter()
         self.model.run()
         check_canceled(self.feedback)
@@ -423,7 +428,7 @@ class PersistentLp:
         values, objective, needed = lp, bound, 0
         if free_groups.size or self._fractional(lp).any():
             values, objective, mip_bound = self._restricted_mip(
-                lp, free_groups, mip_gap, time_limit, start
+                lp, free_groups, mip_gap, time_limit, start, deadline=deadline
             )
             if values is not None:
                 # reduced-cost fixing with the plan as the level: when no held group could
@@ -504,10 +509,14 @@ class PersistentLp:
         """Each column's group, -1 for forbidden columns: they cannot be switched to."""
         return np.where(self._forbidden, -1, self.group)
 
-    def _restricted_mip(self, lp, free_groups, mip_gap, time_limit, start=None, rins=True):
+    def _restricted_mip(
+        self, lp, free_groups, mip_gap, time_limit, start=None, rins=True, deadline=None
+    ):
         """The MIP with every group but ``free_groups`` held at its use in ``lp``, in the
         HiGHS child process (:mod:`.highs_process`): (plan, objective, bound), or (None,
         nan, -inf) when it is infeasible and (None, nan, nan) when it found no plan.
+        The child is stopped from outside at the run's ``deadline``, or a little past
+        ``time_limit`` without one (HiGHS keeps that limit itself wherever it looks).
 
         With continuous columns in the model (a neighbour penalty's corrections, a coverage
         share), the plan's are put at their best for its binaries by one LP (the child's
@@ -537,7 +546,7 @@ class PersistentLp:
             arrays,
             options,
             first,
-            self._hard_stop(time_limit),
+            deadline if deadline is not None else _past(time_limit),
             self.feedback.is_canceled,
             polish=not self.binary.all(),
         )
@@ -548,14 +557,13 @@ class PersistentLp:
         bound = float("nan") if run.bound is None else -run.bound + self._constant
         return run.values, -run.objective + self._constant, bound
 
-    def _hard_stop(self, time_limit: float | None) -> float | None:
-        """When a MIP's child is stopped from outside: at the run's deadline, or a little
-        past the MIP's own limit (which HiGHS keeps itself wherever it looks at the clock)."""
-        if self._deadline is not None:
-            return self._deadline
-        if time_limit is None:
-            return None
-        return time.perf_counter() + time_limit + max(1.0, 0.1 * time_limit)
+
+def _past(time_limit: float | None) -> float | None:
+    """A moment a little past a MIP's own limit from now (the limit's 10 %, at least 1 s),
+    when its child is stopped from outside; None without a limit."""
+    if time_limit is None:
+        return None
+    return time.perf_counter() + time_limit + max(1.0, 0.1 * time_limit)
 
 
 def _better(result: GroupFixResult, other: GroupFixResult) -> GroupFixResult:

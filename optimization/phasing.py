@@ -93,6 +93,7 @@ class PhasingResult:
     period: np.ndarray  # per parcel: 1..T, or 0 when deferred past the horizon
     infrastructure_period: dict[str, int]  # item name -> period (0: not built)
     by_period: pd.DataFrame  # per period: spending, and each target's cumulative amount
+    notes: list[str] = field(default_factory=list)  # what the reader of the schedule must know
 
 
 def phasing_from_plan(
@@ -229,7 +230,14 @@ def solve_phasing(
         for (k, t), var in z.items():
             if (var.varValue or 0) > 0.5:
                 built[problem.infrastructure[k].name] = t + 1
-    return PhasingResult(outcome, period, built, phasing_table(problem, period, built))
+    notes = []
+    if problem.value_name != "economic":
+        notes.append(
+            _("the schedule brings forward the plan's {value} objective (no land values)").format(
+                value=problem.value_name
+            )
+        )
+    return PhasingResult(outcome, period, built, phasing_table(problem, period, built), notes)
 
 
 def phasing_table(problem: PhasingProblem, period: np.ndarray, built: Mapping[str, int]):

@@ -629,6 +629,7 @@ def run_scenario(
     phasing = None
     if scenario.phasing.periods and problem is not None:
         phasing = _phase(scenario, problem, plan[candidates], options, feedback)
+        problems += phasing.notes
     state = plan_state(inputs, scenario, plan, feedback, problems)
     if suit is not None:
         state["suitability"] = suit["suitability"].to_numpy()

@@ -122,6 +122,7 @@ def test_a_city_without_land_values_gets_a_schedule():
     assert problem.value_name == "social"
     result = solve_phasing(problem)
     assert (result.period == 1).all()  # money enough: all at once, as early as possible
+    assert any("social" in note for note in result.notes)  # said where it is read
 
 
 def test_a_change_of_negative_value_is_still_made():

@@ -446,12 +446,8 @@ def cmd_phasing(args: argparse.Namespace) -> int:
     with TqdmFeedback(_("phasing")) as fb:
         result = solve_phasing(problem, solve_options(args).left_after(started), fb)
     print(result.outcome.describe())
-    if problem.value_name != "economic":
-        print(
-            _("the schedule brings forward the plan's {value} objective (no land values)").format(
-                value=problem.value_name
-            )
-        )
+    for note in result.notes:
+        print(note)
     print(result.by_period.to_string(index=False))
     changed = plan != 0
     frame = plan_layer[changed].copy()
