@@ -66,6 +66,12 @@ def model_arrays(model: Any) -> dict[str, Any]:
     """The model a ``highspy.Highs`` holds, as plain arrays the child can rebuild it from."""
     lp = model.getLp()
     matrix = lp.a_matrix_
+    # a model without integer columns has an empty list here, which passModel refuses (a
+    # "kError" that left the child's HiGHS empty: every LP through solve() came back with no
+    # solution, and the land-use weights lost their normalisation); it gets zeros instead
+    integrality = np.zeros(int(lp.num_col_), dtype=np.int32)
+    if len(lp.integrality_):
+        integrality[:] = [int(t) for t in lp.integrality_]
     return {
         "num_col": int(lp.num_col_),
         "num_row": int(lp.num_row_),
@@ -80,7 +86,7 @@ def model_arrays(model: Any) -> dict[str, Any]:
         "a_start": np.asarray(matrix.start_, dtype=np.int32),
         "a_index": np.asarray(matrix.index_, dtype=np.int32),
         "a_value": np.asarray(matrix.value_, dtype=np.float64),
-        "integrality": np.asarray([int(t) for t in lp.integrality_], dtype=np.int32),
+        "integrality": integrality,
     }
 
 
@@ -327,11 +333,13 @@ def _solve_job(highspy, job: dict, stop: threading.Event, send, parent: int) -> 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     m = job["model"]
-    h.passModel(
+    passed = h.passModel(
         m["num_col"], m["num_row"], len(m["a_value"]), m["a_format"], m["sense"], m["offset"],
         m["col_cost"], m["col_lower"], m["col_upper"], m["row_lower"], m["row_upper"],
         m["a_start"], m["a_index"], m["a_value"], m["integrality"],
     )  # fmt: skip
+    if passed == highspy.HighsStatus.kError:  # a model HiGHS cannot hold is our mistake:
+        raise RuntimeError("HiGHS refused the model")  # the parent raises with this line
     for key, value in job["options"].items():
         h.setOptionValue(key, value)
     if job["start"] is not None:

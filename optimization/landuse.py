@@ -573,8 +573,10 @@ def objective_ranges(
 ) -> dict[str, float]:
     """max - min of each objective over the LP relaxation of the model (targets, budget and
     caps included): the scale that makes weights comparable. Two LP solves per objective;
-    an objective that cannot vary gets scale 1."""
-    from .solve import solve
+    an objective that cannot vary gets scale 1. An LP that ends without a solution (the
+    time limit, a solver failure) is an error: scale 1 in its place would weigh the
+    objective in its own units, a plan the planner did not ask for."""
+    from .solve import SolveStatus, solve
 
     model = build_landuse_model(inputs, relaxed=True)
     scales = {}
@@ -586,8 +588,17 @@ def objective_ranges(
         for sense in (1, -1):
             model.problem.setObjective(sense * o.expression)
             outcome = solve(model.problem, options)
-            if not outcome.status.has_solution:
-                break
+            if outcome.status is not SolveStatus.NO_SOLUTION and not outcome.status.has_solution:
+                break  # infeasible or canceled: the plan's own solve says so, and explains
+            if outcome.status is SolveStatus.NO_SOLUTION:
+                raise CityDeskError(
+                    _(
+                        "The range of the objective '{name}', which makes the weights"
+                        " comparable, was not found: {why}."
+                    ).format(name=o.name, why=outcome.describe()),
+                    _("Give it more time (--time-limit), or try the other solver (--solver)."),
+                    gui_fix=_("Give it more time, or try the other solver."),
+                )
             ends.append(pulp.value(o.expression) or 0.0)
         spread = abs(ends[0] - ends[1]) if len(ends) == 2 else 0.0
         scales[o.name] = spread if spread > 1e-9 else 1.0

@@ -194,3 +194,38 @@ def test_an_error_in_the_parent_ends_the_childs_job(monkeypatch):
     assert highs_process._workers.worker._child is None
     monkeypatch.undo()
     assert solve(_small(), SolveOptions(solver="highs")).objective == 3
+
+
+def test_a_model_without_integer_columns_is_solved_in_the_child():
+    """An LP through solve() (the land-use objective ranges): the child passed HiGHS an empty
+    integrality list, which HiGHS refused for larger models (small ones happened to pass),
+    and the child then solved an empty model: 'no solution', and the demo's weights lost
+    their normalisation with --solver highs."""
+    n = 5_000
+    xs = [pulp.LpVariable(f"x{k}", 0, 1) for k in range(n)]
+    problem = pulp.LpProblem("lp", pulp.LpMaximize)
+    problem += pulp.lpSum((1 + k % 7) * x for k, x in enumerate(xs))
+    problem += pulp.lpSum(xs) <= n / 2, "half"
+    for k in range(0, n - 1, 2):
+        problem += xs[k] + xs[k + 1] <= 1, f"pair_{k}"
+    outcome = solve(problem, SolveOptions(solver="highs"))
+    assert outcome.status is SolveStatus.OPTIMAL
+    best = sum(max(1 + k % 7, 1 + (k + 1) % 7) for k in range(0, n - 1, 2))
+    assert outcome.objective == pytest.approx(best)
+
+
+def test_a_model_highs_refuses_is_an_error_not_an_empty_answer():
+    import numpy as np
+
+    from citydesk.optimization.highs_process import HighsChildError
+
+    arrays = {
+        "num_col": 2, "num_row": 1, "a_format": 1, "sense": 1, "offset": 0.0,
+        "col_cost": np.ones(2), "col_lower": np.zeros(2), "col_upper": np.ones(2),
+        "row_lower": np.zeros(1), "row_upper": np.ones(1),
+        "a_start": np.array([0, 1, 2], dtype=np.int32),
+        "a_index": np.array([0, 5], dtype=np.int32),  # row 5 of a model with one row
+        "a_value": np.ones(2), "integrality": np.zeros(2, dtype=np.int32),
+    }  # fmt: skip
+    with pytest.raises(HighsChildError, match="HiGHS refused the model"):
+        run_in_child(arrays, {})
