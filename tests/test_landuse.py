@@ -14,12 +14,13 @@ from citydesk.optimization.landuse import (
     LandUseProblem,
     build_landuse_model,
     compatibility_penalty,
+    objective_ranges,
     plan_totals,
     solve_landuse,
 )
 from citydesk.optimization.landuse_infeasibility import explain_infeasibility
 from citydesk.optimization.pareto import augmecon2
-from citydesk.optimization.solve import SolveStatus
+from citydesk.optimization.solve import SolveOptions, SolveOutcome, SolveStatus
 
 USES = ("keep", "housing_low", "housing_high", "park")
 
@@ -115,6 +116,21 @@ def test_infeasible_targets_are_explained_with_numbers_and_causes():
     assert {"max_changed", "protected", "zoning"} <= set(shortfall.limited_by)
     assert f"at most {most:,.0f} are possible" in err.value.message
     assert "housing target 10,000 units" in err.value.message
+
+
+def test_one_target_is_explained_without_the_elastic_model():
+    """One target short: its most possible is the answer (the elastic step is skipped), the
+    same figure and causes as when a second, easy target sends it through the elastic step."""
+    alone = explain_infeasibility(small(0, targets={"housing": 10_000.0}, budget=None))
+    (shortfall,) = alone
+    assert shortfall.reached == shortfall.most_possible < 10_000
+    with_easy = explain_infeasibility(
+        small(0, targets={"housing": 10_000.0, "park_area": 1e-3}, budget=None)
+    )
+    (elastic,) = with_easy
+    assert elastic.most_possible == pytest.approx(shortfall.most_possible)
+    assert elastic.limited_by == shortfall.limited_by
+    assert "housing target 10,000 units; at most" in shortfall.describe()
 
 
 def test_conflicting_targets_name_the_compromise():
@@ -456,3 +472,26 @@ def test_a_marginal_parcel_plan_within_the_asked_gap_is_the_answer(monkeypatch):
     assert outcome.gap == pytest.approx(0.0005) and plan is not None
     with pytest.raises(AssertionError, match="the full MIP ran"):  # gap 0 asks for a proof
         solve_landuse(small(2), {"economic": 1.0}, SolveOptions(mip_gap=0.0))
+
+
+def test_objective_ranges_are_the_same_with_either_solver():
+    """The weights' scales are LP solves: with HiGHS they came back empty (the child's model
+    was refused, session 33) and every scale was silently 1."""
+    inputs = small(0)
+    names = ["economic", "social"]
+    cbc = objective_ranges(inputs, names, SolveOptions(solver="cbc"))
+    highs = objective_ranges(inputs, names, SolveOptions(solver="highs"))
+    assert all(cbc[n] > 1.0 for n in names)
+    assert highs == pytest.approx(cbc, rel=1e-6)
+
+
+def test_a_range_the_solver_did_not_find_is_an_error_not_scale_one(monkeypatch):
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.optimization import solve as solve_module
+
+    def no_time(problem, options=None, *args, **kwargs):
+        return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 0.0, "cbc")
+
+    monkeypatch.setattr(solve_module, "solve", no_time)
+    with pytest.raises(CityDeskError, match="range of the objective 'economic'"):
+        objective_ranges(small(0), ["economic", "social"], SolveOptions(solver="cbc"))
