@@ -96,7 +96,7 @@ def test_a_front_with_neighbour_conflicts_from_the_optimize_menu(qtbot, tmp_path
     offered = [dialog.pair.itemData(i) for i in range(dialog.pair.count())]
     dialog.pair.setCurrentIndex(offered.index(("economic", "social", "compatibility")))
     dialog.points.setValue(4)
-    spec = replace(dialog.spec(), options=SolveOptions(time_limit=120))
+    spec = replace(dialog.spec(), options=SolveOptions(time_limit=80))
     assert spec.objectives == ("economic", "social", "compatibility")
     dialog.close()
 
@@ -113,3 +113,22 @@ def test_a_front_with_neighbour_conflicts_from_the_optimize_menu(qtbot, tmp_path
     assert all(note in view.summary.text() for note in run.front.notes)  # gaps, time, data
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
     _shot(window, "front_conflicts.png")
+
+
+def test_a_front_without_plans_is_shown_with_what_to_do(qtbot, tmp_path):
+    """The time limit can end a front before any plan (a short budget on a large city): the
+    view says so with the front's notes instead of failing on the empty table."""
+    import pandas as pd
+    from test_limit_counts_reading import _empty_front
+
+    from citydesk.planning.landuse_front import FrontRun
+    from citydesk.workbench.gui.optimize.front_view import FrontView
+
+    view = FrontView(FrontRun(_empty_front(40.0), {}, pd.DataFrame([]), None))
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    assert view.model.rowCount() == 0
+    assert view.summary.text().startswith("No plan in 40 s: give the front more time.")
+    assert "The time limit ended the front after 1 of 4 grid points." in view.summary.text()
+    view.grab().save(str(tmp_path / "front_empty.png"))

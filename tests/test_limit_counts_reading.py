@@ -81,3 +81,36 @@ def test_each_solve_within_a_budget_gets_only_what_is_left(monkeypatch):
     assert len(seen) >= 3 and all(limit is not None and limit <= 30 for limit in seen)
     # the payoff table's solves too: each gets what is left, not the budget again
     assert all(later < earlier for earlier, later in itertools.pairwise(seen))
+
+
+def _empty_front(seconds: float):
+    import numpy as np
+
+    from citydesk.optimization.pareto import ParetoFront
+
+    note = "The time limit ended the front after 1 of 4 grid points."
+    return ParetoFront(
+        ("economic", "social"),
+        ("max", "max"),
+        [],
+        np.zeros((2, 2)),
+        seconds=seconds,
+        notes=[note],
+        unexplored=4,
+        stopped="time limit",
+    )
+
+
+def test_a_front_the_time_limit_ended_before_any_plan_says_so(demo_copy, monkeypatch, capsys):
+    """A short budget on a large city can end the front before its first grid point has a
+    plan (40 s on the 13k Cambridge parcels with neighbour conflicts): the command says that
+    no plan was found and what to do, and exits 1; the workbench's view showed a traceback
+    (tests/test_gui_optimize.py)."""
+    from citydesk.planning import landuse_front
+
+    monkeypatch.setattr(landuse_front, "epsilon_front", lambda *a, **k: _empty_front(40.0))
+    code = main(["optimize", "landuse", str(demo_copy), "--objectives", "economic,social"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "No plan in 40 s: give the front more time (--time-limit)." in out
+    assert "The time limit ended the front after 1 of 4 grid points." in out

@@ -388,6 +388,12 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                 + conflicts
             )
         if front is not None:
+            if not rows:
+                print(
+                    _("No plan in {s:.0f} s: give the front more time (--time-limit).").format(
+                        s=front.seconds
+                    )
+                )
             for note in front.notes:
                 print("  " + note)
         if layer_id:

@@ -22,7 +22,8 @@ class FrontView(QWidget):
         self.canvas.setFixedHeight(int(figure.get_figheight() * figure.dpi))
         layout.addWidget(self.canvas)
         table = run.table.copy()
-        table["gap"] = ["-" if g is None or g != g else f"{g:.3%}" for g in table["gap"]]
+        if "gap" in table:  # a front the time limit ended before any plan has no columns
+            table["gap"] = ["-" if g is None or g != g else f"{g:.3%}" for g in table["gap"]]
         self.model = FrameModel(table)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -31,12 +32,16 @@ class FrontView(QWidget):
         within = sum(
             1 for p in run.front.points if p.outcome.gap is not None and p.outcome.gap <= 0.001
         )
-        self.summary = QLabel(
+        headline = (
             tr(
                 "{n} plans in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column"
                 " per plan"
             ).format(n=len(run.front.points), s=run.front.seconds, k=within, layer=run.layer_id)
-            + "".join("\n" + note for note in run.front.notes)  # what is missing or unproven
+            if run.front.points
+            else tr("No plan in {s:.0f} s: give the front more time.").format(s=run.front.seconds)
+        )
+        self.summary = QLabel(
+            headline + "".join("\n" + note for note in run.front.notes)  # what is missing
         )
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
