@@ -171,6 +171,28 @@ class PersistentLp:
             return None
         return self._lesson(self.model.getSolution())
 
+    def run_lp(self, deadline: float | None = None) -> str:
+        """Solve the LP as it stands (objective, rows, forbidden columns) by ``deadline``:
+        "optimal", "infeasible", or in words why it ended without an optimum."""
+        if deadline is not None:
+            left = max(0.0, deadline - time.perf_counter())
+            self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
+        self.model.run()
+        check_canceled(self.feedback)
+        status = self.model.getModelStatus()
+        known = self._highspy.HighsModelStatus
+        if status == known.kOptimal:
+            return "optimal"
+        if status == known.kInfeasible:
+            return "infeasible"
+        if status == known.kTimeLimit:
+            return _("stopped at the time limit")
+        return self.model.modelStatusToString(status)
+
+    def lp_value(self) -> float:
+        """The objective (as :meth:`maximise` was given it) at the last LP's solution."""
+        return self._objective(self.model)
+
     def ceiling(
         self, expression: pulp.LpAffineExpression, free_row: str, deadline: float | None = None
     ) -> float | None:

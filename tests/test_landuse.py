@@ -259,7 +259,6 @@ def test_a_budgeted_city_scale_front_says_what_it_left_out(monkeypatch):
 
 def test_a_mip_that_ran_out_of_time_for_nothing_stops_the_doubling():
     from citydesk.optimization.lp_fix import GroupFixResult, _stalled
-    from citydesk.optimization.solve import SolveOutcome
 
     def ran(seconds, objective):
         outcome = SolveOutcome(SolveStatus.FEASIBLE, objective, 110.0, seconds, "highs")
@@ -276,7 +275,6 @@ def test_points_that_miss_the_gap_target_are_named(monkeypatch):
     from citydesk.optimization.landuse import objectives_for
     from citydesk.optimization.lp_fix import GroupFixResult, PersistentLp
     from citydesk.optimization.pareto_large import epsilon_front
-    from citydesk.optimization.solve import SolveOutcome
 
     solve = PersistentLp.solve
 
@@ -405,7 +403,6 @@ def test_the_full_mip_that_finds_nothing_keeps_the_marginal_parcel_plan(monkeypa
     the run's deadline is not read back: seen on the nine Cambridges); the plan found
     first stands, with its gap, instead of "no plan"."""
     import citydesk.optimization.landuse as landuse
-    from citydesk.optimization.solve import SolveOutcome
 
     monkeypatch.setattr(landuse, "GROUP_FIX_PARCELS", 2)
     original = landuse._group_fix_plan
@@ -430,7 +427,7 @@ def test_with_highs_a_large_model_takes_the_marginal_parcel_plan(monkeypatch):
     """HiGHS on the full model of nine Cambridges ran minutes past its limit in a root-node
     heuristic no clock reaches: with HiGHS the marginal-parcel plan is the answer."""
     import citydesk.optimization.landuse as landuse
-    from citydesk.optimization.solve import SolveOptions, SolveOutcome
+    from citydesk.optimization.solve import SolveOptions
 
     monkeypatch.setattr(landuse, "GROUP_FIX_PARCELS", 2)
     original = landuse._group_fix_plan
@@ -453,7 +450,7 @@ def test_a_marginal_parcel_plan_within_the_asked_gap_is_the_answer(monkeypatch):
     """--gap 0.001 on a large model: a marginal-parcel plan proven within 0.1 % ends the
     solve (the nine Cambridges' full MIP spent 460 s finding nothing better)."""
     import citydesk.optimization.landuse as landuse
-    from citydesk.optimization.solve import SolveOptions, SolveOutcome
+    from citydesk.optimization.solve import SolveOptions
 
     monkeypatch.setattr(landuse, "GROUP_FIX_PARCELS", 2)
     original = landuse._group_fix_plan
@@ -474,24 +471,34 @@ def test_a_marginal_parcel_plan_within_the_asked_gap_is_the_answer(monkeypatch):
         solve_landuse(small(2), {"economic": 1.0}, SolveOptions(mip_gap=0.0))
 
 
-def test_objective_ranges_are_the_same_with_either_solver():
-    """The weights' scales are LP solves: with HiGHS they came back empty (the child's model
-    was refused, session 33) and every scale was silently 1."""
+def test_objective_ranges_are_the_lp_optima_of_each_objective():
+    """The weights' scales are max - min of each objective over the LP relaxation, found in
+    one HiGHS LP kept in process; checked against CBC on the relaxed model, one LP each."""
+    import pulp
+
+    from citydesk.optimization.solve import solve
+
     inputs = small(0)
     names = ["economic", "social"]
-    cbc = objective_ranges(inputs, names, SolveOptions(solver="cbc"))
-    highs = objective_ranges(inputs, names, SolveOptions(solver="highs"))
-    assert all(cbc[n] > 1.0 for n in names)
-    assert highs == pytest.approx(cbc, rel=1e-6)
+    scales = objective_ranges(inputs, names, SolveOptions(solver="cbc"))
+    relaxed = build_landuse_model(inputs, relaxed=True)
+    for name in names:
+        expression = relaxed.expressions[name]
+        ends = []
+        for sense in (1, -1):
+            relaxed.problem.sense = pulp.LpMaximize
+            relaxed.problem.setObjective(sense * expression)
+            assert solve(relaxed.problem, SolveOptions()).status is SolveStatus.OPTIMAL
+            ends.append(pulp.value(expression))
+        assert scales[name] == pytest.approx(abs(ends[0] - ends[1]), rel=1e-7)
+        assert scales[name] > 1.0
 
 
-def test_a_range_the_solver_did_not_find_is_an_error_not_scale_one(monkeypatch):
+def test_a_range_the_time_limit_stopped_is_an_error_not_scale_one():
+    import time
+
     from citydesk.layers.errors import CityDeskError
-    from citydesk.optimization import solve as solve_module
 
-    def no_time(problem, options=None, *args, **kwargs):
-        return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, 0.0, "cbc")
-
-    monkeypatch.setattr(solve_module, "solve", no_time)
+    gone = SolveOptions(deadline=time.perf_counter() - 1.0)
     with pytest.raises(CityDeskError, match="range of the objective 'economic'"):
-        objective_ranges(small(0), ["economic", "social"], SolveOptions(solver="cbc"))
+        objective_ranges(small(0), ["economic", "social"], gone)
