@@ -165,11 +165,6 @@ def test_check_in_project_names_missing_layers_and_fields(demo_copy):
         check_in_project(demo_copy, bad)
 
 
-#: the tests that share ``demo_runs`` run in one xdist worker (scripts/test.sh deals tests out
-#: with --dist loadgroup): spread over both, each ran the three scenarios (20 s apiece)
-ON_ONE_WORKER = pytest.mark.xdist_group("demo_runs")
-
-
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     """The three demo scenarios run once on a copy of the demo project (about 10 s)."""
@@ -192,7 +187,6 @@ def _city(result) -> pd.Series:
     return table[table["area"] == "city"].set_index("indicator")["value"]
 
 
-@ON_ONE_WORKER
 def test_baseline_describes_todays_city(demo_runs):
     _path, results, inputs = demo_runs
     base = results["baseline"]
@@ -214,7 +208,6 @@ def test_baseline_describes_todays_city(demo_runs):
     assert len(unassigned) < 200
 
 
-@ON_ONE_WORKER
 def test_allocations_meet_targets_and_caps(demo_runs):
     _path, results, _inputs = demo_runs
     for name, result in results.items():
@@ -244,7 +237,6 @@ def test_allocations_meet_targets_and_caps(demo_runs):
     assert balanced.suitability.attrs["ahp"].consistent
 
 
-@ON_ONE_WORKER
 def test_results_are_stored_and_compared(demo_runs):
     path, _results, _inputs = demo_runs
     stored = stored_indicators(path, ["baseline", "balanced"])
@@ -260,7 +252,6 @@ def test_results_are_stored_and_compared(demo_runs):
 
 
 @pytest.mark.slow
-@ON_ONE_WORKER
 def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     path, _results, _inputs = demo_runs
     assert (
@@ -343,7 +334,6 @@ def test_cli_run_json_and_errors(demo_copy, capsys):
     assert "no scenario 'nope'" in capsys.readouterr().err
 
 
-@ON_ONE_WORKER
 def test_pareto_plans_join_the_comparison(demo_runs):
     """A plan layer's columns (what 'optimize landuse' writes) are measured with the same
     indicators: the balanced scenario's own plan, re-read, gives its own figures."""
