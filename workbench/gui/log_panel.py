@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from PyQt5.QtCore import QObject, pyqtSignal
+from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QColor, QTextCharFormat
 from PyQt5.QtWidgets import (
     QComboBox,
@@ -35,28 +35,28 @@ class _Bridge(QObject):
 class _QtHandler(logging.Handler):
     def __init__(self, bridge: _Bridge) -> None:
         super().__init__(logging.DEBUG)
-        self.bridge: _Bridge | None = bridge
+        self.bridge = bridge
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        bridge = self.bridge  # logging holds self.lock around emit: see detach
-        if bridge is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the panel is gone (window closed)
-            bridge.record.emit(record.levelno, self.format(record))
-
-    def detach(self) -> None:
-        """Forget the bridge before Qt deletes it. Under the handler's lock, so a worker
-        thread's emit in flight (a project loading in the background logs) finishes first:
-        without it, a window closing while another opened segfaulted in emit (seen once in
-        the GUI tests, where one test's window is destroyed as the next one loads)."""
-        with self.lock:  # a Handler always has its lock
-            self.bridge = None
+        with contextlib.suppress(RuntimeError):  # the bridge is gone (interpreter exit)
+            self.bridge.record.emit(record.levelno, self.format(record))
 
 
-def _detach(logger: logging.Logger, handler: _QtHandler) -> None:
-    handler.detach()
-    logger.removeHandler(handler)
+_shared: list[_QtHandler] = []  # the one handler of this process, once a panel asked for it
+
+
+def shared_handler() -> _QtHandler:
+    """The process's one log handler and the bridge it emits on, made once and never
+    removed: each panel connects to the bridge, and Qt drops that connection when the panel
+    is deleted. A handler and bridge per panel, detached when the panel's ``destroyed``
+    fired, segfaulted twice in the GUI tests (a worker thread's line in flight as a window
+    closed, then the ``destroyed`` slot itself while the next window's project loaded)."""
+    if not _shared:
+        handler = _QtHandler(_Bridge())  # no parent: lives as long as the process
+        logging.getLogger(ROOT_LOGGER).addHandler(handler)
+        _shared.append(handler)
+    return _shared[0]
 
 
 class LogPanel(QWidget):
@@ -86,16 +86,13 @@ class LogPanel(QWidget):
         column.setContentsMargins(2, 2, 2, 2)
         column.addLayout(bar)
         column.addWidget(self.view)
-        self._bridge = _Bridge(self)
-        self._bridge.record.connect(self._append)
-        self.handler = _QtHandler(self._bridge)
+        self.handler = shared_handler()
+        self.handler.bridge.record.connect(self._append)
         logger = logging.getLogger(ROOT_LOGGER)
-        logger.addHandler(self.handler)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
             logger.setLevel(logging.INFO)
-        handler = self.handler  # not self: the wrapper is half gone when destroyed fires
-        self.destroyed.connect(lambda *_: _detach(logger, handler))
 
+    @pyqtSlot(int, str)  # a slot of the panel itself: its connection dies with it
     def _append(self, level: int, text: str) -> None:
         if level < int(self.level.currentData()):
             return
