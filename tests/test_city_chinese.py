@@ -113,6 +113,9 @@ def test_a_szcg_case_list_is_drafted_placed_in_cgcs2000_and_imported(city, tmp_p
     from citydesk.layers.project_store import read_project_layer
 
     project = shutil.copy(city[0], tmp_path / "chengdu.gpkg")  # the fixture stays as it is
+    # its own profile (the proposal): the test before stores one in the fixture's project,
+    # but it may have run in the other test worker
+    assert cli("city", "set", project, city[1]) == 0
     parcels = read_project_layer(project, "di_kuai")
     x0, y0, x1, y1 = parcels.to_crs(4544).total_bounds
     xs, ys = [x0 + (x1 - x0) * f for f in (0.3, 0.6)], [y0 + (y1 - y0) * f for f in (0.4, 0.7)]

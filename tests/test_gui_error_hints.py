@@ -25,12 +25,12 @@ def _string(node: ast.AST) -> str | None:
     return None
 
 
-def _hints_without_gui_words():
+def _hints_without_gui_words(root: Path = ROOT):
     """(file:line, hint) for every error raised with a fix naming a CLI flag or command
     and no ``gui_fix``; validation issues (``Issue(code, severity, message, fix)``) too."""
     missing = []
     for folder in DOMAIN:
-        for path in sorted((ROOT / folder).rglob("*.py")):
+        for path in sorted((root / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
@@ -47,7 +47,7 @@ def _hints_without_gui_words():
                 text = _string(fix) if fix is not None else None
                 has_gui = any(k.arg == "gui_fix" for k in node.keywords)
                 if text and CLI_WORDS.search(text) and not has_gui:
-                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text}")
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
     return missing
 
 
@@ -57,24 +57,24 @@ def test_every_hint_naming_a_cli_flag_has_the_workbench_words():
 
 
 def test_the_scan_finds_a_flag_hint_without_gui_words(tmp_path, monkeypatch):
-    """The scan above can fail: a planted hint with a flag and no gui_fix is reported."""
-    planted = ROOT / "layers" / "_planted_hint_for_test.py"
+    """The scan above can fail: a planted hint with a flag and no gui_fix is reported. It is
+    planted in a folder of its own: planted in the source tree, the scan running at the same
+    moment in the other test worker found it."""
+    planted = tmp_path / "layers" / "_planted_hint_for_test.py"
+    planted.parent.mkdir()
     planted.write_text(
         "from citydesk.layers.errors import CityDeskError\n"
         'def f():\n    raise CityDeskError("x", "give --cell-size")\n',
         encoding="utf-8",
     )
-    try:
-        assert any("_planted_hint_for_test" in m for m in _hints_without_gui_words())
-    finally:
-        planted.unlink()
+    assert any("_planted_hint_for_test" in m for m in _hints_without_gui_words(tmp_path))
 
 
-def test_the_same_error_advises_the_flag_on_the_cli_and_the_menu_in_the_gui():
+def test_the_same_error_advises_the_flag_on_the_cli_and_the_menu_in_the_gui(tmp_path):
     from citydesk.layers.errors import use_front_end
     from citydesk.layers.readers.csv_points import read_csv_points
 
-    path = ROOT / "tests" / "data" / "_no_coordinates.csv"
+    path = tmp_path / "_no_coordinates.csv"
     path.write_text("name,easting_m,northing_m\na,1,2\n", encoding="utf-8")
     try:
         from citydesk.layers.errors import NeedsReadOptions
@@ -87,4 +87,3 @@ def test_the_same_error_advises_the_flag_on_the_cli_and_the_menu_in_the_gui():
         assert "Add layer with options" in caught.value.message
     finally:
         use_front_end("cli")
-        path.unlink()
