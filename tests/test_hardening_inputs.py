@@ -43,6 +43,8 @@ def test_toml_refuses_nan_and_inf(housing, persons):
         ["optimize", "landuse", "p.gpkg", "--housing", "inf"],
         ["dispatch", "duplicates", "X", "--project", "p.gpkg", "--radius", "0"],
         ["city", "due", "p.gpkg", "--at", "2026-01-05 09:00", "--limit", "nan"],
+        ["optimize", "landuse", "p.gpkg", "--weights", "economic=nan"],
+        ["optimize", "landuse", "p.gpkg", "--max-changed", "-5"],
     ],
 )
 def test_cli_numbers_must_be_finite_and_sensible(args, capsys):
@@ -51,6 +53,29 @@ def test_cli_numbers_must_be_finite_and_sensible(args, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "finite" in err or "greater than 0" in err or "negative" in err
+
+
+@pytest.mark.parametrize(
+    ("weights", "said"),
+    [
+        ("economic=abc", "'abc' is not a number"),
+        ("=1", "'=1' names no objective: write name=weight"),
+        ("economic=1,economic=2", "the objective 'economic' is weighted twice"),
+    ],
+)
+def test_land_use_weights_are_read_or_refused_in_one_line(weights, said, capsys):
+    """``--weights economic=abc`` and ``economic=nan`` were internal errors."""
+    with pytest.raises(SystemExit) as stop:
+        main(["optimize", "landuse", "p.gpkg", "--weights", weights])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()[-1]) < 200
+
+
+def test_a_weight_without_a_value_weighs_one():
+    from citydesk.workbench.cli.arg_types import weights
+
+    assert weights("economic, social=1000") == {"economic": 1.0, "social": 1000.0}
 
 
 def test_a_case_is_not_merged_into_itself(demo_copy, capsys):

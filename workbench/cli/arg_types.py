@@ -36,3 +36,35 @@ def positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(_("'{v}' must be greater than 0").format(v=text))
     return value
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more (``--max-changed -5`` was read and made every plan
+    infeasible, with "no target could be named")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("'{v}' is not a whole number").format(v=text)) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("'{v}' must not be negative").format(v=text))
+    return value
+
+
+def weights(text: str) -> dict[str, float]:
+    """``name=weight,...`` (a name alone weighs 1), each weight a finite number: ``abc`` and
+    ``nan`` were internal errors."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = (s.strip() for s in part.partition("="))
+        if not name:
+            raise argparse.ArgumentTypeError(
+                _("'{part}' names no objective: write name=weight, e.g. economic=1").format(
+                    part=part
+                )
+            )
+        if name in out:
+            raise argparse.ArgumentTypeError(
+                _("the objective '{name}' is weighted twice").format(name=name)
+            )
+        out[name] = _number(value) if sep else 1.0
+    return out

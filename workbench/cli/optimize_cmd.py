@@ -14,7 +14,7 @@ from pathlib import Path
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 
-from .arg_types import non_negative, positive
+from .arg_types import count, non_negative, positive, weights
 from .progress import TqdmFeedback, stop_on_interrupt
 
 SITING_MODELS = {
@@ -84,7 +84,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     landuse.add_argument("--points", type=int, default=10, help=_("grid points of the front (10)"))
     landuse.add_argument(
-        "--weights", help=_("one weighted plan instead of a front, e.g. economic=1,social=1000")
+        "--weights",
+        type=weights,
+        help=_("one weighted plan instead of a front, e.g. economic=1,social=1000"),
+    )
+    landuse.add_argument(
+        "--normalise",
+        action="store_true",
+        help=_(
+            "with --weights: divide each objective by its range first, as scenarios do, so"
+            " weight 1 each means equal importance"
+        ),
     )
     landuse.add_argument(
         "--exact",
@@ -134,7 +144,7 @@ def _landuse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--budget", type=positive, help=_("public and infrastructure budget (city's currency)")
     )
-    p.add_argument("--max-changed", type=int, help=_("most parcels that may change"))
+    p.add_argument("--max-changed", type=count, help=_("most parcels that may change"))
 
 
 def _targets(args: argparse.Namespace) -> dict[str, float]:
@@ -334,6 +344,11 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                     ),
                     _("Choose from: {names}.").format(names=", ".join(OBJECTIVES)),
                 )
+            if args.normalise:
+                raise CityDeskError(  # refused, not ignored
+                    _("--normalise weighs a plan's objectives; a front has no weights."),
+                    _("Give --weights with it, or leave it out."),
+                )
             if not args.exact and args.solver == "cbc":
                 raise CityDeskError(  # refused, not ignored (issue 25)
                     _(
@@ -408,12 +423,8 @@ def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
 
     started = time.perf_counter()  # the limit counts reading and building too (issue 25)
     inputs = _landuse_inputs(args, project)
-    weights = {}
-    for part in args.weights.split(","):
-        name, _sep, value = part.partition("=")
-        weights[name.strip()] = float(value or 1)
     options = solve_options(args).left_after(started)
-    outcome, plan = solve_landuse(inputs, weights, options, feedback)
+    outcome, plan = solve_landuse(inputs, args.weights, options, feedback, normalise=args.normalise)
     if plan is None:
         return [], None
     row = {"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap}
