@@ -595,9 +595,7 @@ def objective_ranges(
     if not varying:
         return scales
     engine = PersistentLp(model.problem, model.groups(), feedback)
-    deadline = options.deadline
-    if deadline is None and options.time_limit is not None:
-        deadline = time.perf_counter() + options.time_limit
+    deadline = options.ends_at()
     for o in varying:
         values = []
         for sense in (1, -1):

@@ -171,12 +171,22 @@ class PersistentLp:
             return None
         return self._lesson(self.model.getSolution())
 
+    def _limit_to(
+        self, deadline: float | None, least: float = 0.05, now: float | None = None
+    ) -> None:
+        """HiGHS's time limit for the next run: what is left before ``deadline`` (at least
+        ``least``) from ``now`` (read when not given), none without one. HiGHS's clock runs
+        on over every solve of the same object, so the limit is its run time so far plus
+        what is left."""
+        left = self._highspy.kHighsInf
+        if deadline is not None:
+            left = max(least, deadline - (time.perf_counter() if now is None else now))
+        self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
+
     def run_lp(self, deadline: float | None = None) -> str:
         """Solve the LP as it stands (objective, rows, forbidden columns) by ``deadline``:
         "optimal", "infeasible", or in words why it ended without an optimum."""
-        if deadline is not None:
-            left = max(0.0, deadline - time.perf_counter())
-            self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
+        self._limit_to(deadline, least=0.0)  # a deadline already gone stops it at once
         self.model.run()
         check_canceled(self.feedback)
         status = self.model.getModelStatus()
@@ -208,16 +218,14 @@ class PersistentLp:
         lp = self.model.getLp()
         lower, upper = lp.row_lower_[row], lp.row_upper_[row]
         cost, constant = np.asarray(lp.col_cost_).copy(), self._constant
-        if deadline is not None:
-            left = max(0.05, deadline - time.perf_counter())
-            self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
         try:
             self.model.changeRowBounds(row, -self._highspy.kHighsInf, upper)
             self.maximise(expression)
+            self._limit_to(deadline)
             self.model.run()
             check_canceled(self.feedback)
             optimal = self.model.getModelStatus() == self._highspy.HighsModelStatus.kOptimal
-            return self._objective(self.model) if optimal else None
+            return self.lp_value() if optimal else None
         finally:
             self.model.changeRowBounds(row, lower, upper)
             self.model.changeColsCost(self.n, self._cols, cost)
@@ -262,11 +270,8 @@ class PersistentLp:
         a caller with a cheaper way to settle the point (:meth:`ceiling`) turns it off."""
         started = time.perf_counter()
         # the LP re-solves count against the deadline too (a cold retry after numerical
-        # trouble took 29 s at the least-conflict end and overran a 300 s front by 21 s);
-        # HiGHS's clock runs on over every solve of the same object, so the limit is its
-        # run time so far plus what is left
-        left = self._highspy.kHighsInf if deadline is None else max(0.05, deadline - started)
-        self.model.setOptionValue("time_limit", float(self.model.getRunTime() + left))
+        # trouble took 29 s at the least-conflict end and overran a 300 s front by 21 s)
+        self._limit_to(deadline, now=started)
 
         def limit() -> float | None:
             if deadline is None:

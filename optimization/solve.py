@@ -111,6 +111,13 @@ class SolveOptions:
         left = end - time.perf_counter()
         return replace(self, time_limit=max(0.2, left), deadline=end)
 
+    def ends_at(self) -> float | None:
+        """The moment (``time.perf_counter()``) this solve must end: the run's deadline, or
+        ``time_limit`` from now; None for no limit."""
+        if self.deadline is not None or self.time_limit is None:
+            return self.deadline
+        return time.perf_counter() + self.time_limit
+
     def out_of_time(self) -> bool:
         """The run's deadline has passed: start no further step."""
         return self.deadline is not None and time.perf_counter() >= self.deadline
@@ -482,9 +489,7 @@ def _solve_highs(
     arrays = model_arrays(problem.solverModel)
     problem.solverModel = None  # the child has the model; the parent needs no second copy
     sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0  # PuLP hands HiGHS a minimum
-    deadline = options.deadline
-    if deadline is None and options.time_limit is not None:
-        deadline = time.perf_counter() + options.time_limit
+    deadline = options.ends_at()
     run = run_in_child(
         arrays,
         _highs_options(options, deadline),

@@ -8,6 +8,7 @@ the panel keeps the last few thousand lines.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 
 from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
@@ -43,20 +44,16 @@ class _QtHandler(logging.Handler):
             self.bridge.record.emit(record.levelno, self.format(record))
 
 
-_shared: list[_QtHandler] = []  # the one handler of this process, once a panel asked for it
-
-
+@functools.cache  # the one handler of this process, made when the first panel asks
 def shared_handler() -> _QtHandler:
     """The process's one log handler and the bridge it emits on, made once and never
     removed: each panel connects to the bridge, and Qt drops that connection when the panel
     is deleted. A handler and bridge per panel, detached when the panel's ``destroyed``
     fired, segfaulted twice in the GUI tests (a worker thread's line in flight as a window
     closed, then the ``destroyed`` slot itself while the next window's project loaded)."""
-    if not _shared:
-        handler = _QtHandler(_Bridge())  # no parent: lives as long as the process
-        logging.getLogger(ROOT_LOGGER).addHandler(handler)
-        _shared.append(handler)
-    return _shared[0]
+    handler = _QtHandler(_Bridge())  # no parent: lives as long as the process
+    logging.getLogger(ROOT_LOGGER).addHandler(handler)
+    return handler
 
 
 class LogPanel(QWidget):
