@@ -117,14 +117,16 @@ def epsilon_front(
         engine.maximise(lead.sign * lead.expression)
         result = solve_next()
         lessons.append(engine.switch_costs())
-        if not result.outcome.status.has_solution:
-            if deadline is not None and time.perf_counter() >= deadline:
-                raise CityDeskError(
-                    _("The time limit ended the front before its end points were found."),
-                    _("Give it more time (--time-limit), or fewer parcels."),
-                    gui_fix=_("Give it a larger time budget, or fewer parcels."),
-                )
+        if result.outcome.status is SolveStatus.INFEASIBLE:
             raise infeasible_model(lead.name)
+        if not result.outcome.status.has_solution:
+            # no plan in the time the end point had (its LP may have ended optimal): not
+            # "infeasible", which it was called whenever the front's deadline had not passed
+            raise CityDeskError(
+                _("The time limit ended the front before its end points were found."),
+                _("Give it more time (--time-limit), or fewer parcels."),
+                gui_fix=_("Give it a larger time budget, or fewer parcels."),
+            )
         ends.append(values_of(result.values))
         pool.append((np.array(ends[-1]) * signs, result.values))
     table = np.array(ends)

@@ -226,10 +226,13 @@ def test_objectives_that_agree_give_one_plan_and_say_why():
 
 def _clocked(monkeypatch, step: float = 0.25) -> None:
     """A clock that moves ``step`` seconds at every reading, in the front and its engine:
-    the time limit's effect, made independent of the machine's speed."""
+    the time limit's effect, made independent of the machine's speed. The HiGHS child's
+    parent side reads it too: on the real clock it took the front's deadlines (fake
+    seconds) as long past and stopped the child at once, so the test passed only when the
+    child answered before the first look (after other tests; alone it failed)."""
     import types
 
-    from citydesk.optimization import lp_fix, pareto_large
+    from citydesk.optimization import highs_process, lp_fix, pareto_large
 
     now = {"t": 0.0}
 
@@ -240,6 +243,7 @@ def _clocked(monkeypatch, step: float = 0.25) -> None:
     fake = types.SimpleNamespace(perf_counter=tick)
     monkeypatch.setattr(pareto_large, "time", fake)
     monkeypatch.setattr(lp_fix, "time", fake)
+    monkeypatch.setattr(highs_process, "time", fake)
 
 
 def test_a_budgeted_city_scale_front_says_what_it_left_out(monkeypatch):
@@ -255,6 +259,26 @@ def test_a_budgeted_city_scale_front_says_what_it_left_out(monkeypatch):
     assert 0 < front.unexplored < 12
     assert not front.complete
     assert any("The time limit ended the front after" in note for note in front.notes)
+
+
+def test_an_end_point_without_a_plan_in_its_time_is_not_called_infeasible(monkeypatch):
+    """The payoff solve's LP ended optimal but its MIP found no plan in its share: the front
+    said "The model is infeasible" whenever its own deadline had not passed yet."""
+    from citydesk.layers.errors import CityDeskError
+    from citydesk.optimization import lp_fix
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.pareto_large import epsilon_front
+
+    def no_plan(self, *args, **kwargs):
+        outcome = SolveOutcome(SolveStatus.NO_SOLUTION, None, 1.0, 0.1, "highs")
+        return lp_fix.GroupFixResult(outcome, np.zeros(self.n), 0)
+
+    monkeypatch.setattr(lp_fix.PersistentLp, "solve", no_plan)
+    model = build_landuse_model(small(0, n=8))
+    objectives = objectives_for(model, ["economic", "social"])
+    with pytest.raises(CityDeskError, match="before its end points were found") as err:
+        epsilon_front(model.problem, model.groups(), objectives, points=4, time_limit=600.0)
+    assert "infeasible" not in err.value.message
 
 
 def test_a_mip_that_ran_out_of_time_for_nothing_stops_the_doubling():
