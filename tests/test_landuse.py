@@ -526,3 +526,24 @@ def test_a_range_the_time_limit_stopped_is_an_error_not_scale_one():
     gone = SolveOptions(deadline=time.perf_counter() - 1.0)
     with pytest.raises(CityDeskError, match="range of the objective 'economic'"):
         objective_ranges(small(0), ["economic", "social"], gone)
+
+
+def test_homes_a_new_facility_would_serve_are_summed_within_the_radius():
+    """The schools' and parks' social gain sums the unserved homes within the access radius
+    of each parcel: checked against every pair's distance, with coincident parcels (parcels
+    without a geometry sit at one point) and parcels just inside and outside the radius."""
+    from citydesk.planning.landuse_inputs import _sum_within
+
+    rng = np.random.default_rng(3)
+    points = rng.uniform(0, 3000, (1500, 2))
+    points[7] = points[8] = points[9]
+    points[21], points[20] = [1000.0, 1000.0], [1800.0, 1000.0]  # at the radius: within
+    points[31], points[30] = [2000.0, 500.0], [2000.0, 1300.001]  # just outside
+    weights = np.where(rng.uniform(size=1500) < 0.4, rng.uniform(1, 50, 1500), 0.0)
+    weights[[8, 21, 31]] = [5.0, 7.0, 11.0]
+    distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    expected = (distance <= 800.0) @ weights
+    got = _sum_within(points, weights, 800.0, chunk=100)  # several chunks
+    assert got == pytest.approx(expected, rel=1e-12)
+    assert distance[20, 21] == 800.0 and distance[30, 31] > 800.0  # the edges are tested
+    assert _sum_within(points, np.zeros(1500), 800.0).sum() == 0.0
