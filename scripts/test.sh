@@ -39,10 +39,11 @@ if [ "${CITYDESK_AS_CLONE:-0}" = "1" ]; then
   echo "running the suite as a fresh clone would, in $clone"
 fi
 # both cores: pytest-xdist, one worker per core; tests are dealt out one by one (balances the
-# few long tests: the 3-objective Pareto front, the crash tests)
+# few long tests: the 3-objective Pareto front, the crash tests), except those marked
+# xdist_group, which share an expensive module fixture and go to one worker together
 workers=${CITYDESK_TEST_WORKERS:-$(nproc)}
 set +e
-(cd "$where" && "$python" -P -m pytest -n "$workers" --dist load "$@")
+(cd "$where" && "$python" -P -m pytest -n "$workers" --dist loadgroup "$@")
 status=$?
 set -e
 if [ "$status" = "5" ]; then

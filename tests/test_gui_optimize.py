@@ -82,6 +82,7 @@ def test_landuse_front_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     _shot(window, "front_result.png")
 
 
+@pytest.mark.slow
 def test_a_front_with_neighbour_conflicts_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
     """Three objectives at parcel scale (issue 25): chosen in the dialog, run within a time
     budget, shown as a chart coloured by the conflicts and a table with their column."""

@@ -165,6 +165,19 @@ def test_check_in_project_names_missing_layers_and_fields(demo_copy):
         check_in_project(demo_copy, bad)
 
 
+#: the tests sharing ``demo_runs`` (the three demo scenarios, 15-20 s) run together, first
+#: of all and in one xdist worker (scripts/test.sh deals tests out with --dist loadgroup):
+#: spread over both workers, or with one of them sorted to the front alone (the "slow" sort
+#: in conftest.py), the scenarios ran twice
+SHARES_DEMO_RUNS = (pytest.mark.slow, pytest.mark.xdist_group("demo_runs"))
+
+
+def _shares_demo_runs(test):
+    for mark in SHARES_DEMO_RUNS:
+        test = mark(test)
+    return test
+
+
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     """The three demo scenarios run once on a copy of the demo project (about 10 s)."""
@@ -187,6 +200,7 @@ def _city(result) -> pd.Series:
     return table[table["area"] == "city"].set_index("indicator")["value"]
 
 
+@_shares_demo_runs
 def test_baseline_describes_todays_city(demo_runs):
     _path, results, inputs = demo_runs
     base = results["baseline"]
@@ -208,6 +222,7 @@ def test_baseline_describes_todays_city(demo_runs):
     assert len(unassigned) < 200
 
 
+@_shares_demo_runs
 def test_allocations_meet_targets_and_caps(demo_runs):
     _path, results, _inputs = demo_runs
     for name, result in results.items():
@@ -237,6 +252,7 @@ def test_allocations_meet_targets_and_caps(demo_runs):
     assert balanced.suitability.attrs["ahp"].consistent
 
 
+@_shares_demo_runs
 def test_results_are_stored_and_compared(demo_runs):
     path, _results, _inputs = demo_runs
     stored = stored_indicators(path, ["baseline", "balanced"])
@@ -251,7 +267,7 @@ def test_results_are_stored_and_compared(demo_runs):
         stored_indicators(path, ["never_run"])
 
 
-@pytest.mark.slow
+@_shares_demo_runs
 def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     path, _results, _inputs = demo_runs
     assert (
@@ -334,6 +350,7 @@ def test_cli_run_json_and_errors(demo_copy, capsys):
     assert "no scenario 'nope'" in capsys.readouterr().err
 
 
+@_shares_demo_runs
 def test_pareto_plans_join_the_comparison(demo_runs):
     """A plan layer's columns (what 'optimize landuse' writes) are measured with the same
     indicators: the balanced scenario's own plan, re-read, gives its own figures."""
