@@ -3,7 +3,8 @@
 Step 1 (elastic): every target row gets a slack s_t in [0, target_t] and the model minimises
 sum_t s_t / target_t, so the smallest relative violation shows which targets conflict.
 Step 2 (capacity): for each short target, the most it can reach alone under the hard
-constraints (one use per parcel, zoning, protected land, budget, change cap).
+constraints (one use per parcel, zoning, protected land, budget, change cap): a MIP with a
+budget, a sort without one (:func:`_most_by_sorting`).
 Step 3 (cause): that maximum is recomputed with one constraint group relaxed at a time;
 the groups whose relaxation raises it are the ones named in the message, e.g.
 "housing target 5,000 units; at most 3,870 are possible under the zoning and
@@ -19,7 +20,13 @@ import pulp
 
 from citydesk.layers.i18n import _
 
-from .landuse import LandUseProblem, build_landuse_model, target_label, target_unit
+from .landuse import (
+    LandUseProblem,
+    build_landuse_model,
+    effective_allowed,
+    target_label,
+    target_unit,
+)
 from .solve import SolveOptions, solve
 
 GROUPS = ("budget", "max_changed", "zoning", "protected")
@@ -120,6 +127,9 @@ def _shortfall(
 
 
 def _most_possible(inputs: LandUseProblem, target: str, options, feedback) -> float:
+    """The most ``target`` can reach under the hard constraints alone."""
+    if inputs.budget is None:
+        return _most_by_sorting(inputs, target)
     model = build_landuse_model(inputs, with_targets=False)
     model.problem.sense = pulp.LpMaximize
     model.problem.setObjective(model.expressions[f"target:{target}"])
@@ -142,3 +152,20 @@ def _relax(inputs: LandUseProblem, group: str) -> LandUseProblem | None:
     if allowed.all():
         return None
     return replace(inputs, allowed=np.ones_like(allowed))
+
+
+def _most_by_sorting(inputs: LandUseProblem, target: str) -> float:
+    """The most a target can reach without a budget, exactly and without a solver: every
+    parcel keeps its use or takes the allowed use that adds most to the target, and the
+    change cap takes the parcels whose change adds most. The MIP of the same question took
+    CBC 6 s a call on the 13k demo parcels, and the explanation asks it once per target and
+    once more per constraint group (38 s for the demo's 200,000-home plan)."""
+    amounts = np.asarray(inputs.yields[target], dtype=float)
+    allowed = effective_allowed(inputs)
+    kept = amounts[:, 0]  # keeping today's use is always allowed
+    others = np.where(allowed[:, 1:], amounts[:, 1:], -np.inf)
+    gain = others.max(axis=1, initial=-np.inf) - kept
+    gains = np.sort(gain[gain > 0])[::-1]
+    if inputs.max_changed is not None:
+        gains = gains[: max(0, int(inputs.max_changed))]
+    return float(kept.sum() + gains.sum())

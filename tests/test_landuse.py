@@ -547,3 +547,31 @@ def test_homes_a_new_facility_would_serve_are_summed_within_the_radius():
     assert got == pytest.approx(expected, rel=1e-12)
     assert distance[20, 21] == 800.0 and distance[30, 31] > 800.0  # the edges are tested
     assert _sum_within(points, np.zeros(1500), 800.0).sum() == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("cap", [None, 0, 2, 5])
+def test_a_targets_most_without_a_budget_is_the_solvers_maximum(seed, cap):
+    """Without a budget the explanation sorts instead of solving a MIP: the same maximum as
+    enumerating every plan, with the change cap, zoning and protected land (a use worth less
+    than keeping, and parcels with nothing to gain, included)."""
+    from dataclasses import replace
+
+    from citydesk.optimization.landuse_infeasibility import _most_by_sorting
+
+    inputs = small(seed, n=6, budget=None, max_changed=cap)
+    yields = dict(inputs.yields)
+    yields["housing"] = yields["housing"].copy()
+    yields["housing"][1, :] = [50.0, 10.0, 20.0, 0.0]  # keeping is worth most here
+    inputs = replace(inputs, yields=yields)
+    allowed = inputs.allowed.copy()
+    allowed[inputs.protected, 1:] = False
+    best = -np.inf
+    for plan in itertools.product(range(len(inputs.uses)), repeat=inputs.n_parcels):
+        plan = np.array(plan)
+        if not allowed[np.arange(inputs.n_parcels), plan].all():
+            continue
+        if cap is not None and (plan != 0).sum() > cap:
+            continue
+        best = max(best, plan_totals(inputs, plan)["housing"])
+    assert _most_by_sorting(inputs, "housing") == pytest.approx(best)
