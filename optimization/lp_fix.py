@@ -280,7 +280,7 @@ class PersistentLp:
             return left if time_limit is None else min(time_limit, left)
 
         result = self._solve_once(
-            target_gap / 2, marginal, limit(), deadline=deadline, retry_cold=retry_cold
+            target_gap, marginal, limit(), deadline=deadline, retry_cold=retry_cold
         )
         check_canceled(self.feedback)
         last = result
@@ -306,7 +306,7 @@ class PersistentLp:
                 break
             start = None if result.outcome.objective is None else result.values
             mip_limit = limit()
-            last = self._solve_once(target_gap / 2, marginal, mip_limit, start, deadline)
+            last = self._solve_once(target_gap, marginal, mip_limit, start, deadline)
             check_canceled(self.feedback)
             before, result = result.outcome.objective, _better(result, last)
             if _stalled(last, mip_limit, before):
@@ -370,6 +370,7 @@ class PersistentLp:
                 plan,
                 rins=False,
                 deadline=deadline,
+                enough=enough(bound, target_gap),
             )
             check_canceled(self.feedback)
             if values is not None and objective > best + 1e-9 * max(1.0, abs(best)):
@@ -416,16 +417,17 @@ class PersistentLp:
 
     def _solve_once(
         self,
-        mip_gap: float,
+        target_gap: float,
         marginal: int,
         time_limit: float | None,
         start: np.ndarray | None = None,
         deadline: float | None = None,
         retry_cold: bool = True,
     ) -> GroupFixResult:
-        """The LP, then one MIP over ``marginal`` groups; ``start`` is a plan of a smaller
-        MIP over the same LP, handed to HiGHS as its first incumbent; ``deadline`` is the
-        run's (:meth:`_restricted_mip`)."""
+        """The LP, then one MIP over ``marginal`` groups, asked for half of ``target_gap``
+        against its own bound and stopped once its plan is within ``target_gap`` of the
+        LP's (:meth:`_restricted_mip`); ``start`` is a plan of a smaller MIP over the same
+        LP, handed to HiGHS as its first incumbent; ``deadline`` is the run's."""
         started = time.perf_counter()
         self.model.run()
         check_canceled(self.feedback)
@@ -455,7 +457,13 @@ class PersistentLp:
         values, objective, needed = lp, bound, 0
         if free_groups.size or self._fractional(lp).any():
             values, objective, mip_bound = self._restricted_mip(
-                lp, free_groups, mip_gap, time_limit, start, deadline=deadline
+                lp,
+                free_groups,
+                target_gap / 2,
+                time_limit,
+                start,
+                deadline=deadline,
+                enough=enough(bound, target_gap),
             )
             if values is not None:
                 # reduced-cost fixing with the plan as the level: when no held group could
@@ -537,7 +545,15 @@ class PersistentLp:
         return np.where(self._forbidden, -1, self.group)
 
     def _restricted_mip(
-        self, lp, free_groups, mip_gap, time_limit, start=None, rins=True, deadline=None
+        self,
+        lp,
+        free_groups,
+        mip_gap,
+        time_limit,
+        start=None,
+        rins=True,
+        deadline=None,
+        enough: float | None = None,
     ):
         """The MIP with every group but ``free_groups`` held at its use in ``lp``, in the
         HiGHS child process (:mod:`.highs_process`): (plan, objective, bound), or (None,
@@ -548,7 +564,11 @@ class PersistentLp:
         With continuous columns in the model (a neighbour penalty's corrections, a coverage
         share), the plan's are put at their best for its binaries by one LP (the child's
         polish): a column whose cost is only the front's tiny augmentation may be left
-        anywhere the MIP's relative gap allows, which overstates that objective."""
+        anywhere the MIP's relative gap allows, which overstates that objective.
+
+        ``enough`` is a plan value that meets the caller's gap against a bound the MIP does
+        not know (the LP's, for the whole model): HiGHS stops at a plan above it
+        (``objective_target``) instead of going on to prove its own, smaller gap."""
         arrays = model_arrays(self.model)  # the LP as it stands: this point's costs and rows
         free = self.binary & np.isin(self.group, free_groups)
         fixed = self.binary & ~free
@@ -564,6 +584,8 @@ class PersistentLp:
             options["mip_heuristic_run_rins"] = False
         if time_limit is not None:
             options["time_limit"] = float(time_limit)
+        if enough is not None:
+            options["objective_target"] = float(self._constant - enough)  # HiGHS minimises
         first = None
         if start is not None and np.array_equal(np.round(start[fixed]), lower[fixed]):
             # the smaller MIP's plan: its groups are free here too, so it is feasible and
@@ -583,6 +605,15 @@ class PersistentLp:
             return None, float("nan"), -np.inf if infeasible else float("nan")
         bound = float("nan") if run.bound is None else -run.bound + self._constant
         return run.values, -run.objective + self._constant, bound
+
+
+def enough(bound: float, gap: float) -> float:
+    """The least plan value within ``gap`` of ``bound`` as :func:`.solve.relative_gap`
+    measures it (relative to the plan, at least 1), with 2 % of the gap to spare for the
+    solvers' tolerances."""
+    g = 0.98 * gap
+    value = bound / (1.0 + g) if bound >= 0 else bound / (1.0 - g)
+    return value if abs(value) >= 1.0 else bound - g
 
 
 def _past(time_limit: float | None) -> float | None:

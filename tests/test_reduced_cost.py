@@ -149,3 +149,46 @@ def test_the_neighbourhood_search_finds_better_plans_and_never_a_worse_one(monke
         assert better.outcome.objective <= max(value_of.values()) + 1e-9
         gained += better.outcome.objective > first.outcome.objective + 1e-9
     assert gained >= 2
+
+
+@pytest.mark.parametrize("bound", [8.7e8, 1234.5, 0.4, 0.0, -0.4, -56.0, -2.1e8])
+@pytest.mark.parametrize("gap", [0.001, 0.05])
+def test_enough_is_the_least_plan_within_the_gap(bound, gap):
+    """The plan value a restricted MIP may stop at meets the gap against the LP's bound, as
+    every solve measures it (relative to the plan, at least 1), with little to spare."""
+    from citydesk.optimization.lp_fix import enough
+    from citydesk.optimization.solve import relative_gap
+
+    value = enough(bound, gap)
+    assert value <= bound
+    assert relative_gap(value, bound) <= gap
+    assert relative_gap(value, bound) >= 0.95 * gap  # not a needlessly strict stop
+
+
+def test_a_restricted_mip_stops_at_a_plan_good_enough_for_the_whole_model():
+    """Given ``enough`` (a plan value meeting the caller's gap against the LP's bound), HiGHS
+    stops at a plan above it instead of proving its own optimum; without it, or with a value
+    no plan reaches, every MIP returns the best plan (all plans enumerated). It starts from
+    the worst plan, so a stop at the first plan above ``enough`` shows."""
+    stopped = 0
+    for seed in range(6):
+        problem, objective, groups, plans = _model(seed, n=9)
+        engine = PersistentLp(problem, groups)
+        engine.maximise(objective)
+        engine.model.run()
+        lp = np.asarray(engine.model.getSolution().col_value)
+        every = np.arange(len(set(groups.values())))
+        (worst_choice, worst), best = min(plans, key=lambda p: p[1]), max(v for _, v in plans)
+        start = np.array(
+            [
+                float(worst_choice[int(engine.group[j])] == _use_of(engine, j))
+                for j in range(engine.n)
+            ]
+        )
+        assert engine._restricted_mip(lp, every, 0.0, None, start)[1] == pytest.approx(best)
+        unreachable = engine._restricted_mip(lp, every, 0.0, None, start, enough=best + 1)
+        assert unreachable[1] == pytest.approx(best)
+        early = engine._restricted_mip(lp, every, 0.0, None, start, enough=worst - 0.5)[1]
+        assert worst - 0.5 < early <= best + 1e-9
+        stopped += early < best - 1e-9
+    assert stopped >= 1
