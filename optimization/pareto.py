@@ -31,7 +31,7 @@ import pulp
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import CanceledError, Feedback, NullFeedback, check_canceled
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .solve import SolveOptions, SolveOutcome, SolveStatus, solve
 
@@ -629,9 +629,11 @@ def collect_front(
     )
     if len(kept) < len(found):
         front.notes.append(
-            _("{n} dominated points dropped (solver tolerance or gap).").format(
-                n=len(found) - len(kept)
-            )
+            ngettext(
+                "{n} dominated point dropped (solver tolerance or gap).",
+                "{n} dominated points dropped (solver tolerance or gap).",
+                len(found) - len(kept),
+            ).format(n=len(found) - len(kept))
         )
     return front
 

@@ -21,7 +21,7 @@ import pulp
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .lp_fix import GroupFixResult, PersistentLp
 from .pareto import Objective, ParetoFront, ParetoPoint, collect_front, infeasible_model
@@ -207,7 +207,11 @@ def epsilon_front(
         )
     if unanswered:
         front.notes.append(
-            _("{n} grid points got no plan within their share of the time.").format(n=unanswered)
+            ngettext(
+                "{n} grid point got no plan within its share of the time.",
+                "{n} grid points got no plan within their share of the time.",
+                unanswered,
+            ).format(n=unanswered)
         )
     missed = [
         (k, p.outcome.gap)

@@ -575,3 +575,35 @@ def test_a_targets_most_without_a_budget_is_the_solvers_maximum(seed, cap):
             continue
         best = max(best, plan_totals(inputs, plan)["housing"])
     assert _most_by_sorting(inputs, "housing") == pytest.approx(best)
+
+
+@pytest.mark.parametrize("lost", [1, 2])
+def test_grid_points_without_a_plan_are_counted_in_words_that_agree(monkeypatch, lost):
+    """One grid point without a plan is "1 grid point got no plan within its share", two
+    are "2 grid points ... their share" (ngettext), and the front counts them unexplored."""
+    from citydesk.optimization.landuse import objectives_for
+    from citydesk.optimization.lp_fix import GroupFixResult, PersistentLp
+    from citydesk.optimization.pareto_large import epsilon_front
+
+    solve = PersistentLp.solve
+    calls = {"n": 0}
+
+    def some_lost(self, *args, **kwargs):
+        result = solve(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] in range(3, 3 + lost):  # grid points, after the two payoff solves
+            o = result.outcome
+            gone = SolveOutcome(SolveStatus.NO_SOLUTION, None, o.bound, o.seconds, o.solver)
+            return GroupFixResult(gone, result.values, result.freed)
+        return result
+
+    monkeypatch.setattr(PersistentLp, "solve", some_lost)
+    monkeypatch.setattr("citydesk.optimization.pareto_large._best_known", lambda r, *a: r)
+    model = build_landuse_model(small(0, n=8))
+    objectives = objectives_for(model, ["economic", "social"])
+    front = epsilon_front(model.problem, model.groups(), objectives, points=6)
+    said = {
+        1: "1 grid point got no plan within its share of the time.",
+        2: "2 grid points got no plan within their share of the time.",
+    }[lost]
+    assert said in front.notes and front.unexplored == lost
