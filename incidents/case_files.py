@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from . import open311
 from .import_csv import CaseImportError, CheckedFile, ColumnMapping, check_cases, import_csv
@@ -114,9 +114,11 @@ def import_summary(result: dict[str, Any]) -> list[str]:
             "keep": _("kept as the source wrote them"),
         }.get(str(result.get("backwards_policy")), "")
         lines.append(
-            _("{n} rows closed before they were reported: {how}").format(
-                n=result["backwards"], how=how
-            )
+            ngettext(
+                "{n} row closed before it was reported: {how}",
+                "{n} rows closed before they were reported: {how}",
+                int(result["backwards"]),
+            ).format(n=result["backwards"], how=how)
         )
     if result.get("defaulted"):
         defaulted = result["defaulted"]

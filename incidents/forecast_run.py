@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .early_warning import early_warnings
 from .forecast import (
@@ -75,7 +75,7 @@ def store_history(
             gui_fix=_("Import the city's cases first, or load the demo case history."),
         )
     notes = [
-        _("{n} cases left out: {why}").format(n=n, why=_(why))
+        ngettext("{n} case left out: {why}", "{n} cases left out: {why}", n).format(n=n, why=_(why))
         for why, n in history.left_out.items()
     ]
     notes += [

@@ -614,7 +614,11 @@ def _parse_part(
     if len(unmapped):
         kinds = Counter(unmapped.fillna("(empty)"))
         raise CaseImportError(
-            _("{n} rows have complaint types with no category: {types}").format(
+            ngettext(
+                "{n} row has a complaint type with no category: {types}",
+                "{n} rows have complaint types with no category: {types}",
+                len(unmapped),
+            ).format(
                 n=len(unmapped), types=", ".join(f"{k} ({v})" for k, v in kinds.most_common(8))
             ),
             _("Map them in [categories] or set [defaults] category in the mapping."),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.csv_dialect import to_numbers
 
 from .case_files import check_case_file, is_open311
@@ -150,7 +150,9 @@ class MappingDraft:
             for v in self.categories:
                 named = f" ({v.name})" if v.name else ""
                 if v.proposal is None:
-                    choose = _("{n} rows: choose a category").format(n=f"{v.rows:,}")
+                    choose = ngettext(
+                        "{n} row: choose a category", "{n} rows: choose a category", v.rows
+                    ).format(n=f"{v.rows:,}")
                     out.append(f'# {_quote(v.text)} = ""' + _comment(choose + named))
                 else:
                     line = f"{_quote(v.text)} = {_quote(str(v.proposal))}"

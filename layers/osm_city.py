@@ -39,7 +39,7 @@ import shapely
 from .crs import suggest_projected_crs, to_lonlat_bounds
 from .errors import CityDeskError
 from .feedback import Feedback, NullFeedback, check_canceled
-from .i18n import _
+from .i18n import _, ngettext
 from .readers.osm import OsmExtract, read_osm
 from .toml_schema import parse_toml, read_table
 
@@ -337,9 +337,11 @@ def city_from_osm(
     notes = extract.report()
     if left_out:
         notes.append(
-            _("{n} ways with a highway class not in the highway table were left out").format(
-                n=left_out
-            )
+            ngettext(
+                "{n} way with a highway class not in the highway table was left out",
+                "{n} ways with a highway class not in the highway table were left out",
+                left_out,
+            ).format(n=left_out)
         )
     if boundary_note:
         notes.append(boundary_note)

@@ -354,9 +354,11 @@ def _attribute_checks(
                 Issue(
                     "missing_values",
                     "warning",
-                    _("{n} features have no value in the required field '{field}'").format(
-                        n=int(miss.sum()), field=name
-                    ),
+                    ngettext(
+                        "{n} feature has no value in the required field '{field}'",
+                        "{n} features have no value in the required field '{field}'",
+                        int(miss.sum()),
+                    ).format(n=int(miss.sum()), field=name),
                     _("fill the values or exclude these features from analyses"),
                     int(miss.sum()),
                     _ids(attrs.index, miss),

@@ -176,3 +176,24 @@ def test_dem_in_feet_is_flagged_and_metres_is_not():
     mosaic = validate_path(SF_DEM_TIF)
     assert mosaic.get("elevation_in_feet") is None
     assert mosaic.get("nodata_cells") is not None
+
+
+@pytest.mark.parametrize("empty", [1, 3])
+def test_counts_in_messages_agree_with_their_number(empty):
+    """One feature without a required value is "1 feature has", three are "3 features have"
+    (ngettext, in the interface language; zh_CN has one form)."""
+    from citydesk.layers.i18n import set_language
+
+    frame = gpd.GeoDataFrame(
+        {"name": [None] * empty + ["a", "b"]},
+        geometry=[shapely.Point(0, k) for k in range(empty + 2)],
+        crs="EPSG:3857",
+    )
+    text = validate_frame(frame, required_fields=["name"]).get("missing_values").message
+    if empty == 1:
+        assert text == "1 feature has no value in the required field 'name'"
+    else:
+        assert text == "3 features have no value in the required field 'name'"
+    set_language("zh_CN")  # the conftest fixture sets English back
+    chinese = validate_frame(frame, required_fields=["name"]).get("missing_values").message
+    assert chinese == f"{empty} 个要素的必需字段“name”没有值"

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from . import case_store_cmd
 
@@ -251,7 +251,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     ]
     # what the city's own system says, where the cases came from one
     cols += [c for c in ("source_id", "source_status") if frame[c].notna().any()]
-    print(_("{n} cases").format(n=len(frame)))
+    print(ngettext("{n} case", "{n} cases", len(frame)).format(n=len(frame)))
     if len(frame):
         print(frame[cols].tail(args.limit).to_string(index=False))
     return 0
@@ -326,7 +326,13 @@ def _move_where(args: argparse.Namespace) -> int:
             for r in picked[["case_id", "version"]].itertuples(index=False)
         ]
         store.transition_many(moves, args.actor, args.role)
-    print(_("{n} cases: {action} (one transaction)").format(n=len(moves), action=action))
+    print(
+        ngettext(
+            "{n} case: {action} (one transaction)",
+            "{n} cases: {action} (one transaction)",
+            len(moves),
+        ).format(n=len(moves), action=action)
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .arg_types import non_negative, positive
 from .cases_cmd import _date, kpi_text, local, open_store
@@ -239,7 +239,11 @@ def cmd_due(args: argparse.Namespace) -> int:
     for r in table.itertuples():
         print(f"{r.case_id}  {r.level:<6} {r.hours_left:7.1f} h  {r.status:<11} {r.department}")
     print(
-        _("{n} cases overdue or due within {h} working hours").format(n=len(table), h=args.within)
+        ngettext(
+            "{n} case overdue or due within {h} working hours",
+            "{n} cases overdue or due within {h} working hours",
+            len(table),
+        ).format(n=len(table), h=args.within)
     )
     return 0
 
