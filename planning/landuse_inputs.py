@@ -209,14 +209,16 @@ def assumptions_for(profile: CityProfile | None, **changes) -> AllocationAssumpt
     return replace(rules, **changes)
 
 
-def _sum_within(points: np.ndarray, weights: np.ndarray, radius: float, chunk: int = 1024):
+def _sum_within(
+    points: np.ndarray, weights: np.ndarray, radius: float, chunk: int = 1024
+) -> np.ndarray:
     """Per point, the sum of ``weights`` over the points within ``radius`` of it (itself
     included): the homes a new school or park on that parcel would newly serve.
 
-    Searched from the weighted points only, a chunk at a time. The earlier form built the
-    whole 0/1 "within" matrix first: 21.6 million pairs on the 13k Cambridge parcels at
-    800 m, 5-10 s of every land-use plan's inputs; this takes well under a second and its
-    memory is bounded by the chunk."""
+    Searched from the weighted points only, a chunk at a time, so memory is bounded by the
+    chunk. The earlier form built the whole 0/1 "within" matrix first: 21.6 million pairs
+    on the 13k Cambridge parcels at 800 m, which made these inputs take 4.8-9.5 s where
+    they now take 2.7-3.2 s (docs/BENCHMARKS.md)."""
     out = np.zeros(len(points))
     sources = np.flatnonzero(weights)
     if not sources.size:
