@@ -14,7 +14,7 @@ import pandas as pd
 
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.feedback import Feedback
-from citydesk.layers.i18n import N_, _
+from citydesk.layers.i18n import N_, _, ngettext
 from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import build_landuse_model, objectives_for, plan_totals
 from citydesk.optimization.pareto import ParetoFront, augmecon2
@@ -230,7 +230,11 @@ def pareto_chart(run: FrontRun):
         ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel(_axis_label(names[0], senses[0]))
     ax.set_ylabel(_axis_label(names[1], senses[1]))
-    ax.set_title(_("Pareto front: {n} plans").format(n=len(values)))
+    ax.set_title(
+        ngettext("Pareto front: {n} plan", "Pareto front: {n} plans", len(values)).format(
+            n=len(values)
+        )
+    )
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

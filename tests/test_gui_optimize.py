@@ -133,3 +133,31 @@ def test_a_front_without_plans_is_shown_with_what_to_do(qtbot, tmp_path):
     assert view.summary.text().startswith("No plan in 40 s: give the front more time.")
     assert "The time limit ended the front after 1 of 4 grid points." in view.summary.text()
     view.grab().save(str(tmp_path / "front_empty.png"))
+
+
+def test_a_front_of_one_plan_says_plan_not_plans(qtbot):
+    """When one plan is best for every objective the view and its chart say "1 plan"
+    (they said "1 plans"); the table has its one row."""
+    import numpy as np
+    import pandas as pd
+
+    from citydesk.optimization.pareto import ParetoFront, ParetoPoint
+    from citydesk.optimization.solve import SolveOutcome, SolveStatus
+    from citydesk.planning.landuse_front import FrontRun
+    from citydesk.workbench.gui.optimize.front_view import FrontView
+
+    outcome = SolveOutcome(SolveStatus.OPTIMAL, 5.0, 5.0, 0.2, "highs")
+    point = ParetoPoint((5.0, 7.0), outcome, {"x_0_1": 1.0})
+    front = ParetoFront(
+        ("economic", "social"), ("max", "max"), [point], np.zeros((2, 2)), seconds=3
+    )
+    table = pd.DataFrame([{"plan": "plan_1", "status": "optimal", "gap": 0.0, "economic": 5.0,
+                           "social": 7.0}])  # fmt: skip
+    view = FrontView(FrontRun(front, {"plan_1": np.zeros(3, dtype=int)}, table, "one_plan"))
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    assert view.model.rowCount() == 1
+    assert view.summary.text().startswith("1 plan in 3 s, 1 proven within 0.1 %")
+    assert view.canvas.figure.axes[0].get_title() == "Pareto front: 1 plan"
+    _shot(view, "front_one_plan.png")

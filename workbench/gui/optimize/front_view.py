@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
+from citydesk.layers.i18n import ngettext
 from citydesk.planning.landuse_front import FrontRun, pareto_chart
 
 from ..attribute_table import FrameModel, fit_columns
@@ -33,9 +34,12 @@ class FrontView(QWidget):
             1 for p in run.front.points if p.outcome.gap is not None and p.outcome.gap <= 0.001
         )
         headline = (
-            tr(
+            ngettext(
+                "{n} plan in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column"
+                " per plan",
                 "{n} plans in {s:.0f} s, {k} proven within 0.1 %; layer {layer}: one column"
-                " per plan"
+                " per plan",
+                len(run.front.points),
             ).format(n=len(run.front.points), s=run.front.seconds, k=within, layer=run.layer_id)
             if run.front.points
             else tr("No plan in {s:.0f} s: give the front more time.").format(s=run.front.seconds)
