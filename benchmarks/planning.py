@@ -19,6 +19,16 @@ indicators per neighbourhood, write the plan layer and the indicator rows into t
 then the two allocation scenarios. Target: baseline under 30 s.
 
     .venv/bin/python benchmarks/planning.py scenarios
+
+Land-use inputs: the social gain of a new school or park (the homes within 800 m of each of
+the 13k parcels, summed), CityDesk's KD-tree sum from the weighted parcels against the 0/1
+"within" matrix times the weights (scipy's query_pairs and a sparse product: what
+CityDesk did before session 34), every home weighted (the heaviest case); sums checked equal.
+Then a target's most possible under the change cap, zoning and protected land (what an
+infeasible plan's explanation asks four times): CityDesk's sort against the MIP (CBC),
+values checked equal.
+
+    .venv/bin/python benchmarks/planning.py landuse-inputs
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, print_results
+from common import ROOT, print_peak_rss, print_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -305,6 +315,95 @@ def run_scenarios(runs: int = 3) -> None:
     )
 
 
+def run_landuse_inputs(runs: int = 3) -> None:
+    """See the module docstring: two answers per row, checked equal, then timed."""
+    import tracemalloc
+
+    import geopandas as gpd
+    import pulp
+    from scipy.sparse import coo_matrix
+    from scipy.spatial import cKDTree
+
+    from citydesk.optimization.landuse import build_landuse_model
+    from citydesk.optimization.landuse_infeasibility import (
+        GROUPS,
+        _most_by_sorting,
+        _relax,
+    )
+    from citydesk.optimization.solve import SolveOptions, solve
+    from citydesk.planning.landuse_inputs import (
+        _centroids,
+        _sum_within,
+        project_landuse_problem,
+    )
+
+    def matrix_sum(points: np.ndarray, weights: np.ndarray, radius: float) -> np.ndarray:
+        pairs = cKDTree(points).query_pairs(radius, output_type="ndarray")
+        n = len(points)
+        rows = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)])
+        cols = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)])
+        return coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr() @ weights
+
+    def timed(fn, repeat: int = runs):
+        """(value, best seconds of ``repeat`` untraced runs, Python peak MiB of one traced
+        run): tracemalloc slows numpy's allocations, so it stays out of the timing."""
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            value = fn()
+            times.append(time.perf_counter() - started)
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return value, min(times), peak / 2**20
+
+    parcels = gpd.read_file(DEMO, layer="parcels")
+    points, _unusable = _centroids(parcels)  # as the inputs place them
+    homes = np.nan_to_num(parcels["res_units_est"].astype(float).to_numpy())
+    rows = []
+    ours, t_ours, m_ours = timed(lambda: _sum_within(points, homes, 800.0))
+    peer, t_peer, m_peer = timed(lambda: matrix_sum(points, homes, 800.0))
+    assert np.allclose(ours, peer, rtol=1e-12), "the two sums differ"
+    rows.append(
+        [f"homes within 800 m, {len(points):,} parcels", f"{t_ours:.2f}", f"{t_peer:.2f}",
+         f"{t_peer / t_ours:.1f}x", f"{m_ours:,.0f} / {m_peer:,.0f}"]
+    )  # fmt: skip
+
+    _, t_inputs, m_inputs = timed(lambda: project_landuse_problem(DEMO))
+    rows.append(
+        ["project_landuse_problem (read, build)", f"{t_inputs:.2f}", "-", "-", f"{m_inputs:,.0f}"]
+    )
+    base = project_landuse_problem(DEMO, targets={"housing": 200_000.0}, max_changed=600)
+    variants = [base] + [v for g in GROUPS if (v := _relax(base, g)) is not None]
+
+    def by_mip():
+        out = []
+        for inputs in variants:
+            model = build_landuse_model(inputs, with_targets=False)
+            model.problem.sense = pulp.LpMaximize
+            model.problem.setObjective(model.expressions["target:housing"])
+            out.append(float(solve(model.problem, SolveOptions()).objective))
+        return out
+
+    sorted_, t_sort, m_sort = timed(lambda: [_most_by_sorting(v, "housing") for v in variants])
+    mip, t_mip, m_mip = timed(by_mip, repeat=1)  # about 40 s a pass
+    assert np.allclose(sorted_, mip, rtol=1e-9), (sorted_, mip)
+    rows.append(
+        [f"most homes possible, {len(variants)} variants (explanation)", f"{t_sort:.3f}",
+         f"{t_mip:.2f}", f"{t_mip / t_sort:.0f}x", f"{m_sort:,.0f} / {m_mip:,.0f}"]
+    )  # fmt: skip
+    print("most homes possible:", ", ".join(f"{v:,.0f}" for v in sorted_))
+    print_results(
+        f"Land-use inputs on the Cambridge demo, best of {runs} runs (the MIP: one); peers: "
+        "the 0/1 within matrix (before session 34), CBC's MIP (the MIP's own memory is the "
+        "CBC process's, not in the Python peak)",
+        ["work", "CityDesk s", "peer s", "ratio", "Python peak MiB (CityDesk / peer)"],
+        rows,
+    )
+    print_peak_rss()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -312,11 +411,14 @@ def main() -> None:
     access.add_argument("--sample", type=int, default=200)
     sub.add_parser("zonal")
     sub.add_parser("scenarios")
+    sub.add_parser("landuse-inputs")
     args = parser.parse_args()
     if args.what == "access":
         run_access(args.sample)
     elif args.what == "zonal":
         run_zonal()
+    elif args.what == "landuse-inputs":
+        run_landuse_inputs()
     else:
         run_scenarios()
 
