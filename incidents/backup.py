@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .case_store import (
     _LATER_COLUMNS,
@@ -143,9 +143,12 @@ def check_backup(backup: Path) -> StoreSummary:
         expected = StoreSummary(saved["cases"], saved["events"], saved["checksum"])
         if summary != expected:
             raise BackupError(
-                _("the backup does not match its manifest ({cases} cases, {events} events "
-                  "found; {want_cases} and {want_events} recorded)").format(
-                    cases=summary.cases, events=summary.events,
+                _("the backup does not match its manifest ({cases}, {events} found; "
+                  "{want_cases} and {want_events} recorded)").format(
+                    cases=ngettext("{n} case", "{n} cases", summary.cases).format(n=summary.cases),
+                    events=ngettext("{n} event", "{n} events", summary.events).format(
+                        n=summary.events
+                    ),
                     want_cases=expected.cases, want_events=expected.events,
                 ),
                 _("The file was changed after the backup; use another backup."),

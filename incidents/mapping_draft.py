@@ -549,9 +549,11 @@ def check_draft(path: str | Path, mapping_path: str | Path) -> list[str]:
     except CaseImportError as exc:
         return [_("The import would refuse the file as drafted: {err}").format(err=exc)]
     return [
-        _("The import reads all {rows} rows with this mapping ({missing} without a place).").format(
-            rows=f"{checked.rows:,}", missing=f"{checked.needs_location:,}"
-        )
+        ngettext(
+            "The import reads the {rows} row with this mapping ({missing} without a place).",
+            "The import reads all {rows} rows with this mapping ({missing} without a place).",
+            checked.rows,
+        ).format(rows=f"{checked.rows:,}", missing=f"{checked.needs_location:,}")
     ]
 
 

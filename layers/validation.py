@@ -328,9 +328,11 @@ def _attribute_checks(
                 Issue(
                     "duplicate_ids",
                     "warning",
-                    _("{n} features share an id in '{field}' ({k} distinct ids repeat)").format(
-                        n=int(dup.sum()), field=id_field, k=int(values[dup].nunique())
-                    ),
+                    ngettext(
+                        "{n} features share an id in '{field}' ({k} distinct id repeats)",
+                        "{n} features share an id in '{field}' ({k} distinct ids repeat)",
+                        int(values[dup].nunique()),
+                    ).format(n=int(dup.sum()), field=id_field, k=int(values[dup].nunique())),
                     _("make the ids unique, or pick another id field with --id-field"),
                     int(dup.sum()),
                     _ids(attrs.index, dup.to_numpy()),

@@ -94,7 +94,7 @@ def helsinki():
 
 @pytest.mark.shared_data
 def test_helsinki_extract_survives_broken_rings_and_reports_them(helsinki):
-    assert any("11 multipolygons with broken geometry" in n for n in helsinki.notes)
+    assert any("multipolygons: 11 features with broken geometry" in n for n in helsinki.notes)
     assert len(helsinki.layers["buildings"]) > 400
     stations = helsinki.layers["facilities"].query("kind == 'fire_station'")
     assert len(stations) >= 1

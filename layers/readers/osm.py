@@ -24,7 +24,7 @@ import shapely
 
 from ..errors import LayerReadError
 from ..feedback import Feedback, NullFeedback, check_canceled
-from ..i18n import _
+from ..i18n import _, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,11 @@ class OsmExtract:
         for layer, ids in self.broken.items():
             if ids:
                 lines.append(
-                    _("{n} {layer} with broken geometry left out (OSM ids {ids})").format(
+                    ngettext(
+                        "{layer}: {n} feature with broken geometry left out (OSM id {ids})",
+                        "{layer}: {n} features with broken geometry left out (OSM ids {ids})",
+                        len(ids),
+                    ).format(
                         n=len(ids), layer=layer, ids=", ".join(ids[:8]) + (" ..." * (len(ids) > 8))
                     )
                 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from typing import Any
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 
 def register(csub: argparse._SubParsersAction) -> None:
@@ -123,13 +124,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _counts(summary: Any) -> dict[str, str]:
+    """A backup's cases and events, each in its own plural form ("1 case and 3 events")."""
+    return {
+        "cases": ngettext("{n} case", "{n} cases", summary.cases).format(n=summary.cases),
+        "events": ngettext("{n} event", "{n} events", summary.events).format(n=summary.events),
+    }
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from citydesk.incidents.backup import backup_cases
 
     summary = backup_cases(args.project, args.target)
     print(
-        _("backed up {cases} cases and {events} events to {path} (checksum {sum})").format(
-            cases=summary.cases, events=summary.events, path=args.target, sum=summary.checksum[:12]
+        _("backed up {cases} and {events} to {path} (checksum {sum})").format(
+            **_counts(summary), path=args.target, sum=summary.checksum[:12]
         )
     )
     return 0
@@ -142,8 +151,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if kept:
         print(_("the replaced cases are kept in schema {schema}").format(schema=kept))
     print(
-        _("restored {cases} cases and {events} events into {path} (checksum {sum})").format(
-            cases=summary.cases, events=summary.events, path=where, sum=summary.checksum[:12]
+        _("restored {cases} and {events} into {path} (checksum {sum})").format(
+            **_counts(summary), path=where, sum=summary.checksum[:12]
         )
     )
     return 0

@@ -407,12 +407,16 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         board = Dashboard(start, end, pd.DataFrame(), pd.DataFrame(), None)
         cell_figures(board, store.calendar, facts, grid, spec)
     cells = board.cells
+    n, busy = int(cells["count"].sum()), int((cells["count"] > 0).sum())
+    hot, warn = int(cells["hotspot"].str.startswith("hot").sum()), int(cells["warning"].sum())
+    # one plural form per count: "1 case in 1 cell" reads as English, and each count is
+    # its own catalogue entry, so a language with other plural rules gets each one right
     print(
-        _("{n} cases in {cells} cells; {hot} hot cells (95%), {warn} early warnings").format(
-            n=int(cells["count"].sum()),
-            cells=int((cells["count"] > 0).sum()),
-            hot=int(cells["hotspot"].str.startswith("hot").sum()),
-            warn=int(cells["warning"].sum()),
+        _("{cases} in {cells}; {hot} (95%), {warnings}").format(
+            cases=ngettext("{n} case", "{n} cases", n).format(n=n),
+            cells=ngettext("{n} cell", "{n} cells", busy).format(n=busy),
+            hot=ngettext("{n} hot cell", "{n} hot cells", hot).format(n=hot),
+            warnings=ngettext("{n} early warning", "{n} early warnings", warn).format(n=warn),
         )
     )
     for line in placeholder_lines(board):
@@ -473,12 +477,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         names = method_names()
         shown = result.table.copy()
         shown["method"] = shown["method"].map(names)
+        periods = int(result.table["periods"].iloc[0])
         print(
-            _("Backtest: {n} weekly origins from {first} to {last}, {periods} forecasts").format(
-                n=len(result.origins),
+            _("Backtest: {origins} from {first} to {last}, {forecasts}").format(
+                origins=ngettext(
+                    "{n} weekly origin", "{n} weekly origins", len(result.origins)
+                ).format(n=len(result.origins)),
                 first=result.origins[0],
                 last=result.origins[-1],
-                periods=int(result.table["periods"].iloc[0]),
+                forecasts=ngettext("{n} forecast", "{n} forecasts", periods).format(n=periods),
             )
         )
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .arg_types import positive
 from .progress import TqdmFeedback
@@ -100,8 +100,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         write_frame(grid, out, "unit_grid")
     print(
-        _("{n} cells, {area:.3f} km², codes {first} .. {last}; wrote {path}").format(
-            n=len(grid),
+        _("{cells}, {area:.3f} km², codes {first} .. {last}; wrote {path}").format(
+            cells=ngettext("{n} cell", "{n} cells", len(grid)).format(n=len(grid)),
             area=grid["area_m2"].sum() / 1e6,
             first=grid["code"].min(),
             last=grid["code"].max(),

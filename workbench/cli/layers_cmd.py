@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from . import shared_layers_cmd
 from .progress import TqdmFeedback
@@ -161,7 +161,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             fixed, count = repair(layer.data)
             layer.set_data(fixed)
             write_layer(layer, args.repair)
-            print(_("repaired {n} geometries, wrote {path}").format(n=count, path=args.repair))
+            print(
+                ngettext(
+                    "repaired {n} geometry, wrote {path}",
+                    "repaired {n} geometries, wrote {path}",
+                    count,
+                ).format(n=count, path=args.repair)
+            )
     return 0 if all(r.ok for r in reports) else 1
 
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .optimize_cmd import solve_options, solver_arguments
 from .progress import TqdmFeedback
@@ -232,10 +232,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     for r in results:
         status = r.outcome.describe() if r.outcome else _("no optimization (baseline)")
+        changed = int(r.state["changed"].sum())
         print(
-            _("{name}: {status}; {n} parcels changed; {s:.1f} s").format(
-                name=r.scenario.name, status=status, n=int(r.state["changed"].sum()), s=r.seconds
-            )
+            ngettext(
+                "{name}: {status}; {n} parcel changed; {s:.1f} s",
+                "{name}: {status}; {n} parcels changed; {s:.1f} s",
+                changed,
+            ).format(name=r.scenario.name, status=status, n=changed, s=r.seconds)
         )
         for problem in r.problems:
             print("  " + problem)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.roles import LayerRole
 
 from .layers_cmd import read_from_args
@@ -104,10 +104,11 @@ def cmd_new(args: argparse.Namespace) -> int:
         project.add_in_drawing_order(layers)
         _settle_or_refuse(project, layers, given=bool(args.crs))
     save_project(project, path)
+    count = len(project.layers)
     print(
-        _("created {path} ({n} layers, {crs})").format(
-            path=path, n=len(project.layers), crs=project.crs.to_string()
-        )
+        ngettext(
+            "created {path} ({n} layer, {crs})", "created {path} ({n} layers, {crs})", count
+        ).format(path=path, n=count, crs=project.crs.to_string())
     )
     return 0
 

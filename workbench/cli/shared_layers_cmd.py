@@ -8,7 +8,7 @@ import json
 import sys
 
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 
 from .progress import TqdmFeedback
 
@@ -123,7 +123,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with TqdmFeedback(_("publishing")) as fb:
         entry = publish(layer, args.url, options, fb)
     print(
-        _("published {name} as {table}: {n} features, department {department}").format(
+        ngettext(
+            "published {name} as {table}: {n} feature, department {department}",
+            "published {name} as {table}: {n} features, department {department}",
+            entry.feature_count,
+        ).format(
             name=layer.name, table=entry.table, n=entry.feature_count, department=entry.department
         )
     )
@@ -150,7 +154,11 @@ def cmd_add_shared(args: argparse.Namespace) -> int:
     project.add_layer(layer)
     save_project(project, args.project)
     print(
-        _("added layer '{name}' (id {id}, {n} features in {table}) to {path}").format(
+        ngettext(
+            "added layer '{name}' (id {id}, {n} feature in {table}) to {path}",
+            "added layer '{name}' (id {id}, {n} features in {table}) to {path}",
+            layer.feature_count,
+        ).format(
             name=layer.name,
             id=layer.id,
             n=layer.feature_count,
