@@ -98,10 +98,11 @@ def _tokens(text: str) -> set[str]:
 
 def category_by_name(text: str, catalogue: Catalogue) -> Category | None:
     """The one category whose Chinese name the value contains (or the reverse), else the
-    one sharing most English words with it, at least half of the value's, else the one whose
-    words in another language it says; None when two tie or none does: a wrong guess filed
-    under a real category is worse than none."""
-    best: list[tuple[float, Category]] = []
+    one sharing most English words with it, at least half of the value's, else (none, or
+    two that tie) the one whose listed words (other languages, other systems' English) it
+    says; None when none does or two do: a wrong guess filed under a real category is worse
+    than none."""
+    best: list[tuple[float, frozenset[str], Category]] = []
     tokens = _tokens(text)
     for category in catalogue:
         zh = category.name_zh
@@ -109,20 +110,25 @@ def category_by_name(text: str, catalogue: Catalogue) -> Category | None:
             # the name itself, then the longest name inside the value (路灯损坏: 路灯), then
             # a name the value is part of (机动车乱停放 is in 非机动车乱停放 too)
             score = 3.0 if zh == text else (2.0 + len(zh) / 100 if zh in text else 1.0)
-            best.append((score, category))
+            best.append((score, frozenset({zh}), category))
             continue
         named = _tokens(category.name_en)
         shared = tokens & named
         # half the words of each at least: "Street Light Out" is a street light, but
         # "Pothole on Street" neither a street light nor a street tree
         if shared and len(shared) >= len(tokens) / 2 and len(shared) >= len(named) / 2:
-            best.append((len(shared) / len(tokens | named), category))
+            best.append((len(shared) / len(tokens | named), frozenset(shared), category))
     best.sort(key=lambda item: item[0], reverse=True)
+    if len(best) > 1 and (math.isclose(best[0][0], best[1][0]) or best[0][1] == best[1][1]):
+        # a tie, or the value says nothing that tells the two apart: "Manhole cover missing"
+        # shares "manhole cover" with the water, sewer and storm drain covers alike (the
+        # shorter name scored higher only for being short). The words may still tell:
+        # "Street lighting" shares "street" with the street light and the street tree alike,
+        # and says "lighting"
+        return _category_by_words(text, catalogue)
     if not best:
         return _category_by_words(text, catalogue)
-    if len(best) > 1 and math.isclose(best[0][0], best[1][0]):
-        return None
-    return best[0][1]
+    return best[0][2]
 
 
 def _category_by_words(text: str, catalogue: Catalogue) -> Category | None:

@@ -544,3 +544,84 @@ def test_case_types_in_other_languages_are_proposed_by_their_words(value, expect
 
     match = category_by_name(value, Catalogue.default())
     assert (None if match is None else f"{match.kind}:{match.code}") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # FixMyStreet's categories (UK councils)
+        ("Street lighting", "component:0111"),  # "street" is the street tree's too
+        ("Fly-tipping", "event:0103"),
+        ("Flytipping", "event:0103"),
+        ("Abandoned vehicles", "event:0505"),  # the nyc311 mapping has only the singular
+        ("Road traffic signs", "component:0203"),
+        ("Rubbish (refuse and recycling)", "event:0102"),
+        ("Potholes", None),  # no category of its own, as in every language
+        ("Graffiti", None),
+        ("Dog fouling", None),
+        # a 311's or SeeClickFix's
+        ("Traffic lights", "component:0202"),
+        ("Street cleaning", "event:0104"),
+        ("Snow removal", "event:0406"),
+        ("Icy road", "event:0406"),
+        ("Water leak", "event:0402"),
+        ("Sinkhole", "event:0401"),
+        ("Street vendor", "event:0501"),
+        ("Catch basin clogged", "component:0104"),
+        # three covers share "manhole cover": the shorter name is no reason to pick one
+        ("Manhole cover missing", None),
+    ],
+)
+def test_case_types_in_other_systems_english_are_proposed_by_their_words(value, expected):
+    """The English of FixMyStreet and of 311 systems names types other than the catalogue
+    does ("Street lighting", "Fly-tipping"): its words in [category_words] propose them, also
+    where the name shares a word with two categories alike; a value that says nothing to
+    tell categories apart gets no guess."""
+    from citydesk.incidents.mapping_words import category_by_name
+
+    match = category_by_name(value, Catalogue.default())
+    assert (None if match is None else f"{match.kind}:{match.code}") == expected
+
+
+def test_a_fixmystreet_export_gets_its_types_proposed(tmp_path, project):
+    """A FixMyStreet council export (its CSV header, English types): the draft proposes five
+    of its seven types and leaves potholes and dog fouling to the user; the import reads all
+    rows through it."""
+    rows = [
+        ("Potholes", "confirmed"),
+        ("Street lighting", "fixed - council"),
+        ("Fly-tipping", "fixed - council"),
+        ("Abandoned vehicles", "investigating"),
+        ("Dog fouling", "confirmed"),
+        ("Rubbish (refuse and recycling)", "action scheduled"),
+        ("Traffic lights", "fixed - council"),
+    ]
+    header = "Report ID,Title,Detail,User Name,Category,Created,Confirmed,Fixed,Closed,Status,"
+    header += "Latitude,Longitude,Ward,Report URL,Site Used"
+    lines = [header]
+    for k, (category, status) in enumerate(rows * 3):
+        fixed = "2026-10-05T12:00:00" if status.startswith("fixed") else ""
+        lines.append(
+            f"{1000 + k},Issue {k},Near the corner,Anon,{category},2026-10-0{1 + k % 3}T08:15:00,"
+            f"2026-10-0{1 + k % 3}T08:20:00,{fixed},,{status},42.37{k % 10},-71.10{k % 10},"
+            f"Cambridgeport,https://example.org/report/{1000 + k},fixmystreet"
+        )
+    path = tmp_path / "fms_export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, draft, said = write_draft(path, project=project)
+    proposals = {v.text: v.proposal for v in draft.categories}
+    assert proposals == {
+        "Potholes": None,
+        "Street lighting": "component:0111",
+        "Fly-tipping": "event:0103",
+        "Abandoned vehicles": "event:0505",
+        "Dog fouling": None,
+        "Rubbish (refuse and recycling)": "event:0102",
+        "Traffic lights": "component:0202",
+    }
+    assert said[-1] == "The import reads all 21 rows with this mapping (0 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 21
+    with open_project_store(project) as store:
+        filed = store.query()
+    fly_tipping = (filed["kind"] == "event") & (filed["category_code"] == "0103")
+    assert fly_tipping.sum() == 3  # as proposed
