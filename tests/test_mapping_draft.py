@@ -570,13 +570,23 @@ def test_case_types_in_other_languages_are_proposed_by_their_words(value, expect
         ("Catch basin clogged", "component:0104"),
         # three covers share "manhole cover": the shorter name is no reason to pick one
         ("Manhole cover missing", None),
+        # a 数字城管 list's everyday names for the standard's types
+        ("违章建筑", "event:0101"),  # the standard's 私搭乱建
+        ("违法建设", "event:0101"),
+        ("共享单车乱停放", "event:0506"),  # 非机动车乱停放
+        ("出店经营", "event:0504"),  # 店外经营
+        ("渣土遗撒", "event:0303"),  # 道路遗撒
+        ("供水管破裂", "event:0402"),  # 自来水管破裂
+        ("乱张贴", "event:0202"),
+        ("井盖破损", None),  # which cover: water, sewer or storm drain
+        ("道路破损", None),  # a pothole, as in every language
     ],
 )
-def test_case_types_in_other_systems_english_are_proposed_by_their_words(value, expected):
-    """The English of FixMyStreet and of 311 systems names types other than the catalogue
-    does ("Street lighting", "Fly-tipping"): its words in [category_words] propose them, also
-    where the name shares a word with two categories alike; a value that says nothing to
-    tell categories apart gets no guess."""
+def test_case_types_in_other_systems_words_are_proposed_by_them(value, expected):
+    """FixMyStreet, 311 systems and 数字城管 lists name types other than the catalogue does
+    ("Street lighting", "Fly-tipping", 违章建筑): their words in [category_words] propose
+    them, also where the name shares a word with two categories alike; a value that says
+    nothing to tell categories apart gets no guess."""
     from citydesk.incidents.mapping_words import category_by_name
 
     match = category_by_name(value, Catalogue.default())
