@@ -71,6 +71,8 @@ DATE_FORMATS = (
     "%d/%m/%Y",
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H.%M.%S",  # Finnish (and Danish, Norwegian) times: 13.10.2026 17.45
+    "%d.%m.%Y %H.%M",
     "%d.%m.%Y",
 )
 
@@ -632,18 +634,29 @@ def summary_lines(draft: MappingDraft, target: Path) -> list[str]:
         lines.append(f"  [coordinates] crs = {draft.crs}  ({draft.why['crs']})")
     if draft.categories:
         mapped = [v for v in draft.categories if v.proposal is not None]
-        lines.append(
-            _(
-                "{mapped} of {total} categories proposed ({rows} rows); the other {left} rows "
-                "go to {default} until you map them in [categories]."
-            ).format(
-                mapped=len(mapped),
-                total=len(draft.categories),
-                rows=f"{sum(v.rows for v in mapped):,}",
-                left=f"{draft.unmapped_rows():,}",
-                default=draft.default_category or "-",
+        rows = sum(v.rows for v in mapped)
+        if len(mapped) == len(draft.categories):
+            # nothing falls to a default (it said "the other 0 rows go to -")
+            lines.append(
+                ngettext(
+                    "The one category is proposed ({rows} rows): check it in [categories].",
+                    "All {n} categories are proposed ({rows} rows): check them in [categories].",
+                    len(mapped),
+                ).format(n=len(mapped), rows=f"{rows:,}")
             )
-        )
+        else:
+            lines.append(
+                _(
+                    "{mapped} of {total} categories proposed ({rows} rows); the other {left} "
+                    "rows go to {default} until you map them in [categories]."
+                ).format(
+                    mapped=len(mapped),
+                    total=len(draft.categories),
+                    rows=f"{rows:,}",
+                    left=f"{draft.unmapped_rows():,}",
+                    default=draft.default_category or "-",
+                )
+            )
     if draft.statuses:
         closed = [v.text for v in draft.statuses if v.proposal == "closed"]
         lines.append(

@@ -154,6 +154,28 @@ def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
     assert {v.text: v.proposal for v in draft.statuses} == {"Suljettu": "closed", "Avoin": "open"}
 
 
+def test_finnish_times_with_dots_are_read_and_every_category_proposed_is_said(tmp_path, project):
+    """Finnish writes times with dots (CLDR's H.mm: "13.10.2026 17.45"); such a column was not
+    taken for dates at all, and the draft stopped with "no column of report dates". When
+    every category is proposed the summary says so (it said "the other 0 rows go to -")."""
+    path = tmp_path / "palaute.csv"
+    path.write_text(
+        "Tunnus;Luotu;Tyyppi;Leveysaste;Pituusaste\n"
+        "H-1;1.10.2026 8.15;Katuvalo rikki;42,3736;-71,1097\n"
+        "H-2;13.10.2026 17.45;Katuvalo rikki;42,3740;-71,1101\n",
+        encoding="utf-8",
+    )
+    out, draft, said = write_draft(path, project=project)
+    assert draft.columns["reported_at"] == "Luotu" and draft.formats == ["%d.%m.%Y %H.%M"]
+    assert "The one category is proposed (2 rows): check it in [categories]." in said
+    assert said[-1] == "The import reads all 2 rows with this mapping (0 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 2
+    with open_project_store(project) as store:
+        reported = sorted(store.query()["reported_at"].astype(str))
+    # the demo project is Cambridge's: local times in America/New_York (EDT, UTC-4)
+    assert reported == ["2026-10-01T12:15:00.000Z", "2026-10-13T21:45:00.000Z"]
+
+
 @pytest.mark.parametrize(
     ("header", "rows", "zone", "expected"),
     [
