@@ -83,6 +83,18 @@ class MappingDates:
 
 
 @dataclass
+class MappingTimes:
+    """The time of day where an export keeps it in a column of its own beside the date
+    (a Spanish-language export's "Fecha de ingreso" and "Hora de ingreso", a 数字城管 list's
+    上报日期 and 上报时间): joined to the date before the two are read as one time."""
+
+    reported_at: str | None = None
+    closed_at: str | None = None
+    due_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass
 class MappingCoordinates:
     """What the coordinate columns hold: lon/lat in WGS 84 unless ``crs`` names another CRS
     (a 数字城管 system's x/y in its CGCS2000 zone: lon is then x, lat is y), and whether
@@ -105,6 +117,7 @@ class MappingFile:
     columns: MappingColumns
     source: str = ""
     dates: MappingDates = field(default_factory=MappingDates)
+    times: MappingTimes = field(default_factory=MappingTimes)
     coordinates: MappingCoordinates = field(default_factory=MappingCoordinates)
     categories: dict[str, str] = field(default_factory=dict)
     defaults: MappingDefaults = field(default_factory=MappingDefaults)
@@ -133,6 +146,8 @@ class ColumnMapping:
     statuses: dict[str, str] = field(default_factory=dict)
     dayfirst: bool | None = None
     backwards: str = "refuse"
+    #: a date column -> the column holding its time of day ([times])
+    times: dict[str, str] = field(default_factory=dict)
     coordinate_crs: str = "EPSG:4326"  # the CRS of the lon/lat (x/y) columns
     offset: Literal["", "gcj02", "bd09"] = ""  # a Chinese web map's shifted lon/lat
 
@@ -170,9 +185,31 @@ class ColumnMapping:
             statuses=_trimmed(data.statuses),
             dayfirst=data.dates.dayfirst,
             backwards=data.dates.backwards,
+            times=_times(data, columns, path),
             coordinate_crs=_checked_crs(data.coordinates, path),
             offset=data.coordinates.offset,
         )
+
+
+def _times(data: MappingFile, columns: dict, path: Path) -> dict[str, str]:
+    """[times] as date column -> time column; each needs its date as one column."""
+    out = {}
+    for role, time_column in asdict(data.times).items():
+        if time_column is None:
+            continue
+        date_column = columns.get(role)
+        if not isinstance(date_column, str):
+            raise CaseImportError(
+                _("times.{role} gives a time of day, but columns.{role} is not one column").format(
+                    role=role
+                ),
+                _("Name the column of its dates in [columns] {role}, as one column.").format(
+                    role=role
+                ),
+                path=str(path),
+            )
+        out[date_column] = time_column
+    return out
 
 
 def _trimmed(table: dict) -> dict:
@@ -264,6 +301,19 @@ class AmbiguousDates(ValueError):
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b"
+#: a time of day and nothing else ("8:15", "17.45.10", "5:45 PM"): not a date
+TIME_OF_DAY = r"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d(?:\.\d+)?)?\s*(?:[AaPp]\.?\s?[Mm]\.?)?"
+
+
+def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:
+    """Each date with its time of day from another column, where both are given ("01/10/2026"
+    and "8:15": "01/10/2026 8:15"). A spreadsheet's date cell comes as midnight
+    ("2026-10-01 00:00:00"), which is dropped before the time is added."""
+    day = dates.astype("string").str.strip()
+    clock = times.astype("string").str.strip()
+    both = day.notna() & (day != "") & clock.notna() & (clock != "")
+    bare_day = day.str.replace(r"[ T]00:00(?::00(?:\.0+)?)?$", "", regex=True)
+    return day.where(~both, bare_day + " " + clock)
 
 
 def parse_dates(
@@ -291,6 +341,8 @@ def parse_dates(
         if epoch.notna().any():
             result.loc[epoch[epoch.notna()].index] = epoch[epoch.notna()]
             todo.loc[epoch[epoch.notna()].index] = False
+    # a time of day alone is no date: the general parser would put it on today
+    todo &= ~text.str.fullmatch(TIME_OF_DAY).fillna(False).astype(bool)
     if todo.any():
         # values with their own offset (ISO 8601 "+00:00"/"Z") are absolute; the rest are
         # local times in ``tz``. pandas refuses to mix the two in one call, so split them.
@@ -548,6 +600,7 @@ def _parse_part(
     """One part of a file (its index counts the file's rows) as new-case columns."""
     cols = mapping.columns
     wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
+    wanted += list(mapping.times.values())
     missing = list(dict.fromkeys(c for c in wanted if c not in frame.columns))
     if missing:
         raise CaseImportError(
@@ -789,9 +842,35 @@ def _lines(lines: Lines, index: pd.Index, positions: np.ndarray) -> str:
 def _dates(
     frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: Lines
 ) -> pd.Series:
-    """A date column, day/month ambiguity refused with the file lines and the fix."""
+    """A date column (with its time of day, where [times] names a column for it), day/month
+    ambiguity and values that are only a time of day refused with the file lines and the
+    fix."""
+    values = frame[column]
+    if column in mapping.times:
+        values = with_time_of_day(values, frame[mapping.times[column]])
+    text = values.astype("string").str.strip()
+    bare = frame.index[text.str.fullmatch(TIME_OF_DAY).fillna(False).to_numpy(dtype=bool)]
+    if len(bare):
+        # pandas reads "8:15" as today at 8:15: every case would be dated the import's day
+        raise CaseImportError(
+            ngettext(
+                "{n} {column} value has no date, just a time: {values} (file line {rows})",
+                "{n} {column} values have no date, just a time: {values} (file lines {rows})",
+                len(bare),
+            ).format(
+                n=len(bare),
+                column=column,
+                values=", ".join(repr(str(v)) for v in text[bare].unique()[:3]),
+                rows=first_lines(lines, np.asarray(bare)),
+            ),
+            _(
+                "Map the column of dates in [columns], and this one in [times] (for example "
+                '[times] reported_at = "{column}"): the two are read as one time.'
+            ).format(column=column),
+            path=str(path),
+        )
     try:
-        return parse_dates(frame[column], mapping.date_formats, mapping.timezone, mapping.dayfirst)
+        return parse_dates(values, mapping.date_formats, mapping.timezone, mapping.dayfirst)
     except AmbiguousDates as exc:
         where = _lines(lines, frame.index, np.asarray(exc.rows))
         raise CaseImportError(

@@ -29,6 +29,7 @@ from citydesk.layers.readers.csv_dialect import to_numbers
 from .case_files import check_case_file, is_open311
 from .categories import Catalogue
 from .import_csv import (
+    TIME_OF_DAY,
     AmbiguousDates,
     CaseImportError,
     MappingColumns,
@@ -39,10 +40,13 @@ from .import_csv import (
 from .mapping_words import (
     category_by_name,
     header_scores,
+    header_words,
     means_closed,
     other_category,
     priority_level,
+    says,
     shipped_categories,
+    words,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,8 @@ DATE_FORMATS = (
     "%d.%m.%Y %H.%M",
     "%d.%m.%Y",
 )
+#: what a column of times of day (beside a column of dates) is written in
+TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H.%M.%S", "%H.%M")
 
 
 #: the order a mapping file lists its columns in (as the shipped ones do)
@@ -101,6 +107,7 @@ class MappingDraft:
     timezone: str
     formats: list[str] = field(default_factory=list)
     dayfirst: bool | None = None
+    times: dict[str, str] = field(default_factory=dict)  # date role -> its time-of-day column
     crs: str | None = None  # of x/y columns that are not lon/lat
     categories: list[Value] = field(default_factory=list)
     default_category: str | None = None
@@ -141,6 +148,10 @@ class MappingDraft:
         out.append(f"timezone = {_quote(self.timezone)}" + _comment(self.why.get("timezone", "")))
         if self.dayfirst is not None:
             out.append(f"dayfirst = {str(self.dayfirst).lower()}")
+        if self.times:
+            out += ["", "[times]"]
+            for role, column in self.times.items():
+                out.append(f"{role} = {_quote(column)}" + _comment(self.why[f"times.{role}"]))
         if self.crs:
             out += ["", "[coordinates]", f"crs = {_quote(self.crs)}" + _comment(self.why["crs"])]
         return out
@@ -212,6 +223,7 @@ def draft_mapping(
     )
     draft.why["timezone"] = _("the city's") if timezone else _("? no project given: check it")
     _date_columns(draft, profiles)
+    _time_columns(draft, profiles)
     _place_columns(draft, profiles, near, preferred_crs)
     _text_columns(draft, profiles)
     counts: dict[str, Counter[str]] = {r: Counter() for r in TEXT_ROLES if r in draft.columns}
@@ -264,6 +276,8 @@ class ColumnProfile:
     ambiguous: bool = False  # 05/02/2015 in every row: day-first and month-first both read
     numbers: pd.Series | None = None  # the values as numbers, where at least 90 % are
     points: int = 0  # values written as POINT (x y) or (lat, lon)
+    time_format: str | None = None  # every value a time of day ("8:15"), in this format
+    date_only: bool = False  # every value a date without its time of day
     wkt_xy: pd.DataFrame | None = None  # x and y of the POINT (x y) values
 
 
@@ -286,6 +300,9 @@ def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
         profile.wkt_xy = xy.apply(pd.to_numeric, errors="coerce").dropna()
     if profile.numbers is None or _looks_like_epoch(text):
         _date_content(profile, text)
+    head = text.head(2_000)
+    if head.str.fullmatch(TIME_OF_DAY).all():
+        profile.time_format = next((f for f in TIME_FORMATS if _all_read(head, f)), None)
     return profile
 
 
@@ -299,6 +316,7 @@ def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
     fitting = [f for f in DATE_FORMATS if _all_read(head, f)]
     if fitting:
         profile.date_share = 1.0
+        profile.date_only = "%H" not in fitting[0]
         if _day_month_swapped(fitting[0]) not in fitting:
             profile.format = fitting[0]
         else:  # 05/02/2015 read both ways: no format, and dayfirst left for the user to say
@@ -381,6 +399,46 @@ def _date_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
                 "dayfirst = true or false."
             )
         )
+
+
+def _time_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> None:
+    """A column of times of day beside a date role's column of dates alone: joined to it
+    ([times]), with the two formats as one. Paired by the words their headers share beyond
+    "date" and "time" ("Fecha de ingreso", "Hora de ingreso"), else the one next to it.
+
+    Left alone, such a column was taken for the report date itself (pandas reads "8:15" as
+    today at 8:15), and every case was dated the day of the import."""
+    used = {c for v in draft.columns.values() for c in (v if isinstance(v, list) else [v])}
+    order = list(profiles)
+    clocks = [
+        name
+        for name, p in profiles.items()
+        if p.time_format and name not in used and says(name, words()["time_of_day"]) is not None
+    ]
+    dated = {
+        role: str(column)
+        for role, column in draft.columns.items()
+        if role in DATE_ROLES and isinstance(column, str) and profiles[column].date_only
+    }
+    generic = header_words(" ".join(words()["time_of_day"] + ["date", "fecha", "日期"]))
+    for clock in clocks:
+        scored = []
+        for role, column in dated.items():
+            shared = (header_words(clock) & header_words(column)) - generic
+            next_to = order.index(clock) == order.index(column) + 1
+            if shared or next_to or len(dated) == len(clocks) == 1:
+                scored.append((len(shared), next_to, role))
+        if not scored:
+            continue
+        _n, _next, role = max(scored)
+        column = dated.pop(role)
+        draft.times[role] = clock
+        draft.why[f"times.{role}"] = _("? times of day beside {column}").format(column=column)
+        day = profiles[column].format
+        if day is not None:  # None: day-first or month-first, which the user says
+            fmt = f"{day} {profiles[clock].time_format}"
+            if fmt not in draft.formats:
+                draft.formats.insert(draft.formats.index(day), fmt)
 
 
 def _place_columns(draft, profiles, near, preferred_crs) -> None:
@@ -630,6 +688,8 @@ def summary_lines(draft: MappingDraft, target: Path) -> list[str]:
     for role, column in draft.columns.items():
         shown = ", ".join(column) if isinstance(column, list) else column
         lines.append(f"  {role} = {shown}")
+    for role, column in draft.times.items():
+        lines.append(f"  [times] {role} = {column}")
     if draft.crs:
         lines.append(f"  [coordinates] crs = {draft.crs}  ({draft.why['crs']})")
     if draft.categories:

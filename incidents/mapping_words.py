@@ -48,6 +48,18 @@ def _spaced_words(text: str) -> str:
     return " " + " ".join(re.findall(r"[^\W_]+", plain)) + " "
 
 
+def header_words(text: str) -> set[str]:
+    """The words of a header, case and accents folded; a Chinese header, written without
+    spaces, is one word without its 日期, 时间 or 时刻 (上报日期 and 上报时间 share 上报)."""
+    found = set()
+    for word in _spaced_words(text).split():
+        if _CJK.search(word):
+            word = re.sub("日期|时间|時間|时刻", "", word)
+        if word:
+            found.add(word)
+    return found
+
+
 def says(text: str, listed: list[str]) -> int | None:
     """The rank of the first of ``listed`` that ``text`` says: a word or phrase among its
     words ("fixed - council" says "fixed"; "unable to fix" says "unable to fix"), a Chinese

@@ -657,3 +657,94 @@ def test_a_fixmystreet_export_gets_its_types_proposed(tmp_path, project):
         filed = store.query()
     fly_tipping = (filed["kind"] == "event") & (filed["category_code"] == "0103")
     assert fly_tipping.sum() == 3  # as proposed
+
+
+def _split_export(tmp_path, name: str, header: list[str], rows: list[list[str]]) -> Path:
+    path = tmp_path / name
+    lines = [";".join(header)] + [";".join(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_time_of_day_beside_the_date_is_joined_to_it(tmp_path, project):
+    """A Spanish-language export keeps the time of day apart ("Fecha de ingreso", "Hora de
+    ingreso", and the same for the close): the draft pairs each with its date ([times]) and
+    the import reads them as one time. Before, the draft took "Hora de ingreso" for the
+    report date and every case was dated the day of the import."""
+    header = ["N° Reclamo", "Fecha de ingreso", "Hora de ingreso", "Tipo de reclamo"]
+    header += ["Fecha de cierre", "Hora de cierre", "Latitud", "Longitud"]
+    rows = [
+        ["R-1", "14/10/2026", "8:15", "Luminaria apagada", "15/10/2026", "17:40"],
+        ["R-2", "20/10/2026", "13:05", "Luminaria apagada", "", ""],
+    ]
+    rows[0] += ["42,3736", "-71,1097"]
+    rows[1] += ["42,3740", "-71,1101"]
+    path = _split_export(tmp_path, "reclamos.csv", header, rows)
+    out, draft, said = write_draft(path, project=project)
+    assert draft.columns["reported_at"] == "Fecha de ingreso"
+    assert draft.columns["closed_at"] == "Fecha de cierre"
+    assert draft.times == {"reported_at": "Hora de ingreso", "closed_at": "Hora de cierre"}
+    assert draft.formats == ["%d/%m/%Y %H:%M", "%d/%m/%Y"]
+    assert "  [times] reported_at = Hora de ingreso" in said
+    assert said[-1] == "The import reads all 2 rows with this mapping (0 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 2
+    with open_project_store(project) as store:
+        cases = store.query().set_index("source_id")
+    # the demo project is Cambridge's: America/New_York, EDT (UTC-4) in October
+    assert str(cases.loc["R-1", "reported_at"]) == "2026-10-14T12:15:00.000Z"
+    assert str(cases.loc["R-1", "closed_at"]) == "2026-10-15T21:40:00.000Z"
+    assert str(cases.loc["R-2", "reported_at"]) == "2026-10-20T17:05:00.000Z"
+
+
+def test_a_chinese_list_with_date_and_time_apart(tmp_path, project):
+    """上报日期 and 上报时间: the time column's header says 时间, which names a report time, so
+    the draft took it for the report date; now it is the date's time of day."""
+    rows = [["A-1", "2026-10-14", "08:15:00", "路灯损坏", "-71,1097", "42,3736"]]
+    path = _split_export(
+        tmp_path, "案卷.csv", ["案卷编号", "上报日期", "上报时间", "小类名称", "经度", "纬度"], rows
+    )
+    out, draft, _said = write_draft(path, project=project)
+    assert draft.columns["reported_at"] == "上报日期"
+    assert draft.times == {"reported_at": "上报时间"}
+    assert import_case_file(project, path, str(out))["added"] == 1
+    with open_project_store(project) as store:
+        assert str(store.query()["reported_at"].iloc[0]) == "2026-10-14T12:15:00.000Z"
+
+
+def test_a_time_of_day_alone_is_never_a_report_date(tmp_path, project):
+    """A hand-written mapping that names the time column as the date is refused with the
+    lines and the [times] fix, not read as today at that time."""
+    header = ["id", "Fecha", "Hora", "Tipo", "Latitud", "Longitud"]
+    path = _split_export(
+        tmp_path, "r.csv", header, [["1", "14/10/2026", "8:15", "Ruido", "42,37", "-71,11"]]
+    )
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        '[columns]\nreported_at = "Hora"\nsource_id = "id"\nlat = "Latitud"\nlon = "Longitud"\n'
+        '[defaults]\ncategory = "event:0699"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseImportError) as err:
+        import_case_file(project, path, str(mapping))
+    assert "1 Hora value has no date, just a time: '8:15' (file line 2)" in str(err.value)
+    assert '[times] reported_at = "Hora"' in err.value.fix
+    with open_project_store(project) as store:
+        assert store.query().empty  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('[times]\nreported_on = "Hora"\n', "reported_on"),  # misspelt: the nearest key named
+        ('[times]\nclosed_at = "Hora"\n', "columns.closed_at is not one column"),
+    ],
+)
+def test_a_times_table_is_checked(tmp_path, project, table, expected):
+    path = _split_export(tmp_path, "r.csv", ["id", "Fecha", "Hora"], [["1", "14/10/2026", "8:15"]])
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        '[columns]\nreported_at = "Fecha"\n[defaults]\ncategory = "event:0699"\n' + table,
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseImportError, match=expected):
+        import_case_file(project, path, str(mapping))
