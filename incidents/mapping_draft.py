@@ -277,7 +277,8 @@ class ColumnProfile:
     numbers: pd.Series | None = None  # the values as numbers, where at least 90 % are
     points: int = 0  # values written as POINT (x y) or (lat, lon)
     time_format: str | None = None  # every value a time of day ("8:15"), in this format
-    date_only: bool = False  # every value a date without its time of day
+    date_only: bool = False  # every value a date without its time of day (or at midnight)
+    day_format: str | None = None  # the date part of ``format``, where every time is midnight
     wkt_xy: pd.DataFrame | None = None  # x and y of the POINT (x y) values
 
 
@@ -317,6 +318,10 @@ def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
     if fitting:
         profile.date_share = 1.0
         profile.date_only = "%H" not in fitting[0]
+        if not profile.date_only and head.str.fullmatch(r".*[ T]00:00(?::00(?:\.0+)?)?").all():
+            # a spreadsheet's date cells ("2026-10-14 00:00:00"): dates, no time of day
+            profile.date_only = True
+            profile.day_format = re.split(r"[ T]%[HI]", fitting[0])[0]
         if _day_month_swapped(fitting[0]) not in fitting:
             profile.format = fitting[0]
         else:  # 05/02/2015 read both ways: no format, and dayfirst left for the user to say
@@ -434,11 +439,11 @@ def _time_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
         column = dated.pop(role)
         draft.times[role] = clock
         draft.why[f"times.{role}"] = _("? times of day beside {column}").format(column=column)
-        day = profiles[column].format
-        if day is not None:  # None: day-first or month-first, which the user says
-            fmt = f"{day} {profiles[clock].time_format}"
+        dates = profiles[column]
+        if dates.format is not None:  # None: day-first or month-first, which the user says
+            fmt = f"{dates.day_format or dates.format} {profiles[clock].time_format}"
             if fmt not in draft.formats:
-                draft.formats.insert(draft.formats.index(day), fmt)
+                draft.formats.insert(draft.formats.index(dates.format), fmt)
 
 
 def _place_columns(draft, profiles, near, preferred_crs) -> None:

@@ -748,3 +748,26 @@ def test_a_times_table_is_checked(tmp_path, project, table, expected):
     )
     with pytest.raises(CaseImportError, match=expected):
         import_case_file(project, path, str(mapping))
+
+
+def test_a_spreadsheets_date_and_time_cells_are_joined(tmp_path, project):
+    """Excel date cells come as midnight ("2026-10-14 00:00:00") and time cells as "08:15:00":
+    the date column is still a column of dates alone, and its time of day is joined."""
+    frame = pd.DataFrame(
+        {
+            "Folio": ["F1", "F2"],
+            "Fecha": [dt.datetime(2026, 10, 14), dt.datetime(2026, 10, 20)],
+            "Hora": [dt.time(8, 15), dt.time(17, 45, 30)],
+            "Tipo": ["Luminaria apagada"] * 2,
+            "Latitud": [42.3736, 42.3740],
+            "Longitud": [-71.1097, -71.1101],
+        }
+    )
+    path = tmp_path / "reclamos.xlsx"
+    frame.to_excel(path, index=False)
+    out, draft, _said = write_draft(path, project=project)
+    assert draft.times == {"reported_at": "Hora"}
+    assert import_case_file(project, path, str(out))["added"] == 2
+    with open_project_store(project) as store:
+        reported = sorted(store.query()["reported_at"].astype(str))
+    assert reported == ["2026-10-14T12:15:00.000Z", "2026-10-20T21:45:30.000Z"]
