@@ -22,18 +22,24 @@ import numpy as np
 class CsvLines:
     """The file line each record starts on, scanned as far as a question needs.
 
-    Records are numbered as pandas' C parser numbers them in its warnings: 1 is the header,
-    and every record counts, blank lines included. Rows are what pandas keeps: the records
+    Records are numbered as pandas' C parser numbers them in its warnings: 1 is the header
+    (or the first line of title above it, see ``skip``), and every record counts, blank lines
+    included. Rows are what pandas keeps: the records
     after the header that are neither blank nor wider than the file (``on_bad_lines`` skips
     those), numbered from 0 across every part of a chunked read. The file's width is the
     header's, or the first row's when that is wider: pandas keeps such a row, cut to the
     header, and then takes every row up to that width.
     """
 
-    def __init__(self, path: str | Path, encoding: str, delimiter: str = ",") -> None:
+    def __init__(
+        self, path: str | Path, encoding: str, delimiter: str = ",", skip: int = 0
+    ) -> None:
         self.path = Path(path)
         self.encoding = encoding
         self.delimiter = delimiter
+        #: lines of title above the header (pandas' ``skiprows``): its record numbers still
+        #: count them, so they are records here too, but neither the header nor rows
+        self.skip = skip
         self._starts: list[int] = []  # file line of record n + 1
         self._rows: list[int] = []  # file line of kept row k
         self._fields = 0  # the header's field count
@@ -66,7 +72,9 @@ class CsvLines:
                 line = 0  # the last file line the reader has consumed
                 for record in reader:
                     self._starts.append(line + 1)
-                    if len(self._starts) == 1:
+                    if len(self._starts) <= self.skip:
+                        pass  # a title above the header
+                    elif len(self._starts) == self.skip + 1:
                         self._fields = len(record)
                     elif record:
                         if not self._rows:

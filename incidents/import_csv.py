@@ -28,7 +28,7 @@ import pandas as pd
 from citydesk.layers.city_locale import timezone_fix
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
-from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
+from citydesk.layers.readers.csv_dialect import header_line, to_numbers
 from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 from citydesk.layers.readers.spreadsheet import is_spreadsheet, read_sheet
 
@@ -534,10 +534,12 @@ def read_parts(path: str | Path, rows: int | None = PART_ROWS) -> Iterator[RawPa
             path=str(path),
         )
     # ';' in decimal-comma locales (Excel's export there): the same sniffing as the layer
-    # reader's, so a file that opens as a layer imports as cases
-    delimiter = sniff_delimiter(sample.decode(encoding, errors="replace").split("\n", 1)[0])
+    # reader's, so a file that opens as a layer imports as cases; lines of title above the
+    # header are skipped (they made the title the only column, and no date was found)
+    skip, delimiter = header_line(sample.decode(encoding, errors="replace"))
     options: dict[str, Any] = dict(
         sep=delimiter,
+        skiprows=skip,
         dtype=str,
         keep_default_na=False,
         na_values=[""],
@@ -547,7 +549,7 @@ def read_parts(path: str | Path, rows: int | None = PART_ROWS) -> Iterator[RawPa
         # the index (pandas' default), which shifts every column silently
         index_col=False,
     )
-    lines = CsvLines(path, encoding, delimiter)
+    lines = CsvLines(path, encoding, delimiter, skip)
     failures = (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
     def unreadable(exc: Exception) -> CaseImportError:

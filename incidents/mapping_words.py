@@ -81,11 +81,18 @@ def means_closed(status: str) -> bool:
 
 
 def priority_level(text: str) -> int | None:
-    """CityDesk's 1-5 for a priority word (urgent, 紧急, normaali ...); None if unknown."""
+    """CityDesk's 1-5 for a priority word (urgent, 紧急, normaali ...), else for a numbered
+    level ("P1", "Priority 2", "3级": 1 the most urgent, as CityDesk counts and as most
+    systems number them); None if unknown."""
+    numbered = re.fullmatch(
+        r"\s*(?:p|prio|priority|prioridad|prioridade|priorité|priorität|priorita|[一-龥]*)?"
+        r"\s*[-_:#]?\s*([1-5])\s*(?:级|級)?(?:\s*[-:(]\s*\D.*)?",
+        text.casefold(),
+    )
     for level, listed in sorted(words()["priorities"].items()):
         if says(text, listed) is not None:
-            return int(level)
-    return None
+            return int(level)  # the words first: a system that counts up has "1 - Low"
+    return int(numbered.group(1)) if numbered else None
 
 
 @cache

@@ -122,3 +122,30 @@ def test_a_bad_row_is_named_by_its_file_line(tmp_path, mapping):
         done = import_csv(store, path, mapping)
     assert done["added"] == 3
     assert done["bad_lines"] == [4]  # the skipped row, by its file line
+
+
+def test_lines_of_a_file_with_a_title_above_its_header(tmp_path, mapping):
+    """A title, the export's date and a blank line above the column names: the header is
+    found below them, and a bad row is still named by its own file line (pandas counts the
+    title's lines in its record numbers)."""
+    text = (
+        "Service requests export\n"  # 1
+        "Generated 2026-11-01\n"  # 2
+        "\n"  # 3
+        + HEADER  # 4
+        + GOOD.format(i=1, d=1, text="ok")  # 5
+        + "2,2024-03-02 09:00,42.37,-71.1,crash,x,surplus\n"  # 6: skipped by pandas
+        + GOOD.format(i=3, d=3, text="ok")  # 7
+        + "4,last Tuesday,42.37,-71.1,crash,ok\n"  # 8: the bad date
+    )
+    path = tmp_path / "cases.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    lines = CsvLines(path, "utf-8", ",", skip=3)
+    assert lines.of_rows([0, 1, 2]) == [5, 7, 8]
+    assert lines.of_records([6]) == [6]
+    with SqliteCaseStore(tmp_path / "s.gpkg") as store:
+        with pytest.raises(CaseImportError, match=r"no readable report date \(file line 8\)"):
+            import_csv(store, path, mapping)
+        path.write_text(text.replace("last Tuesday", "2024-03-04 09:00"), encoding="utf-8")
+        summary = import_csv(store, path, mapping)
+    assert summary["added"] == 3 and summary["bad_lines"] == [6]

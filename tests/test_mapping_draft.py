@@ -771,3 +771,20 @@ def test_a_spreadsheets_date_and_time_cells_are_joined(tmp_path, project):
     with open_project_store(project) as store:
         reported = sorted(store.query()["reported_at"].astype(str))
     assert reported == ["2026-10-14T12:15:00.000Z", "2026-10-20T21:45:30.000Z"]
+
+
+def test_an_export_with_a_title_above_its_header_and_numbered_priorities(tmp_path, project):
+    """A CSV with a title and the export's date above the column names was read as one
+    column (the title), and the draft stopped: "no column of report dates". Priorities
+    written P1-P3 were all proposed as normal (3); P1 is the most urgent, as CityDesk's 1."""
+    rows = ["Service requests export", "Generated 2026-11-01", ""]
+    rows.append("Request ID,Created,Category,Priority,Latitude,Longitude")
+    for k in range(6):
+        rows.append(f"R{k},2026-10-1{k} 08:15,Street lighting,P{1 + k % 3},42.37{k},-71.10{k}")
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out, draft, said = write_draft(path, project=project)
+    assert draft.columns["reported_at"] == "Created" and draft.columns["priority"] == "Priority"
+    assert {v.text: v.proposal for v in draft.priorities} == {"P1": 1, "P2": 2, "P3": 3}
+    assert said[-1] == "The import reads all 6 rows with this mapping (0 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 6

@@ -11,6 +11,7 @@ their files through these functions, so a file means the same to both.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -29,6 +30,29 @@ def sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
+
+
+def header_line(text: str, look: int = 10) -> tuple[int, str]:
+    """Which of the first ``look`` lines is the header, and the file's delimiter.
+
+    Some systems write a title or the export's date above the column names ("Service
+    requests export", "Generated 2026-11-01", a blank line). The header is the first line
+    with at least half the fields of the widest of them, the rule the spreadsheet reader
+    uses for a title row (:func:`.spreadsheet.header_row`). Fields are counted as a CSV
+    reader splits them, so a quoted description full of commas does not look wider than
+    the header; a file of one column has its header on the first line."""
+    lines = text.replace("\r\n", "\n").split("\n")[:look]
+    # each line's own delimiter, the most lines' wins (the first line's on a tie): a quoted
+    # text with semicolons in one row does not make a comma file a semicolon file
+    said = [d for line in lines if line.count(d := sniff_delimiter(line))]
+    delimiter = max(dict.fromkeys(said), key=said.count) if said else ","
+    widths = [
+        len(r) if any(f.strip() for f in r) else 0 for r in csv.reader(lines, delimiter=delimiter)
+    ]
+    widest = max(widths, default=0)
+    if widest <= 1:
+        return 0, delimiter
+    return next(k for k, w in enumerate(widths) if w >= 0.5 * widest), delimiter
 
 
 def file_delimiter(path: str | Path, encoding: str) -> str:
