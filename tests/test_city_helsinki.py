@@ -544,12 +544,12 @@ def test_helsinki_csv_exports_are_what_a_finnish_excel_splits(city, tmp_path, ca
     Excel as one column)."""
     from citydesk.layers.city_locale import CsvDialect
     from citydesk.layers.city_profile import project_csv_dialect
-    from citydesk.layers.readers.csv_dialect import file_delimiter
+    from citydesk.layers.readers.csv_dialect import file_header
 
     assert project_csv_dialect(city) == CsvDialect(";", ",")
     cases = tmp_path / "cases.csv"
     assert main(["cases", "export", str(cases), "--project", str(city)]) == 0
-    assert file_delimiter(cases, "utf-8-sig") == ";"
+    assert file_header(cases, "utf-8-sig") == (0, ";")
     kpi = tmp_path / "kpi.csv"
     assert main(["cases", "kpi", "--project", str(city), "--csv", str(kpi)]) == 0
-    assert file_delimiter(kpi, "utf-8-sig") == ";"
+    assert file_header(kpi, "utf-8-sig") == (0, ";")

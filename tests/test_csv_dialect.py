@@ -14,7 +14,7 @@ from citydesk.incidents.import_csv import CaseImportError, import_csv
 from citydesk.incidents.store import SqliteCaseStore
 from citydesk.layers.project import Project
 from citydesk.layers.project_store import save_project
-from citydesk.layers.readers.csv_dialect import sniff_delimiter, to_numbers
+from citydesk.layers.readers.csv_dialect import header_line, sniff_delimiter, to_numbers
 from citydesk.layers.readers.csv_points import csv_columns, read_csv_points
 
 MAPPING = """
@@ -113,6 +113,40 @@ def test_a_missing_column_is_named_once(tmp_path):
 )
 def test_the_delimiter_is_the_one_the_header_uses(header, delimiter):
     assert sniff_delimiter(header) == delimiter
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("id,date,text\n1,2026-01-01,x\n", (0, ",")),
+        # a quoted text with commas or semicolons does not make a row look wider
+        ('id,date,text\n1,2026-01-01,"a, b, c, d, e, f"\n', (0, ",")),
+        ('id,date,text\n1,2026-01-01,"a; b; c; d; e"\n', (0, ",")),
+        ("Service requests export\nGenerated 2026-11-01\n\nid,date,text\n1,2,3\n", (3, ",")),
+        ("Report, Nov 2026\nid;date;type;lat;lon\n1;2;3;4;5\n", (1, ";")),
+        ("only\nv1\n", (0, ",")),
+        ("", (0, ",")),
+    ],
+)
+def test_the_header_is_found_below_lines_of_title(text, expected):
+    assert header_line(text) == expected
+
+
+def test_a_title_above_the_header_is_skipped_as_a_layer_and_as_cases(tmp_path):
+    """The layer reader and the case import find the same header: a file means the same to
+    both (the import skipped the title, the layer reader read it as the only column)."""
+    path = tmp_path / "cases.csv"
+    path.write_text("Palautteet\nHaettu 1.11.2026\n\n" + SEMICOLON, encoding="utf-8-sig")
+    frame, facts = read_csv_points(path)
+    assert csv_columns(path)[:3] == ["id", "opened", "lat"]
+    assert facts["rows_without_coordinates"] == 1
+    assert frame.geometry.x.iloc[0] == pytest.approx(24.9384)
+    project = tmp_path / "p.gpkg"
+    save_project(Project("p", crs="EPSG:3067"), project)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with SqliteCaseStore(project) as store:
+        assert import_csv(store, path, mapping)["added"] == 3
 
 
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda v: round(v, 6)))

@@ -13,7 +13,7 @@ import pytest
 from citydesk.layers.city_locale import CsvDialect, csv_dialect
 from citydesk.layers.city_profile import parse_profile, profile_text, project_csv_dialect
 from citydesk.layers.csv_safe import write_table
-from citydesk.layers.readers.csv_dialect import file_delimiter, to_numbers
+from citydesk.layers.readers.csv_dialect import file_header, to_numbers
 from citydesk.workbench.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def test_a_table_in_the_helsinki_dialect_reads_back_as_numbers(tmp_path):
     path = write_table(frame, tmp_path / "kpi.csv", dialect=CsvDialect(";", ","))
     text = path.read_text(encoding="utf-8-sig")
     assert text.splitlines()[1] == "Kamppi;0,8125"
-    assert file_delimiter(path, "utf-8-sig") == ";"
+    assert file_header(path, "utf-8-sig") == (0, ";")
     back = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
     assert to_numbers(back["on_time"], ";").tolist() == [0.8125, 0.5]
 
@@ -55,4 +55,4 @@ def test_cambridge_case_exports_stay_comma_separated(tmp_path, capsys):
     assert project_csv_dialect(project) == CsvDialect(",", ".")
     out = tmp_path / "cases.csv"
     assert main(["cases", "export", str(out), "--project", str(project)]) == 0
-    assert file_delimiter(out, "utf-8-sig") == ","
+    assert file_header(out, "utf-8-sig") == (0, ",")

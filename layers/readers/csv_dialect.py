@@ -33,32 +33,34 @@ def sniff_delimiter(header: str) -> str:
 
 
 def header_line(text: str, look: int = 10) -> tuple[int, str]:
-    """Which of the first ``look`` lines is the header, and the file's delimiter.
+    """Which of the first ``look`` lines is the header, and the delimiter it uses.
 
     Some systems write a title or the export's date above the column names ("Service
     requests export", "Generated 2026-11-01", a blank line). The header is the first line
     with at least half the fields of the widest of them, the rule the spreadsheet reader
-    uses for a title row (:func:`.spreadsheet.header_row`). Fields are counted as a CSV
-    reader splits them, so a quoted description full of commas does not look wider than
-    the header; a file of one column has its header on the first line."""
+    uses for a title row (:func:`.spreadsheet.header_row`). Each line's fields are counted
+    as a CSV reader splits it with the delimiter it uses most, so a quoted description full
+    of commas does not look wider than the header; the file's delimiter is the header's (a
+    row of decimal commas, ``Kamppi;0,8125``, has as many commas as semicolons). A file of
+    one column has its header on the first line."""
     lines = text.replace("\r\n", "\n").split("\n")[:look]
-    # each line's own delimiter, the most lines' wins (the first line's on a tie): a quoted
-    # text with semicolons in one row does not make a comma file a semicolon file
-    said = [d for line in lines if line.count(d := sniff_delimiter(line))]
-    delimiter = max(dict.fromkeys(said), key=said.count) if said else ","
-    widths = [
-        len(r) if any(f.strip() for f in r) else 0 for r in csv.reader(lines, delimiter=delimiter)
-    ]
-    widest = max(widths, default=0)
+    widths = []
+    for line in lines:
+        delimiter = sniff_delimiter(line)
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+        widths.append((len(fields) if any(f.strip() for f in fields) else 0, delimiter))
+    widest = max((w for w, _d in widths), default=0)
     if widest <= 1:
-        return 0, delimiter
-    return next(k for k, w in enumerate(widths) if w >= 0.5 * widest), delimiter
+        return 0, ","
+    header = next(k for k, (w, _d) in enumerate(widths) if w >= 0.5 * widest)
+    return header, widths[header][1]
 
 
-def file_delimiter(path: str | Path, encoding: str) -> str:
-    """:func:`sniff_delimiter` of the file's first line."""
+def file_header(path: str | Path, encoding: str) -> tuple[int, str]:
+    """:func:`header_line` of the file's first lines: the lines of title to skip, and the
+    delimiter."""
     with open(path, encoding=encoding, errors="replace") as fh:
-        return sniff_delimiter(fh.readline())
+        return header_line("".join(line for _k, line in zip(range(10), fh, strict=False)))
 
 
 def to_numbers(values: pd.Series, delimiter: str) -> pd.Series:

@@ -21,7 +21,7 @@ import shapely
 from ..errors import LayerReadError, NeedsReadOptions
 from ..feedback import Feedback, NullFeedback
 from ..i18n import _
-from .csv_dialect import file_delimiter, to_numbers
+from .csv_dialect import file_header, to_numbers
 from .encoding import detect_encoding
 from .spreadsheet import is_spreadsheet, read_sheet
 
@@ -59,9 +59,10 @@ def csv_columns(path: str | Path, encoding: str | None = None) -> list[str]:
     if is_spreadsheet(path):
         return list(read_sheet(path, LayerReadError).columns)
     encoding = encoding or _sniff_encoding(path)
-    delimiter = file_delimiter(path, encoding)
+    skip, delimiter = file_header(path, encoding)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        header = next(csv.reader(fh, delimiter=delimiter), [])
+        rows = csv.reader(fh, delimiter=delimiter)
+        header = next((row for k, row in enumerate(rows) if k >= skip), [])
     return [name.strip().lstrip("\ufeff") for name in header]
 
 
@@ -89,13 +90,16 @@ def read_csv_points(
         df = read_sheet(path, LayerReadError)
         return _points(df, path, [], "XLSX", "", ",", x_field, y_field, wkt_field, crs, feedback)
     encoding = encoding or _sniff_encoding(path)
-    delimiter = delimiter or file_delimiter(path, encoding)
+    # lines of title above the header are skipped, as the case import skips them
+    skip, sniffed = file_header(path, encoding)
+    delimiter = delimiter or sniffed
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             df = pd.read_csv(
                 path,
                 sep=delimiter,
+                skiprows=skip,
                 engine="c",
                 encoding=encoding,
                 on_bad_lines="warn",
