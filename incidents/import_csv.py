@@ -103,6 +103,9 @@ class MappingCoordinates:
 
     crs: str = "EPSG:4326"
     offset: Literal["", "gcj02", "bd09"] = ""
+    #: which comes first in a location column of two numbers ("60.1699, 24.9384"); unsaid,
+    #: only Socrata's bracketed "(lat, lon)" is read. POINT (x y) is always x first
+    order: Literal["", "lat_lon", "lon_lat"] = ""
 
 
 @dataclass
@@ -149,6 +152,7 @@ class ColumnMapping:
     #: a date column -> the column holding its time of day ([times])
     times: dict[str, str] = field(default_factory=dict)
     coordinate_crs: str = "EPSG:4326"  # the CRS of the lon/lat (x/y) columns
+    location_order: str = ""  # a location column's two numbers: lat_lon, lon_lat, or unsaid
     offset: Literal["", "gcj02", "bd09"] = ""  # a Chinese web map's shifted lon/lat
 
     @classmethod
@@ -187,6 +191,7 @@ class ColumnMapping:
             backwards=data.dates.backwards,
             times=_times(data, columns, path),
             coordinate_crs=_checked_crs(data.coordinates, path),
+            location_order=data.coordinates.order,
             offset=data.coordinates.offset,
         )
 
@@ -686,7 +691,7 @@ def _parse_part(
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
     if "location" in cols:
-        xs, ys = _location_column(frame[cols["location"]], path, lines)
+        xs, ys = _location_column(frame[cols["location"]], path, lines, mapping.location_order)
     located = np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0))  # 0,0 = unknown
     xs, ys = _to_lonlat(xs, ys, located, mapping)
     # beyond the globe, or x/y the mapping's crs cannot place (pyproj gives inf)
@@ -772,13 +777,18 @@ def _defaulted(frame: pd.DataFrame, cols: dict, mapping: ColumnMapping) -> Count
     return Counter(unlisted.value_counts().to_dict())
 
 
-_LAT_LON = r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)\s*$"
+_NUMBER = r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+#: two numbers, in brackets or not, between a comma, a semicolon or spaces: "(42.37, -71.1)"
+#: as Socrata writes a location, "120.1551,30.2741" as a 数字城管 list's 坐标 column
+NUMBER_PAIR = rf"^\s*\(?\s*({_NUMBER})\s*(?:[,;]|\s)\s*({_NUMBER})\s*\)?\s*$"
 
 
-def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.ndarray, np.ndarray]:
-    """x and y from one column: ``POINT (x y)`` (WKT, x first) or ``(lat, lon)`` (Socrata's
-    location format, latitude first). Empty cells have no place; any other text is refused
-    with its lines, never guessed."""
+def _location_column(
+    values: pd.Series, path: Path, lines: Lines, order: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """x and y from one column: ``POINT (x y)`` (WKT, x first) or two numbers in ``order``
+    (``lat_lon`` or ``lon_lat``; unsaid, only Socrata's bracketed ``(lat, lon)`` is read).
+    Empty cells have no place; any other text is refused with its lines, never guessed."""
     import shapely
 
     text = values.astype("string").str.strip()
@@ -786,7 +796,26 @@ def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.nd
     maybe_wkt = text.where(text.str.upper().str.startswith("POINT"), None)
     geoms = shapely.from_wkt(maybe_wkt.to_numpy(dtype=object, na_value=None), on_invalid="ignore")
     point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
-    pair = text.str.extract(_LAT_LON)
+    pair = text.str.extract(NUMBER_PAIR)
+    bare = (pair[0].notna() & ~text.str.startswith("(")).fillna(False).to_numpy(dtype=bool)
+    if bare.any() and not order:
+        rows = _lines(lines, values.index, np.flatnonzero(bare))
+        raise CaseImportError(
+            ngettext(
+                "{n} row has a location of two numbers without brackets: {values} (file line "
+                "{rows}); which is the latitude?",
+                "{n} rows have a location of two numbers without brackets: {values} (file "
+                "lines {rows}); which is the latitude?",
+                int(bare.sum()),
+            ).format(
+                n=int(bare.sum()),
+                values=", ".join(repr(v) for v in text[bare].unique()[:3]),
+                rows=rows,
+            ),
+            _('Say which in the mapping: [coordinates] order = "lat_lon" or "lon_lat".'),
+            path=str(path),
+        )
+    lat_part, lon_part = (pair[1], pair[0]) if order == "lon_lat" else (pair[0], pair[1])
 
     def number(part: pd.Series) -> pd.Series:  # floats with NaN (a column of "1" is Int64)
         as_float = pd.to_numeric(part, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -794,15 +823,15 @@ def _location_column(values: pd.Series, path: Path, lines: Lines) -> tuple[np.nd
 
     x_wkt, y_wkt = np.full(len(text), np.nan), np.full(len(text), np.nan)
     x_wkt[point], y_wkt[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
-    xs = pd.Series(x_wkt, index=text.index).fillna(number(pair[1]))
-    ys = pd.Series(y_wkt, index=text.index).fillna(number(pair[0]))
+    xs = pd.Series(x_wkt, index=text.index).fillna(number(lon_part))
+    ys = pd.Series(y_wkt, index=text.index).fillna(number(lat_part))
     filled = text.notna() & (text != "") & ~text.str.upper().isin(["POINT EMPTY", "()"])
     unread = filled & (xs.isna() | ys.isna())
     if unread.any():
         rows = _lines(lines, values.index, np.flatnonzero(unread.to_numpy()))
         raise CaseImportError(
             _(
-                "{n} rows have a location that is neither POINT (x y) nor (lat, lon): {values} "
+                "{n} rows have a location that is neither POINT (x y) nor two numbers: {values} "
                 "(file lines {rows})"
             ).format(
                 n=int(unread.sum()),

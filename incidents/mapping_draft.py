@@ -29,6 +29,7 @@ from citydesk.layers.readers.csv_dialect import to_numbers
 from .case_files import check_case_file, is_open311
 from .categories import Catalogue
 from .import_csv import (
+    NUMBER_PAIR,
     TIME_OF_DAY,
     AmbiguousDates,
     CaseImportError,
@@ -109,6 +110,7 @@ class MappingDraft:
     dayfirst: bool | None = None
     times: dict[str, str] = field(default_factory=dict)  # date role -> its time-of-day column
     crs: str | None = None  # of x/y columns that are not lon/lat
+    location_order: str = ""  # a location column of two numbers: lat_lon or lon_lat
     categories: list[Value] = field(default_factory=list)
     default_category: str | None = None
     statuses: list[Value] = field(default_factory=list)
@@ -152,8 +154,12 @@ class MappingDraft:
             out += ["", "[times]"]
             for role, column in self.times.items():
                 out.append(f"{role} = {_quote(column)}" + _comment(self.why[f"times.{role}"]))
+        if self.crs or self.location_order:
+            out += ["", "[coordinates]"]
         if self.crs:
-            out += ["", "[coordinates]", f"crs = {_quote(self.crs)}" + _comment(self.why["crs"])]
+            out.append(f"crs = {_quote(self.crs)}" + _comment(self.why["crs"]))
+        if self.location_order:
+            out.append(f"order = {_quote(self.location_order)}" + _comment(self.why["order"]))
         return out
 
     def _values(self) -> list[str]:
@@ -280,6 +286,7 @@ class ColumnProfile:
     date_only: bool = False  # every value a date without its time of day (or at midnight)
     day_format: str | None = None  # the date part of ``format``, where every time is midnight
     wkt_xy: pd.DataFrame | None = None  # x and y of the POINT (x y) values
+    pairs: pd.DataFrame | None = None  # the two numbers of values such as "60.17, 24.94"
 
 
 def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
@@ -296,6 +303,11 @@ def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
     profile.points = int(
         text.str.match(r"^(?:POINT\s*\(|\(\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\)$)").sum()
     )
+    pair = text.str.extract(NUMBER_PAIR)
+    bare = pair[0].notna() & ~text.str.startswith("(")
+    if profile.numbers is None and bare.any():  # not one number with a decimal comma
+        profile.pairs = pair[bare].astype(float)
+        profile.points += len(profile.pairs)
     if profile.points:
         xy = text.str.extract(r"^POINT\s*\(\s*(\S+)\s+([^\s)]+)\s*\)", flags=re.IGNORECASE)
         profile.wkt_xy = xy.apply(pd.to_numeric, errors="coerce").dropna()
@@ -471,6 +483,8 @@ def _place_columns(draft, profiles, near, preferred_crs) -> None:
         best = max(located, key=lambda n: profiles[n].words.get("location", 0))
         draft.columns["location"] = best
         draft.why["location"] = _("? POINT (x y) or (lat, lon) values")
+        if profiles[best].pairs is not None:
+            _pair_order(draft, profiles[best].pairs, near)
         xy = profiles[best].wkt_xy
         if xy is not None and len(xy) and not (xy[0].abs().le(180) & xy[1].abs().le(90)).all():
             _projected(draft, xy[0], xy[1], near, preferred_crs)  # a layer without a CRS
@@ -478,6 +492,41 @@ def _place_columns(draft, profiles, near, preferred_crs) -> None:
     draft.notes.append(
         _("No coordinates were found: the cases will need a location (the desk's geocoder).")
     )
+
+
+def _pair_order(draft: MappingDraft, pairs: pd.DataFrame, near) -> None:
+    """Which of a location column's two numbers is the latitude: the one that never passes
+    90 while the other does (a 数字城管 list's 120.1551,30.2741), else the order that puts
+    the points near the project; neither: the user says ([coordinates] order)."""
+    first, second = pairs[0].abs(), pairs[1].abs()
+    if (first <= 90).all() and (second > 90).any():
+        order, why = "lat_lon", _("? the second number passes 90: a longitude")
+    elif (second <= 90).all() and (first > 90).any():
+        order, why = "lon_lat", _("? the first number passes 90: a longitude")
+    elif near is not None:
+        west, south, east, north = near
+
+        def inside(lon: pd.Series, lat: pd.Series) -> float:
+            box = lon.between(west - 0.5, east + 0.5) & lat.between(south - 0.5, north + 0.5)
+            return float(box.mean())
+
+        lat_first, lon_first = inside(pairs[1], pairs[0]), inside(pairs[0], pairs[1])
+        if lat_first == lon_first:
+            order, why = "", ""
+        else:
+            order = "lat_lon" if lat_first > lon_first else "lon_lat"
+            why = _("? read so, the points fall near the project")
+    else:
+        order, why = "", ""
+    if not order:
+        draft.notes.append(
+            _(
+                "The location column holds two numbers and nothing tells which is the "
+                'latitude: write [coordinates] order = "lat_lon" or "lon_lat".'
+            )
+        )
+        return
+    draft.location_order, draft.why["order"] = order, why
 
 
 def _projected(draft, x: pd.Series, y: pd.Series, near, preferred_crs) -> None:
@@ -697,6 +746,8 @@ def summary_lines(draft: MappingDraft, target: Path) -> list[str]:
         lines.append(f"  [times] {role} = {column}")
     if draft.crs:
         lines.append(f"  [coordinates] crs = {draft.crs}  ({draft.why['crs']})")
+    if draft.location_order:
+        lines.append(f"  [coordinates] order = {draft.location_order}  ({draft.why['order']})")
     if draft.categories:
         mapped = [v for v in draft.categories if v.proposal is not None]
         rows = sum(v.rows for v in mapped)

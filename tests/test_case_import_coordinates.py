@@ -148,11 +148,30 @@ def test_one_location_column_as_wkt_or_socratas_lat_lon(tmp_path):
     np.testing.assert_allclose(cases["lon"][:3], LON, atol=1e-9)
     np.testing.assert_allclose(cases["lat"][:3], LAT, atol=1e-9)
     assert np.isnan(cases["lon"][3])  # an empty cell: a case that needs a location
-    with pytest.raises(
-        CaseImportError, match=r"neither POINT \(x y\) nor \(lat, lon\).*'30.6 104.0'"
-    ) as err:
+    with pytest.raises(CaseImportError, match=r"neither POINT \(x y\) nor two numbers") as err:
+        _read_location(tmp_path, ["POINT (104.0665 30.657)", "near the park"])
+    assert "'near the park' (file lines 3)" in err.value.message
+    # two numbers without brackets: which is the latitude is not guessed
+    with pytest.raises(CaseImportError, match="which is the latitude") as err:
         _read_location(tmp_path, ["POINT (104.0665 30.657)", "30.6 104.0"])
-    assert "file lines 3" in err.value.message
+    assert "'30.6 104.0' (file line 3)" in err.value.message
+    assert 'order = "lat_lon" or "lon_lat"' in err.value.fix
     both = LOCATION_MAPPING.replace('location = "Location"', 'location = "Location"\nlon = "X"')
     with pytest.raises(CaseImportError, match="both give the place"):
         _read_location(tmp_path, ["(30.6498, 104.0801)"], both)
+
+
+@pytest.mark.parametrize(
+    ("values", "order"),
+    [
+        (["30.6570, 104.0665", "30.6498 104.0801", "(30.6601, 104.0932)"], "lat_lon"),
+        (["104.0665,30.657", "104.0801;30.6498", "104.0932 30.6601"], "lon_lat"),
+    ],
+)
+def test_two_numbers_in_one_column_are_read_in_the_mappings_order(tmp_path, values, order):
+    """A 数字城管 list's 坐标 column writes "lon,lat" without brackets, other exports "lat, lon":
+    [coordinates] order says which comes first, and both read the same places."""
+    mapping = LOCATION_MAPPING + f'\n[coordinates]\norder = "{order}"\n'
+    cases = _read_location(tmp_path, values, mapping)
+    np.testing.assert_allclose(cases["lon"], LON, atol=1e-9)
+    np.testing.assert_allclose(cases["lat"], LAT, atol=1e-9)

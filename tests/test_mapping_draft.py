@@ -788,3 +788,39 @@ def test_an_export_with_a_title_above_its_header_and_numbered_priorities(tmp_pat
     assert {v.text: v.proposal for v in draft.priorities} == {"P1": 1, "P2": 2, "P3": 3}
     assert said[-1] == "The import reads all 6 rows with this mapping (0 without a place)."
     assert import_case_file(project, path, str(out))["added"] == 6
+
+
+@pytest.mark.parametrize(
+    ("cell", "order"),
+    [("{lon:.5f},{lat:.5f}", "lon_lat"), ("{lat:.5f}, {lon:.5f}", "lat_lon")],
+)
+def test_one_column_of_two_numbers_gets_its_order(tmp_path, project, cell, order):
+    """A 数字城管 list's 坐标 column ("-71.1097,42.3736", no brackets) was not taken for a
+    place at all, and every case needed a location; now the order that puts the points near
+    the project is proposed (Cambridge's longitude never passes 90, so the ranges cannot
+    tell), and the import reads it."""
+    rows = []
+    for k in range(4):
+        place = cell.format(lon=-71.1097 + k * 1e-3, lat=42.3736 + k * 1e-3)
+        rows.append(f'A{k},2026-10-1{k} 08:15:00,路灯损坏,"{place}"')
+    path = tmp_path / "案卷.csv"
+    path.write_text("案卷编号,上报时间,小类名称,坐标\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out, draft, said = write_draft(path, project=project)
+    assert draft.columns["location"] == "坐标" and draft.location_order == order
+    assert said[-1] == "The import reads all 4 rows with this mapping (0 without a place)."
+    assert import_case_file(project, path, str(out))["added"] == 4
+    with open_project_store(project) as store:
+        cases = store.query().sort_values("source_id")
+    assert cases["lon"].round(4).tolist() == [-71.1097, -71.1087, -71.1077, -71.1067]
+
+
+def test_two_numbers_that_tell_nothing_are_left_for_the_user(tmp_path):
+    """Without a project, 42.37 and -71.11 both fit either way: the draft says to write the
+    order, and the import refuses rather than guess."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        'id,opened,type,coords\n1,2026-10-10 08:15,Noise,"42.3736, -71.1097"\n', encoding="utf-8"
+    )
+    draft = draft_mapping(path, Catalogue.default(), "America/New_York")
+    assert draft.columns["location"] == "coords" and draft.location_order == ""
+    assert any("[coordinates] order" in note for note in draft.notes)
