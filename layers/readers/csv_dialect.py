@@ -43,11 +43,14 @@ def header_line(text: str, look: int = 10) -> tuple[int, str]:
     of commas does not look wider than the header; the file's delimiter is the header's (a
     row of decimal commas, ``Kamppi;0,8125``, has as many commas as semicolons). A file of
     one column has its header on the first line."""
-    lines = text.replace("\r\n", "\n").split("\n")[:look]
+    lines = re.split(r"\r\n|\r|\n", text)[:look]  # the line ends pandas' reader knows
     widths = []
     for line in lines:
         delimiter = sniff_delimiter(line)
-        fields = next(csv.reader([line], delimiter=delimiter), [])
+        try:
+            fields = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:  # a stray NUL or quote: counted plainly
+            fields = line.split(delimiter)
         widths.append((len(fields) if any(f.strip() for f in fields) else 0, delimiter))
     widest = max((w for w, _d in widths), default=0)
     if widest <= 1:
