@@ -799,19 +799,15 @@ def _location_column(
     pair = text.str.extract(NUMBER_PAIR)
     bare = (pair[0].notna() & ~text.str.startswith("(")).fillna(False).to_numpy(dtype=bool)
     if bare.any() and not order:
-        rows = _lines(lines, values.index, np.flatnonzero(bare))
+        n, shown, rows = _bad_rows(text, bare, lines)
         raise CaseImportError(
             ngettext(
                 "{n} row has a location of two numbers without brackets: {values} (file line "
                 "{rows}); which is the latitude?",
                 "{n} rows have a location of two numbers without brackets: {values} (file "
                 "lines {rows}); which is the latitude?",
-                int(bare.sum()),
-            ).format(
-                n=int(bare.sum()),
-                values=", ".join(repr(v) for v in text[bare].unique()[:3]),
-                rows=rows,
-            ),
+                n,
+            ).format(n=n, values=shown, rows=rows),
             _('Say which in the mapping: [coordinates] order = "lat_lon" or "lon_lat".'),
             path=str(path),
         )
@@ -828,20 +824,23 @@ def _location_column(
     filled = text.notna() & (text != "") & ~text.str.upper().isin(["POINT EMPTY", "()"])
     unread = filled & (xs.isna() | ys.isna())
     if unread.any():
-        rows = _lines(lines, values.index, np.flatnonzero(unread.to_numpy()))
+        n, shown, rows = _bad_rows(text, unread.to_numpy(), lines)
         raise CaseImportError(
             _(
                 "{n} rows have a location that is neither POINT (x y) nor two numbers: {values} "
                 "(file lines {rows})"
-            ).format(
-                n=int(unread.sum()),
-                values=", ".join(repr(v) for v in text[unread].unique()[:3]),
-                rows=rows,
-            ),
+            ).format(n=n, values=shown, rows=rows),
             _("Fix those rows, or give the coordinates as two columns (lon and lat)."),
             path=str(path),
         )
     return xs.to_numpy(dtype=float), ys.to_numpy(dtype=float)
+
+
+def _bad_rows(text: pd.Series, mask: np.ndarray, lines: Lines) -> tuple[int, str, str]:
+    """The rows ``mask`` refuses, for a message: how many, their first three distinct
+    values quoted, and their file lines."""
+    shown = ", ".join(repr(str(v)) for v in text[mask].unique()[:3])
+    return int(mask.sum()), shown, _lines(lines, text.index, np.flatnonzero(mask))
 
 
 def _to_lonlat(
@@ -880,20 +879,16 @@ def _dates(
     if column in mapping.times:
         values = with_time_of_day(values, frame[mapping.times[column]])
     text = values.astype("string").str.strip()
-    bare = frame.index[text.str.fullmatch(TIME_OF_DAY).fillna(False).to_numpy(dtype=bool)]
-    if len(bare):
+    bare = text.str.fullmatch(TIME_OF_DAY).fillna(False).to_numpy(dtype=bool)
+    if bare.any():
         # pandas reads "8:15" as today at 8:15: every case would be dated the import's day
+        n, shown, rows = _bad_rows(text, bare, lines)
         raise CaseImportError(
             ngettext(
                 "{n} {column} value has no date, just a time: {values} (file line {rows})",
                 "{n} {column} values have no date, just a time: {values} (file lines {rows})",
-                len(bare),
-            ).format(
-                n=len(bare),
-                column=column,
-                values=", ".join(repr(str(v)) for v in text[bare].unique()[:3]),
-                rows=first_lines(lines, np.asarray(bare)),
-            ),
+                n,
+            ).format(n=n, column=column, values=shown, rows=rows),
             _(
                 "Map the column of dates in [columns], and this one in [times] (for example "
                 '[times] reported_at = "{column}"): the two are read as one time.'
