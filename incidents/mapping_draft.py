@@ -483,8 +483,11 @@ def _place_columns(draft, profiles, near, preferred_crs) -> None:
         best = max(located, key=lambda n: profiles[n].words.get("location", 0))
         draft.columns["location"] = best
         draft.why["location"] = _("? POINT (x y) or (lat, lon) values")
-        if profiles[best].pairs is not None:
-            _pair_order(draft, profiles[best].pairs, near)
+        pairs = profiles[best].pairs
+        if pairs is not None and (pairs.abs() > 180).all(axis=None):
+            _projected_pairs(draft, pairs, near, preferred_crs)  # x/y, as 数字城管 lists write
+        elif pairs is not None:
+            _pair_order(draft, pairs, near)
         xy = profiles[best].wkt_xy
         if xy is not None and len(xy) and not (xy[0].abs().le(180) & xy[1].abs().le(90)).all():
             _projected(draft, xy[0], xy[1], near, preferred_crs)  # a layer without a CRS
@@ -527,6 +530,21 @@ def _pair_order(draft: MappingDraft, pairs: pd.DataFrame, near) -> None:
         )
         return
     draft.location_order, draft.why["order"] = order, why
+
+
+def _projected_pairs(draft: MappingDraft, pairs: pd.DataFrame, near, preferred_crs) -> None:
+    """A location column of projected x/y ("502345.1,3378456.8"): the CRS they fit near the
+    project, x first or y first, whichever fits ([coordinates] order and crs)."""
+    from citydesk.layers.crs_guess import guess_crs
+
+    for order, (x, y) in (("lon_lat", (pairs[0], pairs[1])), ("lat_lon", (pairs[1], pairs[0]))):
+        bounds = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+        if guess_crs(bounds, near=near, preferred=list(preferred_crs)):
+            draft.location_order = order
+            draft.why["order"] = _("? x/y: read so, the points fall near the project")
+            _projected(draft, x, y, near, preferred_crs)
+            return
+    _projected(draft, pairs[0], pairs[1], near, preferred_crs)  # says what to write
 
 
 def _projected(draft, x: pd.Series, y: pd.Series, near, preferred_crs) -> None:

@@ -824,3 +824,27 @@ def test_two_numbers_that_tell_nothing_are_left_for_the_user(tmp_path):
     draft = draft_mapping(path, Catalogue.default(), "America/New_York")
     assert draft.columns["location"] == "coords" and draft.location_order == ""
     assert any("[coordinates] order" in note for note in draft.notes)
+
+
+@pytest.mark.parametrize("y_first", [False, True])
+def test_one_column_of_projected_x_y_gets_its_crs_and_order(tmp_path, project, y_first):
+    """A 数字城管 list's 坐标 in the city's projected CRS ("759123.45,2959876.54", x first or
+    y first, as systems differ): the draft finds the order and the CRS that put the points
+    near the project, and the import places them."""
+    from pyproj import Transformer
+
+    to_city = Transformer.from_crs(4326, 2249, always_xy=True)
+    rows = []
+    for k in range(4):
+        x, y = to_city.transform(-71.1097 + k * 1e-3, 42.3736 + k * 1e-3)
+        rows.append(f'A{k},2026-10-1{k} 08:15:00,路灯损坏,"{y:.2f},{x:.2f}"' if y_first else
+                    f'A{k},2026-10-1{k} 08:15:00,路灯损坏,"{x:.2f},{y:.2f}"')  # fmt: skip
+    path = tmp_path / "案卷.csv"
+    path.write_text("案卷编号,上报时间,小类名称,坐标\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out, draft, _said = write_draft(path, project=project)
+    assert draft.crs == "EPSG:2249"
+    assert draft.location_order == ("lat_lon" if y_first else "lon_lat")
+    assert import_case_file(project, path, str(out))["added"] == 4
+    with open_project_store(project) as store:
+        cases = store.query().sort_values("source_id")
+    assert cases["lon"].round(4).tolist() == [-71.1097, -71.1087, -71.1077, -71.1067]
