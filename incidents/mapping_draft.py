@@ -598,7 +598,10 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
         if candidates:
             name = max(candidates)[2]
             draft.columns[role] = name
-            draft.why[role] = _("? header and {n} values").format(n=profiles[name].distinct)
+            n = profiles[name].distinct
+            draft.why[role] = ngettext(
+                "? header and {n} value", "? header and {n} values", n
+            ).format(n=n)
             used.add(name)
     described = [str(draft.columns["category"])] if "category" in draft.columns else []
     for role in ("description", "address"):

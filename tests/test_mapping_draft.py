@@ -168,6 +168,7 @@ def test_finnish_times_with_dots_are_read_and_every_category_proposed_is_said(tm
     out, draft, said = write_draft(path, project=project)
     assert draft.columns["reported_at"] == "Luotu" and draft.formats == ["%d.%m.%Y %H.%M"]
     assert "The one category is proposed (2 rows): check it in [categories]." in said
+    assert 'category = "Tyyppi"  # ? header and 1 value\n' in out.read_text(encoding="utf-8")
     assert said[-1] == "The import reads all 2 rows with this mapping (0 without a place)."
     assert import_case_file(project, path, str(out))["added"] == 2
     with open_project_store(project) as store:
