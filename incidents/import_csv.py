@@ -346,8 +346,11 @@ def parse_dates(
         if epoch.notna().any():
             result.loc[epoch[epoch.notna()].index] = epoch[epoch.notna()]
             todo.loc[epoch[epoch.notna()].index] = False
-    # a time of day alone is no date: the general parser would put it on today
-    todo &= ~text.str.fullmatch(TIME_OF_DAY).fillna(False).astype(bool)
+    if todo.any():
+        # a time of day alone is no date: the general parser would put it on today (only
+        # what the formats left is looked at: an import's dates mostly end above)
+        clock = text[todo].str.fullmatch(TIME_OF_DAY).fillna(False).astype(bool)
+        todo.loc[clock[clock].index] = False
     if todo.any():
         # values with their own offset (ISO 8601 "+00:00"/"Z") are absolute; the rest are
         # local times in ``tz``. pandas refuses to mix the two in one call, so split them.
@@ -878,25 +881,8 @@ def _dates(
     values = frame[column]
     if column in mapping.times:
         values = with_time_of_day(values, frame[mapping.times[column]])
-    text = values.astype("string").str.strip()
-    bare = text.str.fullmatch(TIME_OF_DAY).fillna(False).to_numpy(dtype=bool)
-    if bare.any():
-        # pandas reads "8:15" as today at 8:15: every case would be dated the import's day
-        n, shown, rows = _bad_rows(text, bare, lines)
-        raise CaseImportError(
-            ngettext(
-                "{n} {column} value has no date, just a time: {values} (file line {rows})",
-                "{n} {column} values have no date, just a time: {values} (file lines {rows})",
-                n,
-            ).format(n=n, column=column, values=shown, rows=rows),
-            _(
-                "Map the column of dates in [columns], and this one in [times] (for example "
-                '[times] reported_at = "{column}"): the two are read as one time.'
-            ).format(column=column),
-            path=str(path),
-        )
     try:
-        return parse_dates(values, mapping.date_formats, mapping.timezone, mapping.dayfirst)
+        parsed = parse_dates(values, mapping.date_formats, mapping.timezone, mapping.dayfirst)
     except AmbiguousDates as exc:
         where = _lines(lines, frame.index, np.asarray(exc.rows))
         raise CaseImportError(
@@ -911,6 +897,37 @@ def _dates(
             ),
             path=str(path),
         ) from exc
+    _refuse_times_alone(values, parsed, column, lines, path)
+    return parsed
+
+
+def _refuse_times_alone(
+    values: pd.Series, parsed: pd.Series, column: str, lines: Lines, path: Path
+) -> None:
+    """Refuse the unread values that are a time of day alone (:func:`parse_dates` leaves
+    them unread: pandas would take "8:15" for today at 8:15, and every case would be dated
+    the day of its import). Only what was not read is looked at."""
+    unread = parsed.isna().to_numpy() & values.notna().to_numpy()
+    if not unread.any():
+        return
+    text = values.astype("string").str.strip()
+    bare = np.zeros(len(text), dtype=bool)
+    bare[unread] = text[unread].str.fullmatch(TIME_OF_DAY).fillna(False).to_numpy(bool)
+    if not bare.any():
+        return
+    n, shown, rows = _bad_rows(text, bare, lines)
+    raise CaseImportError(
+        ngettext(
+            "{n} {column} value has no date, just a time: {values} (file line {rows})",
+            "{n} {column} values have no date, just a time: {values} (file lines {rows})",
+            n,
+        ).format(n=n, column=column, values=shown, rows=rows),
+        _(
+            "Map the column of dates in [columns], and this one in [times] (for example "
+            '[times] reported_at = "{column}"): the two are read as one time.'
+        ).format(column=column),
+        path=str(path),
+    )
 
 
 def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: Path, lines: Lines):
