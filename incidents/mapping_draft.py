@@ -41,9 +41,9 @@ from .import_csv import (
 from .mapping_words import (
     category_by_name,
     header_scores,
-    header_words,
     means_closed,
     other_category,
+    pair_words,
     priority_level,
     says,
     shipped_categories,
@@ -300,14 +300,14 @@ def _profile(values: pd.Series, part: RawPart, sampled: int) -> ColumnProfile:
     numbers = to_numbers(text, part.delimiter)
     if numbers.notna().mean() >= 0.9:
         profile.numbers = numbers.dropna().astype(float)
-    profile.points = int(
-        text.str.match(r"^(?:POINT\s*\(|\(\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\)$)").sum()
-    )
+    # a place in one cell: WKT, or two numbers (as the import reads them, _location_column);
+    # not one number with a decimal comma ("60,1704" in a ';' file)
     pair = text.str.extract(NUMBER_PAIR)
-    bare = pair[0].notna() & ~text.str.startswith("(")
-    if profile.numbers is None and bare.any():  # not one number with a decimal comma
+    paired = pair[0].notna() & (profile.numbers is None)
+    profile.points = int(text.str.match(r"^POINT\s*\(", case=False).sum() + paired.sum())
+    bare = paired & ~text.str.startswith("(")
+    if bare.any():  # without brackets: which number is the latitude is for the draft to find
         profile.pairs = pair[bare].astype(float)
-        profile.points += len(profile.pairs)
     if profile.points:
         xy = text.str.extract(r"^POINT\s*\(\s*(\S+)\s+([^\s)]+)\s*\)", flags=re.IGNORECASE)
         profile.wkt_xy = xy.apply(pd.to_numeric, errors="coerce").dropna()
@@ -437,11 +437,10 @@ def _time_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
         for role, column in draft.columns.items()
         if role in DATE_ROLES and isinstance(column, str) and profiles[column].date_only
     }
-    generic = header_words(" ".join(words()["time_of_day"] + ["date", "fecha", "日期"]))
     for clock in clocks:
         scored = []
         for role, column in dated.items():
-            shared = (header_words(clock) & header_words(column)) - generic
+            shared = pair_words(clock) & pair_words(column)
             next_to = order.index(clock) == order.index(column) + 1
             if shared or next_to or len(dated) == len(clocks) == 1:
                 scored.append((len(shared), next_to, role))

@@ -48,14 +48,19 @@ def _spaced_words(text: str) -> str:
     return " " + " ".join(re.findall(r"[^\W_]+", plain)) + " "
 
 
-def header_words(text: str) -> set[str]:
-    """The words of a header, case and accents folded; a Chinese header, written without
-    spaces, is one word without its 日期, 时间 or 时刻 (上报日期 and 上报时间 share 上报)."""
+def pair_words(text: str) -> set[str]:
+    """What a date or time-of-day column's header says beyond "date" and "time" (the
+    ``date_words`` and ``time_of_day`` lists): "Fecha de ingreso" and "Hora de ingreso" both
+    say "de ingreso"; a Chinese header, written without spaces, is one word without those
+    (上报日期 and 上报时间 both say 上报)."""
+    listed = words()["date_words"] + words()["time_of_day"]
+    chinese = sorted((w for w in listed if _CJK.search(w)), key=len, reverse=True)
+    plain = set(_spaced_words(" ".join(w for w in listed if not _CJK.search(w))).split())
     found = set()
     for word in _spaced_words(text).split():
         if _CJK.search(word):
-            word = re.sub("日期|时间|時間|时刻", "", word)
-        if word:
+            word = re.sub("|".join(map(re.escape, chinese)), "", word)
+        if word and word not in plain:
             found.add(word)
     return found
 
@@ -84,14 +89,14 @@ def priority_level(text: str) -> int | None:
     """CityDesk's 1-5 for a priority word (urgent, 紧急, normaali ...), else for a numbered
     level ("P1", "Priority 2", "3级": 1 the most urgent, as CityDesk counts and as most
     systems number them); None if unknown."""
+    for level, listed in sorted(words()["priorities"].items()):
+        if says(text, listed) is not None:
+            return int(level)  # the words first: a system that counts up has "1 - Low"
     numbered = re.fullmatch(
         r"\s*(?:p|prio|priority|prioridad|prioridade|priorité|priorität|priorita|[一-龥]*)?"
         r"\s*[-_:#]?\s*([1-5])\s*(?:级|級)?(?:\s*[-:(]\s*\D.*)?",
         text.casefold(),
     )
-    for level, listed in sorted(words()["priorities"].items()):
-        if says(text, listed) is not None:
-            return int(level)  # the words first: a system that counts up has "1 - Low"
     return int(numbered.group(1)) if numbered else None
 
 
