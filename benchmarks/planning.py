@@ -413,10 +413,13 @@ def run_landuse_inputs(runs: int = 3) -> None:
 
 def _in_period_schedule(problem) -> float:
     """The peer: the same schedule with x[i, t] = "develops in period t" (at most once),
-    the model CityDesk used before session 35; its optimum on CBC."""
+    the model CityDesk used before session 35; its optimum on CBC. Written for a schedule
+    without infrastructure items (the demo scenarios have none)."""
     import pulp
 
     from citydesk.optimization.solve import SolveOptions, solve
+
+    assert not problem.infrastructure, "the peer leaves out infrastructure precedence"
 
     n, periods = len(problem.parcel_ids), problem.periods
     model = pulp.LpProblem("phasing_in_period", pulp.LpMaximize)

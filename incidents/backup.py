@@ -43,6 +43,15 @@ class BackupError(CityDeskError):
     """A backup cannot be made or trusted."""
 
 
+def counted(summary: StoreSummary) -> dict[str, str]:
+    """A store's cases and events as a message says them, each in its own plural form
+    ("1 case", "3 events"): for the backup and restore lines and the manifest check."""
+    return {
+        "cases": ngettext("{n} case", "{n} cases", summary.cases).format(n=summary.cases),
+        "events": ngettext("{n} event", "{n} events", summary.events).format(n=summary.events),
+    }
+
+
 def summarize(path: str | Path) -> StoreSummary:
     """Counts and checksum of the case store in a GeoPackage (read-only), in the same form
     as :meth:`citydesk.incidents.case_store.CaseStore.summary` gives for any backend."""
@@ -145,11 +154,7 @@ def check_backup(backup: Path) -> StoreSummary:
             raise BackupError(
                 _("the backup does not match its manifest ({cases}, {events} found; "
                   "{want_cases} and {want_events} recorded)").format(
-                    cases=ngettext("{n} case", "{n} cases", summary.cases).format(n=summary.cases),
-                    events=ngettext("{n} event", "{n} events", summary.events).format(
-                        n=summary.events
-                    ),
-                    want_cases=expected.cases, want_events=expected.events,
+                    **counted(summary), want_cases=expected.cases, want_events=expected.events,
                 ),
                 _("The file was changed after the backup; use another backup."),
                 path=str(backup),

@@ -10,11 +10,10 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from citydesk.incidents.backup import StoreSummary
+from citydesk.incidents.backup import StoreSummary, counted
 from citydesk.layers.i18n import set_language
 from citydesk.layers.readers.osm import OsmExtract
 from citydesk.layers.validation import validate_frame
-from citydesk.workbench.cli.case_store_cmd import _counts
 
 
 @pytest.fixture()
@@ -25,12 +24,12 @@ def zh():
 
 
 def test_a_backup_of_one_case_says_case_and_events_each_in_its_number():
-    assert _counts(StoreSummary(1, 3, "x")) == {"cases": "1 case", "events": "3 events"}
-    assert _counts(StoreSummary(2, 1, "x")) == {"cases": "2 cases", "events": "1 event"}
+    assert counted(StoreSummary(1, 3, "x")) == {"cases": "1 case", "events": "3 events"}
+    assert counted(StoreSummary(2, 1, "x")) == {"cases": "2 cases", "events": "1 event"}
 
 
 def test_a_backup_count_in_chinese(zh):
-    assert _counts(StoreSummary(1, 3, "x")) == {"cases": "1 件案件", "events": "3 条事件"}
+    assert counted(StoreSummary(1, 3, "x")) == {"cases": "1 件案件", "events": "3 条事件"}
 
 
 def test_one_broken_osm_feature_is_one_feature():

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from typing import Any
 
-from citydesk.layers.i18n import _, ngettext
+from citydesk.layers.i18n import _
 
 
 def register(csub: argparse._SubParsersAction) -> None:
@@ -124,35 +123,27 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counts(summary: Any) -> dict[str, str]:
-    """A backup's cases and events, each in its own plural form ("1 case and 3 events")."""
-    return {
-        "cases": ngettext("{n} case", "{n} cases", summary.cases).format(n=summary.cases),
-        "events": ngettext("{n} event", "{n} events", summary.events).format(n=summary.events),
-    }
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
-    from citydesk.incidents.backup import backup_cases
+    from citydesk.incidents.backup import backup_cases, counted
 
     summary = backup_cases(args.project, args.target)
     print(
         _("backed up {cases} and {events} to {path} (checksum {sum})").format(
-            **_counts(summary), path=args.target, sum=summary.checksum[:12]
+            **counted(summary), path=args.target, sum=summary.checksum[:12]
         )
     )
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from citydesk.incidents.backup import restore_cases
+    from citydesk.incidents.backup import counted, restore_cases
 
     summary, where, kept = restore_cases(args.backup, args.project)
     if kept:
         print(_("the replaced cases are kept in schema {schema}").format(schema=kept))
     print(
         _("restored {cases} and {events} into {path} (checksum {sum})").format(
-            **_counts(summary), path=where, sum=summary.checksum[:12]
+            **counted(summary), path=where, sum=summary.checksum[:12]
         )
     )
     return 0
