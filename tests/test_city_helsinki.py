@@ -553,3 +553,62 @@ def test_helsinki_csv_exports_are_what_a_finnish_excel_splits(city, tmp_path, ca
     kpi = tmp_path / "kpi.csv"
     assert main(["cases", "kpi", "--project", str(city), "--csv", str(kpi)]) == 0
     assert file_header(kpi, "utf-8-sig") == (0, ";")
+
+
+def test_an_export_of_another_shape_is_drafted_and_imported_in_helsinki(city, tmp_path, capsys):
+    """Session 35's shapes of an export on the Helsinki project: a title above the header,
+    the date and its time of day in two columns (Finnish times with dots), and the place as
+    one column of ETRS-TM35FIN "x,y". The draft pairs the time with its date and finds the
+    order and CRS of the place; the import puts each case at its time and place."""
+    import shutil
+
+    from pyproj import Transformer
+
+    from citydesk.incidents.stores import open_project_store
+
+    project = Path(shutil.copyfile(city, tmp_path / "helsinki.gpkg"))
+    to_tm35 = Transformer.from_crs(4326, 3067, always_xy=True)
+    rows = ["Palautteet 1.10.-31.10.2026", "", "Tunnus;Päivämäärä;Kellonaika;Aihe;Sijainti"]
+    for k, (lon, lat) in enumerate([(24.9414, 60.1719), (24.9384, 60.1699), (24.9520, 60.1680)]):
+        x, y = to_tm35.transform(lon, lat)
+        rows.append(f"P-{k};1{k}.10.2026;8.1{k};Roskat;{x:.1f},{y:.1f}")
+    export = tmp_path / "palautteet.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["cases", "mapping", str(export), "--project", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "[times] reported_at = Kellonaika" in out and "location = Sijainti" in out, out
+    assert "[coordinates] crs = EPSG:3067" in out and "order = lon_lat" in out, out
+    assert "The import reads all 3 rows with this mapping (0 without a place)." in out
+    mapping = str(tmp_path / "palautteet_mapping.toml")
+    imported = ["cases", "import", str(export), "--mapping", mapping, "--project", str(project)]
+    assert main(imported) == 0
+    with open_project_store(project) as store:
+        cases = store.query()
+    cases = cases[cases["source"] == "palautteet"].sort_values("source_id")
+    # 8.10 in Helsinki in October (EEST, UTC+3) is 05:10 UTC
+    assert cases["reported_at"].astype(str).str[:16].tolist() == [
+        "2026-10-10T05:10", "2026-10-11T05:11", "2026-10-12T05:12"
+    ]  # fmt: skip
+    assert cases["lon"].round(4).tolist() == [24.9414, 24.9384, 24.9520]
+
+
+def test_a_phased_scenario_schedules_every_change(city, tmp_path, capsys):
+    """Phasing on Helsinki (no land values: the schedule orders the social value): with a
+    budget the plan changes several smaller parcels, and every one gets a period within the
+    three, under EUR 10 M a period."""
+    from citydesk.layers.project_store import read_project_layer
+
+    scenario = tmp_path / "phased.toml"
+    text = SCENARIO.replace('name = "homes"', 'name = "phased"')
+    text = text.replace("max_changed_share = 0.3", "max_changed_share = 0.3\nbudget = 2e7")
+    text += '[phasing]\nperiods = ["2027-2031", "2032-2036", "2037-2041"]\n'
+    text += "budgets = [1e7, 1e7, 1e7]\n"
+    scenario.write_text(text, encoding="utf-8")
+    assert main(["plan", "save", str(city), str(scenario)]) == 0
+    assert main(["plan", "run", str(city), "phased"]) == 0
+    out = capsys.readouterr().out
+    assert "the schedule brings forward the plan's social objective" in out, out
+    layer = read_project_layer(city, "scenario_phased")
+    changed = layer["phase"] > 0
+    assert changed.sum() >= 3 and layer.loc[changed, "phase"].between(1, 3).all()
+    assert layer["phase"].max() >= 2  # EUR 10 M a period: the changes take more than one
