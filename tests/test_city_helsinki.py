@@ -502,6 +502,21 @@ def test_helsinki_layers_are_held_as_arrays_and_give_back_the_same_frames(city, 
             assert_geodataframe_equal(added.data, read_vector(path)[0])
 
 
+def _drafted_and_imported(export: Path, project: Path, capsys):
+    """``cases mapping`` of an export on the project, then ``cases import`` through the
+    draft: what the draft printed, and the cases of that source (named after the file)."""
+    from citydesk.incidents.stores import open_project_store
+
+    assert main(["cases", "mapping", str(export), "--project", str(project)]) == 0
+    out = capsys.readouterr().out
+    mapping = str(export.with_name(f"{export.stem}_mapping.toml"))
+    imported = ["cases", "import", str(export), "--mapping", mapping, "--project", str(project)]
+    assert main(imported) == 0
+    with open_project_store(project) as store:
+        cases = store.query()
+    return out, cases[cases["source"] == export.stem]
+
+
 def test_a_finnish_feedback_export_gets_a_drafted_mapping(city, tmp_path, capsys):
     """A city feedback export no mapping ships for (Finnish headers, ';', day-first dates,
     x/y in ETRS-TM35FIN): `cases mapping` drafts one with the project's zone and a CRS that
@@ -509,8 +524,6 @@ def test_a_finnish_feedback_export_gets_a_drafted_mapping(city, tmp_path, capsys
     import shutil
 
     from pyproj import Transformer
-
-    from citydesk.incidents.stores import open_project_store
 
     project = Path(shutil.copyfile(city, tmp_path / "helsinki.gpkg"))
     to_tm35 = Transformer.from_crs(4326, 3067, always_xy=True)
@@ -523,18 +536,11 @@ def test_a_finnish_feedback_export_gets_a_drafted_mapping(city, tmp_path, capsys
         )
     export = tmp_path / "palautteet.csv"
     export.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert main(["cases", "mapping", str(export), "--project", str(project)]) == 0
-    out = capsys.readouterr().out
+    out, cases = _drafted_and_imported(export, project, capsys)
     assert "The import reads all 3 rows" in out, out
     drafted = (tmp_path / "palautteet_mapping.toml").read_text(encoding="utf-8")
     assert 'timezone = "Europe/Helsinki"' in drafted and "[coordinates]" in drafted
     assert '"Suljettu" = "closed"' in drafted
-    mapping = str(tmp_path / "palautteet_mapping.toml")
-    imported = ["cases", "import", str(export), "--mapping", mapping, "--project", str(project)]
-    assert main(imported) == 0
-    with open_project_store(project) as store:
-        cases = store.query()
-    cases = cases[cases["source"] == "palautteet"]  # the source is named after the file
     assert len(cases) == 3 and (cases["status"] == "closed").sum() == 1
     assert cases["lon"].between(24.93, 24.96).all() and cases["lat"].between(60.16, 60.18).all()
 
@@ -564,8 +570,6 @@ def test_an_export_of_another_shape_is_drafted_and_imported_in_helsinki(city, tm
 
     from pyproj import Transformer
 
-    from citydesk.incidents.stores import open_project_store
-
     project = Path(shutil.copyfile(city, tmp_path / "helsinki.gpkg"))
     to_tm35 = Transformer.from_crs(4326, 3067, always_xy=True)
     rows = ["Palautteet 1.10.-31.10.2026", "", "Tunnus;Päivämäärä;Kellonaika;Aihe;Sijainti"]
@@ -574,17 +578,11 @@ def test_an_export_of_another_shape_is_drafted_and_imported_in_helsinki(city, tm
         rows.append(f"P-{k};1{k}.10.2026;8.1{k};Roskat;{x:.1f},{y:.1f}")
     export = tmp_path / "palautteet.csv"
     export.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert main(["cases", "mapping", str(export), "--project", str(project)]) == 0
-    out = capsys.readouterr().out
+    out, cases = _drafted_and_imported(export, project, capsys)
     assert "[times] reported_at = Kellonaika" in out and "location = Sijainti" in out, out
     assert "[coordinates] crs = EPSG:3067" in out and "order = lon_lat" in out, out
     assert "The import reads all 3 rows with this mapping (0 without a place)." in out
-    mapping = str(tmp_path / "palautteet_mapping.toml")
-    imported = ["cases", "import", str(export), "--mapping", mapping, "--project", str(project)]
-    assert main(imported) == 0
-    with open_project_store(project) as store:
-        cases = store.query()
-    cases = cases[cases["source"] == "palautteet"].sort_values("source_id")
+    cases = cases.sort_values("source_id")
     # 8.10 in Helsinki in October (EEST, UTC+3) is 05:10 UTC
     assert cases["reported_at"].astype(str).str[:16].tolist() == [
         "2026-10-10T05:10", "2026-10-11T05:11", "2026-10-12T05:12"
