@@ -249,6 +249,10 @@ def _rates(sums: dict, mean, median, names: list, spec: KpiSpec) -> pd.DataFrame
     out = pd.DataFrame({"group": names})
     for col in ("registered", "due_to_close", "closed", "closed_on_time"):
         out[col] = sums[col].astype(int)
+    # with nothing to measure on time (a 311 export without due dates) the count is missing,
+    # as its rate is, not a 0 that reads as "none closed on time"
+    out["closed_on_time"] = pd.array(sums["closed_on_time"], dtype="Int64")
+    out.loc[sums["on_time_base"] == 0, "closed_on_time"] = pd.NA
     out["close_rate"] = ratio(sums["closed"], sums["due_to_close"])
     out["on_time_close_rate"] = ratio(sums["closed_on_time"], sums["on_time_base"])
     out["rework_rate"] = ratio(sums["reworked"], sums["rework_base"])

@@ -244,3 +244,37 @@ def test_vectorised_counts_and_medians_equal_a_plain_groupby():
     got = table.drop(index="ALL")[expected.columns]
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_names=False)
     assert table.loc["ALL", "median_hours_to_close"] == pytest.approx(h.median())
+
+
+def test_a_count_on_time_is_missing_where_no_case_had_a_target():
+    """An imported 311 export without due dates: the 311 measure has no case to count, so
+    the count of cases closed on time is missing, like its rate (it printed 0 beside a
+    rate of "-"); a department whose cases had targets keeps its counts."""
+    from citydesk.workbench.cli.cases_cmd import kpi_text
+
+    reg = pd.Series(pd.to_datetime(["2024-03-04 09:00", "2024-03-04 10:00"], utc=True))
+    facts = pd.DataFrame(
+        {
+            "department": ["parks", "roads"],
+            "grid_code": None,
+            "status": ["closed", "closed"],
+            "registered_at": reg,
+            "due_at": [pd.NaT, reg[1] + pd.Timedelta(hours=4)],
+            "dispatched_at": pd.NaT,
+            "closed_at": reg + pd.Timedelta(hours=2),
+            "rework_count": 0,
+            "return_count": 0,
+            "imported": True,
+            "due_given": [False, True],
+        }
+    )
+    spec = KpiSpec(by="department", measure="311", end=pd.Timestamp("2024-04-01", tz="UTC"))
+    table = compute_kpis(facts, spec).set_index("department")
+    assert table["closed"].tolist() == [1, 1, 2]
+    assert pd.isna(table.loc["parks", "closed_on_time"])
+    assert math.isnan(table.loc["parks", "on_time_close_rate"])
+    assert table.loc["roads", "closed_on_time"] == 1 and table.loc["ALL", "closed_on_time"] == 1
+    shown = kpi_text(table.reset_index()).splitlines()
+    parks = next(line for line in shown if "parks" in line)
+    assert "<NA>" not in "\n".join(shown)
+    assert parks.split()[4] == "-"  # registered, due_to_close, closed, closed_on_time

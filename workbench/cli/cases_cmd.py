@@ -339,12 +339,16 @@ def _move_where(args: argparse.Namespace) -> int:
 def kpi_text(table) -> str:
     """A KPI table as ``cases kpi`` and ``dispatch report`` print it: rates in per cent,
     hours and scores to one decimal, a dash where there is nothing to measure."""
+    import pandas as pd
+
     shown = table.copy()
     for col in [c for c in shown.columns if c.endswith("_rate")]:
         shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
     for col in ("mean_hours_to_close", "median_hours_to_close", "score"):
         if col in shown:
             shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
+    if "closed_on_time" in shown:  # missing where nothing had a target
+        shown["closed_on_time"] = shown["closed_on_time"].map(lambda v: "-" if pd.isna(v) else v)
     return shown.to_string(index=False)
 
 
