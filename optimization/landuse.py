@@ -102,7 +102,14 @@ class LandUseProblem:
     use_class: np.ndarray | None = None
     #: (n, k) penalty against touching parcels outside the model (they keep their use)
     outside_penalty: np.ndarray | None = None
+    #: the penalty between touching parcels both outside the model: a constant, so that a
+    #: plan's conflicts are the whole city's, as a plan over every parcel counts them
+    outside_constant: float = 0.0
     coverage: tuple[Coverage, ...] = ()
+    #: (n,) each modelled parcel's row in the parcels layer when a filter chose the
+    #: candidates (None: every parcel, in layer order); a plan is written back over the whole
+    #: layer with the others kept
+    layer_rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, k = len(self.parcel_ids), len(self.uses)
@@ -372,7 +379,7 @@ def neighbour_terms(inputs: LandUseProblem) -> NeighbourTerms:
     alone_b = np.where(allowed[b], penalty[ca[:, :1], cb] - base[:, None], 0.0)
     alone_a[:, 0] = alone_b[:, 0] = 0.0
     linear = np.zeros(allowed.shape)
-    constant = float(base.sum())
+    constant = float(base.sum()) + inputs.outside_constant
     if inputs.outside_penalty is not None:  # neighbours outside the model keep their use
         outside = np.asarray(inputs.outside_penalty, dtype=float)
         constant += float(outside[:, 0].sum())
@@ -425,6 +432,7 @@ def compatibility_penalty(inputs: LandUseProblem, plan: np.ndarray) -> float:
     total = float(penalty[klass[a, plan[a]], klass[b, plan[b]]].sum())
     if inputs.outside_penalty is not None:
         total += float(np.asarray(inputs.outside_penalty)[np.arange(len(plan)), plan].sum())
+    total += inputs.outside_constant
     return total
 
 

@@ -21,7 +21,7 @@ from citydesk.optimization.pareto import ParetoFront, augmecon2
 from citydesk.optimization.pareto_large import epsilon_front
 from citydesk.optimization.solve import SolveOptions
 
-from .landuse_inputs import plans_frame, project_landuse_problem
+from .landuse_inputs import plan_over_layer, plans_frame, project_landuse_problem
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class FrontSpec:
     max_changed: int | None = 600
     target_gap: float = 0.001
     exact: bool = False  # AUGMECON2 with a full MIP per point (small models)
+    #: the candidate parcels, a filter in the attribute-table language (blank: every parcel)
+    where: str = ""
     #: the solver and time limit; without ``exact`` the front runs on HiGHS (warm-started
     #: LPs) and ``options.time_limit`` is the whole front's budget
     options: SolveOptions = field(default_factory=SolveOptions)
@@ -51,7 +53,8 @@ class FrontRun:
 def run_landuse_front(
     project, spec: FrontSpec | None = None, feedback: Feedback | None = None, name="landuse"
 ) -> FrontRun:
-    """The front over every parcel of the project, written as ``<name>_plan``."""
+    """The front over the project's parcels (every one, or those ``spec.where`` matches),
+    written as ``<name>_plan``."""
     spec = spec or FrontSpec()
     started = time.perf_counter()  # the time limit counts reading and building too
     notes: list[str] = []
@@ -59,6 +62,7 @@ def run_landuse_front(
     inputs = project_landuse_problem(
         project,
         notes=notes,
+        where=spec.where,
         targets=spec.targets,
         budget=spec.budget,
         max_changed=spec.max_changed,
@@ -110,7 +114,7 @@ def run_landuse_front(
                 **plan_totals(inputs, plan),
             }
         )
-    layer_id = save_plans(project, plans, name) if plans else None
+    layer_id = save_plans(project, plans, name, inputs.layer_rows) if plans else None
     return FrontRun(front, plans, pd.DataFrame(rows), layer_id)
 
 
@@ -157,8 +161,11 @@ def use_label(use: str) -> str:
     return _(USE_LABELS[use]) if use in USE_LABELS else use
 
 
-def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
-    """The parcels with one use column per plan, as ``<name>_plan``, styled by the first."""
+def save_plans(
+    project, plans: dict[str, np.ndarray], name: str, rows: np.ndarray | None = None
+) -> str:
+    """The parcels with one use column per plan, as ``<name>_plan``, styled by the first.
+    ``rows``: the parcels the plans are of when a filter chose them (the others kept)."""
     from citydesk.layers.city_layers import require_layer
     from citydesk.layers.city_profile import profile_or_none
     from citydesk.layers.layer import LayerRole, VectorLayer
@@ -177,7 +184,9 @@ def save_plans(project, plans: dict[str, np.ndarray], name: str) -> str:
     ]
     layer = VectorLayer(
         name=_("{name}: land-use plans").format(name=name),
-        data=plans_frame(parcels, plans, profile),
+        data=plans_frame(
+            parcels, {k: plan_over_layer(v, rows, len(parcels)) for k, v in plans.items()}, profile
+        ),
         role=LayerRole.LAND,
         id=layer_id,
         style=Style(

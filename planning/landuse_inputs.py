@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from citydesk.layers.city_profile import DEFAULTS_CURRENCY, CityProfile, costs_in_other_currency
 from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
-from citydesk.layers.i18n import _
+from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.overlay import share_inside
 from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import USES, Coverage, LandUseInputError, LandUseProblem
@@ -467,6 +467,8 @@ def landuse_problem(
         incompatible=None if neighbours is None else neighbours.penalty,
         use_class=None if neighbours is None else neighbours.use_class,
         outside_penalty=None if neighbours is None else neighbours.outside,
+        outside_constant=0.0 if neighbours is None else neighbours.outside_constant,
+        layer_rows=None if candidates is None else np.flatnonzero(keep),
     )
 
 
@@ -478,6 +480,7 @@ class Neighbours:
     penalty: np.ndarray
     use_class: np.ndarray
     outside: np.ndarray
+    outside_constant: float  # between touching parcels that both keep their use
 
 
 def _neighbours(
@@ -510,13 +513,24 @@ def _neighbours(
         edge = (mine >= 0) & (near < 0)  # a candidate beside a parcel that keeps its use
         today = klass[theirs[edge], 0]
         np.add.at(outside, mine[edge], penalty[candidates[mine[edge]], today[:, None]])
-    return Neighbours(np.column_stack([ia[inside], ib[inside]]), penalty, candidates, outside)
+    both_out = (ia < 0) & (ib < 0)
+    fixed = float(penalty[klass[pairs[both_out, 0], 0], klass[pairs[both_out, 1], 0]].sum())
+    return Neighbours(
+        np.column_stack([ia[inside], ib[inside]]), penalty, candidates, outside, fixed
+    )
 
 
-def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -> LandUseProblem:
-    """The allocation inputs of a project (every parcel a candidate), its layers found by
-    the city profile's roles: parcels (required), zoning, floodplain, open space, water, the
-    facilities of kind ``school`` and, as parks, the open space (or kind ``park``)."""
+def project_landuse_problem(
+    project, notes: list[str] | None = None, where: str | None = None, **kwargs
+) -> LandUseProblem:
+    """The allocation inputs of a project, its layers found by the city profile's roles:
+    parcels (required), zoning, floodplain, open space, water, the facilities of kind
+    ``school`` and, as parks, the open space (or kind ``park``).
+
+    Every parcel is a candidate, or those the filter ``where`` matches (the attribute-table
+    language, as a scenario's ``candidates.where``): a plan for one district, or for the
+    underused parcels only, without a scenario file. The others keep their use and still
+    count as neighbours."""
     from citydesk.layers.city_layers import read_role
     from citydesk.layers.city_profile import profile_or_none
 
@@ -529,6 +543,15 @@ def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -
         return read_project_layer(project, layer) if layer else None
 
     parcels = read_role(project, "parcels", FEATURE)
+    if where and where.strip():
+        kwargs["candidates"] = candidates_where(parcels, where)
+        notes.append(
+            ngettext(
+                "{n:,} of {total:,} parcels is a candidate ({where}); the others keep their use",
+                "{n:,} of {total:,} parcels are candidates ({where}); the others keep their use",
+                int(kwargs["candidates"].sum()),
+            ).format(n=int(kwargs["candidates"].sum()), total=len(parcels), where=where.strip())
+        )
     open_space = read("open_space")
     return landuse_problem(
         parcels,
@@ -542,6 +565,37 @@ def project_landuse_problem(project, notes: list[str] | None = None, **kwargs) -
         notes=notes,
         **kwargs,
     )
+
+
+def candidates_where(parcels: gpd.GeoDataFrame, where: str) -> np.ndarray:
+    """The parcels a candidate filter matches, refused when it matches none (a plan over
+    no parcel would only report every target as impossible)."""
+    from citydesk.layers.expressions import filter_mask
+
+    try:
+        mask = filter_mask(parcels, where).to_numpy(bool)
+    except CityDeskError as exc:
+        raise CityDeskError(
+            _("The candidate filter: {problem}").format(problem=exc.problem),
+            exc.fix,
+            gui_fix=exc.gui_fix,
+        ) from exc
+    if not mask.any():
+        raise CityDeskError(
+            _("No parcel matches the candidate filter {text!r}.").format(text=where),
+            _("Loosen the filter, or leave it out to plan every parcel."),
+        )
+    return mask
+
+
+def plan_over_layer(plan: np.ndarray, rows: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """A plan of the modelled parcels (``LandUseProblem.layer_rows``: their rows, None for
+    all) as one use per row of the whole parcels layer, the other parcels kept (use 0)."""
+    if rows is None:
+        return np.asarray(plan, dtype=int)
+    whole = np.zeros(n_rows, dtype=int)
+    whole[rows] = plan
+    return whole
 
 
 def facilities_of_kind(

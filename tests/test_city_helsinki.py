@@ -239,6 +239,27 @@ def test_fire_station_siting_and_land_use_front(city, capsys):
     assert max(conflicts) > min(conflicts)  # the plans trade conflicts against the rest
 
 
+def test_a_front_over_the_commercial_and_building_sites_only(city, capsys):
+    """``--where`` on an OSM city: only the areas its landuse tag picks change, the plan
+    layer covers every area, and the notes say how many were candidates."""
+    from citydesk.layers.project_store import read_project_layer
+
+    where = "landuse IN ('commercial', 'construction', 'retail')"
+    args = ["optimize", "landuse", str(city), "--housing", "300", "--points", "4"]
+    args += ["--objectives", "social,cost,compatibility", "--where", where, "--output", "shops"]
+    assert main([*args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["plans"]) >= 2 and all(p["housing"] >= 300 - 1e-6 for p in out["plans"])
+    assert any(note.startswith("54 of 237 parcels are candidates") for note in out["notes"])
+    plans = read_project_layer(city, "shops_plan")
+    areas = read_project_layer(city, "landuse")
+    assert len(plans) == len(areas) == 237
+    picked = areas["landuse"].isin(["commercial", "construction", "retail"]).to_numpy()
+    for column in [c for c in plans.columns if c.startswith("plan_")]:
+        changed = (plans[column] != "keep").to_numpy()
+        assert changed.any() and not changed[~picked].any()
+
+
 def _front(city, objectives: str, capsys) -> list[dict]:
     """The plans of a 4-point front for 300 homes, each meeting the target."""
     args = ["optimize", "landuse", str(city), "--housing", "300", "--points", "4"]

@@ -70,6 +70,34 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
     _shot(window, "helsinki_planning.png")
 
+    # a front over the commercial and building-site areas only, from the Optimize menu
+    from citydesk.workbench.gui.optimize.front_dialog import FrontDialog
+
+    dialog = FrontDialog(window)
+    qtbot.addWidget(dialog)
+    offered = [dialog.pair.itemData(i) for i in range(dialog.pair.count())]
+    dialog.pair.setCurrentIndex(offered.index(("social", "cost", "compatibility")))
+    dialog.points.setValue(4)
+    dialog.housing.setValue(300)
+    dialog.budget.setValue(0)
+    dialog.where.setText("landuse IN ('commercial', 'construction', 'retail')")
+    assert dialog.budget.suffix() == " M EUR"
+    spec = dialog.spec()
+    dialog.close()
+    window.last_front = None
+    window.landuse_front(spec)
+    qtbot.waitUntil(lambda: window.last_front is not None, timeout=120_000)
+    run = window.last_front
+    assert len(run.front.points) >= 2 and (run.table["housing"] >= 300 - 1e-6).all()
+    assert "54 of 237 parcels are candidates" in window.front_dock.widget().summary.text()
+    plans = window.project.layers["landuse_plan"].data
+    landuse = window.project.layers["landuse"].data
+    picked = landuse["landuse"].isin(["commercial", "construction", "retail"]).to_numpy()
+    changed = (plans[[c for c in plans.columns if c.startswith("plan_")]] != "keep").any(axis=1)
+    assert changed.any() and not changed.to_numpy()[~picked].any()
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=30_000)
+    _shot(window, "helsinki_front.png")
+
 
 def test_helsinki_desk_forecasts_and_warns(qtbot, tmp_path):
     """Issue 23 in the workbench on the second city: ten weeks of feedback up to today and a

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "landuse",
         help=_("allocate uses to parcels: a Pareto front or one weighted plan"),
         description=_(
-            "Every parcel of the project's parcels layer is a candidate; parcels, zoning,"
+            "Every parcel of the project's parcels layer (or those --where picks) is a"
+            " candidate; parcels, zoning,"
             " floodplain, open space, water and schools are the layers and fields the city"
             " profile maps (see docs/CITY.md and docs/OPTIMIZATION.md)."
         ),
@@ -145,6 +146,13 @@ def _landuse_arguments(p: argparse.ArgumentParser) -> None:
         "--budget", type=positive, help=_("public and infrastructure budget (city's currency)")
     )
     p.add_argument("--max-changed", type=count, help=_("most parcels that may change"))
+    p.add_argument(
+        "--where",
+        help=_(
+            "only the parcels this filter matches are candidates, e.g."
+            ' "improvement_value_usd < 0.5 * land_value_usd"; the others keep their use'
+        ),
+    )
 
 
 def _targets(args: argparse.Namespace) -> dict[str, float]:
@@ -161,7 +169,11 @@ def _landuse_inputs(args: argparse.Namespace, project: Path):
     from citydesk.planning.landuse_inputs import project_landuse_problem
 
     return project_landuse_problem(
-        project, targets=_targets(args), budget=args.budget, max_changed=args.max_changed
+        project,
+        where=args.where,
+        targets=_targets(args),
+        budget=args.budget,
+        max_changed=args.max_changed,
     )
 
 
@@ -363,6 +375,7 @@ def cmd_landuse(args: argparse.Namespace) -> int:
                 targets=_targets(args),
                 budget=args.budget,
                 max_changed=args.max_changed,
+                where=args.where or "",
                 target_gap=args.gap or 0.001,
                 exact=args.exact,
                 options=solve_options(args),
@@ -429,7 +442,7 @@ def _weighted_plan(args: argparse.Namespace, project: Path, feedback):
         return [], None
     row = {"plan": "plan_1", "status": outcome.status.value, "gap": outcome.gap}
     row |= plan_totals(inputs, plan)
-    layer_id = save_plans(project, {"plan_1": plan}, args.output)
+    layer_id = save_plans(project, {"plan_1": plan}, args.output, inputs.layer_rows)
     return [row], layer_id
 
 

@@ -6,7 +6,7 @@ task runner and shows the result in :class:`FrontView`.
 
 from __future__ import annotations
 
-from PyQt5.QtWidgets import QDoubleSpinBox, QSpinBox
+from PyQt5.QtWidgets import QDoubleSpinBox, QLineEdit, QSpinBox
 
 from citydesk.planning.landuse_front import FrontSpec
 
@@ -46,12 +46,14 @@ class FrontDialog(SpecDialog):
             minimum=0, maximum=1e6, value=300, decimals=0, suffix=money_suffix(parent)
         )
         self.max_changed = QSpinBox(minimum=0, maximum=100_000, value=600)
+        self.where = QLineEdit()
+        self.where.setPlaceholderText(tr("blank: every parcel"))
         super().__init__(
             tr("Land-use Pareto front"),
             tr(
-                "Every parcel is a candidate for keep, housing (low, high), mixed use,"
-                " commercial, park or school, within zoning; floodplain, open space and"
-                " water stay as they are."
+                "Every parcel (or those the filter picks) is a candidate for keep, housing"
+                " (low, high), mixed use, commercial, park or school, within zoning;"
+                " floodplain, open space and water stay as they are."
             ),
             [
                 (tr("Objectives"), self.pair),
@@ -59,6 +61,7 @@ class FrontDialog(SpecDialog):
                 (tr("New housing units (target)"), self.housing),
                 (tr("Budget"), self.budget),
                 (tr("Most parcels changed"), self.max_changed),
+                (tr("Candidate parcels (filter)"), self.where),
             ],
             parent,
         )
@@ -71,4 +74,5 @@ class FrontDialog(SpecDialog):
             targets={"housing": housing} if housing else {},
             budget=self.budget.value() * 1e6 if self.budget.value() else None,
             max_changed=self.max_changed.value() or None,
+            where=self.where.text().strip(),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QFrame, QLabel, QScrollArea, QTableView, QVBoxLayout, QWidget
 
 from citydesk.layers.i18n import ngettext
 from citydesk.planning.landuse_front import FrontRun, pareto_chart
@@ -48,4 +48,17 @@ class FrontView(QWidget):
             headline + "".join("\n" + note for note in run.front.notes)  # what is missing
         )
         self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        # the notes scroll when they are long (a city without land values has five), so
+        # that the table always shows its first plans
+        rows = min(max(len(table), 1), 3)
+        self.table.setMinimumHeight(
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + self.table.horizontalScrollBar().sizeHint().height()
+            + 2 * self.table.frameWidth()
+        )
+        notes = QScrollArea()
+        notes.setWidgetResizable(True)
+        notes.setFrameShape(QFrame.NoFrame)
+        notes.setWidget(self.summary)
+        layout.addWidget(notes)
