@@ -31,12 +31,13 @@ def _import_command(csv, project) -> list[str]:
 
 
 def _big_csv(folder) -> object:
-    """A real NYC 311 export, repeated with new keys: one batch long enough to kill (40
-    copies, 36,960 rows: seconds of import, and the kills land at fractions of it; 60 copies
-    made the two tests 20-25 s longer each for the same kills)."""
+    """A real NYC 311 export, repeated with new keys: one batch long enough to kill (20
+    copies, 18,480 rows: seconds of import, and the kills land at fractions of it; 60 and
+    then 40 copies made the tests longer for the same kills, most of each run being the
+    import's start-up and the checks after it)."""
     rows = pd.read_csv(NYC311, dtype=str, keep_default_na=False)
     big = pd.concat(
-        [rows.assign(**{"Unique Key": rows["Unique Key"] + f"-{k}"}) for k in range(40)],
+        [rows.assign(**{"Unique Key": rows["Unique Key"] + f"-{k}"}) for k in range(20)],
         ignore_index=True,
     )
     csv = folder / "big.csv"
@@ -60,7 +61,7 @@ def test_sigkill_during_import_leaves_all_or_nothing(tmp_path, demo_copy):
     subprocess.run(_import_command(csv, demo_copy), env=env, check=True, capture_output=True)
     whole = time.perf_counter() - started
     total = summarize(demo_copy).cases
-    assert total > 30_000
+    assert total > 15_000
 
     rng = random.Random(20261130)
     outcomes = []
@@ -127,7 +128,7 @@ def test_postgis_import_survives_client_kills_and_server_crashes(tmp_path, demo_
     whole = time.perf_counter() - started  # the import's time with the server
     with PostgisCaseStore(url) as store:
         total = store.count()
-    assert total > 30_000
+    assert total > 15_000
 
     rng = random.Random(20261201)
     outcomes = []
