@@ -25,6 +25,7 @@ its
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -350,10 +351,18 @@ def _event_row(case_id: str, event: Event, detail: dict) -> tuple:
 
 def _canonical(value: Any, json_text: bool) -> Any:
     if json_text:
-        return json.dumps(json.loads(value or "null"), ensure_ascii=False, sort_keys=True)
+        return _canonical_json(value)
     if isinstance(value, bool):  # PostgreSQL's booleans, SQLite's 0/1: one checksum
         return int(value)
     return value
+
+
+@functools.lru_cache(maxsize=65_536)
+def _canonical_json(text: str | None) -> str:
+    """JSON text with its keys sorted, once per distinct text: most events carry one of a
+    few details ("{}", a department), and parsing and writing each again was half of a
+    checksum's time."""
+    return json.dumps(json.loads(text or "null"), ensure_ascii=False, sort_keys=True)
 
 
 def summarize_rows(case_rows: Iterable, event_rows: Iterable) -> StoreSummary:
@@ -363,8 +372,9 @@ def summarize_rows(case_rows: Iterable, event_rows: Iterable) -> StoreSummary:
     case_names = [c for c in _CASE_COLUMNS if c not in _LATER_COLUMNS]
     for rows, names in ((case_rows, case_names), (event_rows, _EVENT_COLUMNS)):
         n = 0
+        json_at = [k in _JSON_COLUMNS for k in names]
         for row in rows:
-            canon = [_canonical(row[k], k in _JSON_COLUMNS) for k in names]
+            canon = [_canonical(row[k], j) for k, j in zip(names, json_at, strict=True)]
             if names is case_names:
                 keys = set(row.keys())  # sqlite3.Row: "in" would look at the values
                 for later in _LATER_COLUMNS:

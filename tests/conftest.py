@@ -86,6 +86,30 @@ def demo_copy(tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def _replayed_demo(tmp_path_factory) -> Path:
+    """The demo project with its crash history replayed into the case store, made once per
+    test worker (the replay takes 10-20 s; five tests start from it)."""
+    from citydesk.incidents.demo_desk import run_demo_desk
+    from citydesk.layers.demo import SHIPPED_DEMO
+
+    path = tmp_path_factory.mktemp("replayed") / "cambridge_demo.gpkg"
+    shutil.copyfile(SHIPPED_DEMO, path)
+    run_demo_desk(path)  # 9,110 cases; its stores are closed again (WAL checkpointed)
+    return path
+
+
+@pytest.fixture()
+def demo_with_cases(tmp_path, _replayed_demo) -> Path:
+    """A private copy of the demo project with the replayed crash history (9,110 cases)."""
+    target = tmp_path / "cambridge_demo.gpkg"
+    for suffix in ("", "-wal", "-shm"):
+        source = _replayed_demo.with_name(_replayed_demo.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+    return target
+
+
 @pytest.fixture(autouse=True)
 def _isolated_indicator_registry():
     """Plugin indicators registered by one test (the CLI and the planning dock install the

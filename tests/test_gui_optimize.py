@@ -12,13 +12,11 @@ pytest.importorskip("PyQt5")
 
 from test_gui_workbench import _shot, open_window
 
-from citydesk.incidents.demo_desk import run_demo_desk
-
 pytestmark = pytest.mark.gui
 
 
-def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_copy):
-    run_demo_desk(demo_copy)  # the crash history in the case store: the demand
+def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_with_cases):
+    demo_copy = demo_with_cases  # the crash history in the case store: the demand
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
     from citydesk.workbench.gui.optimize.siting_dialog import SitingDialog
 

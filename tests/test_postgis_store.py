@@ -19,11 +19,8 @@ from citydesk.workbench.cli.main import main
 
 
 @pytest.fixture()
-def project_with_cases(demo_copy):
-    from citydesk.incidents.demo_desk import run_demo_desk
-
-    run_demo_desk(demo_copy)  # the replayed Cambridge crash history: 9,110 cases
-    return demo_copy
+def project_with_cases(demo_with_cases):
+    return demo_with_cases  # the replayed Cambridge crash history: 9,110 cases
 
 
 def test_migrate_moves_every_case_and_event_and_connects_the_project(

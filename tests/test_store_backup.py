@@ -13,11 +13,8 @@ from citydesk.workbench.cli.main import main
 
 
 @pytest.fixture()
-def project_with_cases(demo_copy):
-    from citydesk.incidents.demo_desk import run_demo_desk
-
-    run_demo_desk(demo_copy)
-    return demo_copy
+def project_with_cases(demo_with_cases):
+    return demo_with_cases  # the replayed Cambridge crash history: 9,110 cases
 
 
 def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
