@@ -38,7 +38,13 @@ from citydesk.optimization.landuse import USES, LandUseInfeasible, LandUseProble
 from citydesk.optimization.solve import SolveOptions, SolveOutcome
 
 from .indicators import indicator_table
-from .landuse_inputs import ParcelFacts, assumptions_for, landuse_problem, parcel_facts
+from .landuse_inputs import (
+    ParcelFacts,
+    assumptions_for,
+    landuse_problem,
+    parcel_facts,
+    plan_over_layer,
+)
 from .network_access import DRIVE, WALK, NetworkCosts
 from .scenario import FacilityKind, Scenario, ScenarioError
 from .two_step_fca import two_step_fca
@@ -399,9 +405,7 @@ def allocate(
             _("the land-use model found no plan ({status})").format(status=outcome.describe()),
             _("Loosen the scenario's targets or constraints, or give the solver more time."),
         )
-    full = np.zeros(len(inputs.parcels), dtype=int)
-    full[np.flatnonzero(candidates)] = plan
-    return full, outcome, problem
+    return plan_over_layer(plan, np.flatnonzero(candidates), len(inputs.parcels)), outcome, problem
 
 
 #: what the land-use model calls a target or a limit -> the scenario field that sets it

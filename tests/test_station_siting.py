@@ -201,19 +201,21 @@ def _demo_copy(tmp_path):
 
 @pytest.mark.slow
 def test_cli_landuse_plan_then_phasing(tmp_path, capsys):
-    """A weighted plan on all 13k Cambridge parcels, then its schedule over three periods."""
+    """A weighted plan over the 1,776 underused Cambridge parcels (``--where``; the plan
+    layer still has all 13k), then its schedule over three periods."""
     project = _demo_copy(tmp_path)
-    weights, targets = ["--weights", "economic=1,social=1000"], ["--housing", "2000"]
-    caps = ["--max-changed", "600", "--budget", "3e8", "--gap", "0.001"]
+    weights, targets = ["--weights", "economic=1,social=1000"], ["--housing", "800"]
+    caps = ["--max-changed", "250", "--budget", "1e8", "--gap", "0.001"]
+    caps += ["--where", "improvement_value_usd < 0.5 * land_value_usd"]
     code = main(["optimize", "landuse", str(project), *weights, *targets, *caps, "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     (plan,) = out["plans"]
-    assert plan["housing"] >= 2000 and plan["changed"] <= 600 and plan["cost"] <= 3e8
+    assert plan["housing"] >= 800 and plan["changed"] <= 250 and plan["cost"] <= 1e8
     assert plan["gap"] <= 0.001
     layer = gpd.read_file(project, layer="landuse_plan")
-    assert (layer["plan_1"] != "keep").sum() == plan["changed"]
-    schedule = ["--budgets", "1e8,1e8,1.2e8", "--housing-by-period", "1000,2500,4000"]
+    assert len(layer) == 13_116 and (layer["plan_1"] != "keep").sum() == plan["changed"]
+    schedule = ["--budgets", "4e7,3e7,3e7", "--housing-by-period", "400,800,1200"]
     code = main(["optimize", "phasing", str(project), *schedule])
     text = capsys.readouterr().out
     assert code == 0, text
