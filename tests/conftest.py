@@ -101,12 +101,18 @@ def _replayed_demo(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def demo_with_cases(tmp_path, _replayed_demo) -> Path:
-    """A private copy of the demo project with the replayed crash history (9,110 cases)."""
-    target = tmp_path / "cambridge_demo.gpkg"
+    """A private copy of the demo project with the replayed crash history (9,110 cases),
+    in its own folder: a test may ask for ``demo_copy`` too, which is another file."""
+    folder = tmp_path / "with_cases"
+    folder.mkdir()
+    return _copy_project(_replayed_demo, folder / "cambridge_demo.gpkg")
+
+
+def _copy_project(source: Path, target: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
-        source = _replayed_demo.with_name(_replayed_demo.name + suffix)
-        if source.exists():
-            shutil.copyfile(source, target.with_name(target.name + suffix))
+        part = source.with_name(source.name + suffix)
+        if part.exists():
+            shutil.copyfile(part, target.with_name(target.name + suffix))
     return target
 
 
