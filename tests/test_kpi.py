@@ -278,3 +278,21 @@ def test_a_count_on_time_is_missing_where_no_case_had_a_target():
     parks = next(line for line in shown if "parks" in line)
     assert "<NA>" not in "\n".join(shown)
     assert parks.split()[4] == "-"  # registered, due_to_close, closed, closed_on_time
+
+
+def test_a_replay_with_nothing_due_says_so_not_nan(demo_copy, monkeypatch, capsys):
+    """``dispatch replay`` where no case was due in the live days: the on-time rate is "-"
+    (it printed "nan%")."""
+    from types import SimpleNamespace
+
+    from citydesk.incidents import demo_desk
+    from citydesk.workbench.cli.main import main
+
+    board = SimpleNamespace(
+        kpis=pd.DataFrame([{"department": "ALL", "on_time_close_rate": np.nan, "grade": "-"}])
+    )
+    result = SimpleNamespace(migrated=5, live=0, dispatched=0)
+    monkeypatch.setattr(demo_desk, "run_demo_desk", lambda *a, **k: (None, result, board))
+    assert main(["dispatch", "replay", "--project", str(demo_copy), "--days", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "on-time close rate -, grade -" in out and "nan" not in out

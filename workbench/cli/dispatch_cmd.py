@@ -147,15 +147,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
             args.project, ReplaySpec(live_days=args.days, until=until), feedback=fb
         )
     whole = board.kpis.iloc[-1]
+    rate = whole["on_time_close_rate"]  # NaN when nothing was due in the live days
     print(
         _(
             "{migrated} older reports migrated, {live} replayed live ({dispatched} "
-            "dispatched); on-time close rate {rate:.1%}, grade {grade}"
+            "dispatched); on-time close rate {rate}, grade {grade}"
         ).format(
             migrated=result.migrated,
             live=result.live,
             dispatched=result.dispatched,
-            rate=whole["on_time_close_rate"],
+            rate="-" if rate != rate else f"{rate:.1%}",
             grade=whole["grade"],
         )
     )
