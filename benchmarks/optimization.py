@@ -139,7 +139,7 @@ DEMO = ROOT / "layers" / "demo_data" / "cambridge_demo.gpkg"
 FRONT_SCENARIO = {"targets": {"housing": 2000.0}, "budget": 3e8, "max_changed": 600}
 
 
-def run_front(points: int, names: list[str], limit: float | None) -> None:
+def run_front(points: int, names: list[str], limit: float | None, where: str = "") -> None:
     """The city-scale front on every Cambridge parcel against NSGA-II given the same time.
 
     With ``compatibility`` among ``names`` the neighbour penalty is an objective (issue 25):
@@ -155,7 +155,7 @@ def run_front(points: int, names: list[str], limit: float | None) -> None:
 
     neighbours = "compatibility" in names
     started = time.perf_counter()
-    inputs = project_landuse_problem(DEMO, compatibility=neighbours, **FRONT_SCENARIO)
+    inputs = project_landuse_problem(DEMO, compatibility=neighbours, where=where, **FRONT_SCENARIO)
     read_s = time.perf_counter() - started
     started = time.perf_counter()
     model = build_landuse_model(inputs, compatibility=neighbours)
@@ -707,6 +707,9 @@ def main() -> None:
     fr.add_argument("--points", type=int, default=22)
     fr.add_argument("--objectives", default="economic,social")
     fr.add_argument("--limit", type=float, help="the whole front's budget, seconds")
+    fr.add_argument(
+        "--where", default="", help="only the parcels this filter picks (optimize --where)"
+    )
     sc = sub.add_parser("scaling")
     sc.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 13116])
     sc.add_argument("--limit", type=float, default=60.0)
@@ -745,7 +748,7 @@ def main() -> None:
     elif args.which == "pmedian":
         run_pmedian(args.seeds, args.limit, args.solvers)
     elif args.which == "front":
-        run_front(args.points, args.objectives.split(","), args.limit)
+        run_front(args.points, args.objectives.split(","), args.limit, args.where)
     else:
         run_scaling(args.sizes, args.limit)
 

@@ -33,7 +33,7 @@ from citydesk.layers.report import write_pdf as write_pdf_file
 from .early_warning import WarningSpec, early_warnings, whole_days
 from .forecast import ForecastError, ForecastSpec, history_from_facts
 from .hotspots import counts_per_cell, getis_ord, queen
-from .kpi import KpiSpec, compute_kpis
+from .kpi import KpiSpec, compute_kpis, rate_text
 from .placeholders import Placeholder, placeholder_facts
 from .routing import department_names
 
@@ -353,7 +353,7 @@ def kpi_table(board: Dashboard, lang: str | None = None) -> Table:
         for key, _label in cols[1:]:
             value = rec[key]
             if key.endswith("_rate"):
-                row.append("-" if pd.isna(value) else f"{value:.0%}")
+                row.append(rate_text(value, 0))
             elif isinstance(value, float):
                 row.append("-" if pd.isna(value) else f"{value:.1f}")
             else:

@@ -53,6 +53,12 @@ class KpiSpec:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
+def rate_text(value: float, digits: int = 1) -> str:
+    """A rate as a report prints it ("87.5%"), or "-" where there was nothing to measure
+    (NaN: no case due, none dispatched)."""
+    return "-" if value != value else f"{value:.{digits}%}"
+
+
 def grade(score: float) -> str:
     """A >= 90, B >= 75, C >= 60, D >= 40, E below."""
     if not np.isfinite(score):
@@ -247,7 +253,7 @@ def _rates(sums: dict, mean, median, names: list, spec: KpiSpec) -> pd.DataFrame
             return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
     out = pd.DataFrame({"group": names})
-    for col in ("registered", "due_to_close", "closed", "closed_on_time"):
+    for col in ("registered", "due_to_close", "closed"):
         out[col] = sums[col].astype(int)
     # with nothing to measure on time (a 311 export without due dates) the count is missing,
     # as its rate is, not a 0 that reads as "none closed on time"

@@ -45,6 +45,8 @@ class FrontSpec:
 @dataclass
 class FrontRun:
     front: ParetoFront
+    #: a use per modelled parcel: with ``FrontSpec.where`` only the candidates (the layer
+    #: written, ``layer_id``, has every parcel)
     plans: dict[str, np.ndarray]
     table: pd.DataFrame  # one row per plan: status, gap, every objective and target total
     layer_id: str | None

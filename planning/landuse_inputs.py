@@ -544,13 +544,14 @@ def project_landuse_problem(
 
     parcels = read_role(project, "parcels", FEATURE)
     if where and where.strip():
-        kwargs["candidates"] = candidates_where(parcels, where)
+        kwargs["candidates"] = picked = candidates_where(parcels, where)
+        n = int(picked.sum())
         notes.append(
             ngettext(
                 "{n:,} of {total:,} parcels is a candidate ({where}); the others keep their use",
                 "{n:,} of {total:,} parcels are candidates ({where}); the others keep their use",
-                int(kwargs["candidates"].sum()),
-            ).format(n=int(kwargs["candidates"].sum()), total=len(parcels), where=where.strip())
+                n,
+            ).format(n=n, total=len(parcels), where=where.strip())
         )
     open_space = read("open_space")
     return landuse_problem(

@@ -157,6 +157,7 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
 
     from citydesk.incidents.dashboard import cell_maps, kpi_chart, trend_chart, write_pdf
     from citydesk.incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.kpi import rate_text
 
     desk, replay, board = run_demo_desk(project_path)
     maps.append(_save(kpi_chart(board), out / "dashboard_grades.png"))
@@ -183,12 +184,7 @@ def _dispatch_desk(project_path: Path, out: Path, maps: list[Path]) -> tuple[lis
         [_("failed the check and were reworked"), f"{replay.reworked:,}"],
         [_("mean drive to the scene (minutes)"), f"{np.nanmean(response):.1f}"],
         [_("90th percentile drive (minutes)"), f"{np.nanpercentile(response, 90):.1f}"],
-        [
-            _("on-time close rate"),
-            "-"
-            if whole["on_time_close_rate"] != whole["on_time_close_rate"]
-            else f"{whole['on_time_close_rate']:.1%}",
-        ],
+        [_("on-time close rate"), rate_text(whole["on_time_close_rate"])],
         [_("score and grade"), f"{whole['score']:.1f} {whole['grade']}"],
         [_("early-warning cells"), f"{len(board.warnings)}"],
         *_forecast_rows(desk),

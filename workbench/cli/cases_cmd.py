@@ -341,9 +341,11 @@ def kpi_text(table) -> str:
     hours and scores to one decimal, a dash where there is nothing to measure."""
     import pandas as pd
 
+    from citydesk.incidents.kpi import rate_text
+
     shown = table.copy()
     for col in [c for c in shown.columns if c.endswith("_rate")]:
-        shown[col] = (shown[col] * 100).map(lambda v: "-" if v != v else f"{v:.1f}%")
+        shown[col] = shown[col].map(rate_text)
     for col in ("mean_hours_to_close", "median_hours_to_close", "score"):
         if col in shown:
             shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")

@@ -133,6 +133,7 @@ def _until(text: str) -> str | dt.datetime:
 def cmd_replay(args: argparse.Namespace) -> int:
     from citydesk.incidents.calendar import project_calendar
     from citydesk.incidents.demo_desk import run_demo_desk
+    from citydesk.incidents.kpi import rate_text
     from citydesk.incidents.replay import ReplaySpec
 
     from .progress import TqdmFeedback
@@ -147,7 +148,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
             args.project, ReplaySpec(live_days=args.days, until=until), feedback=fb
         )
     whole = board.kpis.iloc[-1]
-    rate = whole["on_time_close_rate"]  # NaN when nothing was due in the live days
     print(
         _(
             "{migrated} older reports migrated, {live} replayed live ({dispatched} "
@@ -156,7 +156,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             migrated=result.migrated,
             live=result.live,
             dispatched=result.dispatched,
-            rate="-" if rate != rate else f"{rate:.1%}",
+            rate=rate_text(whole["on_time_close_rate"]),  # "-": nothing was due
             grade=whole["grade"],
         )
     )

@@ -6,6 +6,8 @@ backtest that says how far to trust the figures. A thin view over
 
 from __future__ import annotations
 
+from functools import partial
+
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -24,6 +26,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.incidents.forecast import ForecastSpec
 from citydesk.incidents.forecast_run import ForecastBoard, forecast_board, forecast_layer
+from citydesk.incidents.kpi import rate_text
 
 from ..i18n import N_, tr
 
@@ -182,7 +185,7 @@ class ForecastView(QWidget):
 
             names = method_names()
             fmt = lambda v: "-" if v != v else f"{v:.3f}"  # noqa: E731
-            share = lambda v: "-" if v != v else f"{v:.0%}"  # noqa: E731
+            share = partial(rate_text, digits=0)
             _fill(
                 self.backtest_table,
                 [
