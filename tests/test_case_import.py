@@ -154,6 +154,7 @@ def test_mapping_problems_stop_the_batch_and_say_why(store, tmp_path):
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_cases_cli_import_list_show_move(demo_copy):
     def run(*args):
         return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=300)

@@ -168,6 +168,7 @@ def test_networks_walk_and_drive(city, capsys):
         assert routable > share, out
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_scenario_with_a_housing_target_says_what_it_leaves_out(city, tmp_path, capsys):
     scenario = tmp_path / "homes.toml"
     scenario.write_text(SCENARIO, encoding="utf-8")

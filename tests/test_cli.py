@@ -95,6 +95,7 @@ def test_convert_without_crs_needs_assign(tmp_path):
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_project_new_add_info(tmp_path):
     proj = tmp_path / "city.gpkg"
     assert run("project", "new", proj, "--crs", "EPSG:2249", "--name", "City").returncode == 0
@@ -152,6 +153,7 @@ def test_unknown_command_is_a_usage_error():
     assert run("frobnicate").returncode == 2
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_export_map_pdf_and_png(tmp_path, demo_copy):
     import re
 

@@ -27,6 +27,7 @@ def replayed(tmp_path_factory):
     return desk, result, board
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_replay_runs_every_live_case_round_the_loop(replayed):
     desk, result, _board = replayed
     assert result.live > 30 and result.migrated > 8000

@@ -325,6 +325,7 @@ def test_desk_model_filters_and_cards(demo_copy):
     desk.store.close()
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_intake_and_report_from_the_command_line(demo_copy, tmp_path):
     """What the GUI's intake and dashboard tabs do, headless: report by address with the
     duplicate check, then the PDF evaluation report."""

@@ -298,6 +298,7 @@ def _nearest_by_networkx(desk, store, case) -> str:
     return min(best, key=best.get)
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_load_the_demo_case_history_from_the_menu(qtbot, tmp_path, demo_copy):
     """Dispatch > Load the demo case history: grid, crews and the replay, then the project
     and the desk reopen with the cases on the map."""

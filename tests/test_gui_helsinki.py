@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.shared_data]
 HELSINKI = SHARED / "helsinki_osm" / "Helsinki.osm.pbf"
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     if not HELSINKI.exists():
         pytest.skip("needs ../shared/data/helsinki_osm")

@@ -15,6 +15,7 @@ from test_gui_workbench import _shot, open_window
 pytestmark = pytest.mark.gui
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_site_two_stations_from_the_optimize_menu(qtbot, tmp_path, demo_with_cases):
     demo_copy = demo_with_cases  # the crash history in the case store: the demand
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))

@@ -31,6 +31,7 @@ max_changed_share = 0.3
 """
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_the_planning_dock_shows_the_runs_notes(qtbot, tmp_path):
     from citydesk.planning.scenario_store import save_scenario
 

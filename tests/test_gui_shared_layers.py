@@ -121,6 +121,7 @@ def test_publish_from_the_tree_draws_the_same_picture_from_the_database(
     assert layer.data.loc[fid, "land_use"] == "School"
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_the_browser_lists_searches_and_adds_and_a_lost_database_is_marked(
     qtbot, tmp_path, demo_copy, shared, pg_cluster
 ):

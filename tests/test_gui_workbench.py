@@ -280,6 +280,7 @@ def test_measure_in_metres_on_a_feet_crs(window, qtbot):
     assert length == pytest.approx(feet * 0.3048006096, rel=1e-6)
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_export_pdf_has_one_page_with_title_and_credits(window, qtbot, tmp_path):
     out = tmp_path / "map.pdf"
     window.export_map(str(out), dpi=150)
@@ -294,6 +295,7 @@ def _pdf_pages(path) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_style_graduated_by_land_value(window, qtbot, tmp_path):
     from citydesk.layers.project_store import load_project, save_project
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import plan_totals
@@ -17,6 +18,7 @@ from citydesk.workbench.cli.main import main
 UNDERUSED = "improvement_value_usd < 0.5 * land_value_usd"  # the scenario docs' example
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_a_front_over_the_underused_parcels_changes_only_them(demo_copy, capsys):
     args = ["optimize", "landuse", str(demo_copy), "--objectives", "economic,social,compatibility"]
     args += ["--points", "3", "--housing", "800", "--budget", "1e8", "--max-changed", "250"]

@@ -137,6 +137,7 @@ def test_helsinki_networks_are_connected_once_ways_are_split(helsinki, caplog):
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_city_from_osm_command_builds_a_project_with_its_profile(tmp_path):
     if not HELSINKI.exists():
         pytest.skip("needs ../shared/data/helsinki_osm")

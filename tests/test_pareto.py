@@ -47,6 +47,7 @@ def test_2kp50_front_is_exactly_the_published_35_points():
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_3kp40_front_within_a_box_is_exactly_the_published_points():
     """Three objectives, checked exactly on the part of the front where f3 >= 1501 (59 of
     the published 389 points). The box is itself a proof: a point of the boxed model's

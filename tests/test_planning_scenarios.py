@@ -201,6 +201,7 @@ def _city(result) -> pd.Series:
 
 
 @_shares_demo_runs
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_baseline_describes_todays_city(demo_runs):
     _path, results, inputs = demo_runs
     base = results["baseline"]
@@ -268,6 +269,7 @@ def test_results_are_stored_and_compared(demo_runs):
 
 
 @_shares_demo_runs
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     path, _results, _inputs = demo_runs
     assert (
@@ -444,6 +446,7 @@ def test_a_run_can_be_canceled(demo_copy):
         stored_indicators(demo_copy, ["housing_first"])
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_impossible_target_density_caps_and_protected_parcels(demo_copy):
     """An impossible target names the scenario fields to change; a district density cap
     lowers what the plan can build; protected parcels never change."""

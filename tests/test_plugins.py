@@ -140,6 +140,7 @@ def test_entry_point_discovery_reads_the_manifest_without_importing(tmp_path, mo
     assert "ep_pkg" not in sys.modules
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_plugin_indicator_joins_scenario_comparison(host, demo_copy):
     from citydesk.planning.indicators import INDICATORS
     from citydesk.planning.scenario_run import run_stored_scenarios
@@ -264,6 +265,7 @@ def test_plugin_formats_through_layers_io(host, monkeypatch, tmp_path):
         read_frame(tmp_path / "stations.nothing")
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_builtin_grid_kpi_zonal_and_suitability(host, demo_copy):
     """The rest of the built-in analyses through the host: a unit grid into the project, KPIs
     over the replayed case history, zonal statistics of a GeoTIFF, a scenario's suitability."""

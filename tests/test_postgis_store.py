@@ -23,6 +23,7 @@ def project_with_cases(demo_with_cases):
     return demo_with_cases  # the replayed Cambridge crash history: 9,110 cases
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_migrate_moves_every_case_and_event_and_connects_the_project(
     project_with_cases, pg_url, capsys
 ):
@@ -86,6 +87,7 @@ def test_an_unreachable_server_is_named_with_the_fix(pg_cluster):
         StoreUrl.parse("postgresql://a@b/c?schema=Robert'); DROP")
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_backup_and_restore_round_trip_on_postgis(project_with_cases, pg_url, tmp_path, capsys):
     project = project_with_cases
     assert main(["cases", "migrate", str(project), "--to", "postgis", pg_url]) == 0

@@ -17,6 +17,7 @@ def project_with_cases(demo_with_cases):
     return demo_with_cases  # the replayed Cambridge crash history: 9,110 cases
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
     from citydesk.incidents.stores import open_project_store
 
@@ -61,6 +62,7 @@ def test_backup_and_restore_round_trip(project_with_cases, tmp_path, capsys):
         assert store.verify_all() == []
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_damaged_or_altered_backups_are_refused(project_with_cases, tmp_path):
     project = project_with_cases
     before = summarize(project)

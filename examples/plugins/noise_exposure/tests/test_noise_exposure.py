@@ -34,6 +34,7 @@ def test_exposure_on_the_cambridge_demo(citydesk_host, citydesk_project, citydes
     assert wider.outputs["housing_units"] > result.outputs["housing_units"]
 
 
+@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_indicator_in_scenario_comparison(citydesk_host, citydesk_project):
     from citydesk.planning.scenario_run import run_stored_scenarios
     from citydesk.planning.scenario_store import save_demo_scenarios
