@@ -168,7 +168,9 @@ def test_check_in_project_names_missing_layers_and_fields(demo_copy):
 #: the tests sharing ``demo_runs`` (the three demo scenarios, 15-20 s) run together, first
 #: of all and in one xdist worker (scripts/test.sh deals tests out with --dist loadgroup):
 #: spread over both workers, or with one of them sorted to the front alone (the "slow" sort
-#: in conftest.py), the scenarios ran twice
+#: in conftest.py), the scenarios ran twice. The fixture is kept for the worker's session:
+#: as a module fixture it was torn down and run again (15 s) when another test of this module
+#: ran between two of the group's
 SHARES_DEMO_RUNS = (pytest.mark.slow, pytest.mark.xdist_group("demo_runs"))
 
 
@@ -178,7 +180,7 @@ def _shares_demo_runs(test):
     return test
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory):
     """The three demo scenarios run once on a copy of the demo project (about 10 s)."""
     import shutil
