@@ -99,16 +99,32 @@ def _replayed_demo(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def prepared_desk_demo(tmp_path_factory) -> Path:
+    """The demo project with its unit grid, crews and routing rules (``prepare_demo_desk``,
+    2.5-3 s), made once per test worker in a folder of its own; tests copy it over their
+    own project before opening it (``copy_project``), never use it in place."""
+    from citydesk.incidents.demo_desk import prepare_demo_desk
+    from citydesk.layers.demo import SHIPPED_DEMO
+
+    path = tmp_path_factory.mktemp("prepared_desk") / "cambridge_demo.gpkg"
+    shutil.copyfile(SHIPPED_DEMO, path)
+    prepare_demo_desk(path)
+    return path
+
+
 @pytest.fixture()
 def demo_with_cases(tmp_path, _replayed_demo) -> Path:
     """A private copy of the demo project with the replayed crash history (9,110 cases),
     in its own folder: a test may ask for ``demo_copy`` too, which is another file."""
     folder = tmp_path / "with_cases"
     folder.mkdir()
-    return _copy_project(_replayed_demo, folder / "cambridge_demo.gpkg")
+    return copy_project(_replayed_demo, folder / "cambridge_demo.gpkg")
 
 
-def _copy_project(source: Path, target: Path) -> Path:
+def copy_project(source: Path, target: Path) -> Path:
+    """A project file with its WAL beside it, if any (a copy of the file alone could miss
+    the last commits)."""
     for suffix in ("", "-wal", "-shm"):
         part = source.with_name(source.name + suffix)
         if part.exists():

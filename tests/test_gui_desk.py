@@ -14,6 +14,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt5")
 
+from conftest import copy_project
 from PyQt5.QtCore import QPointF, Qt
 from test_gui_workbench import _shot, open_window
 
@@ -26,13 +27,16 @@ CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hal
 
 
 @pytest.fixture(params=["geopackage", "postgis"])
-def desk_window(request, qtbot, tmp_path, demo_copy):
-    """The desk on the demo project, its cases in the project file or in PostGIS."""
+def desk_window(request, qtbot, tmp_path, demo_copy, prepared_desk_demo):
+    """The desk on the demo project, its cases in the project file or in PostGIS. The
+    project is the worker's prepared copy (unit grid, fire crews, routing rules), copied
+    over ``demo_copy`` before anything opens it; in PostGIS the crews are stored again."""
+    copy_project(prepared_desk_demo, demo_copy)
     if request.param == "postgis":
         from citydesk.workbench.cli.main import main
 
         assert main(["cases", "connect", str(demo_copy), request.getfixturevalue("pg_url")]) == 0
-    prepare_demo_desk(demo_copy)  # unit grid, fire crews, routing rules
+        prepare_demo_desk(demo_copy)  # the grid is there: the crews go into the database
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1500, 950))
     window.open_desk(actor="ann", role="supervisor")
     qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
