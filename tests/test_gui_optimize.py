@@ -168,3 +168,54 @@ def test_a_front_of_one_plan_says_plan_not_plans(qtbot):
     assert view.summary.text().startswith("1 plan in 3 s, 1 proven within 0.1 %")
     assert view.canvas.figure.axes[0].get_title() == "Pareto front: 1 plan"
     _shot(view, "front_one_plan.png")
+
+
+def test_the_dialogs_remember_what_was_entered_for_each_project(
+    qtbot, tmp_path, demo_copy, monkeypatch
+):
+    import shutil
+
+    from citydesk.workbench.gui.optimize.front_dialog import FrontDialog
+    from citydesk.workbench.gui.optimize.siting_dialog import SitingDialog
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy)
+    underused = "improvement_value_usd < 0.5 * land_value_usd"
+    entries = {
+        FrontDialog: lambda d: (d.points.setValue(5), d.where.setText(underused)),
+        SitingDialog: lambda d: d.add.setValue(3),
+    }
+    answer = {"accept": True, "enter": True}
+
+    def exec_(dialog):
+        if answer["enter"]:
+            entries[type(dialog)](dialog)
+        return dialog.Accepted if answer["accept"] else dialog.Rejected
+
+    monkeypatch.setattr(FrontDialog, "exec_", exec_)
+    monkeypatch.setattr(SitingDialog, "exec_", exec_)
+    fresh = window._ask_spec(FrontDialog)
+    assert fresh.points == 5 and fresh.where == underused
+    answer["enter"] = False  # opened again and accepted as it stands
+    again = window._ask_spec(FrontDialog)
+    assert again.points == 5 and again.where == underused and again.budget == fresh.budget
+    assert window._ask_spec(SitingDialog).add == 2  # each dialog keeps its own
+    answer.update(enter=True, accept=False)  # entered, then canceled: nothing is kept
+    assert window._ask_spec(SitingDialog) is None
+    answer.update(enter=False, accept=True)
+    assert window._ask_spec(SitingDialog).add == 2
+
+    # another project starts from the defaults (a filter names one project's fields)
+    other = tmp_path / "other.gpkg"
+    shutil.copyfile(demo_copy, other)
+    window.open_project(str(other))
+    qtbot.waitUntil(lambda: window.project is not None and window.project.path == str(other))
+    spec = window._ask_spec(FrontDialog)
+    assert spec.where == "" and spec.points == FrontDialog(window).points.value()
+    # and a settings file edited by hand does not break the dialog: that value is the default
+    for key in window.settings.allKeys():
+        if key.startswith("optimize/FrontDialog/") and key.endswith("/points"):
+            window.settings.setValue(key, "many")
+    window.open_project(str(demo_copy))
+    qtbot.waitUntil(lambda: window.project.path == str(demo_copy))
+    edited = window._ask_spec(FrontDialog)
+    assert edited.where == underused and edited.points == FrontDialog(window).points.value()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -806,7 +807,14 @@ class MainWindow(QMainWindow):
         if self.project is None or not self.project.path:
             return None
         dialog = dialog_class(self)
-        return dialog.spec() if dialog.exec_() == dialog_class.Accepted else None
+        # remembered per dialog and project: a filter names this project's fields
+        project = hashlib.sha1(str(self.project.path).encode()).hexdigest()[:12]
+        group = f"optimize/{dialog_class.__name__}/{project}"
+        dialog.restore_inputs(self.settings, group)
+        if dialog.exec_() != dialog_class.Accepted:
+            return None
+        dialog.save_inputs(self.settings, group)
+        return dialog.spec()
 
     def site_stations_dialog(self):
         from .optimize.siting_dialog import SitingDialog

@@ -4,12 +4,16 @@ and turn them into a spec."""
 
 from __future__ import annotations
 
+from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +39,50 @@ class SpecDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _inputs(self) -> dict[str, QWidget]:
+        """The dialog's inputs by attribute name (``points``, ``where``, ...): names that
+        stay the same from one version and language to the next, unlike the labels."""
+        kinds = (QSpinBox, QDoubleSpinBox, QLineEdit, QComboBox)
+        return {name: w for name, w in vars(self).items() if isinstance(w, kinds)}
+
+    def save_inputs(self, settings: QSettings, group: str) -> None:
+        """Keep what was entered, so the next opening starts from it (a planner runs the
+        same front again with one thing changed; retyping a filter each time was a chore)."""
+        for name, widget in self._inputs().items():
+            if isinstance(widget, QComboBox):
+                value: object = widget.currentIndex()
+            elif isinstance(widget, QLineEdit):
+                value = widget.text()
+            else:
+                value = widget.value()
+            settings.setValue(f"{group}/{name}", value)
+
+    def restore_inputs(self, settings: QSettings, group: str) -> None:
+        """Put back what :meth:`save_inputs` kept; a value that no longer fits (a choice
+        that is gone, a number out of range, an edited settings file) is left at the
+        default."""
+        for name, widget in self._inputs().items():
+            value = settings.value(f"{group}/{name}")
+            if value is None:
+                continue
+            try:
+                if isinstance(widget, QComboBox):
+                    index = int(value)
+                    if 0 <= index < widget.count():
+                        widget.setCurrentIndex(index)
+                elif isinstance(widget, QLineEdit):
+                    widget.setText(str(value))
+                elif isinstance(widget, QDoubleSpinBox):
+                    number = float(value)
+                    if widget.minimum() <= number <= widget.maximum():
+                        widget.setValue(number)
+                else:
+                    whole = int(float(value))
+                    if widget.minimum() <= whole <= widget.maximum():
+                        widget.setValue(whole)
+            except (TypeError, ValueError):
+                continue
 
 
 def choice_box(choices: dict) -> QComboBox:
