@@ -203,7 +203,6 @@ def _city(result) -> pd.Series:
 
 
 @_shares_demo_runs
-@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_baseline_describes_todays_city(demo_runs):
     _path, results, inputs = demo_runs
     base = results["baseline"]
@@ -271,7 +270,6 @@ def test_results_are_stored_and_compared(demo_runs):
 
 
 @_shares_demo_runs
-@pytest.mark.slow  # over 10 s: started early, so it does not end the run
 def test_cli_compare_prefer_and_report(demo_runs, tmp_path, capsys):
     path, _results, _inputs = demo_runs
     assert (
