@@ -38,10 +38,12 @@ def factor_values(
     read_layer: Callable[[str, str], gpd.GeoDataFrame],
     read_raster: Callable[[str, str], RasterLayer],
     network_cost: Callable[[str, str], np.ndarray],
+    share_in: Callable[[str, str], np.ndarray] | None = None,
 ) -> np.ndarray:
     """One raw value per parcel. The readers name the scenario field in their errors:
-    ``read_layer(layer, field)``, ``read_raster(layer, field)`` and
-    ``network_cost(facility kind, field)``."""
+    ``read_layer(layer, field)``, ``read_raster(layer, field)``,
+    ``network_cost(facility kind, field)`` and ``share_in(layer, field)`` (the share of
+    each parcel inside a layer, when the caller keeps them; cut here otherwise)."""
     where = f"suitability.factors.{name}"
     if factor.source == "network":
         return network_cost(factor.facility, f"{where}.facility")
@@ -59,6 +61,8 @@ def factor_values(
     if factor.source == "distance":
         return nearest_distance(parcels, read_layer(factor.layer, f"{where}.layer"))
     if factor.source == "overlay":
+        if share_in is not None:
+            return share_in(factor.layer, f"{where}.layer")
         return share_inside(parcels, read_layer(factor.layer, f"{where}.layer"))
     raster = read_raster(factor.layer, f"{where}.layer")
     stats = zonal_stats(parcels.geometry, raster, (factor.statistic,))

@@ -327,6 +327,7 @@ def landuse_problem(
     compatibility: bool = False,
     profile: CityProfile | None = None,
     notes: list[str] | None = None,
+    shares: dict[str, np.ndarray] | None = None,
 ) -> LandUseProblem:
     """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask).
 
@@ -347,7 +348,11 @@ def landuse_problem(
     its use today.
 
     ``profile`` says which fields hold the homes, floor area, land value and zoning code,
-    and gives the zoning families; what the city lacks is added to ``notes``."""
+    and gives the zoning families; what the city lacks is added to ``notes``.
+
+    ``shares`` ({"floodplain"/"open_space"/"water": share of each parcel's area inside that
+    layer, before the filter}) are shares the caller has already cut (a scenario run has);
+    the layers not in it are cut here."""
     if parcels.empty:  # its bounds are NaN, which the CRS choice below cannot take
         raise LandUseInputError(
             _("There are no parcels to plan: the parcels layer is empty."),
@@ -385,11 +390,18 @@ def landuse_problem(
     all_units = facts.units_now if facts.units_now is not None else np.zeros(len(everyone))
     units_now = all_units[keep]
     land_value = facts.land_value[keep] if facts.land_value is not None else np.zeros(len(parcels))
-    flood = share_inside(parcels, layers["floodplain"])
+    known = shares or {}
+
+    def share(name: str) -> np.ndarray:
+        if name in known:
+            return np.asarray(known[name], dtype=float)[keep]
+        return share_inside(parcels, layers[name])
+
+    flood = share("floodplain")
     shares = {"floodplain": flood}
     for name in ("open_space", "water"):
         if name in protect:
-            shares[name] = share_inside(parcels, layers[name])
+            shares[name] = share(name)
     protected = np.zeros(len(parcels), dtype=bool)
     for name in protect:
         protected |= shares[name] > rules.protected_share

@@ -52,7 +52,9 @@ def run_suitability(inputs, scenario: Scenario) -> pd.DataFrame:
 
     raw = pd.DataFrame(
         {
-            name: factor_values(name, f, inputs.parcels, inputs.layer, read_raster, network_cost)
+            name: factor_values(
+                name, f, inputs.parcels, inputs.layer, read_raster, network_cost, inputs.share_in
+            )
             for name, f in su.factors.items()
         }
     )
