@@ -327,7 +327,7 @@ def landuse_problem(
     compatibility: bool = False,
     profile: CityProfile | None = None,
     notes: list[str] | None = None,
-    shares: dict[str, np.ndarray] | None = None,
+    cut_shares: dict[str, np.ndarray] | None = None,
 ) -> LandUseProblem:
     """The allocation inputs for ``parcels`` (all of them, or the ``candidates`` mask).
 
@@ -350,9 +350,9 @@ def landuse_problem(
     ``profile`` says which fields hold the homes, floor area, land value and zoning code,
     and gives the zoning families; what the city lacks is added to ``notes``.
 
-    ``shares`` ({"floodplain"/"open_space"/"water": share of each parcel's area inside that
-    layer, before the filter}) are shares the caller has already cut (a scenario run has);
-    the layers not in it are cut here."""
+    ``cut_shares`` ({"floodplain"/"open_space"/"water": share of each parcel's area inside
+    that layer, before the filter}) are shares the caller has already cut (a scenario run
+    has); the layers not in it are cut here."""
     if parcels.empty:  # its bounds are NaN, which the CRS choice below cannot take
         raise LandUseInputError(
             _("There are no parcels to plan: the parcels layer is empty."),
@@ -390,7 +390,7 @@ def landuse_problem(
     all_units = facts.units_now if facts.units_now is not None else np.zeros(len(everyone))
     units_now = all_units[keep]
     land_value = facts.land_value[keep] if facts.land_value is not None else np.zeros(len(parcels))
-    known = shares or {}
+    known = cut_shares or {}
 
     def share(name: str) -> np.ndarray:
         if name in known:

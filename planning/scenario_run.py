@@ -381,7 +381,7 @@ def build_problem(
         coverage=True,
         profile=inputs.profile,
         notes=[],  # the same notes as inputs.notes
-        shares={
+        cut_shares={
             name: inputs.share_in(names[name], f"layers.{name}")
             for name in ("floodplain", "open_space", "water")
             if name in names
