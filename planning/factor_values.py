@@ -25,7 +25,7 @@ import pandas as pd
 from citydesk.layers.expressions import evaluate_expression
 from citydesk.layers.i18n import _
 from citydesk.layers.layer import RasterLayer
-from citydesk.layers.overlay import nearest_distance, share_inside
+from citydesk.layers.overlay import nearest_distance
 from citydesk.layers.zonal_stats import zonal_stats
 
 from .scenario import Factor, ScenarioError
@@ -38,12 +38,13 @@ def factor_values(
     read_layer: Callable[[str, str], gpd.GeoDataFrame],
     read_raster: Callable[[str, str], RasterLayer],
     network_cost: Callable[[str, str], np.ndarray],
-    share_in: Callable[[str, str], np.ndarray] | None = None,
+    share_in: Callable[[str, str], np.ndarray],
 ) -> np.ndarray:
     """One raw value per parcel. The readers name the scenario field in their errors:
     ``read_layer(layer, field)``, ``read_raster(layer, field)``,
     ``network_cost(facility kind, field)`` and ``share_in(layer, field)`` (the share of
-    each parcel inside a layer, when the caller keeps them; cut here otherwise)."""
+    each parcel's area inside a layer: the caller keeps them, a scenario's other steps cut
+    the same layers)."""
     where = f"suitability.factors.{name}"
     if factor.source == "network":
         return network_cost(factor.facility, f"{where}.facility")
@@ -61,9 +62,7 @@ def factor_values(
     if factor.source == "distance":
         return nearest_distance(parcels, read_layer(factor.layer, f"{where}.layer"))
     if factor.source == "overlay":
-        if share_in is not None:
-            return share_in(factor.layer, f"{where}.layer")
-        return share_inside(parcels, read_layer(factor.layer, f"{where}.layer"))
+        return share_in(factor.layer, f"{where}.layer")
     raster = read_raster(factor.layer, f"{where}.layer")
     stats = zonal_stats(parcels.geometry, raster, (factor.statistic,))
     return stats[factor.statistic].to_numpy(float)

@@ -63,8 +63,6 @@ class PlanningInputs:
     layer_names: dict[str, str]
     crs: object
     parcels: gpd.GeoDataFrame  # metric CRS, valid geometry, index 0..n-1
-    flood_share: np.ndarray
-    open_share: np.ndarray
     neighborhood: np.ndarray
     walk: NetworkCosts
     drive: NetworkCosts
@@ -91,6 +89,22 @@ class PlanningInputs:
         if name not in self._shares:
             self._shares[name] = share_inside(self.parcels, self.layer(name, where))
         return self._shares[name]
+
+    @property
+    def flood_share(self) -> np.ndarray:
+        """Each parcel's share inside the floodplain (0 where the city names none)."""
+        return self.role_share("floodplain")
+
+    @property
+    def open_share(self) -> np.ndarray:
+        """Each parcel's share inside open space (0 where the city names none)."""
+        return self.role_share("open_space")
+
+    def role_share(self, role: str) -> np.ndarray:
+        """:meth:`share_in` the layer the scenario gives a role (``floodplain``...), by the
+        role's field in errors; zeros where it names none."""
+        name = self.layer_names.get(role)
+        return self.share_in(name, f"layers.{role}") if name else np.zeros(len(self.parcels))
 
     def places(self, costs: NetworkCosts):
         """Each parcel's network node and access cost, per travel mode (computed once)."""
@@ -205,8 +219,6 @@ def prepare_inputs(
         layer_names=dict(names),
         crs=crs,
         parcels=parcels,
-        flood_share=np.zeros(len(parcels)),
-        open_share=np.zeros(len(parcels)),
         neighborhood=np.full(len(parcels), "", dtype=object),
         walk=NetworkCosts(walk_network, WALK),
         drive=NetworkCosts(network, DRIVE),
@@ -223,9 +235,8 @@ def prepare_inputs(
                 "([layers.zoning] layer and code): every use is allowed everywhere"
             )
         )
-    for role, attr in (("floodplain", "flood_share"), ("open_space", "open_share")):
-        if role in names:
-            setattr(inputs, attr, inputs.share_in(names[role], f"layers.{role}"))
+    for role in ("floodplain", "open_space"):  # now: a layer that cannot be read is said here
+        inputs.role_share(role)
     if "neighborhoods" in names:
         inputs.neighborhood = _area_names(
             parcels,
@@ -381,11 +392,7 @@ def build_problem(
         coverage=True,
         profile=inputs.profile,
         notes=[],  # the same notes as inputs.notes
-        cut_shares={
-            name: inputs.share_in(names[name], f"layers.{name}")
-            for name in ("floodplain", "open_space", "water")
-            if name in names
-        },
+        cut_shares={r: inputs.role_share(r) for r in ("floodplain", "open_space", "water")},
     )
 
 

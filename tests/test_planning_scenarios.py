@@ -168,9 +168,9 @@ def test_check_in_project_names_missing_layers_and_fields(demo_copy):
 #: the tests sharing ``demo_runs`` (the three demo scenarios, 15-20 s) run together, first
 #: of all and in one xdist worker (scripts/test.sh deals tests out with --dist loadgroup):
 #: spread over both workers, or with one of them sorted to the front alone (the "slow" sort
-#: in conftest.py), the scenarios ran twice. The fixture is kept for the worker's session:
-#: as a module fixture it was torn down and run again (15 s) when another test of this module
-#: ran between two of the group's
+#: in conftest.py), the scenarios ran twice. They also ran twice when pytest 9.2 stopped
+#: xdist's grouping (pyproject keeps pytest below 9.2). The fixture is kept for the worker's
+#: session, so no test of another group run between two of these can tear it down
 SHARES_DEMO_RUNS = (pytest.mark.slow, pytest.mark.xdist_group("demo_runs"))
 
 
