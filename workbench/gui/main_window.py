@@ -807,8 +807,10 @@ class MainWindow(QMainWindow):
         if self.project is None or not self.project.path:
             return None
         dialog = dialog_class(self)
-        # remembered per dialog and project: a filter names this project's fields
-        project = hashlib.sha1(str(self.project.path).encode()).hexdigest()[:12]
+        # remembered per dialog and project (a filter names this project's fields), the
+        # project by its resolved path: opened by another relative path it is the same one
+        where = str(Path(self.project.path).resolve())
+        project = hashlib.sha1(where.encode()).hexdigest()[:12]
         group = f"optimize/{dialog_class.__name__}/{project}"
         dialog.restore_inputs(self.settings, group)
         if dialog.exec_() != dialog_class.Accepted:
