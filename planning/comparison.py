@@ -180,20 +180,30 @@ def suitability_map(
 ):
     """Parcels coloured by suitability 0..1 (red low, green high), the plan's changed
     parcels outlined: does the plan go where the overlay says it fits?"""
+    from matplotlib.colors import Normalize
+
+    from citydesk.layers.mapplot import plot_polygons
     from citydesk.layers.mpl_fonts import figure
 
     fig = figure(figsize=(8, 6.5))
     ax = fig.subplots()
     if boundary is not None:
         boundary.to_crs(parcels.crs).boundary.plot(ax=ax, color="#555555", linewidth=0.5)
-    frame = gpd.GeoDataFrame({"s": score}, geometry=parcels.geometry.values, crs=parcels.crs)
-    frame.plot(
-        ax=ax, column="s", cmap="RdYlGn", vmin=0, vmax=1, linewidth=0, rasterized=True,
-        legend=True, legend_kwds={"label": _("suitability (0..1)"), "shrink": 0.6},
-        missing_kwds={"color": "#dddddd"},
+    values = np.asarray(score, dtype=float)
+    known = np.isfinite(values)
+    geometry = parcels.geometry.to_numpy()
+    ramp = plot_polygons(
+        ax, geometry[known], array=values[known], cmap="RdYlGn", norm=Normalize(0, 1),
+        linewidth=0, rasterized=True,
     )  # fmt: skip
+    if not known.all():  # no score (a factor without a value there): grey, drawn after
+        plot_polygons(ax, geometry[~known], facecolor="#dddddd", linewidth=0, rasterized=True)
+    fig.colorbar(ramp, ax=ax, label=_("suitability (0..1)"), shrink=0.6)
+    ax.set_aspect("equal")
     if changed.any():
-        frame[changed].boundary.plot(ax=ax, color="black", linewidth=0.4)
+        gpd.GeoSeries(geometry[changed], crs=parcels.crs).boundary.plot(
+            ax=ax, color="black", linewidth=0.4
+        )
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
     fig.tight_layout()
