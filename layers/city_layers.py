@@ -168,6 +168,14 @@ class CityLayers:
         spec = getattr(self, role, None)
         return getattr(spec, key, None) if spec is not None else None
 
+    def id_field(self, layer: str) -> str | None:
+        """The id field of the role ``layer`` plays (checked for duplicates and blanks by
+        validation), or None when it plays none or its role names no id."""
+        for role in ROLES:
+            if self.layer_id(role) == layer and self.field_name(role, "id"):
+                return self.field_name(role, "id")
+        return None
+
 
 ROLES = tuple(f.name for f in fields(CityLayers))
 
@@ -266,6 +274,18 @@ def column(frame, layers: CityLayers | None, role: str, key: str, feature: str) 
     if name not in frame.columns:
         raise absent_column(feature, role, key, name, frame.columns)
     return name
+
+
+def identity_columns(frame, layers: CityLayers | None, role: str = "parcels") -> list[str]:
+    """The columns a result keeps so a reader can tell which feature a row is: the role's
+    id, address and land-use fields as the city profile maps them, those ``frame`` has (a
+    result used to keep Cambridge's map-lot field by name, and nothing for another city)."""
+    names = [layers.field_name(role, key) if layers is not None else None for key in IDENTITY]
+    return list(dict.fromkeys(n for n in names if n and n in frame.columns))
+
+
+#: the keys of a role that identify a feature to a reader, in the order a table shows them
+IDENTITY = ("id", "address", "land_use")
 
 
 def project_layers(project) -> CityLayers | None:

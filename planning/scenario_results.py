@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,10 +36,13 @@ LAYER_COLUMNS = (
 )
 
 
-def plan_frame(parcels: gpd.GeoDataFrame, state: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The parcels (ids and current land use) with the run's per-parcel columns;
-    unreachable costs are left empty rather than written as infinity."""
-    keep = [c for c in ("ML", "address", "land_use") if c in parcels.columns]
+def plan_frame(
+    parcels: gpd.GeoDataFrame, state: pd.DataFrame, keep: Sequence[str] = ()
+) -> gpd.GeoDataFrame:
+    """The parcels' ``keep`` columns (the profile's id, address and land use: see
+    :func:`~citydesk.layers.city_layers.identity_columns`) with the run's per-parcel
+    columns; unreachable costs are left empty rather than written as infinity."""
+    keep = list(keep)
     values = state[[c for c in LAYER_COLUMNS if c in state.columns]].copy()
     for column in values.columns:
         if values[column].dtype.kind == "f":
@@ -47,7 +51,7 @@ def plan_frame(parcels: gpd.GeoDataFrame, state: pd.DataFrame) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(frame, geometry=parcels.geometry.values, crs=parcels.crs)
 
 
-def plan_layer(parcels: gpd.GeoDataFrame, result) -> VectorLayer:
+def plan_layer(parcels: gpd.GeoDataFrame, result, keep: Sequence[str] = ()) -> VectorLayer:
     """A vector layer of the plan, categorized by use (unchanged parcels unfilled)."""
     from citydesk.layers.layer import LayerRole, VectorLayer
     from citydesk.layers.style import Category, Style, Symbol
@@ -55,7 +59,7 @@ def plan_layer(parcels: gpd.GeoDataFrame, result) -> VectorLayer:
     name = result.scenario.name
     return VectorLayer(
         name=_("Scenario {title}").format(title=result.scenario.display_title()),
-        data=plan_frame(parcels, result.state),
+        data=plan_frame(parcels, result.state, keep),
         role=LayerRole.LAND,
         id=f"scenario_{name}",
         style=Style(
@@ -75,9 +79,10 @@ def plan_layer(parcels: gpd.GeoDataFrame, result) -> VectorLayer:
 def save_result(project: str | Path, parcels: gpd.GeoDataFrame, result) -> str:
     """Write the plan layer (group "Planning", on top) and the indicators; returns the
     layer id."""
+    from citydesk.layers.city_layers import identity_columns, project_layers
     from citydesk.layers.project_store import put_layers
 
-    layer = plan_layer(parcels, result)
+    layer = plan_layer(parcels, result, identity_columns(parcels, project_layers(project)))
     put_layers(project, [layer], group=_("Planning"))
     save_indicators(project, result.scenario.name, result.revision or 0, result.indicators)
     return layer.id

@@ -69,7 +69,10 @@ def run_suitability(inputs, scenario: Scenario) -> pd.DataFrame:
 
 def suitability_frame(inputs, result: pd.DataFrame) -> gpd.GeoDataFrame:
     """The parcels with their suitability columns, for a layer."""
-    keep = [c for c in ("ML", "address", "land_use") if c in inputs.parcels.columns]
+    from citydesk.layers.city_layers import identity_columns
+
+    profile = inputs.profile
+    keep = identity_columns(inputs.parcels, profile.layers if profile is not None else None)
     return gpd.GeoDataFrame(
         pd.concat([inputs.parcels[keep], result], axis=1),
         geometry=inputs.parcels.geometry.values,

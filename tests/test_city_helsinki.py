@@ -629,6 +629,9 @@ def test_a_phased_scenario_schedules_every_change(city, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "the schedule brings forward the plan's social objective" in out, out
     layer = read_project_layer(city, "scenario_phased")
+    # the rows carry the ids and land use the profile names (OSM's), not Cambridge's fields
+    assert list(layer.columns[:2]) == ["osm_id", "landuse"]
+    assert layer["osm_id"].tolist() == read_project_layer(city, "landuse")["osm_id"].tolist()
     changed = layer["phase"] > 0
     assert changed.sum() >= 3 and layer.loc[changed, "phase"].between(1, 3).all()
     assert layer["phase"].max() >= 2  # EUR 10 M a period: the changes take more than one

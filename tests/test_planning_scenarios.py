@@ -265,6 +265,11 @@ def test_results_are_stored_and_compared(demo_runs):
     assert {"use", "changed", "walk_school_m", "drive_fire_s", "phase", "suitability"} <= set(
         layer.columns
     )
+    # each row says which parcel it is by the fields the city profile names (id, address,
+    # land use): Cambridge's map-lot, street address and assessor use code
+    assert list(layer.columns[:3]) == ["ML", "address", "use_code"]
+    parcels = read_frame(path, "parcels")[0]
+    assert layer["ML"].tolist() == parcels["ML"].tolist()
     with pytest.raises(ScenarioError, match="no results"):
         stored_indicators(path, ["never_run"])
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citydesk.layers.city_layers import project_layers
 from citydesk.layers.demo import SHIPPED_DEMO, SHIPPED_SF_DEM
 from citydesk.layers.feedback import Feedback, NullFeedback
 from citydesk.layers.i18n import _, pgettext
@@ -64,10 +65,11 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
 
     t0 = time.perf_counter()
     reports = {}
+    roles = project_layers(project_path)
     for layer_id in project.layer_order():
         layer = project.layers[layer_id]
         if isinstance(layer, VectorLayer):
-            id_field = "ML" if layer_id == "parcels" else None
+            id_field = roles.id_field(layer_id) if roles is not None else None
             reports[layer_id] = validate_frame(
                 layer.data, path=layer.name, layer=layer_id, id_field=id_field
             )
