@@ -19,6 +19,10 @@ from moved_city import cli, init_city, run_scenario
 from citydesk.layers.city_profile import project_profile, read_profile
 from citydesk.layers.project_store import read_project_meta
 
+# one worker runs the whole module, so its module fixture (the city) is built once: split
+# across both workers it was built two or three times per run
+pytestmark = pytest.mark.xdist_group("city_chinese")
+
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):

@@ -24,7 +24,9 @@ from citydesk.workbench.cli.main import main
 
 HELSINKI = SHARED / "helsinki_osm" / "Helsinki.osm.pbf"
 
-pytestmark = pytest.mark.shared_data
+# one worker runs the whole module, so the Helsinki project is built once per run (split
+# across both workers it was built two or three times)
+pytestmark = [pytest.mark.shared_data, pytest.mark.xdist_group("city_helsinki")]
 
 MAPPING = """
 source = "helsinki_feedback"

@@ -13,6 +13,10 @@ import pytest
 from moved_city import cli, init_city, run_scenario
 from spanish_city import SPEC
 
+# one worker runs the whole module, so its module fixture (the city) is built once: split
+# across both workers it was built two or three times per run
+pytestmark = pytest.mark.xdist_group("city_spanish")
+
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):

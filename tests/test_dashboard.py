@@ -14,6 +14,10 @@ from citydesk.incidents.kpi import KpiSpec, kpis_from_store
 from citydesk.incidents.replay import ReplaySpec
 from citydesk.incidents.stores import open_project_store
 
+# one worker runs the whole module, so the demo's history is replayed once (9 s): split across
+# both workers it was replayed three times per run
+pytestmark = pytest.mark.xdist_group("dashboard_replayed")
+
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
