@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_crs_info
 from pyproj.enums import PJType
 from pyproj.exceptions import ProjError
 
-from .crs import boxes_meet
+from .crs import boxes_meet, transformer
 
 Bounds = tuple[float, float, float, float]
 
@@ -52,7 +52,7 @@ def placed_lonlat(bounds: Bounds, crs: CRS) -> Bounds | None:
     xs = [bounds[0], bounds[2], bounds[0], bounds[2], (bounds[0] + bounds[2]) / 2]
     ys = [bounds[1], bounds[1], bounds[3], bounds[3], (bounds[1] + bounds[3]) / 2]
     try:
-        to_lonlat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+        to_lonlat = transformer(crs, crs.geodetic_crs)
         lons, lats = to_lonlat.transform(xs, ys, errcheck=True)
     except (ProjError, TypeError):
         return None

@@ -326,14 +326,14 @@ def _reprojected(held: CompactFeatures, crs: CRS | str | None) -> CompactGeometr
     source, target = CRS.from_user_input(held.crs), CRS.from_user_input(crs)
     if source == target:
         return geometry
-    from pyproj import Transformer
+    from .crs import transformer
 
-    transformer = Transformer.from_crs(source, target, always_xy=True)
+    to_target = transformer(source, target)
     coords = geometry.coords
     if geometry.has_z:
-        x, y, z = transformer.transform(coords[:, 0], coords[:, 1], coords[:, 2])
+        x, y, z = to_target.transform(coords[:, 0], coords[:, 1], coords[:, 2])
         return geometry.with_coords(np.column_stack([x, y, z]))
-    x, y = transformer.transform(coords[:, 0], coords[:, 1])
+    x, y = to_target.transform(coords[:, 0], coords[:, 1])
     return geometry.with_coords(np.column_stack([x, y]))
 
 

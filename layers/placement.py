@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Geod
 from pyproj.exceptions import ProjError
 
-from .crs import boxes_meet
+from .crs import boxes_meet, transformer
 from .i18n import _
 from .layer import Layer
 from .project import Project, bounds_in, layers_extent
@@ -106,7 +106,7 @@ def _distance_km(project: Project, placed, home) -> str:
     if placed is None:
         return _("nowhere on Earth")
     try:
-        to_lonlat = Transformer.from_crs(project.crs, "EPSG:4326", always_xy=True)
+        to_lonlat = transformer(project.crs, "EPSG:4326")
         a = to_lonlat.transform((placed[0] + placed[2]) / 2, (placed[1] + placed[3]) / 2)
         b = to_lonlat.transform((home[0] + home[2]) / 2, (home[1] + home[3]) / 2)
         km = Geod(ellps="WGS84").inv(a[0], a[1], b[0], b[1])[2] / 1000

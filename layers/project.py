@@ -225,17 +225,16 @@ def bounds_in(
 ) -> tuple[float, float, float, float] | None:
     """``bounds`` (in ``crs``; None: already in ``target``) as bounds in ``target``, or None
     when they are not finite or cannot be placed there (a latitude past the pole)."""
-    from pyproj import Transformer
     from pyproj.exceptions import ProjError
+
+    from .crs import transformer
 
     if not all(math.isfinite(v) for v in bounds):
         return None
     if crs is None or crs == target:
         return (bounds[0], bounds[1], bounds[2], bounds[3])
     try:
-        out = Transformer.from_crs(crs, target, always_xy=True).transform_bounds(
-            *bounds, densify_pts=21
-        )
+        out = transformer(crs, target).transform_bounds(*bounds, densify_pts=21)
     except ProjError:
         return None
     return out if all(math.isfinite(v) for v in out) else None

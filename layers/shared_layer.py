@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
+from .crs import transformer
 from .errors import CityDeskError
 from .layer import Layer, VectorLayer
 from .shared_db import SharedDatabase, SharedLayerError, shared_database
@@ -158,9 +159,7 @@ class SharedLayer(VectorLayer):
         own = self.crs
         box = bbox
         if target is not None and own is not None and target != own:
-            box = Transformer.from_crs(target, own, always_xy=True).transform_bounds(
-                *bbox, densify_pts=21
-            )
+            box = transformer(target, own).transform_bounds(*bbox, densify_pts=21)
         if self._frame is not None:  # already read whole: no round trip
             frame = self._frame.cx[box[0] : box[2], box[1] : box[3]]
         else:

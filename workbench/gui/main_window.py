@@ -1253,13 +1253,12 @@ class MainWindow(QMainWindow):
         self.legend.refresh()
 
     def _zoom_to_layer(self, layer_id: str) -> None:
-        from pyproj import Transformer
+        from citydesk.layers.crs import transformer
 
         layer = self.project.layers[layer_id]
         ext = layer.extent
         if layer.crs is not None and layer.crs != self.project.crs:
-            tr_ = Transformer.from_crs(layer.crs, self.project.crs, always_xy=True)
-            ext = tr_.transform_bounds(*ext, densify_pts=21)
+            ext = transformer(layer.crs, self.project.crs).transform_bounds(*ext, densify_pts=21)
         self.canvas.zoom_to_extent(ext)
 
     def _remove_layer(self, layer_id: str) -> None:
