@@ -137,6 +137,15 @@ class PlanningInputs:
             )
         return frame
 
+    def facility_cost(self, key: str, kind: FacilityKind) -> np.ndarray:
+        """:meth:`cost_to` the city's own facilities of a kind, computed once per run of
+        inputs: every plan a report compares (three scenarios and a front's dozen Pareto
+        plans) asked again for the same clinics and fire stations."""
+        cache_key = ("cost", key, kind.layer, kind.where, kind.mode, kind.from_facility)
+        if cache_key not in self._frames:
+            self._frames[cache_key] = self.cost_to(self.facilities(key, kind), kind)
+        return self._frames[cache_key].copy()  # a caller's change must not reach the cache
+
     def cost_to(self, frame: gpd.GeoDataFrame, kind: FacilityKind) -> np.ndarray:
         """Network cost from each parcel to the nearest facility of ``frame`` (walk metres
         or drive seconds; from the facility when ``kind.from_facility``)."""
@@ -313,9 +322,7 @@ def walking_distances(inputs: PlanningInputs, scenario: Scenario) -> dict[str, n
     """Network walking metres from each parcel to the nearest school and park (the kinds
     the social objective reads), for those the scenario defines."""
     return {
-        key: inputs.cost_to(
-            inputs.facilities(key, scenario.facilities[key]), scenario.facilities[key]
-        )
+        key: inputs.facility_cost(key, scenario.facilities[key])
         for key in ("school", "park")
         if key in scenario.facilities
     }
@@ -539,16 +546,21 @@ def plan_state(
         if key not in scenario.facilities:
             state.attrs["unknown"].append(f"kind:{key}")  # its indicators say they are left out
             continue
-        frame = inputs.facilities(key, scenario.facilities[key])
+        kind = scenario.facilities[key]
         if key in new_sites and new_sites[key].any():
             frame = pd.concat(
-                [frame[["geometry"]], parcels.loc[new_sites[key], ["geometry"]]], ignore_index=True
+                [
+                    inputs.facilities(key, kind)[["geometry"]],
+                    parcels.loc[new_sites[key], ["geometry"]],
+                ],
+                ignore_index=True,
             )
-        state[column] = inputs.cost_to(frame, scenario.facilities[key])
+            state[column] = inputs.cost_to(frame, kind)
+        else:
+            state[column] = inputs.facility_cost(key, kind)
         feedback.set_progress(100.0 * (n + 1) / (len(INDICATOR_KINDS) + 2))
     if FIRE_KIND in scenario.facilities:
-        kind = scenario.facilities[FIRE_KIND]
-        state["drive_fire_s"] = inputs.cost_to(inputs.facilities(FIRE_KIND, kind), kind)
+        state["drive_fire_s"] = inputs.facility_cost(FIRE_KIND, scenario.facilities[FIRE_KIND])
     else:
         state.attrs["unknown"].append(f"kind:{FIRE_KIND}")
     if "school" in scenario.facilities:

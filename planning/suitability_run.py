@@ -47,8 +47,7 @@ def run_suitability(inputs, scenario: Scenario) -> pd.DataFrame:
         return raster
 
     def network_cost(key: str, where: str) -> np.ndarray:
-        kind = scenario.facilities[key]
-        return inputs.cost_to(inputs.facilities(key, kind), kind)
+        return inputs.facility_cost(key, scenario.facilities[key])
 
     raw = pd.DataFrame(
         {
