@@ -79,36 +79,52 @@ def run_headless_demo(out_dir: str | Path, feedback: Feedback | None = None) -> 
     maps = []
     t0 = time.perf_counter()
     maps.append(
-        _save(render_map(project, title=_("Cambridge, MA: all layers")), out / "map_overview.png")
+        _save(
+            render_map(project, title=_("{city}: all layers").format(city=project.name)),
+            out / "map_overview.png",
+        )
     )
     feedback.set_progress(50)
-    maps.append(
-        _save(
-            render_map(
-                project,
-                ["parcels", "neighborhoods", "city_boundary"],
-                title=_("Land use by parcel (MA assessor use codes)"),
-            ),
-            out / "map_land_use.png",
+
+    def played_by(*names: str) -> list[str]:
+        """The project's layers playing these roles in its city profile."""
+        ids = [roles.layer_id(name) if roles is not None else None for name in names]
+        return [i for i in ids if i and i in project.layers]
+
+    land, incidents = played_by("parcels"), played_by("incidents")
+    if land:
+        maps.append(
+            _save(
+                render_map(
+                    project,
+                    land + played_by("neighborhoods", "boundary"),
+                    title=_("{layer} by land use").format(layer=project.layers[land[0]].name),
+                ),
+                out / "map_land_use.png",
+            )
         )
-    )
     feedback.set_progress(65)
-    maps.append(
-        _save(
-            render_map(
-                project,
-                ["crashes", "street_centerlines", "city_boundary"],
-                title=_("Crashes 2010-2014 on the street network"),
-            ),
-            out / "map_crashes.png",
+    if incidents:
+        maps.append(
+            _save(
+                render_map(
+                    project,
+                    incidents + played_by("streets", "boundary"),
+                    title=_("{layer} on the street network").format(
+                        layer=project.layers[incidents[0]].name
+                    ),
+                ),
+                out / "map_crashes.png",
+            )
         )
-    )
     feedback.set_progress(80)
     dem_project = load_project(SHIPPED_SF_DEM)
     maps.append(
         _save(
             render_map(
-                dem_project, title=_("San Francisco USGS 30 m DEM (metres)"), figsize=(7, 9)
+                dem_project,
+                title=_("{name}: elevation in metres").format(name=dem_project.name),
+                figsize=(7, 9),
             ),
             out / "map_sf_dem.png",
         )
