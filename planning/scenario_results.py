@@ -41,9 +41,10 @@ def plan_frame(
 ) -> gpd.GeoDataFrame:
     """The parcels' ``keep`` columns (the profile's id, address and land use: see
     :func:`~citydesk.layers.city_layers.identity_columns`) with the run's per-parcel
-    columns; unreachable costs are left empty rather than written as infinity."""
-    keep = list(keep)
+    columns; unreachable costs are left empty rather than written as infinity. A city field
+    named like a result column (a land-use field called ``use``) gives way to the result."""
     values = state[[c for c in LAYER_COLUMNS if c in state.columns]].copy()
+    keep = [c for c in keep if c not in values.columns and c != "geometry"]
     for column in values.columns:
         if values[column].dtype.kind == "f":
             values[column] = values[column].replace([np.inf, -np.inf], np.nan)

@@ -72,6 +72,7 @@ def suitability_frame(inputs, result: pd.DataFrame) -> gpd.GeoDataFrame:
 
     profile = inputs.profile
     keep = identity_columns(inputs.parcels, profile.layers if profile is not None else None)
+    keep = [c for c in keep if c not in result.columns]  # the result's own columns win
     return gpd.GeoDataFrame(
         pd.concat([inputs.parcels[keep], result], axis=1),
         geometry=inputs.parcels.geometry.values,
