@@ -154,7 +154,7 @@ def transformer(source, target) -> Transformer:
     """The x/y-ordered pyproj transformer from ``source`` to ``target`` (CRSs, EPSG codes or
     strings), made once per pair in a process. Making one searches PROJ's database (7 ms
     here), and the callers ask again and again: a project's extent asked one per layer each
-    time the map was fitted (22 s of CPU over the test suite), the CRS guess one per
+    time the map was fitted (22 s of CPU over the tests not marked slow), the CRS guess one per
     candidate. A cached transformer can be shared by the canvas's render threads: since
     pyproj 3.1 it keeps one PROJ object per thread."""
     try:

@@ -30,7 +30,8 @@ def polygon_paths(geoms) -> list:
     """One closed matplotlib path per (multi)polygon, the paths geopandas draws (each
     geometry normalized, every ring a MOVETO ... CLOSEPOLY run), built from shapely's ragged
     arrays instead of one Path object per ring and one patch per polygon: the 13k demo parcels
-    in 0.4-0.7 s against geopandas' 5.5-7 s, the same pixels. A collection left by a repair
+    drawn in 0.4-0.9 s against geopandas' 5.5-7.0 s, the same pixels (whole pages:
+    benchmarks/printed_maps.py). A collection left by a repair
     keeps its polygons; a missing geometry, or one with none, gets an empty path, so the
     paths stay one per geometry, in step with a colour per geometry."""
     import shapely

@@ -77,13 +77,14 @@ def plan_layer(parcels: gpd.GeoDataFrame, result, keep: Sequence[str] = ()) -> V
     )
 
 
-def save_result(project: str | Path, parcels: gpd.GeoDataFrame, result) -> str:
-    """Write the plan layer (group "Planning", on top) and the indicators; returns the
-    layer id."""
-    from citydesk.layers.city_layers import identity_columns, project_layers
+def save_result(
+    project: str | Path, parcels: gpd.GeoDataFrame, result, keep: Sequence[str] = ()
+) -> str:
+    """Write the plan layer (group "Planning", on top; ``keep``: the parcel columns it
+    starts with) and the indicators; returns the layer id."""
     from citydesk.layers.project_store import put_layers
 
-    layer = plan_layer(parcels, result, identity_columns(parcels, project_layers(project)))
+    layer = plan_layer(parcels, result, keep)
     put_layers(project, [layer], group=_("Planning"))
     save_indicators(project, result.scenario.name, result.revision or 0, result.indicators)
     return layer.id

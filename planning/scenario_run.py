@@ -74,6 +74,7 @@ class PlanningInputs:
     _places: dict = field(default_factory=dict, repr=False)
     _frames: dict = field(default_factory=dict, repr=False)
     _shares: dict = field(default_factory=dict, repr=False)
+    _costs: dict = field(default_factory=dict, repr=False)
 
     def layer(self, name: str, where: str) -> gpd.GeoDataFrame:
         """A project layer in the metric CRS; a missing one is named by its scenario field."""
@@ -141,10 +142,19 @@ class PlanningInputs:
         """:meth:`cost_to` the city's own facilities of a kind, computed once per run of
         inputs: every plan a report compares (three scenarios and a front's dozen Pareto
         plans) asked again for the same clinics and fire stations."""
-        cache_key = ("cost", key, kind.layer, kind.where, kind.mode, kind.from_facility)
-        if cache_key not in self._frames:
-            self._frames[cache_key] = self.cost_to(self.facilities(key, kind), kind)
-        return self._frames[cache_key].copy()  # a caller's change must not reach the cache
+        cache_key = (key, kind.layer, kind.where, kind.mode, kind.from_facility)
+        if cache_key not in self._costs:
+            self._costs[cache_key] = self.cost_to(self.facilities(key, kind), kind)
+        return self._costs[cache_key].copy()  # a caller's change must not reach the cache
+
+    def identity_columns(self) -> list[str]:
+        """The parcels' id, address and land-use columns as the inputs' city profile names
+        them (:func:`~citydesk.layers.city_layers.identity_columns`): what a result layer
+        keeps so a row can be traced back to its parcel."""
+        from citydesk.layers.city_layers import identity_columns
+
+        layers = self.profile.layers if self.profile is not None else None
+        return identity_columns(self.parcels, layers)
 
     def cost_to(self, frame: gpd.GeoDataFrame, kind: FacilityKind) -> np.ndarray:
         """Network cost from each parcel to the nearest facility of ``frame`` (walk metres
@@ -768,7 +778,7 @@ def run_stored_scenarios(
             inputs = prepare_inputs(project, scenario, part)
         result = run_scenario(project, scenario, revision, inputs, options, part)
         if save:
-            save_result(project, inputs.parcels, result)
+            save_result(project, inputs.parcels, result, inputs.identity_columns())
         results.append(result)
     if inputs is None:
         raise CityDeskError(_("No scenario was named."), _("Name at least one stored scenario."))

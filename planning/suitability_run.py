@@ -68,11 +68,7 @@ def run_suitability(inputs, scenario: Scenario) -> pd.DataFrame:
 
 def suitability_frame(inputs, result: pd.DataFrame) -> gpd.GeoDataFrame:
     """The parcels with their suitability columns, for a layer."""
-    from citydesk.layers.city_layers import identity_columns
-
-    profile = inputs.profile
-    keep = identity_columns(inputs.parcels, profile.layers if profile is not None else None)
-    keep = [c for c in keep if c not in result.columns]  # the result's own columns win
+    keep = [c for c in inputs.identity_columns() if c not in result.columns]  # the result wins
     return gpd.GeoDataFrame(
         pd.concat([inputs.parcels[keep], result], axis=1),
         geometry=inputs.parcels.geometry.values,

@@ -30,7 +30,7 @@ from citydesk.layers.io import archive_data_sets, data_set_path, read_layer
 from citydesk.layers.layer import VectorLayer
 from citydesk.layers.mapplot import export_map
 from citydesk.layers.placement import placement_warning, settle_missing_crs
-from citydesk.layers.project import Project
+from citydesk.layers.project import Project, bounds_in
 from citydesk.layers.project_store import load_project, save_project
 from citydesk.layers.readers.vector import data_layer_names
 from citydesk.layers.selection import Selection, ids_at_point, ids_in_geometry
@@ -1253,13 +1253,8 @@ class MainWindow(QMainWindow):
         self.legend.refresh()
 
     def _zoom_to_layer(self, layer_id: str) -> None:
-        from citydesk.layers.crs import transformer
-
         layer = self.project.layers[layer_id]
-        ext = layer.extent
-        if layer.crs is not None and layer.crs != self.project.crs:
-            ext = transformer(layer.crs, self.project.crs).transform_bounds(*ext, densify_pts=21)
-        self.canvas.zoom_to_extent(ext)
+        self.canvas.zoom_to_extent(bounds_in(layer.extent, layer.crs, self.project.crs))
 
     def _remove_layer(self, layer_id: str) -> None:
         self.project.remove_layer(layer_id)
