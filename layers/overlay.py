@@ -9,22 +9,49 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+_POLYGON = shapely.GeometryType.POLYGON
+
 
 def share_inside(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> np.ndarray:
     """Share of each parcel's area inside ``areas`` (0 when there are none); both in one
-    metric CRS."""
-    if areas is None or areas.empty:
-        return np.zeros(len(parcels))
-    inside = gpd.overlay(
-        parcels[["geometry"]].assign(_i=np.arange(len(parcels))),
-        areas[["geometry"]],
-        how="intersection",
-        keep_geom_type=True,
-    )
-    part = inside.geometry.area.groupby(inside["_i"]).sum()
+    metric CRS.
+
+    The areas are dissolved first, so ground two of them cover is counted once: a city's
+    floodplain drawn as overlapping 1 % and 0.2 % zones, or a park inside a forest, would
+    otherwise count the overlap twice (before session 39 it did, clipped at 1, so a parcel
+    half inside two overlapping zones read as wholly inside and was protected). The parts
+    of the union do not overlap, so a parcel's share is the sum of its intersections with
+    the parts it meets. Each part is prepared once and asked which parcels it meets and
+    which it holds whole; only a parcel crossing a part's edge is cut (the overlay of
+    geopandas cut every pair whose boxes met: 1.2-1.3 s per demo layer, now 0.1-0.6 s).
+    """
     share = np.zeros(len(parcels))
-    share[part.index.to_numpy()] = part.to_numpy()
-    return np.clip(share / np.maximum(parcels.geometry.area.to_numpy(), 1e-9), 0, 1)
+    if areas is None or areas.empty:
+        return share
+    polygons = _polygons(areas.geometry.values)
+    if len(polygons) == 0:
+        return share
+    parts = _polygons(np.array([shapely.union_all(polygons)]))
+    own = np.array(parcels.geometry.values, dtype=object)
+    shapely.prepare(parts)
+    part_index, parcel_index = shapely.STRtree(own).query(parts, predicate="intersects")
+    near = np.unique(parcel_index)  # repaired once each, and only near the areas
+    invalid = near[~shapely.is_valid(own[near])]
+    own[invalid] = shapely.make_valid(own[invalid])
+    whole = shapely.contains_properly(parts[part_index], own[parcel_index])
+    area = shapely.area(own[parcel_index])
+    cut = ~whole
+    area[cut] = shapely.area(shapely.intersection(own[parcel_index[cut]], parts[part_index[cut]]))
+    np.add.at(share, parcel_index, area)
+    return np.clip(share / np.maximum(shapely.area(own), 1e-9), 0, 1)
+
+
+def _polygons(geoms: np.ndarray) -> np.ndarray:
+    """The polygons in ``geoms``, made valid and taken out of multi-parts and collections
+    (a repaired bow-tie comes back as a collection; its lines have no area)."""
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    parts = shapely.get_parts(shapely.make_valid(geoms))
+    return parts[shapely.get_type_id(parts) == _POLYGON]
 
 
 def nearest_distance(parcels: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> np.ndarray:
