@@ -734,6 +734,21 @@ def drop_features(con: sqlite3.Connection, table: str) -> None:
         con.execute("DELETE FROM gpkg_ogr_contents WHERE table_name = ?", (table,))
 
 
+def keep_features(con: sqlite3.Connection, table: str, description: str = "") -> bool:
+    """Leave feature table ``table`` as it is in a save (its description brought up to
+    date, for a renamed layer): True when the file has it as a feature table, False when
+    it must be written after all."""
+    row = con.execute(
+        "SELECT 1 FROM gpkg_contents WHERE table_name = ? AND data_type = 'features'", (table,)
+    ).fetchone()
+    if row is None or not has_table(con, table):
+        return False
+    con.execute(
+        "UPDATE gpkg_contents SET description = ? WHERE table_name = ?", (description, table)
+    )
+    return True
+
+
 def write_features(
     con: sqlite3.Connection, table: str, frame: gpd.GeoDataFrame, description: str = ""
 ) -> None:

@@ -206,18 +206,29 @@ def save_project(
     if target.suffix.lower() != ".gpkg":
         target = target.with_suffix(".gpkg")
     target.parent.mkdir(parents=True, exist_ok=True)
-    _read_pending_attributes(project.layers.values())
     if target.exists():
         if _is_project(target):
             read_project_meta(target)
         else:
             _check_sqlite(target, _("Save the project under a new .gpkg name."))
+        unchanged = {
+            lid
+            for lid, layer in project.layers.items()
+            if isinstance(layer, VectorLayer) and layer.stored_in(target, lid)
+        }
+        _read_pending_attributes(
+            layer for lid, layer in project.layers.items() if lid not in unchanged
+        )
         with gpkg.open_file(target) as con:
             with _busy_is_an_error(target), gpkg.write_transaction(con):
-                _write_project(con, project, feedback)
+                _write_project(con, project, feedback, unchanged=unchanged)
             _give_back_free_pages(con)
     else:
+        _read_pending_attributes(project.layers.values())
         _write_new(project, target, feedback)
+    for lid, layer in project.layers.items():
+        if isinstance(layer, VectorLayer) and layer.kind != "shared":
+            layer.mark_stored(target, lid)
     project.path = str(target)
     log.info("saved project %s: %d layers", target, len(project.layers))
     return target
@@ -317,10 +328,12 @@ def _write_project(
     feedback: Feedback,
     only: list[str] | None = None,
     extent: tuple[float, float, float, float] | None = None,
+    unchanged: set[str] | None = None,
 ) -> None:
     """Write the project's layers (or ``only`` those) and all of its settings, inside the
     caller's transaction. ``extent`` is the one to record when the project's other layers
-    were read without their features."""
+    were read without their features; the feature tables of ``unchanged`` layers (the file
+    already holds exactly their features) are left as they are."""
     gpkg.ensure_core(con)
     order = project.layer_order()
     chosen = set(order if only is None else only)
@@ -343,8 +356,11 @@ def _write_project(
         if layer.id not in chosen:
             continue
         check_canceled(feedback)
-        feedback.push_info(f"writing {layer.name}")
-        gpkg.write_features(con, layer.id, layer.frame_to_write(), description=layer.name)
+        if layer.id in (unchanged or ()) and gpkg.keep_features(con, layer.id, layer.name):
+            log.debug("layer %s unchanged: its table is kept", layer.id)
+        else:
+            feedback.push_info(f"writing {layer.name}")
+            gpkg.write_features(con, layer.id, layer.frame_to_write(), description=layer.name)
         done += 1
         feedback.set_progress(100.0 * done / steps)
     con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
@@ -554,7 +570,10 @@ def _read_layer_record(
         return shared_layer_of_record(record, connect=features)
     where = None if features else "0"  # no rows: the table's columns and CRS only
     frame = gpkg.read_features(con, str(record["id"]), path=path, where=where, compact=True)
-    return VectorLayer(**_common_settings(record), data=frame)
+    layer = VectorLayer(**_common_settings(record), data=frame)
+    if features:  # a save may leave this table as it is until the layer changes
+        layer.mark_stored(path, layer.id)
+    return layer
 
 
 def shared_layer_of_record(record: dict[str, Any], connect: bool = True) -> Layer:
@@ -600,11 +619,15 @@ class WrittenLayers:
 
     layers: list[tuple[Layer, str | None]]
     metadata: dict[str, Any]
+    #: the project file they were read from
+    path: str = ""
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (from an analysis process to the window) with the geometries as WKB,
-        parsed in slices on arrival: a GeoDataFrame unpickles all its geometries in one call
-        that holds the window process's interpreter lock (see ``gpkg.from_wkb_in_slices``)."""
+        """Pickled (from an analysis process to the window) as the arrays they were read
+        into, or with the geometries as WKB parsed in slices on arrival: a GeoDataFrame
+        unpickles all its geometries in one call that holds the window process's interpreter
+        lock (see ``gpkg.from_wkb_in_slices``). A layer that arrives as arrays still knows
+        its table in the file, so the window's next save leaves that table as it is."""
         import dataclasses
 
         import pandas as pd
@@ -612,27 +635,43 @@ class WrittenLayers:
 
         layers: list[tuple] = []
         for layer, group in self.layers:
-            if isinstance(layer, VectorLayer):
-                frame = layer.data
-                wkb = shapely.to_wkb(frame.geometry.values)
-                plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-                settings = {
-                    f.name: getattr(layer, f.name)
-                    for f in dataclasses.fields(layer)
-                    if f.init and f.name != "data"
-                }
-                where = (frame.geometry.name, frame.crs)
-                layers.append(("vector", settings, plain, wkb, where, group))
-            else:
+            if not isinstance(layer, VectorLayer):
                 layers.append(("other", layer, group))
-        return {"layers": layers, "metadata": self.metadata}
+                continue
+            settings = {
+                f.name: getattr(layer, f.name)
+                for f in dataclasses.fields(layer)
+                if f.init and f.name != "data"
+            }
+            held = layer.held_features
+            if held is not None:
+                stored = bool(self.path) and layer.stored_in(self.path, layer.id)
+                compact = (held.attributes, held.geometry, held.crs, stored)
+                layers.append(("compact", settings, compact, group))
+                continue
+            frame = layer.data
+            wkb = shapely.to_wkb(frame.geometry.values)
+            plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            where = (frame.geometry.name, frame.crs)
+            layers.append(("vector", settings, plain, wkb, where, group))
+        return {"layers": layers, "metadata": self.metadata, "path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        from .compact_geometry import CompactFeatures
+
         self.metadata = state["metadata"]
+        self.path = state.get("path", "")
         self.layers = []
         for item in state["layers"]:
             if item[0] == "other":
                 self.layers.append((item[1], item[2]))
+                continue
+            if item[0] == "compact":
+                _kind, settings, (table, geometry, crs, stored), group = item
+                layer = VectorLayer(**settings, data=CompactFeatures(table, geometry, crs))
+                if stored:
+                    layer.mark_stored(self.path, layer.id)
+                self.layers.append((layer, group))
                 continue
             import geopandas as gpd
 
@@ -660,10 +699,11 @@ def layers_written_since(path: str | Path, since: str) -> WrittenLayers:
             written = str((record.get("metadata") or {}).get(WRITTEN_AT) or "")
             if not written or written < since or record.get("kind") == "raster":
                 continue
-            frame = gpkg.read_features(con, str(record["id"]), path=path)
+            frame = gpkg.read_features(con, str(record["id"]), path=path, compact=True)
             layer = VectorLayer(**_common_settings(record), data=frame)
+            layer.mark_stored(path, layer.id)  # the next save leaves the result's table be
             out.append((layer, groups.get(layer.id)))
-    return WrittenLayers(out, dict(meta.get("metadata") or {}))
+    return WrittenLayers(out, dict(meta.get("metadata") or {}), str(path))
 
 
 def read_project_layer(path: str | Path, layer_id: str, columns: list[str] | None = None):

@@ -424,16 +424,20 @@ def test_attributes_of_a_file_changed_since_are_refused(tmp_path, change):
 def test_saving_in_place_reads_pending_attributes_first(tmp_path, journal):
     """A save over the file a layer reads its attributes from: they are read before the
     save's write lock (a second connection inside it could wait on the save itself), in
-    either journal mode, and the saved file holds them unchanged."""
+    either journal mode, and the saved file holds them unchanged. The layer is the file's
+    parcels added again as a layer of its own (the project's own parcels, unchanged, are not
+    written at all)."""
     from citydesk.layers.project_store import load_project, save_project
 
     path = _typed_project(tmp_path, journal)
     project = load_project(path)
     before = read_layer(path, "parcels", compact=False).data
+    again = read_layer(path, "parcels", name="parcels again")
+    assert again.held_features.later is not None
+    project.add_layer(again)
     save_project(project, path)
-    layer = project.layers["parcels"]
-    assert layer.held_features is not None and layer.held_features.later is None
-    assert_geodataframe_equal(read_layer(path, "parcels", compact=False).data, before)
+    assert again.held_features is not None and again.held_features.later is None
+    assert_geodataframe_equal(read_layer(path, again.id, compact=False).data, before)
     assert_geodataframe_equal(load_project(path).layers["parcels"].data, before)
 
 
