@@ -120,6 +120,16 @@ def import_summary(result: dict[str, Any]) -> list[str]:
                 int(result["backwards"]),
             ).format(n=result["backwards"], how=how)
         )
+    if result.get("step_gaps"):
+        lines.append(
+            ngettext(
+                "{n} row has a step time after a step it has none for: those later step "
+                "times were left out of its history",
+                "{n} rows have a step time after a step they have none for: those later "
+                "step times were left out of their histories",
+                int(result["step_gaps"]),
+            ).format(n=result["step_gaps"])
+        )
     if result.get("defaulted"):
         defaulted = result["defaulted"]
         lines.append(

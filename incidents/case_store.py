@@ -55,6 +55,7 @@ from .new_cases import (
     new_cases_frame,
     new_id_start,
 )
+from .source_steps import steps_not_taken
 from .timestamps import from_text, to_text, to_text_many, utc_ns
 
 if TYPE_CHECKING:
@@ -234,6 +235,7 @@ _COMPARED = (
     "status",
     "version",
     "registered_at",
+    "dispatched_at",
     "due_at",
     "due_given",
     "source_status",
@@ -1167,6 +1169,9 @@ class CaseStore:
         stored_texts = [r["due_at"] if r and r["due_given"] else None for r in matched]
         stored_due = utc_ns(pd.to_datetime(stored_texts, format="ISO8601", utc=True)).tolist()
         statuses = keyed["source_status"].tolist() if "source_status" in keyed else [None] * n
+        histories: list[list[HistoryStep] | None] = (
+            keyed["history"].tolist() if "history" in keyed else [None] * n
+        )
         simple_closes: list[tuple[Any, dt.datetime, str, dict]] = []
         for i, row in enumerate(matched):
             if row is None:  # repeated within the batch: its first row decided
@@ -1177,6 +1182,34 @@ class CaseStore:
             if assign and updated_text[i] is not None:
                 assign["source_updated_at"] = updated_text[i]
             status = row["status"]
+            recorded = histories[i]
+            if recorded:  # the source's steps: those the case has not taken yet
+                new_steps = steps_not_taken(
+                    status, row["registered_at"], row["dispatched_at"], recorded
+                )
+                if new_steps is None:
+                    counts.refused += 1
+                    log.warning(
+                        "%s %s: the source's steps no longer match case %s (%s here); "
+                        "left as it is",
+                        keys[i][0],
+                        keys[i][1],
+                        row["case_id"],
+                        status,
+                    )
+                    continue
+                if new_steps:
+                    version = row["version"]
+                    for step in new_steps:
+                        move = Move(row["case_id"], step.action, version, step.note)
+                        when = self.calendar.localize(step.at)
+                        self._move(con, move, step.actor or actor, Role(step.role), when)
+                        version += 1
+                    if said is not None:
+                        move = Move(row["case_id"], "source_update", version, said[0], assign)
+                        self._move(con, move, actor, Role.ADMIN, self.calendar.localize(at))
+                    counts.updated += 1
+                    continue
             if close != nat and status == State.REPORTED:
                 when = pd.Timestamp(close, tz="UTC").to_pydatetime()
                 note = "; ".join([_("closed in the source system"), *([said[0]] if said else [])])

@@ -33,6 +33,7 @@ from citydesk.layers.readers.encoding import detect_encoding, lines_not_utf8
 from citydesk.layers.readers.spreadsheet import is_spreadsheet, read_sheet
 
 from .csv_lines import CsvLines, FeatureLines, SheetLines, first_lines
+from .source_steps import STEPS, source_histories
 from .toml_files import load_toml
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ class MappingColumns:
     status: str | None = None  # the source's status word: kept, and read through [statuses]
     channel: str | None = None  # how the case came in (phone, app, web, ...): kept
     updated_at: str | None = None  # when the source last updated the case: kept
+    # the times of the steps of the closed loop the source recorded (a 数字城管 export's
+    # 立案, 派遣, 处置, 核查 times): kept as the case's history (incidents.source_steps)
+    registered_at: str | list[str] | None = None
+    dispatched_at: str | list[str] | None = None
+    handled_at: str | list[str] | None = None
+    checked_at: str | list[str] | None = None
 
 
 @dataclass
@@ -92,6 +99,10 @@ class MappingTimes:
     closed_at: str | None = None
     due_at: str | None = None
     updated_at: str | None = None
+    registered_at: str | None = None
+    dispatched_at: str | None = None
+    handled_at: str | None = None
+    checked_at: str | None = None
 
 
 @dataclass
@@ -295,6 +306,8 @@ class ParsedFile:
     backwards: int = 0  # rows closed before they were reported (clamped or kept)
     #: complaint types [categories] does not list, filed under [defaults] category: rows each
     defaulted: Counter = field(default_factory=Counter)
+    #: rows with a step time after a step they have none for (that time left out)
+    step_gaps: int = 0
 
 
 class AmbiguousDates(ValueError):
@@ -662,6 +675,12 @@ def _parse_part(
     if status is not None and mapping.statuses:
         closed = _closed_by_status(status, closed, updated, mapping, path, lines)
     due = _optional_dates(frame, cols, "due_at", mapping, path, lines)
+    steps = {
+        name: _optional_dates(frame, cols, name, mapping, path, lines)
+        for name in STEPS
+        if name in cols
+    }
+    recorded = source_histories(steps, closed) if steps else None
     lon = to_numbers(frame[cols["lon"]], delimiter) if "lon" in cols else None
     lat = to_numbers(frame[cols["lat"]], delimiter) if "lat" in cols else None
     categories = (
@@ -758,6 +777,8 @@ def _parse_part(
             "source_updated_at": updated,
         }
     )
+    if recorded is not None:
+        cases["history"] = recorded.histories
     needs_location = int((~located).sum())
     return ParsedFile(
         cases,
@@ -767,6 +788,7 @@ def _parse_part(
         int(closed.notna().sum()),
         int(backwards.sum()),
         _defaulted(frame, cols, mapping),
+        step_gaps=recorded.gaps if recorded is not None else 0,
     )
 
 
@@ -1061,6 +1083,7 @@ class CheckedFile:
     backwards: int
     part: ParsedFile | None
     defaulted: Counter = field(default_factory=Counter)
+    step_gaps: int = 0
 
 
 def check_cases(path: str | Path, mapping: ColumnMapping, rows: int = PART_ROWS) -> CheckedFile:
@@ -1074,6 +1097,7 @@ def check_cases(path: str | Path, mapping: ColumnMapping, rows: int = PART_ROWS)
         checked.closed += part.closed
         checked.backwards += part.backwards
         checked.defaulted.update(part.defaulted)
+        checked.step_gaps += part.step_gaps
         checked.part = part if n == 0 else None
     return checked
 
@@ -1107,6 +1131,7 @@ def import_csv(
             parsed.backwards,
             parsed,
             parsed.defaulted,
+            parsed.step_gaps,
         )
     else:
         summary = checked or check_cases(path, mapping)
@@ -1141,4 +1166,5 @@ def import_csv(
         "backwards_policy": mapping.backwards,
         "defaulted": dict(summary.defaulted.most_common()),
         "default_category": mapping.default_category,
+        "step_gaps": summary.step_gaps,
     }

@@ -104,8 +104,15 @@ TRANSITIONS: dict[str, Transition] = {
         _t("resume", [S.SUSPENDED], S.REGISTERED, [R.SHIFT_CHIEF]),
         _t("reopen", [S.CLOSED, S.CANCELLED], S.REGISTERED, [R.SHIFT_CHIEF], needs_note=True),
         # a case imported already closed in the source system: recorded as exactly that, rather
-        # than as invented intermediate steps
-        _t("close_imported", [S.REPORTED], S.CLOSED, [], needs_note=True),
+        # than as invented intermediate steps; after the steps the source did record, if any
+        # (incidents.source_steps)
+        _t(
+            "close_imported",
+            [S.REPORTED, S.REGISTERED, S.DISPATCHED, S.HANDLED],
+            S.CLOSED,
+            [],
+            needs_note=True,
+        ),
         # a later export of the source system says something new about a case (its status
         # or its due time there): appended to the history as what it is, the case's own
         # state unchanged (issue 19: re-imports append events, never rewrite)

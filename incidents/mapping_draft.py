@@ -54,7 +54,16 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5_000  # rows whose content decides a column's role
 MOST_VALUES = 500  # a category, status or priority column has at most this many values
-DATE_ROLES = ("reported_at", "closed_at", "due_at", "updated_at")
+DATE_ROLES = (
+    "reported_at",
+    "closed_at",
+    "due_at",
+    "updated_at",
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "checked_at",
+)
 TEXT_ROLES = ("category", "status", "priority", "department", "channel")
 #: what a date column is written in, tried in order on a sample (the general parser reads
 #: the rest at import time, slower): ISO first, then the orders 311 portals and Excel use
@@ -392,6 +401,10 @@ def _date_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
     if more and "closed_at" in draft.columns:
         draft.columns["closed_at"] = [str(draft.columns["closed_at"]), *more]
         taken.update(more)
+    if "reported_at" not in draft.columns and "registered_at" in draft.columns:
+        # an export that starts at registration (立案): the case is reported when registered
+        draft.columns["reported_at"] = draft.columns["registered_at"]
+        draft.why["reported_at"] = _("? the registration time: no report time was found")
     if "reported_at" not in draft.columns:
         left = [n for n in dates if n not in taken]
         if not left:

@@ -5,8 +5,9 @@ Building rows one case at a time cost 40 µs a case in Python (due times walked 
 one UUID, one ``apply`` per event), which made importing a city's year of 311 calls take
 minutes. Here every step is an array operation, except the lifecycle check: that is run once
 per distinct *pattern* of history (the sequence of actions and roles), because whether a
-history is legal depends on nothing else. A CSV import has two patterns (reported; reported
-then closed in the source system); a migration from another 数字城管 system has a few dozen.
+history is legal depends on nothing else. A CSV import without step times has two patterns
+(reported; reported then closed in the source system); one with them
+(:mod:`.source_steps`), or a migration from another 数字城管 system, a few dozen.
 
 Everything here is pure: no database. The store decides what is a duplicate and writes.
 """
@@ -259,7 +260,7 @@ def _history_steps(
         if history:
             for k, step in enumerate(history, start=1):
                 key.append((step.action, Role(step.role), bool(step.note.strip())))
-                row_actors.append(step.actor)
+                row_actors.append(step.actor or actor)  # a file's steps: the importer
                 row_times.append(nat)
                 row_notes.append(step.note)
                 pending.append((i, k))

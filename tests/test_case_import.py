@@ -51,6 +51,7 @@ def test_nyc311_import_keeps_everything_and_is_idempotent(store):
         "updated": 0,
         "unchanged": 0,
         "refused": 0,
+        "step_gaps": 0,
     }
     assert import_csv(store, NYC311, "nyc311")["added"] == 0
     cases = store.query()
