@@ -1173,6 +1173,7 @@ class CaseStore:
             keyed["history"].tolist() if "history" in keyed else [None] * n
         )
         simple_closes: list[tuple[Any, dt.datetime, str, dict]] = []
+        stepped: list[tuple[Any, list[HistoryStep], str | None, dict]] = []
         for i, row in enumerate(matched):
             if row is None:  # repeated within the batch: its first row decided
                 continue
@@ -1199,15 +1200,7 @@ class CaseStore:
                     )
                     continue
                 if new_steps:
-                    version = row["version"]
-                    for step in new_steps:
-                        move = Move(row["case_id"], step.action, version, step.note)
-                        when = self.calendar.localize(step.at)
-                        self._move(con, move, step.actor or actor, Role(step.role), when)
-                        version += 1
-                    if said is not None:
-                        move = Move(row["case_id"], "source_update", version, said[0], assign)
-                        self._move(con, move, actor, Role.ADMIN, self.calendar.localize(at))
+                    stepped.append((row, new_steps, said[0] if said else None, assign))
                     counts.updated += 1
                     continue
             if close != nat and status == State.REPORTED:
@@ -1240,6 +1233,81 @@ class CaseStore:
                 continue
             counts.updated += 1
         self._close_imported_many(con, simple_closes, actor)
+        self._source_steps_many(con, stepped, actor, self.calendar.localize(at))
+
+    def _source_steps_many(
+        self,
+        con: Any,
+        cases: list[tuple[Any, list[HistoryStep], str | None, dict]],
+        actor: str,
+        at: dt.datetime,
+    ) -> None:
+        """The steps a later export recorded for cases imported with their steps, appended
+        for all of them at once: their histories read in a few queries and each case
+        written by one statement run over all (one move at a time, the steps of 73,000
+        cases took 100 s of a 110 s re-import). The events and the summary columns come
+        from the lifecycle itself, as in :meth:`_move`; a case changed meanwhile fails
+        the whole import. ``cases``: (stored row, steps, the source's new word, what it
+        assigns)."""
+        if not cases:
+            return
+        ids = [row["case_id"] for row, *_rest in cases]
+        stored: dict[str, list[Event]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = con.execute(
+                self._q(f"SELECT * FROM case_events WHERE case_id IN ({marks}) ORDER BY seq"),
+                tuple(chunk),
+            ).fetchall()
+            for r in rows:
+                stored.setdefault(r["case_id"], []).append(self._event(r))
+        events, updates = [], []
+        for row, steps, said, assign in cases:
+            state = replay(stored.get(row["case_id"], []))
+            moved = 0
+            for step in steps:
+                when = self.calendar.localize(step.at)
+                event = apply(
+                    state, step.action, step.actor or actor, Role(step.role), when, step.note
+                )
+                state = advance(state, event)
+                events.append(_event_row(row["case_id"], event, {}))
+                moved += 1
+            last = when
+            if said is not None:
+                event = apply(state, "source_update", actor, Role.ADMIN, at, said)
+                state = advance(state, event)
+                events.append(_event_row(row["case_id"], event, assign))
+                moved += 1
+                last = at
+            facts = _state_facts(state)
+            updates.append(
+                (
+                    *facts.values(),
+                    *(assign.get(c) for c in SOURCE_ASSIGNABLE),
+                    moved,
+                    to_text(last),
+                    row["case_id"],
+                    row["version"],
+                )
+            )
+        self._insert_rows(con, "case_events", list(_EVENT_COLUMNS), events)
+        names = list(_state_facts(CaseState()))
+        keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
+        cursor = con.cursor()
+        cursor.executemany(
+            self._q(
+                f"UPDATE cases SET {', '.join(f'{k} = ?' for k in names)}, {keep}, "
+                "version = version + ?, updated_at = ? WHERE case_id = ? AND version = ?"
+            ),
+            updates,
+        )
+        if int(cursor.rowcount) != len(updates):
+            raise VersionConflict(
+                _("cases changed while the import added their steps"),
+                _("Run the import again; nothing of it was stored."),
+            )
 
     def _close_imported_many(
         self, con: Any, closes: list[tuple[Any, dt.datetime, str, dict]], actor: str
