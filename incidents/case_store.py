@@ -335,6 +335,17 @@ _EVENT_INSERT = (
 )
 
 
+def _summaries_sql(names: list[str], version: str, expected: str) -> str:
+    """The UPDATE an import runs over many cases: their summary columns ``names``, the
+    ``SOURCE_ASSIGNABLE`` columns where given (None keeps the stored value), the new
+    ``version`` and the update time, guarded by the ``expected`` version."""
+    keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
+    return (
+        f"UPDATE cases SET {', '.join(f'{k} = ?' for k in names)}, {keep}, "
+        f"version = {version}, updated_at = ? WHERE case_id = ? AND version = {expected}"
+    )
+
+
 def _event_row(case_id: str, event: Event, detail: dict) -> tuple:
     """The ``case_events`` row of one event (``detail``: what the move assigned)."""
     return (
@@ -1174,6 +1185,18 @@ class CaseStore:
         )
         simple_closes: list[tuple[Any, dt.datetime, str, dict]] = []
         stepped: list[tuple[Any, list[HistoryStep], str | None, dict]] = []
+
+        def refuse(key: tuple[str, str], row: Any, why: str) -> None:
+            """A case that has moved on here: left as it is, counted, named in the log."""
+            counts.refused += 1
+            log.warning(
+                "%s %s: %s, but case %s is %s here; left as it is",
+                *key,
+                why,
+                row["case_id"],
+                row["status"],
+            )
+
         for i, row in enumerate(matched):
             if row is None:  # repeated within the batch: its first row decided
                 continue
@@ -1189,15 +1212,7 @@ class CaseStore:
                     status, row["registered_at"], row["dispatched_at"], recorded
                 )
                 if new_steps is None:
-                    counts.refused += 1
-                    log.warning(
-                        "%s %s: the source's steps no longer match case %s (%s here); "
-                        "left as it is",
-                        keys[i][0],
-                        keys[i][1],
-                        row["case_id"],
-                        status,
-                    )
+                    refuse(keys[i], row, "the source's steps no longer match")
                     continue
                 if new_steps:
                     stepped.append((row, new_steps, said[0] if said else None, assign))
@@ -1213,14 +1228,7 @@ class CaseStore:
                 move = Move(row["case_id"], "close_imported", row["version"], note, assign)
                 self._move(con, move, actor, Role.ADMIN, self.calendar.localize(when))
             elif close != nat and status not in (State.CLOSED, State.CANCELLED):
-                counts.refused += 1
-                log.warning(
-                    "%s %s: closed at the source, but case %s is %s here; left as it is",
-                    keys[i][0],
-                    keys[i][1],
-                    row["case_id"],
-                    status,
-                )
+                refuse(keys[i], row, "closed at the source")
                 continue
             elif close == nat and status == State.CLOSED and row["registered_at"] is None:
                 note = "; ".join([_("reopened in the source system"), *([said[0]] if said else [])])
@@ -1294,15 +1302,8 @@ class CaseStore:
             )
         self._insert_rows(con, "case_events", list(_EVENT_COLUMNS), events)
         names = list(_state_facts(CaseState()))
-        keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
         cursor = con.cursor()
-        cursor.executemany(
-            self._q(
-                f"UPDATE cases SET {', '.join(f'{k} = ?' for k in names)}, {keep}, "
-                "version = version + ?, updated_at = ? WHERE case_id = ? AND version = ?"
-            ),
-            updates,
-        )
+        cursor.executemany(self._q(_summaries_sql(names, "version + ?", "?")), updates)
         if int(cursor.rowcount) != len(updates):
             raise VersionConflict(
                 _("cases changed while the import added their steps"),
@@ -1345,15 +1346,8 @@ class CaseStore:
         columns it gives (None keeps the stored value), version 2 and its update time into
         the case it names, if that case is still at version 1; the number of cases
         changed. One statement per row here; a server backend may do it in one."""
-        keep = ", ".join(f"{c} = COALESCE(?, {c})" for c in SOURCE_ASSIGNABLE)
         cursor = con.cursor()
-        cursor.executemany(
-            self._q(
-                f"UPDATE cases SET {', '.join(f'{k} = ?' for k in names)}, {keep}, "
-                "version = 2, updated_at = ? WHERE case_id = ? AND version = 1"
-            ),
-            rows,
-        )
+        cursor.executemany(self._q(_summaries_sql(names, "2", "1")), rows)
         return int(cursor.rowcount)
 
     @staticmethod
