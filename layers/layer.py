@@ -130,7 +130,7 @@ class VectorLayer(Layer):
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, init=False, repr=False)
     #: (file, table) that holds exactly these features: set by the project reader and after
     #: a save, cleared by anything that could change them (see :meth:`stored_in`)
-    _stored: tuple[str, str] | None = field(default=None, init=False, repr=False)
+    _stored: tuple[str, int, int, str] | None = field(default=None, init=False, repr=False)
     data: _Features = _Features()  # after the state it sets: __init__ assigns in this order
 
     kind = "vector"
@@ -169,14 +169,15 @@ class VectorLayer(Layer):
         is instead of rewriting it (every layer's table was rewritten on every save:
         1.4 s for the demo, most of a save; the cost grows with the project)."""
         with self._lock:
-            return self._compact is not None and self._stored == (os.path.realpath(path), table)
+            now = _file_table(path, table)
+            return self._compact is not None and now is not None and self._stored == now
 
     def mark_stored(self, path: str | os.PathLike[str], table: str) -> None:
         """Record that ``table`` of ``path`` now holds these features (a layer already
         holding an editable frame is never marked: an edit to it leaves no trace)."""
         with self._lock:
             if self._compact is not None:
-                self._stored = (os.path.realpath(path), table)
+                self._stored = _file_table(path, table)
 
     def frame_to_write(self) -> gpd.GeoDataFrame:
         """The features as a GeoDataFrame for a writer, without keeping it: a layer held as
@@ -337,6 +338,16 @@ class VectorLayer(Layer):
             fields=self.fields,
         )
         return info
+
+
+def _file_table(path: str | os.PathLike[str], table: str) -> tuple[str, int, int, str] | None:
+    """A table of a file as the file is now: its path, device and inode (a project file
+    another one was copied over is not the file the layer was read from), and the table."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), status.st_dev, status.st_ino, table)
 
 
 def _reprojected(held: CompactFeatures, crs: CRS | str | None) -> CompactGeometry:

@@ -190,3 +190,24 @@ def test_a_result_read_in_an_analysis_process_arrives_as_it_was_read(tmp_path, w
     writes.clear()
     save_project(project, path)
     assert writes == []
+
+
+def test_a_project_file_replaced_by_another_is_written_whole(tmp_path, writes):
+    """Another file moved over the project's path (a restore from a backup, a copy put
+    in its place) is not the file the layers were read from: every table is written."""
+    import os
+    import shutil
+
+    path = _project(tmp_path / "p.gpkg")
+    project = load_project(path)
+    for layer in project.layers.values():  # every column in memory (else read when asked)
+        layer.read_attributes()
+    other = tmp_path / "other.gpkg"
+    shutil.copy(path, other)
+    with gpkg.open_file(other) as con, gpkg.write_transaction(con):
+        con.execute("UPDATE stops SET name = 'from the other file' WHERE fid = 1")
+    os.replace(other, path)
+    writes.clear()
+    save_project(project, path)
+    assert sorted(writes) == ["blocks", "stops"]
+    assert _values(path, "stops", "name") == ["a", "b"]
