@@ -341,8 +341,9 @@ class VectorLayer(Layer):
 
 
 def _file_table(path: str | os.PathLike[str], table: str) -> tuple[str, int, int, str] | None:
-    """A table of a file as the file is now: its path, device and inode (a project file
-    another one was copied over is not the file the layer was read from), and the table."""
+    """A table of a file as the file is now: its path, device and inode (another file
+    moved over the project's path is not the file the layer was read from), and the
+    table."""
     try:
         status = os.stat(path)
     except OSError:

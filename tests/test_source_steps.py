@@ -193,3 +193,26 @@ def test_the_draft_maps_a_digital_city_exports_step_times(tmp_path):
         "reported_at": "上报时间", "registered_at": "立案时间", "dispatched_at": "派遣时间",
         "handled_at": "处置完成时间", "checked_at": "核查时间", "closed_at": "结案时间",
     }  # fmt: skip
+
+
+def test_cases_imported_without_steps_take_them_from_a_later_export(store_target, tmp_path):
+    """An earlier import without the step columns, then the same export with them: the
+    open case gets its steps, the closed one stays as it is (unchanged, not refused)."""
+    csv, mapping = _files(tmp_path, FULL[:2])
+    plain = tmp_path / "plain.toml"
+    plain.write_text(
+        "\n".join(
+            line
+            for line in MAPPING.splitlines()
+            if not line.startswith(("registered_at", "dispatched_at", "handled_at", "checked_at"))
+        ),
+        encoding="utf-8",
+    )
+    with store_target.open() as store:
+        import_csv(store, csv, plain)
+        result = import_csv(store, csv, mapping)
+        assert (result["updated"], result["refused"]) == (1, 0)
+        cases = store.query().set_index("source_id")
+        assert cases.loc["A2", "status"] == State.DISPATCHED.value
+        closed = store.history(cases.loc["A1", "case_id"])
+        assert [e.action for e in closed] == ["report", "close_imported"]
