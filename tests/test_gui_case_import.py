@@ -152,3 +152,43 @@ def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, 
     again.file.setText(str(export))
     assert again.choice() == (str(export), str(target))
     again.reject()
+
+
+def test_a_digital_city_export_keeps_its_steps_on_the_case_card(qtbot, tmp_path, demo_copy):
+    """A 数字城管 export drafted and imported from the menu: the draft maps its step times,
+    and the desk's case card shows each case's history at the source's times."""
+    from test_source_steps import FULL, _files
+
+    window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
+    export, _mapping = _files(tmp_path, FULL)
+    dialog = window.import_cases_dialog()
+    dialog.file.setText(str(export))
+    target = tmp_path / "szcg.toml"
+    dialog.draft_mapping(str(target))
+    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
+    review = dialog.draft_dialog
+    drafted = review.text.toPlainText()
+    for line in (
+        'registered_at = "立案时间"',
+        'dispatched_at = "派遣时间"',
+        'checked_at = "核查时间"',
+    ):
+        assert line in drafted
+    review.save_and_check()
+    qtbot.waitUntil(lambda: review.checked is not None, timeout=60_000)
+    review.close()
+    summary = import_from(qtbot, window, dialog)
+    assert "4 added" in summary[0]
+    assert any("left out" in line for line in summary)  # A4's handling after a gap
+    window.open_desk(actor="wang", role="shift_chief")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    with open_project_store(demo_copy) as store:
+        case_id = store.query().set_index("source_id").loc["A1", "case_id"]
+    window.desk_panel.open_case(case_id)  # what a double-click on the case does
+    card = window.case_card
+    assert window.card_dock.isVisible() and card.card.case.case_id == case_id
+    actions = [
+        card.timeline.topLevelItem(i).text(1) for i in range(card.timeline.topLevelItemCount())
+    ]
+    assert len(actions) == 8 and card.fields["status"].text() == "closed"
+    window.grab().save(str(tmp_path / "case_card_steps.png"))

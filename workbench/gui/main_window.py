@@ -690,7 +690,7 @@ class MainWindow(QMainWindow):
             self.last_import = lines
             if mapping and Path(mapping).suffix.lower() == ".toml":
                 self.remember_mapping(mapping)  # next week's export goes through it again
-            self.message_bar.show_done(" ".join(lines), None)
+            self.message_bar.show_done("\n".join(lines), None)  # one line each
             self.statusBar().showMessage(lines[0], 15000)
             if self.desk_panel is not None:
                 self.desk_panel.refresh()
