@@ -9,7 +9,7 @@ from pathlib import Path
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QPixmap
 from PyQt5.QtWidgets import (
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -54,25 +54,35 @@ class CaseCardWidget(QWidget):
         self.title.setStyleSheet("font-weight:bold; font-size:14px")
         self.clock = QLabel()
         self.clock.setAlignment(Qt.AlignCenter)
-        form = QFormLayout()
+        # the short facts two by two, the long ones across: in a desk's dock the ten rows of
+        # one column left the history two lines (a case imported with its source's steps
+        # has eight)
+        form = QGridLayout()
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
         self.fields = {}
-        for key, label in (
-            ("category", N_("Category")),
-            ("status", N_("Status")),
-            ("department", N_("Department")),
-            ("crew", N_("Crew")),
-            ("grid", N_("Grid cell")),
-            ("reported", N_("Reported")),
-            ("due", N_("Due")),
-            ("description", N_("Description")),
-            ("reporter", N_("Reporter")),
-            ("source", N_("Source system")),
+        for n, (key, label) in enumerate(
+            (
+                ("category", N_("Category")),
+                ("status", N_("Status")),
+                ("department", N_("Department")),
+                ("crew", N_("Crew")),
+                ("grid", N_("Grid cell")),
+                ("reporter", N_("Reporter")),
+                ("reported", N_("Reported")),
+                ("due", N_("Due")),
+                ("description", N_("Description")),
+                ("source", N_("Source system")),
+            )
         ):
             value = QLabel()
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextSelectableByMouse)
             self.fields[key] = value
-            form.addRow(tr(label), value)
+            across = key in ("description", "source")
+            row, column = (n - 4, 0) if across else divmod(n, 2)
+            form.addWidget(QLabel(tr(label)), row, 2 * column, Qt.AlignTop)
+            form.addWidget(value, row, 2 * column + 1, 1, 3 if across else 1)
         self.photos = QHBoxLayout()
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(
@@ -86,6 +96,9 @@ class CaseCardWidget(QWidget):
             ]
         )
         self.timeline.setRootIsDecorated(False)
+        # room for most of a closed loop (report to close is eight steps) before it scrolls;
+        # what the two-column facts above saved, so the dock asks for no more height
+        self.timeline.setMinimumHeight(self.timeline.fontMetrics().height() * 8)
         self.action_row = QHBoxLayout()
         column = QVBoxLayout(self)
         column.addWidget(self.title)
