@@ -113,6 +113,16 @@ def import_from(qtbot, window, dialog) -> list[str]:
     return window.last_import
 
 
+def drafted(qtbot, window, export, target):
+    """*Draft a mapping...* in the import dialog for ``export``, saved to ``target``: the
+    dialog, and the draft's review once the draft has run in the background."""
+    dialog = window.import_cases_dialog()
+    dialog.file.setText(str(export))
+    dialog.draft_mapping(str(target))
+    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
+    return dialog, dialog.draft_dialog
+
+
 def test_a_mapping_is_drafted_checked_edited_and_imported_with(qtbot, tmp_path, demo_copy):
     """An export no mapping ships for: *Draft a mapping...* reads it in the background,
     shows the draft to check, the user maps one more type and saves, the check says what the
@@ -161,19 +171,14 @@ def test_a_digital_city_export_keeps_its_steps_on_the_case_card(qtbot, tmp_path,
 
     window = open_window(qtbot, tmp_path / "settings.ini", demo_copy, size=(1400, 900))
     export, _mapping = _files(tmp_path, FULL)
-    dialog = window.import_cases_dialog()
-    dialog.file.setText(str(export))
-    target = tmp_path / "szcg.toml"
-    dialog.draft_mapping(str(target))
-    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
-    review = dialog.draft_dialog
-    drafted = review.text.toPlainText()
+    dialog, review = drafted(qtbot, window, export, tmp_path / "szcg.toml")
+    text = review.text.toPlainText()
     for line in (
         'registered_at = "立案时间"',
         'dispatched_at = "派遣时间"',
         'checked_at = "核查时间"',
     ):
-        assert line in drafted
+        assert line in text
     review.save_and_check()
     qtbot.waitUntil(lambda: review.checked is not None, timeout=60_000)
     review.close()

@@ -222,7 +222,7 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
     if not HELSINKI.exists():
         pytest.skip("needs ../shared/data/helsinki_osm")
     from pyproj import Transformer
-    from test_gui_case_import import import_from
+    from test_gui_case_import import drafted, import_from
 
     from citydesk.incidents.stores import open_project_store
     from citydesk.layers.city_profile import profile_text, store_profile
@@ -240,12 +240,7 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
     export = tmp_path / "palautteet.csv"
     export.write_text("\n".join(rows) + "\n", encoding="utf-8")
     window = open_window(qtbot, tmp_path / "settings.ini", project, size=(1300, 850))
-    dialog = window.import_cases_dialog()
-    dialog.file.setText(str(export))
-    target = tmp_path / "palautteet.toml"
-    dialog.draft_mapping(str(target))
-    qtbot.waitUntil(lambda: dialog.draft_dialog is not None, timeout=60_000)
-    review = dialog.draft_dialog
+    dialog, review = drafted(qtbot, window, export, tmp_path / "palautteet.toml")
     text = review.text.toPlainText()
     assert 'timezone = "Europe/Helsinki"' in text and "[coordinates]" in text
     assert "The import reads all 2 rows" in review.summary.text()
