@@ -760,6 +760,23 @@ class CaseStore:
             lon = self._frame(con, self._q(sql), names)["lon"]
         return int(np.isfinite(pd.to_numeric(lon, errors="coerce")).sum())
 
+    def step_times(self) -> pd.DataFrame:
+        """``case_id``, ``handled_at`` and ``checked_at``: each case's last handling and
+        passed check, from its history (the cases table keeps no column for them). What an
+        export adds beside the registration, dispatch and close times, so that the file,
+        imported elsewhere, gives each case its whole loop (``incidents.source_steps``)."""
+        sql = (
+            "SELECT case_id, MAX(CASE WHEN action = 'handle' THEN at END) AS handled_at, "
+            "MAX(CASE WHEN action = 'check_pass' THEN at END) AS checked_at "
+            "FROM case_events WHERE action IN ('handle', 'check_pass') GROUP BY case_id"
+        )
+        with self._reading() as con:
+            frame = self._frame(con, self._q(sql), [])
+        for column in ("handled_at", "checked_at"):
+            moments = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            frame[column] = to_text_many(utc_ns(moments))
+        return frame
+
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))

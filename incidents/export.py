@@ -44,6 +44,15 @@ def local_times(cases: pd.DataFrame, tz: str) -> pd.DataFrame:
     return out
 
 
+def with_step_times(cases: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """The cases with their handling and check times after the dispatch time (empty where
+    a case has none), so an export carries every step of the loop."""
+    out = cases.merge(steps, on="case_id", how="left")
+    order = list(cases.columns)
+    at = order.index("dispatched_at") + 1 if "dispatched_at" in order else len(order)
+    return out[[*order[:at], "handled_at", "checked_at", *order[at:]]]
+
+
 def export_cases(
     store,
     path: str | Path,
@@ -67,6 +76,7 @@ def export_cases(
             if ext == ".json"
             else open311.write_xml(requests, path)
         )
+    cases = with_step_times(cases, store.step_times())
     if not include_personal:
         cases = mask_personal(cases)
     if ext == ".csv":

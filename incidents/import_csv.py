@@ -957,8 +957,15 @@ def _priorities(frame: pd.DataFrame, column: str, mapping: ColumnMapping, path: 
     with the file lines, never guessed."""
     text = frame[column].astype("string").str.strip()
     table = {str(k): int(v) for k, v in mapping.priorities.items()}
-    numeric = pd.to_numeric(text, errors="coerce")
-    mapped = text.map(lambda v: table.get(v) if isinstance(v, str) else None)
+    # plain floats both: a column where no value is in the table gave an Arrow column of
+    # nulls, which pandas could not fill with numbers (an internal error on a CityDesk export
+    # imported again, its priorities all numbers)
+    numeric = pd.to_numeric(text, errors="coerce").astype("float64")
+    mapped = pd.Series(
+        [table.get(v) if isinstance(v, str) else None for v in text.tolist()],
+        index=text.index,
+        dtype="float64",
+    )
     values = mapped.where(mapped.notna(), numeric.where(numeric.isin([1, 2, 3, 4, 5])))
     values = values.where(text.notna(), 3)  # no priority given: the normal one
     bad = values.isna()

@@ -216,3 +216,53 @@ def test_cases_imported_without_steps_take_them_from_a_later_export(store_target
         assert cases.loc["A2", "status"] == State.DISPATCHED.value
         closed = store.history(cases.loc["A1", "case_id"])
         assert [e.action for e in closed] == ["report", "close_imported"]
+
+
+EXPORTED = """
+source = "other-desk"
+[columns]
+source_id = "case_id"
+reported_at = "reported_at"
+registered_at = "registered_at"
+dispatched_at = "dispatched_at"
+handled_at = "handled_at"
+checked_at = "checked_at"
+closed_at = "closed_at"
+priority = "priority"
+lon = "lon"
+lat = "lat"
+category = "category_code"
+[dates]
+timezone = "America/New_York"
+[categories]
+"0102" = "event:0102"
+"""
+
+
+def test_an_export_imported_elsewhere_gives_each_case_its_loop(store_target, tmp_path):
+    """A desk's CSV export carries the handling and check times beside the registration,
+    dispatch and close times, so another project importing it gets the same steps (its
+    priorities, all numbers, need no [priorities] table)."""
+    from citydesk.incidents.export import export_cases
+    from citydesk.incidents.store import SqliteCaseStore
+    from citydesk.layers.project import Project
+    from citydesk.layers.project_store import save_project
+
+    with store_target.open() as store:
+        import_csv(store, *_files(tmp_path, FULL))
+        exported = export_cases(store, tmp_path / "cases.csv")
+        ours = store.query().set_index("source_id")
+        steps = {
+            key: [(e.action, e.at) for e in store.history(ours.loc[key, "case_id"])]
+            for key in ("A1", "A2")
+        }
+    mapping = tmp_path / "exported.toml"
+    mapping.write_text(EXPORTED, encoding="utf-8")
+    other = save_project(Project("other", crs="EPSG:2249"), tmp_path / "other.gpkg")
+    with SqliteCaseStore(other) as elsewhere:
+        assert import_csv(elsewhere, exported, mapping)["added"] == 4
+        theirs = elsewhere.query().set_index("source_id")
+        for key in ("A1", "A2"):
+            case_id = ours.loc[key, "case_id"]
+            history = elsewhere.history(theirs.loc[case_id, "case_id"])
+            assert [(e.action, e.at) for e in history] == steps[key]
