@@ -28,8 +28,9 @@ import pandas as pd
 
 from citydesk.layers.i18n import _
 
-from .lifecycle import Role, State
+from .lifecycle import TRANSITIONS, Role, State
 from .new_cases import HistoryStep
+from .timestamps import utc_ns
 
 #: a step-time column -> the lifecycle actions it stands for, with the role taking each,
 #: in the loop's order
@@ -38,14 +39,6 @@ STEPS: dict[str, tuple[tuple[str, Role], ...]] = {
     "dispatched_at": (("dispatch", Role.DISPATCHER),),
     "handled_at": (("start", Role.DEPARTMENT), ("handle", Role.DEPARTMENT)),
     "checked_at": (("check_pass", Role.INSPECTOR),),
-}
-
-#: the state a case is in after each step
-REACHED = {
-    "registered_at": State.REGISTERED,
-    "dispatched_at": State.DISPATCHED,
-    "handled_at": State.HANDLED,
-    "checked_at": State.CHECKED,
 }
 
 
@@ -73,7 +66,6 @@ def source_histories(
     closed_note = _("closed in the source system")
     for i in range(n):
         history: list[HistoryStep] = []
-        reached = State.REPORTED
         stopped = False
         for name in names:
             moment = at[name][i]
@@ -84,10 +76,9 @@ def source_histories(
                 gaps += 1
                 break
             history += [HistoryStep(a, actor, role, moment) for a, role in STEPS[name]]
-            reached = REACHED[name]
         closed_at = close[i]
         if closed_at is not None and history:  # without steps the importer closes it
-            if reached is State.CHECKED:
+            if history[-1].action == "check_pass":  # checked: closed as a desk closes
                 history.append(HistoryStep("close", actor, Role.SHIFT_CHIEF, closed_at))
             else:
                 history.append(
@@ -113,31 +104,20 @@ def steps_not_taken(
     case is at, [] when it has them all. None when the stored case is not at any point of
     that history, with the same registration and dispatch times: it has moved on here (a
     desk took it), and the source's later steps must not be put behind the desk's back."""
-    from .lifecycle import TRANSITIONS
-
     stored = State(status)
-    state = State.REPORTED
-    moments: dict[str, pd.Timestamp] = {}
-    points = [(0, state, dict(moments))]
+    nat = int(np.iinfo(np.int64).min)
+    at = utc_ns([step.at for step in history]).tolist()
+    state, registered, dispatched = State.REPORTED, nat, nat
+    points = [(0, state, registered, dispatched)]
     for k, step in enumerate(history, start=1):
         state = TRANSITIONS[step.action].to_state(state)
-        if step.action == "register":
-            moments["registered_at"] = pd.Timestamp(step.at)
-        if step.action == "dispatch":
-            moments["dispatched_at"] = pd.Timestamp(step.at)
-        points.append((k, state, dict(moments)))
+        registered = at[k - 1] if step.action == "register" else registered
+        dispatched = at[k - 1] if step.action == "dispatch" else dispatched
+        points.append((k, state, registered, dispatched))
     if stored is State.CLOSED and state is State.CLOSED:
         return []  # closed here and there (an earlier import without the step times too)
-    told = {"registered_at": _stamp(registered_at), "dispatched_at": _stamp(dispatched_at)}
-    for k, state, seen in reversed(points):
-        if state is stored and all(told[name] == seen.get(name) for name in told):
+    told = tuple(utc_ns(pd.Series([registered_at, dispatched_at], dtype=object)).tolist())
+    for k, state, *seen in reversed(points):
+        if state is stored and tuple(seen) == told:
             return history[k:]
     return None
-
-
-def _stamp(value: object) -> pd.Timestamp | None:
-    """A stored moment (ISO text or a datetime) as a UTC timestamp, None when empty."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
