@@ -110,13 +110,14 @@ def kpis(project: Path) -> pd.DataFrame:
         return compute_kpis(store.case_facts(), KpiSpec(by="department", end=end))
 
 
-def timed(project: Path, files: list[Path], mapping: Path) -> list[float]:
-    seconds = []
+def timed(project: Path, files: list[Path], mapping: Path) -> tuple[list[float], dict]:
+    """Seconds of each import, and the last import's summary counts."""
+    seconds, result = [], {}
     for path in files:
         started = time.perf_counter()
-        import_case_file(project, path, mapping)
+        result = import_case_file(project, path, mapping)
         seconds.append(time.perf_counter() - started)
-    return seconds
+    return seconds, result
 
 
 def main() -> int:
@@ -133,8 +134,8 @@ def main() -> int:
             at_once, again = folder / "once.gpkg", folder / "again.gpkg"
             shutil.copy(demo_project_path(), at_once)
             shutil.copy(demo_project_path(), again)
-            (direct,) = timed(at_once, [whole], mapping)
-            first, second = timed(again, [earlier, whole], mapping)
+            (direct,), _counts = timed(at_once, [whole], mapping)
+            (first, second), counts = timed(again, [earlier, whole], mapping)
             same = kpis(at_once).equals(kpis(again))
             dispatched = int(kpis(at_once).iloc[-1]["dispatched"])
             rows.append(
@@ -143,6 +144,7 @@ def main() -> int:
                     f"{direct:.1f}",
                     f"{first:.1f}",
                     f"{second:.1f}",
+                    f"{counts['updated']:,} / {counts['refused']:,}",
                     f"{dispatched:,}",
                     "yes" if same else "NO",
                 ]
@@ -154,6 +156,7 @@ def main() -> int:
             "whole export s",
             "earlier export s",
             "then the whole again s",
+            "updated / refused by it",
             "cases dispatched (KPI)",
             "same KPIs both ways",
         ],

@@ -30,7 +30,7 @@ from citydesk.layers.i18n import _
 
 from .lifecycle import TRANSITIONS, Role, State
 from .new_cases import HistoryStep
-from .timestamps import utc_ns
+from .timestamps import from_text
 
 #: a step-time column -> the lifecycle actions it stands for, with the role taking each,
 #: in the loop's order
@@ -105,19 +105,28 @@ def steps_not_taken(
     that history, with the same registration and dispatch times: it has moved on here (a
     desk took it), and the source's later steps must not be put behind the desk's back."""
     stored = State(status)
-    nat = int(np.iinfo(np.int64).min)
-    at = utc_ns([step.at for step in history]).tolist()
-    state, registered, dispatched = State.REPORTED, nat, nat
+    state, registered, dispatched = State.REPORTED, None, None
     points = [(0, state, registered, dispatched)]
     for k, step in enumerate(history, start=1):
         state = TRANSITIONS[step.action].to_state(state)
-        registered = at[k - 1] if step.action == "register" else registered
-        dispatched = at[k - 1] if step.action == "dispatch" else dispatched
+        registered = step.at if step.action == "register" else registered
+        dispatched = step.at if step.action == "dispatch" else dispatched
         points.append((k, state, registered, dispatched))
     if stored is State.CLOSED and state is State.CLOSED:
         return []  # closed here and there (an earlier import without the step times too)
-    told = tuple(utc_ns(pd.Series([registered_at, dispatched_at], dtype=object)).tolist())
+    told = (_moment(registered_at), _moment(dispatched_at))
     for k, state, *seen in reversed(points):
         if state is stored and tuple(seen) == told:
             return history[k:]
+    return None
+
+
+def _moment(value: object) -> dt.datetime | None:
+    """A stored moment as an aware datetime: the store's UTC text (``timestamps.from_text``)
+    or a datetime as a server returns it; None when empty. Compared per stored case, so
+    plain Python: a pandas conversion per case cost 1.5 ms (3 s on 2,000 cases)."""
+    if isinstance(value, str):
+        return from_text(value)
+    if isinstance(value, dt.datetime):  # pandas' Timestamp too
+        return value
     return None
