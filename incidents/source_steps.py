@@ -105,7 +105,9 @@ def steps_not_taken(
     that history, with the same registration and dispatch times: it has moved on here (a
     desk took it), and the source's later steps must not be put behind the desk's back."""
     stored = State(status)
-    state, registered, dispatched = State.REPORTED, None, None
+    state = State.REPORTED
+    registered: dt.datetime | None = None
+    dispatched: dt.datetime | None = None
     points = [(0, state, registered, dispatched)]
     for k, step in enumerate(history, start=1):
         state = TRANSITIONS[step.action].to_state(state)
