@@ -61,7 +61,9 @@ class MappingColumns:
     # one column holding the point instead of lon and lat: WKT "POINT (lon lat)" (x y in
     # [coordinates] crs), or "(lat, lon)" as Socrata portals export a location column
     location: str | None = None
-    category: str | None = None
+    # one column, or several joined with " / " (a CityDesk export's kind and category_code:
+    # "event / 0490"; the same code is a component and an event in the standard)
+    category: str | list[str] | None = None
     description: str | list[str] | None = None
     due_at: str | None = None  # the source's target time: kept, not recomputed
     department: str | None = None  # the source's agency or department: kept
@@ -683,14 +685,15 @@ def _parse_part(
     recorded = source_histories(steps, closed) if steps else None
     lon = to_numbers(frame[cols["lon"]], delimiter) if "lon" in cols else None
     lat = to_numbers(frame[cols["lat"]], delimiter) if "lat" in cols else None
+    types = column_text(frame, cols["category"]) if "category" in cols else None
     categories = (
-        frame[cols["category"]].map(lambda v: _category(mapping, v))
-        if "category" in cols
+        types.map(lambda v: _category(mapping, v))
+        if types is not None
         else pd.Series(mapping.default_category, frame.index)
     )
     unmapped = (
-        frame.loc[categories.isna(), cols.get("category", "")]
-        if categories.isna().any()
+        types[categories.isna()].replace("", None)
+        if types is not None and categories.isna().any()
         else pd.Series(dtype=str)
     )
     if len(unmapped):
@@ -707,8 +710,7 @@ def _parse_part(
             path=str(path),
         )
     desc_cols = cols.get("description", [])
-    desc_cols = desc_cols if isinstance(desc_cols, list) else [desc_cols]
-    descriptions = _join_columns(frame, [str(c) for c in desc_cols])
+    descriptions = column_text(frame, desc_cols).tolist()
     n = len(frame)
     xs = lon.to_numpy(dtype=float) if lon is not None else np.full(n, np.nan)
     ys = lat.to_numpy(dtype=float) if lat is not None else np.full(n, np.nan)
@@ -797,7 +799,7 @@ def _defaulted(frame: pd.DataFrame, cols: dict, mapping: ColumnMapping) -> Count
     category, which the summary says (a renamed type, a new one, a typo in the mapping)."""
     if "category" not in cols or mapping.default_category is None:
         return Counter()
-    types = frame[cols["category"]].astype("string").str.strip().fillna("")
+    types = column_text(frame, cols["category"])
     unlisted = types[~types.isin(list(mapping.categories))]
     return Counter(unlisted.value_counts().to_dict())
 
@@ -1066,16 +1068,19 @@ def _optional_dates(
     return result
 
 
-def _join_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
-    """Non-empty values of ``columns`` joined with " / " per row, vectorised."""
-    if not columns:
-        return [""] * len(frame)
-    parts = [frame[c].fillna("").astype(str).str.strip() for c in columns]
+def column_text(frame: pd.DataFrame, columns: object) -> pd.Series:
+    """A column's values as text without surrounding spaces ("" where empty), or the
+    non-empty values of several joined with " / " per row, vectorised. The one reading of a
+    mapping's text columns: the import and the draft both key [categories] with it."""
+    names = [str(c) for c in columns] if isinstance(columns, list) else [str(columns)]
+    if not names:
+        return pd.Series("", index=frame.index, dtype=object)
+    parts = [frame[c].fillna("").astype(str).str.strip() for c in names]
     joined = parts[0]
     for part in parts[1:]:
         sep = np.where((joined != "") & (part != ""), " / ", "")
         joined = joined + sep + part
-    return joined.tolist()
+    return joined
 
 
 @dataclass

@@ -27,7 +27,7 @@ from citydesk.layers.i18n import _, ngettext
 from citydesk.layers.readers.csv_dialect import to_numbers
 
 from .case_files import check_case_file, is_open311
-from .categories import Catalogue
+from .categories import Catalogue, Category
 from .import_csv import (
     NUMBER_PAIR,
     TIME_OF_DAY,
@@ -35,12 +35,14 @@ from .import_csv import (
     CaseImportError,
     MappingColumns,
     RawPart,
+    column_text,
     parse_dates,
     read_parts,
 )
 from .mapping_words import (
     category_by_name,
     header_scores,
+    kind_named,
     means_closed,
     other_category,
     pair_words,
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5_000  # rows whose content decides a column's role
 MOST_VALUES = 500  # a category, status or priority column has at most this many values
+CODE_SHARE = 0.95  # a column of the catalogue's codes: at least this share of its values
 DATE_ROLES = (
     "reported_at",
     "closed_at",
@@ -127,6 +130,7 @@ class MappingDraft:
     why: dict[str, str] = field(default_factory=dict)  # role -> how it was told
     statuses_apply: bool = True  # False: no close time, so [statuses] is only a comment
     open311: bool = False  # an Open311 file: only its service codes and default to map
+    category_codes: bool = False  # the category column holds the catalogue's codes
     notes: list[str] = field(default_factory=list)
 
     def unmapped_rows(self) -> int:
@@ -240,14 +244,17 @@ def draft_mapping(
     _date_columns(draft, profiles)
     _time_columns(draft, profiles)
     _place_columns(draft, profiles, near, preferred_crs)
+    _code_columns(draft, sample, profiles, catalogue)
     _text_columns(draft, profiles)
     counts: dict[str, Counter[str]] = {r: Counter() for r in TEXT_ROLES if r in draft.columns}
     for part in chain([first], parts):
         draft.rows += len(part.frame)
         for role, counter in counts.items():
-            column = part.frame[str(draft.columns[role])].dropna().astype(str).str.strip()
+            column = column_text(part.frame, draft.columns[role])
             counter.update(column[column != ""].value_counts().to_dict())
-    if "category" in counts:
+    if "category" in counts and draft.category_codes:
+        _propose_codes(draft, counts["category"], catalogue)
+    elif "category" in counts:
         _propose_categories(draft, counts["category"], catalogue)
     if "status" in counts:
         draft.statuses = [_status(text, n) for text, n in counts["status"].most_common()]
@@ -591,8 +598,53 @@ def _projected(draft, x: pd.Series, y: pd.Series, near, preferred_crs) -> None:
         )
 
 
+def _code_columns(
+    draft: MappingDraft,
+    sample: pd.DataFrame,
+    profiles: dict[str, ColumnProfile],
+    catalogue: Catalogue,
+) -> None:
+    """A column whose header says category and whose values are the catalogue's codes (a
+    CityDesk export's category_code, a 数字城管 list's 小类编码) is the category: the codes are
+    the standard's, where names differ from system to system. The standard gives components
+    and events the same codes (0101 is 上水井盖 and 私搭乱建), so where the file's codes need
+    it the column that says each case's kind (部件/事件, component/event) is read with it."""
+    kinds_of: dict[str, set[str]] = {}
+    for category in catalogue:
+        kinds_of.setdefault(category.code, set()).add(category.kind)
+    texts = {}
+    for name in sample.columns:
+        text = sample[name].dropna().astype(str).str.strip()
+        if (text != "").any():
+            texts[str(name)] = text[text != ""]
+    kind_column = next(
+        (
+            n
+            for n, t in texts.items()
+            if t.nunique() <= len(words()["kinds"]) * 4 and all(kind_named(v) for v in t.unique())
+        ),
+        None,
+    )
+    found = [
+        (profiles[n].words["category"], n)
+        for n, t in texts.items()
+        if n != kind_column
+        and profiles[n].words.get("category")
+        and t.isin(kinds_of).mean() >= CODE_SHARE
+    ]
+    if not found:
+        return
+    name = max(found)[1]
+    ambiguous = any(len(kinds_of.get(code, ())) > 1 for code in texts[name].unique())
+    if ambiguous and kind_column is None:
+        return  # the codes cannot tell a component from an event: read as names instead
+    draft.columns["category"] = [kind_column, name] if ambiguous and kind_column else name
+    draft.why["category"] = _("? header and the catalogue's codes")
+    draft.category_codes = True
+
+
 def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> None:
-    used = {c for c in draft.columns.values() if isinstance(c, str)}
+    used = {c for v in draft.columns.values() for c in (v if isinstance(v, list) else [v])}
     open_ = {n: p for n, p in profiles.items() if n not in used and p.filled}
     ids = [
         (p.words["source_id"], n)
@@ -611,6 +663,8 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
             )
         )
     for role in TEXT_ROLES:
+        if role in draft.columns:
+            continue
         candidates = [
             (p.words[role], p.distinct, n)
             for n, p in open_.items()
@@ -624,7 +678,9 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
                 "? header and {n} value", "? header and {n} values", n
             ).format(n=n)
             used.add(name)
-    described = [str(draft.columns["category"])] if "category" in draft.columns else []
+    # a case's description starts with its complaint type, not with a code
+    named = "category" in draft.columns and not draft.category_codes
+    described = [str(draft.columns["category"])] if named else []
     for role in ("description", "address"):
         found = [(p.words[role], n) for n, p in open_.items() if p.words.get(role)]
         found = [(score, n) for score, n in found if n not in used]
@@ -638,6 +694,26 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
 # --- values ----------------------------------------------------------------------------------
 
 
+def _propose_codes(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -> None:
+    """A proposal per code ("0490", or "event / 0101" read with its kind column): the
+    catalogue's category of that kind and code, named beside it for the user to check."""
+    kinds_of: dict[str, list[Category]] = {}
+    for category in catalogue:
+        kinds_of.setdefault(category.code, []).append(category)
+    for text, n in counts.most_common():
+        kind_text, _sep, code = text.rpartition(" / ")
+        kind = kind_named(kind_text) if kind_text else None
+        matches = [c for c in kinds_of.get(code, []) if kind in (None, c.kind)]
+        value = Value(text, n)
+        if len({c.kind for c in matches}) == 1:  # one kind: the last loaded standard's
+            value.proposal = f"{matches[0].kind}:{matches[0].code}"
+            value.name = matches[-1].name_en
+            value.why = _("? the catalogue's code")
+        draft.categories.append(value)
+    if draft.unmapped_rows():
+        draft.default_category = other_category(catalogue)
+
+
 def _propose_categories(
     draft: MappingDraft, counts: Counter, catalogue: Catalogue, names: dict | None = None
 ) -> None:
@@ -649,7 +725,9 @@ def _propose_categories(
         value = Value(text, n, name=names.get(text, ""))
         said = value.name or text
         shipped = known.get(text.casefold()) or known.get(said.casefold())
-        if shipped and shipped[0] in keys:
+        if text in keys:  # the catalogue's own key ("event:0490")
+            value.proposal, value.why = text, _("? the catalogue's code")
+        elif shipped and shipped[0] in keys:
             value.proposal, value.why = (
                 shipped[0],
                 _("? as the shipped mapping {name}").format(name=shipped[1]),

@@ -80,6 +80,16 @@ def says(text: str, listed: list[str]) -> int | None:
     return None
 
 
+def kind_named(text: str) -> str | None:
+    """'component' or 'event' where the whole value is a word for it (部件, event, Evento),
+    else None: a value that only contains the word ("Event permit") says something else."""
+    value = _spaced_words(text)
+    for kind, listed in words()["kinds"].items():
+        if any(_spaced_words(word) == value for word in listed):
+            return str(kind)
+    return None
+
+
 def means_closed(status: str) -> bool:
     """A status word that says the case is closed at the source (Closed, 已结案, Suljettu)."""
     return says(status, words()["statuses"]["closed"]) is not None

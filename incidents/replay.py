@@ -74,7 +74,7 @@ def incident_reports(frame: gpd.GeoDataFrame, mapping: ColumnMapping, tz: str) -
     locatable past incident of a layer, in time order, read through a column mapping (the
     same mapping files ``cases import`` reads). Rows without a time or a point are left
     out."""
-    from .import_csv import CaseImportError, _join_columns, parse_dates
+    from .import_csv import CaseImportError, column_text, parse_dates
 
     cols = mapping.columns
     wanted = [c for v in cols.values() for c in (v if isinstance(v, list) else [v])]
@@ -96,10 +96,7 @@ def incident_reports(frame: gpd.GeoDataFrame, mapping: ColumnMapping, tz: str) -
             "reported_at": when.dt.tz_convert(tz).to_numpy(),
             "lon": pts.x.to_numpy(),
             "lat": pts.y.to_numpy(),
-            "description": _join_columns(
-                frame,
-                [str(c) for c in (description if isinstance(description, list) else [description])],
-            ),
+            "description": column_text(frame, description).to_numpy(),
         }
     )
     out["reported_at"] = pd.to_datetime(out["reported_at"], utc=True).dt.tz_convert(tz)

@@ -138,6 +138,101 @@ def test_a_chinese_excel_list_with_city_xy_is_drafted(tmp_path, project):
     assert result["added"] == 3
 
 
+def _coded_list(tmp_path, kinds: list[str] | None, codes: list[str]) -> Path:
+    """A 数字城管 list that gives each case's catalogue code (小类编码), with its kind
+    (案件类型) where ``kinds`` is given; names a system of its own (not the standard's)."""
+    n = len(codes)
+    columns = {
+        "案卷编号": [f"2024{i:03d}" for i in range(n)],
+        "上报时间": [f"2024-12-0{1 + i % 5} 09:00:00" for i in range(n)],
+        "小类编码": codes,
+        "小类名称": [f"本地名称{i}" for i in range(n)],
+        "经度": [-71.11 + 0.001 * i for i in range(n)],
+        "纬度": [42.37 + 0.001 * i for i in range(n)],
+    }
+    if kinds is not None:
+        columns["案件类型"] = kinds
+    path = tmp_path / "coded.csv"
+    pd.DataFrame(columns).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def test_catalogue_codes_are_read_with_the_kind_beside_them(tmp_path, project):
+    """The standard gives components and events the same codes (0101: 上水井盖, 私搭乱建):
+    a code column is read with the column saying each case's kind, and every pair proposed
+    as the catalogue's category of that kind and code, which the import files it under.
+    The local names (本地名称) are not what the draft goes by."""
+    path = _coded_list(tmp_path, ["部件", "事件", "事件", "部件"], ["0101", "0101", "0102", "0111"])
+    out, draft, _lines = write_draft(path, project=project)
+    assert draft.columns["category"] == ["案件类型", "小类编码"]
+    assert {v.text: v.proposal for v in draft.categories} == {
+        "部件 / 0101": "component:0101",
+        "事件 / 0101": "event:0101",
+        "事件 / 0102": "event:0102",
+        "部件 / 0111": "component:0111",
+    }
+    assert draft.default_category is None
+    written = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert written["categories"]["事件 / 0101"] == "event:0101"
+    result = import_case_file(project, path, str(out))
+    assert result["added"] == 4
+    with open_project_store(project) as store:
+        cases = store.query().set_index("source_id")
+    filed = [(cases.loc[f"2024{i:03d}", "kind"], cases.loc[f"2024{i:03d}", "category_code"])
+             for i in range(4)]  # fmt: skip
+    assert filed == [("component", "0101"), ("event", "0101"), ("event", "0102"),
+                     ("component", "0111")]  # fmt: skip
+
+
+def test_codes_of_one_kind_need_no_kind_column_and_mixed_ones_are_not_guessed(tmp_path, project):
+    """Codes that name one category each (0111 is only a component) are read alone; codes
+    that could be either kind, with nothing saying which, are not read as codes at all
+    (the draft falls back to the names, and a wrong kind is never proposed)."""
+    alone = write_draft(_coded_list(tmp_path, None, ["0111", "0111", "0505"]), project=project)[1]
+    assert alone.columns["category"] == "小类编码"
+    assert {v.text: v.proposal for v in alone.categories} == {
+        "0111": "component:0111",
+        "0505": "event:0505",
+    }
+    mixed = _coded_list(tmp_path, None, ["0101", "0102", "0111"])
+    draft = write_draft(mixed, tmp_path / "mixed.toml", project=project)[1]
+    assert draft.columns["category"] != "小类编码"
+    assert not any(str(v.proposal or "").endswith(":0101") for v in draft.categories)
+
+
+def test_values_that_are_the_catalogues_own_keys_are_proposed_as_they_are(tmp_path, project):
+    path = tmp_path / "keys.csv"
+    pd.DataFrame(
+        {
+            "id": ["1", "2", "3"],
+            "created": ["2024-12-01 09:00", "2024-12-01 10:00", "2024-12-02 09:00"],
+            "category": ["event:0102", "component:0111", "Something local"],
+        }
+    ).to_csv(path, index=False)
+    draft = write_draft(path, project=project)[1]
+    assert {v.text: v.proposal for v in draft.categories} == {
+        "event:0102": "event:0102",
+        "component:0111": "component:0111",
+        "Something local": None,
+    }
+
+
+def test_an_import_keyed_by_two_columns_names_the_unmapped_pairs(tmp_path, project):
+    """A mapping may read the category from two columns; a pair it does not map (and no
+    default) is refused naming the pair as [categories] would key it."""
+    path = _coded_list(tmp_path, ["部件", "事件"], ["0101", "0101"])
+    mapping = tmp_path / "two.toml"
+    mapping.write_text(
+        '[columns]\nsource_id = "案卷编号"\nreported_at = "上报时间"\nlon = "经度"\n'
+        'lat = "纬度"\ncategory = ["案件类型", "小类编码"]\n[dates]\ntimezone = "Asia/Shanghai"\n'
+        '[categories]\n"部件 / 0101" = "component:0101"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseImportError, match=r"1 row has a complaint type with no category: "
+                       r"事件 / 0101 \(1\)"):  # fmt: skip
+        import_case_file(project, path, str(mapping))
+
+
 def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
     path = tmp_path / "palaute.csv"
     path.write_text(

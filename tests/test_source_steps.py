@@ -13,7 +13,7 @@ from citydesk.incidents.categories import Catalogue
 from citydesk.incidents.import_csv import import_csv
 from citydesk.incidents.kpi import KpiSpec, compute_kpis
 from citydesk.incidents.lifecycle import Role, State
-from citydesk.incidents.mapping_draft import draft_mapping
+from citydesk.incidents.mapping_draft import draft_mapping, write_draft
 from citydesk.incidents.new_cases import HistoryError
 from citydesk.incidents.source_steps import source_histories, steps_not_taken
 
@@ -218,31 +218,12 @@ def test_cases_imported_without_steps_take_them_from_a_later_export(store_target
         assert [e.action for e in closed] == ["report", "close_imported"]
 
 
-EXPORTED = """
-source = "other-desk"
-[columns]
-source_id = "case_id"
-reported_at = "reported_at"
-registered_at = "registered_at"
-dispatched_at = "dispatched_at"
-handled_at = "handled_at"
-checked_at = "checked_at"
-closed_at = "closed_at"
-priority = "priority"
-lon = "lon"
-lat = "lat"
-category = "category_code"
-[dates]
-timezone = "America/New_York"
-[categories]
-"0102" = "event:0102"
-"""
-
-
 def test_an_export_imported_elsewhere_gives_each_case_its_loop(store_target, tmp_path):
     """A desk's CSV export carries the handling and check times beside the registration,
     dispatch and close times, so another project importing it gets the same steps (its
-    priorities, all numbers, need no [priorities] table)."""
+    priorities, all numbers, need no [priorities] table). The mapping is the one the draft
+    makes of the export, unedited: it reads the kind and category_code columns together
+    (0102 is a component and an event) and maps every code to its category."""
     from citydesk.incidents.export import export_cases
     from citydesk.incidents.store import SqliteCaseStore
     from citydesk.layers.project import Project
@@ -256,12 +237,14 @@ def test_an_export_imported_elsewhere_gives_each_case_its_loop(store_target, tmp
             key: [(e.action, e.at) for e in store.history(ours.loc[key, "case_id"])]
             for key in ("A1", "A2")
         }
-    mapping = tmp_path / "exported.toml"
-    mapping.write_text(EXPORTED, encoding="utf-8")
     other = save_project(Project("other", crs="EPSG:2249"), tmp_path / "other.gpkg")
+    mapping, draft, _lines = write_draft(exported, tmp_path / "exported.toml", other)
+    assert draft.columns["category"] == ["kind", "category_code"]
+    assert [(v.text, v.proposal) for v in draft.categories] == [("event / 0102", "event:0102")]
     with SqliteCaseStore(other) as elsewhere:
         assert import_csv(elsewhere, exported, mapping)["added"] == 4
         theirs = elsewhere.query().set_index("source_id")
+        assert set(theirs["category_code"]) == {"0102"} and set(theirs["kind"]) == {"event"}
         for key in ("A1", "A2"):
             case_id = ours.loc[key, "case_id"]
             history = elsewhere.history(theirs.loc[case_id, "case_id"])
