@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from citydesk.layers.i18n import _, ngettext
+from citydesk.layers.i18n import _, current_language, ngettext
 from citydesk.layers.readers.csv_dialect import to_numbers
 
 from .case_files import check_case_file, is_open311
@@ -707,7 +707,7 @@ def _propose_codes(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -
         value = Value(text, n)
         if len({c.kind for c in matches}) == 1:  # one kind: the last loaded standard's
             value.proposal = f"{matches[0].kind}:{matches[0].code}"
-            value.name = matches[-1].name_en
+            value.name = matches[-1].name(current_language())
             value.why = _("? the catalogue's code")
         draft.categories.append(value)
     if draft.unmapped_rows():

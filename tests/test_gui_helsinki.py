@@ -251,3 +251,24 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
         cases = store.query()
     assert cases["lon"].between(24.93, 24.95).all() and cases["lat"].between(60.16, 60.18).all()
     assert (cases["status"] == "closed").sum() == 1
+    # Dispatch > Export cases, then a second Helsinki project drafts the export in its window
+    # and imports it: each case under its own category (the kind and code columns read
+    # together), not the default
+    exported = tmp_path / "cases.xlsx"
+    window.export_cases(str(exported))
+    qtbot.waitUntil(lambda: window.tasks.active() == 0 and exported.exists(), timeout=60_000)
+    assert "Cases exported" in window.statusBar().currentMessage()
+    other = write_city_project(city, tmp_path / "helsinki2.gpkg", "Helsinki")
+    store_profile(other, profile_text("helsinki"))
+    second = open_window(qtbot, tmp_path / "settings2.ini", other, size=(1300, 850))
+    dialog, review = drafted(qtbot, second, exported, tmp_path / "cases.toml")
+    text = review.text.toPlainText()
+    key = f"{cases['kind'].iloc[0]} / {cases['category_code'].iloc[0]}"
+    assert f'"{key}" = "{cases["kind"].iloc[0]}:{cases["category_code"].iloc[0]}"' in text
+    assert "[defaults]" not in text
+    review.close()
+    assert "2 added" in import_from(qtbot, second, dialog)[0]
+    with open_project_store(other) as store:
+        again = store.query().set_index("source_id").loc[cases["case_id"]]
+    assert list(again["category_code"]) == list(cases["category_code"])
+    assert list(again["kind"]) == list(cases["kind"])
