@@ -38,14 +38,25 @@ def share_inside(parcels: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> n
     shapely.prepare(parts)
     part_index, parcel_index = shapely.STRtree(own).query(parts, predicate="intersects")
     near = np.unique(parcel_index)  # repaired once each, and only near the areas
-    invalid = near[~shapely.is_valid(own[near])]
-    own[invalid] = shapely.make_valid(own[invalid])
+    own[near] = made_valid(own[near])
     whole = shapely.contains_properly(parts[part_index], own[parcel_index])
     area = shapely.area(own[parcel_index])
     cut = ~whole
     area[cut] = shapely.area(shapely.intersection(own[parcel_index[cut]], parts[part_index[cut]]))
     np.add.at(share, parcel_index, area)
     return np.clip(share / np.maximum(shapely.area(own), 1e-9), 0, 1)
+
+
+def made_valid(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with the invalid ones repaired (``shapely.make_valid``), the valid ones as
+    they are: what make_valid over all of them gives, at the cost of a validity test for
+    the valid ones (the demo's 13,116 parcels, 34 invalid: 0.05 s against 0.6 s; the
+    planning inputs repaired every parcel on each of their several readings of a run)."""
+    out = np.array(geoms, dtype=object)
+    invalid = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
+    if len(invalid):
+        out[invalid] = shapely.make_valid(out[invalid])
+    return out
 
 
 def _polygons(geoms: np.ndarray) -> np.ndarray:

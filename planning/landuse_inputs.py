@@ -38,7 +38,7 @@ from citydesk.layers.city_profile import DEFAULTS_CURRENCY, CityProfile, costs_i
 from citydesk.layers.crs import suggest_projected_crs, to_lonlat_bounds
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
-from citydesk.layers.overlay import share_inside
+from citydesk.layers.overlay import made_valid, share_inside
 from citydesk.layers.project_store import read_project_layer
 from citydesk.optimization.landuse import USES, Coverage, LandUseInputError, LandUseProblem
 
@@ -235,7 +235,10 @@ def _sum_within(
 def _centroids(parcels: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Centroid xy of each parcel, and which parcels have no usable geometry (those sit at
     the mean centroid and may only keep their use)."""
-    xy = np.column_stack([parcels.geometry.centroid.x, parcels.geometry.centroid.y])
+    centres = shapely.centroid(parcels.geometry.values)  # once for x and y
+    xy = np.full((len(centres), 2), np.nan)
+    placed = ~(shapely.is_missing(centres) | shapely.is_empty(centres))
+    xy[placed] = shapely.get_coordinates(centres[placed])
     unusable = ~np.isfinite(xy).all(axis=1) | (parcels.geometry.area.to_numpy() <= 0)
     xy[unusable] = np.nanmean(xy[~unusable], axis=0)
     return xy, unusable
@@ -364,7 +367,7 @@ def landuse_problem(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
     parcels = parcels.reset_index(drop=True).to_crs(crs)
-    parcels["geometry"] = parcels.geometry.make_valid()
+    parcels["geometry"] = gpd.GeoSeries(made_valid(parcels.geometry.values), crs=crs)
     facts = parcel_facts(parcels, profile, notes)
     everyone = parcels
     keep = np.ones(len(parcels), dtype=bool)
@@ -647,7 +650,8 @@ def parcel_adjacency(parcels: gpd.GeoDataFrame, tolerance_m: float = 0.5) -> np.
             to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
         )
         parcels = parcels.to_crs(crs)
-    shapes = np.asarray(parcels.geometry.make_valid().buffer(tolerance_m).values, dtype=object)
+    # geopandas' buffer resolution (16 segments a quarter circle), as before
+    shapes = shapely.buffer(made_valid(parcels.geometry.values), tolerance_m, quad_segs=16)
     # the pairs whose boxes meet, each once, then the exact test with the parcel of more
     # vertices prepared: a spatial join tested each pair both ways, and with the small
     # parcel prepared a street parcel of 18,000 vertices was walked whole for each of its

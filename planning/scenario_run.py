@@ -33,7 +33,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.expressions import filter_mask
 from citydesk.layers.feedback import Feedback, NullFeedback, check_canceled
 from citydesk.layers.i18n import _
-from citydesk.layers.overlay import nearest_distance, share_inside
+from citydesk.layers.overlay import made_valid, nearest_distance, share_inside
 from citydesk.optimization.landuse import USES, LandUseInfeasible, LandUseProblem, solve_landuse
 from citydesk.optimization.solve import SolveOptions, SolveOutcome
 
@@ -222,7 +222,7 @@ def prepare_inputs(
         to_lonlat_bounds(tuple(parcels.total_bounds), parcels.crs), parcels.crs.geodetic_crs
     )
     parcels = parcels.reset_index(drop=True).to_crs(crs)
-    parcels["geometry"] = parcels.geometry.make_valid()
+    parcels["geometry"] = gpd.GeoSeries(made_valid(parcels.geometry.values), crs=crs)
     feedback.set_progress(10)
     if "streets" not in names:
         raise missing_layer(_("Planning scenarios (network access)"), "streets")
