@@ -665,13 +665,16 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
     for role in TEXT_ROLES:
         if role in draft.columns:
             continue
+        # a column of one value tells the cases' types apart less than one of several, what
+        # ever its header: a Mexican export's tipo_solicitud ("Servicio" in every row) beside
+        # tema_solicitud (Alumbrado, Bacheo, ...); one value still wins where it is alone
         candidates = [
-            (p.words[role], p.distinct, n)
+            (role != "category" or p.distinct > 1, p.words[role], p.distinct, n)
             for n, p in open_.items()
             if n not in used and p.words.get(role) and 1 <= p.distinct <= MOST_VALUES
         ]
         if candidates:
-            name = max(candidates)[2]
+            name = max(candidates)[3]
             draft.columns[role] = name
             n = profiles[name].distinct
             draft.why[role] = ngettext(

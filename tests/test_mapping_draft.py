@@ -233,6 +233,34 @@ def test_an_import_keyed_by_two_columns_names_the_unmapped_pairs(tmp_path, proje
         import_case_file(project, path, str(mapping))
 
 
+def test_a_type_column_of_one_value_gives_way_to_one_that_tells_types_apart(tmp_path, project):
+    """A Mexican-style export (SUAC's column names; values made up near Cambridge): its
+    tipo_solicitud says "Servicio" in every row, its tema_solicitud the types; the draft
+    took the first ("tipo" is a category word, "tema" was none) and filed every row under
+    the default. Its estatus is the status."""
+    n = 8
+    themes = ["Alumbrado", "Poda de árboles", "Fuga de agua", "Bacheo"] * 2
+    path = tmp_path / "suac.csv"
+    pd.DataFrame(
+        {
+            "folio": [f"SUAC-{i}" for i in range(n)],
+            "fecha_solicitud": [f"0{1 + i}/05/2024 10:00" for i in range(n)],
+            "tipo_solicitud": ["Servicio"] * n,
+            "tema_solicitud": themes,
+            "estatus": ["Cerrada", "En proceso"] * 4,
+            "latitud": [42.37 + 0.001 * i for i in range(n)],
+            "longitud": [-71.11] * n,
+        }
+    ).to_csv(path, index=False, encoding="latin-1")
+    draft = write_draft(path, project=project)[1]
+    assert draft.columns["category"] == "tema_solicitud"
+    assert draft.columns["status"] == "estatus"
+    assert {v.text: v.proposal for v in draft.categories}["Alumbrado"] == "component:0111"
+    alone = tmp_path / "alone.csv"  # one value, and no other column: still the category
+    pd.read_csv(path, encoding="latin-1").drop(columns="tema_solicitud").to_csv(alone, index=False)
+    assert write_draft(alone, project=project)[1].columns["category"] == "tipo_solicitud"
+
+
 def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
     path = tmp_path / "palaute.csv"
     path.write_text(
