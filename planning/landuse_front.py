@@ -74,16 +74,22 @@ def run_landuse_front(
     objectives = objectives_for(model, list(spec.objectives))
     for o in objectives:
         if not any(abs(c) > 0 for c in o.expression.values()):
+            varying = _varying(model)
             raise CityDeskError(
                 _(
                     "the objective '{name}' is the same for every plan in this city ({notes})"
                 ).format(
                     name=o.name,
-                    notes="; ".join(n for n in notes if o.name in n) or _("no coefficients"),
+                    notes="; ".join(n for n in notes if o.name in n)
+                    or _(NEEDS.get(o.name, N_("no coefficients"))),
                 ),
-                _("Choose two objectives that can vary: {names}.").format(
-                    names=", ".join(_varying(model)) or "-"
-                ),
+                _("Choose two objectives that can vary: {names}.").format(names=", ".join(varying))
+                if len(varying) >= 2
+                else _(
+                    "A front needs two objectives that vary, and this city's data gives {n}"
+                    " ({names}): 'citydesk city check PROJECT' says which layers and fields"
+                    " to map for the others."
+                ).format(n=len(varying), names=", ".join(varying) or "-"),
             )
     if spec.exact:
         front = augmecon2(
@@ -123,6 +129,17 @@ def run_landuse_front(
 def _left(limit: float | None, started: float) -> float | None:
     """What is left of ``limit`` seconds since ``started`` (None: no limit)."""
     return None if limit is None else max(0.0, limit - (time.perf_counter() - started))
+
+
+#: what an objective weighs, said when the city's data leaves it the same for every plan
+NEEDS = {
+    "economic": N_("no land value ([layers.parcels] land_value)"),
+    "social": N_(
+        "no schools or parks to reach ([layers.facilities] kinds, or [layers.open_space])"
+    ),
+    "environment": N_("no floodplain ([layers.floodplain])"),
+    "compatibility": N_("no touching parcels whose uses could conflict"),
+}
 
 
 def _varying(model) -> list[str]:

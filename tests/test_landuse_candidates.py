@@ -66,3 +66,27 @@ def test_a_filter_naming_no_field_or_matching_nothing_is_refused(demo_copy, caps
     assert "No parcel matches the candidate filter 'land_value_usd < 0'" in (
         capsys.readouterr().err
     )
+
+
+def test_a_city_whose_data_lets_one_objective_vary_is_told_what_to_map(tmp_path, capsys):
+    """Plots with no field but their shape, no facilities, no floodplain: only the cost can
+    vary. A front was refused with "choose two objectives that can vary: cost" (one); now
+    the refusal says why each objective is flat and where to look."""
+    import geopandas as gpd
+    import shapely
+
+    side = 0.0004
+    plots = [shapely.box(36.8 + i * side * 1.2, -1.29 + j * side * 1.2,
+                         36.8 + i * side * 1.2 + side, -1.29 + j * side * 1.2 + side)
+             for i in range(4) for j in range(4)]  # fmt: skip
+    gpd.GeoDataFrame(geometry=plots, crs=4326).to_file(tmp_path / "plots.geojson")
+    project = tmp_path / "city.gpkg"
+    assert main(["city", "init", str(tmp_path), "--project", str(project), "--name", "Plots",
+                 "--timezone", "Africa/Nairobi", "--store"]) == 0  # fmt: skip
+    capsys.readouterr()
+    args = ["optimize", "landuse", str(project), "--housing", "10", "--points", "3"]
+    assert main([*args, "--objectives", "social,cost"]) == 2
+    err = capsys.readouterr().err
+    assert "the objective 'social' is the same for every plan" in err
+    assert "no schools or parks to reach" in err
+    assert "this city's data gives 1 (cost)" in err and "citydesk city check" in err
