@@ -83,6 +83,10 @@ class SolveOptions:
     #: :meth:`left_after`: the solver is stopped there even while PuLP still writes or reads
     #: its files, which the solver's own clock does not count (a 5 s p-median took 13 s)
     deadline: float | None = None
+    #: a land-use plan's whole MIP (:func:`citydesk.optimization.landuse.solve_landuse`):
+    #: where CBC has not proven its plan in its first seconds, HiGHS goes on from it. False
+    #: when the user named CBC
+    highs_after_cbc: bool = True
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS:

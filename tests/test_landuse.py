@@ -437,10 +437,11 @@ def test_the_full_mip_that_finds_nothing_keeps_the_marginal_parcel_plan(monkeypa
         return SolveOutcome(SolveStatus.FEASIBLE, outcome.objective, bound, 0.1, "highs"), plan
 
     monkeypatch.setattr(landuse, "_group_fix_plan", unproven)
-    monkeypatch.setattr(
-        "citydesk.optimization.solve._solve_cbc",
-        lambda *a, **k: (SolveStatus.NO_SOLUTION, None, None),
-    )
+    for name in ("_solve_cbc", "_solve_highs"):  # each turn of the full MIP finds nothing
+        monkeypatch.setattr(
+            f"citydesk.optimization.solve.{name}",
+            lambda *a, **k: (SolveStatus.NO_SOLUTION, None, None),
+        )
     inputs = small(0)
     outcome, plan = solve_landuse(inputs, {"economic": 1.0})
     assert outcome.status is SolveStatus.FEASIBLE and outcome.gap == pytest.approx(0.01, rel=1e-3)

@@ -191,7 +191,12 @@ def solve_options(args: argparse.Namespace):
     from citydesk.optimization.solve import DEFAULT_TIME_LIMIT_S, SolveOptions
 
     limit = DEFAULT_TIME_LIMIT_S if args.time_limit is None else args.time_limit or None
-    return SolveOptions(solver=args.solver or "cbc", time_limit=limit, mip_gap=args.gap)
+    return SolveOptions(
+        solver=args.solver or "cbc",
+        time_limit=limit,
+        mip_gap=args.gap,
+        highs_after_cbc=args.solver is None,  # a CBC the user named is CBC alone
+    )
 
 
 def cmd_siting(args: argparse.Namespace) -> int:
