@@ -609,9 +609,7 @@ def _code_columns(
     the standard's, where names differ from system to system. The standard gives components
     and events the same codes (0101 is 上水井盖 and 私搭乱建), so where the file's codes need
     it the column that says each case's kind (部件/事件, component/event) is read with it."""
-    kinds_of: dict[str, set[str]] = {}
-    for category in catalogue:
-        kinds_of.setdefault(category.code, set()).add(category.kind)
+    by_code = _by_code(catalogue)
     texts = {}
     for name in sample.columns:
         text = sample[name].dropna().astype(str).str.strip()
@@ -621,7 +619,8 @@ def _code_columns(
         (
             n
             for n, t in texts.items()
-            if t.nunique() <= len(words()["kinds"]) * 4 and all(kind_named(v) for v in t.unique())
+            if t.nunique() <= sum(map(len, words()["kinds"].values()))  # at most its words
+            and all(kind_named(v) for v in t.unique())
         ),
         None,
     )
@@ -630,12 +629,14 @@ def _code_columns(
         for n, t in texts.items()
         if n != kind_column
         and profiles[n].words.get("category")
-        and t.isin(kinds_of).mean() >= CODE_SHARE
+        and t.isin(by_code).mean() >= CODE_SHARE
     ]
     if not found:
         return
     name = max(found)[1]
-    ambiguous = any(len(kinds_of.get(code, ())) > 1 for code in texts[name].unique())
+    ambiguous = any(
+        len({c.kind for c in by_code.get(code, [])}) > 1 for code in texts[name].unique()
+    )
     if ambiguous and kind_column is None:
         return  # the codes cannot tell a component from an event: read as names instead
     draft.columns["category"] = [kind_column, name] if ambiguous and kind_column else name
@@ -700,13 +701,11 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
 def _propose_codes(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -> None:
     """A proposal per code ("0490", or "event / 0101" read with its kind column): the
     catalogue's category of that kind and code, named beside it for the user to check."""
-    kinds_of: dict[str, list[Category]] = {}
-    for category in catalogue:
-        kinds_of.setdefault(category.code, []).append(category)
+    by_code = _by_code(catalogue)
     for text, n in counts.most_common():
         kind_text, _sep, code = text.rpartition(" / ")
         kind = kind_named(kind_text) if kind_text else None
-        matches = [c for c in kinds_of.get(code, []) if kind in (None, c.kind)]
+        matches = [c for c in by_code.get(code, []) if kind in (None, c.kind)]
         value = Value(text, n)
         if len({c.kind for c in matches}) == 1:  # one kind: the last loaded standard's
             value.proposal = f"{matches[0].kind}:{matches[0].code}"
@@ -715,6 +714,15 @@ def _propose_codes(draft: MappingDraft, counts: Counter, catalogue: Catalogue) -
         draft.categories.append(value)
     if draft.unmapped_rows():
         draft.default_category = other_category(catalogue)
+
+
+def _by_code(catalogue: Catalogue) -> dict[str, list[Category]]:
+    """The catalogue's categories by code: one code may be a component and an event, and be
+    in several standards."""
+    out: dict[str, list[Category]] = {}
+    for category in catalogue:
+        out.setdefault(category.code, []).append(category)
+    return out
 
 
 def _propose_categories(

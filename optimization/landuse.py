@@ -578,6 +578,7 @@ def _full_mip(problem: pulp.LpProblem, options, feedback, start):
     sense = 1.0 if problem.sense == pulp.LpMaximize else -1.0
     best: tuple[float, dict] | None = None  # objective, column values
     bounds: list[float] = []
+    ran: list[str] = []  # the solvers that had a turn, in order
     last = None
     for solver, seconds in MIP_TURNS:
         rest = options.left_after(started)
@@ -590,6 +591,7 @@ def _full_mip(problem: pulp.LpProblem, options, feedback, start):
             log.info("%s has not proven the plan: %s goes on from it", last.solver, solver)
         plan = best[1] if best is not None else start
         last = solve(problem, replace(rest, solver=solver), feedback, warm_start=plan)
+        ran.append(solver)
         if last.status in (SolveStatus.INFEASIBLE, SolveStatus.UNBOUNDED):
             return last
         if last.bound is not None:
@@ -613,7 +615,7 @@ def _full_mip(problem: pulp.LpProblem, options, feedback, start):
         best[0],
         bound,
         time.perf_counter() - started,
-        last.solver if last.status is SolveStatus.OPTIMAL else "cbc+highs",
+        last.solver if last.status is SolveStatus.OPTIMAL else "+".join(dict.fromkeys(ran)),
     )
 
 
