@@ -480,16 +480,6 @@ def _to_utc(parsed: pd.Series, tz: str) -> pd.Series:
     return parsed.dt.tz_convert("UTC")
 
 
-def _category(mapping: ColumnMapping, value: object) -> str | None:
-    """The category of a complaint type; surrounding spaces do not count (exports pad cells:
-    "Pothole " filed under the default instead of the mapped category, without a word)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        key = ""
-    else:
-        key = str(value).strip()
-    return mapping.categories.get(key, mapping.default_category)
-
-
 #: rows read, checked and imported at a time: an import's memory stays flat however long the
 #: file (ten million rows read at once took over 10 GB)
 PART_ROWS = 250_000
@@ -687,7 +677,8 @@ def _parse_part(
     lat = to_numbers(frame[cols["lat"]], delimiter) if "lat" in cols else None
     types = column_text(frame, cols["category"]) if "category" in cols else None
     categories = (
-        types.map(lambda v: _category(mapping, v))
+        # column_text strips the cells: exports pad them ("Pothole " went to the default)
+        types.map(lambda v: mapping.categories.get(v, mapping.default_category))
         if types is not None
         else pd.Series(mapping.default_category, frame.index)
     )
