@@ -587,21 +587,42 @@ def profile_to_toml(profile) -> str:
 
 #: the keys of each role the setup table offers: "layer" first, then the role's fields
 def role_keys(role: str) -> list[str]:
-    """The column keys a role maps (what the City setup dialog lists per role)."""
+    """The keys a role maps (what the City setup dialog lists per role): its layer, the
+    columns it reads, and its choices (:func:`role_choices`)."""
     from dataclasses import fields as dc_fields
+
+    hints = _role_hints(role)
+    keys = [
+        name
+        for name in (f.name for f in dc_fields(_role_type(role)))
+        if (hints[name] in (str, str | None) or role_choices(role, name))
+        and name not in ("where", "department", "mapping")
+    ]
+    return ["layer", *[k for k in keys if k != "layer"]]
+
+
+def role_choices(role: str, key: str) -> tuple[str, ...]:
+    """The values a choice key of a role takes (``junctions``: ends, shared, crossings),
+    empty for a key naming a layer or a column."""
+    from typing import Literal, get_args, get_origin
+
+    hint = _role_hints(role).get(key)
+    return tuple(str(v) for v in get_args(hint)) if get_origin(hint) is Literal else ()
+
+
+def _role_type(role: str) -> type:
     from typing import get_type_hints
 
     from . import city_layers
 
     spec_type = get_type_hints(city_layers.CityLayers)[role]
-    spec_type = next(a for a in getattr(spec_type, "__args__", (spec_type,)) if a is not type(None))
-    hints = get_type_hints(spec_type)
-    keys = [
-        f.name
-        for f in dc_fields(spec_type)
-        if hints[f.name] in (str, str | None) and f.name not in ("where", "department", "mapping")
-    ]
-    return ["layer", *[k for k in keys if k != "layer"]]
+    return next(a for a in getattr(spec_type, "__args__", (spec_type,)) if a is not type(None))
+
+
+def _role_hints(role: str) -> dict:
+    from typing import get_type_hints
+
+    return get_type_hints(_role_type(role))
 
 
 def set_role_key(profile, role: str, key: str, value: str) -> None:

@@ -81,6 +81,10 @@ class StreetsRole:
     drive_field: str | None = None  # true where cars may drive (else every segment)
     walk_field: str | None = None  # true where people may walk (else every segment)
     walk_speed_kmh: float = field(default=4.8, metadata={"range": (0.5, 20)})
+    # without node ids, where streets join: at the lines' ends only (a file split at its
+    # junctions), also at points lines share or end on ("shared": OSM ways as they come), or
+    # also where lines cross ("crossings": hand-drawn data without bridges)
+    junctions: Literal["ends", "shared", "crossings"] = "ends"
     left_from: str | None = None  # house-number ranges per side (the geocoder)
     left_to: str | None = None
     right_from: str | None = None

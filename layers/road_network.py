@@ -36,6 +36,7 @@ from .crs import suggest_projected_crs, to_lonlat_bounds
 from .errors import CityDeskError
 from .i18n import _
 from .shortest_paths import GraphMatrix
+from .street_junctions import JUNCTIONS, cut_at_junctions, junction_hint
 
 if TYPE_CHECKING:
     from .city_profile import CityProfile
@@ -57,6 +58,7 @@ class NetworkSpec:
     speed_field: str | None = None  # a posted speed per segment, when the layer has one
     speed_field_unit: str = "kmh"  # or "mph"
     snap_tolerance_m: float = 1.0  # endpoints closer than this are one node (no id columns)
+    junctions: str = "ends"  # "ends", "shared" or "crossings": see street_junctions
     use_node_ids: bool = True  # False: always snap endpoints, even if id columns exist
     include_field: str | None = None  # only segments where this column is true (drive/walk)
     two_way: bool = False  # every segment both ways (walking), whatever the direction column
@@ -99,6 +101,7 @@ def network_spec(profile: CityProfile | None, mode: str = "drive", **changes: An
         speed_field=s.speed_field,
         speed_field_unit=s.speed_field_unit,
         include_field=s.drive_field,
+        junctions=s.junctions,
         mode=mode,
     )
     if mode == "walk":
@@ -148,9 +151,11 @@ class NetworkReport:
     one_way_segments: int
     snap_tolerance_m: float | None
     snapped_endpoints: int  # endpoints moved onto another one (0 when ids are used)
+    cut_lines: int  # lines cut where other streets join them (0 when ids are used)
     weak_components: int  # parts not connected at all, ignoring direction
     routable_nodes: int  # nodes of the largest strongly connected part
     largest_share: float  # routable_nodes / nodes
+    hint: str = ""  # when few nodes are routable: the junctions setting the geometry suggests
 
     def lines(self) -> list[str]:
         """A short, translated description for logs, the CLI and the planning report."""
@@ -161,6 +166,8 @@ class NetworkReport:
             if self.node_source == "snapped"
             else _("node ids from the layer's from/to columns")
         )
+        if self.cut_lines:
+            how += "; " + _("{n} lines cut where other streets join them").format(n=self.cut_lines)
         return [
             _(
                 "{segments} segments ({skipped} skipped), {nodes} nodes, {edges} edges; {how}"
@@ -174,6 +181,7 @@ class NetworkReport:
             _("{oneway} one-way; {parts} separate part(s); {share:.1%} of nodes routable").format(
                 oneway=self.one_way_segments, parts=self.weak_components, share=self.largest_share
             ),
+            *([self.hint] if self.hint else []),
         ]
 
 
@@ -317,6 +325,13 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         to_lonlat_bounds(tuple(usable.total_bounds), usable.crs), usable.crs.geodetic_crs
     )
     lines = [_single_line(g) for g in shapely.line_merge(usable.to_crs(crs).geometry.values)]
+    rows = np.arange(len(lines))  # the layer row of each line (speed, direction)
+    cut_lines = 0
+    if spec.junctions not in JUNCTIONS:
+        raise NetworkError(
+            _("unknown junctions setting '{value}'").format(value=spec.junctions),
+            _("Use one of: {names}.").format(names=", ".join(JUNCTIONS)),
+        )
     if ids:
         starts = usable[spec.from_node].astype(np.int64).to_numpy()
         ends = usable[spec.to_node].astype(np.int64).to_numpy()
@@ -327,12 +342,19 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
             node_xy.setdefault(b, (bx, by))
         snapped = 0
     else:
+        # without node ids the nodes are the lines' ends: cut the lines at their junctions
+        # first where the profile says the file is not split at them
+        if spec.junctions != "ends":
+            cut = cut_at_junctions(lines, spec.snap_tolerance_m, spec.junctions == "crossings")
+            lines, rows, cut_lines = cut.lines, cut.rows, cut.cut_lines
         starts, ends, node_xy, snapped = _snap_endpoints(lines, spec.snap_tolerance_m)
     graph = nx.DiGraph()
     graph.add_nodes_from((n, {"xy": xy}) for n, xy in node_xy.items())
-    kmh = _speeds(usable, spec)
+    kmh = _speeds(usable, spec)[rows]
     # numbers may come as text (Cambridge's Direction is "1", "-1", "0"): read them as numbers
     directions = _numbers(usable, spec.direction)
+    one_way = 0 if spec.two_way else int(np.isin(directions, (1, -1)).sum())
+    directions = directions[rows]
     for a, b, line, speed, direction in zip(starts, ends, lines, kmh, directions, strict=True):
         coords = list(line.coords)
         if not ids:  # snapped: the line ends on its nodes exactly
@@ -348,6 +370,8 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
     # one-way dead ends (Cambridge: 22 nodes in 16 pockets), and a case snapped into one
     # could be reached by no crew at all.
     main = max(nx.strongly_connected_components(graph), key=len)
+    share = len(main) / graph.number_of_nodes()
+    low = share < LOW_CONNECTIVITY
     node_ids = np.array(sorted(main), dtype=np.int64)
     xy = np.array([graph.nodes[n]["xy"] for n in node_ids], dtype=float)
     report = NetworkReport(
@@ -356,19 +380,22 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         skipped_segments=len(streets) - len(usable),
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
-        one_way_segments=0 if spec.two_way else int(np.isin(directions, (1, -1)).sum()),
+        one_way_segments=one_way,
         snap_tolerance_m=None if ids else spec.snap_tolerance_m,
         snapped_endpoints=snapped,
+        cut_lines=cut_lines,
         weak_components=nx.number_weakly_connected_components(graph),
         routable_nodes=len(main),
-        largest_share=len(main) / graph.number_of_nodes(),
+        largest_share=share,
+        hint=junction_hint(lines, spec.snap_tolerance_m, spec.junctions) if low and not ids else "",
     )
-    if report.largest_share < LOW_CONNECTIVITY:
+    if low:
         log.warning(
             "road network: only %.1f%% of %d nodes are in the largest strongly connected "
-            "part; points elsewhere snap to it and the rest is unreachable",
+            "part; points elsewhere snap to it and the rest is unreachable%s",
             100 * report.largest_share,
             report.nodes,
+            f". {report.hint}" if report.hint else "",
         )
     return RoadNetwork(graph, crs, node_ids, xy, spec, report)
 

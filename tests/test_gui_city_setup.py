@@ -55,6 +55,21 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     dialog.area_unit.setCurrentText("sqft")
     assert dialog.profile.area_unit == "sqft"  # the header edits the profile
     dialog.area_unit.setCurrentText("m2")
+    # a choice is a drop-down of its values: where the streets join (docs/CITY.md)
+    junctions = dialog.combos[("streets", "junctions")]
+    assert [junctions.itemText(i) for i in range(junctions.count())] == [
+        "ends",
+        "shared",
+        "crossings",
+    ]
+    assert junctions.currentText() == "ends" and junctions.isEnabled()
+    junctions.setCurrentText("shared")
+    assert dialog.profile.layers.streets.junctions == "shared"
+    table = dialog.table
+    row = next(r for r in range(table.rowCount()) if table.cellWidget(r, 2) is junctions)
+    table.scrollToItem(table.item(row, 1))
+    _shot(dialog, "city_setup_junctions.png")
+    table.scrollToTop()
     _shot(dialog, "city_setup_proposed.png")
     dialog.save()
     stored = project_profile(project)
@@ -63,6 +78,7 @@ def test_city_setup_proposes_edits_and_stores_the_profile(qtbot, tmp_path):
     assert stored.layers.parcels.floor_area == "建筑面积"
     assert stored.land_use_system == "cn_2023"
     assert stored.area_unit == "m2"
+    assert stored.layers.streets.junctions == "shared"
     assert win.project.metadata["city_profile"]  # a later save keeps it
 
 

@@ -41,6 +41,7 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert "Dispatch crews: ready" in lines
     assert "Zoning constraint: missing (no [layers.zoning])" in lines
     assert dialog.combos[("parcels", "layer")].currentText() == "landuse"
+    assert dialog.combos[("streets", "junctions")].currentText() == "ends"  # split ways
     _shot(dialog, "helsinki_city_setup.png")
     dialog.reject()
 

@@ -32,6 +32,7 @@ from citydesk.layers.city_init import (
     profile_toml,
     project_samples,
     propose,
+    role_choices,
     role_keys,
     set_role_key,
     working_crs,
@@ -137,8 +138,10 @@ class CitySetupDialog(QDialog):
             layer = self.profile.layers.layer_id(role)
             choices = sorted(self.fields) if key == "layer" else self.fields.get(layer or "", [])
             current = layer if key == "layer" else self.profile.layers.field_name(role, key)
-            combo.addItem("")
-            combo.addItems([str(c) for c in choices])
+            values = role_choices(role, key)  # a choice (junctions = "shared"), never blank
+            if not values:
+                combo.addItem("")
+            combo.addItems(list(values) or [str(c) for c in choices])
             if current and combo.findText(str(current)) < 0:
                 combo.addItem(str(current))  # mapped but absent: shown, and the check says so
             combo.setCurrentText(str(current or ""))
