@@ -378,24 +378,48 @@ def _canonical_json(text: str | None) -> str:
     return json.dumps(json.loads(text or "null"), ensure_ascii=False, sort_keys=True)
 
 
+#: one encoder for every row: json.dumps with ensure_ascii=False built a new one per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_DIGEST_BATCH = 10_000  # rows hashed at a time (the digest of the bytes is the same)
+
+
 def summarize_rows(case_rows: Iterable, event_rows: Iterable) -> StoreSummary:
-    """Counts and checksum of mapping rows: cases by case id, events by (case id, seq)."""
+    """Counts and checksum of mapping rows: cases by case id, events by (case id, seq).
+
+    The checksum is what backups and migrations are verified by, stored in each backup's
+    manifest: its bytes must never change. Each row is hashed as the JSON text of its values
+    (booleans as 0/1, JSON columns with sorted keys; a case's later columns appended as
+    [name, value] where set), one line per row."""
     digest = hashlib.sha256()
     counts = []
     case_names = [c for c in _CASE_COLUMNS if c not in _LATER_COLUMNS]
+    encode = _ENCODER.encode
     for rows, names in ((case_rows, case_names), (event_rows, _EVENT_COLUMNS)):
         n = 0
-        json_at = [k in _JSON_COLUMNS for k in names]
+        json_at = [i for i, k in enumerate(names) if k in _JSON_COLUMNS]
+        later: list[str] | None = None  # the later columns the rows have (from the first)
+        lines: list[str] = []
         for row in rows:
-            canon = [_canonical(row[k], j) for k, j in zip(names, json_at, strict=True)]
+            canon = [
+                int(v) if v is True or v is False else v  # PostgreSQL's booleans, SQLite's 0/1
+                for v in [row[k] for k in names]
+            ]
+            for i in json_at:
+                canon[i] = _canonical_json(row[names[i]])
             if names is case_names:
-                keys = set(row.keys())  # sqlite3.Row: "in" would look at the values
-                for later in _LATER_COLUMNS:
-                    if later in keys and row[later]:
-                        value = 1 if later == "due_given" else _canonical(row[later], False)
-                        canon.append([later, value])
-            digest.update(json.dumps(canon, ensure_ascii=False).encode() + b"\n")
+                if later is None:  # sqlite3.Row: "in" would look at the values
+                    later = [c for c in _LATER_COLUMNS if c in set(row.keys())]
+                for name in later:
+                    if row[name]:
+                        value = 1 if name == "due_given" else _canonical(row[name], False)
+                        canon.append([name, value])
+            lines.append(encode(canon))
             n += 1
+            if len(lines) == _DIGEST_BATCH:
+                digest.update(("\n".join(lines) + "\n").encode())
+                lines = []
+        if lines:
+            digest.update(("\n".join(lines) + "\n").encode())
         counts.append(n)
     return StoreSummary(counts[0], counts[1], digest.hexdigest())
 
