@@ -3,6 +3,11 @@
 Reporter name, phone and e-mail are personal data: exports replace them with a mask unless
 the user explicitly asks for them (``include_personal=True`` / ``--include-personal-data``),
 because exported files travel further than the case store does.
+
+A case row carries one time per step (the last handling, the last passed check); a case
+that failed its check and was handled again has more steps than that. The **history**
+export (``history=True`` / ``--history``) is the audit trail itself: one row per step of
+each exported case, in order, with who took it in which role and when.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ def local_times(cases: pd.DataFrame, tz: str) -> pd.DataFrame:
     each column named with its zone: ``reported_at (Europe/Helsinki)``. Stored moments are
     UTC text (``...Z``); a spreadsheet cannot hold a time zone."""
     out = cases.copy()
-    for col in [c for c in out.columns if c.endswith("_at")]:
+    for col in [c for c in out.columns if c == "at" or c.endswith("_at")]:
         moments = pd.to_datetime(out[col], utc=True, errors="coerce", format="ISO8601")
         if moments.notna().any() or out[col].isna().all():
             out[col] = moments.dt.tz_convert(tz).dt.tz_localize(None)
@@ -53,6 +58,33 @@ def with_step_times(cases: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return out[[*order[:at], "handled_at", "checked_at", *order[at:]]]
 
 
+#: the columns of a history export, in order: the step's case, then the event as stored
+HISTORY_COLUMNS = [
+    "case_id",
+    "source_id",
+    "seq",
+    "at",
+    "action",
+    "from_state",
+    "to_state",
+    "actor",
+    "role",
+    "note",
+    "detail",
+]
+
+
+def case_history(store, cases: pd.DataFrame) -> pd.DataFrame:
+    """Every step of ``cases`` (a ``store.query`` frame), ordered by case and step, with each
+    case's number in its source system beside it (what a department's own records use)."""
+    events = store.events_frame()
+    events = events[events["case_id"].isin(cases["case_id"])]
+    out = events.merge(cases[["case_id", "source_id"]], on="case_id", how="left")
+    return out.sort_values(["case_id", "seq"], kind="stable")[HISTORY_COLUMNS].reset_index(
+        drop=True
+    )
+
+
 def export_cases(
     store,
     path: str | Path,
@@ -60,15 +92,32 @@ def export_cases(
     include_personal: bool = False,
     lang: str = "en",
     dialect=None,
+    history: bool = False,
     **filters,
 ) -> Path:
     """Write the cases matching ``filters`` (see ``store.query``) to ``path``; the format
     comes from the extension: .csv (in the city's ``dialect``, see
     :func:`citydesk.layers.city_profile.project_csv_dialect`), .xlsx (Excel, times in the
-    city's zone), .gpkg, .json or .xml (Open311 GeoReport v2)."""
+    city's zone), .gpkg, .json or .xml (Open311 GeoReport v2). ``history``: their steps
+    instead (:func:`case_history`), as .csv or .xlsx."""
     path = Path(path)
-    cases = store.query(**filters)
     ext = path.suffix.lower()
+    if history and ext not in (".csv", ".xlsx"):
+        raise CityDeskError(
+            _("a case history cannot be exported as {ext!r}").format(ext=ext),
+            _("Export the history as .csv or .xlsx (one row per step)."),
+        )
+    cases = store.query(**filters)
+    if history:
+        steps = case_history(store, cases)
+        if ext == ".xlsx":
+            from citydesk.layers.csv_safe import write_xlsx
+
+            return write_xlsx(local_times(steps, store.calendar.tz), path, sheet="history")
+        from citydesk.layers.csv_safe import write_csv
+
+        write_csv(steps, path, dialect=dialect, index=False)
+        return path
     if ext in (".json", ".xml"):  # Open311 has no reporter fields: nothing personal leaves
         requests = open311.to_requests(cases, store.catalogue, lang, store.calendar.tz)
         return (

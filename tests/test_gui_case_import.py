@@ -197,3 +197,15 @@ def test_a_digital_city_export_keeps_its_steps_on_the_case_card(qtbot, tmp_path,
     ]
     assert len(actions) == 8 and card.fields["status"].text() == "closed"
     window.grab().save(str(tmp_path / "case_card_steps.png"))
+    # Dispatch > Export case histories: the same steps, one row each, for an audit
+    from openpyxl import load_workbook
+
+    assert window.action_export_history.text().startswith("Export case histories")
+    histories = tmp_path / "histories.xlsx"
+    window.export_cases(str(histories), history=True)
+    qtbot.waitUntil(histories.exists, timeout=60_000)
+    rows = list(load_workbook(histories, read_only=True)["history"].values)
+    header = list(rows[0])
+    a1 = [r for r in rows[1:] if r[header.index("source_id")] == "A1"]
+    assert [r[header.index("action")] for r in a1][:2] == ["report", "accept"]
+    assert len(a1) == len(actions)  # each step the card shows, the report first

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help=_("keep reporters' names, phones and e-mails (masked by default)"),
     )
+    exp.add_argument(
+        "--history",
+        action="store_true",
+        help=_("write every step of the cases instead (who, in which role, when): .csv or .xlsx"),
+    )
     exp.set_defaults(func=cmd_export)
 
     lst = csub.add_parser("list", help=_("list cases"))
@@ -387,6 +392,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             include_personal=args.include_personal_data,
             lang=current_language(),
             dialect=project_csv_dialect(args.project),
+            history=args.history,
             status=args.status,
         )
     print(_("wrote {path}").format(path=out))

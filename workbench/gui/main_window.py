@@ -249,6 +249,11 @@ class MainWindow(QMainWindow):
             self,
             triggered=self.export_cases_dialog,
         )
+        self.action_export_history = QAction(
+            tr("Export case histories (every step, Excel or CSV)..."),
+            self,
+            triggered=self.export_history_dialog,
+        )
         self.action_case_store = QAction(
             tr("Case store (project file or PostGIS)..."),
             self,
@@ -258,6 +263,7 @@ class MainWindow(QMainWindow):
         desk_menu.addAction(self.action_demo_cases)
         desk_menu.addAction(self.action_import_cases)
         desk_menu.addAction(self.action_export_cases)
+        desk_menu.addAction(self.action_export_history)
         desk_menu.addAction(self.action_case_store)
         plan_menu = self.menuBar().addMenu(tr("&Optimize"))
         self.action_siting = QAction(
@@ -719,8 +725,23 @@ class MainWindow(QMainWindow):
         )
         return self.export_cases(path) if path else None
 
-    def export_cases(self, path: str):
-        """Write the project's cases to ``path`` in the background (format by extension)."""
+    def export_history_dialog(self):
+        """Dispatch > Export case histories: every step of every case (who took it, in which
+        role, when): the audit trail, which a case row holds only the last step times of."""
+        if self.project is None or not self.project.path:
+            self.show_error(tr("Open or save a project first: its cases live in its file."))
+            return None
+        path, _chosen = QFileDialog.getSaveFileName(
+            self,
+            tr("Export case histories"),
+            "case_history.xlsx",
+            ";;".join([tr("Excel workbook (*.xlsx)"), tr("CSV (*.csv)")]),
+        )
+        return self.export_cases(path, history=True) if path else None
+
+    def export_cases(self, path: str, history: bool = False):
+        """Write the project's cases (``history``: their steps) to ``path`` in the
+        background (format by extension)."""
         project = str(self.project.path) if self.project is not None else ""
         lang = _current_lang()
 
@@ -731,14 +752,15 @@ class MainWindow(QMainWindow):
 
             with open_project_store(project) as store:
                 dialect = project_csv_dialect(project)  # what Excel in the city splits on
-                return export_cases(store, path, lang=lang, dialect=dialect)
+                return export_cases(store, path, lang=lang, dialect=dialect, history=history)
 
+        done = (
+            tr("Case histories exported to {path}") if history else tr("Cases exported to {path}")
+        )
         return self.tasks.start(
             tr("Exporting cases to {name}").format(name=Path(path).name),
             work,
-            lambda written: self.announce_written(
-                written, tr("Cases exported to {path}").format(path=written)
-            ),
+            lambda written: self.announce_written(written, done.format(path=written)),
         )
 
     def city_setup(self):
