@@ -93,6 +93,17 @@ def test_dispatch_menu_exports_the_cases(qtbot, tmp_path, project, monkeypatch):
     qtbot.waitUntil(lambda: "Cases exported" in window.message_bar.label.text(), timeout=30_000)
     _sheet, _header, rows = _rows(target)
     assert sorted(r["source_id"] for r in rows) == ["1", "2"]
+    # Dispatch > Export case histories: the steps of the same cases, a sheet of their own
+    history = tmp_path / "history_from_gui.xlsx"
+    target = history
+    window.action_export_history.trigger()
+    qtbot.waitUntil(history.exists, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: "Case histories exported" in window.message_bar.label.text(), timeout=30_000
+    )
+    steps = list(openpyxl.load_workbook(history, read_only=True)["history"].values)
+    assert steps[0][:3] == ("case_id", "source_id", "seq") and steps[0][3].startswith("at (")
+    assert sorted({r[1] for r in steps[1:]}) == ["1", "2"]
     window.close()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from test_case_store import _loop_steps
 
 from citydesk.incidents.export import HISTORY_COLUMNS, export_cases
 from citydesk.incidents.lifecycle import Role
@@ -18,17 +19,8 @@ from citydesk.layers.csv_safe import EXCEL_ROWS, write_xlsx
 from citydesk.layers.errors import CityDeskError
 
 EXE = str(Path(sys.executable).parent / "citydesk")
-LOOP = [
-    ("accept", "ben", Role.INTAKE, ""),
-    ("register", "chen", Role.SHIFT_CHIEF, ""),
-    ("dispatch", "dora", Role.DISPATCHER, ""),
-    ("start", "crew7", Role.DEPARTMENT, ""),
-    ("handle", "crew7", Role.DEPARTMENT, ""),
-    ("check_fail", "ivy", Role.INSPECTOR, "=still blocked"),  # a note that looks like a formula
-    ("handle", "crew7", Role.DEPARTMENT, "cleared"),
-    ("check_pass", "ivy", Role.INSPECTOR, ""),
-    ("close", "chen", Role.SHIFT_CHIEF, ""),
-]
+#: the whole loop with one failed check, its note typed as a formula
+LOOP = _loop_steps(rework=True, fail_note="=still blocked")
 
 
 def _two_cases(store) -> tuple[str, str]:
@@ -68,30 +60,17 @@ def test_the_history_export_has_every_step_in_order(store_target, tmp_path):
     assert f"at ({tz})" in rows[0] and len(rows) == 1 + len(LOOP) + 2
 
 
+def _export_history(project: Path, out: Path) -> subprocess.CompletedProcess:
+    command = [EXE, "cases", "export", str(out), "--project", str(project), "--history"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
 def test_the_history_is_refused_in_a_format_without_rows_per_step(demo_copy, tmp_path):
     for name in ("history.gpkg", "history.json"):
-        out = subprocess.run(
-            [
-                EXE,
-                "cases",
-                "export",
-                str(tmp_path / name),
-                "--project",
-                str(demo_copy),
-                "--history",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        out = _export_history(demo_copy, tmp_path / name)
         assert out.returncode == 2, out.stderr
         assert "cannot be exported as" in out.stderr and ".csv or .xlsx" in out.stderr
-    out = subprocess.run(
-        [EXE, "cases", "export", str(tmp_path / "h.csv"), "--project", str(demo_copy), "--history"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _export_history(demo_copy, tmp_path / "h.csv")
     assert out.returncode == 0, out.stderr
     assert list(pd.read_csv(tmp_path / "h.csv").columns) == HISTORY_COLUMNS
 

@@ -40,7 +40,7 @@ from citydesk.workbench import analysis_jobs, analysis_process
 
 from . import gc_pauses
 from .attribute_table import AttributeTable
-from .i18n import tr
+from .i18n import N_, tr
 from .icons import icon
 from .identify_panel import IdentifyPanel
 from .layer_tree import LayerTreeWidget
@@ -706,38 +706,28 @@ class MainWindow(QMainWindow):
     def export_cases_dialog(self):
         """Dispatch > Export cases: every case of the project, reporters' personal data
         masked (the command line's --include-personal-data is the deliberate way round)."""
-        if self.project is None or not self.project.path:
-            self.show_error(tr("Open or save a project first: its cases live in its file."))
-            return None
-        path, _chosen = QFileDialog.getSaveFileName(
-            self,
-            tr("Export cases"),
-            "cases.xlsx",
-            ";;".join(
-                [
-                    tr("Excel workbook (*.xlsx)"),
-                    tr("CSV (*.csv)"),
-                    tr("GeoPackage (*.gpkg)"),
-                    tr("Open311 JSON (*.json)"),
-                    tr("Open311 XML (*.xml)"),
-                ]
-            ),
-        )
+        kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)"), N_("GeoPackage (*.gpkg)")]
+        kinds += [N_("Open311 JSON (*.json)"), N_("Open311 XML (*.xml)")]
+        path = self._case_export_path(tr("Export cases"), "cases.xlsx", kinds)
         return self.export_cases(path) if path else None
 
     def export_history_dialog(self):
         """Dispatch > Export case histories: every step of every case (who took it, in which
         role, when): the audit trail, which a case row holds only the last step times of."""
+        kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)")]
+        path = self._case_export_path(tr("Export case histories"), "case_history.xlsx", kinds)
+        return self.export_cases(path, history=True) if path else None
+
+    def _case_export_path(self, title: str, name: str, kinds: list[str]) -> str:
+        """The file a case export goes to, asked for; empty when there is no project file
+        (its cases live in it) or the user cancels."""
         if self.project is None or not self.project.path:
             self.show_error(tr("Open or save a project first: its cases live in its file."))
-            return None
+            return ""
         path, _chosen = QFileDialog.getSaveFileName(
-            self,
-            tr("Export case histories"),
-            "case_history.xlsx",
-            ";;".join([tr("Excel workbook (*.xlsx)"), tr("CSV (*.csv)")]),
+            self, title, name, ";;".join(tr(kind) for kind in kinds)
         )
-        return self.export_cases(path, history=True) if path else None
+        return path
 
     def export_cases(self, path: str, history: bool = False):
         """Write the project's cases (``history``: their steps) to ``path`` in the
