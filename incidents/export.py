@@ -107,9 +107,8 @@ def export_cases(
             _("a case history cannot be exported as {ext!r}").format(ext=ext),
             _("Export the history as .csv or .xlsx (one row per step)."),
         )
-    cases = store.query(**filters)
-    if history:
-        steps = case_history(store, cases)
+    if history:  # the cases' ids and source ids are all it reads of them
+        steps = case_history(store, store.query(columns=["case_id", "source_id"], **filters))
         if ext == ".xlsx":
             from citydesk.layers.csv_safe import write_xlsx
 
@@ -118,6 +117,7 @@ def export_cases(
 
         write_csv(steps, path, dialect=dialect, index=False)
         return path
+    cases = store.query(**filters)
     if ext in (".json", ".xml"):  # Open311 has no reporter fields: nothing personal leaves
         requests = open311.to_requests(cases, store.catalogue, lang, store.calendar.tz)
         return (

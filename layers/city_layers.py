@@ -62,6 +62,10 @@ class ZoningRole:
     default: list[str] = field(default_factory=lambda: ["housing_low", "park"])
 
 
+#: where streets join in a layer without node ids (layers/street_junctions.py)
+Junctions = Literal["ends", "shared", "crossings"]
+
+
 @dataclass
 class StreetsRole:
     """The street centre lines: the road network and the address-range geocoder."""
@@ -84,7 +88,7 @@ class StreetsRole:
     # without node ids, where streets join: at the lines' ends only (a file split at its
     # junctions), also at points lines share or end on ("shared": OSM ways as they come), or
     # also where lines cross ("crossings": hand-drawn data without bridges)
-    junctions: Literal["ends", "shared", "crossings"] = "ends"
+    junctions: Junctions = "ends"
     left_from: str | None = None  # house-number ranges per side (the geocoder)
     left_to: str | None = None
     right_from: str | None = None

@@ -30,15 +30,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import cast
+from typing import cast, get_args
 
 import numpy as np
 import shapely
 from shapely.ops import substring
 
+from .city_layers import Junctions
 from .i18n import ngettext
 
-JUNCTIONS = ("ends", "shared", "crossings")
+JUNCTIONS: tuple[str, ...] = get_args(Junctions)
 
 
 @dataclass(frozen=True)
@@ -57,22 +58,14 @@ def cut_at_junctions(
     """Every line cut at its shared vertices and where another line ends on it (within
     ``tolerance`` metres), and where lines cross if ``crossings``; pieces keep their line's
     direction of digitising, so one-way rules still apply to them."""
-    n = len(lines)
-    if n == 0:
+    if not lines:
         return CutLines([], np.zeros(0, dtype=np.int64), 0)
     array = np.asarray(lines, dtype=object)
     lengths = shapely.length(array)
-    cuts: list[list[float]] = [[] for _ in range(n)]
-    found = _shared_vertices(array) + _ends_on_lines(array, lengths, tolerance)
-    if crossings:
-        found += _crossings(array)
-    for k, distance in found:
-        cuts[k].append(distance)
     pieces: list[shapely.LineString] = []
     rows: list[int] = []
     cut = 0
-    for i, line in enumerate(lines):
-        at = _distinct(cuts[i], float(lengths[i]), tolerance)
+    for i, (line, at) in enumerate(zip(lines, _cuts(array, tolerance, crossings), strict=True)):
         if not at:
             pieces.append(line)
             rows.append(i)
@@ -83,6 +76,19 @@ def cut_at_junctions(
             pieces.append(cast(shapely.LineString, substring(line, start, end)))
             rows.append(i)
     return CutLines(pieces, np.asarray(rows, dtype=np.int64), cut)
+
+
+def _cuts(lines: np.ndarray, tolerance: float, crossings: bool) -> list[list[float]]:
+    """Per line, the distances along it to cut at (sorted, inside it): what
+    :func:`cut_at_junctions` cuts and :func:`junction_hint` counts."""
+    lengths = shapely.length(lines)
+    found = _shared_vertices(lines) + _ends_on_lines(lines, lengths, tolerance)
+    if crossings:
+        found += _crossings(lines)
+    cuts: list[list[float]] = [[] for _ in range(len(lines))]
+    for k, distance in found:
+        cuts[k].append(distance)
+    return [_distinct(at, float(n), tolerance) for at, n in zip(cuts, lengths, strict=True)]
 
 
 def _shared_vertices(lines: np.ndarray) -> list[tuple[int, float]]:
@@ -133,10 +139,7 @@ def _ends_on_lines(
 
 def _crossings(lines: np.ndarray) -> list[tuple[int, float]]:
     """(line, distance along it) of each point where two lines cross."""
-    tree = shapely.STRtree(lines)
-    a, b = tree.query(lines, predicate="crosses")
-    once = a < b
-    a, b = a[once], b[once]
+    a, b = _crossing_pairs(lines)
     out: list[tuple[int, float]] = []
     for i, j, meet in zip(a, b, shapely.intersection(lines[a], lines[b]), strict=True):
         points = shapely.get_parts(meet)
@@ -145,6 +148,12 @@ def _crossings(lines: np.ndarray) -> list[tuple[int, float]]:
             for at in shapely.line_locate_point(lines[line], points):
                 out.append((int(line), float(at)))
     return out
+
+
+def _crossing_pairs(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of lines (each pair once) that cross without sharing a point there."""
+    a, b = shapely.STRtree(lines).query(lines, predicate="crosses")
+    return a[a < b], b[a < b]
 
 
 def _distinct(at: list[float], length: float, tolerance: float) -> list[float]:
@@ -166,8 +175,7 @@ def junction_hint(lines: list[shapely.LineString], tolerance: float, junctions: 
     shared point (``"crossings"``); empty when the geometry points to neither."""
     array = np.asarray(lines, dtype=object)
     if junctions == "ends":
-        at = _shared_vertices(array) + _ends_on_lines(array, shapely.length(array), tolerance)
-        n = len({line for line, _d in at})
+        n = sum(1 for at in _cuts(array, tolerance, crossings=False) if at)
         if n:
             return ngettext(
                 "{n} line passes through a point where another street joins it: if such "
@@ -179,9 +187,7 @@ def junction_hint(lines: list[shapely.LineString], tolerance: float, junctions: 
                 n,
             ).format(n=n)
     if junctions != "crossings":
-        tree = shapely.STRtree(array)
-        a, b = tree.query(array, predicate="crosses")
-        n = int((a < b).sum())
+        n = len(_crossing_pairs(array)[0])
         if n:
             return ngettext(
                 "{n} pair of lines crosses without a shared point: if the data has no "

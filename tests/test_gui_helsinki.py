@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -259,6 +260,13 @@ def test_helsinki_feedback_export_drafted_and_imported_in_the_workbench(qtbot, t
     window.export_cases(str(exported))
     qtbot.waitUntil(lambda: window.tasks.active() == 0 and exported.exists(), timeout=60_000)
     assert "Cases exported" in window.statusBar().currentMessage()
+    # Dispatch > Export case histories: every step of the two cases, at Helsinki's time
+    history = tmp_path / "history.csv"
+    window.export_cases(str(history), history=True)
+    qtbot.waitUntil(lambda: window.tasks.active() == 0 and history.exists(), timeout=60_000)
+    steps = pd.read_csv(history, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    assert set(steps["case_id"]) == set(cases["case_id"]) and (steps["seq"] == "1").sum() == 2
+    assert steps["action"].tolist().count("close_imported") == 1  # closed at the source
     other = write_city_project(city, tmp_path / "helsinki2.gpkg", "Helsinki")
     store_profile(other, profile_text("helsinki"))
     second = open_window(qtbot, tmp_path / "settings2.ini", other, size=(1300, 850))
