@@ -202,6 +202,12 @@ class FactReadFailed(RuntimeError):
     another way."""
 
 
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    """``ids`` in lists of ``size``: the bound parameters one ``IN (...)`` may carry (SQLite's
+    limit is 999 in older builds; PostgreSQL's planner is happier with short lists too)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def pa_concat(tables: list[pa.Table], columns: list[str]) -> pa.Table:
     """The tables of a streamed read as one (an empty one with ``columns`` for none)."""
     import pyarrow as pa
@@ -700,14 +706,30 @@ class CaseStore:
         with self._reading() as con:
             return self._history(con, case_id)
 
-    def events_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The whole history as a DataFrame (for audits)."""
+    def events_frame(
+        self, columns: list[str] | None = None, case_ids: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """The whole history as a DataFrame (for audits); ``case_ids``: only these cases'
+        steps, read by the case index (a month's export of a store of years reads its month,
+        not every step ever taken)."""
         cols = list(columns or _EVENT_COLUMNS)
         unknown = set(cols) - set(_EVENT_COLUMNS)
         if unknown:
             raise ValueError(f"unknown event columns {sorted(unknown)}")
+        sql = f"SELECT {', '.join(cols)} FROM case_events"
         with self._reading() as con:
-            return self._frame(con, f"SELECT {', '.join(cols)} FROM case_events", [])
+            if case_ids is None:
+                return self._frame(con, sql, [])
+            ids = list(dict.fromkeys(case_ids))
+            parts = [
+                self._frame(
+                    con,
+                    self._q(f"{sql} WHERE case_id IN ({', '.join('?' * len(chunk))})"),
+                    chunk,
+                )
+                for chunk in _chunks(ids)
+            ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
     def count(self) -> int:
         with self._reading() as con:
@@ -724,6 +746,7 @@ class CaseStore:
         until: dt.datetime | None = None,
         columns: list[str] | None = None,
         ordered: bool = True,
+        kind: str | None = None,
     ) -> pd.DataFrame:
         """Cases as a DataFrame, filtered with bound parameters only (never string-built).
         ``columns`` limits what is read; ``ordered=False`` skips sorting by report time,
@@ -738,7 +761,11 @@ class CaseStore:
             status = list(status)
             where.append(f"status IN ({', '.join('?' for _ in status)})")
             args += status
-        for column, value in (("department", department), ("category_code", category_code)):
+        for column, value in (
+            ("department", department),
+            ("category_code", category_code),
+            ("kind", kind),
+        ):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
@@ -804,7 +831,7 @@ class CaseStore:
     def query_ids(self, case_ids: Iterable[str]) -> pd.DataFrame:
         """The rows of these cases (the ones that exist), in report order."""
         ids = list(dict.fromkeys(case_ids))
-        chunks = [ids[i : i + 500] for i in range(0, len(ids), 500)] or [[]]
+        chunks = _chunks(ids) or [[]]
         select = self._select(_CASE_COLUMNS)
         with self._reading() as con:
             parts = [

@@ -161,9 +161,8 @@ class DispatchDesk:
             grid_prefix=filt.grid_prefix,
             since=filt.since,
             until=filt.until,
+            kind=kind,
         )
-        if kind:
-            table = table[table["kind"] == kind]
         names = department_names(self.lang)
         table = table.assign(
             category=self._category_labels(table),

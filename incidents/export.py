@@ -12,6 +12,7 @@ each exported case, in order, with who took it in which role and when.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -74,10 +75,12 @@ HISTORY_COLUMNS = [
 ]
 
 
-def case_history(store, cases: pd.DataFrame) -> pd.DataFrame:
+def case_history(store, cases: pd.DataFrame, every_case: bool = False) -> pd.DataFrame:
     """Every step of ``cases`` (a ``store.query`` frame), ordered by case and step, with each
-    case's number in its source system beside it (what a department's own records use)."""
-    events = store.events_frame()
+    case's number in its source system beside it (what a department's own records use).
+    ``every_case``: ``cases`` are all the store holds, so its whole history is read in one
+    scan rather than case by case."""
+    events = store.events_frame(case_ids=None if every_case else cases["case_id"])
     events = events[events["case_id"].isin(cases["case_id"])]
     out = events.merge(cases[["case_id", "source_id"]], on="case_id", how="left")
     return out.sort_values(["case_id", "seq"], kind="stable")[HISTORY_COLUMNS].reset_index(
@@ -93,13 +96,14 @@ def export_cases(
     lang: str = "en",
     dialect=None,
     history: bool = False,
+    case_ids: Iterable[str] | None = None,
     **filters,
 ) -> Path:
-    """Write the cases matching ``filters`` (see ``store.query``) to ``path``; the format
-    comes from the extension: .csv (in the city's ``dialect``, see
-    :func:`citydesk.layers.city_profile.project_csv_dialect`), .xlsx (Excel, times in the
-    city's zone), .gpkg, .json or .xml (Open311 GeoReport v2). ``history``: their steps
-    instead (:func:`case_history`), as .csv or .xlsx."""
+    """Write the cases matching ``filters`` (see ``store.query``), or the cases ``case_ids``
+    (those a desk shows), to ``path``; the format comes from the extension: .csv (in the
+    city's ``dialect``, see :func:`citydesk.layers.city_profile.project_csv_dialect`), .xlsx
+    (Excel, times in the city's zone), .gpkg, .json or .xml (Open311 GeoReport v2).
+    ``history``: their steps instead (:func:`case_history`), as .csv or .xlsx."""
     path = Path(path)
     ext = path.suffix.lower()
     if history and ext not in (".csv", ".xlsx"):
@@ -107,8 +111,14 @@ def export_cases(
             _("a case history cannot be exported as {ext!r}").format(ext=ext),
             _("Export the history as .csv or .xlsx (one row per step)."),
         )
+    every_case = case_ids is None and not any(filters.values())
     if history:  # the cases' ids and source ids are all it reads of them
-        steps = case_history(store, store.query(columns=["case_id", "source_id"], **filters))
+        chosen = (
+            store.query(columns=["case_id", "source_id"], **filters)
+            if case_ids is None
+            else store.query_ids(case_ids)[["case_id", "source_id"]]
+        )
+        steps = case_history(store, chosen, every_case=every_case)
         if ext == ".xlsx":
             from citydesk.layers.csv_safe import write_xlsx
 
@@ -117,7 +127,7 @@ def export_cases(
 
         write_csv(steps, path, dialect=dialect, index=False)
         return path
-    cases = store.query(**filters)
+    cases = store.query(**filters) if case_ids is None else store.query_ids(case_ids)
     if ext in (".json", ".xml"):  # Open311 has no reporter fields: nothing personal leaves
         requests = open311.to_requests(cases, store.catalogue, lang, store.calendar.tz)
         return (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from citydesk.incidents.case_files import import_case_file
@@ -104,6 +105,58 @@ def test_dispatch_menu_exports_the_cases(qtbot, tmp_path, project, monkeypatch):
     steps = list(openpyxl.load_workbook(history, read_only=True)["history"].values)
     assert steps[0][:3] == ("case_id", "source_id", "seq") and steps[0][3].startswith("at (")
     assert sorted({r[1] for r in steps[1:]}) == ["1", "2"]
+    window.close()
+
+
+@pytest.mark.gui
+def test_an_export_asks_whether_to_take_the_cases_the_desk_shows(
+    qtbot, tmp_path, project, monkeypatch
+):
+    """With the desk filtered to the open cases (its default), an export asks whether the
+    file takes the cases shown or every case: the real question box, answered by a click."""
+    pytest.importorskip("PyQt5")
+    from PyQt5.QtCore import QTimer
+    from PyQt5.QtWidgets import QApplication, QMessageBox
+    from test_gui_workbench import _shot, open_window
+
+    window = open_window(qtbot, tmp_path / "settings.ini", project)
+    window.open_desk(actor="ann", role="supervisor")
+    qtbot.waitUntil(lambda: window.desk_panel is not None, timeout=60_000)
+    assert len(window.desk_panel.frame) == 1  # the open case of two
+    target = tmp_path / "shown.csv"
+    monkeypatch.setattr(
+        "citydesk.workbench.gui.main_window.QFileDialog.getSaveFileName",
+        lambda *a, **k: (str(target), ""),
+    )
+    asked: list[str] = []
+
+    def answer(tries: int = 50) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            if tries:
+                QTimer.singleShot(100, lambda: answer(tries - 1))
+            return
+        _shot(box, "export_scope_question.png")
+        asked.append(box.text())
+        [shown] = [b for b in box.buttons() if b.text() == "Cases shown: 1"]
+        shown.click()
+
+    QTimer.singleShot(100, answer)
+    window.action_export_cases.trigger()
+    assert asked == ["The dispatch desk shows 1 of the project's 2 cases."]
+    qtbot.waitUntil(lambda: window.tasks.active() == 0 and target.exists(), timeout=30_000)
+    assert set(pd.read_csv(target, sep=None, engine="python", dtype=str)["source_id"]) == {"1"}
+    # every case, then a cancelled question: nothing asked for or written
+    everything = target = tmp_path / "all_steps.csv"
+    monkeypatch.setattr(window, "ask_export_scope", lambda *a: "all")
+    window.action_export_history.trigger()
+    qtbot.waitUntil(lambda: window.tasks.active() == 0 and everything.exists(), timeout=30_000)
+    steps = pd.read_csv(everything, sep=None, engine="python", dtype=str)
+    assert set(steps["source_id"]) == {"1", "2"}
+    target = tmp_path / "cancelled.csv"
+    monkeypatch.setattr(window, "ask_export_scope", lambda *a: "cancel")
+    window.action_export_history.trigger()
+    assert window.tasks.active() == 0 and not target.exists()
     window.close()
 
 

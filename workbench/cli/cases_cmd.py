@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp = csub.add_parser("export", help=_("export cases: .csv .xlsx .gpkg, or Open311 .json .xml"))
     exp.add_argument("output", help=_("output file"))
     exp.add_argument("--project", required=True, help=_("the project (.gpkg)"))
-    exp.add_argument("--status", action="append", help=_("only this status (repeatable)"))
+    _case_filters(exp)
     exp.add_argument(
         "--include-personal-data",
         action="store_true",
@@ -64,9 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     lst = csub.add_parser("list", help=_("list cases"))
     lst.add_argument("--project", required=True, help=_("the project (.gpkg)"))
-    lst.add_argument("--status", action="append", help=_("only this status (repeatable)"))
-    lst.add_argument("--department", help=_("only this department"))
-    lst.add_argument("--grid", help=_("only grid codes starting with this"))
+    _case_filters(lst)
     lst.add_argument("--limit", type=int, default=20, help=_("rows to show (default 20)"))
     lst.set_defaults(func=cmd_list)
 
@@ -192,6 +190,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     move.set_defaults(func=cmd_move)
 
 
+def _case_filters(parser: argparse.ArgumentParser) -> None:
+    """The filters ``cases list`` and ``cases export`` share (:func:`query_filters`)."""
+    parser.add_argument("--status", action="append", help=_("only this status (repeatable)"))
+    parser.add_argument("--department", help=_("only this department"))
+    parser.add_argument(
+        "--category", help=_("only this category: CODE, or KIND:CODE as cases categories lists")
+    )
+    parser.add_argument("--grid", help=_("only grid codes starting with this"))
+    parser.add_argument(
+        "--from", dest="start", type=_date, help=_("only cases reported on or after (city time)")
+    )
+    parser.add_argument("--to", dest="end", type=_date, help=_("only cases reported before"))
+
+
+def query_filters(store, args: argparse.Namespace) -> dict:
+    """``store.query``'s keywords for :func:`_case_filters`' options; the dates are the city's
+    (``--from 2024-03-01`` starts at its midnight)."""
+    from citydesk.incidents.categories import split_key
+
+    kind, code = split_key(args.category) if args.category else (None, None)
+    return {
+        "status": args.status,
+        "department": args.department,
+        "category_code": code,
+        "kind": kind,
+        "grid_prefix": args.grid,
+        "since": local(store, args.start),
+        "until": local(store, args.end),
+    }
+
+
 def _date(text: str):
     """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2). A date
     without an offset stays naive: it is the city's local time (see ``local``), so
@@ -244,7 +273,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_store(args.project) as store:
-        frame = store.query(status=args.status, department=args.department, grid_prefix=args.grid)
+        frame = store.query(**query_filters(store, args))
     cols = [
         "case_id",
         "status",
@@ -386,6 +415,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from citydesk.layers.i18n import current_language
 
     with open_store(args.project) as store:
+        filters = query_filters(store, args)
         out = export_cases(
             store,
             args.output,
@@ -393,9 +423,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             lang=current_language(),
             dialect=project_csv_dialect(args.project),
             history=args.history,
-            status=args.status,
+            **filters,
         )
-    print(_("wrote {path}").format(path=out))
+        n = len(store.query(columns=["case_id"], ordered=False, **filters))
+    cases = ngettext("{n} case", "{n} cases", n).format(n=n)
+    print(_("wrote {path} ({cases})").format(path=out, cases=cases))
+    if n == 0 and any(filters.values()):
+        print(_("no case matches the filters: check them with citydesk cases list"))
     return 0
 
 

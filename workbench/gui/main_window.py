@@ -704,19 +704,63 @@ class MainWindow(QMainWindow):
         return self.tasks.start(tr("Importing {name}").format(name=Path(path).name), work, done)
 
     def export_cases_dialog(self):
-        """Dispatch > Export cases: every case of the project, reporters' personal data
-        masked (the command line's --include-personal-data is the deliberate way round)."""
+        """Dispatch > Export cases: every case of the project, or those the desk shows,
+        reporters' personal data masked (the command line's --include-personal-data is the
+        deliberate way round)."""
+        scope = self._export_scope(tr("Export cases"))
+        if scope is False:
+            return None
         kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)"), N_("GeoPackage (*.gpkg)")]
         kinds += [N_("Open311 JSON (*.json)"), N_("Open311 XML (*.xml)")]
         path = self._case_export_path(tr("Export cases"), "cases.xlsx", kinds)
-        return self.export_cases(path) if path else None
+        return self.export_cases(path, case_ids=scope) if path else None
 
     def export_history_dialog(self):
-        """Dispatch > Export case histories: every step of every case (who took it, in which
+        """Dispatch > Export case histories: every step of the cases (who took it, in which
         role, when): the audit trail, which a case row holds only the last step times of."""
+        scope = self._export_scope(tr("Export case histories"))
+        if scope is False:
+            return None
         kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)")]
         path = self._case_export_path(tr("Export case histories"), "case_history.xlsx", kinds)
-        return self.export_cases(path, history=True) if path else None
+        return self.export_cases(path, history=True, case_ids=scope) if path else None
+
+    def _export_scope(self, title: str) -> list[str] | bool | None:
+        """Which cases an export takes: None for every case, the ids the desk shows when its
+        filters hide some and the user picks those, False when the user cancels. A clerk who
+        filtered the desk to one department's open cases expects those in the file; the
+        question makes the choice visible, because a silent "all" or "shown" each surprises
+        someone."""
+        panel = self.desk_panel
+        frame = getattr(panel, "frame", None) if panel is not None else None
+        if frame is None:
+            return None
+        total = panel.desk.store.count()
+        if len(frame) >= total:
+            return None
+        answer = self.ask_export_scope(title, len(frame), total)
+        if answer == "cancel":
+            return False
+        return list(frame["case_id"]) if answer == "shown" else None
+
+    def ask_export_scope(self, title: str, shown: int, total: int) -> str:
+        """'shown', 'all' or 'cancel' (see :meth:`_export_scope`)."""
+        box = QMessageBox(
+            QMessageBox.Question,
+            title,
+            tr("The dispatch desk shows {shown} of the project's {total} cases.").format(
+                shown=shown, total=total
+            ),
+            parent=self,
+        )
+        box.setInformativeText(tr("Export only the cases shown, or every case?"))
+        shown_button = box.addButton(tr("Cases shown: {n}").format(n=shown), QMessageBox.AcceptRole)
+        all_button = box.addButton(tr("All cases: {n}").format(n=total), QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(shown_button)
+        box.exec_()
+        clicked = box.clickedButton()
+        return "shown" if clicked is shown_button else "all" if clicked is all_button else "cancel"
 
     def _case_export_path(self, title: str, name: str, kinds: list[str]) -> str:
         """The file a case export goes to, asked for; empty when there is no project file
@@ -729,9 +773,9 @@ class MainWindow(QMainWindow):
         )
         return path
 
-    def export_cases(self, path: str, history: bool = False):
-        """Write the project's cases (``history``: their steps) to ``path`` in the
-        background (format by extension)."""
+    def export_cases(self, path: str, history: bool = False, case_ids: list[str] | None = None):
+        """Write the project's cases (``case_ids``: those only; ``history``: their steps) to
+        ``path`` in the background (format by extension)."""
         project = str(self.project.path) if self.project is not None else ""
         lang = _current_lang()
 
@@ -742,7 +786,9 @@ class MainWindow(QMainWindow):
 
             with open_project_store(project) as store:
                 dialect = project_csv_dialect(project)  # what Excel in the city splits on
-                return export_cases(store, path, lang=lang, dialect=dialect, history=history)
+                return export_cases(
+                    store, path, lang=lang, dialect=dialect, history=history, case_ids=case_ids
+                )
 
         done = (
             tr("Case histories exported to {path}") if history else tr("Cases exported to {path}")
