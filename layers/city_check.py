@@ -11,12 +11,17 @@ same list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .city_profile import DEFAULTS_CURRENCY, CityProfile, costs_in_other_currency
+from .errors import CityDeskError
 from .i18n import N_, _
+
+if TYPE_CHECKING:
+    from .road_network import NetworkReport
 
 Status = Literal["ready", "partly", "missing"]
 
@@ -39,6 +44,9 @@ class Need:
 class Feature:
     name: str  # English, marked for translation
     needs: tuple[Need, ...]
+    #: a road network this feature routes on ("drive" or "walk"): names and fields are not
+    #: enough there, the streets must also join up (:func:`street_networks`)
+    network: str = ""
 
 
 def _n(role: str, field: str | None = None, required: bool = True) -> Need:
@@ -65,8 +73,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature(N_("Due times on the city's calendar"), (_key("timezone"),
             _key("calendar.holidays", False))),
     Feature(N_("Road network (driving)"), (_n("streets"), _n("streets", "road_class", False),
-            _n("streets", "direction", False))),
-    Feature(N_("Walking network"), (_n("streets"), _n("streets", "walk_field", False))),
+            _n("streets", "direction", False)), network="drive"),
+    Feature(N_("Walking network"), (_n("streets"), _n("streets", "walk_field", False)),
+            network="walk"),
     Feature(N_("Address geocoder"), (_n("streets"), _n("streets", "name"),
             _n("streets", "left_from"), _n("streets", "left_to"), _n("streets", "right_from"),
             _n("streets", "right_to"))),
@@ -110,11 +119,16 @@ def _value(profile: CityProfile, dotted: str):
 
 
 def check_city(
-    profile: CityProfile, fields: dict[str, list[str]], empty: set[str] | frozenset = frozenset()
+    profile: CityProfile,
+    fields: dict[str, list[str]],
+    empty: set[str] | frozenset = frozenset(),
+    networks: Mapping[str, NetworkReport | str] | None = None,
 ) -> list[FeatureCheck]:
     """Each feature's readiness for ``profile`` on a project whose vector layers have
     ``fields`` ({layer id: field names}, :func:`project_store.project_layer_fields`), the
-    layers in ``empty`` holding no features (:func:`project_store.project_empty_layers`)."""
+    layers in ``empty`` holding no features (:func:`project_store.project_empty_layers`).
+    ``networks``: per mode, the street network's report or why it could not be built
+    (:func:`street_networks`); without them the road features are checked by name only."""
     out = []
     for feature in FEATURES:
         gaps: list[tuple[bool, str]] = []
@@ -122,6 +136,9 @@ def check_city(
             problem = _problem(profile, fields, need, empty)
             if problem:
                 gaps.append((need.required, problem))
+        blocked = any(required for required, _p in gaps)
+        if feature.network and networks and feature.network in networks and not blocked:
+            gaps += _network_gaps(networks[feature.network])
         if any(required for required, _p in gaps):
             status: Status = "missing"
         else:
@@ -161,6 +178,63 @@ def _problem(
     return ""
 
 
+def _network_gaps(report: NetworkReport | str) -> list[tuple[bool, str]]:
+    """What a built network says about a road feature: a street layer that cannot become a
+    graph stops it; one that falls apart runs (distances from the main part's nearest node)
+    but not as the city's streets are, which the check says with the setting to change."""
+    from .road_network import LOW_CONNECTIVITY
+
+    if isinstance(report, str):
+        return [(True, report)]
+    if report.largest_share >= LOW_CONNECTIVITY:
+        return []
+    said = _("only {share:.1%} of the street nodes can reach each other").format(
+        share=report.largest_share
+    )
+    return [(False, said + (": " + report.hint if report.hint else ""))]
+
+
+def street_networks(project, profile: CityProfile) -> dict[str, NetworkReport | str]:
+    """The driving and walking networks' reports for ``profile``'s streets in ``project``
+    (the one road-network builder, as planning and dispatch build them), or the reason one
+    could not be built; empty when the profile maps no streets layer the project holds."""
+    from .project_store import project_layer_fields, read_project_layer
+    from .road_network import build_network, network_spec
+
+    layer = profile.layers.layer_id("streets")
+    if not layer or layer not in project_layer_fields(project):
+        return {}
+    try:
+        streets = read_project_layer(project, layer)
+    except CityDeskError as exc:  # said under the road features; the rest is still checked
+        return {"drive": exc.message, "walk": exc.message}
+    if streets.empty:
+        return {}
+    out: dict[str, NetworkReport | str] = {}
+    said_here = _Quiet()  # the check line says what the builder's warning would
+    builder_log = logging.getLogger(build_network.__module__)
+    builder_log.addFilter(said_here)
+    try:
+        for mode in ("drive", "walk"):
+            try:
+                report = build_network(streets, network_spec(profile, mode)).report
+            except CityDeskError as exc:
+                out[mode] = exc.message
+                continue
+            if report is not None:
+                out[mode] = report
+    finally:
+        builder_log.removeFilter(said_here)
+    return out
+
+
+class _Quiet(logging.Filter):
+    """Drops warnings: a check reports the network's state itself, once, in its line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
+
+
 #: role keys whose value is not a column name
 _NOT_COLUMNS = ("families", "kinds", "department", "where")
 
@@ -178,4 +252,5 @@ def check_project(project) -> list[FeatureCheck]:
             gui_fix=_("Store one with Project > City setup."),
             path=str(project),
         )
-    return check_city(profile, project_layer_fields(project), project_empty_layers(project))
+    fields, empty = project_layer_fields(project), project_empty_layers(project)
+    return check_city(profile, fields, empty, street_networks(project, profile))

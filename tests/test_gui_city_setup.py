@@ -106,3 +106,30 @@ def test_city_setup_proposes_a_spanish_citys_profile(qtbot, tmp_path):
     lines = " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
     assert "set [planning] cost_per_m2 in EUR" in lines
     _shot(dialog, "city_setup_madrid.png")
+
+
+def test_the_readiness_list_says_when_the_streets_do_not_join_up(qtbot, tmp_path):
+    """The streets' network is built in the background as the dialog opens and again when a
+    streets setting changes: the list names the junctions setting, and choosing it shows
+    the road features ready before the profile is saved."""
+    from test_street_junctions import grid_project
+
+    project = grid_project(tmp_path)
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    qtbot.waitExposed(dialog)
+
+    def lines() -> str:
+        return "\n".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
+
+    assert "Checking whether the streets join up" in lines()
+    qtbot.waitUntil(lambda: "can reach each other" in lines(), timeout=30_000)
+    driving = next(line for line in lines().splitlines() if line.startswith("Road network"))
+    assert driving.startswith("Road network (driving): partly (") and "only 12.5% of" in driving
+    assert 'set junctions = "shared"' in lines()
+    _shot(dialog, "city_setup_streets_apart.png")
+    dialog.combos[("streets", "junctions")].setCurrentText("shared")
+    qtbot.waitUntil(lambda: "Checking whether" not in lines(), timeout=30_000)
+    assert "can reach each other" not in lines()
+    assert project_profile(project).layers.streets.junctions == "ends"  # not saved yet
+    win.close()

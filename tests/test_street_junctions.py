@@ -144,3 +144,47 @@ def test_cutting_keeps_every_metre_and_each_piece_on_its_line(paths, crossings):
         for before, after in itertools.pairwise(pieces):  # end to end, in order
             assert before.coords[-1] == after.coords[0]
     assert cut.cut_lines == sum(int((cut.rows == i).sum() > 1) for i in range(len(lines)))
+
+
+def grid_project(folder, junctions: str = "ends"):
+    """A project whose streets are the GIS-drawn grid (lines through the points they share),
+    with a profile mapping them; ``junctions`` as the profile says."""
+    from citydesk.layers.city_init import project_from_folder
+    from citydesk.layers.city_profile import store_profile
+
+    data = folder / "data"
+    data.mkdir()
+    _streets(_grid(shared=True), name=[f"street {k}" for k in range(8)]).to_file(
+        data / "streets.gpkg"
+    )
+    project = project_from_folder(data, folder / "grid.gpkg")
+    store_profile(project, grid_profile(junctions))
+    return project
+
+
+def grid_profile(junctions: str) -> str:
+    return (
+        'name = "Grid"\ntimezone = "Europe/Helsinki"\ncrs = "EPSG:3067"\n'
+        f'[layers.streets]\nlayer = "streets"\nname = "name"\njunctions = "{junctions}"\n'
+    )
+
+
+def test_city_check_says_when_the_streets_do_not_join_up_and_which_setting_joins_them(
+    tmp_path, caplog
+):
+    """Names and fields were all `city check` looked at: a street layer whose lines run
+    through their junctions was "ready" and planning then routed on 8 separate lines."""
+    from citydesk.layers.city_check import check_project
+    from citydesk.layers.city_profile import store_profile
+
+    project = grid_project(tmp_path)
+    checks = {c.feature: c for c in check_project(project)}
+    for feature in ("Road network (driving)", "Walking network"):
+        assert checks[feature].status == "partly", checks[feature]
+        said = checks[feature].missing[-1]  # after the optional fields it lacks
+        assert said.startswith("only 12.5% of the street nodes can reach each other: ")
+        assert 'set junctions = "shared"' in said
+    assert "WARNING" not in caplog.text  # said once, in the check's line
+    store_profile(project, grid_profile("shared"))
+    for check in check_project(project):
+        assert not any("reach each other" in said for said in check.missing), check

@@ -10,6 +10,8 @@ every change. *Save* checks the profile and stores it in the project.
 
 from __future__ import annotations
 
+from PyQt5 import sip
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
 from PyQt5.QtWidgets import (
     QComboBox,
@@ -26,7 +28,7 @@ from PyQt5.QtWidgets import (
     QVBoxLayout,
 )
 
-from citydesk.layers.city_check import check_city
+from citydesk.layers.city_check import check_city, street_networks
 from citydesk.layers.city_init import (
     profile_to_toml,
     profile_toml,
@@ -41,6 +43,7 @@ from citydesk.layers.city_layers import ROLES, role_label
 from citydesk.layers.city_profile import CityProfile, parse_profile, project_profile
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.project_store import project_empty_layers, project_layer_fields
+from citydesk.layers.road_network import network_spec
 
 from .i18n import tr
 
@@ -57,6 +60,11 @@ class CitySetupDialog(QDialog):
         self.fields = project_layer_fields(self.path)
         self.empty = project_empty_layers(self.path)
         self.profile = project_profile(self.path) or self._blank()
+        #: the road networks' reports for the streets settings ``_networks_key``; the key
+        #: last asked for in the background (:meth:`_check_streets`)
+        self.networks: dict = {}
+        self._networks_key: tuple | None = None
+        self._networks_asked: tuple | None = None
         self.name = QLineEdit(self.profile.name)
         self.timezone = QLineEdit(self.profile.timezone)
         self.currency = QLineEdit(self.profile.currency)
@@ -83,6 +91,10 @@ class CitySetupDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.checks = QListWidget()
+        # a line can be long (the streets' hint names the setting to change): wrapped, not
+        # cut at the edge behind a horizontal scroll bar
+        self.checks.setWordWrap(True)
+        self.checks.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.propose_button = QPushButton(tr("Propose from the layers"))
@@ -171,11 +183,53 @@ class CitySetupDialog(QDialog):
         self.profile.area_unit = self.area_unit.currentText()  # type: ignore[assignment]
 
     def _check(self) -> None:
+        key = self._streets_key()
+        if key is not None and key not in (self._networks_key, self._networks_asked):
+            self._check_streets(key)
+        networks = self.networks if key == self._networks_key else None
         self.checks.clear()
-        for check in check_city(self.profile, self.fields, self.empty):
+        for check in check_city(self.profile, self.fields, self.empty, networks):
             self.checks.addItem(check.line())
             item = self.checks.item(self.checks.count() - 1)
             item.setForeground(QColor(COLOURS[check.status]))
+        if key is not None and networks is None:
+            self.checks.addItem(tr("Checking whether the streets join up..."))
+
+    def _streets_key(self) -> tuple | None:
+        """What the road networks depend on: the streets layer and both modes' settings
+        (None when no streets layer of the project is mapped)."""
+        layer = self.profile.layers.layer_id("streets")
+        if not layer or layer not in self.fields or layer in self.empty:
+            return None
+        try:
+            return (
+                layer,
+                repr(network_spec(self.profile, "drive")),
+                repr(network_spec(self.profile, "walk")),
+            )
+        except CityDeskError:
+            return None  # a setting the check itself names
+
+    def _check_streets(self, key: tuple) -> None:
+        """Build the networks the profile describes in the background (a second on a city's
+        streets; the list shows them when ready): how much of the street layer joins up,
+        and which junctions setting its geometry points to, before anyone plans on it."""
+        try:  # the worker gets its own copy: the table edits this one meanwhile
+            profile = parse_profile(profile_to_toml(self.profile))
+        except CityDeskError:
+            return  # a header or key the list already names as wrong; asked again once fixed
+        self._networks_asked = key
+        path = self.path
+
+        def done(networks) -> None:
+            if sip.isdeleted(self) or self._networks_asked != key:
+                return  # closed, or the settings changed again meanwhile
+            self.networks, self._networks_key = networks, key
+            self._check()
+
+        self.window.tasks.start(
+            tr("Checking the streets"), lambda _feedback: street_networks(path, profile), done
+        )
 
     # --- actions -----------------------------------------------------------------------------
     def propose(self) -> None:
