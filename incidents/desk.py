@@ -28,7 +28,15 @@ from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
 from .duplicates import DuplicateRule, merge_duplicate, possible_duplicates
 from .geocode import AddressPoints, PointFields, RangeFields
-from .lifecycle import IMPORT_ACTIONS, TRANSITIONS, Event, Role, allowed_actions
+from .lifecycle import (
+    IMPORT_ACTIONS,
+    TRANSITIONS,
+    Event,
+    Role,
+    actions_now,
+    allowed_actions,
+    replay,
+)
 from .new_cases import NewCase
 from .routing import RoutingTable, department_names
 
@@ -205,11 +213,12 @@ class DispatchDesk:
         category = self.store.catalogue.stored(
             case.kind, case.category_code, case.category_standard
         )
+        history = self.store.history(case_id)
         return CaseCard(
             case,
-            self.store.history(case_id),
+            history,
             # what a person may do here; the import's own steps are the import's
-            [a for a in allowed_actions(case.status, self.role) if a not in IMPORT_ACTIONS],
+            [a for a in actions_now(replay(history), self.role) if a not in IMPORT_ACTIONS],
             None if left is None else float(left["hours_left"]),
             None if left is None else str(left["level"]),
             department_names(self.lang).get(case.department, case.department),
@@ -261,6 +270,12 @@ class DispatchDesk:
         """Take ``action`` as the signed-in user. The store refuses a role that may not, a
         missing reason, and a case someone else changed since ``version`` was read."""
         return self.store.transition(case_id, action, self.actor, self.role, version, note, at)
+
+    def extend(
+        self, case_id: str, hours: float, version: int, note: str, at: dt.datetime | None = None
+    ) -> Case:
+        """Give the case ``hours`` more working hours (延期), as the signed-in user."""
+        return self.store.extend(case_id, hours, self.actor, self.role, version, note, at)
 
     def plan(self, case_ids: list[str]) -> list[DispatchPlan]:
         """Who would go to each registered case, by road, and why; or why nobody can."""

@@ -63,6 +63,10 @@ class Transition:
         return source if self.target is None else self.target
 
 
+#: a department has the case: the states in which its time limit can be extended
+WORKING = (S.DISPATCHED, S.IN_PROCESS)
+
+
 def _t(action, sources, target, roles, needs_note=False) -> Transition:
     return Transition(action, frozenset(sources), target, frozenset(roles) | {R.ADMIN}, needs_note)
 
@@ -102,6 +106,13 @@ TRANSITIONS: dict[str, Transition] = {
             needs_note=True,
         ),
         _t("resume", [S.SUSPENDED], S.REGISTERED, [R.SHIFT_CHIEF]),
+        # 延期: a department that cannot finish within the limit asks for more time, saying
+        # why; the shift chief grants it (the due time moves, counted on the city's working
+        # calendar: CaseStore.extend) or refuses it, again saying why. Granting needs no
+        # request (the command centre may extend on its own); refusing answers one.
+        _t("request_extension", WORKING, None, [R.DEPARTMENT], needs_note=True),
+        _t("extend", WORKING, None, [R.SHIFT_CHIEF], needs_note=True),
+        _t("refuse_extension", WORKING, None, [R.SHIFT_CHIEF], needs_note=True),
         _t("reopen", [S.CLOSED, S.CANCELLED], S.REGISTERED, [R.SHIFT_CHIEF], needs_note=True),
         # a case imported already closed in the source system: recorded as exactly that, rather
         # than as invented intermediate steps; after the steps the source did record, if any
@@ -164,11 +175,20 @@ class CaseState:
     dispatcher: str | None = None  # dispatch KPIs are about the first decision
     closed_at: dt.datetime | None = None
     history: list[str] = field(default_factory=list)
+    #: a department's request for more time waits for the shift chief's answer
+    extension_requested: bool = False
 
 
 def allowed_actions(state: State, role: Role) -> list[str]:
     """The actions ``role`` may take on a case in ``state`` (what the GUI shows as buttons)."""
     return [a for a, t in TRANSITIONS.items() if state in t.sources and role in t.roles]
+
+
+def actions_now(case: CaseState, role: Role) -> list[str]:
+    """:func:`allowed_actions` for a case's whole state: an extension is refused only when
+    one was asked for, and asked for only when no request is waiting."""
+    waiting = "request_extension" if case.extension_requested else "refuse_extension"
+    return [a for a in allowed_actions(case.state, role) if a != waiting]
 
 
 def apply(
@@ -218,6 +238,16 @@ def apply(
                 roles=", ".join(role_name(r) for r in allowed)
             ),
         )
+    if action == "refuse_extension" and not state.extension_requested:
+        raise TransitionError(
+            _("no request for more time is waiting on this case"),
+            _("Extend the time limit instead, or wait for the department's request."),
+        )
+    if action == "request_extension" and state.extension_requested:
+        raise TransitionError(
+            _("a request for more time is already waiting on this case"),
+            _("Wait for the shift chief's answer."),
+        )
     if t.needs_note and not note.strip():
         raise TransitionError(
             _("“{action}” needs a reason").format(action=action_verb(action)),
@@ -253,6 +283,12 @@ def advance(state: CaseState, event: Event) -> CaseState:
         new.closed_at = event.at
     elif event.action == "reopen":
         new.closed_at = None
+    elif event.action == "request_extension":
+        new.extension_requested = True
+    elif event.action in ("extend", "refuse_extension"):
+        new.extension_requested = False  # answered (an extension unasked answers none)
+    if new.state not in WORKING:
+        new.extension_requested = False  # the case left the department: nothing to answer
     return new
 
 

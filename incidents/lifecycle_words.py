@@ -64,6 +64,9 @@ ACTION_VERBS: dict[str, str] = {
     "suspend": N_("Suspend (挂账)"),
     "resume": N_("Resume"),
     "reopen": N_("Reopen"),
+    "request_extension": N_("Ask for more time (申请延期)"),
+    "extend": N_("Extend the time limit (延期)..."),
+    "refuse_extension": N_("Refuse more time"),
     "close_imported": N_("Close as imported"),
     "source_update": N_("Record a source update"),
 }
@@ -84,6 +87,9 @@ ACTION_NAMES: dict[str, str] = {
     "suspend": N_("suspended"),
     "resume": N_("resumed"),
     "reopen": N_("reopened"),
+    "request_extension": N_("more time asked for"),
+    "extend": N_("time limit extended"),
+    "refuse_extension": N_("more time refused"),
     "close_imported": N_("closed in the source system"),
     "source_update": N_("update from the source system"),
 }

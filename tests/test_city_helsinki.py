@@ -349,6 +349,19 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
     assert main(["dispatch", "run", "--project", str(city), "--actor", "dave"]) == 0
     out = capsys.readouterr().out
     assert "3 dispatched" in out and "nearest by road" in out
+    # a snowstorm: the shift chief gives every dispatched case one more working day (延期),
+    # on Helsinki's calendar (08:00-16:00 on Finnish working days)
+    with open_project_store(city) as store:
+        before = store.query_ids(parked["case_id"]).set_index("case_id")["due_at"]
+    chief = ["--project", str(city), "--as", "shift_chief", "--actor", "sam"]
+    storm = ["--where", "status = 'dispatched'", "--hours", "8", "--note", "lumimyräkkä"]
+    assert main(["cases", "move", "extend", *chief, *storm]) == 0
+    with open_project_store(city) as store:
+        after = store.query_ids(parked["case_id"]).set_index("case_id")["due_at"]
+        for case_id, due in before.items():
+            old, new = (pd.Timestamp(t).to_pydatetime() for t in (due, after[case_id]))
+            assert store.calendar.working_hours_between(old, new) == pytest.approx(8)
+            assert store.calendar.is_workday(new.astimezone(store.calendar.zone).date())
     pdf = tmp_path / "kpi.pdf"
     assert main(["dispatch", "report", "--project", str(city), "--out", str(pdf)]) == 0
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)

@@ -155,8 +155,27 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
 
     # 5. the crew handles it, the inspector fails the check, the crew reworks it
     _as(window, qtbot, Role.DEPARTMENT, "fire-3")
-    assert _buttons(window) == {"start", "return_to_dispatch"}
+    assert _buttons(window) == {"start", "return_to_dispatch", "request_extension"}
     window.case_card.buttons["start"].click()
+    # the crew needs more time (延期): it asks, the shift chief sees the request on the
+    # clock and grants four working hours, asked for in a number box, then why
+    window.case_card.ask_note = lambda _label: "the barrier is on order"
+    window.case_card.buttons["request_extension"].click()
+    assert "request_extension" not in _buttons(window)  # one request waits at a time
+    _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
+    assert {"extend", "refuse_extension", "suspend"} <= _buttons(window)
+    assert window.case_card.clock.text().endswith("more time asked for")
+    due = store.get(case.case_id).due_at
+    window.case_card.ask_hours = lambda _label: 4.0
+    window.case_card.ask_note = lambda _label: "agreed with the crew"
+    window.case_card.buttons["extend"].click()
+    extended = store.get(case.case_id)
+    assert extended.due_at == store.calendar.add_working_hours(due, 4.0)
+    assert window.case_card.fields["due"].text().startswith(f"{extended.due_at:%Y-%m-%d %H:%M}")
+    assert "refuse_extension" not in _buttons(window)
+    assert "more time asked for" not in window.case_card.clock.text()
+    _shot(window.case_card, "desk_case_card_extended.png")
+    _as(window, qtbot, Role.DEPARTMENT, "fire-3")
     window.case_card.buttons["handle"].click()
     assert _buttons(window) == set()  # a crew does not pass its own work ...
     with pytest.raises(RoleError):  # ... and the API refuses it if asked directly
@@ -183,6 +202,8 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
         "register",
         "dispatch",
         "start",
+        "request_extension",
+        "extend",
         "handle",
         "check_fail",
         "handle",

@@ -127,9 +127,10 @@ def test_schema_versions_are_kept_on_the_server(pg_url):
         (3, "due_given"),
         (4, "source_facts"),
         (5, "event_written"),
+        (6, "extensions"),
     ]
     PostgisCaseStore(pg_url).close()  # opening again applies nothing
-    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 5
+    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 6
     pg_sql(pg_url, "UPDATE schema_migrations SET checksum = 'edited by hand'")
     with pytest.raises(SchemaError, match="differs from the one this CityDesk ships"):
         PostgisCaseStore(pg_url)

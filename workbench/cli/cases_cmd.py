@@ -187,6 +187,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     move.add_argument("--actor", required=True, help=_("your user name"))
     move.add_argument("--version", type=int, help=_("the case version you saw (default: current)"))
     move.add_argument("--note", default="", help=_("reason or remark"))
+    move.add_argument(
+        "--hours",
+        type=float,
+        help=_("with extend: the working hours added to the due time (延期)"),
+    )
     move.set_defaults(func=cmd_move)
 
 
@@ -324,9 +329,13 @@ def cmd_move(args: argparse.Namespace) -> int:
             _("Or move many: cases move ACTION --where FILTER."),
         )
     case_id, action = args.target
+    _check_hours(action, args.hours)
     with open_store(args.project) as store:
         version = args.version if args.version is not None else store.get(case_id).version
-        case = store.transition(case_id, action, args.actor, args.role, version, args.note)
+        if action == "extend":
+            case = store.extend(case_id, args.hours, args.actor, args.role, version, args.note)
+        else:
+            case = store.transition(case_id, action, args.actor, args.role, version, args.note)
     print(
         _("case {id} is now {status} (version {v})").format(
             id=case.case_id, status=case.status.value, v=case.version
@@ -347,6 +356,7 @@ def _move_where(args: argparse.Namespace) -> int:
             _("The filter picks the cases."),
         )
     action = args.target[0]
+    _check_hours(action, args.hours)
     with open_store(args.project) as store:
         cases = store.query(ordered=False)
         picked = cases[filter_mask(cases, args.where).to_numpy(bool)] if len(cases) else cases
@@ -356,8 +366,15 @@ def _move_where(args: argparse.Namespace) -> int:
                 _("Check it with citydesk cases list."),
             )
         moves = [
-            Move(str(r.case_id), action, int(r.version), args.note)
-            for r in picked[["case_id", "version"]].itertuples(index=False)
+            Move(
+                str(r.case_id),
+                action,
+                int(r.version),
+                args.note,
+                # each case's own due time, moved on the calendar (a storm's extension)
+                {"due_at": store.extended_due(r.due_at, args.hours)} if args.hours else {},
+            )
+            for r in picked[["case_id", "version", "due_at"]].itertuples(index=False)
         ]
         store.transition_many(moves, args.actor, args.role)
     print(
@@ -368,6 +385,20 @@ def _move_where(args: argparse.Namespace) -> int:
         ).format(n=len(moves), action=action)
     )
     return 0
+
+
+def _check_hours(action: str, hours: float | None) -> None:
+    """--hours goes with extend, and extend needs it."""
+    if action == "extend" and hours is None:
+        raise CityDeskError(
+            _("extend needs the working hours to add"),
+            _("Give them: --hours 8 (one working day of eight hours)."),
+        )
+    if action != "extend" and hours is not None:
+        raise CityDeskError(
+            _("--hours is for the extend action only, not {action}").format(action=action),
+            _("Leave --hours out, or use: cases move CASE_ID extend --hours H --note WHY."),
+        )
 
 
 def kpi_text(table) -> str:

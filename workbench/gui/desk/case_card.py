@@ -22,7 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from citydesk.incidents.desk import CaseCard, DispatchDesk, source_summary
-from citydesk.incidents.lifecycle import RoleError, TransitionError
+from citydesk.incidents.lifecycle import RoleError, TransitionError, replay
 from citydesk.incidents.lifecycle_words import ACTION_VERBS, action_name, role_name, state_name
 from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
@@ -37,8 +37,8 @@ LEVEL_STYLE = {
 
 
 class CaseCardWidget(QWidget):
-    """Shows one case. ``ask_note`` and ``confirm`` are the questions it asks the user;
-    tests replace them instead of clicking through modal dialogs."""
+    """Shows one case. ``ask_note``, ``ask_hours`` and ``confirm`` are the questions it
+    asks the user; tests replace them instead of clicking through modal dialogs."""
 
     changed = pyqtSignal(str)  # a case id, after an action landed
     route_planned = pyqtSignal(object)  # a shapely line in EPSG:4326, or None
@@ -49,6 +49,7 @@ class CaseCardWidget(QWidget):
         self.card: CaseCard | None = None
         self.ask_note: Callable[[str], str | None] = self._ask_note
         self.confirm: Callable[[str], bool] = self._confirm
+        self.ask_hours: Callable[[str], float | None] = self._ask_hours
         self.buttons: dict[str, QPushButton] = {}
         self.title = QLabel(tr("No case selected"))
         self.title.setStyleSheet("font-weight:bold; font-size:14px")
@@ -134,6 +135,8 @@ class CaseCardWidget(QWidget):
                 if card.hours_left < 0
                 else tr("{h:.1f} working hours left").format(h=card.hours_left)
             )
+            if replay(card.history).extension_requested:  # the shift chief's to answer
+                text += " · " + tr("more time asked for")
             self.clock.setText(text)
             self.clock.setStyleSheet(LEVEL_STYLE.get(card.level, "") + "; padding:4px")
         self._show_photos(c.photos)
@@ -183,7 +186,11 @@ class CaseCardWidget(QWidget):
     def take(self, action: str) -> bool:
         """Take ``action`` on the shown case; True if it landed."""
         case = self.card.case
-        note = ""
+        note, hours = "", None
+        if action == "extend":  # how much more time first, then why
+            hours = self.ask_hours(tr(ACTION_VERBS[action]))
+            if hours is None:
+                return False
         if self.desk.needs_note(action):
             note = self.ask_note(tr(ACTION_VERBS.get(action, action)))
             if not note:
@@ -191,7 +198,10 @@ class CaseCardWidget(QWidget):
         try:
             if action == "dispatch":
                 return self._dispatch(case)
-            self.desk.act(case.case_id, action, case.version, note)
+            if hours is not None:
+                self.desk.extend(case.case_id, hours, case.version, note)
+            else:
+                self.desk.act(case.case_id, action, case.version, note)
         except VersionConflict as exc:
             self._conflict(exc)
             return False
@@ -237,6 +247,14 @@ class CaseCardWidget(QWidget):
             self, action_label, tr("Reason (required, kept in the history):")
         )
         return text.strip() if ok else None
+
+    def _ask_hours(self, action_label: str) -> float | None:
+        """Working hours to add to the due time; a working day by default."""
+        day = self.desk.store.calendar.hours_per_day
+        hours, ok = QInputDialog.getDouble(
+            self, action_label, tr("More time, in working hours:"), day, 0.5, 2000.0, 1
+        )
+        return hours if ok else None
 
     def _confirm(self, question: str) -> bool:
         return QMessageBox.question(self, tr("Dispatch desk"), question) == QMessageBox.Yes

@@ -1,0 +1,142 @@
+"""A case's time limit extended (延期): a department asks for more time, the shift chief grants
+it (the due time moves in working hours on the city's calendar) or refuses it; on both
+backends, from Python, the command line and the desk's case card."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from citydesk.incidents.case_store import Move
+from citydesk.incidents.kpi import KpiSpec, kpis_from_store
+from citydesk.incidents.lifecycle import Role, TransitionError, actions_now, replay
+from citydesk.incidents.store import NewCase
+from citydesk.layers.errors import CityDeskError
+from citydesk.workbench.cli.main import main
+
+STEPS = [
+    ("accept", Role.INTAKE),
+    ("register", Role.SHIFT_CHIEF),
+    ("dispatch", Role.DISPATCHER),
+    ("start", Role.DEPARTMENT),
+]
+
+
+def _working_case(store, reported: dt.datetime | None = None):
+    """A case the department is working on, its steps a minute apart from ``reported``."""
+    case = store.report(
+        NewCase("event", "0490", lon=-71.1042, lat=42.3672, reported_at=reported),
+        "ann",
+        Role.INTAKE,
+        at=reported,
+    )
+    for k, (action, role) in enumerate(STEPS, 1):
+        at = reported + dt.timedelta(minutes=k) if reported else None
+        case = store.transition(case.case_id, action, "u", role, case.version, at=at)
+    return case
+
+
+def test_asked_for_granted_on_the_calendar_and_counted_on_time(store_target):
+    with store_target.open() as store:
+        tz = store.calendar.tz
+        monday = pd.Timestamp("2026-03-02 10:00", tz=tz).to_pydatetime()  # a working Monday
+        case = _working_case(store, monday)
+
+        def step(action: str, role: Role, note: str = "", at=None):
+            return store.transition(case.case_id, action, "u", role, case.version, note, at)
+
+        with pytest.raises(TransitionError, match="no request for more time is waiting"):
+            step("refuse_extension", Role.SHIFT_CHIEF, "no")
+        case = step("request_extension", Role.DEPARTMENT, "parts on order")
+        with pytest.raises(TransitionError, match="already waiting"):
+            step("request_extension", Role.DEPARTMENT, "again")
+        waiting = replay(store.history(case.case_id))
+        assert waiting.extension_requested
+        assert "refuse_extension" in actions_now(waiting, Role.SHIFT_CHIEF)
+        assert "request_extension" not in actions_now(waiting, Role.DEPARTMENT)
+        with pytest.raises(CityDeskError, match="positive number of working hours"):
+            store.extend(case.case_id, float("nan"), "li", Role.SHIFT_CHIEF, case.version, "ok")
+        with pytest.raises(CityDeskError, match="may not"):  # the department cannot grant it
+            store.extend(case.case_id, 8, "crew", Role.DEPARTMENT, case.version, "mine")
+        before = case.due_at
+        case = store.extend(case.case_id, 20, "li", Role.SHIFT_CHIEF, case.version, "parts Wed")
+        assert case.due_at == store.calendar.add_working_hours(before, 20)
+        assert store.calendar.working_hours_between(before, case.due_at) == pytest.approx(20)
+        answered = replay(store.history(case.case_id))
+        assert not answered.extension_requested and answered.state.value == "in_process"
+        steps = store.events_frame(case_ids=[case.case_id])
+        granted = steps[steps["action"] == "extend"].iloc[0]
+        assert '"due_at"' in granted["detail"] and granted["note"] == "parts Wed"
+        # a due time is never moved earlier by an "extension", nor without its hours
+        earlier = {"due_at": store.extended_due(before, 1)}
+        back = Move(case.case_id, "extend", case.version, "x", earlier)
+        with pytest.raises(CityDeskError, match="not after the current one"):
+            store.transition_many([back], "li", Role.SHIFT_CHIEF)
+        with pytest.raises(CityDeskError, match="needs the case's new due time"):
+            step("extend", Role.SHIFT_CHIEF, "x")
+        # closed after the first limit, before the extended one: on time, as agreed
+        late = store.calendar.add_working_hours(before, 10)
+        for action, role in [
+            ("handle", Role.DEPARTMENT),
+            ("check_pass", Role.INSPECTOR),
+            ("close", Role.SHIFT_CHIEF),
+        ]:
+            case = step(action, role, at=late)
+        kpis = kpis_from_store(store, KpiSpec(by="department"))
+    row = kpis[kpis["department"] == "ALL"].iloc[0]
+    assert row["closed_on_time"] == 1 and row["on_time_close_rate"] == 1.0
+
+
+def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_copy, capsys):
+    from citydesk.incidents.stores import open_project_store
+
+    with open_project_store(demo_copy) as store:
+        first, second = (_working_case(store) for _ in range(2))
+    chief = ["--project", str(demo_copy), "--as", "shift_chief", "--actor", "li"]
+    assert main(["cases", "move", first.case_id, "extend", *chief, "--note", "rain"]) == 2
+    assert "extend needs the working hours" in capsys.readouterr().err
+    assert main(["cases", "move", first.case_id, "handle", *chief, "--hours", "2"]) == 2
+    assert "--hours is for the extend action only" in capsys.readouterr().err
+    four = ["--hours", "4", "--note", "rain"]
+    assert main(["cases", "move", first.case_id, "extend", *chief, *four]) == 0
+    # a storm: every case the department is working on gets a working day more, each from
+    # its own due time, in one transaction
+    where = "status = 'in_process'"
+    storm = ["--where", where, "--hours", "9", "--note", "storm"]
+    assert main(["cases", "move", "extend", *chief, *storm]) == 0
+    assert "2 cases: extend (one transaction)" in capsys.readouterr().out
+    with open_project_store(demo_copy) as store:
+        calendar = store.calendar
+        moved = {c.case_id: store.get(c.case_id).due_at for c in (first, second)}
+    assert moved[first.case_id] == calendar.add_working_hours(first.due_at, 13)
+    assert moved[second.case_id] == calendar.add_working_hours(second.due_at, 9)
+
+
+def test_the_database_lets_staff_move_a_due_time_only_by_an_extension(pg_cluster, pg_url):
+    """On PostGIS the rule holds in the server too: a shift chief's own login may extend,
+    and an update that moves the due time with any other step is refused."""
+    import uuid
+
+    import psycopg
+    from conftest import pg_sql
+
+    from citydesk.incidents.postgis_store import PostgisCaseStore
+
+    with PostgisCaseStore(pg_url) as owner:
+        case = _working_case(owner)
+        login = f"li_{uuid.uuid4().hex[:6]}"
+        pg_cluster.psql(f"CREATE ROLE {login} LOGIN")
+        owner.grant(login, Role.SHIFT_CHIEF, ())
+    chief = pg_url.replace("citydesk_dba@", f"{login}@")
+    with PostgisCaseStore(chief) as store:
+        extended = store.extend(case.case_id, 9, "li", Role.SHIFT_CHIEF, case.version, "rain")
+    assert extended.due_at > case.due_at
+    seq = extended.version + 1
+    pg_sql(chief, "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, "
+        "role, at, note) VALUES (%s, %s, 'suspend', 'in_process', 'suspended', 'li', "
+        "'shift_chief', now(), 'waiting')", (case.case_id, seq))  # fmt: skip
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only later, with an extend"):
+        pg_sql(chief, "UPDATE cases SET status = 'suspended', version = version + 1, "
+            "due_at = due_at + interval '1 day' WHERE case_id = %s", (case.case_id,))  # fmt: skip
