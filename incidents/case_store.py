@@ -46,7 +46,7 @@ from citydesk.layers.i18n import _
 from . import fact_snapshot
 from .calendar import WorkingCalendar
 from .categories import Catalogue
-from .lifecycle import CaseState, Event, Role, State, advance, apply, replay
+from .lifecycle import WORKING, CaseState, Event, Role, State, advance, apply, replay
 from .new_cases import (
     HistoryStep,
     NewCase,
@@ -1122,6 +1122,7 @@ class CaseStore:
             raise CityDeskError(
                 _("an extension needs the case's new due time"),
                 _("Give the working hours: citydesk cases move CASE extend --hours 8 --note WHY."),
+                gui_fix=_("Use “Extend the time limit” on the case card: it asks for the hours."),
             )
         old, moved = self._local(due_now), self._local(new)
         if old is not None and moved is not None and moved <= old:
@@ -1131,6 +1132,21 @@ class CaseStore:
                 ),
                 _("An extension gives more time: give a positive number of working hours."),
             )
+
+    def extension_requests(self) -> set[str]:
+        """The cases whose department asked for more time and has no answer yet: a request
+        with no grant or refusal after it, and the case still with the department (a case
+        handed back or handled leaves its request behind, as ``lifecycle.advance`` does).
+        What the shift chief's desk lists to answer."""
+        working = ", ".join(f"'{s.value}'" for s in WORKING)
+        sql = (
+            "SELECT r.case_id FROM case_events r WHERE r.action = 'request_extension' "
+            "AND NOT EXISTS (SELECT 1 FROM case_events l WHERE l.case_id = r.case_id "
+            "AND l.seq > r.seq AND (l.action IN ('extend', 'refuse_extension') "
+            f"OR l.to_state NOT IN ({working})))"
+        )
+        with self._reading() as con:
+            return {row["case_id"] for row in con.execute(sql).fetchall()}
 
     def extend(
         self,

@@ -52,6 +52,8 @@ class CaseFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     due_within_hours: float | None = None  # only overdue or due within this many hours
+    #: only cases whose department asked for more time and waits for the answer (延期申请)
+    extension_requested: bool = False
 
 
 @dataclass
@@ -171,6 +173,8 @@ class DispatchDesk:
             until=filt.until,
             kind=kind,
         )
+        if filt.extension_requested:
+            table = table[table["case_id"].isin(self.store.extension_requests())]
         names = department_names(self.lang)
         table = table.assign(
             category=self._category_labels(table),

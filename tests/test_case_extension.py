@@ -54,6 +54,7 @@ def test_asked_for_granted_on_the_calendar_and_counted_on_time(store_target):
             step("request_extension", Role.DEPARTMENT, "again")
         waiting = replay(store.history(case.case_id))
         assert waiting.extension_requested
+        assert store.extension_requests() == {case.case_id}  # the shift chief's queue
         assert "refuse_extension" in actions_now(waiting, Role.SHIFT_CHIEF)
         assert "request_extension" not in actions_now(waiting, Role.DEPARTMENT)
         with pytest.raises(CityDeskError, match="positive number of working hours"):
@@ -66,6 +67,7 @@ def test_asked_for_granted_on_the_calendar_and_counted_on_time(store_target):
         assert store.calendar.working_hours_between(before, case.due_at) == pytest.approx(20)
         answered = replay(store.history(case.case_id))
         assert not answered.extension_requested and answered.state.value == "in_process"
+        assert store.extension_requests() == set()
         steps = store.events_frame(case_ids=[case.case_id])
         granted = steps[steps["action"] == "extend"].iloc[0]
         assert '"due_at"' in granted["detail"] and granted["note"] == "parts Wed"
@@ -99,6 +101,19 @@ def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_cop
     assert "extend needs the working hours" in capsys.readouterr().err
     assert main(["cases", "move", first.case_id, "handle", *chief, "--hours", "2"]) == 2
     assert "--hours is for the extend action only" in capsys.readouterr().err
+    crew = ["--project", str(demo_copy), "--as", "department", "--actor", "c"]
+    wet = ["--note", "wet"]
+    assert main(["cases", "move", second.case_id, "request_extension", *crew, *wet]) == 0
+    # handed back to dispatch, the case leaves its request behind
+    assert main(["cases", "move", first.case_id, "request_extension", *crew, "--note", "x"]) == 0
+    assert main(["cases", "move", first.case_id, "return_to_dispatch", *crew, "--note", "y"]) == 0
+    capsys.readouterr()
+    assert main(["cases", "list", "--project", str(demo_copy), "--asking-for-time"]) == 0
+    asking = capsys.readouterr().out
+    assert asking.startswith("1 case\n") and second.case_id in asking
+    dispatcher = ["--project", str(demo_copy), "--as", "dispatcher", "--actor", "d"]
+    assert main(["cases", "move", first.case_id, "dispatch", *dispatcher]) == 0
+    assert main(["cases", "move", first.case_id, "start", *crew]) == 0
     four = ["--hours", "4", "--note", "rain"]
     assert main(["cases", "move", first.case_id, "extend", *chief, *four]) == 0
     # a storm: every case the department is working on gets a working day more, each from

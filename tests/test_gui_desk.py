@@ -165,6 +165,11 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
     assert {"extend", "refuse_extension", "suspend"} <= _buttons(window)
     assert window.case_card.clock.text().endswith("more time asked for")
+    from citydesk.workbench.gui.desk.desk_panel import ASKING
+
+    panel.status.setCurrentIndex(panel.status.findData(ASKING))  # the requests to answer
+    assert list(panel.frame["case_id"]) == [case.case_id]
+    panel.status.setCurrentIndex(0)
     due = store.get(case.case_id).due_at
     window.case_card.ask_hours = lambda _label: 4.0
     window.case_card.ask_note = lambda _label: "agreed with the crew"

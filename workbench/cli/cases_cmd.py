@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst = csub.add_parser("list", help=_("list cases"))
     lst.add_argument("--project", required=True, help=_("the project (.gpkg)"))
     _case_filters(lst)
+    lst.add_argument(
+        "--asking-for-time",
+        action="store_true",
+        help=_("only cases whose department asked for more time, not yet answered (延期申请)"),
+    )
     lst.add_argument("--limit", type=int, default=20, help=_("rows to show (default 20)"))
     lst.set_defaults(func=cmd_list)
 
@@ -279,6 +284,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     with open_store(args.project) as store:
         frame = store.query(**query_filters(store, args))
+        if args.asking_for_time:
+            frame = frame[frame["case_id"].isin(store.extension_requests())]
     cols = [
         "case_id",
         "status",

@@ -27,7 +27,7 @@ from PyQt5.QtWidgets import (
 
 from citydesk.incidents.deadlines import OPEN_STATES
 from citydesk.incidents.desk import CaseFilter, DispatchDesk
-from citydesk.incidents.lifecycle import Role, State
+from citydesk.incidents.lifecycle import WORKING, Role, State
 from citydesk.incidents.lifecycle_words import ROLE_TITLES, state_name
 from citydesk.incidents.routing import department_names
 
@@ -38,6 +38,8 @@ from .dashboard_view import DashboardView
 from .forecast_view import ForecastView
 from .intake_dialog import IntakeDialog
 
+#: the status filter's entry for the cases waiting for an answer on more time
+ASKING = "extension_requested"
 WINDOWS = {
     0: N_("any time"),
     24: N_("last 24 hours"),
@@ -71,6 +73,8 @@ class DeskPanel(QWidget):
         self.status = QComboBox()
         self.status.addItem(tr("open cases"), list(OPEN_STATES))
         self.status.addItem(tr("all cases"), [])
+        # the shift chief's queue: requests for more time to grant or refuse
+        self.status.addItem(tr("asking for more time (延期申请)"), ASKING)
         for state in State:
             if state != State.NEW:
                 self.status.addItem(state_name(state), [state.value])
@@ -199,8 +203,11 @@ class DeskPanel(QWidget):
     def current_filter(self) -> CaseFilter:
         hours = self.window_hours.currentData()
         now = dt.datetime.now(dt.UTC)
+        status = self.status.currentData()
+        asking = status == ASKING
         return CaseFilter(
-            status=tuple(self.status.currentData()),
+            status=tuple(s.value for s in WORKING) if asking else tuple(status),
+            extension_requested=asking,
             category=self.category.currentData(),
             department=self.department.currentData(),
             grid_prefix=self.grid_prefix.text().strip() or None,
