@@ -1096,11 +1096,15 @@ class CaseStore:
             )
         if move.action == "extend":
             self._check_extension(move, row["due_at"])
-        state = replay(self._history(con, move.case_id))
+        history = self._history(con, move.case_id)
+        state = replay(history)
         event = apply(state, move.action, actor, role, at, move.note)
         new_state = advance(state, event)
-        self._append(con, move.case_id, event, move.assign)
-        facts = {**_state_facts(new_state), **move.assign}
+        assign = dict(move.assign)
+        if move.action == "resume":
+            assign.update(self._resumed_due(history, row["due_at"], at))
+        self._append(con, move.case_id, event, assign)
+        facts = {**_state_facts(new_state), **assign}
         cur = con.execute(
             self._q(
                 f"UPDATE cases SET {', '.join(f'{k} = ?' for k in facts)}, "
@@ -1113,6 +1117,19 @@ class CaseStore:
                 _("case {id} changed during the update").format(id=move.case_id),
                 _("Reload the case and decide again."),
             )
+
+    def _resumed_due(self, history: list[Event], due_now: Any, at: dt.datetime) -> dict:
+        """A resumed case's due time, later by the working time it was suspended (挂账): its
+        clock stood still, as the desk shows it, so it does not come back overdue for the
+        weeks it waited. Recorded in the resume step's detail like an extension's."""
+        since = next((e.at for e in reversed(history) if e.action == "suspend"), None)
+        due = self._local(due_now)
+        if since is None or due is None:
+            return {}
+        paused = self.calendar.working_hours_between(since, at)
+        if paused <= 0:
+            return {}
+        return {"due_at": to_text(self.calendar.add_working_hours(due, paused))}
 
     def _check_extension(self, move: Move, due_now: Any) -> None:
         """An extension moves the due time later: what it sets is checked against the

@@ -134,7 +134,10 @@ def compute_kpis(facts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
         else np.zeros(len(reg), dtype=bool)
     )
     target = has_due & (given | recorded)
-    due_to_close = closed | (has_due & (due < end))
+    # a suspended case (挂账) is not due while its clock stands still: resumed, its due time
+    # moves by the time it waited (CaseStore._resumed_due)
+    waiting = (facts["status"] == "suspended").to_numpy()[keep]
+    due_to_close = closed | (has_due & (due < end) & ~waiting)
     on_time_base = due_to_close if spec.measure == "digital" else closed & target
     dispatched = (disp != _NAT) & (disp < end)
     limit_us = spec.dispatch_limit_hours * 3_600_000_000

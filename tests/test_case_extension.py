@@ -91,6 +91,34 @@ def test_asked_for_granted_on_the_calendar_and_counted_on_time(store_target):
     assert row["closed_on_time"] == 1 and row["on_time_close_rate"] == 1.0
 
 
+def test_a_suspended_case_comes_back_with_the_time_it_waited(store_target):
+    """Suspended (挂账), a case's clock stands still, as the desk shows it: the KPIs do not
+    count it due while it waits, and resumed, its due time moves by the working time it
+    waited, so it does not come back overdue (it did: the due time stayed where it was)."""
+    with store_target.open() as store:
+        tz = store.calendar.tz
+        monday = pd.Timestamp("2026-03-02 10:00", tz=tz).to_pydatetime()
+        case = _working_case(store, monday)
+        due, left = case.due_at, None
+        suspended = monday + dt.timedelta(hours=1)
+        left = store.calendar.working_hours_between(suspended, due)
+        case = store.transition(
+            case.case_id, "suspend", "li", Role.SHIFT_CHIEF, case.version, "budget", suspended
+        )
+        two_weeks = pd.Timestamp("2026-03-16 10:00", tz=tz).to_pydatetime()
+        waiting = kpis_from_store(store, KpiSpec(by="department", end=two_weeks))
+        case = store.transition(
+            case.case_id, "resume", "li", Role.SHIFT_CHIEF, case.version, at=two_weeks
+        )
+        paused = store.calendar.working_hours_between(suspended, two_weeks)
+        assert paused == pytest.approx(7 + 9 * 9 + 1)  # that Monday, nine days, an hour
+        assert case.due_at == store.calendar.add_working_hours(due, paused)
+        assert store.calendar.working_hours_between(two_weeks, case.due_at) == pytest.approx(left)
+        steps = store.events_frame(case_ids=[case.case_id])
+        assert '"due_at"' in steps[steps["action"] == "resume"].iloc[0]["detail"]
+    assert waiting[waiting["department"] == "ALL"].iloc[0]["due_to_close"] == 0
+
+
 def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_copy, capsys):
     from citydesk.incidents.stores import open_project_store
 
@@ -130,8 +158,9 @@ def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_cop
 
 
 def test_the_database_lets_staff_move_a_due_time_only_by_an_extension(pg_cluster, pg_url):
-    """On PostGIS the rule holds in the server too: a shift chief's own login may extend,
-    and an update that moves the due time with any other step is refused."""
+    """On PostGIS the rule holds in the server too: a shift chief's own login may extend and
+    resume (both move the due time), and an update that moves it with any other step is
+    refused."""
     import uuid
 
     import psycopg
@@ -145,13 +174,22 @@ def test_the_database_lets_staff_move_a_due_time_only_by_an_extension(pg_cluster
         pg_cluster.psql(f"CREATE ROLE {login} LOGIN")
         owner.grant(login, Role.SHIFT_CHIEF, ())
     chief = pg_url.replace("citydesk_dba@", f"{login}@")
+    now = dt.datetime.now(dt.UTC)
     with PostgisCaseStore(chief) as store:
         extended = store.extend(case.case_id, 9, "li", Role.SHIFT_CHIEF, case.version, "rain")
-    assert extended.due_at > case.due_at
-    seq = extended.version + 1
+        held = store.transition(
+            case.case_id, "suspend", "li", Role.SHIFT_CHIEF, extended.version, "budget", now
+        )
+        later = now + dt.timedelta(days=7)  # some working days, whatever the date
+        back = store.transition(
+            case.case_id, "resume", "li", Role.SHIFT_CHIEF, held.version, at=later
+        )
+    assert case.due_at < extended.due_at < back.due_at
+    seq = back.version + 1
     pg_sql(chief, "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, "
-        "role, at, note) VALUES (%s, %s, 'suspend', 'in_process', 'suspended', 'li', "
+        "role, at, note) VALUES (%s, %s, 'suspend', 'registered', 'suspended', 'li', "
         "'shift_chief', now(), 'waiting')", (case.case_id, seq))  # fmt: skip
-    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only later, with an extend"):
+    refused = "only later, by an extension or a resumption"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refused):
         pg_sql(chief, "UPDATE cases SET status = 'suspended', version = version + 1, "
             "due_at = due_at + interval '1 day' WHERE case_id = %s", (case.case_id,))  # fmt: skip

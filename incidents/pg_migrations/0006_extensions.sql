@@ -8,8 +8,9 @@ INSERT INTO role_actions (role, action) VALUES
     ('shift_chief', 'extend'),
     ('shift_chief', 'refuse_extension');
 
--- Staff change a due time only by an extension: later than it was, in the same update as
--- the extend event of the case's new version (as every other change comes with its event).
+-- Staff change a due time only by an extension or a resumption (the time a case was
+-- suspended, 挂账, added back): later than it was, in the same update as the extend or
+-- resume event of the case's new version (as every other change comes with its event).
 GRANT UPDATE (due_at) ON cases TO citydesk_shift_chief, citydesk_admin;
 
 CREATE OR REPLACE FUNCTION check_case_update() RETURNS trigger
@@ -31,10 +32,10 @@ BEGIN
     END IF;
     IF NEW.due_at IS DISTINCT FROM OLD.due_at THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.case_events WHERE case_id = $1 '
-                       'AND seq = $2 AND action = ''extend'')', TG_TABLE_SCHEMA)
+                       'AND seq = $2 AND action IN (''extend'', ''resume''))', TG_TABLE_SCHEMA)
             INTO extended USING NEW.case_id, NEW.version;
         IF NOT extended OR NEW.due_at <= OLD.due_at THEN
-            RAISE EXCEPTION 'case %: the due time moves only later, with an extend event',
+            RAISE EXCEPTION 'case %: the due time moves only later, by an extension or a resumption',
                 NEW.case_id USING ERRCODE = 'insufficient_privilege';
         END IF;
     END IF;
