@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 # The case-store tests run on the GeoPackage and on PostgreSQL + PostGIS: the server packages
 # are installed here when missing; the tests start a throwaway cluster in a temporary folder
 # on a loopback port and stop it at the end (tools/pg_cluster.py, tests/conftest.py).
-CITYDESK_EXTRA_DEB="${CITYDESK_EXTRA_DEB:-} postgresql-15 postgresql-15-postgis-3" \
+# Debian's QGIS 3.22 (python3-qgis, about 100 MB) is the peer that opens CityDesk's
+# GeoPackages and published PostGIS layers with their styles (tests/test_qgis_compat.py,
+# tests/test_shared_layers.py); without it those two tests skip.
+CITYDESK_EXTRA_DEB="${CITYDESK_EXTRA_DEB:-} postgresql-15 postgresql-15-postgis-3 python3-qgis" \
   bash scripts/setup.sh
 export CITYDESK_REQUIRE_POSTGIS=1
 # the example plugin (docs/PLUGINS.md) is installed for the tests: its own tests run here too
