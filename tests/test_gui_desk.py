@@ -21,6 +21,7 @@ from test_gui_workbench import _shot, open_window
 from citydesk.incidents.demo_desk import prepare_demo_desk
 from citydesk.incidents.lifecycle import Role, RoleError
 from citydesk.incidents.new_cases import NewCase
+from citydesk.workbench.gui.desk.desk_panel import ASKING
 
 pytestmark = pytest.mark.gui
 CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hall
@@ -165,8 +166,6 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
     assert {"extend", "refuse_extension", "suspend"} <= _buttons(window)
     assert window.case_card.clock.text().endswith("more time asked for")
-    from citydesk.workbench.gui.desk.desk_panel import ASKING
-
     panel.status.setCurrentIndex(panel.status.findData(ASKING))  # the requests to answer
     assert list(panel.frame["case_id"]) == [case.case_id]
     panel.status.setCurrentIndex(0)
