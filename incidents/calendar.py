@@ -37,6 +37,10 @@ from citydesk.layers.i18n import _
 from .timestamps import utc_ns
 
 _NS_PER_HOUR = 3_600_000_000_000
+#: the longest time limit a calendar counts, in years of working time: a longer one is a
+#: typing slip (1e7 hours) or work to suspend (挂账) until it can start, and the axis for it
+#: would run past the years a timestamp holds (an "internal error" before)
+MAX_LIMIT_YEARS = 5
 
 
 if TYPE_CHECKING:
@@ -190,11 +194,29 @@ class WorkingCalendar:
         hours = np.broadcast_to(np.asarray(hours, dtype=float), t.shape)
         if len(t) == 0:
             return t
-        axis = self._axis_for(t, float(hours.max()))
+        longest = float(hours.max())
+        self._check_limit(longest)
+        axis = self._axis_for(t, longest)
         # whole microseconds, the resolution of a Python datetime
         limit = np.round(hours * 3.6e9).astype(np.int64) * 1000
         due = axis.moment(axis.position(t) + limit)
         return np.where(limit == 0, axis.next_start(t), due)
+
+    def _check_limit(self, hours: float) -> None:
+        """Refuse a limit that is not a number or longer than :data:`MAX_LIMIT_YEARS`."""
+        year = self.hours_per_day * len(self.workdays) * 52
+        if np.isfinite(hours) and (year <= 0 or hours <= year * MAX_LIMIT_YEARS):
+            return  # (a calendar without working time says so when its axis is built)
+        raise CalendarError(
+            _(
+                "a time limit of {hours:g} working hours is more than {years} years of the "
+                "city's working time"
+            ).format(hours=hours, years=MAX_LIMIT_YEARS),
+            _(
+                "Give a shorter limit; work that must wait longer is suspended (挂账) and "
+                "resumed when it can start."
+            ),
+        )
 
     def working_hours_many(self, a, b) -> np.ndarray:
         """Working hours from each ``a`` to each ``b`` (UTC ns; negative when ``b`` is

@@ -129,6 +129,9 @@ def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_cop
     assert "extend needs the working hours" in capsys.readouterr().err
     assert main(["cases", "move", first.case_id, "handle", *chief, "--hours", "2"]) == 2
     assert "--hours is for the extend action only" in capsys.readouterr().err
+    huge = ["--hours", "1e7", "--note", "typo"]
+    assert main(["cases", "move", first.case_id, "extend", *chief, *huge]) == 2
+    assert "more than 5 years of the city's working time" in capsys.readouterr().err
     crew = ["--project", str(demo_copy), "--as", "department", "--actor", "c"]
     wet = ["--note", "wet"]
     assert main(["cases", "move", second.case_id, "request_extension", *crew, *wet]) == 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citydesk.incidents.calendar import WorkingCalendar
+from citydesk.incidents.calendar import CalendarError, WorkingCalendar
 from citydesk.incidents.categories import Catalogue, CatalogueError
 from citydesk.incidents.lifecycle import (
     TRANSITIONS,
@@ -110,6 +110,21 @@ def test_due_time_is_exactly_that_many_working_hours_later(start, hours):
     due = cal.add_working_hours(start, hours)
     assert cal.working_hours_between(start, due) == pytest.approx(hours, abs=1e-6)
     assert due == _walk_working_hours(cal, cal.localize(start), hours)
+
+
+@given(st.floats(min_value=0, allow_infinity=True) | st.just(float("nan")))
+@settings(max_examples=60, deadline=None)
+def test_any_number_of_hours_gives_a_time_or_a_plain_refusal(hours):
+    """A limit or an extension typed as 1e7 (or inf, nan) is refused by name; it was an
+    OverflowError deep in pandas ("internal error"), the axis running past the year 2262."""
+    cal = WorkingCalendar(tz=NY)
+    try:
+        due = cal.add_working_hours(at(2026, 3, 2, 10, 0), hours)
+    except CalendarError as exc:
+        assert "working hours is more than 5 years" in exc.message
+        assert not hours <= 9 * 5 * 52 * 5  # only past the horizon, or not a number
+    else:
+        assert due >= at(2026, 3, 2, 10, 0)
 
 
 def _walk_working_hours(cal: WorkingCalendar, when: dt.datetime, hours: float) -> dt.datetime:
