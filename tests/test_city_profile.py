@@ -135,11 +135,12 @@ def test_period_dates_on_the_command_line_are_the_citys_midnight():
     Chengdu); a time with its own offset is taken as it is."""
     from types import SimpleNamespace
 
-    from citydesk.workbench.cli.cases_cmd import _date, local
+    from citydesk.workbench.cli.arg_types import moment
+    from citydesk.workbench.cli.cases_cmd import local
 
     store = SimpleNamespace(calendar=calendar_from_profile(read_profile("chengdu")))
-    assert local(store, _date("2026-02-14")) == dt.datetime(2026, 2, 14, tzinfo=SHANGHAI)
-    given = local(store, _date("2026-02-14T00:00+00:00"))
+    assert local(store, moment("2026-02-14")) == dt.datetime(2026, 2, 14, tzinfo=SHANGHAI)
+    given = local(store, moment("2026-02-14T00:00+00:00"))
     assert given.utcoffset() == dt.timedelta(hours=8) and given.hour == 8
     assert local(store, None) is None
 

@@ -45,6 +45,20 @@ def test_toml_refuses_nan_and_inf(housing, persons):
         ["city", "due", "p.gpkg", "--at", "2026-01-05 09:00", "--limit", "nan"],
         ["optimize", "landuse", "p.gpkg", "--weights", "economic=nan"],
         ["optimize", "landuse", "p.gpkg", "--max-changed", "-5"],
+        [
+            "cases",
+            "move",
+            "X",
+            "extend",
+            "--project",
+            "p.gpkg",
+            "--as",
+            "shift_chief",
+            "--actor",
+            "li",
+            "--hours",
+            "nan",
+        ],
     ],
 )
 def test_cli_numbers_must_be_finite_and_sensible(args, capsys):
@@ -53,6 +67,24 @@ def test_cli_numbers_must_be_finite_and_sensible(args, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "finite" in err or "greater than 0" in err or "negative" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cases", "hotspots", "--project", "p.gpkg", "--from", "2016-01-01", "--to", "9999-01-01"],
+        ["city", "due", "p.gpkg", "--at", "9999-12-31T10:00", "--limit", "4"],
+        ["dispatch", "report", "--project", "p.gpkg", "--out", "r.pdf", "--from", "1500-01-01"],
+        ["cases", "export", "x.csv", "--project", "p.gpkg", "--to", "3000-01-01"],
+    ],
+)
+def test_cli_dates_must_be_in_the_years_a_case_is_counted_in(args, capsys):
+    """A year 9999 typed for "until whenever" was an internal error (OverflowError,
+    OutOfBoundsDatetime) deep in the calendar; now the option is refused in one line."""
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    assert "is outside the years 1900-2199" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ layer with a NaN extent). A bad value is argparse's usage error: exit 2, one lin
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 
 from citydesk.layers.i18n import _
@@ -68,3 +69,32 @@ def weights(text: str) -> dict[str, float]:
             )
         out[name] = _number(value) if sep else 1.0
     return out
+
+
+def moment(text: str):
+    """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2). A date
+    without an offset stays naive: it is the city's local time (see ``local``), so
+    ``--from 2024-03-04`` starts at the city's midnight, not at UTC's."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            _("{text!r} is not a date").format(text=text)
+            + "; "
+            + _("Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
+        ) from exc
+    # the years a case's moments are counted in (pandas' nanoseconds end in 2262): a year
+    # 9999 typed as "until whenever" was an internal error deep in the calendar
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            _("{text!r} is outside the years {first}-{last}").format(
+                text=text, first=FIRST_YEAR, last=LAST_YEAR
+            )
+            + "; "
+            + _("Give a date in those years.")
+        )
+    return value
+
+
+#: the years a date option may name
+FIRST_YEAR, LAST_YEAR = 1900, 2199

@@ -9,6 +9,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
 
 from . import case_store_cmd
+from .arg_types import moment, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,8 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["department", "grid", "community", "category", "role"],
         help=_("group by (role = the dispatcher)"),
     )
-    kpi.add_argument("--from", dest="start", type=_date, help=_("registered on or after"))
-    kpi.add_argument("--to", dest="end", type=_date, help=_("registered before"))
+    kpi.add_argument("--from", dest="start", type=moment, help=_("registered on or after"))
+    kpi.add_argument("--to", dest="end", type=moment, help=_("registered before"))
     kpi.add_argument(
         "--measure",
         choices=["digital", "311"],
@@ -107,12 +108,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     hot.add_argument(
         "--from",
         dest="start",
-        type=_date,
+        type=moment,
         required=True,
         help=_("period start (reported on or after)"),
     )
     hot.add_argument(
-        "--to", dest="end", type=_date, required=True, help=_("period end (reported before)")
+        "--to", dest="end", type=moment, required=True, help=_("period end (reported before)")
     )
     hot.add_argument("--out", help=_("write the cells with their statistics to this .gpkg"))
     hot.set_defaults(func=cmd_hotspots)
@@ -139,7 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     fc.add_argument(
         "--at",
-        type=_date,
+        type=moment,
         help=_("forecast from this date (default: today); the history before it is used"),
     )
     fc.add_argument(
@@ -147,10 +148,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     fc.add_argument(
         "--test-from",
-        type=_date,
+        type=moment,
         help=_("backtest from this date (default: the last year of the history)"),
     )
-    fc.add_argument("--test-to", type=_date, help=_("backtest until this date"))
+    fc.add_argument("--test-to", type=moment, help=_("backtest until this date"))
     fc.add_argument("--top", type=int, default=15, help=_("rows to print (default 15)"))
     fc.add_argument("--csv", help=_("write every unit's forecast to this file (.csv or .xlsx)"))
     fc.set_defaults(func=cmd_forecast)
@@ -194,7 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     move.add_argument("--note", default="", help=_("reason or remark"))
     move.add_argument(
         "--hours",
-        type=float,
+        type=positive,
         help=_("with extend: the working hours added to the due time (延期)"),
     )
     move.set_defaults(func=cmd_move)
@@ -209,9 +210,9 @@ def _case_filters(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--grid", help=_("only grid codes starting with this"))
     parser.add_argument(
-        "--from", dest="start", type=_date, help=_("only cases reported on or after (city time)")
+        "--from", dest="start", type=moment, help=_("only cases reported on or after (city time)")
     )
-    parser.add_argument("--to", dest="end", type=_date, help=_("only cases reported before"))
+    parser.add_argument("--to", dest="end", type=moment, help=_("only cases reported before"))
 
 
 def query_filters(store, args: argparse.Namespace) -> dict:
@@ -229,22 +230,6 @@ def query_filters(store, args: argparse.Namespace) -> dict:
         "since": local(store, args.start),
         "until": local(store, args.end),
     }
-
-
-def _date(text: str):
-    """An ISO date for --from/--to; a bad one is an argparse usage error (exit 2). A date
-    without an offset stays naive: it is the city's local time (see ``local``), so
-    ``--from 2024-03-04`` starts at the city's midnight, not at UTC's."""
-    import datetime as dt
-
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            _("{text!r} is not a date").format(text=text)
-            + "; "
-            + _("Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
-        ) from exc
 
 
 def local(store, value):

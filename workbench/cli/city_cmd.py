@@ -22,7 +22,7 @@ from pathlib import Path
 
 from citydesk.layers.i18n import _
 
-from .arg_types import positive
+from .arg_types import moment, positive
 from .progress import TqdmFeedback
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     cal.set_defaults(func=cmd_calendar)
     due = csub.add_parser("due", help=_("when a time limit ends on the city's calendar"))
     due.add_argument("project", help=_("the project (.gpkg), or a profile (.toml)"))
-    due.add_argument("--at", required=True, help=_("report time, local (YYYY-MM-DD HH:MM)"))
+    due.add_argument(
+        "--at", required=True, type=moment, help=_("report time, local (YYYY-MM-DD HH:MM)")
+    )
     due.add_argument("--limit", type=positive, required=True, help=_("the time limit"))
     due.add_argument("--unit", choices=["working_hours", "working_days"], default="working_hours")
     due.set_defaults(func=cmd_due)
@@ -197,16 +199,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
-    from citydesk.layers.errors import CityDeskError
-
     cal = _calendar(args.project)
-    try:
-        at = dt.datetime.fromisoformat(args.at)
-    except ValueError as exc:
-        raise CityDeskError(
-            _("'{v}' is not a date and time").format(v=args.at), _("Write YYYY-MM-DD HH:MM.")
-        ) from exc
-    due = cal.due(cal.localize(at), args.limit, args.unit)
+    due = cal.due(cal.localize(args.at), args.limit, args.unit)
     print(due.isoformat())
     return 0
 

@@ -8,8 +8,8 @@ import datetime as dt
 from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _, ngettext
 
-from .arg_types import non_negative, positive
-from .cases_cmd import _date, kpi_text, local, open_store
+from .arg_types import moment, non_negative, positive
+from .cases_cmd import kpi_text, local, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     due.add_argument(
         "--within", type=non_negative, default=4.0, help=_("working hours (default 4)")
     )
-    due.add_argument("--at", type=_date, help=_("as of this moment (default: now)"))
+    due.add_argument("--at", type=moment, help=_("as of this moment (default: now)"))
     due.set_defaults(func=cmd_due)
 
     dup = dsub.add_parser("duplicates", help=_("possible duplicates of a case"))
@@ -82,8 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     rep = dsub.add_parser("report", help=_("the KPI dashboard as a PDF evaluation report"))
     project(rep)
-    rep.add_argument("--from", dest="start", type=_date, help=_("period start (registered)"))
-    rep.add_argument("--to", dest="end", type=_date, help=_("period end (default: now)"))
+    rep.add_argument("--from", dest="start", type=moment, help=_("period start (registered)"))
+    rep.add_argument("--to", dest="end", type=moment, help=_("period end (default: now)"))
     rep.add_argument("--out", required=True, help=_("the PDF to write"))
     rep.add_argument("--weeks", type=int, default=12, help=_("weeks in the trend (default 12)"))
     rep.set_defaults(func=cmd_report)
@@ -127,7 +127,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _until(text: str) -> str | dt.datetime:
     """--until: now, recorded, or a time read as --from/--to are (naive = the city's)."""
-    return text if text in ("now", "recorded") else _date(text)
+    return text if text in ("now", "recorded") else moment(text)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
