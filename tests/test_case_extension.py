@@ -147,6 +147,13 @@ def test_the_command_line_extends_one_case_or_every_case_a_filter_picks(demo_cop
     assert main(["cases", "move", first.case_id, "start", *crew]) == 0
     four = ["--hours", "4", "--note", "rain"]
     assert main(["cases", "move", first.case_id, "extend", *chief, *four]) == 0
+    capsys.readouterr()
+    assert main(["cases", "show", first.case_id, "--project", str(demo_copy)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    granted = next(k for k, line in enumerate(shown) if " extend " in line)
+    with open_project_store(demo_copy) as store:
+        due = store.get(first.case_id).due_at
+    assert shown[granted + 1].strip() == f"due from then: {due:%Y-%m-%d %H:%M}"
     # a storm: every case the department is working on gets a working day more, each from
     # its own due time, in one transaction
     where = "status = 'in_process'"
