@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,6 +69,21 @@ class CaseCard:
     department_label: str
     category_label: str
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the due time each step that moved it set (:func:`due_moves`)
+    due_moves: dict[int, dt.datetime] = field(default_factory=dict)
+
+
+def due_moves(store, case_id: str) -> dict[int, dt.datetime]:
+    """{step: the due time it set, in the city's time} for the case's steps that moved its
+    due time (an extension, a resumption, a source's update): the step's detail holds it,
+    the case row only the last. What ``cases show`` and the case card print under a step."""
+    steps = store.events_frame(columns=["seq", "detail"], case_ids=[case_id])
+    out = {}
+    for seq, detail in zip(steps["seq"], steps["detail"], strict=True):
+        due = json.loads(detail or "{}").get("due_at") if isinstance(detail, str) else None
+        if due:
+            out[int(seq)] = pd.Timestamp(due).tz_convert(store.calendar.tz).to_pydatetime()
+    return out
 
 
 def source_summary(case: Case) -> str | None:
@@ -227,6 +243,7 @@ class DispatchDesk:
             None if left is None else str(left["level"]),
             department_names(self.lang).get(case.department, case.department),
             category.label(self.lang),
+            due_moves=due_moves(self.store, case_id),
         )
 
     def may(self, action: str, case: Case) -> bool:

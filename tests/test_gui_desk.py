@@ -178,6 +178,11 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     assert window.case_card.fields["due"].text().startswith(f"{extended.due_at:%Y-%m-%d %H:%M}")
     assert "refuse_extension" not in _buttons(window)
     assert "more time asked for" not in window.case_card.clock.text()
+    timeline = window.case_card.timeline
+    granted = timeline.topLevelItem(timeline.topLevelItemCount() - 1)
+    assert granted.text(5).startswith("agreed with the crew · due from then: ")
+    assert f"{extended.due_at:%Y-%m-%d %H:%M}" in granted.text(5)
+    assert granted.toolTip(5) == granted.text(5)  # the whole note, where the column cuts it
     _shot(window.case_card, "desk_case_card_extended.png")
     _as(window, qtbot, Role.DEPARTMENT, "fire-3")
     window.case_card.buttons["handle"].click()

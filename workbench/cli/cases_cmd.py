@@ -289,13 +289,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from citydesk.incidents.desk import source_summary
+    from citydesk.incidents.desk import due_moves, source_summary
 
     with open_store(args.project) as store:
         case = store.get(args.case_id)
         history = store.history(args.case_id)
         category = store.catalogue.stored(case.kind, case.category_code, case.category_standard)
-        moved = _due_moves(store, args.case_id)
+        moved = due_moves(store, args.case_id)
     print(f"{case.case_id}  {case.status.value}  v{case.version}")
     print(f"  {category.label('en')} / {category.name_zh}  -> {case.department}")
     print(f"  grid {case.grid_code or '-'}  ({case.lon}, {case.lat})")
@@ -313,22 +313,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         if e.seq in moved:  # an extension or a resumption: the due time it set
             print("      " + _("due from then: {at}").format(at=f"{moved[e.seq]:%Y-%m-%d %H:%M}"))
     return 0
-
-
-def _due_moves(store, case_id: str) -> dict:
-    """{step: new due time, in the city's time} of the case's steps that moved its due time
-    (the step's detail holds it; the case row keeps only the last)."""
-    import json
-
-    import pandas as pd
-
-    steps = store.events_frame(columns=["seq", "detail"], case_ids=[case_id])
-    out = {}
-    for seq, detail in zip(steps["seq"], steps["detail"], strict=True):
-        due = json.loads(detail or "{}").get("due_at") if isinstance(detail, str) else None
-        if due:
-            out[int(seq)] = pd.Timestamp(due).tz_convert(store.calendar.tz)
-    return out
 
 
 def cmd_move(args: argparse.Namespace) -> int:

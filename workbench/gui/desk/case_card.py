@@ -142,7 +142,7 @@ class CaseCardWidget(QWidget):
         self._show_photos(c.photos)
         self.timeline.clear()
         for e in card.history:
-            QTreeWidgetItem(
+            item = QTreeWidgetItem(
                 self.timeline,
                 [
                     _when(e.at),
@@ -152,9 +152,20 @@ class CaseCardWidget(QWidget):
                     f"{state_name(e.from_state)} → {state_name(e.to_state)}",
                     e.actor,
                     role_name(e.role),
-                    e.note,
+                    # an extension's or resumption's new due time beside its reason
+                    " · ".join(
+                        part
+                        for part in (
+                            e.note,
+                            tr("due from then: {at}").format(at=_when(card.due_moves[e.seq]))
+                            if e.seq in card.due_moves
+                            else "",
+                        )
+                        if part
+                    ),
                 ],
             )
+            item.setToolTip(5, item.text(5))  # a long note is cut at the dock's edge
         for column in range(self.timeline.columnCount() - 1):  # the note takes the rest
             self.timeline.resizeColumnToContents(column)
         self._show_actions(card.actions)
