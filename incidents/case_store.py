@@ -732,12 +732,36 @@ class CaseStore:
             ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
-    def count(self) -> int:
+    def count(self, **filters: Any) -> int:
+        """How many cases match ``filters`` (the keywords of :meth:`query`; none: all), counted
+        by the database rather than read."""
+        where, args = self._where(**filters)
         with self._reading() as con:
-            row = con.execute("SELECT COUNT(*) AS n FROM cases").fetchone()
+            row = con.execute(self._q(f"SELECT COUNT(*) AS n FROM cases{where}"), args).fetchone()
         return row["n"]
 
     def query(
+        self,
+        columns: list[str] | None = None,
+        ordered: bool = True,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Cases as a DataFrame, filtered with bound parameters only (never string-built; the
+        filters are :meth:`_where`'s). ``columns`` limits what is read; ``ordered=False``
+        skips sorting by report time, which on a large store turns a sequential scan into
+        random page reads."""
+        if columns is not None:
+            unknown = set(columns) - set(_CASE_COLUMNS)
+            if unknown:
+                raise ValueError(f"unknown case columns {sorted(unknown)}")
+        select = self._select(columns if columns is not None else _CASE_COLUMNS)
+        where, args = self._where(**filters)
+        sql = f"SELECT {select} FROM cases{where}"
+        sql += " ORDER BY reported_at" if ordered else ""
+        with self._reading() as con:
+            return self._frame(con, self._q(sql), args)
+
+    def _where(
         self,
         status: Iterable[str] | None = None,
         department: str | None = None,
@@ -745,18 +769,11 @@ class CaseStore:
         grid_prefix: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
-        columns: list[str] | None = None,
-        ordered: bool = True,
         kind: str | None = None,
-    ) -> pd.DataFrame:
-        """Cases as a DataFrame, filtered with bound parameters only (never string-built).
-        ``columns`` limits what is read; ``ordered=False`` skips sorting by report time,
-        which on a large store turns a sequential scan into random page reads."""
-        if columns is not None:
-            unknown = set(columns) - set(_CASE_COLUMNS)
-            if unknown:
-                raise ValueError(f"unknown case columns {sorted(unknown)}")
-        select = self._select(columns if columns is not None else _CASE_COLUMNS)
+    ) -> tuple[str, list]:
+        """The WHERE clause (with its leading space, or empty) and bound arguments of the case
+        filters :meth:`query` and :meth:`count` share: states, department, category code and
+        kind, a grid-code prefix, and reported on or after ``since`` / before ``until``."""
         where, args = [], []
         if status:
             status = list(status)
@@ -779,10 +796,7 @@ class CaseStore:
             if moment:
                 where.append(f"reported_at {op} ?")
                 args.append(str(to_text(self.calendar.localize(moment))))
-        sql = f"SELECT {select} FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY reported_at" if ordered else ""
-        with self._reading() as con:
-            return self._frame(con, self._q(sql), args)
+        return (" WHERE " + " AND ".join(where) if where else ""), args
 
     def last_registered(self) -> dt.datetime | None:
         """When the last case counted in the facts was registered (None: no case)."""

@@ -71,6 +71,8 @@ class CaseCard:
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the due time each step that moved it set (:func:`due_moves`)
     due_moves: dict[int, dt.datetime] = field(default_factory=dict)
+    #: the department's request for more time waits for the shift chief's answer
+    extension_requested: bool = False
 
 
 def due_moves(store, case_id: str) -> dict[int, dt.datetime]:
@@ -234,16 +236,18 @@ class DispatchDesk:
             case.kind, case.category_code, case.category_standard
         )
         history = self.store.history(case_id)
+        state = replay(history)
         return CaseCard(
             case,
             history,
             # what a person may do here; the import's own steps are the import's
-            [a for a in actions_now(replay(history), self.role) if a not in IMPORT_ACTIONS],
+            [a for a in actions_now(state, self.role) if a not in IMPORT_ACTIONS],
             None if left is None else float(left["hours_left"]),
             None if left is None else str(left["level"]),
             department_names(self.lang).get(case.department, case.department),
             category.label(self.lang),
             due_moves=due_moves(self.store, case_id),
+            extension_requested=state.extension_requested,
         )
 
     def may(self, action: str, case: Case) -> bool:

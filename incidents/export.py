@@ -81,6 +81,7 @@ def case_history(store, cases: pd.DataFrame, every_case: bool = False) -> pd.Dat
     ``every_case``: ``cases`` are all the store holds, so its whole history is read in one
     scan rather than case by case."""
     events = store.events_frame(case_ids=None if every_case else cases["case_id"])
+    # (a whole-table read also has the steps of cases reported since ``cases`` was read)
     events = events[events["case_id"].isin(cases["case_id"])]
     out = events.merge(cases[["case_id", "source_id"]], on="case_id", how="left")
     return out.sort_values(["case_id", "seq"], kind="stable")[HISTORY_COLUMNS].reset_index(

@@ -11,7 +11,6 @@ same list.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -211,28 +210,15 @@ def street_networks(project, profile: CityProfile) -> dict[str, NetworkReport | 
     if streets.empty:
         return {}
     out: dict[str, NetworkReport | str] = {}
-    said_here = _Quiet()  # the check line says what the builder's warning would
-    builder_log = logging.getLogger(build_network.__module__)
-    builder_log.addFilter(said_here)
-    try:
-        for mode in ("drive", "walk"):
-            try:
-                report = build_network(streets, network_spec(profile, mode)).report
-            except CityDeskError as exc:
-                out[mode] = exc.message
-                continue
-            if report is not None:
-                out[mode] = report
-    finally:
-        builder_log.removeFilter(said_here)
+    for mode in ("drive", "walk"):
+        try:  # not warned in the log: the check's line says it, once
+            report = build_network(streets, network_spec(profile, mode), warn=False).report
+        except CityDeskError as exc:
+            out[mode] = exc.message
+            continue
+        if report is not None:
+            out[mode] = report
     return out
-
-
-class _Quiet(logging.Filter):
-    """Drops warnings: a check reports the network's state itself, once, in its line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno < logging.WARNING
 
 
 #: role keys whose value is not a column name

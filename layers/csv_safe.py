@@ -98,13 +98,17 @@ def write_xlsx(frame: pd.DataFrame, path, sheet: str = "Sheet1") -> Path:
         },
     )
     try:
-        table = book.add_worksheet(sheet[:31])
-        table.write_row(0, 0, [str(c) for c in frame.columns])
-        for r, row in enumerate(frame.itertuples(index=False, name=None), start=1):
-            table.write_row(r, 0, [_cell(v) for v in row])
-    finally:
-        book.close()
-    os.replace(part, path)
+        try:
+            table = book.add_worksheet(sheet[:31])
+            table.write_row(0, 0, [str(c) for c in frame.columns])
+            for r, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+                table.write_row(r, 0, [_cell(v) for v in row])
+        finally:
+            book.close()
+        os.replace(part, path)
+    except BaseException:  # a failed or interrupted write leaves no half workbook behind
+        part.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -293,8 +293,12 @@ class RoadNetwork:
         return gpd.GeoSeries([line], crs=self.crs).to_crs(4326).iloc[0]
 
 
-def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) -> RoadNetwork:
-    """The directed graph of a centerline layer, with a report of how it was built."""
+def build_network(
+    streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None, warn: bool = True
+) -> RoadNetwork:
+    """The directed graph of a centerline layer, with a report of how it was built.
+    ``warn``: log a warning when few nodes are routable (False where the caller reports
+    the network's state itself, as ``city check`` does in its line)."""
     spec = spec or NetworkSpec()
     if streets.crs is None:
         raise NetworkError(_("the streets layer has no CRS"), _("Set the layer's CRS first."))
@@ -389,7 +393,7 @@ def build_network(streets: gpd.GeoDataFrame, spec: NetworkSpec | None = None) ->
         largest_share=share,
         hint=junction_hint(lines, spec.snap_tolerance_m, spec.junctions) if low and not ids else "",
     )
-    if low:
+    if low and warn:
         log.warning(
             "road network: only %.1f%% of %d nodes are in the largest strongly connected "
             "part; points elsewhere snap to it and the rest is unreachable%s",

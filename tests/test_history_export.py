@@ -80,3 +80,12 @@ def test_a_sheet_longer_than_excel_holds_is_refused_before_writing(tmp_path):
     with pytest.raises(CityDeskError, match="do not fit in an Excel sheet"):
         write_xlsx(frame, tmp_path / "big.xlsx")
     assert not (tmp_path / "big.xlsx").exists()
+
+
+def test_a_workbook_that_fails_midway_leaves_nothing_behind(tmp_path):
+    """XlsxWriter refuses a value it has no cell type for; the half-written ``.part`` file
+    was left beside the target."""
+    frame = pd.DataFrame({"n": [1, 2], "odd": [{"a": 1}, None]})
+    with pytest.raises(TypeError):
+        write_xlsx(frame, tmp_path / "odd.xlsx")
+    assert list(tmp_path.iterdir()) == []

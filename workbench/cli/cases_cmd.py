@@ -451,7 +451,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             history=args.history,
             **filters,
         )
-        n = len(store.query(columns=["case_id"], ordered=False, **filters))
+        n = store.count(**filters)
     cases = ngettext("{n} case", "{n} cases", n).format(n=n)
     print(_("wrote {path} ({cases})").format(path=out, cases=cases))
     if n == 0 and any(filters.values()):

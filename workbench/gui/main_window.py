@@ -707,23 +707,26 @@ class MainWindow(QMainWindow):
         """Dispatch > Export cases: every case of the project, or those the desk shows,
         reporters' personal data masked (the command line's --include-personal-data is the
         deliberate way round)."""
-        scope = self._export_scope(tr("Export cases"))
-        if scope is False:
-            return None
         kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)"), N_("GeoPackage (*.gpkg)")]
         kinds += [N_("Open311 JSON (*.json)"), N_("Open311 XML (*.xml)")]
-        path = self._case_export_path(tr("Export cases"), "cases.xlsx", kinds)
-        return self.export_cases(path, case_ids=scope) if path else None
+        return self._export_dialog(tr("Export cases"), "cases.xlsx", kinds)
 
     def export_history_dialog(self):
         """Dispatch > Export case histories: every step of the cases (who took it, in which
         role, when): the audit trail, which a case row holds only the last step times of."""
-        scope = self._export_scope(tr("Export case histories"))
+        kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)")]
+        return self._export_dialog(
+            tr("Export case histories"), "case_history.xlsx", kinds, history=True
+        )
+
+    def _export_dialog(self, title: str, name: str, kinds: list[str], history: bool = False):
+        """Which cases (:meth:`_export_scope`), then where (:meth:`_case_export_path`), then
+        the export in the background; None when the user cancels either question."""
+        scope = self._export_scope(title)
         if scope is False:
             return None
-        kinds = [N_("Excel workbook (*.xlsx)"), N_("CSV (*.csv)")]
-        path = self._case_export_path(tr("Export case histories"), "case_history.xlsx", kinds)
-        return self.export_cases(path, history=True, case_ids=scope) if path else None
+        path = self._case_export_path(title, name, kinds)
+        return self.export_cases(path, history=history, case_ids=scope) if path else None
 
     def _export_scope(self, title: str) -> list[str] | bool | None:
         """Which cases an export takes: None for every case, the ids the desk shows when its

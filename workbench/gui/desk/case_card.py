@@ -22,7 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from citydesk.incidents.desk import CaseCard, DispatchDesk, source_summary
-from citydesk.incidents.lifecycle import RoleError, TransitionError, replay
+from citydesk.incidents.lifecycle import RoleError, TransitionError
 from citydesk.incidents.lifecycle_words import ACTION_VERBS, action_name, role_name, state_name
 from citydesk.incidents.store import VersionConflict
 from citydesk.layers.errors import CityDeskError
@@ -135,7 +135,7 @@ class CaseCardWidget(QWidget):
                 if card.hours_left < 0
                 else tr("{h:.1f} working hours left").format(h=card.hours_left)
             )
-            if replay(card.history).extension_requested:  # the shift chief's to answer
+            if card.extension_requested:  # the shift chief's to answer
                 text += " · " + tr("more time asked for")
             self.clock.setText(text)
             self.clock.setStyleSheet(LEVEL_STYLE.get(card.level, "") + "; padding:4px")
