@@ -61,6 +61,33 @@ class CalendarSpec:
     not_holidays: list[str] = field(default_factory=list)  # library holidays the city works
 
 
+def periods_text(periods: list[list[str]]) -> str:
+    """The working periods as a person types them: ``09:00-12:00, 13:30-17:30``."""
+    return ", ".join("-".join(p) for p in periods)
+
+
+def periods_from_text(text: str) -> list[list[str]]:
+    """``09:00-12:00, 13:30-17:30`` (or ``9:00-12:00；13:30-17:30``) as the profile's
+    ``periods``. Only split and padded here: whether each is a period of a day is for the
+    profile's validator to say, naming the period, as for a TOML file."""
+
+    def pad(t: str) -> str:
+        t = t.strip().replace("：", ":")
+        return "0" + t if re.fullmatch(r"\d:\d\d", t) else t
+
+    pieces = [p for p in re.split(r"[,;，；]", text) if p.strip()]
+    return [[pad(t) for t in re.split(r"\s*[-–~～至]\s*", p.strip(), maxsplit=1)] for p in pieces]
+
+
+def dates_text(dates: list[str]) -> str:
+    return ", ".join(dates)
+
+
+def dates_from_text(text: str) -> list[str]:
+    """Dates typed in a line, separated by commas or spaces (checked by the validator)."""
+    return [d for d in re.split(r"[\s,;，；]+", text) if d]
+
+
 #: the currency of CityDesk's round planning defaults (cost per m² of land, per use)
 DEFAULTS_CURRENCY = "USD"
 
@@ -252,7 +279,16 @@ def _check(p: CityProfile, reader: Reader) -> None:
         )
     _check_land_use(p, reader)
     _check_categories(p, reader)
-    c = p.calendar
+    _check_calendar(p.calendar, reader)
+
+
+def check_calendar(spec: CalendarSpec) -> None:
+    """The calendar part of the profile's checks alone (the City setup dialog's calendar tab
+    checks as it is typed, whatever the rest of the profile still lacks)."""
+    _check_calendar(spec, Reader(ProfileError))
+
+
+def _check_calendar(c: CalendarSpec, reader: Reader) -> None:
     if not c.periods:
         reader.fail("calendar.periods", _("is empty"), _('Give e.g. [["09:00", "18:00"]].'))
     last = ""

@@ -133,3 +133,58 @@ def test_the_readiness_list_says_when_the_streets_do_not_join_up(qtbot, tmp_path
     assert "can reach each other" not in lines()
     assert project_profile(project).layers.streets.junctions == "ends"  # not saved yet
     win.close()
+
+
+def test_the_working_calendar_is_set_and_checked_in_city_setup(qtbot, tmp_path):
+    """The calendar tab: China's holidays by name and its make-up days (调休) listed for a
+    year, working hours typed as a line, a mistake said in place and refused by Save, the
+    city's own holiday added; stored, the due times count on it."""
+    import datetime as dt
+
+    from citydesk.incidents.calendar import project_calendar
+
+    project = project_from_folder(build(tmp_path / "data"), tmp_path / "chengdu.gpkg")
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    qtbot.waitExposed(dialog)
+    dialog.timezone.setText("Asia/Shanghai")
+    dialog.currency.setText("CNY")
+    dialog.admin_code.setText("510104")
+    dialog.propose()  # the holidays from the time zone's country
+    cal = dialog.calendar
+    dialog.tabs.setCurrentWidget(cal)
+    assert cal.country.text() == "CN"
+    cal.year.setValue(2026)
+
+    def rows() -> dict[str, str]:
+        return {
+            cal.days.item(r, 0).text(): cal.days.item(r, 2).text()
+            for r in range(cal.days.rowCount())
+        }
+
+    assert rows()["2026-10-01"] == "holiday: National Day"
+    assert rows()["2026-02-28"] == "make-up working day"  # a Saturday worked (调休)
+    assert cal.days.item(0, 1).text() == "Thu"  # 1 January 2026
+    cal.periods.setText("9:00-12:00, 13:30-17:30")
+    assert dialog.profile.calendar.periods == [["09:00", "12:00"], ["13:30", "17:30"]]
+    days = int(cal.summary.text().split(": ")[1].split(" ")[0])
+    assert f"{days * 7:,} working hours" in cal.summary.text()
+    # typed backwards: said where it is typed, and Save refuses it with the same words
+    cal.periods.setText("17:30-13:30")
+    assert "calendar.periods[0]" in cal.summary.text() and cal.days.rowCount() == 0
+    dialog.save()
+    assert dialog.isVisible() and "calendar.periods[0]" in dialog.status.text()
+    cal.periods.setText("9:00-12:00, 13:30-17:30")
+    cal.extra.setText("2026-06-30")
+    assert rows()["2026-06-30"] == "holiday: the city's own holiday"
+    _shot(dialog, "city_setup_calendar.png")
+    dialog.save()
+    assert not dialog.isVisible()
+    stored = project_profile(project)
+    assert stored.calendar.periods == [["09:00", "12:00"], ["13:30", "17:30"]]
+    assert stored.calendar.extra_holidays == ["2026-06-30"]
+    assert stored.calendar.holidays.country == "CN"
+    # Monday 29 June, 17:00, one working hour: half an hour that day, none on the city's
+    # holiday, the rest on Wednesday morning
+    due = project_calendar(project).add_working_hours(dt.datetime(2026, 6, 29, 17, 0), 1.0)
+    assert due.replace(tzinfo=None) == dt.datetime(2026, 7, 1, 9, 30)

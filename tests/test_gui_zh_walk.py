@@ -182,6 +182,8 @@ def test_every_window_and_dialog_speaks_chinese(zh_window, qtbot):
     style.close()
     setup = window.city_setup()
     seen += _texts(setup)
+    setup.tabs.setCurrentWidget(setup.calendar)  # the working calendar's own tab
+    seen += _texts(setup)
     setup.close()
     stores = window.case_store_dialog()
     seen += _texts(stores)

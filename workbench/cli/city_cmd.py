@@ -184,17 +184,12 @@ def _day(text: str) -> dt.date:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
+    from citydesk.incidents.calendar_days import calendar_days, weekday_names
+
     cal = _calendar(args.project)
-    day, last = _day(args.start), _day(args.end)
-    while day <= last:
-        if cal.is_holiday(day):
-            kind = _("holiday")
-        elif cal.is_workday(day):
-            kind = _("working day") if day.weekday() in cal.workdays else _("make-up working day")
-        else:
-            kind = _("rest day")
-        print(f"{day.isoformat()} {day.strftime('%a')}  {kind}")
-        day += dt.timedelta(days=1)
+    names = weekday_names(width="abbreviated")
+    for day in calendar_days(cal, _day(args.start), _day(args.end)):
+        print(f"{day.day.isoformat()} {names[day.day.weekday()]}  {day.label()}")
     return 0
 
 

@@ -5,7 +5,8 @@ A thin view over :mod:`citydesk.layers.city_init` and :mod:`citydesk.layers.city
 its keys, each a drop-down of the project's layers or of the chosen layer's fields;
 *Propose from the layers* fills it from the layer and field names, in English and Chinese;
 the readiness list under it says, per feature, what is ready and what is missing, updated on
-every change. *Save* checks the profile and stores it in the project.
+every change. The *Working calendar* tab (:mod:`.calendar_setup`) sets the hours, rest days
+and holidays due times count on. *Save* checks the profile and stores it in the project.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from PyQt5.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
+    QWidget,
 )
 
 from citydesk.layers.city_check import check_city, street_networks
@@ -45,6 +48,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.project_store import project_empty_layers, project_layer_fields
 from citydesk.layers.road_network import network_spec
 
+from .calendar_setup import CalendarTab
 from .i18n import tr
 
 COLOURS = {"ready": "#2e7d32", "partly": "#b26a00", "missing": "#c62828"}
@@ -56,7 +60,7 @@ class CitySetupDialog(QDialog):
         self.window = window
         self.path = window.project.path
         self.setWindowTitle(tr("City setup"))
-        self.resize(900, 760)
+        self.resize(960, 900)
         self.fields = project_layer_fields(self.path)
         self.empty = project_empty_layers(self.path)
         self.profile = project_profile(self.path) or self._blank()
@@ -105,10 +109,18 @@ class CitySetupDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
+        layers_tab = QWidget()
+        layers_layout = QVBoxLayout(layers_tab)
+        layers_layout.addLayout(actions)
+        layers_layout.addWidget(self.table)
+        self.calendar = CalendarTab(self.profile)
+        self.calendar.changed.connect(self._calendar_changed)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(layers_tab, tr("Layers and fields"))
+        self.tabs.addTab(self.calendar, tr("Working calendar"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(actions)
-        layout.addWidget(self.table, 4)
+        layout.addWidget(self.tabs, 4)
         layout.addWidget(QLabel(tr("What each feature has and lacks")))
         layout.addWidget(self.checks, 2)
         layout.addWidget(self.status)
@@ -173,6 +185,10 @@ class CitySetupDialog(QDialog):
         self._apply_header()
         if hasattr(self, "checks"):
             self._check()
+
+    def _calendar_changed(self) -> None:
+        self.status.clear()  # a refused Save's words are out of date once the calendar moves
+        self._check()
 
     def _apply_header(self) -> None:
         self.profile.name = self.name.text().strip()
@@ -247,6 +263,7 @@ class CitySetupDialog(QDialog):
         if self.profile.calendar.holidays is None:  # the time zone's country, to check
             self.profile.calendar.holidays = fresh.calendar.holidays
             self.profile.calendar.rest_days = fresh.calendar.rest_days  # and its weekend
+            self.calendar.load(self.profile)
         if not self.currency.text().strip() and fresh.currency:
             self.currency.setText(fresh.currency)
         if proposal.land_use_system:
