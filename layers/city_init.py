@@ -585,6 +585,57 @@ def profile_to_toml(profile) -> str:
     return tomli_w.dumps(clean(asdict(profile)))
 
 
+#: the profile's keys the City setup dialog edits in fields of its own (the header, the roles
+#: table, the calendar tab); its *Other settings* tab holds every other key as TOML
+SETUP_FIELD_KEYS = (
+    "schema",
+    "name",
+    "timezone",
+    "crs",
+    "currency",
+    "area_unit",
+    "admin_code",
+    "calendar",
+    "layers",
+)
+
+
+def other_settings_toml(profile) -> str:
+    """The profile's keys that are not :data:`SETUP_FIELD_KEYS` as TOML: planning costs, the
+    land-use codes, the city's own categories, routing rules, credits and the rest."""
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(profile_to_toml(profile))
+    # an empty list is left out: "categories = []" would refuse the [[categories]] a user
+    # appends below it as a redefinition
+    return tomli_w.dumps({k: v for k, v in data.items() if k not in SETUP_FIELD_KEYS and v != []})
+
+
+def with_other_settings(profile, text: str):
+    """``profile`` with every key but :data:`SETUP_FIELD_KEYS` taken from ``text`` (a key
+    left out goes back to its default), checked whole by the profile's validator: the
+    dialog's TOML tab is read like a profile file, a misspelt key named with its nearest."""
+    import tomllib
+
+    import tomli_w
+
+    from .city_profile import ProfileError, parse_profile
+
+    rest = parse_toml(text, ProfileError, _("Other settings tab"))
+    owned = [k for k in rest if k in SETUP_FIELD_KEYS]
+    if owned:
+        raise ProfileError(
+            _("{key} is set in the dialog's own fields, not as TOML").format(key=owned[0]),
+            _("Remove it from the Other settings tab and set it in its field."),
+        )
+    data = {
+        k: v for k, v in tomllib.loads(profile_to_toml(profile)).items() if k in SETUP_FIELD_KEYS
+    }
+    return parse_profile(tomli_w.dumps({**data, **rest}))
+
+
 #: the keys of each role the setup table offers: "layer" first, then the role's fields
 def role_keys(role: str) -> list[str]:
     """The keys a role maps (what the City setup dialog lists per role): its layer, the

@@ -99,7 +99,11 @@ class Reader:
         self.source = source
 
     def fail(self, where: str, problem: str, fix: str) -> NoReturn:
-        raise self.error(f"{where}: {problem}" if where else problem, fix, path=self.source or None)
+        error = self.error(
+            f"{where}: {problem}" if where else problem, fix, path=self.source or None
+        )
+        error.key = where  # type: ignore[attr-defined]  # the key, for a form to point at
+        raise error
 
     def one_of(self, where: str, value: Any, allowed, what: str | None = None) -> None:
         if value in allowed:

@@ -201,3 +201,27 @@ def test_a_role_layer_without_features_is_named_not_an_internal_error(demo_copy,
     capsys.readouterr()
     assert main(["plan", "run", str(demo_copy), "first"]) == 2
     assert "'none': the layer has no features" in capsys.readouterr().err
+
+
+def test_other_settings_round_trip_and_are_checked_like_a_profile_file():
+    """What City setup's Other settings tab shows and reads back (the keys without a field
+    of their own), through the profile's one validator."""
+    from citydesk.layers.city_init import other_settings_toml, with_other_settings
+
+    profile = read_profile("cambridge")
+    text = other_settings_toml(profile)
+    assert "routing_rules" in text and "timezone" not in text and "[calendar" not in text
+    assert "categories = []" not in text  # would refuse a [[categories]] appended below
+    assert with_other_settings(profile, text) == profile
+    costs = with_other_settings(profile, text + "\n[planning.cost_per_m2]\npark = 250.0\n")
+    assert costs.planning.cost_per_m2 == {"park": 250.0} and costs.timezone == profile.timezone
+    assert with_other_settings(profile, "").routing_rules == ""  # a key left out: its default
+    with pytest.raises(ProfileError, match="did you mean 'planning'"):
+        with_other_settings(profile, "[planing]\n")
+    with pytest.raises(ProfileError, match="timezone is set in the dialog's own fields"):
+        with_other_settings(profile, 'timezone = "UTC"\n')
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        with_other_settings(profile, "[planning\n")
+    with pytest.raises(ProfileError) as err:
+        with_other_settings(profile, "persons_per_household = -1\n")
+    assert err.value.key == "persons_per_household"  # type: ignore[attr-defined]

@@ -188,3 +188,59 @@ def test_the_working_calendar_is_set_and_checked_in_city_setup(qtbot, tmp_path):
     # holiday, the rest on Wednesday morning
     due = project_calendar(project).add_working_hours(dt.datetime(2026, 6, 29, 17, 0), 1.0)
     assert due.replace(tzinfo=None) == dt.datetime(2026, 7, 1, 9, 30)
+
+
+def test_every_other_setting_is_edited_as_toml_in_city_setup(qtbot, tmp_path):
+    """The Other settings tab: what the dialog has no field for (planning costs in the
+    city's currency, a category of its own) typed as TOML; a misspelt key named with its
+    nearest and the tab kept; a key a field owns refused; stored with the rest."""
+    project = project_from_folder(build(tmp_path / "data"), tmp_path / "chengdu.gpkg")
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    qtbot.waitExposed(dialog)
+    dialog.timezone.setText("Asia/Shanghai")
+    dialog.currency.setText("CNY")
+    dialog.admin_code.setText("510104")
+    dialog.propose()
+
+    def lines() -> str:
+        return " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
+
+    assert "set [planning] cost_per_m2 in CNY" in lines()
+    dialog.tabs.setCurrentWidget(dialog.other)
+    assert 'land_use_system = "cn_2023"' in dialog.other.toPlainText()  # the proposal's
+    costs = (
+        "[planing.cost_per_m2]\nhousing_low = 3200.0\nhousing_high = 5200.0\n"
+        "mixed_use = 6000.0\ncommercial = 7000.0\npark = 300.0\nschool = 5000.0\n"
+    )
+    category = (
+        '\n[[categories]]\nkind = "event"\ncode = "0190"\nname_en = "Scooters left on pavements"\n'
+        'name_zh = "共享电单车乱停放"\ndepartment = "city_management"\nlimit = 4\n'
+        'unit = "working_hours"\n'
+    )
+    dialog.other.setPlainText(dialog.other.toPlainText() + "\n" + costs + category)
+    dialog.tabs.setCurrentIndex(0)  # leaving the tab checks it: the misspelt key is named
+    assert dialog.tabs.currentWidget() is dialog.other
+    assert "planing" in dialog.status.text() and "planning" in dialog.status.text()
+    dialog.other.setPlainText(dialog.other.toPlainText().replace("[planing.", "[planning."))
+    dialog.tabs.setCurrentIndex(0)
+    assert dialog.tabs.currentIndex() == 0 and dialog.status.text() == ""
+    assert dialog.profile.planning.cost_per_m2["housing_low"] == 3200.0
+    assert "set [planning] cost_per_m2 in CNY" not in lines()
+    # a key one of the dialog's fields sets is not taken from the TOML
+    dialog.tabs.setCurrentWidget(dialog.other)
+    dialog.other.setPlainText('timezone = "UTC"\n' + dialog.other.toPlainText())
+    dialog.save()
+    assert dialog.isVisible() and "timezone" in dialog.status.text()
+    assert dialog.tabs.currentWidget() is dialog.other
+    dialog.other.setPlainText(dialog.other.toPlainText().replace('timezone = "UTC"\n', ""))
+    _shot(dialog, "city_setup_other_settings.png")
+    dialog.save()
+    assert not dialog.isVisible()
+    stored = project_profile(project)
+    assert stored.timezone == "Asia/Shanghai"
+    assert stored.planning.cost_per_m2["school"] == 5000.0
+    assert [(c.kind, c.code, c.name_zh) for c in stored.categories] == [
+        ("event", "0190", "共享电单车乱停放")
+    ]
+    assert stored.land_use_system == "cn_2023"

@@ -11,9 +11,11 @@ and holidays due times count on. *Save* checks the profile and stores it in the 
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
+
 from PyQt5 import sip
 from PyQt5.QtCore import Qt
-from PyQt5.QtGui import QColor
+from PyQt5.QtGui import QColor, QFont
 from PyQt5.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,6 +25,7 @@ from PyQt5.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -33,6 +36,8 @@ from PyQt5.QtWidgets import (
 
 from citydesk.layers.city_check import check_city, street_networks
 from citydesk.layers.city_init import (
+    SETUP_FIELD_KEYS,
+    other_settings_toml,
     profile_to_toml,
     profile_toml,
     project_samples,
@@ -40,6 +45,7 @@ from citydesk.layers.city_init import (
     role_choices,
     role_keys,
     set_role_key,
+    with_other_settings,
     working_crs,
 )
 from citydesk.layers.city_layers import ROLES, role_label
@@ -118,6 +124,16 @@ class CitySetupDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(layers_tab, tr("Layers and fields"))
         self.tabs.addTab(self.calendar, tr("Working calendar"))
+        # every other key of the profile (planning costs, land-use codes, the city's own
+        # categories, routing rules, credits) as TOML, read like a profile file
+        self.other = QPlainTextEdit()
+        self._other_shown = ""  # the text last shown or applied: anything else is the user's
+        self._bouncing = False
+        self._show_other_settings()
+        self.other.setFont(QFont("monospace"))
+        self.tabs.addTab(self.other, tr("Other settings (TOML)"))
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self._tab = 0
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.tabs, 4)
@@ -248,8 +264,53 @@ class CitySetupDialog(QDialog):
         )
 
     # --- actions -----------------------------------------------------------------------------
+    def _tab_changed(self, index: int) -> None:
+        """Leaving the TOML tab applies it (its own mistake said, and the tab shown again,
+        as typed); coming to it shows the profile as it now stands, unless it holds text
+        not yet applied."""
+        left, self._tab = self._tab, index
+        if self._bouncing:
+            return
+        if self.tabs.widget(left) is self.other:
+            problem = self.apply_other_settings()
+            if problem is not None and not _in_fields(problem):
+                self._bouncing = True
+                try:
+                    self.tabs.setCurrentWidget(self.other)
+                finally:
+                    self._bouncing = False
+        elif self.tabs.widget(index) is self.other and self._other_is_applied():
+            self._show_other_settings()
+
+    def _show_other_settings(self) -> None:
+        self.other.setPlainText(other_settings_toml(self.profile))
+        self._other_shown = self.other.toPlainText()
+
+    def _other_is_applied(self) -> bool:
+        return self.other.toPlainText() == self._other_shown
+
+    def apply_other_settings(self) -> CityDeskError | None:
+        """The *Other settings* tab's TOML into the profile, checked with the rest of it;
+        what the validator says (also in the status line) when it does not pass."""
+        self._apply_header()
+        try:
+            checked = with_other_settings(self.profile, self.other.toPlainText())
+        except CityDeskError as exc:
+            self.status.setText(exc.message)
+            self.status.setStyleSheet("color: #c62828")
+            return exc
+        for item in dataclass_fields(checked):
+            if item.name not in SETUP_FIELD_KEYS:
+                setattr(self.profile, item.name, getattr(checked, item.name))
+        self._other_shown = self.other.toPlainText()
+        self.status.clear()
+        self._check()
+        return None
+
     def propose(self) -> None:
         """Roles and fields from the layer and field names (keeps the calendar and the rest)."""
+        if self.tabs.currentWidget() is self.other and self.apply_other_settings() is not None:
+            return
         proposal = propose(project_samples(self.path))
         fresh = parse_profile(
             profile_toml(
@@ -270,6 +331,8 @@ class CitySetupDialog(QDialog):
             self.profile.land_use_system = proposal.land_use_system
         self.area_unit.setCurrentText(fresh.area_unit)  # the field names' or the country's
         self._load_choices()
+        if self._other_is_applied():  # the proposal's land-use system; never over typing
+            self._show_other_settings()
         self.status.setText(tr("Proposed from the names: check each line, then save."))
 
     def text(self) -> str:
@@ -280,6 +343,13 @@ class CitySetupDialog(QDialog):
     def save(self) -> None:
         from citydesk.layers.city_profile import SETTING, store_profile
 
+        problem = self.apply_other_settings()
+        if problem is not None:  # shown where it is: a field's in its tab, the TOML's there
+            if not _in_fields(problem):
+                self.tabs.setCurrentWidget(self.other)
+            elif getattr(problem, "key", "").startswith("calendar"):
+                self.tabs.setCurrentWidget(self.calendar)
+            return
         try:
             text = self.text()
             store_profile(self.path, text)
@@ -291,3 +361,10 @@ class CitySetupDialog(QDialog):
         self.window.project.metadata[SETTING] = text
         self.window.statusBar().showMessage(tr("City profile stored in the project"))
         self.accept()
+
+
+def _in_fields(problem: CityDeskError) -> bool:
+    """Whether the validator's complaint is about a key the dialog's own fields set (the
+    header, the roles, the calendar) rather than the TOML tab's."""
+    key = str(getattr(problem, "key", "") or "")
+    return key.split(".")[0].split("[")[0] in SETUP_FIELD_KEYS
