@@ -44,6 +44,15 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert dialog.combos[("parcels", "layer")].currentText() == "landuse"
     assert dialog.combos[("streets", "junctions")].currentText() == "ends"  # split ways
     _shot(dialog, "helsinki_city_setup.png")
+    # Finland's holidays on the calendar tab, by name; the working day is 8 hours
+    dialog.tabs.setCurrentWidget(dialog.calendar)
+    dialog.calendar.year.setValue(2026)
+    days = dialog.calendar.days
+    named = {days.item(r, 0).text(): days.item(r, 2).text() for r in range(days.rowCount())}
+    assert named["2026-12-06"] == "holiday: Independence Day"
+    assert named["2026-06-19"] == "holiday: Midsummer Eve"
+    assert dialog.calendar.country.text() == "FI"
+    assert "2026: " in dialog.calendar.summary.text()
     dialog.reject()
 
     panel = window.open_planning()
