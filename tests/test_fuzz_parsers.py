@@ -317,6 +317,54 @@ def test_fuzz_addresses(text):
 
 
 @FUZZ
+@given(
+    periods=st.lists(st.integers(0, 1439), min_size=2, max_size=6, unique=True).map(
+        lambda ms: ", ".join(
+            f"{a // 60}:{a % 60:02d}-{b // 60}:{b % 60:02d}"
+            for a, b in zip(sorted(ms)[::2], sorted(ms)[1::2], strict=False)
+        )
+    )
+    | st.lists(st.tuples(*[st.integers(0, 25), st.integers(0, 61)] * 2), max_size=3).map(
+        lambda ps: ", ".join(f"{a}:{b:02d}-{c}:{d:02d}" for a, b, c, d in ps)
+    )
+    | st.text(alphabet=st.sampled_from(list("0123456789:-–至~,;，；：. ")), max_size=30)
+    | st.text(max_size=20),
+    dates=st.lists(st.dates().map(str), max_size=3).map(", ".join)
+    | st.text(alphabet=st.sampled_from(list("0123456789-,. /")), max_size=30),
+    rest=st.lists(st.sampled_from(["monday", "tuesday", "saturday", "sunday"]), max_size=4),
+    country=st.sampled_from(["", "CN", "FI", "US", "XX", "us", "Q"]),
+)
+def test_fuzz_calendar_lines(periods, dates, rest, country):
+    """City setup's calendar lines as typed (session 43): checked, or one ProfileError;
+    a calendar that passes lists its year and its working time without raising."""
+    from citydesk.incidents.calendar import calendar_from_profile
+    from citydesk.incidents.calendar_days import notable_days, working_time
+    from citydesk.layers.city_profile import (
+        CalendarSpec,
+        HolidaySource,
+        check_calendar,
+        dates_from_text,
+        periods_from_text,
+        read_profile,
+    )
+
+    spec = CalendarSpec(
+        periods=periods_from_text(periods),
+        rest_days=rest,  # type: ignore[arg-type]
+        holidays=HolidaySource(country) if country else None,
+        extra_holidays=dates_from_text(dates),
+        make_up_workdays=dates_from_text(dates)[:1],
+    )
+    if _either(lambda: check_calendar(spec) or True) is None:
+        return  # refused in one line
+    profile = read_profile("helsinki")
+    profile.calendar = spec
+    cal = calendar_from_profile(profile)
+    assert working_time(cal, 2026)[0] >= 0
+    assert all(d.day.year == 2026 for d in notable_days(cal, 2026))
+
+
+@FUZZ
 @given(bounds=st.tuples(*[st.floats(allow_nan=True, allow_infinity=True, width=32)] * 4))
 def test_fuzz_crs_guess(bounds):
     """Any bounds, even nonsense: a list of CRSs (maybe empty), never an exception."""
