@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
@@ -68,32 +69,44 @@ DATE_ROLES = (
     "checked_at",
 )
 TEXT_ROLES = ("category", "status", "priority", "department", "channel")
-#: what a date column is written in, tried in order on a sample (the general parser reads
-#: the rest at import time, slower): ISO first, then the orders 311 portals and Excel use
-DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
+#: what a column of times of day (beside a column of dates) is written in; also the time
+#: part of a date column's format
+TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H.%M.%S", "%H.%M")
+#: the day orders portals, Excel and 数字城管 lists write: ISO first, then the US, day-first
+#: and the dotted European ones
+_DAY_FORMATS = (
     "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
+    "%Y.%m.%d",
     "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
     "%d/%m/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H.%M.%S",  # Finnish (and Danish, Norwegian) times: 13.10.2026 17.45
-    "%d.%m.%Y %H.%M",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
     "%d.%m.%Y",
 )
-#: what a column of times of day (beside a column of dates) is written in
-TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H.%M.%S", "%H.%M")
+#: what a date column is written in, tried in order on a sample (the general parser reads
+#: the rest at import time, slower): every day order with every time of day (with
+#: fractions of a second, after a "T" or a space) and alone. Listed by hand before, some
+#: pairs were missing and their columns drafted without a format: San Francisco's
+#: "2022/05/01 12:00:03 AM" among them. A 12-hour time with AM/PM goes with month-first
+#: days only, as US portals write them (NYC's "05/01/2022 12:00:03 AM" is 1 May): a
+#: day-first export with AM/PM is read by the general parser, day-first where a day
+#: passes 12, else as the user's dayfirst says
+DATE_FORMATS = tuple(
+    fmt
+    for day in _DAY_FORMATS
+    for fmt in (
+        *(
+            f"{day}{sep}{time}"
+            for time in ("%H:%M:%S.%f", *TIME_FORMATS)
+            for sep in ("T", " ")
+            if not (sep == "T" and ("%p" in time or "." in time[:3]))
+            and not (day.startswith("%d") and "%p" in time)
+        ),
+        day,
+    )
+)
+_DAY_SEPARATOR = re.compile(r"^\s*\d{1,4}([-/.])\d{1,2}\1\d{1,4}")
 
 
 #: the order a mapping file lists its columns in (as the shipped ones do)
@@ -245,7 +258,7 @@ def draft_mapping(
     _time_columns(draft, profiles)
     _place_columns(draft, profiles, near, preferred_crs)
     _code_columns(draft, sample, profiles, catalogue)
-    _text_columns(draft, profiles)
+    _text_columns(draft, profiles, lambda name: _proposable_rows(sample[name], catalogue))
     counts: dict[str, Counter[str]] = {r: Counter() for r in TEXT_ROLES if r in draft.columns}
     for part in chain([first], parts):
         draft.rows += len(part.frame)
@@ -342,10 +355,17 @@ def _looks_like_epoch(text: pd.Series) -> bool:
 def _date_content(profile: ColumnProfile, text: pd.Series) -> None:
     """How many values are dates, and the one format that reads them all (if any)."""
     head = text.head(2_000)
-    fitting = [f for f in DATE_FORMATS if _all_read(head, f)]
+    # only the formats of the first value's day separator are tried (some 80 of them): a column of
+    # names or addresses is tried against none
+    first = _DAY_SEPARATOR.match(str(head.iloc[0])) if len(head) else None
+    fitting = [
+        f
+        for f in DATE_FORMATS
+        if first is not None and f[2] == first.group(1) and _all_read(head, f)
+    ]
     if fitting:
         profile.date_share = 1.0
-        profile.date_only = "%H" not in fitting[0]
+        profile.date_only = "%H" not in fitting[0] and "%I" not in fitting[0]
         if not profile.date_only and head.str.fullmatch(r".*[ T]00:00(?::00(?:\.0+)?)?").all():
             # a spreadsheet's date cells ("2026-10-14 00:00:00"): dates, no time of day
             profile.date_only = True
@@ -644,7 +664,13 @@ def _code_columns(
     draft.category_codes = True
 
 
-def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> None:
+def _text_columns(
+    draft: MappingDraft,
+    profiles: dict[str, ColumnProfile],
+    category_rows: Callable[[str], int] | None = None,
+) -> None:
+    """The id, the text roles (category, status, ...) and the description. ``category_rows``
+    says how many sampled rows a column's values would get a category proposed for."""
     used = {c for v in draft.columns.values() for c in (v if isinstance(v, list) else [v])}
     open_ = {n: p for n, p in profiles.items() if n not in used and p.filled}
     ids = [
@@ -663,6 +689,7 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
                 "source cannot update these cases (name it as source_id if there is one)."
             )
         )
+    subtype: str | None = None
     for role in TEXT_ROLES:
         if role in draft.columns:
             continue
@@ -676,6 +703,11 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
         ]
         if candidates:
             name = max(candidates)[3]
+            if role == "category" and category_rows is not None:
+                by_header, name = name, _most_proposable(candidates, name, category_rows)
+                if name != by_header:  # the finer type, told in each case's description
+                    subtype = by_header
+                    used.add(subtype)
             draft.columns[role] = name
             n = profiles[name].distinct
             draft.why[role] = ngettext(
@@ -685,6 +717,8 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
     # a case's description starts with its complaint type, not with a code
     named = "category" in draft.columns and not draft.category_codes
     described = [str(draft.columns["category"])] if named else []
+    if subtype is not None and named:
+        described.append(subtype)
     for role in ("description", "address"):
         found = [(p.words[role], n) for n, p in open_.items() if p.words.get(role)]
         found = [(score, n) for score, n in found if n not in used]
@@ -693,6 +727,23 @@ def _text_columns(draft: MappingDraft, profiles: dict[str, ColumnProfile]) -> No
             used.add(max(found)[1])
     if described:
         draft.columns["description"] = described if len(described) > 1 else described[0]
+
+
+def _most_proposable(
+    candidates: list[tuple], chosen: str, category_rows: Callable[[str], int]
+) -> str:
+    """Of the columns whose headers say case type and whose values tell types apart, the
+    one whose values the draft can propose categories for in the most rows; the header's
+    choice where none does better. San Francisco's export has a Category (Street and
+    Sidewalk Cleaning, Graffiti, ...) and a Request Type below it (Bulky Items, Graffiti on
+    Building_commercial, ...); the header words chose the type, whose values map to the
+    catalogue far less often."""
+    several = [c[3] for c in candidates if c[0]]
+    if len(several) < 2:
+        return chosen
+    rows = {name: category_rows(name) for name in several}
+    best = max(rows, key=lambda name: rows[name])
+    return best if rows[best] > rows.get(chosen, 0) else chosen
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -734,23 +785,41 @@ def _propose_categories(
     names = names or {}
     for text, n in counts.most_common():
         value = Value(text, n, name=names.get(text, ""))
-        said = value.name or text
-        shipped = known.get(text.casefold()) or known.get(said.casefold())
-        if text in keys:  # the catalogue's own key ("event:0490")
-            value.proposal, value.why = text, _("? the catalogue's code")
-        elif shipped and shipped[0] in keys:
-            value.proposal, value.why = (
-                shipped[0],
-                _("? as the shipped mapping {name}").format(name=shipped[1]),
-            )
-        else:
-            match = category_by_name(said, catalogue)
-            if match is not None:
-                value.proposal = f"{match.kind}:{match.code}"
-                value.why = _("? by name: {name}").format(name=match.name_en)
+        value.proposal, value.why = _category_proposal(text, value.name, catalogue, known, keys)
         draft.categories.append(value)
     if draft.unmapped_rows():
         draft.default_category = other_category(catalogue)
+
+
+def _category_proposal(
+    text: str, name: str, catalogue: Catalogue, known: dict, keys: set[str]
+) -> tuple[str | None, str]:
+    """The catalogue key proposed for a category value, and why (None: nothing to tell)."""
+    said = name or text
+    shipped = known.get(text.casefold()) or known.get(said.casefold())
+    if text in keys:  # the catalogue's own key ("event:0490")
+        return text, _("? the catalogue's code")
+    if shipped and shipped[0] in keys:
+        return shipped[0], _("? as the shipped mapping {name}").format(name=shipped[1])
+    match = category_by_name(said, catalogue)
+    if match is not None:
+        return f"{match.kind}:{match.code}", _("? by name: {name}").format(name=match.name_en)
+    return None, ""
+
+
+def _proposable_rows(values: pd.Series, catalogue: Catalogue) -> int:
+    """How many of ``values`` (a sampled column) would get a category proposed."""
+    known = shipped_categories()
+    keys = {f"{c.kind}:{c.code}" for c in catalogue}
+    counts = values.dropna().astype(str).str.strip()
+    counts = counts[counts != ""].value_counts()
+    return int(
+        sum(
+            n
+            for text, n in counts.items()
+            if _category_proposal(str(text), "", catalogue, known, keys)[0] is not None
+        )
+    )
 
 
 def _status(text: str, rows: int) -> Value:

@@ -261,6 +261,73 @@ def test_a_type_column_of_one_value_gives_way_to_one_that_tells_types_apart(tmp_
     assert write_draft(alone, project=project)[1].columns["category"] == "tipo_solicitud"
 
 
+def test_of_two_type_columns_the_one_the_catalogue_knows_is_the_category(tmp_path, project):
+    """A San Francisco-style export (its column names; values made up near Cambridge): a
+    Category and, under it, a Request Type. The header words chose the Request Type, whose
+    values the catalogue hardly knows, and filed most rows under the default; now the
+    column whose values get the most rows proposed is the category, and the finer type is
+    kept in each case's description. Its "2022/05/01 02:15:09 PM" times get their format
+    (the draft's list had no year-first date with AM/PM)."""
+    rows = [
+        ("Streetlights", "Streetlight - Light_Burnt_Out"),
+        ("Streetlights", "Streetlight - Pole_Knocked_Down"),
+        ("Abandoned Vehicle", "Abandoned Vehicle - Car4door"),
+        ("Abandoned Vehicle", "Abandoned Vehicle - Pickuptruck"),
+        ("Illegal Parking", "Blocking_Driveway_Cite_Only"),
+        ("Illegal Parking", "Double_Parking"),
+        ("Noise - Residential", "Loud Music/Party"),
+        ("Tree Maintenance", "Overgrown_Tree"),
+    ] * 3
+    n = len(rows)
+    path = tmp_path / "sf311.csv"
+    pd.DataFrame(
+        {
+            "CaseID": range(15_000_000, 15_000_000 + n),
+            "Opened": [f"2022/05/{1 + i % 28:02d} 0{1 + i % 9}:15:09 PM" for i in range(n)],
+            "Closed": [f"2022/05/{2 + i % 27:02d} 10:00:00 AM" for i in range(n)],
+            "Status": ["Closed"] * n,
+            "Responsible Agency": ["DPW Ops Queue"] * n,
+            "Category": [c for c, _t in rows],
+            "Request Type": [t for _c, t in rows],
+            "Address": [f"{10 + i} Main St" for i in range(n)],
+            "Latitude": [42.37 + 0.0005 * i for i in range(n)],
+            "Longitude": [-71.11] * n,
+        }
+    ).to_csv(path, index=False)
+    out, draft, lines = write_draft(path, project=project)
+    assert draft.columns["category"] == "Category"
+    assert draft.columns["description"] == ["Category", "Request Type", "Address"]
+    proposed = {v.text: v.proposal for v in draft.categories}
+    assert proposed["Illegal Parking"] == "event:0505"
+    assert sum(v.rows for v in draft.categories if v.proposal) >= n * 5 // 8
+    assert draft.formats == ["%Y/%m/%d %I:%M:%S %p"]
+    assert lines[-1].startswith("The import reads all 24 rows")
+    assert import_case_file(project, path, str(out))["added"] == n
+    with open_project_store(project) as store:
+        cases = store.query()
+    case = cases[cases["source_id"] == "15000000"].iloc[0]
+    assert "Streetlight - Light_Burnt_Out" in case["description"]
+    assert case["reported_at"].startswith("2022-05-01T17:15:09")  # 1:15 PM in Boston, in UTC
+
+
+@pytest.mark.parametrize(
+    "values, fmt",
+    [
+        (["2022-05-13T14:30:00.123", "2022-05-14T09:00:00.5"], "%Y-%m-%dT%H:%M:%S.%f"),
+        (["2022-05-13 02:30 PM", "2022-05-14 11:00 AM"], "%Y-%m-%d %I:%M %p"),
+        (["05/13/2022 2:30 PM", "05/14/2022 11:00 AM"], "%m/%d/%Y %I:%M %p"),
+        (["13-05-2022 14:30", "14-05-2022 09:00"], "%d-%m-%Y %H:%M"),
+        (["2022.05.13 14:30:00", "2022.05.14 09:00:00"], "%Y.%m.%d %H:%M:%S"),
+        (["13.05.2022 14.30", "14.05.2022 9.00"], "%d.%m.%Y %H.%M"),
+    ],
+)
+def test_date_columns_get_the_format_they_are_written_in(tmp_path, values, fmt):
+    path = tmp_path / "cases.csv"
+    pd.DataFrame({"id": [1, 2], "created": values, "type": ["a", "b"]}).to_csv(path, index=False)
+    draft = write_draft(path)[1]
+    assert draft.columns["reported_at"] == "created" and draft.formats == [fmt]
+
+
 def test_a_semicolon_export_with_decimal_commas_and_day_first_dates(tmp_path):
     path = tmp_path / "palaute.csv"
     path.write_text(
