@@ -543,15 +543,23 @@ class CaseStore:
         self,
         registered_since: dt.datetime | None = None,
         registered_until: dt.datetime | None = None,
+        with_action: str | None = None,
+        action_before: dt.datetime | None = None,
     ) -> pd.DataFrame:
         """The facts of the registered cases (``FACT_COLUMNS`` but the id): moments as UTC
         datetimes, texts as categoricals. A case imported from another system counts as
-        registered at its source's report time (``FACT_SQL``)."""
+        registered at its source's report time (``FACT_SQL``). ``with_action``: only the
+        cases whose history has that action (before ``action_before``), the few an
+        evaluation counts as urged or extended, read straight from the tables."""
         since, until = (
             None if m is None else pd.Timestamp(self.calendar.localize(m))
             for m in (registered_since, registered_until)
         )
-        snap = self._fact_snapshot() if self._size_hint() >= self.SNAPSHOT_ROWS else None
+        snap = (
+            self._fact_snapshot()
+            if with_action is None and self._size_hint() >= self.SNAPSHOT_ROWS
+            else None
+        )
         if snap is not None:
             return snap.frame(since, until, FACT_OUTPUT)
         where, args = [FACT_WHERE], []
@@ -559,7 +567,14 @@ class CaseStore:
             if moment is not None:
                 where.append(f"{FACT_REGISTERED} {op} ?")
                 args.append(to_text(moment.to_pydatetime()))
-        frame = self._fact_rows(" AND ".join(where), args, many=True)
+        if with_action is not None:
+            events = "SELECT case_id FROM case_events WHERE action = ?"
+            args.append(with_action)
+            if action_before is not None:
+                events += " AND at < ?"
+                args.append(to_text(self.calendar.localize(action_before)))
+            where.append(f"case_id IN ({events})")
+        frame = self._fact_rows(" AND ".join(where), args, many=with_action is None)
         out = pd.DataFrame({c: frame[c] for c in FACT_OUTPUT})
         for col in FACT_MOMENTS:  # one unit whichever way it was read
             out[col] = pd.to_datetime(out[col], utc=True, format="ISO8601").dt.as_unit("us")
@@ -1178,6 +1193,13 @@ class CaseStore:
         )
         with self._reading() as con:
             return {row["case_id"] for row in con.execute(sql).fetchall()}
+
+    def cases_with_action(self, action: str) -> set[str]:
+        """The cases whose history has ``action`` (``urge``: the cases urged, 督办), by the
+        event index on the server (PostGIS schema 7)."""
+        sql = self._q("SELECT DISTINCT case_id FROM case_events WHERE action = ?")
+        with self._reading() as con:
+            return {row["case_id"] for row in con.execute(sql, (action,)).fetchall()}
 
     def extend(
         self,

@@ -33,7 +33,7 @@ from citydesk.layers.report import write_pdf as write_pdf_file
 from .early_warning import WarningSpec, early_warnings, whole_days
 from .forecast import ForecastError, ForecastSpec, history_from_facts
 from .hotspots import counts_per_cell, getis_ord, queen
-from .kpi import KpiSpec, compute_kpis, rate_text
+from .kpi import KpiSpec, compute_kpis, rate_text, with_marked_counts
 from .placeholders import Placeholder, placeholder_facts
 from .routing import department_names
 
@@ -125,7 +125,8 @@ def build_dashboard(
     trend_start = end - pd.Timedelta(weeks=spec.trend_weeks)
     since = min(start - pd.DateOffset(years=spec.baseline_years), trend_start)
     facts = store.case_facts(since.to_pydatetime(), end.to_pydatetime())
-    kpis = compute_kpis(facts, KpiSpec(by="department", start=start, end=end, measure=spec.measure))
+    kpi_spec = KpiSpec(by="department", start=start, end=end, measure=spec.measure)
+    kpis = with_marked_counts(compute_kpis(facts, kpi_spec), store, kpi_spec)
     trend = weekly_trend(facts, end, spec.trend_weeks)
     board = Dashboard(start, end, kpis, trend, None, spec.measure)
     if grid is not None and len(grid):
@@ -342,6 +343,8 @@ def kpi_table(board: Dashboard, lang: str | None = None) -> Table:
         ("rework_rate", _("Rework")),
         ("accurate_dispatch_rate", _("Accurate dispatch")),
         ("median_hours_to_close", _("Median hours")),
+        ("urged", _("Urged (督办)")),
+        ("extended", _("Extended (延期)")),
         ("score", _("Score")),
         ("grade", _("Grade")),
     ]

@@ -55,6 +55,8 @@ class CaseFilter:
     due_within_hours: float | None = None  # only overdue or due within this many hours
     #: only cases whose department asked for more time and waits for the answer (延期申请)
     extension_requested: bool = False
+    #: only cases the command centre has urged the department on (督办)
+    urged: bool = False
 
 
 @dataclass
@@ -73,6 +75,8 @@ class CaseCard:
     due_moves: dict[int, dt.datetime] = field(default_factory=dict)
     #: the department's request for more time waits for the shift chief's answer
     extension_requested: bool = False
+    #: how often the command centre urged the department on the case (督办)
+    urged: int = 0
 
 
 def due_moves(store, case_id: str) -> dict[int, dt.datetime]:
@@ -193,6 +197,8 @@ class DispatchDesk:
         )
         if filt.extension_requested:
             table = table[table["case_id"].isin(self.store.extension_requests())]
+        if filt.urged:
+            table = table[table["case_id"].isin(self.store.cases_with_action("urge"))]
         names = department_names(self.lang)
         table = table.assign(
             category=self._category_labels(table),
@@ -248,6 +254,7 @@ class DispatchDesk:
             category.label(self.lang),
             due_moves=due_moves(self.store, case_id),
             extension_requested=state.extension_requested,
+            urged=state.urged,
         )
 
     def may(self, action: str, case: Case) -> bool:

@@ -298,7 +298,38 @@ def composite_score(row: dict[str, float], weights: dict[str, float]) -> float:
     return 100.0 * total / weight_sum if weight_sum else float("nan")
 
 
+#: the steps an evaluation counts the cases of, per group: urged by the command centre
+#: (督办) and given more time (延期); column -> lifecycle action
+MARKED_STEPS = {"urged": "urge", "extended": "extend"}
+
+
 def kpis_from_store(store, spec: KpiSpec) -> pd.DataFrame:
     """KPIs straight from a case store: one narrow read of the cases' summary columns,
-    which the store keeps equal to the replay of each history (``verify_all``)."""
-    return compute_kpis(store.case_facts(spec.start, spec.end), spec)
+    which the store keeps equal to the replay of each history (``verify_all``), and the
+    counts of the registered cases urged (督办) and extended (延期) before the period's
+    end, from the few cases whose history has those steps."""
+    return with_marked_counts(
+        compute_kpis(store.case_facts(spec.start, spec.end), spec), store, spec
+    )
+
+
+def with_marked_counts(table: pd.DataFrame, store, spec: KpiSpec) -> pd.DataFrame:
+    """``table`` (:func:`compute_kpis` over ``spec``) with the ``MARKED_STEPS`` columns:
+    how many of each group's registered cases were urged or extended before the end."""
+    for column, action in MARKED_STEPS.items():
+        marked = store.case_facts(spec.start, spec.end, with_action=action, action_before=spec.end)
+        table[column] = _counts_by_group(marked, table, spec)
+    return table
+
+
+def _counts_by_group(marked: pd.DataFrame, table: pd.DataFrame, spec: KpiSpec) -> np.ndarray:
+    """How many of the ``marked`` cases each row of ``table`` (a group, then ALL) holds:
+    they are grouped as the KPIs group every case, by the same computation."""
+    counts = np.zeros(len(table), dtype=int)
+    if marked.empty:
+        return counts
+    own = compute_kpis(marked, spec)
+    per_group = dict(zip(own[spec.by], own["registered"], strict=True))
+    for i, group in enumerate(table[spec.by]):
+        counts[i] = per_group.get(group, 0)
+    return counts

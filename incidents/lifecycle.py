@@ -113,6 +113,10 @@ TRANSITIONS: dict[str, Transition] = {
         _t("request_extension", WORKING, None, [R.DEPARTMENT], needs_note=True),
         _t("extend", WORKING, None, [R.SHIFT_CHIEF], needs_note=True),
         _t("refuse_extension", WORKING, None, [R.SHIFT_CHIEF], needs_note=True),
+        # 督办: the command centre urges the department on a case it holds (overdue, or
+        # pressing), saying what it expects; the case stays where it is, the department
+        # sees how often it was urged, and the evaluation counts urged cases per department
+        _t("urge", WORKING, None, [R.SHIFT_CHIEF], needs_note=True),
         _t("reopen", [S.CLOSED, S.CANCELLED], S.REGISTERED, [R.SHIFT_CHIEF], needs_note=True),
         # a case imported already closed in the source system: recorded as exactly that, rather
         # than as invented intermediate steps; after the steps the source did record, if any
@@ -177,6 +181,8 @@ class CaseState:
     history: list[str] = field(default_factory=list)
     #: a department's request for more time waits for the shift chief's answer
     extension_requested: bool = False
+    #: how often the command centre urged the department on it (督办)
+    urged: int = 0
 
 
 def allowed_actions(state: State, role: Role) -> list[str]:
@@ -287,6 +293,8 @@ def advance(state: CaseState, event: Event) -> CaseState:
         new.extension_requested = True
     elif event.action in ("extend", "refuse_extension"):
         new.extension_requested = False  # answered (an extension unasked answers none)
+    elif event.action == "urge":
+        new.urged += 1
     if new.state not in WORKING:
         new.extension_requested = False  # the case left the department: nothing to answer
     return new

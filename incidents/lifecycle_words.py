@@ -67,6 +67,7 @@ ACTION_VERBS: dict[str, str] = {
     "request_extension": N_("Ask for more time (申请延期)"),
     "extend": N_("Extend the time limit (延期)..."),
     "refuse_extension": N_("Refuse more time"),
+    "urge": N_("Urge the department (督办)"),
     "close_imported": N_("Close as imported"),
     "source_update": N_("Record a source update"),
 }
@@ -90,6 +91,7 @@ ACTION_NAMES: dict[str, str] = {
     "request_extension": N_("more time asked for"),
     "extend": N_("time limit extended"),
     "refuse_extension": N_("more time refused"),
+    "urge": N_("urged (督办)"),
     "close_imported": N_("closed in the source system"),
     "source_update": N_("update from the source system"),
 }

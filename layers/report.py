@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,17 +223,30 @@ def _styles(font: str) -> dict[str, Any]:
     }
 
 
+#: what a header may not be broken inside: a run of Latin letters or digits, or one
+#: full-width character
+_WORDS = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]|[^\s\u2e80-\u9fff\uff00-\uffef]+")
+
+
+def _width(text: str) -> int:
+    """Characters of ``text``, a Chinese (full-width) one counted as two: 等级 takes the
+    room of four Latin letters, and counted as two it squeezed a Chinese table's last
+    columns together (a score and its grade read as "100.0A")."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _column_widths(table: Table, width: float) -> list[float]:
     """Share ``width`` by the longest text of each column (headers wrap by word), with a
     floor so a short column still fits its longest word."""
 
     def longest_word(text: str) -> int:
-        return max((len(w) for w in re.split(r"\s+", text) if w), default=1)
+        # Chinese wraps between any two characters (see _pdf_table): each is a word
+        return max((_width(w) for w in _WORDS.findall(text)), default=1)
 
     need = []
     for j, header in enumerate(table.headers):
         cells = [r[j] for r in table.rows] or [""]
-        body = max(len(c) for c in cells)
+        body = max(_width(c) for c in cells)
         need.append(max(body, longest_word(header), 3))
     total = sum(need)
     widths = [width * n / total for n in need]

@@ -362,6 +362,15 @@ def test_crews_cases_dispatch_and_kpi_report(city, tmp_path, capsys):
             old, new = (pd.Timestamp(t).to_pydatetime() for t in (due, after[case_id]))
             assert store.calendar.working_hours_between(old, new) == pytest.approx(8)
             assert store.calendar.is_workday(new.astimezone(store.calendar.zone).date())
+    # the command centre urges the departments on them (督办): counted in the evaluation
+    urge = ["--where", "status = 'dispatched'", "--note", "kiireellinen"]
+    assert main(["cases", "move", "urge", *chief, *urge]) == 0
+    capsys.readouterr()
+    assert main(["cases", "kpi", "--project", str(city), "--by", "department", "--csv",
+                 str(tmp_path / "kpi.csv")]) == 0  # fmt: skip
+    kpi = pd.read_csv(tmp_path / "kpi.csv", sep=";", decimal=",")  # Finland: as Excel there
+    everyone = kpi[kpi["department"] == "ALL"].iloc[0]
+    assert everyone["urged"] == everyone["extended"] == len(parked)
     pdf = tmp_path / "kpi.pdf"
     assert main(["dispatch", "report", "--project", str(city), "--out", str(pdf)]) == 0
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)

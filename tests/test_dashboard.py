@@ -115,15 +115,22 @@ def test_evaluation_pdf_reads_as_a_table_in_chinese(replayed, tmp_path):
     reader = PdfReader(pdf)
     text = "\n".join(page.extract_text(extraction_mode="layout") for page in reader.pages)
     assert len(reader.pages) >= 3  # the table, then the charts
-    for header in ("部门", "等级"):
+    for header in ("部门", "等级", "督办", "延期"):
         assert header in text
     everyone = board.kpis.iloc[-1]
-    rows = [line.split() for line in text.splitlines() if line.strip().startswith("全部部门")]
-    assert rows, text[:500]
-    # one cell per column, in order: name, registered, due, closed, on time, ..., score, grade
-    assert rows[0][1] == str(int(everyone["registered"]))
-    assert rows[0][4] == f"{everyone['on_time_close_rate']:.0%}"
-    assert rows[0][-1] == everyone["grade"]
+    # the cells of the "all departments" row where the PDF draws them, left to right (the
+    # layout text runs a right-aligned score into the grade beside it: "88.7B")
+    cells: list[tuple[float, float, str]] = []
+    reader.pages[0].extract_text(
+        visitor_text=lambda t, cm, tm, _f, _s: cells.append((tm[5] + cm[5], tm[4] + cm[4], t))
+    )
+    row_y = next(y for y, _x, t in cells if t.strip() == "全部部门")
+    on_row = sorted((c for c in cells if abs(c[0] - row_y) < 1), key=lambda c: c[1])
+    row = [t.strip() for _y, _x, t in on_row if t.strip()]
+    assert len(row) == 12  # one cell per column: name, registered ... urged, extended, score, grade
+    assert row[1] == str(int(everyone["registered"]))
+    assert row[4] == f"{everyone['on_time_close_rate']:.0%}"
+    assert row[-1] == everyone["grade"]
 
 
 def test_dashboard_without_a_grid_or_cases(tmp_path):

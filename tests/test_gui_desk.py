@@ -21,7 +21,7 @@ from test_gui_workbench import _shot, open_window
 from citydesk.incidents.demo_desk import prepare_demo_desk
 from citydesk.incidents.lifecycle import Role, RoleError
 from citydesk.incidents.new_cases import NewCase
-from citydesk.workbench.gui.desk.desk_panel import ASKING
+from citydesk.workbench.gui.desk.desk_panel import ASKING, URGED
 
 pytestmark = pytest.mark.gui
 CITY_HALL = (-71.10420, 42.36720)  # 795 Massachusetts Ave, in front of City Hall
@@ -184,7 +184,17 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
     assert f"{extended.due_at:%Y-%m-%d %H:%M}" in granted.text(5)
     assert granted.toolTip(5) == granted.text(5)  # the whole note, where the column cuts it
     _shot(window.case_card, "desk_case_card_extended.png")
+    # the command centre urges the crew (督办): the case stays, the clock says so, and the
+    # status filter's "urged" entry lists it
+    window.case_card.ask_note = lambda _label: "the road must open by 16:00"
+    window.case_card.buttons["urge"].click()
+    assert store.get(case.case_id).status == "in_process"
+    assert window.case_card.clock.text().endswith("urged 1×")
+    panel.status.setCurrentIndex(panel.status.findData(URGED))
+    assert list(panel.frame["case_id"]) == [case.case_id]
+    panel.status.setCurrentIndex(0)
     _as(window, qtbot, Role.DEPARTMENT, "fire-3")
+    assert "urge" not in _buttons(window) and "urged 1×" in window.case_card.clock.text()
     window.case_card.buttons["handle"].click()
     assert _buttons(window) == set()  # a crew does not pass its own work ...
     with pytest.raises(RoleError):  # ... and the API refuses it if asked directly
@@ -213,6 +223,7 @@ def test_a_case_goes_round_the_loop_from_the_gui(desk_window, qtbot):
         "start",
         "request_extension",
         "extend",
+        "urge",
         "handle",
         "check_fail",
         "handle",

@@ -128,9 +128,10 @@ def test_schema_versions_are_kept_on_the_server(pg_url):
         (4, "source_facts"),
         (5, "event_written"),
         (6, "extensions"),
+        (7, "urge"),
     ]
     PostgisCaseStore(pg_url).close()  # opening again applies nothing
-    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 6
+    assert len(pg_sql(pg_url, "SELECT * FROM schema_migrations")) == 7
     pg_sql(pg_url, "UPDATE schema_migrations SET checksum = 'edited by hand'")
     with pytest.raises(SchemaError, match="differs from the one this CityDesk ships"):
         PostgisCaseStore(pg_url)

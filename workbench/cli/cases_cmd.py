@@ -71,6 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help=_("only cases whose department asked for more time, not yet answered (延期申请)"),
     )
+    lst.add_argument(
+        "--urged",
+        action="store_true",
+        help=_("only cases the command centre urged the department on (督办)"),
+    )
     lst.add_argument("--limit", type=int, default=20, help=_("rows to show (default 20)"))
     lst.set_defaults(func=cmd_list)
 
@@ -271,6 +276,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         frame = store.query(**query_filters(store, args))
         if args.asking_for_time:
             frame = frame[frame["case_id"].isin(store.extension_requests())]
+        if args.urged:
+            frame = frame[frame["case_id"].isin(store.cases_with_action("urge"))]
     cols = [
         "case_id",
         "status",

@@ -137,6 +137,8 @@ class CaseCardWidget(QWidget):
             )
             if card.extension_requested:  # the shift chief's to answer
                 text += " · " + tr("more time asked for")
+            if card.urged:  # 督办: the department sees that the centre is waiting
+                text += " · " + tr("urged {n}×").format(n=card.urged)
             self.clock.setText(text)
             self.clock.setStyleSheet(LEVEL_STYLE.get(card.level, "") + "; padding:4px")
         self._show_photos(c.photos)

@@ -40,6 +40,8 @@ from .intake_dialog import IntakeDialog
 
 #: the status filter's entry for the cases waiting for an answer on more time
 ASKING = "extension_requested"
+#: ... and the one for the cases still with a department that the command centre urged
+URGED = "urged"
 WINDOWS = {
     0: N_("any time"),
     24: N_("last 24 hours"),
@@ -75,6 +77,7 @@ class DeskPanel(QWidget):
         self.status.addItem(tr("all cases"), [])
         # the shift chief's queue: requests for more time to grant or refuse
         self.status.addItem(tr("asking for more time (延期申请)"), ASKING)
+        self.status.addItem(tr("urged, still with the department (督办)"), URGED)
         for state in State:
             if state != State.NEW:
                 self.status.addItem(state_name(state), [state.value])
@@ -204,10 +207,11 @@ class DeskPanel(QWidget):
         hours = self.window_hours.currentData()
         now = dt.datetime.now(dt.UTC)
         status = self.status.currentData()
-        asking = status == ASKING
+        asking, urged = status == ASKING, status == URGED
         return CaseFilter(
-            status=tuple(s.value for s in WORKING) if asking else tuple(status),
+            status=tuple(s.value for s in WORKING) if asking or urged else tuple(status),
             extension_requested=asking,
+            urged=urged,
             category=self.category.currentData(),
             department=self.department.currentData(),
             grid_prefix=self.grid_prefix.text().strip() or None,
