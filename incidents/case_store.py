@@ -334,6 +334,12 @@ _EVENT_COLUMNS = (
     "detail",
 )
 _JSON_COLUMNS = ("photos", "detail")  # jsonb reorders keys: compare them parsed
+#: the steps looked up by their action (the urged and the extended an evaluation counts, the
+#: requests for more time a shift chief answers): rare among a history's steps, so the
+#: GeoPackage store keeps a partial index of them alone (small, and cheap to keep on an
+#: import of millions of steps), which SQLite uses for a query that repeats this term
+MARKED_ACTIONS = ("extend", "refuse_extension", "request_extension", "urge")
+MARKED_STEPS_SQL = "action IN ({})".format(", ".join(f"'{a}'" for a in MARKED_ACTIONS))
 
 
 _EVENT_INSERT = (
@@ -568,7 +574,9 @@ class CaseStore:
                 where.append(f"{FACT_REGISTERED} {op} ?")
                 args.append(to_text(moment.to_pydatetime()))
         if with_action is not None:
-            events = "SELECT case_id FROM case_events WHERE action = ?"
+            if with_action not in MARKED_ACTIONS:
+                raise ValueError(f"{with_action!r} is not one of {MARKED_ACTIONS}")
+            events = f"SELECT case_id FROM case_events WHERE {MARKED_STEPS_SQL} AND action = ?"
             args.append(with_action)
             if action_before is not None:
                 events += " AND at < ?"
@@ -1186,7 +1194,8 @@ class CaseStore:
         What the shift chief's desk lists to answer."""
         working = ", ".join(f"'{s.value}'" for s in WORKING)
         sql = (
-            "SELECT r.case_id FROM case_events r WHERE r.action = 'request_extension' "
+            f"SELECT r.case_id FROM case_events r WHERE r.{MARKED_STEPS_SQL} "
+            "AND r.action = 'request_extension' "
             "AND NOT EXISTS (SELECT 1 FROM case_events l WHERE l.case_id = r.case_id "
             "AND l.seq > r.seq AND (l.action IN ('extend', 'refuse_extension') "
             f"OR l.to_state NOT IN ({working})))"
@@ -1195,9 +1204,13 @@ class CaseStore:
             return {row["case_id"] for row in con.execute(sql).fetchall()}
 
     def cases_with_action(self, action: str) -> set[str]:
-        """The cases whose history has ``action`` (``urge``: the cases urged, 督办), by the
-        event index on the server (PostGIS schema 7)."""
-        sql = self._q("SELECT DISTINCT case_id FROM case_events WHERE action = ?")
+        """The cases whose history has ``action`` (``urge``: the cases urged, 督办; one of
+        ``MARKED_ACTIONS``), by their index (the GeoPackage's partial one, PostGIS schema 7)."""
+        if action not in MARKED_ACTIONS:  # looked up by the index of these alone
+            raise ValueError(f"{action!r} is not one of {MARKED_ACTIONS}")
+        sql = self._q(
+            f"SELECT DISTINCT case_id FROM case_events WHERE {MARKED_STEPS_SQL} AND action = ?"
+        )
         with self._reading() as con:
             return {row["case_id"] for row in con.execute(sql, (action,)).fetchall()}
 

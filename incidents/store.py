@@ -32,6 +32,7 @@ from .case_store import (
     FACT_COLUMNS,
     FACT_MOMENTS,
     FACT_PART_ROWS,
+    MARKED_STEPS_SQL,
     Case,
     CaseNotFound,
     CaseStore,
@@ -137,6 +138,10 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS cases_status ON cases(status)",
     "CREATE INDEX IF NOT EXISTS cases_grid ON cases(grid_code)",
     "CREATE INDEX IF NOT EXISTS cases_reported ON cases(reported_at)",
+    # the few steps looked up by their action (case_store.MARKED_ACTIONS): built once when a
+    # store made before it is first opened (a scan of its history), then kept on each write
+    "CREATE INDEX IF NOT EXISTS case_events_marked ON case_events(action, case_id) "
+    f"WHERE {MARKED_STEPS_SQL}",
     """CREATE TABLE IF NOT EXISTS case_store_meta (key TEXT PRIMARY KEY, value TEXT)""",
 ]
 
