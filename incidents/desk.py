@@ -23,7 +23,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.i18n import _
 from citydesk.layers.road_network import NetworkSpec, RoadNetwork, build_network
 
-from .case_store import Case, CaseStore
+from .case_store import Case, CaseStore, Move
 from .categories import split_key
 from .deadlines import OPEN_STATES, due_within, time_left
 from .dispatch import DispatchPlan, dispatch, plan_dispatch
@@ -32,6 +32,7 @@ from .geocode import AddressPoints, PointFields, RangeFields
 from .lifecycle import (
     IMPORT_ACTIONS,
     TRANSITIONS,
+    WORKING,
     Event,
     Role,
     actions_now,
@@ -308,6 +309,22 @@ class DispatchDesk:
     ) -> Case:
         """Give the case ``hours`` more working hours (延期), as the signed-in user."""
         return self.store.extend(case_id, hours, self.actor, self.role, version, note, at)
+
+    def urge(self, case_ids: list[str], note: str, at: dt.datetime | None = None) -> list[str]:
+        """Urge the departments on these cases (督办) in one transaction, as the signed-in
+        user, with one note for all: the morning round over the overdue list. Cases no
+        longer with a department (handled, closed meanwhile) are left out; the ones urged
+        are returned. The store refuses a role that may not and a missing reason."""
+        rows = self.store.query_ids(case_ids)
+        working = {s.value for s in WORKING}
+        rows = rows[rows["status"].isin(working)]
+        moves = [
+            Move(case_id, "urge", int(version), note)
+            for case_id, version in zip(rows["case_id"], rows["version"], strict=True)
+        ]
+        if moves:
+            self.store.transition_many(moves, self.actor, self.role, at)
+        return [m.case_id for m in moves]
 
     def plan(self, case_ids: list[str]) -> list[DispatchPlan]:
         """Who would go to each registered case, by road, and why; or why nobody can."""

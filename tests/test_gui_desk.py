@@ -290,6 +290,22 @@ def test_bulk_dispatch_and_the_due_panel(desk_window, qtbot, tmp_path):
     assert levels[0] == "red" and panel.due_frame["hours_left"].is_monotonic_increasing
     panel.tabs.setCurrentIndex(1)
     _shot(window, "desk_due_panel.png")
+    # the shift chief's morning round (督办): the overdue cases selected and urged at once
+    assert not panel.urge_button.isVisible()  # a dispatcher's desk does not urge
+    _as(window, qtbot, Role.SHIFT_CHIEF, "chen")
+    assert panel.urge_button.isVisible()
+    overdue = [i for i, lvl in enumerate(panel.due_frame["level"]) if lvl == "red"]
+    from PyQt5.QtCore import QItemSelectionModel
+
+    rows = QItemSelectionModel.Select | QItemSelectionModel.Rows
+    for row in overdue:
+        panel.due_table.selectionModel().select(panel.due_model.index(row, 0), rows)
+    picked = {panel.due_model.case_id(r) for r in overdue}
+    assert panel.urge_selected(ask_note=lambda _label: ("", True)) == []  # no reason: nothing
+    urged = panel.urge_selected(ask_note=lambda _label: ("report by noon", True))
+    assert set(urged) == picked and "urged (督办)" in window.statusBar().currentMessage()
+    assert store.cases_with_action("urge") == picked
+    _as(window, qtbot, Role.DISPATCHER, "dina")
 
     # the dashboard tab computes in the background and draws three charts
     panel.tabs.setCurrentIndex(2)
