@@ -88,14 +88,8 @@ def test_city_setup_proposes_a_spanish_citys_profile(qtbot, tmp_path):
     costs are CityDesk's USD defaults."""
     from spanish_city import build as build_madrid
 
-    project = project_from_folder(build_madrid(tmp_path / "datos"), tmp_path / "madrid.gpkg")
-    win = open_window(qtbot, tmp_path / "settings.ini", project)
-    dialog = win.city_setup()
-    qtbot.waitExposed(dialog)
-    dialog.timezone.setText("Europe/Madrid")
-    dialog.currency.setText("EUR")
-    dialog.admin_code.setText("280796")
-    dialog.propose()
+    madrid = ("Europe/Madrid", "EUR", "280796")
+    _project, dialog = _proposed_city(qtbot, build_madrid(tmp_path / "datos"), tmp_path, *madrid)
     assert dialog.combos[("parcels", "layer")].currentText() == "predios"
     assert dialog.combos[("parcels", "land_value")].currentText() == "Valor_Suelo"
     assert dialog.combos[("streets", "name")].currentText() == "Nombre_Via"
@@ -143,14 +137,7 @@ def test_the_working_calendar_is_set_and_checked_in_city_setup(qtbot, tmp_path):
 
     from citydesk.incidents.calendar import project_calendar
 
-    project = project_from_folder(build(tmp_path / "data"), tmp_path / "chengdu.gpkg")
-    win = open_window(qtbot, tmp_path / "settings.ini", project)
-    dialog = win.city_setup()
-    qtbot.waitExposed(dialog)
-    dialog.timezone.setText("Asia/Shanghai")
-    dialog.currency.setText("CNY")
-    dialog.admin_code.setText("510104")
-    dialog.propose()  # the holidays from the time zone's country
+    project, dialog = _proposed_chinese_city(qtbot, tmp_path)  # CN holidays: the time zone's
     cal = dialog.calendar
     dialog.tabs.setCurrentWidget(cal)
     assert cal.country.text() == "CN"
@@ -194,14 +181,7 @@ def test_every_other_setting_is_edited_as_toml_in_city_setup(qtbot, tmp_path):
     """The Other settings tab: what the dialog has no field for (planning costs in the
     city's currency, a category of its own) typed as TOML; a misspelt key named with its
     nearest and the tab kept; a key a field owns refused; stored with the rest."""
-    project = project_from_folder(build(tmp_path / "data"), tmp_path / "chengdu.gpkg")
-    win = open_window(qtbot, tmp_path / "settings.ini", project)
-    dialog = win.city_setup()
-    qtbot.waitExposed(dialog)
-    dialog.timezone.setText("Asia/Shanghai")
-    dialog.currency.setText("CNY")
-    dialog.admin_code.setText("510104")
-    dialog.propose()
+    project, dialog = _proposed_chinese_city(qtbot, tmp_path)
 
     def lines() -> str:
         return " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
@@ -244,3 +224,23 @@ def test_every_other_setting_is_edited_as_toml_in_city_setup(qtbot, tmp_path):
         ("event", "0190", "共享电单车乱停放")
     ]
     assert stored.land_use_system == "cn_2023"
+
+
+def _proposed_chinese_city(qtbot, tmp_path):
+    """The Chinese-style city's project with City setup open and its roles proposed."""
+    city = ("Asia/Shanghai", "CNY", "510104")
+    return _proposed_city(qtbot, build(tmp_path / "data"), tmp_path, *city)
+
+
+def _proposed_city(qtbot, folder, tmp_path, timezone: str, currency: str, admin_code: str):
+    """A project made from a city's ``folder`` of files, with City setup open, its header
+    filled and the roles proposed: (project, dialog)."""
+    project = project_from_folder(folder, tmp_path / "city.gpkg")
+    win = open_window(qtbot, tmp_path / "settings.ini", project)
+    dialog = win.city_setup()
+    qtbot.waitExposed(dialog)
+    dialog.timezone.setText(timezone)
+    dialog.currency.setText(currency)
+    dialog.admin_code.setText(admin_code)
+    dialog.propose()
+    return project, dialog
