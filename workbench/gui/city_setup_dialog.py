@@ -6,7 +6,9 @@ its keys, each a drop-down of the project's layers or of the chosen layer's fiel
 *Propose from the layers* fills it from the layer and field names, in English and Chinese;
 the readiness list under it says, per feature, what is ready and what is missing, updated on
 every change. The *Working calendar* tab (:mod:`.calendar_setup`) sets the hours, rest days
-and holidays due times count on. *Save* checks the profile and stores it in the project.
+and holidays due times count on; the *Other settings (TOML)* tab holds every key without a
+field of its own (planning costs, land-use codes, the city's own categories ...), read like
+a profile file. *Save* checks the profile and stores it in the project.
 """
 
 from __future__ import annotations
