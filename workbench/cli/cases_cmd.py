@@ -305,8 +305,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         moved = due_moves(store, args.case_id)
     print(f"{case.case_id}  {case.status.value}  v{case.version}")
     print(f"  {category.label('en')} / {category.name_zh}  -> {case.department}")
-    print(f"  grid {case.grid_code or '-'}  ({case.lon}, {case.lat})")
-    print(f"  reported {case.reported_at:%Y-%m-%d %H:%M}  due {case.due_at:%Y-%m-%d %H:%M}")
+    print(
+        "  "
+        + _("grid {code}  ({lon}, {lat})").format(
+            code=case.grid_code or "-", lon=case.lon, lat=case.lat
+        )
+    )
+    print(
+        "  "
+        + _("reported {at}  due {due}").format(
+            at=f"{case.reported_at:%Y-%m-%d %H:%M}", due=f"{case.due_at:%Y-%m-%d %H:%M}"
+        )
+    )
     if case.description:
         print(f"  {case.description}")
     if (source := source_summary(case)) is not None:
