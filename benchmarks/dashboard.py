@@ -52,7 +52,9 @@ class ReadSqlFacts:
         """Everything but the facts (calendar, placeholder points) as the store has it."""
         return getattr(self.store, name)
 
-    def case_facts(self, since, until):
+    def case_facts(self, since, until, with_action=None, action_before=None):
+        if with_action is not None:  # the urged and extended counts: the same for both
+            return self.store.case_facts(since, until, with_action, action_before)
         moment = self.store.calendar.localize
         frame = pd.read_sql_query(
             f"SELECT {fact_select()} FROM cases WHERE {FACT_WHERE}"

@@ -73,6 +73,8 @@ def periods_from_text(text: str) -> list[list[str]]:
 
     def pad(t: str) -> str:
         t = t.strip().replace("：", ":")
+        if re.fullmatch(r"\d{1,2}", t):  # "9-17": whole hours
+            return f"{int(t):02d}:00"
         return "0" + t if re.fullmatch(r"\d:\d\d", t) else t
 
     pieces = [p for p in re.split(r"[,;，；]", text) if p.strip()]
