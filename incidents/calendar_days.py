@@ -118,10 +118,10 @@ def notable_days(cal: WorkingCalendar, year: int, language: str | None = None) -
 
 def working_time(cal: WorkingCalendar, year: int) -> tuple[int, float]:
     """The number of working days in ``year`` and the working hours they hold."""
+    first = dt.date(year, 1, 1)
     days = sum(
-        1
-        for d in calendar_days(cal, dt.date(year, 1, 1), dt.date(year, 12, 31), "en")
-        if d.kind in ("working", "make_up")
+        day_kind(cal, first + dt.timedelta(days=k)) in ("working", "make_up")
+        for k in range((dt.date(year, 12, 31) - first).days + 1)
     )
     return days, days * cal.hours_per_day
 

@@ -574,14 +574,9 @@ class CaseStore:
                 where.append(f"{FACT_REGISTERED} {op} ?")
                 args.append(to_text(moment.to_pydatetime()))
         if with_action is not None:
-            if with_action not in MARKED_ACTIONS:
-                raise ValueError(f"{with_action!r} is not one of {MARKED_ACTIONS}")
-            events = f"SELECT case_id FROM case_events WHERE {MARKED_STEPS_SQL} AND action = ?"
-            args.append(with_action)
-            if action_before is not None:
-                events += " AND at < ?"
-                args.append(to_text(self.calendar.localize(action_before)))
+            events, marked_args = self._marked_steps(with_action, action_before)
             where.append(f"case_id IN ({events})")
+            args += marked_args
         frame = self._fact_rows(" AND ".join(where), args, many=with_action is None)
         out = pd.DataFrame({c: frame[c] for c in FACT_OUTPUT})
         for col in FACT_MOMENTS:  # one unit whichever way it was read
@@ -1206,13 +1201,21 @@ class CaseStore:
     def cases_with_action(self, action: str) -> set[str]:
         """The cases whose history has ``action`` (``urge``: the cases urged, 督办; one of
         ``MARKED_ACTIONS``), by their index (the GeoPackage's partial one, PostGIS schema 7)."""
+        sql, args = self._marked_steps(action)
+        with self._reading() as con:
+            return {row["case_id"] for row in con.execute(self._q(sql), args).fetchall()}
+
+    def _marked_steps(self, action: str, before: dt.datetime | None = None) -> tuple[str, list]:
+        """The query of the case ids with ``action`` in their history (before ``before``),
+        written so the index of ``MARKED_ACTIONS`` serves it, and its arguments."""
         if action not in MARKED_ACTIONS:  # looked up by the index of these alone
             raise ValueError(f"{action!r} is not one of {MARKED_ACTIONS}")
-        sql = self._q(
-            f"SELECT DISTINCT case_id FROM case_events WHERE {MARKED_STEPS_SQL} AND action = ?"
-        )
-        with self._reading() as con:
-            return {row["case_id"] for row in con.execute(sql, (action,)).fetchall()}
+        sql = f"SELECT case_id FROM case_events WHERE {MARKED_STEPS_SQL} AND action = ?"
+        args: list = [action]
+        if before is not None:
+            sql += " AND at < ?"
+            args.append(to_text(self.calendar.localize(before)))
+        return sql, args
 
     def extend(
         self,

@@ -568,12 +568,10 @@ def working_crs(project) -> str:
     return f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.to_wkt()
 
 
-def profile_to_toml(profile) -> str:
-    """A profile written back as a TOML document (what the City setup dialog stores after
-    an edit): every key it has, none it does not (tomli-w; comments are not kept)."""
+def profile_data(profile) -> dict:
+    """A profile as the tables of its TOML document: every key it has, none it does not
+    (no None, no empty table)."""
     from dataclasses import asdict
-
-    import tomli_w
 
     def clean(value):
         if isinstance(value, dict):
@@ -582,7 +580,15 @@ def profile_to_toml(profile) -> str:
             return [clean(v) for v in value]
         return value
 
-    return tomli_w.dumps(clean(asdict(profile)))
+    return clean(asdict(profile))
+
+
+def profile_to_toml(profile) -> str:
+    """A profile written back as a TOML document (what the City setup dialog stores after
+    an edit; tomli-w, comments are not kept)."""
+    import tomli_w
+
+    return tomli_w.dumps(profile_data(profile))
 
 
 #: the profile's keys the City setup dialog edits in fields of its own (the header, the roles
@@ -603,11 +609,9 @@ SETUP_FIELD_KEYS = (
 def other_settings_toml(profile) -> str:
     """The profile's keys that are not :data:`SETUP_FIELD_KEYS` as TOML: planning costs, the
     land-use codes, the city's own categories, routing rules, credits and the rest."""
-    import tomllib
-
     import tomli_w
 
-    data = tomllib.loads(profile_to_toml(profile))
+    data = profile_data(profile)
     # an empty list is left out: "categories = []" would refuse the [[categories]] a user
     # appends below it as a redefinition
     return tomli_w.dumps({k: v for k, v in data.items() if k not in SETUP_FIELD_KEYS and v != []})
@@ -617,8 +621,6 @@ def with_other_settings(profile, text: str):
     """``profile`` with every key but :data:`SETUP_FIELD_KEYS` taken from ``text`` (a key
     left out goes back to its default), checked whole by the profile's validator: the
     dialog's TOML tab is read like a profile file, a misspelt key named with its nearest."""
-    import tomllib
-
     import tomli_w
 
     from .city_profile import ProfileError, parse_profile
@@ -630,10 +632,8 @@ def with_other_settings(profile, text: str):
             _("{key} is set in the dialog's own fields, not as TOML").format(key=owned[0]),
             _("Remove it from the Other settings tab and set it in its field."),
         )
-    data = {
-        k: v for k, v in tomllib.loads(profile_to_toml(profile)).items() if k in SETUP_FIELD_KEYS
-    }
-    return parse_profile(tomli_w.dumps({**data, **rest}))
+    fields = {k: v for k, v in profile_data(profile).items() if k in SETUP_FIELD_KEYS}
+    return parse_profile(tomli_w.dumps({**fields, **rest}))
 
 
 #: the keys of each role the setup table offers: "layer" first, then the role's fields

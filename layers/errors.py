@@ -33,7 +33,10 @@ def for_front_end(fix: str, gui_fix: str = "") -> str:
 class CityDeskError(Exception):
     """A user-facing error: ``problem`` names the thing, ``fix`` says how to resolve it.
     ``gui_fix`` is the same advice for the desktop, where the fix names a command-line
-    flag or command (the workbench shows it instead of ``fix``)."""
+    flag or command (the workbench shows it instead of ``fix``). ``key`` names the setting
+    a file's checker refused (``calendar.periods[0]``), for a form to show it in place."""
+
+    key: str = ""
 
     def __init__(
         self, problem: str, fix: str = "", *, path: str | None = None, gui_fix: str = ""

@@ -102,7 +102,7 @@ class Reader:
         error = self.error(
             f"{where}: {problem}" if where else problem, fix, path=self.source or None
         )
-        error.key = where  # type: ignore[attr-defined]  # the key, for a form to point at
+        error.key = where
         raise error
 
     def one_of(self, where: str, value: Any, allowed, what: str | None = None) -> None:

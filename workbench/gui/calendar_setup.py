@@ -109,15 +109,16 @@ class CalendarTab(QWidget):
         layout.addLayout(year_row)
         layout.addWidget(self.days, 1)
         layout.addWidget(self.summary)
-        self.load(profile)
-        for edit in (
+        self._edits = (
             self.periods,
             self.country,
             self.subdivision,
             self.extra,
             self.make_up,
             self.worked,
-        ):
+        )
+        self.load(profile)
+        for edit in self._edits:
             edit.textChanged.connect(self._edited)
         for box in self.rest:
             box.toggled.connect(self._edited)
@@ -127,8 +128,7 @@ class CalendarTab(QWidget):
         """Show ``profile``'s calendar (on opening, and after *Propose* set its holidays)."""
         self.profile = profile
         spec = profile.calendar
-        widgets = (self.periods, self.country, self.subdivision, self.extra, self.make_up)
-        for widget in (*widgets, self.worked, *self.rest):
+        for widget in (*self._edits, *self.rest):
             widget.blockSignals(True)
         self.periods.setText(periods_text(spec.periods))
         for box, day in zip(self.rest, WEEKDAYS, strict=True):
@@ -138,7 +138,7 @@ class CalendarTab(QWidget):
         self.extra.setText(dates_text(spec.extra_holidays))
         self.make_up.setText(dates_text(spec.make_up_workdays))
         self.worked.setText(dates_text(spec.not_holidays))
-        for widget in (*widgets, self.worked, *self.rest):
+        for widget in (*self._edits, *self.rest):
             widget.blockSignals(False)
         self.refresh()
 

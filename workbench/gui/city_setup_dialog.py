@@ -56,7 +56,7 @@ from citydesk.layers.errors import CityDeskError
 from citydesk.layers.project_store import project_empty_layers, project_layer_fields
 from citydesk.layers.road_network import network_spec
 
-from .calendar_setup import CalendarTab
+from .calendar_setup import ERROR_STYLE, CalendarTab
 from .i18n import tr
 
 COLOURS = {"ready": "#2e7d32", "partly": "#b26a00", "missing": "#c62828"}
@@ -299,7 +299,7 @@ class CitySetupDialog(QDialog):
             checked = with_other_settings(self.profile, self.other.toPlainText())
         except CityDeskError as exc:
             self.status.setText(exc.message)
-            self.status.setStyleSheet("color: #c62828")
+            self.status.setStyleSheet(ERROR_STYLE)
             return exc
         for item in dataclass_fields(checked):
             if item.name not in SETUP_FIELD_KEYS:
@@ -349,7 +349,7 @@ class CitySetupDialog(QDialog):
         if problem is not None:  # shown where it is: a field's in its tab, the TOML's there
             if not _in_fields(problem):
                 self.tabs.setCurrentWidget(self.other)
-            elif getattr(problem, "key", "").startswith("calendar"):
+            elif problem.key.startswith("calendar"):
                 self.tabs.setCurrentWidget(self.calendar)
             return
         try:
@@ -357,7 +357,7 @@ class CitySetupDialog(QDialog):
             store_profile(self.path, text)
         except CityDeskError as exc:
             self.status.setText(exc.message)
-            self.status.setStyleSheet("color: #c62828")
+            self.status.setStyleSheet(ERROR_STYLE)
             return
         # the window's project saves its settings over the file later: keep them in step
         self.window.project.metadata[SETTING] = text
@@ -368,5 +368,4 @@ class CitySetupDialog(QDialog):
 def _in_fields(problem: CityDeskError) -> bool:
     """Whether the validator's complaint is about a key the dialog's own fields set (the
     header, the roles, the calendar) rather than the TOML tab's."""
-    key = str(getattr(problem, "key", "") or "")
-    return key.split(".")[0].split("[")[0] in SETUP_FIELD_KEYS
+    return problem.key.split(".")[0].split("[")[0] in SETUP_FIELD_KEYS

@@ -348,7 +348,8 @@ class DeskPanel(QWidget):
 
     def urge_selected(self, ask_note=None) -> list[str]:
         """Urge the departments on the due-soon cases selected (督办), with one note asked
-        for all, in one transaction; the urged case ids (none when no note is given)."""
+        for all (``ask_note(label) -> (text, ok)``, as QInputDialog.getText answers), in one
+        transaction; the urged case ids (none when no note is given)."""
         rows = {i.row() for i in self.due_table.selectionModel().selectedRows()}
         ids = [self.due_model.case_id(r) for r in sorted(rows)]
         if not ids:
@@ -357,14 +358,13 @@ class DeskPanel(QWidget):
         ask = ask_note or (
             lambda label: QInputDialog.getText(self, tr("Urge selected (督办)"), label)
         )
-        answer = ask(
+        note, ok = ask(
             tr("What do you expect of the departments on these {n} cases?").format(n=len(ids))
         )
-        note, ok = answer if isinstance(answer, tuple) else (answer, True)
-        if not ok or not str(note).strip():
+        if not ok or not note.strip():
             return []
         try:
-            urged = self.desk.urge(ids, str(note))
+            urged = self.desk.urge(ids, note)
         except CityDeskError as exc:
             self.window.show_error(exc.message)
             return []
