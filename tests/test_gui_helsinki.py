@@ -53,6 +53,19 @@ def test_helsinki_opens_checks_and_plans_in_the_workbench(qtbot, tmp_path):
     assert named["2026-06-19"] == "holiday: Midsummer Eve"
     assert dialog.calendar.country.text() == "FI"
     assert "2026: " in dialog.calendar.summary.text()
+
+    # costs in euros, set on the Other settings tab: the check stops saying they are USD
+    def lines() -> str:
+        return " ".join(dialog.checks.item(i).text() for i in range(dialog.checks.count()))
+
+    assert "set [planning] cost_per_m2 in EUR" in lines()
+    dialog.tabs.setCurrentWidget(dialog.other)
+    assert 'land_use_system = "osm_landuse"' in dialog.other.toPlainText()
+    euros = "\n[planning.cost_per_m2]\nhousing_low = 2900.0\npark = 180.0\n"
+    dialog.other.setPlainText(dialog.other.toPlainText() + euros)
+    dialog.tabs.setCurrentWidget(dialog.calendar)  # leaving the tab applies it
+    assert dialog.profile.planning.cost_per_m2 == {"housing_low": 2900.0, "park": 180.0}
+    assert "set [planning] cost_per_m2 in EUR" not in lines()
     dialog.reject()
 
     panel = window.open_planning()
